@@ -1,0 +1,218 @@
+//! Closed-loop load generator: N tasks, one keep-alive connection each,
+//! request → response → next request, for a fixed measured window after an
+//! unmeasured warm-up.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Result;
+use http_body_util::BodyExt;
+use http_body_util::Full;
+use hyper::body::Bytes;
+use hyper::header::{AUTHORIZATION, HOST, HeaderValue};
+use hyper::{Request, StatusCode, Uri};
+use tokio::time::Instant;
+
+use crate::client::{self, Sender};
+use crate::procs;
+
+pub struct Target {
+    pub label: String,
+    pub addr: SocketAddr,
+    pub path: String,
+    pub auth: Option<HeaderValue>,
+}
+
+#[derive(Clone, Copy)]
+pub struct LoadConfig {
+    pub concurrency: usize,
+    pub warmup: Duration,
+    pub duration: Duration,
+}
+
+pub struct LoadResult {
+    pub label: String,
+    /// 2xx responses completed in the measured window.
+    pub ok: u64,
+    /// Non-2xx responses plus transport failures in the measured window.
+    pub errors: u64,
+    pub rps: f64,
+    pub p50_ms: f64,
+    pub p99_ms: f64,
+    pub first_error: Option<String>,
+    /// Max VmRSS (kB) of the sampled process, polled every 100 ms.
+    pub peak_rss_kb: Option<u64>,
+}
+
+#[derive(Default)]
+struct WorkerStats {
+    latencies_us: Vec<u32>,
+    errors: u64,
+    first_error: Option<String>,
+}
+
+impl WorkerStats {
+    fn error(&mut self, what: impl FnOnce() -> String) {
+        self.errors += 1;
+        if self.first_error.is_none() {
+            self.first_error = Some(what());
+        }
+    }
+}
+
+/// Per-request data parsed once up front to keep the client's hot loop lean.
+struct Prepared {
+    target: Target,
+    uri: Uri,
+    host: HeaderValue,
+}
+
+/// Runs the load against `target`, sampling the RSS of `sample_pid` meanwhile.
+pub async fn run(target: Target, cfg: LoadConfig, sample_pid: Option<u32>) -> Result<LoadResult> {
+    let target = Arc::new(Prepared {
+        uri: target.path.parse()?,
+        host: HeaderValue::from_str(&target.addr.to_string())?,
+        target,
+    });
+    let stop = Arc::new(AtomicBool::new(false));
+    let sampler = sample_pid.map(|pid| tokio::spawn(sample_rss(pid, stop.clone())));
+
+    let warm_end = Instant::now() + cfg.warmup;
+    let end = warm_end + cfg.duration;
+    let workers: Vec<_> = (0..cfg.concurrency)
+        .map(|_| tokio::spawn(worker(target.clone(), warm_end, end)))
+        .collect();
+    let mut latencies = Vec::new();
+    let mut errors = 0;
+    let mut first_error = None;
+    for handle in workers {
+        let stats = handle.await?;
+        latencies.extend(stats.latencies_us);
+        errors += stats.errors;
+        first_error = first_error.or(stats.first_error);
+    }
+    stop.store(true, Ordering::Relaxed);
+    let peak_rss_kb = match sampler {
+        Some(handle) => Some(handle.await?),
+        None => None,
+    };
+
+    latencies.sort_unstable();
+    let ok = latencies.len() as u64;
+    Ok(LoadResult {
+        label: target.target.label.clone(),
+        ok,
+        errors,
+        rps: ok as f64 / cfg.duration.as_secs_f64(),
+        p50_ms: percentile_ms(&latencies, 0.50),
+        p99_ms: percentile_ms(&latencies, 0.99),
+        first_error,
+        peak_rss_kb,
+    })
+}
+
+/// Nearest-rank percentile of sorted microsecond latencies, in milliseconds.
+fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
+    if sorted_us.is_empty() {
+        return f64::NAN;
+    }
+    let rank = (p * sorted_us.len() as f64).ceil() as usize;
+    let idx = rank.clamp(1, sorted_us.len()) - 1;
+    f64::from(sorted_us[idx]) / 1000.0
+}
+
+async fn worker(target: Arc<Prepared>, warm_end: Instant, end: Instant) -> WorkerStats {
+    // Hard stop for a hung server: in-flight requests may overrun `end` by this much.
+    let hard_deadline = end + Duration::from_secs(10);
+    let mut stats = WorkerStats::default();
+    let mut sender: Option<Sender> = None;
+    loop {
+        let start = Instant::now();
+        if start >= end {
+            break;
+        }
+        let measured = start >= warm_end;
+        let outcome =
+            tokio::time::timeout_at(hard_deadline, one_request(&target, &mut sender)).await;
+        let elapsed = start.elapsed();
+        match outcome {
+            Ok(Ok(status)) if status.is_success() => {
+                if measured {
+                    let us = u32::try_from(elapsed.as_micros()).unwrap_or(u32::MAX);
+                    stats.latencies_us.push(us);
+                }
+            }
+            Ok(Ok(status)) => {
+                if measured {
+                    stats.error(|| format!("HTTP {status}"));
+                }
+            }
+            Ok(Err(e)) => {
+                sender = None;
+                if measured {
+                    stats.error(|| format!("transport: {e:#}"));
+                }
+                // Avoid a hot reconnect loop against a dead server.
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            Err(_) => {
+                stats.error(|| "request still pending 10 s after the end of the run".into());
+                break;
+            }
+        }
+    }
+    stats
+}
+
+async fn one_request(prepared: &Prepared, sender: &mut Option<Sender>) -> Result<StatusCode> {
+    let target = &prepared.target;
+    let reused = match sender {
+        Some(s) if !s.is_closed() => true,
+        _ => {
+            *sender = Some(client::connect(target.addr).await?);
+            false
+        }
+    };
+    let Some(conn) = sender.as_mut() else {
+        anyhow::bail!("no connection");
+    };
+    if let Err(e) = conn.ready().await {
+        if !reused {
+            return Err(e.into());
+        }
+        // The server closed an idle keep-alive connection; reconnect once.
+        *conn = client::connect(target.addr).await?;
+        conn.ready().await?;
+    }
+    let mut req = Request::builder()
+        .uri(prepared.uri.clone())
+        .header(HOST, prepared.host.clone());
+    if let Some(auth) = &target.auth {
+        req = req.header(AUTHORIZATION, auth.clone());
+    }
+    let req = req.body(Full::new(Bytes::new()))?;
+    let resp = conn.send_request(req).await?;
+    let status = resp.status();
+    // Drain the body frame by frame without buffering it.
+    let mut body = resp.into_body();
+    while let Some(frame) = body.frame().await {
+        frame?;
+    }
+    Ok(status)
+}
+
+async fn sample_rss(pid: u32, stop: Arc<AtomicBool>) -> u64 {
+    let mut interval = tokio::time::interval(Duration::from_millis(100));
+    let mut max = 0;
+    loop {
+        interval.tick().await;
+        if let Some(kb) = procs::status_kb(pid, "VmRSS") {
+            max = max.max(kb);
+        }
+        if stop.load(Ordering::Relaxed) {
+            return max;
+        }
+    }
+}

@@ -1,0 +1,15 @@
+//! Rivet's domain: pure types and rules, no I/O and no async.
+//!
+//! Values that arrive from outside (`Email`, `Scope`, settings, …) are parsed here once; code
+//! further in trusts the type. Validation failures are collected as [`FieldErrors`] so the HTTP
+//! layer can answer one 422 naming every field at once.
+
+pub mod actor;
+pub mod jobs;
+pub mod permissions;
+pub mod settings;
+pub mod validate;
+
+pub use actor::Actor;
+pub use permissions::{Action, BuiltinRole, PermissionSet, Resource, Scope};
+pub use validate::{Email, FieldError, FieldErrors};

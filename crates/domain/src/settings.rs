@@ -1,0 +1,177 @@
+//! Company and system settings: their shape, defaults and validation.
+
+use crate::validate::{FieldErrors, parse_name};
+use serde::{Deserialize, Serialize};
+
+/// Settings a company's admin controls.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CompanySettings {
+    pub name: String,
+    pub timezone: String,
+    pub currency: String,
+    pub fiscal_year_start_month: u8,
+    pub locale: String,
+}
+
+impl CompanySettings {
+    pub fn defaults(name: &str) -> Self {
+        Self {
+            name: name.to_owned(),
+            timezone: "UTC".into(),
+            currency: "USD".into(),
+            fiscal_year_start_month: 1,
+            locale: "en-US".into(),
+        }
+    }
+
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        errors.check("name", parse_name(&self.name, 200));
+        if !is_timezone(&self.timezone) {
+            errors.add("timezone", "must be an IANA time zone such as Europe/Paris or UTC");
+        }
+        if !is_currency(&self.currency) {
+            errors.add("currency", "must be an ISO 4217 code such as USD");
+        }
+        if !(1..=12).contains(&self.fiscal_year_start_month) {
+            errors.add("fiscal_year_start_month", "must be between 1 and 12");
+        }
+        if !is_locale(&self.locale) {
+            errors.add("locale", "must be a BCP 47 tag such as en-US");
+        }
+        errors.into_result()
+    }
+}
+
+/// Settings of the whole installation (every company), changed by a system admin.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SystemSettings {
+    pub password_min_length: u32,
+    pub password_require_digit: bool,
+    pub password_require_letter: bool,
+    pub access_token_ttl_seconds: u32,
+    pub refresh_token_ttl_seconds: u32,
+    pub allow_signup: bool,
+    pub log_retention_days: u32,
+}
+
+impl Default for SystemSettings {
+    fn default() -> Self {
+        Self {
+            password_min_length: 10,
+            password_require_digit: false,
+            password_require_letter: true,
+            access_token_ttl_seconds: 15 * 60,
+            refresh_token_ttl_seconds: 30 * 24 * 3600,
+            allow_signup: false,
+            log_retention_days: 30,
+        }
+    }
+}
+
+impl SystemSettings {
+    pub fn validate(&self) -> Result<(), FieldErrors> {
+        let mut errors = FieldErrors::new();
+        if !(8..=128).contains(&self.password_min_length) {
+            errors.add("password_min_length", "must be between 8 and 128");
+        }
+        if !(60..=24 * 3600).contains(&self.access_token_ttl_seconds) {
+            errors.add("access_token_ttl_seconds", "must be between 60 and 86400");
+        }
+        if !(3600..=365 * 24 * 3600).contains(&self.refresh_token_ttl_seconds) {
+            errors.add("refresh_token_ttl_seconds", "must be between 3600 and 31536000");
+        }
+        if !(1..=3650).contains(&self.log_retention_days) {
+            errors.add("log_retention_days", "must be between 1 and 3650");
+        }
+        errors.into_result()
+    }
+
+    /// Check a new password against the policy; the message names what is missing.
+    pub fn check_password(&self, password: &str) -> Result<(), String> {
+        let length = password.chars().count();
+        if length < self.password_min_length as usize {
+            return Err(format!(
+                "must be at least {} characters",
+                self.password_min_length
+            ));
+        }
+        if length > 256 {
+            return Err("must be at most 256 characters".into());
+        }
+        if self.password_require_digit && !password.chars().any(|c| c.is_ascii_digit()) {
+            return Err("must contain a digit".into());
+        }
+        if self.password_require_letter && !password.chars().any(char::is_alphabetic) {
+            return Err("must contain a letter".into());
+        }
+        Ok(())
+    }
+}
+
+fn is_currency(code: &str) -> bool {
+    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+}
+
+fn is_locale(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let lang_ok = parts
+        .next()
+        .is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
+    lang_ok && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+fn is_timezone(tz: &str) -> bool {
+    if tz == "UTC" {
+        return true;
+    }
+    let valid_part = |p: &str| {
+        !p.is_empty()
+            && p.chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '+')
+    };
+    let parts: Vec<&str> = tz.split('/').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| valid_part(p))
+        && parts[0].chars().next().is_some_and(|c| c.is_ascii_uppercase())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_company_settings_are_valid() {
+        assert_eq!(CompanySettings::defaults("Acme").validate(), Ok(()));
+    }
+
+    #[test]
+    fn bad_company_settings_name_each_field() {
+        let s = CompanySettings {
+            name: " ".into(),
+            timezone: "Mars".into(),
+            currency: "usd".into(),
+            fiscal_year_start_month: 13,
+            locale: "english".into(),
+        };
+        let fields: Vec<String> = s
+            .validate()
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            fields,
+            ["name", "timezone", "currency", "fiscal_year_start_month", "locale"]
+        );
+    }
+
+    #[test]
+    fn password_policy_is_enforced() {
+        let s = SystemSettings::default();
+        assert!(s.check_password("short").is_err());
+        assert!(s.check_password("1234567890").is_err());
+        assert!(s.check_password("correct horse").is_ok());
+    }
+}

@@ -1,0 +1,164 @@
+//! Parsing of user input into trusted values, and the per-field error list used for 422s.
+
+use serde::Serialize;
+use std::fmt;
+
+/// One invalid field: `field` is the JSON path the client sent (`"email"`, `"permissions[2].scope"`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FieldError {
+    pub field: String,
+    pub message: String,
+}
+
+/// Every invalid field of one request. Empty means valid.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FieldErrors(pub Vec<FieldError>);
+
+impl FieldErrors {
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    pub fn single(field: &str, message: impl Into<String>) -> Self {
+        let mut errors = Self::new();
+        errors.add(field, message);
+        errors
+    }
+
+    pub fn add(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Record the error of `result` under `field` and return its value, if any.
+    pub fn check<T, E: fmt::Display>(&mut self, field: &str, result: Result<T, E>) -> Option<T> {
+        match result {
+            Ok(value) => Some(value),
+            Err(error) => {
+                self.add(field, error.to_string());
+                None
+            }
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// `Ok(())` when no field failed, so a parser can end with `errors.into_result()?`.
+    pub fn into_result(self) -> Result<(), FieldErrors> {
+        if self.is_empty() { Ok(()) } else { Err(self) }
+    }
+}
+
+impl fmt::Display for FieldErrors {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let parts: Vec<String> = self
+            .0
+            .iter()
+            .map(|e| format!("{}: {}", e.field, e.message))
+            .collect();
+        f.write_str(&parts.join("; "))
+    }
+}
+
+impl std::error::Error for FieldErrors {}
+
+/// A syntactically valid e-mail address, trimmed and lower-cased (the form used for uniqueness).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize)]
+#[serde(transparent)]
+pub struct Email(String);
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum EmailError {
+    #[error("must not be empty")]
+    Empty,
+    #[error("is too long (at most 254 characters)")]
+    TooLong,
+    #[error("is not a valid e-mail address")]
+    Invalid,
+}
+
+impl Email {
+    pub fn parse(input: &str) -> Result<Self, EmailError> {
+        let value = input.trim().to_lowercase();
+        if value.is_empty() {
+            return Err(EmailError::Empty);
+        }
+        if value.len() > 254 {
+            return Err(EmailError::TooLong);
+        }
+        let Some((local, domain)) = value.rsplit_once('@') else {
+            return Err(EmailError::Invalid);
+        };
+        let domain_ok = !domain.is_empty()
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+            && !domain.contains("..")
+            && domain
+                .chars()
+                .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+        let local_ok = !local.is_empty()
+            && local.len() <= 64
+            && !local.contains(char::is_whitespace)
+            && !local.contains('@');
+        // `admin@localhost` is a real address on a fresh install, so a dot is not required.
+        if domain_ok && local_ok {
+            Ok(Self(value))
+        } else {
+            Err(EmailError::Invalid)
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl fmt::Display for Email {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// A display name: trimmed, 1 to `max` characters, no control characters.
+pub fn parse_name(input: &str, max: usize) -> Result<String, String> {
+    let value = input.trim();
+    if value.is_empty() {
+        return Err("must not be empty".into());
+    }
+    if value.chars().count() > max {
+        return Err(format!("is too long (at most {max} characters)"));
+    }
+    if value.chars().any(char::is_control) {
+        return Err("must not contain control characters".into());
+    }
+    Ok(value.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn emails_are_normalised_and_checked() {
+        assert_eq!(
+            Email::parse("  Ann@Example.COM ").map(|e| e.to_string()),
+            Ok("ann@example.com".to_owned())
+        );
+        assert!(Email::parse("admin@localhost").is_ok());
+        for bad in ["", "ann", "ann@", "@x.com", "a b@x.com", "a@x..com", "a@.x.com"] {
+            assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
+        }
+    }
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(parse_name("  Sales  ", 10), Ok("Sales".to_owned()));
+        assert!(parse_name("   ", 10).is_err());
+        assert!(parse_name("abcdefghijk", 10).is_err());
+        assert!(parse_name("a\u{7}b", 10).is_err());
+    }
+}

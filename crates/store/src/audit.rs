@@ -1,0 +1,201 @@
+//! The audit trail: one row per create/update/delete, written inside the transaction of the
+//! change, with the changed fields before and after. Secrets never reach it.
+//!
+//! There is no update or delete here on purpose: audit rows are append-only.
+
+use crate::page::PageRequest;
+use crate::schema::AuditLog;
+use crate::{Page, Result, StoreError, Tx, exec, fetch_all, new_id, now};
+use chrono::{DateTime, Utc};
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use serde::Serialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// Field names whose values are replaced by `"[redacted]"`.
+const SECRET_MARKERS: &[&str] = &["password", "secret", "token", "hash"];
+
+/// One field's change.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    pub before: Value,
+    pub after: Value,
+}
+
+fn is_secret(field: &str) -> bool {
+    let field = field.to_ascii_lowercase();
+    SECRET_MARKERS.iter().any(|m| field.contains(m))
+}
+
+/// The changed fields between two JSON objects (`None` for a create's before or a delete's
+/// after), as `{field: {before, after}}`, secrets redacted.
+pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
+    let empty = Map::new();
+    let b = before.and_then(Value::as_object).unwrap_or(&empty);
+    let a = after.and_then(Value::as_object).unwrap_or(&empty);
+    let mut fields: Vec<&String> = b.keys().chain(a.keys()).collect();
+    fields.sort();
+    fields.dedup();
+    let mut out = Map::new();
+    for field in fields {
+        let old = b.get(field).cloned().unwrap_or(Value::Null);
+        let new = a.get(field).cloned().unwrap_or(Value::Null);
+        if old == new {
+            continue;
+        }
+        let change = if is_secret(field) {
+            let mark = |v: &Value| {
+                if v.is_null() {
+                    Value::Null
+                } else {
+                    Value::from("[redacted]")
+                }
+            };
+            Change {
+                before: mark(&old),
+                after: mark(&new),
+            }
+        } else {
+            Change {
+                before: old,
+                after: new,
+            }
+        };
+        out.insert(field.clone(), serde_json::to_value(change).unwrap_or(Value::Null));
+    }
+    Value::Object(out)
+}
+
+impl Tx {
+    /// Record a change made by this transaction's actor. `before`/`after` are the record's JSON
+    /// form (`None` for create/delete respectively).
+    pub async fn audit(
+        &self,
+        resource: Resource,
+        resource_id: impl ToString,
+        action: Action,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Result<()> {
+        let company_id = self
+            .actor()
+            .map(|a| a.company_id)
+            .ok_or_else(|| StoreError::invalid("actor", "an audited change needs an actor"))?;
+        self.audit_in(company_id, resource.as_str(), resource_id, action.as_str(), before, after)
+            .await
+    }
+
+    /// Record a change in `company_id`; the actor is this transaction's, or the system's.
+    pub async fn audit_in(
+        &self,
+        company_id: Uuid,
+        resource: &str,
+        resource_id: impl ToString,
+        action: &str,
+        before: Option<&Value>,
+        after: Option<&Value>,
+    ) -> Result<()> {
+        let actor = self.actor().cloned();
+        let stmt = Query::insert()
+            .into_table(AuditLog::Table)
+            .columns([
+                AuditLog::CompanyId,
+                AuditLog::Id,
+                AuditLog::ActorUserId,
+                AuditLog::ActorApiKeyId,
+                AuditLog::Resource,
+                AuditLog::ResourceId,
+                AuditLog::Action,
+                AuditLog::Changes,
+                AuditLog::RequestId,
+                AuditLog::CreatedAt,
+            ])
+            .values_panic([
+                company_id.into(),
+                new_id().into(),
+                actor.as_ref().map(|a| a.user_id).into(),
+                actor.as_ref().and_then(|a| a.api_key_id).into(),
+                resource.into(),
+                resource_id.to_string().into(),
+                action.into(),
+                diff(before, after).into(),
+                actor.and_then(|a| a.request_id).into(),
+                now().into(),
+            ])
+            .to_owned();
+        exec(self.conn(), &stmt).await?;
+        Ok(())
+    }
+}
+
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct AuditEntry {
+    pub id: Uuid,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_api_key_id: Option<Uuid>,
+    pub resource: String,
+    pub resource_id: String,
+    pub action: String,
+    pub changes: Value,
+    pub request_id: Option<String>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct AuditFilter {
+    pub resource: Option<String>,
+    pub resource_id: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub action: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The company's audit rows matching `filter`, newest first.
+pub async fn list(
+    store: &crate::Store,
+    actor: &Actor,
+    filter: &AuditFilter,
+    page: PageRequest,
+) -> Result<Page<AuditEntry>> {
+    let mut q = Query::select();
+    q.columns([
+        AuditLog::Id,
+        AuditLog::ActorUserId,
+        AuditLog::ActorApiKeyId,
+        AuditLog::Resource,
+        AuditLog::ResourceId,
+        AuditLog::Action,
+        AuditLog::Changes,
+        AuditLog::RequestId,
+        AuditLog::CreatedAt,
+    ])
+    .from(AuditLog::Table)
+    .and_where(Expr::col(AuditLog::CompanyId).eq(actor.company_id));
+    if let Some(r) = &filter.resource {
+        q.and_where(Expr::col(AuditLog::Resource).eq(r.as_str()));
+    }
+    if let Some(id) = &filter.resource_id {
+        q.and_where(Expr::col(AuditLog::ResourceId).eq(id.as_str()));
+    }
+    if let Some(user) = filter.actor_user_id {
+        q.and_where(Expr::col(AuditLog::ActorUserId).eq(user));
+    }
+    if let Some(action) = &filter.action {
+        q.and_where(Expr::col(AuditLog::Action).eq(action.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q.and_where(Expr::col(AuditLog::CreatedAt).gte(from));
+    }
+    if let Some(to) = filter.to {
+        q.and_where(Expr::col(AuditLog::CreatedAt).lt(to));
+    }
+    if let Some(after) = page.after {
+        q.and_where(Expr::col(AuditLog::Id).lt(after));
+    }
+    q.order_by(AuditLog::Id, Order::Desc).limit(page.limit + 1);
+    let rows: Vec<AuditEntry> = fetch_all(store.db(), &q).await?;
+    Ok(Page::from_rows(rows, page, |e| e.id))
+}

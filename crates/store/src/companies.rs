@@ -1,0 +1,208 @@
+//! Companies (tenants) and their settings. A company is created with its built-in roles, so it
+//! is usable from its first second.
+
+use crate::schema::{Companies, Roles};
+use crate::{Result, Store, Tx, exec, fetch_count, fetch_one, new_id, now};
+use chrono::{DateTime, Utc};
+use rivet_domain::settings::CompanySettings;
+use rivet_domain::{Action, Actor, BuiltinRole, Resource};
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use serde::Serialize;
+use uuid::Uuid;
+
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct Company {
+    pub id: Uuid,
+    pub name: String,
+    pub timezone: String,
+    pub currency: String,
+    pub fiscal_year_start_month: i32,
+    pub locale: String,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Company {
+    pub fn settings(&self) -> CompanySettings {
+        CompanySettings {
+            name: self.name.clone(),
+            timezone: self.timezone.clone(),
+            currency: self.currency.clone(),
+            fiscal_year_start_month: u8::try_from(self.fiscal_year_start_month).unwrap_or(1),
+            locale: self.locale.clone(),
+        }
+    }
+}
+
+/// The ids of a new company's built-in roles.
+#[derive(Debug, Clone)]
+pub struct NewCompany {
+    pub id: Uuid,
+    pub admin_role_id: Uuid,
+    pub roles: Vec<(BuiltinRole, Uuid)>,
+}
+
+pub async fn count(store: &Store) -> Result<i64> {
+    fetch_count(
+        store.db(),
+        Query::select()
+            .expr(Expr::col(Companies::Id).count())
+            .from(Companies::Table),
+    )
+    .await
+}
+
+/// Create a company with default settings and its built-in roles, inside `tx`.
+pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
+    let id = new_id();
+    let at = now();
+    let settings = CompanySettings::defaults(name);
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Companies::Table)
+            .columns([
+                Companies::Id,
+                Companies::Name,
+                Companies::Timezone,
+                Companies::Currency,
+                Companies::FiscalYearStartMonth,
+                Companies::Locale,
+                Companies::CreatedAt,
+                Companies::UpdatedAt,
+            ])
+            .values_panic([
+                id.into(),
+                settings.name.into(),
+                settings.timezone.into(),
+                settings.currency.into(),
+                i32::from(settings.fiscal_year_start_month).into(),
+                settings.locale.into(),
+                at.into(),
+                at.into(),
+            ]),
+    )
+    .await?;
+    let mut roles = Vec::new();
+    for role in BuiltinRole::ALL {
+        let role_id = new_id();
+        insert_role(tx, id, role_id, role.as_str(), role.description(), true).await?;
+        crate::roles::write_permissions(tx, id, role_id, &role.default_permissions()).await?;
+        roles.push((*role, role_id));
+    }
+    let admin_role_id = roles
+        .iter()
+        .find(|(r, _)| *r == BuiltinRole::Admin)
+        .map(|(_, id)| *id)
+        .unwrap_or_default();
+    tx.audit_in(id, "companies", id, "create", None, Some(&serde_json::json!({"name": name})))
+        .await?;
+    Ok(NewCompany {
+        id,
+        admin_role_id,
+        roles,
+    })
+}
+
+pub(crate) async fn insert_role(
+    tx: &Tx,
+    company_id: Uuid,
+    role_id: Uuid,
+    name: &str,
+    description: &str,
+    builtin: bool,
+) -> Result<()> {
+    let at = now();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Roles::Table)
+            .columns([
+                Roles::CompanyId,
+                Roles::Id,
+                Roles::Name,
+                Roles::Description,
+                Roles::Builtin,
+                Roles::CreatedAt,
+                Roles::UpdatedAt,
+            ])
+            .values_panic([
+                company_id.into(),
+                role_id.into(),
+                name.into(),
+                description.into(),
+                builtin.into(),
+                at.into(),
+                at.into(),
+            ]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// The caller's company.
+pub async fn get(store: &Store, actor: &Actor) -> Result<Company> {
+    get_by_id(store, actor.company_id).await
+}
+
+/// A company by id, for sign-in and company switching (the caller is not yet inside it).
+pub async fn get_by_id(store: &Store, id: Uuid) -> Result<Company> {
+    fetch_one(
+        store.db(),
+        Query::select()
+            .columns([
+                Companies::Id,
+                Companies::Name,
+                Companies::Timezone,
+                Companies::Currency,
+                Companies::FiscalYearStartMonth,
+                Companies::Locale,
+                Companies::CreatedAt,
+                Companies::UpdatedAt,
+            ])
+            .from(Companies::Table)
+            .and_where(Expr::col(Companies::Id).eq(id)),
+    )
+    .await
+}
+
+/// Replace the caller's company settings (already validated), audited.
+pub async fn update_settings(
+    store: &Store,
+    actor: &Actor,
+    settings: &CompanySettings,
+) -> Result<Company> {
+    let before = get(store, actor).await?;
+    let tx = store.write(actor).await?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Companies::Table)
+            .values([
+                (Companies::Name, settings.name.clone().into()),
+                (Companies::Timezone, settings.timezone.clone().into()),
+                (Companies::Currency, settings.currency.clone().into()),
+                (
+                    Companies::FiscalYearStartMonth,
+                    i32::from(settings.fiscal_year_start_month).into(),
+                ),
+                (Companies::Locale, settings.locale.clone().into()),
+                (Companies::UpdatedAt, now().into()),
+            ])
+            .and_where(Expr::col(Companies::Id).eq(actor.company_id)),
+    )
+    .await?;
+    let before_json = serde_json::to_value(before.settings()).ok();
+    let after_json = serde_json::to_value(settings).ok();
+    tx.audit(
+        Resource::Settings,
+        actor.company_id,
+        Action::Update,
+        before_json.as_ref(),
+        after_json.as_ref(),
+    )
+    .await?;
+    tx.commit().await?;
+    get(store, actor).await
+}

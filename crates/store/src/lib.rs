@@ -1,0 +1,325 @@
+//! Rivet's store: the schema, every query, and the transaction that writes a change together
+//! with its audit row and outbox event.
+//!
+//! Reads start from the caller ([`Actor`]); a tenant query without the company filter cannot be
+//! written through this API. Queries are built once with sea-query for SQLite and PostgreSQL;
+//! where the engines really differ a function has one body per [`Backend`], side by side.
+
+pub mod api_keys;
+pub mod audit;
+pub mod companies;
+pub mod jobs;
+pub mod logs;
+pub mod page;
+pub mod roles;
+pub mod schema;
+pub mod sessions;
+pub mod settings;
+pub mod stats;
+pub mod teams;
+pub mod users;
+
+use rivet_domain::{Actor, FieldErrors};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult,
+    SqlErr, SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
+};
+use sea_orm_migration::MigratorTrait;
+use std::str::FromStr;
+use std::time::Duration;
+use uuid::Uuid;
+
+pub use audit::Change;
+pub use page::{Cursor, Page};
+pub use sea_orm;
+
+/// The two databases Rivet runs on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The row does not exist for this caller (another company's row is not found either).
+    #[error("not found")]
+    NotFound,
+    /// A unique value is taken; `field` names it for the client.
+    #[error("{field}: {message}")]
+    Conflict { field: String, message: String },
+    /// The change breaks a rule that needs the database to check (a role still in use, …).
+    #[error("{0}")]
+    Invalid(FieldErrors),
+    /// The caller's scope does not cover this action.
+    #[error("forbidden")]
+    Forbidden,
+    #[error("database error: {0}")]
+    Db(#[from] DbErr),
+}
+
+impl StoreError {
+    pub fn invalid(field: &str, message: impl Into<String>) -> Self {
+        Self::Invalid(FieldErrors::single(field, message))
+    }
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// Unique constraints as each engine names them, and the field a client should be told about.
+const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    ("users_email_key", "users.email", "email"),
+    ("roles_company_name_key", "roles.company_id, roles.name", "name"),
+    ("teams_company_name_key", "teams.company_id, teams.name", "name"),
+    ("memberships_pkey", "memberships.company_id, memberships.user_id", "email"),
+    ("jobs_idempotency_key", "jobs.idempotency_key", "idempotency_key"),
+];
+
+/// Turn a unique violation into a field conflict, once for every query.
+pub(crate) fn map_db_err(err: DbErr) -> StoreError {
+    if let Some(SqlErr::UniqueConstraintViolation(message)) = err.sql_err() {
+        for (pg_name, sqlite_cols, field) in UNIQUE_FIELDS {
+            if message.contains(pg_name) || message.contains(sqlite_cols) {
+                return StoreError::Conflict {
+                    field: (*field).to_owned(),
+                    message: "is already taken".to_owned(),
+                };
+            }
+        }
+        return StoreError::Conflict {
+            field: "id".to_owned(),
+            message: "already exists".to_owned(),
+        };
+    }
+    StoreError::Db(err)
+}
+
+#[derive(Debug, Clone)]
+pub struct Store {
+    db: DatabaseConnection,
+    backend: Backend,
+}
+
+impl Store {
+    /// Open `url` (`sqlite://path/to/file.db` or `postgres://…`). SQLite gets WAL, foreign keys,
+    /// `synchronous=NORMAL` and a busy timeout on every connection.
+    pub async fn connect(url: &str, max_connections: u32) -> Result<Self> {
+        let to_db = |e: sqlx::Error| StoreError::Db(DbErr::Custom(e.to_string()));
+        if url.starts_with("sqlite:") {
+            use sqlx::sqlite::{
+                SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous,
+            };
+            let options = SqliteConnectOptions::from_str(url)
+                .map_err(to_db)?
+                .create_if_missing(true)
+                .journal_mode(SqliteJournalMode::Wal)
+                .synchronous(SqliteSynchronous::Normal)
+                .foreign_keys(true)
+                .busy_timeout(Duration::from_secs(10))
+                .pragma("temp_store", "memory")
+                .pragma("cache_size", "-16000");
+            let pool = SqlitePoolOptions::new()
+                .max_connections(max_connections)
+                .min_connections(1)
+                .connect_with(options)
+                .await
+                .map_err(to_db)?;
+            Ok(Self {
+                db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                backend: Backend::Sqlite,
+            })
+        } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
+            use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
+            let options = PgConnectOptions::from_str(url).map_err(to_db)?;
+            let pool = PgPoolOptions::new()
+                .max_connections(max_connections)
+                .acquire_timeout(Duration::from_secs(10))
+                .connect_with(options)
+                .await
+                .map_err(to_db)?;
+            Ok(Self {
+                db: sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+                backend: Backend::Postgres,
+            })
+        } else {
+            Err(StoreError::Db(DbErr::Custom(format!(
+                "unsupported database URL (expected sqlite:// or postgres://): {}",
+                redact_url(url)
+            ))))
+        }
+    }
+
+    /// Apply every migration not yet applied.
+    pub async fn migrate(&self) -> Result<()> {
+        schema::Migrator::up(&self.db, None).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// The connection for reads. Tenant reads go through the area modules, which take an `Actor`.
+    pub fn db(&self) -> &DatabaseConnection {
+        &self.db
+    }
+
+    /// Whether the database answers (for `/readyz`).
+    pub async fn ping(&self) -> bool {
+        self.db.ping().await.is_ok()
+    }
+
+    /// Start a write on behalf of `actor`: rows, their audit rows and outbox events commit
+    /// together or not at all.
+    pub async fn write(&self, actor: &Actor) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.begin().await?,
+            actor: Some(AuditActor::from(actor)),
+        })
+    }
+
+    /// A write by Rivet itself (start-up, CLI, maintenance jobs): audited as the system.
+    pub async fn write_system(&self) -> Result<Tx> {
+        Ok(Tx {
+            inner: self.begin().await?,
+            actor: None,
+        })
+    }
+
+    async fn begin(&self) -> Result<DatabaseTransaction> {
+        // SQLite upgrades a deferred read transaction to a write lazily and fails with "database
+        // is locked" if another writer got there first; taking the write lock up front makes
+        // writers queue on the busy timeout instead.
+        let options = TransactionOptions {
+            isolation_level: None,
+            access_mode: None,
+            sqlite_transaction_mode: match self.backend {
+                Backend::Sqlite => Some(SqliteTransactionMode::Immediate),
+                Backend::Postgres => None,
+            },
+        };
+        Ok(self.db.begin_with_options(options).await?)
+    }
+}
+
+/// Who an audit row names.
+#[derive(Debug, Clone)]
+pub struct AuditActor {
+    pub company_id: Uuid,
+    pub user_id: Uuid,
+    pub api_key_id: Option<Uuid>,
+    pub request_id: Option<String>,
+}
+
+impl From<&Actor> for AuditActor {
+    fn from(actor: &Actor) -> Self {
+        Self {
+            company_id: actor.company_id,
+            user_id: actor.user_id,
+            api_key_id: actor.api_key_id,
+            request_id: actor.request_id.clone(),
+        }
+    }
+}
+
+/// One open write transaction. Dropping it without [`Tx::commit`] rolls everything back.
+pub struct Tx {
+    inner: DatabaseTransaction,
+    actor: Option<AuditActor>,
+}
+
+impl Tx {
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.inner
+    }
+
+    pub fn actor(&self) -> Option<&AuditActor> {
+        self.actor.as_ref()
+    }
+
+    pub async fn commit(self) -> Result<()> {
+        self.inner.commit().await?;
+        Ok(())
+    }
+}
+
+pub(crate) async fn exec<C: ConnectionTrait, S: StatementBuilder>(conn: &C, stmt: &S) -> Result<u64> {
+    conn.execute(stmt)
+        .await
+        .map(|r| r.rows_affected())
+        .map_err(map_db_err)
+}
+
+pub(crate) async fn fetch_all<T: FromQueryResult, C: ConnectionTrait, S: StatementBuilder>(
+    conn: &C,
+    stmt: &S,
+) -> Result<Vec<T>> {
+    let rows = conn.query_all(stmt).await?;
+    rows.iter()
+        .map(|row| T::from_query_result(row, "").map_err(StoreError::from))
+        .collect()
+}
+
+pub(crate) async fn fetch_optional<T: FromQueryResult, C: ConnectionTrait, S: StatementBuilder>(
+    conn: &C,
+    stmt: &S,
+) -> Result<Option<T>> {
+    match conn.query_one(stmt).await? {
+        Some(row) => Ok(Some(T::from_query_result(&row, "")?)),
+        None => Ok(None),
+    }
+}
+
+pub(crate) async fn fetch_one<T: FromQueryResult, C: ConnectionTrait, S: StatementBuilder>(
+    conn: &C,
+    stmt: &S,
+) -> Result<T> {
+    fetch_optional(conn, stmt).await?.ok_or(StoreError::NotFound)
+}
+
+/// A count query's single value, whatever integer type the engine returns.
+pub(crate) async fn fetch_count<C: ConnectionTrait, S: StatementBuilder>(
+    conn: &C,
+    stmt: &S,
+) -> Result<i64> {
+    match conn.query_one(stmt).await? {
+        Some(row) => Ok(row.try_get_by_index::<i64>(0)?),
+        None => Ok(0),
+    }
+}
+
+/// A database URL with its password replaced, safe to log.
+pub fn redact_url(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme_end), Some(at)) if at > scheme_end => {
+            let creds = &url[scheme_end + 3..at];
+            match creds.split_once(':') {
+                Some((user, _)) => format!("{}{}:***{}", &url[..scheme_end + 3], user, &url[at..]),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
+pub fn new_id() -> Uuid {
+    Uuid::now_v7()
+}
+
+pub fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn database_passwords_are_redacted() {
+        assert_eq!(
+            redact_url("postgres://rivet:s3cret@db:5432/rivet"),
+            "postgres://rivet:***@db:5432/rivet"
+        );
+        assert_eq!(redact_url("sqlite://data/rivet.db"), "sqlite://data/rivet.db");
+    }
+}

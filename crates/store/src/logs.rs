@@ -1,0 +1,1 @@
+//! Stored warnings, errors and security events (filled in below).

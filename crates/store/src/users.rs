@@ -1,0 +1,600 @@
+//! Users and their memberships. A user is one person (one e-mail, one password) who may belong
+//! to several companies, with a role, a team and an active flag per company. Everything a company
+//! admin changes is the membership; the person's login is shared.
+
+use crate::page::PageRequest;
+use crate::schema::{Invitations, Memberships, Roles, Sessions, Teams, Users};
+use crate::{
+    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
+};
+use chrono::{DateTime, Duration, Utc};
+use rivet_domain::{Action, Actor, Email, Resource, Scope};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+/// A user as one company sees them.
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct Member {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub team_id: Option<Uuid>,
+    pub active: bool,
+    /// False until an invited user sets a password.
+    pub has_password: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl Member {
+    fn audit_json(&self) -> Value {
+        json!({
+            "email": self.email,
+            "name": self.name,
+            "role_id": self.role_id,
+            "team_id": self.team_id,
+            "active": self.active,
+        })
+    }
+}
+
+fn select_members(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .expr_as(Expr::col((Users::Table, Users::Id)), "id")
+        .column((Users::Table, Users::Email))
+        .column((Users::Table, Users::Name))
+        .column((Memberships::Table, Memberships::RoleId))
+        .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
+        .column((Memberships::Table, Memberships::TeamId))
+        .column((Memberships::Table, Memberships::Active))
+        .expr_as(
+            Expr::col((Users::Table, Users::PasswordHash)).is_not_null(),
+            "has_password",
+        )
+        .column((Memberships::Table, Memberships::CreatedAt))
+        .column((Memberships::Table, Memberships::UpdatedAt))
+        .from(Memberships::Table)
+        .join(
+            JoinType::InnerJoin,
+            Users::Table,
+            Expr::col((Users::Table, Users::Id)).equals((Memberships::Table, Memberships::UserId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::CompanyId))
+                .equals((Memberships::Table, Memberships::CompanyId))
+                .and(
+                    Expr::col((Roles::Table, Roles::Id))
+                        .equals((Memberships::Table, Memberships::RoleId)),
+                ),
+        )
+        .and_where(Expr::col((Memberships::Table, Memberships::CompanyId)).eq(company_id))
+        .to_owned()
+}
+
+/// The `WHERE` part of the caller's scope on users: all members, their teams' members, or
+/// themselves.
+fn scope_condition(actor: &Actor, action: Action) -> Result<Cond> {
+    let me = Expr::col((Memberships::Table, Memberships::UserId)).eq(actor.user_id);
+    match actor.scope(Resource::Users, action) {
+        Scope::All => Ok(Cond::all()),
+        Scope::Team => Ok(Cond::any().add(me).add(
+            Expr::col((Memberships::Table, Memberships::TeamId))
+                .is_in(actor.team_ids.iter().copied()),
+        )),
+        Scope::Own => Ok(Cond::all().add(me)),
+        Scope::None => Err(StoreError::Forbidden),
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct MemberFilter {
+    pub active: Option<bool>,
+    pub role_id: Option<Uuid>,
+    pub team_id: Option<Uuid>,
+    /// Case-insensitive substring of the name or e-mail.
+    pub q: Option<String>,
+}
+
+pub async fn list(
+    store: &Store,
+    actor: &Actor,
+    filter: &MemberFilter,
+    page: PageRequest,
+) -> Result<Page<Member>> {
+    let mut q = select_members(actor.company_id);
+    q.cond_where(scope_condition(actor, Action::Read)?);
+    if let Some(active) = filter.active {
+        q.and_where(Expr::col((Memberships::Table, Memberships::Active)).eq(active));
+    }
+    if let Some(role) = filter.role_id {
+        q.and_where(Expr::col((Memberships::Table, Memberships::RoleId)).eq(role));
+    }
+    if let Some(team) = filter.team_id {
+        q.and_where(Expr::col((Memberships::Table, Memberships::TeamId)).eq(team));
+    }
+    if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        q.cond_where(
+            Cond::any()
+                .add(Expr::col((Users::Table, Users::Email)).like(pattern.clone()))
+                .add(
+                    Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name)))).like(pattern),
+                ),
+        );
+    }
+    if let Some(after) = page.after {
+        q.and_where(Expr::col((Users::Table, Users::Id)).lt(after));
+    }
+    q.order_by((Users::Table, Users::Id), Order::Desc)
+        .limit(page.limit + 1);
+    let rows: Vec<Member> = fetch_all(store.db(), &q).await?;
+    Ok(Page::from_rows(rows, page, |m| m.id))
+}
+
+fn escape_like(text: &str) -> String {
+    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, action: Action, id: Uuid) -> Result<Member> {
+    let mut q = select_members(actor.company_id);
+    q.cond_where(scope_condition(actor, action)?)
+        .and_where(Expr::col((Users::Table, Users::Id)).eq(id));
+    fetch_optional(conn, &q).await?.ok_or(StoreError::NotFound)
+}
+
+/// One member the caller may read; another company's user is not found.
+pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Member> {
+    get_in(store.db(), actor, Action::Read, id).await
+}
+
+/// The caller as their company sees them.
+pub async fn me(store: &Store, actor: &Actor) -> Result<Member> {
+    let mut q = select_members(actor.company_id);
+    q.and_where(Expr::col((Users::Table, Users::Id)).eq(actor.user_id));
+    fetch_optional(store.db(), &q).await?.ok_or(StoreError::NotFound)
+}
+
+/// What a new member is given. The e-mail may already belong to a user of another company:
+/// then the person joins this company and keeps their password.
+#[derive(Debug, Clone)]
+pub struct NewMember {
+    pub email: Email,
+    pub name: String,
+    pub role_id: Uuid,
+    pub team_id: Option<Uuid>,
+    pub password_hash: Option<String>,
+}
+
+/// The new member, and an invitation token when they have no password yet.
+#[derive(Debug, Clone)]
+pub struct Created {
+    pub member: Member,
+    pub invitation_token: Option<String>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct UserIdRow {
+    id: Uuid,
+    password_hash: Option<String>,
+}
+
+pub async fn create(store: &Store, actor: &Actor, new: &NewMember) -> Result<Created> {
+    let tx = store.write(actor).await?;
+    let created = create_in(&tx, actor.company_id, new).await?;
+    tx.audit(
+        Resource::Users,
+        created.member.id,
+        Action::Create,
+        None,
+        Some(&created.member.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created)
+}
+
+/// Add a member inside an open transaction (also used when a company is created).
+pub async fn create_in(tx: &Tx, company_id: Uuid, new: &NewMember) -> Result<Created> {
+    let at = now();
+    let existing: Option<UserIdRow> = fetch_optional(
+        tx.conn(),
+        Query::select()
+            .columns([Users::Id, Users::PasswordHash])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Email).eq(new.email.as_str())),
+    )
+    .await?;
+    let (user_id, has_password) = match existing {
+        Some(user) => (user.id, user.password_hash.is_some()),
+        None => {
+            let id = new_id();
+            exec(
+                tx.conn(),
+                Query::insert()
+                    .into_table(Users::Table)
+                    .columns([
+                        Users::Id,
+                        Users::Email,
+                        Users::Name,
+                        Users::PasswordHash,
+                        Users::CreatedAt,
+                        Users::UpdatedAt,
+                    ])
+                    .values_panic([
+                        id.into(),
+                        new.email.as_str().into(),
+                        new.name.clone().into(),
+                        new.password_hash.clone().into(),
+                        at.into(),
+                        at.into(),
+                    ]),
+            )
+            .await?;
+            (id, new.password_hash.is_some())
+        }
+    };
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Memberships::Table)
+            .columns([
+                Memberships::CompanyId,
+                Memberships::UserId,
+                Memberships::RoleId,
+                Memberships::TeamId,
+                Memberships::Active,
+                Memberships::CreatedAt,
+                Memberships::UpdatedAt,
+            ])
+            .values_panic([
+                company_id.into(),
+                user_id.into(),
+                new.role_id.into(),
+                new.team_id.into(),
+                true.into(),
+                at.into(),
+                at.into(),
+            ]),
+    )
+    .await?;
+    let invitation_token = if has_password {
+        None
+    } else {
+        Some(create_invitation(tx, company_id, user_id).await?)
+    };
+    let mut q = select_members(company_id);
+    q.and_where(Expr::col((Users::Table, Users::Id)).eq(user_id));
+    let member = fetch_optional(tx.conn(), &q).await?.ok_or(StoreError::NotFound)?;
+    Ok(Created {
+        member,
+        invitation_token,
+    })
+}
+
+async fn create_invitation(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<String> {
+    let token = crate::sessions::random_token();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Invitations::Table)
+            .columns([
+                Invitations::CompanyId,
+                Invitations::Id,
+                Invitations::UserId,
+                Invitations::TokenHash,
+                Invitations::ExpiresAt,
+                Invitations::CreatedAt,
+            ])
+            .values_panic([
+                company_id.into(),
+                new_id().into(),
+                user_id.into(),
+                crate::sessions::hash_token(&token).into(),
+                (now() + Duration::days(7)).into(),
+                now().into(),
+            ]),
+    )
+    .await?;
+    Ok(token)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct InvitationRow {
+    company_id: Uuid,
+    id: Uuid,
+    user_id: Uuid,
+}
+
+/// Accept an invitation: set the password and mark it used. Returns the company and user.
+pub async fn accept_invitation(
+    store: &Store,
+    token: &str,
+    password_hash: &str,
+) -> Result<(Uuid, Uuid)> {
+    let tx = store.write_system().await?;
+    let row: Option<InvitationRow> = fetch_optional(
+        tx.conn(),
+        Query::select()
+            .columns([Invitations::CompanyId, Invitations::Id, Invitations::UserId])
+            .from(Invitations::Table)
+            .and_where(Expr::col(Invitations::TokenHash).eq(crate::sessions::hash_token(token)))
+            .and_where(Expr::col(Invitations::AcceptedAt).is_null())
+            .and_where(Expr::col(Invitations::ExpiresAt).gt(now())),
+    )
+    .await?;
+    let row = row.ok_or(StoreError::NotFound)?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Invitations::Table)
+            .value(Invitations::AcceptedAt, now())
+            .and_where(Expr::col(Invitations::CompanyId).eq(row.company_id))
+            .and_where(Expr::col(Invitations::Id).eq(row.id)),
+    )
+    .await?;
+    set_password_in(&tx, row.user_id, password_hash).await?;
+    tx.audit_in(
+        row.company_id,
+        Resource::Users.as_str(),
+        row.user_id,
+        "accept_invitation",
+        Some(&json!({"password_hash": null})),
+        Some(&json!({"password_hash": "set"})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok((row.company_id, row.user_id))
+}
+
+async fn set_password_in(tx: &Tx, user_id: Uuid, password_hash: &str) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::PasswordHash, password_hash)
+            .value(Users::UpdatedAt, now())
+            .and_where(Expr::col(Users::Id).eq(user_id)),
+    )
+    .await?;
+    Ok(())
+}
+
+/// What a company admin may change on a member. `None` leaves a field as it is; for the team,
+/// `Some(None)` removes the member from their team.
+#[derive(Debug, Clone, Default)]
+pub struct MemberPatch {
+    pub name: Option<String>,
+    pub role_id: Option<Uuid>,
+    pub team_id: Option<Option<Uuid>>,
+    pub active: Option<bool>,
+}
+
+pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch) -> Result<Member> {
+    let tx = store.write(actor).await?;
+    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
+    if patch.active == Some(false) && id == actor.user_id {
+        return Err(StoreError::invalid("active", "you cannot deactivate yourself"));
+    }
+    if let Some(name) = &patch.name {
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(Users::Table)
+                .value(Users::Name, name.as_str())
+                .value(Users::UpdatedAt, now())
+                .and_where(Expr::col(Users::Id).eq(id)),
+        )
+        .await?;
+    }
+    let mut update = Query::update();
+    update
+        .table(Memberships::Table)
+        .value(Memberships::UpdatedAt, now())
+        .and_where(Expr::col(Memberships::CompanyId).eq(actor.company_id))
+        .and_where(Expr::col(Memberships::UserId).eq(id));
+    if let Some(role) = patch.role_id {
+        update.value(Memberships::RoleId, role);
+    }
+    if let Some(team) = patch.team_id {
+        update.value(Memberships::TeamId, team);
+    }
+    if let Some(active) = patch.active {
+        update.value(Memberships::Active, active);
+        if !active {
+            revoke_sessions(&tx, actor.company_id, id).await?;
+        }
+    }
+    exec(tx.conn(), &update).await?;
+    let mut q = select_members(actor.company_id);
+    q.and_where(Expr::col((Users::Table, Users::Id)).eq(id));
+    let after: Member = fetch_optional(tx.conn(), &q).await?.ok_or(StoreError::NotFound)?;
+    tx.audit(
+        Resource::Users,
+        id,
+        Action::Update,
+        Some(&before.audit_json()),
+        Some(&after.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// End every session of a member in one company, at once.
+async fn revoke_sessions(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Sessions::Table)
+            .value(Sessions::RevokedAt, now())
+            .and_where(Expr::col(Sessions::CompanyId).eq(company_id))
+            .and_where(Expr::col(Sessions::UserId).eq(user_id))
+            .and_where(Expr::col(Sessions::RevokedAt).is_null()),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Whether `team_id` is a team of the caller's company.
+pub async fn team_exists(store: &Store, actor: &Actor, team_id: Uuid) -> Result<bool> {
+    #[derive(FromQueryResult)]
+    struct Row {
+        #[allow(dead_code)]
+        id: Uuid,
+    }
+    let row: Option<Row> = fetch_optional(
+        store.db(),
+        Query::select()
+            .column(Teams::Id)
+            .from(Teams::Table)
+            .and_where(Expr::col(Teams::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Teams::Id).eq(team_id)),
+    )
+    .await?;
+    Ok(row.is_some())
+}
+
+/// What sign-in needs to know about a person, found by e-mail before any company is chosen.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct Login {
+    pub id: Uuid,
+    pub email: String,
+    pub name: String,
+    pub password_hash: Option<String>,
+    pub is_system_admin: bool,
+    pub failed_logins: i32,
+    pub failed_window_start: Option<DateTime<Utc>>,
+    pub locked_until: Option<DateTime<Utc>>,
+}
+
+pub async fn find_login(store: &Store, email: &Email) -> Result<Option<Login>> {
+    fetch_optional(
+        store.db(),
+        Query::select()
+            .columns([
+                Users::Id,
+                Users::Email,
+                Users::Name,
+                Users::PasswordHash,
+                Users::IsSystemAdmin,
+                Users::FailedLogins,
+                Users::FailedWindowStart,
+                Users::LockedUntil,
+            ])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Email).eq(email.as_str())),
+    )
+    .await
+}
+
+/// Count a failed sign-in; the `max`th failure within `window` locks the account for `lock`.
+/// Returns the lock's end when this failure locked it.
+pub async fn record_failed_login(
+    store: &Store,
+    login: &Login,
+    max: i32,
+    window: Duration,
+    lock: Duration,
+) -> Result<Option<DateTime<Utc>>> {
+    let at = now();
+    let in_window = login.failed_window_start.is_some_and(|start| at - start < window);
+    let (count, start) = if in_window {
+        (login.failed_logins + 1, login.failed_window_start.unwrap_or(at))
+    } else {
+        (1, at)
+    };
+    let locked_until = (count >= max).then(|| at + lock);
+    let tx = store.write_system().await?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::FailedLogins, if locked_until.is_some() { 0 } else { count })
+            .value(Users::FailedWindowStart, if locked_until.is_some() { None } else { Some(start) })
+            .value(Users::LockedUntil, locked_until.or(login.locked_until))
+            .and_where(Expr::col(Users::Id).eq(login.id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(locked_until)
+}
+
+pub async fn reset_failed_logins(store: &Store, user_id: Uuid) -> Result<()> {
+    let tx = store.write_system().await?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::FailedLogins, 0)
+            .value(Users::FailedWindowStart, Option::<DateTime<Utc>>::None)
+            .value(Users::LockedUntil, Option::<DateTime<Utc>>::None)
+            .and_where(Expr::col(Users::Id).eq(user_id)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One company a person belongs to.
+#[derive(Debug, Clone, Serialize, FromQueryResult)]
+pub struct CompanyMembership {
+    pub company_id: Uuid,
+    pub company_name: String,
+    pub role_id: Uuid,
+    pub role_name: String,
+    pub active: bool,
+}
+
+/// Every company a person belongs to, oldest membership first.
+pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyMembership>> {
+    use crate::schema::Companies;
+    fetch_all(
+        store.db(),
+        Query::select()
+            .column((Memberships::Table, Memberships::CompanyId))
+            .expr_as(Expr::col((Companies::Table, Companies::Name)), "company_name")
+            .column((Memberships::Table, Memberships::RoleId))
+            .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
+            .column((Memberships::Table, Memberships::Active))
+            .from(Memberships::Table)
+            .join(
+                JoinType::InnerJoin,
+                Companies::Table,
+                Expr::col((Companies::Table, Companies::Id))
+                    .equals((Memberships::Table, Memberships::CompanyId)),
+            )
+            .join(
+                JoinType::InnerJoin,
+                Roles::Table,
+                Expr::col((Roles::Table, Roles::CompanyId))
+                    .equals((Memberships::Table, Memberships::CompanyId))
+                    .and(
+                        Expr::col((Roles::Table, Roles::Id))
+                            .equals((Memberships::Table, Memberships::RoleId)),
+                    ),
+            )
+            .and_where(Expr::col((Memberships::Table, Memberships::UserId)).eq(user_id))
+            .order_by((Memberships::Table, Memberships::CreatedAt), Order::Asc),
+    )
+    .await
+}
+
+/// Make a user an installation-wide administrator (the first admin, `rivet user create --system-admin`).
+pub async fn set_system_admin(tx: &Tx, user_id: Uuid, on: bool) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::IsSystemAdmin, on)
+            .and_where(Expr::col(Users::Id).eq(user_id)),
+    )
+    .await?;
+    Ok(())
+}
