@@ -1,1 +1,410 @@
+//! Test support: start the real application (router, middleware, database) on a random port with
+//! a fresh database — a SQLite file in a temporary directory, or a new PostgreSQL database when
+//! `RIVET_TEST_DATABASE_URL` is set — and helpers that read like the specification.
+//!
+//! Every database test runs on both engines through [`both!`]: `name::sqlite` and
+//! `name::postgres`. Without `RIVET_TEST_DATABASE_URL` the PostgreSQL half passes with a notice,
+//! unless `RIVET_TEST_REQUIRE_POSTGRES=1` (set by CI), where a missing database fails the run.
 
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use rivet_server::{AppState, Config};
+use serde_json::{Value, json};
+use std::net::SocketAddr;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+pub use serde_json;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    Postgres,
+}
+
+pub const ADMIN_EMAIL: &str = "admin@acme.test";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const PASSWORD: &str = "member-password-1";
+
+/// Run a test body on SQLite and on PostgreSQL: `both!(name);` after `async fn name(db: Db)`.
+#[macro_export]
+macro_rules! both {
+    ($($name:ident),+ $(,)?) => {$(
+        mod $name {
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn sqlite() {
+                super::$name($crate::Db::Sqlite).await;
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn postgres() {
+                if $crate::postgres_admin_url().is_some() {
+                    super::$name($crate::Db::Postgres).await;
+                }
+            }
+        }
+    )+};
+}
+
+/// The PostgreSQL server for tests, or `None` (with a notice) when there is none configured.
+pub fn postgres_admin_url() -> Option<String> {
+    match std::env::var("RIVET_TEST_DATABASE_URL") {
+        Ok(url) if !url.is_empty() => Some(url),
+        _ => {
+            if std::env::var("RIVET_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
+                panic!("RIVET_TEST_REQUIRE_POSTGRES=1 but RIVET_TEST_DATABASE_URL is not set");
+            }
+            eprintln!(
+                "note: RIVET_TEST_DATABASE_URL is not set; the PostgreSQL half of this test did not run"
+            );
+            None
+        }
+    }
+}
+
+/// A running application and a client for it.
+pub struct TestApp {
+    pub base: String,
+    pub addr: SocketAddr,
+    pub state: AppState,
+    pub client: Client,
+    pub db: Db,
+    /// The first company, created on start with [`ADMIN_EMAIL`] as its admin.
+    pub company_id: Uuid,
+    _dir: TempDir,
+    pg: Option<(String, String)>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+/// A fresh database URL for `db`.
+pub async fn fresh_database(db: Db, dir: &TempDir) -> (String, Option<(String, String)>) {
+    match db {
+        Db::Sqlite => (
+            format!("sqlite://{}", dir.path().join("rivet.db").display()),
+            None,
+        ),
+        Db::Postgres => {
+            let admin = postgres_admin_url().expect("PostgreSQL URL");
+            let name = format!("rivet_test_{}", Uuid::new_v4().simple());
+            let store = rivet_store::Store::connect(&admin, 1)
+                .await
+                .expect("connect to PostgreSQL");
+            use rivet_store::sea_orm::ConnectionTrait;
+            store
+                .db()
+                .execute_unprepared(&format!("CREATE DATABASE {name}"))
+                .await
+                .expect("create test database");
+            let base = admin
+                .rsplit_once('/')
+                .map(|(b, _)| b.to_owned())
+                .unwrap_or(admin.clone());
+            (format!("{base}/{name}"), Some((admin, name)))
+        }
+    }
+}
+
+/// The configuration tests start from: generous rate limits, workers off, a known admin.
+pub fn test_config(dir: &TempDir, database_url: String) -> Config {
+    Config {
+        addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+        data_dir: dir.path().to_path_buf(),
+        database_url: Some(database_url),
+        db_max_connections: 8,
+        admin_email: Some(ADMIN_EMAIL.into()),
+        admin_password: Some(ADMIN_PASSWORD.into()),
+        company_name: "Acme".into(),
+        login_rate_limit: 10_000,
+        ip_rate_limit: 100_000,
+        user_rate_limit: 100_000,
+        public_rate_limit: 10_000,
+        workers: false,
+        ..Config::default()
+    }
+}
+
+pub async fn spawn_app(db: Db) -> TestApp {
+    spawn_app_with(db, |_| {}).await
+}
+
+/// Start the application with a changed configuration.
+pub async fn spawn_app_with(db: Db, configure: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg) = fresh_database(db, &dir).await;
+    let mut config = test_config(&dir, url);
+    configure(&mut config);
+    let state = rivet_server::build_state(config, rivet_server::ops::metrics_handle())
+        .await
+        .expect("build state");
+    let created = rivet_server::bootstrap::first_run(&state.store, &state.config)
+        .await
+        .expect("first run")
+        .expect("a company was created");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let addr = listener.local_addr().expect("address");
+    let router = rivet_server::router(state.clone());
+    let server = tokio::spawn(async move {
+        let _ = axum_serve(listener, router).await;
+    });
+    TestApp {
+        base: format!("http://{addr}"),
+        addr,
+        state,
+        client: Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client"),
+        db,
+        company_id: created.company_id,
+        _dir: dir,
+        pg,
+        server,
+    }
+}
+
+async fn axum_serve(
+    listener: tokio::net::TcpListener,
+    router: axum_router::Router,
+) -> std::io::Result<()> {
+    axum_router::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+}
+
+mod axum_router {
+    pub use rivet_server::axum::{Router, serve};
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        self.server.abort();
+        if let Some((admin, name)) = self.pg.take() {
+            // Drop the per-test database; FORCE ends this test's pooled connections.
+            let _ = std::thread::spawn(move || {
+                let Ok(rt) = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                else {
+                    return;
+                };
+                rt.block_on(async move {
+                    if let Ok(store) = rivet_store::Store::connect(&admin, 1).await {
+                        use rivet_store::sea_orm::ConnectionTrait;
+                        let _ = store
+                            .db()
+                            .execute_unprepared(&format!(
+                                "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
+                            ))
+                            .await;
+                    }
+                });
+            })
+            .join();
+        }
+    }
+}
+
+/// A signed-in caller.
+#[derive(Debug, Clone)]
+pub struct Session {
+    pub token: String,
+    pub refresh_token: String,
+    pub user_id: Uuid,
+    pub company_id: Uuid,
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        if path.starts_with("/api/") || !path.starts_with('/') || path.starts_with("/healthz") {
+            format!("{}{}", self.base, path)
+        } else {
+            format!("{}{}", self.base, path)
+        }
+    }
+
+    /// An API request (`path` below `/api/v1`), signed in as `who` when given.
+    pub fn api(&self, method: Method, path: &str, who: Option<&Session>) -> RequestBuilder {
+        let builder = self
+            .client
+            .request(method, format!("{}/api/v1{}", self.base, path));
+        match who {
+            Some(s) => builder.bearer_auth(&s.token),
+            None => builder,
+        }
+    }
+
+    pub async fn get(&self, path: &str, who: &Session) -> Response {
+        self.api(Method::GET, path, Some(who))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn post(&self, path: &str, who: &Session, body: Value) -> Response {
+        self.api(Method::POST, path, Some(who))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn patch(&self, path: &str, who: &Session, body: Value) -> Response {
+        self.api(Method::PATCH, path, Some(who))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn put(&self, path: &str, who: &Session, body: Value) -> Response {
+        self.api(Method::PUT, path, Some(who))
+            .json(&body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    pub async fn delete(&self, path: &str, who: &Session) -> Response {
+        self.api(Method::DELETE, path, Some(who))
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Sign in through the API.
+    pub async fn login(&self, email: &str, password: &str) -> Session {
+        let response = self
+            .api(Method::POST, "/auth/login", None)
+            .json(&json!({"email": email, "password": password}))
+            .send()
+            .await
+            .expect("login request");
+        assert_eq!(response.status(), StatusCode::OK, "login as {email}");
+        self.session_from(response).await
+    }
+
+    pub async fn session_from(&self, response: Response) -> Session {
+        let body: Value = response.json().await.expect("token JSON");
+        let token = body["access_token"]
+            .as_str()
+            .expect("access token")
+            .to_owned();
+        let who = Session {
+            token: token.clone(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+            user_id: Uuid::nil(),
+            company_id: body["company_id"]
+                .as_str()
+                .and_then(|c| c.parse().ok())
+                .unwrap_or_default(),
+        };
+        let me: Value = self.get("/me", &who).await.json().await.expect("me JSON");
+        Session {
+            user_id: me["user"]["id"]
+                .as_str()
+                .and_then(|i| i.parse().ok())
+                .unwrap_or_default(),
+            ..who
+        }
+    }
+
+    /// The first company's admin.
+    pub async fn admin(&self) -> Session {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    /// The id of a role by name in the caller's company.
+    pub async fn role_id(&self, who: &Session, name: &str) -> String {
+        let roles: Value = self
+            .get("/roles", who)
+            .await
+            .json()
+            .await
+            .expect("roles JSON");
+        roles["data"]
+            .as_array()
+            .and_then(|r| r.iter().find(|r| r["name"] == name))
+            .and_then(|r| r["id"].as_str())
+            .unwrap_or_else(|| panic!("role {name}"))
+            .to_owned()
+    }
+
+    /// Add a member with a built-in role to `admin`'s company and sign them in.
+    pub async fn member(&self, admin: &Session, role: &str) -> Session {
+        self.member_in_team(admin, role, None).await
+    }
+
+    pub async fn member_in_team(
+        &self,
+        admin: &Session,
+        role: &str,
+        team_id: Option<&str>,
+    ) -> Session {
+        let email = format!("{role}-{}@acme.test", Uuid::new_v4().simple());
+        let role_id = self.role_id(admin, role).await;
+        let response = self
+            .post(
+                "/users",
+                admin,
+                json!({"email": email, "name": format!("A {role}"), "role_id": role_id, "team_id": team_id, "password": PASSWORD}),
+            )
+            .await;
+        assert_eq!(
+            response.status(),
+            StatusCode::CREATED,
+            "create {role}: {:?}",
+            response.text().await
+        );
+        self.login(&email, PASSWORD).await
+    }
+
+    /// A second company with its own admin, signed in.
+    pub async fn other_company(&self, name: &str) -> Session {
+        let email = format!("admin-{}@other.test", Uuid::new_v4().simple());
+        rivet_server::bootstrap::create_company(
+            &self.state.store,
+            name,
+            &email,
+            ADMIN_PASSWORD,
+            false,
+        )
+        .await
+        .expect("create company");
+        self.login(&email, ADMIN_PASSWORD).await
+    }
+}
+
+/// Read a JSON body, failing with the text when it is not JSON.
+pub async fn json_of(response: Response) -> Value {
+    let text = response.text().await.expect("body");
+    serde_json::from_str(&text).unwrap_or_else(|_| panic!("not JSON: {text}"))
+}
+
+/// Assert a problem+json answer with `status`, returning the body.
+pub async fn assert_problem(response: Response, status: u16) -> Value {
+    let got = response.status().as_u16();
+    let content_type = response
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_owned();
+    let body = response.text().await.unwrap_or_default();
+    assert_eq!(got, status, "status (body: {body})");
+    assert_eq!(
+        content_type, "application/problem+json",
+        "content type for {status} (body: {body})"
+    );
+    let value: Value = serde_json::from_str(&body).expect("problem JSON");
+    assert_eq!(value["status"], status);
+    assert!(value["title"].is_string() && value["type"].is_string() && value["detail"].is_string());
+    value
+}

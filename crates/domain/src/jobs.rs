@@ -113,7 +113,10 @@ mod tests {
             .map(|d| d.with_timezone(&Utc))
             .ok();
         let next = schedule.zip(start).and_then(|(s, t)| s.next_after(t));
-        assert_eq!(next.map(|n| n.to_rfc3339()), Some("2026-01-01T10:05:00+00:00".into()));
+        assert_eq!(
+            next.map(|n| n.to_rfc3339()),
+            Some("2026-01-01T10:05:00+00:00".into())
+        );
         assert!(Schedule::parse("not cron").is_err());
     }
 }

@@ -12,7 +12,7 @@ use std::str::FromStr;
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
         #[serde(rename_all = "snake_case")]
         pub enum $name { $($variant),+ }
 
@@ -125,7 +125,11 @@ impl Resource {
 impl Scope {
     /// The wider of two scopes (`all` > `team` > `own` > `none`).
     pub fn widest(self, other: Scope) -> Scope {
-        if self.rank() >= other.rank() { self } else { other }
+        if self.rank() >= other.rank() {
+            self
+        } else {
+            other
+        }
     }
 
     fn rank(self) -> u8 {
@@ -276,7 +280,9 @@ mod tests {
 
     #[test]
     fn grants_outside_the_catalog_are_rejected() {
-        assert!(PermissionSet::validate_grant(Resource::Audit, Action::Delete, Scope::All).is_err());
+        assert!(
+            PermissionSet::validate_grant(Resource::Audit, Action::Delete, Scope::All).is_err()
+        );
         assert!(PermissionSet::validate_grant(Resource::Roles, Action::Read, Scope::Own).is_err());
         assert!(PermissionSet::validate_grant(Resource::Leads, Action::Read, Scope::Own).is_ok());
     }

@@ -4,7 +4,7 @@ use crate::validate::{FieldErrors, parse_name};
 use serde::{Deserialize, Serialize};
 
 /// Settings a company's admin controls.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CompanySettings {
     pub name: String,
@@ -29,7 +29,10 @@ impl CompanySettings {
         let mut errors = FieldErrors::new();
         errors.check("name", parse_name(&self.name, 200));
         if !is_timezone(&self.timezone) {
-            errors.add("timezone", "must be an IANA time zone such as Europe/Paris or UTC");
+            errors.add(
+                "timezone",
+                "must be an IANA time zone such as Europe/Paris or UTC",
+            );
         }
         if !is_currency(&self.currency) {
             errors.add("currency", "must be an ISO 4217 code such as USD");
@@ -45,7 +48,7 @@ impl CompanySettings {
 }
 
 /// Settings of the whole installation (every company), changed by a system admin.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SystemSettings {
     pub password_min_length: u32,
@@ -81,7 +84,10 @@ impl SystemSettings {
             errors.add("access_token_ttl_seconds", "must be between 60 and 86400");
         }
         if !(3600..=365 * 24 * 3600).contains(&self.refresh_token_ttl_seconds) {
-            errors.add("refresh_token_ttl_seconds", "must be between 3600 and 31536000");
+            errors.add(
+                "refresh_token_ttl_seconds",
+                "must be between 3600 and 31536000",
+            );
         }
         if !(1..=3650).contains(&self.log_retention_days) {
             errors.add("log_retention_days", "must be between 1 and 3650");
@@ -120,7 +126,8 @@ fn is_locale(tag: &str) -> bool {
     let lang_ok = parts
         .next()
         .is_some_and(|l| (2..=3).contains(&l.len()) && l.chars().all(|c| c.is_ascii_lowercase()));
-    lang_ok && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
+    lang_ok
+        && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
 fn is_timezone(tz: &str) -> bool {
@@ -135,7 +142,10 @@ fn is_timezone(tz: &str) -> bool {
     let parts: Vec<&str> = tz.split('/').collect();
     (2..=3).contains(&parts.len())
         && parts.iter().all(|p| valid_part(p))
-        && parts[0].chars().next().is_some_and(|c| c.is_ascii_uppercase())
+        && parts[0]
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_uppercase())
 }
 
 #[cfg(test)]
@@ -163,7 +173,13 @@ mod tests {
             .unwrap_or_default();
         assert_eq!(
             fields,
-            ["name", "timezone", "currency", "fiscal_year_start_month", "locale"]
+            [
+                "name",
+                "timezone",
+                "currency",
+                "fiscal_year_start_month",
+                "locale"
+            ]
         );
     }
 

@@ -4,7 +4,7 @@ use serde::Serialize;
 use std::fmt;
 
 /// One invalid field: `field` is the JSON path the client sent (`"email"`, `"permissions[2].scope"`).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -149,7 +149,15 @@ mod tests {
             Ok("ann@example.com".to_owned())
         );
         assert!(Email::parse("admin@localhost").is_ok());
-        for bad in ["", "ann", "ann@", "@x.com", "a b@x.com", "a@x..com", "a@.x.com"] {
+        for bad in [
+            "",
+            "ann",
+            "ann@",
+            "@x.com",
+            "a b@x.com",
+            "a@x..com",
+            "a@.x.com",
+        ] {
             assert!(Email::parse(bad).is_err(), "{bad} should be rejected");
         }
     }

@@ -1,1 +1,32 @@
+//! Rivet's HTTP server: the API (`/api/v1`), the web UI, operations endpoints, authentication,
+//! rate limits and the background workers. Handlers are thin: parse, call the store or a use
+//! case, respond.
 
+pub mod api_keys;
+pub mod app;
+pub mod audit;
+pub mod auth;
+pub mod bootstrap;
+pub mod config;
+pub mod docs;
+pub mod error;
+pub mod extract;
+pub mod jobs;
+pub mod logging;
+pub mod ops;
+pub mod ratelimit;
+pub mod roles;
+pub mod router;
+pub mod serve;
+pub mod settings;
+pub mod state;
+pub mod system;
+pub mod teams;
+pub mod users;
+pub mod web;
+pub mod worker;
+
+pub use app::{build_state, router};
+pub use axum;
+pub use config::Config;
+pub use state::AppState;

@@ -16,7 +16,7 @@ use uuid::Uuid;
 /// The visible prefix of every key, so secret scanners and people recognise one.
 pub const KEY_PREFIX: &str = "rvk_";
 
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct ApiKey {
     pub id: Uuid,
     pub name: String,
@@ -53,7 +53,9 @@ fn select(company_id: Uuid) -> SelectStatement {
             Roles::Table,
             Expr::col((Roles::Table, Roles::CompanyId))
                 .equals((ApiKeys::Table, ApiKeys::CompanyId))
-                .and(Expr::col((Roles::Table, Roles::Id)).equals((ApiKeys::Table, ApiKeys::RoleId))),
+                .and(
+                    Expr::col((Roles::Table, Roles::Id)).equals((ApiKeys::Table, ApiKeys::RoleId)),
+                ),
         )
         .and_where(Expr::col((ApiKeys::Table, ApiKeys::CompanyId)).eq(company_id))
         .to_owned()
@@ -81,7 +83,12 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<ApiKey> {
 }
 
 /// Create a key; the returned secret is never shown again.
-pub async fn create(store: &Store, actor: &Actor, name: &str, role_id: Uuid) -> Result<(ApiKey, String)> {
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    role_id: Uuid,
+) -> Result<(ApiKey, String)> {
     let secret = format!("{KEY_PREFIX}{}", random_token());
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 6).collect();
     let id = new_id();
@@ -113,8 +120,14 @@ pub async fn create(store: &Store, actor: &Actor, name: &str, role_id: Uuid) -> 
     )
     .await?;
     let key = get_in(tx.conn(), actor, id).await?;
-    tx.audit(Resource::ApiKeys, id, Action::Create, None, Some(&key.audit_json()))
-        .await?;
+    tx.audit(
+        Resource::ApiKeys,
+        id,
+        Action::Create,
+        None,
+        Some(&key.audit_json()),
+    )
+    .await?;
     tx.commit().await?;
     Ok((key, secret))
 }
@@ -160,7 +173,12 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Actor>> 
     let row: Option<KeyAuthRow> = fetch_optional(
         store.db(),
         Query::select()
-            .columns([ApiKeys::CompanyId, ApiKeys::Id, ApiKeys::RoleId, ApiKeys::CreatedBy])
+            .columns([
+                ApiKeys::CompanyId,
+                ApiKeys::Id,
+                ApiKeys::RoleId,
+                ApiKeys::CreatedBy,
+            ])
             .from(ApiKeys::Table)
             .and_where(Expr::col(ApiKeys::SecretHash).eq(hash_token(secret)))
             .and_where(Expr::col(ApiKeys::RevokedAt).is_null()),
@@ -169,9 +187,14 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Actor>> 
     let Some(row) = row else {
         return Ok(None);
     };
-    let actor =
-        crate::sessions::load_actor(store, row.company_id, row.created_by, None, Some(row.role_id))
-            .await?;
+    let actor = crate::sessions::load_actor(
+        store,
+        row.company_id,
+        row.created_by,
+        None,
+        Some(row.role_id),
+    )
+    .await?;
     Ok(actor.map(|mut a| {
         a.api_key_id = Some(row.id);
         // A key administers nothing installation-wide, whoever created it.

@@ -18,7 +18,7 @@ use uuid::Uuid;
 const SECRET_MARKERS: &[&str] = &["password", "secret", "token", "hash"];
 
 /// One field's change.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
     pub before: Value,
     pub after: Value,
@@ -63,7 +63,10 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
                 after: new,
             }
         };
-        out.insert(field.clone(), serde_json::to_value(change).unwrap_or(Value::Null));
+        out.insert(
+            field.clone(),
+            serde_json::to_value(change).unwrap_or(Value::Null),
+        );
     }
     Value::Object(out)
 }
@@ -83,8 +86,15 @@ impl Tx {
             .actor()
             .map(|a| a.company_id)
             .ok_or_else(|| StoreError::invalid("actor", "an audited change needs an actor"))?;
-        self.audit_in(company_id, resource.as_str(), resource_id, action.as_str(), before, after)
-            .await
+        self.audit_in(
+            company_id,
+            resource.as_str(),
+            resource_id,
+            action.as_str(),
+            before,
+            after,
+        )
+        .await
     }
 
     /// Record a change in `company_id`; the actor is this transaction's, or the system's.
@@ -130,7 +140,7 @@ impl Tx {
     }
 }
 
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct AuditEntry {
     pub id: Uuid,
     pub actor_user_id: Option<Uuid>,

@@ -11,7 +11,7 @@ use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use serde::Serialize;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Company {
     pub id: Uuid,
     pub name: String,
@@ -96,8 +96,15 @@ pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
         .find(|(r, _)| *r == BuiltinRole::Admin)
         .map(|(_, id)| *id)
         .unwrap_or_default();
-    tx.audit_in(id, "companies", id, "create", None, Some(&serde_json::json!({"name": name})))
-        .await?;
+    tx.audit_in(
+        id,
+        "companies",
+        id,
+        "create",
+        None,
+        Some(&serde_json::json!({"name": name})),
+    )
+    .await?;
     Ok(NewCompany {
         id,
         admin_role_id,

@@ -21,8 +21,8 @@ pub mod users;
 
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult,
-    SqlErr, SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult, SqlErr,
+    SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
@@ -69,10 +69,26 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 /// Unique constraints as each engine names them, and the field a client should be told about.
 const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
     ("users_email_key", "users.email", "email"),
-    ("roles_company_name_key", "roles.company_id, roles.name", "name"),
-    ("teams_company_name_key", "teams.company_id, teams.name", "name"),
-    ("memberships_pkey", "memberships.company_id, memberships.user_id", "email"),
-    ("jobs_idempotency_key", "jobs.idempotency_key", "idempotency_key"),
+    (
+        "roles_company_name_key",
+        "roles.company_id, roles.name",
+        "name",
+    ),
+    (
+        "teams_company_name_key",
+        "teams.company_id, teams.name",
+        "name",
+    ),
+    (
+        "memberships_pkey",
+        "memberships.company_id, memberships.user_id",
+        "email",
+    ),
+    (
+        "jobs_idempotency_key",
+        "jobs.idempotency_key",
+        "idempotency_key",
+    ),
 ];
 
 /// Turn a unique violation into a field conflict, once for every query.
@@ -243,7 +259,10 @@ impl Tx {
     }
 }
 
-pub(crate) async fn exec<C: ConnectionTrait, S: StatementBuilder>(conn: &C, stmt: &S) -> Result<u64> {
+pub(crate) async fn exec<C: ConnectionTrait, S: StatementBuilder>(
+    conn: &C,
+    stmt: &S,
+) -> Result<u64> {
     conn.execute(stmt)
         .await
         .map(|r| r.rows_affected())
@@ -274,7 +293,9 @@ pub(crate) async fn fetch_one<T: FromQueryResult, C: ConnectionTrait, S: Stateme
     conn: &C,
     stmt: &S,
 ) -> Result<T> {
-    fetch_optional(conn, stmt).await?.ok_or(StoreError::NotFound)
+    fetch_optional(conn, stmt)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// A count query's single value, whatever integer type the engine returns.
@@ -320,6 +341,9 @@ mod tests {
             redact_url("postgres://rivet:s3cret@db:5432/rivet"),
             "postgres://rivet:***@db:5432/rivet"
         );
-        assert_eq!(redact_url("sqlite://data/rivet.db"), "sqlite://data/rivet.db");
+        assert_eq!(
+            redact_url("sqlite://data/rivet.db"),
+            "sqlite://data/rivet.db"
+        );
     }
 }

@@ -89,7 +89,10 @@ mod tests {
     #[test]
     fn a_full_page_has_a_cursor_and_a_short_one_does_not() {
         let ids: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
-        let request = PageRequest { limit: 2, after: None };
+        let request = PageRequest {
+            limit: 2,
+            after: None,
+        };
         let page = Page::from_rows(ids.clone(), request, |id| *id);
         assert_eq!(page.data.len(), 2);
         assert_eq!(page.next_cursor, Some(Cursor(ids[1]).encode()));

@@ -2,7 +2,9 @@
 //! edited like any other role's.
 
 use crate::schema::{ApiKeys, Memberships, RolePermissions, Roles};
-use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
+use crate::{
+    Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+};
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, PermissionSet, Resource, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
@@ -21,14 +23,14 @@ struct RoleRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Grant {
     pub resource: Resource,
     pub action: Action,
     pub scope: Scope,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Role {
     pub id: Uuid,
     pub name: String,
@@ -82,8 +84,10 @@ async fn load_grants<C: ConnectionTrait>(
             .and_where(Expr::col(RolePermissions::RoleId).is_in(role_ids.iter().copied())),
     )
     .await?;
-    let mut out: Vec<(Uuid, PermissionSet)> =
-        role_ids.iter().map(|id| (*id, PermissionSet::new())).collect();
+    let mut out: Vec<(Uuid, PermissionSet)> = role_ids
+        .iter()
+        .map(|id| (*id, PermissionSet::new()))
+        .collect();
     for row in rows {
         let parsed = (
             row.resource.parse::<Resource>(),
@@ -167,7 +171,11 @@ fn select_roles(company_id: Uuid) -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
-async fn with_grants<C: ConnectionTrait>(conn: &C, company_id: Uuid, rows: Vec<RoleRow>) -> Result<Vec<Role>> {
+async fn with_grants<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    rows: Vec<RoleRow>,
+) -> Result<Vec<Role>> {
     let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
     let mut grants = load_grants(conn, company_id, &ids).await?;
     Ok(rows
@@ -215,8 +223,11 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Role> {
 }
 
 async fn get_in<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Result<Role> {
-    let row: Option<RoleRow> =
-        fetch_optional(conn, select_roles(company_id).and_where(Expr::col(Roles::Id).eq(id))).await?;
+    let row: Option<RoleRow> = fetch_optional(
+        conn,
+        select_roles(company_id).and_where(Expr::col(Roles::Id).eq(id)),
+    )
+    .await?;
     let row = row.ok_or(StoreError::NotFound)?;
     with_grants(conn, company_id, vec![row])
         .await?
@@ -265,7 +276,10 @@ pub async fn update(
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor.company_id, id).await?;
     if before.builtin && name.is_some_and(|n| n != before.name) {
-        return Err(StoreError::invalid("name", "built-in roles cannot be renamed"));
+        return Err(StoreError::invalid(
+            "name",
+            "built-in roles cannot be renamed",
+        ));
     }
     let mut update = Query::update();
     update
@@ -331,7 +345,10 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
     let tx = store.write(actor).await?;
     let role = get_in(tx.conn(), actor.company_id, id).await?;
     if role.builtin {
-        return Err(StoreError::invalid("id", "built-in roles cannot be deleted"));
+        return Err(StoreError::invalid(
+            "id",
+            "built-in roles cannot be deleted",
+        ));
     }
     let members = fetch_count(
         tx.conn(),
@@ -367,8 +384,24 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
             .and_where(Expr::col(Roles::Id).eq(id)),
     )
     .await?;
-    tx.audit(Resource::Roles, id, Action::Delete, Some(&role.audit_json()), None)
-        .await?;
+    tx.audit(
+        Resource::Roles,
+        id,
+        Action::Delete,
+        Some(&role.audit_json()),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// A role's id by name in a company (for the command line, which has no `Actor`).
+pub async fn find_by_name(store: &Store, company_id: Uuid, name: &str) -> Result<Option<Uuid>> {
+    let row: Option<RoleRow> = fetch_optional(
+        store.db(),
+        select_roles(company_id).and_where(Expr::col(Roles::Name).eq(name)),
+    )
+    .await?;
+    Ok(row.map(|r| r.id))
 }

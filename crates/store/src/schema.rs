@@ -236,7 +236,10 @@ fn time(col: impl IntoIden) -> ColumnDef {
 }
 
 fn time_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).timestamp_with_time_zone().null().to_owned()
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .null()
+        .to_owned()
 }
 
 fn text(col: impl IntoIden) -> ColumnDef {
@@ -273,7 +276,11 @@ impl MigrationTrait for M0001Foundation {
                 .col(text(Companies::Name))
                 .col(text(Companies::Timezone))
                 .col(text(Companies::Currency))
-                .col(ColumnDef::new(Companies::FiscalYearStartMonth).integer().not_null())
+                .col(
+                    ColumnDef::new(Companies::FiscalYearStartMonth)
+                        .integer()
+                        .not_null(),
+                )
                 .col(text(Companies::Locale))
                 .col(time(Companies::CreatedAt))
                 .col(time(Companies::UpdatedAt))
@@ -288,8 +295,18 @@ impl MigrationTrait for M0001Foundation {
                 .col(text(Users::Email).unique_key())
                 .col(text(Users::Name))
                 .col(text_null(Users::PasswordHash))
-                .col(ColumnDef::new(Users::IsSystemAdmin).boolean().not_null().default(false))
-                .col(ColumnDef::new(Users::FailedLogins).integer().not_null().default(0))
+                .col(
+                    ColumnDef::new(Users::IsSystemAdmin)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
+                .col(
+                    ColumnDef::new(Users::FailedLogins)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(time_null(Users::FailedWindowStart))
                 .col(time_null(Users::LockedUntil))
                 .col(time(Users::CreatedAt))
@@ -304,8 +321,18 @@ impl MigrationTrait for M0001Foundation {
                 .col(uuid(Roles::CompanyId))
                 .col(uuid(Roles::Id))
                 .col(text(Roles::Name))
-                .col(ColumnDef::new(Roles::Description).text().not_null().default(""))
-                .col(ColumnDef::new(Roles::Builtin).boolean().not_null().default(false))
+                .col(
+                    ColumnDef::new(Roles::Description)
+                        .text()
+                        .not_null()
+                        .default(""),
+                )
+                .col(
+                    ColumnDef::new(Roles::Builtin)
+                        .boolean()
+                        .not_null()
+                        .default(false),
+                )
                 .col(time(Roles::CreatedAt))
                 .col(time(Roles::UpdatedAt))
                 .primary_key(Index::create().col(Roles::CompanyId).col(Roles::Id))
@@ -319,9 +346,13 @@ impl MigrationTrait for M0001Foundation {
         )
         .await?;
         m.create_index(
-            index("roles_company_name_key", Roles::Table, cols![Roles::CompanyId, Roles::Name])
-                .unique()
-                .to_owned(),
+            index(
+                "roles_company_name_key",
+                Roles::Table,
+                cols![Roles::CompanyId, Roles::Name],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
 
@@ -373,9 +404,13 @@ impl MigrationTrait for M0001Foundation {
         )
         .await?;
         m.create_index(
-            index("teams_company_name_key", Teams::Table, cols![Teams::CompanyId, Teams::Name])
-                .unique()
-                .to_owned(),
+            index(
+                "teams_company_name_key",
+                Teams::Table,
+                cols![Teams::CompanyId, Teams::Name],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
 
@@ -386,7 +421,12 @@ impl MigrationTrait for M0001Foundation {
                 .col(uuid(Memberships::UserId))
                 .col(uuid(Memberships::RoleId))
                 .col(ColumnDef::new(Memberships::TeamId).uuid().null())
-                .col(ColumnDef::new(Memberships::Active).boolean().not_null().default(true))
+                .col(
+                    ColumnDef::new(Memberships::Active)
+                        .boolean()
+                        .not_null()
+                        .default(true),
+                )
                 .col(time(Memberships::CreatedAt))
                 .col(time(Memberships::UpdatedAt))
                 .primary_key(
@@ -407,12 +447,18 @@ impl MigrationTrait for M0001Foundation {
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(Memberships::Table, (Memberships::CompanyId, Memberships::RoleId))
+                        .from(
+                            Memberships::Table,
+                            (Memberships::CompanyId, Memberships::RoleId),
+                        )
                         .to(Roles::Table, (Roles::CompanyId, Roles::Id)),
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(Memberships::Table, (Memberships::CompanyId, Memberships::TeamId))
+                        .from(
+                            Memberships::Table,
+                            (Memberships::CompanyId, Memberships::TeamId),
+                        )
                         .to(Teams::Table, (Teams::CompanyId, Teams::Id)),
                 )
                 .to_owned(),
@@ -441,16 +487,23 @@ impl MigrationTrait for M0001Foundation {
                 .foreign_key(
                     ForeignKey::create()
                         .from(Sessions::Table, (Sessions::CompanyId, Sessions::UserId))
-                        .to(Memberships::Table, (Memberships::CompanyId, Memberships::UserId))
+                        .to(
+                            Memberships::Table,
+                            (Memberships::CompanyId, Memberships::UserId),
+                        )
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index("sessions_token_key", Sessions::Table, cols![Sessions::TokenHash])
-                .unique()
-                .to_owned(),
+            index(
+                "sessions_token_key",
+                Sessions::Table,
+                cols![Sessions::TokenHash],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
         m.create_index(index(
@@ -520,15 +573,22 @@ impl MigrationTrait for M0001Foundation {
                 .foreign_key(
                     ForeignKey::create()
                         .from(ApiKeys::Table, (ApiKeys::CompanyId, ApiKeys::CreatedBy))
-                        .to(Memberships::Table, (Memberships::CompanyId, Memberships::UserId)),
+                        .to(
+                            Memberships::Table,
+                            (Memberships::CompanyId, Memberships::UserId),
+                        ),
                 )
                 .to_owned(),
         )
         .await?;
         m.create_index(
-            index("api_keys_hash_key", ApiKeys::Table, cols![ApiKeys::SecretHash])
-                .unique()
-                .to_owned(),
+            index(
+                "api_keys_hash_key",
+                ApiKeys::Table,
+                cols![ApiKeys::SecretHash],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
 
@@ -549,8 +609,14 @@ impl MigrationTrait for M0001Foundation {
                 )
                 .foreign_key(
                     ForeignKey::create()
-                        .from(Invitations::Table, (Invitations::CompanyId, Invitations::UserId))
-                        .to(Memberships::Table, (Memberships::CompanyId, Memberships::UserId))
+                        .from(
+                            Invitations::Table,
+                            (Invitations::CompanyId, Invitations::UserId),
+                        )
+                        .to(
+                            Memberships::Table,
+                            (Memberships::CompanyId, Memberships::UserId),
+                        )
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
@@ -593,7 +659,11 @@ impl MigrationTrait for M0001Foundation {
         m.create_index(index(
             "audit_log_resource_idx",
             AuditLog::Table,
-            cols![AuditLog::CompanyId, AuditLog::Resource, AuditLog::ResourceId],
+            cols![
+                AuditLog::CompanyId,
+                AuditLog::Resource,
+                AuditLog::ResourceId
+            ],
         ))
         .await?;
 
@@ -636,7 +706,11 @@ impl MigrationTrait for M0001Foundation {
             Table::create()
                 .table(SystemSettings::Table)
                 .col(text(SystemSettings::Key).primary_key())
-                .col(ColumnDef::new(SystemSettings::Value).json_binary().not_null())
+                .col(
+                    ColumnDef::new(SystemSettings::Value)
+                        .json_binary()
+                        .not_null(),
+                )
                 .col(time(SystemSettings::UpdatedAt))
                 .to_owned(),
         )
@@ -650,12 +724,27 @@ impl MigrationTrait for M0001Foundation {
                 .col(text(Jobs::Kind))
                 .col(ColumnDef::new(Jobs::Payload).json_binary().not_null())
                 .col(text(Jobs::State))
-                .col(ColumnDef::new(Jobs::Priority).integer().not_null().default(0))
+                .col(
+                    ColumnDef::new(Jobs::Priority)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(time(Jobs::RunAt))
-                .col(ColumnDef::new(Jobs::Attempts).integer().not_null().default(0))
+                .col(
+                    ColumnDef::new(Jobs::Attempts)
+                        .integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(ColumnDef::new(Jobs::MaxAttempts).integer().not_null())
                 .col(text_null(Jobs::LastError))
-                .col(ColumnDef::new(Jobs::ProgressDone).big_integer().not_null().default(0))
+                .col(
+                    ColumnDef::new(Jobs::ProgressDone)
+                        .big_integer()
+                        .not_null()
+                        .default(0),
+                )
                 .col(ColumnDef::new(Jobs::ProgressTotal).big_integer().null())
                 .col(text_null(Jobs::IdempotencyKey))
                 .col(text_null(Jobs::LeaseOwner))
@@ -668,9 +757,13 @@ impl MigrationTrait for M0001Foundation {
         )
         .await?;
         m.create_index(
-            index("jobs_idempotency_key", Jobs::Table, cols![Jobs::IdempotencyKey])
-                .unique()
-                .to_owned(),
+            index(
+                "jobs_idempotency_key",
+                Jobs::Table,
+                cols![Jobs::IdempotencyKey],
+            )
+            .unique()
+            .to_owned(),
         )
         .await?;
         m.create_index(index(
@@ -691,10 +784,19 @@ impl MigrationTrait for M0001Foundation {
                 .table(JobSchedules::Table)
                 .col(text(JobSchedules::Name).primary_key())
                 .col(text(JobSchedules::Kind))
-                .col(ColumnDef::new(JobSchedules::Payload).json_binary().not_null())
+                .col(
+                    ColumnDef::new(JobSchedules::Payload)
+                        .json_binary()
+                        .not_null(),
+                )
                 .col(text(JobSchedules::Cron))
                 .col(time(JobSchedules::NextRunAt))
-                .col(ColumnDef::new(JobSchedules::Enabled).boolean().not_null().default(true))
+                .col(
+                    ColumnDef::new(JobSchedules::Enabled)
+                        .boolean()
+                        .not_null()
+                        .default(true),
+                )
                 .to_owned(),
         )
         .await?;

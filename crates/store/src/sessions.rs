@@ -86,7 +86,9 @@ pub async fn open(
                 id.into(),
                 user_id.into(),
                 kind.as_str().into(),
-                (kind == SessionKind::Web).then(|| hash_token(&token)).into(),
+                (kind == SessionKind::Web)
+                    .then(|| hash_token(&token))
+                    .into(),
                 csrf_token.clone().into(),
                 now().into(),
                 expires_at.into(),
@@ -288,7 +290,14 @@ pub async fn find_web(store: &Store, token: &str) -> Result<Option<(Uuid, Uuid, 
             .and_where(Expr::col(Sessions::ExpiresAt).gt(now())),
     )
     .await?;
-    Ok(row.map(|r| (r.company_id, r.id, r.user_id, r.csrf_token.unwrap_or_default())))
+    Ok(row.map(|r| {
+        (
+            r.company_id,
+            r.id,
+            r.user_id,
+            r.csrf_token.unwrap_or_default(),
+        )
+    }))
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -400,4 +409,3 @@ pub async fn prune(store: &Store, keep: Duration) -> Result<u64> {
     tx.commit().await?;
     Ok(tokens + sessions)
 }
-

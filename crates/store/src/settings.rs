@@ -39,7 +39,11 @@ pub async fn get_system(store: &Store) -> Result<SystemSettings> {
 }
 
 /// Replace the settings (already validated); audited in the caller's company.
-pub async fn put_system(store: &Store, actor: &Actor, settings: &SystemSettings) -> Result<SystemSettings> {
+pub async fn put_system(
+    store: &Store,
+    actor: &Actor,
+    settings: &SystemSettings,
+) -> Result<SystemSettings> {
     let before = get_system(store).await?;
     let value = serde_json::to_value(settings).unwrap_or(Value::Null);
     let tx = store.write(actor).await?;
@@ -57,8 +61,42 @@ pub async fn put_system(store: &Store, actor: &Actor, settings: &SystemSettings)
     )
     .await?;
     let before = serde_json::to_value(before).ok();
-    tx.audit_in(actor.company_id, "system_settings", KEY, "update", before.as_ref(), Some(&value))
-        .await?;
+    tx.audit_in(
+        actor.company_id,
+        "system_settings",
+        KEY,
+        "update",
+        before.as_ref(),
+        Some(&value),
+    )
+    .await?;
     tx.commit().await?;
     Ok(settings.clone())
+}
+
+const JWT_KEY: &str = "jwt_secret";
+
+/// The secret that signs access tokens: generated on first use and kept in the database, so
+/// every instance sharing the database agrees. Never returned by any route.
+pub async fn jwt_secret(store: &Store) -> Result<String> {
+    let candidate = Value::from(crate::sessions::random_token());
+    exec(
+        store.db(),
+        Query::insert()
+            .into_table(Table::Table)
+            .columns([Table::Key, Table::Value, Table::UpdatedAt])
+            .values_panic([JWT_KEY.into(), candidate.into(), now().into()])
+            .on_conflict(OnConflict::column(Table::Key).do_nothing().to_owned()),
+    )
+    .await?;
+    let row: Option<Row> = fetch_optional(
+        store.db(),
+        Query::select()
+            .column(Table::Value)
+            .from(Table::Table)
+            .and_where(Expr::col(Table::Key).eq(JWT_KEY)),
+    )
+    .await?;
+    row.and_then(|r| r.value.as_str().map(str::to_owned))
+        .ok_or_else(|| crate::StoreError::invalid("jwt_secret", "could not be stored"))
 }

@@ -11,7 +11,7 @@ use serde::Serialize;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Team {
     pub id: Uuid,
     pub name: String,
@@ -41,13 +41,20 @@ fn select(company_id: Uuid) -> SelectStatement {
 }
 
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Team>> {
-    fetch_all(store.db(), select(actor.company_id).order_by(Teams::Name, Order::Asc)).await
+    fetch_all(
+        store.db(),
+        select(actor.company_id).order_by(Teams::Name, Order::Asc),
+    )
+    .await
 }
 
 async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Team> {
-    fetch_optional(conn, select(actor.company_id).and_where(Expr::col(Teams::Id).eq(id)))
-        .await?
-        .ok_or(StoreError::NotFound)
+    fetch_optional(
+        conn,
+        select(actor.company_id).and_where(Expr::col(Teams::Id).eq(id)),
+    )
+    .await?
+    .ok_or(StoreError::NotFound)
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Team> {
@@ -55,7 +62,11 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Team> {
 }
 
 /// A manager must be an active member of the company.
-async fn check_manager<C: ConnectionTrait>(conn: &C, actor: &Actor, manager: Option<Uuid>) -> Result<()> {
+async fn check_manager<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    manager: Option<Uuid>,
+) -> Result<()> {
     let Some(manager) = manager else {
         return Ok(());
     };
@@ -70,12 +81,20 @@ async fn check_manager<C: ConnectionTrait>(conn: &C, actor: &Actor, manager: Opt
     )
     .await?;
     if found == 0 {
-        return Err(StoreError::invalid("manager_id", "is not an active member of this company"));
+        return Err(StoreError::invalid(
+            "manager_id",
+            "is not an active member of this company",
+        ));
     }
     Ok(())
 }
 
-pub async fn create(store: &Store, actor: &Actor, name: &str, manager_id: Option<Uuid>) -> Result<Team> {
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    name: &str,
+    manager_id: Option<Uuid>,
+) -> Result<Team> {
     let tx = store.write(actor).await?;
     check_manager(tx.conn(), actor, manager_id).await?;
     let id = new_id();
@@ -103,8 +122,14 @@ pub async fn create(store: &Store, actor: &Actor, name: &str, manager_id: Option
     )
     .await?;
     let team = get_in(tx.conn(), actor, id).await?;
-    tx.audit(Resource::Teams, id, Action::Create, None, Some(&team.audit_json()))
-        .await?;
+    tx.audit(
+        Resource::Teams,
+        id,
+        Action::Create,
+        None,
+        Some(&team.audit_json()),
+    )
+    .await?;
     tx.commit().await?;
     Ok(team)
 }
@@ -169,8 +194,14 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
             .and_where(Expr::col(Teams::Id).eq(id)),
     )
     .await?;
-    tx.audit(Resource::Teams, id, Action::Delete, Some(&before.audit_json()), None)
-        .await?;
+    tx.audit(
+        Resource::Teams,
+        id,
+        Action::Delete,
+        Some(&before.audit_json()),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }

@@ -4,9 +4,7 @@
 
 use crate::page::PageRequest;
 use crate::schema::{Invitations, Memberships, Roles, Sessions, Teams, Users};
-use crate::{
-    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
-};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Duration, Utc};
 use rivet_domain::{Action, Actor, Email, Resource, Scope};
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement};
@@ -16,7 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 
 /// A user as one company sees them.
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Member {
     pub id: Uuid,
     pub email: String,
@@ -124,9 +122,7 @@ pub async fn list(
         q.cond_where(
             Cond::any()
                 .add(Expr::col((Users::Table, Users::Email)).like(pattern.clone()))
-                .add(
-                    Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name)))).like(pattern),
-                ),
+                .add(Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name)))).like(pattern)),
         );
     }
     if let Some(after) = page.after {
@@ -139,10 +135,17 @@ pub async fn list(
 }
 
 fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    text.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, action: Action, id: Uuid) -> Result<Member> {
+async fn get_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    action: Action,
+    id: Uuid,
+) -> Result<Member> {
     let mut q = select_members(actor.company_id);
     q.cond_where(scope_condition(actor, action)?)
         .and_where(Expr::col((Users::Table, Users::Id)).eq(id));
@@ -158,7 +161,9 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Member> {
 pub async fn me(store: &Store, actor: &Actor) -> Result<Member> {
     let mut q = select_members(actor.company_id);
     q.and_where(Expr::col((Users::Table, Users::Id)).eq(actor.user_id));
-    fetch_optional(store.db(), &q).await?.ok_or(StoreError::NotFound)
+    fetch_optional(store.db(), &q)
+        .await?
+        .ok_or(StoreError::NotFound)
 }
 
 /// What a new member is given. The e-mail may already belong to a user of another company:
@@ -271,7 +276,9 @@ pub async fn create_in(tx: &Tx, company_id: Uuid, new: &NewMember) -> Result<Cre
     };
     let mut q = select_members(company_id);
     q.and_where(Expr::col((Users::Table, Users::Id)).eq(user_id));
-    let member = fetch_optional(tx.conn(), &q).await?.ok_or(StoreError::NotFound)?;
+    let member = fetch_optional(tx.conn(), &q)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     Ok(Created {
         member,
         invitation_token,
@@ -380,7 +387,10 @@ pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch)
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, Action::Update, id).await?;
     if patch.active == Some(false) && id == actor.user_id {
-        return Err(StoreError::invalid("active", "you cannot deactivate yourself"));
+        return Err(StoreError::invalid(
+            "active",
+            "you cannot deactivate yourself",
+        ));
     }
     if let Some(name) = &patch.name {
         exec(
@@ -414,7 +424,9 @@ pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch)
     exec(tx.conn(), &update).await?;
     let mut q = select_members(actor.company_id);
     q.and_where(Expr::col((Users::Table, Users::Id)).eq(id));
-    let after: Member = fetch_optional(tx.conn(), &q).await?.ok_or(StoreError::NotFound)?;
+    let after: Member = fetch_optional(tx.conn(), &q)
+        .await?
+        .ok_or(StoreError::NotFound)?;
     tx.audit(
         Resource::Users,
         id,
@@ -504,9 +516,14 @@ pub async fn record_failed_login(
     lock: Duration,
 ) -> Result<Option<DateTime<Utc>>> {
     let at = now();
-    let in_window = login.failed_window_start.is_some_and(|start| at - start < window);
+    let in_window = login
+        .failed_window_start
+        .is_some_and(|start| at - start < window);
     let (count, start) = if in_window {
-        (login.failed_logins + 1, login.failed_window_start.unwrap_or(at))
+        (
+            login.failed_logins + 1,
+            login.failed_window_start.unwrap_or(at),
+        )
     } else {
         (1, at)
     };
@@ -516,8 +533,18 @@ pub async fn record_failed_login(
         tx.conn(),
         Query::update()
             .table(Users::Table)
-            .value(Users::FailedLogins, if locked_until.is_some() { 0 } else { count })
-            .value(Users::FailedWindowStart, if locked_until.is_some() { None } else { Some(start) })
+            .value(
+                Users::FailedLogins,
+                if locked_until.is_some() { 0 } else { count },
+            )
+            .value(
+                Users::FailedWindowStart,
+                if locked_until.is_some() {
+                    None
+                } else {
+                    Some(start)
+                },
+            )
             .value(Users::LockedUntil, locked_until.or(login.locked_until))
             .and_where(Expr::col(Users::Id).eq(login.id)),
     )
@@ -543,7 +570,7 @@ pub async fn reset_failed_logins(store: &Store, user_id: Uuid) -> Result<()> {
 }
 
 /// One company a person belongs to.
-#[derive(Debug, Clone, Serialize, FromQueryResult)]
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct CompanyMembership {
     pub company_id: Uuid,
     pub company_name: String,
@@ -559,7 +586,10 @@ pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyM
         store.db(),
         Query::select()
             .column((Memberships::Table, Memberships::CompanyId))
-            .expr_as(Expr::col((Companies::Table, Companies::Name)), "company_name")
+            .expr_as(
+                Expr::col((Companies::Table, Companies::Name)),
+                "company_name",
+            )
             .column((Memberships::Table, Memberships::RoleId))
             .expr_as(Expr::col((Roles::Table, Roles::Name)), "role_name")
             .column((Memberships::Table, Memberships::Active))

@@ -1,0 +1,202 @@
+//! Assembling the application: the `/api/v1` router from every area, the web UI, operations
+//! endpoints, and the middleware stack (request id, tracing, security headers, body limit,
+//! authentication, rate limits, metrics). Read top to bottom, this file is the whole HTTP surface.
+
+use crate::auth::{self, TokenKeys};
+use crate::config::Config;
+use crate::error::AppError;
+use crate::ratelimit::RateLimiter;
+use crate::router::{ApiRouter, RouteInfo};
+use crate::state::AppState;
+use crate::{api_keys, audit, jobs, ops, roles, settings, system, teams, users, web};
+use axum::Router;
+use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
+use axum::http::{HeaderName, HeaderValue, header};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use rivet_domain::Actor;
+use rivet_store::Store;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use tower_http::catch_panic::CatchPanicLayer;
+use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
+use tower_http::set_header::SetResponseHeaderLayer;
+use tower_http::trace::TraceLayer;
+
+/// JSON bodies larger than this are refused with 413 (uploads have their own limit).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
+/// Every `/api/v1` route, by area.
+pub fn api_routes() -> ApiRouter {
+    ApiRouter::new()
+        .merge(auth::routes())
+        .merge(users::routes())
+        .merge(roles::routes())
+        .merge(teams::routes())
+        .merge(api_keys::routes())
+        .merge(audit::routes())
+        .merge(settings::routes())
+        .merge(system::routes())
+        .merge(jobs::routes())
+}
+
+/// Routes reachable without signing in. A test checks that this list and the registry agree,
+/// so making a route public is a visible decision.
+pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
+    ("POST", "/auth/login"),
+    ("POST", "/auth/refresh"),
+    ("POST", "/auth/accept-invitation"),
+];
+
+/// The registry of API routes, for tests and documentation.
+pub fn api_route_list() -> Vec<RouteInfo> {
+    api_routes().routes().to_vec()
+}
+
+/// Build the state: connect, migrate, load or create the token secret, pick the rate limiter.
+pub async fn build_state(
+    config: Config,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<AppState> {
+    let url = config.database_url();
+    if config.database_url.is_none() {
+        std::fs::create_dir_all(&config.data_dir)?;
+    }
+    let store = Store::connect(&url, config.db_max_connections)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot open database {}: {e}",
+                rivet_store::redact_url(&url)
+            )
+        })?;
+    store.migrate().await?;
+    let secret = match &config.jwt_secret {
+        Some(secret) => secret.clone(),
+        None => rivet_store::settings::jwt_secret(&store).await?,
+    };
+    let limiter = match &config.redis_url {
+        Some(url) => RateLimiter::redis(url, config.rate_limit_disabled)
+            .await
+            .map_err(|e| {
+                anyhow::anyhow!(
+                    "cannot connect to Redis at {}: {e}",
+                    rivet_store::redact_url(url)
+                )
+            })?,
+        None => RateLimiter::memory(config.rate_limit_disabled),
+    };
+    Ok(AppState {
+        store,
+        config: Arc::new(config),
+        keys: Arc::new(TokenKeys::new(secret.as_bytes())),
+        limiter,
+        metrics,
+        started_at: Instant::now(),
+    })
+}
+
+/// The whole application router.
+pub fn router(state: AppState) -> Router {
+    let (api, _, openapi) = api_routes().into_parts();
+    let openapi = Arc::new(openapi);
+    let api = api
+        .fallback(|| async { AppError::NotFound })
+        .layer(DefaultBodyLimit::max(MAX_JSON_BODY));
+    Router::new()
+        .nest("/api/v1", api)
+        .merge(ops::routes(openapi))
+        .merge(web::routes())
+        .layer(middleware::from_fn_with_state(state.clone(), rate_limit))
+        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
+        .layer(middleware::from_fn(ops::track_metrics))
+        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        .layer(security_headers())
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(
+            TraceLayer::new_for_http().make_span_with(|request: &Request| {
+                let rid = request
+                    .headers()
+                    .get("x-request-id")
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("");
+                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %rid)
+            }),
+        )
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        .with_state(state)
+}
+
+fn security_headers() -> tower::layer::util::Stack<
+    SetResponseHeaderLayer<HeaderValue>,
+    tower::layer::util::Stack<
+        SetResponseHeaderLayer<HeaderValue>,
+        tower::layer::util::Stack<
+            SetResponseHeaderLayer<HeaderValue>,
+            SetResponseHeaderLayer<HeaderValue>,
+        >,
+    >,
+> {
+    let csp = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
+               script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
+    tower::layer::util::Stack::new(
+        SetResponseHeaderLayer::if_not_present(
+            header::CONTENT_SECURITY_POLICY,
+            HeaderValue::from_static(csp),
+        ),
+        tower::layer::util::Stack::new(
+            SetResponseHeaderLayer::overriding(
+                header::X_CONTENT_TYPE_OPTIONS,
+                HeaderValue::from_static("nosniff"),
+            ),
+            tower::layer::util::Stack::new(
+                SetResponseHeaderLayer::overriding(
+                    header::REFERRER_POLICY,
+                    HeaderValue::from_static("same-origin"),
+                ),
+                SetResponseHeaderLayer::overriding(
+                    HeaderName::from_static("x-frame-options"),
+                    HeaderValue::from_static("DENY"),
+                ),
+            ),
+        ),
+    )
+}
+
+/// Per-IP and per-principal limits on every request (sign-in has its own, stricter one).
+async fn rate_limit(State(app): State<AppState>, request: Request, next: Next) -> Response {
+    let path = request.uri().path();
+    if matches!(path, "/healthz" | "/readyz" | "/metrics") {
+        return next.run(request).await;
+    }
+    let minute = Duration::from_secs(60);
+    let ip = auth::client_ip(
+        &app,
+        request.headers(),
+        request.extensions().get::<ConnectInfo<SocketAddr>>(),
+    );
+    let principal = request.extensions().get::<Actor>().map(|a| {
+        a.api_key_id
+            .map_or_else(|| format!("user:{}", a.user_id), |k| format!("key:{k}"))
+    });
+    let mut result = app
+        .limiter
+        .check(&format!("ip:{ip}"), app.config.ip_rate_limit, minute)
+        .await;
+    if result.is_ok()
+        && let Some(principal) = &principal
+    {
+        result = app
+            .limiter
+            .check(principal, app.config.user_rate_limit, minute)
+            .await;
+    }
+    match result {
+        Ok(()) => next.run(request).await,
+        Err(err) => {
+            tracing::warn!(target: "rivet::security", event = "rate_limited", ip = %ip, principal = principal.as_deref().unwrap_or("-"), "rate limit hit");
+            err.into_response()
+        }
+    }
+}

@@ -1,0 +1,148 @@
+//! First run and tenant creation, shared by `rivet serve` and the `rivet company` / `rivet user`
+//! commands.
+
+use crate::auth::hash_password;
+use crate::config::Config;
+use crate::error::AppError;
+use rivet_domain::validate::parse_name;
+use rivet_domain::{BuiltinRole, Email, FieldErrors};
+use rivet_store::users::NewMember;
+use rivet_store::{Store, companies, users};
+use uuid::Uuid;
+
+/// What was created, for the console.
+#[derive(Debug, Clone)]
+pub struct CreatedCompany {
+    pub company_id: Uuid,
+    pub admin_user_id: Uuid,
+    pub admin_email: String,
+    /// Set when the password was generated here and must be shown once.
+    pub generated_password: Option<String>,
+}
+
+/// Create a company with its built-in roles and its first admin, in one transaction.
+pub async fn create_company(
+    store: &Store,
+    name: &str,
+    admin_email: &str,
+    admin_password: &str,
+    system_admin: bool,
+) -> Result<CreatedCompany, AppError> {
+    let settings = rivet_store::settings::get_system(store).await?;
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", parse_name(name, 200));
+    let email = errors.check("admin_email", Email::parse(admin_email));
+    errors.check("admin_password", settings.check_password(admin_password));
+    errors.into_result()?;
+    let (Some(name), Some(email)) = (name, email) else {
+        return Err(AppError::BadRequest("invalid company".into()));
+    };
+    let hash = hash_password(admin_password.to_owned()).await?;
+    let tx = store.write_system().await?;
+    let company = companies::create(&tx, &name).await?;
+    let created = users::create_in(
+        &tx,
+        company.id,
+        &NewMember {
+            email: email.clone(),
+            name: "Administrator".into(),
+            role_id: company.admin_role_id,
+            team_id: None,
+            password_hash: Some(hash),
+        },
+    )
+    .await?;
+    if system_admin {
+        users::set_system_admin(&tx, created.member.id, true).await?;
+    }
+    tx.audit_in(
+        company.id,
+        "users",
+        created.member.id,
+        "create",
+        None,
+        Some(&serde_json::json!({"email": email.as_str(), "role": BuiltinRole::Admin.as_str()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(CreatedCompany {
+        company_id: company.id,
+        admin_user_id: created.member.id,
+        admin_email: email.to_string(),
+        generated_password: None,
+    })
+}
+
+/// On an empty database create the first company and its admin, who also administers the
+/// installation. Returns what was created, or `None` when the database already had a company.
+pub async fn first_run(store: &Store, config: &Config) -> Result<Option<CreatedCompany>, AppError> {
+    if companies::count(store).await? > 0 {
+        return Ok(None);
+    }
+    let (email, password, generated) = match (&config.admin_email, &config.admin_password) {
+        (Some(email), Some(password)) => (email.clone(), password.clone(), false),
+        _ => (
+            "admin@localhost".to_owned(),
+            rivet_store::sessions::random_token(),
+            true,
+        ),
+    };
+    let mut created = create_company(store, &config.company_name, &email, &password, true).await?;
+    if generated {
+        created.generated_password = Some(password);
+    }
+    Ok(Some(created))
+}
+
+/// Add a user to a company by role name (the `rivet user create` command), audited as the system.
+pub async fn create_user(
+    store: &Store,
+    company_id: Uuid,
+    email: &str,
+    name: &str,
+    role: &str,
+    password: &str,
+    system_admin: bool,
+) -> Result<Uuid, AppError> {
+    let settings = rivet_store::settings::get_system(store).await?;
+    let mut errors = FieldErrors::new();
+    let email = errors.check("email", Email::parse(email));
+    let name = errors.check("name", parse_name(name, 200));
+    errors.check("password", settings.check_password(password));
+    let role_id = rivet_store::roles::find_by_name(store, company_id, role).await?;
+    if role_id.is_none() {
+        errors.add("role", "no such role in this company");
+    }
+    errors.into_result()?;
+    let (Some(email), Some(name), Some(role_id)) = (email, name, role_id) else {
+        return Err(AppError::BadRequest("invalid user".into()));
+    };
+    let hash = hash_password(password.to_owned()).await?;
+    let tx = store.write_system().await?;
+    let created = users::create_in(
+        &tx,
+        company_id,
+        &NewMember {
+            email: email.clone(),
+            name,
+            role_id,
+            team_id: None,
+            password_hash: Some(hash),
+        },
+    )
+    .await?;
+    if system_admin {
+        users::set_system_admin(&tx, created.member.id, true).await?;
+    }
+    tx.audit_in(
+        company_id,
+        "users",
+        created.member.id,
+        "create",
+        None,
+        Some(&serde_json::json!({"email": email.as_str(), "role_id": role_id})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(created.member.id)
+}

@@ -1,0 +1,377 @@
+//! Configuration: read once at start from `RIVET_*` variables (and `DATABASE_URL`, `REDIS_URL`),
+//! optionally layered over a TOML file named by `RIVET_CONFIG`, then passed down as a value.
+//! Every setting has a default that is safe for a first run on one machine.
+
+use serde::Deserialize;
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Where `rivet serve` listens.
+    pub addr: SocketAddr,
+    /// Holds the SQLite file and uploads.
+    pub data_dir: PathBuf,
+    /// `postgres://…` to use PostgreSQL; empty means SQLite in `data_dir`.
+    pub database_url: Option<String>,
+    pub db_max_connections: u32,
+    /// `redis://…` to share rate limits between instances.
+    pub redis_url: Option<String>,
+    /// First run: the admin to create (else `admin@localhost` with a printed password).
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub company_name: String,
+    /// Signs access tokens. When unset, a random secret is generated once and kept in the
+    /// database, so every instance sharing the database agrees on it.
+    pub jwt_secret: Option<String>,
+    pub log: String,
+    pub log_format: LogFormat,
+    /// Sign-in attempts per minute per client IP.
+    pub login_rate_limit: u32,
+    /// Requests per minute per client IP, and per signed-in principal.
+    pub ip_rate_limit: u32,
+    pub user_rate_limit: u32,
+    /// Requests per minute per IP on unauthenticated endpoints (invitations, refresh).
+    pub public_rate_limit: u32,
+    pub rate_limit_disabled: bool,
+    /// Run the job workers inside `rivet serve`.
+    pub workers: bool,
+    pub worker_concurrency: usize,
+    /// Set the `Secure` flag on the session cookie (serve over HTTPS).
+    pub cookie_secure: bool,
+    /// The address users reach Rivet at, for links in invitations.
+    pub public_url: Option<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
+    pub trust_proxy: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            addr: SocketAddr::from(([127, 0, 0, 1], 8080)),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            db_max_connections: 16,
+            redis_url: None,
+            admin_email: None,
+            admin_password: None,
+            company_name: "My Company".into(),
+            jwt_secret: None,
+            log: "info".into(),
+            log_format: LogFormat::Text,
+            login_rate_limit: 10,
+            ip_rate_limit: 1200,
+            user_rate_limit: 1200,
+            public_rate_limit: 30,
+            rate_limit_disabled: false,
+            workers: true,
+            worker_concurrency: 4,
+            cookie_secure: false,
+            public_url: None,
+            trust_proxy: false,
+        }
+    }
+}
+
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("addr", &self.addr)
+            .field("data_dir", &self.data_dir)
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(rivet_store::redact_url),
+            )
+            .field(
+                "redis_url",
+                &self.redis_url.as_deref().map(rivet_store::redact_url),
+            )
+            .field("admin_email", &self.admin_email)
+            .field("workers", &self.workers)
+            .finish_non_exhaustive()
+    }
+}
+
+/// One variable's name, the config field it sets, and what it means (for `rivet --help`).
+pub const VARIABLES: &[(&str, &str)] = &[
+    ("RIVET_ADDR", "listen address (default 127.0.0.1:8080)"),
+    (
+        "RIVET_DATA_DIR",
+        "data directory holding the SQLite file (default ./data)",
+    ),
+    (
+        "DATABASE_URL",
+        "postgres://… to use PostgreSQL instead of SQLite",
+    ),
+    (
+        "RIVET_DB_MAX_CONNECTIONS",
+        "database pool size (default 16)",
+    ),
+    (
+        "REDIS_URL",
+        "redis://… to share rate limits between instances",
+    ),
+    ("RIVET_ADMIN_EMAIL", "first run: the admin's e-mail"),
+    ("RIVET_ADMIN_PASSWORD", "first run: the admin's password"),
+    (
+        "RIVET_COMPANY_NAME",
+        "first run: the company's name (default My Company)",
+    ),
+    (
+        "RIVET_JWT_SECRET",
+        "token signing secret (default: generated, kept in the database)",
+    ),
+    (
+        "RIVET_LOG",
+        "log filter, e.g. info or rivet=debug (default info)",
+    ),
+    ("RIVET_LOG_FORMAT", "text or json (default text)"),
+    (
+        "RIVET_LOGIN_RATE_LIMIT",
+        "sign-in attempts per minute per IP (default 10)",
+    ),
+    (
+        "RIVET_IP_RATE_LIMIT",
+        "requests per minute per IP (default 1200)",
+    ),
+    (
+        "RIVET_USER_RATE_LIMIT",
+        "requests per minute per user or API key (default 1200)",
+    ),
+    (
+        "RIVET_PUBLIC_RATE_LIMIT",
+        "requests per minute per IP on public endpoints (default 30)",
+    ),
+    (
+        "RIVET_RATE_LIMIT_DISABLED",
+        "true to turn rate limiting off (benchmarks)",
+    ),
+    (
+        "RIVET_WORKERS",
+        "run job workers inside `serve` (default true)",
+    ),
+    (
+        "RIVET_WORKER_CONCURRENCY",
+        "jobs run at once per process (default 4)",
+    ),
+    (
+        "RIVET_COOKIE_SECURE",
+        "mark the session cookie Secure (default false)",
+    ),
+    (
+        "RIVET_PUBLIC_URL",
+        "external address for links in invitations",
+    ),
+    (
+        "RIVET_TRUST_PROXY",
+        "use X-Forwarded-For as the client address (default false)",
+    ),
+    (
+        "RIVET_CONFIG",
+        "a TOML file with the same settings (snake_case keys)",
+    ),
+];
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Read the configuration from the process environment.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(&std::env::vars().collect())
+    }
+
+    /// Read the configuration from a set of variables (tests pass their own).
+    pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut config = match vars.get("RIVET_CONFIG").filter(|p| !p.is_empty()) {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                    path: path.clone(),
+                    source,
+                })?;
+                toml::from_str(&text).map_err(|e| ConfigError::Invalid(e.to_string()))?
+            }
+            None => Config::default(),
+        };
+        let get = |name: &str| {
+            vars.get(name)
+                .map(|v| v.trim().to_owned())
+                .filter(|v| !v.is_empty())
+        };
+        fn parse<T: std::str::FromStr>(name: &str, value: &str) -> Result<T, ConfigError> {
+            value
+                .parse()
+                .map_err(|_| ConfigError::Invalid(format!("{name}={value:?} cannot be parsed")))
+        }
+        fn flag(name: &str, value: &str) -> Result<bool, ConfigError> {
+            match value.to_ascii_lowercase().as_str() {
+                "1" | "true" | "yes" | "on" => Ok(true),
+                "0" | "false" | "no" | "off" => Ok(false),
+                _ => Err(ConfigError::Invalid(format!(
+                    "{name}={value:?} is not true or false"
+                ))),
+            }
+        }
+        if let Some(v) = get("RIVET_ADDR") {
+            config.addr = parse("RIVET_ADDR", &v)?;
+        }
+        if let Some(v) = get("RIVET_DATA_DIR") {
+            config.data_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("DATABASE_URL") {
+            config.database_url = Some(v);
+        }
+        if let Some(v) = get("RIVET_DB_MAX_CONNECTIONS") {
+            config.db_max_connections = parse("RIVET_DB_MAX_CONNECTIONS", &v)?;
+        }
+        if let Some(v) = get("REDIS_URL") {
+            config.redis_url = Some(v);
+        }
+        if let Some(v) = get("RIVET_ADMIN_EMAIL") {
+            config.admin_email = Some(v);
+        }
+        if let Some(v) = vars.get("RIVET_ADMIN_PASSWORD").filter(|v| !v.is_empty()) {
+            config.admin_password = Some(v.clone());
+        }
+        if let Some(v) = get("RIVET_COMPANY_NAME") {
+            config.company_name = v;
+        }
+        if let Some(v) = get("RIVET_JWT_SECRET") {
+            config.jwt_secret = Some(v);
+        }
+        if let Some(v) = get("RIVET_LOG") {
+            config.log = v;
+        }
+        if let Some(v) = get("RIVET_LOG_FORMAT") {
+            config.log_format = match v.as_str() {
+                "json" => LogFormat::Json,
+                "text" => LogFormat::Text,
+                _ => {
+                    return Err(ConfigError::Invalid(
+                        "RIVET_LOG_FORMAT must be text or json".into(),
+                    ));
+                }
+            };
+        }
+        if let Some(v) = get("RIVET_LOGIN_RATE_LIMIT") {
+            config.login_rate_limit = parse("RIVET_LOGIN_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("RIVET_IP_RATE_LIMIT") {
+            config.ip_rate_limit = parse("RIVET_IP_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("RIVET_USER_RATE_LIMIT") {
+            config.user_rate_limit = parse("RIVET_USER_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("RIVET_PUBLIC_RATE_LIMIT") {
+            config.public_rate_limit = parse("RIVET_PUBLIC_RATE_LIMIT", &v)?;
+        }
+        if let Some(v) = get("RIVET_RATE_LIMIT_DISABLED") {
+            config.rate_limit_disabled = flag("RIVET_RATE_LIMIT_DISABLED", &v)?;
+        }
+        if let Some(v) = get("RIVET_WORKERS") {
+            config.workers = flag("RIVET_WORKERS", &v)?;
+        }
+        if let Some(v) = get("RIVET_WORKER_CONCURRENCY") {
+            config.worker_concurrency = parse("RIVET_WORKER_CONCURRENCY", &v)?;
+        }
+        if let Some(v) = get("RIVET_COOKIE_SECURE") {
+            config.cookie_secure = flag("RIVET_COOKIE_SECURE", &v)?;
+        }
+        if let Some(v) = get("RIVET_PUBLIC_URL") {
+            config.public_url = Some(v);
+        }
+        if let Some(v) = get("RIVET_TRUST_PROXY") {
+            config.trust_proxy = flag("RIVET_TRUST_PROXY", &v)?;
+        }
+        if config.worker_concurrency == 0 {
+            return Err(ConfigError::Invalid(
+                "RIVET_WORKER_CONCURRENCY must be at least 1".into(),
+            ));
+        }
+        Ok(config)
+    }
+
+    /// The database to open: `DATABASE_URL`, or the SQLite file in the data directory.
+    pub fn database_url(&self) -> String {
+        match &self.database_url {
+            Some(url) => url.clone(),
+            None => format!("sqlite://{}", self.data_dir.join("rivet.db").display()),
+        }
+    }
+
+    /// The base of links sent to users.
+    pub fn public_url(&self) -> String {
+        self.public_url
+            .clone()
+            .unwrap_or_else(|| format!("http://{}", self.addr))
+            .trim_end_matches('/')
+            .to_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).into(), (*v).into()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_need_no_variables() {
+        let config = Config::from_vars(&HashMap::new()).ok();
+        assert_eq!(
+            config.as_ref().map(|c| c.addr.to_string()),
+            Some("127.0.0.1:8080".into())
+        );
+        assert_eq!(
+            config.map(|c| c.database_url()),
+            Some("sqlite://./data/rivet.db".into())
+        );
+    }
+
+    #[test]
+    fn variables_override_and_bad_values_are_named() {
+        let config = Config::from_vars(&vars(&[
+            ("RIVET_ADDR", "0.0.0.0:9000"),
+            ("RIVET_LOGIN_RATE_LIMIT", "3"),
+        ]))
+        .ok();
+        assert_eq!(
+            config.map(|c| (c.addr.port(), c.login_rate_limit)),
+            Some((9000, 3))
+        );
+        let err = Config::from_vars(&vars(&[("RIVET_WORKERS", "maybe")])).err();
+        assert!(err.is_some_and(|e| e.to_string().contains("RIVET_WORKERS")));
+    }
+
+    #[test]
+    fn debug_output_hides_secrets() {
+        let config = Config::from_vars(&vars(&[
+            ("DATABASE_URL", "postgres://u:hunter2@h/db"),
+            ("RIVET_ADMIN_PASSWORD", "hunter2"),
+        ]))
+        .ok();
+        assert!(config.is_some_and(|c| !format!("{c:?}").contains("hunter2")));
+    }
+}

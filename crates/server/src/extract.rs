@@ -1,0 +1,205 @@
+//! Request extractors that parse at the edge and fail with problem+json: JSON bodies (400 for
+//! malformed JSON or unknown fields, 422 naming the field for invalid values, 413, 415), query
+//! strings (400), the caller ([`Auth`]) and pagination.
+
+use crate::error::AppError;
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use bytes::Bytes;
+use rivet_domain::Actor;
+use rivet_store::Cursor;
+use rivet_store::page::{MAX_LIMIT, PageRequest};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+/// A JSON body in, or a JSON response out.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Json<T>(pub T);
+
+fn is_json(content_type: &str) -> bool {
+    let essence = content_type
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    essence == "application/json"
+        || (essence.starts_with("application/") && essence.ends_with("+json"))
+}
+
+/// Parse JSON bytes, telling malformed JSON and unknown fields (400) from invalid values (422).
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    let mut de = serde_json::Deserializer::from_slice(bytes);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let value = result.map_err(|err| {
+        let path = err.path().to_string();
+        let inner = err.into_inner();
+        let message = strip_position(&inner.to_string());
+        match inner.classify() {
+            serde_json::error::Category::Syntax | serde_json::error::Category::Eof => {
+                AppError::BadRequest(format!("malformed JSON: {message}"))
+            }
+            serde_json::error::Category::Io => AppError::BadRequest(message),
+            serde_json::error::Category::Data if message.starts_with("unknown field") => {
+                AppError::BadRequest(message)
+            }
+            serde_json::error::Category::Data => {
+                let (field, message) = match message.strip_prefix("missing field ") {
+                    Some(name) => (name.trim_matches('`').to_owned(), "is required".to_owned()),
+                    None => (if path == "." { "body".into() } else { path }, message),
+                };
+                AppError::field(&field, message)
+            }
+        }
+    })?;
+    de.end().map_err(|e| {
+        AppError::BadRequest(format!(
+            "malformed JSON: {}",
+            strip_position(&e.to_string())
+        ))
+    })?;
+    Ok(value)
+}
+
+fn strip_position(message: &str) -> String {
+    match message.find(" at line ") {
+        Some(i) => message[..i].to_owned(),
+        None => message.to_owned(),
+    }
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let bytes = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest(rejection.body_text())
+            }
+        })?;
+        parse_json(&bytes).map(Json)
+    }
+}
+
+impl<T: Serialize> IntoResponse for Json<T> {
+    fn into_response(self) -> Response {
+        axum::Json(self.0).into_response()
+    }
+}
+
+/// A query string parsed into `T` (which should deny unknown fields); any problem is a 400.
+#[derive(Debug, Clone, Default)]
+pub struct Query<T>(pub T);
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        let query = parts.uri.query().unwrap_or("");
+        serde_urlencoded::from_str(query)
+            .map(Query)
+            .map_err(|e| AppError::BadRequest(format!("invalid query string: {e}")))
+    }
+}
+
+/// The authenticated caller. Extracting it from a request that has none is a 401, but routes
+/// are registered with their access rule, so by the time a handler runs this is already known.
+#[derive(Debug, Clone)]
+pub struct Auth(pub Actor);
+
+impl<S: Send + Sync> FromRequestParts<S> for Auth {
+    type Rejection = AppError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        parts
+            .extensions
+            .get::<Actor>()
+            .cloned()
+            .map(Auth)
+            .ok_or(AppError::Unauthorized)
+    }
+}
+
+/// Validate `limit` (1..=500, default 50) and an opaque `cursor` into a page request.
+pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, AppError> {
+    let limit = limit.unwrap_or(rivet_store::page::DEFAULT_LIMIT);
+    if !(1..=MAX_LIMIT).contains(&limit) {
+        return Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )));
+    }
+    let after = match cursor.filter(|c| !c.is_empty()) {
+        Some(text) => Some(
+            Cursor::decode(text)
+                .ok_or_else(|| AppError::BadRequest("cursor is not valid".into()))?
+                .0,
+        ),
+        None => None,
+    };
+    Ok(PageRequest { limit, after })
+}
+
+/// Parse a path id; a malformed one cannot name any row, so it is simply not found.
+pub fn parse_id(text: &str) -> Result<uuid::Uuid, AppError> {
+    uuid::Uuid::parse_str(text).map_err(|_| AppError::NotFound)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Body {
+        name: String,
+        size: u32,
+    }
+
+    fn status(input: &str) -> u16 {
+        match parse_json::<Body>(input.as_bytes()) {
+            Ok(_) => 200,
+            Err(e) => e.status().as_u16(),
+        }
+    }
+
+    #[test]
+    fn json_errors_are_classified() {
+        assert_eq!(status(r#"{"name":"a","size":1}"#), 200);
+        assert_eq!(status(r#"{"name":"a","#), 400);
+        assert_eq!(status(r#"{"name":"a","size":1,"x":2}"#), 400);
+        assert_eq!(status(r#"{"name":"a","size":"big"}"#), 422);
+        assert_eq!(status(r#"{"name":"a"}"#), 422);
+        assert_eq!(status(r#"{"name":"a","size":1} trailing"#), 400);
+    }
+
+    #[test]
+    fn invalid_value_names_the_field() {
+        let err = parse_json::<Body>(br#"{"name":"a","size":-1}"#).err();
+        let problem = err.map(|e| e.problem());
+        assert_eq!(
+            problem.map(|p| p.errors[0].field.clone()),
+            Some("size".into())
+        );
+    }
+
+    #[test]
+    fn limits_outside_the_range_are_rejected() {
+        assert!(page_request(Some(0), None).is_err());
+        assert!(page_request(Some(501), None).is_err());
+        assert!(page_request(Some(500), None).is_ok());
+        assert!(page_request(None, Some("garbage!")).is_err());
+    }
+}
