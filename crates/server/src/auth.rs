@@ -399,14 +399,23 @@ pub async fn sign_in(
     password: &str,
     company: Option<Uuid>,
 ) -> Result<(Uuid, Uuid), SignInError> {
-    let Ok(email) = Email::parse(email) else {
-        verify_password(password.to_owned(), None).await;
-        return Err(SignInError::Invalid);
+    let login = match Email::parse(email) {
+        Ok(email) => users::find_login(&app.store, &email).await?,
+        Err(_) => None,
     };
-    let login = users::find_login(&app.store, &email).await?;
     let Some(login) = login else {
         verify_password(password.to_owned(), None).await;
         tracing::warn!(target: "rivet::security", event = "login_failed", reason = "unknown_account", "sign-in failed");
+        // Unknown addresses "lock" after the same number of failures as real accounts, so the
+        // answers do not reveal which accounts exist.
+        let key = format!("login-failures:{}", email.trim().to_lowercase());
+        let window = std::time::Duration::from_secs(u64::try_from(LOCKOUT_MINUTES * 60).unwrap_or(900));
+        let allowed = u32::try_from(LOCKOUT_FAILURES - 1).unwrap_or(4);
+        if app.limiter.check(&key, allowed, window).await.is_err() {
+            return Err(SignInError::Locked {
+                retry_after_secs: window.as_secs(),
+            });
+        }
         return Err(SignInError::Invalid);
     };
     let now = chrono::Utc::now();

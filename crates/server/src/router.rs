@@ -76,6 +76,13 @@ pub struct RouteInfo {
     success: u16,
 }
 
+impl RouteInfo {
+    /// Whether the route takes a JSON body.
+    pub fn has_body(&self) -> bool {
+        self.request.is_some()
+    }
+}
+
 #[derive(Debug, Clone)]
 enum Body {
     One(String),
