@@ -3,5 +3,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod audit;
 mod auth;
+mod input;
+mod rbac;
 mod smoke;
+mod tenancy;
