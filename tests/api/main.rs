@@ -6,6 +6,7 @@
 mod audit;
 mod auth;
 mod input;
+mod ratelimit;
 mod rbac;
 mod smoke;
 mod tenancy;

@@ -77,7 +77,7 @@ pub async fn build_state(
         None => rivet_store::settings::jwt_secret(&store).await?,
     };
     let limiter = match &config.redis_url {
-        Some(url) => RateLimiter::redis(url, config.rate_limit_disabled)
+        Some(url) => RateLimiter::redis(url, &config.redis_prefix, config.rate_limit_disabled)
             .await
             .map_err(|e| {
                 anyhow::anyhow!(

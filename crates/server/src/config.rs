@@ -26,6 +26,8 @@ pub struct Config {
     pub db_max_connections: u32,
     /// `redis://…` to share rate limits between instances.
     pub redis_url: Option<String>,
+    /// Prefix of Rivet's Redis keys, so several installations can share one Redis.
+    pub redis_prefix: String,
     /// First run: the admin to create (else `admin@localhost` with a printed password).
     pub admin_email: Option<String>,
     pub admin_password: Option<String>,
@@ -62,6 +64,7 @@ impl Default for Config {
             database_url: None,
             db_max_connections: 16,
             redis_url: None,
+            redis_prefix: "rivet".into(),
             admin_email: None,
             admin_password: None,
             company_name: "My Company".into(),
@@ -120,6 +123,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "REDIS_URL",
         "redis://… to share rate limits between instances",
     ),
+ ("RIVET_REDIS_PREFIX", "prefix of Redis keys (default rivet)"),
     ("RIVET_ADMIN_EMAIL", "first run: the admin's e-mail"),
     ("RIVET_ADMIN_PASSWORD", "first run: the admin's password"),
     (
@@ -243,6 +247,9 @@ impl Config {
         }
         if let Some(v) = get("REDIS_URL") {
             config.redis_url = Some(v);
+        }
+        if let Some(v) = get("RIVET_REDIS_PREFIX") {
+            config.redis_prefix = v;
         }
         if let Some(v) = get("RIVET_ADMIN_EMAIL") {
             config.admin_email = Some(v);

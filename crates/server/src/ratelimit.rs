@@ -1,5 +1,7 @@
-//! Fixed-window rate limits, kept in process by default or in Redis when `REDIS_URL` is set so
-//! that every instance enforces one shared limit. A limiter error (Redis down) lets the request
+//! Sliding-window rate limits (the current window's count plus the previous window's, weighted by
+//! how much of it still overlaps), kept in process by default or in Redis when `REDIS_URL` is set
+//! so that every instance enforces one shared limit. Unlike a fixed window, a burst cannot get
+//! twice the limit through by straddling a window boundary. A limiter error (Redis down) lets the request
 //! through and logs it: a rate limiter must not take the CRM down with it.
 
 use crate::error::AppError;
@@ -15,14 +17,25 @@ pub struct RateLimiter {
 
 #[derive(Clone)]
 enum Backend {
-    Memory(Arc<Mutex<HashMap<String, (u64, u32)>>>),
-    Redis(redis::aio::ConnectionManager),
+    Memory(Arc<Mutex<HashMap<String, Counter>>>),
+    Redis {
+        manager: redis::aio::ConnectionManager,
+        prefix: String,
+    },
 }
 
-fn now_secs() -> u64 {
+/// Hits in the current window and in the one before it.
+#[derive(Debug, Clone, Copy)]
+struct Counter {
+    slot: u64,
+    current: u32,
+    previous: u32,
+}
+
+fn now_millis() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs())
+        .map(|d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
         .unwrap_or(0)
 }
 
@@ -34,17 +47,20 @@ impl RateLimiter {
         }
     }
 
-    pub async fn redis(url: &str, disabled: bool) -> anyhow::Result<Self> {
+    pub async fn redis(url: &str, prefix: &str, disabled: bool) -> anyhow::Result<Self> {
         let client = redis::Client::open(url)?;
         let manager = redis::aio::ConnectionManager::new(client).await?;
         Ok(Self {
-            backend: Backend::Redis(manager),
+            backend: Backend::Redis {
+                manager,
+                prefix: prefix.to_owned(),
+            },
             disabled,
         })
     }
 
     pub fn is_shared(&self) -> bool {
-        matches!(self.backend, Backend::Redis(_))
+        matches!(self.backend, Backend::Redis { .. })
     }
 
     /// Count one hit on `key`; more than `limit` hits in the current `window` is a 429 whose
@@ -53,39 +69,49 @@ impl RateLimiter {
         if self.disabled || limit == 0 {
             return Ok(());
         }
-        let window_secs = window.as_secs().max(1);
-        let now = now_secs();
-        let slot = now / window_secs;
-        let retry_after = (slot + 1) * window_secs - now;
-        let count = match &self.backend {
+        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1000);
+        let now = now_millis();
+        let slot = now / window_ms;
+        let into_window = (now % window_ms) as f64 / window_ms as f64;
+        let retry_after = (window_ms - now % window_ms).div_ceil(1000);
+        let (current, previous) = match &self.backend {
             Backend::Memory(map) => {
                 let Ok(mut map) = map.lock() else {
                     return Ok(());
                 };
                 if map.len() > 100_000 {
-                    map.retain(|_, (s, _)| *s == slot);
+                    map.retain(|_, c| c.slot + 1 >= slot);
                 }
-                let entry = map.entry(key.to_owned()).or_insert((slot, 0));
-                if entry.0 != slot {
-                    *entry = (slot, 0);
+                let counter = map.entry(key.to_owned()).or_insert(Counter {
+                    slot,
+                    current: 0,
+                    previous: 0,
+                });
+                if counter.slot != slot {
+                    let previous = if counter.slot + 1 == slot { counter.current } else { 0 };
+                    *counter = Counter {
+                        slot,
+                        current: 0,
+                        previous,
+                    };
                 }
-                entry.1 = entry.1.saturating_add(1);
-                entry.1
+                counter.current = counter.current.saturating_add(1);
+                (counter.current, counter.previous)
             }
-            Backend::Redis(manager) => {
+            Backend::Redis { manager, prefix } => {
                 let mut conn = manager.clone();
-                let redis_key = format!("rivet:rl:{key}:{slot}");
-                let result: redis::RedisResult<(u32, ())> = redis::pipe()
+                let current_key = format!("{prefix}:rl:{key}:{slot}");
+                let previous_key = format!("{prefix}:rl:{key}:{}", slot.saturating_sub(1));
+                let ttl = i64::try_from(2 * window_ms / 1000 + 1).unwrap_or(i64::MAX);
+                let result: redis::RedisResult<(u32, (), Option<u32>)> = redis::pipe()
                     .atomic()
-                    .incr(&redis_key, 1u32)
-                    .expire(
-                        &redis_key,
-                        i64::try_from(window_secs + 1).unwrap_or(i64::MAX),
-                    )
+                    .incr(&current_key, 1u32)
+                    .expire(&current_key, ttl)
+                    .get(&previous_key)
                     .query_async(&mut conn)
                     .await;
                 match result {
-                    Ok((count, ())) => count,
+                    Ok((current, (), previous)) => (current, previous.unwrap_or(0)),
                     Err(err) => {
                         tracing::error!(error = %err, "rate limiter unavailable; request allowed");
                         return Ok(());
@@ -93,9 +119,10 @@ impl RateLimiter {
                 }
             }
         };
-        if count > limit {
+        let count = f64::from(current) + f64::from(previous) * (1.0 - into_window);
+        if count > f64::from(limit) {
             Err(AppError::TooManyRequests {
-                retry_after_secs: retry_after,
+                retry_after_secs: retry_after.max(1),
             })
         } else {
             Ok(())
