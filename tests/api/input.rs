@@ -14,12 +14,28 @@ async fn real_path(app: &TestApp, admin: &rivet_tests::Session, path: &str) -> S
     let id = if path.starts_with("/users/") {
         app.member(admin, "sales").await.user_id.to_string()
     } else if path.starts_with("/roles/") {
-        json_of(app.post("/roles", admin, json!({"name": format!("R{}", uuid::Uuid::new_v4().simple())})).await).await["id"]
+        json_of(
+            app.post(
+                "/roles",
+                admin,
+                json!({"name": format!("R{}", uuid::Uuid::new_v4().simple())}),
+            )
+            .await,
+        )
+        .await["id"]
             .as_str()
             .unwrap()
             .to_owned()
     } else if path.starts_with("/teams/") {
-        json_of(app.post("/teams", admin, json!({"name": format!("T{}", uuid::Uuid::new_v4().simple())})).await).await["id"]
+        json_of(
+            app.post(
+                "/teams",
+                admin,
+                json!({"name": format!("T{}", uuid::Uuid::new_v4().simple())}),
+            )
+            .await,
+        )
+        .await["id"]
             .as_str()
             .unwrap()
             .to_owned()
@@ -33,7 +49,10 @@ async fn every_route_with_a_body_rejects_malformed_unknown_oversized_and_mistype
     let app = spawn_app(db).await;
     let admin = app.admin().await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1_100_000));
-    for route in rivet_server::app::api_route_list().iter().filter(|r| r.has_body()) {
+    for route in rivet_server::app::api_route_list()
+        .iter()
+        .filter(|r| r.has_body())
+    {
         let path = real_path(&app, &admin, &route.path).await;
         let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
         let send = |body: String, content_type: &str| {
@@ -43,15 +62,28 @@ async fn every_route_with_a_body_rejects_malformed_unknown_oversized_and_mistype
                 .send()
         };
         let what = format!("{} {}", route.method, route.path);
-        let malformed = send("{\"name\": ".into(), "application/json").await.unwrap();
+        let malformed = send("{\"name\": ".into(), "application/json")
+            .await
+            .unwrap();
         assert_eq!(malformed.status(), 400, "malformed JSON on {what}");
         assert_problem(malformed, 400).await;
-        let unknown = send("{\"definitely_not_a_field\": 1}".into(), "application/json").await.unwrap();
+        let unknown = send("{\"definitely_not_a_field\": 1}".into(), "application/json")
+            .await
+            .unwrap();
         assert_eq!(unknown.status(), 400, "unknown field on {what}");
         let problem = assert_problem(unknown, 400).await;
-        assert!(problem["detail"].as_str().unwrap().contains("definitely_not_a_field"), "{what}: {problem}");
+        assert!(
+            problem["detail"]
+                .as_str()
+                .unwrap()
+                .contains("definitely_not_a_field"),
+            "{what}: {problem}"
+        );
         let array = send("[1, 2]".into(), "application/json").await.unwrap();
-        assert!(matches!(array.status().as_u16(), 400 | 422), "array body on {what}");
+        assert!(
+            matches!(array.status().as_u16(), 400 | 422),
+            "array body on {what}"
+        );
         let too_big = send(big.clone(), "application/json").await.unwrap();
         assert_eq!(too_big.status(), 413, "oversized body on {what}");
         assert_problem(too_big, 413).await;
@@ -64,51 +96,182 @@ async fn every_route_with_a_body_rejects_malformed_unknown_oversized_and_mistype
 /// (method, path, body, the fields the 422 must name)
 fn invalid_values() -> Vec<(Method, &'static str, Value, Vec<&'static str>)> {
     vec![
-        (Method::POST, "/auth/login", json!({"email": 7, "password": "x"}), vec!["email"]),
-        (Method::POST, "/auth/login", json!({"email": "a@b.c"}), vec!["password"]),
-        (Method::POST, "/auth/login", json!({"email": "a@b.c", "password": "x", "company": "not-an-id"}), vec!["company"]),
-        (Method::POST, "/users", json!({"email": "not-an-email", "name": " ", "role_id": "{role}", "password": "short"}), vec!["email", "name", "password"]),
-        (Method::POST, "/users", json!({"email": "a@b.c", "name": "A", "role_id": "nope"}), vec!["role_id"]),
-        (Method::POST, "/users", json!({"email": "a@b.c", "name": "A", "role_id": "{missing}"}), vec!["role_id"]),
-        (Method::POST, "/users", json!({"email": "a@b.c", "name": "A"}), vec!["role_id"]),
-        (Method::PATCH, "/users/{user}", json!({"name": ""}), vec!["name"]),
-        (Method::PATCH, "/users/{user}", json!({"active": "yes"}), vec!["active"]),
-        (Method::PATCH, "/users/{user}", json!({"team_id": "{missing}"}), vec!["team_id"]),
+        (
+            Method::POST,
+            "/auth/login",
+            json!({"email": 7, "password": "x"}),
+            vec!["email"],
+        ),
+        (
+            Method::POST,
+            "/auth/login",
+            json!({"email": "a@b.c"}),
+            vec!["password"],
+        ),
+        (
+            Method::POST,
+            "/auth/login",
+            json!({"email": "a@b.c", "password": "x", "company": "not-an-id"}),
+            vec!["company"],
+        ),
+        (
+            Method::POST,
+            "/users",
+            json!({"email": "not-an-email", "name": " ", "role_id": "{role}", "password": "short"}),
+            vec!["email", "name", "password"],
+        ),
+        (
+            Method::POST,
+            "/users",
+            json!({"email": "a@b.c", "name": "A", "role_id": "nope"}),
+            vec!["role_id"],
+        ),
+        (
+            Method::POST,
+            "/users",
+            json!({"email": "a@b.c", "name": "A", "role_id": "{missing}"}),
+            vec!["role_id"],
+        ),
+        (
+            Method::POST,
+            "/users",
+            json!({"email": "a@b.c", "name": "A"}),
+            vec!["role_id"],
+        ),
+        (
+            Method::PATCH,
+            "/users/{user}",
+            json!({"name": ""}),
+            vec!["name"],
+        ),
+        (
+            Method::PATCH,
+            "/users/{user}",
+            json!({"active": "yes"}),
+            vec!["active"],
+        ),
+        (
+            Method::PATCH,
+            "/users/{user}",
+            json!({"team_id": "{missing}"}),
+            vec!["team_id"],
+        ),
         (Method::POST, "/roles", json!({"name": ""}), vec!["name"]),
-        (Method::POST, "/roles", json!({"name": "admin"}), vec!["name"]),
-        (Method::POST, "/roles", json!({"name": "X", "permissions": [{"resource": "leads", "action": "read", "scope": "most"}]}), vec!["permissions[0].scope"]),
-        (Method::POST, "/roles", json!({"name": "X", "permissions": [{"resource": "audit", "action": "delete", "scope": "all"}]}), vec!["permissions[0]"]),
-        (Method::POST, "/roles", json!({"name": "X", "permissions": [{"resource": "roles", "action": "read", "scope": "own"}]}), vec!["permissions[0]"]),
-        (Method::PUT, "/roles/{role}/permissions", json!({"permissions": [{"resource": "nope", "action": "read", "scope": "all"}]}), vec!["permissions[0].resource"]),
-        (Method::PUT, "/roles/{role}/permissions", json!({"permissions": [
+        (
+            Method::POST,
+            "/roles",
+            json!({"name": "admin"}),
+            vec!["name"],
+        ),
+        (
+            Method::POST,
+            "/roles",
+            json!({"name": "X", "permissions": [{"resource": "leads", "action": "read", "scope": "most"}]}),
+            vec!["permissions[0].scope"],
+        ),
+        (
+            Method::POST,
+            "/roles",
+            json!({"name": "X", "permissions": [{"resource": "audit", "action": "delete", "scope": "all"}]}),
+            vec!["permissions[0]"],
+        ),
+        (
+            Method::POST,
+            "/roles",
+            json!({"name": "X", "permissions": [{"resource": "roles", "action": "read", "scope": "own"}]}),
+            vec!["permissions[0]"],
+        ),
+        (
+            Method::PUT,
+            "/roles/{role}/permissions",
+            json!({"permissions": [{"resource": "nope", "action": "read", "scope": "all"}]}),
+            vec!["permissions[0].resource"],
+        ),
+        (
+            Method::PUT,
+            "/roles/{role}/permissions",
+            json!({"permissions": [
             {"resource": "leads", "action": "read", "scope": "all"},
-            {"resource": "leads", "action": "read", "scope": "own"}]}), vec!["permissions[1]"]),
+            {"resource": "leads", "action": "read", "scope": "own"}]}),
+            vec!["permissions[1]"],
+        ),
         (Method::POST, "/teams", json!({"name": ""}), vec!["name"]),
-        (Method::POST, "/teams", json!({"name": "T", "manager_id": "{missing}"}), vec!["manager_id"]),
-        (Method::POST, "/api-keys", json!({"name": "", "role_id": "{missing}"}), vec!["name", "role_id"]),
-        (Method::PATCH, "/settings", json!({"currency": "usd", "fiscal_year_start_month": 13, "timezone": "Mars"}), vec!["timezone", "currency", "fiscal_year_start_month"]),
-        (Method::PATCH, "/settings", json!({"fiscal_year_start_month": -1}), vec!["fiscal_year_start_month"]),
-        (Method::POST, "/auth/switch-company", json!({"company_id": "zzz"}), vec!["company_id"]),
+        (
+            Method::POST,
+            "/teams",
+            json!({"name": "T", "manager_id": "{missing}"}),
+            vec!["manager_id"],
+        ),
+        (
+            Method::POST,
+            "/api-keys",
+            json!({"name": "", "role_id": "{missing}"}),
+            vec!["name", "role_id"],
+        ),
+        (
+            Method::PATCH,
+            "/settings",
+            json!({"currency": "usd", "fiscal_year_start_month": 13, "timezone": "Mars"}),
+            vec!["timezone", "currency", "fiscal_year_start_month"],
+        ),
+        (
+            Method::PATCH,
+            "/settings",
+            json!({"fiscal_year_start_month": -1}),
+            vec!["fiscal_year_start_month"],
+        ),
+        (
+            Method::POST,
+            "/auth/switch-company",
+            json!({"company_id": "zzz"}),
+            vec!["company_id"],
+        ),
     ]
 }
 
 async fn invalid_values_are_422_naming_each_field_and_write_nothing(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
-    let role = json_of(app.post("/roles", &admin, json!({"name": "Custom"})).await).await["id"].as_str().unwrap().to_owned();
+    let role = json_of(app.post("/roles", &admin, json!({"name": "Custom"})).await).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
     let user = app.member(&admin, "sales").await.user_id.to_string();
     let missing = uuid::Uuid::now_v7().to_string();
-    let audit_before = json_of(app.get("/audit?limit=500", &admin).await).await["data"].as_array().unwrap().len();
+    let audit_before = json_of(app.get("/audit?limit=500", &admin).await).await["data"]
+        .as_array()
+        .unwrap()
+        .len();
     for (method, path, body, fields) in invalid_values() {
-        let fill = |s: &str| s.replace("{role}", &role).replace("{user}", &user).replace("{missing}", &missing);
+        let fill = |s: &str| {
+            s.replace("{role}", &role)
+                .replace("{user}", &user)
+                .replace("{missing}", &missing)
+        };
         let body: Value = rivet_tests::serde_json::from_str(&fill(&body.to_string())).unwrap();
-        let response = app.api(method.clone(), &fill(path), Some(&admin)).json(&body).send().await.unwrap();
+        let response = app
+            .api(method.clone(), &fill(path), Some(&admin))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         let problem = assert_problem(response, 422).await;
-        let named: Vec<&str> = problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+        let named: Vec<&str> = problem["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["field"].as_str())
+            .collect();
         assert_eq!(named, fields, "{method} {path} {body}");
     }
-    let audit_after = json_of(app.get("/audit?limit=500", &admin).await).await["data"].as_array().unwrap().len();
-    assert_eq!(audit_before, audit_after, "a rejected change writes nothing");
+    let audit_after = json_of(app.get("/audit?limit=500", &admin).await).await["data"]
+        .as_array()
+        .unwrap()
+        .len();
+    assert_eq!(
+        audit_before, audit_after,
+        "a rejected change writes nothing"
+    );
 }
 
 async fn bad_query_strings_are_400(db: Db) {

@@ -6,7 +6,9 @@
 mod audit;
 mod auth;
 mod input;
+mod jobs;
 mod ratelimit;
 mod rbac;
 mod smoke;
+mod system;
 mod tenancy;

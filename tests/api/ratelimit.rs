@@ -19,12 +19,20 @@ async fn requests_over_the_per_ip_limit_get_429_with_retry_after(db: Db) {
     assert!(response.headers().contains_key("retry-after"));
     assert_problem(response, 429).await;
     // Health checks are never limited.
-    let health = app.client.get(format!("{}/healthz", app.base)).send().await.unwrap();
+    let health = app
+        .client
+        .get(format!("{}/healthz", app.base))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(health.status(), 200);
 }
 
 async fn instances_sharing_redis_enforce_one_login_limit(db: Db) {
-    let Some(redis) = std::env::var("RIVET_TEST_REDIS_URL").ok().filter(|u| !u.is_empty()) else {
+    let Some(redis) = std::env::var("RIVET_TEST_REDIS_URL")
+        .ok()
+        .filter(|u| !u.is_empty())
+    else {
         if std::env::var("RIVET_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
             panic!("CI must set RIVET_TEST_REDIS_URL");
         }
@@ -41,10 +49,20 @@ async fn instances_sharing_redis_enforce_one_login_limit(db: Db) {
     let two = spawn_app_with(db, configure).await;
     assert!(one.state.limiter.is_shared());
     for app in [&one, &two, &one, &two] {
-        let response = app.api(Method::POST, "/auth/login", None).json(&json!({"email": "x@y.z", "password": "nope"})).send().await.unwrap();
+        let response = app
+            .api(Method::POST, "/auth/login", None)
+            .json(&json!({"email": "x@y.z", "password": "nope"}))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(response.status(), 401);
     }
-    let fifth = two.api(Method::POST, "/auth/login", None).json(&json!({"email": "x@y.z", "password": "nope"})).send().await.unwrap();
+    let fifth = two
+        .api(Method::POST, "/auth/login", None)
+        .json(&json!({"email": "x@y.z", "password": "nope"}))
+        .send()
+        .await
+        .unwrap();
     assert_problem(fifth, 429).await;
 }
 

@@ -10,7 +10,11 @@ use rivet_tests::{Db, assert_problem, both, json_of, spawn_app};
 #[test]
 fn every_api_route_declares_a_permission_and_public_routes_are_listed() {
     let routes = rivet_server::app::api_route_list();
-    assert!(routes.len() > 30, "the registry holds the API ({} routes)", routes.len());
+    assert!(
+        routes.len() > 30,
+        "the registry holds the API ({} routes)",
+        routes.len()
+    );
     let mut public: Vec<(String, String)> = routes
         .iter()
         .filter(|r| r.access == Access::Public)
@@ -22,19 +26,38 @@ fn every_api_route_declares_a_permission_and_public_routes_are_listed() {
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
     listed.sort();
-    assert_eq!(public, listed, "public routes must be exactly the listed ones");
+    assert_eq!(
+        public, listed,
+        "public routes must be exactly the listed ones"
+    );
     for route in &routes {
-        assert!(!route.summary.is_empty(), "{} {} has no summary", route.method, route.path);
+        assert!(
+            !route.summary.is_empty(),
+            "{} {} has no summary",
+            route.method,
+            route.path
+        );
     }
     let mut seen = std::collections::HashSet::new();
     for route in &routes {
-        assert!(seen.insert((route.method.clone(), route.path.clone())), "{} {} registered twice", route.method, route.path);
+        assert!(
+            seen.insert((route.method.clone(), route.path.clone())),
+            "{} {} registered twice",
+            route.method,
+            route.path
+        );
     }
 }
 
 fn concrete(path: &str) -> String {
     path.split('/')
-        .map(|s| if s.starts_with('{') { uuid::Uuid::now_v7().to_string() } else { s.to_owned() })
+        .map(|s| {
+            if s.starts_with('{') {
+                uuid::Uuid::now_v7().to_string()
+            } else {
+                s.to_owned()
+            }
+        })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -57,12 +80,26 @@ async fn each_builtin_role_can_call_exactly_what_its_grants_allow(db: Db) {
                 Access::SystemAdmin(_, _) => false,
             };
             let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
-            let response = app.api(method, &concrete(&route.path), Some(&who)).json(&json!({})).send().await.unwrap();
+            let response = app
+                .api(method, &concrete(&route.path), Some(&who))
+                .json(&json!({}))
+                .send()
+                .await
+                .unwrap();
             let status = response.status().as_u16();
             if allowed {
-                assert!(status != 403 && status != 401 && status < 500, "{role} should reach {} {} (got {status})", route.method, route.path);
+                assert!(
+                    status != 403 && status != 401 && status < 500,
+                    "{role} should reach {} {} (got {status})",
+                    route.method,
+                    route.path
+                );
             } else {
-                assert_eq!(status, 403, "{role} must be refused {} {}", route.method, route.path);
+                assert_eq!(
+                    status, 403,
+                    "{role} must be refused {} {}",
+                    route.method, route.path
+                );
             }
         }
     }
@@ -73,12 +110,37 @@ async fn the_first_admin_administers_the_installation_but_other_company_admins_d
     let admin = app.admin().await;
     let globex = app.other_company("Globex").await;
     let routes = rivet_server::app::api_route_list();
-    for route in routes.iter().filter(|r| matches!(r.access, Access::SystemAdmin(..))) {
+    for route in routes
+        .iter()
+        .filter(|r| matches!(r.access, Access::SystemAdmin(..)))
+    {
         let method = Method::from_bytes(route.method.as_str().as_bytes()).unwrap();
-        let theirs = app.api(method.clone(), &concrete(&route.path), Some(&globex)).json(&json!({})).send().await.unwrap();
-        assert_eq!(theirs.status(), 403, "{} {} for a company admin", route.method, route.path);
-        let ours = app.api(method, &concrete(&route.path), Some(&admin)).json(&json!({})).send().await.unwrap();
-        assert_ne!(ours.status(), 403, "{} {} for the system admin", route.method, route.path);
+        let theirs = app
+            .api(method.clone(), &concrete(&route.path), Some(&globex))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            theirs.status(),
+            403,
+            "{} {} for a company admin",
+            route.method,
+            route.path
+        );
+        let ours = app
+            .api(method, &concrete(&route.path), Some(&admin))
+            .json(&json!({}))
+            .send()
+            .await
+            .unwrap();
+        assert_ne!(
+            ours.status(),
+            403,
+            "{} {} for the system admin",
+            route.method,
+            route.path
+        );
     }
 }
 
@@ -91,17 +153,47 @@ async fn a_manager_sees_the_members_of_their_team_only(db: Db) {
     let teammate = app.member_in_team(&admin, "sales", Some(&east_id)).await;
     let outsider = app.member(&admin, "sales").await;
     let listed = json_of(app.get("/users", &manager).await).await;
-    let ids: Vec<&str> = listed["data"].as_array().unwrap().iter().filter_map(|u| u["id"].as_str()).collect();
+    let ids: Vec<&str> = listed["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|u| u["id"].as_str())
+        .collect();
     assert!(ids.contains(&teammate.user_id.to_string().as_str()));
     assert!(ids.contains(&manager.user_id.to_string().as_str()));
     assert!(!ids.contains(&outsider.user_id.to_string().as_str()));
     assert!(!ids.contains(&admin.user_id.to_string().as_str()));
-    assert_eq!(app.get(&format!("/users/{}", teammate.user_id), &manager).await.status(), 200);
-    assert_problem(app.get(&format!("/users/{}", outsider.user_id), &manager).await, 404).await;
+    assert_eq!(
+        app.get(&format!("/users/{}", teammate.user_id), &manager)
+            .await
+            .status(),
+        200
+    );
+    assert_problem(
+        app.get(&format!("/users/{}", outsider.user_id), &manager)
+            .await,
+        404,
+    )
+    .await;
     // Managing a team (not only being in one) also brings it into scope.
-    let west = json_of(app.post("/teams", &admin, json!({"name": "West", "manager_id": manager.user_id})).await).await;
-    let west_rep = app.member_in_team(&admin, "sales", west["id"].as_str()).await;
-    assert_eq!(app.get(&format!("/users/{}", west_rep.user_id), &manager).await.status(), 200);
+    let west = json_of(
+        app.post(
+            "/teams",
+            &admin,
+            json!({"name": "West", "manager_id": manager.user_id}),
+        )
+        .await,
+    )
+    .await;
+    let west_rep = app
+        .member_in_team(&admin, "sales", west["id"].as_str())
+        .await;
+    assert_eq!(
+        app.get(&format!("/users/{}", west_rep.user_id), &manager)
+            .await
+            .status(),
+        200
+    );
 }
 
 async fn a_custom_role_grants_exactly_what_it_lists(db: Db) {
@@ -128,7 +220,13 @@ async fn a_custom_role_grants_exactly_what_it_lists(db: Db) {
     assert_eq!(app.get("/audit", &auditor).await.status(), 200);
     assert_problem(app.get("/users", &auditor).await, 403).await;
     // Taking the grant away takes effect on the next request.
-    let set = app.put(&format!("/roles/{}/permissions", role["id"].as_str().unwrap()), &admin, json!({"permissions": []})).await;
+    let set = app
+        .put(
+            &format!("/roles/{}/permissions", role["id"].as_str().unwrap()),
+            &admin,
+            json!({"permissions": []}),
+        )
+        .await;
     assert_eq!(set.status(), 200);
     assert_problem(app.get("/audit", &auditor).await, 403).await;
 }
@@ -138,24 +236,54 @@ async fn built_in_roles_cannot_be_deleted_or_renamed_and_used_roles_cannot_be_de
     let admin = app.admin().await;
     let sales = app.role_id(&admin, "sales").await;
     assert_problem(app.delete(&format!("/roles/{sales}"), &admin).await, 409).await;
-    let renamed = app.patch(&format!("/roles/{sales}"), &admin, json!({"name": "closers"})).await;
+    let renamed = app
+        .patch(
+            &format!("/roles/{sales}"),
+            &admin,
+            json!({"name": "closers"}),
+        )
+        .await;
     assert_problem(renamed, 422).await;
     // Description of a built-in role may change.
-    let described = app.patch(&format!("/roles/{sales}"), &admin, json!({"description": "Field sales"})).await;
+    let described = app
+        .patch(
+            &format!("/roles/{sales}"),
+            &admin,
+            json!({"description": "Field sales"}),
+        )
+        .await;
     assert_eq!(json_of(described).await["description"], "Field sales");
     let custom = json_of(app.post("/roles", &admin, json!({"name": "Temp"})).await).await;
     let custom_id = custom["id"].as_str().unwrap();
     app.post("/users", &admin, json!({"email": "t@acme.test", "name": "T", "role_id": custom_id, "password": rivet_tests::PASSWORD}))
         .await;
-    assert_problem(app.delete(&format!("/roles/{custom_id}"), &admin).await, 409).await;
+    assert_problem(
+        app.delete(&format!("/roles/{custom_id}"), &admin).await,
+        409,
+    )
+    .await;
     let unused = json_of(app.post("/roles", &admin, json!({"name": "Unused"})).await).await;
-    assert_eq!(app.delete(&format!("/roles/{}", unused["id"].as_str().unwrap()), &admin).await.status(), 204);
+    assert_eq!(
+        app.delete(
+            &format!("/roles/{}", unused["id"].as_str().unwrap()),
+            &admin
+        )
+        .await
+        .status(),
+        204
+    );
     let duplicate = app.post("/roles", &admin, json!({"name": "Temp"})).await;
     let problem = assert_problem(duplicate, 409).await;
     assert_eq!(problem["errors"][0]["field"], "name");
     // An admin cannot remove their own role's right to change roles.
     let admin_role = app.role_id(&admin, "admin").await;
-    let lockout = app.put(&format!("/roles/{admin_role}/permissions"), &admin, json!({"permissions": []})).await;
+    let lockout = app
+        .put(
+            &format!("/roles/{admin_role}/permissions"),
+            &admin,
+            json!({"permissions": []}),
+        )
+        .await;
     assert_problem(lockout, 422).await;
 }
 

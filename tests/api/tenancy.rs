@@ -11,9 +11,25 @@ async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
     let globex = app.other_company("Globex").await;
     // Globex owns one of each kind of row.
     let user = json_of(app.post("/users", &globex, json!({"email": "g@globex.test", "name": "G", "role_id": app.role_id(&globex, "sales").await})).await).await;
-    let role = json_of(app.post("/roles", &globex, json!({"name": "Globex role"})).await).await;
-    let team = json_of(app.post("/teams", &globex, json!({"name": "Globex team"})).await).await;
-    let key = json_of(app.post("/api-keys", &globex, json!({"name": "Globex key", "role_id": role["id"]})).await).await;
+    let role = json_of(
+        app.post("/roles", &globex, json!({"name": "Globex role"}))
+            .await,
+    )
+    .await;
+    let team = json_of(
+        app.post("/teams", &globex, json!({"name": "Globex team"}))
+            .await,
+    )
+    .await;
+    let key = json_of(
+        app.post(
+            "/api-keys",
+            &globex,
+            json!({"name": "Globex key", "role_id": role["id"]}),
+        )
+        .await,
+    )
+    .await;
     let ids: Vec<(&str, &str)> = vec![
         ("/users/", user["id"].as_str().unwrap()),
         ("/roles/", role["id"].as_str().unwrap()),
@@ -22,7 +38,10 @@ async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
     ];
     let routes = rivet_server::app::api_route_list();
     let mut checked = 0;
-    for route in routes.iter().filter(|r| r.path.contains("{id}") && r.access != Access::Public) {
+    for route in routes
+        .iter()
+        .filter(|r| r.path.contains("{id}") && r.access != Access::Public)
+    {
         let Some((prefix, id)) = ids.iter().find(|(p, _)| route.path.starts_with(p)) else {
             continue;
         };
@@ -32,20 +51,41 @@ async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
             (_, true) => json!({"permissions": []}),
             _ => json!({}),
         };
-        let response = app.api(method, &path, Some(&acme)).json(&body).send().await.unwrap();
+        let response = app
+            .api(method, &path, Some(&acme))
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
         assert_problem(response, 404).await;
         checked += 1;
     }
     assert!(checked >= 14, "checked {checked} routes");
     // Nothing of Globex changed.
-    let still = json_of(app.get(&format!("/roles/{}", role["id"].as_str().unwrap()), &globex).await).await;
+    let still = json_of(
+        app.get(&format!("/roles/{}", role["id"].as_str().unwrap()), &globex)
+            .await,
+    )
+    .await;
     assert_eq!(still["name"], "Globex role");
-    let key_now = json_of(app.get(&format!("/api-keys/{}", key["id"].as_str().unwrap()), &globex).await).await;
+    let key_now = json_of(
+        app.get(
+            &format!("/api-keys/{}", key["id"].as_str().unwrap()),
+            &globex,
+        )
+        .await,
+    )
+    .await;
     assert!(key_now["revoked_at"].is_null());
 }
 
 fn ids_of(page: &Value) -> Vec<String> {
-    page["data"].as_array().unwrap().iter().filter_map(|r| r["id"].as_str().map(str::to_owned)).collect()
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|r| r["id"].as_str().map(str::to_owned))
+        .collect()
 }
 
 async fn lists_search_and_audit_never_show_another_companys_rows(db: Db) {
@@ -53,8 +93,20 @@ async fn lists_search_and_audit_never_show_another_companys_rows(db: Db) {
     let acme = app.admin().await;
     let globex = app.other_company("Globex").await;
     let role = app.role_id(&globex, "sales").await;
-    let theirs = json_of(app.post("/users", &globex, json!({"email": "secret-agent@globex.test", "name": "Secret Agent", "role_id": role})).await).await;
-    json_of(app.post("/teams", &globex, json!({"name": "Globex only"})).await).await;
+    let theirs = json_of(
+        app.post(
+            "/users",
+            &globex,
+            json!({"email": "secret-agent@globex.test", "name": "Secret Agent", "role_id": role}),
+        )
+        .await,
+    )
+    .await;
+    json_of(
+        app.post("/teams", &globex, json!({"name": "Globex only"}))
+            .await,
+    )
+    .await;
     let users = json_of(app.get("/users?limit=500", &acme).await).await;
     assert!(!ids_of(&users).contains(&theirs["id"].as_str().unwrap().to_owned()));
     let search = json_of(app.get("/users?q=secret", &acme).await).await;
@@ -66,7 +118,14 @@ async fn lists_search_and_audit_never_show_another_companys_rows(db: Db) {
     let audit = json_of(app.get("/audit?limit=500", &acme).await).await;
     assert!(!audit.to_string().contains("secret-agent"));
     assert!(!audit.to_string().contains("Globex only"));
-    let by_id = json_of(app.get(&format!("/audit?resource_id={}", theirs["id"].as_str().unwrap()), &acme).await).await;
+    let by_id = json_of(
+        app.get(
+            &format!("/audit?resource_id={}", theirs["id"].as_str().unwrap()),
+            &acme,
+        )
+        .await,
+    )
+    .await;
     assert_eq!(by_id["data"].as_array().unwrap().len(), 0);
     // Their own view has it.
     let their_audit = json_of(app.get("/audit?resource=teams", &globex).await).await;
@@ -83,11 +142,28 @@ async fn references_to_another_companys_rows_are_rejected(db: Db) {
         .post("/users", &acme, json!({"email": "x@acme.test", "name": "X", "role_id": their_role, "team_id": their_team["id"]}))
         .await;
     let problem = assert_problem(response, 422).await;
-    let fields: Vec<&str> = problem["errors"].as_array().unwrap().iter().filter_map(|e| e["field"].as_str()).collect();
+    let fields: Vec<&str> = problem["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["field"].as_str())
+        .collect();
     assert_eq!(fields, ["role_id", "team_id"]);
-    let key = app.post("/api-keys", &acme, json!({"name": "k", "role_id": their_role})).await;
+    let key = app
+        .post(
+            "/api-keys",
+            &acme,
+            json!({"name": "k", "role_id": their_role}),
+        )
+        .await;
     assert_problem(key, 422).await;
-    let manager = app.post("/teams", &acme, json!({"name": "T", "manager_id": globex.user_id})).await;
+    let manager = app
+        .post(
+            "/teams",
+            &acme,
+            json!({"name": "T", "manager_id": globex.user_id}),
+        )
+        .await;
     assert_problem(manager, 422).await;
 }
 

@@ -47,6 +47,7 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/login"),
     ("POST", "/auth/refresh"),
     ("POST", "/auth/accept-invitation"),
+    ("POST", "/auth/signup"),
 ];
 
 /// The registry of API routes, for tests and documentation.
@@ -72,6 +73,7 @@ pub async fn build_state(
             )
         })?;
     store.migrate().await?;
+    crate::logging::attach_store(&url, &store);
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),
         None => rivet_store::settings::jwt_secret(&store).await?,
@@ -87,6 +89,9 @@ pub async fn build_state(
             })?,
         None => RateLimiter::memory(config.rate_limit_disabled),
     };
+    if let Some(url) = &config.redis_url {
+        crate::ratelimit::share_auth_epoch(&store, url, &config.redis_prefix).await?;
+    }
     Ok(AppState {
         store,
         config: Arc::new(config),
@@ -94,6 +99,7 @@ pub async fn build_state(
         limiter,
         metrics,
         started_at: Instant::now(),
+        cache: Arc::default(),
     })
 }
 

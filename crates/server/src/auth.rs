@@ -248,58 +248,96 @@ fn unauthorized() -> Response {
     response
 }
 
+/// Resolve a credential to its caller, through the cache. `Ok(None)`: the credential is not
+/// (or no longer) valid.
+async fn resolve(
+    app: &AppState,
+    credential: &Credential,
+) -> Result<Option<crate::actor_cache::Resolved>, AppError> {
+    use crate::actor_cache::Resolved;
+    let key = match credential {
+        Credential::None => return Ok(None),
+        Credential::Jwt(token) => {
+            let Some(claims) = decode_access_token(&app.keys, token) else {
+                return Ok(None);
+            };
+            format!("j:{}:{}:{}", claims.sid, claims.cid, claims.sub)
+        }
+        Credential::ApiKey(key) => format!("k:{}", sessions::hash_token(key)),
+        Credential::Cookie(cookie) => format!("c:{}", sessions::hash_token(cookie)),
+    };
+    let epoch = app.store.auth_epoch();
+    if let Some(hit) = app.cache.callers.get(&key, epoch) {
+        return Ok(Some(hit));
+    }
+    let read_in = epoch.current();
+    let resolved = match credential {
+        Credential::None => None,
+        Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
+            Some(claims) => {
+                sessions::load_actor(&app.store, claims.cid, claims.sub, Some(claims.sid), None)
+                    .await?
+                    .map(|actor| Resolved {
+                        actor,
+                        csrf_token: None,
+                    })
+            }
+            None => None,
+        },
+        Credential::ApiKey(secret) => rivet_store::api_keys::authenticate(&app.store, secret)
+            .await?
+            .map(|actor| Resolved {
+                actor,
+                csrf_token: None,
+            }),
+        Credential::Cookie(cookie) => match sessions::find_web(&app.store, cookie).await? {
+            Some((company, session, user, csrf)) => {
+                sessions::load_actor(&app.store, company, user, Some(session), None)
+                    .await?
+                    .map(|actor| Resolved {
+                        actor,
+                        csrf_token: Some(csrf),
+                    })
+            }
+            None => None,
+        },
+    };
+    if let Some(resolved) = &resolved {
+        app.cache.callers.put(key, resolved.clone(), read_in);
+    }
+    Ok(resolved)
+}
+
 /// Resolve the caller of every request and enforce CSRF on cookie-authenticated writes.
 pub async fn authenticate(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let rid = request_id(&parts.headers);
+    let credential = credential(&parts.headers);
+    let resolved = match resolve(&app, &credential).await {
+        Ok(resolved) => resolved,
+        Err(err) => return err.into_response(),
+    };
     let mut web_session = None;
-    let actor = match credential(&parts.headers) {
-        Credential::None => None,
-        Credential::Jwt(token) => {
-            let Some(claims) = decode_access_token(&app.keys, &token) else {
-                return unauthorized();
-            };
-            match sessions::load_actor(&app.store, claims.cid, claims.sub, Some(claims.sid), None)
-                .await
-            {
-                Ok(Some(actor)) => Some(actor),
-                Ok(None) => return unauthorized(),
-                Err(e) => return AppError::from(e).into_response(),
+    let actor = match (&credential, resolved) {
+        (Credential::None, _) => None,
+        // A stale cookie is not an error: the UI sends its owner to the sign-in page.
+        (Credential::Cookie(_), None) => None,
+        (_, None) => return unauthorized(),
+        (_, Some(resolved)) => {
+            if let Some(csrf_token) = resolved.csrf_token {
+                web_session = Some(WebSession { csrf_token });
             }
-        }
-        Credential::ApiKey(key) => {
-            match rivet_store::api_keys::authenticate(&app.store, &key).await {
-                Ok(Some(actor)) => {
-                    if let Some(id) = actor.api_key_id {
-                        let store = app.store.clone();
-                        let company = actor.company_id;
-                        tokio::spawn(async move {
-                            if let Err(e) = rivet_store::api_keys::touch(&store, company, id).await
-                            {
-                                tracing::debug!(error = %e, "could not record API key use");
-                            }
-                        });
+            if let (Some(id), Credential::ApiKey(_)) = (resolved.actor.api_key_id, &credential) {
+                let store = app.store.clone();
+                let company = resolved.actor.company_id;
+                tokio::spawn(async move {
+                    if let Err(e) = rivet_store::api_keys::touch(&store, company, id).await {
+                        tracing::debug!(error = %e, "could not record API key use");
                     }
-                    Some(actor)
-                }
-                Ok(None) => return unauthorized(),
-                Err(e) => return AppError::from(e).into_response(),
+                });
             }
+            Some(resolved.actor)
         }
-        Credential::Cookie(cookie) => match sessions::find_web(&app.store, &cookie).await {
-            Ok(Some((company, session, user, csrf))) => {
-                match sessions::load_actor(&app.store, company, user, Some(session), None).await {
-                    Ok(Some(actor)) => {
-                        web_session = Some(WebSession { csrf_token: csrf });
-                        Some(actor)
-                    }
-                    Ok(None) => None,
-                    Err(e) => return AppError::from(e).into_response(),
-                }
-            }
-            Ok(None) => None,
-            Err(e) => return AppError::from(e).into_response(),
-        },
     };
     let mut body = body;
     if let Some(session) = &web_session
@@ -409,7 +447,8 @@ pub async fn sign_in(
         // Unknown addresses "lock" after the same number of failures as real accounts, so the
         // answers do not reveal which accounts exist.
         let key = format!("login-failures:{}", email.trim().to_lowercase());
-        let window = std::time::Duration::from_secs(u64::try_from(LOCKOUT_MINUTES * 60).unwrap_or(900));
+        let window =
+            std::time::Duration::from_secs(u64::try_from(LOCKOUT_MINUTES * 60).unwrap_or(900));
         let allowed = u32::try_from(LOCKOUT_FAILURES - 1).unwrap_or(4);
         if app.limiter.check(&key, allowed, window).await.is_err() {
             return Err(SignInError::Locked {
@@ -500,6 +539,14 @@ pub struct AcceptInvitationRequest {
     pub password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SignupRequest {
+    pub company_name: String,
+    pub email: String,
+    pub password: String,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub user: users::Member,
@@ -548,6 +595,17 @@ pub fn routes() -> ApiRouter {
                 .body::<AcceptInvitationRequest>()
                 .status(204),
             accept_invitation,
+        )
+        .add(
+            post("/auth/signup", Access::Public)
+                .doc(
+                    "auth",
+                    "Create a new company and its admin (when the system settings allow sign-up)",
+                )
+                .body::<SignupRequest>()
+                .returns::<TokenResponse>()
+                .status(201),
+            signup,
         )
         .add(
             get("/me", Access::Authenticated)
@@ -665,6 +723,57 @@ async fn refresh(
     }
 }
 
+async fn signup(
+    State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
+    Json(body): Json<SignupRequest>,
+) -> Result<(StatusCode, Json<TokenResponse>), AppError> {
+    app.limiter
+        .check(
+            &format!("public:{ip}"),
+            app.config.public_rate_limit,
+            std::time::Duration::from_secs(60),
+        )
+        .await?;
+    let settings = rivet_store::settings::get_system(&app.store).await?;
+    if !settings.allow_signup {
+        return Err(AppError::Forbidden(
+            "sign-up is disabled on this installation".into(),
+        ));
+    }
+    let created = crate::bootstrap::create_company(
+        &app.store,
+        &body.company_name,
+        &body.email,
+        &body.password,
+        false,
+    )
+    .await
+    .map_err(|e| match e {
+        AppError::Validation(mut errors) => {
+            for error in &mut errors.0 {
+                error.field = match error.field.as_str() {
+                    "name" => "company_name".into(),
+                    "admin_email" => "email".into(),
+                    "admin_password" => "password".into(),
+                    other => other.into(),
+                };
+            }
+            AppError::Validation(errors)
+        }
+        AppError::Conflict { field, message } if field == "admin_email" => AppError::Conflict {
+            field: "email".into(),
+            message,
+        },
+        other => other,
+    })?;
+    tracing::info!(company_id = %created.company_id, "a new company signed up");
+    Ok((
+        StatusCode::CREATED,
+        Json(tokens(&app, created.company_id, created.admin_user_id).await?),
+    ))
+}
+
 async fn logout(State(app): State<AppState>, Auth(actor): Auth) -> Result<StatusCode, AppError> {
     sessions::revoke(&app.store, &actor).await?;
     Ok(StatusCode::NO_CONTENT)
@@ -729,20 +838,34 @@ pub async fn accept_invitation_with(
         })
 }
 
-async fn me(State(app): State<AppState>, Auth(actor): Auth) -> Result<Json<MeResponse>, AppError> {
-    let (user, company, companies) = tokio::try_join!(
-        users::me(&app.store, &actor),
-        companies::get(&app.store, &actor),
-        users::memberships_of(&app.store, actor.user_id),
-    )?;
-    Ok(Json(MeResponse {
-        user,
-        company,
-        companies,
-        permissions: permissions_of(&actor),
-        is_system_admin: actor.is_system_admin,
-        api_key_id: actor.api_key_id,
-    }))
+async fn me(State(app): State<AppState>, Auth(actor): Auth) -> Result<Response, AppError> {
+    let key = (actor.company_id, actor.user_id, actor.api_key_id);
+    let epoch = app.store.auth_epoch();
+    let body = match app.cache.me.get(&key, epoch) {
+        Some(body) => body,
+        None => {
+            let read_in = epoch.current();
+            let (user, company, companies) = tokio::try_join!(
+                users::me(&app.store, &actor),
+                companies::get(&app.store, &actor),
+                users::memberships_of(&app.store, actor.user_id),
+            )?;
+            let me = MeResponse {
+                user,
+                company,
+                companies,
+                permissions: permissions_of(&actor),
+                is_system_admin: actor.is_system_admin,
+                api_key_id: actor.api_key_id,
+            };
+            let body = bytes::Bytes::from(
+                serde_json::to_vec(&me).map_err(|e| AppError::Internal(e.into()))?,
+            );
+            app.cache.me.put(key, body.clone(), read_in);
+            body
+        }
+    };
+    Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 pub fn permissions_of(actor: &Actor) -> Vec<rivet_store::roles::Grant> {

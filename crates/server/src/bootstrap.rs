@@ -37,6 +37,14 @@ pub async fn create_company(
     let (Some(name), Some(email)) = (name, email) else {
         return Err(AppError::BadRequest("invalid company".into()));
     };
+    // A new company's admin is a new person: taking over an existing account's e-mail would
+    // hand its owner's identity (and other companies) to whoever signs up.
+    if users::find_login(store, &email).await?.is_some() {
+        return Err(AppError::Conflict {
+            field: "admin_email".into(),
+            message: "is already registered; sign in and ask the company's admin to add you".into(),
+        });
+    }
     let hash = hash_password(admin_password.to_owned()).await?;
     let tx = store.write_system().await?;
     let company = companies::create(&tx, &name).await?;

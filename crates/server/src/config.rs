@@ -123,7 +123,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "REDIS_URL",
         "redis://… to share rate limits between instances",
     ),
- ("RIVET_REDIS_PREFIX", "prefix of Redis keys (default rivet)"),
+    ("RIVET_REDIS_PREFIX", "prefix of Redis keys (default rivet)"),
     ("RIVET_ADMIN_EMAIL", "first run: the admin's e-mail"),
     ("RIVET_ADMIN_PASSWORD", "first run: the admin's password"),
     (

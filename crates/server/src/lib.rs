@@ -2,6 +2,7 @@
 //! rate limits and the background workers. Handlers are thin: parse, call the store or a use
 //! case, respond.
 
+pub mod actor_cache;
 pub mod api_keys;
 pub mod app;
 pub mod audit;

@@ -69,7 +69,9 @@ impl RateLimiter {
         if self.disabled || limit == 0 {
             return Ok(());
         }
-        let window_ms = u64::try_from(window.as_millis()).unwrap_or(u64::MAX).max(1000);
+        let window_ms = u64::try_from(window.as_millis())
+            .unwrap_or(u64::MAX)
+            .max(1000);
         let now = now_millis();
         let slot = now / window_ms;
         let into_window = (now % window_ms) as f64 / window_ms as f64;
@@ -88,7 +90,11 @@ impl RateLimiter {
                     previous: 0,
                 });
                 if counter.slot != slot {
-                    let previous = if counter.slot + 1 == slot { counter.current } else { 0 };
+                    let previous = if counter.slot + 1 == slot {
+                        counter.current
+                    } else {
+                        0
+                    };
                     *counter = Counter {
                         slot,
                         current: 0,
@@ -128,6 +134,58 @@ impl RateLimiter {
             Ok(())
         }
     }
+}
+
+/// Share the store's auth epoch between instances through Redis pub/sub: a change committed on
+/// one instance empties the caller caches of all of them.
+pub async fn share_auth_epoch(
+    store: &rivet_store::Store,
+    url: &str,
+    prefix: &str,
+) -> anyhow::Result<()> {
+    let channel = format!("{prefix}:auth-epoch");
+    let client = redis::Client::open(url)?;
+    let publisher = redis::aio::ConnectionManager::new(client.clone()).await?;
+    let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(64);
+    store.auth_epoch().set_notify(Box::new(move || {
+        let _ = tx.try_send(());
+    }));
+    let publish_channel = channel.clone();
+    tokio::spawn(async move {
+        while rx.recv().await.is_some() {
+            let mut conn = publisher.clone();
+            let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+                .arg(&publish_channel)
+                .arg(1)
+                .query_async(&mut conn)
+                .await;
+            if let Err(err) = sent {
+                tracing::error!(error = %err, "could not announce an auth change to other instances");
+            }
+        }
+    });
+    let store = store.clone();
+    tokio::spawn(async move {
+        loop {
+            match client.get_async_pubsub().await {
+                Ok(mut pubsub) => {
+                    if pubsub.subscribe(&channel).await.is_ok() {
+                        let mut messages = pubsub.on_message();
+                        while futures_util::StreamExt::next(&mut messages).await.is_some() {
+                            store.auth_epoch().bump_remote();
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::error!(error = %err, "auth change subscription lost; retrying")
+                }
+            }
+            // Whatever was missed while disconnected: assume everything changed.
+            store.auth_epoch().bump_remote();
+            tokio::time::sleep(Duration::from_secs(1)).await;
+        }
+    });
+    Ok(())
 }
 
 #[cfg(test)]

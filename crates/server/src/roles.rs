@@ -155,7 +155,7 @@ pub struct CreateRole {
     pub permissions: Vec<GrantInput>,
 }
 
-fn check_role_name(name: &str, errors: &mut FieldErrors) -> Option<String> {
+pub(crate) fn check_role_name(name: &str, errors: &mut FieldErrors) -> Option<String> {
     let name = errors.check("name", parse_name(name, 100))?;
     if rivet_domain::BuiltinRole::ALL
         .iter()

@@ -17,4 +17,5 @@ pub struct AppState {
     pub limiter: RateLimiter,
     pub metrics: Option<PrometheusHandle>,
     pub started_at: Instant,
+    pub cache: Arc<crate::actor_cache::ActorCache>,
 }

@@ -17,6 +17,17 @@ use uuid::Uuid;
 /// Field names whose values are replaced by `"[redacted]"`.
 const SECRET_MARKERS: &[&str] = &["password", "secret", "token", "hash"];
 
+/// Resources whose changes alter who a caller is or what they may do (see `Tx::touches_auth`).
+const AUTH_RESOURCES: &[&str] = &[
+    "users",
+    "roles",
+    "teams",
+    "api_keys",
+    "settings",
+    "companies",
+    "system_settings",
+];
+
 /// One field's change.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Change {
@@ -107,6 +118,9 @@ impl Tx {
         before: Option<&Value>,
         after: Option<&Value>,
     ) -> Result<()> {
+        if AUTH_RESOURCES.contains(&resource) {
+            self.touches_auth();
+        }
         let actor = self.actor().cloned();
         let stmt = Query::insert()
             .into_table(AuditLog::Table)

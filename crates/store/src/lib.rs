@@ -10,6 +10,7 @@ pub mod audit;
 pub mod companies;
 pub mod jobs;
 pub mod logs;
+pub mod maintenance;
 pub mod page;
 pub mod roles;
 pub mod schema;
@@ -114,7 +115,58 @@ pub(crate) fn map_db_err(err: DbErr) -> StoreError {
 pub struct Store {
     db: DatabaseConnection,
     backend: Backend,
+    /// Role grants by (company, role), tagged with the role's `updated_at`: every request checks
+    /// the tag in the query that loads the caller, so a changed role is never served stale, on
+    /// any instance.
+    grants: std::sync::Arc<std::sync::Mutex<GrantCache>>,
+    auth_epoch: std::sync::Arc<AuthEpoch>,
 }
+
+/// A counter that moves whenever something that decides who a caller is or what they may do
+/// changes (a member, role, team, API key, session or company settings). Caches of callers are
+/// valid only for the epoch they were read in. `notify` tells other instances (through Redis).
+#[derive(Default)]
+pub struct AuthEpoch {
+    value: std::sync::atomic::AtomicU64,
+    notify: std::sync::OnceLock<Box<dyn Fn() + Send + Sync>>,
+}
+
+impl std::fmt::Debug for AuthEpoch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AuthEpoch")
+            .field("value", &self.current())
+            .finish()
+    }
+}
+
+impl AuthEpoch {
+    pub fn current(&self) -> u64 {
+        self.value.load(std::sync::atomic::Ordering::Acquire)
+    }
+
+    /// Move the epoch because of a change seen elsewhere (another instance).
+    pub fn bump_remote(&self) {
+        self.value.fetch_add(1, std::sync::atomic::Ordering::AcqRel);
+    }
+
+    /// Move the epoch because of a change committed here, and tell the other instances.
+    fn bump_local(&self) {
+        self.bump_remote();
+        if let Some(notify) = self.notify.get() {
+            notify();
+        }
+    }
+
+    /// Install the function that tells other instances; only the first call counts.
+    pub fn set_notify(&self, notify: Box<dyn Fn() + Send + Sync>) {
+        let _ = self.notify.set(notify);
+    }
+}
+
+type GrantCache = std::collections::HashMap<
+    (Uuid, Uuid),
+    (chrono::DateTime<chrono::Utc>, rivet_domain::PermissionSet),
+>;
 
 impl Store {
     /// Open `url` (`sqlite://path/to/file.db` or `postgres://…`). SQLite gets WAL, foreign keys,
@@ -143,6 +195,8 @@ impl Store {
             Ok(Self {
                 db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 backend: Backend::Sqlite,
+                grants: Default::default(),
+                auth_epoch: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -156,6 +210,8 @@ impl Store {
             Ok(Self {
                 db: sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 backend: Backend::Postgres,
+                grants: Default::default(),
+                auth_epoch: Default::default(),
             })
         } else {
             Err(StoreError::Db(DbErr::Custom(format!(
@@ -180,6 +236,39 @@ impl Store {
         &self.db
     }
 
+    /// The cached grants of a role if they are still those of `updated_at`.
+    pub(crate) fn cached_grants(
+        &self,
+        company_id: Uuid,
+        role_id: Uuid,
+        updated_at: chrono::DateTime<chrono::Utc>,
+    ) -> Option<rivet_domain::PermissionSet> {
+        let cache = self.grants.lock().ok()?;
+        cache
+            .get(&(company_id, role_id))
+            .filter(|(tag, _)| *tag == updated_at)
+            .map(|(_, set)| set.clone())
+    }
+
+    pub(crate) fn cache_grants(
+        &self,
+        company_id: Uuid,
+        role_id: Uuid,
+        updated_at: chrono::DateTime<chrono::Utc>,
+        set: &rivet_domain::PermissionSet,
+    ) {
+        if let Ok(mut cache) = self.grants.lock() {
+            if cache.len() > 10_000 {
+                cache.clear();
+            }
+            cache.insert((company_id, role_id), (updated_at, set.clone()));
+        }
+    }
+
+    pub fn auth_epoch(&self) -> &AuthEpoch {
+        &self.auth_epoch
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
@@ -191,6 +280,8 @@ impl Store {
         Ok(Tx {
             inner: self.begin().await?,
             actor: Some(AuditActor::from(actor)),
+            auth_change: std::sync::atomic::AtomicBool::new(false),
+            epoch: self.auth_epoch.clone(),
         })
     }
 
@@ -199,6 +290,8 @@ impl Store {
         Ok(Tx {
             inner: self.begin().await?,
             actor: None,
+            auth_change: std::sync::atomic::AtomicBool::new(false),
+            epoch: self.auth_epoch.clone(),
         })
     }
 
@@ -242,6 +335,9 @@ impl From<&Actor> for AuditActor {
 pub struct Tx {
     inner: DatabaseTransaction,
     actor: Option<AuditActor>,
+    /// Set when the transaction changes who someone is or what they may do.
+    auth_change: std::sync::atomic::AtomicBool,
+    epoch: std::sync::Arc<AuthEpoch>,
 }
 
 impl Tx {
@@ -253,8 +349,19 @@ impl Tx {
         self.actor.as_ref()
     }
 
+    /// Mark this transaction as changing authentication or authorization state; callers cached
+    /// before it commits are read again afterwards. Audited changes to such resources mark it
+    /// themselves.
+    pub fn touches_auth(&self) {
+        self.auth_change
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.inner.commit().await?;
+        if self.auth_change.load(std::sync::atomic::Ordering::Acquire) {
+            self.epoch.bump_local();
+        }
         Ok(())
     }
 }

@@ -4,7 +4,7 @@
 //! Secrets (refresh tokens, web session tokens, API keys, invitations) are random 256-bit values
 //! given to the client once; only their SHA-256 is stored, so a database leak reveals none.
 
-use crate::schema::{Memberships, RefreshTokens, Sessions, Teams, Users};
+use crate::schema::{Memberships, RefreshTokens, Roles, Sessions, Teams, Users};
 use crate::{Result, Store, exec, fetch_all, fetch_optional, new_id, now};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
@@ -241,6 +241,7 @@ pub async fn refresh(store: &Store, token: &str) -> Result<Refreshed> {
 }
 
 async fn revoke_in(tx: &crate::Tx, company_id: Uuid, session_id: Uuid) -> Result<()> {
+    tx.touches_auth();
     exec(
         tx.conn(),
         Query::update()
@@ -303,8 +304,10 @@ pub async fn find_web(store: &Store, token: &str) -> Result<Option<(Uuid, Uuid, 
 #[derive(Debug, FromQueryResult)]
 struct ActorRow {
     role_id: Uuid,
+    role_updated_at: DateTime<Utc>,
     team_id: Option<Uuid>,
     is_system_admin: bool,
+    manages_teams: bool,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -315,6 +318,10 @@ struct TeamRow {
 /// Build the caller of a request: the membership must be active and, when a session is named,
 /// that session must be live (so logout and deactivation take effect on the next request).
 /// `None` means "not authenticated" — the reason is deliberately not told.
+///
+/// One query in the usual case: membership, user, session and the role's version together; the
+/// role's grants come from a cache checked against that version, and teams are read only for
+/// someone who manages one.
 pub async fn load_actor(
     store: &Store,
     company_id: Uuid,
@@ -322,15 +329,45 @@ pub async fn load_actor(
     session_id: Option<Uuid>,
     role_override: Option<Uuid>,
 ) -> Result<Option<Actor>> {
+    let role_join = match role_override {
+        Some(role) => Expr::col((Roles::Table, Roles::Id)).eq(role),
+        None => {
+            Expr::col((Roles::Table, Roles::Id)).equals((Memberships::Table, Memberships::RoleId))
+        }
+    };
+    let manages = Query::select()
+        .expr(Expr::val(1))
+        .from(Teams::Table)
+        .and_where(
+            Expr::col((Teams::Table, Teams::CompanyId))
+                .equals((Memberships::Table, Memberships::CompanyId)),
+        )
+        .and_where(
+            Expr::col((Teams::Table, Teams::ManagerId))
+                .equals((Memberships::Table, Memberships::UserId)),
+        )
+        .to_owned();
     let mut q = Query::select();
-    q.column((Memberships::Table, Memberships::RoleId))
+    q.expr_as(Expr::col((Roles::Table, Roles::Id)), "role_id")
+        .expr_as(
+            Expr::col((Roles::Table, Roles::UpdatedAt)),
+            "role_updated_at",
+        )
         .column((Memberships::Table, Memberships::TeamId))
         .column((Users::Table, Users::IsSystemAdmin))
+        .expr_as(Expr::exists(manages), "manages_teams")
         .from(Memberships::Table)
         .join(
             JoinType::InnerJoin,
             Users::Table,
             Expr::col((Users::Table, Users::Id)).equals((Memberships::Table, Memberships::UserId)),
+        )
+        .join(
+            JoinType::InnerJoin,
+            Roles::Table,
+            Expr::col((Roles::Table, Roles::CompanyId))
+                .equals((Memberships::Table, Memberships::CompanyId))
+                .and(role_join),
         )
         .and_where(Expr::col((Memberships::Table, Memberships::CompanyId)).eq(company_id))
         .and_where(Expr::col((Memberships::Table, Memberships::UserId)).eq(user_id))
@@ -356,18 +393,27 @@ pub async fn load_actor(
     let Some(row) = fetch_optional::<ActorRow, _, _>(store.db(), &q).await? else {
         return Ok(None);
     };
-    let role_id = role_override.unwrap_or(row.role_id);
-    let permissions = crate::roles::permissions_of(store.db(), company_id, role_id).await?;
-    let managed: Vec<TeamRow> = fetch_all(
-        store.db(),
-        Query::select()
-            .column(Teams::Id)
-            .from(Teams::Table)
-            .and_where(Expr::col(Teams::CompanyId).eq(company_id))
-            .and_where(Expr::col(Teams::ManagerId).eq(user_id)),
-    )
-    .await?;
-    let mut team_ids: Vec<Uuid> = managed.into_iter().map(|t| t.id).collect();
+    let permissions = match store.cached_grants(company_id, row.role_id, row.role_updated_at) {
+        Some(set) => set,
+        None => {
+            let set = crate::roles::permissions_of(store.db(), company_id, row.role_id).await?;
+            store.cache_grants(company_id, row.role_id, row.role_updated_at, &set);
+            set
+        }
+    };
+    let mut team_ids: Vec<Uuid> = Vec::new();
+    if row.manages_teams {
+        let managed: Vec<TeamRow> = fetch_all(
+            store.db(),
+            Query::select()
+                .column(Teams::Id)
+                .from(Teams::Table)
+                .and_where(Expr::col(Teams::CompanyId).eq(company_id))
+                .and_where(Expr::col(Teams::ManagerId).eq(user_id)),
+        )
+        .await?;
+        team_ids.extend(managed.into_iter().map(|t| t.id));
+    }
     if let Some(team) = row.team_id
         && !team_ids.contains(&team)
     {
@@ -378,7 +424,7 @@ pub async fn load_actor(
         user_id,
         api_key_id: None,
         session_id,
-        role_id,
+        role_id: row.role_id,
         permissions,
         team_ids,
         is_system_admin: row.is_system_admin,

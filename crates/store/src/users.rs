@@ -441,6 +441,7 @@ pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch)
 
 /// End every session of a member in one company, at once.
 async fn revoke_sessions(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<()> {
+    tx.touches_auth();
     exec(
         tx.conn(),
         Query::update()
@@ -618,6 +619,7 @@ pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyM
 
 /// Make a user an installation-wide administrator (the first admin, `rivet user create --system-admin`).
 pub async fn set_system_admin(tx: &Tx, user_id: Uuid, on: bool) -> Result<()> {
+    tx.touches_auth();
     exec(
         tx.conn(),
         Query::update()

@@ -1,0 +1,104 @@
+//! A short-lived, in-process cache of who a credential belongs to (and of `/me`), so that a
+//! signed-in request does not pay three database round trips before it starts.
+//!
+//! Correctness rests on the store's auth epoch: any committed change to members, roles, teams,
+//! API keys, sessions or company settings moves it, and an entry is only used in the epoch it
+//! was read in. With `REDIS_URL` set every instance hears of every change within milliseconds;
+//! without Redis, other instances may use an entry for at most [`TTL`].
+
+use rivet_domain::Actor;
+use rivet_store::AuthEpoch;
+use std::collections::HashMap;
+use std::hash::Hash;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+pub const TTL: Duration = Duration::from_secs(5);
+const MAX_ENTRIES: usize = 50_000;
+
+struct Entry<V> {
+    epoch: u64,
+    at: Instant,
+    value: V,
+}
+
+/// A map whose entries die with the epoch they were read in, or after [`TTL`].
+pub struct EpochCache<K, V> {
+    entries: Mutex<HashMap<K, Entry<V>>>,
+}
+
+impl<K: Eq + Hash, V: Clone> Default for EpochCache<K, V> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash, V: Clone> EpochCache<K, V> {
+    pub fn get(&self, key: &K, epoch: &AuthEpoch) -> Option<V> {
+        let entries = self.entries.lock().ok()?;
+        let entry = entries.get(key)?;
+        (entry.epoch == epoch.current() && entry.at.elapsed() < TTL).then(|| entry.value.clone())
+    }
+
+    /// Keep `value`, read when the epoch was `read_in` (taken before the read started, so a
+    /// change committed during the read makes the entry stale at once).
+    pub fn put(&self, key: K, value: V, read_in: u64) {
+        if let Ok(mut entries) = self.entries.lock() {
+            if entries.len() >= MAX_ENTRIES {
+                entries.clear();
+            }
+            entries.insert(
+                key,
+                Entry {
+                    epoch: read_in,
+                    at: Instant::now(),
+                    value,
+                },
+            );
+        }
+    }
+}
+
+/// What a credential resolved to.
+#[derive(Clone)]
+pub struct Resolved {
+    pub actor: Actor,
+    /// The CSRF token, for a web session.
+    pub csrf_token: Option<String>,
+}
+
+/// The caches of one process.
+#[derive(Default)]
+pub struct ActorCache {
+    /// Keyed by a hash of the credential (session id, API key hash, cookie hash).
+    pub callers: EpochCache<String, Resolved>,
+    /// `/me` answers, serialized, keyed by (company, user, API key).
+    pub me: EpochCache<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>), bytes::Bytes>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_entry_dies_with_its_epoch() {
+        let epoch = AuthEpoch::default();
+        let cache: EpochCache<&str, u32> = EpochCache::default();
+        cache.put("k", 1, epoch.current());
+        assert_eq!(cache.get(&"k", &epoch), Some(1));
+        epoch.bump_remote();
+        assert_eq!(cache.get(&"k", &epoch), None);
+    }
+
+    #[test]
+    fn an_entry_read_before_a_change_is_stale_at_once() {
+        let epoch = AuthEpoch::default();
+        let cache: EpochCache<&str, u32> = EpochCache::default();
+        let read_in = epoch.current();
+        epoch.bump_remote(); // a change commits while the read is in flight
+        cache.put("k", 1, read_in);
+        assert_eq!(cache.get(&"k", &epoch), None);
+    }
+}

@@ -1,0 +1,57 @@
+//! Housekeeping run by the daily `maintenance.prune` job: stored logs past the retention the
+//! system settings name, ended sessions and refresh tokens, and long-finished jobs. Only
+//! deletions of data whose use is over; nothing here touches a company's records.
+
+use crate::schema::SystemLogs;
+use crate::{Result, Store, exec, now};
+use chrono::Duration;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use serde::Serialize;
+
+/// Ended sessions are kept this long so that a replayed refresh token is still recognised as
+/// reuse (and revokes its family) for a while, rather than simply unknown.
+pub const SESSION_KEEP: Duration = Duration::days(7);
+
+/// Succeeded and cancelled jobs are kept this long for the jobs page; dead ones stay.
+pub const FINISHED_JOB_KEEP: Duration = Duration::days(30);
+
+/// What one run removed.
+#[derive(Debug, Clone, Copy, Default, Serialize)]
+pub struct PruneReport {
+    pub system_logs: u64,
+    pub sessions_and_tokens: u64,
+    pub jobs: u64,
+}
+
+/// Delete system log rows written before `before`. Returns how many.
+pub async fn prune_system_logs(
+    store: &Store,
+    before: chrono::DateTime<chrono::Utc>,
+) -> Result<u64> {
+    exec(
+        store.db(),
+        Query::delete()
+            .from_table(SystemLogs::Table)
+            .and_where(Expr::col(SystemLogs::CreatedAt).lt(before)),
+    )
+    .await
+}
+
+/// One maintenance pass: logs older than `log_retention_days`, sessions and refresh tokens
+/// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago.
+pub async fn prune(store: &Store) -> Result<PruneReport> {
+    let settings = crate::settings::get_system(store).await?;
+    let at = now();
+    let system_logs = prune_system_logs(
+        store,
+        at - Duration::days(i64::from(settings.log_retention_days)),
+    )
+    .await?;
+    let sessions_and_tokens = crate::sessions::prune(store, SESSION_KEEP).await?;
+    let jobs = crate::jobs::prune_finished(store, at - FINISHED_JOB_KEEP).await?;
+    Ok(PruneReport {
+        system_logs,
+        sessions_and_tokens,
+        jobs,
+    })
+}
