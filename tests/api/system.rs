@@ -71,9 +71,6 @@ async fn a_failed_login_is_stored_as_a_security_event_without_the_password(db: D
         !r.is_empty()
     })
     .await;
-    if rows.is_empty() {
-        eprintln!("DEBUG all: {:?}", logs_now(&app, &admin, "").await);
-    }
     assert_eq!(
         rows.len(),
         1,

@@ -3,8 +3,9 @@
 //!
 //! An administrator signs in through `/login`, adds a user (after a rejected attempt whose error
 //! sits next to its field), changes one permission of a role in the matrix, and finds both
-//! changes on the audit log page; a form post without the CSRF token is refused; a manager sees
-//! neither the roles link nor the page.
+//! changes on the audit log page; a form post without the CSRF token is refused; the other pages
+//! open and the job buttons work; an invited member sets a password through the invitation
+//! link; a manager sees neither the roles link nor the page.
 //!
 //! Without Chromium and chromedriver the test passes with a notice, unless
 //! `RIVET_TEST_REQUIRE_BROWSER=1` (CI), where it fails. `RIVET_CHROMIUM` and `RIVET_CHROMEDRIVER`
@@ -137,6 +138,7 @@ struct Page<'a> {
     base: &'a str,
     shots: Option<PathBuf>,
     label: String,
+    step: std::sync::atomic::AtomicUsize,
 }
 
 impl Page<'_> {
@@ -193,17 +195,37 @@ impl Page<'_> {
         Ok(())
     }
 
+    /// Click a submit button and wait for the page it leads to: the old document is marked,
+    /// and the step is over when a document without the mark has loaded.
     async fn click_button(&self, text: &str) -> Result<()> {
-        let xpath = format!("//button[normalize-space(.)={text:?}]");
+        // Buttons in table rows end with hidden text naming their row.
+        let xpath = format!("//button[starts-with(normalize-space(.), {text:?})]");
         let here = self.path().await?;
-        self.client
+        let button = self
+            .client
             .find(Locator::XPath(&xpath))
             .await
-            .with_context(|| format!("button {text:?} on {here}"))?
-            .click()
+            .with_context(|| format!("button {text:?} on {here}"))?;
+        self.client
+            .execute("window.rivetOldPage = true; return null;", vec![])
             .await?;
+        button.click().await?;
+        self.wait_for_new_page()
+            .await
+            .with_context(|| format!("no new page after clicking {text:?} on {here}"))?;
         let path = self.path().await?;
         self.shot(&format!("after {text} {path}")).await
+    }
+
+    async fn wait_for_new_page(&self) -> Result<()> {
+        let probe = "return window.rivetOldPage !== true && document.readyState === 'complete';";
+        for _ in 0..200 {
+            if let Ok(Value::Bool(true)) = self.client.execute(probe, vec![]).await {
+                return Ok(());
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        anyhow::bail!("timed out")
     }
 
     async fn shot(&self, name: &str) -> Result<()> {
@@ -211,7 +233,8 @@ impl Page<'_> {
             return Ok(());
         };
         let png = self.client.screenshot().await?;
-        let file: String = format!("{}-{name}", self.label)
+        let step = self.step.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let file: String = format!("{}-{step:02}-{name}", self.label)
             .chars()
             .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
             .collect();
@@ -230,25 +253,28 @@ async fn admin_journey(app: &TestApp, driver: &Driver, shots: Option<&Path>) -> 
         base: &app.base,
         shots: shots.map(Path::to_path_buf),
         label: label.clone(),
+        step: Default::default(),
     };
     let result = admin_steps(app, &page).await;
     client.close().await.ok();
-    let manager_email = result?;
+    let (manager_email, invitation) = result?;
 
-    // A second browser: the new member signs in and meets the limits of the manager role.
+    // A second browser: the invited member accepts, then the manager signs in and meets the
+    // limits of their role.
     let client = driver.browser().await;
     let page = Page {
         client: &client,
         base: &app.base,
         shots: shots.map(Path::to_path_buf),
-        label: format!("{label}-manager"),
+        label: format!("{label}-members"),
+        step: Default::default(),
     };
-    let result = manager_steps(&page, &manager_email).await;
+    let result = member_steps(&page, &manager_email, &invitation).await;
     client.close().await.ok();
     result
 }
 
-async fn admin_steps(app: &TestApp, page: &Page<'_>) -> Result<String> {
+async fn admin_steps(app: &TestApp, page: &Page<'_>) -> Result<(String, String)> {
     // An anonymous visit goes to the sign-in page and comes back afterwards.
     page.goto("/admin/users").await?;
     ensure!(
@@ -324,6 +350,23 @@ async fn admin_steps(app: &TestApp, page: &Page<'_>) -> Result<String> {
     page.expect_text(&format!("Added Grace Hopper ({email})."))
         .await?;
     page.expect_text(&email).await?;
+
+    // Without a password the answer is a one-time invitation link.
+    page.fill("invite-name", "Alan Turing").await?;
+    page.fill("invite-email", "alan@acme.test").await?;
+    page.choose("#invite-role_id", "read_only").await?;
+    page.click_button("Add user").await?;
+    page.expect_text("Alan Turing is invited").await?;
+    let url = page
+        .client
+        .find(Locator::Id("invitation-url"))
+        .await?
+        .text()
+        .await?;
+    let invitation = url
+        .find("/invite/")
+        .map(|i| url[i..].to_owned())
+        .with_context(|| format!("an invitation link: {url}"))?;
 
     // One permission of a built-in role changes in the matrix.
     page.goto("/admin/roles").await?;
@@ -405,6 +448,59 @@ async fn admin_steps(app: &TestApp, page: &Page<'_>) -> Result<String> {
         "only the post with the token made a team: {names:?}"
     );
 
+    // Every other page opens, and the operations pages act through their buttons.
+    for (path, heading) in [
+        ("/", "Recent activity"),
+        ("/admin/teams", "New team"),
+        ("/admin/api-keys", "New API key"),
+        ("/settings", "Company settings"),
+        ("/admin/logs", "Events per hour"),
+        ("/admin/system", "Save system settings"),
+    ] {
+        page.goto(path).await?;
+        page.expect_text(heading).await?;
+    }
+    page.goto("/admin/api-keys").await?;
+    page.fill("key-name", "Website forms").await?;
+    page.click_button("Create key").await?;
+    page.expect_text("This is the only time the key is shown.")
+        .await?;
+    let secret = page
+        .client
+        .find(Locator::Id("api-key-secret"))
+        .await?
+        .text()
+        .await?;
+    ensure!(secret.starts_with("rvk_"), "the new key's secret: {secret}");
+
+    rivet_store::jobs::enqueue_now(
+        &app.state.store,
+        rivet_store::jobs::NewJob::new("demo.export", json!({"rows": 10}))
+            .for_company(app.company_id),
+    )
+    .await?;
+    page.goto("/admin/jobs").await?;
+    page.expect_text("demo.export").await?;
+    let cancel = page
+        .client
+        .find(Locator::XPath(
+            "//button[starts-with(normalize-space(.), 'Cancel')]",
+        ))
+        .await
+        .context("the cancel button of the queued job")?;
+    page.client
+        .execute("window.rivetOldPage = true; return null;", vec![])
+        .await?;
+    cancel.click().await?;
+    // The button asks first (rivet.js); accepting the dialog submits the form.
+    page.client.accept_alert().await?;
+    page.wait_for_new_page().await?;
+    page.expect_text("Cancelled the demo.export job.").await?;
+    page.click_button("Retry").await?;
+    page.expect_text("Queued the demo.export job again.")
+        .await?;
+    page.shot("jobs after retry").await?;
+
     // Signing out ends the session.
     page.click_button("Sign out").await?;
     page.expect_text("You have signed out.").await?;
@@ -414,10 +510,37 @@ async fn admin_steps(app: &TestApp, page: &Page<'_>) -> Result<String> {
         "signed out: {}",
         page.path().await?
     );
-    Ok(email)
+    Ok((email, invitation))
 }
 
-async fn manager_steps(page: &Page<'_>, email: &str) -> Result<()> {
+async fn member_steps(page: &Page<'_>, email: &str, invitation: &str) -> Result<()> {
+    // The invited member sets a password and is signed in.
+    page.goto(invitation).await?;
+    page.fill("invite-password", "short").await?;
+    page.fill("invite-confirm", "short").await?;
+    page.click_button("Set password and sign in").await?;
+    let error = page
+        .client
+        .find(Locator::Id("invite-password-error"))
+        .await
+        .context("the password policy next to the field")?
+        .text()
+        .await?;
+    ensure!(
+        error.contains("Password must be at least"),
+        "policy message: {error}"
+    );
+    page.fill("invite-password", "a long enough password")
+        .await?;
+    page.fill("invite-confirm", "a long enough password")
+        .await?;
+    page.click_button("Set password and sign in").await?;
+    page.expect_text("Welcome to Rivet. Your password is set.")
+        .await?;
+    page.expect_text("Welcome, Alan").await?;
+    page.click_button("Sign out").await?;
+
+    // A manager signs in with the password the administrator gave.
     page.goto("/login").await?;
     page.fill("login-email", email).await?;
     page.fill("login-password", PASSWORD).await?;
@@ -466,5 +589,228 @@ async fn admin_signs_in_adds_a_user_changes_a_role_and_finds_both_in_the_audit_l
     run(Db::Sqlite, &driver).await;
     if rivet_tests::postgres_admin_url().is_some() {
         run(Db::Postgres, &driver).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The same pages over plain HTTP: what a browser is not needed to see (headers, status codes,
+// cookies), so these run even where Chromium is not installed.
+
+fn web_client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+fn header(response: &reqwest::Response, name: &str) -> String {
+    response
+        .headers()
+        .get_all(name)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// The value of `name="…" value="…"` in a page.
+fn hidden_value(html: &str, name: &str) -> String {
+    let marker = format!("name=\"{name}\" value=\"");
+    let start = html.find(&marker).expect(name) + marker.len();
+    html[start..]
+        .split('"')
+        .next()
+        .unwrap_or_default()
+        .to_owned()
+}
+
+/// Sign in through the form with a fresh cookie jar; returns the client and a CSRF token.
+async fn web_sign_in(app: &TestApp, email: &str, password: &str) -> (reqwest::Client, String) {
+    let client = web_client();
+    let page = client
+        .get(format!("{}/login", app.base))
+        .send()
+        .await
+        .unwrap();
+    let html = page.text().await.unwrap();
+    let response = client
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", email),
+            ("password", password),
+            ("next", "/"),
+            ("login_token", &hidden_value(&html, "login_token")),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303, "sign in as {email}");
+    let home = client.get(format!("{}/", app.base)).send().await.unwrap();
+    assert_eq!(home.status(), 200);
+    let csrf = hidden_value(&home.text().await.unwrap(), "csrf_token");
+    (client, csrf)
+}
+
+async fn pages_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let anonymous = web_client();
+    let get = |client: &reqwest::Client, path: &str| {
+        let request = client.get(format!("{}{path}", app.base));
+        async move { request.send().await.unwrap() }
+    };
+
+    // Anonymous visitors are sent to sign in; the sign-in page sets its double-submit cookie.
+    let response = get(&anonymous, "/admin/users?q=a").await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        header(&response, "location"),
+        "/login?next=%2Fadmin%2Fusers%3Fq%3Da"
+    );
+    let response = get(&anonymous, "/login").await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    assert!(header(&response, "content-security-policy").contains("script-src 'self'"));
+    let cookies = header(&response, "set-cookie");
+    assert!(
+        cookies.contains("rivet_login=")
+            && cookies.contains("HttpOnly")
+            && cookies.contains("SameSite=Strict"),
+        "{cookies}"
+    );
+
+    // A sign-in form posted from elsewhere (no matching token) is refused.
+    let response = web_client()
+        .post(format!("{}/login", app.base))
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", ADMIN_PASSWORD),
+            ("login_token", "forged"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains("The sign-in form expired")
+    );
+
+    // The session cookie is HttpOnly and SameSite; a form without the CSRF token is refused.
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let response = admin
+        .post(format!("{}/admin/teams", app.base))
+        .form(&[("name", "No token")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 403);
+    let response = admin
+        .post(format!("{}/admin/teams", app.base))
+        .form(&[("name", "With token"), ("csrf_token", &csrf)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/admin/teams");
+    let page = get(&admin, "/admin/teams").await.text().await.unwrap();
+    assert!(page.contains("Created the team With token.") && !page.contains("No token"));
+
+    // A bad form answers 422 with the message next to its field and the value kept.
+    let response = admin
+        .post(format!("{}/settings", app.base))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Acme"),
+            ("timezone", "Mars/Olympus"),
+            ("currency", "usd"),
+            ("fiscal_year_start_month", "1"),
+            ("locale", "en-US"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"id="settings-currency-error""#), "{page}");
+    assert!(page.contains(r#"aria-describedby="settings-currency-error"#));
+    assert!(page.contains(r#"value="usd""#));
+
+    // Static files, unknown pages and API paths.
+    let response = get(&anonymous, "/assets/web/rivet.css").await;
+    assert_eq!(response.status(), 200);
+    assert!(header(&response, "content-type").starts_with("text/css"));
+    assert_eq!(
+        get(&anonymous, "/assets/web/missing.js").await.status(),
+        404
+    );
+    let response = get(&admin, "/no/such/page").await;
+    assert_eq!(response.status(), 404);
+    assert!(header(&response, "content-type").starts_with("text/html"));
+    let response = get(&anonymous, "/api/v2/leads").await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        header(&response, "content-type"),
+        "application/problem+json"
+    );
+
+    // Pages a role may not open answer 403 with a page, and their links are not shown.
+    let api_admin = app.admin().await;
+    let sales = app.member(&api_admin, "sales").await;
+    let me: Value = app.get("/me", &sales).await.json().await.unwrap();
+    let (rep, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
+    let home = get(&rep, "/").await.text().await.unwrap();
+    assert!(
+        !home.contains(r#"href="/admin/users""#),
+        "a sales rep sees no users link"
+    );
+    for path in [
+        "/admin/users",
+        "/admin/roles",
+        "/admin/audit",
+        "/admin/jobs",
+        "/admin/system",
+    ] {
+        let response = get(&rep, path).await;
+        assert_eq!(response.status(), 403, "{path}");
+        assert!(header(&response, "content-type").starts_with("text/html"));
+        assert!(
+            response
+                .text()
+                .await
+                .unwrap()
+                .contains("You don't have access to this page")
+        );
+    }
+
+    // A company's admin who is not a system administrator sees the company pages only.
+    rivet_server::bootstrap::create_company(
+        &app.state.store,
+        "Globex",
+        "admin@globex.test",
+        ADMIN_PASSWORD,
+        false,
+    )
+    .await
+    .unwrap();
+    let (globex, _) = web_sign_in(&app, "admin@globex.test", ADMIN_PASSWORD).await;
+    let home = get(&globex, "/").await.text().await.unwrap();
+    assert!(home.contains(r#"href="/admin/roles""#) && !home.contains(r#"href="/admin/system""#));
+    assert_eq!(get(&globex, "/admin/system").await.status(), 403);
+    let audit = get(&globex, "/admin/audit").await.text().await.unwrap();
+    assert!(
+        !audit.contains("With token"),
+        "another company's audit rows stay hidden"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_answer_with_the_right_status_headers_and_cookies() {
+    pages_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        pages_over_http(Db::Postgres).await;
     }
 }

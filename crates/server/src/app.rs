@@ -92,15 +92,15 @@ pub async fn build_state(
     if let Some(url) = &config.redis_url {
         crate::ratelimit::share_auth_epoch(&store, url, &config.redis_prefix).await?;
     }
-    Ok(AppState {
+    Ok(AppState::new(crate::state::Shared {
         store,
         config: Arc::new(config),
-        keys: Arc::new(TokenKeys::new(secret.as_bytes())),
+        keys: TokenKeys::new(secret.as_bytes()),
         limiter,
         metrics,
         started_at: Instant::now(),
-        cache: Arc::default(),
-    })
+        cache: Default::default(),
+    }))
 }
 
 /// The whole application router.

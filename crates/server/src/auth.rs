@@ -42,23 +42,73 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-/// Hash a password with argon2id on a blocking thread (it takes tens of milliseconds).
+type HashJob = Box<dyn FnOnce() + Send>;
+
+/// Password hashing runs on two dedicated threads. Each hash needs 19 MiB; the allocator keeps
+/// such a block per thread that ever hashed, so hashing on the general blocking pool (hundreds of
+/// threads) would leave hundreds of MiB resident. Two threads also bound the CPU that a burst of
+/// sign-ins can take from everything else.
+fn hasher() -> Option<&'static std::sync::mpsc::Sender<HashJob>> {
+    static SENDER: OnceLock<Option<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
+    SENDER
+        .get_or_init(|| {
+            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
+            let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
+            for i in 0..2 {
+                let rx = rx.clone();
+                std::thread::Builder::new()
+                    .name(format!("rivet-hash-{i}"))
+                    .spawn(move || {
+                        loop {
+                            let job = match rx.lock() {
+                                Ok(rx) => rx.recv(),
+                                Err(_) => return,
+                            };
+                            match job {
+                                Ok(job) => job(),
+                                Err(_) => return,
+                            }
+                        }
+                    })
+                    .ok()?;
+            }
+            Some(tx)
+        })
+        .as_ref()
+}
+
+async fn on_hasher<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
+    let (tx, rx) = tokio::sync::oneshot::channel();
+    let sender = hasher().ok_or_else(|| {
+        AppError::Internal(anyhow::anyhow!("password hashing threads are not running"))
+    })?;
+    sender
+        .send(Box::new(move || {
+            let _ = tx.send(work());
+        }))
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing threads stopped")))?;
+    rx.await
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
+}
+
+/// Hash a password with argon2id (it takes tens of milliseconds, off the async threads).
 pub async fn hash_password(password: String) -> Result<String, AppError> {
-    tokio::task::spawn_blocking(move || {
+    on_hasher(move || {
         let salt = SaltString::generate(&mut rand::rngs::OsRng);
         argon2()
             .hash_password(password.as_bytes(), &salt)
             .map(|h| h.to_string())
             .map_err(|e| AppError::Internal(anyhow::anyhow!("hashing failed: {e}")))
     })
-    .await
-    .map_err(|e| AppError::Internal(e.into()))?
+    .await?
 }
 
 /// Check a password against a stored hash; a missing hash still costs one hash so that timing
 /// does not reveal whether an account exists.
 pub async fn verify_password(password: String, hash: Option<String>) -> bool {
-    tokio::task::spawn_blocking(move || {
+    on_hasher(move || {
         static DUMMY: OnceLock<String> = OnceLock::new();
         let dummy = DUMMY.get_or_init(|| {
             let salt = SaltString::generate(&mut rand::rngs::OsRng);

@@ -229,8 +229,8 @@ fn wanted_span(meta: &Metadata<'_>) -> bool {
     meta.fields().field("request_id").is_some() || meta.fields().field("company_id").is_some()
 }
 
-/// The capture layer's own filter: decided once per call site, so an unwanted `debug!` costs
-/// an atomic load.
+/// The capture layer's own filter: an unwanted call site is switched off once (a `debug!` then
+/// costs an atomic load), a wanted one is asked again per event (see `callsite_enabled`).
 struct CaptureFilter;
 
 impl CaptureFilter {
@@ -249,12 +249,13 @@ impl<S> Filter<S> for CaptureFilter {
     }
 
     fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        // Events bridged from the `log` crate share one call site per level; their real target
-        // is only known per event.
-        if meta.target() == "log" {
+        // Never `always`: a per-layer filter remembers its last answer per thread until an event
+        // consumes it, and an `enabled` check that dispatches nothing (`log::log_enabled!`, the
+        // `log` bridge) leaves a "no" behind; an `always` event would skip the fresh check and be
+        // lost. `sometimes` re-asks for every wanted event. Events bridged from the `log` crate
+        // share one call site per level, so their real target is only known per event anyway.
+        if meta.target() == "log" || Self::wanted(meta) {
             Interest::sometimes()
-        } else if Self::wanted(meta) {
-            Interest::always()
         } else {
             Interest::never()
         }

@@ -1,21 +1,41 @@
 //! The state every handler shares: the store, the configuration, the token keys, the rate
-//! limiter and the metrics recorder. Cheap to clone (everything is behind an `Arc` or a pool).
+//! limiter, the metrics recorder and the caller caches — behind one `Arc`, because axum clones the
+//! state for every middleware and handler of every request, and one reference count is far cheaper
+//! than a dozen on a busy machine.
 
+use crate::actor_cache::ActorCache;
 use crate::auth::TokenKeys;
 use crate::config::Config;
 use crate::ratelimit::RateLimiter;
 use metrics_exporter_prometheus::PrometheusHandle;
 use rivet_store::Store;
+use std::ops::Deref;
 use std::sync::Arc;
 use std::time::Instant;
 
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
-    pub keys: Arc<TokenKeys>,
+    pub keys: TokenKeys,
     pub limiter: RateLimiter,
     pub metrics: Option<PrometheusHandle>,
     pub started_at: Instant,
-    pub cache: Arc<crate::actor_cache::ActorCache>,
+    pub cache: ActorCache,
+}
+
+impl AppState {
+    pub fn new(shared: Shared) -> Self {
+        Self(Arc::new(shared))
+    }
+}
+
+impl Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
 }

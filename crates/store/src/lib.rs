@@ -185,9 +185,13 @@ impl Store {
                 .foreign_keys(true)
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
-                .pragma("cache_size", "-16000");
+                // 4 MiB of page cache per connection: enough for the hot indexes, and it bounds
+                // memory (SQLite keeps one cache per connection).
+                .pragma("cache_size", "-4000");
+            // Each SQLite connection is a thread; more than a few only adds context switches
+            // (one writer at a time, and readers are CPU-bound on a small machine).
             let pool = SqlitePoolOptions::new()
-                .max_connections(max_connections)
+                .max_connections(max_connections.clamp(1, 8))
                 .min_connections(1)
                 .connect_with(options)
                 .await

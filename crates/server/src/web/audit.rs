@@ -32,6 +32,8 @@ pub struct AuditRow {
     pub when: String,
     pub ago: String,
     pub actor: String,
+    /// The actor's e-mail address, shown under the name.
+    pub actor_detail: String,
     pub action: String,
     pub action_class: &'static str,
     pub resource: String,
@@ -94,15 +96,11 @@ impl Names {
         Ok(names)
     }
 
-    fn member(&self, id: Uuid) -> Option<String> {
-        self.members
-            .get(&id)
-            .map(|(name, email)| format!("{name} <{email}>"))
-    }
-
     /// A name for an id found anywhere (a change's `role_id`, a target), if it is known.
     fn any(&self, id: Uuid) -> Option<String> {
-        self.member(id)
+        self.members
+            .get(&id)
+            .map(|(name, _)| name.clone())
             .or_else(|| self.roles.get(&id).cloned())
             .or_else(|| self.teams.get(&id).cloned())
             .or_else(|| self.keys.get(&id).cloned())
@@ -115,7 +113,7 @@ impl Names {
             .iter()
             .map(|(id, (name, email))| (id.to_string(), format!("{name} ({email})")))
             .collect();
-        members.sort_by(|a, b| a.1.to_lowercase().cmp(&b.1.to_lowercase()));
+        members.sort_by_key(|m| m.1.to_lowercase());
         let mut all = vec![(String::new(), "Anyone".to_owned())];
         all.extend(members);
         options(all, selected)
@@ -190,17 +188,23 @@ fn change_rows(changes: &Value, names: &Names) -> Vec<ChangeRow> {
 }
 
 pub fn row(entry: &AuditEntry, names: &Names) -> AuditRow {
-    let actor = match (entry.actor_api_key_id, entry.actor_user_id) {
-        (Some(key), _) => format!(
-            "API key {}",
-            names
-                .keys
-                .get(&key)
-                .cloned()
-                .unwrap_or_else(|| key.to_string())
+    let (actor, actor_detail) = match (entry.actor_api_key_id, entry.actor_user_id) {
+        (Some(key), _) => (
+            format!(
+                "API key {}",
+                names
+                    .keys
+                    .get(&key)
+                    .cloned()
+                    .unwrap_or_else(|| key.to_string())
+            ),
+            String::new(),
         ),
-        (None, Some(user)) => names.member(user).unwrap_or_else(|| user.to_string()),
-        (None, None) => "System".into(),
+        (None, Some(user)) => match names.members.get(&user) {
+            Some((name, email)) => (name.clone(), email.clone()),
+            None => (user.to_string(), String::new()),
+        },
+        (None, None) => ("System".into(), String::new()),
     };
     let resource = entry.resource.parse::<Resource>().ok();
     let id = Uuid::parse_str(&entry.resource_id).ok();
@@ -225,6 +229,7 @@ pub fn row(entry: &AuditEntry, names: &Names) -> AuditRow {
         when: datetime(&entry.created_at),
         ago: ago(&entry.created_at),
         actor,
+        actor_detail,
         action: entry.action.replace('_', " "),
         action_class: match entry.action.as_str() {
             "create" => "create",
@@ -235,7 +240,7 @@ pub fn row(entry: &AuditEntry, names: &Names) -> AuditRow {
         resource: resource
             .map(resource_label)
             .map(str::to_owned)
-            .unwrap_or_else(|| entry.resource.clone()),
+            .unwrap_or_else(|| super::view::capitalise(&entry.resource.replace('_', " "))),
         target,
         target_href,
         changes: change_rows(&entry.changes, names),

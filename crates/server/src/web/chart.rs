@@ -41,6 +41,14 @@ fn nice_ceiling(max: u64) -> u64 {
     }
 }
 
+/// How many steps divide `ceiling` into whole numbers (1, 2, 5 × 10ⁿ always divide by one).
+fn gridlines(ceiling: u64) -> u32 {
+    [5, 4, 2]
+        .into_iter()
+        .find(|s| ceiling >= u64::from(*s) && ceiling.is_multiple_of(u64::from(*s)))
+        .unwrap_or(1)
+}
+
 /// A stacked bar chart. `title` names it for assistive technology; `description` says what it
 /// shows in words.
 pub fn stacked_bars(title: &str, description: &str, series: &[Series], bars: &[Bar]) -> String {
@@ -60,9 +68,10 @@ pub fn stacked_bars(title: &str, description: &str, series: &[Series], bars: &[B
         escape(title),
         escape(description)
     );
-    for i in 0..=4 {
-        let value = ceiling * f64::from(i) / 4.0;
-        let y = TOP + plot - plot * f64::from(i) / 4.0;
+    let steps = gridlines(ceiling as u64);
+    for i in 0..=steps {
+        let value = ceiling * f64::from(i) / f64::from(steps);
+        let y = TOP + plot - plot * f64::from(i) / f64::from(steps);
         let _ = write!(
             svg,
             r#"<line class="grid" x1="{LEFT}" x2="{}" y1="{y:.1}" y2="{y:.1}"/><text class="axis" x="{}" y="{:.1}" text-anchor="end">{}</text>"#,
@@ -117,6 +126,13 @@ mod tests {
         assert_eq!(nice_ceiling(3), 5);
         assert_eq!(nice_ceiling(11), 20);
         assert_eq!(nice_ceiling(480), 500);
+    }
+
+    #[test]
+    fn gridlines_fall_on_whole_numbers() {
+        for (ceiling, steps) in [(1, 1), (2, 2), (5, 5), (10, 5), (20, 5), (200, 5)] {
+            assert_eq!(gridlines(ceiling), steps, "{ceiling}");
+        }
     }
 
     #[test]

@@ -23,16 +23,19 @@ use std::time::Duration;
 
 const LOGIN_COOKIE: &str = "rivet_login";
 
-/// Whether the request already has a live web session.
-pub struct SignedIn(pub bool);
+/// The CSRF token of the request's live web session, if it has one. A signed-in browser posting
+/// a public form (an invitation opened by its own admin) must send it like any other form.
+pub struct SignedIn(pub Option<String>);
 
 impl<S: Send + Sync> FromRequestParts<S> for SignedIn {
     type Rejection = Infallible;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Infallible> {
+        let session = parts.extensions.get::<WebSession>();
         Ok(Self(
-            parts.extensions.get::<Actor>().is_some()
-                && parts.extensions.get::<WebSession>().is_some(),
+            session
+                .filter(|_| parts.extensions.get::<Actor>().is_some())
+                .map(|s| s.csrf_token.clone()),
         ))
     }
 }
@@ -101,7 +104,7 @@ pub async fn login_page(
     WebQuery(query): WebQuery<LoginQuery>,
 ) -> Response {
     let next = safe_next(&query.next);
-    if signed_in {
+    if signed_in.is_some() {
         return Redirect::to(&next).into_response();
     }
     login_form(
@@ -199,6 +202,7 @@ pub async fn logout(ctx: Ctx) -> Result<Response, WebError> {
 struct InvitePage {
     bare: Bare,
     action: String,
+    csrf: Option<String>,
     password_hint: String,
     errors: FormErrors,
 }
@@ -213,6 +217,7 @@ pub struct InviteForm {
 async fn invite_form(
     app: &AppState,
     token: &str,
+    csrf: Option<String>,
     status: StatusCode,
     errors: FormErrors,
 ) -> Result<Response, WebError> {
@@ -225,6 +230,7 @@ async fn invite_form(
                 flash: None,
             },
             action: format!("/invite/{token}"),
+            csrf,
             password_hint: password_hint(&policy),
             errors,
         },
@@ -233,14 +239,16 @@ async fn invite_form(
 
 pub async fn invite_page(
     State(app): State<AppState>,
+    SignedIn(csrf): SignedIn,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    invite_form(&app, &token, StatusCode::OK, FormErrors::new()).await
+    invite_form(&app, &token, csrf, StatusCode::OK, FormErrors::new()).await
 }
 
 pub async fn accept_invite(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
+    SignedIn(csrf): SignedIn,
     Path(token): Path<String>,
     WebForm(form): WebForm<InviteForm>,
 ) -> Result<Response, WebError> {
@@ -254,7 +262,7 @@ pub async fn accept_invite(
     let mut errors = FormErrors::new();
     if form.password != form.confirm {
         errors.add("confirm", "does not match the password");
-        return invite_form(&app, &token, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
+        return invite_form(&app, &token, csrf, StatusCode::UNPROCESSABLE_ENTITY, errors).await;
     }
     match auth::accept_invitation_with(&app, &token, &form.password).await {
         Ok((company_id, user_id)) => {
@@ -276,7 +284,7 @@ pub async fn accept_invite(
                     "This invitation link is invalid, has expired or was already used. Ask your administrator for a new one.",
                 );
             }
-            invite_form(&app, &token, StatusCode::UNPROCESSABLE_ENTITY, errors).await
+            invite_form(&app, &token, csrf, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }
     }
 }

@@ -63,8 +63,11 @@ enum Need {
     System(Resource),
 }
 
+/// A link: where it goes, its label, and what the caller needs to see it.
+type NavEntry = (&'static str, &'static str, Need);
+
 /// The whole navigation; an entry shows only when the caller may open its page.
-const NAV: &[(&str, &[(&str, &str, Need)])] = &[
+const NAV: &[(&str, &[NavEntry])] = &[
     ("", &[("/", "Home", Need::Anyone)]),
     (
         "Administration",
@@ -84,11 +87,13 @@ const NAV: &[(&str, &[(&str, &str, Need)])] = &[
     ),
     (
         "System",
+        // Logs follow their API route: a company's admin reads their own company's events; the
+        // installation's settings and statistics are for system administrators only.
         &[
             (
                 "/admin/logs",
                 "System logs",
-                Need::System(Resource::SystemLogs),
+                Need::Read(Resource::SystemLogs),
             ),
             (
                 "/admin/system",
@@ -480,9 +485,14 @@ pub fn capitalise(text: &str) -> String {
     }
 }
 
-/// The fallback for paths no route knows.
-pub async fn not_found() -> WebError {
-    WebError::from(AppError::NotFound)
+/// The fallback for paths no route knows: an HTML page for people, problem+json for anything
+/// under `/api/` (API clients expect the API's error format even on a mistyped version).
+pub async fn not_found(uri: Uri) -> Response {
+    if uri.path().starts_with("/api/") {
+        AppError::NotFound.into_response()
+    } else {
+        WebError::from(AppError::NotFound).into_response()
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
