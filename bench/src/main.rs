@@ -171,6 +171,10 @@ async fn foundation(args: FoundationArgs) -> Result<ExitCode> {
     );
 
     let (auth, users_page_len) = setup(rivet_addr, args.users).await?;
+    // Idle means idle: give the server a few quiet seconds after the setup burst (60 password
+    // hashes of 19 MiB each) so the allocator can hand freed memory back, as it would between
+    // sign-ins on a real installation.
+    tokio::time::sleep(Duration::from_secs(5)).await;
     let rivet_idle = status_kb(rivet.pid(), "VmRSS");
     let hello_idle = status_kb(hello.pid(), "VmRSS");
 

@@ -67,7 +67,7 @@ impl Report<'_> {
 
         let _ = writeln!(
             out,
-            "| process | idle RSS MB | peak RSS MB (sampled every 100 ms under load) | VmHWM MB |"
+            "| process | idle RSS MB (5 s after setup) | peak RSS MB (sampled every 100 ms under load) | VmHWM MB |"
         );
         let _ = writeln!(out, "|---|---:|---:|---:|");
         for m in self.memory {

@@ -782,7 +782,7 @@ async fn pages_over_http(db: Db) {
                 .text()
                 .await
                 .unwrap()
-                .contains("You don't have access to this page")
+                .contains("have access to this page")
         );
     }
 

@@ -402,6 +402,14 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
                 path = %parts.uri.path(),
                 "state-changing request without a valid CSRF token"
             );
+            let wants_html = parts
+                .headers
+                .get(header::ACCEPT)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.contains("text/html"));
+            if wants_html {
+                return crate::web::csrf_refused();
+            }
             return AppError::Forbidden("missing or invalid CSRF token".into()).into_response();
         }
     }

@@ -19,7 +19,7 @@ pub struct RateLimiter {
 enum Backend {
     Memory(Arc<Mutex<HashMap<String, Counter>>>),
     Redis {
-        manager: redis::aio::ConnectionManager,
+        manager: Box<redis::aio::ConnectionManager>,
         prefix: String,
     },
 }
@@ -52,7 +52,7 @@ impl RateLimiter {
         let manager = redis::aio::ConnectionManager::new(client).await?;
         Ok(Self {
             backend: Backend::Redis {
-                manager,
+                manager: Box::new(manager),
                 prefix: prefix.to_owned(),
             },
             disabled,
@@ -105,7 +105,7 @@ impl RateLimiter {
                 (counter.current, counter.previous)
             }
             Backend::Redis { manager, prefix } => {
-                let mut conn = manager.clone();
+                let mut conn = manager.as_ref().clone();
                 let current_key = format!("{prefix}:rl:{key}:{slot}");
                 let previous_key = format!("{prefix}:rl:{key}:{}", slot.saturating_sub(1));
                 let ttl = i64::try_from(2 * window_ms / 1000 + 1).unwrap_or(i64::MAX);

@@ -274,7 +274,14 @@ struct AuditPage {
     next_href: Option<String>,
 }
 
-const ACTIONS: &[&str] = &["create", "update", "delete", "accept_invitation"];
+const ACTIONS: &[&str] = &[
+    "create",
+    "update",
+    "delete",
+    "accept_invitation",
+    "cancel",
+    "retry",
+];
 
 fn parse_day(text: &str, field: &str, errors: &mut FormErrors) -> Option<DateTime<Utc>> {
     if text.is_empty() {

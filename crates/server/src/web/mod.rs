@@ -60,3 +60,13 @@ pub fn routes() -> Router<AppState> {
         .route("/assets/web/{file}", get(assets::serve))
         .fallback(view::not_found)
 }
+
+/// The HTML answer to a form post whose CSRF token is missing or stale (the check itself is in
+/// the authentication middleware, for every route).
+pub fn csrf_refused() -> axum::response::Response {
+    use axum::response::IntoResponse;
+    view::WebError::from(crate::error::AppError::Forbidden(
+        "this form has expired or did not come from Rivet; reload the page and try again".into(),
+    ))
+    .into_response()
+}
