@@ -11,8 +11,8 @@ use bytes::Bytes;
 use rivet_domain::Actor;
 use rivet_store::Cursor;
 use rivet_store::page::{MAX_LIMIT, PageRequest};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
 
 /// A JSON body in, or a JSON response out.
 #[derive(Debug, Clone, Copy, Default)]
@@ -149,6 +149,12 @@ pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequ
         None => None,
     };
     Ok(PageRequest { limit, after })
+}
+
+/// For `Option<Option<T>>` fields of a PATCH body: absent → `None` (leave as is), `null` →
+/// `Some(None)` (clear), a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with)]`.
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+    Option::<T>::deserialize(d).map(Some)
 }
 
 /// Parse a path id; a malformed one cannot name any row, so it is simply not found.

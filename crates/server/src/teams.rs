@@ -12,7 +12,7 @@ use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::teams::{self, Team};
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -118,18 +118,13 @@ async fn show(
     Ok(Json(teams::get(&app.store, &actor, parse_id(&id)?).await?))
 }
 
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
     pub name: Option<String>,
     /// `null` removes the manager.
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<Uuid>)]
     pub manager_id: Option<Option<Uuid>>,
 }

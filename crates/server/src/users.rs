@@ -14,7 +14,7 @@ use rivet_domain::{Action, Actor, Email, FieldErrors, Resource};
 use rivet_store::audit::AuditEntry;
 use rivet_store::users::{self, Member, MemberFilter, MemberPatch, NewMember};
 use rivet_store::{Page, roles};
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
@@ -195,19 +195,13 @@ async fn show(
     Ok(Json(users::get(&app.store, &actor, parse_id(&id)?).await?))
 }
 
-/// `null` and absent differ: `"team_id": null` removes the team, no `team_id` keeps it.
-fn present<'de, D: Deserializer<'de>, T: Deserialize<'de>>(
-    d: D,
-) -> Result<Option<Option<T>>, D::Error> {
-    Option::<T>::deserialize(d).map(Some)
-}
 
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
     pub name: Option<String>,
     pub role_id: Option<Uuid>,
-    #[serde(default, deserialize_with = "present")]
+    #[serde(default, deserialize_with = "crate::extract::present")]
     #[schema(value_type = Option<Uuid>)]
     pub team_id: Option<Option<Uuid>>,
     pub active: Option<bool>,
