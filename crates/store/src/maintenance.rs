@@ -2,10 +2,8 @@
 //! system settings name, ended sessions and refresh tokens, and long-finished jobs. Only
 //! deletions of data whose use is over; nothing here touches a company's records.
 
-use crate::schema::SystemLogs;
-use crate::{Result, Store, exec, now};
+use crate::{Result, Store, now};
 use chrono::Duration;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use serde::Serialize;
 
 /// Ended sessions are kept this long so that a replayed refresh token is still recognised as
@@ -23,26 +21,12 @@ pub struct PruneReport {
     pub jobs: u64,
 }
 
-/// Delete system log rows written before `before`. Returns how many.
-pub async fn prune_system_logs(
-    store: &Store,
-    before: chrono::DateTime<chrono::Utc>,
-) -> Result<u64> {
-    exec(
-        store.db(),
-        Query::delete()
-            .from_table(SystemLogs::Table)
-            .and_where(Expr::col(SystemLogs::CreatedAt).lt(before)),
-    )
-    .await
-}
-
 /// One maintenance pass: logs older than `log_retention_days`, sessions and refresh tokens
 /// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago.
 pub async fn prune(store: &Store) -> Result<PruneReport> {
     let settings = crate::settings::get_system(store).await?;
     let at = now();
-    let system_logs = prune_system_logs(
+    let system_logs = crate::logs::prune(
         store,
         at - Duration::days(i64::from(settings.log_retention_days)),
     )

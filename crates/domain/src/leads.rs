@@ -1,0 +1,467 @@
+//! Leads: the status enum, the list fields (what may be filtered and sorted), and the input a
+//! client sends, validated once into [`LeadData`]. The shared value parsers (money, currency,
+//! URL, phone) live in [`crate::values`]; storage and HTTP are elsewhere.
+
+use crate::query::{FieldKind, FieldSpec, Op, SortKey};
+use crate::validate::{Email, FieldErrors};
+use crate::values::{Money, parse_currency, parse_phone, parse_url};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// Where a lead stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum LeadStatus {
+    New,
+    Contacted,
+    Nurturing,
+    Qualified,
+    Unqualified,
+    Converted,
+}
+
+impl LeadStatus {
+    pub const NAMES: &'static [&'static str] = &[
+        "new",
+        "contacted",
+        "nurturing",
+        "qualified",
+        "unqualified",
+        "converted",
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::New => "new",
+            Self::Contacted => "contacted",
+            Self::Nurturing => "nurturing",
+            Self::Qualified => "qualified",
+            Self::Unqualified => "unqualified",
+            Self::Converted => "converted",
+        }
+    }
+}
+
+impl fmt::Display for LeadStatus {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for LeadStatus {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "new" => Self::New,
+            "contacted" => Self::Contacted,
+            "nurturing" => Self::Nurturing,
+            "qualified" => Self::Qualified,
+            "unqualified" => Self::Unqualified,
+            "converted" => Self::Converted,
+            _ => return Err(format!("must be one of: {}", Self::NAMES.join(", "))),
+        })
+    }
+}
+
+/// The fields of a lead a list can filter or sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LeadField {
+    Status,
+    OwnerId,
+    CreatedAt,
+    UpdatedAt,
+    Email,
+    LastName,
+    CompanyName,
+    Industry,
+    Source,
+    Tags,
+    TotalScore,
+}
+
+const fn spec(
+    name: &'static str,
+    field: LeadField,
+    kind: FieldKind,
+    ops: &'static [Op],
+    sortable: bool,
+) -> FieldSpec<LeadField> {
+    FieldSpec {
+        name,
+        field,
+        kind,
+        ops,
+        sortable,
+    }
+}
+
+/// Every list field of leads, in the order error messages list them.
+pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
+    spec(
+        "status",
+        LeadField::Status,
+        FieldKind::Choice(LeadStatus::NAMES),
+        &[Op::Eq, Op::In],
+        true,
+    ),
+    spec(
+        "owner_id",
+        LeadField::OwnerId,
+        FieldKind::Id,
+        &[Op::Eq, Op::In],
+        false,
+    ),
+    spec(
+        "created_at",
+        LeadField::CreatedAt,
+        FieldKind::Time,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
+        "updated_at",
+        LeadField::UpdatedAt,
+        FieldKind::Time,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
+        "email",
+        LeadField::Email,
+        FieldKind::Text,
+        &[Op::Eq, Op::Empty],
+        false,
+    ),
+    spec("last_name", LeadField::LastName, FieldKind::Text, &[], true),
+    spec(
+        "company_name",
+        LeadField::CompanyName,
+        FieldKind::Text,
+        &[Op::Eq, Op::Empty],
+        true,
+    ),
+    spec(
+        "industry",
+        LeadField::Industry,
+        FieldKind::Text,
+        &[Op::Eq, Op::In, Op::Empty],
+        false,
+    ),
+    spec(
+        "source",
+        LeadField::Source,
+        FieldKind::Text,
+        &[Op::Eq, Op::In, Op::Empty],
+        false,
+    ),
+    spec("tags", LeadField::Tags, FieldKind::Tags, &[Op::Contains], false),
+    spec(
+        "total_score",
+        LeadField::TotalScore,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+];
+
+/// Newest first.
+pub const LEAD_DEFAULT_SORT: &[SortKey<LeadField>] = &[SortKey {
+    field: LeadField::CreatedAt,
+    descending: true,
+}];
+
+/// A lead as a client writes it (create, or the merged result of a patch). Everything is
+/// optional; `owner_id` left out means the caller.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LeadInput {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub title: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub company_name: Option<String>,
+    pub website: Option<String>,
+    pub industry: Option<String>,
+    pub employee_count: Option<i64>,
+    /// A decimal string, e.g. `"12500.10"`; needs `annual_revenue_currency`.
+    pub annual_revenue: Option<String>,
+    /// ISO 4217, e.g. `"EUR"`.
+    pub annual_revenue_currency: Option<String>,
+    pub street: Option<String>,
+    pub city: Option<String>,
+    pub region: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: Option<String>,
+    pub source: Option<String>,
+    pub utm_source: Option<String>,
+    pub utm_medium: Option<String>,
+    pub utm_campaign: Option<String>,
+    pub utm_term: Option<String>,
+    pub utm_content: Option<String>,
+    /// new (default), contacted, nurturing, qualified, unqualified or converted.
+    pub status: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub tags: Option<Vec<String>>,
+    pub fit_score: Option<i32>,
+    pub engagement_score: Option<i32>,
+    pub total_score: Option<i32>,
+    pub budget: Option<String>,
+    pub authority: Option<String>,
+    pub need: Option<String>,
+    pub timeline: Option<String>,
+    pub metrics: Option<String>,
+    pub economic_buyer: Option<String>,
+    pub decision_criteria: Option<String>,
+    pub decision_process: Option<String>,
+    pub identified_pain: Option<String>,
+    pub champion: Option<String>,
+    pub competition: Option<String>,
+    /// Stored as given for now; checked against custom field definitions once they exist.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// The plain text fields of a lead: API name and value. One list, so storage and audit cannot
+/// forget one.
+pub const TEXT_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "title",
+    "phone",
+    "mobile",
+    "company_name",
+    "website",
+    "industry",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "source",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "utm_term",
+    "utm_content",
+    "budget",
+    "authority",
+    "need",
+    "timeline",
+    "metrics",
+    "economic_buyer",
+    "decision_criteria",
+    "decision_process",
+    "identified_pain",
+    "champion",
+    "competition",
+];
+
+/// A valid lead: every value checked, blanks turned into `None`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LeadData {
+    /// `(field, value)` for each of [`TEXT_FIELDS`], in that order.
+    pub text: Vec<(&'static str, Option<String>)>,
+    pub email: Option<Email>,
+    pub employee_count: Option<i64>,
+    pub annual_revenue: Option<Money>,
+    pub status: LeadStatus,
+    pub owner_id: Option<Uuid>,
+    pub tags: Vec<String>,
+    pub fit_score: i32,
+    pub engagement_score: i32,
+    pub total_score: i32,
+    pub custom_fields: Map<String, Value>,
+}
+
+const MAX_TEXT: usize = 2000;
+const MAX_TAGS: usize = 50;
+const MAX_TAG: usize = 100;
+
+fn clean(value: Option<String>) -> Option<String> {
+    value
+        .map(|v| v.trim().to_owned())
+        .filter(|v| !v.is_empty())
+}
+
+impl LeadInput {
+    fn text(&self, field: &str) -> Option<&String> {
+        match field {
+            "first_name" => self.first_name.as_ref(),
+            "last_name" => self.last_name.as_ref(),
+            "title" => self.title.as_ref(),
+            "phone" => self.phone.as_ref(),
+            "mobile" => self.mobile.as_ref(),
+            "company_name" => self.company_name.as_ref(),
+            "website" => self.website.as_ref(),
+            "industry" => self.industry.as_ref(),
+            "street" => self.street.as_ref(),
+            "city" => self.city.as_ref(),
+            "region" => self.region.as_ref(),
+            "postal_code" => self.postal_code.as_ref(),
+            "country" => self.country.as_ref(),
+            "source" => self.source.as_ref(),
+            "utm_source" => self.utm_source.as_ref(),
+            "utm_medium" => self.utm_medium.as_ref(),
+            "utm_campaign" => self.utm_campaign.as_ref(),
+            "utm_term" => self.utm_term.as_ref(),
+            "utm_content" => self.utm_content.as_ref(),
+            "budget" => self.budget.as_ref(),
+            "authority" => self.authority.as_ref(),
+            "need" => self.need.as_ref(),
+            "timeline" => self.timeline.as_ref(),
+            "metrics" => self.metrics.as_ref(),
+            "economic_buyer" => self.economic_buyer.as_ref(),
+            "decision_criteria" => self.decision_criteria.as_ref(),
+            "decision_process" => self.decision_process.as_ref(),
+            "identified_pain" => self.identified_pain.as_ref(),
+            "champion" => self.champion.as_ref(),
+            "competition" => self.competition.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// Check every field, naming each invalid one.
+    pub fn validate(self) -> Result<LeadData, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let mut text = Vec::with_capacity(TEXT_FIELDS.len());
+        for field in TEXT_FIELDS {
+            let mut value = clean(self.text(field).cloned());
+            if let Some(v) = &value {
+                if v.chars().count() > MAX_TEXT {
+                    errors.add(field, format!("is too long (at most {MAX_TEXT} characters)"));
+                } else if *field == "website" {
+                    value = errors.check(field, parse_url(v));
+                } else if *field == "phone" || *field == "mobile" {
+                    value = errors.check(field, parse_phone(v));
+                }
+            }
+            text.push((*field, value));
+        }
+        if text.iter().all(|(f, v)| {
+            !matches!(*f, "first_name" | "last_name" | "company_name") || v.is_none()
+        }) && clean(self.email.clone()).is_none()
+        {
+            errors.add(
+                "last_name",
+                "a lead needs a name, a company name or an e-mail",
+            );
+        }
+        let email = match clean(self.email) {
+            Some(e) => errors.check("email", Email::parse(&e)),
+            None => None,
+        };
+        let currency = match clean(self.annual_revenue_currency) {
+            Some(c) => errors.check("annual_revenue_currency", parse_currency(&c)),
+            None => None,
+        };
+        let annual_revenue = match clean(self.annual_revenue) {
+            Some(amount) => match currency {
+                Some(currency) => errors.check("annual_revenue", Money::parse(&amount, currency)),
+                None => {
+                    if !errors.0.iter().any(|e| e.field == "annual_revenue_currency") {
+                        errors.add("annual_revenue_currency", "is required with annual_revenue");
+                    }
+                    None
+                }
+            },
+            None => None,
+        };
+        if self.employee_count.is_some_and(|n| n < 0) {
+            errors.add("employee_count", "must not be negative");
+        }
+        let status = match self.status.as_deref().map(str::trim) {
+            None | Some("") => Some(LeadStatus::New),
+            Some(s) => errors.check("status", s.parse::<LeadStatus>()),
+        };
+        let mut tags: Vec<String> = Vec::new();
+        for tag in self.tags.unwrap_or_default() {
+            let tag = tag.trim().to_owned();
+            if tag.is_empty() || tag.chars().count() > MAX_TAG {
+                errors.add("tags", format!("each tag has 1 to {MAX_TAG} characters"));
+                break;
+            }
+            if !tags.contains(&tag) {
+                tags.push(tag);
+            }
+        }
+        if tags.len() > MAX_TAGS {
+            errors.add("tags", format!("at most {MAX_TAGS} tags"));
+        }
+        errors.into_result()?;
+        Ok(LeadData {
+            text,
+            email,
+            employee_count: self.employee_count,
+            annual_revenue,
+            status: status.unwrap_or(LeadStatus::New),
+            owner_id: self.owner_id,
+            tags,
+            fit_score: self.fit_score.unwrap_or(0),
+            engagement_score: self.engagement_score.unwrap_or(0),
+            total_score: self.total_score.unwrap_or(0),
+            custom_fields: self.custom_fields.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_empty_lead_needs_a_name_and_bad_values_are_named() {
+        let err = LeadInput::default().validate().err();
+        assert!(err.is_some_and(|e| e.0[0].field == "last_name"));
+        let input = LeadInput {
+            last_name: Some("Doe".into()),
+            email: Some("nope".into()),
+            website: Some("ftp:/x".into()),
+            status: Some("won".into()),
+            annual_revenue: Some("1.5".into()),
+            annual_revenue_currency: Some("XYZ".into()),
+            ..LeadInput::default()
+        };
+        let fields: Vec<String> = input
+            .validate()
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            fields,
+            ["website", "email", "annual_revenue_currency", "status"]
+        );
+    }
+
+    #[test]
+    fn a_valid_lead_is_cleaned() {
+        let data = LeadInput {
+            first_name: Some("  Ann ".into()),
+            title: Some("   ".into()),
+            email: Some("Ann@Example.com".into()),
+            annual_revenue: Some("12500.10".into()),
+            annual_revenue_currency: Some("eur".into()),
+            tags: Some(vec!["a".into(), "a".into(), "b".into()]),
+            ..LeadInput::default()
+        }
+        .validate();
+        let data = data.ok();
+        assert_eq!(
+            data.as_ref().map(|d| d.text[0].1.clone()),
+            Some(Some("Ann".into()))
+        );
+        assert_eq!(data.as_ref().map(|d| d.text[2].1.clone()), Some(None));
+        assert_eq!(
+            data.as_ref()
+                .and_then(|d| d.annual_revenue.as_ref())
+                .map(|m| (m.micros, m.to_string())),
+            Some((12_500_100_000, "12500.10".into()))
+        );
+        assert_eq!(data.map(|d| d.tags), Some(vec!["a".into(), "b".into()]));
+    }
+}
