@@ -105,6 +105,19 @@ pub async fn fresh_database(db: Db, dir: &TempDir) -> (String, Option<(String, S
     }
 }
 
+/// Drop a database made by [`fresh_database`] (for tests that do not use [`TestApp`]).
+pub async fn drop_database(pg: Option<(String, String)>) {
+    if let Some((admin, name)) = pg
+        && let Ok(store) = rivet_store::Store::connect(&admin, 1).await
+    {
+        use rivet_store::sea_orm::ConnectionTrait;
+        let _ = store
+            .db()
+            .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .await;
+    }
+}
+
 /// The configuration tests start from: generous rate limits, workers off, a known admin.
 pub fn test_config(dir: &TempDir, database_url: String) -> Config {
     Config {

@@ -153,7 +153,9 @@ pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequ
 
 /// For `Option<Option<T>>` fields of a PATCH body: absent → `None` (leave as is), `null` →
 /// `Some(None)` (clear), a value → `Some(Some(v))`. Use with `#[serde(default, deserialize_with)]`.
-pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 

@@ -118,7 +118,6 @@ async fn show(
     Ok(Json(teams::get(&app.store, &actor, parse_id(&id)?).await?))
 }
 
-
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {

@@ -195,7 +195,6 @@ async fn show(
     Ok(Json(users::get(&app.store, &actor, parse_id(&id)?).await?))
 }
 
-
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
