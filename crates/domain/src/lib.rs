@@ -6,9 +6,12 @@
 
 pub mod actor;
 pub mod jobs;
+pub mod leads;
 pub mod permissions;
+pub mod query;
 pub mod settings;
 pub mod validate;
+pub mod values;
 
 pub use actor::Actor;
 pub use permissions::{Action, BuiltinRole, PermissionSet, Resource, Scope};

@@ -62,6 +62,7 @@ fn serve(dir: &tempfile::TempDir, url: &str, port: u16) -> (Child, String) {
         std::thread::sleep(Duration::from_millis(100));
     }
     let _ = child.kill();
+    let _ = child.wait();
     panic!("rivet serve did not listen within 60 s; printed:\n{printed}");
 }
 

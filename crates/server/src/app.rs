@@ -8,7 +8,7 @@ use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
 use crate::router::{ApiRouter, RouteInfo};
 use crate::state::AppState;
-use crate::{api_keys, audit, jobs, ops, roles, settings, system, teams, users, web};
+use crate::{api_keys, audit, jobs, leads, ops, roles, settings, system, teams, users, web};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -38,6 +38,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(settings::routes())
         .merge(system::routes())
         .merge(jobs::routes())
+        .merge(leads::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -13,6 +13,7 @@ pub mod docs;
 pub mod error;
 pub mod extract;
 pub mod jobs;
+pub mod leads;
 pub mod logging;
 pub mod ops;
 pub mod ratelimit;

@@ -218,9 +218,24 @@ pub enum JobSchedules {
 
 pub struct Migrator;
 
+/// Every migration has a unique, stable name (what `seaql_migrations` records).
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migration_names_are_unique() {
+        let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let mut unique = names.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(names.len(), unique.len(), "{names:?}");
+    }
+}
+
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Foundation)]
+        vec![Box::new(M0001Foundation), Box::new(M0002Leads)]
     }
 }
 
@@ -263,8 +278,14 @@ macro_rules! cols {
     ($($c:expr),+ $(,)?) => { vec![$($c.into_iden()),+] };
 }
 
-#[derive(DeriveMigrationName)]
 struct M0001Foundation;
+
+// Names are spelled out: the derive takes the file name, which every migration here shares.
+impl MigrationName for M0001Foundation {
+    fn name(&self) -> &str {
+        "m0001_foundation"
+    }
+}
 
 #[async_trait::async_trait]
 impl MigrationTrait for M0001Foundation {
@@ -799,6 +820,191 @@ impl MigrationTrait for M0001Foundation {
                 )
                 .to_owned(),
         )
+        .await?;
+        Ok(())
+    }
+}
+
+#[derive(DeriveIden)]
+pub enum Leads {
+    Table,
+    CompanyId,
+    Id,
+    FirstName,
+    LastName,
+    Title,
+    Email,
+    EmailNorm,
+    Phone,
+    Mobile,
+    CompanyName,
+    Website,
+    Industry,
+    EmployeeCount,
+    AnnualRevenueMicros,
+    AnnualRevenueCurrency,
+    Street,
+    City,
+    Region,
+    PostalCode,
+    Country,
+    Source,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmTerm,
+    UtmContent,
+    Status,
+    OwnerId,
+    Tags,
+    FitScore,
+    EngagementScore,
+    TotalScore,
+    Budget,
+    Authority,
+    Need,
+    Timeline,
+    Metrics,
+    EconomicBuyer,
+    DecisionCriteria,
+    DecisionProcess,
+    IdentifiedPain,
+    Champion,
+    Competition,
+    CustomFields,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// Leads, the first record table; its indexes serve the hot list (by owner and status, newest
+/// first) and duplicate checks by e-mail.
+struct M0002Leads;
+
+impl MigrationName for M0002Leads {
+    fn name(&self) -> &str {
+        "m0002_leads"
+    }
+}
+
+#[async_trait::async_trait]
+impl MigrationTrait for M0002Leads {
+    async fn up(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        let score = |col: Leads| {
+            ColumnDef::new(col)
+                .integer()
+                .not_null()
+                .default(0)
+                .to_owned()
+        };
+        let mut table = Table::create();
+        table
+            .table(Leads::Table)
+            .col(uuid(Leads::CompanyId))
+            .col(uuid(Leads::Id));
+        for col in [
+            Leads::FirstName,
+            Leads::LastName,
+            Leads::Title,
+            Leads::Email,
+            Leads::EmailNorm,
+            Leads::Phone,
+            Leads::Mobile,
+            Leads::CompanyName,
+            Leads::Website,
+            Leads::Industry,
+        ] {
+            table.col(text_null(col));
+        }
+        table
+            .col(ColumnDef::new(Leads::EmployeeCount).big_integer().null())
+            .col(
+                ColumnDef::new(Leads::AnnualRevenueMicros)
+                    .big_integer()
+                    .null(),
+            )
+            .col(text_null(Leads::AnnualRevenueCurrency));
+        for col in [
+            Leads::Street,
+            Leads::City,
+            Leads::Region,
+            Leads::PostalCode,
+            Leads::Country,
+            Leads::Source,
+            Leads::UtmSource,
+            Leads::UtmMedium,
+            Leads::UtmCampaign,
+            Leads::UtmTerm,
+            Leads::UtmContent,
+        ] {
+            table.col(text_null(col));
+        }
+        table
+            .col(text(Leads::Status))
+            .col(uuid(Leads::OwnerId))
+            .col(ColumnDef::new(Leads::Tags).json_binary().not_null())
+            .col(score(Leads::FitScore))
+            .col(score(Leads::EngagementScore))
+            .col(score(Leads::TotalScore));
+        for col in [
+            Leads::Budget,
+            Leads::Authority,
+            Leads::Need,
+            Leads::Timeline,
+            Leads::Metrics,
+            Leads::EconomicBuyer,
+            Leads::DecisionCriteria,
+            Leads::DecisionProcess,
+            Leads::IdentifiedPain,
+            Leads::Champion,
+            Leads::Competition,
+        ] {
+            table.col(text_null(col));
+        }
+        table
+            .col(ColumnDef::new(Leads::CustomFields).json_binary().not_null())
+            .col(uuid(Leads::CreatedBy))
+            .col(time(Leads::CreatedAt))
+            .col(time(Leads::UpdatedAt))
+            .primary_key(Index::create().col(Leads::CompanyId).col(Leads::Id))
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Leads::Table, Leads::CompanyId)
+                    .to(Companies::Table, Companies::Id)
+                    .on_delete(ForeignKeyAction::Cascade),
+            )
+            .foreign_key(
+                ForeignKey::create()
+                    .from(Leads::Table, (Leads::CompanyId, Leads::OwnerId))
+                    .to(
+                        Memberships::Table,
+                        (Memberships::CompanyId, Memberships::UserId),
+                    ),
+            );
+        m.create_table(table.to_owned()).await?;
+        m.create_index(index(
+            "leads_owner_status_idx",
+            Leads::Table,
+            cols![
+                Leads::CompanyId,
+                Leads::OwnerId,
+                Leads::Status,
+                Leads::CreatedAt,
+                Leads::Id
+            ],
+        ))
+        .await?;
+        m.create_index(index(
+            "leads_created_idx",
+            Leads::Table,
+            cols![Leads::CompanyId, Leads::CreatedAt, Leads::Id],
+        ))
+        .await?;
+        m.create_index(index(
+            "leads_email_idx",
+            Leads::Table,
+            cols![Leads::CompanyId, Leads::EmailNorm],
+        ))
         .await?;
         Ok(())
     }

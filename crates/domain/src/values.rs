@@ -1,0 +1,191 @@
+//! Value parsers every record type shares: money (exact micros, never a float), ISO 4217
+//! currency codes, web addresses and phone numbers. Each returns a message fit for a 422.
+
+use std::fmt;
+
+/// Active ISO 4217 codes.
+const CURRENCIES: &str = "AED AFN ALL AMD ANG AOA ARS AUD AWG AZN BAM BBD BDT BGN BHD BIF BMD BND \
+BOB BRL BSD BTN BWP BYN BZD CAD CDF CHF CLP CNY COP CRC CUP CVE CZK DJF DKK DOP DZD EGP ERN ETB \
+EUR FJD FKP GBP GEL GHS GIP GMD GNF GTQ GYD HKD HNL HTG HUF IDR ILS INR IQD IRR ISK JMD JOD JPY \
+KES KGS KHR KMF KPW KRW KWD KYD KZT LAK LBP LKR LRD LSL LYD MAD MDL MGA MKD MMK MNT MOP MRU MUR \
+MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR RON RSD RUB RWF \
+SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS \
+UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
+
+/// An ISO 4217 currency code, upper-cased.
+pub fn parse_currency(input: &str) -> Result<String, String> {
+    let code = input.trim().to_ascii_uppercase();
+    if code.len() == 3 && CURRENCIES.split_ascii_whitespace().any(|c| c == code) {
+        Ok(code)
+    } else {
+        Err("must be an ISO 4217 currency code (e.g. EUR)".into())
+    }
+}
+
+/// An exact amount of money: micros (amount × 10⁶) and its currency.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Money {
+    pub micros: i64,
+    pub currency: String,
+}
+
+const MICROS: i64 = 1_000_000;
+
+impl Money {
+    /// Parse a decimal string (`"12500.10"`, `"-3"`, at most 6 decimals) exactly.
+    pub fn parse(input: &str, currency: String) -> Result<Self, String> {
+        let micros = parse_micros(input.trim())
+            .ok_or_else(|| "must be a decimal number with at most 6 decimals".to_owned())?;
+        Ok(Self { micros, currency })
+    }
+
+    /// The amount as a decimal string with at least two decimals.
+    pub fn amount(&self) -> String {
+        format_micros(self.micros)
+    }
+}
+
+impl fmt::Display for Money {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.amount())
+    }
+}
+
+fn parse_micros(text: &str) -> Option<i64> {
+    let (negative, digits) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    let (whole, fraction) = digits.split_once('.').unwrap_or((digits, ""));
+    if whole.is_empty() && fraction.is_empty() {
+        return None;
+    }
+    let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
+        return None;
+    }
+    if digits.contains('.') && (whole.is_empty() || fraction.is_empty()) {
+        return None;
+    }
+    let mut value: i64 = 0;
+    for b in whole.bytes() {
+        value = value.checked_mul(10)?.checked_add(i64::from(b - b'0'))?;
+    }
+    value = value.checked_mul(MICROS)?;
+    let mut frac: i64 = 0;
+    for (i, b) in fraction.bytes().enumerate() {
+        let place = 10_i64.pow(5 - u32::try_from(i).ok()?);
+        frac += i64::from(b - b'0') * place;
+    }
+    let total = value.checked_add(frac)?;
+    Some(if negative { -total } else { total })
+}
+
+fn format_micros(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let abs = micros.unsigned_abs();
+    let whole = abs / 1_000_000;
+    let frac = format!("{:06}", abs % 1_000_000);
+    let mut frac = frac.trim_end_matches('0').to_owned();
+    while frac.len() < 2 {
+        frac.push('0');
+    }
+    format!("{sign}{whole}.{frac}")
+}
+
+/// An `http` or `https` address with a host. A bare `example.com` gets `https://`.
+pub fn parse_url(input: &str) -> Result<String, String> {
+    let value = input.trim();
+    let with_scheme = if value.contains("://") {
+        value.to_owned()
+    } else {
+        format!("https://{value}")
+    };
+    let lower = with_scheme.to_ascii_lowercase();
+    let rest = lower
+        .strip_prefix("https://")
+        .or_else(|| lower.strip_prefix("http://"));
+    let host = rest
+        .map(|r| r.split(['/', '?', '#']).next().unwrap_or(""))
+        .unwrap_or("");
+    let host = host.rsplit_once('@').map_or(host, |(_, h)| h);
+    let host_name = host.split(':').next().unwrap_or("");
+    let ok = !host_name.is_empty()
+        && host_name.contains('.')
+        && !host_name.starts_with('.')
+        && !host_name.ends_with('.')
+        && host_name
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+        && !with_scheme.contains(char::is_whitespace)
+        && with_scheme.len() <= 2000;
+    if ok {
+        Ok(with_scheme)
+    } else {
+        Err("must be a web address (http or https)".into())
+    }
+}
+
+/// A phone number as people write it: digits with optional `+`, spaces, dots, dashes and
+/// parentheses, 5 to 20 digits. Kept as written.
+pub fn parse_phone(input: &str) -> Result<String, String> {
+    let value = input.trim();
+    let digits = value.chars().filter(char::is_ascii_digit).count();
+    let allowed = value
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().x/".contains(c));
+    if allowed && (5..=20).contains(&digits) && value.len() <= 40 {
+        Ok(value.to_owned())
+    } else {
+        Err("must be a phone number".into())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn money_round_trips_exactly() {
+        for (input, micros, text) in [
+            ("12500.10", 12_500_100_000, "12500.10"),
+            ("0.000001", 1, "0.000001"),
+            ("-3", -3_000_000, "-3.00"),
+            ("7.5", 7_500_000, "7.50"),
+            ("9223372036854", 9_223_372_036_854_000_000, "9223372036854.00"),
+        ] {
+            let money = Money::parse(input, "EUR".into());
+            assert_eq!(
+                money.map(|m| (m.micros, m.amount())),
+                Ok((micros, text.to_owned())),
+                "{input}"
+            );
+        }
+        for bad in [
+            "",
+            "1.2345678",
+            "1e5",
+            "abc",
+            ".5",
+            "5.",
+            "9223372036855",
+            "1,5",
+            "--1",
+        ] {
+            assert!(Money::parse(bad, "EUR".into()).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn currencies_urls_and_phones() {
+        assert_eq!(parse_currency("eur"), Ok("EUR".into()));
+        assert!(parse_currency("XYZ").is_err());
+        assert_eq!(parse_url("acme.com"), Ok("https://acme.com".into()));
+        assert!(parse_url("http://acme.com/x?y").is_ok());
+        assert!(parse_url("ftp://acme.com").is_err());
+        assert!(parse_url("not a url").is_err());
+        assert!(parse_url("https://").is_err());
+        assert!(parse_phone("+49 (30) 123-456").is_ok());
+        assert!(parse_phone("call me").is_err());
+    }
+}

@@ -1,0 +1,310 @@
+//! `/leads`: list (typed filters, multi-field sort, keyset cursor), create, read, patch, delete,
+//! history, and bulk update/delete. Bodies are parsed into `rivet_domain::leads` types here;
+//! scope and audit are the store's. `create_lead`/`update_lead` are what the web UI will call.
+
+use crate::audit::{HistoryQuery, history};
+use crate::error::AppError;
+use crate::extract::{Auth, Json, Query, parse_id, parse_json};
+use crate::router::{Access, ApiRouter, delete, get, patch, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
+use rivet_domain::query::ListQuery;
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_store::Page;
+use rivet_store::audit::AuditEntry;
+use rivet_store::leads::{self, BulkSet, Lead};
+use rivet_store::page::{DEFAULT_LIMIT, MAX_LIMIT};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+const READ: Access = Access::Allow(Resource::Leads, Action::Read);
+const CREATE: Access = Access::Allow(Resource::Leads, Action::Create);
+const UPDATE: Access = Access::Allow(Resource::Leads, Action::Update);
+const DELETE: Access = Access::Allow(Resource::Leads, Action::Delete);
+
+/// At most this many ids in one bulk request.
+pub const MAX_BULK: usize = 500;
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .add(
+            get("/leads", READ)
+                .doc(
+                    "leads",
+                    "List leads: filters status, status[in], owner_id, owner_id[in], \
+                     created_at[gte|lte], updated_at[gte|lte], email, email[empty], company_name, \
+                     industry, source, tags[contains], total_score[gte|lte]; sort (created_at, \
+                     updated_at, last_name, company_name, total_score, status; -field for \
+                     descending); q is a case-insensitive substring of name, e-mail and company \
+                     name for now (not yet full-text search)",
+                )
+                .returns_page::<Lead>(),
+            list,
+        )
+        .add(
+            post("/leads", CREATE)
+                .doc("leads", "Create a lead; without owner_id the caller owns it")
+                .body::<LeadInput>()
+                .returns::<Lead>()
+                .status(201),
+            create,
+        )
+        .add(
+            post("/leads/bulk-update", UPDATE)
+                .doc(
+                    "leads",
+                    "Set owner, status and/or tags on up to 500 leads, all or nothing",
+                )
+                .body::<BulkUpdate>()
+                .returns::<BulkResult>(),
+            bulk_update,
+        )
+        .add(
+            post("/leads/bulk-delete", DELETE)
+                .doc("leads", "Delete up to 500 leads, all or nothing")
+                .body::<BulkDelete>()
+                .returns::<BulkResult>(),
+            bulk_delete,
+        )
+        .add(
+            get("/leads/{id}", READ)
+                .doc("leads", "One lead")
+                .returns::<Lead>(),
+            show,
+        )
+        .add(
+            patch("/leads/{id}", UPDATE)
+                .doc(
+                    "leads",
+                    "Change a lead: only the fields sent; null clears an optional field",
+                )
+                .body::<LeadInput>()
+                .returns::<Lead>(),
+            update,
+        )
+        .add(
+            delete("/leads/{id}", DELETE)
+                .doc("leads", "Delete a lead")
+                .status(204),
+            destroy,
+        )
+        .add(
+            get("/leads/{id}/history", READ)
+                .doc("leads", "Audit history of a lead")
+                .returns_page::<AuditEntry>(),
+            show_history,
+        )
+}
+
+fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    pairs
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page<Lead>>, AppError> {
+    let query = ListQuery::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    let limit = match param(&pairs, "limit") {
+        Some(text) => text.parse::<u64>().ok(),
+        None => Some(DEFAULT_LIMIT),
+    }
+    .filter(|l| (1..=MAX_LIMIT).contains(l))
+    .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?;
+    let after = match param(&pairs, "cursor").filter(|c| !c.is_empty()) {
+        Some(text) => Some(leads::decode_cursor(&query.sort, text).ok_or_else(|| {
+            AppError::BadRequest("cursor is not valid for this sort".into())
+        })?),
+        None => None,
+    };
+    Ok(Json(
+        leads::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
+    ))
+}
+
+/// Create a lead (API and web form).
+pub async fn create_lead(app: &AppState, actor: &Actor, input: LeadInput) -> Result<Lead, AppError> {
+    let data = input.validate()?;
+    Ok(leads::create(&app.store, actor, &data).await?)
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(input): Json<LeadInput>,
+) -> Result<(StatusCode, Json<Lead>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_lead(&app, &actor, input).await?),
+    ))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Lead>, AppError> {
+    Ok(Json(leads::get(&app.store, &actor, parse_id(&id)?).await?))
+}
+
+/// Fields a patch may not clear with `null`.
+const REQUIRED_ON_PATCH: &[&str] = &["status", "owner_id"];
+
+/// Change a lead with a partial body (API and web form): the fields sent replace the lead's,
+/// `null` clears, and the result is validated as a whole.
+pub async fn update_lead(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: Map<String, Value>,
+) -> Result<Lead, AppError> {
+    // Unknown fields (400) and wrongly typed values (422) are found before touching the row.
+    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    parse_json::<LeadInput>(&bytes)?;
+    let mut errors = FieldErrors::new();
+    for field in REQUIRED_ON_PATCH {
+        if patch.get(*field).is_some_and(Value::is_null) {
+            errors.add(field, "must not be empty");
+        }
+    }
+    errors.into_result()?;
+    let lead = leads::update(&app.store, actor, id, move |before| {
+        let mut merged = before.as_input();
+        merged.extend(patch);
+        let input: LeadInput = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        input.validate()
+    })
+    .await?;
+    Ok(lead)
+}
+
+async fn update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Json(patch): Json<Map<String, Value>>,
+) -> Result<Json<Lead>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(update_lead(&app, &actor, id, patch).await?))
+}
+
+async fn destroy(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    leads::delete(&app.store, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_history(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Page<AuditEntry>>, AppError> {
+    let id = parse_id(&id)?;
+    leads::get(&app.store, &actor, id).await?;
+    history(&app, &actor, Resource::Leads, id, query).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkUpdate {
+    pub ids: Vec<Uuid>,
+    pub set: BulkFields,
+}
+
+/// What a bulk update sets; at least one field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkFields {
+    pub owner_id: Option<Uuid>,
+    pub status: Option<String>,
+    pub tags: Option<Vec<String>>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDelete {
+    pub ids: Vec<Uuid>,
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    /// How many leads were changed or deleted.
+    pub count: usize,
+}
+
+fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        errors.add("ids", format!("must list 1 to {MAX_BULK} ids"));
+    }
+}
+
+async fn bulk_update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkUpdate>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    let status = match body.set.status.as_deref() {
+        Some(s) => errors.check("set.status", s.parse::<LeadStatus>()),
+        None => None,
+    };
+    let tags = match body.set.tags {
+        Some(tags) => {
+            let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).collect();
+            if tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) || tags.len() > 50
+            {
+                errors.add("set.tags", "at most 50 tags of 1 to 100 characters");
+            }
+            let mut unique: Vec<String> = Vec::new();
+            for tag in tags {
+                if !unique.contains(&tag) {
+                    unique.push(tag);
+                }
+            }
+            Some(unique)
+        }
+        None => None,
+    };
+    if body.set.owner_id.is_none() && body.set.status.is_none() && tags.is_none() {
+        errors.add("set", "must set owner_id, status or tags");
+    }
+    errors.into_result()?;
+    let set = BulkSet {
+        owner_id: body.set.owner_id,
+        status,
+        tags,
+    };
+    let updated = leads::bulk_update(&app.store, &actor, &body.ids, &set).await?;
+    Ok(Json(BulkResult {
+        count: updated.len(),
+    }))
+}
+
+async fn bulk_delete(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkDelete>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    errors.into_result()?;
+    let deleted = leads::bulk_delete(&app.store, &actor, &body.ids).await?;
+    Ok(Json(BulkResult {
+        count: usize::try_from(deleted).unwrap_or(usize::MAX),
+    }))
+}
