@@ -225,7 +225,10 @@ mod tests {
 
     #[test]
     fn migration_names_are_unique() {
-        let names: Vec<String> = Migrator::migrations().iter().map(|m| m.name().to_owned()).collect();
+        let names: Vec<String> = Migrator::migrations()
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
         let mut unique = names.clone();
         unique.sort();
         unique.dedup();
