@@ -7,6 +7,7 @@ mod audit;
 mod auth;
 mod input;
 mod jobs;
+mod leads;
 mod ratelimit;
 mod rbac;
 mod smoke;

@@ -76,6 +76,28 @@ pub struct ActorCache {
     pub callers: EpochCache<String, Resolved>,
     /// `/me` answers, serialized, keyed by (company, user, API key).
     pub me: EpochCache<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>), bytes::Bytes>,
+    /// When this process last recorded each API key's use.
+    key_uses: Mutex<HashMap<uuid::Uuid, Instant>>,
+}
+
+impl ActorCache {
+    /// Whether to record an API key's use now: at most once a minute per key and process, so
+    /// that an integration's traffic does not turn every read into a write.
+    pub fn should_touch_key(&self, key: uuid::Uuid) -> bool {
+        let Ok(mut uses) = self.key_uses.lock() else {
+            return false;
+        };
+        if uses.len() >= MAX_ENTRIES {
+            uses.clear();
+        }
+        match uses.get(&key) {
+            Some(at) if at.elapsed() < Duration::from_secs(60) => false,
+            _ => {
+                uses.insert(key, Instant::now());
+                true
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -377,7 +377,9 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
             if let Some(csrf_token) = resolved.csrf_token {
                 web_session = Some(WebSession { csrf_token });
             }
-            if let (Some(id), Credential::ApiKey(_)) = (resolved.actor.api_key_id, &credential) {
+            if let (Some(id), Credential::ApiKey(_)) = (resolved.actor.api_key_id, &credential)
+                && app.cache.should_touch_key(id)
+            {
                 let store = app.store.clone();
                 let company = resolved.actor.company_id;
                 tokio::spawn(async move {

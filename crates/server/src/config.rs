@@ -117,7 +117,7 @@ pub const VARIABLES: &[(&str, &str)] = &[
     ),
     (
         "RIVET_DB_MAX_CONNECTIONS",
-        "database pool size (default 16)",
+        "database pool size (default 16; SQLite uses at most 8)",
     ),
     (
         "REDIS_URL",
