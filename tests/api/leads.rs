@@ -93,11 +93,7 @@ async fn a_lead_is_created_read_changed_and_deleted_with_an_audit_row_each(db: D
     assert_eq!(changed["first_name"], "Ada");
     assert_eq!(changed["tags"], json!(["vip", "uk"]));
 
-    let history = json_of(
-        app.get(&format!("/leads/{lead_id}/history"), &admin)
-            .await,
-    )
-    .await;
+    let history = json_of(app.get(&format!("/leads/{lead_id}/history"), &admin).await).await;
     let actions: Vec<&str> = history["data"]
         .as_array()
         .unwrap()
@@ -118,8 +114,11 @@ async fn a_lead_is_created_read_changed_and_deleted_with_an_audit_row_each(db: D
     );
     assert_problem(app.get(&format!("/leads/{lead_id}"), &admin).await, 404).await;
     let audit = json_of(
-        app.get(&format!("/audit?resource=leads&resource_id={lead_id}"), &admin)
-            .await,
+        app.get(
+            &format!("/audit?resource=leads&resource_id={lead_id}"),
+            &admin,
+        )
+        .await,
     )
     .await;
     assert_eq!(audit["data"].as_array().unwrap().len(), 3);
@@ -166,11 +165,7 @@ async fn scopes_decide_which_leads_a_caller_sees_and_changes(db: Db) {
     assert_eq!(ids_of(&list(&app, &rep_a, "").await), [id(&a_lead)]);
     let b_path = format!("/leads/{}", id(&b_lead));
     assert_problem(app.get(&b_path, &rep_a).await, 404).await;
-    assert_problem(
-        app.patch(&b_path, &rep_a, json!({"title": "x"})).await,
-        404,
-    )
-    .await;
+    assert_problem(app.patch(&b_path, &rep_a, json!({"title": "x"})).await, 404).await;
     assert_problem(app.delete(&b_path, &rep_a).await, 404).await;
     assert_problem(app.get(&format!("{b_path}/history"), &rep_a).await, 404).await;
     // … and cannot give a lead to someone else.
@@ -182,6 +177,14 @@ async fn scopes_decide_which_leads_a_caller_sees_and_changes(db: Db) {
         )
         .await;
     assert_problem(given, 403).await;
+    let handed_over = app
+        .patch(
+            &format!("/leads/{}", id(&a_lead)),
+            &rep_a,
+            json!({"owner_id": rep_b.user_id}),
+        )
+        .await;
+    assert_problem(handed_over, 403).await;
 
     // A manager sees their team's leads.
     let mut seen = ids_of(&list(&app, &manager, "").await);
@@ -253,10 +256,12 @@ async fn another_companys_lead_is_not_found_on_every_lead_route(db: Db) {
         404,
     )
     .await;
-    assert!(list(&app, &acme, "q=secret").await["data"]
-        .as_array()
-        .unwrap()
-        .is_empty());
+    assert!(
+        list(&app, &acme, "q=secret").await["data"]
+            .as_array()
+            .unwrap()
+            .is_empty()
+    );
     // Nothing of theirs changed.
     let still = json_of(app.get(&path, &globex).await).await;
     assert_eq!(still["status"], "new");
@@ -282,7 +287,14 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
     let specs = [
         ("Baker", "new", Some("b@x.test"), 10, None, vec!["vip"]),
         ("Adams", "qualified", None, 50, Some(&rep_id), vec![]),
-        ("Clark", "new", Some("c@x.test"), 30, None, vec!["vip", "eu"]),
+        (
+            "Clark",
+            "new",
+            Some("c@x.test"),
+            30,
+            None,
+            vec!["vip", "eu"],
+        ),
         ("Baker", "contacted", None, 20, Some(&rep_id), vec!["eu"]),
         ("Evans", "qualified", Some("e@x.test"), 40, None, vec![]),
         ("Davis", "new", None, 10, None, vec![]),
@@ -310,7 +322,10 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
         v.sort();
         v
     };
-    assert_eq!(sorted(list(&app, &admin, "status=new").await), pick(&[0, 2, 5, 6]));
+    assert_eq!(
+        sorted(list(&app, &admin, "status=new").await),
+        pick(&[0, 2, 5, 6])
+    );
     assert_eq!(
         sorted(list(&app, &admin, "status[in]=qualified,contacted").await),
         pick(&[1, 3, 4])
@@ -320,21 +335,40 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
         pick(&[1, 3])
     );
     assert_eq!(
-        sorted(list(&app, &admin, &format!("owner_id[in]={rep_id},{}", admin.user_id)).await),
+        sorted(
+            list(
+                &app,
+                &admin,
+                &format!("owner_id[in]={rep_id},{}", admin.user_id)
+            )
+            .await
+        ),
         pick(&[0, 1, 2, 3, 4, 5, 6])
     );
-    assert_eq!(sorted(list(&app, &admin, "email[empty]=true").await), pick(&[1, 3, 5]));
+    assert_eq!(
+        sorted(list(&app, &admin, "email[empty]=true").await),
+        pick(&[1, 3, 5])
+    );
     assert_eq!(
         sorted(list(&app, &admin, "email[empty]=false").await),
         pick(&[0, 2, 4, 6])
     );
-    assert_eq!(sorted(list(&app, &admin, "email=C@X.test").await), pick(&[2]));
-    assert_eq!(sorted(list(&app, &admin, "tags[contains]=vip").await), pick(&[0, 2]));
+    assert_eq!(
+        sorted(list(&app, &admin, "email=C@X.test").await),
+        pick(&[2])
+    );
+    assert_eq!(
+        sorted(list(&app, &admin, "tags[contains]=vip").await),
+        pick(&[0, 2])
+    );
     assert_eq!(
         sorted(list(&app, &admin, "total_score[gte]=30&status=new").await),
         pick(&[2, 6])
     );
-    assert_eq!(sorted(list(&app, &admin, "q=BAKER").await), pick(&[0, 3, 6]));
+    assert_eq!(
+        sorted(list(&app, &admin, "q=BAKER").await),
+        pick(&[0, 3, 6])
+    );
     let third = created[2]["created_at"].as_str().unwrap();
     let fifth = created[4]["created_at"].as_str().unwrap();
     let range = format!(
@@ -362,7 +396,12 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
     assert_eq!(bakers, [ids[6].clone(), ids[3].clone(), ids[0].clone()]);
 
     // Walking the cursor under a non-id sort returns every row exactly once, in order.
-    for sort in ["status,-total_score", "-total_score,last_name", "company_name", "-created_at"] {
+    for sort in [
+        "status,-total_score",
+        "-total_score,last_name",
+        "company_name",
+        "-created_at",
+    ] {
         let whole = ids_of(&list(&app, &admin, &format!("sort={sort}&limit=500")).await);
         let mut walked = Vec::new();
         let mut cursor: Option<String> = None;
@@ -402,7 +441,10 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     let lead = create_lead(&app, &admin, json!({"last_name": "Ok"})).await;
     let path = format!("/leads/{}", id(&lead));
     for (query, needle) in [
-        ("sort=colour", "allowed sort fields: status, created_at, updated_at, last_name, company_name, total_score"),
+        (
+            "sort=colour",
+            "allowed sort fields: status, created_at, updated_at, last_name, company_name, total_score",
+        ),
         ("colour=red", "status[in]"),
         ("status[like]=new", "allowed filters"),
         ("status=won", "must be one of"),
@@ -412,15 +454,17 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
         ("limit=501", "limit"),
         ("cursor=garbage", "cursor"),
     ] {
-        let problem =
-            assert_problem(app.get(&format!("/leads?{query}"), &admin).await, 400).await;
+        let problem = assert_problem(app.get(&format!("/leads?{query}"), &admin).await, 400).await;
         let detail = problem["detail"].as_str().unwrap();
         assert!(detail.contains(needle), "{query}: {detail}");
     }
     let owner = uuid::Uuid::now_v7();
     for (body, fields) in [
         (json!({"last_name": "X", "email": "nope"}), vec!["email"]),
-        (json!({"last_name": "X", "website": "not a url"}), vec!["website"]),
+        (
+            json!({"last_name": "X", "website": "not a url"}),
+            vec!["website"],
+        ),
         (
             json!({"last_name": "X", "annual_revenue": "1", "annual_revenue_currency": "XYZ"}),
             vec!["annual_revenue_currency"],
@@ -430,8 +474,14 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
             vec!["annual_revenue"],
         ),
         (json!({"last_name": "X", "status": "won"}), vec!["status"]),
-        (json!({"last_name": "X", "owner_id": owner}), vec!["owner_id"]),
-        (json!({"last_name": "X", "employee_count": "many"}), vec!["employee_count"]),
+        (
+            json!({"last_name": "X", "owner_id": owner}),
+            vec!["owner_id"],
+        ),
+        (
+            json!({"last_name": "X", "employee_count": "many"}),
+            vec!["employee_count"],
+        ),
         (
             json!({"last_name": "X", "email": "bad", "status": "won", "website": "x"}),
             vec!["website", "email", "status"],
@@ -447,12 +497,18 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
         400,
     )
     .await;
-    assert_problem(app.patch(&path, &admin, json!({"colour": "red"})).await, 400).await;
+    assert_problem(
+        app.patch(&path, &admin, json!({"colour": "red"})).await,
+        400,
+    )
+    .await;
     assert_problem(app.patch(&path, &admin, json!({"id": owner})).await, 400).await;
-    let problem = assert_problem(app.patch(&path, &admin, json!({"status": null})).await, 422).await;
+    let problem =
+        assert_problem(app.patch(&path, &admin, json!({"status": null})).await, 422).await;
     assert_eq!(fields_of(&problem), ["status"]);
     let problem = assert_problem(
-        app.patch(&path, &admin, json!({"email": "still bad"})).await,
+        app.patch(&path, &admin, json!({"email": "still bad"}))
+            .await,
         422,
     )
     .await;
@@ -514,7 +570,10 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
         )
         .await;
         assert_eq!(history["data"][0]["action"], "update");
-        assert_eq!(history["data"][0]["changes"]["status"]["after"], "qualified");
+        assert_eq!(
+            history["data"][0]["changes"]["status"]["after"],
+            "qualified"
+        );
     }
     // A rep cannot hand leads to someone else in bulk either.
     assert_problem(
@@ -536,12 +595,19 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
         )
         .await;
     assert_eq!(moved.status(), 200);
-    assert_problem(app.get(&format!("/leads/{}", id(&mine[0])), &rep).await, 404).await;
+    assert_problem(
+        app.get(&format!("/leads/{}", id(&mine[0])), &rep).await,
+        404,
+    )
+    .await;
 
     for (body, field) in [
         (json!({"ids": [], "set": {"status": "new"}}), "ids"),
         (json!({"ids": [id(&theirs)], "set": {}}), "set"),
-        (json!({"ids": [id(&theirs)], "set": {"status": "won"}}), "set.status"),
+        (
+            json!({"ids": [id(&theirs)], "set": {"status": "won"}}),
+            "set.status",
+        ),
     ] {
         let problem = assert_problem(app.post("/leads/bulk-update", &admin, body).await, 422).await;
         assert_eq!(fields_of(&problem), [field]);
@@ -555,15 +621,20 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
     .await;
 
     let deleted = app
-        .post(
-            "/leads/bulk-delete",
-            &rep,
-            json!({"ids": [id(&mine[1])]}),
-        )
+        .post("/leads/bulk-delete", &rep, json!({"ids": [id(&mine[1])]}))
         .await;
     assert_eq!(json_of(deleted).await["count"], 1);
-    assert_problem(app.get(&format!("/leads/{}", id(&mine[1])), &admin).await, 404).await;
-    assert_eq!(app.get(&format!("/leads/{}", id(&theirs)), &admin).await.status(), 200);
+    assert_problem(
+        app.get(&format!("/leads/{}", id(&mine[1])), &admin).await,
+        404,
+    )
+    .await;
+    assert_eq!(
+        app.get(&format!("/leads/{}", id(&theirs)), &admin)
+            .await
+            .status(),
+        200
+    );
 }
 
 both!(

@@ -8,6 +8,7 @@ mod auth;
 mod input;
 mod jobs;
 mod leads;
+mod pipelines;
 mod ratelimit;
 mod rbac;
 mod smoke;

@@ -158,7 +158,13 @@ pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
         &[Op::Eq, Op::In, Op::Empty],
         false,
     ),
-    spec("tags", LeadField::Tags, FieldKind::Tags, &[Op::Contains], false),
+    spec(
+        "tags",
+        LeadField::Tags,
+        FieldKind::Tags,
+        &[Op::Contains],
+        false,
+    ),
     spec(
         "total_score",
         LeadField::TotalScore,
@@ -284,9 +290,7 @@ const MAX_TAGS: usize = 50;
 const MAX_TAG: usize = 100;
 
 fn clean(value: Option<String>) -> Option<String> {
-    value
-        .map(|v| v.trim().to_owned())
-        .filter(|v| !v.is_empty())
+    value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
 impl LeadInput {
@@ -334,7 +338,10 @@ impl LeadInput {
             let mut value = clean(self.text(field).cloned());
             if let Some(v) = &value {
                 if v.chars().count() > MAX_TEXT {
-                    errors.add(field, format!("is too long (at most {MAX_TEXT} characters)"));
+                    errors.add(
+                        field,
+                        format!("is too long (at most {MAX_TEXT} characters)"),
+                    );
                 } else if *field == "website" {
                     value = errors.check(field, parse_url(v));
                 } else if *field == "phone" || *field == "mobile" {
@@ -343,9 +350,10 @@ impl LeadInput {
             }
             text.push((*field, value));
         }
-        if text.iter().all(|(f, v)| {
-            !matches!(*f, "first_name" | "last_name" | "company_name") || v.is_none()
-        }) && clean(self.email.clone()).is_none()
+        if text
+            .iter()
+            .all(|(f, v)| !matches!(*f, "first_name" | "last_name" | "company_name") || v.is_none())
+            && clean(self.email.clone()).is_none()
         {
             errors.add(
                 "last_name",
@@ -364,7 +372,11 @@ impl LeadInput {
             Some(amount) => match currency {
                 Some(currency) => errors.check("annual_revenue", Money::parse(&amount, currency)),
                 None => {
-                    if !errors.0.iter().any(|e| e.field == "annual_revenue_currency") {
+                    if !errors
+                        .0
+                        .iter()
+                        .any(|e| e.field == "annual_revenue_currency")
+                    {
                         errors.add("annual_revenue_currency", "is required with annual_revenue");
                     }
                     None

@@ -8,6 +8,7 @@ pub mod actor;
 pub mod jobs;
 pub mod leads;
 pub mod permissions;
+pub mod pipelines;
 pub mod query;
 pub mod settings;
 pub mod validate;

@@ -129,9 +129,6 @@ impl std::error::Error for QueryError {}
 /// At most this many values in one `[in]` filter.
 pub const MAX_IN_VALUES: usize = 100;
 
-/// Query parameters every list understands besides filters; the caller handles them.
-pub const RESERVED_PARAMS: &[&str] = &["sort", "q", "limit", "cursor"];
-
 fn allowed_filters<F>(specs: &[FieldSpec<F>]) -> String {
     specs
         .iter()
@@ -219,9 +216,7 @@ impl<F: Copy> ListQuery<F> {
                 }
                 None => (key.as_str(), Some(Op::Eq)),
             };
-            let spec = specs
-                .iter()
-                .find(|s| s.name == name && !s.ops.is_empty());
+            let spec = specs.iter().find(|s| s.name == name && !s.ops.is_empty());
             let (Some(spec), Some(op)) = (spec, op) else {
                 return Err(QueryError(format!(
                     "unknown filter {key}; allowed filters: {}, and sort, q, limit, cursor",

@@ -39,6 +39,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())
+        .merge(crate::pipelines::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

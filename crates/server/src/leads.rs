@@ -47,7 +47,10 @@ pub fn routes() -> ApiRouter {
         )
         .add(
             post("/leads", CREATE)
-                .doc("leads", "Create a lead; without owner_id the caller owns it")
+                .doc(
+                    "leads",
+                    "Create a lead; without owner_id the caller owns it",
+                )
                 .body::<LeadInput>()
                 .returns::<Lead>()
                 .status(201),
@@ -121,9 +124,10 @@ async fn list(
     .filter(|l| (1..=MAX_LIMIT).contains(l))
     .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?;
     let after = match param(&pairs, "cursor").filter(|c| !c.is_empty()) {
-        Some(text) => Some(leads::decode_cursor(&query.sort, text).ok_or_else(|| {
-            AppError::BadRequest("cursor is not valid for this sort".into())
-        })?),
+        Some(text) => Some(
+            leads::decode_cursor(&query.sort, text)
+                .ok_or_else(|| AppError::BadRequest("cursor is not valid for this sort".into()))?,
+        ),
         None => None,
     };
     Ok(Json(
@@ -132,7 +136,11 @@ async fn list(
 }
 
 /// Create a lead (API and web form).
-pub async fn create_lead(app: &AppState, actor: &Actor, input: LeadInput) -> Result<Lead, AppError> {
+pub async fn create_lead(
+    app: &AppState,
+    actor: &Actor,
+    input: LeadInput,
+) -> Result<Lead, AppError> {
     let data = input.validate()?;
     Ok(leads::create(&app.store, actor, &data).await?)
 }
@@ -266,8 +274,7 @@ async fn bulk_update(
     let tags = match body.set.tags {
         Some(tags) => {
             let tags: Vec<String> = tags.into_iter().map(|t| t.trim().to_owned()).collect();
-            if tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) || tags.len() > 50
-            {
+            if tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) || tags.len() > 50 {
                 errors.add("set.tags", "at most 50 tags of 1 to 100 characters");
             }
             let mut unique: Vec<String> = Vec::new();

@@ -16,6 +16,7 @@ pub mod jobs;
 pub mod leads;
 pub mod logging;
 pub mod ops;
+pub mod pipelines;
 pub mod ratelimit;
 pub mod roles;
 pub mod router;

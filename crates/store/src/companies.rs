@@ -96,6 +96,7 @@ pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
         .find(|(r, _)| *r == BuiltinRole::Admin)
         .map(|(_, id)| *id)
         .unwrap_or_default();
+    crate::pipelines::create_default(tx, id).await?;
     tx.audit_in(
         id,
         "companies",

@@ -4,9 +4,7 @@
 
 use crate::query::{self, ListField, Seek, escape_like, iden};
 use crate::schema::{Leads, Memberships};
-use crate::{
-    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
-};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{Condition, FieldSpec, FilterValue, ListQuery, SortKey};
@@ -424,7 +422,11 @@ pub async fn list(
     let rows: Vec<LeadRow> = fetch_all(store.db(), &q).await?;
     let leads: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
     Ok(query::page_of(leads, limit, &list.sort, |lead| Seek {
-        values: list.sort.iter().map(|k| sort_value(lead, k.field)).collect(),
+        values: list
+            .sort
+            .iter()
+            .map(|k| sort_value(lead, k.field))
+            .collect(),
         id: lead.id,
     }))
 }
@@ -479,8 +481,7 @@ async fn check_owner<C: ConnectionTrait>(
     let allowed = match actor.scope(Resource::Leads, action) {
         Scope::All => true,
         Scope::Team => {
-            owner_id == actor.user_id
-                || owner.team_id.is_some_and(|t| actor.team_ids.contains(&t))
+            owner_id == actor.user_id || owner.team_id.is_some_and(|t| actor.team_ids.contains(&t))
         }
         Scope::Own => owner_id == actor.user_id,
         Scope::None => false,
@@ -716,4 +717,70 @@ pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u
     }
     tx.commit().await?;
     Ok(deleted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_text_field_of_a_lead_has_a_column() {
+        for field in rivet_domain::leads::TEXT_FIELDS {
+            assert!(text_column(field).is_some(), "{field} has no column");
+        }
+    }
+
+    #[test]
+    fn every_writable_field_of_a_lead_is_an_input_field() {
+        let lead = Lead {
+            id: Uuid::nil(),
+            first_name: None,
+            last_name: Some("Doe".into()),
+            title: None,
+            email: None,
+            phone: None,
+            mobile: None,
+            company_name: None,
+            website: None,
+            industry: None,
+            employee_count: None,
+            annual_revenue: None,
+            annual_revenue_currency: None,
+            street: None,
+            city: None,
+            region: None,
+            postal_code: None,
+            country: None,
+            source: None,
+            utm_source: None,
+            utm_medium: None,
+            utm_campaign: None,
+            utm_term: None,
+            utm_content: None,
+            status: LeadStatus::New,
+            owner_id: Uuid::nil(),
+            tags: Vec::new(),
+            fit_score: 0,
+            engagement_score: 0,
+            total_score: 0,
+            budget: None,
+            authority: None,
+            need: None,
+            timeline: None,
+            metrics: None,
+            economic_buyer: None,
+            decision_criteria: None,
+            decision_process: None,
+            identified_pain: None,
+            champion: None,
+            competition: None,
+            custom_fields: serde_json::json!({}),
+            created_by: Uuid::nil(),
+            created_at: now(),
+            updated_at: now(),
+        };
+        let input: std::result::Result<rivet_domain::leads::LeadInput, _> =
+            serde_json::from_value(serde_json::Value::Object(lead.as_input()));
+        assert!(input.is_ok(), "{input:?}");
+    }
 }

@@ -12,7 +12,9 @@ pub mod jobs;
 pub mod leads;
 pub mod logs;
 pub mod maintenance;
+pub mod migrations_pipelines;
 pub mod page;
+pub mod pipelines;
 pub mod query;
 pub mod roles;
 pub mod schema;
@@ -86,6 +88,16 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
         "memberships_pkey",
         "memberships.company_id, memberships.user_id",
         "email",
+    ),
+    (
+        "pipelines_company_name_key",
+        "pipelines.company_id, pipelines.name",
+        "name",
+    ),
+    (
+        "pipeline_stages_pipeline_name_key",
+        "pipeline_stages.company_id, pipeline_stages.pipeline_id, pipeline_stages.name",
+        "name",
     ),
     (
         "jobs_idempotency_key",

@@ -8,9 +8,7 @@
 use crate::{Backend, Page};
 use base64::Engine as _;
 use rivet_domain::query::{Condition, FieldKind, FieldSpec, Filter, FilterValue, SortKey};
-use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, IntoIden, Order, SelectStatement, Value,
-};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, IntoIden, Order, SelectStatement, Value};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -172,6 +170,16 @@ pub fn order_and_seek<F: ListField>(
         };
         any = any.add(equal_so_far.add(last));
         q.cond_where(any);
+        // Redundant, but it lets both engines seek the index to the first key's value instead
+        // of filtering every earlier row through the OR above.
+        if let (Some(key), Some(value)) = (sort.first(), seek.values.first()) {
+            let expr = key.field.sort_expr();
+            q.and_where(if key.descending {
+                expr.lte(sql_value(value))
+            } else {
+                expr.gte(sql_value(value))
+            });
+        }
     }
     for key in sort {
         let order = if key.descending {
@@ -181,10 +189,7 @@ pub fn order_and_seek<F: ListField>(
         };
         q.order_by_expr(key.field.sort_expr(), order);
     }
-    q.order_by_expr(
-        id_col(),
-        if id_desc { Order::Desc } else { Order::Asc },
-    );
+    q.order_by_expr(id_col(), if id_desc { Order::Desc } else { Order::Asc });
     q.limit(limit + 1);
 }
 

@@ -238,7 +238,11 @@ mod tests {
 
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(M0001Foundation), Box::new(M0002Leads)]
+        vec![
+            Box::new(M0001Foundation),
+            Box::new(M0002Leads),
+            Box::new(crate::migrations_pipelines::M0003Pipelines),
+        ]
     }
 }
 
