@@ -125,10 +125,12 @@ pub async fn list(
                 .add(Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name)))).like(pattern)),
         );
     }
+    // Keyset on the membership's key, so the primary key index gives the order (no sort step
+    // however large the company).
     if let Some(after) = page.after {
-        q.and_where(Expr::col((Users::Table, Users::Id)).lt(after));
+        q.and_where(Expr::col((Memberships::Table, Memberships::UserId)).lt(after));
     }
-    q.order_by((Users::Table, Users::Id), Order::Desc)
+    q.order_by((Memberships::Table, Memberships::UserId), Order::Desc)
         .limit(page.limit + 1);
     let rows: Vec<Member> = fetch_all(store.db(), &q).await?;
     Ok(Page::from_rows(rows, page, |m| m.id))
