@@ -814,3 +814,324 @@ async fn pages_answer_with_the_right_status_headers_and_cookies() {
         pages_over_http(Db::Postgres).await;
     }
 }
+
+// ---------------------------------------------------------------------------------------------
+// Leads: the form, the list's filters, the lead's page and its history.
+
+/// The lead's id from `/leads/{id}`.
+fn lead_id_of(path: &str) -> Option<String> {
+    path.strip_prefix("/leads/")
+        .map(|rest| rest.split(['/', '?']).next().unwrap_or_default().to_owned())
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+}
+
+async fn lead_steps(page: &Page<'_>) -> Result<()> {
+    page.goto("/leads").await?;
+    page.fill("login-email", ADMIN_EMAIL).await?;
+    page.fill("login-password", ADMIN_PASSWORD).await?;
+    page.click_button("Sign in").await?;
+    ensure!(
+        page.path().await? == "/leads",
+        "back on the leads page after signing in: {}",
+        page.path().await?
+    );
+    page.expect_text("There are no leads yet.").await?;
+    let nav = page
+        .client
+        .find(Locator::Css("nav.nav"))
+        .await?
+        .text()
+        .await?;
+    ensure!(nav.contains("Sales") && nav.contains("Leads"), "nav: {nav}");
+
+    // A bad e-mail address comes back next to its field with everything typed kept.
+    page.client
+        .find(Locator::LinkText("New lead"))
+        .await
+        .context("the new lead button")?
+        .click()
+        .await?;
+    page.fill("lead-first_name", "Ada").await?;
+    page.fill("lead-last_name", "Lovelace").await?;
+    page.fill("lead-email", "ada at engines").await?;
+    page.fill("lead-company_name", "Analytical Engines").await?;
+    page.choose("#lead-status", "Contacted").await?;
+    page.fill("lead-tags", "vip, london").await?;
+    page.client
+        .find(Locator::XPath(
+            "//summary[contains(., 'BANT qualification')]",
+        ))
+        .await?
+        .click()
+        .await?;
+    page.fill("lead-budget", "50k for a pilot").await?;
+    page.click_button("Create lead").await?;
+    let error = page
+        .client
+        .find(Locator::Id("lead-email-error"))
+        .await
+        .context("an error next to the e-mail field")?
+        .text()
+        .await?;
+    ensure!(
+        error.contains("E-mail is not a valid e-mail address"),
+        "e-mail error: {error}"
+    );
+    for (id, value) in [
+        ("lead-first_name", "Ada"),
+        ("lead-email", "ada at engines"),
+        ("lead-budget", "50k for a pilot"),
+        ("lead-tags", "vip, london"),
+    ] {
+        let kept = page.client.find(Locator::Id(id)).await?.prop("value").await?;
+        ensure!(kept.as_deref() == Some(value), "{id} kept: {kept:?}");
+    }
+    let status = page
+        .client
+        .find(Locator::Id("lead-status"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(status.as_deref() == Some("contacted"), "status kept: {status:?}");
+    page.shot("lead form with an error").await?;
+
+    page.fill("lead-email", "ada@engines.test").await?;
+    page.click_button("Create lead").await?;
+    page.expect_text("Created the lead Ada Lovelace.").await?;
+    let path = page.path().await?;
+    let id = lead_id_of(&path).with_context(|| format!("on the lead's page: {path}"))?;
+
+    // A second lead, so the status filter has something to leave out.
+    page.goto("/leads/new").await?;
+    page.fill("lead-company_name", "Babbage & Co").await?;
+    page.click_button("Create lead").await?;
+    page.expect_text("Created the lead Babbage & Co.").await?;
+
+    page.goto("/leads").await?;
+    page.expect_text("Babbage & Co").await?;
+    page.choose("#leads-status", "Contacted").await?;
+    page.click_button("Filter").await?;
+    ensure!(
+        page.path().await?.contains("status=contacted"),
+        "the filter is in the address: {}",
+        page.path().await?
+    );
+    page.expect_text("Ada Lovelace").await?;
+    let listed = page.main_text().await?;
+    ensure!(
+        !listed.contains("Babbage & Co"),
+        "the status filter leaves out the new lead"
+    );
+    page.shot("leads filtered by status").await?;
+
+    // Open it, edit it, and find the change in its history.
+    page.client
+        .find(Locator::LinkText("Ada Lovelace"))
+        .await?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    ensure!(
+        page.path().await? == format!("/leads/{id}"),
+        "the lead's page: {}",
+        page.path().await?
+    );
+    page.expect_text("Analytical Engines").await?;
+    page.expect_text("50k for a pilot").await?;
+    page.client
+        .find(Locator::LinkText("Edit"))
+        .await?
+        .click()
+        .await?;
+    page.choose("#lead-status", "Qualified").await?;
+    page.fill("lead-title", "Countess").await?;
+    page.click_button("Save changes").await?;
+    page.expect_text("Saved Ada Lovelace.").await?;
+    ensure!(
+        page.path().await? == format!("/leads/{id}"),
+        "back on the lead's page: {}",
+        page.path().await?
+    );
+    page.expect_text("Qualified").await?;
+    let change = page
+        .client
+        .find(Locator::XPath(
+            "//section[.//h2[.='History']]//tr[.//dt[normalize-space(.)='status']]",
+        ))
+        .await
+        .context("the status change in the history")?
+        .text()
+        .await?;
+    ensure!(
+        change.contains("contacted → qualified") && change.contains("title"),
+        "history row: {change}"
+    );
+    let created = page
+        .client
+        .find(Locator::XPath(
+            "//section[.//h2[.='History']]//span[contains(@class, 'action-create')]",
+        ))
+        .await;
+    ensure!(created.is_ok(), "the history shows the creation");
+    page.shot("lead page with history").await?;
+    Ok(())
+}
+
+async fn run_leads(db: Db, driver: &Driver) {
+    let app = spawn_app(db).await;
+    let shots = std::env::var("RIVET_BROWSER_SCREENSHOTS")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    let client = driver.browser().await;
+    let page = Page {
+        client: &client,
+        base: &app.base,
+        shots,
+        label: format!("{db:?}-leads").to_lowercase(),
+        step: Default::default(),
+    };
+    let result = lead_steps(&page).await;
+    client.close().await.ok();
+    if let Err(err) = result {
+        panic!(
+            "{db:?}: {err:#}\n(chromedriver log: {})",
+            driver.dir.path().join("chromedriver.log").display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lead_is_created_through_the_form_found_by_status_edited_and_its_history_shown() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    run_leads(Db::Sqlite, &driver).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        run_leads(Db::Postgres, &driver).await;
+    }
+}
+
+async fn leads_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let created: Value = app
+        .post(
+            "/leads",
+            &api_admin,
+            json!({"first_name": "Admin", "last_name": "Prospect", "status": "new"}),
+        )
+        .await
+        .json()
+        .await
+        .unwrap();
+    let admins_lead = created["id"].as_str().unwrap().to_owned();
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let get = |client: &reqwest::Client, path: &str| {
+        let request = client.get(format!("{}{path}", app.base));
+        async move { request.send().await.unwrap() }
+    };
+
+    // The page takes the API's filters and says what is allowed when one is wrong.
+    let response = get(&admin, "/leads?sort=colour").await;
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("allowed sort fields"));
+    let page = get(&admin, "/leads?status%5Bin%5D=new,contacted&sort=-last_name")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Admin Prospect"), "{page}");
+
+    // A sales rep sees only their own leads: another's is a 404 page.
+    let sales = app.member(&api_admin, "sales").await;
+    let me: Value = app.get("/me", &sales).await.json().await.unwrap();
+    let (rep, rep_csrf) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
+    let list = get(&rep, "/leads").await.text().await.unwrap();
+    assert!(list.contains(r#"href="/leads/new""#) && !list.contains("Prospect"));
+    let response = get(&rep, &format!("/leads/{admins_lead}")).await;
+    assert_eq!(response.status(), 404);
+    assert_eq!(
+        get(&rep, &format!("/leads/{admins_lead}/edit")).await.status(),
+        404
+    );
+    let response = rep
+        .post(format!("{}/leads/new", app.base))
+        .form(&[
+            ("csrf_token", rep_csrf.as_str()),
+            ("last_name", "Rep Owned"),
+            ("status", "new"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+
+    // Read-only members get no create button and no bulk actions; the form is refused.
+    let reader = app.member(&api_admin, "read_only").await;
+    let me: Value = app.get("/me", &reader).await.json().await.unwrap();
+    let (reader, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
+    let list = get(&reader, "/leads").await.text().await.unwrap();
+    assert!(list.contains("Admin Prospect") && list.contains("Rep Owned"));
+    assert!(!list.contains(r#"href="/leads/new""#) && !list.contains(r#"name="ids""#));
+    assert_eq!(get(&reader, "/leads/new").await.status(), 403);
+
+    // Bulk: a status change, then a delete that asks first.
+    let response = admin
+        .post(format!("{}/leads/bulk", app.base))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("ids", admins_lead.as_str()),
+            ("action", "status"),
+            ("status", "nurturing"),
+            ("back", "/leads?q=prospect"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/leads?q=prospect");
+    let lead: Value = app
+        .get(&format!("/leads/{admins_lead}"), &api_admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(lead["status"], "nurturing");
+    let ask = |confirm: &'static str| {
+        admin
+            .post(format!("{}/leads/bulk", app.base))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("ids", admins_lead.as_str()),
+                ("action", "delete"),
+                ("confirm", confirm),
+            ])
+            .send()
+    };
+    let response = ask("").await.unwrap();
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Delete 1 lead?"));
+    assert_eq!(
+        app.get(&format!("/leads/{admins_lead}"), &api_admin)
+            .await
+            .status(),
+        200
+    );
+    let response = ask("yes").await.unwrap();
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.get(&format!("/leads/{admins_lead}"), &api_admin)
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn leads_pages_follow_the_callers_permissions_and_bulk_delete_asks_first() {
+    leads_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        leads_over_http(Db::Postgres).await;
+    }
+}

@@ -4,7 +4,9 @@
 //! further in trusts the type. Validation failures are collected as [`FieldErrors`] so the HTTP
 //! layer can answer one 422 naming every field at once.
 
+pub mod accounts;
 pub mod actor;
+pub mod contacts;
 pub mod jobs;
 pub mod leads;
 pub mod permissions;

@@ -8,7 +8,10 @@ use crate::error::AppError;
 use crate::ratelimit::RateLimiter;
 use crate::router::{ApiRouter, RouteInfo};
 use crate::state::AppState;
-use crate::{api_keys, audit, jobs, leads, ops, roles, settings, system, teams, users, web};
+use crate::{
+    accounts, api_keys, audit, contacts, jobs, leads, ops, roles, settings, system, teams, users,
+    web,
+};
 use axum::Router;
 use axum::extract::{ConnectInfo, DefaultBodyLimit, Request, State};
 use axum::http::{HeaderName, HeaderValue, header};
@@ -39,6 +42,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())
+        .merge(accounts::routes())
+        .merge(contacts::routes())
         .merge(crate::pipelines::routes())
 }
 

@@ -2,6 +2,7 @@
 //! rate limits and the background workers. Handlers are thin: parse, call the store or a use
 //! case, respond.
 
+pub mod accounts;
 pub mod actor_cache;
 pub mod api_keys;
 pub mod app;
@@ -9,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod bootstrap;
 pub mod config;
+pub mod contacts;
 pub mod docs;
 pub mod error;
 pub mod extract;

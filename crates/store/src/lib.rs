@@ -6,13 +6,16 @@
 //! where the engines really differ a function has one body per [`Backend`], side by side.
 
 pub mod api_keys;
+pub mod accounts;
 pub mod audit;
 pub mod companies;
+pub mod contacts;
 pub mod jobs;
 pub mod leads;
 pub mod logs;
 pub mod maintenance;
 pub mod migrations_pipelines;
+pub mod migrations_records;
 pub mod page;
 pub mod pipelines;
 pub mod query;

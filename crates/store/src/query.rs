@@ -5,10 +5,15 @@
 //! A record type plugs in by implementing [`ListField`] for its field enum: which column each
 //! field is and how it sorts. Nothing here knows about leads.
 
-use crate::{Backend, Page};
+use crate::schema::Memberships;
+use crate::{Backend, Page, Result, StoreError, fetch_optional};
 use base64::Engine as _;
 use rivet_domain::query::{Condition, FieldKind, FieldSpec, Filter, FilterValue, SortKey};
-use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, IntoIden, Order, SelectStatement, Value};
+use rivet_domain::{Action, Actor, Resource, Scope};
+use sea_orm::sea_query::{
+    Cond, DynIden, Expr, ExprTrait, IntoIden, Order, Query, SelectStatement, Value,
+};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -223,4 +228,100 @@ pub fn escape_like(text: &str) -> String {
 /// An identifier as a [`DynIden`], for [`ListField`] implementations.
 pub fn iden(i: impl IntoIden) -> DynIden {
     i.into_iden()
+}
+
+/// The caller's scope on `resource` for `action` as a `WHERE` on the record's owner column:
+/// every record, those owned in their teams (or by them), or their own.
+pub fn scope_condition(
+    actor: &Actor,
+    resource: Resource,
+    action: Action,
+    owner: impl Fn() -> Expr,
+) -> Result<Cond> {
+    match actor.scope(resource, action) {
+        Scope::All => Ok(Cond::all()),
+        Scope::Team => Ok(Cond::any()
+            .add(owner().eq(actor.user_id))
+            .add(owner().in_subquery(team_members(actor)))),
+        Scope::Own => Ok(Cond::all().add(owner().eq(actor.user_id))),
+        Scope::None => Err(StoreError::Forbidden),
+    }
+}
+
+/// The users in the caller's teams.
+fn team_members(actor: &Actor) -> SelectStatement {
+    Query::select()
+        .column((Memberships::Table, Memberships::UserId))
+        .from(Memberships::Table)
+        .and_where(Expr::col((Memberships::Table, Memberships::CompanyId)).eq(actor.company_id))
+        .and_where(
+            Expr::col((Memberships::Table, Memberships::TeamId))
+                .is_in(actor.team_ids.iter().copied()),
+        )
+        .to_owned()
+}
+
+#[derive(Debug, FromQueryResult)]
+struct OwnerRow {
+    team_id: Option<Uuid>,
+    active: bool,
+}
+
+/// Check that `owner_id` is an active member of the caller's company (else 422 naming
+/// `owner_id`) whom the caller's scope on `resource` for `action` lets them give records to
+/// (else forbidden).
+pub async fn check_owner<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    resource: Resource,
+    action: Action,
+    owner_id: Uuid,
+) -> Result<()> {
+    let row: Option<OwnerRow> = fetch_optional(
+        conn,
+        Query::select()
+            .columns([Memberships::TeamId, Memberships::Active])
+            .from(Memberships::Table)
+            .and_where(Expr::col(Memberships::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Memberships::UserId).eq(owner_id)),
+    )
+    .await?;
+    let Some(owner) = row.filter(|r| r.active) else {
+        return Err(StoreError::invalid(
+            "owner_id",
+            "is not an active member of this company",
+        ));
+    };
+    let allowed = match actor.scope(resource, action) {
+        Scope::All => true,
+        Scope::Team => {
+            owner_id == actor.user_id || owner.team_id.is_some_and(|t| actor.team_ids.contains(&t))
+        }
+        Scope::Own => owner_id == actor.user_id,
+        Scope::None => false,
+    };
+    if allowed {
+        Ok(())
+    } else {
+        Err(StoreError::Forbidden)
+    }
+}
+
+/// SQLite hands JSON columns back as text; PostgreSQL as JSON.
+pub fn json_column(value: serde_json::Value) -> serde_json::Value {
+    match value {
+        serde_json::Value::String(text) => serde_json::from_str(&text).unwrap_or_default(),
+        other => other,
+    }
+}
+
+/// `ids` without repeats, in their order.
+pub fn unique_ids(ids: &[Uuid]) -> Vec<Uuid> {
+    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len());
+    for id in ids {
+        if !out.contains(id) {
+            out.push(*id);
+        }
+    }
+    out
 }

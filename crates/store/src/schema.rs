@@ -242,6 +242,7 @@ impl MigratorTrait for Migrator {
             Box::new(M0001Foundation),
             Box::new(M0002Leads),
             Box::new(crate::migrations_pipelines::M0003Pipelines),
+            Box::new(crate::migrations_records::M0004AccountsContacts),
         ]
     }
 }

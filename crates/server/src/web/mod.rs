@@ -12,6 +12,7 @@ mod assets;
 mod audit;
 mod chart;
 mod home;
+mod leads;
 mod roles;
 mod session;
 mod settings;
@@ -33,6 +34,12 @@ pub fn routes() -> Router<AppState> {
             "/invite/{token}",
             get(session::invite_page).post(session::accept_invite),
         )
+        .route("/leads", get(leads::index))
+        .route("/leads/new", get(leads::new).post(leads::create))
+        .route("/leads/bulk", post(leads::bulk))
+        .route("/leads/{id}", get(leads::show))
+        .route("/leads/{id}/edit", get(leads::edit).post(leads::update))
+        .route("/leads/{id}/delete", post(leads::delete))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}", get(users::edit).post(users::update))
         .route("/admin/users/{id}/active", post(users::set_active))

@@ -69,6 +69,7 @@ type NavEntry = (&'static str, &'static str, Need);
 /// The whole navigation; an entry shows only when the caller may open its page.
 const NAV: &[(&str, &[NavEntry])] = &[
     ("", &[("/", "Home", Need::Anyone)]),
+    ("Sales", &[("/leads", "Leads", Need::Read(Resource::Leads))]),
     (
         "Administration",
         &[

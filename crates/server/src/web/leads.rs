@@ -1,0 +1,1023 @@
+//! The leads pages: the list (filter bar, sortable columns, keyset pages, bulk owner / status /
+//! delete with a confirmation step), the create and edit form, and a lead's page with its audit
+//! history. The list reads the same query string as `GET /api/v1/leads` (one parser), and every
+//! change goes through `crate::leads::{create_lead, update_lead}` or the store's bulk functions.
+
+use super::audit::{AuditRow, Names, row as audit_row};
+use super::view::{
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
+    safe_next, with_query,
+};
+use crate::error::AppError;
+use crate::extract::parse_id;
+use crate::leads::{MAX_BULK, create_lead, update_lead};
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use chrono::NaiveDate;
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadField, LeadInput, LeadStatus};
+use rivet_domain::query::ListQuery;
+use rivet_domain::{Action, Resource};
+use rivet_store::audit::AuditFilter;
+use rivet_store::leads::{self, BulkSet, Lead};
+use rivet_store::page::{MAX_LIMIT, PageRequest};
+use rivet_store::users::MemberFilter;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const PAGE_SIZE: u64 = 50;
+
+/// The form fields a validation message can sit next to.
+const FORM_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "company_name",
+    "website",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "annual_revenue_currency",
+    "status",
+    "owner_id",
+    "source",
+    "tags",
+    "budget",
+    "authority",
+    "need",
+    "timeline",
+    "metrics",
+    "economic_buyer",
+    "decision_criteria",
+    "decision_process",
+    "identified_pain",
+    "champion",
+    "competition",
+];
+
+fn status_label(status: LeadStatus) -> &'static str {
+    match status {
+        LeadStatus::New => "New",
+        LeadStatus::Contacted => "Contacted",
+        LeadStatus::Nurturing => "Nurturing",
+        LeadStatus::Qualified => "Qualified",
+        LeadStatus::Unqualified => "Unqualified",
+        LeadStatus::Converted => "Converted",
+    }
+}
+
+const STATUSES: &[LeadStatus] = &[
+    LeadStatus::New,
+    LeadStatus::Contacted,
+    LeadStatus::Nurturing,
+    LeadStatus::Qualified,
+    LeadStatus::Unqualified,
+    LeadStatus::Converted,
+];
+
+fn status_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
+    let mut items: Vec<(String, String)> = first
+        .map(|label| (String::new(), label.to_owned()))
+        .into_iter()
+        .collect();
+    items.extend(
+        STATUSES
+            .iter()
+            .map(|s| (s.as_str().to_owned(), status_label(*s).to_owned())),
+    );
+    options(items, selected)
+}
+
+/// A lead's display name: the person, else the company, else the e-mail.
+fn display_name(lead: &Lead) -> String {
+    let person = [lead.first_name.as_deref(), lead.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if !person.is_empty() {
+        return person;
+    }
+    lead.company_name
+        .clone()
+        .or_else(|| lead.email.clone())
+        .unwrap_or_else(|| "Unnamed lead".into())
+}
+
+/// Names of the members the caller may see (all of them with users read, else only themselves):
+/// owners are shown by name where the caller's role allows it.
+struct Owners {
+    me: Uuid,
+    names: HashMap<Uuid, String>,
+    /// Active members, for the owner selects, sorted by name.
+    active: Vec<(Uuid, String)>,
+}
+
+impl Owners {
+    async fn load(ctx: &Ctx) -> Result<Self, WebError> {
+        let mut names = HashMap::new();
+        let mut active = Vec::new();
+        if ctx.can(Resource::Users, Action::Read) {
+            let page = PageRequest {
+                limit: MAX_LIMIT,
+                after: None,
+            };
+            let members = rivet_store::users::list(
+                &ctx.app.store,
+                &ctx.actor,
+                &MemberFilter::default(),
+                page,
+            )
+            .await
+            .or_page(ctx)?;
+            for m in members.data {
+                if m.active {
+                    active.push((m.id, m.name.clone()));
+                }
+                names.insert(m.id, m.name);
+            }
+        }
+        names.insert(ctx.actor.user_id, ctx.user_name.clone());
+        if !active.iter().any(|(id, _)| *id == ctx.actor.user_id) {
+            active.push((ctx.actor.user_id, ctx.user_name.clone()));
+        }
+        active.sort_by_key(|(_, name)| name.to_lowercase());
+        Ok(Self {
+            me: ctx.actor.user_id,
+            names,
+            active,
+        })
+    }
+
+    fn name(&self, id: Uuid) -> String {
+        match self.names.get(&id) {
+            Some(name) if id == self.me => format!("{name} (you)"),
+            Some(name) => name.clone(),
+            None => "Another member".into(),
+        }
+    }
+
+    /// The owner select; the current owner stays choosable even if the caller cannot list them.
+    fn options(&self, first: Option<&str>, selected: &str) -> Vec<Opt> {
+        let mut items: Vec<(String, String)> = first
+            .map(|label| (String::new(), label.to_owned()))
+            .into_iter()
+            .collect();
+        items.extend(self.active.iter().map(|(id, name)| {
+            let label = if *id == self.me {
+                format!("{name} (you)")
+            } else {
+                name.clone()
+            };
+            (id.to_string(), label)
+        }));
+        if let Ok(id) = Uuid::parse_str(selected)
+            && !self.active.iter().any(|(a, _)| *a == id)
+        {
+            items.push((id.to_string(), self.name(id)));
+        }
+        options(items, selected)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+pub struct LeadRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub company: String,
+    pub status: &'static str,
+    pub status_label: &'static str,
+    pub score: i32,
+    pub owner: String,
+    pub created: String,
+}
+
+pub struct SortHeader {
+    pub label: &'static str,
+    pub href: String,
+    /// `ascending`, `descending` or `none`, for `aria-sort`.
+    pub aria: &'static str,
+    pub arrow: &'static str,
+}
+
+/// The sortable columns: label, API field, and the direction a first click sorts in.
+const SORT_COLUMNS: &[(&str, &str, bool)] = &[
+    ("Name", "last_name", false),
+    ("Company", "company_name", false),
+    ("Status", "status", false),
+    ("Score", "total_score", true),
+    ("Created", "created_at", true),
+];
+
+#[derive(Template)]
+#[template(path = "web/leads.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<LeadRow>,
+    headers: Vec<SortHeader>,
+    q: String,
+    source: String,
+    created_from: String,
+    created_to: String,
+    status_filter: Vec<Opt>,
+    owner_filter: Vec<Opt>,
+    filtered: bool,
+    errors: FormErrors,
+    first_href: Option<String>,
+    next_href: Option<String>,
+    back: String,
+    can_create: bool,
+    can_update: bool,
+    can_delete: bool,
+    bulk_owner: Vec<Opt>,
+    bulk_status: Vec<Opt>,
+}
+
+/// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
+/// date input sends), turned into `created_at[gte|lte]` before the shared parser sees them.
+fn api_pairs(
+    raw: &[(String, String)],
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    for (key, value) in raw {
+        let value = value.trim();
+        if value.is_empty() {
+            continue;
+        }
+        match key.as_str() {
+            "created_from" | "created_to" => {
+                match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                    Ok(day) => {
+                        let (op, time) = if key == "created_from" {
+                            ("gte", "00:00:00")
+                        } else {
+                            ("lte", "23:59:59.999")
+                        };
+                        out.push((format!("created_at[{op}]"), format!("{day}T{time}Z")));
+                    }
+                    Err(_) => errors.add(key, "must be a date such as 2026-01-31"),
+                }
+            }
+            _ => out.push((key.clone(), value.to_owned())),
+        }
+    }
+    out
+}
+
+fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
+    raw.iter()
+        .find(|(k, _)| k == key)
+        .map(|(_, v)| v.trim())
+        .unwrap_or("")
+}
+
+pub async fn index(
+    ctx: Ctx,
+    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Read)?;
+    let mut errors = FormErrors::new();
+    let pairs = api_pairs(&raw, &mut errors);
+    let owners = Owners::load(&ctx).await?;
+    let parsed = match ListQuery::<LeadField>::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT) {
+        Ok(query) => Some(query),
+        Err(e) => {
+            errors.add_general(super::view::capitalise(&e.0));
+            None
+        }
+    };
+    let cursor = value_of(&raw, "cursor");
+    let mut rows = Vec::new();
+    let mut next_cursor = None;
+    if let (Some(query), true) = (&parsed, errors.is_empty()) {
+        let after = match cursor {
+            "" => None,
+            text => Some(leads::decode_cursor(&query.sort, text).ok_or_else(|| {
+                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+            })?),
+        };
+        let page = leads::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+            .await
+            .or_page(&ctx)?;
+        rows = page
+            .data
+            .iter()
+            .map(|lead| LeadRow {
+                id: lead.id,
+                name: display_name(lead),
+                email: lead.email.clone().unwrap_or_default(),
+                company: lead.company_name.clone().unwrap_or_default(),
+                status: lead.status.as_str(),
+                status_label: status_label(lead.status),
+                score: lead.total_score,
+                owner: owners.name(lead.owner_id),
+                created: date(&lead.created_at),
+            })
+            .collect();
+        next_cursor = page.next_cursor;
+    }
+    // Links keep the filters (and the sort); the cursor belongs to one page only.
+    let kept: Vec<(&str, &str)> = raw
+        .iter()
+        .filter(|(k, v)| k != "cursor" && !v.trim().is_empty())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let filters: Vec<(&str, &str)> = kept.iter().filter(|(k, _)| *k != "sort").copied().collect();
+    let sort = value_of(&raw, "sort");
+    let headers = SORT_COLUMNS
+        .iter()
+        .map(|(label, field, first_descending)| {
+            let current = sort
+                .split(',')
+                .next()
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .unwrap_or("-created_at");
+            let (aria, arrow, next) = if current == *field {
+                ("ascending", " ▲", format!("-{field}"))
+            } else if current.strip_prefix('-') == Some(field) {
+                ("descending", " ▼", (*field).to_owned())
+            } else if *first_descending {
+                ("none", "", format!("-{field}"))
+            } else {
+                ("none", "", (*field).to_owned())
+            };
+            let mut pairs = filters.clone();
+            pairs.push(("sort", next.as_str()));
+            SortHeader {
+                label,
+                href: with_query("/leads", &pairs),
+                aria,
+                arrow,
+            }
+        })
+        .collect();
+    let next_href = next_cursor.map(|c| {
+        let mut pairs = kept.clone();
+        pairs.push(("cursor", c.as_str()));
+        with_query("/leads", &pairs)
+    });
+    let first_href = (!cursor.is_empty()).then(|| with_query("/leads", &kept));
+    let mut back_pairs = kept.clone();
+    if !cursor.is_empty() {
+        back_pairs.push(("cursor", cursor));
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = ListPage {
+        layout: ctx.layout("Leads"),
+        rows,
+        headers,
+        q: value_of(&raw, "q").to_owned(),
+        source: value_of(&raw, "source").to_owned(),
+        created_from: value_of(&raw, "created_from").to_owned(),
+        created_to: value_of(&raw, "created_to").to_owned(),
+        status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
+        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        filtered: !filters.is_empty(),
+        errors,
+        first_href,
+        next_href,
+        back: with_query("/leads", &back_pairs),
+        can_create: ctx.can(Resource::Leads, Action::Create),
+        can_update: ctx.can(Resource::Leads, Action::Update),
+        can_delete: ctx.can(Resource::Leads, Action::Delete),
+        bulk_owner: owners.options(Some("Choose an owner"), ""),
+        bulk_status: status_options(Some("Choose a status"), ""),
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk actions
+
+#[derive(Template)]
+#[template(path = "web/leads_bulk_delete.html")]
+struct ConfirmDeletePage {
+    layout: Layout,
+    ids: Vec<Uuid>,
+    names: Vec<String>,
+    back: String,
+}
+
+/// One post for the three bulk actions (which button was pressed is `action`); deleting first
+/// shows a page that asks, and deletes only when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let field = |key: &str| value_of(&form, key).to_owned();
+    let back = safe_next(&field("back"));
+    let back = if back.starts_with("/leads") {
+        back
+    } else {
+        "/leads".to_owned()
+    };
+    let mut ids = Vec::new();
+    for (key, value) in &form {
+        if key == "ids" {
+            let id = parse_id(value).or_page(&ctx)?;
+            if !ids.contains(&id) {
+                ids.push(id);
+            }
+        }
+    }
+    let action = field("action");
+    ctx.require(
+        Resource::Leads,
+        if action == "delete" {
+            Action::Delete
+        } else {
+            Action::Update
+        },
+    )?;
+    if ids.is_empty() {
+        return Ok(ctx.refused(&back, "Select at least one lead first."));
+    }
+    if ids.len() > MAX_BULK {
+        return Ok(ctx.refused(&back, format!("Select at most {MAX_BULK} leads at once.")));
+    }
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} lead{}", if n == 1 { "" } else { "s" });
+    let result = match action.as_str() {
+        "delete" if field("confirm") == "yes" => leads::bulk_delete(store, actor, &ids)
+            .await
+            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                names.push(
+                    leads::get(store, actor, *id)
+                        .await
+                        .map(|lead| display_name(&lead))
+                        .or_page(&ctx)?,
+                );
+            }
+            let page = ConfirmDeletePage {
+                layout: ctx.layout("Delete leads"),
+                ids,
+                names,
+                back,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "owner" => {
+            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new owner first."));
+            };
+            let set = BulkSet {
+                owner_id: Some(owner),
+                ..BulkSet::default()
+            };
+            leads::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+        }
+        "status" => {
+            let Ok(status) = field("status").parse::<LeadStatus>() else {
+                return Ok(ctx.refused(&back, "Choose the new status first."));
+            };
+            let set = BulkSet {
+                status: Some(status),
+                ..BulkSet::default()
+            };
+            leads::bulk_update(store, actor, &ids, &set).await.map(|done| {
+                format!(
+                    "Set {} to {}.",
+                    plural(done.len()),
+                    status_label(status).to_lowercase()
+                )
+            })
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    match result {
+        Ok(message) => Ok(ctx.done(&back, message)),
+        Err(err) => {
+            let mut errors = FormErrors::new();
+            errors.absorb(err.into(), &[]).or_page(&ctx)?;
+            Ok(ctx.refused(&back, errors.general.join(" ")))
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The form
+
+/// The form as typed: plain strings, so a bad value comes back next to its field.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct LeadForm {
+    first_name: String,
+    last_name: String,
+    title: String,
+    email: String,
+    phone: String,
+    company_name: String,
+    website: String,
+    industry: String,
+    employee_count: String,
+    annual_revenue: String,
+    annual_revenue_currency: String,
+    status: String,
+    owner_id: String,
+    source: String,
+    tags: String,
+    budget: String,
+    authority: String,
+    need: String,
+    timeline: String,
+    metrics: String,
+    economic_buyer: String,
+    decision_criteria: String,
+    decision_process: String,
+    identified_pain: String,
+    champion: String,
+    competition: String,
+}
+
+fn text(value: &Option<String>) -> String {
+    value.clone().unwrap_or_default()
+}
+
+impl LeadForm {
+    fn of(lead: &Lead) -> Self {
+        Self {
+            first_name: text(&lead.first_name),
+            last_name: text(&lead.last_name),
+            title: text(&lead.title),
+            email: text(&lead.email),
+            phone: text(&lead.phone),
+            company_name: text(&lead.company_name),
+            website: text(&lead.website),
+            industry: text(&lead.industry),
+            employee_count: lead
+                .employee_count
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            annual_revenue: text(&lead.annual_revenue),
+            annual_revenue_currency: text(&lead.annual_revenue_currency),
+            status: lead.status.as_str().to_owned(),
+            owner_id: lead.owner_id.to_string(),
+            source: text(&lead.source),
+            tags: lead.tags.join(", "),
+            budget: text(&lead.budget),
+            authority: text(&lead.authority),
+            need: text(&lead.need),
+            timeline: text(&lead.timeline),
+            metrics: text(&lead.metrics),
+            economic_buyer: text(&lead.economic_buyer),
+            decision_criteria: text(&lead.decision_criteria),
+            decision_process: text(&lead.decision_process),
+            identified_pain: text(&lead.identified_pain),
+            champion: text(&lead.champion),
+            competition: text(&lead.competition),
+        }
+    }
+
+    fn texts(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("title", &self.title),
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("company_name", &self.company_name),
+            ("website", &self.website),
+            ("industry", &self.industry),
+            ("annual_revenue", &self.annual_revenue),
+            ("annual_revenue_currency", &self.annual_revenue_currency),
+            ("status", &self.status),
+            ("source", &self.source),
+            ("budget", &self.budget),
+            ("authority", &self.authority),
+            ("need", &self.need),
+            ("timeline", &self.timeline),
+            ("metrics", &self.metrics),
+            ("economic_buyer", &self.economic_buyer),
+            ("decision_criteria", &self.decision_criteria),
+            ("decision_process", &self.decision_process),
+            ("identified_pain", &self.identified_pain),
+            ("champion", &self.champion),
+            ("competition", &self.competition),
+        ]
+    }
+
+    /// The form as the API's JSON body (a full set of the form's fields): what the shared
+    /// create and update functions take. Values the form itself must parse (numbers, ids) are
+    /// checked here, next to their fields.
+    fn as_json(&self, errors: &mut FormErrors) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (field, value) in self.texts() {
+            map.insert(field.into(), Value::String(value.trim().to_owned()));
+        }
+        let count = self.employee_count.trim();
+        let count = if count.is_empty() {
+            Value::Null
+        } else {
+            match count.replace([',', '_', ' '], "").parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    errors.add("employee_count", "must be a whole number");
+                    Value::Null
+                }
+            }
+        };
+        map.insert("employee_count".into(), count);
+        if let Ok(owner) = Uuid::parse_str(self.owner_id.trim()) {
+            map.insert("owner_id".into(), Value::String(owner.to_string()));
+        } else if !self.owner_id.trim().is_empty() {
+            errors.add("owner_id", "is not a member of this company");
+        }
+        let tags: Vec<Value> = self
+            .tags
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(|t| Value::String(t.to_owned()))
+            .collect();
+        map.insert("tags".into(), Value::Array(tags));
+        map
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/leads_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    form: LeadForm,
+    status_options: Vec<Opt>,
+    owner_options: Vec<Opt>,
+    /// Open the BANT / MEDDICC sections when they hold a value or an error.
+    bant_open: bool,
+    meddicc_open: bool,
+    errors: FormErrors,
+}
+
+async fn form_page(
+    ctx: &Ctx,
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    form: LeadForm,
+    errors: FormErrors,
+) -> Result<FormPage, WebError> {
+    let owners = Owners::load(ctx).await?;
+    let owner = if form.owner_id.is_empty() {
+        ctx.actor.user_id.to_string()
+    } else {
+        form.owner_id.clone()
+    };
+    let status = if form.status.is_empty() {
+        "new"
+    } else {
+        form.status.as_str()
+    };
+    let any = |fields: &[(&str, &String)]| {
+        fields
+            .iter()
+            .any(|(f, v)| !v.trim().is_empty() || errors.has(f))
+    };
+    Ok(FormPage {
+        layout: ctx.layout(heading.clone()),
+        heading,
+        action,
+        cancel,
+        submit,
+        status_options: status_options(None, status),
+        owner_options: owners.options(None, &owner),
+        bant_open: any(&[
+            ("budget", &form.budget),
+            ("authority", &form.authority),
+            ("need", &form.need),
+            ("timeline", &form.timeline),
+        ]),
+        meddicc_open: any(&[
+            ("metrics", &form.metrics),
+            ("economic_buyer", &form.economic_buyer),
+            ("decision_criteria", &form.decision_criteria),
+            ("decision_process", &form.decision_process),
+            ("identified_pain", &form.identified_pain),
+            ("champion", &form.champion),
+            ("competition", &form.competition),
+        ]),
+        form,
+        errors,
+    })
+}
+
+pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Create)?;
+    let page = form_page(
+        &ctx,
+        "New lead".into(),
+        "/leads/new".into(),
+        "/leads".into(),
+        "Create lead",
+        LeadForm::default(),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn create(ctx: Ctx, WebForm(form): WebForm<LeadForm>) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Create)?;
+    let mut errors = FormErrors::new();
+    let body = form.as_json(&mut errors);
+    if errors.is_empty() {
+        let input: Result<LeadInput, AppError> = serde_json::from_value(Value::Object(body))
+            .map_err(|e| AppError::BadRequest(e.to_string()));
+        let result = match input {
+            Ok(input) => create_lead(&ctx.app, &ctx.actor, input).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(lead) => {
+                return Ok(ctx.done(
+                    &format!("/leads/{}", lead.id),
+                    format!("Created the lead {}.", display_name(&lead)),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(
+        &ctx,
+        "New lead".into(),
+        "/leads/new".into(),
+        "/leads".into(),
+        "Create lead",
+        form,
+        errors,
+    )
+    .await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let page = form_page(
+        &ctx,
+        format!("Edit {}", display_name(&lead)),
+        format!("/leads/{id}/edit"),
+        format!("/leads/{id}"),
+        "Save changes",
+        LeadForm::of(&lead),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn update(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<LeadForm>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let mut errors = FormErrors::new();
+    let patch = form.as_json(&mut errors);
+    if errors.is_empty() {
+        match update_lead(&ctx.app, &ctx.actor, id, patch).await {
+            Ok(lead) => {
+                return Ok(ctx.done(
+                    &format!("/leads/{id}"),
+                    format!("Saved {}.", display_name(&lead)),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(
+        &ctx,
+        format!("Edit {}", display_name(&lead)),
+        format!("/leads/{id}/edit"),
+        format!("/leads/{id}"),
+        "Save changes",
+        form,
+        errors,
+    )
+    .await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Delete)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    leads::delete(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    Ok(ctx.done(
+        "/leads",
+        format!("Deleted the lead {}.", display_name(&lead)),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A lead's page
+
+pub struct Item {
+    pub label: &'static str,
+    pub value: String,
+}
+
+pub struct Section {
+    pub title: &'static str,
+    pub items: Vec<Item>,
+}
+
+#[derive(Template)]
+#[template(path = "web/leads_show.html")]
+struct DetailPage {
+    layout: Layout,
+    id: Uuid,
+    name: String,
+    subtitle: String,
+    status: &'static str,
+    status_label: &'static str,
+    owner: String,
+    tags: Vec<String>,
+    fit_score: i32,
+    engagement_score: i32,
+    total_score: i32,
+    sections: Vec<Section>,
+    history: Vec<AuditRow>,
+    more_history: bool,
+    can_update: bool,
+    can_delete: bool,
+}
+
+fn items(list: &[(&'static str, &Option<String>)]) -> Vec<Item> {
+    list.iter()
+        .map(|(label, value)| Item {
+            label,
+            value: value.as_deref().unwrap_or_default().to_owned(),
+        })
+        .collect()
+}
+
+pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Leads, Action::Read)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let lead = leads::get(store, actor, id).await.or_page(&ctx)?;
+    let owners = Owners::load(&ctx).await?;
+    let names = Names::load(&ctx).await?;
+    let filter = AuditFilter {
+        resource: Some(Resource::Leads.as_str().to_owned()),
+        resource_id: Some(id.to_string()),
+        ..AuditFilter::default()
+    };
+    let entries = rivet_store::audit::list(
+        store,
+        actor,
+        &filter,
+        PageRequest {
+            limit: PAGE_SIZE,
+            after: None,
+        },
+    )
+    .await
+    .or_page(&ctx)?;
+    // Without users read the audit rows know no names; the caller at least knows their own.
+    let me = actor.user_id.to_string();
+    let history = entries
+        .data
+        .iter()
+        .map(|e| {
+            let mut row = audit_row(e, &names);
+            if row.actor == me {
+                row.actor = ctx.user_name.clone();
+            }
+            row.target = String::new();
+            for change in &mut row.changes {
+                for value in [&mut change.before, &mut change.after] {
+                    if let Ok(uid) = Uuid::parse_str(value)
+                        && owners.names.contains_key(&uid)
+                    {
+                        *value = owners.name(uid);
+                    }
+                }
+            }
+            row
+        })
+        .collect();
+    let revenue = lead.annual_revenue.as_ref().map(|amount| {
+        format!(
+            "{amount} {}",
+            lead.annual_revenue_currency.clone().unwrap_or_default()
+        )
+        .trim()
+        .to_owned()
+    });
+    let employees = lead.employee_count.map(|n| n.to_string());
+    let created = Some(datetime(&lead.created_at));
+    let updated = Some(datetime(&lead.updated_at));
+    let subtitle = [lead.title.as_deref(), lead.company_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let page = DetailPage {
+        layout: ctx.layout(display_name(&lead)),
+        id,
+        name: display_name(&lead),
+        subtitle,
+        status: lead.status.as_str(),
+        status_label: status_label(lead.status),
+        owner: owners.name(lead.owner_id),
+        tags: lead.tags.clone(),
+        fit_score: lead.fit_score,
+        engagement_score: lead.engagement_score,
+        total_score: lead.total_score,
+        sections: vec![
+            Section {
+                title: "Contact",
+                items: items(&[
+                    ("First name", &lead.first_name),
+                    ("Last name", &lead.last_name),
+                    ("Title", &lead.title),
+                    ("E-mail", &lead.email),
+                    ("Phone", &lead.phone),
+                    ("Mobile", &lead.mobile),
+                ]),
+            },
+            Section {
+                title: "Company",
+                items: items(&[
+                    ("Company", &lead.company_name),
+                    ("Website", &lead.website),
+                    ("Industry", &lead.industry),
+                    ("Employees", &employees),
+                    ("Annual revenue", &revenue),
+                ]),
+            },
+            Section {
+                title: "Origin",
+                items: items(&[
+                    ("Source", &lead.source),
+                    ("UTM source", &lead.utm_source),
+                    ("UTM campaign", &lead.utm_campaign),
+                    ("Created", &created),
+                    ("Last changed", &updated),
+                ]),
+            },
+            Section {
+                title: "BANT",
+                items: items(&[
+                    ("Budget", &lead.budget),
+                    ("Authority", &lead.authority),
+                    ("Need", &lead.need),
+                    ("Timeline", &lead.timeline),
+                ]),
+            },
+            Section {
+                title: "MEDDICC",
+                items: items(&[
+                    ("Metrics", &lead.metrics),
+                    ("Economic buyer", &lead.economic_buyer),
+                    ("Decision criteria", &lead.decision_criteria),
+                    ("Decision process", &lead.decision_process),
+                    ("Identified pain", &lead.identified_pain),
+                    ("Champion", &lead.champion),
+                    ("Competition", &lead.competition),
+                ]),
+            },
+        ],
+        history,
+        more_history: entries.next_cursor.is_some(),
+        can_update: ctx.can(Resource::Leads, Action::Update),
+        can_delete: ctx.can(Resource::Leads, Action::Delete),
+    };
+    Ok(ctx.render(&page))
+}
