@@ -6,6 +6,7 @@
 mod accounts;
 mod audit;
 mod auth;
+mod contacts;
 mod input;
 mod jobs;
 mod leads;

@@ -5,8 +5,8 @@
 //! written through this API. Queries are built once with sea-query for SQLite and PostgreSQL;
 //! where the engines really differ a function has one body per [`Backend`], side by side.
 
-pub mod api_keys;
 pub mod accounts;
+pub mod api_keys;
 pub mod audit;
 pub mod companies;
 pub mod contacts;

@@ -4,7 +4,8 @@
 //! Both reference their own table through `(company_id, …)` foreign keys — an account's parent,
 //! a contact's account — so a row can never point into another company. Deleting an account
 //! with contacts or children is refused by those keys unless the store first moved or deleted
-//! them, which is what the API asks the caller to choose.
+//! them, which is what the API asks the caller to choose. A partial unique index allows one
+//! primary contact per account.
 
 use crate::schema::{Companies, Memberships};
 use sea_orm::DeriveIden;
@@ -314,6 +315,22 @@ impl MigrationTrait for M0004AccountsContacts {
                 Contacts::AccountId.into_iden(),
             ],
         ))
+        .await?;
+        // The database keeps the one-primary-per-account rule even if two writers race past
+        // the store's un-setting of the previous primary.
+        m.create_index(
+            index(
+                "contacts_primary_key",
+                Contacts::Table,
+                vec![
+                    Contacts::CompanyId.into_iden(),
+                    Contacts::AccountId.into_iden(),
+                ],
+            )
+            .unique()
+            .and_where(Expr::col(Contacts::IsPrimary).eq(true))
+            .to_owned(),
+        )
         .await?;
         m.create_index(index(
             "contacts_email_idx",

@@ -243,10 +243,7 @@ struct ListPage {
 
 /// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
 /// date input sends), turned into `created_at[gte|lte]` before the shared parser sees them.
-fn api_pairs(
-    raw: &[(String, String)],
-    errors: &mut FormErrors,
-) -> Vec<(String, String)> {
+fn api_pairs(raw: &[(String, String)], errors: &mut FormErrors) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in raw {
         let value = value.trim();
@@ -254,19 +251,17 @@ fn api_pairs(
             continue;
         }
         match key.as_str() {
-            "created_from" | "created_to" => {
-                match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-                    Ok(day) => {
-                        let (op, time) = if key == "created_from" {
-                            ("gte", "00:00:00")
-                        } else {
-                            ("lte", "23:59:59.999")
-                        };
-                        out.push((format!("created_at[{op}]"), format!("{day}T{time}Z")));
-                    }
-                    Err(_) => errors.add(key, "must be a date such as 2026-01-31"),
+            "created_from" | "created_to" => match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
+                Ok(day) => {
+                    let (op, time) = if key == "created_from" {
+                        ("gte", "00:00:00")
+                    } else {
+                        ("lte", "23:59:59.999")
+                    };
+                    out.push((format!("created_at[{op}]"), format!("{day}T{time}Z")));
                 }
-            }
+                Err(_) => errors.add(key, "must be a date such as 2026-01-31"),
+            },
             _ => out.push((key.clone(), value.to_owned())),
         }
     }
@@ -494,13 +489,15 @@ pub async fn bulk(
                 status: Some(status),
                 ..BulkSet::default()
             };
-            leads::bulk_update(store, actor, &ids, &set).await.map(|done| {
-                format!(
-                    "Set {} to {}.",
-                    plural(done.len()),
-                    status_label(status).to_lowercase()
-                )
-            })
+            leads::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| {
+                    format!(
+                        "Set {} to {}.",
+                        plural(done.len()),
+                        status_label(status).to_lowercase()
+                    )
+                })
         }
         _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
@@ -1020,4 +1017,43 @@ pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
         can_delete: ctx.can(Resource::Leads, Action::Delete),
     };
     Ok(ctx.render(&page))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn the_filter_bar_becomes_the_apis_query_string() {
+        let mut errors = FormErrors::new();
+        let out = api_pairs(
+            &pairs(&[
+                ("status", "qualified"),
+                ("owner_id", ""),
+                ("created_from", "2026-01-31"),
+                ("created_to", "2026-02-01"),
+                ("sort", "-total_score"),
+            ]),
+            &mut errors,
+        );
+        assert!(errors.is_empty());
+        assert_eq!(
+            out,
+            pairs(&[
+                ("status", "qualified"),
+                ("created_at[gte]", "2026-01-31T00:00:00Z"),
+                ("created_at[lte]", "2026-02-01T23:59:59.999Z"),
+                ("sort", "-total_score"),
+            ])
+        );
+        assert!(ListQuery::parse(&out, LEAD_FIELDS, LEAD_DEFAULT_SORT).is_ok());
+        api_pairs(&pairs(&[("created_to", "yesterday")]), &mut errors);
+        assert!(errors.has("created_to"));
+    }
 }
