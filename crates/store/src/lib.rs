@@ -103,6 +103,11 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
         "name",
     ),
     (
+        "contacts_primary_key",
+        "contacts.company_id, contacts.account_id",
+        "is_primary",
+    ),
+    (
         "jobs_idempotency_key",
         "jobs.idempotency_key",
         "idempotency_key",
