@@ -2,11 +2,7 @@
 
 use clap::{Parser, Subcommand};
 
-/// mimalloc hands freed memory back to the system (glibc keeps, per thread, the largest blocks it
-/// ever served — such as the 19 MiB of every argon2 hash — so a server that hashed a few passwords
-/// on a few threads would stay at hundreds of MiB).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use rivet_server::Config;
 use rivet_server::error::AppError;
 

@@ -37,58 +37,31 @@ const LOCKOUT_MINUTES: i64 = 15;
 // Passwords
 
 fn argon2() -> Argon2<'static> {
-    // OWASP's argon2id recommendation: 19 MiB, 2 passes, 1 lane.
-    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    // One of OWASP's argon2id settings: 46 MiB, 1 pass, 1 lane (as strong as 19 MiB × 2 passes).
+    // Above glibc's largest mmap threshold (32 MiB), so the memory of every hash is mapped for
+    // it and handed back to the system at once instead of staying resident in an arena.
+    let params = Params::new(46 * 1024, 1, 1, None).unwrap_or_default();
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
-type HashJob = Box<dyn FnOnce() + Send>;
+/// At most two password hashes at a time: each needs 46 MiB and a core for tens of
+/// milliseconds, so a burst of sign-ins must not take the machine from everything else.
+static HASH_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-/// Password hashing runs on two dedicated threads. Each hash needs 19 MiB; the allocator keeps
-/// such a block per thread that ever hashed, so hashing on the general blocking pool (hundreds of
-/// threads) would leave hundreds of MiB resident. Two threads also bound the CPU that a burst of
-/// sign-ins can take from everything else.
-fn hasher() -> Option<&'static std::sync::mpsc::Sender<HashJob>> {
-    static SENDER: OnceLock<Option<std::sync::mpsc::Sender<HashJob>>> = OnceLock::new();
-    SENDER
-        .get_or_init(|| {
-            let (tx, rx) = std::sync::mpsc::channel::<HashJob>();
-            let rx = std::sync::Arc::new(std::sync::Mutex::new(rx));
-            for i in 0..2 {
-                let rx = rx.clone();
-                std::thread::Builder::new()
-                    .name(format!("rivet-hash-{i}"))
-                    .spawn(move || {
-                        loop {
-                            let job = match rx.lock() {
-                                Ok(rx) => rx.recv(),
-                                Err(_) => return,
-                            };
-                            match job {
-                                Ok(job) => job(),
-                                Err(_) => return,
-                            }
-                        }
-                    })
-                    .ok()?;
-            }
-            Some(tx)
-        })
-        .as_ref()
-}
-
-async fn on_hasher<T: Send + 'static>(
-    work: impl FnOnce() -> T + Send + 'static,
-) -> Result<T, AppError> {
+/// Run a hash on a short-lived thread of its own, off the async workers. A thread start costs
+/// microseconds next to the hash's milliseconds.
+async fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+    let _slot = HASH_SLOTS
+        .acquire()
+        .await
+        .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing is shut down")))?;
     let (tx, rx) = tokio::sync::oneshot::channel();
-    let sender = hasher().ok_or_else(|| {
-        AppError::Internal(anyhow::anyhow!("password hashing threads are not running"))
-    })?;
-    sender
-        .send(Box::new(move || {
+    std::thread::Builder::new()
+        .name("rivet-hash".into())
+        .spawn(move || {
             let _ = tx.send(work());
-        }))
-        .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing threads stopped")))?;
+        })
+        .map_err(|e| AppError::Internal(anyhow::anyhow!("cannot start a hashing thread: {e}")))?;
     rx.await
         .map_err(|_| AppError::Internal(anyhow::anyhow!("password hashing failed")))
 }
