@@ -2,7 +2,6 @@
 
 use clap::{Parser, Subcommand};
 
-
 use rivet_server::Config;
 use rivet_server::error::AppError;
 

@@ -50,7 +50,9 @@ static HASH_SLOTS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2)
 
 /// Run a hash on a short-lived thread of its own, off the async workers. A thread start costs
 /// microseconds next to the hash's milliseconds.
-async fn on_hasher<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, AppError> {
+async fn on_hasher<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, AppError> {
     let _slot = HASH_SLOTS
         .acquire()
         .await
