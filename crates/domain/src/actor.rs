@@ -14,7 +14,8 @@ pub struct Actor {
     /// The session (refresh-token family or web session) the request belongs to.
     pub session_id: Option<Uuid>,
     pub role_id: Uuid,
-    pub permissions: PermissionSet,
+    /// Shared: an `Actor` is cloned several times per request, the grants never change in it.
+    pub permissions: std::sync::Arc<PermissionSet>,
     /// The teams whose rows "team" scope covers: the caller's own team and every team they manage.
     pub team_ids: Vec<Uuid>,
     /// May read and change installation-wide settings, logs and statistics.

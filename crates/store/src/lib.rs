@@ -187,7 +187,10 @@ impl AuthEpoch {
 
 type GrantCache = std::collections::HashMap<
     (Uuid, Uuid),
-    (chrono::DateTime<chrono::Utc>, rivet_domain::PermissionSet),
+    (
+        chrono::DateTime<chrono::Utc>,
+        std::sync::Arc<rivet_domain::PermissionSet>,
+    ),
 >;
 
 impl Store {
@@ -268,7 +271,7 @@ impl Store {
         company_id: Uuid,
         role_id: Uuid,
         updated_at: chrono::DateTime<chrono::Utc>,
-    ) -> Option<rivet_domain::PermissionSet> {
+    ) -> Option<std::sync::Arc<rivet_domain::PermissionSet>> {
         let cache = self.grants.lock().ok()?;
         cache
             .get(&(company_id, role_id))
@@ -281,7 +284,7 @@ impl Store {
         company_id: Uuid,
         role_id: Uuid,
         updated_at: chrono::DateTime<chrono::Utc>,
-        set: &rivet_domain::PermissionSet,
+        set: &std::sync::Arc<rivet_domain::PermissionSet>,
     ) {
         if let Ok(mut cache) = self.grants.lock() {
             if cache.len() > 10_000 {

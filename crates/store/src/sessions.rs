@@ -396,7 +396,9 @@ pub async fn load_actor(
     let permissions = match store.cached_grants(company_id, row.role_id, row.role_updated_at) {
         Some(set) => set,
         None => {
-            let set = crate::roles::permissions_of(store.db(), company_id, row.role_id).await?;
+            let set = std::sync::Arc::new(
+                crate::roles::permissions_of(store.db(), company_id, row.role_id).await?,
+            );
             store.cache_grants(company_id, row.role_id, row.role_updated_at, &set);
             set
         }
