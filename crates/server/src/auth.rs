@@ -280,16 +280,22 @@ async fn resolve(
     credential: &Credential,
 ) -> Result<Option<crate::actor_cache::Resolved>, AppError> {
     use crate::actor_cache::Resolved;
-    let key = match credential {
-        Credential::None => return Ok(None),
-        Credential::Jwt(token) => {
-            let Some(claims) = decode_access_token(&app.keys, token) else {
-                return Ok(None);
-            };
+    // A token's signature and expiry are checked on every request, cached or not.
+    let claims = match credential {
+        Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
+            Some(claims) => Some(claims),
+            None => return Ok(None),
+        },
+        _ => None,
+    };
+    let key = match (credential, &claims) {
+        (Credential::None, _) => return Ok(None),
+        (Credential::Jwt(_), Some(claims)) => {
             format!("j:{}:{}:{}", claims.sid, claims.cid, claims.sub)
         }
-        Credential::ApiKey(key) => format!("k:{}", sessions::hash_token(key)),
-        Credential::Cookie(cookie) => format!("c:{}", sessions::hash_token(cookie)),
+        (Credential::Jwt(_), None) => return Ok(None),
+        (Credential::ApiKey(key), _) => format!("k:{}", sessions::hash_token(key)),
+        (Credential::Cookie(cookie), _) => format!("c:{}", sessions::hash_token(cookie)),
     };
     let epoch = app.store.auth_epoch();
     if let Some(hit) = app.cache.callers.get(&key, epoch) {
@@ -298,7 +304,7 @@ async fn resolve(
     let read_in = epoch.current();
     let resolved = match credential {
         Credential::None => None,
-        Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
+        Credential::Jwt(_) => match claims {
             Some(claims) => {
                 sessions::load_actor(&app.store, claims.cid, claims.sub, Some(claims.sid), None)
                     .await?

@@ -6,7 +6,7 @@
 use crate::accounts::{bulk_tags, check_ids};
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
 use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
@@ -18,7 +18,6 @@ use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::contacts::{self, BulkSet, Contact};
-use rivet_store::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -103,13 +102,6 @@ pub fn routes() -> ApiRouter {
         )
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 async fn list(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -117,19 +109,7 @@ async fn list(
 ) -> Result<Json<Page<Contact>>, AppError> {
     let query = ListQuery::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT)
         .map_err(|e| AppError::BadRequest(e.0))?;
-    let limit = match param(&pairs, "limit") {
-        Some(text) => text.parse::<u64>().ok(),
-        None => Some(DEFAULT_LIMIT),
-    }
-    .filter(|l| (1..=MAX_LIMIT).contains(l))
-    .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?;
-    let after = match param(&pairs, "cursor").filter(|c| !c.is_empty()) {
-        Some(text) => Some(
-            contacts::decode_cursor(&query.sort, text)
-                .ok_or_else(|| AppError::BadRequest("cursor is not valid for this sort".into()))?,
-        ),
-        None => None,
-    };
+    let (limit, after) = list_window(&pairs, |c| contacts::decode_cursor(&query.sort, c))?;
     Ok(Json(
         contacts::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))

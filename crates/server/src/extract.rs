@@ -134,12 +134,7 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
 
 /// Validate `limit` (1..=500, default 50) and an opaque `cursor` into a page request.
 pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, AppError> {
-    let limit = limit.unwrap_or(rivet_store::page::DEFAULT_LIMIT);
-    if !(1..=MAX_LIMIT).contains(&limit) {
-        return Err(AppError::BadRequest(format!(
-            "limit must be between 1 and {MAX_LIMIT}"
-        )));
-    }
+    let limit = check_limit(limit.unwrap_or(rivet_store::page::DEFAULT_LIMIT))?;
     let after = match cursor.filter(|c| !c.is_empty()) {
         Some(text) => Some(
             Cursor::decode(text)
@@ -157,6 +152,46 @@ pub fn present<'de, D: serde::Deserializer<'de>, T: serde::Deserialize<'de>>(
     d: D,
 ) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
+}
+
+fn check_limit(limit: u64) -> Result<u64, AppError> {
+    if (1..=MAX_LIMIT).contains(&limit) {
+        Ok(limit)
+    } else {
+        Err(AppError::BadRequest(format!(
+            "limit must be between 1 and {MAX_LIMIT}"
+        )))
+    }
+}
+
+/// The `limit` (1..=500, default 50) and `cursor` of a record list whose query string is read as
+/// pairs (filters and sort are parsed from the same pairs); `decode` reads the cursor and refuses
+/// one made under another sort.
+pub fn list_window<S>(
+    pairs: &[(String, String)],
+    decode: impl FnOnce(&str) -> Option<S>,
+) -> Result<(u64, Option<S>), AppError> {
+    let param = |name: &str| {
+        pairs
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    };
+    let limit = match param("limit") {
+        Some(text) => text.parse::<u64>().map_err(|_| {
+            AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}"))
+        })?,
+        None => rivet_store::page::DEFAULT_LIMIT,
+    };
+    let limit = check_limit(limit)?;
+    let after = match param("cursor").filter(|c| !c.is_empty()) {
+        Some(text) => Some(
+            decode(text)
+                .ok_or_else(|| AppError::BadRequest("cursor is not valid for this sort".into()))?,
+        ),
+        None => None,
+    };
+    Ok((limit, after))
 }
 
 /// Parse a path id; a malformed one cannot name any row, so it is simply not found.

@@ -4,7 +4,7 @@
 
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -15,7 +15,6 @@ use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::leads::{self, BulkSet, Lead};
-use rivet_store::page::{DEFAULT_LIMIT, MAX_LIMIT};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -103,13 +102,6 @@ pub fn routes() -> ApiRouter {
         )
 }
 
-fn param<'a>(pairs: &'a [(String, String)], name: &str) -> Option<&'a str> {
-    pairs
-        .iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-}
-
 async fn list(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -117,19 +109,7 @@ async fn list(
 ) -> Result<Json<Page<Lead>>, AppError> {
     let query = ListQuery::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT)
         .map_err(|e| AppError::BadRequest(e.0))?;
-    let limit = match param(&pairs, "limit") {
-        Some(text) => text.parse::<u64>().ok(),
-        None => Some(DEFAULT_LIMIT),
-    }
-    .filter(|l| (1..=MAX_LIMIT).contains(l))
-    .ok_or_else(|| AppError::BadRequest(format!("limit must be between 1 and {MAX_LIMIT}")))?;
-    let after = match param(&pairs, "cursor").filter(|c| !c.is_empty()) {
-        Some(text) => Some(
-            leads::decode_cursor(&query.sort, text)
-                .ok_or_else(|| AppError::BadRequest("cursor is not valid for this sort".into()))?,
-        ),
-        None => None,
-    };
+    let (limit, after) = list_window(&pairs, |c| leads::decode_cursor(&query.sort, c))?;
     Ok(Json(
         leads::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))

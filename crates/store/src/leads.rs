@@ -3,13 +3,13 @@
 //! leads, every change audited in its transaction. The first record type; later ones copy it.
 
 use crate::query::{self, ListField, Seek, escape_like, iden};
-use crate::schema::{Leads, Memberships};
+use crate::schema::Leads;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{Condition, FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::values::Money;
-use rivet_domain::{Action, Actor, FieldErrors, Resource, Scope};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
     Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
 };
@@ -143,14 +143,6 @@ struct LeadRow {
     updated_at: DateTime<Utc>,
 }
 
-/// SQLite hands JSON columns back as text; PostgreSQL as JSON.
-fn json_column(value: serde_json::Value) -> serde_json::Value {
-    match value {
-        serde_json::Value::String(text) => serde_json::from_str(&text).unwrap_or_default(),
-        other => other,
-    }
-}
-
 impl From<LeadRow> for Lead {
     fn from(r: LeadRow) -> Self {
         let annual_revenue = r.annual_revenue_micros.map(|micros| {
@@ -160,8 +152,8 @@ impl From<LeadRow> for Lead {
             }
             .amount()
         });
-        let tags = serde_json::from_value(json_column(r.tags)).unwrap_or_default();
-        let custom_fields = match json_column(r.custom_fields) {
+        let tags = serde_json::from_value(query::json_column(r.tags)).unwrap_or_default();
+        let custom_fields = match query::json_column(r.custom_fields) {
             v @ serde_json::Value::Object(_) => v,
             _ => serde_json::Value::Object(Map::new()),
         };
@@ -352,31 +344,11 @@ fn select_leads(company_id: Uuid) -> SelectStatement {
         .to_owned()
 }
 
-/// The caller's scope on leads as a `WHERE`: every lead, those owned in their teams (or by
-/// them), or their own.
+/// The caller's scope on leads as a `WHERE`.
 fn scope_condition(actor: &Actor, action: Action) -> Result<Cond> {
-    let owner = || Expr::col((Leads::Table, Leads::OwnerId));
-    match actor.scope(Resource::Leads, action) {
-        Scope::All => Ok(Cond::all()),
-        Scope::Team => Ok(Cond::any()
-            .add(owner().eq(actor.user_id))
-            .add(owner().in_subquery(team_members(actor)))),
-        Scope::Own => Ok(Cond::all().add(owner().eq(actor.user_id))),
-        Scope::None => Err(StoreError::Forbidden),
-    }
-}
-
-/// The users in the caller's teams.
-fn team_members(actor: &Actor) -> SelectStatement {
-    Query::select()
-        .column((Memberships::Table, Memberships::UserId))
-        .from(Memberships::Table)
-        .and_where(Expr::col((Memberships::Table, Memberships::CompanyId)).eq(actor.company_id))
-        .and_where(
-            Expr::col((Memberships::Table, Memberships::TeamId))
-                .is_in(actor.team_ids.iter().copied()),
-        )
-        .to_owned()
+    query::scope_condition(actor, Resource::Leads, action, || {
+        Expr::col((Leads::Table, Leads::OwnerId))
+    })
 }
 
 /// Read a cursor made by [`list`] under the same sort.
@@ -449,55 +421,11 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Lead> {
     get_in(store.db(), actor, Action::Read, id).await
 }
 
-#[derive(Debug, FromQueryResult)]
-struct OwnerRow {
-    team_id: Option<Uuid>,
-    active: bool,
-}
-
-/// Check that `owner_id` is an active member of the caller's company (else 422 naming the
-/// field) whom the caller's scope for `action` lets them give leads to (else forbidden).
-async fn check_owner<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    owner_id: Uuid,
-) -> Result<()> {
-    let row: Option<OwnerRow> = fetch_optional(
-        conn,
-        Query::select()
-            .columns([Memberships::TeamId, Memberships::Active])
-            .from(Memberships::Table)
-            .and_where(Expr::col(Memberships::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Memberships::UserId).eq(owner_id)),
-    )
-    .await?;
-    let Some(owner) = row.filter(|r| r.active) else {
-        return Err(StoreError::invalid(
-            "owner_id",
-            "is not an active member of this company",
-        ));
-    };
-    let allowed = match actor.scope(Resource::Leads, action) {
-        Scope::All => true,
-        Scope::Team => {
-            owner_id == actor.user_id || owner.team_id.is_some_and(|t| actor.team_ids.contains(&t))
-        }
-        Scope::Own => owner_id == actor.user_id,
-        Scope::None => false,
-    };
-    if allowed {
-        Ok(())
-    } else {
-        Err(StoreError::Forbidden)
-    }
-}
-
 /// Create a lead; without an owner the caller owns it.
 pub async fn create(store: &Store, actor: &Actor, data: &LeadData) -> Result<Lead> {
     let tx = store.write(actor).await?;
     let owner_id = data.owner_id.unwrap_or(actor.user_id);
-    check_owner(tx.conn(), actor, Action::Create, owner_id).await?;
+    query::check_owner(tx.conn(), actor, Resource::Leads, Action::Create, owner_id).await?;
     let id = new_id();
     let at = now();
     let mut cols = vec![
@@ -547,7 +475,7 @@ pub async fn update(
         return Err(StoreError::invalid("owner_id", "must not be empty"));
     };
     if owner_id != before.owner_id {
-        check_owner(tx.conn(), actor, Action::Update, owner_id).await?;
+        query::check_owner(tx.conn(), actor, Resource::Leads, Action::Update, owner_id).await?;
     }
     let mut cols = data_columns(&data, owner_id);
     cols.push((Leads::UpdatedAt, now().into()));
@@ -625,16 +553,6 @@ async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> R
     Ok(rows.into_iter().map(Lead::from).collect())
 }
 
-fn unique(ids: &[Uuid]) -> Vec<Uuid> {
-    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len());
-    for id in ids {
-        if !out.contains(id) {
-            out.push(*id);
-        }
-    }
-    out
-}
-
 /// Set owner, status and/or tags on every lead of `ids`, all or nothing; one audit row each.
 pub async fn bulk_update(
     store: &Store,
@@ -642,11 +560,11 @@ pub async fn bulk_update(
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Lead>> {
-    let ids = unique(ids);
+    let ids = query::unique_ids(ids);
     let tx = store.write(actor).await?;
     let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
     if let Some(owner) = set.owner_id {
-        check_owner(tx.conn(), actor, Action::Update, owner).await?;
+        query::check_owner(tx.conn(), actor, Resource::Leads, Action::Update, owner).await?;
     }
     let at = now();
     let mut update = Query::update();
@@ -694,7 +612,7 @@ pub async fn bulk_update(
 
 /// Delete every lead of `ids`, all or nothing; one audit row each. Returns how many.
 pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = unique(ids);
+    let ids = query::unique_ids(ids);
     let tx = store.write(actor).await?;
     let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
     let deleted = exec(

@@ -194,12 +194,6 @@ fn visible_to(actor: &Actor) -> Cond {
     cond
 }
 
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
-}
-
 /// The rows `actor` may see that match `filter`, newest first.
 pub async fn list(
     store: &Store,
@@ -225,12 +219,13 @@ pub async fn list(
     }
     if let Some(target) = filter.target.as_deref().filter(|t| !t.is_empty()) {
         q.and_where(
-            Expr::col(SystemLogs::Target)
-                .like(LikeExpr::new(format!("{}%", escape_like(target))).escape('\\')),
+            Expr::col(SystemLogs::Target).like(
+                LikeExpr::new(format!("{}%", crate::query::escape_like(target))).escape('\\'),
+            ),
         );
     }
     if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let pattern = format!("%{}%", crate::query::escape_like(&text.to_lowercase()));
         q.and_where(
             Expr::expr(Func::lower(Expr::col(SystemLogs::Message)))
                 .like(LikeExpr::new(pattern).escape('\\')),

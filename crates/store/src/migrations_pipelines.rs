@@ -8,6 +8,7 @@
 //! its own intermediate states.
 
 use crate::schema::Companies;
+use crate::schema::{int, text, time, uuid};
 use sea_orm::DeriveIden;
 use sea_orm_migration::prelude::*;
 
@@ -44,25 +45,6 @@ impl MigrationName for M0003Pipelines {
     fn name(&self) -> &str {
         "m0003_pipelines"
     }
-}
-
-fn uuid(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).uuid().not_null().to_owned()
-}
-
-fn text(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().not_null().to_owned()
-}
-
-fn int(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).integer().not_null().to_owned()
-}
-
-fn time(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
 }
 
 #[async_trait::async_trait]

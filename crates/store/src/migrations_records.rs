@@ -8,6 +8,7 @@
 //! primary contact per account.
 
 use crate::schema::{Companies, Memberships};
+use crate::schema::{flag, index, json, text_null, time, uuid};
 use sea_orm::DeriveIden;
 use sea_orm_migration::prelude::*;
 
@@ -82,42 +83,6 @@ impl MigrationName for M0004AccountsContacts {
     fn name(&self) -> &str {
         "m0004_accounts_contacts"
     }
-}
-
-fn uuid(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).uuid().not_null().to_owned()
-}
-
-fn text_null(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).text().null().to_owned()
-}
-
-fn time(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .timestamp_with_time_zone()
-        .not_null()
-        .to_owned()
-}
-
-fn flag(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col)
-        .boolean()
-        .not_null()
-        .default(false)
-        .to_owned()
-}
-
-fn json(col: impl IntoIden) -> ColumnDef {
-    ColumnDef::new(col).json_binary().not_null().to_owned()
-}
-
-fn index(name: &str, table: impl IntoTableRef, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for c in cols {
-        stmt.col(c);
-    }
-    stmt.to_owned()
 }
 
 #[async_trait::async_trait]

@@ -247,33 +247,55 @@ impl MigratorTrait for Migrator {
     }
 }
 
-fn uuid(col: impl IntoIden) -> ColumnDef {
+// Column helpers shared by every migration module.
+
+pub(crate) fn uuid(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).uuid().not_null().to_owned()
 }
 
-fn time(col: impl IntoIden) -> ColumnDef {
+pub(crate) fn int(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).integer().not_null().to_owned()
+}
+
+pub(crate) fn flag(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col)
+        .boolean()
+        .not_null()
+        .default(false)
+        .to_owned()
+}
+
+pub(crate) fn json(col: impl IntoIden) -> ColumnDef {
+    ColumnDef::new(col).json_binary().not_null().to_owned()
+}
+
+pub(crate) fn time(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
         .not_null()
         .to_owned()
 }
 
-fn time_null(col: impl IntoIden) -> ColumnDef {
+pub(crate) fn time_null(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col)
         .timestamp_with_time_zone()
         .null()
         .to_owned()
 }
 
-fn text(col: impl IntoIden) -> ColumnDef {
+pub(crate) fn text(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).text().not_null().to_owned()
 }
 
-fn text_null(col: impl IntoIden) -> ColumnDef {
+pub(crate) fn text_null(col: impl IntoIden) -> ColumnDef {
     ColumnDef::new(col).text().null().to_owned()
 }
 
-fn index(name: &str, table: impl IntoTableRef, cols: Vec<DynIden>) -> IndexCreateStatement {
+pub(crate) fn index(
+    name: &str,
+    table: impl IntoTableRef,
+    cols: Vec<DynIden>,
+) -> IndexCreateStatement {
     let mut stmt = Index::create();
     stmt.name(name).table(table);
     for c in cols {

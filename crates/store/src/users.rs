@@ -118,7 +118,7 @@ pub async fn list(
         q.and_where(Expr::col((Memberships::Table, Memberships::TeamId)).eq(team));
     }
     if let Some(text) = filter.q.as_deref().filter(|t| !t.is_empty()) {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let pattern = format!("%{}%", crate::query::escape_like(&text.to_lowercase()));
         q.cond_where(
             Cond::any()
                 .add(Expr::col((Users::Table, Users::Email)).like(pattern.clone()))
@@ -134,12 +134,6 @@ pub async fn list(
         .limit(page.limit + 1);
     let rows: Vec<Member> = fetch_all(store.db(), &q).await?;
     Ok(Page::from_rows(rows, page, |m| m.id))
-}
-
-fn escape_like(text: &str) -> String {
-    text.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
 }
 
 async fn get_in<C: ConnectionTrait>(
