@@ -331,3 +331,23 @@ both!(
     bad_query_strings_are_400,
     pagination_walks_every_row_once,
 );
+
+async fn member_search_treats_underscore_and_percent_as_text(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let role = app.role_id(&admin, "sales").await;
+    let created = app
+        .post(
+            "/users",
+            &admin,
+            json!({"email": "snake_case@acme.test", "name": "Snake Case", "role_id": role}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+    let found = json_of(app.get("/users?q=snake_case", &admin).await).await;
+    assert_eq!(found["data"].as_array().unwrap().len(), 1);
+    let none = json_of(app.get("/users?q=snake%25case", &admin).await).await;
+    assert_eq!(none["data"].as_array().unwrap().len(), 0);
+}
+
+both!(member_search_treats_underscore_and_percent_as_text);

@@ -7,7 +7,9 @@ use crate::schema::{Invitations, Memberships, Roles, Sessions, Teams, Users};
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Duration, Utc};
 use rivet_domain::{Action, Actor, Email, Resource, Scope};
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, JoinType, Order, Query, SelectStatement};
+use sea_orm::sea_query::{
+    Cond, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query, SelectStatement,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -121,8 +123,14 @@ pub async fn list(
         let pattern = format!("%{}%", crate::query::escape_like(&text.to_lowercase()));
         q.cond_where(
             Cond::any()
-                .add(Expr::col((Users::Table, Users::Email)).like(pattern.clone()))
-                .add(Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name)))).like(pattern)),
+                .add(
+                    Expr::col((Users::Table, Users::Email))
+                        .like(LikeExpr::new(pattern.clone()).escape('\\')),
+                )
+                .add(
+                    Expr::expr(Func::lower(Expr::col((Users::Table, Users::Name))))
+                        .like(LikeExpr::new(pattern).escape('\\')),
+                ),
         );
     }
     // Keyset on the membership's key, so the primary key index gives the order (no sort step
