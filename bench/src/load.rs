@@ -11,8 +11,8 @@ use anyhow::Result;
 use http_body_util::BodyExt;
 use http_body_util::Full;
 use hyper::body::Bytes;
-use hyper::header::{AUTHORIZATION, HOST, HeaderValue};
-use hyper::{Request, StatusCode, Uri};
+use hyper::header::{AUTHORIZATION, CONTENT_TYPE, HOST, HeaderValue};
+use hyper::{Method, Request, StatusCode, Uri};
 use tokio::time::Instant;
 
 use crate::client::{self, Sender};
@@ -21,8 +21,31 @@ use crate::procs;
 pub struct Target {
     pub label: String,
     pub addr: SocketAddr,
-    pub path: String,
+    /// Requested in turn by each worker (one path: the same request every time).
+    pub paths: Vec<String>,
     pub auth: Option<HeaderValue>,
+    pub method: Method,
+    /// A JSON body sent with every request.
+    pub body: Option<Bytes>,
+}
+
+impl Target {
+    /// `GET path`.
+    pub fn get(
+        label: impl Into<String>,
+        addr: SocketAddr,
+        path: impl Into<String>,
+        auth: Option<HeaderValue>,
+    ) -> Self {
+        Self {
+            label: label.into(),
+            addr,
+            paths: vec![path.into()],
+            auth,
+            method: Method::GET,
+            body: None,
+        }
+    }
 }
 
 #[derive(Clone, Copy)]
@@ -65,14 +88,24 @@ impl WorkerStats {
 /// Per-request data parsed once up front to keep the client's hot loop lean.
 struct Prepared {
     target: Target,
-    uri: Uri,
+    uris: Vec<Uri>,
     host: HeaderValue,
 }
 
 /// Runs the load against `target`, sampling the RSS of `sample_pid` meanwhile.
 pub async fn run(target: Target, cfg: LoadConfig, sample_pid: Option<u32>) -> Result<LoadResult> {
+    anyhow::ensure!(
+        !target.paths.is_empty(),
+        "{}: no path to request",
+        target.label
+    );
+    let uris = target
+        .paths
+        .iter()
+        .map(|p| p.parse::<Uri>())
+        .collect::<Result<Vec<_>, _>>()?;
     let target = Arc::new(Prepared {
-        uri: target.path.parse()?,
+        uris,
         host: HeaderValue::from_str(&target.addr.to_string())?,
         target,
     });
@@ -82,7 +115,7 @@ pub async fn run(target: Target, cfg: LoadConfig, sample_pid: Option<u32>) -> Re
     let warm_end = Instant::now() + cfg.warmup;
     let end = warm_end + cfg.duration;
     let workers: Vec<_> = (0..cfg.concurrency)
-        .map(|_| tokio::spawn(worker(target.clone(), warm_end, end)))
+        .map(|i| tokio::spawn(worker(target.clone(), i, warm_end, end)))
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
@@ -123,11 +156,18 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
     f64::from(sorted_us[idx]) / 1000.0
 }
 
-async fn worker(target: Arc<Prepared>, warm_end: Instant, end: Instant) -> WorkerStats {
+async fn worker(
+    target: Arc<Prepared>,
+    first: usize,
+    warm_end: Instant,
+    end: Instant,
+) -> WorkerStats {
     // Hard stop for a hung server: in-flight requests may overrun `end` by this much.
     let hard_deadline = end + Duration::from_secs(10);
     let mut stats = WorkerStats::default();
     let mut sender: Option<Sender> = None;
+    // Each worker starts at a different path so concurrent requests differ.
+    let mut next = first;
     loop {
         let start = Instant::now();
         if start >= end {
@@ -135,7 +175,8 @@ async fn worker(target: Arc<Prepared>, warm_end: Instant, end: Instant) -> Worke
         }
         let measured = start >= warm_end;
         let outcome =
-            tokio::time::timeout_at(hard_deadline, one_request(&target, &mut sender)).await;
+            tokio::time::timeout_at(hard_deadline, one_request(&target, next, &mut sender)).await;
+        next = next.wrapping_add(1);
         let elapsed = start.elapsed();
         match outcome {
             Ok(Ok(status)) if status.is_success() => {
@@ -166,7 +207,11 @@ async fn worker(target: Arc<Prepared>, warm_end: Instant, end: Instant) -> Worke
     stats
 }
 
-async fn one_request(prepared: &Prepared, sender: &mut Option<Sender>) -> Result<StatusCode> {
+async fn one_request(
+    prepared: &Prepared,
+    index: usize,
+    sender: &mut Option<Sender>,
+) -> Result<StatusCode> {
     let target = &prepared.target;
     let reused = match sender {
         Some(s) if !s.is_closed() => true,
@@ -187,12 +232,20 @@ async fn one_request(prepared: &Prepared, sender: &mut Option<Sender>) -> Result
         conn.ready().await?;
     }
     let mut req = Request::builder()
-        .uri(prepared.uri.clone())
+        .method(target.method.clone())
+        .uri(prepared.uris[index % prepared.uris.len()].clone())
         .header(HOST, prepared.host.clone());
     if let Some(auth) = &target.auth {
         req = req.header(AUTHORIZATION, auth.clone());
     }
-    let req = req.body(Full::new(Bytes::new()))?;
+    let body = match &target.body {
+        Some(body) => {
+            req = req.header(CONTENT_TYPE, "application/json");
+            body.clone()
+        }
+        None => Bytes::new(),
+    };
+    let req = req.body(Full::new(body))?;
     let resp = conn.send_request(req).await?;
     let status = resp.status();
     // Drain the body frame by frame without buffering it.

@@ -3,11 +3,13 @@
 //! `rivet-bench foundation` compares a bare axum "hello" server (the framework
 //! ceiling) with rivet's authenticated `GET /api/v1/me` and
 //! `GET /api/v1/users?limit=50`, and reports throughput, latency and RSS.
+//! `rivet-bench records` runs the record scenario against a seeded database.
 //! See `bench/README.md`.
 
 mod client;
 mod load;
 mod procs;
+mod records;
 mod report;
 
 use std::net::SocketAddr;
@@ -39,6 +41,9 @@ struct Cli {
 enum Cmd {
     /// Bare axum hello vs rivet `/api/v1/me` and `/api/v1/users`: rps, latency, RSS.
     Foundation(FoundationArgs),
+    /// Against a seeded server (`rivet seed --demo --size large`): a rep's new leads, a deal
+    /// and its timeline, global search, creating a lead, and the bare axum ceiling.
+    Records(records::RecordsArgs),
     /// Bare axum server answering `GET /` with "hello" (spawned by `foundation`).
     #[command(hide = true)]
     HelloServer {
@@ -82,6 +87,18 @@ fn main() -> Result<ExitCode> {
                 .block_on(hello_server(addr))?;
             Ok(ExitCode::SUCCESS)
         }
+        Cmd::Records(args) => tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                tokio::select! {
+                    result = records::run(args) => result,
+                    signal = interrupted() => {
+                        signal?;
+                        anyhow::bail!("interrupted; servers stopped")
+                    }
+                }
+            }),
         Cmd::Foundation(args) => {
             let mut builder = if args.client_threads <= 1 {
                 tokio::runtime::Builder::new_current_thread()
@@ -207,12 +224,7 @@ async fn foundation(args: FoundationArgs) -> Result<ExitCode> {
             "load: {label} ({} s warm-up + {} s)...",
             args.warmup, args.duration
         );
-        let target = Target {
-            label: label.into(),
-            addr,
-            path: path.into(),
-            auth,
-        };
+        let target = Target::get(label, addr, path, auth);
         let r = load::run(target, cfg, Some(pid)).await?;
         eprintln!(
             "  {} ok responses, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",

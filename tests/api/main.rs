@@ -4,15 +4,22 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 mod accounts;
+mod activities;
 mod audit;
 mod auth;
 mod contacts;
+mod custom_fields;
+mod deals;
 mod input;
 mod jobs;
 mod leads;
 mod pipelines;
 mod ratelimit;
 mod rbac;
+mod search;
+mod seed;
 mod smoke;
 mod system;
+mod tasks;
 mod tenancy;
+mod timeline;

@@ -23,6 +23,8 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod board;
+
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
         .ok()
@@ -995,27 +997,7 @@ async fn lead_steps(page: &Page<'_>) -> Result<()> {
 }
 
 async fn run_leads(db: Db, driver: &Driver) {
-    let app = spawn_app(db).await;
-    let shots = std::env::var("RIVET_BROWSER_SCREENSHOTS")
-        .ok()
-        .filter(|d| !d.is_empty())
-        .map(PathBuf::from);
-    let client = driver.browser().await;
-    let page = Page {
-        client: &client,
-        base: &app.base,
-        shots,
-        label: format!("{db:?}-leads").to_lowercase(),
-        step: Default::default(),
-    };
-    let result = lead_steps(&page).await;
-    client.close().await.ok();
-    if let Err(err) = result {
-        panic!(
-            "{db:?}: {err:#}\n(chromedriver log: {})",
-            driver.dir.path().join("chromedriver.log").display()
-        );
-    }
+    run_journey(db, driver, Journey::Leads).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -1161,5 +1143,572 @@ async fn leads_pages_follow_the_callers_permissions_and_bulk_delete_asks_first()
     leads_over_http(Db::Sqlite).await;
     if rivet_tests::postgres_admin_url().is_some() {
         leads_over_http(Db::Postgres).await;
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts and contacts: the account form (with an error next to its field), an account's page,
+// and a contact added from it.
+
+/// The record's id from `/{list}/{id}`.
+fn record_id_of(list: &str, path: &str) -> Option<String> {
+    path.strip_prefix(&format!("/{list}/"))
+        .map(|rest| rest.split(['/', '?']).next().unwrap_or_default().to_owned())
+        .filter(|id| uuid::Uuid::parse_str(id).is_ok())
+}
+
+/// Sign in on the page the browser was sent to, and land back on `path`.
+async fn sign_in_at(page: &Page<'_>, path: &str) -> Result<()> {
+    page.goto(path).await?;
+    page.fill("login-email", ADMIN_EMAIL).await?;
+    page.fill("login-password", ADMIN_PASSWORD).await?;
+    page.click_button("Sign in").await?;
+    ensure!(
+        page.path().await? == path,
+        "back on {path} after signing in: {}",
+        page.path().await?
+    );
+    Ok(())
+}
+
+/// Create an account through the form; returns its id.
+async fn create_account_in_form(page: &Page<'_>, name: &str) -> Result<String> {
+    page.goto("/accounts").await?;
+    page.client
+        .find(Locator::LinkText("New account"))
+        .await
+        .context("the new account button")?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    page.fill("account-name", name).await?;
+    page.fill("account-domain", "engines.test").await?;
+    page.fill("account-industry", "Computing").await?;
+    page.click_button("Create account").await?;
+    page.expect_text(&format!("Created the account {name}."))
+        .await?;
+    let path = page.path().await?;
+    record_id_of("accounts", &path).with_context(|| format!("on the account's page: {path}"))
+}
+
+async fn account_steps(page: &Page<'_>) -> Result<()> {
+    sign_in_at(page, "/accounts").await?;
+    page.expect_text("There are no accounts yet.").await?;
+    let nav = page
+        .client
+        .find(Locator::Css("nav.nav"))
+        .await?
+        .text()
+        .await?;
+    ensure!(
+        nav.contains("Leads\nAccounts\nContacts"),
+        "Accounts and Contacts links next to Leads: {nav}"
+    );
+
+    let id = create_account_in_form(page, "Analytical Engines").await?;
+    page.goto("/accounts").await?;
+    page.expect_text("Computing").await?;
+    page.client
+        .find(Locator::LinkText("Analytical Engines"))
+        .await
+        .context("the account in the list")?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    ensure!(
+        page.path().await? == format!("/accounts/{id}"),
+        "the account's page: {}",
+        page.path().await?
+    );
+    page.expect_text("Prospect").await?;
+
+    // An empty name comes back next to its field, the other values kept.
+    page.client
+        .find(Locator::LinkText("Edit"))
+        .await?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    page.client
+        .find(Locator::Id("account-name"))
+        .await?
+        .clear()
+        .await?;
+    page.choose("#account-lifecycle_stage", "Customer").await?;
+    page.click_button("Save changes").await?;
+    let error = page
+        .client
+        .find(Locator::Id("account-name-error"))
+        .await
+        .context("an error next to the name field")?
+        .text()
+        .await?;
+    ensure!(
+        error.contains("Name must not be empty"),
+        "name error: {error}"
+    );
+    let stage = page
+        .client
+        .find(Locator::Id("account-lifecycle_stage"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        stage.as_deref() == Some("customer"),
+        "stage kept: {stage:?}"
+    );
+    page.shot("account form with an error").await?;
+
+    page.fill("account-name", "Difference Engines").await?;
+    page.click_button("Save changes").await?;
+    page.expect_text("Saved Difference Engines.").await?;
+    ensure!(
+        page.path().await? == format!("/accounts/{id}"),
+        "back on the account's page: {}",
+        page.path().await?
+    );
+    let heading = page.client.find(Locator::Css("h1")).await?.text().await?;
+    ensure!(
+        heading.contains("Difference Engines") && heading.contains("Customer"),
+        "the new name and stage: {heading}"
+    );
+    page.expect_text("engines.test").await?;
+    Ok(())
+}
+
+async fn contact_on_account_steps(page: &Page<'_>) -> Result<()> {
+    sign_in_at(page, "/accounts").await?;
+    let account = create_account_in_form(page, "Babbage & Co").await?;
+    page.expect_text("No contacts at this account yet.").await?;
+    page.client
+        .find(Locator::LinkText("Add contact"))
+        .await
+        .context("the add contact link")?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    ensure!(
+        page.path().await? == format!("/contacts/new?account_id={account}"),
+        "the new contact form for the account: {}",
+        page.path().await?
+    );
+    let chosen = page
+        .client
+        .find(Locator::Id("contact-account_id"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        chosen.as_deref() == Some(account.as_str()),
+        "the account is chosen: {chosen:?}"
+    );
+    page.fill("contact-first_name", "Charles").await?;
+    page.fill("contact-last_name", "Babbage").await?;
+    page.fill("contact-email", "charles@babbage.test").await?;
+    page.client
+        .find(Locator::Id("contact-is_primary"))
+        .await?
+        .click()
+        .await?;
+    page.client
+        .find(Locator::Id("contact-email_consent"))
+        .await?
+        .click()
+        .await?;
+    page.click_button("Create contact").await?;
+    page.expect_text("Created the contact Charles Babbage.")
+        .await?;
+    let path = page.path().await?;
+    let contact = record_id_of("contacts", &path)
+        .with_context(|| format!("on the contact's page: {path}"))?;
+    page.expect_text("Primary contact").await?;
+    page.client
+        .find(Locator::LinkText("Babbage & Co"))
+        .await
+        .context("the account link")?
+        .click()
+        .await?;
+    page.wait_for_new_page().await.ok();
+    ensure!(
+        page.path().await? == format!("/accounts/{account}"),
+        "the account's page: {}",
+        page.path().await?
+    );
+    let listed = page
+        .client
+        .find(Locator::Id("account-contacts"))
+        .await
+        .context("the account's contacts")?
+        .text()
+        .await?;
+    ensure!(
+        listed.contains("Charles Babbage") && listed.contains("Primary"),
+        "the contact under the account, marked primary: {listed}"
+    );
+    let link = page
+        .client
+        .find(Locator::LinkText("Charles Babbage"))
+        .await?
+        .attr("href")
+        .await?;
+    ensure!(
+        link.as_deref() == Some(format!("/contacts/{contact}").as_str()),
+        "links to the contact: {link:?}"
+    );
+    page.shot("account page with its contact").await?;
+
+    page.goto("/contacts").await?;
+    page.expect_text("Charles Babbage").await?;
+    page.expect_text("Babbage & Co").await?;
+    Ok(())
+}
+
+/// The scenarios that run in one browser on a fresh application.
+#[derive(Debug, Clone, Copy)]
+enum Journey {
+    Leads,
+    Account,
+    ContactOnAccount,
+}
+
+async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
+    let app = spawn_app(db).await;
+    let shots = std::env::var("RIVET_BROWSER_SCREENSHOTS")
+        .ok()
+        .filter(|d| !d.is_empty())
+        .map(PathBuf::from);
+    let client = driver.browser().await;
+    let page = Page {
+        client: &client,
+        base: &app.base,
+        shots,
+        label: format!("{db:?}-{journey:?}").to_lowercase(),
+        step: Default::default(),
+    };
+    let result = match journey {
+        Journey::Leads => lead_steps(&page).await,
+        Journey::Account => account_steps(&page).await,
+        Journey::ContactOnAccount => contact_on_account_steps(&page).await,
+    };
+    client.close().await.ok();
+    if let Err(err) = result {
+        panic!(
+            "{db:?}: {err:#}\n(chromedriver log: {})",
+            driver.dir.path().join("chromedriver.log").display()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn editing_an_account_shows_the_new_values_and_an_empty_name_next_to_its_field() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    run_journey(Db::Sqlite, &driver, Journey::Account).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        run_journey(Db::Postgres, &driver, Journey::Account).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_contact_added_from_an_account_page_appears_under_the_accounts_contacts() {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    run_journey(Db::Sqlite, &driver, Journey::ContactOnAccount).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        run_journey(Db::Postgres, &driver, Journey::ContactOnAccount).await;
+    }
+}
+
+async fn accounts_and_contacts_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let post = |path: &'static str, body: Value| {
+        let request = app.post(path, &api_admin, body);
+        async move { request.await.json::<Value>().await.unwrap() }
+    };
+    let account = post("/accounts", json!({"name": "Admin Holdings"})).await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let child = post(
+        "/accounts",
+        json!({"name": "Admin Subsidiary", "parent_id": account}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let contact = post(
+        "/contacts",
+        json!({"first_name": "Grace", "last_name": "Hopper", "account_id": account, "is_primary": true}),
+    )
+    .await["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    post(
+        "/deals",
+        json!({"name": "Anvil renewal", "account_id": child, "amount": "1200"}),
+    )
+    .await;
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let get = |client: &reqwest::Client, path: &str| {
+        let request = client.get(format!("{}{path}", app.base));
+        async move { request.send().await.unwrap() }
+    };
+    let form = |client: &reqwest::Client, path: &str, fields: &[(&str, &str)]| {
+        let request = client
+            .post(format!("{}{path}", app.base))
+            .form(&fields.to_vec());
+        async move { request.send().await.unwrap() }
+    };
+    let (app_ref, admin_ref) = (&app, &api_admin);
+    let status_of = move |path: String| async move { app_ref.get(&path, admin_ref).await.status() };
+
+    // The account's page: its child, its primary contact and the link to add one.
+    let page = get(&admin, &format!("/accounts/{account}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains("Admin Subsidiary") && page.contains("Grace Hopper"),
+        "{page}"
+    );
+    assert!(page.contains(&format!("/contacts/new?account_id={account}")));
+    let page = get(&admin, &format!("/accounts/{child}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!(r#"href="/accounts/{account}""#)),
+        "parent link"
+    );
+    assert!(
+        page.contains("Anvil renewal") && page.contains(r#"href="/deals/"#),
+        "the account's deal, linked: {page}"
+    );
+    // The list takes the API's filters and sort, and refuses a wrong one.
+    let response = get(&admin, "/accounts?sort=colour").await;
+    assert_eq!(response.status(), 400);
+    let list = get(&admin, "/accounts?lifecycle_stage=prospect&sort=-name")
+        .await
+        .text()
+        .await
+        .unwrap();
+    let (first, second) = (list.find("Admin Subsidiary"), list.find("Admin Holdings"));
+    assert!(
+        first.is_some() && second.is_some() && first < second,
+        "{list}"
+    );
+    let list = get(&admin, &format!("/contacts?account_id={child}"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(list.contains("No contacts match these filters."), "{list}");
+
+    // A sales rep sees neither the admin's account nor its contact; a read-only member gets no
+    // create button, no bulk actions, and a refused form.
+    let sales = app.member(&api_admin, "sales").await;
+    let me: Value = app.get("/me", &sales).await.json().await.unwrap();
+    let (rep, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
+    let list = get(&rep, "/accounts").await.text().await.unwrap();
+    assert!(list.contains(r#"href="/accounts/new""#) && !list.contains("Admin Holdings"));
+    assert_eq!(
+        get(&rep, &format!("/accounts/{account}")).await.status(),
+        404
+    );
+    assert_eq!(
+        get(&rep, &format!("/contacts/{contact}")).await.status(),
+        404
+    );
+    assert_eq!(
+        get(&rep, &format!("/accounts/{account}/edit"))
+            .await
+            .status(),
+        404
+    );
+    let reader = app.member(&api_admin, "read_only").await;
+    let me: Value = app.get("/me", &reader).await.json().await.unwrap();
+    let (reader, reader_csrf) =
+        web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
+    let list = get(&reader, "/contacts").await.text().await.unwrap();
+    assert!(list.contains("Grace Hopper"));
+    assert!(!list.contains(r#"href="/contacts/new""#) && !list.contains(r#"name="ids""#));
+    assert_eq!(get(&reader, "/accounts/new").await.status(), 403);
+    assert_eq!(
+        get(&reader, &format!("/accounts/{account}/delete"))
+            .await
+            .status(),
+        403
+    );
+    let response = form(
+        &reader,
+        "/contacts/new",
+        &[("csrf_token", reader_csrf.as_str()), ("last_name", "Nope")],
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+
+    // Another company's account is not found.
+    let other = app.other_company("Other Ltd").await;
+    let me: Value = app.get("/me", &other).await.json().await.unwrap();
+    let (outsider, _) =
+        web_sign_in(&app, me["user"]["email"].as_str().unwrap(), ADMIN_PASSWORD).await;
+    assert_eq!(
+        get(&outsider, &format!("/accounts/{account}"))
+            .await
+            .status(),
+        404
+    );
+    assert!(
+        !get(&outsider, "/contacts")
+            .await
+            .text()
+            .await
+            .unwrap()
+            .contains("Grace Hopper")
+    );
+
+    // The form: a bad domain and health score come back next to their fields.
+    let response = form(
+        &admin,
+        &format!("/accounts/{account}/edit"),
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Admin Holdings"),
+            ("domain", "not a domain"),
+            ("health_score", "140"),
+            ("lifecycle_stage", "customer"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"id="account-domain-error""#), "{page}");
+    assert!(
+        page.contains(r#"id="account-health_score-error""#),
+        "{page}"
+    );
+    // The account cannot be its own parent's child.
+    let response = form(
+        &admin,
+        &format!("/accounts/{account}/edit"),
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Admin Holdings"),
+            ("parent_id", child.as_str()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"id="account-parent_id-error""#)
+    );
+
+    // Bulk: a stage change; then a contact bulk delete that asks first.
+    let response = form(
+        &admin,
+        "/accounts/bulk",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("ids", child.as_str()),
+            ("action", "stage"),
+            ("lifecycle_stage", "at_risk"),
+            ("back", "/accounts?q=admin"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/accounts?q=admin");
+    let saved: Value = app
+        .get(&format!("/accounts/{child}"), &api_admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(saved["lifecycle_stage"], "at_risk");
+    let response = form(
+        &admin,
+        "/contacts/bulk",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("ids", contact.as_str()),
+            ("action", "delete"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    assert!(response.text().await.unwrap().contains("Delete 1 contact?"));
+    assert_eq!(status_of(format!("/contacts/{contact}")).await, 200);
+
+    // Deleting the account asks about its contact and child; without an answer nothing goes.
+    let page = get(&admin, &format!("/accounts/{account}/delete"))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("The account has 1 contact.") && page.contains("child account"));
+    let response = form(
+        &admin,
+        &format!("/accounts/{account}/delete"),
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    assert!(
+        response
+            .text()
+            .await
+            .unwrap()
+            .contains(r#"id="delete-contacts-error""#)
+    );
+    assert_eq!(status_of(format!("/accounts/{account}")).await, 200);
+    let response = form(
+        &admin,
+        &format!("/accounts/{account}/delete"),
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("contacts", "reassign"),
+            ("reassign_to", child.as_str()),
+            ("detach_children", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/accounts");
+    assert_eq!(status_of(format!("/accounts/{account}")).await, 404);
+    let moved: Value = app
+        .get(&format!("/contacts/{contact}"), &api_admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(moved["account_id"], child.as_str());
+
+    // A contact's delete button.
+    let response = form(
+        &admin,
+        &format!("/contacts/{contact}/delete"),
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(format!("/contacts/{contact}")).await, 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn account_and_contact_pages_follow_the_callers_permissions_and_deleting_asks_first() {
+    accounts_and_contacts_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        accounts_and_contacts_over_http(Db::Postgres).await;
     }
 }

@@ -5,14 +5,18 @@
 //! layer can answer one 422 naming every field at once.
 
 pub mod accounts;
+pub mod activities;
 pub mod actor;
 pub mod contacts;
+pub mod custom_fields;
+pub mod deals;
 pub mod jobs;
 pub mod leads;
 pub mod permissions;
 pub mod pipelines;
 pub mod query;
 pub mod settings;
+pub mod tasks;
 pub mod validate;
 pub mod values;
 

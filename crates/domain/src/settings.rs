@@ -12,6 +12,9 @@ pub struct CompanySettings {
     pub currency: String,
     pub fiscal_year_start_month: u8,
     pub locale: String,
+    /// Closing a deal won or lost needs a `close_reason`.
+    #[serde(default)]
+    pub require_close_reason: bool,
 }
 
 impl CompanySettings {
@@ -22,6 +25,7 @@ impl CompanySettings {
             currency: "USD".into(),
             fiscal_year_start_month: 1,
             locale: "en-US".into(),
+            require_close_reason: false,
         }
     }
 
@@ -165,6 +169,7 @@ mod tests {
             currency: "usd".into(),
             fiscal_year_start_month: 13,
             locale: "english".into(),
+            require_close_reason: false,
         };
         let fields: Vec<String> = s
             .validate()

@@ -24,11 +24,37 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Serve the API and web UI (migrates the database and runs job workers in-process).
-    Serve,
+    Serve {
+        /// On an empty database, first load the small demo data set (see `rivet seed --demo`).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Run only the job workers (for a separate worker process sharing the database).
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Create a new company filled with deterministic demo data (users, leads, accounts, …).
+    #[command(
+        long_about = "Create a new company filled with deterministic demo data: ~20 users in \
+            three teams (admin, managers, sales reps) sharing one demo password, and leads, \
+            accounts, contacts and the other records owned by them, dated over the last two \
+            years. `--size small` (default) is a first look; `--size large` (a million leads, \
+            millions of related records) is for benchmarks. Each run creates another company."
+    )]
+    Seed {
+        /// Required: seed demo data (the only kind of seed there is).
+        #[arg(long)]
+        demo: bool,
+        /// small (500 leads) or large (1,000,000 leads).
+        #[arg(long, default_value = "small")]
+        size: rivet_server::seed::Size,
+        /// The new company's name.
+        #[arg(long, default_value = "Demo Company")]
+        company: String,
+        /// Multiply every record count (for measuring on a small machine).
+        #[arg(long, default_value_t = 1.0, hide = true)]
+        scale: f64,
+    },
     /// Manage companies (tenants).
     Company {
         #[command(subcommand)]
@@ -94,10 +120,37 @@ async fn main() {
 
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
-    let config = Config::from_env()?;
+    let mut config = Config::from_env()?;
+    if matches!(cli.command, Command::Seed { .. }) {
+        // Bulk inserts are big statements; sqlx's slow-statement warning would print each one.
+        config.log.push_str(",sqlx::query=error");
+    }
     rivet_server::logging::init(&config);
     match cli.command {
-        Command::Serve => rivet_server::serve::serve(config).await,
+        Command::Serve { demo } => {
+            if demo {
+                let state = rivet_server::build_state(config.clone(), None).await?;
+                if rivet_server::seed::database_is_empty(&state.store)
+                    .await
+                    .map_err(describe)?
+                {
+                    let options = seed_options(rivet_server::seed::Size::Small, None, 1.0);
+                    run_seed(&state.store, &options).await?;
+                }
+            }
+            rivet_server::serve::serve(config).await
+        }
+        Command::Seed {
+            demo,
+            size,
+            company,
+            scale,
+        } => {
+            anyhow::ensure!(demo, "say what to seed: `rivet seed --demo`");
+            let state = rivet_server::build_state(config, None).await?;
+            let options = seed_options(size, Some(company), scale);
+            run_seed(&state.store, &options).await
+        }
         Command::Worker => rivet_server::worker::run_standalone(config).await,
         Command::Migrate => {
             rivet_server::build_state(config, None).await?;
@@ -157,6 +210,65 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
     }
+}
+
+fn seed_options(
+    size: rivet_server::seed::Size,
+    company: Option<String>,
+    scale: f64,
+) -> rivet_server::seed::Options {
+    let mut options = rivet_server::seed::Options::new(size);
+    if let Some(company) = company {
+        options.company_name = company;
+    }
+    options.scale = scale;
+    if let Ok(password) = std::env::var("RIVET_DEMO_PASSWORD")
+        && !password.is_empty()
+    {
+        options.password = password;
+    }
+    options
+}
+
+/// Seed demo data, printing each table's rate and, at the end, the demo users to sign in as.
+async fn run_seed(
+    store: &rivet_store::Store,
+    options: &rivet_server::seed::Options,
+) -> anyhow::Result<()> {
+    println!(
+        "Seeding demo data into a new company \"{}\"…",
+        options.company_name
+    );
+    let started = std::time::Instant::now();
+    let seeded = rivet_server::seed::seed(store, options, |done| {
+        println!(
+            "  {:<18} {:>10} rows in {:>7.1} s ({:.0} rows/s)",
+            done.table,
+            done.rows,
+            done.seconds,
+            done.rows_per_second()
+        );
+    })
+    .await
+    .map_err(describe)?;
+    println!(
+        "Seeded company {} ({}) in {:.1} s.",
+        options.company_name,
+        seeded.company_id,
+        started.elapsed().as_secs_f64()
+    );
+    println!("\n  Demo users (all share one demo password):");
+    for user in &seeded.users {
+        println!(
+            "    {:<40} {:<8} {}",
+            user.email,
+            user.role,
+            user.team.unwrap_or("-")
+        );
+    }
+    // Printed on purpose: a demo password, not a secret (set RIVET_DEMO_PASSWORD to change it).
+    println!("  demo password: {}\n", options.password);
+    Ok(())
 }
 
 /// Turn an API error into a console message that names the fields.

@@ -223,10 +223,163 @@ fn help_explains_every_command_and_variable() {
         "migrate",
         "company",
         "user",
+        "seed",
         "RIVET_ADDR",
         "DATABASE_URL",
         "REDIS_URL",
     ] {
         assert!(text.contains(word), "--help mentions {word}");
+    }
+}
+
+/// `rivet seed --demo` twice on fresh databases: the same users and data each time, printed
+/// with per-table rates; the demo users can sign in and list their leads.
+async fn seed_demo_is_deterministic(db: Db) {
+    let mut printed = Vec::new();
+    let mut first_leads = Vec::new();
+    for _ in 0..2 {
+        let dir = tempfile::tempdir().unwrap();
+        let (url, pg) = fresh_database(db, &dir).await;
+        let out = rivet(&dir, &url)
+            .args(["seed", "--demo", "--size", "small", "--scale", "0.2"])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success(),
+            "{text}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        for table in [
+            "leads",
+            "accounts",
+            "contacts",
+            "deals",
+            "activities",
+            "tasks",
+        ] {
+            assert!(
+                text.lines()
+                    .any(|l| l.trim_start().starts_with(table) && l.contains("rows/s")),
+                "no progress line for {table} in:\n{text}"
+            );
+        }
+        assert!(text.contains("admin@demo-company.test"), "{text}");
+        let password = text
+            .lines()
+            .find_map(|l| l.trim().strip_prefix("demo password:"))
+            .map(|p| p.trim().to_owned())
+            .unwrap_or_else(|| panic!("no demo password in:\n{text}"));
+
+        // The seeded database serves: the demo admin lists the leads, newest first.
+        let port = free_port();
+        let (mut child, _) = serve(&dir, &url, port);
+        let client = reqwest::Client::new();
+        let login: serde_json::Value = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": "admin@demo-company.test", "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let token = login["access_token"].as_str().unwrap().to_owned();
+        let page: serde_json::Value = client
+            .get(format!(
+                "http://127.0.0.1:{port}/api/v1/leads?sort=-created_at&limit=20"
+            ))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let names: Vec<String> = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|l| {
+                format!(
+                    "{} {} {}",
+                    l["first_name"], l["last_name"], l["company_name"]
+                )
+            })
+            .collect();
+        assert_eq!(names.len(), 20, "{page}");
+        assert!(sigterm(&mut child).success());
+        first_leads.push(names);
+        // Everything but the ids and timings is the same on both runs.
+        printed.push(
+            text.lines()
+                .filter(|l| l.contains('@'))
+                .map(str::to_owned)
+                .collect::<Vec<_>>(),
+        );
+        drop_database(pg).await;
+    }
+    assert_eq!(first_leads[0], first_leads[1]);
+    assert_eq!(printed[0], printed[1]);
+    assert_eq!(printed[0].len(), 10, "ten demo users: {:?}", printed[0]);
+
+    // Without --demo there is nothing to seed.
+    let dir = tempfile::tempdir().unwrap();
+    let out = rivet(&dir, &format!("sqlite://{}/x.db", dir.path().display()))
+        .args(["seed"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--demo"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_demo_is_deterministic_sqlite() {
+    seed_demo_is_deterministic(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn seed_demo_is_deterministic_postgres() {
+    if postgres_admin_url().is_some() {
+        seed_demo_is_deterministic(Db::Postgres).await;
+    }
+}
+
+/// `rivet serve --demo` on an empty database seeds the small data set, then serves it; a
+/// second start does not seed again.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_demo_seeds_an_empty_database_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("rivet.db").display());
+    for round in 0..2 {
+        let port = free_port();
+        let mut child = rivet(&dir, &url)
+            .args(["serve", "--demo"])
+            .env("RIVET_ADDR", format!("127.0.0.1:{port}"))
+            .env("RIVET_DEMO_PASSWORD", "demo-password-42")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let started = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(
+                started.elapsed() < Duration::from_secs(120),
+                "not listening"
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        assert_eq!(
+            login(port, "admin@demo-company.test", "demo-password-42").await,
+            200
+        );
+        assert!(sigterm(&mut child).success());
+        let mut out = String::new();
+        std::io::Read::read_to_string(&mut child.stdout.take().unwrap(), &mut out).unwrap();
+        if round == 0 {
+            assert!(out.contains("demo password: demo-password-42"), "{out}");
+        } else {
+            assert!(!out.contains("Seeding"), "seeded twice:\n{out}");
+        }
     }
 }

@@ -5,6 +5,7 @@
 //! web UI will call.
 
 use crate::audit::{HistoryQuery, history};
+use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
 use crate::leads::{BulkResult, MAX_BULK};
@@ -13,11 +14,12 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
-use rivet_domain::query::ListQuery;
+use rivet_domain::custom_fields::RecordType;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
 use rivet_store::audit::AuditEntry;
+use rivet_store::query::decode_list_cursor;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -40,7 +42,9 @@ pub fn routes() -> ApiRouter {
                      employee_count[gte|lte], tags[contains], created_at[gte|lte], \
                      updated_at[gte|lte]; sort (name, domain, lifecycle_stage, created_at, \
                      updated_at; -field for descending); q is a case-insensitive substring of \
-                     name and domain",
+                     name and domain; \
+                     custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
+                     and sort fields (see /custom-fields)",
                 )
                 .returns_page::<Account>(),
             list,
@@ -118,9 +122,16 @@ async fn list(
     Auth(actor): Auth,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Account>>, AppError> {
-    let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
-        .map_err(|e| AppError::BadRequest(e.0))?;
-    let (limit, after) = list_window(&pairs, |c| accounts::decode_cursor(&query.sort, c))?;
+    let query = custom_fields::list_query(
+        &app,
+        &actor,
+        RecordType::Account,
+        &pairs,
+        ACCOUNT_FIELDS,
+        ACCOUNT_DEFAULT_SORT,
+    )
+    .await?;
+    let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
         accounts::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
@@ -130,9 +141,15 @@ async fn list(
 pub async fn create_account(
     app: &AppState,
     actor: &Actor,
-    input: AccountInput,
+    mut input: AccountInput,
 ) -> Result<Account, AppError> {
-    let data = input.validate()?;
+    let custom =
+        custom_fields::check_new(app, actor, RecordType::Account, input.custom_fields.take())
+            .await?;
+    let mut data = input
+        .validate()
+        .map_err(|e| custom_fields::with_errors(e, &custom))?;
+    data.custom_fields = custom?;
     Ok(accounts::create(&app.store, actor, &data).await?)
 }
 
@@ -166,7 +183,7 @@ pub async fn update_account(
     app: &AppState,
     actor: &Actor,
     id: Uuid,
-    patch: Map<String, Value>,
+    mut patch: Map<String, Value>,
 ) -> Result<Account, AppError> {
     let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
     parse_json::<AccountInput>(&bytes)?;
@@ -177,9 +194,11 @@ pub async fn update_account(
         }
     }
     errors.into_result()?;
+    let custom = custom_fields::check_patch(app, actor, RecordType::Account, &mut patch).await?;
     let account = accounts::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
+        custom.apply(&mut merged);
         let input: AccountInput = serde_json::from_value(Value::Object(merged))
             .map_err(|e| FieldErrors::single("body", e.to_string()))?;
         input.validate()

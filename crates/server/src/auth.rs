@@ -396,6 +396,9 @@ pub async fn authenticate(State(app): State<AppState>, request: Request, next: N
             return AppError::Forbidden("missing or invalid CSRF token".into()).into_response();
         }
     }
+    if let Err(refused) = crate::app::check_rate_limit(&app, &parts, actor.as_ref()).await {
+        return refused;
+    }
     if let Some(mut actor) = actor {
         actor.request_id = rid;
         parts.extensions.insert(actor);

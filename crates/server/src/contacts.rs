@@ -5,6 +5,7 @@
 
 use crate::accounts::{bulk_tags, check_ids};
 use crate::audit::{HistoryQuery, history};
+use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
 use crate::leads::{BulkDelete, BulkResult};
@@ -13,11 +14,12 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
-use rivet_domain::query::ListQuery;
+use rivet_domain::custom_fields::RecordType;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::contacts::{self, BulkSet, Contact};
+use rivet_store::query::decode_list_cursor;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -38,7 +40,9 @@ pub fn routes() -> ApiRouter {
                      owner_id[in], email, email[empty], last_name, is_primary, email_consent, \
                      whatsapp_consent, tags[contains], created_at[gte|lte], updated_at[gte|lte]; \
                      sort (last_name, first_name, created_at, updated_at; -field for \
-                     descending); q is a case-insensitive substring of name and e-mail",
+                     descending); q is a case-insensitive substring of name and e-mail; \
+                     custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
+                     and sort fields (see /custom-fields)",
                 )
                 .returns_page::<Contact>(),
             list,
@@ -107,9 +111,16 @@ async fn list(
     Auth(actor): Auth,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Contact>>, AppError> {
-    let query = ListQuery::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT)
-        .map_err(|e| AppError::BadRequest(e.0))?;
-    let (limit, after) = list_window(&pairs, |c| contacts::decode_cursor(&query.sort, c))?;
+    let query = custom_fields::list_query(
+        &app,
+        &actor,
+        RecordType::Contact,
+        &pairs,
+        CONTACT_FIELDS,
+        CONTACT_DEFAULT_SORT,
+    )
+    .await?;
+    let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
         contacts::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
@@ -119,9 +130,15 @@ async fn list(
 pub async fn create_contact(
     app: &AppState,
     actor: &Actor,
-    input: ContactInput,
+    mut input: ContactInput,
 ) -> Result<Contact, AppError> {
-    let data = input.validate()?;
+    let custom =
+        custom_fields::check_new(app, actor, RecordType::Contact, input.custom_fields.take())
+            .await?;
+    let mut data = input
+        .validate()
+        .map_err(|e| custom_fields::with_errors(e, &custom))?;
+    data.custom_fields = custom?;
     Ok(contacts::create(&app.store, actor, &data).await?)
 }
 
@@ -154,7 +171,7 @@ pub async fn update_contact(
     app: &AppState,
     actor: &Actor,
     id: Uuid,
-    patch: Map<String, Value>,
+    mut patch: Map<String, Value>,
 ) -> Result<Contact, AppError> {
     let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
     parse_json::<ContactInput>(&bytes)?;
@@ -165,6 +182,7 @@ pub async fn update_contact(
         }
     }
     errors.into_result()?;
+    let custom = custom_fields::check_patch(app, actor, RecordType::Contact, &mut patch).await?;
     let contact = contacts::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         // Leaving an account also gives up being its primary contact.
@@ -173,6 +191,7 @@ pub async fn update_contact(
             merged.insert("is_primary".into(), Value::Bool(false));
         }
         merged.extend(patch);
+        custom.apply(&mut merged);
         let input: ContactInput = serde_json::from_value(Value::Object(merged))
             .map_err(|e| FieldErrors::single("body", e.to_string()))?;
         input.validate()

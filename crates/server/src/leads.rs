@@ -3,18 +3,20 @@
 //! scope and audit are the store's. `create_lead`/`update_lead` are what the web UI will call.
 
 use crate::audit::{HistoryQuery, history};
+use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::custom_fields::RecordType;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
-use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::leads::{self, BulkSet, Lead};
+use rivet_store::query::decode_list_cursor;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -39,7 +41,9 @@ pub fn routes() -> ApiRouter {
                      industry, source, tags[contains], total_score[gte|lte]; sort (created_at, \
                      updated_at, last_name, company_name, total_score, status; -field for \
                      descending); q is a case-insensitive substring of name, e-mail and company \
-                     name for now (not yet full-text search)",
+                     name for now (not yet full-text search); \
+                     custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
+                     and sort fields (see /custom-fields)",
                 )
                 .returns_page::<Lead>(),
             list,
@@ -107,9 +111,16 @@ async fn list(
     Auth(actor): Auth,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Lead>>, AppError> {
-    let query = ListQuery::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT)
-        .map_err(|e| AppError::BadRequest(e.0))?;
-    let (limit, after) = list_window(&pairs, |c| leads::decode_cursor(&query.sort, c))?;
+    let query = custom_fields::list_query(
+        &app,
+        &actor,
+        RecordType::Lead,
+        &pairs,
+        LEAD_FIELDS,
+        LEAD_DEFAULT_SORT,
+    )
+    .await?;
+    let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
         leads::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
@@ -119,9 +130,14 @@ async fn list(
 pub async fn create_lead(
     app: &AppState,
     actor: &Actor,
-    input: LeadInput,
+    mut input: LeadInput,
 ) -> Result<Lead, AppError> {
-    let data = input.validate()?;
+    let custom =
+        custom_fields::check_new(app, actor, RecordType::Lead, input.custom_fields.take()).await?;
+    let mut data = input
+        .validate()
+        .map_err(|e| custom_fields::with_errors(e, &custom))?;
+    data.custom_fields = custom?;
     Ok(leads::create(&app.store, actor, &data).await?)
 }
 
@@ -153,7 +169,7 @@ pub async fn update_lead(
     app: &AppState,
     actor: &Actor,
     id: Uuid,
-    patch: Map<String, Value>,
+    mut patch: Map<String, Value>,
 ) -> Result<Lead, AppError> {
     // Unknown fields (400) and wrongly typed values (422) are found before touching the row.
     let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
@@ -165,9 +181,11 @@ pub async fn update_lead(
         }
     }
     errors.into_result()?;
+    let custom = custom_fields::check_patch(app, actor, RecordType::Lead, &mut patch).await?;
     let lead = leads::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
+        custom.apply(&mut merged);
         let input: LeadInput = serde_json::from_value(Value::Object(merged))
             .map_err(|e| FieldErrors::single("body", e.to_string()))?;
         input.validate()

@@ -3,6 +3,7 @@
 //! case, respond.
 
 pub mod accounts;
+pub mod activities;
 pub mod actor_cache;
 pub mod api_keys;
 pub mod app;
@@ -11,6 +12,8 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod contacts;
+pub mod custom_fields;
+pub mod deals;
 pub mod docs;
 pub mod error;
 pub mod extract;
@@ -22,11 +25,15 @@ pub mod pipelines;
 pub mod ratelimit;
 pub mod roles;
 pub mod router;
+pub mod search;
+pub mod seed;
 pub mod serve;
 pub mod settings;
 pub mod state;
 pub mod system;
+pub mod tasks;
 pub mod teams;
+pub mod timeline;
 pub mod users;
 pub mod web;
 pub mod worker;

@@ -34,7 +34,7 @@ use std::time::Duration;
 use tokio::sync::mpsc;
 use tracing::field::{Field, Visit};
 use tracing::subscriber::Interest;
-use tracing::{Event, Level, Metadata, Subscriber, span};
+use tracing::{Event, Level, Metadata, Subscriber};
 use tracing_subscriber::layer::{Context, Filter, SubscriberExt};
 use tracing_subscriber::registry::LookupSpan;
 use tracing_subscriber::util::SubscriberInitExt;
@@ -224,22 +224,15 @@ fn wanted_event(level: &Level, target: &str) -> bool {
     !excluded(target) && (*level <= Level::WARN || is_security(target))
 }
 
-/// Spans are followed only when they can tell a record its request or company.
-fn wanted_span(meta: &Metadata<'_>) -> bool {
-    meta.fields().field("request_id").is_some() || meta.fields().field("company_id").is_some()
-}
-
 /// The capture layer's own filter: an unwanted call site is switched off once (a `debug!` then
 /// costs an atomic load), a wanted one is asked again per event (see `callsite_enabled`).
 struct CaptureFilter;
 
 impl CaptureFilter {
     fn wanted(meta: &Metadata<'_>) -> bool {
-        if meta.is_span() {
-            wanted_span(meta)
-        } else {
-            wanted_event(meta.level(), meta.target())
-        }
+        // Spans are not followed: the request id comes from the task-local set for the request,
+        // so a request span costs nothing unless stdout logging wants it.
+        !meta.is_span() && wanted_event(meta.level(), meta.target())
     }
 }
 
@@ -262,31 +255,14 @@ impl<S> Filter<S> for CaptureFilter {
     }
 }
 
-/// What a followed span tells the records inside it.
-#[derive(Default)]
-struct SpanContext {
-    request_id: Option<String>,
-    company_id: Option<Uuid>,
+tokio::task_local! {
+    /// The id of the request being served, for the records written while serving it.
+    static REQUEST_ID: Arc<str>;
 }
 
-impl Visit for SpanContext {
-    fn record_str(&mut self, field: &Field, value: &str) {
-        self.take(field, value);
-    }
-
-    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        self.take(field, &format!("{value:?}"));
-    }
-}
-
-impl SpanContext {
-    fn take(&mut self, field: &Field, value: &str) {
-        match field.name() {
-            "request_id" if !value.is_empty() => self.request_id = Some(clip(value, 200)),
-            "company_id" => self.company_id = Uuid::parse_str(value).ok(),
-            _ => {}
-        }
-    }
+/// Run `future` (a request's handling) with `request_id` as the id of the records it writes.
+pub async fn with_request_id<F: std::future::Future>(request_id: Arc<str>, future: F) -> F::Output {
+    REQUEST_ID.scope(request_id, future).await
 }
 
 /// Turns events into [`LogRecord`]s for the attached sinks (module docs).
@@ -296,23 +272,7 @@ impl<S> Layer<S> for CaptureLayer
 where
     S: Subscriber + for<'a> LookupSpan<'a>,
 {
-    fn on_new_span(&self, attrs: &span::Attributes<'_>, id: &span::Id, ctx: Context<'_, S>) {
-        let mut context = SpanContext::default();
-        attrs.record(&mut context);
-        if let Some(span) = ctx.span(id) {
-            span.extensions_mut().insert(context);
-        }
-    }
-
-    fn on_record(&self, id: &span::Id, values: &span::Record<'_>, ctx: Context<'_, S>) {
-        if let Some(span) = ctx.span(id)
-            && let Some(context) = span.extensions_mut().get_mut::<SpanContext>()
-        {
-            values.record(context);
-        }
-    }
-
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut visitor = EventFields::default();
         event.record(&mut visitor);
@@ -323,17 +283,11 @@ where
         if !wanted_event(meta.level(), &target) {
             return;
         }
-        if visitor.request_id.is_none() || visitor.company_id.is_none() {
-            for span in ctx.event_scope(event).into_iter().flatten() {
-                if let Some(context) = span.extensions().get::<SpanContext>() {
-                    if visitor.request_id.is_none() {
-                        visitor.request_id = context.request_id.clone();
-                    }
-                    if visitor.company_id.is_none() {
-                        visitor.company_id = context.company_id;
-                    }
-                }
-            }
+        if visitor.request_id.is_none() {
+            visitor.request_id = REQUEST_ID
+                .try_with(|id| clip(id, 200))
+                .ok()
+                .filter(|id| !id.is_empty());
         }
         send(LogRecord {
             id: rivet_store::new_id(),

@@ -47,9 +47,10 @@ async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-/// Count every request by route and status, and time it. Method and status labels are static
-/// strings, so only the route is copied per request.
-pub async fn track_metrics(request: Request, next: Next) -> Response {
+/// The outer middleware of every request: counts it by route and status and times it (method and
+/// status labels are static strings, so only the route is copied), runs it with its request id
+/// as the id of the log records it writes, and sets the security headers on the answer.
+pub async fn observe(request: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = request
         .extensions()
@@ -66,7 +67,14 @@ pub async fn track_metrics(request: Request, next: Next) -> Response {
         axum::http::Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
     };
-    let response = next.run(request).await;
+    let request_id: Arc<str> = request
+        .headers()
+        .get("x-request-id")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .into();
+    let mut response = crate::logging::with_request_id(request_id, next.run(request)).await;
+    crate::app::set_security_headers(response.headers_mut());
     let status = response.status();
     let status: &'static str = status
         .canonical_reason()

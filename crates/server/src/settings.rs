@@ -46,6 +46,8 @@ pub struct UpdateSettings {
     pub currency: Option<String>,
     pub fiscal_year_start_month: Option<u8>,
     pub locale: Option<String>,
+    /// Closing a deal won or lost needs a close_reason.
+    pub require_close_reason: Option<bool>,
 }
 
 /// Apply a partial change to the company settings (API and web form).
@@ -69,6 +71,9 @@ pub async fn update_settings(
     }
     if let Some(v) = body.locale {
         settings.locale = v.trim().to_owned();
+    }
+    if let Some(v) = body.require_close_reason {
+        settings.require_close_reason = v;
     }
     settings.validate()?;
     Ok(companies::update_settings(&app.store, actor, &settings)

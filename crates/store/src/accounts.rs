@@ -299,6 +299,7 @@ pub async fn list(
     let mut q = select_accounts(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     q.cond_where(query::filter_condition(&list.filters, store.backend()));
+    q.cond_where(query::custom_condition(list, store.backend()));
     if let Some(text) = &list.q {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Accounts| {
@@ -311,13 +312,17 @@ pub async fn list(
                 .add(like(Accounts::Domain)),
         );
     }
-    query::order_and_seek(&mut q, &list.sort, after, limit);
+    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
     let rows: Vec<AccountRow> = fetch_all(store.db(), &q).await?;
     let accounts: Vec<Account> = rows.into_iter().map(Account::from).collect();
-    Ok(query::page_of(accounts, limit, &list.sort, |a| Seek {
-        values: list.sort.iter().map(|k| sort_value(a, k.field)).collect(),
-        id: a.id,
-    }))
+    Ok(query::page_of_list(
+        accounts,
+        limit,
+        list,
+        sort_value,
+        |a| &a.custom_fields,
+        |a| a.id,
+    ))
 }
 
 async fn get_in<C: ConnectionTrait>(
@@ -603,6 +608,7 @@ async fn delete_in(tx: &Tx, actor: &Actor, before: &Account, options: DeleteOpti
             .await?;
         }
     }
+    crate::deals::detach(tx, actor, crate::deals::Detach::Account, &[id]).await?;
     exec(
         tx.conn(),
         Query::delete()

@@ -1,6 +1,7 @@
 //! Companies (tenants) and their settings. A company is created with its built-in roles, so it
 //! is usable from its first second.
 
+use crate::migrations_deals::CompanyDealSettings;
 use crate::schema::{Companies, Roles};
 use crate::{Result, Store, Tx, exec, fetch_count, fetch_one, new_id, now};
 use chrono::{DateTime, Utc};
@@ -19,6 +20,7 @@ pub struct Company {
     pub currency: String,
     pub fiscal_year_start_month: i32,
     pub locale: String,
+    pub require_close_reason: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,6 +33,7 @@ impl Company {
             currency: self.currency.clone(),
             fiscal_year_start_month: u8::try_from(self.fiscal_year_start_month).unwrap_or(1),
             locale: self.locale.clone(),
+            require_close_reason: self.require_close_reason,
         }
     }
 }
@@ -169,6 +172,7 @@ pub async fn get_by_id(store: &Store, id: Uuid) -> Result<Company> {
                 Companies::CreatedAt,
                 Companies::UpdatedAt,
             ])
+            .column(CompanyDealSettings::RequireCloseReason)
             .from(Companies::Table)
             .and_where(Expr::col(Companies::Id).eq(id)),
     )
@@ -198,6 +202,10 @@ pub async fn update_settings(
                 (Companies::Locale, settings.locale.clone().into()),
                 (Companies::UpdatedAt, now().into()),
             ])
+            .value(
+                CompanyDealSettings::RequireCloseReason,
+                settings.require_close_reason,
+            )
             .and_where(Expr::col(Companies::Id).eq(actor.company_id)),
     )
     .await?;

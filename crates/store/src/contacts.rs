@@ -326,6 +326,7 @@ pub async fn list(
         }
     }
     q.cond_where(query::filter_condition(&filters, store.backend()));
+    q.cond_where(query::custom_condition(list, store.backend()));
     if let Some(text) = &list.q {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Contacts| {
@@ -339,13 +340,17 @@ pub async fn list(
                 .add(like(Contacts::EmailNorm)),
         );
     }
-    query::order_and_seek(&mut q, &list.sort, after, limit);
+    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
     let rows: Vec<ContactRow> = fetch_all(store.db(), &q).await?;
     let contacts: Vec<Contact> = rows.into_iter().map(Contact::from).collect();
-    Ok(query::page_of(contacts, limit, &list.sort, |c| Seek {
-        values: list.sort.iter().map(|k| sort_value(c, k.field)).collect(),
-        id: c.id,
-    }))
+    Ok(query::page_of_list(
+        contacts,
+        limit,
+        list,
+        sort_value,
+        |c| &c.custom_fields,
+        |c| c.id,
+    ))
 }
 
 async fn get_in<C: ConnectionTrait>(
@@ -536,6 +541,8 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
 }
 
 async fn delete_rows(tx: &Tx, actor: &Actor, rows: &[Contact]) -> Result<u64> {
+    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
+    crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await?;
     let deleted = exec(
         tx.conn(),
         Query::delete()

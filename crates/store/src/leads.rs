@@ -376,6 +376,7 @@ pub async fn list(
         }
     }
     q.cond_where(query::filter_condition(&filters, store.backend()));
+    q.cond_where(query::custom_condition(list, store.backend()));
     if let Some(text) = &list.q {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Leads| {
@@ -390,17 +391,17 @@ pub async fn list(
                 .add(like(Leads::CompanyName)),
         );
     }
-    query::order_and_seek(&mut q, &list.sort, after, limit);
+    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
     let rows: Vec<LeadRow> = fetch_all(store.db(), &q).await?;
     let leads: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
-    Ok(query::page_of(leads, limit, &list.sort, |lead| Seek {
-        values: list
-            .sort
-            .iter()
-            .map(|k| sort_value(lead, k.field))
-            .collect(),
-        id: lead.id,
-    }))
+    Ok(query::page_of_list(
+        leads,
+        limit,
+        list,
+        sort_value,
+        |lead| &lead.custom_fields,
+        |lead| lead.id,
+    ))
 }
 
 async fn get_in<C: ConnectionTrait>(

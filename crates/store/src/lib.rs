@@ -6,25 +6,35 @@
 //! where the engines really differ a function has one body per [`Backend`], side by side.
 
 pub mod accounts;
+pub mod activities;
 pub mod api_keys;
 pub mod audit;
 pub mod companies;
 pub mod contacts;
+pub mod custom_fields;
+pub mod deals;
 pub mod jobs;
 pub mod leads;
 pub mod logs;
 pub mod maintenance;
+pub mod migrations_activities;
+pub mod migrations_custom_fields;
+pub mod migrations_deals;
 pub mod migrations_pipelines;
 pub mod migrations_records;
+pub mod migrations_search;
 pub mod page;
 pub mod pipelines;
 pub mod query;
 pub mod roles;
 pub mod schema;
+pub mod search;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod tasks;
 pub mod teams;
+pub mod timeline;
 pub mod users;
 
 use rivet_domain::{Actor, FieldErrors};

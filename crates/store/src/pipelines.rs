@@ -7,10 +7,9 @@
 //! pipeline's stages first touch the pipeline row, which both proves the pipeline is the caller's
 //! and, on PostgreSQL, serialises concurrent renumberings of the same pipeline.
 //!
-//! Deleting a pipeline or a stage is allowed only while nothing references it
-//! ([`pipeline_references`], [`stage_references`]); deals will, and will then need to be moved
-//! first. Who may call what is decided by the routes (deals.read to read, settings.update to
-//! change), not here.
+//! Deleting a pipeline or a stage is allowed only while no deal is in it
+//! ([`pipeline_references`], [`stage_references`]); its deals need to be moved first. Who may
+//! call what is decided by the routes (deals.read to read, settings.update to change), not here.
 
 use crate::migrations_pipelines::{PipelineStages, Pipelines};
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
@@ -231,24 +230,24 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Pipeline> {
     load(store.db(), actor.company_id, id).await
 }
 
-/// How many records use this pipeline. Nothing does yet; when deals land they are counted here,
-/// and a pipeline in use cannot be deleted until its deals are moved to another one.
+/// How many deals are in this pipeline (whoever owns them); a pipeline in use cannot be deleted
+/// until its deals are moved to another one.
 pub async fn pipeline_references<C: ConnectionTrait>(
-    _conn: &C,
-    _company_id: Uuid,
-    _pipeline_id: Uuid,
+    conn: &C,
+    company_id: Uuid,
+    pipeline_id: Uuid,
 ) -> Result<u64> {
-    Ok(0)
+    crate::deals::count_in_pipeline(conn, company_id, pipeline_id).await
 }
 
-/// How many records sit in this stage. As [`pipeline_references`]: deals will be counted here,
-/// and a stage in use cannot be deleted until its deals are reassigned to another stage.
+/// How many deals sit in this stage (whoever owns them); a stage in use cannot be deleted until
+/// its deals are moved to another stage.
 pub async fn stage_references<C: ConnectionTrait>(
-    _conn: &C,
-    _company_id: Uuid,
-    _stage_id: Uuid,
+    conn: &C,
+    company_id: Uuid,
+    stage_id: Uuid,
 ) -> Result<u64> {
-    Ok(0)
+    crate::deals::count_in_stage(conn, company_id, stage_id).await
 }
 
 async fn insert_pipeline(

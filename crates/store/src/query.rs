@@ -4,14 +4,25 @@
 //!
 //! A record type plugs in by implementing [`ListField`] for its field enum: which column each
 //! field is and how it sorts. Nothing here knows about leads.
+//!
+//! Custom fields (`cf.<key>`, [`rivet_domain::query::CustomQuery`]) are read from the record
+//! table's `custom_fields` JSON column: `json_extract` on SQLite, `->`/`->>` on PostgreSQL, each
+//! value taken only when its JSON type fits the field's kind (so a stray value of another type
+//! reads as missing instead of failing a cast). A record lists them with [`custom_condition`],
+//! [`order_and_seek_list`], [`page_of_list`] and [`decode_list_cursor`], which also cover its own
+//! fields.
 
 use crate::schema::Memberships;
 use crate::{Backend, Page, Result, StoreError, fetch_optional};
 use base64::Engine as _;
-use rivet_domain::query::{Condition, FieldKind, FieldSpec, Filter, FilterValue, SortKey};
+use rivet_domain::custom_fields::CustomFieldKind;
+use rivet_domain::query::{
+    Condition, CustomFilter, FieldKind, FieldSpec, Filter, FilterValue, ListQuery, OrderKey,
+    SortKey,
+};
 use rivet_domain::{Action, Actor, Resource, Scope};
 use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, IntoIden, Order, Query, SelectStatement, Value,
+    Alias, Cond, DynIden, Expr, ExprTrait, Func, IntoIden, Order, Query, SelectStatement, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde_json::json;
@@ -49,6 +60,7 @@ fn sql_value(value: &FilterValue) -> Value {
         FilterValue::Id(id) => (*id).into(),
         FilterValue::Time(t) => (*t).into(),
         FilterValue::Int(n) => (*n).into(),
+        FilterValue::Number(n) => (*n).into(),
     }
 }
 
@@ -100,46 +112,75 @@ fn json_value(value: &FilterValue) -> serde_json::Value {
         FilterValue::Id(id) => json!(id),
         FilterValue::Time(t) => json!(t),
         FilterValue::Int(n) => json!(n),
+        FilterValue::Number(n) => json!(n),
     }
 }
 
 /// The opaque cursor of a row under `sort`.
 pub fn encode_cursor<F: ListField>(sort: &[SortKey<F>], seek: &Seek) -> String {
+    encode_signed(&sort_signature(sort), seek)
+}
+
+fn encode_signed(signature: &str, seek: &Seek) -> String {
     let body = json!({
-        "s": sort_signature(sort),
+        "s": signature,
         "v": seek.values.iter().map(json_value).collect::<Vec<_>>(),
         "id": seek.id,
     });
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(body.to_string())
 }
 
-/// Read a cursor made under the same sort; `None` when it is not one (garbage, or another sort).
-pub fn decode_cursor<F: ListField>(sort: &[SortKey<F>], text: &str) -> Option<Seek> {
+/// The kinds of a sort's values, in order, for reading a cursor back.
+#[derive(Clone, Copy)]
+enum ValueKind {
+    Field(FieldKind),
+    Custom(CustomFieldKind),
+}
+
+fn decode_signed(signature: &str, kinds: &[ValueKind], text: &str) -> Option<Seek> {
     let bytes = base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(text)
         .ok()?;
     let body: serde_json::Value = serde_json::from_slice(&bytes).ok()?;
-    if body.get("s")?.as_str()? != sort_signature(sort) {
+    if body.get("s")?.as_str()? != signature {
         return None;
     }
     let raw = body.get("v")?.as_array()?;
-    if raw.len() != sort.len() {
+    if raw.len() != kinds.len() {
         return None;
     }
     let mut values = Vec::with_capacity(raw.len());
-    for (key, value) in sort.iter().zip(raw) {
-        let value = match key.field.kind() {
-            FieldKind::Int => FilterValue::Int(value.as_i64()?),
-            FieldKind::Time => FilterValue::Time(serde_json::from_value(value.clone()).ok()?),
-            FieldKind::Id => FilterValue::Id(serde_json::from_value(value.clone()).ok()?),
-            FieldKind::Text | FieldKind::Choice(_) | FieldKind::Tags => {
+    for (kind, value) in kinds.iter().zip(raw) {
+        let value = match kind {
+            ValueKind::Field(FieldKind::Int) => FilterValue::Int(value.as_i64()?),
+            ValueKind::Field(FieldKind::Time) => {
+                FilterValue::Time(serde_json::from_value(value.clone()).ok()?)
+            }
+            ValueKind::Field(FieldKind::Id) => {
+                FilterValue::Id(serde_json::from_value(value.clone()).ok()?)
+            }
+            ValueKind::Field(FieldKind::Text | FieldKind::Choice(_) | FieldKind::Tags) => {
                 FilterValue::Text(value.as_str()?.to_owned())
             }
+            ValueKind::Custom(kind) => match custom_read(*kind) {
+                CustomRead::Number => FilterValue::Number(value.as_f64()?),
+                CustomRead::Boolean => FilterValue::Int(value.as_i64()?),
+                CustomRead::Text => FilterValue::Text(value.as_str()?.to_owned()),
+            },
         };
         values.push(value);
     }
     let id = serde_json::from_value(body.get("id")?.clone()).ok()?;
     Some(Seek { values, id })
+}
+
+/// Read a cursor made under the same sort; `None` when it is not one (garbage, or another sort).
+pub fn decode_cursor<F: ListField>(sort: &[SortKey<F>], text: &str) -> Option<Seek> {
+    let kinds: Vec<ValueKind> = sort
+        .iter()
+        .map(|k| ValueKind::Field(k.field.kind()))
+        .collect();
+    decode_signed(&sort_signature(sort), &kinds, text)
 }
 
 /// Order by `sort` then the id (in the direction of the last key), start after `after`, and
@@ -150,17 +191,38 @@ pub fn order_and_seek<F: ListField>(
     after: Option<&Seek>,
     limit: u64,
 ) {
-    let id_desc = sort.last().is_some_and(|k| k.descending);
-    let id_col = || Expr::col((F::table(), F::id_column()));
+    let keys: Vec<(Expr, bool)> = sort
+        .iter()
+        .map(|k| (k.field.sort_expr(), k.descending))
+        .collect();
+    order_and_seek_exprs(
+        q,
+        &keys,
+        Expr::col((F::table(), F::id_column())),
+        after,
+        limit,
+    );
+}
+
+/// [`order_and_seek`] on sort expressions and their directions.
+fn order_and_seek_exprs(
+    q: &mut SelectStatement,
+    sort: &[(Expr, bool)],
+    id_col: Expr,
+    after: Option<&Seek>,
+    limit: u64,
+) {
+    let id_desc = sort.last().is_some_and(|k| k.1);
+    let id_col = || id_col.clone();
     if let Some(seek) = after {
         // (k1 > v1) OR (k1 = v1 AND k2 > v2) OR … OR (k1 = v1 AND … AND id > last id),
         // each comparison in its key's direction.
         let mut any = Cond::any();
         let mut equal_so_far = Cond::all();
-        for (key, value) in sort.iter().zip(&seek.values) {
-            let expr = key.field.sort_expr();
+        for ((expr, descending), value) in sort.iter().zip(&seek.values) {
+            let expr = expr.clone();
             let v = sql_value(value);
-            let step = if key.descending {
+            let step = if *descending {
                 expr.clone().lt(v.clone())
             } else {
                 expr.clone().gt(v.clone())
@@ -177,22 +239,18 @@ pub fn order_and_seek<F: ListField>(
         q.cond_where(any);
         // Redundant, but it lets both engines seek the index to the first key's value instead
         // of filtering every earlier row through the OR above.
-        if let (Some(key), Some(value)) = (sort.first(), seek.values.first()) {
-            let expr = key.field.sort_expr();
-            q.and_where(if key.descending {
+        if let (Some((expr, descending)), Some(value)) = (sort.first(), seek.values.first()) {
+            let expr = expr.clone();
+            q.and_where(if *descending {
                 expr.lte(sql_value(value))
             } else {
                 expr.gte(sql_value(value))
             });
         }
     }
-    for key in sort {
-        let order = if key.descending {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
-        q.order_by_expr(key.field.sort_expr(), order);
+    for (expr, descending) in sort {
+        let order = if *descending { Order::Desc } else { Order::Asc };
+        q.order_by_expr(expr.clone(), order);
     }
     q.order_by_expr(id_col(), if id_desc { Order::Desc } else { Order::Asc });
     q.limit(limit + 1);
@@ -209,6 +267,306 @@ pub fn page_of<T, F: ListField>(
     let next_cursor = if rows.len() > limit {
         rows.truncate(limit);
         rows.last().map(|row| encode_cursor(sort, &seek_of(row)))
+    } else {
+        None
+    };
+    Page {
+        data: rows,
+        next_cursor,
+    }
+}
+
+/// The JSON column every record table keeps its custom fields in.
+pub const CUSTOM_FIELDS_COLUMN: &str = "custom_fields";
+
+/// How SQL reads a custom field of a kind: as text, a number, or a boolean (1 or 0).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum CustomRead {
+    Text,
+    Number,
+    Boolean,
+}
+
+fn custom_read(kind: CustomFieldKind) -> CustomRead {
+    match kind {
+        CustomFieldKind::Number => CustomRead::Number,
+        CustomFieldKind::Boolean => CustomRead::Boolean,
+        CustomFieldKind::Text
+        | CustomFieldKind::Date
+        | CustomFieldKind::Select
+        | CustomFieldKind::MultiSelect
+        | CustomFieldKind::Url
+        | CustomFieldKind::Email => CustomRead::Text,
+    }
+}
+
+fn custom_column(table: &DynIden) -> Expr {
+    Expr::col((table.clone(), Alias::new(CUSTOM_FIELDS_COLUMN)))
+}
+
+/// A custom field's value in `table`'s rows when its JSON type fits `kind` (a string, a
+/// number, or a boolean as 1 or 0), else NULL.
+pub fn custom_value(table: &DynIden, key: &str, kind: CustomFieldKind, backend: Backend) -> Expr {
+    let col = || custom_column(table);
+    match backend {
+        Backend::Sqlite => {
+            let path = || Expr::val(format!("$.{key}"));
+            match custom_read(kind) {
+                CustomRead::Text => Expr::cust_with_exprs(
+                    "(CASE WHEN json_type(?, ?) = 'text' THEN json_extract(?, ?) END)",
+                    [col(), path(), col(), path()],
+                ),
+                CustomRead::Number => Expr::cust_with_exprs(
+                    "(CASE WHEN json_type(?, ?) IN ('integer', 'real') \
+                     THEN CAST(json_extract(?, ?) AS REAL) END)",
+                    [col(), path(), col(), path()],
+                ),
+                CustomRead::Boolean => Expr::cust_with_exprs(
+                    "(CASE json_type(?, ?) WHEN 'true' THEN 1 WHEN 'false' THEN 0 END)",
+                    [col(), path()],
+                ),
+            }
+        }
+        Backend::Postgres => {
+            let exprs = [col(), Expr::val(key.to_owned())];
+            match custom_read(kind) {
+                CustomRead::Text => Expr::cust_with_exprs(
+                    "(CASE WHEN jsonb_typeof($1 -> $2) = 'string' THEN $1 ->> $2 END)",
+                    exprs,
+                ),
+                CustomRead::Number => Expr::cust_with_exprs(
+                    "(CASE WHEN jsonb_typeof($1 -> $2) = 'number' \
+                     THEN CAST($1 ->> $2 AS double precision) END)",
+                    exprs,
+                ),
+                CustomRead::Boolean => Expr::cust_with_exprs(
+                    "(CASE WHEN jsonb_typeof($1 -> $2) = 'boolean' \
+                     THEN (CASE WHEN $1 ->> $2 = 'true' THEN 1 ELSE 0 END) END)",
+                    exprs,
+                ),
+            }
+        }
+    }
+}
+
+/// Whether a row of `table` has any value for the custom field `key`.
+pub fn custom_present(table: &DynIden, key: &str, backend: Backend) -> Expr {
+    match backend {
+        Backend::Sqlite => Expr::cust_with_exprs(
+            "(json_extract(?, ?) IS NOT NULL)",
+            [custom_column(table), Expr::val(format!("$.{key}"))],
+        ),
+        Backend::Postgres => Expr::cust_with_exprs(
+            "(($1 ->> $2) IS NOT NULL)",
+            [custom_column(table), Expr::val(key.to_owned())],
+        ),
+    }
+}
+
+/// Whether a multi-select field of `table` holds `option`.
+fn custom_holds(table: &DynIden, key: &str, option: &str, backend: Backend) -> Expr {
+    match backend {
+        Backend::Sqlite => Expr::cust_with_exprs(
+            "EXISTS (SELECT 1 FROM json_each(?, ?) WHERE json_each.value = ?)",
+            [
+                custom_column(table),
+                Expr::val(format!("$.{key}")),
+                Expr::val(option.to_owned()),
+            ],
+        ),
+        Backend::Postgres => Expr::cust_with_exprs(
+            "(($1 -> $2) @> CAST($3 AS jsonb))",
+            [
+                custom_column(table),
+                Expr::val(key.to_owned()),
+                Expr::val(json!([option]).to_string()),
+            ],
+        ),
+    }
+}
+
+/// What a custom field sorts by: its value, with a missing one as `''`, the lowest number, or
+/// -1 for a boolean, so that both databases order it alike and the keyset never meets a NULL.
+pub fn custom_sort_expr(
+    table: &DynIden,
+    key: &str,
+    kind: CustomFieldKind,
+    backend: Backend,
+) -> Expr {
+    let missing: Value = match custom_read(kind) {
+        CustomRead::Text => "".into(),
+        CustomRead::Number => f64::MIN.into(),
+        CustomRead::Boolean => (-1_i64).into(),
+    };
+    Func::coalesce([custom_value(table, key, kind, backend), Expr::val(missing)]).into()
+}
+
+/// A row's value of a custom sort key, as [`custom_sort_expr`] computes it in SQL.
+pub fn custom_sort_value(
+    custom_fields: &serde_json::Value,
+    key: &str,
+    kind: CustomFieldKind,
+) -> FilterValue {
+    let value = custom_fields.get(key);
+    match custom_read(kind) {
+        CustomRead::Text => FilterValue::Text(
+            value
+                .and_then(serde_json::Value::as_str)
+                .unwrap_or_default()
+                .to_owned(),
+        ),
+        CustomRead::Number => FilterValue::Number(
+            value
+                .and_then(serde_json::Value::as_f64)
+                .unwrap_or(f64::MIN),
+        ),
+        CustomRead::Boolean => FilterValue::Int(
+            value
+                .and_then(serde_json::Value::as_bool)
+                .map_or(-1, i64::from),
+        ),
+    }
+}
+
+/// The `WHERE` part of custom-field filters on `table` (all must hold).
+pub fn custom_filter_condition(
+    table: &DynIden,
+    filters: &[CustomFilter],
+    backend: Backend,
+) -> Cond {
+    let mut cond = Cond::all();
+    for filter in filters {
+        let key = filter.key.as_str();
+        if let Condition::Empty(empty) = filter.condition {
+            let present = custom_present(table, key, backend);
+            cond = cond.add(if empty { present.not() } else { present });
+            continue;
+        }
+        if filter.kind == CustomFieldKind::MultiSelect {
+            let options: Vec<&str> = match &filter.condition {
+                Condition::Eq(FilterValue::Text(v)) => vec![v.as_str()],
+                Condition::In(vs) => vs
+                    .iter()
+                    .filter_map(|v| match v {
+                        FilterValue::Text(t) => Some(t.as_str()),
+                        _ => None,
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let mut any = Cond::any();
+            for option in options {
+                any = any.add(custom_holds(table, key, option, backend));
+            }
+            cond = cond.add(any);
+            continue;
+        }
+        let value = || {
+            let v = custom_value(table, key, filter.kind, backend);
+            if filter.kind == CustomFieldKind::Email {
+                Expr::expr(Func::lower(v))
+            } else {
+                v
+            }
+        };
+        let expr = match &filter.condition {
+            Condition::Eq(v) => value().eq(sql_value(v)),
+            Condition::In(vs) => value().is_in(vs.iter().map(sql_value)),
+            Condition::Gte(v) => value().gte(sql_value(v)),
+            Condition::Lte(v) => value().lte(sql_value(v)),
+            // Handled above; custom fields have no tag filter.
+            Condition::Empty(_) | Condition::Contains(_) => continue,
+        };
+        cond = cond.add(expr);
+    }
+    cond
+}
+
+/// The `WHERE` part of a list's custom-field filters.
+pub fn custom_condition<F: ListField>(list: &ListQuery<F>, backend: Backend) -> Cond {
+    custom_filter_condition(&F::table(), &list.custom.filters, backend)
+}
+
+fn order_signature<F: ListField>(list: &ListQuery<F>) -> String {
+    list.order()
+        .iter()
+        .map(|key| {
+            let sign = if key.descending() { "-" } else { "" };
+            match key {
+                OrderKey::Field(k) => format!("{sign}{}", k.field.name()),
+                OrderKey::Custom(k) => format!("{sign}cf.{}", k.key),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
+/// [`order_and_seek`] for a whole list: its own sort keys and its custom ones, in order.
+pub fn order_and_seek_list<F: ListField>(
+    q: &mut SelectStatement,
+    list: &ListQuery<F>,
+    backend: Backend,
+    after: Option<&Seek>,
+    limit: u64,
+) {
+    let table = F::table();
+    let keys: Vec<(Expr, bool)> = list
+        .order()
+        .iter()
+        .map(|key| match key {
+            OrderKey::Field(k) => (k.field.sort_expr(), k.descending),
+            OrderKey::Custom(k) => (
+                custom_sort_expr(&table, &k.key, k.kind, backend),
+                k.descending,
+            ),
+        })
+        .collect();
+    order_and_seek_exprs(q, &keys, Expr::col((table, F::id_column())), after, limit);
+}
+
+/// Read a cursor made by [`page_of_list`] under the same sort (custom keys included).
+pub fn decode_list_cursor<F: ListField>(list: &ListQuery<F>, text: &str) -> Option<Seek> {
+    let kinds: Vec<ValueKind> = list
+        .order()
+        .iter()
+        .map(|key| match key {
+            OrderKey::Field(k) => ValueKind::Field(k.field.kind()),
+            OrderKey::Custom(k) => ValueKind::Custom(k.kind),
+        })
+        .collect();
+    decode_signed(&order_signature(list), &kinds, text)
+}
+
+/// [`page_of`] for a whole list: `field_value` gives a row's value of one of its own sort
+/// fields, `custom_fields` its custom-field object, `id` its id.
+pub fn page_of_list<T, F: ListField>(
+    mut rows: Vec<T>,
+    limit: u64,
+    list: &ListQuery<F>,
+    field_value: impl Fn(&T, F) -> FilterValue,
+    custom_fields: impl Fn(&T) -> &serde_json::Value,
+    id: impl Fn(&T) -> Uuid,
+) -> Page<T> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let next_cursor = if rows.len() > limit {
+        rows.truncate(limit);
+        rows.last().map(|row| {
+            let values = list
+                .order()
+                .iter()
+                .map(|key| match key {
+                    OrderKey::Field(k) => field_value(row, k.field),
+                    OrderKey::Custom(k) => custom_sort_value(custom_fields(row), &k.key, k.kind),
+                })
+                .collect();
+            encode_signed(
+                &order_signature(list),
+                &Seek {
+                    values,
+                    id: id(row),
+                },
+            )
+        })
     } else {
         None
     };

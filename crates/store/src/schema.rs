@@ -243,6 +243,10 @@ impl MigratorTrait for Migrator {
             Box::new(M0002Leads),
             Box::new(crate::migrations_pipelines::M0003Pipelines),
             Box::new(crate::migrations_records::M0004AccountsContacts),
+            Box::new(crate::migrations_deals::M0005Deals),
+            Box::new(crate::migrations_activities::M0006TasksActivities),
+            Box::new(crate::migrations_search::M0007Search),
+            Box::new(crate::migrations_custom_fields::M0008CustomFields),
         ]
     }
 }

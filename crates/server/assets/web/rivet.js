@@ -27,3 +27,170 @@ document.addEventListener("click", function (event) {
     }, 2000);
   });
 });
+
+// The pipeline board: a deal card is dragged to another stage's column with the pointer (mouse,
+// pen or touch) and the move is saved with PATCH /api/v1/deals/{id} {"stage_id"}. Without this
+// script each card's "Move to" form does the same through the server. A won/lost stage that needs
+// a reason asks for it; a refused move puts the card back and says why.
+(function () {
+  var board = document.querySelector("[data-board]");
+  if (!board) {
+    return;
+  }
+  var csrf = board.getAttribute("data-csrf") || "";
+  var status = document.querySelector("[data-board-status]");
+  var drag = null;
+
+  function say(message, failed) {
+    if (status) {
+      status.textContent = message;
+      status.classList.toggle("flash-error", Boolean(failed));
+      status.hidden = !message;
+    }
+  }
+
+  function columnAt(x, y) {
+    var el = document.elementFromPoint(x, y);
+    return el ? el.closest("[data-stage-id]") : null;
+  }
+
+  function decimal(text) {
+    var n = parseFloat(text || "0");
+    return isNaN(n) ? 0 : n;
+  }
+
+  // Column headers count every deal of the stage (the board may show fewer): a move shifts one
+  // deal's count and weighted amount from one header to the other.
+  function shift(column, count, weighted) {
+    var countEl = column.querySelector("[data-count]");
+    var sumEl = column.querySelector("[data-weighted]");
+    if (countEl) {
+      var n = parseInt(countEl.getAttribute("data-count"), 10) + count;
+      countEl.setAttribute("data-count", String(n));
+      countEl.textContent = String(n);
+    }
+    if (sumEl) {
+      var w = decimal(sumEl.getAttribute("data-weighted")) + weighted;
+      sumEl.setAttribute("data-weighted", w.toFixed(2));
+      sumEl.textContent = w.toFixed(2);
+    }
+  }
+
+  function showEmpty() {
+    board.querySelectorAll("[data-stage-id]").forEach(function (column) {
+      var empty = column.querySelector("[data-empty]");
+      if (empty) {
+        empty.hidden = column.querySelectorAll("[data-deal-id]").length > 0;
+      }
+    });
+  }
+
+  function save(card, column, from, reason) {
+    var body = { stage_id: column.getAttribute("data-stage-id") };
+    if (reason) {
+      body.close_reason = reason;
+    }
+    say("Saving…", false);
+    fetch("/api/v1/deals/" + card.getAttribute("data-deal-id"), {
+      method: "PATCH",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRF-Token": csrf, Accept: "application/json" },
+      body: JSON.stringify(body)
+    }).then(function (response) {
+      return response.json().then(function (json) {
+        return { ok: response.ok, json: json };
+      }, function () {
+        return { ok: response.ok, json: {} };
+      });
+    }).then(function (result) {
+      if (result.ok) {
+        var amount = decimal(card.getAttribute("data-amount"));
+        var before = decimal(card.getAttribute("data-probability"));
+        shift(from.closest("[data-stage-id]"), -1, -amount * before / 100);
+        shift(column, 1, amount * result.json.probability / 100);
+        card.setAttribute("data-probability", String(result.json.probability));
+        var probability = card.querySelector("[data-card-probability]");
+        if (probability) {
+          probability.textContent = result.json.probability + " %";
+        }
+        var select = card.querySelector("select[name=stage_id]");
+        if (select) {
+          select.value = column.getAttribute("data-stage-id");
+        }
+        say("Moved " + (result.json.name || "the deal") + " to " + column.getAttribute("data-stage-name") + ".", false);
+        return;
+      }
+      var errors = result.json.errors || [];
+      var needsReason = errors.some(function (e) { return e.field === "close_reason"; });
+      if (needsReason && !reason) {
+        var given = window.prompt("Why was this deal " + column.getAttribute("data-stage-name") + "?");
+        if (given) {
+          save(card, column, from, given);
+          return;
+        }
+      }
+      from.appendChild(card);
+      showEmpty();
+      say((result.json.detail || result.json.title || "The deal could not be moved."), true);
+    }, function () {
+      from.appendChild(card);
+      showEmpty();
+      say("The deal could not be moved: the server did not answer.", true);
+    });
+  }
+
+  board.addEventListener("pointerdown", function (event) {
+    var card = event.target instanceof Element ? event.target.closest("[data-deal-id]") : null;
+    if (!card || event.button !== 0 || event.target.closest("a, button, select, input, form")) {
+      return;
+    }
+    drag = { card: card, x: event.clientX, y: event.clientY, moving: false, from: card.parentElement, over: null };
+  });
+
+  document.addEventListener("pointermove", function (event) {
+    if (!drag) {
+      return;
+    }
+    var dx = event.clientX - drag.x;
+    var dy = event.clientY - drag.y;
+    if (!drag.moving && Math.abs(dx) + Math.abs(dy) < 5) {
+      return;
+    }
+    event.preventDefault();
+    drag.moving = true;
+    drag.card.classList.add("dragging");
+    drag.card.style.transform = "translate(" + dx + "px, " + dy + "px)";
+    var column = columnAt(event.clientX, event.clientY);
+    if (drag.over && drag.over !== column) {
+      drag.over.classList.remove("drop-target");
+    }
+    if (column) {
+      column.classList.add("drop-target");
+    }
+    drag.over = column;
+  });
+
+  document.addEventListener("pointerup", function (event) {
+    if (!drag) {
+      return;
+    }
+    var current = drag;
+    drag = null;
+    current.card.classList.remove("dragging");
+    current.card.style.transform = "";
+    if (current.over) {
+      current.over.classList.remove("drop-target");
+    }
+    if (!current.moving) {
+      return;
+    }
+    var column = columnAt(event.clientX, event.clientY);
+    var from = current.from.closest("[data-stage-id]");
+    if (!column || column === from) {
+      return;
+    }
+    column.querySelector("[data-cards]").appendChild(current.card);
+    showEmpty();
+    save(current.card, column, current.from);
+  });
+})();

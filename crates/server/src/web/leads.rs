@@ -4,6 +4,7 @@
 //! change goes through `crate::leads::{create_lead, update_lead}` or the store's bulk functions.
 
 use super::audit::{AuditRow, Names, row as audit_row};
+use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
     safe_next, with_query,
@@ -16,6 +17,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
+use rivet_domain::activities::RecordType;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadField, LeadInput, LeadStatus};
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
@@ -28,7 +30,7 @@ use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
 
-const PAGE_SIZE: u64 = 50;
+pub(super) const PAGE_SIZE: u64 = 50;
 
 /// The form fields a validation message can sit next to.
 const FORM_FIELDS: &[&str] = &[
@@ -81,14 +83,25 @@ const STATUSES: &[LeadStatus] = &[
 ];
 
 fn status_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
+    choice_options(first, STATUSES, LeadStatus::as_str, status_label, selected)
+}
+
+/// A select of an enum's values (`value` and `label` of each), after an optional empty first
+/// option.
+pub(super) fn choice_options<T: Copy>(
+    first: Option<&str>,
+    all: &[T],
+    value: fn(T) -> &'static str,
+    label: fn(T) -> &'static str,
+    selected: &str,
+) -> Vec<Opt> {
     let mut items: Vec<(String, String)> = first
         .map(|label| (String::new(), label.to_owned()))
         .into_iter()
         .collect();
     items.extend(
-        STATUSES
-            .iter()
-            .map(|s| (s.as_str().to_owned(), status_label(*s).to_owned())),
+        all.iter()
+            .map(|s| (value(*s).to_owned(), label(*s).to_owned())),
     );
     options(items, selected)
 }
@@ -111,7 +124,7 @@ fn display_name(lead: &Lead) -> String {
 
 /// Names of the members the caller may see (all of them with users read, else only themselves):
 /// owners are shown by name where the caller's role allows it.
-struct Owners {
+pub(super) struct Owners {
     me: Uuid,
     names: HashMap<Uuid, String>,
     /// Active members, for the owner selects, sorted by name.
@@ -119,7 +132,7 @@ struct Owners {
 }
 
 impl Owners {
-    async fn load(ctx: &Ctx) -> Result<Self, WebError> {
+    pub(super) async fn load(ctx: &Ctx) -> Result<Self, WebError> {
         let mut names = HashMap::new();
         let mut active = Vec::new();
         if ctx.can(Resource::Users, Action::Read) {
@@ -154,7 +167,7 @@ impl Owners {
         })
     }
 
-    fn name(&self, id: Uuid) -> String {
+    pub(super) fn name(&self, id: Uuid) -> String {
         match self.names.get(&id) {
             Some(name) if id == self.me => format!("{name} (you)"),
             Some(name) => name.clone(),
@@ -163,7 +176,7 @@ impl Owners {
     }
 
     /// The owner select; the current owner stays choosable even if the caller cannot list them.
-    fn options(&self, first: Option<&str>, selected: &str) -> Vec<Opt> {
+    pub(super) fn options(&self, first: Option<&str>, selected: &str) -> Vec<Opt> {
         let mut items: Vec<(String, String)> = first
             .map(|label| (String::new(), label.to_owned()))
             .into_iter()
@@ -243,7 +256,10 @@ struct ListPage {
 
 /// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
 /// date input sends), turned into `created_at[gte|lte]` before the shared parser sees them.
-fn api_pairs(raw: &[(String, String)], errors: &mut FormErrors) -> Vec<(String, String)> {
+pub(super) fn api_pairs(
+    raw: &[(String, String)],
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     for (key, value) in raw {
         let value = value.trim();
@@ -268,11 +284,87 @@ fn api_pairs(raw: &[(String, String)], errors: &mut FormErrors) -> Vec<(String, 
     out
 }
 
-fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
+pub(super) fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
     raw.iter()
         .find(|(k, _)| k == key)
         .map(|(_, v)| v.trim())
         .unwrap_or("")
+}
+
+/// The links of a list page, from its query string: the sortable column headers, the first and
+/// next page, and the address to come back to after a bulk action. Links keep the filters (and
+/// the sort); the cursor belongs to one page only.
+pub(super) struct ListLinks {
+    pub headers: Vec<SortHeader>,
+    pub first_href: Option<String>,
+    pub next_href: Option<String>,
+    pub back: String,
+    pub filtered: bool,
+}
+
+impl ListLinks {
+    /// `columns`: label, API field, and whether a first click sorts descending.
+    pub(super) fn new(
+        path: &str,
+        raw: &[(String, String)],
+        columns: &'static [(&'static str, &'static str, bool)],
+        next_cursor: Option<String>,
+    ) -> Self {
+        let cursor = value_of(raw, "cursor");
+        let kept: Vec<(&str, &str)> = raw
+            .iter()
+            .filter(|(k, v)| k != "cursor" && !v.trim().is_empty())
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        let filters: Vec<(&str, &str)> =
+            kept.iter().filter(|(k, _)| *k != "sort").copied().collect();
+        let sort = value_of(raw, "sort");
+        let headers = columns
+            .iter()
+            .map(|(label, field, first_descending)| {
+                let current = sort
+                    .split(',')
+                    .next()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .unwrap_or("-created_at");
+                let (aria, arrow, next) = if current == *field {
+                    ("ascending", " ▲", format!("-{field}"))
+                } else if current.strip_prefix('-') == Some(field) {
+                    ("descending", " ▼", (*field).to_owned())
+                } else if *first_descending {
+                    ("none", "", format!("-{field}"))
+                } else {
+                    ("none", "", (*field).to_owned())
+                };
+                let mut pairs = filters.clone();
+                pairs.push(("sort", next.as_str()));
+                SortHeader {
+                    label,
+                    href: with_query(path, &pairs),
+                    aria,
+                    arrow,
+                }
+            })
+            .collect();
+        let next_href = next_cursor.map(|c| {
+            let mut pairs = kept.clone();
+            pairs.push(("cursor", c.as_str()));
+            with_query(path, &pairs)
+        });
+        let first_href = (!cursor.is_empty()).then(|| with_query(path, &kept));
+        let mut back_pairs = kept.clone();
+        if !cursor.is_empty() {
+            back_pairs.push(("cursor", cursor));
+        }
+        Self {
+            headers,
+            first_href,
+            next_href,
+            back: with_query(path, &back_pairs),
+            filtered: !filters.is_empty(),
+        }
+    }
 }
 
 pub async fn index(
@@ -320,52 +412,7 @@ pub async fn index(
             .collect();
         next_cursor = page.next_cursor;
     }
-    // Links keep the filters (and the sort); the cursor belongs to one page only.
-    let kept: Vec<(&str, &str)> = raw
-        .iter()
-        .filter(|(k, v)| k != "cursor" && !v.trim().is_empty())
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    let filters: Vec<(&str, &str)> = kept.iter().filter(|(k, _)| *k != "sort").copied().collect();
-    let sort = value_of(&raw, "sort");
-    let headers = SORT_COLUMNS
-        .iter()
-        .map(|(label, field, first_descending)| {
-            let current = sort
-                .split(',')
-                .next()
-                .map(str::trim)
-                .filter(|s| !s.is_empty())
-                .unwrap_or("-created_at");
-            let (aria, arrow, next) = if current == *field {
-                ("ascending", " ▲", format!("-{field}"))
-            } else if current.strip_prefix('-') == Some(field) {
-                ("descending", " ▼", (*field).to_owned())
-            } else if *first_descending {
-                ("none", "", format!("-{field}"))
-            } else {
-                ("none", "", (*field).to_owned())
-            };
-            let mut pairs = filters.clone();
-            pairs.push(("sort", next.as_str()));
-            SortHeader {
-                label,
-                href: with_query("/leads", &pairs),
-                aria,
-                arrow,
-            }
-        })
-        .collect();
-    let next_href = next_cursor.map(|c| {
-        let mut pairs = kept.clone();
-        pairs.push(("cursor", c.as_str()));
-        with_query("/leads", &pairs)
-    });
-    let first_href = (!cursor.is_empty()).then(|| with_query("/leads", &kept));
-    let mut back_pairs = kept.clone();
-    if !cursor.is_empty() {
-        back_pairs.push(("cursor", cursor));
-    }
+    let links = ListLinks::new("/leads", &raw, SORT_COLUMNS, next_cursor);
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
@@ -374,18 +421,18 @@ pub async fn index(
     let page = ListPage {
         layout: ctx.layout("Leads"),
         rows,
-        headers,
+        headers: links.headers,
         q: value_of(&raw, "q").to_owned(),
         source: value_of(&raw, "source").to_owned(),
         created_from: value_of(&raw, "created_from").to_owned(),
         created_to: value_of(&raw, "created_to").to_owned(),
         status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
         owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        filtered: !filters.is_empty(),
+        filtered: links.filtered,
         errors,
-        first_href,
-        next_href,
-        back: with_query("/leads", &back_pairs),
+        first_href: links.first_href,
+        next_href: links.next_href,
+        back: links.back,
         can_create: ctx.can(Resource::Leads, Action::Create),
         can_update: ctx.can(Resource::Leads, Action::Update),
         can_delete: ctx.can(Resource::Leads, Action::Delete),
@@ -400,11 +447,16 @@ pub async fn index(
 
 #[derive(Template)]
 #[template(path = "web/leads_bulk_delete.html")]
-struct ConfirmDeletePage {
-    layout: Layout,
-    ids: Vec<Uuid>,
-    names: Vec<String>,
-    back: String,
+pub(super) struct ConfirmDeletePage {
+    pub layout: Layout,
+    /// The list: its address and heading, and what one and several of its records are called.
+    pub path: &'static str,
+    pub title: &'static str,
+    pub noun: &'static str,
+    pub nouns: &'static str,
+    pub ids: Vec<Uuid>,
+    pub names: Vec<String>,
+    pub back: String,
 }
 
 /// One post for the three bulk actions (which button was pressed is `action`); deleting first
@@ -414,36 +466,11 @@ pub async fn bulk(
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let field = |key: &str| value_of(&form, key).to_owned();
-    let back = safe_next(&field("back"));
-    let back = if back.starts_with("/leads") {
-        back
-    } else {
-        "/leads".to_owned()
-    };
-    let mut ids = Vec::new();
-    for (key, value) in &form {
-        if key == "ids" {
-            let id = parse_id(value).or_page(&ctx)?;
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    let action = field("action");
-    ctx.require(
-        Resource::Leads,
-        if action == "delete" {
-            Action::Delete
-        } else {
-            Action::Update
-        },
-    )?;
-    if ids.is_empty() {
-        return Ok(ctx.refused(&back, "Select at least one lead first."));
-    }
-    if ids.len() > MAX_BULK {
-        return Ok(ctx.refused(&back, format!("Select at most {MAX_BULK} leads at once.")));
-    }
+    let Selection { back, action, ids } =
+        match Selection::read(&ctx, &form, "/leads", Resource::Leads, ("lead", "leads"))? {
+            Ok(selection) => selection,
+            Err(refused) => return Ok(refused),
+        };
     let (store, actor) = (&ctx.app.store, &ctx.actor);
     let count = ids.len();
     let plural = |n: usize| format!("{n} lead{}", if n == 1 { "" } else { "s" });
@@ -463,6 +490,10 @@ pub async fn bulk(
             }
             let page = ConfirmDeletePage {
                 layout: ctx.layout("Delete leads"),
+                path: "/leads",
+                title: "Leads",
+                noun: "lead",
+                nouns: "leads",
                 ids,
                 names,
                 back,
@@ -501,12 +532,78 @@ pub async fn bulk(
         }
         _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
+    bulk_done(&ctx, &back, result)
+}
+
+/// What a bulk form selected: the list page to go back to (one under `path`), the button
+/// pressed (`action`) and the ids.
+pub(super) struct Selection {
+    pub back: String,
+    pub action: String,
+    pub ids: Vec<Uuid>,
+}
+
+impl Selection {
+    /// Read the form and check the caller may delete (`action=delete`) or update `resource`;
+    /// an empty or too large selection is an answer already (`Err`), back to the list.
+    pub(super) fn read(
+        ctx: &Ctx,
+        form: &[(String, String)],
+        path: &str,
+        resource: Resource,
+        (noun, nouns): (&str, &str),
+    ) -> Result<Result<Self, Response>, WebError> {
+        let back = safe_next(value_of(form, "back"));
+        let back = if back.starts_with(path) {
+            back
+        } else {
+            path.to_owned()
+        };
+        let mut ids = Vec::new();
+        for (key, value) in form {
+            if key == "ids" {
+                let id = parse_id(value).or_page(ctx)?;
+                if !ids.contains(&id) {
+                    ids.push(id);
+                }
+            }
+        }
+        let action = value_of(form, "action").to_owned();
+        ctx.require(
+            resource,
+            if action == "delete" {
+                Action::Delete
+            } else {
+                Action::Update
+            },
+        )?;
+        if ids.is_empty() {
+            return Ok(Err(
+                ctx.refused(&back, format!("Select at least one {noun} first."))
+            ));
+        }
+        if ids.len() > MAX_BULK {
+            return Ok(Err(ctx.refused(
+                &back,
+                format!("Select at most {MAX_BULK} {nouns} at once."),
+            )));
+        }
+        Ok(Ok(Self { back, action, ids }))
+    }
+}
+
+/// The answer to a bulk action: back to the list with its message, or with why it failed.
+pub(super) fn bulk_done(
+    ctx: &Ctx,
+    back: &str,
+    result: Result<String, rivet_store::StoreError>,
+) -> Result<Response, WebError> {
     match result {
-        Ok(message) => Ok(ctx.done(&back, message)),
+        Ok(message) => Ok(ctx.done(back, message)),
         Err(err) => {
             let mut errors = FormErrors::new();
-            errors.absorb(err.into(), &[]).or_page(&ctx)?;
-            Ok(ctx.refused(&back, errors.general.join(" ")))
+            errors.absorb(err.into(), &[]).or_page(ctx)?;
+            Ok(ctx.refused(back, errors.general.join(" ")))
         }
     }
 }
@@ -546,7 +643,7 @@ pub struct LeadForm {
     competition: String,
 }
 
-fn text(value: &Option<String>) -> String {
+pub(super) fn text(value: &Option<String>) -> String {
     value.clone().unwrap_or_default()
 }
 
@@ -621,34 +718,47 @@ impl LeadForm {
         for (field, value) in self.texts() {
             map.insert(field.into(), Value::String(value.trim().to_owned()));
         }
-        let count = self.employee_count.trim();
-        let count = if count.is_empty() {
-            Value::Null
-        } else {
-            match count.replace([',', '_', ' '], "").parse::<i64>() {
-                Ok(n) => Value::from(n),
-                Err(_) => {
-                    errors.add("employee_count", "must be a whole number");
-                    Value::Null
-                }
-            }
-        };
+        let count = number_json(&self.employee_count, "employee_count", errors);
         map.insert("employee_count".into(), count);
-        if let Ok(owner) = Uuid::parse_str(self.owner_id.trim()) {
-            map.insert("owner_id".into(), Value::String(owner.to_string()));
-        } else if !self.owner_id.trim().is_empty() {
-            errors.add("owner_id", "is not a member of this company");
+        owner_json(&mut map, &self.owner_id, errors);
+        map.insert("tags".into(), tags_json(&self.tags));
+        map
+    }
+}
+
+/// A whole number typed into a form (thousands separators allowed) as JSON; empty is `null`.
+pub(super) fn number_json(text: &str, field: &str, errors: &mut FormErrors) -> Value {
+    let text = text.trim();
+    if text.is_empty() {
+        return Value::Null;
+    }
+    match text.replace([',', '_', ' '], "").parse::<i64>() {
+        Ok(n) => Value::from(n),
+        Err(_) => {
+            errors.add(field, "must be a whole number");
+            Value::Null
         }
-        let tags: Vec<Value> = self
-            .tags
-            .split(',')
+    }
+}
+
+/// The owner select into the body; left empty, the body keeps the current (or default) owner.
+pub(super) fn owner_json(map: &mut Map<String, Value>, owner_id: &str, errors: &mut FormErrors) {
+    if let Ok(owner) = Uuid::parse_str(owner_id.trim()) {
+        map.insert("owner_id".into(), Value::String(owner.to_string()));
+    } else if !owner_id.trim().is_empty() {
+        errors.add("owner_id", "is not a member of this company");
+    }
+}
+
+/// Comma-separated tags as a JSON list.
+pub(super) fn tags_json(text: &str) -> Value {
+    Value::Array(
+        text.split(',')
             .map(str::trim)
             .filter(|t| !t.is_empty())
             .map(|t| Value::String(t.to_owned()))
-            .collect();
-        map.insert("tags".into(), Value::Array(tags));
-        map
-    }
+            .collect(),
+    )
 }
 
 #[derive(Template)]
@@ -872,9 +982,11 @@ struct DetailPage {
     more_history: bool,
     can_update: bool,
     can_delete: bool,
+    timeline: Timeline,
+    here: String,
 }
 
-fn items(list: &[(&'static str, &Option<String>)]) -> Vec<Item> {
+pub(super) fn items(list: &[(&'static str, &Option<String>)]) -> Vec<Item> {
     list.iter()
         .map(|(label, value)| Item {
             label,
@@ -883,12 +995,17 @@ fn items(list: &[(&'static str, &Option<String>)]) -> Vec<Item> {
         .collect()
 }
 
-pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+pub async fn show(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebQuery(query): WebQuery<TimelineQuery>,
+) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
     let lead = leads::get(store, actor, id).await.or_page(&ctx)?;
     let owners = Owners::load(&ctx).await?;
+    let timeline = timeline::load(&ctx, &owners, RecordType::Lead, id, &query.before).await?;
     let names = Names::load(&ctx).await?;
     let filter = AuditFilter {
         resource: Some(Resource::Leads.as_str().to_owned()),
@@ -947,6 +1064,8 @@ pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
         .join(" · ");
     let page = DetailPage {
         layout: ctx.layout(display_name(&lead)),
+        timeline,
+        here: format!("/leads/{id}"),
         id,
         name: display_name(&lead),
         subtitle,

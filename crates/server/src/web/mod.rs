@@ -7,17 +7,22 @@
 //! are not in the API route registry, so each handler checks its permission with
 //! [`view::Ctx::require`] before touching the store (which applies the caller's scope again).
 
+mod accounts;
 mod api_keys;
 mod assets;
 mod audit;
 mod chart;
+mod contacts;
+mod deals;
 mod home;
 mod leads;
 mod roles;
+mod search;
 mod session;
 mod settings;
 mod system;
 mod teams;
+mod timeline;
 mod users;
 mod view;
 
@@ -40,6 +45,11 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}", get(leads::show))
         .route("/leads/{id}/edit", get(leads::edit).post(leads::update))
         .route("/leads/{id}/delete", post(leads::delete))
+        .route("/search", get(search::show))
+        .route("/deals/board", get(deals::board))
+        .route("/deals/{id}", get(deals::show))
+        .route("/deals/{id}/move", post(deals::move_deal))
+        .route("/quick-add/{record}/{id}", post(timeline::quick_add))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}", get(users::edit).post(users::update))
         .route("/admin/users/{id}/active", post(users::set_active))
@@ -64,6 +74,27 @@ pub fn routes() -> Router<AppState> {
             "/admin/system",
             get(system::settings).post(system::save_settings),
         )
+        .route("/accounts", get(accounts::index))
+        .route("/accounts/new", get(accounts::new).post(accounts::create))
+        .route("/accounts/bulk", post(accounts::bulk))
+        .route("/accounts/{id}", get(accounts::show))
+        .route(
+            "/accounts/{id}/edit",
+            get(accounts::edit).post(accounts::update),
+        )
+        .route(
+            "/accounts/{id}/delete",
+            get(accounts::confirm_delete).post(accounts::delete),
+        )
+        .route("/contacts", get(contacts::index))
+        .route("/contacts/new", get(contacts::new).post(contacts::create))
+        .route("/contacts/bulk", post(contacts::bulk))
+        .route("/contacts/{id}", get(contacts::show))
+        .route(
+            "/contacts/{id}/edit",
+            get(contacts::edit).post(contacts::update),
+        )
+        .route("/contacts/{id}/delete", post(contacts::delete))
         .route("/assets/web/{file}", get(assets::serve))
         .fallback(view::not_found)
 }

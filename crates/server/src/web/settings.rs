@@ -98,6 +98,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SettingsForm>) -> Result<Resp
             currency: Some(form.currency.clone()),
             fiscal_year_start_month: Some(month),
             locale: Some(form.locale.clone()),
+            require_close_reason: None,
         };
         match update_settings(&ctx.app, &ctx.actor, body).await {
             Ok(_) => return Ok(ctx.done("/settings", "Saved the company settings.")),

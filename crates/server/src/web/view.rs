@@ -69,7 +69,15 @@ type NavEntry = (&'static str, &'static str, Need);
 /// The whole navigation; an entry shows only when the caller may open its page.
 const NAV: &[(&str, &[NavEntry])] = &[
     ("", &[("/", "Home", Need::Anyone)]),
-    ("Sales", &[("/leads", "Leads", Need::Read(Resource::Leads))]),
+    (
+        "Sales",
+        &[
+            ("/leads", "Leads", Need::Read(Resource::Leads)),
+            ("/accounts", "Accounts", Need::Read(Resource::Accounts)),
+            ("/contacts", "Contacts", Need::Read(Resource::Contacts)),
+            ("/deals/board", "Pipeline", Need::Read(Resource::Deals)),
+        ],
+    ),
     (
         "Administration",
         &[

@@ -1,0 +1,405 @@
+//! `rivet-bench records`: the issue-4 scenario against a server holding the demo data set
+//! (`rivet seed --demo --size large`): a rep's new leads, one deal and its timeline, global
+//! search, creating a lead — and the bare axum hello server as the ceiling.
+
+use std::fmt::Write as _;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::{Command, ExitCode};
+use std::time::Duration;
+
+use anyhow::{Context, Result};
+use clap::Args;
+use hyper::Method;
+use hyper::body::Bytes;
+use hyper::header::HeaderValue;
+use serde_json::{Value, json};
+
+use crate::client;
+use crate::load::{self, LoadConfig, LoadResult, Target};
+use crate::procs::{self, ServerProc, status_kb};
+
+#[derive(Args)]
+pub struct RecordsArgs {
+    /// The seeded database rivet serves (sqlite://… or postgres://…).
+    #[arg(long, env = "DATABASE_URL")]
+    database_url: String,
+    /// Path to the rivet binary [default: as for `foundation`].
+    #[arg(long)]
+    rivet: Option<PathBuf>,
+    /// The demo admin to sign in as.
+    #[arg(long, default_value = "admin@demo-company.test")]
+    email: String,
+    /// The demo password (what `rivet seed --demo` printed).
+    #[arg(
+        long,
+        env = "RIVET_DEMO_PASSWORD",
+        default_value = "rivet-demo-2024",
+        hide_env_values = true
+    )]
+    password: String,
+    /// Measured seconds per target (after the warm-up).
+    #[arg(long, default_value_t = 10)]
+    duration: u64,
+    /// Unmeasured warm-up seconds per target.
+    #[arg(long, default_value_t = 2)]
+    warmup: u64,
+    /// Concurrent closed-loop tasks, one keep-alive connection each.
+    #[arg(long, default_value_t = 32)]
+    concurrency: usize,
+    /// Also write the markdown report to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
+}
+
+/// Last names the seed uses, for search queries.
+const SEARCH_NAMES: &[&str] = &[
+    "Smith",
+    "Garcia",
+    "Nguyen",
+    "Patel",
+    "Kowalski",
+    "Lindqvist",
+    "Okafor",
+    "Rossi",
+    "Chen",
+    "Murphy",
+    "Nakamura",
+    "Haddad",
+    "Dubois",
+    "Schmidt",
+    "Silva",
+    "Larsen",
+];
+
+/// A step of the scenario that could not run, and why.
+struct Skipped {
+    label: &'static str,
+    reason: String,
+}
+
+pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
+    anyhow::ensure!(args.concurrency > 0, "--concurrency must be at least 1");
+    anyhow::ensure!(args.duration > 0, "--duration must be at least 1");
+    let rivet_path = procs::find_rivet(args.rivet.as_deref())?;
+    let cfg = LoadConfig {
+        concurrency: args.concurrency,
+        warmup: Duration::from_secs(args.warmup),
+        duration: Duration::from_secs(args.duration),
+    };
+
+    let hello_addr = procs::free_addr()?;
+    let mut cmd = Command::new(std::env::current_exe()?);
+    cmd.arg("hello-server")
+        .arg("--addr")
+        .arg(hello_addr.to_string());
+    let mut hello = ServerProc::spawn("hello server", hello_addr, cmd, None)?;
+    hello.wait_ready("/", Duration::from_secs(10)).await?;
+
+    let rivet_addr = procs::free_addr()?;
+    let data_dir = tempfile::Builder::new().prefix("rivet-bench-").tempdir()?;
+    let mut cmd = Command::new(&rivet_path);
+    cmd.arg("serve");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RIVET_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("DATABASE_URL", &args.database_url)
+        .env("RIVET_ADDR", rivet_addr.to_string())
+        .env("RIVET_DATA_DIR", data_dir.path())
+        .env("RIVET_LOG", "warn")
+        .env("RIVET_RATE_LIMIT_DISABLED", "true");
+    let mut rivet = ServerProc::spawn("rivet", rivet_addr, cmd, Some(data_dir))?;
+    let startup = rivet
+        .wait_ready("/healthz", Duration::from_secs(120))
+        .await?;
+    eprintln!(
+        "rivet ready on {rivet_addr} (pid {}) after {:.2} s",
+        rivet.pid(),
+        startup.as_secs_f64()
+    );
+
+    let plan = setup(rivet_addr, &args.email, &args.password).await?;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let rivet_idle = status_kb(rivet.pid(), "VmRSS");
+
+    let mut targets = vec![(
+        Target::get("hello `GET /` (bare axum)", hello_addr, "/", None),
+        hello.pid(),
+    )];
+    for target in plan.targets {
+        targets.push((target, rivet.pid()));
+    }
+    let mut results = Vec::new();
+    for (target, pid) in targets {
+        eprintln!(
+            "load: {} ({} s warm-up + {} s)...",
+            target.label, args.warmup, args.duration
+        );
+        let r = load::run(target, cfg, Some(pid)).await?;
+        eprintln!(
+            "  {} ok, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
+            r.ok,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors,
+            r.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        );
+        results.push(r);
+    }
+    let rivet_hwm = status_kb(rivet.pid(), "VmHWM");
+    drop(rivet);
+    drop(hello);
+
+    let markdown = report(
+        &args,
+        &rivet_path,
+        cfg,
+        &results,
+        &plan.skipped,
+        rivet_idle,
+        rivet_hwm,
+    );
+    println!("{markdown}");
+    if let Some(out) = &args.out {
+        std::fs::write(out, &markdown).with_context(|| format!("writing {}", out.display()))?;
+        eprintln!("report written to {}", out.display());
+    }
+    if results.iter().any(|r| r.errors > 0) {
+        eprintln!("error: the run had non-2xx responses or transport errors; results are invalid");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+struct Plan {
+    targets: Vec<Target>,
+    skipped: Vec<Skipped>,
+}
+
+fn data_array(v: &Value) -> Vec<Value> {
+    v.get("data")
+        .and_then(Value::as_array)
+        .cloned()
+        .unwrap_or_default()
+}
+
+/// Sign in, find a sales rep and some deals, and probe the endpoints that may not exist yet.
+async fn setup(addr: SocketAddr, email: &str, password: &str) -> Result<Plan> {
+    let creds = json!({ "email": email, "password": password });
+    let login = client::send_json(addr, Method::POST, "/api/v1/auth/login", None, Some(&creds))
+        .await
+        .with_context(|| {
+            format!("signing in as {email} (was the database seeded with `rivet seed --demo`?)")
+        })?;
+    let token = login
+        .get("access_token")
+        .and_then(Value::as_str)
+        .with_context(|| format!("login response has no access_token: {login}"))?;
+    let auth = HeaderValue::from_str(&format!("Bearer {token}"))?;
+    let get = |path: String| {
+        let auth = auth.clone();
+        async move { client::send(addr, Method::GET, &path, Some(&auth), None).await }
+    };
+
+    let users = client::send_json(
+        addr,
+        Method::GET,
+        "/api/v1/users?limit=100",
+        Some(&auth),
+        None,
+    )
+    .await?;
+    let rep = data_array(&users)
+        .into_iter()
+        .find(|u| u.get("role_name").and_then(Value::as_str) == Some("sales"))
+        .and_then(|u| u.get("id").and_then(Value::as_str).map(str::to_owned))
+        .context(
+            "no sales rep among the users: was the database seeded with `rivet seed --demo`?",
+        )?;
+
+    let mut targets = Vec::new();
+    let mut skipped = Vec::new();
+    let list = format!("/api/v1/leads?owner_id={rep}&status=new&sort=-created_at&limit=50");
+    let (status, body) = get(list.clone()).await?;
+    anyhow::ensure!(
+        status.is_success(),
+        "GET {list} returned {status}: {}",
+        String::from_utf8_lossy(&body)
+    );
+    let page: Value = serde_json::from_slice(&body).unwrap_or_default();
+    eprintln!(
+        "a rep's new leads: {} on the first page",
+        data_array(&page).len()
+    );
+    targets.push(Target::get(
+        "`GET /api/v1/leads?owner_id=<rep>&status=new&sort=-created_at&limit=50`",
+        addr,
+        list,
+        Some(auth.clone()),
+    ));
+
+    let (status, body) = get("/api/v1/deals?limit=100".into()).await?;
+    if status.is_success() {
+        let deals: Vec<String> = serde_json::from_slice::<Value>(&body)
+            .map(|v| data_array(&v))
+            .unwrap_or_default()
+            .iter()
+            .filter_map(|d| d.get("id").and_then(Value::as_str).map(str::to_owned))
+            .collect();
+        if deals.is_empty() {
+            skipped.push(Skipped {
+                label: "deal + timeline",
+                reason: "no deals in the database".into(),
+            });
+        } else {
+            let mut target = Target::get(
+                "`GET /api/v1/deals/{id}`",
+                addr,
+                String::new(),
+                Some(auth.clone()),
+            );
+            target.paths = deals.iter().map(|d| format!("/api/v1/deals/{d}")).collect();
+            targets.push(target);
+            let (status, _) = get(format!("/api/v1/deals/{}/timeline", deals[0])).await?;
+            if status.is_success() {
+                let mut target = Target::get(
+                    "`GET /api/v1/deals/{id}/timeline`",
+                    addr,
+                    String::new(),
+                    Some(auth.clone()),
+                );
+                target.paths = deals
+                    .iter()
+                    .map(|d| format!("/api/v1/deals/{d}/timeline"))
+                    .collect();
+                targets.push(target);
+            } else {
+                skipped.push(Skipped {
+                    label: "`GET /api/v1/deals/{id}/timeline`",
+                    reason: format!("answered {status}"),
+                });
+            }
+        }
+    } else {
+        skipped.push(Skipped {
+            label: "deal + timeline",
+            reason: format!("`GET /api/v1/deals` answered {status}"),
+        });
+    }
+
+    let (status, _) = get(format!("/api/v1/search?q={}", SEARCH_NAMES[0])).await?;
+    if status.is_success() {
+        let mut target = Target::get(
+            "`GET /api/v1/search?q=<last name>`",
+            addr,
+            String::new(),
+            Some(auth.clone()),
+        );
+        target.paths = SEARCH_NAMES
+            .iter()
+            .map(|n| format!("/api/v1/search?q={n}"))
+            .collect();
+        targets.push(target);
+    } else {
+        skipped.push(Skipped {
+            label: "`GET /api/v1/search?q=<last name>`",
+            reason: format!("answered {status}"),
+        });
+    }
+
+    let lead = json!({
+        "first_name": "Bench",
+        "last_name": "Lead",
+        "company_name": "Benchmark Industries",
+        "email": "bench.lead@benchmark.example",
+        "status": "new",
+        "owner_id": rep,
+    });
+    let mut create = Target::get(
+        "`POST /api/v1/leads`",
+        addr,
+        "/api/v1/leads",
+        Some(auth.clone()),
+    );
+    create.method = Method::POST;
+    create.body = Some(Bytes::from(serde_json::to_vec(&lead)?));
+    targets.push(create);
+    for s in &skipped {
+        eprintln!("skipping {}: {}", s.label, s.reason);
+    }
+    Ok(Plan { targets, skipped })
+}
+
+fn mb(kb: Option<u64>) -> String {
+    kb.map_or_else(|| "n/a".into(), |kb| format!("{:.1}", kb as f64 / 1024.0))
+}
+
+fn report(
+    args: &RecordsArgs,
+    rivet: &std::path::Path,
+    cfg: LoadConfig,
+    results: &[LoadResult],
+    skipped: &[Skipped],
+    idle_kb: Option<u64>,
+    hwm_kb: Option<u64>,
+) -> String {
+    let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let engine = if args.database_url.starts_with("postgres") {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    let mut out = String::new();
+    let _ = writeln!(out, "## Rivet records benchmark ({engine})\n");
+    let _ = writeln!(
+        out,
+        "Closed loop, {} keep-alive HTTP/1.1 connections, {} s measured after {} s warm-up, \
+         {cpus} CPU(s) shared by the load generator, the hello server, rivet and the database. \
+         rivet binary: `{}`.\n",
+        cfg.concurrency,
+        cfg.duration.as_secs_f64(),
+        cfg.warmup.as_secs_f64(),
+        rivet.display()
+    );
+    let _ = writeln!(
+        out,
+        "| target | requests/s | p50 ms | p99 ms | errors | peak RSS MB |"
+    );
+    let _ = writeln!(out, "|---|---:|---:|---:|---:|---:|");
+    for r in results {
+        let _ = writeln!(
+            out,
+            "| {} | {:.0} | {:.2} | {:.2} | {} | {} |",
+            r.label,
+            r.rps,
+            r.p50_ms,
+            r.p99_ms,
+            r.errors,
+            mb(r.peak_rss_kb)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "\nrivet RSS: {} MB idle after setup, VmHWM {} MB.",
+        mb(idle_kb),
+        mb(hwm_kb)
+    );
+    for s in skipped {
+        let _ = writeln!(out, "\nSkipped {}: {}.", s.label, s.reason);
+    }
+    for r in results.iter().filter(|r| r.errors > 0) {
+        let first = r.first_error.as_deref().unwrap_or("?");
+        let _ = writeln!(
+            out,
+            "\n**INVALID: {}: {} errors, first: {first}**",
+            r.label, r.errors
+        );
+    }
+    out
+}

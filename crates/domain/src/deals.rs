@@ -1,0 +1,425 @@
+//! Deals (opportunities): the contact roles on a deal, the list fields (what may be filtered and
+//! sorted), and the input a client sends, validated once into [`DealData`]. Where a deal sits in a
+//! pipeline, and what a stage sets on it, is checked by the store against the company's stages.
+
+use crate::accounts::{MAX_TEXT, clean, clean_tags};
+use crate::pipelines::{ForecastCategory, Probability};
+use crate::query::{FieldKind, FieldSpec, Op, QueryError, SortKey};
+use crate::validate::FieldErrors;
+use crate::values::{Money, parse_currency};
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+use std::fmt;
+use std::str::FromStr;
+use uuid::Uuid;
+
+/// What a contact is to a deal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ContactRole {
+    DecisionMaker,
+    EconomicBuyer,
+    Champion,
+    Influencer,
+    TechnicalBuyer,
+    User,
+    Other,
+}
+
+impl ContactRole {
+    pub const NAMES: &'static [&'static str] = &[
+        "decision_maker",
+        "economic_buyer",
+        "champion",
+        "influencer",
+        "technical_buyer",
+        "user",
+        "other",
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::DecisionMaker => "decision_maker",
+            Self::EconomicBuyer => "economic_buyer",
+            Self::Champion => "champion",
+            Self::Influencer => "influencer",
+            Self::TechnicalBuyer => "technical_buyer",
+            Self::User => "user",
+            Self::Other => "other",
+        }
+    }
+}
+
+impl fmt::Display for ContactRole {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for ContactRole {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        Ok(match s {
+            "decision_maker" => Self::DecisionMaker,
+            "economic_buyer" => Self::EconomicBuyer,
+            "champion" => Self::Champion,
+            "influencer" => Self::Influencer,
+            "technical_buyer" => Self::TechnicalBuyer,
+            "user" => Self::User,
+            "other" => Self::Other,
+            _ => return Err(format!("must be one of: {}", Self::NAMES.join(", "))),
+        })
+    }
+}
+
+/// The fields of a deal a list can filter or sort on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DealField {
+    Name,
+    OwnerId,
+    AccountId,
+    ContactId,
+    PipelineId,
+    StageId,
+    ForecastCategory,
+    /// Compared in micros; the query string gives a decimal amount ([`normalize_list_pairs`]).
+    Amount,
+    /// `YYYY-MM-DD`, compared as text (which orders like the dates).
+    CloseDate,
+    Probability,
+    Tags,
+    CreatedAt,
+    UpdatedAt,
+}
+
+const fn spec(
+    name: &'static str,
+    field: DealField,
+    kind: FieldKind,
+    ops: &'static [Op],
+    sortable: bool,
+) -> FieldSpec<DealField> {
+    FieldSpec {
+        name,
+        field,
+        kind,
+        ops,
+        sortable,
+    }
+}
+
+/// Every list field of deals, in the order error messages list them.
+pub const DEAL_FIELDS: &[FieldSpec<DealField>] = &[
+    spec("name", DealField::Name, FieldKind::Text, &[Op::Eq], true),
+    spec(
+        "owner_id",
+        DealField::OwnerId,
+        FieldKind::Id,
+        &[Op::Eq, Op::In],
+        false,
+    ),
+    spec(
+        "account_id",
+        DealField::AccountId,
+        FieldKind::Id,
+        &[Op::Eq, Op::In, Op::Empty],
+        false,
+    ),
+    spec(
+        "contact_id",
+        DealField::ContactId,
+        FieldKind::Id,
+        &[Op::Eq, Op::Empty],
+        false,
+    ),
+    spec(
+        "pipeline_id",
+        DealField::PipelineId,
+        FieldKind::Id,
+        &[Op::Eq, Op::In],
+        false,
+    ),
+    spec(
+        "stage_id",
+        DealField::StageId,
+        FieldKind::Id,
+        &[Op::Eq, Op::In],
+        false,
+    ),
+    spec(
+        "forecast_category",
+        DealField::ForecastCategory,
+        FieldKind::Choice(ForecastCategory::NAMES),
+        &[Op::Eq, Op::In],
+        false,
+    ),
+    spec(
+        "amount",
+        DealField::Amount,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte, Op::Empty],
+        true,
+    ),
+    spec(
+        "close_date",
+        DealField::CloseDate,
+        FieldKind::Text,
+        &[Op::Gte, Op::Lte, Op::Empty],
+        true,
+    ),
+    spec(
+        "probability",
+        DealField::Probability,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
+        "tags",
+        DealField::Tags,
+        FieldKind::Tags,
+        &[Op::Contains],
+        false,
+    ),
+    spec(
+        "created_at",
+        DealField::CreatedAt,
+        FieldKind::Time,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
+        "updated_at",
+        DealField::UpdatedAt,
+        FieldKind::Time,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+];
+
+/// Newest first.
+pub const DEAL_DEFAULT_SORT: &[SortKey<DealField>] = &[SortKey {
+    field: DealField::CreatedAt,
+    descending: true,
+}];
+
+/// Rewrite the deal-specific filter values of a list query string into what the shared list
+/// machinery compares: `amount[gte|lte]` from a decimal amount to micros, and
+/// `close_date[gte|lte]` checked to be a `YYYY-MM-DD` date.
+pub fn normalize_list_pairs(
+    pairs: Vec<(String, String)>,
+) -> Result<Vec<(String, String)>, QueryError> {
+    pairs
+        .into_iter()
+        .map(|(key, value)| match key.as_str() {
+            "amount[gte]" | "amount[lte]" => Money::parse(&value, String::new())
+                .map(|m| (key.clone(), m.micros.to_string()))
+                .map_err(|e| QueryError(format!("{key}: {e}"))),
+            "close_date[gte]" | "close_date[lte]" => parse_date(&value)
+                .map(|d| (key.clone(), d))
+                .map_err(|e| QueryError(format!("{key}: {e}"))),
+            _ => Ok((key, value)),
+        })
+        .collect()
+}
+
+/// A calendar date as `YYYY-MM-DD`.
+pub fn parse_date(text: &str) -> Result<String, String> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d")
+        .map(|d| d.format("%Y-%m-%d").to_string())
+        .map_err(|_| "must be a date as YYYY-MM-DD".to_owned())
+}
+
+/// A deal as a client writes it (create, or the merged result of a patch). Left out:
+/// `owner_id` means the caller, `pipeline_id` the company's default pipeline (or the pipeline of
+/// `stage_id`), `stage_id` the pipeline's first stage, `probability` and `forecast_category`
+/// the stage's, `currency` the company's.
+#[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DealInput {
+    pub name: Option<String>,
+    pub account_id: Option<Uuid>,
+    /// The primary contact; must belong to `account_id` when both are given.
+    pub contact_id: Option<Uuid>,
+    /// A decimal string, e.g. `"12500.10"`; not negative.
+    pub amount: Option<String>,
+    /// ISO 4217 code; the company's currency when left out.
+    pub currency: Option<String>,
+    /// Expected close date, `YYYY-MM-DD`.
+    pub close_date: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    /// 0 to 100; set from the stage whenever the deal changes stage, unless sent with it.
+    pub probability: Option<i64>,
+    /// pipeline, best_case, commit, closed or omitted; set from the stage like `probability`.
+    pub forecast_category: Option<String>,
+    pub next_step: Option<String>,
+    pub description: Option<String>,
+    /// Why the deal was won or lost; the company may require it to close a deal.
+    pub close_reason: Option<String>,
+    pub tags: Option<Vec<String>>,
+    /// Stored as given for now; checked against custom field definitions once they exist.
+    #[schema(value_type = Option<Object>)]
+    pub custom_fields: Option<Map<String, Value>>,
+}
+
+/// A valid deal: every value checked, blanks turned into `None`. `None` for `pipeline_id`,
+/// `stage_id`, `probability`, `forecast_category` and `currency` means "the default" (see
+/// [`DealInput`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct DealData {
+    pub name: String,
+    pub account_id: Option<Uuid>,
+    pub contact_id: Option<Uuid>,
+    pub amount_micros: Option<i64>,
+    pub currency: Option<String>,
+    pub close_date: Option<String>,
+    pub owner_id: Option<Uuid>,
+    pub pipeline_id: Option<Uuid>,
+    pub stage_id: Option<Uuid>,
+    pub probability: Option<i32>,
+    pub forecast_category: Option<ForecastCategory>,
+    pub next_step: Option<String>,
+    pub description: Option<String>,
+    pub close_reason: Option<String>,
+    pub tags: Vec<String>,
+    pub custom_fields: Map<String, Value>,
+}
+
+fn long_text(field: &str, value: Option<String>, errors: &mut FieldErrors) -> Option<String> {
+    let value = clean(value);
+    if value.as_ref().is_some_and(|v| v.chars().count() > MAX_TEXT) {
+        errors.add(
+            field,
+            format!("is too long (at most {MAX_TEXT} characters)"),
+        );
+    }
+    value
+}
+
+impl DealInput {
+    /// Check every field, naming each invalid one.
+    pub fn validate(self) -> Result<DealData, FieldErrors> {
+        let mut errors = FieldErrors::new();
+        let name = long_text("name", self.name, &mut errors);
+        if name.is_none() {
+            errors.add("name", "must not be empty");
+        }
+        let currency = match clean(self.currency) {
+            Some(c) => errors.check("currency", parse_currency(&c)),
+            None => None,
+        };
+        let amount_micros = match clean(self.amount) {
+            Some(a) => match Money::parse(&a, String::new()) {
+                Ok(m) if m.micros < 0 => {
+                    errors.add("amount", "must not be negative");
+                    None
+                }
+                Ok(m) => Some(m.micros),
+                Err(e) => {
+                    errors.add("amount", e);
+                    None
+                }
+            },
+            None => None,
+        };
+        let close_date = match clean(self.close_date) {
+            Some(d) => errors.check("close_date", parse_date(&d)),
+            None => None,
+        };
+        let probability = match self.probability {
+            Some(p) => errors
+                .check("probability", Probability::parse(p))
+                .map(|p| i32::from(p.value())),
+            None => None,
+        };
+        let forecast_category = match clean(self.forecast_category) {
+            Some(c) => errors.check("forecast_category", c.parse::<ForecastCategory>()),
+            None => None,
+        };
+        let next_step = long_text("next_step", self.next_step, &mut errors);
+        let description = long_text("description", self.description, &mut errors);
+        let close_reason = long_text("close_reason", self.close_reason, &mut errors);
+        let tags = clean_tags(self.tags, &mut errors);
+        errors.into_result()?;
+        Ok(DealData {
+            name: name.unwrap_or_default(),
+            account_id: self.account_id,
+            contact_id: self.contact_id,
+            amount_micros,
+            currency,
+            close_date,
+            owner_id: self.owner_id,
+            pipeline_id: self.pipeline_id,
+            stage_id: self.stage_id,
+            probability,
+            forecast_category,
+            next_step,
+            description,
+            close_reason,
+            tags,
+            custom_fields: self.custom_fields.unwrap_or_default(),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_values_are_named() {
+        let input = DealInput {
+            amount: Some("12.3.4".into()),
+            currency: Some("EURO".into()),
+            close_date: Some("2026-02-30".into()),
+            probability: Some(101),
+            forecast_category: Some("maybe".into()),
+            ..DealInput::default()
+        };
+        let fields: Vec<String> = input
+            .validate()
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(
+            fields,
+            [
+                "name",
+                "currency",
+                "amount",
+                "close_date",
+                "probability",
+                "forecast_category"
+            ]
+        );
+    }
+
+    #[test]
+    fn amount_filters_become_micros_and_dates_are_checked() {
+        let pairs = vec![
+            ("amount[gte]".to_owned(), "10.5".to_owned()),
+            ("close_date[lte]".to_owned(), "2026-01-31".to_owned()),
+        ];
+        assert_eq!(
+            normalize_list_pairs(pairs).map_err(|e| e.0),
+            Ok(vec![
+                ("amount[gte]".to_owned(), "10500000".to_owned()),
+                ("close_date[lte]".to_owned(), "2026-01-31".to_owned()),
+            ])
+        );
+        assert!(normalize_list_pairs(vec![("close_date[gte]".into(), "soon".into())]).is_err());
+        assert!(normalize_list_pairs(vec![("amount[lte]".into(), "lots".into())]).is_err());
+    }
+
+    #[test]
+    fn roles_round_trip() {
+        for role in ContactRole::NAMES {
+            assert_eq!(role.parse::<ContactRole>().map(|r| r.as_str()), Ok(*role));
+        }
+        assert!("boss".parse::<ContactRole>().is_err());
+    }
+}

@@ -1,0 +1,225 @@
+//! `/activities`: list (typed filters, sort, keyset cursor, and `record_type` + `record_id` for
+//! the activities linked to one record), create (with 1 to 20 links), read, patch (which may
+//! replace the links), delete and history. Bodies are parsed into `rivet_domain::activities`
+//! types here; scope (the owner), the link checks and audit are the store's. `create_activity`
+//! and `update_activity` are what the web UI calls.
+
+use crate::audit::{HistoryQuery, history};
+use crate::error::AppError;
+use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::router::{Access, ApiRouter, delete, get, patch, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rivet_domain::activities::{ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityInput, RecordType};
+use rivet_domain::query::ListQuery;
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_store::Page;
+use rivet_store::activities::{self, Activity};
+use rivet_store::audit::AuditEntry;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+const READ: Access = Access::Allow(Resource::Activities, Action::Read);
+const CREATE: Access = Access::Allow(Resource::Activities, Action::Create);
+const UPDATE: Access = Access::Allow(Resource::Activities, Action::Update);
+const DELETE: Access = Access::Allow(Resource::Activities, Action::Delete);
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .add(
+            get("/activities", READ)
+                .doc(
+                    "activities",
+                    "List activities: filters kind, kind[in], direction, direction[in|empty], \
+                     owner_id, owner_id[in], occurred_at[gte|lte], created_at[gte|lte], \
+                     updated_at[gte|lte]; record_type with record_id (lead, contact, account or \
+                     deal) for the activities linked to that record; sort (occurred_at, \
+                     created_at, updated_at; -field for descending; default -occurred_at); q is \
+                     a case-insensitive substring of subject and body",
+                )
+                .returns_page::<Activity>(),
+            list,
+        )
+        .add(
+            post("/activities", CREATE)
+                .doc(
+                    "activities",
+                    "Log an activity linked to 1 to 20 records (links: [{record_type, \
+                     record_id}]); without owner_id the caller owns it, without occurred_at it \
+                     happened now",
+                )
+                .body::<ActivityInput>()
+                .returns::<Activity>()
+                .status(201),
+            create,
+        )
+        .add(
+            get("/activities/{id}", READ)
+                .doc("activities", "One activity with its links")
+                .returns::<Activity>(),
+            show,
+        )
+        .add(
+            patch("/activities/{id}", UPDATE)
+                .doc(
+                    "activities",
+                    "Change an activity: only the fields sent; null clears an optional field; \
+                     links, when sent, replace the activity's links",
+                )
+                .body::<ActivityInput>()
+                .returns::<Activity>(),
+            update,
+        )
+        .add(
+            delete("/activities/{id}", DELETE)
+                .doc("activities", "Delete an activity and its links")
+                .status(204),
+            destroy,
+        )
+        .add(
+            get("/activities/{id}/history", READ)
+                .doc("activities", "Audit history of an activity")
+                .returns_page::<AuditEntry>(),
+            show_history,
+        )
+}
+
+/// Take `record_type` and `record_id` out of the pairs: both or neither.
+fn record_filter(
+    pairs: &mut Vec<(String, String)>,
+) -> Result<Option<(RecordType, Uuid)>, AppError> {
+    let mut record_type = None;
+    let mut record_id = None;
+    pairs.retain(|(k, v)| match k.as_str() {
+        "record_type" => {
+            record_type = Some(v.clone());
+            false
+        }
+        "record_id" => {
+            record_id = Some(v.clone());
+            false
+        }
+        _ => true,
+    });
+    match (record_type, record_id) {
+        (None, None) => Ok(None),
+        (Some(t), Some(id)) => {
+            let t = t
+                .parse::<RecordType>()
+                .map_err(|e| AppError::BadRequest(format!("record_type {e}")))?;
+            let id = Uuid::parse_str(&id)
+                .map_err(|_| AppError::BadRequest("record_id must be an id".into()))?;
+            Ok(Some((t, id)))
+        }
+        _ => Err(AppError::BadRequest(
+            "record_type and record_id go together".into(),
+        )),
+    }
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Query(mut pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page<Activity>>, AppError> {
+    let record = record_filter(&mut pairs)?;
+    let query = ListQuery::parse(&pairs, ACTIVITY_FIELDS, ACTIVITY_DEFAULT_SORT)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    let (limit, after) = list_window(&pairs, |c| activities::decode_cursor(&query.sort, c))?;
+    Ok(Json(
+        activities::list(&app.store, &actor, &query, record, limit, after.as_ref()).await?,
+    ))
+}
+
+/// Log an activity (API, web form and quick-add).
+pub async fn create_activity(
+    app: &AppState,
+    actor: &Actor,
+    input: ActivityInput,
+) -> Result<Activity, AppError> {
+    let data = input.validate()?;
+    Ok(activities::create(&app.store, actor, &data).await?)
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(input): Json<ActivityInput>,
+) -> Result<(StatusCode, Json<Activity>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_activity(&app, &actor, input).await?),
+    ))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Activity>, AppError> {
+    Ok(Json(
+        activities::get(&app.store, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+/// Fields a patch may not clear with `null`.
+const REQUIRED_ON_PATCH: &[&str] = &["kind", "occurred_at", "owner_id", "links"];
+
+/// Change an activity with a partial body (API and web form): the fields sent replace the
+/// activity's, `null` clears, and the result is validated as a whole.
+pub async fn update_activity(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: Map<String, Value>,
+) -> Result<Activity, AppError> {
+    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    parse_json::<ActivityInput>(&bytes)?;
+    let mut errors = FieldErrors::new();
+    for field in REQUIRED_ON_PATCH {
+        if patch.get(*field).is_some_and(Value::is_null) {
+            errors.add(field, "must not be empty");
+        }
+    }
+    errors.into_result()?;
+    let activity = activities::update(&app.store, actor, id, move |before| {
+        let mut merged = before.as_input();
+        merged.extend(patch);
+        let input: ActivityInput = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        input.validate()
+    })
+    .await?;
+    Ok(activity)
+}
+
+async fn update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Json(patch): Json<Map<String, Value>>,
+) -> Result<Json<Activity>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(update_activity(&app, &actor, id, patch).await?))
+}
+
+async fn destroy(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    activities::delete(&app.store, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_history(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Page<AuditEntry>>, AppError> {
+    let id = parse_id(&id)?;
+    activities::get(&app.store, &actor, id).await?;
+    history(&app, &actor, Resource::Activities, id, query).await
+}

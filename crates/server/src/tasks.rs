@@ -1,0 +1,256 @@
+//! `/tasks`: list (typed filters, sort, keyset cursor, and the shortcuts `mine=true`,
+//! `overdue=true`, `due=today`), create, read, patch, complete, delete and history. Bodies are
+//! parsed into `rivet_domain::tasks` types here; scope (the assignee is the owner), the checks of
+//! assignee and related record, `completed_at` and audit are the store's. `create_task` and
+//! `update_task` are what the web UI calls.
+
+use crate::audit::{HistoryQuery, history};
+use crate::error::AppError;
+use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::router::{Access, ApiRouter, delete, get, patch, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rivet_domain::query::ListQuery;
+use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_store::Page;
+use rivet_store::audit::AuditEntry;
+use rivet_store::tasks::{self, Task, TaskShortcuts};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+const READ: Access = Access::Allow(Resource::Tasks, Action::Read);
+const CREATE: Access = Access::Allow(Resource::Tasks, Action::Create);
+const UPDATE: Access = Access::Allow(Resource::Tasks, Action::Update);
+const DELETE: Access = Access::Allow(Resource::Tasks, Action::Delete);
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .add(
+            get("/tasks", READ)
+                .doc(
+                    "tasks",
+                    "List tasks: filters status, status[in], priority, priority[in], \
+                     assignee_id, assignee_id[in], related_type, related_type[in|empty], \
+                     related_id, related_id[in|empty], due_at[gte|lte|empty], \
+                     created_at[gte|lte], updated_at[gte|lte]; mine=true (assigned to the \
+                     caller), overdue=true (due before now, open or in progress), due=today \
+                     (due today, UTC); sort (due_at, priority, created_at, updated_at; -field \
+                     for descending; default due_at, undated last); q is a case-insensitive \
+                     substring of the subject",
+                )
+                .returns_page::<Task>(),
+            list,
+        )
+        .add(
+            post("/tasks", CREATE)
+                .doc(
+                    "tasks",
+                    "Create a task; without assignee_id the caller is assigned. related_type \
+                     and related_id name a lead, contact, account or deal of the company",
+                )
+                .body::<TaskInput>()
+                .returns::<Task>()
+                .status(201),
+            create,
+        )
+        .add(
+            get("/tasks/{id}", READ)
+                .doc("tasks", "One task")
+                .returns::<Task>(),
+            show,
+        )
+        .add(
+            patch("/tasks/{id}", UPDATE)
+                .doc(
+                    "tasks",
+                    "Change a task: only the fields sent; null clears an optional field; \
+                     completed_at follows the status",
+                )
+                .body::<TaskInput>()
+                .returns::<Task>(),
+            update,
+        )
+        .add(
+            post("/tasks/{id}/complete", UPDATE)
+                .doc("tasks", "Mark a task completed (sets completed_at)")
+                .returns::<Task>(),
+            complete,
+        )
+        .add(
+            delete("/tasks/{id}", DELETE)
+                .doc("tasks", "Delete a task")
+                .status(204),
+            destroy,
+        )
+        .add(
+            get("/tasks/{id}/history", READ)
+                .doc("tasks", "Audit history of a task")
+                .returns_page::<AuditEntry>(),
+            show_history,
+        )
+}
+
+/// Take a `true`/`false` parameter out of the pairs.
+fn take_flag(pairs: &mut Vec<(String, String)>, name: &str) -> Result<bool, AppError> {
+    let mut value = false;
+    let mut error = None;
+    pairs.retain(|(k, v)| {
+        if k != name {
+            return true;
+        }
+        match v.as_str() {
+            "true" => value = true,
+            "false" => value = false,
+            _ => error = Some(format!("{name} must be true or false")),
+        }
+        false
+    });
+    match error {
+        Some(message) => Err(AppError::BadRequest(message)),
+        None => Ok(value),
+    }
+}
+
+/// Take `mine`, `overdue` and `due` out of the pairs, leaving the field filters.
+fn shortcuts(pairs: &mut Vec<(String, String)>) -> Result<TaskShortcuts, AppError> {
+    let mine = take_flag(pairs, "mine")?;
+    let overdue = take_flag(pairs, "overdue")?;
+    let mut due_today = false;
+    let mut error = None;
+    pairs.retain(|(k, v)| {
+        if k != "due" {
+            return true;
+        }
+        if v == "today" {
+            due_today = true;
+        } else {
+            error = Some("due must be today".to_owned());
+        }
+        false
+    });
+    if let Some(message) = error {
+        return Err(AppError::BadRequest(message));
+    }
+    Ok(TaskShortcuts {
+        mine,
+        overdue,
+        due_today,
+    })
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Query(mut pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page<Task>>, AppError> {
+    let shortcuts = shortcuts(&mut pairs)?;
+    let query = ListQuery::parse(&pairs, TASK_FIELDS, TASK_DEFAULT_SORT)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    let (limit, after) = list_window(&pairs, |c| tasks::decode_cursor(&query.sort, c))?;
+    Ok(Json(
+        tasks::list(&app.store, &actor, &query, shortcuts, limit, after.as_ref()).await?,
+    ))
+}
+
+/// Create a task (API, web form and quick-add).
+pub async fn create_task(
+    app: &AppState,
+    actor: &Actor,
+    input: TaskInput,
+) -> Result<Task, AppError> {
+    let data = input.validate()?;
+    Ok(tasks::create(&app.store, actor, &data).await?)
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(input): Json<TaskInput>,
+) -> Result<(StatusCode, Json<Task>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_task(&app, &actor, input).await?),
+    ))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Task>, AppError> {
+    Ok(Json(tasks::get(&app.store, &actor, parse_id(&id)?).await?))
+}
+
+/// Fields a patch may not clear with `null`.
+const REQUIRED_ON_PATCH: &[&str] = &["subject", "priority", "status", "assignee_id"];
+
+/// Change a task with a partial body (API and web form): the fields sent replace the task's,
+/// `null` clears, and the result is validated as a whole.
+pub async fn update_task(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    patch: Map<String, Value>,
+) -> Result<Task, AppError> {
+    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    parse_json::<TaskInput>(&bytes)?;
+    let mut errors = FieldErrors::new();
+    for field in REQUIRED_ON_PATCH {
+        if patch.get(*field).is_some_and(Value::is_null) {
+            errors.add(field, "must not be empty");
+        }
+    }
+    errors.into_result()?;
+    let task = tasks::update(&app.store, actor, id, move |before| {
+        let mut merged = before.as_input();
+        merged.extend(patch);
+        let input: TaskInput = serde_json::from_value(Value::Object(merged))
+            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        input.validate()
+    })
+    .await?;
+    Ok(task)
+}
+
+async fn update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Json(patch): Json<Map<String, Value>>,
+) -> Result<Json<Task>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(update_task(&app, &actor, id, patch).await?))
+}
+
+async fn complete(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Task>, AppError> {
+    let id = parse_id(&id)?;
+    let mut patch = Map::new();
+    patch.insert("status".into(), json!("completed"));
+    Ok(Json(update_task(&app, &actor, id, patch).await?))
+}
+
+async fn destroy(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    tasks::delete(&app.store, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_history(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Page<AuditEntry>>, AppError> {
+    let id = parse_id(&id)?;
+    tasks::get(&app.store, &actor, id).await?;
+    history(&app, &actor, Resource::Tasks, id, query).await
+}

@@ -1,0 +1,1020 @@
+//! The accounts pages: the list (filter bar, sortable columns, keyset pages, bulk owner /
+//! lifecycle stage / delete with a confirmation step), the create and edit form, an account's
+//! page with its parent, child accounts and contacts, and the delete page that asks what to do
+//! with the contacts and child accounts. The list reads the same query string as
+//! `GET /api/v1/accounts`, and every change goes through `crate::accounts::{create_account,
+//! update_account}` or the store's functions, as the API's routes do.
+
+use super::leads::{
+    ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs, bulk_done,
+    choice_options, items, number_json, owner_json, tags_json, text, value_of,
+};
+use super::timeline::{self, Timeline, TimelineQuery};
+use super::view::{
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, datetime,
+    options,
+};
+use crate::accounts::{create_account, update_account};
+use crate::error::AppError;
+use crate::extract::parse_id;
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use rivet_domain::accounts::{
+    ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountField, AccountInput, LifecycleStage,
+};
+use rivet_domain::activities::RecordType;
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
+use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
+use rivet_domain::query::ListQuery;
+use rivet_domain::{Action, Resource};
+use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
+use rivet_store::page::MAX_LIMIT;
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The form fields a validation message can sit next to.
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "domain",
+    "industry",
+    "employee_count",
+    "annual_revenue",
+    "annual_revenue_currency",
+    "billing_street",
+    "billing_city",
+    "billing_region",
+    "billing_postal_code",
+    "billing_country",
+    "shipping_street",
+    "shipping_city",
+    "shipping_region",
+    "shipping_postal_code",
+    "shipping_country",
+    "owner_id",
+    "parent_id",
+    "lifecycle_stage",
+    "health_score",
+    "tags",
+];
+
+const STAGES: &[LifecycleStage] = &[
+    LifecycleStage::Prospect,
+    LifecycleStage::Onboarding,
+    LifecycleStage::Customer,
+    LifecycleStage::AtRisk,
+    LifecycleStage::Churned,
+];
+
+fn stage_label(stage: LifecycleStage) -> &'static str {
+    match stage {
+        LifecycleStage::Prospect => "Prospect",
+        LifecycleStage::Onboarding => "Onboarding",
+        LifecycleStage::Customer => "Customer",
+        LifecycleStage::AtRisk => "At risk",
+        LifecycleStage::Churned => "Churned",
+    }
+}
+
+fn stage_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
+    choice_options(first, STAGES, LifecycleStage::as_str, stage_label, selected)
+}
+
+/// The accounts the caller may read, by name: for the parent and account selects, and to name
+/// the account of a contact. An account beyond the first [`MAX_LIMIT`] is still named when a
+/// page needs it (see [`AccountNames::name`]).
+pub(super) struct AccountNames {
+    /// Sorted by name.
+    list: Vec<(Uuid, String)>,
+    names: HashMap<Uuid, String>,
+}
+
+impl AccountNames {
+    pub(super) async fn load(ctx: &Ctx) -> Result<Self, WebError> {
+        let mut list = Vec::new();
+        if ctx.can(Resource::Accounts, Action::Read) {
+            let pairs = [("sort".to_owned(), "name".to_owned())];
+            let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
+                .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+            let page = accounts::list(&ctx.app.store, &ctx.actor, &query, MAX_LIMIT, None)
+                .await
+                .or_page(ctx)?;
+            list = page.data.into_iter().map(|a| (a.id, a.name)).collect();
+        }
+        let names = list.iter().cloned().collect();
+        Ok(Self { list, names })
+    }
+
+    /// The account's name, looked up on its own when it is not among the first page.
+    pub(super) async fn name(&self, ctx: &Ctx, id: Uuid) -> String {
+        if let Some(name) = self.names.get(&id) {
+            return name.clone();
+        }
+        match accounts::get(&ctx.app.store, &ctx.actor, id).await {
+            Ok(account) => account.name,
+            Err(_) => "Another account".into(),
+        }
+    }
+
+    /// A select of the accounts, without `except`; the selected one stays choosable.
+    pub(super) async fn options(
+        &self,
+        ctx: &Ctx,
+        first: Option<&str>,
+        selected: &str,
+        except: Option<Uuid>,
+    ) -> Vec<Opt> {
+        let mut items: Vec<(String, String)> = first
+            .map(|label| (String::new(), label.to_owned()))
+            .into_iter()
+            .collect();
+        items.extend(
+            self.list
+                .iter()
+                .filter(|(id, _)| Some(*id) != except)
+                .map(|(id, name)| (id.to_string(), name.clone())),
+        );
+        if let Ok(id) = Uuid::parse_str(selected)
+            && !self.names.contains_key(&id)
+        {
+            items.push((id.to_string(), self.name(ctx, id).await));
+        }
+        options(items, selected)
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+pub struct AccountRow {
+    pub id: Uuid,
+    pub name: String,
+    pub domain: String,
+    pub industry: String,
+    pub stage: &'static str,
+    pub stage_label: &'static str,
+    pub owner: String,
+    pub created: String,
+}
+
+/// The sortable columns: label, API field, and the direction a first click sorts in.
+const SORT_COLUMNS: &[(&str, &str, bool)] = &[
+    ("Name", "name", false),
+    ("Lifecycle stage", "lifecycle_stage", false),
+    ("Created", "created_at", true),
+];
+
+#[derive(Template)]
+#[template(path = "web/accounts.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<AccountRow>,
+    headers: Vec<SortHeader>,
+    q: String,
+    industry: String,
+    stage_filter: Vec<Opt>,
+    owner_filter: Vec<Opt>,
+    filtered: bool,
+    errors: FormErrors,
+    first_href: Option<String>,
+    next_href: Option<String>,
+    back: String,
+    can_create: bool,
+    can_update: bool,
+    can_delete: bool,
+    bulk_owner: Vec<Opt>,
+    bulk_stage: Vec<Opt>,
+}
+
+pub async fn index(
+    ctx: Ctx,
+    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Read)?;
+    let mut errors = FormErrors::new();
+    let pairs = api_pairs(&raw, &mut errors);
+    let owners = Owners::load(&ctx).await?;
+    let parsed =
+        match ListQuery::<AccountField>::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT) {
+            Ok(query) => Some(query),
+            Err(e) => {
+                errors.add_general(capitalise(&e.0));
+                None
+            }
+        };
+    let mut rows = Vec::new();
+    let mut next_cursor = None;
+    if let (Some(query), true) = (&parsed, errors.is_empty()) {
+        let after = match value_of(&raw, "cursor") {
+            "" => None,
+            text => Some(accounts::decode_cursor(&query.sort, text).ok_or_else(|| {
+                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+            })?),
+        };
+        let page = accounts::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+            .await
+            .or_page(&ctx)?;
+        rows = page
+            .data
+            .iter()
+            .map(|a| AccountRow {
+                id: a.id,
+                name: a.name.clone(),
+                domain: a.domain.clone().unwrap_or_default(),
+                industry: a.industry.clone().unwrap_or_default(),
+                stage: a.lifecycle_stage.as_str(),
+                stage_label: stage_label(a.lifecycle_stage),
+                owner: owners.name(a.owner_id),
+                created: date(&a.created_at),
+            })
+            .collect();
+        next_cursor = page.next_cursor;
+    }
+    let links = ListLinks::new("/accounts", &raw, SORT_COLUMNS, next_cursor);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = ListPage {
+        layout: ctx.layout("Accounts"),
+        rows,
+        headers: links.headers,
+        q: value_of(&raw, "q").to_owned(),
+        industry: value_of(&raw, "industry").to_owned(),
+        stage_filter: stage_options(Some("Any stage"), value_of(&raw, "lifecycle_stage")),
+        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        filtered: links.filtered,
+        errors,
+        first_href: links.first_href,
+        next_href: links.next_href,
+        back: links.back,
+        can_create: ctx.can(Resource::Accounts, Action::Create),
+        can_update: ctx.can(Resource::Accounts, Action::Update),
+        can_delete: ctx.can(Resource::Accounts, Action::Delete),
+        bulk_owner: owners.options(Some("Choose an owner"), ""),
+        bulk_stage: stage_options(Some("Choose a stage"), ""),
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk actions
+
+/// The bulk delete confirmation, with the choice for the accounts' contacts and children.
+#[derive(Template)]
+#[template(path = "web/accounts_bulk_delete.html")]
+struct ConfirmDeletePageWithChoices {
+    layout: Layout,
+    path: &'static str,
+    title: &'static str,
+    noun: &'static str,
+    nouns: &'static str,
+    ids: Vec<Uuid>,
+    names: Vec<String>,
+    back: String,
+    reassign_options: Vec<Opt>,
+}
+
+/// One post for the three bulk actions (which button was pressed is `action`); deleting first
+/// shows a page that asks what to do with the contacts and child accounts, and deletes only
+/// when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let field = |key: &str| value_of(&form, key).to_owned();
+    let Selection { back, action, ids } = match Selection::read(
+        &ctx,
+        &form,
+        "/accounts",
+        Resource::Accounts,
+        ("account", "accounts"),
+    )? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} account{}", if n == 1 { "" } else { "s" });
+    let result = match action.as_str() {
+        "delete" if field("confirm") == "yes" => {
+            let choice = DeleteChoice {
+                contacts: field("contacts"),
+                reassign_to: field("reassign_to"),
+                detach_children: field("detach_children"),
+            };
+            let mut errors = FormErrors::new();
+            let options = choice.options(&mut errors);
+            if !errors.is_empty() {
+                return Ok(ctx.refused(&back, errors.general.join(" ")));
+            }
+            accounts::bulk_delete(store, actor, &ids, options)
+                .await
+                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
+        }
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                names.push(
+                    accounts::get(store, actor, *id)
+                        .await
+                        .map(|a| a.name)
+                        .or_page(&ctx)?,
+                );
+            }
+            let reassign_options = AccountNames::load(&ctx)
+                .await?
+                .options(&ctx, Some("Choose an account"), "", None)
+                .await
+                .into_iter()
+                .filter(|o| !ids.iter().any(|id| id.to_string() == o.value))
+                .collect();
+            let page = ConfirmDeletePageWithChoices {
+                layout: ctx.layout("Delete accounts"),
+                path: "/accounts",
+                title: "Accounts",
+                noun: "account",
+                nouns: "accounts",
+                ids,
+                names,
+                back,
+                reassign_options,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "owner" => {
+            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new owner first."));
+            };
+            let set = BulkSet {
+                owner_id: Some(owner),
+                ..BulkSet::default()
+            };
+            accounts::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+        }
+        "stage" => {
+            let Ok(stage) = field("lifecycle_stage").parse::<LifecycleStage>() else {
+                return Ok(ctx.refused(&back, "Choose the new lifecycle stage first."));
+            };
+            let set = BulkSet {
+                lifecycle_stage: Some(stage),
+                ..BulkSet::default()
+            };
+            accounts::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| {
+                    format!(
+                        "Set {} to {}.",
+                        plural(done.len()),
+                        stage_label(stage).to_lowercase()
+                    )
+                })
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    bulk_done(&ctx, &back, result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The form
+
+/// The form as typed: plain strings, so a bad value comes back next to its field.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct AccountForm {
+    name: String,
+    domain: String,
+    industry: String,
+    employee_count: String,
+    annual_revenue: String,
+    annual_revenue_currency: String,
+    billing_street: String,
+    billing_city: String,
+    billing_region: String,
+    billing_postal_code: String,
+    billing_country: String,
+    shipping_street: String,
+    shipping_city: String,
+    shipping_region: String,
+    shipping_postal_code: String,
+    shipping_country: String,
+    owner_id: String,
+    parent_id: String,
+    lifecycle_stage: String,
+    health_score: String,
+    tags: String,
+}
+
+impl AccountForm {
+    fn of(account: &Account) -> Self {
+        Self {
+            name: account.name.clone(),
+            domain: text(&account.domain),
+            industry: text(&account.industry),
+            employee_count: account
+                .employee_count
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            annual_revenue: text(&account.annual_revenue),
+            annual_revenue_currency: text(&account.annual_revenue_currency),
+            billing_street: text(&account.billing_street),
+            billing_city: text(&account.billing_city),
+            billing_region: text(&account.billing_region),
+            billing_postal_code: text(&account.billing_postal_code),
+            billing_country: text(&account.billing_country),
+            shipping_street: text(&account.shipping_street),
+            shipping_city: text(&account.shipping_city),
+            shipping_region: text(&account.shipping_region),
+            shipping_postal_code: text(&account.shipping_postal_code),
+            shipping_country: text(&account.shipping_country),
+            owner_id: account.owner_id.to_string(),
+            parent_id: account
+                .parent_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            lifecycle_stage: account.lifecycle_stage.as_str().to_owned(),
+            health_score: account
+                .health_score
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            tags: account.tags.join(", "),
+        }
+    }
+
+    fn texts(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("name", &self.name),
+            ("domain", &self.domain),
+            ("industry", &self.industry),
+            ("annual_revenue", &self.annual_revenue),
+            ("annual_revenue_currency", &self.annual_revenue_currency),
+            ("billing_street", &self.billing_street),
+            ("billing_city", &self.billing_city),
+            ("billing_region", &self.billing_region),
+            ("billing_postal_code", &self.billing_postal_code),
+            ("billing_country", &self.billing_country),
+            ("shipping_street", &self.shipping_street),
+            ("shipping_city", &self.shipping_city),
+            ("shipping_region", &self.shipping_region),
+            ("shipping_postal_code", &self.shipping_postal_code),
+            ("shipping_country", &self.shipping_country),
+            ("lifecycle_stage", &self.lifecycle_stage),
+        ]
+    }
+
+    /// The form as the API's JSON body (a full set of the form's fields); numbers and ids the
+    /// form itself parses are checked here, next to their fields.
+    fn as_json(&self, errors: &mut FormErrors) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (field, value) in self.texts() {
+            map.insert(field.into(), Value::String(value.trim().to_owned()));
+        }
+        for (field, value) in [
+            ("employee_count", &self.employee_count),
+            ("health_score", &self.health_score),
+        ] {
+            map.insert(field.into(), number_json(value, field, errors));
+        }
+        owner_json(&mut map, &self.owner_id, errors);
+        let parent = self.parent_id.trim();
+        let parent = match Uuid::parse_str(parent) {
+            Ok(id) => Value::String(id.to_string()),
+            Err(_) if parent.is_empty() => Value::Null,
+            Err(_) => {
+                errors.add("parent_id", "must be an account id");
+                Value::Null
+            }
+        };
+        map.insert("parent_id".into(), parent);
+        map.insert("tags".into(), tags_json(&self.tags));
+        map
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/accounts_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    form: AccountForm,
+    stage_options: Vec<Opt>,
+    owner_options: Vec<Opt>,
+    parent_options: Vec<Opt>,
+    /// Open the address sections when they hold a value or an error.
+    address_open: bool,
+    errors: FormErrors,
+}
+
+/// What differs between the new and the edit form.
+struct FormKind {
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    /// The account being edited: not its own parent.
+    id: Option<Uuid>,
+}
+
+impl FormKind {
+    fn new() -> Self {
+        Self {
+            heading: "New account".into(),
+            action: "/accounts/new".into(),
+            cancel: "/accounts".into(),
+            submit: "Create account",
+            id: None,
+        }
+    }
+
+    fn edit(account: &Account) -> Self {
+        Self {
+            heading: format!("Edit {}", account.name),
+            action: format!("/accounts/{}/edit", account.id),
+            cancel: format!("/accounts/{}", account.id),
+            submit: "Save changes",
+            id: Some(account.id),
+        }
+    }
+}
+
+async fn form_page(
+    ctx: &Ctx,
+    kind: FormKind,
+    form: AccountForm,
+    errors: FormErrors,
+) -> Result<FormPage, WebError> {
+    let owners = Owners::load(ctx).await?;
+    let owner = if form.owner_id.is_empty() {
+        ctx.actor.user_id.to_string()
+    } else {
+        form.owner_id.clone()
+    };
+    let stage = if form.lifecycle_stage.is_empty() {
+        "prospect"
+    } else {
+        form.lifecycle_stage.as_str()
+    };
+    let parents = AccountNames::load(ctx)
+        .await?
+        .options(ctx, Some("No parent account"), &form.parent_id, kind.id)
+        .await;
+    let address_open = form.texts().iter().any(|(field, value)| {
+        (field.starts_with("billing_") || field.starts_with("shipping_"))
+            && (!value.trim().is_empty() || errors.has(field))
+    });
+    Ok(FormPage {
+        layout: ctx.layout(kind.heading.clone()),
+        heading: kind.heading,
+        action: kind.action,
+        cancel: kind.cancel,
+        submit: kind.submit,
+        stage_options: stage_options(None, stage),
+        owner_options: owners.options(None, &owner),
+        parent_options: parents,
+        address_open,
+        form,
+        errors,
+    })
+}
+
+pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Create)?;
+    let page = form_page(
+        &ctx,
+        FormKind::new(),
+        AccountForm::default(),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn create(ctx: Ctx, WebForm(form): WebForm<AccountForm>) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Create)?;
+    let mut errors = FormErrors::new();
+    let body = form.as_json(&mut errors);
+    if errors.is_empty() {
+        let input: Result<AccountInput, AppError> = serde_json::from_value(Value::Object(body))
+            .map_err(|e| AppError::BadRequest(e.to_string()));
+        let result = match input {
+            Ok(input) => create_account(&ctx.app, &ctx.actor, input).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(account) => {
+                return Ok(ctx.done(
+                    &format!("/accounts/{}", account.id),
+                    format!("Created the account {}.", account.name),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(&ctx, FormKind::new(), form, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let page = form_page(
+        &ctx,
+        FormKind::edit(&account),
+        AccountForm::of(&account),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn update(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<AccountForm>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let mut errors = FormErrors::new();
+    let patch = form.as_json(&mut errors);
+    if errors.is_empty() {
+        match update_account(&ctx.app, &ctx.actor, id, patch).await {
+            Ok(account) => {
+                return Ok(ctx.done(
+                    &format!("/accounts/{id}"),
+                    format!("Saved {}.", account.name),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(&ctx, FormKind::edit(&account), form, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Deleting one account
+
+/// What to do with the account's contacts (`contacts`: `delete` or `reassign`, with
+/// `reassign_to`) and child accounts (`detach_children`): the API's `?cascade=contacts`,
+/// `?reassign_to=` and `?detach_children=true`.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct DeleteChoice {
+    contacts: String,
+    reassign_to: String,
+    detach_children: String,
+}
+
+/// The fields of the delete page a message can sit next to (the store names the contacts and
+/// children it refuses to leave behind).
+const DELETE_FIELDS: &[&str] = &["contacts", "reassign_to", "children"];
+
+impl DeleteChoice {
+    fn options(&self, errors: &mut FormErrors) -> DeleteOptions {
+        let mut options = DeleteOptions {
+            detach_children: self.detach_children == "true",
+            ..DeleteOptions::default()
+        };
+        match self.contacts.as_str() {
+            "delete" => options.cascade_contacts = true,
+            "reassign" => match Uuid::parse_str(self.reassign_to.trim()) {
+                Ok(id) => options.reassign_to = Some(id),
+                Err(_) => errors.add("reassign_to", "choose the account to move them to"),
+            },
+            _ => {}
+        }
+        options
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/accounts_delete.html")]
+struct DeletePage {
+    layout: Layout,
+    id: Uuid,
+    name: String,
+    contact_count: usize,
+    more_contacts: bool,
+    child_count: usize,
+    choice: DeleteChoice,
+    reassign_options: Vec<Opt>,
+    errors: FormErrors,
+}
+
+async fn delete_page(
+    ctx: &Ctx,
+    account: &Account,
+    choice: DeleteChoice,
+    errors: FormErrors,
+) -> Result<DeletePage, WebError> {
+    let related = Related::load(ctx, account.id).await?;
+    let reassign_options = AccountNames::load(ctx)
+        .await?
+        .options(
+            ctx,
+            Some("Choose an account"),
+            &choice.reassign_to,
+            Some(account.id),
+        )
+        .await;
+    Ok(DeletePage {
+        layout: ctx.layout(format!("Delete {}", account.name)),
+        id: account.id,
+        name: account.name.clone(),
+        // Contacts the caller cannot see still count: the store refuses, and says so here.
+        contact_count: related
+            .contacts
+            .len()
+            .max(usize::from(errors.has("contacts"))),
+        more_contacts: related.more_contacts,
+        child_count: related
+            .children
+            .len()
+            .max(usize::from(errors.has("children"))),
+        choice,
+        reassign_options,
+        errors,
+    })
+}
+
+pub async fn confirm_delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Delete)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let page = delete_page(&ctx, &account, DeleteChoice::default(), FormErrors::new()).await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn delete(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(choice): WebForm<DeleteChoice>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Delete)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let mut errors = FormErrors::new();
+    let options = choice.options(&mut errors);
+    if errors.is_empty() {
+        match accounts::delete(&ctx.app.store, &ctx.actor, id, options).await {
+            Ok(()) => {
+                return Ok(ctx.done(
+                    "/accounts",
+                    format!("Deleted the account {}.", account.name),
+                ));
+            }
+            Err(err) => errors.absorb(err.into(), DELETE_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = delete_page(&ctx, &account, choice, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// An account's page
+
+pub struct Link {
+    pub id: Uuid,
+    pub name: String,
+    pub detail: String,
+    pub primary: bool,
+}
+
+/// The records around an account: its child accounts, its contacts and its deals (as far as
+/// the caller may read them).
+struct Related {
+    children: Vec<Link>,
+    contacts: Vec<Link>,
+    deals: Vec<Link>,
+    more_children: bool,
+    more_contacts: bool,
+    more_deals: bool,
+}
+
+impl Related {
+    async fn load(ctx: &Ctx, id: Uuid) -> Result<Self, WebError> {
+        let (store, actor) = (&ctx.app.store, &ctx.actor);
+        let by = |field: &str| vec![(field.to_owned(), id.to_string())];
+        let query = ListQuery::parse(&by("parent_id"), ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
+            .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+        let page = accounts::list(store, actor, &query, PAGE_SIZE, None)
+            .await
+            .or_page(ctx)?;
+        let children = page
+            .data
+            .into_iter()
+            .map(|a| Link {
+                id: a.id,
+                name: a.name,
+                detail: stage_label(a.lifecycle_stage).to_owned(),
+                primary: false,
+            })
+            .collect();
+        let more_children = page.next_cursor.is_some();
+        let mut contacts = Vec::new();
+        let mut more_contacts = false;
+        if ctx.can(Resource::Contacts, Action::Read) {
+            let query = ListQuery::<ContactField>::parse(
+                &by("account_id"),
+                CONTACT_FIELDS,
+                CONTACT_DEFAULT_SORT,
+            )
+            .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+            let page = rivet_store::contacts::list(store, actor, &query, PAGE_SIZE, None)
+                .await
+                .or_page(ctx)?;
+            more_contacts = page.next_cursor.is_some();
+            contacts = page
+                .data
+                .iter()
+                .map(|c| Link {
+                    id: c.id,
+                    name: super::contacts::display_name(c),
+                    detail: [c.title.as_deref(), c.email.as_deref()]
+                        .into_iter()
+                        .flatten()
+                        .collect::<Vec<_>>()
+                        .join(" · "),
+                    primary: c.is_primary,
+                })
+                .collect();
+            // The primary contact first.
+            contacts.sort_by_key(|c: &Link| !c.primary);
+        }
+        let mut deals = Vec::new();
+        let mut more_deals = false;
+        if ctx.can(Resource::Deals, Action::Read) {
+            let query =
+                ListQuery::<DealField>::parse(&by("account_id"), DEAL_FIELDS, DEAL_DEFAULT_SORT)
+                    .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+            let page = rivet_store::deals::list(store, actor, &query, PAGE_SIZE, None)
+                .await
+                .or_page(ctx)?;
+            more_deals = page.next_cursor.is_some();
+            deals = page
+                .data
+                .into_iter()
+                .map(|d| {
+                    let amount = d.amount.map(|a| format!("{a} {}", d.currency));
+                    let closes = d.close_date.map(|day| format!("closes {day}"));
+                    Link {
+                        id: d.id,
+                        name: d.name,
+                        detail: [amount, closes]
+                            .into_iter()
+                            .flatten()
+                            .collect::<Vec<_>>()
+                            .join(" · "),
+                        primary: false,
+                    }
+                })
+                .collect();
+        }
+        Ok(Self {
+            children,
+            contacts,
+            deals,
+            more_children,
+            more_contacts,
+            more_deals,
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/accounts_show.html")]
+struct DetailPage {
+    layout: Layout,
+    id: Uuid,
+    name: String,
+    subtitle: String,
+    stage: &'static str,
+    stage_label: &'static str,
+    owner: String,
+    tags: Vec<String>,
+    health_score: String,
+    parent: Option<(Uuid, String)>,
+    sections: Vec<Section>,
+    related: Related,
+    show_contacts: bool,
+    show_deals: bool,
+    can_add_contact: bool,
+    can_update: bool,
+    can_delete: bool,
+    timeline: Timeline,
+    here: String,
+}
+
+pub async fn show(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebQuery(query): WebQuery<TimelineQuery>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Accounts, Action::Read)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let owners = Owners::load(&ctx).await?;
+    let timeline = timeline::load(&ctx, &owners, RecordType::Account, id, &query.before).await?;
+    let related = Related::load(&ctx, id).await?;
+    let parent = match account.parent_id {
+        Some(parent) => Some((
+            parent,
+            AccountNames::load(&ctx).await?.name(&ctx, parent).await,
+        )),
+        None => None,
+    };
+    let revenue = account.annual_revenue.as_ref().map(|amount| {
+        format!(
+            "{amount} {}",
+            account.annual_revenue_currency.clone().unwrap_or_default()
+        )
+        .trim()
+        .to_owned()
+    });
+    let employees = account.employee_count.map(|n| n.to_string());
+    let created = Some(datetime(&account.created_at));
+    let updated = Some(datetime(&account.updated_at));
+    let subtitle = [account.domain.as_deref(), account.industry.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" · ");
+    let page = DetailPage {
+        layout: ctx.layout(account.name.clone()),
+        timeline,
+        here: format!("/accounts/{id}"),
+        id,
+        name: account.name.clone(),
+        subtitle,
+        stage: account.lifecycle_stage.as_str(),
+        stage_label: stage_label(account.lifecycle_stage),
+        owner: owners.name(account.owner_id),
+        tags: account.tags.clone(),
+        health_score: account
+            .health_score
+            .map(|n| n.to_string())
+            .unwrap_or_else(|| "—".into()),
+        parent,
+        sections: vec![
+            Section {
+                title: "Company",
+                items: items(&[
+                    ("Domain", &account.domain),
+                    ("Industry", &account.industry),
+                    ("Employees", &employees),
+                    ("Annual revenue", &revenue),
+                    ("Created", &created),
+                    ("Last changed", &updated),
+                ]),
+            },
+            Section {
+                title: "Billing address",
+                items: items(&[
+                    ("Street", &account.billing_street),
+                    ("City", &account.billing_city),
+                    ("Region", &account.billing_region),
+                    ("Postal code", &account.billing_postal_code),
+                    ("Country", &account.billing_country),
+                ]),
+            },
+            Section {
+                title: "Shipping address",
+                items: items(&[
+                    ("Street", &account.shipping_street),
+                    ("City", &account.shipping_city),
+                    ("Region", &account.shipping_region),
+                    ("Postal code", &account.shipping_postal_code),
+                    ("Country", &account.shipping_country),
+                ]),
+            },
+        ],
+        related,
+        show_contacts: ctx.can(Resource::Contacts, Action::Read),
+        show_deals: ctx.can(Resource::Deals, Action::Read),
+        can_add_contact: ctx.can(Resource::Contacts, Action::Create),
+        can_update: ctx.can(Resource::Accounts, Action::Update),
+        can_delete: ctx.can(Resource::Accounts, Action::Delete),
+    };
+    Ok(ctx.render(&page))
+}

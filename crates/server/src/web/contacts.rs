@@ -1,0 +1,676 @@
+//! The contacts pages: the list (filter bar, sortable columns, keyset pages, bulk owner / delete
+//! with a confirmation step), the create and edit form (`/contacts/new?account_id=` starts at an
+//! account, from its page), and a contact's page with its account and consent. The list reads
+//! the same query string as `GET /api/v1/contacts`, and every change goes through
+//! `crate::contacts::{create_contact, update_contact}` or the store's functions.
+
+use super::accounts::AccountNames;
+use super::leads::{
+    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs,
+    bulk_done, items, owner_json, tags_json, text, value_of,
+};
+use super::timeline::{self, Timeline, TimelineQuery};
+use super::view::{
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, datetime,
+};
+use crate::contacts::{create_contact, update_contact};
+use crate::error::AppError;
+use crate::extract::parse_id;
+use askama::Template;
+use axum::extract::Path;
+use axum::http::StatusCode;
+use axum::response::Response;
+use rivet_domain::activities::RecordType;
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField, ContactInput};
+use rivet_domain::query::ListQuery;
+use rivet_domain::{Action, Resource};
+use rivet_store::contacts::{self, BulkSet, Contact};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use uuid::Uuid;
+
+/// The form fields a validation message can sit next to.
+const FORM_FIELDS: &[&str] = &[
+    "first_name",
+    "last_name",
+    "title",
+    "email",
+    "phone",
+    "mobile",
+    "account_id",
+    "is_primary",
+    "owner_id",
+    "email_consent",
+    "email_consent_source",
+    "whatsapp_consent",
+    "whatsapp_consent_source",
+    "street",
+    "city",
+    "region",
+    "postal_code",
+    "country",
+    "tags",
+];
+
+/// A contact's display name: the person, else the e-mail.
+pub(super) fn display_name(contact: &Contact) -> String {
+    let person = [contact.first_name.as_deref(), contact.last_name.as_deref()]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join(" ");
+    if person.is_empty() {
+        contact
+            .email
+            .clone()
+            .unwrap_or_else(|| "Unnamed contact".into())
+    } else {
+        person
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+pub struct ContactRow {
+    pub id: Uuid,
+    pub name: String,
+    pub email: String,
+    pub account: Option<(Uuid, String)>,
+    pub primary: bool,
+    pub owner: String,
+    pub created: String,
+}
+
+/// The sortable columns: label, API field, and the direction a first click sorts in.
+const SORT_COLUMNS: &[(&str, &str, bool)] = &[
+    ("Name", "last_name", false),
+    ("Created", "created_at", true),
+];
+
+#[derive(Template)]
+#[template(path = "web/contacts.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<ContactRow>,
+    headers: Vec<SortHeader>,
+    q: String,
+    account_filter: Vec<Opt>,
+    owner_filter: Vec<Opt>,
+    filtered: bool,
+    errors: FormErrors,
+    first_href: Option<String>,
+    next_href: Option<String>,
+    back: String,
+    can_create: bool,
+    can_update: bool,
+    can_delete: bool,
+    bulk_owner: Vec<Opt>,
+}
+
+pub async fn index(
+    ctx: Ctx,
+    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Read)?;
+    let mut errors = FormErrors::new();
+    let pairs = api_pairs(&raw, &mut errors);
+    let owners = Owners::load(&ctx).await?;
+    let accounts = AccountNames::load(&ctx).await?;
+    let parsed =
+        match ListQuery::<ContactField>::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT) {
+            Ok(query) => Some(query),
+            Err(e) => {
+                errors.add_general(capitalise(&e.0));
+                None
+            }
+        };
+    let mut rows = Vec::new();
+    let mut next_cursor = None;
+    if let (Some(query), true) = (&parsed, errors.is_empty()) {
+        let after = match value_of(&raw, "cursor") {
+            "" => None,
+            text => Some(contacts::decode_cursor(&query.sort, text).ok_or_else(|| {
+                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+            })?),
+        };
+        let page = contacts::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+            .await
+            .or_page(&ctx)?;
+        for c in &page.data {
+            let account = match c.account_id {
+                Some(id) => Some((id, accounts.name(&ctx, id).await)),
+                None => None,
+            };
+            rows.push(ContactRow {
+                id: c.id,
+                name: display_name(c),
+                email: c.email.clone().unwrap_or_default(),
+                account,
+                primary: c.is_primary,
+                owner: owners.name(c.owner_id),
+                created: date(&c.created_at),
+            });
+        }
+        next_cursor = page.next_cursor;
+    }
+    let links = ListLinks::new("/contacts", &raw, SORT_COLUMNS, next_cursor);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let page = ListPage {
+        layout: ctx.layout("Contacts"),
+        rows,
+        headers: links.headers,
+        q: value_of(&raw, "q").to_owned(),
+        account_filter: accounts
+            .options(
+                &ctx,
+                Some("Any account"),
+                value_of(&raw, "account_id"),
+                None,
+            )
+            .await,
+        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        filtered: links.filtered,
+        errors,
+        first_href: links.first_href,
+        next_href: links.next_href,
+        back: links.back,
+        can_create: ctx.can(Resource::Contacts, Action::Create),
+        can_update: ctx.can(Resource::Contacts, Action::Update),
+        can_delete: ctx.can(Resource::Contacts, Action::Delete),
+        bulk_owner: owners.options(Some("Choose an owner"), ""),
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Bulk actions
+
+/// One post for the bulk actions (which button was pressed is `action`); deleting first shows
+/// a page that asks, and deletes only when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let field = |key: &str| value_of(&form, key).to_owned();
+    let Selection { back, action, ids } = match Selection::read(
+        &ctx,
+        &form,
+        "/contacts",
+        Resource::Contacts,
+        ("contact", "contacts"),
+    )? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} contact{}", if n == 1 { "" } else { "s" });
+    let result = match action.as_str() {
+        "delete" if field("confirm") == "yes" => contacts::bulk_delete(store, actor, &ids)
+            .await
+            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                names.push(
+                    contacts::get(store, actor, *id)
+                        .await
+                        .map(|c| display_name(&c))
+                        .or_page(&ctx)?,
+                );
+            }
+            let page = ConfirmDeletePage {
+                layout: ctx.layout("Delete contacts"),
+                path: "/contacts",
+                title: "Contacts",
+                noun: "contact",
+                nouns: "contacts",
+                ids,
+                names,
+                back,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "owner" => {
+            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new owner first."));
+            };
+            let set = BulkSet {
+                owner_id: Some(owner),
+                ..BulkSet::default()
+            };
+            contacts::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    bulk_done(&ctx, &back, result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The form
+
+/// The form as typed: plain strings (a checkbox sends `true` when ticked, nothing otherwise).
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ContactForm {
+    first_name: String,
+    last_name: String,
+    title: String,
+    email: String,
+    phone: String,
+    mobile: String,
+    account_id: String,
+    is_primary: String,
+    owner_id: String,
+    email_consent: String,
+    email_consent_source: String,
+    whatsapp_consent: String,
+    whatsapp_consent_source: String,
+    street: String,
+    city: String,
+    region: String,
+    postal_code: String,
+    country: String,
+    tags: String,
+}
+
+fn flag(value: bool) -> String {
+    if value { "true".into() } else { String::new() }
+}
+
+impl ContactForm {
+    fn of(contact: &Contact) -> Self {
+        Self {
+            first_name: text(&contact.first_name),
+            last_name: text(&contact.last_name),
+            title: text(&contact.title),
+            email: text(&contact.email),
+            phone: text(&contact.phone),
+            mobile: text(&contact.mobile),
+            account_id: contact
+                .account_id
+                .map(|id| id.to_string())
+                .unwrap_or_default(),
+            is_primary: flag(contact.is_primary),
+            owner_id: contact.owner_id.to_string(),
+            email_consent: flag(contact.email_consent),
+            email_consent_source: text(&contact.email_consent_source),
+            whatsapp_consent: flag(contact.whatsapp_consent),
+            whatsapp_consent_source: text(&contact.whatsapp_consent_source),
+            street: text(&contact.street),
+            city: text(&contact.city),
+            region: text(&contact.region),
+            postal_code: text(&contact.postal_code),
+            country: text(&contact.country),
+            tags: contact.tags.join(", "),
+        }
+    }
+
+    fn texts(&self) -> Vec<(&'static str, &str)> {
+        vec![
+            ("first_name", &self.first_name),
+            ("last_name", &self.last_name),
+            ("title", &self.title),
+            ("email", &self.email),
+            ("phone", &self.phone),
+            ("mobile", &self.mobile),
+            ("email_consent_source", &self.email_consent_source),
+            ("whatsapp_consent_source", &self.whatsapp_consent_source),
+            ("street", &self.street),
+            ("city", &self.city),
+            ("region", &self.region),
+            ("postal_code", &self.postal_code),
+            ("country", &self.country),
+        ]
+    }
+
+    /// The form as the API's JSON body (a full set of the form's fields).
+    fn as_json(&self, errors: &mut FormErrors) -> Map<String, Value> {
+        let mut map = Map::new();
+        for (field, value) in self.texts() {
+            map.insert(field.into(), Value::String(value.trim().to_owned()));
+        }
+        for (field, value) in [
+            ("is_primary", &self.is_primary),
+            ("email_consent", &self.email_consent),
+            ("whatsapp_consent", &self.whatsapp_consent),
+        ] {
+            map.insert(field.into(), Value::Bool(value == "true"));
+        }
+        let account = self.account_id.trim();
+        let account = match Uuid::parse_str(account) {
+            Ok(id) => Value::String(id.to_string()),
+            Err(_) if account.is_empty() => Value::Null,
+            Err(_) => {
+                errors.add("account_id", "must be an account id");
+                Value::Null
+            }
+        };
+        map.insert("account_id".into(), account);
+        owner_json(&mut map, &self.owner_id, errors);
+        map.insert("tags".into(), tags_json(&self.tags));
+        map
+    }
+}
+
+#[derive(Template)]
+#[template(path = "web/contacts_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    form: ContactForm,
+    owner_options: Vec<Opt>,
+    account_options: Vec<Opt>,
+    /// Open the address section when it holds a value or an error.
+    address_open: bool,
+    errors: FormErrors,
+}
+
+/// What differs between the new and the edit form.
+struct FormKind {
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+}
+
+impl FormKind {
+    /// The new form; started from an account's page, Cancel goes back there.
+    fn new(account_id: &str) -> Self {
+        let cancel = match Uuid::parse_str(account_id) {
+            Ok(id) => format!("/accounts/{id}"),
+            Err(_) => "/contacts".into(),
+        };
+        Self {
+            heading: "New contact".into(),
+            action: "/contacts/new".into(),
+            cancel,
+            submit: "Create contact",
+        }
+    }
+
+    fn edit(contact: &Contact) -> Self {
+        Self {
+            heading: format!("Edit {}", display_name(contact)),
+            action: format!("/contacts/{}/edit", contact.id),
+            cancel: format!("/contacts/{}", contact.id),
+            submit: "Save changes",
+        }
+    }
+}
+
+async fn form_page(
+    ctx: &Ctx,
+    kind: FormKind,
+    form: ContactForm,
+    errors: FormErrors,
+) -> Result<FormPage, WebError> {
+    let owners = Owners::load(ctx).await?;
+    let owner = if form.owner_id.is_empty() {
+        ctx.actor.user_id.to_string()
+    } else {
+        form.owner_id.clone()
+    };
+    let account_options = AccountNames::load(ctx)
+        .await?
+        .options(ctx, Some("No account"), &form.account_id, None)
+        .await;
+    let address_open = [
+        ("street", &form.street),
+        ("city", &form.city),
+        ("region", &form.region),
+        ("postal_code", &form.postal_code),
+        ("country", &form.country),
+    ]
+    .iter()
+    .any(|(field, value)| !value.trim().is_empty() || errors.has(field));
+    Ok(FormPage {
+        layout: ctx.layout(kind.heading.clone()),
+        heading: kind.heading,
+        action: kind.action,
+        cancel: kind.cancel,
+        submit: kind.submit,
+        owner_options: owners.options(None, &owner),
+        account_options,
+        address_open,
+        form,
+        errors,
+    })
+}
+
+/// `/contacts/new?account_id=…`: the account to start with.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct NewQuery {
+    account_id: String,
+}
+
+pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Create)?;
+    let form = ContactForm {
+        account_id: query.account_id.trim().to_owned(),
+        ..ContactForm::default()
+    };
+    let page = form_page(
+        &ctx,
+        FormKind::new(&form.account_id),
+        form,
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn create(ctx: Ctx, WebForm(form): WebForm<ContactForm>) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Create)?;
+    let mut errors = FormErrors::new();
+    let body = form.as_json(&mut errors);
+    if errors.is_empty() {
+        let input: Result<ContactInput, AppError> = serde_json::from_value(Value::Object(body))
+            .map_err(|e| AppError::BadRequest(e.to_string()));
+        let result = match input {
+            Ok(input) => create_contact(&ctx.app, &ctx.actor, input).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(contact) => {
+                return Ok(ctx.done(
+                    &format!("/contacts/{}", contact.id),
+                    format!("Created the contact {}.", display_name(&contact)),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(&ctx, FormKind::new(&form.account_id), form, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let page = form_page(
+        &ctx,
+        FormKind::edit(&contact),
+        ContactForm::of(&contact),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn update(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<ContactForm>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let mut errors = FormErrors::new();
+    let patch = form.as_json(&mut errors);
+    if errors.is_empty() {
+        match update_contact(&ctx.app, &ctx.actor, id, patch).await {
+            Ok(contact) => {
+                return Ok(ctx.done(
+                    &format!("/contacts/{id}"),
+                    format!("Saved {}.", display_name(&contact)),
+                ));
+            }
+            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let page = form_page(&ctx, FormKind::edit(&contact), form, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Delete)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    contacts::delete(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    Ok(ctx.done(
+        "/contacts",
+        format!("Deleted the contact {}.", display_name(&contact)),
+    ))
+}
+
+// ---------------------------------------------------------------------------------------------
+// A contact's page
+
+#[derive(Template)]
+#[template(path = "web/contacts_show.html")]
+struct DetailPage {
+    layout: Layout,
+    id: Uuid,
+    name: String,
+    title: String,
+    account: Option<(Uuid, String)>,
+    primary: bool,
+    owner: String,
+    tags: Vec<String>,
+    sections: Vec<Section>,
+    can_update: bool,
+    can_delete: bool,
+    timeline: Timeline,
+    here: String,
+}
+
+/// "Yes (from …, since …)" or "No".
+fn consent(
+    given: bool,
+    source: &Option<String>,
+    at: Option<&chrono::DateTime<chrono::Utc>>,
+) -> Option<String> {
+    if !given {
+        return Some("No".into());
+    }
+    let mut detail = Vec::new();
+    if let Some(source) = source {
+        detail.push(format!("from {source}"));
+    }
+    if let Some(at) = at {
+        detail.push(format!("since {}", date(at)));
+    }
+    Some(if detail.is_empty() {
+        "Yes".into()
+    } else {
+        format!("Yes ({})", detail.join(", "))
+    })
+}
+
+pub async fn show(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebQuery(query): WebQuery<TimelineQuery>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Contacts, Action::Read)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let owners = Owners::load(&ctx).await?;
+    let timeline = timeline::load(&ctx, &owners, RecordType::Contact, id, &query.before).await?;
+    let account = match contact.account_id {
+        Some(account) => Some((
+            account,
+            AccountNames::load(&ctx).await?.name(&ctx, account).await,
+        )),
+        None => None,
+    };
+    let email_consent = consent(
+        contact.email_consent,
+        &contact.email_consent_source,
+        contact.email_consent_at.as_ref(),
+    );
+    let whatsapp_consent = consent(
+        contact.whatsapp_consent,
+        &contact.whatsapp_consent_source,
+        contact.whatsapp_consent_at.as_ref(),
+    );
+    let created = Some(datetime(&contact.created_at));
+    let updated = Some(datetime(&contact.updated_at));
+    let page = DetailPage {
+        layout: ctx.layout(display_name(&contact)),
+        timeline,
+        here: format!("/contacts/{id}"),
+        id,
+        name: display_name(&contact),
+        title: text(&contact.title),
+        account,
+        primary: contact.is_primary,
+        owner: owners.name(contact.owner_id),
+        tags: contact.tags.clone(),
+        sections: vec![
+            Section {
+                title: "Contact",
+                items: items(&[
+                    ("First name", &contact.first_name),
+                    ("Last name", &contact.last_name),
+                    ("Title", &contact.title),
+                    ("E-mail", &contact.email),
+                    ("Phone", &contact.phone),
+                    ("Mobile", &contact.mobile),
+                ]),
+            },
+            Section {
+                title: "Consent",
+                items: items(&[("E-mail", &email_consent), ("WhatsApp", &whatsapp_consent)]),
+            },
+            Section {
+                title: "Address",
+                items: items(&[
+                    ("Street", &contact.street),
+                    ("City", &contact.city),
+                    ("Region", &contact.region),
+                    ("Postal code", &contact.postal_code),
+                    ("Country", &contact.country),
+                    ("Created", &created),
+                    ("Last changed", &updated),
+                ]),
+            },
+        ],
+        can_update: ctx.can(Resource::Contacts, Action::Update),
+        can_delete: ctx.can(Resource::Contacts, Action::Delete),
+    };
+    Ok(ctx.render(&page))
+}

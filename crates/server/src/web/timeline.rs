@@ -1,0 +1,228 @@
+//! A record's timeline on its page, and the quick-add forms under it (a note, a logged call, a
+//! task). Entries come from `crate::timeline::record_timeline`, the quick-adds go through
+//! `create_activity` / `create_task`: the same rules, scopes and audit as the API.
+
+use super::leads::Owners;
+use super::view::{Ctx, WebError, WebForm, ago, capitalise, datetime};
+use crate::activities::create_activity;
+use crate::error::AppError;
+use crate::extract::parse_id;
+use crate::tasks::create_task;
+use axum::extract::Path;
+use axum::response::Response;
+use rivet_domain::activities::{ActivityInput, LinkInput, RecordType};
+use rivet_domain::tasks::TaskInput;
+use rivet_domain::{Action, Resource};
+use rivet_store::timeline::{Before, EntryKind};
+use serde::Deserialize;
+use uuid::Uuid;
+
+/// Entries shown on a record's page; older ones follow the "Older" link.
+const PAGE: u64 = 30;
+
+/// One line of the timeline as a page shows it.
+pub(super) struct Row {
+    pub kind: &'static str,
+    pub icon: &'static str,
+    pub title: String,
+    pub detail: String,
+    pub who: String,
+    pub when: String,
+    pub when_full: String,
+}
+
+/// A record's timeline, ready for `timeline_macros.html`.
+pub(super) struct Timeline {
+    pub rows: Vec<Row>,
+    /// `?before=` of the next page, when there is one.
+    pub older: Option<String>,
+    /// Where the quick-add forms post (`/quick-add/{type}/{id}`).
+    pub action: String,
+    pub can_note: bool,
+    pub can_task: bool,
+}
+
+fn record_type(text: &str) -> Option<RecordType> {
+    Some(match text {
+        "lead" => RecordType::Lead,
+        "contact" => RecordType::Contact,
+        "account" => RecordType::Account,
+        "deal" => RecordType::Deal,
+        _ => return None,
+    })
+}
+
+fn record_path(record_type: RecordType, id: Uuid) -> String {
+    let list = match record_type {
+        RecordType::Lead => "leads",
+        RecordType::Contact => "contacts",
+        RecordType::Account => "accounts",
+        RecordType::Deal => "deals",
+    };
+    format!("/{list}/{id}")
+}
+
+fn detail_of(kind: EntryKind, data: &serde_json::Value) -> String {
+    let text = |key: &str| data[key].as_str().unwrap_or_default().to_owned();
+    match kind {
+        EntryKind::Activity => {
+            let mut parts = vec![capitalise(&text("kind"))];
+            if let Some(outcome) = data["outcome"].as_str() {
+                parts.push(outcome.to_owned());
+            }
+            if let Some(body) = data["body"].as_str().filter(|b| !b.is_empty()) {
+                parts.push(body.chars().take(280).collect());
+            }
+            parts.join(" · ")
+        }
+        EntryKind::Task => {
+            let mut parts = vec![capitalise(&text("status").replace('_', " "))];
+            if let Some(due) = data["due_at"].as_str() {
+                parts.push(format!("due {}", due.get(..10).unwrap_or(due)));
+            }
+            parts.join(" · ")
+        }
+        EntryKind::StageChange | EntryKind::Event => String::new(),
+    }
+}
+
+/// The first page (or the page below `before`) of a record's timeline.
+pub(super) async fn load(
+    ctx: &Ctx,
+    owners: &Owners,
+    record: RecordType,
+    id: Uuid,
+    before: &str,
+) -> Result<Timeline, WebError> {
+    let before = match before {
+        "" => None,
+        text => Some(Before::decode(text).ok_or_else(|| {
+            ctx.fail(AppError::BadRequest(
+                "the timeline link is not valid".into(),
+            ))
+        })?),
+    };
+    let page = crate::timeline::record_timeline(&ctx.app, &ctx.actor, record, id, PAGE, before)
+        .await
+        .map_err(|e| ctx.fail(e))?;
+    let rows = page
+        .data
+        .into_iter()
+        .map(|entry| {
+            let (kind, icon) = match entry.kind {
+                EntryKind::Activity => ("activity", "●"),
+                EntryKind::Task => ("task", "☐"),
+                EntryKind::StageChange => ("stage", "→"),
+                EntryKind::Event => ("event", "✎"),
+            };
+            Row {
+                kind,
+                icon,
+                detail: detail_of(entry.kind, &entry.data),
+                who: entry.actor_id.map(|id| owners.name(id)).unwrap_or_default(),
+                when: ago(&entry.at),
+                when_full: datetime(&entry.at),
+                title: entry.title,
+            }
+        })
+        .collect();
+    let type_name = match record {
+        RecordType::Lead => "lead",
+        RecordType::Contact => "contact",
+        RecordType::Account => "account",
+        RecordType::Deal => "deal",
+    };
+    Ok(Timeline {
+        rows,
+        older: page.next_cursor,
+        action: format!("/quick-add/{type_name}/{id}"),
+        can_note: ctx.can(Resource::Activities, Action::Create),
+        can_task: ctx.can(Resource::Tasks, Action::Create),
+    })
+}
+
+/// A record page's query: `?before=` pages the timeline.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct TimelineQuery {
+    pub before: String,
+}
+
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct QuickAdd {
+    /// note, call or task.
+    kind: String,
+    subject: String,
+    body: String,
+    outcome: String,
+    due_date: String,
+}
+
+/// A note, a call or a task added from a record's timeline; back to the record either way.
+pub async fn quick_add(
+    ctx: Ctx,
+    Path((record, id)): Path<(String, String)>,
+    WebForm(form): WebForm<QuickAdd>,
+) -> Result<Response, WebError> {
+    let record = record_type(&record).ok_or_else(|| ctx.fail(AppError::NotFound))?;
+    let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
+    let back = record_path(record, id);
+    let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
+    let result = match form.kind.as_str() {
+        "note" | "call" => {
+            ctx.require(Resource::Activities, Action::Create)?;
+            let input = ActivityInput {
+                kind: Some(form.kind.clone()),
+                direction: (form.kind == "call").then(|| "outbound".to_owned()),
+                subject: blank(&form.subject),
+                body: blank(&form.body),
+                outcome: blank(&form.outcome),
+                links: Some(vec![LinkInput {
+                    record_type: record.as_str().to_owned(),
+                    record_id: id,
+                }]),
+                ..Default::default()
+            };
+            create_activity(&ctx.app, &ctx.actor, input)
+                .await
+                .map(|_| ())
+        }
+        "task" => {
+            ctx.require(Resource::Tasks, Action::Create)?;
+            let due_at = blank(&form.due_date).map(|d| format!("{d}T17:00:00Z"));
+            let input = TaskInput {
+                subject: blank(&form.subject),
+                description: blank(&form.body),
+                due_at,
+                related_type: Some(record.as_str().to_owned()),
+                related_id: Some(id),
+                ..Default::default()
+            };
+            create_task(&ctx.app, &ctx.actor, input).await.map(|_| ())
+        }
+        _ => Err(AppError::BadRequest(
+            "choose a note, a call or a task".into(),
+        )),
+    };
+    let what = match form.kind.as_str() {
+        "call" => "call",
+        "task" => "task",
+        _ => "note",
+    };
+    match result {
+        Ok(()) => Ok(ctx.done(&back, format!("Added the {what}."))),
+        Err(AppError::Validation(errors)) => {
+            let messages: Vec<String> = errors
+                .0
+                .into_iter()
+                .map(|e| format!("{}: {}", e.field.replace('_', " "), e.message))
+                .collect();
+            Ok(ctx.refused(
+                &back,
+                format!("The {what} was not added — {}.", messages.join("; ")),
+            ))
+        }
+        Err(err) => Err(ctx.fail(err)),
+    }
+}

@@ -1,0 +1,1336 @@
+//! Deals: list (typed filters, multi-field sort, keyset cursor), read, create, update, delete
+//! and bulk update/delete, filtered by the caller's company and their scope on deals, every
+//! change audited in its transaction. Also where a deal sits in a pipeline (the stage sets its
+//! probability, forecast category and `closed_at`), the stage history every stage change writes
+//! in the same transaction, the roles contacts play on a deal, and the per-stage summary of a
+//! pipeline board.
+
+use crate::accounts;
+use crate::migrations_deals::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
+use crate::migrations_pipelines::{PipelineStages, Pipelines};
+use crate::migrations_records::Contacts;
+use crate::query::{
+    self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
+};
+use crate::schema::Companies;
+use crate::{
+    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+};
+use chrono::{DateTime, Utc};
+use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField, DealInput};
+use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
+use rivet_domain::query::{FieldSpec, Filter, FilterValue, ListQuery, SortKey};
+use rivet_domain::values::Money;
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::sea_query::{
+    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
+};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde_json::{Map, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// A deal as the API shows it. Money is a decimal string.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Deal {
+    pub id: Uuid,
+    pub name: String,
+    pub account_id: Option<Uuid>,
+    /// The primary contact.
+    pub contact_id: Option<Uuid>,
+    /// Decimal string, e.g. `"12500.10"`.
+    pub amount: Option<String>,
+    pub currency: String,
+    /// `YYYY-MM-DD`.
+    pub close_date: Option<String>,
+    pub owner_id: Uuid,
+    pub pipeline_id: Uuid,
+    pub stage_id: Uuid,
+    /// Win probability in percent.
+    pub probability: i32,
+    pub forecast_category: ForecastCategory,
+    pub next_step: Option<String>,
+    pub description: Option<String>,
+    pub close_reason: Option<String>,
+    /// When the deal entered a won or lost stage; empty while it is open.
+    pub closed_at: Option<DateTime<Utc>>,
+    pub tags: Vec<String>,
+    #[schema(value_type = Object)]
+    pub custom_fields: serde_json::Value,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+    /// When the deal entered its current stage.
+    pub stage_changed_at: DateTime<Utc>,
+}
+
+/// Fields a client cannot write.
+pub const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "closed_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+    "stage_changed_at",
+];
+
+impl Deal {
+    /// The record as a client would write it (for merging a patch).
+    pub fn as_input(&self) -> Map<String, serde_json::Value> {
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for field in READ_ONLY_FIELDS {
+            map.remove(*field);
+        }
+        map
+    }
+
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), json!(self.id));
+        map.insert("closed_at".into(), json!(self.closed_at));
+        serde_json::Value::Object(map)
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct DealRow {
+    id: Uuid,
+    name: String,
+    account_id: Option<Uuid>,
+    contact_id: Option<Uuid>,
+    amount_micros: Option<i64>,
+    currency: String,
+    close_date: Option<String>,
+    owner_id: Uuid,
+    pipeline_id: Uuid,
+    stage_id: Uuid,
+    probability: i32,
+    forecast_category: String,
+    next_step: Option<String>,
+    description: Option<String>,
+    close_reason: Option<String>,
+    closed_at: Option<DateTime<Utc>>,
+    tags: serde_json::Value,
+    custom_fields: serde_json::Value,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    stage_changed_at: DateTime<Utc>,
+}
+
+fn amount_text(micros: i64) -> String {
+    Money {
+        micros,
+        currency: String::new(),
+    }
+    .amount()
+}
+
+impl From<DealRow> for Deal {
+    fn from(r: DealRow) -> Self {
+        let custom_fields = match json_column(r.custom_fields) {
+            v @ serde_json::Value::Object(_) => v,
+            _ => serde_json::Value::Object(Map::new()),
+        };
+        Self {
+            id: r.id,
+            name: r.name,
+            account_id: r.account_id,
+            contact_id: r.contact_id,
+            amount: r.amount_micros.map(amount_text),
+            currency: r.currency,
+            close_date: r.close_date,
+            owner_id: r.owner_id,
+            pipeline_id: r.pipeline_id,
+            stage_id: r.stage_id,
+            probability: r.probability,
+            forecast_category: r
+                .forecast_category
+                .parse()
+                .unwrap_or(ForecastCategory::Pipeline),
+            next_step: r.next_step,
+            description: r.description,
+            close_reason: r.close_reason,
+            closed_at: r.closed_at,
+            tags: serde_json::from_value(json_column(r.tags)).unwrap_or_default(),
+            custom_fields,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            stage_changed_at: r.stage_changed_at,
+        }
+    }
+}
+
+impl ListField for DealField {
+    fn specs() -> &'static [FieldSpec<Self>] {
+        DEAL_FIELDS
+    }
+
+    fn table() -> DynIden {
+        iden(Deals::Table)
+    }
+
+    fn id_column() -> DynIden {
+        iden(Deals::Id)
+    }
+
+    fn column(self) -> DynIden {
+        iden(match self {
+            Self::Name => Deals::Name,
+            Self::OwnerId => Deals::OwnerId,
+            Self::AccountId => Deals::AccountId,
+            Self::ContactId => Deals::ContactId,
+            Self::PipelineId => Deals::PipelineId,
+            Self::StageId => Deals::StageId,
+            Self::ForecastCategory => Deals::ForecastCategory,
+            Self::Amount => Deals::AmountMicros,
+            Self::CloseDate => Deals::CloseDate,
+            Self::Probability => Deals::Probability,
+            Self::Tags => Deals::Tags,
+            Self::CreatedAt => Deals::CreatedAt,
+            Self::UpdatedAt => Deals::UpdatedAt,
+        })
+    }
+
+    fn sort_expr(self) -> Expr {
+        let col = Expr::col((Deals::Table, self.column()));
+        match self {
+            // A deal without an amount sorts before every amount (amounts are not negative).
+            Self::Amount => Func::coalesce([col, Expr::val(-1_i64)]).into(),
+            Self::CloseDate => Func::coalesce([col, Expr::val("")]).into(),
+            _ => col,
+        }
+    }
+}
+
+/// A deal's value of a sort field, as its cursor records it (matching `sort_expr`).
+fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
+    match field {
+        DealField::Name => FilterValue::Text(deal.name.clone()),
+        DealField::OwnerId => FilterValue::Id(deal.owner_id),
+        DealField::AccountId => FilterValue::Id(deal.account_id.unwrap_or_default()),
+        DealField::ContactId => FilterValue::Id(deal.contact_id.unwrap_or_default()),
+        DealField::PipelineId => FilterValue::Id(deal.pipeline_id),
+        DealField::StageId => FilterValue::Id(deal.stage_id),
+        DealField::ForecastCategory => {
+            FilterValue::Text(deal.forecast_category.as_str().to_owned())
+        }
+        DealField::Amount => FilterValue::Int(
+            deal.amount
+                .as_deref()
+                .and_then(|a| Money::parse(a, String::new()).ok())
+                .map_or(-1, |m| m.micros),
+        ),
+        DealField::CloseDate => FilterValue::Text(deal.close_date.clone().unwrap_or_default()),
+        DealField::Probability => FilterValue::Int(i64::from(deal.probability)),
+        DealField::Tags => FilterValue::Text(String::new()),
+        DealField::CreatedAt => FilterValue::Time(deal.created_at),
+        DealField::UpdatedAt => FilterValue::Time(deal.updated_at),
+    }
+}
+
+fn select_deals(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column((Deals::Table, Asterisk))
+        .from(Deals::Table)
+        .and_where(Expr::col((Deals::Table, Deals::CompanyId)).eq(company_id))
+        .to_owned()
+}
+
+fn scope(actor: &Actor, action: Action) -> Result<Cond> {
+    scope_condition(actor, Resource::Deals, action, || {
+        Expr::col((Deals::Table, Deals::OwnerId))
+    })
+}
+
+/// Read a cursor made by [`list`] under the same sort.
+pub fn decode_cursor(sort: &[SortKey<DealField>], text: &str) -> Option<Seek> {
+    query::decode_cursor(sort, text)
+}
+
+fn name_search(text: &str) -> Expr {
+    let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+    Expr::expr(Func::lower(Expr::col((Deals::Table, Deals::Name))))
+        .like(LikeExpr::new(pattern).escape('\\'))
+}
+
+/// One page of the deals the caller may read.
+pub async fn list(
+    store: &Store,
+    actor: &Actor,
+    list: &ListQuery<DealField>,
+    limit: u64,
+    after: Option<&Seek>,
+) -> Result<Page<Deal>> {
+    let mut q = select_deals(actor.company_id);
+    q.cond_where(scope(actor, Action::Read)?);
+    q.cond_where(query::filter_condition(&list.filters, store.backend()));
+    q.cond_where(query::custom_condition(list, store.backend()));
+    if let Some(text) = &list.q {
+        q.and_where(name_search(text));
+    }
+    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
+    let rows: Vec<DealRow> = fetch_all(store.db(), &q).await?;
+    let deals: Vec<Deal> = rows.into_iter().map(Deal::from).collect();
+    Ok(query::page_of_list(
+        deals,
+        limit,
+        list,
+        sort_value,
+        |d| &d.custom_fields,
+        |d| d.id,
+    ))
+}
+
+async fn get_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    action: Action,
+    id: Uuid,
+) -> Result<Deal> {
+    let mut q = select_deals(actor.company_id);
+    q.cond_where(scope(actor, action)?)
+        .and_where(Expr::col((Deals::Table, Deals::Id)).eq(id));
+    let row: Option<DealRow> = fetch_optional(conn, &q).await?;
+    row.map(Deal::from).ok_or(StoreError::NotFound)
+}
+
+/// One deal the caller may read; another company's, or one outside their scope, is not found.
+pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Deal> {
+    get_in(store.db(), actor, Action::Read, id).await
+}
+
+async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Deal> {
+    let mut q = select_deals(actor.company_id);
+    q.and_where(Expr::col((Deals::Table, Deals::Id)).eq(id));
+    let row: Option<DealRow> = fetch_optional(conn, &q).await?;
+    row.map(Deal::from).ok_or(StoreError::NotFound)
+}
+
+#[derive(Debug, Clone, FromQueryResult)]
+struct StageRow {
+    id: Uuid,
+    pipeline_id: Uuid,
+    name: String,
+    position: i32,
+    probability: i32,
+    forecast_category: String,
+    outcome: String,
+}
+
+impl StageRow {
+    fn outcome(&self) -> StageOutcome {
+        self.outcome.parse().unwrap_or(StageOutcome::Open)
+    }
+
+    fn category(&self) -> ForecastCategory {
+        self.forecast_category
+            .parse()
+            .unwrap_or(ForecastCategory::Pipeline)
+    }
+}
+
+fn select_stages(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .columns([
+            PipelineStages::Id,
+            PipelineStages::PipelineId,
+            PipelineStages::Name,
+            PipelineStages::Position,
+            PipelineStages::Probability,
+            PipelineStages::ForecastCategory,
+            PipelineStages::Outcome,
+        ])
+        .from(PipelineStages::Table)
+        .and_where(Expr::col(PipelineStages::CompanyId).eq(company_id))
+        .order_by(PipelineStages::Position, Order::Asc)
+        .order_by(PipelineStages::Id, Order::Asc)
+        .to_owned()
+}
+
+async fn find_stage<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    id: Uuid,
+) -> Result<Option<StageRow>> {
+    fetch_optional(
+        conn,
+        select_stages(company_id).and_where(Expr::col(PipelineStages::Id).eq(id)),
+    )
+    .await
+}
+
+async fn stages_of<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    pipeline_id: Uuid,
+) -> Result<Vec<StageRow>> {
+    fetch_all(
+        conn,
+        select_stages(company_id).and_where(Expr::col(PipelineStages::PipelineId).eq(pipeline_id)),
+    )
+    .await
+}
+
+#[derive(Debug, FromQueryResult)]
+struct IdRow {
+    id: Uuid,
+}
+
+/// The company's default pipeline, or `pipeline_id` when it is one of the company's (else 422
+/// naming `pipeline_id`).
+async fn pipeline_or_default<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    pipeline_id: Option<Uuid>,
+) -> Result<Uuid> {
+    let mut q = Query::select()
+        .column(Pipelines::Id)
+        .from(Pipelines::Table)
+        .and_where(Expr::col(Pipelines::CompanyId).eq(company_id))
+        .to_owned();
+    match pipeline_id {
+        Some(id) => q.and_where(Expr::col(Pipelines::Id).eq(id)),
+        None => q.and_where(Expr::col(Pipelines::IsDefault).eq(true)),
+    };
+    let row: Option<IdRow> = fetch_optional(conn, &q).await?;
+    row.map(|r| r.id).ok_or_else(|| {
+        StoreError::invalid(
+            "pipeline_id",
+            if pipeline_id.is_some() {
+                "is not a pipeline of this company"
+            } else {
+                "is required: the company has no default pipeline"
+            },
+        )
+    })
+}
+
+/// The pipeline and stage `data` puts the deal in: the stage given (in the pipeline given, or in
+/// its own), or the first stage of the pipeline given or of the default one.
+async fn place<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    data: &DealData,
+) -> Result<(Uuid, StageRow)> {
+    let stage =
+        match data.stage_id {
+            Some(id) => Some(find_stage(conn, company_id, id).await?.ok_or_else(|| {
+                StoreError::invalid("stage_id", "is not a stage of this company")
+            })?),
+            None => None,
+        };
+    let pipeline_id = match (data.pipeline_id, &stage) {
+        (None, Some(stage)) => stage.pipeline_id,
+        (given, _) => pipeline_or_default(conn, company_id, given).await?,
+    };
+    match stage {
+        Some(stage) if stage.pipeline_id != pipeline_id => Err(StoreError::invalid(
+            "stage_id",
+            "is not a stage of the deal's pipeline",
+        )),
+        Some(stage) => Ok((pipeline_id, stage)),
+        None => stages_of(conn, company_id, pipeline_id)
+            .await?
+            .into_iter()
+            .next()
+            .map(|s| (pipeline_id, s))
+            .ok_or_else(|| StoreError::invalid("pipeline_id", "has no stages")),
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct ContactRef {
+    id: Uuid,
+    account_id: Option<Uuid>,
+}
+
+fn select_contact_refs(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .columns([
+            (Contacts::Table, Contacts::Id),
+            (Contacts::Table, Contacts::FirstName),
+            (Contacts::Table, Contacts::LastName),
+            (Contacts::Table, Contacts::Email),
+            (Contacts::Table, Contacts::AccountId),
+        ])
+        .from(Contacts::Table)
+        .and_where(Expr::col((Contacts::Table, Contacts::CompanyId)).eq(company_id))
+        .to_owned()
+}
+
+/// The account and primary contact exist in the company, and the contact belongs to the account
+/// when both are given.
+async fn check_references<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    data: &DealData,
+) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    if let Some(account) = data.account_id
+        && !accounts::exists(conn, actor, account).await?
+    {
+        errors.add("account_id", "is not an account of this company");
+    }
+    if let Some(contact) = data.contact_id {
+        let row: Option<ContactRef> = fetch_optional(
+            conn,
+            select_contact_refs(actor.company_id)
+                .and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(contact)),
+        )
+        .await?;
+        match row {
+            None => errors.add("contact_id", "is not a contact of this company"),
+            Some(c) => {
+                if let Some(account) = data.account_id
+                    && c.account_id != Some(account)
+                {
+                    errors.add("contact_id", "is not a contact of account_id");
+                }
+            }
+        }
+    }
+    errors.into_result().map_err(StoreError::Invalid)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CompanyRow {
+    currency: String,
+    require_close_reason: bool,
+}
+
+async fn company_settings<C: ConnectionTrait>(conn: &C, company_id: Uuid) -> Result<CompanyRow> {
+    fetch_optional(
+        conn,
+        Query::select()
+            .column(Companies::Currency)
+            .column(CompanyDealSettings::RequireCloseReason)
+            .from(Companies::Table)
+            .and_where(Expr::col(Companies::Id).eq(company_id)),
+    )
+    .await?
+    .ok_or(StoreError::NotFound)
+}
+
+/// Everything a write stores beyond the validated data: the defaults filled in and what the
+/// stage decides.
+struct Resolved {
+    owner_id: Uuid,
+    currency: String,
+    pipeline_id: Uuid,
+    stage: StageRow,
+    stage_changed: bool,
+    probability: i32,
+    forecast_category: ForecastCategory,
+    closed_at: Option<DateTime<Utc>>,
+}
+
+/// Check `data` against the company (owner, references, pipeline and stage, the close reason
+/// rule) and work out the stored values; `before` is the deal being changed, if any.
+async fn resolve(
+    tx: &Tx,
+    actor: &Actor,
+    action: Action,
+    data: &DealData,
+    before: Option<&Deal>,
+    at: DateTime<Utc>,
+) -> Result<Resolved> {
+    let owner_id = match (data.owner_id, before) {
+        (Some(owner), _) => owner,
+        (None, None) => actor.user_id,
+        (None, Some(_)) => return Err(StoreError::invalid("owner_id", "must not be empty")),
+    };
+    if before.is_none_or(|b| b.owner_id != owner_id) {
+        check_owner(tx.conn(), actor, Resource::Deals, action, owner_id).await?;
+    }
+    if before.is_none_or(|b| b.account_id != data.account_id || b.contact_id != data.contact_id) {
+        check_references(tx.conn(), actor, data).await?;
+    }
+    let (pipeline_id, stage) = place(tx.conn(), actor.company_id, data).await?;
+    let stage_changed = before.is_none_or(|b| b.stage_id != stage.id);
+    let probability = data.probability.unwrap_or(match before {
+        Some(b) if !stage_changed => b.probability,
+        _ => stage.probability,
+    });
+    let forecast_category = data.forecast_category.unwrap_or(match before {
+        Some(b) if !stage_changed => b.forecast_category,
+        _ => stage.category(),
+    });
+    let settings = company_settings(tx.conn(), actor.company_id).await?;
+    let closed_at = match (stage.outcome(), before) {
+        (StageOutcome::Open, _) => None,
+        (_, Some(b)) if !stage_changed => b.closed_at.or(Some(at)),
+        _ => {
+            if settings.require_close_reason && data.close_reason.is_none() {
+                return Err(StoreError::invalid(
+                    "close_reason",
+                    "is required to close a deal won or lost",
+                ));
+            }
+            Some(at)
+        }
+    };
+    Ok(Resolved {
+        owner_id,
+        currency: data.currency.clone().unwrap_or(settings.currency),
+        pipeline_id,
+        stage,
+        stage_changed,
+        probability,
+        forecast_category,
+        closed_at,
+    })
+}
+
+fn data_columns(data: &DealData, r: &Resolved) -> Vec<(Deals, Value)> {
+    vec![
+        (Deals::Name, data.name.clone().into()),
+        (Deals::AccountId, data.account_id.into()),
+        (Deals::ContactId, data.contact_id.into()),
+        (Deals::AmountMicros, data.amount_micros.into()),
+        (Deals::Currency, r.currency.clone().into()),
+        (Deals::CloseDate, data.close_date.clone().into()),
+        (Deals::OwnerId, r.owner_id.into()),
+        (Deals::PipelineId, r.pipeline_id.into()),
+        (Deals::StageId, r.stage.id.into()),
+        (Deals::Probability, r.probability.into()),
+        (Deals::ForecastCategory, r.forecast_category.as_str().into()),
+        (Deals::NextStep, data.next_step.clone().into()),
+        (Deals::Description, data.description.clone().into()),
+        (Deals::CloseReason, data.close_reason.clone().into()),
+        (Deals::ClosedAt, r.closed_at.into()),
+        (Deals::Tags, json!(data.tags).into()),
+        (
+            Deals::CustomFields,
+            serde_json::Value::Object(data.custom_fields.clone()).into(),
+        ),
+    ]
+}
+
+/// Record a stage change (or the first stage) of a deal, in the transaction that made it.
+async fn record_stage_change(
+    tx: &Tx,
+    actor: &Actor,
+    deal_id: Uuid,
+    before: Option<&Deal>,
+    r: &Resolved,
+    at: DateTime<Utc>,
+) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(DealStageHistory::Table)
+            .columns([
+                DealStageHistory::CompanyId,
+                DealStageHistory::Id,
+                DealStageHistory::DealId,
+                DealStageHistory::FromStageId,
+                DealStageHistory::ToStageId,
+                DealStageHistory::FromPipelineId,
+                DealStageHistory::ToPipelineId,
+                DealStageHistory::ChangedBy,
+                DealStageHistory::ChangedAt,
+            ])
+            .values_panic([
+                actor.company_id.into(),
+                new_id().into(),
+                deal_id.into(),
+                before.map(|b| b.stage_id).into(),
+                r.stage.id.into(),
+                before.map(|b| b.pipeline_id).into(),
+                r.pipeline_id.into(),
+                actor.user_id.into(),
+                at.into(),
+            ]),
+    )
+    .await?;
+    Ok(())
+}
+
+/// Create a deal; see [`DealInput`] for the defaults.
+pub async fn create(store: &Store, actor: &Actor, data: &DealData) -> Result<Deal> {
+    let tx = store.write(actor).await?;
+    let at = now();
+    let resolved = resolve(&tx, actor, Action::Create, data, None, at).await?;
+    let id = new_id();
+    let mut cols = vec![
+        (Deals::CompanyId, actor.company_id.into()),
+        (Deals::Id, id.into()),
+        (Deals::CreatedBy, actor.user_id.into()),
+        (Deals::CreatedAt, at.into()),
+        (Deals::UpdatedAt, at.into()),
+        (Deals::StageChangedAt, at.into()),
+    ];
+    cols.extend(data_columns(data, &resolved));
+    let (names, values): (Vec<Deals>, Vec<Value>) = cols.into_iter().unzip();
+    let values: Vec<Expr> = values.into_iter().map(Expr::val).collect();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Deals::Table)
+            .columns(names)
+            .values(values)
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
+    )
+    .await?;
+    record_stage_change(&tx, actor, id, None, &resolved, at).await?;
+    let deal = fetch_unscoped(tx.conn(), actor, id).await?;
+    tx.audit(
+        Resource::Deals,
+        id,
+        Action::Create,
+        None,
+        Some(&deal.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(deal)
+}
+
+/// Write `data` over `before` (already read under the caller's update scope), with its stage
+/// history row when the stage changes, audited.
+async fn update_in(tx: &Tx, actor: &Actor, before: &Deal, data: &DealData) -> Result<Deal> {
+    let at = now();
+    let resolved = resolve(tx, actor, Action::Update, data, Some(before), at).await?;
+    let mut cols = data_columns(data, &resolved);
+    cols.push((Deals::UpdatedAt, at.into()));
+    if resolved.stage_changed {
+        cols.push((Deals::StageChangedAt, at.into()));
+    }
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Deals::Table)
+            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
+            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Deals::Id).eq(before.id)),
+    )
+    .await?;
+    if resolved.stage_changed {
+        record_stage_change(tx, actor, before.id, Some(before), &resolved, at).await?;
+    }
+    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
+    tx.audit(
+        Resource::Deals,
+        before.id,
+        Action::Update,
+        Some(&before.audit_json()),
+        Some(&after.audit_json()),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Change a deal: `apply` turns the current deal into its new data (a patch merged and
+/// validated), inside the transaction. A new stage sets probability and forecast category from
+/// the stage unless the data carries them.
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    apply: impl FnOnce(&Deal) -> std::result::Result<DealData, FieldErrors>,
+) -> Result<Deal> {
+    let tx = store.write(actor).await?;
+    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
+    let data = apply(&before).map_err(StoreError::Invalid)?;
+    let after = update_in(&tx, actor, &before, &data).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+async fn delete_in(tx: &Tx, actor: &Actor, before: &Deal) -> Result<()> {
+    // Stage history and contact roles go with the deal (ON DELETE CASCADE).
+    exec(
+        tx.conn(),
+        Query::delete()
+            .from_table(Deals::Table)
+            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Deals::Id).eq(before.id)),
+    )
+    .await?;
+    tx.audit(
+        Resource::Deals,
+        before.id,
+        Action::Delete,
+        Some(&before.audit_json()),
+        None,
+    )
+    .await
+}
+
+/// Delete a deal with its stage history and contact roles.
+pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+    let tx = store.write(actor).await?;
+    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    delete_in(&tx, actor, &before).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// What a bulk update sets on every selected deal.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSet {
+    pub owner_id: Option<Uuid>,
+    /// Moves each deal to this stage (and its pipeline), as a patch with `stage_id` would.
+    pub stage_id: Option<Uuid>,
+    pub tags: Option<Vec<String>>,
+}
+
+async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> Result<Vec<Deal>> {
+    let mut q = select_deals(actor.company_id);
+    q.cond_where(scope(actor, action)?)
+        .and_where(Expr::col((Deals::Table, Deals::Id)).is_in(ids.iter().copied()));
+    let rows: Vec<DealRow> = fetch_all(tx.conn(), &q).await?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(rows.into_iter().map(Deal::from).collect())
+}
+
+/// Set owner, stage and/or tags on every deal of `ids`, all or nothing; each change is written
+/// as one update would be (stage history, probability from the stage), one audit row each.
+pub async fn bulk_update(
+    store: &Store,
+    actor: &Actor,
+    ids: &[Uuid],
+    set: &BulkSet,
+) -> Result<Vec<Deal>> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
+    let mut after_all = Vec::with_capacity(before.len());
+    for deal in &before {
+        let mut merged = deal.as_input();
+        if let Some(owner) = set.owner_id {
+            merged.insert("owner_id".into(), json!(owner));
+        }
+        if let Some(tags) = &set.tags {
+            merged.insert("tags".into(), json!(tags));
+        }
+        if let Some(stage) = set.stage_id {
+            merged.insert("stage_id".into(), json!(stage));
+            for field in ["pipeline_id", "probability", "forecast_category"] {
+                merged.remove(field);
+            }
+        }
+        let input: DealInput = serde_json::from_value(serde_json::Value::Object(merged))
+            .map_err(|e| StoreError::invalid("body", e.to_string()))?;
+        let data = input.validate().map_err(StoreError::Invalid)?;
+        after_all.push(update_in(&tx, actor, deal, &data).await?);
+    }
+    tx.commit().await?;
+    Ok(after_all)
+}
+
+/// Delete every deal of `ids`, all or nothing; one audit row each.
+pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    for deal in &before {
+        delete_in(&tx, actor, deal).await?;
+    }
+    tx.commit().await?;
+    Ok(before.len() as u64)
+}
+
+/// How many deals sit in a pipeline (whoever owns them).
+pub(crate) async fn count_in_pipeline<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    pipeline_id: Uuid,
+) -> Result<u64> {
+    let n = fetch_count(
+        conn,
+        Query::select()
+            .expr(Expr::col(Deals::Id).count())
+            .from(Deals::Table)
+            .and_where(Expr::col(Deals::CompanyId).eq(company_id))
+            .and_where(Expr::col(Deals::PipelineId).eq(pipeline_id)),
+    )
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// How many deals sit in a stage (whoever owns them).
+pub(crate) async fn count_in_stage<C: ConnectionTrait>(
+    conn: &C,
+    company_id: Uuid,
+    stage_id: Uuid,
+) -> Result<u64> {
+    let n = fetch_count(
+        conn,
+        Query::select()
+            .expr(Expr::col(Deals::Id).count())
+            .from(Deals::Table)
+            .and_where(Expr::col(Deals::CompanyId).eq(company_id))
+            .and_where(Expr::col(Deals::StageId).eq(stage_id)),
+    )
+    .await?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
+/// What a deal pointed at and is being deleted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Detach {
+    Account,
+    Contact,
+}
+
+/// Empty the account (or primary contact) of every deal that names one of `ids`, whoever owns
+/// the deal, inside the transaction deleting them: a deal outlives its account or contact, as
+/// in Salesforce and HubSpot, and keeps an audit row saying what it lost. Contact roles need
+/// nothing: they go with the contact.
+pub(crate) async fn detach(tx: &Tx, actor: &Actor, what: Detach, ids: &[Uuid]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let column = match what {
+        Detach::Account => Deals::AccountId,
+        Detach::Contact => Deals::ContactId,
+    };
+    let mut q = select_deals(actor.company_id);
+    q.and_where(Expr::col((Deals::Table, column)).is_in(ids.iter().copied()));
+    let rows: Vec<DealRow> = fetch_all(tx.conn(), &q).await?;
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    let column = match what {
+        Detach::Account => Deals::AccountId,
+        Detach::Contact => Deals::ContactId,
+    };
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Deals::Table)
+            .value(column, Option::<Uuid>::None)
+            .value(Deals::UpdatedAt, at)
+            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Deals::Id).is_in(rows.iter().map(|r| r.id))),
+    )
+    .await?;
+    for row in rows {
+        let before = Deal::from(row);
+        let mut after = before.clone();
+        match what {
+            Detach::Account => after.account_id = None,
+            Detach::Contact => after.contact_id = None,
+        }
+        after.updated_at = at;
+        tx.audit(
+            Resource::Deals,
+            before.id,
+            Action::Update,
+            Some(&before.audit_json()),
+            Some(&after.audit_json()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// One stage change of a deal, with how long the deal stayed in the stage it entered.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StageChange {
+    pub id: Uuid,
+    /// Empty for the stage the deal was created in.
+    pub from_stage_id: Option<Uuid>,
+    /// The stage's current name; empty once the stage is deleted.
+    pub from_stage_name: Option<String>,
+    pub to_stage_id: Uuid,
+    pub to_stage_name: Option<String>,
+    pub from_pipeline_id: Option<Uuid>,
+    pub to_pipeline_id: Uuid,
+    pub changed_by: Uuid,
+    pub changed_at: DateTime<Utc>,
+    /// Seconds in `to_stage_id`: until the next change, or until now for the current stage.
+    pub seconds_in_stage: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct HistoryRow {
+    id: Uuid,
+    from_stage_id: Option<Uuid>,
+    to_stage_id: Uuid,
+    from_pipeline_id: Option<Uuid>,
+    to_pipeline_id: Uuid,
+    changed_by: Uuid,
+    changed_at: DateTime<Utc>,
+}
+
+/// The stage changes of a deal the caller may read, oldest first.
+pub async fn stage_history(
+    store: &Store,
+    actor: &Actor,
+    deal_id: Uuid,
+) -> Result<Vec<StageChange>> {
+    get(store, actor, deal_id).await?;
+    let rows: Vec<HistoryRow> = fetch_all(
+        store.db(),
+        Query::select()
+            .columns([
+                DealStageHistory::Id,
+                DealStageHistory::FromStageId,
+                DealStageHistory::ToStageId,
+                DealStageHistory::FromPipelineId,
+                DealStageHistory::ToPipelineId,
+                DealStageHistory::ChangedBy,
+                DealStageHistory::ChangedAt,
+            ])
+            .from(DealStageHistory::Table)
+            .and_where(Expr::col(DealStageHistory::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(DealStageHistory::DealId).eq(deal_id))
+            .order_by(DealStageHistory::ChangedAt, Order::Asc)
+            .order_by(DealStageHistory::Id, Order::Asc),
+    )
+    .await?;
+    let stages: Vec<StageRow> = fetch_all(store.db(), &select_stages(actor.company_id)).await?;
+    let names: HashMap<Uuid, String> = stages.into_iter().map(|s| (s.id, s.name)).collect();
+    let until = now();
+    let ends: Vec<DateTime<Utc>> = rows
+        .iter()
+        .skip(1)
+        .map(|r| r.changed_at)
+        .chain(std::iter::once(until))
+        .collect();
+    Ok(rows
+        .into_iter()
+        .zip(ends)
+        .map(|(r, end)| StageChange {
+            id: r.id,
+            from_stage_id: r.from_stage_id,
+            from_stage_name: r.from_stage_id.and_then(|s| names.get(&s).cloned()),
+            to_stage_id: r.to_stage_id,
+            to_stage_name: names.get(&r.to_stage_id).cloned(),
+            from_pipeline_id: r.from_pipeline_id,
+            to_pipeline_id: r.to_pipeline_id,
+            changed_by: r.changed_by,
+            changed_at: r.changed_at,
+            seconds_in_stage: std::cmp::max((end - r.changed_at).num_seconds(), 0),
+        })
+        .collect())
+}
+
+/// A contact's role on a deal.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct DealContact {
+    pub contact_id: Uuid,
+    /// First and last name.
+    pub name: String,
+    pub email: Option<String>,
+    pub role: ContactRole,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct DealContactRow {
+    id: Uuid,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    role: String,
+    created_at: DateTime<Utc>,
+}
+
+fn full_name(first: Option<&str>, last: Option<&str>) -> String {
+    [first, last]
+        .into_iter()
+        .flatten()
+        .filter(|s| !s.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+impl From<DealContactRow> for DealContact {
+    fn from(r: DealContactRow) -> Self {
+        Self {
+            contact_id: r.id,
+            name: full_name(r.first_name.as_deref(), r.last_name.as_deref()),
+            email: r.email,
+            role: r.role.parse().unwrap_or(ContactRole::Other),
+            created_at: r.created_at,
+        }
+    }
+}
+
+/// The contacts of a deal with their roles, oldest link first; `visible` limits them to the
+/// contacts the caller may read.
+async fn roles_of<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    deal_id: Uuid,
+    visible: Option<Cond>,
+) -> Result<Vec<DealContact>> {
+    let mut q = select_contact_refs(actor.company_id);
+    q.column((DealContacts::Table, DealContacts::Role))
+        .column((DealContacts::Table, DealContacts::CreatedAt))
+        .inner_join(
+            DealContacts::Table,
+            Expr::col((DealContacts::Table, DealContacts::CompanyId))
+                .equals((Contacts::Table, Contacts::CompanyId))
+                .and(
+                    Expr::col((DealContacts::Table, DealContacts::ContactId))
+                        .equals((Contacts::Table, Contacts::Id)),
+                ),
+        )
+        .and_where(Expr::col((DealContacts::Table, DealContacts::DealId)).eq(deal_id))
+        .order_by((DealContacts::Table, DealContacts::CreatedAt), Order::Asc)
+        .order_by((Contacts::Table, Contacts::Id), Order::Asc);
+    if let Some(cond) = visible {
+        q.cond_where(cond);
+    }
+    let rows: Vec<DealContactRow> = fetch_all(conn, &q).await?;
+    Ok(rows.into_iter().map(DealContact::from).collect())
+}
+
+fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
+    match scope_condition(actor, Resource::Contacts, Action::Read, || {
+        Expr::col((Contacts::Table, Contacts::OwnerId))
+    }) {
+        Ok(cond) => Ok(Some(cond)),
+        Err(StoreError::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
+/// The contacts of a deal the caller may read, with their roles; contacts outside the caller's
+/// scope on contacts are left out.
+pub async fn contacts_of(store: &Store, actor: &Actor, deal_id: Uuid) -> Result<Vec<DealContact>> {
+    get(store, actor, deal_id).await?;
+    match contact_scope(actor)? {
+        Some(cond) => roles_of(store.db(), actor, deal_id, Some(cond)).await,
+        None => Ok(Vec::new()),
+    }
+}
+
+fn roles_json(roles: &[DealContact]) -> serde_json::Value {
+    let list: Vec<serde_json::Value> = roles
+        .iter()
+        .map(|r| json!({"contact_id": r.contact_id, "role": r.role}))
+        .collect();
+    json!({ "contacts": list })
+}
+
+/// Give a contact (of the company, readable by the caller) a role on a deal the caller may
+/// change, or change its role; audited on the deal.
+pub async fn set_contact_role(
+    store: &Store,
+    actor: &Actor,
+    deal_id: Uuid,
+    contact_id: Uuid,
+    role: ContactRole,
+) -> Result<DealContact> {
+    let tx = store.write(actor).await?;
+    get_in(tx.conn(), actor, Action::Update, deal_id).await?;
+    let Some(visible) = contact_scope(actor)? else {
+        return Err(StoreError::Forbidden);
+    };
+    let mut q = select_contact_refs(actor.company_id);
+    q.cond_where(visible)
+        .and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(contact_id));
+    let contact: Option<ContactRef> = fetch_optional(tx.conn(), &q).await?;
+    let Some(contact) = contact else {
+        return Err(StoreError::NotFound);
+    };
+    let before = roles_of(tx.conn(), actor, deal_id, None).await?;
+    if before.iter().any(|r| r.contact_id == contact.id) {
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(DealContacts::Table)
+                .value(DealContacts::Role, role.as_str())
+                .and_where(Expr::col(DealContacts::CompanyId).eq(actor.company_id))
+                .and_where(Expr::col(DealContacts::DealId).eq(deal_id))
+                .and_where(Expr::col(DealContacts::ContactId).eq(contact.id)),
+        )
+        .await?;
+    } else {
+        exec(
+            tx.conn(),
+            Query::insert()
+                .into_table(DealContacts::Table)
+                .columns([
+                    DealContacts::CompanyId,
+                    DealContacts::DealId,
+                    DealContacts::ContactId,
+                    DealContacts::Role,
+                    DealContacts::CreatedAt,
+                ])
+                .values_panic([
+                    actor.company_id.into(),
+                    deal_id.into(),
+                    contact.id.into(),
+                    role.as_str().into(),
+                    now().into(),
+                ]),
+        )
+        .await?;
+    }
+    let after = roles_of(tx.conn(), actor, deal_id, None).await?;
+    tx.audit(
+        Resource::Deals,
+        deal_id,
+        Action::Update,
+        Some(&roles_json(&before)),
+        Some(&roles_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    after
+        .into_iter()
+        .find(|r| r.contact_id == contact_id)
+        .ok_or(StoreError::NotFound)
+}
+
+/// Take a contact off a deal the caller may change; not found when it has no role there.
+pub async fn remove_contact(
+    store: &Store,
+    actor: &Actor,
+    deal_id: Uuid,
+    contact_id: Uuid,
+) -> Result<()> {
+    let tx = store.write(actor).await?;
+    get_in(tx.conn(), actor, Action::Update, deal_id).await?;
+    let before = roles_of(tx.conn(), actor, deal_id, None).await?;
+    let removed = exec(
+        tx.conn(),
+        Query::delete()
+            .from_table(DealContacts::Table)
+            .and_where(Expr::col(DealContacts::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(DealContacts::DealId).eq(deal_id))
+            .and_where(Expr::col(DealContacts::ContactId).eq(contact_id)),
+    )
+    .await?;
+    if removed == 0 {
+        return Err(StoreError::NotFound);
+    }
+    let after: Vec<DealContact> = before
+        .iter()
+        .filter(|r| r.contact_id != contact_id)
+        .cloned()
+        .collect();
+    tx.audit(
+        Resource::Deals,
+        deal_id,
+        Action::Update,
+        Some(&roles_json(&before)),
+        Some(&roles_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// One column of a pipeline board.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct StageSummary {
+    pub stage_id: Uuid,
+    pub name: String,
+    pub position: i32,
+    pub outcome: StageOutcome,
+    /// Deals in the stage.
+    pub count: i64,
+    /// Sum of the amounts (decimal string; amounts in any currency are added as they are).
+    pub total_amount: String,
+    /// Sum of amount × probability / 100.
+    pub weighted_amount: String,
+}
+
+/// A pipeline board: every stage in order with its deals counted and summed.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct PipelineSummary {
+    pub pipeline_id: Uuid,
+    pub stages: Vec<StageSummary>,
+    pub count: i64,
+    pub total_amount: String,
+    pub weighted_amount: String,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SumRow {
+    stage_id: Uuid,
+    n: i64,
+    total: i64,
+    weighted: i64,
+}
+
+/// `CAST(COALESCE(SUM(expr), 0) AS BIGINT)`: a sum both engines hand back as an i64.
+fn sum_micros(expr: Expr) -> Expr {
+    Func::cast_as(
+        Func::coalesce([Func::sum(expr).into(), Expr::val(0_i64)]),
+        "BIGINT",
+    )
+    .into()
+}
+
+/// Count and sum the deals the caller may read in each stage of `pipeline_id` (the default
+/// pipeline when `None`), after `filters` and the name search `q`.
+pub async fn summary(
+    store: &Store,
+    actor: &Actor,
+    pipeline_id: Option<Uuid>,
+    filters: &[Filter<DealField>],
+    q: Option<&str>,
+) -> Result<PipelineSummary> {
+    let pipeline_id = pipeline_or_default(store.db(), actor.company_id, pipeline_id).await?;
+    let stages = stages_of(store.db(), actor.company_id, pipeline_id).await?;
+    let amount = || Expr::col((Deals::Table, Deals::AmountMicros));
+    let mut stmt = Query::select()
+        .column((Deals::Table, Deals::StageId))
+        .expr_as(Expr::col((Deals::Table, Deals::Id)).count(), "n")
+        .expr_as(sum_micros(amount()), "total")
+        .expr_as(
+            sum_micros(
+                amount()
+                    .mul(Expr::col((Deals::Table, Deals::Probability)))
+                    .div(100),
+            ),
+            "weighted",
+        )
+        .from(Deals::Table)
+        .and_where(Expr::col((Deals::Table, Deals::CompanyId)).eq(actor.company_id))
+        .and_where(Expr::col((Deals::Table, Deals::PipelineId)).eq(pipeline_id))
+        .group_by_col((Deals::Table, Deals::StageId))
+        .to_owned();
+    stmt.cond_where(scope(actor, Action::Read)?);
+    stmt.cond_where(query::filter_condition(filters, store.backend()));
+    if let Some(text) = q {
+        stmt.and_where(name_search(text));
+    }
+    let sums: Vec<SumRow> = fetch_all(store.db(), &stmt).await?;
+    let by_stage: HashMap<Uuid, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();
+    let mut out = PipelineSummary {
+        pipeline_id,
+        stages: Vec::with_capacity(stages.len()),
+        count: 0,
+        total_amount: String::new(),
+        weighted_amount: String::new(),
+    };
+    let (mut total, mut weighted) = (0_i64, 0_i64);
+    for stage in stages {
+        let (n, t, w) = by_stage
+            .get(&stage.id)
+            .map_or((0, 0, 0), |s| (s.n, s.total, s.weighted));
+        out.count += n;
+        total = total.saturating_add(t);
+        weighted = weighted.saturating_add(w);
+        out.stages.push(StageSummary {
+            stage_id: stage.id,
+            outcome: stage.outcome(),
+            name: stage.name,
+            position: stage.position,
+            count: n,
+            total_amount: amount_text(t),
+            weighted_amount: amount_text(w),
+        });
+    }
+    out.total_amount = amount_text(total);
+    out.weighted_amount = amount_text(weighted);
+    Ok(out)
+}

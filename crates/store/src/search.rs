@@ -1,0 +1,552 @@
+//! Global search across leads, contacts, accounts and deals: typo-tolerant, ranked, and
+//! filtered by the caller's company and their read scope on each record type.
+//!
+//! The index is `search_docs` (see `crate::migrations_search`): one row per record with its
+//! owner, a title and subtitle, and `terms`, the searched text with every word after a space.
+//! A search runs in two steps on both engines:
+//!
+//! 1. **Candidates** from the trigram index, newest first, at most [`CANDIDATES`]:
+//!    - *exact*: every query word must start a word of the record (`" john"` AND `" smith"`);
+//!    - *fuzzy*, only when the exact step found nothing: every query word must share its first
+//!      or its last characters with a word of the record (`" jo"` OR `"nh "` for "jonh"; for
+//!      words of three or four letters also their swapped spellings). One typo — a wrong, missing, extra or swapped letter — leaves one
+//!      of the two ends intact, so "jonh smiht" still reaches "John Smith", while a word that
+//!      shares neither end with anything finds nothing.
+//!
+//!    SQLite answers both with FTS5 (`trigram` tokenizer) `MATCH`, PostgreSQL with `LIKE
+//!    '% john%'` on a `pg_trgm` GIN index. Candidates are read newest first with a limit rather
+//!    than ordered by bm25/`similarity`: ranking every match of a common name (tens of
+//!    thousands of rows at a million leads) would cost more than the whole search may, and
+//!    reading the FTS index backwards by rowid stops after the first [`CANDIDATES`] rows.
+//! 2. **Ranking** here, the same on both engines: each query word is matched against the
+//!    record's words — exact 1.0, prefix 0.75–0.95, inside a word 0.55–0.75, within one edit
+//!    (two for long words; optimal string alignment, so a swap is one edit) or by trigram
+//!    similarity like `pg_trgm` up to 0.85 — and a record qualifies only if every word matches
+//!    at least [`MIN_WORD_SCORE`]. Its score is 80 % how well the words match anywhere and
+//!    20 % how well they match the title, so the record *named* "John Smith" outranks one that
+//!    merely has john.smith@ as its e-mail. Equal scores (to two decimals) list the newest first.
+//!
+//! Scope: every candidate query carries `company_id = caller's company` and, per record type,
+//! `record_type = … AND <the caller's read scope on it>` (`query::scope_condition` on the
+//! index's `owner_id`); a type the caller may not read is left out entirely.
+
+use crate::query;
+use crate::{Backend, Result, Store, StoreError, fetch_all};
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::DeriveIden;
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
+use serde::Serialize;
+use std::collections::HashSet;
+use std::str::FromStr;
+use uuid::Uuid;
+
+#[derive(DeriveIden)]
+pub enum SearchDocs {
+    Table,
+    DocId,
+    CompanyId,
+    RecordType,
+    RecordId,
+    OwnerId,
+    Title,
+    Subtitle,
+    Terms,
+}
+
+#[derive(DeriveIden)]
+enum SearchFts {
+    Table,
+    Rowid,
+}
+
+/// At most this many candidates per step are ranked.
+pub const CANDIDATES: u64 = 200;
+
+/// A query word must match some word of a record at least this well.
+pub const MIN_WORD_SCORE: f64 = 0.4;
+
+/// At most this many query words are used (the rest of a long query adds nothing but cost).
+pub const MAX_WORDS: usize = 8;
+
+/// What a search can find.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RecordType {
+    Lead,
+    Contact,
+    Account,
+    Deal,
+}
+
+impl RecordType {
+    pub const ALL: &'static [RecordType] = &[Self::Lead, Self::Contact, Self::Account, Self::Deal];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Lead => "lead",
+            Self::Contact => "contact",
+            Self::Account => "account",
+            Self::Deal => "deal",
+        }
+    }
+
+    /// The permission that decides who finds records of this type.
+    pub fn resource(self) -> Resource {
+        match self {
+            Self::Lead => Resource::Leads,
+            Self::Contact => Resource::Contacts,
+            Self::Account => Resource::Accounts,
+            Self::Deal => Resource::Deals,
+        }
+    }
+}
+
+impl FromStr for RecordType {
+    type Err = String;
+
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        Self::ALL
+            .iter()
+            .copied()
+            .find(|t| t.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = Self::ALL.iter().map(|t| t.as_str()).collect();
+                format!("must be one of: {}", names.join(", "))
+            })
+    }
+}
+
+/// One search result.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct SearchHit {
+    /// `lead`, `contact`, `account` or `deal`.
+    pub record_type: String,
+    pub id: Uuid,
+    pub title: String,
+    pub subtitle: String,
+    /// How well the record matches, 0–1 (1 is an exact match of its name).
+    pub score: f64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct DocRow {
+    record_type: String,
+    record_id: Uuid,
+    title: String,
+    subtitle: String,
+    terms: String,
+}
+
+/// Lower-cased words of `text`: anything not a letter or digit separates words.
+pub fn words(text: &str) -> Vec<String> {
+    let lowered: String = text
+        .chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| if c.is_alphanumeric() { c } else { ' ' })
+        .collect();
+    lowered.split_whitespace().map(str::to_owned).collect()
+}
+
+/// The query's distinct words, at most [`MAX_WORDS`].
+pub fn query_words(q: &str) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for word in words(q) {
+        if !out.contains(&word) && out.len() < MAX_WORDS {
+            out.push(word);
+        }
+    }
+    out
+}
+
+/// What the exact step looks for: each word (of two characters or more) at a word start.
+fn exact_needles(words: &[String]) -> Vec<Vec<String>> {
+    words
+        .iter()
+        .filter(|w| w.chars().count() >= 2)
+        .map(|w| vec![format!(" {w}")])
+        .collect()
+}
+
+/// What the fuzzy step looks for: per word, its first or its last characters (with the space
+/// before or after it), each at least three characters and not touching for words of five
+/// characters or more, so one edit leaves one of them whole.
+fn fuzzy_needles(words: &[String]) -> Vec<Vec<String>> {
+    words
+        .iter()
+        .filter_map(|w| {
+            let n = w.chars().count();
+            if n < 2 {
+                return None;
+            }
+            if n == 2 {
+                return Some(vec![format!(" {w}")]);
+            }
+            let padded: Vec<char> = format!(" {w} ").chars().collect();
+            let k = n.div_ceil(2).max(3);
+            let head: String = padded[..k].iter().collect();
+            let tail: String = padded[padded.len() - k..].iter().collect();
+            let mut group = vec![head, tail];
+            // In a word of three or four letters a swap can touch both ends: look for the
+            // swapped spellings themselves.
+            if n <= 4 {
+                let chars: Vec<char> = w.chars().collect();
+                for i in 0..n - 1 {
+                    let mut swapped = chars.clone();
+                    swapped.swap(i, i + 1);
+                    group.push(format!(" {}", swapped.iter().collect::<String>()));
+                }
+            }
+            let mut unique: Vec<String> = Vec::new();
+            for needle in group {
+                if !unique.contains(&needle) {
+                    unique.push(needle);
+                }
+            }
+            Some(unique)
+        })
+        .collect()
+}
+
+/// An FTS5 query: all groups, any needle of a group. Needles are letters, digits and spaces
+/// only, so quoting them is enough.
+fn fts_query(needles: &[Vec<String>]) -> String {
+    needles
+        .iter()
+        .map(|group| {
+            let any: Vec<String> = group.iter().map(|n| format!("\"{n}\"")).collect();
+            format!("({})", any.join(" OR "))
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// The caller's company and, per record type they may read, that type in their scope; `None`
+/// when they may read none of `types`.
+fn visibility(actor: &Actor, types: &[RecordType]) -> Result<Option<Cond>> {
+    let mut any = Cond::any();
+    let mut readable = 0;
+    for t in types {
+        let scope = match query::scope_condition(actor, t.resource(), Action::Read, || {
+            Expr::col((SearchDocs::Table, SearchDocs::OwnerId))
+        }) {
+            Ok(cond) => cond,
+            Err(StoreError::Forbidden) => continue,
+            Err(e) => return Err(e),
+        };
+        readable += 1;
+        any = any.add(
+            Cond::all()
+                .add(Expr::col((SearchDocs::Table, SearchDocs::RecordType)).eq(t.as_str()))
+                .add(scope),
+        );
+    }
+    if readable == 0 {
+        return Ok(None);
+    }
+    Ok(Some(
+        Cond::all()
+            .add(Expr::col((SearchDocs::Table, SearchDocs::CompanyId)).eq(actor.company_id))
+            .add(any),
+    ))
+}
+
+fn candidates_query(backend: Backend, visible: Cond, needles: &[Vec<String>]) -> SelectStatement {
+    let mut q = Query::select();
+    q.columns([
+        (SearchDocs::Table, SearchDocs::RecordType),
+        (SearchDocs::Table, SearchDocs::RecordId),
+        (SearchDocs::Table, SearchDocs::Title),
+        (SearchDocs::Table, SearchDocs::Subtitle),
+        (SearchDocs::Table, SearchDocs::Terms),
+    ]);
+    match backend {
+        Backend::Sqlite => {
+            q.from(SearchFts::Table)
+                .inner_join(
+                    SearchDocs::Table,
+                    Expr::col((SearchDocs::Table, SearchDocs::DocId))
+                        .equals((SearchFts::Table, SearchFts::Rowid)),
+                )
+                .and_where(Expr::cust_with_values(
+                    "\"search_fts\" MATCH ?",
+                    [fts_query(needles)],
+                ))
+                .cond_where(visible)
+                .order_by((SearchFts::Table, SearchFts::Rowid), Order::Desc);
+        }
+        Backend::Postgres => {
+            let mut all = Cond::all();
+            for group in needles {
+                let mut any = Cond::any();
+                for needle in group {
+                    let pattern = format!("%{}%", query::escape_like(needle));
+                    any = any.add(
+                        Expr::col((SearchDocs::Table, SearchDocs::Terms))
+                            .like(LikeExpr::new(pattern).escape('\\')),
+                    );
+                }
+                all = all.add(any);
+            }
+            q.from(SearchDocs::Table)
+                .cond_where(visible)
+                .cond_where(all)
+                .order_by((SearchDocs::Table, SearchDocs::RecordId), Order::Desc);
+        }
+    }
+    q.limit(CANDIDATES);
+    q
+}
+
+/// Search the records the caller may read for `q`, best first, at most `limit`.
+pub async fn search(
+    store: &Store,
+    actor: &Actor,
+    q: &str,
+    types: &[RecordType],
+    limit: usize,
+) -> Result<Vec<SearchHit>> {
+    let words = query_words(q);
+    let exact = exact_needles(&words);
+    if exact.is_empty() {
+        return Ok(Vec::new());
+    }
+    let Some(visible) = visibility(actor, types)? else {
+        return Ok(Vec::new());
+    };
+    let mut seen: HashSet<Uuid> = HashSet::new();
+    let mut hits: Vec<SearchHit> = Vec::new();
+    let fuzzy = fuzzy_needles(&words);
+    let steps = if fuzzy == exact {
+        vec![exact]
+    } else {
+        vec![exact, fuzzy]
+    };
+    for (i, needles) in steps.iter().enumerate() {
+        if i > 0 && !hits.is_empty() {
+            break;
+        }
+        let stmt = candidates_query(store.backend(), visible.clone(), needles);
+        let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
+        for row in rows {
+            if !seen.insert(row.record_id) {
+                continue;
+            }
+            if let Some(score) = score(&words, &row.title, &row.terms) {
+                hits.push(SearchHit {
+                    record_type: row.record_type,
+                    id: row.record_id,
+                    title: row.title,
+                    subtitle: row.subtitle,
+                    score,
+                });
+            }
+        }
+    }
+    // Ids are UUIDv7: a larger id is a newer record.
+    hits.sort_by(|a, b| b.score.total_cmp(&a.score).then(b.id.cmp(&a.id)));
+    hits.truncate(limit);
+    Ok(hits)
+}
+
+/// How well a record with `title` and searched text `terms` answers the query `words`, or
+/// `None` when some word matches nothing well enough. Rounded to two decimals.
+pub fn score(words: &[String], title: &str, terms: &str) -> Option<f64> {
+    if words.is_empty() {
+        return None;
+    }
+    let doc: Vec<Vec<char>> = self::words(terms)
+        .into_iter()
+        .map(|w| w.chars().collect())
+        .collect();
+    let title: Vec<Vec<char>> = self::words(title)
+        .into_iter()
+        .map(|w| w.chars().collect())
+        .collect();
+    let mut anywhere = 0.0;
+    let mut in_title = 0.0;
+    for word in words {
+        let q: Vec<char> = word.chars().collect();
+        let best = |ws: &[Vec<char>]| {
+            let mut best: f64 = 0.0;
+            for d in ws {
+                best = best.max(word_score(&q, d));
+                if best >= 1.0 {
+                    break;
+                }
+            }
+            best
+        };
+        let b = best(&doc).max(best(&title));
+        if b < MIN_WORD_SCORE {
+            return None;
+        }
+        anywhere += b;
+        in_title += best(&title);
+    }
+    let n = words.len() as f64;
+    let raw = 0.8 * anywhere / n + 0.2 * in_title / n;
+    Some((raw * 100.0).round() / 100.0)
+}
+
+/// How well the query word `q` matches the record word `d`, 0–1.
+pub fn word_score(q: &[char], d: &[char]) -> f64 {
+    let (qn, dn) = (q.len(), d.len());
+    if qn == 0 || dn == 0 {
+        return 0.0;
+    }
+    if q == d {
+        return 1.0;
+    }
+    let ratio = qn as f64 / dn as f64;
+    if d.starts_with(q) {
+        return 0.75 + 0.2 * ratio;
+    }
+    if qn >= 3 && d.windows(qn).any(|w| w == q) {
+        return 0.55 + 0.2 * ratio;
+    }
+    // One edit in four letters or more, two in eight or more; in three letters only a swap.
+    // An edit distance is at least the difference in length: skip what cannot be close.
+    let allowed = match qn {
+        0..=2 => 0,
+        3 => usize::from(is_swap(q, d)),
+        4..=7 => 1,
+        _ => 2,
+    };
+    if allowed > 0 && qn.abs_diff(dn) <= allowed {
+        let distance = osa_distance(q, d);
+        if distance <= allowed {
+            return 0.85 * (1.0 - distance as f64 / qn.max(dn) as f64);
+        }
+    }
+    // Trigram similarity reaches the word minimum only for words of similar length.
+    if qn >= 3 && 2 * qn.min(dn) >= qn.max(dn) {
+        return 0.8 * trigram_similarity(q, d);
+    }
+    0.0
+}
+
+/// Whether `d` is `q` with two neighbouring letters swapped.
+fn is_swap(q: &[char], d: &[char]) -> bool {
+    q.len() == d.len()
+        && (0..q.len().saturating_sub(1)).any(|i| {
+            let mut s = q.to_vec();
+            s.swap(i, i + 1);
+            s == d
+        })
+}
+
+/// Edit distance counting a swap of neighbours as one edit (optimal string alignment).
+pub fn osa_distance(a: &[char], b: &[char]) -> usize {
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for (j, cell) in d[0].iter_mut().enumerate() {
+        *cell = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            let mut v = (d[i - 1][j] + 1)
+                .min(d[i][j - 1] + 1)
+                .min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                v = v.min(d[i - 2][j - 2] + 1);
+            }
+            d[i][j] = v;
+        }
+    }
+    d[n][m]
+}
+
+/// `pg_trgm`'s similarity of two words: shared trigrams of `"  word "` over all trigrams.
+pub fn trigram_similarity(a: &[char], b: &[char]) -> f64 {
+    let grams = |w: &[char]| -> Vec<[char; 3]> {
+        let padded: Vec<char> = [' ', ' ']
+            .into_iter()
+            .chain(w.iter().copied())
+            .chain([' '])
+            .collect();
+        let mut grams: Vec<[char; 3]> = padded.windows(3).map(|g| [g[0], g[1], g[2]]).collect();
+        grams.sort_unstable();
+        grams.dedup();
+        grams
+    };
+    let (ga, gb) = (grams(a), grams(b));
+    let shared = ga.iter().filter(|g| gb.binary_search(g).is_ok()).count();
+    let all = ga.len() + gb.len() - shared;
+    if all == 0 {
+        0.0
+    } else {
+        shared as f64 / all as f64
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chars(s: &str) -> Vec<char> {
+        s.chars().collect()
+    }
+
+    #[test]
+    fn words_are_lower_case_and_split_on_punctuation() {
+        assert_eq!(
+            words("John.Smith@Acme.com"),
+            ["john", "smith", "acme", "com"]
+        );
+        assert_eq!(query_words("  Ana  ana ÉLODIE "), ["ana", "élodie"]);
+    }
+
+    #[test]
+    fn a_swap_is_one_edit() {
+        assert_eq!(osa_distance(&chars("jonh"), &chars("john")), 1);
+        assert_eq!(osa_distance(&chars("smiht"), &chars("smith")), 1);
+        assert_eq!(osa_distance(&chars("smth"), &chars("smith")), 1);
+        assert_eq!(osa_distance(&chars("xqzv"), &chars("john")), 4);
+    }
+
+    #[test]
+    fn typos_score_below_exact_and_noise_not_at_all() {
+        let john = |q: &str| score(&query_words(q), "John Smith", " john smith acme com ");
+        assert_eq!(john("john smith"), Some(1.0));
+        let typo = john("jonh smiht").unwrap_or(0.0);
+        assert!(typo > 0.5 && typo < 1.0, "{typo}");
+        let prefix = john("jo smi").unwrap_or(0.0);
+        assert!(prefix > typo, "{prefix} vs {typo}");
+        assert_eq!(john("xqzv"), None);
+        assert_eq!(john("john xqzv"), None);
+        assert_eq!(john("jane"), None);
+        assert!(john("jhon").is_some() && john("johm").is_some() && john("smiht").is_some());
+        assert!(score(&query_words("zde"), "Zed", " zed ").is_some());
+        assert_eq!(score(&query_words("zxd"), "Zed", " zed "), None);
+    }
+
+    #[test]
+    fn a_name_match_outranks_an_email_match() {
+        let q = query_words("john smith");
+        let named = score(&q, "John Smith", " john smith jsmith example com ");
+        let mailed = score(&q, "Jo Smith", " jo smith john smith example com ");
+        assert!(named > mailed, "{named:?} vs {mailed:?}");
+    }
+
+    #[test]
+    fn needles_keep_one_end_of_every_typo() {
+        let fuzzy = fuzzy_needles(&query_words("hnak smiht ab"));
+        let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
+        assert_eq!(
+            fuzzy,
+            [
+                strings(&[" hn", "ak ", " nhak", " hank", " hnka"]),
+                strings(&[" sm", "ht "]),
+                strings(&[" ab"]),
+            ]
+        );
+        assert_eq!(
+            fts_query(&exact_needles(&query_words("john s"))),
+            "(\" john\")"
+        );
+    }
+}

@@ -1,0 +1,538 @@
+//! Tasks: list (typed filters, sort, keyset cursor, plus "mine", "overdue" and "due today"),
+//! read, create, update and delete, filtered by the caller's company and their scope on tasks
+//! (the assignee is the owner), every change audited in its transaction. A task may be about one
+//! lead, contact, account or deal of the company; [`for_records`] is what a record's timeline
+//! reads. `completed_at` is kept by the store: set when a task becomes completed, cleared when
+//! it is reopened.
+//!
+//! A task about a record that is deleted is detached from it by triggers (migrations_activities).
+
+use crate::activities::record_exists;
+use crate::migrations_activities::Tasks;
+use crate::query::{self, ListField, Seek, check_owner, escape_like, iden, scope_condition};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use chrono::{DateTime, Days, Utc};
+use rivet_domain::activities::RecordType;
+use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
+use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::sea_query::{
+    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
+};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde_json::Map;
+use uuid::Uuid;
+
+/// A task as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Task {
+    pub id: Uuid,
+    pub subject: String,
+    pub description: Option<String>,
+    pub due_at: Option<DateTime<Utc>>,
+    pub reminder_at: Option<DateTime<Utc>>,
+    pub priority: TaskPriority,
+    pub status: TaskStatus,
+    /// When the task became completed; `null` unless it is.
+    pub completed_at: Option<DateTime<Utc>>,
+    pub assignee_id: Uuid,
+    pub related_type: Option<RecordType>,
+    pub related_id: Option<Uuid>,
+    pub created_by: Uuid,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// Fields a client cannot write.
+pub const READ_ONLY_FIELDS: &[&str] = &[
+    "id",
+    "completed_at",
+    "created_by",
+    "created_at",
+    "updated_at",
+];
+
+impl Task {
+    /// The record as a client would write it (for merging a patch).
+    pub fn as_input(&self) -> Map<String, serde_json::Value> {
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for field in READ_ONLY_FIELDS {
+            map.remove(*field);
+        }
+        map
+    }
+
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), serde_json::json!(self.id));
+        map.insert("completed_at".into(), serde_json::json!(self.completed_at));
+        serde_json::Value::Object(map)
+    }
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TaskRow {
+    id: Uuid,
+    subject: String,
+    description: Option<String>,
+    due_at: Option<DateTime<Utc>>,
+    reminder_at: Option<DateTime<Utc>>,
+    priority: String,
+    status: String,
+    completed_at: Option<DateTime<Utc>>,
+    assignee_id: Uuid,
+    related_type: Option<String>,
+    related_id: Option<Uuid>,
+    created_by: Uuid,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<TaskRow> for Task {
+    fn from(r: TaskRow) -> Self {
+        Self {
+            id: r.id,
+            subject: r.subject,
+            description: r.description,
+            due_at: r.due_at,
+            reminder_at: r.reminder_at,
+            priority: r.priority.parse().unwrap_or(TaskPriority::Normal),
+            status: r.status.parse().unwrap_or(TaskStatus::Open),
+            completed_at: r.completed_at,
+            assignee_id: r.assignee_id,
+            related_type: r.related_type.and_then(|t| t.parse().ok()),
+            related_id: r.related_id,
+            created_by: r.created_by,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+/// Where a task without a due date sorts: after every real one.
+fn no_due_date() -> DateTime<Utc> {
+    DateTime::from_timestamp(253_402_214_400, 0).unwrap_or(DateTime::<Utc>::MIN_UTC)
+}
+
+impl ListField for TaskField {
+    fn specs() -> &'static [FieldSpec<Self>] {
+        TASK_FIELDS
+    }
+
+    fn table() -> DynIden {
+        iden(Tasks::Table)
+    }
+
+    fn id_column() -> DynIden {
+        iden(Tasks::Id)
+    }
+
+    fn column(self) -> DynIden {
+        iden(match self {
+            Self::Status => Tasks::Status,
+            Self::Priority | Self::PriorityRank => Tasks::Priority,
+            Self::AssigneeId => Tasks::AssigneeId,
+            Self::RelatedType => Tasks::RelatedType,
+            Self::RelatedId => Tasks::RelatedId,
+            Self::DueAt => Tasks::DueAt,
+            Self::CreatedAt => Tasks::CreatedAt,
+            Self::UpdatedAt => Tasks::UpdatedAt,
+        })
+    }
+
+    fn sort_expr(self) -> Expr {
+        let col = Expr::col((Tasks::Table, self.column()));
+        match self {
+            Self::DueAt => Func::coalesce([col, Expr::val(no_due_date())]).into(),
+            Self::PriorityRank => {
+                let rank = |p: TaskPriority| {
+                    (
+                        Expr::col((Tasks::Table, Tasks::Priority)).eq(p.as_str()),
+                        Expr::val(p.rank()),
+                    )
+                };
+                let (low_when, low) = rank(TaskPriority::Low);
+                let (normal_when, normal) = rank(TaskPriority::Normal);
+                let (high_when, high) = rank(TaskPriority::High);
+                Expr::case(low_when, low)
+                    .case(normal_when, normal)
+                    .case(high_when, high)
+                    .finally(Expr::val(TaskPriority::Urgent.rank()))
+                    .into()
+            }
+            _ => col,
+        }
+    }
+}
+
+/// A task's value of a sort field, as its cursor records it.
+fn sort_value(task: &Task, field: TaskField) -> FilterValue {
+    match field {
+        TaskField::Status => FilterValue::Text(task.status.as_str().to_owned()),
+        TaskField::Priority => FilterValue::Text(task.priority.as_str().to_owned()),
+        TaskField::PriorityRank => FilterValue::Int(task.priority.rank()),
+        TaskField::AssigneeId => FilterValue::Id(task.assignee_id),
+        TaskField::RelatedType => FilterValue::Text(
+            task.related_type
+                .map(|t| t.as_str().to_owned())
+                .unwrap_or_default(),
+        ),
+        TaskField::RelatedId => FilterValue::Id(task.related_id.unwrap_or_default()),
+        TaskField::DueAt => FilterValue::Time(task.due_at.unwrap_or_else(no_due_date)),
+        TaskField::CreatedAt => FilterValue::Time(task.created_at),
+        TaskField::UpdatedAt => FilterValue::Time(task.updated_at),
+    }
+}
+
+fn select_tasks(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .column((Tasks::Table, Asterisk))
+        .from(Tasks::Table)
+        .and_where(Expr::col((Tasks::Table, Tasks::CompanyId)).eq(company_id))
+        .to_owned()
+}
+
+fn scope(actor: &Actor, action: Action) -> Result<Cond> {
+    scope_condition(actor, Resource::Tasks, action, || {
+        Expr::col((Tasks::Table, Tasks::AssigneeId))
+    })
+}
+
+/// Read a cursor made by [`list`] under the same sort.
+pub fn decode_cursor(sort: &[SortKey<TaskField>], text: &str) -> Option<Seek> {
+    query::decode_cursor(sort, text)
+}
+
+/// The list's shortcuts beyond the field filters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct TaskShortcuts {
+    /// Assigned to the caller.
+    pub mine: bool,
+    /// Due before now and still open or in progress.
+    pub overdue: bool,
+    /// Due today (UTC), whatever the status.
+    pub due_today: bool,
+}
+
+/// Start and end (exclusive) of the UTC day of `at`.
+fn utc_day(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let start = at
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .map_or(at, |t| t.and_utc());
+    let end = start.checked_add_days(Days::new(1)).unwrap_or(start);
+    (start, end)
+}
+
+fn pending() -> impl Iterator<Item = &'static str> {
+    TaskStatus::PENDING.iter().map(|s| s.as_str())
+}
+
+/// One page of the tasks the caller may read.
+pub async fn list(
+    store: &Store,
+    actor: &Actor,
+    list: &ListQuery<TaskField>,
+    shortcuts: TaskShortcuts,
+    limit: u64,
+    after: Option<&Seek>,
+) -> Result<Page<Task>> {
+    let mut q = select_tasks(actor.company_id);
+    q.cond_where(scope(actor, Action::Read)?);
+    q.cond_where(query::filter_condition(&list.filters, store.backend()));
+    let col = |c: Tasks| Expr::col((Tasks::Table, c));
+    let at = now();
+    if shortcuts.mine {
+        q.and_where(col(Tasks::AssigneeId).eq(actor.user_id));
+    }
+    if shortcuts.overdue {
+        q.and_where(col(Tasks::DueAt).lt(at))
+            .and_where(col(Tasks::Status).is_in(pending()));
+    }
+    if shortcuts.due_today {
+        let (start, end) = utc_day(at);
+        q.and_where(col(Tasks::DueAt).gte(start))
+            .and_where(col(Tasks::DueAt).lt(end));
+    }
+    if let Some(text) = &list.q {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        q.and_where(
+            Expr::expr(Func::lower(col(Tasks::Subject))).like(LikeExpr::new(pattern).escape('\\')),
+        );
+    }
+    query::order_and_seek(&mut q, &list.sort, after, limit);
+    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
+    let tasks: Vec<Task> = rows.into_iter().map(Task::from).collect();
+    Ok(query::page_of(tasks, limit, &list.sort, |t| Seek {
+        values: list.sort.iter().map(|k| sort_value(t, k.field)).collect(),
+        id: t.id,
+    }))
+}
+
+/// The tasks the caller may read about any of `records`, newest first (by `created_at`, then
+/// id), starting below `before` — what a record's timeline shows.
+pub async fn for_records(
+    store: &Store,
+    actor: &Actor,
+    records: &[(RecordType, Uuid)],
+    before: Option<(DateTime<Utc>, Uuid)>,
+    limit: u64,
+) -> Result<Vec<Task>> {
+    if records.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut q = select_tasks(actor.company_id);
+    q.cond_where(scope(actor, Action::Read)?);
+    let mut any = Cond::any();
+    for (record_type, record_id) in records {
+        any = any.add(
+            Cond::all()
+                .add(Expr::col((Tasks::Table, Tasks::RelatedType)).eq(record_type.as_str()))
+                .add(Expr::col((Tasks::Table, Tasks::RelatedId)).eq(*record_id)),
+        );
+    }
+    q.cond_where(any);
+    let at = || Expr::col((Tasks::Table, Tasks::CreatedAt));
+    let id = || Expr::col((Tasks::Table, Tasks::Id));
+    if let Some((time, last)) = before {
+        q.cond_where(
+            Cond::any()
+                .add(at().lt(time))
+                .add(Cond::all().add(at().eq(time)).add(id().lt(last))),
+        );
+    }
+    q.order_by_expr(at(), Order::Desc)
+        .order_by_expr(id(), Order::Desc)
+        .limit(limit);
+    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
+    Ok(rows.into_iter().map(Task::from).collect())
+}
+
+async fn get_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    action: Action,
+    id: Uuid,
+) -> Result<Task> {
+    let mut q = select_tasks(actor.company_id);
+    q.cond_where(scope(actor, action)?)
+        .and_where(Expr::col((Tasks::Table, Tasks::Id)).eq(id));
+    let row: Option<TaskRow> = fetch_optional(conn, &q).await?;
+    row.map(Task::from).ok_or(StoreError::NotFound)
+}
+
+/// One task the caller may read; another company's, or one outside their scope, is not found.
+pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Task> {
+    get_in(store.db(), actor, Action::Read, id).await
+}
+
+async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Task> {
+    let mut q = select_tasks(actor.company_id);
+    q.and_where(Expr::col((Tasks::Table, Tasks::Id)).eq(id));
+    let row: Option<TaskRow> = fetch_optional(conn, &q).await?;
+    row.map(Task::from).ok_or(StoreError::NotFound)
+}
+
+/// [`check_owner`] for the assignee, naming `assignee_id` when they are not a member.
+async fn check_assignee(tx: &Tx, actor: &Actor, action: Action, assignee_id: Uuid) -> Result<()> {
+    match check_owner(tx.conn(), actor, Resource::Tasks, action, assignee_id).await {
+        Err(StoreError::Invalid(_)) => Err(StoreError::invalid(
+            "assignee_id",
+            "is not an active member of this company",
+        )),
+        other => other,
+    }
+}
+
+async fn check_related(tx: &Tx, actor: &Actor, related: (RecordType, Uuid)) -> Result<()> {
+    let (record_type, record_id) = related;
+    if record_exists(tx.conn(), actor.company_id, record_type, record_id).await? {
+        Ok(())
+    } else {
+        Err(StoreError::invalid(
+            "related_id",
+            format!("is not a {record_type} of this company"),
+        ))
+    }
+}
+
+fn data_columns(
+    data: &TaskData,
+    assignee_id: Uuid,
+    completed_at: Option<DateTime<Utc>>,
+) -> Vec<(Tasks, Value)> {
+    vec![
+        (Tasks::Subject, data.subject.clone().into()),
+        (Tasks::Description, data.description.clone().into()),
+        (Tasks::DueAt, data.due_at.into()),
+        (Tasks::ReminderAt, data.reminder_at.into()),
+        (Tasks::Priority, data.priority.as_str().into()),
+        (Tasks::Status, data.status.as_str().into()),
+        (Tasks::CompletedAt, completed_at.into()),
+        (Tasks::AssigneeId, assignee_id.into()),
+        (
+            Tasks::RelatedType,
+            data.related.map(|(t, _)| t.as_str().to_owned()).into(),
+        ),
+        (Tasks::RelatedId, data.related.map(|(_, id)| id).into()),
+    ]
+}
+
+/// Create a task; without an assignee the caller is assigned.
+pub async fn create(store: &Store, actor: &Actor, data: &TaskData) -> Result<Task> {
+    let tx = store.write(actor).await?;
+    let assignee_id = data.assignee_id.unwrap_or(actor.user_id);
+    check_assignee(&tx, actor, Action::Create, assignee_id).await?;
+    if let Some(related) = data.related {
+        check_related(&tx, actor, related).await?;
+    }
+    let id = new_id();
+    let at = now();
+    let completed_at = (data.status == TaskStatus::Completed).then_some(at);
+    let mut cols = vec![
+        (Tasks::CompanyId, actor.company_id.into()),
+        (Tasks::Id, id.into()),
+        (Tasks::CreatedBy, actor.user_id.into()),
+        (Tasks::CreatedAt, at.into()),
+        (Tasks::UpdatedAt, at.into()),
+    ];
+    cols.extend(data_columns(data, assignee_id, completed_at));
+    let (names, values): (Vec<Tasks>, Vec<Value>) = cols.into_iter().unzip();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Tasks::Table)
+            .columns(names)
+            .values(values.into_iter().map(Expr::val))
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
+    )
+    .await?;
+    let task = fetch_unscoped(tx.conn(), actor, id).await?;
+    tx.audit(
+        Resource::Tasks,
+        id,
+        Action::Create,
+        None,
+        Some(&task.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(task)
+}
+
+/// Change a task: `apply` turns the current task into its new data (a patch merged and
+/// validated), inside the transaction.
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    apply: impl FnOnce(&Task) -> std::result::Result<TaskData, FieldErrors>,
+) -> Result<Task> {
+    let tx = store.write(actor).await?;
+    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
+    let data = apply(&before).map_err(StoreError::Invalid)?;
+    let Some(assignee_id) = data.assignee_id else {
+        return Err(StoreError::invalid("assignee_id", "must not be empty"));
+    };
+    if assignee_id != before.assignee_id {
+        check_assignee(&tx, actor, Action::Update, assignee_id).await?;
+    }
+    let before_related = before.related_type.zip(before.related_id);
+    if let Some(related) = data.related
+        && Some(related) != before_related
+    {
+        check_related(&tx, actor, related).await?;
+    }
+    let at = now();
+    let completed_at = match (data.status, before.status) {
+        (TaskStatus::Completed, TaskStatus::Completed) => before.completed_at.or(Some(at)),
+        (TaskStatus::Completed, _) => Some(at),
+        _ => None,
+    };
+    let mut cols = data_columns(&data, assignee_id, completed_at);
+    cols.push((Tasks::UpdatedAt, at.into()));
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Tasks::Table)
+            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
+            .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Tasks::Id).eq(id)),
+    )
+    .await?;
+    let after = fetch_unscoped(tx.conn(), actor, id).await?;
+    tx.audit(
+        Resource::Tasks,
+        id,
+        Action::Update,
+        Some(&before.audit_json()),
+        Some(&after.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Delete a task.
+pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+    let tx = store.write(actor).await?;
+    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    exec(
+        tx.conn(),
+        Query::delete()
+            .from_table(Tasks::Table)
+            .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Tasks::Id).eq(id)),
+    )
+    .await?;
+    tx.audit(
+        Resource::Tasks,
+        id,
+        Action::Delete,
+        Some(&before.audit_json()),
+        None,
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Detach every task from one record (the triggers of migration m0006 already do this when the
+/// record is deleted; this is for callers that must do it explicitly, in their transaction).
+pub async fn detach_record(
+    tx: &Tx,
+    company_id: Uuid,
+    record_type: RecordType,
+    record_id: Uuid,
+) -> Result<u64> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Tasks::Table)
+            .value(Tasks::RelatedType, Option::<String>::None)
+            .value(Tasks::RelatedId, Option::<Uuid>::None)
+            .and_where(Expr::col(Tasks::CompanyId).eq(company_id))
+            .and_where(Expr::col(Tasks::RelatedType).eq(record_type.as_str()))
+            .and_where(Expr::col(Tasks::RelatedId).eq(record_id)),
+    )
+    .await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_utc_day_starts_at_midnight() {
+        let at = DateTime::parse_from_rfc3339("2026-03-04T15:16:17Z")
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default();
+        let (start, end) = utc_day(at);
+        assert_eq!(start.to_rfc3339(), "2026-03-04T00:00:00+00:00");
+        assert_eq!(end.to_rfc3339(), "2026-03-05T00:00:00+00:00");
+    }
+}

@@ -1,0 +1,372 @@
+//! Global search: exact names first, typos forgiven, e-mail, company and domain found, the index
+//! following changes and deletes, other companies' and (for an own-scope rep) colleagues'
+//! records never found, and bad parameters refused — on SQLite and PostgreSQL.
+
+use reqwest::Method;
+use rivet_tests::serde_json::{Value, json};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+
+async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String {
+    let response = app.post(path, who, body).await;
+    assert_eq!(
+        response.status(),
+        201,
+        "create {path}: {:?}",
+        response.text().await
+    );
+    json_of(response).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn search(app: &TestApp, who: &Session, query: &str) -> Vec<Value> {
+    let response = app.get(&format!("/search?{query}"), who).await;
+    assert_eq!(response.status(), 200, "GET /search?{query}");
+    json_of(response).await["data"].as_array().unwrap().clone()
+}
+
+fn ids(hits: &[Value]) -> Vec<String> {
+    hits.iter()
+        .map(|h| h["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn names_are_found_exactly_first_and_despite_typos(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let john = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "John", "last_name": "Smith", "email": "john@acme.com",
+               "company_name": "Acme Corp", "phone": "+1 (555) 010-7788"}),
+    )
+    .await;
+    let johnny = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Johnny", "last_name": "Smithers", "company_name": "Initech"}),
+    )
+    .await;
+    let jane = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Jane", "last_name": "Doe", "email": "jane@example.org"}),
+    )
+    .await;
+    // Newer than John, and mentions him only in its e-mail.
+    let mailer = create(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"first_name": "Jo", "last_name": "Smith", "email": "john.smith@globex.test"}),
+    )
+    .await;
+    let account = create(
+        &app,
+        &admin,
+        "/accounts",
+        json!({"name": "Acme Corporation", "domain": "acme.com", "industry": "Anvils"}),
+    )
+    .await;
+
+    let hits = search(&app, &admin, "q=John%20Smith").await;
+    assert_eq!(hits[0]["id"], john, "{hits:?}");
+    assert_eq!(hits[0]["record_type"], "lead");
+    assert_eq!(hits[0]["title"], "John Smith");
+    assert_eq!(hits[0]["subtitle"], "Acme Corp · john@acme.com");
+    assert_eq!(hits[0]["score"], 1.0);
+    assert!(ids(&hits).contains(&mailer), "the e-mail match: {hits:?}");
+    assert!(!ids(&hits).contains(&jane));
+    let scores: Vec<f64> = hits.iter().map(|h| h["score"].as_f64().unwrap()).collect();
+    assert!(scores.windows(2).all(|w| w[0] >= w[1]), "{scores:?}");
+
+    // Swapped letters in both words.
+    let hits = search(&app, &admin, "q=Jonh%20Smiht").await;
+    assert_eq!(hits[0]["id"], john, "{hits:?}");
+    let score = hits[0]["score"].as_f64().unwrap();
+    assert!(score > 0.5 && score < 1.0, "{score}");
+    assert!(!ids(&hits).contains(&jane));
+    // A missing letter, and a prefix as typed so far.
+    assert_eq!(
+        ids(&search(&app, &admin, "q=smth&types=lead").await),
+        vec![john.clone()]
+    );
+    let hits = search(&app, &admin, "q=johnn").await;
+    assert_eq!(hits[0]["id"], johnny, "{hits:?}");
+    // Noise finds nothing.
+    assert!(search(&app, &admin, "q=xqzvwk").await.is_empty());
+    assert!(search(&app, &admin, "q=john%20xqzvwk").await.is_empty());
+
+    // E-mail, company, domain and phone.
+    let hits = search(&app, &admin, "q=john%40acme.com").await;
+    assert_eq!(ids(&hits), vec![john.clone()], "{hits:?}");
+    let hits = search(&app, &admin, "q=acme").await;
+    let found = ids(&hits);
+    assert!(
+        found.contains(&john) && found.contains(&account),
+        "{hits:?}"
+    );
+    assert!(!found.contains(&jane) && !found.contains(&johnny));
+    let account_hit = hits.iter().find(|h| h["id"] == account).unwrap();
+    assert_eq!(account_hit["record_type"], "account");
+    assert_eq!(account_hit["subtitle"], "acme.com · Anvils");
+    assert_eq!(
+        ids(&search(&app, &admin, "q=initech").await),
+        vec![johnny.clone()]
+    );
+    assert_eq!(
+        ids(&search(&app, &admin, "q=5550107788").await),
+        vec![john.clone()]
+    );
+
+    // Types narrow the search; limit cuts it.
+    let hits = search(&app, &admin, "q=acme&types=account").await;
+    assert_eq!(ids(&hits), vec![account.clone()]);
+    let hits = search(&app, &admin, "q=smith&types=lead,contact&limit=1").await;
+    assert_eq!(hits.len(), 1);
+    let hits = search(&app, &admin, "q=smith&types=contact").await;
+    assert_eq!(ids(&hits), vec![mailer.clone()]);
+    assert_eq!(hits[0]["record_type"], "contact");
+}
+
+async fn the_index_follows_changes_and_deletes(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    )
+    .await;
+    let contact = create(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"first_name": "Grace", "last_name": "Hopper"}),
+    )
+    .await;
+    let account = create(
+        &app,
+        &admin,
+        "/accounts",
+        json!({"name": "Babbage Engines"}),
+    )
+    .await;
+    assert_eq!(
+        ids(&search(&app, &admin, "q=lovelace").await),
+        vec![lead.clone()]
+    );
+
+    let changed = app
+        .patch(
+            &format!("/leads/{lead}"),
+            &admin,
+            json!({"last_name": "Byron"}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert!(search(&app, &admin, "q=lovelace").await.is_empty());
+    let hits = search(&app, &admin, "q=ada%20byron").await;
+    assert_eq!(ids(&hits), vec![lead.clone()]);
+    assert_eq!(hits[0]["title"], "Ada Byron");
+    // A change of a field search ignores leaves the entry as it was.
+    let changed = app
+        .patch(
+            &format!("/leads/{lead}"),
+            &admin,
+            json!({"status": "contacted"}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        ids(&search(&app, &admin, "q=byron").await),
+        vec![lead.clone()]
+    );
+
+    let renamed = app
+        .patch(
+            &format!("/accounts/{account}"),
+            &admin,
+            json!({"name": "Difference Engines"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    assert!(search(&app, &admin, "q=babbage").await.is_empty());
+    assert_eq!(
+        ids(&search(&app, &admin, "q=difference").await),
+        vec![account.clone()]
+    );
+
+    for (path, q) in [
+        (format!("/leads/{lead}"), "q=byron"),
+        (format!("/contacts/{contact}"), "q=hopper"),
+        (format!("/accounts/{account}"), "q=difference"),
+    ] {
+        assert_eq!(app.delete(&path, &admin).await.status(), 204, "{path}");
+        assert!(
+            search(&app, &admin, q).await.is_empty(),
+            "{path} still found"
+        );
+    }
+}
+
+async fn another_companys_records_are_never_found(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let globex = app.other_company("Globex").await;
+    let ours = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Hank", "last_name": "Scorpio"}),
+    )
+    .await;
+    let theirs = create(
+        &app,
+        &globex,
+        "/leads",
+        json!({"first_name": "Hank", "last_name": "Scorpio"}),
+    )
+    .await;
+    let their_account = create(&app, &globex, "/accounts", json!({"name": "Scorpio Ltd"})).await;
+    for q in ["q=hank%20scorpio", "q=hnak%20scorpoi", "q=scorpio"] {
+        assert_eq!(
+            ids(&search(&app, &admin, q).await),
+            vec![ours.clone()],
+            "{q}"
+        );
+    }
+    let mut found = ids(&search(&app, &globex, "q=scorpio").await);
+    found.sort();
+    let mut expected = vec![theirs, their_account];
+    expected.sort();
+    assert_eq!(found, expected);
+}
+
+async fn a_sales_rep_finds_only_their_own_records(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep_a = app.member(&admin, "sales").await;
+    let rep_b = app.member(&admin, "sales").await;
+    let a_lead = create(
+        &app,
+        &rep_a,
+        "/leads",
+        json!({"first_name": "Zed", "last_name": "Alpha"}),
+    )
+    .await;
+    let b_lead = create(
+        &app,
+        &rep_b,
+        "/leads",
+        json!({"first_name": "Zed", "last_name": "Alpha"}),
+    )
+    .await;
+    let b_contact = create(
+        &app,
+        &rep_b,
+        "/contacts",
+        json!({"first_name": "Zed", "last_name": "Alphaville"}),
+    )
+    .await;
+    let admin_account = create(&app, &admin, "/accounts", json!({"name": "Alpha Zed Inc"})).await;
+    for q in ["q=zed%20alpha", "q=zde%20alpah", "q=alpha"] {
+        assert_eq!(
+            ids(&search(&app, &rep_a, q).await),
+            vec![a_lead.clone()],
+            "{q}"
+        );
+    }
+    let mut seen = ids(&search(&app, &admin, "q=zed%20alpha").await);
+    seen.sort();
+    let mut all = vec![a_lead, b_lead, b_contact, admin_account];
+    all.sort();
+    assert_eq!(seen, all);
+}
+
+async fn bad_parameters_are_refused(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let long = "x".repeat(201);
+    for query in [
+        String::new(),
+        "q=".into(),
+        "q=a".into(),
+        "q=%20a%20".into(),
+        format!("q={long}"),
+        "q=john&limit=0".into(),
+        "q=john&limit=51".into(),
+        "q=john&limit=ten".into(),
+        "q=john&types=lead,planet".into(),
+        "q=john&sort=name".into(),
+    ] {
+        let problem = assert_problem(app.get(&format!("/search?{query}"), &admin).await, 400).await;
+        assert!(
+            problem["detail"].as_str().is_some_and(|d| !d.is_empty()),
+            "{query}"
+        );
+    }
+    assert_eq!(
+        app.get(&format!("/search?q={}", "x".repeat(200)), &admin)
+            .await
+            .status(),
+        200
+    );
+    let anonymous = app.api(Method::GET, "/search?q=john", None).send().await;
+    assert_problem(anonymous.unwrap(), 401).await;
+}
+
+async fn deals_are_found_by_name_and_follow_changes_within_scope(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let deal = create(
+        &app,
+        &admin,
+        "/deals",
+        json!({"name": "Quantum Anvil Rollout", "amount": "12500.50", "currency": "EUR"}),
+    )
+    .await;
+    let hits = search(&app, &admin, "q=quantum%20anvil").await;
+    assert_eq!(ids(&hits), vec![deal.clone()]);
+    assert_eq!(hits[0]["record_type"], "deal");
+    assert_eq!(hits[0]["title"], "Quantum Anvil Rollout");
+    assert_eq!(hits[0]["subtitle"], "EUR 12500");
+    assert_eq!(
+        ids(&search(&app, &admin, "q=quantmu&types=deal").await),
+        vec![deal.clone()]
+    );
+    assert!(
+        search(&app, &admin, "q=quantum&types=lead")
+            .await
+            .is_empty()
+    );
+    // A rep with own scope does not find the admin's deal, only their own.
+    assert!(search(&app, &rep, "q=quantum").await.is_empty());
+    let theirs = create(&app, &rep, "/deals", json!({"name": "Quantum Lite"})).await;
+    assert_eq!(ids(&search(&app, &rep, "q=quantum").await), [theirs]);
+
+    let path = format!("/deals/{deal}");
+    let renamed = app
+        .patch(&path, &admin, json!({"name": "Photon Rollout"}))
+        .await;
+    assert_eq!(renamed.status(), 200);
+    assert!(search(&app, &admin, "q=anvil&types=deal").await.is_empty());
+    assert_eq!(
+        ids(&search(&app, &admin, "q=photon").await),
+        vec![deal.clone()]
+    );
+    assert_eq!(app.delete(&path, &admin).await.status(), 204);
+    assert!(search(&app, &admin, "q=photon").await.is_empty());
+}
+
+both!(
+    names_are_found_exactly_first_and_despite_typos,
+    deals_are_found_by_name_and_follow_changes_within_scope,
+    the_index_follows_changes_and_deletes,
+    another_companys_records_are_never_found,
+    a_sales_rep_finds_only_their_own_records,
+    bad_parameters_are_refused,
+);

@@ -1,0 +1,124 @@
+//! Demo data (`rivet seed --demo`): a new company with users in teams and records owned by them,
+//! the same data on every run, shown to its members by their scope and to no other company.
+
+use rivet_server::seed::{Counts, DEFAULT_DEMO_PASSWORD, Options, Seeded, Size, seed};
+use rivet_tests::{Db, TestApp, assert_problem, json_of, spawn_app};
+use serde_json::Value;
+
+fn rows(seeded: &Seeded, table: &str) -> u64 {
+    seeded
+        .tables
+        .iter()
+        .find(|t| t.table == table)
+        .unwrap_or_else(|| panic!("no table {table} in {:?}", seeded.tables))
+        .rows
+}
+
+/// Every page of `path` (a list endpoint) as seen by `who`.
+async fn all(app: &TestApp, who: &rivet_tests::Session, path: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}limit=100&cursor={c}"),
+            None => format!("{path}{sep}limit=100"),
+        };
+        let response = app.get(&url, who).await;
+        assert_eq!(response.status(), 200, "{url}");
+        let body = json_of(response).await;
+        out.extend(body["data"].as_array().unwrap().iter().cloned());
+        match body["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_owned()),
+            None => return out,
+        }
+    }
+}
+
+fn names(leads: &[Value]) -> Vec<String> {
+    leads
+        .iter()
+        .map(|l| format!("{} {}", l["first_name"], l["last_name"]))
+        .collect()
+}
+
+async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
+    let app = spawn_app(db).await;
+    let acme = app.admin().await;
+    let mut options = Options::new(Size::Small);
+    options.scale = 0.2;
+    let first = seed(&app.state.store, &options, |_| {}).await.unwrap();
+    options.company_name = "Second Demo".into();
+    let second = seed(&app.state.store, &options, |_| {}).await.unwrap();
+    assert_ne!(first.company_id, second.company_id);
+
+    let counts = Counts::of(Size::Small, 0.2);
+    assert_eq!(counts.leads, 100);
+    assert_eq!(first.users.len(), 10);
+    assert_eq!(first.users[0].email, "admin@demo-company.test");
+    assert_eq!(second.users[0].email, "admin@second-demo.test");
+    for table in [
+        "leads",
+        "accounts",
+        "contacts",
+        "deals",
+        "activities",
+        "tasks",
+    ] {
+        assert_eq!(rows(&first, table), rows(&second, table), "{table}");
+    }
+    assert_eq!(rows(&first, "leads"), counts.leads);
+    assert_eq!(rows(&first, "accounts"), counts.accounts);
+    assert_eq!(rows(&first, "deals"), counts.deals);
+    assert!(rows(&first, "activity_links") >= counts.activities);
+
+    // The demo admin sees every lead; both runs made the same leads in the same order.
+    let admin = app
+        .login(&first.users[0].email, DEFAULT_DEMO_PASSWORD)
+        .await;
+    let leads = all(&app, &admin, "/leads?sort=-created_at").await;
+    assert_eq!(leads.len() as u64, counts.leads);
+    let other = app
+        .login(&second.users[0].email, DEFAULT_DEMO_PASSWORD)
+        .await;
+    let other_leads = all(&app, &other, "/leads?sort=-created_at").await;
+    assert_eq!(names(&leads), names(&other_leads));
+    assert_eq!(
+        leads.iter().map(|l| &l["status"]).collect::<Vec<_>>(),
+        other_leads.iter().map(|l| &l["status"]).collect::<Vec<_>>()
+    );
+    assert!(leads.iter().all(|l| l["email"].as_str().is_some()));
+
+    // A sales rep sees only their own leads, and has some.
+    let rep = first.users.iter().find(|u| u.role == "sales").unwrap();
+    assert!(rep.team.is_some());
+    let rep_session = app.login(&rep.email, DEFAULT_DEMO_PASSWORD).await;
+    let own = all(&app, &rep_session, "/leads").await;
+    assert!(!own.is_empty() && own.len() < leads.len(), "{}", own.len());
+    let rep_id = rep.id.to_string();
+    assert!(own.iter().all(|l| l["owner_id"] == rep_id.as_str()));
+
+    // Deals and search work on the seeded rows (the search index triggers fired).
+    let deals = all(&app, &admin, "/deals").await;
+    assert_eq!(deals.len() as u64, counts.deals);
+    let last = leads[0]["last_name"].as_str().unwrap();
+    let found = json_of(app.get(&format!("/search?q={last}"), &admin).await).await;
+    assert!(
+        !found["data"].as_array().unwrap().is_empty(),
+        "search {last}: {found}"
+    );
+
+    // Another company sees none of it.
+    assert!(all(&app, &acme, "/leads").await.is_empty());
+    let id = leads[0]["id"].as_str().unwrap();
+    assert_problem(app.get(&format!("/leads/{id}"), &acme).await, 404).await;
+    let found = json_of(app.get(&format!("/search?q={last}"), &acme).await).await;
+    assert!(found["data"].as_array().unwrap().is_empty(), "{found}");
+
+    // Bad input: an empty company name is refused and creates nothing.
+    let mut bad = Options::new(Size::Small);
+    bad.company_name = "  ".into();
+    assert!(seed(&app.state.store, &bad, |_| {}).await.is_err());
+}
+
+rivet_tests::both!(seeded_demo_data_is_deterministic_and_scoped);
