@@ -240,6 +240,14 @@ pub async fn seed(
             .await
             .map_err(rivet_store::StoreError::from)?;
     }
+    if store.backend() == Backend::Sqlite {
+        // Sampled statistics (see `Store::refresh_statistics`): under a second at the large size.
+        store
+            .db()
+            .execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE;")
+            .await
+            .map_err(rivet_store::StoreError::from)?;
+    }
 
     Ok(Seeded {
         company_id,

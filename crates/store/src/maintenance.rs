@@ -22,7 +22,8 @@ pub struct PruneReport {
 }
 
 /// One maintenance pass: logs older than `log_retention_days`, sessions and refresh tokens
-/// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago.
+/// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago;
+/// then the planner statistics are refreshed ([`Store::refresh_statistics`]).
 pub async fn prune(store: &Store) -> Result<PruneReport> {
     let settings = crate::settings::get_system(store).await?;
     let at = now();
@@ -33,6 +34,7 @@ pub async fn prune(store: &Store) -> Result<PruneReport> {
     .await?;
     let sessions_and_tokens = crate::sessions::prune(store, SESSION_KEEP).await?;
     let jobs = crate::jobs::prune_finished(store, at - FINISHED_JOB_KEEP).await?;
+    store.refresh_statistics().await?;
     Ok(PruneReport {
         system_logs,
         sessions_and_tokens,
