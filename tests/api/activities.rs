@@ -327,7 +327,8 @@ async fn scopes_and_tenancy_decide_which_activities_a_caller_sees(db: Db) {
     let admin = app.admin().await;
     let rep_a = app.member(&admin, "sales").await;
     let rep_b = app.member(&admin, "sales").await;
-    let contact = create(&app, &admin, "/contacts", json!({"last_name": "Shared"})).await;
+    // Rep A's contact; the admin logs a call on it for rep B (a rep links only what they see).
+    let contact = create(&app, &rep_a, "/contacts", json!({"last_name": "Shared"})).await;
     let a = create_activity(
         &app,
         &rep_a,
@@ -336,8 +337,8 @@ async fn scopes_and_tenancy_decide_which_activities_a_caller_sees(db: Db) {
     .await;
     let b = create_activity(
         &app,
-        &rep_b,
-        json!({"kind": "call", "links": [link("contact", &contact)]}),
+        &admin,
+        json!({"kind": "call", "owner_id": rep_b.user_id, "links": [link("contact", &contact)]}),
     )
     .await;
     assert_eq!(a["owner_id"], rep_a.user_id.to_string());
@@ -506,6 +507,41 @@ async fn deleting_a_linked_record_removes_its_links(db: Db) {
     assert!(linked_to(&app, &admin, "deal", &deal).await.is_empty());
 }
 
+async fn a_rep_cannot_attach_notes_or_tasks_to_records_they_cannot_see(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let theirs = create(&app, &admin, "/leads", json!({"last_name": "Admin's"})).await;
+    let mine = create(&app, &rep, "/leads", json!({"last_name": "Rep's"})).await;
+    let response = app
+        .post(
+            "/activities",
+            &rep,
+            json!({"kind": "note", "body": "x", "links": [link("lead", &theirs)]}),
+        )
+        .await;
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(fields_of(&problem), ["links[0].record_id"]);
+    let response = app
+        .post(
+            "/tasks",
+            &rep,
+            json!({"subject": "x", "related_type": "lead", "related_id": id(&theirs)}),
+        )
+        .await;
+    let problem = assert_problem(response, 422).await;
+    assert_eq!(fields_of(&problem), ["related_id"]);
+    // Their own lead is fine, and nothing was written for the refused ones.
+    create_activity(
+        &app,
+        &rep,
+        json!({"kind": "note", "body": "ok", "links": [link("lead", &mine)]}),
+    )
+    .await;
+    let all = json_of(app.get("/activities", &admin).await).await;
+    assert_eq!(all["data"].as_array().unwrap().len(), 1);
+}
+
 both!(
     an_activity_is_logged_changed_and_deleted_with_an_audit_row_each,
     an_activity_linked_to_a_contact_its_account_and_a_deal_is_listed_under_each,
@@ -513,4 +549,5 @@ both!(
     scopes_and_tenancy_decide_which_activities_a_caller_sees,
     bad_input_is_refused_naming_the_problem,
     deleting_a_linked_record_removes_its_links,
+    a_rep_cannot_attach_notes_or_tasks_to_records_they_cannot_see,
 );

@@ -364,11 +364,25 @@ struct Found {
 /// a task's `related_id` needs.
 pub(crate) async fn record_exists<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
+    actor: &Actor,
     record_type: RecordType,
     record_id: Uuid,
 ) -> Result<bool> {
     let table = record_table(record_type);
+    let resource = match record_type {
+        RecordType::Lead => Resource::Leads,
+        RecordType::Contact => Resource::Contacts,
+        RecordType::Account => Resource::Accounts,
+        RecordType::Deal => Resource::Deals,
+    };
+    // Only a record the caller may read: linking to another rep's lead would reveal it exists.
+    let scope = match crate::query::scope_condition(actor, resource, Action::Read, || {
+        Expr::col((table.clone(), Alias::new("owner_id")))
+    }) {
+        Ok(scope) => scope,
+        Err(StoreError::Forbidden) => return Ok(false),
+        Err(e) => return Err(e),
+    };
     let found: Option<Found> = fetch_optional(
         conn,
         Query::select()
@@ -377,30 +391,24 @@ pub(crate) async fn record_exists<C: ConnectionTrait>(
                 Alias::new("id"),
             )
             .from(table.clone())
-            .and_where(Expr::col((table.clone(), Alias::new("company_id"))).eq(company_id))
+            .and_where(Expr::col((table.clone(), Alias::new("company_id"))).eq(actor.company_id))
             .and_where(Expr::col((table, Alias::new("id"))).eq(record_id))
+            .cond_where(scope)
             .limit(1),
     )
     .await?;
     Ok(found.is_some())
 }
 
-/// Every link points at a record of the company; the first that does not is a 422 naming
+/// Every link points at a record of the company the caller may read; the first that does not is a 422 naming
 /// `links[n].record_id`.
 async fn check_links(tx: &Tx, actor: &Actor, links: &[Link]) -> Result<()> {
     let mut errors = FieldErrors::new();
     for (i, link) in links.iter().enumerate() {
-        if !record_exists(
-            tx.conn(),
-            actor.company_id,
-            link.record_type,
-            link.record_id,
-        )
-        .await?
-        {
+        if !record_exists(tx.conn(), actor, link.record_type, link.record_id).await? {
             errors.add(
                 &format!("links[{i}].record_id"),
-                format!("is not a {} of this company", link.record_type),
+                format!("is not a {} you can see", link.record_type),
             );
         }
     }

@@ -350,12 +350,12 @@ async fn check_assignee(tx: &Tx, actor: &Actor, action: Action, assignee_id: Uui
 
 async fn check_related(tx: &Tx, actor: &Actor, related: (RecordType, Uuid)) -> Result<()> {
     let (record_type, record_id) = related;
-    if record_exists(tx.conn(), actor.company_id, record_type, record_id).await? {
+    if record_exists(tx.conn(), actor, record_type, record_id).await? {
         Ok(())
     } else {
         Err(StoreError::invalid(
             "related_id",
-            format!("is not a {record_type} of this company"),
+            format!("is not a {record_type} you can see"),
         ))
     }
 }
