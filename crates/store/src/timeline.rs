@@ -103,7 +103,8 @@ impl Before {
     }
 }
 
-fn resource_of(record_type: RecordType) -> Resource {
+/// The permission that decides who sees records of this type.
+pub(crate) fn resource_of(record_type: RecordType) -> Resource {
     match record_type {
         RecordType::Lead => Resource::Leads,
         RecordType::Contact => Resource::Contacts,

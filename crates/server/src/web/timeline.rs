@@ -42,16 +42,6 @@ pub(super) struct Timeline {
     pub can_task: bool,
 }
 
-fn record_type(text: &str) -> Option<RecordType> {
-    Some(match text {
-        "lead" => RecordType::Lead,
-        "contact" => RecordType::Contact,
-        "account" => RecordType::Account,
-        "deal" => RecordType::Deal,
-        _ => return None,
-    })
-}
-
 fn record_path(record_type: RecordType, id: Uuid) -> String {
     let list = match record_type {
         RecordType::Lead => "leads",
@@ -126,16 +116,10 @@ pub(super) async fn load(
             }
         })
         .collect();
-    let type_name = match record {
-        RecordType::Lead => "lead",
-        RecordType::Contact => "contact",
-        RecordType::Account => "account",
-        RecordType::Deal => "deal",
-    };
     Ok(Timeline {
         rows,
         older: page.next_cursor,
-        action: format!("/quick-add/{type_name}/{id}"),
+        action: format!("/quick-add/{}/{id}", record.as_str()),
         can_note: ctx.can(Resource::Activities, Action::Create),
         can_task: ctx.can(Resource::Tasks, Action::Create),
     })
@@ -165,7 +149,7 @@ pub async fn quick_add(
     Path((record, id)): Path<(String, String)>,
     WebForm(form): WebForm<QuickAdd>,
 ) -> Result<Response, WebError> {
-    let record = record_type(&record).ok_or_else(|| ctx.fail(AppError::NotFound))?;
+    let record: RecordType = record.parse().map_err(|_| ctx.fail(AppError::NotFound))?;
     let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
     let back = record_path(record, id);
     let blank = |s: &str| Some(s.trim().to_owned()).filter(|s| !s.is_empty());
