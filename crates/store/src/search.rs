@@ -5,19 +5,23 @@
 //! owner, a title and subtitle, and `terms`, the searched text with every word after a space.
 //! A search runs in two steps on both engines:
 //!
-//! 1. **Candidates** from the trigram index, newest first, at most [`CANDIDATES`]:
-//!    - *exact*: every query word must start a word of the record (`" john"` AND `" smith"`);
-//!    - *fuzzy*, only when the exact step found nothing: every query word must share its first
-//!      or its last characters with a word of the record (`" jo"` OR `"nh "` for "jonh"; for
-//!      words of three or four letters also their swapped spellings). One typo — a wrong, missing, extra or swapped letter — leaves one
-//!      of the two ends intact, so "jonh smiht" still reaches "John Smith", while a word that
-//!      shares neither end with anything finds nothing.
+//! 1. **Candidates**, newest first, at most [`CANDIDATES`]:
+//!    - *exact*, from the word index: every query word must start a word of the record
+//!      (`smith*` AND `john*`). SQLite answers it with the FTS5 table `search_words`
+//!      (`unicode61` tokenizer), PostgreSQL with `to_tsquery('simple', 'smith:* & john:*')` on
+//!      a GIN index of `to_tsvector('simple', terms)`; either reads one short posting list per
+//!      word;
+//!    - *fuzzy*, from the trigram index, only when the exact step found nothing: every query
+//!      word must share its first or its last characters with a word of the record (`" jo"` OR
+//!      `"nh "` for "jonh"; for words of three or four letters also their swapped spellings).
+//!      One typo — a wrong, missing, extra or swapped letter — leaves one of the two ends
+//!      intact, so "jonh smiht" still reaches "John Smith", while a word that shares neither
+//!      end with anything finds nothing. SQLite answers it with FTS5 (`trigram` tokenizer)
+//!      `MATCH`, PostgreSQL with `LIKE '% jo%'` on a `pg_trgm` GIN index.
 //!
-//!    SQLite answers both with FTS5 (`trigram` tokenizer) `MATCH`, PostgreSQL with `LIKE
-//!    '% john%'` on a `pg_trgm` GIN index. Candidates are read newest first with a limit rather
-//!    than ordered by bm25/`similarity`: ranking every match of a common name (tens of
-//!    thousands of rows at a million leads) would cost more than the whole search may, and
-//!    reading the FTS index backwards by rowid stops after the first [`CANDIDATES`] rows.
+//!    Candidates are read newest first with a limit rather than ordered by bm25/`similarity`:
+//!    ranking every match of a common name (thousands of rows at a million leads) would cost
+//!    more than the whole search may.
 //! 2. **Ranking** here, the same on both engines: each query word is matched against the
 //!    record's words — exact 1.0, prefix 0.75–0.95, inside a word 0.55–0.75, within one edit
 //!    (two for long words; optimal string alignment, so a swap is one edit) or by trigram
@@ -56,6 +60,12 @@ pub enum SearchDocs {
 
 #[derive(DeriveIden)]
 enum SearchFts {
+    Table,
+    Rowid,
+}
+
+#[derive(DeriveIden)]
+enum SearchWords {
     Table,
     Rowid,
 }
@@ -158,12 +168,12 @@ pub fn query_words(q: &str) -> Vec<String> {
     out
 }
 
-/// What the exact step looks for: each word (of two characters or more) at a word start.
-fn exact_needles(words: &[String]) -> Vec<Vec<String>> {
+/// What the exact step looks for: each word of two characters or more, as a word prefix.
+fn exact_words(words: &[String]) -> Vec<String> {
     words
         .iter()
         .filter(|w| w.chars().count() >= 2)
-        .map(|w| vec![format!(" {w}")])
+        .cloned()
         .collect()
 }
 
@@ -220,6 +230,19 @@ fn fts_query(needles: &[Vec<String>]) -> String {
         .join(" AND ")
 }
 
+/// An FTS5 query for the word index: every word as a prefix (`"smith"* AND "john"*`).
+fn fts_prefix_query(words: &[String]) -> String {
+    let prefixes: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
+    prefixes.join(" AND ")
+}
+
+/// A PostgreSQL text-search query for the word index: every word as a prefix
+/// (`smith:* & john:*`). Words are letters and digits only, so no operator can slip in.
+fn tsquery(words: &[String]) -> String {
+    let prefixes: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
+    prefixes.join(" & ")
+}
+
 /// The caller's company and, per record type they may read, that type in their scope; `None`
 /// when they may read none of `types`.
 fn visibility(actor: &Actor, types: &[RecordType]) -> Result<Option<Cond>> {
@@ -250,7 +273,16 @@ fn visibility(actor: &Actor, types: &[RecordType]) -> Result<Option<Cond>> {
     ))
 }
 
-fn candidates_query(backend: Backend, visible: Cond, needles: &[Vec<String>]) -> SelectStatement {
+/// What one step of a search looks for.
+#[derive(Debug)]
+enum Step {
+    /// Every word starts a word of the record (the word index).
+    Exact(Vec<String>),
+    /// Every group has a needle inside the record's terms (the trigram index).
+    Fuzzy(Vec<Vec<String>>),
+}
+
+fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectStatement {
     let mut q = Query::select();
     q.columns([
         (SearchDocs::Table, SearchDocs::RecordType),
@@ -259,8 +291,22 @@ fn candidates_query(backend: Backend, visible: Cond, needles: &[Vec<String>]) ->
         (SearchDocs::Table, SearchDocs::Subtitle),
         (SearchDocs::Table, SearchDocs::Terms),
     ]);
-    match backend {
-        Backend::Sqlite => {
+    match (backend, step) {
+        (Backend::Sqlite, Step::Exact(words)) => {
+            q.from(SearchWords::Table)
+                .inner_join(
+                    SearchDocs::Table,
+                    Expr::col((SearchDocs::Table, SearchDocs::DocId))
+                        .equals((SearchWords::Table, SearchWords::Rowid)),
+                )
+                .and_where(Expr::cust_with_values(
+                    "\"search_words\" MATCH ?",
+                    [fts_prefix_query(words)],
+                ))
+                .cond_where(visible)
+                .order_by((SearchWords::Table, SearchWords::Rowid), Order::Desc);
+        }
+        (Backend::Sqlite, Step::Fuzzy(needles)) => {
             q.from(SearchFts::Table)
                 .inner_join(
                     SearchDocs::Table,
@@ -274,7 +320,19 @@ fn candidates_query(backend: Backend, visible: Cond, needles: &[Vec<String>]) ->
                 .cond_where(visible)
                 .order_by((SearchFts::Table, SearchFts::Rowid), Order::Desc);
         }
-        Backend::Postgres => {
+        (Backend::Postgres, Step::Exact(words)) => {
+            // The expression is the index's (`search_docs_words_idx`), word for word; sea-query
+            // numbers PostgreSQL's custom placeholders (`$1`), it does not rewrite `?`.
+            q.from(SearchDocs::Table)
+                .cond_where(visible)
+                .and_where(Expr::cust_with_values(
+                    "to_tsvector('simple', \"search_docs\".\"terms\") \
+                     @@ to_tsquery('simple', $1)",
+                    [tsquery(words)],
+                ))
+                .order_by((SearchDocs::Table, SearchDocs::RecordId), Order::Desc);
+        }
+        (Backend::Postgres, Step::Fuzzy(needles)) => {
             let mut all = Cond::all();
             for group in needles {
                 let mut any = Cond::any();
@@ -306,7 +364,7 @@ pub async fn search(
     limit: usize,
 ) -> Result<Vec<SearchHit>> {
     let words = query_words(q);
-    let exact = exact_needles(&words);
+    let exact = exact_words(&words);
     if exact.is_empty() {
         return Ok(Vec::new());
     }
@@ -315,17 +373,17 @@ pub async fn search(
     };
     let mut seen: HashSet<Uuid> = HashSet::new();
     let mut hits: Vec<SearchHit> = Vec::new();
-    let fuzzy = fuzzy_needles(&words);
-    let steps = if fuzzy == exact {
-        vec![exact]
-    } else {
-        vec![exact, fuzzy]
-    };
-    for (i, needles) in steps.iter().enumerate() {
+    // Words of two letters have no typo step: their fuzzy needles are the words themselves.
+    let exact_only = exact.iter().all(|w| w.chars().count() == 2);
+    let mut steps = vec![Step::Exact(exact)];
+    if !exact_only {
+        steps.push(Step::Fuzzy(fuzzy_needles(&words)));
+    }
+    for (i, step) in steps.iter().enumerate() {
         if i > 0 && !hits.is_empty() {
             break;
         }
-        let stmt = candidates_query(store.backend(), visible.clone(), needles);
+        let stmt = candidates_query(store.backend(), visible.clone(), step);
         let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
         for row in rows {
             if !seen.insert(row.record_id) {
@@ -367,21 +425,24 @@ pub fn score(words: &[String], title: &str, terms: &str) -> Option<f64> {
     for word in words {
         let q: Vec<char> = word.chars().collect();
         let best = |ws: &[Vec<char>]| {
+            // The exact step found most candidates through this very word: look for it first
+            // before scoring every word of the record.
+            if ws.contains(&q) {
+                return 1.0;
+            }
             let mut best: f64 = 0.0;
             for d in ws {
                 best = best.max(word_score(&q, d));
-                if best >= 1.0 {
-                    break;
-                }
             }
             best
         };
-        let b = best(&doc).max(best(&title));
+        let t = best(&title);
+        let b = best(&doc).max(t);
         if b < MIN_WORD_SCORE {
             return None;
         }
         anywhere += b;
-        in_title += best(&title);
+        in_title += t;
     }
     let n = words.len() as f64;
     let raw = 0.8 * anywhere / n + 0.2 * in_title / n;
@@ -533,6 +594,20 @@ mod tests {
     }
 
     #[test]
+    fn the_word_step_binds_its_query_on_both_engines() {
+        use sea_orm::sea_query::{PostgresQueryBuilder, SqliteQueryBuilder};
+        let step = Step::Exact(vec!["smith".into(), "jo".into()]);
+        let (sql, values) =
+            candidates_query(Backend::Postgres, Cond::all(), &step).build(PostgresQueryBuilder);
+        assert!(sql.contains("@@ to_tsquery('simple', $1)"), "{sql}");
+        assert_eq!(values.0.first(), Some(&"smith:* & jo:*".into()));
+        let (sql, values) =
+            candidates_query(Backend::Sqlite, Cond::all(), &step).build(SqliteQueryBuilder);
+        assert!(sql.contains("\"search_words\" MATCH ?"), "{sql}");
+        assert_eq!(values.0.first(), Some(&"\"smith\"* AND \"jo\"*".into()));
+    }
+
+    #[test]
     fn needles_keep_one_end_of_every_typo() {
         let fuzzy = fuzzy_needles(&query_words("hnak smiht ab"));
         let strings = |v: &[&str]| v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>();
@@ -545,8 +620,10 @@ mod tests {
             ]
         );
         assert_eq!(
-            fts_query(&exact_needles(&query_words("john s"))),
-            "(\" john\")"
+            fts_prefix_query(&exact_words(&query_words("john s smith"))),
+            "\"john\"* AND \"smith\"*"
         );
+        assert_eq!(tsquery(&exact_words(&query_words("John S"))), "john:*");
+        assert_eq!(fts_query(&fuzzy_needles(&query_words("ab"))), "(\" ab\")");
     }
 }
