@@ -23,3 +23,4 @@ mod system;
 mod tasks;
 mod tenancy;
 mod timeline;
+mod views;

@@ -46,6 +46,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(contacts::routes())
         .merge(crate::pipelines::routes())
         .merge(crate::custom_fields::routes())
+        .merge(crate::views::routes())
         .merge(crate::deals::routes())
         .merge(crate::tasks::routes())
         .merge(crate::activities::routes())

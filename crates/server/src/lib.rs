@@ -35,6 +35,7 @@ pub mod tasks;
 pub mod teams;
 pub mod timeline;
 pub mod users;
+pub mod views;
 pub mod web;
 pub mod worker;
 

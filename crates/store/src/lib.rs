@@ -23,6 +23,7 @@ pub mod migrations_deals;
 pub mod migrations_pipelines;
 pub mod migrations_records;
 pub mod migrations_search;
+pub mod migrations_views;
 pub mod page;
 pub mod pipelines;
 pub mod query;
@@ -36,6 +37,7 @@ pub mod tasks;
 pub mod teams;
 pub mod timeline;
 pub mod users;
+pub mod views;
 
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
@@ -121,6 +123,17 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
         "jobs_idempotency_key",
         "jobs.idempotency_key",
         "idempotency_key",
+    ),
+    // Before the default key: SQLite names columns, and these start with the default key's.
+    (
+        "saved_views_name_key",
+        "saved_views.company_id, saved_views.user_id, saved_views.resource, saved_views.name",
+        "name",
+    ),
+    (
+        "saved_views_default_key",
+        "saved_views.company_id, saved_views.user_id, saved_views.resource",
+        "is_default",
     ),
 ];
 

@@ -247,6 +247,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_activities::M0006TasksActivities),
             Box::new(crate::migrations_search::M0007Search),
             Box::new(crate::migrations_custom_fields::M0008CustomFields),
+            Box::new(crate::migrations_views::M0009SavedViews),
             Box::new(crate::migrations_search::M0010SearchWords),
         ]
     }
