@@ -1,6 +1,6 @@
-//! Tasks: CRUD with audit, completion, the "mine", "overdue" and "due today" shortcuts, sort and
-//! cursor, related-record checks, scopes, tenant isolation, bad input, and what deleting a
-//! related record does — on SQLite and PostgreSQL.
+//! Tasks: CRUD with audit, completion, the "mine", "overdue" and "due today" shortcuts ("today"
+//! in the company's time zone), sort and cursor, related-record checks, scopes, tenant
+//! isolation, bad input, and what deleting a related record does — on SQLite and PostgreSQL.
 
 use chrono::{Duration, Utc};
 use rivet_tests::serde_json::{Value, json};
@@ -245,12 +245,19 @@ async fn mine_overdue_and_due_today_shortcuts_sort_and_cursor(db: Db) {
         ids_of(&list(&app, &admin, "sort=priority,-due_at").await),
         pick(&[0, 4, 3, 2, 1])
     );
+    assert_eq!(
+        ids_of(&list(&app, &admin, "sort=-subject").await),
+        pick(&[4, 3, 2, 1, 0])
+    );
     for sort in [
         "due_at",
         "-due_at",
         "-priority",
         "priority,due_at",
         "-created_at",
+        "subject",
+        "-assignee_id",
+        "related_type,-subject",
     ] {
         let whole = ids_of(&list(&app, &admin, &format!("sort={sort}&limit=500")).await);
         let mut walked = Vec::new();
@@ -444,8 +451,9 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     let path = format!("/tasks/{}", id(&task));
     for (query, needle) in [
         (
-            "sort=subject",
-            "allowed sort fields: priority, due_at, created_at",
+            "sort=colour",
+            "allowed sort fields: priority, assignee_id, related_type, due_at, created_at, \
+             updated_at, subject",
         ),
         ("colour=red", "status[in]"),
         ("status=done", "must be one of"),
@@ -555,3 +563,103 @@ both!(
     bad_input_is_refused_naming_the_problem,
     deleting_a_related_record_detaches_its_tasks,
 );
+
+/// `[start, end)` of the day of `at` in `tz`, in UTC (worked out here, not by the server).
+fn day_in(
+    tz: chrono_tz::Tz,
+    at: chrono::DateTime<Utc>,
+) -> (chrono::DateTime<Utc>, chrono::DateTime<Utc>) {
+    use chrono::TimeZone;
+    let date = at.with_timezone(&tz).date_naive();
+    let midnight = |d: chrono::NaiveDate| {
+        tz.from_local_datetime(&d.and_hms_opt(0, 0, 0).unwrap())
+            .earliest()
+            .unwrap()
+            .with_timezone(&Utc)
+    };
+    (midnight(date), midnight(date.succ_opt().unwrap()))
+}
+
+async fn due_today_is_the_companys_day_not_utcs(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    for zone in [
+        chrono_tz::Tz::Pacific__Auckland,
+        chrono_tz::Tz::America__Los_Angeles,
+    ] {
+        let response = app
+            .patch("/settings", &admin, json!({"timezone": zone.name()}))
+            .await;
+        assert_eq!(response.status(), 200, "set the time zone to {zone}");
+        // Retry if a day ends (here or in UTC) while the test runs: then the windows moved.
+        let mut checked = false;
+        for _ in 0..3 {
+            let now = Utc::now();
+            let local = day_in(zone, now);
+            let utc = day_in(chrono_tz::Tz::UTC, now);
+            // The middle of the part of each day that the other day does not cover: Auckland's
+            // day starts 12–13 hours before UTC's, Los Angeles' 7–8 hours after.
+            let (local_only, utc_only) = if local.0 < utc.0 {
+                (
+                    local.0 + (utc.0 - local.0) / 2,
+                    local.1 + (utc.1 - local.1) / 2,
+                )
+            } else {
+                (utc.1 + (local.1 - utc.1) / 2, utc.0 + (local.0 - utc.0) / 2)
+            };
+            assert!(local.0 <= local_only && local_only < local.1);
+            assert!(!(utc.0 <= local_only && local_only < utc.1));
+            assert!(utc.0 <= utc_only && utc_only < utc.1);
+            assert!(!(local.0 <= utc_only && utc_only < local.1));
+            let mine = create_task(
+                &app,
+                &admin,
+                json!({"subject": format!("Today in {zone}"), "due_at": local_only.to_rfc3339()}),
+            )
+            .await;
+            let theirs = create_task(
+                &app,
+                &admin,
+                json!({"subject": format!("Today in UTC only ({zone})"), "due_at": utc_only.to_rfc3339()}),
+            )
+            .await;
+            let page = list(&app, &admin, "due=today").await;
+            let after = Utc::now();
+            for task in [&mine, &theirs] {
+                app.delete(&format!("/tasks/{}", id(task)), &admin).await;
+            }
+            if day_in(zone, after) != local || day_in(chrono_tz::Tz::UTC, after) != utc {
+                continue;
+            }
+            assert_eq!(ids_of(&page), vec![id(&mine)], "due=today in {zone}");
+            checked = true;
+            break;
+        }
+        assert!(checked, "the day kept changing in {zone}");
+    }
+    // A zone the settings accept but no database knows counts as UTC.
+    let response = app
+        .patch(
+            "/settings",
+            &admin,
+            json!({"timezone": "Mars/Olympus_Mons"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let now = Utc::now();
+    let (start, end) = day_in(chrono_tz::Tz::UTC, now);
+    let task = create_task(
+        &app,
+        &admin,
+        json!({"subject": "Mid-day UTC", "due_at": (start + (end - start) / 2).to_rfc3339()}),
+    )
+    .await;
+    if day_in(chrono_tz::Tz::UTC, Utc::now()) == (start, end) {
+        assert_eq!(
+            ids_of(&list(&app, &admin, "due=today").await),
+            vec![id(&task)]
+        );
+    }
+}
+
+both!(due_today_is_the_companys_day_not_utcs);

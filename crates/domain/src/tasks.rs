@@ -53,6 +53,7 @@ impl TaskStatus {
 /// orders (low < normal < high < urgent), while `Priority` is the filter on the stored text.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TaskField {
+    Subject,
     Status,
     Priority,
     PriorityRank,
@@ -104,19 +105,20 @@ pub const TASK_FIELDS: &[FieldSpec<TaskField>] = &[
         &[],
         true,
     ),
+    // Sorting by assignee or related record groups the tasks of each (the task list's columns).
     spec(
         "assignee_id",
         TaskField::AssigneeId,
         FieldKind::Id,
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "related_type",
         TaskField::RelatedType,
         FieldKind::Choice(RecordType::NAMES),
         &[Op::Eq, Op::In, Op::Empty],
-        false,
+        true,
     ),
     spec(
         "related_id",
@@ -146,6 +148,8 @@ pub const TASK_FIELDS: &[FieldSpec<TaskField>] = &[
         &[Op::Gte, Op::Lte],
         true,
     ),
+    // Searched with `q`; listed for sorting only.
+    spec("subject", TaskField::Subject, FieldKind::Text, &[], true),
 ];
 
 /// Soonest due first (tasks without a due date last).

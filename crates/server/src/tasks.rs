@@ -1,8 +1,10 @@
 //! `/tasks`: list (typed filters, sort, keyset cursor, and the shortcuts `mine=true`,
 //! `overdue=true`, `due=today`), create, read, patch, complete, delete and history. Bodies are
 //! parsed into `rivet_domain::tasks` types here; scope (the assignee is the owner), the checks of
-//! assignee and related record, `completed_at` and audit are the store's. `create_task` and
-//! `update_task` are what the web UI calls.
+//! assignee and related record, `completed_at` and audit are the store's. `create_task`,
+//! `update_task`, `list_shortcuts` and `company_time_zone` are what the web UI calls too.
+//!
+//! "Today" is the company's day: from midnight to midnight in its time zone (settings), not UTC.
 
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
@@ -11,11 +13,13 @@ use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use chrono_tz::Tz;
 use rivet_domain::query::ListQuery;
 use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
+use rivet_store::companies;
 use rivet_store::tasks::{self, Task, TaskShortcuts};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -36,9 +40,10 @@ pub fn routes() -> ApiRouter {
                      related_id, related_id[in|empty], due_at[gte|lte|empty], \
                      created_at[gte|lte], updated_at[gte|lte]; mine=true (assigned to the \
                      caller), overdue=true (due before now, open or in progress), due=today \
-                     (due today, UTC); sort (due_at, priority, created_at, updated_at; -field \
-                     for descending; default due_at, undated last); q is a case-insensitive \
-                     substring of the subject",
+                     (due today in the company's time zone, from its settings); sort (due_at, \
+                     priority, subject, assignee_id, related_type, created_at, updated_at; \
+                     -field for descending; default due_at, undated last); q is a \
+                     case-insensitive substring of the subject",
                 )
                 .returns_page::<Task>(),
             list,
@@ -113,8 +118,26 @@ fn take_flag(pairs: &mut Vec<(String, String)>, name: &str) -> Result<bool, AppE
     }
 }
 
-/// Take `mine`, `overdue` and `due` out of the pairs, leaving the field filters.
-fn shortcuts(pairs: &mut Vec<(String, String)>) -> Result<TaskShortcuts, AppError> {
+/// A time zone by its IANA name; a name the database does not know (settings only check the
+/// shape of the name) counts as UTC.
+pub fn time_zone(name: &str) -> Tz {
+    name.parse().unwrap_or(Tz::UTC)
+}
+
+/// The caller's company's time zone: where its days start and end.
+pub async fn company_time_zone(app: &AppState, actor: &Actor) -> Result<Tz, AppError> {
+    Ok(time_zone(
+        &companies::get(&app.store, actor).await?.timezone,
+    ))
+}
+
+/// Take `mine`, `overdue` and `due` out of the pairs, leaving the field filters (API and web
+/// list). `due=today` is the company's today.
+pub async fn list_shortcuts(
+    app: &AppState,
+    actor: &Actor,
+    pairs: &mut Vec<(String, String)>,
+) -> Result<TaskShortcuts, AppError> {
     let mine = take_flag(pairs, "mine")?;
     let overdue = take_flag(pairs, "overdue")?;
     let mut due_today = false;
@@ -133,6 +156,11 @@ fn shortcuts(pairs: &mut Vec<(String, String)>) -> Result<TaskShortcuts, AppErro
     if let Some(message) = error {
         return Err(AppError::BadRequest(message));
     }
+    let due_today = if due_today {
+        Some(company_time_zone(app, actor).await?)
+    } else {
+        None
+    };
     Ok(TaskShortcuts {
         mine,
         overdue,
@@ -145,7 +173,7 @@ async fn list(
     Auth(actor): Auth,
     Query(mut pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Task>>, AppError> {
-    let shortcuts = shortcuts(&mut pairs)?;
+    let shortcuts = list_shortcuts(&app, &actor, &mut pairs).await?;
     let query = ListQuery::parse(&pairs, TASK_FIELDS, TASK_DEFAULT_SORT)
         .map_err(|e| AppError::BadRequest(e.0))?;
     let (limit, after) = list_window(&pairs, |c| tasks::decode_cursor(&query.sort, c))?;

@@ -1,4 +1,5 @@
-//! Tasks: list (typed filters, sort, keyset cursor, plus "mine", "overdue" and "due today"),
+//! Tasks: list (typed filters, sort, keyset cursor, plus "mine", "overdue" and "due today" in
+//! the company's time zone),
 //! read, create, update and delete, filtered by the caller's company and their scope on tasks
 //! (the assignee is the owner), every change audited in its transaction. A task may be about one
 //! lead, contact, account or deal of the company; [`for_records`] is what a record's timeline
@@ -10,8 +11,11 @@
 use crate::activities::record_exists;
 use crate::migrations_activities::Tasks;
 use crate::query::{self, ListField, Seek, check_owner, escape_like, iden, scope_condition};
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
-use chrono::{DateTime, Days, Utc};
+use crate::{
+    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+};
+use chrono::{DateTime, Days, NaiveTime, TimeDelta, TimeZone, Utc};
+use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
@@ -133,6 +137,7 @@ impl ListField for TaskField {
 
     fn column(self) -> DynIden {
         iden(match self {
+            Self::Subject => Tasks::Subject,
             Self::Status => Tasks::Status,
             Self::Priority | Self::PriorityRank => Tasks::Priority,
             Self::AssigneeId => Tasks::AssigneeId,
@@ -148,6 +153,8 @@ impl ListField for TaskField {
         let col = Expr::col((Tasks::Table, self.column()));
         match self {
             Self::DueAt => Func::coalesce([col, Expr::val(no_due_date())]).into(),
+            // Tasks about no record sort first, as their cursor value ("") says.
+            Self::RelatedType => Func::coalesce([col, Expr::val("")]).into(),
             Self::PriorityRank => {
                 let rank = |p: TaskPriority| {
                     (
@@ -172,6 +179,7 @@ impl ListField for TaskField {
 /// A task's value of a sort field, as its cursor records it.
 fn sort_value(task: &Task, field: TaskField) -> FilterValue {
     match field {
+        TaskField::Subject => FilterValue::Text(task.subject.clone()),
         TaskField::Status => FilterValue::Text(task.status.as_str().to_owned()),
         TaskField::Priority => FilterValue::Text(task.priority.as_str().to_owned()),
         TaskField::PriorityRank => FilterValue::Int(task.priority.rank()),
@@ -214,22 +222,57 @@ pub struct TaskShortcuts {
     pub mine: bool,
     /// Due before now and still open or in progress.
     pub overdue: bool,
-    /// Due today (UTC), whatever the status.
-    pub due_today: bool,
+    /// Due today in this time zone (the company's), whatever the status.
+    pub due_today: Option<Tz>,
 }
 
-/// Start and end (exclusive) of the UTC day of `at`.
-fn utc_day(at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
-    let start = at
-        .date_naive()
-        .and_hms_opt(0, 0, 0)
-        .map_or(at, |t| t.and_utc());
-    let end = start.checked_add_days(Days::new(1)).unwrap_or(start);
+/// The first instant of a local date: midnight, or the end of a daylight-saving gap that
+/// swallows midnight.
+fn start_of(tz: Tz, day: chrono::NaiveDate) -> Option<DateTime<Utc>> {
+    let midnight = day.and_time(NaiveTime::MIN);
+    (0..=2)
+        .filter_map(|hours| {
+            tz.from_local_datetime(&(midnight + TimeDelta::hours(hours)))
+                .earliest()
+        })
+        .next()
+        .map(|t| t.with_timezone(&Utc))
+}
+
+/// Start and end (exclusive) of the day of `at` in `tz`, in UTC: local midnight to the next
+/// local midnight (23 or 25 hours on the days the clocks change).
+pub fn local_day(tz: Tz, at: DateTime<Utc>) -> (DateTime<Utc>, DateTime<Utc>) {
+    let day = at.with_timezone(&tz).date_naive();
+    let start = start_of(tz, day).unwrap_or(at);
+    let end = day
+        .checked_add_days(Days::new(1))
+        .and_then(|next| start_of(tz, next))
+        .unwrap_or(start);
     (start, end)
 }
 
 fn pending() -> impl Iterator<Item = &'static str> {
     TaskStatus::PENDING.iter().map(|s| s.as_str())
+}
+
+/// Due before `at` and still open or in progress.
+fn overdue_at(at: DateTime<Utc>) -> Cond {
+    Cond::all()
+        .add(Expr::col((Tasks::Table, Tasks::DueAt)).lt(at))
+        .add(Expr::col((Tasks::Table, Tasks::Status)).is_in(pending()))
+}
+
+/// How many tasks assigned to the caller are overdue (the navigation's badge; one range of
+/// the assignee index).
+pub async fn count_my_overdue(store: &Store, actor: &Actor) -> Result<i64> {
+    let mut q = Query::select();
+    q.expr(Expr::col((Tasks::Table, Tasks::Id)).count())
+        .from(Tasks::Table)
+        .and_where(Expr::col((Tasks::Table, Tasks::CompanyId)).eq(actor.company_id))
+        .and_where(Expr::col((Tasks::Table, Tasks::AssigneeId)).eq(actor.user_id))
+        .cond_where(scope(actor, Action::Read)?)
+        .cond_where(overdue_at(now()));
+    fetch_count(store.db(), &q).await
 }
 
 /// One page of the tasks the caller may read.
@@ -250,11 +293,10 @@ pub async fn list(
         q.and_where(col(Tasks::AssigneeId).eq(actor.user_id));
     }
     if shortcuts.overdue {
-        q.and_where(col(Tasks::DueAt).lt(at))
-            .and_where(col(Tasks::Status).is_in(pending()));
+        q.cond_where(overdue_at(at));
     }
-    if shortcuts.due_today {
-        let (start, end) = utc_day(at);
+    if let Some(tz) = shortcuts.due_today {
+        let (start, end) = local_day(tz, at);
         q.and_where(col(Tasks::DueAt).gte(start))
             .and_where(col(Tasks::DueAt).lt(end));
     }
@@ -526,13 +568,45 @@ pub async fn detach_record(
 mod tests {
     use super::*;
 
-    #[test]
-    fn a_utc_day_starts_at_midnight() {
-        let at = DateTime::parse_from_rfc3339("2026-03-04T15:16:17Z")
+    fn utc(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
             .map(|t| t.with_timezone(&Utc))
-            .unwrap_or_default();
-        let (start, end) = utc_day(at);
-        assert_eq!(start.to_rfc3339(), "2026-03-04T00:00:00+00:00");
-        assert_eq!(end.to_rfc3339(), "2026-03-05T00:00:00+00:00");
+            .unwrap_or_default()
+    }
+
+    fn day_of(tz: Tz, at: &str) -> (String, String) {
+        let (start, end) = local_day(tz, utc(at));
+        (start.to_rfc3339(), end.to_rfc3339())
+    }
+
+    #[test]
+    fn a_day_runs_from_local_midnight_to_the_next() {
+        let day = |start: &str, end: &str| (start.to_owned(), end.to_owned());
+        assert_eq!(
+            day_of(Tz::UTC, "2026-03-04T15:16:17Z"),
+            day("2026-03-04T00:00:00+00:00", "2026-03-05T00:00:00+00:00")
+        );
+        // 15:16 UTC on the 4th is already the 5th in Auckland (UTC+13 in March).
+        assert_eq!(
+            day_of(Tz::Pacific__Auckland, "2026-03-04T15:16:17Z"),
+            day("2026-03-04T11:00:00+00:00", "2026-03-05T11:00:00+00:00")
+        );
+        // 03:00 UTC on the 4th is still the 3rd in Los Angeles (UTC-8).
+        assert_eq!(
+            day_of(Tz::America__Los_Angeles, "2026-03-04T03:00:00Z"),
+            day("2026-03-03T08:00:00+00:00", "2026-03-04T08:00:00+00:00")
+        );
+    }
+
+    #[test]
+    fn days_when_the_clocks_change_are_23_or_25_hours_long() {
+        // Los Angeles springs forward on 2026-03-08 and falls back on 2026-11-01.
+        let (start, end) = local_day(Tz::America__Los_Angeles, utc("2026-03-08T12:00:00Z"));
+        assert_eq!((end - start).num_hours(), 23);
+        let (start, end) = local_day(Tz::America__Los_Angeles, utc("2026-11-01T12:00:00Z"));
+        assert_eq!((end - start).num_hours(), 25);
+        // Santiago skips from 00:00 to 01:00 on 2026-09-06: that day starts at 01:00 local.
+        let (start, _) = local_day(Tz::America__Santiago, utc("2026-09-06T12:00:00Z"));
+        assert_eq!(start.to_rfc3339(), "2026-09-06T04:00:00+00:00");
     }
 }
