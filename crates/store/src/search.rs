@@ -7,10 +7,11 @@
 //!
 //! 1. **Candidates**, newest first, at most [`CANDIDATES`]:
 //!    - *exact*, from the word index: every query word must start a word of the record
-//!      (`smith*` AND `john*`). SQLite answers it with the FTS5 table `search_words`
-//!      (`unicode61` tokenizer), PostgreSQL with `to_tsquery('simple', 'smith:* & john:*')` on
-//!      a GIN index of `to_tsvector('simple', terms)`; either reads one short posting list per
-//!      word;
+//!      (`smith*` AND `john*`), read as whole words first (`smith` AND `john`, one posting
+//!      list each) and as prefixes only when the whole words gave fewer than [`CANDIDATES`].
+//!      SQLite answers it with the FTS5 table `search_words` (`unicode61` tokenizer),
+//!      PostgreSQL with `to_tsquery('simple', 'smith & john')` / `'smith:* & john:*'` on a GIN
+//!      index of `to_tsvector('simple', terms)`;
 //!    - *fuzzy*, from the trigram index, only when the exact step found nothing: every query
 //!      word must share its first or its last characters with a word of the record (`" jo"` OR
 //!      `"nh "` for "jonh"; for words of three or four letters also their swapped spellings).
@@ -230,17 +231,20 @@ fn fts_query(needles: &[Vec<String>]) -> String {
         .join(" AND ")
 }
 
-/// An FTS5 query for the word index: every word as a prefix (`"smith"* AND "john"*`).
-fn fts_prefix_query(words: &[String]) -> String {
-    let prefixes: Vec<String> = words.iter().map(|w| format!("\"{w}\"*")).collect();
-    prefixes.join(" AND ")
+/// An FTS5 query for the word index: every word, whole (`"smith" AND "john"`) or as a prefix
+/// (`"smith"* AND "john"*`).
+fn fts_words_query(words: &[String], prefix: bool) -> String {
+    let star = if prefix { "*" } else { "" };
+    let terms: Vec<String> = words.iter().map(|w| format!("\"{w}\"{star}")).collect();
+    terms.join(" AND ")
 }
 
-/// A PostgreSQL text-search query for the word index: every word as a prefix
-/// (`smith:* & john:*`). Words are letters and digits only, so no operator can slip in.
-fn tsquery(words: &[String]) -> String {
-    let prefixes: Vec<String> = words.iter().map(|w| format!("{w}:*")).collect();
-    prefixes.join(" & ")
+/// A PostgreSQL text-search query for the word index: every word, whole (`smith & john`) or as
+/// a prefix (`smith:* & john:*`). Words are letters and digits only, so no operator can slip in.
+fn tsquery(words: &[String], prefix: bool) -> String {
+    let star = if prefix { ":*" } else { "" };
+    let terms: Vec<String> = words.iter().map(|w| format!("{w}{star}")).collect();
+    terms.join(" & ")
 }
 
 /// The caller's company and, per record type they may read, that type in their scope; `None`
@@ -276,7 +280,10 @@ fn visibility(actor: &Actor, types: &[RecordType]) -> Result<Option<Cond>> {
 /// What one step of a search looks for.
 #[derive(Debug)]
 enum Step {
-    /// Every word starts a word of the record (the word index).
+    /// Every word is a word of the record (the word index, one posting list per word).
+    Whole(Vec<String>),
+    /// Every word starts a word of the record (the word index, merging the posting lists of
+    /// every word with that prefix).
     Exact(Vec<String>),
     /// Every group has a needle inside the record's terms (the trigram index).
     Fuzzy(Vec<Vec<String>>),
@@ -292,7 +299,8 @@ fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectState
         (SearchDocs::Table, SearchDocs::Terms),
     ]);
     match (backend, step) {
-        (Backend::Sqlite, Step::Exact(words)) => {
+        (Backend::Sqlite, Step::Whole(words) | Step::Exact(words)) => {
+            let prefix = matches!(step, Step::Exact(_));
             q.from(SearchWords::Table)
                 .inner_join(
                     SearchDocs::Table,
@@ -301,7 +309,7 @@ fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectState
                 )
                 .and_where(Expr::cust_with_values(
                     "\"search_words\" MATCH ?",
-                    [fts_prefix_query(words)],
+                    [fts_words_query(words, prefix)],
                 ))
                 .cond_where(visible)
                 .order_by((SearchWords::Table, SearchWords::Rowid), Order::Desc);
@@ -320,7 +328,8 @@ fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectState
                 .cond_where(visible)
                 .order_by((SearchFts::Table, SearchFts::Rowid), Order::Desc);
         }
-        (Backend::Postgres, Step::Exact(words)) => {
+        (Backend::Postgres, Step::Whole(words) | Step::Exact(words)) => {
+            let prefix = matches!(step, Step::Exact(_));
             // The expression is the index's (`search_docs_words_idx`), word for word; sea-query
             // numbers PostgreSQL's custom placeholders (`$1`), it does not rewrite `?`.
             q.from(SearchDocs::Table)
@@ -328,7 +337,7 @@ fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectState
                 .and_where(Expr::cust_with_values(
                     "to_tsvector('simple', \"search_docs\".\"terms\") \
                      @@ to_tsquery('simple', $1)",
-                    [tsquery(words)],
+                    [tsquery(words, prefix)],
                 ))
                 .order_by((SearchDocs::Table, SearchDocs::RecordId), Order::Desc);
         }
@@ -375,16 +384,25 @@ pub async fn search(
     let mut hits: Vec<SearchHit> = Vec::new();
     // Words of two letters have no typo step: their fuzzy needles are the words themselves.
     let exact_only = exact.iter().all(|w| w.chars().count() == 2);
-    let mut steps = vec![Step::Exact(exact)];
+    let mut steps = vec![Step::Whole(exact.clone()), Step::Exact(exact)];
     if !exact_only {
         steps.push(Step::Fuzzy(fuzzy_needles(&words)));
     }
-    for (i, step) in steps.iter().enumerate() {
-        if i > 0 && !hits.is_empty() {
-            break;
+    let mut enough_whole = false;
+    for step in &steps {
+        match step {
+            // A full set of whole-word matches is what the answer shows (a record word that
+            // the query word only starts scores lower, unless it is in the title where the
+            // whole word is not): skip the costlier prefix read.
+            Step::Exact(_) if enough_whole => continue,
+            Step::Fuzzy(_) if !hits.is_empty() => break,
+            _ => {}
         }
         let stmt = candidates_query(store.backend(), visible.clone(), step);
         let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
+        if matches!(step, Step::Whole(_)) {
+            enough_whole = rows.len() as u64 >= CANDIDATES;
+        }
         for row in rows {
             if !seen.insert(row.record_id) {
                 continue;
@@ -412,32 +430,25 @@ pub fn score(words: &[String], title: &str, terms: &str) -> Option<f64> {
     if words.is_empty() {
         return None;
     }
-    let doc: Vec<Vec<char>> = self::words(terms)
-        .into_iter()
-        .map(|w| w.chars().collect())
-        .collect();
-    let title: Vec<Vec<char>> = self::words(title)
-        .into_iter()
-        .map(|w| w.chars().collect())
-        .collect();
+    let chars_of = |text: &str| -> Vec<Vec<char>> {
+        self::words(text)
+            .into_iter()
+            .map(|w| w.chars().collect())
+            .collect()
+    };
+    let title = chars_of(title);
+    // The record's words, split only when some query word is not one of them verbatim.
+    let mut doc: Option<Vec<Vec<char>>> = None;
     let mut anywhere = 0.0;
     let mut in_title = 0.0;
     for word in words {
         let q: Vec<char> = word.chars().collect();
-        let best = |ws: &[Vec<char>]| {
-            // The exact step found most candidates through this very word: look for it first
-            // before scoring every word of the record.
-            if ws.contains(&q) {
-                return 1.0;
-            }
-            let mut best: f64 = 0.0;
-            for d in ws {
-                best = best.max(word_score(&q, d));
-            }
-            best
+        let t = best_match(&q, &title);
+        let b = if t >= 1.0 || has_whole_word(terms, word) {
+            1.0
+        } else {
+            best_match(&q, doc.get_or_insert_with(|| chars_of(terms))).max(t)
         };
-        let t = best(&title);
-        let b = best(&doc).max(t);
         if b < MIN_WORD_SCORE {
             return None;
         }
@@ -447,6 +458,22 @@ pub fn score(words: &[String], title: &str, terms: &str) -> Option<f64> {
     let n = words.len() as f64;
     let raw = 0.8 * anywhere / n + 0.2 * in_title / n;
     Some((raw * 100.0).round() / 100.0)
+}
+
+/// How well the query word `q` matches the best of the record words `ws`, 0–1.
+fn best_match(q: &[char], ws: &[Vec<char>]) -> f64 {
+    if ws.iter().any(|d| d.as_slice() == q) {
+        return 1.0;
+    }
+    ws.iter().map(|d| word_score(q, d)).fold(0.0, f64::max)
+}
+
+/// Whether `terms` (every word between spaces) holds `word` (letters and digits) as a whole
+/// word: what the exact step matched for nearly every candidate, found without splitting.
+fn has_whole_word(terms: &str, word: &str) -> bool {
+    terms
+        .match_indices(word)
+        .any(|(i, _)| terms[..i].ends_with(' ') && terms[i + word.len()..].starts_with(' '))
 }
 
 /// How well the query word `q` matches the record word `d`, 0–1.
@@ -586,6 +613,22 @@ mod tests {
     }
 
     #[test]
+    fn a_whole_word_is_found_between_spaces_only() {
+        assert!(has_whole_word(" john smith acme ", "smith"));
+        assert!(!has_whole_word(" john smithson acme ", "smith"));
+        assert!(!has_whole_word(" john blacksmith ", "smith"));
+        assert!(has_whole_word(" smith ", "smith"));
+        assert_eq!(
+            score(
+                &query_words("smith"),
+                "Jo Smithson",
+                " jo smithson smith com "
+            ),
+            Some(0.98)
+        );
+    }
+
+    #[test]
     fn a_name_match_outranks_an_email_match() {
         let q = query_words("john smith");
         let named = score(&q, "John Smith", " john smith jsmith example com ");
@@ -619,11 +662,14 @@ mod tests {
                 strings(&[" ab"]),
             ]
         );
+        let words = exact_words(&query_words("john s smith"));
+        assert_eq!(fts_words_query(&words, true), "\"john\"* AND \"smith\"*");
+        assert_eq!(fts_words_query(&words, false), "\"john\" AND \"smith\"");
         assert_eq!(
-            fts_prefix_query(&exact_words(&query_words("john s smith"))),
-            "\"john\"* AND \"smith\"*"
+            tsquery(&exact_words(&query_words("John S")), true),
+            "john:*"
         );
-        assert_eq!(tsquery(&exact_words(&query_words("John S"))), "john:*");
+        assert_eq!(tsquery(&words, false), "john & smith");
         assert_eq!(fts_query(&fuzzy_needles(&query_words("ab"))), "(\" ab\")");
     }
 }
