@@ -5,6 +5,7 @@
 //! through and logs it: a rate limiter must not take the CRM down with it.
 
 use crate::error::AppError;
+use anyhow::Context as _;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -48,8 +49,7 @@ impl RateLimiter {
     }
 
     pub async fn redis(url: &str, prefix: &str, disabled: bool) -> anyhow::Result<Self> {
-        let client = redis::Client::open(url)?;
-        let manager = redis::aio::ConnectionManager::new(client).await?;
+        let manager = redis_manager(url).await?;
         Ok(Self {
             backend: Backend::Redis {
                 manager: Box::new(manager),
@@ -136,6 +136,25 @@ impl RateLimiter {
     }
 }
 
+/// A shared connection to Redis that gives up instead of waiting: connecting (at start-up and
+/// after a drop) and each command are bounded, so a Redis that is down or unreachable makes
+/// start-up fail with its address and a request fall back (the limiter lets it through and logs
+/// an error) within a few seconds rather than hang.
+async fn redis_manager(url: &str) -> anyhow::Result<redis::aio::ConnectionManager> {
+    let client = redis::Client::open(url)?;
+    // redis 0.27 hands `factor` to backon as a multiplier of a one-second first delay (the
+    // default 100 made the second retry wait a minute): keep each wait at one second.
+    let config = redis::aio::ConnectionManagerConfig::new()
+        .set_factor(1)
+        .set_max_delay(1_000)
+        .set_number_of_retries(2)
+        .set_connection_timeout(Duration::from_secs(2))
+        .set_response_timeout(Duration::from_secs(2));
+    redis::aio::ConnectionManager::new_with_config(client, config)
+        .await
+        .with_context(|| format!("cannot reach Redis at {}", rivet_store::redact_url(url)))
+}
+
 /// Share the store's auth epoch between instances through Redis pub/sub: a change committed on
 /// one instance empties the caller caches of all of them.
 pub async fn share_auth_epoch(
@@ -145,7 +164,7 @@ pub async fn share_auth_epoch(
 ) -> anyhow::Result<()> {
     let channel = format!("{prefix}:auth-epoch");
     let client = redis::Client::open(url)?;
-    let publisher = redis::aio::ConnectionManager::new(client.clone()).await?;
+    let publisher = redis_manager(url).await?;
     let (tx, mut rx) = tokio::sync::mpsc::channel::<()>(64);
     store.auth_epoch().set_notify(Box::new(move || {
         let _ = tx.try_send(());
@@ -191,6 +210,28 @@ pub async fn share_auth_epoch(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[tokio::test]
+    async fn an_unreachable_redis_is_an_error_naming_it_not_a_hang() {
+        // Nothing listens on port 1; the bound keeps a regression from hanging the suite.
+        let attempt = tokio::time::timeout(
+            Duration::from_secs(30),
+            RateLimiter::redis("redis://:secret@127.0.0.1:1", "rivet-test", false),
+        )
+        .await;
+        let Ok(Err(err)) = attempt else {
+            panic!(
+                "expected a quick error, got {:?}",
+                attempt.map(|r| r.is_ok())
+            );
+        };
+        let message = format!("{err:#}");
+        assert!(
+            message.contains("cannot reach Redis at redis://:***@127.0.0.1:1"),
+            "{message}"
+        );
+        assert!(!message.contains("secret"), "{message}");
+    }
 
     #[tokio::test]
     async fn the_hit_after_the_limit_is_refused_with_a_retry_time() {
