@@ -3,11 +3,11 @@
 //! headers follow, and the move survives a reload; the deal's page shows it on the timeline, takes
 //! a note from the quick-add form, and the search box finds the deal despite a typo.
 
-use super::{Driver, Page, sign_in_at};
+use super::{Page, sign_in_at};
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use fantoccini::actions::{InputSource, MOUSE_BUTTON_LEFT, MouseActions, PointerAction};
-use rivet_tests::{Db, Session, TestApp, json_of, spawn_app};
+use rivet_tests::{Session, TestApp, json_of};
 use serde_json::{Value, json};
 use std::time::Duration;
 
@@ -29,7 +29,7 @@ async fn count_in(page: &Page<'_>, stage: &str) -> Result<String> {
     Ok(page.client.find(Locator::Css(&css)).await?.text().await?)
 }
 
-async fn board_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+pub(super) async fn board_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     let admin = app.admin().await;
     let response = app
         .post(
@@ -221,36 +221,7 @@ async fn board_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn run_board(db: Db, driver: &Driver) {
-    let app = spawn_app(db).await;
-    let client = driver.browser().await;
-    let page = Page {
-        client: &client,
-        base: &app.base,
-        shots: std::env::var("RIVET_BROWSER_SCREENSHOTS")
-            .ok()
-            .filter(|d| !d.is_empty())
-            .map(std::path::PathBuf::from),
-        label: format!("{db:?}-board").to_lowercase(),
-        step: Default::default(),
-    };
-    let result = board_steps(&app, &page).await;
-    client.close().await.ok();
-    if let Err(err) = result {
-        panic!(
-            "{db:?}: {err:#}\n(chromedriver log: {})",
-            driver.dir.path().join("chromedriver.log").display()
-        );
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_deal_dragged_to_another_stage_on_the_board_moves_is_audited_and_shows_on_its_timeline() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    run_board(Db::Sqlite, &driver).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run_board(Db::Postgres, &driver).await;
-    }
+    super::journey_on_both(super::Journey::Board).await;
 }

@@ -24,6 +24,10 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 mod board;
+mod custom_fields;
+mod deals;
+mod tasks;
+mod views;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -996,19 +1000,9 @@ async fn lead_steps(page: &Page<'_>) -> Result<()> {
     Ok(())
 }
 
-async fn run_leads(db: Db, driver: &Driver) {
-    run_journey(db, driver, Journey::Leads).await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_lead_is_created_through_the_form_found_by_status_edited_and_its_history_shown() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    run_leads(Db::Sqlite, &driver).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run_leads(Db::Postgres, &driver).await;
-    }
+    journey_on_both(Journey::Leads).await;
 }
 
 async fn leads_over_http(db: Db) {
@@ -1369,6 +1363,38 @@ enum Journey {
     Leads,
     Account,
     ContactOnAccount,
+    Board,
+    Deal,
+    Views,
+    Tasks,
+    CustomFields,
+}
+
+impl Journey {
+    async fn steps(self, app: &TestApp, page: &Page<'_>) -> Result<()> {
+        match self {
+            Self::Leads => lead_steps(page).await,
+            Self::Account => account_steps(page).await,
+            Self::ContactOnAccount => contact_on_account_steps(page).await,
+            Self::Board => board::board_steps(app, page).await,
+            Self::Deal => deals::deal_steps(page).await,
+            Self::Views => views::views_steps(app, page).await,
+            Self::Tasks => tasks::task_steps(app, page).await,
+            Self::CustomFields => custom_fields::browser_steps(app, page).await,
+        }
+    }
+}
+
+/// Run `journey` on SQLite and, when a PostgreSQL server is configured, on PostgreSQL, in one
+/// browser (a test passes with a notice when there is no Chromium, unless CI requires it).
+async fn journey_on_both(journey: Journey) {
+    let Some(driver) = Driver::start().await else {
+        return;
+    };
+    run_journey(Db::Sqlite, &driver, journey).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        run_journey(Db::Postgres, &driver, journey).await;
+    }
 }
 
 async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
@@ -1385,11 +1411,7 @@ async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
         label: format!("{db:?}-{journey:?}").to_lowercase(),
         step: Default::default(),
     };
-    let result = match journey {
-        Journey::Leads => lead_steps(&page).await,
-        Journey::Account => account_steps(&page).await,
-        Journey::ContactOnAccount => contact_on_account_steps(&page).await,
-    };
+    let result = journey.steps(&app, &page).await;
     client.close().await.ok();
     if let Err(err) = result {
         panic!(
@@ -1401,24 +1423,12 @@ async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn editing_an_account_shows_the_new_values_and_an_empty_name_next_to_its_field() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    run_journey(Db::Sqlite, &driver, Journey::Account).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run_journey(Db::Postgres, &driver, Journey::Account).await;
-    }
+    journey_on_both(Journey::Account).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_contact_added_from_an_account_page_appears_under_the_accounts_contacts() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    run_journey(Db::Sqlite, &driver, Journey::ContactOnAccount).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run_journey(Db::Postgres, &driver, Journey::ContactOnAccount).await;
-    }
+    journey_on_both(Journey::ContactOnAccount).await;
 }
 
 async fn accounts_and_contacts_over_http(db: Db) {

@@ -5,14 +5,16 @@
 //! `GET /api/v1/accounts`, and every change goes through `crate::accounts::{create_account,
 //! update_account}` or the store's functions, as the API's routes do.
 
+use super::custom_fields::{
+    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
+};
 use super::leads::{
     ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs, bulk_done,
     choice_options, items, number_json, owner_json, tags_json, text, value_of,
 };
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, datetime,
-    options,
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
 };
 use crate::accounts::{create_account, update_account};
 use crate::error::AppError;
@@ -21,9 +23,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rivet_domain::accounts::{
-    ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountField, AccountInput, LifecycleStage,
-};
+use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
@@ -177,6 +177,7 @@ struct ListPage {
     industry: String,
     stage_filter: Vec<Opt>,
     owner_filter: Vec<Opt>,
+    custom_filters: Vec<CustomFilter>,
     filtered: bool,
     errors: FormErrors,
     first_href: Option<String>,
@@ -187,24 +188,27 @@ struct ListPage {
     can_delete: bool,
     bulk_owner: Vec<Opt>,
     bulk_stage: Vec<Opt>,
+    views: super::views::ViewsBar,
 }
 
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Read)?;
+    let views = super::views::bar(&ctx, Resource::Accounts, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
-    let parsed =
-        match ListQuery::<AccountField>::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT) {
-            Ok(query) => Some(query),
-            Err(e) => {
-                errors.add_general(capitalise(&e.0));
-                None
-            }
-        };
+    let parsed = cf::list_query(
+        &ctx,
+        cf::RecordType::Account,
+        &pairs,
+        ACCOUNT_FIELDS,
+        ACCOUNT_DEFAULT_SORT,
+        &mut errors,
+    )
+    .await?;
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
@@ -247,6 +251,9 @@ pub async fn index(
         industry: value_of(&raw, "industry").to_owned(),
         stage_filter: stage_options(Some("Any stage"), value_of(&raw, "lifecycle_stage")),
         owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        custom_filters: CustomFields::load(&ctx, cf::RecordType::Account)
+            .await?
+            .filters(&raw),
         filtered: links.filtered,
         errors,
         first_href: links.first_href,
@@ -257,6 +264,7 @@ pub async fn index(
         can_delete: ctx.can(Resource::Accounts, Action::Delete),
         bulk_owner: owners.options(Some("Choose an owner"), ""),
         bulk_stage: stage_options(Some("Choose a stage"), ""),
+        views,
     };
     Ok(ctx.render_status(status, &page))
 }
@@ -512,6 +520,7 @@ struct FormPage {
     /// Open the address sections when they hold a value or an error.
     address_open: bool,
     errors: FormErrors,
+    custom: Vec<CustomInput>,
 }
 
 /// What differs between the new and the edit form.
@@ -550,6 +559,7 @@ async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
     form: AccountForm,
+    custom: Vec<CustomInput>,
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let owners = Owners::load(ctx).await?;
@@ -583,25 +593,33 @@ async fn form_page(
         address_open,
         form,
         errors,
+        custom,
     })
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let page = form_page(
         &ctx,
         FormKind::new(),
         AccountForm::default(),
+        custom.blank(),
         FormErrors::new(),
     )
     .await?;
     Ok(ctx.render(&page))
 }
 
-pub async fn create(ctx: Ctx, WebForm(form): WebForm<AccountForm>) -> Result<Response, WebError> {
+pub async fn create(
+    ctx: Ctx,
+    WithCustom(form, posted): WithCustom<AccountForm>,
+) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let mut errors = FormErrors::new();
-    let body = form.as_json(&mut errors);
+    let mut body = form.as_json(&mut errors);
+    custom.add_new(&posted, &mut body);
     if errors.is_empty() {
         let input: Result<AccountInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
@@ -616,10 +634,11 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<AccountForm>) -> Result<Res
                     format!("Created the account {}.", account.name),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
-    let page = form_page(&ctx, FormKind::new(), form, errors).await?;
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, FormKind::new(), form, custom, errors).await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -629,10 +648,12 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let account = accounts::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let page = form_page(
         &ctx,
         FormKind::edit(&account),
         AccountForm::of(&account),
+        custom.of(&account.custom_fields),
         FormErrors::new(),
     )
     .await?;
@@ -642,15 +663,17 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
 pub async fn update(
     ctx: Ctx,
     Path(id): Path<String>,
-    WebForm(form): WebForm<AccountForm>,
+    WithCustom(form, posted): WithCustom<AccountForm>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = accounts::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let mut errors = FormErrors::new();
-    let patch = form.as_json(&mut errors);
+    let mut patch = form.as_json(&mut errors);
+    custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
         match update_account(&ctx.app, &ctx.actor, id, patch).await {
             Ok(account) => {
@@ -659,10 +682,11 @@ pub async fn update(
                     format!("Saved {}.", account.name),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
-    let page = form_page(&ctx, FormKind::edit(&account), form, errors).await?;
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, FormKind::edit(&account), form, custom, errors).await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -914,10 +938,12 @@ struct DetailPage {
     health_score: String,
     parent: Option<(Uuid, String)>,
     sections: Vec<Section>,
+    custom: Vec<CustomValue>,
     related: Related,
     show_contacts: bool,
     show_deals: bool,
     can_add_contact: bool,
+    can_add_deal: bool,
     can_update: bool,
     can_delete: bool,
     timeline: Timeline,
@@ -960,7 +986,11 @@ pub async fn show(
         .flatten()
         .collect::<Vec<_>>()
         .join(" · ");
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account)
+        .await?
+        .values(&account.custom_fields);
     let page = DetailPage {
+        custom,
         layout: ctx.layout(account.name.clone()),
         timeline,
         here: format!("/accounts/{id}"),
@@ -1013,6 +1043,7 @@ pub async fn show(
         show_contacts: ctx.can(Resource::Contacts, Action::Read),
         show_deals: ctx.can(Resource::Deals, Action::Read),
         can_add_contact: ctx.can(Resource::Contacts, Action::Create),
+        can_add_deal: ctx.can(Resource::Deals, Action::Create),
         can_update: ctx.can(Resource::Accounts, Action::Update),
         can_delete: ctx.can(Resource::Accounts, Action::Delete),
     };

@@ -5,13 +5,16 @@
 //! `crate::contacts::{create_contact, update_contact}` or the store's functions.
 
 use super::accounts::AccountNames;
+use super::custom_fields::{
+    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
+};
 use super::leads::{
     ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs,
     bulk_done, items, owner_json, tags_json, text, value_of,
 };
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, datetime,
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use crate::contacts::{create_contact, update_contact};
 use crate::error::AppError;
@@ -21,8 +24,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
-use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField, ContactInput};
-use rivet_domain::query::ListQuery;
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
 use serde::Deserialize;
@@ -97,6 +99,7 @@ struct ListPage {
     q: String,
     account_filter: Vec<Opt>,
     owner_filter: Vec<Opt>,
+    custom_filters: Vec<CustomFilter>,
     filtered: bool,
     errors: FormErrors,
     first_href: Option<String>,
@@ -106,25 +109,28 @@ struct ListPage {
     can_update: bool,
     can_delete: bool,
     bulk_owner: Vec<Opt>,
+    views: super::views::ViewsBar,
 }
 
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Read)?;
+    let views = super::views::bar(&ctx, Resource::Contacts, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let accounts = AccountNames::load(&ctx).await?;
-    let parsed =
-        match ListQuery::<ContactField>::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT) {
-            Ok(query) => Some(query),
-            Err(e) => {
-                errors.add_general(capitalise(&e.0));
-                None
-            }
-        };
+    let parsed = cf::list_query(
+        &ctx,
+        cf::RecordType::Contact,
+        &pairs,
+        CONTACT_FIELDS,
+        CONTACT_DEFAULT_SORT,
+        &mut errors,
+    )
+    .await?;
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
@@ -174,6 +180,9 @@ pub async fn index(
             )
             .await,
         owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        custom_filters: CustomFields::load(&ctx, cf::RecordType::Contact)
+            .await?
+            .filters(&raw),
         filtered: links.filtered,
         errors,
         first_href: links.first_href,
@@ -183,6 +192,7 @@ pub async fn index(
         can_update: ctx.can(Resource::Contacts, Action::Update),
         can_delete: ctx.can(Resource::Contacts, Action::Delete),
         bulk_owner: owners.options(Some("Choose an owner"), ""),
+        views,
     };
     Ok(ctx.render_status(status, &page))
 }
@@ -374,6 +384,7 @@ struct FormPage {
     /// Open the address section when it holds a value or an error.
     address_open: bool,
     errors: FormErrors,
+    custom: Vec<CustomInput>,
 }
 
 /// What differs between the new and the edit form.
@@ -413,6 +424,7 @@ async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
     form: ContactForm,
+    custom: Vec<CustomInput>,
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let owners = Owners::load(ctx).await?;
@@ -445,6 +457,7 @@ async fn form_page(
         address_open,
         form,
         errors,
+        custom,
     })
 }
 
@@ -457,6 +470,7 @@ pub struct NewQuery {
 
 pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let form = ContactForm {
         account_id: query.account_id.trim().to_owned(),
         ..ContactForm::default()
@@ -465,16 +479,22 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
         &ctx,
         FormKind::new(&form.account_id),
         form,
+        custom.blank(),
         FormErrors::new(),
     )
     .await?;
     Ok(ctx.render(&page))
 }
 
-pub async fn create(ctx: Ctx, WebForm(form): WebForm<ContactForm>) -> Result<Response, WebError> {
+pub async fn create(
+    ctx: Ctx,
+    WithCustom(form, posted): WithCustom<ContactForm>,
+) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let mut errors = FormErrors::new();
-    let body = form.as_json(&mut errors);
+    let mut body = form.as_json(&mut errors);
+    custom.add_new(&posted, &mut body);
     if errors.is_empty() {
         let input: Result<ContactInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
@@ -489,10 +509,11 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<ContactForm>) -> Result<Res
                     format!("Created the contact {}.", display_name(&contact)),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
-    let page = form_page(&ctx, FormKind::new(&form.account_id), form, errors).await?;
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, FormKind::new(&form.account_id), form, custom, errors).await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -502,10 +523,12 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let page = form_page(
         &ctx,
         FormKind::edit(&contact),
         ContactForm::of(&contact),
+        custom.of(&contact.custom_fields),
         FormErrors::new(),
     )
     .await?;
@@ -515,15 +538,17 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
 pub async fn update(
     ctx: Ctx,
     Path(id): Path<String>,
-    WebForm(form): WebForm<ContactForm>,
+    WithCustom(form, posted): WithCustom<ContactForm>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let mut errors = FormErrors::new();
-    let patch = form.as_json(&mut errors);
+    let mut patch = form.as_json(&mut errors);
+    custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
         match update_contact(&ctx.app, &ctx.actor, id, patch).await {
             Ok(contact) => {
@@ -532,10 +557,11 @@ pub async fn update(
                     format!("Saved {}.", display_name(&contact)),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
-    let page = form_page(&ctx, FormKind::edit(&contact), form, errors).await?;
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, FormKind::edit(&contact), form, custom, errors).await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -569,6 +595,7 @@ struct DetailPage {
     owner: String,
     tags: Vec<String>,
     sections: Vec<Section>,
+    custom: Vec<CustomValue>,
     can_update: bool,
     can_delete: bool,
     timeline: Timeline,
@@ -629,7 +656,11 @@ pub async fn show(
     );
     let created = Some(datetime(&contact.created_at));
     let updated = Some(datetime(&contact.updated_at));
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact)
+        .await?
+        .values(&contact.custom_fields);
     let page = DetailPage {
+        custom,
         layout: ctx.layout(display_name(&contact)),
         timeline,
         here: format!("/contacts/{id}"),

@@ -1,28 +1,43 @@
-//! The pipeline board: one column per stage of the chosen pipeline with its deals as cards
-//! (amount, close date, owner, probability) and a header with the count and weighted total of
-//! every deal the caller may read in that stage. Dragging a card to another column moves the deal
-//! through the API (`rivet.js`); without the script, each card's "Move to" form posts here. Both
-//! go through `crate::deals::update_deal`, so the stage rules, stage history and audit are the
-//! API's.
+//! The deals pages: the list (filter bar, sortable columns, keyset pages, bulk owner / delete
+//! with a confirmation step), the create and edit form (`/deals/new?account_id=` starts at an
+//! account, from its page), a deal's page, and the pipeline board: one column per stage of the
+//! chosen pipeline with its deals as cards (amount, close date, owner, probability) and a header
+//! with the count and weighted total of every deal the caller may read in that stage. Dragging a
+//! card to another column moves the deal through the API (`rivet.js`); without the script, each
+//! card's "Move to" form posts here. The list reads the same query string as
+//! `GET /api/v1/deals`, and every change goes through `crate::deals::{create_deal, update_deal}`
+//! or the store's functions, so the stage rules, stage history and audit are the API's.
 
-use super::leads::Owners;
+use super::contacts::display_name as contact_name;
+use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
+use super::leads::{
+    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, api_pairs, bulk_done,
+    choice_options, number_json, owner_json, tags_json, text, value_of,
+};
 use super::timeline::{self, Timeline};
 use super::view::{
-    Ctx, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, options, safe_next,
-    with_query,
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, options,
+    safe_next, with_query,
 };
-use crate::deals::update_deal;
+use crate::custom_fields;
+use crate::deals::{create_deal, update_deal};
+use crate::error::AppError;
 use crate::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
+use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS};
 use rivet_domain::activities::RecordType;
-use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS};
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
+use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealInput, normalize_list_pairs};
+use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
 use rivet_store::deals::{self, Deal};
 use rivet_store::page::MAX_LIMIT;
-use rivet_store::pipelines::{self, Pipeline};
+use rivet_store::pipelines::{self, Pipeline, Stage};
+use rivet_store::{accounts, contacts};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -260,9 +275,11 @@ struct ShowPage {
     amount: String,
     owner: String,
     fields: Vec<Field>,
+    custom: Vec<CustomValue>,
     moves: Vec<Opt>,
     roles: Vec<RoleRow>,
     can_update: bool,
+    can_delete: bool,
     timeline: Timeline,
     here: String,
 }
@@ -351,8 +368,12 @@ pub async fn show(
     ];
     fields.retain(|f| !f.value.is_empty());
     let timeline = timeline::load(&ctx, &owners, RecordType::Deal, id, &query.before).await?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Deal)
+        .await?
+        .values(&deal.custom_fields);
     let page = ShowPage {
         layout: ctx.layout(deal.name.clone()),
+        custom,
         id,
         stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
         outcome: stage.map_or("open", |s| s.outcome.as_str()),
@@ -374,11 +395,817 @@ pub async fn show(
         ),
         roles,
         can_update: ctx.can(Resource::Deals, Action::Update),
+        can_delete: ctx.can(Resource::Deals, Action::Delete),
         timeline,
         here: format!("/deals/{id}"),
         name: deal.name,
     };
     Ok(ctx.render(&page))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The list
+
+const CATEGORIES: &[ForecastCategory] = &[
+    ForecastCategory::Pipeline,
+    ForecastCategory::BestCase,
+    ForecastCategory::Commit,
+    ForecastCategory::Closed,
+    ForecastCategory::Omitted,
+];
+
+fn category_label(category: ForecastCategory) -> &'static str {
+    match category {
+        ForecastCategory::Pipeline => "Pipeline",
+        ForecastCategory::BestCase => "Best case",
+        ForecastCategory::Commit => "Commit",
+        ForecastCategory::Closed => "Closed",
+        ForecastCategory::Omitted => "Omitted",
+    }
+}
+
+fn category_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
+    choice_options(
+        first,
+        CATEGORIES,
+        ForecastCategory::as_str,
+        category_label,
+        selected,
+    )
+}
+
+const OUTCOMES: &[StageOutcome] = &[StageOutcome::Open, StageOutcome::Won, StageOutcome::Lost];
+
+fn outcome_label(outcome: StageOutcome) -> &'static str {
+    match outcome {
+        StageOutcome::Open => "Open",
+        StageOutcome::Won => "Won",
+        StageOutcome::Lost => "Lost",
+    }
+}
+
+pub struct DealRow {
+    pub id: Uuid,
+    pub name: String,
+    pub account: Option<(Uuid, String)>,
+    pub amount: String,
+    pub stage: String,
+    pub outcome: &'static str,
+    pub close_date: String,
+    pub owner: String,
+    pub updated: String,
+}
+
+/// The sortable columns (the fields the API sorts on): label, API field, and the direction a
+/// first click sorts in.
+const SORT_COLUMNS: &[(&str, &str, bool)] = &[
+    ("Name", "name", false),
+    ("Amount", "amount", true),
+    ("Close date", "close_date", false),
+    ("Updated", "updated_at", true),
+];
+
+#[derive(Template)]
+#[template(path = "web/deals.html")]
+struct ListPage {
+    layout: Layout,
+    rows: Vec<DealRow>,
+    links: ListLinks,
+    q: String,
+    close_from: String,
+    close_to: String,
+    amount_from: String,
+    amount_to: String,
+    pipeline_filter: Vec<Opt>,
+    stage_filter: Vec<Opt>,
+    status_filter: Vec<Opt>,
+    category_filter: Vec<Opt>,
+    owner_filter: Vec<Opt>,
+    errors: FormErrors,
+    can_create: bool,
+    can_update: bool,
+    can_delete: bool,
+    bulk_owner: Vec<Opt>,
+}
+
+/// The filter bar as the API's query string. The bar names its fields as the API does
+/// (`close_date[gte]`, `amount[lte]`, …); only `status` (open, won, lost) is the page's own: it
+/// becomes `stage_id[in]` with the stages of that outcome, unless a stage is chosen already.
+fn list_pairs(
+    raw: &[(String, String)],
+    pipelines: &[Pipeline],
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
+    let (status, rest): (Vec<_>, Vec<_>) = raw.iter().cloned().partition(|(k, _)| k == "status");
+    let mut pairs = api_pairs(&rest, errors);
+    let status = status.first().map_or("", |(_, v)| v.trim());
+    if !status.is_empty() && value_of(raw, "stage_id").is_empty() {
+        match status.parse::<StageOutcome>() {
+            Ok(outcome) => {
+                let stages: Vec<String> = pipelines
+                    .iter()
+                    .flat_map(|p| &p.stages)
+                    .filter(|s| s.outcome == outcome)
+                    .map(|s| s.id.to_string())
+                    .collect();
+                pairs.push(("stage_id[in]".into(), stages.join(",")));
+            }
+            Err(e) => errors.add_general(format!("Status {e}")),
+        }
+    }
+    pairs
+}
+
+/// Names of the accounts of one page of deals, each looked up once.
+async fn account_names(ctx: &Ctx, deals: &[Deal]) -> HashMap<Uuid, String> {
+    let mut names = HashMap::new();
+    if !ctx.can(Resource::Accounts, Action::Read) {
+        return names;
+    }
+    for id in deals.iter().filter_map(|d| d.account_id) {
+        if names.contains_key(&id) {
+            continue;
+        }
+        if let Ok(account) = accounts::get(&ctx.app.store, &ctx.actor, id).await {
+            names.insert(id, account.name);
+        }
+    }
+    names
+}
+
+/// `"12500.10 EUR"`, or nothing.
+fn amount_text(deal: &Deal) -> String {
+    deal.amount
+        .as_ref()
+        .map(|a| format!("{a} {}", deal.currency))
+        .unwrap_or_default()
+}
+
+pub async fn index(
+    ctx: Ctx,
+    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Read)?;
+    let store = &ctx.app.store;
+    let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
+    let mut errors = FormErrors::new();
+    let pairs = list_pairs(&raw, &all, &mut errors);
+    let owners = Owners::load(&ctx).await?;
+    let parsed = match normalize_list_pairs(pairs) {
+        Ok(pairs) if errors.is_empty() => {
+            let query = custom_fields::list_query(
+                &ctx.app,
+                &ctx.actor,
+                rivet_domain::custom_fields::RecordType::Deal,
+                &pairs,
+                DEAL_FIELDS,
+                DEAL_DEFAULT_SORT,
+            )
+            .await;
+            match query {
+                Ok(query) => Some(query),
+                Err(AppError::BadRequest(message)) => {
+                    errors.add_general(capitalise(&message));
+                    None
+                }
+                Err(other) => return Err(ctx.fail(other)),
+            }
+        }
+        Ok(_) => None,
+        Err(e) => {
+            errors.add_general(capitalise(&e.0));
+            None
+        }
+    };
+    let stages: HashMap<Uuid, (&str, &Stage)> = all
+        .iter()
+        .flat_map(|p| p.stages.iter().map(move |s| (s.id, (p.name.as_str(), s))))
+        .collect();
+    let mut rows = Vec::new();
+    let mut next_cursor = None;
+    if let Some(query) = &parsed {
+        let after = match value_of(&raw, "cursor") {
+            "" => None,
+            text => Some(deals::decode_cursor(&query.sort, text).ok_or_else(|| {
+                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+            })?),
+        };
+        let page = deals::list(store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+            .await
+            .or_page(&ctx)?;
+        let accounts = account_names(&ctx, &page.data).await;
+        rows = page
+            .data
+            .iter()
+            .map(|d| {
+                let stage = stages.get(&d.stage_id);
+                DealRow {
+                    id: d.id,
+                    name: d.name.clone(),
+                    account: d
+                        .account_id
+                        .and_then(|id| accounts.get(&id).map(|name| (id, name.clone()))),
+                    amount: amount_text(d),
+                    stage: stage.map(|(_, s)| s.name.clone()).unwrap_or_default(),
+                    outcome: stage.map_or("open", |(_, s)| s.outcome.as_str()),
+                    close_date: text(&d.close_date),
+                    owner: owners.name(d.owner_id),
+                    updated: date(&d.updated_at),
+                }
+            })
+            .collect();
+        next_cursor = page.next_cursor;
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::BAD_REQUEST
+    };
+    let mut stage_items = vec![(String::new(), "Any stage".to_owned())];
+    stage_items.extend(all.iter().flat_map(|p| {
+        p.stages
+            .iter()
+            .map(move |s| (s.id.to_string(), format!("{} › {}", p.name, s.name)))
+    }));
+    let mut pipeline_items = vec![(String::new(), "Any pipeline".to_owned())];
+    pipeline_items.extend(all.iter().map(|p| (p.id.to_string(), p.name.clone())));
+    let page = ListPage {
+        layout: ctx.layout("Deals"),
+        rows,
+        links: ListLinks::new("/deals", &raw, SORT_COLUMNS, next_cursor),
+        q: value_of(&raw, "q").to_owned(),
+        close_from: value_of(&raw, "close_date[gte]").to_owned(),
+        close_to: value_of(&raw, "close_date[lte]").to_owned(),
+        amount_from: value_of(&raw, "amount[gte]").to_owned(),
+        amount_to: value_of(&raw, "amount[lte]").to_owned(),
+        pipeline_filter: options(pipeline_items, value_of(&raw, "pipeline_id")),
+        stage_filter: options(stage_items, value_of(&raw, "stage_id")),
+        status_filter: choice_options(
+            Some("Open, won or lost"),
+            OUTCOMES,
+            StageOutcome::as_str,
+            outcome_label,
+            value_of(&raw, "status"),
+        ),
+        category_filter: category_options(
+            Some("Any category"),
+            value_of(&raw, "forecast_category"),
+        ),
+        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        errors,
+        can_create: ctx.can(Resource::Deals, Action::Create),
+        can_update: ctx.can(Resource::Deals, Action::Update),
+        can_delete: ctx.can(Resource::Deals, Action::Delete),
+        bulk_owner: owners.options(Some("Choose an owner"), ""),
+    };
+    Ok(ctx.render_status(status, &page))
+}
+
+/// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
+/// page that asks, and deletes only when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let Selection { back, action, ids } =
+        match Selection::read(&ctx, &form, "/deals", Resource::Deals, ("deal", "deals"))? {
+            Ok(selection) => selection,
+            Err(refused) => return Ok(refused),
+        };
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} deal{}", if n == 1 { "" } else { "s" });
+    let result = match action.as_str() {
+        "delete" if value_of(&form, "confirm") == "yes" => deals::bulk_delete(store, actor, &ids)
+            .await
+            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                names.push(deals::get(store, actor, *id).await.or_page(&ctx)?.name);
+            }
+            let page = ConfirmDeletePage {
+                layout: ctx.layout("Delete deals"),
+                path: "/deals",
+                title: "Deals",
+                noun: "deal",
+                nouns: "deals",
+                ids,
+                names,
+                back,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "owner" => {
+            let Ok(owner) = Uuid::parse_str(value_of(&form, "owner_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new owner first."));
+            };
+            let set = deals::BulkSet {
+                owner_id: Some(owner),
+                ..deals::BulkSet::default()
+            };
+            deals::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    bulk_done(&ctx, &back, result)
+}
+
+// ---------------------------------------------------------------------------------------------
+// The form
+
+/// The form fields a validation message can sit next to.
+const FORM_FIELDS: &[&str] = &[
+    "name",
+    "account_id",
+    "contact_id",
+    "amount",
+    "currency",
+    "close_date",
+    "pipeline_id",
+    "stage_id",
+    "probability",
+    "forecast_category",
+    "next_step",
+    "close_reason",
+    "description",
+    "owner_id",
+    "tags",
+];
+
+/// How many accounts the account field suggests.
+const SUGGESTIONS: u64 = 20;
+
+/// The form as typed: plain strings, so a bad value comes back next to its field. The account
+/// is typed by name (`account_name`, with suggestions); `account_id` is the account it named
+/// before, so a deal started from an account's page keeps that account even if another has the
+/// same name.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct DealForm {
+    name: String,
+    account_id: String,
+    account_name: String,
+    contact_id: String,
+    amount: String,
+    currency: String,
+    close_date: String,
+    stage_id: String,
+    probability: String,
+    forecast_category: String,
+    next_step: String,
+    close_reason: String,
+    description: String,
+    owner_id: String,
+    tags: String,
+}
+
+impl DealForm {
+    fn of(deal: &Deal, account_name: String) -> Self {
+        Self {
+            name: deal.name.clone(),
+            account_id: deal.account_id.map(|id| id.to_string()).unwrap_or_default(),
+            account_name,
+            contact_id: deal.contact_id.map(|id| id.to_string()).unwrap_or_default(),
+            amount: text(&deal.amount),
+            currency: deal.currency.clone(),
+            close_date: text(&deal.close_date),
+            stage_id: deal.stage_id.to_string(),
+            probability: deal.probability.to_string(),
+            forecast_category: deal.forecast_category.as_str().to_owned(),
+            next_step: text(&deal.next_step),
+            close_reason: text(&deal.close_reason),
+            description: text(&deal.description),
+            owner_id: deal.owner_id.to_string(),
+            tags: deal.tags.join(", "),
+        }
+    }
+
+    /// The form as the API's JSON body; what the form itself must parse (numbers, ids, the
+    /// account's name) is checked here, next to its field. Left empty, the stage, probability
+    /// and forecast category are the API's defaults (the default pipeline's first stage, and
+    /// the stage's values).
+    async fn as_json(
+        &self,
+        ctx: &Ctx,
+        all: &[Pipeline],
+        errors: &mut FormErrors,
+    ) -> Result<Map<String, Value>, WebError> {
+        let mut map = Map::new();
+        for (field, value) in [
+            ("name", &self.name),
+            ("amount", &self.amount),
+            ("currency", &self.currency),
+            ("close_date", &self.close_date),
+            ("forecast_category", &self.forecast_category),
+            ("next_step", &self.next_step),
+            ("close_reason", &self.close_reason),
+            ("description", &self.description),
+        ] {
+            map.insert(field.into(), Value::String(value.trim().to_owned()));
+        }
+        match number_json(&self.probability, "probability", errors) {
+            Value::Null => {}
+            n => {
+                map.insert("probability".into(), n);
+            }
+        }
+        if let Ok(stage) = Uuid::parse_str(self.stage_id.trim()) {
+            match all.iter().find(|p| p.stages.iter().any(|s| s.id == stage)) {
+                Some(pipeline) => {
+                    map.insert("pipeline_id".into(), Value::String(pipeline.id.to_string()));
+                    map.insert("stage_id".into(), Value::String(stage.to_string()));
+                }
+                None => errors.add("stage_id", "is not a stage of this company's pipelines"),
+            }
+        } else if !self.stage_id.trim().is_empty() {
+            errors.add("stage_id", "is not a stage of this company's pipelines");
+        }
+        let account = self.account(ctx, errors).await?;
+        map.insert("account_id".into(), account);
+        let contact = self.contact_id.trim();
+        let contact = match Uuid::parse_str(contact) {
+            Ok(id) => Value::String(id.to_string()),
+            Err(_) if contact.is_empty() => Value::Null,
+            Err(_) => {
+                errors.add("contact_id", "must be a contact id");
+                Value::Null
+            }
+        };
+        map.insert("contact_id".into(), contact);
+        owner_json(&mut map, &self.owner_id, errors);
+        map.insert("tags".into(), tags_json(&self.tags));
+        Ok(map)
+    }
+
+    /// The account the form names: the one it was started with while its name is unchanged,
+    /// else the one account the caller may read with exactly that name (or that id).
+    async fn account(&self, ctx: &Ctx, errors: &mut FormErrors) -> Result<Value, WebError> {
+        let name = self.account_name.trim();
+        let known = Uuid::parse_str(self.account_id.trim()).ok();
+        if !ctx.can(Resource::Accounts, Action::Read) {
+            // The field is not shown; the deal keeps the account it has.
+            return Ok(known.map_or(Value::Null, |id| Value::String(id.to_string())));
+        }
+        if name.is_empty() {
+            return Ok(Value::Null);
+        }
+        // An account the caller cannot read shows as its id; left so, it stays.
+        if let Some(id) = known
+            && id.to_string() == name
+        {
+            return Ok(Value::String(id.to_string()));
+        }
+        let store = &ctx.app.store;
+        for id in known.into_iter().chain(Uuid::parse_str(name).ok()) {
+            if let Ok(account) = accounts::get(store, &ctx.actor, id).await
+                && (account.name.trim() == name || account.id.to_string() == name)
+            {
+                return Ok(Value::String(id.to_string()));
+            }
+        }
+        let pairs = [("name".to_owned(), name.to_owned())];
+        let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
+            .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+        let found = accounts::list(store, &ctx.actor, &query, 2, None)
+            .await
+            .or_page(ctx)?;
+        match found.data.as_slice() {
+            [only] => return Ok(Value::String(only.id.to_string())),
+            [] => errors.add(
+                "account_id",
+                "matches no account you can see; type its name as it is written",
+            ),
+            _ => errors.add(
+                "account_id",
+                "matches several accounts; start the deal from the account's page",
+            ),
+        }
+        Ok(Value::Null)
+    }
+}
+
+/// With the form's own errors, the API's checks of the other fields too, so that every message
+/// shows at once (nothing is written).
+fn check_rest(body: &Map<String, Value>, errors: &mut FormErrors) {
+    if let Ok(input) = serde_json::from_value::<DealInput>(Value::Object(body.clone()))
+        && let Err(found) = input.validate()
+    {
+        // A validation error is always taken in.
+        let _ = errors.absorb(AppError::Validation(found), FORM_FIELDS);
+    }
+}
+
+/// The stages of one pipeline, for the stage select (one group per pipeline).
+pub struct StageGroup {
+    pub pipeline: String,
+    pub stages: Vec<Opt>,
+}
+
+#[derive(Template)]
+#[template(path = "web/deals_form.html")]
+struct FormPage {
+    layout: Layout,
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+    form: DealForm,
+    stage_groups: Vec<StageGroup>,
+    category_options: Vec<Opt>,
+    owner_options: Vec<Opt>,
+    /// Account names for the account field's `<datalist>`.
+    account_suggestions: Vec<String>,
+    /// `None` when the caller may not read contacts (the field is then not shown).
+    contact_options: Option<Vec<Opt>>,
+    show_account: bool,
+    errors: FormErrors,
+    custom: Vec<CustomInput>,
+}
+
+/// What differs between the new and the edit form.
+struct FormKind {
+    heading: String,
+    action: String,
+    cancel: String,
+    submit: &'static str,
+}
+
+impl FormKind {
+    /// The new form; started from an account's page, Cancel goes back there.
+    fn new(account_id: &str) -> Self {
+        let cancel = match Uuid::parse_str(account_id) {
+            Ok(id) => format!("/accounts/{id}"),
+            Err(_) => "/deals".into(),
+        };
+        Self {
+            heading: "New deal".into(),
+            action: "/deals/new".into(),
+            cancel,
+            submit: "Create deal",
+        }
+    }
+
+    fn edit(deal: &Deal) -> Self {
+        Self {
+            heading: format!("Edit {}", deal.name),
+            action: format!("/deals/{}/edit", deal.id),
+            cancel: format!("/deals/{}", deal.id),
+            submit: "Save changes",
+        }
+    }
+}
+
+/// A few accounts for the account field: those matching what is typed, else the first by name.
+async fn account_suggestions(ctx: &Ctx, typed: &str) -> Result<Vec<String>, WebError> {
+    if !ctx.can(Resource::Accounts, Action::Read) {
+        return Ok(Vec::new());
+    }
+    let mut pairs = vec![("sort".to_owned(), "name".to_owned())];
+    if !typed.trim().is_empty() && Uuid::parse_str(typed.trim()).is_err() {
+        pairs.push(("q".to_owned(), typed.trim().to_owned()));
+    }
+    let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
+        .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+    let page = accounts::list(&ctx.app.store, &ctx.actor, &query, SUGGESTIONS, None)
+        .await
+        .or_page(ctx)?;
+    Ok(page.data.into_iter().map(|a| a.name).collect())
+}
+
+/// The primary contact select: the contacts of the deal's account, and the current one.
+async fn contact_options(ctx: &Ctx, form: &DealForm) -> Result<Option<Vec<Opt>>, WebError> {
+    if !ctx.can(Resource::Contacts, Action::Read) {
+        return Ok(None);
+    }
+    let store = &ctx.app.store;
+    let mut items = vec![(String::new(), "No primary contact".to_owned())];
+    if let Ok(account) = Uuid::parse_str(form.account_id.trim()) {
+        let pairs = [("account_id".to_owned(), account.to_string())];
+        let query = ListQuery::<ContactField>::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT)
+            .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
+        let page = contacts::list(store, &ctx.actor, &query, PAGE_SIZE, None)
+            .await
+            .or_page(ctx)?;
+        items.extend(
+            page.data
+                .iter()
+                .map(|c| (c.id.to_string(), contact_name(c))),
+        );
+    }
+    if let Ok(id) = Uuid::parse_str(form.contact_id.trim())
+        && !items.iter().any(|(value, _)| *value == id.to_string())
+    {
+        let name = match contacts::get(store, &ctx.actor, id).await {
+            Ok(contact) => contact_name(&contact),
+            Err(_) => "Another contact".into(),
+        };
+        items.push((id.to_string(), name));
+    }
+    Ok(Some(options(items, form.contact_id.trim())))
+}
+
+async fn form_page(
+    ctx: &Ctx,
+    kind: FormKind,
+    all: &[Pipeline],
+    form: DealForm,
+    custom: Vec<CustomInput>,
+    errors: FormErrors,
+) -> Result<FormPage, WebError> {
+    let owners = Owners::load(ctx).await?;
+    let owner = if form.owner_id.is_empty() {
+        ctx.actor.user_id.to_string()
+    } else {
+        form.owner_id.clone()
+    };
+    let stage_groups = all
+        .iter()
+        .map(|p| StageGroup {
+            pipeline: p.name.clone(),
+            stages: options(
+                p.stages.iter().map(|s| (s.id.to_string(), s.name.clone())),
+                form.stage_id.trim(),
+            ),
+        })
+        .collect();
+    Ok(FormPage {
+        layout: ctx.layout(kind.heading.clone()),
+        heading: kind.heading,
+        action: kind.action,
+        cancel: kind.cancel,
+        submit: kind.submit,
+        stage_groups,
+        category_options: category_options(Some("The stage's"), form.forecast_category.trim()),
+        owner_options: owners.options(None, &owner),
+        account_suggestions: account_suggestions(ctx, &form.account_name).await?,
+        contact_options: contact_options(ctx, &form).await?,
+        show_account: ctx.can(Resource::Accounts, Action::Read),
+        form,
+        errors,
+        custom,
+    })
+}
+
+/// `/deals/new?account_id=…&pipeline_id=…`: the account and pipeline to start with.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default)]
+pub struct NewQuery {
+    account_id: String,
+    pipeline_id: String,
+}
+
+pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Create)?;
+    let all = pipelines::list(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(&ctx)?;
+    let pipeline = all
+        .iter()
+        .find(|p| p.id.to_string() == query.pipeline_id.trim())
+        .or_else(|| all.iter().find(|p| p.is_default))
+        .or(all.first());
+    let mut form = DealForm {
+        stage_id: pipeline
+            .and_then(|p| p.stages.first())
+            .map(|s| s.id.to_string())
+            .unwrap_or_default(),
+        ..DealForm::default()
+    };
+    if let Ok(id) = Uuid::parse_str(query.account_id.trim())
+        && ctx.can(Resource::Accounts, Action::Read)
+    {
+        let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+            .await
+            .or_page(&ctx)?;
+        form.account_id = account.id.to_string();
+        form.account_name = account.name;
+    }
+    let custom = CustomFields::load(&ctx, cf::RecordType::Deal).await?;
+    let page = form_page(
+        &ctx,
+        FormKind::new(&form.account_id),
+        &all,
+        form,
+        custom.blank(),
+        FormErrors::new(),
+    )
+    .await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn create(
+    ctx: Ctx,
+    WithCustom(form, posted): WithCustom<DealForm>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Create)?;
+    let all = pipelines::list(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Deal).await?;
+    let mut errors = FormErrors::new();
+    let mut body = form.as_json(&ctx, &all, &mut errors).await?;
+    custom.add_new(&posted, &mut body);
+    if !errors.is_empty() {
+        check_rest(&body, &mut errors);
+    } else {
+        let input: Result<DealInput, AppError> = serde_json::from_value(Value::Object(body))
+            .map_err(|e| AppError::BadRequest(e.to_string()));
+        let result = match input {
+            Ok(input) => create_deal(&ctx.app, &ctx.actor, input).await,
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(deal) => {
+                return Ok(ctx.done(
+                    &format!("/deals/{}", deal.id),
+                    format!("Created the deal {}.", deal.name),
+                ));
+            }
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let kind = FormKind::new(&form.account_id);
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, kind, &all, form, custom, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let store = &ctx.app.store;
+    let deal = deals::get(store, &ctx.actor, id).await.or_page(&ctx)?;
+    let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
+    let account_name = match deal.account_id {
+        Some(account) if ctx.can(Resource::Accounts, Action::Read) => {
+            accounts::get(store, &ctx.actor, account)
+                .await
+                .map(|a| a.name)
+                .unwrap_or_else(|_| account.to_string())
+        }
+        _ => String::new(),
+    };
+    let form = DealForm::of(&deal, account_name);
+    let custom = CustomFields::load(&ctx, cf::RecordType::Deal)
+        .await?
+        .of(&deal.custom_fields);
+    let kind = FormKind::edit(&deal);
+    let page = form_page(&ctx, kind, &all, form, custom, FormErrors::new()).await?;
+    Ok(ctx.render(&page))
+}
+
+pub async fn update(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WithCustom(form, posted): WithCustom<DealForm>,
+) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Update)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let store = &ctx.app.store;
+    let deal = deals::get(store, &ctx.actor, id).await.or_page(&ctx)?;
+    let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Deal).await?;
+    let mut errors = FormErrors::new();
+    let mut patch = form.as_json(&ctx, &all, &mut errors).await?;
+    custom.add_patch(&posted, &mut patch);
+    // Moved to another stage with the old probability and category left as they were: the new
+    // stage's apply, as when the deal is moved on the board.
+    if form.stage_id.trim() != deal.stage_id.to_string() {
+        if form.probability.trim() == deal.probability.to_string() {
+            patch.remove("probability");
+        }
+        if form.forecast_category.trim() == deal.forecast_category.as_str() {
+            patch.remove("forecast_category");
+        }
+    }
+    if !errors.is_empty() {
+        check_rest(&patch, &mut errors);
+    } else {
+        match update_deal(&ctx.app, &ctx.actor, id, patch).await {
+            Ok(deal) => {
+                return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
+            }
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let custom = custom.as_posted(&posted, &errors);
+    let page = form_page(&ctx, FormKind::edit(&deal), &all, form, custom, errors).await?;
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
+}
+
+pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
+    ctx.require(Resource::Deals, Action::Delete)?;
+    let id = parse_id(&id).or_page(&ctx)?;
+    let deal = deals::get(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    deals::delete(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    Ok(ctx.done("/deals", format!("Deleted the deal {}.", deal.name)))
 }
 
 #[cfg(test)]

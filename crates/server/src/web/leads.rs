@@ -4,6 +4,9 @@
 //! change goes through `crate::leads::{create_lead, update_lead}` or the store's bulk functions.
 
 use super::audit::{AuditRow, Names, row as audit_row};
+use super::custom_fields::{
+    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
+};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
@@ -18,8 +21,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use chrono::NaiveDate;
 use rivet_domain::activities::RecordType;
-use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadField, LeadInput, LeadStatus};
-use rivet_domain::query::ListQuery;
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
 use rivet_store::leads::{self, BulkSet, Lead};
@@ -242,6 +244,7 @@ struct ListPage {
     created_to: String,
     status_filter: Vec<Opt>,
     owner_filter: Vec<Opt>,
+    custom_filters: Vec<CustomFilter>,
     filtered: bool,
     errors: FormErrors,
     first_href: Option<String>,
@@ -252,6 +255,7 @@ struct ListPage {
     can_delete: bool,
     bulk_owner: Vec<Opt>,
     bulk_status: Vec<Opt>,
+    views: super::views::ViewsBar,
 }
 
 /// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
@@ -369,19 +373,22 @@ impl ListLinks {
 
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Read)?;
+    let views = super::views::bar(&ctx, Resource::Leads, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
-    let parsed = match ListQuery::<LeadField>::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT) {
-        Ok(query) => Some(query),
-        Err(e) => {
-            errors.add_general(super::view::capitalise(&e.0));
-            None
-        }
-    };
+    let parsed = cf::list_query(
+        &ctx,
+        cf::RecordType::Lead,
+        &pairs,
+        LEAD_FIELDS,
+        LEAD_DEFAULT_SORT,
+        &mut errors,
+    )
+    .await?;
     let cursor = value_of(&raw, "cursor");
     let mut rows = Vec::new();
     let mut next_cursor = None;
@@ -428,6 +435,9 @@ pub async fn index(
         created_to: value_of(&raw, "created_to").to_owned(),
         status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
         owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
+        custom_filters: CustomFields::load(&ctx, cf::RecordType::Lead)
+            .await?
+            .filters(&raw),
         filtered: links.filtered,
         errors,
         first_href: links.first_href,
@@ -438,6 +448,7 @@ pub async fn index(
         can_delete: ctx.can(Resource::Leads, Action::Delete),
         bulk_owner: owners.options(Some("Choose an owner"), ""),
         bulk_status: status_options(Some("Choose a status"), ""),
+        views,
     };
     Ok(ctx.render_status(status, &page))
 }
@@ -776,15 +787,42 @@ struct FormPage {
     bant_open: bool,
     meddicc_open: bool,
     errors: FormErrors,
+    custom: Vec<CustomInput>,
 }
 
-async fn form_page(
-    ctx: &Ctx,
+/// What differs between the new and the edit form.
+struct FormKind {
     heading: String,
     action: String,
     cancel: String,
     submit: &'static str,
+}
+
+impl FormKind {
+    fn new() -> Self {
+        Self {
+            heading: "New lead".into(),
+            action: "/leads/new".into(),
+            cancel: "/leads".into(),
+            submit: "Create lead",
+        }
+    }
+
+    fn edit(lead: &Lead) -> Self {
+        Self {
+            heading: format!("Edit {}", display_name(lead)),
+            action: format!("/leads/{}/edit", lead.id),
+            cancel: format!("/leads/{}", lead.id),
+            submit: "Save changes",
+        }
+    }
+}
+
+async fn form_page(
+    ctx: &Ctx,
+    kind: FormKind,
     form: LeadForm,
+    custom: Vec<CustomInput>,
     errors: FormErrors,
 ) -> Result<FormPage, WebError> {
     let owners = Owners::load(ctx).await?;
@@ -804,11 +842,11 @@ async fn form_page(
             .any(|(f, v)| !v.trim().is_empty() || errors.has(f))
     };
     Ok(FormPage {
-        layout: ctx.layout(heading.clone()),
-        heading,
-        action,
-        cancel,
-        submit,
+        layout: ctx.layout(kind.heading.clone()),
+        heading: kind.heading,
+        action: kind.action,
+        cancel: kind.cancel,
+        submit: kind.submit,
         status_options: status_options(None, status),
         owner_options: owners.options(None, &owner),
         bant_open: any(&[
@@ -828,28 +866,33 @@ async fn form_page(
         ]),
         form,
         errors,
+        custom,
     })
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let page = form_page(
         &ctx,
-        "New lead".into(),
-        "/leads/new".into(),
-        "/leads".into(),
-        "Create lead",
+        FormKind::new(),
         LeadForm::default(),
+        custom.blank(),
         FormErrors::new(),
     )
     .await?;
     Ok(ctx.render(&page))
 }
 
-pub async fn create(ctx: Ctx, WebForm(form): WebForm<LeadForm>) -> Result<Response, WebError> {
+pub async fn create(
+    ctx: Ctx,
+    WithCustom(form, posted): WithCustom<LeadForm>,
+) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Create)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let mut errors = FormErrors::new();
-    let body = form.as_json(&mut errors);
+    let mut body = form.as_json(&mut errors);
+    custom.add_new(&posted, &mut body);
     if errors.is_empty() {
         let input: Result<LeadInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
@@ -864,16 +907,14 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<LeadForm>) -> Result<Respon
                     format!("Created the lead {}.", display_name(&lead)),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
     let page = form_page(
         &ctx,
-        "New lead".into(),
-        "/leads/new".into(),
-        "/leads".into(),
-        "Create lead",
+        FormKind::new(),
         form,
+        custom.as_posted(&posted, &errors),
         errors,
     )
     .await?;
@@ -886,13 +927,12 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let lead = leads::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let page = form_page(
         &ctx,
-        format!("Edit {}", display_name(&lead)),
-        format!("/leads/{id}/edit"),
-        format!("/leads/{id}"),
-        "Save changes",
+        FormKind::edit(&lead),
         LeadForm::of(&lead),
+        custom.of(&lead.custom_fields),
         FormErrors::new(),
     )
     .await?;
@@ -902,15 +942,17 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
 pub async fn update(
     ctx: Ctx,
     Path(id): Path<String>,
-    WebForm(form): WebForm<LeadForm>,
+    WithCustom(form, posted): WithCustom<LeadForm>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let lead = leads::get(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let mut errors = FormErrors::new();
-    let patch = form.as_json(&mut errors);
+    let mut patch = form.as_json(&mut errors);
+    custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
         match update_lead(&ctx.app, &ctx.actor, id, patch).await {
             Ok(lead) => {
@@ -919,16 +961,14 @@ pub async fn update(
                     format!("Saved {}.", display_name(&lead)),
                 ));
             }
-            Err(err) => errors.absorb(err, FORM_FIELDS).or_page(&ctx)?,
+            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
     let page = form_page(
         &ctx,
-        format!("Edit {}", display_name(&lead)),
-        format!("/leads/{id}/edit"),
-        format!("/leads/{id}"),
-        "Save changes",
+        FormKind::edit(&lead),
         form,
+        custom.as_posted(&posted, &errors),
         errors,
     )
     .await?;
@@ -978,6 +1018,7 @@ struct DetailPage {
     engagement_score: i32,
     total_score: i32,
     sections: Vec<Section>,
+    custom: Vec<CustomValue>,
     history: Vec<AuditRow>,
     more_history: bool,
     can_update: bool,
@@ -1062,8 +1103,12 @@ pub async fn show(
         .flatten()
         .collect::<Vec<_>>()
         .join(" · ");
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead)
+        .await?
+        .values(&lead.custom_fields);
     let page = DetailPage {
         layout: ctx.layout(display_name(&lead)),
+        custom,
         timeline,
         here: format!("/leads/{id}"),
         id,
@@ -1141,6 +1186,7 @@ pub async fn show(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rivet_domain::query::ListQuery;
 
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()

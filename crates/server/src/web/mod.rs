@@ -13,6 +13,7 @@ mod assets;
 mod audit;
 mod chart;
 mod contacts;
+mod custom_fields;
 mod deals;
 mod home;
 mod leads;
@@ -21,10 +22,12 @@ mod search;
 mod session;
 mod settings;
 mod system;
+mod tasks;
 mod teams;
 mod timeline;
 mod users;
 mod view;
+mod views;
 
 use crate::state::AppState;
 use axum::Router;
@@ -46,10 +49,20 @@ pub fn routes() -> Router<AppState> {
         .route("/leads/{id}/edit", get(leads::edit).post(leads::update))
         .route("/leads/{id}/delete", post(leads::delete))
         .route("/search", get(search::show))
+        .route("/deals", get(deals::index))
+        .route("/deals/new", get(deals::new).post(deals::create))
+        .route("/deals/bulk", post(deals::bulk))
         .route("/deals/board", get(deals::board))
         .route("/deals/{id}", get(deals::show))
+        .route("/deals/{id}/edit", get(deals::edit).post(deals::update))
+        .route("/deals/{id}/delete", post(deals::delete))
         .route("/deals/{id}/move", post(deals::move_deal))
         .route("/quick-add/{record}/{id}", post(timeline::quick_add))
+        .route("/tasks", get(tasks::index))
+        .route("/tasks/new", get(tasks::new).post(tasks::create))
+        .route("/tasks/{id}/edit", get(tasks::edit).post(tasks::update))
+        .route("/tasks/{id}/complete", post(tasks::complete))
+        .route("/tasks/{id}/delete", post(tasks::delete))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}", get(users::edit).post(users::update))
         .route("/admin/users/{id}/active", post(users::set_active))
@@ -95,6 +108,8 @@ pub fn routes() -> Router<AppState> {
             get(contacts::edit).post(contacts::update),
         )
         .route("/contacts/{id}/delete", post(contacts::delete))
+        .route("/views", post(views::save))
+        .route("/views/{id}/delete", post(views::delete))
         .route("/assets/web/{file}", get(assets::serve))
         .fallback(view::not_found)
 }

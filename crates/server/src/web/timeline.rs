@@ -7,7 +7,7 @@ use super::view::{Ctx, WebError, WebForm, ago, capitalise, datetime};
 use crate::activities::create_activity;
 use crate::error::AppError;
 use crate::extract::parse_id;
-use crate::tasks::create_task;
+use crate::tasks::{company_time_zone, create_task};
 use axum::extract::Path;
 use axum::response::Response;
 use rivet_domain::activities::{ActivityInput, LinkInput, RecordType};
@@ -40,9 +40,11 @@ pub(super) struct Timeline {
     pub action: String,
     pub can_note: bool,
     pub can_task: bool,
+    /// The full task form, about this record.
+    pub new_task: String,
 }
 
-fn record_path(record_type: RecordType, id: Uuid) -> String {
+pub(super) fn record_path(record_type: RecordType, id: Uuid) -> String {
     let list = match record_type {
         RecordType::Lead => "leads",
         RecordType::Contact => "contacts",
@@ -122,6 +124,10 @@ pub(super) async fn load(
         action: format!("/quick-add/{}/{id}", record.as_str()),
         can_note: ctx.can(Resource::Activities, Action::Create),
         can_task: ctx.can(Resource::Tasks, Action::Create),
+        new_task: format!(
+            "/tasks/new?related_type={}&related_id={id}",
+            record.as_str()
+        ),
     })
 }
 
@@ -174,7 +180,11 @@ pub async fn quick_add(
         }
         "task" => {
             ctx.require(Resource::Tasks, Action::Create)?;
-            let due_at = blank(&form.due_date).map(|d| format!("{d}T17:00:00Z"));
+            // The date is the company's; an unreadable one goes to the API, which names it.
+            let tz = company_time_zone(&ctx.app, &ctx.actor)
+                .await
+                .map_err(|e| ctx.fail(e))?;
+            let due_at = blank(&form.due_date).map(|d| super::tasks::due_on(tz, &d).unwrap_or(d));
             let input = TaskInput {
                 subject: blank(&form.subject),
                 description: blank(&form.body),

@@ -13,7 +13,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};
-use rivet_store::{StoreError, companies, users};
+use rivet_store::{StoreError, companies, tasks, users};
 use serde::de::DeserializeOwned;
 
 const FLASH_COOKIE: &str = "rivet_flash";
@@ -32,6 +32,8 @@ pub struct NavItem {
     pub href: &'static str,
     pub label: &'static str,
     pub current: bool,
+    /// A count shown next to the label (the caller's overdue tasks).
+    pub badge: Option<i64>,
 }
 
 pub struct NavSection {
@@ -75,7 +77,9 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/leads", "Leads", Need::Read(Resource::Leads)),
             ("/accounts", "Accounts", Need::Read(Resource::Accounts)),
             ("/contacts", "Contacts", Need::Read(Resource::Contacts)),
+            ("/deals", "Deals", Need::Read(Resource::Deals)),
             ("/deals/board", "Pipeline", Need::Read(Resource::Deals)),
+            ("/tasks", "Tasks", Need::Read(Resource::Tasks)),
         ],
     ),
     (
@@ -121,7 +125,14 @@ fn may_open(actor: &Actor, need: &Need) -> bool {
     }
 }
 
-fn navigation(actor: &Actor, path: &str) -> Vec<NavSection> {
+fn navigation(actor: &Actor, path: &str, overdue: Option<i64>) -> Vec<NavSection> {
+    let opens = |href: &str| path == href || (href != "/" && path.starts_with(&format!("{href}/")));
+    // The most specific entry is the current one: on `/deals/board`, Pipeline and not Deals.
+    let current = NAV
+        .iter()
+        .flat_map(|(_, entries)| entries.iter().map(|(href, _, _)| *href))
+        .filter(|href| opens(href))
+        .max_by_key(|href| href.len());
     NAV.iter()
         .map(|(title, entries)| NavSection {
             title,
@@ -131,8 +142,8 @@ fn navigation(actor: &Actor, path: &str) -> Vec<NavSection> {
                 .map(|(href, label, _)| NavItem {
                     href,
                     label,
-                    current: path == *href
-                        || (*href != "/" && path.starts_with(&format!("{href}/"))),
+                    current: current == Some(*href),
+                    badge: overdue.filter(|n| *href == "/tasks" && *n > 0),
                 })
                 .collect(),
         })
@@ -166,6 +177,8 @@ pub struct Ctx {
     pub user_email: String,
     pub company_name: String,
     pub path: String,
+    /// How many of the caller's tasks are overdue (`None` without tasks read).
+    pub overdue_tasks: Option<i64>,
     flash: Option<Flash>,
 }
 
@@ -179,9 +192,17 @@ impl FromRequestParts<AppState> for Ctx {
         let (Some(actor), Some(session)) = (actor, session) else {
             return Err(login_redirect(&parts.uri));
         };
-        let (me, company) = tokio::try_join!(
+        let overdue = async {
+            if actor.can(Resource::Tasks, Action::Read) {
+                tasks::count_my_overdue(&app.store, &actor).await.map(Some)
+            } else {
+                Ok(None)
+            }
+        };
+        let (me, company, overdue_tasks) = tokio::try_join!(
             users::me(&app.store, &actor),
-            companies::get(&app.store, &actor)
+            companies::get(&app.store, &actor),
+            overdue
         )
         .map_err(|e| WebError::from(e).into_response())?;
         Ok(Self {
@@ -192,6 +213,7 @@ impl FromRequestParts<AppState> for Ctx {
             user_email: me.email,
             company_name: company.name,
             path: parts.uri.path().to_owned(),
+            overdue_tasks,
             flash: read_flash(&parts.headers),
         })
     }
@@ -206,7 +228,7 @@ impl Ctx {
             user_email: self.user_email.clone(),
             initials: initials(&self.user_name),
             csrf: self.csrf.clone(),
-            nav: navigation(&self.actor, &self.path),
+            nav: navigation(&self.actor, &self.path, self.overdue_tasks),
             flash: self.flash.clone(),
         }
     }

@@ -1,0 +1,456 @@
+//! The tasks pages: over plain HTTP, "My tasks" shows only the caller's open tasks, overdue
+//! ones are marked and counted in the navigation, a row's "Complete" button works (with the
+//! CSRF token only), the form keeps dates in the company's time zone and shows validation
+//! messages next to their fields without writing anything, another company's task is a 404
+//! page, and a read-only member sees no "Complete" button and is refused the post. In the
+//! browser: a task created in the form shows under "My tasks" and is completed from there.
+
+use super::{Page, header, sign_in_at, web_sign_in};
+use anyhow::{Context, Result, ensure};
+use chrono::{Duration, Utc};
+use rivet_tests::{
+    ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, Session, TestApp, json_of, spawn_app,
+};
+use serde_json::{Value, json};
+
+async fn create_task(app: &TestApp, who: &Session, body: Value) -> String {
+    let response = app.post("/tasks", who, body).await;
+    assert_eq!(response.status(), 201, "create task");
+    json_of(response).await["id"].as_str().unwrap().to_owned()
+}
+
+async fn task_count(app: &TestApp, who: &Session) -> usize {
+    json_of(app.get("/tasks?limit=500", who).await).await["data"]
+        .as_array()
+        .map_or(0, Vec::len)
+}
+
+async fn email_of(app: &TestApp, who: &Session) -> String {
+    let me = json_of(app.get("/me", who).await).await;
+    me["user"]["email"].as_str().unwrap().to_owned()
+}
+
+async fn tasks_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let rep = app.member(&api_admin, "sales").await;
+    let overdue = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Call the overdue client",
+               "due_at": (Utc::now() - Duration::days(2)).to_rfc3339()}),
+    )
+    .await;
+    let later = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Plan next quarter",
+               "due_at": (Utc::now() + Duration::days(5)).to_rfc3339(), "priority": "high"}),
+    )
+    .await;
+    create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Already finished", "status": "completed"}),
+    )
+    .await;
+    create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "The rep call", "assignee_id": rep.user_id}),
+    )
+    .await;
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let get = |client: &reqwest::Client, path: &str| {
+        let request = client.get(format!("{}{path}", app.base));
+        async move { request.send().await.unwrap() }
+    };
+    let form = |client: &reqwest::Client, path: &str, fields: &[(&str, &str)]| {
+        let request = client
+            .post(format!("{}{path}", app.base))
+            .form(&fields.to_vec());
+        async move { request.send().await.unwrap() }
+    };
+    let text = |response: reqwest::Response| async move { response.text().await.unwrap() };
+
+    // "My tasks": mine and open only, the overdue one marked, soonest first; the navigation
+    // counts it.
+    let page = text(get(&admin, "/tasks").await).await;
+    assert!(
+        page.contains("Call the overdue client") && page.contains("Plan next quarter"),
+        "{page}"
+    );
+    assert!(!page.contains("The rep call") && !page.contains("Already finished"));
+    assert!(page.find("Call the overdue client") < page.find("Plan next quarter"));
+    assert!(page.contains(&format!(
+        r#"<tr class="task-overdue" data-task-id="{overdue}">"#
+    )));
+    assert!(!page.contains(&format!(
+        r#"<tr class="task-overdue" data-task-id="{later}">"#
+    )));
+    assert!(
+        page.contains(r#"data-overdue-count>1<"#),
+        "the badge: {page}"
+    );
+    assert!(page.contains(r#"href="/tasks?view=all""#));
+    let page = text(get(&admin, "/tasks?view=overdue").await).await;
+    assert!(page.contains("Call the overdue client") && !page.contains("Plan next quarter"));
+    let page = text(get(&admin, "/tasks?view=all").await).await;
+    assert!(page.contains("The rep call") && page.contains("Already finished"));
+    let page = text(get(&admin, "/tasks?view=all&sort=-priority&priority=high").await).await;
+    assert!(page.contains("Plan next quarter") && !page.contains("Call the overdue client"));
+    // The page takes the API's rules and says what is wrong.
+    let response = get(&admin, "/tasks?sort=colour").await;
+    assert_eq!(response.status(), 400);
+    assert!(text(response).await.contains("allowed sort fields"));
+    assert_eq!(get(&admin, "/tasks?view=someday").await.status(), 400);
+
+    // A sales rep's "My tasks" has only theirs, and no "All" tab.
+    let (rep_web, _) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
+    let page = text(get(&rep_web, "/tasks").await).await;
+    assert!(page.contains("The rep call") && !page.contains("Call the overdue client"));
+    assert!(!page.contains(r#"href="/tasks?view=all""#));
+
+    // Complete from the list: refused without the CSRF token, done with it, back to the list.
+    let path = format!("/tasks/{overdue}/complete");
+    assert_eq!(
+        form(&admin, &path, &[("back", "/tasks")]).await.status(),
+        403
+    );
+    let response = form(
+        &admin,
+        &path,
+        &[("csrf_token", &csrf), ("back", "/tasks?view=overdue")],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/tasks?view=overdue");
+    let task = json_of(app.get(&format!("/tasks/{overdue}"), &api_admin).await).await;
+    assert_eq!(task["status"], "completed");
+    let page = text(get(&admin, "/tasks").await).await;
+    assert!(
+        page.contains("Completed “Call the overdue client”."),
+        "{page}"
+    );
+    assert!(!page.contains("data-overdue-count"), "no badge any more");
+    // A link elsewhere is not followed.
+    let response = form(
+        &admin,
+        &format!("/tasks/{later}/complete"),
+        &[("csrf_token", &csrf), ("back", "https://evil.test/")],
+    )
+    .await;
+    assert_eq!(header(&response, "location"), "/tasks");
+
+    // The form: messages next to their fields, and nothing written.
+    let before = task_count(&app, &api_admin).await;
+    let response = form(
+        &admin,
+        "/tasks/new",
+        &[
+            ("csrf_token", &csrf),
+            ("subject", "  "),
+            ("due_date", "tomorrow"),
+            ("priority", "normal"),
+            ("status", "open"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = text(response).await;
+    assert!(page.contains(r#"id="task-due_date-error""#), "{page}");
+    assert!(
+        page.contains(r#"value="tomorrow""#),
+        "the typed value stays"
+    );
+    let response = form(
+        &admin,
+        "/tasks/new",
+        &[
+            ("csrf_token", &csrf),
+            ("subject", "  "),
+            ("priority", "asap"),
+            ("related_type", "lead"),
+            ("related_id", &uuid::Uuid::new_v4().to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = text(response).await;
+    for field in ["subject", "priority"] {
+        assert!(
+            page.contains(&format!(r#"id="task-{field}-error""#)),
+            "{field}: {page}"
+        );
+    }
+    assert!(page.contains("Subject must not be empty"), "{page}");
+    // The store's own check (the record must exist) also lands next to its field.
+    let response = form(
+        &admin,
+        "/tasks/new",
+        &[
+            ("csrf_token", &csrf),
+            ("subject", "About a ghost"),
+            ("related_type", "lead"),
+            ("related_id", &uuid::Uuid::new_v4().to_string()),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = text(response).await;
+    assert!(page.contains(r#"id="task-related_id-error""#), "{page}");
+    assert_eq!(task_count(&app, &api_admin).await, before);
+
+    // Dates are typed and shown in the company's time zone.
+    let response = app
+        .patch(
+            "/settings",
+            &api_admin,
+            json!({"timezone": "Pacific/Auckland"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let lead = json_of(
+        app.post("/leads", &api_admin, json!({"last_name": "Doe"}))
+            .await,
+    )
+    .await;
+    let lead = lead["id"].as_str().unwrap().to_owned();
+    let page = text(
+        get(
+            &admin,
+            &format!("/tasks/new?related_type=lead&related_id={lead}"),
+        )
+        .await,
+    )
+    .await;
+    assert!(page.contains(&format!(r#"value="{lead}""#)) && page.contains("Pacific/Auckland"));
+    let response = form(
+        &admin,
+        "/tasks/new",
+        &[
+            ("csrf_token", &csrf),
+            ("subject", "Winter call"),
+            ("due_date", "2026-07-01"),
+            ("due_time", "09:30"),
+            ("priority", "urgent"),
+            ("status", "open"),
+            ("related_type", "lead"),
+            ("related_id", &lead),
+            ("back", &format!("/leads/{lead}")),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), format!("/leads/{lead}"));
+    let created = json_of(
+        app.get(&format!("/tasks?related_id={lead}"), &api_admin)
+            .await,
+    )
+    .await;
+    let created = &created["data"][0];
+    assert_eq!(created["subject"], "Winter call");
+    assert_eq!(created["priority"], "urgent");
+    assert_eq!(
+        created["due_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        "2026-06-30T21:30:00Z"
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap()
+    );
+    let winter = created["id"].as_str().unwrap().to_owned();
+    // The quick-add on the record's page takes the date as the company's too, and links to
+    // the full form about the record.
+    let page = text(get(&admin, &format!("/leads/{lead}")).await).await;
+    assert!(
+        page.contains(r#"href="/tasks/new?related_type=lead&"#)
+            && page.contains(&format!(r#"related_id={lead}">More options"#)),
+        "{page}"
+    );
+    let response = form(
+        &admin,
+        &format!("/quick-add/lead/{lead}"),
+        &[
+            ("csrf_token", &csrf),
+            ("kind", "task"),
+            ("subject", "Quick winter call"),
+            ("due_date", "2026-07-03"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let quick = json_of(app.get("/tasks?q=quick%20winter", &api_admin).await).await;
+    assert_eq!(
+        quick["data"][0]["due_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        "2026-07-03T05:00:00Z"
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        "17:00 in Auckland"
+    );
+    let page = text(get(&admin, &format!("/tasks/{winter}/edit")).await).await;
+    assert!(
+        page.contains(r#"value="2026-07-01""#) && page.contains(r#"value="09:30""#),
+        "{page}"
+    );
+    let list = text(get(&admin, "/tasks").await).await;
+    assert!(
+        list.contains("2026-07-01 09:30") && list.contains(&format!(r#"href="/leads/{lead}""#))
+    );
+    // Editing: an empty subject stays on the page and changes nothing; a good one saves.
+    let edit = format!("/tasks/{winter}/edit");
+    let response = form(&admin, &edit, &[("csrf_token", &csrf), ("subject", "")]).await;
+    assert_eq!(response.status(), 422);
+    assert!(text(response).await.contains(r#"id="task-subject-error""#));
+    let response = form(
+        &admin,
+        &edit,
+        &[
+            ("csrf_token", &csrf),
+            ("subject", "Winter call, moved"),
+            ("due_date", "2026-07-02"),
+            ("due_time", ""),
+            ("priority", "low"),
+            ("status", "in_progress"),
+            ("related_type", ""),
+            ("related_id", ""),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let task = json_of(app.get(&format!("/tasks/{winter}"), &api_admin).await).await;
+    assert_eq!(task["subject"], "Winter call, moved");
+    assert_eq!(task["status"], "in_progress");
+    assert!(task["related_id"].is_null(), "{task}");
+    assert_eq!(
+        task["due_at"]
+            .as_str()
+            .unwrap()
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        "2026-07-02T05:00:00Z"
+            .parse::<chrono::DateTime<Utc>>()
+            .unwrap(),
+        "17:00 in Auckland"
+    );
+
+    // Another company's task is a 404 page, for reading and for every button.
+    let other = app.other_company("Other Ltd").await;
+    let (outsider, outsider_csrf) =
+        web_sign_in(&app, &email_of(&app, &other).await, ADMIN_PASSWORD).await;
+    assert_eq!(get(&outsider, &edit).await.status(), 404);
+    for path in [
+        format!("/tasks/{later}/complete"),
+        format!("/tasks/{winter}/delete"),
+        edit.clone(),
+    ] {
+        let response = form(
+            &outsider,
+            &path,
+            &[("csrf_token", &outsider_csrf), ("subject", "Mine now")],
+        )
+        .await;
+        assert_eq!(response.status(), 404, "{path}");
+    }
+    assert!(
+        !text(get(&outsider, "/tasks?view=all").await)
+            .await
+            .contains("Winter call")
+    );
+    assert_eq!(
+        json_of(app.get(&format!("/tasks/{winter}"), &api_admin).await).await["subject"],
+        "Winter call, moved"
+    );
+
+    // A read-only member sees every task but no button, and the post is refused.
+    let reader = app.member(&api_admin, "read_only").await;
+    let (reader, reader_csrf) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
+    let page = text(get(&reader, "/tasks?view=all").await).await;
+    assert!(page.contains("Winter call, moved"), "{page}");
+    assert!(!page.contains("/complete") && !page.contains(r#"href="/tasks/new""#));
+    let response = form(
+        &reader,
+        &format!("/tasks/{winter}/complete"),
+        &[("csrf_token", &reader_csrf)],
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(get(&reader, "/tasks/new").await.status(), 403);
+    assert_eq!(get(&reader, &edit).await.status(), 403);
+    let task = json_of(app.get(&format!("/tasks/{winter}"), &api_admin).await).await;
+    assert_eq!(task["status"], "in_progress");
+
+    // Deleting from the edit page.
+    let response = form(
+        &admin,
+        &format!("/tasks/{winter}/delete"),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        app.get(&format!("/tasks/{winter}"), &api_admin)
+            .await
+            .status(),
+        404
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn my_tasks_complete_form_errors_tenancy_and_read_only_over_http() {
+    tasks_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        tasks_over_http(Db::Postgres).await;
+    }
+}
+
+pub(super) async fn task_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    sign_in_at(page, "/tasks/new").await?;
+    page.fill("task-subject", "Send the browser proposal")
+        .await?;
+    page.choose("#task-priority", "High").await?;
+    page.click_button("Create task").await?;
+    ensure!(
+        page.path().await? == "/tasks",
+        "on the list: {}",
+        page.path().await?
+    );
+    page.expect_text("Created the task “Send the browser proposal”.")
+        .await?;
+    page.expect_text("My tasks").await?;
+    page.expect_text("Send the browser proposal").await?;
+    page.click_button("Complete").await?;
+    page.expect_text("Completed “Send the browser proposal”.")
+        .await?;
+    let rows = page
+        .client
+        .find_all(fantoccini::Locator::Css("tr[data-task-id]"))
+        .await?;
+    ensure!(
+        rows.is_empty(),
+        "My tasks is empty after completing the only task"
+    );
+    let admin = app.admin().await;
+    let tasks = json_of(app.get("/tasks?q=browser%20proposal", &admin).await).await;
+    ensure!(
+        tasks["data"][0]["status"] == "completed" && tasks["data"][0]["priority"] == "high",
+        "saved: {tasks}"
+    );
+    page.goto("/tasks?view=all").await?;
+    page.expect_text("Send the browser proposal").await?;
+    page.expect_text("Completed")
+        .await
+        .context("the status badge")?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_task_created_in_the_form_shows_under_my_tasks_and_is_completed_there() {
+    super::journey_on_both(super::Journey::Tasks).await;
+}
