@@ -426,6 +426,63 @@ async fn deals_over_http(db: Db) {
         app.get(&format!("/deals/{id}"), &api_admin).await.status(),
         404
     );
+
+    // A saved view of the deals list: the page's "won" is kept as the won stages, and the
+    // view's link (in the bar of the list) brings the filter back.
+    let response = form(
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("resource", "deals"),
+            ("name", "Won deals"),
+            ("return_to", "/deals?status=won&sort=-amount"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303, "{}", response.text().await.unwrap());
+    let views: Value = app
+        .get("/views?resource=deals", &api_admin)
+        .await
+        .json()
+        .await
+        .unwrap();
+    let query = views["data"][0]["query"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
+    let won: Vec<String> = app
+        .get("/pipelines", &api_admin)
+        .await
+        .json::<Value>()
+        .await
+        .unwrap()["data"][0]["stages"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|s| s["outcome"] == "won")
+        .filter_map(|s| s["id"].as_str().map(str::to_owned))
+        .collect();
+    assert!(!won.is_empty());
+    let pairs: Vec<(String, String)> = reqwest::Url::parse(&format!("http://view/?{query}"))
+        .unwrap()
+        .query_pairs()
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect();
+    assert!(
+        pairs.contains(&("stage_id[in]".to_owned(), won.join(","))),
+        "{query}"
+    );
+    assert!(
+        pairs.contains(&("sort".to_owned(), "-amount".to_owned())),
+        "{query}"
+    );
+    let list = get(&admin, "/deals?view=all").await.text().await.unwrap();
+    assert!(
+        list.contains("Won deals"),
+        "the views bar lists the view: {list}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -486,12 +486,13 @@ struct ListPage {
     can_update: bool,
     can_delete: bool,
     bulk_owner: Vec<Opt>,
+    views: super::views::ViewsBar,
 }
 
 /// The filter bar as the API's query string. The bar names its fields as the API does
 /// (`close_date[gte]`, `amount[lte]`, …); only `status` (open, won, lost) is the page's own: it
 /// becomes `stage_id[in]` with the stages of that outcome, unless a stage is chosen already.
-fn list_pairs(
+pub(super) fn list_pairs(
     raw: &[(String, String)],
     pipelines: &[Pipeline],
     errors: &mut FormErrors,
@@ -543,9 +544,10 @@ fn amount_text(deal: &Deal) -> String {
 
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Deals, Action::Read)?;
+    let views = super::views::bar(&ctx, Resource::Deals, &mut raw).await?;
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let mut errors = FormErrors::new();
@@ -657,6 +659,7 @@ pub async fn index(
         can_update: ctx.can(Resource::Deals, Action::Update),
         can_delete: ctx.can(Resource::Deals, Action::Delete),
         bulk_owner: owners.options(Some("Choose an owner"), ""),
+        views,
     };
     Ok(ctx.render_status(status, &page))
 }

@@ -205,7 +205,17 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
         .and_then(|(_, q)| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&kept(&raw), &mut errors);
+    // Each page turns its own filters into the API's query as its list does (the deals page's
+    // open/won/lost becomes the stages of that outcome).
+    let pairs = match resource {
+        Resource::Deals => {
+            let pipelines = rivet_store::pipelines::list(&ctx.app.store, &ctx.actor)
+                .await
+                .or_page(&ctx)?;
+            super::deals::list_pairs(&kept(&raw), &pipelines, &mut errors)
+        }
+        _ => api_pairs(&kept(&raw), &mut errors),
+    };
     if !errors.is_empty() {
         return Ok(ctx.refused(&back, "Fix the filters before saving them as a view."));
     }
