@@ -147,6 +147,13 @@ async fn run() -> anyhow::Result<()> {
             scale,
         } => {
             anyhow::ensure!(demo, "say what to seed: `rivet seed --demo`");
+            let mut config = config;
+            if config.database_url().starts_with("sqlite:") {
+                // SQLite has one writer, and the loader gives the connection it writes on a
+                // 128 MiB page cache: with the serving pool of eight, every connection ended
+                // up with its own (2.2 GB peak on the large set). Two are enough here.
+                config.db_max_connections = config.db_max_connections.min(2);
+            }
             let state = rivet_server::build_state(config, None).await?;
             let options = seed_options(size, Some(company), scale);
             run_seed(&state.store, &options).await
