@@ -83,6 +83,23 @@ fn stage_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
     choice_options(first, STAGES, LifecycleStage::as_str, stage_label, selected)
 }
 
+/// The names of the accounts `ids` that the caller may read, in one query; none without read
+/// on accounts.
+pub(super) async fn names_of(
+    ctx: &Ctx,
+    ids: impl IntoIterator<Item = Uuid>,
+) -> Result<HashMap<Uuid, String>, WebError> {
+    if !ctx.can(Resource::Accounts, Action::Read) {
+        return Ok(HashMap::new());
+    }
+    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    ids.sort_unstable();
+    ids.dedup();
+    accounts::names(&ctx.app.store, &ctx.actor, &ids)
+        .await
+        .or_page(ctx)
+}
+
 /// The accounts the caller may read, by name: for the parent and account selects, and to name
 /// the account of a contact. An account beyond the first [`MAX_LIMIT`] is still named when a
 /// page needs it (see [`AccountNames::name`]).
@@ -106,6 +123,29 @@ impl AccountNames {
         }
         let names = list.iter().cloned().collect();
         Ok(Self { list, names })
+    }
+
+    /// Look up, in one query, the names of those of `ids` not loaded yet (a page of rows).
+    pub(super) async fn resolve(
+        &mut self,
+        ctx: &Ctx,
+        ids: impl IntoIterator<Item = Uuid>,
+    ) -> Result<(), WebError> {
+        let missing: Vec<Uuid> = ids
+            .into_iter()
+            .filter(|id| !self.names.contains_key(id))
+            .collect();
+        self.names.extend(names_of(ctx, missing).await?);
+        Ok(())
+    }
+
+    /// The name of an account loaded or resolved before; one the caller may not read is
+    /// "Another account".
+    pub(super) fn known(&self, id: Uuid) -> String {
+        self.names
+            .get(&id)
+            .cloned()
+            .unwrap_or_else(|| "Another account".into())
     }
 
     /// The account's name, looked up on its own when it is not among the first page.

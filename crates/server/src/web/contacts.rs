@@ -121,7 +121,7 @@ pub async fn index(
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
-    let accounts = AccountNames::load(&ctx).await?;
+    let mut accounts = AccountNames::load(&ctx).await?;
     let parsed = cf::list_query(
         &ctx,
         cf::RecordType::Contact,
@@ -143,11 +143,11 @@ pub async fn index(
         let page = contacts::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
             .await
             .or_page(&ctx)?;
+        accounts
+            .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
+            .await?;
         for c in &page.data {
-            let account = match c.account_id {
-                Some(id) => Some((id, accounts.name(&ctx, id).await)),
-                None => None,
-            };
+            let account = c.account_id.map(|id| (id, accounts.known(id)));
             rows.push(ContactRow {
                 id: c.id,
                 name: display_name(c),

@@ -517,23 +517,6 @@ pub(super) fn list_pairs(
     pairs
 }
 
-/// Names of the accounts of one page of deals, each looked up once.
-async fn account_names(ctx: &Ctx, deals: &[Deal]) -> HashMap<Uuid, String> {
-    let mut names = HashMap::new();
-    if !ctx.can(Resource::Accounts, Action::Read) {
-        return names;
-    }
-    for id in deals.iter().filter_map(|d| d.account_id) {
-        if names.contains_key(&id) {
-            continue;
-        }
-        if let Ok(account) = accounts::get(&ctx.app.store, &ctx.actor, id).await {
-            names.insert(id, account.name);
-        }
-    }
-    names
-}
-
 /// `"12500.10 EUR"`, or nothing.
 fn amount_text(deal: &Deal) -> String {
     deal.amount
@@ -595,7 +578,8 @@ pub async fn index(
         let page = deals::list(store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
             .await
             .or_page(&ctx)?;
-        let accounts = account_names(&ctx, &page.data).await;
+        let accounts =
+            super::accounts::names_of(&ctx, page.data.iter().filter_map(|d| d.account_id)).await?;
         rows = page
             .data
             .iter()
