@@ -26,20 +26,11 @@ async fn post_form(
 ) -> reqwest::Response {
     let mut form = vec![("csrf_token", csrf)];
     form.extend_from_slice(pairs);
-    client
-        .post(format!("{}{path}", app.base))
-        .form(&form)
-        .send()
-        .await
-        .unwrap()
+    super::post_form(app, client, path, &form).await
 }
 
 async fn page_text(client: &reqwest::Client, app: &TestApp, path: &str) -> (u16, String) {
-    let response = client
-        .get(format!("{}{path}", app.base))
-        .send()
-        .await
-        .unwrap();
+    let response = super::get_page(app, client, path).await;
     let status = response.status().as_u16();
     (status, response.text().await.unwrap())
 }

@@ -3,7 +3,7 @@
 //! nothing, the list takes the API's filters, edits and deletes go through, a sales rep sees only
 //! their own deals, and another company's deal is a 404 page.
 
-use super::{Page, header, record_id_of, sign_in_at, web_sign_in};
+use super::{Page, get_page, header, post_form, record_id_of, sign_in_at, web_sign_in};
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, Session, TestApp, spawn_app};
@@ -102,16 +102,6 @@ async fn deals_over_http(db: Db) {
     let proposal = stage_id(&app, &api_admin, "Proposal").await;
     let negotiation = stage_id(&app, &api_admin, "Negotiation").await;
     let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let get = |client: &reqwest::Client, path: &str| {
-        let request = client.get(format!("{}{path}", app.base));
-        async move { request.send().await.unwrap() }
-    };
-    let form = |client: &reqwest::Client, path: &str, fields: &[(&str, &str)]| {
-        let request = client
-            .post(format!("{}{path}", app.base))
-            .form(&fields.to_vec());
-        async move { request.send().await.unwrap() }
-    };
     let (app_ref, admin_ref) = (&app, &api_admin);
     let api_deals = move || async move {
         app_ref
@@ -126,10 +116,10 @@ async fn deals_over_http(db: Db) {
     };
 
     // The empty list links to the form and the board; the account's page starts a deal there.
-    let list = get(&admin, "/deals").await.text().await.unwrap();
+    let list = get_page(&app, &admin, "/deals").await.text().await.unwrap();
     assert!(list.contains("There are no deals yet."), "{list}");
     assert!(list.contains(r#"href="/deals/new""#) && list.contains(r#"href="/deals/board""#));
-    let page = get(&admin, &format!("/accounts/{account}"))
+    let page = get_page(&app, &admin, &format!("/accounts/{account}"))
         .await
         .text()
         .await
@@ -138,7 +128,7 @@ async fn deals_over_http(db: Db) {
         page.contains(&format!("/deals/new?account_id={account}")),
         "{page}"
     );
-    let page = get(&admin, &format!("/deals/new?account_id={account}"))
+    let page = get_page(&app, &admin, &format!("/deals/new?account_id={account}"))
         .await
         .text()
         .await
@@ -150,7 +140,8 @@ async fn deals_over_http(db: Db) {
     );
 
     // Bad values come back next to their fields, and nothing is written.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/deals/new",
         &[
@@ -174,7 +165,8 @@ async fn deals_over_http(db: Db) {
     assert!(api_deals().await.is_empty(), "nothing written");
 
     // A good form creates the deal with the account (by name), contact and stage chosen.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/deals/new",
         &[
@@ -208,7 +200,7 @@ async fn deals_over_http(db: Db) {
     assert_eq!(deal["stage_id"], proposal.as_str());
     assert_eq!(deal["probability"], 50, "the stage's probability");
     assert_eq!(deal["tags"], json!(["big", "q1"]));
-    let page = get(&admin, &format!("/deals/{id}"))
+    let page = get_page(&app, &admin, &format!("/deals/{id}"))
         .await
         .text()
         .await
@@ -223,12 +215,12 @@ async fn deals_over_http(db: Db) {
     );
 
     // The list takes the API's filters, and refuses a wrong one.
-    let list = get(&admin, "/deals").await.text().await.unwrap();
+    let list = get_page(&app, &admin, "/deals").await.text().await.unwrap();
     assert!(
         list.contains("Anvil expansion") && list.contains("Anvil Works"),
         "{list}"
     );
-    let list = get(
+    let list = get_page(&app,
         &admin,
         &format!(
             "/deals?amount%5Bgte%5D=10000&close_date%5Blte%5D=2026-12-31&status=open&stage_id={proposal}&sort=-amount"
@@ -240,7 +232,7 @@ async fn deals_over_http(db: Db) {
     .unwrap();
     assert!(list.contains("Anvil expansion"), "{list}");
     for query in ["amount%5Bgte%5D=20000", "status=won", "q=nothing+like+it"] {
-        let list = get(&admin, &format!("/deals?{query}"))
+        let list = get_page(&app, &admin, &format!("/deals?{query}"))
             .await
             .text()
             .await
@@ -252,7 +244,9 @@ async fn deals_over_http(db: Db) {
     }
     for query in ["sort=colour", "amount%5Bgte%5D=lots", "status=maybe"] {
         assert_eq!(
-            get(&admin, &format!("/deals?{query}")).await.status(),
+            get_page(&app, &admin, &format!("/deals?{query}"))
+                .await
+                .status(),
             400,
             "{query}"
         );
@@ -260,7 +254,7 @@ async fn deals_over_http(db: Db) {
 
     // Editing: an empty name is refused next to its field and changes nothing; a move to
     // another stage takes that stage's probability.
-    let page = get(&admin, &format!("/deals/{id}/edit"))
+    let page = get_page(&app, &admin, &format!("/deals/{id}/edit"))
         .await
         .text()
         .await
@@ -327,14 +321,23 @@ async fn deals_over_http(db: Db) {
     post(&app, "/deals", &sales, json!({"name": "Rep pipeline deal"})).await;
     let me: Value = app.get("/me", &sales).await.json().await.unwrap();
     let (rep, rep_csrf) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let list = get(&rep, "/deals").await.text().await.unwrap();
+    let list = get_page(&app, &rep, "/deals").await.text().await.unwrap();
     assert!(
         list.contains("Rep pipeline deal") && !list.contains("Anvil expansion"),
         "{list}"
     );
-    assert_eq!(get(&rep, &format!("/deals/{id}")).await.status(), 404);
-    assert_eq!(get(&rep, &format!("/deals/{id}/edit")).await.status(), 404);
-    let response = form(
+    assert_eq!(
+        get_page(&app, &rep, &format!("/deals/{id}")).await.status(),
+        404
+    );
+    assert_eq!(
+        get_page(&app, &rep, &format!("/deals/{id}/edit"))
+            .await
+            .status(),
+        404
+    );
+    let response = post_form(
+        &app,
         &rep,
         &format!("/deals/{id}/delete"),
         &[("csrf_token", rep_csrf.as_str())],
@@ -348,9 +351,14 @@ async fn deals_over_http(db: Db) {
     let (outsider, outsider_csrf) =
         web_sign_in(&app, me["user"]["email"].as_str().unwrap(), ADMIN_PASSWORD).await;
     for path in [format!("/deals/{id}"), format!("/deals/{id}/edit")] {
-        assert_eq!(get(&outsider, &path).await.status(), 404, "{path}");
+        assert_eq!(
+            get_page(&app, &outsider, &path).await.status(),
+            404,
+            "{path}"
+        );
     }
-    let response = form(
+    let response = post_form(
+        &app,
         &outsider,
         &format!("/deals/{id}/edit"),
         &[
@@ -360,7 +368,8 @@ async fn deals_over_http(db: Db) {
     )
     .await;
     assert_eq!(response.status(), 404);
-    let response = form(
+    let response = post_form(
+        &app,
         &outsider,
         &format!("/deals/{id}/delete"),
         &[("csrf_token", outsider_csrf.as_str())],
@@ -368,7 +377,7 @@ async fn deals_over_http(db: Db) {
     .await;
     assert_eq!(response.status(), 404);
     assert!(
-        !get(&outsider, "/deals")
+        !get_page(&app, &outsider, "/deals")
             .await
             .text()
             .await
@@ -378,7 +387,8 @@ async fn deals_over_http(db: Db) {
 
     // Bulk: a new owner for the deal, then a delete that asks first.
     let rep_id = sales.user_id.to_string();
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/deals/bulk",
         &[
@@ -399,7 +409,8 @@ async fn deals_over_http(db: Db) {
         .await
         .unwrap();
     assert_eq!(moved["owner_id"], rep_id.as_str());
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/deals/bulk",
         &[
@@ -414,7 +425,8 @@ async fn deals_over_http(db: Db) {
     assert_eq!(api_deals().await.len(), 2, "asked, not deleted");
 
     // Deleting from the deal's page.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/deals/{id}/delete"),
         &[("csrf_token", csrf.as_str())],
@@ -429,7 +441,8 @@ async fn deals_over_http(db: Db) {
 
     // A saved view of the deals list: the page's "won" is kept as the won stages, and the
     // view's link (in the bar of the list) brings the filter back.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/views",
         &[
@@ -478,7 +491,11 @@ async fn deals_over_http(db: Db) {
         pairs.contains(&("sort".to_owned(), "-amount".to_owned())),
         "{query}"
     );
-    let list = get(&admin, "/deals?view=all").await.text().await.unwrap();
+    let list = get_page(&app, &admin, "/deals?view=all")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         list.contains("Won deals"),
         "the views bar lists the view: {list}"

@@ -631,6 +631,30 @@ fn hidden_value(html: &str, name: &str) -> String {
         .to_owned()
 }
 
+/// `GET path` of the application as `client` (its cookies; redirects are not followed).
+async fn get_page(app: &TestApp, client: &reqwest::Client, path: &str) -> reqwest::Response {
+    client
+        .get(format!("{}{path}", app.base))
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Post `fields` as a form to `path` of the application as `client`.
+async fn post_form(
+    app: &TestApp,
+    client: &reqwest::Client,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    client
+        .post(format!("{}{path}", app.base))
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
 /// Sign in through the form with a fresh cookie jar; returns the client and a CSRF token.
 async fn web_sign_in(app: &TestApp, email: &str, password: &str) -> (reqwest::Client, String) {
     let client = web_client();
@@ -661,19 +685,15 @@ async fn web_sign_in(app: &TestApp, email: &str, password: &str) -> (reqwest::Cl
 async fn pages_over_http(db: Db) {
     let app = spawn_app(db).await;
     let anonymous = web_client();
-    let get = |client: &reqwest::Client, path: &str| {
-        let request = client.get(format!("{}{path}", app.base));
-        async move { request.send().await.unwrap() }
-    };
 
     // Anonymous visitors are sent to sign in; the sign-in page sets its double-submit cookie.
-    let response = get(&anonymous, "/admin/users?q=a").await;
+    let response = get_page(&app, &anonymous, "/admin/users?q=a").await;
     assert_eq!(response.status(), 303);
     assert_eq!(
         header(&response, "location"),
         "/login?next=%2Fadmin%2Fusers%3Fq%3Da"
     );
-    let response = get(&anonymous, "/login").await;
+    let response = get_page(&app, &anonymous, "/login").await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "content-type").starts_with("text/html"));
     assert!(header(&response, "content-security-policy").contains("script-src 'self'"));
@@ -722,7 +742,11 @@ async fn pages_over_http(db: Db) {
         .unwrap();
     assert_eq!(response.status(), 303);
     assert_eq!(header(&response, "location"), "/admin/teams");
-    let page = get(&admin, "/admin/teams").await.text().await.unwrap();
+    let page = get_page(&app, &admin, "/admin/teams")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(page.contains("Created the team With token.") && !page.contains("No token"));
 
     // A bad form answers 422 with the message next to its field and the value kept.
@@ -746,17 +770,19 @@ async fn pages_over_http(db: Db) {
     assert!(page.contains(r#"value="usd""#));
 
     // Static files, unknown pages and API paths.
-    let response = get(&anonymous, "/assets/web/rivet.css").await;
+    let response = get_page(&app, &anonymous, "/assets/web/rivet.css").await;
     assert_eq!(response.status(), 200);
     assert!(header(&response, "content-type").starts_with("text/css"));
     assert_eq!(
-        get(&anonymous, "/assets/web/missing.js").await.status(),
+        get_page(&app, &anonymous, "/assets/web/missing.js")
+            .await
+            .status(),
         404
     );
-    let response = get(&admin, "/no/such/page").await;
+    let response = get_page(&app, &admin, "/no/such/page").await;
     assert_eq!(response.status(), 404);
     assert!(header(&response, "content-type").starts_with("text/html"));
-    let response = get(&anonymous, "/api/v2/leads").await;
+    let response = get_page(&app, &anonymous, "/api/v2/leads").await;
     assert_eq!(response.status(), 404);
     assert_eq!(
         header(&response, "content-type"),
@@ -768,7 +794,7 @@ async fn pages_over_http(db: Db) {
     let sales = app.member(&api_admin, "sales").await;
     let me: Value = app.get("/me", &sales).await.json().await.unwrap();
     let (rep, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let home = get(&rep, "/").await.text().await.unwrap();
+    let home = get_page(&app, &rep, "/").await.text().await.unwrap();
     assert!(
         !home.contains(r#"href="/admin/users""#),
         "a sales rep sees no users link"
@@ -780,7 +806,7 @@ async fn pages_over_http(db: Db) {
         "/admin/jobs",
         "/admin/system",
     ] {
-        let response = get(&rep, path).await;
+        let response = get_page(&app, &rep, path).await;
         assert_eq!(response.status(), 403, "{path}");
         assert!(header(&response, "content-type").starts_with("text/html"));
         assert!(
@@ -803,10 +829,14 @@ async fn pages_over_http(db: Db) {
     .await
     .unwrap();
     let (globex, _) = web_sign_in(&app, "admin@globex.test", ADMIN_PASSWORD).await;
-    let home = get(&globex, "/").await.text().await.unwrap();
+    let home = get_page(&app, &globex, "/").await.text().await.unwrap();
     assert!(home.contains(r#"href="/admin/roles""#) && !home.contains(r#"href="/admin/system""#));
-    assert_eq!(get(&globex, "/admin/system").await.status(), 403);
-    let audit = get(&globex, "/admin/audit").await.text().await.unwrap();
+    assert_eq!(get_page(&app, &globex, "/admin/system").await.status(), 403);
+    let audit = get_page(&app, &globex, "/admin/audit")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(
         !audit.contains("With token"),
         "another company's audit rows stay hidden"
@@ -1020,13 +1050,9 @@ async fn leads_over_http(db: Db) {
         .unwrap();
     let admins_lead = created["id"].as_str().unwrap().to_owned();
     let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let get = |client: &reqwest::Client, path: &str| {
-        let request = client.get(format!("{}{path}", app.base));
-        async move { request.send().await.unwrap() }
-    };
 
     // The page takes the API's filters and says what is allowed when one is wrong.
-    let response = get(&admin, "/leads?sort=colour").await;
+    let response = get_page(&app, &admin, "/leads?sort=colour").await;
     assert_eq!(response.status(), 400);
     assert!(
         response
@@ -1035,7 +1061,8 @@ async fn leads_over_http(db: Db) {
             .unwrap()
             .contains("allowed sort fields")
     );
-    let page = get(
+    let page = get_page(
+        &app,
         &admin,
         "/leads?status%5Bin%5D=new,contacted&sort=-last_name",
     )
@@ -1049,12 +1076,12 @@ async fn leads_over_http(db: Db) {
     let sales = app.member(&api_admin, "sales").await;
     let me: Value = app.get("/me", &sales).await.json().await.unwrap();
     let (rep, rep_csrf) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let list = get(&rep, "/leads").await.text().await.unwrap();
+    let list = get_page(&app, &rep, "/leads").await.text().await.unwrap();
     assert!(list.contains(r#"href="/leads/new""#) && !list.contains("Prospect"));
-    let response = get(&rep, &format!("/leads/{admins_lead}")).await;
+    let response = get_page(&app, &rep, &format!("/leads/{admins_lead}")).await;
     assert_eq!(response.status(), 404);
     assert_eq!(
-        get(&rep, &format!("/leads/{admins_lead}/edit"))
+        get_page(&app, &rep, &format!("/leads/{admins_lead}/edit"))
             .await
             .status(),
         404
@@ -1075,10 +1102,14 @@ async fn leads_over_http(db: Db) {
     let reader = app.member(&api_admin, "read_only").await;
     let me: Value = app.get("/me", &reader).await.json().await.unwrap();
     let (reader, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let list = get(&reader, "/leads").await.text().await.unwrap();
+    let list = get_page(&app, &reader, "/leads")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("Admin Prospect") && list.contains("Rep Owned"));
     assert!(!list.contains(r#"href="/leads/new""#) && !list.contains(r#"name="ids""#));
-    assert_eq!(get(&reader, "/leads/new").await.status(), 403);
+    assert_eq!(get_page(&app, &reader, "/leads/new").await.status(), 403);
 
     // Bulk: a status change, then a delete that asks first.
     let response = admin
@@ -1464,21 +1495,11 @@ async fn accounts_and_contacts_over_http(db: Db) {
     )
     .await;
     let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let get = |client: &reqwest::Client, path: &str| {
-        let request = client.get(format!("{}{path}", app.base));
-        async move { request.send().await.unwrap() }
-    };
-    let form = |client: &reqwest::Client, path: &str, fields: &[(&str, &str)]| {
-        let request = client
-            .post(format!("{}{path}", app.base))
-            .form(&fields.to_vec());
-        async move { request.send().await.unwrap() }
-    };
     let (app_ref, admin_ref) = (&app, &api_admin);
     let status_of = move |path: String| async move { app_ref.get(&path, admin_ref).await.status() };
 
     // The account's page: its child, its primary contact and the link to add one.
-    let page = get(&admin, &format!("/accounts/{account}"))
+    let page = get_page(&app, &admin, &format!("/accounts/{account}"))
         .await
         .text()
         .await
@@ -1488,7 +1509,7 @@ async fn accounts_and_contacts_over_http(db: Db) {
         "{page}"
     );
     assert!(page.contains(&format!("/contacts/new?account_id={account}")));
-    let page = get(&admin, &format!("/accounts/{child}"))
+    let page = get_page(&app, &admin, &format!("/accounts/{child}"))
         .await
         .text()
         .await
@@ -1502,19 +1523,23 @@ async fn accounts_and_contacts_over_http(db: Db) {
         "the account's deal, linked: {page}"
     );
     // The list takes the API's filters and sort, and refuses a wrong one.
-    let response = get(&admin, "/accounts?sort=colour").await;
+    let response = get_page(&app, &admin, "/accounts?sort=colour").await;
     assert_eq!(response.status(), 400);
-    let list = get(&admin, "/accounts?lifecycle_stage=prospect&sort=-name")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = get_page(
+        &app,
+        &admin,
+        "/accounts?lifecycle_stage=prospect&sort=-name",
+    )
+    .await
+    .text()
+    .await
+    .unwrap();
     let (first, second) = (list.find("Admin Subsidiary"), list.find("Admin Holdings"));
     assert!(
         first.is_some() && second.is_some() && first < second,
         "{list}"
     );
-    let list = get(&admin, &format!("/contacts?account_id={child}"))
+    let list = get_page(&app, &admin, &format!("/contacts?account_id={child}"))
         .await
         .text()
         .await
@@ -1526,18 +1551,26 @@ async fn accounts_and_contacts_over_http(db: Db) {
     let sales = app.member(&api_admin, "sales").await;
     let me: Value = app.get("/me", &sales).await.json().await.unwrap();
     let (rep, _) = web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let list = get(&rep, "/accounts").await.text().await.unwrap();
+    let list = get_page(&app, &rep, "/accounts")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains(r#"href="/accounts/new""#) && !list.contains("Admin Holdings"));
     assert_eq!(
-        get(&rep, &format!("/accounts/{account}")).await.status(),
+        get_page(&app, &rep, &format!("/accounts/{account}"))
+            .await
+            .status(),
         404
     );
     assert_eq!(
-        get(&rep, &format!("/contacts/{contact}")).await.status(),
+        get_page(&app, &rep, &format!("/contacts/{contact}"))
+            .await
+            .status(),
         404
     );
     assert_eq!(
-        get(&rep, &format!("/accounts/{account}/edit"))
+        get_page(&app, &rep, &format!("/accounts/{account}/edit"))
             .await
             .status(),
         404
@@ -1546,17 +1579,22 @@ async fn accounts_and_contacts_over_http(db: Db) {
     let me: Value = app.get("/me", &reader).await.json().await.unwrap();
     let (reader, reader_csrf) =
         web_sign_in(&app, me["user"]["email"].as_str().unwrap(), PASSWORD).await;
-    let list = get(&reader, "/contacts").await.text().await.unwrap();
+    let list = get_page(&app, &reader, "/contacts")
+        .await
+        .text()
+        .await
+        .unwrap();
     assert!(list.contains("Grace Hopper"));
     assert!(!list.contains(r#"href="/contacts/new""#) && !list.contains(r#"name="ids""#));
-    assert_eq!(get(&reader, "/accounts/new").await.status(), 403);
+    assert_eq!(get_page(&app, &reader, "/accounts/new").await.status(), 403);
     assert_eq!(
-        get(&reader, &format!("/accounts/{account}/delete"))
+        get_page(&app, &reader, &format!("/accounts/{account}/delete"))
             .await
             .status(),
         403
     );
-    let response = form(
+    let response = post_form(
+        &app,
         &reader,
         "/contacts/new",
         &[("csrf_token", reader_csrf.as_str()), ("last_name", "Nope")],
@@ -1570,13 +1608,13 @@ async fn accounts_and_contacts_over_http(db: Db) {
     let (outsider, _) =
         web_sign_in(&app, me["user"]["email"].as_str().unwrap(), ADMIN_PASSWORD).await;
     assert_eq!(
-        get(&outsider, &format!("/accounts/{account}"))
+        get_page(&app, &outsider, &format!("/accounts/{account}"))
             .await
             .status(),
         404
     );
     assert!(
-        !get(&outsider, "/contacts")
+        !get_page(&app, &outsider, "/contacts")
             .await
             .text()
             .await
@@ -1585,7 +1623,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
     );
 
     // The form: a bad domain and health score come back next to their fields.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/accounts/{account}/edit"),
         &[
@@ -1605,7 +1644,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
         "{page}"
     );
     // The account cannot be its own parent's child.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/accounts/{account}/edit"),
         &[
@@ -1625,7 +1665,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
     );
 
     // Bulk: a stage change; then a contact bulk delete that asks first.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/accounts/bulk",
         &[
@@ -1646,7 +1687,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
         .await
         .unwrap();
     assert_eq!(saved["lifecycle_stage"], "at_risk");
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/contacts/bulk",
         &[
@@ -1661,13 +1703,14 @@ async fn accounts_and_contacts_over_http(db: Db) {
     assert_eq!(status_of(format!("/contacts/{contact}")).await, 200);
 
     // Deleting the account asks about its contact and child; without an answer nothing goes.
-    let page = get(&admin, &format!("/accounts/{account}/delete"))
+    let page = get_page(&app, &admin, &format!("/accounts/{account}/delete"))
         .await
         .text()
         .await
         .unwrap();
     assert!(page.contains("The account has 1 contact.") && page.contains("child account"));
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/accounts/{account}/delete"),
         &[("csrf_token", csrf.as_str())],
@@ -1682,7 +1725,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
             .contains(r#"id="delete-contacts-error""#)
     );
     assert_eq!(status_of(format!("/accounts/{account}")).await, 200);
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/accounts/{account}/delete"),
         &[
@@ -1705,7 +1749,8 @@ async fn accounts_and_contacts_over_http(db: Db) {
     assert_eq!(moved["account_id"], child.as_str());
 
     // A contact's delete button.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/contacts/{contact}/delete"),
         &[("csrf_token", csrf.as_str())],

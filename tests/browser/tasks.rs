@@ -5,7 +5,7 @@
 //! page, and a read-only member sees no "Complete" button and is refused the post. In the
 //! browser: a task created in the form shows under "My tasks" and is completed from there.
 
-use super::{Page, header, sign_in_at, web_sign_in};
+use super::{Page, get_page, header, post_form, sign_in_at, web_sign_in};
 use anyhow::{Context, Result, ensure};
 use chrono::{Duration, Utc};
 use rivet_tests::{
@@ -61,21 +61,11 @@ async fn tasks_over_http(db: Db) {
     )
     .await;
     let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
-    let get = |client: &reqwest::Client, path: &str| {
-        let request = client.get(format!("{}{path}", app.base));
-        async move { request.send().await.unwrap() }
-    };
-    let form = |client: &reqwest::Client, path: &str, fields: &[(&str, &str)]| {
-        let request = client
-            .post(format!("{}{path}", app.base))
-            .form(&fields.to_vec());
-        async move { request.send().await.unwrap() }
-    };
     let text = |response: reqwest::Response| async move { response.text().await.unwrap() };
 
     // "My tasks": mine and open only, the overdue one marked, soonest first; the navigation
     // counts it.
-    let page = text(get(&admin, "/tasks").await).await;
+    let page = text(get_page(&app, &admin, "/tasks").await).await;
     assert!(
         page.contains("Call the overdue client") && page.contains("Plan next quarter"),
         "{page}"
@@ -93,31 +83,38 @@ async fn tasks_over_http(db: Db) {
         "the badge: {page}"
     );
     assert!(page.contains(r#"href="/tasks?view=all""#));
-    let page = text(get(&admin, "/tasks?view=overdue").await).await;
+    let page = text(get_page(&app, &admin, "/tasks?view=overdue").await).await;
     assert!(page.contains("Call the overdue client") && !page.contains("Plan next quarter"));
-    let page = text(get(&admin, "/tasks?view=all").await).await;
+    let page = text(get_page(&app, &admin, "/tasks?view=all").await).await;
     assert!(page.contains("The rep call") && page.contains("Already finished"));
-    let page = text(get(&admin, "/tasks?view=all&sort=-priority&priority=high").await).await;
+    let page =
+        text(get_page(&app, &admin, "/tasks?view=all&sort=-priority&priority=high").await).await;
     assert!(page.contains("Plan next quarter") && !page.contains("Call the overdue client"));
     // The page takes the API's rules and says what is wrong.
-    let response = get(&admin, "/tasks?sort=colour").await;
+    let response = get_page(&app, &admin, "/tasks?sort=colour").await;
     assert_eq!(response.status(), 400);
     assert!(text(response).await.contains("allowed sort fields"));
-    assert_eq!(get(&admin, "/tasks?view=someday").await.status(), 400);
+    assert_eq!(
+        get_page(&app, &admin, "/tasks?view=someday").await.status(),
+        400
+    );
 
     // A sales rep's "My tasks" has only theirs, and no "All" tab.
     let (rep_web, _) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
-    let page = text(get(&rep_web, "/tasks").await).await;
+    let page = text(get_page(&app, &rep_web, "/tasks").await).await;
     assert!(page.contains("The rep call") && !page.contains("Call the overdue client"));
     assert!(!page.contains(r#"href="/tasks?view=all""#));
 
     // Complete from the list: refused without the CSRF token, done with it, back to the list.
     let path = format!("/tasks/{overdue}/complete");
     assert_eq!(
-        form(&admin, &path, &[("back", "/tasks")]).await.status(),
+        post_form(&app, &admin, &path, &[("back", "/tasks")])
+            .await
+            .status(),
         403
     );
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &path,
         &[("csrf_token", &csrf), ("back", "/tasks?view=overdue")],
@@ -127,14 +124,15 @@ async fn tasks_over_http(db: Db) {
     assert_eq!(header(&response, "location"), "/tasks?view=overdue");
     let task = json_of(app.get(&format!("/tasks/{overdue}"), &api_admin).await).await;
     assert_eq!(task["status"], "completed");
-    let page = text(get(&admin, "/tasks").await).await;
+    let page = text(get_page(&app, &admin, "/tasks").await).await;
     assert!(
         page.contains("Completed “Call the overdue client”."),
         "{page}"
     );
     assert!(!page.contains("data-overdue-count"), "no badge any more");
     // A link elsewhere is not followed.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/tasks/{later}/complete"),
         &[("csrf_token", &csrf), ("back", "https://evil.test/")],
@@ -144,7 +142,8 @@ async fn tasks_over_http(db: Db) {
 
     // The form: messages next to their fields, and nothing written.
     let before = task_count(&app, &api_admin).await;
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/tasks/new",
         &[
@@ -163,7 +162,8 @@ async fn tasks_over_http(db: Db) {
         page.contains(r#"value="tomorrow""#),
         "the typed value stays"
     );
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/tasks/new",
         &[
@@ -185,7 +185,8 @@ async fn tasks_over_http(db: Db) {
     }
     assert!(page.contains("Subject must not be empty"), "{page}");
     // The store's own check (the record must exist) also lands next to its field.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/tasks/new",
         &[
@@ -217,7 +218,8 @@ async fn tasks_over_http(db: Db) {
     .await;
     let lead = lead["id"].as_str().unwrap().to_owned();
     let page = text(
-        get(
+        get_page(
+            &app,
             &admin,
             &format!("/tasks/new?related_type=lead&related_id={lead}"),
         )
@@ -225,7 +227,8 @@ async fn tasks_over_http(db: Db) {
     )
     .await;
     assert!(page.contains(&format!(r#"value="{lead}""#)) && page.contains("Pacific/Auckland"));
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         "/tasks/new",
         &[
@@ -264,13 +267,14 @@ async fn tasks_over_http(db: Db) {
     let winter = created["id"].as_str().unwrap().to_owned();
     // The quick-add on the record's page takes the date as the company's too, and links to
     // the full form about the record.
-    let page = text(get(&admin, &format!("/leads/{lead}")).await).await;
+    let page = text(get_page(&app, &admin, &format!("/leads/{lead}")).await).await;
     assert!(
         page.contains(r#"href="/tasks/new?related_type=lead&"#)
             && page.contains(&format!(r#"related_id={lead}">More options"#)),
         "{page}"
     );
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/quick-add/lead/{lead}"),
         &[
@@ -294,21 +298,28 @@ async fn tasks_over_http(db: Db) {
             .unwrap(),
         "17:00 in Auckland"
     );
-    let page = text(get(&admin, &format!("/tasks/{winter}/edit")).await).await;
+    let page = text(get_page(&app, &admin, &format!("/tasks/{winter}/edit")).await).await;
     assert!(
         page.contains(r#"value="2026-07-01""#) && page.contains(r#"value="09:30""#),
         "{page}"
     );
-    let list = text(get(&admin, "/tasks").await).await;
+    let list = text(get_page(&app, &admin, "/tasks").await).await;
     assert!(
         list.contains("2026-07-01 09:30") && list.contains(&format!(r#"href="/leads/{lead}""#))
     );
     // Editing: an empty subject stays on the page and changes nothing; a good one saves.
     let edit = format!("/tasks/{winter}/edit");
-    let response = form(&admin, &edit, &[("csrf_token", &csrf), ("subject", "")]).await;
+    let response = post_form(
+        &app,
+        &admin,
+        &edit,
+        &[("csrf_token", &csrf), ("subject", "")],
+    )
+    .await;
     assert_eq!(response.status(), 422);
     assert!(text(response).await.contains(r#"id="task-subject-error""#));
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &edit,
         &[
@@ -344,13 +355,14 @@ async fn tasks_over_http(db: Db) {
     let other = app.other_company("Other Ltd").await;
     let (outsider, outsider_csrf) =
         web_sign_in(&app, &email_of(&app, &other).await, ADMIN_PASSWORD).await;
-    assert_eq!(get(&outsider, &edit).await.status(), 404);
+    assert_eq!(get_page(&app, &outsider, &edit).await.status(), 404);
     for path in [
         format!("/tasks/{later}/complete"),
         format!("/tasks/{winter}/delete"),
         edit.clone(),
     ] {
-        let response = form(
+        let response = post_form(
+            &app,
             &outsider,
             &path,
             &[("csrf_token", &outsider_csrf), ("subject", "Mine now")],
@@ -359,7 +371,7 @@ async fn tasks_over_http(db: Db) {
         assert_eq!(response.status(), 404, "{path}");
     }
     assert!(
-        !text(get(&outsider, "/tasks?view=all").await)
+        !text(get_page(&app, &outsider, "/tasks?view=all").await)
             .await
             .contains("Winter call")
     );
@@ -371,23 +383,25 @@ async fn tasks_over_http(db: Db) {
     // A read-only member sees every task but no button, and the post is refused.
     let reader = app.member(&api_admin, "read_only").await;
     let (reader, reader_csrf) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
-    let page = text(get(&reader, "/tasks?view=all").await).await;
+    let page = text(get_page(&app, &reader, "/tasks?view=all").await).await;
     assert!(page.contains("Winter call, moved"), "{page}");
     assert!(!page.contains("/complete") && !page.contains(r#"href="/tasks/new""#));
-    let response = form(
+    let response = post_form(
+        &app,
         &reader,
         &format!("/tasks/{winter}/complete"),
         &[("csrf_token", &reader_csrf)],
     )
     .await;
     assert_eq!(response.status(), 403);
-    assert_eq!(get(&reader, "/tasks/new").await.status(), 403);
-    assert_eq!(get(&reader, &edit).await.status(), 403);
+    assert_eq!(get_page(&app, &reader, "/tasks/new").await.status(), 403);
+    assert_eq!(get_page(&app, &reader, &edit).await.status(), 403);
     let task = json_of(app.get(&format!("/tasks/{winter}"), &api_admin).await).await;
     assert_eq!(task["status"], "in_progress");
 
     // Deleting from the edit page.
-    let response = form(
+    let response = post_form(
+        &app,
         &admin,
         &format!("/tasks/{winter}/delete"),
         &[("csrf_token", &csrf)],
