@@ -7,7 +7,7 @@
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::leads::{BulkResult, MAX_BULK};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
@@ -185,22 +185,13 @@ pub async fn update_account(
     id: Uuid,
     mut patch: Map<String, Value>,
 ) -> Result<Account, AppError> {
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<AccountInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<AccountInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Account, &mut patch).await?;
     let account = accounts::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
         custom.apply(&mut merged);
-        let input: AccountInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: AccountInput = read_merged(merged)?;
         input.validate()
     })
     .await?;

@@ -6,14 +6,14 @@
 
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::activities::{ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityInput, RecordType};
 use rivet_domain::query::ListQuery;
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_domain::{Action, Actor, Resource};
 use rivet_store::Page;
 use rivet_store::activities::{self, Activity};
 use rivet_store::audit::AuditEntry;
@@ -174,20 +174,11 @@ pub async fn update_activity(
     id: Uuid,
     patch: Map<String, Value>,
 ) -> Result<Activity, AppError> {
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<ActivityInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<ActivityInput>(&patch, REQUIRED_ON_PATCH)?;
     let activity = activities::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
-        let input: ActivityInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: ActivityInput = read_merged(merged)?;
         input.validate()
     })
     .await?;

@@ -7,7 +7,7 @@ use crate::accounts::{bulk_tags, check_ids};
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
@@ -173,15 +173,7 @@ pub async fn update_contact(
     id: Uuid,
     mut patch: Map<String, Value>,
 ) -> Result<Contact, AppError> {
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<ContactInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<ContactInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Contact, &mut patch).await?;
     let contact = contacts::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
@@ -192,8 +184,7 @@ pub async fn update_contact(
         }
         merged.extend(patch);
         custom.apply(&mut merged);
-        let input: ContactInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: ContactInput = read_merged(merged)?;
         input.validate()
     })
     .await?;

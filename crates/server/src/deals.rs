@@ -8,7 +8,7 @@ use crate::accounts::{bulk_tags, check_ids};
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::leads::BulkResult;
 use crate::router::{Access, ApiRouter, delete, get, patch, post, put};
 use crate::state::AppState;
@@ -273,15 +273,7 @@ pub async fn update_deal(
     id: Uuid,
     mut patch: Map<String, Value>,
 ) -> Result<Deal, AppError> {
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<DealInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<DealInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Deal, &mut patch).await?;
     let deal = deals::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
@@ -295,8 +287,7 @@ pub async fn update_deal(
         }
         merged.extend(patch);
         custom.apply(&mut merged);
-        let input: DealInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: DealInput = read_merged(merged)?;
         input.validate()
     })
     .await?;

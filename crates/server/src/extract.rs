@@ -63,6 +63,33 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     Ok(value)
 }
 
+/// Check a partial body (`PATCH`) before the row is touched: it must read as the record's
+/// input `I` (an unknown field is 400, a value of the wrong type 422) and may not clear any of
+/// `required` with `null` (422 naming each).
+pub fn check_partial<I: DeserializeOwned>(
+    patch: &serde_json::Map<String, serde_json::Value>,
+    required: &[&str],
+) -> Result<(), AppError> {
+    let bytes = serde_json::to_vec(patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
+    parse_json::<I>(&bytes)?;
+    let mut errors = rivet_domain::FieldErrors::new();
+    for field in required {
+        if patch.get(*field).is_some_and(serde_json::Value::is_null) {
+            errors.add(field, "must not be empty");
+        }
+    }
+    Ok(errors.into_result()?)
+}
+
+/// A record's whole input after a patch (its current input with the patch laid over it), read
+/// as `I` for validation.
+pub fn read_merged<I: DeserializeOwned>(
+    merged: serde_json::Map<String, serde_json::Value>,
+) -> Result<I, rivet_domain::FieldErrors> {
+    serde_json::from_value(serde_json::Value::Object(merged))
+        .map_err(|e| rivet_domain::FieldErrors::single("body", e.to_string()))
+}
+
 fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
         Some(i) => message[..i].to_owned(),

@@ -5,7 +5,7 @@
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -171,23 +171,13 @@ pub async fn update_lead(
     id: Uuid,
     mut patch: Map<String, Value>,
 ) -> Result<Lead, AppError> {
-    // Unknown fields (400) and wrongly typed values (422) are found before touching the row.
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<LeadInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<LeadInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Lead, &mut patch).await?;
     let lead = leads::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
         custom.apply(&mut merged);
-        let input: LeadInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: LeadInput = read_merged(merged)?;
         input.validate()
     })
     .await?;

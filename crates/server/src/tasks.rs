@@ -8,7 +8,7 @@
 
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
-use crate::extract::{Auth, Json, Query, list_window, parse_id, parse_json};
+use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -16,7 +16,7 @@ use axum::http::StatusCode;
 use chrono_tz::Tz;
 use rivet_domain::query::ListQuery;
 use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput};
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_domain::{Action, Actor, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::companies;
@@ -222,20 +222,11 @@ pub async fn update_task(
     id: Uuid,
     patch: Map<String, Value>,
 ) -> Result<Task, AppError> {
-    let bytes = serde_json::to_vec(&patch).map_err(|e| AppError::BadRequest(e.to_string()))?;
-    parse_json::<TaskInput>(&bytes)?;
-    let mut errors = FieldErrors::new();
-    for field in REQUIRED_ON_PATCH {
-        if patch.get(*field).is_some_and(Value::is_null) {
-            errors.add(field, "must not be empty");
-        }
-    }
-    errors.into_result()?;
+    check_partial::<TaskInput>(&patch, REQUIRED_ON_PATCH)?;
     let task = tasks::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
-        let input: TaskInput = serde_json::from_value(Value::Object(merged))
-            .map_err(|e| FieldErrors::single("body", e.to_string()))?;
+        let input: TaskInput = read_merged(merged)?;
         input.validate()
     })
     .await?;
