@@ -637,13 +637,20 @@ async fn due_today_is_the_companys_day_not_utcs(db: Db) {
         }
         assert!(checked, "the day kept changing in {zone}");
     }
-    // A zone the settings accept but no database knows counts as UTC.
+    // A zone no time zone database knows is refused, and the company's zone is kept.
     let response = app
         .patch(
             "/settings",
             &admin,
             json!({"timezone": "Mars/Olympus_Mons"}),
         )
+        .await;
+    let body = assert_problem(response, 422).await;
+    assert_eq!(body["errors"][0]["field"], "timezone", "{body}");
+    let settings = json_of(app.get("/settings", &admin).await).await;
+    assert_ne!(settings["timezone"], "Mars/Olympus_Mons");
+    let response = app
+        .patch("/settings", &admin, json!({"timezone": "UTC"}))
         .await;
     assert_eq!(response.status(), 200);
     let now = Utc::now();

@@ -134,22 +134,10 @@ fn is_locale(tag: &str) -> bool {
         && parts.all(|p| (2..=8).contains(&p.len()) && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }
 
+/// An IANA time zone name the server knows (`Europe/Berlin`, `UTC`), so every date the company
+/// sees can be shown in it: a well-formed but unknown name (`Europe/Atlantis`) is refused.
 fn is_timezone(tz: &str) -> bool {
-    if tz == "UTC" {
-        return true;
-    }
-    let valid_part = |p: &str| {
-        !p.is_empty()
-            && p.chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-' || c == '+')
-    };
-    let parts: Vec<&str> = tz.split('/').collect();
-    (2..=3).contains(&parts.len())
-        && parts.iter().all(|p| valid_part(p))
-        && parts[0]
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_uppercase())
+    tz.parse::<chrono_tz::Tz>().is_ok()
 }
 
 #[cfg(test)]
@@ -186,6 +174,21 @@ mod tests {
                 "locale"
             ]
         );
+    }
+
+    #[test]
+    fn only_known_time_zones_are_taken() {
+        for tz in [
+            "UTC",
+            "Europe/Berlin",
+            "America/Argentina/Buenos_Aires",
+            "Asia/Kolkata",
+        ] {
+            assert!(is_timezone(tz), "{tz}");
+        }
+        for tz in ["Europe/Atlantis", "Mars", "", "europe/berlin", "UTC/Extra"] {
+            assert!(!is_timezone(tz), "{tz}");
+        }
     }
 
     #[test]
