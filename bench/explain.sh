@@ -5,7 +5,10 @@
 #   store::leads::list builds it) walks leads_owner_status_idx;
 # - the search: the exact step's candidates for a last name (`GET /api/v1/search?q=Smith` as
 #   store::search builds it) come from the word index (search_words on SQLite,
-#   search_docs_words_idx on PostgreSQL).
+#   search_docs_words_idx on PostgreSQL);
+# - the deal timeline (`GET /api/v1/deals/{id}/timeline` as store::timeline::page reads it for an
+#   administrator): the deal's activities through activity_links, its tasks, its stage history
+#   and its audit rows, each newest first, one page (51 rows; the audit read takes 200 at a time).
 #
 #   bench/explain.sh sqlite:///tmp/rivet-bench-large.db ["Demo Company"]
 #   bench/explain.sh postgres://postgres@127.0.0.1:5432/rivet_bench_large
@@ -20,6 +23,27 @@ rep_sql="SELECT m.user_id FROM memberships m
   JOIN roles r ON r.company_id = m.company_id AND r.id = m.role_id
   JOIN companies c ON c.id = m.company_id
   WHERE c.name = '$company_sql' AND r.name = 'sales' LIMIT 1"
+
+# The four reads of one deal's timeline, each as "title\nquery" ending in a NUL: company and deal
+# are SQL expressions of the engine's id type, deal_text the deal's id as the audit log keeps it.
+timeline_plans() {
+  local company="$1" deal="$2" deal_text="$3"
+  printf '%s\n%s\0' "activities" "SELECT activities.* FROM activities
+    WHERE activities.company_id = $company
+      AND activities.id IN (SELECT activity_id FROM activity_links
+        WHERE company_id = $company AND record_type = 'deal' AND record_id = $deal)
+    ORDER BY activities.occurred_at DESC, activities.id DESC LIMIT 51"
+  printf '%s\n%s\0' "tasks" "SELECT tasks.* FROM tasks
+    WHERE tasks.company_id = $company AND tasks.related_type = 'deal' AND tasks.related_id = $deal
+    ORDER BY tasks.created_at DESC, tasks.id DESC LIMIT 51"
+  printf '%s\n%s\0' "stage history" "SELECT * FROM deal_stage_history
+    WHERE company_id = $company AND deal_id IN ($deal)
+    ORDER BY changed_at DESC, id DESC LIMIT 51"
+  printf '%s\n%s\0' "audit events" "SELECT id, resource, resource_id, action, created_at
+    FROM audit_log WHERE company_id = $company
+      AND resource = 'deals' AND resource_id IN ('$deal_text')
+    ORDER BY created_at DESC, id DESC LIMIT 200"
+}
 
 case "$url" in
   sqlite:*)
@@ -42,6 +66,15 @@ case "$url" in
       ORDER BY search_words.rowid DESC LIMIT 200"
     echo "-- SQLite: EXPLAIN QUERY PLAN of the search candidates for \"smith\""
     sqlite3 "$file" "EXPLAIN QUERY PLAN $search"
+    company_blob="(SELECT id FROM companies WHERE name = '$company_sql' LIMIT 1)"
+    deal_hex=$(sqlite3 "$file" "SELECT hex(record_id) FROM activity_links
+      WHERE company_id = $company_blob AND record_type = 'deal' LIMIT 1")
+    deal_text=$(echo "$deal_hex" | tr 'A-F' 'a-f' | sed -E 's/(.{8})(.{4})(.{4})(.{4})(.{12})/\1-\2-\3-\4-\5/')
+    timeline_plans "$company_blob" "X'$deal_hex'" "$deal_text" \
+      | while IFS= read -r -d '' part; do
+          echo "-- SQLite: EXPLAIN QUERY PLAN of the deal timeline: ${part%%$'\n'*}"
+          sqlite3 "$file" "EXPLAIN QUERY PLAN ${part#*$'\n'}"
+        done
     ;;
   postgres:*|postgresql:*)
     company_id=$(psql "$url" -tAc "SELECT id FROM companies WHERE name = '$company_sql' LIMIT 1")
@@ -60,6 +93,13 @@ case "$url" in
       FROM search_docs WHERE company_id = '$company_id'
         AND to_tsvector('simple', terms) @@ to_tsquery('simple', 'smith:*')
       ORDER BY record_id DESC LIMIT 200"
+    deal=$(psql "$url" -tAc "SELECT record_id FROM activity_links
+      WHERE company_id = '$company_id' AND record_type = 'deal' LIMIT 1")
+    timeline_plans "'$company_id'" "'$deal'" "$deal" \
+      | while IFS= read -r -d '' part; do
+          echo "-- PostgreSQL: EXPLAIN ANALYZE of the deal timeline: ${part%%$'\n'*}"
+          psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) ${part#*$'\n'}"
+        done
     ;;
   *)
     echo "unsupported database URL: $url" >&2
