@@ -64,6 +64,18 @@ choice_enum!(
     }
 );
 
+impl RecordType {
+    /// The permission that decides who may read records of this type.
+    pub fn resource(self) -> crate::Resource {
+        match self {
+            Self::Lead => crate::Resource::Leads,
+            Self::Contact => crate::Resource::Contacts,
+            Self::Account => crate::Resource::Accounts,
+            Self::Deal => crate::Resource::Deals,
+        }
+    }
+}
+
 choice_enum!(
     /// What kind of interaction an activity records.
     ActivityKind {

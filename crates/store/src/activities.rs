@@ -369,7 +369,7 @@ pub(crate) async fn record_exists<C: ConnectionTrait>(
     record_id: Uuid,
 ) -> Result<bool> {
     let table = record_table(record_type);
-    let resource = crate::timeline::resource_of(record_type);
+    let resource = record_type.resource();
     // Only a record the caller may read: linking to another rep's lead would reveal it exists.
     let scope = match crate::query::scope_condition(actor, resource, Action::Read, || {
         Expr::col((table.clone(), Alias::new("owner_id")))

@@ -37,13 +37,12 @@
 
 use crate::query;
 use crate::{Backend, Result, Store, StoreError, fetch_all};
-use rivet_domain::{Action, Actor, Resource};
+use rivet_domain::{Action, Actor};
 use sea_orm::DeriveIden;
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
 use serde::Serialize;
-use std::collections::HashSet;
-use std::str::FromStr;
+use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
 #[derive(DeriveIden)]
@@ -80,52 +79,8 @@ pub const MIN_WORD_SCORE: f64 = 0.4;
 /// At most this many query words are used (the rest of a long query adds nothing but cost).
 pub const MAX_WORDS: usize = 8;
 
-/// What a search can find.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum RecordType {
-    Lead,
-    Contact,
-    Account,
-    Deal,
-}
-
-impl RecordType {
-    pub const ALL: &'static [RecordType] = &[Self::Lead, Self::Contact, Self::Account, Self::Deal];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Lead => "lead",
-            Self::Contact => "contact",
-            Self::Account => "account",
-            Self::Deal => "deal",
-        }
-    }
-
-    /// The permission that decides who finds records of this type.
-    pub fn resource(self) -> Resource {
-        match self {
-            Self::Lead => Resource::Leads,
-            Self::Contact => Resource::Contacts,
-            Self::Account => Resource::Accounts,
-            Self::Deal => Resource::Deals,
-        }
-    }
-}
-
-impl FromStr for RecordType {
-    type Err = String;
-
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|t| t.as_str() == s)
-            .ok_or_else(|| {
-                let names: Vec<&str> = Self::ALL.iter().map(|t| t.as_str()).collect();
-                format!("must be one of: {}", names.join(", "))
-            })
-    }
-}
+/// The kinds of record search finds (the kinds an activity links to).
+pub use rivet_domain::activities::RecordType;
 
 /// One search result.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
@@ -362,6 +317,51 @@ fn candidates_query(backend: Backend, visible: Cond, step: &Step) -> SelectState
     }
     q.limit(CANDIDATES);
     q
+}
+
+#[derive(Debug, FromQueryResult)]
+struct TitleRow {
+    record_id: Uuid,
+    title: String,
+}
+
+/// The names (search titles) of `records` that the caller may read, by id, in one query: what
+/// a list shows for the records its rows point at. A record of another company, outside the
+/// caller's scope or deleted is left out.
+pub async fn titles(
+    store: &Store,
+    actor: &Actor,
+    records: &[(RecordType, Uuid)],
+) -> Result<HashMap<Uuid, String>> {
+    let mut types: Vec<RecordType> = records.iter().map(|(t, _)| *t).collect();
+    types.sort_by_key(|t| t.as_str());
+    types.dedup();
+    let Some(visible) = visibility(actor, &types)? else {
+        return Ok(HashMap::new());
+    };
+    let mut any = Cond::any();
+    for t in &types {
+        let ids: HashSet<Uuid> = records
+            .iter()
+            .filter(|(rt, _)| rt == t)
+            .map(|(_, id)| *id)
+            .collect();
+        any = any.add(
+            Cond::all()
+                .add(Expr::col((SearchDocs::Table, SearchDocs::RecordType)).eq(t.as_str()))
+                .add(Expr::col((SearchDocs::Table, SearchDocs::RecordId)).is_in(ids)),
+        );
+    }
+    let mut q = Query::select();
+    q.columns([
+        (SearchDocs::Table, SearchDocs::RecordId),
+        (SearchDocs::Table, SearchDocs::Title),
+    ])
+    .from(SearchDocs::Table)
+    .cond_where(visible)
+    .cond_where(any);
+    let rows: Vec<TitleRow> = fetch_all(store.db(), &q).await?;
+    Ok(rows.into_iter().map(|r| (r.record_id, r.title)).collect())
 }
 
 /// Search the records the caller may read for `q`, best first, at most `limit`.

@@ -103,16 +103,6 @@ impl Before {
     }
 }
 
-/// The permission that decides who sees records of this type.
-pub(crate) fn resource_of(record_type: RecordType) -> Resource {
-    match record_type {
-        RecordType::Lead => Resource::Leads,
-        RecordType::Contact => Resource::Contacts,
-        RecordType::Account => Resource::Accounts,
-        RecordType::Deal => Resource::Deals,
-    }
-}
-
 fn can_read(actor: &Actor, resource: Resource) -> bool {
     actor.scope(resource, Action::Read) != Scope::None
 }
@@ -478,7 +468,7 @@ async fn events(
     let mut by_resource: HashMap<&'static str, Vec<String>> = HashMap::new();
     for (record_type, id) in records {
         by_resource
-            .entry(resource_of(*record_type).as_str())
+            .entry(record_type.resource().as_str())
             .or_default()
             .push(id.to_string());
     }
