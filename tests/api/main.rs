@@ -21,6 +21,7 @@ mod seed;
 mod smoke;
 mod system;
 mod tasks;
+mod tasks_bulk;
 mod tenancy;
 mod timeline;
 mod views;

@@ -23,6 +23,7 @@ use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 use tempfile::TempDir;
 
+mod activities;
 mod board;
 mod custom_fields;
 mod deals;

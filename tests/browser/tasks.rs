@@ -2,8 +2,12 @@
 //! ones are marked and counted in the navigation, a row's "Complete" button works (with the
 //! CSRF token only), the form keeps dates in the company's time zone and shows validation
 //! messages next to their fields without writing anything, another company's task is a 404
-//! page, and a read-only member sees no "Complete" button and is refused the post. In the
-//! browser: a task created in the form shows under "My tasks" and is completed from there.
+//! page, and a read-only member sees no "Complete" button and is refused the post. Bulk actions
+//! from the list (status, priority, delete after a confirmation; the CSRF token required, scope
+//! and tenancy kept), and saved views: one saved on the "Overdue" tab with a priority filter
+//! opens on that tab with the same rows, and a default view applies when the list opens with
+//! no query. In the browser: a task created in the form shows under "My tasks" and is completed
+//! from there.
 
 use super::{Page, get_page, header, post_form, sign_in_at, web_sign_in};
 use anyhow::{Context, Result, ensure};
@@ -82,7 +86,8 @@ async fn tasks_over_http(db: Db) {
         page.contains(r#"data-overdue-count>1<"#),
         "the badge: {page}"
     );
-    assert!(page.contains(r#"href="/tasks?view=all""#));
+    assert!(page.contains(r#"href="/tasks?tab=all""#));
+    // Old links named the tab `view`.
     let page = text(get_page(&app, &admin, "/tasks?view=overdue").await).await;
     assert!(page.contains("Call the overdue client") && !page.contains("Plan next quarter"));
     let page = text(get_page(&app, &admin, "/tasks?view=all").await).await;
@@ -103,7 +108,7 @@ async fn tasks_over_http(db: Db) {
     let (rep_web, _) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
     let page = text(get_page(&app, &rep_web, "/tasks").await).await;
     assert!(page.contains("The rep call") && !page.contains("Call the overdue client"));
-    assert!(!page.contains(r#"href="/tasks?view=all""#));
+    assert!(!page.contains(r#"href="/tasks?tab=all""#));
 
     // Complete from the list: refused without the CSRF token, done with it, back to the list.
     let path = format!("/tasks/{overdue}/complete");
@@ -421,6 +426,311 @@ async fn my_tasks_complete_form_errors_tenancy_and_read_only_over_http() {
     tasks_over_http(Db::Sqlite).await;
     if rivet_tests::postgres_admin_url().is_some() {
         tasks_over_http(Db::Postgres).await;
+    }
+}
+
+/// The ids of the task rows of a list page, in order.
+fn row_ids(html: &str) -> Vec<String> {
+    html.split(r#"data-task-id=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn status_of(app: &TestApp, who: &Session, id: &str) -> Value {
+    json_of(app.get(&format!("/tasks/{id}"), who).await).await
+}
+
+async fn bulk_actions_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let past = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let a = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Bulk one", "due_at": past}),
+    )
+    .await;
+    let b = create_task(&app, &api_admin, json!({"subject": "Bulk two"})).await;
+    let c = create_task(&app, &api_admin, json!({"subject": "Bulk three"})).await;
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let text = |response: reqwest::Response| async move { response.text().await.unwrap() };
+
+    // A checkbox per row, the bar, and "All" ticks every row of the page.
+    let page = text(get_page(&app, &admin, "/tasks?tab=all").await).await;
+    assert!(page.contains(r#"action="/tasks/bulk""#), "{page}");
+    let unticked = format!(r#"id="select-{a}" aria-label="Select Bulk one">"#);
+    let ticked = format!(r#"id="select-{a}" aria-label="Select Bulk one" checked>"#);
+    assert!(page.contains(&unticked), "{page}");
+    assert!(page.contains("select=all"));
+    let page = text(get_page(&app, &admin, "/tasks?tab=all&select=all").await).await;
+    assert!(page.contains(&ticked), "{page}");
+    assert_eq!(row_ids(&page).len(), 3);
+
+    // Without the CSRF token nothing happens.
+    let status_change = [
+        ("action", "status"),
+        ("status", "completed"),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+        ("back", "/tasks?tab=all"),
+    ];
+    let response = post_form(&app, &admin, "/tasks/bulk", &status_change).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(status_of(&app, &api_admin, &a).await["status"], "open");
+    // With it, both are completed and the list says so.
+    let mut with_token = status_change.to_vec();
+    with_token.push(("csrf_token", &csrf));
+    let response = post_form(&app, &admin, "/tasks/bulk", &with_token).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/tasks?tab=all");
+    for id in [&a, &b] {
+        let task = status_of(&app, &api_admin, id).await;
+        assert_eq!(task["status"], "completed");
+        assert!(task["completed_at"].is_string());
+    }
+    assert_eq!(status_of(&app, &api_admin, &c).await["status"], "open");
+    let page = text(get_page(&app, &admin, "/tasks?tab=all").await).await;
+    assert!(page.contains("Set 2 tasks to completed."), "{page}");
+    let response = post_form(
+        &app,
+        &admin,
+        "/tasks/bulk",
+        &[
+            ("csrf_token", &csrf),
+            ("action", "priority"),
+            ("priority", "urgent"),
+            ("ids", &c),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(status_of(&app, &api_admin, &c).await["priority"], "urgent");
+    // Nothing selected, or no status chosen: back to the list with a message.
+    for fields in [
+        vec![("action", "status"), ("status", "open")],
+        vec![("action", "status"), ("status", ""), ("ids", c.as_str())],
+    ] {
+        let mut fields = fields;
+        fields.push(("csrf_token", &csrf));
+        let response = post_form(&app, &admin, "/tasks/bulk", &fields).await;
+        assert_eq!(response.status(), 303);
+    }
+    assert_eq!(status_of(&app, &api_admin, &c).await["status"], "open");
+
+    // Delete asks first, then deletes.
+    let delete = [
+        ("csrf_token", csrf.as_str()),
+        ("action", "delete"),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+    ];
+    let response = post_form(&app, &admin, "/tasks/bulk", &delete).await;
+    assert_eq!(response.status(), 200);
+    let page = text(response).await;
+    assert!(
+        page.contains("Delete 2 tasks?") && page.contains("Bulk one"),
+        "{page}"
+    );
+    assert_eq!(task_count(&app, &api_admin).await, 3, "nothing deleted yet");
+    let mut confirmed = delete.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let response = post_form(&app, &admin, "/tasks/bulk", &confirmed).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(task_count(&app, &api_admin).await, 1);
+    assert_eq!(
+        app.get(&format!("/tasks/{a}"), &api_admin).await.status(),
+        404
+    );
+
+    // Another company's task is not found; a sales rep cannot touch the admin's.
+    let other = app.other_company("Other Ltd").await;
+    let (outsider, outsider_csrf) =
+        web_sign_in(&app, &email_of(&app, &other).await, ADMIN_PASSWORD).await;
+    let rep = app.member(&api_admin, "sales").await;
+    let (rep_web, rep_csrf) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
+    for (who, token) in [(&outsider, &outsider_csrf), (&rep_web, &rep_csrf)] {
+        let response = post_form(
+            &app,
+            who,
+            "/tasks/bulk",
+            &[
+                ("csrf_token", token),
+                ("action", "status"),
+                ("status", "cancelled"),
+                ("ids", &c),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 404);
+    }
+    assert_eq!(status_of(&app, &api_admin, &c).await["status"], "open");
+
+    // A read-only member has no bar and no checkboxes, and the post is refused.
+    let reader = app.member(&api_admin, "read_only").await;
+    let (reader, reader_csrf) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
+    let page = text(get_page(&app, &reader, "/tasks?tab=all").await).await;
+    assert!(page.contains("Bulk three"), "{page}");
+    assert!(!page.contains("/tasks/bulk") && !page.contains(r#"name="ids""#));
+    let response = post_form(
+        &app,
+        &reader,
+        "/tasks/bulk",
+        &[
+            ("csrf_token", &reader_csrf),
+            ("action", "delete"),
+            ("confirm", "yes"),
+            ("ids", &c),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(task_count(&app, &api_admin).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_status_priority_and_delete_from_the_list_over_http() {
+    bulk_actions_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        bulk_actions_over_http(Db::Postgres).await;
+    }
+}
+
+/// The address of the saved view `name`'s link in the views bar of a page.
+fn view_href(html: &str, name: &str) -> String {
+    let end = html
+        .find(&format!("{name}</a>"))
+        .unwrap_or_else(|| panic!("no link to {name}"));
+    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
+    let href = &html[start..];
+    href[..href.find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+async fn saved_views_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let rep = app.member(&api_admin, "sales").await;
+    let past = (Utc::now() - Duration::days(1)).to_rfc3339();
+    let future = (Utc::now() + Duration::days(3)).to_rfc3339();
+    let late_high = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Late high", "due_at": past, "priority": "high"}),
+    )
+    .await;
+    let late_low = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Late low", "due_at": past, "priority": "low"}),
+    )
+    .await;
+    let later_high = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Later high", "due_at": future, "priority": "high"}),
+    )
+    .await;
+    let reps_high = create_task(
+        &app,
+        &api_admin,
+        json!({"subject": "Rep late high", "due_at": past, "priority": "high",
+               "assignee_id": rep.user_id}),
+    )
+    .await;
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let text = |response: reqwest::Response| async move { response.text().await.unwrap() };
+
+    // Save the "Overdue" tab filtered to high priority: stored as the API's query.
+    let filtered = text(get_page(&app, &admin, "/tasks?tab=overdue&priority=high").await).await;
+    assert_eq!(row_ids(&filtered), std::slice::from_ref(&late_high));
+    let response = post_form(
+        &app,
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", &csrf),
+            ("resource", "tasks"),
+            ("name", "Late and high"),
+            ("return_to", "/tasks?tab=overdue&priority=high"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(
+        header(&response, "location"),
+        "/tasks?tab=overdue&priority=high"
+    );
+    let saved = json_of(app.get("/views?resource=tasks", &api_admin).await).await;
+    assert_eq!(
+        saved["data"][0]["query"], "priority=high&overdue=true&mine=true",
+        "{saved}"
+    );
+    let api_rows = json_of(
+        app.get("/tasks?priority=high&overdue=true&mine=true", &api_admin)
+            .await,
+    )
+    .await;
+    assert_eq!(api_rows["data"][0]["id"], late_high.as_str());
+
+    // Re-opened from the bar of another tab: the Overdue tab, the filter, the same rows.
+    let all = text(get_page(&app, &admin, "/tasks?tab=all").await).await;
+    assert_eq!(row_ids(&all).len(), 4);
+    let href = view_href(&all, "Late and high");
+    let page = text(get_page(&app, &admin, &href).await).await;
+    assert_eq!(row_ids(&page), row_ids(&filtered), "{href}");
+    assert!(
+        page.contains(r#"<a href="/tasks?tab=overdue" aria-current="page">Overdue</a>"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"aria-current="page">Late and high"#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<option value="high" selected>"#), "{page}");
+
+    // A default view applies when the list opens with no query; the tabs and "All" do not.
+    let response = post_form(
+        &app,
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", &csrf),
+            ("resource", "tasks"),
+            ("name", "Everyone's high"),
+            ("return_to", "/tasks?tab=all&priority=high"),
+            ("is_default", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let page = text(get_page(&app, &admin, "/tasks").await).await;
+    let mut shown = row_ids(&page);
+    shown.sort();
+    let mut want = vec![late_high.clone(), later_high.clone(), reps_high.clone()];
+    want.sort();
+    assert_eq!(shown, want, "{page}");
+    assert!(page.contains(r#"aria-current="page">All</a>"#), "{page}");
+    let whole = text(get_page(&app, &admin, "/tasks?view=all").await).await;
+    assert!(row_ids(&whole).contains(&late_low), "the whole list");
+    let mine = text(get_page(&app, &admin, "/tasks?tab=mine").await).await;
+    assert!(
+        row_ids(&mine).contains(&late_low) && !row_ids(&mine).contains(&reps_high),
+        "My tasks, without the default"
+    );
+    // Another member's default is theirs alone.
+    let (rep_web, _) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
+    let page = text(get_page(&app, &rep_web, "/tasks").await).await;
+    assert_eq!(row_ids(&page), [reps_high]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_tasks_view_saved_on_a_tab_reopens_with_the_same_rows_over_http() {
+    saved_views_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        saved_views_over_http(Db::Postgres).await;
     }
 }
 

@@ -1,27 +1,32 @@
 //! `/tasks`: list (typed filters, sort, keyset cursor, and the shortcuts `mine=true`,
-//! `overdue=true`, `due=today`), create, read, patch, complete, delete and history. Bodies are
+//! `overdue=true`, `due=today`), create, read, patch, complete, delete, history, and bulk
+//! update/delete (the ids checked as the other records' bulk actions check them). Bodies are
 //! parsed into `rivet_domain::tasks` types here; scope (the assignee is the owner), the checks of
 //! assignee and related record, `completed_at` and audit are the store's. `create_task`,
 //! `update_task`, `list_shortcuts` and `company_time_zone` are what the web UI calls too.
 //!
 //! "Today" is the company's day: from midnight to midnight in its time zone (settings), not UTC.
 
+use crate::accounts::check_ids;
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
+use crate::leads::BulkResult;
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono_tz::Tz;
 use rivet_domain::query::ListQuery;
-use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput};
-use rivet_domain::{Action, Actor, Resource};
+use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput, TaskPriority, TaskStatus};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::companies;
-use rivet_store::tasks::{self, Task, TaskShortcuts};
+use rivet_store::tasks::{self, BulkSet, Task, TaskShortcuts};
+use serde::Deserialize;
 use serde_json::{Map, Value, json};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Tasks, Action::Read);
@@ -59,6 +64,24 @@ pub fn routes() -> ApiRouter {
                 .returns::<Task>()
                 .status(201),
             create,
+        )
+        .add(
+            post("/tasks/bulk-update", UPDATE)
+                .doc(
+                    "tasks",
+                    "Set assignee, status and/or priority on up to 500 tasks, all or nothing; \
+                     completed_at follows the status as in an update",
+                )
+                .body::<BulkUpdate>()
+                .returns::<BulkResult>(),
+            bulk_update,
+        )
+        .add(
+            post("/tasks/bulk-delete", DELETE)
+                .doc("tasks", "Delete up to 500 tasks, all or nothing")
+                .body::<BulkDelete>()
+                .returns::<BulkResult>(),
+            bulk_delete,
         )
         .add(
             get("/tasks/{id}", READ)
@@ -272,4 +295,77 @@ async fn show_history(
     let id = parse_id(&id)?;
     tasks::get(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Tasks, id, query).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TaskBulkUpdate)]
+pub struct BulkUpdate {
+    pub ids: Vec<Uuid>,
+    pub set: BulkFields,
+}
+
+/// What a bulk update sets; at least one field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TaskBulkFields)]
+pub struct BulkFields {
+    pub assignee_id: Option<Uuid>,
+    /// open, in_progress, completed or cancelled.
+    pub status: Option<String>,
+    /// low, normal, high or urgent.
+    pub priority: Option<String>,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = TaskBulkDelete)]
+pub struct BulkDelete {
+    pub ids: Vec<Uuid>,
+}
+
+async fn bulk_update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkUpdate>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    let status = body
+        .set
+        .status
+        .as_deref()
+        .and_then(|s| errors.check("set.status", s.parse::<TaskStatus>()));
+    let priority = body
+        .set
+        .priority
+        .as_deref()
+        .and_then(|p| errors.check("set.priority", p.parse::<TaskPriority>()));
+    if body.set.assignee_id.is_none() && body.set.status.is_none() && body.set.priority.is_none() {
+        errors.add("set", "must set assignee_id, status or priority");
+    }
+    errors.into_result()?;
+    let set = BulkSet {
+        assignee_id: body.set.assignee_id,
+        status,
+        priority,
+    };
+    let updated = tasks::bulk_update(&app.store, &actor, &body.ids, &set).await?;
+    Ok(Json(BulkResult {
+        count: updated.len(),
+    }))
+}
+
+async fn bulk_delete(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkDelete>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    errors.into_result()?;
+    let deleted = tasks::bulk_delete(&app.store, &actor, &body.ids).await?;
+    Ok(Json(BulkResult {
+        count: usize::try_from(deleted).unwrap_or(usize::MAX),
+    }))
 }

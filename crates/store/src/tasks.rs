@@ -1,7 +1,8 @@
 //! Tasks: list (typed filters, sort, keyset cursor, plus "mine", "overdue" and "due today" in
 //! the company's time zone),
-//! read, create, update and delete, filtered by the caller's company and their scope on tasks
-//! (the assignee is the owner), every change audited in its transaction. A task may be about one
+//! read, create, update and delete (one at a time or in bulk, all or nothing), filtered by the
+//! caller's company and their scope on tasks (the assignee is the owner), every change audited in
+//! its transaction. A task may be about one
 //! lead, contact, account or deal of the company; [`for_records`] is what a record's timeline
 //! reads. `completed_at` is kept by the store: set when a task becomes completed, cleared when
 //! it is reopened.
@@ -10,7 +11,9 @@
 
 use crate::activities::record_exists;
 use crate::migrations_activities::Tasks;
-use crate::query::{self, ListField, Seek, check_owner, escape_like, iden, scope_condition};
+use crate::query::{
+    self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
+};
 use crate::{
     Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
@@ -379,11 +382,18 @@ async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -
     row.map(Task::from).ok_or(StoreError::NotFound)
 }
 
-/// [`check_owner`] for the assignee, naming `assignee_id` when they are not a member.
-async fn check_assignee(tx: &Tx, actor: &Actor, action: Action, assignee_id: Uuid) -> Result<()> {
+/// [`check_owner`] for the assignee, naming `field` (`assignee_id`, or `set.assignee_id` in a
+/// bulk update) when they are not a member.
+async fn check_assignee(
+    tx: &Tx,
+    actor: &Actor,
+    action: Action,
+    assignee_id: Uuid,
+    field: &str,
+) -> Result<()> {
     match check_owner(tx.conn(), actor, Resource::Tasks, action, assignee_id).await {
         Err(StoreError::Invalid(_)) => Err(StoreError::invalid(
-            "assignee_id",
+            field,
             "is not an active member of this company",
         )),
         other => other,
@@ -428,7 +438,7 @@ fn data_columns(
 pub async fn create(store: &Store, actor: &Actor, data: &TaskData) -> Result<Task> {
     let tx = store.write(actor).await?;
     let assignee_id = data.assignee_id.unwrap_or(actor.user_id);
-    check_assignee(&tx, actor, Action::Create, assignee_id).await?;
+    check_assignee(&tx, actor, Action::Create, assignee_id, "assignee_id").await?;
     if let Some(related) = data.related {
         check_related(&tx, actor, related).await?;
     }
@@ -481,7 +491,7 @@ pub async fn update(
         return Err(StoreError::invalid("assignee_id", "must not be empty"));
     };
     if assignee_id != before.assignee_id {
-        check_assignee(&tx, actor, Action::Update, assignee_id).await?;
+        check_assignee(&tx, actor, Action::Update, assignee_id, "assignee_id").await?;
     }
     let before_related = before.related_type.zip(before.related_id);
     if let Some(related) = data.related
@@ -489,13 +499,27 @@ pub async fn update(
     {
         check_related(&tx, actor, related).await?;
     }
+    let after = update_in(&tx, actor, &before, &data, assignee_id).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Write a checked change of one task (keeping `completed_at` in step with the status) and its
+/// audit row.
+async fn update_in(
+    tx: &Tx,
+    actor: &Actor,
+    before: &Task,
+    data: &TaskData,
+    assignee_id: Uuid,
+) -> Result<Task> {
     let at = now();
     let completed_at = match (data.status, before.status) {
         (TaskStatus::Completed, TaskStatus::Completed) => before.completed_at.or(Some(at)),
         (TaskStatus::Completed, _) => Some(at),
         _ => None,
     };
-    let mut cols = data_columns(&data, assignee_id, completed_at);
+    let mut cols = data_columns(data, assignee_id, completed_at);
     cols.push((Tasks::UpdatedAt, at.into()));
     exec(
         tx.conn(),
@@ -503,19 +527,18 @@ pub async fn update(
             .table(Tasks::Table)
             .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
             .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Tasks::Id).eq(id)),
+            .and_where(Expr::col(Tasks::Id).eq(before.id)),
     )
     .await?;
-    let after = fetch_unscoped(tx.conn(), actor, id).await?;
+    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
     tx.audit(
         Resource::Tasks,
-        id,
+        before.id,
         Action::Update,
         Some(&before.audit_json()),
         Some(&after.audit_json()),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -523,24 +546,104 @@ pub async fn update(
 pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    delete_in(&tx, actor, &before).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+async fn delete_in(tx: &Tx, actor: &Actor, before: &Task) -> Result<()> {
     exec(
         tx.conn(),
         Query::delete()
             .from_table(Tasks::Table)
             .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Tasks::Id).eq(id)),
+            .and_where(Expr::col(Tasks::Id).eq(before.id)),
     )
     .await?;
     tx.audit(
         Resource::Tasks,
-        id,
+        before.id,
         Action::Delete,
         Some(&before.audit_json()),
         None,
     )
-    .await?;
+    .await
+}
+
+/// What a bulk update sets on every selected task; at least one field is `Some`.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSet {
+    pub assignee_id: Option<Uuid>,
+    pub status: Option<TaskStatus>,
+    pub priority: Option<TaskPriority>,
+}
+
+/// Every task of `ids` (distinct) within the caller's scope for `action`; one missing (unknown,
+/// another company's or out of scope) and none is.
+async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> Result<Vec<Task>> {
+    let mut q = select_tasks(actor.company_id);
+    q.cond_where(scope(actor, action)?)
+        .and_where(Expr::col((Tasks::Table, Tasks::Id)).is_in(ids.iter().copied()));
+    let rows: Vec<TaskRow> = fetch_all(tx.conn(), &q).await?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(rows.into_iter().map(Task::from).collect())
+}
+
+/// The data of a task as it is, for a change that keeps everything else.
+fn data_of(task: &Task) -> TaskData {
+    TaskData {
+        subject: task.subject.clone(),
+        description: task.description.clone(),
+        due_at: task.due_at,
+        reminder_at: task.reminder_at,
+        priority: task.priority,
+        status: task.status,
+        assignee_id: Some(task.assignee_id),
+        related: task.related_type.zip(task.related_id),
+    }
+}
+
+/// Set assignee, status and/or priority on every task of `ids`, all or nothing; each is written
+/// as one update would be (`completed_at` follows the status), one audit row each. The new
+/// assignee is checked as an update checks it, named `set.assignee_id`.
+pub async fn bulk_update(
+    store: &Store,
+    actor: &Actor,
+    ids: &[Uuid],
+    set: &BulkSet,
+) -> Result<Vec<Task>> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
+    if let Some(assignee) = set.assignee_id
+        && before.iter().any(|t| t.assignee_id != assignee)
+    {
+        check_assignee(&tx, actor, Action::Update, assignee, "set.assignee_id").await?;
+    }
+    let mut after_all = Vec::with_capacity(before.len());
+    for task in &before {
+        let mut data = data_of(task);
+        data.status = set.status.unwrap_or(task.status);
+        data.priority = set.priority.unwrap_or(task.priority);
+        let assignee_id = set.assignee_id.unwrap_or(task.assignee_id);
+        after_all.push(update_in(&tx, actor, task, &data, assignee_id).await?);
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(after_all)
+}
+
+/// Delete every task of `ids`, all or nothing; one audit row each. Returns how many.
+pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    for task in &before {
+        delete_in(&tx, actor, task).await?;
+    }
+    tx.commit().await?;
+    Ok(before.len() as u64)
 }
 
 /// Detach every task from one record (the triggers of migration m0006 already do this when the

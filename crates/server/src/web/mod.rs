@@ -8,6 +8,7 @@
 //! [`view::Ctx::require`] before touching the store (which applies the caller's scope again).
 
 mod accounts;
+mod activities;
 mod api_keys;
 mod assets;
 mod audit;
@@ -60,9 +61,16 @@ pub fn routes() -> Router<AppState> {
         .route("/quick-add/{record}/{id}", post(timeline::quick_add))
         .route("/tasks", get(tasks::index))
         .route("/tasks/new", get(tasks::new).post(tasks::create))
+        .route("/tasks/bulk", post(tasks::bulk))
         .route("/tasks/{id}/edit", get(tasks::edit).post(tasks::update))
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/delete", post(tasks::delete))
+        .route("/activities", get(activities::index))
+        .route(
+            "/activities/{id}/edit",
+            get(activities::edit).post(activities::update),
+        )
+        .route("/activities/{id}/delete", post(activities::delete))
         .route("/admin/users", get(users::index).post(users::create))
         .route("/admin/users/{id}", get(users::edit).post(users::update))
         .route("/admin/users/{id}/active", post(users::set_active))

@@ -1,13 +1,21 @@
-//! The tasks pages: the list (tabs "My tasks", "Overdue", "Due today" and "All", a filter bar,
-//! sortable columns, keyset pages, a one-click "Complete" per open task) and the create and edit
+//! The tasks pages: the list (tabs "My tasks", "Overdue", "Due today" and "All", the saved views
+//! bar, a filter bar, sortable columns, keyset pages, a one-click "Complete" per open task, and
+//! bulk assignee / status / priority / delete with a confirmation step) and the create and edit
 //! form. The list reads the same query string as `GET /api/v1/tasks` (the leads page's helpers
 //! turn the filter bar into it, `crate::tasks::list_shortcuts` reads the shortcuts); every
-//! change goes through `crate::tasks::{create_task, update_task}` or the store's delete.
+//! change goes through `crate::tasks::{create_task, update_task}` or the store's functions.
+//!
+//! The tab is the page's own parameter `tab=mine|overdue|today|all` (`view` is the views bar's;
+//! old `?view=overdue` links still open their tab): [`list_pairs`] turns it into the API's
+//! shortcuts, and [`page_pairs`] turns a saved view's shortcuts back into the tab.
 //!
 //! Dates and times are shown and typed in the company's time zone (its settings), and "Due
 //! today" is the company's today; the API stores UTC.
 
-use super::leads::{ListLinks, Owners, SortHeader, api_pairs, choice_options, text, value_of};
+use super::leads::{
+    ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
+    choice_options, text, value_of,
+};
 use super::timeline::record_path;
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
@@ -146,9 +154,16 @@ fn local(at: &DateTime<Utc>, tz: Tz) -> String {
 // ---------------------------------------------------------------------------------------------
 // The list
 
+/// The page's parameter naming the tab.
+pub(super) const TAB_PARAM: &str = "tab";
+/// The tab's old name, now the views bar's parameter (`view=all`: the whole list, no default).
+const OLD_TAB_PARAM: &str = "view";
+/// `select=all` ticks every row of the page: a link, so it works without a script.
+const SELECT_PARAM: &str = "select";
+
 /// The tabs of the list: which shortcuts of the API each one adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum View {
+enum Tab {
     /// Assigned to the caller and still to do (unless a status is chosen).
     Mine,
     Overdue,
@@ -156,12 +171,12 @@ enum View {
     All,
 }
 
-impl View {
-    const TABS: &'static [(View, &'static str, &'static str)] = &[
-        (View::Mine, "mine", "My tasks"),
-        (View::Overdue, "overdue", "Overdue"),
-        (View::DueToday, "today", "Due today"),
-        (View::All, "all", "All"),
+impl Tab {
+    const TABS: &'static [(Tab, &'static str, &'static str)] = &[
+        (Tab::Mine, "mine", "My tasks"),
+        (Tab::Overdue, "overdue", "Overdue"),
+        (Tab::DueToday, "today", "Due today"),
+        (Tab::All, "all", "All"),
     ];
 
     fn parse(text: &str) -> Option<Self> {
@@ -170,14 +185,14 @@ impl View {
             _ => Self::TABS
                 .iter()
                 .find(|(_, name, _)| *name == text)
-                .map(|(view, _, _)| *view),
+                .map(|(tab, _, _)| *tab),
         }
     }
 
     fn name(self) -> &'static str {
         Self::TABS
             .iter()
-            .find(|(view, _, _)| *view == self)
+            .find(|(tab, _, _)| *tab == self)
             .map_or("mine", |(_, name, _)| name)
     }
 
@@ -207,7 +222,7 @@ impl View {
     }
 }
 
-pub struct Tab {
+pub struct TabLink {
     pub label: &'static str,
     pub href: String,
     pub current: bool,
@@ -241,8 +256,9 @@ const SORT_COLUMNS: &[(&str, &str, bool)] = &[
 #[template(path = "web/tasks.html")]
 struct ListPage {
     layout: Layout,
-    tabs: Vec<Tab>,
-    view: &'static str,
+    views: super::views::ViewsBar,
+    tabs: Vec<TabLink>,
+    tab: &'static str,
     heading: &'static str,
     rows: Vec<TaskRow>,
     headers: Vec<SortHeader>,
@@ -258,28 +274,120 @@ struct ListPage {
     next_href: Option<String>,
     back: String,
     can_create: bool,
+    can_update: bool,
+    can_delete: bool,
+    bulk_assignee: Vec<Opt>,
+    bulk_status: Vec<Opt>,
+    bulk_priority: Vec<Opt>,
+    /// Every row ticked (`select=all`), and the link that ticks them.
+    select_all: bool,
+    select_href: String,
     time_zone: String,
+}
+
+/// Old links named the tab `view`: read `view=mine|overdue|today` as the tab, and `view=all` as
+/// the "All" tab too (it stays for the views bar, where it means "not the default view").
+fn read_old_tab_param(raw: &mut Vec<(String, String)>) {
+    for (key, value) in raw.iter_mut() {
+        if key == OLD_TAB_PARAM && value != "all" {
+            *key = TAB_PARAM.to_owned();
+        }
+    }
+    let all = raw.iter().any(|(k, v)| k == OLD_TAB_PARAM && v == "all");
+    if all && value_of(raw, TAB_PARAM).is_empty() {
+        raw.push((TAB_PARAM.to_owned(), "all".to_owned()));
+    }
+}
+
+/// The page's parameters with the tab spelled out ("My tasks" when none is named), so that a
+/// page and a saved view compare equal whichever way the tab was reached.
+pub(super) fn name_tab(raw: &mut Vec<(String, String)>) {
+    if value_of(raw, TAB_PARAM).is_empty() {
+        raw.retain(|(k, _)| k != TAB_PARAM);
+        raw.push((TAB_PARAM.to_owned(), Tab::Mine.name().to_owned()));
+    }
+}
+
+/// What the views bar's "All" shows: the "All" tab without filters.
+pub(super) fn whole_list() -> Vec<(String, String)> {
+    vec![(TAB_PARAM.to_owned(), Tab::All.name().to_owned())]
+}
+
+/// The page's query string as the API's: the filter bar's fields, and the tab as the API's
+/// shortcuts (what the list asks for, and what a saved view stores).
+pub(super) fn list_pairs(
+    raw: &[(String, String)],
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
+    match Tab::parse(value_of(raw, TAB_PARAM)) {
+        Some(tab) => tab_list_pairs(tab, raw, errors),
+        None => {
+            errors.add_general("Tab must be mine, overdue, today or all");
+            Vec::new()
+        }
+    }
+}
+
+fn tab_list_pairs(
+    tab: Tab,
+    raw: &[(String, String)],
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
+    let filters: Vec<(String, String)> = raw
+        .iter()
+        .filter(|(k, _)| k != TAB_PARAM)
+        .cloned()
+        .collect();
+    let mut pairs = api_pairs(&filters, errors);
+    pairs.extend(tab.pairs(raw));
+    pairs
+}
+
+/// A saved view's query (the API's) as the page's parameters: the first tab whose shortcuts
+/// the query holds (the narrowest first, "All", which adds none, last), and the rest as it is
+/// — the page hands what it has no field for on to the list — so the view opens on its tab
+/// with the same rows.
+pub(super) fn page_pairs(api: Vec<(String, String)>) -> Vec<(String, String)> {
+    for tab in [Tab::Overdue, Tab::DueToday, Tab::Mine, Tab::All] {
+        let shortcuts = tab.pairs(&api);
+        if !shortcuts.iter().all(|p| api.contains(p)) {
+            continue;
+        }
+        let mut rest = api.clone();
+        for pair in &shortcuts {
+            if let Some(at) = rest.iter().position(|p| p == pair) {
+                rest.remove(at);
+            }
+        }
+        let mut out = vec![(TAB_PARAM.to_owned(), tab.name().to_owned())];
+        out.extend(rest);
+        return out;
+    }
+    api
 }
 
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Tasks, Action::Read)?;
     let sees_others = ctx.actor.scope(Resource::Tasks, Action::Read) != Scope::Own;
+    read_old_tab_param(&mut raw);
+    let select_all = value_of(&raw, SELECT_PARAM) == "all";
+    raw.retain(|(k, _)| k != SELECT_PARAM);
+    // Names the tab in `raw` (and opens the default view when there is no query).
+    let views = super::views::bar(&ctx, Resource::Tasks, &mut raw).await?;
     // "All" is offered only to who sees others' tasks; for anyone else it is their own anyway.
-    let view = View::parse(value_of(&raw, "view")).ok_or_else(|| {
+    let tab = Tab::parse(value_of(&raw, TAB_PARAM)).ok_or_else(|| {
         ctx.fail(AppError::BadRequest(
-            "view must be mine, overdue, today or all".into(),
+            "tab must be mine, overdue, today or all".into(),
         ))
     })?;
     let tz = company_time_zone(&ctx.app, &ctx.actor)
         .await
         .or_page(&ctx)?;
     let mut errors = FormErrors::new();
-    let filters: Vec<(String, String)> = raw.iter().filter(|(k, _)| k != "view").cloned().collect();
-    let mut pairs = api_pairs(&filters, &mut errors);
-    pairs.extend(view.pairs(&raw));
+    let mut pairs = tab_list_pairs(tab, &raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let shortcuts = match list_shortcuts(&ctx.app, &ctx.actor, &mut pairs).await {
         Ok(shortcuts) => Some(shortcuts),
@@ -347,7 +455,12 @@ pub async fn index(
         kept.push(("sort".into(), "due_at".into()));
     }
     let links = ListLinks::new("/tasks", &kept, SORT_COLUMNS, next_cursor);
-    let here = with_query("/tasks", &[("view", value_of(&raw, "view"))]);
+    let here = with_query("/tasks", &[(TAB_PARAM, tab.name())]);
+    let select_href = format!(
+        "{}{}{SELECT_PARAM}=all",
+        links.back,
+        if links.back.contains('?') { '&' } else { '?' }
+    );
     let filtered = ["status", "priority", "assignee_id", "q"]
         .iter()
         .any(|k| !value_of(&raw, k).is_empty());
@@ -356,34 +469,31 @@ pub async fn index(
     } else {
         StatusCode::BAD_REQUEST
     };
-    let tabs = View::TABS
+    let tabs = Tab::TABS
         .iter()
-        .filter(|(v, _, _)| *v != View::All || sees_others)
-        .map(|(v, name, label)| Tab {
+        .filter(|(v, _, _)| *v != Tab::All || sees_others)
+        .map(|(v, name, label)| TabLink {
             label,
-            href: if *v == View::Mine {
-                "/tasks".into()
-            } else {
-                format!("/tasks?view={name}")
-            },
-            current: *v == view,
+            href: with_query("/tasks", &[(TAB_PARAM, name)]),
+            current: *v == tab,
         })
         .collect();
-    let heading = View::TABS
+    let heading = Tab::TABS
         .iter()
-        .find(|(v, _, _)| *v == view)
+        .find(|(v, _, _)| *v == tab)
         .map_or("My tasks", |(_, _, label)| label);
     let page = ListPage {
         layout: ctx.layout("Tasks"),
+        views,
         tabs,
-        view: view.name(),
+        tab: tab.name(),
         heading,
         rows,
         headers: links.headers,
         q: value_of(&raw, "q").to_owned(),
         status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
         priority_filter: priority_options(Some("Any priority"), value_of(&raw, "priority")),
-        assignee_filter: (sees_others && view != View::Mine)
+        assignee_filter: (sees_others && tab != Tab::Mine)
             .then(|| owners.options(Some("Anyone"), value_of(&raw, "assignee_id"))),
         filtered,
         clear_href: here,
@@ -392,9 +502,105 @@ pub async fn index(
         next_href: links.next_href,
         back: links.back,
         can_create: ctx.can(Resource::Tasks, Action::Create),
+        can_update: ctx.can(Resource::Tasks, Action::Update),
+        can_delete: ctx.can(Resource::Tasks, Action::Delete),
+        bulk_assignee: owners.options(Some("Choose an assignee"), ""),
+        bulk_status: status_options(Some("Choose a status"), ""),
+        bulk_priority: priority_options(Some("Choose a priority"), ""),
+        select_all,
+        select_href,
         time_zone: tz.name().to_owned(),
     };
     Ok(ctx.render_status(status, &page))
+}
+
+/// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
+/// page that asks, and deletes only when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let Selection { back, action, ids } =
+        match Selection::read(&ctx, &form, "/tasks", Resource::Tasks, ("task", "tasks"))? {
+            Ok(selection) => selection,
+            Err(refused) => return Ok(refused),
+        };
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} task{}", if n == 1 { "" } else { "s" });
+    let field = |name: &str| value_of(&form, name);
+    let result = match action.as_str() {
+        "delete" if field("confirm") == "yes" => tasks::bulk_delete(store, actor, &ids)
+            .await
+            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                names.push(tasks::get(store, actor, *id).await.or_page(&ctx)?.subject);
+            }
+            let page = ConfirmDeletePage {
+                layout: ctx.layout("Delete tasks"),
+                path: "/tasks",
+                title: "Tasks",
+                noun: "task",
+                nouns: "tasks",
+                ids,
+                names,
+                back,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "assignee" => {
+            let Ok(assignee) = Uuid::parse_str(field("assignee_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new assignee first."));
+            };
+            let set = tasks::BulkSet {
+                assignee_id: Some(assignee),
+                ..tasks::BulkSet::default()
+            };
+            tasks::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the assignee of {}.", plural(done.len())))
+        }
+        "status" => {
+            let Ok(status) = field("status").parse::<TaskStatus>() else {
+                return Ok(ctx.refused(&back, "Choose the new status first."));
+            };
+            let set = tasks::BulkSet {
+                status: Some(status),
+                ..tasks::BulkSet::default()
+            };
+            tasks::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| {
+                    format!(
+                        "Set {} to {}.",
+                        plural(done.len()),
+                        status_label(status).to_lowercase()
+                    )
+                })
+        }
+        "priority" => {
+            let Ok(priority) = field("priority").parse::<TaskPriority>() else {
+                return Ok(ctx.refused(&back, "Choose the new priority first."));
+            };
+            let set = tasks::BulkSet {
+                priority: Some(priority),
+                ..tasks::BulkSet::default()
+            };
+            tasks::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| {
+                    format!(
+                        "Set the priority of {} to {}.",
+                        plural(done.len()),
+                        priority_label(priority).to_lowercase()
+                    )
+                })
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    bulk_done(&ctx, &back, result)
 }
 
 /// Where a button on the list returns to: the list page it was pressed on.
@@ -898,9 +1104,9 @@ mod tests {
     #[test]
     fn each_tab_asks_the_api_for_its_shortcut() {
         let none: Vec<(String, String)> = Vec::new();
-        let pairs = |v: View, raw: &[(String, String)]| v.pairs(raw);
+        let pairs = |v: Tab, raw: &[(String, String)]| v.pairs(raw);
         assert_eq!(
-            pairs(View::Mine, &none),
+            pairs(Tab::Mine, &none),
             [
                 ("mine".to_owned(), "true".to_owned()),
                 ("status[in]".to_owned(), "open,in_progress".to_owned())
@@ -908,18 +1114,65 @@ mod tests {
         );
         let someone = vec![("assignee_id".to_owned(), Uuid::nil().to_string())];
         assert_eq!(
-            pairs(View::Overdue, &someone),
+            pairs(Tab::Overdue, &someone),
             [("overdue".to_owned(), "true".to_owned())]
         );
         assert_eq!(
-            pairs(View::DueToday, &none),
+            pairs(Tab::DueToday, &none),
             [
                 ("due".to_owned(), "today".to_owned()),
                 ("mine".to_owned(), "true".to_owned())
             ]
         );
-        assert!(pairs(View::All, &none).is_empty());
-        assert_eq!(View::parse(""), Some(View::Mine));
-        assert_eq!(View::parse("nope"), None);
+        assert!(pairs(Tab::All, &none).is_empty());
+        assert_eq!(Tab::parse(""), Some(Tab::Mine));
+        assert_eq!(Tab::parse("nope"), None);
+    }
+
+    fn query(text: &str) -> Vec<(String, String)> {
+        serde_urlencoded::from_str(text).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_saved_query_opens_on_the_tab_it_was_saved_on() {
+        for page in [
+            "tab=mine",
+            "tab=mine&status=completed&sort=-priority",
+            "tab=overdue&priority=high",
+            "tab=overdue&assignee_id=00000000-0000-0000-0000-000000000000",
+            "tab=today&q=call",
+            "tab=all&priority=low",
+        ] {
+            let mut errors = FormErrors::new();
+            let api = list_pairs(&query(page), &mut errors);
+            assert!(errors.is_empty(), "{page}");
+            let mut back = page_pairs(api);
+            let mut want = query(page);
+            back.sort();
+            want.sort();
+            assert_eq!(back, want, "{page}");
+        }
+        // What no tab says exactly opens on "All" with the shortcut as it is.
+        assert_eq!(
+            page_pairs(query("overdue=true")),
+            query("tab=all&overdue=true")
+        );
+        assert_eq!(page_pairs(query("mine=true")), query("tab=all&mine=true"));
+        let mut errors = FormErrors::new();
+        list_pairs(&query("tab=someday"), &mut errors);
+        assert!(!errors.is_empty());
+    }
+
+    #[test]
+    fn old_links_name_the_tab_view() {
+        let mut raw = query("view=overdue&priority=high");
+        read_old_tab_param(&mut raw);
+        assert_eq!(raw, query("tab=overdue&priority=high"));
+        let mut raw = query("view=all");
+        read_old_tab_param(&mut raw);
+        assert_eq!(raw, query("view=all&tab=all"));
+        let mut raw = query("q=x");
+        name_tab(&mut raw);
+        assert_eq!(raw, query("q=x&tab=mine"));
     }
 }

@@ -3,7 +3,7 @@
 //! `create_activity` / `create_task`: the same rules, scopes and audit as the API.
 
 use super::leads::Owners;
-use super::view::{Ctx, WebError, WebForm, ago, capitalise, datetime};
+use super::view::{Ctx, WebError, WebForm, ago, capitalise, datetime, with_query};
 use crate::activities::create_activity;
 use crate::error::AppError;
 use crate::extract::parse_id;
@@ -25,6 +25,8 @@ pub(super) struct Row {
     pub kind: &'static str,
     pub icon: &'static str,
     pub title: String,
+    /// The entry's own page (an activity's or a task's edit form), for who may change it.
+    pub href: Option<String>,
     pub detail: String,
     pub who: String,
     pub when: String,
@@ -97,10 +99,20 @@ pub(super) async fn load(
     let page = crate::timeline::record_timeline(&ctx.app, &ctx.actor, record, id, PAGE, before)
         .await
         .map_err(|e| ctx.fail(e))?;
+    let edits_activities = ctx.can(Resource::Activities, Action::Update);
+    let edits_tasks = ctx.can(Resource::Tasks, Action::Update);
     let rows = page
         .data
         .into_iter()
         .map(|entry| {
+            let href = match entry.kind {
+                EntryKind::Activity if edits_activities => Some(with_query(
+                    &format!("/activities/{}/edit", entry.id),
+                    &[("back", &record_path(record, id))],
+                )),
+                EntryKind::Task if edits_tasks => Some(format!("/tasks/{}/edit", entry.id)),
+                _ => None,
+            };
             let (kind, icon) = match entry.kind {
                 EntryKind::Activity => ("activity", "●"),
                 EntryKind::Task => ("task", "☐"),
@@ -110,6 +122,7 @@ pub(super) async fn load(
             Row {
                 kind,
                 icon,
+                href,
                 detail: detail_of(entry.kind, &entry.data),
                 who: entry.actor_id.map(|id| owners.name(id)).unwrap_or_default(),
                 when: ago(&entry.at),

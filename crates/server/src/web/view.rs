@@ -80,6 +80,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/deals", "Deals", Need::Read(Resource::Deals)),
             ("/deals/board", "Pipeline", Need::Read(Resource::Deals)),
             ("/tasks", "Tasks", Need::Read(Resource::Tasks)),
+            (
+                "/activities",
+                "Activities",
+                Need::Read(Resource::Activities),
+            ),
         ],
     ),
     (

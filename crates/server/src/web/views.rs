@@ -7,7 +7,8 @@
 //! no query at all, the member's default view (if any) becomes the query. `view=all` opens the
 //! whole list without the default. Views hold the API's query string; the two date filters of
 //! the list pages (`created_from`/`created_to`) are turned into the API's `created_at[gte|lte]`
-//! on save and back on display.
+//! on save and back on display, and so is the tasks page's tab (`tab=overdue` is the API's
+//! `overdue=true&mine=true`, see `web::tasks::{list_pairs, page_pairs}`).
 
 use super::leads::api_pairs;
 use super::view::{Ctx, FormErrors, OrPage, WebError, WebForm, safe_next, with_query};
@@ -68,9 +69,21 @@ fn kept(raw: &[(String, String)]) -> Vec<(String, String)> {
         .collect()
 }
 
-/// A view's stored (API) query as the list page's address reads it.
-fn page_pairs(query: &str) -> Vec<(String, String)> {
+/// What the bar's "All" shows, as the page's parameters: nothing, but for tasks the "All" tab.
+fn whole_list(resource: Resource) -> Vec<(String, String)> {
+    match resource {
+        Resource::Tasks => super::tasks::whole_list(),
+        _ => Vec::new(),
+    }
+}
+
+/// A view's stored (API) query as `resource`'s list page's address reads it.
+fn page_pairs(resource: Resource, query: &str) -> Vec<(String, String)> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
+    let pairs = match resource {
+        Resource::Tasks => super::tasks::page_pairs(pairs),
+        _ => pairs,
+    };
     pairs
         .into_iter()
         .map(|(key, value)| {
@@ -129,13 +142,16 @@ pub async fn bar(
         && raw.is_empty()
         && let Some(default) = views.iter().find(|v| v.is_default)
     {
-        *raw = page_pairs(&default.query);
+        *raw = page_pairs(resource, &default.query);
+    }
+    if resource == Resource::Tasks {
+        super::tasks::name_tab(raw);
     }
     let shown = canonical(kept(raw));
     let links: Vec<ViewLink> = views
         .iter()
         .map(|view: &SavedView| {
-            let pairs = page_pairs(&view.query);
+            let pairs = page_pairs(resource, &view.query);
             ViewLink {
                 id: view.id,
                 name: view.name.clone(),
@@ -153,7 +169,7 @@ pub async fn bar(
         resource: resource.as_str(),
         views: links,
         all_href: with_query(path, &[(VIEW_PARAM, ALL)]),
-        plain: shown.is_empty(),
+        plain: shown == canonical(whole_list(resource)),
         current,
         return_to: href(path, &kept(raw)),
     })
@@ -206,7 +222,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
         .unwrap_or_default();
     let mut errors = FormErrors::new();
     // Each page turns its own filters into the API's query as its list does (the deals page's
-    // open/won/lost becomes the stages of that outcome).
+    // open/won/lost becomes the stages of that outcome, the tasks page's tab its shortcuts).
     let pairs = match resource {
         Resource::Deals => {
             let pipelines = rivet_store::pipelines::list(&ctx.app.store, &ctx.actor)
@@ -214,6 +230,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
                 .or_page(&ctx)?;
             super::deals::list_pairs(&kept(&raw), &pipelines, &mut errors)
         }
+        Resource::Tasks => super::tasks::list_pairs(&kept(&raw), &mut errors),
         _ => api_pairs(&kept(&raw), &mut errors),
     };
     if !errors.is_empty() {
@@ -227,7 +244,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
     };
     match create_view(&ctx.app, &ctx.actor, body).await {
         Ok(view) => {
-            let to = href(list_path(resource), &page_pairs(&view.query));
+            let to = href(list_path(resource), &page_pairs(resource, &view.query));
             Ok(ctx.done(&to, format!("Saved the view “{}”.", view.name)))
         }
         Err(err) => {
