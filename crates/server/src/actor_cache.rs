@@ -69,11 +69,23 @@ pub struct Resolved {
     pub csrf_token: Option<String>,
 }
 
+/// What identifies a credential in the cache: an access token by what it signs (its session,
+/// company and user), an API key or a web session cookie by the hash of its secret.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum CallerKey {
+    Token {
+        session: uuid::Uuid,
+        company: uuid::Uuid,
+        user: uuid::Uuid,
+    },
+    ApiKey(String),
+    Cookie(String),
+}
+
 /// The caches of one process.
 #[derive(Default)]
 pub struct ActorCache {
-    /// Keyed by a hash of the credential (session id, API key hash, cookie hash).
-    pub callers: EpochCache<String, Resolved>,
+    pub callers: EpochCache<CallerKey, Resolved>,
     /// `/me` answers, serialized, keyed by (company, user, API key).
     pub me: EpochCache<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>), bytes::Bytes>,
     /// When this process last recorded each API key's use.

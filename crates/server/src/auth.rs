@@ -158,10 +158,15 @@ fn issue_access_token(
 }
 
 fn decode_access_token(keys: &TokenKeys, token: &str) -> Option<Claims> {
-    let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
-    validation.set_issuer(&[ISSUER]);
-    validation.leeway = 0;
-    jsonwebtoken::decode::<Claims>(token, &keys.decoding, &validation)
+    // Built once: a `Validation` holds sets of claim names, a handful of allocations that every
+    // authenticated request would otherwise make again.
+    static VALIDATION: std::sync::LazyLock<Validation> = std::sync::LazyLock::new(|| {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.set_issuer(&[ISSUER]);
+        validation.leeway = 0;
+        validation
+    });
+    jsonwebtoken::decode::<Claims>(token, &keys.decoding, &VALIDATION)
         .ok()
         .map(|data| data.claims)
 }
@@ -279,7 +284,7 @@ async fn resolve(
     app: &AppState,
     credential: &Credential,
 ) -> Result<Option<crate::actor_cache::Resolved>, AppError> {
-    use crate::actor_cache::Resolved;
+    use crate::actor_cache::{CallerKey, Resolved};
     // A token's signature and expiry are checked on every request, cached or not.
     let claims = match credential {
         Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
@@ -290,12 +295,14 @@ async fn resolve(
     };
     let key = match (credential, &claims) {
         (Credential::None, _) => return Ok(None),
-        (Credential::Jwt(_), Some(claims)) => {
-            format!("j:{}:{}:{}", claims.sid, claims.cid, claims.sub)
-        }
+        (Credential::Jwt(_), Some(claims)) => CallerKey::Token {
+            session: claims.sid,
+            company: claims.cid,
+            user: claims.sub,
+        },
         (Credential::Jwt(_), None) => return Ok(None),
-        (Credential::ApiKey(key), _) => format!("k:{}", sessions::hash_token(key)),
-        (Credential::Cookie(cookie), _) => format!("c:{}", sessions::hash_token(cookie)),
+        (Credential::ApiKey(key), _) => CallerKey::ApiKey(sessions::hash_token(key)),
+        (Credential::Cookie(cookie), _) => CallerKey::Cookie(sessions::hash_token(cookie)),
     };
     let epoch = app.store.auth_epoch();
     if let Some(hit) = app.cache.callers.get(&key, epoch) {

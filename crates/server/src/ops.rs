@@ -8,7 +8,8 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Instant;
 use utoipa::openapi::OpenApi;
 
@@ -47,16 +48,13 @@ async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The outer middleware of every request: counts it by route and status and times it (method and
-/// status labels are static strings, so only the route is copied), runs it with its request id
-/// as the id of the log records it writes, and sets the security headers on the answer.
+/// The outer middleware of every request: counts it by route and status and times it, runs it
+/// with its request id as the id of the log records it writes, and sets the security headers on
+/// the answer.
 pub async fn observe(request: Request, next: Next) -> Response {
     let start = Instant::now();
-    let route = request
-        .extensions()
-        .get::<MatchedPath>()
-        .map(|p| p.as_str().to_owned())
-        .unwrap_or_else(|| "unmatched".into());
+    // A clone of the matched path shares the router's string.
+    let matched = request.extensions().get::<MatchedPath>().cloned();
     let method: &'static str = match *request.method() {
         axum::http::Method::GET => "GET",
         axum::http::Method::POST => "POST",
@@ -79,11 +77,39 @@ pub async fn observe(request: Request, next: Next) -> Response {
     let status: &'static str = status
         .canonical_reason()
         .map_or("other", |_| status_label(status.as_u16()));
-    metrics::counter!("http_requests_total", "method" => method, "route" => route.clone(), "status" => status)
-        .increment(1);
-    metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => route)
-        .record(start.elapsed().as_secs_f64());
+    let route = matched.as_ref().map_or("unmatched", MatchedPath::as_str);
+    let (requests, duration) = request_metrics(method, route, status);
+    requests.increment(1);
+    duration.record(start.elapsed().as_secs_f64());
     response
+}
+
+/// The request counter and duration histogram of one method, route and status.
+type RequestMetrics = (metrics::Counter, metrics::Histogram);
+
+/// The metrics of `method route` answered with `status`, registered on first use and kept: a
+/// metric's key is a list of labels that `counter!` would build and look up in the recorder on
+/// every request. Routes are the router's (a bounded set; every unknown path is "unmatched").
+fn request_metrics(method: &'static str, route: &str, status: &'static str) -> RequestMetrics {
+    type ByRoute = HashMap<Arc<str>, HashMap<(&'static str, &'static str), RequestMetrics>>;
+    static KNOWN: LazyLock<RwLock<ByRoute>> = LazyLock::new(Default::default);
+    if let Ok(known) = KNOWN.read()
+        && let Some(found) = known.get(route).and_then(|m| m.get(&(method, status)))
+    {
+        return found.clone();
+    }
+    let label = route.to_owned();
+    let made = (
+        metrics::counter!("http_requests_total", "method" => method, "route" => label.clone(), "status" => status),
+        metrics::histogram!("http_request_duration_seconds", "method" => method, "route" => label),
+    );
+    if let Ok(mut known) = KNOWN.write() {
+        known
+            .entry(Arc::from(route))
+            .or_default()
+            .insert((method, status), made.clone());
+    }
+    made
 }
 
 /// The status code as a static label (the codes Rivet answers with; others are "other").
