@@ -5,6 +5,7 @@
 
 mod accounts;
 mod activities;
+mod activities_bulk;
 mod audit;
 mod auth;
 mod contacts;

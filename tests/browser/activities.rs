@@ -3,7 +3,11 @@
 //! what is wrong with a bad filter, pages through them; the edit form saves (keeping the links)
 //! and shows bad values next to their fields without writing anything; delete works with the
 //! CSRF token only; another company's activity is a 404 page; a read-only member sees the list
-//! but no edit link and is refused the form; a sales rep sees only their own. In the browser:
+//! but no edit link and is refused the form; a sales rep sees only their own. Bulk owner change
+//! and delete from the list (CSRF token required, a confirmation page first, scope and tenancy
+//! kept, no bulk bar for a read-only member), and saved views: one with a kind and a day (in the
+//! company's time zone) re-opens with the same rows and the day back in the filter, and a
+//! default view opens with the list. In the browser:
 //! an activity opened from the list is edited and the change shows in the list (its time, left
 //! as shown, keeps its seconds).
 
@@ -157,7 +161,7 @@ async fn activities_over_http(db: Db) {
     )
     .await;
     assert!(page.contains("Remember the budget") && !page.contains("Intro call"));
-    assert!(page.contains(r#"href="/activities">Clear</a>"#));
+    assert!(page.contains(r#"href="/activities?view=all">Clear</a>"#));
     let page = text(get_page(&app, &admin, "/activities?kind=meeting").await).await;
     assert!(
         page.contains("No activities match these filters."),
@@ -476,6 +480,389 @@ async fn activities_list_filter_sort_edit_delete_tenancy_and_read_only_over_http
     activities_over_http(Db::Sqlite).await;
     if rivet_tests::postgres_admin_url().is_some() {
         activities_over_http(Db::Postgres).await;
+    }
+}
+
+/// The ids of the activity rows of a list page, in order.
+fn row_ids(html: &str) -> Vec<String> {
+    html.split(r#"data-activity-id=""#)
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+async fn owner_of(app: &TestApp, who: &Session, id: &str) -> String {
+    activity(app, who, id).await["owner_id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+async fn activity_count(app: &TestApp, who: &Session) -> usize {
+    let page = json_of(app.get("/activities", who).await).await;
+    page["data"].as_array().unwrap().len()
+}
+
+async fn bulk_actions_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    let account = create(&app, &api_admin, "/accounts", json!({"name": "Bulk Ltd"})).await;
+    let call = |subject: &'static str| {
+        json!({"kind": "call", "subject": subject,
+               "links": [{"record_type": "account", "record_id": account}]})
+    };
+    let a = create(&app, &api_admin, "/activities", call("Bulk one")).await;
+    let b = create(&app, &api_admin, "/activities", call("Bulk two")).await;
+    let c = create(&app, &api_admin, "/activities", call("Bulk three")).await;
+    let rep = app.member(&api_admin, "sales").await;
+    let admin_id = api_admin.user_id.to_string();
+    let rep_id = rep.user_id.to_string();
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // A checkbox per row, the bar with the owners, and "All" ticks every row of the page.
+    let page = text(get_page(&app, &admin, "/activities?kind=call").await).await;
+    assert!(page.contains(r#"action="/activities/bulk""#), "{page}");
+    assert!(page.contains(r#"id="bulk-owner_id""#), "{page}");
+    let unticked = format!(r#"id="select-{a}" aria-label="Select Bulk one">"#);
+    let ticked = format!(r#"id="select-{a}" aria-label="Select Bulk one" checked>"#);
+    assert!(page.contains(&unticked), "{page}");
+    assert!(page.contains("select=all"), "{page}");
+    let page = text(get_page(&app, &admin, "/activities?kind=call&select=all").await).await;
+    assert!(page.contains(&ticked), "{page}");
+    assert_eq!(row_ids(&page).len(), 3);
+
+    // Without the CSRF token nothing happens.
+    let owner_change = [
+        ("action", "owner"),
+        ("owner_id", rep_id.as_str()),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+        ("back", "/activities?kind=call"),
+    ];
+    let response = post_form(&app, &admin, "/activities/bulk", &owner_change).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(owner_of(&app, &api_admin, &a).await, admin_id);
+    // With it, both change owner and the list says so.
+    let mut with_token = owner_change.to_vec();
+    with_token.push(("csrf_token", &csrf));
+    let response = post_form(&app, &admin, "/activities/bulk", &with_token).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(header(&response, "location"), "/activities?kind=call");
+    for id in [&a, &b] {
+        assert_eq!(owner_of(&app, &api_admin, id).await, rep_id);
+    }
+    assert_eq!(owner_of(&app, &api_admin, &c).await, admin_id);
+    let page = text(get_page(&app, &admin, "/activities?kind=call").await).await;
+    assert!(
+        page.contains("Changed the owner of 2 activities."),
+        "{page}"
+    );
+    // Nothing selected, no owner chosen, or an owner who is no member: back to the list with a
+    // message, nothing changed.
+    let stranger = "0190f000-0000-7000-8000-000000000000";
+    for (fields, message) in [
+        (
+            vec![("owner_id", admin_id.as_str())],
+            "Select at least one activity first.",
+        ),
+        (
+            vec![("owner_id", ""), ("ids", c.as_str())],
+            "Choose the new owner first.",
+        ),
+        (
+            vec![("owner_id", stranger), ("ids", c.as_str())],
+            "Is not an active member of this company",
+        ),
+    ] {
+        let mut fields = fields;
+        fields.extend([("action", "owner"), ("csrf_token", csrf.as_str())]);
+        let response = post_form(&app, &admin, "/activities/bulk", &fields).await;
+        assert_eq!(response.status(), 303);
+        assert_eq!(header(&response, "location"), "/activities");
+        let page = text(get_page(&app, &admin, "/activities").await).await;
+        assert!(page.contains(message), "{message}: {page}");
+    }
+    assert_eq!(owner_of(&app, &api_admin, &c).await, admin_id);
+
+    // Delete asks first, then deletes; without the token it does not.
+    let delete = [
+        ("csrf_token", csrf.as_str()),
+        ("action", "delete"),
+        ("ids", a.as_str()),
+        ("ids", b.as_str()),
+    ];
+    let response = post_form(&app, &admin, "/activities/bulk", &delete).await;
+    assert_eq!(response.status(), 200);
+    let page = text(response).await;
+    assert!(
+        page.contains("Delete 2 activities?")
+            && page.contains("Bulk one")
+            && page.contains("Bulk two"),
+        "{page}"
+    );
+    assert_eq!(
+        activity_count(&app, &api_admin).await,
+        3,
+        "nothing deleted yet"
+    );
+    let mut confirmed = delete.to_vec();
+    confirmed.push(("confirm", "yes"));
+    let without_token: Vec<(&str, &str)> = confirmed[1..].to_vec();
+    let response = post_form(&app, &admin, "/activities/bulk", &without_token).await;
+    assert_eq!(response.status(), 403);
+    assert_eq!(activity_count(&app, &api_admin).await, 3);
+    let response = post_form(&app, &admin, "/activities/bulk", &confirmed).await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(activity_count(&app, &api_admin).await, 1);
+    assert_eq!(
+        app.get(&format!("/activities/{a}"), &api_admin)
+            .await
+            .status(),
+        404
+    );
+    let page = text(get_page(&app, &admin, "/activities").await).await;
+    assert!(page.contains("Deleted 2 activities."), "{page}");
+    assert_eq!(row_ids(&page), std::slice::from_ref(&c));
+
+    // Another company's activity is not found; a sales rep cannot touch the admin's.
+    let other = app.other_company("Other Ltd").await;
+    let (outsider, outsider_csrf) =
+        web_sign_in(&app, &email_of(&app, &other).await, ADMIN_PASSWORD).await;
+    let (rep_web, rep_csrf) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
+    for (who, token) in [(&outsider, &outsider_csrf), (&rep_web, &rep_csrf)] {
+        for action in [
+            vec![("action", "owner"), ("owner_id", rep_id.as_str())],
+            vec![("action", "delete"), ("confirm", "yes")],
+        ] {
+            let mut fields = action;
+            fields.extend([("csrf_token", token.as_str()), ("ids", c.as_str())]);
+            let response = post_form(&app, who, "/activities/bulk", &fields).await;
+            assert_eq!(response.status(), 404);
+        }
+    }
+    assert_eq!(owner_of(&app, &api_admin, &c).await, admin_id);
+    assert_eq!(activity_count(&app, &api_admin).await, 1);
+
+    // A read-only member has no bar and no checkboxes, and the posts are refused.
+    let reader = app.member(&api_admin, "read_only").await;
+    let (reader, reader_csrf) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
+    let page = text(get_page(&app, &reader, "/activities").await).await;
+    assert!(page.contains("Bulk three"), "{page}");
+    assert!(!page.contains("/activities/bulk") && !page.contains(r#"name="ids""#));
+    for action in [
+        vec![("action", "delete"), ("confirm", "yes")],
+        vec![("action", "owner"), ("owner_id", rep_id.as_str())],
+    ] {
+        let mut fields = action;
+        fields.extend([("csrf_token", reader_csrf.as_str()), ("ids", c.as_str())]);
+        let response = post_form(&app, &reader, "/activities/bulk", &fields).await;
+        assert_eq!(response.status(), 403);
+    }
+    assert_eq!(owner_of(&app, &api_admin, &c).await, admin_id);
+    assert_eq!(activity_count(&app, &api_admin).await, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_owner_change_and_delete_from_the_list_over_http() {
+    bulk_actions_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        bulk_actions_over_http(Db::Postgres).await;
+    }
+}
+
+/// The address of the saved view `name`'s link in the views bar of a page.
+fn view_href(html: &str, name: &str) -> String {
+    let end = html
+        .find(&format!("{name}</a>"))
+        .unwrap_or_else(|| panic!("no link to {name}"));
+    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
+    let href = &html[start..];
+    href[..href.find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+async fn saved_views_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api_admin = app.admin().await;
+    // Days are the company's: in Auckland (UTC+13 in March) a day starts at 11:00 UTC.
+    let response = app
+        .patch(
+            "/settings",
+            &api_admin,
+            json!({"timezone": "Pacific/Auckland"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let account = create(&app, &api_admin, "/accounts", json!({"name": "Views Ltd"})).await;
+    let log = |kind: &str, subject: &str, at: &str| {
+        json!({"kind": kind, "subject": subject, "occurred_at": at,
+               "links": [{"record_type": "account", "record_id": account}]})
+    };
+    // 09:00 on 5 March in Auckland.
+    let recent_call = create(
+        &app,
+        &api_admin,
+        "/activities",
+        log("call", "Recent call", "2026-03-04T20:00:00Z"),
+    )
+    .await;
+    // 23:00 on 2 March in Auckland, though already 3 March in UTC.
+    let early_call = create(
+        &app,
+        &api_admin,
+        "/activities",
+        log("call", "Early call", "2026-03-02T10:00:00Z"),
+    )
+    .await;
+    let email = create(
+        &app,
+        &api_admin,
+        "/activities",
+        log("email", "Recent email", "2026-03-05T20:00:00Z"),
+    )
+    .await;
+    let (admin, csrf) = web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+
+    // Save calls from 3 March on: stored as the API's query, the day as Auckland's.
+    let filtered = "/activities?kind=call&occurred_from=2026-03-03";
+    let filtered_page = text(get_page(&app, &admin, filtered).await).await;
+    assert_eq!(row_ids(&filtered_page), std::slice::from_ref(&recent_call));
+    let response = post_form(
+        &app,
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", &csrf),
+            ("resource", "activities"),
+            ("name", "Calls this month"),
+            ("return_to", filtered),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let location = header(&response, "location");
+    assert!(
+        location.starts_with("/activities?")
+            && location.contains("occurred_from=2026-03-03")
+            && location.contains("kind=call")
+            && !location.contains("occurred_at"),
+        "{location}"
+    );
+    let saved = json_of(app.get("/views?resource=activities", &api_admin).await).await;
+    let query = saved["data"][0]["query"].as_str().unwrap().to_owned();
+    assert_eq!(
+        query, "occurred_at%5Bgte%5D=2026-03-02T11%3A00%3A00.000Z&kind=call",
+        "{saved}"
+    );
+    let api_rows = json_of(app.get(&format!("/activities?{query}"), &api_admin).await).await;
+    assert_eq!(api_rows["data"].as_array().unwrap().len(), 1);
+    assert_eq!(api_rows["data"][0]["id"], recent_call.as_str());
+
+    // Re-opened from the bar of the whole list: the same rows, the day back in the filter.
+    let whole = text(get_page(&app, &admin, "/activities?view=all").await).await;
+    assert_eq!(row_ids(&whole).len(), 3);
+    let href = view_href(&whole, "Calls this month");
+    let page = text(get_page(&app, &admin, &href).await).await;
+    assert_eq!(row_ids(&page), row_ids(&filtered_page), "{href}");
+    assert!(
+        page.contains(r#"aria-current="page">Calls this month"#),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="occurred_from" type="date" value="2026-03-03""#),
+        "{page}"
+    );
+    assert!(page.contains(r#"<option value="call" selected>"#), "{page}");
+    // A view whose time is not a day boundary keeps it, and still shows the same rows.
+    let response = app
+        .post(
+            "/views",
+            &api_admin,
+            json!({"resource": "activities", "name": "Since noon",
+                   "query": "occurred_at[gte]=2026-03-04T12:00:00Z"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let whole = text(get_page(&app, &admin, "/activities?view=all").await).await;
+    let href = view_href(&whole, "Since noon");
+    assert!(href.contains("occurred_at"), "{href}");
+    let page = text(get_page(&app, &admin, &href).await).await;
+    let mut shown = row_ids(&page);
+    shown.sort();
+    let mut want = vec![recent_call.clone(), email.clone()];
+    want.sort();
+    assert_eq!(shown, want, "{page}");
+
+    // Bad filters are not saved; the API checks an activities query with the list's parser.
+    let response = post_form(
+        &app,
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", &csrf),
+            ("resource", "activities"),
+            ("name", "Broken"),
+            ("return_to", "/activities?occurred_from=yesterday"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    for query in [
+        "occurred_at[gte]=soon",
+        "subject=Recent",
+        "record_type=lead",
+        "sort=subject",
+    ] {
+        let response = app
+            .post(
+                "/views",
+                &api_admin,
+                json!({"resource": "activities", "name": "Bad", "query": query}),
+            )
+            .await;
+        assert_eq!(response.status(), 422, "{query}");
+    }
+    let saved = json_of(app.get("/views?resource=activities", &api_admin).await).await;
+    assert_eq!(saved["data"].as_array().unwrap().len(), 2, "{saved}");
+
+    // A default view applies when the list opens with no query; "All" and Clear do not.
+    let response = post_form(
+        &app,
+        &admin,
+        "/views",
+        &[
+            ("csrf_token", &csrf),
+            ("resource", "activities"),
+            ("name", "E-mails"),
+            ("return_to", "/activities?kind=email"),
+            ("is_default", "true"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let page = text(get_page(&app, &admin, "/activities").await).await;
+    assert_eq!(row_ids(&page), std::slice::from_ref(&email), "{page}");
+    assert!(page.contains(r#"aria-current="page">E-mails"#), "{page}");
+    assert!(
+        page.contains(r#"href="/activities?view=all">Clear</a>"#),
+        "{page}"
+    );
+    let whole = text(get_page(&app, &admin, "/activities?view=all").await).await;
+    assert!(row_ids(&whole).contains(&early_call), "the whole list");
+    // Another member's default is theirs alone.
+    let reader = app.member(&api_admin, "read_only").await;
+    let (reader, _) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
+    let page = text(get_page(&app, &reader, "/activities").await).await;
+    assert_eq!(row_ids(&page).len(), 3, "{page}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_activities_view_with_a_kind_and_a_day_reopens_with_the_same_rows_over_http() {
+    saved_views_over_http(Db::Sqlite).await;
+    if rivet_tests::postgres_admin_url().is_some() {
+        saved_views_over_http(Db::Postgres).await;
     }
 }
 

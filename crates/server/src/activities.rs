@@ -1,23 +1,30 @@
 //! `/activities`: list (typed filters, sort, keyset cursor, and `record_type` + `record_id` for
 //! the activities linked to one record), create (with 1 to 20 links), read, patch (which may
-//! replace the links), delete and history. Bodies are parsed into `rivet_domain::activities`
+//! replace the links), delete, history, and bulk owner change / delete (the ids checked as the
+//! other records' bulk actions check them). Bodies are parsed into `rivet_domain::activities`
 //! types here; scope (the owner), the link checks and audit are the store's. `create_activity`
 //! and `update_activity` are what the web UI calls.
 
+use crate::accounts::check_ids;
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
+use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
-use rivet_domain::activities::{ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityInput, RecordType};
+use rivet_domain::activities::{
+    ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityInput, RecordType,
+};
 use rivet_domain::query::ListQuery;
-use rivet_domain::{Action, Actor, Resource};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
-use rivet_store::activities::{self, Activity};
+use rivet_store::activities::{self, Activity, BulkSet};
 use rivet_store::audit::AuditEntry;
+use serde::Deserialize;
 use serde_json::{Map, Value};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Activities, Action::Read);
@@ -55,6 +62,26 @@ pub fn routes() -> ApiRouter {
             create,
         )
         .add(
+            post("/activities/bulk-update", UPDATE)
+                .doc(
+                    "activities",
+                    "Set the owner of up to 500 activities, all or nothing; their links stay",
+                )
+                .body::<BulkUpdate>()
+                .returns::<BulkResult>(),
+            bulk_update,
+        )
+        .add(
+            post("/activities/bulk-delete", DELETE)
+                .doc(
+                    "activities",
+                    "Delete up to 500 activities and their links, all or nothing",
+                )
+                .body::<BulkDelete>()
+                .returns::<BulkResult>(),
+            bulk_delete,
+        )
+        .add(
             get("/activities/{id}", READ)
                 .doc("activities", "One activity with its links")
                 .returns::<Activity>(),
@@ -86,9 +113,7 @@ pub fn routes() -> ApiRouter {
 }
 
 /// Take `record_type` and `record_id` out of the pairs: both or neither.
-fn record_filter(
-    pairs: &mut Vec<(String, String)>,
-) -> Result<Option<(RecordType, Uuid)>, AppError> {
+fn record_filter(pairs: &mut Vec<(String, String)>) -> Result<RecordFilter, AppError> {
     let mut record_type = None;
     let mut record_id = None;
     pairs.retain(|(k, v)| match k.as_str() {
@@ -118,14 +143,26 @@ fn record_filter(
     }
 }
 
+/// The record whose activities a list asks for (`record_type` + `record_id`).
+type RecordFilter = Option<(RecordType, Uuid)>;
+
+/// The list's query: `record_type` + `record_id` taken out of the pairs, the rest parsed as
+/// the list's filters and sort (the list route, and the check of a saved view's query).
+pub fn list_query(
+    pairs: &mut Vec<(String, String)>,
+) -> Result<(ListQuery<ActivityField>, RecordFilter), AppError> {
+    let record = record_filter(pairs)?;
+    let query = ListQuery::parse(pairs, ACTIVITY_FIELDS, ACTIVITY_DEFAULT_SORT)
+        .map_err(|e| AppError::BadRequest(e.0))?;
+    Ok((query, record))
+}
+
 async fn list(
     State(app): State<AppState>,
     Auth(actor): Auth,
     Query(mut pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Activity>>, AppError> {
-    let record = record_filter(&mut pairs)?;
-    let query = ListQuery::parse(&pairs, ACTIVITY_FIELDS, ACTIVITY_DEFAULT_SORT)
-        .map_err(|e| AppError::BadRequest(e.0))?;
+    let (query, record) = list_query(&mut pairs)?;
     let (limit, after) = list_window(&pairs, |c| activities::decode_cursor(&query.sort, c))?;
     Ok(Json(
         activities::list(&app.store, &actor, &query, record, limit, after.as_ref()).await?,
@@ -213,4 +250,54 @@ async fn show_history(
     let id = parse_id(&id)?;
     activities::get(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Activities, id, query).await
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ActivityBulkUpdate)]
+pub struct BulkUpdate {
+    pub ids: Vec<Uuid>,
+    pub set: BulkFields,
+}
+
+/// What a bulk update sets; at least one field.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+#[schema(as = ActivityBulkFields)]
+pub struct BulkFields {
+    pub owner_id: Option<Uuid>,
+}
+
+async fn bulk_update(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkUpdate>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    if body.set.owner_id.is_none() {
+        errors.add("set", "must set owner_id");
+    }
+    errors.into_result()?;
+    let set = BulkSet {
+        owner_id: body.set.owner_id,
+    };
+    let updated = activities::bulk_update(&app.store, &actor, &body.ids, &set).await?;
+    Ok(Json(BulkResult {
+        count: updated.len(),
+    }))
+}
+
+async fn bulk_delete(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkDelete>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    errors.into_result()?;
+    let deleted = activities::bulk_delete(&app.store, &actor, &body.ids).await?;
+    Ok(Json(BulkResult {
+        count: usize::try_from(deleted).unwrap_or(usize::MAX),
+    }))
 }

@@ -1,6 +1,6 @@
 //! `/views`: a member's saved views, named list queries (filters and sort) of leads, accounts,
-//! contacts, deals or tasks, private to the member who saved them (the list pages show them as
-//! a views bar, `web::views`).
+//! contacts, deals, tasks or activities, private to the member who saved them (the list pages
+//! show them as a views bar, `web::views`).
 //!
 //! Any signed-in member manages their own views; the route needs only a sign-in, and each
 //! handler also needs read on the view's list (403 otherwise). Another member's view is a 404,
@@ -186,6 +186,9 @@ async fn parse_list(
             ListQuery::parse(&pairs, TASK_FIELDS, TASK_DEFAULT_SORT)
                 .map_err(|e| AppError::BadRequest(e.0))?;
         }
+        Resource::Activities => {
+            crate::activities::list_query(&mut pairs)?;
+        }
         other => {
             return Err(AppError::field(
                 "resource",
@@ -238,7 +241,7 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateView {
-    /// leads, accounts, contacts, deals or tasks.
+    /// leads, accounts, contacts, deals, tasks or activities.
     pub resource: String,
     /// 1 to 80 characters, unique among the caller's views of the list.
     pub name: String,

@@ -1,14 +1,17 @@
 //! Activities: list (typed filters, sort, keyset cursor, and "linked to this record"), read,
-//! create, update and delete, filtered by the caller's company and their scope on activities
-//! (the owner), every change audited in its transaction. An activity links to 1..=20 leads,
-//! contacts, accounts or deals of the company; [`for_records`] is what a record's timeline reads.
+//! create, update and delete (one at a time, or the owner and deletes in bulk, all or nothing),
+//! filtered by the caller's company and their scope on activities (the owner), every change
+//! audited in its transaction. An activity links to 1..=20 leads, contacts, accounts or deals
+//! of the company; [`for_records`] is what a record's timeline reads.
 //!
 //! Links to a record that is deleted are removed by triggers (migrations_activities); nothing
 //! here has to be called from the record deletes.
 
 use crate::migrations_activities::{Activities, ActivityLinks};
 use crate::migrations_records::{Accounts, Contacts};
-use crate::query::{self, ListField, Seek, check_owner, escape_like, iden, scope_condition};
+use crate::query::{
+    self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
+};
 use crate::schema::Leads;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
@@ -540,8 +543,21 @@ pub async fn update(
         check_links(&tx, actor, &data.links).await?;
         write_links(&tx, actor, id, &data.links).await?;
     }
+    let after = update_in(&tx, actor, &before, &data, owner_id).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Write a checked change of one activity's row (its links are the caller's) and its audit row.
+async fn update_in(
+    tx: &Tx,
+    actor: &Actor,
+    before: &Activity,
+    data: &ActivityData,
+    owner_id: Uuid,
+) -> Result<Activity> {
     let mut cols = data_columns(
-        &data,
+        data,
         owner_id,
         data.occurred_at.unwrap_or(before.occurred_at),
     );
@@ -552,19 +568,18 @@ pub async fn update(
             .table(Activities::Table)
             .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
             .and_where(Expr::col(Activities::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Activities::Id).eq(id)),
+            .and_where(Expr::col(Activities::Id).eq(before.id)),
     )
     .await?;
-    let after = fetch_unscoped(tx.conn(), actor, id).await?;
+    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
     tx.audit(
         Resource::Activities,
-        id,
+        before.id,
         Action::Update,
         Some(&before.audit_json()),
         Some(&after.audit_json()),
     )
     .await?;
-    tx.commit().await?;
     Ok(after)
 }
 
@@ -572,24 +587,125 @@ pub async fn update(
 pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    delete_in(&tx, actor, &before).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Delete one activity (its links go with it through their foreign key) and write its audit
+/// row.
+async fn delete_in(tx: &Tx, actor: &Actor, before: &Activity) -> Result<()> {
     exec(
         tx.conn(),
         Query::delete()
             .from_table(Activities::Table)
             .and_where(Expr::col(Activities::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Activities::Id).eq(id)),
+            .and_where(Expr::col(Activities::Id).eq(before.id)),
     )
     .await?;
     tx.audit(
         Resource::Activities,
-        id,
+        before.id,
         Action::Delete,
         Some(&before.audit_json()),
         None,
     )
-    .await?;
+    .await
+}
+
+/// What a bulk update sets on every selected activity; at least one field is `Some`.
+#[derive(Debug, Clone, Default)]
+pub struct BulkSet {
+    pub owner_id: Option<Uuid>,
+}
+
+/// Every activity of `ids` (distinct) within the caller's scope for `action`, with its links;
+/// one missing (unknown, another company's or out of scope) and none is.
+async fn all_in_scope(
+    tx: &Tx,
+    actor: &Actor,
+    action: Action,
+    ids: &[Uuid],
+) -> Result<Vec<Activity>> {
+    let mut q = select_activities(actor.company_id);
+    q.cond_where(scope(actor, action)?)
+        .and_where(Expr::col((Activities::Table, Activities::Id)).is_in(ids.iter().copied()));
+    let rows: Vec<ActivityRow> = fetch_all(tx.conn(), &q).await?;
+    if rows.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    with_links(tx.conn(), actor.company_id, rows).await
+}
+
+/// The data of an activity as it is, for a change that keeps everything else.
+fn data_of(activity: &Activity) -> ActivityData {
+    ActivityData {
+        kind: activity.kind,
+        direction: activity.direction,
+        subject: activity.subject.clone(),
+        body: activity.body.clone(),
+        occurred_at: Some(activity.occurred_at),
+        duration_seconds: activity.duration_seconds,
+        outcome: activity.outcome.clone(),
+        owner_id: Some(activity.owner_id),
+        links: activity.links.clone(),
+    }
+}
+
+/// Set the owner on every activity of `ids`, all or nothing; each is written as one update
+/// would be (links kept), one audit row each. The new owner is checked as an update checks it,
+/// named `set.owner_id`.
+pub async fn bulk_update(
+    store: &Store,
+    actor: &Actor,
+    ids: &[Uuid],
+    set: &BulkSet,
+) -> Result<Vec<Activity>> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
+    if let Some(owner) = set.owner_id
+        && before.iter().any(|a| a.owner_id != owner)
+    {
+        match check_owner(
+            tx.conn(),
+            actor,
+            Resource::Activities,
+            Action::Update,
+            owner,
+        )
+        .await
+        {
+            Err(StoreError::Invalid(_)) => {
+                return Err(StoreError::invalid(
+                    "set.owner_id",
+                    "is not an active member of this company",
+                ));
+            }
+            other => other?,
+        }
+    }
+    let mut after_all = Vec::with_capacity(before.len());
+    for activity in &before {
+        let data = data_of(activity);
+        let owner_id = set.owner_id.unwrap_or(activity.owner_id);
+        after_all.push(update_in(&tx, actor, activity, &data, owner_id).await?);
+    }
     tx.commit().await?;
-    Ok(())
+    Ok(after_all)
+}
+
+/// Delete every activity of `ids` with their links, all or nothing; one audit row each.
+/// Returns how many.
+pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    for activity in &before {
+        delete_in(&tx, actor, activity).await?;
+    }
+    tx.commit().await?;
+    Ok(before.len() as u64)
 }
 
 /// Remove every link to one record (the triggers of migration m0006 already do this when the

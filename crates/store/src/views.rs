@@ -1,5 +1,5 @@
 //! Saved views: a member's named list queries (filters and sort) of leads, accounts, contacts,
-//! deals or tasks, private to that member.
+//! deals, tasks or activities, private to that member.
 //!
 //! Every query is filtered by the caller's company **and** user: another member's view is not
 //! found, exactly like another company's. The query string is checked by the server against the
@@ -27,13 +27,14 @@ pub const RESOURCES: &[Resource] = &[
     Resource::Contacts,
     Resource::Deals,
     Resource::Tasks,
+    Resource::Activities,
 ];
 
 /// A saved view as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SavedView {
     pub id: Uuid,
-    /// The list it filters: leads, accounts, contacts, deals or tasks.
+    /// The list it filters: leads, accounts, contacts, deals, tasks or activities.
     pub resource: Resource,
     pub name: String,
     /// The list's query string, as `GET /api/v1/<resource>` reads it

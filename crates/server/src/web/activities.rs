@@ -1,13 +1,18 @@
-//! The activities pages: the list (a filter bar, sortable columns, keyset pages, each row with
-//! the records it is linked to) and the edit form with its delete button. The list reads the
-//! same query string as `GET /api/v1/activities` (the leads page's helpers turn the filter bar
-//! into it, plus `occurred_from`/`occurred_to` as the company's days); every change goes
-//! through `crate::activities::update_activity` or the store's delete. New activities are
-//! logged from a record's timeline (`web::timeline`), which knows the record to link.
+//! The activities pages: the list (the saved views bar, a filter bar, sortable columns, keyset
+//! pages, each row with the records it is linked to, and bulk owner change / delete with a
+//! confirmation step) and the edit form with its delete button. The list reads the same query
+//! string as `GET /api/v1/activities` (the leads page's helpers turn the filter bar into it,
+//! plus `occurred_from`/`occurred_to` as the company's days: [`list_pairs`], and back for a
+//! saved view: [`page_pairs`]); every change goes through
+//! `crate::activities::update_activity` or the store's functions. New activities are logged
+//! from a record's timeline (`web::timeline`), which knows the record to link.
 //!
 //! Times are shown and typed in the company's time zone (its settings); the API stores UTC.
 
-use super::leads::{ListLinks, Owners, SortHeader, api_pairs, choice_options, text, value_of};
+use super::leads::{
+    ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
+    choice_options, text, value_of,
+};
 use super::timeline::record_path;
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
@@ -35,6 +40,9 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 const PAGE_SIZE: u64 = 50;
+
+/// `select=all` ticks every row of the page: a link, so it works without a script.
+const SELECT_PARAM: &str = "select";
 
 /// The form fields a validation message can sit next to (the API's `occurred_at` is shown at
 /// the date input, `duration_seconds` at the minutes).
@@ -224,6 +232,7 @@ const FILTERS: &[&str] = &[
 #[template(path = "web/activities.html")]
 struct ListPage {
     layout: Layout,
+    views: super::views::ViewsBar,
     rows: Vec<ActivityRow>,
     columns: Vec<Column>,
     q: String,
@@ -237,14 +246,38 @@ struct ListPage {
     errors: FormErrors,
     first_href: Option<String>,
     next_href: Option<String>,
+    /// Where the bulk actions come back to: this page.
+    back: String,
     can_update: bool,
+    can_delete: bool,
+    bulk_owner: Vec<Opt>,
+    /// Every row ticked (`select=all`), and the link that ticks them.
+    select_all: bool,
+    select_href: String,
     time_zone: String,
+}
+
+/// The first moment of `day` in `tz` (`from_start`), or the last millisecond before the next
+/// day's first moment; `None` when the clocks skip that midnight.
+fn day_bound(tz: Tz, day: NaiveDate, from_start: bool) -> Option<DateTime<Utc>> {
+    if from_start {
+        to_utc(tz, day.and_time(NaiveTime::MIN))
+    } else {
+        day.succ_opt()
+            .and_then(|next| to_utc(tz, next.and_time(NaiveTime::MIN)))
+            .map(|t| t - chrono::Duration::milliseconds(1))
+    }
 }
 
 /// The page's query string as the API's: `occurred_from` / `occurred_to` (what a date input
 /// sends) become `occurred_at[gte|lte]` over the whole of those days in the company's time
-/// zone; the rest goes through the leads page's helper.
-fn list_pairs(raw: &[(String, String)], tz: Tz, errors: &mut FormErrors) -> Vec<(String, String)> {
+/// zone; the rest goes through the leads page's helper. What the list asks for, and what a
+/// saved view stores.
+pub(super) fn list_pairs(
+    raw: &[(String, String)],
+    tz: Tz,
+    errors: &mut FormErrors,
+) -> Vec<(String, String)> {
     let mut rest = Vec::new();
     let mut out = Vec::new();
     for (key, value) in raw {
@@ -264,15 +297,7 @@ fn list_pairs(raw: &[(String, String)], tz: Tz, errors: &mut FormErrors) -> Vec<
             errors.add(key, "must be a date such as 2026-01-31");
             continue;
         };
-        // The day's first moment, or the last moment before the next day's.
-        let bound = if from_start {
-            to_utc(tz, day.and_time(NaiveTime::MIN))
-        } else {
-            day.succ_opt()
-                .and_then(|next| to_utc(tz, next.and_time(NaiveTime::MIN)))
-                .map(|t| t - chrono::Duration::milliseconds(1))
-        };
-        match bound {
+        match day_bound(tz, day, from_start) {
             Some(at) => out.push((
                 format!("occurred_at[{op}]"),
                 at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
@@ -284,11 +309,42 @@ fn list_pairs(raw: &[(String, String)], tz: Tz, errors: &mut FormErrors) -> Vec<
     out
 }
 
+/// A saved view's query (the API's) as the page's parameters: an `occurred_at[gte|lte]` that
+/// is exactly where a day of `tz` starts or ends becomes that `occurred_from` / `occurred_to`
+/// day, so the date is back in the filter bar; any other time stays as it is (the page hands
+/// it on to the list).
+pub(super) fn page_pairs(api: Vec<(String, String)>, tz: Tz) -> Vec<(String, String)> {
+    api.into_iter()
+        .map(|(key, value)| {
+            let (page_key, from_start) = match key.as_str() {
+                "occurred_at[gte]" => ("occurred_from", true),
+                "occurred_at[lte]" => ("occurred_to", false),
+                _ => return (key, value),
+            };
+            let day = DateTime::parse_from_rfc3339(value.trim())
+                .ok()
+                .map(|at| at.with_timezone(&Utc))
+                .and_then(|at| {
+                    let day = at.with_timezone(&tz).date_naive();
+                    (day_bound(tz, day, from_start) == Some(at)).then_some(day)
+                });
+            match day {
+                Some(day) => (page_key.to_owned(), day.format("%Y-%m-%d").to_string()),
+                None => (key, value),
+            }
+        })
+        .collect()
+}
+
 pub async fn index(
     ctx: Ctx,
-    WebQuery(raw): WebQuery<Vec<(String, String)>>,
+    WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Activities, Action::Read)?;
+    let select_all = value_of(&raw, SELECT_PARAM) == "all";
+    raw.retain(|(k, _)| k != SELECT_PARAM);
+    // Opens the default view when there is no query.
+    let views = super::views::bar(&ctx, Resource::Activities, &mut raw).await?;
     let sees_others = ctx.actor.scope(Resource::Activities, Action::Read) != Scope::Own;
     let tz = company_time_zone(&ctx.app, &ctx.actor)
         .await
@@ -362,6 +418,11 @@ pub async fn index(
                 .and_then(|i| headers.get_mut(i).and_then(Option::take)),
         })
         .collect();
+    let select_href = format!(
+        "{}{}{SELECT_PARAM}=all",
+        links.back,
+        if links.back.contains('?') { '&' } else { '?' }
+    );
     let filtered = FILTERS.iter().any(|k| !value_of(&raw, k).is_empty());
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -370,6 +431,7 @@ pub async fn index(
     };
     let page = ListPage {
         layout: ctx.layout("Activities"),
+        views,
         rows,
         columns,
         q: value_of(&raw, "q").to_owned(),
@@ -383,7 +445,12 @@ pub async fn index(
         errors,
         first_href: links.first_href,
         next_href: links.next_href,
+        back: links.back,
         can_update: ctx.can(Resource::Activities, Action::Update),
+        can_delete: ctx.can(Resource::Activities, Action::Delete),
+        bulk_owner: owners.options(Some("Choose an owner"), ""),
+        select_all,
+        select_href,
         time_zone: tz.name().to_owned(),
     };
     Ok(ctx.render_status(status, &page))
@@ -402,6 +469,64 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
         "/activities",
         format!("Deleted the activity “{}”.", title_of(&activity)),
     ))
+}
+
+/// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
+/// page that asks, and deletes only when that page's button sends `confirm=yes`.
+pub async fn bulk(
+    ctx: Ctx,
+    WebForm(form): WebForm<Vec<(String, String)>>,
+) -> Result<Response, WebError> {
+    let Selection { back, action, ids } = match Selection::read(
+        &ctx,
+        &form,
+        "/activities",
+        Resource::Activities,
+        ("activity", "activities"),
+    )? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let count = ids.len();
+    let plural = |n: usize| format!("{n} activit{}", if n == 1 { "y" } else { "ies" });
+    let field = |name: &str| value_of(&form, name);
+    let result = match action.as_str() {
+        "delete" if field("confirm") == "yes" => activities::bulk_delete(store, actor, &ids)
+            .await
+            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" => {
+            let mut names = Vec::new();
+            for id in ids.iter().take(20) {
+                let activity = activities::get(store, actor, *id).await.or_page(&ctx)?;
+                names.push(title_of(&activity));
+            }
+            let page = ConfirmDeletePage {
+                layout: ctx.layout("Delete activities"),
+                path: "/activities",
+                title: "Activities",
+                noun: "activity",
+                nouns: "activities",
+                ids,
+                names,
+                back,
+            };
+            return Ok(ctx.render(&page));
+        }
+        "owner" => {
+            let Ok(owner) = Uuid::parse_str(field("owner_id")) else {
+                return Ok(ctx.refused(&back, "Choose the new owner first."));
+            };
+            let set = activities::BulkSet {
+                owner_id: Some(owner),
+            };
+            activities::bulk_update(store, actor, &ids, &set)
+                .await
+                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+        }
+        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
+    };
+    bulk_done(&ctx, &back, result)
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -690,6 +815,48 @@ mod tests {
             &mut errors,
         );
         assert!(errors.has("occurred_to"));
+    }
+
+    #[test]
+    fn a_saved_views_day_bounds_are_days_again_and_other_times_stay() {
+        let raw = pairs(&[
+            ("occurred_from", "2026-03-05"),
+            ("occurred_to", "2026-03-08"),
+            ("kind", "call"),
+        ]);
+        for tz in [Tz::Pacific__Auckland, Tz::America__Los_Angeles, Tz::UTC] {
+            let mut errors = FormErrors::new();
+            let api = list_pairs(&raw, tz, &mut errors);
+            assert!(errors.is_empty());
+            let mut back = page_pairs(api, tz);
+            back.sort();
+            assert_eq!(
+                back,
+                pairs(&[
+                    ("kind", "call"),
+                    ("occurred_from", "2026-03-05"),
+                    ("occurred_to", "2026-03-08"),
+                ]),
+                "{tz}"
+            );
+        }
+        // Not where a day of the company starts or ends: kept as the API's.
+        let api = pairs(&[
+            ("occurred_at[gte]", "2026-03-04T12:00:00.000Z"),
+            ("occurred_at[lte]", "2026-03-05T23:59:59.999Z"),
+            ("owner_id", "x"),
+        ]);
+        assert_eq!(page_pairs(api.clone(), Tz::Pacific__Auckland), api);
+        assert_eq!(
+            page_pairs(api, Tz::UTC),
+            pairs(&[
+                ("occurred_at[gte]", "2026-03-04T12:00:00.000Z"),
+                ("occurred_to", "2026-03-05"),
+                ("owner_id", "x"),
+            ])
+        );
+        let odd = pairs(&[("occurred_at[gte]", "yesterday")]);
+        assert_eq!(page_pairs(odd.clone(), Tz::UTC), odd);
     }
 
     #[test]

@@ -66,6 +66,7 @@ pub fn routes() -> Router<AppState> {
         .route("/tasks/{id}/complete", post(tasks::complete))
         .route("/tasks/{id}/delete", post(tasks::delete))
         .route("/activities", get(activities::index))
+        .route("/activities/bulk", post(activities::bulk))
         .route(
             "/activities/{id}/edit",
             get(activities::edit).post(activities::update),

@@ -8,15 +8,19 @@
 //! whole list without the default. Views hold the API's query string; the two date filters of
 //! the list pages (`created_from`/`created_to`) are turned into the API's `created_at[gte|lte]`
 //! on save and back on display, and so is the tasks page's tab (`tab=overdue` is the API's
-//! `overdue=true&mine=true`, see `web::tasks::{list_pairs, page_pairs}`).
+//! `overdue=true&mine=true`, see `web::tasks::{list_pairs, page_pairs}`) and the activities
+//! page's `occurred_from`/`occurred_to`, days in the company's time zone (see
+//! `web::activities::{list_pairs, page_pairs}`).
 
 use super::leads::api_pairs;
 use super::view::{Ctx, FormErrors, OrPage, WebError, WebForm, safe_next, with_query};
 use crate::error::AppError;
+use crate::tasks::company_time_zone;
 use crate::views::{CreateView, create_view, delete_view, parse_resource};
 use axum::extract::Path;
 use axum::response::Response;
 use chrono::NaiveDate;
+use chrono_tz::Tz;
 use rivet_domain::{Action, Resource};
 use rivet_store::views::{self as store, SavedView};
 use serde::Deserialize;
@@ -34,6 +38,7 @@ fn list_path(resource: Resource) -> &'static str {
         Resource::Contacts => "/contacts",
         Resource::Deals => "/deals",
         Resource::Tasks => "/tasks",
+        Resource::Activities => "/activities",
         _ => "/",
     }
 }
@@ -77,11 +82,23 @@ fn whole_list(resource: Resource) -> Vec<(String, String)> {
     }
 }
 
-/// A view's stored (API) query as `resource`'s list page's address reads it.
-fn page_pairs(resource: Resource, query: &str) -> Vec<(String, String)> {
+/// The time zone whose days a resource's list page filters by: the company's for activities
+/// (whose page has `occurred_from`/`occurred_to`), UTC for the others (their `created_from`/
+/// `created_to` are UTC days).
+async fn days_zone(ctx: &Ctx, resource: Resource) -> Result<Tz, WebError> {
+    match resource {
+        Resource::Activities => company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx),
+        _ => Ok(Tz::UTC),
+    }
+}
+
+/// A view's stored (API) query as `resource`'s list page's address reads it; `tz` is
+/// [`days_zone`].
+fn page_pairs(resource: Resource, query: &str, tz: Tz) -> Vec<(String, String)> {
     let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
     let pairs = match resource {
         Resource::Tasks => super::tasks::page_pairs(pairs),
+        Resource::Activities => super::activities::page_pairs(pairs, tz),
         _ => pairs,
     };
     pairs
@@ -136,13 +153,14 @@ pub async fn bar(
     let views = store::list(&ctx.app.store, &ctx.actor, Some(resource))
         .await
         .or_page(ctx)?;
+    let tz = days_zone(ctx, resource).await?;
     let asked_all = raw.iter().any(|(k, v)| k == VIEW_PARAM && v == ALL);
     raw.retain(|(k, _)| k != VIEW_PARAM);
     if !asked_all
         && raw.is_empty()
         && let Some(default) = views.iter().find(|v| v.is_default)
     {
-        *raw = page_pairs(resource, &default.query);
+        *raw = page_pairs(resource, &default.query, tz);
     }
     if resource == Resource::Tasks {
         super::tasks::name_tab(raw);
@@ -151,7 +169,7 @@ pub async fn bar(
     let links: Vec<ViewLink> = views
         .iter()
         .map(|view: &SavedView| {
-            let pairs = page_pairs(resource, &view.query);
+            let pairs = page_pairs(resource, &view.query, tz);
             ViewLink {
                 id: view.id,
                 name: view.name.clone(),
@@ -221,8 +239,10 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
         .and_then(|(_, q)| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let mut errors = FormErrors::new();
+    let tz = days_zone(&ctx, resource).await?;
     // Each page turns its own filters into the API's query as its list does (the deals page's
-    // open/won/lost becomes the stages of that outcome, the tasks page's tab its shortcuts).
+    // open/won/lost becomes the stages of that outcome, the tasks page's tab its shortcuts,
+    // the activities page's days the company's days).
     let pairs = match resource {
         Resource::Deals => {
             let pipelines = rivet_store::pipelines::list(&ctx.app.store, &ctx.actor)
@@ -231,6 +251,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
             super::deals::list_pairs(&kept(&raw), &pipelines, &mut errors)
         }
         Resource::Tasks => super::tasks::list_pairs(&kept(&raw), &mut errors),
+        Resource::Activities => super::activities::list_pairs(&kept(&raw), tz, &mut errors),
         _ => api_pairs(&kept(&raw), &mut errors),
     };
     if !errors.is_empty() {
@@ -244,7 +265,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
     };
     match create_view(&ctx.app, &ctx.actor, body).await {
         Ok(view) => {
-            let to = href(list_path(resource), &page_pairs(resource, &view.query));
+            let to = href(list_path(resource), &page_pairs(resource, &view.query, tz));
             Ok(ctx.done(&to, format!("Saved the view “{}”.", view.name)))
         }
         Err(err) => {
