@@ -66,6 +66,11 @@ async fn a_failed_login_is_stored_as_a_security_event_without_the_password(db: D
         .await
         .unwrap();
     assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+    // The answer carries the caller's request id; a request without one is given a UUID.
+    assert_eq!(response.headers()["x-request-id"], rid.as_str());
+    let response = app.api(Method::GET, "/me", None).send().await.unwrap();
+    let given = response.headers()["x-request-id"].to_str().unwrap();
+    assert!(Uuid::parse_str(given).is_ok(), "{given}");
 
     let rows = logs_until(&app, &admin, &format!("request_id={rid}"), |r| {
         !r.is_empty()

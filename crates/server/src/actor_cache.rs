@@ -67,17 +67,15 @@ pub struct Resolved {
     pub actor: Actor,
     /// The CSRF token, for a web session.
     pub csrf_token: Option<String>,
+    /// When the credential stops being valid (an access token's `exp`, Unix seconds).
+    pub expires_at: Option<i64>,
 }
 
-/// What identifies a credential in the cache: an access token by what it signs (its session,
-/// company and user), an API key or a web session cookie by the hash of its secret.
+/// What identifies a credential in the cache: an access token by itself (entered only once its
+/// signature is checked), an API key or a web session cookie by the hash of its secret.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum CallerKey {
-    Token {
-        session: uuid::Uuid,
-        company: uuid::Uuid,
-        user: uuid::Uuid,
-    },
+    Token(String),
     ApiKey(String),
     Cookie(String),
 }

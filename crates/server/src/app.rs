@@ -13,7 +13,7 @@ use crate::{
     web,
 };
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Request};
+use axum::extract::{ConnectInfo, DefaultBodyLimit};
 use axum::http::{HeaderName, HeaderValue, header};
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
@@ -23,8 +23,6 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tower_http::catch_panic::CatchPanicLayer;
-use tower_http::request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer};
-use tower_http::trace::TraceLayer;
 
 /// JSON bodies larger than this are refused with 413 (uploads have their own limit).
 pub const MAX_JSON_BODY: usize = 1 << 20;
@@ -128,22 +126,15 @@ pub fn router(state: AppState) -> Router {
         .merge(ops::routes(openapi))
         .merge(web::routes())
         // Fewer layers are faster layers: authentication also applies the rate limits, and the
-        // outer layer times the request, names its id for the logs and sets the security headers.
-        .layer(middleware::from_fn_with_state(state.clone(), auth::authenticate))
-        .layer(CatchPanicLayer::custom(|_| AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()))
+        // outer layer names the request's id, times it, counts it and sets the security headers.
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            auth::authenticate,
+        ))
+        .layer(CatchPanicLayer::custom(|_| {
+            AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
+        }))
         .layer(middleware::from_fn(ops::observe))
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(
-            TraceLayer::new_for_http().make_span_with(|request: &Request| {
-                let rid = request
-                    .headers()
-                    .get("x-request-id")
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("");
-                tracing::info_span!("request", method = %request.method(), path = %request.uri().path(), request_id = %rid)
-            }),
-        )
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         .with_state(state)
 }
 

@@ -285,39 +285,33 @@ async fn resolve(
     credential: &Credential,
 ) -> Result<Option<crate::actor_cache::Resolved>, AppError> {
     use crate::actor_cache::{CallerKey, Resolved};
-    // A token's signature and expiry are checked on every request, cached or not.
-    let claims = match credential {
-        Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
-            Some(claims) => Some(claims),
-            None => return Ok(None),
-        },
-        _ => None,
-    };
-    let key = match (credential, &claims) {
-        (Credential::None, _) => return Ok(None),
-        (Credential::Jwt(_), Some(claims)) => CallerKey::Token {
-            session: claims.sid,
-            company: claims.cid,
-            user: claims.sub,
-        },
-        (Credential::Jwt(_), None) => return Ok(None),
-        (Credential::ApiKey(key), _) => CallerKey::ApiKey(sessions::hash_token(key)),
-        (Credential::Cookie(cookie), _) => CallerKey::Cookie(sessions::hash_token(cookie)),
+    let key = match credential {
+        Credential::None => return Ok(None),
+        // An access token is cached under itself, and only once its signature has been checked:
+        // the same string carries the same signature. Its expiry is checked on every use.
+        Credential::Jwt(token) => CallerKey::Token(token.clone()),
+        Credential::ApiKey(key) => CallerKey::ApiKey(sessions::hash_token(key)),
+        Credential::Cookie(cookie) => CallerKey::Cookie(sessions::hash_token(cookie)),
     };
     let epoch = app.store.auth_epoch();
     if let Some(hit) = app.cache.callers.get(&key, epoch) {
-        return Ok(Some(hit));
+        let now = chrono::Utc::now().timestamp();
+        if hit.expires_at.is_none_or(|exp| exp >= now) {
+            return Ok(Some(hit));
+        }
+        return Ok(None);
     }
     let read_in = epoch.current();
     let resolved = match credential {
         Credential::None => None,
-        Credential::Jwt(_) => match claims {
+        Credential::Jwt(token) => match decode_access_token(&app.keys, token) {
             Some(claims) => {
                 sessions::load_actor(&app.store, claims.cid, claims.sub, Some(claims.sid), None)
                     .await?
                     .map(|actor| Resolved {
                         actor,
                         csrf_token: None,
+                        expires_at: Some(claims.exp),
                     })
             }
             None => None,
@@ -327,6 +321,7 @@ async fn resolve(
             .map(|actor| Resolved {
                 actor,
                 csrf_token: None,
+                expires_at: None,
             }),
         Credential::Cookie(cookie) => match sessions::find_web(&app.store, cookie).await? {
             Some((company, session, user, csrf)) => {
@@ -335,6 +330,7 @@ async fn resolve(
                     .map(|actor| Resolved {
                         actor,
                         csrf_token: Some(csrf),
+                        expires_at: None,
                     })
             }
             None => None,

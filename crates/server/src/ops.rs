@@ -3,7 +3,7 @@
 
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use axum::http::{HeaderName, HeaderValue, StatusCode, header};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
@@ -11,6 +11,7 @@ use axum::{Json, Router};
 use std::collections::HashMap;
 use std::sync::{Arc, LazyLock, RwLock};
 use std::time::Instant;
+use tracing::Instrument;
 use utoipa::openapi::OpenApi;
 
 pub fn routes(openapi: Arc<OpenApi>) -> Router<AppState> {
@@ -48,10 +49,11 @@ async fn metrics(State(app): State<AppState>) -> Response {
         .into_response()
 }
 
-/// The outer middleware of every request: counts it by route and status and times it, runs it
-/// with its request id as the id of the log records it writes, and sets the security headers on
-/// the answer.
-pub async fn observe(request: Request, next: Next) -> Response {
+/// The outer middleware of every request: names its request id (the caller's `x-request-id`, or
+/// a new UUID) on the request and on the answer, runs it in a `request` span (when stdout logging
+/// wants one) with that id as the id of the log records it writes, counts it by route and status,
+/// times it, and sets the security headers on the answer. One layer instead of four.
+pub async fn observe(mut request: Request, next: Next) -> Response {
     let start = Instant::now();
     // A clone of the matched path shares the router's string.
     let matched = request.extensions().get::<MatchedPath>().cloned();
@@ -65,14 +67,33 @@ pub async fn observe(request: Request, next: Next) -> Response {
         axum::http::Method::OPTIONS => "OPTIONS",
         _ => "OTHER",
     };
-    let request_id: Arc<str> = request
+    let given = request
         .headers()
-        .get("x-request-id")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .into();
-    let mut response = crate::logging::with_request_id(request_id, next.run(request)).await;
-    crate::app::set_security_headers(response.headers_mut());
+        .get(REQUEST_ID)
+        .filter(|v| v.to_str().is_ok_and(|s| !s.is_empty()))
+        .cloned();
+    let id_header = match given {
+        Some(value) => value,
+        None => {
+            let made = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+                .unwrap_or_else(|_| HeaderValue::from_static(""));
+            request.headers_mut().insert(REQUEST_ID, made.clone());
+            made
+        }
+    };
+    let request_id: Arc<str> = id_header.to_str().unwrap_or("").into();
+    let span = tracing::info_span!(
+        "request",
+        method = %request.method(),
+        path = %request.uri().path(),
+        request_id = %request_id
+    );
+    let mut response = crate::logging::with_request_id(request_id, next.run(request))
+        .instrument(span)
+        .await;
+    let headers = response.headers_mut();
+    headers.insert(REQUEST_ID, id_header);
+    crate::app::set_security_headers(headers);
     let status = response.status();
     let status: &'static str = status
         .canonical_reason()
@@ -83,6 +104,9 @@ pub async fn observe(request: Request, next: Next) -> Response {
     duration.record(start.elapsed().as_secs_f64());
     response
 }
+
+/// The header that carries a request's id, in and out.
+const REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// The request counter and duration histogram of one method, route and status.
 type RequestMetrics = (metrics::Counter, metrics::Histogram);
