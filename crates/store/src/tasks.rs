@@ -2,9 +2,8 @@
 //! the company's time zone),
 //! read, create, update and delete (one at a time or in bulk, all or nothing), filtered by the
 //! caller's company and their scope on tasks (the assignee is the owner), every change audited in
-//! its transaction. A task may be about one
-//! lead, contact, account or deal of the company; [`for_records`] is what a record's timeline
-//! reads. `completed_at` is kept by the store: set when a task becomes completed, cleared when
+//! its transaction. A task may be about one lead, contact, account or deal of the company;
+//! [`for_records`] is what a record's timeline reads. `completed_at` is kept by the store: set when a task becomes completed, cleared when
 //! it is reopened.
 //!
 //! A task about a record that is deleted is detached from it by triggers (migrations_activities).
