@@ -29,6 +29,7 @@ mod custom_fields;
 mod deals;
 mod tasks;
 mod views;
+mod web_routes;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)

@@ -3,8 +3,8 @@
 //! Pages are askama templates (`templates/web/`) over one layout; forms post back and redirect
 //! after success (POST-redirect-GET) with a flash message. Every action calls the same function
 //! as its API route, so rules and audit rows are identical. The global middleware has already
-//! resolved the session cookie and checked the CSRF token of every state-changing request; pages
-//! are not in the API route registry, so each handler checks its permission with
+//! resolved the session cookie and checked the CSRF token of every state-changing request. Each
+//! page is declared with its permission ([`route_list`]); its handler checks it with
 //! [`view::Ctx::require`] before touching the store (which applies the caller's scope again).
 
 mod accounts;
@@ -30,97 +30,459 @@ mod users;
 mod view;
 mod views;
 
+use crate::router::Access;
 use crate::state::AppState;
 use axum::Router;
-use axum::routing::{get, post};
+use axum::handler::Handler;
+use axum::http::Method;
+use axum::routing::{MethodRouter, get, post};
+use rivet_domain::{Action, Resource};
+
+/// One page or form action of the web UI and the permission it needs. The handler checks it
+/// itself with [`view::Ctx::require`] (so a refusal is a page in the layout); this list is what
+/// the router is built from, and the browser tests walk it with every built-in role.
+#[derive(Debug, Clone)]
+pub struct WebRoute {
+    pub method: Method,
+    pub path: &'static str,
+    pub access: Access,
+}
+
+/// The router and the list of what it routes, built together so neither can miss a route.
+struct Pages {
+    router: Router<AppState>,
+    list: Vec<WebRoute>,
+}
+
+impl Pages {
+    fn add(
+        mut self,
+        method: Method,
+        path: &'static str,
+        access: Access,
+        route: MethodRouter<AppState>,
+    ) -> Self {
+        self.router = self.router.route(path, route);
+        self.list.push(WebRoute {
+            method,
+            path,
+            access,
+        });
+        self
+    }
+
+    fn get<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::GET, path, access, get(handler))
+    }
+
+    fn post<H: Handler<T, AppState>, T: 'static>(
+        self,
+        path: &'static str,
+        access: Access,
+        handler: H,
+    ) -> Self {
+        self.add(Method::POST, path, access, post(handler))
+    }
+}
+
+fn pages() -> Pages {
+    use Access::{Allow, Authenticated, Public, SystemAdmin};
+    Pages {
+        router: Router::new(),
+        list: Vec::new(),
+    }
+    .get("/", Authenticated, home::show)
+    .get("/login", Public, session::login_page)
+    .post("/login", Public, session::login)
+    .post("/logout", Public, session::logout)
+    .get("/invite/{token}", Public, session::invite_page)
+    .post("/invite/{token}", Public, session::accept_invite)
+    .get("/leads", Allow(Resource::Leads, Action::Read), leads::index)
+    .get(
+        "/leads/new",
+        Allow(Resource::Leads, Action::Create),
+        leads::new,
+    )
+    .post(
+        "/leads/new",
+        Allow(Resource::Leads, Action::Create),
+        leads::create,
+    )
+    .post(
+        "/leads/bulk",
+        Allow(Resource::Leads, Action::Update),
+        leads::bulk,
+    )
+    .get(
+        "/leads/{id}",
+        Allow(Resource::Leads, Action::Read),
+        leads::show,
+    )
+    .get(
+        "/leads/{id}/edit",
+        Allow(Resource::Leads, Action::Update),
+        leads::edit,
+    )
+    .post(
+        "/leads/{id}/edit",
+        Allow(Resource::Leads, Action::Update),
+        leads::update,
+    )
+    .post(
+        "/leads/{id}/delete",
+        Allow(Resource::Leads, Action::Delete),
+        leads::delete,
+    )
+    .get("/search", Authenticated, search::show)
+    .get("/deals", Allow(Resource::Deals, Action::Read), deals::index)
+    .get(
+        "/deals/new",
+        Allow(Resource::Deals, Action::Create),
+        deals::new,
+    )
+    .post(
+        "/deals/new",
+        Allow(Resource::Deals, Action::Create),
+        deals::create,
+    )
+    .post(
+        "/deals/bulk",
+        Allow(Resource::Deals, Action::Update),
+        deals::bulk,
+    )
+    .get(
+        "/deals/{id}",
+        Allow(Resource::Deals, Action::Read),
+        deals::show,
+    )
+    .get(
+        "/deals/{id}/edit",
+        Allow(Resource::Deals, Action::Update),
+        deals::edit,
+    )
+    .post(
+        "/deals/{id}/edit",
+        Allow(Resource::Deals, Action::Update),
+        deals::update,
+    )
+    .post(
+        "/deals/{id}/delete",
+        Allow(Resource::Deals, Action::Delete),
+        deals::delete,
+    )
+    .get(
+        "/deals/board",
+        Allow(Resource::Deals, Action::Read),
+        deals::board,
+    )
+    .post(
+        "/deals/{id}/move",
+        Allow(Resource::Deals, Action::Update),
+        deals::move_deal,
+    )
+    .post(
+        "/quick-add/{record}/{id}",
+        Allow(Resource::Activities, Action::Create),
+        timeline::quick_add,
+    )
+    .get("/tasks", Allow(Resource::Tasks, Action::Read), tasks::index)
+    .get(
+        "/tasks/new",
+        Allow(Resource::Tasks, Action::Create),
+        tasks::new,
+    )
+    .post(
+        "/tasks/new",
+        Allow(Resource::Tasks, Action::Create),
+        tasks::create,
+    )
+    .post(
+        "/tasks/bulk",
+        Allow(Resource::Tasks, Action::Update),
+        tasks::bulk,
+    )
+    .get(
+        "/tasks/{id}/edit",
+        Allow(Resource::Tasks, Action::Update),
+        tasks::edit,
+    )
+    .post(
+        "/tasks/{id}/edit",
+        Allow(Resource::Tasks, Action::Update),
+        tasks::update,
+    )
+    .post(
+        "/tasks/{id}/complete",
+        Allow(Resource::Tasks, Action::Update),
+        tasks::complete,
+    )
+    .post(
+        "/tasks/{id}/delete",
+        Allow(Resource::Tasks, Action::Delete),
+        tasks::delete,
+    )
+    .get(
+        "/activities",
+        Allow(Resource::Activities, Action::Read),
+        activities::index,
+    )
+    .post(
+        "/activities/bulk",
+        Allow(Resource::Activities, Action::Update),
+        activities::bulk,
+    )
+    .get(
+        "/activities/{id}/edit",
+        Allow(Resource::Activities, Action::Update),
+        activities::edit,
+    )
+    .post(
+        "/activities/{id}/edit",
+        Allow(Resource::Activities, Action::Update),
+        activities::update,
+    )
+    .post(
+        "/activities/{id}/delete",
+        Allow(Resource::Activities, Action::Delete),
+        activities::delete,
+    )
+    .get(
+        "/admin/users",
+        Allow(Resource::Users, Action::Read),
+        users::index,
+    )
+    .post(
+        "/admin/users",
+        Allow(Resource::Users, Action::Create),
+        users::create,
+    )
+    .get(
+        "/admin/users/{id}",
+        Allow(Resource::Users, Action::Read),
+        users::edit,
+    )
+    .post(
+        "/admin/users/{id}",
+        Allow(Resource::Users, Action::Update),
+        users::update,
+    )
+    .post(
+        "/admin/users/{id}/active",
+        Allow(Resource::Users, Action::Update),
+        users::set_active,
+    )
+    .get(
+        "/admin/teams",
+        Allow(Resource::Teams, Action::Read),
+        teams::index,
+    )
+    .post(
+        "/admin/teams",
+        Allow(Resource::Teams, Action::Create),
+        teams::create,
+    )
+    .get(
+        "/admin/teams/{id}",
+        Allow(Resource::Teams, Action::Read),
+        teams::edit,
+    )
+    .post(
+        "/admin/teams/{id}",
+        Allow(Resource::Teams, Action::Update),
+        teams::update,
+    )
+    .post(
+        "/admin/teams/{id}/delete",
+        Allow(Resource::Teams, Action::Delete),
+        teams::delete,
+    )
+    .get(
+        "/admin/roles",
+        Allow(Resource::Roles, Action::Read),
+        roles::index,
+    )
+    .post(
+        "/admin/roles",
+        Allow(Resource::Roles, Action::Create),
+        roles::create,
+    )
+    .get(
+        "/admin/roles/{id}",
+        Allow(Resource::Roles, Action::Read),
+        roles::show,
+    )
+    .post(
+        "/admin/roles/{id}",
+        Allow(Resource::Roles, Action::Update),
+        roles::save,
+    )
+    .post(
+        "/admin/roles/{id}/delete",
+        Allow(Resource::Roles, Action::Delete),
+        roles::delete,
+    )
+    .get(
+        "/admin/api-keys",
+        Allow(Resource::ApiKeys, Action::Read),
+        api_keys::index,
+    )
+    .post(
+        "/admin/api-keys",
+        Allow(Resource::ApiKeys, Action::Create),
+        api_keys::create,
+    )
+    .post(
+        "/admin/api-keys/{id}/revoke",
+        Allow(Resource::ApiKeys, Action::Delete),
+        api_keys::revoke,
+    )
+    .get(
+        "/admin/audit",
+        Allow(Resource::Audit, Action::Read),
+        audit::index,
+    )
+    .get(
+        "/settings",
+        Allow(Resource::Settings, Action::Read),
+        settings::show,
+    )
+    .post(
+        "/settings",
+        Allow(Resource::Settings, Action::Update),
+        settings::save,
+    )
+    .get(
+        "/admin/jobs",
+        Allow(Resource::Jobs, Action::Read),
+        system::jobs,
+    )
+    .post(
+        "/admin/jobs/{id}/retry",
+        Allow(Resource::Jobs, Action::Update),
+        system::retry_job,
+    )
+    .post(
+        "/admin/jobs/{id}/cancel",
+        Allow(Resource::Jobs, Action::Update),
+        system::cancel_job,
+    )
+    .get(
+        "/admin/logs",
+        Allow(Resource::SystemLogs, Action::Read),
+        system::logs,
+    )
+    .get(
+        "/admin/system",
+        SystemAdmin(Resource::SystemSettings, Action::Read),
+        system::settings,
+    )
+    .post(
+        "/admin/system",
+        SystemAdmin(Resource::SystemSettings, Action::Update),
+        system::save_settings,
+    )
+    .get(
+        "/accounts",
+        Allow(Resource::Accounts, Action::Read),
+        accounts::index,
+    )
+    .get(
+        "/accounts/new",
+        Allow(Resource::Accounts, Action::Create),
+        accounts::new,
+    )
+    .post(
+        "/accounts/new",
+        Allow(Resource::Accounts, Action::Create),
+        accounts::create,
+    )
+    .post(
+        "/accounts/bulk",
+        Allow(Resource::Accounts, Action::Update),
+        accounts::bulk,
+    )
+    .get(
+        "/accounts/{id}",
+        Allow(Resource::Accounts, Action::Read),
+        accounts::show,
+    )
+    .get(
+        "/accounts/{id}/edit",
+        Allow(Resource::Accounts, Action::Update),
+        accounts::edit,
+    )
+    .post(
+        "/accounts/{id}/edit",
+        Allow(Resource::Accounts, Action::Update),
+        accounts::update,
+    )
+    .get(
+        "/accounts/{id}/delete",
+        Allow(Resource::Accounts, Action::Delete),
+        accounts::confirm_delete,
+    )
+    .post(
+        "/accounts/{id}/delete",
+        Allow(Resource::Accounts, Action::Delete),
+        accounts::delete,
+    )
+    .get(
+        "/contacts",
+        Allow(Resource::Contacts, Action::Read),
+        contacts::index,
+    )
+    .get(
+        "/contacts/new",
+        Allow(Resource::Contacts, Action::Create),
+        contacts::new,
+    )
+    .post(
+        "/contacts/new",
+        Allow(Resource::Contacts, Action::Create),
+        contacts::create,
+    )
+    .post(
+        "/contacts/bulk",
+        Allow(Resource::Contacts, Action::Update),
+        contacts::bulk,
+    )
+    .get(
+        "/contacts/{id}",
+        Allow(Resource::Contacts, Action::Read),
+        contacts::show,
+    )
+    .get(
+        "/contacts/{id}/edit",
+        Allow(Resource::Contacts, Action::Update),
+        contacts::edit,
+    )
+    .post(
+        "/contacts/{id}/edit",
+        Allow(Resource::Contacts, Action::Update),
+        contacts::update,
+    )
+    .post(
+        "/contacts/{id}/delete",
+        Allow(Resource::Contacts, Action::Delete),
+        contacts::delete,
+    )
+    .post("/views", Authenticated, views::save)
+    .post("/views/{id}/delete", Authenticated, views::delete)
+    .get("/assets/web/{file}", Public, assets::serve)
+}
 
 pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/", get(home::show))
-        .route("/login", get(session::login_page).post(session::login))
-        .route("/logout", post(session::logout))
-        .route(
-            "/invite/{token}",
-            get(session::invite_page).post(session::accept_invite),
-        )
-        .route("/leads", get(leads::index))
-        .route("/leads/new", get(leads::new).post(leads::create))
-        .route("/leads/bulk", post(leads::bulk))
-        .route("/leads/{id}", get(leads::show))
-        .route("/leads/{id}/edit", get(leads::edit).post(leads::update))
-        .route("/leads/{id}/delete", post(leads::delete))
-        .route("/search", get(search::show))
-        .route("/deals", get(deals::index))
-        .route("/deals/new", get(deals::new).post(deals::create))
-        .route("/deals/bulk", post(deals::bulk))
-        .route("/deals/board", get(deals::board))
-        .route("/deals/{id}", get(deals::show))
-        .route("/deals/{id}/edit", get(deals::edit).post(deals::update))
-        .route("/deals/{id}/delete", post(deals::delete))
-        .route("/deals/{id}/move", post(deals::move_deal))
-        .route("/quick-add/{record}/{id}", post(timeline::quick_add))
-        .route("/tasks", get(tasks::index))
-        .route("/tasks/new", get(tasks::new).post(tasks::create))
-        .route("/tasks/bulk", post(tasks::bulk))
-        .route("/tasks/{id}/edit", get(tasks::edit).post(tasks::update))
-        .route("/tasks/{id}/complete", post(tasks::complete))
-        .route("/tasks/{id}/delete", post(tasks::delete))
-        .route("/activities", get(activities::index))
-        .route("/activities/bulk", post(activities::bulk))
-        .route(
-            "/activities/{id}/edit",
-            get(activities::edit).post(activities::update),
-        )
-        .route("/activities/{id}/delete", post(activities::delete))
-        .route("/admin/users", get(users::index).post(users::create))
-        .route("/admin/users/{id}", get(users::edit).post(users::update))
-        .route("/admin/users/{id}/active", post(users::set_active))
-        .route("/admin/teams", get(teams::index).post(teams::create))
-        .route("/admin/teams/{id}", get(teams::edit).post(teams::update))
-        .route("/admin/teams/{id}/delete", post(teams::delete))
-        .route("/admin/roles", get(roles::index).post(roles::create))
-        .route("/admin/roles/{id}", get(roles::show).post(roles::save))
-        .route("/admin/roles/{id}/delete", post(roles::delete))
-        .route(
-            "/admin/api-keys",
-            get(api_keys::index).post(api_keys::create),
-        )
-        .route("/admin/api-keys/{id}/revoke", post(api_keys::revoke))
-        .route("/admin/audit", get(audit::index))
-        .route("/settings", get(settings::show).post(settings::save))
-        .route("/admin/jobs", get(system::jobs))
-        .route("/admin/jobs/{id}/retry", post(system::retry_job))
-        .route("/admin/jobs/{id}/cancel", post(system::cancel_job))
-        .route("/admin/logs", get(system::logs))
-        .route(
-            "/admin/system",
-            get(system::settings).post(system::save_settings),
-        )
-        .route("/accounts", get(accounts::index))
-        .route("/accounts/new", get(accounts::new).post(accounts::create))
-        .route("/accounts/bulk", post(accounts::bulk))
-        .route("/accounts/{id}", get(accounts::show))
-        .route(
-            "/accounts/{id}/edit",
-            get(accounts::edit).post(accounts::update),
-        )
-        .route(
-            "/accounts/{id}/delete",
-            get(accounts::confirm_delete).post(accounts::delete),
-        )
-        .route("/contacts", get(contacts::index))
-        .route("/contacts/new", get(contacts::new).post(contacts::create))
-        .route("/contacts/bulk", post(contacts::bulk))
-        .route("/contacts/{id}", get(contacts::show))
-        .route(
-            "/contacts/{id}/edit",
-            get(contacts::edit).post(contacts::update),
-        )
-        .route("/contacts/{id}/delete", post(contacts::delete))
-        .route("/views", post(views::save))
-        .route("/views/{id}/delete", post(views::delete))
-        .route("/assets/web/{file}", get(assets::serve))
-        .fallback(view::not_found)
+    pages().router.fallback(view::not_found)
+}
+
+/// Every page and form action of the web UI with the permission it needs.
+pub fn route_list() -> Vec<WebRoute> {
+    pages().list
 }
 
 /// The HTML answer to a form post whose CSRF token is missing or stale (the check itself is in
