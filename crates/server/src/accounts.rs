@@ -8,7 +8,7 @@ use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
-use crate::leads::{BulkResult, MAX_BULK};
+use crate::leads::{BulkResult, check_ids};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -316,12 +316,6 @@ pub(crate) fn bulk_tags(
     Some(unique)
 }
 
-pub(crate) fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
-    if ids.is_empty() || ids.len() > MAX_BULK {
-        errors.add("ids", format!("must list 1 to {MAX_BULK} ids"));
-    }
-}
-
 async fn bulk_update(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -364,7 +358,5 @@ async fn bulk_delete(
     .options(&mut errors);
     errors.into_result()?;
     let deleted = accounts::bulk_delete(&app.store, &actor, &body.ids, options).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    Ok(Json(deleted.into()))
 }

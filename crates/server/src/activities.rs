@@ -5,10 +5,10 @@
 //! types here; scope (the owner), the link checks and audit are the store's. `create_activity`
 //! and `update_activity` are what the web UI calls.
 
-use crate::accounts::check_ids;
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
+use crate::leads::check_ids;
 use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
@@ -293,11 +293,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    errors.into_result()?;
-    let deleted = activities::bulk_delete(&app.store, &actor, &body.ids).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    let deleted = activities::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
 }

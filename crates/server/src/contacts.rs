@@ -3,11 +3,12 @@
 //! types here; scope, the primary-contact rule, consent times and audit are the store's.
 //! `create_contact`/`update_contact` are what the web UI will call.
 
-use crate::accounts::{bulk_tags, check_ids};
+use crate::accounts::bulk_tags;
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
+use crate::leads::check_ids;
 use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
@@ -263,11 +264,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    errors.into_result()?;
-    let deleted = contacts::bulk_delete(&app.store, &actor, &body.ids).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    let deleted = contacts::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
 }

@@ -4,12 +4,13 @@
 //! and stage rules, stage history and audit are the store's. `create_deal`/`update_deal` are what
 //! the web UI will call.
 
-use crate::accounts::{bulk_tags, check_ids};
+use crate::accounts::bulk_tags;
 use crate::audit::{HistoryQuery, history};
 use crate::custom_fields;
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
-use crate::leads::BulkResult;
+use crate::leads::check_ids;
+use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post, put};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -407,13 +408,6 @@ pub struct BulkFields {
     pub tags: Option<Vec<String>>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = DealBulkDelete)]
-pub struct BulkDelete {
-    pub ids: Vec<Uuid>,
-}
-
 async fn bulk_update(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -442,11 +436,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    errors.into_result()?;
-    let deleted = deals::bulk_delete(&app.store, &actor, &body.ids).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    let deleted = deals::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
 }

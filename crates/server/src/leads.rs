@@ -236,13 +236,33 @@ pub struct BulkDelete {
     pub ids: Vec<Uuid>,
 }
 
+impl BulkDelete {
+    /// The ids to delete: 1 to [`MAX_BULK`] of them, or the 422 naming `ids`.
+    pub(crate) fn checked(&self) -> Result<&[Uuid], AppError> {
+        let mut errors = FieldErrors::new();
+        check_ids(&self.ids, &mut errors);
+        errors.into_result()?;
+        Ok(&self.ids)
+    }
+}
+
+/// The answer of a bulk update or delete of any kind of record.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct BulkResult {
-    /// How many leads were changed or deleted.
+    /// How many records were changed or deleted.
     pub count: usize,
 }
 
-fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
+impl From<u64> for BulkResult {
+    fn from(count: u64) -> Self {
+        Self {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// A bulk request names 1 to [`MAX_BULK`] ids.
+pub(crate) fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
     if ids.is_empty() || ids.len() > MAX_BULK {
         errors.add("ids", format!("must list 1 to {MAX_BULK} ids"));
     }
@@ -295,11 +315,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    errors.into_result()?;
-    let deleted = leads::bulk_delete(&app.store, &actor, &body.ids).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    let deleted = leads::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
 }

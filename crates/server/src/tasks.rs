@@ -7,11 +7,11 @@
 //!
 //! "Today" is the company's day: from midnight to midnight in its time zone (settings), not UTC.
 
-use crate::accounts::check_ids;
 use crate::audit::{HistoryQuery, history};
 use crate::error::AppError;
 use crate::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
-use crate::leads::BulkResult;
+use crate::leads::check_ids;
+use crate::leads::{BulkDelete, BulkResult};
 use crate::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -317,13 +317,6 @@ pub struct BulkFields {
     pub priority: Option<String>,
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = TaskBulkDelete)]
-pub struct BulkDelete {
-    pub ids: Vec<Uuid>,
-}
-
 async fn bulk_update(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -361,11 +354,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    errors.into_result()?;
-    let deleted = tasks::bulk_delete(&app.store, &actor, &body.ids).await?;
-    Ok(Json(BulkResult {
-        count: usize::try_from(deleted).unwrap_or(usize::MAX),
-    }))
+    let deleted = tasks::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
 }
