@@ -14,7 +14,7 @@ use super::leads::{
 };
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
+    Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use crate::contacts::{create_contact, update_contact};
 use crate::error::AppError;
@@ -387,39 +387,6 @@ struct FormPage {
     custom: Vec<CustomInput>,
 }
 
-/// What differs between the new and the edit form.
-struct FormKind {
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-}
-
-impl FormKind {
-    /// The new form; started from an account's page, Cancel goes back there.
-    fn new(account_id: &str) -> Self {
-        let cancel = match Uuid::parse_str(account_id) {
-            Ok(id) => format!("/accounts/{id}"),
-            Err(_) => "/contacts".into(),
-        };
-        Self {
-            heading: "New contact".into(),
-            action: "/contacts/new".into(),
-            cancel,
-            submit: "Create contact",
-        }
-    }
-
-    fn edit(contact: &Contact) -> Self {
-        Self {
-            heading: format!("Edit {}", display_name(contact)),
-            action: format!("/contacts/{}/edit", contact.id),
-            cancel: format!("/contacts/{}", contact.id),
-            submit: "Save changes",
-        }
-    }
-}
-
 async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
@@ -477,7 +444,11 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
     };
     let page = form_page(
         &ctx,
-        FormKind::new(&form.account_id),
+        FormKind::create(
+            "/contacts",
+            ("New contact", "Create contact"),
+            Some(&form.account_id),
+        ),
         form,
         custom.blank(),
         FormErrors::new(),
@@ -513,7 +484,18 @@ pub async fn create(
         }
     }
     let custom = custom.as_posted(&posted, &errors);
-    let page = form_page(&ctx, FormKind::new(&form.account_id), form, custom, errors).await?;
+    let page = form_page(
+        &ctx,
+        FormKind::create(
+            "/contacts",
+            ("New contact", "Create contact"),
+            Some(&form.account_id),
+        ),
+        form,
+        custom,
+        errors,
+    )
+    .await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
@@ -526,7 +508,7 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let page = form_page(
         &ctx,
-        FormKind::edit(&contact),
+        FormKind::edit("/contacts", contact.id, &display_name(&contact)),
         ContactForm::of(&contact),
         custom.of(&contact.custom_fields),
         FormErrors::new(),
@@ -561,7 +543,14 @@ pub async fn update(
         }
     }
     let custom = custom.as_posted(&posted, &errors);
-    let page = form_page(&ctx, FormKind::edit(&contact), form, custom, errors).await?;
+    let page = form_page(
+        &ctx,
+        FormKind::edit("/contacts", contact.id, &display_name(&contact)),
+        form,
+        custom,
+        errors,
+    )
+    .await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 

@@ -16,8 +16,8 @@ use super::leads::{
 };
 use super::timeline::{self, Timeline};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date, options,
-    safe_next, with_query,
+    Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date,
+    options, safe_next, with_query,
 };
 use crate::custom_fields;
 use crate::deals::{create_deal, update_deal};
@@ -912,39 +912,6 @@ struct FormPage {
     custom: Vec<CustomInput>,
 }
 
-/// What differs between the new and the edit form.
-struct FormKind {
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-}
-
-impl FormKind {
-    /// The new form; started from an account's page, Cancel goes back there.
-    fn new(account_id: &str) -> Self {
-        let cancel = match Uuid::parse_str(account_id) {
-            Ok(id) => format!("/accounts/{id}"),
-            Err(_) => "/deals".into(),
-        };
-        Self {
-            heading: "New deal".into(),
-            action: "/deals/new".into(),
-            cancel,
-            submit: "Create deal",
-        }
-    }
-
-    fn edit(deal: &Deal) -> Self {
-        Self {
-            heading: format!("Edit {}", deal.name),
-            action: format!("/deals/{}/edit", deal.id),
-            cancel: format!("/deals/{}", deal.id),
-            submit: "Save changes",
-        }
-    }
-}
-
 /// A few accounts for the account field: those matching what is typed, else the first by name.
 async fn account_suggestions(ctx: &Ctx, typed: &str) -> Result<Vec<String>, WebError> {
     if !ctx.can(Resource::Accounts, Action::Read) {
@@ -1073,7 +1040,11 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
     let custom = CustomFields::load(&ctx, cf::RecordType::Deal).await?;
     let page = form_page(
         &ctx,
-        FormKind::new(&form.account_id),
+        FormKind::create(
+            "/deals",
+            ("New deal", "Create deal"),
+            Some(&form.account_id),
+        ),
         &all,
         form,
         custom.blank(),
@@ -1114,7 +1085,11 @@ pub async fn create(
             Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
         }
     }
-    let kind = FormKind::new(&form.account_id);
+    let kind = FormKind::create(
+        "/deals",
+        ("New deal", "Create deal"),
+        Some(&form.account_id),
+    );
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(&ctx, kind, &all, form, custom, errors).await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
@@ -1139,7 +1114,7 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let custom = CustomFields::load(&ctx, cf::RecordType::Deal)
         .await?
         .of(&deal.custom_fields);
-    let kind = FormKind::edit(&deal);
+    let kind = FormKind::edit("/deals", deal.id, &deal.name);
     let page = form_page(&ctx, kind, &all, form, custom, FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
@@ -1179,7 +1154,15 @@ pub async fn update(
         }
     }
     let custom = custom.as_posted(&posted, &errors);
-    let page = form_page(&ctx, FormKind::edit(&deal), &all, form, custom, errors).await?;
+    let page = form_page(
+        &ctx,
+        FormKind::edit("/deals", deal.id, &deal.name),
+        &all,
+        form,
+        custom,
+        errors,
+    )
+    .await?;
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 

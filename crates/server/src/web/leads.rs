@@ -9,8 +9,8 @@ use super::custom_fields::{
 };
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
-    safe_next, with_query,
+    Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
+    options, safe_next, with_query,
 };
 use crate::error::AppError;
 use crate::extract::parse_id;
@@ -790,34 +790,6 @@ struct FormPage {
     custom: Vec<CustomInput>,
 }
 
-/// What differs between the new and the edit form.
-struct FormKind {
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-}
-
-impl FormKind {
-    fn new() -> Self {
-        Self {
-            heading: "New lead".into(),
-            action: "/leads/new".into(),
-            cancel: "/leads".into(),
-            submit: "Create lead",
-        }
-    }
-
-    fn edit(lead: &Lead) -> Self {
-        Self {
-            heading: format!("Edit {}", display_name(lead)),
-            action: format!("/leads/{}/edit", lead.id),
-            cancel: format!("/leads/{}", lead.id),
-            submit: "Save changes",
-        }
-    }
-}
-
 async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
@@ -875,7 +847,7 @@ pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let page = form_page(
         &ctx,
-        FormKind::new(),
+        FormKind::create("/leads", ("New lead", "Create lead"), None),
         LeadForm::default(),
         custom.blank(),
         FormErrors::new(),
@@ -912,7 +884,7 @@ pub async fn create(
     }
     let page = form_page(
         &ctx,
-        FormKind::new(),
+        FormKind::create("/leads", ("New lead", "Create lead"), None),
         form,
         custom.as_posted(&posted, &errors),
         errors,
@@ -930,7 +902,7 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let page = form_page(
         &ctx,
-        FormKind::edit(&lead),
+        FormKind::edit("/leads", lead.id, &display_name(&lead)),
         LeadForm::of(&lead),
         custom.of(&lead.custom_fields),
         FormErrors::new(),
@@ -966,7 +938,7 @@ pub async fn update(
     }
     let page = form_page(
         &ctx,
-        FormKind::edit(&lead),
+        FormKind::edit("/leads", lead.id, &display_name(&lead)),
         form,
         custom.as_posted(&posted, &errors),
         errors,

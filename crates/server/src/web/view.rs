@@ -15,6 +15,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};
 use rivet_store::{StoreError, companies, tasks, users};
 use serde::de::DeserializeOwned;
+use uuid::Uuid;
 
 const FLASH_COOKIE: &str = "rivet_flash";
 
@@ -738,6 +739,46 @@ pub fn resource_label(resource: Resource) -> &'static str {
         Resource::SystemLogs => "System logs",
         Resource::SystemSettings => "System settings",
         Resource::Jobs => "Jobs",
+    }
+}
+
+/// What differs between a record's new and its edit form; `list` is the records' list page
+/// (`/deals`).
+pub struct FormKind {
+    pub heading: String,
+    pub action: String,
+    pub cancel: String,
+    pub submit: &'static str,
+}
+
+impl FormKind {
+    /// The new form at `{list}/new`. Opened from an account's page (`from_account` holds its
+    /// id), Cancel goes back there, else to the list.
+    pub fn create(
+        list: &str,
+        (heading, submit): (&str, &'static str),
+        from_account: Option<&str>,
+    ) -> Self {
+        let cancel = match from_account.map(Uuid::parse_str) {
+            Some(Ok(id)) => format!("/accounts/{id}"),
+            _ => list.to_owned(),
+        };
+        Self {
+            heading: heading.to_owned(),
+            action: format!("{list}/new"),
+            cancel,
+            submit,
+        }
+    }
+
+    /// The edit form of the record `id` called `name`; Cancel goes back to its page.
+    pub fn edit(list: &str, id: Uuid, name: &str) -> Self {
+        Self {
+            heading: format!("Edit {name}"),
+            action: format!("{list}/{id}/edit"),
+            cancel: format!("{list}/{id}"),
+            submit: "Save changes",
+        }
     }
 }
 
