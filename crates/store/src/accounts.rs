@@ -8,6 +8,7 @@ use crate::migrations_records::Accounts;
 use crate::query::{
     self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
 };
+use crate::row::table_row;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::accounts::{ACCOUNT_FIELDS, AccountData, AccountField, LifecycleStage};
@@ -15,7 +16,7 @@ use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -78,8 +79,9 @@ impl Account {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct AccountRow {
+table_row! {
+#[derive(Debug)]
+struct AccountRow in Accounts::Table {
     id: Uuid,
     name: String,
     domain: Option<String>,
@@ -106,6 +108,7 @@ struct AccountRow {
     created_by: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
 }
 
 impl From<AccountRow> for Account {
@@ -271,7 +274,7 @@ fn data_columns(data: &AccountData, owner_id: Uuid) -> Vec<(Accounts, Value)> {
 
 fn select_accounts(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Accounts::Table, Asterisk))
+        .columns(AccountRow::columns())
         .from(Accounts::Table)
         .and_where(Expr::col((Accounts::Table, Accounts::CompanyId)).eq(company_id))
         .to_owned()

@@ -8,13 +8,14 @@ use crate::migrations_records::Contacts;
 use crate::query::{
     self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
 };
+use crate::row::table_row;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField};
 use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue, ListQuery, SortKey};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -91,8 +92,9 @@ impl Contact {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ContactRow {
+table_row! {
+#[derive(Debug)]
+struct ContactRow in Contacts::Table {
     id: Uuid,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -119,6 +121,7 @@ struct ContactRow {
     created_by: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
 }
 
 impl From<ContactRow> for Contact {
@@ -276,7 +279,7 @@ fn data_columns(
 
 fn select_contacts(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Contacts::Table, Asterisk))
+        .columns(ContactRow::columns())
         .from(Contacts::Table)
         .and_where(Expr::col((Contacts::Table, Contacts::CompanyId)).eq(company_id))
         .to_owned()

@@ -12,6 +12,7 @@ use crate::migrations_records::Contacts;
 use crate::query::{
     self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
 };
+use crate::row::table_row;
 use crate::schema::Companies;
 use crate::{
     Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
@@ -23,7 +24,7 @@ use rivet_domain::query::{FieldSpec, Filter, FilterValue, ListQuery, SortKey};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -96,8 +97,9 @@ impl Deal {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct DealRow {
+table_row! {
+#[derive(Debug)]
+struct DealRow in Deals::Table {
     id: Uuid,
     name: String,
     account_id: Option<Uuid>,
@@ -120,6 +122,7 @@ struct DealRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     stage_changed_at: DateTime<Utc>,
+}
 }
 
 fn amount_text(micros: i64) -> String {
@@ -236,7 +239,7 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
 
 fn select_deals(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Deals::Table, Asterisk))
+        .columns(DealRow::columns())
         .from(Deals::Table)
         .and_where(Expr::col((Deals::Table, Deals::CompanyId)).eq(company_id))
         .to_owned()

@@ -3,6 +3,7 @@
 //! leads, every change audited in its transaction. The first record type; later ones copy it.
 
 use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::row::table_row;
 use crate::schema::Leads;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
@@ -10,10 +11,10 @@ use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{Condition, FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
 };
-use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Map;
 use uuid::Uuid;
@@ -94,8 +95,9 @@ impl Lead {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct LeadRow {
+table_row! {
+#[derive(Debug)]
+struct LeadRow in Leads::Table {
     id: Uuid,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -141,6 +143,7 @@ struct LeadRow {
     created_by: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
 }
 
 impl From<LeadRow> for Lead {
@@ -338,7 +341,7 @@ fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
 
 fn select_leads(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Leads::Table, Asterisk))
+        .columns(LeadRow::columns())
         .from(Leads::Table)
         .and_where(Expr::col((Leads::Table, Leads::CompanyId)).eq(company_id))
         .to_owned()

@@ -28,6 +28,7 @@ pub mod page;
 pub mod pipelines;
 pub mod query;
 pub mod roles;
+mod row;
 pub mod schema;
 pub mod search;
 pub mod sessions;

@@ -13,6 +13,7 @@ use crate::migrations_activities::Tasks;
 use crate::query::{
     self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
 };
+use crate::row::table_row;
 use crate::{
     Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
@@ -22,10 +23,10 @@ use rivet_domain::activities::RecordType;
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{
-    Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
 };
-use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Map;
 use uuid::Uuid;
@@ -80,8 +81,9 @@ impl Task {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct TaskRow {
+table_row! {
+#[derive(Debug)]
+struct TaskRow in Tasks::Table {
     id: Uuid,
     subject: String,
     description: Option<String>,
@@ -96,6 +98,7 @@ struct TaskRow {
     created_by: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
 }
 
 impl From<TaskRow> for Task {
@@ -200,7 +203,7 @@ fn sort_value(task: &Task, field: TaskField) -> FilterValue {
 
 fn select_tasks(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Tasks::Table, Asterisk))
+        .columns(TaskRow::columns())
         .from(Tasks::Table)
         .and_where(Expr::col((Tasks::Table, Tasks::CompanyId)).eq(company_id))
         .to_owned()
