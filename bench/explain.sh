@@ -7,8 +7,8 @@
 #   store::search builds it) come from the word index (search_words on SQLite,
 #   search_docs_words_idx on PostgreSQL);
 # - the deal timeline (`GET /api/v1/deals/{id}/timeline` as store::timeline::page reads it for an
-#   administrator): the deal's activities through activity_links, its tasks, its stage history
-#   and its audit rows, each newest first, one page (51 rows; the audit read takes 200 at a time).
+#   administrator): the deal's activities through activity_links (with all their links), its tasks, its stage history
+#   (with its stages' names) and its audit rows, each newest first, one page (51 rows; the audit read takes 200 at a time).
 #
 #   bench/explain.sh sqlite:///tmp/rivet-bench-large.db ["Demo Company"]
 #   bench/explain.sh postgres://postgres@127.0.0.1:5432/rivet_bench_large
@@ -28,17 +28,29 @@ rep_sql="SELECT m.user_id FROM memberships m
 # are SQL expressions of the engine's id type, deal_text the deal's id as the audit log keeps it.
 timeline_plans() {
   local company="$1" deal="$2" deal_text="$3"
-  printf '%s\n%s\0' "activities" "SELECT activities.* FROM activities
+  printf '%s\n%s\0' "activities with their links" "SELECT activities.*, activity_links.record_type,
+      activity_links.record_id
+    FROM activities JOIN activity_links ON activity_links.company_id = activities.company_id
+      AND activity_links.activity_id = activities.id
     WHERE activities.company_id = $company
-      AND activities.id IN (SELECT activity_id FROM activity_links
-        WHERE company_id = $company AND record_type = 'deal' AND record_id = $deal)
-    ORDER BY activities.occurred_at DESC, activities.id DESC LIMIT 51"
+      AND activities.id IN (SELECT activities.id FROM activities
+        WHERE activities.company_id = $company
+          AND activities.id IN (SELECT activity_id FROM activity_links
+            WHERE company_id = $company AND record_type = 'deal' AND record_id = $deal)
+        ORDER BY activities.occurred_at DESC, activities.id DESC LIMIT 51)
+    ORDER BY activities.occurred_at DESC, activities.id DESC, activity_links.record_type,
+      activity_links.record_id"
   printf '%s\n%s\0' "tasks" "SELECT tasks.* FROM tasks
     WHERE tasks.company_id = $company AND tasks.related_type = 'deal' AND tasks.related_id = $deal
     ORDER BY tasks.created_at DESC, tasks.id DESC LIMIT 51"
-  printf '%s\n%s\0' "stage history" "SELECT * FROM deal_stage_history
-    WHERE company_id = $company AND deal_id IN ($deal)
-    ORDER BY changed_at DESC, id DESC LIMIT 51"
+  printf '%s\n%s\0' "stage history" "SELECT h.*, from_stage.name, to_stage.name
+    FROM deal_stage_history h
+    LEFT JOIN pipeline_stages from_stage
+      ON from_stage.id = h.from_stage_id AND from_stage.company_id = h.company_id
+    LEFT JOIN pipeline_stages to_stage
+      ON to_stage.id = h.to_stage_id AND to_stage.company_id = h.company_id
+    WHERE h.company_id = $company AND h.deal_id IN ($deal)
+    ORDER BY h.changed_at DESC, h.id DESC LIMIT 51"
   printf '%s\n%s\0' "audit events" "SELECT id, resource, resource_id, action, created_at
     FROM audit_log WHERE company_id = $company
       AND resource = 'deals' AND resource_id IN ('$deal_text')

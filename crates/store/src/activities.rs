@@ -12,6 +12,7 @@ use crate::migrations_records::{Accounts, Contacts};
 use crate::query::{
     self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
 };
+use crate::row::table_row;
 use crate::schema::Leads;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
@@ -21,7 +22,7 @@ use rivet_domain::activities::{
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Alias, Asterisk, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement,
+    Alias, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -70,8 +71,9 @@ impl Activity {
     }
 }
 
-#[derive(Debug, FromQueryResult)]
-struct ActivityRow {
+table_row! {
+#[derive(Debug)]
+struct ActivityRow in Activities::Table {
     id: Uuid,
     kind: String,
     direction: Option<String>,
@@ -84,6 +86,7 @@ struct ActivityRow {
     created_by: Uuid,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+}
 }
 
 impl ActivityRow {
@@ -157,7 +160,7 @@ fn sort_value(activity: &Activity, field: ActivityField) -> FilterValue {
 
 fn select_activities(company_id: Uuid) -> SelectStatement {
     Query::select()
-        .column((Activities::Table, Asterisk))
+        .columns(ActivityRow::columns())
         .from(Activities::Table)
         .and_where(Expr::col((Activities::Table, Activities::CompanyId)).eq(company_id))
         .to_owned()
@@ -297,23 +300,74 @@ pub async fn for_records(
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = select_activities(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    q.and_where(linked_to(actor.company_id, records));
+    // The page's activities …
+    let mut page = Query::select();
+    page.column((Activities::Table, Activities::Id))
+        .from(Activities::Table)
+        .and_where(Expr::col((Activities::Table, Activities::CompanyId)).eq(actor.company_id))
+        .cond_where(scope(actor, Action::Read)?)
+        .and_where(linked_to(actor.company_id, records));
     let at = || Expr::col((Activities::Table, Activities::OccurredAt));
     let id = || Expr::col((Activities::Table, Activities::Id));
     if let Some((time, last)) = before {
-        q.cond_where(
+        page.cond_where(
             Cond::any()
                 .add(at().lt(time))
                 .add(Cond::all().add(at().eq(time)).add(id().lt(last))),
         );
     }
-    q.order_by_expr(at(), Order::Desc)
+    page.order_by_expr(at(), Order::Desc)
         .order_by_expr(id(), Order::Desc)
         .limit(limit);
-    let rows: Vec<ActivityRow> = fetch_all(store.db(), &q).await?;
-    with_links(store.db(), actor.company_id, rows).await
+    // … read with all their links in the same query: one row per link, an activity's rows
+    // together.
+    let link = |column: ActivityLinks| Expr::col((ActivityLinks::Table, column));
+    let mut q = Query::select();
+    q.columns(ActivityRow::columns())
+        .column((ActivityLinks::Table, ActivityLinks::RecordType))
+        .column((ActivityLinks::Table, ActivityLinks::RecordId))
+        .from(Activities::Table)
+        .inner_join(
+            ActivityLinks::Table,
+            link(ActivityLinks::CompanyId)
+                .equals((Activities::Table, Activities::CompanyId))
+                .and(link(ActivityLinks::ActivityId).equals((Activities::Table, Activities::Id))),
+        )
+        .and_where(Expr::col((Activities::Table, Activities::CompanyId)).eq(actor.company_id))
+        .and_where(id().in_subquery(page))
+        .order_by_expr(at(), Order::Desc)
+        .order_by_expr(id(), Order::Desc)
+        .order_by_expr(link(ActivityLinks::RecordType), Order::Asc)
+        .order_by_expr(link(ActivityLinks::RecordId), Order::Asc);
+    let rows: Vec<LinkedRow> = fetch_all(store.db(), &q).await?;
+    let mut out: Vec<(ActivityRow, Vec<Link>)> = Vec::new();
+    for row in rows {
+        let link = row
+            .record_type
+            .parse::<RecordType>()
+            .ok()
+            .map(|record_type| Link {
+                record_type,
+                record_id: row.record_id,
+            });
+        match out.last_mut() {
+            Some((last, links)) if last.id == row.activity.id => links.extend(link),
+            _ => out.push((row.activity, link.into_iter().collect())),
+        }
+    }
+    Ok(out
+        .into_iter()
+        .map(|(row, links)| row.into_activity(links))
+        .collect())
+}
+
+table_row! {
+/// An activity and one of its links.
+struct LinkedRow {
+    activity: ActivityRow,
+    record_type: String,
+    record_id: Uuid,
+}
 }
 
 async fn get_in<C: ConnectionTrait>(

@@ -11,6 +11,7 @@
 use crate::migrations_deals::{DealStageHistory, Deals};
 use crate::migrations_pipelines::PipelineStages;
 use crate::migrations_records::Contacts;
+use crate::row::table_row;
 use crate::schema::AuditLog;
 use crate::{Result, Store, fetch_all, query};
 use base64::Engine as _;
@@ -18,7 +19,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::{Action, Actor, Resource, Scope};
 use sea_orm::FromQueryResult;
-use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use serde::Serialize;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -264,7 +265,9 @@ fn capitalised(text: &str) -> String {
         .unwrap_or_default()
 }
 
-#[derive(FromQueryResult)]
+table_row! {
+/// A stage move with the names of its stages (a deleted stage has none), in the order
+/// `stage_changes` selects them.
 struct StageRow {
     id: Uuid,
     deal_id: Uuid,
@@ -272,9 +275,13 @@ struct StageRow {
     to_stage_id: Uuid,
     changed_by: Uuid,
     changed_at: DateTime<Utc>,
+    from_stage: Option<String>,
+    to_stage: Option<String>,
+}
 }
 
-/// Stage moves of `deals` (already limited to the deals the caller may read).
+/// Stage moves of `deals` (already limited to the deals the caller may read), with their
+/// stages' names in the same query.
 async fn stage_changes(
     store: &Store,
     actor: &Actor,
@@ -286,6 +293,12 @@ async fn stage_changes(
         return Ok(Vec::new());
     }
     use DealStageHistory as H;
+    let (from, to) = ("from_stage", "to_stage");
+    let joined = |alias: &'static str, stage: H| {
+        Expr::col((alias, PipelineStages::Id))
+            .equals((H::Table, stage))
+            .and(Expr::col((alias, PipelineStages::CompanyId)).equals((H::Table, H::CompanyId)))
+    };
     let mut q = Query::select();
     q.columns([
         (H::Table, H::Id),
@@ -295,7 +308,21 @@ async fn stage_changes(
         (H::Table, H::ChangedBy),
         (H::Table, H::ChangedAt),
     ])
+    .column((from, PipelineStages::Name))
+    .column((to, PipelineStages::Name))
     .from(H::Table)
+    .join_as(
+        JoinType::LeftJoin,
+        PipelineStages::Table,
+        from,
+        joined(from, H::FromStageId),
+    )
+    .join_as(
+        JoinType::LeftJoin,
+        PipelineStages::Table,
+        to,
+        joined(to, H::ToStageId),
+    )
     .and_where(Expr::col((H::Table, H::CompanyId)).eq(actor.company_id))
     .and_where(Expr::col((H::Table, H::DealId)).is_in(deals.iter().copied()))
     .limit(fetch);
@@ -306,13 +333,11 @@ async fn stage_changes(
         before,
     );
     let rows: Vec<StageRow> = fetch_all(store.db(), &q).await?;
-    let names = stage_names(store, actor, &rows).await?;
-    let name = |id: Option<Uuid>| id.and_then(|id| names.get(&id).cloned());
     Ok(rows
         .into_iter()
         .map(|row| {
-            let from = name(row.from_stage_id);
-            let to = name(Some(row.to_stage_id)).unwrap_or_else(|| "a deleted stage".into());
+            let from = row.from_stage;
+            let to = row.to_stage.unwrap_or_else(|| "a deleted stage".into());
             let title = match &from {
                 Some(from) => format!("Stage: {from} → {to}"),
                 None => format!("Stage: {to}"),
@@ -337,38 +362,8 @@ async fn stage_changes(
         .collect())
 }
 
-async fn stage_names(
-    store: &Store,
-    actor: &Actor,
-    rows: &[StageRow],
-) -> Result<HashMap<Uuid, String>> {
-    #[derive(FromQueryResult)]
-    struct NameRow {
-        id: Uuid,
-        name: String,
-    }
-    let mut ids: Vec<Uuid> = rows
-        .iter()
-        .flat_map(|r| [r.from_stage_id, Some(r.to_stage_id)])
-        .flatten()
-        .collect();
-    ids.sort();
-    ids.dedup();
-    if ids.is_empty() {
-        return Ok(HashMap::new());
-    }
-    let q = Query::select()
-        .columns([PipelineStages::Id, PipelineStages::Name])
-        .from(PipelineStages::Table)
-        .and_where(Expr::col(PipelineStages::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(PipelineStages::Id).is_in(ids))
-        .to_owned();
-    let rows: Vec<NameRow> = fetch_all(store.db(), &q).await?;
-    Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
-#[derive(FromQueryResult)]
-struct EventRow {
+table_row! {
+struct EventRow in AuditLog::Table {
     id: Uuid,
     actor_user_id: Option<Uuid>,
     resource: String,
@@ -376,6 +371,7 @@ struct EventRow {
     action: String,
     changes: Value,
     created_at: DateTime<Utc>,
+}
 }
 
 /// A timeline line for an audit row, or `None` when the change is not notable (a typo fixed in
@@ -485,19 +481,11 @@ async fn events(
     let mut cursor = before;
     loop {
         let mut q = Query::select();
-        q.columns([
-            (AuditLog::Table, AuditLog::Id),
-            (AuditLog::Table, AuditLog::ActorUserId),
-            (AuditLog::Table, AuditLog::Resource),
-            (AuditLog::Table, AuditLog::ResourceId),
-            (AuditLog::Table, AuditLog::Action),
-            (AuditLog::Table, AuditLog::Changes),
-            (AuditLog::Table, AuditLog::CreatedAt),
-        ])
-        .from(AuditLog::Table)
-        .and_where(Expr::col((AuditLog::Table, AuditLog::CompanyId)).eq(actor.company_id))
-        .cond_where(any.clone())
-        .limit(batch);
+        q.columns(EventRow::columns())
+            .from(AuditLog::Table)
+            .and_where(Expr::col((AuditLog::Table, AuditLog::CompanyId)).eq(actor.company_id))
+            .cond_where(any.clone())
+            .limit(batch);
         below(
             &mut q,
             Expr::col((AuditLog::Table, AuditLog::CreatedAt)),
