@@ -121,4 +121,82 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
     assert!(seed(&app.state.store, &bad, |_| {}).await.is_err());
 }
 
-rivet_tests::both!(seeded_demo_data_is_deterministic_and_scoped);
+/// Whether SQLite's FTS indexes agree with `search_docs` (FTS5's own check, which compares an
+/// external-content index with its table).
+async fn assert_fts_consistent(app: &TestApp) {
+    use rivet_store::sea_orm::ConnectionTrait;
+    for index in ["search_fts", "search_words"] {
+        app.state
+            .store
+            .db()
+            .execute_unprepared(&format!(
+                "INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)"
+            ))
+            .await
+            .unwrap_or_else(|e| panic!("{index}: {e}"));
+    }
+}
+
+async fn create_lead(app: &TestApp, who: &rivet_tests::Session, first: &str, last: &str) {
+    let created = app
+        .post(
+            "/leads",
+            who,
+            serde_json::json!({"first_name": first, "last_name": last}),
+        )
+        .await;
+    assert_eq!(created.status(), 201);
+}
+
+/// `q` finds exactly one record, also with its second and third letters swapped (a typo only
+/// the trigram index answers).
+async fn assert_found_once(app: &TestApp, who: &rivet_tests::Session, q: &str) {
+    let mut typo: Vec<char> = q.chars().collect();
+    typo.swap(1, 2);
+    let typo: String = typo.into_iter().collect();
+    for q in [q, typo.as_str()] {
+        let found = json_of(app.get(&format!("/search?q={q}"), who).await).await;
+        assert_eq!(found["data"].as_array().unwrap().len(), 1, "{q}: {found}");
+    }
+}
+
+/// The seeder indexes its rows for search in one pass at the end (SQLite), and restores the
+/// row-by-row indexing afterwards — also when a load died half-way: the next migration rebuilds
+/// an index whose insert trigger is missing.
+async fn seeding_keeps_the_search_index_in_step(db: Db) {
+    let app = spawn_app(db).await;
+    let mut options = Options::new(Size::Small);
+    options.scale = 0.1;
+    let seeded = seed(&app.state.store, &options, |_| {}).await.unwrap();
+    let admin = app
+        .login(&seeded.users[0].email, DEFAULT_DEMO_PASSWORD)
+        .await;
+    let leads = all(&app, &admin, "/leads?sort=-created_at").await;
+    let last = leads[0]["last_name"].as_str().unwrap().to_lowercase();
+    let found = json_of(app.get(&format!("/search?q={last}"), &admin).await).await;
+    assert!(
+        !found["data"].as_array().unwrap().is_empty(),
+        "search {last}: {found}"
+    );
+    create_lead(&app, &admin, "Quillon", "Verhoeven").await;
+    assert_found_once(&app, &admin, "verhoeven").await;
+    if db != Db::Sqlite {
+        return;
+    }
+    assert_fts_consistent(&app).await;
+
+    // A load that died before it indexed its rows and restored the insert triggers.
+    let store = &app.state.store;
+    let _never_finished = rivet_store::search::BulkLoad::start(store).await.unwrap();
+    create_lead(&app, &admin, "Ysolde", "Marchetti").await;
+    store.migrate().await.unwrap();
+    assert_fts_consistent(&app).await;
+    assert_found_once(&app, &admin, "marchetti").await;
+    create_lead(&app, &admin, "Odalric", "Thorvaldsen").await;
+    assert_found_once(&app, &admin, "thorvaldsen").await;
+}
+
+rivet_tests::both!(
+    seeded_demo_data_is_deterministic_and_scoped,
+    seeding_keeps_the_search_index_in_step
+);

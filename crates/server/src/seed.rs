@@ -193,41 +193,26 @@ pub async fn seed(
         owners: people,
         created_by: demo_users.first().map(|u| u.id).unwrap_or_default(),
     };
-    let mut tables = Vec::new();
-
-    let accounts = seed_accounts(&ctx, counts.accounts).await?;
-    progress(&accounts.done);
-    tables.push(accounts.done.clone());
-
-    let (contacts, contact_ids) = seed_contacts(&ctx, counts.contacts, &accounts.rows).await?;
-    progress(&contacts);
-    tables.push(contacts);
-
-    let (leads, lead_ids) = seed_leads(&ctx, counts.leads).await?;
-    progress(&leads);
-    tables.push(leads);
-
-    let (deal_tables, deals) = seed_deals(&ctx, counts.deals, &accounts.rows, &contact_ids).await?;
-    for done in deal_tables {
+    let load = rivet_store::search::BulkLoad::start(store).await?;
+    let loaded = seed_records(&ctx, &counts, &mut progress).await;
+    // The search index catches up even when the load failed half-way, so what was written is
+    // found (and the next load starts from a consistent index).
+    let indexed = Instant::now();
+    load.finish(store).await?;
+    let mut tables = loaded?;
+    if store.backend() == Backend::Sqlite {
+        let done = TableDone {
+            table: "search index",
+            rows: tables
+                .iter()
+                .filter(|t| ["leads", "contacts", "accounts", "deals"].contains(&t.table))
+                .map(|t| t.rows)
+                .sum(),
+            seconds: indexed.elapsed().as_secs_f64(),
+        };
         progress(&done);
         tables.push(done);
     }
-
-    let records = Records {
-        leads: lead_ids,
-        contacts: contact_ids,
-        accounts: accounts.rows.iter().map(|a| a.id).collect(),
-        deals: deals.iter().map(|d| d.id).collect(),
-    };
-    drop(deals);
-    seed_activities(&ctx, counts.activities, &records, &mut |done| {
-        progress(&done);
-        tables.push(done);
-    })
-    .await?;
-    let tasks = seed_tasks(&ctx, counts.tasks, &records).await?;
-    progress(&tasks);
-    tables.push(tasks);
     if store.backend() == Backend::Postgres {
         // Fresh statistics, as autovacuum would gather a little later: a benchmark right after
         // seeding should see the plans a settled database gets.
@@ -254,6 +239,49 @@ pub async fn seed(
         users: demo_users,
         tables,
     })
+}
+
+/// Every record table, in the order their references need.
+async fn seed_records(
+    ctx: &Ctx,
+    counts: &Counts,
+    progress: &mut impl FnMut(&TableDone),
+) -> Result<Vec<TableDone>, AppError> {
+    let mut tables = Vec::new();
+    let accounts = seed_accounts(ctx, counts.accounts).await?;
+    progress(&accounts.done);
+    tables.push(accounts.done.clone());
+
+    let (contacts, contact_ids) = seed_contacts(ctx, counts.contacts, &accounts.rows).await?;
+    progress(&contacts);
+    tables.push(contacts);
+
+    let (leads, lead_ids) = seed_leads(ctx, counts.leads).await?;
+    progress(&leads);
+    tables.push(leads);
+
+    let (deal_tables, deals) = seed_deals(ctx, counts.deals, &accounts.rows, &contact_ids).await?;
+    for done in deal_tables {
+        progress(&done);
+        tables.push(done);
+    }
+
+    let records = Records {
+        leads: lead_ids,
+        contacts: contact_ids,
+        accounts: accounts.rows.iter().map(|a| a.id).collect(),
+        deals: deals.iter().map(|d| d.id).collect(),
+    };
+    drop(deals);
+    seed_activities(ctx, counts.activities, &records, &mut |done| {
+        progress(&done);
+        tables.push(done);
+    })
+    .await?;
+    let tasks = seed_tasks(ctx, counts.tasks, &records).await?;
+    progress(&tasks);
+    tables.push(tasks);
+    Ok(tables)
 }
 
 /// Whether the database has no company yet (first run of `rivet serve --demo`).

@@ -274,9 +274,11 @@ impl Store {
         }
     }
 
-    /// Apply every migration not yet applied.
+    /// Apply every migration not yet applied, and restore SQLite's row-by-row search indexing
+    /// should a bulk load have died before it finished ([`search::BulkLoad`]).
     pub async fn migrate(&self) -> Result<()> {
         schema::Migrator::up(&self.db, None).await?;
+        search::ensure_index_sync(self).await?;
         self.refresh_statistics().await
     }
 

@@ -270,12 +270,27 @@ const SQLITE_TABLES: &[&str] = &[
     )",
 ];
 
+const FTS_ON_INSERT: &str = "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN
+        INSERT INTO search_fts (rowid, terms) VALUES (new.doc_id, new.terms);
+    END";
+
+const WORDS_ON_INSERT: &str =
+    "CREATE TRIGGER search_docs_words_ai AFTER INSERT ON search_docs BEGIN
+        INSERT INTO search_words (rowid, terms) VALUES (new.doc_id, new.terms);
+    END";
+
+/// SQLite's two FTS indexes over `search_docs`: (index, the trigger that adds a new row to it,
+/// the trigger's `CREATE` statement). A bulk load drops the triggers and indexes its rows in one
+/// pass afterwards (`crate::search::BulkLoad`).
+pub(crate) const SQLITE_FTS_INDEXES: &[(&str, &str, &str)] = &[
+    ("search_fts", "search_docs_ai", FTS_ON_INSERT),
+    ("search_words", "search_docs_words_ai", WORDS_ON_INSERT),
+];
+
 /// After the back-fill: build the FTS index once, then keep it in step row by row.
 const SQLITE_FTS_SYNC: &[&str] = &[
     "INSERT INTO search_fts (search_fts) VALUES ('rebuild')",
-    "CREATE TRIGGER search_docs_ai AFTER INSERT ON search_docs BEGIN
-        INSERT INTO search_fts (rowid, terms) VALUES (new.doc_id, new.terms);
-    END",
+    FTS_ON_INSERT,
     "CREATE TRIGGER search_docs_ad AFTER DELETE ON search_docs BEGIN
         INSERT INTO search_fts (search_fts, rowid, terms) VALUES ('delete', old.doc_id, old.terms);
     END",
@@ -356,9 +371,7 @@ const SQLITE_WORDS: &[&str] = &[
         tokenize = 'unicode61 remove_diacritics 0'
     )",
     "INSERT INTO search_words (search_words) VALUES ('rebuild')",
-    "CREATE TRIGGER search_docs_words_ai AFTER INSERT ON search_docs BEGIN
-        INSERT INTO search_words (rowid, terms) VALUES (new.doc_id, new.terms);
-    END",
+    WORDS_ON_INSERT,
     "CREATE TRIGGER search_docs_words_ad AFTER DELETE ON search_docs BEGIN
         INSERT INTO search_words (search_words, rowid, terms) VALUES ('delete', old.doc_id, old.terms);
     END",

@@ -35,12 +35,13 @@
 //! `record_type = … AND <the caller's read scope on it>` (`query::scope_condition` on the
 //! index's `owner_id`); a type the caller may not read is left out entirely.
 
+use crate::migrations_search::SQLITE_FTS_INDEXES;
 use crate::query;
 use crate::{Backend, Result, Store, StoreError, fetch_all};
 use rivet_domain::{Action, Actor};
 use sea_orm::DeriveIden;
-use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, LikeExpr, Order, Query, SelectStatement};
+use sea_orm::{ConnectionTrait, FromQueryResult, TransactionTrait};
 use serde::Serialize;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
@@ -672,4 +673,98 @@ mod tests {
         assert_eq!(tsquery(&words, false), "john & smith");
         assert_eq!(fts_query(&fuzzy_needles(&query_words("ab"))), "(\" ab\")");
     }
+}
+
+/// A bulk load of records on SQLite (the demo seeder's millions of rows): while it lasts, new
+/// `search_docs` rows are not added to the two FTS indexes one by one — each small
+/// transaction would flush and merge index segments — but in one pass at [`BulkLoad::finish`].
+/// Only insertions are deferred; updates and deletions stay row by row. On PostgreSQL it does
+/// nothing. Should a load die before `finish`, the next [`Store::migrate`] rebuilds the indexes
+/// and restores the triggers ([`ensure_index_sync`]).
+#[derive(Debug)]
+pub struct BulkLoad {
+    /// The last `doc_id` before the load; later rows are the load's.
+    indexed_up_to: Option<i64>,
+}
+
+impl BulkLoad {
+    pub async fn start(store: &Store) -> Result<Self> {
+        if store.backend() != Backend::Sqlite {
+            return Ok(Self {
+                indexed_up_to: None,
+            });
+        }
+        #[derive(FromQueryResult)]
+        struct Last {
+            last: i64,
+        }
+        let last = Last::find_by_statement(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
+        ))
+        .one(store.db())
+        .await?
+        .map_or(0, |l| l.last);
+        for (_, trigger, _) in SQLITE_FTS_INDEXES {
+            store
+                .db()
+                .execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+                .await?;
+        }
+        Ok(Self {
+            indexed_up_to: Some(last),
+        })
+    }
+
+    /// Index the rows added since [`BulkLoad::start`] and restore row-by-row indexing, in one
+    /// transaction.
+    pub async fn finish(self, store: &Store) -> Result<()> {
+        let Some(last) = self.indexed_up_to else {
+            return Ok(());
+        };
+        let tx = store.db().begin().await?;
+        for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
+            tx.execute_unprepared(&format!(
+                "INSERT INTO {index} (rowid, terms) \
+                 SELECT doc_id, terms FROM search_docs WHERE doc_id > {last}"
+            ))
+            .await?;
+            tx.execute_unprepared(create_trigger).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// On SQLite, restore an FTS index whose insert trigger is missing (a bulk load that died
+/// before [`BulkLoad::finish`]): rebuild it from `search_docs` and recreate the trigger.
+pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
+    if store.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    #[derive(FromQueryResult)]
+    struct Name {
+        name: String,
+    }
+    let present: Vec<String> = Name::find_by_statement(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Sqlite,
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+    ))
+    .all(store.db())
+    .await?
+    .into_iter()
+    .map(|n| n.name)
+    .collect();
+    for (index, trigger, create_trigger) in SQLITE_FTS_INDEXES {
+        if present.iter().any(|name| name == trigger) {
+            continue;
+        }
+        tracing::warn!(index, "search index was not kept in step; rebuilding it");
+        let tx = store.db().begin().await?;
+        tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
+            .await?;
+        tx.execute_unprepared(create_trigger).await?;
+        tx.commit().await?;
+    }
+    Ok(())
 }
