@@ -9,6 +9,7 @@ use rivet_server::error::AppError;
 /// and a few large buffers, and glibc consolidated its fast bins on every large request: a
 /// fifth of the list's CPU. mimalloc v2 was as fast but held up to 147 MB under load; v3 peaks
 /// ~20 MB above glibc (figures in BENCHMARKS.md).
+#[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[derive(Parser)]
