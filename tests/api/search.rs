@@ -362,7 +362,36 @@ async fn deals_are_found_by_name_and_follow_changes_within_scope(db: Db) {
     assert!(search(&app, &admin, "q=photon").await.is_empty());
 }
 
+/// A typo's candidates are read per needle: however many newer records share the typo's one
+/// intact end ("…ht" of "smiht"), the records sharing its other end ("sm…") are still read.
+async fn a_typo_is_found_however_many_newer_records_share_its_other_end(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let smith = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Quentin", "last_name": "Smith"}),
+    )
+    .await;
+    // More than the 200 candidates a read takes, all newer and all ending in "ht".
+    for n in 0..205 {
+        create(
+            &app,
+            &admin,
+            "/leads",
+            json!({"first_name": format!("Knight{n}"), "last_name": "Wright"}),
+        )
+        .await;
+    }
+    let hits = search(&app, &admin, "q=smiht").await;
+    assert_eq!(ids(&hits), vec![smith.clone()], "{hits:?}");
+    let hits = search(&app, &admin, "q=quentin%20smiht").await;
+    assert_eq!(ids(&hits), vec![smith], "{hits:?}");
+}
+
 both!(
+    a_typo_is_found_however_many_newer_records_share_its_other_end,
     names_are_found_exactly_first_and_despite_typos,
     deals_are_found_by_name_and_follow_changes_within_scope,
     the_index_follows_changes_and_deletes,

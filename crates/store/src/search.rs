@@ -18,7 +18,9 @@
 //!      One typo — a wrong, missing, extra or swapped letter — leaves one of the two ends
 //!      intact, so "jonh smiht" still reaches "John Smith", while a word that shares neither
 //!      end with anything finds nothing. SQLite answers it with FTS5 (`trigram` tokenizer)
-//!      `MATCH`, PostgreSQL with `LIKE '% jo%'` on a `pg_trgm` GIN index.
+//!      `MATCH`, PostgreSQL with `LIKE '% jo%'` on a `pg_trgm` GIN index. The candidates are
+//!      read once per choice of one needle for every word (at most [`MAX_FUZZY_READS`]), so
+//!      a common end ("…ht" of "smiht") cannot crowd out the other ("sm…").
 //!
 //!    Candidates are read newest first with a limit rather than ordered by bm25/`similarity`:
 //!    ranking every match of a common name (thousands of rows at a million leads) would cost
@@ -134,6 +136,38 @@ fn exact_words(words: &[String]) -> Vec<String> {
         .collect()
 }
 
+/// At most this many candidate reads for the fuzzy step.
+pub const MAX_FUZZY_READS: usize = 8;
+
+/// The fuzzy step's reads: one per choice of a single needle for every word, so that a common
+/// needle cannot crowd out a rare one — "smiht" looks for the newest words starting with `sm`
+/// and, separately, ending in `ht` (on a million records the newest 200 of either-or were all
+/// "Bright …" deals and not one Smith). When the choices are more than [`MAX_FUZZY_READS`]
+/// (several short words, each with its swapped spellings), one read takes any needle of each
+/// word, as a single query.
+fn needle_choices(needles: &[Vec<String>]) -> Vec<Vec<Vec<String>>> {
+    let count = needles
+        .iter()
+        .try_fold(1usize, |n, group| n.checked_mul(group.len().max(1)));
+    if count.is_none_or(|n| n > MAX_FUZZY_READS) {
+        return vec![needles.to_vec()];
+    }
+    let mut choices: Vec<Vec<Vec<String>>> = vec![Vec::new()];
+    for group in needles {
+        choices = choices
+            .into_iter()
+            .flat_map(|chosen| {
+                group.iter().map(move |needle| {
+                    let mut next = chosen.clone();
+                    next.push(vec![needle.clone()]);
+                    next
+                })
+            })
+            .collect();
+    }
+    choices
+}
+
 /// What the fuzzy step looks for: per word, its first or its last characters (with the space
 /// before or after it), each at least three characters and not touching for words of five
 /// characters or more, so one edit leaves one of them whole.
@@ -234,7 +268,7 @@ fn visibility(actor: &Actor, types: &[RecordType]) -> Result<Option<Cond>> {
 }
 
 /// What one step of a search looks for.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Step {
     /// Every word is a word of the record (the word index, one posting list per word).
     Whole(Vec<String>),
@@ -399,23 +433,32 @@ pub async fn search(
             Step::Fuzzy(_) if !hits.is_empty() => break,
             _ => {}
         }
-        let stmt = candidates_query(store.backend(), visible.clone(), step);
-        let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
-        if matches!(step, Step::Whole(_)) {
-            enough_whole = rows.len() as u64 >= CANDIDATES;
-        }
-        for row in rows {
-            if !seen.insert(row.record_id) {
-                continue;
+        let reads = match step {
+            Step::Fuzzy(needles) => needle_choices(needles)
+                .into_iter()
+                .map(Step::Fuzzy)
+                .collect(),
+            _ => vec![step.clone()],
+        };
+        for read in &reads {
+            let stmt = candidates_query(store.backend(), visible.clone(), read);
+            let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
+            if matches!(step, Step::Whole(_)) {
+                enough_whole = rows.len() as u64 >= CANDIDATES;
             }
-            if let Some(score) = score(&words, &row.title, &row.terms) {
-                hits.push(SearchHit {
-                    record_type: row.record_type,
-                    id: row.record_id,
-                    title: row.title,
-                    subtitle: row.subtitle,
-                    score,
-                });
+            for row in rows {
+                if !seen.insert(row.record_id) {
+                    continue;
+                }
+                if let Some(score) = score(&words, &row.title, &row.terms) {
+                    hits.push(SearchHit {
+                        record_type: row.record_type,
+                        id: row.record_id,
+                        title: row.title,
+                        subtitle: row.subtitle,
+                        score,
+                    });
+                }
             }
         }
     }
@@ -572,6 +615,100 @@ pub fn trigram_similarity(a: &[char], b: &[char]) -> f64 {
     }
 }
 
+/// A bulk load of records on SQLite (the demo seeder's millions of rows): while it lasts, new
+/// `search_docs` rows are not added to the two FTS indexes one by one — each small
+/// transaction would flush and merge index segments — but in one pass at [`BulkLoad::finish`].
+/// Only insertions are deferred; updates and deletions stay row by row. On PostgreSQL it does
+/// nothing. Should a load die before `finish`, the next [`Store::migrate`] rebuilds the indexes
+/// and restores the triggers ([`ensure_index_sync`]).
+#[derive(Debug)]
+pub struct BulkLoad {
+    /// The last `doc_id` before the load; later rows are the load's.
+    indexed_up_to: Option<i64>,
+}
+
+impl BulkLoad {
+    pub async fn start(store: &Store) -> Result<Self> {
+        if store.backend() != Backend::Sqlite {
+            return Ok(Self {
+                indexed_up_to: None,
+            });
+        }
+        #[derive(FromQueryResult)]
+        struct Last {
+            last: i64,
+        }
+        let last = Last::find_by_statement(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
+        ))
+        .one(store.db())
+        .await?
+        .map_or(0, |l| l.last);
+        for (_, trigger, _) in SQLITE_FTS_INDEXES {
+            store
+                .db()
+                .execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
+                .await?;
+        }
+        Ok(Self {
+            indexed_up_to: Some(last),
+        })
+    }
+
+    /// Index the rows added since [`BulkLoad::start`] and restore row-by-row indexing, in one
+    /// transaction.
+    pub async fn finish(self, store: &Store) -> Result<()> {
+        let Some(last) = self.indexed_up_to else {
+            return Ok(());
+        };
+        let tx = store.db().begin().await?;
+        for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
+            tx.execute_unprepared(&format!(
+                "INSERT INTO {index} (rowid, terms) \
+                 SELECT doc_id, terms FROM search_docs WHERE doc_id > {last}"
+            ))
+            .await?;
+            tx.execute_unprepared(create_trigger).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+/// On SQLite, restore an FTS index whose insert trigger is missing (a bulk load that died
+/// before [`BulkLoad::finish`]): rebuild it from `search_docs` and recreate the trigger.
+pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
+    if store.backend() != Backend::Sqlite {
+        return Ok(());
+    }
+    #[derive(FromQueryResult)]
+    struct Name {
+        name: String,
+    }
+    let present: Vec<String> = Name::find_by_statement(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Sqlite,
+        "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+    ))
+    .all(store.db())
+    .await?
+    .into_iter()
+    .map(|n| n.name)
+    .collect();
+    for (index, trigger, create_trigger) in SQLITE_FTS_INDEXES {
+        if present.iter().any(|name| name == trigger) {
+            continue;
+        }
+        tracing::warn!(index, "search index was not kept in step; rebuilding it");
+        let tx = store.db().begin().await?;
+        tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
+            .await?;
+        tx.execute_unprepared(create_trigger).await?;
+        tx.commit().await?;
+    }
+    Ok(())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -673,98 +810,19 @@ mod tests {
         assert_eq!(tsquery(&words, false), "john & smith");
         assert_eq!(fts_query(&fuzzy_needles(&query_words("ab"))), "(\" ab\")");
     }
-}
 
-/// A bulk load of records on SQLite (the demo seeder's millions of rows): while it lasts, new
-/// `search_docs` rows are not added to the two FTS indexes one by one — each small
-/// transaction would flush and merge index segments — but in one pass at [`BulkLoad::finish`].
-/// Only insertions are deferred; updates and deletions stay row by row. On PostgreSQL it does
-/// nothing. Should a load die before `finish`, the next [`Store::migrate`] rebuilds the indexes
-/// and restores the triggers ([`ensure_index_sync`]).
-#[derive(Debug)]
-pub struct BulkLoad {
-    /// The last `doc_id` before the load; later rows are the load's.
-    indexed_up_to: Option<i64>,
-}
-
-impl BulkLoad {
-    pub async fn start(store: &Store) -> Result<Self> {
-        if store.backend() != Backend::Sqlite {
-            return Ok(Self {
-                indexed_up_to: None,
-            });
-        }
-        #[derive(FromQueryResult)]
-        struct Last {
-            last: i64,
-        }
-        let last = Last::find_by_statement(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
-        ))
-        .one(store.db())
-        .await?
-        .map_or(0, |l| l.last);
-        for (_, trigger, _) in SQLITE_FTS_INDEXES {
-            store
-                .db()
-                .execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
-                .await?;
-        }
-        Ok(Self {
-            indexed_up_to: Some(last),
-        })
+    #[test]
+    fn each_fuzzy_read_takes_one_needle_per_word_unless_that_makes_too_many() {
+        let one = |s: &str| vec![s.to_owned()];
+        assert_eq!(
+            needle_choices(&fuzzy_needles(&query_words("smiht"))),
+            vec![vec![one(" sm")], vec![one("ht ")]]
+        );
+        let two = needle_choices(&fuzzy_needles(&query_words("johnsno smiht")));
+        assert_eq!(two.len(), 4);
+        assert!(two.contains(&vec![one("sno "), one(" sm")]));
+        // Three short words have 5 × 5 × 5 choices: one read with any needle of each.
+        let short = fuzzy_needles(&query_words("abc def ghi"));
+        assert_eq!(needle_choices(&short), vec![short.clone()]);
     }
-
-    /// Index the rows added since [`BulkLoad::start`] and restore row-by-row indexing, in one
-    /// transaction.
-    pub async fn finish(self, store: &Store) -> Result<()> {
-        let Some(last) = self.indexed_up_to else {
-            return Ok(());
-        };
-        let tx = store.db().begin().await?;
-        for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
-            tx.execute_unprepared(&format!(
-                "INSERT INTO {index} (rowid, terms) \
-                 SELECT doc_id, terms FROM search_docs WHERE doc_id > {last}"
-            ))
-            .await?;
-            tx.execute_unprepared(create_trigger).await?;
-        }
-        tx.commit().await?;
-        Ok(())
-    }
-}
-
-/// On SQLite, restore an FTS index whose insert trigger is missing (a bulk load that died
-/// before [`BulkLoad::finish`]): rebuild it from `search_docs` and recreate the trigger.
-pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
-    if store.backend() != Backend::Sqlite {
-        return Ok(());
-    }
-    #[derive(FromQueryResult)]
-    struct Name {
-        name: String,
-    }
-    let present: Vec<String> = Name::find_by_statement(sea_orm::Statement::from_string(
-        sea_orm::DatabaseBackend::Sqlite,
-        "SELECT name FROM sqlite_master WHERE type = 'trigger'",
-    ))
-    .all(store.db())
-    .await?
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
-    for (index, trigger, create_trigger) in SQLITE_FTS_INDEXES {
-        if present.iter().any(|name| name == trigger) {
-            continue;
-        }
-        tracing::warn!(index, "search index was not kept in step; rebuilding it");
-        let tx = store.db().begin().await?;
-        tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
-            .await?;
-        tx.execute_unprepared(create_trigger).await?;
-        tx.commit().await?;
-    }
-    Ok(())
 }
