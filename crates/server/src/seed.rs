@@ -198,8 +198,10 @@ pub async fn seed(
     // The search index catches up even when the load failed half-way, so what was written is
     // found (and the next load starts from a consistent index).
     let indexed = Instant::now();
-    load.finish(store).await?;
+    let finished = load.finish(store).await;
+    // A failed load reports its own error rather than a failure to index after it.
     let mut tables = loaded?;
+    finished?;
     if store.backend() == Backend::Sqlite {
         let done = TableDone {
             table: "search index",
