@@ -11,7 +11,10 @@
 //! an activity opened from the list is edited and the change shows in the list (its time, left
 //! as shown, keeps its seconds).
 
-use super::{Driver, Page, get_page, header, post_form, sign_in_at, web_sign_in};
+use super::{
+    Driver, Page, email_of, get_page, header, post_form, row_ids, sign_in_at, view_href,
+    web_sign_in,
+};
 use anyhow::{Result, ensure};
 use fantoccini::Locator;
 use rivet_tests::{
@@ -27,11 +30,6 @@ async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String
 
 async fn activity(app: &TestApp, who: &Session, id: &str) -> Value {
     json_of(app.get(&format!("/activities/{id}"), who).await).await
-}
-
-async fn email_of(app: &TestApp, who: &Session) -> String {
-    let me = json_of(app.get("/me", who).await).await;
-    me["user"]["email"].as_str().unwrap().to_owned()
 }
 
 async fn text(response: reqwest::Response) -> String {
@@ -483,15 +481,6 @@ async fn activities_list_filter_sort_edit_delete_tenancy_and_read_only_over_http
     }
 }
 
-/// The ids of the activity rows of a list page, in order.
-fn row_ids(html: &str) -> Vec<String> {
-    html.split(r#"data-activity-id=""#)
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect()
-}
-
 async fn owner_of(app: &TestApp, who: &Session, id: &str) -> String {
     activity(app, who, id).await["owner_id"]
         .as_str()
@@ -530,7 +519,7 @@ async fn bulk_actions_over_http(db: Db) {
     assert!(page.contains("select=all"), "{page}");
     let page = text(get_page(&app, &admin, "/activities?kind=call&select=all").await).await;
     assert!(page.contains(&ticked), "{page}");
-    assert_eq!(row_ids(&page).len(), 3);
+    assert_eq!(row_ids("activity", &page).len(), 3);
 
     // Without the CSRF token nothing happens.
     let owner_change = [
@@ -623,7 +612,7 @@ async fn bulk_actions_over_http(db: Db) {
     );
     let page = text(get_page(&app, &admin, "/activities").await).await;
     assert!(page.contains("Deleted 2 activities."), "{page}");
-    assert_eq!(row_ids(&page), std::slice::from_ref(&c));
+    assert_eq!(row_ids("activity", &page), std::slice::from_ref(&c));
 
     // Another company's activity is not found; a sales rep cannot touch the admin's.
     let other = app.other_company("Other Ltd").await;
@@ -671,18 +660,6 @@ async fn bulk_owner_change_and_delete_from_the_list_over_http() {
     }
 }
 
-/// The address of the saved view `name`'s link in the views bar of a page.
-fn view_href(html: &str, name: &str) -> String {
-    let end = html
-        .find(&format!("{name}</a>"))
-        .unwrap_or_else(|| panic!("no link to {name}"));
-    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
-    let href = &html[start..];
-    href[..href.find('"').unwrap()]
-        .replace("&amp;", "&")
-        .replace("&#38;", "&")
-}
-
 async fn saved_views_over_http(db: Db) {
     let app = spawn_app(db).await;
     let api_admin = app.admin().await;
@@ -728,7 +705,10 @@ async fn saved_views_over_http(db: Db) {
     // Save calls from 3 March on: stored as the API's query, the day as Auckland's.
     let filtered = "/activities?kind=call&occurred_from=2026-03-03";
     let filtered_page = text(get_page(&app, &admin, filtered).await).await;
-    assert_eq!(row_ids(&filtered_page), std::slice::from_ref(&recent_call));
+    assert_eq!(
+        row_ids("activity", &filtered_page),
+        std::slice::from_ref(&recent_call)
+    );
     let response = post_form(
         &app,
         &admin,
@@ -762,10 +742,14 @@ async fn saved_views_over_http(db: Db) {
 
     // Re-opened from the bar of the whole list: the same rows, the day back in the filter.
     let whole = text(get_page(&app, &admin, "/activities?view=all").await).await;
-    assert_eq!(row_ids(&whole).len(), 3);
+    assert_eq!(row_ids("activity", &whole).len(), 3);
     let href = view_href(&whole, "Calls this month");
     let page = text(get_page(&app, &admin, &href).await).await;
-    assert_eq!(row_ids(&page), row_ids(&filtered_page), "{href}");
+    assert_eq!(
+        row_ids("activity", &page),
+        row_ids("activity", &filtered_page),
+        "{href}"
+    );
     assert!(
         page.contains(r#"aria-current="page">Calls this month"#),
         "{page}"
@@ -789,7 +773,7 @@ async fn saved_views_over_http(db: Db) {
     let href = view_href(&whole, "Since noon");
     assert!(href.contains("occurred_at"), "{href}");
     let page = text(get_page(&app, &admin, &href).await).await;
-    let mut shown = row_ids(&page);
+    let mut shown = row_ids("activity", &page);
     shown.sort();
     let mut want = vec![recent_call.clone(), email.clone()];
     want.sort();
@@ -843,19 +827,26 @@ async fn saved_views_over_http(db: Db) {
     .await;
     assert_eq!(response.status(), 303);
     let page = text(get_page(&app, &admin, "/activities").await).await;
-    assert_eq!(row_ids(&page), std::slice::from_ref(&email), "{page}");
+    assert_eq!(
+        row_ids("activity", &page),
+        std::slice::from_ref(&email),
+        "{page}"
+    );
     assert!(page.contains(r#"aria-current="page">E-mails"#), "{page}");
     assert!(
         page.contains(r#"href="/activities?view=all">Clear</a>"#),
         "{page}"
     );
     let whole = text(get_page(&app, &admin, "/activities?view=all").await).await;
-    assert!(row_ids(&whole).contains(&early_call), "the whole list");
+    assert!(
+        row_ids("activity", &whole).contains(&early_call),
+        "the whole list"
+    );
     // Another member's default is theirs alone.
     let reader = app.member(&api_admin, "read_only").await;
     let (reader, _) = web_sign_in(&app, &email_of(&app, &reader).await, PASSWORD).await;
     let page = text(get_page(&app, &reader, "/activities").await).await;
-    assert_eq!(row_ids(&page).len(), 3, "{page}");
+    assert_eq!(row_ids("activity", &page).len(), 3, "{page}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

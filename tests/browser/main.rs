@@ -1769,3 +1769,30 @@ async fn account_and_contact_pages_follow_the_callers_permissions_and_deleting_a
         accounts_and_contacts_over_http(Db::Postgres).await;
     }
 }
+
+/// The ids of the rows of a list page, in order: rows carry `data-{kind}-id` (`activity`, `task`).
+fn row_ids(kind: &str, html: &str) -> Vec<String> {
+    html.split(&format!(r#"data-{kind}-id=""#))
+        .skip(1)
+        .filter_map(|rest| rest.split('"').next())
+        .map(str::to_owned)
+        .collect()
+}
+
+/// The address of the saved view `name`'s link in the views bar of a page.
+fn view_href(html: &str, name: &str) -> String {
+    let end = html
+        .find(&format!("{name}</a>"))
+        .unwrap_or_else(|| panic!("no link to {name}"));
+    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
+    let href = &html[start..];
+    href[..href.find('"').unwrap()]
+        .replace("&amp;", "&")
+        .replace("&#38;", "&")
+}
+
+/// The e-mail address of the signed-in API session `who`.
+async fn email_of(app: &TestApp, who: &rivet_tests::Session) -> String {
+    let me = rivet_tests::json_of(app.get("/me", who).await).await;
+    me["user"]["email"].as_str().unwrap().to_owned()
+}

@@ -9,7 +9,9 @@
 //! no query. In the browser: a task created in the form shows under "My tasks" and is completed
 //! from there.
 
-use super::{Page, get_page, header, post_form, sign_in_at, web_sign_in};
+use super::{
+    Page, email_of, get_page, header, post_form, row_ids, sign_in_at, view_href, web_sign_in,
+};
 use anyhow::{Context, Result, ensure};
 use chrono::{Duration, Utc};
 use rivet_tests::{
@@ -27,11 +29,6 @@ async fn task_count(app: &TestApp, who: &Session) -> usize {
     json_of(app.get("/tasks?limit=500", who).await).await["data"]
         .as_array()
         .map_or(0, Vec::len)
-}
-
-async fn email_of(app: &TestApp, who: &Session) -> String {
-    let me = json_of(app.get("/me", who).await).await;
-    me["user"]["email"].as_str().unwrap().to_owned()
 }
 
 async fn tasks_over_http(db: Db) {
@@ -429,15 +426,6 @@ async fn my_tasks_complete_form_errors_tenancy_and_read_only_over_http() {
     }
 }
 
-/// The ids of the task rows of a list page, in order.
-fn row_ids(html: &str) -> Vec<String> {
-    html.split(r#"data-task-id=""#)
-        .skip(1)
-        .filter_map(|rest| rest.split('"').next())
-        .map(str::to_owned)
-        .collect()
-}
-
 async fn status_of(app: &TestApp, who: &Session, id: &str) -> Value {
     json_of(app.get(&format!("/tasks/{id}"), who).await).await
 }
@@ -466,7 +454,7 @@ async fn bulk_actions_over_http(db: Db) {
     assert!(page.contains("select=all"));
     let page = text(get_page(&app, &admin, "/tasks?tab=all&select=all").await).await;
     assert!(page.contains(&ticked), "{page}");
-    assert_eq!(row_ids(&page).len(), 3);
+    assert_eq!(row_ids("task", &page).len(), 3);
 
     // Without the CSRF token nothing happens.
     let status_change = [
@@ -597,18 +585,6 @@ async fn bulk_status_priority_and_delete_from_the_list_over_http() {
     }
 }
 
-/// The address of the saved view `name`'s link in the views bar of a page.
-fn view_href(html: &str, name: &str) -> String {
-    let end = html
-        .find(&format!("{name}</a>"))
-        .unwrap_or_else(|| panic!("no link to {name}"));
-    let start = html[..end].rfind(r#"href=""#).unwrap() + r#"href=""#.len();
-    let href = &html[start..];
-    href[..href.find('"').unwrap()]
-        .replace("&amp;", "&")
-        .replace("&#38;", "&")
-}
-
 async fn saved_views_over_http(db: Db) {
     let app = spawn_app(db).await;
     let api_admin = app.admin().await;
@@ -645,7 +621,7 @@ async fn saved_views_over_http(db: Db) {
 
     // Save the "Overdue" tab filtered to high priority: stored as the API's query.
     let filtered = text(get_page(&app, &admin, "/tasks?tab=overdue&priority=high").await).await;
-    assert_eq!(row_ids(&filtered), std::slice::from_ref(&late_high));
+    assert_eq!(row_ids("task", &filtered), std::slice::from_ref(&late_high));
     let response = post_form(
         &app,
         &admin,
@@ -677,10 +653,10 @@ async fn saved_views_over_http(db: Db) {
 
     // Re-opened from the bar of another tab: the Overdue tab, the filter, the same rows.
     let all = text(get_page(&app, &admin, "/tasks?tab=all").await).await;
-    assert_eq!(row_ids(&all).len(), 4);
+    assert_eq!(row_ids("task", &all).len(), 4);
     let href = view_href(&all, "Late and high");
     let page = text(get_page(&app, &admin, &href).await).await;
-    assert_eq!(row_ids(&page), row_ids(&filtered), "{href}");
+    assert_eq!(row_ids("task", &page), row_ids("task", &filtered), "{href}");
     assert!(
         page.contains(r#"<a href="/tasks?tab=overdue" aria-current="page">Overdue</a>"#),
         "{page}"
@@ -707,23 +683,26 @@ async fn saved_views_over_http(db: Db) {
     .await;
     assert_eq!(response.status(), 303);
     let page = text(get_page(&app, &admin, "/tasks").await).await;
-    let mut shown = row_ids(&page);
+    let mut shown = row_ids("task", &page);
     shown.sort();
     let mut want = vec![late_high.clone(), later_high.clone(), reps_high.clone()];
     want.sort();
     assert_eq!(shown, want, "{page}");
     assert!(page.contains(r#"aria-current="page">All</a>"#), "{page}");
     let whole = text(get_page(&app, &admin, "/tasks?view=all").await).await;
-    assert!(row_ids(&whole).contains(&late_low), "the whole list");
+    assert!(
+        row_ids("task", &whole).contains(&late_low),
+        "the whole list"
+    );
     let mine = text(get_page(&app, &admin, "/tasks?tab=mine").await).await;
     assert!(
-        row_ids(&mine).contains(&late_low) && !row_ids(&mine).contains(&reps_high),
+        row_ids("task", &mine).contains(&late_low) && !row_ids("task", &mine).contains(&reps_high),
         "My tasks, without the default"
     );
     // Another member's default is theirs alone.
     let (rep_web, _) = web_sign_in(&app, &email_of(&app, &rep).await, PASSWORD).await;
     let page = text(get_page(&app, &rep_web, "/tasks").await).await;
-    assert_eq!(row_ids(&page), [reps_high]);
+    assert_eq!(row_ids("task", &page), [reps_high]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
