@@ -293,24 +293,24 @@ impl Store {
         if self.backend != Backend::Sqlite {
             return Ok(());
         }
-        #[derive(FromQueryResult)]
-        struct Count {
-            n: i64,
-        }
-        let analysed = Count::find_by_statement(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT COUNT(*) AS n FROM sqlite_master WHERE name = 'sqlite_stat1'",
-        ))
-        .one(&self.db)
-        .await?
-        .is_some_and(|c| c.n > 0);
-        let sql = if analysed {
+        let sql = if self.sqlite_has("sqlite_stat1").await? {
             "PRAGMA analysis_limit = 1000; PRAGMA optimize = 0x10002;"
         } else {
             "PRAGMA analysis_limit = 1000; ANALYZE;"
         };
         self.db.execute_unprepared(sql).await?;
         Ok(())
+    }
+
+    /// Whether SQLite's schema has a table, index or trigger called `name`.
+    pub(crate) async fn sqlite_has(&self, name: &str) -> Result<bool> {
+        use sea_orm::sea_query::{Expr, ExprTrait, Query};
+        let q = Query::select()
+            .expr(Expr::cust("COUNT(*)"))
+            .from("sqlite_master")
+            .and_where(Expr::col("name").eq(name))
+            .to_owned();
+        Ok(fetch_count(&self.db, &q).await? > 0)
     }
 
     pub fn backend(&self) -> Backend {

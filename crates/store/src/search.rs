@@ -682,21 +682,8 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
     if store.backend() != Backend::Sqlite {
         return Ok(());
     }
-    #[derive(FromQueryResult)]
-    struct Name {
-        name: String,
-    }
-    let present: Vec<String> = Name::find_by_statement(sea_orm::Statement::from_string(
-        sea_orm::DatabaseBackend::Sqlite,
-        "SELECT name FROM sqlite_master WHERE type = 'trigger'",
-    ))
-    .all(store.db())
-    .await?
-    .into_iter()
-    .map(|n| n.name)
-    .collect();
     for (index, trigger, create_trigger) in SQLITE_FTS_INDEXES {
-        if present.iter().any(|name| name == trigger) {
+        if store.sqlite_has(trigger).await? {
             continue;
         }
         tracing::warn!(index, "search index was not kept in step; rebuilding it");
