@@ -418,7 +418,7 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     for (query, needle) in [
         (
             "sort=colour",
-            "allowed sort fields: name, domain, lifecycle_stage",
+            "allowed sort fields: name, domain, industry, lifecycle_stage",
         ),
         ("colour=red", "lifecycle_stage[in]"),
         ("lifecycle_stage=won", "must be one of"),

@@ -401,7 +401,10 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     .await;
     let path = format!("/activities/{}", id(&activity));
     for (query, needle) in [
-        ("sort=kind", "allowed sort fields: occurred_at"),
+        (
+            "sort=colour",
+            "allowed sort fields: kind, direction, owner_id, occurred_at",
+        ),
         ("colour=red", "kind[in]"),
         ("kind=fax", "must be one of"),
         ("limit=0", "limit"),

@@ -306,7 +306,8 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
             &app,
             &admin,
             json!({"last_name": name, "company_name": format!("{name} Ltd"), "status": status,
-                   "email": email, "total_score": score, "owner_id": owner, "tags": tags}),
+                   "email": email, "fit_score": score, "engagement_score": score,
+                   "owner_id": owner, "tags": tags}),
         )
         .await;
         created.push(lead);
@@ -443,7 +444,7 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     for (query, needle) in [
         (
             "sort=colour",
-            "allowed sort fields: status, created_at, updated_at, last_name, company_name, total_score",
+            "allowed sort fields: status, owner_id, created_at, updated_at, email, first_name",
         ),
         ("colour=red", "status[in]"),
         ("status[like]=new", "allowed filters"),

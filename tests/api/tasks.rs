@@ -452,8 +452,8 @@ async fn bad_input_is_refused_naming_the_problem(db: Db) {
     for (query, needle) in [
         (
             "sort=colour",
-            "allowed sort fields: priority, assignee_id, related_type, due_at, created_at, \
-             updated_at, subject",
+            "allowed sort fields: status, priority, assignee_id, related_type, related_id, \
+             due_at, created_at, updated_at, subject",
         ),
         ("colour=red", "status[in]"),
         ("status=done", "must be one of"),

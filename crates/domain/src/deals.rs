@@ -84,7 +84,7 @@ pub enum DealField {
     PipelineId,
     StageId,
     ForecastCategory,
-    /// Compared in micros; the query string gives a decimal amount ([`normalize_list_pairs`]).
+    /// Compared in micros; the query string gives a decimal amount ([`FieldKind::Money`]).
     Amount,
     /// `YYYY-MM-DD`, compared as text (which orders like the dates).
     CloseDate,
@@ -118,47 +118,47 @@ pub const DEAL_FIELDS: &[FieldSpec<DealField>] = &[
         DealField::OwnerId,
         FieldKind::Id,
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "account_id",
         DealField::AccountId,
         FieldKind::Id,
         &[Op::Eq, Op::In, Op::Empty],
-        false,
+        true,
     ),
     spec(
         "contact_id",
         DealField::ContactId,
         FieldKind::Id,
         &[Op::Eq, Op::Empty],
-        false,
+        true,
     ),
     spec(
         "pipeline_id",
         DealField::PipelineId,
         FieldKind::Id,
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "stage_id",
         DealField::StageId,
         FieldKind::Id,
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "forecast_category",
         DealField::ForecastCategory,
         FieldKind::Choice(ForecastCategory::NAMES),
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "amount",
         DealField::Amount,
-        FieldKind::Int,
+        FieldKind::Money,
         &[Op::Gte, Op::Lte, Op::Empty],
         true,
     ),
@@ -206,17 +206,13 @@ pub const DEAL_DEFAULT_SORT: &[SortKey<DealField>] = &[SortKey {
 }];
 
 /// Rewrite the deal-specific filter values of a list query string into what the shared list
-/// machinery compares: `amount[gte|lte]` from a decimal amount to micros, and
-/// `close_date[gte|lte]` checked to be a `YYYY-MM-DD` date.
+/// machinery compares: `close_date[gte|lte]` checked to be a `YYYY-MM-DD` date.
 pub fn normalize_list_pairs(
     pairs: Vec<(String, String)>,
 ) -> Result<Vec<(String, String)>, QueryError> {
     pairs
         .into_iter()
         .map(|(key, value)| match key.as_str() {
-            "amount[gte]" | "amount[lte]" => Money::parse(&value, String::new())
-                .map(|m| (key.clone(), m.micros.to_string()))
-                .map_err(|e| QueryError(format!("{key}: {e}"))),
             "close_date[gte]" | "close_date[lte]" => parse_date(&value)
                 .map(|d| (key.clone(), d))
                 .map_err(|e| QueryError(format!("{key}: {e}"))),
@@ -400,19 +396,25 @@ mod tests {
 
     #[test]
     fn amount_filters_become_micros_and_dates_are_checked() {
-        let pairs = vec![
-            ("amount[gte]".to_owned(), "10.5".to_owned()),
-            ("close_date[lte]".to_owned(), "2026-01-31".to_owned()),
-        ];
+        use crate::query::{Condition, FilterValue, ListQuery};
+        let pairs = vec![("amount[gte]".to_owned(), "10.5".to_owned())];
+        let query = ListQuery::parse(&pairs, DEAL_FIELDS, DEAL_DEFAULT_SORT).map_err(|e| e.0);
         assert_eq!(
-            normalize_list_pairs(pairs).map_err(|e| e.0),
-            Ok(vec![
-                ("amount[gte]".to_owned(), "10500000".to_owned()),
-                ("close_date[lte]".to_owned(), "2026-01-31".to_owned()),
-            ])
+            query.map(|q| q
+                .filters
+                .into_iter()
+                .map(|f| f.condition)
+                .collect::<Vec<_>>()),
+            Ok(vec![Condition::Gte(FilterValue::Int(10_500_000))])
+        );
+        let lots = vec![("amount[lte]".to_owned(), "lots".to_owned())];
+        assert!(ListQuery::parse(&lots, DEAL_FIELDS, DEAL_DEFAULT_SORT).is_err());
+        let pairs = vec![("close_date[lte]".to_owned(), "2026-01-31".to_owned())];
+        assert_eq!(
+            normalize_list_pairs(pairs.clone()).map_err(|e| e.0),
+            Ok(pairs)
         );
         assert!(normalize_list_pairs(vec![("close_date[gte]".into(), "soon".into())]).is_err());
-        assert!(normalize_list_pairs(vec![("amount[lte]".into(), "lots".into())]).is_err());
     }
 
     #[test]

@@ -75,12 +75,29 @@ pub enum LeadField {
     CreatedAt,
     UpdatedAt,
     Email,
+    FirstName,
     LastName,
+    Title,
     CompanyName,
     Industry,
+    EmployeeCount,
+    /// Compared in micros; the query string gives a decimal amount.
+    AnnualRevenue,
+    City,
+    Region,
+    Country,
     Source,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmTerm,
+    UtmContent,
     Tags,
+    FitScore,
+    EngagementScore,
     TotalScore,
+    /// One of the BANT or MEDDICC notes (a [`TEXT_FIELDS`] name), filtered by presence.
+    Qualification(&'static str),
 }
 
 const fn spec(
@@ -99,7 +116,35 @@ const fn spec(
     }
 }
 
-/// Every list field of leads, in the order error messages list them.
+/// A text field: equal to, one of, or empty; sortable.
+const fn text(name: &'static str, field: LeadField) -> FieldSpec<LeadField> {
+    spec(
+        name,
+        field,
+        FieldKind::Text,
+        &[Op::Eq, Op::In, Op::Empty],
+        true,
+    )
+}
+
+/// A number: at least, at most; sortable.
+const fn number(name: &'static str, field: LeadField, kind: FieldKind) -> FieldSpec<LeadField> {
+    spec(name, field, kind, &[Op::Gte, Op::Lte, Op::Empty], true)
+}
+
+/// A BANT or MEDDICC note: filtered by whether it is filled in (`budget[empty]=false`).
+const fn qualification(name: &'static str) -> FieldSpec<LeadField> {
+    spec(
+        name,
+        LeadField::Qualification(name),
+        FieldKind::Text,
+        &[Op::Empty],
+        true,
+    )
+}
+
+/// Every list field of leads, in the order error messages list them. Every field but the tags
+/// sorts.
 pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
     spec(
         "status",
@@ -113,7 +158,7 @@ pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
         LeadField::OwnerId,
         FieldKind::Id,
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "created_at",
@@ -134,30 +179,24 @@ pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
         LeadField::Email,
         FieldKind::Text,
         &[Op::Eq, Op::Empty],
-        false,
-    ),
-    spec("last_name", LeadField::LastName, FieldKind::Text, &[], true),
-    spec(
-        "company_name",
-        LeadField::CompanyName,
-        FieldKind::Text,
-        &[Op::Eq, Op::Empty],
         true,
     ),
-    spec(
-        "industry",
-        LeadField::Industry,
-        FieldKind::Text,
-        &[Op::Eq, Op::In, Op::Empty],
-        false,
-    ),
-    spec(
-        "source",
-        LeadField::Source,
-        FieldKind::Text,
-        &[Op::Eq, Op::In, Op::Empty],
-        false,
-    ),
+    text("first_name", LeadField::FirstName),
+    text("last_name", LeadField::LastName),
+    text("title", LeadField::Title),
+    text("company_name", LeadField::CompanyName),
+    text("industry", LeadField::Industry),
+    number("employee_count", LeadField::EmployeeCount, FieldKind::Int),
+    number("annual_revenue", LeadField::AnnualRevenue, FieldKind::Money),
+    text("city", LeadField::City),
+    text("region", LeadField::Region),
+    text("country", LeadField::Country),
+    text("source", LeadField::Source),
+    text("utm_source", LeadField::UtmSource),
+    text("utm_medium", LeadField::UtmMedium),
+    text("utm_campaign", LeadField::UtmCampaign),
+    text("utm_term", LeadField::UtmTerm),
+    text("utm_content", LeadField::UtmContent),
     spec(
         "tags",
         LeadField::Tags,
@@ -166,12 +205,37 @@ pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
         false,
     ),
     spec(
+        "fit_score",
+        LeadField::FitScore,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
+        "engagement_score",
+        LeadField::EngagementScore,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte],
+        true,
+    ),
+    spec(
         "total_score",
         LeadField::TotalScore,
         FieldKind::Int,
         &[Op::Gte, Op::Lte],
         true,
     ),
+    qualification("budget"),
+    qualification("authority"),
+    qualification("need"),
+    qualification("timeline"),
+    qualification("metrics"),
+    qualification("economic_buyer"),
+    qualification("decision_criteria"),
+    qualification("decision_process"),
+    qualification("identified_pain"),
+    qualification("champion"),
+    qualification("competition"),
 ];
 
 /// Newest first.
@@ -214,8 +278,15 @@ pub struct LeadInput {
     pub status: Option<String>,
     pub owner_id: Option<Uuid>,
     pub tags: Option<Vec<String>>,
+    /// 0 to 100 (default 0).
+    #[schema(minimum = 0, maximum = 100)]
     pub fit_score: Option<i32>,
+    /// 0 to 100 (default 0).
+    #[schema(minimum = 0, maximum = 100)]
     pub engagement_score: Option<i32>,
+    /// Computed: the mean of `fit_score` and `engagement_score`, rounded half up. A client may
+    /// leave it out; a value that differs is refused (422).
+    #[schema(minimum = 0, maximum = 100)]
     pub total_score: Option<i32>,
     pub budget: Option<String>,
     pub authority: Option<String>,
@@ -286,6 +357,24 @@ pub struct LeadData {
 }
 
 const MAX_TEXT: usize = 2000;
+
+/// The highest fit, engagement or total score.
+pub const SCORE_MAX: i32 = 100;
+
+/// A fit or engagement score as given (none is 0): 0 to [`SCORE_MAX`].
+fn score(value: Option<i32>) -> Result<i32, String> {
+    match value.unwrap_or(0) {
+        n @ 0..=SCORE_MAX => Ok(n),
+        _ => Err(format!("must be between 0 and {SCORE_MAX}")),
+    }
+}
+
+/// A lead's total score: the mean of its fit and engagement scores, rounded half up. Until
+/// scoring computes them (fit from rules, engagement from events), this keeps the total
+/// consistent with the two parts a client may set.
+pub fn total_score(fit: i32, engagement: i32) -> i32 {
+    (fit + engagement + 1) / 2
+}
 const MAX_TAGS: usize = 50;
 const MAX_TAG: usize = 100;
 
@@ -387,6 +476,22 @@ impl LeadInput {
         if self.employee_count.is_some_and(|n| n < 0) {
             errors.add("employee_count", "must not be negative");
         }
+        let fit_score = errors.check("fit_score", score(self.fit_score));
+        let engagement_score = errors.check("engagement_score", score(self.engagement_score));
+        let total = total_score(fit_score.unwrap_or(0), engagement_score.unwrap_or(0));
+        if let Some(given) = self.total_score {
+            if !(0..=SCORE_MAX).contains(&given) {
+                errors.add("total_score", format!("must be between 0 and {SCORE_MAX}"));
+            } else if fit_score.is_some() && engagement_score.is_some() && given != total {
+                errors.add(
+                    "total_score",
+                    format!(
+                        "is the mean of fit_score and engagement_score ({total} here); \
+                         leave it out and it is computed"
+                    ),
+                );
+            }
+        }
         let status = match self.status.as_deref().map(str::trim) {
             None | Some("") => Some(LeadStatus::New),
             Some(s) => errors.check("status", s.parse::<LeadStatus>()),
@@ -414,9 +519,9 @@ impl LeadInput {
             status: status.unwrap_or(LeadStatus::New),
             owner_id: self.owner_id,
             tags,
-            fit_score: self.fit_score.unwrap_or(0),
-            engagement_score: self.engagement_score.unwrap_or(0),
-            total_score: self.total_score.unwrap_or(0),
+            fit_score: fit_score.unwrap_or(0),
+            engagement_score: engagement_score.unwrap_or(0),
+            total_score: total,
             custom_fields: self.custom_fields.unwrap_or_default(),
         })
     }
@@ -448,6 +553,35 @@ mod tests {
             fields,
             ["website", "email", "annual_revenue_currency", "status"]
         );
+    }
+
+    #[test]
+    fn every_qualification_field_is_a_stored_text_field() {
+        for spec in LEAD_FIELDS {
+            if let LeadField::Qualification(name) = spec.field {
+                assert_eq!(name, spec.name);
+                assert!(TEXT_FIELDS.contains(&name), "{name}");
+            }
+        }
+    }
+
+    #[test]
+    fn scores_are_0_to_100_and_the_total_is_their_rounded_mean() {
+        assert_eq!(total_score(40, 61), 51);
+        assert_eq!(total_score(0, 0), 0);
+        assert_eq!(total_score(100, 100), 100);
+        let bad = LeadInput {
+            last_name: Some("x".into()),
+            fit_score: Some(-1),
+            engagement_score: Some(101),
+            ..LeadInput::default()
+        };
+        let fields: Vec<String> = bad
+            .validate()
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, ["fit_score", "engagement_score"]);
     }
 
     #[test]

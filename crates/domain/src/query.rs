@@ -22,6 +22,9 @@ pub enum FieldKind {
     Id,
     Time,
     Int,
+    /// An amount of money, stored in micros (an integer); the query string gives it as a
+    /// decimal (`1500.50`).
+    Money,
     /// Text restricted to these values.
     Choice(&'static [&'static str]),
     /// A JSON array of strings.
@@ -320,6 +323,9 @@ pub fn parse_value(kind: FieldKind, text: &str) -> Result<FilterValue, String> {
             .parse::<i64>()
             .map(FilterValue::Int)
             .map_err(|_| "must be an integer".to_owned()),
+        FieldKind::Money => {
+            crate::values::Money::parse(text, String::new()).map(|m| FilterValue::Int(m.micros))
+        }
     }
 }
 

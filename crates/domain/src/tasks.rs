@@ -88,7 +88,7 @@ pub const TASK_FIELDS: &[FieldSpec<TaskField>] = &[
         TaskField::Status,
         FieldKind::Choice(TaskStatus::NAMES),
         &[Op::Eq, Op::In],
-        false,
+        true,
     ),
     spec(
         "priority",
@@ -125,7 +125,7 @@ pub const TASK_FIELDS: &[FieldSpec<TaskField>] = &[
         TaskField::RelatedId,
         FieldKind::Id,
         &[Op::Eq, Op::In, Op::Empty],
-        false,
+        true,
     ),
     spec(
         "due_at",

@@ -40,8 +40,8 @@ pub fn routes() -> ApiRouter {
                      industry[in|empty], lifecycle_stage, lifecycle_stage[in], owner_id, \
                      owner_id[in], parent_id, parent_id[in|empty], health_score[gte|lte|empty], \
                      employee_count[gte|lte], tags[contains], created_at[gte|lte], \
-                     updated_at[gte|lte]; sort (name, domain, lifecycle_stage, created_at, \
-                     updated_at; -field for descending); q is a case-insensitive substring of \
+                     updated_at[gte|lte]; sort by any of \
+                     these but tags, or name (-field for descending); q is a case-insensitive substring of \
                      name and domain; \
                      custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
                      and sort fields (see /custom-fields)",

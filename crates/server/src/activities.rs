@@ -41,8 +41,9 @@ pub fn routes() -> ApiRouter {
                     "List activities: filters kind, kind[in], direction, direction[in|empty], \
                      owner_id, owner_id[in], occurred_at[gte|lte], created_at[gte|lte], \
                      updated_at[gte|lte]; record_type with record_id (lead, contact, account or \
-                     deal) for the activities linked to that record; sort (occurred_at, \
-                     created_at, updated_at; -field for descending; default -occurred_at); q is \
+                     deal) for the activities linked to that record; sort by kind, \
+                     direction, owner_id, occurred_at, created_at or updated_at (-field for \
+                     descending; default -occurred_at); q is \
                      a case-insensitive substring of subject and body",
                 )
                 .returns_page::<Activity>(),

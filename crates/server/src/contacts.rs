@@ -40,7 +40,7 @@ pub fn routes() -> ApiRouter {
                     "List contacts: filters account_id, account_id[in|empty], owner_id, \
                      owner_id[in], email, email[empty], last_name, is_primary, email_consent, \
                      whatsapp_consent, tags[contains], created_at[gte|lte], updated_at[gte|lte]; \
-                     sort (last_name, first_name, created_at, updated_at; -field for \
+                     sort by any of these but tags (-field for \
                      descending); q is a case-insensitive substring of name and e-mail; \
                      custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
                      and sort fields (see /custom-fields)",

@@ -46,9 +46,8 @@ pub fn routes() -> ApiRouter {
                      pipeline_id[in], stage_id, stage_id[in], forecast_category, \
                      forecast_category[in], amount[gte|lte|empty] (decimal), \
                      close_date[gte|lte|empty] (YYYY-MM-DD), probability[gte|lte], \
-                     tags[contains], created_at[gte|lte], updated_at[gte|lte]; sort (name, \
-                     amount, close_date, probability, created_at, updated_at; -field for \
-                     descending); q is a case-insensitive substring of name",
+                     tags[contains], created_at[gte|lte], updated_at[gte|lte]; sort by any of \
+                     these but tags, or name (-field for descending); q is a case-insensitive substring of name",
                 )
                 .returns_page::<Deal>(),
             list,

@@ -36,14 +36,18 @@ pub fn routes() -> ApiRouter {
             get("/leads", READ)
                 .doc(
                     "leads",
-                    "List leads: filters status, status[in], owner_id, owner_id[in], \
-                     created_at[gte|lte], updated_at[gte|lte], email, email[empty], company_name, \
-                     industry, source, tags[contains], total_score[gte|lte]; sort (created_at, \
-                     updated_at, last_name, company_name, total_score, status; -field for \
-                     descending); q is a case-insensitive substring of name, e-mail and company \
-                     name for now (not yet full-text search); \
-                     custom fields as cf.<key> filters (by kind: =, [in], [gte], [lte], [empty]) \
-                     and sort fields (see /custom-fields)",
+                    "List leads. Filters: status and owner_id (=, [in]); created_at, updated_at, \
+                     fit_score, engagement_score, total_score ([gte], [lte]); employee_count and \
+                     annual_revenue (decimal) ([gte], [lte], [empty]); email (=, [empty]); \
+                     first_name, last_name, title, company_name, industry, city, region, \
+                     country, source, utm_source, utm_medium, utm_campaign, utm_term, \
+                     utm_content (=, [in], [empty]); the BANT and MEDDICC notes (budget, \
+                     authority, need, timeline, metrics, economic_buyer, decision_criteria, \
+                     decision_process, identified_pain, champion, competition) by presence \
+                     ([empty]); tags[contains]. Sort by any of these but tags (-field for \
+                     descending, several comma-separated). q is a case-insensitive substring \
+                     of name, e-mail and company name; custom fields as cf.<key> filters (by \
+                     kind: =, [in], [gte], [lte], [empty]) and sort fields (see /custom-fields)",
                 )
                 .returns_page::<Lead>(),
             list,
@@ -175,6 +179,10 @@ pub async fn update_lead(
     let custom = custom_fields::check_patch(app, actor, RecordType::Lead, &mut patch).await?;
     let lead = leads::update(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
+        if !patch.contains_key("total_score") {
+            // The total follows the fit and engagement scores the patch may change.
+            merged.remove("total_score");
+        }
         merged.extend(patch);
         custom.apply(&mut merged);
         let input: LeadInput = read_merged(merged)?;

@@ -45,9 +45,8 @@ pub fn routes() -> ApiRouter {
                      related_id, related_id[in|empty], due_at[gte|lte|empty], \
                      created_at[gte|lte], updated_at[gte|lte]; mine=true (assigned to the \
                      caller), overdue=true (due before now, open or in progress), due=today \
-                     (due today in the company's time zone, from its settings); sort (due_at, \
-                     priority, subject, assignee_id, related_type, created_at, updated_at; \
-                     -field for descending; default due_at, undated last); q is a \
+                     (due today in the company's time zone, from its settings); sort by any \
+                     of these, or subject (-field for descending; default due_at, undated last); q is a \
                      case-insensitive substring of the subject",
                 )
                 .returns_page::<Task>(),

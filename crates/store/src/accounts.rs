@@ -190,7 +190,9 @@ impl ListField for AccountField {
     fn sort_expr(self) -> Expr {
         let col = Expr::col((Accounts::Table, self.column()));
         match self {
-            Self::Domain => Func::coalesce([col, Expr::val("")]).into(),
+            Self::Domain | Self::Industry => query::text_or_empty(col),
+            Self::ParentId => query::id_or_nil(col),
+            Self::HealthScore | Self::EmployeeCount => query::number_or_minus_one(col),
             _ => col,
         }
     }
@@ -208,10 +210,8 @@ fn sort_value(account: &Account, field: AccountField) -> FilterValue {
         }
         AccountField::OwnerId => FilterValue::Id(account.owner_id),
         AccountField::ParentId => FilterValue::Id(account.parent_id.unwrap_or_default()),
-        AccountField::HealthScore => {
-            FilterValue::Int(i64::from(account.health_score.unwrap_or_default()))
-        }
-        AccountField::EmployeeCount => FilterValue::Int(account.employee_count.unwrap_or_default()),
+        AccountField::HealthScore => FilterValue::Int(account.health_score.map_or(-1, i64::from)),
+        AccountField::EmployeeCount => FilterValue::Int(account.employee_count.unwrap_or(-1)),
         AccountField::Tags => FilterValue::Text(String::new()),
         AccountField::CreatedAt => FilterValue::Time(account.created_at),
         AccountField::UpdatedAt => FilterValue::Time(account.updated_at),

@@ -139,6 +139,14 @@ impl ListField for ActivityField {
             Self::UpdatedAt => Activities::UpdatedAt,
         })
     }
+
+    fn sort_expr(self) -> Expr {
+        let col = Expr::col((Activities::Table, self.column()));
+        match self {
+            Self::Direction => query::text_or_empty(col),
+            _ => col,
+        }
+    }
 }
 
 /// An activity's value of a sort field, as its cursor records it.

@@ -193,7 +193,9 @@ impl ListField for ContactField {
     fn sort_expr(self) -> Expr {
         let col = Expr::col((Contacts::Table, self.column()));
         match self {
-            Self::LastName | Self::FirstName => Func::coalesce([col, Expr::val("")]).into(),
+            Self::LastName | Self::FirstName | Self::Email => query::text_or_empty(col),
+            Self::AccountId => query::id_or_nil(col),
+            Self::IsPrimary | Self::EmailConsent | Self::WhatsappConsent => query::flag_text(col),
             _ => col,
         }
     }
@@ -204,7 +206,7 @@ fn sort_value(c: &Contact, field: ContactField) -> FilterValue {
     match field {
         ContactField::AccountId => FilterValue::Id(c.account_id.unwrap_or_default()),
         ContactField::OwnerId => FilterValue::Id(c.owner_id),
-        ContactField::Email => text(&c.email),
+        ContactField::Email => text(&c.email.as_ref().map(|e| e.to_lowercase())),
         ContactField::LastName => text(&c.last_name),
         ContactField::FirstName => text(&c.first_name),
         ContactField::IsPrimary => FilterValue::Text(c.is_primary.to_string()),

@@ -204,8 +204,9 @@ impl ListField for DealField {
         let col = Expr::col((Deals::Table, self.column()));
         match self {
             // A deal without an amount sorts before every amount (amounts are not negative).
-            Self::Amount => Func::coalesce([col, Expr::val(-1_i64)]).into(),
-            Self::CloseDate => Func::coalesce([col, Expr::val("")]).into(),
+            Self::Amount => query::number_or_minus_one(col),
+            Self::CloseDate => query::text_or_empty(col),
+            Self::AccountId | Self::ContactId => query::id_or_nil(col),
             _ => col,
         }
     }

@@ -76,6 +76,24 @@ pub struct Lead {
 pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
 
 impl Lead {
+    /// One of the BANT or MEDDICC notes by its field name.
+    fn qualification(&self, name: &str) -> Option<&String> {
+        match name {
+            "budget" => self.budget.as_ref(),
+            "authority" => self.authority.as_ref(),
+            "need" => self.need.as_ref(),
+            "timeline" => self.timeline.as_ref(),
+            "metrics" => self.metrics.as_ref(),
+            "economic_buyer" => self.economic_buyer.as_ref(),
+            "decision_criteria" => self.decision_criteria.as_ref(),
+            "decision_process" => self.decision_process.as_ref(),
+            "identified_pain" => self.identified_pain.as_ref(),
+            "champion" => self.champion.as_ref(),
+            "competition" => self.competition.as_ref(),
+            _ => None,
+        }
+    }
+
     /// The record as a client would write it (for merging a patch).
     pub fn as_input(&self) -> Map<String, serde_json::Value> {
         let mut map = match serde_json::to_value(self) {
@@ -230,25 +248,51 @@ impl ListField for LeadField {
             Self::CreatedAt => Leads::CreatedAt,
             Self::UpdatedAt => Leads::UpdatedAt,
             Self::Email => Leads::EmailNorm,
+            Self::FirstName => Leads::FirstName,
             Self::LastName => Leads::LastName,
+            Self::Title => Leads::Title,
             Self::CompanyName => Leads::CompanyName,
             Self::Industry => Leads::Industry,
+            Self::EmployeeCount => Leads::EmployeeCount,
+            Self::AnnualRevenue => Leads::AnnualRevenueMicros,
+            Self::City => Leads::City,
+            Self::Region => Leads::Region,
+            Self::Country => Leads::Country,
             Self::Source => Leads::Source,
+            Self::UtmSource => Leads::UtmSource,
+            Self::UtmMedium => Leads::UtmMedium,
+            Self::UtmCampaign => Leads::UtmCampaign,
+            Self::UtmTerm => Leads::UtmTerm,
+            Self::UtmContent => Leads::UtmContent,
             Self::Tags => Leads::Tags,
+            Self::FitScore => Leads::FitScore,
+            Self::EngagementScore => Leads::EngagementScore,
             Self::TotalScore => Leads::TotalScore,
+            // Every qualification name is one of TEXT_FIELDS (a test checks it).
+            Self::Qualification(name) => text_column(name).unwrap_or(Leads::Budget),
         })
     }
 
+    /// NULLs sort as `''` (text) or -1 (numbers, which are never negative), the value the
+    /// cursor records for them.
     fn sort_expr(self) -> Expr {
         let col = Expr::col((Leads::Table, self.column()));
         match self {
-            Self::LastName | Self::CompanyName => Func::coalesce([col, Expr::val("")]).into(),
-            _ => col,
+            Self::Status
+            | Self::OwnerId
+            | Self::CreatedAt
+            | Self::UpdatedAt
+            | Self::Tags
+            | Self::FitScore
+            | Self::EngagementScore
+            | Self::TotalScore => col,
+            Self::EmployeeCount | Self::AnnualRevenue => query::number_or_minus_one(col),
+            _ => query::text_or_empty(col),
         }
     }
 }
 
-/// A lead's value of a sort field, as its cursor records it.
+/// A lead's value of a sort field, as its cursor records it (matching `sort_expr`).
 fn sort_value(lead: &Lead, field: LeadField) -> FilterValue {
     let text = |v: &Option<String>| FilterValue::Text(v.clone().unwrap_or_default());
     match field {
@@ -256,13 +300,33 @@ fn sort_value(lead: &Lead, field: LeadField) -> FilterValue {
         LeadField::OwnerId => FilterValue::Id(lead.owner_id),
         LeadField::CreatedAt => FilterValue::Time(lead.created_at),
         LeadField::UpdatedAt => FilterValue::Time(lead.updated_at),
-        LeadField::Email => text(&lead.email),
+        LeadField::Email => text(&lead.email.as_ref().map(|e| e.to_lowercase())),
+        LeadField::FirstName => text(&lead.first_name),
         LeadField::LastName => text(&lead.last_name),
+        LeadField::Title => text(&lead.title),
         LeadField::CompanyName => text(&lead.company_name),
         LeadField::Industry => text(&lead.industry),
+        LeadField::EmployeeCount => FilterValue::Int(lead.employee_count.unwrap_or(-1)),
+        LeadField::AnnualRevenue => FilterValue::Int(
+            lead.annual_revenue
+                .as_deref()
+                .and_then(|a| Money::parse(a, String::new()).ok())
+                .map_or(-1, |m| m.micros),
+        ),
+        LeadField::City => text(&lead.city),
+        LeadField::Region => text(&lead.region),
+        LeadField::Country => text(&lead.country),
         LeadField::Source => text(&lead.source),
+        LeadField::UtmSource => text(&lead.utm_source),
+        LeadField::UtmMedium => text(&lead.utm_medium),
+        LeadField::UtmCampaign => text(&lead.utm_campaign),
+        LeadField::UtmTerm => text(&lead.utm_term),
+        LeadField::UtmContent => text(&lead.utm_content),
         LeadField::Tags => FilterValue::Text(String::new()),
+        LeadField::FitScore => FilterValue::Int(i64::from(lead.fit_score)),
+        LeadField::EngagementScore => FilterValue::Int(i64::from(lead.engagement_score)),
         LeadField::TotalScore => FilterValue::Int(i64::from(lead.total_score)),
+        LeadField::Qualification(name) => text(&lead.qualification(name).cloned()),
     }
 }
 

@@ -20,6 +20,7 @@ pub mod maintenance;
 pub mod migrations_activities;
 pub mod migrations_custom_fields;
 pub mod migrations_deals;
+pub mod migrations_list_sorts;
 pub mod migrations_pipelines;
 pub mod migrations_records;
 pub mod migrations_search;

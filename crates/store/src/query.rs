@@ -54,6 +54,30 @@ pub trait ListField: Copy + PartialEq + 'static {
     }
 }
 
+/// A nullable text column as it sorts: NULL as `''`, the value its cursor records. The
+/// fallback is a literal, not a parameter, so that an index on `COALESCE(col, '')` (migration
+/// m0011) serves the order on both engines.
+pub fn text_or_empty(col: Expr) -> Expr {
+    Func::coalesce([col, Expr::cust("''")]).into()
+}
+
+/// A nullable count or amount as it sorts: NULL as -1, before every value (none is negative);
+/// a literal for the same reason as [`text_or_empty`].
+pub fn number_or_minus_one(col: Expr) -> Expr {
+    Func::coalesce([col, Expr::cust("-1")]).into()
+}
+
+/// A nullable id as it sorts: NULL as the nil id, before every other id.
+pub fn id_or_nil(col: Expr) -> Expr {
+    Func::coalesce([col, Expr::val(Uuid::nil())]).into()
+}
+
+/// A boolean as it sorts: the text `'false'` or `'true'`, the value of its choice filter
+/// (so false first, and the cursor compares text on both engines).
+pub fn flag_text(col: Expr) -> Expr {
+    Expr::case(col, "true").finally("false").into()
+}
+
 fn sql_value(value: &FilterValue) -> Value {
     match value {
         FilterValue::Text(t) => t.clone().into(),
@@ -152,7 +176,9 @@ fn decode_signed(signature: &str, kinds: &[ValueKind], text: &str) -> Option<See
     let mut values = Vec::with_capacity(raw.len());
     for (kind, value) in kinds.iter().zip(raw) {
         let value = match kind {
-            ValueKind::Field(FieldKind::Int) => FilterValue::Int(value.as_i64()?),
+            ValueKind::Field(FieldKind::Int | FieldKind::Money) => {
+                FilterValue::Int(value.as_i64()?)
+            }
             ValueKind::Field(FieldKind::Time) => {
                 FilterValue::Time(serde_json::from_value(value.clone()).ok()?)
             }

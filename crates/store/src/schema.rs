@@ -249,6 +249,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_custom_fields::M0008CustomFields),
             Box::new(crate::migrations_views::M0009SavedViews),
             Box::new(crate::migrations_search::M0010SearchWords),
+            Box::new(crate::migrations_list_sorts::M0011ListSorts),
         ]
     }
 }

@@ -159,7 +159,8 @@ impl ListField for TaskField {
         match self {
             Self::DueAt => Func::coalesce([col, Expr::val(no_due_date())]).into(),
             // Tasks about no record sort first, as their cursor value ("") says.
-            Self::RelatedType => Func::coalesce([col, Expr::val("")]).into(),
+            Self::RelatedType => query::text_or_empty(col),
+            Self::RelatedId => query::id_or_nil(col),
             Self::PriorityRank => {
                 let rank = |p: TaskPriority| {
                     (

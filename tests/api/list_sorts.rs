@@ -1,0 +1,369 @@
+//! Every list sorts by every field it filters by (issue 11): the sort fields are read from the
+//! same declarations the lists parse, each one is walked with a small page in both directions
+//! over records whose values include NULLs and ties, and the walk must return exactly the whole
+//! list in order. Lead scores are 0–100 and the total follows fit and engagement.
+
+use rivet_domain::query::{FieldKind, FieldSpec};
+use rivet_tests::serde_json::{Value, json};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+
+/// The names a list may sort by, and the names it filters by that are not tags.
+fn sort_and_filter_names<F>(specs: &[FieldSpec<F>]) -> (Vec<&'static str>, Vec<&'static str>) {
+    let sorts = specs
+        .iter()
+        .filter(|s| s.sortable)
+        .map(|s| s.name)
+        .collect();
+    let filters = specs
+        .iter()
+        .filter(|s| !s.ops.is_empty() && s.kind != FieldKind::Tags)
+        .map(|s| s.name)
+        .collect();
+    (sorts, filters)
+}
+
+async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
+    let response = app.post(path, who, body).await;
+    assert_eq!(
+        response.status(),
+        201,
+        "POST {path}: {:?}",
+        response.text().await
+    );
+    json_of(response).await
+}
+
+fn ids_of(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["id"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn page(app: &TestApp, who: &Session, path: &str, query: &str) -> Value {
+    let response = app.get(&format!("{path}?{query}"), who).await;
+    assert_eq!(response.status(), 200, "GET {path}?{query}");
+    json_of(response).await
+}
+
+/// Sort `path` by each of `sorts`, both ways: a walk two rows at a time returns the whole list,
+/// in the same order, each row once.
+async fn walk_every_sort(app: &TestApp, who: &Session, path: &str, sorts: &[&str], rows: usize) {
+    for name in sorts {
+        for sort in [name.to_string(), format!("-{name}")] {
+            let whole = ids_of(&page(app, who, path, &format!("sort={sort}&limit=500")).await);
+            assert_eq!(whole.len(), rows, "{path} sort={sort}");
+            let mut walked = Vec::new();
+            let mut cursor: Option<String> = None;
+            for _ in 0..rows {
+                let query = match &cursor {
+                    Some(c) => format!("sort={sort}&limit=2&cursor={c}"),
+                    None => format!("sort={sort}&limit=2"),
+                };
+                let got = page(app, who, path, &query).await;
+                walked.extend(ids_of(&got));
+                cursor = got["next_cursor"].as_str().map(str::to_owned);
+                if cursor.is_none() {
+                    break;
+                }
+            }
+            assert_eq!(walked, whole, "{path} sort={sort}");
+        }
+    }
+}
+
+/// The values of `field` down a list sorted by it.
+async fn column(app: &TestApp, who: &Session, path: &str, sort: &str, field: &str) -> Vec<Value> {
+    page(app, who, path, &format!("sort={sort}&limit=500")).await["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r[field].clone())
+        .collect()
+}
+
+#[test]
+fn every_filterable_field_of_every_record_is_sortable() {
+    use rivet_domain::{accounts, activities, contacts, deals, leads, tasks};
+    let lists = [
+        ("leads", sort_and_filter_names(leads::LEAD_FIELDS)),
+        ("accounts", sort_and_filter_names(accounts::ACCOUNT_FIELDS)),
+        ("contacts", sort_and_filter_names(contacts::CONTACT_FIELDS)),
+        ("deals", sort_and_filter_names(deals::DEAL_FIELDS)),
+        ("tasks", sort_and_filter_names(tasks::TASK_FIELDS)),
+        (
+            "activities",
+            sort_and_filter_names(activities::ACTIVITY_FIELDS),
+        ),
+    ];
+    for (list, (sorts, filters)) in lists {
+        for filter in filters {
+            assert!(
+                sorts.contains(&filter),
+                "{list}: {filter} filters but does not sort"
+            );
+        }
+    }
+    // What a user filters leads by (issue 11's list) is there.
+    let (lead_sorts, _) = sort_and_filter_names(leads::LEAD_FIELDS);
+    for name in [
+        "title",
+        "industry",
+        "country",
+        "city",
+        "employee_count",
+        "annual_revenue",
+        "utm_source",
+        "utm_campaign",
+        "budget",
+        "champion",
+        "competition",
+        "updated_at",
+        "fit_score",
+    ] {
+        assert!(lead_sorts.contains(&name), "leads do not sort by {name}");
+    }
+}
+
+async fn every_sort_field_pages_through_nulls_and_ties_in_order(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let rep_id = rep.user_id.to_string();
+
+    // Leads: some fields set, some NULL, some equal.
+    for (i, body) in [
+        json!({"last_name": "ash", "title": "cto", "industry": "retail", "country": "de",
+               "city": "berlin", "employee_count": 50, "annual_revenue": "1000000.50",
+               "annual_revenue_currency": "EUR", "utm_source": "ads", "utm_campaign": "spring",
+               "budget": "50k", "champion": "Ann", "fit_score": 80, "engagement_score": 20,
+               "email": "Ash@X.test"}),
+        json!({"last_name": "birch", "industry": "retail", "employee_count": 50,
+               "annual_revenue": "99.99", "annual_revenue_currency": "USD",
+               "fit_score": 10, "owner_id": rep_id}),
+        json!({"company_name": "cedar co", "country": "fr", "utm_source": "ads",
+               "competition": "Rival", "engagement_score": 100}),
+        json!({"email": "dogwood@x.test", "title": "ceo", "employee_count": 7}),
+        json!({"first_name": "elm", "last_name": "elm", "need": "faster quotes"}),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        let lead = create(&app, &admin, "/leads", body).await;
+        assert!(lead["id"].is_string(), "lead {i}");
+    }
+    let (lead_sorts, _) = sort_and_filter_names(rivet_domain::leads::LEAD_FIELDS);
+    walk_every_sort(&app, &admin, "/leads", &lead_sorts, 5).await;
+    assert_eq!(
+        column(&app, &admin, "/leads", "-annual_revenue", "annual_revenue").await,
+        [
+            json!("1000000.50"),
+            json!("99.99"),
+            json!(null),
+            json!(null),
+            json!(null)
+        ]
+    );
+    assert_eq!(
+        column(
+            &app,
+            &admin,
+            "/leads",
+            "-total_score,last_name",
+            "total_score"
+        )
+        .await,
+        [json!(50), json!(50), json!(5), json!(0), json!(0)]
+    );
+    // Presence of a qualification note filters.
+    assert_eq!(
+        ids_of(&page(&app, &admin, "/leads", "budget[empty]=false").await).len(),
+        1
+    );
+    assert_eq!(
+        ids_of(&page(&app, &admin, "/leads", "champion[empty]=true").await).len(),
+        4
+    );
+    assert_eq!(
+        ids_of(&page(&app, &admin, "/leads", "annual_revenue[gte]=100").await).len(),
+        1
+    );
+
+    // Accounts, contacts, deals, tasks and activities.
+    let parent = create(&app, &admin, "/accounts", json!({"name": "parent"})).await;
+    let mut accounts = vec![parent.clone()];
+    for body in [
+        json!({"name": "a1", "health_score": 90, "industry": "retail", "employee_count": 10,
+               "parent_id": parent["id"]}),
+        json!({"name": "a2", "health_score": 50}),
+        json!({"name": "a3", "industry": "retail", "owner_id": rep_id}),
+        json!({"name": "a4", "health_score": 50, "employee_count": 3}),
+    ] {
+        accounts.push(create(&app, &admin, "/accounts", body).await);
+    }
+    let (sorts, _) = sort_and_filter_names(rivet_domain::accounts::ACCOUNT_FIELDS);
+    walk_every_sort(&app, &admin, "/accounts", &sorts, 5).await;
+    assert_eq!(
+        column(&app, &admin, "/accounts", "-health_score,name", "name").await,
+        [
+            json!("a1"),
+            json!("a2"),
+            json!("a4"),
+            json!("a3"),
+            json!("parent")
+        ]
+    );
+
+    let mut contacts = Vec::new();
+    for body in [
+        json!({"last_name": "c1", "account_id": accounts[1]["id"], "is_primary": true,
+               "email": "C1@x.test", "email_consent": true}),
+        json!({"last_name": "c2", "whatsapp_consent": true}),
+        json!({"last_name": "c3", "account_id": accounts[2]["id"], "owner_id": rep_id}),
+        json!({"first_name": "c4", "email": "c4@x.test"}),
+    ] {
+        contacts.push(create(&app, &admin, "/contacts", body).await);
+    }
+    let (sorts, _) = sort_and_filter_names(rivet_domain::contacts::CONTACT_FIELDS);
+    walk_every_sort(&app, &admin, "/contacts", &sorts, 4).await;
+    assert_eq!(
+        column(
+            &app,
+            &admin,
+            "/contacts",
+            "-is_primary,created_at",
+            "is_primary"
+        )
+        .await,
+        [json!(true), json!(false), json!(false), json!(false)]
+    );
+
+    for body in [
+        json!({"name": "d1", "account_id": accounts[1]["id"], "amount": "500"}),
+        json!({"name": "d2", "contact_id": contacts[0]["id"]}),
+        json!({"name": "d3", "amount": "20", "owner_id": rep_id}),
+    ] {
+        create(&app, &admin, "/deals", body).await;
+    }
+    let (sorts, _) = sort_and_filter_names(rivet_domain::deals::DEAL_FIELDS);
+    walk_every_sort(&app, &admin, "/deals", &sorts, 3).await;
+
+    for body in [
+        json!({"subject": "t1", "related_type": "contact", "related_id": contacts[0]["id"]}),
+        json!({"subject": "t2", "status": "completed"}),
+        json!({"subject": "t3", "assignee_id": rep_id, "due_at": "2026-01-01T09:00:00Z"}),
+    ] {
+        create(&app, &admin, "/tasks", body).await;
+    }
+    let (sorts, _) = sort_and_filter_names(rivet_domain::tasks::TASK_FIELDS);
+    walk_every_sort(&app, &admin, "/tasks", &sorts, 3).await;
+
+    let link = json!([{"record_type": "contact", "record_id": contacts[0]["id"]}]);
+    for body in [
+        json!({"kind": "call", "direction": "outbound", "links": link}),
+        json!({"kind": "note", "links": link}),
+        json!({"kind": "email", "direction": "inbound", "links": link}),
+    ] {
+        create(&app, &admin, "/activities", body).await;
+    }
+    let (sorts, _) = sort_and_filter_names(rivet_domain::activities::ACTIVITY_FIELDS);
+    walk_every_sort(&app, &admin, "/activities", &sorts, 3).await;
+}
+
+fn fields_of(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+async fn lead_scores_are_0_to_100_and_the_total_follows_fit_and_engagement(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    for (body, field) in [
+        (json!({"last_name": "x", "fit_score": -500}), "fit_score"),
+        (json!({"last_name": "x", "fit_score": 101}), "fit_score"),
+        (
+            json!({"last_name": "x", "engagement_score": 99999}),
+            "engagement_score",
+        ),
+        (
+            json!({"last_name": "x", "engagement_score": -1}),
+            "engagement_score",
+        ),
+        (
+            json!({"last_name": "x", "total_score": 99999}),
+            "total_score",
+        ),
+        (
+            json!({"last_name": "x", "total_score": -500}),
+            "total_score",
+        ),
+        (
+            json!({"last_name": "x", "fit_score": 40, "engagement_score": 60, "total_score": 90}),
+            "total_score",
+        ),
+    ] {
+        let problem = assert_problem(app.post("/leads", &admin, body.clone()).await, 422).await;
+        assert_eq!(fields_of(&problem), [field], "{body}");
+    }
+    let none = page(&app, &admin, "/leads", "limit=500").await;
+    assert_eq!(ids_of(&none).len(), 0, "nothing written");
+
+    // The total is the mean of the two, rounded half up; given, it must agree.
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "y", "fit_score": 40, "engagement_score": 61}),
+    )
+    .await;
+    assert_eq!(lead["total_score"], 51);
+    let agreed = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "z", "fit_score": 100, "engagement_score": 100, "total_score": 100}),
+    )
+    .await;
+    assert_eq!(agreed["total_score"], 100);
+
+    // A patch of one part moves the total; a bad one changes nothing.
+    let path = format!("/leads/{}", lead["id"].as_str().unwrap());
+    let patched = json_of(app.patch(&path, &admin, json!({"fit_score": 100})).await).await;
+    assert_eq!(patched["total_score"], 81);
+    let problem = assert_problem(
+        app.patch(&path, &admin, json!({"engagement_score": 101}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["engagement_score"]);
+    let problem = assert_problem(
+        app.patch(&path, &admin, json!({"total_score": 3})).await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["total_score"]);
+    let now = json_of(app.get(&path, &admin).await).await;
+    assert_eq!(
+        (
+            &now["fit_score"],
+            &now["engagement_score"],
+            &now["total_score"]
+        ),
+        (&json!(100), &json!(61), &json!(81))
+    );
+}
+
+both!(
+    every_sort_field_pages_through_nulls_and_ties_in_order,
+    lead_scores_are_0_to_100_and_the_total_follows_fit_and_engagement,
+);
