@@ -29,16 +29,7 @@ async fn requests_over_the_per_ip_limit_get_429_with_retry_after(db: Db) {
 }
 
 async fn instances_sharing_redis_enforce_one_login_limit(db: Db) {
-    let Some(redis) = std::env::var("RIVET_TEST_REDIS_URL")
-        .ok()
-        .filter(|u| !u.is_empty())
-    else {
-        if std::env::var("RIVET_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-            panic!("CI must set RIVET_TEST_REDIS_URL");
-        }
-        eprintln!("note: RIVET_TEST_REDIS_URL is not set; the shared rate limit test did not run");
-        return;
-    };
+    let redis = rivet_tests::redis_url();
     let prefix = format!("rivet-test-{}", uuid::Uuid::new_v4().simple());
     let configure = |c: &mut rivet_server::Config| {
         c.redis_url = Some(redis.clone());
@@ -66,7 +57,22 @@ async fn instances_sharing_redis_enforce_one_login_limit(db: Db) {
     assert_problem(fifth, 429).await;
 }
 
-both!(
-    requests_over_the_per_ip_limit_get_429_with_retry_after,
-    instances_sharing_redis_enforce_one_login_limit,
-);
+both!(requests_over_the_per_ip_limit_get_429_with_retry_after);
+
+/// Needs Redis (and, for its second half, PostgreSQL): ignored unless asked for.
+mod instances_sharing_redis_enforce_one_login_limit {
+    use rivet_tests::Db;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs Redis: set RIVET_TEST_REDIS_URL, run with --include-ignored"]
+    async fn sqlite() {
+        super::instances_sharing_redis_enforce_one_login_limit(Db::Sqlite).await;
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[ignore = "needs Redis and PostgreSQL: set RIVET_TEST_REDIS_URL and RIVET_TEST_DATABASE_URL, \
+                run with --include-ignored"]
+    async fn postgres() {
+        super::instances_sharing_redis_enforce_one_login_limit(Db::Postgres).await;
+    }
+}

@@ -473,13 +473,7 @@ async fn activities_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn activities_list_filter_sort_edit_delete_tenancy_and_read_only_over_http() {
-    activities_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        activities_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(activities_list_filter_sort_edit_delete_tenancy_and_read_only_over_http => activities_over_http);
 
 async fn owner_of(app: &TestApp, who: &Session, id: &str) -> String {
     activity(app, who, id).await["owner_id"]
@@ -652,13 +646,7 @@ async fn bulk_actions_over_http(db: Db) {
     assert_eq!(activity_count(&app, &api_admin).await, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_owner_change_and_delete_from_the_list_over_http() {
-    bulk_actions_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        bulk_actions_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(bulk_owner_change_and_delete_from_the_list_over_http => bulk_actions_over_http);
 
 async fn saved_views_over_http(db: Db) {
     let app = spawn_app(db).await;
@@ -849,13 +837,7 @@ async fn saved_views_over_http(db: Db) {
     assert_eq!(row_ids("activity", &page).len(), 3, "{page}");
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn an_activities_view_with_a_kind_and_a_day_reopens_with_the_same_rows_over_http() {
-    saved_views_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        saved_views_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(an_activities_view_with_a_kind_and_a_day_reopens_with_the_same_rows_over_http => saved_views_over_http);
 
 async fn browser_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     let admin = app.admin().await;
@@ -933,12 +915,11 @@ async fn browser_on(db: Db, driver: &Driver) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn an_activity_opened_from_the_list_is_edited_and_the_list_shows_the_change() {
     let Some(driver) = Driver::start().await else {
         return;
     };
     browser_on(Db::Sqlite, &driver).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        browser_on(Db::Postgres, &driver).await;
-    }
+    browser_on(Db::Postgres, &driver).await;
 }

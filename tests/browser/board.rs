@@ -222,6 +222,7 @@ pub(super) async fn board_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_deal_dragged_to_another_stage_on_the_board_moves_is_audited_and_shows_on_its_timeline() {
     super::journey_on_both(super::Journey::Board).await;
 }

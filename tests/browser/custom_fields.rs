@@ -310,13 +310,7 @@ async fn lead_form_over_http(db: Db) {
     assert_eq!(status, 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lead_custom_fields_are_filled_in_checked_edited_and_shown_through_the_web_form() {
-    lead_form_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        lead_form_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(lead_custom_fields_are_filled_in_checked_edited_and_shown_through_the_web_form => lead_form_over_http);
 
 async fn account_and_contact_forms_over_http(db: Db) {
     let app = spawn_app(db).await;
@@ -445,13 +439,7 @@ async fn account_and_contact_forms_over_http(db: Db) {
     assert!(edit.contains(r#"name="cf.birthday" type="date" value="1990-01-31""#));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_and_contact_custom_fields_are_checked_saved_and_shown_through_the_web_forms() {
-    account_and_contact_forms_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        account_and_contact_forms_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(account_and_contact_custom_fields_are_checked_saved_and_shown_through_the_web_forms => account_and_contact_forms_over_http);
 
 async fn deal_form_over_http(db: Db) {
     let app = spawn_app(db).await;
@@ -500,13 +488,7 @@ async fn deal_form_over_http(db: Db) {
     assert_eq!(record["custom_fields"], json!({"seats": 41.5}));
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deal_custom_fields_are_required_saved_and_shown_through_the_web_form() {
-    deal_form_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        deal_form_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(deal_custom_fields_are_required_saved_and_shown_through_the_web_form => deal_form_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // In Chromium
@@ -563,6 +545,7 @@ pub(super) async fn browser_steps(app: &TestApp, page: &Page<'_>) -> Result<()> 
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_custom_field_filled_in_the_lead_form_in_the_browser_shows_on_the_lead_page() {
     super::journey_on_both(super::Journey::CustomFields).await;
 }

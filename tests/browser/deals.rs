@@ -69,6 +69,7 @@ pub(super) async fn deal_steps(page: &Page<'_>) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_deal_created_through_the_form_shows_on_its_page_and_in_the_list() {
     super::journey_on_both(super::Journey::Deal).await;
 }
@@ -502,10 +503,4 @@ async fn deals_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn deal_pages_create_edit_and_delete_within_the_callers_scope() {
-    deals_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        deals_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(deal_pages_create_edit_and_delete_within_the_callers_scope => deals_over_http);

@@ -1,5 +1,5 @@
 //! The browser test: the real application in headless Chromium, driven through WebDriver
-//! (`chromedriver`), on SQLite and — when `RIVET_TEST_DATABASE_URL` is set — PostgreSQL.
+//! (`chromedriver`), on SQLite and PostgreSQL.
 //!
 //! An administrator signs in through `/login`, adds a user (after a rejected attempt whose error
 //! sits next to its field), changes one permission of a role in the matrix, and finds both
@@ -7,8 +7,10 @@
 //! open and the job buttons work; an invited member sets a password through the invitation
 //! link; a manager sees neither the roles link nor the page.
 //!
-//! Without Chromium and chromedriver the test passes with a notice, unless
-//! `RIVET_TEST_REQUIRE_BROWSER=1` (CI), where it fails. `RIVET_CHROMIUM` and `RIVET_CHROMEDRIVER`
+//! The tests that drive Chromium are `#[ignore]`d (a plain `cargo test` lists them as ignored);
+//! `cargo test -- --include-ignored` runs them, and there a missing browser, or a missing
+//! `RIVET_TEST_DATABASE_URL`, fails them. The tests over plain HTTP run on SQLite always and on
+//! PostgreSQL with the other ignored halves. `RIVET_CHROMIUM` and `RIVET_CHROMEDRIVER`
 //! override the binaries (default `/usr/bin/chromium`, `/usr/bin/chromedriver`), and
 //! `RIVET_BROWSER_SCREENSHOTS=<dir>` saves a PNG of each page visited.
 
@@ -56,23 +58,20 @@ impl Drop for Driver {
 }
 
 impl Driver {
-    /// Start chromedriver on a free port, or `None` when the browser is not installed.
+    /// Start chromedriver on a free port. A browser test is `#[ignore]`d unless asked for, so a
+    /// missing browser fails it here. (The `Option` stays for the callers' `let … else`; it is
+    /// never `None`.)
     async fn start() -> Option<Driver> {
         let found = (
             binary("RIVET_CHROMIUM", "/usr/bin/chromium"),
             binary("RIVET_CHROMEDRIVER", "/usr/bin/chromedriver"),
         );
         let (Some(chromium), Some(chromedriver)) = found else {
-            if std::env::var("RIVET_TEST_REQUIRE_BROWSER").is_ok_and(|v| v == "1") {
-                panic!(
-                    "RIVET_TEST_REQUIRE_BROWSER=1 but Chromium or chromedriver is missing \
-                     (apt-get install -y chromium chromium-driver)"
-                );
-            }
-            eprintln!(
-                "note: Chromium or chromedriver is not installed; the browser test did not run"
+            panic!(
+                "this browser test needs Chromium and chromedriver \
+                 (apt-get install -y chromium chromium-driver, or set RIVET_CHROMIUM and \
+                 RIVET_CHROMEDRIVER)"
             );
-            return None;
         };
         let dir = tempfile::tempdir().expect("temp dir");
         let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -590,14 +589,13 @@ async fn run(db: Db, driver: &Driver) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn admin_signs_in_adds_a_user_changes_a_role_and_finds_both_in_the_audit_log() {
     let Some(driver) = Driver::start().await else {
         return;
     };
     run(Db::Sqlite, &driver).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run(Db::Postgres, &driver).await;
-    }
+    run(Db::Postgres, &driver).await;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -845,13 +843,7 @@ async fn pages_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pages_answer_with_the_right_status_headers_and_cookies() {
-    pages_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        pages_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(pages_answer_with_the_right_status_headers_and_cookies => pages_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // Leads: the form, the list's filters, the lead's page and its history.
@@ -1033,6 +1025,7 @@ async fn lead_steps(page: &Page<'_>) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_lead_is_created_through_the_form_found_by_status_edited_and_its_history_shown() {
     journey_on_both(Journey::Leads).await;
 }
@@ -1165,13 +1158,7 @@ async fn leads_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn leads_pages_follow_the_callers_permissions_and_bulk_delete_asks_first() {
-    leads_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        leads_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(leads_pages_follow_the_callers_permissions_and_bulk_delete_asks_first => leads_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // Accounts and contacts: the account form (with an error next to its field), an account's page,
@@ -1425,9 +1412,7 @@ async fn journey_on_both(journey: Journey) {
         return;
     };
     run_journey(Db::Sqlite, &driver, journey).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        run_journey(Db::Postgres, &driver, journey).await;
-    }
+    run_journey(Db::Postgres, &driver, journey).await;
 }
 
 async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
@@ -1455,11 +1440,13 @@ async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn editing_an_account_shows_the_new_values_and_an_empty_name_next_to_its_field() {
     journey_on_both(Journey::Account).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_contact_added_from_an_account_page_appears_under_the_accounts_contacts() {
     journey_on_both(Journey::ContactOnAccount).await;
 }
@@ -1762,13 +1749,7 @@ async fn accounts_and_contacts_over_http(db: Db) {
     assert_eq!(status_of(format!("/contacts/{contact}")).await, 404);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn account_and_contact_pages_follow_the_callers_permissions_and_deleting_asks_first() {
-    accounts_and_contacts_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        accounts_and_contacts_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(account_and_contact_pages_follow_the_callers_permissions_and_deleting_asks_first => accounts_and_contacts_over_http);
 
 /// The ids of the rows of a list page, in order: rows carry `data-{kind}-id` (`activity`, `task`).
 fn row_ids(kind: &str, html: &str) -> Vec<String> {

@@ -418,13 +418,7 @@ async fn tasks_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn my_tasks_complete_form_errors_tenancy_and_read_only_over_http() {
-    tasks_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        tasks_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(my_tasks_complete_form_errors_tenancy_and_read_only_over_http => tasks_over_http);
 
 async fn status_of(app: &TestApp, who: &Session, id: &str) -> Value {
     json_of(app.get(&format!("/tasks/{id}"), who).await).await
@@ -577,13 +571,7 @@ async fn bulk_actions_over_http(db: Db) {
     assert_eq!(task_count(&app, &api_admin).await, 1);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn bulk_status_priority_and_delete_from_the_list_over_http() {
-    bulk_actions_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        bulk_actions_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(bulk_status_priority_and_delete_from_the_list_over_http => bulk_actions_over_http);
 
 async fn saved_views_over_http(db: Db) {
     let app = spawn_app(db).await;
@@ -705,13 +693,7 @@ async fn saved_views_over_http(db: Db) {
     assert_eq!(row_ids("task", &page), [reps_high]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_tasks_view_saved_on_a_tab_reopens_with_the_same_rows_over_http() {
-    saved_views_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        saved_views_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(a_tasks_view_saved_on_a_tab_reopens_with_the_same_rows_over_http => saved_views_over_http);
 
 pub(super) async fn task_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     sign_in_at(page, "/tasks/new").await?;
@@ -754,6 +736,7 @@ pub(super) async fn task_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_task_created_in_the_form_shows_under_my_tasks_and_is_completed_there() {
     super::journey_on_both(super::Journey::Tasks).await;
 }

@@ -104,10 +104,4 @@ async fn each_role_is_refused_exactly_the_pages_its_grants_do_not_allow(db: Db) 
     }
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn each_role_is_refused_exactly_the_web_pages_its_grants_do_not_allow() {
-    each_role_is_refused_exactly_the_pages_its_grants_do_not_allow(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        each_role_is_refused_exactly_the_pages_its_grants_do_not_allow(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(each_role_is_refused_exactly_the_web_pages_its_grants_do_not_allow => each_role_is_refused_exactly_the_pages_its_grants_do_not_allow);

@@ -1,10 +1,12 @@
 //! Test support: start the real application (router, middleware, database) on a random port with
-//! a fresh database — a SQLite file in a temporary directory, or a new PostgreSQL database when
-//! `RIVET_TEST_DATABASE_URL` is set — and helpers that read like the specification.
+//! a fresh database — a SQLite file in a temporary directory, or a new PostgreSQL database on
+//! the server `RIVET_TEST_DATABASE_URL` names — and helpers that read like the specification.
 //!
 //! Every database test runs on both engines through [`both!`]: `name::sqlite` and
-//! `name::postgres`. Without `RIVET_TEST_DATABASE_URL` the PostgreSQL half passes with a notice,
-//! unless `RIVET_TEST_REQUIRE_POSTGRES=1` (set by CI), where a missing database fails the run.
+//! `name::postgres`. A test that needs a service outside the process (PostgreSQL, Redis,
+//! Chromium) is `#[ignore]`d with the reason, so a plain `cargo test` counts it as ignored
+//! instead of passing it unrun; `cargo test -- --include-ignored` runs them all, and there a
+//! missing service fails the test with a message that says what to set.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -27,39 +29,47 @@ pub const ADMIN_EMAIL: &str = "admin@acme.test";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
 pub const PASSWORD: &str = "member-password-1";
 
-/// Run a test body on SQLite and on PostgreSQL: `both!(name);` after `async fn name(db: Db)`.
+/// Run a test body on SQLite and on PostgreSQL: `both!(name);` after `async fn name(db: Db)`,
+/// or `both!(test_name => body)` to name the pair apart from the function they run. The
+/// PostgreSQL half is ignored unless asked for (`--include-ignored`).
 #[macro_export]
 macro_rules! both {
     ($($name:ident),+ $(,)?) => {$(
-        mod $name {
+        $crate::both!($name => $name);
+    )+};
+    ($($test:ident => $body:ident),+ $(,)?) => {$(
+        mod $test {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn sqlite() {
-                super::$name($crate::Db::Sqlite).await;
+                super::$body($crate::Db::Sqlite).await;
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            #[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
             async fn postgres() {
-                if $crate::postgres_admin_url().is_some() {
-                    super::$name($crate::Db::Postgres).await;
-                }
+                super::$body($crate::Db::Postgres).await;
             }
         }
     )+};
 }
 
-/// The PostgreSQL server for tests, or `None` (with a notice) when there is none configured.
-pub fn postgres_admin_url() -> Option<String> {
+/// The PostgreSQL server for tests. A test that needs it is ignored by default; run, it fails
+/// here when none is configured.
+pub fn postgres_admin_url() -> String {
     match std::env::var("RIVET_TEST_DATABASE_URL") {
-        Ok(url) if !url.is_empty() => Some(url),
-        _ => {
-            if std::env::var("RIVET_TEST_REQUIRE_POSTGRES").is_ok_and(|v| v == "1") {
-                panic!("RIVET_TEST_REQUIRE_POSTGRES=1 but RIVET_TEST_DATABASE_URL is not set");
-            }
-            eprintln!(
-                "note: RIVET_TEST_DATABASE_URL is not set; the PostgreSQL half of this test did not run"
-            );
-            None
-        }
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!(
+            "this test needs PostgreSQL: set RIVET_TEST_DATABASE_URL to a server where the user \
+             may create databases, e.g. postgres://postgres@127.0.0.1:5432/postgres"
+        ),
+    }
+}
+
+/// The Redis server for tests (as [`postgres_admin_url`]).
+pub fn redis_url() -> String {
+    match std::env::var("RIVET_TEST_REDIS_URL") {
+        Ok(url) if !url.is_empty() => url,
+        _ => panic!("this test needs Redis: set RIVET_TEST_REDIS_URL, e.g. redis://127.0.0.1:6379"),
     }
 }
 
@@ -85,7 +95,7 @@ pub async fn fresh_database(db: Db, dir: &TempDir) -> (String, Option<(String, S
             None,
         ),
         Db::Postgres => {
-            let admin = postgres_admin_url().expect("PostgreSQL URL");
+            let admin = postgres_admin_url();
             let name = format!("rivet_test_{}", Uuid::new_v4().simple());
             let store = rivet_store::Store::connect(&admin, 1)
                 .await
