@@ -26,6 +26,7 @@ use std::time::Duration;
 use tempfile::TempDir;
 
 mod activities;
+mod admin_pages;
 mod board;
 mod custom_fields;
 mod deals;
@@ -1388,6 +1389,8 @@ enum Journey {
     Views,
     Tasks,
     CustomFields,
+    AdminCustomFields,
+    AdminPipelines,
 }
 
 impl Journey {
@@ -1401,6 +1404,8 @@ impl Journey {
             Self::Views => views::views_steps(app, page).await,
             Self::Tasks => tasks::task_steps(app, page).await,
             Self::CustomFields => custom_fields::browser_steps(app, page).await,
+            Self::AdminCustomFields => admin_pages::custom_field_steps(app, page).await,
+            Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
         }
     }
 }

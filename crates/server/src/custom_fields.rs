@@ -26,6 +26,7 @@ use rivet_store::custom_fields::{self as store, Definition, DefinitionChanges, N
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
+use uuid::Uuid;
 
 const READ: Access = Access::Authenticated;
 const CONFIGURE: Access = Access::Allow(Resource::Settings, Action::Update);
@@ -144,7 +145,7 @@ fn check_position(position: Option<i32>, errors: &mut FieldErrors) {
     }
 }
 
-/// Define a custom field (API and, later, the settings page).
+/// Define a custom field (API and the custom fields page).
 pub async fn create_field(
     app: &AppState,
     actor: &Actor,
@@ -222,8 +223,19 @@ async fn update(
     Path(id): Path<String>,
     Json(body): Json<UpdateField>,
 ) -> Result<Json<Definition>, AppError> {
-    let id = parse_id(&id)?;
-    let current = store::get(&app.store, &actor, id).await?;
+    Ok(Json(
+        update_field(&app, &actor, parse_id(&id)?, body).await?,
+    ))
+}
+
+/// Change a definition (API and the custom fields page).
+pub async fn update_field(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: UpdateField,
+) -> Result<Definition, AppError> {
+    let current = store::get(&app.store, actor, id).await?;
     let mut errors = FieldErrors::new();
     if body.key.as_deref().is_some_and(|k| k.trim() != current.key) {
         errors.add("key", "cannot be changed; define a new field instead");
@@ -253,7 +265,7 @@ async fn update(
     };
     check_position(body.position, &mut errors);
     errors.into_result()?;
-    Ok(Json(store::update(&app.store, &actor, id, &changes).await?))
+    Ok(store::update(&app.store, actor, id, &changes).await?)
 }
 
 async fn remove(

@@ -2,7 +2,8 @@
 //!
 //! Pipelines are configuration, not records, and have no permission of their own so the catalog
 //! stays stable: reading them needs `deals.read` (whoever works deals sees the board's columns),
-//! changing them needs `settings.update` (administrators configure pipelines).
+//! changing them needs `settings.update` (administrators configure pipelines). The functions
+//! the API handlers call are public so the pipelines page (`web::pipelines`) calls the same.
 
 use crate::error::AppError;
 use crate::extract::{Auth, Json, parse_id};
@@ -133,7 +134,7 @@ pub struct CreatePipeline {
     pub stages: Option<Vec<StageInput>>,
 }
 
-/// Create a pipeline (API and, later, the settings page).
+/// Create a pipeline (API and the pipelines page).
 pub async fn create_pipeline(
     app: &AppState,
     actor: &Actor,
@@ -193,16 +194,25 @@ async fn update(
     Path(id): Path<String>,
     Json(body): Json<UpdatePipeline>,
 ) -> Result<Json<Pipeline>, AppError> {
-    let id = parse_id(&id)?;
+    Ok(Json(
+        update_pipeline(&app, &actor, parse_id(&id)?, body).await?,
+    ))
+}
+
+/// Rename a pipeline or make it the default (API and the pipelines page).
+pub async fn update_pipeline(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: UpdatePipeline,
+) -> Result<Pipeline, AppError> {
     let mut errors = FieldErrors::new();
     let name = match &body.name {
         Some(name) => errors.check("name", parse_name(name, NAME_MAX)),
         None => None,
     };
     errors.into_result()?;
-    Ok(Json(
-        pipelines::update(&app.store, &actor, id, name.as_deref(), body.is_default).await?,
-    ))
+    Ok(pipelines::update(&app.store, actor, id, name.as_deref(), body.is_default).await?)
 }
 
 async fn remove(
@@ -234,7 +244,17 @@ async fn add_stage(
     Path(id): Path<String>,
     Json(body): Json<AddStage>,
 ) -> Result<(StatusCode, Json<Stage>), AppError> {
-    let id = parse_id(&id)?;
+    let stage = add_pipeline_stage(&app, &actor, parse_id(&id)?, body).await?;
+    Ok((StatusCode::CREATED, Json(stage)))
+}
+
+/// Add a stage to a pipeline (API and the pipelines page).
+pub async fn add_pipeline_stage(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    body: AddStage,
+) -> Result<Stage, AppError> {
     let input = StageInput {
         name: body.name,
         probability: body.probability,
@@ -247,8 +267,7 @@ async fn add_stage(
     let Some(spec) = spec else {
         return Err(AppError::BadRequest("invalid stage".into()));
     };
-    let stage = pipelines::add_stage(&app.store, &actor, id, &spec, body.position).await?;
-    Ok((StatusCode::CREATED, Json(stage)))
+    Ok(pipelines::add_stage(&app.store, actor, id, &spec, body.position).await?)
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -269,6 +288,19 @@ async fn update_stage(
     Json(body): Json<UpdateStage>,
 ) -> Result<Json<Stage>, AppError> {
     let (id, stage_id) = (parse_id(&id)?, parse_id(&stage_id)?);
+    Ok(Json(
+        update_pipeline_stage(&app, &actor, id, stage_id, body).await?,
+    ))
+}
+
+/// Change or move a stage (API and the pipelines page).
+pub async fn update_pipeline_stage(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    stage_id: Uuid,
+    body: UpdateStage,
+) -> Result<Stage, AppError> {
     let mut errors = FieldErrors::new();
     let changes = StageChanges {
         name: body
@@ -289,9 +321,7 @@ async fn update_stage(
         position: body.position,
     };
     errors.into_result()?;
-    Ok(Json(
-        pipelines::update_stage(&app.store, &actor, id, stage_id, &changes).await?,
-    ))
+    Ok(pipelines::update_stage(&app.store, actor, id, stage_id, &changes).await?)
 }
 
 async fn remove_stage(

@@ -17,7 +17,7 @@ use super::leads::{
 use super::timeline::{self, Timeline};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date,
-    options, safe_next, with_query,
+    datetime, iso, options, safe_next, with_query,
 };
 use crate::custom_fields;
 use crate::deals::{create_deal, update_deal};
@@ -262,6 +262,55 @@ struct RoleRow {
     role: String,
 }
 
+/// One stay of the deal in a stage, on its page.
+struct StageTime {
+    stage: String,
+    entered: String,
+    entered_iso: String,
+    /// Empty for the stage the deal is in.
+    left: String,
+    left_iso: String,
+    duration: String,
+    current: bool,
+}
+
+/// "3 d 4 h", "2 h 5 min", "12 min", "40 s": how long a deal stayed, to the largest two units.
+fn duration(seconds: i64) -> String {
+    let s = seconds.max(0);
+    let (days, hours, minutes) = (s / 86_400, s % 86_400 / 3600, s % 3600 / 60);
+    match (days, hours, minutes) {
+        (0, 0, 0) => format!("{s} s"),
+        (0, 0, m) => format!("{m} min"),
+        (0, h, 0) => format!("{h} h"),
+        (0, h, m) => format!("{h} h {m} min"),
+        (d, 0, _) => format!("{d} d"),
+        (d, h, _) => format!("{d} d {h} h"),
+    }
+}
+
+/// The deal's stage history as stays: entered, left (when the next change came), how long.
+fn stage_times(history: &[deals::StageChange]) -> Vec<StageTime> {
+    history
+        .iter()
+        .enumerate()
+        .map(|(i, change)| {
+            let left = history.get(i + 1).map(|next| next.changed_at);
+            StageTime {
+                stage: change
+                    .to_stage_name
+                    .clone()
+                    .unwrap_or_else(|| "(deleted stage)".into()),
+                entered: datetime(&change.changed_at),
+                entered_iso: iso(&change.changed_at),
+                left: left.as_ref().map(datetime).unwrap_or_default(),
+                left_iso: left.as_ref().map(iso).unwrap_or_default(),
+                duration: duration(change.seconds_in_stage),
+                current: left.is_none(),
+            }
+        })
+        .collect()
+}
+
 #[derive(Template)]
 #[template(path = "web/deals_show.html")]
 struct ShowPage {
@@ -278,6 +327,7 @@ struct ShowPage {
     custom: Vec<CustomValue>,
     moves: Vec<Opt>,
     roles: Vec<RoleRow>,
+    stage_times: Vec<StageTime>,
     can_update: bool,
     can_delete: bool,
     timeline: Timeline,
@@ -367,6 +417,9 @@ pub async fn show(
         },
     ];
     fields.retain(|f| !f.value.is_empty());
+    let history = deals::stage_history(store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
     let timeline = timeline::load(&ctx, &owners, RecordType::Deal, id, &query.before).await?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Deal)
         .await?
@@ -394,6 +447,7 @@ pub async fn show(
             &deal.stage_id.to_string(),
         ),
         roles,
+        stage_times: stage_times(&history),
         can_update: ctx.can(Resource::Deals, Action::Update),
         can_delete: ctx.can(Resource::Deals, Action::Delete),
         timeline,
@@ -1190,5 +1244,21 @@ mod tests {
         assert_eq!(rounded("1234567"), "1,234,567");
         assert_eq!(rounded("-1500"), "-1,500");
         assert_eq!(rounded("garbage"), "0");
+    }
+}
+
+#[cfg(test)]
+mod stage_time_tests {
+    use super::duration;
+
+    #[test]
+    fn time_in_a_stage_reads_in_its_two_largest_units() {
+        assert_eq!(duration(-5), "0 s");
+        assert_eq!(duration(40), "40 s");
+        assert_eq!(duration(12 * 60 + 5), "12 min");
+        assert_eq!(duration(2 * 3600), "2 h");
+        assert_eq!(duration(2 * 3600 + 5 * 60), "2 h 5 min");
+        assert_eq!(duration(3 * 86_400 + 4 * 3600 + 59), "3 d 4 h");
+        assert_eq!(duration(3 * 86_400 + 600), "3 d");
     }
 }

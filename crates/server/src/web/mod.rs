@@ -14,10 +14,12 @@ mod assets;
 mod audit;
 mod chart;
 mod contacts;
+mod custom_field_admin;
 mod custom_fields;
 mod deals;
 mod home;
 mod leads;
+mod pipelines;
 mod roles;
 mod search;
 mod session;
@@ -470,6 +472,81 @@ fn pages() -> Pages {
         "/contacts/{id}/delete",
         Allow(Resource::Contacts, Action::Delete),
         contacts::delete,
+    )
+    .get(
+        "/admin/custom-fields",
+        Allow(Resource::Settings, Action::Read),
+        custom_field_admin::index,
+    )
+    .post(
+        "/admin/custom-fields",
+        Allow(Resource::Settings, Action::Update),
+        custom_field_admin::create,
+    )
+    .get(
+        "/admin/custom-fields/{id}",
+        Allow(Resource::Settings, Action::Read),
+        custom_field_admin::edit,
+    )
+    .post(
+        "/admin/custom-fields/{id}",
+        Allow(Resource::Settings, Action::Update),
+        custom_field_admin::update,
+    )
+    .post(
+        "/admin/custom-fields/{id}/move",
+        Allow(Resource::Settings, Action::Update),
+        custom_field_admin::move_field,
+    )
+    .post(
+        "/admin/custom-fields/{id}/delete",
+        Allow(Resource::Settings, Action::Update),
+        custom_field_admin::delete,
+    )
+    .get(
+        "/admin/pipelines",
+        Allow(Resource::Settings, Action::Read),
+        pipelines::index,
+    )
+    .post(
+        "/admin/pipelines",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::create,
+    )
+    .get(
+        "/admin/pipelines/{id}",
+        Allow(Resource::Settings, Action::Read),
+        pipelines::show,
+    )
+    .post(
+        "/admin/pipelines/{id}",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::update,
+    )
+    .post(
+        "/admin/pipelines/{id}/delete",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::delete,
+    )
+    .post(
+        "/admin/pipelines/{id}/stages",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::add_stage,
+    )
+    .post(
+        "/admin/pipelines/{id}/stages/{stage_id}",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::update_stage,
+    )
+    .post(
+        "/admin/pipelines/{id}/stages/{stage_id}/move",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::move_stage,
+    )
+    .post(
+        "/admin/pipelines/{id}/stages/{stage_id}/delete",
+        Allow(Resource::Settings, Action::Update),
+        pipelines::delete_stage,
     )
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)

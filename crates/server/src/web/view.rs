@@ -102,6 +102,16 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Company settings",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/custom-fields",
+                "Custom fields",
+                Need::Read(Resource::Settings),
+            ),
+            (
+                "/admin/pipelines",
+                "Pipelines",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (
