@@ -482,6 +482,61 @@ async fn metrics_report_requests_the_database_pool_and_jobs(db: Db) {
     }
 }
 
+/// Listening beyond loopback, `/metrics` answers only with `Authorization: Bearer
+/// $RIVET_METRICS_TOKEN` (a user's access token is not it), and without a token not at all. The
+/// rule follows the listen address (`config.addr`), although the test connects over loopback.
+async fn metrics_beyond_loopback_need_the_metrics_token(db: Db) {
+    let app = rivet_tests::spawn_app_with(db, |c| {
+        c.addr = "0.0.0.0:8080".parse().unwrap();
+        c.metrics_token = Some("metrics-secret-42".into());
+    })
+    .await;
+    let admin = app.admin().await;
+    let metrics = |token: Option<&str>| {
+        let mut request = app.client.get(app.url("/metrics"));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        async move { request.send().await.unwrap() }
+    };
+    let refused = metrics(None).await;
+    assert_eq!(refused.status(), StatusCode::UNAUTHORIZED);
+    assert!(refused.headers().contains_key("www-authenticate"));
+    assert!(
+        !refused
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
+    assert_eq!(
+        metrics(Some("metrics-secret-41")).await.status(),
+        StatusCode::UNAUTHORIZED
+    );
+    assert_eq!(
+        metrics(Some(&admin.token)).await.status(),
+        StatusCode::UNAUTHORIZED,
+        "a user's access token is not the metrics token"
+    );
+    let allowed = metrics(Some("metrics-secret-42")).await;
+    assert_eq!(allowed.status(), StatusCode::OK);
+    assert!(
+        allowed
+            .text()
+            .await
+            .unwrap()
+            .contains("http_requests_total")
+    );
+
+    let app = rivet_tests::spawn_app_with(db, |c| {
+        c.addr = "0.0.0.0:8080".parse().unwrap();
+    })
+    .await;
+    let hidden = app.client.get(app.url("/metrics")).send().await.unwrap();
+    assert_eq!(hidden.status(), StatusCode::NOT_FOUND);
+    assert!(hidden.text().await.unwrap().contains("RIVET_METRICS_TOKEN"));
+}
+
 async fn api_docs_are_served_offline(db: Db) {
     let app = spawn_app(db).await;
     let page = app.client.get(app.url("/api/docs")).send().await.unwrap();
@@ -581,6 +636,7 @@ both!(
     a_stricter_password_policy_applies_to_new_users,
     system_stats_report_counts_size_jobs_and_version,
     metrics_report_requests_the_database_pool_and_jobs,
+    metrics_beyond_loopback_need_the_metrics_token,
     api_docs_are_served_offline,
     the_openapi_document_describes_every_route,
 );

@@ -750,6 +750,17 @@ async fn pages_over_http(db: Db) {
         .unwrap();
     assert!(page.contains("Created the team With token.") && !page.contains("No token"));
 
+    // The settings page shows the company's id, which `rivet user create --company` takes.
+    let page = get_page(&app, &admin, "/settings")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        page.contains(&format!("<code>{}</code>", app.company_id)),
+        "{page}"
+    );
+
     // A bad form answers 422 with the message next to its field and the value kept.
     let response = admin
         .post(format!("{}/settings", app.base))

@@ -32,7 +32,9 @@ struct Cli {
 enum Command {
     /// Serve the API and web UI (migrates the database and runs job workers in-process).
     Serve {
-        /// On an empty database, first load the small demo data set (see `rivet seed --demo`).
+        /// On an empty database, after the first-run setup (the first company and its system
+        /// administrator), also create a demo company with the small data set (see `rivet seed
+        /// --demo`).
         #[arg(long)]
         demo: bool,
     },
@@ -42,11 +44,13 @@ enum Command {
     Migrate,
     /// Create a new company filled with deterministic demo data (users, leads, accounts, …).
     #[command(
-        long_about = "Create a new company filled with deterministic demo data: ~20 users in \
-            three teams (admin, managers, sales reps) sharing one demo password, and leads, \
-            accounts, contacts and the other records owned by them, dated over the last two \
-            years. `--size small` (default) is a first look; `--size large` (a million leads, \
-            millions of related records) is for benchmarks. Each run creates another company."
+        long_about = "Create a new company filled with deterministic demo data: 10 users (20 \
+            with `--size large`) in three teams (admin, managers, sales reps) sharing one demo \
+            password (RIVET_DEMO_PASSWORD, default rivet-demo-2024), and leads, accounts, \
+            contacts and the other records owned by them, dated over the last two years. \
+            `--size small` (default) is a first look; `--size large` (a million leads, millions \
+            of related records) is for benchmarks. Each run creates another company with its own \
+            users: when the name is taken, the next free \"<name> 2\", \"<name> 3\", … is used."
     )]
     Seed {
         /// Required: seed demo data (the only kind of seed there is).
@@ -55,7 +59,7 @@ enum Command {
         /// small (500 leads) or large (1,000,000 leads).
         #[arg(long, default_value = "small")]
         size: rivet_server::seed::Size,
-        /// The new company's name.
+        /// The new company's name (its users' e-mails end in @<name>.test).
         #[arg(long, default_value = "Demo Company")]
         company: String,
         /// Multiply every record count (for measuring on a small machine).
@@ -78,10 +82,14 @@ enum Command {
 enum CompanyCommand {
     /// Create a company with its built-in roles and its first admin.
     Create {
+        /// The company's name.
         #[arg(long)]
         name: String,
+        /// The e-mail of the company's first admin: a new user, not one registered already.
         #[arg(long)]
         admin_email: String,
+        /// The admin's password (the system's password policy applies: 12 characters or more
+        /// by default).
         #[arg(long, env = "RIVET_NEW_ADMIN_PASSWORD", hide_env_values = true)]
         admin_password: String,
     },
@@ -91,18 +99,24 @@ enum CompanyCommand {
 enum UserCommand {
     /// Add a user to a company with a built-in or custom role.
     Create {
-        /// The company's id (see the Settings page or `GET /api/v1/me`).
+        /// The company: its name, or its id (shown on the Settings page and by `GET
+        /// /api/v1/me`).
         #[arg(long)]
         company: String,
+        /// The user's e-mail. When it belongs to a user already (of another company), that
+        /// user is added to this company and keeps their name and password.
         #[arg(long)]
         email: String,
+        /// The user's full name.
         #[arg(long)]
         name: String,
         /// Role name: admin, manager, sales, support, read_only or a custom role.
         #[arg(long, default_value = "sales")]
         role: String,
+        /// A new user's password (the system's password policy applies); not needed, and not
+        /// changed, for an existing user.
         #[arg(long, env = "RIVET_NEW_USER_PASSWORD", hide_env_values = true)]
-        password: String,
+        password: Option<String>,
         /// Also let this user administer the installation (system settings, logs, stats).
         #[arg(long)]
         system_admin: bool,
@@ -134,18 +148,27 @@ async fn run() -> anyhow::Result<()> {
     }
     rivet_server::logging::init(&config);
     match cli.command {
-        Command::Serve { demo } => {
-            if demo {
-                let state = rivet_server::build_state(config.clone(), None).await?;
-                if rivet_server::seed::database_is_empty(&state.store)
-                    .await
-                    .map_err(describe)?
-                {
-                    let options = seed_options(rivet_server::seed::Size::Small, None, 1.0);
-                    run_seed(&state.store, &options).await?;
-                }
+        Command::Serve { demo: false } => rivet_server::serve::serve(config).await,
+        Command::Serve { demo: true } => {
+            let server = rivet_server::serve::Server::start(config).await?;
+            // Only a first run seeds: on a database with companies `--demo` changes nothing.
+            if let Some(created) = &server.first_run {
+                let mut options = seed_options(rivet_server::seed::Size::Small, None, 1.0);
+                let seeded = run_seed(&server.state.store, &mut options).await?;
+                let config = &server.state.config;
+                println!(
+                    "{}",
+                    rivet_server::serve::first_run_text(config, created).trim_end()
+                );
+                print!("{}", demo_users_text(&seeded, &options));
+                println!(
+                    "  Sign in as the system administrator ({}) to run the installation and its \
+                     first company \"{}\";\n  sign in as a demo user to try Rivet with the data \
+                     of \"{}\".\n",
+                    created.admin_email, config.company_name, options.company_name
+                );
             }
-            rivet_server::serve::serve(config).await
+            server.run().await
         }
         Command::Seed {
             demo,
@@ -162,8 +185,10 @@ async fn run() -> anyhow::Result<()> {
                 config.db_max_connections = config.db_max_connections.min(2);
             }
             let state = rivet_server::build_state(config, None).await?;
-            let options = seed_options(size, Some(company), scale);
-            run_seed(&state.store, &options).await
+            let mut options = seed_options(size, Some(company), scale);
+            let seeded = run_seed(&state.store, &mut options).await?;
+            print!("{}", demo_users_text(&seeded, &options));
+            Ok(())
         }
         Command::Worker => rivet_server::worker::run_standalone(config).await,
         Command::Migrate => {
@@ -207,20 +232,34 @@ async fn run() -> anyhow::Result<()> {
                 },
         } => {
             let state = rivet_server::build_state(config, None).await?;
-            let company = uuid::Uuid::parse_str(&company)
-                .map_err(|_| anyhow::anyhow!("--company must be a company id"))?;
-            let id = rivet_server::bootstrap::create_user(
+            let company_id = rivet_server::bootstrap::find_company(&state.store, &company)
+                .await
+                .map_err(describe)?;
+            let added = rivet_server::bootstrap::add_user(
                 &state.store,
-                company,
+                company_id,
                 &email,
                 &name,
                 &role,
-                &password,
+                password.as_deref(),
                 system_admin,
             )
             .await
             .map_err(describe)?;
-            println!("created user {email} ({id}) with role {role}");
+            let id = added.user_id;
+            if added.existing {
+                println!(
+                    "added the existing user {email} ({id}) to company {company_id} with role \
+                     {role}; their name and password were not changed{}",
+                    if password.is_some() {
+                        " (--password applies to new users only)"
+                    } else {
+                        ""
+                    }
+                );
+            } else {
+                println!("created user {email} ({id}) in company {company_id} with role {role}");
+            }
             Ok(())
         }
     }
@@ -244,11 +283,22 @@ fn seed_options(
     options
 }
 
-/// Seed demo data, printing each table's rate and, at the end, the demo users to sign in as.
+/// Seed demo data, printing each table's rate. A company name already taken is replaced by the
+/// next free one (in `options`), and the console says so.
 async fn run_seed(
     store: &rivet_store::Store,
-    options: &rivet_server::seed::Options,
-) -> anyhow::Result<()> {
+    options: &mut rivet_server::seed::Options,
+) -> anyhow::Result<rivet_server::seed::Seeded> {
+    let name = rivet_server::seed::free_company_name(store, &options.company_name)
+        .await
+        .map_err(describe)?;
+    if name != options.company_name.trim() {
+        println!(
+            "A company named \"{}\" (or its demo users) exists already: this one is \"{name}\".",
+            options.company_name.trim()
+        );
+    }
+    options.company_name = name;
     println!(
         "Seeding demo data into a new company \"{}\"…",
         options.company_name
@@ -271,27 +321,39 @@ async fn run_seed(
         seeded.company_id,
         started.elapsed().as_secs_f64()
     );
-    println!("\n  Demo users (all share one demo password):");
+    Ok(seeded)
+}
+
+/// The demo users to sign in as, and their shared password.
+fn demo_users_text(
+    seeded: &rivet_server::seed::Seeded,
+    options: &rivet_server::seed::Options,
+) -> String {
+    let mut text = format!(
+        "\n  Demo users of \"{}\" (all share one demo password):\n",
+        options.company_name
+    );
     for user in &seeded.users {
-        println!(
-            "    {:<40} {:<8} {}",
+        text.push_str(&format!(
+            "    {:<40} {:<8} {}\n",
             user.email,
             user.role,
             user.team.unwrap_or("-")
-        );
+        ));
     }
     // Printed on purpose: a demo password, not a secret (set RIVET_DEMO_PASSWORD to change it).
-    println!("  demo password: {}\n", options.password);
-    Ok(())
+    text.push_str(&format!("  demo password: {}\n\n", options.password));
+    text
 }
 
-/// Turn an API error into a console message that names the fields.
+/// Turn an API error into a console message that names the fields as the options that set
+/// them (`admin_password` is `--admin-password`).
 fn describe(err: AppError) -> anyhow::Error {
     let problem = err.problem();
     let fields: Vec<String> = problem
         .errors
         .iter()
-        .map(|e| format!("{}: {}", e.field, e.message))
+        .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
         .collect();
     if fields.is_empty() {
         anyhow::anyhow!("{}", problem.detail)

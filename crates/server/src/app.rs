@@ -73,13 +73,13 @@ pub async fn build_state(
 ) -> anyhow::Result<AppState> {
     let url = config.database_url();
     if config.database_url.is_none() {
-        std::fs::create_dir_all(&config.data_dir)?;
+        create_data_dir(&config.data_dir)?;
     }
     let store = Store::connect(&url, config.db_max_connections)
         .await
         .map_err(|e| {
             anyhow::anyhow!(
-                "cannot open database {}: {e}",
+                "cannot open the database {}: {e}",
                 rivet_store::redact_url(&url)
             )
         })?;
@@ -114,6 +114,22 @@ pub async fn build_state(
     }))
 }
 
+/// Make the data directory (it holds the SQLite file), saying which setting names it.
+fn create_data_dir(dir: &std::path::Path) -> anyhow::Result<()> {
+    let problem = if dir.exists() && !dir.is_dir() {
+        "it is a file, not a directory".to_owned()
+    } else {
+        match std::fs::create_dir_all(dir) {
+            Ok(()) => return Ok(()),
+            Err(e) => format!("cannot create it: {e}"),
+        }
+    };
+    anyhow::bail!(
+        "the data directory {:?} (RIVET_DATA_DIR) is not usable: {problem}",
+        dir.display().to_string()
+    )
+}
+
 /// The whole application router.
 pub fn router(state: AppState) -> Router {
     let (api, _, openapi) = api_routes().into_parts();
@@ -131,6 +147,8 @@ pub fn router(state: AppState) -> Router {
             state.clone(),
             auth::authenticate,
         ))
+        // After the authentication layer, so it does not take the metrics token for a user's.
+        .merge(ops::metrics_route())
         .layer(CatchPanicLayer::custom(|_| {
             AppError::Internal(anyhow::anyhow!("handler panicked")).into_response()
         }))

@@ -438,7 +438,8 @@ fn form_urlencoded_value(bytes: &[u8], name: &str) -> Option<String> {
     pairs.into_iter().find(|(k, _)| k == name).map(|(_, v)| v)
 }
 
-fn constant_time_eq(a: &str, b: &str) -> bool {
+/// Compare secrets in time that depends on their length only, not on where they differ.
+pub(crate) fn constant_time_eq(a: &str, b: &str) -> bool {
     a.len() == b.len()
         && a.bytes()
             .zip(b.bytes())

@@ -102,21 +102,79 @@ pub async fn first_run(store: &Store, config: &Config) -> Result<Option<CreatedC
     Ok(Some(created))
 }
 
-/// Add a user to a company by role name (the `rivet user create` command), audited as the system.
-pub async fn create_user(
+/// The company a command names by id or by name (ignoring case).
+pub async fn find_company(store: &Store, id_or_name: &str) -> Result<Uuid, AppError> {
+    let wanted = id_or_name.trim();
+    if let Ok(id) = Uuid::parse_str(wanted) {
+        return match companies::get_by_id(store, id).await {
+            Ok(company) => Ok(company.id),
+            Err(rivet_store::StoreError::NotFound) => {
+                Err(FieldErrors::single("company", format!("no company has the id {id}")).into())
+            }
+            Err(e) => Err(e.into()),
+        };
+    }
+    let found = companies::find_by_name(store, wanted).await?;
+    match found.as_slice() {
+        [one] => Ok(one.id),
+        [] => Err(FieldErrors::single(
+            "company",
+            format!("no company is named {wanted:?} (give its name or its id)"),
+        )
+        .into()),
+        several => Err(FieldErrors::single(
+            "company",
+            format!(
+                "{} companies are named {wanted:?}; give the id of one: {}",
+                several.len(),
+                several
+                    .iter()
+                    .map(|c| c.id.to_string())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
+        .into()),
+    }
+}
+
+/// A user added to a company by [`add_user`].
+#[derive(Debug, Clone)]
+pub struct AddedUser {
+    pub user_id: Uuid,
+    /// The e-mail already belonged to a user (of another company): that user became a member
+    /// and kept their name and password.
+    pub existing: bool,
+}
+
+/// Add a user to a company by role name (the `rivet user create` command), audited as the
+/// system. A new e-mail makes a new user with `password`; an e-mail already registered (in
+/// another company) adds that user, whose password and name stay as they are.
+pub async fn add_user(
     store: &Store,
     company_id: Uuid,
     email: &str,
     name: &str,
     role: &str,
-    password: &str,
+    password: Option<&str>,
     system_admin: bool,
-) -> Result<Uuid, AppError> {
+) -> Result<AddedUser, AppError> {
     let settings = rivet_store::settings::get_system(store).await?;
     let mut errors = FieldErrors::new();
     let email = errors.check("email", Email::parse(email));
+    let existing = match &email {
+        Some(email) => users::find_login(store, email).await?.is_some(),
+        None => false,
+    };
     let name = errors.check("name", parse_name(name, 200));
-    errors.check("password", settings.check_password(password));
+    if !existing {
+        match password {
+            Some(password) => {
+                errors.check("password", settings.check_password(password));
+            }
+            None => errors.add("password", "is required for a new user"),
+        }
+    }
     let role_id = rivet_store::roles::find_by_name(store, company_id, role).await?;
     if role_id.is_none() {
         errors.add("role", "no such role in this company");
@@ -125,7 +183,10 @@ pub async fn create_user(
     let (Some(email), Some(name), Some(role_id)) = (email, name, role_id) else {
         return Err(AppError::BadRequest("invalid user".into()));
     };
-    let hash = hash_password(password.to_owned()).await?;
+    let hash = match (existing, password) {
+        (false, Some(password)) => Some(hash_password(password.to_owned()).await?),
+        _ => None,
+    };
     let tx = store.write_system().await?;
     let created = users::create_in(
         &tx,
@@ -135,7 +196,7 @@ pub async fn create_user(
             name,
             role_id,
             team_id: None,
-            password_hash: Some(hash),
+            password_hash: hash,
         },
     )
     .await?;
@@ -152,5 +213,8 @@ pub async fn create_user(
     )
     .await?;
     tx.commit().await?;
-    Ok(created.member.id)
+    Ok(AddedUser {
+        user_id: created.member.id,
+        existing,
+    })
 }

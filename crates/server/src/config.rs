@@ -54,6 +54,9 @@ pub struct Config {
     pub public_url: Option<String>,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted proxy).
     pub trust_proxy: bool,
+    /// The bearer token `/metrics` asks for when Rivet listens beyond loopback (see
+    /// [`Config::metrics_access`]).
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Config {
@@ -81,6 +84,7 @@ impl Default for Config {
             cookie_secure: false,
             public_url: None,
             trust_proxy: false,
+            metrics_token: None,
         }
     }
 }
@@ -180,18 +184,67 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "use X-Forwarded-For as the client address (default false)",
     ),
     (
+        "RIVET_METRICS_TOKEN",
+        "bearer token for /metrics (needed unless listening on loopback)",
+    ),
+    (
         "RIVET_CONFIG",
         "a TOML file with the same settings (snake_case keys)",
     ),
 ];
 
+/// Who may read `/metrics` ([`Config::metrics_access`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MetricsAccess<'a> {
+    Open,
+    /// Callers presenting `Authorization: Bearer <token>`.
+    Token(&'a str),
+    /// Nobody: Rivet listens beyond loopback and no token is set.
+    Closed,
+}
+
+/// `RIVET_ADDR`: an `IP:port`, or a host name and port resolved once here (IPv4 first, as
+/// `localhost` usually means 127.0.0.1 to whoever typed it).
+fn listen_address(value: &str) -> Result<SocketAddr, ConfigError> {
+    if let Ok(addr) = value.parse() {
+        return Ok(addr);
+    }
+    let expected = "expected an IP address and port, such as 127.0.0.1:8080 (this machine \
+                    only) or 0.0.0.0:8080 (every interface)";
+    let Some((host, port)) = value.rsplit_once(':') else {
+        return Err(ConfigError::Invalid(format!(
+            "RIVET_ADDR={value:?}: {expected}"
+        )));
+    };
+    if host.is_empty() || port.parse::<u16>().is_err() {
+        return Err(ConfigError::Invalid(format!(
+            "RIVET_ADDR={value:?}: {expected}"
+        )));
+    }
+    let resolved: Vec<SocketAddr> = std::net::ToSocketAddrs::to_socket_addrs(value)
+        .map_err(|e| {
+            ConfigError::Invalid(format!(
+                "RIVET_ADDR={value:?}: cannot resolve the host name {host:?} ({e}); {expected}"
+            ))
+        })?
+        .collect();
+    resolved
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or_else(|| resolved.first())
+        .copied()
+        .ok_or_else(|| {
+            ConfigError::Invalid(format!(
+                "RIVET_ADDR={value:?}: the host name {host:?} has no address; {expected}"
+            ))
+        })
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum ConfigError {
-    #[error("cannot read {path}: {source}")]
-    Read {
-        path: String,
-        source: std::io::Error,
-    },
+    /// `error` is not the `source`: the message already says it, and `{:#}` would repeat it.
+    #[error("RIVET_CONFIG={path:?}: cannot read the configuration file: {error}")]
+    Read { path: String, error: std::io::Error },
     #[error("invalid configuration: {0}")]
     Invalid(String),
 }
@@ -206,11 +259,12 @@ impl Config {
     pub fn from_vars(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
         let mut config = match vars.get("RIVET_CONFIG").filter(|p| !p.is_empty()) {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                let text = std::fs::read_to_string(path).map_err(|error| ConfigError::Read {
                     path: path.clone(),
-                    source,
+                    error,
                 })?;
-                toml::from_str(&text).map_err(|e| ConfigError::Invalid(e.to_string()))?
+                toml::from_str(&text)
+                    .map_err(|e| ConfigError::Invalid(format!("RIVET_CONFIG={path:?}: {e}")))?
             }
             None => Config::default(),
         };
@@ -234,7 +288,7 @@ impl Config {
             }
         }
         if let Some(v) = get("RIVET_ADDR") {
-            config.addr = parse("RIVET_ADDR", &v)?;
+            config.addr = listen_address(&v)?;
         }
         if let Some(v) = get("RIVET_DATA_DIR") {
             config.data_dir = PathBuf::from(v);
@@ -307,6 +361,9 @@ impl Config {
         if let Some(v) = get("RIVET_TRUST_PROXY") {
             config.trust_proxy = flag("RIVET_TRUST_PROXY", &v)?;
         }
+        if let Some(v) = get("RIVET_METRICS_TOKEN") {
+            config.metrics_token = Some(v);
+        }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(
                 "RIVET_WORKER_CONCURRENCY must be at least 1".into(),
@@ -320,6 +377,18 @@ impl Config {
         match &self.database_url {
             Some(url) => url.clone(),
             None => format!("sqlite://{}", self.data_dir.join("rivet.db").display()),
+        }
+    }
+
+    /// Who may read `/metrics`. The rule follows the address Rivet listens on, not the client's
+    /// address (which `RIVET_TRUST_PROXY` lets a header choose): on loopback only this machine
+    /// can connect, so it is open; elsewhere it needs `RIVET_METRICS_TOKEN` as a bearer token,
+    /// and without one it is not served at all.
+    pub fn metrics_access(&self) -> MetricsAccess<'_> {
+        match &self.metrics_token {
+            Some(token) => MetricsAccess::Token(token),
+            None if self.addr.ip().is_loopback() => MetricsAccess::Open,
+            None => MetricsAccess::Closed,
         }
     }
 
@@ -370,6 +439,72 @@ mod tests {
         );
         let err = Config::from_vars(&vars(&[("RIVET_WORKERS", "maybe")])).err();
         assert!(err.is_some_and(|e| e.to_string().contains("RIVET_WORKERS")));
+    }
+
+    #[test]
+    fn listen_addresses_say_what_is_expected_or_resolve() {
+        for bad in [
+            "8080",
+            ":8080",
+            "localhost",
+            "localhost:http",
+            "no.such.host.invalid:80",
+        ] {
+            let err = Config::from_vars(&vars(&[("RIVET_ADDR", bad)]))
+                .err()
+                .map(|e| e.to_string())
+                .unwrap_or_default();
+            assert!(
+                err.contains("RIVET_ADDR") && err.contains("127.0.0.1:8080"),
+                "{bad}: {err}"
+            );
+        }
+        let config = Config::from_vars(&vars(&[("RIVET_ADDR", "localhost:8081")])).ok();
+        assert_eq!(
+            config.map(|c| c.addr.to_string()),
+            Some("127.0.0.1:8081".into())
+        );
+    }
+
+    #[test]
+    fn a_missing_config_file_is_named_once() {
+        let err = Config::from_vars(&vars(&[("RIVET_CONFIG", "/no/such/rivet.toml")]))
+            .err()
+            .map(|e| format!("{:#}", anyhow::Error::new(e)))
+            .unwrap_or_default();
+        assert!(
+            err.contains("RIVET_CONFIG=\"/no/such/rivet.toml\""),
+            "{err}"
+        );
+        assert_eq!(err.matches("No such file").count(), 1, "{err}");
+    }
+
+    #[test]
+    fn metrics_are_open_on_loopback_and_need_the_token_elsewhere() {
+        let access = |pairs: &[(&str, &str)]| {
+            Config::from_vars(&vars(pairs)).map(|c| match c.metrics_access() {
+                MetricsAccess::Open => "open".to_owned(),
+                MetricsAccess::Token(t) => format!("token {t}"),
+                MetricsAccess::Closed => "closed".to_owned(),
+            })
+        };
+        assert_eq!(access(&[]).ok(), Some("open".into()));
+        assert_eq!(
+            access(&[("RIVET_ADDR", "[::1]:8080")]).ok(),
+            Some("open".into())
+        );
+        assert_eq!(
+            access(&[("RIVET_ADDR", "0.0.0.0:8080")]).ok(),
+            Some("closed".into())
+        );
+        assert_eq!(
+            access(&[
+                ("RIVET_ADDR", "0.0.0.0:8080"),
+                ("RIVET_METRICS_TOKEN", "s3")
+            ])
+            .ok(),
+            Some("token s3".into())
+        );
     }
 
     #[test]

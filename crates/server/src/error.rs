@@ -95,6 +95,7 @@ impl From<StoreError> for AppError {
             StoreError::Invalid(errors) => Self::Validation(errors),
             StoreError::Forbidden => Self::forbidden(),
             StoreError::Db(e) => Self::Internal(anyhow::Error::new(e)),
+            StoreError::Connect(e) => Self::Internal(anyhow::anyhow!(e)),
         }
     }
 }

@@ -79,7 +79,8 @@ struct Sink {
 /// (its own filter, so `RIVET_LOG=error` still stores warnings and security events). Call once,
 /// at start.
 pub fn init(config: &Config) {
-    let filter = EnvFilter::try_new(&config.log).unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_new(stdout_directives(&config.log))
+        .unwrap_or_else(|_| EnvFilter::new(stdout_directives("info")));
     let stdout = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
@@ -97,6 +98,17 @@ pub fn init(config: &Config) {
     match result {
         Ok(()) => INSTALLED.store(true, Ordering::SeqCst),
         Err(_) => eprintln!("a tracing subscriber was already installed"),
+    }
+}
+
+/// `RIVET_LOG` plus a quieter migration library: it logs every known migration at info on every
+/// start, burying the console's first lines. `Store::migrate` says what it applied instead.
+/// Naming `sea_orm_migration` in `RIVET_LOG` brings its lines back.
+fn stdout_directives(log: &str) -> String {
+    if log.contains("sea_orm_migration") {
+        log.to_owned()
+    } else {
+        format!("{log},sea_orm_migration=warn")
     }
 }
 

@@ -1,6 +1,8 @@
 //! Operations endpoints: `/healthz` (alive), `/readyz` (database answers), `/metrics`
-//! (Prometheus), the OpenAPI document and its offline viewer at `/api/docs`.
+//! (Prometheus; open on loopback, else behind `RIVET_METRICS_TOKEN`), the OpenAPI document and
+//! its offline viewer at `/api/docs`.
 
+use crate::config::MetricsAccess;
 use crate::state::AppState;
 use axum::extract::{MatchedPath, Request, State};
 use axum::http::{HeaderName, HeaderValue, StatusCode, header};
@@ -18,7 +20,6 @@ pub fn routes(openapi: Arc<OpenApi>) -> Router<AppState> {
     Router::new()
         .route("/healthz", get(|| async { "ok" }))
         .route("/readyz", get(readyz))
-        .route("/metrics", get(metrics))
         .route(
             "/api/v1/openapi.json",
             get(move || {
@@ -37,10 +38,41 @@ async fn readyz(State(app): State<AppState>) -> Response {
     }
 }
 
-async fn metrics(State(app): State<AppState>) -> Response {
+/// `/metrics`, routed outside the authentication layer: its bearer token is the metrics token,
+/// not a user's access token.
+pub fn metrics_route() -> Router<AppState> {
+    Router::new().route("/metrics", get(metrics))
+}
+
+async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) -> Response {
     let Some(handle) = &app.metrics else {
         return (StatusCode::NOT_FOUND, "metrics are not enabled").into_response();
     };
+    match app.config.metrics_access() {
+        MetricsAccess::Open => {}
+        MetricsAccess::Closed => {
+            return (
+                StatusCode::NOT_FOUND,
+                "metrics are served on a loopback address only, unless RIVET_METRICS_TOKEN is set",
+            )
+                .into_response();
+        }
+        MetricsAccess::Token(token) => {
+            let given = headers
+                .get(header::AUTHORIZATION)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.strip_prefix("Bearer "))
+                .unwrap_or("");
+            if !crate::auth::constant_time_eq(given.trim(), token) {
+                return (
+                    StatusCode::UNAUTHORIZED,
+                    [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
+                    "send Authorization: Bearer <RIVET_METRICS_TOKEN>",
+                )
+                    .into_response();
+            }
+        }
+    }
     crate::system::record_gauges(&app).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],

@@ -1,6 +1,6 @@
 //! Demo data: `rivet seed --demo` and `rivet serve --demo`.
 //!
-//! Creates a new company with ~20 (or 10) demo users in three teams and fills it with realistic,
+//! Creates a new company with 10 (small) or 20 (large) demo users in three teams and fills it with realistic,
 //! deterministic records: the same seed gives the same names, companies, amounts and relations
 //! on every run (ids and dates are derived from the generator, dates relative to today's date).
 //!
@@ -286,6 +286,39 @@ async fn seed_records(
     Ok(tables)
 }
 
+/// `wanted`, or the first of "`wanted` 2", "`wanted` 3", … that no company is called and whose
+/// demo users' e-mail domain is free: seeding twice makes a second company with its own users,
+/// instead of a second "Demo Company" joined by the first one's users.
+pub async fn free_company_name(store: &Store, wanted: &str) -> Result<String, AppError> {
+    let wanted = wanted.trim();
+    for n in 1..=1000 {
+        let name = if n == 1 {
+            wanted.to_owned()
+        } else {
+            format!("{wanted} {n}")
+        };
+        let admin = Email::parse(&demo_admin_email(&name))
+            .map_err(|e| AppError::BadRequest(format!("company: {e}")))?;
+        if companies::find_by_name(store, &name).await?.is_empty()
+            && users::find_login(store, &admin).await?.is_none()
+        {
+            return Ok(name);
+        }
+    }
+    Err(AppError::BadRequest(format!(
+        "company: too many companies are named {wanted:?}; choose another name with --company"
+    )))
+}
+
+/// The demo users' e-mail domain for a company name: `demo-company.test`.
+fn demo_domain(company_name: &str) -> String {
+    format!("{}.test", slug(company_name.trim(), '-'))
+}
+
+fn demo_admin_email(company_name: &str) -> String {
+    format!("admin@{}", demo_domain(company_name))
+}
+
 /// Whether the database has no company yet (first run of `rivet serve --demo`).
 pub async fn database_is_empty(store: &Store) -> Result<bool, AppError> {
     Ok(companies::count(store).await? == 0)
@@ -384,7 +417,18 @@ async fn create_company_and_users(
             "company: must be 1 to 200 characters".into(),
         ));
     }
-    let domain = format!("{}.test", slug(name, '-'));
+    let domain = demo_domain(name);
+    // Demo users are new people: an existing user would silently join this company too.
+    let admin = Email::parse(&demo_admin_email(name))
+        .map_err(|e| AppError::BadRequest(format!("company: {e}")))?;
+    if users::find_login(store, &admin).await?.is_some() {
+        return Err(AppError::Conflict {
+            field: "company".into(),
+            message: format!(
+                "demo users of {domain} exist already (an earlier seed); choose another name"
+            ),
+        });
+    }
     // One hash for every demo user: they share the demo password.
     let hash = hash_password(options.password.clone()).await?;
     let tx = store.write_system().await?;

@@ -1,64 +1,123 @@
-//! `rivet serve`: open the database, run the first-run setup, start the workers and serve HTTP
-//! until Ctrl-C or SIGTERM, then stop accepting, finish in-flight requests and stop the workers.
+//! `rivet serve`: bind the listen address, open the database, run the first-run setup, start the
+//! workers and serve HTTP until Ctrl-C or SIGTERM, then stop accepting, finish in-flight
+//! requests and stop the workers.
+//!
+//! [`Server::start`] and [`Server::run`] are separate so `rivet serve --demo` can seed between
+//! the first-run setup and serving; [`serve`] is both with the first-run console block between.
 
+use crate::bootstrap::CreatedCompany;
 use crate::config::Config;
 use crate::state::AppState;
 use std::net::SocketAddr;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
+
+/// A server that holds its address and its database but does not serve yet.
+pub struct Server {
+    pub state: AppState,
+    listener: TcpListener,
+    /// What the first-run setup created, when the database had no company.
+    pub first_run: Option<CreatedCompany>,
+}
+
+impl Server {
+    /// Bind the listen address first, so a port in use stops here before anything has run
+    /// (migrations, the first-run setup, the workers); then open the database, migrate it and,
+    /// when it has no company, create the first company and its system administrator.
+    pub async fn start(config: Config) -> anyhow::Result<Self> {
+        let listener = bind(config.addr).await?;
+        let state = crate::build_state(config, crate::ops::metrics_handle()).await?;
+        let first_run = crate::bootstrap::first_run(&state.store, &state.config)
+            .await
+            .map_err(|e| anyhow::anyhow!("first-run setup failed: {e}"))?;
+        Ok(Self {
+            state,
+            listener,
+            first_run,
+        })
+    }
+
+    /// Start the workers and serve until a shutdown signal.
+    pub async fn run(self) -> anyhow::Result<()> {
+        let Self {
+            state, listener, ..
+        } = self;
+        let addr = state.config.addr;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let workers = if state.config.workers {
+            Some(crate::worker::spawn(state.clone(), stop_rx.clone()))
+        } else {
+            None
+        };
+        tracing::info!(%addr, database = %rivet_store::redact_url(&state.config.database_url()), "Rivet is listening on http://{addr}");
+        let app = crate::router(state);
+        axum::serve(
+            listener,
+            app.into_make_service_with_connect_info::<SocketAddr>(),
+        )
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+        tracing::info!("HTTP server stopped; stopping workers");
+        let _ = stop_tx.send(true);
+        if let Some(workers) = workers {
+            let _ = workers.await;
+        }
+        Ok(())
+    }
+}
 
 /// Run the server with `config` until a shutdown signal.
 pub async fn serve(config: Config) -> anyhow::Result<()> {
-    let addr = config.addr;
-    let state = crate::build_state(config, crate::ops::metrics_handle()).await?;
-    announce_first_run(&state).await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let workers = if state.config.workers {
-        Some(crate::worker::spawn(state.clone(), stop_rx.clone()))
-    } else {
-        None
-    };
-    let listener = tokio::net::TcpListener::bind(addr)
-        .await
-        .map_err(|e| anyhow::anyhow!("cannot listen on {addr}: {e}"))?;
-    tracing::info!(%addr, database = %rivet_store::redact_url(&state.config.database_url()), "Rivet is listening on http://{addr}");
-    let app = crate::router(state);
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown_signal())
-    .await?;
-    tracing::info!("HTTP server stopped; stopping workers");
-    let _ = stop_tx.send(true);
-    if let Some(workers) = workers {
-        let _ = workers.await;
+    let server = Server::start(config).await?;
+    if let Some(created) = &server.first_run {
+        print!("{}", first_run_text(&server.state.config, created));
     }
-    Ok(())
+    server.run().await
 }
 
-async fn announce_first_run(state: &AppState) -> anyhow::Result<()> {
-    let created = crate::bootstrap::first_run(&state.store, &state.config)
-        .await
-        .map_err(|e| anyhow::anyhow!("first-run setup failed: {e}"))?;
-    if let Some(created) = created {
-        match &created.generated_password {
-            Some(password) => {
-                // Printed once on the console, never logged: the operator needs it to sign in.
-                println!(
-                    "\n  Rivet first run: created the company \"{}\" and its admin.",
-                    state.config.company_name
-                );
-                println!("  Sign in at {}/login", state.config.public_url());
-                println!("    e-mail:   {}", created.admin_email);
-                println!("    password: {password}");
-                println!("  This password is shown only now. Change it after signing in.\n");
-            }
-            None => {
-                tracing::info!(email = %created.admin_email, "first run: created the company and its admin")
-            }
-        }
-    }
-    Ok(())
+/// Listen on `addr`, or say what to change.
+async fn bind(addr: SocketAddr) -> anyhow::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| {
+        let hint = match e.kind() {
+            std::io::ErrorKind::AddrInUse => format!(
+                "the port {} is already in use (another Rivet?); stop that program or set \
+                 RIVET_ADDR to another port",
+                addr.port()
+            ),
+            std::io::ErrorKind::AddrNotAvailable => format!(
+                "this machine has no address {}; set RIVET_ADDR to one of its addresses, or to \
+                 0.0.0.0:{} for all of them",
+                addr.ip(),
+                addr.port()
+            ),
+            std::io::ErrorKind::PermissionDenied => format!(
+                "not allowed ({e}); ports below 1024 need privileges, set RIVET_ADDR to a port \
+                 such as 8080"
+            ),
+            _ => e.to_string(),
+        };
+        anyhow::anyhow!("cannot listen on {addr} (RIVET_ADDR): {hint}")
+    })
+}
+
+/// The console block of a first run: the company, its system administrator and where to sign
+/// in. A generated password is shown here once and never logged.
+pub fn first_run_text(config: &Config, created: &CreatedCompany) -> String {
+    let password = match &created.generated_password {
+        Some(password) => format!(
+            "    password: {password}\n  This password is shown only now. Change it after \
+             signing in.\n"
+        ),
+        None => "    password: the one in RIVET_ADMIN_PASSWORD\n".to_owned(),
+    };
+    format!(
+        "\n  Rivet first run: created the company \"{}\" and its admin, who is also the system \
+         administrator (installation settings at /admin/system).\n  Sign in at {}/login\n    \
+         e-mail:   {}\n{password}\n",
+        config.company_name,
+        config.public_url(),
+        created.admin_email,
+    )
 }
 
 /// Resolve on Ctrl-C or SIGTERM.

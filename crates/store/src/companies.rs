@@ -3,12 +3,12 @@
 
 use crate::migrations_deals::CompanyDealSettings;
 use crate::schema::{Companies, Roles};
-use crate::{Result, Store, Tx, exec, fetch_count, fetch_one, new_id, now};
+use crate::{Result, Store, Tx, exec, fetch_all, fetch_count, fetch_one, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::settings::CompanySettings;
 use rivet_domain::{Action, Actor, BuiltinRole, Resource};
 use sea_orm::FromQueryResult;
-use sea_orm::sea_query::{Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use serde::Serialize;
 use uuid::Uuid;
 
@@ -52,6 +52,30 @@ pub async fn count(store: &Store) -> Result<i64> {
         Query::select()
             .expr(Expr::col(Companies::Id).count())
             .from(Companies::Table),
+    )
+    .await
+}
+
+/// A company's id and name, for the command line.
+#[derive(Debug, Clone, FromQueryResult)]
+pub struct CompanyName {
+    pub id: Uuid,
+    pub name: String,
+}
+
+/// The companies called `name`, ignoring case (names are not unique), oldest first. Across
+/// companies: for the command line, which runs as the system.
+pub async fn find_by_name(store: &Store, name: &str) -> Result<Vec<CompanyName>> {
+    fetch_all(
+        store.db(),
+        Query::select()
+            .columns([Companies::Id, Companies::Name])
+            .from(Companies::Table)
+            .and_where(
+                Expr::expr(Func::lower(Expr::col(Companies::Name)))
+                    .eq(Func::lower(Expr::val(name.trim()))),
+            )
+            .order_by(Companies::CreatedAt, sea_orm::sea_query::Order::Asc),
     )
     .await
 }

@@ -78,6 +78,9 @@ pub enum StoreError {
     Forbidden,
     #[error("database error: {0}")]
     Db(#[from] DbErr),
+    /// The database cannot be reached or refused the connection, said for the operator.
+    #[error("{0}")]
+    Connect(String),
 }
 
 impl StoreError {
@@ -255,6 +258,7 @@ impl Store {
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
             let options = PgConnectOptions::from_str(url).map_err(to_db)?;
+            check_postgres(&options).await?;
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
@@ -277,8 +281,29 @@ impl Store {
 
     /// Apply every migration not yet applied, and restore SQLite's row-by-row search indexing
     /// should a bulk load have died before it finished ([`search::BulkLoad`]).
+    ///
+    /// Says at info level only what it changed: one line when migrations were applied (their
+    /// names at debug), nothing above debug when the schema was already current. The migration
+    /// library's own lines (one per migration, on every start) are held back by
+    /// `rivet_server::logging`.
     pub async fn migrate(&self) -> Result<()> {
+        let pending: Vec<String> = schema::Migrator::get_pending_migrations(&self.db)
+            .await?
+            .iter()
+            .map(|m| m.name().to_owned())
+            .collect();
+        if pending.is_empty() {
+            tracing::debug!("database schema is current; no migration to apply");
+        } else {
+            tracing::debug!(migrations = ?pending, "applying database migrations");
+        }
         schema::Migrator::up(&self.db, None).await?;
+        if let (Some(first), Some(last)) = (pending.first(), pending.last()) {
+            tracing::info!(
+                "applied {} database migrations ({first} … {last})",
+                pending.len()
+            );
+        }
         search::ensure_index_sync(self).await?;
         self.refresh_statistics().await
     }
@@ -523,6 +548,40 @@ pub fn new_id() -> Uuid {
 
 pub fn now() -> chrono::DateTime<chrono::Utc> {
     chrono::Utc::now()
+}
+
+/// Open one PostgreSQL connection before the pool, so a wrong address or credential is said at
+/// once and plainly: the pool retries until its acquire timeout and then reports only "pool
+/// timed out".
+async fn check_postgres(options: &sqlx::postgres::PgConnectOptions) -> Result<()> {
+    use sqlx::Connection;
+    const WAIT: Duration = Duration::from_secs(10);
+    let at = format!("{}:{}", options.get_host(), options.get_port());
+    let attempt = tokio::time::timeout(WAIT, sqlx::PgConnection::connect_with(options)).await;
+    let message = match attempt {
+        Ok(Ok(connection)) => {
+            let _ = connection.close().await;
+            return Ok(());
+        }
+        Err(_) => format!("no answer from {at} within {} s", WAIT.as_secs()),
+        Ok(Err(sqlx::Error::Io(e))) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            format!("connection refused at {at}: is PostgreSQL running and listening there?")
+        }
+        Ok(Err(sqlx::Error::Io(e))) => format!("cannot reach {at}: {e}"),
+        Ok(Err(sqlx::Error::Database(e))) => match e.code().as_deref() {
+            // invalid_password, invalid_authorization_specification
+            Some("28P01" | "28000") => format!(
+                "PostgreSQL at {at} refused user {:?}: {}",
+                options.get_username(),
+                e.message()
+            ),
+            // invalid_catalog_name
+            Some("3D000") => format!("PostgreSQL at {at}: {}", e.message()),
+            _ => format!("PostgreSQL at {at} refused the connection: {}", e.message()),
+        },
+        Ok(Err(e)) => format!("cannot connect to {at}: {e}"),
+    };
+    Err(StoreError::Connect(message))
 }
 
 #[cfg(test)]

@@ -39,6 +39,8 @@ pub struct SettingsForm {
 #[template(path = "web/settings.html")]
 struct SettingsPage {
     layout: Layout,
+    /// Shown so an operator can name the company on the command line.
+    company_id: String,
     form: SettingsForm,
     month_options: Vec<Opt>,
     month_name: String,
@@ -56,6 +58,7 @@ fn page(ctx: &Ctx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
     );
     SettingsPage {
         layout: ctx.layout("Company settings"),
+        company_id: ctx.actor.company_id.to_string(),
         month_name: month_options
             .iter()
             .find(|o| o.selected)
