@@ -409,13 +409,7 @@ async fn custom_field_pages_over_http(db: Db) {
     assert_eq!(keys(&definitions(&app, &api, "lead").await), ["region"]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn custom_fields_are_defined_edited_reordered_and_deleted_on_their_admin_page() {
-    custom_field_pages_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        custom_field_pages_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(custom_fields_are_defined_edited_reordered_and_deleted_on_their_admin_page => custom_field_pages_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // Pipelines over HTTP
@@ -860,13 +854,7 @@ async fn pipeline_pages_over_http(db: Db) {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn pipelines_and_stages_are_created_edited_reordered_and_deleted_on_their_admin_pages() {
-    pipeline_pages_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        pipeline_pages_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(pipelines_and_stages_are_created_edited_reordered_and_deleted_on_their_admin_pages => pipeline_pages_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // A deal's time in each stage, over HTTP
@@ -903,13 +891,7 @@ async fn stage_times_over_http(db: Db) {
     assert!(rows[0].matches("<time datetime=").count() == 2);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_deals_page_shows_how_long_it_spent_in_each_stage() {
-    stage_times_over_http(Db::Sqlite).await;
-    if rivet_tests::postgres_admin_url().is_some() {
-        stage_times_over_http(Db::Postgres).await;
-    }
-}
+rivet_tests::both!(a_deals_page_shows_how_long_it_spent_in_each_stage => stage_times_over_http);
 
 // ---------------------------------------------------------------------------------------------
 // In Chromium
@@ -1218,11 +1200,13 @@ pub(super) async fn pipeline_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn an_admin_defines_edits_reorders_and_deletes_custom_fields_in_the_browser() {
     super::journey_on_both(super::Journey::AdminCustomFields).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn an_admin_builds_a_pipeline_in_the_browser_and_a_deal_shows_its_time_in_each_stage() {
     super::journey_on_both(super::Journey::AdminPipelines).await;
 }
