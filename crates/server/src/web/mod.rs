@@ -18,6 +18,7 @@ mod custom_fields;
 mod deals;
 mod home;
 mod leads;
+mod money;
 mod roles;
 mod search;
 mod session;
