@@ -323,6 +323,40 @@ struct InvitationRow {
     user_id: Uuid,
 }
 
+/// What an invitation link leads to, before anything is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    /// Not yet used and not expired: the form to set a password.
+    Open,
+    /// It existed, but has expired or was already used.
+    Gone,
+    /// No invitation has this token.
+    Unknown,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct InvitationStateRow {
+    expires_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+}
+
+/// Look an invitation up by its token (the link's secret) without using it.
+pub async fn invitation_state(store: &Store, token: &str) -> Result<InvitationState> {
+    let row: Option<InvitationStateRow> = fetch_optional(
+        store.db(),
+        Query::select()
+            .columns([Invitations::ExpiresAt, Invitations::AcceptedAt])
+            .from(Invitations::Table)
+            .and_where(Expr::col(Invitations::TokenHash).eq(crate::sessions::hash_token(token))),
+    )
+    .await?;
+    Ok(match row {
+        None => InvitationState::Unknown,
+        Some(row) if row.accepted_at.is_some() || row.expires_at <= now() => InvitationState::Gone,
+        Some(_) => InvitationState::Open,
+    })
+}
+
 /// Accept an invitation: set the password and mark it used. Returns the company and user.
 pub async fn accept_invitation(
     store: &Store,
