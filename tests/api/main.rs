@@ -14,6 +14,7 @@ mod deals;
 mod input;
 mod jobs;
 mod leads;
+mod password;
 mod pipelines;
 mod ratelimit;
 mod rbac;
