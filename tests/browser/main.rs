@@ -27,6 +27,7 @@ mod activities;
 mod board;
 mod custom_fields;
 mod deals;
+mod personal;
 mod tasks;
 mod views;
 mod web_routes;
@@ -1401,6 +1402,7 @@ enum Journey {
     Views,
     Tasks,
     CustomFields,
+    Profile,
 }
 
 impl Journey {
@@ -1414,6 +1416,7 @@ impl Journey {
             Self::Views => views::views_steps(app, page).await,
             Self::Tasks => tasks::task_steps(app, page).await,
             Self::CustomFields => custom_fields::browser_steps(app, page).await,
+            Self::Profile => personal::profile_steps(page).await,
         }
     }
 }
