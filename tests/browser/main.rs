@@ -1416,7 +1416,7 @@ impl Journey {
             Self::Views => views::views_steps(app, page).await,
             Self::Tasks => tasks::task_steps(app, page).await,
             Self::CustomFields => custom_fields::browser_steps(app, page).await,
-            Self::Profile => personal::profile_steps(page).await,
+            Self::Profile => personal::profile_steps(app, page).await,
         }
     }
 }

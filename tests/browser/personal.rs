@@ -427,8 +427,40 @@ async fn the_home_page_shows_a_reps_own_work_and_admin_counts_only_to_admins() {
 
 /// In the browser: the name in the sidebar opens the profile; a wrong current password is
 /// shown next to its field; the new password works at the next sign-in and the old one not.
-pub(super) async fn profile_steps(page: &Page<'_>) -> Result<()> {
+pub(super) async fn profile_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    let admin = app.admin().await;
+    let yesterday = (chrono::Utc::now() - chrono::Duration::days(1)).to_rfc3339();
+    create(
+        app,
+        &admin,
+        "/tasks",
+        json!({"subject": "Renew the lease", "due_at": yesterday}),
+    )
+    .await;
+    create(
+        app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Grace", "last_name": "Hopper"}),
+    )
+    .await;
+    create(
+        app,
+        &admin,
+        "/deals",
+        json!({"name": "Fleet", "amount": "7605090", "currency": "USD"}),
+    )
+    .await;
     sign_in_at(page, "/").await?;
+    // The home page starts with the caller's own work.
+    for text in [
+        "Renew the lease",
+        "Grace Hopper",
+        "$7,605,090.00",
+        "Active members",
+    ] {
+        page.expect_text(text).await?;
+    }
     page.client
         .find(Locator::Css("a.who"))
         .await
@@ -456,7 +488,7 @@ pub(super) async fn profile_steps(page: &Page<'_>) -> Result<()> {
         .context("an error next to the current password")?
         .text()
         .await?;
-    ensure!(error.contains("is not your current password"), "{error}");
+    ensure!(error.contains("Current password is not correct"), "{error}");
     page.shot("profile with a wrong current password").await?;
 
     page.fill("profile-current_password", ADMIN_PASSWORD)

@@ -1022,7 +1022,7 @@ pub async fn change_password(
     let mut errors = FieldErrors::new();
     if !verify_password(current.to_owned(), hash).await {
         tracing::warn!(target: "rivet::security", event = "password_change_failed", user_id = %actor.user_id, reason = "wrong_password", "password change refused");
-        errors.add("current_password", "is not your current password");
+        errors.add("current_password", "is not correct");
     }
     errors.check("new_password", settings.check_password(new));
     if !errors.0.iter().any(|e| e.field == "new_password") && new == current {

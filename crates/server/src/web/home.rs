@@ -232,17 +232,21 @@ async fn my_leads(ctx: &Ctx) -> Result<Vec<MyLead>, WebError> {
 
 pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let my_tasks = match ctx.can(Resource::Tasks, Action::Read) {
-        true => Some(my_tasks(&ctx).await?),
-        false => None,
+    // The caller's own work first, each part with the permission to read its records.
+    let my_tasks = if ctx.can(Resource::Tasks, Action::Read) {
+        Some(my_tasks(&ctx).await?)
+    } else {
+        None
     };
-    let my_deals = match ctx.can(Resource::Deals, Action::Read) {
-        true => Some(my_deals(&ctx).await?),
-        false => None,
+    let my_deals = if ctx.can(Resource::Deals, Action::Read) {
+        Some(my_deals(&ctx).await?)
+    } else {
+        None
     };
-    let my_leads = match ctx.can(Resource::Leads, Action::Read) {
-        true => Some(my_leads(&ctx).await?),
-        false => None,
+    let my_leads = if ctx.can(Resource::Leads, Action::Read) {
+        Some(my_leads(&ctx).await?)
+    } else {
+        None
     };
     let me = actor.user_id.to_string();
     let mut cards = Vec::new();
