@@ -15,6 +15,7 @@ mod input;
 mod jobs;
 mod leads;
 mod list_sorts;
+mod password;
 mod pipelines;
 mod ratelimit;
 mod rbac;

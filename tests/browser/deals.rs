@@ -53,7 +53,7 @@ pub(super) async fn deal_steps(page: &Page<'_>) -> Result<()> {
         .await?;
     let path = page.path().await?;
     let id = record_id_of("deals", &path).with_context(|| format!("on the deal's page: {path}"))?;
-    page.expect_text("4200.50 EUR").await?;
+    page.expect_text("€4,200.50").await?;
     page.expect_text("Proposal").await?;
     page.expect_text("Send the quote").await?;
 
@@ -64,7 +64,7 @@ pub(super) async fn deal_steps(page: &Page<'_>) -> Result<()> {
         .await
         .context("the deal in the list")?;
     ensure!(link.text().await? == "Browser expansion", "list link text");
-    page.expect_text("4200.50 EUR").await?;
+    page.expect_text("€4,200.50").await?;
     Ok(())
 }
 

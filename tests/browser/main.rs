@@ -30,6 +30,7 @@ mod admin_pages;
 mod board;
 mod custom_fields;
 mod deals;
+mod personal;
 mod tasks;
 mod views;
 mod web_routes;
@@ -1402,6 +1403,7 @@ enum Journey {
     CustomFields,
     AdminCustomFields,
     AdminPipelines,
+    Profile,
 }
 
 impl Journey {
@@ -1417,6 +1419,7 @@ impl Journey {
             Self::CustomFields => custom_fields::browser_steps(app, page).await,
             Self::AdminCustomFields => admin_pages::custom_field_steps(app, page).await,
             Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
+            Self::Profile => personal::profile_steps(app, page).await,
         }
     }
 }

@@ -7,7 +7,7 @@
 
 use crate::error::AppError;
 use crate::extract::{Auth, Json};
-use crate::router::{Access, ApiRouter, get, post};
+use crate::router::{Access, ApiRouter, get, patch, post};
 use crate::state::AppState;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -595,6 +595,21 @@ pub struct SignupRequest {
     pub password: String,
 }
 
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ChangePasswordRequest {
+    /// The password the caller signs in with now.
+    pub current_password: String,
+    /// The new password; the installation's password policy applies.
+    pub new_password: String,
+}
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    pub name: Option<String>,
+}
+
 #[derive(Debug, Serialize, ToSchema)]
 pub struct MeResponse {
     pub user: users::Member,
@@ -663,6 +678,29 @@ pub fn routes() -> ApiRouter {
                 )
                 .returns::<MeResponse>(),
             me,
+        )
+        .add(
+            patch("/me", Access::Authenticated)
+                .doc("auth", "Change the caller's own name")
+                .body::<UpdateMeRequest>()
+                .returns::<users::Member>(),
+            update_me,
+        )
+        .add(
+            post("/me/password", Access::Authenticated)
+                .doc(
+                    "auth",
+                    "Change the caller's password (the current one is asked); every other session of theirs ends",
+                )
+                .body::<ChangePasswordRequest>()
+                .status(204),
+            change_password_route,
+        )
+        .add(
+            post("/me/sign-out-others", Access::Authenticated)
+                .doc("auth", "End every session of the caller but this one")
+                .status(204),
+            sign_out_others_route,
         )
 }
 
@@ -914,6 +952,111 @@ async fn me(State(app): State<AppState>, Auth(actor): Auth) -> Result<Response, 
         }
     };
     Ok(([(header::CONTENT_TYPE, "application/json")], body).into_response())
+}
+
+/// A person's own account is changed by the person, signed in: an API key acts for a company
+/// and has no password or name of its own to change.
+fn require_person(actor: &Actor) -> Result<(), AppError> {
+    if actor.api_key_id.is_some() {
+        return Err(AppError::Forbidden(
+            "an API key cannot change a person's account".into(),
+        ));
+    }
+    Ok(())
+}
+
+/// Change the caller's name (API and profile page).
+pub async fn rename_me(
+    app: &AppState,
+    actor: &Actor,
+    name: &str,
+) -> Result<users::Member, AppError> {
+    require_person(actor)?;
+    let mut errors = FieldErrors::new();
+    let name = errors.check("name", rivet_domain::validate::parse_name(name, 200));
+    errors.into_result()?;
+    let Some(name) = name else {
+        return Err(AppError::field("name", "must not be empty"));
+    };
+    Ok(users::rename_me(&app.store, actor, &name).await?)
+}
+
+async fn update_me(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<UpdateMeRequest>,
+) -> Result<Json<users::Member>, AppError> {
+    match body.name {
+        Some(name) => Ok(Json(rename_me(&app, &actor, &name).await?)),
+        None => {
+            require_person(&actor)?;
+            Ok(Json(users::me(&app.store, &actor).await?))
+        }
+    }
+}
+
+/// Change the caller's password (API and profile page): the current password must be right
+/// (checked under a per-person rate limit, like sign-in, so a stolen session cannot guess it)
+/// and the new one must meet the policy. Every other session of the person ends, in every
+/// company; the one making the change stays. Returns how many sessions ended.
+pub async fn change_password(
+    app: &AppState,
+    actor: &Actor,
+    current: &str,
+    new: &str,
+) -> Result<u64, AppError> {
+    require_person(actor)?;
+    if let Err(e) = app
+        .limiter
+        .check(
+            &format!("password-change:{}", actor.user_id),
+            app.config.login_rate_limit,
+            std::time::Duration::from_secs(60),
+        )
+        .await
+    {
+        tracing::warn!(target: "rivet::security", event = "rate_limited", scope = "password_change", user_id = %actor.user_id, "password change rate limit hit");
+        return Err(e);
+    }
+    let settings = rivet_store::settings::get_system(&app.store).await?;
+    let hash = users::password_hash_of(&app.store, actor).await?;
+    let mut errors = FieldErrors::new();
+    if !verify_password(current.to_owned(), hash).await {
+        tracing::warn!(target: "rivet::security", event = "password_change_failed", user_id = %actor.user_id, reason = "wrong_password", "password change refused");
+        errors.add("current_password", "is not correct");
+    }
+    errors.check("new_password", settings.check_password(new));
+    if !errors.0.iter().any(|e| e.field == "new_password") && new == current {
+        errors.add("new_password", "must differ from the current password");
+    }
+    errors.into_result()?;
+    let hash = hash_password(new.to_owned()).await?;
+    let ended = users::change_password(&app.store, actor, &hash).await?;
+    tracing::info!(target: "rivet::security", event = "password_changed", user_id = %actor.user_id, sessions_ended = ended, "password changed");
+    Ok(ended)
+}
+
+async fn change_password_route(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<ChangePasswordRequest>,
+) -> Result<StatusCode, AppError> {
+    change_password(&app, &actor, &body.current_password, &body.new_password).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// End the caller's other sessions (API and profile page). Returns how many ended.
+pub async fn sign_out_others(app: &AppState, actor: &Actor) -> Result<u64, AppError> {
+    require_person(actor)?;
+    Ok(sessions::revoke_others(&app.store, actor).await?)
+}
+
+async fn sign_out_others_route(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+) -> Result<StatusCode, AppError> {
+    sign_out_others(&app, &actor).await?;
+    Ok(StatusCode::NO_CONTENT)
 }
 
 pub fn permissions_of(actor: &Actor) -> Vec<rivet_store::roles::Grant> {

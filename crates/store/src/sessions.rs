@@ -265,6 +265,46 @@ pub async fn revoke(store: &Store, actor: &Actor) -> Result<()> {
     tx.commit().await
 }
 
+/// End every live session of a person except `keep` (the one they are using), in every company
+/// they belong to: a password is the person's, not a membership's. An API session's refresh
+/// tokens end with it, and its access tokens fail on their next use. Returns how many ended.
+pub(crate) async fn revoke_others_in(
+    tx: &crate::Tx,
+    user_id: Uuid,
+    keep: Option<Uuid>,
+) -> Result<u64> {
+    tx.touches_auth();
+    let mut update = Query::update();
+    update
+        .table(Sessions::Table)
+        .value(Sessions::RevokedAt, now())
+        .and_where(Expr::col(Sessions::UserId).eq(user_id))
+        .and_where(Expr::col(Sessions::RevokedAt).is_null())
+        .and_where(Expr::col(Sessions::ExpiresAt).gt(now()));
+    if let Some(keep) = keep {
+        update.and_where(Expr::col(Sessions::Id).ne(keep));
+    }
+    exec(tx.conn(), &update).await
+}
+
+/// Sign the caller out everywhere else: every other session of theirs ends, audited in the
+/// caller's company. Returns how many ended.
+pub async fn revoke_others(store: &Store, actor: &Actor) -> Result<u64> {
+    let tx = store.write(actor).await?;
+    let ended = revoke_others_in(&tx, actor.user_id, actor.session_id).await?;
+    tx.audit_in(
+        actor.company_id,
+        rivet_domain::Resource::Users.as_str(),
+        actor.user_id,
+        "sign_out_others",
+        None,
+        Some(&serde_json::json!({ "sessions_ended": ended })),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
 #[derive(Debug, FromQueryResult)]
 struct WebSessionRow {
     company_id: Uuid,

@@ -323,6 +323,40 @@ struct InvitationRow {
     user_id: Uuid,
 }
 
+/// What an invitation link leads to, before anything is posted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InvitationState {
+    /// Not yet used and not expired: the form to set a password.
+    Open,
+    /// It existed, but has expired or was already used.
+    Gone,
+    /// No invitation has this token.
+    Unknown,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct InvitationStateRow {
+    expires_at: DateTime<Utc>,
+    accepted_at: Option<DateTime<Utc>>,
+}
+
+/// Look an invitation up by its token (the link's secret) without using it.
+pub async fn invitation_state(store: &Store, token: &str) -> Result<InvitationState> {
+    let row: Option<InvitationStateRow> = fetch_optional(
+        store.db(),
+        Query::select()
+            .columns([Invitations::ExpiresAt, Invitations::AcceptedAt])
+            .from(Invitations::Table)
+            .and_where(Expr::col(Invitations::TokenHash).eq(crate::sessions::hash_token(token))),
+    )
+    .await?;
+    Ok(match row {
+        None => InvitationState::Unknown,
+        Some(row) if row.accepted_at.is_some() || row.expires_at <= now() => InvitationState::Gone,
+        Some(_) => InvitationState::Open,
+    })
+}
+
 /// Accept an invitation: set the password and mark it used. Returns the company and user.
 pub async fn accept_invitation(
     store: &Store,
@@ -375,6 +409,82 @@ async fn set_password_in(tx: &Tx, user_id: Uuid, password_hash: &str) -> Result<
     )
     .await?;
     Ok(())
+}
+
+/// The caller's stored password hash (`None` until an invited user sets one).
+pub async fn password_hash_of(store: &Store, actor: &Actor) -> Result<Option<String>> {
+    let row: Option<UserIdRow> = fetch_optional(
+        store.db(),
+        Query::select()
+            .columns([Users::Id, Users::PasswordHash])
+            .from(Users::Table)
+            .and_where(Expr::col(Users::Id).eq(actor.user_id)),
+    )
+    .await?;
+    Ok(row.and_then(|r| r.password_hash))
+}
+
+/// Give the caller a new password (already checked and hashed) and end every other session of
+/// theirs, in every company; the session they use stays. Audited without the hash. Returns how
+/// many sessions ended.
+pub async fn change_password(store: &Store, actor: &Actor, password_hash: &str) -> Result<u64> {
+    let tx = store.write(actor).await?;
+    set_password_in(&tx, actor.user_id, password_hash).await?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::FailedLogins, 0)
+            .value(Users::FailedWindowStart, Option::<DateTime<Utc>>::None)
+            .value(Users::LockedUntil, Option::<DateTime<Utc>>::None)
+            .and_where(Expr::col(Users::Id).eq(actor.user_id)),
+    )
+    .await?;
+    let ended = crate::sessions::revoke_others_in(&tx, actor.user_id, actor.session_id).await?;
+    tx.audit_in(
+        actor.company_id,
+        Resource::Users.as_str(),
+        actor.user_id,
+        "change_password",
+        Some(&json!({"password_hash": "old"})),
+        Some(&json!({"password_hash": "new", "sessions_ended": ended})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(ended)
+}
+
+/// Change the caller's own name (the person's, so every company sees it). Audited as an update
+/// of the member.
+pub async fn rename_me(store: &Store, actor: &Actor, name: &str) -> Result<Member> {
+    let tx = store.write(actor).await?;
+    let mut q = select_members(actor.company_id);
+    q.and_where(Expr::col((Users::Table, Users::Id)).eq(actor.user_id));
+    let before: Member = fetch_optional(tx.conn(), &q)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::Name, name)
+            .value(Users::UpdatedAt, now())
+            .and_where(Expr::col(Users::Id).eq(actor.user_id)),
+    )
+    .await?;
+    let after: Member = fetch_optional(tx.conn(), &q)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    tx.audit(
+        Resource::Users,
+        actor.user_id,
+        Action::Update,
+        Some(&before.audit_json()),
+        Some(&after.audit_json()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(after)
 }
 
 /// What a company admin may change on a member. `None` leaves a field as it is; for the team,

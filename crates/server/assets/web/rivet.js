@@ -59,6 +59,19 @@ document.addEventListener("click", function (event) {
     return isNaN(n) ? 0 : n;
   }
 
+  // The same rule as the pages' amounts (web/money.rs): groups of three, the currency's
+  // decimals, its symbol in front or its code after.
+  function money(value) {
+    var places = parseInt(board.getAttribute("data-money-decimals") || "2", 10);
+    var fixed = Math.abs(value).toFixed(places).split(".");
+    var whole = fixed[0].replace(/\B(?=(\d{3})+(?!\d))/g, ",");
+    var number = fixed.length > 1 ? whole + "." + fixed[1] : whole;
+    var sign = value < 0 && Number(fixed.join("")) !== 0 ? "-" : "";
+    var symbol = board.getAttribute("data-money-symbol") || "";
+    var code = board.getAttribute("data-money-code") || "";
+    return sign + symbol + number + (symbol || !code ? "" : " " + code);
+  }
+
   // Column headers count every deal of the stage (the board may show fewer): a move shifts one
   // deal's count and weighted amount from one header to the other.
   function shift(column, count, weighted) {
@@ -71,8 +84,8 @@ document.addEventListener("click", function (event) {
     }
     if (sumEl) {
       var w = decimal(sumEl.getAttribute("data-weighted")) + weighted;
-      sumEl.setAttribute("data-weighted", w.toFixed(2));
-      sumEl.textContent = w.toFixed(2);
+      sumEl.setAttribute("data-weighted", w.toFixed(6));
+      sumEl.textContent = money(w);
     }
   }
 

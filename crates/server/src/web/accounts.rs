@@ -938,7 +938,7 @@ impl Related {
                 .data
                 .into_iter()
                 .map(|d| {
-                    let amount = d.amount.map(|a| format!("{a} {}", d.currency));
+                    let amount = d.amount.map(|a| super::money::money(&a, &d.currency));
                     let closes = d.close_date.map(|day| format!("closes {day}"));
                     Link {
                         id: d.id,
@@ -1011,12 +1011,13 @@ pub async fn show(
         None => None,
     };
     let revenue = account.annual_revenue.as_ref().map(|amount| {
-        format!(
-            "{amount} {}",
-            account.annual_revenue_currency.clone().unwrap_or_default()
+        super::money::money(
+            amount,
+            account
+                .annual_revenue_currency
+                .as_deref()
+                .unwrap_or_default(),
         )
-        .trim()
-        .to_owned()
     });
     let employees = account.employee_count.map(|n| n.to_string());
     let created = Some(datetime(&account.created_at));

@@ -14,6 +14,7 @@ use super::leads::{
     ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, api_pairs, bulk_done,
     choice_options, number_json, owner_json, tags_json, text, value_of,
 };
+use super::money::{MoneyStyle, money, money_opt};
 use super::timeline::{self, Timeline};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date,
@@ -62,7 +63,9 @@ struct Column {
     probability: i32,
     outcome: &'static str,
     count: i64,
+    /// The weighted sum as the script adds it up, and as people read it.
     weighted: String,
+    weighted_text: String,
     total: String,
     cards: Vec<Card>,
 }
@@ -77,6 +80,8 @@ struct BoardPage {
     columns: Vec<Column>,
     total_count: i64,
     total_weighted: String,
+    /// How the script prints a column's new sum after a move.
+    money_style: MoneyStyle,
     can_update: bool,
     /// More deals than the board shows (the counts still cover all of them).
     truncated: bool,
@@ -86,23 +91,6 @@ struct BoardPage {
 #[serde(default)]
 pub struct BoardQuery {
     pipeline_id: String,
-}
-
-/// Whole units with thousands separators, for column headers (`"12500.51"` → `"12,501"`).
-fn rounded(amount: &str) -> String {
-    let value: f64 = amount.parse().unwrap_or(0.0);
-    let whole = format!("{:.0}", value.abs());
-    let mut out = String::new();
-    for (i, c) in whole.chars().enumerate() {
-        if i > 0 && (whole.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    if value < 0.0 && whole != "0" {
-        out.insert(0, '-');
-    }
-    out
 }
 
 fn card(deal: Deal, owners: &Owners, stages: &[Opt]) -> Card {
@@ -115,11 +103,7 @@ fn card(deal: Deal, owners: &Owners, stages: &[Opt]) -> Card {
         .collect();
     Card {
         id: deal.id,
-        amount: deal
-            .amount
-            .as_ref()
-            .map(|a| format!("{} {}", rounded(a), deal.currency))
-            .unwrap_or_default(),
+        amount: money_opt(deal.amount.as_deref(), &deal.currency),
         amount_value: deal.amount.clone().unwrap_or_else(|| "0".into()),
         close_date: deal.close_date.clone().unwrap_or_default(),
         owner: owners.name(deal.owner_id),
@@ -188,7 +172,8 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
                 outcome: stage.outcome.as_str(),
                 count: sums.map_or(0, |s| s.count),
                 weighted: sums.map_or_else(|| "0".into(), |s| s.weighted_amount.clone()),
-                total: sums.map_or_else(|| "0".into(), |s| s.total_amount.clone()),
+                weighted_text: money(sums.map_or("0", |s| &s.weighted_amount), &ctx.currency),
+                total: money(sums.map_or("0", |s| &s.total_amount), &ctx.currency),
                 cards: by_stage.remove(&stage.id).unwrap_or_default(),
             }
         })
@@ -203,7 +188,8 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
         pipeline_name: pipeline.name.clone(),
         columns,
         total_count: summary.count,
-        total_weighted: summary.weighted_amount.clone(),
+        total_weighted: money(&summary.weighted_amount, &ctx.currency),
+        money_style: MoneyStyle::of(&ctx.currency),
         can_update: ctx.can(Resource::Deals, Action::Update),
         truncated,
     };
@@ -432,11 +418,7 @@ pub async fn show(
         outcome: stage.map_or("open", |s| s.outcome.as_str()),
         pipeline_name: pipeline.name.clone(),
         pipeline_id: pipeline.id,
-        amount: deal
-            .amount
-            .as_ref()
-            .map(|a| format!("{a} {}", deal.currency))
-            .unwrap_or_default(),
+        amount: money_opt(deal.amount.as_deref(), &deal.currency),
         owner: owners.name(deal.owner_id),
         fields,
         moves: options(
@@ -571,12 +553,9 @@ pub(super) fn list_pairs(
     pairs
 }
 
-/// `"12500.10 EUR"`, or nothing.
+/// `"€12,500.10"`, or nothing.
 fn amount_text(deal: &Deal) -> String {
-    deal.amount
-        .as_ref()
-        .map(|a| format!("{a} {}", deal.currency))
-        .unwrap_or_default()
+    money_opt(deal.amount.as_deref(), &deal.currency)
 }
 
 pub async fn index(
@@ -1230,21 +1209,6 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
         .await
         .or_page(&ctx)?;
     Ok(ctx.done("/deals", format!("Deleted the deal {}.", deal.name)))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::rounded;
-
-    #[test]
-    fn header_amounts_are_whole_units_with_separators() {
-        assert_eq!(rounded("0"), "0");
-        assert_eq!(rounded("999.49"), "999");
-        assert_eq!(rounded("12500.51"), "12,501");
-        assert_eq!(rounded("1234567"), "1,234,567");
-        assert_eq!(rounded("-1500"), "-1,500");
-        assert_eq!(rounded("garbage"), "0");
-    }
 }
 
 #[cfg(test)]

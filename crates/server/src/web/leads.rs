@@ -64,7 +64,7 @@ const FORM_FIELDS: &[&str] = &[
     "competition",
 ];
 
-fn status_label(status: LeadStatus) -> &'static str {
+pub(super) fn status_label(status: LeadStatus) -> &'static str {
     match status {
         LeadStatus::New => "New",
         LeadStatus::Contacted => "Contacted",
@@ -109,7 +109,7 @@ pub(super) fn choice_options<T: Copy>(
 }
 
 /// A lead's display name: the person, else the company, else the e-mail.
-fn display_name(lead: &Lead) -> String {
+pub(super) fn display_name(lead: &Lead) -> String {
     let person = [lead.first_name.as_deref(), lead.last_name.as_deref()]
         .into_iter()
         .flatten()
@@ -1060,12 +1060,10 @@ pub async fn show(
         })
         .collect();
     let revenue = lead.annual_revenue.as_ref().map(|amount| {
-        format!(
-            "{amount} {}",
-            lead.annual_revenue_currency.clone().unwrap_or_default()
+        super::money::money(
+            amount,
+            lead.annual_revenue_currency.as_deref().unwrap_or_default(),
         )
-        .trim()
-        .to_owned()
     });
     let employees = lead.employee_count.map(|n| n.to_string());
     let created = Some(datetime(&lead.created_at));

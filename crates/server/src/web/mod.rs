@@ -19,7 +19,9 @@ mod custom_fields;
 mod deals;
 mod home;
 mod leads;
+mod money;
 mod pipelines;
+mod profile;
 mod roles;
 mod search;
 mod session;
@@ -140,6 +142,10 @@ fn pages() -> Pages {
         Allow(Resource::Leads, Action::Delete),
         leads::delete,
     )
+    .get("/profile", Authenticated, profile::show)
+    .post("/profile", Authenticated, profile::save_name)
+    .post("/profile/password", Authenticated, profile::change_password)
+    .post("/profile/sessions", Authenticated, profile::sign_out_others)
     .get("/search", Authenticated, search::show)
     .get("/deals", Allow(Resource::Deals, Action::Read), deals::index)
     .get(

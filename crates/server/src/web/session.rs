@@ -17,6 +17,7 @@ use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use rivet_domain::Actor;
+use rivet_store::users::InvitationState;
 use serde::Deserialize;
 use std::convert::Infallible;
 use std::time::Duration;
@@ -237,12 +238,65 @@ async fn invite_form(
     ))
 }
 
+#[derive(Template)]
+#[template(path = "web/invite_invalid.html")]
+struct InviteInvalidPage {
+    bare: Bare,
+    status: u16,
+    heading: &'static str,
+    message: &'static str,
+}
+
+/// The page of a link that cannot set a password: 404 for a token no invitation has, 410 for
+/// one that expired or was used. No form, and the way to the sign-in page.
+fn invite_invalid(state: InvitationState) -> Response {
+    let (status, heading, message) = match state {
+        InvitationState::Gone => (
+            StatusCode::GONE,
+            "This invitation has expired",
+            "The invitation link has expired or was already used.",
+        ),
+        InvitationState::Unknown | InvitationState::Open => (
+            StatusCode::NOT_FOUND,
+            "This invitation link is invalid",
+            "No invitation has this link. Check that you copied all of it.",
+        ),
+    };
+    super::view::html(
+        status,
+        &InviteInvalidPage {
+            bare: Bare {
+                title: heading.into(),
+                flash: None,
+            },
+            status: status.as_u16(),
+            heading,
+            message,
+        },
+    )
+}
+
 pub async fn invite_page(
     State(app): State<AppState>,
+    ClientIp(ip): ClientIp,
     SignedIn(csrf): SignedIn,
     Path(token): Path<String>,
 ) -> Result<Response, WebError> {
-    invite_form(&app, &token, csrf, StatusCode::OK, FormErrors::new()).await
+    // Each look-up tells whether a token exists: limited like the form, so links cannot be
+    // guessed in bulk (they are 256-bit secrets anyway).
+    app.limiter
+        .check(
+            &format!("public:{ip}"),
+            app.config.public_rate_limit,
+            Duration::from_secs(60),
+        )
+        .await?;
+    match rivet_store::users::invitation_state(&app.store, &token).await? {
+        InvitationState::Open => {
+            invite_form(&app, &token, csrf, StatusCode::OK, FormErrors::new()).await
+        }
+        state => Ok(invite_invalid(state)),
+    }
 }
 
 pub async fn accept_invite(
@@ -259,6 +313,10 @@ pub async fn accept_invite(
             Duration::from_secs(60),
         )
         .await?;
+    let state = rivet_store::users::invitation_state(&app.store, &token).await?;
+    if state != InvitationState::Open {
+        return Ok(invite_invalid(state));
+    }
     let mut errors = FormErrors::new();
     if form.password != form.confirm {
         errors.add("confirm", "does not match the password");
@@ -279,10 +337,8 @@ pub async fn accept_invite(
         Err(err) => {
             errors.absorb(err, &["password", "token"])?;
             if errors.has("token") {
-                errors = FormErrors::new();
-                errors.add_general(
-                    "This invitation link is invalid, has expired or was already used. Ask your administrator for a new one.",
-                );
+                // Used or expired between the look-up above and now.
+                return Ok(invite_invalid(InvitationState::Gone));
             }
             invite_form(&app, &token, csrf, StatusCode::UNPROCESSABLE_ENTITY, errors).await
         }

@@ -192,6 +192,8 @@ pub struct Ctx {
     pub user_name: String,
     pub user_email: String,
     pub company_name: String,
+    /// The company's currency (ISO 4217): what sums over deals in any currency are shown in.
+    pub currency: String,
     pub path: String,
     /// How many of the caller's tasks are overdue (`None` without tasks read).
     pub overdue_tasks: Option<i64>,
@@ -228,6 +230,7 @@ impl FromRequestParts<AppState> for Ctx {
             user_name: me.name,
             user_email: me.email,
             company_name: company.name,
+            currency: company.currency,
             path: parts.uri.path().to_owned(),
             overdue_tasks,
             flash: read_flash(&parts.headers),
