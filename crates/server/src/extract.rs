@@ -179,6 +179,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
     }
 }
 
+/// The paging parameters of every list, for its documentation. `cursor` is left out: it is
+/// opaque, only ever copied from a page's `next_cursor`, and any other value is a 400.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// How many rows to answer with: 1 to 500, 50 when left out.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
+}
+
 /// Validate `limit` (1..=500, default 50) and an opaque `cursor` into a page request.
 pub fn page_request(limit: Option<u64>, cursor: Option<&str>) -> Result<PageRequest, AppError> {
     let limit = check_limit(limit.unwrap_or(rivet_store::page::DEFAULT_LIMIT))?;

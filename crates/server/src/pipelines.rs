@@ -32,7 +32,7 @@ pub fn routes() -> ApiRouter {
                     "pipelines",
                     "List pipelines with their ordered stages (needs deals.read)",
                 )
-                .returns_page::<Pipeline>(),
+                .returns_all::<Pipeline>(),
             list,
         )
         .add(
@@ -126,6 +126,7 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePipeline {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     #[serde(default)]
     pub is_default: bool,
@@ -182,6 +183,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePipeline {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     /// `true` makes this the default (the previous default stops being one).
     pub is_default: Option<bool>,
@@ -217,6 +220,7 @@ async fn remove(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddStage {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     /// Default win probability of deals in this stage, 0 to 100.
     pub probability: i64,
@@ -254,6 +258,8 @@ async fn add_stage(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStage {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     pub probability: Option<i64>,
     pub forecast_category: Option<String>,
