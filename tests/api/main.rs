@@ -8,6 +8,7 @@ mod activities;
 mod activities_bulk;
 mod audit;
 mod auth;
+mod bodies;
 mod contacts;
 mod custom_fields;
 mod deals;

@@ -22,6 +22,7 @@ use std::str::FromStr;
 /// The record types that have custom fields.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
+#[schema(as = CustomFieldRecordType)]
 pub enum RecordType {
     Lead,
     Account,

@@ -103,6 +103,7 @@ pub struct StageSpec {
 #[derive(Debug, Clone, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct StageInput {
+    #[schema(schema_with = crate::validate::names::name_100)]
     pub name: String,
     /// Default win probability of deals in this stage, 0 to 100.
     pub probability: i64,

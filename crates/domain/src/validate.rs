@@ -138,6 +138,54 @@ pub fn parse_name(input: &str, max: usize) -> Result<String, String> {
     Ok(value.to_owned())
 }
 
+/// What [`parse_name`] accepts, as JSON Schema: no control character, at least one character
+/// that is not white space, at most `max` characters (counted before trimming).
+pub fn name_schema(max: usize) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{ObjectBuilder, Type};
+    ObjectBuilder::new()
+        .schema_type(Type::String)
+        .min_length(Some(1))
+        .max_length(Some(max))
+        .pattern(Some(NAME_PATTERN))
+        .build()
+}
+
+/// [`name_schema`] where `null` (or leaving the field out) keeps the current name.
+pub fn optional_name_schema(max: usize) -> utoipa::openapi::schema::Object {
+    use utoipa::openapi::schema::{SchemaType, Type};
+    let mut schema = name_schema(max);
+    schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
+    schema
+}
+
+/// No control character anywhere, and one character that is neither control nor white space.
+pub const NAME_PATTERN: &str = "^[^\\x00-\\x1f\\x7f-\\x9f]*[^\\x00-\\x20\\x7f-\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000][^\\x00-\\x1f\\x7f-\\x9f]*$";
+
+/// Schemas for `#[schema(schema_with = …)]`, one per length a name may have.
+pub mod names {
+    use super::{name_schema, optional_name_schema};
+    use utoipa::openapi::schema::Object;
+
+    pub fn name_80() -> Object {
+        name_schema(80)
+    }
+    pub fn name_100() -> Object {
+        name_schema(100)
+    }
+    pub fn name_200() -> Object {
+        name_schema(200)
+    }
+    pub fn optional_name_80() -> Object {
+        optional_name_schema(80)
+    }
+    pub fn optional_name_100() -> Object {
+        optional_name_schema(100)
+    }
+    pub fn optional_name_200() -> Object {
+        optional_name_schema(200)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

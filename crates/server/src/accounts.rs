@@ -94,7 +94,7 @@ pub fn routes() -> ApiRouter {
                     "Change an account: only the fields sent; null clears an optional field; \
                      a parent_id that would make a cycle is rejected",
                 )
-                .body::<AccountInput>()
+                .patch_body::<AccountInput>(REQUIRED_ON_PATCH)
                 .returns::<Account>(),
             update,
         )
@@ -272,7 +272,10 @@ async fn show_history(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }
@@ -280,6 +283,7 @@ pub struct BulkUpdate {
 /// What a bulk update sets; at least one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountBulkFields)]
 pub struct BulkFields {
     pub owner_id: Option<Uuid>,
     pub lifecycle_stage: Option<String>,
@@ -288,7 +292,10 @@ pub struct BulkFields {
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = AccountBulkDelete)]
 pub struct BulkDelete {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     /// `contacts`: delete the accounts' contacts too.
     pub cascade: Option<String>,

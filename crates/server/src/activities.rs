@@ -95,7 +95,7 @@ pub fn routes() -> ApiRouter {
                     "Change an activity: only the fields sent; null clears an optional field; \
                      links, when sent, replace the activity's links",
                 )
-                .body::<ActivityInput>()
+                .patch_body::<ActivityInput>(REQUIRED_ON_PATCH)
                 .returns::<Activity>(),
             update,
         )
@@ -257,6 +257,8 @@ async fn show_history(
 #[serde(deny_unknown_fields)]
 #[schema(as = ActivityBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }

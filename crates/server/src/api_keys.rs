@@ -24,7 +24,7 @@ pub fn routes() -> ApiRouter {
         .add(
             get("/api-keys", READ)
                 .doc("api-keys", "List API keys (never their secrets)")
-                .returns_page::<ApiKey>(),
+                .returns_all::<ApiKey>(),
             list,
         )
         .add(
@@ -74,6 +74,7 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateApiKey {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     pub role_id: Uuid,
 }

@@ -555,6 +555,7 @@ pub struct LoginRequest {
     pub email: String,
     pub password: String,
     /// The company to sign in to (id); default: the first one the user belongs to.
+    #[schema(value_type = Option<Uuid>)]
     pub company: Option<String>,
 }
 

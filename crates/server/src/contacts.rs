@@ -89,7 +89,7 @@ pub fn routes() -> ApiRouter {
                     "Change a contact: only the fields sent; null clears an optional field; \
                      is_primary un-sets the account's previous primary contact",
                 )
-                .body::<ContactInput>()
+                .patch_body::<ContactInput>(REQUIRED_ON_PATCH)
                 .returns::<Contact>(),
             update,
         )
@@ -224,7 +224,10 @@ async fn show_history(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ContactBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }
@@ -232,6 +235,7 @@ pub struct BulkUpdate {
 /// What a bulk update sets; at least one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = ContactBulkFields)]
 pub struct BulkFields {
     pub owner_id: Option<Uuid>,
     pub tags: Option<Vec<String>>,

@@ -43,7 +43,7 @@ pub fn routes() -> ApiRouter {
                     "List the company's custom field definitions, optionally of one record_type \
                      (lead, account, contact, deal), in display order (any signed-in member)",
                 )
-                .returns_page::<Definition>(),
+                .returns_all::<Definition>(),
             list,
         )
         .add(

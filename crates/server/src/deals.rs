@@ -110,7 +110,7 @@ pub fn routes() -> ApiRouter {
                      stage_id) sets probability and forecast_category from the stage unless \
                      sent too, and closed_at for a won or lost stage",
                 )
-                .body::<DealInput>()
+                .patch_body::<DealInput>(REQUIRED_ON_PATCH)
                 .returns::<Deal>(),
             update,
         )
@@ -136,7 +136,7 @@ pub fn routes() -> ApiRouter {
                     "Stage changes of a deal, oldest first, with the time spent in each stage \
                      (one page holding all of them)",
                 )
-                .returns_page::<StageChange>(),
+                .returns_all::<StageChange>(),
             show_stage_history,
         )
         .add(
@@ -145,7 +145,7 @@ pub fn routes() -> ApiRouter {
                     "deals",
                     "Contacts of a deal with their roles (those the caller may read)",
                 )
-                .returns_page::<DealContact>(),
+                .returns_all::<DealContact>(),
             list_contacts,
         )
         .add(
@@ -392,6 +392,8 @@ async fn remove_contact(
 #[serde(deny_unknown_fields)]
 #[schema(as = DealBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }

@@ -14,6 +14,8 @@ use rivet_store::page::{MAX_LIMIT, PageRequest};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+mod objects;
+
 /// A JSON body in, or a JSON response out.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
@@ -29,10 +31,13 @@ fn is_json(content_type: &str) -> bool {
         || (essence.starts_with("application/") && essence.ends_with("+json"))
 }
 
-/// Parse JSON bytes, telling malformed JSON and unknown fields (400) from invalid values (422).
+/// Parse a JSON body, telling malformed JSON and unknown fields (400) from invalid values (422).
+/// Every request body is an object: anything else is a 400 "expected a JSON object", and a
+/// struct nested inside is read only from an object too (a 422 naming its field otherwise).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
+    expect_object(bytes)?;
     let mut de = serde_json::Deserializer::from_slice(bytes);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    let result: Result<T, _> = serde_path_to_error::deserialize(objects::Objects(&mut de));
     let value = result.map_err(|err| {
         let path = err.path().to_string();
         let inner = err.into_inner();
@@ -89,6 +94,21 @@ pub fn read_merged<I: DeserializeOwned>(
     serde_json::from_value(serde_json::Value::Object(merged))
         .map_err(|e| rivet_domain::FieldErrors::single("body", e.to_string()))
 }
+
+/// The body's first byte after JSON whitespace must open an object (an empty body is left to the
+/// parser, which calls it malformed).
+fn expect_object(bytes: &[u8]) -> Result<(), AppError> {
+    match bytes
+        .iter()
+        .find(|b| !matches!(b, b' ' | b'\t' | b'\n' | b'\r'))
+    {
+        None | Some(b'{') => Ok(()),
+        Some(_) => Err(AppError::BadRequest(EXPECTED_OBJECT.into())),
+    }
+}
+
+/// What a request body that is not a JSON object is told.
+pub const EXPECTED_OBJECT: &str = "expected a JSON object";
 
 fn strip_position(message: &str) -> String {
     match message.find(" at line ") {
@@ -157,6 +177,16 @@ impl<S: Send + Sync> FromRequestParts<S> for Auth {
             .map(Auth)
             .ok_or(AppError::Unauthorized)
     }
+}
+
+/// The paging parameters of every list, for its documentation. `cursor` is left out: it is
+/// opaque, only ever copied from a page's `next_cursor`, and any other value is a 400.
+#[derive(Debug, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct PageParams {
+    /// How many rows to answer with: 1 to 500, 50 when left out.
+    #[param(minimum = 1, maximum = 500)]
+    pub limit: Option<u64>,
 }
 
 /// Validate `limit` (1..=500, default 50) and an opaque `cursor` into a page request.
@@ -253,6 +283,30 @@ mod tests {
         assert_eq!(status(r#"{"name":"a","size":"big"}"#), 422);
         assert_eq!(status(r#"{"name":"a"}"#), 422);
         assert_eq!(status(r#"{"name":"a","size":1} trailing"#), 400);
+    }
+
+    #[test]
+    fn only_an_object_is_a_body() {
+        for body in [
+            r#"["a", 1]"#,
+            "[]",
+            " \n[\"a\", 1]",
+            r#""a""#,
+            "1",
+            "null",
+            "true",
+        ] {
+            let err = parse_json::<Body>(body.as_bytes()).err();
+            let problem = err.map(|e| e.problem());
+            assert_eq!(problem.as_ref().map(|p| p.status), Some(400), "{body}");
+            assert_eq!(
+                problem.map(|p| p.detail),
+                Some(EXPECTED_OBJECT.to_owned()),
+                "{body}"
+            );
+        }
+        assert_eq!(status(""), 400);
+        assert_eq!(status(" {\"name\":\"a\",\"size\":1}"), 200);
     }
 
     #[test]

@@ -92,7 +92,7 @@ pub fn routes() -> ApiRouter {
                     "leads",
                     "Change a lead: only the fields sent; null clears an optional field",
                 )
-                .body::<LeadInput>()
+                .patch_body::<LeadInput>(REQUIRED_ON_PATCH)
                 .returns::<Lead>(),
             update,
         )
@@ -224,7 +224,10 @@ async fn show_history(
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LeadBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }
@@ -232,6 +235,7 @@ pub struct BulkUpdate {
 /// What a bulk update sets; at least one field.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(as = LeadBulkFields)]
 pub struct BulkFields {
     pub owner_id: Option<Uuid>,
     pub status: Option<String>,
@@ -241,6 +245,8 @@ pub struct BulkFields {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct BulkDelete {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
 }
 

@@ -33,7 +33,7 @@ pub fn routes() -> ApiRouter {
                     "pipelines",
                     "List pipelines with their ordered stages (needs deals.read)",
                 )
-                .returns_page::<Pipeline>(),
+                .returns_all::<Pipeline>(),
             list,
         )
         .add(
@@ -127,6 +127,7 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreatePipeline {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     #[serde(default)]
     pub is_default: bool,
@@ -183,6 +184,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePipeline {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     /// `true` makes this the default (the previous default stops being one).
     pub is_default: Option<bool>,
@@ -227,6 +230,7 @@ async fn remove(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddStage {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     /// Default win probability of deals in this stage, 0 to 100.
     pub probability: i64,
@@ -273,6 +277,8 @@ pub async fn add_pipeline_stage(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateStage {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     pub probability: Option<i64>,
     pub forecast_category: Option<String>,

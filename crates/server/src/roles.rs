@@ -26,13 +26,13 @@ pub fn routes() -> ApiRouter {
                     "roles",
                     "The permission catalog: every resource, its actions and allowed scopes",
                 )
-                .returns_page::<CatalogEntry>(),
+                .returns_all::<CatalogEntry>(),
             permissions,
         )
         .add(
             get("/roles", READ)
                 .doc("roles", "List roles with their grants")
-                .returns_page::<Role>(),
+                .returns_all::<Role>(),
             list,
         )
         .add(
@@ -148,6 +148,7 @@ pub fn parse_grants(grants: &[GrantInput], field: &str) -> Result<PermissionSet,
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRole {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     #[serde(default)]
     pub description: String,
@@ -202,6 +203,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateRole {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     pub description: Option<String>,
 }

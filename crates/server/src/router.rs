@@ -12,15 +12,17 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, on};
 use rivet_domain::{Action, Actor, Resource};
-use utoipa::openapi::path::{HttpMethod, OperationBuilder, ParameterBuilder, ParameterIn};
+use utoipa::openapi::path::{
+    HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
+};
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, Type};
+use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
     Required, ResponseBuilder, Schema, SecurityRequirement,
 };
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::{IntoParams, PartialSchema, ToSchema};
 
 /// Who may call a route.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,12 +76,54 @@ pub struct RouteInfo {
     request: Option<String>,
     response: Option<Body>,
     success: u16,
+    query: QueryParams,
+}
+
+/// The documented query parameters of a route (utoipa's `Parameter` has no `Debug` here).
+#[derive(Clone, Default)]
+struct QueryParams(Vec<Parameter>);
+
+impl std::fmt::Debug for QueryParams {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list()
+            .entries(self.0.iter().map(|p| &p.name))
+            .finish()
+    }
 }
 
 impl RouteInfo {
     /// Whether the route takes a JSON body.
     pub fn has_body(&self) -> bool {
         self.request.is_some()
+    }
+
+    /// Whether the path names a row (`/leads/{id}`), which may not exist.
+    pub fn has_path_params(&self) -> bool {
+        self.path.contains('{')
+    }
+
+    /// Every status the route can answer, derived from its declaration: its success; 400 for
+    /// a malformed request; 401 for a credential that is not valid (on any route, sign-in
+    /// included) and 403 for a missing permission or CSRF token; 404 for a row that does not
+    /// exist; 409 for a write that meets a uniqueness rule or a row in use; 413, 415 and 422
+    /// for a JSON body too large, of another media type or with invalid values; 429 when a
+    /// rate limit is hit. Problems come as `application/problem+json`.
+    pub fn statuses(&self) -> Vec<u16> {
+        let mut codes = vec![self.success, 400, 401, 403, 429];
+        if self.has_path_params() || self.access != Access::Public {
+            codes.push(404);
+        }
+        if self.method != Method::GET {
+            codes.push(409);
+        }
+        if self.has_body() {
+            codes.extend([413, 415, 422]);
+        } else if !self.query.0.is_empty() {
+            codes.push(422);
+        }
+        codes.sort_unstable();
+        codes.dedup();
+        codes
     }
 }
 
@@ -106,6 +150,7 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             request: None,
             response: None,
             success: 200,
+            query: QueryParams::default(),
         },
         schemas: Vec::new(),
     }
@@ -147,15 +192,42 @@ impl Route {
         self
     }
 
+    /// The JSON body of a `PATCH` that changes a record written as `T`: every field may be left
+    /// out, and the fields in `required` may not be cleared with `null` (documented as
+    /// `<T>Patch`).
+    pub fn patch_body<T: ToSchema>(mut self, required: &[&str]) -> Self {
+        self.collect::<T>();
+        let name = format!("{}Patch", T::name());
+        self.schemas
+            .push((name.clone(), patch_schema(T::schema(), required)));
+        self.info.request = Some(name);
+        self
+    }
+
     /// The JSON the route answers with.
     pub fn returns<T: ToSchema>(mut self) -> Self {
         self.info.response = Some(Body::One(self.collect::<T>()));
         self
     }
 
-    /// A page of `T`: `{"data": [T…], "next_cursor": …}`.
+    /// A page of `T`: `{"data": [T…], "next_cursor": …}`, read with `limit` and `cursor`.
     pub fn returns_page<T: ToSchema>(mut self) -> Self {
         self.info.response = Some(Body::List(self.collect::<T>()));
+        self.query::<crate::extract::PageParams>()
+    }
+
+    /// Every `T` at once, in the shape of a page whose `next_cursor` is always null.
+    pub fn returns_all<T: ToSchema>(mut self) -> Self {
+        self.info.response = Some(Body::List(self.collect::<T>()));
+        self
+    }
+
+    /// The query parameters the route reads, stated with the limits the server enforces.
+    pub fn query<T: IntoParams>(mut self) -> Self {
+        self.info
+            .query
+            .0
+            .extend(T::into_params(|| Some(ParameterIn::Query)));
         self
     }
 
@@ -242,6 +314,48 @@ impl ApiRouter {
     }
 }
 
+/// `schema` with nothing required and the `required` properties not nullable.
+fn patch_schema(schema: RefOr<Schema>, required: &[&str]) -> RefOr<Schema> {
+    let RefOr::T(Schema::Object(mut object)) = schema else {
+        return schema;
+    };
+    object.required.clear();
+    for name in required {
+        if let Some(property) = object.properties.get_mut(*name) {
+            not_null(property);
+        }
+    }
+    RefOr::T(Schema::Object(object))
+}
+
+/// Take `null` out of a property's schema (`type: [string, null]` or `oneOf: [null, …]`).
+fn not_null(property: &mut RefOr<Schema>) {
+    match property {
+        RefOr::T(Schema::Object(object)) => {
+            if let SchemaType::Array(types) = &object.schema_type {
+                let kept: Vec<Type> = types
+                    .iter()
+                    .filter(|t| **t != Type::Null)
+                    .cloned()
+                    .collect();
+                object.schema_type = match kept.as_slice() {
+                    [one] => SchemaType::Type(one.clone()),
+                    _ => SchemaType::Array(kept),
+                };
+            }
+        }
+        RefOr::T(Schema::OneOf(one_of)) => {
+            one_of.items.retain(|item| {
+                !matches!(item, RefOr::T(Schema::Object(o)) if o.schema_type == SchemaType::Type(Type::Null))
+            });
+            if let [only] = one_of.items.as_slice() {
+                *property = only.clone();
+            }
+        }
+        _ => {}
+    }
+}
+
 fn json_content(schema: RefOr<Schema>) -> utoipa::openapi::Content {
     ContentBuilder::new().schema(Some(schema)).build()
 }
@@ -310,26 +424,29 @@ fn openapi(routes: &[RouteInfo], schemas: Vec<(String, RefOr<Schema>)>, prefix: 
                     )
             }
             None => ResponseBuilder::new().description("Success"),
-        };
-        op = op.response(route.success.to_string(), success.build());
-        let mut errors = vec!["400", "422", "429"];
+        }
+        .build();
+        for parameter in &route.query.0 {
+            op = op.parameter(parameter.clone());
+        }
         if route.access != Access::Public {
-            errors.extend(["401", "403", "404"]);
             op = op
                 .security(SecurityRequirement::new("bearer", Vec::<String>::new()))
                 .security(SecurityRequirement::new("api_key", Vec::<String>::new()));
         }
-        for code in errors {
-            op = op.response(
-                code,
+        for code in route.statuses() {
+            let response = if code == route.success {
+                success.clone()
+            } else {
                 ResponseBuilder::new()
                     .description("Problem (RFC 9457)")
                     .content(
                         "application/problem+json",
                         json_content(problem_ref.clone()),
                     )
-                    .build(),
-            );
+                    .build()
+            };
+            op = op.response(code.to_string(), response);
         }
         let method = match route.method {
             Method::POST => HttpMethod::Post,
@@ -375,4 +492,70 @@ fn openapi(routes: &[RouteInfo], schemas: Vec<(String, RefOr<Schema>)>, prefix: 
         .paths(paths)
         .components(Some(components))
         .build()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn route_info(method: &str, path: &str) -> Option<RouteInfo> {
+        crate::app::api_route_list()
+            .into_iter()
+            .find(|r| r.method.as_str() == method && r.path == path)
+    }
+
+    #[test]
+    fn each_schema_name_documents_one_type() {
+        let router = crate::app::api_routes();
+        let mut seen: HashMap<&str, String> = HashMap::new();
+        for (name, schema) in &router.schemas {
+            let json = serde_json::to_string(schema).unwrap_or_default();
+            if let Some(before) = seen.insert(name, json.clone()) {
+                assert_eq!(before, json, "two different types are documented as {name}");
+            }
+        }
+    }
+
+    #[test]
+    fn statuses_follow_from_the_declaration() {
+        let has = |method, path, codes: &[u16]| {
+            let statuses = route_info(method, path)
+                .map(|r| r.statuses())
+                .unwrap_or_default();
+            for code in codes {
+                assert!(
+                    statuses.contains(code),
+                    "{method} {path} lists {code}: {statuses:?}"
+                );
+            }
+            statuses
+        };
+        has("POST", "/auth/login", &[200, 400, 401, 413, 415, 422, 429]);
+        has("POST", "/leads", &[201, 401, 403, 409, 413, 415, 422, 429]);
+        let show = has("GET", "/leads/{id}", &[200, 401, 403, 404, 429]);
+        assert!(!show.contains(&415) && !show.contains(&409), "{show:?}");
+        has("GET", "/search", &[200, 400, 422]);
+    }
+
+    #[test]
+    fn a_patch_may_not_clear_a_required_field() {
+        let (_, _, doc) = crate::app::api_routes().into_parts();
+        let doc = serde_json::to_value(&doc).unwrap_or_default();
+        let patch = &doc["components"]["schemas"]["LeadInputPatch"];
+        assert_eq!(patch["properties"]["status"]["type"], "string", "{patch}");
+        assert_eq!(patch["properties"]["owner_id"]["type"], "string", "{patch}");
+        let create = &doc["components"]["schemas"]["LeadInput"];
+        assert_eq!(
+            create["properties"]["status"]["type"],
+            serde_json::json!(["string", "null"])
+        );
+        let rename = &doc["components"]["schemas"]["UpdateTeam"];
+        assert_eq!(rename["required"], serde_json::Value::Null, "{rename}");
+        let operation = &doc["paths"]["/api/v1/leads/{id}"]["patch"];
+        assert_eq!(
+            operation["requestBody"]["content"]["application/json"]["schema"]["$ref"],
+            "#/components/schemas/LeadInputPatch"
+        );
+    }
 }

@@ -29,16 +29,31 @@ pub fn routes() -> ApiRouter {
                  20), types (comma-separated: lead, contact, account, deal; default all). Best \
                  match first; only records the caller's read scope covers",
             )
-            .returns::<SearchResults>(),
+            .returns::<SearchResults>()
+            .query::<SearchParams>(),
         find,
     )
 }
 
-#[derive(Debug, Deserialize)]
+/// The query string of `/search`. The patterns say what the server checks after trimming
+/// (Unicode white space, as `str::trim` sees it): `q` has at least two characters left.
+#[derive(Debug, Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct SearchParams {
+    /// What to look for: 2 to 200 characters once trimmed.
+    #[param(
+        required = true,
+        min_length = 2,
+        max_length = 200,
+        pattern = r"^[\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\s\S]*[^\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000][\t-\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000]*$"
+    )]
     q: Option<String>,
+    /// At most this many results: 1 to 50, 20 when left out.
+    #[param(value_type = Option<u32>, minimum = 1, maximum = 50)]
     limit: Option<String>,
+    /// Comma-separated record types (lead, contact, account, deal); all when left out.
+    #[param(pattern = r"^( *(lead|contact|account|deal) *(, *(lead|contact|account|deal) *)*)?$")]
     types: Option<String>,
 }
 

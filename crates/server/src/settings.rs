@@ -44,6 +44,7 @@ pub struct UpdateSettings {
     pub name: Option<String>,
     pub timezone: Option<String>,
     pub currency: Option<String>,
+    #[schema(minimum = 1, maximum = 12)]
     pub fiscal_year_start_month: Option<u8>,
     pub locale: Option<String>,
     /// Closing a deal won or lost needs a close_reason.

@@ -95,7 +95,7 @@ pub fn routes() -> ApiRouter {
                     "Change a task: only the fields sent; null clears an optional field; \
                      completed_at follows the status",
                 )
-                .body::<TaskInput>()
+                .patch_body::<TaskInput>(REQUIRED_ON_PATCH)
                 .returns::<Task>(),
             update,
         )
@@ -300,6 +300,8 @@ async fn show_history(
 #[serde(deny_unknown_fields)]
 #[schema(as = TaskBulkUpdate)]
 pub struct BulkUpdate {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
     pub ids: Vec<Uuid>,
     pub set: BulkFields,
 }

@@ -23,7 +23,7 @@ pub fn routes() -> ApiRouter {
         .add(
             get("/teams", READ)
                 .doc("teams", "List teams")
-                .returns_page::<Team>(),
+                .returns_all::<Team>(),
             list,
         )
         .add(
@@ -80,6 +80,7 @@ async fn list(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateTeam {
+    #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
     pub manager_id: Option<Uuid>,
 }
@@ -121,6 +122,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateTeam {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_100)]
     pub name: Option<String>,
     /// `null` removes the manager.
     #[serde(default, deserialize_with = "crate::extract::present")]

@@ -23,6 +23,7 @@ pub fn routes() -> ApiRouter {
         get(path, Access::Allow(resource, Action::Read))
             .doc(tag, DOC)
             .returns::<TimelinePage>()
+            .query::<crate::extract::PageParams>()
     };
     ApiRouter::new()
         .add(

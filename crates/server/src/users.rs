@@ -98,6 +98,7 @@ async fn list(
 #[serde(deny_unknown_fields)]
 pub struct CreateUser {
     pub email: String,
+    #[schema(schema_with = rivet_domain::validate::names::name_200)]
     pub name: String,
     pub role_id: Uuid,
     pub team_id: Option<Uuid>,
@@ -198,6 +199,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema, Default)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateUser {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_200)]
     pub name: Option<String>,
     pub role_id: Option<Uuid>,
     #[serde(default, deserialize_with = "crate::extract::present")]

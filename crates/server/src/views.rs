@@ -47,7 +47,7 @@ pub fn routes() -> ApiRouter {
                      contacts, deals, tasks) or of every list they may read, by name (any \
                      signed-in member; read on the list)",
                 )
-                .returns_page::<SavedView>(),
+                .returns_all::<SavedView>(),
             list,
         )
         .add(
@@ -244,6 +244,7 @@ pub struct CreateView {
     /// leads, accounts, contacts, deals, tasks or activities.
     pub resource: String,
     /// 1 to 80 characters, unique among the caller's views of the list.
+    #[schema(schema_with = rivet_domain::validate::names::name_80)]
     pub name: String,
     /// The list's query string (filters, `q`, `sort`, `limit`; no `cursor`), e.g.
     /// `status=new&sort=-created_at`. Empty: the whole list.
@@ -307,6 +308,8 @@ async fn show(
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateView {
+    #[serde(default)]
+    #[schema(schema_with = rivet_domain::validate::names::optional_name_80)]
     pub name: Option<String>,
     /// Checked by the list's parser, as on create.
     pub query: Option<String>,
