@@ -106,7 +106,8 @@ pub fn first_run_text(config: &Config, created: &CreatedCompany) -> String {
     let password = match &created.generated_password {
         Some(password) => format!(
             "    password: {password}\n  This password is shown only now. Change it after \
-             signing in.\n"
+             signing in, on your profile page ({}/profile).\n",
+            config.public_url()
         ),
         None => "    password: the one in RIVET_ADMIN_PASSWORD\n".to_owned(),
     };
