@@ -7,7 +7,7 @@ use rivet_server::AppState;
 use rivet_server::worker::{self, TEST_ECHO, WorkerOptions};
 use rivet_store::jobs::{self, NewJob};
 use rivet_store::sea_orm::{ConnectionTrait, Statement};
-use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, ids_of, json_of, spawn_app};
 use serde_json::{Value, json};
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -76,15 +76,6 @@ async fn wait_for_state(app: &TestApp, who: &Session, id: Uuid, state: &str) -> 
         );
         tokio::time::sleep(Duration::from_millis(25)).await;
     }
-}
-
-fn ids_of(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .expect("data array")
-        .iter()
-        .map(|j| j["id"].as_str().expect("id").to_owned())
-        .collect()
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {

@@ -3,7 +3,9 @@
 //! actions, on SQLite and PostgreSQL.
 
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+use rivet_tests::{
+    Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
+};
 
 async fn create_lead(app: &TestApp, who: &Session, body: Value) -> Value {
     let response = app.post("/leads", who, body).await;
@@ -20,31 +22,10 @@ fn id(lead: &Value) -> String {
     lead["id"].as_str().unwrap().to_owned()
 }
 
-fn ids_of(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect()
-}
-
 async fn list(app: &TestApp, who: &Session, query: &str) -> Value {
     let response = app.get(&format!("/leads?{query}"), who).await;
     assert_eq!(response.status(), 200, "GET /leads?{query}");
     json_of(response).await
-}
-
-fn fields_of(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn a_lead_is_created_read_changed_and_deleted_with_an_audit_row_each(db: Db) {

@@ -5,7 +5,9 @@
 
 use rivet_domain::query::{FieldKind, FieldSpec};
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+use rivet_tests::{
+    Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
+};
 
 /// The names a list may sort by, and the names it filters by that are not tags.
 fn sort_and_filter_names<F>(specs: &[FieldSpec<F>]) -> (Vec<&'static str>, Vec<&'static str>) {
@@ -31,15 +33,6 @@ async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value 
         response.text().await
     );
     json_of(response).await
-}
-
-fn ids_of(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|r| r["id"].as_str().unwrap().to_owned())
-        .collect()
 }
 
 async fn page(app: &TestApp, who: &Session, path: &str, query: &str) -> Value {
@@ -270,18 +263,6 @@ async fn every_sort_field_pages_through_nulls_and_ties_in_order(db: Db) {
     }
     let (sorts, _) = sort_and_filter_names(rivet_domain::activities::ACTIVITY_FIELDS);
     walk_every_sort(&app, &admin, "/activities", &sorts, 3).await;
-}
-
-fn fields_of(problem: &Value) -> Vec<String> {
-    problem["errors"]
-        .as_array()
-        .map(|errors| {
-            errors
-                .iter()
-                .filter_map(|e| e["field"].as_str().map(str::to_owned))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 async fn lead_scores_are_0_to_100_and_the_total_follows_fit_and_engagement(db: Db) {

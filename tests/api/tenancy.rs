@@ -2,8 +2,8 @@
 
 use reqwest::Method;
 use rivet_server::router::Access;
-use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{Db, assert_problem, both, json_of, spawn_app};
+use rivet_tests::serde_json::json;
+use rivet_tests::{Db, assert_problem, both, ids_of, json_of, spawn_app};
 
 async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
     let app = spawn_app(db).await;
@@ -77,15 +77,6 @@ async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
     )
     .await;
     assert!(key_now["revoked_at"].is_null());
-}
-
-fn ids_of(page: &Value) -> Vec<String> {
-    page["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .filter_map(|r| r["id"].as_str().map(str::to_owned))
-        .collect()
 }
 
 async fn lists_search_and_audit_never_show_another_companys_rows(db: Db) {

@@ -402,6 +402,29 @@ impl TestApp {
     }
 }
 
+/// The ids of a list page's rows, in order.
+pub fn ids_of(page: &Value) -> Vec<String> {
+    page["data"]
+        .as_array()
+        .expect("a list page has data")
+        .iter()
+        .map(|r| r["id"].as_str().expect("a row has an id").to_owned())
+        .collect()
+}
+
+/// The fields a problem's `errors` name, in order.
+pub fn fields_of(problem: &Value) -> Vec<String> {
+    problem["errors"]
+        .as_array()
+        .map(|errors| {
+            errors
+                .iter()
+                .filter_map(|e| e["field"].as_str().map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 /// Read a JSON body, failing with the text when it is not JSON.
 pub async fn json_of(response: Response) -> Value {
     let text = response.text().await.expect("body");
