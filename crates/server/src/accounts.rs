@@ -20,6 +20,7 @@ use rivet_store::Page;
 use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
 use rivet_store::audit::AuditEntry;
 use rivet_store::query::decode_list_cursor;
+use rivet_store::record::{self, Record};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -133,7 +134,7 @@ async fn list(
     .await?;
     let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
-        accounts::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
+        record::list::<Account>(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
 }
 
@@ -150,7 +151,7 @@ pub async fn create_account(
         .validate()
         .map_err(|e| custom_fields::with_errors(e, &custom))?;
     data.custom_fields = custom?;
-    Ok(accounts::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Account>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -170,7 +171,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Account>, AppError> {
     Ok(Json(
-        accounts::get(&app.store, &actor, parse_id(&id)?).await?,
+        record::get::<Account>(&app.store, &actor, parse_id(&id)?).await?,
     ))
 }
 
@@ -187,7 +188,7 @@ pub async fn update_account(
 ) -> Result<Account, AppError> {
     check_partial::<AccountInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Account, &mut patch).await?;
-    let account = accounts::update(&app.store, actor, id, move |before| {
+    let account = record::update::<Account>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
         custom.apply(&mut merged);
@@ -266,7 +267,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    accounts::get(&app.store, &actor, id).await?;
+    record::get::<Account>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Accounts, id, query).await
 }
 

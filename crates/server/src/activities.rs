@@ -22,6 +22,7 @@ use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::activities::{self, Activity, BulkSet};
 use rivet_store::audit::AuditEntry;
+use rivet_store::record::{self, Record};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -164,7 +165,9 @@ async fn list(
     Query(mut pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<Activity>>, AppError> {
     let (query, record) = list_query(&mut pairs)?;
-    let (limit, after) = list_window(&pairs, |c| activities::decode_cursor(&query.sort, c))?;
+    let (limit, after) = list_window(&pairs, |c| {
+        rivet_store::query::decode_cursor(&query.sort, c)
+    })?;
     Ok(Json(
         activities::list(&app.store, &actor, &query, record, limit, after.as_ref()).await?,
     ))
@@ -177,7 +180,7 @@ pub async fn create_activity(
     input: ActivityInput,
 ) -> Result<Activity, AppError> {
     let data = input.validate()?;
-    Ok(activities::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Activity>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -197,7 +200,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Activity>, AppError> {
     Ok(Json(
-        activities::get(&app.store, &actor, parse_id(&id)?).await?,
+        record::get::<Activity>(&app.store, &actor, parse_id(&id)?).await?,
     ))
 }
 
@@ -213,7 +216,7 @@ pub async fn update_activity(
     patch: Map<String, Value>,
 ) -> Result<Activity, AppError> {
     check_partial::<ActivityInput>(&patch, REQUIRED_ON_PATCH)?;
-    let activity = activities::update(&app.store, actor, id, move |before| {
+    let activity = record::update::<Activity>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
         let input: ActivityInput = read_merged(merged)?;
@@ -238,7 +241,7 @@ async fn destroy(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    activities::delete(&app.store, &actor, parse_id(&id)?).await?;
+    record::delete::<Activity>(&app.store, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -249,7 +252,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    activities::get(&app.store, &actor, id).await?;
+    record::get::<Activity>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Activities, id, query).await
 }
 
@@ -296,6 +299,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = activities::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<Activity>(&app.store, &actor, body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

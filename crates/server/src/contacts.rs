@@ -21,6 +21,7 @@ use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::contacts::{self, BulkSet, Contact};
 use rivet_store::query::decode_list_cursor;
+use rivet_store::record::{self, Record};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -123,7 +124,7 @@ async fn list(
     .await?;
     let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
-        contacts::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
+        record::list::<Contact>(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
 }
 
@@ -140,7 +141,7 @@ pub async fn create_contact(
         .validate()
         .map_err(|e| custom_fields::with_errors(e, &custom))?;
     data.custom_fields = custom?;
-    Ok(contacts::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Contact>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -160,7 +161,7 @@ async fn show(
     Path(id): Path<String>,
 ) -> Result<Json<Contact>, AppError> {
     Ok(Json(
-        contacts::get(&app.store, &actor, parse_id(&id)?).await?,
+        record::get::<Contact>(&app.store, &actor, parse_id(&id)?).await?,
     ))
 }
 
@@ -176,7 +177,7 @@ pub async fn update_contact(
 ) -> Result<Contact, AppError> {
     check_partial::<ContactInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Contact, &mut patch).await?;
-    let contact = contacts::update(&app.store, actor, id, move |before| {
+    let contact = record::update::<Contact>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         // Leaving an account also gives up being its primary contact.
         if patch.get("account_id").is_some_and(Value::is_null) && !patch.contains_key("is_primary")
@@ -207,7 +208,7 @@ async fn destroy(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    contacts::delete(&app.store, &actor, parse_id(&id)?).await?;
+    record::delete::<Contact>(&app.store, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,7 +219,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    contacts::get(&app.store, &actor, id).await?;
+    record::get::<Contact>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Contacts, id, query).await
 }
 
@@ -268,6 +269,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = contacts::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<Contact>(&app.store, &actor, body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

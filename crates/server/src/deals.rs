@@ -25,6 +25,7 @@ use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::deals::{self, BulkSet, Deal, DealContact, PipelineSummary, StageChange};
 use rivet_store::query::decode_list_cursor;
+use rivet_store::record::{self, Record};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -189,7 +190,7 @@ async fn list(
     .await?;
     let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
-        deals::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
+        record::list::<Deal>(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
 }
 
@@ -230,7 +231,7 @@ pub async fn create_deal(
         .validate()
         .map_err(|e| custom_fields::with_errors(e, &custom))?;
     data.custom_fields = custom?;
-    Ok(deals::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Deal>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -249,7 +250,9 @@ async fn show(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Deal>, AppError> {
-    Ok(Json(deals::get(&app.store, &actor, parse_id(&id)?).await?))
+    Ok(Json(
+        record::get::<Deal>(&app.store, &actor, parse_id(&id)?).await?,
+    ))
 }
 
 /// Fields a patch may not clear with `null`.
@@ -275,7 +278,7 @@ pub async fn update_deal(
 ) -> Result<Deal, AppError> {
     check_partial::<DealInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Deal, &mut patch).await?;
-    let deal = deals::update(&app.store, actor, id, move |before| {
+    let deal = record::update::<Deal>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         let moves = patch.contains_key("stage_id") || patch.contains_key("pipeline_id");
         if moves {
@@ -309,7 +312,7 @@ async fn destroy(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    deals::delete(&app.store, &actor, parse_id(&id)?).await?;
+    record::delete::<Deal>(&app.store, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -320,7 +323,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    deals::get(&app.store, &actor, id).await?;
+    record::get::<Deal>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Deals, id, query).await
 }
 
@@ -437,6 +440,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = deals::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<Deal>(&app.store, &actor, body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

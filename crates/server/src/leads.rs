@@ -17,6 +17,7 @@ use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::leads::{self, BulkSet, Lead};
 use rivet_store::query::decode_list_cursor;
+use rivet_store::record::{self, Record};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
@@ -126,7 +127,7 @@ async fn list(
     .await?;
     let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
     Ok(Json(
-        leads::list(&app.store, &actor, &query, limit, after.as_ref()).await?,
+        record::list::<Lead>(&app.store, &actor, &query, limit, after.as_ref()).await?,
     ))
 }
 
@@ -142,7 +143,7 @@ pub async fn create_lead(
         .validate()
         .map_err(|e| custom_fields::with_errors(e, &custom))?;
     data.custom_fields = custom?;
-    Ok(leads::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Lead>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -161,7 +162,9 @@ async fn show(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Lead>, AppError> {
-    Ok(Json(leads::get(&app.store, &actor, parse_id(&id)?).await?))
+    Ok(Json(
+        record::get::<Lead>(&app.store, &actor, parse_id(&id)?).await?,
+    ))
 }
 
 /// Fields a patch may not clear with `null`.
@@ -177,7 +180,7 @@ pub async fn update_lead(
 ) -> Result<Lead, AppError> {
     check_partial::<LeadInput>(&patch, REQUIRED_ON_PATCH)?;
     let custom = custom_fields::check_patch(app, actor, RecordType::Lead, &mut patch).await?;
-    let lead = leads::update(&app.store, actor, id, move |before| {
+    let lead = record::update::<Lead>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         if !patch.contains_key("total_score") {
             // The total follows the fit and engagement scores the patch may change.
@@ -207,7 +210,7 @@ async fn destroy(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    leads::delete(&app.store, &actor, parse_id(&id)?).await?;
+    record::delete::<Lead>(&app.store, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -218,7 +221,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    leads::get(&app.store, &actor, id).await?;
+    record::get::<Lead>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Leads, id, query).await
 }
 
@@ -329,6 +332,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = leads::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<Lead>(&app.store, &actor, body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

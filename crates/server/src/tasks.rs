@@ -23,6 +23,7 @@ use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::audit::AuditEntry;
 use rivet_store::companies;
+use rivet_store::record::{self, Record};
 use rivet_store::tasks::{self, BulkSet, Task, TaskShortcuts};
 use serde::Deserialize;
 use serde_json::{Map, Value, json};
@@ -198,7 +199,9 @@ async fn list(
     let shortcuts = list_shortcuts(&app, &actor, &mut pairs).await?;
     let query = ListQuery::parse(&pairs, TASK_FIELDS, TASK_DEFAULT_SORT)
         .map_err(|e| AppError::BadRequest(e.0))?;
-    let (limit, after) = list_window(&pairs, |c| tasks::decode_cursor(&query.sort, c))?;
+    let (limit, after) = list_window(&pairs, |c| {
+        rivet_store::query::decode_cursor(&query.sort, c)
+    })?;
     Ok(Json(
         tasks::list(&app.store, &actor, &query, shortcuts, limit, after.as_ref()).await?,
     ))
@@ -211,7 +214,7 @@ pub async fn create_task(
     input: TaskInput,
 ) -> Result<Task, AppError> {
     let data = input.validate()?;
-    Ok(tasks::create(&app.store, actor, &data).await?)
+    Ok(record::create::<Task>(&app.store, actor, &data).await?)
 }
 
 async fn create(
@@ -230,7 +233,9 @@ async fn show(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<Json<Task>, AppError> {
-    Ok(Json(tasks::get(&app.store, &actor, parse_id(&id)?).await?))
+    Ok(Json(
+        record::get::<Task>(&app.store, &actor, parse_id(&id)?).await?,
+    ))
 }
 
 /// Fields a patch may not clear with `null`.
@@ -245,7 +250,7 @@ pub async fn update_task(
     patch: Map<String, Value>,
 ) -> Result<Task, AppError> {
     check_partial::<TaskInput>(&patch, REQUIRED_ON_PATCH)?;
-    let task = tasks::update(&app.store, actor, id, move |before| {
+    let task = record::update::<Task>(&app.store, actor, id, move |before| {
         let mut merged = before.as_input();
         merged.extend(patch);
         let input: TaskInput = read_merged(merged)?;
@@ -281,7 +286,7 @@ async fn destroy(
     Auth(actor): Auth,
     Path(id): Path<String>,
 ) -> Result<StatusCode, AppError> {
-    tasks::delete(&app.store, &actor, parse_id(&id)?).await?;
+    record::delete::<Task>(&app.store, &actor, parse_id(&id)?).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
@@ -292,7 +297,7 @@ async fn show_history(
     Query(query): Query<HistoryQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
-    tasks::get(&app.store, &actor, id).await?;
+    record::get::<Task>(&app.store, &actor, id).await?;
     history(&app, &actor, Resource::Tasks, id, query).await
 }
 
@@ -355,6 +360,6 @@ async fn bulk_delete(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = tasks::bulk_delete(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<Task>(&app.store, &actor, body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

@@ -10,8 +10,9 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use rivet_domain::activities::RecordType;
 use rivet_domain::{Action, Resource};
+use rivet_store::record;
 use rivet_store::timeline::{self, Before, TimelinePage};
-use rivet_store::{accounts, contacts, deals, leads};
+use rivet_store::{accounts::Account, contacts::Contact, deals::Deal, leads::Lead};
 
 const DOC: &str = "Newest first: activities linked to the record, tasks about it, deal stage \
                    changes and notable changes (created, owner, status, stage, amount, …); an \
@@ -56,10 +57,10 @@ pub async fn record_timeline(
     let store = &app.store;
     // Reading the record first makes one outside the caller's scope (or company) a 404.
     match record_type {
-        RecordType::Lead => drop(leads::get(store, actor, id).await?),
-        RecordType::Contact => drop(contacts::get(store, actor, id).await?),
-        RecordType::Account => drop(accounts::get(store, actor, id).await?),
-        RecordType::Deal => drop(deals::get(store, actor, id).await?),
+        RecordType::Lead => drop(record::get::<Lead>(store, actor, id).await?),
+        RecordType::Contact => drop(record::get::<Contact>(store, actor, id).await?),
+        RecordType::Account => drop(record::get::<Account>(store, actor, id).await?),
+        RecordType::Deal => drop(record::get::<Deal>(store, actor, id).await?),
     }
     Ok(timeline::page(store, actor, (record_type, id), before, limit).await?)
 }

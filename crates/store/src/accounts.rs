@@ -1,26 +1,25 @@
-//! Accounts: list (typed filters, multi-field sort, keyset cursor), read, create, update,
-//! delete and bulk update/delete, filtered by the caller's company and their scope on accounts,
-//! every change audited in its transaction. Also the parent hierarchy (no cycles) and what
-//! happens to an account's contacts and child accounts when it is deleted.
+//! Accounts as a record type (list, get, create, update and bulk update are the generic
+//! record layer's, [`crate::record`]), with their own rules as its hooks: the parent hierarchy
+//! (no cycles), and what happens to an account's contacts and child accounts when it is
+//! deleted.
 
 use crate::contacts;
 use crate::migrations_records::Accounts;
-use crate::query::{
-    self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
-};
+use crate::query::{self, ListField, escape_like, iden, unique_ids};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, Tx, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
-use rivet_domain::accounts::{ACCOUNT_FIELDS, AccountData, AccountField, LifecycleStage};
-use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
-use rivet_domain::values::Money;
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
+use rivet_domain::accounts::{
+    ACCOUNT_FIELDS, AccountData, AccountField, AccountInput, LifecycleStage,
 };
+use rivet_domain::query::{FieldSpec, FilterValue};
+use rivet_domain::values::Money;
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::Map;
+use serde_json::json;
 use uuid::Uuid;
 
 /// An account as the API shows it. Money is a decimal string.
@@ -56,32 +55,10 @@ pub struct Account {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Fields a client cannot write.
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
-
-impl Account {
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        let mut map = self.as_input();
-        map.insert("id".into(), serde_json::json!(self.id));
-        serde_json::Value::Object(map)
-    }
-}
-
 table_row! {
 #[derive(Debug)]
-struct AccountRow in Accounts::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct AccountRow in Accounts::Table {
     id: Uuid,
     name: String,
     domain: Option<String>,
@@ -120,10 +97,7 @@ impl From<AccountRow> for Account {
             }
             .amount()
         });
-        let custom_fields = match json_column(r.custom_fields) {
-            v @ serde_json::Value::Object(_) => v,
-            _ => serde_json::Value::Object(Map::new()),
-        };
+        let custom_fields = record::custom_fields_of(r.custom_fields);
         Self {
             id: r.id,
             name: r.name,
@@ -149,7 +123,7 @@ impl From<AccountRow> for Account {
                 .parse()
                 .unwrap_or(LifecycleStage::Prospect),
             health_score: r.health_score,
-            tags: serde_json::from_value(json_column(r.tags)).unwrap_or_default(),
+            tags: record::tags_of(r.tags),
             custom_fields,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -272,78 +246,71 @@ fn data_columns(data: &AccountData, owner_id: Uuid) -> Vec<(Accounts, Value)> {
     cols
 }
 
-fn select_accounts(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(AccountRow::columns())
-        .from(Accounts::Table)
-        .and_where(Expr::col((Accounts::Table, Accounts::CompanyId)).eq(company_id))
-        .to_owned()
-}
+impl Record for Account {
+    type Row = AccountRow;
+    type Field = AccountField;
+    const RESOURCE: Resource = Resource::Accounts;
 
-fn scope(actor: &Actor, action: Action) -> Result<Cond> {
-    scope_condition(actor, Resource::Accounts, action, || {
-        Expr::col((Accounts::Table, Accounts::OwnerId))
-    })
-}
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner(&self) -> Uuid {
+        self.owner_id
+    }
+    fn custom_fields(&self) -> &serde_json::Value {
+        &self.custom_fields
+    }
+    fn sort_value(&self, field: AccountField) -> FilterValue {
+        sort_value(self, field)
+    }
 
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<AccountField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
-}
-
-/// One page of the accounts the caller may read.
-pub async fn list(
-    store: &Store,
-    actor: &Actor,
-    list: &ListQuery<AccountField>,
-    limit: u64,
-    after: Option<&Seek>,
-) -> Result<Page<Account>> {
-    let mut q = select_accounts(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    q.cond_where(query::filter_condition(&list.filters, store.backend()));
-    q.cond_where(query::custom_condition(list, store.backend()));
-    if let Some(text) = &list.q {
+    fn text_match(text: &str) -> Option<Cond> {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Accounts| {
             Expr::expr(Func::lower(Expr::col((Accounts::Table, col))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
-        q.cond_where(
+        Some(
             Cond::any()
                 .add(like(Accounts::Name))
                 .add(like(Accounts::Domain)),
-        );
+        )
     }
-    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<AccountRow> = fetch_all(store.db(), &q).await?;
-    let accounts: Vec<Account> = rows.into_iter().map(Account::from).collect();
-    Ok(query::page_of_list(
-        accounts,
-        limit,
-        list,
-        sort_value,
-        |a| &a.custom_fields,
-        |a| a.id,
-    ))
+
+    /// Deals keep no reference to a deleted account.
+    async fn before_delete(tx: &Tx, actor: &Actor, records: &[Self]) -> Result<()> {
+        let ids: Vec<Uuid> = records.iter().map(|a| a.id).collect();
+        crate::deals::detach(tx, actor, crate::deals::Detach::Account, &ids).await
+    }
 }
 
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Account> {
-    let mut q = select_accounts(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Accounts::Table, Accounts::Id)).eq(id));
-    let row: Option<AccountRow> = fetch_optional(conn, &q).await?;
-    row.map(Account::from).ok_or(StoreError::NotFound)
-}
+impl Write for Account {
+    type Data = AccountData;
 
-/// One account the caller may read; another company's, or one outside their scope, is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Account> {
-    get_in(store.db(), actor, Action::Read, id).await
+    fn data_owner(data: &AccountData) -> Option<Uuid> {
+        data.owner_id
+    }
+
+    /// A new parent must keep the hierarchy free of cycles.
+    async fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        id: Uuid,
+        data: &AccountData,
+        owner: Uuid,
+        before: Option<&Self>,
+        _at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        if let Some(parent) = data.parent_id
+            && before.is_none_or(|b| b.parent_id != data.parent_id)
+        {
+            check_parent(tx.conn(), actor, id, parent).await?;
+        }
+        Ok(data_columns(data, owner)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect())
+    }
 }
 
 /// The names of the accounts among `ids` that the caller may read, in one query (for lists that
@@ -369,23 +336,17 @@ pub async fn names(
     .from(Accounts::Table)
     .and_where(Expr::col((Accounts::Table, Accounts::CompanyId)).eq(actor.company_id))
     .and_where(Expr::col((Accounts::Table, Accounts::Id)).is_in(ids.iter().copied()))
-    .cond_where(scope(actor, Action::Read)?);
+    .cond_where(record::scope::<Account>(actor, Action::Read)?);
     let rows: Vec<NameRow> = fetch_all(store.db(), &q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
-}
-
-/// An account of the caller's company regardless of scope.
-async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Account> {
-    let mut q = select_accounts(actor.company_id);
-    q.and_where(Expr::col((Accounts::Table, Accounts::Id)).eq(id));
-    let row: Option<AccountRow> = fetch_optional(conn, &q).await?;
-    row.map(Account::from).ok_or(StoreError::NotFound)
 }
 
 /// Whether `id` is an account of the caller's company (any scope): what a reference from
 /// another record (a contact's `account_id`) needs.
 pub(crate) async fn exists<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<bool> {
-    Ok(fetch_unscoped(conn, actor, id).await.is_ok())
+    Ok(record::get_unscoped::<Account, _>(conn, actor, id)
+        .await
+        .is_ok())
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -434,113 +395,6 @@ async fn check_parent<C: ConnectionTrait>(
     Err(cycle())
 }
 
-async fn insert(tx: &Tx, cols: Vec<(Accounts, Value)>) -> Result<()> {
-    let (names, values): (Vec<Accounts>, Vec<Value>) = cols.into_iter().unzip();
-    let values: Vec<Expr> = values.into_iter().map(Expr::val).collect();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Accounts::Table)
-            .columns(names)
-            .values(values)
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    Ok(())
-}
-
-/// Create an account; without an owner the caller owns it.
-pub async fn create(store: &Store, actor: &Actor, data: &AccountData) -> Result<Account> {
-    let tx = store.write(actor).await?;
-    let owner_id = data.owner_id.unwrap_or(actor.user_id);
-    check_owner(
-        tx.conn(),
-        actor,
-        Resource::Accounts,
-        Action::Create,
-        owner_id,
-    )
-    .await?;
-    let id = new_id();
-    if let Some(parent) = data.parent_id {
-        check_parent(tx.conn(), actor, id, parent).await?;
-    }
-    let at = now();
-    let mut cols = vec![
-        (Accounts::CompanyId, actor.company_id.into()),
-        (Accounts::Id, id.into()),
-        (Accounts::CreatedBy, actor.user_id.into()),
-        (Accounts::CreatedAt, at.into()),
-        (Accounts::UpdatedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, owner_id));
-    insert(&tx, cols).await?;
-    let account = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Accounts,
-        id,
-        Action::Create,
-        None,
-        Some(&account.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(account)
-}
-
-/// Change an account: `apply` turns the current account into its new data (a patch merged and
-/// validated), inside the transaction.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Account) -> std::result::Result<AccountData, FieldErrors>,
-) -> Result<Account> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let Some(owner_id) = data.owner_id else {
-        return Err(StoreError::invalid("owner_id", "must not be empty"));
-    };
-    if owner_id != before.owner_id {
-        check_owner(
-            tx.conn(),
-            actor,
-            Resource::Accounts,
-            Action::Update,
-            owner_id,
-        )
-        .await?;
-    }
-    if let Some(parent) = data.parent_id
-        && data.parent_id != before.parent_id
-    {
-        check_parent(tx.conn(), actor, id, parent).await?;
-    }
-    let mut cols = data_columns(&data, owner_id);
-    cols.push((Accounts::UpdatedAt, now().into()));
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Accounts::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Accounts::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Accounts::Id).eq(id)),
-    )
-    .await?;
-    let after = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Accounts,
-        id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
 /// What to do with an account's contacts and child accounts when it is deleted. Without a
 /// choice, an account that has either is not deleted (409).
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -553,17 +407,11 @@ pub struct DeleteOptions {
     pub detach_children: bool,
 }
 
-fn children(actor: &Actor, id: Uuid) -> SelectStatement {
-    let mut q = select_accounts(actor.company_id);
-    q.and_where(Expr::col((Accounts::Table, Accounts::ParentId)).eq(id));
-    q
-}
-
 /// Delete an account, first dealing with its contacts and children as `options` say; every
 /// moved or deleted row is audited in the same transaction.
 pub async fn delete(store: &Store, actor: &Actor, id: Uuid, options: DeleteOptions) -> Result<()> {
     let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    let before = record::get_in(tx.conn(), actor, Action::Delete, id).await?;
     delete_in(&tx, actor, &before, options).await?;
     tx.commit().await?;
     Ok(())
@@ -601,61 +449,34 @@ async fn delete_in(tx: &Tx, actor: &Actor, before: &Account, options: DeleteOpti
             }
         }
     }
-    let kids: Vec<AccountRow> = fetch_all(tx.conn(), &children(actor, id)).await?;
-    if !kids.is_empty() {
-        if !options.detach_children {
-            return Err(StoreError::Conflict {
-                field: "children".into(),
-                message: format!(
-                    "the account is the parent of {} account(s); detach them with \
-                     ?detach_children=true",
-                    kids.len()
-                ),
-            });
-        }
-        let at = now();
-        exec(
-            tx.conn(),
-            Query::update()
-                .table(Accounts::Table)
-                .value(Accounts::ParentId, Option::<Uuid>::None)
-                .value(Accounts::UpdatedAt, at)
-                .and_where(Expr::col(Accounts::CompanyId).eq(actor.company_id))
-                .and_where(Expr::col(Accounts::ParentId).eq(id)),
-        )
-        .await?;
-        for kid in kids {
-            let kid = Account::from(kid);
-            let mut after = kid.clone();
-            after.parent_id = None;
-            after.updated_at = at;
-            tx.audit(
-                Resource::Accounts,
-                kid.id,
-                Action::Update,
-                Some(&kid.audit_json()),
-                Some(&after.audit_json()),
-            )
-            .await?;
-        }
-    }
-    crate::deals::detach(tx, actor, crate::deals::Detach::Account, &[id]).await?;
-    exec(
+    let kids: Vec<Account> = record::all_where(
         tx.conn(),
-        Query::delete()
-            .from_table(Accounts::Table)
-            .and_where(Expr::col(Accounts::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Accounts::Id).eq(id)),
+        actor,
+        Cond::all().add(Expr::col((Accounts::Table, Accounts::ParentId)).eq(id)),
     )
     .await?;
-    tx.audit(
-        Resource::Accounts,
-        id,
-        Action::Delete,
-        Some(&before.audit_json()),
-        None,
+    if !kids.is_empty() && !options.detach_children {
+        return Err(StoreError::Conflict {
+            field: "children".into(),
+            message: format!(
+                "the account is the parent of {} account(s); detach them with \
+                 ?detach_children=true",
+                kids.len()
+            ),
+        });
+    }
+    record::update_rows(
+        tx,
+        actor,
+        &kids,
+        vec![(iden(Accounts::ParentId), Option::<Uuid>::None.into())],
+        |kid, at| {
+            kid.parent_id = None;
+            kid.updated_at = at;
+        },
     )
     .await?;
+    record::delete_in(tx, actor, std::slice::from_ref(before)).await?;
     Ok(())
 }
 
@@ -667,77 +488,32 @@ pub struct BulkSet {
     pub tags: Option<Vec<String>>,
 }
 
-async fn all_in_scope(
-    tx: &Tx,
-    actor: &Actor,
-    action: Action,
-    ids: &[Uuid],
-) -> Result<Vec<Account>> {
-    let mut q = select_accounts(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Accounts::Table, Accounts::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<AccountRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(rows.into_iter().map(Account::from).collect())
-}
-
-/// Set owner, stage and/or tags on every account of `ids`, all or nothing; one audit row each.
+/// Set owner, stage and/or tags on every account of `ids`, all or nothing; each written as a
+/// patch of those fields would be, one audit row each.
 pub async fn bulk_update(
     store: &Store,
     actor: &Actor,
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Account>> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    if let Some(owner) = set.owner_id {
-        check_owner(tx.conn(), actor, Resource::Accounts, Action::Update, owner).await?;
-    }
-    let at = now();
-    let mut update = Query::update();
-    update
-        .table(Accounts::Table)
-        .value(Accounts::UpdatedAt, at)
-        .and_where(Expr::col(Accounts::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(Accounts::Id).is_in(ids.iter().copied()));
-    if let Some(owner) = set.owner_id {
-        update.value(Accounts::OwnerId, owner);
-    }
-    if let Some(stage) = set.lifecycle_stage {
-        update.value(Accounts::LifecycleStage, stage.as_str());
-    }
-    if let Some(tags) = &set.tags {
-        update.value(Accounts::Tags, serde_json::json!(tags));
-    }
-    exec(tx.conn(), &update).await?;
-    let mut after_all = Vec::with_capacity(before.len());
-    for account in &before {
-        let mut after = account.clone();
-        if let Some(owner) = set.owner_id {
-            after.owner_id = owner;
-        }
-        if let Some(stage) = set.lifecycle_stage {
-            after.lifecycle_stage = stage;
-        }
-        if let Some(tags) = &set.tags {
-            after.tags = tags.clone();
-        }
-        after.updated_at = at;
-        tx.audit(
-            Resource::Accounts,
-            account.id,
-            Action::Update,
-            Some(&account.audit_json()),
-            Some(&after.audit_json()),
+    record::bulk_update(store, actor, ids, set.owner_id, |account: &Account| {
+        record::merged(
+            account,
+            |map| {
+                if let Some(owner) = set.owner_id {
+                    map.insert("owner_id".into(), json!(owner));
+                }
+                if let Some(stage) = set.lifecycle_stage {
+                    map.insert("lifecycle_stage".into(), json!(stage.as_str()));
+                }
+                if let Some(tags) = &set.tags {
+                    map.insert("tags".into(), json!(tags));
+                }
+            },
+            AccountInput::validate,
         )
-        .await?;
-        after_all.push(after);
-    }
-    tx.commit().await?;
-    Ok(after_all)
+    })
+    .await
 }
 
 /// Delete every account of `ids`, all or nothing, each as [`delete`] would with `options`.
@@ -749,13 +525,14 @@ pub async fn bulk_delete(
 ) -> Result<u64> {
     let ids = unique_ids(ids);
     let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    let before: Vec<Account> = record::all_in_scope(&tx, actor, Action::Delete, &ids).await?;
     for account in &before {
         // A child deleted in the same request may already be gone; re-read to see its state.
-        if fetch_unscoped(tx.conn(), actor, account.id).await.is_err() {
+        let Ok(account) = record::get_unscoped::<Account, _>(tx.conn(), actor, account.id).await
+        else {
             continue;
-        }
-        delete_in(&tx, actor, account, options).await?;
+        };
+        delete_in(&tx, actor, &account, options).await?;
     }
     tx.commit().await?;
     Ok(before.len() as u64)

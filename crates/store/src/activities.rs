@@ -1,7 +1,6 @@
-//! Activities: list (typed filters, sort, keyset cursor, and "linked to this record"), read,
-//! create, update and delete (one at a time, or the owner and deletes in bulk, all or nothing),
-//! filtered by the caller's company and their scope on activities (the owner), every change
-//! audited in its transaction. An activity links to 1..=20 leads, contacts, accounts or deals
+//! Activities as a record type (list, get, create, update, delete and bulk actions are the
+//! generic record layer's, [`crate::record`]), plus "linked to this record" lists and the
+//! links themselves, written and read as its hooks. An activity links to 1..=20 leads, contacts, accounts or deals
 //! of the company; [`for_records`] is what a record's timeline reads.
 //!
 //! Links to a record that is deleted are removed by triggers (migrations_activities); nothing
@@ -9,24 +8,22 @@
 
 use crate::migrations_activities::{Activities, ActivityLinks};
 use crate::migrations_records::{Accounts, Contacts};
-use crate::query::{
-    self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
-};
+use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Leads;
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
 use rivet_domain::activities::{
     ACTIVITY_FIELDS, ActivityData, ActivityField, ActivityKind, Direction, Link, RecordType,
 };
-use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
+use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Alias, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement,
+    Alias, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::Map;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -51,29 +48,10 @@ pub struct Activity {
 /// Fields a client cannot write.
 pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
 
-impl Activity {
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        let mut map = self.as_input();
-        map.insert("id".into(), serde_json::json!(self.id));
-        serde_json::Value::Object(map)
-    }
-}
-
 table_row! {
 #[derive(Debug)]
-struct ActivityRow in Activities::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct ActivityRow in Activities::Table {
     id: Uuid,
     kind: String,
     direction: Option<String>,
@@ -87,6 +65,13 @@ struct ActivityRow in Activities::Table {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
+}
+
+/// Without its links: [`Record::complete`] reads them.
+impl From<ActivityRow> for Activity {
+    fn from(row: ActivityRow) -> Self {
+        row.into_activity(Vec::new())
+    }
 }
 
 impl ActivityRow {
@@ -166,18 +151,98 @@ fn sort_value(activity: &Activity, field: ActivityField) -> FilterValue {
     }
 }
 
-fn select_activities(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(ActivityRow::columns())
-        .from(Activities::Table)
-        .and_where(Expr::col((Activities::Table, Activities::CompanyId)).eq(company_id))
-        .to_owned()
+impl Record for Activity {
+    type Row = ActivityRow;
+    type Field = ActivityField;
+    const RESOURCE: Resource = Resource::Activities;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner(&self) -> Uuid {
+        self.owner_id
+    }
+    /// Activities have no custom fields.
+    fn custom_fields(&self) -> &serde_json::Value {
+        &serde_json::Value::Null
+    }
+    fn sort_value(&self, field: ActivityField) -> FilterValue {
+        sort_value(self, field)
+    }
+
+    fn text_match(text: &str) -> Option<Cond> {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let like = |col: Activities| {
+            Expr::expr(Func::lower(Expr::col((Activities::Table, col))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\'))
+        };
+        Some(
+            Cond::any()
+                .add(like(Activities::Subject))
+                .add(like(Activities::Body)),
+        )
+    }
+
+    /// Each activity with its links, in one query for the lot.
+    async fn complete<C: ConnectionTrait>(
+        conn: &C,
+        actor: &Actor,
+        mut records: Vec<Self>,
+    ) -> Result<Vec<Self>> {
+        let ids: Vec<Uuid> = records.iter().map(|a| a.id).collect();
+        let mut links = links_of(conn, actor.company_id, &ids).await?;
+        for activity in &mut records {
+            activity.links = links.remove(&activity.id).unwrap_or_default();
+        }
+        Ok(records)
+    }
 }
 
-fn scope(actor: &Actor, action: Action) -> Result<Cond> {
-    scope_condition(actor, Resource::Activities, action, || {
-        Expr::col((Activities::Table, Activities::OwnerId))
-    })
+impl Write for Activity {
+    type Data = ActivityData;
+
+    fn data_owner(data: &ActivityData) -> Option<Uuid> {
+        data.owner_id
+    }
+
+    /// Every link must point at a record the caller can see; without a time it happened now.
+    async fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        _id: Uuid,
+        data: &ActivityData,
+        owner: Uuid,
+        before: Option<&Self>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        if before.is_none_or(|b| b.links != data.links) {
+            check_links(tx, actor, &data.links).await?;
+        }
+        let occurred_at = data
+            .occurred_at
+            .unwrap_or(before.map_or(at, |b| b.occurred_at));
+        Ok(data_columns(data, owner, occurred_at)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect())
+    }
+
+    /// The links are replaced by the data's.
+    async fn after_write(
+        tx: &Tx,
+        actor: &Actor,
+        data: &ActivityData,
+        before: Option<&Self>,
+        after: &mut Self,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        if before.is_none_or(|b| b.links != data.links) {
+            write_links(tx, actor, after.id, &data.links).await?;
+            let mut links = links_of(tx.conn(), actor.company_id, &[after.id]).await?;
+            after.links = links.remove(&after.id).unwrap_or_default();
+        }
+        Ok(())
+    }
 }
 
 /// The activities linked to one of `records` (a subquery on activity_links).
@@ -239,27 +304,6 @@ async fn links_of<C: ConnectionTrait>(
     Ok(out)
 }
 
-async fn with_links<C: ConnectionTrait>(
-    conn: &C,
-    company_id: Uuid,
-    rows: Vec<ActivityRow>,
-) -> Result<Vec<Activity>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
-    let mut links = links_of(conn, company_id, &ids).await?;
-    Ok(rows
-        .into_iter()
-        .map(|r| {
-            let l = links.remove(&r.id).unwrap_or_default();
-            r.into_activity(l)
-        })
-        .collect())
-}
-
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<ActivityField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
-}
-
 /// One page of the activities the caller may read; with `record`, only those linked to it.
 pub async fn list(
     store: &Store,
@@ -269,31 +313,11 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Activity>> {
-    let mut q = select_activities(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    q.cond_where(query::filter_condition(&list.filters, store.backend()));
-    if let Some(record) = record {
-        q.and_where(linked_to(actor.company_id, &[record]));
-    }
-    if let Some(text) = &list.q {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |col: Activities| {
-            Expr::expr(Func::lower(Expr::col((Activities::Table, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        q.cond_where(
-            Cond::any()
-                .add(like(Activities::Subject))
-                .add(like(Activities::Body)),
-        );
-    }
-    query::order_and_seek(&mut q, &list.sort, after, limit);
-    let rows: Vec<ActivityRow> = fetch_all(store.db(), &q).await?;
-    let activities = with_links(store.db(), actor.company_id, rows).await?;
-    Ok(query::page_of(activities, limit, &list.sort, |a| Seek {
-        values: list.sort.iter().map(|k| sort_value(a, k.field)).collect(),
-        id: a.id,
-    }))
+    let narrow = match record {
+        Some(record) => Cond::all().add(linked_to(actor.company_id, &[record])),
+        None => Cond::all(),
+    };
+    record::list_where(store, actor, list, limit, after, narrow).await
 }
 
 /// The activities the caller may read that link to any of `records`, newest first (by
@@ -313,7 +337,7 @@ pub async fn for_records(
     page.column((Activities::Table, Activities::Id))
         .from(Activities::Table)
         .and_where(Expr::col((Activities::Table, Activities::CompanyId)).eq(actor.company_id))
-        .cond_where(scope(actor, Action::Read)?)
+        .cond_where(record::scope::<Activity>(actor, Action::Read)?)
         .and_where(linked_to(actor.company_id, records));
     let at = || Expr::col((Activities::Table, Activities::OccurredAt));
     let id = || Expr::col((Activities::Table, Activities::Id));
@@ -376,36 +400,6 @@ struct LinkedRow {
     record_type: String,
     record_id: Uuid,
 }
-}
-
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Activity> {
-    let mut q = select_activities(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Activities::Table, Activities::Id)).eq(id));
-    let row: Option<ActivityRow> = fetch_optional(conn, &q).await?;
-    let row = row.ok_or(StoreError::NotFound)?;
-    let mut activities = with_links(conn, actor.company_id, vec![row]).await?;
-    activities.pop().ok_or(StoreError::NotFound)
-}
-
-/// One activity the caller may read; another company's, or one outside their scope, is not
-/// found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Activity> {
-    get_in(store.db(), actor, Action::Read, id).await
-}
-
-async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Activity> {
-    let mut q = select_activities(actor.company_id);
-    q.and_where(Expr::col((Activities::Table, Activities::Id)).eq(id));
-    let row: Option<ActivityRow> = fetch_optional(conn, &q).await?;
-    let row = row.ok_or(StoreError::NotFound)?;
-    let mut activities = with_links(conn, actor.company_id, vec![row]).await?;
-    activities.pop().ok_or(StoreError::NotFound)
 }
 
 /// The table of a record type. Deals are named, not imported: their table belongs to the deals
@@ -528,175 +522,10 @@ fn data_columns(
     ]
 }
 
-/// Create an activity with its links; without an owner the caller owns it, without a time it
-/// happened now.
-pub async fn create(store: &Store, actor: &Actor, data: &ActivityData) -> Result<Activity> {
-    let tx = store.write(actor).await?;
-    let owner_id = data.owner_id.unwrap_or(actor.user_id);
-    check_owner(
-        tx.conn(),
-        actor,
-        Resource::Activities,
-        Action::Create,
-        owner_id,
-    )
-    .await?;
-    check_links(&tx, actor, &data.links).await?;
-    let id = new_id();
-    let at = now();
-    let mut cols = vec![
-        (Activities::CompanyId, actor.company_id.into()),
-        (Activities::Id, id.into()),
-        (Activities::CreatedBy, actor.user_id.into()),
-        (Activities::CreatedAt, at.into()),
-        (Activities::UpdatedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, owner_id, data.occurred_at.unwrap_or(at)));
-    let (names, values): (Vec<Activities>, Vec<sea_orm::sea_query::Value>) =
-        cols.into_iter().unzip();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Activities::Table)
-            .columns(names)
-            .values(values.into_iter().map(Expr::val))
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    write_links(&tx, actor, id, &data.links).await?;
-    let activity = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Activities,
-        id,
-        Action::Create,
-        None,
-        Some(&activity.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(activity)
-}
-
-/// Change an activity: `apply` turns the current activity into its new data (a patch merged and
-/// validated), inside the transaction. The links are replaced by the new data's.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Activity) -> std::result::Result<ActivityData, FieldErrors>,
-) -> Result<Activity> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let Some(owner_id) = data.owner_id else {
-        return Err(StoreError::invalid("owner_id", "must not be empty"));
-    };
-    if owner_id != before.owner_id {
-        check_owner(
-            tx.conn(),
-            actor,
-            Resource::Activities,
-            Action::Update,
-            owner_id,
-        )
-        .await?;
-    }
-    if data.links != before.links {
-        check_links(&tx, actor, &data.links).await?;
-        write_links(&tx, actor, id, &data.links).await?;
-    }
-    let after = update_in(&tx, actor, &before, &data, owner_id).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-/// Write a checked change of one activity's row (its links are the caller's) and its audit row.
-async fn update_in(
-    tx: &Tx,
-    actor: &Actor,
-    before: &Activity,
-    data: &ActivityData,
-    owner_id: Uuid,
-) -> Result<Activity> {
-    let mut cols = data_columns(
-        data,
-        owner_id,
-        data.occurred_at.unwrap_or(before.occurred_at),
-    );
-    cols.push((Activities::UpdatedAt, now().into()));
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Activities::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Activities::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Activities::Id).eq(before.id)),
-    )
-    .await?;
-    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
-    tx.audit(
-        Resource::Activities,
-        before.id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    Ok(after)
-}
-
-/// Delete an activity; its links go with it.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
-    delete_in(&tx, actor, &before).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-/// Delete one activity (its links go with it through their foreign key) and write its audit
-/// row.
-async fn delete_in(tx: &Tx, actor: &Actor, before: &Activity) -> Result<()> {
-    exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Activities::Table)
-            .and_where(Expr::col(Activities::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Activities::Id).eq(before.id)),
-    )
-    .await?;
-    tx.audit(
-        Resource::Activities,
-        before.id,
-        Action::Delete,
-        Some(&before.audit_json()),
-        None,
-    )
-    .await
-}
-
 /// What a bulk update sets on every selected activity; at least one field is `Some`.
 #[derive(Debug, Clone, Default)]
 pub struct BulkSet {
     pub owner_id: Option<Uuid>,
-}
-
-/// Every activity of `ids` (distinct) within the caller's scope for `action`, with its links;
-/// one missing (unknown, another company's or out of scope) and none is.
-async fn all_in_scope(
-    tx: &Tx,
-    actor: &Actor,
-    action: Action,
-    ids: &[Uuid],
-) -> Result<Vec<Activity>> {
-    let mut q = select_activities(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Activities::Table, Activities::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<ActivityRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    with_links(tx.conn(), actor.company_id, rows).await
 }
 
 /// The data of an activity as it is, for a change that keeps everything else.
@@ -723,51 +552,12 @@ pub async fn bulk_update(
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Activity>> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    if let Some(owner) = set.owner_id
-        && before.iter().any(|a| a.owner_id != owner)
-    {
-        match check_owner(
-            tx.conn(),
-            actor,
-            Resource::Activities,
-            Action::Update,
-            owner,
-        )
-        .await
-        {
-            Err(StoreError::Invalid(_)) => {
-                return Err(StoreError::invalid(
-                    "set.owner_id",
-                    "is not an active member of this company",
-                ));
-            }
-            other => other?,
-        }
-    }
-    let mut after_all = Vec::with_capacity(before.len());
-    for activity in &before {
-        let data = data_of(activity);
-        let owner_id = set.owner_id.unwrap_or(activity.owner_id);
-        after_all.push(update_in(&tx, actor, activity, &data, owner_id).await?);
-    }
-    tx.commit().await?;
-    Ok(after_all)
-}
-
-/// Delete every activity of `ids` with their links, all or nothing; one audit row each.
-/// Returns how many.
-pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
-    for activity in &before {
-        delete_in(&tx, actor, activity).await?;
-    }
-    tx.commit().await?;
-    Ok(before.len() as u64)
+    record::bulk_update(store, actor, ids, set.owner_id, |activity: &Activity| {
+        let mut data = data_of(activity);
+        data.owner_id = Some(set.owner_id.unwrap_or(activity.owner_id));
+        Ok(data)
+    })
+    .await
 }
 
 /// Remove every link to one record (the triggers of migration m0006 already do this when the

@@ -1,25 +1,22 @@
-//! Contacts: list (typed filters, multi-field sort, keyset cursor), read, create, update,
-//! delete and bulk update/delete, filtered by the caller's company and their scope on contacts,
-//! every change audited in its transaction. Also the one-primary-contact-per-account rule, the
-//! consent times, and the moves and deletes an account's deletion asks for.
+//! Contacts as a record type (list, get, create, update, delete and bulk actions are the
+//! generic record layer's, [`crate::record`]), with their own rules as its hooks: the
+//! one-primary-contact-per-account rule, the consent times, and the moves and deletes an
+//! account's deletion asks for.
 
 use crate::accounts;
 use crate::migrations_records::Contacts;
-use crate::query::{
-    self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
-};
+use crate::query::{self, ListField, escape_like, iden};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, Tx, fetch_optional, now};
 use chrono::{DateTime, Utc};
-use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField};
-use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue, ListQuery, SortKey};
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
-};
+use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField, ContactInput};
+use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue};
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::Map;
+use serde_json::json;
 use uuid::Uuid;
 
 /// A contact as the API shows it.
@@ -66,35 +63,10 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "updated_at",
 ];
 
-impl Contact {
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(mut map)) => {
-                for field in ["created_by", "created_at", "updated_at"] {
-                    map.remove(field);
-                }
-                serde_json::Value::Object(map)
-            }
-            _ => serde_json::Value::Null,
-        }
-    }
-}
-
 table_row! {
 #[derive(Debug)]
-struct ContactRow in Contacts::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct ContactRow in Contacts::Table {
     id: Uuid,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -126,10 +98,7 @@ struct ContactRow in Contacts::Table {
 
 impl From<ContactRow> for Contact {
     fn from(r: ContactRow) -> Self {
-        let custom_fields = match json_column(r.custom_fields) {
-            v @ serde_json::Value::Object(_) => v,
-            _ => serde_json::Value::Object(Map::new()),
-        };
+        let custom_fields = record::custom_fields_of(r.custom_fields);
         Self {
             id: r.id,
             first_name: r.first_name,
@@ -152,7 +121,7 @@ impl From<ContactRow> for Contact {
             region: r.region,
             postal_code: r.postal_code,
             country: r.country,
-            tags: serde_json::from_value(json_column(r.tags)).unwrap_or_default(),
+            tags: record::tags_of(r.tags),
             custom_fields,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -279,108 +248,114 @@ fn data_columns(
     cols
 }
 
-fn select_contacts(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(ContactRow::columns())
-        .from(Contacts::Table)
-        .and_where(Expr::col((Contacts::Table, Contacts::CompanyId)).eq(company_id))
-        .to_owned()
-}
+impl Record for Contact {
+    type Row = ContactRow;
+    type Field = ContactField;
+    const RESOURCE: Resource = Resource::Contacts;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
 
-fn scope(actor: &Actor, action: Action) -> Result<Cond> {
-    scope_condition(actor, Resource::Contacts, action, || {
-        Expr::col((Contacts::Table, Contacts::OwnerId))
-    })
-}
-
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<ContactField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
-}
-
-fn is_flag(field: ContactField) -> bool {
-    matches!(
-        field,
-        ContactField::IsPrimary | ContactField::EmailConsent | ContactField::WhatsappConsent
-    )
-}
-
-/// One page of the contacts the caller may read.
-pub async fn list(
-    store: &Store,
-    actor: &Actor,
-    list: &ListQuery<ContactField>,
-    limit: u64,
-    after: Option<&Seek>,
-) -> Result<Page<Contact>> {
-    let mut q = select_contacts(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    // Flags are parsed as the choice "true"/"false" and compared as booleans here.
-    let (flags, mut filters): (Vec<Filter<ContactField>>, Vec<Filter<ContactField>>) =
-        list.filters.iter().cloned().partition(|f| is_flag(f.field));
-    for flag in flags {
-        if let Condition::Eq(FilterValue::Text(text)) = &flag.condition {
-            q.and_where(Expr::col((Contacts::Table, flag.field.column())).eq(text == "true"));
-        }
+    fn id(&self) -> Uuid {
+        self.id
     }
-    for filter in &mut filters {
-        if filter.field == ContactField::Email
-            && let Condition::Eq(FilterValue::Text(text)) = &mut filter.condition
-        {
-            *text = text.trim().to_lowercase();
-        }
+    fn owner(&self) -> Uuid {
+        self.owner_id
     }
-    q.cond_where(query::filter_condition(&filters, store.backend()));
-    q.cond_where(query::custom_condition(list, store.backend()));
-    if let Some(text) = &list.q {
+    fn custom_fields(&self) -> &serde_json::Value {
+        &self.custom_fields
+    }
+    fn sort_value(&self, field: ContactField) -> FilterValue {
+        sort_value(self, field)
+    }
+
+    fn text_match(text: &str) -> Option<Cond> {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Contacts| {
             Expr::expr(Func::lower(Expr::col((Contacts::Table, col))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
-        q.cond_where(
+        Some(
             Cond::any()
                 .add(like(Contacts::FirstName))
                 .add(like(Contacts::LastName))
                 .add(like(Contacts::EmailNorm)),
-        );
+        )
     }
-    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<ContactRow> = fetch_all(store.db(), &q).await?;
-    let contacts: Vec<Contact> = rows.into_iter().map(Contact::from).collect();
-    Ok(query::page_of_list(
-        contacts,
-        limit,
-        list,
-        sort_value,
-        |c| &c.custom_fields,
-        |c| c.id,
-    ))
+
+    /// Flags are parsed as the choice "true"/"false" and compared as booleans; e-mails in
+    /// their normalised (lower-case) form.
+    fn own_filter(filter: &mut Filter<ContactField>) -> Option<Cond> {
+        match filter.field {
+            ContactField::IsPrimary
+            | ContactField::EmailConsent
+            | ContactField::WhatsappConsent => {
+                let Condition::Eq(FilterValue::Text(text)) = &filter.condition else {
+                    return Some(Cond::all());
+                };
+                Some(
+                    Cond::all().add(
+                        Expr::col((Contacts::Table, filter.field.column())).eq(text == "true"),
+                    ),
+                )
+            }
+            ContactField::Email => {
+                query::lowercase_text(filter);
+                None
+            }
+            _ => None,
+        }
+    }
+
+    /// The audit keeps consent times, not the row's own times.
+    fn audit_json(&self) -> serde_json::Value {
+        match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(mut map)) => {
+                for field in ["created_by", "created_at", "updated_at"] {
+                    map.remove(field);
+                }
+                serde_json::Value::Object(map)
+            }
+            _ => serde_json::Value::Null,
+        }
+    }
+
+    /// Deals keep no reference to a deleted contact.
+    async fn before_delete(tx: &Tx, actor: &Actor, records: &[Self]) -> Result<()> {
+        let ids: Vec<Uuid> = records.iter().map(|c| c.id).collect();
+        crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await
+    }
 }
 
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Contact> {
-    let mut q = select_contacts(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(id));
-    let row: Option<ContactRow> = fetch_optional(conn, &q).await?;
-    row.map(Contact::from).ok_or(StoreError::NotFound)
-}
+impl Write for Contact {
+    type Data = ContactData;
 
-/// One contact the caller may read.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Contact> {
-    get_in(store.db(), actor, Action::Read, id).await
-}
+    fn data_owner(data: &ContactData) -> Option<Uuid> {
+        data.owner_id
+    }
 
-async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Contact> {
-    let mut q = select_contacts(actor.company_id);
-    q.and_where(Expr::col((Contacts::Table, Contacts::Id)).eq(id));
-    let row: Option<ContactRow> = fetch_optional(conn, &q).await?;
-    row.map(Contact::from).ok_or(StoreError::NotFound)
+    /// The account must be one of the company's; a primary contact makes the account's other
+    /// contacts non-primary.
+    async fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        id: Uuid,
+        data: &ContactData,
+        owner: Uuid,
+        before: Option<&Self>,
+        _at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        if let Some(account) = data.account_id
+            && before.is_none_or(|b| b.account_id != data.account_id)
+        {
+            check_account(tx.conn(), actor, account).await?;
+        }
+        if let (true, Some(account)) = (data.is_primary, data.account_id) {
+            unset_other_primaries(tx, actor, account, id).await?;
+        }
+        Ok(data_columns(data, owner, before)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect())
+    }
 }
 
 async fn check_account<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<()> {
@@ -396,177 +371,26 @@ async fn check_account<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) ->
 
 /// Make `id` the only primary contact of `account_id`: the others lose the flag, audited.
 async fn unset_other_primaries(tx: &Tx, actor: &Actor, account_id: Uuid, id: Uuid) -> Result<()> {
-    let mut q = select_contacts(actor.company_id);
-    q.and_where(Expr::col((Contacts::Table, Contacts::AccountId)).eq(account_id))
-        .and_where(Expr::col((Contacts::Table, Contacts::IsPrimary)).eq(true))
-        .and_where(Expr::col((Contacts::Table, Contacts::Id)).ne(id));
-    let others: Vec<ContactRow> = fetch_all(tx.conn(), &q).await?;
-    let at = now();
-    for other in others {
-        let before = Contact::from(other);
-        exec(
-            tx.conn(),
-            Query::update()
-                .table(Contacts::Table)
-                .value(Contacts::IsPrimary, false)
-                .value(Contacts::UpdatedAt, at)
-                .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
-                .and_where(Expr::col(Contacts::Id).eq(before.id)),
-        )
-        .await?;
-        let mut after = before.clone();
-        after.is_primary = false;
-        after.updated_at = at;
-        tx.audit(
-            Resource::Contacts,
-            before.id,
-            Action::Update,
-            Some(&before.audit_json()),
-            Some(&after.audit_json()),
-        )
-        .await?;
-    }
-    Ok(())
-}
-
-/// Create a contact; without an owner the caller owns it.
-pub async fn create(store: &Store, actor: &Actor, data: &ContactData) -> Result<Contact> {
-    let tx = store.write(actor).await?;
-    let owner_id = data.owner_id.unwrap_or(actor.user_id);
-    check_owner(
+    let others: Vec<Contact> = record::all_where(
         tx.conn(),
         actor,
-        Resource::Contacts,
-        Action::Create,
-        owner_id,
+        Cond::all()
+            .add(Expr::col((Contacts::Table, Contacts::AccountId)).eq(account_id))
+            .add(Expr::col((Contacts::Table, Contacts::IsPrimary)).eq(true))
+            .add(Expr::col((Contacts::Table, Contacts::Id)).ne(id)),
     )
     .await?;
-    if let Some(account) = data.account_id {
-        check_account(tx.conn(), actor, account).await?;
-    }
-    let id = new_id();
-    if let (true, Some(account)) = (data.is_primary, data.account_id) {
-        unset_other_primaries(&tx, actor, account, id).await?;
-    }
-    let at = now();
-    let mut cols = vec![
-        (Contacts::CompanyId, actor.company_id.into()),
-        (Contacts::Id, id.into()),
-        (Contacts::CreatedBy, actor.user_id.into()),
-        (Contacts::CreatedAt, at.into()),
-        (Contacts::UpdatedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, owner_id, None));
-    let (names, values): (Vec<Contacts>, Vec<Value>) = cols.into_iter().unzip();
-    let values: Vec<Expr> = values.into_iter().map(Expr::val).collect();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Contacts::Table)
-            .columns(names)
-            .values(values)
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
+    record::update_rows(
+        tx,
+        actor,
+        &others,
+        vec![(iden(Contacts::IsPrimary), false.into())],
+        |c, at| {
+            c.is_primary = false;
+            c.updated_at = at;
+        },
     )
-    .await?;
-    let contact = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Contacts,
-        id,
-        Action::Create,
-        None,
-        Some(&contact.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(contact)
-}
-
-/// Change a contact: `apply` turns the current contact into its new data, inside the
-/// transaction.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Contact) -> std::result::Result<ContactData, FieldErrors>,
-) -> Result<Contact> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let Some(owner_id) = data.owner_id else {
-        return Err(StoreError::invalid("owner_id", "must not be empty"));
-    };
-    if owner_id != before.owner_id {
-        check_owner(
-            tx.conn(),
-            actor,
-            Resource::Contacts,
-            Action::Update,
-            owner_id,
-        )
-        .await?;
-    }
-    if let Some(account) = data.account_id
-        && data.account_id != before.account_id
-    {
-        check_account(tx.conn(), actor, account).await?;
-    }
-    if let (true, Some(account)) = (data.is_primary, data.account_id) {
-        unset_other_primaries(&tx, actor, account, id).await?;
-    }
-    let mut cols = data_columns(&data, owner_id, Some(&before));
-    cols.push((Contacts::UpdatedAt, now().into()));
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Contacts::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Contacts::Id).eq(id)),
-    )
-    .await?;
-    let after = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Contacts,
-        id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
-    delete_rows(&tx, actor, &[before]).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn delete_rows(tx: &Tx, actor: &Actor, rows: &[Contact]) -> Result<u64> {
-    let ids: Vec<Uuid> = rows.iter().map(|c| c.id).collect();
-    crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await?;
-    let deleted = exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Contacts::Table)
-            .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Contacts::Id).is_in(rows.iter().map(|c| c.id))),
-    )
-    .await?;
-    for contact in rows {
-        tx.audit(
-            Resource::Contacts,
-            contact.id,
-            Action::Delete,
-            Some(&contact.audit_json()),
-            None,
-        )
-        .await?;
-    }
-    Ok(deleted)
+    .await
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -600,22 +424,25 @@ async fn of_account_in_scope(
     action: Action,
     account_id: Uuid,
 ) -> Result<Vec<Contact>> {
-    let mut q = select_contacts(actor.company_id);
-    q.and_where(Expr::col((Contacts::Table, Contacts::AccountId)).eq(account_id));
-    let all: Vec<ContactRow> = fetch_all(tx.conn(), &q).await?;
-    let mut scoped = q.clone();
-    scoped.cond_where(scope(actor, action)?);
-    let visible: Vec<ContactRow> = fetch_all(tx.conn(), &scoped).await?;
+    let of_account =
+        || Cond::all().add(Expr::col((Contacts::Table, Contacts::AccountId)).eq(account_id));
+    let all: Vec<Contact> = record::all_where(tx.conn(), actor, of_account()).await?;
+    let visible: Vec<Contact> = record::all_where(
+        tx.conn(),
+        actor,
+        of_account().add(record::scope::<Contact>(actor, action)?),
+    )
+    .await?;
     if visible.len() != all.len() {
         return Err(StoreError::Forbidden);
     }
-    Ok(all.into_iter().map(Contact::from).collect())
+    Ok(all)
 }
 
 /// Delete the contacts of an account (its own deletion cascading), each audited.
 pub(crate) async fn delete_of_account(tx: &Tx, actor: &Actor, account_id: Uuid) -> Result<()> {
     let rows = of_account_in_scope(tx, actor, Action::Delete, account_id).await?;
-    delete_rows(tx, actor, &rows).await?;
+    record::delete_in(tx, actor, &rows).await?;
     Ok(())
 }
 
@@ -623,33 +450,21 @@ pub(crate) async fn delete_of_account(tx: &Tx, actor: &Actor, account_id: Uuid) 
 /// non-primary: `to` keeps its own primary contact.
 pub(crate) async fn move_to_account(tx: &Tx, actor: &Actor, from: Uuid, to: Uuid) -> Result<()> {
     let rows = of_account_in_scope(tx, actor, Action::Update, from).await?;
-    let at = now();
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Contacts::Table)
-            .value(Contacts::AccountId, to)
-            .value(Contacts::IsPrimary, false)
-            .value(Contacts::UpdatedAt, at)
-            .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Contacts::AccountId).eq(from)),
+    record::update_rows(
+        tx,
+        actor,
+        &rows,
+        vec![
+            (iden(Contacts::AccountId), to.into()),
+            (iden(Contacts::IsPrimary), false.into()),
+        ],
+        |c, at| {
+            c.account_id = Some(to);
+            c.is_primary = false;
+            c.updated_at = at;
+        },
     )
-    .await?;
-    for before in rows {
-        let mut after = before.clone();
-        after.account_id = Some(to);
-        after.is_primary = false;
-        after.updated_at = at;
-        tx.audit(
-            Resource::Contacts,
-            before.id,
-            Action::Update,
-            Some(&before.audit_json()),
-            Some(&after.audit_json()),
-        )
-        .await?;
-    }
-    Ok(())
+    .await
 }
 
 /// What a bulk update sets on every selected contact.
@@ -659,81 +474,29 @@ pub struct BulkSet {
     pub tags: Option<Vec<String>>,
 }
 
-async fn all_in_scope(
-    tx: &Tx,
-    actor: &Actor,
-    action: Action,
-    ids: &[Uuid],
-) -> Result<Vec<Contact>> {
-    let mut q = select_contacts(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Contacts::Table, Contacts::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<ContactRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(rows.into_iter().map(Contact::from).collect())
-}
-
-/// Set owner and/or tags on every contact of `ids`, all or nothing; one audit row each.
+/// Set owner and/or tags on every contact of `ids`, all or nothing; each written as a patch
+/// of those fields would be, one audit row each.
 pub async fn bulk_update(
     store: &Store,
     actor: &Actor,
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Contact>> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    if let Some(owner) = set.owner_id {
-        check_owner(tx.conn(), actor, Resource::Contacts, Action::Update, owner).await?;
-    }
-    let at = now();
-    let mut update = Query::update();
-    update
-        .table(Contacts::Table)
-        .value(Contacts::UpdatedAt, at)
-        .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(Contacts::Id).is_in(ids.iter().copied()));
-    if let Some(owner) = set.owner_id {
-        update.value(Contacts::OwnerId, owner);
-    }
-    if let Some(tags) = &set.tags {
-        update.value(Contacts::Tags, serde_json::json!(tags));
-    }
-    exec(tx.conn(), &update).await?;
-    let mut after_all = Vec::with_capacity(before.len());
-    for contact in &before {
-        let mut after = contact.clone();
-        if let Some(owner) = set.owner_id {
-            after.owner_id = owner;
-        }
-        if let Some(tags) = &set.tags {
-            after.tags = tags.clone();
-        }
-        after.updated_at = at;
-        tx.audit(
-            Resource::Contacts,
-            contact.id,
-            Action::Update,
-            Some(&contact.audit_json()),
-            Some(&after.audit_json()),
+    record::bulk_update(store, actor, ids, set.owner_id, |contact: &Contact| {
+        record::merged(
+            contact,
+            |map| {
+                if let Some(owner) = set.owner_id {
+                    map.insert("owner_id".into(), json!(owner));
+                }
+                if let Some(tags) = &set.tags {
+                    map.insert("tags".into(), json!(tags));
+                }
+            },
+            ContactInput::validate,
         )
-        .await?;
-        after_all.push(after);
-    }
-    tx.commit().await?;
-    Ok(after_all)
-}
-
-/// Delete every contact of `ids`, all or nothing; one audit row each. Returns how many.
-pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
-    let deleted = delete_rows(&tx, actor, &before).await?;
-    tx.commit().await?;
-    Ok(deleted)
+    })
+    .await
 }
 
 #[cfg(test)]

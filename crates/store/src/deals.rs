@@ -1,6 +1,5 @@
-//! Deals: list (typed filters, multi-field sort, keyset cursor), read, create, update, delete
-//! and bulk update/delete, filtered by the caller's company and their scope on deals, every
-//! change audited in its transaction. Also where a deal sits in a pipeline (the stage sets its
+//! Deals as a record type (list, get, create, update, delete and bulk actions are the generic
+//! record layer's, [`crate::record`]), with their own rules as its hooks: where a deal sits in a pipeline (the stage sets its
 //! probability, forecast category and `closed_at`), the stage history every stage change writes
 //! in the same transaction, the roles contacts play on a deal, and the per-stage summary of a
 //! pipeline board.
@@ -9,18 +8,17 @@ use crate::accounts;
 use crate::migrations_deals::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
 use crate::migrations_pipelines::{PipelineStages, Pipelines};
 use crate::migrations_records::Contacts;
-use crate::query::{
-    self, ListField, Seek, check_owner, escape_like, iden, json_column, scope_condition, unique_ids,
-};
+use crate::query::{self, ListField, escape_like, iden};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Companies;
 use crate::{
-    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+    Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
 use chrono::{DateTime, Utc};
 use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField, DealInput};
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
-use rivet_domain::query::{FieldSpec, Filter, FilterValue, ListQuery, SortKey};
+use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
@@ -28,7 +26,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::{Map, json};
+use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
@@ -76,30 +74,10 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "stage_changed_at",
 ];
 
-impl Deal {
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        let mut map = self.as_input();
-        map.insert("id".into(), json!(self.id));
-        map.insert("closed_at".into(), json!(self.closed_at));
-        serde_json::Value::Object(map)
-    }
-}
-
 table_row! {
 #[derive(Debug)]
-struct DealRow in Deals::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct DealRow in Deals::Table {
     id: Uuid,
     name: String,
     account_id: Option<Uuid>,
@@ -135,10 +113,7 @@ fn amount_text(micros: i64) -> String {
 
 impl From<DealRow> for Deal {
     fn from(r: DealRow) -> Self {
-        let custom_fields = match json_column(r.custom_fields) {
-            v @ serde_json::Value::Object(_) => v,
-            _ => serde_json::Value::Object(Map::new()),
-        };
+        let custom_fields = record::custom_fields_of(r.custom_fields);
         Self {
             id: r.id,
             name: r.name,
@@ -159,7 +134,7 @@ impl From<DealRow> for Deal {
             description: r.description,
             close_reason: r.close_reason,
             closed_at: r.closed_at,
-            tags: serde_json::from_value(json_column(r.tags)).unwrap_or_default(),
+            tags: record::tags_of(r.tags),
             custom_fields,
             created_by: r.created_by,
             created_at: r.created_at,
@@ -238,82 +213,86 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
     }
 }
 
-fn select_deals(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(DealRow::columns())
-        .from(Deals::Table)
-        .and_where(Expr::col((Deals::Table, Deals::CompanyId)).eq(company_id))
-        .to_owned()
+impl Record for Deal {
+    type Row = DealRow;
+    type Field = DealField;
+    const RESOURCE: Resource = Resource::Deals;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
+
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner(&self) -> Uuid {
+        self.owner_id
+    }
+    fn custom_fields(&self) -> &serde_json::Value {
+        &self.custom_fields
+    }
+    fn sort_value(&self, field: DealField) -> FilterValue {
+        sort_value(self, field)
+    }
+
+    fn text_match(text: &str) -> Option<Cond> {
+        Some(Cond::all().add(name_search(text)))
+    }
+
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), json!(self.id));
+        map.insert("closed_at".into(), json!(self.closed_at));
+        serde_json::Value::Object(map)
+    }
 }
 
-fn scope(actor: &Actor, action: Action) -> Result<Cond> {
-    scope_condition(actor, Resource::Deals, action, || {
-        Expr::col((Deals::Table, Deals::OwnerId))
-    })
-}
+impl Write for Deal {
+    type Data = DealData;
 
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<DealField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
+    fn data_owner(data: &DealData) -> Option<Uuid> {
+        data.owner_id
+    }
+
+    /// References must be the company's; the stage places the deal in its pipeline and sets
+    /// probability, forecast category and `closed_at` unless the data says otherwise.
+    async fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        _id: Uuid,
+        data: &DealData,
+        owner: Uuid,
+        before: Option<&Self>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        let resolved = resolve(tx, actor, data, owner, before, at).await?;
+        let mut cols: Vec<(DynIden, Value)> = data_columns(data, &resolved)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect();
+        if resolved.stage_changed {
+            cols.push((iden(Deals::StageChangedAt), at.into()));
+        }
+        Ok(cols)
+    }
+
+    /// A new stage (or the first) is recorded in the stage history.
+    async fn after_write(
+        tx: &Tx,
+        actor: &Actor,
+        _data: &DealData,
+        before: Option<&Self>,
+        after: &mut Self,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        if before.is_none_or(|b| b.stage_id != after.stage_id) {
+            record_stage_change(tx, actor, before, after, at).await?;
+        }
+        Ok(())
+    }
 }
 
 fn name_search(text: &str) -> Expr {
     let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
     Expr::expr(Func::lower(Expr::col((Deals::Table, Deals::Name))))
         .like(LikeExpr::new(pattern).escape('\\'))
-}
-
-/// One page of the deals the caller may read.
-pub async fn list(
-    store: &Store,
-    actor: &Actor,
-    list: &ListQuery<DealField>,
-    limit: u64,
-    after: Option<&Seek>,
-) -> Result<Page<Deal>> {
-    let mut q = select_deals(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    q.cond_where(query::filter_condition(&list.filters, store.backend()));
-    q.cond_where(query::custom_condition(list, store.backend()));
-    if let Some(text) = &list.q {
-        q.and_where(name_search(text));
-    }
-    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<DealRow> = fetch_all(store.db(), &q).await?;
-    let deals: Vec<Deal> = rows.into_iter().map(Deal::from).collect();
-    Ok(query::page_of_list(
-        deals,
-        limit,
-        list,
-        sort_value,
-        |d| &d.custom_fields,
-        |d| d.id,
-    ))
-}
-
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Deal> {
-    let mut q = select_deals(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Deals::Table, Deals::Id)).eq(id));
-    let row: Option<DealRow> = fetch_optional(conn, &q).await?;
-    row.map(Deal::from).ok_or(StoreError::NotFound)
-}
-
-/// One deal the caller may read; another company's, or one outside their scope, is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Deal> {
-    get_in(store.db(), actor, Action::Read, id).await
-}
-
-async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Deal> {
-    let mut q = select_deals(actor.company_id);
-    q.and_where(Expr::col((Deals::Table, Deals::Id)).eq(id));
-    let row: Option<DealRow> = fetch_optional(conn, &q).await?;
-    row.map(Deal::from).ok_or(StoreError::NotFound)
 }
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -534,24 +513,16 @@ struct Resolved {
     closed_at: Option<DateTime<Utc>>,
 }
 
-/// Check `data` against the company (owner, references, pipeline and stage, the close reason
+/// Check `data` against the company (references, pipeline and stage, the close reason
 /// rule) and work out the stored values; `before` is the deal being changed, if any.
 async fn resolve(
     tx: &Tx,
     actor: &Actor,
-    action: Action,
     data: &DealData,
+    owner_id: Uuid,
     before: Option<&Deal>,
     at: DateTime<Utc>,
 ) -> Result<Resolved> {
-    let owner_id = match (data.owner_id, before) {
-        (Some(owner), _) => owner,
-        (None, None) => actor.user_id,
-        (None, Some(_)) => return Err(StoreError::invalid("owner_id", "must not be empty")),
-    };
-    if before.is_none_or(|b| b.owner_id != owner_id) {
-        check_owner(tx.conn(), actor, Resource::Deals, action, owner_id).await?;
-    }
     if before.is_none_or(|b| b.account_id != data.account_id || b.contact_id != data.contact_id) {
         check_references(tx.conn(), actor, data).await?;
     }
@@ -620,9 +591,8 @@ fn data_columns(data: &DealData, r: &Resolved) -> Vec<(Deals, Value)> {
 async fn record_stage_change(
     tx: &Tx,
     actor: &Actor,
-    deal_id: Uuid,
     before: Option<&Deal>,
-    r: &Resolved,
+    after: &Deal,
     at: DateTime<Utc>,
 ) -> Result<()> {
     exec(
@@ -643,136 +613,16 @@ async fn record_stage_change(
             .values_panic([
                 actor.company_id.into(),
                 new_id().into(),
-                deal_id.into(),
+                after.id.into(),
                 before.map(|b| b.stage_id).into(),
-                r.stage.id.into(),
+                after.stage_id.into(),
                 before.map(|b| b.pipeline_id).into(),
-                r.pipeline_id.into(),
+                after.pipeline_id.into(),
                 actor.user_id.into(),
                 at.into(),
             ]),
     )
     .await?;
-    Ok(())
-}
-
-/// Create a deal; see [`DealInput`] for the defaults.
-pub async fn create(store: &Store, actor: &Actor, data: &DealData) -> Result<Deal> {
-    let tx = store.write(actor).await?;
-    let at = now();
-    let resolved = resolve(&tx, actor, Action::Create, data, None, at).await?;
-    let id = new_id();
-    let mut cols = vec![
-        (Deals::CompanyId, actor.company_id.into()),
-        (Deals::Id, id.into()),
-        (Deals::CreatedBy, actor.user_id.into()),
-        (Deals::CreatedAt, at.into()),
-        (Deals::UpdatedAt, at.into()),
-        (Deals::StageChangedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, &resolved));
-    let (names, values): (Vec<Deals>, Vec<Value>) = cols.into_iter().unzip();
-    let values: Vec<Expr> = values.into_iter().map(Expr::val).collect();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Deals::Table)
-            .columns(names)
-            .values(values)
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    record_stage_change(&tx, actor, id, None, &resolved, at).await?;
-    let deal = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Deals,
-        id,
-        Action::Create,
-        None,
-        Some(&deal.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(deal)
-}
-
-/// Write `data` over `before` (already read under the caller's update scope), with its stage
-/// history row when the stage changes, audited.
-async fn update_in(tx: &Tx, actor: &Actor, before: &Deal, data: &DealData) -> Result<Deal> {
-    let at = now();
-    let resolved = resolve(tx, actor, Action::Update, data, Some(before), at).await?;
-    let mut cols = data_columns(data, &resolved);
-    cols.push((Deals::UpdatedAt, at.into()));
-    if resolved.stage_changed {
-        cols.push((Deals::StageChangedAt, at.into()));
-    }
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Deals::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Deals::Id).eq(before.id)),
-    )
-    .await?;
-    if resolved.stage_changed {
-        record_stage_change(tx, actor, before.id, Some(before), &resolved, at).await?;
-    }
-    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
-    tx.audit(
-        Resource::Deals,
-        before.id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    Ok(after)
-}
-
-/// Change a deal: `apply` turns the current deal into its new data (a patch merged and
-/// validated), inside the transaction. A new stage sets probability and forecast category from
-/// the stage unless the data carries them.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Deal) -> std::result::Result<DealData, FieldErrors>,
-) -> Result<Deal> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let after = update_in(&tx, actor, &before, &data).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-async fn delete_in(tx: &Tx, actor: &Actor, before: &Deal) -> Result<()> {
-    // Stage history and contact roles go with the deal (ON DELETE CASCADE).
-    exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Deals::Table)
-            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Deals::Id).eq(before.id)),
-    )
-    .await?;
-    tx.audit(
-        Resource::Deals,
-        before.id,
-        Action::Delete,
-        Some(&before.audit_json()),
-        None,
-    )
-    .await
-}
-
-/// Delete a deal with its stage history and contact roles.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
-    delete_in(&tx, actor, &before).await?;
-    tx.commit().await?;
     Ok(())
 }
 
@@ -785,17 +635,6 @@ pub struct BulkSet {
     pub tags: Option<Vec<String>>,
 }
 
-async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> Result<Vec<Deal>> {
-    let mut q = select_deals(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Deals::Table, Deals::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<DealRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(rows.into_iter().map(Deal::from).collect())
-}
-
 /// Set owner, stage and/or tags on every deal of `ids`, all or nothing; each change is written
 /// as one update would be (stage history, probability from the stage), one audit row each.
 pub async fn bulk_update(
@@ -804,43 +643,28 @@ pub async fn bulk_update(
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Deal>> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    let mut after_all = Vec::with_capacity(before.len());
-    for deal in &before {
-        let mut merged = deal.as_input();
-        if let Some(owner) = set.owner_id {
-            merged.insert("owner_id".into(), json!(owner));
-        }
-        if let Some(tags) = &set.tags {
-            merged.insert("tags".into(), json!(tags));
-        }
-        if let Some(stage) = set.stage_id {
-            merged.insert("stage_id".into(), json!(stage));
-            for field in ["pipeline_id", "probability", "forecast_category"] {
-                merged.remove(field);
-            }
-        }
-        let input: DealInput = serde_json::from_value(serde_json::Value::Object(merged))
-            .map_err(|e| StoreError::invalid("body", e.to_string()))?;
-        let data = input.validate().map_err(StoreError::Invalid)?;
-        after_all.push(update_in(&tx, actor, deal, &data).await?);
-    }
-    tx.commit().await?;
-    Ok(after_all)
-}
-
-/// Delete every deal of `ids`, all or nothing; one audit row each.
-pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
-    for deal in &before {
-        delete_in(&tx, actor, deal).await?;
-    }
-    tx.commit().await?;
-    Ok(before.len() as u64)
+    record::bulk_update(store, actor, ids, set.owner_id, |deal: &Deal| {
+        record::merged(
+            deal,
+            |map| {
+                if let Some(owner) = set.owner_id {
+                    map.insert("owner_id".into(), json!(owner));
+                }
+                if let Some(tags) = &set.tags {
+                    map.insert("tags".into(), json!(tags));
+                }
+                if let Some(stage) = set.stage_id {
+                    map.insert("stage_id".into(), json!(stage));
+                    // The stage decides these, as a patch with only `stage_id` would let it.
+                    for field in ["pipeline_id", "probability", "forecast_category"] {
+                        map.remove(field);
+                    }
+                }
+            },
+            DealInput::validate,
+        )
+    })
+    .await
 }
 
 /// How many deals sit in a pipeline (whoever owns them).
@@ -898,45 +722,26 @@ pub(crate) async fn detach(tx: &Tx, actor: &Actor, what: Detach, ids: &[Uuid]) -
         Detach::Account => Deals::AccountId,
         Detach::Contact => Deals::ContactId,
     };
-    let mut q = select_deals(actor.company_id);
-    q.and_where(Expr::col((Deals::Table, column)).is_in(ids.iter().copied()));
-    let rows: Vec<DealRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let at = now();
-    let column = match what {
-        Detach::Account => Deals::AccountId,
-        Detach::Contact => Deals::ContactId,
-    };
-    exec(
+    let deals: Vec<Deal> = record::all_where(
         tx.conn(),
-        Query::update()
-            .table(Deals::Table)
-            .value(column, Option::<Uuid>::None)
-            .value(Deals::UpdatedAt, at)
-            .and_where(Expr::col(Deals::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Deals::Id).is_in(rows.iter().map(|r| r.id))),
+        actor,
+        Cond::all().add(Expr::col((Deals::Table, column)).is_in(ids.iter().copied())),
     )
     .await?;
-    for row in rows {
-        let before = Deal::from(row);
-        let mut after = before.clone();
-        match what {
-            Detach::Account => after.account_id = None,
-            Detach::Contact => after.contact_id = None,
-        }
-        after.updated_at = at;
-        tx.audit(
-            Resource::Deals,
-            before.id,
-            Action::Update,
-            Some(&before.audit_json()),
-            Some(&after.audit_json()),
-        )
-        .await?;
-    }
-    Ok(())
+    record::update_rows(
+        tx,
+        actor,
+        &deals,
+        vec![(iden(column), Option::<Uuid>::None.into())],
+        |deal, at| {
+            match what {
+                Detach::Account => deal.account_id = None,
+                Detach::Contact => deal.contact_id = None,
+            }
+            deal.updated_at = at;
+        },
+    )
+    .await
 }
 
 /// One stage change of a deal, with how long the deal stayed in the stage it entered.
@@ -974,7 +779,7 @@ pub async fn stage_history(
     actor: &Actor,
     deal_id: Uuid,
 ) -> Result<Vec<StageChange>> {
-    get(store, actor, deal_id).await?;
+    record::get::<Deal>(store, actor, deal_id).await?;
     let rows: Vec<HistoryRow> = fetch_all(
         store.db(),
         Query::select()
@@ -1094,7 +899,7 @@ async fn roles_of<C: ConnectionTrait>(
 }
 
 fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
-    match scope_condition(actor, Resource::Contacts, Action::Read, || {
+    match query::scope_condition(actor, Resource::Contacts, Action::Read, || {
         Expr::col((Contacts::Table, Contacts::OwnerId))
     }) {
         Ok(cond) => Ok(Some(cond)),
@@ -1106,7 +911,7 @@ fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
 /// The contacts of a deal the caller may read, with their roles; contacts outside the caller's
 /// scope on contacts are left out.
 pub async fn contacts_of(store: &Store, actor: &Actor, deal_id: Uuid) -> Result<Vec<DealContact>> {
-    get(store, actor, deal_id).await?;
+    record::get::<Deal>(store, actor, deal_id).await?;
     match contact_scope(actor)? {
         Some(cond) => roles_of(store.db(), actor, deal_id, Some(cond)).await,
         None => Ok(Vec::new()),
@@ -1131,7 +936,7 @@ pub async fn set_contact_role(
     role: ContactRole,
 ) -> Result<DealContact> {
     let tx = store.write(actor).await?;
-    get_in(tx.conn(), actor, Action::Update, deal_id).await?;
+    record::get_in::<Deal, _>(tx.conn(), actor, Action::Update, deal_id).await?;
     let Some(visible) = contact_scope(actor)? else {
         return Err(StoreError::Forbidden);
     };
@@ -1200,7 +1005,7 @@ pub async fn remove_contact(
     contact_id: Uuid,
 ) -> Result<()> {
     let tx = store.write(actor).await?;
-    get_in(tx.conn(), actor, Action::Update, deal_id).await?;
+    record::get_in::<Deal, _>(tx.conn(), actor, Action::Update, deal_id).await?;
     let before = roles_of(tx.conn(), actor, deal_id, None).await?;
     let removed = exec(
         tx.conn(),
@@ -1302,7 +1107,7 @@ pub async fn summary(
         .and_where(Expr::col((Deals::Table, Deals::PipelineId)).eq(pipeline_id))
         .group_by_col((Deals::Table, Deals::StageId))
         .to_owned();
-    stmt.cond_where(scope(actor, Action::Read)?);
+    stmt.cond_where(record::scope::<Deal>(actor, Action::Read)?);
     stmt.cond_where(query::filter_condition(filters, store.backend()));
     if let Some(text) = q {
         stmt.and_where(name_search(text));

@@ -1,22 +1,20 @@
-//! Leads: list (typed filters, multi-field sort, keyset cursor), read, create, update, delete,
-//! and bulk update/delete — every query filtered by the caller's company and their scope on
-//! leads, every change audited in its transaction. The first record type; later ones copy it.
+//! Leads as a record type: the row, the list fields and the columns a lead's data writes. List,
+//! get, create, update, delete and the bulk actions are the generic record layer's
+//! ([`crate::record`]).
 
-use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::query::{self, ListField, escape_like, iden};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Leads;
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, Tx};
 use chrono::{DateTime, Utc};
-use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
-use rivet_domain::query::{Condition, FieldSpec, FilterValue, ListQuery, SortKey};
+use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadInput, LeadStatus, total_score};
+use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
-};
+use rivet_domain::{Actor, Resource};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Value};
 use serde::Serialize;
-use serde_json::Map;
+use serde_json::json;
 use uuid::Uuid;
 
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
@@ -71,10 +69,6 @@ pub struct Lead {
     pub updated_at: DateTime<Utc>,
 }
 
-/// Fields a client cannot write; everything else of [`Lead`] is a [`rivet_domain::leads::LeadInput`]
-/// field of the same name.
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
-
 impl Lead {
     /// One of the BANT or MEDDICC notes by its field name.
     fn qualification(&self, name: &str) -> Option<&String> {
@@ -93,29 +87,12 @@ impl Lead {
             _ => None,
         }
     }
-
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        let mut map = self.as_input();
-        map.insert("id".into(), serde_json::json!(self.id));
-        serde_json::Value::Object(map)
-    }
 }
 
 table_row! {
 #[derive(Debug)]
-struct LeadRow in Leads::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct LeadRow in Leads::Table {
     id: Uuid,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -173,11 +150,8 @@ impl From<LeadRow> for Lead {
             }
             .amount()
         });
-        let tags = serde_json::from_value(query::json_column(r.tags)).unwrap_or_default();
-        let custom_fields = match query::json_column(r.custom_fields) {
-            v @ serde_json::Value::Object(_) => v,
-            _ => serde_json::Value::Object(Map::new()),
-        };
+        let tags = record::tags_of(r.tags);
+        let custom_fields = record::custom_fields_of(r.custom_fields);
         Self {
             id: r.id,
             first_name: r.first_name,
@@ -403,202 +377,69 @@ fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
     cols
 }
 
-fn select_leads(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(LeadRow::columns())
-        .from(Leads::Table)
-        .and_where(Expr::col((Leads::Table, Leads::CompanyId)).eq(company_id))
-        .to_owned()
-}
+impl Record for Lead {
+    type Row = LeadRow;
+    type Field = LeadField;
+    const RESOURCE: Resource = Resource::Leads;
 
-/// The caller's scope on leads as a `WHERE`.
-fn scope_condition(actor: &Actor, action: Action) -> Result<Cond> {
-    query::scope_condition(actor, Resource::Leads, action, || {
-        Expr::col((Leads::Table, Leads::OwnerId))
-    })
-}
-
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<LeadField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
-}
-
-/// One page of the leads the caller may read.
-pub async fn list(
-    store: &Store,
-    actor: &Actor,
-    list: &ListQuery<LeadField>,
-    limit: u64,
-    after: Option<&Seek>,
-) -> Result<Page<Lead>> {
-    let mut q = select_leads(actor.company_id);
-    q.cond_where(scope_condition(actor, Action::Read)?);
-    let mut filters = list.filters.clone();
-    for filter in &mut filters {
-        // E-mails are compared in their normalised (lower-case) form.
-        if filter.field == LeadField::Email
-            && let Condition::Eq(FilterValue::Text(text)) = &mut filter.condition
-        {
-            *text = text.trim().to_lowercase();
-        }
+    fn id(&self) -> Uuid {
+        self.id
     }
-    q.cond_where(query::filter_condition(&filters, store.backend()));
-    q.cond_where(query::custom_condition(list, store.backend()));
-    if let Some(text) = &list.q {
+    fn owner(&self) -> Uuid {
+        self.owner_id
+    }
+    fn custom_fields(&self) -> &serde_json::Value {
+        &self.custom_fields
+    }
+    fn sort_value(&self, field: LeadField) -> FilterValue {
+        sort_value(self, field)
+    }
+
+    fn text_match(text: &str) -> Option<Cond> {
         let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
         let like = |col: Leads| {
             Expr::expr(Func::lower(Expr::col((Leads::Table, col))))
                 .like(LikeExpr::new(pattern.clone()).escape('\\'))
         };
-        q.cond_where(
+        Some(
             Cond::any()
                 .add(like(Leads::FirstName))
                 .add(like(Leads::LastName))
                 .add(like(Leads::EmailNorm))
                 .add(like(Leads::CompanyName)),
-        );
+        )
     }
-    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<LeadRow> = fetch_all(store.db(), &q).await?;
-    let leads: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
-    Ok(query::page_of_list(
-        leads,
-        limit,
-        list,
-        sort_value,
-        |lead| &lead.custom_fields,
-        |lead| lead.id,
-    ))
-}
 
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Lead> {
-    let mut q = select_leads(actor.company_id);
-    q.cond_where(scope_condition(actor, action)?)
-        .and_where(Expr::col((Leads::Table, Leads::Id)).eq(id));
-    let row: Option<LeadRow> = fetch_optional(conn, &q).await?;
-    row.map(Lead::from).ok_or(StoreError::NotFound)
-}
-
-/// One lead the caller may read; another company's, or one outside their scope, is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Lead> {
-    get_in(store.db(), actor, Action::Read, id).await
-}
-
-/// Create a lead; without an owner the caller owns it.
-pub async fn create(store: &Store, actor: &Actor, data: &LeadData) -> Result<Lead> {
-    let tx = store.write(actor).await?;
-    let owner_id = data.owner_id.unwrap_or(actor.user_id);
-    query::check_owner(tx.conn(), actor, Resource::Leads, Action::Create, owner_id).await?;
-    let id = new_id();
-    let at = now();
-    let mut cols = vec![
-        (Leads::CompanyId, actor.company_id.into()),
-        (Leads::Id, id.into()),
-        (Leads::CreatedBy, actor.user_id.into()),
-        (Leads::CreatedAt, at.into()),
-        (Leads::UpdatedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, owner_id));
-    let (names, values): (Vec<Leads>, Vec<Value>) = cols.into_iter().unzip();
-    let values: Vec<Expr> = values.into_iter().map(Expr::val).collect();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Leads::Table)
-            .columns(names)
-            .values(values)
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    let lead = get_in(tx.conn(), actor, Action::Create, id).await?;
-    tx.audit(
-        Resource::Leads,
-        id,
-        Action::Create,
-        None,
-        Some(&lead.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(lead)
-}
-
-/// Change a lead: `apply` turns the current lead into its new data (a patch merged and
-/// validated), inside the transaction so concurrent patches do not lose each other's fields.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Lead) -> std::result::Result<LeadData, FieldErrors>,
-) -> Result<Lead> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let Some(owner_id) = data.owner_id else {
-        return Err(StoreError::invalid("owner_id", "must not be empty"));
-    };
-    if owner_id != before.owner_id {
-        query::check_owner(tx.conn(), actor, Resource::Leads, Action::Update, owner_id).await?;
+    /// E-mails are compared in their normalised (lower-case) form.
+    fn own_filter(filter: &mut Filter<LeadField>) -> Option<Cond> {
+        if filter.field == LeadField::Email {
+            query::lowercase_text(filter);
+        }
+        None
     }
-    let mut cols = data_columns(&data, owner_id);
-    cols.push((Leads::UpdatedAt, now().into()));
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Leads::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Leads::Id).eq(id)),
-    )
-    .await?;
-    let after = fetch_unscoped(&tx, actor, id).await?;
-    tx.audit(
-        Resource::Leads,
-        id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(after)
 }
 
-/// A lead of the caller's company regardless of scope: after a change that moved it out of
-/// the caller's scope (a rep giving a lead away), the answer still shows what was written.
-async fn fetch_unscoped(tx: &Tx, actor: &Actor, id: Uuid) -> Result<Lead> {
-    let mut q = select_leads(actor.company_id);
-    q.and_where(Expr::col((Leads::Table, Leads::Id)).eq(id));
-    let row: Option<LeadRow> = fetch_optional(tx.conn(), &q).await?;
-    row.map(Lead::from).ok_or(StoreError::NotFound)
-}
+impl Write for Lead {
+    type Data = LeadData;
 
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
-    exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Leads::Table)
-            .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Leads::Id).eq(id)),
-    )
-    .await?;
-    tx.audit(
-        Resource::Leads,
-        id,
-        Action::Delete,
-        Some(&before.audit_json()),
-        None,
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(())
+    fn data_owner(data: &LeadData) -> Option<Uuid> {
+        data.owner_id
+    }
+
+    async fn write_columns(
+        _tx: &Tx,
+        _actor: &Actor,
+        _id: Uuid,
+        data: &LeadData,
+        owner: Uuid,
+        _before: Option<&Self>,
+        _at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        Ok(data_columns(data, owner)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect())
+    }
 }
 
 /// What a bulk update sets on every selected lead.
@@ -609,105 +450,41 @@ pub struct BulkSet {
     pub tags: Option<Vec<String>>,
 }
 
-/// The leads `ids` names, all in the caller's scope for `action`, or not found as a whole.
-async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> Result<Vec<Lead>> {
-    let mut q = select_leads(actor.company_id);
-    q.cond_where(scope_condition(actor, action)?)
-        .and_where(Expr::col((Leads::Table, Leads::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<LeadRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(rows.into_iter().map(Lead::from).collect())
-}
-
-/// Set owner, status and/or tags on every lead of `ids`, all or nothing; one audit row each.
+/// Set owner, status and/or tags on every lead of `ids`, all or nothing; each written as a
+/// patch of those fields would be, one audit row each.
 pub async fn bulk_update(
     store: &Store,
     actor: &Actor,
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Lead>> {
-    let ids = query::unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    if let Some(owner) = set.owner_id {
-        query::check_owner(tx.conn(), actor, Resource::Leads, Action::Update, owner).await?;
-    }
-    let at = now();
-    let mut update = Query::update();
-    update
-        .table(Leads::Table)
-        .value(Leads::UpdatedAt, at)
-        .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(Leads::Id).is_in(ids.iter().copied()));
-    if let Some(owner) = set.owner_id {
-        update.value(Leads::OwnerId, owner);
-    }
-    if let Some(status) = set.status {
-        update.value(Leads::Status, status.as_str());
-    }
-    if let Some(tags) = &set.tags {
-        update.value(Leads::Tags, serde_json::json!(tags));
-    }
-    exec(tx.conn(), &update).await?;
-    let mut after_all = Vec::with_capacity(before.len());
-    for lead in &before {
-        let mut after = lead.clone();
-        if let Some(owner) = set.owner_id {
-            after.owner_id = owner;
-        }
-        if let Some(status) = set.status {
-            after.status = status;
-        }
-        if let Some(tags) = &set.tags {
-            after.tags = tags.clone();
-        }
-        after.updated_at = at;
-        tx.audit(
-            Resource::Leads,
-            lead.id,
-            Action::Update,
-            Some(&lead.audit_json()),
-            Some(&after.audit_json()),
+    record::bulk_update(store, actor, ids, set.owner_id, |lead: &Lead| {
+        record::merged(
+            lead,
+            |map| {
+                if let Some(owner) = set.owner_id {
+                    map.insert("owner_id".into(), json!(owner));
+                }
+                if let Some(status) = set.status {
+                    map.insert("status".into(), json!(status.as_str()));
+                }
+                if let Some(tags) = &set.tags {
+                    map.insert("tags".into(), json!(tags));
+                }
+                // The total follows the scores, as a patch's does.
+                let total = total_score(lead.fit_score, lead.engagement_score);
+                map.insert("total_score".into(), json!(total));
+            },
+            LeadInput::validate,
         )
-        .await?;
-        after_all.push(after);
-    }
-    tx.commit().await?;
-    Ok(after_all)
-}
-
-/// Delete every lead of `ids`, all or nothing; one audit row each. Returns how many.
-pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = query::unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
-    let deleted = exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Leads::Table)
-            .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Leads::Id).is_in(ids.iter().copied())),
-    )
-    .await?;
-    for lead in &before {
-        tx.audit(
-            Resource::Leads,
-            lead.id,
-            Action::Delete,
-            Some(&lead.audit_json()),
-            None,
-        )
-        .await?;
-    }
-    tx.commit().await?;
-    Ok(deleted)
+    })
+    .await
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::now;
 
     #[test]
     fn every_text_field_of_a_lead_has_a_column() {

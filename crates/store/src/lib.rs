@@ -28,6 +28,7 @@ pub mod migrations_views;
 pub mod page;
 pub mod pipelines;
 pub mod query;
+pub mod record;
 pub mod roles;
 mod row;
 pub mod schema;

@@ -602,6 +602,13 @@ pub fn page_of_list<T, F: ListField>(
     }
 }
 
+/// An equality filter on text compared in lower case (a normalised e-mail column).
+pub fn lowercase_text<F>(filter: &mut Filter<F>) {
+    if let Condition::Eq(FilterValue::Text(text)) = &mut filter.condition {
+        *text = text.trim().to_lowercase();
+    }
+}
+
 /// Escape `%`, `_` and `\` for a `LIKE … ESCAPE '\'` pattern.
 pub fn escape_like(text: &str) -> String {
     text.replace('\\', "\\\\")

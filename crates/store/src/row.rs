@@ -61,6 +61,11 @@ impl<T: Column> FromColumns for T {
     }
 }
 
+/// A row of one table: its columns, table-qualified, in the order they are read.
+pub trait TableColumns {
+    fn table_columns() -> Vec<sea_orm::sea_query::ColumnRef>;
+}
+
 /// A struct read by position.
 ///
 /// `struct Name in Table { field: Type, … }` is one table's columns: the fields are the column
@@ -89,6 +94,12 @@ macro_rules! table_row {
                 [$(stringify!($field)),+]
                     .into_iter()
                     .map(|column| ($table, column).into_column_ref())
+            }
+        }
+
+        impl $crate::row::TableColumns for $name {
+            fn table_columns() -> Vec<sea_orm::sea_query::ColumnRef> {
+                Self::columns().collect()
             }
         }
     };

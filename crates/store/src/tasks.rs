@@ -1,8 +1,6 @@
-//! Tasks: list (typed filters, sort, keyset cursor, plus "mine", "overdue" and "due today" in
-//! the company's time zone),
-//! read, create, update and delete (one at a time or in bulk, all or nothing), filtered by the
-//! caller's company and their scope on tasks (the assignee is the owner), every change audited in
-//! its transaction. A task may be about one lead, contact, account or deal of the company;
+//! Tasks as a record type (list, get, create, update, delete and bulk actions are the generic
+//! record layer's, [`crate::record`]; the assignee is the owner), plus the list's "mine",
+//! "overdue" and "due today" shortcuts in the company's time zone. A task may be about one lead, contact, account or deal of the company;
 //! [`for_records`] is what a record's timeline reads. `completed_at` is kept by the store: set when a task becomes completed, cleared when
 //! it is reopened.
 //!
@@ -10,25 +8,19 @@
 
 use crate::activities::record_exists;
 use crate::migrations_activities::Tasks;
-use crate::query::{
-    self, ListField, Seek, check_owner, escape_like, iden, scope_condition, unique_ids,
-};
+use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::{
-    Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
-};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, now};
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
-use rivet_domain::query::{FieldSpec, FilterValue, ListQuery, SortKey};
+use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
-use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::ConnectionTrait;
-use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
-};
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, Value};
 use serde::Serialize;
-use serde_json::Map;
+use serde_json::json;
 use uuid::Uuid;
 
 /// A task as the API shows it.
@@ -60,30 +52,10 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "updated_at",
 ];
 
-impl Task {
-    /// The record as a client would write it (for merging a patch).
-    pub fn as_input(&self) -> Map<String, serde_json::Value> {
-        let mut map = match serde_json::to_value(self) {
-            Ok(serde_json::Value::Object(map)) => map,
-            _ => Map::new(),
-        };
-        for field in READ_ONLY_FIELDS {
-            map.remove(*field);
-        }
-        map
-    }
-
-    fn audit_json(&self) -> serde_json::Value {
-        let mut map = self.as_input();
-        map.insert("id".into(), serde_json::json!(self.id));
-        map.insert("completed_at".into(), serde_json::json!(self.completed_at));
-        serde_json::Value::Object(map)
-    }
-}
-
 table_row! {
 #[derive(Debug)]
-struct TaskRow in Tasks::Table {
+/// The row as the table holds it (read by [`crate::record`]).
+pub struct TaskRow in Tasks::Table {
     id: Uuid,
     subject: String,
     description: Option<String>,
@@ -202,23 +174,81 @@ fn sort_value(task: &Task, field: TaskField) -> FilterValue {
     }
 }
 
-fn select_tasks(company_id: Uuid) -> SelectStatement {
-    Query::select()
-        .columns(TaskRow::columns())
-        .from(Tasks::Table)
-        .and_where(Expr::col((Tasks::Table, Tasks::CompanyId)).eq(company_id))
-        .to_owned()
+impl Record for Task {
+    type Row = TaskRow;
+    type Field = TaskField;
+    const RESOURCE: Resource = Resource::Tasks;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
+
+    /// The assignee is the owner.
+    fn owner_column() -> DynIden {
+        iden(Tasks::AssigneeId)
+    }
+    fn id(&self) -> Uuid {
+        self.id
+    }
+    fn owner(&self) -> Uuid {
+        self.assignee_id
+    }
+    /// Tasks have no custom fields.
+    fn custom_fields(&self) -> &serde_json::Value {
+        &serde_json::Value::Null
+    }
+    fn sort_value(&self, field: TaskField) -> FilterValue {
+        sort_value(self, field)
+    }
+
+    fn text_match(text: &str) -> Option<Cond> {
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        Some(
+            Cond::all().add(
+                Expr::expr(Func::lower(Expr::col((Tasks::Table, Tasks::Subject))))
+                    .like(LikeExpr::new(pattern).escape('\\')),
+            ),
+        )
+    }
+
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), json!(self.id));
+        map.insert("completed_at".into(), json!(self.completed_at));
+        serde_json::Value::Object(map)
+    }
 }
 
-fn scope(actor: &Actor, action: Action) -> Result<Cond> {
-    scope_condition(actor, Resource::Tasks, action, || {
-        Expr::col((Tasks::Table, Tasks::AssigneeId))
-    })
-}
+impl Write for Task {
+    type Data = TaskData;
+    const OWNER_FIELD: &'static str = "assignee_id";
 
-/// Read a cursor made by [`list`] under the same sort.
-pub fn decode_cursor(sort: &[SortKey<TaskField>], text: &str) -> Option<Seek> {
-    query::decode_cursor(sort, text)
+    fn data_owner(data: &TaskData) -> Option<Uuid> {
+        data.assignee_id
+    }
+
+    /// The related record must be one the caller can see; `completed_at` follows the status.
+    async fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        _id: Uuid,
+        data: &TaskData,
+        owner: Uuid,
+        before: Option<&Self>,
+        at: DateTime<Utc>,
+    ) -> Result<Vec<(DynIden, Value)>> {
+        if let Some(related) = data.related
+            && before.is_none_or(|b| b.related_type.zip(b.related_id) != Some(related))
+        {
+            check_related(tx, actor, related).await?;
+        }
+        let completed_at = match (data.status, before.map(|b| (b.status, b.completed_at))) {
+            (TaskStatus::Completed, Some((TaskStatus::Completed, done))) => done.or(Some(at)),
+            (TaskStatus::Completed, _) => Some(at),
+            _ => None,
+        };
+        Ok(data_columns(data, owner, completed_at)
+            .into_iter()
+            .map(|(c, v)| (iden(c), v))
+            .collect())
+    }
 }
 
 /// The list's shortcuts beyond the field filters.
@@ -276,12 +306,12 @@ pub async fn count_my_overdue(store: &Store, actor: &Actor) -> Result<i64> {
         .from(Tasks::Table)
         .and_where(Expr::col((Tasks::Table, Tasks::CompanyId)).eq(actor.company_id))
         .and_where(Expr::col((Tasks::Table, Tasks::AssigneeId)).eq(actor.user_id))
-        .cond_where(scope(actor, Action::Read)?)
+        .cond_where(record::scope::<Task>(actor, Action::Read)?)
         .cond_where(overdue_at(now()));
     fetch_count(store.db(), &q).await
 }
 
-/// One page of the tasks the caller may read.
+/// One page of the tasks the caller may read, narrowed by the list's shortcuts.
 pub async fn list(
     store: &Store,
     actor: &Actor,
@@ -290,35 +320,22 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Task>> {
-    let mut q = select_tasks(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
-    q.cond_where(query::filter_condition(&list.filters, store.backend()));
     let col = |c: Tasks| Expr::col((Tasks::Table, c));
     let at = now();
+    let mut narrow = Cond::all();
     if shortcuts.mine {
-        q.and_where(col(Tasks::AssigneeId).eq(actor.user_id));
+        narrow = narrow.add(col(Tasks::AssigneeId).eq(actor.user_id));
     }
     if shortcuts.overdue {
-        q.cond_where(overdue_at(at));
+        narrow = narrow.add(overdue_at(at));
     }
     if let Some(tz) = shortcuts.due_today {
         let (start, end) = local_day(tz, at);
-        q.and_where(col(Tasks::DueAt).gte(start))
-            .and_where(col(Tasks::DueAt).lt(end));
+        narrow = narrow
+            .add(col(Tasks::DueAt).gte(start))
+            .add(col(Tasks::DueAt).lt(end));
     }
-    if let Some(text) = &list.q {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        q.and_where(
-            Expr::expr(Func::lower(col(Tasks::Subject))).like(LikeExpr::new(pattern).escape('\\')),
-        );
-    }
-    query::order_and_seek(&mut q, &list.sort, after, limit);
-    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
-    let tasks: Vec<Task> = rows.into_iter().map(Task::from).collect();
-    Ok(query::page_of(tasks, limit, &list.sort, |t| Seek {
-        values: list.sort.iter().map(|k| sort_value(t, k.field)).collect(),
-        id: t.id,
-    }))
+    record::list_where(store, actor, list, limit, after, narrow).await
 }
 
 /// The tasks the caller may read about any of `records`, newest first (by `created_at`, then
@@ -333,8 +350,8 @@ pub async fn for_records(
     if records.is_empty() {
         return Ok(Vec::new());
     }
-    let mut q = select_tasks(actor.company_id);
-    q.cond_where(scope(actor, Action::Read)?);
+    let mut q = record::select::<Task>(actor.company_id);
+    q.cond_where(record::scope::<Task>(actor, Action::Read)?);
     let mut any = Cond::any();
     for (record_type, record_id) in records {
         any = any.add(
@@ -358,49 +375,6 @@ pub async fn for_records(
         .limit(limit);
     let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
     Ok(rows.into_iter().map(Task::from).collect())
-}
-
-async fn get_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    action: Action,
-    id: Uuid,
-) -> Result<Task> {
-    let mut q = select_tasks(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Tasks::Table, Tasks::Id)).eq(id));
-    let row: Option<TaskRow> = fetch_optional(conn, &q).await?;
-    row.map(Task::from).ok_or(StoreError::NotFound)
-}
-
-/// One task the caller may read; another company's, or one outside their scope, is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Task> {
-    get_in(store.db(), actor, Action::Read, id).await
-}
-
-async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Task> {
-    let mut q = select_tasks(actor.company_id);
-    q.and_where(Expr::col((Tasks::Table, Tasks::Id)).eq(id));
-    let row: Option<TaskRow> = fetch_optional(conn, &q).await?;
-    row.map(Task::from).ok_or(StoreError::NotFound)
-}
-
-/// [`check_owner`] for the assignee, naming `field` (`assignee_id`, or `set.assignee_id` in a
-/// bulk update) when they are not a member.
-async fn check_assignee(
-    tx: &Tx,
-    actor: &Actor,
-    action: Action,
-    assignee_id: Uuid,
-    field: &str,
-) -> Result<()> {
-    match check_owner(tx.conn(), actor, Resource::Tasks, action, assignee_id).await {
-        Err(StoreError::Invalid(_)) => Err(StoreError::invalid(
-            field,
-            "is not an active member of this company",
-        )),
-        other => other,
-    }
 }
 
 async fn check_related(tx: &Tx, actor: &Actor, related: (RecordType, Uuid)) -> Result<()> {
@@ -437,161 +411,12 @@ fn data_columns(
     ]
 }
 
-/// Create a task; without an assignee the caller is assigned.
-pub async fn create(store: &Store, actor: &Actor, data: &TaskData) -> Result<Task> {
-    let tx = store.write(actor).await?;
-    let assignee_id = data.assignee_id.unwrap_or(actor.user_id);
-    check_assignee(&tx, actor, Action::Create, assignee_id, "assignee_id").await?;
-    if let Some(related) = data.related {
-        check_related(&tx, actor, related).await?;
-    }
-    let id = new_id();
-    let at = now();
-    let completed_at = (data.status == TaskStatus::Completed).then_some(at);
-    let mut cols = vec![
-        (Tasks::CompanyId, actor.company_id.into()),
-        (Tasks::Id, id.into()),
-        (Tasks::CreatedBy, actor.user_id.into()),
-        (Tasks::CreatedAt, at.into()),
-        (Tasks::UpdatedAt, at.into()),
-    ];
-    cols.extend(data_columns(data, assignee_id, completed_at));
-    let (names, values): (Vec<Tasks>, Vec<Value>) = cols.into_iter().unzip();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(Tasks::Table)
-            .columns(names)
-            .values(values.into_iter().map(Expr::val))
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    let task = fetch_unscoped(tx.conn(), actor, id).await?;
-    tx.audit(
-        Resource::Tasks,
-        id,
-        Action::Create,
-        None,
-        Some(&task.audit_json()),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(task)
-}
-
-/// Change a task: `apply` turns the current task into its new data (a patch merged and
-/// validated), inside the transaction.
-pub async fn update(
-    store: &Store,
-    actor: &Actor,
-    id: Uuid,
-    apply: impl FnOnce(&Task) -> std::result::Result<TaskData, FieldErrors>,
-) -> Result<Task> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Update, id).await?;
-    let data = apply(&before).map_err(StoreError::Invalid)?;
-    let Some(assignee_id) = data.assignee_id else {
-        return Err(StoreError::invalid("assignee_id", "must not be empty"));
-    };
-    if assignee_id != before.assignee_id {
-        check_assignee(&tx, actor, Action::Update, assignee_id, "assignee_id").await?;
-    }
-    let before_related = before.related_type.zip(before.related_id);
-    if let Some(related) = data.related
-        && Some(related) != before_related
-    {
-        check_related(&tx, actor, related).await?;
-    }
-    let after = update_in(&tx, actor, &before, &data, assignee_id).await?;
-    tx.commit().await?;
-    Ok(after)
-}
-
-/// Write a checked change of one task (keeping `completed_at` in step with the status) and its
-/// audit row.
-async fn update_in(
-    tx: &Tx,
-    actor: &Actor,
-    before: &Task,
-    data: &TaskData,
-    assignee_id: Uuid,
-) -> Result<Task> {
-    let at = now();
-    let completed_at = match (data.status, before.status) {
-        (TaskStatus::Completed, TaskStatus::Completed) => before.completed_at.or(Some(at)),
-        (TaskStatus::Completed, _) => Some(at),
-        _ => None,
-    };
-    let mut cols = data_columns(data, assignee_id, completed_at);
-    cols.push((Tasks::UpdatedAt, at.into()));
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Tasks::Table)
-            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
-            .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Tasks::Id).eq(before.id)),
-    )
-    .await?;
-    let after = fetch_unscoped(tx.conn(), actor, before.id).await?;
-    tx.audit(
-        Resource::Tasks,
-        before.id,
-        Action::Update,
-        Some(&before.audit_json()),
-        Some(&after.audit_json()),
-    )
-    .await?;
-    Ok(after)
-}
-
-/// Delete a task.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
-    let tx = store.write(actor).await?;
-    let before = get_in(tx.conn(), actor, Action::Delete, id).await?;
-    delete_in(&tx, actor, &before).await?;
-    tx.commit().await?;
-    Ok(())
-}
-
-async fn delete_in(tx: &Tx, actor: &Actor, before: &Task) -> Result<()> {
-    exec(
-        tx.conn(),
-        Query::delete()
-            .from_table(Tasks::Table)
-            .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(Tasks::Id).eq(before.id)),
-    )
-    .await?;
-    tx.audit(
-        Resource::Tasks,
-        before.id,
-        Action::Delete,
-        Some(&before.audit_json()),
-        None,
-    )
-    .await
-}
-
 /// What a bulk update sets on every selected task; at least one field is `Some`.
 #[derive(Debug, Clone, Default)]
 pub struct BulkSet {
     pub assignee_id: Option<Uuid>,
     pub status: Option<TaskStatus>,
     pub priority: Option<TaskPriority>,
-}
-
-/// Every task of `ids` (distinct) within the caller's scope for `action`; one missing (unknown,
-/// another company's or out of scope) and none is.
-async fn all_in_scope(tx: &Tx, actor: &Actor, action: Action, ids: &[Uuid]) -> Result<Vec<Task>> {
-    let mut q = select_tasks(actor.company_id);
-    q.cond_where(scope(actor, action)?)
-        .and_where(Expr::col((Tasks::Table, Tasks::Id)).is_in(ids.iter().copied()));
-    let rows: Vec<TaskRow> = fetch_all(tx.conn(), &q).await?;
-    if rows.len() != ids.len() {
-        return Err(StoreError::NotFound);
-    }
-    Ok(rows.into_iter().map(Task::from).collect())
 }
 
 /// The data of a task as it is, for a change that keeps everything else.
@@ -617,36 +442,14 @@ pub async fn bulk_update(
     ids: &[Uuid],
     set: &BulkSet,
 ) -> Result<Vec<Task>> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Update, &ids).await?;
-    if let Some(assignee) = set.assignee_id
-        && before.iter().any(|t| t.assignee_id != assignee)
-    {
-        check_assignee(&tx, actor, Action::Update, assignee, "set.assignee_id").await?;
-    }
-    let mut after_all = Vec::with_capacity(before.len());
-    for task in &before {
+    record::bulk_update(store, actor, ids, set.assignee_id, |task: &Task| {
         let mut data = data_of(task);
         data.status = set.status.unwrap_or(task.status);
         data.priority = set.priority.unwrap_or(task.priority);
-        let assignee_id = set.assignee_id.unwrap_or(task.assignee_id);
-        after_all.push(update_in(&tx, actor, task, &data, assignee_id).await?);
-    }
-    tx.commit().await?;
-    Ok(after_all)
-}
-
-/// Delete every task of `ids`, all or nothing; one audit row each. Returns how many.
-pub async fn bulk_delete(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
-    let ids = unique_ids(ids);
-    let tx = store.write(actor).await?;
-    let before = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
-    for task in &before {
-        delete_in(&tx, actor, task).await?;
-    }
-    tx.commit().await?;
-    Ok(before.len() as u64)
+        data.assignee_id = Some(set.assignee_id.unwrap_or(task.assignee_id));
+        Ok(data)
+    })
+    .await
 }
 
 /// Detach every task from one record (the triggers of migration m0006 already do this when the

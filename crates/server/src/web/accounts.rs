@@ -31,6 +31,8 @@ use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
 use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
 use rivet_store::page::MAX_LIMIT;
+use rivet_store::record;
+use rivet_store::{contacts::Contact, deals::Deal};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -116,7 +118,7 @@ impl AccountNames {
             let pairs = [("sort".to_owned(), "name".to_owned())];
             let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
                 .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-            let page = accounts::list(&ctx.app.store, &ctx.actor, &query, MAX_LIMIT, None)
+            let page = record::list::<Account>(&ctx.app.store, &ctx.actor, &query, MAX_LIMIT, None)
                 .await
                 .or_page(ctx)?;
             list = page.data.into_iter().map(|a| (a.id, a.name)).collect();
@@ -153,7 +155,7 @@ impl AccountNames {
         if let Some(name) = self.names.get(&id) {
             return name.clone();
         }
-        match accounts::get(&ctx.app.store, &ctx.actor, id).await {
+        match record::get::<Account>(&ctx.app.store, &ctx.actor, id).await {
             Ok(account) => account.name,
             Err(_) => "Another account".into(),
         }
@@ -254,13 +256,16 @@ pub async fn index(
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
         let after = match value_of(&raw, "cursor") {
             "" => None,
-            text => Some(accounts::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
-        let page = accounts::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-            .await
-            .or_page(&ctx)?;
+        let page =
+            record::list::<Account>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+                .await
+                .or_page(&ctx)?;
         rows = page
             .data
             .iter()
@@ -368,7 +373,7 @@ pub async fn bulk(
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
                 names.push(
-                    accounts::get(store, actor, *id)
+                    record::get::<Account>(store, actor, *id)
                         .await
                         .map(|a| a.name)
                         .or_page(&ctx)?,
@@ -685,7 +690,7 @@ pub async fn create(
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
@@ -707,7 +712,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
@@ -819,7 +824,7 @@ async fn delete_page(
 pub async fn confirm_delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let page = delete_page(&ctx, &account, DeleteChoice::default(), FormErrors::new()).await?;
@@ -833,7 +838,7 @@ pub async fn delete(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let mut errors = FormErrors::new();
@@ -880,7 +885,7 @@ impl Related {
         let by = |field: &str| vec![(field.to_owned(), id.to_string())];
         let query = ListQuery::parse(&by("parent_id"), ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
             .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-        let page = accounts::list(store, actor, &query, PAGE_SIZE, None)
+        let page = record::list::<Account>(store, actor, &query, PAGE_SIZE, None)
             .await
             .or_page(ctx)?;
         let children = page
@@ -903,7 +908,7 @@ impl Related {
                 CONTACT_DEFAULT_SORT,
             )
             .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-            let page = rivet_store::contacts::list(store, actor, &query, PAGE_SIZE, None)
+            let page = record::list::<Contact>(store, actor, &query, PAGE_SIZE, None)
                 .await
                 .or_page(ctx)?;
             more_contacts = page.next_cursor.is_some();
@@ -930,7 +935,7 @@ impl Related {
             let query =
                 ListQuery::<DealField>::parse(&by("account_id"), DEAL_FIELDS, DEAL_DEFAULT_SORT)
                     .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-            let page = rivet_store::deals::list(store, actor, &query, PAGE_SIZE, None)
+            let page = record::list::<Deal>(store, actor, &query, PAGE_SIZE, None)
                 .await
                 .or_page(ctx)?;
             more_deals = page.next_cursor.is_some();
@@ -997,7 +1002,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Accounts, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let owners = Owners::load(&ctx).await?;

@@ -34,6 +34,7 @@ use rivet_domain::activities::{
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource, Scope};
 use rivet_store::activities::{self, Activity};
+use rivet_store::record;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -366,9 +367,11 @@ pub async fn index(
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
         let after = match cursor {
             "" => None,
-            text => Some(activities::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
         let page = activities::list(
             &ctx.app.store,
@@ -459,10 +462,10 @@ pub async fn index(
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Activities, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let activity = activities::get(&ctx.app.store, &ctx.actor, id)
+    let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
-    activities::delete(&ctx.app.store, &ctx.actor, id)
+    record::delete::<Activity>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     Ok(ctx.done(
@@ -492,13 +495,17 @@ pub async fn bulk(
     let plural = |n: usize| format!("{n} activit{}", if n == 1 { "y" } else { "ies" });
     let field = |name: &str| value_of(&form, name);
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => activities::bulk_delete(store, actor, &ids)
-            .await
-            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" if field("confirm") == "yes" => {
+            record::bulk_delete::<Activity>(store, actor, &ids)
+                .await
+                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
+        }
         "delete" => {
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
-                let activity = activities::get(store, actor, *id).await.or_page(&ctx)?;
+                let activity = record::get::<Activity>(store, actor, *id)
+                    .await
+                    .or_page(&ctx)?;
                 names.push(title_of(&activity));
             }
             let page = ConfirmDeletePage {
@@ -733,7 +740,7 @@ async fn editable(ctx: &Ctx, id: &str) -> Result<(Activity, Tz), WebError> {
     ctx.require(Resource::Activities, Action::Update)?;
     let id = parse_id(id).or_page(ctx)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx)?;
-    let activity = activities::get(&ctx.app.store, &ctx.actor, id)
+    let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(ctx)?;
     Ok((activity, tz))

@@ -27,6 +27,7 @@ use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
+use rivet_store::record;
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
@@ -136,13 +137,16 @@ pub async fn index(
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
         let after = match value_of(&raw, "cursor") {
             "" => None,
-            text => Some(contacts::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
-        let page = contacts::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-            .await
-            .or_page(&ctx)?;
+        let page =
+            record::list::<Contact>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+                .await
+                .or_page(&ctx)?;
         accounts
             .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
             .await?;
@@ -221,14 +225,14 @@ pub async fn bulk(
     let count = ids.len();
     let plural = |n: usize| format!("{n} contact{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => contacts::bulk_delete(store, actor, &ids)
+        "delete" if field("confirm") == "yes" => record::bulk_delete::<Contact>(store, actor, &ids)
             .await
             .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
         "delete" => {
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
                 names.push(
-                    contacts::get(store, actor, *id)
+                    record::get::<Contact>(store, actor, *id)
                         .await
                         .map(|c| display_name(&c))
                         .or_page(&ctx)?,
@@ -502,7 +506,7 @@ pub async fn create(
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
@@ -524,7 +528,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
@@ -557,10 +561,10 @@ pub async fn update(
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
-    contacts::delete(&ctx.app.store, &ctx.actor, id)
+    record::delete::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     Ok(ctx.done(
@@ -621,7 +625,7 @@ pub async fn show(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Contacts, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = contacts::get(&ctx.app.store, &ctx.actor, id)
+    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let owners = Owners::load(&ctx).await?;

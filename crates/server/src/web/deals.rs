@@ -38,7 +38,8 @@ use rivet_domain::{Action, Resource};
 use rivet_store::deals::{self, Deal};
 use rivet_store::page::MAX_LIMIT;
 use rivet_store::pipelines::{self, Pipeline, Stage};
-use rivet_store::{accounts, contacts};
+use rivet_store::record;
+use rivet_store::{accounts::Account, contacts::Contact};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
@@ -140,7 +141,7 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
     ];
     let list = ListQuery::parse(&pairs, DEAL_FIELDS, DEAL_DEFAULT_SORT)
         .map_err(|e| ctx.fail(crate::error::AppError::BadRequest(e.0)))?;
-    let page = deals::list(store, &ctx.actor, &list, MAX_LIMIT, None)
+    let page = record::list::<Deal>(store, &ctx.actor, &list, MAX_LIMIT, None)
         .await
         .or_page(&ctx)?;
     let truncated = page.next_cursor.is_some();
@@ -213,7 +214,7 @@ pub async fn move_deal(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
-    let deal = deals::get(&ctx.app.store, &ctx.actor, id)
+    let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let back = if form.next.is_empty() {
@@ -329,7 +330,9 @@ pub async fn show(
     ctx.require(Resource::Deals, Action::Read)?;
     let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
     let store = &ctx.app.store;
-    let deal = deals::get(store, &ctx.actor, id).await.or_page(&ctx)?;
+    let deal = record::get::<Deal>(store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
     let pipeline = pipelines::get(store, &ctx.actor, deal.pipeline_id)
         .await
         .or_page(&ctx)?;
@@ -337,7 +340,7 @@ pub async fn show(
     let owners = Owners::load(&ctx).await?;
     let account = match deal.account_id {
         Some(account_id) if ctx.can(Resource::Accounts, Action::Read) => {
-            rivet_store::accounts::get(store, &ctx.actor, account_id)
+            record::get::<Account>(store, &ctx.actor, account_id)
                 .await
                 .ok()
                 .map(|a| (a.name, format!("/accounts/{account_id}")))
@@ -604,11 +607,13 @@ pub async fn index(
     if let Some(query) = &parsed {
         let after = match value_of(&raw, "cursor") {
             "" => None,
-            text => Some(deals::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
-        let page = deals::list(store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+        let page = record::list::<Deal>(store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
             .await
             .or_page(&ctx)?;
         let accounts =
@@ -696,13 +701,20 @@ pub async fn bulk(
     let count = ids.len();
     let plural = |n: usize| format!("{n} deal{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if value_of(&form, "confirm") == "yes" => deals::bulk_delete(store, actor, &ids)
-            .await
-            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
+        "delete" if value_of(&form, "confirm") == "yes" => {
+            record::bulk_delete::<Deal>(store, actor, &ids)
+                .await
+                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
+        }
         "delete" => {
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
-                names.push(deals::get(store, actor, *id).await.or_page(&ctx)?.name);
+                names.push(
+                    record::get::<Deal>(store, actor, *id)
+                        .await
+                        .or_page(&ctx)?
+                        .name,
+                );
             }
             let page = ConfirmDeletePage {
                 layout: ctx.layout("Delete deals"),
@@ -880,7 +892,7 @@ impl DealForm {
         }
         let store = &ctx.app.store;
         for id in known.into_iter().chain(Uuid::parse_str(name).ok()) {
-            if let Ok(account) = accounts::get(store, &ctx.actor, id).await
+            if let Ok(account) = record::get::<Account>(store, &ctx.actor, id).await
                 && (account.name.trim() == name || account.id.to_string() == name)
             {
                 return Ok(Value::String(id.to_string()));
@@ -889,7 +901,7 @@ impl DealForm {
         let pairs = [("name".to_owned(), name.to_owned())];
         let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
             .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-        let found = accounts::list(store, &ctx.actor, &query, 2, None)
+        let found = record::list::<Account>(store, &ctx.actor, &query, 2, None)
             .await
             .or_page(ctx)?;
         match found.data.as_slice() {
@@ -956,7 +968,7 @@ async fn account_suggestions(ctx: &Ctx, typed: &str) -> Result<Vec<String>, WebE
     }
     let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
         .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-    let page = accounts::list(&ctx.app.store, &ctx.actor, &query, SUGGESTIONS, None)
+    let page = record::list::<Account>(&ctx.app.store, &ctx.actor, &query, SUGGESTIONS, None)
         .await
         .or_page(ctx)?;
     Ok(page.data.into_iter().map(|a| a.name).collect())
@@ -973,7 +985,7 @@ async fn contact_options(ctx: &Ctx, form: &DealForm) -> Result<Option<Vec<Opt>>,
         let pairs = [("account_id".to_owned(), account.to_string())];
         let query = ListQuery::<ContactField>::parse(&pairs, CONTACT_FIELDS, CONTACT_DEFAULT_SORT)
             .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-        let page = contacts::list(store, &ctx.actor, &query, PAGE_SIZE, None)
+        let page = record::list::<Contact>(store, &ctx.actor, &query, PAGE_SIZE, None)
             .await
             .or_page(ctx)?;
         items.extend(
@@ -985,7 +997,7 @@ async fn contact_options(ctx: &Ctx, form: &DealForm) -> Result<Option<Vec<Opt>>,
     if let Ok(id) = Uuid::parse_str(form.contact_id.trim())
         && !items.iter().any(|(value, _)| *value == id.to_string())
     {
-        let name = match contacts::get(store, &ctx.actor, id).await {
+        let name = match record::get::<Contact>(store, &ctx.actor, id).await {
             Ok(contact) => contact_name(&contact),
             Err(_) => "Another contact".into(),
         };
@@ -1064,7 +1076,7 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
     if let Ok(id) = Uuid::parse_str(query.account_id.trim())
         && ctx.can(Resource::Accounts, Action::Read)
     {
-        let account = accounts::get(&ctx.app.store, &ctx.actor, id)
+        let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
             .await
             .or_page(&ctx)?;
         form.account_id = account.id.to_string();
@@ -1132,11 +1144,13 @@ pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
     ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let store = &ctx.app.store;
-    let deal = deals::get(store, &ctx.actor, id).await.or_page(&ctx)?;
+    let deal = record::get::<Deal>(store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let account_name = match deal.account_id {
         Some(account) if ctx.can(Resource::Accounts, Action::Read) => {
-            accounts::get(store, &ctx.actor, account)
+            record::get::<Account>(store, &ctx.actor, account)
                 .await
                 .map(|a| a.name)
                 .unwrap_or_else(|_| account.to_string())
@@ -1160,7 +1174,9 @@ pub async fn update(
     ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let store = &ctx.app.store;
-    let deal = deals::get(store, &ctx.actor, id).await.or_page(&ctx)?;
+    let deal = record::get::<Deal>(store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Deal).await?;
     let mut errors = FormErrors::new();
@@ -1202,10 +1218,10 @@ pub async fn update(
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Deals, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let deal = deals::get(&ctx.app.store, &ctx.actor, id)
+    let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
-    deals::delete(&ctx.app.store, &ctx.actor, id)
+    record::delete::<Deal>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     Ok(ctx.done("/deals", format!("Deleted the deal {}.", deal.name)))

@@ -19,10 +19,12 @@ use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskField, TaskStatus}
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
+use rivet_store::leads::Lead;
 use rivet_store::page::{MAX_LIMIT, PageRequest};
+use rivet_store::record;
 use rivet_store::tasks::TaskShortcuts;
 use rivet_store::users::MemberFilter;
-use rivet_store::{api_keys, deals, leads, pipelines, roles, tasks, teams, users};
+use rivet_store::{api_keys, deals, pipelines, roles, tasks, teams, users};
 use uuid::Uuid;
 
 /// How many of each of the caller's own lists the home page shows.
@@ -214,7 +216,7 @@ async fn my_leads(ctx: &Ctx) -> Result<Vec<MyLead>, WebError> {
     ];
     let query = ListQuery::<LeadField>::parse(&pairs, LEAD_FIELDS, LEAD_DEFAULT_SORT)
         .map_err(|e| ctx.fail(bad_query(e)))?;
-    let page = leads::list(&ctx.app.store, &ctx.actor, &query, MY_LEADS, None)
+    let page = record::list::<Lead>(&ctx.app.store, &ctx.actor, &query, MY_LEADS, None)
         .await
         .or_page(ctx)?;
     Ok(page

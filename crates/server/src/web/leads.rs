@@ -26,6 +26,7 @@ use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
 use rivet_store::leads::{self, BulkSet, Lead};
 use rivet_store::page::{MAX_LIMIT, PageRequest};
+use rivet_store::record;
 use rivet_store::users::MemberFilter;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -395,13 +396,16 @@ pub async fn index(
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
         let after = match cursor {
             "" => None,
-            text => Some(leads::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
-        let page = leads::list(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-            .await
-            .or_page(&ctx)?;
+        let page =
+            record::list::<Lead>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+                .await
+                .or_page(&ctx)?;
         rows = page
             .data
             .iter()
@@ -486,14 +490,14 @@ pub async fn bulk(
     let count = ids.len();
     let plural = |n: usize| format!("{n} lead{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => leads::bulk_delete(store, actor, &ids)
+        "delete" if field("confirm") == "yes" => record::bulk_delete::<Lead>(store, actor, &ids)
             .await
             .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
         "delete" => {
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
                 names.push(
-                    leads::get(store, actor, *id)
+                    record::get::<Lead>(store, actor, *id)
                         .await
                         .map(|lead| display_name(&lead))
                         .or_page(&ctx)?,
@@ -896,7 +900,7 @@ pub async fn create(
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
@@ -918,7 +922,7 @@ pub async fn update(
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
@@ -950,10 +954,10 @@ pub async fn update(
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Leads, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let lead = leads::get(&ctx.app.store, &ctx.actor, id)
+    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
-    leads::delete(&ctx.app.store, &ctx.actor, id)
+    record::delete::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     Ok(ctx.done(
@@ -1016,7 +1020,7 @@ pub async fn show(
     ctx.require(Resource::Leads, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let lead = leads::get(store, actor, id).await.or_page(&ctx)?;
+    let lead = record::get::<Lead>(store, actor, id).await.or_page(&ctx)?;
     let owners = Owners::load(&ctx).await?;
     let timeline = timeline::load(&ctx, &owners, RecordType::Lead, id, &query.before).await?;
     let names = Names::load(&ctx).await?;

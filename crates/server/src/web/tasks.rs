@@ -36,6 +36,7 @@ use rivet_domain::tasks::{
     TASK_DEFAULT_SORT, TASK_FIELDS, TaskField, TaskInput, TaskPriority, TaskStatus,
 };
 use rivet_domain::{Action, Resource, Scope};
+use rivet_store::record;
 use rivet_store::tasks::{self, Task};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -410,9 +411,11 @@ pub async fn index(
     if let (Some(query), Some(shortcuts), true) = (&parsed, shortcuts, errors.is_empty()) {
         let after = match cursor {
             "" => None,
-            text => Some(tasks::decode_cursor(&query.sort, text).ok_or_else(|| {
-                ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-            })?),
+            text => Some(
+                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
+                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
+                })?,
+            ),
         };
         let page = tasks::list(
             &ctx.app.store,
@@ -530,13 +533,18 @@ pub async fn bulk(
     let plural = |n: usize| format!("{n} task{}", if n == 1 { "" } else { "s" });
     let field = |name: &str| value_of(&form, name);
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => tasks::bulk_delete(store, actor, &ids)
+        "delete" if field("confirm") == "yes" => record::bulk_delete::<Task>(store, actor, &ids)
             .await
             .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
         "delete" => {
             let mut names = Vec::new();
             for id in ids.iter().take(20) {
-                names.push(tasks::get(store, actor, *id).await.or_page(&ctx)?.subject);
+                names.push(
+                    record::get::<Task>(store, actor, *id)
+                        .await
+                        .or_page(&ctx)?
+                        .subject,
+                );
             }
             let page = ConfirmDeletePage {
                 layout: ctx.layout("Delete tasks"),
@@ -637,10 +645,10 @@ pub async fn complete(
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     ctx.require(Resource::Tasks, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
-    let task = tasks::get(&ctx.app.store, &ctx.actor, id)
+    let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
-    tasks::delete(&ctx.app.store, &ctx.actor, id)
+    record::delete::<Task>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(&ctx)?;
     Ok(ctx.done("/tasks", format!("Deleted the task “{}”.", task.subject)))
@@ -1016,7 +1024,7 @@ async fn editable(ctx: &Ctx, id: &str) -> Result<(Task, Tz), WebError> {
     ctx.require(Resource::Tasks, Action::Update)?;
     let id = parse_id(id).or_page(ctx)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx)?;
-    let task = tasks::get(&ctx.app.store, &ctx.actor, id)
+    let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)
         .await
         .or_page(ctx)?;
     Ok((task, tz))

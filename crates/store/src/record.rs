@@ -1,0 +1,540 @@
+//! The generic record layer: a record type (leads, accounts, contacts, deals, tasks,
+//! activities, and every one to come) is declared once — its row, list fields, owner column and
+//! the columns its data writes — and gets list, get, create, update, delete and the bulk
+//! actions from the functions here, on both databases: every read filtered by the caller's
+//! company and scope, every write audited (and so evented) in its transaction.
+//!
+//! What is special about a record is a hook on that one path ([`Write::write_columns`] checks
+//! references and works out derived columns, [`Write::after_write`] writes what goes with the
+//! row), never a copy of it.
+
+use crate::query::{self, ListField, Seek, check_owner, scope_condition, unique_ids};
+use crate::row::TableColumns;
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, new_id, now};
+use chrono::{DateTime, Utc};
+use rivet_domain::query::{Filter, FilterValue, ListQuery};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Query, SelectStatement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde_json::Map;
+use std::future::Future;
+use uuid::Uuid;
+
+/// Fields of every record that a client cannot write.
+pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
+
+/// A record type as the store reads it.
+pub trait Record: Sized + Clone + Serialize + Send + Sync + 'static {
+    /// The row as the table holds it (its columns selected in order).
+    type Row: FromQueryResult + TableColumns + Into<Self> + Send + Sync;
+    /// The fields a list filters and sorts by.
+    type Field: ListField + Send + Sync;
+    /// The permission resource whose scope filters the rows and whose name the audit uses.
+    const RESOURCE: Resource;
+    /// Fields a client cannot write.
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
+
+    /// The column the caller's scope (own / team) compares with the user.
+    fn owner_column() -> DynIden {
+        query::iden(Alias::new("owner_id"))
+    }
+    /// The tenant column every record table leads with.
+    fn company_column() -> DynIden {
+        query::iden(Alias::new("company_id"))
+    }
+    fn id(&self) -> Uuid;
+    /// The user the scope checks a change against (owner, assignee).
+    fn owner(&self) -> Uuid;
+    fn custom_fields(&self) -> &serde_json::Value;
+    /// This record's value of a sort field, as its cursor records it (matching `sort_expr`).
+    fn sort_value(&self, field: Self::Field) -> FilterValue;
+
+    /// The list's free-text match (`q=`), if the type has one.
+    fn text_match(_text: &str) -> Option<Cond> {
+        None
+    }
+
+    /// A filter the type treats itself: the condition that replaces the generic one, or
+    /// `None` after adjusting the filter to how the table stores its values (e-mails
+    /// lower-cased).
+    fn own_filter(_filter: &mut Filter<Self::Field>) -> Option<Cond> {
+        None
+    }
+
+    /// Reads that complete rows read from the record's table (e.g. an activity's links).
+    fn complete<C: ConnectionTrait>(
+        _conn: &C,
+        _actor: &Actor,
+        records: Vec<Self>,
+    ) -> impl Future<Output = Result<Vec<Self>>> + Send {
+        async move { Ok(records) }
+    }
+
+    /// What must happen before records are deleted, in the transaction (references from other
+    /// records that the schema does not clear by itself).
+    fn before_delete(
+        _tx: &Tx,
+        _actor: &Actor,
+        _records: &[Self],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+
+    /// The record as a client would write it (for merging a patch).
+    fn as_input(&self) -> Map<String, serde_json::Value> {
+        let mut map = match serde_json::to_value(self) {
+            Ok(serde_json::Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        for field in Self::READ_ONLY {
+            map.remove(*field);
+        }
+        map
+    }
+
+    /// What the audit trail keeps of the record.
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), serde_json::json!(self.id()));
+        serde_json::Value::Object(map)
+    }
+}
+
+/// A record type as the store writes it.
+pub trait Write: Record {
+    /// Validated data: what a create writes and an update writes over the record.
+    type Data: Send + Sync;
+    /// The name a client knows the owner by (`owner_id`, a task's `assignee_id`).
+    const OWNER_FIELD: &'static str = "owner_id";
+
+    /// The owner `data` names; `None` means the caller on create and is refused on update.
+    fn data_owner(data: &Self::Data) -> Option<Uuid>;
+
+    /// Check what `data` refers to and return the columns it writes (`owner_id` already
+    /// checked): the hook where a record's own rules live. `before` is `None` on create.
+    fn write_columns(
+        tx: &Tx,
+        actor: &Actor,
+        id: Uuid,
+        data: &Self::Data,
+        owner: Uuid,
+        before: Option<&Self>,
+        at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<Vec<(DynIden, Value)>>> + Send;
+
+    /// What goes with the row, written in its transaction after it (`after` is the row as
+    /// written, and may be completed here).
+    fn after_write(
+        _tx: &Tx,
+        _actor: &Actor,
+        _data: &Self::Data,
+        _before: Option<&Self>,
+        _after: &mut Self,
+        _at: DateTime<Utc>,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
+}
+
+/// The type's rows of the caller's company.
+pub fn select<R: Record>(company_id: Uuid) -> SelectStatement {
+    Query::select()
+        .columns(R::Row::table_columns())
+        .from(R::Field::table())
+        .and_where(Expr::col((R::Field::table(), R::company_column())).eq(company_id))
+        .to_owned()
+}
+
+/// The caller's scope on the type for `action` as a `WHERE`.
+pub fn scope<R: Record>(actor: &Actor, action: Action) -> Result<Cond> {
+    scope_condition(actor, R::RESOURCE, action, || {
+        Expr::col((R::Field::table(), R::owner_column()))
+    })
+}
+
+fn by_id<R: Record>(id: Uuid) -> Expr {
+    Expr::col((R::Field::table(), R::Field::id_column())).eq(id)
+}
+
+async fn rows<R: Record, C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    q: &SelectStatement,
+) -> Result<Vec<R>> {
+    let rows: Vec<R::Row> = fetch_all(conn, q).await?;
+    R::complete(conn, actor, rows.into_iter().map(Into::into).collect()).await
+}
+
+/// One page of the records the caller may read; `narrow` adds a type's own conditions (a
+/// list's shortcuts).
+pub async fn list_where<R: Record>(
+    store: &Store,
+    actor: &Actor,
+    list: &ListQuery<R::Field>,
+    limit: u64,
+    after: Option<&Seek>,
+    narrow: Cond,
+) -> Result<Page<R>> {
+    let mut q = select::<R>(actor.company_id);
+    q.cond_where(scope::<R>(actor, Action::Read)?);
+    let mut filters = Vec::with_capacity(list.filters.len());
+    for mut filter in list.filters.iter().cloned() {
+        match R::own_filter(&mut filter) {
+            Some(condition) => drop(q.cond_where(condition)),
+            None => filters.push(filter),
+        }
+    }
+    q.cond_where(query::filter_condition(&filters, store.backend()));
+    q.cond_where(query::custom_condition(list, store.backend()));
+    if let Some(matched) = list.q.as_deref().and_then(R::text_match) {
+        q.cond_where(matched);
+    }
+    q.cond_where(narrow);
+    query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
+    let records = rows::<R, _>(store.db(), actor, &q).await?;
+    Ok(query::page_of_list(
+        records,
+        limit,
+        list,
+        R::sort_value,
+        R::custom_fields,
+        R::id,
+    ))
+}
+
+/// One page of the records the caller may read.
+pub async fn list<R: Record>(
+    store: &Store,
+    actor: &Actor,
+    list: &ListQuery<R::Field>,
+    limit: u64,
+    after: Option<&Seek>,
+) -> Result<Page<R>> {
+    list_where(store, actor, list, limit, after, Cond::all()).await
+}
+
+/// One record in the caller's scope for `action`; another company's, or one outside the
+/// scope, is not found.
+pub async fn get_in<R: Record, C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    action: Action,
+    id: Uuid,
+) -> Result<R> {
+    let mut q = select::<R>(actor.company_id);
+    q.cond_where(scope::<R>(actor, action)?)
+        .and_where(by_id::<R>(id));
+    rows::<R, _>(conn, actor, &q)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// One record the caller may read.
+pub async fn get<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<R> {
+    get_in(store.db(), actor, Action::Read, id).await
+}
+
+/// A record of the caller's company regardless of scope: after a change that moved it out of
+/// the caller's scope (a rep giving a record away), the answer still shows what was written.
+pub async fn get_unscoped<R: Record, C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: Uuid,
+) -> Result<R> {
+    let mut q = select::<R>(actor.company_id);
+    q.and_where(by_id::<R>(id));
+    rows::<R, _>(conn, actor, &q)
+        .await?
+        .pop()
+        .ok_or(StoreError::NotFound)
+}
+
+/// The records `ids` names (distinct), all in the caller's scope for `action`, or not found as
+/// a whole.
+pub async fn all_in_scope<R: Record>(
+    tx: &Tx,
+    actor: &Actor,
+    action: Action,
+    ids: &[Uuid],
+) -> Result<Vec<R>> {
+    let mut q = select::<R>(actor.company_id);
+    q.cond_where(scope::<R>(actor, action)?).and_where(
+        Expr::col((R::Field::table(), R::Field::id_column())).is_in(ids.iter().copied()),
+    );
+    let records = rows::<R, _>(tx.conn(), actor, &q).await?;
+    if records.len() != ids.len() {
+        return Err(StoreError::NotFound);
+    }
+    Ok(records)
+}
+
+/// [`check_owner`] for the record type, naming its owner field.
+pub async fn check_owner_of<R: Write>(
+    tx: &Tx,
+    actor: &Actor,
+    action: Action,
+    owner: Uuid,
+    field: &str,
+) -> Result<()> {
+    match check_owner(tx.conn(), actor, R::RESOURCE, action, owner).await {
+        Err(StoreError::Invalid(_)) => Err(StoreError::invalid(
+            field,
+            "is not an active member of this company",
+        )),
+        other => other,
+    }
+}
+
+/// Create a record in an open transaction; without an owner the caller owns it.
+pub async fn create_in<R: Write>(tx: &Tx, actor: &Actor, data: &R::Data) -> Result<R> {
+    let owner = R::data_owner(data).unwrap_or(actor.user_id);
+    check_owner_of::<R>(tx, actor, Action::Create, owner, R::OWNER_FIELD).await?;
+    let id = new_id();
+    let at = now();
+    let table = R::Field::table();
+    let mut cols: Vec<(DynIden, Value)> = vec![
+        (R::company_column(), actor.company_id.into()),
+        (R::Field::id_column(), id.into()),
+        (query::iden(Alias::new("created_by")), actor.user_id.into()),
+        (query::iden(Alias::new("created_at")), at.into()),
+        (query::iden(Alias::new("updated_at")), at.into()),
+    ];
+    cols.extend(R::write_columns(tx, actor, id, data, owner, None, at).await?);
+    let (names, values): (Vec<DynIden>, Vec<Value>) = cols.into_iter().unzip();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(table)
+            .columns(names)
+            .values(values.into_iter().map(Expr::val))
+            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
+    )
+    .await?;
+    let mut record: R = get_unscoped(tx.conn(), actor, id).await?;
+    R::after_write(tx, actor, data, None, &mut record, at).await?;
+    tx.audit(
+        R::RESOURCE,
+        id,
+        Action::Create,
+        None,
+        Some(&record.audit_json()),
+    )
+    .await?;
+    Ok(record)
+}
+
+/// Create a record; without an owner the caller owns it.
+pub async fn create<R: Write>(store: &Store, actor: &Actor, data: &R::Data) -> Result<R> {
+    let tx = store.write(actor).await?;
+    let record = create_in(&tx, actor, data).await?;
+    tx.commit().await?;
+    Ok(record)
+}
+
+/// Write `data` over `before` (already read under the caller's update scope), audited.
+pub async fn update_in<R: Write>(tx: &Tx, actor: &Actor, before: &R, data: &R::Data) -> Result<R> {
+    let Some(owner) = R::data_owner(data) else {
+        return Err(StoreError::invalid(R::OWNER_FIELD, "must not be empty"));
+    };
+    if owner != before.owner() {
+        check_owner_of::<R>(tx, actor, Action::Update, owner, R::OWNER_FIELD).await?;
+    }
+    let at = now();
+    let id = before.id();
+    let mut cols = R::write_columns(tx, actor, id, data, owner, Some(before), at).await?;
+    cols.push((query::iden(Alias::new("updated_at")), at.into()));
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(R::Field::table())
+            .values(cols.into_iter().map(|(c, v)| (c, Expr::val(v))))
+            .and_where(Expr::col(R::company_column()).eq(actor.company_id))
+            .and_where(Expr::col(R::Field::id_column()).eq(id)),
+    )
+    .await?;
+    let mut after: R = get_unscoped(tx.conn(), actor, id).await?;
+    R::after_write(tx, actor, data, Some(before), &mut after, at).await?;
+    tx.audit(
+        R::RESOURCE,
+        id,
+        Action::Update,
+        Some(&before.audit_json()),
+        Some(&after.audit_json()),
+    )
+    .await?;
+    Ok(after)
+}
+
+/// Change a record: `apply` turns the current record into its new data (a patch merged and
+/// validated), inside the transaction so concurrent patches do not lose each other's fields.
+pub async fn update<R: Write>(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    apply: impl FnOnce(&R) -> std::result::Result<R::Data, FieldErrors>,
+) -> Result<R> {
+    let tx = store.write(actor).await?;
+    let before: R = get_in(tx.conn(), actor, Action::Update, id).await?;
+    let data = apply(&before).map_err(StoreError::Invalid)?;
+    let after = update_in(&tx, actor, &before, &data).await?;
+    tx.commit().await?;
+    Ok(after)
+}
+
+/// Change every record of `ids` (all in the caller's update scope, or none is changed): `set`
+/// turns each into its new data, written as one update would be, one audit row each. A new
+/// owner the bulk body gives (`new_owner`) is checked once and named `set.<owner field>`.
+pub async fn bulk_update<R: Write>(
+    store: &Store,
+    actor: &Actor,
+    ids: &[Uuid],
+    new_owner: Option<Uuid>,
+    set: impl Fn(&R) -> Result<R::Data>,
+) -> Result<Vec<R>> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before: Vec<R> = all_in_scope(&tx, actor, Action::Update, &ids).await?;
+    if let Some(owner) = new_owner
+        && before.iter().any(|r| r.owner() != owner)
+    {
+        let field = format!("set.{}", R::OWNER_FIELD);
+        check_owner_of::<R>(&tx, actor, Action::Update, owner, &field).await?;
+    }
+    let mut after_all = Vec::with_capacity(before.len());
+    for record in &before {
+        let data = set(record)?;
+        after_all.push(update_in(&tx, actor, record, &data).await?);
+    }
+    tx.commit().await?;
+    Ok(after_all)
+}
+
+/// Delete records read in the transaction, one audit row each. What hangs off them goes with
+/// them by the schema's `ON DELETE` rules.
+pub async fn delete_in<R: Record>(tx: &Tx, actor: &Actor, records: &[R]) -> Result<u64> {
+    if records.is_empty() {
+        return Ok(0);
+    }
+    R::before_delete(tx, actor, records).await?;
+    let deleted = exec(
+        tx.conn(),
+        Query::delete()
+            .from_table(R::Field::table())
+            .and_where(Expr::col(R::company_column()).eq(actor.company_id))
+            .and_where(Expr::col(R::Field::id_column()).is_in(records.iter().map(R::id))),
+    )
+    .await?;
+    for record in records {
+        tx.audit(
+            R::RESOURCE,
+            record.id(),
+            Action::Delete,
+            Some(&record.audit_json()),
+            None,
+        )
+        .await?;
+    }
+    Ok(deleted)
+}
+
+/// Set `values` on records read in the transaction (a side effect of another change: a
+/// contact losing its primary flag, a child account its parent), `apply` making the same
+/// change to each record for its audit row.
+pub async fn update_rows<R: Record>(
+    tx: &Tx,
+    actor: &Actor,
+    records: &[R],
+    values: Vec<(DynIden, Value)>,
+    apply: impl Fn(&mut R, DateTime<Utc>),
+) -> Result<()> {
+    if records.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(R::Field::table())
+            .values(
+                values
+                    .into_iter()
+                    .chain([(query::iden(Alias::new("updated_at")), at.into())])
+                    .map(|(c, v)| (c, Expr::val(v))),
+            )
+            .and_where(Expr::col(R::company_column()).eq(actor.company_id))
+            .and_where(Expr::col(R::Field::id_column()).is_in(records.iter().map(R::id))),
+    )
+    .await?;
+    for before in records {
+        let mut after = before.clone();
+        apply(&mut after, at);
+        tx.audit(
+            R::RESOURCE,
+            before.id(),
+            Action::Update,
+            Some(&before.audit_json()),
+            Some(&after.audit_json()),
+        )
+        .await?;
+    }
+    Ok(())
+}
+
+/// The records of the caller's company that `narrow` selects, regardless of scope.
+pub async fn all_where<R: Record, C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    narrow: Cond,
+) -> Result<Vec<R>> {
+    let mut q = select::<R>(actor.company_id);
+    q.cond_where(narrow);
+    rows::<R, _>(conn, actor, &q).await
+}
+
+/// Delete one record the caller may delete.
+pub async fn delete<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+    let tx = store.write(actor).await?;
+    let before: R = get_in(tx.conn(), actor, Action::Delete, id).await?;
+    delete_in(&tx, actor, std::slice::from_ref(&before)).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// Delete every record of `ids`, all or nothing; one audit row each. Returns how many.
+pub async fn bulk_delete<R: Record>(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
+    let ids = unique_ids(ids);
+    let tx = store.write(actor).await?;
+    let before: Vec<R> = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    let deleted = delete_in(&tx, actor, &before).await?;
+    tx.commit().await?;
+    Ok(deleted)
+}
+
+/// A bulk update's merge: the record as a client would write it, changed by `edit`, parsed
+/// and validated as a patch would be.
+pub fn merged<I: serde::de::DeserializeOwned, D>(
+    record: &impl Record,
+    edit: impl FnOnce(&mut Map<String, serde_json::Value>),
+    validate: impl FnOnce(I) -> std::result::Result<D, FieldErrors>,
+) -> Result<D> {
+    let mut map = record.as_input();
+    edit(&mut map);
+    let input: I = serde_json::from_value(serde_json::Value::Object(map))
+        .map_err(|e| StoreError::invalid("body", e.to_string()))?;
+    validate(input).map_err(StoreError::Invalid)
+}
+
+/// A JSON column's list of tags.
+pub fn tags_of(value: serde_json::Value) -> Vec<String> {
+    serde_json::from_value(query::json_column(value)).unwrap_or_default()
+}
+
+/// A JSON column's custom-field object (an empty object when it is anything else).
+pub fn custom_fields_of(value: serde_json::Value) -> serde_json::Value {
+    match query::json_column(value) {
+        v @ serde_json::Value::Object(_) => v,
+        _ => serde_json::Value::Object(Map::new()),
+    }
+}
