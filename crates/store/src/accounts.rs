@@ -5,7 +5,7 @@
 
 use crate::contacts;
 use crate::migrations_records::Accounts;
-use crate::query::{self, ListField, escape_like, iden, unique_ids};
+use crate::query::{self, ListField, iden, unique_ids};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::{Result, Store, StoreError, Tx, fetch_all, fetch_optional};
@@ -16,7 +16,7 @@ use rivet_domain::accounts::{
 use rivet_domain::query::{FieldSpec, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, Resource};
-use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, Value};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::json;
@@ -264,17 +264,9 @@ impl Record for Account {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |col: Accounts| {
-            Expr::expr(Func::lower(Expr::col((Accounts::Table, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        Some(
-            Cond::any()
-                .add(like(Accounts::Name))
-                .add(like(Accounts::Domain)),
-        )
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![iden(Accounts::Name), iden(Accounts::Domain)]
     }
 
     /// Deals keep no reference to a deleted account.

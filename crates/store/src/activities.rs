@@ -8,7 +8,7 @@
 
 use crate::migrations_activities::{Activities, ActivityLinks};
 use crate::migrations_records::{Accounts, Contacts};
-use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::query::{self, ListField, Seek, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Leads;
@@ -19,9 +19,7 @@ use rivet_domain::activities::{
 };
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::sea_query::{
-    Alias, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, Value,
-};
+use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Order, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -170,17 +168,9 @@ impl Record for Activity {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |col: Activities| {
-            Expr::expr(Func::lower(Expr::col((Activities::Table, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        Some(
-            Cond::any()
-                .add(like(Activities::Subject))
-                .add(like(Activities::Body)),
-        )
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![iden(Activities::Subject), iden(Activities::Body)]
     }
 
     /// Each activity with its links, in one query for the lot.

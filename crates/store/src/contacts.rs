@@ -5,7 +5,7 @@
 
 use crate::accounts;
 use crate::migrations_records::Contacts;
-use crate::query::{self, ListField, escape_like, iden};
+use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::{Result, Store, StoreError, Tx, fetch_optional, now};
@@ -13,7 +13,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField, ContactInput};
 use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue};
 use rivet_domain::{Action, Actor, Resource};
-use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, Value};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::json;
@@ -267,18 +267,13 @@ impl Record for Contact {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |col: Contacts| {
-            Expr::expr(Func::lower(Expr::col((Contacts::Table, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        Some(
-            Cond::any()
-                .add(like(Contacts::FirstName))
-                .add(like(Contacts::LastName))
-                .add(like(Contacts::EmailNorm)),
-        )
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![
+            iden(Contacts::FirstName),
+            iden(Contacts::LastName),
+            iden(Contacts::EmailNorm),
+        ]
     }
 
     /// Flags are parsed as the choice "true"/"false" and compared as booleans; e-mails in

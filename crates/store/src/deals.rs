@@ -8,7 +8,7 @@ use crate::accounts;
 use crate::migrations_deals::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
 use crate::migrations_pipelines::{PipelineStages, Pipelines};
 use crate::migrations_records::Contacts;
-use crate::query::{self, ListField, escape_like, iden};
+use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Companies;
@@ -22,7 +22,7 @@ use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
-    Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, SelectStatement, Value,
+    Cond, DynIden, Expr, ExprTrait, Func, Order, Query, SelectStatement, Value,
 };
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -232,8 +232,9 @@ impl Record for Deal {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        Some(Cond::all().add(name_search(text)))
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![iden(Deals::Name)]
     }
 
     fn audit_json(&self) -> serde_json::Value {
@@ -287,12 +288,6 @@ impl Write for Deal {
         }
         Ok(())
     }
-}
-
-fn name_search(text: &str) -> Expr {
-    let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-    Expr::expr(Func::lower(Expr::col((Deals::Table, Deals::Name))))
-        .like(LikeExpr::new(pattern).escape('\\'))
 }
 
 #[derive(Debug, Clone, FromQueryResult)]
@@ -1110,7 +1105,7 @@ pub async fn summary(
     stmt.cond_where(record::scope::<Deal>(actor, Action::Read)?);
     stmt.cond_where(query::filter_condition(filters, store.backend()));
     if let Some(text) = q {
-        stmt.and_where(name_search(text));
+        stmt.cond_where(record::text_match::<Deal>(text));
     }
     let sums: Vec<SumRow> = fetch_all(store.db(), &stmt).await?;
     let by_stage: HashMap<Uuid, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();

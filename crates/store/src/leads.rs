@@ -2,7 +2,7 @@
 //! get, create, update, delete and the bulk actions are the generic record layer's
 //! ([`crate::record`]).
 
-use crate::query::{self, ListField, escape_like, iden};
+use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::schema::Leads;
@@ -12,7 +12,7 @@ use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadInput, LeadStatu
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Actor, Resource};
-use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Value};
+use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -395,19 +395,14 @@ impl Record for Lead {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let like = |col: Leads| {
-            Expr::expr(Func::lower(Expr::col((Leads::Table, col))))
-                .like(LikeExpr::new(pattern.clone()).escape('\\'))
-        };
-        Some(
-            Cond::any()
-                .add(like(Leads::FirstName))
-                .add(like(Leads::LastName))
-                .add(like(Leads::EmailNorm))
-                .add(like(Leads::CompanyName)),
-        )
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![
+            iden(Leads::FirstName),
+            iden(Leads::LastName),
+            iden(Leads::EmailNorm),
+            iden(Leads::CompanyName),
+        ]
     }
 
     /// E-mails are compared in their normalised (lower-case) form.

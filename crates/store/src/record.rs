@@ -14,7 +14,9 @@ use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::query::{Filter, FilterValue, ListQuery};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
-use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Query, SelectStatement, Value};
+use sea_orm::sea_query::{
+    Alias, Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Query, SelectStatement, Value,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Map;
@@ -50,9 +52,9 @@ pub trait Record: Sized + Clone + Serialize + Send + Sync + 'static {
     /// This record's value of a sort field, as its cursor records it (matching `sort_expr`).
     fn sort_value(&self, field: Self::Field) -> FilterValue;
 
-    /// The list's free-text match (`q=`), if the type has one.
-    fn text_match(_text: &str) -> Option<Cond> {
-        None
+    /// The text columns the list's `q=` looks in (a case-insensitive substring).
+    fn text_columns() -> Vec<DynIden> {
+        Vec::new()
     }
 
     /// A filter the type treats itself: the condition that replaces the generic one, or
@@ -166,6 +168,17 @@ async fn rows<R: Record, C: ConnectionTrait>(
     R::complete(conn, actor, rows.into_iter().map(Into::into).collect()).await
 }
 
+/// `text` as a case-insensitive substring of any of the type's text columns.
+pub fn text_match<R: Record>(text: &str) -> Cond {
+    let pattern = format!("%{}%", query::escape_like(&text.to_lowercase()));
+    R::text_columns().into_iter().fold(Cond::any(), |any, col| {
+        any.add(
+            Expr::expr(Func::lower(Expr::col((R::Field::table(), col))))
+                .like(LikeExpr::new(pattern.clone()).escape('\\')),
+        )
+    })
+}
+
 /// One page of the records the caller may read; `narrow` adds a type's own conditions (a
 /// list's shortcuts).
 pub async fn list_where<R: Record>(
@@ -187,8 +200,8 @@ pub async fn list_where<R: Record>(
     }
     q.cond_where(query::filter_condition(&filters, store.backend()));
     q.cond_where(query::custom_condition(list, store.backend()));
-    if let Some(matched) = list.q.as_deref().and_then(R::text_match) {
-        q.cond_where(matched);
+    if let Some(text) = list.q.as_deref() {
+        q.cond_where(text_match::<R>(text));
     }
     q.cond_where(narrow);
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);

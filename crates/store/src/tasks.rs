@@ -8,7 +8,7 @@
 
 use crate::activities::record_exists;
 use crate::migrations_activities::Tasks;
-use crate::query::{self, ListField, Seek, escape_like, iden};
+use crate::query::{self, ListField, Seek, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, now};
@@ -18,7 +18,7 @@ use rivet_domain::activities::RecordType;
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
 use rivet_domain::{Action, Actor, Resource};
-use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, LikeExpr, Order, Query, Value};
+use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, Order, Query, Value};
 use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
@@ -198,14 +198,9 @@ impl Record for Task {
         sort_value(self, field)
     }
 
-    fn text_match(text: &str) -> Option<Cond> {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        Some(
-            Cond::all().add(
-                Expr::expr(Func::lower(Expr::col((Tasks::Table, Tasks::Subject))))
-                    .like(LikeExpr::new(pattern).escape('\\')),
-            ),
-        )
+    /// What `q=` matches, case-insensitively, as a substring.
+    fn text_columns() -> Vec<DynIden> {
+        vec![iden(Tasks::Subject)]
     }
 
     fn audit_json(&self) -> serde_json::Value {
