@@ -237,7 +237,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Read)?;
     let views = super::views::bar(&ctx, Resource::Accounts, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
@@ -643,7 +642,6 @@ async fn form_page(
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let page = form_page(
         &ctx,
@@ -660,7 +658,6 @@ pub async fn create(
     ctx: Ctx,
     WithCustom(form, posted): WithCustom<AccountForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
@@ -688,7 +685,6 @@ pub async fn create(
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -710,7 +706,6 @@ pub async fn update(
     Path(id): Path<String>,
     WithCustom(form, posted): WithCustom<AccountForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -822,7 +817,6 @@ async fn delete_page(
 }
 
 pub async fn confirm_delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -836,7 +830,6 @@ pub async fn delete(
     Path(id): Path<String>,
     WebForm(choice): WebForm<DeleteChoice>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -1000,7 +993,6 @@ pub async fn show(
     Path(id): Path<String>,
     WebQuery(query): WebQuery<TimelineQuery>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Accounts, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
         .await

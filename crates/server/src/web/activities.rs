@@ -341,7 +341,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Activities, Action::Read)?;
     let select_all = value_of(&raw, SELECT_PARAM) == "all";
     raw.retain(|(k, _)| k != SELECT_PARAM);
     // Opens the default view when there is no query.
@@ -460,7 +459,6 @@ pub async fn index(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Activities, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -734,10 +732,9 @@ async fn form_page(
     })
 }
 
-/// The activity the edit form is about (the caller may change activities and read this one),
-/// and the company's time zone.
+/// The activity the edit form is about (the router has checked that the caller may change
+/// activities; this one must be readable to them), and the company's time zone.
 async fn editable(ctx: &Ctx, id: &str) -> Result<(Activity, Tz), WebError> {
-    ctx.require(Resource::Activities, Action::Update)?;
     let id = parse_id(id).or_page(ctx)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx)?;
     let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)

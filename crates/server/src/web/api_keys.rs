@@ -87,7 +87,6 @@ async fn keys_page(ctx: &Ctx, form: KeyForm, errors: FormErrors) -> Result<KeysP
 }
 
 pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::ApiKeys, Action::Read)?;
     let page = keys_page(&ctx, KeyForm::default(), FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
@@ -102,7 +101,6 @@ struct CreatedPage {
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<KeyForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::ApiKeys, Action::Create)?;
     let mut errors = FormErrors::new();
     match Uuid::parse_str(&form.role_id) {
         Ok(role_id) => {
@@ -129,7 +127,6 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<KeyForm>) -> Result<Respons
 }
 
 pub async fn revoke(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::ApiKeys, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let key = api_keys::revoke(&ctx.app.store, &ctx.actor, id)
         .await

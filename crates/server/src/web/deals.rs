@@ -115,7 +115,6 @@ fn card(deal: Deal, owners: &Owners, stages: &[Opt]) -> Card {
 }
 
 pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Read)?;
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let chosen: Option<&Pipeline> = match query.pipeline_id.as_str() {
@@ -212,7 +211,6 @@ pub async fn move_deal(
     Path(id): Path<String>,
     WebForm(form): WebForm<MoveForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
     let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -327,7 +325,6 @@ pub async fn show(
     Path(id): Path<String>,
     WebQuery(query): WebQuery<timeline::TimelineQuery>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Read)?;
     let id = parse_id(&id).map_err(|e| ctx.fail(e))?;
     let store = &ctx.app.store;
     let deal = record::get::<Deal>(store, &ctx.actor, id)
@@ -565,7 +562,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Read)?;
     let views = super::views::bar(&ctx, Resource::Deals, &mut raw).await?;
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
@@ -1057,7 +1053,6 @@ pub struct NewQuery {
 }
 
 pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Create)?;
     let all = pipelines::list(&ctx.app.store, &ctx.actor)
         .await
         .or_page(&ctx)?;
@@ -1103,7 +1098,6 @@ pub async fn create(
     ctx: Ctx,
     WithCustom(form, posted): WithCustom<DealForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Create)?;
     let all = pipelines::list(&ctx.app.store, &ctx.actor)
         .await
         .or_page(&ctx)?;
@@ -1141,7 +1135,6 @@ pub async fn create(
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let store = &ctx.app.store;
     let deal = record::get::<Deal>(store, &ctx.actor, id)
@@ -1171,7 +1164,6 @@ pub async fn update(
     Path(id): Path<String>,
     WithCustom(form, posted): WithCustom<DealForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let store = &ctx.app.store;
     let deal = record::get::<Deal>(store, &ctx.actor, id)
@@ -1216,7 +1208,6 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Deals, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
         .await

@@ -376,7 +376,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Read)?;
     let views = super::views::bar(&ctx, Resource::Leads, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
@@ -847,7 +846,6 @@ async fn form_page(
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let page = form_page(
         &ctx,
@@ -864,7 +862,6 @@ pub async fn create(
     ctx: Ctx,
     WithCustom(form, posted): WithCustom<LeadForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Create)?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
@@ -898,7 +895,6 @@ pub async fn create(
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -920,7 +916,6 @@ pub async fn update(
     Path(id): Path<String>,
     WithCustom(form, posted): WithCustom<LeadForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -952,7 +947,6 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -1017,7 +1011,6 @@ pub async fn show(
     Path(id): Path<String>,
     WebQuery(query): WebQuery<TimelineQuery>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Leads, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
     let lead = record::get::<Lead>(store, actor, id).await.or_page(&ctx)?;

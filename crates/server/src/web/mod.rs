@@ -37,19 +37,38 @@ mod views;
 use crate::router::Access;
 use crate::state::AppState;
 use axum::Router;
+use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::Method;
-use axum::routing::{MethodRouter, get, post};
+use axum::routing::{MethodFilter, MethodRouter, on};
 use rivet_domain::{Action, Resource};
 
-/// One page or form action of the web UI and the permission it needs. The handler checks it
-/// itself with [`view::Ctx::require`] (so a refusal is a page in the layout); this list is what
+/// One page or form action of the web UI and the permission it needs. The router checks it
+/// before the handler runs ([`guarded`]; a refusal is a page in the layout); this list is what
 /// the router is built from, and the browser tests walk it with every built-in role.
 #[derive(Debug, Clone)]
 pub struct WebRoute {
     pub method: Method,
     pub path: &'static str,
     pub access: Access,
+}
+
+/// `handler` behind the router's check of `access` ([`view::admit`]): no page handler checks
+/// its own permission.
+fn guarded<H: Handler<T, AppState>, T: 'static>(
+    filter: MethodFilter,
+    access: Access,
+    handler: H,
+) -> MethodRouter<AppState> {
+    on(
+        filter,
+        move |State(app): State<AppState>, req: Request| async move {
+            match view::admit(&app, access, req).await {
+                Ok(req) => handler.call(req, app).await,
+                Err(refused) => refused,
+            }
+        },
+    )
 }
 
 /// The router and the list of what it routes, built together so neither can miss a route.
@@ -81,7 +100,12 @@ impl Pages {
         access: Access,
         handler: H,
     ) -> Self {
-        self.add(Method::GET, path, access, get(handler))
+        self.add(
+            Method::GET,
+            path,
+            access,
+            guarded(MethodFilter::GET, access, handler),
+        )
     }
 
     fn post<H: Handler<T, AppState>, T: 'static>(
@@ -90,7 +114,12 @@ impl Pages {
         access: Access,
         handler: H,
     ) -> Self {
-        self.add(Method::POST, path, access, post(handler))
+        self.add(
+            Method::POST,
+            path,
+            access,
+            guarded(MethodFilter::POST, access, handler),
+        )
     }
 }
 

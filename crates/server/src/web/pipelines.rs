@@ -285,7 +285,6 @@ async fn list_page(
 }
 
 pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Read)?;
     let page = list_page(
         &ctx,
         NewPipelineForm::blank(),
@@ -333,7 +332,6 @@ pub async fn create(
     ctx: Ctx,
     WebForm(pairs): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let form = NewPipelineForm::parse(&pairs);
     let mut errors = FormErrors::new();
     let mut row_errors: Vec<FormErrors> = form.stages.iter().map(|_| FormErrors::new()).collect();
@@ -532,7 +530,6 @@ fn here(pipeline: &Pipeline) -> String {
 }
 
 pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Read)?;
     let pipeline = load(&ctx, &id).await?;
     Ok(ctx.render(&pipeline_page(&ctx, &pipeline, Typed::Nothing)))
 }
@@ -542,7 +539,6 @@ pub async fn update(
     Path(id): Path<String>,
     WebForm(form): WebForm<PipelineForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let pipeline = load(&ctx, &id).await?;
     let body = UpdatePipeline {
         name: Some(form.name.clone()),
@@ -572,7 +568,6 @@ fn refusal(ctx: &Ctx, to: &str, subject: String, err: AppError) -> Result<Respon
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let pipeline = load(&ctx, &id).await?;
     match pipelines::delete(&ctx.app.store, &ctx.actor, pipeline.id).await {
         Ok(()) => Ok(ctx.done(LIST, format!("Deleted the pipeline {}.", pipeline.name))),
@@ -590,7 +585,6 @@ pub async fn add_stage(
     Path(id): Path<String>,
     WebForm(form): WebForm<StageForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let pipeline = load(&ctx, &id).await?;
     let mut errors = FormErrors::new();
     let probability = probability(&form.probability, &mut errors);
@@ -628,7 +622,6 @@ pub async fn update_stage(
     Path((id, stage_id)): Path<(String, String)>,
     WebForm(form): WebForm<StageForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let (pipeline, stage) = load_stage(&ctx, &id, &stage_id).await?;
     let mut errors = FormErrors::new();
     let probability = probability(&form.probability, &mut errors);
@@ -664,7 +657,6 @@ pub async fn move_stage(
     Path((id, stage_id)): Path<(String, String)>,
     WebForm(form): WebForm<MoveForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let (pipeline, stage) = load_stage(&ctx, &id, &stage_id).await?;
     let back = here(&pipeline);
     let from = pipeline
@@ -701,7 +693,6 @@ pub async fn delete_stage(
     ctx: Ctx,
     Path((id, stage_id)): Path<(String, String)>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let (pipeline, stage) = load_stage(&ctx, &id, &stage_id).await?;
     let back = here(&pipeline);
     match pipelines::delete_stage(&ctx.app.store, &ctx.actor, pipeline.id, stage.id).await {

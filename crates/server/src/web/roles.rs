@@ -78,7 +78,6 @@ async fn roles_page(
 }
 
 pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Roles, Action::Read)?;
     let page = roles_page(&ctx, NewRoleForm::default(), FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
@@ -92,7 +91,6 @@ fn permission_set(role: &Role) -> PermissionSet {
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<NewRoleForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Roles, Action::Create)?;
     let mut field_errors = FieldErrors::new();
     let name = check_role_name(&form.name, &mut field_errors);
     if form.description.chars().count() > 1000 {
@@ -274,7 +272,6 @@ async fn load_role(ctx: &Ctx, id: &str) -> Result<Role, WebError> {
 }
 
 pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Roles, Action::Read)?;
     let role = load_role(&ctx, &id).await?;
     let chosen: HashMap<String, String> = role
         .permissions
@@ -296,7 +293,6 @@ pub async fn save(
     Path(id): Path<String>,
     WebForm(fields): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Roles, Action::Update)?;
     let role = load_role(&ctx, &id).await?;
     let chosen: HashMap<String, String> = fields.into_iter().collect();
     let mut grants = Vec::new();
@@ -341,7 +337,6 @@ pub async fn save(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Roles, Action::Delete)?;
     let role = load_role(&ctx, &id).await?;
     match roles::delete(&ctx.app.store, &ctx.actor, role.id).await {
         Ok(()) => Ok(ctx.done("/admin/roles", format!("Deleted the role {}.", role.name))),

@@ -72,7 +72,6 @@ fn page(ctx: &Ctx, form: SettingsForm, errors: FormErrors) -> SettingsPage {
 }
 
 pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Read)?;
     let company = companies::get(&ctx.app.store, &ctx.actor)
         .await
         .or_page(&ctx)?;
@@ -88,7 +87,6 @@ pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
 }
 
 pub async fn save(ctx: Ctx, WebForm(form): WebForm<SettingsForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Settings, Action::Update)?;
     let mut errors = FormErrors::new();
     let month = form.fiscal_year_start_month.parse::<u8>().ok();
     if month.is_none() {

@@ -130,7 +130,6 @@ struct JobsPage {
 }
 
 pub async fn jobs(ctx: Ctx, WebQuery(query): WebQuery<JobsQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Jobs, Action::Read)?;
     let state = match query.state.as_str() {
         "" => None,
         text => Some(
@@ -221,7 +220,6 @@ async fn job_action(
     form: JobActionForm,
     retry: bool,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Jobs, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let back = jobs_back(&form);
     let result = if retry {
@@ -427,7 +425,6 @@ fn chart_window(
 }
 
 pub async fn logs(ctx: Ctx, WebQuery(query): WebQuery<LogsForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::SystemLogs, Action::Read)?;
     let mut errors = FormErrors::new();
     let level = match query.level.as_str() {
         "" => None,
@@ -688,7 +685,6 @@ async fn system_page(
 }
 
 pub async fn settings(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require_system(Resource::SystemSettings, Action::Read)?;
     let current = rivet_store::settings::get_system(&ctx.app.store)
         .await
         .or_page(&ctx)?;
@@ -700,7 +696,6 @@ pub async fn save_settings(
     ctx: Ctx,
     WebForm(form): WebForm<SystemForm>,
 ) -> Result<Response, WebError> {
-    ctx.require_system(Resource::SystemSettings, Action::Update)?;
     let mut errors = FormErrors::new();
     let mut number = |field: &str, text: &str| match text.trim().parse::<u32>() {
         Ok(n) => Some(n),

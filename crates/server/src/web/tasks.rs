@@ -371,7 +371,6 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Tasks, Action::Read)?;
     let sees_others = ctx.actor.scope(Resource::Tasks, Action::Read) != Scope::Own;
     read_old_tab_param(&mut raw);
     let select_all = value_of(&raw, SELECT_PARAM) == "all";
@@ -627,7 +626,6 @@ pub async fn complete(
     Path(id): Path<String>,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Tasks, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let back = back_to_list(&form);
     let mut patch = Map::new();
@@ -643,7 +641,6 @@ pub async fn complete(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Tasks, Action::Delete)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)
         .await
@@ -980,7 +977,6 @@ fn prefill(query: NewQuery) -> (TaskForm, String) {
 }
 
 pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Tasks, Action::Create)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor)
         .await
         .or_page(&ctx)?;
@@ -990,7 +986,6 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<TaskForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Tasks, Action::Create)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor)
         .await
         .or_page(&ctx)?;
@@ -1018,10 +1013,9 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<TaskForm>) -> Result<Respon
     Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
-/// The task the edit form is about (the caller may change tasks and read this one), and the
-/// company's time zone.
+/// The task the edit form is about (the router has checked that the caller may change tasks;
+/// this one must be readable to them), and the company's time zone.
 async fn editable(ctx: &Ctx, id: &str) -> Result<(Task, Tz), WebError> {
-    ctx.require(Resource::Tasks, Action::Update)?;
     let id = parse_id(id).or_page(ctx)?;
     let tz = company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx)?;
     let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)

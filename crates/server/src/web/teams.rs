@@ -114,7 +114,6 @@ async fn teams_page(ctx: &Ctx, form: TeamForm, errors: FormErrors) -> Result<Tea
 }
 
 pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
-    ctx.require(Resource::Teams, Action::Read)?;
     let page = teams_page(&ctx, TeamForm::default(), FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
@@ -131,7 +130,6 @@ fn manager_choice(text: &str, errors: &mut FormErrors) -> Option<Uuid> {
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<TeamForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Teams, Action::Create)?;
     let mut errors = FormErrors::new();
     let manager_id = manager_choice(&form.manager_id, &mut errors);
     if errors.is_empty() {
@@ -221,7 +219,6 @@ async fn load_team(ctx: &Ctx, id: &str) -> Result<Team, WebError> {
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Teams, Action::Read)?;
     let team = load_team(&ctx, &id).await?;
     let form = TeamForm {
         name: team.name.clone(),
@@ -236,7 +233,6 @@ pub async fn update(
     Path(id): Path<String>,
     WebForm(form): WebForm<TeamForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Teams, Action::Update)?;
     let team = load_team(&ctx, &id).await?;
     let mut errors = FormErrors::new();
     let manager_id = manager_choice(&form.manager_id, &mut errors);
@@ -272,7 +268,6 @@ pub async fn update(
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Teams, Action::Delete)?;
     let team = load_team(&ctx, &id).await?;
     teams::delete(&ctx.app.store, &ctx.actor, team.id)
         .await

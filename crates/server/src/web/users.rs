@@ -225,7 +225,6 @@ async fn users_page(
 }
 
 pub async fn index(ctx: Ctx, WebQuery(query): WebQuery<ListQuery>) -> Result<Response, WebError> {
-    ctx.require(Resource::Users, Action::Read)?;
     let page = users_page(&ctx, query, InviteForm::default(), FormErrors::new()).await?;
     Ok(ctx.render(&page))
 }
@@ -240,7 +239,6 @@ struct CreatedPage {
 }
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<InviteForm>) -> Result<Response, WebError> {
-    ctx.require(Resource::Users, Action::Create)?;
     let mut errors = FormErrors::new();
     let role_id = chosen(&form.role_id, "role_id", &mut errors);
     if form.role_id.is_empty() {
@@ -331,7 +329,6 @@ async fn edit_page(
 }
 
 pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    ctx.require(Resource::Users, Action::Read)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let member = users::get(&ctx.app.store, &ctx.actor, id)
         .await
@@ -350,7 +347,6 @@ pub async fn update(
     Path(id): Path<String>,
     WebForm(form): WebForm<EditForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Users, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let member = users::get(&ctx.app.store, &ctx.actor, id)
         .await
@@ -394,7 +390,6 @@ pub async fn set_active(
     Path(id): Path<String>,
     WebForm(form): WebForm<ActiveForm>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Users, Action::Update)?;
     let id = parse_id(&id).or_page(&ctx)?;
     let back = if form.back == "edit" {
         format!("/admin/users/{id}")

@@ -4,6 +4,7 @@
 
 use crate::auth::WebSession;
 use crate::error::AppError;
+use crate::router::Access;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -185,6 +186,7 @@ fn initials(name: &str) -> String {
 
 /// A signed-in web request: the caller, their CSRF token, and what the layout shows. Extracting
 /// it from an anonymous request redirects to the sign-in page, which returns here afterwards.
+#[derive(Clone)]
 pub struct Ctx {
     pub app: AppState,
     pub actor: Actor,
@@ -204,6 +206,10 @@ impl FromRequestParts<AppState> for Ctx {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, app: &AppState) -> Result<Self, Response> {
+        // The router's guard ([`admit`]) may have read it already.
+        if let Some(ctx) = parts.extensions.remove::<Ctx>() {
+            return Ok(ctx);
+        }
         let actor = parts.extensions.get::<Actor>().cloned();
         let session = parts.extensions.get::<WebSession>().cloned();
         // The UI is for cookie sessions only; a bearer token on a page is treated as anonymous.
@@ -236,6 +242,32 @@ impl FromRequestParts<AppState> for Ctx {
             flash: read_flash(&parts.headers),
         })
     }
+}
+
+/// The router's guard of a page: a request for a page that needs a permission goes on to its
+/// handler (with its [`Ctx`], read once) only when the caller has it; otherwise the answer is
+/// the friendly 403 page, or the sign-in page for an anonymous caller. Public pages and those
+/// for any signed-in caller pass (the handler's `Ctx` sends an anonymous caller to sign in).
+pub(super) async fn admit(
+    app: &AppState,
+    access: Access,
+    req: Request,
+) -> Result<Request, Response> {
+    let (resource, action, system) = match access {
+        Access::Public | Access::Authenticated => return Ok(req),
+        Access::Allow(resource, action) => (resource, action, false),
+        Access::SystemAdmin(resource, action) => (resource, action, true),
+    };
+    let (mut parts, body) = req.into_parts();
+    let ctx = Ctx::from_request_parts(&mut parts, app).await?;
+    let checked = if system {
+        ctx.require_system(resource, action)
+    } else {
+        ctx.require(resource, action)
+    };
+    checked.map_err(IntoResponse::into_response)?;
+    parts.extensions.insert(ctx);
+    Ok(Request::from_parts(parts, body))
 }
 
 impl Ctx {
