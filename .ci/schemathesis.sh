@@ -63,7 +63,7 @@ api_key="$(curl -fsS -H "authorization: Bearer $token" -H 'content-type: applica
     -d "{\"name\": \"schemathesis\", \"role_id\": \"$role_id\"}" \
     "$base/api/v1/api-keys" | json '["secret"]')"
 
-# Rows the generated bodies refer to (see .ci/schemathesis.toml): the admin, a team, an account
+# Rows the generated bodies refer to (see .ci/schemathesis_hooks.py): the admin, a team, an account
 # with a contact, a second account to be a parent, and the default pipeline's first stage.
 auth=(-H "authorization: Bearer $token" -H 'content-type: application/json')
 create() { curl -fsS "${auth[@]}" -d "$2" "$base/api/v1/$1" | json '["id"]'; }
@@ -84,7 +84,8 @@ RIVET_FUZZ_STAGE_ID="${pipeline#* }"
 # it, after which every request is a 401 (its 204/404/401 answers are covered by tests/api).
 status=0
 # Run from the temporary directory, where hypothesis and schemathesis keep their own state.
-(cd "$data" && "$venv/bin/schemathesis" --config-file "$repo/.ci/schemathesis.toml" \
+(cd "$data" && SCHEMATHESIS_HOOKS="$repo/.ci/schemathesis_hooks.py" \
+    "$venv/bin/schemathesis" --config-file "$repo/.ci/schemathesis.toml" \
     run "$base/api/v1/openapi.json" \
     --url "$base" \
     --checks all \

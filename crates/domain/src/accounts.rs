@@ -240,6 +240,9 @@ pub struct AccountData {
     pub custom_fields: Map<String, Value>,
 }
 
+/// `cascade` of an account delete: delete its contacts too (the only value).
+pub const CASCADE_CONTACTS: &str = "contacts";
+
 /// The longest plain text field of a record (names, addresses, notes), once trimmed.
 pub const MAX_TEXT: usize = 2000;
 /// Most tags on one record, counted as sent (repeats are dropped, but count).

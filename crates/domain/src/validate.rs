@@ -162,8 +162,7 @@ pub fn optional_name_schema(max: usize) -> utoipa::openapi::schema::Object {
 /// The characters `str::trim` removes (Unicode White_Space), as the inside of a regex class:
 /// every pattern that allows white space around a value uses it, so the document and the
 /// parsers trim the same characters.
-pub const WS: &str =
-    "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+pub const WS: &str = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
 
 /// Text with at least one character that is not white space (what a required text field needs
 /// once trimmed), as a JSON Schema pattern.

@@ -56,13 +56,12 @@ pub fn money_pattern(signed: bool) -> String {
 impl Money {
     /// Parse a decimal string (`"12500.10"`, `"-3"`, at most 6 decimals) exactly.
     pub fn parse(input: &str, currency: String) -> Result<Self, String> {
-        let micros = parse_micros(input.trim())
-            .ok_or_else(|| {
-                format!(
-                    "must be a decimal number with at most {MONEY_WHOLE_DIGITS} digits before \
+        let micros = parse_micros(input.trim()).ok_or_else(|| {
+            format!(
+                "must be a decimal number with at most {MONEY_WHOLE_DIGITS} digits before \
                      the point and {MONEY_DECIMALS} after it"
-                )
-            })?;
+            )
+        })?;
         Ok(Self { micros, currency })
     }
 
@@ -124,7 +123,8 @@ fn format_micros(micros: i64) -> String {
     format!("{sign}{whole}.{frac}")
 }
 
-/// The longest web address, scheme included.
+/// The longest web address, scheme included: one given without a scheme has at most this
+/// less `https://` (8) characters once trimmed, and so has one given with a scheme.
 pub const URL_MAX: usize = 2000;
 
 /// An `http` or `https` address with a host name of ASCII letters, digits, `-` and `.` (at least
@@ -154,8 +154,7 @@ pub fn parse_url(input: &str) -> Result<String, String> {
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !with_scheme.contains(char::is_whitespace)
-        && with_scheme.len() <= URL_MAX
-        && input.chars().count() <= URL_MAX - "https://".len();
+        && value.chars().count() <= URL_MAX - "https://".len();
     if ok {
         Ok(with_scheme)
     } else {
@@ -163,16 +162,22 @@ pub fn parse_url(input: &str) -> Result<String, String> {
     }
 }
 
-/// What [`parse_url`] accepts, as a JSON Schema pattern (with at most [`URL_MAX`] − 8
-/// characters as sent, so that `https://` still fits): white space around it, an optional `http://` or
-/// `https://`, optional user information, the host name, an optional port, then a path, query
-/// or fragment without white space.
-pub fn url_pattern() -> String {
+/// What [`parse_url`] accepts, as JSON Schema patterns (a value matches both): white space
+/// around it, an optional `http://` or `https://`, optional user information, the host name, an
+/// optional port, then a path, query or fragment; no white space inside, and at most
+/// [`URL_MAX`] − 8 characters once trimmed.
+pub fn url_patterns() -> [String; 2] {
     let ws = crate::validate::WS;
-    format!(
-        "^[{ws}]*([Hh][Tt][Tt][Pp][Ss]?://)?([^{ws}/?#]*@)?[A-Za-z0-9-]+(\\.+[A-Za-z0-9-]+)+\
-         (:[^{ws}/?#@]*)?([/?#][^{ws}]*)?[{ws}]*$"
-    )
+    [
+        format!(
+            "^[{ws}]*([Hh][Tt][Tt][Pp][Ss]?://)?([^{ws}/?#]*@)?[A-Za-z0-9-]+(\\.+[A-Za-z0-9-]+)+\
+             (:[^{ws}/?#@]*)?([/?#][^{ws}]*)?[{ws}]*$"
+        ),
+        format!(
+            "^[{ws}]*[^{ws}]{{1,{}}}[{ws}]*$",
+            URL_MAX - "https://".len()
+        ),
+    ]
 }
 
 /// Most digits in a phone number, and fewest.
@@ -190,24 +195,23 @@ pub fn parse_phone(input: &str) -> Result<String, String> {
     let allowed = value
         .chars()
         .all(|c| c.is_ascii_digit() || PHONE_SEPARATORS.contains(c));
-    // The length is counted as sent, as the document's maxLength counts it.
-    if allowed
-        && (PHONE_DIGITS.0..=PHONE_DIGITS.1).contains(&digits)
-        && input.chars().count() <= PHONE_MAX
-    {
+    if allowed && (PHONE_DIGITS.0..=PHONE_DIGITS.1).contains(&digits) && value.len() <= PHONE_MAX {
         Ok(value.to_owned())
     } else {
         Err("must be a phone number".into())
     }
 }
 
-/// What [`parse_phone`] accepts, as a JSON Schema pattern (with at most [`PHONE_MAX`]
-/// characters): separators and 5 to 20 digits, white space around them.
-pub fn phone_pattern() -> String {
+/// What [`parse_phone`] accepts, as JSON Schema patterns (a value matches both): separators and
+/// 5 to 20 digits, at most [`PHONE_MAX`] characters once trimmed, white space around them.
+pub fn phone_patterns() -> [String; 2] {
     let ws = crate::validate::WS;
     let sep = "[ +\\-().x/]*";
     let (min, max) = PHONE_DIGITS;
-    format!("^[{ws}]*{sep}([0-9]{sep}){{{min},{max}}}[{ws}]*$")
+    [
+        format!("^[{ws}]*{sep}([0-9]{sep}){{{min},{max}}}[{ws}]*$"),
+        format!("^[{ws}]*[0-9 +\\-().x/]{{1,{PHONE_MAX}}}[{ws}]*$"),
+    ]
 }
 
 #[cfg(test)]

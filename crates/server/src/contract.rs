@@ -29,8 +29,13 @@ pub enum Rule {
     Text { max: usize, required: bool },
     /// Text matching `pattern`, at most `max` characters.
     Pattern { pattern: String, max: usize },
+    /// Text matching every one of `patterns`, or blank (none).
+    Patterns(Vec<String>),
     /// A whole number from `min` to `max`.
     Int { min: i64, max: i64 },
+    /// A number the server computes from `min` to `max`: a client leaves it out (`readOnly`),
+    /// and one that differs from the computed value is refused.
+    Computed { min: i64, max: i64 },
     /// An e-mail address; with `blank`, also white space only (none).
     Email { blank: bool },
     /// An id.
@@ -68,6 +73,12 @@ pub enum SchemaRule {
     },
     /// When `when` is sent as non-blank text, `then` must be sent too (not null nor blank).
     Needs {
+        schema: &'static str,
+        when: &'static str,
+        then: &'static str,
+    },
+    /// When `when` is `true`, `then` must be sent with a value.
+    NeedsWhenTrue {
         schema: &'static str,
         when: &'static str,
         then: &'static str,
@@ -120,17 +131,16 @@ const DEAL_TEXT: &[&str] = &["next_step", "description", "close_reason"];
 /// Every property rule of the document.
 pub fn rules() -> Vec<FieldRule> {
     let currency = || Rule::Choice {
-        names: values::currency_codes().into_iter().map(str::to_owned).collect(),
+        names: values::currency_codes()
+            .into_iter()
+            .map(str::to_owned)
+            .collect(),
         blank: true,
     };
-    let phone = || Rule::Pattern {
-        pattern: values::phone_pattern(),
-        max: values::PHONE_MAX,
-    };
-    let url = || Rule::Pattern {
-        pattern: values::url_pattern(),
-        max: values::URL_MAX - "https://".len(),
-    };
+    // Optional text: blank means none.
+    let or_blank = |pattern: String| format!("{pattern}|{}", blank_pattern());
+    let phone = || Rule::Patterns(values::phone_patterns().to_vec());
+    let url = || Rule::Patterns(values::url_patterns().to_vec());
     let money = |signed| Rule::Pattern {
         pattern: format!("{}|{}", values::money_pattern(signed), blank_pattern()),
         max: MAX_TEXT,
@@ -153,7 +163,7 @@ pub fn rules() -> Vec<FieldRule> {
                 "phone" | "mobile" => phone(),
                 "website" => url(),
                 "domain" => Rule::Pattern {
-                    pattern: accounts::domain_pattern(),
+                    pattern: or_blank(accounts::domain_pattern()),
                     max: MAX_TEXT,
                 },
                 _ => text(MAX_TEXT),
@@ -168,17 +178,34 @@ pub fn rules() -> Vec<FieldRule> {
             Rule::Email { blank: true },
         ),
         field(&["CreateUser"], "email", Rule::Email { blank: false }),
-        field(&["CreateUser", "AcceptInvitationRequest"], "password", password()),
+        field(
+            &["ContactRoleBody"],
+            "role",
+            choice(rivet_domain::deals::ContactRole::NAMES, false),
+        ),
+        field(
+            &["CreateUser", "AcceptInvitationRequest"],
+            "password",
+            password(),
+        ),
+        field(&["AccountBulkDelete"], "reassign_to", Rule::Uuid),
         field(
             &["AccountBulkDelete"],
-            "reassign_to",
-            Rule::Uuid,
+            "cascade",
+            choice(&[accounts::CASCADE_CONTACTS], false),
         ),
         field(&["AccountInput"], "name", required_text(MAX_TEXT)),
         field(&["LeadInput"], "status", choice(LeadStatus::NAMES, true)),
         field(&["LeadInput"], "fit_score", score()),
         field(&["LeadInput"], "engagement_score", score()),
-        field(&["LeadInput"], "total_score", score()),
+        field(
+            &["LeadInput"],
+            "total_score",
+            Rule::Computed {
+                min: 0,
+                max: i64::from(SCORE_MAX),
+            },
+        ),
         field(
             &["LeadInput", "AccountInput"],
             "annual_revenue",
@@ -231,10 +258,22 @@ pub fn rules() -> Vec<FieldRule> {
         field(&["TaskInput"], "description", text(100_000)),
         field(&["TaskInput"], "due_at", Rule::DateTime),
         field(&["TaskInput"], "reminder_at", Rule::DateTime),
-        field(&["TaskInput"], "priority", choice(TaskPriority::NAMES, true)),
+        field(
+            &["TaskInput"],
+            "priority",
+            choice(TaskPriority::NAMES, true),
+        ),
         field(&["TaskInput"], "status", choice(TaskStatus::NAMES, true)),
-        field(&["TaskInput"], "related_type", choice(RecordType::NAMES, true)),
-        field(&["ActivityInput"], "kind", choice(ActivityKind::NAMES, false)),
+        field(
+            &["TaskInput"],
+            "related_type",
+            choice(RecordType::NAMES, true),
+        ),
+        field(
+            &["ActivityInput"],
+            "kind",
+            choice(ActivityKind::NAMES, false),
+        ),
         field(
             &["ActivityInput"],
             "direction",
@@ -265,7 +304,11 @@ pub fn rules() -> Vec<FieldRule> {
             "record_type",
             choice(RecordType::NAMES, false),
         ),
-        field(&["LeadBulkFields"], "status", choice(LeadStatus::NAMES, false)),
+        field(
+            &["LeadBulkFields"],
+            "status",
+            choice(LeadStatus::NAMES, false),
+        ),
         field(
             &["AccountBulkFields"],
             "lifecycle_stage",
@@ -369,7 +412,10 @@ pub fn rules() -> Vec<FieldRule> {
             &["UpdateSettings"],
             "currency",
             Rule::Choice {
-                names: values::currency_codes().into_iter().map(str::to_owned).collect(),
+                names: values::currency_codes()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
                 blank: false,
             },
         ),
@@ -411,6 +457,29 @@ fn grant_clause() -> Value {
     json!({"anyOf": per_resource})
 }
 
+/// A custom role may not take a built-in role's name, in any case (`roles::check_role_name`).
+fn not_a_builtin_role() -> Value {
+    let any_case = |name: &str| -> String {
+        name.chars()
+            .map(|c| {
+                let (lower, upper) = (c.to_ascii_lowercase(), c.to_ascii_uppercase());
+                if lower == upper {
+                    c.to_string()
+                } else {
+                    format!("[{upper}{lower}]")
+                }
+            })
+            .collect()
+    };
+    let names: Vec<String> = rivet_domain::BuiltinRole::ALL
+        .iter()
+        .map(|r| any_case(r.as_str()))
+        .collect();
+    let ws = rivet_domain::validate::WS;
+    let pattern = format!("^[{ws}]*({})[{ws}]*$", names.join("|"));
+    json!({"properties": {"name": {"not": {"type": "string", "pattern": pattern}}}})
+}
+
 fn settings_name() -> Rule {
     Rule::Pattern {
         pattern: rivet_domain::validate::NAME_PATTERN.to_owned(),
@@ -447,6 +516,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             then: "annual_revenue_currency",
         },
         SchemaRule::Required("AccountInput", "name"),
+        SchemaRule::Required("ContactRoleBody", "role"),
         SchemaRule::Needs {
             schema: "AccountInput",
             when: "annual_revenue",
@@ -457,6 +527,11 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             properties: &["first_name", "last_name", "email"],
             text: true,
         },
+        SchemaRule::NeedsWhenTrue {
+            schema: "ContactInput",
+            when: "is_primary",
+            then: "account_id",
+        },
         SchemaRule::Required("DealInput", "name"),
         SchemaRule::Required("TaskInput", "subject"),
         SchemaRule::Together("TaskInput", "related_type", "related_id"),
@@ -465,6 +540,8 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         SchemaRule::Clause("CreatePipeline", stages_clause),
         SchemaRule::Clause("CreateField", options_clause),
         SchemaRule::Clause("GrantInput", grant_clause),
+        SchemaRule::Clause("CreateRole", not_a_builtin_role),
+        SchemaRule::Clause("UpdateRole", not_a_builtin_role),
         SchemaRule::AtLeastOne {
             schema: "LeadBulkFields",
             properties: &["owner_id", "status", "tags"],
@@ -526,7 +603,8 @@ fn options_clause() -> Value {
     let kinds = |list: Vec<CustomFieldKind>| -> Vec<&'static str> {
         list.into_iter().map(CustomFieldKind::as_str).collect()
     };
-    let option = json!({"type": "string", "maxLength": custom::OPTION_MAX, "pattern": non_blank_pattern()});
+    let option =
+        json!({"type": "string", "maxLength": custom::OPTION_MAX, "pattern": non_blank_pattern()});
     json!({"anyOf": [
         {
             "required": ["kind", "options"],
@@ -594,9 +672,22 @@ pub fn property_schema(rule: &Rule, old: &Value) -> Value {
         Rule::Pattern { pattern, max } => {
             json!({"type": typed("string", null), "maxLength": max, "pattern": pattern})
         }
+        Rule::Patterns(patterns) => {
+            let all: Vec<Value> = patterns.iter().map(|p| json!({"pattern": p})).collect();
+            json!({"anyOf": [
+                {"type": typed("string", null), "allOf": all},
+                {"type": "string", "pattern": blank_pattern()},
+            ]})
+        }
         Rule::Int { min, max } => {
             json!({"type": typed("integer", null), "minimum": min, "maximum": max})
         }
+        Rule::Computed { min, max } => json!({
+            "type": typed("integer", null),
+            "minimum": min,
+            "maximum": max,
+            "readOnly": true,
+        }),
         Rule::Email { blank } => {
             let email = json!({"type": typed("string", null), "format": "email", "maxLength": 254});
             if *blank {
@@ -607,7 +698,21 @@ pub fn property_schema(rule: &Rule, old: &Value) -> Value {
         }
         Rule::Uuid => json!({"type": typed("string", null), "format": "uuid"}),
         Rule::Password { min, max } => {
-            json!({"type": typed("string", null), "minLength": min, "maxLength": max})
+            let mut schema =
+                json!({"type": typed("string", null), "minLength": min, "maxLength": max});
+            let policy = settings::SystemSettings::default();
+            // `char::is_alphabetic` and an ASCII digit, as `SystemSettings::check_password`.
+            let mut needs = Vec::new();
+            if policy.password_require_letter {
+                needs.push(json!({"pattern": "[^\\W\\d_]"}));
+            }
+            if policy.password_require_digit {
+                needs.push(json!({"pattern": "[0-9]"}));
+            }
+            if !needs.is_empty() {
+                schema["allOf"] = json!(needs);
+            }
+            schema
         }
         Rule::DateTime => json!({"anyOf": [
             {"type": typed("string", null), "format": "date-time"},
@@ -726,6 +831,15 @@ fn apply_schema_rule(rule: &SchemaRule, schema: &mut Value, patch: bool) {
                 );
             }
         }
+        SchemaRule::NeedsWhenTrue { when, then, .. } => {
+            if !patch {
+                let not_true = json!({"properties": {*when: {"not": {"const": true}}}});
+                add_all_of(
+                    schema,
+                    json!({"anyOf": [not_true, one_present(then, false)]}),
+                );
+            }
+        }
         SchemaRule::Clause(_, clause) => {
             if !patch {
                 add_all_of(schema, clause());
@@ -745,7 +859,9 @@ impl SchemaRule {
     fn schema(&self) -> &'static str {
         match self {
             Self::Required(schema, _) | Self::Together(schema, _, _) => schema,
-            Self::AtLeastOne { schema, .. } | Self::Needs { schema, .. } => schema,
+            Self::AtLeastOne { schema, .. }
+            | Self::Needs { schema, .. }
+            | Self::NeedsWhenTrue { schema, .. } => schema,
             Self::Clause(schema, _) => schema,
         }
     }
