@@ -266,4 +266,64 @@ mod tests {
         assert!(parse_phone("+49 (30) 123-456").is_ok());
         assert!(parse_phone("call me").is_err());
     }
+
+    /// Whether `text` matches every pattern, as a JSON Schema validator reads them.
+    fn matches_all(patterns: &[String], text: &str) -> bool {
+        patterns.iter().all(|p| {
+            regex::Regex::new(p)
+                .map(|r| r.is_match(text))
+                .unwrap_or_else(|e| panic!("{p}: {e}"))
+        })
+    }
+
+    #[test]
+    fn the_documented_patterns_accept_what_the_parsers_accept() {
+        let phones = [
+            "+49 (30) 123-456",
+            " 12345 ",
+            "1234",
+            "123456789012345678901",
+            "12345\u{3000}",
+            "12a45",
+            "(0)30 12 34 56 x12",
+            "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0",
+            "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1",
+        ];
+        for phone in phones {
+            let parsed = !phone.trim().is_empty() && parse_phone(phone).is_ok();
+            assert_eq!(matches_all(&phone_patterns(), phone), parsed, "{phone:?}");
+        }
+        let urls = [
+            "acme.com",
+            "https://acme.com/x?y#z",
+            "HTTP://user:pw@acme.co.uk:8080/path",
+            "ftp://acme.com",
+            "https://acme",
+            "https://.acme.com",
+            "https://bücher.de",
+            "https://xn--bcher-kva.de",
+            " acme.com\t",
+            "acme.com/a b",
+            "a..b",
+        ];
+        for url in urls {
+            assert_eq!(
+                matches_all(&url_patterns(), url),
+                parse_url(url).is_ok(),
+                "{url:?}"
+            );
+        }
+        let amounts = [
+            "12500.10", "-3", "+7.5", " 1 ", "1.2345678", "1e5", ".5", "5.", "999999999999",
+            "1000000000000", "--1",
+        ];
+        for amount in amounts {
+            assert_eq!(
+                matches_all(&[money_pattern(true)], amount),
+                Money::parse(amount, "EUR".into()).is_ok(),
+                "{amount:?}"
+            );
+        }
+        assert!(!matches_all(&[money_pattern(false)], "-3"));
+    }
 }
