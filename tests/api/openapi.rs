@@ -77,7 +77,11 @@ fn every_documented_choice_is_the_domains_list() {
         ("LeadInput", "status", owned(LeadStatus::NAMES)),
         ("LeadInputPatch", "status", owned(LeadStatus::NAMES)),
         ("LeadBulkFields", "status", owned(LeadStatus::NAMES)),
-        ("AccountInput", "lifecycle_stage", owned(LifecycleStage::NAMES)),
+        (
+            "AccountInput",
+            "lifecycle_stage",
+            owned(LifecycleStage::NAMES),
+        ),
         (
             "AccountBulkFields",
             "lifecycle_stage",
@@ -102,7 +106,11 @@ fn every_documented_choice_is_the_domains_list() {
         ),
         ("StageInput", "outcome", owned(StageOutcome::NAMES)),
         ("AddStage", "outcome", owned(StageOutcome::NAMES)),
-        ("UpdateStage", "forecast_category", owned(ForecastCategory::NAMES)),
+        (
+            "UpdateStage",
+            "forecast_category",
+            owned(ForecastCategory::NAMES),
+        ),
         ("ContactRoleBody", "role", owned(ContactRole::NAMES)),
         (
             "CreateField",
@@ -134,19 +142,11 @@ fn every_documented_choice_is_the_domains_list() {
             "currency",
             owned(&values::currency_codes()),
         ),
-        (
-            "DealInput",
-            "currency",
-            owned(&values::currency_codes()),
-        ),
+        ("DealInput", "currency", owned(&values::currency_codes())),
     ];
     for (name, property, expected) in cases {
         let documented = enum_of(&schema(&doc, name)["properties"][property]);
-        assert_eq!(
-            sorted(documented),
-            sorted(expected),
-            "{name}.{property}"
-        );
+        assert_eq!(sorted(documented), sorted(expected), "{name}.{property}");
     }
 }
 
@@ -165,7 +165,11 @@ fn every_documented_pattern_is_the_parsers() {
             "domain",
             vec![rivet_domain::accounts::domain_pattern()],
         ),
-        ("LeadInput", "annual_revenue", vec![values::money_pattern(true)]),
+        (
+            "LeadInput",
+            "annual_revenue",
+            vec![values::money_pattern(true)],
+        ),
         ("DealInput", "amount", vec![values::money_pattern(false)]),
         (
             "CreateField",
@@ -210,7 +214,10 @@ fn every_documented_range_and_length_is_the_validators() {
     );
     for (name, property) in [("DealInput", "probability"), ("AddStage", "probability")] {
         let p = &schema(&doc, name)["properties"][property];
-        assert_eq!((p["minimum"].clone(), p["maximum"].clone()), (json!(0), json!(100)));
+        assert_eq!(
+            (p["minimum"].clone(), p["maximum"].clone()),
+            (json!(0), json!(100))
+        );
     }
     let links = &schema(&doc, "ActivityInput")["properties"]["links"];
     assert_eq!(links["maxItems"], rivet_domain::activities::MAX_LINKS);
@@ -235,7 +242,10 @@ fn every_documented_range_and_length_is_the_validators() {
             .as_array()
             .map(|r| r.iter().filter_map(Value::as_str).collect())
             .unwrap_or_default();
-        assert!(required.contains(&property), "{name}.{property} is required");
+        assert!(
+            required.contains(&property),
+            "{name}.{property} is required"
+        );
     }
 }
 
@@ -310,7 +320,8 @@ async fn a_pipeline_name_counts_as_sent(db: Db) {
     let id = pipelines["data"][0]["id"].as_str().unwrap().to_owned();
     let path = format!("/pipelines/{id}");
     let padded = format!("{} ", "p".repeat(100));
-    let problem = assert_problem(app.patch(&path, &admin, json!({"name": padded})).await, 422).await;
+    let problem =
+        assert_problem(app.patch(&path, &admin, json!({"name": padded})).await, 422).await;
     assert_eq!(problem["errors"][0]["field"], "name", "{problem}");
     let renamed = json_of(
         app.patch(&path, &admin, json!({"name": "p".repeat(100)}))
@@ -350,7 +361,11 @@ async fn records_refuse_what_the_document_refuses(db: Db) {
     .await;
     assert_eq!(problem["errors"][0]["field"], "website", "{problem}");
     let accounts = json_of(app.get("/accounts", &admin).await).await;
-    assert_eq!(accounts["data"].as_array().map(Vec::len), Some(0), "nothing written");
+    assert_eq!(
+        accounts["data"].as_array().map(Vec::len),
+        Some(0),
+        "nothing written"
+    );
     let ok = app
         .post(
             "/accounts",

@@ -149,7 +149,10 @@ pub fn rules() -> Vec<FieldRule> {
         min: 0,
         max: i64::from(SCORE_MAX),
     };
-    let probability = || Rule::Int { min: 0, max: 100 };
+    let probability = || Rule::Int {
+        min: 0,
+        max: i64::from(rivet_domain::pipelines::PROBABILITY_MAX),
+    };
     let mut rules = Vec::new();
     let text_fields: [(&'static [&'static str], &[&'static str]); 4] = [
         (&["LeadInput"], LEAD_TEXT),
@@ -255,7 +258,11 @@ pub fn rules() -> Vec<FieldRule> {
             Rule::Tags,
         ),
         field(&["TaskInput"], "subject", required_text(MAX_TEXT)),
-        field(&["TaskInput"], "description", text(100_000)),
+        field(
+            &["TaskInput"],
+            "description",
+            text(rivet_domain::tasks::MAX_DESCRIPTION),
+        ),
         field(&["TaskInput"], "due_at", Rule::DateTime),
         field(&["TaskInput"], "reminder_at", Rule::DateTime),
         field(
@@ -281,14 +288,18 @@ pub fn rules() -> Vec<FieldRule> {
         ),
         field(&["ActivityInput"], "subject", text(MAX_TEXT)),
         field(&["ActivityInput"], "outcome", text(MAX_TEXT)),
-        field(&["ActivityInput"], "body", text(100_000)),
+        field(
+            &["ActivityInput"],
+            "body",
+            text(rivet_domain::activities::MAX_BODY),
+        ),
         field(&["ActivityInput"], "occurred_at", Rule::DateTime),
         field(
             &["ActivityInput"],
             "duration_seconds",
             Rule::Int {
                 min: 0,
-                max: 7 * 24 * 3600,
+                max: rivet_domain::activities::MAX_DURATION,
             },
         ),
         field(
