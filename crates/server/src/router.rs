@@ -571,11 +571,16 @@ mod tests {
         let (_, _, doc) = crate::app::api_routes().into_parts();
         let doc = serde_json::to_value(&doc).unwrap_or_default();
         let patch = &doc["components"]["schemas"]["LeadInputPatch"];
-        assert_eq!(patch["properties"]["status"]["type"], "string", "{patch}");
+        // A choice: one of the names (not null here), or blank for the default.
+        assert_eq!(
+            patch["properties"]["status"]["anyOf"][0]["type"],
+            "string",
+            "{patch}"
+        );
         assert_eq!(patch["properties"]["owner_id"]["type"], "string", "{patch}");
         let create = &doc["components"]["schemas"]["LeadInput"];
         assert_eq!(
-            create["properties"]["status"]["type"],
+            create["properties"]["status"]["anyOf"][0]["type"],
             serde_json::json!(["string", "null"])
         );
         let rename = &doc["components"]["schemas"]["UpdateTeam"];
