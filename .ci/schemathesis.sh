@@ -63,18 +63,30 @@ api_key="$(curl -fsS -H "authorization: Bearer $token" -H 'content-type: applica
     -d "{\"name\": \"schemathesis\", \"role_id\": \"$role_id\"}" \
     "$base/api/v1/api-keys" | json '["secret"]')"
 
-# Known failures still to fix are listed in .ci/schemathesis-baseline.json: the run fails on
-# any failure not in it. RIVET_FUZZ_UPDATE_BASELINE=1 adds this run's failures to the list.
-baseline=(--baseline "$repo/.ci/schemathesis-baseline.json")
-if [ "${RIVET_FUZZ_UPDATE_BASELINE:-}" = 1 ]; then
-    baseline+=(--baseline-update)
-fi
+# Rows the generated bodies refer to (see .ci/schemathesis_hooks.py): the admin, a team, an account
+# with a contact, a second account to be a parent, and the default pipeline's first stage.
+auth=(-H "authorization: Bearer $token" -H 'content-type: application/json')
+create() { curl -fsS "${auth[@]}" -d "$2" "$base/api/v1/$1" | json '["id"]'; }
+export RIVET_FUZZ_USER_ID RIVET_FUZZ_ROLE_ID RIVET_FUZZ_TEAM_ID RIVET_FUZZ_ACCOUNT_ID \
+    RIVET_FUZZ_PARENT_ID RIVET_FUZZ_CONTACT_ID RIVET_FUZZ_PIPELINE_ID RIVET_FUZZ_STAGE_ID
+RIVET_FUZZ_USER_ID="$(curl -fsS "${auth[@]}" "$base/api/v1/me" | json '["user"]["id"]')"
+RIVET_FUZZ_ROLE_ID="$role_id"
+RIVET_FUZZ_TEAM_ID="$(create teams '{"name": "Fuzz team"}')"
+RIVET_FUZZ_ACCOUNT_ID="$(create accounts '{"name": "Fuzz account"}')"
+RIVET_FUZZ_PARENT_ID="$(create accounts '{"name": "Fuzz parent account"}')"
+RIVET_FUZZ_CONTACT_ID="$(create contacts "{\"last_name\": \"Fuzz\", \"account_id\": \"$RIVET_FUZZ_ACCOUNT_ID\"}")"
+pipeline="$(curl -fsS "${auth[@]}" "$base/api/v1/pipelines" |
+    "$venv/bin/python" -c 'import json, sys; p = next(p for p in json.load(sys.stdin)["data"] if p["is_default"]); print(p["id"], p["stages"][0]["id"])')"
+RIVET_FUZZ_PIPELINE_ID="${pipeline% *}"
+RIVET_FUZZ_STAGE_ID="${pipeline#* }"
 
 # Excluded: DELETE /api-keys/{id} finds the run's own key among the listed ones and revokes
 # it, after which every request is a 401 (its 204/404/401 answers are covered by tests/api).
 status=0
 # Run from the temporary directory, where hypothesis and schemathesis keep their own state.
-(cd "$data" && "$venv/bin/schemathesis" run "$base/api/v1/openapi.json" \
+(cd "$data" && SCHEMATHESIS_HOOKS="$repo/.ci/schemathesis_hooks.py" \
+    "$venv/bin/schemathesis" --config-file "$repo/.ci/schemathesis.toml" \
+    run "$base/api/v1/openapi.json" \
     --url "$base" \
     --checks all \
     --header "Authorization: Bearer $api_key" \
@@ -84,7 +96,6 @@ status=0
     --generation-deterministic \
     --no-color \
     --exclude-operation-id 'delete_api_keys__id_' \
-    "${baseline[@]}" \
     "$@") || status=$?
 if [ "$status" -ne 0 ]; then
     echo "--- rivet serve log (errors) ---" >&2

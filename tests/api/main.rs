@@ -16,6 +16,7 @@ mod input;
 mod jobs;
 mod leads;
 mod list_sorts;
+mod openapi;
 mod password;
 mod pipelines;
 mod ratelimit;

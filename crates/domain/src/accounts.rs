@@ -240,19 +240,31 @@ pub struct AccountData {
     pub custom_fields: Map<String, Value>,
 }
 
-pub(crate) const MAX_TEXT: usize = 2000;
-const MAX_TAGS: usize = 50;
-const MAX_TAG: usize = 100;
+/// `cascade` of an account delete: delete its contacts too (the only value).
+pub const CASCADE_CONTACTS: &str = "contacts";
+
+/// The longest plain text field of a record (names, addresses, notes), once trimmed.
+pub const MAX_TEXT: usize = 2000;
+/// Most tags on one record, counted as sent (repeats are dropped, but count).
+pub const MAX_TAGS: usize = 50;
+/// The longest tag, once trimmed.
+pub const MAX_TAG: usize = 100;
 
 /// Trimmed, and `None` when blank.
 pub(crate) fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
 }
 
-/// Trimmed, de-duplicated tags; an error under `tags` when one is blank or too long.
+/// Trimmed, de-duplicated tags; an error under `tags` when one is blank or too long, or when
+/// more than [`MAX_TAGS`] are sent.
 pub(crate) fn clean_tags(input: Option<Vec<String>>, errors: &mut FieldErrors) -> Vec<String> {
     let mut tags: Vec<String> = Vec::new();
-    for tag in input.unwrap_or_default() {
+    let input = input.unwrap_or_default();
+    if input.len() > MAX_TAGS {
+        errors.add("tags", format!("at most {MAX_TAGS} tags"));
+        return tags;
+    }
+    for tag in input {
         let tag = tag.trim().to_owned();
         if tag.is_empty() || tag.chars().count() > MAX_TAG {
             errors.add("tags", format!("each tag has 1 to {MAX_TAG} characters"));
@@ -261,9 +273,6 @@ pub(crate) fn clean_tags(input: Option<Vec<String>>, errors: &mut FieldErrors) -
         if !tags.contains(&tag) {
             tags.push(tag);
         }
-    }
-    if tags.len() > MAX_TAGS {
-        errors.add("tags", format!("at most {MAX_TAGS} tags"));
     }
     tags
 }
@@ -294,7 +303,20 @@ pub(crate) fn money(
     }
 }
 
-/// A host name as people paste it: scheme, path and `www.` dropped, lower-cased.
+/// What [`parse_domain`] accepts, as a JSON Schema pattern: white space around it, an optional
+/// `http://` or `https://`, a host name of ASCII letters, digits, `-` and `.` with at least one
+/// dot (not first or last, never two in a row; not starting or ending with `-`), then anything
+/// after a `/`, `?` or `#`.
+pub fn domain_pattern() -> String {
+    let ws = crate::validate::WS;
+    format!(
+        "^[{ws}]*([Hh][Tt][Tt][Pp][Ss]?://)?[A-Za-z0-9][A-Za-z0-9-]*(\\.[A-Za-z0-9-]+)*\
+         \\.[A-Za-z0-9-]*[A-Za-z0-9]([/?#][\\s\\S]*)?[{ws}]*$"
+    )
+}
+
+/// A host name as people paste it: scheme, path and `www.` dropped, lower-cased; ASCII only (an
+/// international name in its `xn--` form).
 pub fn parse_domain(input: &str) -> Result<String, String> {
     let lower = input.trim().to_ascii_lowercase();
     let rest = lower
@@ -310,7 +332,7 @@ pub fn parse_domain(input: &str) -> Result<String, String> {
         && host.len() <= 253
         && host
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.');
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.');
     if ok {
         Ok(host.to_owned())
     } else {

@@ -177,9 +177,10 @@ pub const ACTIVITY_DEFAULT_SORT: &[SortKey<ActivityField>] = &[SortKey {
 
 /// At most this many records per activity.
 pub const MAX_LINKS: usize = 20;
-const MAX_BODY: usize = 100_000;
+/// The longest activity body.
+pub const MAX_BODY: usize = 100_000;
 /// A week.
-const MAX_DURATION: i64 = 7 * 24 * 3600;
+pub const MAX_DURATION: i64 = 7 * 24 * 3600;
 
 /// A record an activity is about, as a client writes it.
 #[derive(Debug, Clone, Deserialize, Serialize, utoipa::ToSchema)]

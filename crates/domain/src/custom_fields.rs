@@ -148,6 +148,12 @@ pub const MAX_DEFINITIONS: usize = 100;
 /// Longest text value.
 pub const TEXT_MAX: usize = 2000;
 
+/// What [`parse_key`] accepts, as a JSON Schema pattern.
+pub fn key_pattern() -> String {
+    let ws = crate::validate::WS;
+    format!("^[{ws}]*[a-z][a-z0-9_]{{0,{}}}[{ws}]*$", KEY_MAX - 1)
+}
+
 /// A key is snake case: a lower-case letter, then lower-case letters, digits and underscores,
 /// 1 to [`KEY_MAX`] characters.
 pub fn parse_key(input: &str) -> Result<String, String> {
@@ -155,7 +161,8 @@ pub fn parse_key(input: &str) -> Result<String, String> {
     let mut chars = key.chars();
     let first_ok = chars.next().is_some_and(|c| c.is_ascii_lowercase());
     let rest_ok = chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
-    if first_ok && rest_ok && key.len() <= KEY_MAX {
+    // The length is counted as sent, as the document's maxLength counts it.
+    if first_ok && rest_ok && input.chars().count() <= KEY_MAX {
         Ok(key.to_owned())
     } else {
         Err(format!(

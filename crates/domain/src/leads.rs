@@ -2,6 +2,7 @@
 //! client sends, validated once into [`LeadData`]. The shared value parsers (money, currency,
 //! URL, phone) live in [`crate::values`]; storage and HTTP are elsewhere.
 
+use crate::accounts::MAX_TEXT;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::{Money, parse_currency, parse_phone, parse_url};
@@ -356,8 +357,6 @@ pub struct LeadData {
     pub custom_fields: Map<String, Value>,
 }
 
-const MAX_TEXT: usize = 2000;
-
 /// The highest fit, engagement or total score.
 pub const SCORE_MAX: i32 = 100;
 
@@ -375,8 +374,6 @@ fn score(value: Option<i32>) -> Result<i32, String> {
 pub fn total_score(fit: i32, engagement: i32) -> i32 {
     (fit + engagement + 1) / 2
 }
-const MAX_TAGS: usize = 50;
-const MAX_TAG: usize = 100;
 
 fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -496,20 +493,7 @@ impl LeadInput {
             None | Some("") => Some(LeadStatus::New),
             Some(s) => errors.check("status", s.parse::<LeadStatus>()),
         };
-        let mut tags: Vec<String> = Vec::new();
-        for tag in self.tags.unwrap_or_default() {
-            let tag = tag.trim().to_owned();
-            if tag.is_empty() || tag.chars().count() > MAX_TAG {
-                errors.add("tags", format!("each tag has 1 to {MAX_TAG} characters"));
-                break;
-            }
-            if !tags.contains(&tag) {
-                tags.push(tag);
-            }
-        }
-        if tags.len() > MAX_TAGS {
-            errors.add("tags", format!("at most {MAX_TAGS} tags"));
-        }
+        let tags = crate::accounts::clean_tags(self.tags, &mut errors);
         errors.into_result()?;
         Ok(LeadData {
             text,

@@ -71,7 +71,10 @@ text_enum!(
     }
 );
 
-/// A win probability in percent, 0 to 100.
+/// The highest win probability, in percent.
+pub const PROBABILITY_MAX: u8 = 100;
+
+/// A win probability in percent, 0 to [`PROBABILITY_MAX`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 #[serde(transparent)]
 pub struct Probability(u8);
@@ -80,7 +83,7 @@ impl Probability {
     pub fn parse(value: i64) -> Result<Self, String> {
         u8::try_from(value)
             .ok()
-            .filter(|p| *p <= 100)
+            .filter(|p| *p <= PROBABILITY_MAX)
             .map(Self)
             .ok_or_else(|| "must be between 0 and 100".to_owned())
     }

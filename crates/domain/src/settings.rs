@@ -17,6 +17,24 @@ pub struct CompanySettings {
     pub require_close_reason: bool,
 }
 
+/// The longest password.
+pub const PASSWORD_MAX: usize = 256;
+/// The longest company name.
+pub const COMPANY_NAME_MAX: usize = 200;
+/// A BCP 47 tag as [`CompanySettings::validate`] takes it: a language of 2 or 3 lower-case
+/// letters, then subtags of 2 to 8 letters or digits.
+pub const LOCALE_PATTERN: &str = "^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$";
+/// The longest locale tag.
+pub const LOCALE_MAX: usize = 35;
+
+/// Every time zone name a company may choose (the IANA names the server knows).
+pub fn timezones() -> Vec<String> {
+    chrono_tz::TZ_VARIANTS
+        .iter()
+        .map(|tz| tz.name().to_owned())
+        .collect()
+}
+
 impl CompanySettings {
     pub fn defaults(name: &str) -> Self {
         Self {
@@ -31,7 +49,7 @@ impl CompanySettings {
 
     pub fn validate(&self) -> Result<(), FieldErrors> {
         let mut errors = FieldErrors::new();
-        errors.check("name", parse_name(&self.name, 200));
+        errors.check("name", parse_name(&self.name, COMPANY_NAME_MAX));
         if !is_timezone(&self.timezone) {
             errors.add(
                 "timezone",
@@ -108,8 +126,8 @@ impl SystemSettings {
                 self.password_min_length
             ));
         }
-        if length > 256 {
-            return Err("must be at most 256 characters".into());
+        if length > PASSWORD_MAX {
+            return Err(format!("must be at most {PASSWORD_MAX} characters"));
         }
         if self.password_require_digit && !password.chars().any(|c| c.is_ascii_digit()) {
             return Err("must contain a digit".into());
@@ -121,11 +139,15 @@ impl SystemSettings {
     }
 }
 
+/// An ISO 4217 code as [`crate::values::parse_currency`] knows it, upper-case as stored.
 fn is_currency(code: &str) -> bool {
-    code.len() == 3 && code.chars().all(|c| c.is_ascii_uppercase())
+    crate::values::currency_codes().contains(&code)
 }
 
 fn is_locale(tag: &str) -> bool {
+    if tag.len() > LOCALE_MAX {
+        return false;
+    }
     let mut parts = tag.split('-');
     let lang_ok = parts
         .next()

@@ -158,7 +158,8 @@ pub const TASK_DEFAULT_SORT: &[SortKey<TaskField>] = &[SortKey {
     descending: false,
 }];
 
-const MAX_DESCRIPTION: usize = 100_000;
+/// The longest task description.
+pub const MAX_DESCRIPTION: usize = 100_000;
 
 /// A task as a client writes it (create, or the merged result of a patch). `assignee_id` left
 /// out means the caller.

@@ -123,13 +123,14 @@ impl fmt::Display for Email {
     }
 }
 
-/// A display name: trimmed, 1 to `max` characters, no control characters.
+/// A display name: at most `max` characters as sent (what the document's `maxLength` counts),
+/// trimmed, not empty, no control characters.
 pub fn parse_name(input: &str, max: usize) -> Result<String, String> {
     let value = input.trim();
     if value.is_empty() {
         return Err("must not be empty".into());
     }
-    if value.chars().count() > max {
+    if input.chars().count() > max {
         return Err(format!("is too long (at most {max} characters)"));
     }
     if value.chars().any(char::is_control) {
@@ -156,6 +157,22 @@ pub fn optional_name_schema(max: usize) -> utoipa::openapi::schema::Object {
     let mut schema = name_schema(max);
     schema.schema_type = SchemaType::from_iter([Type::String, Type::Null]);
     schema
+}
+
+/// The characters `str::trim` removes (Unicode White_Space), as the inside of a regex class:
+/// every pattern that allows white space around a value uses it, so the document and the
+/// parsers trim the same characters.
+pub const WS: &str = "\\t-\\r \\x85\\xa0\\u1680\\u2000-\\u200a\\u2028\\u2029\\u202f\\u205f\\u3000";
+
+/// Text with at least one character that is not white space (what a required text field needs
+/// once trimmed), as a JSON Schema pattern.
+pub fn non_blank_pattern() -> String {
+    format!("[^{WS}]")
+}
+
+/// Nothing but white space (what a choice left blank, meaning its default, may be).
+pub fn blank_pattern() -> String {
+    format!("^[{WS}]*$")
 }
 
 /// No control character anywhere, and one character that is neither control nor white space.
@@ -216,5 +233,7 @@ mod tests {
         assert!(parse_name("   ", 10).is_err());
         assert!(parse_name("abcdefghijk", 10).is_err());
         assert!(parse_name("a\u{7}b", 10).is_err());
+        // The length is counted as sent, as the document's maxLength counts it.
+        assert!(parse_name("abcdefghij ", 10).is_err());
     }
 }

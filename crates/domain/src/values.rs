@@ -12,10 +12,16 @@ MVR MWK MXN MYR MZN NAD NGN NIO NOK NPR NZD OMR PAB PEN PGK PHP PKR PLN PYG QAR 
 SAR SBD SCR SDG SEK SGD SHP SLE SOS SRD SSP STN SVC SYP SZL THB TJS TMT TND TOP TRY TTD TWD TZS \
 UAH UGX USD UYU UZS VES VND VUV WST XAF XCD XCG XOF XPF YER ZAR ZMW ZWG";
 
+/// Every currency code [`parse_currency`] accepts, in alphabetical order (the OpenAPI document's
+/// enum is this list).
+pub fn currency_codes() -> Vec<&'static str> {
+    CURRENCIES.split_ascii_whitespace().collect()
+}
+
 /// An ISO 4217 currency code, upper-cased.
 pub fn parse_currency(input: &str) -> Result<String, String> {
     let code = input.trim().to_ascii_uppercase();
-    if code.len() == 3 && CURRENCIES.split_ascii_whitespace().any(|c| c == code) {
+    if code.len() == 3 && currency_codes().contains(&code.as_str()) {
         Ok(code)
     } else {
         Err("must be an ISO 4217 currency code (e.g. EUR)".into())
@@ -31,11 +37,31 @@ pub struct Money {
 
 const MICROS: i64 = 1_000_000;
 
+/// Most digits before the decimal point: a trillion is more than any deal, and every such amount
+/// fits the micros column (an `i64` holds about 9.2 × 10¹² whole units).
+pub const MONEY_WHOLE_DIGITS: usize = 12;
+/// Most digits after the decimal point (micros).
+pub const MONEY_DECIMALS: usize = 6;
+
+/// What [`Money::parse`] accepts, as a JSON Schema pattern: an optional sign (`-` only where
+/// `signed`), 1 to [`MONEY_WHOLE_DIGITS`] digits, and 1 to [`MONEY_DECIMALS`] decimals after a
+/// point, with white space around it.
+pub fn money_pattern(signed: bool) -> String {
+    let sign = if signed { "[+-]?" } else { "[+]?" };
+    let ws = crate::validate::WS;
+    format!(
+        "^[{ws}]*{sign}[0-9]{{1,{MONEY_WHOLE_DIGITS}}}(\\.[0-9]{{1,{MONEY_DECIMALS}}})?[{ws}]*$"
+    )
+}
 impl Money {
     /// Parse a decimal string (`"12500.10"`, `"-3"`, at most 6 decimals) exactly.
     pub fn parse(input: &str, currency: String) -> Result<Self, String> {
-        let micros = parse_micros(input.trim())
-            .ok_or_else(|| "must be a decimal number with at most 6 decimals".to_owned())?;
+        let micros = parse_micros(input.trim()).ok_or_else(|| {
+            format!(
+                "must be a decimal number with at most {MONEY_WHOLE_DIGITS} digits before \
+                     the point and {MONEY_DECIMALS} after it"
+            )
+        })?;
         Ok(Self { micros, currency })
     }
 
@@ -61,7 +87,11 @@ fn parse_micros(text: &str) -> Option<i64> {
         return None;
     }
     let all_digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    if !all_digits(whole) || !all_digits(fraction) || fraction.len() > 6 {
+    if !all_digits(whole)
+        || !all_digits(fraction)
+        || whole.len() > MONEY_WHOLE_DIGITS
+        || fraction.len() > MONEY_DECIMALS
+    {
         return None;
     }
     if digits.contains('.') && (whole.is_empty() || fraction.is_empty()) {
@@ -93,7 +123,13 @@ fn format_micros(micros: i64) -> String {
     format!("{sign}{whole}.{frac}")
 }
 
-/// An `http` or `https` address with a host. A bare `example.com` gets `https://`.
+/// The longest web address, scheme included: one given without a scheme has at most this
+/// less `https://` (8) characters once trimmed, and so has one given with a scheme.
+pub const URL_MAX: usize = 2000;
+
+/// An `http` or `https` address with a host name of ASCII letters, digits, `-` and `.` (at least
+/// one dot; an international name is written in its `xn--` form). A bare `example.com` gets
+/// `https://`.
 pub fn parse_url(input: &str) -> Result<String, String> {
     let value = input.trim();
     let with_scheme = if value.contains("://") {
@@ -116,15 +152,40 @@ pub fn parse_url(input: &str) -> Result<String, String> {
         && !host_name.ends_with('.')
         && host_name
             .chars()
-            .all(|c| c.is_alphanumeric() || c == '-' || c == '.')
+            .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '.')
         && !with_scheme.contains(char::is_whitespace)
-        && with_scheme.len() <= 2000;
+        && value.chars().count() <= URL_MAX - "https://".len();
     if ok {
         Ok(with_scheme)
     } else {
         Err("must be a web address (http or https)".into())
     }
 }
+
+/// What [`parse_url`] accepts, as JSON Schema patterns (a value matches both): white space
+/// around it, an optional `http://` or `https://`, optional user information, the host name, an
+/// optional port, then a path, query or fragment; no white space inside, and at most
+/// [`URL_MAX`] − 8 characters once trimmed.
+pub fn url_patterns() -> [String; 2] {
+    let ws = crate::validate::WS;
+    [
+        format!(
+            "^[{ws}]*([Hh][Tt][Tt][Pp][Ss]?://)?([^{ws}/?#]*@)?[A-Za-z0-9-]+(\\.+[A-Za-z0-9-]+)+\
+             (:[^{ws}/?#@]*)?([/?#][^{ws}]*)?[{ws}]*$"
+        ),
+        format!(
+            "^[{ws}]*[^{ws}]{{1,{}}}[{ws}]*$",
+            URL_MAX - "https://".len()
+        ),
+    ]
+}
+
+/// Most digits in a phone number, and fewest.
+pub const PHONE_DIGITS: (usize, usize) = (5, 20);
+/// The longest phone number as written.
+pub const PHONE_MAX: usize = 40;
+/// What a phone number may hold besides digits.
+const PHONE_SEPARATORS: &str = " +-().x/";
 
 /// A phone number as people write it: digits with optional `+`, spaces, dots, dashes and
 /// parentheses, 5 to 20 digits. Kept as written.
@@ -133,12 +194,24 @@ pub fn parse_phone(input: &str) -> Result<String, String> {
     let digits = value.chars().filter(char::is_ascii_digit).count();
     let allowed = value
         .chars()
-        .all(|c| c.is_ascii_digit() || " +-().x/".contains(c));
-    if allowed && (5..=20).contains(&digits) && value.len() <= 40 {
+        .all(|c| c.is_ascii_digit() || PHONE_SEPARATORS.contains(c));
+    if allowed && (PHONE_DIGITS.0..=PHONE_DIGITS.1).contains(&digits) && value.len() <= PHONE_MAX {
         Ok(value.to_owned())
     } else {
         Err("must be a phone number".into())
     }
+}
+
+/// What [`parse_phone`] accepts, as JSON Schema patterns (a value matches both): separators and
+/// 5 to 20 digits, at most [`PHONE_MAX`] characters once trimmed, white space around them.
+pub fn phone_patterns() -> [String; 2] {
+    let ws = crate::validate::WS;
+    let sep = "[ +\\-().x/]*";
+    let (min, max) = PHONE_DIGITS;
+    [
+        format!("^[{ws}]*{sep}([0-9]{sep}){{{min},{max}}}[{ws}]*$"),
+        format!("^[{ws}]*[0-9 +\\-().x/]{{1,{PHONE_MAX}}}[{ws}]*$"),
+    ]
 }
 
 #[cfg(test)]
@@ -153,9 +226,9 @@ mod tests {
             ("-3", -3_000_000, "-3.00"),
             ("7.5", 7_500_000, "7.50"),
             (
-                "9223372036854",
-                9_223_372_036_854_000_000,
-                "9223372036854.00",
+                "999999999999.999999",
+                999_999_999_999_999_999,
+                "999999999999.999999",
             ),
         ] {
             let money = Money::parse(input, "EUR".into());
@@ -173,6 +246,7 @@ mod tests {
             ".5",
             "5.",
             "9223372036855",
+            "1000000000000",
             "1,5",
             "--1",
         ] {
@@ -191,5 +265,74 @@ mod tests {
         assert!(parse_url("https://").is_err());
         assert!(parse_phone("+49 (30) 123-456").is_ok());
         assert!(parse_phone("call me").is_err());
+    }
+
+    /// Whether `text` matches every pattern, as a JSON Schema validator reads them.
+    fn matches_all(patterns: &[String], text: &str) -> bool {
+        patterns.iter().all(|p| {
+            regex::Regex::new(p)
+                .map(|r| r.is_match(text))
+                .unwrap_or_else(|e| panic!("{p}: {e}"))
+        })
+    }
+
+    #[test]
+    fn the_documented_patterns_accept_what_the_parsers_accept() {
+        let phones = [
+            "+49 (30) 123-456",
+            " 12345 ",
+            "1234",
+            "123456789012345678901",
+            "12345\u{3000}",
+            "12a45",
+            "(0)30 12 34 56 x12",
+            "1-2-3-4-5-6-7-8-9-0-1-2-3-4-5-6-7-8-9-0",
+            "1 2 3 4 5 6 7 8 9 0 1 2 3 4 5 6 7 8 9 0 1",
+        ];
+        for phone in phones {
+            let parsed = !phone.trim().is_empty() && parse_phone(phone).is_ok();
+            assert_eq!(matches_all(&phone_patterns(), phone), parsed, "{phone:?}");
+        }
+        let urls = [
+            "acme.com",
+            "https://acme.com/x?y#z",
+            "HTTP://user:pw@acme.co.uk:8080/path",
+            "ftp://acme.com",
+            "https://acme",
+            "https://.acme.com",
+            "https://bücher.de",
+            "https://xn--bcher-kva.de",
+            " acme.com\t",
+            "acme.com/a b",
+            "a..b",
+        ];
+        for url in urls {
+            assert_eq!(
+                matches_all(&url_patterns(), url),
+                parse_url(url).is_ok(),
+                "{url:?}"
+            );
+        }
+        let amounts = [
+            "12500.10",
+            "-3",
+            "+7.5",
+            " 1 ",
+            "1.2345678",
+            "1e5",
+            ".5",
+            "5.",
+            "999999999999",
+            "1000000000000",
+            "--1",
+        ];
+        for amount in amounts {
+            assert_eq!(
+                matches_all(&[money_pattern(true)], amount),
+                Money::parse(amount, "EUR".into()).is_ok(),
+                "{amount:?}"
+            );
+        }
+        assert!(!matches_all(&[money_pattern(false)], "-3"));
     }
 }

@@ -225,7 +225,7 @@ impl DeleteParams {
     fn options(&self, errors: &mut FieldErrors) -> DeleteOptions {
         let cascade_contacts = match self.cascade.as_deref() {
             None => false,
-            Some("contacts") => true,
+            Some(rivet_domain::accounts::CASCADE_CONTACTS) => true,
             Some(_) => {
                 errors.add("cascade", "must be contacts");
                 false

@@ -32,7 +32,7 @@ const READ: Access = Access::Authenticated;
 const CONFIGURE: Access = Access::Allow(Resource::Settings, Action::Update);
 
 /// Highest position a definition may be given.
-const MAX_POSITION: i32 = 10_000;
+pub(crate) const MAX_POSITION: i32 = 10_000;
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()

@@ -36,6 +36,8 @@ fn is_json(content_type: &str) -> bool {
 /// struct nested inside is read only from an object too (a 422 naming its field otherwise).
 pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
     expect_object(bytes)?;
+    let normalised = with_whole_numbers(bytes);
+    let bytes = normalised.as_deref().unwrap_or(bytes);
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let result: Result<T, _> = serde_path_to_error::deserialize(objects::Objects(&mut de));
     let value = result.map_err(|err| {
@@ -66,6 +68,40 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, AppError> {
         ))
     })?;
     Ok(value)
+}
+
+/// The body again with every whole-number float (`60.0`, `1e3`) written as an integer, or
+/// `None` when it has none (or is not JSON, which the parser then reports). JSON Schema counts
+/// `60.0` as the integer 60, so the document's `integer` fields must take it; serde's integer
+/// types do not.
+fn with_whole_numbers(bytes: &[u8]) -> Option<Vec<u8>> {
+    fn walk(value: &mut serde_json::Value) -> bool {
+        match value {
+            serde_json::Value::Number(n) if n.is_f64() => {
+                let f = n.as_f64().unwrap_or(f64::NAN);
+                // i64's range: -2^63 <= f < 2^63 (both bounds exact in an f64).
+                if f.fract() == 0.0
+                    && (-9_223_372_036_854_775_808.0..9_223_372_036_854_775_808.0).contains(&f)
+                {
+                    #[allow(clippy::cast_possible_truncation)] // whole and in range, checked above
+                    let whole = f as i64;
+                    *value = serde_json::Value::from(whole);
+                    true
+                } else {
+                    false
+                }
+            }
+            serde_json::Value::Array(items) => items.iter_mut().fold(false, |c, i| walk(i) | c),
+            serde_json::Value::Object(map) => map.values_mut().fold(false, |c, v| walk(v) | c),
+            _ => false,
+        }
+    }
+    let mut value: serde_json::Value = serde_json::from_slice(bytes).ok()?;
+    if walk(&mut value) {
+        serde_json::to_vec(&value).ok()
+    } else {
+        None
+    }
 }
 
 /// Check a partial body (`PATCH`) before the row is touched: it must read as the record's

@@ -12,6 +12,7 @@ pub mod auth;
 pub mod bootstrap;
 pub mod config;
 pub mod contacts;
+pub mod contract;
 pub mod custom_fields;
 pub mod deals;
 pub mod docs;

@@ -308,10 +308,31 @@ impl ApiRouter {
         &self.routes
     }
 
-    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteInfo>, OpenApi) {
-        let openapi = openapi(&self.routes, self.schemas, "/api/v1");
-        (self.router, self.routes, openapi)
+    /// The router, what it holds, and its OpenAPI document as served: generated from the
+    /// declarations, then with the rules of [`crate::contract`] applied (what the validators
+    /// enforce beyond the Rust types; JSON, because utoipa's types cannot hold all of it).
+    pub fn into_parts(self) -> (Router<AppState>, Vec<RouteInfo>, serde_json::Value) {
+        let (document, _) = document(&self.routes, self.schemas);
+        (self.router, self.routes, document)
     }
+}
+
+/// The OpenAPI document of `routes` with the contract's rules applied, and the rules that found
+/// nothing to apply to (`schema.property`).
+fn document(
+    routes: &[RouteInfo],
+    schemas: Vec<(String, RefOr<Schema>)>,
+) -> (serde_json::Value, Vec<String>) {
+    let mut document =
+        serde_json::to_value(openapi(routes, schemas, "/api/v1")).unwrap_or_default();
+    let missing = match document
+        .pointer_mut("/components/schemas")
+        .and_then(serde_json::Value::as_object_mut)
+    {
+        Some(schemas) => crate::contract::apply(schemas),
+        None => vec!["components.schemas".to_owned()],
+    };
+    (document, missing)
 }
 
 /// `schema` with nothing required and the `required` properties not nullable.
@@ -506,6 +527,13 @@ mod tests {
     }
 
     #[test]
+    fn every_contract_rule_applies_to_a_documented_property() {
+        let router = crate::app::api_routes();
+        let (_, missing) = document(&router.routes, router.schemas);
+        assert!(missing.is_empty(), "rules that name nothing: {missing:?}");
+    }
+
+    #[test]
     fn each_schema_name_documents_one_type() {
         let router = crate::app::api_routes();
         let mut seen: HashMap<&str, String> = HashMap::new();
@@ -543,11 +571,16 @@ mod tests {
         let (_, _, doc) = crate::app::api_routes().into_parts();
         let doc = serde_json::to_value(&doc).unwrap_or_default();
         let patch = &doc["components"]["schemas"]["LeadInputPatch"];
-        assert_eq!(patch["properties"]["status"]["type"], "string", "{patch}");
+        // A choice: one of the names (not null here), or blank for the default.
+        assert_eq!(
+            patch["properties"]["status"]["anyOf"][0]["type"],
+            "string",
+            "{patch}"
+        );
         assert_eq!(patch["properties"]["owner_id"]["type"], "string", "{patch}");
         let create = &doc["components"]["schemas"]["LeadInput"];
         assert_eq!(
-            create["properties"]["status"]["type"],
+            create["properties"]["status"]["anyOf"][0]["type"],
             serde_json::json!(["string", "null"])
         );
         let rename = &doc["components"]["schemas"]["UpdateTeam"];

@@ -58,8 +58,10 @@ pub async fn update_settings(
     body: UpdateSettings,
 ) -> Result<CompanySettings, AppError> {
     let mut settings = companies::get(&app.store, actor).await?.settings();
+    // Checked as sent (its length is counted before trimming, as the document's maxLength
+    // counts it), then trimmed.
     if let Some(v) = body.name {
-        settings.name = v.trim().to_owned();
+        settings.name = v;
     }
     if let Some(v) = body.timezone {
         settings.timezone = v.trim().to_owned();
@@ -77,6 +79,7 @@ pub async fn update_settings(
         settings.require_close_reason = v;
     }
     settings.validate()?;
+    settings.name = settings.name.trim().to_owned();
     Ok(companies::update_settings(&app.store, actor, &settings)
         .await?
         .settings())
