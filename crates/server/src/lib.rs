@@ -14,8 +14,10 @@ pub mod config;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
+pub mod dispatcher;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod jobs;
 pub mod leads;
@@ -36,6 +38,7 @@ pub mod teams;
 pub mod timeline;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 pub mod web;
 pub mod worker;
 

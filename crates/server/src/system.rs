@@ -319,6 +319,7 @@ pub async fn record_gauges(app: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "could not count jobs for /metrics"),
     }
+    crate::dispatcher::record_gauges(app).await;
     metrics::gauge!("rivet_uptime_seconds").set(app.started_at.elapsed().as_secs_f64());
     metrics::counter!("rivet_system_logs_dropped_total")
         .absolute(crate::logging::dropped_records());
