@@ -187,7 +187,10 @@ fn strip_internal(mut v: Value) -> Value {
 /// "<t>.<body>" keyed with the webhook's secret>`. A receiver recomputes it and compares in
 /// constant time, and refuses old timestamps to stop replays.
 pub fn signature_header(secret: &[u8], timestamp: i64, body: &[u8]) -> String {
-    format!("t={timestamp},v1={}", hex_encode(&sign(secret, timestamp, body)))
+    format!(
+        "t={timestamp},v1={}",
+        hex_encode(&sign(secret, timestamp, body))
+    )
 }
 
 /// HMAC-SHA256(secret, "<timestamp>.<body>").
@@ -359,9 +362,7 @@ pub fn parse_webhook_url(input: &str, allow_private: bool) -> Result<WebhookUrl,
         return Err("must not carry credentials; use the signature to authenticate".into());
     }
     let parsed = WebhookUrl { url };
-    if !allow_private
-        && let Some(reason) = parsed.literal_ip().and_then(blocked_address)
-    {
+    if !allow_private && let Some(reason) = parsed.literal_ip().and_then(blocked_address) {
         return Err(format!(
             "points at {reason}; deliveries only go to public addresses unless the server runs with RIVET_WEBHOOK_ALLOW_PRIVATE=true"
         ));
@@ -455,7 +456,10 @@ mod tests {
         let other = json!({"stage_id": "s2", "stage_outcome": "open"});
         let c = json!({"stage_id": {}});
         let e = events_for_change("deals", "update", Some(&open), Some(&lost), &c);
-        assert_eq!(types(&e), ["deal.updated", "deal.stage_changed", "deal.lost"]);
+        assert_eq!(
+            types(&e),
+            ["deal.updated", "deal.stage_changed", "deal.lost"]
+        );
         let e = events_for_change("deals", "update", Some(&open), Some(&other), &c);
         assert_eq!(types(&e), ["deal.updated", "deal.stage_changed"]);
         let amount = json!({"amount": {"before": "1", "after": "2"}});

@@ -178,20 +178,16 @@ async fn run_sender(
     mut stop: watch::Receiver<bool>,
 ) {
     while !stop_requested(&stop) {
-        let claimed = match webhooks::claim_due(
-            &state.store,
-            &options.id,
-            options.lease,
-            options.send_batch,
-        )
-        .await
-        {
-            Ok(claimed) => claimed,
-            Err(e) => {
-                tracing::warn!(error = %e, "claiming webhook deliveries failed");
-                Vec::new()
-            }
-        };
+        let claimed =
+            match webhooks::claim_due(&state.store, &options.id, options.lease, options.send_batch)
+                .await
+            {
+                Ok(claimed) => claimed,
+                Err(e) => {
+                    tracing::warn!(error = %e, "claiming webhook deliveries failed");
+                    Vec::new()
+                }
+            };
         if claimed.is_empty() {
             tokio::select! {
                 () = tokio::time::sleep(options.poll_interval) => {},
@@ -422,9 +418,8 @@ impl reqwest::dns::Resolve for GuardedResolver {
         let allow_private = self.allow_private;
         let host = name.as_str().to_owned();
         Box::pin(async move {
-            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
-                .await?
-                .collect();
+            let addrs: Vec<SocketAddr> =
+                tokio::net::lookup_host((host.as_str(), 0)).await?.collect();
             if !allow_private {
                 check_resolved(&host, &addrs)?;
             }

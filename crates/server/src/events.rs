@@ -45,11 +45,7 @@ async fn list(
     Query(query): Query<EventQuery>,
 ) -> Result<Json<Page<Event>>, AppError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    if let (Some(from), Some(to)) = (query.from, query.to)
-        && from > to
-    {
-        return Err(AppError::BadRequest("from must not be after to".into()));
-    }
+    crate::system::check_range(query.from, query.to)?;
     let filter = EventFilter {
         event_type: query.event_type,
         record_type: query.record_type,

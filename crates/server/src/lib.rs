@@ -38,8 +38,8 @@ pub mod teams;
 pub mod timeline;
 pub mod users;
 pub mod views;
-pub mod webhooks;
 pub mod web;
+pub mod webhooks;
 pub mod worker;
 
 pub use app::{build_state, router};

@@ -127,15 +127,15 @@ impl Tx {
         let actor = self.actor().cloned();
         let changes = diff(before, after);
         let resource_id = resource_id.to_string();
-        self.emit_change(
+        self.emit_change(crate::events::AuditedChange {
             company_id,
             resource,
-            &resource_id,
+            resource_id: &resource_id,
             action,
             before,
             after,
-            &changes,
-        )
+            changes: &changes,
+        })
         .await?;
         let stmt = Query::insert()
             .into_table(AuditLog::Table)

@@ -80,6 +80,18 @@ fn select() -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// One audited change, as `Tx::audit_in` saw it.
+pub(crate) struct AuditedChange<'a> {
+    pub company_id: Uuid,
+    pub resource: &'a str,
+    pub resource_id: &'a str,
+    pub action: &'a str,
+    pub before: Option<&'a Value>,
+    pub after: Option<&'a Value>,
+    /// The audit diff (`{field: {before, after}}`).
+    pub changes: &'a Value,
+}
+
 impl Tx {
     /// Write `event` about `record_id` in `company_id` to the outbox, as part of this
     /// transaction. The actor is the transaction's, or `actor_user_id` when given (sign-in runs
@@ -126,33 +138,25 @@ impl Tx {
     }
 
     /// The events one audited change raises, written with it (see `Tx::audit_in`).
-    pub(crate) async fn emit_change(
-        &self,
-        company_id: Uuid,
-        resource: &str,
-        resource_id: &str,
-        action: &str,
-        before: Option<&Value>,
-        after: Option<&Value>,
-        changes: &Value,
-    ) -> Result<()> {
-        if rivet_domain::events::record_type_of(resource).is_none() {
+    pub(crate) async fn emit_change(&self, change: AuditedChange<'_>) -> Result<()> {
+        if rivet_domain::events::record_type_of(change.resource).is_none() {
             return Ok(());
         }
-        let (mut before, mut after) = (before.cloned(), after.cloned());
-        if resource == "deals" {
-            self.add_stage_outcomes(company_id, before.as_mut(), after.as_mut())
+        let (mut before, mut after) = (change.before.cloned(), change.after.cloned());
+        if change.resource == "deals" {
+            self.add_stage_outcomes(change.company_id, before.as_mut(), after.as_mut())
                 .await?;
         }
         let events = rivet_domain::events::events_for_change(
-            resource,
-            action,
+            change.resource,
+            change.action,
             before.as_ref(),
             after.as_ref(),
-            changes,
+            change.changes,
         );
         for event in &events {
-            self.emit(company_id, event, resource_id, None).await?;
+            self.emit(change.company_id, event, change.resource_id, None)
+                .await?;
         }
         Ok(())
     }
@@ -384,7 +388,10 @@ pub async fn lag(store: &Store) -> Result<Vec<Lag>> {
             store.db(),
             Query::select()
                 .expr_as(Func::count(Expr::col(Outbox::Id)), Alias::new("pending"))
-                .expr_as(Func::min(Expr::col(Outbox::CreatedAt)), Alias::new("oldest"))
+                .expr_as(
+                    Func::min(Expr::col(Outbox::CreatedAt)),
+                    Alias::new("oldest"),
+                )
                 .from(Outbox::Table)
                 .cond_where(
                     sea_orm::sea_query::Cond::any()

@@ -12,8 +12,8 @@ pub mod audit;
 pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
-pub mod events;
 pub mod deals;
+pub mod events;
 pub mod jobs;
 pub mod leads;
 pub mod logs;
@@ -490,7 +490,8 @@ impl Tx {
     }
 
     pub(crate) fn wrote_events(&self) {
-        self.events.store(true, std::sync::atomic::Ordering::Release);
+        self.events
+            .store(true, std::sync::atomic::Ordering::Release);
     }
 
     pub async fn commit(self) -> Result<()> {

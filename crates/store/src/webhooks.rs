@@ -120,8 +120,11 @@ fn select(company_id: Uuid) -> SelectStatement {
 }
 
 async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Webhook> {
-    let row: Option<WebhookRow> =
-        fetch_optional(conn, select(actor.company_id).and_where(Expr::col(W::Id).eq(id))).await?;
+    let row: Option<WebhookRow> = fetch_optional(
+        conn,
+        select(actor.company_id).and_where(Expr::col(W::Id).eq(id)),
+    )
+    .await?;
     row.map(Webhook::from).ok_or(StoreError::NotFound)
 }
 
@@ -143,7 +146,11 @@ fn types_text(types: &[String]) -> String {
 }
 
 /// Create a webhook; the returned secret is never shown again.
-pub async fn create(store: &Store, actor: &Actor, input: &WebhookInput) -> Result<(Webhook, String)> {
+pub async fn create(
+    store: &Store,
+    actor: &Actor,
+    input: &WebhookInput,
+) -> Result<(Webhook, String)> {
     let secret = format!("{SECRET_PREFIX}{}", random_token());
     let id = new_id();
     let at = now();
@@ -192,7 +199,12 @@ pub async fn create(store: &Store, actor: &Actor, input: &WebhookInput) -> Resul
 }
 
 /// Replace a webhook's settings. Turning it on again clears its failure count.
-pub async fn update(store: &Store, actor: &Actor, id: Uuid, input: &WebhookInput) -> Result<Webhook> {
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    id: Uuid,
+    input: &WebhookInput,
+) -> Result<Webhook> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
     let mut q = Query::update();
@@ -438,6 +450,7 @@ struct ActiveHook {
     company_id: Uuid,
     id: Uuid,
     event_types: String,
+    created_at: DateTime<Utc>,
 }
 
 #[async_trait::async_trait]
@@ -453,7 +466,7 @@ impl Consumer for WebhookConsumer {
         let hooks: Vec<ActiveHook> = fetch_all(
             tx.conn(),
             Query::select()
-                .columns([W::CompanyId, W::Id, W::EventTypes])
+                .columns([W::CompanyId, W::Id, W::EventTypes, W::CreatedAt])
                 .from(W::Table)
                 .and_where(Expr::col(W::CompanyId).is_in(companies))
                 .and_where(Expr::col(W::Active).eq(true)),
@@ -462,21 +475,26 @@ impl Consumer for WebhookConsumer {
         if hooks.is_empty() {
             return Ok(());
         }
-        let hooks: Vec<(Uuid, Uuid, Vec<String>)> = hooks
+        let hooks: Vec<(ActiveHook, Vec<String>)> = hooks
             .into_iter()
-            .map(|h| (h.company_id, h.id, parse_types(&h.event_types)))
+            .map(|h| {
+                let types = parse_types(&h.event_types);
+                (h, types)
+            })
             .collect();
         let mut rows = Vec::new();
         for event in events {
-            for (company_id, hook_id, types) in &hooks {
-                if *company_id != event.company_id
+            for (hook, types) in &hooks {
+                // A webhook gets the events of its company from its creation on.
+                if hook.company_id != event.company_id
+                    || event.created_at < hook.created_at
                     || !rivet_domain::events::subscribed_to(types, &event.event_type)
                 {
                     continue;
                 }
                 rows.push(NewDelivery {
                     company_id: event.company_id,
-                    webhook_id: *hook_id,
+                    webhook_id: hook.id,
                     event_id: event.id,
                     event_seq: event.seq,
                     event_type: &event.event_type,
