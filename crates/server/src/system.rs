@@ -100,7 +100,10 @@ pub struct LogsQuery {
 }
 
 /// A `from`/`to` filter pair must not be reversed (every time-filtered list).
-pub(crate) fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(), AppError> {
+pub(crate) fn check_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(), AppError> {
     match (from, to) {
         (Some(from), Some(to)) if from > to => {
             Err(AppError::BadRequest("from must not be after to".into()))
