@@ -7,6 +7,7 @@
 //! See `bench/README.md`.
 
 mod client;
+mod events;
 mod load;
 mod procs;
 mod records;
@@ -44,6 +45,8 @@ enum Cmd {
     /// Against a seeded server (`rivet seed --demo --size large`): a rep's new leads, a deal
     /// and its timeline, global search, creating a lead, and the bare axum ceiling.
     Records(records::RecordsArgs),
+    /// Domain events delivered to a local webhook receiver: events/s and commit-to-delivery.
+    Events(events::EventsArgs),
     /// Bare axum server answering `GET /` with "hello" (spawned by `foundation`).
     #[command(hide = true)]
     HelloServer {
@@ -93,6 +96,18 @@ fn main() -> Result<ExitCode> {
             .block_on(async {
                 tokio::select! {
                     result = records::run(args) => result,
+                    signal = interrupted() => {
+                        signal?;
+                        anyhow::bail!("interrupted; servers stopped")
+                    }
+                }
+            }),
+        Cmd::Events(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                tokio::select! {
+                    result = events::run(args) => result,
                     signal = interrupted() => {
                         signal?;
                         anyhow::bail!("interrupted; servers stopped")

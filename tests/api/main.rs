@@ -12,6 +12,7 @@ mod bodies;
 mod contacts;
 mod custom_fields;
 mod deals;
+mod events;
 mod input;
 mod jobs;
 mod leads;

@@ -34,6 +34,7 @@ mod personal;
 mod tasks;
 mod views;
 mod web_routes;
+mod webhooks;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)

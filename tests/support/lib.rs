@@ -19,6 +19,8 @@ use uuid::Uuid;
 
 pub use serde_json;
 
+pub mod receiver;
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {
     Sqlite,

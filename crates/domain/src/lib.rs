@@ -10,6 +10,7 @@ pub mod actor;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
+pub mod events;
 pub mod jobs;
 pub mod leads;
 pub mod permissions;

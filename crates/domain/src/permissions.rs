@@ -63,6 +63,8 @@ string_enum!(
         SystemLogs => "system_logs",
         SystemSettings => "system_settings",
         Jobs => "jobs",
+        Events => "events",
+        Webhooks => "webhooks",
     }
 );
 
@@ -104,7 +106,7 @@ impl Resource {
     /// The actions that exist for this resource (audit and logs are read-only by design).
     pub fn actions(self) -> &'static [Action] {
         match self {
-            Self::Audit | Self::SystemLogs => &[Action::Read],
+            Self::Audit | Self::SystemLogs | Self::Events => &[Action::Read],
             Self::Settings | Self::SystemSettings => &[Action::Read, Action::Update],
             Self::Jobs => &[Action::Read, Action::Update],
             _ => Action::ALL,

@@ -50,6 +50,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(crate::activities::routes())
         .merge(crate::search::routes())
         .merge(crate::timeline::routes())
+        .merge(crate::events::routes())
+        .merge(crate::webhooks::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -57,6 +57,11 @@ pub struct Config {
     /// The bearer token `/metrics` asks for when Rivet listens beyond loopback (see
     /// [`Config::metrics_access`]).
     pub metrics_token: Option<String>,
+    /// Let webhooks deliver to loopback, private and link-local addresses (on-premise receivers,
+    /// tests). Off by default: a webhook URL must not reach Rivet's own network.
+    pub webhook_allow_private: bool,
+    /// Seconds a webhook receiver has to answer before the attempt counts as failed.
+    pub webhook_timeout_secs: u64,
 }
 
 impl Default for Config {
@@ -85,6 +90,8 @@ impl Default for Config {
             public_url: None,
             trust_proxy: false,
             metrics_token: None,
+            webhook_allow_private: false,
+            webhook_timeout_secs: 10,
         }
     }
 }
@@ -186,6 +193,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "RIVET_METRICS_TOKEN",
         "bearer token for /metrics (needed unless listening on loopback)",
+    ),
+    (
+        "RIVET_WEBHOOK_ALLOW_PRIVATE",
+        "true lets webhooks deliver to loopback/private/link-local addresses (default false)",
+    ),
+    (
+        "RIVET_WEBHOOK_TIMEOUT",
+        "seconds a webhook receiver has to answer (default 10)",
     ),
     (
         "RIVET_CONFIG",
@@ -363,6 +378,17 @@ impl Config {
         }
         if let Some(v) = get("RIVET_METRICS_TOKEN") {
             config.metrics_token = Some(v);
+        }
+        if let Some(v) = get("RIVET_WEBHOOK_ALLOW_PRIVATE") {
+            config.webhook_allow_private = flag("RIVET_WEBHOOK_ALLOW_PRIVATE", &v)?;
+        }
+        if let Some(v) = get("RIVET_WEBHOOK_TIMEOUT") {
+            config.webhook_timeout_secs = parse("RIVET_WEBHOOK_TIMEOUT", &v)?;
+        }
+        if config.webhook_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "RIVET_WEBHOOK_TIMEOUT must be at least 1 second".into(),
+            ));
         }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(

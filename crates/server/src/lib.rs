@@ -15,8 +15,10 @@ pub mod contacts;
 pub mod contract;
 pub mod custom_fields;
 pub mod deals;
+pub mod dispatcher;
 pub mod docs;
 pub mod error;
+pub mod events;
 pub mod extract;
 pub mod jobs;
 pub mod leads;
@@ -38,6 +40,7 @@ pub mod timeline;
 pub mod users;
 pub mod views;
 pub mod web;
+pub mod webhooks;
 pub mod worker;
 
 pub use app::{build_state, router};

@@ -99,7 +99,11 @@ pub struct LogsQuery {
     pub cursor: Option<String>,
 }
 
-fn check_range(from: Option<DateTime<Utc>>, to: Option<DateTime<Utc>>) -> Result<(), AppError> {
+/// A `from`/`to` filter pair must not be reversed (every time-filtered list).
+pub(crate) fn check_range(
+    from: Option<DateTime<Utc>>,
+    to: Option<DateTime<Utc>>,
+) -> Result<(), AppError> {
     match (from, to) {
         (Some(from), Some(to)) if from > to => {
             Err(AppError::BadRequest("from must not be after to".into()))
@@ -319,6 +323,7 @@ pub async fn record_gauges(app: &AppState) {
         }
         Err(e) => tracing::warn!(error = %e, "could not count jobs for /metrics"),
     }
+    crate::dispatcher::record_gauges(app).await;
     metrics::gauge!("rivet_uptime_seconds").set(app.started_at.elapsed().as_secs_f64());
     metrics::counter!("rivet_system_logs_dropped_total")
         .absolute(crate::logging::dropped_records());

@@ -165,10 +165,20 @@ async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {
     }))
 }
 
-/// Start the workers with the configured options; they stop when `stop` turns true.
+/// Start the workers with the configured options — the job workers and the event dispatcher
+/// (`crate::dispatcher`); they stop when `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let options = WorkerOptions::from_config(&state.config);
-    spawn_with(state, options, stop)
+    let events = crate::dispatcher::spawn(
+        state.clone(),
+        crate::dispatcher::DispatchOptions::from_config(&state.config),
+        stop.clone(),
+    );
+    let jobs = spawn_with(state, options, stop);
+    tokio::spawn(async move {
+        let _ = jobs.await;
+        let _ = events.await;
+    })
 }
 
 /// Start the workers with explicit options (tests use short leases and backoffs).

@@ -2,6 +2,9 @@
 //! change, with the changed fields before and after. Secrets never reach it.
 //!
 //! There is no update or delete here on purpose: audit rows are append-only.
+//!
+//! Every audited change of a record also writes its domain events here (`Tx::emit_change`),
+//! so no mutation can skip them.
 
 use crate::page::PageRequest;
 use crate::schema::AuditLog;
@@ -122,6 +125,18 @@ impl Tx {
             self.touches_auth();
         }
         let actor = self.actor().cloned();
+        let changes = diff(before, after);
+        let resource_id = resource_id.to_string();
+        self.emit_change(crate::events::AuditedChange {
+            company_id,
+            resource,
+            resource_id: &resource_id,
+            action,
+            before,
+            after,
+            changes: &changes,
+        })
+        .await?;
         let stmt = Query::insert()
             .into_table(AuditLog::Table)
             .columns([
@@ -142,9 +157,9 @@ impl Tx {
                 actor.as_ref().map(|a| a.user_id).into(),
                 actor.as_ref().and_then(|a| a.api_key_id).into(),
                 resource.into(),
-                resource_id.to_string().into(),
+                resource_id.into(),
                 action.into(),
-                diff(before, after).into(),
+                changes.into(),
                 actor.and_then(|a| a.request_id).into(),
                 now().into(),
             ])

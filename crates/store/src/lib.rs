@@ -13,6 +13,7 @@ pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
+pub mod events;
 pub mod jobs;
 pub mod leads;
 pub mod logs;
@@ -20,6 +21,7 @@ pub mod maintenance;
 pub mod migrations_activities;
 pub mod migrations_custom_fields;
 pub mod migrations_deals;
+pub mod migrations_events;
 pub mod migrations_list_sorts;
 pub mod migrations_pipelines;
 pub mod migrations_records;
@@ -41,6 +43,7 @@ pub mod teams;
 pub mod timeline;
 pub mod users;
 pub mod views;
+pub mod webhooks;
 
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
@@ -171,6 +174,9 @@ pub struct Store {
     /// any instance.
     grants: std::sync::Arc<std::sync::Mutex<GrantCache>>,
     auth_epoch: std::sync::Arc<AuthEpoch>,
+    /// Woken when a transaction that wrote outbox events commits, so this process's event
+    /// dispatcher need not wait for its next poll.
+    events_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 /// A counter that moves whenever something that decides who a caller is or what they may do
@@ -255,6 +261,7 @@ impl Store {
                 backend: Backend::Sqlite,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
+                events_written: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -271,6 +278,7 @@ impl Store {
                 backend: Backend::Postgres,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
+                events_written: Default::default(),
             })
         } else {
             Err(StoreError::Db(DbErr::Custom(format!(
@@ -382,6 +390,11 @@ impl Store {
         &self.auth_epoch
     }
 
+    /// Notified after a commit that wrote outbox events in this process.
+    pub fn events_written(&self) -> &tokio::sync::Notify {
+        &self.events_written
+    }
+
     /// Whether the database answers (for `/readyz`).
     pub async fn ping(&self) -> bool {
         self.db.ping().await.is_ok()
@@ -395,6 +408,8 @@ impl Store {
             actor: Some(AuditActor::from(actor)),
             auth_change: std::sync::atomic::AtomicBool::new(false),
             epoch: self.auth_epoch.clone(),
+            events: std::sync::atomic::AtomicBool::new(false),
+            events_written: self.events_written.clone(),
         })
     }
 
@@ -405,6 +420,8 @@ impl Store {
             actor: None,
             auth_change: std::sync::atomic::AtomicBool::new(false),
             epoch: self.auth_epoch.clone(),
+            events: std::sync::atomic::AtomicBool::new(false),
+            events_written: self.events_written.clone(),
         })
     }
 
@@ -451,6 +468,9 @@ pub struct Tx {
     /// Set when the transaction changes who someone is or what they may do.
     auth_change: std::sync::atomic::AtomicBool,
     epoch: std::sync::Arc<AuthEpoch>,
+    /// Set when the transaction wrote outbox events.
+    events: std::sync::atomic::AtomicBool,
+    events_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
 impl Tx {
@@ -470,10 +490,18 @@ impl Tx {
             .store(true, std::sync::atomic::Ordering::Release);
     }
 
+    pub(crate) fn wrote_events(&self) {
+        self.events
+            .store(true, std::sync::atomic::Ordering::Release);
+    }
+
     pub async fn commit(self) -> Result<()> {
         self.inner.commit().await?;
         if self.auth_change.load(std::sync::atomic::Ordering::Acquire) {
             self.epoch.bump_local();
+        }
+        if self.events.load(std::sync::atomic::Ordering::Acquire) {
+            self.events_written.notify_one();
         }
         Ok(())
     }

@@ -158,6 +158,12 @@ pub enum Outbox {
     Payload,
     CreatedAt,
     ProcessedAt,
+    // m0012_events
+    Seq,
+    RecordType,
+    RecordId,
+    ActorUserId,
+    ActorApiKeyId,
 }
 
 #[derive(DeriveIden)]
@@ -250,6 +256,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_views::M0009SavedViews),
             Box::new(crate::migrations_search::M0010SearchWords),
             Box::new(crate::migrations_list_sorts::M0011ListSorts),
+            Box::new(crate::migrations_events::M0012Events),
         ]
     }
 }

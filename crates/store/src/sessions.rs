@@ -98,6 +98,13 @@ pub async fn open(
     if kind == SessionKind::Api {
         insert_refresh(&tx, company_id, id, &token, expires_at).await?;
     }
+    tx.emit(
+        company_id,
+        &rivet_domain::events::signed_in(kind.as_str()),
+        &user_id.to_string(),
+        Some(user_id),
+    )
+    .await?;
     tx.commit().await?;
     Ok(NewSession {
         id,

@@ -33,6 +33,7 @@ mod timeline;
 mod users;
 mod view;
 mod views;
+mod webhooks;
 
 use crate::router::Access;
 use crate::state::AppState;
@@ -377,6 +378,41 @@ fn pages() -> Pages {
         "/admin/api-keys/{id}/revoke",
         Allow(Resource::ApiKeys, Action::Delete),
         api_keys::revoke,
+    )
+    .get(
+        "/admin/webhooks",
+        Allow(Resource::Webhooks, Action::Read),
+        webhooks::index,
+    )
+    .post(
+        "/admin/webhooks",
+        Allow(Resource::Webhooks, Action::Create),
+        webhooks::create,
+    )
+    .get(
+        "/admin/webhooks/{id}",
+        Allow(Resource::Webhooks, Action::Read),
+        webhooks::show,
+    )
+    .post(
+        "/admin/webhooks/{id}",
+        Allow(Resource::Webhooks, Action::Update),
+        webhooks::update,
+    )
+    .post(
+        "/admin/webhooks/{id}/toggle",
+        Allow(Resource::Webhooks, Action::Update),
+        webhooks::toggle,
+    )
+    .post(
+        "/admin/webhooks/{id}/test",
+        Allow(Resource::Webhooks, Action::Update),
+        webhooks::send_test,
+    )
+    .post(
+        "/admin/webhooks/{id}/delete",
+        Allow(Resource::Webhooks, Action::Delete),
+        webhooks::delete,
     )
     .get(
         "/admin/audit",

@@ -99,6 +99,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
             ("/admin/audit", "Audit log", Need::Read(Resource::Audit)),
             ("/admin/jobs", "Jobs", Need::Read(Resource::Jobs)),
             (
+                "/admin/webhooks",
+                "Webhooks",
+                Need::Read(Resource::Webhooks),
+            ),
+            (
                 "/settings",
                 "Company settings",
                 Need::Read(Resource::Settings),
@@ -784,6 +789,8 @@ pub fn resource_label(resource: Resource) -> &'static str {
         Resource::SystemLogs => "System logs",
         Resource::SystemSettings => "System settings",
         Resource::Jobs => "Jobs",
+        Resource::Events => "Events",
+        Resource::Webhooks => "Webhooks",
     }
 }
 

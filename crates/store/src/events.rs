@@ -1,0 +1,456 @@
+//! Domain events: written to the outbox in the transaction of the change (`Tx::emit`, called
+//! from `Tx::audit_in` for every record change), put in dispatch order by the sequencer, and
+//! handed to named consumers, each with its stored position.
+//!
+//! # Why a sequencer, and not the insert order
+//! Neither ids nor a database sequence follow commit order: a transaction that took id 7 may
+//! commit after one that took id 8. A consumer whose cursor passed 8 while 7 was still
+//! uncommitted would never see 7. So events are inserted without a position (`seq` NULL) and
+//! [`sequence`] numbers them afterwards: one sequencer at a time (PostgreSQL: a row lock on its
+//! `event_positions` row; SQLite: the single writer) gives consecutive numbers to the events that
+//! are committed *now*. An event that commits later can only get a higher number, so a consumer
+//! reading `seq > position` in order never skips one. No grace window is needed, and a long
+//! transaction delays only itself. Within one record, a later change waits for the earlier one's
+//! row lock, so it is created (and numbered) after it: order per record holds.
+//!
+//! # Consumers
+//! [`consume`] gives a consumer the events after its position and stores the new position in the
+//! same transaction as whatever the consumer wrote, so a process killed mid-batch leaves either
+//! both or neither: nothing is lost and nothing applied twice. On PostgreSQL the consumer's
+//! position row is locked with `FOR UPDATE SKIP LOCKED`; another process finding it locked skips
+//! that consumer for this round, so two processes never apply the same events at once.
+//!
+//! Everything here except [`list`] works across companies through the system connection (the
+//! named bypass of tenant isolation): `sequence`, `consume`, `lag`.
+
+use crate::migrations_events::EventPositions;
+use crate::page::PageRequest;
+use crate::schema::Outbox;
+use crate::{Backend, Page, Result, Store, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use chrono::{DateTime, Utc};
+use rivet_domain::Actor;
+use rivet_domain::events::NewEvent;
+use sea_orm::FromQueryResult;
+use sea_orm::sea_query::{
+    Alias, CaseStatement, Expr, ExprTrait, Func, LockBehavior, LockType, OnConflict, Order, Query,
+};
+use serde::Serialize;
+use serde_json::Value;
+use uuid::Uuid;
+
+/// The sequencer's row in `event_positions`: its position is the highest `seq` given out.
+pub const SEQUENCER: &str = "sequencer";
+
+/// One event as consumers and the API see it.
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
+pub struct Event {
+    pub id: Uuid,
+    #[serde(skip)]
+    pub company_id: Uuid,
+    /// Dispatch order; empty until the sequencer has numbered the event (within a second).
+    pub seq: Option<i64>,
+    /// `lead.created`, `deal.won`, … (see the README for the list).
+    #[serde(rename = "type")]
+    pub event_type: String,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub actor_user_id: Option<Uuid>,
+    pub actor_api_key_id: Option<Uuid>,
+    /// The payload: `record`, and for updates `changes` (`{field: {before, after}}`).
+    #[schema(value_type = Object)]
+    pub data: Value,
+    pub created_at: DateTime<Utc>,
+}
+
+fn select() -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .columns([
+            Outbox::Id,
+            Outbox::CompanyId,
+            Outbox::Seq,
+            Outbox::RecordType,
+            Outbox::RecordId,
+            Outbox::ActorUserId,
+            Outbox::ActorApiKeyId,
+            Outbox::CreatedAt,
+        ])
+        .expr_as(Expr::col(Outbox::Event), Alias::new("event_type"))
+        .expr_as(Expr::col(Outbox::Payload), Alias::new("data"))
+        .from(Outbox::Table)
+        .to_owned()
+}
+
+/// One audited change, as `Tx::audit_in` saw it.
+pub(crate) struct AuditedChange<'a> {
+    pub company_id: Uuid,
+    pub resource: &'a str,
+    pub resource_id: &'a str,
+    pub action: &'a str,
+    pub before: Option<&'a Value>,
+    pub after: Option<&'a Value>,
+    /// The audit diff (`{field: {before, after}}`).
+    pub changes: &'a Value,
+}
+
+impl Tx {
+    /// Write `event` about `record_id` in `company_id` to the outbox, as part of this
+    /// transaction. The actor is the transaction's, or `actor_user_id` when given (sign-in runs
+    /// as the system but is about a user).
+    pub async fn emit(
+        &self,
+        company_id: Uuid,
+        event: &NewEvent,
+        record_id: &str,
+        actor_user_id: Option<Uuid>,
+    ) -> Result<Uuid> {
+        let actor = self.actor();
+        let id = new_id();
+        exec(
+            self.conn(),
+            Query::insert()
+                .into_table(Outbox::Table)
+                .columns([
+                    Outbox::CompanyId,
+                    Outbox::Id,
+                    Outbox::Event,
+                    Outbox::Payload,
+                    Outbox::CreatedAt,
+                    Outbox::RecordType,
+                    Outbox::RecordId,
+                    Outbox::ActorUserId,
+                    Outbox::ActorApiKeyId,
+                ])
+                .values_panic([
+                    company_id.into(),
+                    id.into(),
+                    event.event_type.as_str().into(),
+                    event.data.clone().into(),
+                    now().into(),
+                    event.record_type.into(),
+                    record_id.into(),
+                    actor_user_id.or(actor.map(|a| a.user_id)).into(),
+                    actor.and_then(|a| a.api_key_id).into(),
+                ]),
+        )
+        .await?;
+        self.wrote_events();
+        Ok(id)
+    }
+
+    /// The events one audited change raises, written with it (see `Tx::audit_in`).
+    pub(crate) async fn emit_change(&self, change: AuditedChange<'_>) -> Result<()> {
+        if rivet_domain::events::record_type_of(change.resource).is_none() {
+            return Ok(());
+        }
+        let (mut before, mut after) = (change.before.cloned(), change.after.cloned());
+        if change.resource == "deals" {
+            self.add_stage_outcomes(change.company_id, before.as_mut(), after.as_mut())
+                .await?;
+        }
+        let events = rivet_domain::events::events_for_change(
+            change.resource,
+            change.action,
+            before.as_ref(),
+            after.as_ref(),
+            change.changes,
+        );
+        for event in &events {
+            self.emit(change.company_id, event, change.resource_id, None)
+                .await?;
+        }
+        Ok(())
+    }
+
+    /// Add each side's stage outcome (open, won, lost) to a deal's JSON when its stage moved,
+    /// so the domain can tell a move into a won or lost stage.
+    async fn add_stage_outcomes(
+        &self,
+        company_id: Uuid,
+        before: Option<&mut Value>,
+        after: Option<&mut Value>,
+    ) -> Result<()> {
+        use crate::migrations_pipelines::PipelineStages;
+        let stage = |v: &Option<&mut Value>| {
+            v.as_ref()
+                .and_then(|v| v.get("stage_id"))
+                .and_then(Value::as_str)
+                .and_then(|s| s.parse::<Uuid>().ok())
+        };
+        let (from, to) = (stage(&before), stage(&after));
+        if from == to {
+            return Ok(());
+        }
+        #[derive(FromQueryResult)]
+        struct Outcome {
+            id: Uuid,
+            outcome: String,
+        }
+        let ids: Vec<Uuid> = from.into_iter().chain(to).collect();
+        let outcomes: Vec<Outcome> = fetch_all(
+            self.conn(),
+            Query::select()
+                .columns([PipelineStages::Id, PipelineStages::Outcome])
+                .from(PipelineStages::Table)
+                .and_where(Expr::col(PipelineStages::CompanyId).eq(company_id))
+                .and_where(Expr::col(PipelineStages::Id).is_in(ids)),
+        )
+        .await?;
+        let outcome_of = |id: Option<Uuid>| {
+            outcomes
+                .iter()
+                .find(|o| Some(o.id) == id)
+                .map(|o| Value::from(o.outcome.clone()))
+        };
+        for (side, id) in [(before, from), (after, to)] {
+            if let (Some(Value::Object(map)), Some(outcome)) = (side, outcome_of(id)) {
+                map.insert(rivet_domain::events::STAGE_OUTCOME.into(), outcome);
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Make sure consumer `name` has a position row (new consumers start at the beginning).
+pub async fn ensure_position(store: &Store, name: &str) -> Result<()> {
+    exec(
+        store.db(),
+        Query::insert()
+            .into_table(EventPositions::Table)
+            .columns([EventPositions::Name, EventPositions::UpdatedAt])
+            .values_panic([name.into(), now().into()])
+            .on_conflict(
+                OnConflict::column(EventPositions::Name)
+                    .do_nothing()
+                    .to_owned(),
+            ),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PositionRow {
+    position: i64,
+}
+
+/// Lock and read a position row inside `tx`. `None` on PostgreSQL when another process holds
+/// it (that process is doing this work right now).
+async fn lock_position(store: &Store, tx: &Tx, name: &str) -> Result<Option<i64>> {
+    let mut q = Query::select();
+    q.column(EventPositions::Position)
+        .from(EventPositions::Table)
+        .and_where(Expr::col(EventPositions::Name).eq(name));
+    if store.backend() == Backend::Postgres {
+        q.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+    }
+    let row: Option<PositionRow> = fetch_optional(tx.conn(), &q).await?;
+    Ok(row.map(|r| r.position))
+}
+
+async fn store_position(tx: &Tx, name: &str, position: i64, delivered: i64) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(EventPositions::Table)
+            .value(EventPositions::Position, position)
+            .value(
+                EventPositions::Delivered,
+                Expr::col(EventPositions::Delivered).add(delivered),
+            )
+            .value(EventPositions::UpdatedAt, now())
+            .and_where(Expr::col(EventPositions::Name).eq(name)),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct Unsequenced {
+    id: Uuid,
+}
+
+/// Number up to `limit` committed events that have no `seq` yet, oldest first; returns how many.
+/// See the module comment for why this, and not the insert, decides the order.
+pub async fn sequence(store: &Store, limit: u64) -> Result<u64> {
+    let tx = store.write_system().await?;
+    let Some(high) = lock_position(store, &tx, SEQUENCER).await? else {
+        return Ok(0);
+    };
+    let waiting: Vec<Unsequenced> = fetch_all(
+        tx.conn(),
+        Query::select()
+            .column(Outbox::Id)
+            .from(Outbox::Table)
+            .and_where(Expr::col(Outbox::Seq).is_null())
+            .order_by(Outbox::CreatedAt, Order::Asc)
+            .order_by(Outbox::Id, Order::Asc)
+            .limit(limit),
+    )
+    .await?;
+    if waiting.is_empty() {
+        return Ok(0);
+    }
+    let mut case = CaseStatement::new();
+    let mut next = high;
+    for event in &waiting {
+        next += 1;
+        case = case.case(Expr::col(Outbox::Id).eq(event.id), next);
+    }
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Outbox::Table)
+            .value(Outbox::Seq, case)
+            .and_where(Expr::col(Outbox::Id).is_in(waiting.iter().map(|e| e.id)))
+            .and_where(Expr::col(Outbox::Seq).is_null()),
+    )
+    .await?;
+    store_position(&tx, SEQUENCER, next, 0).await?;
+    tx.commit().await?;
+    Ok(waiting.len() as u64)
+}
+
+/// A named consumer of events. `apply` runs inside the transaction that also moves the
+/// consumer's position past `events`, so it must write only through `tx` to be exactly-once;
+/// it must also tolerate seeing an event again (idempotent by event id) should it have effects
+/// outside the database.
+#[async_trait::async_trait]
+pub trait Consumer: Send + Sync {
+    fn name(&self) -> &'static str;
+    async fn apply(&self, tx: &Tx, events: &[Event]) -> Result<()>;
+}
+
+/// Give `consumer` up to `limit` events after its position, in `seq` order, and store its new
+/// position with what it wrote. Returns how many it applied; `None` when another process holds
+/// the consumer (PostgreSQL).
+pub async fn consume(store: &Store, consumer: &dyn Consumer, limit: u64) -> Result<Option<u64>> {
+    let tx = store.write_system().await?;
+    let Some(position) = lock_position(store, &tx, consumer.name()).await? else {
+        return Ok(None);
+    };
+    let events: Vec<Event> = fetch_all(
+        tx.conn(),
+        select()
+            .and_where(Expr::col(Outbox::Seq).gt(position))
+            .order_by(Outbox::Seq, Order::Asc)
+            .limit(limit),
+    )
+    .await?;
+    let Some(last) = events.last().and_then(|e| e.seq) else {
+        return Ok(Some(0));
+    };
+    consumer.apply(&tx, &events).await?;
+    store_position(&tx, consumer.name(), last, events.len() as i64).await?;
+    tx.commit().await?;
+    Ok(Some(events.len() as u64))
+}
+
+/// How far a consumer is behind: events waiting (numbered or not) and the age of the oldest.
+#[derive(Debug, Clone, Serialize)]
+pub struct Lag {
+    pub consumer: String,
+    pub position: i64,
+    pub delivered: i64,
+    pub pending: i64,
+    pub oldest_pending_seconds: f64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PositionInfo {
+    name: String,
+    position: i64,
+    delivered: i64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PendingInfo {
+    pending: i64,
+    oldest: Option<DateTime<Utc>>,
+}
+
+/// The lag of every consumer (for `/metrics`).
+pub async fn lag(store: &Store) -> Result<Vec<Lag>> {
+    let positions: Vec<PositionInfo> = fetch_all(
+        store.db(),
+        Query::select()
+            .columns([
+                EventPositions::Name,
+                EventPositions::Position,
+                EventPositions::Delivered,
+            ])
+            .from(EventPositions::Table)
+            .and_where(Expr::col(EventPositions::Name).ne(SEQUENCER)),
+    )
+    .await?;
+    let mut out = Vec::with_capacity(positions.len());
+    for p in positions {
+        let pending: Option<PendingInfo> = fetch_optional(
+            store.db(),
+            Query::select()
+                .expr_as(Func::count(Expr::col(Outbox::Id)), Alias::new("pending"))
+                .expr_as(
+                    Func::min(Expr::col(Outbox::CreatedAt)),
+                    Alias::new("oldest"),
+                )
+                .from(Outbox::Table)
+                .cond_where(
+                    sea_orm::sea_query::Cond::any()
+                        .add(Expr::col(Outbox::Seq).gt(p.position))
+                        .add(Expr::col(Outbox::Seq).is_null()),
+                ),
+        )
+        .await?;
+        let (pending, oldest) = pending.map_or((0, None), |r| (r.pending, r.oldest));
+        out.push(Lag {
+            consumer: p.name,
+            position: p.position,
+            delivered: p.delivered,
+            pending,
+            oldest_pending_seconds: oldest
+                .map(|t| std::cmp::Ord::max((now() - t).num_milliseconds(), 0) as f64 / 1000.0)
+                .unwrap_or(0.0),
+        });
+    }
+    Ok(out)
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct EventFilter {
+    pub event_type: Option<String>,
+    pub record_type: Option<String>,
+    pub record_id: Option<String>,
+    pub from: Option<DateTime<Utc>>,
+    pub to: Option<DateTime<Utc>>,
+}
+
+/// The caller's company's events matching `filter`, newest first.
+pub async fn list(
+    store: &Store,
+    actor: &Actor,
+    filter: &EventFilter,
+    page: PageRequest,
+) -> Result<Page<Event>> {
+    let mut q = select();
+    q.and_where(Expr::col(Outbox::CompanyId).eq(actor.company_id));
+    if let Some(t) = &filter.event_type {
+        q.and_where(Expr::col(Outbox::Event).eq(t.as_str()));
+    }
+    if let Some(t) = &filter.record_type {
+        q.and_where(Expr::col(Outbox::RecordType).eq(t.as_str()));
+    }
+    if let Some(id) = &filter.record_id {
+        q.and_where(Expr::col(Outbox::RecordId).eq(id.as_str()));
+    }
+    if let Some(from) = filter.from {
+        q.and_where(Expr::col(Outbox::CreatedAt).gte(from));
+    }
+    if let Some(to) = filter.to {
+        q.and_where(Expr::col(Outbox::CreatedAt).lt(to));
+    }
+    if let Some(after) = page.after {
+        q.and_where(Expr::col(Outbox::Id).lt(after));
+    }
+    q.order_by(Outbox::Id, Order::Desc).limit(page.limit + 1);
+    let rows: Vec<Event> = fetch_all(store.db(), &q).await?;
+    Ok(Page::from_rows(rows, page, |e| e.id))
+}
