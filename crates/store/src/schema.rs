@@ -250,6 +250,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_views::M0009SavedViews),
             Box::new(crate::migrations_search::M0010SearchWords),
             Box::new(crate::migrations_list_sorts::M0011ListSorts),
+            Box::new(crate::migrations_search_scale::M0014SearchScale),
         ]
     }
 }
