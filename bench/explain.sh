@@ -4,8 +4,9 @@
 #   (`GET /api/v1/leads?owner_id=<rep>&status=new&sort=-created_at&limit=50` as
 #   store::leads::list builds it) walks leads_owner_status_idx;
 # - the search: the exact step's candidates for a last name (`GET /api/v1/search?q=Smith` as
-#   store::search builds it) come from the word index (search_words on SQLite,
-#   search_docs_words_idx on PostgreSQL);
+#   store::search builds it) come from the word index (search_words on SQLite, the word
+#   postings search_terms read backwards by an index-only scan on PostgreSQL); a typo is
+#   corrected through search_variants (both engines);
 # - the deal timeline (`GET /api/v1/deals/{id}/timeline` as store::timeline::page reads it for an
 #   administrator): the deal's activities through activity_links (with all their links), its tasks, its stage history
 #   (with its stages' names) and its audit rows, each newest first, one page (51 rows; the audit read takes 200 at a time).
@@ -78,6 +79,10 @@ case "$url" in
       ORDER BY search_words.rowid DESC LIMIT 200"
     echo "-- SQLite: EXPLAIN QUERY PLAN of the search candidates for \"smith\""
     sqlite3 "$file" "EXPLAIN QUERY PLAN $search"
+    echo "-- SQLite: EXPLAIN QUERY PLAN of the typo correction for \"simth\" (vocabulary variants, m0014)"
+    sqlite3 "$file" "EXPLAIN QUERY PLAN SELECT variant, term FROM search_variants
+      WHERE company_id = (SELECT id FROM companies WHERE name = '$company_sql' LIMIT 1)
+        AND variant IN ('simth', 'imth', 'smth', 'sith', 'simh', 'simt')"
     company_blob="(SELECT id FROM companies WHERE name = '$company_sql' LIMIT 1)"
     deal_hex=$(sqlite3 "$file" "SELECT hex(record_id) FROM activity_links
       WHERE company_id = $company_blob AND record_type = 'deal' LIMIT 1")
@@ -100,7 +105,18 @@ case "$url" in
       WHERE leads.company_id = '$company_id' AND leads.owner_id = '$rep'
         AND leads.status = 'new'
       ORDER BY leads.created_at DESC, leads.id DESC LIMIT 51"
-    echo "-- PostgreSQL: EXPLAIN ANALYZE of the search candidates for \"smith\""
+    echo "-- PostgreSQL: EXPLAIN ANALYZE of the search candidates for \"smith\" (word postings, m0014)"
+    psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT d.record_type, d.record_id, d.title
+      FROM search_terms t JOIN search_docs d ON d.company_id = t.company_id
+        AND d.record_type = t.record_type AND d.record_id = t.record_id
+      WHERE t.company_id = '$company_id' AND t.term = 'smith'
+        AND t.record_type IN ('lead', 'contact', 'account', 'deal')
+      ORDER BY t.record_id DESC LIMIT 200"
+    echo "-- PostgreSQL: EXPLAIN ANALYZE of the typo correction for \"simth\" (vocabulary variants)"
+    psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT variant, term FROM search_variants
+      WHERE company_id = '$company_id'
+        AND variant IN ('simth', 'imth', 'smth', 'sith', 'simh', 'simt')"
+    echo "-- PostgreSQL: EXPLAIN ANALYZE of the GIN word index (words with digits; before m0014 every word)"
     psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT record_type, record_id, title
       FROM search_docs WHERE company_id = '$company_id'
         AND to_tsvector('simple', terms) @@ to_tsquery('simple', 'smith:*')

@@ -50,6 +50,10 @@ pub struct RecordsArgs {
     /// Also write the markdown report to this file.
     #[arg(long)]
     out: Option<PathBuf>,
+    /// Load only the targets whose label contains this text (e.g. `search`); the hello server
+    /// always runs.
+    #[arg(long)]
+    only: Option<String>,
 }
 
 /// Last names the seed uses, for search queries.
@@ -71,6 +75,16 @@ const SEARCH_NAMES: &[&str] = &[
     "Silva",
     "Larsen",
 ];
+
+/// A last name with its second and third letters swapped ("Smith" → "Simth"): a typo that
+/// leaves the name's start broken and its common end intact.
+fn typo(name: &str) -> String {
+    let mut chars: Vec<char> = name.chars().collect();
+    if chars.len() >= 3 {
+        chars.swap(1, 2);
+    }
+    chars.into_iter().collect()
+}
 
 /// A step of the scenario that could not run, and why.
 struct Skipped {
@@ -129,6 +143,13 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
         hello.pid(),
     )];
     for target in plan.targets {
+        if args
+            .only
+            .as_deref()
+            .is_some_and(|only| !target.label.contains(only))
+        {
+            continue;
+        }
         targets.push((target, rivet.pid()));
     }
     let mut results = Vec::new();
@@ -304,6 +325,17 @@ async fn setup(addr: SocketAddr, email: &str, password: &str) -> Result<Plan> {
         target.paths = SEARCH_NAMES
             .iter()
             .map(|n| format!("/api/v1/search?q={n}"))
+            .collect();
+        targets.push(target);
+        let mut target = Target::get(
+            "`GET /api/v1/search?q=<last name typo>`",
+            addr,
+            String::new(),
+            Some(auth.clone()),
+        );
+        target.paths = SEARCH_NAMES
+            .iter()
+            .map(|n| format!("/api/v1/search?q={}", typo(n)))
             .collect();
         targets.push(target);
     } else {

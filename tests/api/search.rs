@@ -362,8 +362,8 @@ async fn deals_are_found_by_name_and_follow_changes_within_scope(db: Db) {
     assert!(search(&app, &admin, "q=photon").await.is_empty());
 }
 
-/// A typo's candidates are read per needle: however many newer records share the typo's one
-/// intact end ("…ht" of "smiht"), the records sharing its other end ("sm…") are still read.
+/// However many newer records share a typo's intact end ("…ht" of "smiht", "…er" of
+/// "wlaker"), the record meant is found: the typo is corrected to a word first.
 async fn a_typo_is_found_however_many_newer_records_share_its_other_end(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
@@ -374,24 +374,216 @@ async fn a_typo_is_found_however_many_newer_records_share_its_other_end(db: Db) 
         json!({"first_name": "Quentin", "last_name": "Smith"}),
     )
     .await;
-    // More than the 200 candidates a read takes, all newer and all ending in "ht".
+    let walker = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Joanna", "last_name": "Walker"}),
+    )
+    .await;
+    // More than the 200 candidates a read takes, all newer, all ending in "ht" and "er".
     for n in 0..205 {
         create(
             &app,
             &admin,
             "/leads",
-            json!({"first_name": format!("Knight{n}"), "last_name": "Wright"}),
+            json!({"first_name": format!("Knight{n}"), "last_name": "Wright",
+                   "company_name": "Parker Baker"}),
         )
         .await;
     }
-    let hits = search(&app, &admin, "q=smiht").await;
-    assert_eq!(ids(&hits), vec![smith.clone()], "{hits:?}");
-    let hits = search(&app, &admin, "q=quentin%20smiht").await;
-    assert_eq!(ids(&hits), vec![smith], "{hits:?}");
+    for (q, found) in [
+        ("q=smiht", &smith),
+        ("q=quentin%20smiht", &smith),
+        ("q=quent%20smiht", &smith),
+        ("q=wlaker", &walker),
+        ("q=wlaker%20jo", &walker),
+        ("q=joan%20wlaker", &walker),
+    ] {
+        let hits = search(&app, &admin, q).await;
+        assert_eq!(ids(&hits), vec![found.clone()], "{q}: {hits:?}");
+    }
+}
+
+/// One wrong, missing, extra or swapped letter anywhere in a word (two in a long word) still
+/// finds the record, ranked below an exact match; noise and other words do not.
+async fn every_kind_of_typo_finds_the_record(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let walker = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Tom", "last_name": "Walker", "company_name": "Kowalski Freight"}),
+    )
+    .await;
+    let contact = create(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"first_name": "Astrid", "last_name": "Lindqvist"}),
+    )
+    .await;
+    let deal = create(&app, &admin, "/deals", json!({"name": "Marmalade Factory"})).await;
+    for (q, expected) in [
+        ("q=wolker", &walker),             // a wrong letter
+        ("q=walkr", &walker),              // a missing letter
+        ("q=wallker", &walker),            // an extra letter
+        ("q=wlaker", &walker),             // a swap at the start
+        ("q=walekr", &walker),             // a swap at the end
+        ("q=tom%20wlaker", &walker),       // with an exact word
+        ("q=kowalksi%20freihgt", &walker), // two words, each with a typo
+        ("q=lindqivstt", &contact),        // two edits in a long word
+        ("q=astrdi%20lindqvist", &contact),
+        ("q=marmelade", &deal),
+        ("q=amrmalade%20factroy", &deal),
+    ] {
+        let hits = search(&app, &admin, q).await;
+        assert_eq!(ids(&hits), vec![expected.clone()], "{q}: {hits:?}");
+        let score = hits[0]["score"].as_f64().unwrap();
+        assert!(score > 0.5 && score < 1.0, "{q}: {score}");
+    }
+    for q in [
+        "q=wxyzker", // three edits
+        "q=tom%20wxyzker",
+        "q=walker%20xqzvwk",
+        "q=lindqvist%20walker",
+        "q=wlaker&types=contact",
+    ] {
+        assert!(search(&app, &admin, q).await.is_empty(), "{q}");
+    }
+}
+
+/// A typo is corrected to the caller's company's words and answered within their scope: a rep
+/// with own scope finds only their own records, another company's are never found, and a
+/// record given to someone else leaves the old owner's answers (exact and typo alike).
+async fn typo_results_stay_within_scope_and_company(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let globex = app.other_company("Globex").await;
+    let rep_a = app.member(&admin, "sales").await;
+    let rep_b = app.member(&admin, "sales").await;
+    let a_lead = create(
+        &app,
+        &rep_a,
+        "/leads",
+        json!({"first_name": "Vera", "last_name": "Walker"}),
+    )
+    .await;
+    let b_lead = create(
+        &app,
+        &rep_b,
+        "/leads",
+        json!({"first_name": "Vera", "last_name": "Walker"}),
+    )
+    .await;
+    let b_contact = create(
+        &app,
+        &rep_b,
+        "/contacts",
+        json!({"first_name": "Vera", "last_name": "Walker"}),
+    )
+    .await;
+    let account = create(
+        &app,
+        &admin,
+        "/accounts",
+        json!({"name": "Walker Holdings"}),
+    )
+    .await;
+    let theirs = create(
+        &app,
+        &globex,
+        "/leads",
+        json!({"first_name": "Vera", "last_name": "Walker", "company_name": "Zanzibar"}),
+    )
+    .await;
+
+    let sorted = |mut v: Vec<String>| {
+        v.sort();
+        v
+    };
+    for q in ["q=walker", "q=wlaker", "q=vrea%20wlaker", "q=walkre"] {
+        assert_eq!(
+            ids(&search(&app, &rep_a, q).await),
+            vec![a_lead.clone()],
+            "{q}"
+        );
+        assert_eq!(
+            sorted(ids(&search(&app, &rep_b, q).await)),
+            sorted(vec![b_lead.clone(), b_contact.clone()]),
+            "{q}"
+        );
+        assert_eq!(
+            sorted(ids(&search(&app, &admin, q).await)),
+            sorted(if q.contains("vrea") {
+                vec![a_lead.clone(), b_lead.clone(), b_contact.clone()]
+            } else {
+                vec![
+                    a_lead.clone(),
+                    b_lead.clone(),
+                    b_contact.clone(),
+                    account.clone(),
+                ]
+            }),
+            "{q}"
+        );
+        assert_eq!(
+            ids(&search(&app, &globex, q).await),
+            vec![theirs.clone()],
+            "{q}"
+        );
+    }
+    // Another company's words are not ours to be corrected to.
+    assert!(search(&app, &admin, "q=zanzibra").await.is_empty());
+    assert_eq!(
+        ids(&search(&app, &globex, "q=zanzibra").await),
+        vec![theirs.clone()]
+    );
+
+    // Given to rep B, the lead leaves rep A's answers and joins rep B's.
+    let given = app
+        .patch(
+            &format!("/leads/{a_lead}"),
+            &admin,
+            json!({"owner_id": rep_b.user_id}),
+        )
+        .await;
+    assert_eq!(given.status(), 200);
+    for q in ["q=walker", "q=wlaker"] {
+        assert!(search(&app, &rep_a, q).await.is_empty(), "{q}");
+        assert_eq!(
+            sorted(ids(&search(&app, &rep_b, q).await)),
+            sorted(vec![a_lead.clone(), b_lead.clone(), b_contact.clone()]),
+            "{q}"
+        );
+    }
+    // Renamed, it is found by its new name only, typo or not.
+    let renamed = app
+        .patch(
+            &format!("/leads/{a_lead}"),
+            &admin,
+            json!({"last_name": "Fairweather"}),
+        )
+        .await;
+    assert_eq!(renamed.status(), 200);
+    for q in ["q=fairweather", "q=fariweather"] {
+        assert_eq!(
+            ids(&search(&app, &rep_b, q).await),
+            vec![a_lead.clone()],
+            "{q}"
+        );
+    }
+    assert_eq!(
+        sorted(ids(&search(&app, &rep_b, "q=wlaker").await)),
+        sorted(vec![b_lead.clone(), b_contact.clone()])
+    );
 }
 
 both!(
     a_typo_is_found_however_many_newer_records_share_its_other_end,
+    every_kind_of_typo_finds_the_record,
+    typo_results_stay_within_scope_and_company,
     names_are_found_exactly_first_and_despite_typos,
     deals_are_found_by_name_and_follow_changes_within_scope,
     the_index_follows_changes_and_deletes,

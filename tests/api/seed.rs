@@ -107,6 +107,18 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         !found["data"].as_array().unwrap().is_empty(),
         "search {last}: {found}"
     );
+    // So did the vocabulary's: the name with its last two letters swapped is found too.
+    let mut typo: Vec<char> = last.to_lowercase().chars().collect();
+    if typo.len() >= 3 {
+        let n = typo.len();
+        typo.swap(n - 2, n - 1);
+        let typo: String = typo.into_iter().collect();
+        let found = json_of(app.get(&format!("/search?q={typo}"), &admin).await).await;
+        assert!(
+            !found["data"].as_array().unwrap().is_empty(),
+            "search {typo}: {found}"
+        );
+    }
 
     // Another company sees none of it.
     assert!(all(&app, &acme, "/leads").await.is_empty());

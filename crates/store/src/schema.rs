@@ -257,6 +257,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_search::M0010SearchWords),
             Box::new(crate::migrations_list_sorts::M0011ListSorts),
             Box::new(crate::migrations_events::M0012Events),
+            Box::new(crate::migrations_search_scale::M0014SearchScale),
         ]
     }
 }
