@@ -11,6 +11,7 @@ mod load;
 mod procs;
 mod records;
 mod report;
+mod rls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -20,6 +20,7 @@ mod password;
 mod pipelines;
 mod ratelimit;
 mod rbac;
+mod row_security;
 mod search;
 mod seed;
 mod smoke;

@@ -57,6 +57,9 @@ pub struct Config {
     /// The bearer token `/metrics` asks for when Rivet listens beyond loopback (see
     /// [`Config::metrics_access`]).
     pub metrics_token: Option<String>,
+    /// PostgreSQL: bind tenant transactions with row-level security (`RIVET_PG_RLS`, default
+    /// on). Off only to measure what the policies cost; the store's company filters remain.
+    pub pg_rls: bool,
 }
 
 impl Default for Config {
@@ -85,6 +88,7 @@ impl Default for Config {
             public_url: None,
             trust_proxy: false,
             metrics_token: None,
+            pg_rls: true,
         }
     }
 }
@@ -186,6 +190,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "RIVET_METRICS_TOKEN",
         "bearer token for /metrics (needed unless listening on loopback)",
+    ),
+    (
+        "RIVET_PG_RLS",
+        "PostgreSQL row-level security on tenant transactions (default on; off only to \
+         measure its cost)",
     ),
     (
         "RIVET_CONFIG",
@@ -363,6 +372,9 @@ impl Config {
         }
         if let Some(v) = get("RIVET_METRICS_TOKEN") {
             config.metrics_token = Some(v);
+        }
+        if let Some(v) = get("RIVET_PG_RLS") {
+            config.pg_rls = flag("RIVET_PG_RLS", &v)?;
         }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -299,6 +299,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Account>> {
+    let r = store.read(actor).await?;
     let mut q = select_accounts(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     q.cond_where(query::filter_condition(&list.filters, store.backend()));
@@ -316,7 +317,7 @@ pub async fn list(
         );
     }
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<AccountRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<AccountRow> = fetch_all(r.conn(), &q).await?;
     let accounts: Vec<Account> = rows.into_iter().map(Account::from).collect();
     Ok(query::page_of_list(
         accounts,
@@ -343,7 +344,8 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One account the caller may read; another company's, or one outside their scope, is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Account> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 /// The names of the accounts among `ids` that the caller may read, in one query (for lists that
@@ -353,6 +355,7 @@ pub async fn names(
     actor: &Actor,
     ids: &[Uuid],
 ) -> Result<std::collections::HashMap<Uuid, String>> {
+    let r = store.read(actor).await?;
     #[derive(FromQueryResult)]
     struct NameRow {
         id: Uuid,
@@ -370,7 +373,7 @@ pub async fn names(
     .and_where(Expr::col((Accounts::Table, Accounts::CompanyId)).eq(actor.company_id))
     .and_where(Expr::col((Accounts::Table, Accounts::Id)).is_in(ids.iter().copied()))
     .cond_where(scope(actor, Action::Read)?);
-    let rows: Vec<NameRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<NameRow> = fetch_all(r.conn(), &q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 

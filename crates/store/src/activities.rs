@@ -269,6 +269,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Activity>> {
+    let r = store.read(actor).await?;
     let mut q = select_activities(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     q.cond_where(query::filter_condition(&list.filters, store.backend()));
@@ -288,8 +289,8 @@ pub async fn list(
         );
     }
     query::order_and_seek(&mut q, &list.sort, after, limit);
-    let rows: Vec<ActivityRow> = fetch_all(store.db(), &q).await?;
-    let activities = with_links(store.db(), actor.company_id, rows).await?;
+    let rows: Vec<ActivityRow> = fetch_all(r.conn(), &q).await?;
+    let activities = with_links(r.conn(), actor.company_id, rows).await?;
     Ok(query::page_of(activities, limit, &list.sort, |a| Seek {
         values: list.sort.iter().map(|k| sort_value(a, k.field)).collect(),
         id: a.id,
@@ -305,6 +306,7 @@ pub async fn for_records(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<Activity>> {
+    let r = store.read(actor).await?;
     if records.is_empty() {
         return Ok(Vec::new());
     }
@@ -347,7 +349,7 @@ pub async fn for_records(
         .order_by_expr(id(), Order::Desc)
         .order_by_expr(link(ActivityLinks::RecordType), Order::Asc)
         .order_by_expr(link(ActivityLinks::RecordId), Order::Asc);
-    let rows: Vec<LinkedRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<LinkedRow> = fetch_all(r.conn(), &q).await?;
     let mut out: Vec<(ActivityRow, Vec<Link>)> = Vec::new();
     for row in rows {
         let link = row
@@ -396,7 +398,8 @@ async fn get_in<C: ConnectionTrait>(
 /// One activity the caller may read; another company's, or one outside their scope, is not
 /// found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Activity> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Activity> {

@@ -313,6 +313,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Contact>> {
+    let r = store.read(actor).await?;
     let mut q = select_contacts(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     // Flags are parsed as the choice "true"/"false" and compared as booleans here.
@@ -346,7 +347,7 @@ pub async fn list(
         );
     }
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<ContactRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<ContactRow> = fetch_all(r.conn(), &q).await?;
     let contacts: Vec<Contact> = rows.into_iter().map(Contact::from).collect();
     Ok(query::page_of_list(
         contacts,
@@ -373,7 +374,8 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One contact the caller may read.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Contact> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Contact> {

@@ -271,6 +271,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Deal>> {
+    let r = store.read(actor).await?;
     let mut q = select_deals(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     q.cond_where(query::filter_condition(&list.filters, store.backend()));
@@ -279,7 +280,7 @@ pub async fn list(
         q.and_where(name_search(text));
     }
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<DealRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<DealRow> = fetch_all(r.conn(), &q).await?;
     let deals: Vec<Deal> = rows.into_iter().map(Deal::from).collect();
     Ok(query::page_of_list(
         deals,
@@ -306,7 +307,8 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One deal the caller may read; another company's, or one outside their scope, is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Deal> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Deal> {
@@ -974,9 +976,10 @@ pub async fn stage_history(
     actor: &Actor,
     deal_id: Uuid,
 ) -> Result<Vec<StageChange>> {
+    let r = store.read(actor).await?;
     get(store, actor, deal_id).await?;
     let rows: Vec<HistoryRow> = fetch_all(
-        store.db(),
+        r.conn(),
         Query::select()
             .columns([
                 DealStageHistory::Id,
@@ -994,7 +997,7 @@ pub async fn stage_history(
             .order_by(DealStageHistory::Id, Order::Asc),
     )
     .await?;
-    let stages: Vec<StageRow> = fetch_all(store.db(), &select_stages(actor.company_id)).await?;
+    let stages: Vec<StageRow> = fetch_all(r.conn(), &select_stages(actor.company_id)).await?;
     let names: HashMap<Uuid, String> = stages.into_iter().map(|s| (s.id, s.name)).collect();
     let until = now();
     let ends: Vec<DateTime<Utc>> = rows
@@ -1106,9 +1109,10 @@ fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
 /// The contacts of a deal the caller may read, with their roles; contacts outside the caller's
 /// scope on contacts are left out.
 pub async fn contacts_of(store: &Store, actor: &Actor, deal_id: Uuid) -> Result<Vec<DealContact>> {
+    let r = store.read(actor).await?;
     get(store, actor, deal_id).await?;
     match contact_scope(actor)? {
-        Some(cond) => roles_of(store.db(), actor, deal_id, Some(cond)).await,
+        Some(cond) => roles_of(r.conn(), actor, deal_id, Some(cond)).await,
         None => Ok(Vec::new()),
     }
 }
@@ -1282,8 +1286,9 @@ pub async fn summary(
     filters: &[Filter<DealField>],
     q: Option<&str>,
 ) -> Result<PipelineSummary> {
-    let pipeline_id = pipeline_or_default(store.db(), actor.company_id, pipeline_id).await?;
-    let stages = stages_of(store.db(), actor.company_id, pipeline_id).await?;
+    let r = store.read(actor).await?;
+    let pipeline_id = pipeline_or_default(r.conn(), actor.company_id, pipeline_id).await?;
+    let stages = stages_of(r.conn(), actor.company_id, pipeline_id).await?;
     let amount = || Expr::col((Deals::Table, Deals::AmountMicros));
     let mut stmt = Query::select()
         .column((Deals::Table, Deals::StageId))
@@ -1307,7 +1312,7 @@ pub async fn summary(
     if let Some(text) = q {
         stmt.and_where(name_search(text));
     }
-    let sums: Vec<SumRow> = fetch_all(store.db(), &stmt).await?;
+    let sums: Vec<SumRow> = fetch_all(r.conn(), &stmt).await?;
     let by_stage: HashMap<Uuid, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();
     let mut out = PipelineSummary {
         pipeline_id,

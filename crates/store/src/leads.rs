@@ -431,6 +431,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Lead>> {
+    let r = store.read(actor).await?;
     let mut q = select_leads(actor.company_id);
     q.cond_where(scope_condition(actor, Action::Read)?);
     let mut filters = list.filters.clone();
@@ -459,7 +460,7 @@ pub async fn list(
         );
     }
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let rows: Vec<LeadRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<LeadRow> = fetch_all(r.conn(), &q).await?;
     let leads: Vec<Lead> = rows.into_iter().map(Lead::from).collect();
     Ok(query::page_of_list(
         leads,
@@ -486,7 +487,8 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One lead the caller may read; another company's, or one outside their scope, is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Lead> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 /// Create a lead; without an owner the caller owns it.

@@ -250,6 +250,8 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_views::M0009SavedViews),
             Box::new(crate::migrations_search::M0010SearchWords),
             Box::new(crate::migrations_list_sorts::M0011ListSorts),
+            // Keep last: it covers every table with a `company_id` that exists when it runs.
+            Box::new(crate::migrations_rls::M0013RowLevelSecurity),
         ]
     }
 }

@@ -368,6 +368,7 @@ pub async fn titles(
     actor: &Actor,
     records: &[(RecordType, Uuid)],
 ) -> Result<HashMap<Uuid, String>> {
+    let r = store.read(actor).await?;
     let mut types: Vec<RecordType> = records.iter().map(|(t, _)| *t).collect();
     types.sort_by_key(|t| t.as_str());
     types.dedup();
@@ -395,7 +396,7 @@ pub async fn titles(
     .from(SearchDocs::Table)
     .cond_where(visible)
     .cond_where(any);
-    let rows: Vec<TitleRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<TitleRow> = fetch_all(r.conn(), &q).await?;
     Ok(rows.into_iter().map(|r| (r.record_id, r.title)).collect())
 }
 
@@ -415,6 +416,7 @@ pub async fn search(
     let Some(visible) = visibility(actor, types)? else {
         return Ok(Vec::new());
     };
+    let r = store.read(actor).await?;
     let mut seen: HashSet<Uuid> = HashSet::new();
     let mut hits: Vec<SearchHit> = Vec::new();
     // Words of two letters have no typo step: their fuzzy needles are the words themselves.
@@ -441,8 +443,16 @@ pub async fn search(
             _ => vec![step.clone()],
         };
         for read in &reads {
-            let stmt = candidates_query(store.backend(), visible.clone(), read);
-            let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
+            let mut stmt = candidates_query(store.backend(), visible.clone(), read);
+            if store.backend() == Backend::Postgres && store.row_security() {
+                // The tenant view, not the policy: see `migrations_rls` (under the policy the
+                // word and trigram indexes could not be used).
+                stmt.from_clear().from_as(
+                    sea_orm::sea_query::Alias::new(crate::migrations_rls::SEARCH_VIEW),
+                    SearchDocs::Table,
+                );
+            }
+            let rows: Vec<DocRow> = fetch_all(r.conn(), &stmt).await?;
             if matches!(step, Step::Whole(_)) {
                 enough_whole = rows.len() as u64 >= CANDIDATES;
             }
@@ -642,12 +652,12 @@ impl BulkLoad {
             sea_orm::DatabaseBackend::Sqlite,
             "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
         ))
-        .one(store.db())
+        .one(store.system())
         .await?
         .map_or(0, |l| l.last);
         for (_, trigger, _) in SQLITE_FTS_INDEXES {
             store
-                .db()
+                .system()
                 .execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
                 .await?;
         }
@@ -662,7 +672,7 @@ impl BulkLoad {
         let Some(last) = self.indexed_up_to else {
             return Ok(());
         };
-        let tx = store.db().begin().await?;
+        let tx = store.system().begin().await?;
         for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
             tx.execute_unprepared(&format!(
                 "INSERT INTO {index} (rowid, terms) \
@@ -687,7 +697,7 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
             continue;
         }
         tracing::warn!(index, "search index was not kept in step; rebuilding it");
-        let tx = store.db().begin().await?;
+        let tx = store.system().begin().await?;
         tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
             .await?;
         tx.execute_unprepared(create_trigger).await?;

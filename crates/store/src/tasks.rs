@@ -271,6 +271,7 @@ fn overdue_at(at: DateTime<Utc>) -> Cond {
 /// How many tasks assigned to the caller are overdue (the navigation's badge; one range of
 /// the assignee index).
 pub async fn count_my_overdue(store: &Store, actor: &Actor) -> Result<i64> {
+    let r = store.read(actor).await?;
     let mut q = Query::select();
     q.expr(Expr::col((Tasks::Table, Tasks::Id)).count())
         .from(Tasks::Table)
@@ -278,7 +279,7 @@ pub async fn count_my_overdue(store: &Store, actor: &Actor) -> Result<i64> {
         .and_where(Expr::col((Tasks::Table, Tasks::AssigneeId)).eq(actor.user_id))
         .cond_where(scope(actor, Action::Read)?)
         .cond_where(overdue_at(now()));
-    fetch_count(store.db(), &q).await
+    fetch_count(r.conn(), &q).await
 }
 
 /// One page of the tasks the caller may read.
@@ -290,6 +291,7 @@ pub async fn list(
     limit: u64,
     after: Option<&Seek>,
 ) -> Result<Page<Task>> {
+    let r = store.read(actor).await?;
     let mut q = select_tasks(actor.company_id);
     q.cond_where(scope(actor, Action::Read)?);
     q.cond_where(query::filter_condition(&list.filters, store.backend()));
@@ -313,7 +315,7 @@ pub async fn list(
         );
     }
     query::order_and_seek(&mut q, &list.sort, after, limit);
-    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<TaskRow> = fetch_all(r.conn(), &q).await?;
     let tasks: Vec<Task> = rows.into_iter().map(Task::from).collect();
     Ok(query::page_of(tasks, limit, &list.sort, |t| Seek {
         values: list.sort.iter().map(|k| sort_value(t, k.field)).collect(),
@@ -330,6 +332,7 @@ pub async fn for_records(
     before: Option<(DateTime<Utc>, Uuid)>,
     limit: u64,
 ) -> Result<Vec<Task>> {
+    let r = store.read(actor).await?;
     if records.is_empty() {
         return Ok(Vec::new());
     }
@@ -356,7 +359,7 @@ pub async fn for_records(
     q.order_by_expr(at(), Order::Desc)
         .order_by_expr(id(), Order::Desc)
         .limit(limit);
-    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<TaskRow> = fetch_all(r.conn(), &q).await?;
     Ok(rows.into_iter().map(Task::from).collect())
 }
 
@@ -375,7 +378,8 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One task the caller may read; another company's, or one outside their scope, is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Task> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 async fn fetch_unscoped<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Task> {
