@@ -19,22 +19,18 @@ async fn actor_of(app: &TestApp, who: &Session) -> Actor {
         .expect("the member's actor")
 }
 
-async fn count<C: ConnectionTrait>(conn: &C, sql: &str) -> i64 {
+/// The first column of the one row `sql` returns.
+async fn scalar<T: rivet_store::sea_orm::TryGetable, C: ConnectionTrait>(conn: &C, sql: &str) -> T {
     let row = conn
         .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
         .await
         .unwrap()
         .expect("a row");
-    row.try_get_by_index::<i64>(0).unwrap()
+    row.try_get_by_index::<T>(0).unwrap()
 }
 
-async fn text<C: ConnectionTrait>(conn: &C, sql: &str) -> String {
-    let row = conn
-        .query_one_raw(Statement::from_string(DatabaseBackend::Postgres, sql))
-        .await
-        .unwrap()
-        .expect("a row");
-    row.try_get_by_index::<String>(0).unwrap()
+async fn count<C: ConnectionTrait>(conn: &C, sql: &str) -> i64 {
+    scalar(conn, sql).await
 }
 
 async fn add_leads(app: &TestApp, who: &Session, n: usize) {
@@ -77,7 +73,7 @@ async fn an_unscoped_select_and_update_touch_only_the_current_companys_rows() {
 
     let read = store.read(&acme_actor).await.unwrap();
     assert_eq!(
-        text(read.conn(), "SELECT current_user::text").await,
+        scalar::<String, _>(read.conn(), "SELECT current_user::text").await,
         TENANT_ROLE
     );
     assert_eq!(count(read.conn(), "SELECT count(*) FROM leads").await, 2);
@@ -247,4 +243,92 @@ async fn with_rivet_pg_rls_off_tenant_reads_are_not_bound_but_still_filtered() {
     let found: rivet_tests::serde_json::Value =
         app.get("/search?q=lead", &acme).await.json().await.unwrap();
     assert_eq!(found["data"].as_array().map(Vec::len), Some(2), "{found}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn an_owner_that_is_no_superuser_migrates_and_is_bound_the_same_way() {
+    let admin_url = rivet_tests::postgres_admin_url();
+    let admin = Store::connect(&admin_url, 1).await.unwrap();
+    let suffix = uuid::Uuid::new_v4().simple().to_string();
+    let (owner, name) = (
+        format!("rivet_owner_{suffix}"),
+        format!("rivet_test_{suffix}"),
+    );
+    for sql in [
+        format!("CREATE ROLE {owner} LOGIN CREATEROLE NOSUPERUSER"),
+        format!("CREATE DATABASE {name} OWNER {owner}"),
+    ] {
+        admin
+            .system()
+            .execute_unprepared(&sql)
+            .await
+            .unwrap_or_else(|e| panic!("{NEEDS_PG} with a user that may create roles: {e}"));
+    }
+    let (scheme, rest) = admin_url.split_once("://").unwrap();
+    let host_and_db = rest.rsplit_once('@').map_or(rest, |(_, h)| h);
+    let host = host_and_db.split_once('/').map_or(host_and_db, |(h, _)| h);
+    let url = format!("{scheme}://{owner}@{host}/{name}");
+    let dir = tempfile::tempdir().unwrap();
+    let config = rivet_tests::test_config(&dir, url);
+    let result = async {
+        let state = rivet_server::build_state(config, None).await.unwrap();
+        let store = &state.store;
+        let created = rivet_server::bootstrap::first_run(store, &state.config)
+            .await
+            .unwrap()
+            .unwrap();
+        let actor = rivet_store::sessions::load_actor(
+            store,
+            created.company_id,
+            created.admin_user_id,
+            None,
+            None,
+        )
+        .await
+        .unwrap()
+        .unwrap();
+        let tx = store.write(&actor).await.unwrap();
+        let insert = |company: uuid::Uuid| {
+            format!(
+                "INSERT INTO teams (company_id, id, name, created_at, updated_at) \
+                 VALUES ('{company}', '{}', 'T {company}', now(), now())",
+                uuid::Uuid::new_v4()
+            )
+        };
+        tx.conn()
+            .execute_unprepared(&insert(created.company_id))
+            .await
+            .unwrap();
+        let foreign = tx
+            .conn()
+            .execute_unprepared(&insert(uuid::Uuid::new_v4()))
+            .await;
+        let message = foreign.expect_err("a row of another company").to_string();
+        assert!(message.contains("row-level security"), "{message}");
+        drop(tx);
+        let read = store.read(&actor).await.unwrap();
+        assert_eq!(
+            scalar::<String, _>(read.conn(), "SELECT current_user::text").await,
+            TENANT_ROLE
+        );
+        let own_teams = format!(
+            "SELECT count(*) FROM teams WHERE company_id = '{}'",
+            created.company_id
+        );
+        assert_eq!(
+            count(read.conn(), "SELECT count(*) FROM teams").await,
+            count(store.system(), &own_teams).await
+        );
+    };
+    let outcome = tokio::spawn(result).await;
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("DROP ROLE IF EXISTS {owner}"),
+    ] {
+        admin.system().execute_unprepared(&sql).await.unwrap();
+    }
+    if let Err(panic) = outcome {
+        std::panic::resume_unwind(panic.into_panic());
+    }
 }
