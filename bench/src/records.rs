@@ -106,7 +106,7 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
     let mut hello = ServerProc::spawn("hello server", hello_addr, cmd, None)?;
     hello.wait_ready("/", Duration::from_secs(10)).await?;
 
-    let (mut rivet, rivet_addr) = start_rivet(&args.database_url, &rivet_path, &[]).await?;
+    let (rivet, rivet_addr) = start_rivet(&args.database_url, &rivet_path, &[]).await?;
 
     let plan = setup(rivet_addr, &args.email, &args.password).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
