@@ -12,6 +12,7 @@ mod load;
 mod procs;
 mod records;
 mod report;
+mod rls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;

@@ -23,13 +23,13 @@ use crate::procs::{self, ServerProc, status_kb};
 pub struct RecordsArgs {
     /// The seeded database rivet serves (sqlite://… or postgres://…).
     #[arg(long, env = "DATABASE_URL")]
-    database_url: String,
+    pub(crate) database_url: String,
     /// Path to the rivet binary [default: as for `foundation`].
     #[arg(long)]
-    rivet: Option<PathBuf>,
+    pub(crate) rivet: Option<PathBuf>,
     /// The demo admin to sign in as.
     #[arg(long, default_value = "admin@demo-company.test")]
-    email: String,
+    pub(crate) email: String,
     /// The demo password (what `rivet seed --demo` printed).
     #[arg(
         long,
@@ -37,23 +37,30 @@ pub struct RecordsArgs {
         default_value = "rivet-demo-2024",
         hide_env_values = true
     )]
-    password: String,
+    pub(crate) password: String,
     /// Measured seconds per target (after the warm-up).
     #[arg(long, default_value_t = 10)]
-    duration: u64,
+    pub(crate) duration: u64,
     /// Unmeasured warm-up seconds per target.
     #[arg(long, default_value_t = 2)]
-    warmup: u64,
+    pub(crate) warmup: u64,
     /// Concurrent closed-loop tasks, one keep-alive connection each.
     #[arg(long, default_value_t = 32)]
-    concurrency: usize,
+    pub(crate) concurrency: usize,
     /// Also write the markdown report to this file.
     #[arg(long)]
-    out: Option<PathBuf>,
+    pub(crate) out: Option<PathBuf>,
     /// Load only the targets whose label contains this text (e.g. `search`); the hello server
     /// always runs.
     #[arg(long)]
-    only: Option<String>,
+    pub(crate) only: Option<String>,
+    /// PostgreSQL: only the leads list and lead create, each with row-level security on and
+    /// off (`RIVET_PG_RLS`), alternating, `--rounds` times (see `crate::rls`).
+    #[arg(long)]
+    pub(crate) rls_compare: bool,
+    /// Rounds of `--rls-compare` (each runs both targets with RLS on, then off).
+    #[arg(long, default_value_t = 2)]
+    pub(crate) rounds: usize,
 }
 
 /// Last names the seed uses, for search queries.
@@ -101,6 +108,9 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
         warmup: Duration::from_secs(args.warmup),
         duration: Duration::from_secs(args.duration),
     };
+    if args.rls_compare {
+        return crate::rls::run(&args, &rivet_path, cfg).await;
+    }
 
     let hello_addr = procs::free_addr()?;
     let mut cmd = Command::new(std::env::current_exe()?);
@@ -110,29 +120,7 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
     let mut hello = ServerProc::spawn("hello server", hello_addr, cmd, None)?;
     hello.wait_ready("/", Duration::from_secs(10)).await?;
 
-    let rivet_addr = procs::free_addr()?;
-    let data_dir = tempfile::Builder::new().prefix("rivet-bench-").tempdir()?;
-    let mut cmd = Command::new(&rivet_path);
-    cmd.arg("serve");
-    for (key, _) in std::env::vars_os() {
-        if key.to_string_lossy().starts_with("RIVET_") {
-            cmd.env_remove(key);
-        }
-    }
-    cmd.env("DATABASE_URL", &args.database_url)
-        .env("RIVET_ADDR", rivet_addr.to_string())
-        .env("RIVET_DATA_DIR", data_dir.path())
-        .env("RIVET_LOG", "warn")
-        .env("RIVET_RATE_LIMIT_DISABLED", "true");
-    let mut rivet = ServerProc::spawn("rivet", rivet_addr, cmd, Some(data_dir))?;
-    let startup = rivet
-        .wait_ready("/healthz", Duration::from_secs(120))
-        .await?;
-    eprintln!(
-        "rivet ready on {rivet_addr} (pid {}) after {:.2} s",
-        rivet.pid(),
-        startup.as_secs_f64()
-    );
+    let (rivet, rivet_addr) = start_rivet(&args.database_url, &rivet_path, &[]).await?;
 
     let plan = setup(rivet_addr, &args.email, &args.password).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -198,8 +186,43 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-struct Plan {
-    targets: Vec<Target>,
+/// Start `rivet serve` on `database_url` with only the `RIVET_*` variables given here.
+pub(crate) async fn start_rivet(
+    database_url: &str,
+    rivet_path: &std::path::Path,
+    env: &[(&str, &str)],
+) -> Result<(ServerProc, SocketAddr)> {
+    let rivet_addr = procs::free_addr()?;
+    let data_dir = tempfile::Builder::new().prefix("rivet-bench-").tempdir()?;
+    let mut cmd = Command::new(rivet_path);
+    cmd.arg("serve");
+    for (key, _) in std::env::vars_os() {
+        if key.to_string_lossy().starts_with("RIVET_") {
+            cmd.env_remove(key);
+        }
+    }
+    cmd.env("DATABASE_URL", database_url)
+        .env("RIVET_ADDR", rivet_addr.to_string())
+        .env("RIVET_DATA_DIR", data_dir.path())
+        .env("RIVET_LOG", "warn")
+        .env("RIVET_RATE_LIMIT_DISABLED", "true");
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    let mut rivet = ServerProc::spawn("rivet", rivet_addr, cmd, Some(data_dir))?;
+    let startup = rivet
+        .wait_ready("/healthz", Duration::from_secs(120))
+        .await?;
+    eprintln!(
+        "rivet ready on {rivet_addr} (pid {}) after {:.2} s",
+        rivet.pid(),
+        startup.as_secs_f64()
+    );
+    Ok((rivet, rivet_addr))
+}
+
+pub(crate) struct Plan {
+    pub(crate) targets: Vec<Target>,
     skipped: Vec<Skipped>,
 }
 
@@ -211,7 +234,7 @@ fn data_array(v: &Value) -> Vec<Value> {
 }
 
 /// Sign in, find a sales rep and some deals, and probe the endpoints that may not exist yet.
-async fn setup(addr: SocketAddr, email: &str, password: &str) -> Result<Plan> {
+pub(crate) async fn setup(addr: SocketAddr, email: &str, password: &str) -> Result<Plan> {
     let creds = json!({ "email": email, "password": password });
     let login = client::send_json(addr, Method::POST, "/api/v1/auth/login", None, Some(&creds))
         .await

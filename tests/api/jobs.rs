@@ -79,7 +79,7 @@ async fn wait_for_state(app: &TestApp, who: &Session, id: Uuid, state: &str) -> 
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = app.state.store.db();
+    let db = app.state.store.system();
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await
@@ -689,7 +689,7 @@ async fn maintenance_prunes_old_logs_sessions_and_finished_jobs(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
     let store = &app.state.store;
-    let db = store.db();
+    let db = store.system();
     for (id, message, at) in [
         (Uuid::now_v7(), "old-entry", "2000-01-01T00:00:00+00:00"),
         (Uuid::now_v7(), "new-entry", "2999-01-01T00:00:00+00:00"),

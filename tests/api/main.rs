@@ -22,6 +22,7 @@ mod password;
 mod pipelines;
 mod ratelimit;
 mod rbac;
+mod row_security;
 mod search;
 mod seed;
 mod smoke;

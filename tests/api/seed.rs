@@ -140,7 +140,7 @@ async fn assert_fts_consistent(app: &TestApp) {
     for index in ["search_fts", "search_words"] {
         app.state
             .store
-            .db()
+            .system()
             .execute_unprepared(&format!(
                 "INSERT INTO {index} ({index}, rank) VALUES ('integrity-check', 1)"
             ))

@@ -82,7 +82,7 @@ async fn invitation_links_over_http(db: Db) {
     use rivet_store::sea_orm::ConnectionTrait;
     app.state
         .store
-        .db()
+        .system()
         .execute_unprepared(
             "UPDATE invitations SET expires_at = '2000-01-01T00:00:00+00:00' WHERE user_id IN \
              (SELECT id FROM users WHERE email = 'late@acme.test')",

@@ -104,7 +104,7 @@ pub async fn fresh_database(db: Db, dir: &TempDir) -> (String, Option<(String, S
                 .expect("connect to PostgreSQL");
             use rivet_store::sea_orm::ConnectionTrait;
             store
-                .db()
+                .system()
                 .execute_unprepared(&format!("CREATE DATABASE {name}"))
                 .await
                 .expect("create test database");
@@ -124,7 +124,7 @@ pub async fn drop_database(pg: Option<(String, String)>) {
     {
         use rivet_store::sea_orm::ConnectionTrait;
         let _ = store
-            .db()
+            .system()
             .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
             .await;
     }
@@ -221,7 +221,7 @@ impl Drop for TestApp {
                     if let Ok(store) = rivet_store::Store::connect(&admin, 1).await {
                         use rivet_store::sea_orm::ConnectionTrait;
                         let _ = store
-                            .db()
+                            .system()
                             .execute_unprepared(&format!(
                                 "DROP DATABASE IF EXISTS {name} WITH (FORCE)"
                             ))

@@ -40,7 +40,7 @@ fn worker(app: &TestApp, dir: &tempfile::TempDir) -> Child {
 }
 
 async fn count(app: &TestApp, sql: &str) -> i64 {
-    let db = app.state.store.db();
+    let db = app.state.store.system();
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
         .await

@@ -86,6 +86,12 @@ pub async fn build_state(
             )
         })?;
     store.migrate().await?;
+    let store = if config.pg_rls {
+        store
+    } else {
+        tracing::warn!("RIVET_PG_RLS=off: row-level security does not bind tenant transactions");
+        store.without_row_security()
+    };
     crate::logging::attach_store(&url, &store);
     let secret = match &config.jwt_secret {
         Some(secret) => secret.clone(),

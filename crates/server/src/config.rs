@@ -62,6 +62,9 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Seconds a webhook receiver has to answer before the attempt counts as failed.
     pub webhook_timeout_secs: u64,
+    /// PostgreSQL: bind tenant transactions with row-level security (`RIVET_PG_RLS`, default
+    /// on). Off only to measure what the policies cost; the store's company filters remain.
+    pub pg_rls: bool,
 }
 
 impl Default for Config {
@@ -92,6 +95,7 @@ impl Default for Config {
             metrics_token: None,
             webhook_allow_private: false,
             webhook_timeout_secs: 10,
+            pg_rls: true,
         }
     }
 }
@@ -201,6 +205,11 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "RIVET_WEBHOOK_TIMEOUT",
         "seconds a webhook receiver has to answer (default 10)",
+    ),
+    (
+        "RIVET_PG_RLS",
+        "PostgreSQL row-level security on tenant transactions (default on; off only to \
+         measure its cost)",
     ),
     (
         "RIVET_CONFIG",
@@ -389,6 +398,9 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "RIVET_WEBHOOK_TIMEOUT must be at least 1 second".into(),
             ));
+        }
+        if let Some(v) = get("RIVET_PG_RLS") {
+            config.pg_rls = flag("RIVET_PG_RLS", &v)?;
         }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -573,8 +573,7 @@ mod tests {
         let patch = &doc["components"]["schemas"]["LeadInputPatch"];
         // A choice: one of the names (not null here), or blank for the default.
         assert_eq!(
-            patch["properties"]["status"]["anyOf"][0]["type"],
-            "string",
+            patch["properties"]["status"]["anyOf"][0]["type"], "string",
             "{patch}"
         );
         assert_eq!(patch["properties"]["owner_id"]["type"], "string", "{patch}");

@@ -219,7 +219,7 @@ pub async fn seed(
         // Fresh statistics, as autovacuum would gather a little later: a benchmark right after
         // seeding should see the plans a settled database gets.
         store
-            .db()
+            .system()
             .execute_unprepared(
                 "ANALYZE leads, accounts, contacts, deals, deal_stage_history, deal_contacts, \
                  activities, activity_links, tasks, search_docs",
@@ -230,7 +230,7 @@ pub async fn seed(
     if store.backend() == Backend::Sqlite {
         // Sampled statistics (see `Store::refresh_statistics`): under a second at the large size.
         store
-            .db()
+            .system()
             .execute_unprepared("PRAGMA analysis_limit = 1000; ANALYZE;")
             .await
             .map_err(rivet_store::StoreError::from)?;
@@ -1088,7 +1088,7 @@ async fn default_stages(ctx: &Ctx) -> Result<Vec<StageRow>, AppError> {
     use rivet_store::sea_orm::sea_query::ExprTrait;
     let rows = ctx
         .store
-        .db()
+        .system()
         .query_all(
             Query::select()
                 .columns([

@@ -301,7 +301,7 @@ async fn show_stats(
 /// Refresh gauges (database pool, jobs by state, uptime, dropped log records) before `/metrics`
 /// renders. A failing query leaves the previous value: metrics must still render.
 pub async fn record_gauges(app: &AppState) {
-    let db = app.store.db();
+    let db = app.store.system();
     let (size, idle) = match app.store.backend() {
         Backend::Sqlite => {
             let pool = db.get_sqlite_connection_pool();

@@ -329,7 +329,7 @@ pub async fn names(
     .and_where(Expr::col((Accounts::Table, Accounts::CompanyId)).eq(actor.company_id))
     .and_where(Expr::col((Accounts::Table, Accounts::Id)).is_in(ids.iter().copied()))
     .cond_where(record::scope::<Account>(actor, Action::Read)?);
-    let rows: Vec<NameRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<NameRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     Ok(rows.into_iter().map(|r| (r.id, r.name)).collect())
 }
 

@@ -361,7 +361,7 @@ pub async fn for_records(
         .order_by_expr(id(), Order::Desc)
         .order_by_expr(link(ActivityLinks::RecordType), Order::Asc)
         .order_by_expr(link(ActivityLinks::RecordId), Order::Asc);
-    let rows: Vec<LinkedRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<LinkedRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     let mut out: Vec<(ActivityRow, Vec<Link>)> = Vec::new();
     for row in rows {
         let link = row

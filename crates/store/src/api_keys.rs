@@ -62,8 +62,9 @@ fn select(company_id: Uuid) -> SelectStatement {
 }
 
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<ApiKey>> {
+    let r = store.read(actor).await?;
     fetch_all(
-        store.db(),
+        r.conn(),
         select(actor.company_id).order_by((ApiKeys::Table, ApiKeys::Id), Order::Desc),
     )
     .await
@@ -79,7 +80,8 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<ApiKey> {
-    get_in(store.db(), actor, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, id).await
 }
 
 /// Create a key; the returned secret is never shown again.
@@ -171,7 +173,7 @@ struct KeyAuthRow {
 /// The caller behind a presented key, if the key is live and its creator still an active member.
 pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Actor>> {
     let row: Option<KeyAuthRow> = fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 ApiKeys::CompanyId,

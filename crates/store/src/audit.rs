@@ -199,6 +199,7 @@ pub async fn list(
     filter: &AuditFilter,
     page: PageRequest,
 ) -> Result<Page<AuditEntry>> {
+    let r = store.read(actor).await?;
     let mut q = Query::select();
     q.columns([
         AuditLog::Id,
@@ -235,6 +236,6 @@ pub async fn list(
         q.and_where(Expr::col(AuditLog::Id).lt(after));
     }
     q.order_by(AuditLog::Id, Order::Desc).limit(page.limit + 1);
-    let rows: Vec<AuditEntry> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<AuditEntry> = fetch_all(r.conn(), &q).await?;
     Ok(Page::from_rows(rows, page, |e| e.id))
 }

@@ -48,7 +48,7 @@ pub struct NewCompany {
 
 pub async fn count(store: &Store) -> Result<i64> {
     fetch_count(
-        store.db(),
+        store.system(),
         Query::select()
             .expr(Expr::col(Companies::Id).count())
             .from(Companies::Table),
@@ -67,7 +67,7 @@ pub struct CompanyName {
 /// companies: for the command line, which runs as the system.
 pub async fn find_by_name(store: &Store, name: &str) -> Result<Vec<CompanyName>> {
     fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([Companies::Id, Companies::Name])
             .from(Companies::Table)
@@ -184,7 +184,7 @@ pub async fn get(store: &Store, actor: &Actor) -> Result<Company> {
 /// A company by id, for sign-in and company switching (the caller is not yet inside it).
 pub async fn get_by_id(store: &Store, id: Uuid) -> Result<Company> {
     fetch_one(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 Companies::Id,

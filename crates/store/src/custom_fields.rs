@@ -172,7 +172,8 @@ pub async fn list(
     actor: &Actor,
     record_type: Option<RecordType>,
 ) -> Result<Vec<Definition>> {
-    load_all(store.db(), actor.company_id, record_type).await
+    let r = store.read(actor).await?;
+    load_all(r.conn(), actor.company_id, record_type).await
 }
 
 /// The caller's company's fields of `record_type`, as validation and lists need them.
@@ -190,7 +191,8 @@ pub async fn defs_of(
 
 /// One definition of the caller's company; another company's is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Definition> {
-    load(store.db(), actor.company_id, id).await
+    let r = store.read(actor).await?;
+    load(r.conn(), actor.company_id, id).await
 }
 
 /// A new definition, its values already checked (key, label and options).

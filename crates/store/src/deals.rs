@@ -776,7 +776,7 @@ pub async fn stage_history(
 ) -> Result<Vec<StageChange>> {
     record::get::<Deal>(store, actor, deal_id).await?;
     let rows: Vec<HistoryRow> = fetch_all(
-        store.db(),
+        store.read(actor).await?.conn(),
         Query::select()
             .columns([
                 DealStageHistory::Id,
@@ -794,7 +794,11 @@ pub async fn stage_history(
             .order_by(DealStageHistory::Id, Order::Asc),
     )
     .await?;
-    let stages: Vec<StageRow> = fetch_all(store.db(), &select_stages(actor.company_id)).await?;
+    let stages: Vec<StageRow> = fetch_all(
+        store.read(actor).await?.conn(),
+        &select_stages(actor.company_id),
+    )
+    .await?;
     let names: HashMap<Uuid, String> = stages.into_iter().map(|s| (s.id, s.name)).collect();
     let until = now();
     let ends: Vec<DateTime<Utc>> = rows
@@ -908,7 +912,7 @@ fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
 pub async fn contacts_of(store: &Store, actor: &Actor, deal_id: Uuid) -> Result<Vec<DealContact>> {
     record::get::<Deal>(store, actor, deal_id).await?;
     match contact_scope(actor)? {
-        Some(cond) => roles_of(store.db(), actor, deal_id, Some(cond)).await,
+        Some(cond) => roles_of(store.read(actor).await?.conn(), actor, deal_id, Some(cond)).await,
         None => Ok(Vec::new()),
     }
 }
@@ -1082,8 +1086,18 @@ pub async fn summary(
     filters: &[Filter<DealField>],
     q: Option<&str>,
 ) -> Result<PipelineSummary> {
-    let pipeline_id = pipeline_or_default(store.db(), actor.company_id, pipeline_id).await?;
-    let stages = stages_of(store.db(), actor.company_id, pipeline_id).await?;
+    let pipeline_id = pipeline_or_default(
+        store.read(actor).await?.conn(),
+        actor.company_id,
+        pipeline_id,
+    )
+    .await?;
+    let stages = stages_of(
+        store.read(actor).await?.conn(),
+        actor.company_id,
+        pipeline_id,
+    )
+    .await?;
     let amount = || Expr::col((Deals::Table, Deals::AmountMicros));
     let mut stmt = Query::select()
         .column((Deals::Table, Deals::StageId))
@@ -1107,7 +1121,7 @@ pub async fn summary(
     if let Some(text) = q {
         stmt.cond_where(record::text_match::<Deal>(text));
     }
-    let sums: Vec<SumRow> = fetch_all(store.db(), &stmt).await?;
+    let sums: Vec<SumRow> = fetch_all(store.read(actor).await?.conn(), &stmt).await?;
     let by_stage: HashMap<Uuid, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();
     let mut out = PipelineSummary {
         pipeline_id,

@@ -213,7 +213,7 @@ impl Tx {
 /// Make sure consumer `name` has a position row (new consumers start at the beginning).
 pub async fn ensure_position(store: &Store, name: &str) -> Result<()> {
     exec(
-        store.db(),
+        store.system(),
         Query::insert()
             .into_table(EventPositions::Table)
             .columns([EventPositions::Name, EventPositions::UpdatedAt])
@@ -371,7 +371,7 @@ struct PendingInfo {
 /// The lag of every consumer (for `/metrics`).
 pub async fn lag(store: &Store) -> Result<Vec<Lag>> {
     let positions: Vec<PositionInfo> = fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 EventPositions::Name,
@@ -385,7 +385,7 @@ pub async fn lag(store: &Store) -> Result<Vec<Lag>> {
     let mut out = Vec::with_capacity(positions.len());
     for p in positions {
         let pending: Option<PendingInfo> = fetch_optional(
-            store.db(),
+            store.system(),
             Query::select()
                 .expr_as(Func::count(Expr::col(Outbox::Id)), Alias::new("pending"))
                 .expr_as(
@@ -451,6 +451,6 @@ pub async fn list(
         q.and_where(Expr::col(Outbox::Id).lt(after));
     }
     q.order_by(Outbox::Id, Order::Desc).limit(page.limit + 1);
-    let rows: Vec<Event> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<Event> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     Ok(Page::from_rows(rows, page, |e| e.id))
 }

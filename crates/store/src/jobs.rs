@@ -404,7 +404,7 @@ pub async fn claim(
             // a row changed under us is re-checked against the WHERE clause before it is taken:
             // two workers never get the same job.
             pick.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-            fetch_job(store.db(), &build(pick)).await
+            fetch_job(store.system(), &build(pick)).await
         }
         Backend::Sqlite => {
             // One writer at a time: the immediate transaction makes pick-and-update atomic.
@@ -440,7 +440,7 @@ pub async fn heartbeat(
         .value(Jobs::ProgressTotal, progress.total)
         .value(Jobs::UpdatedAt, now());
     held(&mut update, job);
-    Ok(exec(store.db(), &update).await? == 1)
+    Ok(exec(store.system(), &update).await? == 1)
 }
 
 /// Record success with the handler's final progress. `false` means the lease was lost and the
@@ -464,7 +464,7 @@ pub async fn complete(
         .value(Jobs::FinishedAt, at)
         .value(Jobs::UpdatedAt, at);
     held(&mut update, job);
-    Ok(exec(store.db(), &update).await? == 1)
+    Ok(exec(store.system(), &update).await? == 1)
 }
 
 /// Record a failed attempt: back to the queue after an exponential, jittered delay from
@@ -498,7 +498,7 @@ pub async fn fail(
         JobState::Dead
     };
     held(&mut update, job);
-    Ok((exec(store.db(), &update).await? == 1).then_some(state))
+    Ok((exec(store.system(), &update).await? == 1).then_some(state))
 }
 
 /// Give a job back without counting the attempt (a worker shutting down mid-job): it is queued
@@ -515,7 +515,7 @@ pub async fn release(store: &Store, job: &Job) -> Result<bool> {
         .value(Jobs::RunAt, at)
         .value(Jobs::UpdatedAt, at);
     held(&mut update, job);
-    Ok(exec(store.db(), &update).await? == 1)
+    Ok(exec(store.system(), &update).await? == 1)
 }
 
 /// Bury running jobs whose lease expired on their last attempt: their worker died (or the job
@@ -523,7 +523,7 @@ pub async fn release(store: &Store, job: &Job) -> Result<bool> {
 pub async fn reap_expired(store: &Store) -> Result<u64> {
     let at = now();
     exec(
-        store.db(),
+        store.system(),
         Query::update()
             .table(Jobs::Table)
             .value(Jobs::State, JobState::Dead.as_str())
@@ -546,7 +546,7 @@ pub async fn reap_expired(store: &Store) -> Result<u64> {
 /// inspection until someone retries or they are handled. Returns how many.
 pub async fn prune_finished(store: &Store, before: DateTime<Utc>) -> Result<u64> {
     exec(
-        store.db(),
+        store.system(),
         Query::delete()
             .from_table(Jobs::Table)
             .and_where(
@@ -575,6 +575,7 @@ pub async fn list(
     filter: &JobFilter,
     page: crate::page::PageRequest,
 ) -> Result<Page<Job>> {
+    let r = store.read_with_system_rows(actor).await?;
     let mut q = select_visible(actor);
     if let Some(state) = filter.state {
         q.and_where(Expr::col(Jobs::State).eq(state.as_str()));
@@ -586,7 +587,7 @@ pub async fn list(
         q.and_where(Expr::col(Jobs::Id).lt(after));
     }
     q.order_by(Jobs::Id, Order::Desc).limit(page.limit + 1);
-    let rows: Vec<JobRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<JobRow> = fetch_all(r.conn(), &q).await?;
     let jobs = rows
         .into_iter()
         .map(Job::try_from)
@@ -604,7 +605,8 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Job> {
-    get_in(store.db(), actor, id).await
+    let r = store.read_with_system_rows(actor).await?;
+    get_in(r.conn(), actor, id).await
 }
 
 fn audit_json(job: &Job) -> Value {
@@ -633,7 +635,7 @@ async fn transition(
     describe_from: &str,
     change: impl FnOnce(&mut UpdateStatement),
 ) -> Result<Job> {
-    let tx = store.write(actor).await?;
+    let tx = store.write_with_system_rows(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
     if !from.contains(&before.state) {
         return Err(wrong_state(&before, describe_from));
@@ -725,8 +727,9 @@ struct CountRow {
 
 /// Counts of the jobs `actor` may see.
 pub async fn stats(store: &Store, actor: &Actor) -> Result<JobStats> {
+    let r = store.read_with_system_rows(actor).await?;
     let rows: Vec<CountRow> = fetch_all(
-        store.db(),
+        r.conn(),
         Query::select()
             .column(Jobs::Kind)
             .column(Jobs::State)
@@ -766,7 +769,7 @@ struct StateCount {
 /// Jobs per state across every company, zeros included (for operations gauges).
 pub async fn state_counts(store: &Store) -> Result<Vec<(String, i64)>> {
     let rows: Vec<StateCount> = fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .column(Jobs::State)
             .expr_as(Expr::col(Jobs::Id).count(), "count")
@@ -817,7 +820,7 @@ async fn schedule_by_name<C: ConnectionTrait>(conn: &C, name: &str) -> Result<Op
 }
 
 pub async fn get_schedule(store: &Store, name: &str) -> Result<Option<JobSchedule>> {
-    schedule_by_name(store.db(), name).await
+    schedule_by_name(store.system(), name).await
 }
 
 /// Create the schedule `name`, or bring its kind, cron and payload up to date (every instance
@@ -894,7 +897,7 @@ pub async fn ensure_schedule(
 pub async fn enqueue_due_schedules(store: &Store) -> Result<usize> {
     let at = now();
     let due: Vec<JobSchedule> = fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 JobSchedules::Name,

@@ -25,6 +25,7 @@ pub mod migrations_events;
 pub mod migrations_list_sorts;
 pub mod migrations_pipelines;
 pub mod migrations_records;
+pub mod migrations_rls;
 pub mod migrations_search;
 pub mod migrations_search_scale;
 pub mod migrations_views;
@@ -49,8 +50,9 @@ pub mod webhooks;
 
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, FromQueryResult, SqlErr,
-    SqliteTransactionMode, StatementBuilder, TransactionOptions, TransactionTrait,
+    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbErr,
+    FromQueryResult, SqlErr, SqliteTransactionMode, StatementBuilder, TransactionOptions,
+    TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
 use std::str::FromStr;
@@ -179,6 +181,9 @@ pub struct Store {
     /// Woken when a transaction that wrote outbox events commits, so this process's event
     /// dispatcher need not wait for its next poll.
     events_written: std::sync::Arc<tokio::sync::Notify>,
+    /// PostgreSQL: tenant transactions run as [`migrations_rls::TENANT_ROLE`], bound by the
+    /// row-level security policies. Off only to measure what the policies cost.
+    row_security: bool,
 }
 
 /// A counter that moves whenever something that decides who a caller is or what they may do
@@ -264,6 +269,7 @@ impl Store {
                 grants: Default::default(),
                 auth_epoch: Default::default(),
                 events_written: Default::default(),
+                row_security: false,
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -281,6 +287,7 @@ impl Store {
                 grants: Default::default(),
                 auth_epoch: Default::default(),
                 events_written: Default::default(),
+                row_security: true,
             })
         } else {
             Err(StoreError::Db(DbErr::Custom(format!(
@@ -354,9 +361,54 @@ impl Store {
         self.backend
     }
 
-    /// The connection for reads. Tenant reads go through the area modules, which take an `Actor`.
-    pub fn db(&self) -> &DatabaseConnection {
+    /// Run tenant transactions as the connecting role, unbound by PostgreSQL's row-level
+    /// security (`RIVET_PG_RLS=off`): only to measure what the policies cost. The store's own
+    /// company filters still apply.
+    pub fn without_row_security(mut self) -> Self {
+        self.row_security = false;
+        self
+    }
+
+    /// Whether tenant transactions are bound by PostgreSQL's row-level security.
+    pub fn row_security(&self) -> bool {
+        self.row_security
+    }
+
+    /// **The named bypass**: the pool as the role Rivet connects with, which row-level security
+    /// does not bind. Only for work that spans companies or belongs to none — migrations,
+    /// seeding, the CLI, sign-in's look-up by e-mail, sessions found by their token, the job
+    /// queue's claim, maintenance — and for which the code names its reason. A read for a
+    /// caller is [`Store::read`].
+    pub fn system(&self) -> &DatabaseConnection {
         &self.db
+    }
+
+    /// Start a read on behalf of `actor`. On PostgreSQL it is a transaction bound to the
+    /// actor's company by row-level security (see [`migrations_rls`]); on SQLite it is the pool
+    /// itself, at no cost. Queries still filter by company themselves.
+    pub async fn read(&self, actor: &Actor) -> Result<Read<'_>> {
+        if !self.row_security {
+            return Ok(Read {
+                exec: DatabaseExecutor::Connection(&self.db),
+            });
+        }
+        let tx = self.db.begin().await?;
+        enter_company(&tx, actor.company_id).await?;
+        Ok(Read {
+            exec: DatabaseExecutor::OwnedTransaction(tx),
+        })
+    }
+
+    /// A read of the tables whose rows without a company (system jobs, system log lines) a
+    /// system administrator also sees: through the bypass for a system administrator (the
+    /// query's own filter decides what they see), a tenant read for everyone else.
+    pub async fn read_with_system_rows(&self, actor: &Actor) -> Result<Read<'_>> {
+        if actor.is_system_admin {
+            return Ok(Read {
+                exec: DatabaseExecutor::Connection(&self.db),
+            });
+        }
+        self.read(actor).await
     }
 
     /// The cached grants of a role if they are still those of `updated_at`.
@@ -404,7 +456,27 @@ impl Store {
 
     /// Start a write on behalf of `actor`: rows, their audit rows and outbox events commit
     /// together or not at all.
+    /// On PostgreSQL the transaction is bound to the actor's company by row-level security.
     pub async fn write(&self, actor: &Actor) -> Result<Tx> {
+        let inner = self.begin().await?;
+        if self.row_security {
+            enter_company(&inner, actor.company_id).await?;
+        }
+        Ok(Tx {
+            inner,
+            actor: Some(AuditActor::from(actor)),
+            auth_change: std::sync::atomic::AtomicBool::new(false),
+            epoch: self.auth_epoch.clone(),
+            events: std::sync::atomic::AtomicBool::new(false),
+            events_written: self.events_written.clone(),
+        })
+    }
+
+    /// A write on behalf of `actor` that reaches beyond their company — their own sessions in
+    /// every company (a new password, signing out elsewhere), or a system administrator's
+    /// change to a system job. Audited as `actor`, not bound by row-level security: a named
+    /// bypass like [`Store::write_system`].
+    pub async fn write_across_companies(&self, actor: &Actor) -> Result<Tx> {
         Ok(Tx {
             inner: self.begin().await?,
             actor: Some(AuditActor::from(actor)),
@@ -413,6 +485,15 @@ impl Store {
             events: std::sync::atomic::AtomicBool::new(false),
             events_written: self.events_written.clone(),
         })
+    }
+
+    /// [`Store::write`], or for a system administrator [`Store::write_across_companies`]: for
+    /// the tables whose rows without a company a system administrator also manages (jobs).
+    pub async fn write_with_system_rows(&self, actor: &Actor) -> Result<Tx> {
+        if actor.is_system_admin {
+            return self.write_across_companies(actor).await;
+        }
+        self.write(actor).await
     }
 
     /// A write by Rivet itself (start-up, CLI, maintenance jobs): audited as the system.
@@ -440,6 +521,30 @@ impl Store {
             },
         };
         Ok(self.db.begin_with_options(options).await?)
+    }
+}
+
+/// Bind the open transaction to `company`: switch to the tenant role and set the company the
+/// policies compare with, in one round trip. Both end with the transaction. A UUID's text is
+/// safe to write into the statement.
+async fn enter_company<C: ConnectionTrait>(conn: &C, company: Uuid) -> Result<()> {
+    conn.execute_unprepared(&format!(
+        "SET LOCAL ROLE {}; SELECT set_config('rivet.company_id', '{company}', true)",
+        migrations_rls::TENANT_ROLE
+    ))
+    .await?;
+    Ok(())
+}
+
+/// A read for one caller ([`Store::read`]). Dropping it ends it (on PostgreSQL the transaction
+/// is rolled back: it changed nothing).
+pub struct Read<'s> {
+    exec: DatabaseExecutor<'s>,
+}
+
+impl<'s> Read<'s> {
+    pub fn conn(&self) -> &DatabaseExecutor<'s> {
+        &self.exec
     }
 }
 

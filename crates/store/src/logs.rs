@@ -127,7 +127,7 @@ pub async fn insert_batch(store: &Store, records: &[LogRecord]) -> Result<u64> {
             r.created_at.into(),
         ]);
     }
-    exec(store.db(), &stmt).await
+    exec(store.system(), &stmt).await
 }
 
 /// A stored log row as the API shows it.
@@ -201,6 +201,7 @@ pub async fn list(
     filter: &LogFilter,
     page: PageRequest,
 ) -> Result<Page<LogEntry>> {
+    let r = store.read_with_system_rows(actor).await?;
     let mut q = Query::select();
     q.columns([
         SystemLogs::Id,
@@ -245,7 +246,7 @@ pub async fn list(
     }
     q.order_by(SystemLogs::Id, Order::Desc)
         .limit(page.limit + 1);
-    let rows: Vec<LogRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<LogRow> = fetch_all(r.conn(), &q).await?;
     let rows: Vec<LogEntry> = rows.into_iter().map(LogEntry::from).collect();
     Ok(Page::from_rows(rows, page, |e| e.id))
 }
@@ -286,6 +287,7 @@ pub async fn stats(
     from: DateTime<Utc>,
     to: DateTime<Utc>,
 ) -> Result<Vec<HourCount>> {
+    let r = store.read_with_system_rows(actor).await?;
     let hour = hour_expr(store.backend());
     let mut q = Query::select();
     q.expr_as(hour.clone(), "hour")
@@ -298,7 +300,7 @@ pub async fn stats(
         .add_group_by([hour.clone(), Expr::col(SystemLogs::Level)])
         .order_by_expr(hour, Order::Asc)
         .order_by(SystemLogs::Level, Order::Asc);
-    let rows: Vec<HourRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<HourRow> = fetch_all(r.conn(), &q).await?;
     Ok(rows
         .into_iter()
         .filter_map(|row| {
@@ -316,7 +318,7 @@ pub async fn stats(
 /// Delete every row older than `before`, whatever its company (maintenance, not a user action).
 pub async fn prune(store: &Store, before: DateTime<Utc>) -> Result<u64> {
     exec(
-        store.db(),
+        store.system(),
         Query::delete()
             .from_table(SystemLogs::Table)
             .and_where(Expr::col(SystemLogs::CreatedAt).lt(before)),

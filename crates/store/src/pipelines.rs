@@ -207,8 +207,9 @@ async fn load<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Resul
 
 /// The caller's pipelines in order, each with its stages.
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Pipeline>> {
-    let rows: Vec<PipelineRow> = fetch_all(store.db(), &select_pipelines(actor.company_id)).await?;
-    let stages: Vec<StageRow> = fetch_all(store.db(), &select_stages(actor.company_id)).await?;
+    let r = store.read(actor).await?;
+    let rows: Vec<PipelineRow> = fetch_all(r.conn(), &select_pipelines(actor.company_id)).await?;
+    let stages: Vec<StageRow> = fetch_all(r.conn(), &select_stages(actor.company_id)).await?;
     let mut by_pipeline: std::collections::HashMap<Uuid, Vec<Stage>> = Default::default();
     for row in stages {
         let stage = Stage::try_from(row)?;
@@ -227,7 +228,8 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Pipeline>> {
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Pipeline> {
-    load(store.db(), actor.company_id, id).await
+    let r = store.read(actor).await?;
+    load(r.conn(), actor.company_id, id).await
 }
 
 /// How many deals are in this pipeline (whoever owns them); a pipeline in use cannot be deleted

@@ -205,7 +205,7 @@ pub async fn list_where<R: Record>(
     }
     q.cond_where(narrow);
     query::order_and_seek_list(&mut q, list, store.backend(), after, limit);
-    let records = rows::<R, _>(store.db(), actor, &q).await?;
+    let records = rows::<R, _>(store.read(actor).await?.conn(), actor, &q).await?;
     Ok(query::page_of_list(
         records,
         limit,
@@ -246,7 +246,7 @@ pub async fn get_in<R: Record, C: ConnectionTrait>(
 
 /// One record the caller may read.
 pub async fn get<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<R> {
-    get_in(store.db(), actor, Action::Read, id).await
+    get_in(store.read(actor).await?.conn(), actor, Action::Read, id).await
 }
 
 /// A record of the caller's company regardless of scope: after a change that moved it out of

@@ -208,18 +208,20 @@ async fn with_grants<C: ConnectionTrait>(
 
 /// Every role of the caller's company, built-in first, then by name.
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Role>> {
+    let r = store.read(actor).await?;
     let rows: Vec<RoleRow> = fetch_all(
-        store.db(),
+        r.conn(),
         select_roles(actor.company_id)
             .order_by(Roles::Builtin, Order::Desc)
             .order_by(Roles::Name, Order::Asc),
     )
     .await?;
-    with_grants(store.db(), actor.company_id, rows).await
+    with_grants(r.conn(), actor.company_id, rows).await
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Role> {
-    get_in(store.db(), actor.company_id, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor.company_id, id).await
 }
 
 async fn get_in<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Result<Role> {
@@ -237,8 +239,9 @@ async fn get_in<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Res
 
 /// Whether `id` names a role of the caller's company.
 pub async fn exists(store: &Store, actor: &Actor, id: Uuid) -> Result<bool> {
+    let r = store.read(actor).await?;
     let row: Option<RoleRow> = fetch_optional(
-        store.db(),
+        r.conn(),
         select_roles(actor.company_id).and_where(Expr::col(Roles::Id).eq(id)),
     )
     .await?;
@@ -399,7 +402,7 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
 /// A role's id by name in a company (for the command line, which has no `Actor`).
 pub async fn find_by_name(store: &Store, company_id: Uuid, name: &str) -> Result<Option<Uuid>> {
     let row: Option<RoleRow> = fetch_optional(
-        store.db(),
+        store.system(),
         select_roles(company_id).and_where(Expr::col(Roles::Name).eq(name)),
     )
     .await?;

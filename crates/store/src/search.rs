@@ -481,7 +481,7 @@ pub async fn titles(
     .from(SearchDocs::Table)
     .cond_where(visible)
     .cond_where(any);
-    let rows: Vec<TitleRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<TitleRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     Ok(rows.into_iter().map(|r| (r.record_id, r.title)).collect())
 }
 
@@ -498,13 +498,14 @@ pub async fn search(
     if exact.is_empty() {
         return Ok(Vec::new());
     }
+    let tenant = store.read(actor).await?;
     let mut seen: HashSet<Uuid> = HashSet::new();
     let mut hits: Vec<SearchHit> = Vec::new();
     let mut read = async |matches: &[WordMatch], hits: &mut Vec<SearchHit>| -> Result<u64> {
         let Some(stmt) = candidates_query(store.backend(), actor, types, matches)? else {
             return Ok(0);
         };
-        let rows: Vec<DocRow> = fetch_all(store.db(), &stmt).await?;
+        let rows: Vec<DocRow> = fetch_all(tenant.conn(), &stmt).await?;
         let read = rows.len() as u64;
         for row in rows {
             if !seen.insert(row.record_id) {
@@ -699,13 +700,13 @@ impl BulkLoad {
             sea_orm::DatabaseBackend::Sqlite,
             "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
         ))
-        .one(store.db())
+        .one(store.system())
         .await?
         .map_or(0, |l| l.last);
         let triggers = SQLITE_FTS_INDEXES.iter().map(|(_, trigger, _)| *trigger);
         for trigger in triggers.chain([SQLITE_VOCAB_TRIGGER]) {
             store
-                .db()
+                .system()
                 .execute_unprepared(&format!("DROP TRIGGER IF EXISTS {trigger}"))
                 .await?;
         }
@@ -720,7 +721,7 @@ impl BulkLoad {
         let Some(last) = self.indexed_up_to else {
             return Ok(());
         };
-        let tx = store.db().begin().await?;
+        let tx = store.system().begin().await?;
         for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
             tx.execute_unprepared(&format!(
                 "INSERT INTO {index} (rowid, terms) \
@@ -747,7 +748,7 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
             continue;
         }
         tracing::warn!(index, "search index was not kept in step; rebuilding it");
-        let tx = store.db().begin().await?;
+        let tx = store.system().begin().await?;
         tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
             .await?;
         tx.execute_unprepared(create_trigger).await?;
@@ -755,7 +756,7 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
     }
     if !store.sqlite_has(SQLITE_VOCAB_TRIGGER).await? && store.sqlite_has("search_vocab").await? {
         tracing::warn!("search vocabulary was not kept in step; completing it");
-        let tx = store.db().begin().await?;
+        let tx = store.system().begin().await?;
         tx.execute_unprepared(&sqlite_vocab_backfill(0)).await?;
         tx.execute_unprepared(&sqlite_vocab_on_insert()).await?;
         tx.commit().await?;

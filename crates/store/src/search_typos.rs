@@ -135,7 +135,7 @@ pub async fn corrections(
             .and_where(Expr::col(SearchVariants::CompanyId).eq(actor.company_id))
             .and_where(Expr::col(SearchVariants::Variant).is_in(all.into_iter().cloned()))
             .to_owned();
-        let rows: Vec<VariantRow> = fetch_all(store.db(), &q).await?;
+        let rows: Vec<VariantRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
         for row in rows {
             for (i, variants) in wanted.iter().enumerate() {
                 if variants.contains(&row.variant) {
@@ -160,7 +160,7 @@ pub async fn corrections(
             .order_by(SearchVocab::Term, Order::Asc)
             .limit(MAX_COMPLETIONS * corrected.len() as u64)
             .to_owned();
-        let rows: Vec<TermRow> = fetch_all(store.db(), &q).await?;
+        let rows: Vec<TermRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
         for row in rows {
             for (i, w) in corrected.iter().enumerate() {
                 if row.term.starts_with(w.as_str()) {

@@ -297,7 +297,7 @@ pub(crate) async fn revoke_others_in(
 /// Sign the caller out everywhere else: every other session of theirs ends, audited in the
 /// caller's company. Returns how many ended.
 pub async fn revoke_others(store: &Store, actor: &Actor) -> Result<u64> {
-    let tx = store.write(actor).await?;
+    let tx = store.write_across_companies(actor).await?;
     let ended = revoke_others_in(&tx, actor.user_id, actor.session_id).await?;
     tx.audit_in(
         actor.company_id,
@@ -323,7 +323,7 @@ struct WebSessionRow {
 /// A live web session found by its cookie value: (company, session, user, CSRF token).
 pub async fn find_web(store: &Store, token: &str) -> Result<Option<(Uuid, Uuid, Uuid, String)>> {
     let row: Option<WebSessionRow> = fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 Sessions::CompanyId,
@@ -437,14 +437,14 @@ pub async fn load_actor(
                 .add(Expr::col((Sessions::Table, Sessions::ExpiresAt)).gt(now())),
         );
     }
-    let Some(row) = fetch_optional::<ActorRow, _, _>(store.db(), &q).await? else {
+    let Some(row) = fetch_optional::<ActorRow, _, _>(store.system(), &q).await? else {
         return Ok(None);
     };
     let permissions = match store.cached_grants(company_id, row.role_id, row.role_updated_at) {
         Some(set) => set,
         None => {
             let set = std::sync::Arc::new(
-                crate::roles::permissions_of(store.db(), company_id, row.role_id).await?,
+                crate::roles::permissions_of(store.system(), company_id, row.role_id).await?,
             );
             store.cache_grants(company_id, row.role_id, row.role_updated_at, &set);
             set
@@ -453,7 +453,7 @@ pub async fn load_actor(
     let mut team_ids: Vec<Uuid> = Vec::new();
     if row.manages_teams {
         let managed: Vec<TeamRow> = fetch_all(
-            store.db(),
+            store.system(),
             Query::select()
                 .column(Teams::Id)
                 .from(Teams::Table)

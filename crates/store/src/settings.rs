@@ -18,7 +18,7 @@ struct Row {
 /// The stored settings, or the defaults; fields added by a newer version take their default.
 pub async fn get_system(store: &Store) -> Result<SystemSettings> {
     let row: Option<Row> = fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .column(Table::Value)
             .from(Table::Table)
@@ -81,7 +81,7 @@ const JWT_KEY: &str = "jwt_secret";
 pub async fn jwt_secret(store: &Store) -> Result<String> {
     let candidate = Value::from(crate::sessions::random_token());
     exec(
-        store.db(),
+        store.system(),
         Query::insert()
             .into_table(Table::Table)
             .columns([Table::Key, Table::Value, Table::UpdatedAt])
@@ -90,7 +90,7 @@ pub async fn jwt_secret(store: &Store) -> Result<String> {
     )
     .await?;
     let row: Option<Row> = fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .column(Table::Value)
             .from(Table::Table)

@@ -45,7 +45,7 @@ pub struct DataStats {
 
 async fn count(store: &Store, table: impl IntoIden) -> Result<i64> {
     fetch_count(
-        store.db(),
+        store.system(),
         Query::select()
             .expr(Expr::col(sea_orm::sea_query::Asterisk).count())
             .from(table),
@@ -87,7 +87,7 @@ struct GroupCount {
 /// Jobs per state, every state present (zero when empty).
 pub async fn jobs_by_state(store: &Store) -> Result<BTreeMap<String, i64>> {
     let rows: Vec<GroupCount> = fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .expr_as(Expr::col(Jobs::State), "key")
             .expr_as(Expr::col(Jobs::Id).count(), "count")
@@ -108,7 +108,7 @@ pub async fn jobs_by_state(store: &Store) -> Result<BTreeMap<String, i64>> {
 /// Stored log rows per level since `since`, across every company.
 async fn logs_by_level(store: &Store, since: DateTime<Utc>) -> Result<BTreeMap<String, i64>> {
     let rows: Vec<GroupCount> = fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .expr_as(Expr::col(SystemLogs::Level), "key")
             .expr_as(Expr::col(SystemLogs::Id).count(), "count")
@@ -141,7 +141,7 @@ pub async fn database_size(store: &Store) -> Result<i64> {
         ),
     };
     let row = store
-        .db()
+        .system()
         .query_one_raw(Statement::from_string(backend, sql))
         .await?;
     match row {

@@ -303,7 +303,7 @@ pub async fn count_my_overdue(store: &Store, actor: &Actor) -> Result<i64> {
         .and_where(Expr::col((Tasks::Table, Tasks::AssigneeId)).eq(actor.user_id))
         .cond_where(record::scope::<Task>(actor, Action::Read)?)
         .cond_where(overdue_at(now()));
-    fetch_count(store.db(), &q).await
+    fetch_count(store.read(actor).await?.conn(), &q).await
 }
 
 /// One page of the tasks the caller may read, narrowed by the list's shortcuts.
@@ -368,7 +368,7 @@ pub async fn for_records(
     q.order_by_expr(at(), Order::Desc)
         .order_by_expr(id(), Order::Desc)
         .limit(limit);
-    let rows: Vec<TaskRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<TaskRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     Ok(rows.into_iter().map(Task::from).collect())
 }
 

@@ -41,8 +41,9 @@ fn select(company_id: Uuid) -> SelectStatement {
 }
 
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Team>> {
+    let r = store.read(actor).await?;
     fetch_all(
-        store.db(),
+        r.conn(),
         select(actor.company_id).order_by(Teams::Name, Order::Asc),
     )
     .await
@@ -58,7 +59,8 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Team> {
-    get_in(store.db(), actor, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, id).await
 }
 
 /// A manager must be an active member of the company.

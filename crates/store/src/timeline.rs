@@ -176,6 +176,7 @@ async fn related_records(
     actor: &Actor,
     record: (RecordType, Uuid),
 ) -> Result<Vec<(RecordType, Uuid)>> {
+    let r = store.read(actor).await?;
     let mut records = vec![record];
     let (RecordType::Account, account_id) = record else {
         return Ok(records);
@@ -197,7 +198,7 @@ async fn related_records(
                 || Expr::col((Contacts::Table, Contacts::OwnerId)),
             )?)
             .limit(MAX_RELATED);
-        let rows: Vec<IdRow> = fetch_all(store.db(), &q).await?;
+        let rows: Vec<IdRow> = fetch_all(r.conn(), &q).await?;
         records.extend(rows.into_iter().map(|r| (RecordType::Contact, r.id)));
     }
     if can_read(actor, Resource::Deals) {
@@ -213,7 +214,7 @@ async fn related_records(
                 || Expr::col((Deals::Table, Deals::OwnerId)),
             )?)
             .limit(MAX_RELATED);
-        let rows: Vec<IdRow> = fetch_all(store.db(), &q).await?;
+        let rows: Vec<IdRow> = fetch_all(r.conn(), &q).await?;
         records.extend(rows.into_iter().map(|r| (RecordType::Deal, r.id)));
     }
     Ok(records)
@@ -289,6 +290,7 @@ async fn stage_changes(
     before: Option<Before>,
     fetch: u64,
 ) -> Result<Vec<Entry>> {
+    let r = store.read(actor).await?;
     if deals.is_empty() {
         return Ok(Vec::new());
     }
@@ -332,7 +334,7 @@ async fn stage_changes(
         Expr::col((H::Table, H::Id)),
         before,
     );
-    let rows: Vec<StageRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<StageRow> = fetch_all(r.conn(), &q).await?;
     Ok(rows
         .into_iter()
         .map(|row| {
@@ -461,6 +463,7 @@ async fn events(
     before: Option<Before>,
     fetch: u64,
 ) -> Result<Vec<Entry>> {
+    let r = store.read(actor).await?;
     let mut by_resource: HashMap<&'static str, Vec<String>> = HashMap::new();
     for (record_type, id) in records {
         by_resource
@@ -492,7 +495,7 @@ async fn events(
             Expr::col((AuditLog::Table, AuditLog::Id)),
             cursor,
         );
-        let rows: Vec<EventRow> = fetch_all(store.db(), &q).await?;
+        let rows: Vec<EventRow> = fetch_all(r.conn(), &q).await?;
         let exhausted = (rows.len() as u64) < batch;
         cursor = rows.last().map(|r| Before {
             at: r.created_at,

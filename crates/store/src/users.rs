@@ -108,6 +108,7 @@ pub async fn list(
     filter: &MemberFilter,
     page: PageRequest,
 ) -> Result<Page<Member>> {
+    let r = store.read(actor).await?;
     let mut q = select_members(actor.company_id);
     q.cond_where(scope_condition(actor, Action::Read)?);
     if let Some(active) = filter.active {
@@ -140,7 +141,7 @@ pub async fn list(
     }
     q.order_by((Memberships::Table, Memberships::UserId), Order::Desc)
         .limit(page.limit + 1);
-    let rows: Vec<Member> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<Member> = fetch_all(r.conn(), &q).await?;
     Ok(Page::from_rows(rows, page, |m| m.id))
 }
 
@@ -158,14 +159,16 @@ async fn get_in<C: ConnectionTrait>(
 
 /// One member the caller may read; another company's user is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Member> {
-    get_in(store.db(), actor, Action::Read, id).await
+    let r = store.read(actor).await?;
+    get_in(r.conn(), actor, Action::Read, id).await
 }
 
 /// The caller as their company sees them.
 pub async fn me(store: &Store, actor: &Actor) -> Result<Member> {
+    let r = store.read(actor).await?;
     let mut q = select_members(actor.company_id);
     q.and_where(Expr::col((Users::Table, Users::Id)).eq(actor.user_id));
-    fetch_optional(store.db(), &q)
+    fetch_optional(r.conn(), &q)
         .await?
         .ok_or(StoreError::NotFound)
 }
@@ -343,7 +346,7 @@ struct InvitationStateRow {
 /// Look an invitation up by its token (the link's secret) without using it.
 pub async fn invitation_state(store: &Store, token: &str) -> Result<InvitationState> {
     let row: Option<InvitationStateRow> = fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([Invitations::ExpiresAt, Invitations::AcceptedAt])
             .from(Invitations::Table)
@@ -413,8 +416,9 @@ async fn set_password_in(tx: &Tx, user_id: Uuid, password_hash: &str) -> Result<
 
 /// The caller's stored password hash (`None` until an invited user sets one).
 pub async fn password_hash_of(store: &Store, actor: &Actor) -> Result<Option<String>> {
+    let r = store.read(actor).await?;
     let row: Option<UserIdRow> = fetch_optional(
-        store.db(),
+        r.conn(),
         Query::select()
             .columns([Users::Id, Users::PasswordHash])
             .from(Users::Table)
@@ -428,7 +432,7 @@ pub async fn password_hash_of(store: &Store, actor: &Actor) -> Result<Option<Str
 /// theirs, in every company; the session they use stays. Audited without the hash. Returns how
 /// many sessions ended.
 pub async fn change_password(store: &Store, actor: &Actor, password_hash: &str) -> Result<u64> {
-    let tx = store.write(actor).await?;
+    let tx = store.write_across_companies(actor).await?;
     set_password_in(&tx, actor.user_id, password_hash).await?;
     exec(
         tx.conn(),
@@ -571,13 +575,14 @@ async fn revoke_sessions(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<()>
 
 /// Whether `team_id` is a team of the caller's company.
 pub async fn team_exists(store: &Store, actor: &Actor, team_id: Uuid) -> Result<bool> {
+    let r = store.read(actor).await?;
     #[derive(FromQueryResult)]
     struct Row {
         #[allow(dead_code)]
         id: Uuid,
     }
     let row: Option<Row> = fetch_optional(
-        store.db(),
+        r.conn(),
         Query::select()
             .column(Teams::Id)
             .from(Teams::Table)
@@ -603,7 +608,7 @@ pub struct Login {
 
 pub async fn find_login(store: &Store, email: &Email) -> Result<Option<Login>> {
     fetch_optional(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([
                 Users::Id,
@@ -698,7 +703,7 @@ pub struct CompanyMembership {
 pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyMembership>> {
     use crate::schema::Companies;
     fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .column((Memberships::Table, Memberships::CompanyId))
             .expr_as(

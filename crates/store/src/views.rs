@@ -127,6 +127,7 @@ pub async fn list(
     actor: &Actor,
     resource: Option<Resource>,
 ) -> Result<Vec<SavedView>> {
+    let r = store.read(actor).await?;
     let mut q = select_own(actor);
     if let Some(resource) = resource {
         q.and_where(Expr::col(Views::Resource).eq(resource.as_str()));
@@ -134,13 +135,14 @@ pub async fn list(
     q.order_by(Views::Resource, Order::Asc)
         .order_by(Views::Name, Order::Asc)
         .order_by(Views::Id, Order::Asc);
-    let rows: Vec<ViewRow> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<ViewRow> = fetch_all(r.conn(), &q).await?;
     rows.into_iter().map(SavedView::try_from).collect()
 }
 
 /// One of the caller's views; anyone else's is not found.
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<SavedView> {
-    load(store.db(), actor, id).await
+    let r = store.read(actor).await?;
+    load(r.conn(), actor, id).await
 }
 
 /// A new view, its name and query already checked.

@@ -130,7 +130,7 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
 
 pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Webhook>> {
     let rows: Vec<WebhookRow> = fetch_all(
-        store.db(),
+        store.read(actor).await?.conn(),
         select(actor.company_id).order_by(W::Id, Order::Desc),
     )
     .await?;
@@ -138,7 +138,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Webhook>> {
 }
 
 pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Webhook> {
-    get_in(store.db(), actor, id).await
+    get_in(store.read(actor).await?.conn(), actor, id).await
 }
 
 fn types_text(types: &[String]) -> String {
@@ -325,7 +325,7 @@ pub async fn deliveries(
         q.and_where(Expr::col(D::Id).lt(after));
     }
     q.order_by(D::Id, Order::Desc).limit(page.limit + 1);
-    let rows: Vec<Delivery> = fetch_all(store.db(), &q).await?;
+    let rows: Vec<Delivery> = fetch_all(store.read(actor).await?.conn(), &q).await?;
     Ok(Page::from_rows(rows, page, |d| d.id))
 }
 
@@ -613,7 +613,7 @@ pub async fn claim_due(
             .collect()
     };
     match store.backend() {
-        Backend::Postgres => run(store.db().query_all_raw(stmt).await?),
+        Backend::Postgres => run(store.system().query_all_raw(stmt).await?),
         Backend::Sqlite => {
             let tx = store.write_system().await?;
             let rows = run(tx.conn().query_all_raw(stmt).await?)?;
@@ -626,7 +626,7 @@ pub async fn claim_due(
 /// The addresses and secrets of `webhooks` (system read, for the sender).
 pub async fn targets(store: &Store, webhooks: &[Uuid]) -> Result<Vec<Target>> {
     fetch_all(
-        store.db(),
+        store.system(),
         Query::select()
             .columns([W::CompanyId, W::Id, W::Url, W::Secret])
             .from(W::Table)
