@@ -314,6 +314,20 @@ fn term_condition(table: &DynIden, m: &WordMatch) -> Cond {
     }
 }
 
+/// `search_docs` as a PostgreSQL candidate read's table: through the tenant view when
+/// row-level security binds the read (under the policy PostgreSQL would not use the trigram and
+/// word indexes, LIKE and @@ not being leakproof; see `migrations_rls`), else the table.
+fn docs_from(q: &mut SelectStatement, tenant_view: bool) -> &mut SelectStatement {
+    if tenant_view {
+        q.from_as(
+            Alias::new(crate::migrations_rls::SEARCH_VIEW),
+            SearchDocs::Table,
+        )
+    } else {
+        q.from(SearchDocs::Table)
+    }
+}
+
 /// The newest [`CANDIDATES`] records matching every word, with what ranking needs.
 ///
 /// - SQLite: the FTS5 word index `search_words`, read backwards by rowid (creation order).
@@ -325,6 +339,7 @@ fn term_condition(table: &DynIden, m: &WordMatch) -> Cond {
 ///   `to_tsvector('simple', terms)`, whose matches are all read and sorted.
 fn candidates_query(
     backend: Backend,
+    tenant_view: bool,
     actor: &Actor,
     types: &[RecordType],
     matches: &[WordMatch],
@@ -370,7 +385,7 @@ fn candidates_query(
                 }
                 all = all.add(any);
             }
-            q.from(SearchDocs::Table)
+            docs_from(&mut q, tenant_view)
                 .cond_where(visible)
                 .cond_where(all)
                 .order_by((SearchDocs::Table, SearchDocs::RecordId), Order::Desc);
@@ -426,7 +441,7 @@ fn candidates_query(
         Backend::Postgres => {
             // The expression is the index's (`search_docs_words_idx`), word for word; sea-query
             // numbers PostgreSQL's custom placeholders (`$1`), it does not rewrite `?`.
-            q.from(SearchDocs::Table)
+            docs_from(&mut q, tenant_view)
                 .cond_where(visible)
                 .and_where(Expr::cust_with_values(
                     "to_tsvector('simple', \"search_docs\".\"terms\") \
@@ -502,7 +517,9 @@ pub async fn search(
     let mut seen: HashSet<Uuid> = HashSet::new();
     let mut hits: Vec<SearchHit> = Vec::new();
     let mut read = async |matches: &[WordMatch], hits: &mut Vec<SearchHit>| -> Result<u64> {
-        let Some(stmt) = candidates_query(store.backend(), actor, types, matches)? else {
+        let Some(stmt) =
+            candidates_query(store.backend(), store.row_security(), actor, types, matches)?
+        else {
             return Ok(0);
         };
         let rows: Vec<DocRow> = fetch_all(tenant.conn(), &stmt).await?;
@@ -854,7 +871,7 @@ mod tests {
         ];
         let types = RecordType::ALL;
         let stmt = |backend, matches: &[WordMatch]| {
-            candidates_query(backend, &admin(), types, matches)
+            candidates_query(backend, false, &admin(), types, matches)
                 .ok()
                 .flatten()
                 .unwrap_or_else(|| panic!("an admin reads every type"))
