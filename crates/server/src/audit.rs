@@ -44,11 +44,7 @@ async fn list(
     Query(query): Query<AuditQuery>,
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    if let (Some(from), Some(to)) = (query.from, query.to)
-        && from > to
-    {
-        return Err(AppError::BadRequest("from must not be after to".into()));
-    }
+    crate::system::check_range(query.from, query.to)?;
     let filter = AuditFilter {
         resource: query.resource,
         resource_id: query.resource_id,
