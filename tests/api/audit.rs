@@ -181,7 +181,7 @@ async fn no_route_changes_or_deletes_audit_rows(db: Db) {
             .unwrap();
         assert!(matches!(response.status().as_u16(), 404 | 405));
     }
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     assert!(
         routes
             .iter()

@@ -296,9 +296,10 @@ async fn api_keys_authenticate_until_revoked(db: Db) {
 async fn cookie_sessions_need_the_csrf_token_to_change_anything(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
-    let cookie = rivet_server::auth::open_web_session(&app.state, admin.company_id, admin.user_id)
-        .await
-        .unwrap();
+    let cookie =
+        rivet_server::api::auth::open_web_session(&app.state, admin.company_id, admin.user_id)
+            .await
+            .unwrap();
     let cookie_pair = cookie.split(';').next().unwrap().to_owned();
     // Reading is fine with the cookie alone.
     let me = app

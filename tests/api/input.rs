@@ -49,7 +49,7 @@ async fn every_route_with_a_body_rejects_malformed_unknown_oversized_and_mistype
     let app = spawn_app(db).await;
     let admin = app.admin().await;
     let big = format!("{{\"name\": \"{}\"}}", "x".repeat(1_100_000));
-    for route in rivet_server::app::api_route_list()
+    for route in rivet_server::api::api_route_list()
         .iter()
         .filter(|r| r.has_body())
     {

@@ -17,7 +17,7 @@ use rivet_tests::{Db, assert_problem, both, json_of, spawn_app};
 
 /// The document as served (no database needed: it is generated from the route declarations).
 fn document() -> Value {
-    rivet_server::app::api_routes().into_parts().2
+    rivet_server::api::api_routes().into_parts().2
 }
 
 fn schema<'a>(doc: &'a Value, name: &str) -> &'a Value {

@@ -3,7 +3,7 @@
 //! change them (settings.update) or read them (deals.read).
 
 use reqwest::Method;
-use rivet_server::router::Access;
+use rivet_server::http::router::Access;
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
 
@@ -519,7 +519,7 @@ async fn another_companys_pipelines_and_stages_are_not_found(db: Db) {
     let their_stage = stage_id(&theirs, "Proposal");
     let their_id = theirs["id"].as_str().unwrap();
 
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     let mut checked = 0;
     for route in routes
         .iter()

@@ -3,13 +3,13 @@
 
 use reqwest::Method;
 use rivet_domain::BuiltinRole;
-use rivet_server::router::Access;
+use rivet_server::http::router::Access;
 use rivet_tests::serde_json::json;
 use rivet_tests::{Db, assert_problem, both, json_of, spawn_app};
 
 #[test]
 fn every_api_route_declares_a_permission_and_public_routes_are_listed() {
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     assert!(
         routes.len() > 30,
         "the registry holds the API ({} routes)",
@@ -21,7 +21,7 @@ fn every_api_route_declares_a_permission_and_public_routes_are_listed() {
         .map(|r| (r.method.to_string(), r.path.clone()))
         .collect();
     public.sort();
-    let mut listed: Vec<(String, String)> = rivet_server::app::PUBLIC_API_ROUTES
+    let mut listed: Vec<(String, String)> = rivet_server::api::PUBLIC_API_ROUTES
         .iter()
         .map(|(m, p)| ((*m).to_owned(), (*p).to_owned()))
         .collect();
@@ -65,7 +65,7 @@ fn concrete(path: &str) -> String {
 async fn each_builtin_role_can_call_exactly_what_its_grants_allow(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     for role in BuiltinRole::ALL {
         let who = app.member(&admin, role.as_str()).await;
         let grants = role.default_permissions();
@@ -109,7 +109,7 @@ async fn the_first_admin_administers_the_installation_but_other_company_admins_d
     let app = spawn_app(db).await;
     let admin = app.admin().await;
     let globex = app.other_company("Globex").await;
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     for route in routes
         .iter()
         .filter(|r| matches!(r.access, Access::SystemAdmin(..)))

@@ -5,8 +5,8 @@
 
 use rivet_domain::Actor;
 use rivet_store::Store;
-use rivet_store::migrations_rls::{POLICY, TENANT_ROLE};
 use rivet_store::sea_orm::{ConnectionTrait, DatabaseBackend, Statement, TransactionTrait};
+use rivet_store::tables::{POLICY, TENANT_ROLE};
 use rivet_tests::serde_json::json;
 use rivet_tests::{Db, Session, TestApp, spawn_app, spawn_app_with};
 
@@ -179,7 +179,7 @@ async fn the_tenant_role_without_a_company_sees_and_changes_nothing() {
 async fn every_table_with_a_company_id_has_the_tenant_policy() {
     let app = spawn_app(Db::Postgres).await;
     let db = app.state.store.system();
-    let tables = rivet_store::migrations_rls::tenant_tables(db)
+    let tables = rivet_store::migrations::m0013_row_level_security::tenant_tables(db)
         .await
         .unwrap();
     for expected in [

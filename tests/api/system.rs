@@ -614,7 +614,7 @@ async fn the_openapi_document_describes_every_route(db: Db) {
     assert_eq!(response.status(), StatusCode::OK);
     let doc: Value = serde_json::from_str(&response.text().await.unwrap()).expect("valid JSON");
     assert_eq!(doc["openapi"], "3.1.0");
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     assert!(routes.iter().any(|r| r.path == "/system/logs"));
     for route in routes {
         let path = format!("/api/v1{}", route.path);

@@ -1,7 +1,7 @@
 //! Tenant isolation: a company never sees, changes or learns of another company's rows.
 
 use reqwest::Method;
-use rivet_server::router::Access;
+use rivet_server::http::router::Access;
 use rivet_tests::serde_json::json;
 use rivet_tests::{Db, assert_problem, both, ids_of, json_of, spawn_app};
 
@@ -36,7 +36,7 @@ async fn every_route_with_an_id_answers_404_for_another_companys_rows(db: Db) {
         ("/teams/", team["id"].as_str().unwrap()),
         ("/api-keys/", key["id"].as_str().unwrap()),
     ];
-    let routes = rivet_server::app::api_route_list();
+    let routes = rivet_server::api::api_route_list();
     let mut checked = 0;
     for route in routes
         .iter()

@@ -7,7 +7,7 @@
 use super::{get_page, post_form, web_sign_in};
 use reqwest::Method;
 use rivet_domain::BuiltinRole;
-use rivet_server::router::Access;
+use rivet_server::http::router::Access;
 use rivet_tests::{Db, PASSWORD, json_of, spawn_app};
 
 #[test]

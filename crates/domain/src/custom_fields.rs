@@ -147,6 +147,8 @@ pub const MAX_OPTIONS: usize = 100;
 pub const MAX_DEFINITIONS: usize = 100;
 /// Longest text value.
 pub const TEXT_MAX: usize = 2000;
+/// A definition's position in forms and lists: 1 to this.
+pub const MAX_POSITION: i32 = 10_000;
 
 /// What [`parse_key`] accepts, as a JSON Schema pattern.
 pub fn key_pattern() -> String {

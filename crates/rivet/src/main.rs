@@ -3,7 +3,7 @@
 use clap::{Parser, Subcommand};
 
 use rivet_server::Config;
-use rivet_server::error::AppError;
+use rivet_server::http::error::AppError;
 
 /// mimalloc (v3) instead of glibc's malloc. A list page allocates thousands of small strings
 /// and a few large buffers, and glibc consolidated its fast bins on every large request: a
@@ -190,7 +190,7 @@ async fn run() -> anyhow::Result<()> {
             print!("{}", demo_users_text(&seeded, &options));
             Ok(())
         }
-        Command::Worker => rivet_server::worker::run_standalone(config).await,
+        Command::Worker => rivet_server::serve::run_worker(config).await,
         Command::Migrate => {
             rivet_server::build_state(config, None).await?;
             println!("migrations applied");

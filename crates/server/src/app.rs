@@ -2,71 +2,25 @@
 //! endpoints, and the middleware stack (request id, tracing, security headers, body limit,
 //! authentication, rate limits, metrics). Read top to bottom, this file is the whole HTTP surface.
 
-use crate::auth::{self, TokenKeys};
+use crate::api::api_routes;
 use crate::config::Config;
-use crate::error::AppError;
-use crate::ratelimit::RateLimiter;
-use crate::router::{ApiRouter, RouteInfo};
+use crate::http::auth::{self, CsrfRefused};
+use crate::http::error::AppError;
+use crate::http::ratelimit::RateLimiter;
+use crate::http::tokens::TokenKeys;
 use crate::state::AppState;
-use crate::{
-    accounts, api_keys, audit, contacts, jobs, leads, ops, roles, settings, system, teams, users,
-    web,
-};
+use crate::{ops, web};
 use axum::Router;
-use axum::extract::{ConnectInfo, DefaultBodyLimit};
-use axum::http::{HeaderName, HeaderValue, header};
+use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
-use rivet_domain::Actor;
 use rivet_store::Store;
-use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 
 /// JSON bodies larger than this are refused with 413 (uploads have their own limit).
 pub const MAX_JSON_BODY: usize = 1 << 20;
-
-/// Every `/api/v1` route, by area.
-pub fn api_routes() -> ApiRouter {
-    ApiRouter::new()
-        .merge(auth::routes())
-        .merge(users::routes())
-        .merge(roles::routes())
-        .merge(teams::routes())
-        .merge(api_keys::routes())
-        .merge(audit::routes())
-        .merge(settings::routes())
-        .merge(system::routes())
-        .merge(jobs::routes())
-        .merge(leads::routes())
-        .merge(accounts::routes())
-        .merge(contacts::routes())
-        .merge(crate::pipelines::routes())
-        .merge(crate::custom_fields::routes())
-        .merge(crate::views::routes())
-        .merge(crate::deals::routes())
-        .merge(crate::tasks::routes())
-        .merge(crate::activities::routes())
-        .merge(crate::search::routes())
-        .merge(crate::timeline::routes())
-        .merge(crate::events::routes())
-        .merge(crate::webhooks::routes())
-}
-
-/// Routes reachable without signing in. A test checks that this list and the registry agree,
-/// so making a route public is a visible decision.
-pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
-    ("POST", "/auth/login"),
-    ("POST", "/auth/refresh"),
-    ("POST", "/auth/accept-invitation"),
-    ("POST", "/auth/signup"),
-];
-
-/// The registry of API routes, for tests and documentation.
-pub fn api_route_list() -> Vec<RouteInfo> {
-    api_routes().routes().to_vec()
-}
 
 /// Build the state: connect, migrate, load or create the token secret, pick the rate limiter.
 pub async fn build_state(
@@ -109,7 +63,7 @@ pub async fn build_state(
         None => RateLimiter::memory(config.rate_limit_disabled),
     };
     if let Some(url) = &config.redis_url {
-        crate::ratelimit::share_auth_epoch(&store, url, &config.redis_prefix).await?;
+        crate::http::ratelimit::share_auth_epoch(&store, url, &config.redis_prefix).await?;
     }
     Ok(AppState::new(crate::state::Shared {
         store,
@@ -151,10 +105,7 @@ pub fn router(state: AppState) -> Router {
         .merge(web::routes())
         // Fewer layers are faster layers: authentication also applies the rate limits, and the
         // outer layer names the request's id, times it, counts it and sets the security headers.
-        .layer(middleware::from_fn_with_state(
-            state.clone(),
-            auth::authenticate,
-        ))
+        .layer(middleware::from_fn_with_state(state.clone(), authenticate))
         // After the authentication layer, so it does not take the metrics token for a user's.
         .merge(ops::metrics_route())
         .layer(CatchPanicLayer::custom(|_| {
@@ -164,67 +115,16 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// CSP, frame-ancestors, nosniff and referrer policy on every response.
-/// The headers every answer carries: a strict CSP (pages that need more set their own), no MIME
-/// sniffing, no referrer to other sites, no framing.
-pub(crate) fn set_security_headers(headers: &mut axum::http::HeaderMap) {
-    const CSP: &str = "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; \
-                       script-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'";
-    if !headers.contains_key(header::CONTENT_SECURITY_POLICY) {
-        headers.insert(
-            header::CONTENT_SECURITY_POLICY,
-            HeaderValue::from_static(CSP),
-        );
+/// The authentication middleware, with the refusal of a browser's form post whose CSRF token is
+/// missing or stale answered as a page of the web UI rather than problem+json.
+async fn authenticate(
+    state: axum::extract::State<AppState>,
+    request: axum::extract::Request,
+    next: middleware::Next,
+) -> Response {
+    let response = auth::authenticate(state, request, next).await;
+    match response.extensions().get::<CsrfRefused>() {
+        Some(refused) if refused.wants_html => web::csrf_refused(),
+        _ => response,
     }
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    headers.insert(
-        header::REFERRER_POLICY,
-        HeaderValue::from_static("same-origin"),
-    );
-    headers.insert(
-        HeaderName::from_static("x-frame-options"),
-        HeaderValue::from_static("DENY"),
-    );
-}
-
-/// Per-IP and per-principal limits on every request (sign-in has its own, stricter one); called
-/// by the authentication middleware once the caller is known. `Err` is the 429 to answer.
-pub(crate) async fn check_rate_limit(
-    app: &AppState,
-    parts: &axum::http::request::Parts,
-    actor: Option<&Actor>,
-) -> Result<(), Response> {
-    let path = parts.uri.path();
-    if app.config.rate_limit_disabled || matches!(path, "/healthz" | "/readyz" | "/metrics") {
-        return Ok(());
-    }
-    let minute = Duration::from_secs(60);
-    let ip = auth::client_ip(
-        app,
-        &parts.headers,
-        parts.extensions.get::<ConnectInfo<SocketAddr>>(),
-    );
-    let principal = actor.map(|a| {
-        a.api_key_id
-            .map_or_else(|| format!("user:{}", a.user_id), |k| format!("key:{k}"))
-    });
-    let mut result = app
-        .limiter
-        .check(&format!("ip:{ip}"), app.config.ip_rate_limit, minute)
-        .await;
-    if result.is_ok()
-        && let Some(principal) = &principal
-    {
-        result = app
-            .limiter
-            .check(principal, app.config.user_rate_limit, minute)
-            .await;
-    }
-    result.map_err(|err| {
-        tracing::warn!(target: "rivet::security", event = "rate_limited", ip = %ip, principal = principal.as_deref().unwrap_or("-"), "rate limit hit");
-        err.into_response()
-    })
 }

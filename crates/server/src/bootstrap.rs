@@ -1,9 +1,9 @@
 //! First run and tenant creation, shared by `rivet serve` and the `rivet company` / `rivet user`
 //! commands.
 
-use crate::auth::hash_password;
 use crate::config::Config;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::password::hash_password;
 use rivet_domain::validate::parse_name;
 use rivet_domain::{BuiltinRole, Email, FieldErrors};
 use rivet_store::users::NewMember;

@@ -54,10 +54,10 @@ pub struct DispatchOptions {
 }
 
 impl DispatchOptions {
-    pub fn from_config(config: &crate::Config) -> Self {
+    pub fn from_config(config: &crate::Config, id: String) -> Self {
         let timeout = Duration::from_secs(config.webhook_timeout_secs.max(1));
         Self {
-            id: crate::worker::worker_id(),
+            id,
             poll_interval: Duration::from_millis(200),
             batch: 500,
             send_batch: 64,

@@ -27,7 +27,7 @@ pub fn routes(openapi: Arc<serde_json::Value>) -> Router<AppState> {
                 async move { Json(openapi.as_ref().clone()) }
             }),
         )
-        .merge(crate::docs::routes())
+        .merge(crate::api::docs::routes())
 }
 
 async fn readyz(State(app): State<AppState>) -> Response {
@@ -63,7 +63,7 @@ async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) ->
                 .and_then(|v| v.to_str().ok())
                 .and_then(|v| v.strip_prefix("Bearer "))
                 .unwrap_or("");
-            if !crate::auth::constant_time_eq(given.trim(), token) {
+            if !crate::password::constant_time_eq(given.trim(), token) {
                 return (
                     StatusCode::UNAUTHORIZED,
                     [(header::WWW_AUTHENTICATE, "Bearer realm=\"metrics\"")],
@@ -73,7 +73,7 @@ async fn metrics(State(app): State<AppState>, headers: axum::http::HeaderMap) ->
             }
         }
     }
-    crate::system::record_gauges(&app).await;
+    crate::api::system::record_gauges(&app).await;
     (
         [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
         handle.render(),
@@ -125,7 +125,7 @@ pub async fn observe(mut request: Request, next: Next) -> Response {
         .await;
     let headers = response.headers_mut();
     headers.insert(REQUEST_ID, id_header);
-    crate::app::set_security_headers(headers);
+    crate::http::headers::set_security_headers(headers);
     let status = response.status();
     let status: &'static str = status
         .canonical_reason()

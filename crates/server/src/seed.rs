@@ -9,19 +9,19 @@
 //! seeded data is not a change made by a user, so each table gets a single "seeded demo data"
 //! audit row instead. Rows go through the normal tables, so any trigger on them still fires.
 
-use crate::auth::hash_password;
-use crate::error::AppError;
+use crate::http::error::AppError;
+use crate::password::hash_password;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use rivet_domain::{BuiltinRole, Email};
-use rivet_store::migrations_activities::{Activities, ActivityLinks, Tasks};
-use rivet_store::migrations_deals::{DealContacts, DealStageHistory, Deals};
-use rivet_store::migrations_pipelines::PipelineStages;
-use rivet_store::migrations_records::{Accounts, Contacts};
-use rivet_store::schema::{Leads, Teams};
 use rivet_store::sea_orm::ConnectionTrait;
 use rivet_store::sea_orm::sea_query::{DynIden, Expr, IntoIden, Query, SimpleExpr, Value};
+use rivet_store::tables::PipelineStages;
+use rivet_store::tables::{Accounts, Contacts};
+use rivet_store::tables::{Activities, ActivityLinks, Tasks};
+use rivet_store::tables::{DealContacts, DealStageHistory, Deals};
+use rivet_store::tables::{Leads, Teams};
 use rivet_store::users::NewMember;
 use rivet_store::{Backend, Store, companies, users};
 use std::sync::Arc;

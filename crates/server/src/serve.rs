@@ -121,6 +121,17 @@ pub fn first_run_text(config: &Config, created: &CreatedCompany) -> String {
     )
 }
 
+/// `rivet worker`: only the workers, until a shutdown signal.
+pub async fn run_worker(config: crate::Config) -> anyhow::Result<()> {
+    let state = crate::build_state(config, None).await?;
+    let (stop_tx, stop_rx) = watch::channel(false);
+    let handle = crate::worker::spawn(state, stop_rx);
+    shutdown_signal().await;
+    let _ = stop_tx.send(true);
+    let _ = handle.await;
+    Ok(())
+}
+
 /// Resolve on Ctrl-C or SIGTERM.
 pub async fn shutdown_signal() {
     let ctrl_c = async {

@@ -3,10 +3,10 @@
 //! state for every middleware and handler of every request, and one reference count is far cheaper
 //! than a dozen on a busy machine.
 
-use crate::actor_cache::ActorCache;
-use crate::auth::TokenKeys;
 use crate::config::Config;
-use crate::ratelimit::RateLimiter;
+use crate::http::actor_cache::ActorCache;
+use crate::http::ratelimit::RateLimiter;
+use crate::http::tokens::TokenKeys;
 use metrics_exporter_prometheus::PrometheusHandle;
 use rivet_store::Store;
 use std::ops::Deref;

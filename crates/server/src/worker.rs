@@ -171,7 +171,7 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let options = WorkerOptions::from_config(&state.config);
     let events = crate::dispatcher::spawn(
         state.clone(),
-        crate::dispatcher::DispatchOptions::from_config(&state.config),
+        crate::dispatcher::DispatchOptions::from_config(&state.config, worker_id()),
         stop.clone(),
     );
     let jobs = spawn_with(state, options, stop);
@@ -421,15 +421,4 @@ async fn settle(
             "error"
         }
     }
-}
-
-/// `rivet worker`: only the workers, until a shutdown signal.
-pub async fn run_standalone(config: crate::Config) -> anyhow::Result<()> {
-    let state = crate::build_state(config, None).await?;
-    let (stop_tx, stop_rx) = watch::channel(false);
-    let handle = spawn(state, stop_rx);
-    crate::serve::shutdown_signal().await;
-    let _ = stop_tx.send(true);
-    let _ = handle.await;
-    Ok(())
 }

@@ -4,10 +4,10 @@
 //! deleted.
 
 use crate::contacts;
-use crate::migrations_records::Accounts;
 use crate::query::{self, ListField, iden, unique_ids};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
+use crate::tables::Accounts;
 use crate::{Result, Store, StoreError, Tx, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
 use rivet_domain::accounts::{

@@ -6,12 +6,12 @@
 //! Links to a record that is deleted are removed by triggers (migrations_activities); nothing
 //! here has to be called from the record deletes.
 
-use crate::migrations_activities::{Activities, ActivityLinks};
-use crate::migrations_records::{Accounts, Contacts};
 use crate::query::{self, ListField, Seek, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::schema::Leads;
+use crate::tables::Leads;
+use crate::tables::{Accounts, Contacts};
+use crate::tables::{Activities, ActivityLinks};
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
 use rivet_domain::activities::{

@@ -2,8 +2,8 @@
 //! A key acts as the member who created it (its "own" rows), with the key's role; it stops
 //! working when revoked or when that member is deactivated.
 
-use crate::schema::{ApiKeys, Roles};
 use crate::sessions::{hash_token, random_token};
+use crate::tables::{ApiKeys, Roles};
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};

@@ -7,7 +7,7 @@
 //! so no mutation can skip them.
 
 use crate::page::PageRequest;
-use crate::schema::AuditLog;
+use crate::tables::AuditLog;
 use crate::{Page, Result, StoreError, Tx, exec, fetch_all, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};

@@ -1,8 +1,8 @@
 //! Companies (tenants) and their settings. A company is created with its built-in roles, so it
 //! is usable from its first second.
 
-use crate::migrations_deals::CompanyDealSettings;
-use crate::schema::{Companies, Roles};
+use crate::tables::CompanyDealSettings;
+use crate::tables::{Companies, Roles};
 use crate::{Result, Store, Tx, exec, fetch_all, fetch_count, fetch_one, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::settings::CompanySettings;

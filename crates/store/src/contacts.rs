@@ -4,10 +4,10 @@
 //! account's deletion asks for.
 
 use crate::accounts;
-use crate::migrations_records::Contacts;
 use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
+use crate::tables::Contacts;
 use crate::{Result, Store, StoreError, Tx, fetch_optional, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField, ContactInput};

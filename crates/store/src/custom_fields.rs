@@ -8,8 +8,8 @@
 //! own audit row says what went). Who may call what is decided by the routes (any signed-in
 //! member reads, settings.update changes), not here.
 
-use crate::migrations_custom_fields::CustomFieldDefinitions as Defs;
 use crate::query::{self, CUSTOM_FIELDS_COLUMN, iden};
+use crate::tables::CustomFieldDefinitions as Defs;
 use crate::{
     Backend, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id,
     now,

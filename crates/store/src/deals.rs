@@ -5,13 +5,13 @@
 //! pipeline board.
 
 use crate::accounts;
-use crate::migrations_deals::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
-use crate::migrations_pipelines::{PipelineStages, Pipelines};
-use crate::migrations_records::Contacts;
 use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::schema::Companies;
+use crate::tables::Companies;
+use crate::tables::Contacts;
+use crate::tables::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
+use crate::tables::{PipelineStages, Pipelines};
 use crate::{
     Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };

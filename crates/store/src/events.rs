@@ -23,9 +23,9 @@
 //! Everything here except [`list`] works across companies through the system connection (the
 //! named bypass of tenant isolation): `sequence`, `consume`, `lag`.
 
-use crate::migrations_events::EventPositions;
 use crate::page::PageRequest;
-use crate::schema::Outbox;
+use crate::tables::EventPositions;
+use crate::tables::Outbox;
 use crate::{Backend, Page, Result, Store, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
@@ -169,7 +169,7 @@ impl Tx {
         before: Option<&mut Value>,
         after: Option<&mut Value>,
     ) -> Result<()> {
-        use crate::migrations_pipelines::PipelineStages;
+        use crate::tables::PipelineStages;
         let stage = |v: &Option<&mut Value>| {
             v.as_ref()
                 .and_then(|v| v.get("stage_id"))

@@ -11,7 +11,7 @@
 //! Tenancy: a company's jobs carry its `company_id`; system jobs (maintenance) have none and are
 //! visible only to system administrators.
 
-use crate::schema::{JobSchedules, Jobs};
+use crate::tables::{JobSchedules, Jobs};
 use crate::{
     Backend, Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
 };

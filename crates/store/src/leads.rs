@@ -5,7 +5,7 @@
 use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
-use crate::schema::Leads;
+use crate::tables::Leads;
 use crate::{Result, Store, Tx};
 use chrono::{DateTime, Utc};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadInput, LeadStatus, total_score};

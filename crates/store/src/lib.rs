@@ -18,29 +18,19 @@ pub mod jobs;
 pub mod leads;
 pub mod logs;
 pub mod maintenance;
-pub mod migrations_activities;
-pub mod migrations_custom_fields;
-pub mod migrations_deals;
-pub mod migrations_events;
-pub mod migrations_list_sorts;
-pub mod migrations_pipelines;
-pub mod migrations_records;
-pub mod migrations_rls;
-pub mod migrations_search;
-pub mod migrations_search_scale;
-pub mod migrations_views;
+pub mod migrations;
 pub mod page;
 pub mod pipelines;
 pub mod query;
 pub mod record;
 pub mod roles;
 mod row;
-pub mod schema;
 pub mod search;
 pub mod search_typos;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
+pub mod tables;
 pub mod tasks;
 pub mod teams;
 pub mod timeline;
@@ -181,7 +171,7 @@ pub struct Store {
     /// Woken when a transaction that wrote outbox events commits, so this process's event
     /// dispatcher need not wait for its next poll.
     events_written: std::sync::Arc<tokio::sync::Notify>,
-    /// PostgreSQL: tenant transactions run as [`migrations_rls::TENANT_ROLE`], bound by the
+    /// PostgreSQL: tenant transactions run as [`tables::TENANT_ROLE`], bound by the
     /// row-level security policies. Off only to measure what the policies cost.
     row_security: bool,
 }
@@ -305,7 +295,7 @@ impl Store {
     /// library's own lines (one per migration, on every start) are held back by
     /// `rivet_server::logging`.
     pub async fn migrate(&self) -> Result<()> {
-        let pending: Vec<String> = schema::Migrator::get_pending_migrations(&self.db)
+        let pending: Vec<String> = migrations::Migrator::get_pending_migrations(&self.db)
             .await?
             .iter()
             .map(|m| m.name().to_owned())
@@ -315,7 +305,7 @@ impl Store {
         } else {
             tracing::debug!(migrations = ?pending, "applying database migrations");
         }
-        schema::Migrator::up(&self.db, None).await?;
+        migrations::Migrator::up(&self.db, None).await?;
         if let (Some(first), Some(last)) = (pending.first(), pending.last()) {
             tracing::info!(
                 "applied {} database migrations ({first} … {last})",
@@ -530,7 +520,7 @@ impl Store {
 async fn enter_company<C: ConnectionTrait>(conn: &C, company: Uuid) -> Result<()> {
     conn.execute_unprepared(&format!(
         "SET LOCAL ROLE {}; SELECT set_config('rivet.company_id', '{company}', true)",
-        migrations_rls::TENANT_ROLE
+        tables::TENANT_ROLE
     ))
     .await?;
     Ok(())

@@ -7,7 +7,7 @@
 //! Another company's rows are never visible.
 
 use crate::page::PageRequest;
-use crate::schema::SystemLogs;
+use crate::tables::SystemLogs;
 use crate::{Backend, Page, Result, Store, exec, fetch_all};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;

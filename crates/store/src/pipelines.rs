@@ -11,7 +11,7 @@
 //! ([`pipeline_references`], [`stage_references`]); its deals need to be moved first. Who may
 //! call what is decided by the routes (deals.read to read, settings.update to change), not here.
 
-use crate::migrations_pipelines::{PipelineStages, Pipelines};
+use crate::tables::{PipelineStages, Pipelines};
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;

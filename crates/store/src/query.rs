@@ -12,7 +12,7 @@
 //! [`order_and_seek_list`], [`page_of_list`] and [`decode_list_cursor`], which also cover its own
 //! fields.
 
-use crate::schema::Memberships;
+use crate::tables::Memberships;
 use crate::{Backend, Page, Result, StoreError, fetch_optional};
 use base64::Engine as _;
 use rivet_domain::custom_fields::CustomFieldKind;

@@ -1,7 +1,7 @@
 //! Roles and their grants. Built-in roles cannot be renamed or deleted; their grants can be
 //! edited like any other role's.
 
-use crate::schema::{ApiKeys, Memberships, RolePermissions, Roles};
+use crate::tables::{ApiKeys, Memberships, RolePermissions, Roles};
 use crate::{
     Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };

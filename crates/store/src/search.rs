@@ -34,8 +34,8 @@
 //! `record_type = … AND <the caller's read scope on it>` (`query::scope_condition` on the
 //! index's `owner_id`); a type the caller may not read is left out entirely.
 
-use crate::migrations_search::SQLITE_FTS_INDEXES;
-use crate::migrations_search_scale::{
+use crate::migrations::m0007_search::SQLITE_FTS_INDEXES;
+use crate::migrations::m0014_search_scale::{
     SQLITE_VOCAB_TRIGGER, sqlite_vocab_backfill, sqlite_vocab_on_insert,
 };
 use crate::{Backend, Result, Store, StoreError, fetch_all};
@@ -319,10 +319,7 @@ fn term_condition(table: &DynIden, m: &WordMatch) -> Cond {
 /// word indexes, LIKE and @@ not being leakproof; see `migrations_rls`), else the table.
 fn docs_from(q: &mut SelectStatement, tenant_view: bool) -> &mut SelectStatement {
     if tenant_view {
-        q.from_as(
-            Alias::new(crate::migrations_rls::SEARCH_VIEW),
-            SearchDocs::Table,
-        )
+        q.from_as(Alias::new(crate::tables::SEARCH_VIEW), SearchDocs::Table)
     } else {
         q.from(SearchDocs::Table)
     }

@@ -13,7 +13,7 @@
 //! What is *not* corrected: words with digits (phone numbers: a wrong digit is another number),
 //! words of one or two letters, and words longer than the vocabulary keeps.
 
-use crate::migrations_search_scale::{TWO_EDITS_MAX, VOCAB_MAX};
+use crate::migrations::m0014_search_scale::{TWO_EDITS_MAX, VOCAB_MAX};
 use crate::search::{MIN_WORD_SCORE, WordMatch, word_score};
 use crate::{Result, Store, fetch_all};
 use rivet_domain::Actor;
@@ -234,7 +234,7 @@ mod tests {
             let ours = query_variants(typo);
             let theirs = variants(
                 word,
-                if word.chars().count() >= crate::migrations_search_scale::TWO_EDITS_MIN {
+                if word.chars().count() >= crate::migrations::m0014_search_scale::TWO_EDITS_MIN {
                     2
                 } else {
                     1

@@ -4,7 +4,7 @@
 //! Secrets (refresh tokens, web session tokens, API keys, invitations) are random 256-bit values
 //! given to the client once; only their SHA-256 is stored, so a database leak reveals none.
 
-use crate::schema::{Memberships, RefreshTokens, Roles, Sessions, Teams, Users};
+use crate::tables::{Memberships, RefreshTokens, Roles, Sessions, Teams, Users};
 use crate::{Result, Store, exec, fetch_all, fetch_optional, new_id, now};
 use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};

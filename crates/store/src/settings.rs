@@ -1,6 +1,6 @@
 //! Installation-wide settings, stored as one JSON document under the key `system`.
 
-use crate::schema::SystemSettings as Table;
+use crate::tables::SystemSettings as Table;
 use crate::{Result, Store, exec, fetch_optional, now};
 use rivet_domain::Actor;
 use rivet_domain::settings::SystemSettings;

@@ -5,7 +5,7 @@
 //! operational counters used by `/metrics` ([`jobs_by_state`], [`database_size`]) reveal no
 //! tenant data and take no caller.
 
-use crate::schema::{
+use crate::tables::{
     ApiKeys, AuditLog, Companies, Jobs, Memberships, Roles, SystemLogs, Teams, Users,
 };
 use crate::{Backend, Result, Store, StoreError, fetch_all, fetch_count};

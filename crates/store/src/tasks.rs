@@ -7,10 +7,10 @@
 //! A task about a record that is deleted is detached from it by triggers (migrations_activities).
 
 use crate::activities::record_exists;
-use crate::migrations_activities::Tasks;
 use crate::query::{self, ListField, Seek, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
+use crate::tables::Tasks;
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, now};
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;

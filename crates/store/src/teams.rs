@@ -1,7 +1,7 @@
 //! Teams: a named group of members with an optional manager. "Team" scope covers the rows owned
 //! by members of the caller's own team and of every team they manage.
 
-use crate::schema::{Memberships, Teams};
+use crate::tables::{Memberships, Teams};
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};

@@ -8,11 +8,11 @@
 //! but not others' activities sees the lead's timeline without them); a kind the caller may not
 //! read at all is left out rather than refused.
 
-use crate::migrations_deals::{DealStageHistory, Deals};
-use crate::migrations_pipelines::PipelineStages;
-use crate::migrations_records::Contacts;
 use crate::row::table_row;
-use crate::schema::AuditLog;
+use crate::tables::AuditLog;
+use crate::tables::Contacts;
+use crate::tables::PipelineStages;
+use crate::tables::{DealStageHistory, Deals};
 use crate::{Result, Store, fetch_all, query};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};

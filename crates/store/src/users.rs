@@ -3,7 +3,7 @@
 //! admin changes is the membership; the person's login is shared.
 
 use crate::page::PageRequest;
-use crate::schema::{Invitations, Memberships, Roles, Sessions, Teams, Users};
+use crate::tables::{Invitations, Memberships, Roles, Sessions, Teams, Users};
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Duration, Utc};
 use rivet_domain::{Action, Actor, Email, Resource, Scope};
@@ -701,7 +701,7 @@ pub struct CompanyMembership {
 
 /// Every company a person belongs to, oldest membership first.
 pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyMembership>> {
-    use crate::schema::Companies;
+    use crate::tables::Companies;
     fetch_all(
         store.system(),
         Query::select()

@@ -8,7 +8,7 @@
 //! transaction (`saved_views_default_key` guards it again). Every change is audited as resource
 //! `"saved_views"`.
 
-use crate::migrations_views::SavedViews as Views;
+use crate::tables::SavedViews as Views;
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::{Actor, Resource};

@@ -10,9 +10,9 @@
 //! consumer work across companies through the system connection.
 
 use crate::events::{Consumer, Event};
-use crate::migrations_events::{WebhookDeliveries as D, Webhooks as W};
 use crate::page::PageRequest;
 use crate::sessions::random_token;
+use crate::tables::{WebhookDeliveries as D, Webhooks as W};
 use crate::{
     Backend, Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
 };

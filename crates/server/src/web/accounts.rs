@@ -2,23 +2,27 @@
 //! lifecycle stage / delete with a confirmation step), the create and edit form, an account's
 //! page with its parent, child accounts and contacts, and the delete page that asks what to do
 //! with the contacts and child accounts. The list reads the same query string as
-//! `GET /api/v1/accounts`, and every change goes through `crate::accounts::{create_account,
+//! `GET /api/v1/accounts`, and every change goes through `crate::api::accounts::{create_account,
 //! update_account}` or the store's functions, as the API's routes do.
 
 use super::custom_fields::{
     self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
 };
-use super::leads::{
-    ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, items, number_json, owner_json, tags_json, text, value_of,
+use super::detail::{Section, items};
+use super::form::{number_json, owner_json, tags_json, text};
+use super::list::{
+    ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done, choice_options,
+    value_of,
 };
+use super::names::AccountNames;
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime, options,
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
-use crate::accounts::{create_account, update_account};
-use crate::error::AppError;
-use crate::extract::parse_id;
+use super::views_bar::ListSpec;
+use crate::api::record::{create_record, update_record};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -30,12 +34,10 @@ use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
 use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
-use rivet_store::page::MAX_LIMIT;
 use rivet_store::record;
 use rivet_store::{contacts::Contact, deals::Deal};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The form fields a validation message can sit next to.
@@ -85,109 +87,6 @@ fn stage_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
     choice_options(first, STAGES, LifecycleStage::as_str, stage_label, selected)
 }
 
-/// The names of the accounts `ids` that the caller may read, in one query; none without read
-/// on accounts.
-pub(super) async fn names_of(
-    ctx: &Ctx,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, String>, WebError> {
-    if !ctx.can(Resource::Accounts, Action::Read) {
-        return Ok(HashMap::new());
-    }
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
-    ids.sort_unstable();
-    ids.dedup();
-    accounts::names(&ctx.app.store, &ctx.actor, &ids)
-        .await
-        .or_page(ctx)
-}
-
-/// The accounts the caller may read, by name: for the parent and account selects, and to name
-/// the account of a contact. An account beyond the first [`MAX_LIMIT`] is still named when a
-/// page needs it (see [`AccountNames::name`]).
-pub(super) struct AccountNames {
-    /// Sorted by name.
-    list: Vec<(Uuid, String)>,
-    names: HashMap<Uuid, String>,
-}
-
-impl AccountNames {
-    pub(super) async fn load(ctx: &Ctx) -> Result<Self, WebError> {
-        let mut list = Vec::new();
-        if ctx.can(Resource::Accounts, Action::Read) {
-            let pairs = [("sort".to_owned(), "name".to_owned())];
-            let query = ListQuery::parse(&pairs, ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
-                .map_err(|e| ctx.fail(AppError::BadRequest(e.0)))?;
-            let page = record::list::<Account>(&ctx.app.store, &ctx.actor, &query, MAX_LIMIT, None)
-                .await
-                .or_page(ctx)?;
-            list = page.data.into_iter().map(|a| (a.id, a.name)).collect();
-        }
-        let names = list.iter().cloned().collect();
-        Ok(Self { list, names })
-    }
-
-    /// Look up, in one query, the names of those of `ids` not loaded yet (a page of rows).
-    pub(super) async fn resolve(
-        &mut self,
-        ctx: &Ctx,
-        ids: impl IntoIterator<Item = Uuid>,
-    ) -> Result<(), WebError> {
-        let missing: Vec<Uuid> = ids
-            .into_iter()
-            .filter(|id| !self.names.contains_key(id))
-            .collect();
-        self.names.extend(names_of(ctx, missing).await?);
-        Ok(())
-    }
-
-    /// The name of an account loaded or resolved before; one the caller may not read is
-    /// "Another account".
-    pub(super) fn known(&self, id: Uuid) -> String {
-        self.names
-            .get(&id)
-            .cloned()
-            .unwrap_or_else(|| "Another account".into())
-    }
-
-    /// The account's name, looked up on its own when it is not among the first page.
-    pub(super) async fn name(&self, ctx: &Ctx, id: Uuid) -> String {
-        if let Some(name) = self.names.get(&id) {
-            return name.clone();
-        }
-        match record::get::<Account>(&ctx.app.store, &ctx.actor, id).await {
-            Ok(account) => account.name,
-            Err(_) => "Another account".into(),
-        }
-    }
-
-    /// A select of the accounts, without `except`; the selected one stays choosable.
-    pub(super) async fn options(
-        &self,
-        ctx: &Ctx,
-        first: Option<&str>,
-        selected: &str,
-        except: Option<Uuid>,
-    ) -> Vec<Opt> {
-        let mut items: Vec<(String, String)> = first
-            .map(|label| (String::new(), label.to_owned()))
-            .into_iter()
-            .collect();
-        items.extend(
-            self.list
-                .iter()
-                .filter(|(id, _)| Some(*id) != except)
-                .map(|(id, name)| (id.to_string(), name.clone())),
-        );
-        if let Ok(id) = Uuid::parse_str(selected)
-            && !self.names.contains_key(&id)
-        {
-            items.push((id.to_string(), self.name(ctx, id).await));
-        }
-        options(items, selected)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The list
 
@@ -230,14 +129,17 @@ struct ListPage {
     can_delete: bool,
     bulk_owner: Vec<Opt>,
     bulk_stage: Vec<Opt>,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
 }
+
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Accounts, "/accounts");
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let views = super::views::bar(&ctx, Resource::Accounts, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
@@ -666,7 +568,7 @@ pub async fn create(
         let input: Result<AccountInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
         let result = match input {
-            Ok(input) => create_account(&ctx.app, &ctx.actor, input).await,
+            Ok(input) => create_record::<Account>(&ctx.app, &ctx.actor, input).await,
             Err(e) => Err(e),
         };
         match result {
@@ -715,7 +617,7 @@ pub async fn update(
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
-        match update_account(&ctx.app, &ctx.actor, id, patch).await {
+        match update_record::<Account>(&ctx.app, &ctx.actor, id, patch).await {
             Ok(account) => {
                 return Ok(ctx.done(
                     &format!("/accounts/{id}"),
@@ -910,7 +812,7 @@ impl Related {
                 .iter()
                 .map(|c| Link {
                     id: c.id,
-                    name: super::contacts::display_name(c),
+                    name: super::names::display_name(c),
                     detail: [c.title.as_deref(), c.email.as_deref()]
                         .into_iter()
                         .flatten()

@@ -4,23 +4,25 @@
 //! string as `GET /api/v1/activities` (the leads page's helpers turn the filter bar into it,
 //! plus `occurred_from`/`occurred_to` as the company's days: [`list_pairs`], and back for a
 //! saved view: [`page_pairs`]); every change goes through
-//! `crate::activities::update_activity` or the store's functions. New activities are logged
+//! `crate::api::activities::update_activity` or the store's functions. New activities are logged
 //! from a record's timeline (`web::timeline`), which knows the record to link.
 //!
 //! Times are shown and typed in the company's time zone (its settings); the API stores UTC.
 
-use super::leads::{
+use super::detail::record_path;
+use super::form::text;
+use super::list::{
     ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, text, value_of,
+    choice_options, value_of,
 };
-use super::timeline::record_path;
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
 };
-use crate::activities::update_activity;
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::tasks::company_time_zone;
+use super::views_bar::ListSpec;
+use crate::api::record::update_record;
+use crate::api::tasks::company_time_zone;
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -233,7 +235,7 @@ const FILTERS: &[&str] = &[
 #[template(path = "web/activities.html")]
 struct ListPage {
     layout: Layout,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
     rows: Vec<ActivityRow>,
     columns: Vec<Column>,
     q: String,
@@ -337,6 +339,13 @@ pub(super) fn page_pairs(api: Vec<(String, String)>, tz: Tz) -> Vec<(String, Str
         .collect()
 }
 
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec {
+    page_pairs,
+    company_days: true,
+    ..ListSpec::plain(Resource::Activities, "/activities")
+};
+
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
@@ -344,7 +353,7 @@ pub async fn index(
     let select_all = value_of(&raw, SELECT_PARAM) == "all";
     raw.retain(|(k, _)| k != SELECT_PARAM);
     // Opens the default view when there is no query.
-    let views = super::views::bar(&ctx, Resource::Activities, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let sees_others = ctx.actor.scope(Resource::Activities, Action::Read) != Scope::Own;
     let tz = company_time_zone(&ctx.app, &ctx.actor)
         .await
@@ -770,7 +779,7 @@ pub async fn update(
         patch.remove("occurred_at");
     }
     if errors.is_empty() {
-        match update_activity(&ctx.app, &ctx.actor, activity.id, patch).await {
+        match update_record::<Activity>(&ctx.app, &ctx.actor, activity.id, patch).await {
             Ok(saved) => {
                 return Ok(ctx.done(
                     &back_to(&form.back),

@@ -1,9 +1,9 @@
 //! The API keys page: the list (never the secrets), a form for a new key whose secret is shown
-//! once on the answer page, and revoke buttons. Creating goes through `crate::api_keys::create_key`.
+//! once on the answer page, and revoke buttons. Creating goes through `crate::api::api_keys::create_key`.
 
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, ago, date, options};
-use crate::api_keys::{CreateApiKey, create_key};
-use crate::extract::parse_id;
+use crate::api::api_keys::{CreateApiKey, create_key};
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -2,7 +2,7 @@
 //! binary, so `rivet serve` needs no files beside it and nothing is fetched from elsewhere.
 
 use super::view::WebError;
-use crate::error::AppError;
+use crate::http::error::AppError;
 use axum::extract::Path;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

@@ -332,7 +332,7 @@ pub async fn index(ctx: Ctx, WebQuery(query): WebQuery<AuditQuery>) -> Result<Re
         text => Some(
             Cursor::decode(text)
                 .ok_or_else(|| {
-                    ctx.fail(crate::error::AppError::BadRequest(
+                    ctx.fail(crate::http::error::AppError::BadRequest(
                         "the page link is not valid".into(),
                     ))
                 })?

@@ -2,23 +2,26 @@
 //! with a confirmation step), the create and edit form (`/contacts/new?account_id=` starts at an
 //! account, from its page), and a contact's page with its account and consent. The list reads
 //! the same query string as `GET /api/v1/contacts`, and every change goes through
-//! `crate::contacts::{create_contact, update_contact}` or the store's functions.
+//! `crate::api::contacts::{create_contact, update_contact}` or the store's functions.
 
-use super::accounts::AccountNames;
 use super::custom_fields::{
     self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
 };
-use super::leads::{
-    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Section, Selection, SortHeader, api_pairs,
-    bulk_done, items, owner_json, tags_json, text, value_of,
+use super::detail::{Section, items};
+use super::form::{owner_json, tags_json, text};
+use super::list::{
+    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done,
+    value_of,
 };
+use super::names::{AccountNames, display_name};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
-use crate::contacts::{create_contact, update_contact};
-use crate::error::AppError;
-use crate::extract::parse_id;
+use super::views_bar::ListSpec;
+use crate::api::record::{create_record, update_record};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -54,23 +57,6 @@ const FORM_FIELDS: &[&str] = &[
     "country",
     "tags",
 ];
-
-/// A contact's display name: the person, else the e-mail.
-pub(super) fn display_name(contact: &Contact) -> String {
-    let person = [contact.first_name.as_deref(), contact.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if person.is_empty() {
-        contact
-            .email
-            .clone()
-            .unwrap_or_else(|| "Unnamed contact".into())
-    } else {
-        person
-    }
-}
 
 // ---------------------------------------------------------------------------------------------
 // The list
@@ -110,14 +96,17 @@ struct ListPage {
     can_update: bool,
     can_delete: bool,
     bulk_owner: Vec<Opt>,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
 }
+
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Contacts, "/contacts");
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let views = super::views::bar(&ctx, Resource::Contacts, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
@@ -471,7 +460,7 @@ pub async fn create(
         let input: Result<ContactInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
         let result = match input {
-            Ok(input) => create_contact(&ctx.app, &ctx.actor, input).await,
+            Ok(input) => create_record::<Contact>(&ctx.app, &ctx.actor, input).await,
             Err(e) => Err(e),
         };
         match result {
@@ -531,7 +520,7 @@ pub async fn update(
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
-        match update_contact(&ctx.app, &ctx.actor, id, patch).await {
+        match update_record::<Contact>(&ctx.app, &ctx.actor, id, patch).await {
             Ok(contact) => {
                 return Ok(ctx.done(
                     &format!("/contacts/{id}"),

@@ -1,14 +1,14 @@
 //! The custom fields page (Administration › Custom fields): the company's definitions of each
 //! record type in display order with a form for a new one and move up / move down buttons, and
 //! one field's page (label, kind, options, required, position; delete). Every change goes
-//! through the functions `/api/v1/custom-fields` calls (`crate::custom_fields::create_field`,
+//! through the functions `/api/v1/custom-fields` calls (`crate::api::custom_fields::create_field`,
 //! `update_field` and the store's `delete`), so the rules, messages and audit rows are the API's.
 //! The values records hold, on the record forms and pages, are `web::custom_fields`.
 
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options, with_query};
-use crate::custom_fields::{CreateField, UpdateField, create_field, update_field};
-use crate::error::AppError;
-use crate::extract::parse_id;
+use crate::api::custom_fields::{CreateField, UpdateField, create_field, update_field};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -3,7 +3,7 @@
 //! API takes, the API's messages (`custom_fields.<key>`) next to their inputs, and the stored
 //! values on a record's page; and the list pages' query with `cf.<key>` filters and sorts
 //! ([`list_query`]). Checking the values is the API's job
-//! ([`crate::custom_fields::check_new`] and `check_patch`, called by the shared create and update
+//! ([`crate::api::custom_fields::check_new`] and `check_patch`, called by the shared create and update
 //! functions); nothing here validates them a second time.
 //!
 //! Each input posts its name even when left empty (a checkbox comes with a hidden `false`, a
@@ -12,7 +12,7 @@
 //! was opened is left alone.
 
 use super::view::{Ctx, FormErrors, Opt, OrPage, WebError, WebForm, capitalise, options};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use axum::extract::{FromRequest, Request};
 use rivet_domain::custom_fields::{CustomFieldKind, FieldDef, error_field};
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
@@ -127,7 +127,7 @@ pub struct CustomFields {
 
 impl CustomFields {
     pub async fn load(ctx: &Ctx, record_type: RecordType) -> Result<Self, WebError> {
-        let defs = crate::custom_fields::definitions(&ctx.app, &ctx.actor, record_type)
+        let defs = crate::api::custom_fields::definitions(&ctx.app, &ctx.actor, record_type)
             .await
             .or_page(ctx)?;
         Ok(Self { defs })
@@ -305,8 +305,15 @@ pub async fn list_query<F: Copy>(
     errors: &mut FormErrors,
 ) -> Result<Option<ListQuery<F>>, WebError> {
     let app = &ctx.app;
-    match crate::custom_fields::list_query(app, &ctx.actor, record_type, pairs, specs, default_sort)
-        .await
+    match crate::api::custom_fields::list_query(
+        app,
+        &ctx.actor,
+        record_type,
+        pairs,
+        specs,
+        default_sort,
+    )
+    .await
     {
         Ok(query) => Ok(Some(query)),
         Err(AppError::BadRequest(message)) => {

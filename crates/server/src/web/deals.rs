@@ -5,25 +5,27 @@
 //! with the count and weighted total of every deal the caller may read in that stage. Dragging a
 //! card to another column moves the deal through the API (`rivet.js`); without the script, each
 //! card's "Move to" form posts here. The list reads the same query string as
-//! `GET /api/v1/deals`, and every change goes through `crate::deals::{create_deal, update_deal}`
+//! `GET /api/v1/deals`, and every change goes through `crate::api::deals::{create_deal, update_deal}`
 //! or the store's functions, so the stage rules, stage history and audit are the API's.
 
-use super::contacts::display_name as contact_name;
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
-use super::leads::{
+use super::form::{number_json, owner_json, tags_json, text};
+use super::list::{
     ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, api_pairs, bulk_done,
-    choice_options, number_json, owner_json, tags_json, text, value_of,
+    choice_options, value_of,
 };
 use super::money::{MoneyStyle, money, money_opt};
+use super::names::display_name as contact_name;
 use super::timeline::{self, Timeline};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date,
     datetime, iso, options, safe_next, with_query,
 };
-use crate::custom_fields;
-use crate::deals::{create_deal, update_deal};
-use crate::error::AppError;
-use crate::extract::parse_id;
+use super::views_bar::ListSpec;
+use crate::api::custom_fields;
+use crate::api::record::{create_record, update_record};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -139,7 +141,7 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
         ("sort".to_owned(), "close_date".to_owned()),
     ];
     let list = ListQuery::parse(&pairs, DEAL_FIELDS, DEAL_DEFAULT_SORT)
-        .map_err(|e| ctx.fail(crate::error::AppError::BadRequest(e.0)))?;
+        .map_err(|e| ctx.fail(crate::http::error::AppError::BadRequest(e.0)))?;
     let page = record::list::<Deal>(store, &ctx.actor, &list, MAX_LIMIT, None)
         .await
         .or_page(&ctx)?;
@@ -228,7 +230,7 @@ pub async fn move_deal(
     if !form.close_reason.trim().is_empty() {
         patch.insert("close_reason".into(), Value::String(form.close_reason));
     }
-    match update_deal(&ctx.app, &ctx.actor, id, patch).await {
+    match update_record::<Deal>(&ctx.app, &ctx.actor, id, patch).await {
         Ok(moved) => Ok(ctx.done(&back, format!("Moved {}.", moved.name))),
         Err(err) => Ok(ctx.refused(&back, format!("{} was not moved: {err}", deal.name))),
     }
@@ -522,7 +524,7 @@ struct ListPage {
     can_update: bool,
     can_delete: bool,
     bulk_owner: Vec<Opt>,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
 }
 
 /// The filter bar as the API's query string. The bar names its fields as the API does
@@ -558,11 +560,14 @@ fn amount_text(deal: &Deal) -> String {
     money_opt(deal.amount.as_deref(), &deal.currency)
 }
 
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Deals, "/deals");
+
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let views = super::views::bar(&ctx, Resource::Deals, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let mut errors = FormErrors::new();
@@ -613,7 +618,7 @@ pub async fn index(
             .await
             .or_page(&ctx)?;
         let accounts =
-            super::accounts::names_of(&ctx, page.data.iter().filter_map(|d| d.account_id)).await?;
+            super::names::names_of(&ctx, page.data.iter().filter_map(|d| d.account_id)).await?;
         rows = page
             .data
             .iter()
@@ -1111,7 +1116,7 @@ pub async fn create(
         let input: Result<DealInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
         let result = match input {
-            Ok(input) => create_deal(&ctx.app, &ctx.actor, input).await,
+            Ok(input) => create_record::<Deal>(&ctx.app, &ctx.actor, input).await,
             Err(e) => Err(e),
         };
         match result {
@@ -1187,7 +1192,7 @@ pub async fn update(
     if !errors.is_empty() {
         check_rest(&patch, &mut errors);
     } else {
-        match update_deal(&ctx.app, &ctx.actor, id, patch).await {
+        match update_record::<Deal>(&ctx.app, &ctx.actor, id, patch).await {
             Ok(deal) => {
                 return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
             }

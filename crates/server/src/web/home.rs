@@ -6,7 +6,7 @@
 use super::audit::{AuditRow, Names, row};
 use super::money::MoneyStyle;
 use super::view::{Ctx, Layout, OrPage, WebError, date, with_query};
-use crate::error::AppError;
+use crate::http::error::AppError;
 use askama::Template;
 use axum::response::Response;
 use chrono::Utc;
@@ -114,7 +114,7 @@ fn bad_query(e: rivet_domain::query::QueryError) -> AppError {
 /// Open tasks assigned to the caller, due before now and due later today, soonest first — the
 /// tasks page's "Overdue" and "Due today" tabs, open ones only.
 async fn my_tasks(ctx: &Ctx) -> Result<MyTasks, WebError> {
-    let tz: Tz = crate::tasks::company_time_zone(&ctx.app, &ctx.actor)
+    let tz: Tz = crate::api::tasks::company_time_zone(&ctx.app, &ctx.actor)
         .await
         .or_page(ctx)?;
     let pending: Vec<&str> = TaskStatus::PENDING.iter().map(|s| s.as_str()).collect();
@@ -151,7 +151,7 @@ async fn my_tasks(ctx: &Ctx) -> Result<MyTasks, WebError> {
         related_href: task
             .related_type
             .zip(task.related_id)
-            .map(|(t, id)| super::timeline::record_path(t, id)),
+            .map(|(t, id)| super::detail::record_path(t, id)),
     };
     Ok(MyTasks {
         more: overdue.next_cursor.is_some() || today.next_cursor.is_some(),

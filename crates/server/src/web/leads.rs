@@ -1,39 +1,40 @@
 //! The leads pages: the list (filter bar, sortable columns, keyset pages, bulk owner / status /
 //! delete with a confirmation step), the create and edit form, and a lead's page with its audit
 //! history. The list reads the same query string as `GET /api/v1/leads` (one parser), and every
-//! change goes through `crate::leads::{create_lead, update_lead}` or the store's bulk functions.
+//! change goes through `crate::api::record::{create_record, update_record}` or the store's bulk functions.
 
 use super::audit::{AuditRow, Names, row as audit_row};
 use super::custom_fields::{
     self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
 };
+use super::detail::{Section, items};
+use super::form::{number_json, owner_json, tags_json, text};
+use super::list::{
+    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done,
+    choice_options, value_of,
+};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
-    options, safe_next, with_query,
 };
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::leads::{MAX_BULK, create_lead, update_lead};
+use super::views_bar::ListSpec;
+use crate::api::record::{create_record, update_record};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use chrono::NaiveDate;
 use rivet_domain::activities::RecordType;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
 use rivet_store::leads::{self, BulkSet, Lead};
-use rivet_store::page::{MAX_LIMIT, PageRequest};
+use rivet_store::page::PageRequest;
 use rivet_store::record;
-use rivet_store::users::MemberFilter;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::collections::HashMap;
 use uuid::Uuid;
-
-pub(super) const PAGE_SIZE: u64 = 50;
 
 /// The form fields a validation message can sit next to.
 const FORM_FIELDS: &[&str] = &[
@@ -89,26 +90,6 @@ fn status_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
     choice_options(first, STATUSES, LeadStatus::as_str, status_label, selected)
 }
 
-/// A select of an enum's values (`value` and `label` of each), after an optional empty first
-/// option.
-pub(super) fn choice_options<T: Copy>(
-    first: Option<&str>,
-    all: &[T],
-    value: fn(T) -> &'static str,
-    label: fn(T) -> &'static str,
-    selected: &str,
-) -> Vec<Opt> {
-    let mut items: Vec<(String, String)> = first
-        .map(|label| (String::new(), label.to_owned()))
-        .into_iter()
-        .collect();
-    items.extend(
-        all.iter()
-            .map(|s| (value(*s).to_owned(), label(*s).to_owned())),
-    );
-    options(items, selected)
-}
-
 /// A lead's display name: the person, else the company, else the e-mail.
 pub(super) fn display_name(lead: &Lead) -> String {
     let person = [lead.first_name.as_deref(), lead.last_name.as_deref()]
@@ -125,82 +106,6 @@ pub(super) fn display_name(lead: &Lead) -> String {
         .unwrap_or_else(|| "Unnamed lead".into())
 }
 
-/// Names of the members the caller may see (all of them with users read, else only themselves):
-/// owners are shown by name where the caller's role allows it.
-pub(super) struct Owners {
-    me: Uuid,
-    names: HashMap<Uuid, String>,
-    /// Active members, for the owner selects, sorted by name.
-    active: Vec<(Uuid, String)>,
-}
-
-impl Owners {
-    pub(super) async fn load(ctx: &Ctx) -> Result<Self, WebError> {
-        let mut names = HashMap::new();
-        let mut active = Vec::new();
-        if ctx.can(Resource::Users, Action::Read) {
-            let page = PageRequest {
-                limit: MAX_LIMIT,
-                after: None,
-            };
-            let members = rivet_store::users::list(
-                &ctx.app.store,
-                &ctx.actor,
-                &MemberFilter::default(),
-                page,
-            )
-            .await
-            .or_page(ctx)?;
-            for m in members.data {
-                if m.active {
-                    active.push((m.id, m.name.clone()));
-                }
-                names.insert(m.id, m.name);
-            }
-        }
-        names.insert(ctx.actor.user_id, ctx.user_name.clone());
-        if !active.iter().any(|(id, _)| *id == ctx.actor.user_id) {
-            active.push((ctx.actor.user_id, ctx.user_name.clone()));
-        }
-        active.sort_by_key(|(_, name)| name.to_lowercase());
-        Ok(Self {
-            me: ctx.actor.user_id,
-            names,
-            active,
-        })
-    }
-
-    pub(super) fn name(&self, id: Uuid) -> String {
-        match self.names.get(&id) {
-            Some(name) if id == self.me => format!("{name} (you)"),
-            Some(name) => name.clone(),
-            None => "Another member".into(),
-        }
-    }
-
-    /// The owner select; the current owner stays choosable even if the caller cannot list them.
-    pub(super) fn options(&self, first: Option<&str>, selected: &str) -> Vec<Opt> {
-        let mut items: Vec<(String, String)> = first
-            .map(|label| (String::new(), label.to_owned()))
-            .into_iter()
-            .collect();
-        items.extend(self.active.iter().map(|(id, name)| {
-            let label = if *id == self.me {
-                format!("{name} (you)")
-            } else {
-                name.clone()
-            };
-            (id.to_string(), label)
-        }));
-        if let Ok(id) = Uuid::parse_str(selected)
-            && !self.active.iter().any(|(a, _)| *a == id)
-        {
-            items.push((id.to_string(), self.name(id)));
-        }
-        options(items, selected)
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The list
 
@@ -214,14 +119,6 @@ pub struct LeadRow {
     pub score: i32,
     pub owner: String,
     pub created: String,
-}
-
-pub struct SortHeader {
-    pub label: &'static str,
-    pub href: String,
-    /// `ascending`, `descending` or `none`, for `aria-sort`.
-    pub aria: &'static str,
-    pub arrow: &'static str,
 }
 
 /// The sortable columns: label, API field, and the direction a first click sorts in.
@@ -256,127 +153,17 @@ struct ListPage {
     can_delete: bool,
     bulk_owner: Vec<Opt>,
     bulk_status: Vec<Opt>,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
 }
 
-/// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
-/// date input sends), turned into `created_at[gte|lte]` before the shared parser sees them.
-pub(super) fn api_pairs(
-    raw: &[(String, String)],
-    errors: &mut FormErrors,
-) -> Vec<(String, String)> {
-    let mut out = Vec::new();
-    for (key, value) in raw {
-        let value = value.trim();
-        if value.is_empty() {
-            continue;
-        }
-        match key.as_str() {
-            "created_from" | "created_to" => match NaiveDate::parse_from_str(value, "%Y-%m-%d") {
-                Ok(day) => {
-                    let (op, time) = if key == "created_from" {
-                        ("gte", "00:00:00")
-                    } else {
-                        ("lte", "23:59:59.999")
-                    };
-                    out.push((format!("created_at[{op}]"), format!("{day}T{time}Z")));
-                }
-                Err(_) => errors.add(key, "must be a date such as 2026-01-31"),
-            },
-            _ => out.push((key.clone(), value.to_owned())),
-        }
-    }
-    out
-}
-
-pub(super) fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
-    raw.iter()
-        .find(|(k, _)| k == key)
-        .map(|(_, v)| v.trim())
-        .unwrap_or("")
-}
-
-/// The links of a list page, from its query string: the sortable column headers, the first and
-/// next page, and the address to come back to after a bulk action. Links keep the filters (and
-/// the sort); the cursor belongs to one page only.
-pub(super) struct ListLinks {
-    pub headers: Vec<SortHeader>,
-    pub first_href: Option<String>,
-    pub next_href: Option<String>,
-    pub back: String,
-    pub filtered: bool,
-}
-
-impl ListLinks {
-    /// `columns`: label, API field, and whether a first click sorts descending.
-    pub(super) fn new(
-        path: &str,
-        raw: &[(String, String)],
-        columns: &'static [(&'static str, &'static str, bool)],
-        next_cursor: Option<String>,
-    ) -> Self {
-        let cursor = value_of(raw, "cursor");
-        let kept: Vec<(&str, &str)> = raw
-            .iter()
-            .filter(|(k, v)| k != "cursor" && !v.trim().is_empty())
-            .map(|(k, v)| (k.as_str(), v.as_str()))
-            .collect();
-        let filters: Vec<(&str, &str)> =
-            kept.iter().filter(|(k, _)| *k != "sort").copied().collect();
-        let sort = value_of(raw, "sort");
-        let headers = columns
-            .iter()
-            .map(|(label, field, first_descending)| {
-                let current = sort
-                    .split(',')
-                    .next()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("-created_at");
-                let (aria, arrow, next) = if current == *field {
-                    ("ascending", " ▲", format!("-{field}"))
-                } else if current.strip_prefix('-') == Some(field) {
-                    ("descending", " ▼", (*field).to_owned())
-                } else if *first_descending {
-                    ("none", "", format!("-{field}"))
-                } else {
-                    ("none", "", (*field).to_owned())
-                };
-                let mut pairs = filters.clone();
-                pairs.push(("sort", next.as_str()));
-                SortHeader {
-                    label,
-                    href: with_query(path, &pairs),
-                    aria,
-                    arrow,
-                }
-            })
-            .collect();
-        let next_href = next_cursor.map(|c| {
-            let mut pairs = kept.clone();
-            pairs.push(("cursor", c.as_str()));
-            with_query(path, &pairs)
-        });
-        let first_href = (!cursor.is_empty()).then(|| with_query(path, &kept));
-        let mut back_pairs = kept.clone();
-        if !cursor.is_empty() {
-            back_pairs.push(("cursor", cursor));
-        }
-        Self {
-            headers,
-            first_href,
-            next_href,
-            back: with_query(path, &back_pairs),
-            filtered: !filters.is_empty(),
-        }
-    }
-}
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Leads, "/leads");
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let views = super::views::bar(&ctx, Resource::Leads, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
     let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
@@ -459,20 +246,6 @@ pub async fn index(
 // ---------------------------------------------------------------------------------------------
 // Bulk actions
 
-#[derive(Template)]
-#[template(path = "web/leads_bulk_delete.html")]
-pub(super) struct ConfirmDeletePage {
-    pub layout: Layout,
-    /// The list: its address and heading, and what one and several of its records are called.
-    pub path: &'static str,
-    pub title: &'static str,
-    pub noun: &'static str,
-    pub nouns: &'static str,
-    pub ids: Vec<Uuid>,
-    pub names: Vec<String>,
-    pub back: String,
-}
-
 /// One post for the three bulk actions (which button was pressed is `action`); deleting first
 /// shows a page that asks, and deletes only when that page's button sends `confirm=yes`.
 pub async fn bulk(
@@ -549,79 +322,6 @@ pub async fn bulk(
     bulk_done(&ctx, &back, result)
 }
 
-/// What a bulk form selected: the list page to go back to (one under `path`), the button
-/// pressed (`action`) and the ids.
-pub(super) struct Selection {
-    pub back: String,
-    pub action: String,
-    pub ids: Vec<Uuid>,
-}
-
-impl Selection {
-    /// Read the form and check the caller may delete (`action=delete`) or update `resource`;
-    /// an empty or too large selection is an answer already (`Err`), back to the list.
-    pub(super) fn read(
-        ctx: &Ctx,
-        form: &[(String, String)],
-        path: &str,
-        resource: Resource,
-        (noun, nouns): (&str, &str),
-    ) -> Result<Result<Self, Response>, WebError> {
-        let back = safe_next(value_of(form, "back"));
-        let back = if back.starts_with(path) {
-            back
-        } else {
-            path.to_owned()
-        };
-        let mut ids = Vec::new();
-        for (key, value) in form {
-            if key == "ids" {
-                let id = parse_id(value).or_page(ctx)?;
-                if !ids.contains(&id) {
-                    ids.push(id);
-                }
-            }
-        }
-        let action = value_of(form, "action").to_owned();
-        ctx.require(
-            resource,
-            if action == "delete" {
-                Action::Delete
-            } else {
-                Action::Update
-            },
-        )?;
-        if ids.is_empty() {
-            return Ok(Err(
-                ctx.refused(&back, format!("Select at least one {noun} first."))
-            ));
-        }
-        if ids.len() > MAX_BULK {
-            return Ok(Err(ctx.refused(
-                &back,
-                format!("Select at most {MAX_BULK} {nouns} at once."),
-            )));
-        }
-        Ok(Ok(Self { back, action, ids }))
-    }
-}
-
-/// The answer to a bulk action: back to the list with its message, or with why it failed.
-pub(super) fn bulk_done(
-    ctx: &Ctx,
-    back: &str,
-    result: Result<String, rivet_store::StoreError>,
-) -> Result<Response, WebError> {
-    match result {
-        Ok(message) => Ok(ctx.done(back, message)),
-        Err(err) => {
-            let mut errors = FormErrors::new();
-            errors.absorb(err.into(), &[]).or_page(ctx)?;
-            Ok(ctx.refused(back, errors.general.join(" ")))
-        }
-    }
-}
-
 // ---------------------------------------------------------------------------------------------
 // The form
 
@@ -655,10 +355,6 @@ pub struct LeadForm {
     identified_pain: String,
     champion: String,
     competition: String,
-}
-
-pub(super) fn text(value: &Option<String>) -> String {
-    value.clone().unwrap_or_default()
 }
 
 impl LeadForm {
@@ -738,41 +434,6 @@ impl LeadForm {
         map.insert("tags".into(), tags_json(&self.tags));
         map
     }
-}
-
-/// A whole number typed into a form (thousands separators allowed) as JSON; empty is `null`.
-pub(super) fn number_json(text: &str, field: &str, errors: &mut FormErrors) -> Value {
-    let text = text.trim();
-    if text.is_empty() {
-        return Value::Null;
-    }
-    match text.replace([',', '_', ' '], "").parse::<i64>() {
-        Ok(n) => Value::from(n),
-        Err(_) => {
-            errors.add(field, "must be a whole number");
-            Value::Null
-        }
-    }
-}
-
-/// The owner select into the body; left empty, the body keeps the current (or default) owner.
-pub(super) fn owner_json(map: &mut Map<String, Value>, owner_id: &str, errors: &mut FormErrors) {
-    if let Ok(owner) = Uuid::parse_str(owner_id.trim()) {
-        map.insert("owner_id".into(), Value::String(owner.to_string()));
-    } else if !owner_id.trim().is_empty() {
-        errors.add("owner_id", "is not a member of this company");
-    }
-}
-
-/// Comma-separated tags as a JSON list.
-pub(super) fn tags_json(text: &str) -> Value {
-    Value::Array(
-        text.split(',')
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .map(|t| Value::String(t.to_owned()))
-            .collect(),
-    )
 }
 
 #[derive(Template)]
@@ -870,7 +531,7 @@ pub async fn create(
         let input: Result<LeadInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
         let result = match input {
-            Ok(input) => create_lead(&ctx.app, &ctx.actor, input).await,
+            Ok(input) => create_record::<Lead>(&ctx.app, &ctx.actor, input).await,
             Err(e) => Err(e),
         };
         match result {
@@ -925,7 +586,7 @@ pub async fn update(
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
     if errors.is_empty() {
-        match update_lead(&ctx.app, &ctx.actor, id, patch).await {
+        match update_record::<Lead>(&ctx.app, &ctx.actor, id, patch).await {
             Ok(lead) => {
                 return Ok(ctx.done(
                     &format!("/leads/{id}"),
@@ -963,16 +624,6 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
 // ---------------------------------------------------------------------------------------------
 // A lead's page
 
-pub struct Item {
-    pub label: &'static str,
-    pub value: String,
-}
-
-pub struct Section {
-    pub title: &'static str,
-    pub items: Vec<Item>,
-}
-
 #[derive(Template)]
 #[template(path = "web/leads_show.html")]
 struct DetailPage {
@@ -995,15 +646,6 @@ struct DetailPage {
     can_delete: bool,
     timeline: Timeline,
     here: String,
-}
-
-pub(super) fn items(list: &[(&'static str, &Option<String>)]) -> Vec<Item> {
-    list.iter()
-        .map(|(label, value)| Item {
-            label,
-            value: value.as_deref().unwrap_or_default().to_owned(),
-        })
-        .collect()
 }
 
 pub async fn show(

@@ -17,9 +17,13 @@ mod contacts;
 mod custom_field_admin;
 mod custom_fields;
 mod deals;
+mod detail;
+mod form;
 mod home;
 mod leads;
+mod list;
 mod money;
+mod names;
 mod pipelines;
 mod profile;
 mod roles;
@@ -33,9 +37,10 @@ mod timeline;
 mod users;
 mod view;
 mod views;
+mod views_bar;
 mod webhooks;
 
-use crate::router::Access;
+use crate::http::router::Access;
 use crate::state::AppState;
 use axum::Router;
 use axum::extract::{Request, State};
@@ -637,7 +642,7 @@ pub fn route_list() -> Vec<WebRoute> {
 /// the authentication middleware, for every route).
 pub fn csrf_refused() -> axum::response::Response {
     use axum::response::IntoResponse;
-    view::WebError::from(crate::error::AppError::Forbidden(
+    view::WebError::from(crate::http::error::AppError::Forbidden(
         "this form has expired or did not come from Rivet; reload the page and try again".into(),
     ))
     .into_response()

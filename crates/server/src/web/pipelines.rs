@@ -2,18 +2,18 @@
 //! new one and its stages, and one pipeline's page (name, default flag; each stage's name,
 //! probability, forecast category and outcome; add, move up / down and delete stages; delete
 //! the pipeline). Every change goes through the functions `/api/v1/pipelines` calls
-//! (`crate::pipelines::create_pipeline`, `update_pipeline`, `add_pipeline_stage`,
+//! (`crate::api::pipelines::create_pipeline`, `update_pipeline`, `add_pipeline_stage`,
 //! `update_pipeline_stage` and the store's deletes), so the rules, messages and audit rows are
 //! the API's: a stage that deals sit in is not deleted, and the page says so.
 
 use super::custom_field_admin::neighbour;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options, with_query};
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::pipelines::{
+use crate::api::pipelines::{
     AddStage, CreatePipeline, UpdatePipeline, UpdateStage, add_pipeline_stage, create_pipeline,
     update_pipeline, update_pipeline_stage,
 };
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -3,8 +3,8 @@
 //! open it; each form calls the same function as its `/me` API route.
 
 use super::view::{Ctx, FormErrors, Layout, OrPage, WebError, WebForm, password_hint};
-use crate::auth;
-use crate::error::AppError;
+use crate::api::auth;
+use crate::http::error::AppError;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,14 +1,14 @@
 //! The roles pages: the list with a form for a new custom role (optionally starting from another
 //! role's grants), and one role's permission matrix — rows are resources, columns are actions,
 //! each cell a choice of the scopes that resource allows. Saving replaces every grant at once
-//! through `crate::roles::replace_permissions`, the function behind `PUT /roles/{id}/permissions`.
+//! through `crate::api::roles::replace_permissions`, the function behind `PUT /roles/{id}/permissions`.
 
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options, resource_label, with_query,
 };
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::roles::{GrantInput, check_role_name, replace_permissions};
+use crate::api::roles::{GrantInput, check_role_name, replace_permissions};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -8,8 +8,9 @@ use super::view::{
     Bare, Ctx, FormErrors, WebError, WebForm, WebQuery, add_cookie, clear_flash, cookie,
     password_hint, read_flash, redirect_with_flash, safe_next, set_cookie,
 };
-use crate::auth::{self, ClientIp, SignInError, WebSession};
-use crate::error::AppError;
+use crate::api::auth::{self, SignInError};
+use crate::http::auth::{ClientIp, WebSession};
+use crate::http::error::AppError;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequestParts, Path, State};

@@ -1,8 +1,8 @@
 //! The company settings page (name, time zone, currency, fiscal year, locale), saved through
-//! `crate::settings::update_settings`; read-only for callers who may not change it.
+//! `crate::api::settings::update_settings`; read-only for callers who may not change it.
 
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options};
-use crate::settings::{UpdateSettings, update_settings};
+use crate::api::settings::{UpdateSettings, update_settings};
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;

@@ -1,6 +1,6 @@
 //! Operations pages: the job queue (counts, filters, retry and cancel), the stored system logs
 //! with a per-hour chart drawn on the server, and the system settings with the installation's
-//! statistics. Each calls what its API route calls (`crate::system`, `rivet_store::jobs`), with
+//! statistics. Each calls what its API route calls (`crate::api::system`, `rivet_store::jobs`), with
 //! the same access rules: jobs and logs need their permission (the store narrows logs to the
 //! caller's company unless they are a system administrator), settings and statistics need a
 //! system administrator.
@@ -10,12 +10,12 @@ use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, ago, capitalise, datetime,
     iso, options, with_query,
 };
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::system::{
+use crate::api::system::{
     LogStatsQuery, LogsQuery, UpdateSystemSettings, list_system_logs, system_log_stats,
     system_stats, update_system_settings,
 };
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

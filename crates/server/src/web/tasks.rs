@@ -2,8 +2,8 @@
 //! bar, a filter bar, sortable columns, keyset pages, a one-click "Complete" per open task, and
 //! bulk assignee / status / priority / delete with a confirmation step) and the create and edit
 //! form. The list reads the same query string as `GET /api/v1/tasks` (the leads page's helpers
-//! turn the filter bar into it, `crate::tasks::list_shortcuts` reads the shortcuts); every
-//! change goes through `crate::tasks::{create_task, update_task}` or the store's functions.
+//! turn the filter bar into it, `crate::api::tasks::list_shortcuts` reads the shortcuts); every
+//! change goes through `crate::api::tasks::{create_task, update_task}` or the store's functions.
 //!
 //! The tab is the page's own parameter `tab=mine|overdue|today|all` (`view` is the views bar's;
 //! old `?view=overdue` links still open their tab): [`list_pairs`] turns it into the API's
@@ -12,18 +12,21 @@
 //! Dates and times are shown and typed in the company's time zone (its settings), and "Due
 //! today" is the company's today; the API stores UTC.
 
-use super::leads::{
+use super::detail::record_path;
+use super::form::text;
+use super::list::{
     ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, text, value_of,
+    choice_options, value_of,
 };
-use super::timeline::record_path;
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
     with_query,
 };
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::tasks::{company_time_zone, create_task, list_shortcuts, update_task};
+use super::views_bar::ListSpec;
+use crate::api::record::{create_record, update_record};
+use crate::api::tasks::{company_time_zone, list_shortcuts};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
@@ -257,7 +260,7 @@ const SORT_COLUMNS: &[(&str, &str, bool)] = &[
 #[template(path = "web/tasks.html")]
 struct ListPage {
     layout: Layout,
-    views: super::views::ViewsBar,
+    views: super::views_bar::ViewsBar,
     tabs: Vec<TabLink>,
     tab: &'static str,
     heading: &'static str,
@@ -367,6 +370,14 @@ pub(super) fn page_pairs(api: Vec<(String, String)>) -> Vec<(String, String)> {
     api
 }
 
+/// The list page, as its views bar and saved views see it.
+pub(super) const PAGE: ListSpec = ListSpec {
+    page_pairs: |pairs, _| page_pairs(pairs),
+    whole_list,
+    name_tab,
+    ..ListSpec::plain(Resource::Tasks, "/tasks")
+};
+
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
@@ -376,7 +387,7 @@ pub async fn index(
     let select_all = value_of(&raw, SELECT_PARAM) == "all";
     raw.retain(|(k, _)| k != SELECT_PARAM);
     // Names the tab in `raw` (and opens the default view when there is no query).
-    let views = super::views::bar(&ctx, Resource::Tasks, &mut raw).await?;
+    let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     // "All" is offered only to who sees others' tasks; for anyone else it is their own anyway.
     let tab = Tab::parse(value_of(&raw, TAB_PARAM)).ok_or_else(|| {
         ctx.fail(AppError::BadRequest(
@@ -630,7 +641,7 @@ pub async fn complete(
     let back = back_to_list(&form);
     let mut patch = Map::new();
     patch.insert("status".into(), Value::from(TaskStatus::Completed.as_str()));
-    match update_task(&ctx.app, &ctx.actor, id, patch).await {
+    match update_record::<Task>(&ctx.app, &ctx.actor, id, patch).await {
         Ok(task) => Ok(ctx.done(&back, format!("Completed “{}”.", task.subject))),
         Err(err) => {
             let mut errors = FormErrors::new();
@@ -999,7 +1010,7 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<TaskForm>) -> Result<Respon
         let input: Result<TaskInput, AppError> = serde_json::from_value(Value::Object(body))
             .map_err(|e| AppError::BadRequest(e.to_string()));
         let result = match input {
-            Ok(input) => create_task(&ctx.app, &ctx.actor, input).await,
+            Ok(input) => create_record::<Task>(&ctx.app, &ctx.actor, input).await,
             Err(e) => Err(e),
         };
         match result {
@@ -1040,7 +1051,7 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let patch = form.as_json(tz, &mut errors);
     if errors.is_empty() {
-        match update_task(&ctx.app, &ctx.actor, task.id, patch).await {
+        match update_record::<Task>(&ctx.app, &ctx.actor, task.id, patch).await {
             Ok(task) => {
                 return Ok(ctx.done("/tasks", format!("Saved the task “{}”.", task.subject)));
             }

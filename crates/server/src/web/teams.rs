@@ -1,10 +1,10 @@
 //! The teams pages: the list with member counts and a form for a new team, and one team's page
-//! (rename, change manager, members, delete). Creating goes through `crate::teams::create_team`.
+//! (rename, change manager, members, delete). Creating goes through `crate::api::teams::create_team`.
 
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options, with_query};
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::teams::{CreateTeam, create_team};
+use crate::api::teams::{CreateTeam, create_team};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -1,18 +1,21 @@
 //! A record's timeline on its page, and the quick-add forms under it (a note, a logged call, a
-//! task). Entries come from `crate::timeline::record_timeline`, the quick-adds go through
+//! task). Entries come from `crate::api::timeline::record_timeline`, the quick-adds go through
 //! `create_activity` / `create_task`: the same rules, scopes and audit as the API.
 
-use super::leads::Owners;
+use super::detail::record_path;
+use super::list::Owners;
 use super::view::{Ctx, WebError, WebForm, ago, capitalise, datetime, with_query};
-use crate::activities::create_activity;
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::tasks::{company_time_zone, create_task};
+use crate::api::record::create_record;
+use crate::api::tasks::company_time_zone;
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use axum::extract::Path;
 use axum::response::Response;
 use rivet_domain::activities::{ActivityInput, LinkInput, RecordType};
 use rivet_domain::tasks::TaskInput;
 use rivet_domain::{Action, Resource};
+use rivet_store::activities::Activity;
+use rivet_store::tasks::Task;
 use rivet_store::timeline::{Before, EntryKind};
 use serde::Deserialize;
 use uuid::Uuid;
@@ -44,16 +47,6 @@ pub(super) struct Timeline {
     pub can_task: bool,
     /// The full task form, about this record.
     pub new_task: String,
-}
-
-pub(super) fn record_path(record_type: RecordType, id: Uuid) -> String {
-    let list = match record_type {
-        RecordType::Lead => "leads",
-        RecordType::Contact => "contacts",
-        RecordType::Account => "accounts",
-        RecordType::Deal => "deals",
-    };
-    format!("/{list}/{id}")
 }
 
 fn detail_of(kind: EntryKind, data: &serde_json::Value) -> String {
@@ -96,9 +89,10 @@ pub(super) async fn load(
             ))
         })?),
     };
-    let page = crate::timeline::record_timeline(&ctx.app, &ctx.actor, record, id, PAGE, before)
-        .await
-        .map_err(|e| ctx.fail(e))?;
+    let page =
+        crate::api::timeline::record_timeline(&ctx.app, &ctx.actor, record, id, PAGE, before)
+            .await
+            .map_err(|e| ctx.fail(e))?;
     let edits_activities = ctx.can(Resource::Activities, Action::Update);
     let edits_tasks = ctx.can(Resource::Tasks, Action::Update);
     let rows = page
@@ -186,7 +180,7 @@ pub async fn quick_add(
                 }]),
                 ..Default::default()
             };
-            create_activity(&ctx.app, &ctx.actor, input)
+            create_record::<Activity>(&ctx.app, &ctx.actor, input)
                 .await
                 .map(|_| ())
         }
@@ -205,7 +199,9 @@ pub async fn quick_add(
                 related_id: Some(id),
                 ..Default::default()
             };
-            create_task(&ctx.app, &ctx.actor, input).await.map(|_| ())
+            create_record::<Task>(&ctx.app, &ctx.actor, input)
+                .await
+                .map(|_| ())
         }
         _ => Err(AppError::BadRequest(
             "choose a note, a call or a task".into(),

@@ -1,13 +1,13 @@
 //! The users pages: the member list with filters, the invite form (with a password, or an
 //! invitation link shown once), a member's edit page (name, role, team), and deactivate /
-//! reactivate buttons. Every change goes through `crate::users::{create_user, update_user}`.
+//! reactivate buttons. Every change goes through `crate::api::users::{create_user, update_user}`.
 
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, options,
     password_hint, with_query,
 };
-use crate::extract::parse_id;
-use crate::users::{CreateUser, UpdateUser, create_user, update_user};
+use crate::api::users::{CreateUser, UpdateUser, create_user, update_user};
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

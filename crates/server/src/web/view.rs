@@ -2,9 +2,9 @@
 //! flash messages, per-field form errors, HTML error pages, and the form and query extractors
 //! that answer with an HTML page instead of problem+json.
 
-use crate::auth::WebSession;
-use crate::error::AppError;
-use crate::router::Access;
+use crate::http::auth::WebSession;
+use crate::http::error::AppError;
+use crate::http::router::Access;
 use crate::state::AppState;
 use askama::Template;
 use axum::extract::{FromRequest, FromRequestParts, Request};

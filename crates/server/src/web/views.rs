@@ -1,201 +1,20 @@
-//! The views bar of the list pages: the member's saved views of the list as links (the one
-//! matching the page highlighted), "Save current view as …", and deleting the current view.
-//! The rendering is `templates/web/views_macros.html`; saving and deleting go through
-//! `crate::views::{create_view, delete_view}`, as the API does.
-//!
-//! A list page calls [`bar`] first thing with its query string: when the page is opened with
-//! no query at all, the member's default view (if any) becomes the query. `view=all` opens the
-//! whole list without the default. Views hold the API's query string; the two date filters of
-//! the list pages (`created_from`/`created_to`) are turned into the API's `created_at[gte|lte]`
-//! on save and back on display, and so is the tasks page's tab (`tab=overdue` is the API's
-//! `overdue=true&mine=true`, see `web::tasks::{list_pairs, page_pairs}`) and the activities
-//! page's `occurred_from`/`occurred_to`, days in the company's time zone (see
-//! `web::activities::{list_pairs, page_pairs}`).
+//! Saving and deleting the member's views from a list page's views bar (`web::views_bar`):
+//! each page turns its own filters into the API's query string as its list does, and the view
+//! is saved through `crate::api::views::{create_view, delete_view}`, as the API does.
 
-use super::leads::api_pairs;
+use super::list::api_pairs;
 use super::view::{Ctx, FormErrors, OrPage, WebError, WebForm, safe_next, with_query};
-use crate::error::AppError;
-use crate::tasks::company_time_zone;
-use crate::views::{CreateView, create_view, delete_view, parse_resource};
+use super::views_bar::{ALL, ListSpec, VIEW_PARAM, days_zone, href, kept, page_pairs};
+use crate::api::views::{CreateView, create_view, delete_view, parse_resource};
+use crate::http::error::AppError;
 use axum::extract::Path;
 use axum::response::Response;
-use chrono::NaiveDate;
-use chrono_tz::Tz;
 use rivet_domain::{Action, Resource};
-use rivet_store::views::{self as store, SavedView};
 use serde::Deserialize;
-use uuid::Uuid;
-
-/// The query parameter that picks "no view" (the whole list, not the default).
-const VIEW_PARAM: &str = "view";
-const ALL: &str = "all";
-
-/// The list page of a resource that has saved views.
-fn list_path(resource: Resource) -> &'static str {
-    match resource {
-        Resource::Leads => "/leads",
-        Resource::Accounts => "/accounts",
-        Resource::Contacts => "/contacts",
-        Resource::Deals => "/deals",
-        Resource::Tasks => "/tasks",
-        Resource::Activities => "/activities",
-        _ => "/",
-    }
-}
-
-pub struct ViewLink {
-    pub id: Uuid,
-    pub name: String,
-    pub href: String,
-    pub current: bool,
-    pub is_default: bool,
-}
-
-/// What `views_macros::bar` shows.
-pub struct ViewsBar {
-    /// The resource, as the save form posts it.
-    pub resource: &'static str,
-    pub views: Vec<ViewLink>,
-    /// The whole list, without the default view.
-    pub all_href: String,
-    /// The page shows the whole list (no filter, no sort).
-    pub plain: bool,
-    /// The view the page shows, if it is one of the member's.
-    pub current: Option<(Uuid, String)>,
-    /// Where saving or deleting comes back to: this page without its cursor.
-    pub return_to: String,
-}
-
-/// The pairs a page address keeps for a view: not empty, not the cursor, not `view`.
-fn kept(raw: &[(String, String)]) -> Vec<(String, String)> {
-    raw.iter()
-        .filter(|(k, v)| k != "cursor" && k != VIEW_PARAM && !v.trim().is_empty())
-        .map(|(k, v)| (k.clone(), v.trim().to_owned()))
-        .collect()
-}
-
-/// What the bar's "All" shows, as the page's parameters: nothing, but for tasks the "All" tab.
-fn whole_list(resource: Resource) -> Vec<(String, String)> {
-    match resource {
-        Resource::Tasks => super::tasks::whole_list(),
-        _ => Vec::new(),
-    }
-}
-
-/// The time zone whose days a resource's list page filters by: the company's for activities
-/// (whose page has `occurred_from`/`occurred_to`), UTC for the others (their `created_from`/
-/// `created_to` are UTC days).
-async fn days_zone(ctx: &Ctx, resource: Resource) -> Result<Tz, WebError> {
-    match resource {
-        Resource::Activities => company_time_zone(&ctx.app, &ctx.actor).await.or_page(ctx),
-        _ => Ok(Tz::UTC),
-    }
-}
-
-/// A view's stored (API) query as `resource`'s list page's address reads it; `tz` is
-/// [`days_zone`].
-fn page_pairs(resource: Resource, query: &str, tz: Tz) -> Vec<(String, String)> {
-    let pairs: Vec<(String, String)> = serde_urlencoded::from_str(query).unwrap_or_default();
-    let pairs = match resource {
-        Resource::Tasks => super::tasks::page_pairs(pairs),
-        Resource::Activities => super::activities::page_pairs(pairs, tz),
-        _ => pairs,
-    };
-    pairs
-        .into_iter()
-        .map(|(key, value)| {
-            let day = |suffix: &str| {
-                value
-                    .strip_suffix(suffix)
-                    .filter(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").is_ok())
-                    .map(str::to_owned)
-            };
-            match key.as_str() {
-                "created_at[gte]" => match day("T00:00:00Z") {
-                    Some(d) => ("created_from".to_owned(), d),
-                    None => (key, value),
-                },
-                "created_at[lte]" => match day("T23:59:59.999Z") {
-                    Some(d) => ("created_to".to_owned(), d),
-                    None => (key, value),
-                },
-                _ => (key, value),
-            }
-        })
-        .collect()
-}
-
-/// Pairs in a canonical order, to tell whether a page shows a view.
-fn canonical(mut pairs: Vec<(String, String)>) -> Vec<(String, String)> {
-    pairs.sort();
-    pairs
-}
-
-fn href(path: &str, pairs: &[(String, String)]) -> String {
-    if pairs.is_empty() {
-        return with_query(path, &[(VIEW_PARAM, ALL)]);
-    }
-    let refs: Vec<(&str, &str)> = pairs
-        .iter()
-        .map(|(k, v)| (k.as_str(), v.as_str()))
-        .collect();
-    with_query(path, &refs)
-}
-
-/// The views bar of `resource`'s list page, whose query string is `raw`. Opened without a
-/// query, the page shows the member's default view: `raw` becomes its query.
-pub async fn bar(
-    ctx: &Ctx,
-    resource: Resource,
-    raw: &mut Vec<(String, String)>,
-) -> Result<ViewsBar, WebError> {
-    let path = list_path(resource);
-    let views = store::list(&ctx.app.store, &ctx.actor, Some(resource))
-        .await
-        .or_page(ctx)?;
-    let tz = days_zone(ctx, resource).await?;
-    let asked_all = raw.iter().any(|(k, v)| k == VIEW_PARAM && v == ALL);
-    raw.retain(|(k, _)| k != VIEW_PARAM);
-    if !asked_all
-        && raw.is_empty()
-        && let Some(default) = views.iter().find(|v| v.is_default)
-    {
-        *raw = page_pairs(resource, &default.query, tz);
-    }
-    if resource == Resource::Tasks {
-        super::tasks::name_tab(raw);
-    }
-    let shown = canonical(kept(raw));
-    let links: Vec<ViewLink> = views
-        .iter()
-        .map(|view: &SavedView| {
-            let pairs = page_pairs(resource, &view.query, tz);
-            ViewLink {
-                id: view.id,
-                name: view.name.clone(),
-                href: href(path, &pairs),
-                current: canonical(pairs) == shown,
-                is_default: view.is_default,
-            }
-        })
-        .collect();
-    let current = links
-        .iter()
-        .find(|l| l.current)
-        .map(|l| (l.id, l.name.clone()));
-    Ok(ViewsBar {
-        resource: resource.as_str(),
-        views: links,
-        all_href: with_query(path, &[(VIEW_PARAM, ALL)]),
-        plain: shown == canonical(whole_list(resource)),
-        current,
-        return_to: href(path, &kept(raw)),
-    })
-}
 
 /// Where to go back to: a local address on the resource's list page, else the list itself.
-fn back_to(resource: Resource, return_to: &str) -> String {
-    let path = list_path(resource);
+fn back_to(page: &ListSpec, return_to: &str) -> String {
+    let path = page.path;
     let to = safe_next(return_to);
     let on_list = to.split_once('?').map_or(to.as_str(), |(p, _)| p).eq(path);
     if on_list { to } else { path.to_owned() }
@@ -228,18 +47,32 @@ pub struct SaveForm {
     pub is_default: Option<String>,
 }
 
+/// The list page of a resource that has saved views.
+fn page_of(resource: Resource) -> Result<&'static ListSpec, AppError> {
+    Ok(match resource {
+        Resource::Leads => &super::leads::PAGE,
+        Resource::Accounts => &super::accounts::PAGE,
+        Resource::Contacts => &super::contacts::PAGE,
+        Resource::Deals => &super::deals::PAGE,
+        Resource::Tasks => &super::tasks::PAGE,
+        Resource::Activities => &super::activities::PAGE,
+        _ => return Err(AppError::BadRequest("resource has no list page".into())),
+    })
+}
+
 /// `POST /views`: save the page's filters and sort (from `return_to`) as a view.
 pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response, WebError> {
     let resource = parse_resource(&form.resource)
         .map_err(|e| ctx.fail(AppError::BadRequest(format!("resource {e}"))))?;
     ctx.require(resource, Action::Read)?;
-    let back = back_to(resource, &form.return_to);
+    let page = page_of(resource).map_err(|e| ctx.fail(e))?;
+    let back = back_to(page, &form.return_to);
     let raw: Vec<(String, String)> = back
         .split_once('?')
         .and_then(|(_, q)| serde_urlencoded::from_str(q).ok())
         .unwrap_or_default();
     let mut errors = FormErrors::new();
-    let tz = days_zone(&ctx, resource).await?;
+    let tz = days_zone(&ctx, page).await?;
     // Each page turns its own filters into the API's query as its list does (the deals page's
     // open/won/lost becomes the stages of that outcome, the tasks page's tab its shortcuts,
     // the activities page's days the company's days).
@@ -265,7 +98,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
     };
     match create_view(&ctx.app, &ctx.actor, body).await {
         Ok(view) => {
-            let to = href(list_path(resource), &page_pairs(resource, &view.query, tz));
+            let to = href(page.path, &page_pairs(page, &view.query, tz));
             Ok(ctx.done(&to, format!("Saved the view “{}”.", view.name)))
         }
         Err(err) => {
@@ -278,6 +111,7 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<SaveForm>) -> Result<Response
 /// `POST /views/{id}/delete`: delete one of the member's views, back to the whole list.
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let view = delete_view(&ctx.app, &ctx.actor, &id).await.or_page(&ctx)?;
-    let to = with_query(list_path(view.resource), &[(VIEW_PARAM, ALL)]);
+    let path = page_of(view.resource).map_or("/", |page| page.path);
+    let to = with_query(path, &[(VIEW_PARAM, ALL)]);
     Ok(ctx.done(&to, format!("Deleted the view “{}”.", view.name)))
 }

@@ -1,12 +1,12 @@
 //! The webhooks pages: the list with a form for a new webhook (its secret is shown once on the
 //! answer page), and one webhook's page (edit, turn on or off, send a test event, delete, the
-//! delivery log). Saving goes through `crate::webhooks::{create_webhook, update_webhook}`, the
+//! delivery log). Saving goes through `crate::api::webhooks::{create_webhook, update_webhook}`, the
 //! same checks as the API.
 
 use super::view::{Ctx, FormErrors, Layout, OrPage, WebError, WebForm, ago, datetime};
-use crate::error::AppError;
-use crate::extract::parse_id;
-use crate::webhooks::{CreateWebhook, UpdateWebhook, create_webhook, update_webhook};
+use crate::api::webhooks::{CreateWebhook, UpdateWebhook, create_webhook, update_webhook};
+use crate::http::error::AppError;
+use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;

@@ -1,0 +1,66 @@
+//! What every record type's bulk actions share: the id list and its limit, the delete body, the
+//! answer, and the tags a bulk update sets.
+
+use crate::http::error::AppError;
+use rivet_domain::FieldErrors;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// At most this many ids in one bulk request.
+pub const MAX_BULK: usize = 500;
+
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkDelete {
+    /// 1 to 500 ids.
+    #[schema(min_items = 1, max_items = 500)]
+    pub ids: Vec<Uuid>,
+}
+
+impl BulkDelete {
+    /// The ids to delete: 1 to [`MAX_BULK`] of them, or the 422 naming `ids`.
+    pub fn checked(&self) -> Result<&[Uuid], AppError> {
+        let mut errors = FieldErrors::new();
+        check_ids(&self.ids, &mut errors);
+        errors.into_result()?;
+        Ok(&self.ids)
+    }
+}
+
+/// The answer of a bulk update or delete of any kind of record.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BulkResult {
+    /// How many records were changed or deleted.
+    pub count: usize,
+}
+
+impl From<u64> for BulkResult {
+    fn from(count: u64) -> Self {
+        Self {
+            count: usize::try_from(count).unwrap_or(usize::MAX),
+        }
+    }
+}
+
+/// A bulk request names 1 to [`MAX_BULK`] ids.
+pub fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
+    if ids.is_empty() || ids.len() > MAX_BULK {
+        errors.add("ids", format!("must list 1 to {MAX_BULK} ids"));
+    }
+}
+
+/// Trimmed, de-duplicated tags for a bulk update, or an error under `set.tags`.
+pub fn bulk_tags(tags: Option<Vec<String>>, errors: &mut FieldErrors) -> Option<Vec<String>> {
+    let tags: Vec<String> = tags?.into_iter().map(|t| t.trim().to_owned()).collect();
+    if tags.iter().any(|t| t.is_empty() || t.chars().count() > 100) || tags.len() > 50 {
+        errors.add("set.tags", "at most 50 tags of 1 to 100 characters");
+    }
+    let mut unique: Vec<String> = Vec::new();
+    for tag in tags {
+        if !unique.contains(&tag) {
+            unique.push(tag);
+        }
+    }
+    Some(unique)
+}

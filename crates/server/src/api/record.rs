@@ -1,0 +1,341 @@
+//! The API of a record type, written once: list (filters, sort, cursor, custom fields), create,
+//! read, partial update, delete, history and bulk delete, with their permissions and OpenAPI
+//! description, for any type declared with [`ApiRecord`] on top of the store's generic record
+//! layer (`rivet_store::record`). A type registers them in one call, [`routes`], and adds what
+//! is its own (a deal's summary, a task's completion, bulk updates of its own fields) beside.
+//! What differs between types is a hook of the declaration, not a copy of a handler.
+
+use crate::api::audit::{HistoryQuery, history};
+use crate::api::bulk::{BulkDelete, BulkResult};
+use crate::api::custom_fields;
+use crate::http::error::AppError;
+use crate::http::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
+use crate::http::router::{Access, ApiRouter, delete, get, patch, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
+use rivet_domain::custom_fields::RecordType;
+use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
+use rivet_domain::{Action, Actor, FieldErrors};
+use rivet_store::Page;
+use rivet_store::audit::AuditEntry;
+use rivet_store::query::decode_list_cursor;
+use rivet_store::record::{self, Record, Write};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::{Map, Value};
+use std::borrow::Cow;
+use utoipa::ToSchema;
+use uuid::Uuid;
+
+/// A record type's body, as the API reads it and the domain checks it.
+pub trait Input: DeserializeOwned + ToSchema + Send + 'static {
+    /// What validation gives the store.
+    type Data;
+    /// The body's custom fields, for the company's definitions to check first.
+    fn take_custom_fields(&mut self) -> Option<Map<String, Value>> {
+        None
+    }
+    fn validate(self) -> Result<Self::Data, FieldErrors>;
+}
+
+/// A record type served by the generic API.
+pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'static {
+    type Input: Input<Data = Self::Data>;
+    /// The collection's path: `/leads`.
+    const PATH: &'static str;
+    /// The OpenAPI tag.
+    const TAG: &'static str;
+    /// One record, in the documentation's sentences: `lead`.
+    const NOUN: &'static str;
+    /// The kind of custom fields the type carries, if any.
+    const CUSTOM: Option<RecordType>;
+    const FIELDS: &'static [FieldSpec<Self::Field>];
+    const DEFAULT_SORT: &'static [SortKey<Self::Field>];
+    /// Fields a patch may not clear with `null`.
+    const REQUIRED_ON_PATCH: &'static [&'static str];
+    /// What `GET PATH` filters, sorts and searches by, for the documentation.
+    const LIST_DOC: &'static str;
+    /// Sentences of the documentation where the type says more than the generic one (empty:
+    /// the generic sentence).
+    const CREATE_DOC: &'static str = "";
+    const SHOW_DOC: &'static str = "";
+    const PATCH_DOC: &'static str = "";
+    const DELETE_DOC: &'static str = "";
+    const BULK_DELETE_DOC: &'static str = "";
+    /// The type serves `GET PATH` itself (its list takes shortcuts the generic one does not).
+    const OWN_LIST: bool = false;
+
+    /// Store the checked custom fields in the validated data.
+    fn set_custom_fields(_data: &mut Self::Data, _values: Map<String, Value>) {}
+
+    /// The list's query pairs as the store's filters read them (e.g. a deal's `outcome`).
+    fn list_pairs(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, AppError> {
+        Ok(pairs)
+    }
+
+    /// Before a patch is laid over the record's fields: what else it implies (a lead's total
+    /// follows its scores, a deal that moves takes its new stage's probability, a contact that
+    /// leaves its account stops being its primary contact).
+    fn before_merge(_patch: &Map<String, Value>, _merged: &mut Map<String, Value>) {}
+}
+
+fn access<R: ApiRecord>(action: Action) -> Access {
+    Access::Allow(R::RESOURCE, action)
+}
+
+/// "a" or "an" before `noun`.
+fn article(noun: &str) -> &'static str {
+    if noun.starts_with(['a', 'e', 'i', 'o', 'u']) {
+        "an"
+    } else {
+        "a"
+    }
+}
+
+/// `given`, or the generic sentence when the type gives none.
+fn doc(given: &'static str, generic: String) -> Cow<'static, str> {
+    if given.is_empty() {
+        Cow::Owned(generic)
+    } else {
+        Cow::Borrowed(given)
+    }
+}
+
+fn at(path: &str, suffix: &str) -> String {
+    format!("{path}{suffix}")
+}
+
+/// The generic routes of `R`: list, create, bulk delete, read, patch, delete and history.
+pub fn routes<R: ApiRecord>() -> ApiRouter {
+    collection::<R>().merge(removal::<R>())
+}
+
+/// List, create, read, patch and history: every route but the deletes, for a type whose delete
+/// has options of its own.
+pub fn collection<R: ApiRecord>() -> ApiRouter {
+    let (path, tag, noun) = (R::PATH, R::TAG, R::NOUN);
+    let mut router = ApiRouter::new();
+    if !R::OWN_LIST {
+        router = router.add(
+            get(path, access::<R>(Action::Read))
+                .doc(tag, R::LIST_DOC)
+                .returns_page::<R>(),
+            list::<R>,
+        );
+    }
+    router
+        .add(
+            post(path, access::<R>(Action::Create))
+                .doc(
+                    tag,
+                    doc(
+                        R::CREATE_DOC,
+                        format!(
+                            "Create {} {noun}; without owner_id the caller owns it",
+                            article(noun)
+                        ),
+                    ),
+                )
+                .body::<R::Input>()
+                .returns::<R>()
+                .status(201),
+            create::<R>,
+        )
+        .add(
+            get(&at(path, "/{id}"), access::<R>(Action::Read))
+                .doc(tag, doc(R::SHOW_DOC, format!("One {noun}")))
+                .returns::<R>(),
+            show::<R>,
+        )
+        .add(
+            patch(&at(path, "/{id}"), access::<R>(Action::Update))
+                .doc(
+                    tag,
+                    doc(
+                        R::PATCH_DOC,
+                        format!(
+                            "Change {} {noun}: only the fields sent; null clears an optional field",
+                            article(noun)
+                        ),
+                    ),
+                )
+                .patch_body::<R::Input>(R::REQUIRED_ON_PATCH)
+                .returns::<R>(),
+            update::<R>,
+        )
+        .add(
+            get(&at(path, "/{id}/history"), access::<R>(Action::Read))
+                .doc(tag, format!("Audit history of {} {noun}", article(noun)))
+                .returns_page::<AuditEntry>(),
+            show_history::<R>,
+        )
+}
+
+/// Delete one and bulk delete.
+pub fn removal<R: ApiRecord>() -> ApiRouter {
+    let (path, tag, noun) = (R::PATH, R::TAG, R::NOUN);
+    ApiRouter::new()
+        .add(
+            post(&at(path, "/bulk-delete"), access::<R>(Action::Delete))
+                .doc(
+                    tag,
+                    doc(
+                        R::BULK_DELETE_DOC,
+                        format!("Delete up to 500 {}, all or nothing", R::TAG),
+                    ),
+                )
+                .body::<BulkDelete>()
+                .returns::<BulkResult>(),
+            bulk_delete::<R>,
+        )
+        .add(
+            delete(&at(path, "/{id}"), access::<R>(Action::Delete))
+                .doc(
+                    tag,
+                    doc(R::DELETE_DOC, format!("Delete {} {noun}", article(noun))),
+                )
+                .status(204),
+            destroy::<R>,
+        )
+}
+
+/// The list query of `R` from a query string: its fields, and its custom fields by key.
+pub async fn list_query<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    pairs: Vec<(String, String)>,
+) -> Result<ListQuery<R::Field>, AppError>
+where
+    R::Field: rivet_store::query::ListField,
+{
+    let pairs = R::list_pairs(pairs)?;
+    match R::CUSTOM {
+        Some(kind) => {
+            custom_fields::list_query(app, actor, kind, &pairs, R::FIELDS, R::DEFAULT_SORT).await
+        }
+        None => ListQuery::parse(&pairs, R::FIELDS, R::DEFAULT_SORT)
+            .map_err(|e| AppError::BadRequest(e.0)),
+    }
+}
+
+async fn list<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Json<Page<R>>, AppError> {
+    let query = list_query::<R>(&app, &actor, pairs.clone()).await?;
+    let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
+    Ok(Json(
+        record::list::<R>(&app.store, &actor, &query, limit, after.as_ref()).await?,
+    ))
+}
+
+/// Create a record (API and web form): custom fields checked against the company's
+/// definitions, the body validated, then saved with its audit rows and event.
+pub async fn create_record<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    mut input: R::Input,
+) -> Result<R, AppError> {
+    let values = input.take_custom_fields();
+    let data = match R::CUSTOM {
+        Some(kind) => {
+            let custom = custom_fields::check_new(app, actor, kind, values).await?;
+            let mut data = input
+                .validate()
+                .map_err(|e| custom_fields::with_errors(e, &custom))?;
+            R::set_custom_fields(&mut data, custom?);
+            data
+        }
+        None => input.validate()?,
+    };
+    Ok(record::create::<R>(&app.store, actor, &data).await?)
+}
+
+async fn create<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(input): Json<R::Input>,
+) -> Result<(StatusCode, Json<R>), AppError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(create_record::<R>(&app, &actor, input).await?),
+    ))
+}
+
+async fn show<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<R>, AppError> {
+    Ok(Json(
+        record::get::<R>(&app.store, &actor, parse_id(&id)?).await?,
+    ))
+}
+
+/// Change a record with a partial body (API and web form): the fields sent replace the
+/// record's, `null` clears, and the result is validated as a whole.
+pub async fn update_record<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    id: Uuid,
+    mut patch: Map<String, Value>,
+) -> Result<R, AppError> {
+    check_partial::<R::Input>(&patch, R::REQUIRED_ON_PATCH)?;
+    let custom = match R::CUSTOM {
+        Some(kind) => Some(custom_fields::check_patch(app, actor, kind, &mut patch).await?),
+        None => None,
+    };
+    let updated = record::update::<R>(&app.store, actor, id, move |before| {
+        let mut merged = before.as_input();
+        R::before_merge(&patch, &mut merged);
+        merged.extend(patch);
+        if let Some(custom) = custom {
+            custom.apply(&mut merged);
+        }
+        let input: R::Input = read_merged(merged)?;
+        input.validate()
+    })
+    .await?;
+    Ok(updated)
+}
+
+async fn update<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Json(patch): Json<Map<String, Value>>,
+) -> Result<Json<R>, AppError> {
+    let id = parse_id(&id)?;
+    Ok(Json(update_record::<R>(&app, &actor, id, patch).await?))
+}
+
+async fn destroy<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    record::delete::<R>(&app.store, &actor, parse_id(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+async fn show_history<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Query(query): Query<HistoryQuery>,
+) -> Result<Json<Page<AuditEntry>>, AppError> {
+    let id = parse_id(&id)?;
+    record::get::<R>(&app.store, &actor, id).await?;
+    history(&app, &actor, R::RESOURCE, id, query).await
+}
+
+async fn bulk_delete<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkDelete>,
+) -> Result<Json<BulkResult>, AppError> {
+    let deleted = record::bulk_delete::<R>(&app.store, &actor, body.checked()?).await?;
+    Ok(Json(deleted.into()))
+}

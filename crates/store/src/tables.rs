@@ -1,0 +1,564 @@
+//! The names of Rivet's tables and columns (sea-query identifiers) and of the other database
+//! objects the store refers to — one module, for the store's queries and the migrations alike.
+//! A migration that adds a table adds its identifiers here.
+
+use sea_orm::DeriveIden;
+
+use sea_orm_migration::prelude::*;
+
+#[derive(DeriveIden)]
+pub enum Companies {
+    Table,
+    Id,
+    Name,
+    Timezone,
+    Currency,
+    FiscalYearStartMonth,
+    Locale,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Users {
+    Table,
+    Id,
+    Email,
+    Name,
+    PasswordHash,
+    IsSystemAdmin,
+    FailedLogins,
+    FailedWindowStart,
+    LockedUntil,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Memberships {
+    Table,
+    CompanyId,
+    UserId,
+    RoleId,
+    TeamId,
+    Active,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Roles {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    Description,
+    Builtin,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum RolePermissions {
+    Table,
+    CompanyId,
+    RoleId,
+    Resource,
+    Action,
+    Scope,
+}
+
+#[derive(DeriveIden)]
+pub enum Teams {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    ManagerId,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Sessions {
+    Table,
+    CompanyId,
+    Id,
+    UserId,
+    Kind,
+    TokenHash,
+    CsrfToken,
+    CreatedAt,
+    ExpiresAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum RefreshTokens {
+    Table,
+    CompanyId,
+    Id,
+    SessionId,
+    TokenHash,
+    UsedAt,
+    ExpiresAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum ApiKeys {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    Prefix,
+    SecretHash,
+    RoleId,
+    CreatedBy,
+    CreatedAt,
+    LastUsedAt,
+    RevokedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Invitations {
+    Table,
+    CompanyId,
+    Id,
+    UserId,
+    TokenHash,
+    ExpiresAt,
+    AcceptedAt,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum AuditLog {
+    Table,
+    CompanyId,
+    Id,
+    ActorUserId,
+    ActorApiKeyId,
+    Resource,
+    ResourceId,
+    Action,
+    Changes,
+    RequestId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Outbox {
+    Table,
+    CompanyId,
+    Id,
+    Event,
+    Payload,
+    CreatedAt,
+    ProcessedAt,
+    // m0012_events
+    Seq,
+    RecordType,
+    RecordId,
+    ActorUserId,
+    ActorApiKeyId,
+}
+
+#[derive(DeriveIden)]
+pub enum SystemLogs {
+    Table,
+    Id,
+    CompanyId,
+    Level,
+    Target,
+    Message,
+    Fields,
+    RequestId,
+    CreatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum SystemSettings {
+    Table,
+    Key,
+    Value,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Jobs {
+    Table,
+    Id,
+    CompanyId,
+    Kind,
+    Payload,
+    State,
+    Priority,
+    RunAt,
+    Attempts,
+    MaxAttempts,
+    LastError,
+    ProgressDone,
+    ProgressTotal,
+    IdempotencyKey,
+    LeaseOwner,
+    LeaseExpiresAt,
+    Result,
+    CreatedAt,
+    UpdatedAt,
+    FinishedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum JobSchedules {
+    Table,
+    Name,
+    Kind,
+    Payload,
+    Cron,
+    NextRunAt,
+    Enabled,
+}
+
+#[derive(DeriveIden)]
+pub enum Pipelines {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    IsDefault,
+    Position,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum PipelineStages {
+    Table,
+    CompanyId,
+    Id,
+    PipelineId,
+    Name,
+    Position,
+    Probability,
+    ForecastCategory,
+    Outcome,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Accounts {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    Domain,
+    Industry,
+    EmployeeCount,
+    AnnualRevenueMicros,
+    AnnualRevenueCurrency,
+    BillingStreet,
+    BillingCity,
+    BillingRegion,
+    BillingPostalCode,
+    BillingCountry,
+    ShippingStreet,
+    ShippingCity,
+    ShippingRegion,
+    ShippingPostalCode,
+    ShippingCountry,
+    OwnerId,
+    ParentId,
+    LifecycleStage,
+    HealthScore,
+    Tags,
+    CustomFields,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Contacts {
+    Table,
+    CompanyId,
+    Id,
+    FirstName,
+    LastName,
+    Title,
+    Email,
+    EmailNorm,
+    Phone,
+    Mobile,
+    AccountId,
+    IsPrimary,
+    OwnerId,
+    EmailConsent,
+    EmailConsentSource,
+    EmailConsentAt,
+    WhatsappConsent,
+    WhatsappConsentSource,
+    WhatsappConsentAt,
+    Street,
+    City,
+    Region,
+    PostalCode,
+    Country,
+    Tags,
+    CustomFields,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub enum Deals {
+    Table,
+    CompanyId,
+    Id,
+    Name,
+    AccountId,
+    ContactId,
+    AmountMicros,
+    Currency,
+    CloseDate,
+    OwnerId,
+    PipelineId,
+    StageId,
+    Probability,
+    ForecastCategory,
+    NextStep,
+    Description,
+    CloseReason,
+    ClosedAt,
+    Tags,
+    CustomFields,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+    StageChangedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub enum DealStageHistory {
+    Table,
+    CompanyId,
+    Id,
+    DealId,
+    FromStageId,
+    ToStageId,
+    FromPipelineId,
+    ToPipelineId,
+    ChangedBy,
+    ChangedAt,
+}
+
+#[derive(DeriveIden, Clone, Copy)]
+pub enum DealContacts {
+    Table,
+    CompanyId,
+    DealId,
+    ContactId,
+    Role,
+    CreatedAt,
+}
+
+/// The deal settings column of `companies`.
+#[derive(DeriveIden, Clone, Copy)]
+pub enum CompanyDealSettings {
+    #[sea_orm(iden = "companies")]
+    Table,
+    Id,
+    RequireCloseReason,
+}
+
+#[derive(DeriveIden)]
+pub enum Tasks {
+    Table,
+    CompanyId,
+    Id,
+    Subject,
+    Description,
+    DueAt,
+    ReminderAt,
+    Priority,
+    Status,
+    CompletedAt,
+    AssigneeId,
+    RelatedType,
+    RelatedId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Activities {
+    Table,
+    CompanyId,
+    Id,
+    Kind,
+    Direction,
+    Subject,
+    Body,
+    OccurredAt,
+    DurationSeconds,
+    Outcome,
+    OwnerId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum ActivityLinks {
+    Table,
+    CompanyId,
+    ActivityId,
+    RecordType,
+    RecordId,
+}
+
+#[derive(DeriveIden)]
+pub enum CustomFieldDefinitions {
+    Table,
+    CompanyId,
+    Id,
+    RecordType,
+    Key,
+    Label,
+    Kind,
+    Options,
+    Required,
+    Position,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum SavedViews {
+    Table,
+    CompanyId,
+    Id,
+    UserId,
+    Resource,
+    Name,
+    Query,
+    IsDefault,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum EventPositions {
+    Table,
+    Name,
+    Position,
+    Delivered,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Webhooks {
+    Table,
+    CompanyId,
+    Id,
+    Url,
+    EventTypes,
+    Description,
+    Active,
+    Secret,
+    ConsecutiveFailures,
+    DisabledReason,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+#[derive(DeriveIden)]
+pub enum WebhookDeliveries {
+    Table,
+    CompanyId,
+    Id,
+    WebhookId,
+    EventId,
+    EventSeq,
+    EventType,
+    RecordKey,
+    Body,
+    State,
+    Attempts,
+    NextAttemptAt,
+    LeaseOwner,
+    LeaseExpiresAt,
+    ResponseStatus,
+    LastError,
+    CreatedAt,
+    UpdatedAt,
+    DeliveredAt,
+}
+
+#[derive(DeriveIden)]
+pub enum Leads {
+    Table,
+    CompanyId,
+    Id,
+    FirstName,
+    LastName,
+    Title,
+    Email,
+    EmailNorm,
+    Phone,
+    Mobile,
+    CompanyName,
+    Website,
+    Industry,
+    EmployeeCount,
+    AnnualRevenueMicros,
+    AnnualRevenueCurrency,
+    Street,
+    City,
+    Region,
+    PostalCode,
+    Country,
+    Source,
+    UtmSource,
+    UtmMedium,
+    UtmCampaign,
+    UtmTerm,
+    UtmContent,
+    Status,
+    OwnerId,
+    Tags,
+    FitScore,
+    EngagementScore,
+    TotalScore,
+    Budget,
+    Authority,
+    Need,
+    Timeline,
+    Metrics,
+    EconomicBuyer,
+    DecisionCriteria,
+    DecisionProcess,
+    IdentifiedPain,
+    Champion,
+    Competition,
+    CustomFields,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The unprivileged role every tenant transaction runs as.
+pub const TENANT_ROLE: &str = "rivet_tenant";
+/// The name of the tenant policy on every table with a `company_id`.
+pub const POLICY: &str = "tenant_isolation";
+/// The view search reads through on PostgreSQL (see the module comment).
+pub const SEARCH_VIEW: &str = "search_docs_tenant";
+
+/// The company of the current transaction, NULL when none is set. `current_setting(…, true)`
+/// is NULL in a session that never set it but `''` after a `SET LOCAL` of an earlier
+/// transaction ended, hence the `NULLIF`.
+pub const CURRENT_COMPANY: &str = "NULLIF(current_setting('rivet.company_id', true), '')::uuid";
