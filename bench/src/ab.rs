@@ -1,54 +1,125 @@
-//! `rivet-bench records --rls-compare`: what PostgreSQL's row-level security costs (issue 12.4).
-//! The same seeded database is served by `rivet serve` with `RIVET_PG_RLS=on` (the default:
-//! every tenant read and write is a transaction as `rivet_tenant`, bound by the policies) and
-//! `RIVET_PG_RLS=off` (tenant queries run as the connecting role, as before the policies), in
-//! alternating rounds so that a drift of the machine hits both sides alike. Measured: a rep's
-//! new leads (the hot list) and creating a lead.
+//! A/B runs of `rivet-bench records`: two `rivet serve` configurations measured in alternating
+//! rounds, so that a drift of a shared machine hits both sides alike.
+//!
+//! - `--rls-compare` (issue 12.4): the same binary and database with `RIVET_PG_RLS=on` (the
+//!   default: every tenant read and write is bound by the policies as `rivet_tenant`) and
+//!   `RIVET_PG_RLS=off` (tenant queries as the connecting role, as before the policies), on a
+//!   rep's new leads (the hot list) and creating a lead.
+//! - `--compare OTHER` (issue 12's no-regression benchmark): another rivet binary (the build
+//!   from before a change) against this one, on a rep's new leads, creating a lead, a deal stage
+//!   move and a deal's timeline. The other binary may need its own copy of the database (see
+//!   `--compare-database-url`): a build refuses a database migrated past its own migrations.
 
 use std::fmt::Write as _;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
 use hyper::Method;
 
-use crate::load::{self, LoadConfig, LoadResult};
+use crate::load::{self, LoadConfig, LoadResult, Target};
 use crate::records::{RecordsArgs, setup, start_rivet};
 
-const MODES: [&str; 2] = ["on", "off"];
+/// One side of the comparison: which binary serves which database with which settings.
+pub(crate) struct Side {
+    name: String,
+    rivet: PathBuf,
+    database_url: String,
+    env: Vec<(&'static str, &'static str)>,
+}
 
-pub async fn run(args: &RecordsArgs, rivet_path: &Path, cfg: LoadConfig) -> Result<ExitCode> {
+/// What is compared: the sides (the first is the baseline) and the targets loaded.
+struct Plan {
+    title: &'static str,
+    sides: [Side; 2],
+    keep: fn(&Target) -> bool,
+}
+
+fn is_leads_list(t: &Target) -> bool {
+    t.paths.iter().any(|p| p.starts_with("/api/v1/leads?"))
+}
+
+fn is_lead_create(t: &Target) -> bool {
+    t.method == Method::POST && t.paths.iter().any(|p| p == "/api/v1/leads")
+}
+
+/// `--rls-compare`: RLS off is the baseline.
+pub async fn rls(args: &RecordsArgs, rivet: &Path, cfg: LoadConfig) -> Result<ExitCode> {
     anyhow::ensure!(
         args.database_url.starts_with("postgres"),
         "--rls-compare needs a PostgreSQL database (row-level security is PostgreSQL's)"
     );
+    let side = |mode: &'static str| Side {
+        name: format!("RLS {mode}"),
+        rivet: rivet.to_owned(),
+        database_url: args.database_url.clone(),
+        env: vec![("RIVET_PG_RLS", mode)],
+    };
+    let plan = Plan {
+        title: "PostgreSQL row-level security: on vs off",
+        sides: [side("off"), side("on")],
+        keep: |t| is_leads_list(t) || is_lead_create(t),
+    };
+    run(args, &plan, cfg).await
+}
+
+/// `--compare OTHER`: the other binary is the baseline.
+pub async fn compare(
+    args: &RecordsArgs,
+    rivet: &Path,
+    other: &Path,
+    cfg: LoadConfig,
+) -> Result<ExitCode> {
+    let plan = Plan {
+        title: "Another rivet build against this one",
+        sides: [
+            Side {
+                name: "base".into(),
+                rivet: other.to_owned(),
+                database_url: args
+                    .compare_database_url
+                    .clone()
+                    .unwrap_or_else(|| args.database_url.clone()),
+                env: Vec::new(),
+            },
+            Side {
+                name: "this".into(),
+                rivet: rivet.to_owned(),
+                database_url: args.database_url.clone(),
+                env: Vec::new(),
+            },
+        ],
+        keep: |t| {
+            is_leads_list(t)
+                || is_lead_create(t)
+                || t.method == Method::PATCH
+                || t.paths.iter().any(|p| p.ends_with("/timeline"))
+        },
+    };
+    run(args, &plan, cfg).await
+}
+
+async fn run(args: &RecordsArgs, plan: &Plan, cfg: LoadConfig) -> Result<ExitCode> {
     anyhow::ensure!(args.rounds > 0, "--rounds must be at least 1");
-    // (round, mode, result)
-    let mut results: Vec<(usize, &str, LoadResult)> = Vec::new();
+    // (round, side index, result)
+    let mut results: Vec<(usize, usize, LoadResult)> = Vec::new();
     for round in 1..=args.rounds {
-        for mode in MODES {
-            let (rivet, addr) =
-                start_rivet(&args.database_url, rivet_path, &[("RIVET_PG_RLS", mode)]).await?;
-            let plan = setup(addr, &args.email, &args.password).await?;
-            let targets = plan.targets.into_iter().filter(|t| {
-                t.method == Method::POST || t.paths.iter().any(|p| p.starts_with("/api/v1/leads?"))
-            });
-            for target in targets {
+        for (i, side) in plan.sides.iter().enumerate() {
+            let (rivet, addr) = start_rivet(&side.database_url, &side.rivet, &side.env).await?;
+            let setup = setup(addr, &args.email, &args.password, args.concurrency).await?;
+            for target in setup.targets.into_iter().filter(|t| (plan.keep)(t)) {
                 eprintln!(
-                    "round {round}, RIVET_PG_RLS={mode}: {} ({} s warm-up + {} s)...",
-                    target.label, args.warmup, args.duration
+                    "round {round}, {}: {} ({} s warm-up + {} s)...",
+                    side.name, target.label, args.warmup, args.duration
                 );
                 let r = load::run(target, cfg, Some(rivet.pid())).await?;
-                eprintln!(
-                    "  {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors",
-                    r.rps, r.p50_ms, r.p99_ms, r.errors
-                );
-                results.push((round, mode, r));
+                eprintln!("  {}", r.summary());
+                results.push((round, i, r));
             }
             drop(rivet);
         }
     }
-    let markdown = report(args, cfg, &results);
+    let markdown = report(args, plan, cfg, &results);
     println!("{markdown}");
     if let Some(out) = &args.out {
         std::fs::write(out, &markdown).with_context(|| format!("writing {}", out.display()))?;
@@ -60,56 +131,90 @@ pub async fn run(args: &RecordsArgs, rivet_path: &Path, cfg: LoadConfig) -> Resu
     Ok(ExitCode::SUCCESS)
 }
 
-fn report(args: &RecordsArgs, cfg: LoadConfig, results: &[(usize, &str, LoadResult)]) -> String {
+/// A database URL without its password.
+fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let user = &url[scheme + 3..at];
+            let user = user.split_once(':').map_or(user, |(u, _)| u);
+            format!("{}{user}{}", &url[..scheme + 3], &url[at..])
+        }
+        _ => url.to_owned(),
+    }
+}
+
+fn env_note(env: &[(&str, &str)]) -> String {
+    env.iter().map(|(k, v)| format!(" with {k}={v}")).collect()
+}
+
+fn report(
+    args: &RecordsArgs,
+    plan: &Plan,
+    cfg: LoadConfig,
+    results: &[(usize, usize, LoadResult)],
+) -> String {
     let cpus = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let [a, b] = &plan.sides;
     let mut out = String::new();
     let _ = writeln!(
         out,
-        "## PostgreSQL row-level security: on vs off\n\n{} rounds, each target {} s measured \
-         after {} s warm-up, {} keep-alive connections, {cpus} CPU(s) shared by the load \
-         generator, rivet and PostgreSQL.\n",
+        "## {}\n\n{} rounds (each: {} = `{}` on `{}`{}, then {} = `{}` on `{}`{}), each target {} s \
+         measured after {} s warm-up, {} keep-alive connections, {cpus} CPU(s) shared by the load \
+         generator, rivet and the database.\n",
+        plan.title,
         args.rounds,
+        a.name,
+        a.rivet.display(),
+        redact(&a.database_url),
+        env_note(&a.env),
+        b.name,
+        b.rivet.display(),
+        redact(&b.database_url),
+        env_note(&b.env),
         cfg.duration.as_secs_f64(),
         cfg.warmup.as_secs_f64(),
         cfg.concurrency
     );
     let _ = writeln!(
         out,
-        "| round | RIVET_PG_RLS | target | requests/s | p50 ms | p99 ms | errors |"
+        "| round | side | target | requests/s | p50 ms | p99 ms | errors |"
     );
     let _ = writeln!(out, "|---:|---|---|---:|---:|---:|---:|");
-    for (round, mode, r) in results {
+    for (round, side, r) in results {
         let _ = writeln!(
             out,
-            "| {round} | {mode} | {} | {:.0} | {:.2} | {:.2} | {} |",
-            r.label, r.rps, r.p50_ms, r.p99_ms, r.errors
+            "| {round} | {} | {} | {:.0} | {:.2} | {:.2} | {} |",
+            plan.sides[*side].name, r.label, r.rps, r.p50_ms, r.p99_ms, r.errors
         );
     }
-    let mut labels: Vec<&str> = results.iter().map(|(_, _, r)| r.label.as_str()).collect();
-    labels.dedup();
-    labels.sort();
-    labels.dedup();
+    let mut labels: Vec<&str> = Vec::new();
+    for (_, _, r) in results {
+        if !labels.contains(&r.label.as_str()) {
+            labels.push(&r.label);
+        }
+    }
     let _ = writeln!(
         out,
-        "\n| target | req/s RLS on (mean) | req/s RLS off (mean) | cost of RLS |"
+        "\n| target | {} req/s (mean) | {} req/s (mean) | {} against {} |",
+        a.name, b.name, b.name, a.name
     );
     let _ = writeln!(out, "|---|---:|---:|---:|");
     for label in labels {
-        let mean = |mode: &str| {
+        let mean = |side: usize| {
             let v: Vec<f64> = results
                 .iter()
-                .filter(|(_, m, r)| *m == mode && r.label == label)
+                .filter(|(_, s, r)| *s == side && r.label == label)
                 .map(|(_, _, r)| r.rps)
                 .collect();
             v.iter().sum::<f64>() / v.len().max(1) as f64
         };
-        let (on, off) = (mean("on"), mean("off"));
-        let cost = if off > 0.0 {
-            (off - on) / off * 100.0
+        let (base, this) = (mean(0), mean(1));
+        let change = if base > 0.0 {
+            (this - base) / base * 100.0
         } else {
             0.0
         };
-        let _ = writeln!(out, "| {label} | {on:.0} | {off:.0} | {cost:.1} % |");
+        let _ = writeln!(out, "| {label} | {base:.0} | {this:.0} | {change:+.1} % |");
     }
     out
 }
