@@ -27,6 +27,13 @@ pub struct Target {
     pub method: Method,
     /// A JSON body sent with every request.
     pub body: Option<Bytes>,
+    /// JSON bodies taken in turn like `paths` (request `i` sends `bodies[i % len]`); when
+    /// non-empty they replace `body`.
+    pub bodies: Vec<Bytes>,
+    /// Each worker takes every `concurrency`-th request (worker `w`: `w`, `w + c`, `w + 2c`, …)
+    /// instead of the next one, so that workers never share a request: with `c` paths, worker
+    /// `w` always requests path `w` (e.g. always moves its own deal).
+    pub per_worker: bool,
 }
 
 impl Target {
@@ -44,6 +51,8 @@ impl Target {
             auth,
             method: Method::GET,
             body: None,
+            bodies: Vec::new(),
+            per_worker: false,
         }
     }
 }
@@ -67,6 +76,24 @@ pub struct LoadResult {
     pub first_error: Option<String>,
     /// Max VmRSS (kB) of the sampled process, polled every 100 ms.
     pub peak_rss_kb: Option<u64>,
+}
+
+impl LoadResult {
+    /// One line for the progress log: responses, rate, latency and errors.
+    pub fn summary(&self) -> String {
+        format!(
+            "{} ok, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
+            self.ok,
+            self.rps,
+            self.p50_ms,
+            self.p99_ms,
+            self.errors,
+            self.first_error
+                .as_deref()
+                .map(|e| format!(" (first: {e})"))
+                .unwrap_or_default()
+        )
+    }
 }
 
 #[derive(Default)]
@@ -115,7 +142,14 @@ pub async fn run(target: Target, cfg: LoadConfig, sample_pid: Option<u32>) -> Re
     let warm_end = Instant::now() + cfg.warmup;
     let end = warm_end + cfg.duration;
     let workers: Vec<_> = (0..cfg.concurrency)
-        .map(|i| tokio::spawn(worker(target.clone(), i, warm_end, end)))
+        .map(|i| {
+            let step = if target.target.per_worker {
+                cfg.concurrency
+            } else {
+                1
+            };
+            tokio::spawn(worker(target.clone(), i, step, warm_end, end))
+        })
         .collect();
     let mut latencies = Vec::new();
     let mut errors = 0;
@@ -159,6 +193,7 @@ fn percentile_ms(sorted_us: &[u32], p: f64) -> f64 {
 async fn worker(
     target: Arc<Prepared>,
     first: usize,
+    step: usize,
     warm_end: Instant,
     end: Instant,
 ) -> WorkerStats {
@@ -176,7 +211,7 @@ async fn worker(
         let measured = start >= warm_end;
         let outcome =
             tokio::time::timeout_at(hard_deadline, one_request(&target, next, &mut sender)).await;
-        next = next.wrapping_add(1);
+        next = next.wrapping_add(step);
         let elapsed = start.elapsed();
         match outcome {
             Ok(Ok(status)) if status.is_success() => {
@@ -238,10 +273,14 @@ async fn one_request(
     if let Some(auth) = &target.auth {
         req = req.header(AUTHORIZATION, auth.clone());
     }
-    let body = match &target.body {
+    let body = match (target.bodies.is_empty(), &target.body) {
+        (false, _) => Some(target.bodies[index % target.bodies.len()].clone()),
+        (true, body) => body.clone(),
+    };
+    let body = match body {
         Some(body) => {
             req = req.header(CONTENT_TYPE, "application/json");
-            body.clone()
+            body
         }
         None => Bytes::new(),
     };

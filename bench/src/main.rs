@@ -6,13 +6,13 @@
 //! `rivet-bench records` runs the record scenario against a seeded database.
 //! See `bench/README.md`.
 
+mod ab;
 mod client;
 mod events;
 mod load;
 mod procs;
 mod records;
 mod report;
-mod rls;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -242,18 +242,7 @@ async fn foundation(args: FoundationArgs) -> Result<ExitCode> {
         );
         let target = Target::get(label, addr, path, auth);
         let r = load::run(target, cfg, Some(pid)).await?;
-        eprintln!(
-            "  {} ok responses, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
-            r.ok,
-            r.rps,
-            r.p50_ms,
-            r.p99_ms,
-            r.errors,
-            r.first_error
-                .as_deref()
-                .map(|e| format!(" (first: {e})"))
-                .unwrap_or_default()
-        );
+        eprintln!("  {}", r.summary());
         results.push(r);
     }
 

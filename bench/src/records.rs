@@ -54,11 +54,22 @@ pub struct RecordsArgs {
     /// always runs.
     #[arg(long)]
     pub(crate) only: Option<String>,
-    /// PostgreSQL: only the leads list and lead create, each with row-level security on and
-    /// off (`RIVET_PG_RLS`), alternating, `--rounds` times (see `crate::rls`).
-    #[arg(long)]
+    /// PostgreSQL: only the leads list and lead create, each with row-level security off and
+    /// on (`RIVET_PG_RLS`), alternating, `--rounds` times (see `crate::ab`).
+    #[arg(long, conflicts_with = "compare")]
     pub(crate) rls_compare: bool,
-    /// Rounds of `--rls-compare` (each runs both targets with RLS on, then off).
+    /// Another rivet binary (e.g. the build from before a change) to measure against this one
+    /// in alternating rounds: the leads list, lead create, a deal stage move and a deal's
+    /// timeline (see `crate::ab`).
+    #[arg(long, value_name = "OTHER_RIVET")]
+    pub(crate) compare: Option<PathBuf>,
+    /// The database the `--compare` binary serves [default: --database-url]. A copy of the
+    /// same data when the two builds' migrations differ (each refuses a schema newer than
+    /// its own).
+    #[arg(long, requires = "compare")]
+    pub(crate) compare_database_url: Option<String>,
+    /// Rounds of `--rls-compare` or `--compare` (each runs every target on the first side,
+    /// then on the second).
     #[arg(long, default_value_t = 2)]
     pub(crate) rounds: usize,
 }
@@ -109,7 +120,10 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
         duration: Duration::from_secs(args.duration),
     };
     if args.rls_compare {
-        return crate::rls::run(&args, &rivet_path, cfg).await;
+        return crate::ab::rls(&args, &rivet_path, cfg).await;
+    }
+    if let Some(other) = &args.compare {
+        return crate::ab::compare(&args, &rivet_path, other, cfg).await;
     }
 
     let hello_addr = procs::free_addr()?;
@@ -122,7 +136,7 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
 
     let (rivet, rivet_addr) = start_rivet(&args.database_url, &rivet_path, &[]).await?;
 
-    let plan = setup(rivet_addr, &args.email, &args.password).await?;
+    let plan = setup(rivet_addr, &args.email, &args.password, args.concurrency).await?;
     tokio::time::sleep(Duration::from_secs(3)).await;
     let rivet_idle = status_kb(rivet.pid(), "VmRSS");
 
@@ -147,18 +161,7 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
             target.label, args.warmup, args.duration
         );
         let r = load::run(target, cfg, Some(pid)).await?;
-        eprintln!(
-            "  {} ok, {:.0} req/s, p50 {:.2} ms, p99 {:.2} ms, {} errors{}",
-            r.ok,
-            r.rps,
-            r.p50_ms,
-            r.p99_ms,
-            r.errors,
-            r.first_error
-                .as_deref()
-                .map(|e| format!(" (first: {e})"))
-                .unwrap_or_default()
-        );
+        eprintln!("  {}", r.summary());
         results.push(r);
     }
     let rivet_hwm = status_kb(rivet.pid(), "VmHWM");
@@ -234,7 +237,13 @@ fn data_array(v: &Value) -> Vec<Value> {
 }
 
 /// Sign in, find a sales rep and some deals, and probe the endpoints that may not exist yet.
-pub(crate) async fn setup(addr: SocketAddr, email: &str, password: &str) -> Result<Plan> {
+/// `concurrency` is the number of load workers (the stage moves need one deal each).
+pub(crate) async fn setup(
+    addr: SocketAddr,
+    email: &str,
+    password: &str,
+    concurrency: usize,
+) -> Result<Plan> {
     let creds = json!({ "email": email, "password": password });
     let login = client::send_json(addr, Method::POST, "/api/v1/auth/login", None, Some(&creds))
         .await
@@ -337,6 +346,14 @@ pub(crate) async fn setup(addr: SocketAddr, email: &str, password: &str) -> Resu
         });
     }
 
+    match stage_moves(addr, &auth, concurrency).await? {
+        Ok(target) => targets.push(target),
+        Err(reason) => skipped.push(Skipped {
+            label: STAGE_MOVE,
+            reason,
+        }),
+    }
+
     let (status, _) = get(format!("/api/v1/search?q={}", SEARCH_NAMES[0])).await?;
     if status.is_success() {
         let mut target = Target::get(
@@ -389,6 +406,91 @@ pub(crate) async fn setup(addr: SocketAddr, email: &str, password: &str) -> Resu
         eprintln!("skipping {}: {}", s.label, s.reason);
     }
     Ok(Plan { targets, skipped })
+}
+
+const STAGE_MOVE: &str = "`PATCH /api/v1/deals/{id}` (stage move)";
+
+fn str_field<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// Moving a deal to another stage of its pipeline (`PATCH /api/v1/deals/{id}` with a
+/// `stage_id`): each load worker owns one open deal of the default pipeline and moves it to the
+/// pipeline's next open stage, round and round, so every request is a real move (a stage
+/// history row, an audit row and a `deal.stage_changed` event where the build writes events)
+/// and no two workers move the same deal. `Err` says why the target cannot run.
+async fn stage_moves(
+    addr: SocketAddr,
+    auth: &HeaderValue,
+    concurrency: usize,
+) -> Result<std::result::Result<Target, String>> {
+    let pipelines =
+        client::send_json(addr, Method::GET, "/api/v1/pipelines", Some(auth), None).await?;
+    let Some(pipeline) = data_array(&pipelines)
+        .into_iter()
+        .find(|p| p.get("is_default").and_then(Value::as_bool) == Some(true))
+    else {
+        return Ok(Err("no default pipeline".into()));
+    };
+    let open: Vec<String> = pipeline
+        .get("stages")
+        .and_then(Value::as_array)
+        .map(|stages| {
+            stages
+                .iter()
+                .filter(|s| str_field(s, "outcome") == Some("open"))
+                .filter_map(|s| str_field(s, "id").map(str::to_owned))
+                .collect()
+        })
+        .unwrap_or_default();
+    if open.len() < 2 {
+        return Ok(Err(format!(
+            "the default pipeline has {} open stage(s); a move needs two",
+            open.len()
+        )));
+    }
+    let pipeline_id = str_field(&pipeline, "id").unwrap_or_default();
+    let deals = client::send_json(
+        addr,
+        Method::GET,
+        &format!("/api/v1/deals?pipeline_id={pipeline_id}&limit=100"),
+        Some(auth),
+        None,
+    )
+    .await?;
+    // (deal id, index of its current stage among the open ones)
+    let movable: Vec<(String, usize)> = data_array(&deals)
+        .iter()
+        .filter_map(|d| {
+            let stage = str_field(d, "stage_id")?;
+            let at = open.iter().position(|s| s == stage)?;
+            Some((str_field(d, "id")?.to_owned(), at))
+        })
+        .take(concurrency)
+        .collect();
+    if movable.len() < concurrency {
+        return Ok(Err(format!(
+            "{} open deals in the first 100 of the default pipeline, {concurrency} needed \
+             (one per connection)",
+            movable.len()
+        )));
+    }
+    // Request j: worker j % c, its (j / c)-th move; with `per_worker` worker w sends j = w,
+    // w + c, w + 2c, …, i.e. its own deal through the next stage each time.
+    let mut target = Target::get(STAGE_MOVE, addr, String::new(), Some(auth.clone()));
+    target.method = Method::PATCH;
+    target.per_worker = true;
+    target.paths.clear();
+    for k in 0..open.len() {
+        for (deal, at) in &movable {
+            let stage = &open[(at + 1 + k) % open.len()];
+            target.paths.push(format!("/api/v1/deals/{deal}"));
+            target.bodies.push(Bytes::from(serde_json::to_vec(
+                &json!({ "stage_id": stage }),
+            )?));
+        }
+    }
+    Ok(Ok(target))
 }
 
 fn mb(kb: Option<u64>) -> String {

@@ -1,4 +1,4 @@
-//! Tenancy enforced a second time, by PostgreSQL's row-level security (`migrations_rls`):
+//! Tenancy enforced a second time, by PostgreSQL's row-level security (`rivet_store::migrations::m0013_row_level_security`):
 //! through Rivet's own connection, a query that forgets the company filter still sees and
 //! changes only the current company's rows, and none when no company is set. SQLite has no
 //! such second guard, so these tests are PostgreSQL's only.
@@ -331,4 +331,110 @@ async fn an_owner_that_is_no_superuser_migrates_and_is_bound_the_same_way() {
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic.into_panic());
     }
+}
+
+/// What a connection is left with after a tenant read or write, seen by the next user of the
+/// pool's only connection: "<role is the session's>/<rivet.company_id>/<in a transaction>". A
+/// connection left inside a transaction answers `now()` (the transaction's start) twice alike.
+async fn left_behind(store: &Store) -> String {
+    let bound: String = scalar(
+        store.system(),
+        "SELECT (current_user = session_user)::text || '/' \
+         || coalesce(current_setting('rivet.company_id', true), '')",
+    )
+    .await;
+    let first: String = scalar(store.system(), "SELECT now()::text").await;
+    tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    let second: String = scalar(store.system(), "SELECT now()::text").await;
+    format!("{bound}/{}", first == second)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn a_connection_goes_back_to_the_pool_unbound_after_every_tenant_read_and_write() {
+    let app = spawn_app(Db::Postgres).await;
+    let (acme, _) = two_companies(&app).await;
+    let acme_actor = actor_of(&app, &acme).await;
+    // One connection, so the next user of the pool gets whatever a read or write left behind.
+    let url = app.state.config.database_url.clone().unwrap();
+    let store = Store::connect(&url, 1).await.unwrap();
+    let clean = "true//false";
+    let bound = "SELECT current_user::text || '/' || current_setting('rivet.company_id')";
+    let bound_to_acme = format!("{TENANT_ROLE}/{}", acme.company_id);
+
+    // A read, bound while it lasts.
+    let read = store.read(&acme_actor).await.unwrap();
+    assert_eq!(scalar::<String, _>(read.conn(), bound).await, bound_to_acme);
+    assert_eq!(count(read.conn(), "SELECT count(*) FROM leads").await, 2);
+    drop(read);
+    assert_eq!(left_behind(&store).await, clean, "after a read");
+
+    // A read whose statement failed.
+    let read = store.read(&acme_actor).await.unwrap();
+    assert!(
+        read.conn()
+            .execute_unprepared("SELECT * FROM no_such_table")
+            .await
+            .is_err()
+    );
+    drop(read);
+    assert_eq!(left_behind(&store).await, clean, "after a failed read");
+
+    // A read dropped while its statement runs (a request cancelled by its client).
+    let read = store.read(&acme_actor).await.unwrap();
+    let slow = read.conn().execute_unprepared("SELECT pg_sleep(1)");
+    assert!(
+        tokio::time::timeout(std::time::Duration::from_millis(100), slow)
+            .await
+            .is_err()
+    );
+    drop(read);
+    assert_eq!(left_behind(&store).await, clean, "after a cancelled read");
+
+    // A write dropped without commit changes nothing.
+    let tx = store.write(&acme_actor).await.unwrap();
+    assert_eq!(scalar::<String, _>(tx.conn(), bound).await, bound_to_acme);
+    tx.conn()
+        .execute_unprepared("UPDATE leads SET city = 'dropped'")
+        .await
+        .unwrap();
+    drop(tx);
+    assert_eq!(left_behind(&store).await, clean, "after a dropped write");
+
+    // A committed write.
+    let tx = store.write(&acme_actor).await.unwrap();
+    tx.conn()
+        .execute_unprepared("UPDATE leads SET city = 'kept'")
+        .await
+        .unwrap();
+    tx.commit().await.unwrap();
+    assert_eq!(left_behind(&store).await, clean, "after a committed write");
+    assert_eq!(
+        count(
+            store.system(),
+            "SELECT count(*) FROM leads WHERE city = 'dropped'"
+        )
+        .await,
+        0
+    );
+    assert_eq!(
+        count(
+            store.system(),
+            "SELECT count(*) FROM leads WHERE city = 'kept'"
+        )
+        .await,
+        2,
+        "the committed write changed the company's two leads, not the other's three"
+    );
+
+    // A write the policies refused.
+    let tx = store.write(&acme_actor).await.unwrap();
+    assert!(
+        tx.conn()
+            .execute_unprepared("UPDATE leads SET company_id = gen_random_uuid()")
+            .await
+            .is_err()
+    );
+    drop(tx);
+    assert_eq!(left_behind(&store).await, clean, "after a refused write");
 }

@@ -40,11 +40,12 @@ pub mod webhooks;
 
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DatabaseExecutor, DatabaseTransaction, DbErr,
-    FromQueryResult, SqlErr, SqliteTransactionMode, StatementBuilder, TransactionOptions,
+    ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult, FromQueryResult,
+    QueryResult, SqlErr, SqliteTransactionMode, StatementBuilder, TransactionOptions,
     TransactionTrait,
 };
 use sea_orm_migration::MigratorTrait;
+use sea_query_sqlx::SqlxValues;
 use std::str::FromStr;
 use std::time::Duration;
 use uuid::Uuid;
@@ -374,18 +375,16 @@ impl Store {
     }
 
     /// Start a read on behalf of `actor`. On PostgreSQL it is a transaction bound to the
-    /// actor's company by row-level security (see [`migrations_rls`]); on SQLite it is the pool
-    /// itself, at no cost. Queries still filter by company themselves.
+    /// actor's company by row-level security (see `migrations::m0013_row_level_security` and [`PgTx`]); on
+    /// SQLite it is the pool itself, at no cost. Queries still filter by company themselves.
     pub async fn read(&self, actor: &Actor) -> Result<Read<'_>> {
         if !self.row_security {
             return Ok(Read {
-                exec: DatabaseExecutor::Connection(&self.db),
+                exec: ReadConn::Pool(&self.db),
             });
         }
-        let tx = self.db.begin().await?;
-        enter_company(&tx, actor.company_id).await?;
         Ok(Read {
-            exec: DatabaseExecutor::OwnedTransaction(tx),
+            exec: ReadConn::Tenant(PgTx::begin(&self.db, Some(actor.company_id)).await?),
         })
     }
 
@@ -395,7 +394,7 @@ impl Store {
     pub async fn read_with_system_rows(&self, actor: &Actor) -> Result<Read<'_>> {
         if actor.is_system_admin {
             return Ok(Read {
-                exec: DatabaseExecutor::Connection(&self.db),
+                exec: ReadConn::Pool(&self.db),
             });
         }
         self.read(actor).await
@@ -448,18 +447,8 @@ impl Store {
     /// together or not at all.
     /// On PostgreSQL the transaction is bound to the actor's company by row-level security.
     pub async fn write(&self, actor: &Actor) -> Result<Tx> {
-        let inner = self.begin().await?;
-        if self.row_security {
-            enter_company(&inner, actor.company_id).await?;
-        }
-        Ok(Tx {
-            inner,
-            actor: Some(AuditActor::from(actor)),
-            auth_change: std::sync::atomic::AtomicBool::new(false),
-            epoch: self.auth_epoch.clone(),
-            events: std::sync::atomic::AtomicBool::new(false),
-            events_written: self.events_written.clone(),
-        })
+        let company = self.row_security.then_some(actor.company_id);
+        Ok(Tx::new(self, self.begin(company).await?, Some(actor)))
     }
 
     /// A write on behalf of `actor` that reaches beyond their company — their own sessions in
@@ -467,14 +456,7 @@ impl Store {
     /// change to a system job. Audited as `actor`, not bound by row-level security: a named
     /// bypass like [`Store::write_system`].
     pub async fn write_across_companies(&self, actor: &Actor) -> Result<Tx> {
-        Ok(Tx {
-            inner: self.begin().await?,
-            actor: Some(AuditActor::from(actor)),
-            auth_change: std::sync::atomic::AtomicBool::new(false),
-            epoch: self.auth_epoch.clone(),
-            events: std::sync::atomic::AtomicBool::new(false),
-            events_written: self.events_written.clone(),
-        })
+        Ok(Tx::new(self, self.begin(None).await?, Some(actor)))
     }
 
     /// [`Store::write`], or for a system administrator [`Store::write_across_companies`]: for
@@ -488,55 +470,232 @@ impl Store {
 
     /// A write by Rivet itself (start-up, CLI, maintenance jobs): audited as the system.
     pub async fn write_system(&self) -> Result<Tx> {
-        Ok(Tx {
-            inner: self.begin().await?,
-            actor: None,
-            auth_change: std::sync::atomic::AtomicBool::new(false),
-            epoch: self.auth_epoch.clone(),
-            events: std::sync::atomic::AtomicBool::new(false),
-            events_written: self.events_written.clone(),
-        })
+        Ok(Tx::new(self, self.begin(None).await?, None))
     }
 
-    async fn begin(&self) -> Result<DatabaseTransaction> {
+    /// A write transaction; on PostgreSQL bound to `company` by row-level security when given
+    /// (see [`PgTx`]).
+    async fn begin(&self, company: Option<Uuid>) -> Result<TxConn> {
+        if self.backend == Backend::Postgres {
+            return Ok(TxConn::Pg(PgTx::begin(&self.db, company).await?));
+        }
         // SQLite upgrades a deferred read transaction to a write lazily and fails with "database
         // is locked" if another writer got there first; taking the write lock up front makes
         // writers queue on the busy timeout instead.
         let options = TransactionOptions {
             isolation_level: None,
             access_mode: None,
-            sqlite_transaction_mode: match self.backend {
-                Backend::Sqlite => Some(SqliteTransactionMode::Immediate),
-                Backend::Postgres => None,
-            },
+            sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         };
-        Ok(self.db.begin_with_options(options).await?)
+        Ok(TxConn::Sea(self.db.begin_with_options(options).await?))
     }
 }
 
-/// Bind the open transaction to `company`: switch to the tenant role and set the company the
-/// policies compare with, in one round trip. Both end with the transaction. A UUID's text is
-/// safe to write into the statement.
-async fn enter_company<C: ConnectionTrait>(conn: &C, company: Uuid) -> Result<()> {
-    conn.execute_unprepared(&format!(
+/// The statement that binds a transaction to `company`: switch to the tenant role and set the
+/// company the policies compare with. Both end with the transaction. A UUID's text is safe to
+/// write into the statement.
+fn bind_company_sql(company: Uuid) -> String {
+    format!(
         "SET LOCAL ROLE {}; SELECT set_config('rivet.company_id', '{company}', true)",
         tables::TENANT_ROLE
-    ))
-    .await?;
-    Ok(())
+    )
 }
 
 /// A read for one caller ([`Store::read`]). Dropping it ends it (on PostgreSQL the transaction
 /// is rolled back: it changed nothing).
 pub struct Read<'s> {
-    exec: DatabaseExecutor<'s>,
+    exec: ReadConn<'s>,
 }
 
 impl<'s> Read<'s> {
-    pub fn conn(&self) -> &DatabaseExecutor<'s> {
+    pub fn conn(&self) -> &ReadConn<'s> {
         &self.exec
     }
 }
+
+/// What a [`Read`] runs its statements on.
+pub enum ReadConn<'s> {
+    /// The pool (SQLite; PostgreSQL without row-level security; a system administrator's read
+    /// of rows without a company).
+    Pool(&'s DatabaseConnection),
+    /// PostgreSQL: one connection in a transaction bound to the caller's company.
+    Tenant(PgTx),
+}
+
+/// A PostgreSQL transaction on a pooled connection of its own, bound to one company for a
+/// tenant read or write ([`Store::read`], [`Store::write`]).
+///
+/// A tenant transaction costs what it adds to the statements and no more: `BEGIN`, the role
+/// switch and the company setting go to the server as **one** simple query (sea-orm's
+/// transactions send `BEGIN` and wait for it before the binding can follow: one round trip
+/// more). A transaction that is not committed — every read — is rolled back without a round
+/// trip of its own: dropping it queues the `ROLLBACK` on the connection, and it goes out with
+/// the check the pool makes of every connection it takes back (sqlx pings a returned
+/// connection before anyone else gets it). So a connection never serves anyone else while
+/// still in the transaction, i.e. still bound to the company or the role: `SET LOCAL` and
+/// `set_config(…, true)` end with the transaction. A connection whose `BEGIN` failed is
+/// closed instead of returned.
+pub struct PgTx {
+    conn: tokio::sync::Mutex<sqlx::pool::PoolConnection<sqlx::Postgres>>,
+}
+
+impl PgTx {
+    async fn begin(db: &DatabaseConnection, company: Option<Uuid>) -> Result<Self> {
+        use sqlx_core::transaction::TransactionManager as _;
+        let mut conn = db
+            .get_postgres_connection_pool()
+            .acquire()
+            .await
+            .map_err(conn_err)?;
+        let sql = match company {
+            Some(company) => format!("BEGIN; {}", bind_company_sql(company)),
+            None => "BEGIN".to_owned(),
+        };
+        let begun = <sqlx::Postgres as sqlx::Database>::TransactionManager::begin(
+            &mut conn,
+            Some(sqlx_core::sql_str::SqlSafeStr::into_sql_str(
+                sqlx::AssertSqlSafe(sql),
+            )),
+        )
+        .await;
+        if let Err(err) = begun {
+            // The simple query may have opened the transaction before the binding failed, and
+            // sqlx rolls back only a BEGIN that succeeded: never reuse this connection.
+            conn.close_on_drop();
+            return Err(StoreError::Db(query_err(err)));
+        }
+        Ok(Self {
+            conn: tokio::sync::Mutex::new(conn),
+        })
+    }
+
+    async fn commit(self) -> Result<()> {
+        use sqlx_core::transaction::TransactionManager as _;
+        let mut conn = self.conn.lock().await;
+        <sqlx::Postgres as sqlx::Database>::TransactionManager::commit(&mut conn)
+            .await
+            .map_err(|e| StoreError::Db(exec_err(e)))
+    }
+}
+
+impl Drop for PgTx {
+    fn drop(&mut self) {
+        use sqlx_core::transaction::TransactionManager as _;
+        // Queued, not awaited (nothing after a commit): sent with the pool's check of the
+        // returned connection.
+        <sqlx::Postgres as sqlx::Database>::TransactionManager::start_rollback(self.conn.get_mut());
+    }
+}
+
+// sqlx errors as sea-orm reports them, so that [`map_db_err`] reads them the same way.
+fn conn_err(err: sqlx::Error) -> DbErr {
+    DbErr::Conn(sea_orm::RuntimeErr::SqlxError(err.into()))
+}
+
+fn query_err(err: sqlx::Error) -> DbErr {
+    DbErr::Query(sea_orm::RuntimeErr::SqlxError(err.into()))
+}
+
+fn exec_err(err: sqlx::Error) -> DbErr {
+    DbErr::Exec(sea_orm::RuntimeErr::SqlxError(err.into()))
+}
+
+fn pg_query(stmt: &sea_orm::Statement) -> sqlx::query::Query<'_, sqlx::Postgres, SqlxValues> {
+    let values = stmt
+        .values
+        .clone()
+        .unwrap_or(sea_orm::sea_query::Values(Vec::new()));
+    sqlx::query_with(sqlx::AssertSqlSafe(stmt.sql.as_str()), SqlxValues(values))
+}
+
+#[async_trait::async_trait]
+impl ConnectionTrait for PgTx {
+    fn get_database_backend(&self) -> sea_orm::DbBackend {
+        sea_orm::DbBackend::Postgres
+    }
+
+    async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<ExecResult, DbErr> {
+        let mut conn = self.conn.lock().await;
+        pg_query(&stmt)
+            .execute(&mut **conn)
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+        let mut conn = self.conn.lock().await;
+        sqlx::Executor::execute(&mut **conn, sqlx::AssertSqlSafe(sql.to_owned()))
+            .await
+            .map(Into::into)
+            .map_err(exec_err)
+    }
+
+    async fn query_one_raw(&self, stmt: sea_orm::Statement) -> Result<Option<QueryResult>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        pg_query(&stmt)
+            .fetch_optional(&mut **conn)
+            .await
+            .map(|row| row.map(Into::into))
+            .map_err(query_err)
+    }
+
+    async fn query_all_raw(&self, stmt: sea_orm::Statement) -> Result<Vec<QueryResult>, DbErr> {
+        let mut conn = self.conn.lock().await;
+        pg_query(&stmt)
+            .fetch_all(&mut **conn)
+            .await
+            .map(|rows| rows.into_iter().map(Into::into).collect())
+            .map_err(query_err)
+    }
+}
+
+/// `ConnectionTrait` for an enum of connections, each call handed to the variant's own.
+macro_rules! delegate_connection {
+    ($ty:ty, $($variant:ident),+) => {
+        #[async_trait::async_trait]
+        impl ConnectionTrait for $ty {
+            fn get_database_backend(&self) -> sea_orm::DbBackend {
+                match self {
+                    $(Self::$variant(c) => c.get_database_backend(),)+
+                }
+            }
+
+            async fn execute_raw(&self, stmt: sea_orm::Statement) -> Result<ExecResult, DbErr> {
+                match self {
+                    $(Self::$variant(c) => c.execute_raw(stmt).await,)+
+                }
+            }
+
+            async fn execute_unprepared(&self, sql: &str) -> Result<ExecResult, DbErr> {
+                match self {
+                    $(Self::$variant(c) => c.execute_unprepared(sql).await,)+
+                }
+            }
+
+            async fn query_one_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Option<QueryResult>, DbErr> {
+                match self {
+                    $(Self::$variant(c) => c.query_one_raw(stmt).await,)+
+                }
+            }
+
+            async fn query_all_raw(
+                &self,
+                stmt: sea_orm::Statement,
+            ) -> Result<Vec<QueryResult>, DbErr> {
+                match self {
+                    $(Self::$variant(c) => c.query_all_raw(stmt).await,)+
+                }
+            }
+        }
+    };
+}
+
+delegate_connection!(ReadConn<'_>, Pool, Tenant);
+delegate_connection!(TxConn, Sea, Pg);
 
 /// Who an audit row names.
 #[derive(Debug, Clone)]
@@ -560,7 +719,7 @@ impl From<&Actor> for AuditActor {
 
 /// One open write transaction. Dropping it without [`Tx::commit`] rolls everything back.
 pub struct Tx {
-    inner: DatabaseTransaction,
+    inner: TxConn,
     actor: Option<AuditActor>,
     /// Set when the transaction changes who someone is or what they may do.
     auth_change: std::sync::atomic::AtomicBool,
@@ -570,8 +729,26 @@ pub struct Tx {
     events_written: std::sync::Arc<tokio::sync::Notify>,
 }
 
+/// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
+/// PostgreSQL.
+pub enum TxConn {
+    Sea(DatabaseTransaction),
+    Pg(PgTx),
+}
+
 impl Tx {
-    pub fn conn(&self) -> &DatabaseTransaction {
+    fn new(store: &Store, inner: TxConn, actor: Option<&Actor>) -> Self {
+        Self {
+            inner,
+            actor: actor.map(AuditActor::from),
+            auth_change: std::sync::atomic::AtomicBool::new(false),
+            epoch: store.auth_epoch.clone(),
+            events: std::sync::atomic::AtomicBool::new(false),
+            events_written: store.events_written.clone(),
+        }
+    }
+
+    pub fn conn(&self) -> &TxConn {
         &self.inner
     }
 
@@ -593,7 +770,10 @@ impl Tx {
     }
 
     pub async fn commit(self) -> Result<()> {
-        self.inner.commit().await?;
+        match self.inner {
+            TxConn::Sea(tx) => tx.commit().await?,
+            TxConn::Pg(tx) => tx.commit().await?,
+        }
         if self.auth_change.load(std::sync::atomic::Ordering::Acquire) {
             self.epoch.bump_local();
         }
