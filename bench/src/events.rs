@@ -10,7 +10,7 @@
 //!    (stamped in the transaction just before it commits, same clock): p50, p99, max.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant, SystemTime};
@@ -38,6 +38,13 @@ pub struct EventsArgs {
     /// Concurrent clients creating leads.
     #[arg(long, default_value_t = 16)]
     concurrency: usize,
+    /// A second rivet binary measured in the same run: each round runs `--rivet`, then this one
+    /// (A/B/A/B), each on a fresh database.
+    #[arg(long)]
+    compare: Option<PathBuf>,
+    /// Rounds; each runs every binary once.
+    #[arg(long, default_value_t = 1)]
+    rounds: usize,
 }
 
 const EMAIL: &str = "bench@example.com";
@@ -198,8 +205,60 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
     sorted[i.min(sorted.len() - 1)]
 }
 
+/// Empty the PostgreSQL database `url` names (drop and create it through `psql` connected to
+/// the server's `postgres` database), so every run starts from nothing.
+fn fresh_postgres(url: &str) -> Result<()> {
+    let base = url.split('?').next().unwrap_or(url);
+    let (server, name) = base
+        .rsplit_once('/')
+        .context("the database URL names no database")?;
+    anyhow::ensure!(
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'),
+        "use a plain database name (letters, digits, _) with --database-url: {name:?}"
+    );
+    for sql in [
+        format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"),
+        format!("CREATE DATABASE {name}"),
+    ] {
+        let status = Command::new("psql")
+            .arg(format!("{server}/postgres"))
+            .args(["-q", "-v", "ON_ERROR_STOP=1", "-c", &sql])
+            .status()
+            .context("running psql")?;
+        anyhow::ensure!(status.success(), "psql failed: {sql}");
+    }
+    Ok(())
+}
+
 pub async fn run(args: EventsArgs) -> Result<ExitCode> {
-    let rivet = procs::find_rivet(args.rivet.as_deref())?;
+    let mut binaries = vec![procs::find_rivet(args.rivet.as_deref())?];
+    binaries.extend(args.compare.clone());
+    for (i, path) in binaries.iter().enumerate() {
+        eprintln!("{}: {}", label(i), path.display());
+    }
+    println!(
+        "| build | engine | events | drain events/s | live events/s (lead creation rate) | commit→delivery p50 ms | p99 ms | max ms |"
+    );
+    println!("|---|---|---|---|---|---|---|---|");
+    for _ in 0..args.rounds.max(1) {
+        for (i, path) in binaries.iter().enumerate() {
+            if let Some(url) = &args.database_url {
+                fresh_postgres(url)?;
+            }
+            let row = run_once(&args, path).await?;
+            println!("| {} | {row}", label(i));
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn label(i: usize) -> &'static str {
+    if i == 0 { "A" } else { "B" }
+}
+
+/// One drain and one live run of `rivet`; returns the table row (without the build column).
+async fn run_once(args: &EventsArgs, rivet: &Path) -> Result<String> {
+    let rivet = rivet.to_path_buf();
     let data_dir = tempfile::Builder::new()
         .prefix("rivet-bench-events-")
         .tempdir()?;
@@ -265,8 +324,8 @@ pub async fn run(args: EventsArgs) -> Result<ExitCode> {
     let last = live.iter().map(|a| a.2).max().context("no arrivals")?;
     let live_rate = args.events as f64 / (last - first).as_secs_f64().max(1e-6);
 
-    println!(
-        "| {engine} | {} | {:.0} | {:.0} ({:.0} leads/s created) | {:.0} | {:.0} | {:.0} |",
+    Ok(format!(
+        "{engine} | {} | {:.0} | {:.0} ({:.0} leads/s created) | {:.0} | {:.0} | {:.0} |",
         args.events,
         drain_rate,
         live_rate,
@@ -274,6 +333,5 @@ pub async fn run(args: EventsArgs) -> Result<ExitCode> {
         percentile(&delays, 0.5),
         percentile(&delays, 0.99),
         delays.last().copied().unwrap_or(0.0),
-    );
-    Ok(ExitCode::SUCCESS)
+    ))
 }

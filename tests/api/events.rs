@@ -867,3 +867,73 @@ async fn a_webhook_failing_ten_times_in_a_row_is_turned_off(db: Db) {
 }
 
 both!(a_webhook_failing_ten_times_in_a_row_is_turned_off);
+
+/// Polling with nothing to do only reads: while another transaction holds SQLite's write lock
+/// (or, on PostgreSQL, locks the dispatcher's tables against every writer and row lock), an idle
+/// dispatcher's steps — numbering, the webhooks consumer, the sender's claim — answer at once.
+async fn an_idle_dispatcher_takes_no_write_lock(db: Db) {
+    use rivet_store::sea_orm::ConnectionTrait;
+    use rivet_store::{events as store_events, webhooks};
+    let app = app_allowing_private(db).await;
+    let admin = app.admin().await;
+    let receiver = Receiver::start(Behaviour::Ok {
+        delay: Duration::ZERO,
+    })
+    .await;
+    create_webhook(&app, &admin, &receiver.url("/hook"), &["lead.created"]).await;
+    created(&app, &admin, "/leads", json!({"last_name": "Idle"})).await;
+    let dispatcher = Dispatcher::start(&app, fast(true));
+    receiver.wait_for(1, Duration::from_secs(20)).await;
+    dispatcher.stop().await;
+
+    let store = &app.state.store;
+    let holder = store.write_system().await.unwrap();
+    if db == Db::Postgres {
+        holder
+            .conn()
+            .execute_unprepared(
+                "LOCK TABLE outbox, event_positions, webhook_deliveries IN EXCLUSIVE MODE",
+            )
+            .await
+            .unwrap();
+    }
+    let at_once = Duration::from_secs(3);
+    let numbered = tokio::time::timeout(at_once, store_events::sequence(store, 500))
+        .await
+        .expect("numbering nothing waited for the write lock")
+        .unwrap();
+    assert_eq!(numbered, 0);
+    let applied = tokio::time::timeout(
+        at_once,
+        store_events::consume(store, &webhooks::WebhookConsumer, 500),
+    )
+    .await
+    .expect("consuming nothing waited for the write lock")
+    .unwrap();
+    assert_eq!(applied, Some(0));
+    let claimed = tokio::time::timeout(
+        at_once,
+        webhooks::claim_due(store, "idle-test", Duration::from_secs(5), 64),
+    )
+    .await
+    .expect("claiming nothing waited for the write lock")
+    .unwrap();
+    assert!(claimed.is_empty());
+    drop(holder);
+    // The lock released, work is still found: a new event is numbered (on SQLite as it is
+    // written), applied and claimed.
+    created(&app, &admin, "/leads", json!({"last_name": "Busy"})).await;
+    store_events::sequence(store, 500).await.unwrap();
+    assert!(
+        store_events::consume(store, &webhooks::WebhookConsumer, 500)
+            .await
+            .unwrap()
+            .is_some_and(|n| n >= 1)
+    );
+    let claimed = webhooks::claim_due(store, "idle-test", Duration::from_secs(5), 64)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+}
+
+both!(an_idle_dispatcher_takes_no_write_lock);

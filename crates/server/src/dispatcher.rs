@@ -9,6 +9,12 @@
 //! and a delivery leased; the lease expires and another process sends it again, so a receiver
 //! gets each event at least once and should de-duplicate by the `X-Rivet-Event-Id` header.
 //!
+//! # Cost
+//! The dispatcher has a small connection pool of its own ([`own_pool`]), so that under HTTP load
+//! its steps do not queue for a connection. A step with nothing to do only reads. The sender
+//! writes once per round: what the last round delivered is recorded in the transaction that
+//! claims the next one.
+//!
 //! # Where a delivery may go
 //! The sender resolves a webhook's host itself and connects only to addresses it checked
 //! (`rivet_domain::events::blocked_address`): the HTTP client's resolver is [`GuardedResolver`],
@@ -19,6 +25,7 @@
 use crate::state::AppState;
 use futures_util::future::join_all;
 use rivet_domain::events::{blocked_address, parse_webhook_url, retry_delay, signature_header};
+use rivet_store::Store;
 use rivet_store::events::{self, Consumer};
 use rivet_store::webhooks::{self, DueDelivery, Target, WebhookConsumer};
 use std::net::SocketAddr;
@@ -91,16 +98,37 @@ pub fn spawn(
                 return;
             }
         };
+        let store = own_pool(&state).await;
         let events = tokio::spawn(run_events(
-            state.clone(),
+            state,
+            store.clone(),
             options.clone(),
             wake_sender.clone(),
             stop.clone(),
         ));
-        let sender = tokio::spawn(run_sender(state, options, client, wake_sender, stop));
+        let sender = tokio::spawn(run_sender(store, options, client, wake_sender, stop));
         let _ = events.await;
         let _ = sender.await;
     })
+}
+
+/// Connections of the dispatcher's own pool: one for numbering and consuming events, one for
+/// the sender.
+const POOL_CONNECTIONS: u32 = 2;
+
+/// A store on a small pool of the dispatcher's own, so that its steps never queue for a
+/// connection behind the HTTP requests that share the process's pool. Falls back to the shared
+/// pool if the database refuses more connections.
+/// Commits in this process still wake the dispatcher through the shared store's notifier.
+async fn own_pool(state: &AppState) -> Store {
+    let url = state.config.database_url();
+    match Store::connect(&url, POOL_CONNECTIONS).await {
+        Ok(store) => store,
+        Err(e) => {
+            tracing::warn!(error = %e, "the event dispatcher shares the connection pool: it could not open its own");
+            state.store.clone()
+        }
+    }
 }
 
 async fn stopping(stop: &mut watch::Receiver<bool>) {
@@ -114,16 +142,17 @@ fn stop_requested(stop: &watch::Receiver<bool>) -> bool {
 /// Number new events and feed every consumer, until stopped.
 async fn run_events(
     state: AppState,
+    store: Store,
     options: Arc<DispatchOptions>,
     wake_sender: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
-    let store = &state.store;
     let consumers = consumers();
+    let store = &store;
     let mut ready = false;
     while !stop_requested(&stop) {
         if !ready {
-            ready = ensure_positions(&state, &consumers).await;
+            ready = ensure_positions(store, &consumers).await;
         }
         let mut busy = false;
         if ready {
@@ -151,17 +180,18 @@ async fn run_events(
         }
         tokio::select! {
             () = tokio::time::sleep(options.poll_interval) => {},
+            () = state.store.events_written().notified() => {},
             () = store.events_written().notified() => {},
             () = stopping(&mut stop) => {},
         }
     }
 }
 
-async fn ensure_positions(state: &AppState, consumers: &[Arc<dyn Consumer>]) -> bool {
+async fn ensure_positions(store: &Store, consumers: &[Arc<dyn Consumer>]) -> bool {
     let names =
         std::iter::once(events::SEQUENCER).chain(consumers.iter().map(|consumer| consumer.name()));
     for name in names {
-        if let Err(e) = events::ensure_position(&state.store, name).await {
+        if let Err(e) = events::ensure_position(store, name).await {
             tracing::warn!(consumer = name, error = %e, "cannot register an events consumer");
             return false;
         }
@@ -169,25 +199,37 @@ async fn ensure_positions(state: &AppState, consumers: &[Arc<dyn Consumer>]) -> 
     true
 }
 
-/// Claim due deliveries and send them, until stopped.
+/// Claim due deliveries and send them, until stopped. What a round delivered is recorded in the
+/// transaction that claims the next round (one write per round), always before that round is
+/// sent: a sender killed at any point leaves at most one round sent but unrecorded.
 async fn run_sender(
-    state: AppState,
+    store: Store,
     options: Arc<DispatchOptions>,
     client: reqwest::Client,
     wake: Arc<Notify>,
     mut stop: watch::Receiver<bool>,
 ) {
+    let mut delivered: Vec<(DueDelivery, u16)> = Vec::new();
     while !stop_requested(&stop) {
-        let claimed =
-            match webhooks::claim_due(&state.store, &options.id, options.lease, options.send_batch)
-                .await
-            {
-                Ok(claimed) => claimed,
-                Err(e) => {
-                    tracing::warn!(error = %e, "claiming webhook deliveries failed");
-                    Vec::new()
-                }
-            };
+        let claimed = {
+            let done: Vec<(&DueDelivery, u16)> = delivered.iter().map(|(d, s)| (d, *s)).collect();
+            webhooks::settle_and_claim(
+                &store,
+                &done,
+                &options.id,
+                options.lease,
+                options.send_batch,
+            )
+            .await
+        };
+        let claimed = match claimed {
+            Ok(claimed) => claimed,
+            Err(e) => {
+                tracing::warn!(error = %e, "recording webhook deliveries or claiming more failed; the unrecorded ones are sent again when their lease ends");
+                Vec::new()
+            }
+        };
+        delivered.clear();
         if claimed.is_empty() {
             tokio::select! {
                 () = tokio::time::sleep(options.poll_interval) => {},
@@ -196,7 +238,11 @@ async fn run_sender(
             }
             continue;
         }
-        send_batch(&state, &options, &client, claimed).await;
+        delivered = send_batch(&store, &options, &client, claimed).await;
+    }
+    let done: Vec<(&DueDelivery, u16)> = delivered.iter().map(|(d, s)| (d, *s)).collect();
+    if let Err(e) = webhooks::settle_delivered(&store, &done).await {
+        tracing::warn!(error = %e, "recording webhook deliveries failed; they are sent again when their lease ends");
     }
 }
 
@@ -206,20 +252,22 @@ enum Outcome {
     Failed(Option<u16>, String),
 }
 
+/// Send a claimed round at once; record the failures, return the deliveries (recorded by the
+/// next claim).
 async fn send_batch(
-    state: &AppState,
+    store: &Store,
     options: &DispatchOptions,
     client: &reqwest::Client,
     claimed: Vec<DueDelivery>,
-) {
+) -> Vec<(DueDelivery, u16)> {
     let mut ids: Vec<uuid::Uuid> = claimed.iter().map(|d| d.webhook_id).collect();
     ids.sort();
     ids.dedup();
-    let targets = match webhooks::targets(&state.store, &ids).await {
+    let targets = match webhooks::targets(store, &ids).await {
         Ok(targets) => targets,
         Err(e) => {
             tracing::warn!(error = %e, "loading webhook targets failed; the deliveries are retried when their lease ends");
-            return;
+            return Vec::new();
         }
     };
     let outcomes = join_all(claimed.iter().map(|d| {
@@ -235,7 +283,7 @@ async fn send_batch(
     }))
     .await;
     let mut delivered = Vec::new();
-    for (d, outcome) in claimed.iter().zip(outcomes) {
+    for (d, outcome) in claimed.into_iter().zip(outcomes) {
         match outcome {
             Outcome::Delivered(status) => {
                 metrics::counter!("rivet_webhook_deliveries_total", "outcome" => "delivered")
@@ -255,7 +303,7 @@ async fn send_batch(
                 let retry_at = chrono::Utc::now()
                     + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::hours(1));
                 tracing::info!(company_id = %d.company_id, webhook_id = %d.webhook_id, event_id = %d.event_id, attempt, error = %error, "webhook delivery failed; will retry");
-                match webhooks::settle_failed(&state.store, d, status, &error, retry_at).await {
+                match webhooks::settle_failed(store, &d, status, &error, retry_at).await {
                     Ok(true) => {
                         tracing::warn!(
                             target: "rivet::security",
@@ -275,9 +323,7 @@ async fn send_batch(
             }
         }
     }
-    if let Err(e) = webhooks::settle_delivered(&state.store, &delivered).await {
-        tracing::warn!(error = %e, "recording webhook deliveries failed; they are sent again when their lease ends");
-    }
+    delivered
 }
 
 /// The HTTP client every delivery uses: no redirects, the configured timeout, and a resolver

@@ -13,6 +13,15 @@
 //! transaction delays only itself. Within one record, a later change waits for the earlier one's
 //! row lock, so it is created (and numbered) after it: order per record holds.
 //!
+//! SQLite needs no sequencer round: its one writer holds the write lock from a transaction's
+//! first statement to its commit, so transactions insert in commit order and an event takes the
+//! next number as it is inserted (`Tx::number_at_insert`). There the sequencer only numbers what
+//! an older version left unnumbered; every dispatcher step that takes the write lock is one the
+//! lead creations wait behind.
+//!
+//! Each step first looks with a plain read (no transaction) and takes a write transaction only
+//! when there is work: an idle dispatcher holds no lock on either engine.
+//!
 //! # Consumers
 //! [`consume`] gives a consumer the events after its position and stores the new position in the
 //! same transaction as whatever the consumer wrote, so a process killed mid-batch leaves either
@@ -30,15 +39,17 @@ use crate::{Backend, Page, Result, Store, Tx, exec, fetch_all, fetch_optional, n
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
 use rivet_domain::events::NewEvent;
-use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{
-    Alias, CaseStatement, Expr, ExprTrait, Func, LockBehavior, LockType, OnConflict, Order, Query,
+    Alias, Expr, ExprTrait, Func, IntoIden, LockBehavior, LockType, OnConflict, Order, Query,
+    SelectStatement, TableRef,
 };
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Value;
 use uuid::Uuid;
 
-/// The sequencer's row in `event_positions`: its position is the highest `seq` given out.
+/// The sequencer's row in `event_positions`: its position is the highest `seq` it gave out (on
+/// SQLite, events numbered at insert go past it).
 pub const SEQUENCER: &str = "sequencer";
 
 /// One event as consumers and the API see it.
@@ -119,6 +130,7 @@ impl Tx {
                     Outbox::RecordId,
                     Outbox::ActorUserId,
                     Outbox::ActorApiKeyId,
+                    Outbox::Seq,
                 ])
                 .values_panic([
                     company_id.into(),
@@ -130,11 +142,33 @@ impl Tx {
                     record_id.into(),
                     actor_user_id.or(actor.map(|a| a.user_id)).into(),
                     actor.and_then(|a| a.api_key_id).into(),
+                    self.number_at_insert(),
                 ]),
         )
         .await?;
         self.wrote_events();
         Ok(id)
+    }
+
+    /// An event's `seq` as it is inserted. On SQLite the writer holds the one write lock from
+    /// its first statement to its commit, so transactions insert in the order they commit and
+    /// an event can take the next number at once — no sequencer round, no write lock of its own
+    /// — unless events are still waiting for the sequencer (written by an older version): then
+    /// it waits with them, so the numbers keep commit order. PostgreSQL numbers after commit
+    /// (see the module comment).
+    ///
+    /// The next number follows the highest given out: the outbox's highest `seq`, or a stored
+    /// position if that is higher (events removed with their company): a consumer never sees
+    /// a number it has already passed.
+    fn number_at_insert(&self) -> Expr {
+        match self.conn().get_database_backend() {
+            sea_orm::DbBackend::Sqlite => Expr::cust(
+                "CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) THEN NULL \
+                 ELSE MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), \
+                          COALESCE((SELECT MAX(position) FROM event_positions), 0)) + 1 END",
+            ),
+            _ => Expr::value(Option::<i64>::None),
+        }
     }
 
     /// The events one audited change raises, written with it (see `Tx::audit_in`).
@@ -264,50 +298,102 @@ async fn store_position(tx: &Tx, name: &str, position: i64, delivered: i64) -> R
     Ok(())
 }
 
-#[derive(Debug, FromQueryResult)]
-struct Unsequenced {
-    id: Uuid,
-}
-
 /// Number up to `limit` committed events that have no `seq` yet, oldest first; returns how many.
 /// See the module comment for why this, and not the insert, decides the order.
+///
+/// Looking is a plain read: with nothing to number, no write transaction (SQLite's one write
+/// lock) and no row lock (PostgreSQL) is taken.
 pub async fn sequence(store: &Store, limit: u64) -> Result<u64> {
+    let waiting = Query::select()
+        .column(Outbox::Id)
+        .from(Outbox::Table)
+        .and_where(Expr::col(Outbox::Seq).is_null())
+        .to_owned();
+    if !finds_any(store.system(), waiting).await? {
+        return Ok(0);
+    }
     let tx = store.write_system().await?;
-    let Some(high) = lock_position(store, &tx, SEQUENCER).await? else {
+    if lock_position(store, &tx, SEQUENCER).await?.is_none() {
         return Ok(0);
-    };
-    let waiting: Vec<Unsequenced> = fetch_all(
-        tx.conn(),
+    }
+    // The highest number given out: on SQLite most events took theirs at insert
+    // (`Tx::number_at_insert`), past the sequencer's own position; a consumer's position may be
+    // past the outbox's highest `seq` once events were removed with their company.
+    let mut high = 0;
+    for q in [
         Query::select()
-            .column(Outbox::Id)
+            .expr_as(Func::max(Expr::col(Outbox::Seq)), Alias::new("seq"))
             .from(Outbox::Table)
-            .and_where(Expr::col(Outbox::Seq).is_null())
-            .order_by(Outbox::CreatedAt, Order::Asc)
-            .order_by(Outbox::Id, Order::Asc)
-            .limit(limit),
-    )
-    .await?;
-    if waiting.is_empty() {
+            .to_owned(),
+        Query::select()
+            .expr_as(
+                Func::max(Expr::col(EventPositions::Position)),
+                Alias::new("seq"),
+            )
+            .from(EventPositions::Table)
+            .to_owned(),
+    ] {
+        let highest: Option<MaxSeq> = fetch_optional(tx.conn(), &q).await?;
+        high = std::cmp::Ord::max(high, highest.and_then(|h| h.seq).unwrap_or(0));
+    }
+    let numbered = exec(tx.conn(), &number_waiting(high, limit)).await?;
+    if numbered == 0 {
         return Ok(0);
     }
-    let mut case = CaseStatement::new();
-    let mut next = high;
-    for event in &waiting {
-        next += 1;
-        case = case.case(Expr::col(Outbox::Id).eq(event.id), next);
-    }
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Outbox::Table)
-            .value(Outbox::Seq, case)
-            .and_where(Expr::col(Outbox::Id).is_in(waiting.iter().map(|e| e.id)))
-            .and_where(Expr::col(Outbox::Seq).is_null()),
-    )
-    .await?;
-    store_position(&tx, SEQUENCER, next, 0).await?;
+    store_position(&tx, SEQUENCER, high + numbered as i64, 0).await?;
     tx.commit().await?;
-    Ok(waiting.len() as u64)
+    Ok(numbered)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct MaxSeq {
+    seq: Option<i64>,
+}
+
+/// One statement that gives the oldest `limit` unnumbered events the numbers after `high`, in
+/// `(created_at, id)` order. Rows are matched on the whole primary key (`company_id`, `id`): a
+/// match on `id` alone has no index and would read the whole outbox.
+fn number_waiting(high: i64, limit: u64) -> sea_orm::sea_query::UpdateStatement {
+    let w = Alias::new("w");
+    let n = Alias::new("n");
+    let waiting = Query::select()
+        .columns([Outbox::CompanyId, Outbox::Id, Outbox::CreatedAt])
+        .from(Outbox::Table)
+        .and_where(Expr::col(Outbox::Seq).is_null())
+        .order_by(Outbox::CreatedAt, Order::Asc)
+        .order_by(Outbox::Id, Order::Asc)
+        .limit(limit)
+        .to_owned();
+    let numbered = Query::select()
+        .columns([Outbox::CompanyId, Outbox::Id])
+        .expr_as(
+            Expr::cust("ROW_NUMBER() OVER (ORDER BY created_at, id)").add(high),
+            Alias::new("seq"),
+        )
+        .from_subquery(waiting, w)
+        .to_owned();
+    Query::update()
+        .table(Outbox::Table)
+        .value(Outbox::Seq, Expr::col((n.clone(), Outbox::Seq)))
+        .from(TableRef::SubQuery(
+            Box::new(numbered),
+            n.clone().into_iden(),
+        ))
+        .and_where(
+            Expr::col((Outbox::Table, Outbox::CompanyId)).equals((n.clone(), Outbox::CompanyId)),
+        )
+        .and_where(Expr::col((Outbox::Table, Outbox::Id)).equals((n, Outbox::Id)))
+        .to_owned()
+}
+
+/// Whether `q` finds a row: a read outside any transaction, for the checks that keep an idle
+/// dispatcher from taking write locks.
+pub(crate) async fn finds_any<C: ConnectionTrait>(
+    conn: &C,
+    mut q: SelectStatement,
+) -> Result<bool> {
+    q.limit(1);
+    Ok(conn.query_one(&q).await?.is_some())
 }
 
 /// A named consumer of events. `apply` runs inside the transaction that also moves the
@@ -324,6 +410,20 @@ pub trait Consumer: Send + Sync {
 /// position with what it wrote. Returns how many it applied; `None` when another process holds
 /// the consumer (PostgreSQL).
 pub async fn consume(store: &Store, consumer: &dyn Consumer, limit: u64) -> Result<Option<u64>> {
+    // As in `sequence`: nothing new after the stored position, no write transaction.
+    let position = Query::select()
+        .column(EventPositions::Position)
+        .from(EventPositions::Table)
+        .and_where(Expr::col(EventPositions::Name).eq(consumer.name()))
+        .to_owned();
+    let after = Query::select()
+        .column(Outbox::Seq)
+        .from(Outbox::Table)
+        .and_where(Expr::col(Outbox::Seq).gt(position))
+        .to_owned();
+    if !finds_any(store.system(), after).await? {
+        return Ok(Some(0));
+    }
     let tx = store.write_system().await?;
     let Some(position) = lock_position(store, &tx, consumer.name()).await? else {
         return Ok(None);

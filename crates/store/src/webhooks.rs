@@ -6,8 +6,8 @@
 //! every delivery is signed with it (a hash would not do); no read returns it and the audit
 //! trail never sees it.
 //!
-//! The queue's functions ([`claim_due`], [`settle_delivered`], [`settle_failed`]) and the
-//! consumer work across companies through the system connection.
+//! The queue's functions ([`claim_due`], [`settle_and_claim`], [`settle_delivered`],
+//! [`settle_failed`]) and the consumer work across companies through the system connection.
 
 use crate::events::{Consumer, Event};
 use crate::page::PageRequest;
@@ -565,6 +565,24 @@ fn db_backend(store: &Store) -> sea_orm::DatabaseBackend {
     }
 }
 
+/// Where due deliveries are found: pending, their time come, their webhook active, nobody's
+/// lease running. The two `?` are the current time.
+const DUE: &str = "FROM webhook_deliveries d \
+     JOIN webhooks w ON w.company_id = d.company_id AND w.id = d.webhook_id \
+     WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = TRUE \
+       AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?)";
+
+/// Whether any delivery is due: a plain read, so that an idle sender takes no write lock.
+async fn any_due(store: &Store) -> Result<bool> {
+    let at = now();
+    let stmt = Statement::from_sql_and_values(
+        db_backend(store),
+        placeholders(store.backend(), &format!("SELECT 1 {DUE} LIMIT 1")),
+        [at.into(), at.into()],
+    );
+    Ok(store.system().query_one_raw(stmt).await?.is_some())
+}
+
 /// Claim up to `limit` due deliveries of active webhooks for `owner` for `lease`, across
 /// companies. A delivery waits while an earlier event about the same record is still pending
 /// for the same webhook, so each receiver gets a record's events in order. On PostgreSQL rows
@@ -575,19 +593,48 @@ pub async fn claim_due(
     lease: std::time::Duration,
     limit: u64,
 ) -> Result<Vec<DueDelivery>> {
+    settle_and_claim(store, &[], owner, lease, limit).await
+}
+
+/// Record the deliveries in `done` (as [`settle_delivered`]) and claim the next ones (as
+/// [`claim_due`]) in one transaction: a sender's one write per round. With nothing to record and
+/// nothing due it writes nothing.
+pub async fn settle_and_claim(
+    store: &Store,
+    done: &[(&DueDelivery, u16)],
+    owner: &str,
+    lease: std::time::Duration,
+    limit: u64,
+) -> Result<Vec<DueDelivery>> {
+    if done.is_empty() && !any_due(store).await? {
+        return Ok(Vec::new());
+    }
+    let tx = store.write_system().await?;
+    record_delivered(&tx, done).await?;
+    let claimed = claim_in(store, &tx, owner, lease, limit).await?;
+    tx.commit().await?;
+    Ok(claimed)
+}
+
+async fn claim_in(
+    store: &Store,
+    tx: &Tx,
+    owner: &str,
+    lease: std::time::Duration,
+    limit: u64,
+) -> Result<Vec<DueDelivery>> {
     let at = now();
     let until = at + chrono::Duration::from_std(lease).unwrap_or(chrono::Duration::seconds(30));
     let lock = match store.backend() {
         Backend::Postgres => "FOR UPDATE OF d SKIP LOCKED",
         Backend::Sqlite => "",
     };
+    // Rows are matched on the whole primary key: `id` alone has no index, and a match on it
+    // read the whole delivery log at every claim.
     let sql = format!(
         "UPDATE webhook_deliveries SET lease_owner = ?, lease_expires_at = ?, \
              attempts = attempts + 1, updated_at = ? \
-         WHERE id IN (SELECT d.id FROM webhook_deliveries d \
-             JOIN webhooks w ON w.company_id = d.company_id AND w.id = d.webhook_id \
-             WHERE d.state = 'pending' AND d.next_attempt_at <= ? AND w.active = TRUE \
-               AND (d.lease_expires_at IS NULL OR d.lease_expires_at < ?) \
+         WHERE (company_id, id) IN (SELECT d.company_id, d.id {DUE} \
                AND NOT EXISTS (SELECT 1 FROM webhook_deliveries e \
                    WHERE e.webhook_id = d.webhook_id AND e.record_key = d.record_key \
                      AND e.state = 'pending' AND e.event_seq < d.event_seq) \
@@ -607,20 +654,12 @@ pub async fn claim_due(
             (limit as i64).into(),
         ],
     );
-    let run = |rows: Vec<sea_orm::QueryResult>| -> Result<Vec<DueDelivery>> {
-        rows.iter()
-            .map(|r| DueDelivery::from_query_result(r, "").map_err(StoreError::from))
-            .collect()
-    };
-    match store.backend() {
-        Backend::Postgres => run(store.system().query_all_raw(stmt).await?),
-        Backend::Sqlite => {
-            let tx = store.write_system().await?;
-            let rows = run(tx.conn().query_all_raw(stmt).await?)?;
-            tx.commit().await?;
-            Ok(rows)
-        }
-    }
+    tx.conn()
+        .query_all_raw(stmt)
+        .await?
+        .iter()
+        .map(|r| DueDelivery::from_query_result(r, "").map_err(StoreError::from))
+        .collect()
 }
 
 /// The addresses and secrets of `webhooks` (system read, for the sender).
@@ -641,10 +680,30 @@ pub async fn settle_delivered(store: &Store, done: &[(&DueDelivery, u16)]) -> Re
     if done.is_empty() {
         return Ok(());
     }
-    let at = now();
     let tx = store.write_system().await?;
+    record_delivered(&tx, done).await?;
+    tx.commit().await
+}
+
+/// Deliveries recorded by one statement: their company, answer and lease holder, and their ids.
+type DeliveredGroup<'a> = ((Uuid, u16, &'a str), Vec<Uuid>);
+
+async fn record_delivered(tx: &Tx, done: &[(&DueDelivery, u16)]) -> Result<()> {
+    let at = now();
+    // One statement per company, answer and lease holder: for a sender's batch, usually one.
+    let mut groups: Vec<DeliveredGroup<'_>> = Vec::new();
     let mut hooks: Vec<(Uuid, Uuid)> = Vec::new();
     for (d, status) in done {
+        let key = (d.company_id, *status, d.lease_owner.as_str());
+        match groups.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, ids)) => ids.push(d.id),
+            None => groups.push((key, vec![d.id])),
+        }
+        if !hooks.contains(&(d.company_id, d.webhook_id)) {
+            hooks.push((d.company_id, d.webhook_id));
+        }
+    }
+    for ((company_id, status, owner), ids) in &groups {
         exec(
             tx.conn(),
             Query::update()
@@ -656,14 +715,11 @@ pub async fn settle_delivered(store: &Store, done: &[(&DueDelivery, u16)]) -> Re
                 .value(D::UpdatedAt, at)
                 .value(D::LeaseOwner, Option::<String>::None)
                 .value(D::LeaseExpiresAt, Option::<DateTime<Utc>>::None)
-                .and_where(Expr::col(D::CompanyId).eq(d.company_id))
-                .and_where(Expr::col(D::Id).eq(d.id))
-                .and_where(Expr::col(D::LeaseOwner).eq(d.lease_owner.as_str())),
+                .and_where(Expr::col(D::CompanyId).eq(*company_id))
+                .and_where(Expr::col(D::Id).is_in(ids.iter().copied()))
+                .and_where(Expr::col(D::LeaseOwner).eq(*owner)),
         )
         .await?;
-        if !hooks.contains(&(d.company_id, d.webhook_id)) {
-            hooks.push((d.company_id, d.webhook_id));
-        }
     }
     for (company_id, id) in hooks {
         exec(
@@ -677,7 +733,7 @@ pub async fn settle_delivered(store: &Store, done: &[(&DueDelivery, u16)]) -> Re
         )
         .await?;
     }
-    tx.commit().await
+    Ok(())
 }
 
 #[derive(Debug, FromQueryResult)]
