@@ -28,6 +28,7 @@ pub mod migrations_records;
 pub mod migrations_rls;
 pub mod migrations_search;
 pub mod migrations_search_scale;
+pub mod migrations_search_serial;
 pub mod migrations_views;
 pub mod page;
 pub mod pipelines;

@@ -258,6 +258,7 @@ impl MigratorTrait for Migrator {
             Box::new(crate::migrations_list_sorts::M0011ListSorts),
             Box::new(crate::migrations_events::M0012Events),
             Box::new(crate::migrations_search_scale::M0014SearchScale),
+            Box::new(crate::migrations_search_serial::M0015SearchSerial),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(crate::migrations_rls::M0013RowLevelSecurity),
         ]
