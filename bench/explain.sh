@@ -5,8 +5,10 @@
 #   store::leads::list builds it) walks leads_owner_status_idx;
 # - the search: the exact step's candidates for a last name (`GET /api/v1/search?q=Smith` as
 #   store::search builds it) come from the word index (search_words on SQLite, the word
-#   postings search_terms read backwards by an index-only scan on PostgreSQL); a typo is
-#   corrected through search_variants (both engines);
+#   postings search_terms read backwards by an index-only scan on PostgreSQL, without parallel
+#   workers since m0015); a typo is corrected through search_variants (both engines), and a
+#   corrected word with several spellings is read spelling by spelling, each newest first with
+#   its own limit (PostgreSQL);
 # - the deal timeline (`GET /api/v1/deals/{id}/timeline` as store::timeline::page reads it for an
 #   administrator): the deal's activities through activity_links (with all their links), its tasks, its stage history
 #   (with its stages' names) and its audit rows, each newest first, one page (51 rows; the audit read takes 200 at a time).
@@ -112,6 +114,18 @@ case "$url" in
       WHERE t.company_id = '$company_id' AND t.term = 'smith'
         AND t.record_type IN ('lead', 'contact', 'account', 'deal')
       ORDER BY t.record_id DESC LIMIT 200"
+    echo "-- PostgreSQL: EXPLAIN ANALYZE of the candidates for a corrected word with two spellings"
+    echo "-- (smith | johnson: each spelling's newest 200, then the newest 200 of them; m0015: no parallel workers)"
+    spelling() {
+      echo "SELECT * FROM (SELECT d.record_type, d.record_id, d.title, d.subtitle, d.terms
+        FROM search_terms t JOIN search_docs d ON d.company_id = t.company_id
+          AND d.record_type = t.record_type AND d.record_id = t.record_id
+        WHERE t.company_id = '$company_id' AND t.term = '$1'
+          AND t.record_type IN ('lead', 'contact', 'account', 'deal')
+        ORDER BY t.record_id DESC LIMIT 200) AS $2"
+    }
+    psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT * FROM ($(spelling smith s0)
+      UNION ($(spelling johnson s1))) AS spelled ORDER BY record_id DESC LIMIT 200"
     echo "-- PostgreSQL: EXPLAIN ANALYZE of the typo correction for \"simth\" (vocabulary variants)"
     psql "$url" -c "EXPLAIN (ANALYZE, BUFFERS) SELECT variant, term FROM search_variants
       WHERE company_id = '$company_id'

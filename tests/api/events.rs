@@ -897,7 +897,9 @@ async fn an_idle_dispatcher_takes_no_write_lock(db: Db) {
             .await
             .unwrap();
     }
-    let at_once = Duration::from_secs(3);
+    // Below SQLite's 10 s busy timeout (a step that wanted the write lock would still be
+    // waiting), above what a plain read takes on a loaded machine running the whole suite.
+    let at_once = Duration::from_secs(8);
     let numbered = tokio::time::timeout(at_once, store_events::sequence(store, 500))
         .await
         .expect("numbering nothing waited for the write lock")

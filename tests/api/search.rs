@@ -4,7 +4,7 @@
 
 use reqwest::Method;
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app, spawn_app_with};
 
 async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String {
     let response = app.post(path, who, body).await;
@@ -580,7 +580,32 @@ async fn typo_results_stay_within_scope_and_company(db: Db) {
     );
 }
 
+/// A typo search reads through one database connection: correcting the word does not take a
+/// second one while the search holds the first (under load every request held one and waited
+/// for another, until the pool's time-out).
+async fn a_typo_search_needs_one_database_connection(db: Db) {
+    let app = spawn_app_with(db, |c| c.db_max_connections = 1).await;
+    let admin = app.admin().await;
+    let walker = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Tom", "last_name": "Walker"}),
+    )
+    .await;
+    let started = std::time::Instant::now();
+    for q in ["q=wlaker", "q=tom%20wlaker", "q=walker"] {
+        assert_eq!(
+            ids(&search(&app, &admin, q).await),
+            vec![walker.clone()],
+            "{q}"
+        );
+    }
+    assert!(started.elapsed() < std::time::Duration::from_secs(5));
+}
+
 both!(
+    a_typo_search_needs_one_database_connection,
     a_typo_is_found_however_many_newer_records_share_its_other_end,
     every_kind_of_typo_finds_the_record,
     typo_results_stay_within_scope_and_company,
@@ -591,3 +616,30 @@ both!(
     a_sales_rep_finds_only_their_own_records,
     bad_parameters_are_refused,
 );
+
+/// On PostgreSQL the search tables are read without parallel workers (`m0015_search_serial`):
+/// starting one cost more than the whole read of a page of candidates.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn search_tables_have_no_parallel_workers_postgres() {
+    use rivet_store::sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+    let app = spawn_app(Db::Postgres).await;
+    let rows = app
+        .state
+        .store
+        .system()
+        .query_all_raw(Statement::from_string(
+            DatabaseBackend::Postgres,
+            "SELECT relname::text AS name FROM pg_class \
+             WHERE relname IN ('search_terms', 'search_docs') AND relkind = 'r' \
+               AND 'parallel_workers=0' = ANY (reloptions)",
+        ))
+        .await
+        .unwrap();
+    let mut names: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "name").unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(names, ["search_docs", "search_terms"]);
+}

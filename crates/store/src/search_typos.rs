@@ -15,11 +15,11 @@
 
 use crate::migrations::m0014_search_scale::{TWO_EDITS_MAX, VOCAB_MAX};
 use crate::search::{MIN_WORD_SCORE, WordMatch, word_score};
-use crate::{Result, Store, fetch_all};
+use crate::{Result, fetch_all};
 use rivet_domain::Actor;
 use sea_orm::DeriveIden;
-use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
 use std::collections::BTreeSet;
 
 #[derive(DeriveIden)]
@@ -119,8 +119,12 @@ struct TermRow {
 /// company: the vocabulary's words within its edits or that it starts, as [`WordMatch::AnyOf`],
 /// best first; or the word itself as a prefix when it is not corrected (digits, two letters).
 /// `None` when some word has no meaning at all: no record can match the query then.
-pub async fn corrections(
-    store: &Store,
+///
+/// It reads on `conn`, the search's own read: on PostgreSQL a second read would take a second
+/// pooled connection while the first is held, and under load every request could hold one and
+/// wait for another.
+pub async fn corrections<C: ConnectionTrait>(
+    conn: &C,
     actor: &Actor,
     words: &[String],
 ) -> Result<Option<Vec<WordMatch>>> {
@@ -135,7 +139,7 @@ pub async fn corrections(
             .and_where(Expr::col(SearchVariants::CompanyId).eq(actor.company_id))
             .and_where(Expr::col(SearchVariants::Variant).is_in(all.into_iter().cloned()))
             .to_owned();
-        let rows: Vec<VariantRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
+        let rows: Vec<VariantRow> = fetch_all(conn, &q).await?;
         for row in rows {
             for (i, variants) in wanted.iter().enumerate() {
                 if variants.contains(&row.variant) {
@@ -160,7 +164,7 @@ pub async fn corrections(
             .order_by(SearchVocab::Term, Order::Asc)
             .limit(MAX_COMPLETIONS * corrected.len() as u64)
             .to_owned();
-        let rows: Vec<TermRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
+        let rows: Vec<TermRow> = fetch_all(conn, &q).await?;
         for row in rows {
             for (i, w) in corrected.iter().enumerate() {
                 if row.term.starts_with(w.as_str()) {

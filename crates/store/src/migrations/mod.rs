@@ -26,6 +26,7 @@ pub mod m0011_list_sorts;
 pub mod m0012_events;
 pub mod m0013_row_level_security;
 pub mod m0014_search_scale;
+pub mod m0015_search_serial;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0011_list_sorts::M0011ListSorts),
             Box::new(m0012_events::M0012Events),
             Box::new(m0014_search_scale::M0014SearchScale),
+            Box::new(m0015_search_serial::M0015SearchSerial),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
