@@ -1,6 +1,7 @@
 //! Assembling the application: the `/api/v1` router from every area, the web UI, operations
 //! endpoints, and the middleware stack (request id, tracing, security headers, body limit,
-//! authentication, rate limits, metrics). Read top to bottom, this file is the whole HTTP surface.
+//! authentication, rate limits, metrics). With `crate::api::api_routes` (every API route) and
+//! `crate::web::routes` (every page), this file is the whole HTTP surface.
 
 use crate::api::api_routes;
 use crate::config::Config;
