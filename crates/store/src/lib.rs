@@ -178,7 +178,8 @@ pub struct Store {
 }
 
 /// A counter that moves whenever something that decides who a caller is or what they may do
-/// changes (a member, role, team, API key, session or company settings). Caches of callers are
+/// changes (a member, role, team, API key, session or company settings), or a company's custom
+/// field definitions, which validate what a caller may write. Caches of callers are
 /// valid only for the epoch they were read in. `notify` tells other instances (through Redis).
 #[derive(Default)]
 pub struct AuthEpoch {
