@@ -818,7 +818,53 @@ async fn deal_values_are_checked_and_filter_and_sort_deal_lists(db: Db) {
     assert_problem(app.get("/deals?cf.nope=1", &admin).await, 400).await;
 }
 
+/// The definitions a create checks against are cached per process, and every change to them
+/// — a new field, a field made required, a field deleted — counts from the next request on.
+async fn a_change_to_the_definitions_counts_from_the_next_request(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    define(
+        &app,
+        &admin,
+        json!({"record_type": "lead", "key": "size", "label": "Size", "kind": "number"}),
+    )
+    .await;
+    // Read (and cached) with "size" only: "tier" is refused.
+    let refused = |body: Value| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let response = app.post("/leads", admin, body).await;
+            fields_of(&assert_problem(response, 422).await)
+        }
+    };
+    let tier = json!({"last_name": "A", "custom_fields": {"tier": "gold"}});
+    assert_eq!(refused(tier.clone()).await, ["custom_fields.tier"]);
+
+    let field = define(
+        &app,
+        &admin,
+        json!({"record_type": "lead", "key": "tier", "label": "Tier", "kind": "text"}),
+    )
+    .await;
+    create(&app, &admin, "/leads", tier.clone()).await;
+    create(&app, &admin, "/leads", json!({"last_name": "B"})).await;
+
+    let path = format!("/custom-fields/{}", id(&field));
+    let required = app.patch(&path, &admin, json!({"required": true})).await;
+    assert_eq!(required.status(), 200);
+    assert_eq!(
+        refused(json!({"last_name": "C"})).await,
+        ["custom_fields.tier"]
+    );
+
+    assert_eq!(app.delete(&path, &admin).await.status(), 204);
+    create(&app, &admin, "/leads", json!({"last_name": "D"})).await;
+    assert_eq!(refused(tier).await, ["custom_fields.tier"]);
+}
+
 both!(
+    a_change_to_the_definitions_counts_from_the_next_request,
     lead_values_of_every_kind_are_checked_and_normalised,
     lead_lists_filter_and_sort_on_custom_fields_across_pages,
     accounts_and_contacts_check_filter_and_sort_their_custom_fields,

@@ -604,7 +604,138 @@ async fn a_typo_search_needs_one_database_connection(db: Db) {
     assert!(started.elapsed() < std::time::Duration::from_secs(5));
 }
 
+/// Record every write to the search index from now on: each updated `search_docs` row and, on
+/// PostgreSQL, each word posting written (`search_terms`), as "<table> <operation>".
+async fn watch_index_writes(app: &TestApp) {
+    use rivet_store::sea_orm::ConnectionTrait;
+    let statements: &[&str] = match app.db {
+        Db::Sqlite => &[
+            "CREATE TABLE test_index_writes (what TEXT NOT NULL)",
+            "CREATE TRIGGER test_docs_au AFTER UPDATE ON search_docs \
+             BEGIN INSERT INTO test_index_writes VALUES ('search_docs UPDATE'); END",
+        ],
+        Db::Postgres => &[
+            "CREATE TABLE test_index_writes (what text NOT NULL)",
+            "GRANT INSERT ON test_index_writes TO rivet_tenant",
+            "CREATE FUNCTION test_index_write() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN \
+               INSERT INTO test_index_writes VALUES (TG_TABLE_NAME || ' ' || TG_OP); \
+               RETURN NULL; END $$",
+            "CREATE TRIGGER test_docs AFTER UPDATE ON search_docs \
+             FOR EACH ROW EXECUTE FUNCTION test_index_write()",
+            "CREATE TRIGGER test_terms AFTER INSERT OR UPDATE OR DELETE ON search_terms \
+             FOR EACH ROW EXECUTE FUNCTION test_index_write()",
+        ],
+    };
+    for sql in statements {
+        app.state
+            .store
+            .system()
+            .execute_unprepared(sql)
+            .await
+            .unwrap();
+    }
+}
+
+/// The index writes recorded since the last call, sorted.
+async fn index_writes(app: &TestApp) -> Vec<String> {
+    use rivet_store::sea_orm::{ConnectionTrait, Statement};
+    let system = app.state.store.system();
+    let rows = system
+        .query_all_raw(Statement::from_string(
+            system.get_database_backend(),
+            "SELECT what FROM test_index_writes ORDER BY what",
+        ))
+        .await
+        .unwrap();
+    system
+        .execute_unprepared("DELETE FROM test_index_writes")
+        .await
+        .unwrap();
+    rows.iter()
+        .map(|r| r.try_get::<String>("", "what").unwrap())
+        .collect()
+}
+
+/// An update that leaves every searched field and the owner as they were (a lead's status, a
+/// deal's stage move) does not touch the index (`m0016_search_changes_only`); one that changes
+/// them rewrites the entry and, on PostgreSQL, only the postings of the words that changed.
+async fn the_index_is_written_only_when_what_it_holds_changes(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ada", "last_name": "Lovelace"}),
+    )
+    .await;
+    let deal = create(&app, &admin, "/deals", json!({"name": "Analytical Engine"})).await;
+    let pipelines = json_of(app.get("/pipelines", &admin).await).await;
+    let stages: Vec<String> = pipelines["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|p| p["is_default"] == true)
+        .unwrap()["stages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["id"].as_str().unwrap().to_owned())
+        .collect();
+    watch_index_writes(&app).await;
+
+    let lead_path = format!("/leads/{lead}");
+    let unchanged = app
+        .patch(&lead_path, &admin, json!({"status": "contacted"}))
+        .await;
+    assert_eq!(unchanged.status(), 200);
+    let moved = app
+        .patch(
+            &format!("/deals/{deal}"),
+            &admin,
+            json!({"stage_id": stages[1]}),
+        )
+        .await;
+    assert_eq!(moved.status(), 200);
+    assert_eq!(index_writes(&app).await, Vec::<String>::new());
+
+    // A change of what the index holds rewrites the entry; on PostgreSQL only the postings
+    // that change are written.
+    for (patch, postgres) in [
+        // "ada" stays; "lovelace" goes, "byron" comes.
+        (
+            json!({"last_name": "Byron"}),
+            ["search_terms DELETE", "search_terms INSERT"],
+        ),
+        // The same words, a new owner.
+        (
+            json!({"owner_id": rep.user_id}),
+            ["search_terms UPDATE", "search_terms UPDATE"],
+        ),
+    ] {
+        let changed = app.patch(&lead_path, &admin, patch.clone()).await;
+        assert_eq!(changed.status(), 200);
+        let mut expected = vec!["search_docs UPDATE".to_owned()];
+        if db == Db::Postgres {
+            expected.extend(postgres.map(String::from));
+        }
+        assert_eq!(index_writes(&app).await, expected, "{patch}");
+    }
+
+    // What the index holds is right: the new name, the new owner's, not the old name.
+    assert!(search(&app, &admin, "q=lovelace").await.is_empty());
+    for q in ["q=ada%20byron", "q=byron", "q=ada"] {
+        assert_eq!(ids(&search(&app, &rep, q).await), vec![lead.clone()], "{q}");
+    }
+    assert_eq!(
+        ids(&search(&app, &admin, "q=analytical").await),
+        vec![deal.clone()]
+    );
+}
+
 both!(
+    the_index_is_written_only_when_what_it_holds_changes,
     a_typo_search_needs_one_database_connection,
     a_typo_is_found_however_many_newer_records_share_its_other_end,
     every_kind_of_typo_finds_the_record,

@@ -313,7 +313,7 @@ pub async fn list(
 /// The activities the caller may read that link to any of `records`, newest first (by
 /// `occurred_at`, then id), starting below `before` — what a record's timeline shows.
 pub async fn for_records(
-    store: &Store,
+    read: &crate::Read<'_>,
     actor: &Actor,
     records: &[(RecordType, Uuid)],
     before: Option<(DateTime<Utc>, Uuid)>,
@@ -361,7 +361,7 @@ pub async fn for_records(
         .order_by_expr(id(), Order::Desc)
         .order_by_expr(link(ActivityLinks::RecordType), Order::Asc)
         .order_by_expr(link(ActivityLinks::RecordId), Order::Asc);
-    let rows: Vec<LinkedRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
+    let rows: Vec<LinkedRow> = fetch_all(read.conn(), &q).await?;
     let mut out: Vec<(ActivityRow, Vec<Link>)> = Vec::new();
     for row in rows {
         let link = row

@@ -265,6 +265,8 @@ pub async fn create(store: &Store, actor: &Actor, new: &NewDefinition) -> Result
     )
     .await?;
     let created = load(tx.conn(), actor.company_id, id).await?;
+    // Definitions cached by the server are read again once this commits.
+    tx.touches_auth();
     tx.audit_in(
         actor.company_id,
         RESOURCE,
@@ -405,6 +407,8 @@ pub async fn update(
     )
     .await?;
     let after = load(tx.conn(), actor.company_id, id).await?;
+    // Definitions cached by the server are read again once this commits.
+    tx.touches_auth();
     tx.audit_in(
         actor.company_id,
         RESOURCE,
@@ -473,6 +477,8 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
             .and_where(Expr::col(Defs::Id).eq(id)),
     )
     .await?;
+    // Definitions cached by the server are read again once this commits.
+    tx.touches_auth();
     tx.audit_in(
         actor.company_id,
         RESOURCE,

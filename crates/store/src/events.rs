@@ -416,10 +416,14 @@ pub async fn consume(store: &Store, consumer: &dyn Consumer, limit: u64) -> Resu
         .from(EventPositions::Table)
         .and_where(Expr::col(EventPositions::Name).eq(consumer.name()))
         .to_owned();
+    // In `seq` order, so PostgreSQL reads the `seq` index: unordered, it planned a sequential
+    // scan (expecting a third of the outbox to match), which for a consumer that is caught up —
+    // the usual case — read the whole outbox on every wake-up of the dispatcher.
     let after = Query::select()
         .column(Outbox::Seq)
         .from(Outbox::Table)
         .and_where(Expr::col(Outbox::Seq).gt(position))
+        .order_by(Outbox::Seq, Order::Asc)
         .to_owned();
     if !finds_any(store.system(), after).await? {
         return Ok(Some(0));

@@ -562,3 +562,22 @@ pub const SEARCH_VIEW: &str = "search_docs_tenant";
 /// is NULL in a session that never set it but `''` after a `SET LOCAL` of an earlier
 /// transaction ended, hence the `NULLIF`.
 pub const CURRENT_COMPANY: &str = "NULLIF(current_setting('rivet.company_id', true), '')::uuid";
+
+/// The trigger on a record table that rewrites the record's `search_docs` row when a field
+/// search shows or matches changed: SQLite's `<table>_search_au` (`m0007_search`, given its
+/// `WHEN` by `m0016_search_changes_only`), PostgreSQL's `<table>_search_update` (m0016; the
+/// table's `<table>_search` keeps insertions and deletions).
+pub fn search_update_trigger(table: &str, sqlite: bool) -> String {
+    if sqlite {
+        format!("{table}_search_au")
+    } else {
+        format!("{table}_search_update")
+    }
+}
+
+/// PostgreSQL: the trigger on `search_docs` that adds and removes a record's word postings
+/// (`search_terms`) and vocabulary on insertion and deletion (`m0014_search_scale`)…
+pub const SEARCH_TERMS_TRIGGER: &str = "search_docs_terms";
+/// …and the one that updates them when the words or the owner changed, and its function
+/// (`m0016_search_changes_only`).
+pub const SEARCH_TERMS_UPDATE: &str = "search_docs_terms_update";

@@ -336,7 +336,7 @@ pub async fn list(
 /// The tasks the caller may read about any of `records`, newest first (by `created_at`, then
 /// id), starting below `before` — what a record's timeline shows.
 pub async fn for_records(
-    store: &Store,
+    read: &crate::Read<'_>,
     actor: &Actor,
     records: &[(RecordType, Uuid)],
     before: Option<(DateTime<Utc>, Uuid)>,
@@ -368,7 +368,7 @@ pub async fn for_records(
     q.order_by_expr(at(), Order::Desc)
         .order_by_expr(id(), Order::Desc)
         .limit(limit);
-    let rows: Vec<TaskRow> = fetch_all(store.read(actor).await?.conn(), &q).await?;
+    let rows: Vec<TaskRow> = fetch_all(read.conn(), &q).await?;
     Ok(rows.into_iter().map(Task::from).collect())
 }
 

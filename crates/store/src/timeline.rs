@@ -13,7 +13,7 @@ use crate::tables::AuditLog;
 use crate::tables::Contacts;
 use crate::tables::PipelineStages;
 use crate::tables::{DealStageHistory, Deals};
-use crate::{Result, Store, fetch_all, query};
+use crate::{Read, Result, fetch_all, query};
 use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
@@ -123,27 +123,29 @@ fn below(q: &mut SelectStatement, at: Expr, id: Expr, before: Option<Before>) {
         .order_by_expr(id, Order::Desc);
 }
 
-/// The page of `record`'s timeline below `before`. The record itself must already have been
-/// read by the caller (the route does that, so a record outside their scope is a 404).
+/// The page of `record`'s timeline below `before`, every source read in `read` (on PostgreSQL
+/// one bound transaction for the whole page, not one per source). The record itself must
+/// already have been read by the caller (the route does that, in the same `read`, so a record
+/// outside their scope is a 404).
 pub async fn page(
-    store: &Store,
+    read: &Read<'_>,
     actor: &Actor,
     record: (RecordType, Uuid),
     before: Option<Before>,
     limit: u64,
 ) -> Result<TimelinePage> {
-    let records = related_records(store, actor, record).await?;
+    let records = related_records(read, actor, record).await?;
     let fetch = limit + 1;
     let mut entries = Vec::new();
     if can_read(actor, Resource::Activities) {
         let activities =
-            crate::activities::for_records(store, actor, &records, before.map(Before::pair), fetch)
+            crate::activities::for_records(read, actor, &records, before.map(Before::pair), fetch)
                 .await?;
         entries.extend(activities.into_iter().map(|a| activity_entry(a, &records)));
     }
     if can_read(actor, Resource::Tasks) {
         let tasks =
-            crate::tasks::for_records(store, actor, &records, before.map(Before::pair), fetch)
+            crate::tasks::for_records(read, actor, &records, before.map(Before::pair), fetch)
                 .await?;
         entries.extend(tasks.into_iter().map(task_entry));
     }
@@ -152,8 +154,8 @@ pub async fn page(
         .filter(|(t, _)| *t == RecordType::Deal)
         .map(|(_, id)| *id)
         .collect();
-    entries.extend(stage_changes(store, actor, &deals, before, fetch).await?);
-    entries.extend(events(store, actor, &records, before, fetch).await?);
+    entries.extend(stage_changes(read, actor, &deals, before, fetch).await?);
+    entries.extend(events(read, actor, &records, before, fetch).await?);
     entries.sort_by_key(|e| std::cmp::Reverse((e.at, e.id)));
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
     let next_cursor = if entries.len() > limit {
@@ -172,11 +174,10 @@ pub async fn page(
 
 /// The record, and for an account the contacts and deals of it that the caller may read.
 async fn related_records(
-    store: &Store,
+    r: &Read<'_>,
     actor: &Actor,
     record: (RecordType, Uuid),
 ) -> Result<Vec<(RecordType, Uuid)>> {
-    let r = store.read(actor).await?;
     let mut records = vec![record];
     let (RecordType::Account, account_id) = record else {
         return Ok(records);
@@ -284,13 +285,12 @@ struct StageRow {
 /// Stage moves of `deals` (already limited to the deals the caller may read), with their
 /// stages' names in the same query.
 async fn stage_changes(
-    store: &Store,
+    r: &Read<'_>,
     actor: &Actor,
     deals: &[Uuid],
     before: Option<Before>,
     fetch: u64,
 ) -> Result<Vec<Entry>> {
-    let r = store.read(actor).await?;
     if deals.is_empty() {
         return Ok(Vec::new());
     }
@@ -457,13 +457,12 @@ fn describe_change(field: &str, change: &Value) -> String {
 /// Notable audit events of the records, newest first: audit rows are read in batches until
 /// `fetch` notable ones are found or the history ends, so a page never skips one.
 async fn events(
-    store: &Store,
+    r: &Read<'_>,
     actor: &Actor,
     records: &[(RecordType, Uuid)],
     before: Option<Before>,
     fetch: u64,
 ) -> Result<Vec<Entry>> {
-    let r = store.read(actor).await?;
     let mut by_resource: HashMap<&'static str, Vec<String>> = HashMap::new();
     for (record_type, id) in records {
         by_resource

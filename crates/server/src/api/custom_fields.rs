@@ -279,13 +279,24 @@ async fn remove(
 
 // ---- What the record areas call -------------------------------------------------------------
 
-/// The caller's company's custom fields of `record_type`.
+/// The caller's company's custom fields of `record_type`, from the process's cache while no
+/// change to them (or to anything else of the auth epoch) has committed since they were read
+/// (`crate::http::actor_cache`): on PostgreSQL a create then opens one bound transaction, not
+/// two.
 pub async fn definitions(
     app: &AppState,
     actor: &Actor,
     record_type: RecordType,
 ) -> Result<Vec<FieldDef>, AppError> {
-    Ok(store::defs_of(&app.store, actor, record_type).await?)
+    let key = (actor.company_id, record_type);
+    let epoch = app.store.auth_epoch();
+    if let Some(defs) = app.cache.custom_fields.get(&key, epoch) {
+        return Ok(defs);
+    }
+    let read_in = epoch.current();
+    let defs = store::defs_of(&app.store, actor, record_type).await?;
+    app.cache.custom_fields.put(key, defs.clone(), read_in);
+    Ok(defs)
 }
 
 /// Check a new record's `custom_fields` (every key defined, values of their kind, required

@@ -54,15 +54,18 @@ pub async fn record_timeline(
     limit: u64,
     before: Option<Before>,
 ) -> Result<TimelinePage, AppError> {
-    let store = &app.store;
+    // One read for the record and the whole page (on PostgreSQL one bound transaction).
+    let read = app.store.read(actor).await?;
+    let conn = read.conn();
     // Reading the record first makes one outside the caller's scope (or company) a 404.
+    let action = Action::Read;
     match record_type {
-        RecordType::Lead => drop(record::get::<Lead>(store, actor, id).await?),
-        RecordType::Contact => drop(record::get::<Contact>(store, actor, id).await?),
-        RecordType::Account => drop(record::get::<Account>(store, actor, id).await?),
-        RecordType::Deal => drop(record::get::<Deal>(store, actor, id).await?),
+        RecordType::Lead => drop(record::get_in::<Lead, _>(conn, actor, action, id).await?),
+        RecordType::Contact => drop(record::get_in::<Contact, _>(conn, actor, action, id).await?),
+        RecordType::Account => drop(record::get_in::<Account, _>(conn, actor, action, id).await?),
+        RecordType::Deal => drop(record::get_in::<Deal, _>(conn, actor, action, id).await?),
     }
-    Ok(timeline::page(store, actor, (record_type, id), before, limit).await?)
+    Ok(timeline::page(&read, actor, (record_type, id), before, limit).await?)
 }
 
 type Answer = Result<Json<TimelinePage>, AppError>;

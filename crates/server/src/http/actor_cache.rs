@@ -2,7 +2,7 @@
 //! signed-in request does not pay three database round trips before it starts.
 //!
 //! Correctness rests on the store's auth epoch: any committed change to members, roles, teams,
-//! API keys, sessions or company settings moves it, and an entry is only used in the epoch it
+//! API keys, sessions, company settings or custom field definitions moves it, and an entry is only used in the epoch it
 //! was read in. With `REDIS_URL` set every instance hears of every change within milliseconds;
 //! without Redis, other instances may use an entry for at most [`TTL`].
 
@@ -86,6 +86,12 @@ pub struct ActorCache {
     pub callers: EpochCache<CallerKey, Resolved>,
     /// `/me` answers, serialized, keyed by (company, user, API key).
     pub me: EpochCache<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>), bytes::Bytes>,
+    /// A company's custom field definitions of one record type, which every create and some
+    /// lists check against: a change to them moves the epoch (`rivet_store::custom_fields`).
+    pub custom_fields: EpochCache<
+        (uuid::Uuid, rivet_domain::custom_fields::RecordType),
+        Vec<rivet_domain::custom_fields::FieldDef>,
+    >,
     /// When this process last recorded each API key's use.
     key_uses: Mutex<HashMap<uuid::Uuid, Instant>>,
 }

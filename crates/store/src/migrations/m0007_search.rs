@@ -172,7 +172,7 @@ fn insert_doc(source: &Source, r: &str) -> String {
     )
 }
 
-fn update_doc(source: &Source, r: &str) -> String {
+pub(super) fn update_doc(source: &Source, r: &str) -> String {
     format!(
         "UPDATE search_docs SET owner_id = {r}owner_id, title = {title}, subtitle = {subtitle}, \
          terms = {terms} WHERE company_id = {r}company_id AND record_type = '{rt}' AND record_id = {r}id",

@@ -145,7 +145,7 @@ fn sqlite_statements() -> Vec<String> {
 
 /// PostgreSQL: the words of `{r}terms` as `regexp_split_to_table` sees them (split on white
 /// space and punctuation, as the text-search parser of the GIN index does), letters only.
-fn postgres_words(r: &str) -> String {
+pub(super) fn postgres_words(r: &str) -> String {
     format!(
         "SELECT DISTINCT w FROM regexp_split_to_table({r}terms, '[[:space:][:punct:]]+') w \
          WHERE w <> '' AND w !~ '[0-9]'"

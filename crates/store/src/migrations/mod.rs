@@ -27,6 +27,7 @@ pub mod m0012_events;
 pub mod m0013_row_level_security;
 pub mod m0014_search_scale;
 pub mod m0015_search_serial;
+pub mod m0016_search_changes_only;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0012_events::M0012Events),
             Box::new(m0014_search_scale::M0014SearchScale),
             Box::new(m0015_search_serial::M0015SearchSerial),
+            Box::new(m0016_search_changes_only::M0016SearchChangesOnly),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
