@@ -9,8 +9,7 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_done, choice_options, first_names, page_of,
-    value_of,
+    Col, Owners, PAGE_SIZE, Selection, bulk_done, choice_options, first_names, plain_page, value_of,
 };
 use super::names::AccountNames;
 use super::record_form::{Field, FormSection, RecordForm};
@@ -119,48 +118,48 @@ pub async fn index(
     let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
-    let parsed = cf::list_query(
+    let page = plain_page::<Account>(
         &ctx,
         cf::RecordType::Account,
-        &pairs,
+        &raw,
         ACCOUNT_FIELDS,
         ACCOUNT_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
-    let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let page = page_of::<Account>(&ctx, query, &raw).await?;
-        rows = page
-            .data
-            .iter()
-            .map(|a| Row {
-                id: a.id,
-                name: a.name.clone(),
-                class: "",
-                cells: vec![
-                    Cell::title(
-                        a.name.clone(),
-                        Some(format!("/accounts/{}", a.id)),
-                        text(&a.domain),
-                    ),
-                    Cell::text(text(&a.industry)),
-                    Cell::text(owners.name(a.owner_id)),
-                    Cell::badge(Badge::new(
-                        format!("account-stage account-stage-{}", a.lifecycle_stage.as_str()),
-                        stage_label(a.lifecycle_stage),
-                    )),
-                    Cell::date(date(&a.created_at)),
-                ],
-            })
-            .collect();
-        next_cursor = page.next_cursor;
-    }
-    let mut list = RecordList::new(&ctx, &LIST, views, (&raw, next_cursor), errors, select_all);
+    let rows = page
+        .data
+        .iter()
+        .map(|a| Row {
+            id: a.id,
+            name: a.name.clone(),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    a.name.clone(),
+                    Some(format!("/accounts/{}", a.id)),
+                    text(&a.domain),
+                ),
+                Cell::text(text(&a.industry)),
+                Cell::text(owners.name(a.owner_id)),
+                Cell::badge(Badge::new(
+                    format!("account-stage account-stage-{}", a.lifecycle_stage.as_str()),
+                    stage_label(a.lifecycle_stage),
+                )),
+                Cell::date(date(&a.created_at)),
+            ],
+        })
+        .collect();
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
+        views,
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
     list.blurb =
         "The companies you sell to, with their contacts and their place in a group.".into();
     list.filters = vec![
@@ -170,21 +169,13 @@ pub async fn index(
             "Lifecycle stage",
             stage_options(Some("Any stage"), value_of(&raw, "lifecycle_stage")),
         ),
-        Filter::select(
-            "owner_id",
-            "Owner",
-            owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
     ];
     list.filters
         .extend(custom.filters(&raw).into_iter().map(Filter::from));
     list.filters
         .push(Filter::text("industry", "Industry", "e.g. Software", &raw));
-    list.bulk_select(
-        ("owner_id", "New owner"),
-        owners.options(Some("Choose an owner"), ""),
-        ("owner", "Change owner"),
-    );
+    list.bulk_owner(&owners);
     list.bulk_select(
         ("lifecycle_stage", "New lifecycle stage"),
         stage_options(Some("Choose a stage"), ""),

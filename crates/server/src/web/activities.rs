@@ -12,7 +12,8 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    Col, Owners, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
+    value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -43,8 +44,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-const PAGE_SIZE: u64 = 50;
 
 /// The form fields a validation message can sit next to (the API's `occurred_at` is shown at
 /// the date input, `duration_seconds` at the minutes).
@@ -387,22 +386,15 @@ pub async fn index(
     ];
     // Only when the caller sees others' activities.
     if sees_others {
-        list.filters.push(Filter::select(
-            "owner_id",
-            "Owner",
-            owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        ));
+        list.filters
+            .push(Filter::member(&owners, ("owner_id", "Owner"), &raw));
     }
     list.filters.extend([
         Filter::date("occurred_from", "From", &raw),
         Filter::date("occurred_to", "To", &raw),
     ]);
     list.filtered = FILTERS.iter().any(|k| !value_of(&raw, k).is_empty());
-    list.bulk_select(
-        ("owner_id", "New owner"),
-        owners.options(Some("Choose an owner"), ""),
-        ("owner", "Change owner"),
-    );
+    list.bulk_owner(&owners);
     list.rows = rows;
     Ok(list.render(&ctx))
 }

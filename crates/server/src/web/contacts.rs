@@ -7,7 +7,7 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{owner_json, tags_json, text};
-use super::list::{Col, Owners, Selection, api_pairs, bulk_delete, bulk_done, page_of, value_of};
+use super::list::{Col, Owners, Selection, bulk_delete, bulk_done, plain_page, value_of};
 use super::names::{AccountNames, display_name};
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -88,53 +88,54 @@ pub async fn index(
     let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let mut accounts = AccountNames::load(&ctx).await?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
-    let parsed = cf::list_query(
+    let page = plain_page::<Contact>(
         &ctx,
         cf::RecordType::Contact,
-        &pairs,
+        &raw,
         CONTACT_FIELDS,
         CONTACT_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
+    accounts
+        .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
+        .await?;
     let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let page = page_of::<Contact>(&ctx, query, &raw).await?;
-        accounts
-            .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
-            .await?;
-        for c in &page.data {
-            let account = c.account_id.map(|id| LinkView {
-                label: accounts.known(id),
-                href: format!("/accounts/{id}"),
-            });
-            let primary = c
-                .is_primary
-                .then(|| Badge::new("badge-primary-contact", "Primary"));
-            rows.push(Row {
-                id: c.id,
-                name: display_name(c),
-                class: "",
-                cells: vec![
-                    Cell::title(
-                        display_name(c),
-                        Some(format!("/contacts/{}", c.id)),
-                        text(&c.email),
-                    ),
-                    Cell::link(account).with_badge(primary),
-                    Cell::text(owners.name(c.owner_id)),
-                    Cell::date(date(&c.created_at)),
-                ],
-            });
-        }
-        next_cursor = page.next_cursor;
+    for c in &page.data {
+        let account = c.account_id.map(|id| LinkView {
+            label: accounts.known(id),
+            href: format!("/accounts/{id}"),
+        });
+        let primary = c
+            .is_primary
+            .then(|| Badge::new("badge-primary-contact", "Primary"));
+        rows.push(Row {
+            id: c.id,
+            name: display_name(c),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    display_name(c),
+                    Some(format!("/contacts/{}", c.id)),
+                    text(&c.email),
+                ),
+                Cell::link(account).with_badge(primary),
+                Cell::text(owners.name(c.owner_id)),
+                Cell::date(date(&c.created_at)),
+            ],
+        });
     }
-    let mut list = RecordList::new(&ctx, &LIST, views, (&raw, next_cursor), errors, select_all);
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
+        views,
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
     list.blurb = "The people you deal with, at their accounts.".into();
     list.filters = vec![
         Filter::search("Name or e-mail", &raw),
@@ -150,19 +151,11 @@ pub async fn index(
                 )
                 .await,
         ),
-        Filter::select(
-            "owner_id",
-            "Owner",
-            owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
     ];
     list.filters
         .extend(custom.filters(&raw).into_iter().map(Filter::from));
-    list.bulk_select(
-        ("owner_id", "New owner"),
-        owners.options(Some("Choose an owner"), ""),
-        ("owner", "Change owner"),
-    );
+    list.bulk_owner(&owners);
     list.rows = rows;
     Ok(list.render(&ctx))
 }

@@ -671,21 +671,13 @@ pub async fn index(
             "Forecast",
             category_options(Some("Any category"), value_of(&raw, "forecast_category")),
         ),
-        Filter::select(
-            "owner_id",
-            "Owner",
-            owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
         Filter::date("close_date[gte]", "Closing from", &raw),
         Filter::date("close_date[lte]", "Closing to", &raw),
         Filter::bound("amount[gte]", "Amount from", &raw),
         Filter::bound("amount[lte]", "Amount to", &raw),
     ];
-    list.bulk_select(
-        ("owner_id", "New owner"),
-        owners.options(Some("Choose an owner"), ""),
-        ("owner", "Change owner"),
-    );
+    list.bulk_owner(&owners);
     list.rows = rows;
     Ok(list.render(&ctx))
 }

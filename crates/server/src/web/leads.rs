@@ -8,8 +8,7 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_delete, bulk_done, choice_options, page_of,
-    value_of,
+    Col, Owners, PAGE_SIZE, Selection, bulk_delete, bulk_done, choice_options, plain_page, value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
@@ -147,46 +146,46 @@ pub async fn index(
     let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
-    let parsed = cf::list_query(
+    let page = plain_page::<Lead>(
         &ctx,
         cf::RecordType::Lead,
-        &pairs,
+        &raw,
         LEAD_FIELDS,
         LEAD_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
-    let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let page = page_of::<Lead>(&ctx, query, &raw).await?;
-        rows = page
-            .data
-            .iter()
-            .map(|lead| Row {
-                id: lead.id,
-                name: display_name(lead),
-                class: "",
-                cells: vec![
-                    Cell::title(
-                        display_name(lead),
-                        Some(format!("/leads/{}", lead.id)),
-                        text(&lead.email),
-                    ),
-                    Cell::text(text(&lead.company_name)),
-                    Cell::text(owners.name(lead.owner_id)),
-                    Cell::badge(status_badge(lead.status)),
-                    Cell::text(lead.total_score.to_string()).class("num"),
-                    Cell::date(date(&lead.created_at)),
-                ],
-            })
-            .collect();
-        next_cursor = page.next_cursor;
-    }
-    let mut list = RecordList::new(&ctx, &LIST, views, (&raw, next_cursor), errors, select_all);
+    let rows = page
+        .data
+        .iter()
+        .map(|lead| Row {
+            id: lead.id,
+            name: display_name(lead),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    display_name(lead),
+                    Some(format!("/leads/{}", lead.id)),
+                    text(&lead.email),
+                ),
+                Cell::text(text(&lead.company_name)),
+                Cell::text(owners.name(lead.owner_id)),
+                Cell::badge(status_badge(lead.status)),
+                Cell::text(lead.total_score.to_string()).class("num"),
+                Cell::date(date(&lead.created_at)),
+            ],
+        })
+        .collect();
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
+        views,
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
     list.blurb = "People and companies who may buy, before they are qualified into deals.".into();
     list.filters = vec![
         Filter::search("Name, e-mail or company", &raw),
@@ -195,11 +194,7 @@ pub async fn index(
             "Status",
             status_options(Some("Any status"), value_of(&raw, "status")),
         ),
-        Filter::select(
-            "owner_id",
-            "Owner",
-            owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
     ];
     list.filters
         .extend(custom.filters(&raw).into_iter().map(Filter::from));
@@ -208,11 +203,7 @@ pub async fn index(
         Filter::date("created_from", "Created from", &raw),
         Filter::date("created_to", "Created to", &raw),
     ]);
-    list.bulk_select(
-        ("owner_id", "New owner"),
-        owners.options(Some("Choose an owner"), ""),
-        ("owner", "Change owner"),
-    );
+    list.bulk_owner(&owners);
     list.bulk_select(
         ("status", "New status"),
         status_options(Some("Choose a status"), ""),
@@ -782,6 +773,7 @@ pub async fn show(
 
 #[cfg(test)]
 mod tests {
+    use super::super::list::api_pairs;
     use super::*;
     use rivet_domain::query::ListQuery;
 

@@ -2,6 +2,7 @@
 //! page links (keyset cursor), the selection and confirmation of bulk actions, and the parsing
 //! of the page's query string into the API's.
 
+use super::custom_fields::list_query;
 use super::record_list::ListDecl;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, options, safe_next, with_query};
 use crate::api::bulk::MAX_BULK;
@@ -10,7 +11,8 @@ use crate::http::extract::parse_id;
 use askama::Template;
 use axum::response::Response;
 use chrono::NaiveDate;
-use rivet_domain::query::{ListQuery, SortKey};
+use rivet_domain::custom_fields::RecordType;
+use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
 use rivet_domain::{Action, Resource};
 use rivet_store::page::{MAX_LIMIT, Page, PageRequest};
 use rivet_store::query::{ListField, Seek};
@@ -239,6 +241,28 @@ pub(super) async fn page_of<R: Record>(
     record::list::<R>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
         .await
         .or_page(ctx)
+}
+
+/// One page of a plain record list (leads, accounts, contacts): the page's query string read as
+/// the API's, custom fields included. When it is not valid, `errors` say why and the page is
+/// empty.
+pub(super) async fn plain_page<R: Record>(
+    ctx: &Ctx,
+    record_type: RecordType,
+    raw: &[(String, String)],
+    fields: &[FieldSpec<R::Field>],
+    default_sort: &[SortKey<R::Field>],
+    errors: &mut FormErrors,
+) -> Result<Page<R>, WebError> {
+    let pairs = api_pairs(raw, errors);
+    let parsed = list_query(ctx, record_type, &pairs, fields, default_sort, errors).await?;
+    match parsed {
+        Some(query) if errors.is_empty() => page_of::<R>(ctx, &query, raw).await,
+        _ => Ok(Page {
+            data: Vec::new(),
+            next_cursor: None,
+        }),
+    }
 }
 
 pub(super) fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {

@@ -8,7 +8,7 @@
 //! Reading the query string, the links and the bulk form are `web::list`'s.
 
 use super::custom_fields::CustomFilter;
-use super::list::{Col, Column, ListLinks};
+use super::list::{Col, Column, ListLinks, Owners};
 use super::view::{Ctx, FormErrors, Layout, Opt};
 use super::views_bar::{ListSpec, ViewsBar};
 use askama::Template;
@@ -109,6 +109,12 @@ impl Filter {
             label: label.to_owned(),
             options,
         }
+    }
+
+    /// The members select of a person field (`owner_id`, `assignee_id`).
+    pub fn member(owners: &Owners, (field, label): (&str, &str), raw: &[(String, String)]) -> Self {
+        let selected = super::list::value_of(raw, field);
+        Self::select(field, label, owners.options(Some("Anyone"), selected))
     }
 
     pub fn text(
@@ -422,6 +428,15 @@ impl RecordList {
                 button,
             });
         }
+    }
+
+    /// The bulk "Change owner", offered to who may update the records.
+    pub fn bulk_owner(&mut self, owners: &Owners) {
+        self.bulk_select(
+            ("owner_id", "New owner"),
+            owners.options(Some("Choose an owner"), ""),
+            ("owner", "Change owner"),
+        );
     }
 
     /// The page, `400` when its query string was not valid.

@@ -15,7 +15,8 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    Col, Owners, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
+    value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -45,8 +46,6 @@ use rivet_store::tasks::{self, Task};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
-
-const PAGE_SIZE: u64 = 50;
 
 /// The form fields a validation message can sit next to (the API's `due_at` and `reminder_at`
 /// are shown at their date inputs).
@@ -474,11 +473,8 @@ pub async fn index(
     ];
     // Only when the caller sees others' tasks, and not on "My tasks".
     if sees_others && tab != Tab::Mine {
-        list.filters.push(Filter::select(
-            "assignee_id",
-            "Assignee",
-            owners.options(Some("Anyone"), value_of(&raw, "assignee_id")),
-        ));
+        list.filters
+            .push(Filter::member(&owners, ("assignee_id", "Assignee"), &raw));
     }
     list.filtered = ["status", "priority", "assignee_id", "q"]
         .iter()
