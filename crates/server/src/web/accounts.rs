@@ -19,14 +19,13 @@ use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
+use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, LifecycleStage};
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
@@ -548,22 +547,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<AccountInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Account>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(account) => {
-                return Ok(ctx.done(
-                    &format!("/accounts/{}", account.id),
-                    format!("Created the account {}.", account.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(account) = custom
+            .create::<Account>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/accounts/{}", account.id),
+            format!("Created the account {}.", account.name),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(&ctx, FormKind::new(), form, custom, errors).await?;
@@ -600,16 +592,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Account>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(account) => {
-                return Ok(ctx.done(
-                    &format!("/accounts/{id}"),
-                    format!("Saved {}.", account.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(account) = custom
+            .update::<Account>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/accounts/{id}"),
+            format!("Saved {}.", account.name),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(&ctx, FormKind::edit(&account), form, custom, errors).await?;

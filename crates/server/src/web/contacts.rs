@@ -18,7 +18,6 @@ use super::view::{
     Ctx, FormErrors, FormKind, Layout, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -26,7 +25,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
-use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS};
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
 use rivet_store::record;
@@ -429,22 +428,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<ContactInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Contact>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(contact) => {
-                return Ok(ctx.done(
-                    &format!("/contacts/{}", contact.id),
-                    format!("Created the contact {}.", display_name(&contact)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(contact) = custom
+            .create::<Contact>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/contacts/{}", contact.id),
+            format!("Created the contact {}.", display_name(&contact)),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(
@@ -492,16 +484,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Contact>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(contact) => {
-                return Ok(ctx.done(
-                    &format!("/contacts/{id}"),
-                    format!("Saved {}.", display_name(&contact)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(contact) = custom
+            .update::<Contact>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/contacts/{id}"),
+            format!("Saved {}.", display_name(&contact)),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(

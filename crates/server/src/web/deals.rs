@@ -27,7 +27,7 @@ use super::view::{
 };
 use super::views_bar::ListSpec;
 use crate::api::custom_fields;
-use crate::api::record::{create_record, update_record};
+use crate::api::record::update_record;
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -1113,22 +1113,14 @@ pub async fn create(
     custom.add_new(&posted, &mut body);
     if !errors.is_empty() {
         check_rest(&body, &mut errors);
-    } else {
-        let input: Result<DealInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Deal>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(deal) => {
-                return Ok(ctx.done(
-                    &format!("/deals/{}", deal.id),
-                    format!("Created the deal {}.", deal.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    } else if let Some(deal) = custom
+        .create::<Deal>(&ctx, body, &mut errors, FORM_FIELDS)
+        .await?
+    {
+        return Ok(ctx.done(
+            &format!("/deals/{}", deal.id),
+            format!("Created the deal {}.", deal.name),
+        ));
     }
     let kind = FormKind::create(
         "/deals",
@@ -1192,13 +1184,11 @@ pub async fn update(
     }
     if !errors.is_empty() {
         check_rest(&patch, &mut errors);
-    } else {
-        match update_record::<Deal>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(deal) => {
-                return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    } else if let Some(deal) = custom
+        .update::<Deal>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+        .await?
+    {
+        return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(

@@ -17,7 +17,6 @@ use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -25,7 +24,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
-use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
 use rivet_store::leads::{self, BulkSet, Lead};
@@ -508,22 +507,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<LeadInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Lead>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(lead) => {
-                return Ok(ctx.done(
-                    &format!("/leads/{}", lead.id),
-                    format!("Created the lead {}.", display_name(&lead)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(lead) = custom
+            .create::<Lead>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/leads/{}", lead.id),
+            format!("Created the lead {}.", display_name(&lead)),
+        ));
     }
     let page = form_page(
         &ctx,
@@ -566,16 +558,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Lead>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(lead) => {
-                return Ok(ctx.done(
-                    &format!("/leads/{id}"),
-                    format!("Saved {}.", display_name(&lead)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(lead) = custom
+            .update::<Lead>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/leads/{id}"),
+            format!("Saved {}.", display_name(&lead)),
+        ));
     }
     let page = form_page(
         &ctx,
