@@ -95,6 +95,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "accounts",
     title: "Accounts",
+    blurb: "The companies you sell to, with their contacts and their place in a group.",
     heading: "All accounts you can see",
     noun: "account",
     nouns: "accounts",
@@ -159,8 +160,6 @@ pub async fn index(
         errors,
         select_all,
     );
-    list.blurb =
-        "The companies you sell to, with their contacts and their place in a group.".into();
     list.filters = vec![
         Filter::search("Name or domain", &raw),
         Filter::select(

@@ -13,7 +13,7 @@ use super::detail::record_path;
 use super::form::text;
 use super::list::{
     Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
-    value_of,
+    delete_one, value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -179,6 +179,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "activities",
     title: "Activities",
+    blurb: "",
     heading: "All activities",
     noun: "activity",
     nouns: "activities",
@@ -401,16 +402,7 @@ pub async fn index(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Activity>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/activities",
-        format!("Deleted the activity “{}”.", title_of(&activity)),
-    ))
+    delete_one::<Activity>(&ctx, &LIST, id, |a: &Activity| format!("“{}”", title_of(a))).await
 }
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a

@@ -7,7 +7,9 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{owner_json, tags_json, text};
-use super::list::{Col, Owners, Selection, bulk_delete, bulk_done, plain_page, value_of};
+use super::list::{
+    Col, Owners, Selection, bulk_delete, bulk_done, delete_one, plain_page, value_of,
+};
 use super::names::{AccountNames, display_name};
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -66,6 +68,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "contacts",
     title: "Contacts",
+    blurb: "The people you deal with, at their accounts.",
     heading: "All contacts you can see",
     noun: "contact",
     nouns: "contacts",
@@ -135,7 +138,6 @@ pub async fn index(
         errors,
         select_all,
     );
-    list.blurb = "The people you deal with, at their accounts.".into();
     list.filters = vec![
         Filter::search("Name or e-mail", &raw),
         Filter::select(
@@ -508,16 +510,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Contact>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/contacts",
-        format!("Deleted the contact {}.", display_name(&contact)),
-    ))
+    delete_one::<Contact>(&ctx, &LIST, id, display_name).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_delete, bulk_done, choice_options, page_of,
-    value_of,
+    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_delete, bulk_done, choice_options,
+    delete_one, page_of, value_of,
 };
 use super::money::{MoneyStyle, money, money_opt};
 use super::names::display_name as contact_name;
@@ -526,6 +526,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "deals",
     title: "Deals",
+    blurb: "Opportunities in your pipelines, open and closed.",
     heading: "All deals you can see",
     noun: "deal",
     nouns: "deals",
@@ -634,7 +635,6 @@ pub async fn index(
     let mut pipeline_items = vec![(String::new(), "Any pipeline".to_owned())];
     pipeline_items.extend(all.iter().map(|p| (p.id.to_string(), p.name.clone())));
     let mut list = RecordList::new(&ctx, &LIST, views, (&raw, next_cursor), errors, select_all);
-    list.blurb = "Opportunities in your pipelines, open and closed.".into();
     list.header_links.insert(
         0,
         HeaderLink {
@@ -1205,13 +1205,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Deal>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done("/deals", format!("Deleted the deal {}.", deal.name)))
+    delete_one::<Deal>(&ctx, &LIST, id, |d: &Deal| d.name.clone()).await
 }
 
 #[cfg(test)]

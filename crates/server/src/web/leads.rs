@@ -8,7 +8,8 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, bulk_delete, bulk_done, choice_options, plain_page, value_of,
+    Col, Owners, PAGE_SIZE, Selection, bulk_delete, bulk_done, choice_options, delete_one,
+    plain_page, value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
@@ -114,6 +115,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "leads",
     title: "Leads",
+    blurb: "People and companies who may buy, before they are qualified into deals.",
     heading: "All leads you can see",
     noun: "lead",
     nouns: "leads",
@@ -185,7 +187,6 @@ pub async fn index(
         errors,
         select_all,
     );
-    list.blurb = "People and companies who may buy, before they are qualified into deals.".into();
     list.filters = vec![
         Filter::search("Name, e-mail or company", &raw),
         Filter::select(
@@ -581,16 +582,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/leads",
-        format!("Deleted the lead {}.", display_name(&lead)),
-    ))
+    delete_one::<Lead>(&ctx, &LIST, id, display_name).await
 }
 
 // ---------------------------------------------------------------------------------------------

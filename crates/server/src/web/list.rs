@@ -376,6 +376,20 @@ pub(super) async fn first_names<R: Record>(
     Ok(names)
 }
 
+/// Deleting one record (the button on its page or form): back to its list, saying which.
+pub(super) async fn delete_one<R: Record>(
+    ctx: &Ctx,
+    decl: &ListDecl,
+    id: Uuid,
+    name: fn(&R) -> String,
+) -> Result<Response, WebError> {
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let record = record::get::<R>(store, actor, id).await.or_page(ctx)?;
+    record::delete::<R>(store, actor, id).await.or_page(ctx)?;
+    let message = format!("Deleted the {} {}.", decl.noun, name(&record));
+    Ok(ctx.done(decl.page.path, message))
+}
+
 /// The bulk "Delete…" of a record list: first the page that asks (naming the first selected
 /// records by `name`), then, when that page's button sends `confirm=yes`, the deletion.
 pub(super) async fn bulk_delete<R: Record>(

@@ -27,6 +27,8 @@ pub(super) struct ListDecl {
     /// The prefix of the page's element ids and its table's class (`leads`).
     pub key: &'static str,
     pub title: &'static str,
+    /// The line under the title (a page may say more, such as its time zone).
+    pub blurb: &'static str,
     /// The heading of the table's card.
     pub heading: &'static str,
     /// One and several of its records (`lead`, `leads`); rows carry `data-<noun>-id`.
@@ -377,7 +379,7 @@ impl RecordList {
         Self {
             layout: ctx.layout(decl.title),
             decl,
-            blurb: String::new(),
+            blurb: decl.blurb.to_owned(),
             header_links: decl
                 .new_label
                 .filter(|_| can_create)

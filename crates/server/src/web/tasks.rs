@@ -16,7 +16,7 @@ use super::detail::record_path;
 use super::form::text;
 use super::list::{
     Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
-    value_of,
+    delete_one, value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -228,6 +228,7 @@ const LIST: ListDecl = ListDecl {
     page: &PAGE,
     key: "tasks",
     title: "Tasks",
+    blurb: "",
     heading: "My tasks",
     noun: "task",
     nouns: "tasks",
@@ -602,13 +603,7 @@ pub async fn complete(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Task>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done("/tasks", format!("Deleted the task “{}”.", task.subject)))
+    delete_one::<Task>(&ctx, &LIST, id, |t: &Task| format!("“{}”", t.subject)).await
 }
 
 // ---------------------------------------------------------------------------------------------
