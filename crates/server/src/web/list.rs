@@ -1,6 +1,7 @@
-//! What every record list page shares: the owners filter, sortable column headers, the
-//! page links (keyset cursor), the selection and confirmation of bulk actions, and the parsing
-//! of the page's query string into the API's.
+//! What every record list page shares besides its template (`web::record_list`): the owners
+//! filter, the column declarations and their sort links, the page links (keyset cursor), the
+//! reading of the page's query string into the API's and of one page of records, the selection
+//! and confirmation of bulk actions, the bulk delete and the deletion of one record.
 
 use super::custom_fields::list_query;
 use super::record_list::ListDecl;

@@ -271,3 +271,96 @@ impl RecordForm {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::web::view::options;
+
+    #[test]
+    fn a_folded_section_opens_when_a_field_holds_a_value_or_an_error() {
+        let section = |budget: &str| {
+            FormSection::folded(
+                "bant",
+                ("BANT", ""),
+                vec![
+                    Field::textarea("budget", "Budget", budget),
+                    Field::check("vip", "VIP", "false"),
+                ],
+            )
+        };
+        let mut errors = FormErrors::new();
+        assert!(!section(" ").is_open(&errors));
+        assert!(section("10k").is_open(&errors));
+        errors.add("vip", "is wrong");
+        assert!(section("").is_open(&errors));
+    }
+
+    #[test]
+    fn grouped_selects_and_suggestions_carry_the_messages_of_the_fields_they_stand_for()
+    -> askama::Result<()> {
+        let mut errors = FormErrors::new();
+        errors.add("pipeline_id", "is not one of yours");
+        errors.add("account_id", "matches no account");
+        let layout = Layout {
+            title: "New deal".into(),
+            company_name: "Acme".into(),
+            user_name: "Ada".into(),
+            user_email: "ada@acme.test".into(),
+            initials: "A".into(),
+            csrf: "token".into(),
+            nav: Vec::new(),
+            flash: None,
+        };
+        let mut page = RecordForm {
+            layout,
+            fid: "deal",
+            list: ("/deals", "Deals"),
+            heading: "New deal".into(),
+            blurb: String::new(),
+            action: "/deals/new".into(),
+            cancel: "/deals".into(),
+            submit: "Create deal",
+            errors,
+            hidden: vec![("account_id", String::new())],
+            sections: Vec::new(),
+            custom: Vec::new(),
+            delete: Some(("/deals/1/delete".into(), "deal")),
+        };
+        let groups = vec![OptGroup {
+            label: "Sales".into(),
+            options: options([("s1", "Lead in")], "s1"),
+        }];
+        page.sections = vec![FormSection::card(
+            "deal",
+            "Deal",
+            vec![
+                Field::suggest(
+                    ("account_name", "Account"),
+                    "Acme",
+                    vec!["Acme".into()],
+                    "account_id",
+                )
+                .hint("The account's name."),
+                Field::groups(("stage_id", "Stage"), groups, ("pipeline_id", "Pipeline")),
+                Field::text("name", "Name", "").required(),
+            ],
+        )];
+        let html = page.render()?;
+        for needle in [
+            r#"<p class="field-error" id="deal-account_id-error">Account matches no account</p>"#,
+            r#"aria-describedby="deal-account_id-error deal-account_name-hint""#,
+            r#"<datalist id="deal-account_name-suggestions">"#,
+            r#"<p class="field-error" id="deal-stage_id-error">Pipeline is not one of yours</p>"#,
+            r#"<optgroup label="Sales">"#,
+            r#"<option value="s1" selected>Lead in</option>"#,
+            r#"<input id="deal-name" name="name" type="text" value="" autocomplete="off" required>"#,
+            r#"<input type="hidden" name="account_id" value="">"#,
+            r#"<form method="post" action="/deals/1/delete">"#,
+            "Delete this deal",
+        ] {
+            assert!(html.contains(needle), "{needle} in {html}");
+        }
+        Ok(())
+    }
+}

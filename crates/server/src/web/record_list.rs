@@ -451,3 +451,152 @@ impl RecordList {
         ctx.render_status(status, &self)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rivet_domain::Resource;
+
+    const PAGE: ListSpec = ListSpec::plain(Resource::Leads, "/leads");
+    const LIST: ListDecl = ListDecl {
+        page: &PAGE,
+        key: "leads",
+        title: "Leads",
+        blurb: "People who may buy.",
+        heading: "All leads you can see",
+        noun: "lead",
+        nouns: "leads",
+        new_label: Some("New lead"),
+        empty: "There are no leads yet.",
+        add_first: "Add the first one",
+        columns: &[
+            Col::sorts("Name", "last_name"),
+            Col::plain("Owner"),
+            Col::sorts_down("Score", "total_score").class("num"),
+            Col::plain("Actions").hidden(),
+        ],
+    };
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    /// The page as a caller who may create, update and delete sees it, with `raw` as its query
+    /// string and the next page at `next`.
+    fn list(raw: &[(String, String)], next: Option<&str>) -> RecordList {
+        let links = ListLinks::new(PAGE.path, raw, LIST.columns, next.map(str::to_owned));
+        RecordList {
+            layout: Layout {
+                title: "Leads".into(),
+                company_name: "Acme".into(),
+                user_name: "Ada".into(),
+                user_email: "ada@acme.test".into(),
+                initials: "A".into(),
+                csrf: "token".into(),
+                nav: Vec::new(),
+                flash: None,
+            },
+            decl: &LIST,
+            blurb: LIST.blurb.into(),
+            header_links: Vec::new(),
+            tabs: None,
+            heading: LIST.heading.into(),
+            errors: FormErrors::new(),
+            views: ViewsBar {
+                resource: "leads",
+                views: Vec::new(),
+                all_href: "/leads?view=all".into(),
+                plain: true,
+                current: None,
+                return_to: "/leads".into(),
+            },
+            hidden: Vec::new(),
+            filters: vec![Filter::search("Name", raw)],
+            filtered: links.filtered,
+            clear_href: "/leads?view=all".into(),
+            add_first: Some("/leads/new".into()),
+            bulk: Some(BulkBar {
+                actions: Vec::new(),
+                delete: true,
+            }),
+            can_update: true,
+            columns: links.columns,
+            rows: Vec::new(),
+            select_all: false,
+            select_href: format!("{}?select=all", links.back),
+            back: links.back,
+            first_href: links.first_href,
+            next_href: links.next_href,
+        }
+    }
+
+    #[test]
+    fn rows_show_their_cells_by_kind_with_a_checkbox_in_the_bulk_form() -> askama::Result<()> {
+        let raw = pairs(&[("sort", "last_name"), ("q", "ada")]);
+        let mut page = list(&raw, Some("next"));
+        page.bulk_select(("status", "New status"), Vec::new(), ("status", "Set"));
+        let id = Uuid::nil();
+        page.rows = vec![Row {
+            id,
+            name: "Ada".into(),
+            class: "lead-hot",
+            cells: vec![
+                Cell::title("Ada", Some("/leads/1".into()), "ada@acme.test"),
+                Cell::text(""),
+                Cell::text("42").class("num"),
+                Cell::button(Some("/leads/1/call".into()), "Call"),
+            ],
+        }];
+        let html = Template::render(&page)?;
+        for needle in [
+            &format!(r#"<tr class="lead-hot" data-lead-id="{id}">"#),
+            &format!(
+                r#"form="bulk" name="ids" value="{id}" id="select-{id}" aria-label="Select Ada">"#
+            ),
+            r#"<a class="strong" href="/leads/1">Ada</a><div class="muted small">ada@acme.test</div>"#,
+            r#"<td><span class="muted">—</span></td>"#,
+            r#"<td class="num">42</td>"#,
+            r#"<form method="post" action="/leads/1/call">"#,
+            r#"Call<span class="sr-only"> Ada</span>"#,
+            r#"action="/leads/bulk" id="bulk""#,
+            r#"name="action" value="status">Set</button>"#,
+            r#"value="delete">Delete…</button>"#,
+            r#"aria-sort="ascending"><a class="sort-link" href="/leads?q=ada&#38;sort=-last_name">"#,
+            r#"aria-sort="none" class="num"><a class="sort-link" href="/leads?q=ada&#38;sort=-total_score">"#,
+            r#"<th scope="col"><span class="sr-only">Actions</span></th>"#,
+            "select every lead on this page",
+            "Next page →",
+            r#"<a class="btn btn-ghost" href="/leads?view=all">Clear</a>"#,
+        ] {
+            assert!(html.contains(needle), "{needle} in {html}");
+        }
+        Ok(())
+    }
+
+    #[test]
+    fn an_empty_list_says_whether_filters_hide_its_records() -> askama::Result<()> {
+        let html = Template::render(&list(&[], None))?;
+        assert!(html.contains(
+            r#"<p>There are no leads yet. <a href="/leads/new">Add the first one</a>.</p>"#
+        ));
+        assert!(!html.contains("<table") && !html.contains("Next page"));
+        let html = Template::render(&list(&pairs(&[("q", "zzz")]), None))?;
+        assert!(html.contains("No leads match these filters."), "{html}");
+        Ok(())
+    }
+
+    #[test]
+    fn a_caller_who_may_not_update_gets_no_update_actions() {
+        let mut page = list(&[], None);
+        page.can_update = false;
+        page.bulk_select(("status", "New status"), Vec::new(), ("status", "Set"));
+        assert!(
+            page.bulk
+                .is_some_and(|bulk| bulk.actions.is_empty() && bulk.delete)
+        );
+        assert_eq!(LIST.count(1), "1 lead");
+        assert_eq!(LIST.count(2), "2 leads");
+    }
+}
