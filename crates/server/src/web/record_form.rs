@@ -302,18 +302,8 @@ mod tests {
         let mut errors = FormErrors::new();
         errors.add("pipeline_id", "is not one of yours");
         errors.add("account_id", "matches no account");
-        let layout = Layout {
-            title: "New deal".into(),
-            company_name: "Acme".into(),
-            user_name: "Ada".into(),
-            user_email: "ada@acme.test".into(),
-            initials: "A".into(),
-            csrf: "token".into(),
-            nav: Vec::new(),
-            flash: None,
-        };
         let mut page = RecordForm {
-            layout,
+            layout: Layout::for_test("New deal"),
             fid: "deal",
             list: ("/deals", "Deals"),
             heading: "New deal".into(),

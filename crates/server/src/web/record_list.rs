@@ -488,16 +488,7 @@ mod tests {
     fn list(raw: &[(String, String)], next: Option<&str>) -> RecordList {
         let links = ListLinks::new(PAGE.path, raw, LIST.columns, next.map(str::to_owned));
         RecordList {
-            layout: Layout {
-                title: "Leads".into(),
-                company_name: "Acme".into(),
-                user_name: "Ada".into(),
-                user_email: "ada@acme.test".into(),
-                initials: "A".into(),
-                csrf: "token".into(),
-                nav: Vec::new(),
-                flash: None,
-            },
+            layout: Layout::for_test("Leads"),
             decl: &LIST,
             blurb: LIST.blurb.into(),
             header_links: Vec::new(),
