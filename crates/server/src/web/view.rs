@@ -55,23 +55,6 @@ pub struct Layout {
     pub flash: Option<Flash>,
 }
 
-#[cfg(test)]
-impl Layout {
-    /// The layout of a page titled `title`, for tests that render a page.
-    pub fn for_test(title: &str) -> Self {
-        Self {
-            title: title.to_owned(),
-            company_name: "Acme".into(),
-            user_name: "Ada".into(),
-            user_email: "ada@acme.test".into(),
-            initials: "A".into(),
-            csrf: "token".into(),
-            nav: Vec::new(),
-            flash: None,
-        }
-    }
-}
-
 /// The layout of pages shown before signing in (`web/bare.html`).
 pub struct Bare {
     pub title: String,
@@ -847,6 +830,23 @@ impl FormKind {
             action: format!("{list}/{id}/edit"),
             cancel: format!("{list}/{id}"),
             submit: "Save changes",
+        }
+    }
+}
+
+#[cfg(test)]
+impl Layout {
+    /// The layout of a page titled `title`, for tests that render a page.
+    pub fn for_test(title: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            company_name: "Acme".into(),
+            user_name: "Ada".into(),
+            user_email: "ada@acme.test".into(),
+            initials: "A".into(),
+            csrf: "token".into(),
+            nav: Vec::new(),
+            flash: None,
         }
     }
 }
