@@ -5,29 +5,27 @@
 //! `GET /api/v1/accounts`, and every change goes through `crate::api::accounts::{create_account,
 //! update_account}` or the store's functions, as the API's routes do.
 
-use super::custom_fields::{
-    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
-};
+use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done, choice_options,
-    value_of,
+    Col, Owners, PAGE_SIZE, Selection, bulk_done, choice_options, first_names, plain_page, value_of,
 };
 use super::names::AccountNames;
+use super::record_form::{Field, FormSection, RecordForm};
+use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
+use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, LifecycleStage};
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
@@ -90,129 +88,99 @@ fn stage_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
 // ---------------------------------------------------------------------------------------------
 // The list
 
-pub struct AccountRow {
-    pub id: Uuid,
-    pub name: String,
-    pub domain: String,
-    pub industry: String,
-    pub stage: &'static str,
-    pub stage_label: &'static str,
-    pub owner: String,
-    pub created: String,
-}
-
-/// The sortable columns: label, API field, and the direction a first click sorts in.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Name", "name", false),
-    ("Lifecycle stage", "lifecycle_stage", false),
-    ("Created", "created_at", true),
-];
-
-#[derive(Template)]
-#[template(path = "web/accounts.html")]
-struct ListPage {
-    layout: Layout,
-    rows: Vec<AccountRow>,
-    headers: Vec<SortHeader>,
-    q: String,
-    industry: String,
-    stage_filter: Vec<Opt>,
-    owner_filter: Vec<Opt>,
-    custom_filters: Vec<CustomFilter>,
-    filtered: bool,
-    errors: FormErrors,
-    first_href: Option<String>,
-    next_href: Option<String>,
-    back: String,
-    can_create: bool,
-    can_update: bool,
-    can_delete: bool,
-    bulk_owner: Vec<Opt>,
-    bulk_stage: Vec<Opt>,
-    views: super::views_bar::ViewsBar,
-}
-
 /// The list page, as its views bar and saved views see it.
 pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Accounts, "/accounts");
+
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "accounts",
+    title: "Accounts",
+    blurb: "The companies you sell to, with their contacts and their place in a group.",
+    heading: "All accounts you can see",
+    noun: "account",
+    nouns: "accounts",
+    new_label: Some("New account"),
+    empty: "There are no accounts yet.",
+    add_first: "Add the first one",
+    columns: &[
+        Col::sorts("Name", "name"),
+        Col::plain("Industry"),
+        Col::plain("Owner"),
+        Col::sorts("Lifecycle stage", "lifecycle_stage"),
+        Col::sorts_down("Created", "created_at"),
+    ],
+};
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
-    let parsed = cf::list_query(
+    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
+    let page = plain_page::<Account>(
         &ctx,
         cf::RecordType::Account,
-        &pairs,
+        &raw,
         ACCOUNT_FIELDS,
         ACCOUNT_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
-    let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let after = match value_of(&raw, "cursor") {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
-        let page =
-            record::list::<Account>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-                .await
-                .or_page(&ctx)?;
-        rows = page
-            .data
-            .iter()
-            .map(|a| AccountRow {
-                id: a.id,
-                name: a.name.clone(),
-                domain: a.domain.clone().unwrap_or_default(),
-                industry: a.industry.clone().unwrap_or_default(),
-                stage: a.lifecycle_stage.as_str(),
-                stage_label: stage_label(a.lifecycle_stage),
-                owner: owners.name(a.owner_id),
-                created: date(&a.created_at),
-            })
-            .collect();
-        next_cursor = page.next_cursor;
-    }
-    let links = ListLinks::new("/accounts", &raw, SORT_COLUMNS, next_cursor);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let page = ListPage {
-        layout: ctx.layout("Accounts"),
-        rows,
-        headers: links.headers,
-        q: value_of(&raw, "q").to_owned(),
-        industry: value_of(&raw, "industry").to_owned(),
-        stage_filter: stage_options(Some("Any stage"), value_of(&raw, "lifecycle_stage")),
-        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        custom_filters: CustomFields::load(&ctx, cf::RecordType::Account)
-            .await?
-            .filters(&raw),
-        filtered: links.filtered,
-        errors,
-        first_href: links.first_href,
-        next_href: links.next_href,
-        back: links.back,
-        can_create: ctx.can(Resource::Accounts, Action::Create),
-        can_update: ctx.can(Resource::Accounts, Action::Update),
-        can_delete: ctx.can(Resource::Accounts, Action::Delete),
-        bulk_owner: owners.options(Some("Choose an owner"), ""),
-        bulk_stage: stage_options(Some("Choose a stage"), ""),
+    let rows = page
+        .data
+        .iter()
+        .map(|a| Row {
+            id: a.id,
+            name: a.name.clone(),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    a.name.clone(),
+                    Some(format!("/accounts/{}", a.id)),
+                    text(&a.domain),
+                ),
+                Cell::text(text(&a.industry)),
+                Cell::text(owners.name(a.owner_id)),
+                Cell::badge(Badge::new(
+                    format!("account-stage account-stage-{}", a.lifecycle_stage.as_str()),
+                    stage_label(a.lifecycle_stage),
+                )),
+                Cell::date(date(&a.created_at)),
+            ],
+        })
+        .collect();
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
         views,
-    };
-    Ok(ctx.render_status(status, &page))
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
+    list.filters = vec![
+        Filter::search("Name or domain", &raw),
+        Filter::select(
+            "lifecycle_stage",
+            "Lifecycle stage",
+            stage_options(Some("Any stage"), value_of(&raw, "lifecycle_stage")),
+        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
+    ];
+    list.filters
+        .extend(custom.filters(&raw).into_iter().map(Filter::from));
+    list.filters
+        .push(Filter::text("industry", "Industry", "e.g. Software", &raw));
+    list.bulk_owner(&owners);
+    list.bulk_select(
+        ("lifecycle_stage", "New lifecycle stage"),
+        stage_options(Some("Choose a stage"), ""),
+        ("stage", "Change stage"),
+    );
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -223,10 +191,7 @@ pub async fn index(
 #[template(path = "web/accounts_bulk_delete.html")]
 struct ConfirmDeletePageWithChoices {
     layout: Layout,
-    path: &'static str,
-    title: &'static str,
-    noun: &'static str,
-    nouns: &'static str,
+    decl: &'static ListDecl,
     ids: Vec<Uuid>,
     names: Vec<String>,
     back: String,
@@ -241,19 +206,12 @@ pub async fn bulk(
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let field = |key: &str| value_of(&form, key).to_owned();
-    let Selection { back, action, ids } = match Selection::read(
-        &ctx,
-        &form,
-        "/accounts",
-        Resource::Accounts,
-        ("account", "accounts"),
-    )? {
+    let Selection { back, action, ids } = match Selection::read(&ctx, &form, &LIST)? {
         Ok(selection) => selection,
         Err(refused) => return Ok(refused),
     };
     let (store, actor) = (&ctx.app.store, &ctx.actor);
     let count = ids.len();
-    let plural = |n: usize| format!("{n} account{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
         "delete" if field("confirm") == "yes" => {
             let choice = DeleteChoice {
@@ -268,18 +226,15 @@ pub async fn bulk(
             }
             accounts::bulk_delete(store, actor, &ids, options)
                 .await
-                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
+                .map(|n| {
+                    format!(
+                        "Deleted {}.",
+                        LIST.count(usize::try_from(n).unwrap_or(count))
+                    )
+                })
         }
         "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                names.push(
-                    record::get::<Account>(store, actor, *id)
-                        .await
-                        .map(|a| a.name)
-                        .or_page(&ctx)?,
-                );
-            }
+            let names = first_names(&ctx, &ids, |a: &Account| a.name.clone()).await?;
             let reassign_options = AccountNames::load(&ctx)
                 .await?
                 .options(&ctx, Some("Choose an account"), "", None)
@@ -289,10 +244,7 @@ pub async fn bulk(
                 .collect();
             let page = ConfirmDeletePageWithChoices {
                 layout: ctx.layout("Delete accounts"),
-                path: "/accounts",
-                title: "Accounts",
-                noun: "account",
-                nouns: "accounts",
+                decl: &LIST,
                 ids,
                 names,
                 back,
@@ -310,7 +262,7 @@ pub async fn bulk(
             };
             accounts::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
         }
         "stage" => {
             let Ok(stage) = field("lifecycle_stage").parse::<LifecycleStage>() else {
@@ -325,7 +277,7 @@ pub async fn bulk(
                 .map(|done| {
                     format!(
                         "Set {} to {}.",
-                        plural(done.len()),
+                        LIST.count(done.len()),
                         stage_label(stage).to_lowercase()
                     )
                 })
@@ -451,30 +403,9 @@ impl AccountForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/accounts_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-    form: AccountForm,
-    stage_options: Vec<Opt>,
-    owner_options: Vec<Opt>,
-    parent_options: Vec<Opt>,
-    /// Open the address sections when they hold a value or an error.
-    address_open: bool,
-    errors: FormErrors,
-    custom: Vec<CustomInput>,
-}
-
 /// What differs between the new and the edit form.
 struct FormKind {
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
+    page: super::view::FormKind,
     /// The account being edited: not its own parent.
     id: Option<Uuid>,
 }
@@ -482,20 +413,18 @@ struct FormKind {
 impl FormKind {
     fn new() -> Self {
         Self {
-            heading: "New account".into(),
-            action: "/accounts/new".into(),
-            cancel: "/accounts".into(),
-            submit: "Create account",
+            page: super::view::FormKind::create(
+                "/accounts",
+                ("New account", "Create account"),
+                None,
+            ),
             id: None,
         }
     }
 
     fn edit(account: &Account) -> Self {
         Self {
-            heading: format!("Edit {}", account.name),
-            action: format!("/accounts/{}/edit", account.id),
-            cancel: format!("/accounts/{}", account.id),
-            submit: "Save changes",
+            page: super::view::FormKind::edit("/accounts", account.id, &account.name),
             id: Some(account.id),
         }
     }
@@ -507,7 +436,7 @@ async fn form_page(
     form: AccountForm,
     custom: Vec<CustomInput>,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let owners = Owners::load(ctx).await?;
     let owner = if form.owner_id.is_empty() {
         ctx.actor.user_id.to_string()
@@ -523,24 +452,77 @@ async fn form_page(
         .await?
         .options(ctx, Some("No parent account"), &form.parent_id, kind.id)
         .await;
-    let address_open = form.texts().iter().any(|(field, value)| {
-        (field.starts_with("billing_") || field.starts_with("shipping_"))
-            && (!value.trim().is_empty() || errors.has(field))
-    });
-    Ok(FormPage {
-        layout: ctx.layout(kind.heading.clone()),
-        heading: kind.heading,
-        action: kind.action,
-        cancel: kind.cancel,
-        submit: kind.submit,
-        stage_options: stage_options(None, stage),
-        owner_options: owners.options(None, &owner),
-        parent_options: parents,
-        address_open,
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("account", ("/accounts", "Accounts")),
+        kind.page,
+        "An account needs a name; everything else can wait.",
         errors,
-        custom,
-    })
+    );
+    page.sections = vec![
+        FormSection::card(
+            "company",
+            "Company",
+            vec![
+                Field::text("name", "Name", &f.name).required(),
+                Field::text("domain", "Domain", &f.domain).hint("e.g. example.com"),
+                Field::text("industry", "Industry", &f.industry),
+                Field::input("number", "employee_count", "Employees", &f.employee_count),
+                Field::money("annual_revenue", "Annual revenue", &f.annual_revenue)
+                    .hint("A decimal number, e.g. 1250000.00."),
+                Field::text(
+                    "annual_revenue_currency",
+                    "Currency",
+                    &f.annual_revenue_currency,
+                )
+                .hint("ISO code, e.g. EUR."),
+            ],
+        ),
+        FormSection::card(
+            "relationship",
+            "Relationship and ownership",
+            vec![
+                Field::select(
+                    "lifecycle_stage",
+                    "Lifecycle stage",
+                    stage_options(None, stage),
+                ),
+                Field::input("number", "health_score", "Health score", &f.health_score)
+                    .hint("From 0 to 100."),
+                Field::select("owner_id", "Owner", owners.options(None, &owner)),
+                Field::select("parent_id", "Parent account", parents)
+                    .hint("The group this account belongs to."),
+                Field::text("tags", "Tags", &f.tags).hint("Separated by commas."),
+            ],
+        ),
+        FormSection::folded(
+            "addresses",
+            ("Addresses", "billing and shipping"),
+            vec![
+                Field::text("billing_street", "Billing street", &f.billing_street),
+                Field::text("billing_city", "Billing city", &f.billing_city),
+                Field::text("billing_region", "Billing region", &f.billing_region),
+                Field::text(
+                    "billing_postal_code",
+                    "Billing postal code",
+                    &f.billing_postal_code,
+                ),
+                Field::text("billing_country", "Billing country", &f.billing_country),
+                Field::text("shipping_street", "Shipping street", &f.shipping_street),
+                Field::text("shipping_city", "Shipping city", &f.shipping_city),
+                Field::text("shipping_region", "Shipping region", &f.shipping_region),
+                Field::text(
+                    "shipping_postal_code",
+                    "Shipping postal code",
+                    &f.shipping_postal_code,
+                ),
+                Field::text("shipping_country", "Shipping country", &f.shipping_country),
+            ],
+        ),
+    ];
+    page.custom = custom;
+    Ok(page)
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
@@ -564,22 +546,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<AccountInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Account>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(account) => {
-                return Ok(ctx.done(
-                    &format!("/accounts/{}", account.id),
-                    format!("Created the account {}.", account.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(account) = custom
+            .create::<Account>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/accounts/{}", account.id),
+            format!("Created the account {}.", account.name),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(&ctx, FormKind::new(), form, custom, errors).await?;
@@ -616,16 +591,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Account>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(account) => {
-                return Ok(ctx.done(
-                    &format!("/accounts/{id}"),
-                    format!("Saved {}.", account.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(account) = custom
+            .update::<Account>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/accounts/{id}"),
+            format!("Saved {}.", account.name),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(&ctx, FormKind::edit(&account), form, custom, errors).await?;

@@ -12,18 +12,21 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
+    delete_one, value_of,
+};
+use super::record_form::{Field, FormSection, RecordForm};
+use super::record_list::{
+    Badge, Cell, Filter, LinkView, ListDecl, RecordList, Row, take_select_all,
 };
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
+    Ctx, FormErrors, FormKind, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
 };
 use super::views_bar::ListSpec;
 use crate::api::record::update_record;
 use crate::api::tasks::company_time_zone;
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
-use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -41,11 +44,6 @@ use serde::Deserialize;
 use serde_json::{Map, Value};
 use std::collections::HashMap;
 use uuid::Uuid;
-
-const PAGE_SIZE: u64 = 50;
-
-/// `select=all` ticks every row of the page: a link, so it works without a script.
-const SELECT_PARAM: &str = "select";
 
 /// The form fields a validation message can sit next to (the API's `occurred_at` is shown at
 /// the date input, `duration_seconds` at the minutes).
@@ -145,12 +143,6 @@ fn to_utc(tz: Tz, at: NaiveDateTime) -> Option<DateTime<Utc>> {
         .map(|t| t.with_timezone(&Utc))
 }
 
-/// A record an activity is linked to, as a row shows it.
-pub struct LinkView {
-    pub label: String,
-    pub href: String,
-}
-
 /// The names of the linked records of a page, looked up once for the whole page; a record the
 /// caller may not read shows as its kind ("Lead").
 struct RecordNames {
@@ -183,43 +175,27 @@ impl RecordNames {
 // ---------------------------------------------------------------------------------------------
 // The list
 
-pub struct ActivityRow {
-    pub id: Uuid,
-    pub kind: &'static str,
-    pub kind_label: &'static str,
-    pub direction_label: &'static str,
-    pub title: String,
-    pub outcome: String,
-    pub links: Vec<LinkView>,
-    pub owner: String,
-    pub occurred: String,
-    pub created: String,
-    pub updated: String,
-}
-
-/// A column heading: sortable ones link to their sort.
-pub struct Column {
-    pub label: &'static str,
-    pub sort: Option<SortHeader>,
-}
-
-/// The sortable columns: label, API field, and whether a first click sorts descending.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Occurred", "occurred_at", true),
-    ("Logged", "created_at", true),
-    ("Changed", "updated_at", true),
-];
-
-/// The columns in the order the table shows them.
-const COLUMNS: &[&str] = &[
-    "Occurred",
-    "Kind",
-    "Subject",
-    "Linked to",
-    "Owner",
-    "Logged",
-    "Changed",
-];
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "activities",
+    title: "Activities",
+    blurb: "",
+    heading: "All activities",
+    noun: "activity",
+    nouns: "activities",
+    new_label: None,
+    empty: "Nothing logged yet. Add a note or log a call from a lead, contact, account or deal page.",
+    add_first: "",
+    columns: &[
+        Col::sorts_down("Occurred", "occurred_at"),
+        Col::plain("Kind"),
+        Col::plain("Subject"),
+        Col::plain("Linked to"),
+        Col::plain("Owner"),
+        Col::sorts_down("Logged", "created_at"),
+        Col::sorts_down("Changed", "updated_at"),
+    ],
+};
 
 /// The filter bar's keys.
 const FILTERS: &[&str] = &[
@@ -230,35 +206,6 @@ const FILTERS: &[&str] = &[
     "occurred_from",
     "occurred_to",
 ];
-
-#[derive(Template)]
-#[template(path = "web/activities.html")]
-struct ListPage {
-    layout: Layout,
-    views: super::views_bar::ViewsBar,
-    rows: Vec<ActivityRow>,
-    columns: Vec<Column>,
-    q: String,
-    kind_filter: Vec<Opt>,
-    direction_filter: Vec<Opt>,
-    /// Only when the caller sees others' activities.
-    owner_filter: Option<Vec<Opt>>,
-    occurred_from: String,
-    occurred_to: String,
-    filtered: bool,
-    errors: FormErrors,
-    first_href: Option<String>,
-    next_href: Option<String>,
-    /// Where the bulk actions come back to: this page.
-    back: String,
-    can_update: bool,
-    can_delete: bool,
-    bulk_owner: Vec<Opt>,
-    /// Every row ticked (`select=all`), and the link that ticks them.
-    select_all: bool,
-    select_href: String,
-    time_zone: String,
-}
 
 /// The first moment of `day` in `tz` (`from_start`), or the last millisecond before the next
 /// day's first moment; `None` when the clocks skip that midnight.
@@ -350,8 +297,7 @@ pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let select_all = value_of(&raw, SELECT_PARAM) == "all";
-    raw.retain(|(k, _)| k != SELECT_PARAM);
+    let select_all = take_select_all(&mut raw);
     // Opens the default view when there is no query.
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let sees_others = ctx.actor.scope(Resource::Activities, Action::Read) != Scope::Own;
@@ -369,18 +315,10 @@ pub async fn index(
                 None
             }
         };
-    let cursor = value_of(&raw, "cursor");
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let after = match cursor {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
+        let after = after(&ctx, &query.sort, &raw)?;
         let page = activities::list(
             &ctx.app.store,
             &ctx.actor,
@@ -392,21 +330,32 @@ pub async fn index(
         .await
         .or_page(&ctx)?;
         let names = RecordNames::load(&ctx, &page.data).await?;
+        let can_update = ctx.can(Resource::Activities, Action::Update);
         rows = page
             .data
             .iter()
-            .map(|activity| ActivityRow {
+            .map(|activity| Row {
                 id: activity.id,
-                kind: activity.kind.as_str(),
-                kind_label: kind_label(activity.kind),
-                direction_label: activity.direction.map_or("", direction_label),
-                title: title_of(activity),
-                outcome: text(&activity.outcome),
-                links: activity.links.iter().map(|l| names.view(l)).collect(),
-                owner: owners.name(activity.owner_id),
-                occurred: local(&activity.occurred_at, tz),
-                created: local(&activity.created_at, tz),
-                updated: local(&activity.updated_at, tz),
+                name: title_of(activity),
+                class: "",
+                cells: vec![
+                    Cell::date(local(&activity.occurred_at, tz)),
+                    Cell::badge(Badge::new(
+                        format!("activity-kind-{}", activity.kind.as_str()),
+                        kind_label(activity.kind),
+                    ))
+                    .class("nowrap")
+                    .with_sub(activity.direction.map_or("", direction_label)),
+                    Cell::title(
+                        title_of(activity),
+                        can_update.then(|| format!("/activities/{}/edit", activity.id)),
+                        text(&activity.outcome),
+                    ),
+                    Cell::links(activity.links.iter().map(|l| names.view(l)).collect()),
+                    Cell::text(owners.name(activity.owner_id)),
+                    Cell::date(local(&activity.created_at, tz)).class("nowrap muted small"),
+                    Cell::date(local(&activity.updated_at, tz)).class("nowrap muted small"),
+                ],
             })
             .collect();
         next_cursor = page.next_cursor;
@@ -417,68 +366,43 @@ pub async fn index(
     if value_of(&raw, "sort").is_empty() {
         kept.push(("sort".into(), "-occurred_at".into()));
     }
-    let links = ListLinks::new("/activities", &kept, SORT_COLUMNS, next_cursor);
-    let mut headers: Vec<Option<SortHeader>> = links.headers.into_iter().map(Some).collect();
-    let columns = COLUMNS
-        .iter()
-        .map(|&label| Column {
-            label,
-            sort: SORT_COLUMNS
-                .iter()
-                .position(|(l, _, _)| *l == label)
-                .and_then(|i| headers.get_mut(i).and_then(Option::take)),
-        })
-        .collect();
-    let select_href = format!(
-        "{}{}{SELECT_PARAM}=all",
-        links.back,
-        if links.back.contains('?') { '&' } else { '?' }
+    let mut list = RecordList::new(&ctx, &LIST, views, (&kept, next_cursor), errors, select_all);
+    list.blurb = format!(
+        "Calls, e-mails, meetings, notes and messages logged on your records. Times are in the \
+         company's time zone ({}); new ones are logged from a record's timeline.",
+        tz.name()
     );
-    let filtered = FILTERS.iter().any(|k| !value_of(&raw, k).is_empty());
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let page = ListPage {
-        layout: ctx.layout("Activities"),
-        views,
-        rows,
-        columns,
-        q: value_of(&raw, "q").to_owned(),
-        kind_filter: kind_options(Some("Any kind"), value_of(&raw, "kind")),
-        direction_filter: direction_options("Any direction", value_of(&raw, "direction")),
-        owner_filter: sees_others
-            .then(|| owners.options(Some("Anyone"), value_of(&raw, "owner_id"))),
-        occurred_from: value_of(&raw, "occurred_from").to_owned(),
-        occurred_to: value_of(&raw, "occurred_to").to_owned(),
-        filtered,
-        errors,
-        first_href: links.first_href,
-        next_href: links.next_href,
-        back: links.back,
-        can_update: ctx.can(Resource::Activities, Action::Update),
-        can_delete: ctx.can(Resource::Activities, Action::Delete),
-        bulk_owner: owners.options(Some("Choose an owner"), ""),
-        select_all,
-        select_href,
-        time_zone: tz.name().to_owned(),
-    };
-    Ok(ctx.render_status(status, &page))
+    list.filters = vec![
+        Filter::search("Subject or text", &raw),
+        Filter::select(
+            "kind",
+            "Kind",
+            kind_options(Some("Any kind"), value_of(&raw, "kind")),
+        ),
+        Filter::select(
+            "direction",
+            "Direction",
+            direction_options("Any direction", value_of(&raw, "direction")),
+        ),
+    ];
+    // Only when the caller sees others' activities.
+    if sees_others {
+        list.filters
+            .push(Filter::member(&owners, ("owner_id", "Owner"), &raw));
+    }
+    list.filters.extend([
+        Filter::date("occurred_from", "From", &raw),
+        Filter::date("occurred_to", "To", &raw),
+    ]);
+    list.filtered = FILTERS.iter().any(|k| !value_of(&raw, k).is_empty());
+    list.bulk_owner(&owners);
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let activity = record::get::<Activity>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Activity>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/activities",
-        format!("Deleted the activity “{}”.", title_of(&activity)),
-    ))
+    delete_one::<Activity>(&ctx, &LIST, id, |a: &Activity| format!("“{}”", title_of(a))).await
 }
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
@@ -487,46 +411,17 @@ pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let Selection { back, action, ids } = match Selection::read(
-        &ctx,
-        &form,
-        "/activities",
-        Resource::Activities,
-        ("activity", "activities"),
-    )? {
+    let selection = match Selection::read(&ctx, &form, &LIST)? {
         Ok(selection) => selection,
         Err(refused) => return Ok(refused),
     };
+    if selection.action == "delete" {
+        return bulk_delete::<Activity>(&ctx, &LIST, &form, selection, title_of).await;
+    }
+    let Selection { back, action, ids } = selection;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let count = ids.len();
-    let plural = |n: usize| format!("{n} activit{}", if n == 1 { "y" } else { "ies" });
     let field = |name: &str| value_of(&form, name);
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => {
-            record::bulk_delete::<Activity>(store, actor, &ids)
-                .await
-                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
-        }
-        "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                let activity = record::get::<Activity>(store, actor, *id)
-                    .await
-                    .or_page(&ctx)?;
-                names.push(title_of(&activity));
-            }
-            let page = ConfirmDeletePage {
-                layout: ctx.layout("Delete activities"),
-                path: "/activities",
-                title: "Activities",
-                noun: "activity",
-                nouns: "activities",
-                ids,
-                names,
-                back,
-            };
-            return Ok(ctx.render(&page));
-        }
         "owner" => {
             let Ok(owner) = Uuid::parse_str(field("owner_id")) else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
@@ -536,7 +431,7 @@ pub async fn bulk(
             };
             activities::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
         }
         _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
@@ -697,48 +592,76 @@ fn absorb(errors: &mut FormErrors, err: AppError) -> Result<(), AppError> {
     errors.absorb(err, FORM_FIELDS)
 }
 
-#[derive(Template)]
-#[template(path = "web/activities_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    form: ActivityForm,
-    kind_options: Vec<Opt>,
-    direction_options: Vec<Opt>,
-    links: Vec<LinkView>,
-    owner: String,
-    time_zone: String,
-    /// The delete button, for who may delete.
-    delete_action: Option<String>,
-    errors: FormErrors,
-}
-
 async fn form_page(
     ctx: &Ctx,
     activity: &Activity,
     form: ActivityForm,
     tz: Tz,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let names = RecordNames::load(ctx, std::slice::from_ref(activity)).await?;
     let owners = Owners::load(ctx).await?;
-    let heading = format!("Edit “{}”", title_of(activity));
-    Ok(FormPage {
-        layout: ctx.layout(heading.clone()),
-        heading,
-        action: format!("/activities/{}/edit", activity.id),
-        kind_options: kind_options(None, &form.kind),
-        direction_options: direction_options("Neither", &form.direction),
-        links: activity.links.iter().map(|l| names.view(l)).collect(),
-        owner: owners.name(activity.owner_id),
-        time_zone: tz.name().to_owned(),
-        delete_action: ctx
-            .can(Resource::Activities, Action::Delete)
-            .then(|| format!("/activities/{}/delete", activity.id)),
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("activity", ("/activities", "Activities")),
+        FormKind {
+            heading: format!("Edit “{}”", title_of(activity)),
+            action: format!("/activities/{}/edit", activity.id),
+            cancel: f.back.clone(),
+            submit: "Save changes",
+        },
+        format!(
+            "Owner: {}. The date and time are in the company's time zone ({}).",
+            owners.name(activity.owner_id),
+            tz.name()
+        ),
         errors,
-    })
+    );
+    page.hidden = vec![("back", f.back.clone())];
+    page.sections = vec![
+        FormSection::card(
+            "activity",
+            "Activity",
+            vec![
+                Field::select("kind", "Kind", kind_options(None, &f.kind)),
+                Field::select(
+                    "direction",
+                    "Direction",
+                    direction_options("Neither", &f.direction),
+                ),
+                Field::text("subject", "Subject", &f.subject),
+                Field::text("outcome", "Outcome", &f.outcome)
+                    .hint("For example: left a voicemail."),
+            ],
+        )
+        .below(Field::textarea("body", "Text", &f.body)),
+        FormSection::card(
+            "when",
+            "When",
+            vec![
+                Field::input("date", "occurred_date", "Date", &f.occurred_date).required(),
+                Field::input("time", "occurred_time", "Time", &f.occurred_time)
+                    .hint("Without a time: 09:00."),
+                Field::input(
+                    "number",
+                    "duration_minutes",
+                    "Duration in minutes",
+                    &f.duration_minutes,
+                ),
+            ],
+        ),
+        FormSection::links(
+            "links",
+            "Linked to",
+            activity.links.iter().map(|l| names.view(l)).collect(),
+            "No record any more.",
+        ),
+    ];
+    page.delete = ctx
+        .can(Resource::Activities, Action::Delete)
+        .then(|| (format!("/activities/{}/delete", activity.id), "activity"));
+    Ok(page)
 }
 
 /// The activity the edit form is about (the router has checked that the caller may change

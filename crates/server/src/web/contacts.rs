@@ -4,22 +4,22 @@
 //! the same query string as `GET /api/v1/contacts`, and every change goes through
 //! `crate::api::contacts::{create_contact, update_contact}` or the store's functions.
 
-use super::custom_fields::{
-    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
-};
+use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{owner_json, tags_json, text};
 use super::list::{
-    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done,
-    value_of,
+    Col, Owners, Selection, bulk_delete, bulk_done, delete_one, plain_page, value_of,
 };
 use super::names::{AccountNames, display_name};
+use super::record_form::{Field, FormSection, RecordForm};
+use super::record_list::{
+    Badge, Cell, Filter, LinkView, ListDecl, RecordList, Row, take_select_all,
+};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
+    Ctx, FormErrors, FormKind, Layout, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -27,7 +27,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
-use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
+use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS};
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
 use rivet_store::record;
@@ -61,132 +61,104 @@ const FORM_FIELDS: &[&str] = &[
 // ---------------------------------------------------------------------------------------------
 // The list
 
-pub struct ContactRow {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub account: Option<(Uuid, String)>,
-    pub primary: bool,
-    pub owner: String,
-    pub created: String,
-}
-
-/// The sortable columns: label, API field, and the direction a first click sorts in.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Name", "last_name", false),
-    ("Created", "created_at", true),
-];
-
-#[derive(Template)]
-#[template(path = "web/contacts.html")]
-struct ListPage {
-    layout: Layout,
-    rows: Vec<ContactRow>,
-    headers: Vec<SortHeader>,
-    q: String,
-    account_filter: Vec<Opt>,
-    owner_filter: Vec<Opt>,
-    custom_filters: Vec<CustomFilter>,
-    filtered: bool,
-    errors: FormErrors,
-    first_href: Option<String>,
-    next_href: Option<String>,
-    back: String,
-    can_create: bool,
-    can_update: bool,
-    can_delete: bool,
-    bulk_owner: Vec<Opt>,
-    views: super::views_bar::ViewsBar,
-}
-
 /// The list page, as its views bar and saved views see it.
 pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Contacts, "/contacts");
+
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "contacts",
+    title: "Contacts",
+    blurb: "The people you deal with, at their accounts.",
+    heading: "All contacts you can see",
+    noun: "contact",
+    nouns: "contacts",
+    new_label: Some("New contact"),
+    empty: "There are no contacts yet.",
+    add_first: "Add the first one",
+    columns: &[
+        Col::sorts("Name", "last_name"),
+        Col::plain("Account"),
+        Col::plain("Owner"),
+        Col::sorts_down("Created", "created_at"),
+    ],
+};
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
     let mut accounts = AccountNames::load(&ctx).await?;
-    let parsed = cf::list_query(
+    let custom = CustomFields::load(&ctx, cf::RecordType::Contact).await?;
+    let page = plain_page::<Contact>(
         &ctx,
         cf::RecordType::Contact,
-        &pairs,
+        &raw,
         CONTACT_FIELDS,
         CONTACT_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
+    accounts
+        .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
+        .await?;
     let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let after = match value_of(&raw, "cursor") {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
-        let page =
-            record::list::<Contact>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-                .await
-                .or_page(&ctx)?;
-        accounts
-            .resolve(&ctx, page.data.iter().filter_map(|c| c.account_id))
-            .await?;
-        for c in &page.data {
-            let account = c.account_id.map(|id| (id, accounts.known(id)));
-            rows.push(ContactRow {
-                id: c.id,
-                name: display_name(c),
-                email: c.email.clone().unwrap_or_default(),
-                account,
-                primary: c.is_primary,
-                owner: owners.name(c.owner_id),
-                created: date(&c.created_at),
-            });
-        }
-        next_cursor = page.next_cursor;
+    for c in &page.data {
+        let account = c.account_id.map(|id| LinkView {
+            label: accounts.known(id),
+            href: format!("/accounts/{id}"),
+        });
+        let primary = c
+            .is_primary
+            .then(|| Badge::new("badge-primary-contact", "Primary"));
+        rows.push(Row {
+            id: c.id,
+            name: display_name(c),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    display_name(c),
+                    Some(format!("/contacts/{}", c.id)),
+                    text(&c.email),
+                ),
+                Cell::link(account).with_badge(primary),
+                Cell::text(owners.name(c.owner_id)),
+                Cell::date(date(&c.created_at)),
+            ],
+        });
     }
-    let links = ListLinks::new("/contacts", &raw, SORT_COLUMNS, next_cursor);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let page = ListPage {
-        layout: ctx.layout("Contacts"),
-        rows,
-        headers: links.headers,
-        q: value_of(&raw, "q").to_owned(),
-        account_filter: accounts
-            .options(
-                &ctx,
-                Some("Any account"),
-                value_of(&raw, "account_id"),
-                None,
-            )
-            .await,
-        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        custom_filters: CustomFields::load(&ctx, cf::RecordType::Contact)
-            .await?
-            .filters(&raw),
-        filtered: links.filtered,
-        errors,
-        first_href: links.first_href,
-        next_href: links.next_href,
-        back: links.back,
-        can_create: ctx.can(Resource::Contacts, Action::Create),
-        can_update: ctx.can(Resource::Contacts, Action::Update),
-        can_delete: ctx.can(Resource::Contacts, Action::Delete),
-        bulk_owner: owners.options(Some("Choose an owner"), ""),
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
         views,
-    };
-    Ok(ctx.render_status(status, &page))
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
+    list.filters = vec![
+        Filter::search("Name or e-mail", &raw),
+        Filter::select(
+            "account_id",
+            "Account",
+            accounts
+                .options(
+                    &ctx,
+                    Some("Any account"),
+                    value_of(&raw, "account_id"),
+                    None,
+                )
+                .await,
+        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
+    ];
+    list.filters
+        .extend(custom.filters(&raw).into_iter().map(Filter::from));
+    list.bulk_owner(&owners);
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -199,45 +171,16 @@ pub async fn bulk(
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let field = |key: &str| value_of(&form, key).to_owned();
-    let Selection { back, action, ids } = match Selection::read(
-        &ctx,
-        &form,
-        "/contacts",
-        Resource::Contacts,
-        ("contact", "contacts"),
-    )? {
+    let selection = match Selection::read(&ctx, &form, &LIST)? {
         Ok(selection) => selection,
         Err(refused) => return Ok(refused),
     };
+    if selection.action == "delete" {
+        return bulk_delete::<Contact>(&ctx, &LIST, &form, selection, display_name).await;
+    }
+    let Selection { back, action, ids } = selection;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let count = ids.len();
-    let plural = |n: usize| format!("{n} contact{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => record::bulk_delete::<Contact>(store, actor, &ids)
-            .await
-            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
-        "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                names.push(
-                    record::get::<Contact>(store, actor, *id)
-                        .await
-                        .map(|c| display_name(&c))
-                        .or_page(&ctx)?,
-                );
-            }
-            let page = ConfirmDeletePage {
-                layout: ctx.layout("Delete contacts"),
-                path: "/contacts",
-                title: "Contacts",
-                noun: "contact",
-                nouns: "contacts",
-                ids,
-                names,
-                back,
-            };
-            return Ok(ctx.render(&page));
-        }
         "owner" => {
             let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
@@ -248,7 +191,7 @@ pub async fn bulk(
             };
             contacts::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
         }
         _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
@@ -362,30 +305,13 @@ impl ContactForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/contacts_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-    form: ContactForm,
-    owner_options: Vec<Opt>,
-    account_options: Vec<Opt>,
-    /// Open the address section when it holds a value or an error.
-    address_open: bool,
-    errors: FormErrors,
-    custom: Vec<CustomInput>,
-}
-
 async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
     form: ContactForm,
     custom: Vec<CustomInput>,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let owners = Owners::load(ctx).await?;
     let owner = if form.owner_id.is_empty() {
         ctx.actor.user_id.to_string()
@@ -396,28 +322,76 @@ async fn form_page(
         .await?
         .options(ctx, Some("No account"), &form.account_id, None)
         .await;
-    let address_open = [
-        ("street", &form.street),
-        ("city", &form.city),
-        ("region", &form.region),
-        ("postal_code", &form.postal_code),
-        ("country", &form.country),
-    ]
-    .iter()
-    .any(|(field, value)| !value.trim().is_empty() || errors.has(field));
-    Ok(FormPage {
-        layout: ctx.layout(kind.heading.clone()),
-        heading: kind.heading,
-        action: kind.action,
-        cancel: kind.cancel,
-        submit: kind.submit,
-        owner_options: owners.options(None, &owner),
-        account_options,
-        address_open,
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("contact", ("/contacts", "Contacts")),
+        kind,
+        "A contact needs a name or an e-mail address; everything else can wait.",
         errors,
-        custom,
-    })
+    );
+    page.sections = vec![
+        FormSection::card(
+            "person",
+            "Person",
+            vec![
+                Field::text("first_name", "First name", &f.first_name),
+                Field::text("last_name", "Last name", &f.last_name),
+                Field::text("title", "Job title", &f.title),
+                Field::input("email", "email", "E-mail", &f.email),
+                Field::input("tel", "phone", "Phone", &f.phone)
+                    .hint("With the country code, e.g. +44 20 7946 0958."),
+                Field::input("tel", "mobile", "Mobile", &f.mobile),
+            ],
+        ),
+        FormSection::card(
+            "account",
+            "Account and ownership",
+            vec![
+                Field::select("account_id", "Account", account_options),
+                Field::check("is_primary", "The account's primary contact", &f.is_primary)
+                    .hint("Replaces the account's current primary contact."),
+                Field::select("owner_id", "Owner", owners.options(None, &owner)),
+                Field::text("tags", "Tags", &f.tags).hint("Separated by commas."),
+            ],
+        ),
+        FormSection::card(
+            "consent",
+            "Consent",
+            vec![
+                Field::check("email_consent", "Agreed to e-mail", &f.email_consent),
+                Field::text(
+                    "email_consent_source",
+                    "Where the e-mail consent came from",
+                    &f.email_consent_source,
+                )
+                .hint("e.g. web form, call."),
+                Field::check(
+                    "whatsapp_consent",
+                    "Agreed to WhatsApp",
+                    &f.whatsapp_consent,
+                ),
+                Field::text(
+                    "whatsapp_consent_source",
+                    "Where the WhatsApp consent came from",
+                    &f.whatsapp_consent_source,
+                ),
+            ],
+        ),
+        FormSection::folded(
+            "address",
+            ("Address", ""),
+            vec![
+                Field::text("street", "Street", &f.street),
+                Field::text("city", "City", &f.city),
+                Field::text("region", "Region", &f.region),
+                Field::text("postal_code", "Postal code", &f.postal_code),
+                Field::text("country", "Country", &f.country),
+            ],
+        ),
+    ];
+    page.custom = custom;
+    Ok(page)
 }
 
 /// `/contacts/new?account_id=…`: the account to start with.
@@ -456,22 +430,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<ContactInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Contact>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(contact) => {
-                return Ok(ctx.done(
-                    &format!("/contacts/{}", contact.id),
-                    format!("Created the contact {}.", display_name(&contact)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(contact) = custom
+            .create::<Contact>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/contacts/{}", contact.id),
+            format!("Created the contact {}.", display_name(&contact)),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(
@@ -519,16 +486,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Contact>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(contact) => {
-                return Ok(ctx.done(
-                    &format!("/contacts/{id}"),
-                    format!("Saved {}.", display_name(&contact)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(contact) = custom
+            .update::<Contact>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/contacts/{id}"),
+            format!("Saved {}.", display_name(&contact)),
+        ));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(
@@ -544,16 +510,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let contact = record::get::<Contact>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Contact>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/contacts",
-        format!("Deleted the contact {}.", display_name(&contact)),
-    ))
+    delete_one::<Contact>(&ctx, &LIST, id, display_name).await
 }
 
 // ---------------------------------------------------------------------------------------------

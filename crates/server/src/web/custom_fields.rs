@@ -12,12 +12,14 @@
 //! was opened is left alone.
 
 use super::view::{Ctx, FormErrors, Opt, OrPage, WebError, WebForm, capitalise, options};
+use crate::api::record::{ApiRecord, create_record, update_record};
 use crate::http::error::AppError;
 use axum::extract::{FromRequest, Request};
 use rivet_domain::custom_fields::{CustomFieldKind, FieldDef, error_field};
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
+use uuid::Uuid;
 
 pub(super) use rivet_domain::custom_fields::RecordType;
 
@@ -196,6 +198,52 @@ impl CustomFields {
         let mut all: Vec<&str> = fields.to_vec();
         all.extend(custom.iter().map(String::as_str));
         errors.absorb(err, &all)
+    }
+
+    /// The form's body (its custom fields added) through the API's create: the record, or
+    /// `None` with the API's messages next to their fields (the form's `fields` and the custom
+    /// ones) in `errors`.
+    pub async fn create<R: ApiRecord>(
+        &self,
+        ctx: &Ctx,
+        body: Map<String, Value>,
+        errors: &mut FormErrors,
+        fields: &[&str],
+    ) -> Result<Option<R>, WebError> {
+        let result = match serde_json::from_value::<R::Input>(Value::Object(body)) {
+            Ok(input) => create_record::<R>(&ctx.app, &ctx.actor, input).await,
+            Err(e) => Err(AppError::BadRequest(e.to_string())),
+        };
+        self.saved(ctx, result, errors, fields)
+    }
+
+    /// The form's patch (its custom fields added) through the API's update, as [`Self::create`].
+    pub async fn update<R: ApiRecord>(
+        &self,
+        ctx: &Ctx,
+        id: Uuid,
+        patch: Map<String, Value>,
+        errors: &mut FormErrors,
+        fields: &[&str],
+    ) -> Result<Option<R>, WebError> {
+        let result = update_record::<R>(&ctx.app, &ctx.actor, id, patch).await;
+        self.saved(ctx, result, errors, fields)
+    }
+
+    fn saved<R>(
+        &self,
+        ctx: &Ctx,
+        result: Result<R, AppError>,
+        errors: &mut FormErrors,
+        fields: &[&str],
+    ) -> Result<Option<R>, WebError> {
+        match result {
+            Ok(record) => Ok(Some(record)),
+            Err(err) => {
+                self.absorb(errors, err, fields).or_page(ctx)?;
+                Ok(None)
+            }
+        }
     }
 
     /// The inputs of a new, empty form.

@@ -11,11 +11,15 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, api_pairs, bulk_done,
-    choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_delete, bulk_done, choice_options,
+    delete_one, page_of, value_of,
 };
 use super::money::{MoneyStyle, money, money_opt};
 use super::names::display_name as contact_name;
+use super::record_form::{Field as FormField, FormSection, OptGroup, RecordForm};
+use super::record_list::{
+    Badge, Cell, Filter, HeaderLink, LinkView, ListDecl, RecordList, Row, take_select_all,
+};
 use super::timeline::{self, Timeline};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, date,
@@ -23,7 +27,7 @@ use super::view::{
 };
 use super::views_bar::ListSpec;
 use crate::api::custom_fields;
-use crate::api::record::{create_record, update_record};
+use crate::api::record::update_record;
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -482,51 +486,6 @@ fn outcome_label(outcome: StageOutcome) -> &'static str {
     }
 }
 
-pub struct DealRow {
-    pub id: Uuid,
-    pub name: String,
-    pub account: Option<(Uuid, String)>,
-    pub amount: String,
-    pub stage: String,
-    pub outcome: &'static str,
-    pub close_date: String,
-    pub owner: String,
-    pub updated: String,
-}
-
-/// The sortable columns (the fields the API sorts on): label, API field, and the direction a
-/// first click sorts in.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Name", "name", false),
-    ("Amount", "amount", true),
-    ("Close date", "close_date", false),
-    ("Updated", "updated_at", true),
-];
-
-#[derive(Template)]
-#[template(path = "web/deals.html")]
-struct ListPage {
-    layout: Layout,
-    rows: Vec<DealRow>,
-    links: ListLinks,
-    q: String,
-    close_from: String,
-    close_to: String,
-    amount_from: String,
-    amount_to: String,
-    pipeline_filter: Vec<Opt>,
-    stage_filter: Vec<Opt>,
-    status_filter: Vec<Opt>,
-    category_filter: Vec<Opt>,
-    owner_filter: Vec<Opt>,
-    errors: FormErrors,
-    can_create: bool,
-    can_update: bool,
-    can_delete: bool,
-    bulk_owner: Vec<Opt>,
-    views: super::views_bar::ViewsBar,
-}
-
 /// The filter bar as the API's query string. The bar names its fields as the API does
 /// (`close_date[gte]`, `amount[lte]`, …); only `status` (open, won, lost) is the page's own: it
 /// becomes `stage_id[in]` with the stages of that outcome, unless a stage is chosen already.
@@ -563,10 +522,33 @@ fn amount_text(deal: &Deal) -> String {
 /// The list page, as its views bar and saved views see it.
 pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Deals, "/deals");
 
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "deals",
+    title: "Deals",
+    blurb: "Opportunities in your pipelines, open and closed.",
+    heading: "All deals you can see",
+    noun: "deal",
+    nouns: "deals",
+    new_label: Some("New deal"),
+    empty: "There are no deals yet.",
+    add_first: "Add the first one",
+    columns: &[
+        Col::sorts("Name", "name"),
+        Col::plain("Account"),
+        Col::sorts_down("Amount", "amount").class("num"),
+        Col::plain("Stage"),
+        Col::sorts("Close date", "close_date"),
+        Col::plain("Owner"),
+        Col::sorts_down("Updated", "updated_at"),
+    ],
+};
+
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
@@ -606,17 +588,7 @@ pub async fn index(
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let Some(query) = &parsed {
-        let after = match value_of(&raw, "cursor") {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
-        let page = record::list::<Deal>(store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-            .await
-            .or_page(&ctx)?;
+        let page = page_of::<Deal>(&ctx, query, &raw).await?;
         let accounts =
             super::names::names_of(&ctx, page.data.iter().filter_map(|d| d.account_id)).await?;
         rows = page
@@ -624,28 +596,36 @@ pub async fn index(
             .iter()
             .map(|d| {
                 let stage = stages.get(&d.stage_id);
-                DealRow {
+                let account = d.account_id.and_then(|id| {
+                    accounts.get(&id).map(|name| LinkView {
+                        label: name.clone(),
+                        href: format!("/accounts/{id}"),
+                    })
+                });
+                Row {
                     id: d.id,
                     name: d.name.clone(),
-                    account: d
-                        .account_id
-                        .and_then(|id| accounts.get(&id).map(|name| (id, name.clone()))),
-                    amount: amount_text(d),
-                    stage: stage.map(|(_, s)| s.name.clone()).unwrap_or_default(),
-                    outcome: stage.map_or("open", |(_, s)| s.outcome.as_str()),
-                    close_date: text(&d.close_date),
-                    owner: owners.name(d.owner_id),
-                    updated: date(&d.updated_at),
+                    class: "",
+                    cells: vec![
+                        Cell::title(d.name.clone(), Some(format!("/deals/{}", d.id)), ""),
+                        Cell::link(account),
+                        Cell::text(amount_text(d)).class("num nowrap"),
+                        Cell::badge(Badge::new(
+                            format!(
+                                "badge-{}",
+                                stage.map_or("open", |(_, s)| s.outcome.as_str())
+                            ),
+                            stage.map(|(_, s)| s.name.clone()).unwrap_or_default(),
+                        )),
+                        Cell::date(text(&d.close_date)),
+                        Cell::text(owners.name(d.owner_id)),
+                        Cell::date(date(&d.updated_at)),
+                    ],
                 }
             })
             .collect();
         next_cursor = page.next_cursor;
     }
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
     let mut stage_items = vec![(String::new(), "Any stage".to_owned())];
     stage_items.extend(all.iter().flat_map(|p| {
         p.stages
@@ -654,37 +634,52 @@ pub async fn index(
     }));
     let mut pipeline_items = vec![(String::new(), "Any pipeline".to_owned())];
     pipeline_items.extend(all.iter().map(|p| (p.id.to_string(), p.name.clone())));
-    let page = ListPage {
-        layout: ctx.layout("Deals"),
-        rows,
-        links: ListLinks::new("/deals", &raw, SORT_COLUMNS, next_cursor),
-        q: value_of(&raw, "q").to_owned(),
-        close_from: value_of(&raw, "close_date[gte]").to_owned(),
-        close_to: value_of(&raw, "close_date[lte]").to_owned(),
-        amount_from: value_of(&raw, "amount[gte]").to_owned(),
-        amount_to: value_of(&raw, "amount[lte]").to_owned(),
-        pipeline_filter: options(pipeline_items, value_of(&raw, "pipeline_id")),
-        stage_filter: options(stage_items, value_of(&raw, "stage_id")),
-        status_filter: choice_options(
-            Some("Open, won or lost"),
-            OUTCOMES,
-            StageOutcome::as_str,
-            outcome_label,
-            value_of(&raw, "status"),
+    let mut list = RecordList::new(&ctx, &LIST, views, (&raw, next_cursor), errors, select_all);
+    list.header_links.insert(
+        0,
+        HeaderLink {
+            href: "/deals/board".into(),
+            label: "Pipeline board",
+            primary: false,
+        },
+    );
+    list.filters = vec![
+        Filter::search("Deal name", &raw),
+        Filter::select(
+            "pipeline_id",
+            "Pipeline",
+            options(pipeline_items, value_of(&raw, "pipeline_id")),
         ),
-        category_filter: category_options(
-            Some("Any category"),
-            value_of(&raw, "forecast_category"),
+        Filter::select(
+            "stage_id",
+            "Stage",
+            options(stage_items, value_of(&raw, "stage_id")),
         ),
-        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        errors,
-        can_create: ctx.can(Resource::Deals, Action::Create),
-        can_update: ctx.can(Resource::Deals, Action::Update),
-        can_delete: ctx.can(Resource::Deals, Action::Delete),
-        bulk_owner: owners.options(Some("Choose an owner"), ""),
-        views,
-    };
-    Ok(ctx.render_status(status, &page))
+        Filter::select(
+            "status",
+            "Status",
+            choice_options(
+                Some("Open, won or lost"),
+                OUTCOMES,
+                StageOutcome::as_str,
+                outcome_label,
+                value_of(&raw, "status"),
+            ),
+        ),
+        Filter::select(
+            "forecast_category",
+            "Forecast",
+            category_options(Some("Any category"), value_of(&raw, "forecast_category")),
+        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
+        Filter::date("close_date[gte]", "Closing from", &raw),
+        Filter::date("close_date[lte]", "Closing to", &raw),
+        Filter::bound("amount[gte]", "Amount from", &raw),
+        Filter::bound("amount[lte]", "Amount to", &raw),
+    ];
+    list.bulk_owner(&owners);
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
@@ -693,42 +688,16 @@ pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let Selection { back, action, ids } =
-        match Selection::read(&ctx, &form, "/deals", Resource::Deals, ("deal", "deals"))? {
-            Ok(selection) => selection,
-            Err(refused) => return Ok(refused),
-        };
+    let selection = match Selection::read(&ctx, &form, &LIST)? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    if selection.action == "delete" {
+        return bulk_delete::<Deal>(&ctx, &LIST, &form, selection, |d: &Deal| d.name.clone()).await;
+    }
+    let Selection { back, action, ids } = selection;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let count = ids.len();
-    let plural = |n: usize| format!("{n} deal{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if value_of(&form, "confirm") == "yes" => {
-            record::bulk_delete::<Deal>(store, actor, &ids)
-                .await
-                .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count))))
-        }
-        "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                names.push(
-                    record::get::<Deal>(store, actor, *id)
-                        .await
-                        .or_page(&ctx)?
-                        .name,
-                );
-            }
-            let page = ConfirmDeletePage {
-                layout: ctx.layout("Delete deals"),
-                path: "/deals",
-                title: "Deals",
-                noun: "deal",
-                nouns: "deals",
-                ids,
-                names,
-                back,
-            };
-            return Ok(ctx.render(&page));
-        }
         "owner" => {
             let Ok(owner) = Uuid::parse_str(value_of(&form, "owner_id")) else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
@@ -739,7 +708,7 @@ pub async fn bulk(
             };
             deals::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
         }
         _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
@@ -931,33 +900,6 @@ fn check_rest(body: &Map<String, Value>, errors: &mut FormErrors) {
     }
 }
 
-/// The stages of one pipeline, for the stage select (one group per pipeline).
-pub struct StageGroup {
-    pub pipeline: String,
-    pub stages: Vec<Opt>,
-}
-
-#[derive(Template)]
-#[template(path = "web/deals_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-    form: DealForm,
-    stage_groups: Vec<StageGroup>,
-    category_options: Vec<Opt>,
-    owner_options: Vec<Opt>,
-    /// Account names for the account field's `<datalist>`.
-    account_suggestions: Vec<String>,
-    /// `None` when the caller may not read contacts (the field is then not shown).
-    contact_options: Option<Vec<Opt>>,
-    show_account: bool,
-    errors: FormErrors,
-    custom: Vec<CustomInput>,
-}
-
 /// A few accounts for the account field: those matching what is typed, else the first by name.
 async fn account_suggestions(ctx: &Ctx, typed: &str) -> Result<Vec<String>, WebError> {
     if !ctx.can(Resource::Accounts, Action::Read) {
@@ -1014,7 +956,7 @@ async fn form_page(
     form: DealForm,
     custom: Vec<CustomInput>,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let owners = Owners::load(ctx).await?;
     let owner = if form.owner_id.is_empty() {
         ctx.actor.user_id.to_string()
@@ -1023,30 +965,89 @@ async fn form_page(
     };
     let stage_groups = all
         .iter()
-        .map(|p| StageGroup {
-            pipeline: p.name.clone(),
-            stages: options(
+        .map(|p| OptGroup {
+            label: p.name.clone(),
+            options: options(
                 p.stages.iter().map(|s| (s.id.to_string(), s.name.clone())),
                 form.stage_id.trim(),
             ),
         })
         .collect();
-    Ok(FormPage {
-        layout: ctx.layout(kind.heading.clone()),
-        heading: kind.heading,
-        action: kind.action,
-        cancel: kind.cancel,
-        submit: kind.submit,
-        stage_groups,
-        category_options: category_options(Some("The stage's"), form.forecast_category.trim()),
-        owner_options: owners.options(None, &owner),
-        account_suggestions: account_suggestions(ctx, &form.account_name).await?,
-        contact_options: contact_options(ctx, &form).await?,
-        show_account: ctx.can(Resource::Accounts, Action::Read),
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("deal", ("/deals", "Deals")),
+        kind,
+        "A deal needs a name; it starts in the first stage of the default pipeline unless you \
+         choose another.",
         errors,
-        custom,
-    })
+    );
+    page.hidden = vec![("account_id", f.account_id.clone())];
+    let mut deal = vec![FormField::text("name", "Name", &f.name).required()];
+    // The account is typed by name (a select cannot hold every account); the suggestions are a
+    // few accounts matching what was typed.
+    if ctx.can(Resource::Accounts, Action::Read) {
+        deal.push(
+            FormField::suggest(
+                ("account_name", "Account"),
+                &f.account_name,
+                account_suggestions(ctx, &f.account_name).await?,
+                "account_id",
+            )
+            .hint("The account's name as it is written."),
+        );
+    }
+    match contact_options(ctx, f).await? {
+        Some(contacts) => deal.push(
+            FormField::select("contact_id", "Primary contact", contacts).hint(
+                "One of the account's contacts; the list fills once the deal has an account.",
+            ),
+        ),
+        None => page.hidden.push(("contact_id", f.contact_id.clone())),
+    }
+    deal.extend([
+        FormField::money("amount", "Amount", &f.amount).hint("A decimal number, e.g. 12500.00."),
+        FormField::text("currency", "Currency", &f.currency)
+            .hint("ISO code, e.g. EUR; empty for the company's currency."),
+        FormField::input("date", "close_date", "Expected close date", &f.close_date),
+    ]);
+    page.sections = vec![
+        FormSection::card("deal", "Deal", deal),
+        FormSection::card(
+            "stage",
+            "Pipeline and stage",
+            vec![
+                // One select for both: the stages grouped by pipeline, so the stage is always
+                // one of the chosen pipeline's.
+                FormField::groups(
+                    ("stage_id", "Stage"),
+                    stage_groups,
+                    ("pipeline_id", "Pipeline"),
+                ),
+                FormField::input("number", "probability", "Probability (%)", &f.probability)
+                    .hint("From 0 to 100; empty for the stage's."),
+                FormField::select(
+                    "forecast_category",
+                    "Forecast category",
+                    category_options(Some("The stage's"), f.forecast_category.trim()),
+                ),
+                FormField::text("next_step", "Next step", &f.next_step),
+                FormField::text("close_reason", "Win or loss reason", &f.close_reason)
+                    .hint("Why the deal was won or lost."),
+            ],
+        ),
+        FormSection::card(
+            "owner",
+            "Ownership and notes",
+            vec![
+                FormField::select("owner_id", "Owner", owners.options(None, &owner)),
+                FormField::text("tags", "Tags", &f.tags).hint("Separated by commas."),
+                FormField::textarea("description", "Description", &f.description),
+            ],
+        ),
+    ];
+    page.custom = custom;
+    Ok(page)
 }
 
 /// `/deals/new?account_id=…&pipeline_id=…`: the account and pipeline to start with.
@@ -1112,22 +1113,14 @@ pub async fn create(
     custom.add_new(&posted, &mut body);
     if !errors.is_empty() {
         check_rest(&body, &mut errors);
-    } else {
-        let input: Result<DealInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Deal>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(deal) => {
-                return Ok(ctx.done(
-                    &format!("/deals/{}", deal.id),
-                    format!("Created the deal {}.", deal.name),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    } else if let Some(deal) = custom
+        .create::<Deal>(&ctx, body, &mut errors, FORM_FIELDS)
+        .await?
+    {
+        return Ok(ctx.done(
+            &format!("/deals/{}", deal.id),
+            format!("Created the deal {}.", deal.name),
+        ));
     }
     let kind = FormKind::create(
         "/deals",
@@ -1191,13 +1184,11 @@ pub async fn update(
     }
     if !errors.is_empty() {
         check_rest(&patch, &mut errors);
-    } else {
-        match update_record::<Deal>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(deal) => {
-                return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    } else if let Some(deal) = custom
+        .update::<Deal>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+        .await?
+    {
+        return Ok(ctx.done(&format!("/deals/{id}"), format!("Saved {}.", deal.name)));
     }
     let custom = custom.as_posted(&posted, &errors);
     let page = form_page(
@@ -1214,13 +1205,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let deal = record::get::<Deal>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Deal>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done("/deals", format!("Deleted the deal {}.", deal.name)))
+    delete_one::<Deal>(&ctx, &LIST, id, |d: &Deal| d.name.clone()).await
 }
 
 #[cfg(test)]

@@ -4,21 +4,20 @@
 //! change goes through `crate::api::record::{create_record, update_record}` or the store's bulk functions.
 
 use super::audit::{AuditRow, Names, row as audit_row};
-use super::custom_fields::{
-    self as cf, CustomFields, CustomFilter, CustomInput, CustomValue, WithCustom,
-};
+use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    ConfirmDeletePage, ListLinks, Owners, PAGE_SIZE, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, bulk_delete, bulk_done, choice_options, delete_one,
+    plain_page, value_of,
 };
+use super::record_form::{Field, FormSection, RecordForm};
+use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::api::record::{create_record, update_record};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -26,7 +25,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
-use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
 use rivet_store::leads::{self, BulkSet, Lead};
@@ -109,138 +108,109 @@ pub(super) fn display_name(lead: &Lead) -> String {
 // ---------------------------------------------------------------------------------------------
 // The list
 
-pub struct LeadRow {
-    pub id: Uuid,
-    pub name: String,
-    pub email: String,
-    pub company: String,
-    pub status: &'static str,
-    pub status_label: &'static str,
-    pub score: i32,
-    pub owner: String,
-    pub created: String,
-}
-
-/// The sortable columns: label, API field, and the direction a first click sorts in.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Name", "last_name", false),
-    ("Company", "company_name", false),
-    ("Status", "status", false),
-    ("Score", "total_score", true),
-    ("Created", "created_at", true),
-];
-
-#[derive(Template)]
-#[template(path = "web/leads.html")]
-struct ListPage {
-    layout: Layout,
-    rows: Vec<LeadRow>,
-    headers: Vec<SortHeader>,
-    q: String,
-    source: String,
-    created_from: String,
-    created_to: String,
-    status_filter: Vec<Opt>,
-    owner_filter: Vec<Opt>,
-    custom_filters: Vec<CustomFilter>,
-    filtered: bool,
-    errors: FormErrors,
-    first_href: Option<String>,
-    next_href: Option<String>,
-    back: String,
-    can_create: bool,
-    can_update: bool,
-    can_delete: bool,
-    bulk_owner: Vec<Opt>,
-    bulk_status: Vec<Opt>,
-    views: super::views_bar::ViewsBar,
-}
-
 /// The list page, as its views bar and saved views see it.
 pub(super) const PAGE: ListSpec = ListSpec::plain(Resource::Leads, "/leads");
+
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "leads",
+    title: "Leads",
+    blurb: "People and companies who may buy, before they are qualified into deals.",
+    heading: "All leads you can see",
+    noun: "lead",
+    nouns: "leads",
+    new_label: Some("New lead"),
+    empty: "There are no leads yet.",
+    add_first: "Add the first one",
+    columns: &[
+        Col::sorts("Name", "last_name"),
+        Col::sorts("Company", "company_name"),
+        Col::plain("Owner"),
+        Col::sorts("Status", "status"),
+        Col::sorts_down("Score", "total_score"),
+        Col::sorts_down("Created", "created_at"),
+    ],
+};
+
+/// A lead's status as a badge, on the list and on its page.
+pub(super) fn status_badge(status: LeadStatus) -> Badge {
+    Badge::new(
+        format!("lead-status lead-status-{}", status.as_str()),
+        status_label(status),
+    )
+}
 
 pub async fn index(
     ctx: Ctx,
     WebQuery(mut raw): WebQuery<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    let select_all = take_select_all(&mut raw);
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     let mut errors = FormErrors::new();
-    let pairs = api_pairs(&raw, &mut errors);
     let owners = Owners::load(&ctx).await?;
-    let parsed = cf::list_query(
+    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
+    let page = plain_page::<Lead>(
         &ctx,
         cf::RecordType::Lead,
-        &pairs,
+        &raw,
         LEAD_FIELDS,
         LEAD_DEFAULT_SORT,
         &mut errors,
     )
     .await?;
-    let cursor = value_of(&raw, "cursor");
-    let mut rows = Vec::new();
-    let mut next_cursor = None;
-    if let (Some(query), true) = (&parsed, errors.is_empty()) {
-        let after = match cursor {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
-        let page =
-            record::list::<Lead>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-                .await
-                .or_page(&ctx)?;
-        rows = page
-            .data
-            .iter()
-            .map(|lead| LeadRow {
-                id: lead.id,
-                name: display_name(lead),
-                email: lead.email.clone().unwrap_or_default(),
-                company: lead.company_name.clone().unwrap_or_default(),
-                status: lead.status.as_str(),
-                status_label: status_label(lead.status),
-                score: lead.total_score,
-                owner: owners.name(lead.owner_id),
-                created: date(&lead.created_at),
-            })
-            .collect();
-        next_cursor = page.next_cursor;
-    }
-    let links = ListLinks::new("/leads", &raw, SORT_COLUMNS, next_cursor);
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let page = ListPage {
-        layout: ctx.layout("Leads"),
-        rows,
-        headers: links.headers,
-        q: value_of(&raw, "q").to_owned(),
-        source: value_of(&raw, "source").to_owned(),
-        created_from: value_of(&raw, "created_from").to_owned(),
-        created_to: value_of(&raw, "created_to").to_owned(),
-        status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
-        owner_filter: owners.options(Some("Anyone"), value_of(&raw, "owner_id")),
-        custom_filters: CustomFields::load(&ctx, cf::RecordType::Lead)
-            .await?
-            .filters(&raw),
-        filtered: links.filtered,
-        errors,
-        first_href: links.first_href,
-        next_href: links.next_href,
-        back: links.back,
-        can_create: ctx.can(Resource::Leads, Action::Create),
-        can_update: ctx.can(Resource::Leads, Action::Update),
-        can_delete: ctx.can(Resource::Leads, Action::Delete),
-        bulk_owner: owners.options(Some("Choose an owner"), ""),
-        bulk_status: status_options(Some("Choose a status"), ""),
+    let rows = page
+        .data
+        .iter()
+        .map(|lead| Row {
+            id: lead.id,
+            name: display_name(lead),
+            class: "",
+            cells: vec![
+                Cell::title(
+                    display_name(lead),
+                    Some(format!("/leads/{}", lead.id)),
+                    text(&lead.email),
+                ),
+                Cell::text(text(&lead.company_name)),
+                Cell::text(owners.name(lead.owner_id)),
+                Cell::badge(status_badge(lead.status)),
+                Cell::text(lead.total_score.to_string()).class("num"),
+                Cell::date(date(&lead.created_at)),
+            ],
+        })
+        .collect();
+    let mut list = RecordList::new(
+        &ctx,
+        &LIST,
         views,
-    };
-    Ok(ctx.render_status(status, &page))
+        (&raw, page.next_cursor),
+        errors,
+        select_all,
+    );
+    list.filters = vec![
+        Filter::search("Name, e-mail or company", &raw),
+        Filter::select(
+            "status",
+            "Status",
+            status_options(Some("Any status"), value_of(&raw, "status")),
+        ),
+        Filter::member(&owners, ("owner_id", "Owner"), &raw),
+    ];
+    list.filters
+        .extend(custom.filters(&raw).into_iter().map(Filter::from));
+    list.filters.extend([
+        Filter::text("source", "Source", "e.g. webinar", &raw),
+        Filter::date("created_from", "Created from", &raw),
+        Filter::date("created_to", "Created to", &raw),
+    ]);
+    list.bulk_owner(&owners);
+    list.bulk_select(
+        ("status", "New status"),
+        status_options(Some("Choose a status"), ""),
+        ("status", "Change status"),
+    );
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,40 +223,16 @@ pub async fn bulk(
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
     let field = |key: &str| value_of(&form, key).to_owned();
-    let Selection { back, action, ids } =
-        match Selection::read(&ctx, &form, "/leads", Resource::Leads, ("lead", "leads"))? {
-            Ok(selection) => selection,
-            Err(refused) => return Ok(refused),
-        };
+    let selection = match Selection::read(&ctx, &form, &LIST)? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    if selection.action == "delete" {
+        return bulk_delete::<Lead>(&ctx, &LIST, &form, selection, display_name).await;
+    }
+    let Selection { back, action, ids } = selection;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let count = ids.len();
-    let plural = |n: usize| format!("{n} lead{}", if n == 1 { "" } else { "s" });
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => record::bulk_delete::<Lead>(store, actor, &ids)
-            .await
-            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
-        "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                names.push(
-                    record::get::<Lead>(store, actor, *id)
-                        .await
-                        .map(|lead| display_name(&lead))
-                        .or_page(&ctx)?,
-                );
-            }
-            let page = ConfirmDeletePage {
-                layout: ctx.layout("Delete leads"),
-                path: "/leads",
-                title: "Leads",
-                noun: "lead",
-                nouns: "leads",
-                ids,
-                names,
-                back,
-            };
-            return Ok(ctx.render(&page));
-        }
         "owner" => {
             let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
@@ -297,7 +243,7 @@ pub async fn bulk(
             };
             leads::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the owner of {}.", plural(done.len())))
+                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
         }
         "status" => {
             let Ok(status) = field("status").parse::<LeadStatus>() else {
@@ -312,7 +258,7 @@ pub async fn bulk(
                 .map(|done| {
                     format!(
                         "Set {} to {}.",
-                        plural(done.len()),
+                        LIST.count(done.len()),
                         status_label(status).to_lowercase()
                     )
                 })
@@ -436,31 +382,13 @@ impl LeadForm {
     }
 }
 
-#[derive(Template)]
-#[template(path = "web/leads_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-    form: LeadForm,
-    status_options: Vec<Opt>,
-    owner_options: Vec<Opt>,
-    /// Open the BANT / MEDDICC sections when they hold a value or an error.
-    bant_open: bool,
-    meddicc_open: bool,
-    errors: FormErrors,
-    custom: Vec<CustomInput>,
-}
-
 async fn form_page(
     ctx: &Ctx,
     kind: FormKind,
     form: LeadForm,
     custom: Vec<CustomInput>,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let owners = Owners::load(ctx).await?;
     let owner = if form.owner_id.is_empty() {
         ctx.actor.user_id.to_string()
@@ -472,38 +400,91 @@ async fn form_page(
     } else {
         form.status.as_str()
     };
-    let any = |fields: &[(&str, &String)]| {
-        fields
-            .iter()
-            .any(|(f, v)| !v.trim().is_empty() || errors.has(f))
-    };
-    Ok(FormPage {
-        layout: ctx.layout(kind.heading.clone()),
-        heading: kind.heading,
-        action: kind.action,
-        cancel: kind.cancel,
-        submit: kind.submit,
-        status_options: status_options(None, status),
-        owner_options: owners.options(None, &owner),
-        bant_open: any(&[
-            ("budget", &form.budget),
-            ("authority", &form.authority),
-            ("need", &form.need),
-            ("timeline", &form.timeline),
-        ]),
-        meddicc_open: any(&[
-            ("metrics", &form.metrics),
-            ("economic_buyer", &form.economic_buyer),
-            ("decision_criteria", &form.decision_criteria),
-            ("decision_process", &form.decision_process),
-            ("identified_pain", &form.identified_pain),
-            ("champion", &form.champion),
-            ("competition", &form.competition),
-        ]),
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("lead", ("/leads", "Leads")),
+        kind,
+        "A lead needs a name, a company name or an e-mail address; everything else can wait.",
         errors,
-        custom,
-    })
+    );
+    page.sections = vec![
+        FormSection::card(
+            "person",
+            "Person",
+            vec![
+                Field::text("first_name", "First name", &f.first_name),
+                Field::text("last_name", "Last name", &f.last_name),
+                Field::text("title", "Job title", &f.title),
+                Field::input("email", "email", "E-mail", &f.email),
+                Field::input("tel", "phone", "Phone", &f.phone)
+                    .hint("With the country code, e.g. +44 20 7946 0958."),
+            ],
+        ),
+        FormSection::card(
+            "company",
+            "Company",
+            vec![
+                Field::text("company_name", "Company name", &f.company_name),
+                Field::input("url", "website", "Website", &f.website)
+                    .hint("e.g. https://example.com"),
+                Field::text("industry", "Industry", &f.industry),
+                Field::input("number", "employee_count", "Employees", &f.employee_count),
+                Field::money("annual_revenue", "Annual revenue", &f.annual_revenue)
+                    .hint("A decimal number, e.g. 1250000.00."),
+                Field::text(
+                    "annual_revenue_currency",
+                    "Currency",
+                    &f.annual_revenue_currency,
+                )
+                .hint("ISO code, e.g. EUR."),
+            ],
+        ),
+        FormSection::card(
+            "pipeline",
+            "Status and ownership",
+            vec![
+                Field::select("status", "Status", status_options(None, status)),
+                Field::select("owner_id", "Owner", owners.options(None, &owner)),
+                Field::text("source", "Source", &f.source)
+                    .hint("Where the lead came from, e.g. webinar."),
+                Field::text("tags", "Tags", &f.tags).hint("Separated by commas."),
+            ],
+        ),
+        FormSection::folded(
+            "bant",
+            ("BANT qualification", "budget, authority, need, timeline"),
+            vec![
+                Field::textarea("budget", "Budget", &f.budget),
+                Field::textarea("authority", "Authority", &f.authority),
+                Field::textarea("need", "Need", &f.need),
+                Field::textarea("timeline", "Timeline", &f.timeline),
+            ],
+        ),
+        FormSection::folded(
+            "meddicc",
+            (
+                "MEDDICC qualification",
+                "metrics, economic buyer, decision criteria and process, pain, champion, \
+                 competition",
+            ),
+            vec![
+                Field::textarea("metrics", "Metrics", &f.metrics),
+                Field::textarea("economic_buyer", "Economic buyer", &f.economic_buyer),
+                Field::textarea(
+                    "decision_criteria",
+                    "Decision criteria",
+                    &f.decision_criteria,
+                ),
+                Field::textarea("decision_process", "Decision process", &f.decision_process),
+                Field::textarea("identified_pain", "Identified pain", &f.identified_pain),
+                Field::textarea("champion", "Champion", &f.champion),
+                Field::textarea("competition", "Competition", &f.competition),
+            ],
+        ),
+    ];
+    page.custom = custom;
+    Ok(page)
 }
 
 pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
@@ -527,22 +508,15 @@ pub async fn create(
     let mut errors = FormErrors::new();
     let mut body = form.as_json(&mut errors);
     custom.add_new(&posted, &mut body);
-    if errors.is_empty() {
-        let input: Result<LeadInput, AppError> = serde_json::from_value(Value::Object(body))
-            .map_err(|e| AppError::BadRequest(e.to_string()));
-        let result = match input {
-            Ok(input) => create_record::<Lead>(&ctx.app, &ctx.actor, input).await,
-            Err(e) => Err(e),
-        };
-        match result {
-            Ok(lead) => {
-                return Ok(ctx.done(
-                    &format!("/leads/{}", lead.id),
-                    format!("Created the lead {}.", display_name(&lead)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(lead) = custom
+            .create::<Lead>(&ctx, body, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/leads/{}", lead.id),
+            format!("Created the lead {}.", display_name(&lead)),
+        ));
     }
     let page = form_page(
         &ctx,
@@ -585,16 +559,15 @@ pub async fn update(
     let mut errors = FormErrors::new();
     let mut patch = form.as_json(&mut errors);
     custom.add_patch(&posted, &mut patch);
-    if errors.is_empty() {
-        match update_record::<Lead>(&ctx.app, &ctx.actor, id, patch).await {
-            Ok(lead) => {
-                return Ok(ctx.done(
-                    &format!("/leads/{id}"),
-                    format!("Saved {}.", display_name(&lead)),
-                ));
-            }
-            Err(err) => custom.absorb(&mut errors, err, FORM_FIELDS).or_page(&ctx)?,
-        }
+    if errors.is_empty()
+        && let Some(lead) = custom
+            .update::<Lead>(&ctx, id, patch, &mut errors, FORM_FIELDS)
+            .await?
+    {
+        return Ok(ctx.done(
+            &format!("/leads/{id}"),
+            format!("Saved {}.", display_name(&lead)),
+        ));
     }
     let page = form_page(
         &ctx,
@@ -609,16 +582,7 @@ pub async fn update(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done(
-        "/leads",
-        format!("Deleted the lead {}.", display_name(&lead)),
-    ))
+    delete_one::<Lead>(&ctx, &LIST, id, display_name).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -631,8 +595,7 @@ struct DetailPage {
     id: Uuid,
     name: String,
     subtitle: String,
-    status: &'static str,
-    status_label: &'static str,
+    status: Badge,
     owner: String,
     tags: Vec<String>,
     fit_score: i32,
@@ -723,8 +686,7 @@ pub async fn show(
         id,
         name: display_name(&lead),
         subtitle,
-        status: lead.status.as_str(),
-        status_label: status_label(lead.status),
+        status: status_badge(lead.status),
         owner: owners.name(lead.owner_id),
         tags: lead.tags.clone(),
         fit_score: lead.fit_score,
@@ -794,6 +756,7 @@ pub async fn show(
 
 #[cfg(test)]
 mod tests {
+    use super::super::list::api_pairs;
     use super::*;
     use rivet_domain::query::ListQuery;
 

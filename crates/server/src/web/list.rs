@@ -1,15 +1,23 @@
-//! What every record list page shares: the owners filter, sortable column headers, the
-//! page links (keyset cursor), the selection and confirmation of bulk actions, and the parsing
-//! of the page's query string into the API's.
+//! What every record list page shares besides its template (`web::record_list`): the owners
+//! filter, the column declarations and their sort links, the page links (keyset cursor), the
+//! reading of the page's query string into the API's and of one page of records, the selection
+//! and confirmation of bulk actions, the bulk delete and the deletion of one record.
 
+use super::custom_fields::list_query;
+use super::record_list::ListDecl;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, options, safe_next, with_query};
 use crate::api::bulk::MAX_BULK;
+use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::response::Response;
 use chrono::NaiveDate;
+use rivet_domain::custom_fields::RecordType;
+use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
 use rivet_domain::{Action, Resource};
-use rivet_store::page::{MAX_LIMIT, PageRequest};
+use rivet_store::page::{MAX_LIMIT, Page, PageRequest};
+use rivet_store::query::{ListField, Seek};
+use rivet_store::record::{self, Record};
 use rivet_store::users::MemberFilter;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -112,12 +120,71 @@ impl Owners {
     }
 }
 
-pub struct SortHeader {
+/// A column of a record list, declared once per record type: its heading, and the API field a
+/// click on the heading sorts by, if it sorts.
+pub(super) struct Col {
     pub label: &'static str,
+    pub sort: Option<&'static str>,
+    /// A first click sorts descending (numbers and dates: the largest, the newest first).
+    pub first_descending: bool,
+    /// The heading's classes (`num`).
+    pub class: &'static str,
+    /// The heading is for screen readers only.
+    pub hidden: bool,
+}
+
+impl Col {
+    pub const fn plain(label: &'static str) -> Self {
+        Self {
+            label,
+            sort: None,
+            first_descending: false,
+            class: "",
+            hidden: false,
+        }
+    }
+
+    /// Sorted by `field`, ascending on the first click.
+    pub const fn sorts(label: &'static str, field: &'static str) -> Self {
+        Self {
+            sort: Some(field),
+            ..Self::plain(label)
+        }
+    }
+
+    /// Sorted by `field`, descending on the first click.
+    pub const fn sorts_down(label: &'static str, field: &'static str) -> Self {
+        Self {
+            first_descending: true,
+            ..Self::sorts(label, field)
+        }
+    }
+
+    pub const fn class(self, class: &'static str) -> Self {
+        Self { class, ..self }
+    }
+
+    pub const fn hidden(self) -> Self {
+        Self {
+            hidden: true,
+            ..self
+        }
+    }
+}
+
+pub struct SortHeader {
     pub href: String,
     /// `ascending`, `descending` or `none`, for `aria-sort`.
     pub aria: &'static str,
     pub arrow: &'static str,
+}
+
+/// A column heading as shown: sortable ones link to their sort.
+pub struct Column {
+    pub label: &'static str,
+    pub class: &'static str,
+    pub hidden: bool,
+    pub sort: Option<SortHeader>,
 }
 
 /// The page's query string: the API's filters, plus `created_from`/`created_to` as dates (what a
@@ -150,6 +217,55 @@ pub(super) fn api_pairs(
     out
 }
 
+/// Where the page starts: after the record its `cursor` names (a cursor made for another sort
+/// is a bad link).
+pub(super) fn after<F: ListField>(
+    ctx: &Ctx,
+    sort: &[SortKey<F>],
+    raw: &[(String, String)],
+) -> Result<Option<Seek>, WebError> {
+    match value_of(raw, "cursor") {
+        "" => Ok(None),
+        text => rivet_store::query::decode_cursor(sort, text)
+            .map(Some)
+            .ok_or_else(|| ctx.fail(AppError::BadRequest("the page link is not valid".into()))),
+    }
+}
+
+/// The page of a record list that the page's query string (`raw`, for its cursor) asks for.
+pub(super) async fn page_of<R: Record>(
+    ctx: &Ctx,
+    query: &ListQuery<R::Field>,
+    raw: &[(String, String)],
+) -> Result<Page<R>, WebError> {
+    let after = after(ctx, &query.sort, raw)?;
+    record::list::<R>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
+        .await
+        .or_page(ctx)
+}
+
+/// One page of a plain record list (leads, accounts, contacts): the page's query string read as
+/// the API's, custom fields included. When it is not valid, `errors` say why and the page is
+/// empty.
+pub(super) async fn plain_page<R: Record>(
+    ctx: &Ctx,
+    record_type: RecordType,
+    raw: &[(String, String)],
+    fields: &[FieldSpec<R::Field>],
+    default_sort: &[SortKey<R::Field>],
+    errors: &mut FormErrors,
+) -> Result<Page<R>, WebError> {
+    let pairs = api_pairs(raw, errors);
+    let parsed = list_query(ctx, record_type, &pairs, fields, default_sort, errors).await?;
+    match parsed {
+        Some(query) if errors.is_empty() => page_of::<R>(ctx, &query, raw).await,
+        _ => Ok(Page {
+            data: Vec::new(),
+            next_cursor: None,
+        }),
+    }
+}
+
 pub(super) fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
     raw.iter()
         .find(|(k, _)| k == key)
@@ -161,7 +277,7 @@ pub(super) fn value_of<'a>(raw: &'a [(String, String)], key: &str) -> &'a str {
 /// next page, and the address to come back to after a bulk action. Links keep the filters (and
 /// the sort); the cursor belongs to one page only.
 pub(super) struct ListLinks {
-    pub headers: Vec<SortHeader>,
+    pub columns: Vec<Column>,
     pub first_href: Option<String>,
     pub next_href: Option<String>,
     pub back: String,
@@ -169,11 +285,10 @@ pub(super) struct ListLinks {
 }
 
 impl ListLinks {
-    /// `columns`: label, API field, and whether a first click sorts descending.
     pub(super) fn new(
         path: &str,
         raw: &[(String, String)],
-        columns: &'static [(&'static str, &'static str, bool)],
+        columns: &'static [Col],
         next_cursor: Option<String>,
     ) -> Self {
         let cursor = value_of(raw, "cursor");
@@ -184,33 +299,36 @@ impl ListLinks {
             .collect();
         let filters: Vec<(&str, &str)> =
             kept.iter().filter(|(k, _)| *k != "sort").copied().collect();
-        let sort = value_of(raw, "sort");
-        let headers = columns
+        let current = value_of(raw, "sort")
+            .split(',')
+            .next()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .unwrap_or("-created_at");
+        let columns = columns
             .iter()
-            .map(|(label, field, first_descending)| {
-                let current = sort
-                    .split(',')
-                    .next()
-                    .map(str::trim)
-                    .filter(|s| !s.is_empty())
-                    .unwrap_or("-created_at");
-                let (aria, arrow, next) = if current == *field {
-                    ("ascending", " ▲", format!("-{field}"))
-                } else if current.strip_prefix('-') == Some(field) {
-                    ("descending", " ▼", (*field).to_owned())
-                } else if *first_descending {
-                    ("none", "", format!("-{field}"))
-                } else {
-                    ("none", "", (*field).to_owned())
-                };
-                let mut pairs = filters.clone();
-                pairs.push(("sort", next.as_str()));
-                SortHeader {
-                    label,
-                    href: with_query(path, &pairs),
-                    aria,
-                    arrow,
-                }
+            .map(|col| Column {
+                label: col.label,
+                class: col.class,
+                hidden: col.hidden,
+                sort: col.sort.map(|field| {
+                    let (aria, arrow, next) = if current == field {
+                        ("ascending", " ▲", format!("-{field}"))
+                    } else if current.strip_prefix('-') == Some(field) {
+                        ("descending", " ▼", field.to_owned())
+                    } else if col.first_descending {
+                        ("none", "", format!("-{field}"))
+                    } else {
+                        ("none", "", field.to_owned())
+                    };
+                    let mut pairs = filters.clone();
+                    pairs.push(("sort", next.as_str()));
+                    SortHeader {
+                        href: with_query(path, &pairs),
+                        aria,
+                        arrow,
+                    }
+                }),
             })
             .collect();
         let next_href = next_cursor.map(|c| {
@@ -224,7 +342,7 @@ impl ListLinks {
             back_pairs.push(("cursor", cursor));
         }
         Self {
-            headers,
+            columns,
             first_href,
             next_href,
             back: with_query(path, &back_pairs),
@@ -234,17 +352,74 @@ impl ListLinks {
 }
 
 #[derive(Template)]
-#[template(path = "web/leads_bulk_delete.html")]
-pub(super) struct ConfirmDeletePage {
-    pub layout: Layout,
-    /// The list: its address and heading, and what one and several of its records are called.
-    pub path: &'static str,
-    pub title: &'static str,
-    pub noun: &'static str,
-    pub nouns: &'static str,
-    pub ids: Vec<Uuid>,
-    pub names: Vec<String>,
-    pub back: String,
+#[template(path = "web/bulk_delete.html")]
+struct ConfirmDeletePage {
+    layout: Layout,
+    decl: &'static ListDecl,
+    ids: Vec<Uuid>,
+    names: Vec<String>,
+    back: String,
+}
+
+/// The names of the first records of a selection, for the page that asks before deleting.
+pub(super) async fn first_names<R: Record>(
+    ctx: &Ctx,
+    ids: &[Uuid],
+    name: fn(&R) -> String,
+) -> Result<Vec<String>, WebError> {
+    let mut names = Vec::new();
+    for id in ids.iter().take(20) {
+        let record = record::get::<R>(&ctx.app.store, &ctx.actor, *id)
+            .await
+            .or_page(ctx)?;
+        names.push(name(&record));
+    }
+    Ok(names)
+}
+
+/// Deleting one record (the button on its page or form): back to its list, saying which.
+pub(super) async fn delete_one<R: Record>(
+    ctx: &Ctx,
+    decl: &ListDecl,
+    id: Uuid,
+    name: fn(&R) -> String,
+) -> Result<Response, WebError> {
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let record = record::get::<R>(store, actor, id).await.or_page(ctx)?;
+    record::delete::<R>(store, actor, id).await.or_page(ctx)?;
+    let message = format!("Deleted the {} {}.", decl.noun, name(&record));
+    Ok(ctx.done(decl.page.path, message))
+}
+
+/// The bulk "Delete…" of a record list: first the page that asks (naming the first selected
+/// records by `name`), then, when that page's button sends `confirm=yes`, the deletion.
+pub(super) async fn bulk_delete<R: Record>(
+    ctx: &Ctx,
+    decl: &'static ListDecl,
+    form: &[(String, String)],
+    Selection { back, ids, .. }: Selection,
+    name: fn(&R) -> String,
+) -> Result<Response, WebError> {
+    if value_of(form, "confirm") == "yes" {
+        let count = ids.len();
+        let result = record::bulk_delete::<R>(&ctx.app.store, &ctx.actor, &ids)
+            .await
+            .map(|n| {
+                format!(
+                    "Deleted {}.",
+                    decl.count(usize::try_from(n).unwrap_or(count))
+                )
+            });
+        return bulk_done(ctx, &back, result);
+    }
+    let page = ConfirmDeletePage {
+        layout: ctx.layout(format!("Delete {}", decl.nouns)),
+        decl,
+        names: first_names(ctx, &ids, name).await?,
+        ids,
+        back,
+    };
+    Ok(ctx.render(&page))
 }
 
 /// What a bulk form selected: the list page to go back to (one under `path`), the button
@@ -256,15 +431,16 @@ pub(super) struct Selection {
 }
 
 impl Selection {
-    /// Read the form and check the caller may delete (`action=delete`) or update `resource`;
-    /// an empty or too large selection is an answer already (`Err`), back to the list.
+    /// Read the form of `decl`'s list and check the caller may delete (`action=delete`) or
+    /// update its records; an empty or too large selection is an answer already (`Err`), back
+    /// to the list.
     pub(super) fn read(
         ctx: &Ctx,
         form: &[(String, String)],
-        path: &str,
-        resource: Resource,
-        (noun, nouns): (&str, &str),
+        decl: &ListDecl,
     ) -> Result<Result<Self, Response>, WebError> {
+        let (path, resource) = (decl.page.path, decl.page.resource);
+        let (noun, nouns) = (decl.noun, decl.nouns);
         let back = safe_next(value_of(form, "back"));
         let back = if back.starts_with(path) {
             back

@@ -26,6 +26,8 @@ mod money;
 mod names;
 mod pipelines;
 mod profile;
+mod record_form;
+mod record_list;
 mod roles;
 mod search;
 mod session;

@@ -15,19 +15,21 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    ConfirmDeletePage, ListLinks, Owners, Selection, SortHeader, api_pairs, bulk_done,
-    choice_options, value_of,
+    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
+    delete_one, value_of,
+};
+use super::record_form::{Field, FormSection, RecordForm};
+use super::record_list::{
+    Badge, Cell, Filter, LinkView, ListDecl, RecordList, Row, TabLink, Tabs, take_select_all,
 };
 use super::view::{
-    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next,
-    with_query,
+    Ctx, FormErrors, Opt, OrPage, WebError, WebForm, WebQuery, capitalise, safe_next, with_query,
 };
 use super::views_bar::ListSpec;
 use crate::api::record::{create_record, update_record};
 use crate::api::tasks::{company_time_zone, list_shortcuts};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
-use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -44,8 +46,6 @@ use rivet_store::tasks::{self, Task};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use uuid::Uuid;
-
-const PAGE_SIZE: u64 = 50;
 
 /// The form fields a validation message can sit next to (the API's `due_at` and `reminder_at`
 /// are shown at their date inputs).
@@ -162,8 +162,6 @@ fn local(at: &DateTime<Utc>, tz: Tz) -> String {
 pub(super) const TAB_PARAM: &str = "tab";
 /// The tab's old name, now the views bar's parameter (`view=all`: the whole list, no default).
 const OLD_TAB_PARAM: &str = "view";
-/// `select=all` ticks every row of the page: a link, so it works without a script.
-const SELECT_PARAM: &str = "select";
 
 /// The tabs of the list: which shortcuts of the API each one adds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -226,68 +224,27 @@ impl Tab {
     }
 }
 
-pub struct TabLink {
-    pub label: &'static str,
-    pub href: String,
-    pub current: bool,
-}
-
-pub struct TaskRow {
-    pub id: Uuid,
-    pub subject: String,
-    pub due: String,
-    pub overdue: bool,
-    pub priority: &'static str,
-    pub priority_label: &'static str,
-    pub status: &'static str,
-    pub status_label: &'static str,
-    pub related_label: &'static str,
-    pub related_href: Option<String>,
-    pub assignee: String,
-    pub can_complete: bool,
-}
-
-/// The sortable columns: label, API field, and whether a first click sorts descending.
-const SORT_COLUMNS: &[(&str, &str, bool)] = &[
-    ("Due", "due_at", false),
-    ("Subject", "subject", false),
-    ("Priority", "priority", true),
-    ("Related to", "related_type", false),
-    ("Assignee", "assignee_id", false),
-];
-
-#[derive(Template)]
-#[template(path = "web/tasks.html")]
-struct ListPage {
-    layout: Layout,
-    views: super::views_bar::ViewsBar,
-    tabs: Vec<TabLink>,
-    tab: &'static str,
-    heading: &'static str,
-    rows: Vec<TaskRow>,
-    headers: Vec<SortHeader>,
-    q: String,
-    status_filter: Vec<Opt>,
-    priority_filter: Vec<Opt>,
-    /// Only when the caller sees others' tasks, and not on "My tasks".
-    assignee_filter: Option<Vec<Opt>>,
-    filtered: bool,
-    clear_href: String,
-    errors: FormErrors,
-    first_href: Option<String>,
-    next_href: Option<String>,
-    back: String,
-    can_create: bool,
-    can_update: bool,
-    can_delete: bool,
-    bulk_assignee: Vec<Opt>,
-    bulk_status: Vec<Opt>,
-    bulk_priority: Vec<Opt>,
-    /// Every row ticked (`select=all`), and the link that ticks them.
-    select_all: bool,
-    select_href: String,
-    time_zone: String,
-}
+const LIST: ListDecl = ListDecl {
+    page: &PAGE,
+    key: "tasks",
+    title: "Tasks",
+    blurb: "",
+    heading: "My tasks",
+    noun: "task",
+    nouns: "tasks",
+    new_label: Some("New task"),
+    empty: "Nothing here.",
+    add_first: "Add a task",
+    columns: &[
+        Col::sorts("Due", "due_at"),
+        Col::sorts("Subject", "subject"),
+        Col::sorts_down("Priority", "priority"),
+        Col::sorts("Related to", "related_type"),
+        Col::sorts("Assignee", "assignee_id"),
+        Col::plain("Status"),
+        Col::plain("Actions").hidden(),
+    ],
+};
 
 /// Old links named the tab `view`: read `view=mine|overdue|today` as the tab, and `view=all` as
 /// the "All" tab too (it stays for the views bar, where it means "not the default view").
@@ -384,8 +341,7 @@ pub async fn index(
 ) -> Result<Response, WebError> {
     let sees_others = ctx.actor.scope(Resource::Tasks, Action::Read) != Scope::Own;
     read_old_tab_param(&mut raw);
-    let select_all = value_of(&raw, SELECT_PARAM) == "all";
-    raw.retain(|(k, _)| k != SELECT_PARAM);
+    let select_all = take_select_all(&mut raw);
     // Names the tab in `raw` (and opens the default view when there is no query).
     let views = super::views_bar::bar(&ctx, &PAGE, &mut raw).await?;
     // "All" is offered only to who sees others' tasks; for anyone else it is their own anyway.
@@ -415,18 +371,10 @@ pub async fn index(
             None
         }
     };
-    let cursor = value_of(&raw, "cursor");
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let (Some(query), Some(shortcuts), true) = (&parsed, shortcuts, errors.is_empty()) {
-        let after = match cursor {
-            "" => None,
-            text => Some(
-                rivet_store::query::decode_cursor(&query.sort, text).ok_or_else(|| {
-                    ctx.fail(AppError::BadRequest("the page link is not valid".into()))
-                })?,
-            ),
-        };
+        let after = after(&ctx, &query.sort, &raw)?;
         let page = tasks::list(
             &ctx.app.store,
             &ctx.actor,
@@ -442,22 +390,44 @@ pub async fn index(
         rows = page
             .data
             .iter()
-            .map(|task| TaskRow {
-                id: task.id,
-                subject: task.subject.clone(),
-                due: task.due_at.map(|at| local(&at, tz)).unwrap_or_default(),
-                overdue: is_pending(task) && task.due_at.is_some_and(|at| at < now),
-                priority: task.priority.as_str(),
-                priority_label: priority_label(task.priority),
-                status: task.status.as_str(),
-                status_label: status_label(task.status),
-                related_label: task.related_type.map_or("", record_label),
-                related_href: task
+            .map(|task| {
+                let overdue = is_pending(task) && task.due_at.is_some_and(|at| at < now);
+                let related = task
                     .related_type
                     .zip(task.related_id)
-                    .map(|(t, id)| record_path(t, id)),
-                assignee: owners.name(task.assignee_id),
-                can_complete: can_update && is_pending(task),
+                    .map(|(t, id)| LinkView {
+                        label: record_label(t).to_owned(),
+                        href: record_path(t, id),
+                    });
+                let complete = (can_update && is_pending(task))
+                    .then(|| format!("/tasks/{}/complete", task.id));
+                Row {
+                    id: task.id,
+                    name: task.subject.clone(),
+                    class: if overdue { "task-overdue" } else { "" },
+                    cells: vec![
+                        Cell::date(task.due_at.map(|at| local(&at, tz)).unwrap_or_default())
+                            .with_badge(
+                                overdue.then(|| Badge::new("task-overdue-badge", "Overdue")),
+                            ),
+                        Cell::title(
+                            task.subject.clone(),
+                            Some(format!("/tasks/{}/edit", task.id)),
+                            "",
+                        ),
+                        Cell::badge(Badge::new(
+                            format!("task-priority-{}", task.priority.as_str()),
+                            priority_label(task.priority),
+                        )),
+                        Cell::link(related),
+                        Cell::text(owners.name(task.assignee_id)),
+                        Cell::badge(Badge::new(
+                            format!("task-status-{}", task.status.as_str()),
+                            status_label(task.status),
+                        )),
+                        Cell::button(complete, "Complete"),
+                    ],
+                }
             })
             .collect();
         next_cursor = page.next_cursor;
@@ -467,64 +437,67 @@ pub async fn index(
     if value_of(&raw, "sort").is_empty() {
         kept.push(("sort".into(), "due_at".into()));
     }
-    let links = ListLinks::new("/tasks", &kept, SORT_COLUMNS, next_cursor);
-    let here = with_query("/tasks", &[(TAB_PARAM, tab.name())]);
-    let select_href = format!(
-        "{}{}{SELECT_PARAM}=all",
-        links.back,
-        if links.back.contains('?') { '&' } else { '?' }
+    let mut list = RecordList::new(&ctx, &LIST, views, (&kept, next_cursor), errors, select_all);
+    list.blurb = format!(
+        "Calls to make, e-mails to send, things to follow up. Dates and times are in the \
+         company's time zone ({}).",
+        tz.name()
     );
-    let filtered = ["status", "priority", "assignee_id", "q"]
+    list.tabs = Some(Tabs {
+        label: "Task lists",
+        links: Tab::TABS
+            .iter()
+            .filter(|(v, _, _)| *v != Tab::All || sees_others)
+            .map(|(v, name, label)| TabLink {
+                label,
+                href: with_query("/tasks", &[(TAB_PARAM, name)]),
+                current: *v == tab,
+            })
+            .collect(),
+    });
+    if let Some((_, _, label)) = Tab::TABS.iter().find(|(v, _, _)| *v == tab) {
+        (*label).clone_into(&mut list.heading);
+    }
+    list.hidden = vec![(TAB_PARAM, tab.name().to_owned())];
+    list.filters = vec![
+        Filter::search("Subject", &raw),
+        Filter::select(
+            "status",
+            "Status",
+            status_options(Some("Any status"), value_of(&raw, "status")),
+        ),
+        Filter::select(
+            "priority",
+            "Priority",
+            priority_options(Some("Any priority"), value_of(&raw, "priority")),
+        ),
+    ];
+    // Only when the caller sees others' tasks, and not on "My tasks".
+    if sees_others && tab != Tab::Mine {
+        list.filters
+            .push(Filter::member(&owners, ("assignee_id", "Assignee"), &raw));
+    }
+    list.filtered = ["status", "priority", "assignee_id", "q"]
         .iter()
         .any(|k| !value_of(&raw, k).is_empty());
-    let status = if errors.is_empty() {
-        StatusCode::OK
-    } else {
-        StatusCode::BAD_REQUEST
-    };
-    let tabs = Tab::TABS
-        .iter()
-        .filter(|(v, _, _)| *v != Tab::All || sees_others)
-        .map(|(v, name, label)| TabLink {
-            label,
-            href: with_query("/tasks", &[(TAB_PARAM, name)]),
-            current: *v == tab,
-        })
-        .collect();
-    let heading = Tab::TABS
-        .iter()
-        .find(|(v, _, _)| *v == tab)
-        .map_or("My tasks", |(_, _, label)| label);
-    let page = ListPage {
-        layout: ctx.layout("Tasks"),
-        views,
-        tabs,
-        tab: tab.name(),
-        heading,
-        rows,
-        headers: links.headers,
-        q: value_of(&raw, "q").to_owned(),
-        status_filter: status_options(Some("Any status"), value_of(&raw, "status")),
-        priority_filter: priority_options(Some("Any priority"), value_of(&raw, "priority")),
-        assignee_filter: (sees_others && tab != Tab::Mine)
-            .then(|| owners.options(Some("Anyone"), value_of(&raw, "assignee_id"))),
-        filtered,
-        clear_href: here,
-        errors,
-        first_href: links.first_href,
-        next_href: links.next_href,
-        back: links.back,
-        can_create: ctx.can(Resource::Tasks, Action::Create),
-        can_update: ctx.can(Resource::Tasks, Action::Update),
-        can_delete: ctx.can(Resource::Tasks, Action::Delete),
-        bulk_assignee: owners.options(Some("Choose an assignee"), ""),
-        bulk_status: status_options(Some("Choose a status"), ""),
-        bulk_priority: priority_options(Some("Choose a priority"), ""),
-        select_all,
-        select_href,
-        time_zone: tz.name().to_owned(),
-    };
-    Ok(ctx.render_status(status, &page))
+    list.clear_href = with_query("/tasks", &[(TAB_PARAM, tab.name())]);
+    list.bulk_select(
+        ("assignee_id", "New assignee"),
+        owners.options(Some("Choose an assignee"), ""),
+        ("assignee", "Assign"),
+    );
+    list.bulk_select(
+        ("status", "New status"),
+        status_options(Some("Choose a status"), ""),
+        ("status", "Set status"),
+    );
+    list.bulk_select(
+        ("priority", "New priority"),
+        priority_options(Some("Choose a priority"), ""),
+        ("priority", "Set priority"),
+    );
+    list.rows = rows;
+    Ok(list.render(&ctx))
 }
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
@@ -533,41 +506,18 @@ pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let Selection { back, action, ids } =
-        match Selection::read(&ctx, &form, "/tasks", Resource::Tasks, ("task", "tasks"))? {
-            Ok(selection) => selection,
-            Err(refused) => return Ok(refused),
-        };
+    let selection = match Selection::read(&ctx, &form, &LIST)? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    if selection.action == "delete" {
+        return bulk_delete::<Task>(&ctx, &LIST, &form, selection, |t: &Task| t.subject.clone())
+            .await;
+    }
+    let Selection { back, action, ids } = selection;
     let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let count = ids.len();
-    let plural = |n: usize| format!("{n} task{}", if n == 1 { "" } else { "s" });
     let field = |name: &str| value_of(&form, name);
     let result = match action.as_str() {
-        "delete" if field("confirm") == "yes" => record::bulk_delete::<Task>(store, actor, &ids)
-            .await
-            .map(|n| format!("Deleted {}.", plural(usize::try_from(n).unwrap_or(count)))),
-        "delete" => {
-            let mut names = Vec::new();
-            for id in ids.iter().take(20) {
-                names.push(
-                    record::get::<Task>(store, actor, *id)
-                        .await
-                        .or_page(&ctx)?
-                        .subject,
-                );
-            }
-            let page = ConfirmDeletePage {
-                layout: ctx.layout("Delete tasks"),
-                path: "/tasks",
-                title: "Tasks",
-                noun: "task",
-                nouns: "tasks",
-                ids,
-                names,
-                back,
-            };
-            return Ok(ctx.render(&page));
-        }
         "assignee" => {
             let Ok(assignee) = Uuid::parse_str(field("assignee_id")) else {
                 return Ok(ctx.refused(&back, "Choose the new assignee first."));
@@ -578,7 +528,7 @@ pub async fn bulk(
             };
             tasks::bulk_update(store, actor, &ids, &set)
                 .await
-                .map(|done| format!("Changed the assignee of {}.", plural(done.len())))
+                .map(|done| format!("Changed the assignee of {}.", LIST.count(done.len())))
         }
         "status" => {
             let Ok(status) = field("status").parse::<TaskStatus>() else {
@@ -593,7 +543,7 @@ pub async fn bulk(
                 .map(|done| {
                     format!(
                         "Set {} to {}.",
-                        plural(done.len()),
+                        LIST.count(done.len()),
                         status_label(status).to_lowercase()
                     )
                 })
@@ -611,7 +561,7 @@ pub async fn bulk(
                 .map(|done| {
                     format!(
                         "Set the priority of {} to {}.",
-                        plural(done.len()),
+                        LIST.count(done.len()),
                         priority_label(priority).to_lowercase()
                     )
                 })
@@ -653,13 +603,7 @@ pub async fn complete(
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
     let id = parse_id(&id).or_page(&ctx)?;
-    let task = record::get::<Task>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    record::delete::<Task>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    Ok(ctx.done("/tasks", format!("Deleted the task “{}”.", task.subject)))
+    delete_one::<Task>(&ctx, &LIST, id, |t: &Task| format!("“{}”", t.subject)).await
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -879,25 +823,6 @@ fn absorb(errors: &mut FormErrors, err: AppError) -> Result<(), AppError> {
     errors.absorb(err, FORM_FIELDS)
 }
 
-#[derive(Template)]
-#[template(path = "web/tasks_form.html")]
-struct FormPage {
-    layout: Layout,
-    heading: String,
-    action: String,
-    cancel: String,
-    submit: &'static str,
-    form: TaskForm,
-    priority_options: Vec<Opt>,
-    status_options: Vec<Opt>,
-    assignee_options: Vec<Opt>,
-    related_options: Vec<Opt>,
-    time_zone: String,
-    /// The edit page's delete button.
-    delete_action: Option<String>,
-    errors: FormErrors,
-}
-
 /// What the form page differs in: new or edit.
 struct FormKind {
     heading: String,
@@ -937,7 +862,7 @@ async fn form_page(
     form: TaskForm,
     tz: Tz,
     errors: FormErrors,
-) -> Result<FormPage, WebError> {
+) -> Result<RecordForm, WebError> {
     let owners = Owners::load(ctx).await?;
     let assignee = if form.assignee_id.is_empty() {
         ctx.actor.user_id.to_string()
@@ -951,21 +876,75 @@ async fn form_page(
             value.to_owned()
         }
     };
-    Ok(FormPage {
-        layout: ctx.layout(kind.heading.clone()),
-        heading: kind.heading,
-        action: kind.action,
-        cancel: kind.cancel,
-        submit: kind.submit,
-        priority_options: priority_options(None, &or(&form.priority, "normal")),
-        status_options: status_options(None, &or(&form.status, "open")),
-        assignee_options: owners.options(None, &assignee),
-        related_options: record_options(&form.related_type),
-        time_zone: tz.name().to_owned(),
-        delete_action: kind.delete_action,
-        form,
+    let f = &form;
+    let mut page = RecordForm::new(
+        ctx,
+        ("task", ("/tasks", "Tasks")),
+        super::view::FormKind {
+            heading: kind.heading,
+            action: kind.action,
+            cancel: kind.cancel,
+            submit: kind.submit,
+        },
+        format!(
+            "A task needs a subject; dates and times are in the company's time zone ({}).",
+            tz.name()
+        ),
         errors,
-    })
+    );
+    page.hidden = vec![("back", f.back.clone())];
+    page.sections = vec![
+        FormSection::card(
+            "task",
+            "Task",
+            vec![
+                Field::text("subject", "Subject", &f.subject).required(),
+                Field::select(
+                    "priority",
+                    "Priority",
+                    priority_options(None, &or(&f.priority, "normal")),
+                ),
+                Field::select(
+                    "status",
+                    "Status",
+                    status_options(None, &or(&f.status, "open")),
+                ),
+                Field::select("assignee_id", "Assignee", owners.options(None, &assignee)),
+            ],
+        )
+        .below(Field::textarea(
+            "description",
+            "Description",
+            &f.description,
+        )),
+        FormSection::card(
+            "when",
+            "When",
+            vec![
+                Field::input("date", "due_date", "Due date", &f.due_date),
+                Field::input("time", "due_time", "Due time", &f.due_time)
+                    .hint("Without a time: 17:00."),
+                Field::input("date", "reminder_date", "Reminder date", &f.reminder_date),
+                Field::input("time", "reminder_time", "Reminder time", &f.reminder_time)
+                    .hint("Without a time: 09:00."),
+            ],
+        ),
+        FormSection::card(
+            "related",
+            "About",
+            vec![
+                Field::select(
+                    "related_type",
+                    "Related record",
+                    record_options(&f.related_type),
+                ),
+                Field::text("related_id", "Record id", &f.related_id)
+                    .hint("Filled in when the task is added from the record's page."),
+            ],
+        ),
+    ];
+    page.delete = kind.delete_action.map(|href| (href, "task"));
+    Ok(page)
 }
 
 /// The record a new task is about, from the link on its page; the form returns there.

@@ -835,6 +835,23 @@ impl FormKind {
 }
 
 #[cfg(test)]
+impl Layout {
+    /// The layout of a page titled `title`, for tests that render a page.
+    pub fn for_test(title: &str) -> Self {
+        Self {
+            title: title.to_owned(),
+            company_name: "Acme".into(),
+            user_name: "Ada".into(),
+            user_email: "ada@acme.test".into(),
+            initials: "A".into(),
+            csrf: "token".into(),
+            nav: Vec::new(),
+            flash: None,
+        }
+    }
+}
+
+#[cfg(test)]
 mod tests {
     use super::*;
 
