@@ -10,16 +10,13 @@ use crate::row::table_row;
 use crate::tables::Accounts;
 use crate::{Result, Store, StoreError, Tx, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
-use rivet_domain::accounts::{
-    ACCOUNT_FIELDS, AccountData, AccountField, AccountInput, LifecycleStage,
-};
+use rivet_domain::accounts::{ACCOUNT_FIELDS, AccountData, AccountField, LifecycleStage};
 use rivet_domain::query::{FieldSpec, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
 /// An account as the API shows it. Money is a decimal string.
@@ -470,42 +467,6 @@ async fn delete_in(tx: &Tx, actor: &Actor, before: &Account, options: DeleteOpti
     .await?;
     record::delete_in(tx, actor, std::slice::from_ref(before)).await?;
     Ok(())
-}
-
-/// What a bulk update sets on every selected account.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
-    pub lifecycle_stage: Option<LifecycleStage>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// Set owner, stage and/or tags on every account of `ids`, all or nothing; each written as a
-/// patch of those fields would be, one audit row each.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Account>> {
-    record::bulk_update(store, actor, ids, set.owner_id, |account: &Account| {
-        record::merged(
-            account,
-            |map| {
-                if let Some(owner) = set.owner_id {
-                    map.insert("owner_id".into(), json!(owner));
-                }
-                if let Some(stage) = set.lifecycle_stage {
-                    map.insert("lifecycle_stage".into(), json!(stage.as_str()));
-                }
-                if let Some(tags) = &set.tags {
-                    map.insert("tags".into(), json!(tags));
-                }
-            },
-            AccountInput::validate,
-        )
-    })
-    .await
 }
 
 /// Delete every account of `ids`, all or nothing, each as [`delete`] would with `options`.

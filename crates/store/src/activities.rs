@@ -512,44 +512,6 @@ fn data_columns(
     ]
 }
 
-/// What a bulk update sets on every selected activity; at least one field is `Some`.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
-}
-
-/// The data of an activity as it is, for a change that keeps everything else.
-fn data_of(activity: &Activity) -> ActivityData {
-    ActivityData {
-        kind: activity.kind,
-        direction: activity.direction,
-        subject: activity.subject.clone(),
-        body: activity.body.clone(),
-        occurred_at: Some(activity.occurred_at),
-        duration_seconds: activity.duration_seconds,
-        outcome: activity.outcome.clone(),
-        owner_id: Some(activity.owner_id),
-        links: activity.links.clone(),
-    }
-}
-
-/// Set the owner on every activity of `ids`, all or nothing; each is written as one update
-/// would be (links kept), one audit row each. The new owner is checked as an update checks it,
-/// named `set.owner_id`.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Activity>> {
-    record::bulk_update(store, actor, ids, set.owner_id, |activity: &Activity| {
-        let mut data = data_of(activity);
-        data.owner_id = Some(set.owner_id.unwrap_or(activity.owner_id));
-        Ok(data)
-    })
-    .await
-}
-
 /// Remove every link to one record (the triggers of migration m0006 already do this when the
 /// record is deleted; this is for callers that must do it explicitly, in their transaction).
 pub async fn unlink_record(

@@ -8,15 +8,14 @@ use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::tables::Contacts;
-use crate::{Result, Store, StoreError, Tx, fetch_optional, now};
+use crate::{Result, StoreError, Tx, fetch_optional, now};
 use chrono::{DateTime, Utc};
-use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField, ContactInput};
+use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField};
 use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
 /// A contact as the API shows it.
@@ -459,38 +458,6 @@ pub(crate) async fn move_to_account(tx: &Tx, actor: &Actor, from: Uuid, to: Uuid
             c.updated_at = at;
         },
     )
-    .await
-}
-
-/// What a bulk update sets on every selected contact.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// Set owner and/or tags on every contact of `ids`, all or nothing; each written as a patch
-/// of those fields would be, one audit row each.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Contact>> {
-    record::bulk_update(store, actor, ids, set.owner_id, |contact: &Contact| {
-        record::merged(
-            contact,
-            |map| {
-                if let Some(owner) = set.owner_id {
-                    map.insert("owner_id".into(), json!(owner));
-                }
-                if let Some(tags) = &set.tags {
-                    map.insert("tags".into(), json!(tags));
-                }
-            },
-            ContactInput::validate,
-        )
-    })
     .await
 }
 

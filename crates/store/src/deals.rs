@@ -16,7 +16,7 @@ use crate::{
     Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
 use chrono::{DateTime, Utc};
-use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField, DealInput};
+use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField};
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
@@ -619,47 +619,6 @@ async fn record_stage_change(
     )
     .await?;
     Ok(())
-}
-
-/// What a bulk update sets on every selected deal.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
-    /// Moves each deal to this stage (and its pipeline), as a patch with `stage_id` would.
-    pub stage_id: Option<Uuid>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// Set owner, stage and/or tags on every deal of `ids`, all or nothing; each change is written
-/// as one update would be (stage history, probability from the stage), one audit row each.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Deal>> {
-    record::bulk_update(store, actor, ids, set.owner_id, |deal: &Deal| {
-        record::merged(
-            deal,
-            |map| {
-                if let Some(owner) = set.owner_id {
-                    map.insert("owner_id".into(), json!(owner));
-                }
-                if let Some(tags) = &set.tags {
-                    map.insert("tags".into(), json!(tags));
-                }
-                if let Some(stage) = set.stage_id {
-                    map.insert("stage_id".into(), json!(stage));
-                    // The stage decides these, as a patch with only `stage_id` would let it.
-                    for field in ["pipeline_id", "probability", "forecast_category"] {
-                        map.remove(field);
-                    }
-                }
-            },
-            DealInput::validate,
-        )
-    })
-    .await
 }
 
 /// How many deals sit in a pipeline (whoever owns them).

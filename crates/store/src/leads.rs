@@ -6,15 +6,14 @@ use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
 use crate::row::table_row;
 use crate::tables::Leads;
-use crate::{Result, Store, Tx};
+use crate::{Result, Tx};
 use chrono::{DateTime, Utc};
-use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadInput, LeadStatus, total_score};
+use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
-use serde_json::json;
 use uuid::Uuid;
 
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
@@ -435,45 +434,6 @@ impl Write for Lead {
             .map(|(c, v)| (iden(c), v))
             .collect())
     }
-}
-
-/// What a bulk update sets on every selected lead.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
-    pub status: Option<LeadStatus>,
-    pub tags: Option<Vec<String>>,
-}
-
-/// Set owner, status and/or tags on every lead of `ids`, all or nothing; each written as a
-/// patch of those fields would be, one audit row each.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Lead>> {
-    record::bulk_update(store, actor, ids, set.owner_id, |lead: &Lead| {
-        record::merged(
-            lead,
-            |map| {
-                if let Some(owner) = set.owner_id {
-                    map.insert("owner_id".into(), json!(owner));
-                }
-                if let Some(status) = set.status {
-                    map.insert("status".into(), json!(status.as_str()));
-                }
-                if let Some(tags) = &set.tags {
-                    map.insert("tags".into(), json!(tags));
-                }
-                // The total follows the scores, as a patch's does.
-                let total = total_score(lead.fit_score, lead.engagement_score);
-                map.insert("total_score".into(), json!(total));
-            },
-            LeadInput::validate,
-        )
-    })
-    .await
 }
 
 #[cfg(test)]

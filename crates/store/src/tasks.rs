@@ -406,47 +406,6 @@ fn data_columns(
     ]
 }
 
-/// What a bulk update sets on every selected task; at least one field is `Some`.
-#[derive(Debug, Clone, Default)]
-pub struct BulkSet {
-    pub assignee_id: Option<Uuid>,
-    pub status: Option<TaskStatus>,
-    pub priority: Option<TaskPriority>,
-}
-
-/// The data of a task as it is, for a change that keeps everything else.
-fn data_of(task: &Task) -> TaskData {
-    TaskData {
-        subject: task.subject.clone(),
-        description: task.description.clone(),
-        due_at: task.due_at,
-        reminder_at: task.reminder_at,
-        priority: task.priority,
-        status: task.status,
-        assignee_id: Some(task.assignee_id),
-        related: task.related_type.zip(task.related_id),
-    }
-}
-
-/// Set assignee, status and/or priority on every task of `ids`, all or nothing; each is written
-/// as one update would be (`completed_at` follows the status), one audit row each. The new
-/// assignee is checked as an update checks it, named `set.assignee_id`.
-pub async fn bulk_update(
-    store: &Store,
-    actor: &Actor,
-    ids: &[Uuid],
-    set: &BulkSet,
-) -> Result<Vec<Task>> {
-    record::bulk_update(store, actor, ids, set.assignee_id, |task: &Task| {
-        let mut data = data_of(task);
-        data.status = set.status.unwrap_or(task.status);
-        data.priority = set.priority.unwrap_or(task.priority);
-        data.assignee_id = Some(set.assignee_id.unwrap_or(task.assignee_id));
-        Ok(data)
-    })
-    .await
-}
-
 /// Detach every task from one record (the triggers of migration m0006 already do this when the
 /// record is deleted; this is for callers that must do it explicitly, in their transaction).
 pub async fn detach_record(

@@ -9,7 +9,8 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, bulk_done, choice_options, first_names, plain_page, value_of,
+    BulkChange, Col, Owners, PAGE_SIZE, Selection, bulk_change, bulk_done, choice_options,
+    first_names, plain_page, value_of,
 };
 use super::names::AccountNames;
 use super::record_form::{Field, FormSection, RecordForm};
@@ -31,7 +32,7 @@ use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField}
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
-use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
+use rivet_store::accounts::{self, Account, DeleteOptions};
 use rivet_store::record;
 use rivet_store::{contacts::Contact, deals::Deal};
 use serde::Deserialize;
@@ -201,6 +202,17 @@ struct ConfirmDeletePageWithChoices {
 /// One post for the three bulk actions (which button was pressed is `action`); deleting first
 /// shows a page that asks what to do with the contacts and child accounts, and deletes only
 /// when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete asks what becomes of the accounts' contacts).
+const BULK: &[BulkChange] = &[
+    BulkChange::OWNER,
+    BulkChange {
+        action: "stage",
+        field: "lifecycle_stage",
+        what: "lifecycle stage",
+        done: "Set {count} to {value}.",
+    },
+];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
@@ -252,37 +264,10 @@ pub async fn bulk(
             };
             return Ok(ctx.render(&page));
         }
-        "owner" => {
-            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new owner first."));
-            };
-            let set = BulkSet {
-                owner_id: Some(owner),
-                ..BulkSet::default()
-            };
-            accounts::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
+        _ => {
+            let selection = Selection { back, action, ids };
+            return bulk_change::<Account>(&ctx, &LIST, &form, selection, BULK).await;
         }
-        "stage" => {
-            let Ok(stage) = field("lifecycle_stage").parse::<LifecycleStage>() else {
-                return Ok(ctx.refused(&back, "Choose the new lifecycle stage first."));
-            };
-            let set = BulkSet {
-                lifecycle_stage: Some(stage),
-                ..BulkSet::default()
-            };
-            accounts::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| {
-                    format!(
-                        "Set {} to {}.",
-                        LIST.count(done.len()),
-                        stage_label(stage).to_lowercase()
-                    )
-                })
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
     };
     bulk_done(&ctx, &back, result)
 }

@@ -12,8 +12,8 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
-    delete_one, value_of,
+    BulkChange, Col, Owners, PAGE_SIZE, after, api_pairs, bulk_action, choice_options, delete_one,
+    value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -407,35 +407,14 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
 /// page that asks, and deletes only when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete is the shared one).
+const BULK: &[BulkChange] = &[BulkChange::OWNER];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let selection = match Selection::read(&ctx, &form, &LIST)? {
-        Ok(selection) => selection,
-        Err(refused) => return Ok(refused),
-    };
-    if selection.action == "delete" {
-        return bulk_delete::<Activity>(&ctx, &LIST, &form, selection, title_of).await;
-    }
-    let Selection { back, action, ids } = selection;
-    let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let field = |name: &str| value_of(&form, name);
-    let result = match action.as_str() {
-        "owner" => {
-            let Ok(owner) = Uuid::parse_str(field("owner_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new owner first."));
-            };
-            let set = activities::BulkSet {
-                owner_id: Some(owner),
-            };
-            activities::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
-    };
-    bulk_done(&ctx, &back, result)
+    bulk_action::<Activity>(&ctx, &LIST, &form, title_of, BULK).await
 }
 
 // ---------------------------------------------------------------------------------------------

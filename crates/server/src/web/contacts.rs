@@ -7,9 +7,7 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::detail::{Section, items};
 use super::form::{owner_json, tags_json, text};
-use super::list::{
-    Col, Owners, Selection, bulk_delete, bulk_done, delete_one, plain_page, value_of,
-};
+use super::list::{BulkChange, Col, Owners, bulk_action, delete_one, plain_page, value_of};
 use super::names::{AccountNames, display_name};
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -20,7 +18,6 @@ use super::view::{
     Ctx, FormErrors, FormKind, Layout, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
@@ -29,7 +26,7 @@ use axum::response::Response;
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS};
 use rivet_domain::{Action, Resource};
-use rivet_store::contacts::{self, BulkSet, Contact};
+use rivet_store::contacts::Contact;
 use rivet_store::record;
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -166,36 +163,14 @@ pub async fn index(
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows
 /// a page that asks, and deletes only when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete is the shared one).
+const BULK: &[BulkChange] = &[BulkChange::OWNER];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let field = |key: &str| value_of(&form, key).to_owned();
-    let selection = match Selection::read(&ctx, &form, &LIST)? {
-        Ok(selection) => selection,
-        Err(refused) => return Ok(refused),
-    };
-    if selection.action == "delete" {
-        return bulk_delete::<Contact>(&ctx, &LIST, &form, selection, display_name).await;
-    }
-    let Selection { back, action, ids } = selection;
-    let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let result = match action.as_str() {
-        "owner" => {
-            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new owner first."));
-            };
-            let set = BulkSet {
-                owner_id: Some(owner),
-                ..BulkSet::default()
-            };
-            contacts::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
-    };
-    bulk_done(&ctx, &back, result)
+    bulk_action::<Contact>(&ctx, &LIST, &form, display_name, BULK).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -11,8 +11,8 @@
 use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, api_pairs, bulk_delete, bulk_done, choice_options,
-    delete_one, page_of, value_of,
+    BulkChange, Col, Owners, PAGE_SIZE, api_pairs, bulk_action, choice_options, delete_one,
+    page_of, value_of,
 };
 use super::money::{MoneyStyle, money, money_opt};
 use super::names::display_name as contact_name;
@@ -684,35 +684,14 @@ pub async fn index(
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
 /// page that asks, and deletes only when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete is the shared one).
+const BULK: &[BulkChange] = &[BulkChange::OWNER];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let selection = match Selection::read(&ctx, &form, &LIST)? {
-        Ok(selection) => selection,
-        Err(refused) => return Ok(refused),
-    };
-    if selection.action == "delete" {
-        return bulk_delete::<Deal>(&ctx, &LIST, &form, selection, |d: &Deal| d.name.clone()).await;
-    }
-    let Selection { back, action, ids } = selection;
-    let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let result = match action.as_str() {
-        "owner" => {
-            let Ok(owner) = Uuid::parse_str(value_of(&form, "owner_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new owner first."));
-            };
-            let set = deals::BulkSet {
-                owner_id: Some(owner),
-                ..deals::BulkSet::default()
-            };
-            deals::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
-    };
-    bulk_done(&ctx, &back, result)
+    bulk_action::<Deal>(&ctx, &LIST, &form, |d: &Deal| d.name.clone(), BULK).await
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -8,8 +8,8 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::detail::{Section, items};
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, bulk_delete, bulk_done, choice_options, delete_one,
-    plain_page, value_of,
+    BulkChange, Col, Owners, PAGE_SIZE, bulk_action, choice_options, delete_one, plain_page,
+    value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
@@ -18,7 +18,6 @@ use super::view::{
     Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
-use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
@@ -28,7 +27,7 @@ use rivet_domain::activities::RecordType;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
-use rivet_store::leads::{self, BulkSet, Lead};
+use rivet_store::leads::Lead;
 use rivet_store::page::PageRequest;
 use rivet_store::record;
 use serde::Deserialize;
@@ -218,54 +217,22 @@ pub async fn index(
 
 /// One post for the three bulk actions (which button was pressed is `action`); deleting first
 /// shows a page that asks, and deletes only when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete is the shared one).
+const BULK: &[BulkChange] = &[
+    BulkChange::OWNER,
+    BulkChange {
+        action: "status",
+        field: "status",
+        what: "status",
+        done: "Set {count} to {value}.",
+    },
+];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let field = |key: &str| value_of(&form, key).to_owned();
-    let selection = match Selection::read(&ctx, &form, &LIST)? {
-        Ok(selection) => selection,
-        Err(refused) => return Ok(refused),
-    };
-    if selection.action == "delete" {
-        return bulk_delete::<Lead>(&ctx, &LIST, &form, selection, display_name).await;
-    }
-    let Selection { back, action, ids } = selection;
-    let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let result = match action.as_str() {
-        "owner" => {
-            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new owner first."));
-            };
-            let set = BulkSet {
-                owner_id: Some(owner),
-                ..BulkSet::default()
-            };
-            leads::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the owner of {}.", LIST.count(done.len())))
-        }
-        "status" => {
-            let Ok(status) = field("status").parse::<LeadStatus>() else {
-                return Ok(ctx.refused(&back, "Choose the new status first."));
-            };
-            let set = BulkSet {
-                status: Some(status),
-                ..BulkSet::default()
-            };
-            leads::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| {
-                    format!(
-                        "Set {} to {}.",
-                        LIST.count(done.len()),
-                        status_label(status).to_lowercase()
-                    )
-                })
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
-    };
-    bulk_done(&ctx, &back, result)
+    bulk_action::<Lead>(&ctx, &LIST, &form, display_name, BULK).await
 }
 
 // ---------------------------------------------------------------------------------------------

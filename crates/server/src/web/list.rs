@@ -4,9 +4,10 @@
 //! and confirmation of bulk actions, the bulk delete and the deletion of one record.
 
 use super::custom_fields::list_query;
-use super::record_list::ListDecl;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, options, safe_next, with_query};
+use super::views_bar::ListSpec;
 use crate::api::bulk::MAX_BULK;
+use crate::api::record::{ApiRecord, bulk_patch, bulk_update_records};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -14,7 +15,7 @@ use axum::response::Response;
 use chrono::NaiveDate;
 use rivet_domain::custom_fields::RecordType;
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
-use rivet_domain::{Action, Resource};
+use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::page::{MAX_LIMIT, Page, PageRequest};
 use rivet_store::query::{ListField, Seek};
 use rivet_store::record::{self, Record};
@@ -23,6 +24,36 @@ use std::collections::HashMap;
 use uuid::Uuid;
 
 pub(super) const PAGE_SIZE: u64 = 50;
+
+/// What a record list is called and shows, declared once per record type.
+pub(super) struct ListDecl {
+    /// The list's resource and address, as the views bar sees them.
+    pub page: &'static ListSpec,
+    /// The prefix of the page's element ids and its table's class (`leads`).
+    pub key: &'static str,
+    pub title: &'static str,
+    /// The line under the title (a page may say more, such as its time zone).
+    pub blurb: &'static str,
+    /// The heading of the table's card.
+    pub heading: &'static str,
+    /// One and several of its records (`lead`, `leads`); rows carry `data-<noun>-id`.
+    pub noun: &'static str,
+    pub nouns: &'static str,
+    /// The header's button to the new form (none: records are added elsewhere).
+    pub new_label: Option<&'static str>,
+    /// What an empty list says, and its link to the new form.
+    pub empty: &'static str,
+    pub add_first: &'static str,
+    /// The table's columns.
+    pub columns: &'static [Col],
+}
+
+impl ListDecl {
+    /// `n` of its records: "1 lead", "3 leads".
+    pub fn count(&self, n: usize) -> String {
+        format!("{n} {}", if n == 1 { self.noun } else { self.nouns })
+    }
+}
 
 /// A select of an enum's values (`value` and `label` of each), after an optional empty first
 /// option.
@@ -422,6 +453,84 @@ pub(super) async fn bulk_delete<R: Record>(
     Ok(ctx.render(&page))
 }
 
+/// The one post of a list's bulk bar: delete (first the page that asks, see [`bulk_delete`]) or
+/// one of `changes`.
+pub(super) async fn bulk_action<R: ApiRecord>(
+    ctx: &Ctx,
+    decl: &'static ListDecl,
+    form: &[(String, String)],
+    name: fn(&R) -> String,
+    changes: &[BulkChange],
+) -> Result<Response, WebError> {
+    let selection = match Selection::read(ctx, form, decl)? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    if selection.action == "delete" {
+        bulk_delete::<R>(ctx, decl, form, selection, name).await
+    } else {
+        bulk_change::<R>(ctx, decl, form, selection, changes).await
+    }
+}
+
+/// A field a list's bulk bar changes (its select and button, `RecordList::bulk_select`).
+pub(super) struct BulkChange {
+    /// The button's `action`.
+    pub action: &'static str,
+    /// The form field, as the API's bulk update names it (`owner_id`, `status`).
+    pub field: &'static str,
+    /// What the field is called in "Choose the new … first.".
+    pub what: &'static str,
+    /// The message when done: `{count}` is the records ("2 leads"), `{value}` the value chosen
+    /// as the list shows it, in lower case.
+    pub done: &'static str,
+}
+
+impl BulkChange {
+    /// The bulk "Change owner".
+    pub const OWNER: Self = Self {
+        action: "owner",
+        field: "owner_id",
+        what: "owner",
+        done: "Changed the owner of {count}.",
+    };
+}
+
+/// A bulk change of `decl`'s records: the value the form chose for the button's field, checked
+/// and laid over every selected record as the API's bulk update does; back to the list saying
+/// what was done, or asking for a value when none (or none valid) was chosen.
+pub(super) async fn bulk_change<R: ApiRecord>(
+    ctx: &Ctx,
+    decl: &ListDecl,
+    form: &[(String, String)],
+    Selection { back, action, ids }: Selection,
+    changes: &[BulkChange],
+) -> Result<Response, WebError> {
+    let Some(change) = changes.iter().find(|c| c.action == action) else {
+        return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into())));
+    };
+    let value = value_of(form, change.field);
+    let mut errors = FieldErrors::new();
+    let mut chosen = serde_json::Map::new();
+    chosen.insert(change.field.into(), value.into());
+    let set = serde_json::from_value::<R::Bulk>(chosen.into())
+        .ok()
+        .filter(|_| !value.is_empty())
+        .map(|set| bulk_patch::<R>(set, &mut errors));
+    let Some(set) = set.filter(|_| errors.is_empty()) else {
+        return Ok(ctx.refused(&back, format!("Choose the new {} first.", change.what)));
+    };
+    let result = bulk_update_records::<R>(&ctx.app, &ctx.actor, &ids, set)
+        .await
+        .map(|done| {
+            change
+                .done
+                .replace("{count}", &decl.count(done.len()))
+                .replace("{value}", &value.replace('_', " "))
+        });
+    bulk_done(ctx, &back, result)
+}
+
 /// What a bulk form selected: the list page to go back to (one under `path`), the button
 /// pressed (`action`) and the ids.
 pub(super) struct Selection {
@@ -484,7 +593,7 @@ impl Selection {
 pub(super) fn bulk_done(
     ctx: &Ctx,
     back: &str,
-    result: Result<String, rivet_store::StoreError>,
+    result: Result<String, impl Into<AppError>>,
 ) -> Result<Response, WebError> {
     match result {
         Ok(message) => Ok(ctx.done(back, message)),

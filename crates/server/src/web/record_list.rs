@@ -8,9 +8,10 @@
 //! Reading the query string, the links and the bulk form are `web::list`'s.
 
 use super::custom_fields::CustomFilter;
-use super::list::{Col, Column, ListLinks, Owners};
+pub(super) use super::list::ListDecl;
+use super::list::{Column, ListLinks, Owners};
 use super::view::{Ctx, FormErrors, Layout, Opt};
-use super::views_bar::{ListSpec, ViewsBar};
+use super::views_bar::ViewsBar;
 use askama::Template;
 use axum::http::StatusCode;
 use axum::response::Response;
@@ -19,36 +20,6 @@ use uuid::Uuid;
 
 /// `select=all` ticks every row of the page: a link, so it works without a script.
 const SELECT_PARAM: &str = "select";
-
-/// What a record list is called and shows, declared once per record type.
-pub(super) struct ListDecl {
-    /// The list's resource and address, as the views bar sees them.
-    pub page: &'static ListSpec,
-    /// The prefix of the page's element ids and its table's class (`leads`).
-    pub key: &'static str,
-    pub title: &'static str,
-    /// The line under the title (a page may say more, such as its time zone).
-    pub blurb: &'static str,
-    /// The heading of the table's card.
-    pub heading: &'static str,
-    /// One and several of its records (`lead`, `leads`); rows carry `data-<noun>-id`.
-    pub noun: &'static str,
-    pub nouns: &'static str,
-    /// The header's button to the new form (none: records are added elsewhere).
-    pub new_label: Option<&'static str>,
-    /// What an empty list says, and its link to the new form.
-    pub empty: &'static str,
-    pub add_first: &'static str,
-    /// The table's columns.
-    pub columns: &'static [Col],
-}
-
-impl ListDecl {
-    /// `n` of its records: "1 lead", "3 leads".
-    pub fn count(&self, n: usize) -> String {
-        format!("{n} {}", if n == 1 { self.noun } else { self.nouns })
-    }
-}
 
 /// A button of the page header.
 pub struct HeaderLink {
@@ -455,6 +426,8 @@ impl RecordList {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::web::list::Col;
+    use crate::web::views_bar::ListSpec;
     use rivet_domain::Resource;
 
     const PAGE: ListSpec = ListSpec::plain(Resource::Leads, "/leads");

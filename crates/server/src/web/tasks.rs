@@ -15,8 +15,8 @@
 use super::detail::record_path;
 use super::form::text;
 use super::list::{
-    Col, Owners, PAGE_SIZE, Selection, after, api_pairs, bulk_delete, bulk_done, choice_options,
-    delete_one, value_of,
+    BulkChange, Col, Owners, PAGE_SIZE, after, api_pairs, bulk_action, choice_options, delete_one,
+    value_of,
 };
 use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{
@@ -502,73 +502,33 @@ pub async fn index(
 
 /// One post for the bulk actions (which button was pressed is `action`); deleting first shows a
 /// page that asks, and deletes only when that page's button sends `confirm=yes`.
+/// The bulk bar's changes (its delete is the shared one).
+const BULK: &[BulkChange] = &[
+    BulkChange {
+        action: "assignee",
+        field: "assignee_id",
+        what: "assignee",
+        done: "Changed the assignee of {count}.",
+    },
+    BulkChange {
+        action: "status",
+        field: "status",
+        what: "status",
+        done: "Set {count} to {value}.",
+    },
+    BulkChange {
+        action: "priority",
+        field: "priority",
+        what: "priority",
+        done: "Set the priority of {count} to {value}.",
+    },
+];
+
 pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
-    let selection = match Selection::read(&ctx, &form, &LIST)? {
-        Ok(selection) => selection,
-        Err(refused) => return Ok(refused),
-    };
-    if selection.action == "delete" {
-        return bulk_delete::<Task>(&ctx, &LIST, &form, selection, |t: &Task| t.subject.clone())
-            .await;
-    }
-    let Selection { back, action, ids } = selection;
-    let (store, actor) = (&ctx.app.store, &ctx.actor);
-    let field = |name: &str| value_of(&form, name);
-    let result = match action.as_str() {
-        "assignee" => {
-            let Ok(assignee) = Uuid::parse_str(field("assignee_id")) else {
-                return Ok(ctx.refused(&back, "Choose the new assignee first."));
-            };
-            let set = tasks::BulkSet {
-                assignee_id: Some(assignee),
-                ..tasks::BulkSet::default()
-            };
-            tasks::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| format!("Changed the assignee of {}.", LIST.count(done.len())))
-        }
-        "status" => {
-            let Ok(status) = field("status").parse::<TaskStatus>() else {
-                return Ok(ctx.refused(&back, "Choose the new status first."));
-            };
-            let set = tasks::BulkSet {
-                status: Some(status),
-                ..tasks::BulkSet::default()
-            };
-            tasks::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| {
-                    format!(
-                        "Set {} to {}.",
-                        LIST.count(done.len()),
-                        status_label(status).to_lowercase()
-                    )
-                })
-        }
-        "priority" => {
-            let Ok(priority) = field("priority").parse::<TaskPriority>() else {
-                return Ok(ctx.refused(&back, "Choose the new priority first."));
-            };
-            let set = tasks::BulkSet {
-                priority: Some(priority),
-                ..tasks::BulkSet::default()
-            };
-            tasks::bulk_update(store, actor, &ids, &set)
-                .await
-                .map(|done| {
-                    format!(
-                        "Set the priority of {} to {}.",
-                        LIST.count(done.len()),
-                        priority_label(priority).to_lowercase()
-                    )
-                })
-        }
-        _ => return Err(ctx.fail(AppError::BadRequest("unknown bulk action".into()))),
-    };
-    bulk_done(&ctx, &back, result)
+    bulk_action::<Task>(&ctx, &LIST, &form, |t: &Task| t.subject.clone(), BULK).await
 }
 
 /// Where a button on the list returns to: the list page it was pressed on.
