@@ -175,16 +175,7 @@ pub struct Store {
     /// PostgreSQL: tenant transactions run as [`tables::TENANT_ROLE`], bound by the
     /// row-level security policies. Off only to measure what the policies cost.
     row_security: bool,
-    /// SQLite: the turn to write, taken by [`Store::begin`] and held by the [`Tx`] until it
-    /// ends, so this process's writers wait in arrival order (tokio's mutex is fair) without
-    /// a connection, instead of each holding one while polling SQLite's busy handler, which
-    /// sleeps in growing steps and lets a newcomer overtake a writer that has waited longest.
-    sqlite_writer: std::sync::Arc<tokio::sync::Mutex<()>>,
 }
-
-/// How long SQLite waits for another writer: its busy timeout, and the longest a writer of
-/// this process waits for its turn ([`Store::begin`]).
-const SQLITE_BUSY: Duration = Duration::from_secs(10);
 
 /// A counter that moves whenever something that decides who a caller is or what they may do
 /// changes (a member, role, team, API key, session or company settings), or a company's custom
@@ -251,7 +242,7 @@ impl Store {
                 .journal_mode(SqliteJournalMode::Wal)
                 .synchronous(SqliteSynchronous::Normal)
                 .foreign_keys(true)
-                .busy_timeout(SQLITE_BUSY)
+                .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
                 // 4 MiB of page cache per connection: enough for the hot indexes, and it bounds
                 // memory (SQLite keeps one cache per connection).
@@ -271,7 +262,6 @@ impl Store {
                 auth_epoch: Default::default(),
                 events_written: Default::default(),
                 row_security: false,
-                sqlite_writer: Default::default(),
             })
         } else if url.starts_with("postgres:") || url.starts_with("postgresql:") {
             use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
@@ -290,7 +280,6 @@ impl Store {
                 auth_epoch: Default::default(),
                 events_written: Default::default(),
                 row_security: true,
-                sqlite_writer: Default::default(),
             })
         } else {
             Err(StoreError::Db(DbErr::Custom(format!(
@@ -460,8 +449,7 @@ impl Store {
     /// On PostgreSQL the transaction is bound to the actor's company by row-level security.
     pub async fn write(&self, actor: &Actor) -> Result<Tx> {
         let company = self.row_security.then_some(actor.company_id);
-        let (conn, turn) = self.begin(company).await?;
-        Ok(Tx::new(self, conn, turn, Some(actor)))
+        Ok(Tx::new(self, self.begin(company).await?, Some(actor)))
     }
 
     /// A write on behalf of `actor` that reaches beyond their company — their own sessions in
@@ -469,8 +457,7 @@ impl Store {
     /// change to a system job. Audited as `actor`, not bound by row-level security: a named
     /// bypass like [`Store::write_system`].
     pub async fn write_across_companies(&self, actor: &Actor) -> Result<Tx> {
-        let (conn, turn) = self.begin(None).await?;
-        Ok(Tx::new(self, conn, turn, Some(actor)))
+        Ok(Tx::new(self, self.begin(None).await?, Some(actor)))
     }
 
     /// [`Store::write`], or for a system administrator [`Store::write_across_companies`]: for
@@ -484,20 +471,15 @@ impl Store {
 
     /// A write by Rivet itself (start-up, CLI, maintenance jobs): audited as the system.
     pub async fn write_system(&self) -> Result<Tx> {
-        let (conn, turn) = self.begin(None).await?;
-        Ok(Tx::new(self, conn, turn, None))
+        Ok(Tx::new(self, self.begin(None).await?, None))
     }
 
     /// A write transaction; on PostgreSQL bound to `company` by row-level security when given
-    /// (see [`PgTx`]); on SQLite with this process's turn to write, which the [`Tx`] holds.
-    async fn begin(&self, company: Option<Uuid>) -> Result<(TxConn, Option<WriterTurn>)> {
+    /// (see [`PgTx`]).
+    async fn begin(&self, company: Option<Uuid>) -> Result<TxConn> {
         if self.backend == Backend::Postgres {
-            return Ok((TxConn::Pg(PgTx::begin(&self.db, company).await?), None));
+            return Ok(TxConn::Pg(PgTx::begin(&self.db, company).await?));
         }
-        // A writer that waits longer than SQLite's own busy timeout fails as SQLite would have.
-        let turn = tokio::time::timeout(SQLITE_BUSY, self.sqlite_writer.clone().lock_owned())
-            .await
-            .map_err(|_| StoreError::Db(DbErr::Custom("database is locked".into())))?;
         // SQLite upgrades a deferred read transaction to a write lazily and fails with "database
         // is locked" if another writer got there first; taking the write lock up front makes
         // writers queue on the busy timeout instead.
@@ -506,10 +488,7 @@ impl Store {
             access_mode: None,
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         };
-        Ok((
-            TxConn::Sea(self.db.begin_with_options(options).await?),
-            Some(turn),
-        ))
+        Ok(TxConn::Sea(self.db.begin_with_options(options).await?))
     }
 }
 
@@ -749,13 +728,7 @@ pub struct Tx {
     /// Set when the transaction wrote outbox events.
     events: std::sync::atomic::AtomicBool,
     events_written: std::sync::Arc<tokio::sync::Notify>,
-    /// SQLite: this process's turn to write, given back when the transaction ends (after
-    /// its commit or rollback: the field is dropped after `inner`).
-    _turn: Option<WriterTurn>,
 }
-
-/// A SQLite writer's turn ([`Store::begin`]).
-type WriterTurn = tokio::sync::OwnedMutexGuard<()>;
 
 /// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
 /// PostgreSQL.
@@ -765,10 +738,9 @@ pub enum TxConn {
 }
 
 impl Tx {
-    fn new(store: &Store, inner: TxConn, turn: Option<WriterTurn>, actor: Option<&Actor>) -> Self {
+    fn new(store: &Store, inner: TxConn, actor: Option<&Actor>) -> Self {
         Self {
             inner,
-            _turn: turn,
             actor: actor.map(AuditActor::from),
             auth_change: std::sync::atomic::AtomicBool::new(false),
             epoch: store.auth_epoch.clone(),
@@ -933,45 +905,5 @@ mod tests {
             redact_url("sqlite://data/rivet.db"),
             "sqlite://data/rivet.db"
         );
-    }
-
-    /// SQLite writers of one process wait for their turn in arrival order and without a pooled
-    /// connection, so reads go on meanwhile.
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn sqlite_writers_wait_their_turn_in_order_without_a_connection() -> Result<()> {
-        let path = std::env::temp_dir().join(format!("rivet-writers-{}.db", new_id()));
-        let store = Store::connect(&format!("sqlite://{}", path.display()), 2).await?;
-        let order = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
-        let first = store.write_system().await?;
-        let mut waiting = Vec::new();
-        for n in [2, 3] {
-            let (store, order) = (store.clone(), order.clone());
-            waiting.push(tokio::spawn(async move {
-                let tx = store.write_system().await?;
-                if let Ok(mut order) = order.lock() {
-                    order.push(n);
-                }
-                tx.commit().await
-            }));
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-        // Both wait, holding no connection: the pool's second one still serves a read.
-        let read = tokio::time::timeout(
-            Duration::from_secs(2),
-            store.system().execute_unprepared("SELECT 1"),
-        )
-        .await;
-        assert!(matches!(read, Ok(Ok(_))), "{read:?}");
-        assert!(order.lock().map(|o| o.is_empty()).unwrap_or(false));
-        first.commit().await?;
-        for task in waiting {
-            task.await
-                .map_err(|e| StoreError::Db(DbErr::Custom(e.to_string())))??;
-        }
-        assert_eq!(order.lock().map(|o| o.clone()).unwrap_or_default(), [2, 3]);
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", path.display()));
-        }
-        Ok(())
     }
 }
