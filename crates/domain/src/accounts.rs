@@ -2,6 +2,7 @@
 //! and the input a client sends, validated once into [`AccountData`]. The shared cleaning of
 //! text and tags used by contacts too lives here; storage and HTTP are elsewhere.
 
+use crate::ids::{AccountId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use crate::values::{Money, parse_currency};
@@ -9,7 +10,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
-use uuid::Uuid;
 
 /// Where a customer relationship stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -195,9 +195,11 @@ pub struct AccountInput {
     pub shipping_region: Option<String>,
     pub shipping_postal_code: Option<String>,
     pub shipping_country: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// The parent account; a cycle is rejected.
-    pub parent_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub parent_id: Option<AccountId>,
     /// prospect (default), onboarding, customer, at_risk or churned.
     pub lifecycle_stage: Option<String>,
     /// 0 to 100.
@@ -232,8 +234,8 @@ pub struct AccountData {
     pub text: Vec<(&'static str, Option<String>)>,
     pub employee_count: Option<i64>,
     pub annual_revenue: Option<Money>,
-    pub owner_id: Option<Uuid>,
-    pub parent_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
+    pub parent_id: Option<AccountId>,
     pub lifecycle_stage: LifecycleStage,
     pub health_score: Option<i32>,
     pub tags: Vec<String>,

@@ -4,6 +4,7 @@
 //! can point at; storage and HTTP are elsewhere.
 
 use crate::accounts::{MAX_TEXT, clean};
+use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use chrono::{DateTime, Utc};
@@ -213,7 +214,8 @@ pub struct ActivityInput {
     pub occurred_at: Option<String>,
     pub duration_seconds: Option<i64>,
     pub outcome: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// The records the activity is about: 1 to 20 leads, contacts, accounts or deals.
     pub links: Option<Vec<LinkInput>>,
 }
@@ -229,7 +231,7 @@ pub struct ActivityData {
     pub occurred_at: Option<DateTime<Utc>>,
     pub duration_seconds: Option<i64>,
     pub outcome: Option<String>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub links: Vec<Link>,
 }
 

@@ -3,6 +3,7 @@
 //! pipeline, and what a stage sets on it, is checked by the store against the company's stages.
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
+use crate::ids::{AccountId, ContactId, PipelineId, StageId, UserId};
 use crate::pipelines::{ForecastCategory, Probability};
 use crate::query::{FieldKind, FieldSpec, Op, QueryError, SortKey};
 use crate::validate::FieldErrors;
@@ -12,7 +13,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
-use uuid::Uuid;
 
 /// What a contact is to a deal.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -236,18 +236,23 @@ pub fn parse_date(text: &str) -> Result<String, String> {
 #[serde(deny_unknown_fields)]
 pub struct DealInput {
     pub name: Option<String>,
-    pub account_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
     /// The primary contact; must belong to `account_id` when both are given.
-    pub contact_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub contact_id: Option<ContactId>,
     /// A decimal string, e.g. `"12500.10"`; not negative.
     pub amount: Option<String>,
     /// ISO 4217 code; the company's currency when left out.
     pub currency: Option<String>,
     /// Expected close date, `YYYY-MM-DD`.
     pub close_date: Option<String>,
-    pub owner_id: Option<Uuid>,
-    pub pipeline_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub pipeline_id: Option<PipelineId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub stage_id: Option<StageId>,
     /// 0 to 100; set from the stage whenever the deal changes stage, unless sent with it.
     pub probability: Option<i64>,
     /// pipeline, best_case, commit, closed or omitted; set from the stage like `probability`.
@@ -268,14 +273,14 @@ pub struct DealInput {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealData {
     pub name: String,
-    pub account_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
+    pub account_id: Option<AccountId>,
+    pub contact_id: Option<ContactId>,
     pub amount_micros: Option<i64>,
     pub currency: Option<String>,
     pub close_date: Option<String>,
-    pub owner_id: Option<Uuid>,
-    pub pipeline_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
+    pub pipeline_id: Option<PipelineId>,
+    pub stage_id: Option<StageId>,
     pub probability: Option<i32>,
     pub forecast_category: Option<ForecastCategory>,
     pub next_step: Option<String>,

@@ -3,6 +3,7 @@
 //! URL, phone) live in [`crate::values`]; storage and HTTP are elsewhere.
 
 use crate::accounts::MAX_TEXT;
+use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::{Money, parse_currency, parse_phone, parse_url};
@@ -10,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use std::fmt;
 use std::str::FromStr;
-use uuid::Uuid;
 
 /// Where a lead stands.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
@@ -277,7 +277,8 @@ pub struct LeadInput {
     pub utm_content: Option<String>,
     /// new (default), contacted, nurturing, qualified, unqualified or converted.
     pub status: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
     /// 0 to 100 (default 0).
     #[schema(minimum = 0, maximum = 100)]
@@ -349,7 +350,7 @@ pub struct LeadData {
     pub employee_count: Option<i64>,
     pub annual_revenue: Option<Money>,
     pub status: LeadStatus,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub tags: Vec<String>,
     pub fit_score: i32,
     pub engagement_score: i32,

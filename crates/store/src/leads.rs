@@ -8,6 +8,7 @@ use crate::row::table_row;
 use crate::tables::Leads;
 use crate::{Result, Store, Tx};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{LeadId, UserId, kind};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadInput, LeadStatus, total_score};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
@@ -15,12 +16,12 @@ use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
 use serde_json::json;
-use uuid::Uuid;
 
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lead {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: LeadId,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub title: Option<String>,
@@ -46,7 +47,8 @@ pub struct Lead {
     pub utm_term: Option<String>,
     pub utm_content: Option<String>,
     pub status: LeadStatus,
-    pub owner_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
     pub tags: Vec<String>,
     pub fit_score: i32,
     pub engagement_score: i32,
@@ -64,7 +66,8 @@ pub struct Lead {
     pub competition: Option<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -93,7 +96,7 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct LeadRow in Leads::Table {
-    id: Uuid,
+    id: LeadId,
     first_name: Option<String>,
     last_name: Option<String>,
     title: Option<String>,
@@ -118,7 +121,7 @@ pub struct LeadRow in Leads::Table {
     utm_term: Option<String>,
     utm_content: Option<String>,
     status: String,
-    owner_id: Uuid,
+    owner_id: UserId,
     tags: serde_json::Value,
     fit_score: i32,
     engagement_score: i32,
@@ -135,7 +138,7 @@ pub struct LeadRow in Leads::Table {
     champion: Option<String>,
     competition: Option<String>,
     custom_fields: serde_json::Value,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -271,7 +274,7 @@ fn sort_value(lead: &Lead, field: LeadField) -> FilterValue {
     let text = |v: &Option<String>| FilterValue::Text(v.clone().unwrap_or_default());
     match field {
         LeadField::Status => FilterValue::Text(lead.status.as_str().to_owned()),
-        LeadField::OwnerId => FilterValue::Id(lead.owner_id),
+        LeadField::OwnerId => FilterValue::Id(lead.owner_id.uuid()),
         LeadField::CreatedAt => FilterValue::Time(lead.created_at),
         LeadField::UpdatedAt => FilterValue::Time(lead.updated_at),
         LeadField::Email => text(&lead.email.as_ref().map(|e| e.to_lowercase())),
@@ -341,7 +344,7 @@ fn text_column(field: &str) -> Option<Leads> {
 }
 
 /// The columns a [`LeadData`] writes (everything but ids, creator and times).
-fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
+fn data_columns(data: &LeadData, owner_id: UserId) -> Vec<(Leads, Value)> {
     let mut cols: Vec<(Leads, Value)> = data
         .text
         .iter()
@@ -378,14 +381,15 @@ fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
 }
 
 impl Record for Lead {
+    type Kind = kind::Lead;
     type Row = LeadRow;
     type Field = LeadField;
     const RESOURCE: Resource = Resource::Leads;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> LeadId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     fn custom_fields(&self) -> &serde_json::Value {
@@ -417,16 +421,16 @@ impl Record for Lead {
 impl Write for Lead {
     type Data = LeadData;
 
-    fn data_owner(data: &LeadData) -> Option<Uuid> {
+    fn data_owner(data: &LeadData) -> Option<UserId> {
         data.owner_id
     }
 
     async fn write_columns(
         _tx: &Tx,
         _actor: &Actor,
-        _id: Uuid,
+        _id: LeadId,
         data: &LeadData,
-        owner: Uuid,
+        owner: UserId,
         _before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -440,7 +444,7 @@ impl Write for Lead {
 /// What a bulk update sets on every selected lead.
 #[derive(Debug, Clone, Default)]
 pub struct BulkSet {
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub status: Option<LeadStatus>,
     pub tags: Option<Vec<String>>,
 }
@@ -450,7 +454,7 @@ pub struct BulkSet {
 pub async fn bulk_update(
     store: &Store,
     actor: &Actor,
-    ids: &[Uuid],
+    ids: &[LeadId],
     set: &BulkSet,
 ) -> Result<Vec<Lead>> {
     record::bulk_update(store, actor, ids, set.owner_id, |lead: &Lead| {
@@ -491,7 +495,7 @@ mod tests {
     #[test]
     fn every_writable_field_of_a_lead_is_an_input_field() {
         let lead = Lead {
-            id: Uuid::nil(),
+            id: LeadId::nil(),
             first_name: None,
             last_name: Some("Doe".into()),
             title: None,
@@ -516,7 +520,7 @@ mod tests {
             utm_term: None,
             utm_content: None,
             status: LeadStatus::New,
-            owner_id: Uuid::nil(),
+            owner_id: UserId::nil(),
             tags: Vec::new(),
             fit_score: 0,
             engagement_score: 0,
@@ -533,7 +537,7 @@ mod tests {
             champion: None,
             competition: None,
             custom_fields: serde_json::json!({}),
-            created_by: Uuid::nil(),
+            created_by: UserId::nil(),
             created_at: now(),
             updated_at: now(),
         };

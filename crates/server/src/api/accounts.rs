@@ -15,13 +15,13 @@ use axum::http::StatusCode;
 use rivet_domain::accounts::AccountData;
 use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{AccountId, UserId};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const UPDATE: Access = Access::Allow(Resource::Accounts, Action::Update);
 const DELETE: Access = Access::Allow(Resource::Accounts, Action::Delete);
@@ -124,7 +124,8 @@ impl DeleteParams {
             None => None,
             Some(text) => errors.check(
                 "reassign_to",
-                Uuid::parse_str(text).map_err(|_| "must be an account id".to_owned()),
+                text.parse::<AccountId>()
+                    .map_err(|_| "must be an account id".to_owned()),
             ),
         };
         DeleteOptions {
@@ -155,7 +156,8 @@ async fn destroy(
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<AccountId>,
     pub set: BulkFields,
 }
 
@@ -164,7 +166,8 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = AccountBulkFields)]
 pub struct BulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub lifecycle_stage: Option<String>,
     pub tags: Option<Vec<String>>,
 }
@@ -175,7 +178,8 @@ pub struct BulkFields {
 pub struct BulkDelete {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<AccountId>,
     /// `contacts`: delete the accounts' contacts too.
     pub cascade: Option<String>,
     /// Move the accounts' contacts to this account first.

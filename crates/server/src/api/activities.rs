@@ -17,6 +17,7 @@ use rivet_domain::activities::ActivityData;
 use rivet_domain::activities::{
     ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityInput, RecordType,
 };
+use rivet_domain::ids::{ActivityId, UserId};
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
@@ -160,7 +161,8 @@ async fn list(
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<ActivityId>,
     pub set: BulkFields,
 }
 
@@ -169,7 +171,8 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = ActivityBulkFields)]
 pub struct BulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
 }
 
 async fn bulk_update(

@@ -15,13 +15,13 @@ use axum::extract::State;
 use rivet_domain::contacts::ContactData;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{ContactId, UserId};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const UPDATE: Access = Access::Allow(Resource::Contacts, Action::Update);
 
@@ -86,7 +86,8 @@ pub fn routes() -> ApiRouter {
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<ContactId>,
     pub set: BulkFields,
 }
 
@@ -95,7 +96,8 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = ContactBulkFields)]
 pub struct BulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
 }
 

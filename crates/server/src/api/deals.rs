@@ -19,6 +19,7 @@ use rivet_domain::deals::DealData;
 use rivet_domain::deals::{
     ContactRole, DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField, DealInput, normalize_list_pairs,
 };
+use rivet_domain::ids::{DealId, PipelineId, StageId, UserId};
 use rivet_domain::query::{Condition, FilterValue, ListQuery};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
@@ -27,7 +28,6 @@ use rivet_store::deals::{self, BulkSet, Deal, DealContact, PipelineSummary, Stag
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Deals, Action::Read);
 const UPDATE: Access = Access::Allow(Resource::Deals, Action::Update);
@@ -175,7 +175,7 @@ async fn show_summary(
         rivet_domain::query::Filter {
             field: DealField::PipelineId,
             condition: Condition::Eq(FilterValue::Id(id)),
-        } => Some(*id),
+        } => Some(PipelineId::from_uuid(*id)),
         _ => None,
     });
     Ok(Json(
@@ -260,7 +260,8 @@ async fn remove_contact(
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<DealId>,
     pub set: BulkFields,
 }
 
@@ -269,9 +270,11 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = DealBulkFields)]
 pub struct BulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Moves each deal to this stage (and the stage's pipeline).
-    pub stage_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub stage_id: Option<StageId>,
     pub tags: Option<Vec<String>>,
 }
 

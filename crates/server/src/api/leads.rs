@@ -11,6 +11,7 @@ use crate::http::router::{Access, ApiRouter, post};
 use crate::state::AppState;
 use axum::extract::State;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{LeadId, UserId};
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadData, LeadInput, LeadStatus};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
@@ -18,7 +19,6 @@ use rivet_store::leads::{self, BulkSet, Lead};
 use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 impl Input for LeadInput {
     type Data = LeadData;
@@ -86,7 +86,8 @@ pub fn routes() -> ApiRouter {
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<LeadId>,
     pub set: BulkFields,
 }
 
@@ -95,7 +96,8 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = LeadBulkFields)]
 pub struct BulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub status: Option<String>,
     pub tags: Option<Vec<String>>,
 }

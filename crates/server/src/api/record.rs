@@ -15,6 +15,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::Id;
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
 use rivet_domain::{Action, Actor, FieldErrors};
 use rivet_store::Page;
@@ -26,7 +27,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// A record type's body, as the API reads it and the domain checks it.
 pub trait Input: DeserializeOwned + ToSchema + Send + 'static {
@@ -279,7 +279,7 @@ async fn show<R: ApiRecord>(
 pub async fn update_record<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
+    id: Id<R::Kind>,
     mut patch: Map<String, Value>,
 ) -> Result<R, AppError> {
     check_partial::<R::Input>(&patch, R::REQUIRED_ON_PATCH)?;
@@ -328,7 +328,7 @@ async fn show_history<R: ApiRecord>(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     record::get::<R>(&app.store, &actor, id).await?;
-    history(&app, &actor, R::RESOURCE, id, query).await
+    history(&app, &actor, R::RESOURCE, id.uuid(), query).await
 }
 
 async fn bulk_delete<R: ApiRecord>(
@@ -336,6 +336,6 @@ async fn bulk_delete<R: ApiRecord>(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = record::bulk_delete::<R>(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<R>(&app.store, &actor, &body.checked()?).await?;
     Ok(Json(deleted.into()))
 }

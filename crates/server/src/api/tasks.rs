@@ -18,6 +18,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use chrono_tz::Tz;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{TaskId, UserId};
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::tasks::TaskData;
@@ -29,7 +30,6 @@ use rivet_store::tasks::{self, BulkSet, Task, TaskShortcuts};
 use serde::Deserialize;
 use serde_json::{Map, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Tasks, Action::Read);
 const UPDATE: Access = Access::Allow(Resource::Tasks, Action::Update);
@@ -208,7 +208,8 @@ async fn complete(
 pub struct BulkUpdate {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<TaskId>,
     pub set: BulkFields,
 }
 
@@ -217,7 +218,8 @@ pub struct BulkUpdate {
 #[serde(deny_unknown_fields)]
 #[schema(as = TaskBulkFields)]
 pub struct BulkFields {
-    pub assignee_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub assignee_id: Option<UserId>,
     /// open, in_progress, completed or cancelled.
     pub status: Option<String>,
     /// low, normal, high or urgent.

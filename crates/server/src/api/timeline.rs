@@ -9,6 +9,7 @@ use crate::http::router::{Access, ApiRouter, get};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::Id;
 use rivet_domain::{Action, Resource};
 use rivet_store::record;
 use rivet_store::timeline::{self, Before, TimelinePage};
@@ -57,10 +58,10 @@ pub async fn record_timeline(
     let store = &app.store;
     // Reading the record first makes one outside the caller's scope (or company) a 404.
     match record_type {
-        RecordType::Lead => drop(record::get::<Lead>(store, actor, id).await?),
-        RecordType::Contact => drop(record::get::<Contact>(store, actor, id).await?),
-        RecordType::Account => drop(record::get::<Account>(store, actor, id).await?),
-        RecordType::Deal => drop(record::get::<Deal>(store, actor, id).await?),
+        RecordType::Lead => drop(record::get::<Lead>(store, actor, Id::from_uuid(id)).await?),
+        RecordType::Contact => drop(record::get::<Contact>(store, actor, Id::from_uuid(id)).await?),
+        RecordType::Account => drop(record::get::<Account>(store, actor, Id::from_uuid(id)).await?),
+        RecordType::Deal => drop(record::get::<Deal>(store, actor, Id::from_uuid(id)).await?),
     }
     Ok(timeline::page(store, actor, (record_type, id), before, limit).await?)
 }

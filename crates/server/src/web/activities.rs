@@ -33,6 +33,7 @@ use rivet_domain::activities::{
     ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityKind, Direction, Link,
     RecordType,
 };
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource, Scope};
 use rivet_store::activities::{self, Activity};
@@ -396,7 +397,7 @@ pub async fn index(
             .data
             .iter()
             .map(|activity| ActivityRow {
-                id: activity.id,
+                id: activity.id.uuid(),
                 kind: activity.kind.as_str(),
                 kind_label: kind_label(activity.kind),
                 direction_label: activity.direction.map_or("", direction_label),
@@ -528,7 +529,7 @@ pub async fn bulk(
             return Ok(ctx.render(&page));
         }
         "owner" => {
-            let Ok(owner) = Uuid::parse_str(field("owner_id")) else {
+            let Ok(owner) = field("owner_id").parse::<UserId>() else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
             };
             let set = activities::BulkSet {

@@ -28,6 +28,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
+use rivet_domain::ids::{AccountId, UserId};
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::{self, BulkSet, Contact};
 use rivet_store::record;
@@ -65,7 +66,7 @@ pub struct ContactRow {
     pub id: Uuid,
     pub name: String,
     pub email: String,
-    pub account: Option<(Uuid, String)>,
+    pub account: Option<(AccountId, String)>,
     pub primary: bool,
     pub owner: String,
     pub created: String,
@@ -141,7 +142,7 @@ pub async fn index(
         for c in &page.data {
             let account = c.account_id.map(|id| (id, accounts.known(id)));
             rows.push(ContactRow {
-                id: c.id,
+                id: c.id.uuid(),
                 name: display_name(c),
                 email: c.email.clone().unwrap_or_default(),
                 account,
@@ -239,7 +240,7 @@ pub async fn bulk(
             return Ok(ctx.render(&page));
         }
         "owner" => {
-            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
+            let Ok(owner) = field("owner_id").parse::<UserId>() else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
             };
             let set = BulkSet {
@@ -566,7 +567,7 @@ struct DetailPage {
     id: Uuid,
     name: String,
     title: String,
-    account: Option<(Uuid, String)>,
+    account: Option<(AccountId, String)>,
     primary: bool,
     owner: String,
     tags: Vec<String>,
@@ -639,7 +640,7 @@ pub async fn show(
         layout: ctx.layout(display_name(&contact)),
         timeline,
         here: format!("/contacts/{id}"),
-        id,
+        id: id.uuid(),
         name: display_name(&contact),
         title: text(&contact.title),
         account,

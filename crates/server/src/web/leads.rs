@@ -26,6 +26,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadInput, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
@@ -196,7 +197,7 @@ pub async fn index(
             .data
             .iter()
             .map(|lead| LeadRow {
-                id: lead.id,
+                id: lead.id.uuid(),
                 name: display_name(lead),
                 email: lead.email.clone().unwrap_or_default(),
                 company: lead.company_name.clone().unwrap_or_default(),
@@ -288,7 +289,7 @@ pub async fn bulk(
             return Ok(ctx.render(&page));
         }
         "owner" => {
-            let Ok(owner) = Uuid::parse_str(&field("owner_id")) else {
+            let Ok(owner) = field("owner_id").parse::<UserId>() else {
                 return Ok(ctx.refused(&back, "Choose the new owner first."));
             };
             let set = BulkSet {
@@ -688,7 +689,7 @@ pub async fn show(
             row.target = String::new();
             for change in &mut row.changes {
                 for value in [&mut change.before, &mut change.after] {
-                    if let Ok(uid) = Uuid::parse_str(value)
+                    if let Ok(uid) = value.parse::<UserId>()
                         && owners.names.contains_key(&uid)
                     {
                         *value = owners.name(uid);
@@ -720,7 +721,7 @@ pub async fn show(
         custom,
         timeline,
         here: format!("/leads/{id}"),
-        id,
+        id: id.uuid(),
         name: display_name(&lead),
         subtitle,
         status: lead.status.as_str(),

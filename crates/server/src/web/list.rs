@@ -8,11 +8,11 @@ use crate::http::extract::parse_id;
 use askama::Template;
 use axum::response::Response;
 use chrono::NaiveDate;
+use rivet_domain::ids::{Id, UserId};
 use rivet_domain::{Action, Resource};
 use rivet_store::page::{MAX_LIMIT, PageRequest};
 use rivet_store::users::MemberFilter;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 pub(super) const PAGE_SIZE: u64 = 50;
 
@@ -39,10 +39,10 @@ pub(super) fn choice_options<T: Copy>(
 /// Names of the members the caller may see (all of them with users read, else only themselves):
 /// owners are shown by name where the caller's role allows it.
 pub(super) struct Owners {
-    pub(super) me: Uuid,
-    pub(super) names: HashMap<Uuid, String>,
+    pub(super) me: UserId,
+    pub(super) names: HashMap<UserId, String>,
     /// Active members, for the owner selects, sorted by name.
-    pub(super) active: Vec<(Uuid, String)>,
+    pub(super) active: Vec<(UserId, String)>,
 }
 
 impl Owners {
@@ -81,7 +81,7 @@ impl Owners {
         })
     }
 
-    pub(super) fn name(&self, id: Uuid) -> String {
+    pub(super) fn name(&self, id: UserId) -> String {
         match self.names.get(&id) {
             Some(name) if id == self.me => format!("{name} (you)"),
             Some(name) => name.clone(),
@@ -103,7 +103,7 @@ impl Owners {
             };
             (id.to_string(), label)
         }));
-        if let Ok(id) = Uuid::parse_str(selected)
+        if let Ok(id) = selected.parse::<UserId>()
             && !self.active.iter().any(|(a, _)| *a == id)
         {
             items.push((id.to_string(), self.name(id)));
@@ -235,27 +235,28 @@ impl ListLinks {
 
 #[derive(Template)]
 #[template(path = "web/leads_bulk_delete.html")]
-pub(super) struct ConfirmDeletePage {
+pub(super) struct ConfirmDeletePage<K> {
     pub layout: Layout,
     /// The list: its address and heading, and what one and several of its records are called.
     pub path: &'static str,
     pub title: &'static str,
     pub noun: &'static str,
     pub nouns: &'static str,
-    pub ids: Vec<Uuid>,
+    pub ids: Vec<Id<K>>,
     pub names: Vec<String>,
     pub back: String,
 }
 
 /// What a bulk form selected: the list page to go back to (one under `path`), the button
 /// pressed (`action`) and the ids.
-pub(super) struct Selection {
+pub(super) struct Selection<K> {
     pub back: String,
     pub action: String,
-    pub ids: Vec<Uuid>,
+    /// Typed by the records listed.
+    pub ids: Vec<Id<K>>,
 }
 
-impl Selection {
+impl<K> Selection<K> {
     /// Read the form and check the caller may delete (`action=delete`) or update `resource`;
     /// an empty or too large selection is an answer already (`Err`), back to the list.
     pub(super) fn read(

@@ -34,6 +34,7 @@ use axum::response::Response;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::tasks::{
     TASK_DEFAULT_SORT, TASK_FIELDS, TaskField, TaskInput, TaskPriority, TaskStatus,
@@ -443,7 +444,7 @@ pub async fn index(
             .data
             .iter()
             .map(|task| TaskRow {
-                id: task.id,
+                id: task.id.uuid(),
                 subject: task.subject.clone(),
                 due: task.due_at.map(|at| local(&at, tz)).unwrap_or_default(),
                 overdue: is_pending(task) && task.due_at.is_some_and(|at| at < now),
@@ -569,7 +570,7 @@ pub async fn bulk(
             return Ok(ctx.render(&page));
         }
         "assignee" => {
-            let Ok(assignee) = Uuid::parse_str(field("assignee_id")) else {
+            let Ok(assignee) = field("assignee_id").parse::<UserId>() else {
                 return Ok(ctx.refused(&back, "Choose the new assignee first."));
             };
             let set = tasks::BulkSet {
