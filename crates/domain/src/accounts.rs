@@ -2,61 +2,24 @@
 //! and the input a client sends, validated once into [`AccountData`]. The shared cleaning of
 //! text and tags used by contacts too lives here; storage and HTTP are elsewhere.
 
+use crate::choices::{choice_enum, spec};
 use crate::ids::{AccountId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use crate::values::{Money, parse_currency};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::fmt;
-use std::str::FromStr;
 
-/// Where a customer relationship stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LifecycleStage {
-    Prospect,
-    Onboarding,
-    Customer,
-    AtRisk,
-    Churned,
-}
-
-impl LifecycleStage {
-    pub const NAMES: &'static [&'static str] =
-        &["prospect", "onboarding", "customer", "at_risk", "churned"];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Prospect => "prospect",
-            Self::Onboarding => "onboarding",
-            Self::Customer => "customer",
-            Self::AtRisk => "at_risk",
-            Self::Churned => "churned",
-        }
+choice_enum!(
+    /// Where a customer relationship stands.
+    LifecycleStage {
+        Prospect => "prospect",
+        Onboarding => "onboarding",
+        Customer => "customer",
+        AtRisk => "at_risk",
+        Churned => "churned",
     }
-}
-
-impl fmt::Display for LifecycleStage {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LifecycleStage {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "prospect" => Self::Prospect,
-            "onboarding" => Self::Onboarding,
-            "customer" => Self::Customer,
-            "at_risk" => Self::AtRisk,
-            "churned" => Self::Churned,
-            _ => return Err(format!("must be one of: {}", Self::NAMES.join(", "))),
-        })
-    }
-}
+);
 
 /// The fields of an account a list can filter or sort on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,22 +35,6 @@ pub enum AccountField {
     Tags,
     CreatedAt,
     UpdatedAt,
-}
-
-const fn spec(
-    name: &'static str,
-    field: AccountField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<AccountField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 /// Every list field of accounts, in the order error messages list them.

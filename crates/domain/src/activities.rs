@@ -4,56 +4,14 @@
 //! can point at; storage and HTTP are elsewhere.
 
 use crate::accounts::{MAX_TEXT, clean};
+use crate::choices::{choice_enum, spec};
 use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
-use std::fmt;
 use std::str::FromStr;
 use uuid::Uuid;
-
-/// Declares a snake_case string enum with `NAMES`, `as_str`, `Display` and `FromStr`.
-macro_rules! choice_enum {
-    ($(#[$doc:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name {
-            $($variant),+
-        }
-
-        impl $name {
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
-            pub const ALL: &'static [Self] = &[$(Self::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $(Self::$variant => $text),+
-                }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    _ => Err(format!("must be one of: {}", Self::NAMES.join(", "))),
-                }
-            }
-        }
-    };
-}
-
-pub(crate) use choice_enum;
 
 choice_enum!(
     /// A record an activity links to or a task is about.
@@ -106,22 +64,6 @@ pub enum ActivityField {
     OccurredAt,
     CreatedAt,
     UpdatedAt,
-}
-
-const fn spec(
-    name: &'static str,
-    field: ActivityField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<ActivityField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 /// Every list field of activities, in the order error messages list them.

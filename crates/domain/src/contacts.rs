@@ -2,6 +2,7 @@
 //! into [`ContactData`]. Consent times are the store's (set when a flag changes).
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
+use crate::choices::spec;
 use crate::ids::{AccountId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
@@ -23,22 +24,6 @@ pub enum ContactField {
     Tags,
     CreatedAt,
     UpdatedAt,
-}
-
-const fn spec(
-    name: &'static str,
-    field: ContactField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<ContactField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 const BOOL: FieldKind = FieldKind::Choice(&["true", "false"]);

@@ -3,76 +3,28 @@
 //! pipeline, and what a stage sets on it, is checked by the store against the company's stages.
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
+use crate::choices::{choice_enum, spec};
 use crate::ids::{AccountId, ContactId, PipelineId, StageId, UserId};
 use crate::pipelines::{ForecastCategory, Probability};
 use crate::query::{FieldKind, FieldSpec, Op, QueryError, SortKey};
 use crate::validate::FieldErrors;
 use crate::values::{Money, parse_currency};
 use chrono::NaiveDate;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::fmt;
-use std::str::FromStr;
 
-/// What a contact is to a deal.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ContactRole {
-    DecisionMaker,
-    EconomicBuyer,
-    Champion,
-    Influencer,
-    TechnicalBuyer,
-    User,
-    Other,
-}
-
-impl ContactRole {
-    pub const NAMES: &'static [&'static str] = &[
-        "decision_maker",
-        "economic_buyer",
-        "champion",
-        "influencer",
-        "technical_buyer",
-        "user",
-        "other",
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::DecisionMaker => "decision_maker",
-            Self::EconomicBuyer => "economic_buyer",
-            Self::Champion => "champion",
-            Self::Influencer => "influencer",
-            Self::TechnicalBuyer => "technical_buyer",
-            Self::User => "user",
-            Self::Other => "other",
-        }
+choice_enum!(
+    /// What a contact is to a deal.
+    ContactRole {
+        DecisionMaker => "decision_maker",
+        EconomicBuyer => "economic_buyer",
+        Champion => "champion",
+        Influencer => "influencer",
+        TechnicalBuyer => "technical_buyer",
+        User => "user",
+        Other => "other",
     }
-}
-
-impl fmt::Display for ContactRole {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for ContactRole {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "decision_maker" => Self::DecisionMaker,
-            "economic_buyer" => Self::EconomicBuyer,
-            "champion" => Self::Champion,
-            "influencer" => Self::Influencer,
-            "technical_buyer" => Self::TechnicalBuyer,
-            "user" => Self::User,
-            "other" => Self::Other,
-            _ => return Err(format!("must be one of: {}", Self::NAMES.join(", "))),
-        })
-    }
-}
+);
 
 /// The fields of a deal a list can filter or sort on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -92,22 +44,6 @@ pub enum DealField {
     Tags,
     CreatedAt,
     UpdatedAt,
-}
-
-const fn spec(
-    name: &'static str,
-    field: DealField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<DealField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 /// Every list field of deals, in the order error messages list them.

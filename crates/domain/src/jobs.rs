@@ -1,61 +1,25 @@
 //! Rules of the job queue that need no database: states, retry backoff, cron schedules.
 
+use crate::choices::choice_enum;
 use chrono::{DateTime, Duration, Utc};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum JobState {
-    /// Waiting for its run time or a free worker.
-    Queued,
-    /// Leased by a worker.
-    Running,
-    Succeeded,
-    /// Failed `max_attempts` times; only a manual retry runs it again.
-    Dead,
-    Cancelled,
-}
+choice_enum!(
+    /// Where a job stands.
+    JobState {
+        /// Waiting for its run time or a free worker.
+        Queued => "queued",
+        /// Leased by a worker.
+        Running => "running",
+        Succeeded => "succeeded",
+        /// Failed `max_attempts` times; only a manual retry runs it again.
+        Dead => "dead",
+        Cancelled => "cancelled",
+    }
+);
 
 impl JobState {
-    pub const ALL: &'static [JobState] = &[
-        Self::Queued,
-        Self::Running,
-        Self::Succeeded,
-        Self::Dead,
-        Self::Cancelled,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::Queued => "queued",
-            Self::Running => "running",
-            Self::Succeeded => "succeeded",
-            Self::Dead => "dead",
-            Self::Cancelled => "cancelled",
-        }
-    }
-
     pub fn is_final(self) -> bool {
         matches!(self, Self::Succeeded | Self::Dead | Self::Cancelled)
-    }
-}
-
-impl fmt::Display for JobState {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for JobState {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        Self::ALL
-            .iter()
-            .copied()
-            .find(|st| st.as_str() == s)
-            .ok_or_else(|| "must be one of: queued, running, succeeded, dead, cancelled".into())
     }
 }
 

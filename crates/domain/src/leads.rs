@@ -3,70 +3,25 @@
 //! URL, phone) live in [`crate::values`]; storage and HTTP are elsewhere.
 
 use crate::accounts::MAX_TEXT;
+use crate::choices::{choice_enum, spec};
 use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::{Money, parse_currency, parse_phone, parse_url};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
-use std::fmt;
-use std::str::FromStr;
 
-/// Where a lead stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum LeadStatus {
-    New,
-    Contacted,
-    Nurturing,
-    Qualified,
-    Unqualified,
-    Converted,
-}
-
-impl LeadStatus {
-    pub const NAMES: &'static [&'static str] = &[
-        "new",
-        "contacted",
-        "nurturing",
-        "qualified",
-        "unqualified",
-        "converted",
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::New => "new",
-            Self::Contacted => "contacted",
-            Self::Nurturing => "nurturing",
-            Self::Qualified => "qualified",
-            Self::Unqualified => "unqualified",
-            Self::Converted => "converted",
-        }
+choice_enum!(
+    /// Where a lead stands.
+    LeadStatus {
+        New => "new",
+        Contacted => "contacted",
+        Nurturing => "nurturing",
+        Qualified => "qualified",
+        Unqualified => "unqualified",
+        Converted => "converted",
     }
-}
-
-impl fmt::Display for LeadStatus {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
-
-impl FromStr for LeadStatus {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        Ok(match s {
-            "new" => Self::New,
-            "contacted" => Self::Contacted,
-            "nurturing" => Self::Nurturing,
-            "qualified" => Self::Qualified,
-            "unqualified" => Self::Unqualified,
-            "converted" => Self::Converted,
-            _ => return Err(format!("must be one of: {}", Self::NAMES.join(", "))),
-        })
-    }
-}
+);
 
 /// The fields of a lead a list can filter or sort on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,22 +54,6 @@ pub enum LeadField {
     TotalScore,
     /// One of the BANT or MEDDICC notes (a [`TEXT_FIELDS`] name), filtered by presence.
     Qualification(&'static str),
-}
-
-const fn spec(
-    name: &'static str,
-    field: LeadField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<LeadField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 /// A text field: equal to, one of, or empty; sortable.

@@ -4,49 +4,12 @@
 //! A role grants each pair a [`Scope`]; a route needs a pair with a scope other than `none`, and
 //! the store turns the scope into a `WHERE` clause. Anything not granted is `none`.
 
-use serde::{Deserialize, Serialize};
+use crate::choices::choice_enum;
 use std::collections::BTreeMap;
-use std::fmt;
-use std::str::FromStr;
 
-macro_rules! string_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!(
-                        "must be one of: {}",
-                        [$($text),+].join(", ")
-                    )),
-                }
-            }
-        }
-    };
-}
-
-string_enum!(
+choice_enum!(
     /// What a permission is about. Record resources come first; the rest is administration.
+    #[derive(PartialOrd, Ord)]
     Resource {
         Leads => "leads",
         Accounts => "accounts",
@@ -68,8 +31,9 @@ string_enum!(
     }
 );
 
-string_enum!(
+choice_enum!(
     /// What is done to a resource.
+    #[derive(PartialOrd, Ord)]
     Action {
         Read => "read",
         Create => "create",
@@ -78,9 +42,10 @@ string_enum!(
     }
 );
 
-string_enum!(
+choice_enum!(
     /// How much of a resource a grant covers: every row of the company, the rows owned by the
     /// caller's teams, the caller's own rows, or nothing.
+    #[derive(PartialOrd, Ord)]
     Scope {
         All => "all",
         Team => "team",
@@ -196,8 +161,9 @@ impl PermissionSet {
     }
 }
 
-string_enum!(
+choice_enum!(
     /// The roles every company starts with. They cannot be deleted or renamed.
+    #[derive(PartialOrd, Ord)]
     BuiltinRole {
         Admin => "admin",
         Manager => "manager",

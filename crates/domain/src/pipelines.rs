@@ -4,12 +4,11 @@
 //!
 //! Only rules live here; storage is in `rivet_store::pipelines`, HTTP in the server crate.
 
+use crate::choices::choice_enum;
 use crate::ids::StageId;
 use crate::validate::{FieldErrors, parse_name};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use std::fmt;
-use std::str::FromStr;
 
 /// Longest pipeline or stage name.
 pub const NAME_MAX: usize = 100;
@@ -18,40 +17,7 @@ pub const MAX_STAGES: usize = 50;
 /// The name of the pipeline a new company gets.
 pub const DEFAULT_PIPELINE_NAME: &str = "Sales";
 
-macro_rules! text_enum {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
-        #[serde(rename_all = "snake_case")]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const NAMES: &'static [&'static str] = &[$($text),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $text),+ }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl FromStr for $name {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, String> {
-                match s {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!("must be one of: {}", Self::NAMES.join(", "))),
-                }
-            }
-        }
-    };
-}
-
-text_enum!(
+choice_enum!(
     /// Where a deal in this stage counts in the forecast.
     ForecastCategory {
         Pipeline => "pipeline",
@@ -62,7 +28,7 @@ text_enum!(
     }
 );
 
-text_enum!(
+choice_enum!(
     /// Whether a deal in this stage is still open, or closed won or lost.
     StageOutcome {
         Open => "open",

@@ -4,16 +4,15 @@
 
 use crate::accounts::MAX_TEXT;
 use crate::activities::{RecordType, choice, parse_time, text};
+use crate::choices::{choice_enum, spec};
 use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use chrono::{DateTime, Utc};
-use serde::{Deserialize, Serialize};
-use std::fmt;
-use std::str::FromStr;
+use serde::Deserialize;
 use uuid::Uuid;
 
-crate::activities::choice_enum!(
+choice_enum!(
     /// How urgent a task is.
     TaskPriority {
         Low => "low",
@@ -23,7 +22,7 @@ crate::activities::choice_enum!(
     }
 );
 
-crate::activities::choice_enum!(
+choice_enum!(
     /// Where a task stands.
     TaskStatus {
         Open => "open",
@@ -64,22 +63,6 @@ pub enum TaskField {
     DueAt,
     CreatedAt,
     UpdatedAt,
-}
-
-const fn spec(
-    name: &'static str,
-    field: TaskField,
-    kind: FieldKind,
-    ops: &'static [Op],
-    sortable: bool,
-) -> FieldSpec<TaskField> {
-    FieldSpec {
-        name,
-        field,
-        kind,
-        ops,
-        sortable,
-    }
 }
 
 /// Every list field of tasks, in the order error messages list them.

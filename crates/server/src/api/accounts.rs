@@ -4,8 +4,8 @@
 //! hierarchy check and audit are the store's. `create_account`/`update_account` are what the
 //! web UI will call.
 
-use crate::api::bulk::{BulkResult, bulk_tags, check_ids};
-use crate::api::record::{self, ApiRecord, Input};
+use crate::api::bulk::{BulkResult, check_ids};
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, parse_id};
 use crate::http::router::{Access, ApiRouter, delete, post};
@@ -13,17 +13,16 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::accounts::AccountData;
-use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput, LifecycleStage};
+use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput};
 use rivet_domain::custom_fields::RecordType;
 use rivet_domain::ids::{AccountId, UserId};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
-use rivet_store::accounts::{self, Account, BulkSet, DeleteOptions};
-use serde::Deserialize;
+use rivet_store::accounts::{self, Account, DeleteOptions};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-const UPDATE: Access = Access::Allow(Resource::Accounts, Action::Update);
 const DELETE: Access = Access::Allow(Resource::Accounts, Action::Delete);
 
 impl Input for AccountInput {
@@ -38,6 +37,7 @@ impl Input for AccountInput {
 
 impl ApiRecord for Account {
     type Input = AccountInput;
+    type Bulk = AccountBulkFields;
     const PATH: &'static str = "/accounts";
     const TAG: &'static str = "accounts";
     const NOUN: &'static str = "account";
@@ -64,16 +64,6 @@ impl ApiRecord for Account {
 
 pub fn routes() -> ApiRouter {
     record::collection::<Account>()
-        .add(
-            post("/accounts/bulk-update", UPDATE)
-                .doc(
-                    "accounts",
-                    "Set owner, lifecycle stage and/or tags on up to 500 accounts, all or nothing",
-                )
-                .body::<BulkUpdate>()
-                .returns::<BulkResult>(),
-            bulk_update,
-        )
         .add(
             post("/accounts/bulk-delete", DELETE)
                 .doc(
@@ -150,26 +140,18 @@ async fn destroy(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = AccountBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<AccountId>,
-    pub set: BulkFields,
-}
-
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = AccountBulkFields)]
-pub struct BulkFields {
+pub struct AccountBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     pub lifecycle_stage: Option<String>,
     pub tags: Option<Vec<String>>,
+}
+
+impl BulkFields for AccountBulkFields {
+    const NAMES: &'static [&'static str] = &["owner_id", "lifecycle_stage", "tags"];
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -186,33 +168,6 @@ pub struct BulkDelete {
     pub reassign_to: Option<String>,
     /// `true`: make child accounts top-level.
     pub detach_children: Option<bool>,
-}
-
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    let lifecycle_stage = match body.set.lifecycle_stage.as_deref() {
-        Some(s) => errors.check("set.lifecycle_stage", s.parse::<LifecycleStage>()),
-        None => None,
-    };
-    let tags = bulk_tags(body.set.tags, &mut errors);
-    if body.set.owner_id.is_none() && body.set.lifecycle_stage.is_none() && tags.is_none() {
-        errors.add("set", "must set owner_id, lifecycle_stage or tags");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        owner_id: body.set.owner_id,
-        lifecycle_stage,
-        tags,
-    };
-    let updated = accounts::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
 }
 
 async fn bulk_delete(

@@ -5,30 +5,27 @@
 //! types here; scope (the owner), the link checks and audit are the store's. `create_activity`
 //! and `update_activity` are what the web UI calls.
 
-use crate::api::bulk::BulkResult;
-use crate::api::bulk::check_ids;
-use crate::api::record::{self, ApiRecord, Input};
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, list_window};
-use crate::http::router::{Access, ApiRouter, get, post};
+use crate::http::router::{Access, ApiRouter, get};
 use crate::state::AppState;
 use axum::extract::State;
 use rivet_domain::activities::ActivityData;
 use rivet_domain::activities::{
     ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityInput, RecordType,
 };
-use rivet_domain::ids::{ActivityId, UserId};
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::Page;
-use rivet_store::activities::{self, Activity, BulkSet};
-use serde::Deserialize;
+use rivet_store::activities::{self, Activity};
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Activities, Action::Read);
-const UPDATE: Access = Access::Allow(Resource::Activities, Action::Update);
 
 impl Input for ActivityInput {
     type Data = ActivityData;
@@ -39,6 +36,9 @@ impl Input for ActivityInput {
 
 impl ApiRecord for Activity {
     type Input = ActivityInput;
+    type Bulk = ActivityBulkFields;
+    const BULK_UPDATE_DOC: &'static str =
+        "Set the owner of up to 500 activities, all or nothing; their links stay";
     const PATH: &'static str = "/activities";
     const TAG: &'static str = "activities";
     const NOUN: &'static str = "activity";
@@ -68,32 +68,21 @@ impl ApiRecord for Activity {
 }
 
 pub fn routes() -> ApiRouter {
-    record::routes::<Activity>()
-        .add(
-            get("/activities", READ)
-                .doc(
-                    "activities",
-                    "List activities: filters kind, kind[in], direction, direction[in|empty], \
+    record::routes::<Activity>().add(
+        get("/activities", READ)
+            .doc(
+                "activities",
+                "List activities: filters kind, kind[in], direction, direction[in|empty], \
                      owner_id, owner_id[in], occurred_at[gte|lte], created_at[gte|lte], \
                      updated_at[gte|lte]; record_type with record_id (lead, contact, account or \
                      deal) for the activities linked to that record; sort by kind, \
                      direction, owner_id, occurred_at, created_at or updated_at (-field for \
                      descending; default -occurred_at); q is \
                      a case-insensitive substring of subject and body",
-                )
-                .returns_page::<Activity>(),
-            list,
-        )
-        .add(
-            post("/activities/bulk-update", UPDATE)
-                .doc(
-                    "activities",
-                    "Set the owner of up to 500 activities, all or nothing; their links stay",
-                )
-                .body::<BulkUpdate>()
-                .returns::<BulkResult>(),
-            bulk_update,
-        )
+            )
+            .returns_page::<Activity>(),
+        list,
+    )
 }
 
 /// Take `record_type` and `record_id` out of the pairs: both or neither.
@@ -155,42 +144,14 @@ async fn list(
     ))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = ActivityBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<ActivityId>,
-    pub set: BulkFields,
-}
-
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ActivityBulkFields)]
-pub struct BulkFields {
+pub struct ActivityBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
 }
 
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    if body.set.owner_id.is_none() {
-        errors.add("set", "must set owner_id");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        owner_id: body.set.owner_id,
-    };
-    let updated = activities::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
+impl BulkFields for ActivityBulkFields {
+    const NAMES: &'static [&'static str] = &["owner_id"];
 }

@@ -1,11 +1,15 @@
-//! What every record type's bulk actions share: the id list and its limit, the delete body, the
-//! answer, and the tags a bulk update sets.
+//! What every record type's bulk actions share: the id list and its limit, the update and
+//! delete bodies, the answer, and the tags a bulk update sets.
 
 use crate::http::error::AppError;
 use rivet_domain::FieldErrors;
 use rivet_domain::ids::Id;
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
+use std::borrow::Cow;
+use utoipa::openapi::schema::Schema;
+use utoipa::openapi::{Ref, RefOr};
+use utoipa::{PartialSchema, ToSchema};
 use uuid::Uuid;
 
 /// At most this many ids in one bulk request.
@@ -27,6 +31,43 @@ impl BulkDelete {
         check_ids(&self.ids, &mut errors);
         errors.into_result()?;
         Ok(typed(&self.ids))
+    }
+}
+
+/// A bulk update's body: 1 to [`MAX_BULK`] ids and what to set on each of them, `S` being the
+/// record type's bulk fields (`LeadBulkFields`). Documented as `LeadBulkUpdate`, and so on.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields, bound = "S: DeserializeOwned")]
+pub struct BulkUpdate<S> {
+    pub ids: Vec<Uuid>,
+    pub set: S,
+}
+
+impl<S: ToSchema> PartialSchema for BulkUpdate<S> {
+    /// [`BulkDelete`]'s (the ids) with `set`.
+    fn schema() -> RefOr<Schema> {
+        let mut schema = BulkDelete::schema();
+        if let RefOr::T(Schema::Object(object)) = &mut schema {
+            object
+                .properties
+                .insert("set".into(), Ref::from_schema_name(S::name()).into());
+            object.required.push("set".into());
+        }
+        schema
+    }
+}
+
+impl<S: ToSchema> ToSchema for BulkUpdate<S> {
+    /// `LeadBulkFields` → `LeadBulkUpdate`.
+    fn name() -> Cow<'static, str> {
+        let fields = S::name();
+        let record = fields.strip_suffix("BulkFields").unwrap_or(&fields);
+        Cow::Owned(format!("{record}BulkUpdate"))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((S::name().into_owned(), S::schema()));
+        S::schemas(schemas);
     }
 }
 

@@ -3,27 +3,18 @@
 //! types here; scope, the primary-contact rule, consent times and audit are the store's.
 //! `create_contact`/`update_contact` are what the web UI will call.
 
-use crate::api::bulk::BulkResult;
-use crate::api::bulk::bulk_tags;
-use crate::api::bulk::check_ids;
-use crate::api::record::{self, ApiRecord, Input};
-use crate::http::error::AppError;
-use crate::http::extract::{Auth, Json};
-use crate::http::router::{Access, ApiRouter, post};
-use crate::state::AppState;
-use axum::extract::State;
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
+use crate::http::router::ApiRouter;
+use rivet_domain::FieldErrors;
 use rivet_domain::contacts::ContactData;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
 use rivet_domain::custom_fields::RecordType;
-use rivet_domain::ids::{ContactId, UserId};
+use rivet_domain::ids::UserId;
 use rivet_domain::query::{FieldSpec, SortKey};
-use rivet_domain::{Action, FieldErrors, Resource};
-use rivet_store::contacts::{self, BulkSet, Contact};
-use serde::Deserialize;
+use rivet_store::contacts::Contact;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-
-const UPDATE: Access = Access::Allow(Resource::Contacts, Action::Update);
 
 impl Input for ContactInput {
     type Data = ContactData;
@@ -37,6 +28,7 @@ impl Input for ContactInput {
 
 impl ApiRecord for Contact {
     type Input = ContactInput;
+    type Bulk = ContactBulkFields;
     const PATH: &'static str = "/contacts";
     const TAG: &'static str = "contacts";
     const NOUN: &'static str = "contact";
@@ -68,57 +60,18 @@ impl ApiRecord for Contact {
 }
 
 pub fn routes() -> ApiRouter {
-    record::routes::<Contact>().add(
-        post("/contacts/bulk-update", UPDATE)
-            .doc(
-                "contacts",
-                "Set owner and/or tags on up to 500 contacts, all or nothing",
-            )
-            .body::<BulkUpdate>()
-            .returns::<BulkResult>(),
-        bulk_update,
-    )
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = ContactBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<ContactId>,
-    pub set: BulkFields,
+    record::routes::<Contact>()
 }
 
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = ContactBulkFields)]
-pub struct BulkFields {
+pub struct ContactBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
 }
 
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    let tags = bulk_tags(body.set.tags, &mut errors);
-    if body.set.owner_id.is_none() && tags.is_none() {
-        errors.add("set", "must set owner_id or tags");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        owner_id: body.set.owner_id,
-        tags,
-    };
-    let updated = contacts::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
+impl BulkFields for ContactBulkFields {
+    const NAMES: &'static [&'static str] = &["owner_id", "tags"];
 }

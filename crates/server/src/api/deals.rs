@@ -4,13 +4,10 @@
 //! and stage rules, stage history and audit are the store's. `create_deal`/`update_deal` are what
 //! the web UI will call.
 
-use crate::api::bulk::BulkResult;
-use crate::api::bulk::bulk_tags;
-use crate::api::bulk::check_ids;
-use crate::api::record::{self, ApiRecord, Input};
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, parse_id};
-use crate::http::router::{Access, ApiRouter, delete, get, post, put};
+use crate::http::router::{Access, ApiRouter, delete, get, put};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -19,13 +16,13 @@ use rivet_domain::deals::DealData;
 use rivet_domain::deals::{
     ContactRole, DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField, DealInput, normalize_list_pairs,
 };
-use rivet_domain::ids::{DealId, PipelineId, StageId, UserId};
+use rivet_domain::ids::{PipelineId, StageId, UserId};
 use rivet_domain::query::{Condition, FilterValue, ListQuery};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::Page;
-use rivet_store::deals::{self, BulkSet, Deal, DealContact, PipelineSummary, StageChange};
-use serde::Deserialize;
+use rivet_store::deals::{self, Deal, DealContact, PipelineSummary, StageChange};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -44,6 +41,7 @@ impl Input for DealInput {
 
 impl ApiRecord for Deal {
     type Input = DealInput;
+    type Bulk = DealBulkFields;
     const PATH: &'static str = "/deals";
     const TAG: &'static str = "deals";
     const NOUN: &'static str = "deal";
@@ -74,6 +72,9 @@ impl ApiRecord for Deal {
          stage_id) sets probability and forecast_category from the stage unless \
          sent too, and closed_at for a won or lost stage";
     const DELETE_DOC: &'static str = "Delete a deal with its stage history and contact roles";
+    const BULK_UPDATE_DOC: &'static str = "Set owner, stage and/or tags on up to 500 deals, all or nothing; a new \
+         stage sets pipeline, probability and forecast category and is recorded in the stage \
+         history";
 
     fn set_custom_fields(data: &mut DealData, values: Map<String, Value>) {
         data.custom_fields = values;
@@ -86,6 +87,14 @@ impl ApiRecord for Deal {
     /// A patch that moves the deal (sends `stage_id` or `pipeline_id`) takes probability and
     /// forecast category from the new stage unless it sends them too; `pipeline_id` without
     /// `stage_id` means the pipeline's first stage.
+    /// A bulk stage also moves each deal to the stage's pipeline.
+    fn before_bulk_merge(set: &Map<String, Value>, merged: &mut Map<String, Value>) {
+        Self::before_merge(set, merged);
+        if set.contains_key("stage_id") {
+            merged.remove("pipeline_id");
+        }
+    }
+
     fn before_merge(patch: &Map<String, Value>, merged: &mut Map<String, Value>) {
         if patch.contains_key("stage_id") || patch.contains_key("pipeline_id") {
             merged.remove("probability");
@@ -109,18 +118,6 @@ pub fn routes() -> ApiRouter {
                 )
                 .returns::<PipelineSummary>(),
             show_summary,
-        )
-        .add(
-            post("/deals/bulk-update", UPDATE)
-                .doc(
-                    "deals",
-                    "Set owner, stage and/or tags on up to 500 deals, all or nothing; a new \
-                     stage sets probability and forecast category and is recorded in the stage \
-                     history",
-                )
-                .body::<BulkUpdate>()
-                .returns::<BulkResult>(),
-            bulk_update,
         )
         .add(
             get("/deals/{id}/stage-history", READ)
@@ -254,22 +251,10 @@ async fn remove_contact(
     Ok(StatusCode::NO_CONTENT)
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = DealBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<DealId>,
-    pub set: BulkFields,
-}
-
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = DealBulkFields)]
-pub struct BulkFields {
+pub struct DealBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     /// Moves each deal to this stage (and the stage's pipeline).
@@ -278,25 +263,6 @@ pub struct BulkFields {
     pub tags: Option<Vec<String>>,
 }
 
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    let tags = bulk_tags(body.set.tags, &mut errors);
-    if body.set.owner_id.is_none() && body.set.stage_id.is_none() && tags.is_none() {
-        errors.add("set", "must set owner_id, stage_id or tags");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        owner_id: body.set.owner_id,
-        stage_id: body.set.stage_id,
-        tags,
-    };
-    let updated = deals::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
+impl BulkFields for DealBulkFields {
+    const NAMES: &'static [&'static str] = &["owner_id", "stage_id", "tags"];
 }

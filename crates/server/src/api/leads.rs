@@ -1,22 +1,17 @@
 //! `/leads`: the generic record routes (`crate::api::record`: list with typed filters,
-//! multi-field sort and keyset cursor, create, read, patch, delete, history, bulk delete) and
-//! the leads' own bulk update. Bodies are parsed into `rivet_domain::leads` types; scope and
+//! multi-field sort and keyset cursor, create, read, patch, delete, history, bulk update of
+//! owner, status and tags, bulk delete). Bodies are parsed into `rivet_domain::leads` types; scope and
 //! audit are the store's.
 
-use crate::api::bulk::{BulkResult, bulk_tags, check_ids};
-use crate::api::record::{self, ApiRecord, Input};
-use crate::http::error::AppError;
-use crate::http::extract::{Auth, Json};
-use crate::http::router::{Access, ApiRouter, post};
-use crate::state::AppState;
-use axum::extract::State;
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
+use crate::http::router::ApiRouter;
+use rivet_domain::FieldErrors;
 use rivet_domain::custom_fields::RecordType;
-use rivet_domain::ids::{LeadId, UserId};
-use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadData, LeadInput, LeadStatus};
+use rivet_domain::ids::UserId;
+use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadData, LeadInput};
 use rivet_domain::query::{FieldSpec, SortKey};
-use rivet_domain::{Action, FieldErrors, Resource};
-use rivet_store::leads::{self, BulkSet, Lead};
-use serde::Deserialize;
+use rivet_store::leads::Lead;
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
@@ -32,6 +27,7 @@ impl Input for LeadInput {
 
 impl ApiRecord for Lead {
     type Input = LeadInput;
+    type Bulk = LeadBulkFields;
     const PATH: &'static str = "/leads";
     const TAG: &'static str = "leads";
     const NOUN: &'static str = "lead";
@@ -65,66 +61,19 @@ impl ApiRecord for Lead {
 }
 
 pub fn routes() -> ApiRouter {
-    record::routes::<Lead>().add(
-        post(
-            "/leads/bulk-update",
-            Access::Allow(Resource::Leads, Action::Update),
-        )
-        .doc(
-            "leads",
-            "Set owner, status and/or tags on up to 500 leads, all or nothing",
-        )
-        .body::<BulkUpdate>()
-        .returns::<BulkResult>(),
-        bulk_update,
-    )
-}
-
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = LeadBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<LeadId>,
-    pub set: BulkFields,
+    record::routes::<Lead>()
 }
 
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = LeadBulkFields)]
-pub struct BulkFields {
+pub struct LeadBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     pub status: Option<String>,
     pub tags: Option<Vec<String>>,
 }
 
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    let status = match body.set.status.as_deref() {
-        Some(s) => errors.check("set.status", s.parse::<LeadStatus>()),
-        None => None,
-    };
-    let tags = bulk_tags(body.set.tags, &mut errors);
-    if body.set.owner_id.is_none() && body.set.status.is_none() && tags.is_none() {
-        errors.add("set", "must set owner_id, status or tags");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        owner_id: body.set.owner_id,
-        status,
-        tags,
-    };
-    let updated = leads::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
+impl BulkFields for LeadBulkFields {
+    const NAMES: &'static [&'static str] = &["owner_id", "status", "tags"];
 }

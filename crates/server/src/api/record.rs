@@ -1,12 +1,12 @@
 //! The API of a record type, written once: list (filters, sort, cursor, custom fields), create,
-//! read, partial update, delete, history and bulk delete, with their permissions and OpenAPI
-//! description, for any type declared with [`ApiRecord`] on top of the store's generic record
-//! layer (`rivet_store::record`). A type registers them in one call, [`routes`], and adds what
-//! is its own (a deal's summary, a task's completion, bulk updates of its own fields) beside.
-//! What differs between types is a hook of the declaration, not a copy of a handler.
+//! read, partial update, delete, history, bulk update and bulk delete, with their permissions
+//! and OpenAPI description, for any type declared with [`ApiRecord`] on top of the store's
+//! generic record layer (`rivet_store::record`). A type registers them in one call, [`routes`],
+//! and adds what is its own (a deal's summary, a task's completion) beside. What differs
+//! between types is a hook of the declaration, not a copy of a handler.
 
 use crate::api::audit::{HistoryQuery, history};
-use crate::api::bulk::{BulkDelete, BulkResult};
+use crate::api::bulk::{BulkDelete, BulkResult, BulkUpdate, MAX_BULK, bulk_tags, check_ids, typed};
 use crate::api::custom_fields;
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
@@ -16,9 +16,10 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::custom_fields::RecordType;
 use rivet_domain::ids::Id;
-use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
+use rivet_domain::query::{FieldKind, FieldSpec, ListQuery, SortKey};
 use rivet_domain::{Action, Actor, FieldErrors};
 use rivet_store::Page;
+use rivet_store::StoreError;
 use rivet_store::audit::AuditEntry;
 use rivet_store::query::decode_list_cursor;
 use rivet_store::record::{self, Record, Write};
@@ -39,9 +40,18 @@ pub trait Input: DeserializeOwned + ToSchema + Send + 'static {
     fn validate(self) -> Result<Self::Data, FieldErrors>;
 }
 
+/// What a bulk update may set on a record type (`set` of `POST PATH/bulk-update`): a struct of
+/// optional fields, each checked as a patch of that field would be.
+pub trait BulkFields: DeserializeOwned + Serialize + ToSchema + Send + 'static {
+    /// The fields, in the order a body that sets none is told to set one of them.
+    const NAMES: &'static [&'static str];
+}
+
 /// A record type served by the generic API.
 pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'static {
     type Input: Input<Data = Self::Data>;
+    /// What `POST PATH/bulk-update` may set.
+    type Bulk: BulkFields;
     /// The collection's path: `/leads`.
     const PATH: &'static str;
     /// The OpenAPI tag.
@@ -63,6 +73,7 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
     const PATCH_DOC: &'static str = "";
     const DELETE_DOC: &'static str = "";
     const BULK_DELETE_DOC: &'static str = "";
+    const BULK_UPDATE_DOC: &'static str = "";
     /// The type serves `GET PATH` itself (its list takes shortcuts the generic one does not).
     const OWN_LIST: bool = false;
 
@@ -78,10 +89,36 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
     /// follows its scores, a deal that moves takes its new stage's probability, a contact that
     /// leaves its account stops being its primary contact).
     fn before_merge(_patch: &Map<String, Value>, _merged: &mut Map<String, Value>) {}
+
+    /// The same for a bulk update's `set` (by default what a patch of those fields implies).
+    fn before_bulk_merge(set: &Map<String, Value>, merged: &mut Map<String, Value>) {
+        Self::before_merge(set, merged);
+    }
 }
 
 fn access<R: ApiRecord>(action: Action) -> Access {
     Access::Allow(R::RESOURCE, action)
+}
+
+/// `a, b and/or c`: `words` listed in a sentence, `last` before the last one.
+fn listed<S: AsRef<str>>(words: &[S], last: &str) -> String {
+    match words.split_last() {
+        Some((end, [])) => end.as_ref().to_owned(),
+        Some((end, rest)) => {
+            let rest: Vec<&str> = rest.iter().map(AsRef::as_ref).collect();
+            format!("{} {last} {}", rest.join(", "), end.as_ref())
+        }
+        None => String::new(),
+    }
+}
+
+/// Field names listed as a sentence says them (`owner_id` → owner).
+fn spoken(names: &[&str], last: &str) -> String {
+    let words: Vec<String> = names
+        .iter()
+        .map(|n| n.strip_suffix("_id").unwrap_or(n).replace('_', " "))
+        .collect();
+    listed(&words, last)
 }
 
 /// "a" or "an" before `noun`.
@@ -169,6 +206,22 @@ pub fn collection<R: ApiRecord>() -> ApiRouter {
                 .doc(tag, format!("Audit history of {} {noun}", article(noun)))
                 .returns_page::<AuditEntry>(),
             show_history::<R>,
+        )
+        .add(
+            post(&at(path, "/bulk-update"), access::<R>(Action::Update))
+                .doc(
+                    tag,
+                    doc(
+                        R::BULK_UPDATE_DOC,
+                        format!(
+                            "Set {} on up to {MAX_BULK} {tag}, all or nothing",
+                            spoken(<R::Bulk as BulkFields>::NAMES, "and/or")
+                        ),
+                    ),
+                )
+                .body::<BulkUpdate<R::Bulk>>()
+                .returns::<BulkResult>(),
+            bulk_update::<R>,
         )
 }
 
@@ -311,6 +364,95 @@ async fn update<R: ApiRecord>(
     Ok(Json(update_record::<R>(&app, &actor, id, patch).await?))
 }
 
+/// A bulk update's `set` as the patch it lays over each record: the fields given (`null` is
+/// not given), tags trimmed and de-duplicated; an empty one is an error under `set`.
+pub fn bulk_patch<R: ApiRecord>(set: R::Bulk, errors: &mut FieldErrors) -> Map<String, Value> {
+    let mut patch = match serde_json::to_value(set) {
+        Ok(Value::Object(map)) => map,
+        _ => Map::new(),
+    };
+    patch.retain(|_, value| !value.is_null());
+    // A choice is checked here, so that a bad value is named beside bad ids.
+    for name in <R::Bulk as BulkFields>::NAMES {
+        let choices = R::FIELDS.iter().find_map(|spec| match spec.kind {
+            FieldKind::Choice(choices) if spec.name == *name => Some(choices),
+            _ => None,
+        });
+        if let (Some(choices), Some(Value::String(value))) = (choices, patch.get(*name))
+            && !choices.contains(&value.as_str())
+        {
+            errors.add(
+                &format!("set.{name}"),
+                format!("must be one of: {}", choices.join(", ")),
+            );
+        }
+    }
+    if let Some(tags) = patch.remove("tags") {
+        let tags = serde_json::from_value(tags).ok();
+        if let Some(tags) = bulk_tags(tags, errors) {
+            patch.insert("tags".into(), Value::from(tags));
+        }
+    }
+    if patch.is_empty() {
+        errors.add(
+            "set",
+            format!("must set {}", listed(<R::Bulk as BulkFields>::NAMES, "or")),
+        );
+    }
+    patch
+}
+
+/// Lay `set` (checked by [`bulk_patch`]) over every record of `ids` as a patch would, all in
+/// the caller's update scope or none changed (API and web bulk bar). A value the records refuse
+/// is named `set.<field>`.
+pub async fn bulk_update_records<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    ids: &[Id<R::Kind>],
+    set: Map<String, Value>,
+) -> Result<Vec<R>, AppError> {
+    let new_owner = set
+        .get(R::OWNER_FIELD)
+        .and_then(|owner| serde_json::from_value(owner.clone()).ok());
+    let in_set = |errors: FieldErrors| {
+        let named = errors
+            .0
+            .into_iter()
+            .map(|mut e| {
+                if set.contains_key(&e.field) {
+                    e.field = format!("set.{}", e.field);
+                }
+                e
+            })
+            .collect();
+        StoreError::Invalid(FieldErrors(named))
+    };
+    let updated = record::bulk_update::<R>(&app.store, actor, ids, new_owner, |before| {
+        let mut merged = before.as_input();
+        R::before_bulk_merge(&set, &mut merged);
+        merged.extend(set.clone());
+        let input: R::Input = read_merged(merged).map_err(in_set)?;
+        input.validate().map_err(in_set)
+    })
+    .await?;
+    Ok(updated)
+}
+
+async fn bulk_update<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<BulkUpdate<R::Bulk>>,
+) -> Result<Json<BulkResult>, AppError> {
+    let mut errors = FieldErrors::new();
+    check_ids(&body.ids, &mut errors);
+    let set = bulk_patch::<R>(body.set, &mut errors);
+    errors.into_result()?;
+    let updated = bulk_update_records::<R>(&app, &actor, &typed(&body.ids), set).await?;
+    Ok(Json(BulkResult {
+        count: updated.len(),
+    }))
+}
+
 async fn destroy<R: ApiRecord>(
     State(app): State<AppState>,
     Auth(actor): Auth,
@@ -338,4 +480,21 @@ async fn bulk_delete<R: ApiRecord>(
 ) -> Result<Json<BulkResult>, AppError> {
     let deleted = record::bulk_delete::<R>(&app.store, &actor, &body.checked()?).await?;
     Ok(Json(deleted.into()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{listed, spoken};
+
+    #[test]
+    fn field_names_are_said_as_a_sentence_says_them() {
+        assert_eq!(spoken(&["owner_id"], "or"), "owner");
+        assert_eq!(spoken(&["owner_id", "tags"], "or"), "owner or tags");
+        assert_eq!(
+            spoken(&["owner_id", "lifecycle_stage", "tags"], "and/or"),
+            "owner, lifecycle stage and/or tags"
+        );
+        assert_eq!(spoken(&[], "or"), "");
+        assert_eq!(listed(&["owner_id", "tags"], "or"), "owner_id or tags");
+    }
 }

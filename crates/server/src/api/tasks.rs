@@ -7,10 +7,8 @@
 //!
 //! "Today" is the company's day: from midnight to midnight in its time zone (settings), not UTC.
 
-use crate::api::bulk::BulkResult;
-use crate::api::bulk::check_ids;
 use crate::api::record::update_record;
-use crate::api::record::{self, ApiRecord, Input};
+use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, list_window, parse_id};
 use crate::http::router::{Access, ApiRouter, get, post};
@@ -18,16 +16,16 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use chrono_tz::Tz;
 use rivet_domain::custom_fields::RecordType;
-use rivet_domain::ids::{TaskId, UserId};
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::tasks::TaskData;
-use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput, TaskPriority, TaskStatus};
+use rivet_domain::tasks::{TASK_DEFAULT_SORT, TASK_FIELDS, TaskInput};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::companies;
-use rivet_store::tasks::{self, BulkSet, Task, TaskShortcuts};
-use serde::Deserialize;
+use rivet_store::tasks::{self, Task, TaskShortcuts};
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use utoipa::ToSchema;
 
@@ -43,6 +41,9 @@ impl Input for TaskInput {
 
 impl ApiRecord for Task {
     type Input = TaskInput;
+    type Bulk = TaskBulkFields;
+    const BULK_UPDATE_DOC: &'static str = "Set assignee, status and/or priority on up to 500 tasks, all or nothing; \
+         completed_at follows the status as in an update";
     const PATH: &'static str = "/tasks";
     const TAG: &'static str = "tasks";
     const NOUN: &'static str = "task";
@@ -84,17 +85,6 @@ pub fn routes() -> ApiRouter {
                 )
                 .returns_page::<Task>(),
             list,
-        )
-        .add(
-            post("/tasks/bulk-update", UPDATE)
-                .doc(
-                    "tasks",
-                    "Set assignee, status and/or priority on up to 500 tasks, all or nothing; \
-                     completed_at follows the status as in an update",
-                )
-                .body::<BulkUpdate>()
-                .returns::<BulkResult>(),
-            bulk_update,
         )
         .add(
             post("/tasks/{id}/complete", UPDATE)
@@ -202,22 +192,10 @@ async fn complete(
     Ok(Json(update_record::<Task>(&app, &actor, id, patch).await?))
 }
 
-#[derive(Debug, Deserialize, ToSchema)]
-#[serde(deny_unknown_fields)]
-#[schema(as = TaskBulkUpdate)]
-pub struct BulkUpdate {
-    /// 1 to 500 ids.
-    #[schema(min_items = 1, max_items = 500)]
-    #[schema(value_type = Vec<uuid::Uuid>)]
-    pub ids: Vec<TaskId>,
-    pub set: BulkFields,
-}
-
 /// What a bulk update sets; at least one field.
-#[derive(Debug, Deserialize, ToSchema)]
+#[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
-#[schema(as = TaskBulkFields)]
-pub struct BulkFields {
+pub struct TaskBulkFields {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub assignee_id: Option<UserId>,
     /// open, in_progress, completed or cancelled.
@@ -226,34 +204,6 @@ pub struct BulkFields {
     pub priority: Option<String>,
 }
 
-async fn bulk_update(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(body): Json<BulkUpdate>,
-) -> Result<Json<BulkResult>, AppError> {
-    let mut errors = FieldErrors::new();
-    check_ids(&body.ids, &mut errors);
-    let status = body
-        .set
-        .status
-        .as_deref()
-        .and_then(|s| errors.check("set.status", s.parse::<TaskStatus>()));
-    let priority = body
-        .set
-        .priority
-        .as_deref()
-        .and_then(|p| errors.check("set.priority", p.parse::<TaskPriority>()));
-    if body.set.assignee_id.is_none() && body.set.status.is_none() && body.set.priority.is_none() {
-        errors.add("set", "must set assignee_id, status or priority");
-    }
-    errors.into_result()?;
-    let set = BulkSet {
-        assignee_id: body.set.assignee_id,
-        status,
-        priority,
-    };
-    let updated = tasks::bulk_update(&app.store, &actor, &body.ids, &set).await?;
-    Ok(Json(BulkResult {
-        count: updated.len(),
-    }))
+impl BulkFields for TaskBulkFields {
+    const NAMES: &'static [&'static str] = &["assignee_id", "status", "priority"];
 }
