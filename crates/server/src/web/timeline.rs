@@ -91,16 +91,10 @@ pub(super) async fn load(
             ))
         })?),
     };
-    let page = crate::api::timeline::record_timeline(
-        &ctx.app,
-        &ctx.actor,
-        record,
-        id.into(),
-        PAGE,
-        before,
-    )
-    .await
-    .map_err(|e| ctx.fail(e))?;
+    let page =
+        crate::api::timeline::record_timeline(&ctx.app, &ctx.actor, record, id, PAGE, before)
+            .await
+            .map_err(|e| ctx.fail(e))?;
     let edits_activities = ctx.can(Resource::Activities, Action::Update);
     let edits_tasks = ctx.can(Resource::Tasks, Action::Update);
     let rows = page
