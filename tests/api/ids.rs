@@ -12,11 +12,11 @@ use uuid::Uuid;
 async fn a_records_typed_ids_read_back_as_the_uuids_stored(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
-    let created = json_of(
-        app.post("/api/v1/leads", &admin, json!({"last_name": "Doe"}))
-            .await,
-    )
-    .await;
+    let response = app
+        .post("/leads", &admin, json!({"last_name": "Doe"}))
+        .await;
+    assert_eq!(response.status(), 201);
+    let created = json_of(response).await;
     let id: LeadId = created["id"].as_str().unwrap().parse().unwrap();
     assert_eq!(created["owner_id"], json!(admin.user_id));
 
