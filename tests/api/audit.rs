@@ -106,7 +106,7 @@ async fn a_change_that_fails_halfway_leaves_neither_data_nor_audit(db: Db) {
         &NewMember {
             email: Email::parse("halfway@acme.test").unwrap(),
             name: "Halfway".into(),
-            role_id: uuid::Uuid::now_v7(),
+            role_id: rivet_domain::ids::RoleId::new(),
             team_id: None,
             password_hash: None,
         },

@@ -289,7 +289,7 @@ async fn an_owner_that_is_no_superuser_migrates_and_is_bound_the_same_way() {
         .unwrap()
         .unwrap();
         let tx = store.write(&actor).await.unwrap();
-        let insert = |company: uuid::Uuid| {
+        let insert = |company: rivet_domain::ids::CompanyId| {
             format!(
                 "INSERT INTO teams (company_id, id, name, created_at, updated_at) \
                  VALUES ('{company}', '{}', 'T {company}', now(), now())",
@@ -302,7 +302,7 @@ async fn an_owner_that_is_no_superuser_migrates_and_is_bound_the_same_way() {
             .unwrap();
         let foreign = tx
             .conn()
-            .execute_unprepared(&insert(uuid::Uuid::new_v4()))
+            .execute_unprepared(&insert(rivet_domain::ids::CompanyId::new()))
             .await;
         let message = foreign.expect_err("a row of another company").to_string();
         assert!(message.contains("row-level security"), "{message}");

@@ -11,6 +11,7 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use reqwest::{Client, Method, RequestBuilder, Response, StatusCode};
+use rivet_domain::ids::{CompanyId, UserId};
 use rivet_server::{AppState, Config};
 use serde_json::{Value, json};
 use std::net::SocketAddr;
@@ -83,7 +84,7 @@ pub struct TestApp {
     pub client: Client,
     pub db: Db,
     /// The first company, created on start with [`ADMIN_EMAIL`] as its admin.
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     _dir: TempDir,
     pg: Option<(String, String)>,
     server: tokio::task::JoinHandle<()>,
@@ -239,8 +240,8 @@ impl Drop for TestApp {
 pub struct Session {
     pub token: String,
     pub refresh_token: String,
-    pub user_id: Uuid,
-    pub company_id: Uuid,
+    pub user_id: UserId,
+    pub company_id: CompanyId,
 }
 
 impl TestApp {
@@ -322,18 +323,18 @@ impl TestApp {
                 .as_str()
                 .unwrap_or_default()
                 .to_owned(),
-            user_id: Uuid::nil(),
+            user_id: UserId::nil(),
             company_id: body["company_id"]
                 .as_str()
                 .and_then(|c| c.parse().ok())
-                .unwrap_or_default(),
+                .unwrap_or(CompanyId::nil()),
         };
         let me: Value = self.get("/me", &who).await.json().await.expect("me JSON");
         Session {
             user_id: me["user"]["id"]
                 .as_str()
                 .and_then(|i| i.parse().ok())
-                .unwrap_or_default(),
+                .unwrap_or(UserId::nil()),
             ..who
         }
     }

@@ -3,12 +3,12 @@
 //! text and tags used by contacts too lives here; storage and HTTP are elsewhere.
 
 use crate::choices::{choice_enum, spec};
+use crate::ids::{AccountId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use crate::values::{Money, parse_currency};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 choice_enum!(
     /// Where a customer relationship stands.
@@ -142,9 +142,11 @@ pub struct AccountInput {
     pub shipping_region: Option<String>,
     pub shipping_postal_code: Option<String>,
     pub shipping_country: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// The parent account; a cycle is rejected.
-    pub parent_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub parent_id: Option<AccountId>,
     /// prospect (default), onboarding, customer, at_risk or churned.
     pub lifecycle_stage: Option<String>,
     /// 0 to 100.
@@ -179,8 +181,8 @@ pub struct AccountData {
     pub text: Vec<(&'static str, Option<String>)>,
     pub employee_count: Option<i64>,
     pub annual_revenue: Option<Money>,
-    pub owner_id: Option<Uuid>,
-    pub parent_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
+    pub parent_id: Option<AccountId>,
     pub lifecycle_stage: LifecycleStage,
     pub health_score: Option<i32>,
     pub tags: Vec<String>,

@@ -5,6 +5,7 @@
 
 use crate::accounts::{MAX_TEXT, clean};
 use crate::choices::{choice_enum, spec};
+use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use chrono::{DateTime, Utc};
@@ -155,7 +156,8 @@ pub struct ActivityInput {
     pub occurred_at: Option<String>,
     pub duration_seconds: Option<i64>,
     pub outcome: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// The records the activity is about: 1 to 20 leads, contacts, accounts or deals.
     pub links: Option<Vec<LinkInput>>,
 }
@@ -171,7 +173,7 @@ pub struct ActivityData {
     pub occurred_at: Option<DateTime<Utc>>,
     pub duration_seconds: Option<i64>,
     pub outcome: Option<String>,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub links: Vec<Link>,
 }
 

@@ -1,23 +1,23 @@
 //! Who is asking: the authenticated principal of one request, inside one company.
 
+use crate::ids::{ApiKeyId, CompanyId, RoleId, SessionId, TeamId, UserId};
 use crate::permissions::{Action, PermissionSet, Resource, Scope};
-use uuid::Uuid;
 
 /// The caller of one request. Every store call takes it, so a query cannot forget the company,
 /// and the caller's scope becomes the query's filter.
 #[derive(Debug, Clone)]
 pub struct Actor {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     /// The user acting, or for an API key the user who created it (its "own" rows).
-    pub user_id: Uuid,
-    pub api_key_id: Option<Uuid>,
+    pub user_id: UserId,
+    pub api_key_id: Option<ApiKeyId>,
     /// The session (refresh-token family or web session) the request belongs to.
-    pub session_id: Option<Uuid>,
-    pub role_id: Uuid,
+    pub session_id: Option<SessionId>,
+    pub role_id: RoleId,
     /// Shared: an `Actor` is cloned several times per request, the grants never change in it.
     pub permissions: std::sync::Arc<PermissionSet>,
     /// The teams whose rows "team" scope covers: the caller's own team and every team they manage.
-    pub team_ids: Vec<Uuid>,
+    pub team_ids: Vec<TeamId>,
     /// May read and change installation-wide settings, logs and statistics.
     pub is_system_admin: bool,
     pub request_id: Option<String>,

@@ -3,12 +3,12 @@
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
 use crate::choices::spec;
+use crate::ids::{AccountId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::parse_phone;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 /// The fields of a contact a list can filter or sort on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -119,10 +119,12 @@ pub struct ContactInput {
     pub email: Option<String>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
-    pub account_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
     /// The account's primary contact; setting it un-sets the account's previous one.
     pub is_primary: Option<bool>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub email_consent: Option<bool>,
     /// Where the e-mail consent came from (a form, an import, a call …).
     pub email_consent_source: Option<String>,
@@ -161,9 +163,9 @@ pub struct ContactData {
     /// `(field, value)` for each of [`TEXT_FIELDS`], in that order.
     pub text: Vec<(&'static str, Option<String>)>,
     pub email: Option<Email>,
-    pub account_id: Option<Uuid>,
+    pub account_id: Option<AccountId>,
     pub is_primary: bool,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub email_consent: bool,
     pub whatsapp_consent: bool,
     pub tags: Vec<String>,

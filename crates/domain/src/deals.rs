@@ -4,6 +4,7 @@
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
 use crate::choices::{choice_enum, spec};
+use crate::ids::{AccountId, ContactId, PipelineId, StageId, UserId};
 use crate::pipelines::{ForecastCategory, Probability};
 use crate::query::{FieldKind, FieldSpec, Op, QueryError, SortKey};
 use crate::validate::FieldErrors;
@@ -11,7 +12,6 @@ use crate::values::{Money, parse_currency};
 use chrono::NaiveDate;
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 choice_enum!(
     /// What a contact is to a deal.
@@ -172,18 +172,23 @@ pub fn parse_date(text: &str) -> Result<String, String> {
 #[serde(deny_unknown_fields)]
 pub struct DealInput {
     pub name: Option<String>,
-    pub account_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
     /// The primary contact; must belong to `account_id` when both are given.
-    pub contact_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub contact_id: Option<ContactId>,
     /// A decimal string, e.g. `"12500.10"`; not negative.
     pub amount: Option<String>,
     /// ISO 4217 code; the company's currency when left out.
     pub currency: Option<String>,
     /// Expected close date, `YYYY-MM-DD`.
     pub close_date: Option<String>,
-    pub owner_id: Option<Uuid>,
-    pub pipeline_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub pipeline_id: Option<PipelineId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub stage_id: Option<StageId>,
     /// 0 to 100; set from the stage whenever the deal changes stage, unless sent with it.
     pub probability: Option<i64>,
     /// pipeline, best_case, commit, closed or omitted; set from the stage like `probability`.
@@ -204,14 +209,14 @@ pub struct DealInput {
 #[derive(Debug, Clone, PartialEq)]
 pub struct DealData {
     pub name: String,
-    pub account_id: Option<Uuid>,
-    pub contact_id: Option<Uuid>,
+    pub account_id: Option<AccountId>,
+    pub contact_id: Option<ContactId>,
     pub amount_micros: Option<i64>,
     pub currency: Option<String>,
     pub close_date: Option<String>,
-    pub owner_id: Option<Uuid>,
-    pub pipeline_id: Option<Uuid>,
-    pub stage_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
+    pub pipeline_id: Option<PipelineId>,
+    pub stage_id: Option<StageId>,
     pub probability: Option<i32>,
     pub forecast_category: Option<ForecastCategory>,
     pub next_step: Option<String>,

@@ -4,12 +4,12 @@
 
 use crate::accounts::MAX_TEXT;
 use crate::choices::{choice_enum, spec};
+use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::{Money, parse_currency, parse_phone, parse_url};
 use serde::Deserialize;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 choice_enum!(
     /// Where a lead stands.
@@ -216,7 +216,8 @@ pub struct LeadInput {
     pub utm_content: Option<String>,
     /// new (default), contacted, nurturing, qualified, unqualified or converted.
     pub status: Option<String>,
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
     /// 0 to 100 (default 0).
     #[schema(minimum = 0, maximum = 100)]
@@ -288,7 +289,7 @@ pub struct LeadData {
     pub employee_count: Option<i64>,
     pub annual_revenue: Option<Money>,
     pub status: LeadStatus,
-    pub owner_id: Option<Uuid>,
+    pub owner_id: Option<UserId>,
     pub tags: Vec<String>,
     pub fit_score: i32,
     pub engagement_score: i32,

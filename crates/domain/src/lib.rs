@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
 pub mod events;
+pub mod ids;
 pub mod jobs;
 pub mod leads;
 pub mod permissions;
@@ -23,5 +24,6 @@ pub mod validate;
 pub mod values;
 
 pub use actor::Actor;
+pub use ids::{Id, kind};
 pub use permissions::{Action, BuiltinRole, PermissionSet, Resource, Scope};
 pub use validate::{Email, FieldError, FieldErrors};

@@ -5,10 +5,10 @@
 //! Only rules live here; storage is in `rivet_store::pipelines`, HTTP in the server crate.
 
 use crate::choices::choice_enum;
+use crate::ids::StageId;
 use crate::validate::{FieldErrors, parse_name};
 use serde::{Deserialize, Serialize};
 use std::collections::HashSet;
-use uuid::Uuid;
 
 /// Longest pipeline or stage name.
 pub const NAME_MAX: usize = 100;
@@ -172,7 +172,11 @@ pub fn default_stages() -> Vec<StageSpec> {
 }
 
 /// Insert `id` at 1-based `position` (the end when `None`); positions 1 to len + 1 are valid.
-pub fn insert_at(order: &mut Vec<Uuid>, id: Uuid, position: Option<i64>) -> Result<(), String> {
+pub fn insert_at(
+    order: &mut Vec<StageId>,
+    id: StageId,
+    position: Option<i64>,
+) -> Result<(), String> {
     let index = match position {
         None => order.len(),
         Some(p) => index_of(p, order.len() + 1)?,
@@ -182,7 +186,7 @@ pub fn insert_at(order: &mut Vec<Uuid>, id: Uuid, position: Option<i64>) -> Resu
 }
 
 /// Move `id` to 1-based `position`, shifting the stages in between.
-pub fn move_to(order: &mut Vec<Uuid>, id: Uuid, position: i64) -> Result<(), String> {
+pub fn move_to(order: &mut Vec<StageId>, id: StageId, position: i64) -> Result<(), String> {
     let index = index_of(position, order.len())?;
     let Some(from) = order.iter().position(|s| *s == id) else {
         return Err("is not a stage of this pipeline".to_owned());
@@ -201,8 +205,8 @@ fn index_of(position: i64, slots: usize) -> Result<usize, String> {
 }
 
 /// A new order must name every current stage exactly once.
-pub fn check_reorder(current: &[Uuid], proposed: &[Uuid]) -> Result<(), String> {
-    let wanted: HashSet<&Uuid> = current.iter().collect();
+pub fn check_reorder(current: &[StageId], proposed: &[StageId]) -> Result<(), String> {
+    let wanted: HashSet<&StageId> = current.iter().collect();
     let mut seen = HashSet::new();
     for id in proposed {
         if !wanted.contains(id) {
@@ -303,10 +307,10 @@ mod tests {
     #[test]
     fn stages_move_and_insert_by_one_based_position() {
         let [a, b, c, d] = [
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
-            Uuid::now_v7(),
+            StageId::new(),
+            StageId::new(),
+            StageId::new(),
+            StageId::new(),
         ];
         let mut order = vec![a, b, c];
         move_to(&mut order, c, 1).unwrap();
@@ -322,10 +326,10 @@ mod tests {
 
     #[test]
     fn a_new_order_names_every_stage_once() {
-        let [a, b] = [Uuid::now_v7(), Uuid::now_v7()];
+        let [a, b] = [StageId::new(), StageId::new()];
         assert!(check_reorder(&[a, b], &[b, a]).is_ok());
         assert!(check_reorder(&[a, b], &[a]).is_err());
         assert!(check_reorder(&[a, b], &[a, a]).is_err());
-        assert!(check_reorder(&[a, b], &[a, b, Uuid::now_v7()]).is_err());
+        assert!(check_reorder(&[a, b], &[a, b, StageId::new()]).is_err());
     }
 }

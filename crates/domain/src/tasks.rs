@@ -5,6 +5,7 @@
 use crate::accounts::MAX_TEXT;
 use crate::activities::{RecordType, choice, parse_time, text};
 use crate::choices::{choice_enum, spec};
+use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
 use chrono::{DateTime, Utc};
@@ -159,7 +160,8 @@ pub struct TaskInput {
     pub priority: Option<String>,
     /// open (default), in_progress, completed or cancelled.
     pub status: Option<String>,
-    pub assignee_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub assignee_id: Option<UserId>,
     /// lead, contact, account or deal; needs `related_id`.
     pub related_type: Option<String>,
     pub related_id: Option<Uuid>,
@@ -174,7 +176,7 @@ pub struct TaskData {
     pub reminder_at: Option<DateTime<Utc>>,
     pub priority: TaskPriority,
     pub status: TaskStatus,
-    pub assignee_id: Option<Uuid>,
+    pub assignee_id: Option<UserId>,
     /// Both or neither.
     pub related: Option<(RecordType, Uuid)>,
 }

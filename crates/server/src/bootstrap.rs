@@ -4,17 +4,17 @@
 use crate::config::Config;
 use crate::http::error::AppError;
 use crate::password::hash_password;
+use rivet_domain::ids::{CompanyId, UserId};
 use rivet_domain::validate::parse_name;
 use rivet_domain::{BuiltinRole, Email, FieldErrors};
 use rivet_store::users::NewMember;
 use rivet_store::{Store, companies, users};
-use uuid::Uuid;
 
 /// What was created, for the console.
 #[derive(Debug, Clone)]
 pub struct CreatedCompany {
-    pub company_id: Uuid,
-    pub admin_user_id: Uuid,
+    pub company_id: CompanyId,
+    pub admin_user_id: UserId,
     pub admin_email: String,
     /// Set when the password was generated here and must be shown once.
     pub generated_password: Option<String>,
@@ -103,9 +103,9 @@ pub async fn first_run(store: &Store, config: &Config) -> Result<Option<CreatedC
 }
 
 /// The company a command names by id or by name (ignoring case).
-pub async fn find_company(store: &Store, id_or_name: &str) -> Result<Uuid, AppError> {
+pub async fn find_company(store: &Store, id_or_name: &str) -> Result<CompanyId, AppError> {
     let wanted = id_or_name.trim();
-    if let Ok(id) = Uuid::parse_str(wanted) {
+    if let Ok(id) = wanted.parse::<CompanyId>() {
         return match companies::get_by_id(store, id).await {
             Ok(company) => Ok(company.id),
             Err(rivet_store::StoreError::NotFound) => {
@@ -141,7 +141,7 @@ pub async fn find_company(store: &Store, id_or_name: &str) -> Result<Uuid, AppEr
 /// A user added to a company by [`add_user`].
 #[derive(Debug, Clone)]
 pub struct AddedUser {
-    pub user_id: Uuid,
+    pub user_id: UserId,
     /// The e-mail already belonged to a user (of another company): that user became a member
     /// and kept their name and password.
     pub existing: bool,
@@ -152,7 +152,7 @@ pub struct AddedUser {
 /// another company) adds that user, whose password and name stay as they are.
 pub async fn add_user(
     store: &Store,
-    company_id: Uuid,
+    company_id: CompanyId,
     email: &str,
     name: &str,
     role: &str,

@@ -260,7 +260,7 @@ async fn send_batch(
     client: &reqwest::Client,
     claimed: Vec<DueDelivery>,
 ) -> Vec<(DueDelivery, u16)> {
-    let mut ids: Vec<uuid::Uuid> = claimed.iter().map(|d| d.webhook_id).collect();
+    let mut ids: Vec<_> = claimed.iter().map(|d| d.webhook_id).collect();
     ids.sort();
     ids.dedup();
     let targets = match webhooks::targets(store, &ids).await {

@@ -14,6 +14,7 @@ use crate::password::hash_password;
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
+use rivet_domain::ids::{CompanyId, PipelineId, TeamId, UserId};
 use rivet_domain::{BuiltinRole, Email};
 use rivet_store::sea_orm::ConnectionTrait;
 use rivet_store::sea_orm::sea_query::{DynIden, Expr, IntoIden, Query, SimpleExpr, Value};
@@ -133,7 +134,7 @@ impl Options {
 /// A demo user, for the console.
 #[derive(Debug, Clone)]
 pub struct DemoUser {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub role: &'static str,
@@ -161,7 +162,7 @@ impl TableDone {
 /// What was created.
 #[derive(Debug, Clone)]
 pub struct Seeded {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub users: Vec<DemoUser>,
     pub tables: Vec<TableDone>,
 }
@@ -191,7 +192,7 @@ pub async fn seed(
         company_id,
         today,
         owners: people,
-        created_by: demo_users.first().map(|u| u.id).unwrap_or_default(),
+        created_by: demo_users.first().map_or(UserId::nil(), |u| u.id),
     };
     let load = rivet_store::search::BulkLoad::start(store).await?;
     let loaded = seed_records(&ctx, &counts, &mut progress).await;
@@ -326,10 +327,10 @@ pub async fn database_is_empty(store: &Store) -> Result<bool, AppError> {
 
 struct Ctx {
     store: Store,
-    company_id: Uuid,
+    company_id: CompanyId,
     today: DateTime<Utc>,
     owners: Owners,
-    created_by: Uuid,
+    created_by: UserId,
 }
 
 impl Ctx {
@@ -353,13 +354,13 @@ fn id_at(rng: &mut StdRng, at: DateTime<Utc>) -> Uuid {
 
 /// The record owners: sales reps own most records, managers some.
 struct Owners {
-    reps: Vec<Uuid>,
-    managers: Vec<Uuid>,
+    reps: Vec<UserId>,
+    managers: Vec<UserId>,
 }
 
 impl Owners {
     fn new(users: &[DemoUser]) -> Self {
-        let pick = |role: &str| -> Vec<Uuid> {
+        let pick = |role: &str| -> Vec<UserId> {
             users
                 .iter()
                 .filter(|u| u.role == role)
@@ -374,7 +375,7 @@ impl Owners {
         Self { reps, managers }
     }
 
-    fn pick(&self, rng: &mut StdRng) -> Uuid {
+    fn pick(&self, rng: &mut StdRng) -> UserId {
         if !self.managers.is_empty() && rng.gen_bool(0.1) {
             self.managers[rng.gen_range(0..self.managers.len())]
         } else {
@@ -409,7 +410,7 @@ async fn create_company_and_users(
     store: &Store,
     options: &Options,
     count: usize,
-) -> Result<(Uuid, Vec<DemoUser>), AppError> {
+) -> Result<(CompanyId, Vec<DemoUser>), AppError> {
     use rivet_store::sea_orm::sea_query::ExprTrait;
     let name = options.company_name.trim();
     if name.is_empty() || name.chars().count() > 200 {
@@ -444,7 +445,7 @@ async fn create_company_and_users(
     let at = rivet_store::now();
     let mut team_ids = Vec::new();
     for team in TEAMS {
-        let id = rivet_store::new_id();
+        let id = TeamId::new();
         tx.conn()
             .execute(
                 Query::insert()
@@ -651,7 +652,7 @@ fn cols<T: IntoIden>(list: impl IntoIterator<Item = T>) -> Vec<DynIden> {
 #[derive(Debug, Clone)]
 struct AccountRef {
     id: Uuid,
-    owner: Uuid,
+    owner: UserId,
     name: String,
     domain: String,
     created_at: DateTime<Utc>,
@@ -1048,7 +1049,7 @@ impl Records {
 #[derive(Debug, Clone)]
 struct StageRow {
     id: Uuid,
-    pipeline_id: Uuid,
+    pipeline_id: PipelineId,
     probability: i32,
     forecast_category: String,
     outcome: String,
@@ -1061,7 +1062,7 @@ struct DealRef {
     stage: usize,
     stage_changed_at: DateTime<Utc>,
     contact: Option<Uuid>,
-    owner: Uuid,
+    owner: UserId,
 }
 
 const PRODUCTS: &[&str] = &[

@@ -11,6 +11,7 @@ use crate::tables::Accounts;
 use crate::{Result, Store, StoreError, Tx, fetch_all, fetch_optional};
 use chrono::{DateTime, Utc};
 use rivet_domain::accounts::{ACCOUNT_FIELDS, AccountData, AccountField, LifecycleStage};
+use rivet_domain::ids::{AccountId, Id, UserId, kind};
 use rivet_domain::query::{FieldSpec, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, Resource};
@@ -22,7 +23,8 @@ use uuid::Uuid;
 /// An account as the API shows it. Money is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Account {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: AccountId,
     pub name: String,
     pub domain: Option<String>,
     pub industry: Option<String>,
@@ -40,14 +42,17 @@ pub struct Account {
     pub shipping_region: Option<String>,
     pub shipping_postal_code: Option<String>,
     pub shipping_country: Option<String>,
-    pub owner_id: Uuid,
-    pub parent_id: Option<Uuid>,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub parent_id: Option<AccountId>,
     pub lifecycle_stage: LifecycleStage,
     pub health_score: Option<i32>,
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,7 +61,7 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct AccountRow in Accounts::Table {
-    id: Uuid,
+    id: AccountId,
     name: String,
     domain: Option<String>,
     industry: Option<String>,
@@ -73,13 +78,13 @@ pub struct AccountRow in Accounts::Table {
     shipping_region: Option<String>,
     shipping_postal_code: Option<String>,
     shipping_country: Option<String>,
-    owner_id: Uuid,
-    parent_id: Option<Uuid>,
+    owner_id: UserId,
+    parent_id: Option<AccountId>,
     lifecycle_stage: String,
     health_score: Option<i32>,
     tags: serde_json::Value,
     custom_fields: serde_json::Value,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -179,8 +184,10 @@ fn sort_value(account: &Account, field: AccountField) -> FilterValue {
         AccountField::LifecycleStage => {
             FilterValue::Text(account.lifecycle_stage.as_str().to_owned())
         }
-        AccountField::OwnerId => FilterValue::Id(account.owner_id),
-        AccountField::ParentId => FilterValue::Id(account.parent_id.unwrap_or_default()),
+        AccountField::OwnerId => FilterValue::Id(account.owner_id.uuid()),
+        AccountField::ParentId => {
+            FilterValue::Id(account.parent_id.map(Id::uuid).unwrap_or_default())
+        }
         AccountField::HealthScore => FilterValue::Int(account.health_score.map_or(-1, i64::from)),
         AccountField::EmployeeCount => FilterValue::Int(account.employee_count.unwrap_or(-1)),
         AccountField::Tags => FilterValue::Text(String::new()),
@@ -208,7 +215,7 @@ fn text_column(field: &str) -> Option<Accounts> {
     })
 }
 
-fn data_columns(data: &AccountData, owner_id: Uuid) -> Vec<(Accounts, Value)> {
+fn data_columns(data: &AccountData, owner_id: UserId) -> Vec<(Accounts, Value)> {
     let mut cols: Vec<(Accounts, Value)> = data
         .text
         .iter()
@@ -244,14 +251,15 @@ fn data_columns(data: &AccountData, owner_id: Uuid) -> Vec<(Accounts, Value)> {
 }
 
 impl Record for Account {
+    type Kind = kind::Account;
     type Row = AccountRow;
     type Field = AccountField;
     const RESOURCE: Resource = Resource::Accounts;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> AccountId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     fn custom_fields(&self) -> &serde_json::Value {
@@ -268,7 +276,7 @@ impl Record for Account {
 
     /// Deals keep no reference to a deleted account.
     async fn before_delete(tx: &Tx, actor: &Actor, records: &[Self]) -> Result<()> {
-        let ids: Vec<Uuid> = records.iter().map(|a| a.id).collect();
+        let ids: Vec<Uuid> = records.iter().map(|a| a.id.uuid()).collect();
         crate::deals::detach(tx, actor, crate::deals::Detach::Account, &ids).await
     }
 }
@@ -276,7 +284,7 @@ impl Record for Account {
 impl Write for Account {
     type Data = AccountData;
 
-    fn data_owner(data: &AccountData) -> Option<Uuid> {
+    fn data_owner(data: &AccountData) -> Option<UserId> {
         data.owner_id
     }
 
@@ -284,9 +292,9 @@ impl Write for Account {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        id: Uuid,
+        id: AccountId,
         data: &AccountData,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -307,11 +315,11 @@ impl Write for Account {
 pub async fn names(
     store: &Store,
     actor: &Actor,
-    ids: &[Uuid],
-) -> Result<std::collections::HashMap<Uuid, String>> {
+    ids: &[AccountId],
+) -> Result<std::collections::HashMap<AccountId, String>> {
     #[derive(FromQueryResult)]
     struct NameRow {
-        id: Uuid,
+        id: AccountId,
         name: String,
     }
     if ids.is_empty() {
@@ -332,7 +340,11 @@ pub async fn names(
 
 /// Whether `id` is an account of the caller's company (any scope): what a reference from
 /// another record (a contact's `account_id`) needs.
-pub(crate) async fn exists<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<bool> {
+pub(crate) async fn exists<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: AccountId,
+) -> Result<bool> {
     Ok(record::get_unscoped::<Account, _>(conn, actor, id)
         .await
         .is_ok())
@@ -340,7 +352,7 @@ pub(crate) async fn exists<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid
 
 #[derive(Debug, FromQueryResult)]
 struct ParentRow {
-    parent_id: Option<Uuid>,
+    parent_id: Option<AccountId>,
 }
 
 /// The hierarchy allows this parent: it is an account of the company, and walking up from it
@@ -348,8 +360,8 @@ struct ParentRow {
 async fn check_parent<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    id: Uuid,
-    parent_id: Uuid,
+    id: AccountId,
+    parent_id: AccountId,
 ) -> Result<()> {
     let cycle = || StoreError::invalid("parent_id", "would make the account its own ancestor");
     let mut current = parent_id;
@@ -391,14 +403,19 @@ pub struct DeleteOptions {
     /// Delete the account's contacts too.
     pub cascade_contacts: bool,
     /// Move the account's contacts to this account first.
-    pub reassign_to: Option<Uuid>,
+    pub reassign_to: Option<AccountId>,
     /// Make the child accounts top-level accounts.
     pub detach_children: bool,
 }
 
 /// Delete an account, first dealing with its contacts and children as `options` say; every
 /// moved or deleted row is audited in the same transaction.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid, options: DeleteOptions) -> Result<()> {
+pub async fn delete(
+    store: &Store,
+    actor: &Actor,
+    id: AccountId,
+    options: DeleteOptions,
+) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = record::get_in(tx.conn(), actor, Action::Delete, id).await?;
     delete_in(&tx, actor, &before, options).await?;
@@ -473,7 +490,7 @@ async fn delete_in(tx: &Tx, actor: &Actor, before: &Account, options: DeleteOpti
 pub async fn bulk_delete(
     store: &Store,
     actor: &Actor,
-    ids: &[Uuid],
+    ids: &[AccountId],
     options: DeleteOptions,
 ) -> Result<u64> {
     let ids = unique_ids(ids);

@@ -17,6 +17,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::activities::{
     ACTIVITY_FIELDS, ActivityData, ActivityField, ActivityKind, Direction, Link, RecordType,
 };
+use rivet_domain::ids::{ActivityId, CompanyId, UserId, kind};
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Order, Query, Value};
@@ -28,7 +29,8 @@ use uuid::Uuid;
 /// An activity as the API shows it, with the records it links to.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Activity {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ActivityId,
     pub kind: ActivityKind,
     pub direction: Option<Direction>,
     pub subject: Option<String>,
@@ -36,9 +38,11 @@ pub struct Activity {
     pub occurred_at: DateTime<Utc>,
     pub duration_seconds: Option<i64>,
     pub outcome: Option<String>,
-    pub owner_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
     pub links: Vec<Link>,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -50,7 +54,7 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct ActivityRow in Activities::Table {
-    id: Uuid,
+    id: ActivityId,
     kind: String,
     direction: Option<String>,
     subject: Option<String>,
@@ -58,8 +62,8 @@ pub struct ActivityRow in Activities::Table {
     occurred_at: DateTime<Utc>,
     duration_seconds: Option<i64>,
     outcome: Option<String>,
-    owner_id: Uuid,
-    created_by: Uuid,
+    owner_id: UserId,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -94,7 +98,7 @@ impl ActivityRow {
 
 #[derive(Debug, FromQueryResult)]
 struct LinkRow {
-    activity_id: Uuid,
+    activity_id: ActivityId,
     record_type: String,
     record_id: Uuid,
 }
@@ -142,7 +146,7 @@ fn sort_value(activity: &Activity, field: ActivityField) -> FilterValue {
                 .map(|d| d.as_str().to_owned())
                 .unwrap_or_default(),
         ),
-        ActivityField::OwnerId => FilterValue::Id(activity.owner_id),
+        ActivityField::OwnerId => FilterValue::Id(activity.owner_id.uuid()),
         ActivityField::OccurredAt => FilterValue::Time(activity.occurred_at),
         ActivityField::CreatedAt => FilterValue::Time(activity.created_at),
         ActivityField::UpdatedAt => FilterValue::Time(activity.updated_at),
@@ -150,14 +154,15 @@ fn sort_value(activity: &Activity, field: ActivityField) -> FilterValue {
 }
 
 impl Record for Activity {
+    type Kind = kind::Activity;
     type Row = ActivityRow;
     type Field = ActivityField;
     const RESOURCE: Resource = Resource::Activities;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> ActivityId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     /// Activities have no custom fields.
@@ -179,7 +184,7 @@ impl Record for Activity {
         actor: &Actor,
         mut records: Vec<Self>,
     ) -> Result<Vec<Self>> {
-        let ids: Vec<Uuid> = records.iter().map(|a| a.id).collect();
+        let ids: Vec<ActivityId> = records.iter().map(|a| a.id).collect();
         let mut links = links_of(conn, actor.company_id, &ids).await?;
         for activity in &mut records {
             activity.links = links.remove(&activity.id).unwrap_or_default();
@@ -191,7 +196,7 @@ impl Record for Activity {
 impl Write for Activity {
     type Data = ActivityData;
 
-    fn data_owner(data: &ActivityData) -> Option<Uuid> {
+    fn data_owner(data: &ActivityData) -> Option<UserId> {
         data.owner_id
     }
 
@@ -199,9 +204,9 @@ impl Write for Activity {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        _id: Uuid,
+        _id: ActivityId,
         data: &ActivityData,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -236,7 +241,7 @@ impl Write for Activity {
 }
 
 /// The activities linked to one of `records` (a subquery on activity_links).
-fn linked_to(company_id: Uuid, records: &[(RecordType, Uuid)]) -> Expr {
+fn linked_to(company_id: CompanyId, records: &[(RecordType, Uuid)]) -> Expr {
     let mut any = Cond::any();
     for (record_type, record_id) in records {
         any = any.add(
@@ -261,10 +266,10 @@ fn linked_to(company_id: Uuid, records: &[(RecordType, Uuid)]) -> Expr {
 /// The links of each of `ids`, ordered by record type and id.
 async fn links_of<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, Vec<Link>>> {
-    let mut out: HashMap<Uuid, Vec<Link>> = HashMap::new();
+    company_id: CompanyId,
+    ids: &[ActivityId],
+) -> Result<HashMap<ActivityId, Vec<Link>>> {
+    let mut out: HashMap<ActivityId, Vec<Link>> = HashMap::new();
     if ids.is_empty() {
         return Ok(out);
     }
@@ -459,7 +464,7 @@ async fn check_links(tx: &Tx, actor: &Actor, links: &[Link]) -> Result<()> {
     errors.into_result().map_err(StoreError::Invalid)
 }
 
-async fn write_links(tx: &Tx, actor: &Actor, id: Uuid, links: &[Link]) -> Result<()> {
+async fn write_links(tx: &Tx, actor: &Actor, id: ActivityId, links: &[Link]) -> Result<()> {
     exec(
         tx.conn(),
         Query::delete()
@@ -494,7 +499,7 @@ async fn write_links(tx: &Tx, actor: &Actor, id: Uuid, links: &[Link]) -> Result
 
 fn data_columns(
     data: &ActivityData,
-    owner_id: Uuid,
+    owner_id: UserId,
     occurred_at: DateTime<Utc>,
 ) -> Vec<(Activities, sea_orm::sea_query::Value)> {
     vec![
@@ -516,7 +521,7 @@ fn data_columns(
 /// record is deleted; this is for callers that must do it explicitly, in their transaction).
 pub async fn unlink_record(
     tx: &Tx,
-    company_id: Uuid,
+    company_id: CompanyId,
     record_type: RecordType,
     record_id: Uuid,
 ) -> Result<u64> {

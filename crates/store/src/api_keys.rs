@@ -4,27 +4,30 @@
 
 use crate::sessions::{hash_token, random_token};
 use crate::tables::{ApiKeys, Roles};
-use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{ApiKeyId, CompanyId, Id, RoleId, UserId};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 /// The visible prefix of every key, so secret scanners and people recognise one.
 pub const KEY_PREFIX: &str = "rvk_";
 
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct ApiKey {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ApiKeyId,
     pub name: String,
     /// The first characters of the key, to tell keys apart; not enough to use it.
     pub prefix: String,
-    pub role_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub role_id: RoleId,
     pub role_name: String,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub last_used_at: Option<DateTime<Utc>>,
     pub revoked_at: Option<DateTime<Utc>>,
@@ -36,7 +39,7 @@ impl ApiKey {
     }
 }
 
-fn select(company_id: Uuid) -> SelectStatement {
+fn select(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .column((ApiKeys::Table, ApiKeys::Id))
         .column((ApiKeys::Table, ApiKeys::Name))
@@ -70,7 +73,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<ApiKey>> {
     .await
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<ApiKey> {
+async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: ApiKeyId) -> Result<ApiKey> {
     fetch_optional(
         conn,
         select(actor.company_id).and_where(Expr::col((ApiKeys::Table, ApiKeys::Id)).eq(id)),
@@ -79,7 +82,7 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
     .ok_or(StoreError::NotFound)
 }
 
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<ApiKey> {
+pub async fn get(store: &Store, actor: &Actor, id: ApiKeyId) -> Result<ApiKey> {
     let r = store.read(actor).await?;
     get_in(r.conn(), actor, id).await
 }
@@ -89,11 +92,11 @@ pub async fn create(
     store: &Store,
     actor: &Actor,
     name: &str,
-    role_id: Uuid,
+    role_id: RoleId,
 ) -> Result<(ApiKey, String)> {
     let secret = format!("{KEY_PREFIX}{}", random_token());
     let prefix: String = secret.chars().take(KEY_PREFIX.len() + 6).collect();
-    let id = new_id();
+    let id = Id::new();
     let tx = store.write(actor).await?;
     exec(
         tx.conn(),
@@ -135,7 +138,7 @@ pub async fn create(
 }
 
 /// Revoke a key (it stays listed, marked revoked, for the audit trail).
-pub async fn revoke(store: &Store, actor: &Actor, id: Uuid) -> Result<ApiKey> {
+pub async fn revoke(store: &Store, actor: &Actor, id: ApiKeyId) -> Result<ApiKey> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
     if before.revoked_at.is_none() {
@@ -164,10 +167,10 @@ pub async fn revoke(store: &Store, actor: &Actor, id: Uuid) -> Result<ApiKey> {
 
 #[derive(Debug, FromQueryResult)]
 struct KeyAuthRow {
-    company_id: Uuid,
-    id: Uuid,
-    role_id: Uuid,
-    created_by: Uuid,
+    company_id: CompanyId,
+    id: ApiKeyId,
+    role_id: RoleId,
+    created_by: UserId,
 }
 
 /// The caller behind a presented key, if the key is live and its creator still an active member.
@@ -206,7 +209,7 @@ pub async fn authenticate(store: &Store, secret: &str) -> Result<Option<Actor>> 
 }
 
 /// Note a key's use, at most about once a minute per key to keep reads cheap.
-pub async fn touch(store: &Store, company_id: Uuid, id: Uuid) -> Result<()> {
+pub async fn touch(store: &Store, company_id: CompanyId, id: ApiKeyId) -> Result<()> {
     let tx = store.write_system().await?;
     exec(
         tx.conn(),

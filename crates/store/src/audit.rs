@@ -10,6 +10,7 @@ use crate::page::PageRequest;
 use crate::tables::AuditLog;
 use crate::{Page, Result, StoreError, Tx, exec, fetch_all, new_id, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::CompanyId;
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
@@ -114,7 +115,7 @@ impl Tx {
     /// Record a change in `company_id`; the actor is this transaction's, or the system's.
     pub async fn audit_in(
         &self,
-        company_id: Uuid,
+        company_id: CompanyId,
         resource: &str,
         resource_id: impl ToString,
         action: &str,

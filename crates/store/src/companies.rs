@@ -3,18 +3,19 @@
 
 use crate::tables::CompanyDealSettings;
 use crate::tables::{Companies, Roles};
-use crate::{Result, Store, Tx, exec, fetch_all, fetch_count, fetch_one, new_id, now};
+use crate::{Result, Store, Tx, exec, fetch_all, fetch_count, fetch_one, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{CompanyId, Id, RoleId};
 use rivet_domain::settings::CompanySettings;
 use rivet_domain::{Action, Actor, BuiltinRole, Resource};
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use serde::Serialize;
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Company {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: CompanyId,
     pub name: String,
     pub timezone: String,
     pub currency: String,
@@ -41,9 +42,9 @@ impl Company {
 /// The ids of a new company's built-in roles.
 #[derive(Debug, Clone)]
 pub struct NewCompany {
-    pub id: Uuid,
-    pub admin_role_id: Uuid,
-    pub roles: Vec<(BuiltinRole, Uuid)>,
+    pub id: CompanyId,
+    pub admin_role_id: RoleId,
+    pub roles: Vec<(BuiltinRole, RoleId)>,
 }
 
 pub async fn count(store: &Store) -> Result<i64> {
@@ -59,7 +60,7 @@ pub async fn count(store: &Store) -> Result<i64> {
 /// A company's id and name, for the command line.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct CompanyName {
-    pub id: Uuid,
+    pub id: CompanyId,
     pub name: String,
 }
 
@@ -82,7 +83,7 @@ pub async fn find_by_name(store: &Store, name: &str) -> Result<Vec<CompanyName>>
 
 /// Create a company with default settings and its built-in roles, inside `tx`.
 pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
-    let id = new_id();
+    let id = Id::new();
     let at = now();
     let settings = CompanySettings::defaults(name);
     exec(
@@ -113,7 +114,7 @@ pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
     .await?;
     let mut roles = Vec::new();
     for role in BuiltinRole::ALL {
-        let role_id = new_id();
+        let role_id = Id::new();
         insert_role(tx, id, role_id, role.as_str(), role.description(), true).await?;
         crate::roles::write_permissions(tx, id, role_id, &role.default_permissions()).await?;
         roles.push((*role, role_id));
@@ -121,8 +122,7 @@ pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
     let admin_role_id = roles
         .iter()
         .find(|(r, _)| *r == BuiltinRole::Admin)
-        .map(|(_, id)| *id)
-        .unwrap_or_default();
+        .map_or(RoleId::nil(), |(_, id)| *id);
     crate::pipelines::create_default(tx, id).await?;
     tx.audit_in(
         id,
@@ -142,8 +142,8 @@ pub async fn create(tx: &Tx, name: &str) -> Result<NewCompany> {
 
 pub(crate) async fn insert_role(
     tx: &Tx,
-    company_id: Uuid,
-    role_id: Uuid,
+    company_id: CompanyId,
+    role_id: RoleId,
     name: &str,
     description: &str,
     builtin: bool,
@@ -182,7 +182,7 @@ pub async fn get(store: &Store, actor: &Actor) -> Result<Company> {
 }
 
 /// A company by id, for sign-in and company switching (the caller is not yet inside it).
-pub async fn get_by_id(store: &Store, id: Uuid) -> Result<Company> {
+pub async fn get_by_id(store: &Store, id: CompanyId) -> Result<Company> {
     fetch_one(
         store.system(),
         Query::select()

@@ -11,6 +11,7 @@ use crate::tables::Contacts;
 use crate::{Result, StoreError, Tx, fetch_optional, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::contacts::{CONTACT_FIELDS, ContactData, ContactField};
+use rivet_domain::ids::{AccountId, ContactId, Id, UserId, kind};
 use rivet_domain::query::{Condition, FieldSpec, Filter, FilterValue};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
@@ -21,16 +22,19 @@ use uuid::Uuid;
 /// A contact as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Contact {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ContactId,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub title: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
     pub mobile: Option<String>,
-    pub account_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
     pub is_primary: bool,
-    pub owner_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
     pub email_consent: bool,
     pub email_consent_source: Option<String>,
     /// When `email_consent` last changed.
@@ -47,7 +51,8 @@ pub struct Contact {
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -66,16 +71,16 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct ContactRow in Contacts::Table {
-    id: Uuid,
+    id: ContactId,
     first_name: Option<String>,
     last_name: Option<String>,
     title: Option<String>,
     email: Option<String>,
     phone: Option<String>,
     mobile: Option<String>,
-    account_id: Option<Uuid>,
+    account_id: Option<AccountId>,
     is_primary: bool,
-    owner_id: Uuid,
+    owner_id: UserId,
     email_consent: bool,
     email_consent_source: Option<String>,
     email_consent_at: Option<DateTime<Utc>>,
@@ -89,7 +94,7 @@ pub struct ContactRow in Contacts::Table {
     country: Option<String>,
     tags: serde_json::Value,
     custom_fields: serde_json::Value,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -172,8 +177,8 @@ impl ListField for ContactField {
 fn sort_value(c: &Contact, field: ContactField) -> FilterValue {
     let text = |v: &Option<String>| FilterValue::Text(v.clone().unwrap_or_default());
     match field {
-        ContactField::AccountId => FilterValue::Id(c.account_id.unwrap_or_default()),
-        ContactField::OwnerId => FilterValue::Id(c.owner_id),
+        ContactField::AccountId => FilterValue::Id(c.account_id.map(Id::uuid).unwrap_or_default()),
+        ContactField::OwnerId => FilterValue::Id(c.owner_id.uuid()),
         ContactField::Email => text(&c.email.as_ref().map(|e| e.to_lowercase())),
         ContactField::LastName => text(&c.last_name),
         ContactField::FirstName => text(&c.first_name),
@@ -208,7 +213,7 @@ fn text_column(field: &str) -> Option<Contacts> {
 /// `before` (`None` on create: a consent given is a change).
 fn data_columns(
     data: &ContactData,
-    owner_id: Uuid,
+    owner_id: UserId,
     before: Option<&Contact>,
 ) -> Vec<(Contacts, Value)> {
     let mut cols: Vec<(Contacts, Value)> = data
@@ -248,15 +253,16 @@ fn data_columns(
 }
 
 impl Record for Contact {
+    type Kind = kind::Contact;
     type Row = ContactRow;
     type Field = ContactField;
     const RESOURCE: Resource = Resource::Contacts;
     const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> ContactId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     fn custom_fields(&self) -> &serde_json::Value {
@@ -314,7 +320,7 @@ impl Record for Contact {
 
     /// Deals keep no reference to a deleted contact.
     async fn before_delete(tx: &Tx, actor: &Actor, records: &[Self]) -> Result<()> {
-        let ids: Vec<Uuid> = records.iter().map(|c| c.id).collect();
+        let ids: Vec<Uuid> = records.iter().map(|c| c.id.uuid()).collect();
         crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await
     }
 }
@@ -322,7 +328,7 @@ impl Record for Contact {
 impl Write for Contact {
     type Data = ContactData;
 
-    fn data_owner(data: &ContactData) -> Option<Uuid> {
+    fn data_owner(data: &ContactData) -> Option<UserId> {
         data.owner_id
     }
 
@@ -331,9 +337,9 @@ impl Write for Contact {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        id: Uuid,
+        id: ContactId,
         data: &ContactData,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -352,7 +358,7 @@ impl Write for Contact {
     }
 }
 
-async fn check_account<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<()> {
+async fn check_account<C: ConnectionTrait>(conn: &C, actor: &Actor, id: AccountId) -> Result<()> {
     if accounts::exists(conn, actor, id).await? {
         Ok(())
     } else {
@@ -364,7 +370,12 @@ async fn check_account<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) ->
 }
 
 /// Make `id` the only primary contact of `account_id`: the others lose the flag, audited.
-async fn unset_other_primaries(tx: &Tx, actor: &Actor, account_id: Uuid, id: Uuid) -> Result<()> {
+async fn unset_other_primaries(
+    tx: &Tx,
+    actor: &Actor,
+    account_id: AccountId,
+    id: ContactId,
+) -> Result<()> {
     let others: Vec<Contact> = record::all_where(
         tx.conn(),
         actor,
@@ -396,7 +407,7 @@ struct CountRow {
 pub(crate) async fn count_of_account<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    account_id: Uuid,
+    account_id: AccountId,
 ) -> Result<i64> {
     let row: Option<CountRow> = fetch_optional(
         conn,
@@ -416,7 +427,7 @@ async fn of_account_in_scope(
     tx: &Tx,
     actor: &Actor,
     action: Action,
-    account_id: Uuid,
+    account_id: AccountId,
 ) -> Result<Vec<Contact>> {
     let of_account =
         || Cond::all().add(Expr::col((Contacts::Table, Contacts::AccountId)).eq(account_id));
@@ -434,7 +445,7 @@ async fn of_account_in_scope(
 }
 
 /// Delete the contacts of an account (its own deletion cascading), each audited.
-pub(crate) async fn delete_of_account(tx: &Tx, actor: &Actor, account_id: Uuid) -> Result<()> {
+pub(crate) async fn delete_of_account(tx: &Tx, actor: &Actor, account_id: AccountId) -> Result<()> {
     let rows = of_account_in_scope(tx, actor, Action::Delete, account_id).await?;
     record::delete_in(tx, actor, &rows).await?;
     Ok(())
@@ -442,7 +453,12 @@ pub(crate) async fn delete_of_account(tx: &Tx, actor: &Actor, account_id: Uuid) 
 
 /// Move the contacts of account `from` to account `to`, each audited. They arrive as
 /// non-primary: `to` keeps its own primary contact.
-pub(crate) async fn move_to_account(tx: &Tx, actor: &Actor, from: Uuid, to: Uuid) -> Result<()> {
+pub(crate) async fn move_to_account(
+    tx: &Tx,
+    actor: &Actor,
+    from: AccountId,
+    to: AccountId,
+) -> Result<()> {
     let rows = of_account_in_scope(tx, actor, Action::Update, from).await?;
     record::update_rows(
         tx,

@@ -17,6 +17,7 @@ use crate::{
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
 use rivet_domain::custom_fields::{self as rules, CustomFieldKind, FieldDef, RecordType};
+use rivet_domain::ids::CompanyId;
 use rivet_domain::query::{Condition, CustomFilter, FilterValue};
 use sea_orm::sea_query::{Alias, DynIden, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{DbErr, FromQueryResult};
@@ -117,7 +118,7 @@ fn record_table(record_type: RecordType) -> DynIden {
     }))
 }
 
-fn select_defs(company_id: Uuid) -> SelectStatement {
+fn select_defs(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             Defs::Id,
@@ -141,7 +142,7 @@ fn select_defs(company_id: Uuid) -> SelectStatement {
 
 async fn load_all<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
+    company_id: CompanyId,
     record_type: Option<RecordType>,
 ) -> Result<Vec<Definition>> {
     let mut q = select_defs(company_id);
@@ -154,7 +155,7 @@ async fn load_all<C: sea_orm::ConnectionTrait>(
 
 async fn load<C: sea_orm::ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
+    company_id: CompanyId,
     id: Uuid,
 ) -> Result<Definition> {
     let row: Option<DefRow> = fetch_optional(
@@ -295,7 +296,7 @@ pub struct DefinitionChanges {
 async fn records_using(
     tx: &Tx,
     backend: Backend,
-    company_id: Uuid,
+    company_id: CompanyId,
     def: &Definition,
     filter: Option<&CustomFilter>,
 ) -> Result<i64> {

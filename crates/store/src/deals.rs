@@ -17,6 +17,9 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField};
+use rivet_domain::ids::{
+    AccountId, CompanyId, ContactId, DealId, Id, PipelineId, StageId, UserId, kind,
+};
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
@@ -33,19 +36,25 @@ use uuid::Uuid;
 /// A deal as the API shows it. Money is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Deal {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: DealId,
     pub name: String,
-    pub account_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
     /// The primary contact.
-    pub contact_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub contact_id: Option<ContactId>,
     /// Decimal string, e.g. `"12500.10"`.
     pub amount: Option<String>,
     pub currency: String,
     /// `YYYY-MM-DD`.
     pub close_date: Option<String>,
-    pub owner_id: Uuid,
-    pub pipeline_id: Uuid,
-    pub stage_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
+    #[schema(value_type = uuid::Uuid)]
+    pub pipeline_id: PipelineId,
+    #[schema(value_type = uuid::Uuid)]
+    pub stage_id: StageId,
     /// Win probability in percent.
     pub probability: i32,
     pub forecast_category: ForecastCategory,
@@ -57,7 +66,8 @@ pub struct Deal {
     pub tags: Vec<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When the deal entered its current stage.
@@ -78,16 +88,16 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct DealRow in Deals::Table {
-    id: Uuid,
+    id: DealId,
     name: String,
-    account_id: Option<Uuid>,
-    contact_id: Option<Uuid>,
+    account_id: Option<AccountId>,
+    contact_id: Option<ContactId>,
     amount_micros: Option<i64>,
     currency: String,
     close_date: Option<String>,
-    owner_id: Uuid,
-    pipeline_id: Uuid,
-    stage_id: Uuid,
+    owner_id: UserId,
+    pipeline_id: PipelineId,
+    stage_id: StageId,
     probability: i32,
     forecast_category: String,
     next_step: Option<String>,
@@ -96,7 +106,7 @@ pub struct DealRow in Deals::Table {
     closed_at: Option<DateTime<Utc>>,
     tags: serde_json::Value,
     custom_fields: serde_json::Value,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     stage_changed_at: DateTime<Utc>,
@@ -191,11 +201,11 @@ impl ListField for DealField {
 fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
     match field {
         DealField::Name => FilterValue::Text(deal.name.clone()),
-        DealField::OwnerId => FilterValue::Id(deal.owner_id),
-        DealField::AccountId => FilterValue::Id(deal.account_id.unwrap_or_default()),
-        DealField::ContactId => FilterValue::Id(deal.contact_id.unwrap_or_default()),
-        DealField::PipelineId => FilterValue::Id(deal.pipeline_id),
-        DealField::StageId => FilterValue::Id(deal.stage_id),
+        DealField::OwnerId => FilterValue::Id(deal.owner_id.uuid()),
+        DealField::AccountId => FilterValue::Id(deal.account_id.map(Id::uuid).unwrap_or_default()),
+        DealField::ContactId => FilterValue::Id(deal.contact_id.map(Id::uuid).unwrap_or_default()),
+        DealField::PipelineId => FilterValue::Id(deal.pipeline_id.uuid()),
+        DealField::StageId => FilterValue::Id(deal.stage_id.uuid()),
         DealField::ForecastCategory => {
             FilterValue::Text(deal.forecast_category.as_str().to_owned())
         }
@@ -214,15 +224,16 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
 }
 
 impl Record for Deal {
+    type Kind = kind::Deal;
     type Row = DealRow;
     type Field = DealField;
     const RESOURCE: Resource = Resource::Deals;
     const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> DealId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     fn custom_fields(&self) -> &serde_json::Value {
@@ -248,7 +259,7 @@ impl Record for Deal {
 impl Write for Deal {
     type Data = DealData;
 
-    fn data_owner(data: &DealData) -> Option<Uuid> {
+    fn data_owner(data: &DealData) -> Option<UserId> {
         data.owner_id
     }
 
@@ -257,9 +268,9 @@ impl Write for Deal {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        _id: Uuid,
+        _id: DealId,
         data: &DealData,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -292,8 +303,8 @@ impl Write for Deal {
 
 #[derive(Debug, Clone, FromQueryResult)]
 struct StageRow {
-    id: Uuid,
-    pipeline_id: Uuid,
+    id: StageId,
+    pipeline_id: PipelineId,
     name: String,
     position: i32,
     probability: i32,
@@ -313,7 +324,7 @@ impl StageRow {
     }
 }
 
-fn select_stages(company_id: Uuid) -> SelectStatement {
+fn select_stages(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             PipelineStages::Id,
@@ -333,8 +344,8 @@ fn select_stages(company_id: Uuid) -> SelectStatement {
 
 async fn find_stage<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    id: Uuid,
+    company_id: CompanyId,
+    id: StageId,
 ) -> Result<Option<StageRow>> {
     fetch_optional(
         conn,
@@ -345,8 +356,8 @@ async fn find_stage<C: ConnectionTrait>(
 
 async fn stages_of<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    pipeline_id: Uuid,
+    company_id: CompanyId,
+    pipeline_id: PipelineId,
 ) -> Result<Vec<StageRow>> {
     fetch_all(
         conn,
@@ -357,16 +368,16 @@ async fn stages_of<C: ConnectionTrait>(
 
 #[derive(Debug, FromQueryResult)]
 struct IdRow {
-    id: Uuid,
+    id: PipelineId,
 }
 
 /// The company's default pipeline, or `pipeline_id` when it is one of the company's (else 422
 /// naming `pipeline_id`).
 async fn pipeline_or_default<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    pipeline_id: Option<Uuid>,
-) -> Result<Uuid> {
+    company_id: CompanyId,
+    pipeline_id: Option<PipelineId>,
+) -> Result<PipelineId> {
     let mut q = Query::select()
         .column(Pipelines::Id)
         .from(Pipelines::Table)
@@ -393,9 +404,9 @@ async fn pipeline_or_default<C: ConnectionTrait>(
 /// its own), or the first stage of the pipeline given or of the default one.
 async fn place<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
+    company_id: CompanyId,
     data: &DealData,
-) -> Result<(Uuid, StageRow)> {
+) -> Result<(PipelineId, StageRow)> {
     let stage =
         match data.stage_id {
             Some(id) => Some(find_stage(conn, company_id, id).await?.ok_or_else(|| {
@@ -424,11 +435,11 @@ async fn place<C: ConnectionTrait>(
 
 #[derive(Debug, FromQueryResult)]
 struct ContactRef {
-    id: Uuid,
-    account_id: Option<Uuid>,
+    id: ContactId,
+    account_id: Option<AccountId>,
 }
 
-fn select_contact_refs(company_id: Uuid) -> SelectStatement {
+fn select_contact_refs(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             (Contacts::Table, Contacts::Id),
@@ -482,7 +493,10 @@ struct CompanyRow {
     require_close_reason: bool,
 }
 
-async fn company_settings<C: ConnectionTrait>(conn: &C, company_id: Uuid) -> Result<CompanyRow> {
+async fn company_settings<C: ConnectionTrait>(
+    conn: &C,
+    company_id: CompanyId,
+) -> Result<CompanyRow> {
     fetch_optional(
         conn,
         Query::select()
@@ -498,9 +512,9 @@ async fn company_settings<C: ConnectionTrait>(conn: &C, company_id: Uuid) -> Res
 /// Everything a write stores beyond the validated data: the defaults filled in and what the
 /// stage decides.
 struct Resolved {
-    owner_id: Uuid,
+    owner_id: UserId,
     currency: String,
-    pipeline_id: Uuid,
+    pipeline_id: PipelineId,
     stage: StageRow,
     stage_changed: bool,
     probability: i32,
@@ -514,7 +528,7 @@ async fn resolve(
     tx: &Tx,
     actor: &Actor,
     data: &DealData,
-    owner_id: Uuid,
+    owner_id: UserId,
     before: Option<&Deal>,
     at: DateTime<Utc>,
 ) -> Result<Resolved> {
@@ -624,8 +638,8 @@ async fn record_stage_change(
 /// How many deals sit in a pipeline (whoever owns them).
 pub(crate) async fn count_in_pipeline<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    pipeline_id: Uuid,
+    company_id: CompanyId,
+    pipeline_id: PipelineId,
 ) -> Result<u64> {
     let n = fetch_count(
         conn,
@@ -642,8 +656,8 @@ pub(crate) async fn count_in_pipeline<C: ConnectionTrait>(
 /// How many deals sit in a stage (whoever owns them).
 pub(crate) async fn count_in_stage<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    stage_id: Uuid,
+    company_id: CompanyId,
+    stage_id: StageId,
 ) -> Result<u64> {
     let n = fetch_count(
         conn,
@@ -703,14 +717,19 @@ pub(crate) async fn detach(tx: &Tx, actor: &Actor, what: Detach, ids: &[Uuid]) -
 pub struct StageChange {
     pub id: Uuid,
     /// Empty for the stage the deal was created in.
-    pub from_stage_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub from_stage_id: Option<StageId>,
     /// The stage's current name; empty once the stage is deleted.
     pub from_stage_name: Option<String>,
-    pub to_stage_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub to_stage_id: StageId,
     pub to_stage_name: Option<String>,
-    pub from_pipeline_id: Option<Uuid>,
-    pub to_pipeline_id: Uuid,
-    pub changed_by: Uuid,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub from_pipeline_id: Option<PipelineId>,
+    #[schema(value_type = uuid::Uuid)]
+    pub to_pipeline_id: PipelineId,
+    #[schema(value_type = uuid::Uuid)]
+    pub changed_by: UserId,
     pub changed_at: DateTime<Utc>,
     /// Seconds in `to_stage_id`: until the next change, or until now for the current stage.
     pub seconds_in_stage: i64,
@@ -719,11 +738,11 @@ pub struct StageChange {
 #[derive(Debug, FromQueryResult)]
 struct HistoryRow {
     id: Uuid,
-    from_stage_id: Option<Uuid>,
-    to_stage_id: Uuid,
-    from_pipeline_id: Option<Uuid>,
-    to_pipeline_id: Uuid,
-    changed_by: Uuid,
+    from_stage_id: Option<StageId>,
+    to_stage_id: StageId,
+    from_pipeline_id: Option<PipelineId>,
+    to_pipeline_id: PipelineId,
+    changed_by: UserId,
     changed_at: DateTime<Utc>,
 }
 
@@ -731,7 +750,7 @@ struct HistoryRow {
 pub async fn stage_history(
     store: &Store,
     actor: &Actor,
-    deal_id: Uuid,
+    deal_id: DealId,
 ) -> Result<Vec<StageChange>> {
     record::get::<Deal>(store, actor, deal_id).await?;
     let rows: Vec<HistoryRow> = fetch_all(
@@ -758,7 +777,7 @@ pub async fn stage_history(
         &select_stages(actor.company_id),
     )
     .await?;
-    let names: HashMap<Uuid, String> = stages.into_iter().map(|s| (s.id, s.name)).collect();
+    let names: HashMap<StageId, String> = stages.into_iter().map(|s| (s.id, s.name)).collect();
     let until = now();
     let ends: Vec<DateTime<Utc>> = rows
         .iter()
@@ -787,7 +806,8 @@ pub async fn stage_history(
 /// A contact's role on a deal.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct DealContact {
-    pub contact_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub contact_id: ContactId,
     /// First and last name.
     pub name: String,
     pub email: Option<String>,
@@ -797,7 +817,7 @@ pub struct DealContact {
 
 #[derive(Debug, FromQueryResult)]
 struct DealContactRow {
-    id: Uuid,
+    id: ContactId,
     first_name: Option<String>,
     last_name: Option<String>,
     email: Option<String>,
@@ -831,7 +851,7 @@ impl From<DealContactRow> for DealContact {
 async fn roles_of<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    deal_id: Uuid,
+    deal_id: DealId,
     visible: Option<Cond>,
 ) -> Result<Vec<DealContact>> {
     let mut q = select_contact_refs(actor.company_id);
@@ -868,7 +888,11 @@ fn contact_scope(actor: &Actor) -> Result<Option<Cond>> {
 
 /// The contacts of a deal the caller may read, with their roles; contacts outside the caller's
 /// scope on contacts are left out.
-pub async fn contacts_of(store: &Store, actor: &Actor, deal_id: Uuid) -> Result<Vec<DealContact>> {
+pub async fn contacts_of(
+    store: &Store,
+    actor: &Actor,
+    deal_id: DealId,
+) -> Result<Vec<DealContact>> {
     record::get::<Deal>(store, actor, deal_id).await?;
     match contact_scope(actor)? {
         Some(cond) => roles_of(store.read(actor).await?.conn(), actor, deal_id, Some(cond)).await,
@@ -889,8 +913,8 @@ fn roles_json(roles: &[DealContact]) -> serde_json::Value {
 pub async fn set_contact_role(
     store: &Store,
     actor: &Actor,
-    deal_id: Uuid,
-    contact_id: Uuid,
+    deal_id: DealId,
+    contact_id: ContactId,
     role: ContactRole,
 ) -> Result<DealContact> {
     let tx = store.write(actor).await?;
@@ -959,8 +983,8 @@ pub async fn set_contact_role(
 pub async fn remove_contact(
     store: &Store,
     actor: &Actor,
-    deal_id: Uuid,
-    contact_id: Uuid,
+    deal_id: DealId,
+    contact_id: ContactId,
 ) -> Result<()> {
     let tx = store.write(actor).await?;
     record::get_in::<Deal, _>(tx.conn(), actor, Action::Update, deal_id).await?;
@@ -997,7 +1021,8 @@ pub async fn remove_contact(
 /// One column of a pipeline board.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct StageSummary {
-    pub stage_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub stage_id: StageId,
     pub name: String,
     pub position: i32,
     pub outcome: StageOutcome,
@@ -1012,7 +1037,8 @@ pub struct StageSummary {
 /// A pipeline board: every stage in order with its deals counted and summed.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct PipelineSummary {
-    pub pipeline_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub pipeline_id: PipelineId,
     pub stages: Vec<StageSummary>,
     pub count: i64,
     pub total_amount: String,
@@ -1021,7 +1047,7 @@ pub struct PipelineSummary {
 
 #[derive(Debug, FromQueryResult)]
 struct SumRow {
-    stage_id: Uuid,
+    stage_id: StageId,
     n: i64,
     total: i64,
     weighted: i64,
@@ -1041,7 +1067,7 @@ fn sum_micros(expr: Expr) -> Expr {
 pub async fn summary(
     store: &Store,
     actor: &Actor,
-    pipeline_id: Option<Uuid>,
+    pipeline_id: Option<PipelineId>,
     filters: &[Filter<DealField>],
     q: Option<&str>,
 ) -> Result<PipelineSummary> {
@@ -1081,7 +1107,7 @@ pub async fn summary(
         stmt.cond_where(record::text_match::<Deal>(text));
     }
     let sums: Vec<SumRow> = fetch_all(store.read(actor).await?.conn(), &stmt).await?;
-    let by_stage: HashMap<Uuid, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();
+    let by_stage: HashMap<StageId, &SumRow> = sums.iter().map(|s| (s.stage_id, s)).collect();
     let mut out = PipelineSummary {
         pipeline_id,
         stages: Vec::with_capacity(stages.len()),

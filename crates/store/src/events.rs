@@ -39,6 +39,7 @@ use crate::{Backend, Page, Result, Store, Tx, exec, fetch_all, fetch_optional, n
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
 use rivet_domain::events::NewEvent;
+use rivet_domain::ids::{ApiKeyId, CompanyId, UserId};
 use sea_orm::sea_query::{
     Alias, Expr, ExprTrait, Func, IntoIden, LockBehavior, LockType, OnConflict, Order, Query,
     SelectStatement, TableRef,
@@ -57,7 +58,8 @@ pub const SEQUENCER: &str = "sequencer";
 pub struct Event {
     pub id: Uuid,
     #[serde(skip)]
-    pub company_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub company_id: CompanyId,
     /// Dispatch order; empty until the sequencer has numbered the event (within a second).
     pub seq: Option<i64>,
     /// `lead.created`, `deal.won`, … (see the README for the list).
@@ -65,8 +67,10 @@ pub struct Event {
     pub event_type: String,
     pub record_type: Option<String>,
     pub record_id: Option<String>,
-    pub actor_user_id: Option<Uuid>,
-    pub actor_api_key_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub actor_user_id: Option<UserId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub actor_api_key_id: Option<ApiKeyId>,
     /// The payload: `record`, and for updates `changes` (`{field: {before, after}}`).
     #[schema(value_type = Object)]
     pub data: Value,
@@ -93,7 +97,7 @@ fn select() -> sea_orm::sea_query::SelectStatement {
 
 /// One audited change, as `Tx::audit_in` saw it.
 pub(crate) struct AuditedChange<'a> {
-    pub company_id: Uuid,
+    pub company_id: CompanyId,
     pub resource: &'a str,
     pub resource_id: &'a str,
     pub action: &'a str,
@@ -109,10 +113,10 @@ impl Tx {
     /// as the system but is about a user).
     pub async fn emit(
         &self,
-        company_id: Uuid,
+        company_id: CompanyId,
         event: &NewEvent,
         record_id: &str,
-        actor_user_id: Option<Uuid>,
+        actor_user_id: Option<UserId>,
     ) -> Result<Uuid> {
         let actor = self.actor();
         let id = new_id();
@@ -199,7 +203,7 @@ impl Tx {
     /// so the domain can tell a move into a won or lost stage.
     async fn add_stage_outcomes(
         &self,
-        company_id: Uuid,
+        company_id: CompanyId,
         before: Option<&mut Value>,
         after: Option<&mut Value>,
     ) -> Result<()> {

@@ -17,6 +17,7 @@ use crate::{
 };
 use chrono::{DateTime, Utc};
 use rand::Rng;
+use rivet_domain::ids::CompanyId;
 use rivet_domain::jobs::{JobState, Schedule, backoff};
 use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{
@@ -64,8 +65,8 @@ impl NewJob {
         }
     }
 
-    pub fn for_company(mut self, company_id: Uuid) -> Self {
-        self.company_id = Some(company_id);
+    pub fn for_company(mut self, company_id: CompanyId) -> Self {
+        self.company_id = Some(company_id.uuid());
         self
     }
 

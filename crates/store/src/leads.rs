@@ -8,18 +8,19 @@ use crate::row::table_row;
 use crate::tables::Leads;
 use crate::{Result, Tx};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{LeadId, UserId, kind};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
 use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
-use uuid::Uuid;
 
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lead {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: LeadId,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
     pub title: Option<String>,
@@ -45,7 +46,8 @@ pub struct Lead {
     pub utm_term: Option<String>,
     pub utm_content: Option<String>,
     pub status: LeadStatus,
-    pub owner_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub owner_id: UserId,
     pub tags: Vec<String>,
     pub fit_score: i32,
     pub engagement_score: i32,
@@ -63,7 +65,8 @@ pub struct Lead {
     pub competition: Option<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -92,7 +95,7 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct LeadRow in Leads::Table {
-    id: Uuid,
+    id: LeadId,
     first_name: Option<String>,
     last_name: Option<String>,
     title: Option<String>,
@@ -117,7 +120,7 @@ pub struct LeadRow in Leads::Table {
     utm_term: Option<String>,
     utm_content: Option<String>,
     status: String,
-    owner_id: Uuid,
+    owner_id: UserId,
     tags: serde_json::Value,
     fit_score: i32,
     engagement_score: i32,
@@ -134,7 +137,7 @@ pub struct LeadRow in Leads::Table {
     champion: Option<String>,
     competition: Option<String>,
     custom_fields: serde_json::Value,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -270,7 +273,7 @@ fn sort_value(lead: &Lead, field: LeadField) -> FilterValue {
     let text = |v: &Option<String>| FilterValue::Text(v.clone().unwrap_or_default());
     match field {
         LeadField::Status => FilterValue::Text(lead.status.as_str().to_owned()),
-        LeadField::OwnerId => FilterValue::Id(lead.owner_id),
+        LeadField::OwnerId => FilterValue::Id(lead.owner_id.uuid()),
         LeadField::CreatedAt => FilterValue::Time(lead.created_at),
         LeadField::UpdatedAt => FilterValue::Time(lead.updated_at),
         LeadField::Email => text(&lead.email.as_ref().map(|e| e.to_lowercase())),
@@ -340,7 +343,7 @@ fn text_column(field: &str) -> Option<Leads> {
 }
 
 /// The columns a [`LeadData`] writes (everything but ids, creator and times).
-fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
+fn data_columns(data: &LeadData, owner_id: UserId) -> Vec<(Leads, Value)> {
     let mut cols: Vec<(Leads, Value)> = data
         .text
         .iter()
@@ -377,14 +380,15 @@ fn data_columns(data: &LeadData, owner_id: Uuid) -> Vec<(Leads, Value)> {
 }
 
 impl Record for Lead {
+    type Kind = kind::Lead;
     type Row = LeadRow;
     type Field = LeadField;
     const RESOURCE: Resource = Resource::Leads;
 
-    fn id(&self) -> Uuid {
+    fn id(&self) -> LeadId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.owner_id
     }
     fn custom_fields(&self) -> &serde_json::Value {
@@ -416,16 +420,16 @@ impl Record for Lead {
 impl Write for Lead {
     type Data = LeadData;
 
-    fn data_owner(data: &LeadData) -> Option<Uuid> {
+    fn data_owner(data: &LeadData) -> Option<UserId> {
         data.owner_id
     }
 
     async fn write_columns(
         _tx: &Tx,
         _actor: &Actor,
-        _id: Uuid,
+        _id: LeadId,
         data: &LeadData,
-        owner: Uuid,
+        owner: UserId,
         _before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -451,7 +455,7 @@ mod tests {
     #[test]
     fn every_writable_field_of_a_lead_is_an_input_field() {
         let lead = Lead {
-            id: Uuid::nil(),
+            id: LeadId::nil(),
             first_name: None,
             last_name: Some("Doe".into()),
             title: None,
@@ -476,7 +480,7 @@ mod tests {
             utm_term: None,
             utm_content: None,
             status: LeadStatus::New,
-            owner_id: Uuid::nil(),
+            owner_id: UserId::nil(),
             tags: Vec::new(),
             fit_score: 0,
             engagement_score: 0,
@@ -493,7 +497,7 @@ mod tests {
             champion: None,
             competition: None,
             custom_fields: serde_json::json!({}),
-            created_by: Uuid::nil(),
+            created_by: UserId::nil(),
             created_at: now(),
             updated_at: now(),
         };

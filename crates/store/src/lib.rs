@@ -38,6 +38,7 @@ pub mod users;
 pub mod views;
 pub mod webhooks;
 
+use rivet_domain::ids::{ApiKeyId, CompanyId, RoleId, UserId};
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::{
     ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbErr, ExecResult, FromQueryResult,
@@ -220,7 +221,7 @@ impl AuthEpoch {
 }
 
 type GrantCache = std::collections::HashMap<
-    (Uuid, Uuid),
+    (CompanyId, RoleId),
     (
         chrono::DateTime<chrono::Utc>,
         std::sync::Arc<rivet_domain::PermissionSet>,
@@ -404,8 +405,8 @@ impl Store {
     /// The cached grants of a role if they are still those of `updated_at`.
     pub(crate) fn cached_grants(
         &self,
-        company_id: Uuid,
-        role_id: Uuid,
+        company_id: CompanyId,
+        role_id: RoleId,
         updated_at: chrono::DateTime<chrono::Utc>,
     ) -> Option<std::sync::Arc<rivet_domain::PermissionSet>> {
         let cache = self.grants.lock().ok()?;
@@ -417,8 +418,8 @@ impl Store {
 
     pub(crate) fn cache_grants(
         &self,
-        company_id: Uuid,
-        role_id: Uuid,
+        company_id: CompanyId,
+        role_id: RoleId,
         updated_at: chrono::DateTime<chrono::Utc>,
         set: &std::sync::Arc<rivet_domain::PermissionSet>,
     ) {
@@ -476,7 +477,7 @@ impl Store {
 
     /// A write transaction; on PostgreSQL bound to `company` by row-level security when given
     /// (see [`PgTx`]).
-    async fn begin(&self, company: Option<Uuid>) -> Result<TxConn> {
+    async fn begin(&self, company: Option<CompanyId>) -> Result<TxConn> {
         if self.backend == Backend::Postgres {
             return Ok(TxConn::Pg(PgTx::begin(&self.db, company).await?));
         }
@@ -495,7 +496,7 @@ impl Store {
 /// The statement that binds a transaction to `company`: switch to the tenant role and set the
 /// company the policies compare with. Both end with the transaction. A UUID's text is safe to
 /// write into the statement.
-fn bind_company_sql(company: Uuid) -> String {
+fn bind_company_sql(company: CompanyId) -> String {
     format!(
         "SET LOCAL ROLE {}; SELECT set_config('rivet.company_id', '{company}', true)",
         tables::TENANT_ROLE
@@ -541,7 +542,7 @@ pub struct PgTx {
 }
 
 impl PgTx {
-    async fn begin(db: &DatabaseConnection, company: Option<Uuid>) -> Result<Self> {
+    async fn begin(db: &DatabaseConnection, company: Option<CompanyId>) -> Result<Self> {
         use sqlx_core::transaction::TransactionManager as _;
         let mut conn = db
             .get_postgres_connection_pool()
@@ -701,9 +702,9 @@ delegate_connection!(TxConn, Sea, Pg);
 /// Who an audit row names.
 #[derive(Debug, Clone)]
 pub struct AuditActor {
-    pub company_id: Uuid,
-    pub user_id: Uuid,
-    pub api_key_id: Option<Uuid>,
+    pub company_id: CompanyId,
+    pub user_id: UserId,
+    pub api_key_id: Option<ApiKeyId>,
     pub request_id: Option<String>,
 }
 

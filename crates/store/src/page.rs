@@ -52,11 +52,15 @@ pub struct Page<T> {
 impl<T> Page<T> {
     /// Build a page from up to `limit + 1` rows fetched in order: the extra row only says that
     /// another page exists.
-    pub fn from_rows(mut rows: Vec<T>, request: PageRequest, id: impl Fn(&T) -> Uuid) -> Self {
+    pub fn from_rows<I: Into<Uuid>>(
+        mut rows: Vec<T>,
+        request: PageRequest,
+        id: impl Fn(&T) -> I,
+    ) -> Self {
         let limit = usize::try_from(request.limit).unwrap_or(usize::MAX);
         let next_cursor = if rows.len() > limit {
             rows.truncate(limit);
-            rows.last().map(|row| Cursor(id(row)).encode())
+            rows.last().map(|row| Cursor(id(row).into()).encode())
         } else {
             None
         };

@@ -12,9 +12,10 @@
 //! call what is decided by the routes (deals.read to read, settings.update to change), not here.
 
 use crate::tables::{PipelineStages, Pipelines};
-use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
+use rivet_domain::ids::{CompanyId, Id, PipelineId, StageId};
 use rivet_domain::pipelines::{
     self as rules, ForecastCategory, MAX_STAGES, Probability, StageOutcome, StageSpec,
 };
@@ -22,13 +23,13 @@ use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 const RESOURCE: &str = "pipelines";
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Pipeline {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: PipelineId,
     pub name: String,
     pub is_default: bool,
     /// 1-based place among the company's pipelines.
@@ -41,8 +42,10 @@ pub struct Pipeline {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Stage {
-    pub id: Uuid,
-    pub pipeline_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: StageId,
+    #[schema(value_type = uuid::Uuid)]
+    pub pipeline_id: PipelineId,
     pub name: String,
     /// 1-based place in the pipeline; positions are contiguous.
     pub position: i32,
@@ -56,7 +59,7 @@ pub struct Stage {
 
 #[derive(Debug, FromQueryResult)]
 struct PipelineRow {
-    id: Uuid,
+    id: PipelineId,
     name: String,
     is_default: bool,
     position: i32,
@@ -66,8 +69,8 @@ struct PipelineRow {
 
 #[derive(Debug, FromQueryResult)]
 struct StageRow {
-    id: Uuid,
-    pipeline_id: Uuid,
+    id: StageId,
+    pipeline_id: PipelineId,
     name: String,
     position: i32,
     probability: i32,
@@ -132,11 +135,11 @@ impl Pipeline {
         })
     }
 
-    fn stage_ids(&self) -> Vec<Uuid> {
+    fn stage_ids(&self) -> Vec<StageId> {
         self.stages.iter().map(|s| s.id).collect()
     }
 
-    fn stage(&self, id: Uuid) -> Result<&Stage> {
+    fn stage(&self, id: StageId) -> Result<&Stage> {
         self.stages
             .iter()
             .find(|s| s.id == id)
@@ -144,7 +147,7 @@ impl Pipeline {
     }
 }
 
-fn select_pipelines(company_id: Uuid) -> SelectStatement {
+fn select_pipelines(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             Pipelines::Id,
@@ -161,7 +164,7 @@ fn select_pipelines(company_id: Uuid) -> SelectStatement {
         .to_owned()
 }
 
-fn select_stages(company_id: Uuid) -> SelectStatement {
+fn select_stages(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             PipelineStages::Id,
@@ -183,8 +186,8 @@ fn select_stages(company_id: Uuid) -> SelectStatement {
 
 async fn stages_of<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    pipeline_id: Uuid,
+    company_id: CompanyId,
+    pipeline_id: PipelineId,
 ) -> Result<Vec<Stage>> {
     let rows: Vec<StageRow> = fetch_all(
         conn,
@@ -194,7 +197,11 @@ async fn stages_of<C: ConnectionTrait>(
     rows.into_iter().map(Stage::try_from).collect()
 }
 
-async fn load<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Result<Pipeline> {
+async fn load<C: ConnectionTrait>(
+    conn: &C,
+    company_id: CompanyId,
+    id: PipelineId,
+) -> Result<Pipeline> {
     let row: PipelineRow = fetch_optional(
         conn,
         select_pipelines(company_id).and_where(Expr::col(Pipelines::Id).eq(id)),
@@ -210,7 +217,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Pipeline>> {
     let r = store.read(actor).await?;
     let rows: Vec<PipelineRow> = fetch_all(r.conn(), &select_pipelines(actor.company_id)).await?;
     let stages: Vec<StageRow> = fetch_all(r.conn(), &select_stages(actor.company_id)).await?;
-    let mut by_pipeline: std::collections::HashMap<Uuid, Vec<Stage>> = Default::default();
+    let mut by_pipeline: std::collections::HashMap<PipelineId, Vec<Stage>> = Default::default();
     for row in stages {
         let stage = Stage::try_from(row)?;
         by_pipeline
@@ -227,7 +234,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Pipeline>> {
         .collect())
 }
 
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Pipeline> {
+pub async fn get(store: &Store, actor: &Actor, id: PipelineId) -> Result<Pipeline> {
     let r = store.read(actor).await?;
     load(r.conn(), actor.company_id, id).await
 }
@@ -236,8 +243,8 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Pipeline> {
 /// until its deals are moved to another one.
 pub async fn pipeline_references<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    pipeline_id: Uuid,
+    company_id: CompanyId,
+    pipeline_id: PipelineId,
 ) -> Result<u64> {
     crate::deals::count_in_pipeline(conn, company_id, pipeline_id).await
 }
@@ -246,20 +253,20 @@ pub async fn pipeline_references<C: ConnectionTrait>(
 /// its deals are moved to another stage.
 pub async fn stage_references<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    stage_id: Uuid,
+    company_id: CompanyId,
+    stage_id: StageId,
 ) -> Result<u64> {
     crate::deals::count_in_stage(conn, company_id, stage_id).await
 }
 
 async fn insert_pipeline(
     tx: &Tx,
-    company_id: Uuid,
+    company_id: CompanyId,
     name: &str,
     position: i32,
     stages: &[StageSpec],
-) -> Result<Uuid> {
-    let id = new_id();
+) -> Result<PipelineId> {
+    let id = Id::new();
     let at = now();
     exec(
         tx.conn(),
@@ -287,16 +294,16 @@ async fn insert_pipeline(
     .await?;
     for (i, spec) in stages.iter().enumerate() {
         let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
-        insert_stage(tx, company_id, id, new_id(), spec, position).await?;
+        insert_stage(tx, company_id, id, Id::new(), spec, position).await?;
     }
     Ok(id)
 }
 
 async fn insert_stage(
     tx: &Tx,
-    company_id: Uuid,
-    pipeline_id: Uuid,
-    id: Uuid,
+    company_id: CompanyId,
+    pipeline_id: PipelineId,
+    id: StageId,
     spec: &StageSpec,
     position: i32,
 ) -> Result<()> {
@@ -336,7 +343,7 @@ async fn insert_stage(
 
 /// Make `id` the company's only default pipeline, in one statement so that two concurrent
 /// changes serialise on the rows instead of each leaving its own default.
-async fn make_default(tx: &Tx, company_id: Uuid, id: Uuid) -> Result<()> {
+async fn make_default(tx: &Tx, company_id: CompanyId, id: PipelineId) -> Result<()> {
     exec(
         tx.conn(),
         Query::update()
@@ -350,7 +357,7 @@ async fn make_default(tx: &Tx, company_id: Uuid, id: Uuid) -> Result<()> {
 
 /// Bump the pipeline's `updated_at`: proves it is the company's and locks its row (PostgreSQL)
 /// for the rest of the transaction.
-async fn touch(tx: &Tx, company_id: Uuid, id: Uuid) -> Result<()> {
+async fn touch(tx: &Tx, company_id: CompanyId, id: PipelineId) -> Result<()> {
     let changed = exec(
         tx.conn(),
         Query::update()
@@ -367,7 +374,12 @@ async fn touch(tx: &Tx, company_id: Uuid, id: Uuid) -> Result<()> {
 }
 
 /// Write positions 1..n in `order`, touching only the stages whose position changes.
-async fn renumber(tx: &Tx, company_id: Uuid, before: &Pipeline, order: &[Uuid]) -> Result<()> {
+async fn renumber(
+    tx: &Tx,
+    company_id: CompanyId,
+    before: &Pipeline,
+    order: &[StageId],
+) -> Result<()> {
     let at = now();
     for (i, id) in order.iter().enumerate() {
         let position = i32::try_from(i + 1).unwrap_or(i32::MAX);
@@ -392,7 +404,7 @@ async fn renumber(tx: &Tx, company_id: Uuid, before: &Pipeline, order: &[Uuid]) 
     Ok(())
 }
 
-async fn audit_update(tx: &Tx, company_id: Uuid, before: &Pipeline) -> Result<Pipeline> {
+async fn audit_update(tx: &Tx, company_id: CompanyId, before: &Pipeline) -> Result<Pipeline> {
     let after = load(tx.conn(), company_id, before.id).await?;
     tx.audit_in(
         company_id,
@@ -407,7 +419,7 @@ async fn audit_update(tx: &Tx, company_id: Uuid, before: &Pipeline) -> Result<Pi
 }
 
 /// Give a new company its default "Sales" pipeline, inside the transaction that creates it.
-pub async fn create_default(tx: &Tx, company_id: Uuid) -> Result<Uuid> {
+pub async fn create_default(tx: &Tx, company_id: CompanyId) -> Result<PipelineId> {
     let id = insert_pipeline(
         tx,
         company_id,
@@ -466,7 +478,7 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: PipelineId,
     name: Option<&str>,
     is_default: Option<bool>,
 ) -> Result<Pipeline> {
@@ -499,7 +511,7 @@ pub async fn update(
 }
 
 /// Delete a pipeline and its stages: refused for the default pipeline and while anything uses it.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete(store: &Store, actor: &Actor, id: PipelineId) -> Result<()> {
     let tx = store.write(actor).await?;
     touch(&tx, actor.company_id, id).await?;
     let before = load(tx.conn(), actor.company_id, id).await?;
@@ -549,7 +561,7 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
 pub async fn add_stage(
     store: &Store,
     actor: &Actor,
-    pipeline_id: Uuid,
+    pipeline_id: PipelineId,
     spec: &StageSpec,
     position: Option<i64>,
 ) -> Result<Stage> {
@@ -562,7 +574,7 @@ pub async fn add_stage(
             format!("a pipeline has at most {MAX_STAGES} stages"),
         ));
     }
-    let id = new_id();
+    let id = Id::new();
     let mut order = before.stage_ids();
     rules::insert_at(&mut order, id, position).map_err(|m| StoreError::invalid("position", m))?;
     // Inserted after the others, then renumbered into its place.
@@ -588,8 +600,8 @@ pub struct StageChanges {
 pub async fn update_stage(
     store: &Store,
     actor: &Actor,
-    pipeline_id: Uuid,
-    stage_id: Uuid,
+    pipeline_id: PipelineId,
+    stage_id: StageId,
     changes: &StageChanges,
 ) -> Result<Stage> {
     let tx = store.write(actor).await?;
@@ -638,8 +650,8 @@ pub async fn update_stage(
 pub async fn delete_stage(
     store: &Store,
     actor: &Actor,
-    pipeline_id: Uuid,
-    stage_id: Uuid,
+    pipeline_id: PipelineId,
+    stage_id: StageId,
 ) -> Result<()> {
     let tx = store.write(actor).await?;
     touch(&tx, actor.company_id, pipeline_id).await?;
@@ -669,7 +681,7 @@ pub async fn delete_stage(
             .and_where(Expr::col(PipelineStages::Id).eq(stage_id)),
     )
     .await?;
-    let order: Vec<Uuid> = before
+    let order: Vec<StageId> = before
         .stage_ids()
         .into_iter()
         .filter(|id| *id != stage_id)
@@ -684,8 +696,8 @@ pub async fn delete_stage(
 pub async fn reorder_stages(
     store: &Store,
     actor: &Actor,
-    pipeline_id: Uuid,
-    stage_ids: &[Uuid],
+    pipeline_id: PipelineId,
+    stage_ids: &[StageId],
 ) -> Result<Pipeline> {
     let tx = store.write(actor).await?;
     touch(&tx, actor.company_id, pipeline_id).await?;

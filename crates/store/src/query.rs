@@ -16,6 +16,7 @@ use crate::tables::Memberships;
 use crate::{Backend, Page, Result, StoreError, fetch_optional};
 use base64::Engine as _;
 use rivet_domain::custom_fields::CustomFieldKind;
+use rivet_domain::ids::{TeamId, UserId};
 use rivet_domain::query::{
     Condition, CustomFilter, FieldKind, FieldSpec, Filter, FilterValue, ListQuery, OrderKey,
     SortKey,
@@ -654,7 +655,7 @@ fn team_members(actor: &Actor) -> SelectStatement {
 
 #[derive(Debug, FromQueryResult)]
 struct OwnerRow {
-    team_id: Option<Uuid>,
+    team_id: Option<TeamId>,
     active: bool,
 }
 
@@ -666,7 +667,7 @@ pub async fn check_owner<C: ConnectionTrait>(
     actor: &Actor,
     resource: Resource,
     action: Action,
-    owner_id: Uuid,
+    owner_id: UserId,
 ) -> Result<()> {
     let row: Option<OwnerRow> = fetch_optional(
         conn,
@@ -707,8 +708,8 @@ pub fn json_column(value: serde_json::Value) -> serde_json::Value {
 }
 
 /// `ids` without repeats, in their order.
-pub fn unique_ids(ids: &[Uuid]) -> Vec<Uuid> {
-    let mut out: Vec<Uuid> = Vec::with_capacity(ids.len());
+pub fn unique_ids<T: Copy + PartialEq>(ids: &[T]) -> Vec<T> {
+    let mut out: Vec<T> = Vec::with_capacity(ids.len());
     for id in ids {
         if !out.contains(id) {
             out.push(*id);

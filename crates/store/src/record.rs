@@ -10,8 +10,9 @@
 
 use crate::query::{self, ListField, Seek, check_owner, scope_condition, unique_ids};
 use crate::row::TableColumns;
-use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, new_id, now};
+use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{CompanyId, Id, UserId};
 use rivet_domain::query::{Filter, FilterValue, ListQuery};
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
@@ -21,7 +22,6 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::Map;
 use std::future::Future;
-use uuid::Uuid;
 
 /// Fields of every record that a client cannot write.
 pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
@@ -32,6 +32,9 @@ pub trait Record: Sized + Clone + Serialize + Send + Sync + 'static {
     type Row: FromQueryResult + TableColumns + Into<Self> + Send + Sync;
     /// The fields a list filters and sorts by.
     type Field: ListField + Send + Sync;
+    /// What its ids name (`kind::Lead` for a lead): `Id<Self::Kind>` is its id type, so a
+    /// lead's functions take a `LeadId` and nothing else.
+    type Kind: Send + Sync + 'static;
     /// The permission resource whose scope filters the rows and whose name the audit uses.
     const RESOURCE: Resource;
     /// Fields a client cannot write.
@@ -45,9 +48,9 @@ pub trait Record: Sized + Clone + Serialize + Send + Sync + 'static {
     fn company_column() -> DynIden {
         query::iden(Alias::new("company_id"))
     }
-    fn id(&self) -> Uuid;
+    fn id(&self) -> Id<Self::Kind>;
     /// The user the scope checks a change against (owner, assignee).
-    fn owner(&self) -> Uuid;
+    fn owner(&self) -> UserId;
     fn custom_fields(&self) -> &serde_json::Value;
     /// This record's value of a sort field, as its cursor records it (matching `sort_expr`).
     fn sort_value(&self, field: Self::Field) -> FilterValue;
@@ -111,16 +114,16 @@ pub trait Write: Record {
     const OWNER_FIELD: &'static str = "owner_id";
 
     /// The owner `data` names; `None` means the caller on create and is refused on update.
-    fn data_owner(data: &Self::Data) -> Option<Uuid>;
+    fn data_owner(data: &Self::Data) -> Option<UserId>;
 
     /// Check what `data` refers to and return the columns it writes (`owner_id` already
     /// checked): the hook where a record's own rules live. `before` is `None` on create.
     fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        id: Uuid,
+        id: Id<Self::Kind>,
         data: &Self::Data,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         at: DateTime<Utc>,
     ) -> impl Future<Output = Result<Vec<(DynIden, Value)>>> + Send;
@@ -140,7 +143,7 @@ pub trait Write: Record {
 }
 
 /// The type's rows of the caller's company.
-pub fn select<R: Record>(company_id: Uuid) -> SelectStatement {
+pub fn select<R: Record>(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns(R::Row::table_columns())
         .from(R::Field::table())
@@ -155,7 +158,7 @@ pub fn scope<R: Record>(actor: &Actor, action: Action) -> Result<Cond> {
     })
 }
 
-fn by_id<R: Record>(id: Uuid) -> Expr {
+fn by_id<R: Record>(id: Id<R::Kind>) -> Expr {
     Expr::col((R::Field::table(), R::Field::id_column())).eq(id)
 }
 
@@ -212,7 +215,7 @@ pub async fn list_where<R: Record>(
         list,
         R::sort_value,
         R::custom_fields,
-        R::id,
+        |record| record.id().uuid(),
     ))
 }
 
@@ -233,7 +236,7 @@ pub async fn get_in<R: Record, C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     action: Action,
-    id: Uuid,
+    id: Id<R::Kind>,
 ) -> Result<R> {
     let mut q = select::<R>(actor.company_id);
     q.cond_where(scope::<R>(actor, action)?)
@@ -245,7 +248,7 @@ pub async fn get_in<R: Record, C: ConnectionTrait>(
 }
 
 /// One record the caller may read.
-pub async fn get<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<R> {
+pub async fn get<R: Record>(store: &Store, actor: &Actor, id: Id<R::Kind>) -> Result<R> {
     get_in(store.read(actor).await?.conn(), actor, Action::Read, id).await
 }
 
@@ -254,7 +257,7 @@ pub async fn get<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<R>
 pub async fn get_unscoped<R: Record, C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    id: Uuid,
+    id: Id<R::Kind>,
 ) -> Result<R> {
     let mut q = select::<R>(actor.company_id);
     q.and_where(by_id::<R>(id));
@@ -270,7 +273,7 @@ pub async fn all_in_scope<R: Record>(
     tx: &Tx,
     actor: &Actor,
     action: Action,
-    ids: &[Uuid],
+    ids: &[Id<R::Kind>],
 ) -> Result<Vec<R>> {
     let mut q = select::<R>(actor.company_id);
     q.cond_where(scope::<R>(actor, action)?).and_where(
@@ -288,7 +291,7 @@ pub async fn check_owner_of<R: Write>(
     tx: &Tx,
     actor: &Actor,
     action: Action,
-    owner: Uuid,
+    owner: UserId,
     field: &str,
 ) -> Result<()> {
     match check_owner(tx.conn(), actor, R::RESOURCE, action, owner).await {
@@ -304,7 +307,7 @@ pub async fn check_owner_of<R: Write>(
 pub async fn create_in<R: Write>(tx: &Tx, actor: &Actor, data: &R::Data) -> Result<R> {
     let owner = R::data_owner(data).unwrap_or(actor.user_id);
     check_owner_of::<R>(tx, actor, Action::Create, owner, R::OWNER_FIELD).await?;
-    let id = new_id();
+    let id = Id::<R::Kind>::new();
     let at = now();
     let table = R::Field::table();
     let mut cols: Vec<(DynIden, Value)> = vec![
@@ -385,7 +388,7 @@ pub async fn update_in<R: Write>(tx: &Tx, actor: &Actor, before: &R, data: &R::D
 pub async fn update<R: Write>(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: Id<R::Kind>,
     apply: impl FnOnce(&R) -> std::result::Result<R::Data, FieldErrors>,
 ) -> Result<R> {
     let tx = store.write(actor).await?;
@@ -402,8 +405,8 @@ pub async fn update<R: Write>(
 pub async fn bulk_update<R: Write>(
     store: &Store,
     actor: &Actor,
-    ids: &[Uuid],
-    new_owner: Option<Uuid>,
+    ids: &[Id<R::Kind>],
+    new_owner: Option<UserId>,
     set: impl Fn(&R) -> Result<R::Data>,
 ) -> Result<Vec<R>> {
     let ids = unique_ids(ids);
@@ -507,7 +510,7 @@ pub async fn all_where<R: Record, C: ConnectionTrait>(
 }
 
 /// Delete one record the caller may delete.
-pub async fn delete<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete<R: Record>(store: &Store, actor: &Actor, id: Id<R::Kind>) -> Result<()> {
     let tx = store.write(actor).await?;
     let before: R = get_in(tx.conn(), actor, Action::Delete, id).await?;
     delete_in(&tx, actor, std::slice::from_ref(&before)).await?;
@@ -516,7 +519,11 @@ pub async fn delete<R: Record>(store: &Store, actor: &Actor, id: Uuid) -> Result
 }
 
 /// Delete every record of `ids`, all or nothing; one audit row each. Returns how many.
-pub async fn bulk_delete<R: Record>(store: &Store, actor: &Actor, ids: &[Uuid]) -> Result<u64> {
+pub async fn bulk_delete<R: Record>(
+    store: &Store,
+    actor: &Actor,
+    ids: &[Id<R::Kind>],
+) -> Result<u64> {
     let ids = unique_ids(ids);
     let tx = store.write(actor).await?;
     let before: Vec<R> = all_in_scope(&tx, actor, Action::Delete, &ids).await?;

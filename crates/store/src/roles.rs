@@ -2,20 +2,18 @@
 //! edited like any other role's.
 
 use crate::tables::{ApiKeys, Memberships, RolePermissions, Roles};
-use crate::{
-    Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
-};
+use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{CompanyId, Id, RoleId};
 use rivet_domain::{Action, Actor, PermissionSet, Resource, Scope};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 #[derive(Debug, Clone, FromQueryResult)]
 struct RoleRow {
-    id: Uuid,
+    id: RoleId,
     name: String,
     description: String,
     builtin: bool,
@@ -32,7 +30,8 @@ pub struct Grant {
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Role {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: RoleId,
     pub name: String,
     pub description: String,
     pub builtin: bool,
@@ -57,7 +56,7 @@ fn grants_json(set: &PermissionSet) -> Value {
 
 #[derive(Debug, FromQueryResult)]
 struct GrantRow {
-    role_id: Uuid,
+    role_id: RoleId,
     resource: String,
     action: String,
     scope: String,
@@ -67,9 +66,9 @@ struct GrantRow {
 /// skipped rather than failing the request.
 async fn load_grants<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    role_ids: &[Uuid],
-) -> Result<Vec<(Uuid, PermissionSet)>> {
+    company_id: CompanyId,
+    role_ids: &[RoleId],
+) -> Result<Vec<(RoleId, PermissionSet)>> {
     let rows: Vec<GrantRow> = fetch_all(
         conn,
         Query::select()
@@ -84,7 +83,7 @@ async fn load_grants<C: ConnectionTrait>(
             .and_where(Expr::col(RolePermissions::RoleId).is_in(role_ids.iter().copied())),
     )
     .await?;
-    let mut out: Vec<(Uuid, PermissionSet)> = role_ids
+    let mut out: Vec<(RoleId, PermissionSet)> = role_ids
         .iter()
         .map(|id| (*id, PermissionSet::new()))
         .collect();
@@ -106,8 +105,8 @@ async fn load_grants<C: ConnectionTrait>(
 /// The grants of one role (used on every request to build the `Actor`).
 pub async fn permissions_of<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
-    role_id: Uuid,
+    company_id: CompanyId,
+    role_id: RoleId,
 ) -> Result<PermissionSet> {
     Ok(load_grants(conn, company_id, &[role_id])
         .await?
@@ -119,8 +118,8 @@ pub async fn permissions_of<C: ConnectionTrait>(
 /// Replace every grant of a role, inside `tx`.
 pub async fn write_permissions(
     tx: &Tx,
-    company_id: Uuid,
-    role_id: Uuid,
+    company_id: CompanyId,
+    role_id: RoleId,
     set: &PermissionSet,
 ) -> Result<()> {
     exec(
@@ -156,7 +155,7 @@ pub async fn write_permissions(
     Ok(())
 }
 
-fn select_roles(company_id: Uuid) -> sea_orm::sea_query::SelectStatement {
+fn select_roles(company_id: CompanyId) -> sea_orm::sea_query::SelectStatement {
     Query::select()
         .columns([
             Roles::Id,
@@ -173,10 +172,10 @@ fn select_roles(company_id: Uuid) -> sea_orm::sea_query::SelectStatement {
 
 async fn with_grants<C: ConnectionTrait>(
     conn: &C,
-    company_id: Uuid,
+    company_id: CompanyId,
     rows: Vec<RoleRow>,
 ) -> Result<Vec<Role>> {
-    let ids: Vec<Uuid> = rows.iter().map(|r| r.id).collect();
+    let ids: Vec<RoleId> = rows.iter().map(|r| r.id).collect();
     let mut grants = load_grants(conn, company_id, &ids).await?;
     Ok(rows
         .into_iter()
@@ -219,12 +218,12 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Role>> {
     with_grants(r.conn(), actor.company_id, rows).await
 }
 
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Role> {
+pub async fn get(store: &Store, actor: &Actor, id: RoleId) -> Result<Role> {
     let r = store.read(actor).await?;
     get_in(r.conn(), actor.company_id, id).await
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Result<Role> {
+async fn get_in<C: ConnectionTrait>(conn: &C, company_id: CompanyId, id: RoleId) -> Result<Role> {
     let row: Option<RoleRow> = fetch_optional(
         conn,
         select_roles(company_id).and_where(Expr::col(Roles::Id).eq(id)),
@@ -238,7 +237,7 @@ async fn get_in<C: ConnectionTrait>(conn: &C, company_id: Uuid, id: Uuid) -> Res
 }
 
 /// Whether `id` names a role of the caller's company.
-pub async fn exists(store: &Store, actor: &Actor, id: Uuid) -> Result<bool> {
+pub async fn exists(store: &Store, actor: &Actor, id: RoleId) -> Result<bool> {
     let r = store.read(actor).await?;
     let row: Option<RoleRow> = fetch_optional(
         r.conn(),
@@ -255,7 +254,7 @@ pub async fn create(
     description: &str,
     set: &PermissionSet,
 ) -> Result<Role> {
-    let id = new_id();
+    let id = Id::new();
     let tx = store.write(actor).await?;
     crate::companies::insert_role(&tx, actor.company_id, id, name, description, false).await?;
     write_permissions(&tx, actor.company_id, id, set).await?;
@@ -272,7 +271,7 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: RoleId,
     name: Option<&str>,
     description: Option<&str>,
 ) -> Result<Role> {
@@ -314,7 +313,7 @@ pub async fn update(
 pub async fn set_permissions(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: RoleId,
     set: &PermissionSet,
 ) -> Result<Role> {
     let tx = store.write(actor).await?;
@@ -344,7 +343,7 @@ pub async fn set_permissions(
 }
 
 /// Delete a custom role that no member or API key uses.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete(store: &Store, actor: &Actor, id: RoleId) -> Result<()> {
     let tx = store.write(actor).await?;
     let role = get_in(tx.conn(), actor.company_id, id).await?;
     if role.builtin {
@@ -400,7 +399,11 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
 }
 
 /// A role's id by name in a company (for the command line, which has no `Actor`).
-pub async fn find_by_name(store: &Store, company_id: Uuid, name: &str) -> Result<Option<Uuid>> {
+pub async fn find_by_name(
+    store: &Store,
+    company_id: CompanyId,
+    name: &str,
+) -> Result<Option<RoleId>> {
     let row: Option<RoleRow> = fetch_optional(
         store.system(),
         select_roles(company_id).and_where(Expr::col(Roles::Name).eq(name)),

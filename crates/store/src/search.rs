@@ -878,6 +878,7 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rivet_domain::Id;
 
     fn chars(s: &str) -> Vec<char> {
         s.chars().collect()
@@ -966,11 +967,11 @@ mod tests {
 
     fn admin() -> Actor {
         Actor {
-            company_id: Uuid::nil(),
-            user_id: Uuid::nil(),
+            company_id: Id::nil(),
+            user_id: Id::nil(),
             api_key_id: None,
             session_id: None,
-            role_id: Uuid::nil(),
+            role_id: Id::nil(),
             permissions: std::sync::Arc::new(
                 rivet_domain::permissions::BuiltinRole::Admin.default_permissions(),
             ),

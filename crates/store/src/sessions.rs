@@ -10,6 +10,7 @@ use base64::Engine as _;
 use chrono::{DateTime, Duration, Utc};
 use rand::RngCore;
 use rivet_domain::Actor;
+use rivet_domain::ids::{CompanyId, Id, RoleId, SessionId, TeamId, UserId};
 use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, JoinType, Query};
 use sha2::{Digest, Sha256};
@@ -47,7 +48,7 @@ impl SessionKind {
 /// A session just opened, with the secrets to hand to the client (once).
 #[derive(Debug, Clone)]
 pub struct NewSession {
-    pub id: Uuid,
+    pub id: SessionId,
     /// The refresh token (API) or the cookie value (web).
     pub token: String,
     /// The CSRF token a web session's forms must echo.
@@ -57,12 +58,12 @@ pub struct NewSession {
 
 pub async fn open(
     store: &Store,
-    company_id: Uuid,
-    user_id: Uuid,
+    company_id: CompanyId,
+    user_id: UserId,
     kind: SessionKind,
     ttl: Duration,
 ) -> Result<NewSession> {
-    let id = new_id();
+    let id = Id::new();
     let token = random_token();
     let expires_at = now() + ttl;
     let csrf_token = (kind == SessionKind::Web).then(random_token);
@@ -116,8 +117,8 @@ pub async fn open(
 
 async fn insert_refresh(
     tx: &crate::Tx,
-    company_id: Uuid,
-    session_id: Uuid,
+    company_id: CompanyId,
+    session_id: SessionId,
     token: &str,
     expires_at: DateTime<Utc>,
 ) -> Result<()> {
@@ -148,12 +149,12 @@ async fn insert_refresh(
 
 #[derive(Debug, FromQueryResult)]
 struct RefreshRow {
-    company_id: Uuid,
+    company_id: CompanyId,
     id: Uuid,
-    session_id: Uuid,
+    session_id: SessionId,
     used_at: Option<DateTime<Utc>>,
     expires_at: DateTime<Utc>,
-    user_id: Uuid,
+    user_id: UserId,
     revoked_at: Option<DateTime<Utc>>,
 }
 
@@ -162,15 +163,18 @@ struct RefreshRow {
 pub enum Refreshed {
     /// A new refresh token for the same session.
     Rotated {
-        company_id: Uuid,
-        user_id: Uuid,
-        session_id: Uuid,
+        company_id: CompanyId,
+        user_id: UserId,
+        session_id: SessionId,
         token: String,
     },
     /// Unknown, expired, or its session is over.
     Invalid,
     /// Already used once: someone replayed it, so the whole session was revoked.
-    Reused { company_id: Uuid, user_id: Uuid },
+    Reused {
+        company_id: CompanyId,
+        user_id: UserId,
+    },
 }
 
 /// Exchange a refresh token for a new one (rotation). A token that was already used revokes
@@ -247,7 +251,7 @@ pub async fn refresh(store: &Store, token: &str) -> Result<Refreshed> {
     })
 }
 
-async fn revoke_in(tx: &crate::Tx, company_id: Uuid, session_id: Uuid) -> Result<()> {
+async fn revoke_in(tx: &crate::Tx, company_id: CompanyId, session_id: SessionId) -> Result<()> {
     tx.touches_auth();
     exec(
         tx.conn(),
@@ -277,8 +281,8 @@ pub async fn revoke(store: &Store, actor: &Actor) -> Result<()> {
 /// tokens end with it, and its access tokens fail on their next use. Returns how many ended.
 pub(crate) async fn revoke_others_in(
     tx: &crate::Tx,
-    user_id: Uuid,
-    keep: Option<Uuid>,
+    user_id: UserId,
+    keep: Option<SessionId>,
 ) -> Result<u64> {
     tx.touches_auth();
     let mut update = Query::update();
@@ -314,14 +318,17 @@ pub async fn revoke_others(store: &Store, actor: &Actor) -> Result<u64> {
 
 #[derive(Debug, FromQueryResult)]
 struct WebSessionRow {
-    company_id: Uuid,
-    id: Uuid,
-    user_id: Uuid,
+    company_id: CompanyId,
+    id: SessionId,
+    user_id: UserId,
     csrf_token: Option<String>,
 }
 
 /// A live web session found by its cookie value: (company, session, user, CSRF token).
-pub async fn find_web(store: &Store, token: &str) -> Result<Option<(Uuid, Uuid, Uuid, String)>> {
+pub async fn find_web(
+    store: &Store,
+    token: &str,
+) -> Result<Option<(CompanyId, SessionId, UserId, String)>> {
     let row: Option<WebSessionRow> = fetch_optional(
         store.system(),
         Query::select()
@@ -350,16 +357,16 @@ pub async fn find_web(store: &Store, token: &str) -> Result<Option<(Uuid, Uuid, 
 
 #[derive(Debug, FromQueryResult)]
 struct ActorRow {
-    role_id: Uuid,
+    role_id: RoleId,
     role_updated_at: DateTime<Utc>,
-    team_id: Option<Uuid>,
+    team_id: Option<TeamId>,
     is_system_admin: bool,
     manages_teams: bool,
 }
 
 #[derive(Debug, FromQueryResult)]
 struct TeamRow {
-    id: Uuid,
+    id: TeamId,
 }
 
 /// Build the caller of a request: the membership must be active and, when a session is named,
@@ -371,10 +378,10 @@ struct TeamRow {
 /// someone who manages one.
 pub async fn load_actor(
     store: &Store,
-    company_id: Uuid,
-    user_id: Uuid,
-    session_id: Option<Uuid>,
-    role_override: Option<Uuid>,
+    company_id: CompanyId,
+    user_id: UserId,
+    session_id: Option<SessionId>,
+    role_override: Option<RoleId>,
 ) -> Result<Option<Actor>> {
     let role_join = match role_override {
         Some(role) => Expr::col((Roles::Table, Roles::Id)).eq(role),
@@ -450,7 +457,7 @@ pub async fn load_actor(
             set
         }
     };
-    let mut team_ids: Vec<Uuid> = Vec::new();
+    let mut team_ids: Vec<TeamId> = Vec::new();
     if row.manages_teams {
         let managed: Vec<TeamRow> = fetch_all(
             store.system(),

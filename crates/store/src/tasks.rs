@@ -15,6 +15,7 @@ use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, n
 use chrono::{DateTime, Days, NaiveTime, TimeDelta, TimeZone, Utc};
 use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::{CompanyId, TaskId, UserId, kind};
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
 use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
 use rivet_domain::{Action, Actor, Resource};
@@ -26,7 +27,8 @@ use uuid::Uuid;
 /// A task as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Task {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: TaskId,
     pub subject: String,
     pub description: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
@@ -35,10 +37,12 @@ pub struct Task {
     pub status: TaskStatus,
     /// When the task became completed; `null` unless it is.
     pub completed_at: Option<DateTime<Utc>>,
-    pub assignee_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub assignee_id: UserId,
     pub related_type: Option<RecordType>,
     pub related_id: Option<Uuid>,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -56,7 +60,7 @@ table_row! {
 #[derive(Debug)]
 /// The row as the table holds it (read by [`crate::record`]).
 pub struct TaskRow in Tasks::Table {
-    id: Uuid,
+    id: TaskId,
     subject: String,
     description: Option<String>,
     due_at: Option<DateTime<Utc>>,
@@ -64,10 +68,10 @@ pub struct TaskRow in Tasks::Table {
     priority: String,
     status: String,
     completed_at: Option<DateTime<Utc>>,
-    assignee_id: Uuid,
+    assignee_id: UserId,
     related_type: Option<String>,
     related_id: Option<Uuid>,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -161,7 +165,7 @@ fn sort_value(task: &Task, field: TaskField) -> FilterValue {
         TaskField::Status => FilterValue::Text(task.status.as_str().to_owned()),
         TaskField::Priority => FilterValue::Text(task.priority.as_str().to_owned()),
         TaskField::PriorityRank => FilterValue::Int(task.priority.rank()),
-        TaskField::AssigneeId => FilterValue::Id(task.assignee_id),
+        TaskField::AssigneeId => FilterValue::Id(task.assignee_id.uuid()),
         TaskField::RelatedType => FilterValue::Text(
             task.related_type
                 .map(|t| t.as_str().to_owned())
@@ -175,6 +179,7 @@ fn sort_value(task: &Task, field: TaskField) -> FilterValue {
 }
 
 impl Record for Task {
+    type Kind = kind::Task;
     type Row = TaskRow;
     type Field = TaskField;
     const RESOURCE: Resource = Resource::Tasks;
@@ -184,10 +189,10 @@ impl Record for Task {
     fn owner_column() -> DynIden {
         iden(Tasks::AssigneeId)
     }
-    fn id(&self) -> Uuid {
+    fn id(&self) -> TaskId {
         self.id
     }
-    fn owner(&self) -> Uuid {
+    fn owner(&self) -> UserId {
         self.assignee_id
     }
     /// Tasks have no custom fields.
@@ -215,7 +220,7 @@ impl Write for Task {
     type Data = TaskData;
     const OWNER_FIELD: &'static str = "assignee_id";
 
-    fn data_owner(data: &TaskData) -> Option<Uuid> {
+    fn data_owner(data: &TaskData) -> Option<UserId> {
         data.assignee_id
     }
 
@@ -223,9 +228,9 @@ impl Write for Task {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        _id: Uuid,
+        _id: TaskId,
         data: &TaskData,
-        owner: Uuid,
+        owner: UserId,
         before: Option<&Self>,
         at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
@@ -386,7 +391,7 @@ async fn check_related(tx: &Tx, actor: &Actor, related: (RecordType, Uuid)) -> R
 
 fn data_columns(
     data: &TaskData,
-    assignee_id: Uuid,
+    assignee_id: UserId,
     completed_at: Option<DateTime<Utc>>,
 ) -> Vec<(Tasks, Value)> {
     vec![
@@ -410,7 +415,7 @@ fn data_columns(
 /// record is deleted; this is for callers that must do it explicitly, in their transaction).
 pub async fn detach_record(
     tx: &Tx,
-    company_id: Uuid,
+    company_id: CompanyId,
     record_type: RecordType,
     record_id: Uuid,
 ) -> Result<u64> {

@@ -2,8 +2,9 @@
 //! by members of the caller's own team and of every team they manage.
 
 use crate::tables::{Memberships, Teams};
-use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{CompanyId, Id, TeamId, UserId};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -13,9 +14,11 @@ use uuid::Uuid;
 
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Team {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: TeamId,
     pub name: String,
-    pub manager_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub manager_id: Option<UserId>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -26,7 +29,7 @@ impl Team {
     }
 }
 
-fn select(company_id: Uuid) -> SelectStatement {
+fn select(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             Teams::Id,
@@ -49,7 +52,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Team>> {
     .await
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Team> {
+async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: TeamId) -> Result<Team> {
     fetch_optional(
         conn,
         select(actor.company_id).and_where(Expr::col(Teams::Id).eq(id)),
@@ -58,7 +61,7 @@ async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result
     .ok_or(StoreError::NotFound)
 }
 
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Team> {
+pub async fn get(store: &Store, actor: &Actor, id: TeamId) -> Result<Team> {
     let r = store.read(actor).await?;
     get_in(r.conn(), actor, id).await
 }
@@ -67,7 +70,7 @@ pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Team> {
 async fn check_manager<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    manager: Option<Uuid>,
+    manager: Option<UserId>,
 ) -> Result<()> {
     let Some(manager) = manager else {
         return Ok(());
@@ -95,11 +98,11 @@ pub async fn create(
     store: &Store,
     actor: &Actor,
     name: &str,
-    manager_id: Option<Uuid>,
+    manager_id: Option<UserId>,
 ) -> Result<Team> {
     let tx = store.write(actor).await?;
     check_manager(tx.conn(), actor, manager_id).await?;
-    let id = new_id();
+    let id = Id::new();
     let at = now();
     exec(
         tx.conn(),
@@ -140,9 +143,9 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: TeamId,
     name: Option<&str>,
-    manager_id: Option<Option<Uuid>>,
+    manager_id: Option<Option<UserId>>,
 ) -> Result<Team> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
@@ -176,7 +179,7 @@ pub async fn update(
 }
 
 /// Delete a team; its members stay, without a team.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete(store: &Store, actor: &Actor, id: TeamId) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
     exec(

@@ -236,12 +236,12 @@ fn activity_entry(activity: crate::activities::Activity, records: &[(RecordType,
         .unwrap_or_else(|| capitalised(activity.kind.as_str()));
     Entry {
         kind: EntryKind::Activity,
-        id: activity.id,
+        id: activity.id.uuid(),
         at: activity.occurred_at,
         record_type,
         record_id,
         title,
-        actor_id: Some(activity.owner_id),
+        actor_id: Some(activity.owner_id.uuid()),
         data: serde_json::to_value(&activity).unwrap_or(Value::Null),
     }
 }
@@ -249,12 +249,12 @@ fn activity_entry(activity: crate::activities::Activity, records: &[(RecordType,
 fn task_entry(task: crate::tasks::Task) -> Entry {
     Entry {
         kind: EntryKind::Task,
-        id: task.id,
+        id: task.id.uuid(),
         at: task.created_at,
         record_type: task.related_type.unwrap_or(RecordType::Lead),
         record_id: task.related_id.unwrap_or_default(),
         title: task.subject.clone(),
-        actor_id: Some(task.created_by),
+        actor_id: Some(task.created_by.uuid()),
         data: serde_json::to_value(&task).unwrap_or(Value::Null),
     }
 }

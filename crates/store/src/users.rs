@@ -6,6 +6,7 @@ use crate::page::PageRequest;
 use crate::tables::{Invitations, Memberships, Roles, Sessions, Teams, Users};
 use crate::{Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Duration, Utc};
+use rivet_domain::ids::{CompanyId, Id, RoleId, TeamId, UserId};
 use rivet_domain::{Action, Actor, Email, Resource, Scope};
 use sea_orm::sea_query::{
     Cond, Expr, ExprTrait, Func, JoinType, LikeExpr, Order, Query, SelectStatement,
@@ -18,12 +19,15 @@ use uuid::Uuid;
 /// A user as one company sees them.
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Member {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: UserId,
     pub email: String,
     pub name: String,
-    pub role_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub role_id: RoleId,
     pub role_name: String,
-    pub team_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub team_id: Option<TeamId>,
     pub active: bool,
     /// False until an invited user sets a password.
     pub has_password: bool,
@@ -43,7 +47,7 @@ impl Member {
     }
 }
 
-fn select_members(company_id: Uuid) -> SelectStatement {
+fn select_members(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .expr_as(Expr::col((Users::Table, Users::Id)), "id")
         .column((Users::Table, Users::Email))
@@ -96,8 +100,8 @@ fn scope_condition(actor: &Actor, action: Action) -> Result<Cond> {
 #[derive(Debug, Clone, Default)]
 pub struct MemberFilter {
     pub active: Option<bool>,
-    pub role_id: Option<Uuid>,
-    pub team_id: Option<Uuid>,
+    pub role_id: Option<RoleId>,
+    pub team_id: Option<TeamId>,
     /// Case-insensitive substring of the name or e-mail.
     pub q: Option<String>,
 }
@@ -149,7 +153,7 @@ async fn get_in<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     action: Action,
-    id: Uuid,
+    id: UserId,
 ) -> Result<Member> {
     let mut q = select_members(actor.company_id);
     q.cond_where(scope_condition(actor, action)?)
@@ -158,7 +162,7 @@ async fn get_in<C: ConnectionTrait>(
 }
 
 /// One member the caller may read; another company's user is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Member> {
+pub async fn get(store: &Store, actor: &Actor, id: UserId) -> Result<Member> {
     let r = store.read(actor).await?;
     get_in(r.conn(), actor, Action::Read, id).await
 }
@@ -179,8 +183,8 @@ pub async fn me(store: &Store, actor: &Actor) -> Result<Member> {
 pub struct NewMember {
     pub email: Email,
     pub name: String,
-    pub role_id: Uuid,
-    pub team_id: Option<Uuid>,
+    pub role_id: RoleId,
+    pub team_id: Option<TeamId>,
     pub password_hash: Option<String>,
 }
 
@@ -193,7 +197,7 @@ pub struct Created {
 
 #[derive(Debug, FromQueryResult)]
 struct UserIdRow {
-    id: Uuid,
+    id: UserId,
     password_hash: Option<String>,
 }
 
@@ -213,7 +217,7 @@ pub async fn create(store: &Store, actor: &Actor, new: &NewMember) -> Result<Cre
 }
 
 /// Add a member inside an open transaction (also used when a company is created).
-pub async fn create_in(tx: &Tx, company_id: Uuid, new: &NewMember) -> Result<Created> {
+pub async fn create_in(tx: &Tx, company_id: CompanyId, new: &NewMember) -> Result<Created> {
     let at = now();
     let existing: Option<UserIdRow> = fetch_optional(
         tx.conn(),
@@ -226,7 +230,7 @@ pub async fn create_in(tx: &Tx, company_id: Uuid, new: &NewMember) -> Result<Cre
     let (user_id, has_password) = match existing {
         Some(user) => (user.id, user.password_hash.is_some()),
         None => {
-            let id = new_id();
+            let id = Id::new();
             exec(
                 tx.conn(),
                 Query::insert()
@@ -292,7 +296,7 @@ pub async fn create_in(tx: &Tx, company_id: Uuid, new: &NewMember) -> Result<Cre
     })
 }
 
-async fn create_invitation(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<String> {
+async fn create_invitation(tx: &Tx, company_id: CompanyId, user_id: UserId) -> Result<String> {
     let token = crate::sessions::random_token();
     exec(
         tx.conn(),
@@ -321,9 +325,9 @@ async fn create_invitation(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<S
 
 #[derive(Debug, FromQueryResult)]
 struct InvitationRow {
-    company_id: Uuid,
+    company_id: CompanyId,
     id: Uuid,
-    user_id: Uuid,
+    user_id: UserId,
 }
 
 /// What an invitation link leads to, before anything is posted.
@@ -365,7 +369,7 @@ pub async fn accept_invitation(
     store: &Store,
     token: &str,
     password_hash: &str,
-) -> Result<(Uuid, Uuid)> {
+) -> Result<(CompanyId, UserId)> {
     let tx = store.write_system().await?;
     let row: Option<InvitationRow> = fetch_optional(
         tx.conn(),
@@ -401,7 +405,7 @@ pub async fn accept_invitation(
     Ok((row.company_id, row.user_id))
 }
 
-async fn set_password_in(tx: &Tx, user_id: Uuid, password_hash: &str) -> Result<()> {
+async fn set_password_in(tx: &Tx, user_id: UserId, password_hash: &str) -> Result<()> {
     exec(
         tx.conn(),
         Query::update()
@@ -496,12 +500,17 @@ pub async fn rename_me(store: &Store, actor: &Actor, name: &str) -> Result<Membe
 #[derive(Debug, Clone, Default)]
 pub struct MemberPatch {
     pub name: Option<String>,
-    pub role_id: Option<Uuid>,
-    pub team_id: Option<Option<Uuid>>,
+    pub role_id: Option<RoleId>,
+    pub team_id: Option<Option<TeamId>>,
     pub active: Option<bool>,
 }
 
-pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch) -> Result<Member> {
+pub async fn update(
+    store: &Store,
+    actor: &Actor,
+    id: UserId,
+    patch: &MemberPatch,
+) -> Result<Member> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, Action::Update, id).await?;
     if patch.active == Some(false) && id == actor.user_id {
@@ -558,7 +567,7 @@ pub async fn update(store: &Store, actor: &Actor, id: Uuid, patch: &MemberPatch)
 }
 
 /// End every session of a member in one company, at once.
-async fn revoke_sessions(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<()> {
+async fn revoke_sessions(tx: &Tx, company_id: CompanyId, user_id: UserId) -> Result<()> {
     tx.touches_auth();
     exec(
         tx.conn(),
@@ -574,12 +583,12 @@ async fn revoke_sessions(tx: &Tx, company_id: Uuid, user_id: Uuid) -> Result<()>
 }
 
 /// Whether `team_id` is a team of the caller's company.
-pub async fn team_exists(store: &Store, actor: &Actor, team_id: Uuid) -> Result<bool> {
+pub async fn team_exists(store: &Store, actor: &Actor, team_id: TeamId) -> Result<bool> {
     let r = store.read(actor).await?;
     #[derive(FromQueryResult)]
     struct Row {
         #[allow(dead_code)]
-        id: Uuid,
+        id: UserId,
     }
     let row: Option<Row> = fetch_optional(
         r.conn(),
@@ -596,7 +605,7 @@ pub async fn team_exists(store: &Store, actor: &Actor, team_id: Uuid) -> Result<
 /// What sign-in needs to know about a person, found by e-mail before any company is chosen.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct Login {
-    pub id: Uuid,
+    pub id: UserId,
     pub email: String,
     pub name: String,
     pub password_hash: Option<String>,
@@ -673,7 +682,7 @@ pub async fn record_failed_login(
     Ok(locked_until)
 }
 
-pub async fn reset_failed_logins(store: &Store, user_id: Uuid) -> Result<()> {
+pub async fn reset_failed_logins(store: &Store, user_id: UserId) -> Result<()> {
     let tx = store.write_system().await?;
     exec(
         tx.conn(),
@@ -692,15 +701,17 @@ pub async fn reset_failed_logins(store: &Store, user_id: Uuid) -> Result<()> {
 /// One company a person belongs to.
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct CompanyMembership {
-    pub company_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub company_id: CompanyId,
     pub company_name: String,
-    pub role_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub role_id: RoleId,
     pub role_name: String,
     pub active: bool,
 }
 
 /// Every company a person belongs to, oldest membership first.
-pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyMembership>> {
+pub async fn memberships_of(store: &Store, user_id: UserId) -> Result<Vec<CompanyMembership>> {
     use crate::tables::Companies;
     fetch_all(
         store.system(),
@@ -737,7 +748,7 @@ pub async fn memberships_of(store: &Store, user_id: Uuid) -> Result<Vec<CompanyM
 }
 
 /// Make a user an installation-wide administrator (the first admin, `rivet user create --system-admin`).
-pub async fn set_system_admin(tx: &Tx, user_id: Uuid, on: bool) -> Result<()> {
+pub async fn set_system_admin(tx: &Tx, user_id: UserId, on: bool) -> Result<()> {
     tx.touches_auth();
     exec(
         tx.conn(),

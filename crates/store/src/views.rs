@@ -9,14 +9,14 @@
 //! `"saved_views"`.
 
 use crate::tables::SavedViews as Views;
-use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
+use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{Id, ViewId};
 use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
-use uuid::Uuid;
 
 const RESOURCE: &str = "saved_views";
 
@@ -33,7 +33,8 @@ pub const RESOURCES: &[Resource] = &[
 /// A saved view as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct SavedView {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: ViewId,
     /// The list it filters: leads, accounts, contacts, deals, tasks or activities.
     pub resource: Resource,
     pub name: String,
@@ -59,7 +60,7 @@ impl SavedView {
 
 #[derive(Debug, FromQueryResult)]
 struct ViewRow {
-    id: Uuid,
+    id: ViewId,
     resource: String,
     name: String,
     query: String,
@@ -111,7 +112,7 @@ fn owned_by(actor: &Actor) -> Cond {
         .add(Expr::col(Views::UserId).eq(actor.user_id))
 }
 
-async fn load<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<SavedView> {
+async fn load<C: ConnectionTrait>(conn: &C, actor: &Actor, id: ViewId) -> Result<SavedView> {
     let row: Option<ViewRow> = fetch_optional(
         conn,
         select_own(actor).and_where(Expr::col(Views::Id).eq(id)),
@@ -140,7 +141,7 @@ pub async fn list(
 }
 
 /// One of the caller's views; anyone else's is not found.
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<SavedView> {
+pub async fn get(store: &Store, actor: &Actor, id: ViewId) -> Result<SavedView> {
     let r = store.read(actor).await?;
     load(r.conn(), actor, id).await
 }
@@ -155,7 +156,7 @@ pub struct NewView {
 }
 
 /// Clear the caller's default of `resource` other than `keep`, auditing the view it was.
-async fn clear_default(tx: &Tx, actor: &Actor, resource: Resource, keep: Uuid) -> Result<()> {
+async fn clear_default(tx: &Tx, actor: &Actor, resource: Resource, keep: ViewId) -> Result<()> {
     let rows: Vec<ViewRow> = fetch_all(
         tx.conn(),
         select_own(actor)
@@ -196,7 +197,7 @@ async fn clear_default(tx: &Tx, actor: &Actor, resource: Resource, keep: Uuid) -
 /// `name`).
 pub async fn create(store: &Store, actor: &Actor, new: &NewView) -> Result<SavedView> {
     let tx = store.write(actor).await?;
-    let id = new_id();
+    let id = Id::new();
     if new.is_default {
         clear_default(&tx, actor, new.resource, id).await?;
     }
@@ -255,7 +256,7 @@ pub struct ViewChanges {
 pub async fn update(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: ViewId,
     changes: &ViewChanges,
 ) -> Result<SavedView> {
     let tx = store.write(actor).await?;
@@ -299,7 +300,7 @@ pub async fn update(
 }
 
 /// Delete one of the caller's views.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete(store: &Store, actor: &Actor, id: ViewId) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = load(tx.conn(), actor, id).await?;
     exec(

@@ -17,6 +17,7 @@ use crate::{
     Backend, Page, Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now,
 };
 use chrono::{DateTime, Utc};
+use rivet_domain::ids::{CompanyId, DeliveryId, Id, UserId, WebhookId};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult, Statement};
@@ -30,7 +31,8 @@ pub const SECRET_PREFIX: &str = "whsec_";
 /// A webhook as the API shows it (never its secret).
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Webhook {
-    pub id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: WebhookId,
     pub url: String,
     /// Event types delivered; `*` means all.
     pub event_types: Vec<String>,
@@ -40,21 +42,22 @@ pub struct Webhook {
     pub consecutive_failures: i32,
     /// Why Rivet turned the webhook off, if it did.
     pub disabled_reason: Option<String>,
-    pub created_by: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
 
 #[derive(Debug, FromQueryResult)]
 struct WebhookRow {
-    id: Uuid,
+    id: WebhookId,
     url: String,
     event_types: String,
     description: Option<String>,
     active: bool,
     consecutive_failures: i32,
     disabled_reason: Option<String>,
-    created_by: Uuid,
+    created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -100,7 +103,7 @@ pub struct WebhookInput {
     pub active: bool,
 }
 
-fn select(company_id: Uuid) -> SelectStatement {
+fn select(company_id: CompanyId) -> SelectStatement {
     Query::select()
         .columns([
             W::Id,
@@ -119,7 +122,7 @@ fn select(company_id: Uuid) -> SelectStatement {
         .to_owned()
 }
 
-async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Webhook> {
+async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: WebhookId) -> Result<Webhook> {
     let row: Option<WebhookRow> = fetch_optional(
         conn,
         select(actor.company_id).and_where(Expr::col(W::Id).eq(id)),
@@ -137,7 +140,7 @@ pub async fn list(store: &Store, actor: &Actor) -> Result<Vec<Webhook>> {
     Ok(rows.into_iter().map(Webhook::from).collect())
 }
 
-pub async fn get(store: &Store, actor: &Actor, id: Uuid) -> Result<Webhook> {
+pub async fn get(store: &Store, actor: &Actor, id: WebhookId) -> Result<Webhook> {
     get_in(store.read(actor).await?.conn(), actor, id).await
 }
 
@@ -152,7 +155,7 @@ pub async fn create(
     input: &WebhookInput,
 ) -> Result<(Webhook, String)> {
     let secret = format!("{SECRET_PREFIX}{}", random_token());
-    let id = new_id();
+    let id = Id::new();
     let at = now();
     let tx = store.write(actor).await?;
     exec(
@@ -202,7 +205,7 @@ pub async fn create(
 pub async fn update(
     store: &Store,
     actor: &Actor,
-    id: Uuid,
+    id: WebhookId,
     input: &WebhookInput,
 ) -> Result<Webhook> {
     let tx = store.write(actor).await?;
@@ -235,7 +238,7 @@ pub async fn update(
 }
 
 /// Delete a webhook and its delivery log.
-pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
+pub async fn delete(store: &Store, actor: &Actor, id: WebhookId) -> Result<()> {
     let tx = store.write(actor).await?;
     let before = get_in(tx.conn(), actor, id).await?;
     exec(
@@ -269,8 +272,10 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
 /// One delivery of one event to one webhook, as its log shows it.
 #[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
 pub struct Delivery {
-    pub id: Uuid,
-    pub webhook_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub id: DeliveryId,
+    #[schema(value_type = uuid::Uuid)]
+    pub webhook_id: WebhookId,
     pub event_id: Uuid,
     pub event_type: String,
     /// `pending` (waiting for its first or next attempt) or `delivered`.
@@ -314,7 +319,7 @@ fn select_deliveries() -> SelectStatement {
 pub async fn deliveries(
     store: &Store,
     actor: &Actor,
-    webhook_id: Uuid,
+    webhook_id: WebhookId,
     page: PageRequest,
 ) -> Result<Page<Delivery>> {
     get(store, actor, webhook_id).await?;
@@ -344,8 +349,8 @@ pub fn body_of(event: &Event) -> Value {
 }
 
 struct NewDelivery<'a> {
-    company_id: Uuid,
-    webhook_id: Uuid,
+    company_id: CompanyId,
+    webhook_id: WebhookId,
     event_id: Uuid,
     event_seq: Option<i64>,
     event_type: &'a str,
@@ -401,7 +406,7 @@ async fn insert_deliveries(tx: &Tx, rows: &[NewDelivery<'_>]) -> Result<()> {
 }
 
 /// Queue a `webhook.test` delivery to one webhook (it need not be active).
-pub async fn queue_test(store: &Store, actor: &Actor, webhook_id: Uuid) -> Result<Delivery> {
+pub async fn queue_test(store: &Store, actor: &Actor, webhook_id: WebhookId) -> Result<Delivery> {
     let tx = store.write(actor).await?;
     get_in(tx.conn(), actor, webhook_id).await?;
     let event_id = new_id();
@@ -447,8 +452,8 @@ pub const CONSUMER: &str = "webhooks";
 
 #[derive(Debug, FromQueryResult)]
 struct ActiveHook {
-    company_id: Uuid,
-    id: Uuid,
+    company_id: CompanyId,
+    id: WebhookId,
     event_types: String,
     created_at: DateTime<Utc>,
 }
@@ -460,7 +465,7 @@ impl Consumer for WebhookConsumer {
     }
 
     async fn apply(&self, tx: &Tx, events: &[Event]) -> Result<()> {
-        let mut companies: Vec<Uuid> = events.iter().map(|e| e.company_id).collect();
+        let mut companies: Vec<CompanyId> = events.iter().map(|e| e.company_id).collect();
         companies.sort();
         companies.dedup();
         let hooks: Vec<ActiveHook> = fetch_all(
@@ -517,9 +522,9 @@ impl Consumer for WebhookConsumer {
 /// A delivery claimed by a sender, with what it needs to send it.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct DueDelivery {
-    pub company_id: Uuid,
-    pub id: Uuid,
-    pub webhook_id: Uuid,
+    pub company_id: CompanyId,
+    pub id: DeliveryId,
+    pub webhook_id: WebhookId,
     pub event_id: Uuid,
     pub event_type: String,
     pub body: String,
@@ -532,8 +537,8 @@ pub struct DueDelivery {
 /// A webhook's address and secret, for its sender.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct Target {
-    pub company_id: Uuid,
-    pub id: Uuid,
+    pub company_id: CompanyId,
+    pub id: WebhookId,
     pub url: String,
     pub secret: String,
 }
@@ -663,7 +668,7 @@ async fn claim_in(
 }
 
 /// The addresses and secrets of `webhooks` (system read, for the sender).
-pub async fn targets(store: &Store, webhooks: &[Uuid]) -> Result<Vec<Target>> {
+pub async fn targets(store: &Store, webhooks: &[WebhookId]) -> Result<Vec<Target>> {
     fetch_all(
         store.system(),
         Query::select()
@@ -686,13 +691,13 @@ pub async fn settle_delivered(store: &Store, done: &[(&DueDelivery, u16)]) -> Re
 }
 
 /// Deliveries recorded by one statement: their company, answer and lease holder, and their ids.
-type DeliveredGroup<'a> = ((Uuid, u16, &'a str), Vec<Uuid>);
+type DeliveredGroup<'a> = ((CompanyId, u16, &'a str), Vec<DeliveryId>);
 
 async fn record_delivered(tx: &Tx, done: &[(&DueDelivery, u16)]) -> Result<()> {
     let at = now();
     // One statement per company, answer and lease holder: for a sender's batch, usually one.
     let mut groups: Vec<DeliveredGroup<'_>> = Vec::new();
-    let mut hooks: Vec<(Uuid, Uuid)> = Vec::new();
+    let mut hooks: Vec<(CompanyId, WebhookId)> = Vec::new();
     for (d, status) in done {
         let key = (d.company_id, *status, d.lease_owner.as_str());
         match groups.iter_mut().find(|(k, _)| *k == key) {

@@ -15,13 +15,13 @@ use axum::http::StatusCode;
 use rivet_domain::accounts::AccountData;
 use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, AccountInput};
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{AccountId, UserId};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::accounts::{self, Account, DeleteOptions};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const DELETE: Access = Access::Allow(Resource::Accounts, Action::Delete);
 
@@ -114,7 +114,8 @@ impl DeleteParams {
             None => None,
             Some(text) => errors.check(
                 "reassign_to",
-                Uuid::parse_str(text).map_err(|_| "must be an account id".to_owned()),
+                text.parse::<AccountId>()
+                    .map_err(|_| "must be an account id".to_owned()),
             ),
         };
         DeleteOptions {
@@ -143,7 +144,8 @@ async fn destroy(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountBulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub lifecycle_stage: Option<String>,
     pub tags: Option<Vec<String>>,
 }
@@ -158,7 +160,8 @@ impl BulkFields for AccountBulkFields {
 pub struct BulkDelete {
     /// 1 to 500 ids.
     #[schema(min_items = 1, max_items = 500)]
-    pub ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub ids: Vec<AccountId>,
     /// `contacts`: delete the accounts' contacts too.
     pub cascade: Option<String>,
     /// Move the accounts' contacts to this account first.

@@ -15,6 +15,7 @@ use rivet_domain::activities::ActivityData;
 use rivet_domain::activities::{
     ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityInput, RecordType,
 };
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
@@ -147,7 +148,8 @@ async fn list(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ActivityBulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
 }
 
 impl BulkFields for ActivityBulkFields {

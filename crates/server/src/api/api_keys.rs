@@ -8,6 +8,7 @@ use crate::http::router::{Access, ApiRouter, delete, get, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::ids::RoleId;
 use rivet_domain::validate::parse_name;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
@@ -15,7 +16,6 @@ use rivet_store::api_keys::{self, ApiKey};
 use rivet_store::audit::AuditEntry;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::ApiKeys, Action::Read);
 
@@ -76,7 +76,8 @@ async fn list(
 pub struct CreateApiKey {
     #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
-    pub role_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub role_id: RoleId,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -144,5 +145,5 @@ async fn show_history(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     api_keys::get(&app.store, &actor, id).await?;
-    history(&app, &actor, Resource::ApiKeys, id, query).await
+    history(&app, &actor, Resource::ApiKeys, id.uuid(), query).await
 }

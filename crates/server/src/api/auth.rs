@@ -12,12 +12,12 @@ use axum::extract::State;
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use chrono::Duration;
+use rivet_domain::ids::{ApiKeyId, CompanyId, UserId};
 use rivet_domain::{Actor, Email, FieldErrors};
 use rivet_store::sessions::{self, Refreshed, SessionKind};
 use rivet_store::{companies, users};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const LOCKOUT_FAILURES: i32 = 5;
 const LOCKOUT_MINUTES: i64 = 15;
@@ -58,8 +58,8 @@ pub async fn sign_in(
     app: &AppState,
     email: &str,
     password: &str,
-    company: Option<Uuid>,
-) -> Result<(Uuid, Uuid), SignInError> {
+    company: Option<CompanyId>,
+) -> Result<(CompanyId, UserId), SignInError> {
     let login = match Email::parse(email) {
         Ok(email) => users::find_login(&app.store, &email).await?,
         Err(_) => None,
@@ -141,7 +141,8 @@ pub struct TokenResponse {
     pub token_type: &'static str,
     /// Seconds until the access token expires.
     pub expires_in: i64,
-    pub company_id: Uuid,
+    #[schema(value_type = uuid::Uuid)]
+    pub company_id: CompanyId,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
@@ -193,7 +194,8 @@ pub struct MeResponse {
     pub companies: Vec<users::CompanyMembership>,
     pub permissions: Vec<rivet_store::roles::Grant>,
     pub is_system_admin: bool,
-    pub api_key_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub api_key_id: Option<ApiKeyId>,
 }
 
 pub fn routes() -> ApiRouter {
@@ -282,8 +284,8 @@ pub fn routes() -> ApiRouter {
 
 async fn tokens(
     app: &AppState,
-    company_id: Uuid,
-    user_id: Uuid,
+    company_id: CompanyId,
+    user_id: UserId,
 ) -> Result<TokenResponse, AppError> {
     let settings = rivet_store::settings::get_system(&app.store).await?;
     let session = sessions::open(
@@ -323,7 +325,7 @@ async fn login(
     }
     let company = match body.company.as_deref() {
         Some(text) => Some(
-            Uuid::parse_str(text)
+            text.parse::<CompanyId>()
                 .map_err(|_| AppError::field("company", "must be a company id"))?,
         ),
         None => None,
@@ -451,7 +453,9 @@ async fn switch_company(
             "an API key belongs to one company".into(),
         ));
     }
-    let target = Uuid::parse_str(&body.company_id)
+    let target = body
+        .company_id
+        .parse::<CompanyId>()
         .map_err(|_| AppError::field("company_id", "must be a company id"))?;
     let memberships = users::memberships_of(&app.store, actor.user_id).await?;
     if !memberships
@@ -484,7 +488,7 @@ pub async fn accept_invitation_with(
     app: &AppState,
     token: &str,
     password: &str,
-) -> Result<(Uuid, Uuid), AppError> {
+) -> Result<(CompanyId, UserId), AppError> {
     let settings = rivet_store::settings::get_system(&app.store).await?;
     let mut errors = FieldErrors::new();
     errors.check("password", settings.check_password(password));
@@ -650,8 +654,8 @@ pub fn permissions_of(actor: &Actor) -> Vec<rivet_store::roles::Grant> {
 /// Open a web session for the UI; returns the `Set-Cookie` value.
 pub async fn open_web_session(
     app: &AppState,
-    company_id: Uuid,
-    user_id: Uuid,
+    company_id: CompanyId,
+    user_id: UserId,
 ) -> Result<String, AppError> {
     let session = sessions::open(
         &app.store,

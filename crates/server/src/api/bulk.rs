@@ -3,6 +3,7 @@
 
 use crate::http::error::AppError;
 use rivet_domain::FieldErrors;
+use rivet_domain::ids::Id;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
@@ -23,12 +24,13 @@ pub struct BulkDelete {
 }
 
 impl BulkDelete {
-    /// The ids to delete: 1 to [`MAX_BULK`] of them, or the 422 naming `ids`.
-    pub fn checked(&self) -> Result<&[Uuid], AppError> {
+    /// The ids to delete, typed by the record type they name: 1 to [`MAX_BULK`] of them, or
+    /// the 422 naming `ids`.
+    pub fn checked<K>(&self) -> Result<Vec<Id<K>>, AppError> {
         let mut errors = FieldErrors::new();
         check_ids(&self.ids, &mut errors);
         errors.into_result()?;
-        Ok(&self.ids)
+        Ok(typed(&self.ids))
     }
 }
 
@@ -84,8 +86,14 @@ impl From<u64> for BulkResult {
     }
 }
 
+/// A bulk body's ids as the ids of the record type the route serves (the body is shared by
+/// every type, so it reads plain UUIDs).
+pub fn typed<K>(ids: &[Uuid]) -> Vec<Id<K>> {
+    ids.iter().copied().map(Id::from_uuid).collect()
+}
+
 /// A bulk request names 1 to [`MAX_BULK`] ids.
-pub fn check_ids(ids: &[Uuid], errors: &mut FieldErrors) {
+pub fn check_ids<T>(ids: &[T], errors: &mut FieldErrors) {
     if ids.is_empty() || ids.len() > MAX_BULK {
         errors.add("ids", format!("must list 1 to {MAX_BULK} ids"));
     }

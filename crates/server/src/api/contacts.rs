@@ -9,12 +9,12 @@ use rivet_domain::FieldErrors;
 use rivet_domain::contacts::ContactData;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_store::contacts::Contact;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 impl Input for ContactInput {
     type Data = ContactData;
@@ -67,7 +67,8 @@ pub fn routes() -> ApiRouter {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ContactBulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
 }
 

@@ -16,6 +16,7 @@ use rivet_domain::deals::DealData;
 use rivet_domain::deals::{
     ContactRole, DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField, DealInput, normalize_list_pairs,
 };
+use rivet_domain::ids::{PipelineId, StageId, UserId};
 use rivet_domain::query::{Condition, FilterValue, ListQuery};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::{Action, FieldErrors, Resource};
@@ -24,7 +25,6 @@ use rivet_store::deals::{self, Deal, DealContact, PipelineSummary, StageChange};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Deals, Action::Read);
 const UPDATE: Access = Access::Allow(Resource::Deals, Action::Update);
@@ -172,7 +172,7 @@ async fn show_summary(
         rivet_domain::query::Filter {
             field: DealField::PipelineId,
             condition: Condition::Eq(FilterValue::Id(id)),
-        } => Some(*id),
+        } => Some(PipelineId::from_uuid(*id)),
         _ => None,
     });
     Ok(Json(
@@ -255,9 +255,11 @@ async fn remove_contact(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct DealBulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     /// Moves each deal to this stage (and the stage's pipeline).
-    pub stage_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub stage_id: Option<StageId>,
     pub tags: Option<Vec<String>>,
 }
 

@@ -7,13 +7,13 @@ use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::router::ApiRouter;
 use rivet_domain::FieldErrors;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadData, LeadInput};
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_store::leads::Lead;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 impl Input for LeadInput {
     type Data = LeadData;
@@ -68,7 +68,8 @@ pub fn routes() -> ApiRouter {
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LeadBulkFields {
-    pub owner_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
     pub status: Option<String>,
     pub tags: Option<Vec<String>>,
 }

@@ -11,6 +11,7 @@ use crate::http::router::{Access, ApiRouter, delete, get, patch, post, put};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::ids::{PipelineId, StageId};
 use rivet_domain::pipelines::{
     self as rules, ForecastCategory, NAME_MAX, Probability, StageInput, StageOutcome,
 };
@@ -20,7 +21,6 @@ use rivet_store::Page;
 use rivet_store::pipelines::{self, Pipeline, Stage, StageChanges};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Deals, Action::Read);
 const CONFIGURE: Access = Access::Allow(Resource::Settings, Action::Update);
@@ -206,7 +206,7 @@ async fn update(
 pub async fn update_pipeline(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
+    id: PipelineId,
     body: UpdatePipeline,
 ) -> Result<Pipeline, AppError> {
     let mut errors = FieldErrors::new();
@@ -256,7 +256,7 @@ async fn add_stage(
 pub async fn add_pipeline_stage(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
+    id: PipelineId,
     body: AddStage,
 ) -> Result<Stage, AppError> {
     let input = StageInput {
@@ -303,8 +303,8 @@ async fn update_stage(
 pub async fn update_pipeline_stage(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
-    stage_id: Uuid,
+    id: PipelineId,
+    stage_id: StageId,
     body: UpdateStage,
 ) -> Result<Stage, AppError> {
     let mut errors = FieldErrors::new();
@@ -343,7 +343,8 @@ async fn remove_stage(
 #[serde(deny_unknown_fields)]
 pub struct StageOrder {
     /// Every stage id of the pipeline, each once, in the new order.
-    pub stage_ids: Vec<Uuid>,
+    #[schema(value_type = Vec<uuid::Uuid>)]
+    pub stage_ids: Vec<StageId>,
 }
 
 async fn reorder(

@@ -6,7 +6,7 @@
 //! between types is a hook of the declaration, not a copy of a handler.
 
 use crate::api::audit::{HistoryQuery, history};
-use crate::api::bulk::{BulkDelete, BulkResult, BulkUpdate, MAX_BULK, bulk_tags, check_ids};
+use crate::api::bulk::{BulkDelete, BulkResult, BulkUpdate, MAX_BULK, bulk_tags, check_ids, typed};
 use crate::api::custom_fields;
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, check_partial, list_window, parse_id, read_merged};
@@ -15,6 +15,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::Id;
 use rivet_domain::query::{FieldKind, FieldSpec, ListQuery, SortKey};
 use rivet_domain::{Action, Actor, FieldErrors};
 use rivet_store::Page;
@@ -27,7 +28,6 @@ use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 /// A record type's body, as the API reads it and the domain checks it.
 pub trait Input: DeserializeOwned + ToSchema + Send + 'static {
@@ -332,7 +332,7 @@ async fn show<R: ApiRecord>(
 pub async fn update_record<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
+    id: Id<R::Kind>,
     mut patch: Map<String, Value>,
 ) -> Result<R, AppError> {
     check_partial::<R::Input>(&patch, R::REQUIRED_ON_PATCH)?;
@@ -408,7 +408,7 @@ pub fn bulk_patch<R: ApiRecord>(set: R::Bulk, errors: &mut FieldErrors) -> Map<S
 pub async fn bulk_update_records<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
-    ids: &[Uuid],
+    ids: &[Id<R::Kind>],
     set: Map<String, Value>,
 ) -> Result<Vec<R>, AppError> {
     let new_owner = set
@@ -447,7 +447,7 @@ async fn bulk_update<R: ApiRecord>(
     check_ids(&body.ids, &mut errors);
     let set = bulk_patch::<R>(body.set, &mut errors);
     errors.into_result()?;
-    let updated = bulk_update_records::<R>(&app, &actor, &body.ids, set).await?;
+    let updated = bulk_update_records::<R>(&app, &actor, &typed(&body.ids), set).await?;
     Ok(Json(BulkResult {
         count: updated.len(),
     }))
@@ -470,7 +470,7 @@ async fn show_history<R: ApiRecord>(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     record::get::<R>(&app.store, &actor, id).await?;
-    history(&app, &actor, R::RESOURCE, id, query).await
+    history(&app, &actor, R::RESOURCE, id.uuid(), query).await
 }
 
 async fn bulk_delete<R: ApiRecord>(
@@ -478,7 +478,7 @@ async fn bulk_delete<R: ApiRecord>(
     Auth(actor): Auth,
     Json(body): Json<BulkDelete>,
 ) -> Result<Json<BulkResult>, AppError> {
-    let deleted = record::bulk_delete::<R>(&app.store, &actor, body.checked()?).await?;
+    let deleted = record::bulk_delete::<R>(&app.store, &actor, &body.checked()?).await?;
     Ok(Json(deleted.into()))
 }
 

@@ -7,6 +7,7 @@ use crate::http::router::{Access, ApiRouter, delete, get, patch, post, put};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::ids::RoleId;
 use rivet_domain::permissions::catalog;
 use rivet_domain::validate::parse_name;
 use rivet_domain::{Action, Actor, FieldErrors, PermissionSet, Resource, Scope};
@@ -253,7 +254,7 @@ pub struct SetPermissions {
 pub async fn replace_permissions(
     app: &AppState,
     actor: &Actor,
-    id: uuid::Uuid,
+    id: RoleId,
     grants: &[GrantInput],
 ) -> Result<Role, AppError> {
     let set = parse_grants(grants, "permissions")?;
@@ -302,5 +303,5 @@ async fn show_history(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     roles::get(&app.store, &actor, id).await?;
-    history(&app, &actor, Resource::Roles, id, query).await
+    history(&app, &actor, Resource::Roles, id.uuid(), query).await
 }

@@ -16,6 +16,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use chrono_tz::Tz;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
 use rivet_domain::tasks::TaskData;
@@ -27,7 +28,6 @@ use rivet_store::tasks::{self, Task, TaskShortcuts};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, json};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Tasks, Action::Read);
 const UPDATE: Access = Access::Allow(Resource::Tasks, Action::Update);
@@ -196,7 +196,8 @@ async fn complete(
 #[derive(Debug, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TaskBulkFields {
-    pub assignee_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub assignee_id: Option<UserId>,
     /// open, in_progress, completed or cancelled.
     pub status: Option<String>,
     /// low, normal, high or urgent.

@@ -7,6 +7,7 @@ use crate::http::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::ids::UserId;
 use rivet_domain::validate::parse_name;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
@@ -14,7 +15,6 @@ use rivet_store::audit::AuditEntry;
 use rivet_store::teams::{self, Team};
 use serde::Deserialize;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Teams, Action::Read);
 
@@ -82,7 +82,8 @@ async fn list(
 pub struct CreateTeam {
     #[schema(schema_with = rivet_domain::validate::names::name_100)]
     pub name: String,
-    pub manager_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub manager_id: Option<UserId>,
 }
 
 /// Create a team (API and web form).
@@ -128,7 +129,7 @@ pub struct UpdateTeam {
     /// `null` removes the manager.
     #[serde(default, deserialize_with = "crate::http::extract::present")]
     #[schema(value_type = Option<Uuid>)]
-    pub manager_id: Option<Option<Uuid>>,
+    pub manager_id: Option<Option<UserId>>,
 }
 
 async fn update(
@@ -172,5 +173,5 @@ async fn show_history(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     teams::get(&app.store, &actor, id).await?;
-    history(&app, &actor, Resource::Teams, id, query).await
+    history(&app, &actor, Resource::Teams, id.uuid(), query).await
 }

@@ -9,6 +9,7 @@ use crate::http::router::{Access, ApiRouter, get};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::Id;
 use rivet_domain::{Action, Resource};
 use rivet_store::record;
 use rivet_store::timeline::{self, Before, TimelinePage};
@@ -60,10 +61,18 @@ pub async fn record_timeline(
     // Reading the record first makes one outside the caller's scope (or company) a 404.
     let action = Action::Read;
     match record_type {
-        RecordType::Lead => drop(record::get_in::<Lead, _>(conn, actor, action, id).await?),
-        RecordType::Contact => drop(record::get_in::<Contact, _>(conn, actor, action, id).await?),
-        RecordType::Account => drop(record::get_in::<Account, _>(conn, actor, action, id).await?),
-        RecordType::Deal => drop(record::get_in::<Deal, _>(conn, actor, action, id).await?),
+        RecordType::Lead => {
+            drop(record::get_in::<Lead, _>(conn, actor, action, Id::from_uuid(id)).await?)
+        }
+        RecordType::Contact => {
+            drop(record::get_in::<Contact, _>(conn, actor, action, Id::from_uuid(id)).await?)
+        }
+        RecordType::Account => {
+            drop(record::get_in::<Account, _>(conn, actor, action, Id::from_uuid(id)).await?)
+        }
+        RecordType::Deal => {
+            drop(record::get_in::<Deal, _>(conn, actor, action, Id::from_uuid(id)).await?)
+        }
     }
     Ok(timeline::page(&read, actor, (record_type, id), before, limit).await?)
 }

@@ -9,6 +9,7 @@ use crate::password::hash_password;
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use rivet_domain::ids::{RoleId, TeamId, UserId};
 use rivet_domain::validate::parse_name;
 use rivet_domain::{Action, Actor, Email, FieldErrors, Resource};
 use rivet_store::audit::AuditEntry;
@@ -16,7 +17,6 @@ use rivet_store::users::{self, Member, MemberFilter, MemberPatch, NewMember};
 use rivet_store::{Page, roles};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Users, Action::Read);
 const CREATE: Access = Access::Allow(Resource::Users, Action::Create);
@@ -72,8 +72,8 @@ pub fn routes() -> ApiRouter {
 #[serde(deny_unknown_fields)]
 struct ListQuery {
     active: Option<bool>,
-    role_id: Option<Uuid>,
-    team_id: Option<Uuid>,
+    role_id: Option<RoleId>,
+    team_id: Option<TeamId>,
     q: Option<String>,
     limit: Option<u64>,
     cursor: Option<String>,
@@ -100,8 +100,10 @@ pub struct CreateUser {
     pub email: String,
     #[schema(schema_with = rivet_domain::validate::names::name_200)]
     pub name: String,
-    pub role_id: Uuid,
-    pub team_id: Option<Uuid>,
+    #[schema(value_type = uuid::Uuid)]
+    pub role_id: RoleId,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub team_id: Option<TeamId>,
     /// Leave out to send an invitation instead.
     pub password: Option<String>,
 }
@@ -118,8 +120,8 @@ pub struct CreatedUser {
 async fn check_refs(
     app: &AppState,
     actor: &Actor,
-    role_id: Option<Uuid>,
-    team_id: Option<Uuid>,
+    role_id: Option<RoleId>,
+    team_id: Option<TeamId>,
     errors: &mut FieldErrors,
 ) -> Result<(), AppError> {
     if let Some(role) = role_id
@@ -202,10 +204,11 @@ pub struct UpdateUser {
     #[serde(default)]
     #[schema(schema_with = rivet_domain::validate::names::optional_name_200)]
     pub name: Option<String>,
-    pub role_id: Option<Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub role_id: Option<RoleId>,
     #[serde(default, deserialize_with = "crate::http::extract::present")]
     #[schema(value_type = Option<Uuid>)]
-    pub team_id: Option<Option<Uuid>>,
+    pub team_id: Option<Option<TeamId>>,
     pub active: Option<bool>,
 }
 
@@ -213,7 +216,7 @@ pub struct UpdateUser {
 pub async fn update_user(
     app: &AppState,
     actor: &Actor,
-    id: Uuid,
+    id: UserId,
     body: UpdateUser,
 ) -> Result<Member, AppError> {
     let mut errors = FieldErrors::new();
@@ -268,5 +271,5 @@ async fn show_history(
 ) -> Result<Json<Page<AuditEntry>>, AppError> {
     let id = parse_id(&id)?;
     users::get(&app.store, &actor, id).await?;
-    history(&app, &actor, Resource::Users, id, query).await
+    history(&app, &actor, Resource::Users, id.uuid(), query).await
 }

@@ -13,6 +13,7 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::events::{is_subscribable, parse_webhook_url};
+use rivet_domain::ids::WebhookId;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::webhooks::{self, Delivery, Webhook, WebhookInput};
@@ -200,7 +201,7 @@ pub async fn create_webhook(
 pub async fn update_webhook(
     app: &AppState,
     actor: &Actor,
-    id: uuid::Uuid,
+    id: WebhookId,
     patch: UpdateWebhook,
 ) -> Result<Webhook, AppError> {
     let current = webhooks::get(&app.store, actor, id).await?;

@@ -7,6 +7,7 @@
 //! without Redis, other instances may use an entry for at most [`TTL`].
 
 use rivet_domain::Actor;
+use rivet_domain::ids::{ApiKeyId, CompanyId, UserId};
 use rivet_store::AuthEpoch;
 use std::collections::HashMap;
 use std::hash::Hash;
@@ -85,21 +86,21 @@ pub enum CallerKey {
 pub struct ActorCache {
     pub callers: EpochCache<CallerKey, Resolved>,
     /// `/me` answers, serialized, keyed by (company, user, API key).
-    pub me: EpochCache<(uuid::Uuid, uuid::Uuid, Option<uuid::Uuid>), bytes::Bytes>,
+    pub me: EpochCache<(CompanyId, UserId, Option<ApiKeyId>), bytes::Bytes>,
     /// A company's custom field definitions of one record type, which every create and some
     /// lists check against: a change to them moves the epoch (`rivet_store::custom_fields`).
     pub custom_fields: EpochCache<
-        (uuid::Uuid, rivet_domain::custom_fields::RecordType),
+        (CompanyId, rivet_domain::custom_fields::RecordType),
         Vec<rivet_domain::custom_fields::FieldDef>,
     >,
     /// When this process last recorded each API key's use.
-    key_uses: Mutex<HashMap<uuid::Uuid, Instant>>,
+    key_uses: Mutex<HashMap<ApiKeyId, Instant>>,
 }
 
 impl ActorCache {
     /// Whether to record an API key's use now: at most once a minute per key and process, so
     /// that an integration's traffic does not turn every read into a write.
-    pub fn should_touch_key(&self, key: uuid::Uuid) -> bool {
+    pub fn should_touch_key(&self, key: ApiKeyId) -> bool {
         let Ok(mut uses) = self.key_uses.lock() else {
             return false;
         };

@@ -13,6 +13,7 @@ use rivet_store::Cursor;
 use rivet_store::page::{MAX_LIMIT, PageRequest};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use std::str::FromStr;
 
 mod objects;
 
@@ -287,9 +288,13 @@ pub fn list_window<S>(
     Ok((limit, after))
 }
 
-/// Parse a path id; a malformed one cannot name any row, so it is simply not found.
-pub fn parse_id(text: &str) -> Result<uuid::Uuid, AppError> {
-    uuid::Uuid::parse_str(text).map_err(|_| AppError::NotFound)
+/// Parse a path id as the typed id its use asks for (a `LeadId`; a plain `Uuid` for an id of
+/// several kinds, such as a timeline's record); a malformed one cannot name any row, so it is
+/// simply not found. Handlers take the path as text and call this rather than extract
+/// `Path<LeadId>`, whose rejection would be axum's plain-text 400 instead of the problem+json
+/// 404.
+pub fn parse_id<I: FromStr<Err = uuid::Error>>(text: &str) -> Result<I, AppError> {
+    text.parse().map_err(|_| AppError::NotFound)
 }
 
 #[cfg(test)]

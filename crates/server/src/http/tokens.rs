@@ -3,8 +3,8 @@
 
 use crate::http::error::AppError;
 use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rivet_domain::ids::{CompanyId, SessionId, UserId};
 use serde::{Deserialize, Serialize};
-use uuid::Uuid;
 
 pub struct TokenKeys {
     encoding: EncodingKey,
@@ -23,11 +23,11 @@ impl TokenKeys {
 #[derive(Debug, Serialize, Deserialize)]
 pub(crate) struct Claims {
     /// The user.
-    pub(crate) sub: Uuid,
+    pub(crate) sub: UserId,
     /// The company the token acts in.
-    pub(crate) cid: Uuid,
+    pub(crate) cid: CompanyId,
     /// The session (refresh-token family); revoking it ends the token too.
-    pub(crate) sid: Uuid,
+    pub(crate) sid: SessionId,
     pub(crate) iat: i64,
     pub(crate) exp: i64,
     pub(crate) iss: String,
@@ -37,9 +37,9 @@ const ISSUER: &str = "rivet";
 
 pub(crate) fn issue_access_token(
     keys: &TokenKeys,
-    company_id: Uuid,
-    user_id: Uuid,
-    session_id: Uuid,
+    company_id: CompanyId,
+    user_id: UserId,
+    session_id: SessionId,
     ttl_secs: i64,
 ) -> Result<String, AppError> {
     let now = chrono::Utc::now().timestamp();

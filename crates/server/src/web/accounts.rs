@@ -30,6 +30,7 @@ use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS, LifecycleStag
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealField};
+use rivet_domain::ids::AccountId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
 use rivet_store::accounts::{self, Account, DeleteOptions};
@@ -134,7 +135,7 @@ pub async fn index(
         .data
         .iter()
         .map(|a| Row {
-            id: a.id,
+            id: a.id.uuid(),
             name: a.name.clone(),
             class: "",
             cells: vec![
@@ -257,7 +258,7 @@ pub async fn bulk(
             let page = ConfirmDeletePageWithChoices {
                 layout: ctx.layout("Delete accounts"),
                 decl: &LIST,
-                ids,
+                ids: ids.iter().map(|id| id.uuid()).collect(),
                 names,
                 back,
                 reassign_options,
@@ -392,7 +393,7 @@ impl AccountForm {
 struct FormKind {
     page: super::view::FormKind,
     /// The account being edited: not its own parent.
-    id: Option<Uuid>,
+    id: Option<AccountId>,
 }
 
 impl FormKind {
@@ -617,7 +618,7 @@ impl DeleteChoice {
         };
         match self.contacts.as_str() {
             "delete" => options.cascade_contacts = true,
-            "reassign" => match Uuid::parse_str(self.reassign_to.trim()) {
+            "reassign" => match self.reassign_to.trim().parse::<AccountId>() {
                 Ok(id) => options.reassign_to = Some(id),
                 Err(_) => errors.add("reassign_to", "choose the account to move them to"),
             },
@@ -659,7 +660,7 @@ async fn delete_page(
         .await;
     Ok(DeletePage {
         layout: ctx.layout(format!("Delete {}", account.name)),
-        id: account.id,
+        id: account.id.uuid(),
         name: account.name.clone(),
         // Contacts the caller cannot see still count: the store refuses, and says so here.
         contact_count: related
@@ -734,7 +735,7 @@ struct Related {
 }
 
 impl Related {
-    async fn load(ctx: &Ctx, id: Uuid) -> Result<Self, WebError> {
+    async fn load(ctx: &Ctx, id: AccountId) -> Result<Self, WebError> {
         let (store, actor) = (&ctx.app.store, &ctx.actor);
         let by = |field: &str| vec![(field.to_owned(), id.to_string())];
         let query = ListQuery::parse(&by("parent_id"), ACCOUNT_FIELDS, ACCOUNT_DEFAULT_SORT)
@@ -746,7 +747,7 @@ impl Related {
             .data
             .into_iter()
             .map(|a| Link {
-                id: a.id,
+                id: a.id.uuid(),
                 name: a.name,
                 detail: stage_label(a.lifecycle_stage).to_owned(),
                 primary: false,
@@ -770,7 +771,7 @@ impl Related {
                 .data
                 .iter()
                 .map(|c| Link {
-                    id: c.id,
+                    id: c.id.uuid(),
                     name: super::names::display_name(c),
                     detail: [c.title.as_deref(), c.email.as_deref()]
                         .into_iter()
@@ -800,7 +801,7 @@ impl Related {
                     let amount = d.amount.map(|a| super::money::money(&a, &d.currency));
                     let closes = d.close_date.map(|day| format!("closes {day}"));
                     Link {
-                        id: d.id,
+                        id: d.id.uuid(),
                         name: d.name,
                         detail: [amount, closes]
                             .into_iter()
@@ -835,7 +836,7 @@ struct DetailPage {
     owner: String,
     tags: Vec<String>,
     health_score: String,
-    parent: Option<(Uuid, String)>,
+    parent: Option<(AccountId, String)>,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
     related: Related,
@@ -893,7 +894,7 @@ pub async fn show(
         layout: ctx.layout(account.name.clone()),
         timeline,
         here: format!("/accounts/{id}"),
-        id,
+        id: id.uuid(),
         name: account.name.clone(),
         subtitle,
         stage: account.lifecycle_stage.as_str(),

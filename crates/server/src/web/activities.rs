@@ -335,7 +335,7 @@ pub async fn index(
             .data
             .iter()
             .map(|activity| Row {
-                id: activity.id,
+                id: activity.id.uuid(),
                 name: title_of(activity),
                 class: "",
                 cells: vec![

@@ -8,6 +8,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::ids::RoleId;
 use rivet_domain::{Action, Resource};
 use rivet_store::{api_keys, roles};
 use serde::Deserialize;
@@ -62,7 +63,7 @@ async fn keys_page(ctx: &Ctx, form: KeyForm, errors: FormErrors) -> Result<KeysP
         keys: keys
             .iter()
             .map(|k| KeyRow {
-                id: k.id,
+                id: k.id.uuid(),
                 name: k.name.clone(),
                 prefix: k.prefix.clone(),
                 role: k.role_name.clone(),
@@ -102,7 +103,7 @@ struct CreatedPage {
 
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<KeyForm>) -> Result<Response, WebError> {
     let mut errors = FormErrors::new();
-    match Uuid::parse_str(&form.role_id) {
+    match form.role_id.parse::<RoleId>() {
         Ok(role_id) => {
             let body = CreateApiKey {
                 name: form.name.clone(),

@@ -66,7 +66,7 @@ impl Names {
             names.members = members
                 .data
                 .into_iter()
-                .map(|m| (m.id, (m.name, m.email)))
+                .map(|m| (m.id.uuid(), (m.name, m.email)))
                 .collect();
         }
         if ctx.can(Resource::Roles, Action::Read) {
@@ -74,7 +74,7 @@ impl Names {
                 .await
                 .or_page(ctx)?
                 .into_iter()
-                .map(|r| (r.id, r.name))
+                .map(|r| (r.id.uuid(), r.name))
                 .collect();
         }
         if ctx.can(Resource::Teams, Action::Read) {
@@ -82,7 +82,7 @@ impl Names {
                 .await
                 .or_page(ctx)?
                 .into_iter()
-                .map(|t| (t.id, t.name))
+                .map(|t| (t.id.uuid(), t.name))
                 .collect();
         }
         if ctx.can(Resource::ApiKeys, Action::Read) {
@@ -90,7 +90,7 @@ impl Names {
                 .await
                 .or_page(ctx)?
                 .into_iter()
-                .map(|k| (k.id, format!("{} ({}…)", k.name, k.prefix)))
+                .map(|k| (k.id.uuid(), format!("{} ({}…)", k.name, k.prefix)))
                 .collect();
         }
         Ok(names)

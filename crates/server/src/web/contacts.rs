@@ -25,6 +25,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS};
+use rivet_domain::ids::AccountId;
 use rivet_domain::{Action, Resource};
 use rivet_store::contacts::Contact;
 use rivet_store::record;
@@ -112,7 +113,7 @@ pub async fn index(
             .is_primary
             .then(|| Badge::new("badge-primary-contact", "Primary"));
         rows.push(Row {
-            id: c.id,
+            id: c.id.uuid(),
             name: display_name(c),
             class: "",
             cells: vec![
@@ -498,7 +499,7 @@ struct DetailPage {
     id: Uuid,
     name: String,
     title: String,
-    account: Option<(Uuid, String)>,
+    account: Option<(AccountId, String)>,
     primary: bool,
     owner: String,
     tags: Vec<String>,
@@ -571,7 +572,7 @@ pub async fn show(
         layout: ctx.layout(display_name(&contact)),
         timeline,
         here: format!("/contacts/{id}"),
-        id,
+        id: id.uuid(),
         name: display_name(&contact),
         title: text(&contact.title),
         account,

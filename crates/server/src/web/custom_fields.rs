@@ -19,7 +19,6 @@ use rivet_domain::custom_fields::{CustomFieldKind, FieldDef, error_field};
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
-use uuid::Uuid;
 
 pub(super) use rivet_domain::custom_fields::RecordType;
 
@@ -221,7 +220,7 @@ impl CustomFields {
     pub async fn update<R: ApiRecord>(
         &self,
         ctx: &Ctx,
-        id: Uuid,
+        id: rivet_domain::ids::Id<R::Kind>,
         patch: Map<String, Value>,
         errors: &mut FormErrors,
         fields: &[&str],

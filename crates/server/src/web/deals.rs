@@ -38,6 +38,7 @@ use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS};
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactField};
 use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS, DealInput, normalize_list_pairs};
+use rivet_domain::ids::{AccountId, ContactId, PipelineId, StageId};
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
@@ -109,7 +110,7 @@ fn card(deal: Deal, owners: &Owners, stages: &[Opt]) -> Card {
         })
         .collect();
     Card {
-        id: deal.id,
+        id: deal.id.uuid(),
         amount: money_opt(deal.amount.as_deref(), &deal.currency),
         amount_value: deal.amount.clone().unwrap_or_else(|| "0".into()),
         close_date: deal.close_date.clone().unwrap_or_default(),
@@ -126,7 +127,7 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
     let chosen: Option<&Pipeline> = match query.pipeline_id.as_str() {
         "" => all.iter().find(|p| p.is_default).or(all.first()),
         text => {
-            let id = parse_id(text).map_err(|e| ctx.fail(e))?;
+            let id: PipelineId = parse_id(text).map_err(|e| ctx.fail(e))?;
             Some(
                 all.iter()
                     .find(|p| p.id == id)
@@ -158,21 +159,21 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
             .map(|s| (s.id.to_string(), s.name.clone())),
         "",
     );
-    let mut by_stage: HashMap<Uuid, Vec<Card>> = HashMap::new();
+    let mut by_stage: HashMap<StageId, Vec<Card>> = HashMap::new();
     for deal in page.data {
         by_stage
             .entry(deal.stage_id)
             .or_default()
             .push(card(deal, &owners, &stage_options));
     }
-    let counts: HashMap<Uuid, _> = summary.stages.iter().map(|s| (s.stage_id, s)).collect();
+    let counts: HashMap<StageId, _> = summary.stages.iter().map(|s| (s.stage_id, s)).collect();
     let columns = pipeline
         .stages
         .iter()
         .map(|stage| {
             let sums = counts.get(&stage.id);
             Column {
-                id: stage.id,
+                id: stage.id.uuid(),
                 name: stage.name.clone(),
                 probability: stage.probability,
                 outcome: stage.outcome.as_str(),
@@ -190,7 +191,7 @@ pub async fn board(ctx: Ctx, WebQuery(query): WebQuery<BoardQuery>) -> Result<Re
             all.iter().map(|p| (p.id.to_string(), p.name.clone())),
             &pipeline.id.to_string(),
         ),
-        pipeline_id: pipeline.id,
+        pipeline_id: pipeline.id.uuid(),
         pipeline_name: pipeline.name.clone(),
         columns,
         total_count: summary.count,
@@ -356,7 +357,7 @@ pub async fn show(
             .or_page(&ctx)?
             .into_iter()
             .map(|c| RoleRow {
-                contact_id: c.contact_id,
+                contact_id: c.contact_id.uuid(),
                 name: c.name,
                 email: c.email.unwrap_or_default(),
                 role: capitalise(&c.role.as_str().replace('_', " ")),
@@ -419,11 +420,11 @@ pub async fn show(
     let page = ShowPage {
         layout: ctx.layout(deal.name.clone()),
         custom,
-        id,
+        id: id.uuid(),
         stage: stage.map(|s| s.name.clone()).unwrap_or_default(),
         outcome: stage.map_or("open", |s| s.outcome.as_str()),
         pipeline_name: pipeline.name.clone(),
-        pipeline_id: pipeline.id,
+        pipeline_id: pipeline.id.uuid(),
         amount: money_opt(deal.amount.as_deref(), &deal.currency),
         owner: owners.name(deal.owner_id),
         fields,
@@ -581,7 +582,7 @@ pub async fn index(
             None
         }
     };
-    let stages: HashMap<Uuid, (&str, &Stage)> = all
+    let stages: HashMap<StageId, (&str, &Stage)> = all
         .iter()
         .flat_map(|p| p.stages.iter().map(move |s| (s.id, (p.name.as_str(), s))))
         .collect();
@@ -603,7 +604,7 @@ pub async fn index(
                     })
                 });
                 Row {
-                    id: d.id,
+                    id: d.id.uuid(),
                     name: d.name.clone(),
                     class: "",
                     cells: vec![
@@ -793,7 +794,7 @@ impl DealForm {
                 map.insert("probability".into(), n);
             }
         }
-        if let Ok(stage) = Uuid::parse_str(self.stage_id.trim()) {
+        if let Ok(stage) = self.stage_id.trim().parse::<StageId>() {
             match all.iter().find(|p| p.stages.iter().any(|s| s.id == stage)) {
                 Some(pipeline) => {
                     map.insert("pipeline_id".into(), Value::String(pipeline.id.to_string()));
@@ -825,7 +826,7 @@ impl DealForm {
     /// else the one account the caller may read with exactly that name (or that id).
     async fn account(&self, ctx: &Ctx, errors: &mut FormErrors) -> Result<Value, WebError> {
         let name = self.account_name.trim();
-        let known = Uuid::parse_str(self.account_id.trim()).ok();
+        let known = self.account_id.trim().parse::<AccountId>().ok();
         if !ctx.can(Resource::Accounts, Action::Read) {
             // The field is not shown; the deal keeps the account it has.
             return Ok(known.map_or(Value::Null, |id| Value::String(id.to_string())));
@@ -840,7 +841,7 @@ impl DealForm {
             return Ok(Value::String(id.to_string()));
         }
         let store = &ctx.app.store;
-        for id in known.into_iter().chain(Uuid::parse_str(name).ok()) {
+        for id in known.into_iter().chain(name.parse().ok()) {
             if let Ok(account) = record::get::<Account>(store, &ctx.actor, id).await
                 && (account.name.trim() == name || account.id.to_string() == name)
             {
@@ -916,7 +917,7 @@ async fn contact_options(ctx: &Ctx, form: &DealForm) -> Result<Option<Vec<Opt>>,
                 .map(|c| (c.id.to_string(), contact_name(c))),
         );
     }
-    if let Ok(id) = Uuid::parse_str(form.contact_id.trim())
+    if let Ok(id) = form.contact_id.trim().parse::<ContactId>()
         && !items.iter().any(|(value, _)| *value == id.to_string())
     {
         let name = match record::get::<Contact>(store, &ctx.actor, id).await {
@@ -1053,7 +1054,7 @@ pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Respon
             .unwrap_or_default(),
         ..DealForm::default()
     };
-    if let Ok(id) = Uuid::parse_str(query.account_id.trim())
+    if let Ok(id) = query.account_id.trim().parse::<AccountId>()
         && ctx.can(Resource::Accounts, Action::Read)
     {
         let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)

@@ -141,7 +141,7 @@ async fn my_tasks(ctx: &Ctx) -> Result<MyTasks, WebError> {
     .or_page(ctx)?;
     let now = Utc::now();
     let item = |task: &rivet_store::tasks::Task| MyTask {
-        id: task.id,
+        id: task.id.uuid(),
         subject: task.subject.clone(),
         due: task
             .due_at
@@ -223,7 +223,7 @@ async fn my_leads(ctx: &Ctx) -> Result<Vec<MyLead>, WebError> {
         .data
         .iter()
         .map(|lead| MyLead {
-            id: lead.id,
+            id: lead.id.uuid(),
             name: super::leads::display_name(lead),
             company: lead.company_name.clone().unwrap_or_default(),
             status_label: super::leads::status_label(lead.status),

@@ -24,6 +24,7 @@ use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
+use rivet_domain::ids::UserId;
 use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS, LeadStatus};
 use rivet_domain::{Action, Resource};
 use rivet_store::audit::AuditFilter;
@@ -161,7 +162,7 @@ pub async fn index(
         .data
         .iter()
         .map(|lead| Row {
-            id: lead.id,
+            id: lead.id.uuid(),
             name: display_name(lead),
             class: "",
             cells: vec![
@@ -618,7 +619,7 @@ pub async fn show(
             row.target = String::new();
             for change in &mut row.changes {
                 for value in [&mut change.before, &mut change.after] {
-                    if let Ok(uid) = Uuid::parse_str(value)
+                    if let Ok(uid) = value.parse::<UserId>()
                         && owners.names.contains_key(&uid)
                     {
                         *value = owners.name(uid);
@@ -650,7 +651,7 @@ pub async fn show(
         custom,
         timeline,
         here: format!("/leads/{id}"),
-        id,
+        id: id.uuid(),
         name: display_name(&lead),
         subtitle,
         status: status_badge(lead.status),

@@ -13,10 +13,13 @@ use crate::http::extract::parse_id;
 use askama::Template;
 use axum::response::Response;
 use chrono::NaiveDate;
+use rivet_domain::FieldErrors;
 use rivet_domain::custom_fields::RecordType;
+use rivet_domain::ids::{Id, UserId};
 use rivet_domain::query::{FieldSpec, ListQuery, SortKey};
-use rivet_domain::{Action, FieldErrors, Resource};
-use rivet_store::page::{MAX_LIMIT, Page, PageRequest};
+use rivet_domain::{Action, Resource};
+use rivet_store::page::Page;
+use rivet_store::page::{MAX_LIMIT, PageRequest};
 use rivet_store::query::{ListField, Seek};
 use rivet_store::record::{self, Record};
 use rivet_store::users::MemberFilter;
@@ -78,10 +81,10 @@ pub(super) fn choice_options<T: Copy>(
 /// Names of the members the caller may see (all of them with users read, else only themselves):
 /// owners are shown by name where the caller's role allows it.
 pub(super) struct Owners {
-    pub(super) me: Uuid,
-    pub(super) names: HashMap<Uuid, String>,
+    pub(super) me: UserId,
+    pub(super) names: HashMap<UserId, String>,
     /// Active members, for the owner selects, sorted by name.
-    pub(super) active: Vec<(Uuid, String)>,
+    pub(super) active: Vec<(UserId, String)>,
 }
 
 impl Owners {
@@ -120,7 +123,7 @@ impl Owners {
         })
     }
 
-    pub(super) fn name(&self, id: Uuid) -> String {
+    pub(super) fn name(&self, id: UserId) -> String {
         match self.names.get(&id) {
             Some(name) if id == self.me => format!("{name} (you)"),
             Some(name) => name.clone(),
@@ -142,7 +145,7 @@ impl Owners {
             };
             (id.to_string(), label)
         }));
-        if let Ok(id) = Uuid::parse_str(selected)
+        if let Ok(id) = selected.parse::<UserId>()
             && !self.active.iter().any(|(a, _)| *a == id)
         {
             items.push((id.to_string(), self.name(id)));
@@ -395,7 +398,7 @@ struct ConfirmDeletePage {
 /// The names of the first records of a selection, for the page that asks before deleting.
 pub(super) async fn first_names<R: Record>(
     ctx: &Ctx,
-    ids: &[Uuid],
+    ids: &[Id<R::Kind>],
     name: fn(&R) -> String,
 ) -> Result<Vec<String>, WebError> {
     let mut names = Vec::new();
@@ -412,7 +415,7 @@ pub(super) async fn first_names<R: Record>(
 pub(super) async fn delete_one<R: Record>(
     ctx: &Ctx,
     decl: &ListDecl,
-    id: Uuid,
+    id: Id<R::Kind>,
     name: fn(&R) -> String,
 ) -> Result<Response, WebError> {
     let (store, actor) = (&ctx.app.store, &ctx.actor);
@@ -428,7 +431,7 @@ pub(super) async fn bulk_delete<R: Record>(
     ctx: &Ctx,
     decl: &'static ListDecl,
     form: &[(String, String)],
-    Selection { back, ids, .. }: Selection,
+    Selection { back, ids, .. }: Selection<R::Kind>,
     name: fn(&R) -> String,
 ) -> Result<Response, WebError> {
     if value_of(form, "confirm") == "yes" {
@@ -447,7 +450,7 @@ pub(super) async fn bulk_delete<R: Record>(
         layout: ctx.layout(format!("Delete {}", decl.nouns)),
         decl,
         names: first_names(ctx, &ids, name).await?,
-        ids,
+        ids: ids.iter().map(|id| id.uuid()).collect(),
         back,
     };
     Ok(ctx.render(&page))
@@ -462,7 +465,7 @@ pub(super) async fn bulk_action<R: ApiRecord>(
     name: fn(&R) -> String,
     changes: &[BulkChange],
 ) -> Result<Response, WebError> {
-    let selection = match Selection::read(ctx, form, decl)? {
+    let selection = match Selection::<R::Kind>::read(ctx, form, decl)? {
         Ok(selection) => selection,
         Err(refused) => return Ok(refused),
     };
@@ -503,7 +506,7 @@ pub(super) async fn bulk_change<R: ApiRecord>(
     ctx: &Ctx,
     decl: &ListDecl,
     form: &[(String, String)],
-    Selection { back, action, ids }: Selection,
+    Selection { back, action, ids }: Selection<R::Kind>,
     changes: &[BulkChange],
 ) -> Result<Response, WebError> {
     let Some(change) = changes.iter().find(|c| c.action == action) else {
@@ -533,13 +536,14 @@ pub(super) async fn bulk_change<R: ApiRecord>(
 
 /// What a bulk form selected: the list page to go back to (one under `path`), the button
 /// pressed (`action`) and the ids.
-pub(super) struct Selection {
+pub(super) struct Selection<K> {
     pub back: String,
     pub action: String,
-    pub ids: Vec<Uuid>,
+    /// Typed by the records listed.
+    pub ids: Vec<Id<K>>,
 }
 
-impl Selection {
+impl<K> Selection<K> {
     /// Read the form of `decl`'s list and check the caller may delete (`action=delete`) or
     /// update its records; an empty or too large selection is an answer already (`Err`), back
     /// to the list.

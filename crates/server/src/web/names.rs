@@ -4,6 +4,7 @@
 use super::view::{Ctx, Opt, OrPage, WebError, options};
 use crate::http::error::AppError;
 use rivet_domain::accounts::{ACCOUNT_DEFAULT_SORT, ACCOUNT_FIELDS};
+use rivet_domain::ids::AccountId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::{Action, Resource};
 use rivet_store::accounts::{self, Account};
@@ -11,7 +12,6 @@ use rivet_store::contacts::Contact;
 use rivet_store::page::MAX_LIMIT;
 use rivet_store::record;
 use std::collections::HashMap;
-use uuid::Uuid;
 
 /// A contact's display name: the person, else the e-mail.
 pub(super) fn display_name(contact: &Contact) -> String {
@@ -34,12 +34,12 @@ pub(super) fn display_name(contact: &Contact) -> String {
 /// on accounts.
 pub(super) async fn names_of(
     ctx: &Ctx,
-    ids: impl IntoIterator<Item = Uuid>,
-) -> Result<HashMap<Uuid, String>, WebError> {
+    ids: impl IntoIterator<Item = AccountId>,
+) -> Result<HashMap<AccountId, String>, WebError> {
     if !ctx.can(Resource::Accounts, Action::Read) {
         return Ok(HashMap::new());
     }
-    let mut ids: Vec<Uuid> = ids.into_iter().collect();
+    let mut ids: Vec<AccountId> = ids.into_iter().collect();
     ids.sort_unstable();
     ids.dedup();
     accounts::names(&ctx.app.store, &ctx.actor, &ids)
@@ -52,8 +52,8 @@ pub(super) async fn names_of(
 /// page needs it (see [`AccountNames::name`]).
 pub(super) struct AccountNames {
     /// Sorted by name.
-    list: Vec<(Uuid, String)>,
-    names: HashMap<Uuid, String>,
+    list: Vec<(AccountId, String)>,
+    names: HashMap<AccountId, String>,
 }
 
 impl AccountNames {
@@ -76,9 +76,9 @@ impl AccountNames {
     pub(super) async fn resolve(
         &mut self,
         ctx: &Ctx,
-        ids: impl IntoIterator<Item = Uuid>,
+        ids: impl IntoIterator<Item = AccountId>,
     ) -> Result<(), WebError> {
-        let missing: Vec<Uuid> = ids
+        let missing: Vec<AccountId> = ids
             .into_iter()
             .filter(|id| !self.names.contains_key(id))
             .collect();
@@ -88,7 +88,7 @@ impl AccountNames {
 
     /// The name of an account loaded or resolved before; one the caller may not read is
     /// "Another account".
-    pub(super) fn known(&self, id: Uuid) -> String {
+    pub(super) fn known(&self, id: AccountId) -> String {
         self.names
             .get(&id)
             .cloned()
@@ -96,7 +96,7 @@ impl AccountNames {
     }
 
     /// The account's name, looked up on its own when it is not among the first page.
-    pub(super) async fn name(&self, ctx: &Ctx, id: Uuid) -> String {
+    pub(super) async fn name(&self, ctx: &Ctx, id: AccountId) -> String {
         if let Some(name) = self.names.get(&id) {
             return name.clone();
         }
@@ -112,7 +112,7 @@ impl AccountNames {
         ctx: &Ctx,
         first: Option<&str>,
         selected: &str,
-        except: Option<Uuid>,
+        except: Option<AccountId>,
     ) -> Vec<Opt> {
         let mut items: Vec<(String, String)> = first
             .map(|label| (String::new(), label.to_owned()))
@@ -124,7 +124,7 @@ impl AccountNames {
                 .filter(|(id, _)| Some(*id) != except)
                 .map(|(id, name)| (id.to_string(), name.clone())),
         );
-        if let Ok(id) = Uuid::parse_str(selected)
+        if let Ok(id) = selected.parse::<AccountId>()
             && !self.names.contains_key(&id)
         {
             items.push((id.to_string(), self.name(ctx, id).await));

@@ -18,6 +18,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::ids::StageId;
 use rivet_domain::pipelines::{ForecastCategory, StageInput, StageOutcome};
 use rivet_domain::{Action, Resource};
 use rivet_store::pipelines::{self, Pipeline, Stage};
@@ -253,7 +254,7 @@ async fn list_page(
         pipelines: list
             .iter()
             .map(|p| PipelineRow {
-                id: p.id,
+                id: p.id.uuid(),
                 name: p.name.clone(),
                 is_default: p.is_default,
                 stages: p
@@ -420,7 +421,7 @@ struct PipelinePage {
 enum Typed {
     Nothing,
     Settings(PipelineForm, FormErrors),
-    Stage(Uuid, StageForm, FormErrors),
+    Stage(StageId, StageForm, FormErrors),
     NewStage(StageForm, FormErrors),
 }
 
@@ -467,7 +468,7 @@ fn pipeline_page(ctx: &Ctx, pipeline: &Pipeline, typed: Typed) -> PipelinePage {
                 }
             };
             StageRow {
-                id: s.id,
+                id: s.id.uuid(),
                 position: s.position,
                 name: s.name.clone(),
                 inputs: StageInputs::new(format!("stage-{}", s.id), typed, errors).row(
@@ -484,7 +485,7 @@ fn pipeline_page(ctx: &Ctx, pipeline: &Pipeline, typed: Typed) -> PipelinePage {
         new_stage.unwrap_or_else(|| (StageForm::blank(), FormErrors::new()));
     PipelinePage {
         layout: ctx.layout(format!("Pipeline {}", pipeline.name)),
-        id: pipeline.id,
+        id: pipeline.id.uuid(),
         name: pipeline.name.clone(),
         is_default: pipeline.is_default,
         can_update: ctx.can(Resource::Settings, Action::Update),
@@ -515,7 +516,7 @@ async fn load(ctx: &Ctx, id: &str) -> Result<Pipeline, WebError> {
 /// The pipeline `id` and its stage `stage_id` (404 when either is not the caller's).
 async fn load_stage(ctx: &Ctx, id: &str, stage_id: &str) -> Result<(Pipeline, Stage), WebError> {
     let pipeline = load(ctx, id).await?;
-    let stage_id = parse_id(stage_id).or_page(ctx)?;
+    let stage_id: StageId = parse_id(stage_id).or_page(ctx)?;
     let stage = pipeline
         .stages
         .iter()

@@ -13,6 +13,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::ids::RoleId;
 use rivet_domain::{Action, FieldErrors, PermissionSet, Resource, Scope};
 use rivet_store::StoreError;
 use rivet_store::roles::{self, Role};
@@ -63,7 +64,7 @@ async fn roles_page(
         roles: list
             .iter()
             .map(|r| RoleRow {
-                id: r.id,
+                id: r.id.uuid(),
                 name: r.name.clone(),
                 description: r.description.clone(),
                 builtin: r.builtin,
@@ -102,7 +103,7 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<NewRoleForm>) -> Result<Res
         .or_page(&ctx)?;
     let set = match form.copy_from.as_str() {
         "" => Some(PermissionSet::new()),
-        text => match Uuid::parse_str(text) {
+        text => match text.parse::<RoleId>() {
             Ok(id) => match roles::get(&ctx.app.store, &ctx.actor, id).await {
                 Ok(role) => Some(permission_set(&role)),
                 Err(StoreError::NotFound) => None,
@@ -243,7 +244,7 @@ fn role_page(
     RolePage {
         layout: ctx.layout(format!("Role {}", role.name)),
         role: RoleRow {
-            id: role.id,
+            id: role.id.uuid(),
             name: role.name.clone(),
             description: role.description.clone(),
             builtin: role.builtin,

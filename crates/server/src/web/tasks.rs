@@ -402,7 +402,7 @@ pub async fn index(
                 let complete = (can_update && is_pending(task))
                     .then(|| format!("/tasks/{}/complete", task.id));
                 Row {
-                    id: task.id,
+                    id: task.id.uuid(),
                     name: task.subject.clone(),
                     class: if overdue { "task-overdue" } else { "" },
                     cells: vec![

@@ -9,6 +9,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::ids::UserId;
 use rivet_domain::validate::parse_name;
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::page::{MAX_LIMIT, PageRequest};
@@ -93,7 +94,7 @@ async fn teams_page(ctx: &Ctx, form: TeamForm, errors: FormErrors) -> Result<Tea
         teams: list
             .iter()
             .map(|t| TeamRow {
-                id: t.id,
+                id: t.id.uuid(),
                 name: t.name.clone(),
                 manager: manager_name(t, members),
                 members: members
@@ -118,11 +119,11 @@ pub async fn index(ctx: Ctx) -> Result<Response, WebError> {
     Ok(ctx.render(&page))
 }
 
-fn manager_choice(text: &str, errors: &mut FormErrors) -> Option<Uuid> {
+fn manager_choice(text: &str, errors: &mut FormErrors) -> Option<UserId> {
     if text.is_empty() {
         return None;
     }
-    let id = Uuid::parse_str(text).ok();
+    let id = text.parse().ok();
     if id.is_none() {
         errors.add("manager_id", "is not a member");
     }
@@ -182,14 +183,14 @@ async fn team_page(
     let all = all.as_deref();
     Ok(TeamPage {
         layout: ctx.layout(format!("Team {}", team.name)),
-        team_id: team.id,
+        team_id: team.id.uuid(),
         team_name: team.name.clone(),
         manager: manager_name(team, all),
         members: all.map(|ms| {
             ms.iter()
                 .filter(|m| m.active && m.team_id == Some(team.id))
                 .map(|m| MemberRow {
-                    id: m.id,
+                    id: m.id.uuid(),
                     name: m.name.clone(),
                     email: m.email.clone(),
                     role: m.role_name.clone(),

@@ -12,6 +12,7 @@ use crate::http::extract::parse_id;
 use axum::extract::Path;
 use axum::response::Response;
 use rivet_domain::activities::{ActivityInput, LinkInput, RecordType};
+use rivet_domain::ids::UserId;
 use rivet_domain::tasks::TaskInput;
 use rivet_domain::{Action, Resource};
 use rivet_store::activities::Activity;
@@ -78,9 +79,10 @@ pub(super) async fn load(
     ctx: &Ctx,
     owners: &Owners,
     record: RecordType,
-    id: Uuid,
+    id: impl Into<Uuid>,
     before: &str,
 ) -> Result<Timeline, WebError> {
+    let id: Uuid = id.into();
     let before = match before {
         "" => None,
         text => Some(Before::decode(text).ok_or_else(|| {
@@ -118,7 +120,10 @@ pub(super) async fn load(
                 icon,
                 href,
                 detail: detail_of(entry.kind, &entry.data),
-                who: entry.actor_id.map(|id| owners.name(id)).unwrap_or_default(),
+                who: entry
+                    .actor_id
+                    .map(|id| owners.name(UserId::from_uuid(id)))
+                    .unwrap_or_default(),
                 when: ago(&entry.at),
                 when_full: datetime(&entry.at),
                 title: entry.title,

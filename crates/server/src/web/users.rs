@@ -12,6 +12,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::ids::{Id, UserId};
 use rivet_domain::{Action, Resource};
 use rivet_store::page::PageRequest;
 use rivet_store::roles::Role;
@@ -44,10 +45,10 @@ fn status(m: &Member) -> (&'static str, &'static str) {
     }
 }
 
-fn user_row(m: &Member, teams: &[Team], me: Uuid) -> UserRow {
+fn user_row(m: &Member, teams: &[Team], me: UserId) -> UserRow {
     let (status, status_class) = status(m);
     UserRow {
-        id: m.id,
+        id: m.id.uuid(),
         name: m.name.clone(),
         email: m.email.clone(),
         role: m.role_name.clone(),
@@ -78,11 +79,11 @@ fn team_options(teams: &[Team], selected: &str, none: &str) -> Vec<Opt> {
 }
 
 /// A role or team chosen in a select: empty is none, anything else must be an id.
-fn chosen(text: &str, field: &str, errors: &mut FormErrors) -> Option<Uuid> {
+fn chosen<K>(text: &str, field: &str, errors: &mut FormErrors) -> Option<Id<K>> {
     if text.is_empty() {
         return None;
     }
-    let id = Uuid::parse_str(text).ok();
+    let id = text.parse().ok();
     if id.is_none() {
         errors.add(field, "does not exist");
     }
@@ -145,8 +146,8 @@ async fn users_page(
             "inactive" => Some(false),
             _ => None,
         },
-        role_id: Uuid::parse_str(&query.role).ok(),
-        team_id: Uuid::parse_str(&query.team).ok(),
+        role_id: query.role.parse().ok(),
+        team_id: query.team.parse().ok(),
         q: Some(query.q.trim().to_owned()).filter(|q| !q.is_empty()),
     };
     let after = Cursor::decode(&query.cursor).map(|c| c.0);

@@ -824,7 +824,7 @@ impl FormKind {
     }
 
     /// The edit form of the record `id` called `name`; Cancel goes back to its page.
-    pub fn edit(list: &str, id: Uuid, name: &str) -> Self {
+    pub fn edit(list: &str, id: impl std::fmt::Display, name: &str) -> Self {
         Self {
             heading: format!("Edit {name}"),
             action: format!("{list}/{id}/edit"),

@@ -170,7 +170,7 @@ pub async fn bar(
         .map(|view: &SavedView| {
             let pairs = page_pairs(page, &view.query, tz);
             ViewLink {
-                id: view.id,
+                id: view.id.uuid(),
                 name: view.name.clone(),
                 href: href(path, &pairs),
                 current: canonical(pairs) == shown,
