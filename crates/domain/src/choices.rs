@@ -4,7 +4,8 @@
 
 use crate::query::{FieldKind, FieldSpec, Op};
 
-/// Declares a string enum: serialized as its texts, with `NAMES` (the texts, in order), `ALL`
+/// Declares a string enum: serialized (and documented) as its texts — each the variant's name in
+/// snake_case — with `NAMES` (the texts, in order), `ALL`
 /// (the variants), `as_str`, `Display`, and `FromStr` whose error lists the texts. Attributes
 /// given before the name (documentation, more derives, `schema(as = …)`) go on the enum.
 macro_rules! choice_enum {
@@ -13,9 +14,12 @@ macro_rules! choice_enum {
             Debug, Clone, Copy, PartialEq, Eq, Hash,
             ::serde::Serialize, ::serde::Deserialize, ::utoipa::ToSchema,
         )]
+        // The texts are the variants in snake_case (a test checks each enum): utoipa does not
+        // read a `rename` whose text comes from a macro's argument, so the enum says it once.
+        #[serde(rename_all = "snake_case")]
         $(#[$meta])*
         pub enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            $($(#[$vmeta])* $variant),+
         }
 
         impl $name {
@@ -77,6 +81,87 @@ mod tests {
             DarkBlue => "dark_blue",
         }
     );
+
+    /// What serde writes and the OpenAPI document lists for every variant are its text.
+    fn agrees<T>()
+    where
+        T: Copy + serde::Serialize + utoipa::PartialSchema + 'static,
+        T: ChoiceTexts,
+    {
+        let written: Vec<String> = T::all()
+            .iter()
+            .map(|v| {
+                serde_json::to_value(v)
+                    .ok()
+                    .and_then(|j| j.as_str().map(str::to_owned))
+                    .unwrap_or_default()
+            })
+            .collect();
+        assert_eq!(written, T::names(), "{}", std::any::type_name::<T>());
+        let schema = serde_json::to_value(T::schema()).unwrap_or_default();
+        let documented: Vec<String> = schema["enum"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .filter_map(|v| v.as_str().map(str::to_owned))
+                    .collect()
+            })
+            .unwrap_or_default();
+        assert_eq!(documented, T::names(), "{}", std::any::type_name::<T>());
+    }
+
+    trait ChoiceTexts: Sized + 'static {
+        fn all() -> &'static [Self];
+        fn names() -> &'static [&'static str];
+    }
+
+    macro_rules! texts {
+        ($($t:ty),+) => {
+            $(impl ChoiceTexts for $t {
+                fn all() -> &'static [Self] { <$t>::ALL }
+                fn names() -> &'static [&'static str] { <$t>::NAMES }
+            })+
+        };
+    }
+
+    texts!(
+        Colour,
+        crate::leads::LeadStatus,
+        crate::accounts::LifecycleStage,
+        crate::deals::ContactRole,
+        crate::jobs::JobState,
+        crate::permissions::Resource,
+        crate::permissions::Action,
+        crate::permissions::Scope,
+        crate::permissions::BuiltinRole,
+        crate::pipelines::ForecastCategory,
+        crate::pipelines::StageOutcome,
+        crate::activities::RecordType,
+        crate::activities::ActivityKind,
+        crate::activities::Direction,
+        crate::tasks::TaskStatus,
+        crate::tasks::TaskPriority
+    );
+
+    #[test]
+    fn every_choice_is_written_and_documented_as_its_texts() {
+        agrees::<Colour>();
+        agrees::<crate::leads::LeadStatus>();
+        agrees::<crate::accounts::LifecycleStage>();
+        agrees::<crate::deals::ContactRole>();
+        agrees::<crate::jobs::JobState>();
+        agrees::<crate::permissions::Resource>();
+        agrees::<crate::permissions::Action>();
+        agrees::<crate::permissions::Scope>();
+        agrees::<crate::permissions::BuiltinRole>();
+        agrees::<crate::pipelines::ForecastCategory>();
+        agrees::<crate::pipelines::StageOutcome>();
+        agrees::<crate::activities::RecordType>();
+        agrees::<crate::activities::ActivityKind>();
+        agrees::<crate::activities::Direction>();
+        agrees::<crate::tasks::TaskStatus>();
+        agrees::<crate::tasks::TaskPriority>();
+    }
 
     #[test]
     fn a_choice_reads_and_writes_its_texts() {
