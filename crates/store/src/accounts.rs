@@ -495,7 +495,7 @@ pub async fn bulk_delete(
 ) -> Result<u64> {
     let ids = unique_ids(ids);
     let tx = store.write(actor).await?;
-    let before: Vec<Account> = record::all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    let before: Vec<Account> = record::all_in_scope(tx.conn(), actor, Action::Delete, &ids).await?;
     for account in &before {
         // A child deleted in the same request may already be gone; re-read to see its state.
         let Ok(account) = record::get_unscoped::<Account, _>(tx.conn(), actor, account.id).await

@@ -269,8 +269,8 @@ pub async fn get_unscoped<R: Record, C: ConnectionTrait>(
 
 /// The records `ids` names (distinct), all in the caller's scope for `action`, or not found as
 /// a whole.
-pub async fn all_in_scope<R: Record>(
-    tx: &Tx,
+pub async fn all_in_scope<R: Record, C: ConnectionTrait>(
+    conn: &C,
     actor: &Actor,
     action: Action,
     ids: &[Id<R::Kind>],
@@ -279,7 +279,7 @@ pub async fn all_in_scope<R: Record>(
     q.cond_where(scope::<R>(actor, action)?).and_where(
         Expr::col((R::Field::table(), R::Field::id_column())).is_in(ids.iter().copied()),
     );
-    let records = rows::<R, _>(tx.conn(), actor, &q).await?;
+    let records = rows::<R, _>(conn, actor, &q).await?;
     if records.len() != ids.len() {
         return Err(StoreError::NotFound);
     }
@@ -411,7 +411,7 @@ pub async fn bulk_update<R: Write>(
 ) -> Result<Vec<R>> {
     let ids = unique_ids(ids);
     let tx = store.write(actor).await?;
-    let before: Vec<R> = all_in_scope(&tx, actor, Action::Update, &ids).await?;
+    let before: Vec<R> = all_in_scope(tx.conn(), actor, Action::Update, &ids).await?;
     if let Some(owner) = new_owner
         && before.iter().any(|r| r.owner() != owner)
     {
@@ -526,7 +526,7 @@ pub async fn bulk_delete<R: Record>(
 ) -> Result<u64> {
     let ids = unique_ids(ids);
     let tx = store.write(actor).await?;
-    let before: Vec<R> = all_in_scope(&tx, actor, Action::Delete, &ids).await?;
+    let before: Vec<R> = all_in_scope(tx.conn(), actor, Action::Delete, &ids).await?;
     let deleted = delete_in(&tx, actor, &before).await?;
     tx.commit().await?;
     Ok(deleted)

@@ -395,20 +395,23 @@ struct ConfirmDeletePage {
     back: String,
 }
 
-/// The names of the first records of a selection, for the page that asks before deleting.
+/// The names of the first records of a selection (in its order), for the page that asks
+/// before deleting: one read.
 pub(super) async fn first_names<R: Record>(
     ctx: &Ctx,
     ids: &[Id<R::Kind>],
     name: fn(&R) -> String,
 ) -> Result<Vec<String>, WebError> {
-    let mut names = Vec::new();
-    for id in ids.iter().take(20) {
-        let record = record::get::<R>(&ctx.app.store, &ctx.actor, *id)
-            .await
-            .or_page(ctx)?;
-        names.push(name(&record));
-    }
-    Ok(names)
+    let first = &ids[..ids.len().min(20)];
+    let read = ctx.app.store.read(&ctx.actor).await.or_page(ctx)?;
+    let records = record::all_in_scope::<R, _>(read.conn(), &ctx.actor, Action::Read, first)
+        .await
+        .or_page(ctx)?;
+    Ok(first
+        .iter()
+        .filter_map(|id| records.iter().find(|r| r.id() == *id))
+        .map(name)
+        .collect())
 }
 
 /// Deleting one record (the button on its page or form): back to its list, saying which.
