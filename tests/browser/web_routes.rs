@@ -35,7 +35,7 @@ fn every_web_route_declares_a_permission_and_public_pages_are_listed() {
     let mut seen = std::collections::HashSet::new();
     for route in &routes {
         assert!(
-            seen.insert((route.method.clone(), route.path)),
+            seen.insert((route.method.clone(), route.path.clone())),
             "{} {} declared twice",
             route.method,
             route.path
@@ -74,7 +74,7 @@ async fn each_role_is_refused_exactly_the_pages_its_grants_do_not_allow(db: Db) 
                 // Members made here are not installation administrators.
                 Access::SystemAdmin(_, _) => false,
             };
-            let path = concrete(route.path);
+            let path = concrete(&route.path);
             let response = if route.method == Method::GET {
                 get_page(&app, &client, &path).await
             } else {

@@ -5,16 +5,16 @@
 //! `GET /api/v1/accounts`, and every change goes through `crate::api::accounts::{create_account,
 //! update_account}` or the store's functions, as the API's routes do.
 
-use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
+use super::custom_fields::{self as cf, CustomFields, CustomValue};
 use super::detail::{Section, items};
-use super::form::{number_json, owner_json, tags_json, text};
+use super::form::text;
 use super::list::{
     BulkChange, Col, Owners, PAGE_SIZE, Selection, bulk_change, bulk_done, choice_options,
     first_names, plain_page, value_of,
 };
 use super::names::AccountNames;
-use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
+use super::record_pages::{FieldDecl, FormDecl, FormRecord, SectionDecl};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
@@ -37,33 +37,7 @@ use rivet_store::accounts::{self, Account, DeleteOptions};
 use rivet_store::record;
 use rivet_store::{contacts::Contact, deals::Deal};
 use serde::Deserialize;
-use serde_json::{Map, Value};
 use uuid::Uuid;
-
-/// The form fields a validation message can sit next to.
-const FORM_FIELDS: &[&str] = &[
-    "name",
-    "domain",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "annual_revenue_currency",
-    "billing_street",
-    "billing_city",
-    "billing_region",
-    "billing_postal_code",
-    "billing_country",
-    "shipping_street",
-    "shipping_city",
-    "shipping_region",
-    "shipping_postal_code",
-    "shipping_country",
-    "owner_id",
-    "parent_id",
-    "lifecycle_stage",
-    "health_score",
-    "tags",
-];
 
 const STAGES: &[LifecycleStage] = &[
     LifecycleStage::Prospect,
@@ -276,320 +250,64 @@ pub async fn bulk(
 // ---------------------------------------------------------------------------------------------
 // The form
 
-/// The form as typed: plain strings, so a bad value comes back next to its field.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-pub struct AccountForm {
-    name: String,
-    domain: String,
-    industry: String,
-    employee_count: String,
-    annual_revenue: String,
-    annual_revenue_currency: String,
-    billing_street: String,
-    billing_city: String,
-    billing_region: String,
-    billing_postal_code: String,
-    billing_country: String,
-    shipping_street: String,
-    shipping_city: String,
-    shipping_region: String,
-    shipping_postal_code: String,
-    shipping_country: String,
-    owner_id: String,
-    parent_id: String,
-    lifecycle_stage: String,
-    health_score: String,
-    tags: String,
-}
-
-impl AccountForm {
-    fn of(account: &Account) -> Self {
-        Self {
-            name: account.name.clone(),
-            domain: text(&account.domain),
-            industry: text(&account.industry),
-            employee_count: account
-                .employee_count
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            annual_revenue: text(&account.annual_revenue),
-            annual_revenue_currency: text(&account.annual_revenue_currency),
-            billing_street: text(&account.billing_street),
-            billing_city: text(&account.billing_city),
-            billing_region: text(&account.billing_region),
-            billing_postal_code: text(&account.billing_postal_code),
-            billing_country: text(&account.billing_country),
-            shipping_street: text(&account.shipping_street),
-            shipping_city: text(&account.shipping_city),
-            shipping_region: text(&account.shipping_region),
-            shipping_postal_code: text(&account.shipping_postal_code),
-            shipping_country: text(&account.shipping_country),
-            owner_id: account.owner_id.to_string(),
-            parent_id: account
-                .parent_id
-                .map(|id| id.to_string())
-                .unwrap_or_default(),
-            lifecycle_stage: account.lifecycle_stage.as_str().to_owned(),
-            health_score: account
-                .health_score
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            tags: account.tags.join(", "),
-        }
-    }
-
-    fn texts(&self) -> Vec<(&'static str, &str)> {
-        vec![
-            ("name", &self.name),
-            ("domain", &self.domain),
-            ("industry", &self.industry),
-            ("annual_revenue", &self.annual_revenue),
-            ("annual_revenue_currency", &self.annual_revenue_currency),
-            ("billing_street", &self.billing_street),
-            ("billing_city", &self.billing_city),
-            ("billing_region", &self.billing_region),
-            ("billing_postal_code", &self.billing_postal_code),
-            ("billing_country", &self.billing_country),
-            ("shipping_street", &self.shipping_street),
-            ("shipping_city", &self.shipping_city),
-            ("shipping_region", &self.shipping_region),
-            ("shipping_postal_code", &self.shipping_postal_code),
-            ("shipping_country", &self.shipping_country),
-            ("lifecycle_stage", &self.lifecycle_stage),
-        ]
-    }
-
-    /// The form as the API's JSON body (a full set of the form's fields); numbers and ids the
-    /// form itself parses are checked here, next to their fields.
-    fn as_json(&self, errors: &mut FormErrors) -> Map<String, Value> {
-        let mut map = Map::new();
-        for (field, value) in self.texts() {
-            map.insert(field.into(), Value::String(value.trim().to_owned()));
-        }
-        for (field, value) in [
-            ("employee_count", &self.employee_count),
-            ("health_score", &self.health_score),
-        ] {
-            map.insert(field.into(), number_json(value, field, errors));
-        }
-        owner_json(&mut map, &self.owner_id, errors);
-        let parent = self.parent_id.trim();
-        let parent = match Uuid::parse_str(parent) {
-            Ok(id) => Value::String(id.to_string()),
-            Err(_) if parent.is_empty() => Value::Null,
-            Err(_) => {
-                errors.add("parent_id", "must be an account id");
-                Value::Null
-            }
-        };
-        map.insert("parent_id".into(), parent);
-        map.insert("tags".into(), tags_json(&self.tags));
-        map
-    }
-}
-
-/// What differs between the new and the edit form.
-struct FormKind {
-    page: super::view::FormKind,
-    /// The account being edited: not its own parent.
-    id: Option<AccountId>,
-}
-
-impl FormKind {
-    fn new() -> Self {
-        Self {
-            page: super::view::FormKind::create(
-                "/accounts",
-                ("New account", "Create account"),
-                None,
+impl FormRecord for Account {
+    const FORM: FormDecl = FormDecl {
+        noun: "account",
+        list: ("/accounts", "Accounts"),
+        new: ("New account", "Create account"),
+        blurb: "An account needs a name; everything else can wait.",
+        sections: &[
+            SectionDecl::card(
+                "company",
+                "Company",
+                &[
+                    FieldDecl::text("name", "Name").required(),
+                    FieldDecl::text("domain", "Domain").hint("e.g. example.com"),
+                    FieldDecl::text("industry", "Industry"),
+                    FieldDecl::number("employee_count", "Employees"),
+                    FieldDecl::money("annual_revenue", "Annual revenue"),
+                    FieldDecl::currency("annual_revenue_currency"),
+                ],
             ),
-            id: None,
-        }
-    }
-
-    fn edit(account: &Account) -> Self {
-        Self {
-            page: super::view::FormKind::edit("/accounts", account.id, &account.name),
-            id: Some(account.id),
-        }
-    }
-}
-
-async fn form_page(
-    ctx: &Ctx,
-    kind: FormKind,
-    form: AccountForm,
-    custom: Vec<CustomInput>,
-    errors: FormErrors,
-) -> Result<RecordForm, WebError> {
-    let owners = Owners::load(ctx).await?;
-    let owner = if form.owner_id.is_empty() {
-        ctx.actor.user_id.to_string()
-    } else {
-        form.owner_id.clone()
+            SectionDecl::card(
+                "relationship",
+                "Relationship and ownership",
+                &[
+                    FieldDecl::choice(
+                        "lifecycle_stage",
+                        "Lifecycle stage",
+                        stage_options,
+                        "prospect",
+                    ),
+                    FieldDecl::number("health_score", "Health score").hint("From 0 to 100."),
+                    FieldDecl::OWNER,
+                    FieldDecl::account("parent_id", "Parent account", "No parent account", true)
+                        .hint("The group this account belongs to."),
+                    FieldDecl::TAGS,
+                ],
+            ),
+            SectionDecl::folded(
+                "addresses",
+                ("Addresses", "billing and shipping"),
+                &[
+                    FieldDecl::text("billing_street", "Billing street"),
+                    FieldDecl::text("billing_city", "Billing city"),
+                    FieldDecl::text("billing_region", "Billing region"),
+                    FieldDecl::text("billing_postal_code", "Billing postal code"),
+                    FieldDecl::text("billing_country", "Billing country"),
+                    FieldDecl::text("shipping_street", "Shipping street"),
+                    FieldDecl::text("shipping_city", "Shipping city"),
+                    FieldDecl::text("shipping_region", "Shipping region"),
+                    FieldDecl::text("shipping_postal_code", "Shipping postal code"),
+                    FieldDecl::text("shipping_country", "Shipping country"),
+                ],
+            ),
+        ],
     };
-    let stage = if form.lifecycle_stage.is_empty() {
-        "prospect"
-    } else {
-        form.lifecycle_stage.as_str()
-    };
-    let parents = AccountNames::load(ctx)
-        .await?
-        .options(ctx, Some("No parent account"), &form.parent_id, kind.id)
-        .await;
-    let f = &form;
-    let mut page = RecordForm::new(
-        ctx,
-        ("account", ("/accounts", "Accounts")),
-        kind.page,
-        "An account needs a name; everything else can wait.",
-        errors,
-    );
-    page.sections = vec![
-        FormSection::card(
-            "company",
-            "Company",
-            vec![
-                Field::text("name", "Name", &f.name).required(),
-                Field::text("domain", "Domain", &f.domain).hint("e.g. example.com"),
-                Field::text("industry", "Industry", &f.industry),
-                Field::input("number", "employee_count", "Employees", &f.employee_count),
-                Field::money("annual_revenue", "Annual revenue", &f.annual_revenue)
-                    .hint("A decimal number, e.g. 1250000.00."),
-                Field::text(
-                    "annual_revenue_currency",
-                    "Currency",
-                    &f.annual_revenue_currency,
-                )
-                .hint("ISO code, e.g. EUR."),
-            ],
-        ),
-        FormSection::card(
-            "relationship",
-            "Relationship and ownership",
-            vec![
-                Field::select(
-                    "lifecycle_stage",
-                    "Lifecycle stage",
-                    stage_options(None, stage),
-                ),
-                Field::input("number", "health_score", "Health score", &f.health_score)
-                    .hint("From 0 to 100."),
-                Field::select("owner_id", "Owner", owners.options(None, &owner)),
-                Field::select("parent_id", "Parent account", parents)
-                    .hint("The group this account belongs to."),
-                Field::text("tags", "Tags", &f.tags).hint("Separated by commas."),
-            ],
-        ),
-        FormSection::folded(
-            "addresses",
-            ("Addresses", "billing and shipping"),
-            vec![
-                Field::text("billing_street", "Billing street", &f.billing_street),
-                Field::text("billing_city", "Billing city", &f.billing_city),
-                Field::text("billing_region", "Billing region", &f.billing_region),
-                Field::text(
-                    "billing_postal_code",
-                    "Billing postal code",
-                    &f.billing_postal_code,
-                ),
-                Field::text("billing_country", "Billing country", &f.billing_country),
-                Field::text("shipping_street", "Shipping street", &f.shipping_street),
-                Field::text("shipping_city", "Shipping city", &f.shipping_city),
-                Field::text("shipping_region", "Shipping region", &f.shipping_region),
-                Field::text(
-                    "shipping_postal_code",
-                    "Shipping postal code",
-                    &f.shipping_postal_code,
-                ),
-                Field::text("shipping_country", "Shipping country", &f.shipping_country),
-            ],
-        ),
-    ];
-    page.custom = custom;
-    Ok(page)
-}
 
-pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
-    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
-    let page = form_page(
-        &ctx,
-        FormKind::new(),
-        AccountForm::default(),
-        custom.blank(),
-        FormErrors::new(),
-    )
-    .await?;
-    Ok(ctx.render(&page))
-}
-
-pub async fn create(
-    ctx: Ctx,
-    WithCustom(form, posted): WithCustom<AccountForm>,
-) -> Result<Response, WebError> {
-    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
-    let mut errors = FormErrors::new();
-    let mut body = form.as_json(&mut errors);
-    custom.add_new(&posted, &mut body);
-    if errors.is_empty()
-        && let Some(account) = custom
-            .create::<Account>(&ctx, body, &mut errors, FORM_FIELDS)
-            .await?
-    {
-        return Ok(ctx.done(
-            &format!("/accounts/{}", account.id),
-            format!("Created the account {}.", account.name),
-        ));
+    fn title(&self) -> String {
+        self.name.clone()
     }
-    let custom = custom.as_posted(&posted, &errors);
-    let page = form_page(&ctx, FormKind::new(), form, custom, errors).await?;
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-}
-
-pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    let id = parse_id(&id).or_page(&ctx)?;
-    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
-    let page = form_page(
-        &ctx,
-        FormKind::edit(&account),
-        AccountForm::of(&account),
-        custom.of(&account.custom_fields),
-        FormErrors::new(),
-    )
-    .await?;
-    Ok(ctx.render(&page))
-}
-
-pub async fn update(
-    ctx: Ctx,
-    Path(id): Path<String>,
-    WithCustom(form, posted): WithCustom<AccountForm>,
-) -> Result<Response, WebError> {
-    let id = parse_id(&id).or_page(&ctx)?;
-    let account = record::get::<Account>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    let custom = CustomFields::load(&ctx, cf::RecordType::Account).await?;
-    let mut errors = FormErrors::new();
-    let mut patch = form.as_json(&mut errors);
-    custom.add_patch(&posted, &mut patch);
-    if errors.is_empty()
-        && let Some(account) = custom
-            .update::<Account>(&ctx, id, patch, &mut errors, FORM_FIELDS)
-            .await?
-    {
-        return Ok(ctx.done(
-            &format!("/accounts/{id}"),
-            format!("Saved {}.", account.name),
-        ));
-    }
-    let custom = custom.as_posted(&posted, &errors);
-    let page = form_page(&ctx, FormKind::edit(&account), form, custom, errors).await?;
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 // ---------------------------------------------------------------------------------------------

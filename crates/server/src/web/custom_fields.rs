@@ -134,6 +134,11 @@ impl CustomFields {
         Ok(Self { defs })
     }
 
+    /// A record type without custom fields.
+    pub fn none() -> Self {
+        Self { defs: Vec::new() }
+    }
+
     /// The posted value of `def` as JSON; `None` when it is empty.
     fn posted_value(def: &FieldDef, posted: &Posted) -> Option<Value> {
         match def.kind {

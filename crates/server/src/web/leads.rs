@@ -4,24 +4,23 @@
 //! change goes through `crate::api::record::{create_record, update_record}` or the store's bulk functions.
 
 use super::audit::{AuditRow, Names, row as audit_row};
-use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, WithCustom};
+use super::custom_fields::{self as cf, CustomFields, CustomValue};
 use super::detail::{Section, items};
-use super::form::{number_json, owner_json, tags_json, text};
+use super::form::text;
 use super::list::{
     BulkChange, Col, Owners, PAGE_SIZE, bulk_action, choice_options, delete_one, plain_page,
     value_of,
 };
-use super::record_form::{Field, FormSection, RecordForm};
 use super::record_list::{Badge, Cell, Filter, ListDecl, RecordList, Row, take_select_all};
+use super::record_pages::{FieldDecl, FormDecl, FormRecord, SectionDecl};
 use super::timeline::{self, Timeline, TimelineQuery};
 use super::view::{
-    Ctx, FormErrors, FormKind, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, datetime,
 };
 use super::views_bar::ListSpec;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::RecordType;
 use rivet_domain::ids::UserId;
@@ -31,39 +30,7 @@ use rivet_store::audit::AuditFilter;
 use rivet_store::leads::Lead;
 use rivet_store::page::PageRequest;
 use rivet_store::record;
-use serde::Deserialize;
-use serde_json::{Map, Value};
 use uuid::Uuid;
-
-/// The form fields a validation message can sit next to.
-const FORM_FIELDS: &[&str] = &[
-    "first_name",
-    "last_name",
-    "title",
-    "email",
-    "phone",
-    "company_name",
-    "website",
-    "industry",
-    "employee_count",
-    "annual_revenue",
-    "annual_revenue_currency",
-    "status",
-    "owner_id",
-    "source",
-    "tags",
-    "budget",
-    "authority",
-    "need",
-    "timeline",
-    "metrics",
-    "economic_buyer",
-    "decision_criteria",
-    "decision_process",
-    "identified_pain",
-    "champion",
-    "competition",
-];
 
 pub(super) fn status_label(status: LeadStatus) -> &'static str {
     match status {
@@ -239,313 +206,81 @@ pub async fn bulk(
 // ---------------------------------------------------------------------------------------------
 // The form
 
-/// The form as typed: plain strings, so a bad value comes back next to its field.
-#[derive(Debug, Deserialize, Default)]
-#[serde(default)]
-pub struct LeadForm {
-    first_name: String,
-    last_name: String,
-    title: String,
-    email: String,
-    phone: String,
-    company_name: String,
-    website: String,
-    industry: String,
-    employee_count: String,
-    annual_revenue: String,
-    annual_revenue_currency: String,
-    status: String,
-    owner_id: String,
-    source: String,
-    tags: String,
-    budget: String,
-    authority: String,
-    need: String,
-    timeline: String,
-    metrics: String,
-    economic_buyer: String,
-    decision_criteria: String,
-    decision_process: String,
-    identified_pain: String,
-    champion: String,
-    competition: String,
-}
-
-impl LeadForm {
-    fn of(lead: &Lead) -> Self {
-        Self {
-            first_name: text(&lead.first_name),
-            last_name: text(&lead.last_name),
-            title: text(&lead.title),
-            email: text(&lead.email),
-            phone: text(&lead.phone),
-            company_name: text(&lead.company_name),
-            website: text(&lead.website),
-            industry: text(&lead.industry),
-            employee_count: lead
-                .employee_count
-                .map(|n| n.to_string())
-                .unwrap_or_default(),
-            annual_revenue: text(&lead.annual_revenue),
-            annual_revenue_currency: text(&lead.annual_revenue_currency),
-            status: lead.status.as_str().to_owned(),
-            owner_id: lead.owner_id.to_string(),
-            source: text(&lead.source),
-            tags: lead.tags.join(", "),
-            budget: text(&lead.budget),
-            authority: text(&lead.authority),
-            need: text(&lead.need),
-            timeline: text(&lead.timeline),
-            metrics: text(&lead.metrics),
-            economic_buyer: text(&lead.economic_buyer),
-            decision_criteria: text(&lead.decision_criteria),
-            decision_process: text(&lead.decision_process),
-            identified_pain: text(&lead.identified_pain),
-            champion: text(&lead.champion),
-            competition: text(&lead.competition),
-        }
-    }
-
-    fn texts(&self) -> Vec<(&'static str, &str)> {
-        vec![
-            ("first_name", &self.first_name),
-            ("last_name", &self.last_name),
-            ("title", &self.title),
-            ("email", &self.email),
-            ("phone", &self.phone),
-            ("company_name", &self.company_name),
-            ("website", &self.website),
-            ("industry", &self.industry),
-            ("annual_revenue", &self.annual_revenue),
-            ("annual_revenue_currency", &self.annual_revenue_currency),
-            ("status", &self.status),
-            ("source", &self.source),
-            ("budget", &self.budget),
-            ("authority", &self.authority),
-            ("need", &self.need),
-            ("timeline", &self.timeline),
-            ("metrics", &self.metrics),
-            ("economic_buyer", &self.economic_buyer),
-            ("decision_criteria", &self.decision_criteria),
-            ("decision_process", &self.decision_process),
-            ("identified_pain", &self.identified_pain),
-            ("champion", &self.champion),
-            ("competition", &self.competition),
-        ]
-    }
-
-    /// The form as the API's JSON body (a full set of the form's fields): what the shared
-    /// create and update functions take. Values the form itself must parse (numbers, ids) are
-    /// checked here, next to their fields.
-    fn as_json(&self, errors: &mut FormErrors) -> Map<String, Value> {
-        let mut map = Map::new();
-        for (field, value) in self.texts() {
-            map.insert(field.into(), Value::String(value.trim().to_owned()));
-        }
-        let count = number_json(&self.employee_count, "employee_count", errors);
-        map.insert("employee_count".into(), count);
-        owner_json(&mut map, &self.owner_id, errors);
-        map.insert("tags".into(), tags_json(&self.tags));
-        map
-    }
-}
-
-async fn form_page(
-    ctx: &Ctx,
-    kind: FormKind,
-    form: LeadForm,
-    custom: Vec<CustomInput>,
-    errors: FormErrors,
-) -> Result<RecordForm, WebError> {
-    let owners = Owners::load(ctx).await?;
-    let owner = if form.owner_id.is_empty() {
-        ctx.actor.user_id.to_string()
-    } else {
-        form.owner_id.clone()
-    };
-    let status = if form.status.is_empty() {
-        "new"
-    } else {
-        form.status.as_str()
-    };
-    let f = &form;
-    let mut page = RecordForm::new(
-        ctx,
-        ("lead", ("/leads", "Leads")),
-        kind,
-        "A lead needs a name, a company name or an e-mail address; everything else can wait.",
-        errors,
-    );
-    page.sections = vec![
-        FormSection::card(
-            "person",
-            "Person",
-            vec![
-                Field::text("first_name", "First name", &f.first_name),
-                Field::text("last_name", "Last name", &f.last_name),
-                Field::text("title", "Job title", &f.title),
-                Field::input("email", "email", "E-mail", &f.email),
-                Field::input("tel", "phone", "Phone", &f.phone)
-                    .hint("With the country code, e.g. +44 20 7946 0958."),
-            ],
-        ),
-        FormSection::card(
-            "company",
-            "Company",
-            vec![
-                Field::text("company_name", "Company name", &f.company_name),
-                Field::input("url", "website", "Website", &f.website)
-                    .hint("e.g. https://example.com"),
-                Field::text("industry", "Industry", &f.industry),
-                Field::input("number", "employee_count", "Employees", &f.employee_count),
-                Field::money("annual_revenue", "Annual revenue", &f.annual_revenue)
-                    .hint("A decimal number, e.g. 1250000.00."),
-                Field::text(
-                    "annual_revenue_currency",
-                    "Currency",
-                    &f.annual_revenue_currency,
-                )
-                .hint("ISO code, e.g. EUR."),
-            ],
-        ),
-        FormSection::card(
-            "pipeline",
-            "Status and ownership",
-            vec![
-                Field::select("status", "Status", status_options(None, status)),
-                Field::select("owner_id", "Owner", owners.options(None, &owner)),
-                Field::text("source", "Source", &f.source)
-                    .hint("Where the lead came from, e.g. webinar."),
-                Field::text("tags", "Tags", &f.tags).hint("Separated by commas."),
-            ],
-        ),
-        FormSection::folded(
-            "bant",
-            ("BANT qualification", "budget, authority, need, timeline"),
-            vec![
-                Field::textarea("budget", "Budget", &f.budget),
-                Field::textarea("authority", "Authority", &f.authority),
-                Field::textarea("need", "Need", &f.need),
-                Field::textarea("timeline", "Timeline", &f.timeline),
-            ],
-        ),
-        FormSection::folded(
-            "meddicc",
-            (
-                "MEDDICC qualification",
-                "metrics, economic buyer, decision criteria and process, pain, champion, \
-                 competition",
+impl FormRecord for Lead {
+    const FORM: FormDecl = FormDecl {
+        noun: "lead",
+        list: ("/leads", "Leads"),
+        new: ("New lead", "Create lead"),
+        blurb: "A lead needs a name, a company name or an e-mail address; everything else can wait.",
+        sections: &[
+            SectionDecl::card(
+                "person",
+                "Person",
+                &[
+                    FieldDecl::text("first_name", "First name"),
+                    FieldDecl::text("last_name", "Last name"),
+                    FieldDecl::text("title", "Job title"),
+                    FieldDecl::input("email", "email", "E-mail"),
+                    FieldDecl::input("tel", "phone", "Phone")
+                        .hint("With the country code, e.g. +44 20 7946 0958."),
+                ],
             ),
-            vec![
-                Field::textarea("metrics", "Metrics", &f.metrics),
-                Field::textarea("economic_buyer", "Economic buyer", &f.economic_buyer),
-                Field::textarea(
-                    "decision_criteria",
-                    "Decision criteria",
-                    &f.decision_criteria,
+            SectionDecl::card(
+                "company",
+                "Company",
+                &[
+                    FieldDecl::text("company_name", "Company name"),
+                    FieldDecl::input("url", "website", "Website").hint("e.g. https://example.com"),
+                    FieldDecl::text("industry", "Industry"),
+                    FieldDecl::number("employee_count", "Employees"),
+                    FieldDecl::money("annual_revenue", "Annual revenue"),
+                    FieldDecl::currency("annual_revenue_currency"),
+                ],
+            ),
+            SectionDecl::card(
+                "pipeline",
+                "Status and ownership",
+                &[
+                    FieldDecl::choice("status", "Status", status_options, "new"),
+                    FieldDecl::OWNER,
+                    FieldDecl::text("source", "Source")
+                        .hint("Where the lead came from, e.g. webinar."),
+                    FieldDecl::TAGS,
+                ],
+            ),
+            SectionDecl::folded(
+                "bant",
+                ("BANT qualification", "budget, authority, need, timeline"),
+                &[
+                    FieldDecl::area("budget", "Budget"),
+                    FieldDecl::area("authority", "Authority"),
+                    FieldDecl::area("need", "Need"),
+                    FieldDecl::area("timeline", "Timeline"),
+                ],
+            ),
+            SectionDecl::folded(
+                "meddicc",
+                (
+                    "MEDDICC qualification",
+                    "metrics, economic buyer, decision criteria and process, pain, champion, \
+                     competition",
                 ),
-                Field::textarea("decision_process", "Decision process", &f.decision_process),
-                Field::textarea("identified_pain", "Identified pain", &f.identified_pain),
-                Field::textarea("champion", "Champion", &f.champion),
-                Field::textarea("competition", "Competition", &f.competition),
-            ],
-        ),
-    ];
-    page.custom = custom;
-    Ok(page)
-}
+                &[
+                    FieldDecl::area("metrics", "Metrics"),
+                    FieldDecl::area("economic_buyer", "Economic buyer"),
+                    FieldDecl::area("decision_criteria", "Decision criteria"),
+                    FieldDecl::area("decision_process", "Decision process"),
+                    FieldDecl::area("identified_pain", "Identified pain"),
+                    FieldDecl::area("champion", "Champion"),
+                    FieldDecl::area("competition", "Competition"),
+                ],
+            ),
+        ],
+    };
 
-pub async fn new(ctx: Ctx) -> Result<Response, WebError> {
-    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
-    let page = form_page(
-        &ctx,
-        FormKind::create("/leads", ("New lead", "Create lead"), None),
-        LeadForm::default(),
-        custom.blank(),
-        FormErrors::new(),
-    )
-    .await?;
-    Ok(ctx.render(&page))
-}
-
-pub async fn create(
-    ctx: Ctx,
-    WithCustom(form, posted): WithCustom<LeadForm>,
-) -> Result<Response, WebError> {
-    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
-    let mut errors = FormErrors::new();
-    let mut body = form.as_json(&mut errors);
-    custom.add_new(&posted, &mut body);
-    if errors.is_empty()
-        && let Some(lead) = custom
-            .create::<Lead>(&ctx, body, &mut errors, FORM_FIELDS)
-            .await?
-    {
-        return Ok(ctx.done(
-            &format!("/leads/{}", lead.id),
-            format!("Created the lead {}.", display_name(&lead)),
-        ));
+    fn title(&self) -> String {
+        display_name(self)
     }
-    let page = form_page(
-        &ctx,
-        FormKind::create("/leads", ("New lead", "Create lead"), None),
-        form,
-        custom.as_posted(&posted, &errors),
-        errors,
-    )
-    .await?;
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
-}
-
-pub async fn edit(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {
-    let id = parse_id(&id).or_page(&ctx)?;
-    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
-    let page = form_page(
-        &ctx,
-        FormKind::edit("/leads", lead.id, &display_name(&lead)),
-        LeadForm::of(&lead),
-        custom.of(&lead.custom_fields),
-        FormErrors::new(),
-    )
-    .await?;
-    Ok(ctx.render(&page))
-}
-
-pub async fn update(
-    ctx: Ctx,
-    Path(id): Path<String>,
-    WithCustom(form, posted): WithCustom<LeadForm>,
-) -> Result<Response, WebError> {
-    let id = parse_id(&id).or_page(&ctx)?;
-    let lead = record::get::<Lead>(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?;
-    let custom = CustomFields::load(&ctx, cf::RecordType::Lead).await?;
-    let mut errors = FormErrors::new();
-    let mut patch = form.as_json(&mut errors);
-    custom.add_patch(&posted, &mut patch);
-    if errors.is_empty()
-        && let Some(lead) = custom
-            .update::<Lead>(&ctx, id, patch, &mut errors, FORM_FIELDS)
-            .await?
-    {
-        return Ok(ctx.done(
-            &format!("/leads/{id}"),
-            format!("Saved {}.", display_name(&lead)),
-        ));
-    }
-    let page = form_page(
-        &ctx,
-        FormKind::edit("/leads", lead.id, &display_name(&lead)),
-        form,
-        custom.as_posted(&posted, &errors),
-        errors,
-    )
-    .await?;
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError> {

@@ -28,6 +28,7 @@ mod pipelines;
 mod profile;
 mod record_form;
 mod record_list;
+mod record_pages;
 mod roles;
 mod search;
 mod session;
@@ -49,7 +50,11 @@ use axum::extract::{Request, State};
 use axum::handler::Handler;
 use axum::http::Method;
 use axum::routing::{MethodFilter, MethodRouter, on};
+use record_pages::FormPages;
 use rivet_domain::{Action, Resource};
+use rivet_store::accounts::Account;
+use rivet_store::contacts::Contact;
+use rivet_store::leads::Lead;
 
 /// One page or form action of the web UI and the permission it needs. The router checks it
 /// before the handler runs ([`guarded`]; a refusal is a page in the layout); this list is what
@@ -57,7 +62,7 @@ use rivet_domain::{Action, Resource};
 #[derive(Debug, Clone)]
 pub struct WebRoute {
     pub method: Method,
-    pub path: &'static str,
+    pub path: String,
     pub access: Access,
 }
 
@@ -89,14 +94,14 @@ impl Pages {
     fn add(
         mut self,
         method: Method,
-        path: &'static str,
+        path: &str,
         access: Access,
         route: MethodRouter<AppState>,
     ) -> Self {
         self.router = self.router.route(path, route);
         self.list.push(WebRoute {
             method,
-            path,
+            path: path.to_owned(),
             access,
         });
         self
@@ -104,7 +109,7 @@ impl Pages {
 
     fn get<H: Handler<T, AppState>, T: 'static>(
         self,
-        path: &'static str,
+        path: &str,
         access: Access,
         handler: H,
     ) -> Self {
@@ -118,7 +123,7 @@ impl Pages {
 
     fn post<H: Handler<T, AppState>, T: 'static>(
         self,
-        path: &'static str,
+        path: &str,
         access: Access,
         handler: H,
     ) -> Self {
@@ -128,6 +133,63 @@ impl Pages {
             access,
             guarded(MethodFilter::POST, access, handler),
         )
+    }
+}
+
+/// The pages of a record type that are its own: its list, the bulk bar's post, its page and
+/// its delete.
+struct RecordHandlers<I, B, S, D> {
+    index: I,
+    bulk: B,
+    show: S,
+    delete: D,
+}
+
+impl Pages {
+    /// A record type's pages under `path`, each with the permission of what it does: the list,
+    /// the generic new and edit forms ([`record_pages`]), the bulk bar, the record's page and
+    /// its delete.
+    fn records<R, I, Ti, B, Tb, S, Ts, D, Td>(
+        self,
+        form: FormPages<R>,
+        pages: RecordHandlers<I, B, S, D>,
+    ) -> Self
+    where
+        R: record_pages::FormRecord,
+        I: Handler<Ti, AppState>,
+        B: Handler<Tb, AppState>,
+        S: Handler<Ts, AppState>,
+        D: Handler<Td, AppState>,
+        (Ti, Tb, Ts, Td): 'static,
+    {
+        use Access::Allow;
+        let may = |action| Allow(R::RESOURCE, action);
+        let path = form.path;
+        let one = format!("{path}/{{id}}");
+        self.get(path, may(Action::Read), pages.index)
+            .get(
+                &format!("{path}/new"),
+                may(Action::Create),
+                record_pages::new::<R>,
+            )
+            .post(
+                &format!("{path}/new"),
+                may(Action::Create),
+                record_pages::create::<R>,
+            )
+            .post(&format!("{path}/bulk"), may(Action::Update), pages.bulk)
+            .get(&one, may(Action::Read), pages.show)
+            .get(
+                &format!("{one}/edit"),
+                may(Action::Update),
+                record_pages::edit::<R>,
+            )
+            .post(
+                &format!("{one}/edit"),
+                may(Action::Update),
+                record_pages::update::<R>,
+            )
+            .post(&format!("{one}/delete"), may(Action::Delete), pages.delete)
     }
 }
 
@@ -143,41 +205,14 @@ fn pages() -> Pages {
     .post("/logout", Public, session::logout)
     .get("/invite/{token}", Public, session::invite_page)
     .post("/invite/{token}", Public, session::accept_invite)
-    .get("/leads", Allow(Resource::Leads, Action::Read), leads::index)
-    .get(
-        "/leads/new",
-        Allow(Resource::Leads, Action::Create),
-        leads::new,
-    )
-    .post(
-        "/leads/new",
-        Allow(Resource::Leads, Action::Create),
-        leads::create,
-    )
-    .post(
-        "/leads/bulk",
-        Allow(Resource::Leads, Action::Update),
-        leads::bulk,
-    )
-    .get(
-        "/leads/{id}",
-        Allow(Resource::Leads, Action::Read),
-        leads::show,
-    )
-    .get(
-        "/leads/{id}/edit",
-        Allow(Resource::Leads, Action::Update),
-        leads::edit,
-    )
-    .post(
-        "/leads/{id}/edit",
-        Allow(Resource::Leads, Action::Update),
-        leads::update,
-    )
-    .post(
-        "/leads/{id}/delete",
-        Allow(Resource::Leads, Action::Delete),
-        leads::delete,
+    .records(
+        FormPages::<Lead>::new(),
+        RecordHandlers {
+            index: leads::index,
+            bulk: leads::bulk,
+            show: leads::show,
+            delete: leads::delete,
+        },
     )
     .get("/profile", Authenticated, profile::show)
     .post("/profile", Authenticated, profile::save_name)
@@ -466,90 +501,28 @@ fn pages() -> Pages {
         SystemAdmin(Resource::SystemSettings, Action::Update),
         system::save_settings,
     )
-    .get(
-        "/accounts",
-        Allow(Resource::Accounts, Action::Read),
-        accounts::index,
-    )
-    .get(
-        "/accounts/new",
-        Allow(Resource::Accounts, Action::Create),
-        accounts::new,
-    )
-    .post(
-        "/accounts/new",
-        Allow(Resource::Accounts, Action::Create),
-        accounts::create,
-    )
-    .post(
-        "/accounts/bulk",
-        Allow(Resource::Accounts, Action::Update),
-        accounts::bulk,
-    )
-    .get(
-        "/accounts/{id}",
-        Allow(Resource::Accounts, Action::Read),
-        accounts::show,
-    )
-    .get(
-        "/accounts/{id}/edit",
-        Allow(Resource::Accounts, Action::Update),
-        accounts::edit,
-    )
-    .post(
-        "/accounts/{id}/edit",
-        Allow(Resource::Accounts, Action::Update),
-        accounts::update,
+    .records(
+        FormPages::<Account>::new(),
+        RecordHandlers {
+            index: accounts::index,
+            bulk: accounts::bulk,
+            show: accounts::show,
+            delete: accounts::delete,
+        },
     )
     .get(
         "/accounts/{id}/delete",
         Allow(Resource::Accounts, Action::Delete),
         accounts::confirm_delete,
     )
-    .post(
-        "/accounts/{id}/delete",
-        Allow(Resource::Accounts, Action::Delete),
-        accounts::delete,
-    )
-    .get(
-        "/contacts",
-        Allow(Resource::Contacts, Action::Read),
-        contacts::index,
-    )
-    .get(
-        "/contacts/new",
-        Allow(Resource::Contacts, Action::Create),
-        contacts::new,
-    )
-    .post(
-        "/contacts/new",
-        Allow(Resource::Contacts, Action::Create),
-        contacts::create,
-    )
-    .post(
-        "/contacts/bulk",
-        Allow(Resource::Contacts, Action::Update),
-        contacts::bulk,
-    )
-    .get(
-        "/contacts/{id}",
-        Allow(Resource::Contacts, Action::Read),
-        contacts::show,
-    )
-    .get(
-        "/contacts/{id}/edit",
-        Allow(Resource::Contacts, Action::Update),
-        contacts::edit,
-    )
-    .post(
-        "/contacts/{id}/edit",
-        Allow(Resource::Contacts, Action::Update),
-        contacts::update,
-    )
-    .post(
-        "/contacts/{id}/delete",
-        Allow(Resource::Contacts, Action::Delete),
-        contacts::delete,
+    .records(
+        FormPages::<Contact>::new(),
+        RecordHandlers {
+            index: contacts::index,
+            bulk: contacts::bulk,
+            show: contacts::show,
+            delete: contacts::delete,
+        },
     )
     .get(
         "/admin/custom-fields",
