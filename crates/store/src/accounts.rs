@@ -13,16 +13,16 @@ use chrono::{DateTime, Utc};
 use rivet_domain::accounts::{ACCOUNT_FIELDS, AccountData, AccountField, LifecycleStage};
 use rivet_domain::ids::{AccountId, Id, UserId, kind};
 use rivet_domain::query::{FieldSpec, FilterValue};
-use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
+table_row! {
 /// An account as the API shows it. Money is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Account {
+pub struct Account in Accounts::Table {
     #[schema(value_type = uuid::Uuid)]
     pub id: AccountId,
     pub name: String,
@@ -30,7 +30,7 @@ pub struct Account {
     pub industry: Option<String>,
     pub employee_count: Option<i64>,
     /// Decimal string, e.g. `"12500.10"`.
-    pub annual_revenue: Option<String>,
+    pub annual_revenue: Option<String> = annual_revenue_micros => record::amount_of,
     pub annual_revenue_currency: Option<String>,
     pub billing_street: Option<String>,
     pub billing_city: Option<String>,
@@ -46,92 +46,16 @@ pub struct Account {
     pub owner_id: UserId,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub parent_id: Option<AccountId>,
-    pub lifecycle_stage: LifecycleStage,
+    pub lifecycle_stage: LifecycleStage => record::choice_or(LifecycleStage::Prospect),
     pub health_score: Option<i32>,
-    pub tags: Vec<String>,
+    pub tags: Vec<String> => record::tags_of,
     #[schema(value_type = Object)]
-    pub custom_fields: serde_json::Value,
+    pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
-
-table_row! {
-#[derive(Debug)]
-/// The row as the table holds it (read by [`crate::record`]).
-pub struct AccountRow in Accounts::Table {
-    id: AccountId,
-    name: String,
-    domain: Option<String>,
-    industry: Option<String>,
-    employee_count: Option<i64>,
-    annual_revenue_micros: Option<i64>,
-    annual_revenue_currency: Option<String>,
-    billing_street: Option<String>,
-    billing_city: Option<String>,
-    billing_region: Option<String>,
-    billing_postal_code: Option<String>,
-    billing_country: Option<String>,
-    shipping_street: Option<String>,
-    shipping_city: Option<String>,
-    shipping_region: Option<String>,
-    shipping_postal_code: Option<String>,
-    shipping_country: Option<String>,
-    owner_id: UserId,
-    parent_id: Option<AccountId>,
-    lifecycle_stage: String,
-    health_score: Option<i32>,
-    tags: serde_json::Value,
-    custom_fields: serde_json::Value,
-    created_by: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-}
-
-impl From<AccountRow> for Account {
-    fn from(r: AccountRow) -> Self {
-        let annual_revenue = r.annual_revenue_micros.map(|micros| {
-            Money {
-                micros,
-                currency: String::new(),
-            }
-            .amount()
-        });
-        let custom_fields = record::custom_fields_of(r.custom_fields);
-        Self {
-            id: r.id,
-            name: r.name,
-            domain: r.domain,
-            industry: r.industry,
-            employee_count: r.employee_count,
-            annual_revenue,
-            annual_revenue_currency: r.annual_revenue_currency,
-            billing_street: r.billing_street,
-            billing_city: r.billing_city,
-            billing_region: r.billing_region,
-            billing_postal_code: r.billing_postal_code,
-            billing_country: r.billing_country,
-            shipping_street: r.shipping_street,
-            shipping_city: r.shipping_city,
-            shipping_region: r.shipping_region,
-            shipping_postal_code: r.shipping_postal_code,
-            shipping_country: r.shipping_country,
-            owner_id: r.owner_id,
-            parent_id: r.parent_id,
-            lifecycle_stage: r
-                .lifecycle_stage
-                .parse()
-                .unwrap_or(LifecycleStage::Prospect),
-            health_score: r.health_score,
-            tags: record::tags_of(r.tags),
-            custom_fields,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
 }
 
 impl ListField for AccountField {
@@ -252,7 +176,7 @@ fn data_columns(data: &AccountData, owner_id: UserId) -> Vec<(Accounts, Value)> 
 
 impl Record for Account {
     type Kind = kind::Account;
-    type Row = AccountRow;
+    type Row = Self;
     type Field = AccountField;
     const RESOURCE: Resource = Resource::Accounts;
 

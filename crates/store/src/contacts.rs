@@ -19,9 +19,10 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use uuid::Uuid;
 
+table_row! {
 /// A contact as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Contact {
+pub struct Contact in Contacts::Table {
     #[schema(value_type = uuid::Uuid)]
     pub id: ContactId,
     pub first_name: Option<String>,
@@ -48,13 +49,14 @@ pub struct Contact {
     pub region: Option<String>,
     pub postal_code: Option<String>,
     pub country: Option<String>,
-    pub tags: Vec<String>,
+    pub tags: Vec<String> => record::tags_of,
     #[schema(value_type = Object)]
-    pub custom_fields: serde_json::Value,
+    pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
 }
 
 /// Fields a client cannot write.
@@ -66,73 +68,6 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
-
-table_row! {
-#[derive(Debug)]
-/// The row as the table holds it (read by [`crate::record`]).
-pub struct ContactRow in Contacts::Table {
-    id: ContactId,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    title: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    mobile: Option<String>,
-    account_id: Option<AccountId>,
-    is_primary: bool,
-    owner_id: UserId,
-    email_consent: bool,
-    email_consent_source: Option<String>,
-    email_consent_at: Option<DateTime<Utc>>,
-    whatsapp_consent: bool,
-    whatsapp_consent_source: Option<String>,
-    whatsapp_consent_at: Option<DateTime<Utc>>,
-    street: Option<String>,
-    city: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    tags: serde_json::Value,
-    custom_fields: serde_json::Value,
-    created_by: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-}
-
-impl From<ContactRow> for Contact {
-    fn from(r: ContactRow) -> Self {
-        let custom_fields = record::custom_fields_of(r.custom_fields);
-        Self {
-            id: r.id,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            title: r.title,
-            email: r.email,
-            phone: r.phone,
-            mobile: r.mobile,
-            account_id: r.account_id,
-            is_primary: r.is_primary,
-            owner_id: r.owner_id,
-            email_consent: r.email_consent,
-            email_consent_source: r.email_consent_source,
-            email_consent_at: r.email_consent_at,
-            whatsapp_consent: r.whatsapp_consent,
-            whatsapp_consent_source: r.whatsapp_consent_source,
-            whatsapp_consent_at: r.whatsapp_consent_at,
-            street: r.street,
-            city: r.city,
-            region: r.region,
-            postal_code: r.postal_code,
-            country: r.country,
-            tags: record::tags_of(r.tags),
-            custom_fields,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
 
 impl ListField for ContactField {
     fn specs() -> &'static [FieldSpec<Self>] {
@@ -254,7 +189,7 @@ fn data_columns(
 
 impl Record for Contact {
     type Kind = kind::Contact;
-    type Row = ContactRow;
+    type Row = Self;
     type Field = ContactField;
     const RESOURCE: Resource = Resource::Contacts;
     const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;

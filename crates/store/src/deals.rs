@@ -33,9 +33,10 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
+table_row! {
 /// A deal as the API shows it. Money is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Deal {
+pub struct Deal in Deals::Table {
     #[schema(value_type = uuid::Uuid)]
     pub id: DealId,
     pub name: String,
@@ -45,7 +46,7 @@ pub struct Deal {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub contact_id: Option<ContactId>,
     /// Decimal string, e.g. `"12500.10"`.
-    pub amount: Option<String>,
+    pub amount: Option<String> = amount_micros => record::amount_of,
     pub currency: String,
     /// `YYYY-MM-DD`.
     pub close_date: Option<String>,
@@ -57,21 +58,22 @@ pub struct Deal {
     pub stage_id: StageId,
     /// Win probability in percent.
     pub probability: i32,
-    pub forecast_category: ForecastCategory,
+    pub forecast_category: ForecastCategory => record::choice_or(ForecastCategory::Pipeline),
     pub next_step: Option<String>,
     pub description: Option<String>,
     pub close_reason: Option<String>,
     /// When the deal entered a won or lost stage; empty while it is open.
     pub closed_at: Option<DateTime<Utc>>,
-    pub tags: Vec<String>,
+    pub tags: Vec<String> => record::tags_of,
     #[schema(value_type = Object)]
-    pub custom_fields: serde_json::Value,
+    pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
     /// When the deal entered its current stage.
     pub stage_changed_at: DateTime<Utc>,
+}
 }
 
 /// Fields a client cannot write.
@@ -84,75 +86,6 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "stage_changed_at",
 ];
 
-table_row! {
-#[derive(Debug)]
-/// The row as the table holds it (read by [`crate::record`]).
-pub struct DealRow in Deals::Table {
-    id: DealId,
-    name: String,
-    account_id: Option<AccountId>,
-    contact_id: Option<ContactId>,
-    amount_micros: Option<i64>,
-    currency: String,
-    close_date: Option<String>,
-    owner_id: UserId,
-    pipeline_id: PipelineId,
-    stage_id: StageId,
-    probability: i32,
-    forecast_category: String,
-    next_step: Option<String>,
-    description: Option<String>,
-    close_reason: Option<String>,
-    closed_at: Option<DateTime<Utc>>,
-    tags: serde_json::Value,
-    custom_fields: serde_json::Value,
-    created_by: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-    stage_changed_at: DateTime<Utc>,
-}
-}
-
-fn amount_text(micros: i64) -> String {
-    Money {
-        micros,
-        currency: String::new(),
-    }
-    .amount()
-}
-
-impl From<DealRow> for Deal {
-    fn from(r: DealRow) -> Self {
-        let custom_fields = record::custom_fields_of(r.custom_fields);
-        Self {
-            id: r.id,
-            name: r.name,
-            account_id: r.account_id,
-            contact_id: r.contact_id,
-            amount: r.amount_micros.map(amount_text),
-            currency: r.currency,
-            close_date: r.close_date,
-            owner_id: r.owner_id,
-            pipeline_id: r.pipeline_id,
-            stage_id: r.stage_id,
-            probability: r.probability,
-            forecast_category: r
-                .forecast_category
-                .parse()
-                .unwrap_or(ForecastCategory::Pipeline),
-            next_step: r.next_step,
-            description: r.description,
-            close_reason: r.close_reason,
-            closed_at: r.closed_at,
-            tags: record::tags_of(r.tags),
-            custom_fields,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-            stage_changed_at: r.stage_changed_at,
-        }
-    }
-}
 
 impl ListField for DealField {
     fn specs() -> &'static [FieldSpec<Self>] {
@@ -225,7 +158,7 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
 
 impl Record for Deal {
     type Kind = kind::Deal;
-    type Row = DealRow;
+    type Row = Self;
     type Field = DealField;
     const RESOURCE: Resource = Resource::Deals;
     const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
@@ -1129,11 +1062,11 @@ pub async fn summary(
             name: stage.name,
             position: stage.position,
             count: n,
-            total_amount: amount_text(t),
-            weighted_amount: amount_text(w),
+            total_amount: record::amount_text(t),
+            weighted_amount: record::amount_text(w),
         });
     }
-    out.total_amount = amount_text(total);
-    out.weighted_amount = amount_text(weighted);
+    out.total_amount = record::amount_text(total);
+    out.weighted_amount = record::amount_text(weighted);
     Ok(out)
 }

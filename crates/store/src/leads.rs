@@ -16,9 +16,10 @@ use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
 
+table_row! {
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Lead {
+pub struct Lead in Leads::Table {
     #[schema(value_type = uuid::Uuid)]
     pub id: LeadId,
     pub first_name: Option<String>,
@@ -32,7 +33,7 @@ pub struct Lead {
     pub industry: Option<String>,
     pub employee_count: Option<i64>,
     /// Decimal string, e.g. `"12500.10"`.
-    pub annual_revenue: Option<String>,
+    pub annual_revenue: Option<String> = annual_revenue_micros => record::amount_of,
     pub annual_revenue_currency: Option<String>,
     pub street: Option<String>,
     pub city: Option<String>,
@@ -45,10 +46,10 @@ pub struct Lead {
     pub utm_campaign: Option<String>,
     pub utm_term: Option<String>,
     pub utm_content: Option<String>,
-    pub status: LeadStatus,
+    pub status: LeadStatus => record::choice_or(LeadStatus::New),
     #[schema(value_type = uuid::Uuid)]
     pub owner_id: UserId,
-    pub tags: Vec<String>,
+    pub tags: Vec<String> => record::tags_of,
     pub fit_score: i32,
     pub engagement_score: i32,
     pub total_score: i32,
@@ -64,11 +65,12 @@ pub struct Lead {
     pub champion: Option<String>,
     pub competition: Option<String>,
     #[schema(value_type = Object)]
-    pub custom_fields: serde_json::Value,
+    pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
 }
 
 impl Lead {
@@ -87,119 +89,6 @@ impl Lead {
             "champion" => self.champion.as_ref(),
             "competition" => self.competition.as_ref(),
             _ => None,
-        }
-    }
-}
-
-table_row! {
-#[derive(Debug)]
-/// The row as the table holds it (read by [`crate::record`]).
-pub struct LeadRow in Leads::Table {
-    id: LeadId,
-    first_name: Option<String>,
-    last_name: Option<String>,
-    title: Option<String>,
-    email: Option<String>,
-    phone: Option<String>,
-    mobile: Option<String>,
-    company_name: Option<String>,
-    website: Option<String>,
-    industry: Option<String>,
-    employee_count: Option<i64>,
-    annual_revenue_micros: Option<i64>,
-    annual_revenue_currency: Option<String>,
-    street: Option<String>,
-    city: Option<String>,
-    region: Option<String>,
-    postal_code: Option<String>,
-    country: Option<String>,
-    source: Option<String>,
-    utm_source: Option<String>,
-    utm_medium: Option<String>,
-    utm_campaign: Option<String>,
-    utm_term: Option<String>,
-    utm_content: Option<String>,
-    status: String,
-    owner_id: UserId,
-    tags: serde_json::Value,
-    fit_score: i32,
-    engagement_score: i32,
-    total_score: i32,
-    budget: Option<String>,
-    authority: Option<String>,
-    need: Option<String>,
-    timeline: Option<String>,
-    metrics: Option<String>,
-    economic_buyer: Option<String>,
-    decision_criteria: Option<String>,
-    decision_process: Option<String>,
-    identified_pain: Option<String>,
-    champion: Option<String>,
-    competition: Option<String>,
-    custom_fields: serde_json::Value,
-    created_by: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-}
-
-impl From<LeadRow> for Lead {
-    fn from(r: LeadRow) -> Self {
-        let annual_revenue = r.annual_revenue_micros.map(|micros| {
-            Money {
-                micros,
-                currency: String::new(),
-            }
-            .amount()
-        });
-        let tags = record::tags_of(r.tags);
-        let custom_fields = record::custom_fields_of(r.custom_fields);
-        Self {
-            id: r.id,
-            first_name: r.first_name,
-            last_name: r.last_name,
-            title: r.title,
-            email: r.email,
-            phone: r.phone,
-            mobile: r.mobile,
-            company_name: r.company_name,
-            website: r.website,
-            industry: r.industry,
-            employee_count: r.employee_count,
-            annual_revenue,
-            annual_revenue_currency: r.annual_revenue_currency,
-            street: r.street,
-            city: r.city,
-            region: r.region,
-            postal_code: r.postal_code,
-            country: r.country,
-            source: r.source,
-            utm_source: r.utm_source,
-            utm_medium: r.utm_medium,
-            utm_campaign: r.utm_campaign,
-            utm_term: r.utm_term,
-            utm_content: r.utm_content,
-            status: r.status.parse().unwrap_or(LeadStatus::New),
-            owner_id: r.owner_id,
-            tags,
-            fit_score: r.fit_score,
-            engagement_score: r.engagement_score,
-            total_score: r.total_score,
-            budget: r.budget,
-            authority: r.authority,
-            need: r.need,
-            timeline: r.timeline,
-            metrics: r.metrics,
-            economic_buyer: r.economic_buyer,
-            decision_criteria: r.decision_criteria,
-            decision_process: r.decision_process,
-            identified_pain: r.identified_pain,
-            champion: r.champion,
-            competition: r.competition,
-            custom_fields,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
         }
     }
 }
@@ -381,7 +270,7 @@ fn data_columns(data: &LeadData, owner_id: UserId) -> Vec<(Leads, Value)> {
 
 impl Record for Lead {
     type Kind = kind::Lead;
-    type Row = LeadRow;
+    type Row = Self;
     type Field = LeadField;
     const RESOURCE: Resource = Resource::Leads;
 

@@ -551,6 +551,25 @@ pub fn tags_of(value: serde_json::Value) -> Vec<String> {
     serde_json::from_value(query::json_column(value)).unwrap_or_default()
 }
 
+/// Money's micros as the API's decimal string (`"12500.10"`).
+pub fn amount_text(micros: i64) -> String {
+    rivet_domain::values::Money {
+        micros,
+        currency: String::new(),
+    }
+    .amount()
+}
+
+/// A money column's micros as the API's decimal string, if any.
+pub fn amount_of(micros: Option<i64>) -> Option<String> {
+    micros.map(amount_text)
+}
+
+/// A choice column's text as its enum: `default` for a text the enum does not know.
+pub fn choice_or<T: std::str::FromStr>(default: T) -> impl FnOnce(String) -> T {
+    move |text| text.parse().unwrap_or(default)
+}
+
 /// A JSON column's custom-field object (an empty object when it is anything else).
 pub fn custom_fields_of(value: serde_json::Value) -> serde_json::Value {
     match query::json_column(value) {

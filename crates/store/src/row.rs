@@ -63,6 +63,9 @@ impl<T: Column> FromColumns for T {
 
 /// A row of one table: its columns, table-qualified, in the order they are read.
 pub trait TableColumns {
+    /// The struct's fields, in order (an API record's, where the record is its row).
+    const FIELD_NAMES: &'static [&'static str];
+
     fn table_columns() -> Vec<sea_orm::sea_query::ColumnRef>;
 }
 
@@ -73,17 +76,24 @@ pub trait TableColumns {
 /// whatever its query selects, in the fields' order — a field may itself be such a struct
 /// (a joined row: an activity's columns, then one link's). Either reads as a
 /// `FromQueryResult`.
+///
+/// A field may read another column (`amount: Option<String> = amount_micros`) and convert
+/// what it reads (`=> f`, a function of the column's value): so a record's API struct is its
+/// row, declared once (`tags: Vec<String> => record::tags_of`).
 macro_rules! table_row {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident in $table:path {
-            $($field:ident: $ty:ty),+ $(,)?
+            $(
+                $(#[$fmeta:meta])*
+                $fvis:vis $field:ident: $ty:ty $(= $column:ident)? $(=> $conv:expr)?
+            ),+ $(,)?
         }
     ) => {
         $crate::row::table_row! {
             $(#[$meta])*
             $vis struct $name {
-                $($field: $ty),+
+                $($(#[$fmeta])* $fvis $field: $ty $(=> $conv)?),+
             }
         }
 
@@ -91,13 +101,15 @@ macro_rules! table_row {
             /// The struct's columns, table-qualified, in the order its fields are read.
             pub(crate) fn columns() -> impl Iterator<Item = sea_orm::sea_query::ColumnRef> {
                 use sea_orm::sea_query::IntoColumnRef;
-                [$(stringify!($field)),+]
+                [$($crate::row::column_name!($field $(, $column)?)),+]
                     .into_iter()
                     .map(|column| ($table, column).into_column_ref())
             }
         }
 
         impl $crate::row::TableColumns for $name {
+            const FIELD_NAMES: &'static [&'static str] = &[$(stringify!($field)),+];
+
             fn table_columns() -> Vec<sea_orm::sea_query::ColumnRef> {
                 Self::columns().collect()
             }
@@ -106,12 +118,12 @@ macro_rules! table_row {
     (
         $(#[$meta:meta])*
         $vis:vis struct $name:ident {
-            $($field:ident: $ty:ty),+ $(,)?
+            $($(#[$fmeta:meta])* $fvis:vis $field:ident: $ty:ty $(=> $conv:expr)?),+ $(,)?
         }
     ) => {
         $(#[$meta])*
         $vis struct $name {
-            $($field: $ty),+
+            $($(#[$fmeta])* $fvis $field: $ty),+
         }
 
         impl $crate::row::FromColumns for $name {
@@ -119,7 +131,7 @@ macro_rules! table_row {
                 columns: &mut $crate::row::Columns<'_>,
             ) -> std::result::Result<Self, sea_orm::DbErr> {
                 Ok(Self {
-                    $($field: columns.read()?),+
+                    $($field: $crate::row::read_column!(columns $(, $conv)?)),+
                 })
             }
         }
@@ -135,4 +147,26 @@ macro_rules! table_row {
     };
 }
 
+/// A field's column: the field's name, or the one it names after `=`.
+macro_rules! column_name {
+    ($field:ident) => {
+        stringify!($field)
+    };
+    ($field:ident, $column:ident) => {
+        stringify!($column)
+    };
+}
+
+/// A field's value: the column's, or what the function after `=>` makes of it.
+macro_rules! read_column {
+    ($columns:ident) => {
+        $columns.read()?
+    };
+    ($columns:ident, $conv:expr) => {
+        ($conv)($columns.read()?)
+    };
+}
+
+pub(crate) use column_name;
+pub(crate) use read_column;
 pub(crate) use table_row;

@@ -24,27 +24,29 @@ use serde::Serialize;
 use serde_json::json;
 use uuid::Uuid;
 
+table_row! {
 /// A task as the API shows it.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
-pub struct Task {
+pub struct Task in Tasks::Table {
     #[schema(value_type = uuid::Uuid)]
     pub id: TaskId,
     pub subject: String,
     pub description: Option<String>,
     pub due_at: Option<DateTime<Utc>>,
     pub reminder_at: Option<DateTime<Utc>>,
-    pub priority: TaskPriority,
-    pub status: TaskStatus,
+    pub priority: TaskPriority => record::choice_or(TaskPriority::Normal),
+    pub status: TaskStatus => record::choice_or(TaskStatus::Open),
     /// When the task became completed; `null` unless it is.
     pub completed_at: Option<DateTime<Utc>>,
     #[schema(value_type = uuid::Uuid)]
     pub assignee_id: UserId,
-    pub related_type: Option<RecordType>,
+    pub related_type: Option<RecordType> => |t: Option<String>| t.and_then(|t| t.parse().ok()),
     pub related_id: Option<Uuid>,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+}
 }
 
 /// Fields a client cannot write.
@@ -55,48 +57,6 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
 ];
-
-table_row! {
-#[derive(Debug)]
-/// The row as the table holds it (read by [`crate::record`]).
-pub struct TaskRow in Tasks::Table {
-    id: TaskId,
-    subject: String,
-    description: Option<String>,
-    due_at: Option<DateTime<Utc>>,
-    reminder_at: Option<DateTime<Utc>>,
-    priority: String,
-    status: String,
-    completed_at: Option<DateTime<Utc>>,
-    assignee_id: UserId,
-    related_type: Option<String>,
-    related_id: Option<Uuid>,
-    created_by: UserId,
-    created_at: DateTime<Utc>,
-    updated_at: DateTime<Utc>,
-}
-}
-
-impl From<TaskRow> for Task {
-    fn from(r: TaskRow) -> Self {
-        Self {
-            id: r.id,
-            subject: r.subject,
-            description: r.description,
-            due_at: r.due_at,
-            reminder_at: r.reminder_at,
-            priority: r.priority.parse().unwrap_or(TaskPriority::Normal),
-            status: r.status.parse().unwrap_or(TaskStatus::Open),
-            completed_at: r.completed_at,
-            assignee_id: r.assignee_id,
-            related_type: r.related_type.and_then(|t| t.parse().ok()),
-            related_id: r.related_id,
-            created_by: r.created_by,
-            created_at: r.created_at,
-            updated_at: r.updated_at,
-        }
-    }
-}
 
 /// Where a task without a due date sorts: after every real one.
 fn no_due_date() -> DateTime<Utc> {
@@ -180,7 +140,7 @@ fn sort_value(task: &Task, field: TaskField) -> FilterValue {
 
 impl Record for Task {
     type Kind = kind::Task;
-    type Row = TaskRow;
+    type Row = Self;
     type Field = TaskField;
     const RESOURCE: Resource = Resource::Tasks;
     const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
@@ -373,8 +333,7 @@ pub async fn for_records(
     q.order_by_expr(at(), Order::Desc)
         .order_by_expr(id(), Order::Desc)
         .limit(limit);
-    let rows: Vec<TaskRow> = fetch_all(read.conn(), &q).await?;
-    Ok(rows.into_iter().map(Task::from).collect())
+    fetch_all(read.conn(), &q).await
 }
 
 async fn check_related(tx: &Tx, actor: &Actor, related: (RecordType, Uuid)) -> Result<()> {
