@@ -13,6 +13,7 @@ mod contacts;
 mod custom_fields;
 mod deals;
 mod events;
+mod export;
 mod ids;
 mod input;
 mod jobs;

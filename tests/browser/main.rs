@@ -30,6 +30,7 @@ mod admin_pages;
 mod board;
 mod custom_fields;
 mod deals;
+mod exports;
 mod personal;
 mod tasks;
 mod views;

@@ -76,6 +76,26 @@ enum Command {
         #[command(subcommand)]
         command: UserCommand,
     },
+    /// Write a record list to standard output as CSV or XLSX, as `GET /api/v1/<entity>/export`
+    /// does for the member `--as` (their permissions and scope apply).
+    Export {
+        /// leads, accounts, contacts, deals, tasks or activities.
+        #[arg(long)]
+        entity: String,
+        /// The company: its name or id.
+        #[arg(long)]
+        company: String,
+        /// The e-mail of the member the export is made for.
+        #[arg(long = "as")]
+        member: String,
+        /// csv or xlsx.
+        #[arg(long, default_value = "csv")]
+        format: String,
+        /// The list's filters and sort as its query string, e.g. `status=new&sort=-created_at`
+        /// (and `view=<id>` for a saved view of the member's).
+        #[arg(long, default_value = "")]
+        query: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -191,6 +211,31 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Worker => rivet_server::serve::run_worker(config).await,
+        Command::Export {
+            entity,
+            company,
+            member,
+            format,
+            query,
+        } => {
+            let state = rivet_server::build_state(config, None).await?;
+            let actor = rivet_server::bootstrap::member_actor(&state.store, &company, &member)
+                .await
+                .map_err(describe)?;
+            let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
+                .map_err(|e| anyhow::anyhow!("--query is not a query string: {e}"))?;
+            pairs.push(("format".into(), format));
+            let response = rivet_server::api::export::export_named(state, actor, &entity, pairs)
+                .await
+                .map_err(describe)?;
+            let mut body = response.into_body().into_data_stream();
+            let mut out = tokio::io::stdout();
+            while let Some(chunk) = futures_util::StreamExt::next(&mut body).await {
+                tokio::io::AsyncWriteExt::write_all(&mut out, &chunk?).await?;
+            }
+            tokio::io::AsyncWriteExt::flush(&mut out).await?;
+            Ok(())
+        }
         Command::Migrate => {
             rivet_server::build_state(config, None).await?;
             println!("migrations applied");

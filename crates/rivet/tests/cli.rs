@@ -756,3 +756,76 @@ fn migrations_are_one_info_line_when_applied_and_none_after() {
     assert!(ok, "{err}");
     assert!(!second.contains("INFO"), "nothing to say:\n{second}");
 }
+
+/// `rivet export` writes a list to standard output for a member, in their scope, and says who
+/// is not a member.
+async fn export_writes_a_list_for_a_member(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = fresh_database(db, &dir).await;
+    let out = rivet(&dir, &url)
+        .args(["seed", "--demo", "--size", "small", "--scale", "0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let export = |member: &str, format: &str| {
+        rivet(&dir, &url)
+            .args([
+                "export",
+                "--entity",
+                "leads",
+                "--company",
+                "Demo Company",
+                "--as",
+                member,
+                "--format",
+                format,
+                "--query",
+                "sort=last_name",
+            ])
+            .output()
+            .unwrap()
+    };
+    let all = export("admin@demo-company.test", "csv");
+    assert!(
+        all.status.success(),
+        "{}",
+        String::from_utf8_lossy(&all.stderr)
+    );
+    let text = String::from_utf8(all.stdout).unwrap();
+    let mut lines = text.lines();
+    assert!(
+        lines
+            .next()
+            .unwrap()
+            .starts_with("id,first_name,last_name,")
+    );
+    assert_eq!(lines.count(), 100, "the demo's 100 leads at scale 0.2");
+
+    let xlsx = export("admin@demo-company.test", "xlsx");
+    assert!(xlsx.status.success());
+    assert!(xlsx.stdout.starts_with(b"PK"), "an XLSX file is a zip");
+
+    let stranger = export("nobody@demo-company.test", "csv");
+    assert!(!stranger.status.success());
+    let said = String::from_utf8_lossy(&stranger.stderr);
+    assert!(
+        said.contains("--as") && said.contains("no active member"),
+        "{said}"
+    );
+    drop_database(pg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn export_writes_a_list_for_a_member_sqlite() {
+    export_writes_a_list_for_a_member(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn export_writes_a_list_for_a_member_postgres() {
+    export_writes_a_list_for_a_member(Db::Postgres).await;
+}

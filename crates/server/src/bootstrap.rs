@@ -103,6 +103,25 @@ pub async fn first_run(store: &Store, config: &Config) -> Result<Option<CreatedC
 }
 
 /// The company a command names by id or by name (ignoring case).
+/// The member `email` of the company `company` (its name or id) as the caller of a command:
+/// their role's permissions and scopes apply, as when they sign in.
+pub async fn member_actor(
+    store: &Store,
+    company: &str,
+    email: &str,
+) -> Result<rivet_domain::Actor, AppError> {
+    let company_id = find_company(store, company).await?;
+    let not_member =
+        || FieldErrors::single("as", format!("{email} is no active member of {company}"));
+    let email = Email::parse(email).map_err(|e| FieldErrors::single("as", e.to_string()))?;
+    let Some(login) = users::find_login(store, &email).await? else {
+        return Err(not_member().into());
+    };
+    rivet_store::sessions::load_actor(store, company_id, login.id, None, None)
+        .await?
+        .ok_or_else(|| not_member().into())
+}
+
 pub async fn find_company(store: &Store, id_or_name: &str) -> Result<CompanyId, AppError> {
     let wanted = id_or_name.trim();
     if let Ok(id) = wanted.parse::<CompanyId>() {

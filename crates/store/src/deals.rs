@@ -86,7 +86,6 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "stage_changed_at",
 ];
 
-
 impl ListField for DealField {
     fn specs() -> &'static [FieldSpec<Self>] {
         DEAL_FIELDS

@@ -49,6 +49,11 @@ pub trait Record: Sized + Clone + Serialize + Send + Sync + 'static {
         query::iden(Alias::new("company_id"))
     }
     fn id(&self) -> Id<Self::Kind>;
+
+    /// The row's fields in order: the API's fields of a record that is its own row.
+    fn field_names() -> &'static [&'static str] {
+        <Self::Row as crate::row::TableColumns>::FIELD_NAMES
+    }
     /// The user the scope checks a change against (owner, assignee).
     fn owner(&self) -> UserId;
     fn custom_fields(&self) -> &serde_json::Value;

@@ -7,10 +7,9 @@
 
 use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
-use crate::http::extract::{Auth, Json, Query, list_window};
+use crate::http::extract::list_window;
 use crate::http::router::{Access, ApiRouter, get};
 use crate::state::AppState;
-use axum::extract::State;
 use rivet_domain::activities::ActivityData;
 use rivet_domain::activities::{
     ACTIVITY_DEFAULT_SORT, ACTIVITY_FIELDS, ActivityField, ActivityInput, RecordType,
@@ -18,7 +17,7 @@ use rivet_domain::activities::{
 use rivet_domain::ids::UserId;
 use rivet_domain::query::ListQuery;
 use rivet_domain::query::{FieldSpec, SortKey};
-use rivet_domain::{Action, FieldErrors, Resource};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::activities::{self, Activity};
 use serde::{Deserialize, Serialize};
@@ -65,6 +64,14 @@ impl ApiRecord for Activity {
         "Delete up to 500 activities and their links, all or nothing";
 
     const OWN_LIST: bool = true;
+
+    fn list_page(
+        app: &AppState,
+        actor: &Actor,
+        pairs: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<Page<Self>, AppError>> + Send {
+        list_page(app, actor, pairs)
+    }
 }
 
 pub fn routes() -> ApiRouter {
@@ -81,7 +88,7 @@ pub fn routes() -> ApiRouter {
                      a case-insensitive substring of subject and body",
             )
             .returns_page::<Activity>(),
-        list,
+        record::list::<Activity>,
     )
 }
 
@@ -130,18 +137,17 @@ pub fn list_query(
     Ok((query, record))
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Query(mut pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Page<Activity>>, AppError> {
+/// A page of activities: the field filters, and the record they are linked to.
+async fn list_page(
+    app: &AppState,
+    actor: &Actor,
+    mut pairs: Vec<(String, String)>,
+) -> Result<Page<Activity>, AppError> {
     let (query, record) = list_query(&mut pairs)?;
     let (limit, after) = list_window(&pairs, |c| {
         rivet_store::query::decode_cursor(&query.sort, c)
     })?;
-    Ok(Json(
-        activities::list(&app.store, &actor, &query, record, limit, after.as_ref()).await?,
-    ))
+    Ok(activities::list(&app.store, actor, &query, record, limit, after.as_ref()).await?)
 }
 
 /// What a bulk update sets; at least one field.

@@ -13,6 +13,7 @@ pub mod custom_fields;
 pub mod deals;
 pub mod docs;
 pub mod events;
+pub mod export;
 pub mod jobs;
 pub mod leads;
 pub mod pipelines;
@@ -55,6 +56,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(timeline::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(export::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -80,6 +80,21 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
     /// Store the checked custom fields in the validated data.
     fn set_custom_fields(_data: &mut Self::Data, _values: Map<String, Value>) {}
 
+    /// One page of `GET PATH` for its query string (`limit` and `cursor` included): what the
+    /// list answers, and what an export reads page after page. A type whose list takes
+    /// shortcuts of its own (a task's `mine`, an activity's record) answers it itself.
+    fn list_page(
+        app: &AppState,
+        actor: &Actor,
+        pairs: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<Page<Self>, AppError>> + Send {
+        async move {
+            let query = list_query::<Self>(app, actor, pairs.clone()).await?;
+            let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
+            Ok(record::list::<Self>(&app.store, actor, &query, limit, after.as_ref()).await?)
+        }
+    }
+
     /// The list's query pairs as the store's filters read them (e.g. a deal's `outcome`).
     fn list_pairs(pairs: Vec<(String, String)>) -> Result<Vec<(String, String)>, AppError> {
         Ok(pairs)
@@ -162,6 +177,21 @@ pub fn collection<R: ApiRecord>() -> ApiRouter {
         );
     }
     router
+        .add(
+            get(&at(path, "/export"), access::<R>(Action::Read))
+                .doc(
+                    tag,
+                    format!(
+                        "Export the {noun} list as CSV or XLSX: the list's filters and sort (and \
+                         a saved view's, `view`), in the caller's scope; custom fields as \
+                         `cf.<key>` columns; text a spreadsheet would run as a formula starts \
+                         with `'`"
+                    ),
+                )
+                .query::<super::export::ExportParams>()
+                .returns_file(super::export::MEDIA_TYPES),
+            super::export::export::<R>,
+        )
         .add(
             post(path, access::<R>(Action::Create))
                 .doc(
@@ -272,16 +302,13 @@ where
     }
 }
 
-async fn list<R: ApiRecord>(
+/// `GET PATH`: one page of the list ([`ApiRecord::list_page`]).
+pub async fn list<R: ApiRecord>(
     State(app): State<AppState>,
     Auth(actor): Auth,
     Query(pairs): Query<Vec<(String, String)>>,
 ) -> Result<Json<Page<R>>, AppError> {
-    let query = list_query::<R>(&app, &actor, pairs.clone()).await?;
-    let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
-    Ok(Json(
-        record::list::<R>(&app.store, &actor, &query, limit, after.as_ref()).await?,
-    ))
+    Ok(Json(R::list_page(&app, &actor, pairs).await?))
 }
 
 /// Create a record (API and web form): custom fields checked against the company's

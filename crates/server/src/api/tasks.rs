@@ -10,7 +10,7 @@
 use crate::api::record::update_record;
 use crate::api::record::{self, ApiRecord, BulkFields, Input};
 use crate::http::error::AppError;
-use crate::http::extract::{Auth, Json, Query, list_window, parse_id};
+use crate::http::extract::{Auth, Json, list_window, parse_id};
 use crate::http::router::{Access, ApiRouter, get, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
@@ -66,6 +66,14 @@ impl ApiRecord for Task {
          completed_at follows the status";
 
     const OWN_LIST: bool = true;
+
+    fn list_page(
+        app: &AppState,
+        actor: &Actor,
+        pairs: Vec<(String, String)>,
+    ) -> impl Future<Output = Result<Page<Self>, AppError>> + Send {
+        list_page(app, actor, pairs)
+    }
 }
 
 pub fn routes() -> ApiRouter {
@@ -84,7 +92,7 @@ pub fn routes() -> ApiRouter {
                      case-insensitive substring of the subject",
                 )
                 .returns_page::<Task>(),
-            list,
+            record::list::<Task>,
         )
         .add(
             post("/tasks/{id}/complete", UPDATE)
@@ -165,20 +173,19 @@ pub async fn list_shortcuts(
     })
 }
 
-async fn list(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Query(mut pairs): Query<Vec<(String, String)>>,
-) -> Result<Json<Page<Task>>, AppError> {
-    let shortcuts = list_shortcuts(&app, &actor, &mut pairs).await?;
+/// A page of tasks: the field filters, and the shortcuts over them.
+async fn list_page(
+    app: &AppState,
+    actor: &Actor,
+    mut pairs: Vec<(String, String)>,
+) -> Result<Page<Task>, AppError> {
+    let shortcuts = list_shortcuts(app, actor, &mut pairs).await?;
     let query = ListQuery::parse(&pairs, TASK_FIELDS, TASK_DEFAULT_SORT)
         .map_err(|e| AppError::BadRequest(e.0))?;
     let (limit, after) = list_window(&pairs, |c| {
         rivet_store::query::decode_cursor(&query.sort, c)
     })?;
-    Ok(Json(
-        tasks::list(&app.store, &actor, &query, shortcuts, limit, after.as_ref()).await?,
-    ))
+    Ok(tasks::list(&app.store, actor, &query, shortcuts, limit, after.as_ref()).await?)
 }
 
 async fn complete(

@@ -16,7 +16,9 @@ use utoipa::openapi::path::{
     HttpMethod, OperationBuilder, Parameter, ParameterBuilder, ParameterIn,
 };
 use utoipa::openapi::request_body::RequestBodyBuilder;
-use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, SchemaType, Type};
+use utoipa::openapi::schema::{
+    ArrayBuilder, KnownFormat, ObjectBuilder, SchemaFormat, SchemaType, Type,
+};
 use utoipa::openapi::security::{ApiKey, ApiKeyValue, HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::openapi::{
     ComponentsBuilder, ContentBuilder, InfoBuilder, OpenApi, OpenApiBuilder, Paths, Ref, RefOr,
@@ -131,6 +133,8 @@ impl RouteInfo {
 enum Body {
     One(String),
     List(String),
+    /// A file of one of these media types.
+    File(&'static [&'static str]),
 }
 
 /// A route being declared: `get("/roles", Access::Allow(Roles, Read)).doc("List roles")`.
@@ -211,6 +215,12 @@ impl Route {
     /// The JSON the route answers with.
     pub fn returns<T: ToSchema>(mut self) -> Self {
         self.info.response = Some(Body::One(self.collect::<T>()));
+        self
+    }
+
+    /// A file (an export) of one of `media_types`.
+    pub fn returns_file(mut self, media_types: &'static [&'static str]) -> Self {
+        self.info.response = Some(Body::File(media_types));
         self
     }
 
@@ -448,6 +458,18 @@ fn openapi(routes: &[RouteInfo], schemas: Vec<(String, RefOr<Schema>)>, prefix: 
                         json_content(RefOr::T(Schema::Object(page.build()))),
                     )
             }
+            Some(Body::File(media_types)) => media_types.iter().fold(
+                ResponseBuilder::new().description("The file"),
+                |response, media_type| {
+                    let file = ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Binary)));
+                    response.content(
+                        *media_type,
+                        json_content(RefOr::T(Schema::Object(file.build()))),
+                    )
+                },
+            ),
             None => ResponseBuilder::new().description("Success"),
         }
         .build();

@@ -367,6 +367,7 @@ pub async fn index(
         kept.push(("sort".into(), "-occurred_at".into()));
     }
     let mut list = RecordList::new(&ctx, &LIST, views, (&kept, next_cursor), errors, select_all);
+    list.export_query(&pairs);
     list.blurb = format!(
         "Calls, e-mails, meetings, notes and messages logged on your records. Times are in the \
          company's time zone ({}); new ones are logged from a record's timeline.",

@@ -313,6 +313,28 @@ pub(super) struct RecordList {
     pub next_href: Option<String>,
 }
 
+/// "Export CSV" and "Export Excel": the API's export of the list at `path` with the filters
+/// and sort of `query` (not its page).
+fn export_links(path: &str, query: &[(String, String)]) -> [HeaderLink; 2] {
+    let kept: Vec<&(String, String)> = query
+        .iter()
+        .filter(|(k, v)| k != "cursor" && k != "limit" && !v.is_empty())
+        .collect();
+    let link = |format: &str, label| {
+        let mut pairs = vec![("format", format)];
+        pairs.extend(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        HeaderLink {
+            href: format!(
+                "/api/v1{path}/export?{}",
+                serde_urlencoded::to_string(&pairs).unwrap_or_default()
+            ),
+            label,
+            primary: false,
+        }
+    };
+    [link("csv", "Export CSV"), link("xlsx", "Export Excel")]
+}
+
 /// Whether the page asks for every row ticked; the parameter leaves `raw` (it is no filter, and
 /// no saved view keeps it). Call before the views bar reads `raw`.
 pub(super) fn take_select_all(raw: &mut Vec<(String, String)>) -> bool {
@@ -342,6 +364,17 @@ impl RecordList {
         let can_update = ctx.can(resource, Action::Update);
         let can_delete = ctx.can(resource, Action::Delete);
         let new_href = format!("{path}/new");
+        let mut header_links: Vec<HeaderLink> = decl
+            .new_label
+            .filter(|_| can_create)
+            .map(|label| HeaderLink {
+                href: new_href.clone(),
+                label,
+                primary: true,
+            })
+            .into_iter()
+            .collect();
+        header_links.extend(export_links(path, raw));
         let select_href = format!(
             "{}{}{SELECT_PARAM}=all",
             links.back,
@@ -351,16 +384,7 @@ impl RecordList {
             layout: ctx.layout(decl.title),
             decl,
             blurb: decl.blurb.to_owned(),
-            header_links: decl
-                .new_label
-                .filter(|_| can_create)
-                .map(|label| HeaderLink {
-                    href: new_href.clone(),
-                    label,
-                    primary: true,
-                })
-                .into_iter()
-                .collect(),
+            header_links,
             tabs: None,
             heading: decl.heading.to_owned(),
             errors,
@@ -383,6 +407,14 @@ impl RecordList {
             first_href: links.first_href,
             next_href: links.next_href,
         }
+    }
+
+    /// The export links for the list as the API's query `api` reads it (where the page's own
+    /// parameters are not the API's: the tasks' tabs, the activities' days).
+    pub fn export_query(&mut self, api: &[(String, String)]) {
+        let path = self.decl.page.path;
+        self.header_links.retain(|l| !l.href.starts_with("/api/"));
+        self.header_links.extend(export_links(path, api));
     }
 
     /// A bulk action changing a field, offered to who may update the records.

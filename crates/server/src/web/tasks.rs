@@ -355,6 +355,7 @@ pub async fn index(
         .or_page(&ctx)?;
     let mut errors = FormErrors::new();
     let mut pairs = tab_list_pairs(tab, &raw, &mut errors);
+    let export = pairs.clone();
     let owners = Owners::load(&ctx).await?;
     let shortcuts = match list_shortcuts(&ctx.app, &ctx.actor, &mut pairs).await {
         Ok(shortcuts) => Some(shortcuts),
@@ -438,6 +439,7 @@ pub async fn index(
         kept.push(("sort".into(), "due_at".into()));
     }
     let mut list = RecordList::new(&ctx, &LIST, views, (&kept, next_cursor), errors, select_all);
+    list.export_query(&export);
     list.blurb = format!(
         "Calls to make, e-mails to send, things to follow up. Dates and times are in the \
          company's time zone ({}).",
