@@ -815,6 +815,19 @@ mod tests {
     }
 
     #[test]
+    fn a_rule_is_documented_as_it_is_read() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(MatchRule::schema()).unwrap_or_default();
+        assert_eq!(
+            schema["required"],
+            serde_json::json!(["kind", "action", "against"])
+        );
+        assert_eq!(schema["properties"]["threshold"]["minimum"], 0.0);
+        assert_eq!(schema["properties"]["threshold"]["maximum"], 1.0);
+        assert_eq!(schema["additionalProperties"], false);
+    }
+
+    #[test]
     fn bad_rules_name_their_fields() {
         let fuzzy = |threshold| MatchRule {
             threshold,
