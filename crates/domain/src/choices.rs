@@ -140,7 +140,10 @@ mod tests {
         crate::activities::ActivityKind,
         crate::activities::Direction,
         crate::tasks::TaskStatus,
-        crate::tasks::TaskPriority
+        crate::tasks::TaskPriority,
+        crate::duplicates::MatchRuleKind,
+        crate::duplicates::MatchAction,
+        crate::duplicates::MatchEntity
     );
 
     #[test]
@@ -161,6 +164,9 @@ mod tests {
         agrees::<crate::activities::Direction>();
         agrees::<crate::tasks::TaskStatus>();
         agrees::<crate::tasks::TaskPriority>();
+        agrees::<crate::duplicates::MatchRuleKind>();
+        agrees::<crate::duplicates::MatchAction>();
+        agrees::<crate::duplicates::MatchEntity>();
     }
 
     #[test]
