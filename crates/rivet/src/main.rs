@@ -225,7 +225,7 @@ async fn run() -> anyhow::Result<()> {
             let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(&query)
                 .map_err(|e| anyhow::anyhow!("--query is not a query string: {e}"))?;
             pairs.push(("format".into(), format));
-            let response = rivet_server::api::export::export_named(state, actor, &entity, pairs)
+            let response = rivet_server::api::exports::export_named(state, actor, &entity, pairs)
                 .await
                 .map_err(describe)?;
             let mut body = response.into_body().into_data_stream();

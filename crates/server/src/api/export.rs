@@ -1,6 +1,6 @@
-//! Exports: a record list as a CSV or XLSX file, `GET /api/v1/{records}/export` for every
-//! record type (registered with its routes, behind read permission on it) and
-//! `GET /api/v1/exports?entity=…` for the same by name. The list's own filter and sort syntax
+//! Exports: a record list as a CSV or XLSX file — what `GET /api/v1/{records}/export` (every
+//! record type's, registered with its routes by `api::record`) and `GET /api/v1/exports` (by
+//! name, `api::exports`) answer; this module writes the file from the list's pages. The list's own filter and sort syntax
 //! applies (and a saved view's, `view=<id>`, with the query's pairs over it), in the caller's
 //! scope; the columns are the record's fields in the API's order, tags joined by commas, then
 //! the company's custom fields as `cf.<key>`.
@@ -10,25 +10,16 @@
 //! A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is written with a leading `'`, as OWASP advises.
 
-use super::record::ApiRecord;
 use crate::http::error::AppError;
-use crate::http::extract::{Auth, Query};
-use crate::http::router::{Access, ApiRouter, get};
 use crate::state::AppState;
 use axum::body::{Body, Bytes};
-use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
-use rivet_domain::{Action, Actor};
-use rivet_store::accounts::Account;
-use rivet_store::activities::Activity;
-use rivet_store::contacts::Contact;
-use rivet_store::deals::Deal;
-use rivet_store::leads::Lead;
-use rivet_store::record::Record;
-use rivet_store::tasks::Task;
+use rivet_domain::custom_fields::RecordType;
+use rivet_domain::{Actor, Resource};
 use rivet_store::views;
+use serde::Serialize;
 use serde_json::Value;
 
 /// Rows read per page while exporting.
@@ -63,9 +54,10 @@ pub const MEDIA_TYPES: &[&str] = &[
 
 /// The list query of an export: the view's pairs, then the request's over them (`format`,
 /// `view`, `limit` and `cursor` are the export's own).
-async fn export_query<R: ApiRecord>(
+async fn export_query(
     app: &AppState,
     actor: &Actor,
+    list: &Exported,
     pairs: Vec<(String, String)>,
 ) -> Result<(ExportFormat, Vec<(String, String)>), AppError> {
     let one = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
@@ -80,11 +72,11 @@ async fn export_query<R: ApiRecord>(
             .parse()
             .map_err(|_| AppError::BadRequest("view must be the id of a saved view".into()))?;
         let view = views::get(&app.store, actor, id).await?;
-        if view.resource != R::RESOURCE {
+        if view.resource != list.resource {
             return Err(AppError::BadRequest(format!(
                 "view is a view of {}, not of {}",
                 view.resource.as_str(),
-                R::RESOURCE.as_str()
+                list.resource.as_str()
             )));
         }
         let ours = |k: &str| pairs.iter().any(|(p, _)| p == k);
@@ -103,14 +95,15 @@ async fn export_query<R: ApiRecord>(
     Ok((format, merged))
 }
 
-/// The columns of `R`'s file: its fields in order, then its custom fields.
-async fn columns<R: ApiRecord>(app: &AppState, actor: &Actor) -> Result<Vec<String>, AppError> {
-    let mut columns: Vec<String> = R::field_names()
+/// The columns of a list's file: its fields in order, then its custom fields.
+async fn columns(app: &AppState, actor: &Actor, list: &Exported) -> Result<Vec<String>, AppError> {
+    let mut columns: Vec<String> = list
+        .fields
         .iter()
         .filter(|f| **f != "custom_fields")
         .map(|f| (*f).to_owned())
         .collect();
-    if let Some(kind) = R::CUSTOM {
+    if let Some(kind) = list.custom {
         let defs = super::custom_fields::definitions(app, actor, kind).await?;
         columns.extend(defs.iter().map(|d| format!("cf.{}", d.key)));
     }
@@ -154,7 +147,7 @@ fn cell(value: Option<&Value>) -> Cell {
 }
 
 /// The cells of one record, in the order of `columns`.
-fn cells<R: Record>(record: &R, columns: &[String]) -> Vec<Cell> {
+fn cells<T: Serialize>(record: &T, columns: &[String]) -> Vec<Cell> {
     let Ok(Value::Object(map)) = serde_json::to_value(record) else {
         return Vec::new();
     };
@@ -168,34 +161,22 @@ fn cells<R: Record>(record: &R, columns: &[String]) -> Vec<Cell> {
         .collect()
 }
 
-/// Where an export has got to: the next page's cursor, or done.
-struct Reader<R: Record> {
-    app: AppState,
-    actor: Actor,
-    /// The list's query string, less its cursor.
-    query: Vec<(String, String)>,
-    cursor: Option<String>,
-    done: bool,
-    /// A page read ahead (the first, read before the answer starts).
-    pending: Vec<R>,
+/// The list an export reads, as the record type declares it.
+pub struct Exported {
+    pub resource: Resource,
+    /// The list's path (`/leads`): the file and sheet are named after it.
+    pub path: &'static str,
+    /// The record's fields in the API's order.
+    pub fields: &'static [&'static str],
+    pub custom: Option<RecordType>,
 }
 
-impl<R: ApiRecord> Reader<R> {
-    /// The next page of records; empty once the list is read.
-    async fn next(&mut self) -> Result<Vec<R>, AppError> {
-        if !self.pending.is_empty() {
-            return Ok(std::mem::take(&mut self.pending));
-        }
-        if self.done {
-            return Ok(Vec::new());
-        }
-        let mut pairs = self.query.clone();
-        pairs.extend(self.cursor.take().map(|c| ("cursor".to_owned(), c)));
-        let page = R::list_page(&self.app, &self.actor, pairs).await?;
-        self.cursor = page.next_cursor;
-        self.done = self.cursor.is_none();
-        Ok(page.data)
-    }
+/// The pages of a list, read one after the other.
+pub trait Pages: Send + 'static {
+    type Item: Serialize + Send + Sync + 'static;
+
+    /// The next page for the list's query string (`limit` included); empty once it is read.
+    fn next(&mut self) -> impl Future<Output = Result<Vec<Self::Item>, AppError>> + Send;
 }
 
 fn csv_line(cells: impl IntoIterator<Item = String>) -> Result<Vec<u8>, AppError> {
@@ -208,7 +189,7 @@ fn csv_line(cells: impl IntoIterator<Item = String>) -> Result<Vec<u8>, AppError
         .map_err(|e| AppError::Internal(anyhow::anyhow!("writing a CSV row: {e}")))
 }
 
-fn csv_rows<R: Record>(records: &[R], columns: &[String]) -> Result<Bytes, AppError> {
+fn csv_rows<T: Serialize>(records: &[T], columns: &[String]) -> Result<Bytes, AppError> {
     let mut out = Vec::new();
     for record in records {
         out.extend(csv_line(cells(record, columns).into_iter().map(
@@ -221,17 +202,16 @@ fn csv_rows<R: Record>(records: &[R], columns: &[String]) -> Result<Bytes, AppEr
     Ok(Bytes::from(out))
 }
 
-async fn xlsx<R: ApiRecord>(
-    mut reader: Reader<R>,
-    columns: &[String],
+async fn xlsx<P: Pages>(
+    mut pages: P,
+    first: Vec<P::Item>,
+    (sheet_name, columns): (&str, &[String]),
 ) -> Result<Vec<u8>, AppError> {
     let failed =
         |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"));
     let mut book = rust_xlsxwriter::Workbook::new();
     let sheet = book.add_worksheet();
-    sheet
-        .set_name(R::PATH.trim_start_matches('/'))
-        .map_err(failed)?;
+    sheet.set_name(sheet_name).map_err(failed)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
     for (col, name) in (0u16..).zip(columns) {
         sheet
@@ -239,11 +219,8 @@ async fn xlsx<R: ApiRecord>(
             .map_err(failed)?;
     }
     let mut row: u32 = 0;
-    loop {
-        let records = reader.next().await?;
-        if records.is_empty() {
-            break;
-        }
+    let mut records = first;
+    while !records.is_empty() {
         for record in &records {
             row += 1;
             if row as usize > XLSX_MAX_ROWS {
@@ -261,57 +238,51 @@ async fn xlsx<R: ApiRecord>(
                 .map_err(failed)?;
             }
         }
+        records = pages.next().await?;
     }
     sheet.set_freeze_panes(1, 0).map_err(failed)?;
     book.save_to_buffer().map_err(failed)
 }
 
-/// The file of `R`'s list as the query asks for it.
-pub async fn export_records<R: ApiRecord>(
-    app: AppState,
-    actor: Actor,
+/// The list's file as the query string asks for it (`format`, `view`, the list's filters and
+/// sort), read through `open(query)`: the pages of the list for that query string.
+pub async fn export<P: Pages>(
+    (app, actor): (&AppState, &Actor),
+    list: &Exported,
     pairs: Vec<(String, String)>,
+    open: impl FnOnce(Vec<(String, String)>) -> P,
 ) -> Result<Response, AppError> {
-    let (format, query) = export_query::<R>(&app, &actor, pairs).await?;
-    let columns = columns::<R>(&app, &actor).await?;
-    let name = R::PATH.trim_start_matches('/');
+    let (format, query) = export_query(app, actor, list, pairs).await?;
+    let columns = columns(app, actor, list).await?;
+    let name = list.path.trim_start_matches('/');
     let day = chrono::Utc::now().format("%Y-%m-%d");
-    let mut reader = Reader::<R> {
-        app,
-        actor,
-        query,
-        cursor: None,
-        done: false,
-        pending: Vec::new(),
-    };
+    let mut pages = open(query);
     // The first page is read before the answer starts, so that a failure is a problem, not a
     // cut-off file.
-    reader.pending = reader.next().await?;
-    let (media_type, body) = match format {
+    let first = pages.next().await?;
+    let (media_type, extension, body) = match format {
         ExportFormat::Csv => {
-            let head = Bytes::from(csv_line(columns.iter().cloned())?);
+            let mut head = csv_line(columns.iter().cloned())?;
+            head.extend_from_slice(&csv_rows(&first, &columns)?);
             let rows = futures_util::stream::try_unfold(
-                (reader, columns),
-                |(mut reader, columns)| async move {
-                    let records = reader.next().await?;
+                (pages, columns),
+                |(mut pages, columns)| async move {
+                    let records = pages.next().await?;
                     if records.is_empty() {
                         return Ok(None);
                     }
                     let chunk = csv_rows(&records, &columns)?;
-                    Ok::<_, AppError>(Some((chunk, (reader, columns))))
+                    Ok::<_, AppError>(Some((chunk, (pages, columns))))
                 },
             );
-            let head = futures_util::stream::once(async move { Ok::<_, AppError>(head) });
-            (
-                "text/csv; charset=utf-8",
-                Body::from_stream(head.chain(rows)),
-            )
+            let head = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
+            let body = Body::from_stream(head.chain(rows));
+            ("text/csv; charset=utf-8", "csv", body)
         }
-        ExportFormat::Xlsx => (MEDIA_TYPES[1], Body::from(xlsx(reader, &columns).await?)),
-    };
-    let extension = match format {
-        ExportFormat::Csv => "csv",
-        ExportFormat::Xlsx => "xlsx",
+        ExportFormat::Xlsx => {
+            let file = xlsx(pages, first, (name, &columns)).await?;
+            (MEDIA_TYPES[1], "xlsx", Body::from(file))
+        }
     };
     Ok((
         [
@@ -326,78 +297,23 @@ pub async fn export_records<R: ApiRecord>(
         .into_response())
 }
 
-/// `GET {records}/export`: registered for every record type with its routes.
-pub(super) async fn export<R: ApiRecord>(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Query(pairs): Query<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    export_records::<R>(app, actor, pairs).await
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-/// `GET /exports?entity=leads&…`: the export of the list `entity` names, which the caller must
-/// be allowed to read.
-async fn export_entity(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Query(mut pairs): Query<Vec<(String, String)>>,
-) -> Result<Response, AppError> {
-    let entity = pairs
-        .iter()
-        .position(|(k, _)| k == "entity")
-        .map(|i| pairs.remove(i).1)
-        .unwrap_or_default();
-    export_named(app, actor, &entity, pairs).await
-}
-
-/// The export of the list `entity` (`leads`, …) for `actor`, who must be allowed to read it.
-pub async fn export_named(
-    app: AppState,
-    actor: Actor,
-    entity: &str,
-    pairs: Vec<(String, String)>,
-) -> Result<Response, AppError> {
-    async fn of<R: ApiRecord>(
-        app: AppState,
-        actor: Actor,
-        pairs: Vec<(String, String)>,
-    ) -> Result<Response, AppError> {
-        Access::Allow(R::RESOURCE, Action::Read).check(Some(&actor))?;
-        export_records::<R>(app, actor, pairs).await
+    #[test]
+    fn text_that_starts_like_a_formula_is_written_as_text() {
+        for formula in ["=1+1", "+1", "-1", "@SUM(A1)", "\tx", "\rx"] {
+            assert_eq!(neutralized(formula), format!("'{formula}"));
+        }
+        for plain in ["Acme", "1-2", "a=b", "", "'quoted"] {
+            assert_eq!(neutralized(plain), plain);
+        }
+        // Numbers stay numbers; a negative one is no formula.
+        assert!(matches!(cell(Some(&serde_json::json!(-5))), Cell::Number(n, _) if n == -5.0));
+        assert!(
+            matches!(cell(Some(&serde_json::json!(["=x", "y"]))), Cell::Text(t) if t == "'=x, y")
+        );
+        assert!(matches!(cell(None), Cell::Empty));
     }
-    match entity {
-        "leads" => of::<Lead>(app, actor, pairs).await,
-        "accounts" => of::<Account>(app, actor, pairs).await,
-        "contacts" => of::<Contact>(app, actor, pairs).await,
-        "deals" => of::<Deal>(app, actor, pairs).await,
-        "tasks" => of::<Task>(app, actor, pairs).await,
-        "activities" => of::<Activity>(app, actor, pairs).await,
-        _ => Err(AppError::BadRequest(
-            "entity must be one of leads, accounts, contacts, deals, tasks, activities".into(),
-        )),
-    }
-}
-
-/// What `GET /exports` reads besides the list's filters and sort.
-#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-pub struct EntityParams {
-    /// The list: leads, accounts, contacts, deals, tasks or activities.
-    pub entity: String,
-}
-
-pub fn routes() -> ApiRouter {
-    ApiRouter::new().add(
-        get("/exports", Access::Authenticated)
-            .doc(
-                "exports",
-                "Export a record list as CSV or XLSX: `entity` names the list (the caller needs \
-                 read on it), the other parameters are that list's filters and sort, `view` a \
-                 saved view of it; the same as `GET /{entity}/export`",
-            )
-            .query::<EntityParams>()
-            .query::<ExportParams>()
-            .returns_file(MEDIA_TYPES),
-        export_entity,
-    )
 }

@@ -14,6 +14,7 @@ pub mod deals;
 pub mod docs;
 pub mod events;
 pub mod export;
+pub mod exports;
 pub mod jobs;
 pub mod leads;
 pub mod pipelines;
@@ -56,7 +57,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(timeline::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
-        .merge(export::routes())
+        .merge(exports::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -14,6 +14,7 @@ use crate::http::router::{Access, ApiRouter, delete, get, patch, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
+use axum::response::Response;
 use rivet_domain::custom_fields::RecordType;
 use rivet_domain::ids::Id;
 use rivet_domain::query::{FieldKind, FieldSpec, ListQuery, SortKey};
@@ -190,7 +191,7 @@ pub fn collection<R: ApiRecord>() -> ApiRouter {
                 )
                 .query::<super::export::ExportParams>()
                 .returns_file(super::export::MEDIA_TYPES),
-            super::export::export::<R>,
+            export::<R>,
         )
         .add(
             post(path, access::<R>(Action::Create))
@@ -300,6 +301,64 @@ where
         None => ListQuery::parse(&pairs, R::FIELDS, R::DEFAULT_SORT)
             .map_err(|e| AppError::BadRequest(e.0)),
     }
+}
+
+/// The pages of `R`'s list for one query string, as an export reads them.
+struct ExportPages<R> {
+    app: AppState,
+    actor: Actor,
+    query: Vec<(String, String)>,
+    cursor: Option<String>,
+    done: bool,
+    record: std::marker::PhantomData<R>,
+}
+
+impl<R: ApiRecord> super::export::Pages for ExportPages<R> {
+    type Item = R;
+
+    async fn next(&mut self) -> Result<Vec<R>, AppError> {
+        if self.done {
+            return Ok(Vec::new());
+        }
+        let mut pairs = self.query.clone();
+        pairs.extend(self.cursor.take().map(|c| ("cursor".to_owned(), c)));
+        let page = R::list_page(&self.app, &self.actor, pairs).await?;
+        self.cursor = page.next_cursor;
+        self.done = self.cursor.is_none();
+        Ok(page.data)
+    }
+}
+
+/// `R`'s list as a file ([`super::export`]): its fields, custom fields, filters and shortcuts.
+pub async fn export_records<R: ApiRecord>(
+    app: AppState,
+    actor: Actor,
+    pairs: Vec<(String, String)>,
+) -> Result<Response, AppError> {
+    let list = super::export::Exported {
+        resource: R::RESOURCE,
+        path: R::PATH,
+        fields: R::field_names(),
+        custom: R::CUSTOM,
+    };
+    super::export::export((&app, &actor), &list, pairs, |query| ExportPages::<R> {
+        app: app.clone(),
+        actor: actor.clone(),
+        query,
+        cursor: None,
+        done: false,
+        record: std::marker::PhantomData,
+    })
+    .await
+}
+
+/// `GET PATH/export`.
+async fn export<R: ApiRecord>(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Query(pairs): Query<Vec<(String, String)>>,
+) -> Result<Response, AppError> {
+    export_records::<R>(app, actor, pairs).await
 }
 
 /// `GET PATH`: one page of the list ([`ApiRecord::list_page`]).
