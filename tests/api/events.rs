@@ -25,6 +25,7 @@ fn fast(allow_private: bool) -> DispatchOptions {
     DispatchOptions {
         id: format!("test-{}", uuid::Uuid::new_v4().simple()),
         poll_interval: Duration::from_millis(20),
+        coalesce: Duration::from_millis(5),
         batch: 500,
         send_batch: 64,
         lease: Duration::from_secs(5),
@@ -129,6 +130,7 @@ async fn wait_for_log(
 }
 
 async fn every_mutation_writes_its_typed_events(db: Db) {
+    let numbered_at_insert = matches!(db, Db::Sqlite);
     let app = spawn_app(db).await;
     let admin = app.admin().await;
     // user.signed_in: the admin's sign-in above.
@@ -213,6 +215,21 @@ async fn every_mutation_writes_its_typed_events(db: Db) {
             "deal.won"
         ]
     );
+    // A change's events are written by one statement; on SQLite they are numbered as they are
+    // inserted: each its own number, in the order written.
+    let mut seqs: Vec<Option<i64>> = events(&app, &admin, &format!("record_id={}", id(&deal)))
+        .await
+        .iter()
+        .map(|e| e["seq"].as_i64())
+        .collect();
+    seqs.reverse();
+    if numbered_at_insert {
+        assert!(
+            seqs.windows(2)
+                .all(|w| matches!(w, [Some(a), Some(b)] if a < b)),
+            "{seqs:?}"
+        );
+    }
     let moved = &events(
         &app,
         &admin,
@@ -939,3 +956,54 @@ async fn an_idle_dispatcher_takes_no_write_lock(db: Db) {
 }
 
 both!(an_idle_dispatcher_takes_no_write_lock);
+
+/// Under a stream of commits the dispatcher waits out `coalesce` between rounds, so one round
+/// serves many commits; a commit after a quiet spell is served at once.
+async fn dispatch_rounds_are_coalesced(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let store = &app.state.store;
+    let pending = || async {
+        rivet_store::events::lag(store)
+            .await
+            .unwrap()
+            .iter()
+            .find(|l| l.consumer == rivet_store::webhooks::CONSUMER)
+            .map_or(i64::MAX, |l| l.pending)
+    };
+    let wait_until_consumed = |within: Duration| async move {
+        let deadline = Instant::now() + within;
+        while pending().await > 0 {
+            assert!(Instant::now() < deadline, "not consumed within {within:?}");
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    };
+    let coalesce = Duration::from_secs(2);
+    let dispatcher = Dispatcher::start(
+        &app,
+        DispatchOptions {
+            poll_interval: Duration::from_secs(30),
+            coalesce,
+            ..fast(false)
+        },
+    );
+    // Whatever the start-up wrote, consumed; then a quiet spell: the round after the one that
+    // consumed it (`coalesce` later) finds nothing, and `coalesce` after that one the next
+    // commit is served at once.
+    wait_until_consumed(Duration::from_secs(20)).await;
+    tokio::time::sleep(coalesce * 2 + Duration::from_millis(500)).await;
+
+    created(&app, &admin, "/leads", json!({"last_name": "Quiet"})).await;
+    let first = Instant::now();
+    wait_until_consumed(coalesce * 3 / 4).await;
+    created(&app, &admin, "/leads", json!({"last_name": "Soon after"})).await;
+    tokio::time::sleep(coalesce / 2).await;
+    assert!(
+        pending().await > 0 || first.elapsed() >= coalesce,
+        "a round ran within {coalesce:?} of the last"
+    );
+    wait_until_consumed(coalesce + Duration::from_secs(5)).await;
+    dispatcher.stop().await;
+}
+
+both!(dispatch_rounds_are_coalesced);

@@ -333,6 +333,35 @@ async fn an_owner_that_is_no_superuser_migrates_and_is_bound_the_same_way() {
     }
 }
 
+/// The pool checks a connection it hands out only when the connection has been idle for a
+/// while (it was checked when it came back): one the server closed meanwhile is replaced, for a
+/// plain statement and for a tenant read alike, not handed out broken.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn a_pooled_connection_closed_by_the_server_while_idle_is_replaced() {
+    let app = spawn_app(Db::Postgres).await;
+    let (acme, _) = two_companies(&app).await;
+    let acme_actor = actor_of(&app, &acme).await;
+    let url = app.state.config.database_url.clone().unwrap();
+    let store = Store::connect(&url, 1).await.unwrap();
+    let backend = "SELECT pg_backend_pid()";
+    for step in ["a plain statement", "a tenant read"] {
+        let pid: i32 = scalar(store.system(), backend).await;
+        let ended: bool = scalar(
+            app.state.store.system(),
+            &format!("SELECT pg_terminate_backend({pid})"),
+        )
+        .await;
+        assert!(ended);
+        tokio::time::sleep(std::time::Duration::from_millis(1500)).await;
+        let now: i32 = match step {
+            "a plain statement" => scalar(store.system(), backend).await,
+            _ => scalar(store.read(&acme_actor).await.unwrap().conn(), backend).await,
+        };
+        assert_ne!(now, pid, "{step}");
+    }
+}
+
 /// What a connection is left with after a tenant read or write, seen by the next user of the
 /// pool's only connection: "<role is the session's>/<rivet.company_id>/<in a transaction>". A
 /// connection left inside a transaction answers `now()` (the transaction's start) twice alike.

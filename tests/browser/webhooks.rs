@@ -17,6 +17,7 @@ fn options() -> DispatchOptions {
     DispatchOptions {
         id: "browser-test".into(),
         poll_interval: Duration::from_millis(20),
+        coalesce: Duration::from_millis(5),
         batch: 100,
         send_batch: 16,
         lease: Duration::from_secs(5),

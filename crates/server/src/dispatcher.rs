@@ -47,6 +47,11 @@ pub struct DispatchOptions {
     /// How often an idle dispatcher looks for new events and due deliveries (a commit in this
     /// process wakes it at once).
     pub poll_interval: Duration,
+    /// The shortest time between two rounds of numbering and consuming events, unless the last
+    /// round left a full batch behind: under a stream of commits, one round serves every commit
+    /// of this time instead of one round (two write transactions) per commit or two. A commit
+    /// after a quiet spell is served at once.
+    pub coalesce: Duration,
     /// Events numbered and applied per transaction.
     pub batch: u64,
     /// Deliveries claimed (and sent at once) per round.
@@ -66,6 +71,7 @@ impl DispatchOptions {
         Self {
             id,
             poll_interval: Duration::from_millis(200),
+            coalesce: Duration::from_millis(50),
             batch: 500,
             send_batch: 64,
             // Longer than any attempt can take, so a live sender never loses its lease.
@@ -140,6 +146,12 @@ fn stop_requested(stop: &watch::Receiver<bool>) -> bool {
 }
 
 /// Number new events and feed every consumer, until stopped.
+///
+/// Rounds are at least [`DispatchOptions::coalesce`] apart unless the last one left a full batch
+/// behind (a backlog is drained at full speed). Each round that finds work writes (the sequencer
+/// on PostgreSQL, every consumer's position on both engines), and on SQLite every write waits
+/// for the one write lock with the requests' writes: without the pause, a stream of requests
+/// that emit events drove a round — two write transactions — per commit or two.
 async fn run_events(
     state: AppState,
     store: Store,
@@ -150,20 +162,36 @@ async fn run_events(
     let consumers = consumers();
     let store = &store;
     let mut ready = false;
+    let mut last_round: Option<Instant> = None;
     while !stop_requested(&stop) {
+        if let Some(started) = last_round {
+            let pause = options.coalesce.saturating_sub(started.elapsed());
+            if !pause.is_zero() {
+                tokio::select! {
+                    () = tokio::time::sleep(pause) => {},
+                    () = stopping(&mut stop) => continue,
+                }
+            }
+        }
+        last_round = Some(Instant::now());
         if !ready {
             ready = ensure_positions(store, &consumers).await;
         }
         let mut busy = false;
+        let mut backlog = false;
         if ready {
             match events::sequence(store, options.batch).await {
-                Ok(n) => busy |= n > 0,
+                Ok(n) => {
+                    busy |= n > 0;
+                    backlog |= n >= options.batch;
+                }
                 Err(e) => tracing::warn!(error = %e, "numbering outbox events failed"),
             }
             for consumer in &consumers {
                 match events::consume(store, consumer.as_ref(), options.batch).await {
                     Ok(Some(n)) if n > 0 => {
                         busy = true;
+                        backlog |= n >= options.batch;
                         metrics::counter!("rivet_events_applied_total", "consumer" => consumer.name())
                             .increment(n);
                         wake_sender.notify_one();
@@ -174,6 +202,10 @@ async fn run_events(
                     }
                 }
             }
+        }
+        if backlog {
+            last_round = None;
+            continue;
         }
         if busy {
             continue;

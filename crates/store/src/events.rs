@@ -95,6 +95,25 @@ fn select() -> sea_orm::sea_query::SelectStatement {
         .to_owned()
 }
 
+/// An insert into the outbox of the columns [`Tx::outbox_row`] gives values for.
+fn outbox_insert() -> sea_orm::sea_query::InsertStatement {
+    Query::insert()
+        .into_table(Outbox::Table)
+        .columns([
+            Outbox::CompanyId,
+            Outbox::Id,
+            Outbox::Event,
+            Outbox::Payload,
+            Outbox::CreatedAt,
+            Outbox::RecordType,
+            Outbox::RecordId,
+            Outbox::ActorUserId,
+            Outbox::ActorApiKeyId,
+            Outbox::Seq,
+        ])
+        .to_owned()
+}
+
 /// One audited change, as `Tx::audit_in` saw it.
 pub(crate) struct AuditedChange<'a> {
     pub company_id: CompanyId,
@@ -118,40 +137,59 @@ impl Tx {
         record_id: &str,
         actor_user_id: Option<UserId>,
     ) -> Result<Uuid> {
-        let actor = self.actor();
         let id = new_id();
-        exec(
-            self.conn(),
-            Query::insert()
-                .into_table(Outbox::Table)
-                .columns([
-                    Outbox::CompanyId,
-                    Outbox::Id,
-                    Outbox::Event,
-                    Outbox::Payload,
-                    Outbox::CreatedAt,
-                    Outbox::RecordType,
-                    Outbox::RecordId,
-                    Outbox::ActorUserId,
-                    Outbox::ActorApiKeyId,
-                    Outbox::Seq,
-                ])
-                .values_panic([
-                    company_id.into(),
-                    id.into(),
-                    event.event_type.as_str().into(),
-                    event.data.clone().into(),
-                    now().into(),
-                    event.record_type.into(),
-                    record_id.into(),
-                    actor_user_id.or(actor.map(|a| a.user_id)).into(),
-                    actor.and_then(|a| a.api_key_id).into(),
-                    self.number_at_insert(),
-                ]),
-        )
-        .await?;
+        let mut insert = outbox_insert();
+        insert.values_panic(self.outbox_row(company_id, id, event, record_id, actor_user_id, 1));
+        exec(self.conn(), &insert).await?;
         self.wrote_events();
         Ok(id)
+    }
+
+    /// Write `events`, all about `record_id` in `company_id`, as [`Tx::emit`] does one by one,
+    /// in one statement (one round trip for a stage move's two events; on SQLite one turn of
+    /// the worker thread inside the write lock).
+    async fn emit_all(
+        &self,
+        company_id: CompanyId,
+        events: &[NewEvent],
+        record_id: &str,
+    ) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut insert = outbox_insert();
+        for (n, event) in (1..).zip(events) {
+            insert.values_panic(self.outbox_row(company_id, new_id(), event, record_id, None, n));
+        }
+        exec(self.conn(), &insert).await?;
+        self.wrote_events();
+        Ok(())
+    }
+
+    /// One outbox row's values, in [`outbox_insert`]'s column order; `nth` is the row's place
+    /// (from 1) in its statement.
+    fn outbox_row(
+        &self,
+        company_id: CompanyId,
+        id: Uuid,
+        event: &NewEvent,
+        record_id: &str,
+        actor_user_id: Option<UserId>,
+        nth: i64,
+    ) -> [Expr; 10] {
+        let actor = self.actor();
+        [
+            company_id.into(),
+            id.into(),
+            event.event_type.as_str().into(),
+            event.data.clone().into(),
+            now().into(),
+            event.record_type.into(),
+            record_id.into(),
+            actor_user_id.or(actor.map(|a| a.user_id)).into(),
+            actor.and_then(|a| a.api_key_id).into(),
+            self.number_at_insert(nth),
+        ]
     }
 
     /// An event's `seq` as it is inserted. On SQLite the writer holds the one write lock from
@@ -163,13 +201,18 @@ impl Tx {
     ///
     /// The next number follows the highest given out: the outbox's highest `seq`, or a stored
     /// position if that is higher (events removed with their company): a consumer never sees
-    /// a number it has already passed.
-    fn number_at_insert(&self) -> Expr {
+    /// a number it has already passed. The `nth` row of one statement takes the `nth` number
+    /// after it: SQLite evaluates a subquery that does not refer to the row once per statement,
+    /// before the first row is in, so every row sees the same highest number (were it read
+    /// again for each row, the numbers would leave gaps, which consumers do not mind, and
+    /// still never repeat).
+    fn number_at_insert(&self, nth: i64) -> Expr {
         match self.conn().get_database_backend() {
-            sea_orm::DbBackend::Sqlite => Expr::cust(
+            sea_orm::DbBackend::Sqlite => Expr::cust_with_values(
                 "CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) THEN NULL \
                  ELSE MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), \
-                          COALESCE((SELECT MAX(position) FROM event_positions), 0)) + 1 END",
+                          COALESCE((SELECT MAX(position) FROM event_positions), 0)) + ? END",
+                [nth],
             ),
             _ => Expr::value(Option::<i64>::None),
         }
@@ -192,11 +235,8 @@ impl Tx {
             after.as_ref(),
             change.changes,
         );
-        for event in &events {
-            self.emit(change.company_id, event, change.resource_id, None)
-                .await?;
-        }
-        Ok(())
+        self.emit_all(change.company_id, &events, change.resource_id)
+            .await
     }
 
     /// Add each side's stage outcome (open, won, lost) to a deal's JSON when its stage moved,

@@ -253,6 +253,8 @@ impl Store {
             let pool = SqlitePoolOptions::new()
                 .max_connections(max_connections.clamp(1, 8))
                 .min_connections(1)
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
                 .connect_with(options)
                 .await
                 .map_err(to_db)?;
@@ -271,6 +273,8 @@ impl Store {
             let pool = PgPoolOptions::new()
                 .max_connections(max_connections)
                 .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
                 .connect_with(options)
                 .await
                 .map_err(to_db)?;
@@ -491,6 +495,26 @@ impl Store {
         };
         Ok(TxConn::Sea(self.db.begin_with_options(options).await?))
     }
+}
+
+/// How long a pooled connection may have been idle and still be handed out without a ping.
+const TRUST_IDLE: Duration = Duration::from_secs(1);
+
+/// The pool's check of a connection it hands out. sqlx pings every connection it takes back
+/// (which also sends a read's queued `ROLLBACK`, see [`PgTx`]) and, by default, pings it again
+/// when it hands it out: a round trip per statement on the pool and per tenant transaction,
+/// while the connection answered a moment ago. Only a connection idle for longer than
+/// [`TRUST_IDLE`] is pinged now; a broken one is closed and the pool hands out another, as
+/// before. What is given up: a connection that broke within that second (the server
+/// restarted) fails its next statement instead of being replaced.
+async fn ping_if_idle<C: sqlx::Connection>(
+    conn: &mut C,
+    meta: sqlx::pool::PoolConnectionMetadata,
+) -> std::result::Result<bool, sqlx::Error> {
+    if meta.idle_for > TRUST_IDLE {
+        conn.ping().await?;
+    }
+    Ok(true)
 }
 
 /// The statement that binds a transaction to `company`: switch to the tenant role and set the
