@@ -191,17 +191,13 @@ async fn a_saved_view_is_exported_as_xlsx_with_numbers_as_numbers(db: Db) {
 async fn bad_exports_are_refused_with_a_problem(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
-    let role = app
-        .post(
-            "/roles",
+    let contacts_only = app
+        .member_with_grants(
             &admin,
-            json!({"name": "contact_readers", "permissions": [
-                {"resource": "contacts", "action": "read", "scope": "all"}
-            ]}),
+            "contact_readers",
+            json!([{"resource": "contacts", "action": "read", "scope": "all"}]),
         )
         .await;
-    assert_eq!(role.status(), 201);
-    let contacts_only = app.member(&admin, "contact_readers").await;
     let view = json_of(
         app.post(
             "/views",

@@ -12,6 +12,7 @@ mod bodies;
 mod contacts;
 mod custom_fields;
 mod deals;
+mod duplicates;
 mod events;
 mod export;
 mod ids;

@@ -30,6 +30,7 @@ mod admin_pages;
 mod board;
 mod custom_fields;
 mod deals;
+mod duplicates;
 mod exports;
 mod personal;
 mod tasks;
@@ -1406,6 +1407,7 @@ enum Journey {
     AdminCustomFields,
     AdminPipelines,
     Profile,
+    Duplicates,
 }
 
 impl Journey {
@@ -1422,6 +1424,7 @@ impl Journey {
             Self::AdminCustomFields => admin_pages::custom_field_steps(app, page).await,
             Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
             Self::Profile => personal::profile_steps(app, page).await,
+            Self::Duplicates => duplicates::duplicate_steps(app, page).await,
         }
     }
 }

@@ -361,6 +361,19 @@ impl TestApp {
     }
 
     /// Add a member with a built-in role to `admin`'s company and sign them in.
+    /// A member of a new role `name` with only `grants` (`[{resource, action, scope}]`).
+    pub async fn member_with_grants(&self, admin: &Session, name: &str, grants: Value) -> Session {
+        let role = self
+            .post(
+                "/roles",
+                admin,
+                json!({"name": name, "permissions": grants}),
+            )
+            .await;
+        assert_eq!(role.status(), StatusCode::CREATED, "create role {name}");
+        self.member(admin, name).await
+    }
+
     pub async fn member(&self, admin: &Session, role: &str) -> Session {
         self.member_in_team(admin, role, None).await
     }

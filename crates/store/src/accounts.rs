@@ -274,6 +274,18 @@ pub(crate) async fn exists<C: ConnectionTrait>(
         .is_ok())
 }
 
+/// The name and domain of the company's account `id`, if it exists (whoever owns it).
+pub(crate) async fn name_and_domain<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    id: AccountId,
+) -> Result<Option<(String, Option<String>)>> {
+    Ok(record::get_unscoped::<Account, _>(conn, actor, id)
+        .await
+        .ok()
+        .map(|a| (a.name, a.domain)))
+}
+
 #[derive(Debug, FromQueryResult)]
 struct ParentRow {
     parent_id: Option<AccountId>,

@@ -286,10 +286,24 @@ impl Write for Contact {
         if let (true, Some(account)) = (data.is_primary, data.account_id) {
             unset_other_primaries(tx, actor, account, id).await?;
         }
-        Ok(data_columns(data, owner, before)
+        // A contact's company, for duplicate detection, is its account's name and domain.
+        let account = match data.account_id {
+            Some(account) => accounts::name_and_domain(tx.conn(), actor, account).await?,
+            None => None,
+        };
+        let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner, before)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
-            .collect())
+            .collect();
+        columns.extend(crate::duplicates::person_key_columns(
+            &data.text,
+            data.email.as_ref().map(|e| e.as_str()),
+            (
+                account.as_ref().map(|(name, _)| name.as_str()),
+                account.as_ref().and_then(|(_, domain)| domain.as_deref()),
+            ),
+        ));
+        Ok(columns)
     }
 }
 

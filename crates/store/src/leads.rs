@@ -322,10 +322,16 @@ impl Write for Lead {
         _before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
-        Ok(data_columns(data, owner)
+        let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
-            .collect())
+            .collect();
+        columns.extend(crate::duplicates::person_key_columns(
+            &data.text,
+            data.email.as_ref().map(|e| e.as_str()),
+            (None, None),
+        ));
+        Ok(columns)
     }
 }
 

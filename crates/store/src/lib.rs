@@ -13,6 +13,7 @@ pub mod companies;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
+pub mod duplicates;
 pub mod events;
 pub mod jobs;
 pub mod leads;

@@ -207,3 +207,92 @@ document.addEventListener("click", function (event) {
     save(current.card, column, current.from);
   });
 })();
+
+// The lead form: as the e-mail or phone is typed, possible duplicates among the leads and
+// contacts the caller may read are shown above the form, with links to them
+// (POST /api/v1/duplicates/check). Saving is never held up: the warning only informs.
+(function () {
+  var form = document.querySelector("form[data-duplicates-of]");
+  var box = form ? document.getElementById(form.getAttribute("data-duplicates-of")) : null;
+  if (!box) {
+    return;
+  }
+  var fields = ["first_name", "last_name", "email", "phone", "mobile", "company_name", "website"];
+  var rules = { exact_email: "the same e-mail address", exact_phone: "the same phone number" };
+  var timer = null;
+  var asked = "";
+  function value(name) {
+    var input = form.elements.namedItem(name);
+    var text = input && "value" in input ? input.value.trim() : "";
+    return text === "" ? null : text;
+  }
+  function check() {
+    var body = {};
+    fields.forEach(function (name) {
+      body[name] = value(name);
+    });
+    if (!body.email && !body.phone && !body.mobile) {
+      box.hidden = true;
+      return;
+    }
+    var except = box.getAttribute("data-except");
+    if (except) {
+      body.lead_id = except;
+    }
+    var json = JSON.stringify(body);
+    if (json === asked) {
+      return;
+    }
+    asked = json;
+    fetch(box.getAttribute("data-duplicate-check"), {
+      method: "POST",
+      credentials: "same-origin",
+      headers: {
+        "Content-Type": "application/json",
+        "X-CSRF-Token": box.getAttribute("data-csrf") || "",
+        Accept: "application/json",
+      },
+      body: json,
+    })
+      .then(function (response) {
+        return response.ok ? response.json() : { data: [] };
+      })
+      .then(function (page) {
+        if (json !== asked) {
+          return;
+        }
+        box.textContent = "";
+        if (!page.data || page.data.length === 0) {
+          box.hidden = true;
+          return;
+        }
+        var title = document.createElement("strong");
+        title.textContent = "Possible duplicates";
+        box.appendChild(title);
+        var list = document.createElement("ul");
+        page.data.forEach(function (d) {
+          var item = document.createElement("li");
+          var link = document.createElement("a");
+          link.href = (d.record_type === "contact" ? "/contacts/" : "/leads/") + d.id;
+          link.textContent = d.name || d.email || d.id;
+          item.appendChild(link);
+          item.appendChild(
+            document.createTextNode(" (" + d.record_type + ", " + (rules[d.rule] || d.rule) + ")")
+          );
+          list.appendChild(item);
+        });
+        box.appendChild(list);
+        box.hidden = false;
+      })
+      .catch(function () {});
+  }
+  form.addEventListener("input", function (event) {
+    var name = event.target && event.target.name;
+    if (fields.indexOf(name) < 0) {
+      return;
+    }
+    window.clearTimeout(timer);
+    timer = window.setTimeout(check, 400);
+  });
+  check();
+})();

@@ -12,6 +12,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
 pub mod docs;
+pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
@@ -45,6 +46,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())
+        .merge(duplicates::routes())
         .merge(accounts::routes())
         .merge(contacts::routes())
         .merge(pipelines::routes())

@@ -256,6 +256,7 @@ impl FormRecord for Account {
         list: ("/accounts", "Accounts"),
         new: ("New account", "Create account"),
         blurb: "An account needs a name; everything else can wait.",
+        duplicate_check: false,
         sections: &[
             SectionDecl::card(
                 "company",

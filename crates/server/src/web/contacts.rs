@@ -155,6 +155,7 @@ impl FormRecord for Contact {
         list: ("/contacts", "Contacts"),
         new: ("New contact", "Create contact"),
         blurb: "A contact needs a name or an e-mail address; everything else can wait.",
+        duplicate_check: false,
         sections: &[
             SectionDecl::card(
                 "person",

@@ -212,6 +212,7 @@ impl FormRecord for Lead {
         list: ("/leads", "Leads"),
         new: ("New lead", "Create lead"),
         blurb: "A lead needs a name, a company name or an e-mail address; everything else can wait.",
+        duplicate_check: true,
         sections: &[
             SectionDecl::card(
                 "person",
@@ -312,6 +313,8 @@ struct DetailPage {
     can_delete: bool,
     timeline: Timeline,
     here: String,
+    /// Possible duplicates: link, name and what matched.
+    duplicates: Vec<(String, String, &'static str)>,
 }
 
 pub async fn show(
@@ -381,7 +384,22 @@ pub async fn show(
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead)
         .await?
         .values(&lead.custom_fields);
+    let duplicates = rivet_store::duplicates::of_lead(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?
+        .into_iter()
+        .map(|d| {
+            let (path, what) = match (d.record_type, d.rule.as_str()) {
+                ("contact", "exact_email") => ("/contacts", "contact with the same e-mail"),
+                ("contact", _) => ("/contacts", "contact with the same phone"),
+                (_, "exact_email") => ("/leads", "lead with the same e-mail"),
+                _ => ("/leads", "lead with the same phone"),
+            };
+            (format!("{path}/{}", d.id), d.name, what)
+        })
+        .collect();
     let page = DetailPage {
+        duplicates,
         layout: ctx.layout(display_name(&lead)),
         custom,
         timeline,

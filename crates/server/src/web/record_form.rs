@@ -243,6 +243,9 @@ pub(super) struct RecordForm {
     /// The record's delete button under the form, for records without a page of their own:
     /// the address it posts to and what the record is called.
     pub delete: Option<(String, &'static str)>,
+    /// Possible duplicates are looked up as the person's e-mail and phone are typed (the
+    /// record being edited, left out of its own, or empty for a new one).
+    pub duplicate_check: Option<String>,
 }
 
 impl RecordForm {
@@ -268,6 +271,7 @@ impl RecordForm {
             sections: Vec::new(),
             custom: Vec::new(),
             delete: None,
+            duplicate_check: None,
         }
     }
 }
@@ -316,6 +320,7 @@ mod tests {
             sections: Vec::new(),
             custom: Vec::new(),
             delete: Some(("/deals/1/delete".into(), "deal")),
+            duplicate_check: None,
         };
         let groups = vec![OptGroup {
             label: "Sales".into(),

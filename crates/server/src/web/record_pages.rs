@@ -229,6 +229,8 @@ pub struct FormDecl {
     /// The sentence under the heading.
     pub blurb: &'static str,
     pub sections: &'static [SectionDecl],
+    /// The form warns of possible duplicates as a person's e-mail and phone are typed.
+    pub duplicate_check: bool,
 }
 
 impl FormDecl {
@@ -333,6 +335,9 @@ impl Values {
             false => None,
         };
         let mut page = RecordForm::new(ctx, (decl.noun, decl.list), kind, decl.blurb, errors);
+        if decl.duplicate_check {
+            page.duplicate_check = Some(editing.map(|id| id.to_string()).unwrap_or_default());
+        }
         for section in decl.sections {
             let mut fields = Vec::new();
             for f in section.fields {

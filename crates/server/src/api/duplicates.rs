@@ -1,0 +1,99 @@
+//! Duplicate detection (issue 13 §2): a lead's possible duplicates, and those of a person being
+//! typed into a form, among the leads and contacts the caller may read
+//! (`rivet_store::duplicates`; the rules and keys are `rivet_domain::duplicates`).
+
+use crate::http::error::AppError;
+use crate::http::extract::{Auth, Json, parse_id};
+use crate::http::router::{Access, ApiRouter, get, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use rivet_domain::duplicates::Person;
+use rivet_domain::{Action, Resource};
+use rivet_store::Page;
+use rivet_store::duplicates::{self, Duplicate};
+use serde::Deserialize;
+use utoipa::ToSchema;
+
+const READ_LEADS: Access = Access::Allow(Resource::Leads, Action::Read);
+
+/// A person as a form holds it, to check before saving.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateCheck {
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub mobile: Option<String>,
+    pub company_name: Option<String>,
+    pub website: Option<String>,
+    /// The lead being edited, left out of its own duplicates.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub lead_id: Option<uuid::Uuid>,
+}
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .add(
+            get("/leads/{id}/duplicates", READ_LEADS)
+                .doc(
+                    "duplicates",
+                    "Possible duplicates of a lead among the leads and contacts the caller may \
+                     read, surest first, each with the rule that matched (exact_email: the same \
+                     address once normalized — case, Gmail dots and +tags; exact_phone: the \
+                     same number in E.164), its action (warn) and a confidence from 0 to 1 \
+                     (one page holding all of them)",
+                )
+                .returns_all::<Duplicate>(),
+            show_for_lead,
+        )
+        .add(
+            post("/duplicates/check", READ_LEADS)
+                .doc(
+                    "duplicates",
+                    "Possible duplicates of a person not saved yet (or of lead_id as it would \
+                     be after a change), as GET /leads/{id}/duplicates finds them: what the \
+                     lead form shows as its e-mail and phone are typed",
+                )
+                .body::<DuplicateCheck>()
+                .returns_all::<Duplicate>(),
+            check,
+        )
+}
+
+async fn show_for_lead(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<Page<Duplicate>>, AppError> {
+    Ok(Json(Page {
+        data: duplicates::of_lead(&app.store, &actor, parse_id(&id)?).await?,
+        next_cursor: None,
+    }))
+}
+
+async fn check(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<DuplicateCheck>,
+) -> Result<Json<Page<Duplicate>>, AppError> {
+    let person = Person {
+        first_name: body.first_name.as_deref(),
+        last_name: body.last_name.as_deref(),
+        email: body.email.as_deref(),
+        phone: body.phone.as_deref(),
+        company: body.company_name.as_deref(),
+        website: body.website.as_deref(),
+    };
+    let data = duplicates::of_person(
+        &app.store,
+        &actor,
+        (person, body.mobile.as_deref()),
+        body.lead_id,
+    )
+    .await?;
+    Ok(Json(Page {
+        data,
+        next_cursor: None,
+    }))
+}

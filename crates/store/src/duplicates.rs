@@ -1,0 +1,412 @@
+//! Duplicate detection's store side (issue 13 §2): the normalized match keys a lead or contact
+//! keeps in indexed columns (`email_key`, `phone_key`, `domain_key`, `name_key`,
+//! `company_key`, `name_block`; migration `m0017_match_keys`), written with the record and
+//! computed by `rivet_domain::duplicates::MatchKeys`, and the look-up of a record's possible
+//! duplicates: a few indexed equality probes on each table, in the caller's read scope, then
+//! the company's rules in Rust (`find_duplicates`). Until companies configure rules and a
+//! default country, the default rules apply (exact e-mail and exact phone → warn, against leads
+//! and contacts) and a phone is read as international (`+44 …`).
+
+use crate::query::iden;
+use crate::record::{self, Record};
+use crate::tables::{Contacts, Leads};
+use crate::{Result, Store, fetch_all};
+use rivet_domain::duplicates::{
+    Candidate, Found, MatchEntity, MatchKeys, MatchRule, Person, default_rules, find_duplicates,
+};
+use rivet_domain::ids::LeadId;
+use rivet_domain::{Action, Actor};
+use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Query, SelectStatement, Value};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use uuid::Uuid;
+
+/// The key columns, by name: the same in both tables.
+pub(crate) const KEY_COLUMNS: [&str; 6] = [
+    "email_key",
+    "phone_key",
+    "domain_key",
+    "name_key",
+    "company_key",
+    "name_block",
+];
+
+/// The columns that store `keys`, for a record's write.
+pub(crate) fn key_columns(keys: MatchKeys) -> Vec<(DynIden, Value)> {
+    let MatchKeys {
+        email,
+        phone,
+        domain,
+        name,
+        company,
+        name_block,
+    } = keys;
+    KEY_COLUMNS
+        .into_iter()
+        .zip([email, phone, domain, name, company, name_block])
+        .map(|(column, value)| (iden(Alias::new(column)), value.into()))
+        .collect()
+}
+
+/// The key columns of a lead or contact from its validated text fields and e-mail, with its
+/// company's name and website (a lead's own, a contact's account's).
+pub(crate) fn person_key_columns(
+    text: &[(&'static str, Option<String>)],
+    email: Option<&str>,
+    (company, website): (Option<&str>, Option<&str>),
+) -> Vec<(DynIden, Value)> {
+    let field = |name: &str| {
+        text.iter()
+            .find(|(f, _)| *f == name)
+            .and_then(|(_, v)| v.as_deref())
+    };
+    key_columns(keys_of(
+        Person {
+            first_name: field("first_name"),
+            last_name: field("last_name"),
+            email,
+            phone: field("phone"),
+            company: company.or(field("company_name")),
+            website: website.or(field("website")),
+        },
+        field("mobile"),
+    ))
+}
+
+/// The keys of a person as entered (the phone, else the mobile).
+pub(crate) fn keys_of(person: Person<'_>, mobile: Option<&str>) -> MatchKeys {
+    let person = Person {
+        phone: person.phone.or(mobile),
+        ..person
+    };
+    MatchKeys::of(&person, None)
+}
+
+/// A record found as a possible duplicate, as the API shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
+pub struct Duplicate {
+    /// `lead` or `contact`.
+    pub record_type: &'static str,
+    pub id: Uuid,
+    /// The person's name, else the e-mail address.
+    pub name: String,
+    pub email: Option<String>,
+    /// The rule that matched (`exact_email`, `exact_phone`, …).
+    pub rule: String,
+    /// What the rule does with a match: `allow`, `warn` or `block`.
+    pub action: String,
+    /// 1 for an exact rule, the similarity for the others.
+    pub confidence: f64,
+}
+
+#[derive(Debug, FromQueryResult)]
+struct KeyRow {
+    id: Uuid,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    email_key: Option<String>,
+    phone_key: Option<String>,
+    domain_key: Option<String>,
+    name_key: Option<String>,
+    company_key: Option<String>,
+    name_block: Option<String>,
+}
+
+impl KeyRow {
+    fn keys(&self) -> MatchKeys {
+        MatchKeys {
+            email: self.email_key.clone(),
+            phone: self.phone_key.clone(),
+            domain: self.domain_key.clone(),
+            name: self.name_key.clone(),
+            company: self.company_key.clone(),
+            name_block: self.name_block.clone(),
+        }
+    }
+
+    fn name(&self) -> String {
+        let person = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if person.is_empty() {
+            self.email.clone().unwrap_or_default()
+        } else {
+            person
+        }
+    }
+}
+
+/// How many candidates one probe of one table may bring: enough for a person's duplicates,
+/// few enough that a common key (a company with thousands of leads) stays a short read.
+const PROBE_LIMIT: u64 = 50;
+
+/// The rows of `table` sharing a key with `keys` (its id `except` left out), in `scope`.
+fn probe(
+    table: DynIden,
+    company: Uuid,
+    keys: &MatchKeys,
+    except: Uuid,
+    scope: Cond,
+) -> Option<SelectStatement> {
+    let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let mut any = Cond::any();
+    for (column, key) in [("email_key", &keys.email), ("phone_key", &keys.phone)] {
+        if let Some(key) = key {
+            any = any.add(col(column).eq(key.as_str()));
+        }
+    }
+    for (column, key) in [("domain_key", &keys.domain), ("company_key", &keys.company)] {
+        if let (Some(key), Some(block)) = (key, &keys.name_block) {
+            any = any.add(
+                col(column)
+                    .eq(key.as_str())
+                    .and(col("name_block").eq(block.as_str())),
+            );
+        }
+    }
+    if any.is_empty() {
+        return None;
+    }
+    let mut q = Query::select();
+    q.columns(
+        ["id", "first_name", "last_name", "email"]
+            .into_iter()
+            .chain(KEY_COLUMNS)
+            .map(|c| (table.clone(), Alias::new(c))),
+    )
+    .from(table.clone())
+    .cond_where(
+        Cond::all()
+            .add(col("company_id").eq(company))
+            .add(col("id").ne(except))
+            .add(any)
+            .add(scope),
+    )
+    .limit(PROBE_LIMIT);
+    Some(q)
+}
+
+/// The candidates of `R`'s table that the caller may read: none without read on it.
+async fn candidates<R: Record, C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    (table, entity): (DynIden, MatchEntity),
+    keys: &MatchKeys,
+    except: Uuid,
+) -> Result<Vec<Candidate<KeyRow>>> {
+    let Ok(scope) = record::scope::<R>(actor, Action::Read) else {
+        return Ok(Vec::new());
+    };
+    let Some(q) = probe(table, actor.company_id.uuid(), keys, except, scope) else {
+        return Ok(Vec::new());
+    };
+    let rows: Vec<KeyRow> = fetch_all(conn, &q).await?;
+    Ok(rows
+        .into_iter()
+        .map(|row| Candidate {
+            keys: row.keys(),
+            entity,
+            record: row,
+        })
+        .collect())
+}
+
+/// The possible duplicates of the lead `id` among the leads and contacts the caller may read,
+/// surest first. A lead the caller may not read is not found.
+pub async fn of_lead(store: &Store, actor: &Actor, id: LeadId) -> Result<Vec<Duplicate>> {
+    let lead = record::get::<crate::leads::Lead>(store, actor, id).await?;
+    let r = store.read(actor).await?;
+    let mut q = Query::select();
+    q.columns(
+        ["id", "first_name", "last_name", "email"]
+            .into_iter()
+            .chain(KEY_COLUMNS)
+            .map(Alias::new),
+    )
+    .from(Leads::Table)
+    .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
+    .and_where(Expr::col(Leads::Id).eq(lead.id));
+    let own: Vec<KeyRow> = fetch_all(r.conn(), &q).await?;
+    let Some(own) = own.first() else {
+        return Err(crate::StoreError::NotFound);
+    };
+    matches(r.conn(), actor, &own.keys(), Some(lead.id.uuid())).await
+}
+
+/// The possible duplicates of a person not saved yet (a form being typed), or of the lead
+/// `except` as it would be after a change, among the leads and contacts the caller may read.
+pub async fn of_person(
+    store: &Store,
+    actor: &Actor,
+    (person, mobile): (Person<'_>, Option<&str>),
+    except: Option<Uuid>,
+) -> Result<Vec<Duplicate>> {
+    let keys = keys_of(person, mobile);
+    let r = store.read(actor).await?;
+    matches(r.conn(), actor, &keys, except).await
+}
+
+/// The records sharing a key with `keys` that the rules call duplicates, surest first.
+async fn matches<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    keys: &MatchKeys,
+    except: Option<Uuid>,
+) -> Result<Vec<Duplicate>> {
+    let except = except.unwrap_or(Uuid::nil());
+    let mut found = candidates::<crate::leads::Lead, _>(
+        conn,
+        actor,
+        (iden(Leads::Table), MatchEntity::Leads),
+        keys,
+        except,
+    )
+    .await?;
+    found.extend(
+        candidates::<crate::contacts::Contact, _>(
+            conn,
+            actor,
+            (iden(Contacts::Table), MatchEntity::Contacts),
+            keys,
+            except,
+        )
+        .await?,
+    );
+    let rules: Vec<MatchRule> = default_rules();
+    let verdict = find_duplicates(&rules, keys, found);
+    Ok(verdict
+        .matches
+        .into_iter()
+        .map(
+            |Found {
+                 record,
+                 entity,
+                 matched,
+             }| Duplicate {
+                record_type: match entity {
+                    MatchEntity::Leads => "lead",
+                    MatchEntity::Contacts => "contact",
+                },
+                id: record.id,
+                name: record.name(),
+                email: record.email.clone(),
+                rule: matched.kind.as_str().to_owned(),
+                action: matched.action.as_str().to_owned(),
+                confidence: matched.confidence,
+            },
+        )
+        .collect())
+}
+
+#[derive(Debug, FromQueryResult)]
+struct PersonRow {
+    id: Uuid,
+    first_name: Option<String>,
+    last_name: Option<String>,
+    email: Option<String>,
+    phone: Option<String>,
+    mobile: Option<String>,
+    company: Option<String>,
+    website: Option<String>,
+}
+
+/// Rows read and written per round of [`backfill`].
+const BACKFILL_BATCH: u64 = 1_000;
+
+/// Fill the keys of every lead and contact that has none yet (`m0017_match_keys` on an
+/// existing database), a batch at a time in id order. Returns how many rows got keys.
+pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    let mut done = 0;
+    for lead_table in [true, false] {
+        let mut after: Option<Uuid> = None;
+        loop {
+            let mut q = Query::select();
+            if lead_table {
+                q.columns([
+                    Leads::Id,
+                    Leads::FirstName,
+                    Leads::LastName,
+                    Leads::Email,
+                    Leads::Phone,
+                    Leads::Mobile,
+                ])
+                .expr_as(Expr::col(Leads::CompanyName), "company")
+                .column(Leads::Website)
+                .from(Leads::Table);
+            } else {
+                // A contact's company is its account's name.
+                use crate::tables::Accounts;
+                q.columns([
+                    (Contacts::Table, Contacts::Id),
+                    (Contacts::Table, Contacts::FirstName),
+                    (Contacts::Table, Contacts::LastName),
+                    (Contacts::Table, Contacts::Email),
+                    (Contacts::Table, Contacts::Phone),
+                    (Contacts::Table, Contacts::Mobile),
+                ])
+                .expr_as(Expr::col((Accounts::Table, Accounts::Name)), "company")
+                .expr_as(Expr::col((Accounts::Table, Accounts::Domain)), "website")
+                .from(Contacts::Table)
+                .left_join(
+                    Accounts::Table,
+                    Expr::col((Accounts::Table, Accounts::CompanyId))
+                        .equals((Contacts::Table, Contacts::CompanyId))
+                        .and(
+                            Expr::col((Accounts::Table, Accounts::Id))
+                                .equals((Contacts::Table, Contacts::AccountId)),
+                        ),
+                );
+            }
+            let (table, id_col): (DynIden, DynIden) = if lead_table {
+                (iden(Leads::Table), iden(Leads::Id))
+            } else {
+                (iden(Contacts::Table), iden(Contacts::Id))
+            };
+            let id = Expr::col((table.clone(), id_col.clone()));
+            q.and_where(Expr::col((table.clone(), Alias::new("name_block"))).is_null())
+                .and_where(Expr::col((table.clone(), Alias::new("email_key"))).is_null())
+                .and_where(Expr::col((table.clone(), Alias::new("phone_key"))).is_null())
+                .order_by_expr(id.clone(), sea_orm::Order::Asc)
+                .limit(BACKFILL_BATCH);
+            if let Some(after) = after {
+                q.and_where(id.gt(after));
+            }
+            let rows: Vec<PersonRow> = fetch_all(conn, &q).await?;
+            let Some(last) = rows.last() else {
+                break;
+            };
+            after = Some(last.id);
+            for row in &rows {
+                let keys = keys_of(
+                    Person {
+                        first_name: row.first_name.as_deref(),
+                        last_name: row.last_name.as_deref(),
+                        email: row.email.as_deref(),
+                        phone: row.phone.as_deref(),
+                        company: row.company.as_deref(),
+                        website: row.website.as_deref(),
+                    },
+                    row.mobile.as_deref(),
+                );
+                if keys == MatchKeys::default() {
+                    continue;
+                }
+                let mut update = Query::update();
+                update
+                    .table(table.clone())
+                    .values(
+                        key_columns(keys)
+                            .into_iter()
+                            .map(|(c, v)| (c, Expr::val(v))),
+                    )
+                    .and_where(Expr::col(id_col.clone()).eq(row.id));
+                crate::exec(conn, &update).await?;
+                done += 1;
+            }
+        }
+    }
+    Ok(done)
+}

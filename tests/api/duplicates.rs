@@ -1,0 +1,284 @@
+//! Duplicate detection's first rules (issue 13 §2): a lead's possible duplicates among the
+//! leads and contacts the caller may read, by the normalized e-mail (case, Gmail dots and
+//! `+tags`) and phone (E.164), kept current on update, within scope and company; the keys of
+//! rows written before `m0017_match_keys` are filled by its backfill — on SQLite and
+//! PostgreSQL.
+
+use rivet_tests::serde_json::{Value, json};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+
+async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String {
+    let response = app.post(path, who, body).await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    json_of(response).await["id"].as_str().unwrap().to_owned()
+}
+
+/// `(record_type, id, rule)` of each duplicate of `lead`, surest first.
+async fn duplicates(app: &TestApp, who: &Session, lead: &str) -> Vec<(String, String, String)> {
+    let response = app.get(&format!("/leads/{lead}/duplicates"), who).await;
+    assert_eq!(response.status(), 200);
+    let page = json_of(response).await;
+    assert!(page["next_cursor"].is_null());
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            assert_eq!(d["action"], "warn", "{d}");
+            assert_eq!(d["confidence"], 1.0, "{d}");
+            (
+                d["record_type"].as_str().unwrap().to_owned(),
+                d["id"].as_str().unwrap().to_owned(),
+                d["rule"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+fn triple(record_type: &str, id: &str, rule: &str) -> (String, String, String) {
+    (record_type.into(), id.into(), rule.into())
+}
+
+async fn a_leads_duplicates_are_found_by_normalized_email_and_phone(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let ann = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "Ann.Lee+news@gmail.com"}),
+    )
+    .await;
+    let again = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Annie", "last_name": "Lee", "email": "annlee@googlemail.com",
+               "phone": "+44 20 7946 0958"}),
+    )
+    .await;
+    let contact = create(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"last_name": "Someone", "phone": "+44 (20) 7946-0958"}),
+    )
+    .await;
+    create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Other", "email": "ann.lee@example.com", "phone": "+1 555 0100"}),
+    )
+    .await;
+
+    let found = duplicates(&app, &admin, &again).await;
+    assert_eq!(found.len(), 2, "{found:?}");
+    assert!(
+        found.contains(&triple("lead", &ann, "exact_email")),
+        "{found:?}"
+    );
+    assert!(
+        found.contains(&triple("contact", &contact, "exact_phone")),
+        "{found:?}"
+    );
+    assert_eq!(
+        duplicates(&app, &admin, &ann).await,
+        [triple("lead", &again, "exact_email")]
+    );
+
+    // The keys follow the record: a changed e-mail matches no more.
+    let changed = app
+        .patch(
+            &format!("/leads/{again}"),
+            &admin,
+            json!({"email": "someone.else@gmail.com"}),
+        )
+        .await;
+    assert_eq!(changed.status(), 200);
+    assert_eq!(
+        duplicates(&app, &admin, &again).await,
+        [triple("contact", &contact, "exact_phone")]
+    );
+    assert!(duplicates(&app, &admin, &ann).await.is_empty());
+}
+
+async fn duplicates_stay_within_scope_and_company(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let admins = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Admin's", "email": "shared@acme.test"}),
+    )
+    .await;
+    let reps = create(
+        &app,
+        &rep,
+        "/leads",
+        json!({"last_name": "Rep's", "email": "SHARED@acme.test"}),
+    )
+    .await;
+    let other = app.other_company("Globex").await;
+    let theirs = create(
+        &app,
+        &other,
+        "/leads",
+        json!({"last_name": "Theirs", "email": "shared@acme.test"}),
+    )
+    .await;
+
+    // The rep may not read the admin's lead: it is not shown to them.
+    assert!(duplicates(&app, &rep, &reps).await.is_empty());
+    assert_eq!(
+        duplicates(&app, &admin, &reps).await,
+        [triple("lead", &admins, "exact_email")]
+    );
+    // Another company's lead is neither a duplicate nor readable.
+    assert!(duplicates(&app, &other, &theirs).await.is_empty());
+    assert_problem(
+        app.get(&format!("/leads/{theirs}/duplicates"), &admin)
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/leads/{admins}/duplicates"), &rep).await,
+        404,
+    )
+    .await;
+    assert_problem(app.get("/leads/not-an-id/duplicates", &admin).await, 404).await;
+}
+
+async fn rows_written_before_the_keys_get_them_from_the_backfill(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let first = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "First", "email": "first.last@gmail.com"}),
+    )
+    .await;
+    let second = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Second", "email": "firstlast@gmail.com"}),
+    )
+    .await;
+    // As an older version left them: no keys.
+    use sea_orm::ConnectionTrait;
+    let store = &app.state.store;
+    store
+        .system()
+        .execute_unprepared(
+            "UPDATE leads SET email_key = NULL, phone_key = NULL, domain_key = NULL, \
+             name_key = NULL, company_key = NULL, name_block = NULL",
+        )
+        .await
+        .unwrap();
+    assert!(duplicates(&app, &admin, &second).await.is_empty());
+    let filled = rivet_store::duplicates::backfill(store.system())
+        .await
+        .unwrap();
+    assert_eq!(filled, 2);
+    assert_eq!(
+        duplicates(&app, &admin, &second).await,
+        [triple("lead", &first, "exact_email")]
+    );
+    // Run again, it finds nothing left to fill.
+    assert_eq!(
+        rivet_store::duplicates::backfill(store.system())
+            .await
+            .unwrap(),
+        0
+    );
+}
+
+async fn a_person_being_typed_is_checked_before_saving(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let ann = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "email": "ann@example.com", "phone": "+1 415 555 0100"}),
+    )
+    .await;
+    let check = |body: Value| {
+        let request = app.post("/duplicates/check", &admin, body);
+        async move {
+            let response = request.await;
+            assert_eq!(response.status(), 200);
+            let page = json_of(response).await;
+            page["data"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["id"].as_str().unwrap().to_owned(),
+                        d["rule"].as_str().unwrap().to_owned(),
+                    )
+                })
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(
+        check(json!({"email": " ANN@example.com "})).await,
+        [(ann.clone(), "exact_email".to_owned())]
+    );
+    assert_eq!(
+        check(json!({"mobile": "+1 (415) 555-0100"})).await,
+        [(ann.clone(), "exact_phone".to_owned())]
+    );
+    // A lead being edited is not its own duplicate; nothing to match on is no match.
+    assert!(
+        check(json!({"email": "ann@example.com", "lead_id": ann}))
+            .await
+            .is_empty()
+    );
+    assert!(check(json!({"first_name": "Ann"})).await.is_empty());
+    assert!(check(json!({"email": "not an address"})).await.is_empty());
+
+    let problem = assert_problem(
+        app.post("/duplicates/check", &admin, json!({"emial": "x@y.z"}))
+            .await,
+        422,
+    )
+    .await;
+    assert!(problem["detail"].is_string());
+    // Without read on leads the check is refused.
+    let reader = app
+        .member_with_grants(
+            &admin,
+            "contact_readers",
+            json!([{"resource": "contacts", "action": "read", "scope": "all"}]),
+        )
+        .await;
+    assert_problem(
+        app.post(
+            "/duplicates/check",
+            &reader,
+            json!({"email": "ann@example.com"}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/leads/{ann}/duplicates"), &reader).await,
+        403,
+    )
+    .await;
+}
+
+both!(
+    a_person_being_typed_is_checked_before_saving,
+    a_leads_duplicates_are_found_by_normalized_email_and_phone,
+    duplicates_stay_within_scope_and_company,
+    rows_written_before_the_keys_get_them_from_the_backfill,
+);
