@@ -247,7 +247,7 @@ async fn a_person_being_typed_is_checked_before_saving(db: Db) {
     let problem = assert_problem(
         app.post("/duplicates/check", &admin, json!({"emial": "x@y.z"}))
             .await,
-        422,
+        400,
     )
     .await;
     assert!(problem["detail"].is_string());

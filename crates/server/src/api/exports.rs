@@ -60,12 +60,24 @@ pub async fn export_named(
     }
 }
 
+/// The lists an export can name.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum ExportEntity {
+    Leads,
+    Accounts,
+    Contacts,
+    Deals,
+    Tasks,
+    Activities,
+}
+
 /// What `GET /exports` reads besides the list's filters and sort.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct EntityParams {
-    /// The list: leads, accounts, contacts, deals, tasks or activities.
-    pub entity: String,
+    /// The list to export.
+    pub entity: ExportEntity,
 }
 
 pub fn routes() -> ApiRouter {
