@@ -41,6 +41,7 @@ pub enum ExportFormat {
 #[into_params(parameter_in = Query)]
 pub struct ExportParams {
     /// `csv` (the default) or `xlsx`.
+    #[param(inline)]
     pub format: Option<ExportFormat>,
     /// A saved view of the same list, whose query the other parameters refine.
     pub view: Option<uuid::Uuid>,

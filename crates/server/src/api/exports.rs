@@ -77,6 +77,7 @@ pub enum ExportEntity {
 #[into_params(parameter_in = Query)]
 pub struct EntityParams {
     /// The list to export.
+    #[param(inline)]
     pub entity: ExportEntity,
 }
 
