@@ -385,6 +385,49 @@ pub(crate) async fn setup(
         });
     }
 
+    // Duplicate check of a lead being typed (issue 13 §2): the e-mail and phone probes of both
+    // tables; a seeded last name with addresses and numbers that mostly match nothing.
+    let people: Vec<Value> = SEARCH_NAMES
+        .iter()
+        .enumerate()
+        .map(|(i, name)| {
+            json!({
+                "first_name": "Ann",
+                "last_name": name,
+                "email": format!("ann.{}.{i}@example.com", name.to_lowercase()),
+                "phone": format!("+1 415 555 01{:02}", i % 100),
+            })
+        })
+        .collect();
+    let (status, _) = client::send(
+        addr,
+        Method::POST,
+        "/api/v1/duplicates/check",
+        Some(&auth),
+        people.first(),
+    )
+    .await?;
+    let bodies = people
+        .iter()
+        .map(|p| serde_json::to_vec(p).map(Bytes::from))
+        .collect::<Result<Vec<_>, _>>()?;
+    if status.is_success() {
+        let mut check = Target::get(
+            DUPLICATE_CHECK,
+            addr,
+            "/api/v1/duplicates/check",
+            Some(auth.clone()),
+        );
+        check.method = Method::POST;
+        check.bodies = bodies;
+        targets.push(check);
+    } else {
+        skipped.push(Skipped {
+            label: DUPLICATE_CHECK,
+            reason: format!("answered {status}"),
+        });
+    }
+
     let lead = json!({
         "first_name": "Bench",
         "last_name": "Lead",
@@ -409,6 +452,8 @@ pub(crate) async fn setup(
 }
 
 const STAGE_MOVE: &str = "`PATCH /api/v1/deals/{id}` (stage move)";
+
+const DUPLICATE_CHECK: &str = "`POST /api/v1/duplicates/check` (e-mail and phone)";
 
 fn str_field<'v>(v: &'v Value, key: &str) -> Option<&'v str> {
     v.get(key).and_then(Value::as_str)

@@ -120,6 +120,35 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         );
     }
 
+    // Seeded leads have their duplicate keys: a lead's possible duplicates are looked up
+    // (the demo's e-mail addresses are one per person, so the first has none by e-mail).
+    let dupes = json_of(
+        app.get(
+            &format!("/leads/{}/duplicates", leads[0]["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    assert!(dupes["data"].is_array(), "{dupes}");
+    use sea_orm::ConnectionTrait as _;
+    let db = app.state.store.system();
+    let keyed = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) AS n FROM leads WHERE email_key IS NOT NULL",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get::<i64>("", "n")
+        .unwrap();
+    assert_eq!(
+        keyed as u64,
+        counts.leads * 2,
+        "both demo companies' leads have keys"
+    );
+
     // Another company sees none of it.
     assert!(all(&app, &acme, "/leads").await.is_empty());
     let id = leads[0]["id"].as_str().unwrap();

@@ -203,6 +203,16 @@ pub async fn seed(
     // A failed load reports its own error rather than a failure to index after it.
     let mut tables = loaded?;
     finished?;
+    // The keys duplicate detection looks leads and contacts up by (`m0017_match_keys`): the
+    // loader writes rows directly, so they are computed after it, as the migration does.
+    let keyed = Instant::now();
+    let keys = TableDone {
+        table: "match keys",
+        rows: rivet_store::duplicates::backfill(store.system()).await?,
+        seconds: keyed.elapsed().as_secs_f64(),
+    };
+    progress(&keys);
+    tables.push(keys);
     if store.backend() == Backend::Sqlite {
         let done = TableDone {
             table: "search index",

@@ -303,6 +303,7 @@ async fn matches<C: ConnectionTrait>(
 
 #[derive(Debug, FromQueryResult)]
 struct PersonRow {
+    company_id: Uuid,
     id: Uuid,
     first_name: Option<String>,
     last_name: Option<String>,
@@ -317,15 +318,17 @@ struct PersonRow {
 const BACKFILL_BATCH: u64 = 1_000;
 
 /// Fill the keys of every lead and contact that has none yet (`m0017_match_keys` on an
-/// existing database), a batch at a time in id order. Returns how many rows got keys.
+/// existing database), a batch at a time in primary-key order (`company_id, id`: each batch
+/// starts where the last ended, on the key's index). Returns how many rows got keys.
 pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
     let mut done = 0;
     for lead_table in [true, false] {
-        let mut after: Option<Uuid> = None;
+        let mut after: Option<(Uuid, Uuid)> = None;
         loop {
             let mut q = Query::select();
             if lead_table {
                 q.columns([
+                    Leads::CompanyId,
                     Leads::Id,
                     Leads::FirstName,
                     Leads::LastName,
@@ -340,6 +343,7 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
                 // A contact's company is its account's name.
                 use crate::tables::Accounts;
                 q.columns([
+                    (Contacts::Table, Contacts::CompanyId),
                     (Contacts::Table, Contacts::Id),
                     (Contacts::Table, Contacts::FirstName),
                     (Contacts::Table, Contacts::LastName),
@@ -360,25 +364,30 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
                         ),
                 );
             }
-            let (table, id_col): (DynIden, DynIden) = if lead_table {
-                (iden(Leads::Table), iden(Leads::Id))
+            let table: DynIden = if lead_table {
+                iden(Leads::Table)
             } else {
-                (iden(Contacts::Table), iden(Contacts::Id))
+                iden(Contacts::Table)
             };
-            let id = Expr::col((table.clone(), id_col.clone()));
-            q.and_where(Expr::col((table.clone(), Alias::new("name_block"))).is_null())
-                .and_where(Expr::col((table.clone(), Alias::new("email_key"))).is_null())
-                .and_where(Expr::col((table.clone(), Alias::new("phone_key"))).is_null())
-                .order_by_expr(id.clone(), sea_orm::Order::Asc)
+            let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+            q.and_where(col("name_block").is_null())
+                .and_where(col("email_key").is_null())
+                .and_where(col("phone_key").is_null())
+                .order_by_expr(col("company_id"), sea_orm::Order::Asc)
+                .order_by_expr(col("id"), sea_orm::Order::Asc)
                 .limit(BACKFILL_BATCH);
-            if let Some(after) = after {
-                q.and_where(id.gt(after));
+            if let Some((company, id)) = after {
+                q.cond_where(
+                    Cond::any()
+                        .add(col("company_id").gt(company))
+                        .add(col("company_id").eq(company).and(col("id").gt(id))),
+                );
             }
             let rows: Vec<PersonRow> = fetch_all(conn, &q).await?;
             let Some(last) = rows.last() else {
                 break;
             };
-            after = Some(last.id);
+            after = Some((last.company_id, last.id));
             for row in &rows {
                 let keys = keys_of(
                     Person {
@@ -402,7 +411,8 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
                             .into_iter()
                             .map(|(c, v)| (c, Expr::val(v))),
                     )
-                    .and_where(Expr::col(id_col.clone()).eq(row.id));
+                    .and_where(Expr::col(Alias::new("company_id")).eq(row.company_id))
+                    .and_where(Expr::col(Alias::new("id")).eq(row.id));
                 crate::exec(conn, &update).await?;
                 done += 1;
             }
