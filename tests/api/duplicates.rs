@@ -276,7 +276,45 @@ async fn a_person_being_typed_is_checked_before_saving(db: Db) {
     .await;
 }
 
+async fn a_crowd_at_one_company_does_not_hide_an_exact_match(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    // More Smiths at Acme than one probe reads: no default rule compares names and companies,
+    // so they are not candidates at all and the exact e-mail match is found.
+    for i in 0..55 {
+        create(
+            &app,
+            &admin,
+            "/leads",
+            json!({"first_name": format!("Sam{i}"), "last_name": "Smith",
+                   "company_name": "Acme Inc", "website": "https://acme.example"}),
+        )
+        .await;
+    }
+    let first = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Smith", "company_name": "Acme Inc",
+               "website": "https://acme.example", "email": "pat.smith@acme.example"}),
+    )
+    .await;
+    let second = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Smith", "company_name": "Acme Inc",
+               "website": "https://acme.example", "email": "Pat.Smith@acme.example"}),
+    )
+    .await;
+    assert_eq!(
+        duplicates(&app, &admin, &second).await,
+        [triple("lead", &first, "exact_email")]
+    );
+}
+
 both!(
+    a_crowd_at_one_company_does_not_hide_an_exact_match,
     a_person_being_typed_is_checked_before_saving,
     a_leads_duplicates_are_found_by_normalized_email_and_phone,
     duplicates_stay_within_scope_and_company,

@@ -12,7 +12,8 @@ use crate::record::{self, Record};
 use crate::tables::{Contacts, Leads};
 use crate::{Result, Store, fetch_all};
 use rivet_domain::duplicates::{
-    Candidate, Found, MatchEntity, MatchKeys, MatchRule, Person, default_rules, find_duplicates,
+    Candidate, Found, MatchEntity, MatchKeys, MatchRule, MatchRuleKind, Person, default_rules,
+    find_duplicates,
 };
 use rivet_domain::ids::LeadId;
 use rivet_domain::{Action, Actor};
@@ -143,23 +144,36 @@ impl KeyRow {
 /// few enough that a common key (a company with thousands of leads) stays a short read.
 const PROBE_LIMIT: u64 = 50;
 
-/// The rows of `table` sharing a key with `keys` (its id `except` left out), in `scope`.
+/// The rows of `table` sharing a key with `keys` (its id `except` left out), in `scope`: only
+/// the keys a rule of `rules` compares, so that the candidates of a rule nobody has (a crowd of
+/// Smiths at one company) cannot fill the probe's limit before an exact match.
 fn probe(
-    table: DynIden,
+    (table, rules): (DynIden, &[MatchRule]),
     company: Uuid,
     keys: &MatchKeys,
     except: Uuid,
     scope: Cond,
 ) -> Option<SelectStatement> {
     let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+    let ruled = |kind: MatchRuleKind| rules.iter().any(|r| r.kind == kind);
     let mut any = Cond::any();
-    for (column, key) in [("email_key", &keys.email), ("phone_key", &keys.phone)] {
-        if let Some(key) = key {
+    for (kind, column, key) in [
+        (MatchRuleKind::ExactEmail, "email_key", &keys.email),
+        (MatchRuleKind::ExactPhone, "phone_key", &keys.phone),
+    ] {
+        if let (true, Some(key)) = (ruled(kind), key) {
             any = any.add(col(column).eq(key.as_str()));
         }
     }
-    for (column, key) in [("domain_key", &keys.domain), ("company_key", &keys.company)] {
-        if let (Some(key), Some(block)) = (key, &keys.name_block) {
+    for (kind, column, key) in [
+        (MatchRuleKind::DomainAndName, "domain_key", &keys.domain),
+        (
+            MatchRuleKind::FuzzyNameAndCompany,
+            "company_key",
+            &keys.company,
+        ),
+    ] {
+        if let (true, Some(key), Some(block)) = (ruled(kind), key, &keys.name_block) {
             any = any.add(
                 col(column)
                     .eq(key.as_str())
@@ -193,14 +207,25 @@ fn probe(
 async fn candidates<R: Record, C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
-    (table, entity): (DynIden, MatchEntity),
+    (table, entity, rules): (DynIden, MatchEntity, &[MatchRule]),
     keys: &MatchKeys,
     except: Uuid,
 ) -> Result<Vec<Candidate<KeyRow>>> {
     let Ok(scope) = record::scope::<R>(actor, Action::Read) else {
         return Ok(Vec::new());
     };
-    let Some(q) = probe(table, actor.company_id.uuid(), keys, except, scope) else {
+    let rules: Vec<MatchRule> = rules
+        .iter()
+        .filter(|r| r.against.contains(&entity))
+        .cloned()
+        .collect();
+    let Some(q) = probe(
+        (table, &rules),
+        actor.company_id.uuid(),
+        keys,
+        except,
+        scope,
+    ) else {
         return Ok(Vec::new());
     };
     let rows: Vec<KeyRow> = fetch_all(conn, &q).await?;
@@ -257,10 +282,11 @@ async fn matches<C: ConnectionTrait>(
     except: Option<Uuid>,
 ) -> Result<Vec<Duplicate>> {
     let except = except.unwrap_or(Uuid::nil());
+    let rules: Vec<MatchRule> = default_rules();
     let mut found = candidates::<crate::leads::Lead, _>(
         conn,
         actor,
-        (iden(Leads::Table), MatchEntity::Leads),
+        (iden(Leads::Table), MatchEntity::Leads, &rules),
         keys,
         except,
     )
@@ -269,13 +295,12 @@ async fn matches<C: ConnectionTrait>(
         candidates::<crate::contacts::Contact, _>(
             conn,
             actor,
-            (iden(Contacts::Table), MatchEntity::Contacts),
+            (iden(Contacts::Table), MatchEntity::Contacts, &rules),
             keys,
             except,
         )
         .await?,
     );
-    let rules: Vec<MatchRule> = default_rules();
     let verdict = find_duplicates(&rules, keys, found);
     Ok(verdict
         .matches
