@@ -24,8 +24,11 @@ fn every_web_route_declares_a_permission_and_public_pages_are_listed() {
         public,
         [
             "GET /assets/web/{file}",
+            "GET /f/{key}",
+            "GET /f/{key}/embed",
             "GET /invite/{token}",
             "GET /login",
+            "POST /f/{key}",
             "POST /invite/{token}",
             "POST /login",
             "POST /logout",

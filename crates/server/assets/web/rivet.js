@@ -296,3 +296,48 @@ document.addEventListener("click", function (event) {
   });
   check();
 })();
+
+// The web form builder (Administration › Web forms): its preview follows the builder as it is
+// filled in — which fields show, their labels, which are required, the consent line.
+(function () {
+  var form = document.querySelector("form[data-form-builder]");
+  var preview = document.querySelector("[data-form-preview]");
+  if (!form || !preview) {
+    return;
+  }
+  function update() {
+    var name = form.querySelector("input[name=name]");
+    var heading = preview.querySelector("[data-preview-name]");
+    if (name && heading) {
+      heading.textContent = name.value.trim() || "New web form";
+    }
+    form.querySelectorAll("[data-builder-field]").forEach(function (row) {
+      var field = row.getAttribute("data-builder-field");
+      var item = preview.querySelector('[data-preview-field="' + field + '"]');
+      if (!item) {
+        return;
+      }
+      var shown = row.querySelector('input[name="show_' + field + '"]');
+      var label = row.querySelector('input[name="label_' + field + '"]');
+      var required = row.querySelector('input[name="required_' + field + '"]');
+      item.hidden = !(shown && shown.checked);
+      var text = item.querySelector("[data-preview-label]");
+      if (text && label) {
+        text.textContent = label.value.trim() || text.getAttribute("data-default");
+      }
+      var star = item.querySelector("[data-preview-required]");
+      if (star) {
+        star.hidden = !(required && required.checked);
+      }
+    });
+    var consent = form.querySelector("textarea[name=consent_text]");
+    var line = preview.querySelector("[data-preview-consent]");
+    if (consent && line) {
+      line.hidden = consent.value.trim() === "";
+      line.querySelector("[data-preview-consent-text]").textContent = consent.value.trim();
+    }
+  }
+  form.addEventListener("input", update);
+  form.addEventListener("change", update);
+  update();
+})();

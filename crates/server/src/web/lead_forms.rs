@@ -76,9 +76,28 @@ struct DonePage {
     back: String,
 }
 
+/// Where Rivet is reached: the configured public URL, else the host the request named (behind
+/// a trusted proxy, with the scheme it forwarded).
+pub fn base_url(app: &AppState, headers: &HeaderMap) -> String {
+    if app.config.public_url.is_some() {
+        return app.config.public_url();
+    }
+    let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
+    match header("host") {
+        Some(host) if !host.is_empty() && !host.contains(['/', ' ', '"', '<', '>']) => {
+            let scheme = match header("x-forwarded-proto") {
+                Some(proto @ ("http" | "https")) if app.config.trust_proxy => proto,
+                _ => "http",
+            };
+            format!("{scheme}://{host}")
+        }
+        _ => app.config.public_url(),
+    }
+}
+
 /// The address visitors post to.
-fn action(app: &AppState, key: &str) -> String {
-    format!("{}/f/{key}", app.config.public_url())
+fn action(base: &str, key: &str) -> String {
+    format!("{base}/f/{key}")
 }
 
 /// An active form by its key; a missing or switched-off one is not found.
@@ -92,9 +111,9 @@ async fn active_form(
     }
 }
 
-fn snippet(app: &AppState, form: &LeadForm) -> Snippet {
+fn snippet(base: &str, form: &LeadForm) -> Snippet {
     Snippet {
-        action: action(app, &form.key),
+        action: action(base, &form.key),
         fields: form.definition.fields.iter().map(Input::from).collect(),
         utms: UTM_FIELDS,
         honeypot: HONEYPOT,
@@ -103,18 +122,29 @@ fn snippet(app: &AppState, form: &LeadForm) -> Snippet {
     }
 }
 
+/// The HTML snippet of `form`, for the builder page to show.
+pub fn snippet_markup(base: &str, form: &LeadForm) -> Result<String, AppError> {
+    snippet(base, form)
+        .render()
+        .map_err(|e| AppError::Internal(anyhow::Error::new(e)))
+}
+
 /// `GET /f/{key}`: the form as a page of its own.
-pub async fn page(State(app): State<AppState>, Path(key): Path<String>) -> Response {
+pub async fn page(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
     match active_form(&app, &key).await {
-        Ok((_, form)) => form_page(&app, &form, Vec::new(), StatusCode::OK),
+        Ok((_, form)) => form_page(&base_url(&app, &headers), &form, Vec::new(), StatusCode::OK),
         Err(err) => not_found(err),
     }
 }
 
-fn form_page(app: &AppState, form: &LeadForm, errors: Vec<String>, status: StatusCode) -> Response {
-    let markup = match snippet(app, form).render() {
+fn form_page(base: &str, form: &LeadForm, errors: Vec<String>, status: StatusCode) -> Response {
+    let markup = match snippet_markup(base, form) {
         Ok(markup) => markup,
-        Err(e) => return AppError::Internal(anyhow::Error::new(e)).into_response(),
+        Err(err) => return err.into_response(),
     };
     html(
         status,
@@ -166,14 +196,19 @@ fn done_page(
 }
 
 /// `GET /f/{key}/embed`: the HTML to paste into a page of the company's site.
-pub async fn embed(State(app): State<AppState>, Path(key): Path<String>) -> Response {
-    match active_form(&app, &key).await {
-        Ok((_, form)) => match snippet(&app, &form).render() {
-            Ok(markup) => {
-                ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup).into_response()
-            }
-            Err(e) => AppError::Internal(anyhow::Error::new(e)).into_response(),
-        },
+pub async fn embed(
+    State(app): State<AppState>,
+    Path(key): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let markup = match active_form(&app, &key).await {
+        Ok((_, form)) => snippet_markup(&base_url(&app, &headers), &form),
+        Err(err) => Err(err),
+    };
+    match markup {
+        Ok(markup) => {
+            ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], markup).into_response()
+        }
         Err(err) => err.into_response(),
     }
 }
@@ -279,6 +314,7 @@ pub async fn submit(
     body: Bytes,
 ) -> Response {
     let origin = request_origin(&headers);
+    let base = base_url(&app, &headers);
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
@@ -310,7 +346,7 @@ pub async fn submit(
                 "Thank you",
                 "We have your details and will be in touch.",
                 Vec::new(),
-                &action(&app, &form.key),
+                &action(&base, &form.key),
             ),
         },
         Err(err) if json => err.into_response(),
@@ -320,7 +356,7 @@ pub async fn submit(
                 .iter()
                 .map(|e| format!("{}: {}", label_of(&form, &e.field), e.message))
                 .collect();
-            form_page(&app, &form, list, StatusCode::UNPROCESSABLE_ENTITY)
+            form_page(&base, &form, list, StatusCode::UNPROCESSABLE_ENTITY)
         }
         Err(err) => {
             let status = err.status();
@@ -330,7 +366,7 @@ pub async fn submit(
                 &problem.title,
                 &problem.detail,
                 Vec::new(),
-                &action(&app, &form.key),
+                &action(&base, &form.key),
             )
         }
     };

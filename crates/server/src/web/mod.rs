@@ -20,6 +20,7 @@ mod deals;
 mod detail;
 mod form;
 mod home;
+mod lead_form_admin;
 mod lead_forms;
 mod leads;
 mod list;
@@ -603,6 +604,36 @@ fn pages() -> Pages {
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)
     .get("/assets/web/{file}", Public, assets::serve)
+    .get(
+        "/admin/lead-forms",
+        Allow(Resource::Settings, Action::Read),
+        lead_form_admin::index,
+    )
+    .post(
+        "/admin/lead-forms",
+        Allow(Resource::Settings, Action::Update),
+        lead_form_admin::create,
+    )
+    .get(
+        "/admin/lead-forms/new",
+        Allow(Resource::Settings, Action::Read),
+        lead_form_admin::new,
+    )
+    .get(
+        "/admin/lead-forms/{id}",
+        Allow(Resource::Settings, Action::Read),
+        lead_form_admin::show,
+    )
+    .post(
+        "/admin/lead-forms/{id}",
+        Allow(Resource::Settings, Action::Update),
+        lead_form_admin::update,
+    )
+    .post(
+        "/admin/lead-forms/{id}/delete",
+        Allow(Resource::Settings, Action::Update),
+        lead_form_admin::delete,
+    )
     // Web-to-lead forms, for visitors of the company's site (no session is read: see
     // `crate::http::auth::PUBLIC_FORMS`).
     .get("/f/{key}", Public, lead_forms::page)

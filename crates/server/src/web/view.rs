@@ -118,6 +118,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Pipelines",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/lead-forms",
+                "Web forms",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (
