@@ -108,3 +108,68 @@ pub(super) async fn lead_form_steps(app: &TestApp, page: &Page<'_>) -> Result<()
 async fn the_form_builder_previews_live_and_its_form_makes_leads() {
     super::journey_on_both(super::Journey::LeadForms).await;
 }
+
+/// Administration › Duplicate rules over HTTP: the page shows the company's rules and saves
+/// what its table says, in its order, as `PUT /api/v1/duplicates/settings` would.
+async fn the_duplicate_rules_page_saves_the_companys_rules(db: rivet_tests::Db) {
+    use super::{get_page, post_form, web_sign_in};
+    let app = rivet_tests::spawn_app(db).await;
+    let (client, csrf) =
+        web_sign_in(&app, rivet_tests::ADMIN_EMAIL, rivet_tests::ADMIN_PASSWORD).await;
+    let page = get_page(&app, &client, "/admin/duplicate-rules").await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("Same e-mail address"), "{html}");
+
+    let response = post_form(
+        &app,
+        &client,
+        "/admin/duplicate-rules",
+        &[
+            ("csrf_token", &csrf),
+            ("on_exact_phone", "on"),
+            ("action_exact_phone", "block"),
+            ("leads_exact_phone", "on"),
+            ("position_exact_phone", "1"),
+            ("on_domain_and_name", "on"),
+            ("action_domain_and_name", "warn"),
+            ("threshold_domain_and_name", "0.85"),
+            ("leads_domain_and_name", "on"),
+            ("contacts_domain_and_name", "on"),
+            ("position_domain_and_name", "2"),
+            ("default_country", "gb"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let admin = app.admin().await;
+    let saved = json_of(app.get("/duplicates/settings", &admin).await).await;
+    assert_eq!(
+        saved,
+        serde_json::json!({"default_country": "GB", "rules": [
+            {"kind": "exact_phone", "action": "block", "against": ["leads"]},
+            {"kind": "domain_and_name", "action": "warn", "threshold": 0.85,
+             "against": ["leads", "contacts"]},
+        ]})
+    );
+    // A bad threshold or country: the page again, nothing saved.
+    for (field, value) in [
+        ("threshold_domain_and_name", "high"),
+        ("default_country", "XX"),
+    ] {
+        let mut fields = vec![
+            ("csrf_token", csrf.as_str()),
+            ("on_domain_and_name", "on"),
+            ("leads_domain_and_name", "on"),
+        ];
+        fields.push((field, value));
+        let response = post_form(&app, &client, "/admin/duplicate-rules", &fields).await;
+        assert_eq!(response.status(), 422, "{field}");
+    }
+    assert_eq!(
+        json_of(app.get("/duplicates/settings", &admin).await).await,
+        saved
+    );
+}
+
+rivet_tests::both!(the_duplicate_rules_page_saves_the_companys_rules);

@@ -18,6 +18,7 @@ mod custom_field_admin;
 mod custom_fields;
 mod deals;
 mod detail;
+mod duplicate_rules;
 mod form;
 mod home;
 mod lead_form_admin;
@@ -604,6 +605,16 @@ fn pages() -> Pages {
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)
     .get("/assets/web/{file}", Public, assets::serve)
+    .get(
+        "/admin/duplicate-rules",
+        Allow(Resource::Settings, Action::Read),
+        duplicate_rules::show,
+    )
+    .post(
+        "/admin/duplicate-rules",
+        Allow(Resource::Settings, Action::Update),
+        duplicate_rules::save,
+    )
     .get(
         "/admin/lead-forms",
         Allow(Resource::Settings, Action::Read),

@@ -119,6 +119,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 Need::Read(Resource::Settings),
             ),
             (
+                "/admin/duplicate-rules",
+                "Duplicate rules",
+                Need::Read(Resource::Settings),
+            ),
+            (
                 "/admin/lead-forms",
                 "Web forms",
                 Need::Read(Resource::Settings),
