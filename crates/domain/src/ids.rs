@@ -88,6 +88,8 @@ pub mod kind {
         Event,
         /// One delivery of an event to a webhook.
         Delivery,
+        /// An assignment rule (issue 13 §3).
+        AssignmentRule,
     }
 }
 
@@ -111,6 +113,7 @@ pub type SessionId = Id<kind::Session>;
 pub type JobId = Id<kind::Job>;
 pub type EventId = Id<kind::Event>;
 pub type DeliveryId = Id<kind::Delivery>;
+pub type AssignmentRuleId = Id<kind::AssignmentRule>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.
