@@ -27,6 +27,7 @@ use tempfile::TempDir;
 
 mod activities;
 mod admin_pages;
+mod assignment;
 mod board;
 mod custom_fields;
 mod deals;
@@ -1408,6 +1409,7 @@ enum Journey {
     AdminPipelines,
     Profile,
     Duplicates,
+    Assignment,
 }
 
 impl Journey {
@@ -1425,6 +1427,7 @@ impl Journey {
             Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
             Self::Profile => personal::profile_steps(app, page).await,
             Self::Duplicates => duplicates::duplicate_steps(app, page).await,
+            Self::Assignment => assignment::assignment_steps(app, page).await,
         }
     }
 }

@@ -118,6 +118,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Pipelines",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/assignment-rules",
+                "Assignment rules",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (
