@@ -6,8 +6,114 @@
 
 use super::{Page, sign_in_at};
 use anyhow::{Context, Result, ensure};
-use rivet_tests::{TestApp, json_of};
-use serde_json::Value;
+use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, TestApp, both, json_of, spawn_app};
+use serde_json::{Value, json};
+
+/// Post a form with the CSRF token.
+async fn post(
+    client: &reqwest::Client,
+    app: &TestApp,
+    path: &str,
+    csrf: &str,
+    pairs: &[(&str, &str)],
+) -> reqwest::Response {
+    let mut form = vec![("csrf_token", csrf)];
+    form.extend_from_slice(pairs);
+    super::post_form(app, client, path, &form).await
+}
+
+/// Over plain HTTP: a bad condition comes back next to its row with nothing saved, moving down,
+/// the fallback owner, deleting, and a sales rep refused the page.
+async fn the_rules_page_over_http(db: Db) {
+    let app = spawn_app(db).await;
+    let api = app.admin().await;
+    let rep = app.member(&api, "sales").await;
+    let (admin, csrf) = super::web_sign_in(&app, ADMIN_EMAIL, ADMIN_PASSWORD).await;
+    let me = api.user_id.to_string();
+    let response = post(
+        &admin,
+        &app,
+        "/admin/assignment-rules",
+        &csrf,
+        &[
+            ("name", "Big"),
+            ("active", "true"),
+            ("c0_op", ""),
+            ("c1_op", "range"),
+            ("c1_field", "city"),
+            ("c1_gte", "5"),
+            ("action_kind", "user"),
+            ("action_user", &me),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let page = response.text().await.unwrap();
+    assert!(page.contains(r#"id="c1-c1_op-error""#), "{page}");
+    assert!(rule_names(&app, &api).await.is_empty());
+    for name in ["One", "Two"] {
+        let response = post(
+            &admin,
+            &app,
+            "/admin/assignment-rules",
+            &csrf,
+            &[
+                ("name", name),
+                ("active", "true"),
+                ("c0_op", ""),
+                ("action_kind", "user"),
+                ("action_user", &me),
+            ],
+        )
+        .await;
+        assert_eq!(response.status(), 303, "{:?}", response.text().await);
+    }
+    let rules = json_of(app.get("/assignment-rules", &api).await).await;
+    let one = rules["data"][0]["id"].as_str().unwrap().to_owned();
+    let response = post(
+        &admin,
+        &app,
+        &format!("/admin/assignment-rules/{one}/move"),
+        &csrf,
+        &[("direction", "down")],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(rule_names(&app, &api).await, ["Two", "One"]);
+    let rep_id = rep.user_id.to_string();
+    let response = post(
+        &admin,
+        &app,
+        "/admin/assignment-rules/settings",
+        &csrf,
+        &[("fallback_owner_id", &rep_id)],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    let settings = json_of(app.get("/assignment-rules/settings", &api).await).await;
+    assert_eq!(settings["fallback_owner_id"], json!(rep.user_id));
+    let response = post(
+        &admin,
+        &app,
+        &format!("/admin/assignment-rules/{one}/delete"),
+        &csrf,
+        &[],
+    )
+    .await;
+    assert_eq!(response.status(), 303);
+    assert_eq!(rule_names(&app, &api).await, ["Two"]);
+    let page = super::get_page(&app, &admin, "/admin/assignment-rules").await;
+    assert_eq!(page.status(), 200);
+    assert!(page.text().await.unwrap().contains("Assign to"));
+
+    let rep_email = json_of(app.get(&format!("/users/{}", rep.user_id), &api).await).await;
+    let (rep_client, _) =
+        super::web_sign_in(&app, rep_email["email"].as_str().unwrap(), PASSWORD).await;
+    let page = super::get_page(&app, &rep_client, "/admin/assignment-rules").await;
+    assert_eq!(page.status(), 403);
+}
+
+both!(the_rules_page_over_http);
 
 async fn rule_names(app: &TestApp, api: &rivet_tests::Session) -> Vec<String> {
     let page = json_of(app.get("/assignment-rules", api).await).await;
