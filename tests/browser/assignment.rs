@@ -9,18 +9,7 @@ use anyhow::{Context, Result, ensure};
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, TestApp, both, json_of, spawn_app};
 use serde_json::{Value, json};
 
-/// Post a form with the CSRF token.
-async fn post(
-    client: &reqwest::Client,
-    app: &TestApp,
-    path: &str,
-    csrf: &str,
-    pairs: &[(&str, &str)],
-) -> reqwest::Response {
-    let mut form = vec![("csrf_token", csrf)];
-    form.extend_from_slice(pairs);
-    super::post_form(app, client, path, &form).await
-}
+use super::custom_fields::post_form as post;
 
 /// Over plain HTTP: a bad condition comes back next to its row with nothing saved, moving down,
 /// the fallback owner, deleting, and a sales rep refused the page.
