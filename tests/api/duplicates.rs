@@ -5,7 +5,7 @@
 //! PostgreSQL.
 
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{Db, Session, TestApp, assert_problem, both, json_of, spawn_app};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app};
 
 async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String {
     let response = app.post(path, who, body).await;
@@ -313,7 +313,294 @@ async fn a_crowd_at_one_company_does_not_hide_an_exact_match(db: Db) {
     );
 }
 
+/// How many leads the caller's list holds.
+async fn lead_count(app: &TestApp, who: &Session) -> usize {
+    let page = json_of(app.get("/leads?limit=200", who).await).await;
+    page["data"].as_array().unwrap().len()
+}
+
+fn rules(action: &str) -> Value {
+    json!({"default_country": null, "rules": [
+        {"kind": "exact_email", "action": action, "against": ["leads", "contacts"]},
+        {"kind": "exact_phone", "action": "warn", "against": ["leads"]},
+    ]})
+}
+
+async fn a_warning_rule_lists_its_matches_and_a_blocking_one_refuses_the_create(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let ann = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Lee", "email": "ann.lee@example.com"}),
+    )
+    .await;
+
+    // The defaults warn: the create goes on and lists the match.
+    let response = app
+        .post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Lee", "email": "ANN.LEE@example.com"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    let created = json_of(response).await;
+    assert_eq!(created["last_name"], "Lee");
+    let found = created["duplicates"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["id"], ann.as_str());
+    assert_eq!(found[0]["rule"], "exact_email");
+    assert_eq!(found[0]["action"], "warn");
+    assert_eq!(found[0]["confidence"], 1.0);
+    // Nothing like it: an empty list.
+    let response = app
+        .post("/leads", &admin, json!({"last_name": "Unique"}))
+        .await;
+    assert!(json_of(response).await.get("duplicates").is_none());
+    // A contact is screened too, against the leads.
+    let response = app
+        .post(
+            "/contacts",
+            &admin,
+            json!({"last_name": "Lee", "email": "ann.lee@example.com"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert_eq!(
+        json_of(response).await["duplicates"]
+            .as_array()
+            .unwrap()
+            .len(),
+        2
+    );
+    let before = lead_count(&app, &admin).await;
+
+    // The admin makes the e-mail rule block.
+    let response = app
+        .put("/duplicates/settings", &admin, rules("block"))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    assert_eq!(
+        json_of(app.get("/duplicates/settings", &admin).await).await,
+        rules("block")
+    );
+    let problem = assert_problem(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Lee", "email": "ann.lee@EXAMPLE.com"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    assert_eq!(problem["type"], "https://rivet.dev/problems/duplicate");
+    let matches = problem["duplicates"].as_array().unwrap();
+    assert_eq!(matches.len(), 3, "{problem}");
+    assert!(matches.iter().all(|m| m["action"] == "block"), "{problem}");
+    assert!(
+        problem["detail"].as_str().unwrap().contains("exact_email"),
+        "{problem}"
+    );
+    assert_eq!(lead_count(&app, &admin).await, before, "nothing was saved");
+    assert_problem(
+        app.post(
+            "/contacts",
+            &admin,
+            json!({"last_name": "Lee", "email": "ann.lee@example.com"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+    // A rule that allows lets the create through without a word.
+    app.put("/duplicates/settings", &admin, rules("allow"))
+        .await;
+    let response = app
+        .post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Lee", "email": "ann.lee@example.com"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201);
+    assert!(json_of(response).await.get("duplicates").is_none());
+    // The change is audited.
+    let audit = json_of(app.get("/audit?resource=settings", &admin).await).await;
+    assert!(audit["data"].as_array().unwrap().len() >= 2, "{audit}");
+}
+
+async fn duplicate_settings_are_checked_and_belong_to_one_company(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let defaults = json_of(app.get("/duplicates/settings", &admin).await).await;
+    assert_eq!(
+        defaults,
+        json!({"default_country": null, "rules": [
+            {"kind": "exact_email", "action": "warn", "against": ["leads", "contacts"]},
+            {"kind": "exact_phone", "action": "warn", "against": ["leads", "contacts"]},
+        ]})
+    );
+    for (body, field) in [
+        (
+            json!({"default_country": "Narnia", "rules": []}),
+            "default_country",
+        ),
+        (
+            json!({"default_country": null, "rules": [
+                {"kind": "exact_email", "action": "warn", "threshold": 0.8, "against": ["leads"]}]}),
+            "rules[0].threshold",
+        ),
+        (
+            json!({"default_country": null, "rules": [
+                {"kind": "domain_and_name", "action": "warn", "threshold": 1.5, "against": ["leads"]}]}),
+            "rules[0].threshold",
+        ),
+        (
+            json!({"default_country": null, "rules": [
+                {"kind": "exact_phone", "action": "block", "against": []}]}),
+            "rules[0].against",
+        ),
+    ] {
+        let problem =
+            assert_problem(app.put("/duplicates/settings", &admin, body).await, 422).await;
+        assert_eq!(fields_of(&problem), [field], "{problem}");
+    }
+    let problem = assert_problem(
+        app.put(
+            "/duplicates/settings",
+            &admin,
+            json!({"default_country": null, "rules": [
+                {"kind": "exact_fax", "action": "warn", "against": ["leads"]}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["rules[0].kind"], "{problem}");
+    let problem = assert_problem(
+        app.put("/duplicates/settings", &admin, json!({"rules": "all"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["rules"], "{problem}");
+    assert_problem(
+        app.put(
+            "/duplicates/settings",
+            &admin,
+            json!({"default_country": null, "rules": [], "extra": 1}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert_eq!(
+        json_of(app.get("/duplicates/settings", &admin).await).await,
+        defaults,
+        "nothing was saved"
+    );
+    // A sales rep reads leads but not the company's settings.
+    let rep = app.member(&admin, "sales").await;
+    assert_problem(app.get("/duplicates/settings", &rep).await, 403).await;
+    assert_problem(
+        app.put("/duplicates/settings", &rep, rules("block")).await,
+        403,
+    )
+    .await;
+
+    // One company's rules are its own.
+    let other = app.other_company("Globex").await;
+    let mut gb = rules("block");
+    gb["default_country"] = json!("gb");
+    let saved = json_of(app.put("/duplicates/settings", &other, gb).await).await;
+    assert_eq!(saved["default_country"], "GB");
+    assert_eq!(
+        json_of(app.get("/duplicates/settings", &admin).await).await,
+        defaults
+    );
+    create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "A", "email": "same@x.test"}),
+    )
+    .await;
+    create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "B", "email": "same@x.test"}),
+    )
+    .await;
+    create(
+        &app,
+        &other,
+        "/leads",
+        json!({"last_name": "C", "email": "same@x.test"}),
+    )
+    .await;
+    assert_problem(
+        app.post(
+            "/leads",
+            &other,
+            json!({"last_name": "D", "email": "same@x.test"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+}
+
+async fn a_default_country_keys_national_phone_numbers(db: Db) {
+    let app = spawn_app(db).await;
+    let _workers = app.start_workers();
+    let admin = app.admin().await;
+    // Without a country, a number without + gives no key.
+    let national = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Local", "phone": "020 7946 0958"}),
+    )
+    .await;
+    let body = json!({"last_name": "Intl", "phone": "+44 20 7946 0958"});
+    async fn check(app: &TestApp, admin: &Session, body: &Value) -> usize {
+        let page = json_of(app.post("/duplicates/check", admin, body.clone()).await).await;
+        page["data"].as_array().unwrap().len()
+    }
+    assert_eq!(check(&app, &admin, &body).await, 0);
+
+    let mut gb = rules("warn");
+    gb["default_country"] = json!("GB");
+    gb["rules"][1]["against"] = json!(["leads", "contacts"]);
+    assert_eq!(
+        app.put("/duplicates/settings", &admin, gb).await.status(),
+        200
+    );
+    // A job re-keys the stored leads in the new country.
+    let mut found = 0;
+    for _ in 0..100 {
+        found = check(&app, &admin, &body).await;
+        if found == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    assert_eq!(found, 1, "the national number was re-keyed");
+    // New records are keyed in the country at once.
+    let created = json_of(app.post("/leads", &admin, body.clone()).await).await;
+    let found = created["duplicates"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{created}");
+    assert_eq!(found[0]["id"], national.as_str());
+}
+
 both!(
+    a_warning_rule_lists_its_matches_and_a_blocking_one_refuses_the_create,
+    duplicate_settings_are_checked_and_belong_to_one_company,
+    a_default_country_keys_national_phone_numbers,
     a_crowd_at_one_company_does_not_hide_an_exact_match,
     a_person_being_typed_is_checked_before_saving,
     a_leads_duplicates_are_found_by_normalized_email_and_phone,

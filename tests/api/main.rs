@@ -18,6 +18,7 @@ mod events;
 mod export;
 mod ids;
 mod input;
+mod intake;
 mod jobs;
 mod leads;
 mod list_sorts;

@@ -340,6 +340,14 @@ impl TestApp {
     }
 
     /// The first company's admin.
+    /// Run the job workers and the event dispatcher, as `rivet serve` does, until the returned
+    /// sender is dropped or sends `true`.
+    pub fn start_workers(&self) -> tokio::sync::watch::Sender<bool> {
+        let (stop, rx) = tokio::sync::watch::channel(false);
+        rivet_server::worker::spawn(self.state.clone(), rx);
+        stop
+    }
+
     pub async fn admin(&self) -> Session {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }

@@ -171,6 +171,52 @@ pub fn validate_rules(rules: &[MatchRule]) -> Result<(), FieldErrors> {
     errors.into_result()
 }
 
+/// A company's duplicate detection: its ordered rules, and the country a phone number written
+/// without `+` is read in (none: such a number gives no phone key).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct DuplicateSettings {
+    /// ISO 3166-1 alpha-2 code, e.g. `GB`; null for none.
+    #[schema(example = "GB")]
+    pub default_country: Option<String>,
+    /// The rules in order: the first that matches a pair decides.
+    pub rules: Vec<MatchRule>,
+}
+
+impl Default for DuplicateSettings {
+    /// What a new company starts with: [`default_rules`] and no default country.
+    fn default() -> Self {
+        Self {
+            default_country: None,
+            rules: default_rules(),
+        }
+    }
+}
+
+impl DuplicateSettings {
+    /// Checks the rules and the country; the country comes back upper-case.
+    pub fn validate(mut self) -> Result<Self, FieldErrors> {
+        let mut errors = validate_rules(&self.rules).err().unwrap_or_default();
+        if let Some(code) = self.default_country.take() {
+            match Country::parse(&code) {
+                Ok(country) => self.default_country = Some(country.as_str().to_owned()),
+                Err(_) => errors.add(
+                    "default_country",
+                    "must be an ISO 3166-1 alpha-2 country code such as GB or US",
+                ),
+            }
+        }
+        errors.into_result().map(|()| self)
+    }
+
+    /// The country phone numbers are read in.
+    pub fn country(&self) -> Option<Country> {
+        self.default_country
+            .as_deref()
+            .and_then(|c| Country::parse(c).ok())
+    }
+}
+
 /// The fields of a person record (a lead or a contact) that duplicate detection reads, as
 /// entered.
 #[derive(Debug, Clone, Copy, Default)]

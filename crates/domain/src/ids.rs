@@ -88,6 +88,8 @@ pub mod kind {
         Event,
         /// One delivery of an event to a webhook.
         Delivery,
+        /// A web-to-lead form.
+        LeadForm,
         /// An assignment rule (issue 13 §3).
         AssignmentRule,
     }
@@ -113,6 +115,7 @@ pub type SessionId = Id<kind::Session>;
 pub type JobId = Id<kind::Job>;
 pub type EventId = Id<kind::Event>;
 pub type DeliveryId = Id<kind::Delivery>;
+pub type LeadFormId = Id<kind::LeadForm>;
 pub type AssignmentRuleId = Id<kind::AssignmentRule>;
 
 impl<K> Id<K> {

@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod events;
 pub mod ids;
 pub mod jobs;
+pub mod lead_forms;
 pub mod leads;
 pub mod normalize;
 pub mod permissions;

@@ -132,10 +132,23 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             .map(|report| json!(report))
             .map_err(|e| format!("pruning failed: {e}")),
         TEST_ECHO => echo(job, progress).await,
+        rivet_store::duplicates::REKEY_JOB => rekey(state, job).await,
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),
     }
+}
+
+/// Recompute a company's match keys (its default country changed).
+async fn rekey(state: &AppState, job: &Job) -> Result<Value, String> {
+    let company = job
+        .company_id
+        .map(rivet_domain::ids::CompanyId::from_uuid)
+        .ok_or("a re-key job needs a company")?;
+    rivet_store::duplicates::rekey(state.store.system(), company)
+        .await
+        .map(|rows| json!({ "rows": rows }))
+        .map_err(|e| format!("re-keying failed: {e}"))
 }
 
 async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {

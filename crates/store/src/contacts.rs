@@ -286,24 +286,41 @@ impl Write for Contact {
         if let (true, Some(account)) = (data.is_primary, data.account_id) {
             unset_other_primaries(tx, actor, account, id).await?;
         }
-        // A contact's company, for duplicate detection, is its account's name and domain.
-        let account = match data.account_id {
-            Some(account) => accounts::name_and_domain(tx.conn(), actor, account).await?,
-            None => None,
-        };
+        let settings = crate::duplicates::settings_in(tx.conn(), actor.company_id).await?;
+        let keys =
+            <Self as crate::intake::Screened>::match_keys(tx, actor, data, settings.country())
+                .await?;
         let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner, before)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
             .collect();
-        columns.extend(crate::duplicates::person_key_columns(
+        columns.extend(crate::duplicates::key_columns(keys));
+        Ok(columns)
+    }
+}
+
+/// A contact's match keys: its company, for duplicate detection, is its account's name and
+/// domain.
+impl crate::intake::Screened for Contact {
+    async fn match_keys(
+        tx: &Tx,
+        actor: &Actor,
+        data: &ContactData,
+        country: Option<rivet_domain::normalize::Country>,
+    ) -> Result<rivet_domain::duplicates::MatchKeys> {
+        let account = match data.account_id {
+            Some(account) => accounts::name_and_domain(tx.conn(), actor, account).await?,
+            None => None,
+        };
+        Ok(crate::duplicates::person_keys(
             &data.text,
             data.email.as_ref().map(|e| e.as_str()),
             (
                 account.as_ref().map(|(name, _)| name.as_str()),
                 account.as_ref().and_then(|(_, domain)| domain.as_deref()),
             ),
-        ));
-        Ok(columns)
+            country,
+        ))
     }
 }
 

@@ -3,23 +3,30 @@
 //! `company_key`, `name_block`; migration `m0017_match_keys`), written with the record and
 //! computed by `rivet_domain::duplicates::MatchKeys`, and the look-up of a record's possible
 //! duplicates: a few indexed equality probes on each table, in the caller's read scope, then
-//! the company's rules in Rust (`find_duplicates`). Until companies configure rules and a
-//! default country, the default rules apply (exact e-mail and exact phone → warn, against leads
-//! and contacts) and a phone is read as international (`+44 …`).
+//! the company's rules in Rust (`find_duplicates`). A company's rules and default country are
+//! its [`DuplicateSettings`] (`duplicate_settings`; until an admin saves some, the default
+//! rules — exact e-mail and exact phone → warn, against leads and contacts — and no country,
+//! so that only a phone written with `+` gets a key). Changing the country re-keys the
+//! company's leads and contacts in a job ([`REKEY_JOB`]).
 
 use crate::query::iden;
 use crate::record::{self, Record};
+use crate::tables::DuplicateSettings as SettingsTable;
 use crate::tables::{Contacts, Leads};
 use crate::{Result, Store, fetch_all};
+use crate::{exec, fetch_optional, now};
 use rivet_domain::duplicates::{
-    Candidate, Found, MatchEntity, MatchKeys, MatchRule, MatchRuleKind, Person, default_rules,
-    find_duplicates,
+    Candidate, DuplicateSettings, Found, MatchAction, MatchEntity, MatchKeys, MatchRule,
+    MatchRuleKind, Person, find_duplicates,
 };
-use rivet_domain::ids::LeadId;
-use rivet_domain::{Action, Actor};
+use rivet_domain::ids::{CompanyId, LeadId};
+use rivet_domain::normalize::Country;
+use rivet_domain::{Action, Actor, Resource};
+use sea_orm::sea_query::OnConflict;
 use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Query, SelectStatement, Value};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
+use std::collections::HashMap;
 use uuid::Uuid;
 
 /// The key columns, by name: the same in both tables.
@@ -55,13 +62,25 @@ pub(crate) fn person_key_columns(
     text: &[(&'static str, Option<String>)],
     email: Option<&str>,
     (company, website): (Option<&str>, Option<&str>),
+    country: Option<Country>,
 ) -> Vec<(DynIden, Value)> {
+    key_columns(person_keys(text, email, (company, website), country))
+}
+
+/// The keys of a lead or contact from its validated text fields and e-mail, with its company's
+/// name and website, phones read in `country`.
+pub(crate) fn person_keys(
+    text: &[(&'static str, Option<String>)],
+    email: Option<&str>,
+    (company, website): (Option<&str>, Option<&str>),
+    country: Option<Country>,
+) -> MatchKeys {
     let field = |name: &str| {
         text.iter()
             .find(|(f, _)| *f == name)
             .and_then(|(_, v)| v.as_deref())
     };
-    key_columns(keys_of(
+    keys_of(
         Person {
             first_name: field("first_name"),
             last_name: field("last_name"),
@@ -71,16 +90,98 @@ pub(crate) fn person_key_columns(
             website: website.or(field("website")),
         },
         field("mobile"),
-    ))
+        country,
+    )
 }
 
-/// The keys of a person as entered (the phone, else the mobile).
-pub(crate) fn keys_of(person: Person<'_>, mobile: Option<&str>) -> MatchKeys {
+/// The keys of a person as entered (the phone, else the mobile), phones read in `country`.
+pub fn keys_of(person: Person<'_>, mobile: Option<&str>, country: Option<Country>) -> MatchKeys {
     let person = Person {
         phone: person.phone.or(mobile),
         ..person
     };
-    MatchKeys::of(&person, None)
+    MatchKeys::of(&person, country)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct SettingsRow {
+    settings: String,
+}
+
+/// The duplicate settings of `company` (the defaults until its admin saves some).
+pub async fn settings_in<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+) -> Result<DuplicateSettings> {
+    let row: Option<SettingsRow> = fetch_optional(
+        conn,
+        Query::select()
+            .column(SettingsTable::Settings)
+            .from(SettingsTable::Table)
+            .and_where(Expr::col(SettingsTable::CompanyId).eq(company)),
+    )
+    .await?;
+    Ok(row
+        .and_then(|r| serde_json::from_str(&r.settings).ok())
+        .unwrap_or_default())
+}
+
+/// The caller's company's duplicate settings.
+pub async fn settings(store: &Store, actor: &Actor) -> Result<DuplicateSettings> {
+    let r = store.read(actor).await?;
+    settings_in(r.conn(), actor.company_id).await
+}
+
+/// The job that recomputes a company's match keys after its default country changed.
+pub const REKEY_JOB: &str = "duplicates.rekey";
+
+/// Replace the caller's company's duplicate settings (validated by the caller), audited. A new
+/// default country re-keys the company's leads and contacts in a job ([`REKEY_JOB`]), enqueued
+/// in the same transaction.
+pub async fn put_settings(
+    store: &Store,
+    actor: &Actor,
+    settings: &DuplicateSettings,
+) -> Result<DuplicateSettings> {
+    let tx = store.write(actor).await?;
+    let before = settings_in(tx.conn(), actor.company_id).await?;
+    let json = serde_json::to_string(settings)
+        .map_err(|e| crate::StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(SettingsTable::Table)
+            .columns([
+                SettingsTable::CompanyId,
+                SettingsTable::Settings,
+                SettingsTable::UpdatedAt,
+            ])
+            .values_panic([actor.company_id.into(), json.into(), now().into()])
+            .on_conflict(
+                OnConflict::column(SettingsTable::CompanyId)
+                    .update_columns([SettingsTable::Settings, SettingsTable::UpdatedAt])
+                    .to_owned(),
+            ),
+    )
+    .await?;
+    tx.audit(
+        Resource::Settings,
+        actor.company_id,
+        Action::Update,
+        serde_json::to_value(&before).ok().as_ref(),
+        serde_json::to_value(settings).ok().as_ref(),
+    )
+    .await?;
+    if before.default_country != settings.default_country {
+        crate::jobs::enqueue(
+            &tx,
+            crate::jobs::NewJob::new(REKEY_JOB, serde_json::json!({}))
+                .for_company(actor.company_id),
+        )
+        .await?;
+    }
+    tx.commit().await?;
+    Ok(settings.clone())
 }
 
 /// A record found as a possible duplicate, as the API shows it.
@@ -258,7 +359,16 @@ pub async fn of_lead(store: &Store, actor: &Actor, id: LeadId) -> Result<Vec<Dup
     let Some(own) = own.first() else {
         return Err(crate::StoreError::NotFound);
     };
-    matches(r.conn(), actor, &own.keys(), Some(lead.id.uuid())).await
+    let settings = settings_in(r.conn(), actor.company_id).await?;
+    Ok(matches(
+        r.conn(),
+        actor,
+        &settings.rules,
+        &own.keys(),
+        Some(lead.id.uuid()),
+    )
+    .await?
+    .1)
 }
 
 /// The possible duplicates of a person not saved yet (a form being typed), or of the lead
@@ -269,24 +379,43 @@ pub async fn of_person(
     (person, mobile): (Person<'_>, Option<&str>),
     except: Option<Uuid>,
 ) -> Result<Vec<Duplicate>> {
-    let keys = keys_of(person, mobile);
     let r = store.read(actor).await?;
-    matches(r.conn(), actor, &keys, except).await
+    let settings = settings_in(r.conn(), actor.company_id).await?;
+    let keys = keys_of(person, mobile, settings.country());
+    Ok(matches(r.conn(), actor, &settings.rules, &keys, except)
+        .await?
+        .1)
 }
 
-/// The records sharing a key with `keys` that the rules call duplicates, surest first.
+/// What the company's rules say about a record about to be saved with `keys` (`except` being
+/// the record itself on an update): the strongest action of the matches among the leads and
+/// contacts the caller may read (`allow` when none), and the matches whose rule warns or
+/// blocks, surest first. The intake pipeline refuses a `block` and reports a `warn`.
+pub async fn screen<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    rules: &[MatchRule],
+    keys: &MatchKeys,
+) -> Result<(MatchAction, Vec<Duplicate>)> {
+    let (action, mut found) = matches(conn, actor, rules, keys, None).await?;
+    found.retain(|d| d.action != MatchAction::Allow.as_str());
+    Ok((action, found))
+}
+
+/// The records sharing a key with `keys` that `rules` call duplicates, surest first, with the
+/// strongest action among them.
 async fn matches<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
+    rules: &[MatchRule],
     keys: &MatchKeys,
     except: Option<Uuid>,
-) -> Result<Vec<Duplicate>> {
+) -> Result<(MatchAction, Vec<Duplicate>)> {
     let except = except.unwrap_or(Uuid::nil());
-    let rules: Vec<MatchRule> = default_rules();
     let mut found = candidates::<crate::leads::Lead, _>(
         conn,
         actor,
-        (iden(Leads::Table), MatchEntity::Leads, &rules),
+        (iden(Leads::Table), MatchEntity::Leads, rules),
         keys,
         except,
     )
@@ -295,14 +424,14 @@ async fn matches<C: ConnectionTrait>(
         candidates::<crate::contacts::Contact, _>(
             conn,
             actor,
-            (iden(Contacts::Table), MatchEntity::Contacts, &rules),
+            (iden(Contacts::Table), MatchEntity::Contacts, rules),
             keys,
             except,
         )
         .await?,
     );
-    let verdict = find_duplicates(&rules, keys, found);
-    Ok(verdict
+    let verdict = find_duplicates(rules, keys, found);
+    let duplicates = verdict
         .matches
         .into_iter()
         .map(
@@ -323,7 +452,8 @@ async fn matches<C: ConnectionTrait>(
                 confidence: matched.confidence,
             },
         )
-        .collect())
+        .collect();
+    Ok((verdict.action, duplicates))
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -343,10 +473,40 @@ struct PersonRow {
 const BACKFILL_BATCH: u64 = 1_000;
 
 /// Fill the keys of every lead and contact that has none yet (`m0017_match_keys` on an
-/// existing database), a batch at a time in primary-key order (`company_id, id`: each batch
-/// starts where the last ended, on the key's index). Returns how many rows got keys.
+/// existing database, rows a seeder loaded), a batch at a time in primary-key order
+/// (`company_id, id`: each batch starts where the last ended, on the key's index), each
+/// company's phones read in its default country. Returns how many rows got keys.
 pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    write_keys(conn, None, Countries::Settings).await
+}
+
+/// [`backfill`] as migration `m0017_match_keys` runs it: before any company had settings (their
+/// table is `m0018_intake`'s), so with no default country.
+pub(crate) async fn backfill_without_settings<C: ConnectionTrait>(conn: &C) -> Result<u64> {
+    write_keys(conn, None, Countries::None).await
+}
+
+/// Where [`write_keys`] finds a company's default country.
+#[derive(Clone, Copy, PartialEq)]
+enum Countries {
+    Settings,
+    None,
+}
+
+/// Recompute the keys of every lead and contact of `company` (the [`REKEY_JOB`], after its
+/// default country changed). Returns how many rows have keys.
+pub async fn rekey<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<u64> {
+    write_keys(conn, Some(company), Countries::Settings).await
+}
+
+/// [`backfill`] (`company` none: the rows without keys) and [`rekey`] (all of `company`'s).
+async fn write_keys<C: ConnectionTrait>(
+    conn: &C,
+    company: Option<CompanyId>,
+    countries_from: Countries,
+) -> Result<u64> {
     let mut done = 0;
+    let mut countries: HashMap<Uuid, Option<Country>> = HashMap::new();
     for lead_table in [true, false] {
         let mut after: Option<(Uuid, Uuid)> = None;
         loop {
@@ -395,10 +555,17 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
                 iden(Contacts::Table)
             };
             let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
-            q.and_where(col("name_block").is_null())
-                .and_where(col("email_key").is_null())
-                .and_where(col("phone_key").is_null())
-                .order_by_expr(col("company_id"), sea_orm::Order::Asc)
+            match company {
+                Some(company) => {
+                    q.and_where(col("company_id").eq(company));
+                }
+                None => {
+                    q.and_where(col("name_block").is_null())
+                        .and_where(col("email_key").is_null())
+                        .and_where(col("phone_key").is_null());
+                }
+            }
+            q.order_by_expr(col("company_id"), sea_orm::Order::Asc)
                 .order_by_expr(col("id"), sea_orm::Order::Asc)
                 .limit(BACKFILL_BATCH);
             if let Some((company, id)) = after {
@@ -414,6 +581,16 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
             };
             after = Some((last.company_id, last.id));
             for row in &rows {
+                let country = match countries.get(&row.company_id) {
+                    Some(country) => *country,
+                    None if countries_from == Countries::None => None,
+                    None => {
+                        let settings =
+                            settings_in(conn, CompanyId::from_uuid(row.company_id)).await?;
+                        countries.insert(row.company_id, settings.country());
+                        settings.country()
+                    }
+                };
                 let keys = keys_of(
                     Person {
                         first_name: row.first_name.as_deref(),
@@ -424,8 +601,9 @@ pub async fn backfill<C: ConnectionTrait>(conn: &C) -> Result<u64> {
                         website: row.website.as_deref(),
                     },
                     row.mobile.as_deref(),
+                    country,
                 );
-                if keys == MatchKeys::default() {
+                if company.is_none() && keys == MatchKeys::default() {
                     continue;
                 }
                 let mut update = Query::update();

@@ -314,8 +314,8 @@ impl Write for Lead {
     }
 
     async fn write_columns(
-        _tx: &Tx,
-        _actor: &Actor,
+        tx: &Tx,
+        actor: &Actor,
         _id: LeadId,
         data: &LeadData,
         owner: UserId,
@@ -330,8 +330,27 @@ impl Write for Lead {
             &data.text,
             data.email.as_ref().map(|e| e.as_str()),
             (None, None),
+            crate::duplicates::settings_in(tx.conn(), actor.company_id)
+                .await?
+                .country(),
         ));
         Ok(columns)
+    }
+}
+
+impl crate::intake::Screened for Lead {
+    async fn match_keys(
+        _tx: &Tx,
+        _actor: &Actor,
+        data: &LeadData,
+        country: Option<rivet_domain::normalize::Country>,
+    ) -> Result<rivet_domain::duplicates::MatchKeys> {
+        Ok(crate::duplicates::person_keys(
+            &data.text,
+            data.email.as_ref().map(|e| e.as_str()),
+            (None, None),
+            country,
+        ))
     }
 }
 

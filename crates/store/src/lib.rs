@@ -16,7 +16,9 @@ pub mod custom_fields;
 pub mod deals;
 pub mod duplicates;
 pub mod events;
+pub mod intake;
 pub mod jobs;
+pub mod lead_forms;
 pub mod leads;
 pub mod logs;
 pub mod maintenance;
@@ -78,6 +80,9 @@ pub enum StoreError {
     /// The caller's scope does not cover this action.
     #[error("forbidden")]
     Forbidden,
+    /// A duplicate rule that blocks matched the new record: the matches (`crate::intake`).
+    #[error("a record like this one exists")]
+    Duplicate(Vec<crate::duplicates::Duplicate>),
     #[error("database error: {0}")]
     Db(#[from] DbErr),
     /// The database cannot be reached or refused the connection, said for the operator.

@@ -551,6 +551,57 @@ pub enum Leads {
     UpdatedAt,
 }
 
+/// A company's duplicate rules and default country (`m0018_intake`), one JSON row.
+#[derive(DeriveIden)]
+pub enum DuplicateSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
+}
+
+/// Web-to-lead forms (`m0018_intake`): what a public form asks and where it may be posted from.
+#[derive(DeriveIden)]
+pub enum LeadForms {
+    Table,
+    CompanyId,
+    Id,
+    Key,
+    Name,
+    Definition,
+    Active,
+    OwnerId,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// One post of a web-to-lead form, with where it came from.
+#[derive(DeriveIden)]
+pub enum LeadFormSubmissions {
+    Table,
+    CompanyId,
+    Id,
+    FormId,
+    LeadId,
+    Outcome,
+    Consent,
+    Referrer,
+    Origin,
+    CreatedAt,
+}
+
+/// The answers of `POST /ingest/leads` by `Idempotency-Key` (`m0018_intake`).
+#[derive(DeriveIden)]
+pub enum IngestRequests {
+    Table,
+    CompanyId,
+    Key,
+    BodyHash,
+    Response,
+    CreatedAt,
+}
+
 /// The unprivileged role every tenant transaction runs as.
 pub const TENANT_ROLE: &str = "rivet_tenant";
 /// The name of the tenant policy on every table with a `company_id`.

@@ -3,8 +3,11 @@
 //! types here; scope, the primary-contact rule, consent times and audit are the store's.
 //! `create_contact`/`update_contact` are what the web UI will call.
 
-use crate::api::record::{self, ApiRecord, BulkFields, Input};
+use crate::api::record::{self, ApiRecord, BulkFields, Created, Input};
+use crate::http::error::AppError;
 use crate::http::router::ApiRouter;
+use crate::state::AppState;
+use rivet_domain::Actor;
 use rivet_domain::FieldErrors;
 use rivet_domain::contacts::ContactData;
 use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS, ContactInput};
@@ -29,6 +32,7 @@ impl Input for ContactInput {
 impl ApiRecord for Contact {
     type Input = ContactInput;
     type Bulk = ContactBulkFields;
+    const SCREENED: bool = true;
     const PATH: &'static str = "/contacts";
     const TAG: &'static str = "contacts";
     const NOUN: &'static str = "contact";
@@ -45,6 +49,14 @@ impl ApiRecord for Contact {
                      and sort fields (see /custom-fields)";
     const PATCH_DOC: &'static str = "Change a contact: only the fields sent; null clears an optional field; \
          is_primary un-sets the account's previous primary contact";
+
+    fn create_new(
+        app: &AppState,
+        actor: &Actor,
+        data: ContactData,
+    ) -> impl Future<Output = Result<Created<Self>, AppError>> + Send {
+        record::create_screened::<Self>(app, actor, data)
+    }
 
     fn set_custom_fields(data: &mut ContactData, values: Map<String, Value>) {
         data.custom_fields = values;

@@ -4,10 +4,10 @@
 
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, parse_id};
-use crate::http::router::{Access, ApiRouter, get, post};
+use crate::http::router::{Access, ApiRouter, get, post, put};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use rivet_domain::duplicates::Person;
+use rivet_domain::duplicates::{DuplicateSettings, Person};
 use rivet_domain::{Action, Resource};
 use rivet_store::Page;
 use rivet_store::duplicates::{self, Duplicate};
@@ -15,6 +15,8 @@ use serde::Deserialize;
 use utoipa::ToSchema;
 
 const READ_LEADS: Access = Access::Allow(Resource::Leads, Action::Read);
+const READ_SETTINGS: Access = Access::Allow(Resource::Settings, Action::Read);
+const UPDATE_SETTINGS: Access = Access::Allow(Resource::Settings, Action::Update);
 
 /// A person as a form holds it, to check before saving.
 #[derive(Debug, Default, Deserialize, ToSchema)]
@@ -34,6 +36,35 @@ pub struct DuplicateCheck {
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
+        .add(
+            get("/duplicates/settings", READ_SETTINGS)
+                .doc(
+                    "duplicates",
+                    "The company's duplicate rules, in order (the first rule that matches a \
+                     pair decides), and the country a phone number written without + is read \
+                     in. A new company has exact_email and exact_phone, each warn, against \
+                     leads and contacts, and no default country",
+                )
+                .returns::<DuplicateSettings>(),
+            show_settings,
+        )
+        .add(
+            put("/duplicates/settings", UPDATE_SETTINGS)
+                .doc(
+                    "duplicates",
+                    "Replace the company's duplicate rules and default country. Each rule: \
+                     kind (exact_email, exact_phone, domain_and_name, fuzzy_name_and_company), \
+                     action (allow: the create goes on quietly; warn: it goes on and its answer \
+                     lists the matches; block: 409 with the matches), threshold (0 to 1, the \
+                     least Jaro-Winkler similarity of a similarity rule; 0.9 when left out) \
+                     and against (leads and/or contacts). Every lead and contact create — the \
+                     API, the web form, web-to-lead forms, ingestion — applies them. A new \
+                     default country re-keys the company's phones in a background job",
+                )
+                .body::<DuplicateSettings>()
+                .returns::<DuplicateSettings>(),
+            put_settings,
+        )
         .add(
             get("/leads/{id}/duplicates", READ_LEADS)
                 .doc(
@@ -96,4 +127,22 @@ async fn check(
         data,
         next_cursor: None,
     }))
+}
+
+async fn show_settings(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+) -> Result<Json<DuplicateSettings>, AppError> {
+    Ok(Json(duplicates::settings(&app.store, &actor).await?))
+}
+
+async fn put_settings(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<DuplicateSettings>,
+) -> Result<Json<DuplicateSettings>, AppError> {
+    let settings = body.validate()?;
+    Ok(Json(
+        duplicates::put_settings(&app.store, &actor, &settings).await?,
+    ))
 }

@@ -3,8 +3,11 @@
 //! owner, status and tags, bulk delete). Bodies are parsed into `rivet_domain::leads` types; scope and
 //! audit are the store's.
 
-use crate::api::record::{self, ApiRecord, BulkFields, Input};
+use crate::api::record::{self, ApiRecord, BulkFields, Created, Input};
+use crate::http::error::AppError;
 use crate::http::router::ApiRouter;
+use crate::state::AppState;
+use rivet_domain::Actor;
 use rivet_domain::FieldErrors;
 use rivet_domain::custom_fields::RecordType;
 use rivet_domain::ids::UserId;
@@ -28,6 +31,7 @@ impl Input for LeadInput {
 impl ApiRecord for Lead {
     type Input = LeadInput;
     type Bulk = LeadBulkFields;
+    const SCREENED: bool = true;
     const PATH: &'static str = "/leads";
     const TAG: &'static str = "leads";
     const NOUN: &'static str = "lead";
@@ -47,6 +51,14 @@ impl ApiRecord for Lead {
                      descending, several comma-separated). q is a case-insensitive substring \
                      of name, e-mail and company name; custom fields as cf.<key> filters (by \
                      kind: =, [in], [gte], [lte], [empty]) and sort fields (see /custom-fields)";
+
+    fn create_new(
+        app: &AppState,
+        actor: &Actor,
+        data: LeadData,
+    ) -> impl Future<Output = Result<Created<Self>, AppError>> + Send {
+        record::create_screened::<Self>(app, actor, data)
+    }
 
     fn set_custom_fields(data: &mut LeadData, values: Map<String, Value>) {
         data.custom_fields = values;

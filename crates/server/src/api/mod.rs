@@ -17,7 +17,9 @@ pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
+pub mod ingest;
 pub mod jobs;
+pub mod lead_forms;
 pub mod leads;
 pub mod pipelines;
 pub mod record;
@@ -48,6 +50,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(jobs::routes())
         .merge(leads::routes())
         .merge(duplicates::routes())
+        .merge(ingest::routes())
+        .merge(lead_forms::routes())
         .merge(accounts::routes())
         .merge(contacts::routes())
         .merge(pipelines::routes())

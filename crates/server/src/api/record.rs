@@ -22,13 +22,18 @@ use rivet_domain::{Action, Actor, FieldErrors};
 use rivet_store::Page;
 use rivet_store::StoreError;
 use rivet_store::audit::AuditEntry;
+use rivet_store::duplicates::Duplicate;
+use rivet_store::intake::{self, Intake, Screened};
 use rivet_store::query::decode_list_cursor;
 use rivet_store::record::{self, Record, Write};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 use std::borrow::Cow;
+use utoipa::PartialSchema;
 use utoipa::ToSchema;
+use utoipa::openapi::RefOr;
+use utoipa::openapi::schema::{AllOfBuilder, ArrayBuilder, ObjectBuilder, Ref, Schema};
 
 /// A record type's body, as the API reads it and the domain checks it.
 pub trait Input: DeserializeOwned + ToSchema + Send + 'static {
@@ -77,6 +82,24 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
     const BULK_UPDATE_DOC: &'static str = "";
     /// The type serves `GET PATH` itself (its list takes shortcuts the generic one does not).
     const OWN_LIST: bool = false;
+    /// New records are screened for duplicates (`create_new` runs the intake pipeline):
+    /// `POST PATH` answers `{Type}Created`, the record with the `duplicates` it warns of.
+    const SCREENED: bool = false;
+
+    /// Save a new, validated record: the record layer's create, or for a screened type the
+    /// intake pipeline (`rivet_store::intake`), whose blocking duplicates refuse it (409).
+    fn create_new(
+        app: &AppState,
+        actor: &Actor,
+        data: Self::Data,
+    ) -> impl Future<Output = Result<Created<Self>, AppError>> + Send {
+        async move {
+            Ok(Created {
+                record: record::create::<Self>(&app.store, actor, &data).await?,
+                duplicates: None,
+            })
+        }
+    }
 
     /// Store the checked custom fields in the validated data.
     fn set_custom_fields(_data: &mut Self::Data, _values: Map<String, Value>) {}
@@ -206,7 +229,7 @@ pub fn collection<R: ApiRecord>() -> ApiRouter {
                     ),
                 )
                 .body::<R::Input>()
-                .returns::<R>()
+                .returns_created::<R>(R::SCREENED)
                 .status(201),
             create::<R>,
         )
@@ -370,13 +393,75 @@ pub async fn list<R: ApiRecord>(
     Ok(Json(R::list_page(&app, &actor, pairs).await?))
 }
 
+/// A new record as `POST PATH` answers it: for a screened type, with the possible duplicates
+/// its company's rules warn of (documented as `{Type}Created`).
+#[derive(Debug, Serialize)]
+pub struct Created<R> {
+    #[serde(flatten)]
+    pub record: R,
+    /// Left out when there are none, so that a record created without a warning reads as it
+    /// does everywhere else.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<Vec<Duplicate>>,
+}
+
+impl<R> Created<R> {
+    /// A record that went through the intake pipeline.
+    pub fn screened(intake: Intake<R>) -> Self {
+        Self {
+            record: intake.record,
+            duplicates: (!intake.duplicates.is_empty()).then_some(intake.duplicates),
+        }
+    }
+}
+
+impl<R: ToSchema> PartialSchema for Created<R> {
+    fn schema() -> RefOr<Schema> {
+        let duplicates = ObjectBuilder::new()
+            .property(
+                "duplicates",
+                ArrayBuilder::new().items(RefOr::Ref(Ref::from_schema_name(Duplicate::name()))),
+            )
+            .description(Some(
+                "The possible duplicates the company's rules warn of, surest first (left out: \
+                 none); a rule that blocks answers 409 instead",
+            ));
+        AllOfBuilder::new()
+            .item(RefOr::Ref(Ref::from_schema_name(R::name())))
+            .item(duplicates)
+            .into()
+    }
+}
+
+impl<R: ToSchema> ToSchema for Created<R> {
+    fn name() -> Cow<'static, str> {
+        Cow::Owned(format!("{}Created", R::name()))
+    }
+
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        schemas.push((R::name().into_owned(), R::schema()));
+        R::schemas(schemas);
+        schemas.push((Duplicate::name().into_owned(), Duplicate::schema()));
+        Duplicate::schemas(schemas);
+    }
+}
+
 /// Create a record (API and web form): custom fields checked against the company's
 /// definitions, the body validated, then saved with its audit rows and event.
 pub async fn create_record<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
-    mut input: R::Input,
+    input: R::Input,
 ) -> Result<R, AppError> {
+    Ok(create_new_record::<R>(app, actor, input).await?.record)
+}
+
+/// [`create_record`], with the duplicates a screened type's create warns of.
+pub async fn create_new_record<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    mut input: R::Input,
+) -> Result<Created<R>, AppError> {
     let values = input.take_custom_fields();
     let data = match R::CUSTOM {
         Some(kind) => {
@@ -389,17 +474,28 @@ pub async fn create_record<R: ApiRecord>(
         }
         None => input.validate()?,
     };
-    Ok(record::create::<R>(&app.store, actor, &data).await?)
+    R::create_new(app, actor, data).await
+}
+
+/// [`ApiRecord::create_new`] of a screened type: the intake pipeline.
+pub async fn create_screened<R: ApiRecord + Screened>(
+    app: &AppState,
+    actor: &Actor,
+    data: R::Data,
+) -> Result<Created<R>, AppError> {
+    Ok(Created::screened(
+        intake::create::<R>(&app.store, actor, &data).await?,
+    ))
 }
 
 async fn create<R: ApiRecord>(
     State(app): State<AppState>,
     Auth(actor): Auth,
     Json(input): Json<R::Input>,
-) -> Result<(StatusCode, Json<R>), AppError> {
+) -> Result<(StatusCode, Json<Created<R>>), AppError> {
     Ok((
         StatusCode::CREATED,
-        Json(create_record::<R>(&app, &actor, input).await?),
+        Json(create_new_record::<R>(&app, &actor, input).await?),
     ))
 }
 

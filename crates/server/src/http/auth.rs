@@ -197,11 +197,19 @@ pub struct CsrfRefused {
     pub wants_html: bool,
 }
 
+/// Web-to-lead forms (`crate::web::lead_forms`): posted by visitors of other sites, never as a
+/// signed-in user, so their requests' cookies and tokens are not read (nor CSRF asked for).
+pub const PUBLIC_FORMS: &str = "/f/";
+
 /// Resolve the caller of every request and enforce CSRF on cookie-authenticated writes.
 pub async fn authenticate(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let rid = request_id(&parts.headers);
-    let credential = credential(&parts.headers);
+    let credential = if parts.uri.path().starts_with(PUBLIC_FORMS) {
+        Credential::None
+    } else {
+        credential(&parts.headers)
+    };
     let resolved = match resolve(&app, &credential).await {
         Ok(resolved) => resolved,
         Err(err) => return err.into_response(),

@@ -22,6 +22,9 @@ pub enum AppError {
     Conflict { field: String, message: String },
     #[error("{0}")]
     Validation(FieldErrors),
+    /// A duplicate rule that blocks matched the record being created.
+    #[error("a lead or contact like this one exists")]
+    Duplicate(Vec<rivet_store::duplicates::Duplicate>),
     #[error("request body too large")]
     PayloadTooLarge,
     #[error("unsupported media type")]
@@ -47,7 +50,7 @@ impl AppError {
             Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::Forbidden(_) => StatusCode::FORBIDDEN,
             Self::NotFound => StatusCode::NOT_FOUND,
-            Self::Conflict { .. } => StatusCode::CONFLICT,
+            Self::Conflict { .. } | Self::Duplicate(_) => StatusCode::CONFLICT,
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -63,6 +66,7 @@ impl AppError {
             Self::Forbidden(_) => "forbidden",
             Self::NotFound => "not-found",
             Self::Conflict { .. } => "conflict",
+            Self::Duplicate(_) => "duplicate",
             Self::Validation(_) => "validation",
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
@@ -78,6 +82,7 @@ impl AppError {
             Self::Forbidden(_) => "Forbidden",
             Self::NotFound => "Not found",
             Self::Conflict { .. } => "Conflict",
+            Self::Duplicate(_) => "Possible duplicate",
             Self::Validation(_) => "Invalid input",
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
@@ -94,6 +99,7 @@ impl From<StoreError> for AppError {
             StoreError::Conflict { field, message } => Self::Conflict { field, message },
             StoreError::Invalid(errors) => Self::Validation(errors),
             StoreError::Forbidden => Self::forbidden(),
+            StoreError::Duplicate(matches) => Self::Duplicate(matches),
             StoreError::Db(e) => Self::Internal(anyhow::Error::new(e)),
             StoreError::Connect(e) => Self::Internal(anyhow::anyhow!(e)),
         }
@@ -116,6 +122,9 @@ pub struct Problem {
     pub detail: String,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// For a `duplicate` problem (409): the existing records a blocking rule matched.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<rivet_store::duplicates::Duplicate>,
 }
 
 impl AppError {
@@ -131,6 +140,7 @@ impl AppError {
         let detail = match self {
             Self::Conflict { field, message } => format!("{field} {message}"),
             Self::Validation(_) => "one or more fields are invalid".into(),
+            Self::Duplicate(matches) => duplicate_detail(matches),
             other => other.to_string(),
         };
         Problem {
@@ -139,7 +149,28 @@ impl AppError {
             status: self.status().as_u16(),
             detail,
             errors,
+            duplicates: match self {
+                Self::Duplicate(matches) => matches.clone(),
+                _ => Vec::new(),
+            },
         }
+    }
+}
+
+/// `a lead like this one exists: Ada Lovelace (exact_email)`, naming the surest match.
+fn duplicate_detail(matches: &[rivet_store::duplicates::Duplicate]) -> String {
+    match matches.first() {
+        Some(first) => format!(
+            "a {} like this one exists: {} ({}){}",
+            first.record_type,
+            first.name,
+            first.rule,
+            match matches.len() {
+                1 => String::new(),
+                n => format!(" and {} more", n - 1),
+            }
+        ),
+        None => "a lead or contact like this one exists".into(),
     }
 }
 

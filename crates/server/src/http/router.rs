@@ -141,6 +141,8 @@ enum Body {
 pub struct Route {
     info: RouteInfo,
     schemas: Vec<(String, RefOr<Schema>)>,
+    /// The largest body the route takes, when not the API's default.
+    body_limit: Option<usize>,
 }
 
 fn route(method: Method, path: &str, access: Access) -> Route {
@@ -157,6 +159,7 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             query: QueryParams::default(),
         },
         schemas: Vec::new(),
+        body_limit: None,
     }
 }
 
@@ -218,6 +221,16 @@ impl Route {
         self
     }
 
+    /// A new record of type `R`: for a `screened` type with the duplicates its create warns of
+    /// (`crate::api::record::Created`).
+    pub fn returns_created<R: ToSchema>(self, screened: bool) -> Self {
+        if screened {
+            self.returns::<crate::api::record::Created<R>>()
+        } else {
+            self.returns::<R>()
+        }
+    }
+
     /// A file (an export) of one of `media_types`.
     pub fn returns_file(mut self, media_types: &'static [&'static str]) -> Self {
         self.info.response = Some(Body::File(media_types));
@@ -242,6 +255,12 @@ impl Route {
             .query
             .0
             .extend(T::into_params(|| Some(ParameterIn::Query)));
+        self
+    }
+
+    /// A larger body than the API's default (a batch of records).
+    pub fn body_limit(mut self, bytes: usize) -> Self {
+        self.body_limit = Some(bytes);
         self
     }
 
@@ -301,9 +320,12 @@ impl ApiRouter {
             Method::DELETE => MethodFilter::DELETE,
             _ => MethodFilter::GET,
         };
-        let method_router = on(filter, handler).route_layer(axum::middleware::from_fn(
+        let mut method_router = on(filter, handler).route_layer(axum::middleware::from_fn(
             move |request: Request, next: Next| guard(access, request, next),
         ));
+        if let Some(bytes) = route.body_limit {
+            method_router = method_router.layer(axum::extract::DefaultBodyLimit::max(bytes));
+        }
         self.router = self.router.route(&route.info.path, method_router);
         self.routes.push(route.info);
         self.schemas.extend(route.schemas);

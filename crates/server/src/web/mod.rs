@@ -21,6 +21,7 @@ mod deals;
 mod detail;
 mod form;
 mod home;
+mod lead_forms;
 mod leads;
 mod list;
 mod money;
@@ -649,10 +650,18 @@ fn pages() -> Pages {
         Allow(Resource::Settings, Action::Update),
         assignment::delete,
     )
+    // Web-to-lead forms, for visitors of the company's site (no session is read: see
+    // `crate::http::auth::PUBLIC_FORMS`).
+    .get("/f/{key}", Public, lead_forms::page)
+    .post("/f/{key}", Public, lead_forms::submit)
+    .get("/f/{key}/embed", Public, lead_forms::embed)
 }
 
 pub fn routes() -> Router<AppState> {
-    pages().router.fallback(view::not_found)
+    pages()
+        .router
+        .route("/f/{key}", axum::routing::options(lead_forms::preflight))
+        .fallback(view::not_found)
 }
 
 /// Every page and form action of the web UI with the permission it needs.

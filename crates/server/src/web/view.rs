@@ -643,6 +643,7 @@ impl FormErrors {
                 errors.0.into_iter().map(|e| (e.field, e.message)).collect()
             }
             AppError::Conflict { field, message } => vec![(field, message)],
+            AppError::Duplicate(_) => vec![("duplicates".to_owned(), err.problem().detail)],
             other => return Err(other),
         };
         for (field, message) in list {

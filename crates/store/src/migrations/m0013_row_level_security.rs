@@ -122,9 +122,21 @@ pub async fn tenant_tables<C: ConnectionTrait>(db: &C) -> Result<Vec<String>, Db
 
 /// Turn on row-level security for `table` (which has a `company_id` column) with the tenant
 /// policy, and grant the tenant role its rows. On PostgreSQL only; a later migration that
-/// creates a tenant table calls this after creating it. Idempotent.
+/// creates a tenant table calls this after creating it. Idempotent. Before the tenant role
+/// exists (a new database whose migrations run in order, this one last) it does nothing: this
+/// migration covers the table when it runs.
 pub async fn enable_tenant_policies(m: &SchemaManager<'_>, table: &str) -> Result<(), DbErr> {
     if m.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let role = m
+        .get_connection()
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT 1 AS one FROM pg_roles WHERE rolname = '{TENANT_ROLE}'"),
+        ))
+        .await?;
+    if role.is_none() {
         return Ok(());
     }
     let table = quote_ident(table);

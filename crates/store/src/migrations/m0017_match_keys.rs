@@ -40,7 +40,7 @@ impl MigrationTrait for M0017MatchKeys {
             }
         }
         let db = m.get_connection();
-        crate::duplicates::backfill(db)
+        crate::duplicates::backfill_without_settings(db)
             .await
             .map_err(|e| DbErr::Migration(format!("filling the match keys: {e}")))?;
         for table in ["leads", "contacts"] {

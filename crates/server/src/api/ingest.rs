@@ -1,0 +1,253 @@
+//! `POST /ingest/leads`: leads from an integration (an API key's caller), up to
+//! [`MAX_LEADS`] at a time, each through the same intake as `POST /leads` (custom fields,
+//! validation, normalization, the company's duplicate rules, audit and `lead.created`), each
+//! in its own transaction so that one bad lead never stops the others. An `Idempotency-Key`
+//! header makes a retry safe: the same key with the same body answers the first result again
+//! and creates nothing (`rivet_store::intake::claim_request`).
+
+use crate::api::record::{Created, create_new_record};
+use crate::http::error::AppError;
+use crate::http::extract::{Auth, Json};
+use crate::http::router::{Access, ApiRouter, post};
+use crate::state::AppState;
+use axum::extract::State;
+use axum::http::{HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use rivet_domain::leads::LeadInput;
+use rivet_domain::{Action, Actor, FieldError, Resource};
+use rivet_store::duplicates::Duplicate;
+use rivet_store::intake::{self, Claim};
+use rivet_store::leads::Lead;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+use utoipa::ToSchema;
+
+/// The most leads one request may carry.
+pub const MAX_LEADS: usize = 1_000;
+/// The largest body: a thousand leads of a few kilobytes each.
+pub const MAX_BODY: usize = 8 << 20;
+/// The longest idempotency key.
+pub const MAX_KEY: usize = 200;
+
+/// A batch of leads to take in.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct IngestLeads {
+    /// 1 to 1,000 leads, each with the fields of `POST /leads`. A lead that is not a valid
+    /// lead body is rejected on its own.
+    #[schema(value_type = Vec<LeadInput>, min_items = 1, max_items = 1000)]
+    pub leads: Vec<Value>,
+}
+
+/// What became of one lead.
+#[derive(Debug, Clone, Copy, Serialize, ToSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    /// Saved: `id` is the new lead (`duplicates` lists what the company's rules warn of).
+    Created,
+    /// Refused by a duplicate rule that blocks: `duplicate_of` is the surest match.
+    Duplicate,
+    /// Not a valid lead: `errors` says why.
+    Rejected,
+}
+
+/// The result of the lead at `index` of the request.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestItem {
+    pub index: usize,
+    pub status: ItemStatus,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub id: Option<uuid::Uuid>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_of: Option<uuid::Uuid>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub duplicates: Vec<Duplicate>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub errors: Vec<FieldError>,
+}
+
+/// The answer: counts, then one result per lead in the request's order.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct IngestResult {
+    pub created: usize,
+    pub duplicates: usize,
+    pub rejected: usize,
+    pub results: Vec<IngestItem>,
+}
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new().add(
+        post(
+            "/ingest/leads",
+            Access::Allow(Resource::Leads, Action::Create),
+        )
+        .doc(
+            "leads",
+            "Take in up to 1,000 leads from an integration (an API key's caller), each \
+             through the same intake as POST /leads — custom fields, validation, \
+             normalization, the company's duplicate rules, audit and a lead.created event — \
+             and each on its own: a lead that is invalid or that a blocking duplicate rule \
+             refuses is reported and the others are saved. Send an Idempotency-Key header \
+             (up to 200 visible characters) to make retries safe: the same key with the same \
+             body answers the first result again (header Idempotent-Replayed: true) and \
+             creates nothing; the same key with another body is a 422; while the first \
+             request runs, a retry gets 409",
+        )
+        .body::<IngestLeads>()
+        .returns::<IngestResult>()
+        .body_limit(MAX_BODY),
+        ingest,
+    )
+}
+
+/// The idempotency key of the request, checked.
+fn idempotency_key(headers: &HeaderMap) -> Result<Option<String>, AppError> {
+    let Some(value) = headers.get("idempotency-key") else {
+        return Ok(None);
+    };
+    let key = value
+        .to_str()
+        .map(str::trim)
+        .map_err(|_| AppError::field("Idempotency-Key", "must be visible ASCII characters"))?;
+    if key.is_empty() || key.len() > MAX_KEY || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(AppError::field(
+            "Idempotency-Key",
+            format!("must be 1 to {MAX_KEY} visible ASCII characters"),
+        ));
+    }
+    Ok(Some(key.to_owned()))
+}
+
+async fn ingest(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    headers: HeaderMap,
+    Json(body): Json<IngestLeads>,
+) -> Result<Response, AppError> {
+    if body.leads.is_empty() || body.leads.len() > MAX_LEADS {
+        return Err(AppError::field(
+            "leads",
+            format!("must hold 1 to {MAX_LEADS} leads"),
+        ));
+    }
+    let Some(key) = idempotency_key(&headers)? else {
+        return Ok(Json(take_in(&app, &actor, body.leads).await?).into_response());
+    };
+    let hash = hex::encode(Sha256::digest(
+        serde_json::to_vec(&body.leads).unwrap_or_default(),
+    ));
+    match intake::claim_request(&app.store, &actor, &key, &hash).await? {
+        Claim::New => {}
+        Claim::Replay(stored) => {
+            let mut response = (
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                stored,
+            )
+                .into_response();
+            response
+                .headers_mut()
+                .insert("idempotent-replayed", HeaderValue::from_static("true"));
+            return Ok(response);
+        }
+        Claim::Running => {
+            return Err(AppError::Conflict {
+                field: "Idempotency-Key".into(),
+                message: "names a request that is still running; retry in a moment".into(),
+            });
+        }
+        Claim::OtherBody => {
+            return Err(AppError::field(
+                "Idempotency-Key",
+                "was used before with another body; use a new key for a new request",
+            ));
+        }
+    }
+    match take_in(&app, &actor, body.leads).await {
+        Ok(result) => {
+            let text = serde_json::to_string(&result).map_err(anyhow::Error::new)?;
+            intake::finish_request(&app.store, &actor, &key, &text).await?;
+            Ok((
+                StatusCode::OK,
+                [(axum::http::header::CONTENT_TYPE, "application/json")],
+                text,
+            )
+                .into_response())
+        }
+        Err(err) => {
+            // The batch stopped on a server error: a retry with the key runs it again (the
+            // leads it saved are found then by the duplicate rules, not made twice by the key).
+            if let Err(e) = intake::release_request(&app.store, &actor, &key).await {
+                tracing::warn!(error = %e, "could not release an idempotency key");
+            }
+            Err(err)
+        }
+    }
+}
+
+/// Each lead through the intake, in order. A server error stops the batch; anything a client
+/// sent wrong is that lead's result.
+async fn take_in(
+    app: &AppState,
+    actor: &Actor,
+    leads: Vec<Value>,
+) -> Result<IngestResult, AppError> {
+    let mut result = IngestResult {
+        created: 0,
+        duplicates: 0,
+        rejected: 0,
+        results: Vec::with_capacity(leads.len()),
+    };
+    for (index, lead) in leads.into_iter().enumerate() {
+        let item = IngestItem {
+            index,
+            status: ItemStatus::Rejected,
+            id: None,
+            duplicate_of: None,
+            duplicates: Vec::new(),
+            errors: Vec::new(),
+        };
+        let item = match serde_json::from_value::<LeadInput>(lead) {
+            Err(e) => IngestItem {
+                errors: vec![FieldError {
+                    field: "lead".into(),
+                    message: e.to_string(),
+                }],
+                ..item
+            },
+            Ok(input) => match create_new_record::<Lead>(app, actor, input).await {
+                Ok(Created { record, duplicates }) => IngestItem {
+                    status: ItemStatus::Created,
+                    id: Some(record.id.uuid()),
+                    duplicates: duplicates.unwrap_or_default(),
+                    ..item
+                },
+                Err(AppError::Duplicate(matches)) => IngestItem {
+                    status: ItemStatus::Duplicate,
+                    duplicate_of: matches.first().map(|m| m.id),
+                    duplicates: matches,
+                    ..item
+                },
+                Err(AppError::Validation(errors)) => IngestItem {
+                    errors: errors.0,
+                    ..item
+                },
+                Err(AppError::Conflict { field, message }) => IngestItem {
+                    errors: vec![FieldError { field, message }],
+                    ..item
+                },
+                Err(other) => return Err(other),
+            },
+        };
+        match item.status {
+            ItemStatus::Created => result.created += 1,
+            ItemStatus::Duplicate => result.duplicates += 1,
+            ItemStatus::Rejected => result.rejected += 1,
+        }
+        result.results.push(item);
+    }
+    Ok(result)
+}
