@@ -6,6 +6,7 @@
 mod accounts;
 mod activities;
 mod activities_bulk;
+mod assignment;
 mod audit;
 mod auth;
 mod bodies;

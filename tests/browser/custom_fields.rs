@@ -17,7 +17,7 @@ async fn define(app: &TestApp, admin: &Session, body: Value) {
 }
 
 /// Post a form (with the CSRF token) to a page; `pairs` may repeat a name.
-async fn post_form(
+pub(super) async fn post_form(
     client: &reqwest::Client,
     app: &TestApp,
     path: &str,

@@ -27,6 +27,7 @@ use tempfile::TempDir;
 
 mod activities;
 mod admin_pages;
+mod assignment;
 mod board;
 mod custom_fields;
 mod deals;
@@ -1410,6 +1411,7 @@ enum Journey {
     Profile,
     Duplicates,
     LeadForms,
+    Assignment,
 }
 
 impl Journey {
@@ -1428,6 +1430,7 @@ impl Journey {
             Self::Profile => personal::profile_steps(app, page).await,
             Self::Duplicates => duplicates::duplicate_steps(app, page).await,
             Self::LeadForms => lead_forms::lead_form_steps(app, page).await,
+            Self::Assignment => assignment::assignment_steps(app, page).await,
         }
     }
 }

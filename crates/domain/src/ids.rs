@@ -90,6 +90,8 @@ pub mod kind {
         Delivery,
         /// A web-to-lead form.
         LeadForm,
+        /// An assignment rule (issue 13 §3).
+        AssignmentRule,
     }
 }
 
@@ -114,6 +116,7 @@ pub type JobId = Id<kind::Job>;
 pub type EventId = Id<kind::Event>;
 pub type DeliveryId = Id<kind::Delivery>;
 pub type LeadFormId = Id<kind::LeadForm>;
+pub type AssignmentRuleId = Id<kind::AssignmentRule>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.

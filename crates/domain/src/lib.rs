@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod actor;
+pub mod assignment;
 pub mod choices;
 pub mod contacts;
 pub mod custom_fields;

@@ -8,6 +8,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod api_keys;
+pub mod assignment;
 pub mod audit;
 pub mod companies;
 pub mod contacts;

@@ -632,3 +632,39 @@ pub const SEARCH_TERMS_TRIGGER: &str = "search_docs_terms";
 /// …and the one that updates them when the words or the owner changed, and its function
 /// (`m0016_search_changes_only`).
 pub const SEARCH_TERMS_UPDATE: &str = "search_docs_terms_update";
+
+// Assignment rules (issue 13 §3, migration m0020_assignment_rules).
+
+#[derive(DeriveIden)]
+pub enum AssignmentRules {
+    Table,
+    CompanyId,
+    Id,
+    Entity,
+    Position,
+    Name,
+    Active,
+    Conditions,
+    Action,
+    TaskTitle,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// A round-robin rule's next turn, a row of its own so one atomic update takes turns.
+#[derive(DeriveIden)]
+pub enum AssignmentCursors {
+    Table,
+    CompanyId,
+    RuleId,
+    NextTurn,
+}
+
+#[derive(DeriveIden)]
+pub enum AssignmentSettings {
+    Table,
+    CompanyId,
+    Entity,
+    FallbackOwnerId,
+    UpdatedAt,
+}

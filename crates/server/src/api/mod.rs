@@ -5,6 +5,7 @@
 pub mod accounts;
 pub mod activities;
 pub mod api_keys;
+pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
@@ -64,6 +65,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(exports::routes())
+        .merge(assignment::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

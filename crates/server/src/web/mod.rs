@@ -11,6 +11,7 @@ mod accounts;
 mod activities;
 mod api_keys;
 mod assets;
+mod assignment;
 mod audit;
 mod chart;
 mod contacts;
@@ -644,6 +645,52 @@ fn pages() -> Pages {
         "/admin/lead-forms/{id}/delete",
         Allow(Resource::Settings, Action::Update),
         lead_form_admin::delete,
+    )
+    // Assignment rules (issue 13 §3).
+    .get(
+        "/admin/assignment-rules",
+        Allow(Resource::Settings, Action::Read),
+        assignment::index,
+    )
+    .post(
+        "/admin/assignment-rules",
+        Allow(Resource::Settings, Action::Update),
+        assignment::create,
+    )
+    .get(
+        "/admin/assignment-rules/new",
+        Allow(Resource::Settings, Action::Update),
+        assignment::new,
+    )
+    .post(
+        "/admin/assignment-rules/test",
+        Allow(Resource::Settings, Action::Read),
+        assignment::test,
+    )
+    .post(
+        "/admin/assignment-rules/settings",
+        Allow(Resource::Settings, Action::Update),
+        assignment::save_settings,
+    )
+    .get(
+        "/admin/assignment-rules/{id}",
+        Allow(Resource::Settings, Action::Read),
+        assignment::edit,
+    )
+    .post(
+        "/admin/assignment-rules/{id}",
+        Allow(Resource::Settings, Action::Update),
+        assignment::update,
+    )
+    .post(
+        "/admin/assignment-rules/{id}/move",
+        Allow(Resource::Settings, Action::Update),
+        assignment::move_rule,
+    )
+    .post(
+        "/admin/assignment-rules/{id}/delete",
+        Allow(Resource::Settings, Action::Update),
+        assignment::delete,
     )
     // Web-to-lead forms, for visitors of the company's site (no session is read: see
     // `crate::http::auth::PUBLIC_FORMS`).

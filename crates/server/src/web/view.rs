@@ -128,6 +128,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Web forms",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/assignment-rules",
+                "Assignment rules",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (
