@@ -297,6 +297,45 @@ pub struct LeadData {
     pub custom_fields: Map<String, Value>,
 }
 
+impl LeadData {
+    /// The lead's fields as a client would send them (text, e-mail, numbers, money as a decimal
+    /// string, status, tags, scores, custom fields): what assignment rules read of a lead
+    /// before it is saved.
+    pub fn fields(&self) -> Map<String, Value> {
+        let mut map: Map<String, Value> = self
+            .text
+            .iter()
+            .map(|(field, value)| ((*field).to_owned(), Value::from(value.clone())))
+            .collect();
+        map.insert(
+            "email".into(),
+            Value::from(self.email.as_ref().map(|e| e.as_str().to_owned())),
+        );
+        map.insert("employee_count".into(), Value::from(self.employee_count));
+        map.insert(
+            "annual_revenue".into(),
+            Value::from(self.annual_revenue.as_ref().map(Money::amount)),
+        );
+        map.insert(
+            "annual_revenue_currency".into(),
+            Value::from(self.annual_revenue.as_ref().map(|m| m.currency.clone())),
+        );
+        map.insert("status".into(), Value::from(self.status.as_str()));
+        map.insert("tags".into(), Value::from(self.tags.clone()));
+        map.insert("fit_score".into(), Value::from(self.fit_score));
+        map.insert(
+            "engagement_score".into(),
+            Value::from(self.engagement_score),
+        );
+        map.insert("total_score".into(), Value::from(self.total_score));
+        map.insert(
+            "custom_fields".into(),
+            Value::Object(self.custom_fields.clone()),
+        );
+        map
+    }
+}
+
 /// The highest fit, engagement or total score.
 pub const SCORE_MAX: i32 = 100;
 

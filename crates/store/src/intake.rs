@@ -3,15 +3,18 @@
 //! an import. Validation and normalization are the domain's (the caller hands over checked
 //! `Data`); here, in one transaction: the company's duplicate rules (`crate::duplicates`: a
 //! `block` match refuses the record with [`StoreError::Duplicate`], `warn` matches come back
-//! with it), then the save through the generic record layer, which writes the audit row, the
-//! match keys and the `*.created` event.
+//! with it), the company's assignment rules for a record that names no owner
+//! (`crate::assignment`), then the save through the generic record layer, which writes the
+//! audit row, the match keys and the `*.created` event, and what the assignment asks for after
+//! it (a task for the new owner).
 
+use crate::assignment::Assignment;
 use crate::duplicates::{self, Duplicate};
 use crate::record::{self, Write};
 use crate::{Result, Store, StoreError, Tx};
-use rivet_domain::Actor;
 use rivet_domain::duplicates::{MatchAction, MatchKeys};
 use rivet_domain::normalize::Country;
+use rivet_domain::{Action, Actor, Scope};
 
 /// A record type whose new records duplicate detection screens (leads and contacts).
 pub trait Screened: Write {
@@ -22,6 +25,26 @@ pub trait Screened: Write {
         data: &Self::Data,
         country: Option<Country>,
     ) -> impl Future<Output = Result<MatchKeys>> + Send;
+
+    /// When `data` names no owner: the owner the company's assignment rules give the record,
+    /// set in `data` (none: no rule for this type, or none matched and no fallback).
+    fn assign(
+        _tx: &Tx,
+        _actor: &Actor,
+        _data: &mut Self::Data,
+    ) -> impl Future<Output = Result<Option<Assignment>>> + Send {
+        async { Ok(None) }
+    }
+
+    /// After the save: what the assignment asks for (a task for the new owner).
+    fn after_assign(
+        _tx: &Tx,
+        _actor: &Actor,
+        _record: &Self,
+        _assignment: &Assignment,
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// A record that came in, with the matches of the rules that warn.
@@ -33,27 +56,42 @@ pub struct Intake<R> {
 }
 
 /// Take in one record in its own transaction.
-pub async fn create<R: Screened>(
-    store: &Store,
-    actor: &Actor,
-    data: &R::Data,
-) -> Result<Intake<R>> {
+pub async fn create<R: Screened>(store: &Store, actor: &Actor, data: R::Data) -> Result<Intake<R>> {
     let tx = store.write(actor).await?;
     let intake = create_in::<R>(&tx, actor, data).await?;
     tx.commit().await?;
     Ok(intake)
 }
 
-/// Take in one record in an open transaction: screened, then saved. A blocking match leaves
-/// the transaction as it was.
-pub async fn create_in<R: Screened>(tx: &Tx, actor: &Actor, data: &R::Data) -> Result<Intake<R>> {
+/// Take in one record in an open transaction: screened, assigned, then saved. A blocking
+/// match leaves the transaction as it was.
+pub async fn create_in<R: Screened>(
+    tx: &Tx,
+    actor: &Actor,
+    mut data: R::Data,
+) -> Result<Intake<R>> {
     let settings = duplicates::settings_in(tx.conn(), actor.company_id).await?;
-    let keys = R::match_keys(tx, actor, data, settings.country()).await?;
+    let keys = R::match_keys(tx, actor, &data, settings.country()).await?;
     let (action, duplicates) = duplicates::screen(tx.conn(), actor, &settings.rules, &keys).await?;
     if action == MatchAction::Block {
         return Err(StoreError::Duplicate(duplicates));
     }
-    let record = record::create_in::<R>(tx, actor, data).await?;
+    let record = match R::assign(tx, actor, &mut data).await? {
+        None => record::create_in::<R>(tx, actor, &data).await?,
+        Some(assignment) => {
+            // The company's rules chose the owner, among its active members: the caller's
+            // own scope (a rep who may only create their own leads) does not limit them.
+            let mut grants = (*actor.permissions).clone();
+            grants.set(R::RESOURCE, Action::Create, Scope::All);
+            let assigning = Actor {
+                permissions: std::sync::Arc::new(grants),
+                ..actor.clone()
+            };
+            let record = record::create_in::<R>(tx, &assigning, &data).await?;
+            R::after_assign(tx, actor, &record, &assignment).await?;
+            record
+        }
+    };
     Ok(Intake { record, duplicates })
 }
 

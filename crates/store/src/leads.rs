@@ -339,6 +339,41 @@ impl Write for Lead {
 }
 
 impl crate::intake::Screened for Lead {
+    async fn assign(
+        tx: &Tx,
+        actor: &Actor,
+        data: &mut LeadData,
+    ) -> Result<Option<crate::assignment::Assignment>> {
+        if data.owner_id.is_some() {
+            return Ok(None);
+        }
+        let found = crate::assignment::assign_in(
+            tx,
+            actor,
+            rivet_domain::assignment::AssignmentEntity::Leads,
+            &[data.fields()],
+        )
+        .await?;
+        let assignment = found.into_iter().next().flatten();
+        if let Some(a) = &assignment {
+            data.owner_id = Some(a.owner_id);
+        }
+        Ok(assignment)
+    }
+
+    async fn after_assign(
+        tx: &Tx,
+        actor: &Actor,
+        lead: &Lead,
+        assignment: &crate::assignment::Assignment,
+    ) -> Result<()> {
+        if assignment.task_title.is_some() {
+            crate::assignment::create_assignment_tasks_in(tx, actor, &[(lead.id, assignment)])
+                .await?;
+        }
+        Ok(())
+    }
+
     async fn match_keys(
         _tx: &Tx,
         _actor: &Actor,

@@ -484,7 +484,7 @@ pub async fn create_screened<R: ApiRecord + Screened>(
     data: R::Data,
 ) -> Result<Created<R>, AppError> {
     Ok(Created::screened(
-        intake::create::<R>(&app.store, actor, &data).await?,
+        intake::create::<R>(&app.store, actor, data).await?,
     ))
 }
 
