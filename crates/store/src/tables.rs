@@ -581,3 +581,33 @@ pub const SEARCH_TERMS_TRIGGER: &str = "search_docs_terms";
 /// …and the one that updates them when the words or the owner changed, and its function
 /// (`m0016_search_changes_only`).
 pub const SEARCH_TERMS_UPDATE: &str = "search_docs_terms_update";
+
+/// Duplicate groups a scan found (migration `m0019_duplicate_groups`; `crate::duplicate_groups`).
+#[derive(DeriveIden, Clone, Copy)]
+pub enum DuplicateGroups {
+    Table,
+    CompanyId,
+    Id,
+    Entity,
+    Rule,
+    Score,
+    Status,
+    MemberIds,
+    MembersKey,
+    Size,
+    ScanJobId,
+    DismissedBy,
+    DismissedAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The match keys of an account (migration `m0019_duplicate_groups`): its normalized name and
+/// registrable domain.
+#[derive(DeriveIden, Clone, Copy)]
+pub enum AccountKeys {
+    #[sea_orm(iden = "accounts")]
+    Table,
+    NameKey,
+    DomainKey,
+}

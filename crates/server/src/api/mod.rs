@@ -12,12 +12,14 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
 pub mod docs;
+pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
 pub mod jobs;
 pub mod leads;
+pub mod merge;
 pub mod pipelines;
 pub mod record;
 pub mod roles;
@@ -60,6 +62,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(exports::routes())
+        .merge(merge::routes())
+        .merge(duplicate_groups::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,
