@@ -18,6 +18,7 @@ mod custom_field_admin;
 mod custom_fields;
 mod deals;
 mod detail;
+mod duplicates;
 mod form;
 mod home;
 mod leads;
@@ -599,9 +600,34 @@ fn pages() -> Pages {
         Allow(Resource::Settings, Action::Update),
         pipelines::delete_stage,
     )
+    .duplicates::<Lead>()
+    .duplicates::<Contact>()
+    .duplicates::<Account>()
+    .get("/duplicates/groups/{id}", Authenticated, duplicates::group)
+    .post(
+        "/duplicates/groups/{id}/dismiss",
+        Authenticated,
+        duplicates::dismiss,
+    )
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)
     .get("/assets/web/{file}", Public, assets::serve)
+}
+
+impl Pages {
+    /// A record type's duplicate pages (`web::duplicates`): its groups, a scan, the merge page
+    /// and the merge, each with the permission of what it does.
+    fn duplicates<R: duplicates::Reviewed>(self) -> Self {
+        let base = format!("/duplicates/{}", R::ENTITY);
+        let (read, update) = (
+            Access::Allow(R::RESOURCE, Action::Read),
+            Access::Allow(R::RESOURCE, Action::Update),
+        );
+        self.get(&base, read, duplicates::index::<R>)
+            .post(&format!("{base}/scan"), update, duplicates::scan::<R>)
+            .get(&format!("{base}/merge"), read, duplicates::compare::<R>)
+            .post(&format!("{base}/merge"), update, duplicates::merge::<R>)
+    }
 }
 
 pub fn routes() -> Router<AppState> {
