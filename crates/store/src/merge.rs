@@ -162,7 +162,9 @@ async fn delete_merged<R: Record>(
     survivor: Uuid,
 ) -> Result<()> {
     R::before_delete(tx, actor, records).await?;
-    exec(
+    // A loser another merge removed meanwhile (its delete waited for ours): not found, and
+    // this merge rolls back whole.
+    let deleted = exec(
         tx.conn(),
         Query::delete()
             .from_table(<R::Field as crate::query::ListField>::table())
@@ -173,6 +175,9 @@ async fn delete_merged<R: Record>(
             ),
     )
     .await?;
+    if deleted != records.len() as u64 {
+        return Err(StoreError::NotFound);
+    }
     let trail = json!({ "merged_into": survivor });
     for record in records {
         tx.audit(
