@@ -34,6 +34,7 @@ mod deals;
 mod duplicates;
 mod exports;
 mod lead_forms;
+mod merge;
 mod personal;
 mod tasks;
 mod views;
@@ -1412,6 +1413,7 @@ enum Journey {
     Duplicates,
     LeadForms,
     Assignment,
+    Merge,
 }
 
 impl Journey {
@@ -1431,6 +1433,7 @@ impl Journey {
             Self::Duplicates => duplicates::duplicate_steps(app, page).await,
             Self::LeadForms => lead_forms::lead_form_steps(app, page).await,
             Self::Assignment => assignment::assignment_steps(app, page).await,
+            Self::Merge => merge::merge_steps(app, page).await,
         }
     }
 }

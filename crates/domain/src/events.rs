@@ -29,6 +29,9 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "task.completed",
     "activity.logged",
     "user.signed_in",
+    "lead.merged",
+    "contact.merged",
+    "account.merged",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.

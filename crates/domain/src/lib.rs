@@ -12,6 +12,7 @@ pub mod choices;
 pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
+pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
 pub mod ids;

@@ -133,6 +133,10 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             .map_err(|e| format!("pruning failed: {e}")),
         TEST_ECHO => echo(job, progress).await,
         rivet_store::duplicates::REKEY_JOB => rekey(state, job).await,
+        crate::api::duplicate_groups::SCAN_JOB => {
+            let report = |done, total| progress.set(done, Some(total));
+            crate::api::duplicate_groups::run_scan(state, job, &report).await
+        }
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),

@@ -227,10 +227,12 @@ impl Write for Account {
         {
             check_parent(tx.conn(), actor, id, parent).await?;
         }
-        Ok(data_columns(data, owner)
+        let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
-            .collect())
+            .collect();
+        columns.extend(crate::duplicate_groups::account_key_columns(&data.text));
+        Ok(columns)
     }
 }
 

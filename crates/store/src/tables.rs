@@ -668,3 +668,33 @@ pub enum AssignmentSettings {
     FallbackOwnerId,
     UpdatedAt,
 }
+
+/// Duplicate groups a scan found (migration `m0019_duplicate_groups`; `crate::duplicate_groups`).
+#[derive(DeriveIden, Clone, Copy)]
+pub enum DuplicateGroups {
+    Table,
+    CompanyId,
+    Id,
+    Entity,
+    Rule,
+    Score,
+    Status,
+    MemberIds,
+    MembersKey,
+    Size,
+    ScanJobId,
+    DismissedBy,
+    DismissedAt,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The match keys of an account (migration `m0019_duplicate_groups`): its normalized name and
+/// registrable domain.
+#[derive(DeriveIden, Clone, Copy)]
+pub enum AccountKeys {
+    #[sea_orm(iden = "accounts")]
+    Table,
+    NameKey,
+    DomainKey,
+}

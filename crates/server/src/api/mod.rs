@@ -13,6 +13,7 @@ pub mod contacts;
 pub mod custom_fields;
 pub mod deals;
 pub mod docs;
+pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
 pub mod export;
@@ -21,6 +22,7 @@ pub mod ingest;
 pub mod jobs;
 pub mod lead_forms;
 pub mod leads;
+pub mod merge;
 pub mod pipelines;
 pub mod record;
 pub mod roles;
@@ -66,6 +68,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(webhooks::routes())
         .merge(exports::routes())
         .merge(assignment::routes())
+        .merge(merge::routes())
+        .merge(duplicate_groups::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -315,6 +315,8 @@ struct DetailPage {
     here: String,
     /// Possible duplicates: link, name and what matched.
     duplicates: Vec<(String, String, &'static str)>,
+    /// The merge page of the lead and its lead duplicates (`web::duplicates`).
+    review_href: Option<String>,
 }
 
 pub async fn show(
@@ -384,21 +386,27 @@ pub async fn show(
     let custom = CustomFields::load(&ctx, cf::RecordType::Lead)
         .await?
         .values(&lead.custom_fields);
-    let duplicates = rivet_store::duplicates::of_lead(&ctx.app.store, &ctx.actor, id)
-        .await
-        .or_page(&ctx)?
-        .into_iter()
-        .map(|d| {
-            let (path, what) = match (d.record_type, d.rule.as_str()) {
-                ("contact", "exact_email") => ("/contacts", "contact with the same e-mail"),
-                ("contact", _) => ("/contacts", "contact with the same phone"),
-                (_, "exact_email") => ("/leads", "lead with the same e-mail"),
-                _ => ("/leads", "lead with the same phone"),
-            };
-            (format!("{path}/{}", d.id), d.name, what)
-        })
+    let duplicates: Vec<(String, String, &'static str)> =
+        rivet_store::duplicates::of_lead(&ctx.app.store, &ctx.actor, id)
+            .await
+            .or_page(&ctx)?
+            .into_iter()
+            .map(|d| {
+                let (path, what) = match (d.record_type, d.rule.as_str()) {
+                    ("contact", "exact_email") => ("/contacts", "contact with the same e-mail"),
+                    ("contact", _) => ("/contacts", "contact with the same phone"),
+                    (_, "exact_email") => ("/leads", "lead with the same e-mail"),
+                    _ => ("/leads", "lead with the same phone"),
+                };
+                (format!("{path}/{}", d.id), d.name, what)
+            })
+            .collect();
+    let lead_duplicates: Vec<uuid::Uuid> = duplicates
+        .iter()
+        .filter_map(|(href, _, _)| href.strip_prefix("/leads/")?.parse().ok())
         .collect();
     let page = DetailPage {
+        review_href: super::duplicates::review_href(id.uuid(), &lead_duplicates),
         duplicates,
         layout: ctx.layout(display_name(&lead)),
         custom,

@@ -20,6 +20,7 @@ mod custom_fields;
 mod deals;
 mod detail;
 mod duplicate_rules;
+mod duplicates;
 mod form;
 mod home;
 mod lead_form_admin;
@@ -603,6 +604,15 @@ fn pages() -> Pages {
         Allow(Resource::Settings, Action::Update),
         pipelines::delete_stage,
     )
+    .duplicates::<Lead>()
+    .duplicates::<Contact>()
+    .duplicates::<Account>()
+    .get("/duplicates/groups/{id}", Authenticated, duplicates::group)
+    .post(
+        "/duplicates/groups/{id}/dismiss",
+        Authenticated,
+        duplicates::dismiss,
+    )
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)
     .get("/assets/web/{file}", Public, assets::serve)
@@ -697,6 +707,22 @@ fn pages() -> Pages {
     .get("/f/{key}", Public, lead_forms::page)
     .post("/f/{key}", Public, lead_forms::submit)
     .get("/f/{key}/embed", Public, lead_forms::embed)
+}
+
+impl Pages {
+    /// A record type's duplicate pages (`web::duplicates`): its groups, a scan, the merge page
+    /// and the merge, each with the permission of what it does.
+    fn duplicates<R: duplicates::Reviewed>(self) -> Self {
+        let base = format!("/duplicates/{}", R::ENTITY);
+        let (read, update) = (
+            Access::Allow(R::RESOURCE, Action::Read),
+            Access::Allow(R::RESOURCE, Action::Update),
+        );
+        self.get(&base, read, duplicates::index::<R>)
+            .post(&format!("{base}/scan"), update, duplicates::scan::<R>)
+            .get(&format!("{base}/merge"), read, duplicates::compare::<R>)
+            .post(&format!("{base}/merge"), update, duplicates::merge::<R>)
+    }
 }
 
 pub fn routes() -> Router<AppState> {

@@ -30,6 +30,7 @@ pub mod m0015_search_serial;
 pub mod m0016_search_changes_only;
 pub mod m0017_match_keys;
 pub mod m0018_intake;
+pub mod m0019_duplicate_groups;
 pub mod m0020_assignment_rules;
 
 pub struct Migrator;
@@ -54,6 +55,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_search_changes_only::M0016SearchChangesOnly),
             Box::new(m0017_match_keys::M0017MatchKeys),
             Box::new(m0018_intake::M0018Intake),
+            Box::new(m0019_duplicate_groups::M0019DuplicateGroups),
             Box::new(m0020_assignment_rules::M0020AssignmentRules),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
