@@ -16,6 +16,7 @@ mod duplicates;
 mod events;
 mod export;
 mod ids;
+mod imports;
 mod input;
 mod jobs;
 mod leads;

@@ -14,6 +14,7 @@ pub mod deals;
 pub mod duplicates;
 pub mod events;
 pub mod ids;
+pub mod imports;
 pub mod jobs;
 pub mod leads;
 pub mod normalize;

@@ -132,10 +132,34 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             .map(|report| json!(report))
             .map_err(|e| format!("pruning failed: {e}")),
         TEST_ECHO => echo(job, progress).await,
+        crate::imports::RUN_JOB | crate::imports::UNDO_JOB => {
+            import_job(state, job, progress).await
+        }
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),
     }
+}
+
+/// An import's run or undo (`crate::imports`), for the member who started it; the progress is
+/// rows done of total.
+async fn import_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
+    let (actor, id) = crate::imports::job_actor(state, job).await?;
+    let report = |done: i64, total: i64| progress.set(done, Some(total));
+    let done = if job.kind == crate::imports::RUN_JOB {
+        crate::imports::run(state, &actor, id, &report).await
+    } else {
+        crate::imports::undo(state, &actor, id).await
+    };
+    let import = done.map_err(|e| format!("import {id}: {e}"))?;
+    Ok(json!({
+        "import_id": id,
+        "status": import.status,
+        "created": import.created,
+        "updated": import.updated,
+        "skipped": import.skipped,
+        "failed": import.failed,
+    }))
 }
 
 async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {

@@ -274,6 +274,16 @@ pub async fn of_person(
     matches(r.conn(), actor, &keys, except).await
 }
 
+/// [`of_person`] in an open connection or transaction (an import sees the rows it has just
+/// written).
+pub async fn of_person_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    (person, mobile): (Person<'_>, Option<&str>),
+) -> Result<Vec<Duplicate>> {
+    matches(conn, actor, &keys_of(person, mobile), None).await
+}
+
 /// The records sharing a key with `keys` that the rules call duplicates, surest first.
 async fn matches<C: ConnectionTrait>(
     conn: &C,

@@ -15,6 +15,7 @@ pub mod custom_fields;
 pub mod deals;
 pub mod duplicates;
 pub mod events;
+pub mod imports;
 pub mod jobs;
 pub mod leads;
 pub mod logs;

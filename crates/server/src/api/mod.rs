@@ -16,6 +16,7 @@ pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
+pub mod imports;
 pub mod jobs;
 pub mod leads;
 pub mod pipelines;
@@ -60,6 +61,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(exports::routes())
+        .merge(imports::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -29,6 +29,7 @@ pub mod m0014_search_scale;
 pub mod m0015_search_serial;
 pub mod m0016_search_changes_only;
 pub mod m0017_match_keys;
+pub mod m0021_imports;
 
 pub struct Migrator;
 
@@ -52,6 +53,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0016_search_changes_only::M0016SearchChangesOnly),
             Box::new(m0017_match_keys::M0017MatchKeys),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
+            Box::new(m0021_imports::M0021Imports),
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
     }
