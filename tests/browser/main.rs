@@ -32,6 +32,7 @@ mod custom_fields;
 mod deals;
 mod duplicates;
 mod exports;
+mod imports;
 mod personal;
 mod tasks;
 mod views;
@@ -1408,6 +1409,7 @@ enum Journey {
     AdminPipelines,
     Profile,
     Duplicates,
+    Imports,
 }
 
 impl Journey {
@@ -1425,6 +1427,7 @@ impl Journey {
             Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
             Self::Profile => personal::profile_steps(app, page).await,
             Self::Duplicates => duplicates::duplicate_steps(app, page).await,
+            Self::Imports => imports::import_steps(app, page).await,
         }
     }
 }

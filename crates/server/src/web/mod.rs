@@ -20,6 +20,7 @@ mod deals;
 mod detail;
 mod form;
 mod home;
+mod imports;
 mod leads;
 mod list;
 mod money;
@@ -602,6 +603,11 @@ fn pages() -> Pages {
     .post("/views", Authenticated, views::save)
     .post("/views/{id}/delete", Authenticated, views::delete)
     .get("/assets/web/{file}", Public, assets::serve)
+    .get("/imports", Authenticated, imports::index)
+    .get("/imports/{id}", Authenticated, imports::show)
+    .post("/imports/{id}", Authenticated, imports::save)
+    .post("/imports/{id}/cancel", Authenticated, imports::cancel)
+    .post("/imports/{id}/undo", Authenticated, imports::undo)
 }
 
 pub fn routes() -> Router<AppState> {
