@@ -431,6 +431,11 @@ async fn bad_files_get_a_clear_problem_and_nothing_is_kept(db: Db) {
         .await
         .unwrap();
     assert_eq!(fields_of(&assert_problem(response, 422).await), ["file"]);
+    // A body that is no upload is the wrong media type.
+    let json_body = app
+        .post("/imports", &admin, json!({"entity": "leads"}))
+        .await;
+    assert_problem(json_body, 415).await;
     let list = json_of(app.get("/imports", &admin).await).await;
     assert!(ids_of(&list).is_empty());
 }

@@ -10,6 +10,7 @@ use crate::http::extract::{Auth, Json};
 use crate::http::router::{Access, ApiRouter, get, patch, post};
 use crate::imports::{self, Uploaded, Validation};
 use crate::state::AppState;
+use axum::extract::multipart::MultipartRejection;
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
 use axum::handler::Handler;
 use axum::http::{StatusCode, header};
@@ -154,8 +155,13 @@ fn id_of(id: &str) -> Result<uuid::Uuid, AppError> {
 async fn upload(
     State(app): State<AppState>,
     Auth(actor): Auth,
-    mut multipart: Multipart,
+    multipart: Result<Multipart, MultipartRejection>,
 ) -> Result<(StatusCode, Json<Uploaded>), AppError> {
+    // Anything but a multipart body (JSON, a form) is the wrong media type for an upload.
+    let mut multipart = multipart.map_err(|e| match e {
+        MultipartRejection::InvalidBoundary(_) => AppError::UnsupportedMediaType,
+        other => AppError::BadRequest(other.body_text()),
+    })?;
     let limit = app.config.import_max_bytes;
     let mut entity = None;
     let mut file: Option<(String, Vec<u8>)> = None;

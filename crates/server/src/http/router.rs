@@ -96,7 +96,12 @@ impl std::fmt::Debug for QueryParams {
 }
 
 impl RouteInfo {
-    /// Whether the route takes a JSON body.
+    /// Whether the route takes a JSON body (not an upload).
+    pub fn takes_json(&self) -> bool {
+        self.request.is_some() && self.request_media == "application/json"
+    }
+
+    /// Whether the route takes a body (JSON or an upload).
     pub fn has_body(&self) -> bool {
         self.request.is_some()
     }
