@@ -18,6 +18,7 @@ mod duplicates;
 mod events;
 mod export;
 mod ids;
+mod imports;
 mod input;
 mod intake;
 mod jobs;

@@ -33,6 +33,7 @@ mod custom_fields;
 mod deals;
 mod duplicates;
 mod exports;
+mod imports;
 mod lead_forms;
 mod merge;
 mod personal;
@@ -1414,6 +1415,7 @@ enum Journey {
     LeadForms,
     Assignment,
     Merge,
+    Imports,
 }
 
 impl Journey {
@@ -1434,6 +1436,7 @@ impl Journey {
             Self::LeadForms => lead_forms::lead_form_steps(app, page).await,
             Self::Assignment => assignment::assignment_steps(app, page).await,
             Self::Merge => merge::merge_steps(app, page).await,
+            Self::Imports => imports::import_steps(app, page).await,
         }
     }
 }

@@ -96,6 +96,37 @@ enum Command {
         #[arg(long, default_value = "")]
         query: String,
     },
+    /// Import a CSV or XLSX file as `POST /api/v1/imports` and its run do, for the member
+    /// `--as` (their permissions apply), with a progress bar on standard error.
+    #[command(
+        long_about = "Import a CSV or XLSX file of leads, contacts, accounts or deals as \
+            `POST /api/v1/imports` and `POST /api/v1/imports/{id}/run` do, for the member `--as` \
+            (their permissions apply): the file is kept as an import (listed in the web UI, \
+            undoable), its columns mapped by the suggested mapping or by `--mapping`, a TOML \
+            file with a [mapping] table (column header = \"field\", custom fields as \
+            \"cf.<key>\") and an [options] table (duplicate_policy = \"skip\" | \"update\" | \
+            \"create\", assignment, default_owner, tags). A progress bar (rows/s, ETA) is \
+            drawn on standard error; the summary is printed on standard output."
+    )]
+    Import {
+        /// The file to import (.csv or .xlsx).
+        file: std::path::PathBuf,
+        /// leads, contacts, accounts or deals.
+        #[arg(long)]
+        entity: String,
+        /// The company: its name or id.
+        #[arg(long)]
+        company: String,
+        /// The e-mail of the member the import is made for.
+        #[arg(long = "as")]
+        member: String,
+        /// A TOML file with [mapping] and [options] tables.
+        #[arg(long)]
+        mapping: Option<std::path::PathBuf>,
+        /// No progress bar.
+        #[arg(long)]
+        quiet: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -234,6 +265,23 @@ async fn run() -> anyhow::Result<()> {
                 tokio::io::AsyncWriteExt::write_all(&mut out, &chunk?).await?;
             }
             tokio::io::AsyncWriteExt::flush(&mut out).await?;
+            Ok(())
+        }
+        Command::Import {
+            file,
+            entity,
+            company,
+            member,
+            mapping,
+            quiet,
+        } => {
+            let state = rivet_server::build_state(config, None).await?;
+            let actor = rivet_server::bootstrap::member_actor(&state.store, &company, &member)
+                .await
+                .map_err(describe)?;
+            let summary =
+                import_file(&state, &actor, (&file, &entity), mapping.as_deref(), quiet).await?;
+            print!("{summary}");
             Ok(())
         }
         Command::Migrate => {
@@ -405,4 +453,74 @@ fn describe(err: AppError) -> anyhow::Error {
     } else {
         anyhow::anyhow!("{}", fields.join("; "))
     }
+}
+
+/// What `--mapping` holds.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct MappingFile {
+    mapping: Option<std::collections::BTreeMap<String, Option<String>>>,
+    options: Option<rivet_domain::imports::ImportOptions>,
+}
+
+/// `rivet import`: keep the file as an import, map it, run it here with a progress bar, and
+/// say what it did.
+async fn import_file(
+    state: &rivet_server::AppState,
+    actor: &rivet_domain::Actor,
+    (file, entity): (&std::path::Path, &str),
+    mapping: Option<&std::path::Path>,
+    quiet: bool,
+) -> anyhow::Result<String> {
+    use rivet_server::imports;
+    let entity: rivet_domain::imports::ImportEntity = entity
+        .parse()
+        .map_err(|e| anyhow::anyhow!("--entity {e}"))?;
+    let bytes =
+        std::fs::read(file).map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+    let name = file
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "import.csv".into());
+    let uploaded = imports::upload(state, actor, entity, &name, bytes)
+        .await
+        .map_err(describe)?;
+    let id = uploaded.import.id;
+    if let Some(path) = mapping {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", path.display()))?;
+        let file: MappingFile = toml::from_str(&text)
+            .map_err(|e| anyhow::anyhow!("--mapping {}: {e}", path.display()))?;
+        imports::configure(state, actor, id, file.mapping, file.options)
+            .await
+            .map_err(describe)?;
+    }
+    let bar = if quiet {
+        indicatif::ProgressBar::hidden()
+    } else {
+        indicatif::ProgressBar::new(u64::try_from(uploaded.import.total_rows).unwrap_or(0))
+    };
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows  {per_sec}  ETA {eta}")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+    );
+    let report = |done: i64, _total: i64| bar.set_position(u64::try_from(done).unwrap_or(0));
+    let done = imports::run(state, actor, id, &report)
+        .await
+        .map_err(describe)?;
+    bar.finish();
+    Ok(format!(
+        "import {id}: {} — {} rows: {} created, {} updated, {} skipped, {} failed{}\n",
+        done.status,
+        done.rows_done,
+        done.created,
+        done.updated,
+        done.skipped,
+        done.failed,
+        if done.failed > 0 {
+            format!(" (GET /api/v1/imports/{id}/errors.csv lists them)")
+        } else {
+            String::new()
+        }
+    ))
 }

@@ -829,3 +829,98 @@ async fn export_writes_a_list_for_a_member_sqlite() {
 async fn export_writes_a_list_for_a_member_postgres() {
     export_writes_a_list_for_a_member(Db::Postgres).await;
 }
+
+/// `rivet import` keeps the file as an import, maps it by `--mapping`, runs it for a member and
+/// says what it did; the same rows again are duplicates, skipped.
+async fn import_runs_a_file_for_a_member(db: Db) {
+    let dir = tempfile::tempdir().unwrap();
+    let (url, pg) = fresh_database(db, &dir).await;
+    let out = rivet(&dir, &url)
+        .args(["seed", "--demo", "--size", "small", "--scale", "0.2"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let file = dir.path().join("people.csv");
+    std::fs::write(
+        &file,
+        "Surname;Mail;Ignored\nImported-One;one@import.test;x\nImported-Two;two@import.test;y\n\
+         ;not-an-email;z\n",
+    )
+    .unwrap();
+    let mapping = dir.path().join("m.toml");
+    std::fs::write(
+        &mapping,
+        "[mapping]\nSurname = \"last_name\"\nMail = \"email\"\n\n[options]\ntags = [\"cli\"]\n",
+    )
+    .unwrap();
+    let import = |member: &str| {
+        rivet(&dir, &url)
+            .arg("import")
+            .arg(&file)
+            .args([
+                "--entity",
+                "leads",
+                "--company",
+                "Demo Company",
+                "--as",
+                member,
+            ])
+            .arg("--mapping")
+            .arg(&mapping)
+            .output()
+            .unwrap()
+    };
+    let first = import("admin@demo-company.test");
+    let said = String::from_utf8_lossy(&first.stdout).to_string();
+    assert!(
+        first.status.success(),
+        "{said}{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    assert!(
+        said.contains("completed — 3 rows: 2 created, 0 updated, 0 skipped, 1 failed"),
+        "{said}"
+    );
+    let again = import("admin@demo-company.test");
+    let said = String::from_utf8_lossy(&again.stdout).to_string();
+    assert!(
+        said.contains("0 created, 0 updated, 2 skipped, 1 failed"),
+        "{said}"
+    );
+    let export = rivet(&dir, &url)
+        .args([
+            "export",
+            "--entity",
+            "leads",
+            "--company",
+            "Demo Company",
+            "--as",
+            "admin@demo-company.test",
+            "--query",
+            "q=imported-",
+        ])
+        .output()
+        .unwrap();
+    let text = String::from_utf8(export.stdout).unwrap();
+    assert_eq!(text.lines().count(), 3, "{text}");
+    assert!(text.contains("cli"), "{text}");
+
+    let stranger = import("nobody@demo-company.test");
+    assert!(!stranger.status.success());
+    drop_database(pg).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn import_runs_a_file_for_a_member_sqlite() {
+    import_runs_a_file_for_a_member(Db::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "needs PostgreSQL: set RIVET_TEST_DATABASE_URL, run with --include-ignored"]
+async fn import_runs_a_file_for_a_member_postgres() {
+    import_runs_a_file_for_a_member(Db::Postgres).await;
+}

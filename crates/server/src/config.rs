@@ -65,6 +65,8 @@ pub struct Config {
     /// PostgreSQL: bind tenant transactions with row-level security (`RIVET_PG_RLS`, default
     /// on). Off only to measure what the policies cost; the store's company filters remain.
     pub pg_rls: bool,
+    /// The largest file an import accepts, in bytes (`RIVET_IMPORT_MAX_BYTES`, 50 MB).
+    pub import_max_bytes: usize,
 }
 
 impl Default for Config {
@@ -96,6 +98,7 @@ impl Default for Config {
             webhook_allow_private: false,
             webhook_timeout_secs: 10,
             pg_rls: true,
+            import_max_bytes: 50 * 1024 * 1024,
         }
     }
 }
@@ -401,6 +404,9 @@ impl Config {
         }
         if let Some(v) = get("RIVET_PG_RLS") {
             config.pg_rls = flag("RIVET_PG_RLS", &v)?;
+        }
+        if let Some(v) = get("RIVET_IMPORT_MAX_BYTES") {
+            config.import_max_bytes = parse("RIVET_IMPORT_MAX_BYTES", &v)?;
         }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -10,6 +10,7 @@ pub mod config;
 mod cycles;
 pub mod dispatcher;
 pub mod http;
+pub mod imports;
 pub mod logging;
 pub mod ops;
 pub mod password;

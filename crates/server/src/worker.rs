@@ -137,6 +137,9 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             let report = |done, total| progress.set(done, Some(total));
             crate::api::duplicate_groups::run_scan(state, job, &report).await
         }
+        crate::imports::RUN_JOB | crate::imports::UNDO_JOB => {
+            import_job(state, job, progress).await
+        }
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),
@@ -153,6 +156,27 @@ async fn rekey(state: &AppState, job: &Job) -> Result<Value, String> {
         .await
         .map(|rows| json!({ "rows": rows }))
         .map_err(|e| format!("re-keying failed: {e}"))
+}
+
+/// An import's run or undo (`crate::imports`), for the member who started it; the progress is
+/// rows done of total.
+async fn import_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
+    let (actor, id) = crate::imports::job_actor(state, job).await?;
+    let report = |done: i64, total: i64| progress.set(done, Some(total));
+    let done = if job.kind == crate::imports::RUN_JOB {
+        crate::imports::run(state, &actor, id, &report).await
+    } else {
+        crate::imports::undo(state, &actor, id).await
+    };
+    let import = done.map_err(|e| format!("import {id}: {e}"))?;
+    Ok(json!({
+        "import_id": id,
+        "status": import.status,
+        "created": import.created,
+        "updated": import.updated,
+        "skipped": import.skipped,
+        "failed": import.failed,
+    }))
 }
 
 async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {

@@ -402,6 +402,18 @@ pub async fn screen<C: ConnectionTrait>(
     Ok((action, found))
 }
 
+/// [`of_person`] in an open connection or transaction (an import sees the rows it has just
+/// written).
+pub async fn of_person_in<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    (person, mobile): (Person<'_>, Option<&str>),
+) -> Result<Vec<Duplicate>> {
+    let settings = settings_in(conn, actor.company_id).await?;
+    let keys = keys_of(person, mobile, settings.country());
+    Ok(matches(conn, actor, &settings.rules, &keys, None).await?.1)
+}
+
 /// The records sharing a key with `keys` that `rules` call duplicates, surest first, with the
 /// strongest action among them.
 async fn matches<C: ConnectionTrait>(

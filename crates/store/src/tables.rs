@@ -698,3 +698,55 @@ pub enum AccountKeys {
     NameKey,
     DomainKey,
 }
+
+/// Uploaded files being imported (`m0021_imports`; `crate::imports`): the file itself, what was
+/// detected in it, its column mapping and options, and how far its run has come.
+#[derive(DeriveIden)]
+pub enum Imports {
+    Table,
+    CompanyId,
+    Id,
+    Entity,
+    FileName,
+    Format,
+    Content,
+    Encoding,
+    Delimiter,
+    Header,
+    Mapping,
+    Options,
+    Status,
+    TotalRows,
+    RowsDone,
+    Created,
+    Updated,
+    Skipped,
+    Failed,
+    JobId,
+    Error,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// One import's per-row errors (`m0021_imports`).
+#[derive(DeriveIden)]
+pub enum ImportErrors {
+    Table,
+    CompanyId,
+    Id,
+    ImportId,
+    Line,
+    Field,
+    Message,
+}
+
+/// The column every importable record table (leads, contacts, accounts, deals) has: the import
+/// that created the row, if one did (`m0021_imports`).
+#[derive(DeriveIden)]
+pub enum Imported {
+    ImportId,
+}
+
+/// The record tables an import writes, by name.
+pub const IMPORTED_TABLES: &[&str] = &["leads", "contacts", "accounts", "deals"];

@@ -340,4 +340,93 @@ document.addEventListener("click", function (event) {
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   update();
+// The import wizard. Its upload form posts the file to POST /api/v1/imports (multipart, the CSRF
+// token in the header) and opens the new import's page; that page's progress card polls
+// GET /api/v1/imports/{id} while the import is queued, running or undoing, moving the bar and the
+// counts, and shows the summary when it ends (without this script the page refreshes itself).
+(function () {
+  var upload = document.querySelector("[data-import-upload]");
+  if (upload) {
+    upload.addEventListener("submit", function (event) {
+      event.preventDefault();
+      var error = upload.querySelector("[data-import-upload-error]");
+      var button = upload.querySelector("button[type=submit]");
+      var say = function (message) {
+        error.textContent = message;
+        error.hidden = !message;
+        button.disabled = false;
+      };
+      var file = upload.querySelector("input[type=file]");
+      if (!file.files || !file.files.length) {
+        say("Choose a file to upload.");
+        return;
+      }
+      var body = new FormData();
+      body.append("entity", upload.querySelector("select[name=entity]").value);
+      body.append("file", file.files[0]);
+      button.disabled = true;
+      say("");
+      fetch("/api/v1/imports", {
+        method: "POST",
+        body: body,
+        credentials: "same-origin",
+        headers: { "X-CSRF-Token": upload.getAttribute("data-csrf") || "" },
+      })
+        .then(function (response) {
+          return response.json().then(function (json) {
+            if (response.ok) {
+              window.location.assign("/imports/" + json.id);
+              return;
+            }
+            var detail = json.errors && json.errors.length ? json.errors[0].message : json.detail;
+            say(detail || "The file could not be uploaded.");
+          });
+        })
+        .catch(function () {
+          say("The file could not be uploaded.");
+        });
+    });
+  }
+
+  var card = document.querySelector("[data-import-progress]");
+  if (!card) {
+    return;
+  }
+  var busy = ["queued", "running", "undoing"];
+  if (busy.indexOf(card.getAttribute("data-status")) < 0) {
+    return;
+  }
+  var id = card.getAttribute("data-import-progress");
+  var bar = card.querySelector("[data-import-bar]");
+  var status = card.querySelector("[data-import-status]");
+  var counts = card.querySelector("[data-import-counts]");
+  function poll() {
+    fetch("/api/v1/imports/" + id, { credentials: "same-origin" })
+      .then(function (response) {
+        return response.ok ? response.json() : null;
+      })
+      .then(function (json) {
+        if (!json) {
+          window.setTimeout(poll, 2000);
+          return;
+        }
+        var percent = json.total_rows > 0 ? Math.floor((json.rows_done * 100) / json.total_rows) : 0;
+        bar.value = percent;
+        bar.textContent = percent + " %";
+        status.textContent = json.status;
+        counts.textContent =
+          json.rows_done + " of " + json.total_rows + " rows · " + json.created + " created · " +
+          json.updated + " updated · " + json.skipped + " skipped · " + json.failed + " failed";
+        if (busy.indexOf(json.status) >= 0) {
+          window.setTimeout(poll, 500);
+        } else {
+          // The page's buttons (undo, mapping) depend on the end state: show it as the server does.
+          window.location.reload();
+        }
+      })
+      .catch(function () {
+        window.setTimeout(poll, 2000);
+      });
+  }
+  window.setTimeout(poll, 300);
 })();

@@ -58,6 +58,15 @@ impl ApiRecord for Contact {
         record::create_screened::<Self>(app, actor, data)
     }
 
+    fn create_in_tx(
+        tx: &rivet_store::Tx,
+        actor: &Actor,
+        data: ContactData,
+    ) -> impl Future<Output = Result<rivet_store::intake::Intake<Self>, rivet_store::StoreError>> + Send
+    {
+        rivet_store::intake::create_in::<Self>(tx, actor, data)
+    }
+
     fn set_custom_fields(data: &mut ContactData, values: Map<String, Value>) {
         data.custom_fields = values;
     }

@@ -18,6 +18,7 @@ pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
+pub mod imports;
 pub mod ingest;
 pub mod jobs;
 pub mod lead_forms;
@@ -70,6 +71,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(assignment::routes())
         .merge(merge::routes())
         .merge(duplicate_groups::routes())
+        .merge(imports::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -113,9 +113,35 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
         pairs: Vec<(String, String)>,
     ) -> impl Future<Output = Result<Page<Self>, AppError>> + Send {
         async move {
+            let (pairs, narrow) = imported_filter(pairs)?;
             let query = list_query::<Self>(app, actor, pairs.clone()).await?;
             let (limit, after) = list_window(&pairs, |c| decode_list_cursor(&query, c))?;
-            Ok(record::list::<Self>(&app.store, actor, &query, limit, after.as_ref()).await?)
+            Ok(
+                record::list_where::<Self>(
+                    &app.store,
+                    actor,
+                    &query,
+                    limit,
+                    after.as_ref(),
+                    narrow,
+                )
+                .await?,
+            )
+        }
+    }
+
+    /// Save a new, validated record in an open transaction (an import's batch): the record
+    /// layer's create, or for a screened type the intake pipeline.
+    fn create_in_tx(
+        tx: &rivet_store::Tx,
+        actor: &Actor,
+        data: Self::Data,
+    ) -> impl Future<Output = Result<Intake<Self>, StoreError>> + Send {
+        async move {
+            Ok(Intake {
+                record: record::create_in::<Self>(tx, actor, &data).await?,
+                duplicates: Vec::new(),
+            })
         }
     }
 
@@ -133,6 +159,26 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
     fn before_bulk_merge(set: &Map<String, Value>, merged: &mut Map<String, Value>) {
         Self::before_merge(set, merged);
     }
+}
+
+/// `import_id=<id>` taken out of a list's query as the condition for the rows that import
+/// created (the lists of the record types an import writes: leads, contacts, accounts, deals).
+fn imported_filter(
+    pairs: Vec<(String, String)>,
+) -> Result<(Vec<(String, String)>, rivet_store::sea_orm::sea_query::Cond), AppError> {
+    let mut narrow = rivet_store::sea_orm::sea_query::Cond::all();
+    let mut rest = Vec::with_capacity(pairs.len());
+    for (key, value) in pairs {
+        if key == "import_id" {
+            let id = value.parse().map_err(|_| {
+                AppError::BadRequest("import_id must be the id of an import".into())
+            })?;
+            narrow = narrow.add(rivet_store::imports::imported_by(id));
+        } else {
+            rest.push((key, value));
+        }
+    }
+    Ok((rest, narrow))
 }
 
 fn access<R: ApiRecord>(action: Action) -> Access {

@@ -76,6 +76,8 @@ pub struct RouteInfo {
     pub summary: std::borrow::Cow<'static, str>,
     pub tag: &'static str,
     request: Option<String>,
+    /// The request body's media type (`application/json` unless the route takes an upload).
+    request_media: &'static str,
     response: Option<Body>,
     success: u16,
     query: QueryParams,
@@ -94,7 +96,12 @@ impl std::fmt::Debug for QueryParams {
 }
 
 impl RouteInfo {
-    /// Whether the route takes a JSON body.
+    /// Whether the route takes a JSON body (not an upload).
+    pub fn takes_json(&self) -> bool {
+        self.request.is_some() && self.request_media == "application/json"
+    }
+
+    /// Whether the route takes a body (JSON or an upload).
     pub fn has_body(&self) -> bool {
         self.request.is_some()
     }
@@ -154,6 +161,7 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             summary: std::borrow::Cow::Borrowed(""),
             tag: "",
             request: None,
+            request_media: "application/json",
             response: None,
             success: 200,
             query: QueryParams::default(),
@@ -200,6 +208,13 @@ impl Route {
     /// The JSON body the route takes.
     pub fn body<T: ToSchema>(mut self) -> Self {
         self.info.request = Some(self.collect::<T>());
+        self
+    }
+
+    /// A `multipart/form-data` body with the parts `T` describes (a file upload).
+    pub fn upload<T: ToSchema>(mut self) -> Self {
+        self.info.request = Some(self.collect::<T>());
+        self.info.request_media = "multipart/form-data";
         self
     }
 
@@ -445,7 +460,7 @@ fn openapi(routes: &[RouteInfo], schemas: Vec<(String, RefOr<Schema>)>, prefix: 
             op = op.request_body(Some(
                 RequestBodyBuilder::new()
                     .content(
-                        "application/json",
+                        route.request_media,
                         json_content(RefOr::Ref(Ref::from_schema_name(name))),
                     )
                     .required(Some(Required::True))

@@ -23,6 +23,7 @@ mod duplicate_rules;
 mod duplicates;
 mod form;
 mod home;
+mod imports;
 mod lead_form_admin;
 mod lead_forms;
 mod leads;
@@ -707,6 +708,11 @@ fn pages() -> Pages {
     .get("/f/{key}", Public, lead_forms::page)
     .post("/f/{key}", Public, lead_forms::submit)
     .get("/f/{key}/embed", Public, lead_forms::embed)
+    .get("/imports", Authenticated, imports::index)
+    .get("/imports/{id}", Authenticated, imports::show)
+    .post("/imports/{id}", Authenticated, imports::save)
+    .post("/imports/{id}/cancel", Authenticated, imports::cancel)
+    .post("/imports/{id}/undo", Authenticated, imports::undo)
 }
 
 impl Pages {

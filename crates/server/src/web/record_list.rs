@@ -375,6 +375,18 @@ impl RecordList {
             .into_iter()
             .collect();
         header_links.extend(export_links(path, raw));
+        // The import wizard, for the records an import writes.
+        if let Some(entity) = path
+            .strip_prefix('/')
+            .filter(|p| ["leads", "contacts", "accounts", "deals"].contains(p))
+            .filter(|_| ctx.can(resource, Action::Create))
+        {
+            header_links.push(HeaderLink {
+                href: format!("/imports?entity={entity}"),
+                label: "Import",
+                primary: false,
+            });
+        }
         let select_href = format!(
             "{}{}{SELECT_PARAM}=all",
             links.back,
