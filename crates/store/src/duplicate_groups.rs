@@ -156,7 +156,6 @@ fn plan(entity: DuplicateEntity, rules: &[MatchRule]) -> Plan {
         entity,
         rules: rules
             .iter()
-            .cloned()
             .filter(|r| r.against.contains(&entity) && r.action != MatchAction::Allow)
             .map(|rule| {
                 let block = match rule.kind {
