@@ -479,7 +479,9 @@ async fn applying_rules_reassigns_leads_through_the_audited_update_with_tasks(db
             app.post(
                 "/leads",
                 &admin,
-                json!({"last_name": "L", "country": country, "custom_fields": {}}),
+                // An owner named: the rules do not assign it as it comes in.
+                json!({"last_name": "L", "country": country, "custom_fields": {},
+                       "owner_id": admin.user_id}),
             )
             .await,
         )
@@ -572,7 +574,15 @@ async fn a_sales_rep_cannot_manage_rules_or_apply_beyond_their_scope(db: Db) {
     )
     .await;
     // An admin's lead is outside a rep's update scope: it is not found, and keeps its owner.
-    let lead = json_of(app.post("/leads", &admin, json!({"last_name": "L"})).await).await;
+    let lead = json_of(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "L", "owner_id": admin.user_id}),
+        )
+        .await,
+    )
+    .await;
     let response = app
         .post(
             "/assignment-rules/apply",
@@ -588,6 +598,108 @@ async fn a_sales_rep_cannot_manage_rules_or_apply_beyond_their_scope(db: Db) {
     )
     .await;
     assert_eq!(lead["owner_id"], json!(admin.user_id));
+}
+
+/// Every intake path assigns a lead that names no owner: the API's create (even by a rep who
+/// may only create their own leads), the ingestion API and a web-to-lead form.
+async fn a_new_lead_without_an_owner_is_assigned_as_it_comes_in(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    rule(
+        &app,
+        &admin,
+        json!({"name": "DE", "conditions": [{"op": "territory", "countries": ["DE"]}],
+        "action": {"kind": "user", "user_id": rep.user_id},
+        "create_task": {"title": "Welcome call"}}),
+    )
+    .await;
+    let created = json_of(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Api", "country": "DE"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(created["owner_id"], json!(rep.user_id));
+    let tasks = json_of(app.get("/tasks?limit=50", &admin).await).await;
+    assert!(
+        tasks["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["related_id"] == created["id"]
+                && t["subject"] == "Welcome call"
+                && t["assignee_id"] == json!(rep.user_id)),
+        "{tasks}"
+    );
+    // No rule matches: the creator keeps it; an owner named: the rules stay out.
+    let french = json_of(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Fr", "country": "FR"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(french["owner_id"], json!(admin.user_id));
+    let named = json_of(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Named", "country": "DE", "owner_id": admin.user_id}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(named["owner_id"], json!(admin.user_id));
+    // A rep who may only create their own leads still creates one the rules give to someone
+    // else.
+    let other = app.member(&admin, "sales").await;
+    let response = app
+        .post(
+            "/leads",
+            &other,
+            json!({"last_name": "Rep's", "country": "DE"}),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    assert_eq!(json_of(response).await["owner_id"], json!(rep.user_id));
+    // The ingestion API and a web form take the same path.
+    let ingested = json_of(
+        app.post(
+            "/ingest/leads",
+            &admin,
+            json!({"leads": [{"last_name": "Ingested", "country": "DE"}]}),
+        )
+        .await,
+    )
+    .await;
+    let id = ingested["results"][0]["id"].as_str().unwrap();
+    let lead = json_of(app.get(&format!("/leads/{id}"), &admin).await).await;
+    assert_eq!(lead["owner_id"], json!(rep.user_id));
+    let form = json_of(
+        app.post(
+            "/lead-forms",
+            &admin,
+            json!({"name": "Web", "fields": [{"field": "last_name"}, {"field": "country"}]}),
+        )
+        .await,
+    )
+    .await;
+    let response = app
+        .client
+        .post(app.url(&format!("/f/{}", form["key"].as_str().unwrap())))
+        .form(&[("last_name", "Visitor"), ("country", "DE")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let found = json_of(app.get("/leads?q=Visitor", &admin).await).await;
+    assert_eq!(found["data"][0]["owner_id"], json!(rep.user_id), "{found}");
 }
 
 async fn another_companys_rules_users_and_teams_are_out_of_reach(db: Db) {
@@ -766,6 +878,7 @@ fn uuid_v7() -> String {
 }
 
 both!(
+    a_new_lead_without_an_owner_is_assigned_as_it_comes_in,
     each_condition_decides_which_rule_assigns,
     round_robin_takes_turns_skips_inactive_users_and_survives_a_restart,
     concurrent_batches_take_distinct_consecutive_turns,

@@ -20,8 +20,7 @@ use std::sync::Arc;
 use std::time::Instant;
 use tower_http::catch_panic::CatchPanicLayer;
 
-/// JSON bodies larger than this are refused with 413 (uploads have their own limit).
-pub const MAX_JSON_BODY: usize = 1 << 20;
+pub use crate::http::router::MAX_JSON_BODY;
 
 /// Build the state: connect, migrate, load or create the token secret, pick the rate limiter.
 pub async fn build_state(

@@ -340,6 +340,8 @@ document.addEventListener("click", function (event) {
   form.addEventListener("input", update);
   form.addEventListener("change", update);
   update();
+})();
+
 // The import wizard. Its upload form posts the file to POST /api/v1/imports (multipart, the CSRF
 // token in the header) and opens the new import's page; that page's progress card polls
 // GET /api/v1/imports/{id} while the import is queued, running or undoing, moving the bar and the

@@ -181,6 +181,22 @@ fn imported_filter(
     Ok((rest, narrow))
 }
 
+/// What `POST PATH` answers: for a screened type, [`Created`] (the record with the duplicates
+/// it warns of).
+trait ReturnsCreated {
+    fn returns_created<R: ApiRecord>(self) -> Self;
+}
+
+impl ReturnsCreated for crate::http::router::Route {
+    fn returns_created<R: ApiRecord>(self) -> Self {
+        if R::SCREENED {
+            self.returns::<Created<R>>()
+        } else {
+            self.returns::<R>()
+        }
+    }
+}
+
 fn access<R: ApiRecord>(action: Action) -> Access {
     Access::Allow(R::RESOURCE, action)
 }
@@ -275,8 +291,8 @@ pub fn collection<R: ApiRecord>() -> ApiRouter {
                     ),
                 )
                 .body::<R::Input>()
-                .returns_created::<R>(R::SCREENED)
-                .status(201),
+                .status(201)
+                .returns_created::<R>(),
             create::<R>,
         )
         .add(

@@ -67,6 +67,10 @@ impl Access {
     }
 }
 
+/// JSON bodies larger than this are refused with 413 (uploads and batch routes have their own
+/// limit, [`Route::body_limit`]).
+pub const MAX_JSON_BODY: usize = 1 << 20;
+
 /// One registered route, as documented.
 #[derive(Debug, Clone)]
 pub struct RouteInfo {
@@ -81,6 +85,8 @@ pub struct RouteInfo {
     response: Option<Body>,
     success: u16,
     query: QueryParams,
+    /// The largest body the route takes, when not the API's default ([`MAX_JSON_BODY`]).
+    body_limit: Option<usize>,
 }
 
 /// The documented query parameters of a route (utoipa's `Parameter` has no `Debug` here).
@@ -99,6 +105,11 @@ impl RouteInfo {
     /// Whether the route takes a JSON body (not an upload).
     pub fn takes_json(&self) -> bool {
         self.request.is_some() && self.request_media == "application/json"
+    }
+
+    /// The largest body the route takes.
+    pub fn max_body(&self) -> usize {
+        self.body_limit.unwrap_or(MAX_JSON_BODY)
     }
 
     /// Whether the route takes a body (JSON or an upload).
@@ -148,8 +159,6 @@ enum Body {
 pub struct Route {
     info: RouteInfo,
     schemas: Vec<(String, RefOr<Schema>)>,
-    /// The largest body the route takes, when not the API's default.
-    body_limit: Option<usize>,
 }
 
 fn route(method: Method, path: &str, access: Access) -> Route {
@@ -165,9 +174,9 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             response: None,
             success: 200,
             query: QueryParams::default(),
+            body_limit: None,
         },
         schemas: Vec::new(),
-        body_limit: None,
     }
 }
 
@@ -236,16 +245,6 @@ impl Route {
         self
     }
 
-    /// A new record of type `R`: for a `screened` type with the duplicates its create warns of
-    /// (`crate::api::record::Created`).
-    pub fn returns_created<R: ToSchema>(self, screened: bool) -> Self {
-        if screened {
-            self.returns::<crate::api::record::Created<R>>()
-        } else {
-            self.returns::<R>()
-        }
-    }
-
     /// A file (an export) of one of `media_types`.
     pub fn returns_file(mut self, media_types: &'static [&'static str]) -> Self {
         self.info.response = Some(Body::File(media_types));
@@ -275,7 +274,7 @@ impl Route {
 
     /// A larger body than the API's default (a batch of records).
     pub fn body_limit(mut self, bytes: usize) -> Self {
-        self.body_limit = Some(bytes);
+        self.info.body_limit = Some(bytes);
         self
     }
 
@@ -338,7 +337,7 @@ impl ApiRouter {
         let mut method_router = on(filter, handler).route_layer(axum::middleware::from_fn(
             move |request: Request, next: Next| guard(access, request, next),
         ));
-        if let Some(bytes) = route.body_limit {
+        if let Some(bytes) = route.info.body_limit {
             method_router = method_router.layer(axum::extract::DefaultBodyLimit::max(bytes));
         }
         self.router = self.router.route(&route.info.path, method_router);
