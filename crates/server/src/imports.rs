@@ -532,7 +532,11 @@ pub async fn start_run(app: &AppState, actor: &Actor, id: Uuid) -> Result<Import
     let import = visible(app, actor, id).await?;
     check_run(actor, &import)?;
     if !import.mapping.iter().any(Option::is_some) {
-        return Err(AppError::field("mapping", "maps no column to a field"));
+        // The import's state, not the request, is wrong: a conflict until it is mapped.
+        return Err(AppError::Conflict {
+            field: "mapping".into(),
+            message: "maps no column to a field: map one with PATCH first".into(),
+        });
     }
     let from = [
         ImportStatus::Uploaded,

@@ -45,6 +45,9 @@ pub struct GroupsQuery {
     /// 1 to 500, 50 when left out.
     #[param(minimum = 1, maximum = 500)]
     pub limit: Option<u64>,
+    /// Left out of the document like every list's: opaque, only ever copied from a page's
+    /// `next_cursor`, and any other value is a 400.
+    #[param(ignore)]
     pub cursor: Option<String>,
 }
 

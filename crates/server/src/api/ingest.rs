@@ -14,6 +14,7 @@ use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use rivet_domain::leads::LeadInput;
+
 use rivet_domain::{Action, Actor, FieldError, Resource};
 use rivet_store::duplicates::Duplicate;
 use rivet_store::intake::{self, Claim};
@@ -34,9 +35,10 @@ pub const MAX_KEY: usize = 200;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct IngestLeads {
-    /// 1 to 1,000 leads, each with the fields of `POST /leads`. A lead that is not a valid
-    /// lead body is rejected on its own.
-    #[schema(value_type = Vec<LeadInput>, min_items = 1, max_items = 1000)]
+    /// 1 to 1,000 leads, each an object with the fields of `POST /leads` (`LeadInput`). A lead
+    /// whose fields are not a valid lead is rejected on its own; an item that is not an object
+    /// refuses the request (422).
+    #[schema(value_type = Vec<Object>, min_items = 1, max_items = 1000)]
     pub leads: Vec<Value>,
 }
 
@@ -131,6 +133,12 @@ async fn ingest(
         return Err(AppError::field(
             "leads",
             format!("must hold 1 to {MAX_LEADS} leads"),
+        ));
+    }
+    if let Some(i) = body.leads.iter().position(|l| !l.is_object()) {
+        return Err(AppError::field(
+            &format!("leads[{i}]"),
+            "must be an object with the fields of a lead",
         ));
     }
     let Some(key) = idempotency_key(&headers)? else {
