@@ -60,13 +60,8 @@ impl FormRow {
     }
 }
 
-fn select() -> SelectStatement {
-    let count = Query::select()
-        .expr(Func::count(Expr::col((S::Table, S::Id))))
-        .from(S::Table)
-        .and_where(Expr::col((S::Table, S::CompanyId)).equals((F::Table, F::CompanyId)))
-        .and_where(Expr::col((S::Table, S::FormId)).equals((F::Table, F::Id)))
-        .to_owned();
+/// A form's columns, without its count of posts.
+fn columns() -> SelectStatement {
     Query::select()
         .columns([
             (F::Table, F::CompanyId),
@@ -77,8 +72,20 @@ fn select() -> SelectStatement {
             (F::Table, F::CreatedAt),
             (F::Table, F::UpdatedAt),
         ])
-        .expr_as(Expr::SubQuery(None, Box::new(count.into())), "submissions")
         .from(F::Table)
+        .to_owned()
+}
+
+/// A form with how many posts it took (the admin's reads).
+fn select() -> SelectStatement {
+    let count = Query::select()
+        .expr(Func::count(Expr::col((S::Table, S::Id))))
+        .from(S::Table)
+        .and_where(Expr::col((S::Table, S::CompanyId)).equals((F::Table, F::CompanyId)))
+        .and_where(Expr::col((S::Table, S::FormId)).equals((F::Table, F::Id)))
+        .to_owned();
+    columns()
+        .expr_as(Expr::SubQuery(None, Box::new(count.into())), "submissions")
         .to_owned()
 }
 
@@ -265,7 +272,10 @@ pub async fn delete(store: &Store, actor: &Actor, id: LeadFormId) -> Result<()> 
 pub async fn by_key(store: &Store, key: &str) -> Result<Option<(CompanyId, LeadForm)>> {
     let row: Option<FormRow> = fetch_optional(
         store.system(),
-        select().and_where(Expr::col((F::Table, F::Key)).eq(key)),
+        // A visitor's post does not count the form's earlier posts.
+        columns()
+            .expr_as(Expr::val(0i64), "submissions")
+            .and_where(Expr::col((F::Table, F::Key)).eq(key)),
     )
     .await?;
     row.map(|r| {
