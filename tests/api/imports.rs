@@ -281,6 +281,81 @@ async fn the_update_policy_updates_the_lead_a_row_duplicates(db: Db) {
 }
 both!(the_update_policy_updates_the_lead_a_row_duplicates);
 
+async fn rows_of_one_file_are_screened_against_each_other_and_assigned_in_turn(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let reps = [
+        app.member(&admin, "sales").await,
+        app.member(&admin, "sales").await,
+    ];
+    let rule = app
+        .post(
+            "/assignment-rules",
+            &admin,
+            json!({"name": "Turns", "action": {"kind": "round_robin",
+                   "user_ids": [reps[0].user_id, reps[1].user_id]}}),
+        )
+        .await;
+    assert_eq!(rule.status(), 201, "{:?}", rule.text().await);
+    // Rows 3 and 4 repeat rows 1 and 2 (the e-mail in other case; the phone): the default
+    // rules match them, though all four are saved in one batch.
+    let csv = "first_name,last_name,email,phone\n\
+               Ann,One,ann@example.com,\n\
+               Bo,Two,bo@example.com,+44 20 7946 0018\n\
+               Ann,Again,ANN@example.com,\n\
+               Bob,Same,other@example.com,+442079460018\n\
+               Cy,Three,cy@example.com,\n";
+    let _worker = start_worker(&app);
+    let mut created = Vec::new();
+    for policy in ["skip", "create"] {
+        let body = uploaded(&app, &admin, "leads", "l.csv", csv.as_bytes()).await;
+        let id = str_of(&body["id"]).to_owned();
+        let patched = app
+            .patch(
+                &format!("/imports/{id}"),
+                &admin,
+                json!({"options": {"duplicate_policy": policy}}),
+            )
+            .await;
+        assert_eq!(patched.status(), 200, "{:?}", patched.text().await);
+        run(&app, &admin, &id).await;
+        let done = wait_for(&app, &admin, &id, "completed").await;
+        created.push((policy, done["created"].clone(), done["skipped"].clone()));
+        if policy == "skip" {
+            let mut leads = leads_of(&app, &admin, &id).await;
+            leads.sort_by_key(|l| str_of(&l["first_name"]).to_owned());
+            let names: Vec<&str> = leads.iter().map(|l| str_of(&l["last_name"])).collect();
+            assert_eq!(names, ["One", "Two", "Three"]);
+            // The rule's turns in the file's order: first, second, first again.
+            let owners: Vec<&Value> = leads.iter().map(|l| &l["owner_id"]).collect();
+            assert_eq!(
+                owners,
+                [
+                    &json!(reps[0].user_id),
+                    &json!(reps[1].user_id),
+                    &json!(reps[0].user_id)
+                ]
+            );
+            // Each created lead has its own audit row, as one created by hand.
+            for lead in &leads {
+                let history = json_of(
+                    app.get(&format!("/leads/{}/history", str_of(&lead["id"])), &admin)
+                        .await,
+                )
+                .await;
+                assert_eq!(history["data"][0]["action"], "create", "{history}");
+            }
+        }
+    }
+    // Skipped as duplicates of the file's own rows; with `create`, every row is saved (the
+    // default rules only warn).
+    assert_eq!(
+        created,
+        [("skip", json!(3), json!(2)), ("create", json!(5), json!(0))]
+    );
+}
+both!(rows_of_one_file_are_screened_against_each_other_and_assigned_in_turn);
+
 async fn an_undo_deletes_what_the_import_created_and_nothing_else(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;

@@ -17,7 +17,6 @@ use crate::api::record::{ApiRecord, Input};
 use crate::http::error::AppError;
 use crate::state::AppState;
 use rivet_domain::custom_fields::{CustomFieldKind, FieldDef};
-use rivet_domain::duplicates::Person;
 use rivet_domain::imports::{
     self as domain, DuplicatePolicy, FileError, ImportEntity, ImportOptions, ImportStatus, Row,
     Sheet, ValueKind,
@@ -26,7 +25,9 @@ use rivet_domain::{Action, Actor, FieldErrors};
 use rivet_store::accounts::Account;
 use rivet_store::contacts::Contact;
 use rivet_store::deals::Deal;
+use rivet_store::duplicates::Duplicate;
 use rivet_store::imports::{self as store, Counts, Import, NewImport, RowError};
+use rivet_store::intake::Taken;
 use rivet_store::leads::Lead;
 use rivet_store::record::{self, Record};
 use rivet_store::{StoreError, jobs};
@@ -413,40 +414,42 @@ fn row_errors(line: u64, errors: FieldErrors) -> Vec<RowError> {
         .collect()
 }
 
-/// A row's body as the record's validated data, or the row's errors.
-async fn row_data<R: ApiRecord>(
-    app: &AppState,
-    actor: &Actor,
+/// A row's body as the record's validated data, or the row's errors: the checks of the
+/// record's `POST`, custom fields against the definitions the import read once.
+fn row_data<R: ApiRecord>(
+    target: &Target,
     line: u64,
     body: Map<String, Value>,
-) -> Result<Result<R::Data, Vec<RowError>>, AppError> {
+) -> Result<R::Data, Vec<RowError>> {
     let mut input: R::Input = match serde_json::from_value(Value::Object(body)) {
         Ok(input) => input,
         Err(e) => {
-            return Ok(Err(vec![RowError {
+            return Err(vec![RowError {
                 line: line as i64,
                 field: "row".into(),
                 message: e.to_string(),
-            }]));
+            }]);
         }
     };
     let values = input.take_custom_fields();
-    Ok(match R::CUSTOM {
-        Some(kind) => {
-            let custom = custom_fields::check_new(app, actor, kind, values).await?;
-            match input.validate() {
-                Ok(mut data) => match custom {
-                    Ok(custom) => {
-                        R::set_custom_fields(&mut data, custom);
-                        Ok(data)
-                    }
-                    Err(e) => Err(row_errors(line, e)),
-                },
-                Err(e) => Err(row_errors(line, custom_fields::with_errors(e, &custom))),
+    if R::CUSTOM.is_none() {
+        return input.validate().map_err(|e| row_errors(line, e));
+    }
+    let custom = rivet_domain::custom_fields::validate_custom_fields(
+        &target.custom,
+        &values.unwrap_or_default(),
+        false,
+    );
+    match input.validate() {
+        Ok(mut data) => match custom {
+            Ok(custom) => {
+                R::set_custom_fields(&mut data, custom);
+                Ok(data)
             }
-        }
-        None => input.validate().map_err(|e| row_errors(line, e)),
-    })
+            Err(e) => Err(row_errors(line, e)),
+        },
+        Err(e) => Err(row_errors(line, custom_fields::with_errors(e, &custom))),
+    }
 }
 
 /// What a dry run found.
@@ -490,7 +493,7 @@ async fn validate_as<R: ApiRecord>(
         let outcome = match row_body(import, &target, &row) {
             Ok(mut body) => {
                 owner_of_row(import, &mut body, R::OWNER_FIELD);
-                row_data::<R>(app, actor, row.line, body).await?.map(|_| ())
+                row_data::<R>(&target, row.line, body).map(|_| ())
             }
             Err(e) => Err(e),
         };
@@ -597,121 +600,68 @@ pub async fn start_undo(app: &AppState, actor: &Actor, id: Uuid) -> Result<Impor
     .await
 }
 
-/// What one row did.
-enum Outcome {
-    Created(Uuid),
-    Updated,
-    Skipped,
-    Failed(Vec<RowError>),
+/// The `record_type` a duplicate of `R` has (`lead`, `contact`), if `R` is screened.
+fn resource_of_kind<R: ApiRecord>() -> Option<&'static str> {
+    match R::RESOURCE {
+        r if r == Lead::RESOURCE => Some("lead"),
+        r if r == Contact::RESOURCE => Some("contact"),
+        _ => None,
+    }
 }
 
-/// A person row's duplicates: `None` without any, else the first of `R`'s own kind, if any.
-async fn duplicate_of(
+/// A row that the duplicate rules matched and the `update` policy writes over its match: the
+/// match of the record's own kind (a contact matched by a lead's row is not updated), with
+/// the row's fields laid over it, as a `PATCH` would; `None` when nothing was changed.
+async fn update_row<R: ApiRecord>(
     tx: &rivet_store::Tx,
     actor: &Actor,
-    entity: ImportEntity,
-    body: &Map<String, Value>,
-) -> Result<Option<Option<Uuid>>, AppError> {
-    let kind = match entity {
-        ImportEntity::Leads => "lead",
-        ImportEntity::Contacts => "contact",
-        _ => return Ok(None),
+    (target, line): (&Target, u64),
+    (mut body, found): (Map<String, Value>, &[Duplicate]),
+) -> Result<Option<Result<(), Vec<RowError>>>, AppError> {
+    let kind = match resource_of_kind::<R>() {
+        Some(kind) => kind,
+        None => return Ok(None),
     };
-    let text = |f: &str| body.get(f).and_then(Value::as_str);
-    let person = Person {
-        first_name: text("first_name"),
-        last_name: text("last_name"),
-        email: text("email"),
-        phone: text("phone"),
-        company: text("company_name"),
-        website: text("website"),
-    };
-    let found =
-        rivet_store::duplicates::of_person_in(tx.conn(), actor, (person, text("mobile"))).await?;
-    if found.is_empty() {
+    let Some(id) = found.iter().find(|d| d.record_type == kind).map(|d| d.id) else {
         return Ok(None);
-    }
-    Ok(Some(
-        found.iter().find(|d| d.record_type == kind).map(|d| d.id),
-    ))
-}
-
-/// One row, in the batch's transaction.
-async fn import_row<R: ApiRecord>(
-    app: &AppState,
-    (tx, actor): (&rivet_store::Tx, &Actor),
-    (import, target): (&Import, &Target),
-    row: &Row,
-) -> Result<Outcome, AppError> {
-    let mut body = match row_body(import, target, row) {
-        Ok(body) => body,
-        Err(errors) => return Ok(Outcome::Failed(errors)),
     };
-    let policy = import.options.duplicate_policy;
-    let duplicate = if policy == DuplicatePolicy::Create {
-        None
-    } else {
-        duplicate_of(tx, actor, import.entity, &body).await?
+    let Ok(before) = record::get_in::<R, _>(
+        tx.conn(),
+        actor,
+        Action::Update,
+        rivet_domain::Id::from_uuid(id),
+    )
+    .await
+    else {
+        return Ok(None);
     };
-    match (duplicate, policy) {
-        (Some(_), DuplicatePolicy::Skip) => return Ok(Outcome::Skipped),
-        // A match of another kind (a contact for a lead) is not updated by a lead's row.
-        (Some(None), DuplicatePolicy::Update) => return Ok(Outcome::Skipped),
-        (Some(Some(id)), DuplicatePolicy::Update) => {
-            let Ok(before) = record::get_in::<R, _>(
-                tx.conn(),
-                actor,
-                Action::Update,
-                rivet_domain::Id::from_uuid(id),
-            )
-            .await
-            else {
-                return Ok(Outcome::Skipped);
-            };
-            let mut merged = before.as_input();
-            let custom = body.remove("custom_fields");
-            merged.extend(body);
-            if let Some(Value::Object(custom)) = custom {
-                let mut all = match merged.remove("custom_fields") {
-                    Some(Value::Object(map)) => map,
-                    _ => Map::new(),
-                };
-                all.extend(custom);
-                merged.insert("custom_fields".into(), Value::Object(all));
-            }
-            let data = match row_data::<R>(app, actor, row.line, merged).await? {
-                Ok(data) => data,
-                Err(errors) => return Ok(Outcome::Failed(errors)),
-            };
-            return match record::update_in::<R>(tx, actor, &before, &data).await {
-                Ok(_) => Ok(Outcome::Updated),
-                Err(StoreError::Invalid(e)) => Ok(Outcome::Failed(row_errors(row.line, e))),
-                Err(e) => Err(e.into()),
-            };
-        }
-        _ => {}
+    let mut merged = before.as_input();
+    let custom = body.remove("custom_fields");
+    merged.extend(body);
+    if let Some(Value::Object(custom)) = custom {
+        let mut all = match merged.remove("custom_fields") {
+            Some(Value::Object(map)) => map,
+            _ => Map::new(),
+        };
+        all.extend(custom);
+        merged.insert("custom_fields".into(), Value::Object(all));
     }
-    owner_of_row(import, &mut body, R::OWNER_FIELD);
-    let data = match row_data::<R>(app, actor, row.line, body).await? {
+    let data = match row_data::<R>(target, line, merged) {
         Ok(data) => data,
-        Err(errors) => return Ok(Outcome::Failed(errors)),
+        Err(errors) => return Ok(Some(Err(errors))),
     };
-    match R::create_in_tx(tx, actor, data).await {
-        Ok(created) => Ok(Outcome::Created(created.record.id().uuid())),
-        Err(StoreError::Invalid(e)) => Ok(Outcome::Failed(row_errors(row.line, e))),
-        Err(StoreError::Duplicate(matches)) => Ok(Outcome::Failed(vec![RowError {
-            line: row.line as i64,
-            field: "duplicates".into(),
-            message: crate::http::error::AppError::Duplicate(matches)
-                .problem()
-                .detail,
-        }])),
+    match record::update_in::<R>(tx, actor, &before, &data).await {
+        Ok(_) => Ok(Some(Ok(()))),
+        Err(StoreError::Invalid(e)) => Ok(Some(Err(row_errors(line, e)))),
         Err(e) => Err(e.into()),
     }
 }
 
 /// Save `rows` in one transaction with the import's progress; `Ok(false)` when the import was
-/// cancelled before.
+/// cancelled before. The rows are read and checked one by one, then taken in together
+/// (`ApiRecord::take_in_tx`: one duplicate probe, one assignment plan and one insert for the
+/// batch); a row the rules match is skipped, or with the `update` policy written over its
+/// match.
 async fn save_batch<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
@@ -722,23 +672,73 @@ async fn save_batch<R: ApiRecord>(
     if store::status_in(&tx, actor, import.id).await? != ImportStatus::Running {
         return Ok(false);
     }
+    let policy = import.options.duplicate_policy;
     let mut counts = Counts::default();
     let mut errors = Vec::new();
     let mut created = Vec::new();
+    let fail = |counts: &mut Counts, errors: &mut Vec<RowError>, e: Vec<RowError>| {
+        counts.failed += 1;
+        errors.extend(e);
+    };
+    // The rows that read well: their line, and their fields for the update policy.
+    let mut read: Vec<(u64, Option<Map<String, Value>>)> = Vec::with_capacity(rows.len());
+    let mut data = Vec::with_capacity(rows.len());
     for row in rows {
-        match import_row::<R>(app, (&tx, actor), (import, target), row).await? {
-            Outcome::Created(id) => {
-                counts.created += 1;
-                created.push(id);
+        let mut body = match row_body(import, target, row) {
+            Ok(body) => body,
+            Err(e) => {
+                fail(&mut counts, &mut errors, e);
+                continue;
             }
-            Outcome::Updated => counts.updated += 1,
-            Outcome::Skipped => counts.skipped += 1,
-            Outcome::Failed(e) => {
-                counts.failed += 1;
-                errors.extend(e);
+        };
+        let fields = (policy == DuplicatePolicy::Update).then(|| body.clone());
+        owner_of_row(import, &mut body, R::OWNER_FIELD);
+        match row_data::<R>(target, row.line, body) {
+            Ok(d) => {
+                read.push((row.line, fields));
+                data.push(d);
             }
+            Err(e) => fail(&mut counts, &mut errors, e),
         }
     }
+    let hold = move |found: &[Duplicate]| policy != DuplicatePolicy::Create && !found.is_empty();
+    let taken = R::take_in_tx(&tx, actor, data, hold).await?;
+    for ((line, fields), taken) in read.into_iter().zip(taken) {
+        match taken {
+            Taken::Created(intake) => {
+                counts.created += 1;
+                created.push(intake.record.id().uuid());
+            }
+            Taken::Held(found) => {
+                let updated = match fields {
+                    Some(fields) if policy == DuplicatePolicy::Update => {
+                        update_row::<R>(&tx, actor, (target, line), (fields, &found)).await?
+                    }
+                    _ => None,
+                };
+                match updated {
+                    None => counts.skipped += 1,
+                    Some(Ok(())) => counts.updated += 1,
+                    Some(Err(e)) => fail(&mut counts, &mut errors, e),
+                }
+            }
+            Taken::Refused(StoreError::Invalid(e)) => {
+                fail(&mut counts, &mut errors, row_errors(line, e));
+            }
+            Taken::Refused(StoreError::Duplicate(matches)) => {
+                let message = AppError::Duplicate(matches).problem().detail;
+                let e = vec![RowError {
+                    line: line as i64,
+                    field: "duplicates".into(),
+                    message,
+                }];
+                fail(&mut counts, &mut errors, e);
+            }
+            Taken::Refused(e) => return Err(e.into()),
+        }
+    }
+    // Errors in the file's order.
+    errors.sort_by_key(|e| e.line);
     let table = <R::Field as rivet_store::query::ListField>::table().to_string();
     store::mark_imported_in(&tx, actor, &table, import.id, &created).await?;
     store::advance_in(&tx, actor, import.id, counts, &errors).await?;

@@ -3,7 +3,7 @@
 //!
 //! There is no update or delete here on purpose: audit rows are append-only.
 //!
-//! Every audited change of a record also writes its domain events here (`Tx::emit_change`),
+//! Every audited change of a record also writes its domain events here (`Tx::emit_changes`),
 //! so no mutation can skip them.
 
 use crate::page::PageRequest;
@@ -86,6 +86,17 @@ pub fn diff(before: Option<&Value>, after: Option<&Value>) -> Value {
     Value::Object(out)
 }
 
+/// One record's change, for [`Tx::audit_all`]: the record's JSON form before and after (`None`
+/// for create and delete respectively).
+pub struct Audited<'a> {
+    pub resource_id: &'a str,
+    pub before: Option<&'a Value>,
+    pub after: Option<&'a Value>,
+}
+
+/// Audit rows written per statement (10 values each).
+const AUDIT_ROWS_PER_INSERT: usize = 2_000;
+
 impl Tx {
     /// Record a change made by this transaction's actor. `before`/`after` are the record's JSON
     /// form (`None` for create/delete respectively).
@@ -97,19 +108,33 @@ impl Tx {
         before: Option<&Value>,
         after: Option<&Value>,
     ) -> Result<()> {
+        let resource_id = resource_id.to_string();
+        self.audit_all(
+            resource,
+            action,
+            &[Audited {
+                resource_id: &resource_id,
+                before,
+                after,
+            }],
+        )
+        .await
+    }
+
+    /// Record the same action on several records of one resource, made by this transaction's
+    /// actor: one statement for their audit rows and one for their events.
+    pub async fn audit_all(
+        &self,
+        resource: Resource,
+        action: Action,
+        changes: &[Audited<'_>],
+    ) -> Result<()> {
         let company_id = self
             .actor()
             .map(|a| a.company_id)
             .ok_or_else(|| StoreError::invalid("actor", "an audited change needs an actor"))?;
-        self.audit_in(
-            company_id,
-            resource.as_str(),
-            resource_id,
-            action.as_str(),
-            before,
-            after,
-        )
-        .await
+        self.audit_all_in(company_id, resource.as_str(), action.as_str(), changes)
+            .await
     }
 
     /// Record a change in `company_id`; the actor is this transaction's, or the system's.
@@ -122,25 +147,68 @@ impl Tx {
         before: Option<&Value>,
         after: Option<&Value>,
     ) -> Result<()> {
+        let resource_id = resource_id.to_string();
+        let change = Audited {
+            resource_id: &resource_id,
+            before,
+            after,
+        };
+        self.audit_all_in(company_id, resource, action, &[change])
+            .await
+    }
+
+    /// [`Tx::audit_all`] in `company_id`; the actor is this transaction's, or the system's.
+    async fn audit_all_in(
+        &self,
+        company_id: CompanyId,
+        resource: &str,
+        action: &str,
+        changes: &[Audited<'_>],
+    ) -> Result<()> {
+        if changes.is_empty() {
+            return Ok(());
+        }
         if AUTH_RESOURCES.contains(&resource) {
             self.touches_auth();
         }
         let actor = self.actor().cloned();
-        let changes = diff(before, after);
-        let resource_id = resource_id.to_string();
-        self.emit_change(crate::events::AuditedChange {
-            company_id,
-            resource,
-            resource_id: &resource_id,
-            action,
-            before,
-            after,
-            changes: &changes,
-        })
-        .await?;
-        let stmt = Query::insert()
-            .into_table(AuditLog::Table)
-            .columns([
+        let diffs: Vec<Value> = changes.iter().map(|c| diff(c.before, c.after)).collect();
+        let evented: Vec<crate::events::AuditedChange<'_>> = changes
+            .iter()
+            .zip(&diffs)
+            .map(|(c, changes)| crate::events::AuditedChange {
+                company_id,
+                resource,
+                resource_id: c.resource_id,
+                action,
+                before: c.before,
+                after: c.after,
+                changes,
+            })
+            .collect();
+        self.emit_changes(&evented).await?;
+        let at = now();
+        let rows: Vec<[sea_orm::sea_query::Expr; 10]> = changes
+            .iter()
+            .zip(diffs)
+            .map(|(c, changes)| {
+                [
+                    company_id.into(),
+                    new_id().into(),
+                    actor.as_ref().map(|a| a.user_id).into(),
+                    actor.as_ref().and_then(|a| a.api_key_id).into(),
+                    resource.into(),
+                    c.resource_id.into(),
+                    action.into(),
+                    changes.into(),
+                    actor.as_ref().and_then(|a| a.request_id.clone()).into(),
+                    at.into(),
+                ]
+            })
+            .collect();
+        for chunk in rows.chunks(AUDIT_ROWS_PER_INSERT) {
+            let mut stmt = Query::insert();
+            stmt.into_table(AuditLog::Table).columns([
                 AuditLog::CompanyId,
                 AuditLog::Id,
                 AuditLog::ActorUserId,
@@ -151,21 +219,12 @@ impl Tx {
                 AuditLog::Changes,
                 AuditLog::RequestId,
                 AuditLog::CreatedAt,
-            ])
-            .values_panic([
-                company_id.into(),
-                new_id().into(),
-                actor.as_ref().map(|a| a.user_id).into(),
-                actor.as_ref().and_then(|a| a.api_key_id).into(),
-                resource.into(),
-                resource_id.into(),
-                action.into(),
-                changes.into(),
-                actor.and_then(|a| a.request_id).into(),
-                now().into(),
-            ])
-            .to_owned();
-        exec(self.conn(), &stmt).await?;
+            ]);
+            for row in chunk {
+                stmt.values_panic(row.clone());
+            }
+            exec(self.conn(), &stmt).await?;
+        }
         Ok(())
     }
 }

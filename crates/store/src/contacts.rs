@@ -286,7 +286,7 @@ impl Write for Contact {
         if let (true, Some(account)) = (data.is_primary, data.account_id) {
             unset_other_primaries(tx, actor, account, id).await?;
         }
-        let settings = crate::duplicates::settings_in(tx.conn(), actor.company_id).await?;
+        let settings = crate::duplicates::settings_tx(tx, actor.company_id).await?;
         let keys =
             <Self as crate::intake::Screened>::match_keys(tx, actor, data, settings.country())
                 .await?;

@@ -126,6 +126,16 @@ pub async fn settings_in<C: ConnectionTrait>(
         .unwrap_or_default())
 }
 
+/// The duplicate settings of the transaction's company, read once per transaction (a batch of
+/// creates screens and keys every record with them).
+pub async fn settings_tx(tx: &crate::Tx, company: CompanyId) -> Result<DuplicateSettings> {
+    if let Some(settings) = tx.duplicate_settings.get() {
+        return Ok(settings.clone());
+    }
+    let settings = settings_in(tx.conn(), company).await?;
+    Ok(tx.duplicate_settings.get_or_init(|| settings).clone())
+}
+
 /// The caller's company's duplicate settings.
 pub async fn settings(store: &Store, actor: &Actor) -> Result<DuplicateSettings> {
     let r = store.read(actor).await?;
@@ -201,7 +211,7 @@ pub struct Duplicate {
     pub confidence: f64,
 }
 
-#[derive(Debug, FromQueryResult)]
+#[derive(Debug, Clone, FromQueryResult)]
 struct KeyRow {
     id: Uuid,
     first_name: Option<String>,
@@ -241,46 +251,73 @@ impl KeyRow {
     }
 }
 
-/// How many candidates one probe of one table may bring: enough for a person's duplicates,
-/// few enough that a common key (a company with thousands of leads) stays a short read.
+/// How many candidates one probe of one table may bring for one record: enough for a person's
+/// duplicates, few enough that a common key (a company with thousands of leads) stays a short
+/// read.
 const PROBE_LIMIT: u64 = 50;
 
-/// The rows of `table` sharing a key with `keys` (its id `except` left out), in `scope`: only
-/// the keys a rule of `rules` compares, so that the candidates of a rule nobody has (a crowd of
-/// Smiths at one company) cannot fill the probe's limit before an exact match.
+/// The rows of `table` sharing a key with one of `keys` (the id `except` left out), in
+/// `scope`: only the keys a rule of `rules` compares, so that the candidates of a rule nobody
+/// has (a crowd of Smiths at one company) cannot fill the probe's limit before an exact match.
+/// One statement for a batch of records: each key kind's values in one `IN`.
 fn probe(
     (table, rules): (DynIden, &[MatchRule]),
     company: Uuid,
-    keys: &MatchKeys,
+    keys: &[&MatchKeys],
     except: Uuid,
     scope: Cond,
 ) -> Option<SelectStatement> {
     let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
     let ruled = |kind: MatchRuleKind| rules.iter().any(|r| r.kind == kind);
+    fn distinct(values: Vec<&String>) -> Vec<&str> {
+        let mut values: Vec<&str> = values.into_iter().map(String::as_str).collect();
+        values.sort_unstable();
+        values.dedup();
+        values
+    }
     let mut any = Cond::any();
-    for (kind, column, key) in [
-        (MatchRuleKind::ExactEmail, "email_key", &keys.email),
-        (MatchRuleKind::ExactPhone, "phone_key", &keys.phone),
+    for (kind, column, of) in [
+        (
+            MatchRuleKind::ExactEmail,
+            "email_key",
+            (|k: &MatchKeys| k.email.as_ref()) as fn(&MatchKeys) -> Option<&String>,
+        ),
+        (MatchRuleKind::ExactPhone, "phone_key", |k| k.phone.as_ref()),
     ] {
-        if let (true, Some(key)) = (ruled(kind), key) {
-            any = any.add(col(column).eq(key.as_str()));
+        let values = distinct(keys.iter().filter_map(|k| of(k)).collect());
+        if ruled(kind) && !values.is_empty() {
+            any = any.add(col(column).is_in(values));
         }
     }
-    for (kind, column, key) in [
-        (MatchRuleKind::DomainAndName, "domain_key", &keys.domain),
+    for (kind, column, of) in [
         (
-            MatchRuleKind::FuzzyNameAndCompany,
-            "company_key",
-            &keys.company,
+            MatchRuleKind::DomainAndName,
+            "domain_key",
+            (|k: &MatchKeys| k.domain.as_ref()) as fn(&MatchKeys) -> Option<&String>,
         ),
+        (MatchRuleKind::FuzzyNameAndCompany, "company_key", |k| {
+            k.company.as_ref()
+        }),
     ] {
-        if let (true, Some(key), Some(block)) = (ruled(kind), key, &keys.name_block) {
-            any = any.add(
-                col(column)
-                    .eq(key.as_str())
-                    .and(col("name_block").eq(block.as_str())),
-            );
+        if !ruled(kind) {
+            continue;
         }
+        // Each record's (key, block) pair; a batch's pairs as the pairs' columns each in a
+        // set (a superset the rules narrow down in Rust).
+        let pairs: Vec<(&String, &String)> = keys
+            .iter()
+            .filter_map(|k| Some((of(k)?, k.name_block.as_ref()?)))
+            .collect();
+        if pairs.is_empty() {
+            continue;
+        }
+        let values = distinct(pairs.iter().map(|p| p.0).collect());
+        let blocks = distinct(pairs.iter().map(|p| p.1).collect());
+        any = any.add(
+            col(column)
+                .is_in(values)
+                .and(col("name_block").is_in(blocks)),
+        );
     }
     if any.is_empty() {
         return None;
@@ -300,20 +337,22 @@ fn probe(
             .add(any)
             .add(scope),
     )
-    .limit(PROBE_LIMIT);
+    .limit(PROBE_LIMIT * keys.len() as u64);
     Some(q)
 }
 
-/// The candidates of `R`'s table that the caller may read: none without read on it.
+/// The candidates of `R`'s table that the caller may read for each of `keys` (none without
+/// read on it): the rows sharing one of its keys.
 async fn candidates<R: Record, C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     (table, entity, rules): (DynIden, MatchEntity, &[MatchRule]),
-    keys: &MatchKeys,
+    keys: &[&MatchKeys],
     except: Uuid,
-) -> Result<Vec<Candidate<KeyRow>>> {
+) -> Result<Vec<Vec<Candidate<KeyRow>>>> {
+    let mut each: Vec<Vec<Candidate<KeyRow>>> = keys.iter().map(|_| Vec::new()).collect();
     let Ok(scope) = record::scope::<R>(actor, Action::Read) else {
-        return Ok(Vec::new());
+        return Ok(each);
     };
     let rules: Vec<MatchRule> = rules
         .iter()
@@ -327,17 +366,31 @@ async fn candidates<R: Record, C: ConnectionTrait>(
         except,
         scope,
     ) else {
-        return Ok(Vec::new());
+        return Ok(each);
     };
     let rows: Vec<KeyRow> = fetch_all(conn, &q).await?;
-    Ok(rows
-        .into_iter()
-        .map(|row| Candidate {
-            keys: row.keys(),
-            entity,
-            record: row,
-        })
-        .collect())
+    for row in rows {
+        let found = row.keys();
+        for (i, wanted) in keys.iter().enumerate() {
+            if shares_a_key(wanted, &found) {
+                each[i].push(Candidate {
+                    keys: found.clone(),
+                    entity,
+                    record: row.clone(),
+                });
+            }
+        }
+    }
+    Ok(each)
+}
+
+/// `a` and `b` have a key in common that a probe looks up by.
+pub(crate) fn shares_a_key(a: &MatchKeys, b: &MatchKeys) -> bool {
+    let same = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;
+    same(&a.email, &b.email)
+        || same(&a.phone, &b.phone)
+        || (same(&a.name_block, &b.name_block)
+            && (same(&a.domain, &b.domain) || same(&a.company, &b.company)))
 }
 
 /// The possible duplicates of the lead `id` among the leads and contacts the caller may read,
@@ -423,8 +476,20 @@ async fn matches<C: ConnectionTrait>(
     keys: &MatchKeys,
     except: Option<Uuid>,
 ) -> Result<(MatchAction, Vec<Duplicate>)> {
+    let mut all = matches_many(conn, actor, rules, &[keys], except).await?;
+    Ok(all.pop().unwrap_or((MatchAction::Allow, Vec::new())))
+}
+
+/// [`matches`] for each of a batch's `keys`, with one probe of each table for all of them.
+async fn matches_many<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    rules: &[MatchRule],
+    keys: &[&MatchKeys],
+    except: Option<Uuid>,
+) -> Result<Vec<(MatchAction, Vec<Duplicate>)>> {
     let except = except.unwrap_or(Uuid::nil());
-    let mut found = candidates::<crate::leads::Lead, _>(
+    let leads = candidates::<crate::leads::Lead, _>(
         conn,
         actor,
         (iden(Leads::Table), MatchEntity::Leads, rules),
@@ -432,16 +497,30 @@ async fn matches<C: ConnectionTrait>(
         except,
     )
     .await?;
-    found.extend(
-        candidates::<crate::contacts::Contact, _>(
-            conn,
-            actor,
-            (iden(Contacts::Table), MatchEntity::Contacts, rules),
-            keys,
-            except,
-        )
-        .await?,
-    );
+    let contacts = candidates::<crate::contacts::Contact, _>(
+        conn,
+        actor,
+        (iden(Contacts::Table), MatchEntity::Contacts, rules),
+        keys,
+        except,
+    )
+    .await?;
+    Ok(keys
+        .iter()
+        .zip(leads.into_iter().zip(contacts))
+        .map(|(keys, (mut found, contacts))| {
+            found.extend(contacts);
+            verdict_of(rules, keys, found)
+        })
+        .collect())
+}
+
+/// The rules' verdict on `found`, as the API shows the matches.
+fn verdict_of(
+    rules: &[MatchRule],
+    keys: &MatchKeys,
+    found: Vec<Candidate<KeyRow>>,
+) -> (MatchAction, Vec<Duplicate>) {
     let verdict = find_duplicates(rules, keys, found);
     let duplicates = verdict
         .matches
@@ -465,7 +544,19 @@ async fn matches<C: ConnectionTrait>(
             },
         )
         .collect();
-    Ok((verdict.action, duplicates))
+    (verdict.action, duplicates)
+}
+
+/// What the company's rules say about each record of a batch about to be saved: for each of
+/// `keys`, the strongest action and every match, those of rules that allow too, surest first
+/// (an import skips a row any rule matches).
+pub async fn screen_many(
+    tx: &crate::Tx,
+    actor: &Actor,
+    rules: &[MatchRule],
+    keys: &[&MatchKeys],
+) -> Result<Vec<(MatchAction, Vec<Duplicate>)>> {
+    matches_many(tx.conn(), actor, rules, keys, None).await
 }
 
 #[derive(Debug, FromQueryResult)]

@@ -114,7 +114,10 @@ fn outbox_insert() -> sea_orm::sea_query::InsertStatement {
         .to_owned()
 }
 
-/// One audited change, as `Tx::audit_in` saw it.
+/// Outbox rows written per statement (10 values each).
+const EVENTS_PER_INSERT: usize = 2_000;
+
+/// One audited change, as `Tx::audit_all` saw it.
 pub(crate) struct AuditedChange<'a> {
     pub company_id: CompanyId,
     pub resource: &'a str,
@@ -143,27 +146,6 @@ impl Tx {
         exec(self.conn(), &insert).await?;
         self.wrote_events();
         Ok(id)
-    }
-
-    /// Write `events`, all about `record_id` in `company_id`, as [`Tx::emit`] does one by one,
-    /// in one statement (one round trip for a stage move's two events; on SQLite one turn of
-    /// the worker thread inside the write lock).
-    async fn emit_all(
-        &self,
-        company_id: CompanyId,
-        events: &[NewEvent],
-        record_id: &str,
-    ) -> Result<()> {
-        if events.is_empty() {
-            return Ok(());
-        }
-        let mut insert = outbox_insert();
-        for (n, event) in (1..).zip(events) {
-            insert.values_panic(self.outbox_row(company_id, new_id(), event, record_id, None, n));
-        }
-        exec(self.conn(), &insert).await?;
-        self.wrote_events();
-        Ok(())
     }
 
     /// One outbox row's values, in [`outbox_insert`]'s column order; `nth` is the row's place
@@ -218,25 +200,51 @@ impl Tx {
         }
     }
 
-    /// The events one audited change raises, written with it (see `Tx::audit_in`).
-    pub(crate) async fn emit_change(&self, change: AuditedChange<'_>) -> Result<()> {
-        if rivet_domain::events::record_type_of(change.resource).is_none() {
+    /// The events audited changes raise, written with them (see `Tx::audit_all`): one
+    /// statement for a batch's.
+    pub(crate) async fn emit_changes(&self, changes: &[AuditedChange<'_>]) -> Result<()> {
+        let Some(first) = changes.first() else {
+            return Ok(());
+        };
+        if rivet_domain::events::record_type_of(first.resource).is_none() {
             return Ok(());
         }
-        let (mut before, mut after) = (change.before.cloned(), change.after.cloned());
-        if change.resource == "deals" {
-            self.add_stage_outcomes(change.company_id, before.as_mut(), after.as_mut())
-                .await?;
+        let mut rows = Vec::new();
+        for change in changes {
+            let (mut before, mut after) = (change.before.cloned(), change.after.cloned());
+            if change.resource == "deals" {
+                self.add_stage_outcomes(change.company_id, before.as_mut(), after.as_mut())
+                    .await?;
+            }
+            let events = rivet_domain::events::events_for_change(
+                change.resource,
+                change.action,
+                before.as_ref(),
+                after.as_ref(),
+                change.changes,
+            );
+            rows.extend(
+                events
+                    .into_iter()
+                    .map(|e| (change.company_id, e, change.resource_id)),
+            );
         }
-        let events = rivet_domain::events::events_for_change(
-            change.resource,
-            change.action,
-            before.as_ref(),
-            after.as_ref(),
-            change.changes,
-        );
-        self.emit_all(change.company_id, &events, change.resource_id)
-            .await
+        for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let mut insert = outbox_insert();
+            for (n, (company_id, event, record_id)) in (1..).zip(chunk) {
+                insert.values_panic(self.outbox_row(
+                    *company_id,
+                    new_id(),
+                    event,
+                    record_id,
+                    None,
+                    n,
+                ));
+            }
+            exec(self.conn(), &insert).await?;
+            self.wrote_events();
+        }
+        Ok(())
     }
 
     /// Add each side's stage outcome (open, won, lost) to a deal's JSON when its stage moved,

@@ -26,14 +26,16 @@ pub trait Screened: Write {
         country: Option<Country>,
     ) -> impl Future<Output = Result<MatchKeys>> + Send;
 
-    /// When `data` names no owner: the owner the company's assignment rules give the record,
-    /// set in `data` (none: no rule for this type, or none matched and no fallback).
+    /// For each of `data` that names no owner: the owner the company's assignment rules give
+    /// the record, set in its data (none: no rule for this type, or none matched and no
+    /// fallback). One plan for the batch: a round robin's turns are taken at once.
     fn assign(
         _tx: &Tx,
         _actor: &Actor,
-        _data: &mut Self::Data,
-    ) -> impl Future<Output = Result<Option<Assignment>>> + Send {
-        async { Ok(None) }
+        data: &mut [&mut Self::Data],
+    ) -> impl Future<Output = Result<Vec<Option<Assignment>>>> + Send {
+        let none = data.iter().map(|_| None).collect();
+        async { Ok(none) }
     }
 
     /// After the save: what the assignment asks for (a task for the new owner).
@@ -65,34 +67,142 @@ pub async fn create<R: Screened>(store: &Store, actor: &Actor, data: R::Data) ->
 
 /// Take in one record in an open transaction: screened, assigned, then saved. A blocking
 /// match leaves the transaction as it was.
-pub async fn create_in<R: Screened>(
+pub async fn create_in<R: Screened>(tx: &Tx, actor: &Actor, data: R::Data) -> Result<Intake<R>> {
+    match take_in::<R>(tx, actor, vec![data], |_| false).await?.pop() {
+        Some(Taken::Created(intake)) => Ok(intake),
+        Some(Taken::Refused(e)) => Err(e),
+        Some(Taken::Held(_)) | None => Err(StoreError::NotFound),
+    }
+}
+
+/// What became of one record of [`take_in`]'s batch.
+#[derive(Debug)]
+pub enum Taken<R> {
+    /// Saved, with the matches of the rules that warn.
+    Created(Intake<R>),
+    /// Not saved: the caller's `hold` kept it back for its matches (all of them, those of
+    /// rules that allow too, surest first).
+    Held(Vec<Duplicate>),
+    /// Not saved: a rule blocked it ([`StoreError::Duplicate`]) or its data was refused.
+    Refused(StoreError),
+}
+
+/// Take in a batch of records in an open transaction, each as [`create_in`] takes in one, with
+/// a statement per step for the batch rather than per record: one probe of each table for the
+/// duplicates of all of them, one assignment plan (a round robin's turns taken at once), one
+/// insert of the rows, their audit rows and their events ([`record::create_many_in`]). A
+/// record that matches the company's rules is first offered to `hold` (an import's duplicate
+/// policy: skip or update it), else refused when a rule blocks. Records of the batch are
+/// screened against each other too: one that shares a key with an earlier one waits for a
+/// later round, after the earlier one is saved, so the batch finds what one-by-one would.
+pub async fn take_in<R: Screened>(
     tx: &Tx,
     actor: &Actor,
-    mut data: R::Data,
-) -> Result<Intake<R>> {
-    let settings = duplicates::settings_in(tx.conn(), actor.company_id).await?;
-    let keys = R::match_keys(tx, actor, &data, settings.country()).await?;
-    let (action, duplicates) = duplicates::screen(tx.conn(), actor, &settings.rules, &keys).await?;
-    if action == MatchAction::Block {
-        return Err(StoreError::Duplicate(duplicates));
+    data: Vec<R::Data>,
+    hold: impl Fn(&[Duplicate]) -> bool + Send,
+) -> Result<Vec<Taken<R>>> {
+    let settings = duplicates::settings_tx(tx, actor.company_id).await?;
+    let mut keyed = Vec::with_capacity(data.len());
+    for data in data {
+        let keys = R::match_keys(tx, actor, &data, settings.country()).await?;
+        keyed.push(Some((data, keys)));
     }
-    let record = match R::assign(tx, actor, &mut data).await? {
-        None => record::create_in::<R>(tx, actor, &data).await?,
-        Some(assignment) => {
-            // The company's rules chose the owner, among its active members: the caller's
-            // own scope (a rep who may only create their own leads) does not limit them.
-            let mut grants = (*actor.permissions).clone();
-            grants.set(R::RESOURCE, Action::Create, Scope::All);
-            let assigning = Actor {
-                permissions: std::sync::Arc::new(grants),
-                ..actor.clone()
-            };
-            let record = record::create_in::<R>(tx, &assigning, &data).await?;
-            R::after_assign(tx, actor, &record, &assignment).await?;
-            record
+    let mut taken: Vec<Option<Taken<R>>> = keyed.iter().map(|_| None).collect();
+    loop {
+        // This round: the waiting records that share no key with an earlier one of it.
+        let mut round: Vec<usize> = Vec::new();
+        for (i, item) in keyed.iter().enumerate() {
+            let Some((_, keys)) = item else { continue };
+            let clash = round.iter().any(|&j| {
+                keyed[j]
+                    .as_ref()
+                    .is_some_and(|(_, other)| duplicates::shares_a_key(keys, other))
+            });
+            if !clash {
+                round.push(i);
+            }
         }
+        if round.is_empty() {
+            break;
+        }
+        let mut batch: Vec<(usize, R::Data, MatchKeys)> = round
+            .into_iter()
+            .filter_map(|i| keyed[i].take().map(|(d, k)| (i, d, k)))
+            .collect();
+        let keys: Vec<&MatchKeys> = batch.iter().map(|(_, _, k)| k).collect();
+        let screened = duplicates::screen_many(tx, actor, &settings.rules, &keys).await?;
+        let mut saving: Vec<(usize, R::Data, Vec<Duplicate>)> = Vec::new();
+        for ((i, data, _), (action, found)) in batch.drain(..).zip(screened) {
+            if !found.is_empty() && hold(&found) {
+                taken[i] = Some(Taken::Held(found));
+                continue;
+            }
+            let warned: Vec<Duplicate> = found
+                .into_iter()
+                .filter(|d| d.action != MatchAction::Allow.as_str())
+                .collect();
+            if action == MatchAction::Block {
+                taken[i] = Some(Taken::Refused(StoreError::Duplicate(warned)));
+                continue;
+            }
+            saving.push((i, data, warned));
+        }
+        for (i, created) in save::<R>(tx, actor, &mut saving).await? {
+            taken[i] = Some(created);
+        }
+    }
+    Ok(taken
+        .into_iter()
+        .map(|t| t.unwrap_or(Taken::Refused(StoreError::NotFound)))
+        .collect())
+}
+
+/// Assign and save a round of records that passed the rules.
+async fn save<R: Screened>(
+    tx: &Tx,
+    actor: &Actor,
+    saving: &mut [(usize, R::Data, Vec<Duplicate>)],
+) -> Result<Vec<(usize, Taken<R>)>> {
+    let mut data: Vec<&mut R::Data> = saving.iter_mut().map(|(_, d, _)| d).collect();
+    let assignments = R::assign(tx, actor, &mut data).await?;
+    // Records the company's rules gave an owner are saved with the rule's reach: among its
+    // active members, the caller's own scope (a rep who may only create their own leads)
+    // does not limit them.
+    let mut grants = (*actor.permissions).clone();
+    grants.set(R::RESOURCE, Action::Create, Scope::All);
+    let assigning = Actor {
+        permissions: std::sync::Arc::new(grants),
+        ..actor.clone()
     };
-    Ok(Intake { record, duplicates })
+    let mut out = Vec::with_capacity(saving.len());
+    for assigned in [false, true] {
+        let part: Vec<usize> = (0..saving.len())
+            .filter(|&n| assignments.get(n).is_some_and(Option::is_some) == assigned)
+            .collect();
+        if part.is_empty() {
+            continue;
+        }
+        let data: Vec<&R::Data> = part.iter().map(|&n| &saving[n].1).collect();
+        let who = if assigned { &assigning } else { actor };
+        let created = record::create_many_in::<R>(tx, who, &data).await?;
+        for (n, record) in part.into_iter().zip(created) {
+            let (i, _, warned) = &mut saving[n];
+            let taken = match record {
+                Ok(record) => {
+                    if let Some(Some(assignment)) = assignments.get(n) {
+                        R::after_assign(tx, actor, &record, assignment).await?;
+                    }
+                    Taken::Created(Intake {
+                        record,
+                        duplicates: std::mem::take(warned),
+                    })
+                }
+                Err(e) => Taken::Refused(e),
+            };
+            out.push((*i, taken));
+        }
+    }
+    Ok(out)
 }
 
 /// What an `Idempotency-Key` of the ingestion API finds ([`claim_request`]).

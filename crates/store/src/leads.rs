@@ -330,7 +330,7 @@ impl Write for Lead {
             &data.text,
             data.email.as_ref().map(|e| e.as_str()),
             (None, None),
-            crate::duplicates::settings_in(tx.conn(), actor.company_id)
+            crate::duplicates::settings_tx(tx, actor.company_id)
                 .await?
                 .country(),
         ));
@@ -342,23 +342,31 @@ impl crate::intake::Screened for Lead {
     async fn assign(
         tx: &Tx,
         actor: &Actor,
-        data: &mut LeadData,
-    ) -> Result<Option<crate::assignment::Assignment>> {
-        if data.owner_id.is_some() {
-            return Ok(None);
+        data: &mut [&mut LeadData],
+    ) -> Result<Vec<Option<crate::assignment::Assignment>>> {
+        let unowned: Vec<usize> = (0..data.len())
+            .filter(|&i| data[i].owner_id.is_none())
+            .collect();
+        let mut assignments: Vec<Option<crate::assignment::Assignment>> =
+            data.iter().map(|_| None).collect();
+        if unowned.is_empty() {
+            return Ok(assignments);
         }
+        let fields: Vec<_> = unowned.iter().map(|&i| data[i].fields()).collect();
         let found = crate::assignment::assign_in(
             tx,
             actor,
             rivet_domain::assignment::AssignmentEntity::Leads,
-            &[data.fields()],
+            &fields,
         )
         .await?;
-        let assignment = found.into_iter().next().flatten();
-        if let Some(a) = &assignment {
-            data.owner_id = Some(a.owner_id);
+        for (i, assignment) in unowned.into_iter().zip(found) {
+            if let Some(a) = &assignment {
+                data[i].owner_id = Some(a.owner_id);
+            }
+            assignments[i] = assignment;
         }
-        Ok(assignment)
+        Ok(assignments)
     }
 
     async fn after_assign(

@@ -763,6 +763,9 @@ pub struct Tx {
     /// Set when the transaction wrote outbox events.
     events: std::sync::atomic::AtomicBool,
     events_written: std::sync::Arc<tokio::sync::Notify>,
+    /// The company's duplicate settings once read in this transaction
+    /// ([`duplicates::settings_tx`]): a batch of creates reads them once.
+    pub(crate) duplicate_settings: std::sync::OnceLock<rivet_domain::duplicates::DuplicateSettings>,
 }
 
 /// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
@@ -781,6 +784,7 @@ impl Tx {
             epoch: store.auth_epoch.clone(),
             events: std::sync::atomic::AtomicBool::new(false),
             events_written: store.events_written.clone(),
+            duplicate_settings: std::sync::OnceLock::new(),
         }
     }
 

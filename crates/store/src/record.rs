@@ -310,40 +310,122 @@ pub async fn check_owner_of<R: Write>(
 
 /// Create a record in an open transaction; without an owner the caller owns it.
 pub async fn create_in<R: Write>(tx: &Tx, actor: &Actor, data: &R::Data) -> Result<R> {
-    let owner = R::data_owner(data).unwrap_or(actor.user_id);
-    check_owner_of::<R>(tx, actor, Action::Create, owner, R::OWNER_FIELD).await?;
-    let id = Id::<R::Kind>::new();
+    create_many_in::<R>(tx, actor, &[data])
+        .await?
+        .pop()
+        .unwrap_or(Err(StoreError::NotFound))
+}
+
+/// The most values one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+const MAX_BOUND_VALUES: usize = 30_000;
+
+/// Create records in an open transaction, as [`create_in`] creates one, with a statement per
+/// batch rather than per record (an import's rows, an ingestion's leads): one insert of the
+/// rows, one read of them back, one insert of their audit rows and one of their events. Each
+/// record's own checks ([`Write::write_columns`]) still run one by one: a record they refuse is
+/// that record's `Err` (nothing of it written), the others are saved. The outer `Err` is the
+/// database's, which leaves the transaction to be rolled back.
+pub async fn create_many_in<R: Write>(
+    tx: &Tx,
+    actor: &Actor,
+    data: &[&R::Data],
+) -> Result<Vec<Result<R>>> {
     let at = now();
-    let table = R::Field::table();
-    let mut cols: Vec<(DynIden, Value)> = vec![
-        (R::company_column(), actor.company_id.into()),
-        (R::Field::id_column(), id.into()),
-        (query::iden(Alias::new("created_by")), actor.user_id.into()),
-        (query::iden(Alias::new("created_at")), at.into()),
-        (query::iden(Alias::new("updated_at")), at.into()),
-    ];
-    cols.extend(R::write_columns(tx, actor, id, data, owner, None, at).await?);
-    let (names, values): (Vec<DynIden>, Vec<Value>) = cols.into_iter().unzip();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(table)
-            .columns(names)
-            .values(values.into_iter().map(Expr::val))
-            .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?,
-    )
-    .await?;
-    let mut record: R = get_unscoped(tx.conn(), actor, id).await?;
-    R::after_write(tx, actor, data, None, &mut record, at).await?;
-    tx.audit(
-        R::RESOURCE,
-        id,
-        Action::Create,
-        None,
-        Some(&record.audit_json()),
-    )
-    .await?;
-    Ok(record)
+    // Owners already checked: a batch has few, and each is checked once.
+    let mut owners: Vec<UserId> = Vec::new();
+    let mut outcomes: Vec<Result<Id<R::Kind>>> = Vec::with_capacity(data.len());
+    // Rows by their column names: a type writes the same columns for every record, but a
+    // hook may not, and one statement needs one column list.
+    let mut inserts: Vec<(Vec<DynIden>, Vec<Vec<Value>>)> = Vec::new();
+    for data in data {
+        let owner = R::data_owner(data).unwrap_or(actor.user_id);
+        if !owners.contains(&owner) {
+            match check_owner_of::<R>(tx, actor, Action::Create, owner, R::OWNER_FIELD).await {
+                Ok(()) => owners.push(owner),
+                Err(e @ StoreError::Db(_)) => return Err(e),
+                Err(e) => {
+                    outcomes.push(Err(e));
+                    continue;
+                }
+            }
+        }
+        let id = Id::<R::Kind>::new();
+        let mut cols: Vec<(DynIden, Value)> = vec![
+            (R::company_column(), actor.company_id.into()),
+            (R::Field::id_column(), id.into()),
+            (query::iden(Alias::new("created_by")), actor.user_id.into()),
+            (query::iden(Alias::new("created_at")), at.into()),
+            (query::iden(Alias::new("updated_at")), at.into()),
+        ];
+        match R::write_columns(tx, actor, id, data, owner, None, at).await {
+            Ok(more) => cols.extend(more),
+            Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
+            Err(e) => {
+                outcomes.push(Err(e));
+                continue;
+            }
+        }
+        let (names, values): (Vec<DynIden>, Vec<Value>) = cols.into_iter().unzip();
+        match inserts.iter_mut().find(|(n, _)| *n == names) {
+            Some((_, rows)) => rows.push(values),
+            None => inserts.push((names, vec![values])),
+        }
+        outcomes.push(Ok(id));
+    }
+    for (names, rows) in inserts {
+        for chunk in rows.chunks((MAX_BOUND_VALUES / names.len().max(1)).max(1)) {
+            let mut insert = Query::insert();
+            insert.into_table(R::Field::table()).columns(names.clone());
+            for values in chunk {
+                insert
+                    .values(values.iter().cloned().map(Expr::val))
+                    .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            }
+            exec(tx.conn(), &insert).await?;
+        }
+    }
+    let ids: Vec<Id<R::Kind>> = outcomes
+        .iter()
+        .filter_map(|o| o.as_ref().ok())
+        .copied()
+        .collect();
+    let mut written: std::collections::HashMap<Id<R::Kind>, R> = std::collections::HashMap::new();
+    for chunk in ids.chunks(MAX_BOUND_VALUES / 10) {
+        let mut q = select::<R>(actor.company_id);
+        q.and_where(
+            Expr::col((R::Field::table(), R::Field::id_column())).is_in(chunk.iter().copied()),
+        );
+        written.extend(
+            rows::<R, _>(tx.conn(), actor, &q)
+                .await?
+                .into_iter()
+                .map(|r| (r.id(), r)),
+        );
+    }
+    let mut created = Vec::with_capacity(outcomes.len());
+    let mut audited = Vec::with_capacity(ids.len());
+    for (outcome, data) in outcomes.into_iter().zip(data) {
+        let record = match outcome {
+            Ok(id) => {
+                let mut record = written.remove(&id).ok_or(StoreError::NotFound)?;
+                R::after_write(tx, actor, data, None, &mut record, at).await?;
+                audited.push((record.id().to_string(), record.audit_json()));
+                Ok(record)
+            }
+            Err(e) => Err(e),
+        };
+        created.push(record);
+    }
+    let changes: Vec<crate::audit::Audited<'_>> = audited
+        .iter()
+        .map(|(id, after)| crate::audit::Audited {
+            resource_id: id,
+            before: None,
+            after: Some(after),
+        })
+        .collect();
+    tx.audit_all(R::RESOURCE, Action::Create, &changes).await?;
+    Ok(created)
 }
 
 /// Create a record; without an owner the caller owns it.

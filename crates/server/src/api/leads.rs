@@ -60,13 +60,14 @@ impl ApiRecord for Lead {
         record::create_screened::<Self>(app, actor, data)
     }
 
-    fn create_in_tx(
+    fn take_in_tx(
         tx: &rivet_store::Tx,
         actor: &Actor,
-        data: LeadData,
-    ) -> impl Future<Output = Result<rivet_store::intake::Intake<Self>, rivet_store::StoreError>> + Send
-    {
-        rivet_store::intake::create_in::<Self>(tx, actor, data)
+        data: Vec<LeadData>,
+        hold: impl Fn(&[rivet_store::duplicates::Duplicate]) -> bool + Send,
+    ) -> impl Future<Output = Result<Vec<rivet_store::intake::Taken<Self>>, rivet_store::StoreError>>
+    + Send {
+        rivet_store::intake::take_in::<Self>(tx, actor, data, hold)
     }
 
     fn set_custom_fields(data: &mut LeadData, values: Map<String, Value>) {

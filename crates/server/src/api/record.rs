@@ -23,7 +23,7 @@ use rivet_store::Page;
 use rivet_store::StoreError;
 use rivet_store::audit::AuditEntry;
 use rivet_store::duplicates::Duplicate;
-use rivet_store::intake::{self, Intake, Screened};
+use rivet_store::intake::{self, Intake, Screened, Taken};
 use rivet_store::query::decode_list_cursor;
 use rivet_store::record::{self, Record, Write};
 use serde::Serialize;
@@ -130,18 +130,28 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
         }
     }
 
-    /// Save a new, validated record in an open transaction (an import's batch): the record
-    /// layer's create, or for a screened type the intake pipeline.
-    fn create_in_tx(
+    /// Save a batch of new, validated records in an open transaction (an import's batch): the
+    /// record layer's create, or for a screened type the intake pipeline, whose matches are
+    /// first offered to `hold` (`rivet_store::intake::take_in`).
+    fn take_in_tx(
         tx: &rivet_store::Tx,
         actor: &Actor,
-        data: Self::Data,
-    ) -> impl Future<Output = Result<Intake<Self>, StoreError>> + Send {
+        data: Vec<Self::Data>,
+        _hold: impl Fn(&[Duplicate]) -> bool + Send,
+    ) -> impl Future<Output = Result<Vec<Taken<Self>>, StoreError>> + Send {
         async move {
-            Ok(Intake {
-                record: record::create_in::<Self>(tx, actor, &data).await?,
-                duplicates: Vec::new(),
-            })
+            let data: Vec<&Self::Data> = data.iter().collect();
+            Ok(record::create_many_in::<Self>(tx, actor, &data)
+                .await?
+                .into_iter()
+                .map(|created| match created {
+                    Ok(record) => Taken::Created(Intake {
+                        record,
+                        duplicates: Vec::new(),
+                    }),
+                    Err(e) => Taken::Refused(e),
+                })
+                .collect())
         }
     }
 
