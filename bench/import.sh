@@ -12,7 +12,9 @@
 # 100th repeats an existing lead's e-mail (found by the default rules and skipped: the default
 # duplicate policy). Prints rows/s and the importer's peak RSS (`/usr/bin/time`), then the
 # same file through `sqlite3 .import` or psql's `\copy` into a table of text columns.
-# Files go to /tmp/rivet-import-bench (kept between runs). Take `flock /tmp/rivet-bench.lock`.
+# Files go to /tmp/rivet-import-bench (kept between runs). With RIVET_BENCH_KEEP=<dir> the
+# SQLite database stays in <dir> (PostgreSQL's always stays) for the duplicate benchmarks that
+# follow. Take `flock /tmp/rivet-bench.lock`.
 set -euo pipefail
 rivet="$(realpath "$1")"
 engine="$2"
@@ -25,7 +27,9 @@ old="$files/existing-$existing.csv"
 new="$files/leads-$rows-$existing.csv"
 [ -s "$old" ] || python3 "$here/gen_leads.py" "$existing" --seed 2 >"$old"
 [ -s "$new" ] || python3 "$here/gen_leads.py" "$rows" --seed 1 --repeat-of "$old" --repeat-every 100 >"$new"
-work=$(mktemp -d)
+work="${RIVET_BENCH_KEEP:-$(mktemp -d)}"
+mkdir -p "$work"
+[ -n "${RIVET_BENCH_KEEP:-}" ] && rm -f "$work"/rivet.db* "$work"/bare.db
 case "$engine" in
   sqlite) url="sqlite://$work/rivet.db?mode=rwc" ;;
   postgres)
@@ -44,7 +48,7 @@ done
 port=$((20000 + RANDOM % 10000))
 RIVET_ADDR="127.0.0.1:$port" RIVET_WORKERS=false "$rivet" serve >"$work/serve.log" 2>&1 &
 pid=$!
-trap 'kill $pid 2>/dev/null || true; rm -rf "$work"' EXIT
+trap 'kill $pid 2>/dev/null || true; [ -n "${RIVET_BENCH_KEEP:-}" ] || rm -rf "$work"' EXIT
 api="http://127.0.0.1:$port/api/v1"
 for _ in $(seq 1 300); do curl -fs "http://127.0.0.1:$port/healthz" >/dev/null && break; sleep 0.2; done
 token=$(curl -fs -X POST "$api/auth/login" -H 'content-type: application/json' \

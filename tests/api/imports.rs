@@ -9,8 +9,8 @@ use reqwest::multipart::{Form, Part};
 use rivet_server::worker::{self, WorkerOptions};
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{
-    Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
-    spawn_app_with,
+    Db, Session, TestApp, assert_problem, both, drop_database, fields_of, fresh_database, ids_of,
+    json_of, spawn_app, spawn_app_with,
 };
 use std::time::{Duration, Instant};
 use tokio::sync::watch;
@@ -355,6 +355,99 @@ async fn rows_of_one_file_are_screened_against_each_other_and_assigned_in_turn(d
     );
 }
 both!(rows_of_one_file_are_screened_against_each_other_and_assigned_in_turn);
+
+async fn a_file_kept_before_m0023_moves_out_of_the_imports_row(db: Db) {
+    use rivet_store::sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    use rivet_store::sea_orm::{ConnectionTrait, FromQueryResult};
+    let dir = tempfile::TempDir::new().expect("temp dir");
+    let (url, pg) = fresh_database(db, &dir).await;
+    let store = rivet_store::Store::connect(&url, 2).await.expect("connect");
+    store
+        .migrate_before("m0023_import_files")
+        .await
+        .expect("migrate to m0021");
+    let tx = store.write_system().await.expect("begin");
+    let company = rivet_store::companies::create(&tx, "Older")
+        .await
+        .expect("company");
+    let (id, at, file) = (
+        uuid::Uuid::now_v7(),
+        chrono::Utc::now(),
+        b"email\na@b.example\n",
+    );
+    let columns = [
+        "company_id",
+        "id",
+        "entity",
+        "file_name",
+        "format",
+        "content",
+        "header",
+        "mapping",
+        "options",
+        "status",
+        "total_rows",
+        "rows_done",
+        "created",
+        "updated",
+        "skipped",
+        "failed",
+        "created_by",
+        "created_at",
+        "updated_at",
+    ];
+    let insert = Query::insert()
+        .into_table(Alias::new("imports"))
+        .columns(columns.map(Alias::new))
+        .values_panic([
+            company.id.uuid().into(),
+            id.into(),
+            "leads".into(),
+            "old.csv".into(),
+            "csv".into(),
+            file.to_vec().into(),
+            json!(["email"]).into(),
+            json!(["email"]).into(),
+            json!({}).into(),
+            "uploaded".into(),
+            1i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            0i64.into(),
+            uuid::Uuid::now_v7().into(),
+            at.into(),
+            at.into(),
+        ])
+        .to_owned();
+    tx.conn()
+        .execute(&insert)
+        .await
+        .expect("an import as m0021 kept it");
+    tx.commit().await.expect("commit");
+    store.migrate().await.expect("migrate to the last");
+    #[derive(FromQueryResult)]
+    struct Kept {
+        content: Vec<u8>,
+    }
+    let kept = Kept::find_by_statement(
+        store.system().get_database_backend().build(
+            Query::select()
+                .column(Alias::new("content"))
+                .from(Alias::new("import_files"))
+                .and_where(Expr::col(Alias::new("import_id")).eq(id)),
+        ),
+    )
+    .all(store.system())
+    .await
+    .expect("read import_files");
+    assert_eq!(kept.len(), 1);
+    assert_eq!(kept[0].content, file.to_vec());
+    drop(store);
+    drop_database(pg).await;
+}
+both!(a_file_kept_before_m0023_moves_out_of_the_imports_row);
 
 async fn an_undo_deletes_what_the_import_created_and_nothing_else(db: Db) {
     let app = spawn_app(db).await;

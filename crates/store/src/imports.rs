@@ -9,7 +9,7 @@
 //! ([`advance_in`]), so a run that stops (a crash, a cancel) resumes after the last row saved
 //! and a row is never imported twice.
 
-use crate::tables::{ImportErrors, Imported, Imports};
+use crate::tables::{ImportErrors, ImportFiles, Imported, Imports};
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
@@ -213,14 +213,9 @@ pub async fn create(store: &Store, actor: &Actor, new: NewImport) -> Result<Impo
         tx.conn(),
         Query::insert()
             .into_table(Imports::Table)
-            .columns(
-                [Imports::CompanyId, Imports::Content]
-                    .into_iter()
-                    .chain(columns()),
-            )
+            .columns([Imports::CompanyId].into_iter().chain(columns()))
             .values_panic([
                 actor.company_id.into(),
-                new.content.into(),
                 id.into(),
                 new.entity.as_str().into(),
                 new.file_name.into(),
@@ -243,6 +238,18 @@ pub async fn create(store: &Store, actor: &Actor, new: NewImport) -> Result<Impo
                 at.into(),
                 at.into(),
             ]),
+    )
+    .await?;
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(ImportFiles::Table)
+            .columns([
+                ImportFiles::CompanyId,
+                ImportFiles::ImportId,
+                ImportFiles::Content,
+            ])
+            .values_panic([actor.company_id.into(), id.into(), new.content.into()]),
     )
     .await?;
     let import = get_in(tx.conn(), actor, id).await?;
@@ -297,10 +304,10 @@ struct ContentRow {
 /// The file an import keeps.
 pub async fn content(store: &Store, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
     let q = Query::select()
-        .column(Imports::Content)
-        .from(Imports::Table)
-        .and_where(Expr::col(Imports::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(Imports::Id).eq(id))
+        .column(ImportFiles::Content)
+        .from(ImportFiles::Table)
+        .and_where(Expr::col(ImportFiles::CompanyId).eq(actor.company_id))
+        .and_where(Expr::col(ImportFiles::ImportId).eq(id))
         .to_owned();
     fetch_optional::<ContentRow, _, _>(store.read(actor).await?.conn(), &q)
         .await?

@@ -304,6 +304,25 @@ impl Store {
         }
     }
 
+    /// Apply the migrations that come before the one named `name`, and no other: a database as
+    /// an older version left it, for a test of what a later migration does to its rows.
+    pub async fn migrate_before(&self, name: &str) -> Result<()> {
+        let all = migrations::Migrator::migrations();
+        let Some(before) = all.iter().position(|m| m.name() == name) else {
+            return Err(StoreError::invalid(
+                "migration",
+                format!("no migration {name}"),
+            ));
+        };
+        let applied = all.len()
+            - migrations::Migrator::get_pending_migrations(&self.db)
+                .await?
+                .len();
+        let steps = u32::try_from(before.saturating_sub(applied)).unwrap_or(u32::MAX);
+        migrations::Migrator::up(&self.db, Some(steps)).await?;
+        Ok(())
+    }
+
     /// Apply every migration not yet applied, and restore SQLite's row-by-row search indexing
     /// should a bulk load have died before it finished ([`search::BulkLoad`]).
     ///

@@ -729,6 +729,16 @@ pub enum Imports {
     UpdatedAt,
 }
 
+/// The file an import keeps (`m0023_import_files`): apart from the import's row, so that the
+/// progress a run writes after every batch does not rewrite the file with it.
+#[derive(DeriveIden)]
+pub enum ImportFiles {
+    Table,
+    CompanyId,
+    ImportId,
+    Content,
+}
+
 /// One import's per-row errors (`m0021_imports`).
 #[derive(DeriveIden)]
 pub enum ImportErrors {
