@@ -193,7 +193,7 @@ async fn main() {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::from_env()?;
-    if matches!(cli.command, Command::Seed { .. }) {
+    if matches!(cli.command, Command::Seed { .. } | Command::Import { .. }) {
         // Bulk inserts are big statements; sqlx's slow-statement warning would print each one.
         config.log.push_str(",sqlx::query=error");
     }

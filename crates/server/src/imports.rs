@@ -8,9 +8,11 @@
 //!
 //! A row is turned into the JSON body the record's `POST` takes, so an imported record goes
 //! through the same validation, custom-field checks, audit rows and `*.created` events as one
-//! created by hand. Assignment: until the assignment engine lands, a row without an owner is
-//! owned by the import's default owner, else by the importing user ([`owner_of_row`] is the one
-//! place that will call the engine).
+//! created by hand; a batch of rows is then taken in together (`ApiRecord::take_in_tx`, for
+//! leads and contacts the intake's `take_in`: duplicate rules, assignment rules, the record
+//! layer's batched create). A row that names no owner is owned by the assignment rules' choice,
+//! or with assignment off by the import's default owner, else the importing user
+//! ([`owner_of_row`]).
 
 use crate::api::custom_fields;
 use crate::api::record::{ApiRecord, Input};
