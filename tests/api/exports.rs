@@ -399,7 +399,236 @@ async fn a_file_is_kept_for_the_configured_days(db: Db) {
     download(&app, &admin, &done).await;
 }
 
+/// A web session of `who`: the cookie to send and the CSRF token its forms carry.
+async fn web_session(app: &TestApp, who: &Session) -> (String, String) {
+    let cookie = rivet_server::api::auth::open_web_session(&app.state, who.company_id, who.user_id)
+        .await
+        .unwrap();
+    let pair = cookie.split(';').next().unwrap().to_owned();
+    let csrf = rivet_store::sessions::find_web(&app.state.store, pair.split_once('=').unwrap().1)
+        .await
+        .unwrap()
+        .unwrap()
+        .3;
+    (pair, csrf)
+}
+
+/// A web page as `cookie`'s member sees it: its status and HTML.
+async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+    let response = app
+        .client
+        .get(app.url(path))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    (response.status().as_u16(), response.text().await.unwrap())
+}
+
+/// A web form posted as `cookie`'s member (the CSRF token is one of `fields`).
+async fn post_form(
+    app: &TestApp,
+    cookie: &str,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .header("cookie", cookie)
+        .form(fields)
+        .send()
+        .await
+        .unwrap()
+}
+
+/// Import `csv` into leads and wait until the import has run; its id.
+async fn import_leads(app: &TestApp, who: &Session, csv: &str) -> String {
+    use reqwest::multipart::{Form, Part};
+    let form = Form::new().text("entity", "leads").part(
+        "file",
+        Part::bytes(csv.as_bytes().to_vec()).file_name("people.csv"),
+    );
+    let uploaded = app
+        .api(reqwest::Method::POST, "/imports", Some(who))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(uploaded.status(), 201);
+    let id = json_of(uploaded).await["id"].as_str().unwrap().to_owned();
+    let run = app
+        .post(&format!("/imports/{id}/run"), who, json!({}))
+        .await;
+    assert_eq!(run.status(), 202, "{:?}", run.text().await);
+    let deadline = Instant::now() + Duration::from_secs(30);
+    loop {
+        let import = json_of(app.get(&format!("/imports/{id}"), who).await).await;
+        if import["status"] == "completed" {
+            return id;
+        }
+        assert!(Instant::now() < deadline, "the import never ran: {import}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+async fn the_web_lists_show_the_records_an_import_created(db: Db) {
+    let app = spawn_app(db).await;
+    let _workers = app.start_workers();
+    let admin = app.admin().await;
+    create_lead(&app, &admin, json!({"last_name": "Typed By Hand"})).await;
+    let id = import_leads(
+        &app,
+        &admin,
+        "first_name,last_name\nAda,Lovelace\nGrace,Hopper\n",
+    )
+    .await;
+    let (cookie, _) = web_session(&app, &admin).await;
+
+    // The import's summary links to them.
+    let (status, summary) = page(&app, &cookie, &format!("/imports/{id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        summary.contains(&format!("href=\"/leads?import_id={id}\"")),
+        "{summary}"
+    );
+
+    // The list holds the import's rows only, and its filter form keeps the import.
+    let (status, list) = page(&app, &cookie, &format!("/leads?import_id={id}")).await;
+    assert_eq!(status, 200);
+    assert!(
+        list.contains("Lovelace") && list.contains("Hopper"),
+        "{list}"
+    );
+    assert!(!list.contains("Typed By Hand"), "{list}");
+    assert!(list.contains("The leads an import created"), "{list}");
+    assert!(
+        list.contains(&format!("name=\"import_id\" value=\"{id}\"")),
+        "{list}"
+    );
+    // With another filter over it; on a list the import did not write, nothing.
+    let (_, grace) = page(&app, &cookie, &format!("/leads?import_id={id}&q=Grace")).await;
+    assert!(
+        grace.contains("Hopper") && !grace.contains("Lovelace"),
+        "{grace}"
+    );
+    for path in ["/contacts", "/accounts", "/deals"] {
+        let (status, other) = page(&app, &cookie, &format!("{path}?import_id={id}")).await;
+        assert_eq!(status, 200, "{path}: {other}");
+        assert!(!other.contains("Lovelace"), "{path}");
+    }
+    // A bad id is the list's error, as the API's.
+    let (status, bad) = page(&app, &cookie, "/leads?import_id=nope").await;
+    assert_eq!(status, 400, "{bad}");
+    assert!(
+        bad.contains("Import_id must be the id of an import"),
+        "{bad}"
+    );
+    assert_problem(app.get("/leads?import_id=nope", &admin).await, 400).await;
+}
+
+async fn a_list_is_exported_in_the_background_from_the_web(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    create_lead(&app, &admin, json!({"last_name": "Ames", "status": "new"})).await;
+    create_lead(
+        &app,
+        &admin,
+        json!({"last_name": "Cole", "status": "qualified"}),
+    )
+    .await;
+    let (cookie, csrf) = web_session(&app, &admin).await;
+
+    // The list offers it, with the list's filters.
+    let (_, list) = page(&app, &cookie, "/leads?status=new&sort=last_name").await;
+    assert!(list.contains("data-background-export"), "{list}");
+    assert!(
+        list.contains("name=\"query\" value=\"status=new&#38;sort=last_name\""),
+        "{list}"
+    );
+    let posted = post_form(
+        &app,
+        &cookie,
+        "/exports",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("entity", "leads"),
+            ("format", "csv"),
+            ("query", "status=new&sort=last_name"),
+            ("back", "/leads?status=new&sort=last_name"),
+        ],
+    )
+    .await;
+    assert_eq!(posted.status(), 303, "{:?}", posted.text().await);
+    assert_eq!(posted.headers()["location"], "/exports");
+
+    // Queued: the page reloads itself until it is written, then links the file.
+    let (status, queued) = page(&app, &cookie, "/exports").await;
+    assert_eq!(status, 200);
+    assert!(
+        queued.contains("queued") && queued.contains("http-equiv=\"refresh\""),
+        "{queued}"
+    );
+    let _workers = app.start_workers();
+    let export = &json_of(app.get("/export-jobs", &admin).await).await["data"][0];
+    let done = wait_until_done(&app, &admin, export["id"].as_str().unwrap()).await;
+    assert_eq!(done["rows"], 1);
+    let (_, ready) = page(&app, &cookie, "/exports").await;
+    assert!(!ready.contains("http-equiv=\"refresh\""), "{ready}");
+    let link = format!(
+        "href=\"/api/v1/exports/{}/file\"",
+        done["id"].as_str().unwrap()
+    );
+    assert!(ready.contains(&link), "{ready}");
+    let file = app
+        .client
+        .get(app.url(&format!(
+            "/api/v1/exports/{}/file",
+            done["id"].as_str().unwrap()
+        )))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(file.status(), 200);
+    let text = file.text().await.unwrap();
+    assert!(text.contains("Ames") && !text.contains("Cole"), "{text}");
+
+    // A bad filter goes back to the list with the list's message; nothing is queued.
+    let refused = post_form(
+        &app,
+        &cookie,
+        "/exports",
+        &[
+            ("csrf_token", csrf.as_str()),
+            ("entity", "leads"),
+            ("format", "csv"),
+            ("query", "nonsense=1"),
+            ("back", "/leads?nonsense=1"),
+        ],
+    )
+    .await;
+    assert_eq!(refused.status(), 303);
+    assert_eq!(refused.headers()["location"], "/leads?nonsense=1");
+    assert_eq!(
+        ids_of(&json_of(app.get("/export-jobs", &admin).await).await).len(),
+        1
+    );
+
+    // Deleted from the page.
+    let deleted = post_form(
+        &app,
+        &cookie,
+        &format!("/exports/{}/delete", done["id"].as_str().unwrap()),
+        &[("csrf_token", csrf.as_str())],
+    )
+    .await;
+    assert_eq!(deleted.status(), 303);
+    assert!(ids_of(&json_of(app.get("/export-jobs", &admin).await).await).is_empty());
+}
+
 both!(
+    the_web_lists_show_the_records_an_import_created,
+    a_list_is_exported_in_the_background_from_the_web,
     a_job_export_holds_what_the_direct_export_holds_in_csv_and_xlsx,
     a_reps_job_export_holds_only_their_records_and_only_they_and_admins_see_it,
     the_file_is_a_conflict_until_the_export_has_completed,
