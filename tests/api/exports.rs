@@ -4,6 +4,7 @@
 //! company not at all; the file is a conflict until written; a delete removes it, audited; the
 //! daily maintenance removes expired ones — on SQLite and PostgreSQL.
 
+use rivet_store::sea_orm::{ConnectionTrait, Statement};
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{
     Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
@@ -399,6 +400,54 @@ async fn a_file_is_kept_for_the_configured_days(db: Db) {
     download(&app, &admin, &done).await;
 }
 
+async fn a_file_over_a_mebibyte_is_kept_in_pieces_and_read_back_whole(db: Db) {
+    let app = spawn_app(db).await;
+    let _workers = app.start_workers();
+    let admin = app.admin().await;
+    // 300 leads of about 4 kB each: a file of more than one piece.
+    let long = |c: &str, i: usize| format!("{i:04}{}", c.repeat(1000));
+    let leads: Vec<Value> = (0..300)
+        .map(|i| {
+            json!({"last_name": format!("Lead {i:04}"), "title": long("t", i),
+                   "company_name": long("c", i), "industry": long("i", i), "city": long("y", i)})
+        })
+        .collect();
+    let ingested = app
+        .api(reqwest::Method::POST, "/ingest/leads", Some(&admin))
+        .json(&json!({ "leads": leads }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ingested.status(), 200);
+
+    let export = ask(
+        &app,
+        &admin,
+        json!({"entity": "leads", "query": {"sort": "last_name"}}),
+    )
+    .await;
+    let done = wait_until_done(&app, &admin, export["id"].as_str().unwrap()).await;
+    assert_eq!(done["rows"], 300, "{done}");
+    assert!(done["size"].as_i64().unwrap() > 1 << 20, "{done}");
+    let db = app.state.store.system();
+    let pieces = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT COUNT(*) FROM export_chunks",
+        ))
+        .await
+        .unwrap()
+        .unwrap()
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(pieces, 2);
+    let (_, _, bytes) = download(&app, &admin, &done).await;
+    let direct = app
+        .get("/exports?entity=leads&sort=last_name", &admin)
+        .await;
+    assert_eq!(bytes, direct.bytes().await.unwrap().to_vec());
+}
+
 /// A web session of `who`: the cookie to send and the CSRF token its forms carry.
 async fn web_session(app: &TestApp, who: &Session) -> (String, String) {
     let cookie = rivet_server::api::auth::open_web_session(&app.state, who.company_id, who.user_id)
@@ -634,6 +683,7 @@ both!(
     the_file_is_a_conflict_until_the_export_has_completed,
     bad_exports_are_refused_at_once_and_nothing_is_queued,
     a_deleted_export_is_gone_with_its_file_and_audited,
+    a_file_over_a_mebibyte_is_kept_in_pieces_and_read_back_whole,
     expired_exports_are_removed_by_the_daily_maintenance,
     a_file_is_kept_for_the_configured_days,
 );

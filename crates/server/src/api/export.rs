@@ -2,10 +2,9 @@
 //! record type's, registered with its routes by `api::record`) and `GET /api/v1/exports` (by
 //! name, `api::exports`) answer, and what an export job keeps (`crate::exports`); this module
 //! writes the file from the list's pages ([`write`]) as a stream of pieces that either sink
-//! takes. The list's own filter and sort syntax
-//! applies (and a saved view's, `view=<id>`, with the query's pairs over it), in the caller's
-//! scope; the columns are the record's fields in the API's order, tags joined by commas, then
-//! the company's custom fields as `cf.<key>`.
+//! takes. The list's own filter and sort syntax applies (and a saved view's, `view=<id>`, with
+//! the query's pairs over it), in the caller's scope; the columns are the record's fields in
+//! the API's order, tags joined by commas, then the company's custom fields as `cf.<key>`.
 //!
 //! CSV is streamed a page of rows at a time, so its memory does not grow with the list; XLSX
 //! is a zip written at the end, so it is built in memory (at most [`XLSX_MAX_ROWS`] rows).
