@@ -7,7 +7,6 @@
 use super::{Page, get_page, sign_in_at, web_sign_in};
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use rivet_server::worker::{self, WorkerOptions};
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, TestApp, spawn_app};
 use serde_json::json;
 use std::time::Duration;
@@ -119,16 +118,7 @@ pub(super) async fn background_export_steps(app: &TestApp, page: &Page<'_>) -> R
     page.expect_text("The export is being written").await?;
     page.expect_text("leads (xlsx)").await?;
     // A worker writes the file; the page reloads itself until its link shows.
-    let (stop, rx) = tokio::sync::watch::channel(false);
-    let options = WorkerOptions {
-        id: "browser-exports".into(),
-        concurrency: 1,
-        lease: Duration::from_secs(10),
-        poll_interval: Duration::from_millis(100),
-        backoff_base: chrono::Duration::milliseconds(100),
-        shutdown_grace: Duration::from_secs(1),
-    };
-    let _worker = worker::spawn_with(app.state.clone(), options, rx);
+    let workers = app.start_workers();
     let link = page
         .client
         .wait()
@@ -136,7 +126,7 @@ pub(super) async fn background_export_steps(app: &TestApp, page: &Page<'_>) -> R
         .for_element(Locator::Css("a[data-export-download]"))
         .await
         .context("the file's link once the export is written")?;
-    let _ = stop.send(true);
+    drop(workers);
     let href = link.attr("href").await?.unwrap_or_default();
     ensure!(
         href.starts_with("/api/v1/exports/") && href.ends_with("/file"),
