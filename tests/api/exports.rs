@@ -330,6 +330,30 @@ async fn bad_exports_are_refused_at_once_and_nothing_is_queued(db: Db) {
     );
 }
 
+async fn an_export_whose_member_left_before_it_ran_fails(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let export = ask(&app, &rep, json!({"entity": "leads"})).await;
+    let id = export["id"].as_str().unwrap();
+    let left = app
+        .post(
+            &format!("/users/{}/deactivate", rep.user_id),
+            &admin,
+            json!({}),
+        )
+        .await;
+    assert_eq!(left.status(), 200, "{:?}", left.text().await);
+    let _workers = app.start_workers();
+    let done = wait_until_done(&app, &admin, id).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert!(
+        done["error"].as_str().unwrap().contains("no longer active"),
+        "{done}"
+    );
+    assert_problem(app.get(&format!("/exports/{id}/file"), &admin).await, 409).await;
+}
+
 async fn a_deleted_export_is_gone_with_its_file_and_audited(db: Db) {
     let app = spawn_app(db).await;
     let _workers = app.start_workers();
@@ -683,6 +707,7 @@ both!(
     the_file_is_a_conflict_until_the_export_has_completed,
     bad_exports_are_refused_at_once_and_nothing_is_queued,
     a_deleted_export_is_gone_with_its_file_and_audited,
+    an_export_whose_member_left_before_it_ran_fails,
     a_file_over_a_mebibyte_is_kept_in_pieces_and_read_back_whole,
     expired_exports_are_removed_by_the_daily_maintenance,
     a_file_is_kept_for_the_configured_days,

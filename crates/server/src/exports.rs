@@ -362,18 +362,32 @@ async fn write_pieces(
     Ok(Some(file.rows.load(Ordering::Relaxed)))
 }
 
-/// An export job's export and the member it runs for.
+/// An export job's export and the member it runs for (`None`: no longer an active member).
 pub async fn job_actor(
     app: &AppState,
     job: &rivet_store::jobs::Job,
-) -> Result<(Actor, Uuid), String> {
+) -> Result<(Option<Actor>, Uuid), String> {
     let id = job.payload["export_id"]
         .as_str()
         .and_then(|s| s.parse::<Uuid>().ok())
         .ok_or("the job's payload has no export_id")?;
     let actor = rivet_store::jobs::member(&app.store, job)
         .await
-        .map_err(|e| e.to_string())?
-        .ok_or("the member who asked for the export is no longer active")?;
+        .map_err(|e| e.to_string())?;
     Ok((actor, id))
+}
+
+/// The export of a job whose member is no longer active fails (nothing can be read in their
+/// scope), rather than wait in the queue until it expires.
+pub async fn abandon(app: &AppState, job: &rivet_store::jobs::Job, id: Uuid) -> Result<(), String> {
+    let company = job.company_id.ok_or("an export job belongs to a company")?;
+    store::abandon(
+        &app.store,
+        company,
+        id,
+        "the member who asked for this export is no longer active",
+    )
+    .await
+    .map(drop)
+    .map_err(|e| e.to_string())
 }

@@ -184,6 +184,10 @@ async fn import_job(state: &AppState, job: &Job, progress: &Progress) -> Result<
 /// is rows written.
 async fn export_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
     let (actor, id) = crate::exports::job_actor(state, job).await?;
+    let Some(actor) = actor else {
+        crate::exports::abandon(state, job, id).await?;
+        return Ok(json!({"export_id": id, "status": "failed"}));
+    };
     let report = |rows: i64| progress.set(rows, None);
     let export = crate::exports::run(state, &actor, id, &report)
         .await

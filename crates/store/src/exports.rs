@@ -482,6 +482,30 @@ pub async fn delete(store: &Store, actor: &Actor, id: Uuid) -> Result<()> {
     Ok(())
 }
 
+/// Fail a queued or running export whose job cannot run any more (the member who asked is no
+/// longer active, so nothing can be read in their scope): Rivet's own write, not a member's.
+pub async fn abandon(store: &Store, company_id: Uuid, id: Uuid, error: &str) -> Result<u64> {
+    let tx = store.write_system().await?;
+    let busy = [
+        ExportStatus::Queued.as_str(),
+        ExportStatus::Running.as_str(),
+    ];
+    let failed = exec(
+        tx.conn(),
+        Query::update()
+            .table(Exports::Table)
+            .value(Exports::Status, ExportStatus::Failed.as_str())
+            .value(Exports::Error, error)
+            .value(Exports::FinishedAt, now())
+            .and_where(Expr::col(Exports::CompanyId).eq(company_id))
+            .and_where(Expr::col(Exports::Id).eq(id))
+            .and_where(Expr::col(Exports::Status).is_in(busy)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(failed)
+}
+
 #[derive(FromQueryResult)]
 struct ChunkRow {
     bytes: Vec<u8>,
