@@ -17,6 +17,7 @@ mod duplicate_groups;
 mod duplicates;
 mod events;
 mod export;
+mod exports;
 mod ids;
 mod imports;
 mod input;

@@ -1,10 +1,15 @@
 //! The export buttons of the list pages, over plain HTTP with the session cookie: each list's
 //! "Export CSV" and "Export Excel" links carry what the page shows (its filters, its sort, the
 //! tasks' tab as the API's shortcut), and the CSV they download holds exactly the page's rows.
+//! Then, in the browser, "Export in the background": the Exports page follows the job by
+//! reloading itself until the file's link shows, and deletes it.
 
-use super::{get_page, web_sign_in};
+use super::{Page, get_page, sign_in_at, web_sign_in};
+use anyhow::{Context, Result, ensure};
+use fantoccini::Locator;
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, TestApp, spawn_app};
 use serde_json::json;
+use std::time::Duration;
 
 /// The href of the header link labelled `label` on `html`, unescaped.
 fn link(html: &str, label: &str) -> String {
@@ -92,3 +97,58 @@ async fn export_links_download_what_the_list_shows(db: Db) {
 }
 
 rivet_tests::both!(export_links_download_what_the_list_shows);
+
+pub(super) async fn background_export_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    let api_admin = app.admin().await;
+    for body in [
+        json!({"last_name": "Newer", "status": "new"}),
+        json!({"last_name": "Won", "status": "qualified"}),
+    ] {
+        ensure!(app.post("/leads", &api_admin, body).await.status() == 201);
+    }
+    sign_in_at(page, "/leads").await?;
+    page.goto("/leads?status=new").await?;
+    page.choose("#background-export-format", "Excel").await?;
+    page.click_button("Export in the background").await?;
+    ensure!(
+        page.path().await? == "/exports",
+        "on {}",
+        page.path().await?
+    );
+    page.expect_text("The export is being written").await?;
+    page.expect_text("leads (xlsx)").await?;
+    // A worker writes the file; the page reloads itself until its link shows.
+    let workers = app.start_workers();
+    let link = page
+        .client
+        .wait()
+        .at_most(Duration::from_secs(30))
+        .for_element(Locator::Css("a[data-export-download]"))
+        .await
+        .context("the file's link once the export is written")?;
+    drop(workers);
+    let href = link.attr("href").await?.unwrap_or_default();
+    ensure!(
+        href.starts_with("/api/v1/exports/") && href.ends_with("/file"),
+        "{href}"
+    );
+    page.expect_text("completed").await?;
+    page.shot("exports").await?;
+    // Delete it (the confirmation answered yes).
+    page.client
+        .execute(
+            "window.confirm = function () { return true; }; return null;",
+            vec![],
+        )
+        .await?;
+    page.click_button("Delete").await?;
+    page.expect_text("The export was deleted.").await?;
+    page.expect_text("No exports yet.").await?;
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
+async fn a_list_exported_in_the_background_is_followed_and_downloaded_on_the_exports_page() {
+    super::journey_on_both(super::Journey::BackgroundExport).await;
+}

@@ -1416,6 +1416,7 @@ enum Journey {
     Assignment,
     Merge,
     Imports,
+    BackgroundExport,
 }
 
 impl Journey {
@@ -1437,6 +1438,7 @@ impl Journey {
             Self::Assignment => assignment::assignment_steps(app, page).await,
             Self::Merge => merge::merge_steps(app, page).await,
             Self::Imports => imports::import_steps(app, page).await,
+            Self::BackgroundExport => exports::background_export_steps(app, page).await,
         }
     }
 }

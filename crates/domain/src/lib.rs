@@ -15,6 +15,7 @@ pub mod deals;
 pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
+pub mod exports;
 pub mod ids;
 pub mod imports;
 pub mod jobs;

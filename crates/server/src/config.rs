@@ -67,6 +67,8 @@ pub struct Config {
     pub pg_rls: bool,
     /// The largest file an import accepts, in bytes (`RIVET_IMPORT_MAX_BYTES`, 50 MB).
     pub import_max_bytes: usize,
+    /// Days an export's file is kept after it is written (`RIVET_EXPORT_RETENTION_DAYS`, 7).
+    pub export_retention_days: u32,
 }
 
 impl Default for Config {
@@ -99,6 +101,7 @@ impl Default for Config {
             webhook_timeout_secs: 10,
             pg_rls: true,
             import_max_bytes: 50 * 1024 * 1024,
+            export_retention_days: 7,
         }
     }
 }
@@ -213,6 +216,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
         "RIVET_PG_RLS",
         "PostgreSQL row-level security on tenant transactions (default on; off only to \
          measure its cost)",
+    ),
+    (
+        "RIVET_EXPORT_RETENTION_DAYS",
+        "days an export made by a job is kept for download (default 7)",
     ),
     (
         "RIVET_CONFIG",
@@ -407,6 +414,9 @@ impl Config {
         }
         if let Some(v) = get("RIVET_IMPORT_MAX_BYTES") {
             config.import_max_bytes = parse("RIVET_IMPORT_MAX_BYTES", &v)?;
+        }
+        if let Some(v) = get("RIVET_EXPORT_RETENTION_DAYS") {
+            config.export_retention_days = parse("RIVET_EXPORT_RETENTION_DAYS", &v)?;
         }
         if config.worker_concurrency == 0 {
             return Err(ConfigError::Invalid(

@@ -9,6 +9,7 @@ pub mod config;
 #[cfg(test)]
 mod cycles;
 pub mod dispatcher;
+pub mod exports;
 pub mod http;
 pub mod imports;
 pub mod logging;

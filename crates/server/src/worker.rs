@@ -140,6 +140,7 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         crate::imports::RUN_JOB | crate::imports::UNDO_JOB => {
             import_job(state, job, progress).await
         }
+        crate::exports::RUN_JOB => export_job(state, job, progress).await,
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),
@@ -177,6 +178,29 @@ async fn import_job(state: &AppState, job: &Job, progress: &Progress) -> Result<
         "skipped": import.skipped,
         "failed": import.failed,
     }))
+}
+
+/// An export's file (`crate::exports`), written for the member who asked for it; the progress
+/// is rows written.
+async fn export_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
+    let (actor, id) = crate::exports::job_actor(state, job).await?;
+    let Some(actor) = actor else {
+        crate::exports::abandon(state, job, id).await?;
+        return Ok(json!({"export_id": id, "status": "failed"}));
+    };
+    let report = |rows: i64| progress.set(rows, None);
+    let export = crate::exports::run(state, &actor, id, &report)
+        .await
+        .map_err(|e| format!("export {id}: {e}"))?;
+    Ok(match export {
+        Some(export) => json!({
+            "export_id": id,
+            "status": export.status,
+            "rows": export.rows,
+            "size": export.size,
+        }),
+        None => json!({"export_id": id, "status": "stopped"}),
+    })
 }
 
 async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {

@@ -328,6 +328,26 @@ pub async fn enqueue(tx: &Tx, job: NewJob) -> Result<Uuid> {
     }
 }
 
+/// The member a company's job runs for: the job's company and the `user_id` of its payload
+/// (`None` when that member is no longer active; an error when the job names none).
+pub async fn member(store: &Store, job: &Job) -> Result<Option<Actor>> {
+    let user = job.payload["user_id"]
+        .as_str()
+        .and_then(|s| s.parse::<Uuid>().ok())
+        .ok_or_else(|| StoreError::invalid("user_id", "the job's payload names no member"))?;
+    let company = job
+        .company_id
+        .ok_or_else(|| StoreError::invalid("company_id", "the job belongs to no company"))?;
+    crate::sessions::load_actor(
+        store,
+        rivet_domain::Id::from_uuid(company),
+        rivet_domain::Id::from_uuid(user),
+        None,
+        None,
+    )
+    .await
+}
+
 /// [`enqueue`] in a transaction of its own, for callers with nothing else to commit.
 pub async fn enqueue_now(store: &Store, job: NewJob) -> Result<Uuid> {
     let tx = store.write_system().await?;

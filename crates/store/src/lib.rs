@@ -17,6 +17,7 @@ pub mod deals;
 pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
+pub mod exports;
 pub mod imports;
 pub mod intake;
 pub mod jobs;

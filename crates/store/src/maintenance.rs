@@ -1,6 +1,7 @@
 //! Housekeeping run by the daily `maintenance.prune` job: stored logs past the retention the
-//! system settings name, ended sessions and refresh tokens, and long-finished jobs. Only
-//! deletions of data whose use is over; nothing here touches a company's records.
+//! system settings name, ended sessions and refresh tokens, long-finished jobs and expired
+//! export files. Only deletions of data whose use is over; nothing here touches a company's
+//! records.
 
 use crate::{Result, Store, now};
 use chrono::Duration;
@@ -19,11 +20,12 @@ pub struct PruneReport {
     pub system_logs: u64,
     pub sessions_and_tokens: u64,
     pub jobs: u64,
+    pub exports: u64,
 }
 
 /// One maintenance pass: logs older than `log_retention_days`, sessions and refresh tokens
-/// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago;
-/// then the planner statistics are refreshed ([`Store::refresh_statistics`]).
+/// ended more than [`SESSION_KEEP`] ago, jobs finished more than [`FINISHED_JOB_KEEP`] ago,
+/// exports past their expiry (`crate::exports`); then the planner statistics are refreshed ([`Store::refresh_statistics`]).
 pub async fn prune(store: &Store) -> Result<PruneReport> {
     let settings = crate::settings::get_system(store).await?;
     let at = now();
@@ -34,10 +36,12 @@ pub async fn prune(store: &Store) -> Result<PruneReport> {
     .await?;
     let sessions_and_tokens = crate::sessions::prune(store, SESSION_KEEP).await?;
     let jobs = crate::jobs::prune_finished(store, at - FINISHED_JOB_KEEP).await?;
+    let exports = crate::exports::prune_expired(store, at).await?;
     store.refresh_statistics().await?;
     Ok(PruneReport {
         system_logs,
         sessions_and_tokens,
         jobs,
+        exports,
     })
 }

@@ -760,3 +760,35 @@ pub enum Imported {
 
 /// The record tables an import writes, by name.
 pub const IMPORTED_TABLES: &[&str] = &["leads", "contacts", "accounts", "deals"];
+
+/// Record lists written to a file by a job (`m0022_exports`; `crate::exports`): what was asked
+/// (the list, the format, the query), how far the job came, and when the file expires.
+#[derive(DeriveIden)]
+pub enum Exports {
+    Table,
+    CompanyId,
+    Id,
+    Entity,
+    Format,
+    Query,
+    Status,
+    RowsWritten,
+    ByteSize,
+    Error,
+    FileName,
+    CreatedBy,
+    CreatedAt,
+    FinishedAt,
+    ExpiresAt,
+    JobId,
+}
+
+/// An export's file, in pieces of about a mebibyte in the order of `seq` (`m0022_exports`).
+#[derive(DeriveIden)]
+pub enum ExportChunks {
+    Table,
+    CompanyId,
+    ExportId,
+    Seq,
+    Bytes,
+}

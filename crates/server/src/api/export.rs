@@ -1,9 +1,10 @@
 //! Exports: a record list as a CSV or XLSX file — what `GET /api/v1/{records}/export` (every
 //! record type's, registered with its routes by `api::record`) and `GET /api/v1/exports` (by
-//! name, `api::exports`) answer; this module writes the file from the list's pages. The list's own filter and sort syntax
-//! applies (and a saved view's, `view=<id>`, with the query's pairs over it), in the caller's
-//! scope; the columns are the record's fields in the API's order, tags joined by commas, then
-//! the company's custom fields as `cf.<key>`.
+//! name, `api::exports`) answer, and what an export job keeps (`crate::exports`); this module
+//! writes the file from the list's pages ([`write`]) as a stream of pieces that either sink
+//! takes. The list's own filter and sort syntax applies (and a saved view's, `view=<id>`, with
+//! the query's pairs over it), in the caller's scope; the columns are the record's fields in
+//! the API's order, tags joined by commas, then the company's custom fields as `cf.<key>`.
 //!
 //! CSV is streamed a page of rows at a time, so its memory does not grow with the list; XLSX
 //! is a zip written at the end, so it is built in memory (at most [`XLSX_MAX_ROWS`] rows).
@@ -16,25 +17,21 @@ use axum::body::{Body, Bytes};
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
+use futures_util::stream::BoxStream;
 use rivet_domain::custom_fields::RecordType;
+pub use rivet_domain::exports::ExportFormat;
 use rivet_domain::{Actor, Resource};
 use rivet_store::views;
 use serde::Serialize;
 use serde_json::Value;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
 
 /// Rows read per page while exporting.
 const PAGE: u64 = 500;
 
 /// The most rows an XLSX export holds (one sheet: Excel's limit, less the header).
 pub const XLSX_MAX_ROWS: usize = 1_048_575;
-
-/// The file an export writes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ExportFormat {
-    Csv,
-    Xlsx,
-}
 
 /// What an export reads besides the list's filters and sort.
 #[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
@@ -62,10 +59,11 @@ async fn export_query(
     pairs: Vec<(String, String)>,
 ) -> Result<(ExportFormat, Vec<(String, String)>), AppError> {
     let one = |name: &str| pairs.iter().rev().find(|(k, _)| k == name).map(|(_, v)| v);
-    let format = match one("format").map(String::as_str) {
-        None | Some("csv") => ExportFormat::Csv,
-        Some("xlsx") => ExportFormat::Xlsx,
-        Some(_) => return Err(AppError::BadRequest("format must be csv or xlsx".into())),
+    let format = match one("format") {
+        None => ExportFormat::Csv,
+        Some(text) => text
+            .parse()
+            .map_err(|_| AppError::BadRequest("format must be csv or xlsx".into()))?,
     };
     let mut merged = Vec::new();
     if let Some(view) = one("view") {
@@ -207,7 +205,7 @@ async fn xlsx<P: Pages>(
     mut pages: P,
     first: Vec<P::Item>,
     (sheet_name, columns): (&str, &[String]),
-) -> Result<Vec<u8>, AppError> {
+) -> Result<(Vec<u8>, i64), AppError> {
     let failed =
         |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"));
     let mut book = rust_xlsxwriter::Workbook::new();
@@ -242,60 +240,105 @@ async fn xlsx<P: Pages>(
         records = pages.next().await?;
     }
     sheet.set_freeze_panes(1, 0).map_err(failed)?;
-    book.save_to_buffer().map_err(failed)
+    Ok((book.save_to_buffer().map_err(failed)?, i64::from(row)))
+}
+
+/// A list's file as it is written: its format, the name it is downloaded as, and its bytes,
+/// a piece at a time, for a sink to take — the answer to a request ([`respond`]) or the pieces
+/// an export job keeps (`crate::exports`).
+pub struct File {
+    pub format: ExportFormat,
+    pub name: String,
+    pub body: BoxStream<'static, Result<Bytes, AppError>>,
+    /// The rows written into `body` so far.
+    pub rows: Arc<AtomicI64>,
 }
 
 /// The list's file as the query string asks for it (`format`, `view`, the list's filters and
 /// sort), read through `open(query)`: the pages of the list for that query string.
-pub async fn export<P: Pages>(
+pub async fn write<P: Pages>(
     (app, actor): (&AppState, &Actor),
     list: &Exported,
     pairs: Vec<(String, String)>,
     open: impl FnOnce(Vec<(String, String)>) -> P,
-) -> Result<Response, AppError> {
+) -> Result<File, AppError> {
     let (format, query) = export_query(app, actor, list, pairs).await?;
     let columns = columns(app, actor, list).await?;
     let name = list.path.trim_start_matches('/');
     let day = chrono::Utc::now().format("%Y-%m-%d");
+    let rows = Arc::new(AtomicI64::new(0));
     let mut pages = open(query);
-    // The first page is read before the answer starts, so that a failure is a problem, not a
+    // The first page is read before the file starts, so that a failure is a problem, not a
     // cut-off file.
     let first = pages.next().await?;
-    let (media_type, extension, body) = match format {
+    let body = match format {
         ExportFormat::Csv => {
             let mut head = csv_line(columns.iter().cloned())?;
             head.extend_from_slice(&csv_rows(&first, &columns)?);
-            let rows = futures_util::stream::try_unfold(
-                (pages, columns),
-                |(mut pages, columns)| async move {
+            rows.fetch_add(first.len() as i64, Ordering::Relaxed);
+            let counted = rows.clone();
+            let rest = futures_util::stream::try_unfold(
+                (pages, columns, counted),
+                |(mut pages, columns, counted)| async move {
                     let records = pages.next().await?;
                     if records.is_empty() {
                         return Ok(None);
                     }
                     let chunk = csv_rows(&records, &columns)?;
-                    Ok::<_, AppError>(Some((chunk, (pages, columns))))
+                    counted.fetch_add(records.len() as i64, Ordering::Relaxed);
+                    Ok::<_, AppError>(Some((chunk, (pages, columns, counted))))
                 },
             );
             let head = futures_util::stream::once(async move { Ok(Bytes::from(head)) });
-            let body = Body::from_stream(head.chain(rows));
-            ("text/csv; charset=utf-8", "csv", body)
+            head.chain(rest).boxed()
         }
         ExportFormat::Xlsx => {
-            let file = xlsx(pages, first, (name, &columns)).await?;
-            (MEDIA_TYPES[1], "xlsx", Body::from(file))
+            let (file, written) = xlsx(pages, first, (name, &columns)).await?;
+            rows.store(written, Ordering::Relaxed);
+            futures_util::stream::once(async move { Ok(Bytes::from(file)) }).boxed()
         }
     };
-    Ok((
-        [
-            (header::CONTENT_TYPE, media_type.to_owned()),
-            (
-                header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{name}-{day}.{extension}\""),
-            ),
-        ],
+    Ok(File {
+        format,
+        name: format!("{name}-{day}.{}", format.extension()),
         body,
+        rows,
+    })
+}
+
+/// Check an export's query string as [`write`] reads it — format, view, filters and sort — by
+/// reading one row, so that a bad one is refused when it is asked for, not when a job writes.
+pub async fn check<P: Pages>(
+    (app, actor): (&AppState, &Actor),
+    list: &Exported,
+    pairs: Vec<(String, String)>,
+    open: impl FnOnce(Vec<(String, String)>) -> P,
+) -> Result<(), AppError> {
+    let (_, mut query) = export_query(app, actor, list, pairs).await?;
+    query.retain(|(k, _)| k != "limit");
+    query.push(("limit".into(), "1".into()));
+    open(query).next().await?;
+    Ok(())
+}
+
+/// The answer that streams `file` as an attachment.
+pub fn respond(file: File) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, file.format.media_type().to_owned()),
+            (header::CONTENT_DISPOSITION, attachment(&file.name)),
+        ],
+        Body::from_stream(file.body),
     )
-        .into_response())
+        .into_response()
+}
+
+/// `Content-Disposition` of a download named `name`.
+pub fn attachment(name: &str) -> String {
+    format!(
+        "attachment; filename=\"{}\"",
+        name.replace(['"', '\\'], "_")
+    )
 }
 
 #[cfg(test)]

@@ -1,21 +1,22 @@
-//! `GET /api/v1/exports?entity=…`: a record list's export by the list's name, for clients that
-//! pick the list at run time, and for `rivet export`. The file is `api::export`'s, read through
-//! the record type's own export (`api::record::export_records`).
+//! Exports by the list's name. `GET /api/v1/exports?entity=…` streams a record list's file
+//! at once, for clients that pick the list at run time and for `rivet export`; `POST
+//! /api/v1/exports` has a job write it instead (a large list), kept for download:
+//! `GET /exports/{id}` (status, rows, size), `GET /exports/{id}/file`, `POST
+//! /exports/{id}/cancel`, `DELETE /exports/{id}`, and `GET /export-jobs`, the caller's exports
+//! (`GET /exports` being the stream). The file is `api::export`'s, read through the record
+//! type's own export (`crate::exports::for_list`); the job is `crate::exports`'s too.
 
-use super::record::{ApiRecord, export_records};
+use crate::exports::{self, ExportJob, ExportRequest, WriteFile, for_list};
 use crate::http::error::AppError;
-use crate::http::extract::{Auth, Query};
-use crate::http::router::{Access, ApiRouter, get};
+use crate::http::extract::{Auth, Json, Query};
+use crate::http::router::{Access, ApiRouter, delete, get, post};
 use crate::state::AppState;
-use axum::extract::State;
+use axum::extract::{Path, State};
+use axum::http::StatusCode;
 use axum::response::Response;
-use rivet_domain::{Action, Actor};
-use rivet_store::accounts::Account;
-use rivet_store::activities::Activity;
-use rivet_store::contacts::Contact;
-use rivet_store::deals::Deal;
-use rivet_store::leads::Lead;
-use rivet_store::tasks::Task;
+use rivet_domain::Actor;
+use rivet_domain::exports::ExportEntity;
+use rivet_store::Page;
 
 /// `GET /exports?entity=leads&…`: the export of the list `entity` names, which the caller must
 /// be allowed to read.
@@ -39,37 +40,19 @@ pub async fn export_named(
     entity: &str,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    async fn of<R: ApiRecord>(
-        app: AppState,
-        actor: Actor,
-        pairs: Vec<(String, String)>,
-    ) -> Result<Response, AppError> {
-        Access::Allow(R::RESOURCE, Action::Read).check(Some(&actor))?;
-        export_records::<R>(app, actor, pairs).await
-    }
-    match entity {
-        "leads" => of::<Lead>(app, actor, pairs).await,
-        "accounts" => of::<Account>(app, actor, pairs).await,
-        "contacts" => of::<Contact>(app, actor, pairs).await,
-        "deals" => of::<Deal>(app, actor, pairs).await,
-        "tasks" => of::<Task>(app, actor, pairs).await,
-        "activities" => of::<Activity>(app, actor, pairs).await,
-        _ => Err(AppError::BadRequest(
+    let entity: ExportEntity = entity.parse().map_err(|_| {
+        AppError::BadRequest(
             "entity must be one of leads, accounts, contacts, deals, tasks, activities".into(),
-        )),
-    }
-}
-
-/// The lists an export can name.
-#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ExportEntity {
-    Leads,
-    Accounts,
-    Contacts,
-    Deals,
-    Tasks,
-    Activities,
+        )
+    })?;
+    let work = WriteFile {
+        app: &app,
+        actor: &actor,
+        pairs,
+    };
+    Ok(super::export::respond(
+        for_list(&actor, entity, work).await?,
+    ))
 }
 
 /// What `GET /exports` reads besides the list's filters and sort.
@@ -81,18 +64,139 @@ pub struct EntityParams {
     pub entity: ExportEntity,
 }
 
+fn id_of(id: &str) -> Result<uuid::Uuid, AppError> {
+    id.parse().map_err(|_| AppError::NotFound)
+}
+
+async fn create(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<ExportRequest>,
+) -> Result<(StatusCode, Json<ExportJob>), AppError> {
+    let export = exports::create(&app, &actor, body).await?;
+    Ok((StatusCode::ACCEPTED, Json(export)))
+}
+
+async fn list(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+) -> Result<Json<Page<ExportJob>>, AppError> {
+    Ok(Json(Page {
+        data: exports::list(&app, &actor).await?,
+        next_cursor: None,
+    }))
+}
+
+async fn show(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ExportJob>, AppError> {
+    Ok(Json(exports::get(&app, &actor, id_of(&id)?).await?))
+}
+
+async fn file(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Response, AppError> {
+    exports::download(&app, &actor, id_of(&id)?).await
+}
+
+async fn cancel(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ExportJob>, AppError> {
+    Ok(Json(exports::cancel(&app, &actor, id_of(&id)?).await?))
+}
+
+async fn destroy(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<StatusCode, AppError> {
+    exports::delete(&app, &actor, id_of(&id)?).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 pub fn routes() -> ApiRouter {
-    ApiRouter::new().add(
-        get("/exports", Access::Authenticated)
-            .doc(
-                "exports",
-                "Export a record list as CSV or XLSX: `entity` names the list (the caller needs \
-                 read on it), the other parameters are that list's filters and sort, `view` a \
-                 saved view of it; the same as `GET /{entity}/export`",
-            )
-            .query::<EntityParams>()
-            .query::<super::export::ExportParams>()
-            .returns_file(super::export::MEDIA_TYPES),
-        export_entity,
-    )
+    let tag = "exports";
+    ApiRouter::new()
+        .add(
+            get("/exports", Access::Authenticated)
+                .doc(
+                    tag,
+                    "Export a record list as CSV or XLSX: `entity` names the list (the caller needs \
+                     read on it), the other parameters are that list's filters and sort, `view` a \
+                     saved view of it; the same as `GET /{entity}/export`",
+                )
+                .query::<EntityParams>()
+                .query::<super::export::ExportParams>()
+                .returns_file(super::export::MEDIA_TYPES),
+            export_entity,
+        )
+        .add(
+            post("/exports", Access::Authenticated)
+                .doc(
+                    tag,
+                    "Export a record list as a background job, for lists too large to wait for: \
+                     `entity` names the list (the caller needs read on it), `query` its filters \
+                     and sort as the list's query string has them, `view` a saved view of it. \
+                     The query is checked now (a bad one is the list's 400 and nothing is \
+                     queued); the job writes the file in the caller's scope. Answers the export \
+                     (`queued`); once `completed`, `download_url` gives the file until it \
+                     expires (7 days by default)",
+                )
+                .body::<ExportRequest>()
+                .returns::<ExportJob>()
+                .status(202),
+            create,
+        )
+        .add(
+            get("/export-jobs", Access::Authenticated)
+                .doc(
+                    tag,
+                    "The caller's newest 100 exports made by jobs (an admin, who reads the \
+                     company's audit trail, sees every member's)",
+                )
+                .returns_all::<ExportJob>(),
+            list,
+        )
+        .add(
+            get("/exports/{id}", Access::Authenticated)
+                .doc(tag, "One export made by a job: status, rows and size written")
+                .returns::<ExportJob>(),
+            show,
+        )
+        .add(
+            get("/exports/{id}/file", Access::Authenticated)
+                .doc(
+                    tag,
+                    "The file of a completed export (409 until it has completed; 404 once it \
+                     has expired)",
+                )
+                .returns_file(super::export::MEDIA_TYPES)
+                .conflicts(),
+            file,
+        )
+        .add(
+            post("/exports/{id}/cancel", Access::Authenticated)
+                .doc(
+                    tag,
+                    "Cancel a queued or running export: its job stops and what it wrote is \
+                     removed",
+                )
+                .returns::<ExportJob>(),
+            cancel,
+        )
+        .add(
+            delete("/exports/{id}", Access::Authenticated)
+                .doc(
+                    tag,
+                    "Delete an export and its file (a running job stops)",
+                )
+                .status(204),
+            destroy,
+        )
 }

@@ -172,8 +172,9 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
 }
 
 /// `import_id=<id>` taken out of a list's query as the condition for the rows that import
-/// created (the lists of the record types an import writes: leads, contacts, accounts, deals).
-fn imported_filter(
+/// created (the lists of the record types an import writes: leads, contacts, accounts, deals),
+/// for the API's lists and the web's alike.
+pub fn imported_filter(
     pairs: Vec<(String, String)>,
 ) -> Result<(Vec<(String, String)>, rivet_store::sea_orm::sea_query::Cond), AppError> {
     let mut narrow = rivet_store::sea_orm::sea_query::Cond::all();
@@ -424,27 +425,72 @@ impl<R: ApiRecord> super::export::Pages for ExportPages<R> {
     }
 }
 
-/// `R`'s list as a file ([`super::export`]): its fields, custom fields, filters and shortcuts.
+/// The list `R` declares for an export.
+fn exported<R: ApiRecord>() -> super::export::Exported {
+    super::export::Exported {
+        resource: R::RESOURCE,
+        path: R::PATH,
+        fields: R::field_names(),
+        custom: R::CUSTOM,
+    }
+}
+
+/// The opener of `R`'s list pages for an export's query string.
+fn pages<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+) -> impl FnOnce(Vec<(String, String)>) -> ExportPages<R> {
+    let (app, actor) = (app.clone(), actor.clone());
+    move |query| ExportPages::<R> {
+        app,
+        actor,
+        query,
+        cursor: None,
+        done: false,
+        record: std::marker::PhantomData,
+    }
+}
+
+/// `R`'s list as a file ([`super::export::write`]): its fields, custom fields, filters and
+/// shortcuts, for a request's answer or an export job.
+pub async fn export_file<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    pairs: Vec<(String, String)>,
+) -> Result<super::export::File, AppError> {
+    super::export::write(
+        (app, actor),
+        &exported::<R>(),
+        pairs,
+        pages::<R>(app, actor),
+    )
+    .await
+}
+
+/// Check the query string of an export of `R`'s list ([`super::export::check`]).
+pub async fn check_export<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    pairs: Vec<(String, String)>,
+) -> Result<(), AppError> {
+    super::export::check(
+        (app, actor),
+        &exported::<R>(),
+        pairs,
+        pages::<R>(app, actor),
+    )
+    .await
+}
+
+/// `R`'s list as a file, streamed as the answer.
 pub async fn export_records<R: ApiRecord>(
     app: AppState,
     actor: Actor,
     pairs: Vec<(String, String)>,
 ) -> Result<Response, AppError> {
-    let list = super::export::Exported {
-        resource: R::RESOURCE,
-        path: R::PATH,
-        fields: R::field_names(),
-        custom: R::CUSTOM,
-    };
-    super::export::export((&app, &actor), &list, pairs, |query| ExportPages::<R> {
-        app: app.clone(),
-        actor: actor.clone(),
-        query,
-        cursor: None,
-        done: false,
-        record: std::marker::PhantomData,
-    })
-    .await
+    Ok(super::export::respond(
+        export_file::<R>(&app, &actor, pairs).await?,
+    ))
 }
 
 /// `GET PATH/export`.

@@ -87,6 +87,8 @@ pub struct RouteInfo {
     query: QueryParams,
     /// The largest body the route takes, when not the API's default ([`MAX_JSON_BODY`]).
     body_limit: Option<usize>,
+    /// A read that can meet a row not ready for it (an export's file before it is written).
+    conflicts: bool,
 }
 
 /// The documented query parameters of a route (utoipa's `Parameter` has no `Debug` here).
@@ -125,15 +127,15 @@ impl RouteInfo {
     /// Every status the route can answer, derived from its declaration: its success; 400 for
     /// a malformed request; 401 for a credential that is not valid (on any route, sign-in
     /// included) and 403 for a missing permission or CSRF token; 404 for a row that does not
-    /// exist; 409 for a write that meets a uniqueness rule or a row in use; 413, 415 and 422
-    /// for a JSON body too large, of another media type or with invalid values; 429 when a
-    /// rate limit is hit. Problems come as `application/problem+json`.
+    /// exist; 409 for a write that meets a uniqueness rule or a row in use, and for a read
+    /// declared [`Route::conflicts`]; 413, 415 and 422 for a JSON body too large, of another
+    /// media type or with invalid values; 429 when a rate limit is hit. Problems come as `application/problem+json`.
     pub fn statuses(&self) -> Vec<u16> {
         let mut codes = vec![self.success, 400, 401, 403, 429];
         if self.has_path_params() || self.access != Access::Public {
             codes.push(404);
         }
-        if self.method != Method::GET {
+        if self.method != Method::GET || self.conflicts {
             codes.push(409);
         }
         if self.has_body() {
@@ -175,6 +177,7 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             success: 200,
             query: QueryParams::default(),
             body_limit: None,
+            conflicts: false,
         },
         schemas: Vec::new(),
     }
@@ -275,6 +278,13 @@ impl Route {
     /// A larger body than the API's default (a batch of records).
     pub fn body_limit(mut self, bytes: usize) -> Self {
         self.info.body_limit = Some(bytes);
+        self
+    }
+
+    /// A read that answers 409 while the row it reads is not ready (an export's file before the
+    /// export has completed).
+    pub fn conflicts(mut self) -> Self {
+        self.info.conflicts = true;
         self
     }
 

@@ -12,7 +12,7 @@ use super::custom_fields::{self as cf, CustomFields, CustomInput, CustomValue, W
 use super::form::{number_json, owner_json, tags_json, text};
 use super::list::{
     BulkChange, Col, Owners, PAGE_SIZE, api_pairs, bulk_action, choice_options, delete_one,
-    page_of, value_of,
+    imported, page_of, value_of,
 };
 use super::money::{MoneyStyle, money, money_opt};
 use super::names::display_name as contact_name;
@@ -554,7 +554,7 @@ pub async fn index(
     let store = &ctx.app.store;
     let all = pipelines::list(store, &ctx.actor).await.or_page(&ctx)?;
     let mut errors = FormErrors::new();
-    let pairs = list_pairs(&raw, &all, &mut errors);
+    let (pairs, narrow) = imported(list_pairs(&raw, &all, &mut errors), &mut errors);
     let owners = Owners::load(&ctx).await?;
     let parsed = match normalize_list_pairs(pairs) {
         Ok(pairs) if errors.is_empty() => {
@@ -589,7 +589,7 @@ pub async fn index(
     let mut rows = Vec::new();
     let mut next_cursor = None;
     if let Some(query) = &parsed {
-        let page = page_of::<Deal>(&ctx, query, &raw).await?;
+        let page = page_of::<Deal>(&ctx, (query, narrow), &raw).await?;
         let accounts =
             super::names::names_of(&ctx, page.data.iter().filter_map(|d| d.account_id)).await?;
         rows = page

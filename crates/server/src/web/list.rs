@@ -7,7 +7,7 @@ use super::custom_fields::list_query;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, options, safe_next, with_query};
 use super::views_bar::ListSpec;
 use crate::api::bulk::MAX_BULK;
-use crate::api::record::{ApiRecord, bulk_patch, bulk_update_records};
+use crate::api::record::{ApiRecord, bulk_patch, bulk_update_records, imported_filter};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -22,6 +22,7 @@ use rivet_store::page::Page;
 use rivet_store::page::{MAX_LIMIT, PageRequest};
 use rivet_store::query::{ListField, Seek};
 use rivet_store::record::{self, Record};
+use rivet_store::sea_orm::sea_query::Cond;
 use rivet_store::users::MemberFilter;
 use std::collections::HashMap;
 use uuid::Uuid;
@@ -251,6 +252,27 @@ pub(super) fn api_pairs(
     out
 }
 
+/// `import_id=<id>` taken out of the API's query as the condition for the rows that import
+/// created, as the API's lists take it (`api::record::imported_filter`); a bad id is an error
+/// of the page, which then shows no rows.
+pub(super) fn imported(
+    pairs: Vec<(String, String)>,
+    errors: &mut FormErrors,
+) -> (Vec<(String, String)>, Cond) {
+    let rest: Vec<(String, String)> = pairs
+        .iter()
+        .filter(|(k, _)| k != "import_id")
+        .cloned()
+        .collect();
+    match imported_filter(pairs) {
+        Ok(taken) => taken,
+        Err(e) => {
+            errors.add_general(super::view::capitalise(&e.to_string()));
+            (rest, Cond::all())
+        }
+    }
+}
+
 /// Where the page starts: after the record its `cursor` names (a cursor made for another sort
 /// is a bad link).
 pub(super) fn after<F: ListField>(
@@ -266,16 +288,24 @@ pub(super) fn after<F: ListField>(
     }
 }
 
-/// The page of a record list that the page's query string (`raw`, for its cursor) asks for.
+/// The page of a record list that the page's query string (`raw`, for its cursor) asks for,
+/// narrowed to `narrow` (the rows an import created, [`imported`]).
 pub(super) async fn page_of<R: Record>(
     ctx: &Ctx,
-    query: &ListQuery<R::Field>,
+    (query, narrow): (&ListQuery<R::Field>, Cond),
     raw: &[(String, String)],
 ) -> Result<Page<R>, WebError> {
     let after = after(ctx, &query.sort, raw)?;
-    record::list::<R>(&ctx.app.store, &ctx.actor, query, PAGE_SIZE, after.as_ref())
-        .await
-        .or_page(ctx)
+    record::list_where::<R>(
+        &ctx.app.store,
+        &ctx.actor,
+        query,
+        PAGE_SIZE,
+        after.as_ref(),
+        narrow,
+    )
+    .await
+    .or_page(ctx)
 }
 
 /// One page of a plain record list (leads, accounts, contacts): the page's query string read as
@@ -289,10 +319,10 @@ pub(super) async fn plain_page<R: Record>(
     default_sort: &[SortKey<R::Field>],
     errors: &mut FormErrors,
 ) -> Result<Page<R>, WebError> {
-    let pairs = api_pairs(raw, errors);
+    let (pairs, narrow) = imported(api_pairs(raw, errors), errors);
     let parsed = list_query(ctx, record_type, &pairs, fields, default_sort, errors).await?;
     match parsed {
-        Some(query) if errors.is_empty() => page_of::<R>(ctx, &query, raw).await,
+        Some(query) if errors.is_empty() => page_of::<R>(ctx, (&query, narrow), raw).await,
         _ => Ok(Page {
             data: Vec::new(),
             next_cursor: None,

@@ -21,6 +21,7 @@ mod deals;
 mod detail;
 mod duplicate_rules;
 mod duplicates;
+mod exports;
 mod form;
 mod home;
 mod imports;
@@ -713,6 +714,10 @@ fn pages() -> Pages {
     .post("/imports/{id}", Authenticated, imports::save)
     .post("/imports/{id}/cancel", Authenticated, imports::cancel)
     .post("/imports/{id}/undo", Authenticated, imports::undo)
+    .get("/exports", Authenticated, exports::index)
+    .post("/exports", Authenticated, exports::create)
+    .post("/exports/{id}/cancel", Authenticated, exports::cancel)
+    .post("/exports/{id}/delete", Authenticated, exports::delete)
 }
 
 impl Pages {

@@ -289,6 +289,7 @@ pub(super) struct RecordList {
     pub decl: &'static ListDecl,
     pub blurb: String,
     pub header_links: Vec<HeaderLink>,
+    pub background_export: Option<BackgroundExport>,
     pub tabs: Option<Tabs>,
     pub heading: String,
     pub errors: FormErrors,
@@ -313,16 +314,22 @@ pub(super) struct RecordList {
     pub next_href: Option<String>,
 }
 
-/// "Export CSV" and "Export Excel": the API's export of the list at `path` with the filters
-/// and sort of `query` (not its page).
-fn export_links(path: &str, query: &[(String, String)]) -> [HeaderLink; 2] {
-    let kept: Vec<&(String, String)> = query
+/// The filters and sort of a list's query (not its page), as an export reads them.
+fn exported_pairs(query: &[(String, String)]) -> Vec<(&str, &str)> {
+    query
         .iter()
         .filter(|(k, v)| k != "cursor" && k != "limit" && !v.is_empty())
-        .collect();
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect()
+}
+
+/// "Export CSV" and "Export Excel": the API's export of the list at `path` with the filters
+/// and sort of `query`.
+fn export_links(path: &str, query: &[(String, String)]) -> [HeaderLink; 2] {
+    let kept = exported_pairs(query);
     let link = |format: &str, label| {
         let mut pairs = vec![("format", format)];
-        pairs.extend(kept.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        pairs.extend(kept.iter().copied());
         HeaderLink {
             href: format!(
                 "/api/v1{path}/export?{}",
@@ -333,6 +340,27 @@ fn export_links(path: &str, query: &[(String, String)]) -> [HeaderLink; 2] {
         }
     };
     [link("csv", "Export CSV"), link("xlsx", "Export Excel")]
+}
+
+/// The "Export in the background" form of a list: a job writes the file of the list at `path`
+/// with the filters and sort of `query`, to download from the Exports page (`web::exports`).
+/// A choice beside the direct links rather than a switch at some row count: counting the list
+/// on every page view would cost as much as reading it, and the user knows best whether to wait.
+pub struct BackgroundExport {
+    pub entity: &'static str,
+    /// The list's query string.
+    pub query: String,
+}
+
+impl BackgroundExport {
+    fn of(path: &'static str, query: &[(String, String)]) -> Option<Self> {
+        let entity = path.strip_prefix('/')?;
+        entity.parse::<rivet_domain::exports::ExportEntity>().ok()?;
+        Some(Self {
+            entity,
+            query: serde_urlencoded::to_string(exported_pairs(query)).unwrap_or_default(),
+        })
+    }
 }
 
 /// Whether the page asks for every row ticked; the parameter leaves `raw` (it is no filter, and
@@ -387,6 +415,17 @@ impl RecordList {
                 primary: false,
             });
         }
+        // The rows an import created (`import_id=`, the import's "records it created" link):
+        // the filter form keeps it, and the heading says so.
+        let import_id = super::list::value_of(raw, "import_id");
+        let (heading, hidden) = if import_id.is_empty() {
+            (decl.heading.to_owned(), Vec::new())
+        } else {
+            (
+                format!("The {} an import created", decl.nouns),
+                vec![("import_id", import_id.to_owned())],
+            )
+        };
         let select_href = format!(
             "{}{}{SELECT_PARAM}=all",
             links.back,
@@ -397,12 +436,13 @@ impl RecordList {
             decl,
             blurb: decl.blurb.to_owned(),
             header_links,
+            background_export: BackgroundExport::of(path, raw),
             tabs: None,
-            heading: decl.heading.to_owned(),
+            heading,
             errors,
             clear_href: views.all_href.clone(),
             views,
-            hidden: Vec::new(),
+            hidden,
             filters: Vec::new(),
             filtered: links.filtered,
             add_first: can_create.then_some(new_href),
@@ -427,6 +467,7 @@ impl RecordList {
         let path = self.decl.page.path;
         self.header_links.retain(|l| !l.href.starts_with("/api/"));
         self.header_links.extend(export_links(path, api));
+        self.background_export = BackgroundExport::of(path, api);
     }
 
     /// A bulk action changing a field, offered to who may update the records.
@@ -509,6 +550,7 @@ mod tests {
             decl: &LIST,
             blurb: LIST.blurb.into(),
             header_links: Vec::new(),
+            background_export: BackgroundExport::of(PAGE.path, raw),
             tabs: None,
             heading: LIST.heading.into(),
             errors: FormErrors::new(),

@@ -87,6 +87,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Activities",
                 Need::Read(Resource::Activities),
             ),
+            ("/exports", "Exports", Need::Anyone),
         ],
     ),
     (

@@ -33,6 +33,7 @@ pub mod m0018_intake;
 pub mod m0019_duplicate_groups;
 pub mod m0020_assignment_rules;
 pub mod m0021_imports;
+pub mod m0022_exports;
 pub mod m0023_import_files;
 
 pub struct Migrator;
@@ -60,6 +61,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0019_duplicate_groups::M0019DuplicateGroups),
             Box::new(m0020_assignment_rules::M0020AssignmentRules),
             Box::new(m0021_imports::M0021Imports),
+            Box::new(m0022_exports::M0022Exports),
             Box::new(m0023_import_files::M0023ImportFiles),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
