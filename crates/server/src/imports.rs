@@ -881,25 +881,13 @@ pub async fn job_actor(
     app: &AppState,
     job: &rivet_store::jobs::Job,
 ) -> Result<(Actor, Uuid), String> {
-    let field = |name: &str| {
-        job.payload[name]
-            .as_str()
-            .and_then(|s| s.parse::<Uuid>().ok())
-            .ok_or_else(|| format!("the job's payload has no {name}"))
-    };
-    let (import_id, user_id) = (field("import_id")?, field("user_id")?);
-    let company = job
-        .company_id
-        .ok_or_else(|| "an import job belongs to a company".to_owned())?;
-    let actor = rivet_store::sessions::load_actor(
-        &app.store,
-        rivet_domain::Id::from_uuid(company),
-        rivet_domain::Id::from_uuid(user_id),
-        None,
-        None,
-    )
-    .await
-    .map_err(|e| e.to_string())?
-    .ok_or_else(|| "the member who started the import is no longer active".to_owned())?;
+    let import_id = job.payload["import_id"]
+        .as_str()
+        .and_then(|s| s.parse::<Uuid>().ok())
+        .ok_or("the job's payload has no import_id")?;
+    let actor = rivet_store::jobs::member(&app.store, job)
+        .await
+        .map_err(|e| e.to_string())?
+        .ok_or("the member who started the import is no longer active")?;
     Ok((actor, import_id))
 }
