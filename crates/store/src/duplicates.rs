@@ -440,33 +440,6 @@ pub async fn of_person(
         .1)
 }
 
-/// What the company's rules say about a record about to be saved with `keys` (`except` being
-/// the record itself on an update): the strongest action of the matches among the leads and
-/// contacts the caller may read (`allow` when none), and the matches whose rule warns or
-/// blocks, surest first. The intake pipeline refuses a `block` and reports a `warn`.
-pub async fn screen<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    rules: &[MatchRule],
-    keys: &MatchKeys,
-) -> Result<(MatchAction, Vec<Duplicate>)> {
-    let (action, mut found) = matches(conn, actor, rules, keys, None).await?;
-    found.retain(|d| d.action != MatchAction::Allow.as_str());
-    Ok((action, found))
-}
-
-/// [`of_person`] in an open connection or transaction (an import sees the rows it has just
-/// written).
-pub async fn of_person_in<C: ConnectionTrait>(
-    conn: &C,
-    actor: &Actor,
-    (person, mobile): (Person<'_>, Option<&str>),
-) -> Result<Vec<Duplicate>> {
-    let settings = settings_in(conn, actor.company_id).await?;
-    let keys = keys_of(person, mobile, settings.country());
-    Ok(matches(conn, actor, &settings.rules, &keys, None).await?.1)
-}
-
 /// The records sharing a key with `keys` that `rules` call duplicates, surest first, with the
 /// strongest action among them.
 async fn matches<C: ConnectionTrait>(
