@@ -729,3 +729,64 @@ async fn imports_need_the_entitys_permissions_and_stay_in_their_company(db: Db) 
     assert_eq!(leads_of(&app, &admin, &id).await.len(), 1);
 }
 both!(imports_need_the_entitys_permissions_and_stay_in_their_company);
+
+/// An import's rows are indexed for search as one batch (SQLite skips the row triggers for
+/// them): each is found by its name, its e-mail's domain and a typo of its name, and a lead
+/// created by hand afterwards is indexed row by row as before.
+async fn imported_rows_are_found_by_search_and_so_is_the_next_lead(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let letters = |n: usize| -> String {
+        [n / 26, n % 26]
+            .iter()
+            .map(|d| char::from(b'a' + *d as u8))
+            .collect()
+    };
+    let mut csv = String::from("first_name,last_name,email\n");
+    for n in 0..40 {
+        let last = match n {
+            17 => "Wolfenbarger".to_owned(),
+            _ => format!("Plain{}", letters(n)),
+        };
+        csv.push_str(&format!("Row,{last},row{n}@batch{}.example\n", letters(n)));
+    }
+    let _worker = start_worker(&app);
+    let body = uploaded(&app, &admin, "leads", "l.csv", csv.as_bytes()).await;
+    let id = str_of(&body["id"]).to_owned();
+    run(&app, &admin, &id).await;
+    let done = wait_for(&app, &admin, &id, "completed").await;
+    assert_eq!(done["created"], 40, "{done}");
+    let search = |q: &'static str| {
+        let app = &app;
+        let admin = &admin;
+        async move {
+            let response = app.get(&format!("/search?q={q}&types=lead"), admin).await;
+            assert_eq!(response.status(), 200, "GET /search?q={q}");
+            let hits = json_of(response).await["data"].as_array().unwrap().clone();
+            hits.iter()
+                .map(|h| str_of(&h["title"]).to_owned())
+                .collect::<Vec<_>>()
+        }
+    };
+    assert_eq!(search("wolfenbarger").await, ["Row Wolfenbarger"]);
+    assert_eq!(search("wolfenbagrer").await, ["Row Wolfenbarger"], "a typo");
+    // Near words (one letter apart) may follow; the exact one leads.
+    assert_eq!(search("batchar.example").await[0], "Row Wolfenbarger");
+    assert_eq!(search("plainbn").await[0], "Row Plainbn");
+    // The next lead, created alone, goes through the row triggers.
+    let lead = app
+        .post(
+            "/leads",
+            &admin,
+            json!({"first_name": "Alone", "last_name": "Quillfeather"}),
+        )
+        .await;
+    assert_eq!(lead.status(), 201, "{:?}", lead.text().await);
+    assert_eq!(search("quillfeather").await, ["Alone Quillfeather"]);
+    assert_eq!(
+        search("quilfleather").await,
+        ["Alone Quillfeather"],
+        "a typo"
+    );
+}
+both!(imported_rows_are_found_by_search_and_so_is_the_next_lead);

@@ -674,10 +674,11 @@ async fn save_batch<R: ApiRecord>(
     if store::status_in(&tx, actor, import.id).await? != ImportStatus::Running {
         return Ok(false);
     }
+    // The rows it creates carry the import's id.
+    tx.for_import(import.id);
     let policy = import.options.duplicate_policy;
     let mut counts = Counts::default();
     let mut errors = Vec::new();
-    let mut created = Vec::new();
     let fail = |counts: &mut Counts, errors: &mut Vec<RowError>, e: Vec<RowError>| {
         counts.failed += 1;
         errors.extend(e);
@@ -707,10 +708,7 @@ async fn save_batch<R: ApiRecord>(
     let taken = R::take_in_tx(&tx, actor, data, hold).await?;
     for ((line, fields), taken) in read.into_iter().zip(taken) {
         match taken {
-            Taken::Created(intake) => {
-                counts.created += 1;
-                created.push(intake.record.id().uuid());
-            }
+            Taken::Created(_) => counts.created += 1,
             Taken::Held(found) => {
                 let updated = match fields {
                     Some(fields) if policy == DuplicatePolicy::Update => {
@@ -741,8 +739,6 @@ async fn save_batch<R: ApiRecord>(
     }
     // Errors in the file's order.
     errors.sort_by_key(|e| e.line);
-    let table = <R::Field as rivet_store::query::ListField>::table().to_string();
-    store::mark_imported_in(&tx, actor, &table, import.id, &created).await?;
     store::advance_in(&tx, actor, import.id, counts, &errors).await?;
     tx.commit().await?;
     Ok(true)

@@ -15,7 +15,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
 use rivet_domain::ids::UserId;
 use rivet_domain::imports::{FileFormat, ImportEntity, ImportOptions, ImportStatus};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Order, Query, SelectStatement};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Value, json};
@@ -486,29 +486,6 @@ pub async fn errors(store: &Store, actor: &Actor, id: Uuid) -> Result<Vec<RowErr
         .order_by(ImportErrors::Field, Order::Asc)
         .to_owned();
     fetch_all(store.read(actor).await?.conn(), &q).await
-}
-
-/// Mark rows of `table` (one of `IMPORTED_TABLES`) as created by the import `import_id`.
-pub async fn mark_imported_in(
-    tx: &Tx,
-    actor: &Actor,
-    table: &str,
-    import_id: Uuid,
-    ids: &[Uuid],
-) -> Result<()> {
-    if ids.is_empty() {
-        return Ok(());
-    }
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Alias::new(table))
-            .value(Imported::ImportId, import_id)
-            .and_where(Expr::col(Alias::new("company_id")).eq(actor.company_id))
-            .and_where(Expr::col(Alias::new("id")).is_in(ids.iter().copied())),
-    )
-    .await?;
-    Ok(())
 }
 
 /// The condition on a record table for the rows the import `import_id` created.

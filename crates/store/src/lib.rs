@@ -257,7 +257,8 @@ impl Store {
                 .busy_timeout(Duration::from_secs(10))
                 .pragma("temp_store", "memory")
                 // 4 MiB of page cache per connection: enough for the hot indexes, and it bounds
-                // memory (SQLite keeps one cache per connection).
+                // memory (SQLite keeps one cache per connection). A connection that writes a
+                // batch of records widens its own ([`bulk_write_cache`]).
                 .pragma("cache_size", "-4000");
             // Each SQLite connection is a thread; more than a few only adds context switches
             // (one writer at a time, and readers are CPU-bound on a small machine).
@@ -786,6 +787,9 @@ pub struct Tx {
     /// The company's duplicate settings once read in this transaction
     /// ([`duplicates::settings_tx`]): a batch of creates reads them once.
     pub(crate) duplicate_settings: std::sync::OnceLock<rivet_domain::duplicates::DuplicateSettings>,
+    /// The import this transaction saves rows for ([`Tx::for_import`]): the records it creates
+    /// in an imported table carry its id.
+    import: std::sync::OnceLock<uuid::Uuid>,
 }
 
 /// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
@@ -805,7 +809,20 @@ impl Tx {
             events: std::sync::atomic::AtomicBool::new(false),
             events_written: store.events_written.clone(),
             duplicate_settings: std::sync::OnceLock::new(),
+            import: std::sync::OnceLock::new(),
         }
+    }
+
+    /// Declare that this transaction saves rows of the import `import_id`: every record it
+    /// creates in one of [`tables::IMPORTED_TABLES`] is written with that `import_id` (the
+    /// `import_id=` filter and an undo find them), in the same insert as the rest of the row.
+    pub fn for_import(&self, import_id: uuid::Uuid) {
+        let _ = self.import.set(import_id);
+    }
+
+    /// The import this transaction saves rows for, if any ([`Tx::for_import`]).
+    pub(crate) fn import(&self) -> Option<uuid::Uuid> {
+        self.import.get().copied()
     }
 
     pub fn conn(&self) -> &TxConn {
@@ -843,6 +860,20 @@ impl Tx {
         Ok(())
     }
 }
+
+/// On SQLite, widen this connection's page cache to 64 MiB for a batch of inserts: each row
+/// goes into a score of indexes at random places, and with 4 MiB a large table's index pages
+/// are read again for every batch (and dirty ones spilled before the commit). The connection
+/// keeps the wider cache (it only fills as far as it is used); on PostgreSQL nothing changes.
+pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(db: &C) -> Result<()> {
+    if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
+        db.execute_unprepared("PRAGMA cache_size = -65536").await?;
+    }
+    Ok(())
+}
+
+/// The most values one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
+pub(crate) const MAX_BOUND_VALUES: usize = 30_000;
 
 pub(crate) async fn exec<C: ConnectionTrait, S: StatementBuilder>(
     conn: &C,

@@ -316,8 +316,11 @@ pub async fn create_in<R: Write>(tx: &Tx, actor: &Actor, data: &R::Data) -> Resu
         .unwrap_or(Err(StoreError::NotFound))
 }
 
-/// The most values one statement binds: under SQLite's limit (32,766) and PostgreSQL's (65,535).
-const MAX_BOUND_VALUES: usize = 30_000;
+use crate::MAX_BOUND_VALUES;
+
+/// From this many records on, a batch of creates is indexed for search as a batch
+/// ([`crate::search::SearchBatch`]); fewer go through the search triggers row by row.
+const SEARCH_BATCH_FROM: usize = 16;
 
 /// Create records in an open transaction, as [`create_in`] creates one, with a statement per
 /// batch rather than per record (an import's rows, an ingestion's leads): one insert of the
@@ -331,6 +334,9 @@ pub async fn create_many_in<R: Write>(
     data: &[&R::Data],
 ) -> Result<Vec<Result<R>>> {
     let at = now();
+    let import = tx.import().filter(|_| {
+        crate::tables::IMPORTED_TABLES.contains(&R::Field::table().to_string().as_str())
+    });
     // Owners already checked: a batch has few, and each is checked once.
     let mut owners: Vec<UserId> = Vec::new();
     let mut outcomes: Vec<Result<Id<R::Kind>>> = Vec::with_capacity(data.len());
@@ -357,6 +363,9 @@ pub async fn create_many_in<R: Write>(
             (query::iden(Alias::new("created_at")), at.into()),
             (query::iden(Alias::new("updated_at")), at.into()),
         ];
+        if let Some(import) = import {
+            cols.push((query::iden(Alias::new("import_id")), import.into()));
+        }
         match R::write_columns(tx, actor, id, data, owner, None, at).await {
             Ok(more) => cols.extend(more),
             Err(StoreError::Db(e)) => return Err(StoreError::Db(e)),
@@ -372,6 +381,12 @@ pub async fn create_many_in<R: Write>(
         }
         outcomes.push(Ok(id));
     }
+    let search = if ids_len(&outcomes) >= SEARCH_BATCH_FROM {
+        crate::bulk_write_cache(tx.conn()).await?;
+        Some(crate::search::SearchBatch::start(tx.conn()).await?)
+    } else {
+        None
+    };
     for (names, rows) in inserts {
         for chunk in rows.chunks((MAX_BOUND_VALUES / names.len().max(1)).max(1)) {
             let mut insert = Query::insert();
@@ -383,6 +398,9 @@ pub async fn create_many_in<R: Write>(
             }
             exec(tx.conn(), &insert).await?;
         }
+    }
+    if let Some(search) = search {
+        search.finish(tx.conn()).await?;
     }
     let ids: Vec<Id<R::Kind>> = outcomes
         .iter()
@@ -426,6 +444,10 @@ pub async fn create_many_in<R: Write>(
         .collect();
     tx.audit_all(R::RESOURCE, Action::Create, &changes).await?;
     Ok(created)
+}
+
+fn ids_len<T>(outcomes: &[Result<T>]) -> usize {
+    outcomes.iter().filter(|o| o.is_ok()).count()
 }
 
 /// Create a record; without an owner the caller owns it.

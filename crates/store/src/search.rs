@@ -36,7 +36,10 @@
 
 use crate::migrations::m0007_search::SQLITE_FTS_INDEXES;
 use crate::migrations::m0014_search_scale::{
-    SQLITE_VOCAB_TRIGGER, sqlite_vocab_backfill, sqlite_vocab_on_insert,
+    SQLITE_VOCAB_TRIGGER, VOCAB_MAX, sqlite_vocab_backfill,
+};
+use crate::migrations::m0024_search_batches::{
+    SEARCH_BATCH, sqlite_fts_on_insert, sqlite_vocab_on_insert,
 };
 use crate::{Backend, Result, Store, StoreError, fetch_all};
 use crate::{query, search_typos};
@@ -814,7 +817,7 @@ impl BulkLoad {
         .one(store.system())
         .await?
         .map_or(0, |l| l.last);
-        let triggers = SQLITE_FTS_INDEXES.iter().map(|(_, trigger, _)| *trigger);
+        let triggers = SQLITE_FTS_INDEXES.iter().map(|(_, trigger)| *trigger);
         for trigger in triggers.chain([SQLITE_VOCAB_TRIGGER]) {
             store
                 .system()
@@ -833,13 +836,14 @@ impl BulkLoad {
             return Ok(());
         };
         let tx = store.system().begin().await?;
-        for (index, _, create_trigger) in SQLITE_FTS_INDEXES {
+        for (index, trigger) in SQLITE_FTS_INDEXES {
             tx.execute_unprepared(&format!(
                 "INSERT INTO {index} (rowid, terms) \
                  SELECT doc_id, terms FROM search_docs WHERE doc_id > {last}"
             ))
             .await?;
-            tx.execute_unprepared(create_trigger).await?;
+            tx.execute_unprepared(&sqlite_fts_on_insert(index, trigger))
+                .await?;
         }
         tx.execute_unprepared(&sqlite_vocab_backfill(last)).await?;
         tx.execute_unprepared(&sqlite_vocab_on_insert()).await?;
@@ -848,13 +852,111 @@ impl BulkLoad {
     }
 }
 
+/// Search indexing for a batch of creates in one transaction (an import's rows, an ingestion's
+/// leads), on SQLite: between [`SearchBatch::start`] and [`SearchBatch::finish`] the new
+/// `search_docs` rows (written by the record tables' triggers as always) skip the FTS and
+/// vocabulary triggers (m0024); `finish` adds them to both FTS indexes with one statement each
+/// and their words to the typo vocabulary with one insert. A transaction that fails before
+/// `finish` rolls the marker back with everything else. On PostgreSQL it does nothing (its
+/// postings are kept by row triggers).
+pub(crate) struct SearchBatch {
+    after_doc_id: Option<i64>,
+}
+
+impl SearchBatch {
+    pub(crate) async fn start<C: ConnectionTrait>(db: &C) -> Result<Self> {
+        if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
+            return Ok(Self { after_doc_id: None });
+        }
+        #[derive(FromQueryResult)]
+        struct Last {
+            last: i64,
+        }
+        let last = Last::find_by_statement(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
+        ))
+        .one(db)
+        .await?
+        .map_or(0, |l| l.last);
+        db.execute_unprepared(&format!(
+            "INSERT INTO {SEARCH_BATCH} (after_doc_id) VALUES ({last})"
+        ))
+        .await?;
+        Ok(Self {
+            after_doc_id: Some(last),
+        })
+    }
+
+    pub(crate) async fn finish<C: ConnectionTrait>(self, db: &C) -> Result<()> {
+        let Some(last) = self.after_doc_id else {
+            return Ok(());
+        };
+        for (index, _) in SQLITE_FTS_INDEXES {
+            db.execute_unprepared(&format!(
+                "INSERT INTO {index} (rowid, terms) \
+                 SELECT doc_id, terms FROM search_docs WHERE doc_id > {last}"
+            ))
+            .await?;
+        }
+        #[derive(FromQueryResult)]
+        struct Doc {
+            company_id: uuid::Uuid,
+            terms: String,
+        }
+        let docs = Doc::find_by_statement(sea_orm::Statement::from_string(
+            sea_orm::DatabaseBackend::Sqlite,
+            format!("SELECT company_id, terms FROM search_docs WHERE doc_id > {last}"),
+        ))
+        .all(db)
+        .await?;
+        let mut vocab: std::collections::BTreeSet<(uuid::Uuid, &str)> = Default::default();
+        for doc in &docs {
+            vocab.extend(vocab_words(&doc.terms).map(|w| (doc.company_id, w)));
+        }
+        let vocab: Vec<_> = vocab.into_iter().collect();
+        for chunk in vocab.chunks(crate::MAX_BOUND_VALUES / 2) {
+            let mut insert = Query::insert();
+            insert
+                .into_table(Alias::new("search_vocab"))
+                .columns([Alias::new("company_id"), Alias::new("term")])
+                .on_conflict(
+                    sea_orm::sea_query::OnConflict::columns([
+                        Alias::new("company_id"),
+                        Alias::new("term"),
+                    ])
+                    .do_nothing()
+                    .to_owned(),
+                );
+            for (company, word) in chunk {
+                insert
+                    .values([(*company).into(), (*word).into()])
+                    .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
+            }
+            crate::exec(db, &insert).await?;
+        }
+        db.execute_unprepared(&format!("DELETE FROM {SEARCH_BATCH}"))
+            .await?;
+        Ok(())
+    }
+}
+
+/// The words of a `search_docs` row's `terms` that go into the typo vocabulary, as
+/// `sqlite_vocab_words` finds them in SQL: the space-separated words of 3 to [`VOCAB_MAX`]
+/// characters without a digit.
+fn vocab_words(terms: &str) -> impl Iterator<Item = &str> {
+    terms.split(' ').filter(|w| {
+        (3..=VOCAB_MAX).contains(&w.chars().count()) && !w.bytes().any(|b| b.is_ascii_digit())
+    })
+}
+
 /// On SQLite, restore an FTS index whose insert trigger is missing (a bulk load that died
 /// before [`BulkLoad::finish`]): rebuild it from `search_docs` and recreate the trigger.
 pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
     if store.backend() != Backend::Sqlite {
         return Ok(());
     }
-    for (index, trigger, create_trigger) in SQLITE_FTS_INDEXES {
+    for (index, trigger) in SQLITE_FTS_INDEXES {
         if store.sqlite_has(trigger).await? {
             continue;
         }
@@ -862,7 +964,8 @@ pub(crate) async fn ensure_index_sync(store: &Store) -> Result<()> {
         let tx = store.system().begin().await?;
         tx.execute_unprepared(&format!("INSERT INTO {index} ({index}) VALUES ('rebuild')"))
             .await?;
-        tx.execute_unprepared(create_trigger).await?;
+        tx.execute_unprepared(&sqlite_fts_on_insert(index, trigger))
+            .await?;
         tx.commit().await?;
     }
     if !store.sqlite_has(SQLITE_VOCAB_TRIGGER).await? && store.sqlite_has("search_vocab").await? {

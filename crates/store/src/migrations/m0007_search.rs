@@ -279,12 +279,12 @@ pub(super) const WORDS_ON_INSERT: &str =
         INSERT INTO search_words (rowid, terms) VALUES (new.doc_id, new.terms);
     END";
 
-/// SQLite's two FTS indexes over `search_docs`: (index, the trigger that adds a new row to it,
-/// the trigger's `CREATE` statement). A bulk load drops the triggers and indexes its rows in one
-/// pass afterwards (`crate::search::BulkLoad`).
-pub(crate) const SQLITE_FTS_INDEXES: &[(&str, &str, &str)] = &[
-    ("search_fts", "search_docs_ai", FTS_ON_INSERT),
-    ("search_words", "search_docs_words_ai", WORDS_ON_INSERT),
+/// SQLite's two FTS indexes over `search_docs`: (index, the trigger that adds a new row to it;
+/// its current `CREATE` statement is m0024's `sqlite_fts_on_insert`). A bulk load drops the
+/// triggers and indexes its rows in one pass afterwards (`crate::search::BulkLoad`).
+pub(crate) const SQLITE_FTS_INDEXES: &[(&str, &str)] = &[
+    ("search_fts", "search_docs_ai"),
+    ("search_words", "search_docs_words_ai"),
 ];
 
 /// After the back-fill: build the FTS index once, then keep it in step row by row.

@@ -63,8 +63,8 @@ fn variants_select(r: &str) -> String {
 }
 
 /// SQLite: the words of `{r}terms` (every word follows a space and is followed by one) that go
-/// into the vocabulary, as `SELECT w`.
-fn sqlite_vocab_words(r: &str) -> String {
+/// into the vocabulary, as `SELECT w` (`crate::search::vocab_words` is the same in Rust).
+pub(crate) fn sqlite_vocab_words(r: &str) -> String {
     format!(
         "SELECT DISTINCT w FROM (SELECT substr({r}terms, p.i + 1, \
              instr(substr({r}terms, p.i + 1), ' ') - 1) AS w \
@@ -74,12 +74,14 @@ fn sqlite_vocab_words(r: &str) -> String {
     )
 }
 
-/// SQLite: the trigger that adds the words of a new `search_docs` row to the vocabulary. A bulk
-/// load drops it and adds its rows' words in one pass ([`sqlite_vocab_backfill`]) at the end
+/// SQLite: the trigger that adds the words of a new `search_docs` row to the vocabulary (its
+/// current `CREATE` statement is m0024's `sqlite_vocab_on_insert`). A bulk load drops it and
+/// adds its rows' words in one pass ([`sqlite_vocab_backfill`]) at the end
 /// (`crate::search::BulkLoad`).
 pub(crate) const SQLITE_VOCAB_TRIGGER: &str = "search_docs_vocab_ai";
 
-pub(crate) fn sqlite_vocab_on_insert() -> String {
+/// The trigger as this migration created it.
+fn vocab_on_insert() -> String {
     format!(
         "CREATE TRIGGER {SQLITE_VOCAB_TRIGGER} AFTER INSERT ON search_docs BEGIN \
            INSERT OR IGNORE INTO search_vocab (company_id, term) SELECT new.company_id, w FROM ({}); \
@@ -133,7 +135,7 @@ fn sqlite_statements() -> Vec<String> {
             variants_select("new.")
         ),
         sqlite_vocab_backfill(0),
-        sqlite_vocab_on_insert(),
+        vocab_on_insert(),
         format!(
             "CREATE TRIGGER search_docs_vocab_au AFTER UPDATE OF terms ON search_docs \
              WHEN old.terms IS NOT new.terms BEGIN \
