@@ -193,8 +193,11 @@ async fn main() {
 async fn run() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let mut config = Config::from_env()?;
-    if matches!(cli.command, Command::Seed { .. } | Command::Import { .. }) {
-        // Bulk inserts are big statements; sqlx's slow-statement warning would print each one.
+    if matches!(cli.command, Command::Seed { .. } | Command::Import { .. })
+        && !config.log.contains("sqlx")
+    {
+        // Bulk inserts are big statements; sqlx's slow-statement warning would print each one
+        // (naming `sqlx` in RIVET_LOG brings them back, e.g. `sqlx::query=debug` to time them).
         config.log.push_str(",sqlx::query=error");
     }
     rivet_server::logging::init(&config);

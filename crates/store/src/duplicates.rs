@@ -384,6 +384,39 @@ async fn candidates<R: Record, C: ConnectionTrait>(
     Ok(each)
 }
 
+/// The keys of `keys` that a probe under `rules` looks records up by, each tagged with its kind:
+/// two records of a batch that have one in common could be each other's duplicates, so the
+/// intake saves the later one in a later round ([`crate::intake::take_in`]). Keys that no rule
+/// compares are left out: under the default rules (e-mail and phone) two rows at the same
+/// company with alike names do not wait for each other.
+pub(crate) fn probe_keys(rules: &[MatchRule], keys: &MatchKeys) -> Vec<(MatchRuleKind, String)> {
+    let ruled = |kind: MatchRuleKind| rules.iter().any(|r| r.kind == kind);
+    let mut out = Vec::new();
+    if ruled(MatchRuleKind::ExactEmail)
+        && let Some(email) = &keys.email
+    {
+        out.push((MatchRuleKind::ExactEmail, email.clone()));
+    }
+    if ruled(MatchRuleKind::ExactPhone)
+        && let Some(phone) = &keys.phone
+    {
+        out.push((MatchRuleKind::ExactPhone, phone.clone()));
+    }
+    if let Some(block) = &keys.name_block {
+        for (kind, key) in [
+            (MatchRuleKind::DomainAndName, &keys.domain),
+            (MatchRuleKind::FuzzyNameAndCompany, &keys.company),
+        ] {
+            if ruled(kind)
+                && let Some(key) = key
+            {
+                out.push((kind, format!("{key}\u{1f}{block}")));
+            }
+        }
+    }
+    out
+}
+
 /// `a` and `b` have a key in common that a probe looks up by.
 pub(crate) fn shares_a_key(a: &MatchKeys, b: &MatchKeys) -> bool {
     let same = |x: &Option<String>, y: &Option<String>| x.is_some() && x == y;

@@ -107,20 +107,26 @@ pub async fn take_in<R: Screened>(
         let keys = R::match_keys(tx, actor, &data, settings.country()).await?;
         keyed.push(Some((data, keys)));
     }
+    let probed: Vec<Vec<_>> = keyed
+        .iter()
+        .map(|k| {
+            k.as_ref()
+                .map(|(_, keys)| duplicates::probe_keys(&settings.rules, keys))
+                .unwrap_or_default()
+        })
+        .collect();
     let mut taken: Vec<Option<Taken<R>>> = keyed.iter().map(|_| None).collect();
     loop {
-        // This round: the waiting records that share no key with an earlier one of it.
+        // This round: the waiting records that share no key (that a rule compares) with an
+        // earlier one of it.
         let mut round: Vec<usize> = Vec::new();
+        let mut seen: std::collections::HashSet<&(_, String)> = Default::default();
         for (i, item) in keyed.iter().enumerate() {
-            let Some((_, keys)) = item else { continue };
-            let clash = round.iter().any(|&j| {
-                keyed[j]
-                    .as_ref()
-                    .is_some_and(|(_, other)| duplicates::shares_a_key(keys, other))
-            });
-            if !clash {
-                round.push(i);
+            if item.is_none() || probed[i].iter().any(|k| seen.contains(k)) {
+                continue;
             }
+            seen.extend(probed[i].iter());
+            round.push(i);
         }
         if round.is_empty() {
             break;

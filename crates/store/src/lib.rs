@@ -175,6 +175,13 @@ pub(crate) fn map_db_err(err: DbErr) -> StoreError {
 #[derive(Debug, Clone)]
 pub struct Store {
     db: DatabaseConnection,
+    /// SQLite: the one connection that write transactions run on. SQLite writes one
+    /// transaction at a time anyway; on one connection its page cache stays warm from one
+    /// write to the next (a connection's cache is dropped whenever another connection wrote),
+    /// and writers queue for it instead of polling the busy lock. With the pool's connections
+    /// taking turns, an import batch's duplicate probe read its index pages afresh: 130 ms
+    /// instead of 1.5 ms.
+    writer: Option<DatabaseConnection>,
     backend: Backend,
     /// Role grants by (company, role), tagged with the role's `updated_at`: every request checks
     /// the tag in the query that loads the caller, so a changed role is never served stale, on
@@ -239,6 +246,28 @@ type GrantCache = std::collections::HashMap<
     ),
 >;
 
+/// SQLite: correct the sampled statistics of every index that starts with `company_id`. A
+/// sampled `ANALYZE` (`analysis_limit`) reads about a thousand entries of an index and, when
+/// they all share one company, takes a company for about a thousand rows whatever the table
+/// holds: at 200,000 leads of one company the planner then preferred reading the company's
+/// whole list (taken for 1,001 rows) over 500 look-ups of an import batch's duplicate keys —
+/// 40–120 ms a batch instead of 2. The rows per company are counted, not sampled: the table's
+/// row count (`sqlite_stat1`'s first number, exact) over the number of companies. Editing
+/// `sqlite_stat1` is how SQLite documents steering its planner; `ANALYZE sqlite_schema` then
+/// loads the numbers.
+const TENANT_STATISTICS: &str = "\
+    UPDATE sqlite_stat1 SET stat = \
+      substr(stat, 1, instr(stat, ' ') - 1) || ' ' || \
+      max(1, CAST(substr(stat, 1, instr(stat, ' ') - 1) AS INTEGER) \
+             / max(1, (SELECT count(*) FROM companies))) || \
+      CASE WHEN instr(substr(stat, instr(stat, ' ') + 1), ' ') = 0 THEN '' \
+           ELSE substr(substr(stat, instr(stat, ' ') + 1), \
+                       instr(substr(stat, instr(stat, ' ') + 1), ' ')) END \
+    WHERE instr(stat, ' ') > 0 AND idx IN ( \
+      SELECT i.name FROM sqlite_schema i, pragma_index_info(i.name) c \
+      WHERE i.type = 'index' AND c.seqno = 0 AND c.name = 'company_id'); \
+    ANALYZE sqlite_schema;";
+
 impl Store {
     /// Open `url` (`sqlite://path/to/file.db` or `postgres://…`). SQLite gets WAL, foreign keys,
     /// `synchronous=NORMAL` and a busy timeout on every connection.
@@ -267,11 +296,21 @@ impl Store {
                 .min_connections(1)
                 .test_before_acquire(false)
                 .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
+                .connect_with(options.clone())
+                .await
+                .map_err(to_db)?;
+            let writer = SqlitePoolOptions::new()
+                .max_connections(1)
+                .min_connections(1)
+                .acquire_timeout(Duration::from_secs(10))
+                .test_before_acquire(false)
+                .before_acquire(|conn, meta| Box::pin(ping_if_idle(conn, meta)))
                 .connect_with(options)
                 .await
                 .map_err(to_db)?;
             Ok(Self {
                 db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
+                writer: Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer)),
                 backend: Backend::Sqlite,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
@@ -292,6 +331,7 @@ impl Store {
                 .map_err(to_db)?;
             Ok(Self {
                 db: sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
+                writer: None,
                 backend: Backend::Postgres,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
@@ -371,6 +411,7 @@ impl Store {
             "PRAGMA analysis_limit = 1000; ANALYZE;"
         };
         self.db.execute_unprepared(sql).await?;
+        self.db.execute_unprepared(TENANT_STATISTICS).await?;
         Ok(())
     }
 
@@ -524,7 +565,8 @@ impl Store {
             access_mode: None,
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         };
-        Ok(TxConn::Sea(self.db.begin_with_options(options).await?))
+        let writer = self.writer.as_ref().unwrap_or(&self.db);
+        Ok(TxConn::Sea(writer.begin_with_options(options).await?))
     }
 }
 
