@@ -412,6 +412,11 @@ impl Store {
         };
         self.db.execute_unprepared(sql).await?;
         self.db.execute_unprepared(TENANT_STATISTICS).await?;
+        // Each connection reads the statistics when it opens (or is told to, as above): the
+        // writer has been open since start-up.
+        if let Some(writer) = &self.writer {
+            writer.execute_unprepared("ANALYZE sqlite_schema").await?;
+        }
         Ok(())
     }
 
