@@ -790,3 +790,46 @@ async fn imported_rows_are_found_by_search_and_so_is_the_next_lead(db: Db) {
     );
 }
 both!(imported_rows_are_found_by_search_and_so_is_the_next_lead);
+
+/// SQLite's sampled statistics take a company for about a thousand rows whatever it holds; the
+/// store replaces that number by the table's rows over the number of companies, keeping the
+/// rest of each index's line (so the planner looks an import batch's keys up instead of
+/// reading the company's whole list).
+#[tokio::test]
+async fn sampled_statistics_count_a_companys_rows() {
+    use rivet_store::sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app(Db::Sqlite).await;
+    let store = &app.state.store;
+    store
+        .system()
+        .execute_unprepared(
+            "DELETE FROM sqlite_stat1 WHERE tbl = 'leads'; \
+             INSERT INTO sqlite_stat1 VALUES ('leads', 'leads_email_key_idx', '209000 1001 1'), \
+               ('leads', 'leads_owner_status_idx', '209000 1001 1001 33 1 noskipscan'), \
+               ('leads', 'leads_domain_key_idx', '0 0 0 0')",
+        )
+        .await
+        .unwrap();
+    store.correct_tenant_statistics().await.unwrap();
+    let rows = store
+        .system()
+        .query_all_raw(Statement::from_string(
+            store.system().get_database_backend(),
+            "SELECT idx || ': ' || stat AS line FROM sqlite_stat1 WHERE tbl = 'leads' ORDER BY idx",
+        ))
+        .await
+        .unwrap();
+    let lines: Vec<String> = rows
+        .iter()
+        .map(|r| r.try_get::<String>("", "line").unwrap())
+        .collect();
+    // One company (the test's): every row is its.
+    assert_eq!(
+        lines,
+        [
+            "leads_domain_key_idx: 0 1 0 0",
+            "leads_email_key_idx: 209000 209000 1",
+            "leads_owner_status_idx: 209000 209000 1001 33 1 noskipscan",
+        ]
+    );
+}

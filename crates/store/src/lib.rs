@@ -411,9 +411,16 @@ impl Store {
             "PRAGMA analysis_limit = 1000; ANALYZE;"
         };
         self.db.execute_unprepared(sql).await?;
+        self.correct_tenant_statistics().await
+    }
+
+    /// SQLite: [`TENANT_STATISTICS`], then every open connection loads the numbers (each
+    /// reads them when it opens, or when told to; the writer has been open since start-up).
+    pub async fn correct_tenant_statistics(&self) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
         self.db.execute_unprepared(TENANT_STATISTICS).await?;
-        // Each connection reads the statistics when it opens (or is told to, as above): the
-        // writer has been open since start-up.
         if let Some(writer) = &self.writer {
             writer.execute_unprepared("ANALYZE sqlite_schema").await?;
         }
