@@ -427,23 +427,24 @@ async fn a_file_kept_before_m0023_moves_out_of_the_imports_row(db: Db) {
         .expect("an import as m0021 kept it");
     tx.commit().await.expect("commit");
     store.migrate().await.expect("migrate to the last");
+    // m0025 moved it on into one piece of `import_chunks`.
     #[derive(FromQueryResult)]
     struct Kept {
-        content: Vec<u8>,
+        bytes: Vec<u8>,
     }
     let kept = Kept::find_by_statement(
         store.system().get_database_backend().build(
             Query::select()
-                .column(Alias::new("content"))
-                .from(Alias::new("import_files"))
+                .column(Alias::new("bytes"))
+                .from(Alias::new("import_chunks"))
                 .and_where(Expr::col(Alias::new("import_id")).eq(id)),
         ),
     )
     .all(store.system())
     .await
-    .expect("read import_files");
+    .expect("read import_chunks");
     assert_eq!(kept.len(), 1);
-    assert_eq!(kept[0].content, file.to_vec());
+    assert_eq!(kept[0].bytes, file.to_vec());
     drop(store);
     drop_database(pg).await;
 }

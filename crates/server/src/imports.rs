@@ -820,6 +820,10 @@ async fn run_as<R: ApiRecord>(
     progress(done, total);
     let skip = usize::try_from(done).unwrap_or(usize::MAX);
     let mut rows = sheet.rows(skip);
+    // The planner's statistics are refreshed as the run's rows double (from 5,000): a table
+    // planned from numbers taken before a bulk load looks its keys up the slow way.
+    let table = <R::Field as rivet_store::query::ListField>::table().to_string();
+    let mut analyze_at = done.max(5_000);
     loop {
         let batch: Vec<Row> = rows.by_ref().take(BATCH).collect();
         if batch.is_empty() {
@@ -830,6 +834,10 @@ async fn run_as<R: ApiRecord>(
         }
         done += batch.len() as i64;
         progress(done, total);
+        if done >= analyze_at {
+            app.store.refresh_statistics_of(&table).await?;
+            analyze_at = done * 2;
+        }
     }
 }
 

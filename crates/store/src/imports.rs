@@ -9,7 +9,7 @@
 //! ([`advance_in`]), so a run that stops (a crash, a cancel) resumes after the last row saved
 //! and a row is never imported twice.
 
-use crate::tables::{ImportErrors, ImportFiles, Imported, Imports};
+use crate::tables::{ImportChunks, ImportErrors, Imported, Imports};
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
@@ -240,18 +240,27 @@ pub async fn create(store: &Store, actor: &Actor, new: NewImport) -> Result<Impo
             ]),
     )
     .await?;
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(ImportFiles::Table)
-            .columns([
-                ImportFiles::CompanyId,
-                ImportFiles::ImportId,
-                ImportFiles::Content,
-            ])
-            .values_panic([actor.company_id.into(), id.into(), new.content.into()]),
-    )
-    .await?;
+    // A piece at a time: the file is never bound whole (a copy per layer of a 150 MB file).
+    for (seq, piece) in new.content.chunks(CHUNK).enumerate() {
+        exec(
+            tx.conn(),
+            Query::insert()
+                .into_table(ImportChunks::Table)
+                .columns([
+                    ImportChunks::CompanyId,
+                    ImportChunks::ImportId,
+                    ImportChunks::Seq,
+                    ImportChunks::Bytes,
+                ])
+                .values_panic([
+                    actor.company_id.into(),
+                    id.into(),
+                    i32::try_from(seq).unwrap_or(i32::MAX).into(),
+                    piece.to_vec().into(),
+                ]),
+        )
+        .await?;
+    }
     let import = get_in(tx.conn(), actor, id).await?;
     tx.audit_in(
         actor.company_id,
@@ -296,23 +305,49 @@ pub async fn list(
     rows.into_iter().map(ImportRow::into_import).collect()
 }
 
+/// The size of the pieces an import's file is kept in.
+const CHUNK: usize = 1 << 20;
+
 #[derive(FromQueryResult)]
-struct ContentRow {
-    content: Vec<u8>,
+struct Chunk {
+    seq: i32,
+    bytes: Vec<u8>,
 }
 
-/// The file an import keeps.
+/// The file an import keeps, read a few pieces at a time into one buffer.
 pub async fn content(store: &Store, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
-    let q = Query::select()
-        .column(ImportFiles::Content)
-        .from(ImportFiles::Table)
-        .and_where(Expr::col(ImportFiles::CompanyId).eq(actor.company_id))
-        .and_where(Expr::col(ImportFiles::ImportId).eq(id))
+    let r = store.read(actor).await?;
+    let pieces = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from(ImportChunks::Table)
+        .and_where(Expr::col(ImportChunks::CompanyId).eq(actor.company_id))
+        .and_where(Expr::col(ImportChunks::ImportId).eq(id))
         .to_owned();
-    fetch_optional::<ContentRow, _, _>(store.read(actor).await?.conn(), &q)
-        .await?
-        .map(|r| r.content)
-        .ok_or(StoreError::NotFound)
+    let pieces = usize::try_from(crate::fetch_count(r.conn(), &pieces).await?).unwrap_or(0);
+    let mut content = Vec::with_capacity(pieces * CHUNK);
+    let mut next = 0;
+    loop {
+        let q = Query::select()
+            .columns([ImportChunks::Seq, ImportChunks::Bytes])
+            .from(ImportChunks::Table)
+            .and_where(Expr::col(ImportChunks::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(ImportChunks::ImportId).eq(id))
+            .and_where(Expr::col(ImportChunks::Seq).gte(next))
+            .order_by(ImportChunks::Seq, Order::Asc)
+            .limit(8)
+            .to_owned();
+        let chunks: Vec<Chunk> = fetch_all(r.conn(), &q).await?;
+        let Some(last) = chunks.last() else { break };
+        next = last.seq + 1;
+        for chunk in chunks {
+            content.extend_from_slice(&chunk.bytes);
+        }
+    }
+    if next == 0 {
+        // Every import keeps its file (an empty one is refused at upload).
+        return Err(StoreError::NotFound);
+    }
+    Ok(content)
 }
 
 fn busy(import: &Import) -> StoreError {

@@ -729,14 +729,16 @@ pub enum Imports {
     UpdatedAt,
 }
 
-/// The file an import keeps (`m0023_import_files`): apart from the import's row, so that the
-/// progress a run writes after every batch does not rewrite the file with it.
+/// The file an import keeps, in pieces of about a mebibyte (`m0025_import_chunks`; before,
+/// one blob in `m0023_import_files`), apart from the import's row, so that the progress a run
+/// writes after every batch does not rewrite the file with it.
 #[derive(DeriveIden)]
-pub enum ImportFiles {
+pub enum ImportChunks {
     Table,
     CompanyId,
     ImportId,
-    Content,
+    Seq,
+    Bytes,
 }
 
 /// One import's per-row errors (`m0021_imports`).

@@ -11,6 +11,15 @@ use sea_orm_migration::prelude::*;
 
 pub(crate) struct M0023ImportFiles;
 
+/// The table this migration made (`m0025_import_chunks` replaced it).
+#[derive(DeriveIden)]
+enum ImportFiles {
+    Table,
+    CompanyId,
+    ImportId,
+    Content,
+}
+
 impl MigrationName for M0023ImportFiles {
     fn name(&self) -> &str {
         "m0023_import_files"

@@ -36,6 +36,7 @@ pub mod m0021_imports;
 pub mod m0022_exports;
 pub mod m0023_import_files;
 pub mod m0024_search_batches;
+pub mod m0025_import_chunks;
 
 pub struct Migrator;
 
@@ -65,6 +66,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0022_exports::M0022Exports),
             Box::new(m0023_import_files::M0023ImportFiles),
             Box::new(m0024_search_batches::M0024SearchBatches),
+            Box::new(m0025_import_chunks::M0025ImportChunks),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
