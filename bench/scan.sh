@@ -7,12 +7,15 @@
 # administrator (`rivet seed --demo` prints it; default company "Demo Company"), queues
 # `POST /api/v1/duplicates/scan {entity}` and polls `GET /api/v1/jobs/{id}` every 100 ms until
 # the job ends. Prints the wall time from the request to the job's end, the job's result and
-# the server's peak RSS. Take `flock /tmp/rivet-bench.lock` around it.
+# the server's peak RSS. The password is `rivet-demo-2024` unless RIVET_BENCH_PASSWORD says
+# otherwise (`bench/import.sh`'s database: company slug `bench`, `rivet-bench-2024`). Take
+# `flock /tmp/rivet-bench.lock` around it.
 set -euo pipefail
 rivet="$1"
 url="$2"
 entity="${3:-leads}"
 company="${4:-demo-company}"
+password="${RIVET_BENCH_PASSWORD:-rivet-demo-2024}"
 port=$((20000 + RANDOM % 10000))
 log=$(mktemp)
 DATABASE_URL="$url" RIVET_ADDR="127.0.0.1:$port" RIVET_WORKERS=true "$rivet" serve >"$log" 2>&1 &
@@ -24,7 +27,7 @@ for _ in $(seq 1 300); do
   sleep 0.2
 done
 token=$(curl -fs -X POST "$base/auth/login" -H 'content-type: application/json' \
-  -d "{\"email\":\"admin@$company.test\",\"password\":\"rivet-demo-2024\"}" |
+  -d "{\"email\":\"admin@$company.test\",\"password\":\"$password\"}" |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 start=$(date +%s.%N)
 job=$(curl -fs -X POST "$base/duplicates/scan" -H "authorization: Bearer $token" \

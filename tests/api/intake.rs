@@ -137,6 +137,57 @@ async fn ingestion_takes_each_lead_on_its_own_and_reports_it(db: Db) {
     assert_eq!(history["data"].as_array().unwrap().len(), 1, "{history}");
 }
 
+/// The leads of one request are taken in together, yet each is screened against those before
+/// it, as one request per lead would be: a blocked e-mail repeated later in the request is
+/// refused as a duplicate of the lead the request just created, a warned phone comes back with
+/// it, and every created lead is audited on its own.
+async fn leads_of_one_request_are_screened_against_each_other(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    assert_eq!(
+        app.put("/duplicates/settings", &admin, block_email())
+            .await
+            .status(),
+        200
+    );
+    let key = api_key(&app, &admin, "sales").await;
+    let response = ingest(
+        &app,
+        &key,
+        None,
+        json!({"leads": [
+            {"last_name": "First", "email": "same@acme.test", "phone": "+44 20 7946 0002"},
+            {"last_name": "Second", "email": "SAME@acme.test"},
+            {"last_name": "Third", "email": "third@acme.test", "phone": "+44 (20) 7946-0002"},
+        ]}),
+    )
+    .await;
+    assert_eq!(response.status(), 200);
+    let result = json_of(response).await;
+    let items = result["results"].as_array().unwrap();
+    let statuses: Vec<&str> = items
+        .iter()
+        .map(|i| i["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses, ["created", "duplicate", "created"], "{result}");
+    assert_eq!(items[1]["duplicate_of"], items[0]["id"], "{result}");
+    assert_eq!(items[2]["duplicates"][0]["id"], items[0]["id"], "{result}");
+    assert_eq!(items[2]["duplicates"][0]["action"], "warn", "{result}");
+    let all = leads(&app, &admin).await;
+    assert_eq!(all.len(), 2);
+    for lead in &all {
+        let history = json_of(
+            app.get(
+                &format!("/leads/{}/history", lead["id"].as_str().unwrap()),
+                &admin,
+            )
+            .await,
+        )
+        .await;
+        assert_eq!(history["data"][0]["action"], "create", "{history}");
+    }
+}
+
 async fn an_idempotency_key_answers_a_retry_without_creating_again(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
@@ -575,6 +626,7 @@ async fn a_signed_in_user_posting_a_form_is_a_visitor_like_any_other(db: Db) {
 
 both!(
     ingestion_takes_each_lead_on_its_own_and_reports_it,
+    leads_of_one_request_are_screened_against_each_other,
     an_idempotency_key_answers_a_retry_without_creating_again,
     ingestion_refuses_what_is_not_a_batch,
     a_lead_form_is_defined_checked_and_kept_to_its_company,

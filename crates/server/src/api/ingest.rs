@@ -1,11 +1,12 @@
 //! `POST /ingest/leads`: leads from an integration (an API key's caller), up to
 //! [`MAX_LEADS`] at a time, each through the same intake as `POST /leads` (custom fields,
-//! validation, normalization, the company's duplicate rules, audit and `lead.created`), each
-//! in its own transaction so that one bad lead never stops the others. An `Idempotency-Key`
+//! validation, normalization, the company's duplicate rules, audit and `lead.created`), taken
+//! in together in one transaction; a lead that is not valid, or that a rule blocks, is that
+//! lead's result and never stops the others. An `Idempotency-Key`
 //! header makes a retry safe: the same key with the same body answers the first result again
 //! and creates nothing (`rivet_store::intake::claim_request`).
 
-use crate::api::record::{Created, create_new_record};
+use crate::api::record::{ApiRecord, validate_new};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json};
 use crate::http::router::{Access, ApiRouter, post};
@@ -16,8 +17,9 @@ use axum::response::{IntoResponse, Response};
 use rivet_domain::leads::LeadInput;
 
 use rivet_domain::{Action, Actor, FieldError, Resource};
+use rivet_store::StoreError;
 use rivet_store::duplicates::Duplicate;
-use rivet_store::intake::{self, Claim};
+use rivet_store::intake::{self, Claim, Taken};
 use rivet_store::leads::Lead;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -196,21 +198,23 @@ async fn ingest(
     }
 }
 
-/// Each lead through the intake, in order. A server error stops the batch; anything a client
-/// sent wrong is that lead's result.
+/// The request's leads through the intake together, in one transaction: each read and
+/// validated as `POST /leads` validates (a lead that is not valid is rejected on its own), then
+/// the valid ones taken in as one batch (`rivet_store::intake::take_in`: one duplicate probe,
+/// the leads of the request screened against each other in order, one assignment plan, one
+/// insert each of rows, audit rows and events). A server error saves nothing of the request;
+/// anything a client sent wrong is that lead's result.
 async fn take_in(
     app: &AppState,
     actor: &Actor,
     leads: Vec<Value>,
 ) -> Result<IngestResult, AppError> {
-    let mut result = IngestResult {
-        created: 0,
-        duplicates: 0,
-        rejected: 0,
-        results: Vec::with_capacity(leads.len()),
-    };
+    let mut items: Vec<IngestItem> = Vec::with_capacity(leads.len());
+    // The valid leads, with the index of their item.
+    let mut valid = Vec::new();
+    let mut data = Vec::new();
     for (index, lead) in leads.into_iter().enumerate() {
-        let item = IngestItem {
+        let mut item = IngestItem {
             index,
             status: ItemStatus::Rejected,
             id: None,
@@ -218,44 +222,63 @@ async fn take_in(
             duplicates: Vec::new(),
             errors: Vec::new(),
         };
-        let item = match serde_json::from_value::<LeadInput>(lead) {
-            Err(e) => IngestItem {
-                errors: vec![FieldError {
-                    field: "lead".into(),
-                    message: e.to_string(),
-                }],
-                ..item
-            },
-            Ok(input) => match create_new_record::<Lead>(app, actor, input).await {
-                Ok(Created { record, duplicates }) => IngestItem {
-                    status: ItemStatus::Created,
-                    id: Some(record.id.uuid()),
-                    duplicates: duplicates.unwrap_or_default(),
-                    ..item
-                },
-                Err(AppError::Duplicate(matches)) => IngestItem {
-                    status: ItemStatus::Duplicate,
-                    duplicate_of: matches.first().map(|m| m.id),
-                    duplicates: matches,
-                    ..item
-                },
-                Err(AppError::Validation(errors)) => IngestItem {
-                    errors: errors.0,
-                    ..item
-                },
-                Err(AppError::Conflict { field, message }) => IngestItem {
-                    errors: vec![FieldError { field, message }],
-                    ..item
-                },
+        let checked = match serde_json::from_value::<LeadInput>(lead) {
+            Err(e) => Err(vec![FieldError {
+                field: "lead".into(),
+                message: e.to_string(),
+            }]),
+            Ok(input) => match validate_new::<Lead>(app, actor, input).await {
+                Ok(d) => Ok(d),
+                Err(AppError::Validation(errors)) => Err(errors.0),
                 Err(other) => return Err(other),
             },
         };
+        match checked {
+            Ok(d) => {
+                valid.push(items.len());
+                data.push(d);
+            }
+            Err(errors) => item.errors = errors,
+        }
+        items.push(item);
+    }
+    if !data.is_empty() {
+        let tx = app.store.write(actor).await?;
+        let taken = Lead::take_in_tx(&tx, actor, data, |_| false).await?;
+        for (i, taken) in valid.into_iter().zip(taken) {
+            let item = &mut items[i];
+            match taken {
+                Taken::Created(intake) => {
+                    item.status = ItemStatus::Created;
+                    item.id = Some(intake.record.id.uuid());
+                    item.duplicates = intake.duplicates;
+                }
+                Taken::Held(found) | Taken::Refused(StoreError::Duplicate(found)) => {
+                    item.status = ItemStatus::Duplicate;
+                    item.duplicate_of = found.first().map(|m| m.id);
+                    item.duplicates = found;
+                }
+                Taken::Refused(StoreError::Invalid(errors)) => item.errors = errors.0,
+                Taken::Refused(StoreError::Conflict { field, message }) => {
+                    item.errors = vec![FieldError { field, message }];
+                }
+                Taken::Refused(other) => return Err(other.into()),
+            }
+        }
+        tx.commit().await?;
+    }
+    let mut result = IngestResult {
+        created: 0,
+        duplicates: 0,
+        rejected: 0,
+        results: items,
+    };
+    for item in &result.results {
         match item.status {
             ItemStatus::Created => result.created += 1,
             ItemStatus::Duplicate => result.duplicates += 1,
             ItemStatus::Rejected => result.rejected += 1,
         }
-        result.results.push(item);
     }
     Ok(result)
 }

@@ -578,10 +578,21 @@ pub async fn create_record<R: ApiRecord>(
 pub async fn create_new_record<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
-    mut input: R::Input,
+    input: R::Input,
 ) -> Result<Created<R>, AppError> {
+    let data = validate_new::<R>(app, actor, input).await?;
+    R::create_new(app, actor, data).await
+}
+
+/// A new record's input checked as a create checks it (its custom fields against the company's
+/// definitions, then the fields), ready to save.
+pub async fn validate_new<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    mut input: R::Input,
+) -> Result<R::Data, AppError> {
     let values = input.take_custom_fields();
-    let data = match R::CUSTOM {
+    Ok(match R::CUSTOM {
         Some(kind) => {
             let custom = custom_fields::check_new(app, actor, kind, values).await?;
             let mut data = input
@@ -591,8 +602,7 @@ pub async fn create_new_record<R: ApiRecord>(
             data
         }
         None => input.validate()?,
-    };
-    R::create_new(app, actor, data).await
+    })
 }
 
 /// [`ApiRecord::create_new`] of a screened type: the intake pipeline.
