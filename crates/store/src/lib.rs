@@ -178,9 +178,9 @@ pub struct Store {
     /// SQLite: the one connection that write transactions run on. SQLite writes one
     /// transaction at a time anyway; on one connection its page cache stays warm from one
     /// write to the next (a connection's cache is dropped whenever another connection wrote),
-    /// and writers queue for it instead of polling the busy lock. With the pool's connections
-    /// taking turns, an import batch's duplicate probe read its index pages afresh: 130 ms
-    /// instead of 1.5 ms.
+    /// and writers queue for it instead of polling the busy lock. (With the pool's connections
+    /// taking turns, an import's batches also ran on connections whose planner statistics
+    /// were stale: see [`TENANT_STATISTICS`].)
     writer: Option<DatabaseConnection>,
     backend: Backend,
     /// Role grants by (company, role), tagged with the role's `updated_at`: every request checks
@@ -250,8 +250,8 @@ type GrantCache = std::collections::HashMap<
 /// sampled `ANALYZE` (`analysis_limit`) reads about a thousand entries of an index and, when
 /// they all share one company, takes a company for about a thousand rows whatever the table
 /// holds: at 200,000 leads of one company the planner then preferred reading the company's
-/// whole list (taken for 1,001 rows) over 500 look-ups of an import batch's duplicate keys —
-/// 40–120 ms a batch instead of 2. The rows per company are counted, not sampled: the table's
+/// whole list (taken for 1,001 rows) over 1,000 look-ups of an import batch's duplicate keys —
+/// 130–160 ms a batch instead of 1.5. The rows per company are counted, not sampled: the table's
 /// row count (`sqlite_stat1`'s first number, exact) over the number of companies. Editing
 /// `sqlite_stat1` is how SQLite documents steering its planner; `ANALYZE sqlite_schema` then
 /// loads the numbers.
