@@ -60,10 +60,10 @@ impl MigrationTrait for M0024SearchBatches {
             "CREATE TABLE {SEARCH_BATCH} (after_doc_id INTEGER NOT NULL)"
         )];
         for (index, trigger) in SQLITE_FTS_INDEXES {
-            statements.push(format!("DROP TRIGGER {trigger}"));
+            statements.push(format!("DROP TRIGGER IF EXISTS {trigger}"));
             statements.push(sqlite_fts_on_insert(index, trigger));
         }
-        statements.push(format!("DROP TRIGGER {SQLITE_VOCAB_TRIGGER}"));
+        statements.push(format!("DROP TRIGGER IF EXISTS {SQLITE_VOCAB_TRIGGER}"));
         statements.push(sqlite_vocab_on_insert());
         // One string, so one connection runs them all: a pooled connection that has not seen
         // the `DROP` would refuse the `CREATE` of a trigger it still knows.
