@@ -367,10 +367,7 @@ pub async fn job_actor(
     app: &AppState,
     job: &rivet_store::jobs::Job,
 ) -> Result<(Option<Actor>, Uuid), String> {
-    let id = job.payload["export_id"]
-        .as_str()
-        .and_then(|s| s.parse::<Uuid>().ok())
-        .ok_or("the job's payload has no export_id")?;
+    let id = job.payload_id("export_id")?;
     let actor = rivet_store::jobs::member(&app.store, job)
         .await
         .map_err(|e| e.to_string())?;

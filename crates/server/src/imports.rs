@@ -889,10 +889,7 @@ pub async fn job_actor(
     app: &AppState,
     job: &rivet_store::jobs::Job,
 ) -> Result<(Actor, Uuid), String> {
-    let import_id = job.payload["import_id"]
-        .as_str()
-        .and_then(|s| s.parse::<Uuid>().ok())
-        .ok_or("the job's payload has no import_id")?;
+    let import_id = job.payload_id("import_id")?;
     let actor = rivet_store::jobs::member(&app.store, job)
         .await
         .map_err(|e| e.to_string())?

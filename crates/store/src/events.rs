@@ -209,18 +209,26 @@ impl Tx {
         if rivet_domain::events::record_type_of(first.resource).is_none() {
             return Ok(());
         }
+        // A deal's JSON gets its stages' outcomes (the stages of the whole batch read at once);
+        // other records' JSON is read as it is, not copied.
+        let outcomes = match first.resource {
+            "deals" => self.stage_outcomes(first.company_id, changes).await?,
+            _ => Vec::new(),
+        };
         let mut rows = Vec::new();
         for change in changes {
-            let (mut before, mut after) = (change.before.cloned(), change.after.cloned());
+            let (mut before, mut after) = (
+                change.before.map(std::borrow::Cow::Borrowed),
+                change.after.map(std::borrow::Cow::Borrowed),
+            );
             if change.resource == "deals" {
-                self.add_stage_outcomes(change.company_id, before.as_mut(), after.as_mut())
-                    .await?;
+                add_stage_outcomes(&outcomes, &mut before, &mut after);
             }
             let events = rivet_domain::events::events_for_change(
                 change.resource,
                 change.action,
-                before.as_ref(),
-                after.as_ref(),
+                before.as_deref(),
+                after.as_deref(),
                 change.changes,
             );
             rows.extend(
@@ -247,32 +255,26 @@ impl Tx {
         Ok(())
     }
 
-    /// Add each side's stage outcome (open, won, lost) to a deal's JSON when its stage moved,
-    /// so the domain can tell a move into a won or lost stage.
-    async fn add_stage_outcomes(
+    /// The outcome (open, won, lost) of every stage the deals of `changes` move between.
+    async fn stage_outcomes(
         &self,
         company_id: CompanyId,
-        before: Option<&mut Value>,
-        after: Option<&mut Value>,
-    ) -> Result<()> {
+        changes: &[AuditedChange<'_>],
+    ) -> Result<Vec<StageOutcome>> {
         use crate::tables::PipelineStages;
-        let stage = |v: &Option<&mut Value>| {
-            v.as_ref()
-                .and_then(|v| v.get("stage_id"))
-                .and_then(Value::as_str)
-                .and_then(|s| s.parse::<Uuid>().ok())
-        };
-        let (from, to) = (stage(&before), stage(&after));
-        if from == to {
-            return Ok(());
+        let mut ids: Vec<Uuid> = Vec::new();
+        for change in changes {
+            let (from, to) = (stage_of(change.before), stage_of(change.after));
+            if from != to {
+                ids.extend(from.into_iter().chain(to));
+            }
         }
-        #[derive(FromQueryResult)]
-        struct Outcome {
-            id: Uuid,
-            outcome: String,
+        ids.sort_unstable();
+        ids.dedup();
+        if ids.is_empty() {
+            return Ok(Vec::new());
         }
-        let ids: Vec<Uuid> = from.into_iter().chain(to).collect();
-        let outcomes: Vec<Outcome> = fetch_all(
+        fetch_all(
             self.conn(),
             Query::select()
                 .columns([PipelineStages::Id, PipelineStages::Outcome])
@@ -280,19 +282,46 @@ impl Tx {
                 .and_where(Expr::col(PipelineStages::CompanyId).eq(company_id))
                 .and_where(Expr::col(PipelineStages::Id).is_in(ids)),
         )
-        .await?;
-        let outcome_of = |id: Option<Uuid>| {
-            outcomes
-                .iter()
-                .find(|o| Some(o.id) == id)
-                .map(|o| Value::from(o.outcome.clone()))
-        };
-        for (side, id) in [(before, from), (after, to)] {
-            if let (Some(Value::Object(map)), Some(outcome)) = (side, outcome_of(id)) {
-                map.insert(rivet_domain::events::STAGE_OUTCOME.into(), outcome);
-            }
+        .await
+    }
+}
+
+#[derive(FromQueryResult)]
+struct StageOutcome {
+    id: Uuid,
+    outcome: String,
+}
+
+/// A deal's stage in its JSON form.
+fn stage_of(deal: Option<&Value>) -> Option<Uuid> {
+    deal.and_then(|v| v.get("stage_id"))
+        .and_then(Value::as_str)
+        .and_then(|s| s.parse::<Uuid>().ok())
+}
+
+/// Add each side's stage outcome (open, won, lost) to a deal's JSON when its stage moved, so
+/// the domain can tell a move into a won or lost stage.
+fn add_stage_outcomes<'a>(
+    outcomes: &[StageOutcome],
+    before: &mut Option<std::borrow::Cow<'a, Value>>,
+    after: &mut Option<std::borrow::Cow<'a, Value>>,
+) {
+    let (from, to) = (stage_of(before.as_deref()), stage_of(after.as_deref()));
+    if from == to {
+        return;
+    }
+    let outcome_of = |id: Option<Uuid>| {
+        outcomes
+            .iter()
+            .find(|o| Some(o.id) == id)
+            .map(|o| Value::from(o.outcome.clone()))
+    };
+    for (side, id) in [(before, from), (after, to)] {
+        if let (Some(side), Some(outcome)) = (side, outcome_of(id))
+            && let Value::Object(map) = side.to_mut()
+        {
+            map.insert(rivet_domain::events::STAGE_OUTCOME.into(), outcome);
         }
-        Ok(())
     }
 }
 

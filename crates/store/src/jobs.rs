@@ -328,6 +328,17 @@ pub async fn enqueue(tx: &Tx, job: NewJob) -> Result<Uuid> {
     }
 }
 
+impl Job {
+    /// The id its payload names under `key` (an import's `import_id`, an export's
+    /// `export_id`), or why there is none.
+    pub fn payload_id(&self, key: &str) -> std::result::Result<Uuid, String> {
+        self.payload[key]
+            .as_str()
+            .and_then(|s| s.parse::<Uuid>().ok())
+            .ok_or_else(|| format!("the job's payload has no {key}"))
+    }
+}
+
 /// The member a company's job runs for: the job's company and the `user_id` of its payload
 /// (`None` when that member is no longer active; an error when the job names none).
 pub async fn member(store: &Store, job: &Job) -> Result<Option<Actor>> {

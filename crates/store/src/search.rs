@@ -806,17 +806,7 @@ impl BulkLoad {
                 indexed_up_to: None,
             });
         }
-        #[derive(FromQueryResult)]
-        struct Last {
-            last: i64,
-        }
-        let last = Last::find_by_statement(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
-        ))
-        .one(store.system())
-        .await?
-        .map_or(0, |l| l.last);
+        let last = last_doc_id(store.system()).await?;
         let triggers = SQLITE_FTS_INDEXES.iter().map(|(_, trigger)| *trigger);
         for trigger in triggers.chain([SQLITE_VOCAB_TRIGGER]) {
             store
@@ -852,6 +842,22 @@ impl BulkLoad {
     }
 }
 
+/// SQLite: the newest `search_docs` row's id (0 without any); rows added later are a bulk
+/// load's or a batch's.
+async fn last_doc_id<C: ConnectionTrait>(db: &C) -> Result<i64> {
+    #[derive(FromQueryResult)]
+    struct Last {
+        last: i64,
+    }
+    Ok(Last::find_by_statement(sea_orm::Statement::from_string(
+        sea_orm::DatabaseBackend::Sqlite,
+        "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
+    ))
+    .one(db)
+    .await?
+    .map_or(0, |l| l.last))
+}
+
 /// Search indexing for a batch of creates in one transaction (an import's rows, an ingestion's
 /// leads), on SQLite: between [`SearchBatch::start`] and [`SearchBatch::finish`] the new
 /// `search_docs` rows (written by the record tables' triggers as always) skip the FTS and
@@ -868,17 +874,7 @@ impl SearchBatch {
         if db.get_database_backend() != sea_orm::DatabaseBackend::Sqlite {
             return Ok(Self { after_doc_id: None });
         }
-        #[derive(FromQueryResult)]
-        struct Last {
-            last: i64,
-        }
-        let last = Last::find_by_statement(sea_orm::Statement::from_string(
-            sea_orm::DatabaseBackend::Sqlite,
-            "SELECT coalesce(max(doc_id), 0) AS last FROM search_docs",
-        ))
-        .one(db)
-        .await?
-        .map_or(0, |l| l.last);
+        let last = last_doc_id(db).await?;
         db.execute_unprepared(&format!(
             "INSERT INTO {SEARCH_BATCH} (after_doc_id) VALUES ({last})"
         ))
