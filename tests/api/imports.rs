@@ -239,6 +239,84 @@ async fn an_import_runs_as_a_job_creating_each_row_once_with_row_errors_kept(db:
 }
 both!(an_import_runs_as_a_job_creating_each_row_once_with_row_errors_kept);
 
+/// A run reads the file a 1 MiB piece at a time: a character cut in two by a piece's end and a
+/// row spread over several pieces read as in the file, in UTF-8 and in UTF-16.
+async fn a_file_of_many_pieces_is_read_across_their_boundaries(db: Db) {
+    const PIECE: usize = 1 << 20;
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let _worker = start_worker(&app);
+    let filler = "é".repeat(30_000);
+    let mut text = String::from("first_name,email,filler\n");
+    for i in 0..40 {
+        text.push_str(&format!("Zoë {i},zoe{i}@example.com,{filler}\n"));
+        if i == 0 && text.len() % 2 == 0 {
+            // Every é of the fillers then starts at an odd byte, and so each piece's end
+            // (an even byte) falls inside one.
+            text.insert(text.len() - 1, 'x');
+        }
+    }
+    let mut utf16 = vec![0xff, 0xfe];
+    utf16.extend(text.encode_utf16().flat_map(u16::to_le_bytes));
+    let utf8 = text.into_bytes();
+    assert_eq!(utf8[PIECE - 1] & 0xe0, 0xc0, "a piece's end cuts an é");
+    for (name, bytes, encoding) in [
+        ("utf8.csv", utf8, "utf-8"),
+        ("utf16.csv", utf16, "utf-16le"),
+    ] {
+        assert!(bytes.len() > 2 * PIECE);
+        let body = uploaded(&app, &admin, "leads", name, &bytes).await;
+        assert_eq!(body["encoding"], encoding);
+        assert_eq!(
+            body["mapping"],
+            json!(["first_name", "email", null]),
+            "{body}"
+        );
+        let id = str_of(&body["id"]).to_owned();
+        let dry = json_of(
+            app.post(&format!("/imports/{id}/validate"), &admin, json!({}))
+                .await,
+        )
+        .await;
+        assert_eq!(
+            (&dry["total_rows"], &dry["valid_rows"]),
+            (&json!(40), &json!(40))
+        );
+        run(&app, &admin, &id).await;
+        let done = wait_for(&app, &admin, &id, "completed").await;
+        let counts = (&done["created"], &done["skipped"], &done["failed"]);
+        let expected = if encoding == "utf-8" {
+            (40, 0)
+        } else {
+            (0, 40)
+        };
+        assert_eq!(
+            counts,
+            (&json!(expected.0), &json!(expected.1), &json!(0)),
+            "{done}"
+        );
+    }
+    let all = json_of(app.get("/leads?limit=500&sort=email", &admin).await).await;
+    let mut got: Vec<(String, String)> = all["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|l| {
+            (
+                str_of(&l["first_name"]).to_owned(),
+                str_of(&l["email"]).to_owned(),
+            )
+        })
+        .collect();
+    got.sort();
+    let mut want: Vec<(String, String)> = (0..40)
+        .map(|i| (format!("Zoë {i}"), format!("zoe{i}@example.com")))
+        .collect();
+    want.sort();
+    assert_eq!(got, want);
+}
+both!(a_file_of_many_pieces_is_read_across_their_boundaries);
+
 async fn the_update_policy_updates_the_lead_a_row_duplicates(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;

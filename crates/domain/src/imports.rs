@@ -498,19 +498,88 @@ impl Sheet<'_> {
     pub fn rows(&self, skip: usize) -> Box<dyn Iterator<Item = Row> + Send + '_> {
         match &self.body {
             Body::Cells(rows) => Box::new(rows.iter().skip(skip).cloned()),
-            Body::Text(text, delimiter) => Box::new(
-                csv_reader(text, *delimiter)
-                    .into_records()
-                    .skip(1)
-                    .filter_map(Result::ok)
-                    .filter(|r| !is_blank(r.iter()))
-                    .skip(skip)
-                    .map(|r| Row {
-                        line: r.position().map_or(0, |p| p.line()),
-                        cells: r.iter().map(str::to_owned).collect(),
-                    }),
-            ),
+            Body::Text(text, delimiter) => Box::new(csv_rows(text.as_bytes(), *delimiter, skip)),
         }
+    }
+}
+
+/// The data rows of CSV text (UTF-8) read from `reader`, from the `skip`-th on: the header and
+/// blank rows are passed over, as when the file was opened and checked. They end at the first
+/// record that cannot be read (a file that was checked has none; a reader that fails does).
+pub fn csv_rows<R: std::io::Read>(
+    reader: R,
+    delimiter: u8,
+    skip: usize,
+) -> impl Iterator<Item = Row> {
+    csv::ReaderBuilder::new()
+        .delimiter(delimiter)
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(reader)
+        .into_records()
+        .skip(1)
+        .map_while(Result::ok)
+        .filter(|r| !is_blank(r.iter()))
+        .skip(skip)
+        .map(|r| Row {
+            line: r.position().map_or(0, |p| p.line()),
+            cells: r.iter().map(str::to_owned).collect(),
+        })
+}
+
+/// A file kept in pieces, read as UTF-8 text: each piece decoded from the file's encoding as it
+/// comes (a character split between two pieces included), so no more than a piece is held. A
+/// piece that could not be read is an error of the reader, not the end of the text.
+pub struct Decoded<I> {
+    pieces: I,
+    decoder: encoding_rs::Decoder,
+    text: Vec<u8>,
+    at: usize,
+    ended: bool,
+}
+
+impl<I: Iterator<Item = std::io::Result<Vec<u8>>>> Decoded<I> {
+    /// `pieces` in `encoding` (a label such as `utf-8`, `utf-16le` or `windows-1252`, as
+    /// [`Sheet::encoding`] names it; an unknown one reads as UTF-8). A byte-order mark is
+    /// skipped.
+    pub fn new(encoding: &str, pieces: I) -> Self {
+        let encoding =
+            encoding_rs::Encoding::for_label(encoding.as_bytes()).unwrap_or(encoding_rs::UTF_8);
+        Decoded {
+            pieces,
+            decoder: encoding.new_decoder(),
+            text: Vec::new(),
+            at: 0,
+            ended: false,
+        }
+    }
+}
+
+impl<I: Iterator<Item = std::io::Result<Vec<u8>>>> std::io::Read for Decoded<I> {
+    fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+        while self.at == self.text.len() {
+            if self.ended {
+                return Ok(0);
+            }
+            let piece = self.pieces.next().transpose()?;
+            self.ended = piece.is_none();
+            let piece = piece.unwrap_or_default();
+            let room = self
+                .decoder
+                .max_utf8_buffer_length(piece.len())
+                .ok_or_else(|| std::io::Error::other("a piece of the file is too large"))?;
+            self.text.clear();
+            self.text.resize(room, 0);
+            let (_, _, written, _) =
+                self.decoder
+                    .decode_to_utf8(&piece, &mut self.text, self.ended);
+            self.text.truncate(written);
+            self.at = 0;
+        }
+        let n = out.len().min(self.text.len() - self.at);
+        out[..n].copy_from_slice(&self.text[self.at..self.at + n]);
+        self.at += n;
+        Ok(n)
     }
 }
 
@@ -698,6 +767,46 @@ mod tests {
         let multi = open(b"a,b\n\"x\ny\",1\n2,3\n", FileFormat::Csv).unwrap();
         let lines: Vec<u64> = multi.rows(0).map(|r| r.line).collect();
         assert_eq!(lines, [2, 4]);
+    }
+
+    #[test]
+    fn a_file_read_in_pieces_gives_the_rows_it_gives_whole() {
+        let mut utf16 = vec![0xff, 0xfe];
+        utf16.extend("a,b\nZoë,1\n".encode_utf16().flat_map(u16::to_le_bytes));
+        let files: [&[u8]; 4] = [
+            "\u{feff}name,city\n\"Łukasz\nX\",Kraków\n\n日本,東京\n".as_bytes(),
+            b"Name;E-mail\r\nJos\xe9;jose@example.com\r\nRen\xe9e;r@example.com\r\n",
+            &utf16,
+            b"a\tb\n1\t2\n3\t4\n",
+        ];
+        for bytes in files {
+            let sheet = open(bytes, FileFormat::Csv).unwrap();
+            let delimiter = sheet.delimiter.map_or(b',', |d| d as u8);
+            let encoding = sheet.encoding.unwrap();
+            for skip in 0..2 {
+                let whole: Vec<Row> = sheet.rows(skip).collect();
+                // Every size of piece, so that each boundary falls inside a character once.
+                for size in 1..=bytes.len() {
+                    let pieces = bytes.chunks(size).map(|p| Ok(p.to_vec()));
+                    let read: Vec<Row> =
+                        csv_rows(Decoded::new(encoding, pieces), delimiter, skip).collect();
+                    assert_eq!(
+                        read, whole,
+                        "{encoding}, pieces of {size} bytes, skip {skip}"
+                    );
+                }
+            }
+        }
+        // A piece that cannot be read ends the rows before the row it cuts: never half a row.
+        let broken = [
+            Ok(b"a,b\n1,2\n3,".to_vec()),
+            Err(std::io::Error::other("gone")),
+            Ok(b"4\n".to_vec()),
+        ];
+        let read: Vec<Vec<String>> = csv_rows(Decoded::new("utf-8", broken.into_iter()), b',', 0)
+            .map(|r| r.cells)
+            .collect();
+        assert_eq!(read, [["1", "2"]]);
     }
 
     #[test]

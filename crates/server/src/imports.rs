@@ -454,6 +454,107 @@ fn row_data<R: ApiRecord>(
     }
 }
 
+/// The rows of an import's file, a batch at a time. A CSV file is read from the store a few
+/// pieces at a time (a task) and parsed on a blocking thread while the batches before are
+/// saved, so neither the file nor its rows are ever held whole; an XLSX workbook is read whole
+/// (a zip archive cannot be read in order). Dropping it stops both.
+struct Rows {
+    batches: tokio::sync::mpsc::Receiver<Vec<Row>>,
+    parser: tokio::task::JoinHandle<Result<(), FileError>>,
+    feeder: Option<tokio::task::JoinHandle<Result<(), StoreError>>>,
+}
+
+impl Rows {
+    /// The data rows of `import`'s file from the `skip`-th on.
+    async fn open(
+        app: &AppState,
+        actor: &Actor,
+        import: &Import,
+        skip: usize,
+    ) -> Result<Rows, AppError> {
+        let (send, batches) = tokio::sync::mpsc::channel::<Vec<Row>>(2);
+        let send_all = move |rows: &mut dyn Iterator<Item = Row>| loop {
+            let batch: Vec<Row> = (&mut *rows).take(BATCH).collect();
+            if batch.is_empty() || send.blocking_send(batch).is_err() {
+                break;
+            }
+        };
+        if import.format == domain::FileFormat::Xlsx {
+            let bytes = store::content(&app.store, actor, import.id).await?;
+            let parser = tokio::task::spawn_blocking(move || {
+                let sheet = domain::open(&bytes, domain::FileFormat::Xlsx)?;
+                send_all(&mut sheet.rows(skip));
+                Ok(())
+            });
+            return Ok(Rows {
+                batches,
+                parser,
+                feeder: None,
+            });
+        }
+        let (pieces_in, mut pieces) = tokio::sync::mpsc::channel::<std::io::Result<Vec<u8>>>(4);
+        let (store_, actor_, id) = (app.store.clone(), actor.clone(), import.id);
+        let feeder = tokio::spawn(async move {
+            let mut next = 0;
+            loop {
+                let read = store::pieces(&store_, &actor_, id, next).await;
+                let read = match read {
+                    Ok(read) if read.is_empty() => return Ok(()),
+                    Ok(read) => read,
+                    Err(e) => {
+                        // The parser reads an error, not the end of the file: no row is cut
+                        // short.
+                        let _ = pieces_in
+                            .send(Err(std::io::Error::other(e.to_string())))
+                            .await;
+                        return Err(e);
+                    }
+                };
+                next += i32::try_from(read.len()).unwrap_or(i32::MAX);
+                for piece in read {
+                    if pieces_in.send(Ok(piece)).await.is_err() {
+                        // The parser has stopped.
+                        return Ok(());
+                    }
+                }
+            }
+        });
+        let encoding = import.encoding.clone().unwrap_or_else(|| "utf-8".into());
+        let delimiter = import
+            .delimiter
+            .as_deref()
+            .and_then(|d| d.bytes().next())
+            .unwrap_or(b',');
+        let parser = tokio::task::spawn_blocking(move || {
+            let text =
+                domain::Decoded::new(&encoding, std::iter::from_fn(|| pieces.blocking_recv()));
+            send_all(&mut domain::csv_rows(text, delimiter, skip));
+            Ok(())
+        });
+        Ok(Rows {
+            batches,
+            parser,
+            feeder: Some(feeder),
+        })
+    }
+
+    /// The next batch; `None` once every row has been read.
+    async fn next(&mut self) -> Result<Option<Vec<Row>>, AppError> {
+        if let Some(batch) = self.batches.recv().await {
+            return Ok(Some(batch));
+        }
+        let stopped = |e: tokio::task::JoinError| AppError::Internal(e.into());
+        (&mut self.parser)
+            .await
+            .map_err(stopped)?
+            .map_err(file_error)?;
+        if let Some(feeder) = self.feeder.take() {
+            feeder.await.map_err(stopped)??;
+        }
+        Ok(None)
+    }
+}
+
 /// What a dry run found.
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct Validation {
@@ -482,29 +583,30 @@ async fn validate_as<R: ApiRecord>(
     import: &Import,
 ) -> Result<Validation, AppError> {
     let target = Target::of::<R>(app, actor).await?;
-    let bytes = store::content(&app.store, actor, import.id).await?;
-    let sheet = domain::open(&bytes, import.format).map_err(file_error)?;
+    let mut rows = Rows::open(app, actor, import, 0).await?;
     let mut result = Validation {
         total_rows: 0,
         valid_rows: 0,
         invalid_rows: 0,
         errors: Vec::new(),
     };
-    for row in sheet.rows(0) {
-        result.total_rows += 1;
-        let outcome = match row_body(import, &target, &row) {
-            Ok(mut body) => {
-                owner_of_row(import, &mut body, R::OWNER_FIELD);
-                row_data::<R>(&target, row.line, body).map(|_| ())
-            }
-            Err(e) => Err(e),
-        };
-        match outcome {
-            Ok(()) => result.valid_rows += 1,
-            Err(errors) => {
-                result.invalid_rows += 1;
-                let room = MAX_REPORTED_ERRORS.saturating_sub(result.errors.len());
-                result.errors.extend(errors.into_iter().take(room));
+    while let Some(batch) = rows.next().await? {
+        for row in batch {
+            result.total_rows += 1;
+            let outcome = match row_body(import, &target, &row) {
+                Ok(mut body) => {
+                    owner_of_row(import, &mut body, R::OWNER_FIELD);
+                    row_data::<R>(&target, row.line, body).map(|_| ())
+                }
+                Err(e) => Err(e),
+            };
+            match outcome {
+                Ok(()) => result.valid_rows += 1,
+                Err(errors) => {
+                    result.invalid_rows += 1;
+                    let room = MAX_REPORTED_ERRORS.saturating_sub(result.errors.len());
+                    result.errors.extend(errors.into_iter().take(room));
+                }
             }
         }
     }
@@ -813,22 +915,16 @@ async fn run_as<R: ApiRecord>(
     progress: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<bool, AppError> {
     let target = Target::of::<R>(app, actor).await?;
-    let bytes = store::content(&app.store, actor, import.id).await?;
-    let sheet = domain::open(&bytes, import.format).map_err(file_error)?;
     let total = import.total_rows;
     let mut done = import.rows_done;
     progress(done, total);
     let skip = usize::try_from(done).unwrap_or(usize::MAX);
-    let mut rows = sheet.rows(skip);
+    let mut rows = Rows::open(app, actor, import, skip).await?;
     // The planner's statistics are refreshed as the run's rows double (from 5,000): a table
     // planned from numbers taken before a bulk load looks its keys up the slow way.
     let table = <R::Field as rivet_store::query::ListField>::table().to_string();
     let mut analyze_at = done.max(5_000);
-    loop {
-        let batch: Vec<Row> = rows.by_ref().take(BATCH).collect();
-        if batch.is_empty() {
-            return Ok(true);
-        }
+    while let Some(batch) = rows.next().await? {
         if !save_batch::<R>(app, actor, (import, &target), &batch).await? {
             return Ok(false);
         }
@@ -843,6 +939,7 @@ async fn run_as<R: ApiRecord>(
             analyze_at = done * 2;
         }
     }
+    Ok(true)
 }
 
 /// Undo an import (the undo job's work): delete, audited, the records it created that the

@@ -310,37 +310,44 @@ const CHUNK: usize = 1 << 20;
 
 #[derive(FromQueryResult)]
 struct Chunk {
-    seq: i32,
     bytes: Vec<u8>,
 }
 
-/// The file an import keeps, read a few pieces at a time into one buffer.
+/// The pieces of an import's file from the `from`-th on, a few at a time (empty past its end).
+pub async fn pieces(store: &Store, actor: &Actor, id: Uuid, from: i32) -> Result<Vec<Vec<u8>>> {
+    let q = Query::select()
+        .column(ImportChunks::Bytes)
+        .from(ImportChunks::Table)
+        .and_where(Expr::col(ImportChunks::CompanyId).eq(actor.company_id))
+        .and_where(Expr::col(ImportChunks::ImportId).eq(id))
+        .and_where(Expr::col(ImportChunks::Seq).gte(from))
+        .order_by(ImportChunks::Seq, Order::Asc)
+        .limit(8)
+        .to_owned();
+    let chunks: Vec<Chunk> = fetch_all(store.read(actor).await?.conn(), &q).await?;
+    Ok(chunks.into_iter().map(|c| c.bytes).collect())
+}
+
+/// The file an import keeps, whole, in a buffer sized up front (a run reads it in
+/// [`pieces`]).
 pub async fn content(store: &Store, actor: &Actor, id: Uuid) -> Result<Vec<u8>> {
-    let r = store.read(actor).await?;
-    let pieces = Query::select()
+    let count = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from(ImportChunks::Table)
         .and_where(Expr::col(ImportChunks::CompanyId).eq(actor.company_id))
         .and_where(Expr::col(ImportChunks::ImportId).eq(id))
         .to_owned();
-    let pieces = usize::try_from(crate::fetch_count(r.conn(), &pieces).await?).unwrap_or(0);
-    let mut content = Vec::with_capacity(pieces * CHUNK);
+    let count = crate::fetch_count(store.read(actor).await?.conn(), &count).await?;
+    let mut content = Vec::with_capacity(usize::try_from(count).unwrap_or(0) * CHUNK);
     let mut next = 0;
     loop {
-        let q = Query::select()
-            .columns([ImportChunks::Seq, ImportChunks::Bytes])
-            .from(ImportChunks::Table)
-            .and_where(Expr::col(ImportChunks::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(ImportChunks::ImportId).eq(id))
-            .and_where(Expr::col(ImportChunks::Seq).gte(next))
-            .order_by(ImportChunks::Seq, Order::Asc)
-            .limit(8)
-            .to_owned();
-        let chunks: Vec<Chunk> = fetch_all(r.conn(), &q).await?;
-        let Some(last) = chunks.last() else { break };
-        next = last.seq + 1;
-        for chunk in chunks {
-            content.extend_from_slice(&chunk.bytes);
+        let pieces = pieces(store, actor, id, next).await?;
+        if pieces.is_empty() {
+            break;
+        }
+        next += i32::try_from(pieces.len()).unwrap_or(i32::MAX);
+        for piece in pieces {
+            content.extend_from_slice(&piece);
         }
     }
     if next == 0 {
