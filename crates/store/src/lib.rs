@@ -937,11 +937,15 @@ impl Tx {
 
 /// On SQLite, widen this connection's page cache to 64 MiB for a batch of inserts: each row
 /// goes into a score of indexes at random places, and with 4 MiB a large table's index pages
-/// are read again for every batch (and dirty ones spilled before the commit). The connection
-/// keeps the wider cache (it only fills as far as it is used); on PostgreSQL nothing changes.
+/// are read again for every batch (and dirty ones spilled before the commit). And let its
+/// write-ahead log grow to 64 MiB (16,384 pages, not 1,000) before a commit checkpoints it:
+/// a batch's commit dirties a few thousand pages, so at 1,000 nearly every commit copied the
+/// log into the database and synced it (20,000 imported rows: 8 % faster). The connection keeps
+/// both (the cache only fills as far as it is used); on PostgreSQL nothing changes.
 pub(crate) async fn bulk_write_cache<C: ConnectionTrait>(db: &C) -> Result<()> {
     if db.get_database_backend() == sea_orm::DatabaseBackend::Sqlite {
-        db.execute_unprepared("PRAGMA cache_size = -65536").await?;
+        db.execute_unprepared("PRAGMA cache_size = -65536; PRAGMA wal_autocheckpoint = 16384")
+            .await?;
     }
     Ok(())
 }
