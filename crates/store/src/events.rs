@@ -385,10 +385,17 @@ async fn store_position(tx: &Tx, name: &str, position: i64, delivered: i64) -> R
 /// Looking is a plain read: with nothing to number, no write transaction (SQLite's one write
 /// lock) and no row lock (PostgreSQL) is taken.
 pub async fn sequence(store: &Store, limit: u64) -> Result<u64> {
+    // In the partial index's order, so that it is what the lookup reads: unordered, a planner
+    // whose statistics were taken while many events waited (after a bulk import, with no
+    // analyze since) reads the whole outbox in a sequential scan, every poll (PostgreSQL, an
+    // outbox of 39,806 events all numbered: 36 ms a poll, four polls a second, and the one-lead
+    // duplicate check's p99 on the same two cores doubled; ordered: 0.45 ms).
     let waiting = Query::select()
         .column(Outbox::Id)
         .from(Outbox::Table)
         .and_where(Expr::col(Outbox::Seq).is_null())
+        .order_by(Outbox::CreatedAt, Order::Asc)
+        .order_by(Outbox::Id, Order::Asc)
         .to_owned();
     if !finds_any(store.system(), waiting).await? {
         return Ok(0);
