@@ -234,6 +234,61 @@ async fn an_idempotency_key_answers_a_retry_without_creating_again(db: Db) {
     assert_eq!(leads(&app, &admin).await.len(), 1);
 }
 
+/// A request that died after claiming its key (its answer and its leads go in one transaction,
+/// so it saved neither) holds the key for a while — a retry is told it is still running — and
+/// then lets a retry take it over and run.
+async fn a_key_whose_request_died_is_taken_over_once_stale(db: Db) {
+    use rivet_store::intake::{CLAIM_STALE_AFTER, Claim, claim_request};
+    use rivet_store::sea_orm::ConnectionTrait;
+    use rivet_store::sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let key = api_key(&app, &admin, "sales").await;
+    let body = json!({"leads": [{"last_name": "Later", "email": "later@acme.test"}]});
+    let hash = rivet_server::api::ingest::body_hash(body["leads"].as_array().unwrap());
+    let store = &app.state.store;
+    let actor =
+        rivet_store::sessions::load_actor(store, admin.company_id, admin.user_id, None, None)
+            .await
+            .unwrap()
+            .expect("the member's actor");
+    // The request that died: its claim, nothing else.
+    let claimed = claim_request(store, &actor, "sync-dead-1", &hash)
+        .await
+        .unwrap();
+    assert_eq!(claimed, Claim::New);
+
+    let problem = assert_problem(
+        ingest(&app, &key, Some("sync-dead-1"), body.clone()).await,
+        409,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["Idempotency-Key"]);
+    assert!(leads(&app, &admin).await.is_empty());
+
+    // The claim grows stale.
+    let aged = Query::update()
+        .table(Alias::new("ingest_requests"))
+        .value(
+            Alias::new("created_at"),
+            chrono::Utc::now() - CLAIM_STALE_AFTER - chrono::Duration::seconds(1),
+        )
+        .and_where(Expr::col(Alias::new("key")).eq("sync-dead-1"))
+        .to_owned();
+    let system = store.system();
+    system.execute(&aged).await.expect("age the claim");
+    let retried = ingest(&app, &key, Some("sync-dead-1"), body.clone()).await;
+    assert_eq!(retried.status(), 200);
+    assert!(retried.headers().get("idempotent-replayed").is_none());
+    let retried = json_of(retried).await;
+    assert_eq!(retried["created"], 1, "{retried}");
+    // And its answer is the key's from now on.
+    let again = ingest(&app, &key, Some("sync-dead-1"), body.clone()).await;
+    assert_eq!(again.headers()["idempotent-replayed"], "true");
+    assert_eq!(json_of(again).await, retried);
+    assert_eq!(leads(&app, &admin).await.len(), 1);
+}
+
 async fn ingestion_refuses_what_is_not_a_batch(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
@@ -628,6 +683,7 @@ both!(
     ingestion_takes_each_lead_on_its_own_and_reports_it,
     leads_of_one_request_are_screened_against_each_other,
     an_idempotency_key_answers_a_retry_without_creating_again,
+    a_key_whose_request_died_is_taken_over_once_stale,
     ingestion_refuses_what_is_not_a_batch,
     a_lead_form_is_defined_checked_and_kept_to_its_company,
     a_visitor_posts_a_form_and_becomes_a_lead,

@@ -224,8 +224,15 @@ pub enum Claim {
     OtherBody,
 }
 
+/// How long a claimed key waits for its request's answer before a retry may take it over: the
+/// claiming process died (its leads, saved with the answer in one transaction, were not).
+/// A request of [`crate::intake`]'s largest batch takes seconds.
+pub const CLAIM_STALE_AFTER: chrono::Duration = chrono::Duration::minutes(2);
+
 /// Claim `key` for a request whose body hashes to `body_hash`: the first claim wins (a unique
-/// key per company), so two concurrent retries cannot both run.
+/// key per company), so two concurrent retries cannot both run. A claim left without an answer
+/// for [`CLAIM_STALE_AFTER`] is taken over by the next request with the same body (one of
+/// two concurrent ones: the update re-reads the claim's time).
 pub async fn claim_request(
     store: &Store,
     actor: &Actor,
@@ -273,18 +280,41 @@ pub async fn claim_request(
         match row.response {
             _ if row.body_hash != body_hash => Claim::OtherBody,
             Some(response) => Claim::Replay(response),
-            None => Claim::Running,
+            None => {
+                let now = crate::now();
+                let taken_over = crate::exec(
+                    tx.conn(),
+                    Query::update()
+                        .table(I::Table)
+                        .value(I::CreatedAt, now)
+                        .and_where(Expr::col(I::CompanyId).eq(actor.company_id))
+                        .and_where(Expr::col(I::Key).eq(key))
+                        .and_where(Expr::col(I::Response).is_null())
+                        .and_where(Expr::col(I::CreatedAt).lt(now - CLAIM_STALE_AFTER)),
+                )
+                .await?;
+                if taken_over == 1 {
+                    Claim::New
+                } else {
+                    Claim::Running
+                }
+            }
         }
     };
     tx.commit().await?;
     Ok(claim)
 }
 
-/// Keep the answer of the request that claimed `key`, for its retries.
-pub async fn finish_request(store: &Store, actor: &Actor, key: &str, response: &str) -> Result<()> {
+/// Keep the answer of the request that claimed `key`, for its retries, in `tx`: the
+/// transaction that saves the request's leads, so that a retry finds both or neither.
+pub async fn finish_request_in(
+    tx: &crate::Tx,
+    actor: &Actor,
+    key: &str,
+    response: &str,
+) -> Result<()> {
     use crate::tables::IngestRequests as I;
     use sea_orm::sea_query::{Expr, ExprTrait, Query};
-    let tx = store.write(actor).await?;
     crate::exec(
         tx.conn(),
         Query::update()
@@ -294,7 +324,6 @@ pub async fn finish_request(store: &Store, actor: &Actor, key: &str, response: &
             .and_where(Expr::col(I::Key).eq(key)),
     )
     .await?;
-    tx.commit().await?;
     Ok(())
 }
 

@@ -144,11 +144,10 @@ async fn ingest(
         ));
     }
     let Some(key) = idempotency_key(&headers)? else {
-        return Ok(Json(take_in(&app, &actor, body.leads).await?).into_response());
+        let text = take_in(&app, &actor, body.leads, None).await?;
+        return Ok(json_response(text));
     };
-    let hash = hex::encode(Sha256::digest(
-        serde_json::to_vec(&body.leads).unwrap_or_default(),
-    ));
+    let hash = body_hash(&body.leads);
     match intake::claim_request(&app.store, &actor, &key, &hash).await? {
         Claim::New => {}
         Claim::Replay(stored) => {
@@ -176,17 +175,8 @@ async fn ingest(
             ));
         }
     }
-    match take_in(&app, &actor, body.leads).await {
-        Ok(result) => {
-            let text = serde_json::to_string(&result).map_err(anyhow::Error::new)?;
-            intake::finish_request(&app.store, &actor, &key, &text).await?;
-            Ok((
-                StatusCode::OK,
-                [(axum::http::header::CONTENT_TYPE, "application/json")],
-                text,
-            )
-                .into_response())
-        }
+    match take_in(&app, &actor, body.leads, Some(&key)).await {
+        Ok(text) => Ok(json_response(text)),
         Err(err) => {
             // The batch stopped on a server error: a retry with the key runs it again (the
             // leads it saved are found then by the duplicate rules, not made twice by the key).
@@ -198,17 +188,35 @@ async fn ingest(
     }
 }
 
+/// What an `Idempotency-Key` is claimed with: the SHA-256 of the request's leads as JSON.
+pub fn body_hash(leads: &[Value]) -> String {
+    hex::encode(Sha256::digest(
+        serde_json::to_vec(leads).unwrap_or_default(),
+    ))
+}
+
+fn json_response(text: String) -> Response {
+    (
+        StatusCode::OK,
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        text,
+    )
+        .into_response()
+}
+
 /// The request's leads through the intake together, in one transaction: each read and
 /// validated as `POST /leads` validates (a lead that is not valid is rejected on its own), then
 /// the valid ones taken in as one batch (`rivet_store::intake::take_in`: one duplicate probe,
 /// the leads of the request screened against each other in order, one assignment plan, one
 /// insert each of rows, audit rows and events). A server error saves nothing of the request;
-/// anything a client sent wrong is that lead's result.
+/// anything a client sent wrong is that lead's result. The answer (an [`IngestResult`] as
+/// JSON) is kept for the claimed `key`'s retries in the same transaction.
 async fn take_in(
     app: &AppState,
     actor: &Actor,
     leads: Vec<Value>,
-) -> Result<IngestResult, AppError> {
+    key: Option<&str>,
+) -> Result<String, AppError> {
     let mut items: Vec<IngestItem> = Vec::with_capacity(leads.len());
     // The valid leads, with the index of their item.
     let mut valid = Vec::new();
@@ -242,8 +250,8 @@ async fn take_in(
         }
         items.push(item);
     }
+    let tx = app.store.write(actor).await?;
     if !data.is_empty() {
-        let tx = app.store.write(actor).await?;
         let taken = Lead::take_in_tx(&tx, actor, data, |_| false).await?;
         for (i, taken) in valid.into_iter().zip(taken) {
             let item = &mut items[i];
@@ -265,7 +273,6 @@ async fn take_in(
                 Taken::Refused(other) => return Err(other.into()),
             }
         }
-        tx.commit().await?;
     }
     let mut result = IngestResult {
         created: 0,
@@ -280,5 +287,10 @@ async fn take_in(
             ItemStatus::Rejected => result.rejected += 1,
         }
     }
-    Ok(result)
+    let text = serde_json::to_string(&result).map_err(anyhow::Error::new)?;
+    if let Some(key) = key {
+        intake::finish_request_in(&tx, actor, key, &text).await?;
+    }
+    tx.commit().await?;
+    Ok(text)
 }
