@@ -317,6 +317,70 @@ async fn a_file_of_many_pieces_is_read_across_their_boundaries(db: Db) {
 }
 both!(a_file_of_many_pieces_is_read_across_their_boundaries);
 
+/// An import whose job died on its last attempt (its worker stopped renewing the lease each
+/// time) fails with the reason instead of staying "running", and can be run again.
+async fn an_import_whose_job_died_fails_and_can_run_again(db: Db) {
+    use rivet_store::sea_orm::ConnectionTrait;
+    use rivet_store::sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let body = uploaded(
+        &app,
+        &admin,
+        "leads",
+        "leads.csv",
+        b"email\nann@example.com\n",
+    )
+    .await;
+    let id = str_of(&body["id"]).to_owned();
+    let queued = run(&app, &admin, &id).await;
+    let job: uuid::Uuid = str_of(&queued["job_id"]).parse().unwrap();
+    // What a worker that died on the last attempt leaves: the job running on a lease that
+    // has passed, no attempt left; the import running.
+    let system = app.state.store.system();
+    let col = |name: &str| Alias::new(name);
+    system
+        .execute(
+            &Query::update()
+                .table(col("jobs"))
+                .value(col("state"), "running")
+                .value(col("attempts"), Expr::col(col("max_attempts")))
+                .value(col("lease_owner"), "dead-worker")
+                .value(
+                    col("lease_expires_at"),
+                    chrono::Utc::now() - chrono::Duration::minutes(1),
+                )
+                .and_where(Expr::col(col("id")).eq(job))
+                .to_owned(),
+        )
+        .await
+        .expect("the job as a dead worker left it");
+    system
+        .execute(
+            &Query::update()
+                .table(col("imports"))
+                .value(col("status"), "running")
+                .and_where(Expr::col(col("id")).eq(id.parse::<uuid::Uuid>().unwrap()))
+                .to_owned(),
+        )
+        .await
+        .expect("the import as a dead worker left it");
+
+    let _worker = start_worker(&app);
+    let failed = wait_for(&app, &admin, &id, "failed").await;
+    assert!(
+        str_of(&failed["error"]).contains("its job died"),
+        "{failed}"
+    );
+    let history = json_of(app.get(&format!("/jobs/{job}"), &admin).await).await;
+    assert_eq!(history["state"], "dead", "{history}");
+    // Nothing holds it: it runs again.
+    run(&app, &admin, &id).await;
+    let done = wait_for(&app, &admin, &id, "completed").await;
+    assert_eq!(done["created"], 1, "{done}");
+}
+both!(an_import_whose_job_died_fails_and_can_run_again);
+
 async fn the_update_policy_updates_the_lead_a_row_duplicates(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;

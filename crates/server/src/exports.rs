@@ -374,17 +374,17 @@ pub async fn job_actor(
     Ok((actor, id))
 }
 
-/// The export of a job whose member is no longer active fails (nothing can be read in their
-/// scope), rather than wait in the queue until it expires.
-pub async fn abandon(app: &AppState, job: &rivet_store::jobs::Job, id: Uuid) -> Result<(), String> {
+/// The export of `job` fails with `reason` rather than wait until it expires: its member is no
+/// longer active (nothing can be read in their scope), or the job died.
+pub async fn abandon(
+    app: &AppState,
+    job: &rivet_store::jobs::Job,
+    id: Uuid,
+    reason: &str,
+) -> Result<(), String> {
     let company = job.company_id.ok_or("an export job belongs to a company")?;
-    store::abandon(
-        &app.store,
-        company,
-        id,
-        "the member who asked for this export is no longer active",
-    )
-    .await
-    .map(drop)
-    .map_err(|e| e.to_string())
+    store::abandon(&app.store, company, id, reason)
+        .await
+        .map(drop)
+        .map_err(|e| e.to_string())
 }

@@ -185,7 +185,13 @@ async fn import_job(state: &AppState, job: &Job, progress: &Progress) -> Result<
 async fn export_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
     let (actor, id) = crate::exports::job_actor(state, job).await?;
     let Some(actor) = actor else {
-        crate::exports::abandon(state, job, id).await?;
+        crate::exports::abandon(
+            state,
+            job,
+            id,
+            "the member who asked for this export is no longer active",
+        )
+        .await?;
         return Ok(json!({"export_id": id, "status": "failed"}));
     };
     let report = |rows: i64| progress.set(rows, None);
@@ -336,14 +342,40 @@ async fn housekeeping(state: &AppState) {
         Err(e) => tracing::warn!(error = %e, "enqueueing scheduled jobs failed"),
     }
     match jobs::reap_expired(&state.store).await {
-        Ok(0) => {}
-        Ok(n) => {
-            tracing::warn!(
-                jobs = n,
-                "jobs whose worker died on their last attempt are now dead"
-            );
+        Ok(dead) => {
+            for job in &dead {
+                tracing::warn!(job_id = %job.id, kind = %job.kind, "job is dead: its worker died on its last attempt");
+                settle_dead(state, job, jobs::REAPED).await;
+            }
         }
         Err(e) => tracing::warn!(error = %e, "reaping expired leases failed"),
+    }
+}
+
+/// What a dead job worked on stops waiting for it: an import it ran or undid, or an export it
+/// wrote, fails with the job's last error (one that had settled stays as it is). A failure
+/// here is logged; the record can still be cancelled by hand.
+async fn settle_dead(state: &AppState, job: &Job, error: &str) {
+    let Some(company) = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid) else {
+        return;
+    };
+    let error = format!("its job died: {error}");
+    let settled = match job.kind.as_str() {
+        crate::imports::RUN_JOB | crate::imports::UNDO_JOB => match job.payload_id("import_id") {
+            Ok(id) => rivet_store::imports::abandon(&state.store, company, id, &error)
+                .await
+                .map(drop)
+                .map_err(|e| e.to_string()),
+            Err(e) => Err(e),
+        },
+        crate::exports::RUN_JOB => match job.payload_id("export_id") {
+            Ok(id) => crate::exports::abandon(state, job, id, &error).await,
+            Err(e) => Err(e),
+        },
+        _ => Ok(()),
+    };
+    if let Err(e) = settled {
+        tracing::warn!(job_id = %job.id, kind = %job.kind, error = %e, "could not settle what a dead job worked on");
     }
 }
 
@@ -474,6 +506,7 @@ async fn settle(
     match jobs::fail(store, job, &error, options.backoff_base).await {
         Ok(Some(rivet_domain::jobs::JobState::Dead)) => {
             tracing::warn!(job_id = %job.id, kind = %job.kind, attempts = job.attempts, error = %error, "job is dead after its last attempt");
+            settle_dead(state, job, &error).await;
             "dead"
         }
         Ok(Some(_)) => {

@@ -13,7 +13,7 @@ use crate::tables::{ImportChunks, ImportErrors, Imported, Imports};
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::Actor;
-use rivet_domain::ids::UserId;
+use rivet_domain::ids::{CompanyId, UserId};
 use rivet_domain::imports::{FileFormat, ImportEntity, ImportOptions, ImportStatus};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -181,11 +181,11 @@ fn columns() -> Vec<Imports> {
     ]
 }
 
-fn select(actor: &Actor) -> SelectStatement {
+fn select(company: CompanyId) -> SelectStatement {
     let mut q = Query::select();
     q.columns(columns())
         .from(Imports::Table)
-        .and_where(Expr::col(Imports::CompanyId).eq(actor.company_id));
+        .and_where(Expr::col(Imports::CompanyId).eq(company));
     q
 }
 
@@ -277,7 +277,7 @@ pub async fn create(store: &Store, actor: &Actor, new: NewImport) -> Result<Impo
 
 /// One import of the caller's company.
 pub async fn get_in<C: ConnectionTrait>(conn: &C, actor: &Actor, id: Uuid) -> Result<Import> {
-    let mut q = select(actor);
+    let mut q = select(actor.company_id);
     q.and_where(Expr::col(Imports::Id).eq(id));
     fetch_optional::<ImportRow, _, _>(conn, &q)
         .await?
@@ -296,7 +296,7 @@ pub async fn list(
     entities: &[ImportEntity],
     limit: u64,
 ) -> Result<Vec<Import>> {
-    let mut q = select(actor);
+    let mut q = select(actor.company_id);
     q.and_where(Expr::col(Imports::Entity).is_in(entities.iter().map(|e| e.as_str())))
         .order_by(Imports::CreatedAt, Order::Desc)
         .order_by(Imports::Id, Order::Desc)
@@ -457,6 +457,49 @@ pub async fn transition(
     let import = transition_in(&tx, actor, id, change, None, error).await?;
     tx.commit().await?;
     Ok(import)
+}
+
+/// Fail an import whose job died (its worker stopped on the last attempt, or the job could not
+/// start): queued, running or undoing → failed with `error`, audited as the system's. `false`
+/// when there is no such import or it had already settled.
+pub async fn abandon(store: &Store, company: CompanyId, id: Uuid, error: &str) -> Result<bool> {
+    let tx = store.write_system().await?;
+    let mut q = select(company);
+    q.and_where(Expr::col(Imports::Id).eq(id));
+    let Some(row) = fetch_optional::<ImportRow, _, _>(tx.conn(), &q).await? else {
+        return Ok(false);
+    };
+    let before = row.into_import()?;
+    if !before.status.is_busy() {
+        return Ok(false);
+    }
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Imports::Table)
+            .value(Imports::Status, ImportStatus::Failed.as_str())
+            .value(Imports::Error, error)
+            .value(Imports::UpdatedAt, now())
+            .and_where(Expr::col(Imports::CompanyId).eq(company))
+            .and_where(Expr::col(Imports::Id).eq(id)),
+    )
+    .await?;
+    let after = Import {
+        status: ImportStatus::Failed,
+        error: Some(error.to_owned()),
+        ..before.clone()
+    };
+    tx.audit_in(
+        company,
+        RESOURCE,
+        id,
+        "fail",
+        Some(&audit_json(&before)),
+        Some(&audit_json(&after)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(true)
 }
 
 /// Count a batch of rows as done (in the transaction that saved them) with its errors.

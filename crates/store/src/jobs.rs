@@ -550,28 +550,31 @@ pub async fn release(store: &Store, job: &Job) -> Result<bool> {
     Ok(exec(store.system(), &update).await? == 1)
 }
 
+/// What a job's last error says when [`reap_expired`] buried it.
+pub const REAPED: &str = "the worker stopped renewing its lease on the last attempt";
+
 /// Bury running jobs whose lease expired on their last attempt: their worker died (or the job
-/// killed it) every time, so running them again would never end. Returns how many.
-pub async fn reap_expired(store: &Store) -> Result<u64> {
+/// killed it) every time, so running them again would never end. Returns them, dead.
+pub async fn reap_expired(store: &Store) -> Result<Vec<Job>> {
     let at = now();
-    exec(
+    let rows: Vec<JobRow> = fetch_all(
         store.system(),
-        Query::update()
+        &Query::update()
             .table(Jobs::Table)
             .value(Jobs::State, JobState::Dead.as_str())
-            .value(
-                Jobs::LastError,
-                "the worker stopped renewing its lease on the last attempt",
-            )
+            .value(Jobs::LastError, REAPED)
             .value(Jobs::LeaseOwner, Option::<String>::None)
             .value(Jobs::LeaseExpiresAt, Option::<DateTime<Utc>>::None)
             .value(Jobs::FinishedAt, at)
             .value(Jobs::UpdatedAt, at)
             .and_where(Expr::col(Jobs::State).eq(JobState::Running.as_str()))
             .and_where(Expr::col(Jobs::LeaseExpiresAt).lt(at))
-            .and_where(Expr::col(Jobs::Attempts).gte(Expr::col(Jobs::MaxAttempts))),
+            .and_where(Expr::col(Jobs::Attempts).gte(Expr::col(Jobs::MaxAttempts)))
+            .returning_all()
+            .to_owned(),
     )
-    .await
+    .await?;
+    rows.into_iter().map(Job::try_from).collect()
 }
 
 /// Delete succeeded and cancelled jobs that finished before `before`; dead ones stay for
