@@ -454,27 +454,28 @@ fn row_data<R: ApiRecord>(
     }
 }
 
-/// The rows of an import's file, a batch at a time. A CSV file is read from the store a few
-/// pieces at a time (a task) and parsed on a blocking thread while the batches before are
-/// saved, so neither the file nor its rows are ever held whole; an XLSX workbook is read whole
-/// (a zip archive cannot be read in order). Dropping it stops both.
-struct Rows {
-    batches: tokio::sync::mpsc::Receiver<Vec<Row>>,
+/// The rows of an import's file, a batch at a time, each read by a function of the caller's
+/// (into a record's checked input). A CSV file is read from the store a few pieces at a time
+/// (a task) and parsed and read on a blocking thread while the batches before are saved, so
+/// neither the file nor its rows are ever held whole; an XLSX workbook is read whole (a zip
+/// archive cannot be read in order). Dropping it stops both.
+struct Rows<T> {
+    batches: tokio::sync::mpsc::Receiver<Vec<T>>,
     parser: tokio::task::JoinHandle<Result<(), FileError>>,
     feeder: Option<tokio::task::JoinHandle<Result<(), StoreError>>>,
 }
 
-impl Rows {
-    /// The data rows of `import`'s file from the `skip`-th on.
+impl<T: Send + 'static> Rows<T> {
+    /// The data rows of `import`'s file from the `skip`-th on, each through `read`.
     async fn open(
         app: &AppState,
         actor: &Actor,
-        import: &Import,
-        skip: usize,
-    ) -> Result<Rows, AppError> {
-        let (send, batches) = tokio::sync::mpsc::channel::<Vec<Row>>(2);
+        (import, skip): (&Import, usize),
+        read: impl Fn(Row) -> T + Send + 'static,
+    ) -> Result<Rows<T>, AppError> {
+        let (send, batches) = tokio::sync::mpsc::channel::<Vec<T>>(2);
         let send_all = move |rows: &mut dyn Iterator<Item = Row>| loop {
-            let batch: Vec<Row> = (&mut *rows).take(BATCH).collect();
+            let batch: Vec<T> = (&mut *rows).take(BATCH).map(&read).collect();
             if batch.is_empty() || send.blocking_send(batch).is_err() {
                 break;
             }
@@ -539,7 +540,7 @@ impl Rows {
     }
 
     /// The next batch; `None` once every row has been read.
-    async fn next(&mut self) -> Result<Option<Vec<Row>>, AppError> {
+    async fn next(&mut self) -> Result<Option<Vec<T>>, AppError> {
         if let Some(batch) = self.batches.recv().await {
             return Ok(Some(batch));
         }
@@ -583,7 +584,9 @@ async fn validate_as<R: ApiRecord>(
     import: &Import,
 ) -> Result<Validation, AppError> {
     let target = Target::of::<R>(app, actor).await?;
-    let mut rows = Rows::open(app, actor, import, 0).await?;
+    let reader = (import.clone(), target);
+    let read = move |row: Row| read_row::<R>(&reader.0, &reader.1, &row).read.map(drop);
+    let mut rows = Rows::open(app, actor, (import, 0), read).await?;
     let mut result = Validation {
         total_rows: 0,
         valid_rows: 0,
@@ -591,15 +594,8 @@ async fn validate_as<R: ApiRecord>(
         errors: Vec::new(),
     };
     while let Some(batch) = rows.next().await? {
-        for row in batch {
+        for outcome in batch {
             result.total_rows += 1;
-            let outcome = match row_body(import, &target, &row) {
-                Ok(mut body) => {
-                    owner_of_row(import, &mut body, R::OWNER_FIELD);
-                    row_data::<R>(&target, row.line, body).map(|_| ())
-                }
-                Err(e) => Err(e),
-            };
             match outcome {
                 Ok(()) => result.valid_rows += 1,
                 Err(errors) => {
@@ -761,8 +757,33 @@ async fn update_row<R: ApiRecord>(
     }
 }
 
+/// A row of a file read as a record's input: its line, and its checked data with (for the
+/// `update` duplicate policy) the fields it gave, or its errors.
+struct ReadRow<D> {
+    line: u64,
+    read: Result<(D, Fields), Vec<RowError>>,
+}
+
+/// The fields a row gave, kept for the `update` policy.
+type Fields = Option<Map<String, Value>>;
+
+/// Read `row` as `R`'s input under `import`'s mapping and options: the checks of `R`'s `POST`
+/// (the rows of a run are read beside the saving, on the parser's thread).
+fn read_row<R: ApiRecord>(import: &Import, target: &Target, row: &Row) -> ReadRow<R::Data> {
+    let read = row_body(import, target, row).and_then(|mut body| {
+        let update = import.options.duplicate_policy == DuplicatePolicy::Update;
+        let fields = update.then(|| body.clone());
+        owner_of_row(import, &mut body, R::OWNER_FIELD);
+        row_data::<R>(target, row.line, body).map(|d| (d, fields))
+    });
+    ReadRow {
+        line: row.line,
+        read,
+    }
+}
+
 /// Save `rows` in one transaction with the import's progress; `Ok(false)` when the import was
-/// cancelled before. The rows are read and checked one by one, then taken in together
+/// cancelled before. The rows, read and checked one by one ([`read_row`]), are taken in together
 /// (`ApiRecord::take_in_tx`: one duplicate probe, one assignment plan and one insert for the
 /// batch); a row the rules match is skipped, or with the `update` policy written over its
 /// match.
@@ -770,7 +791,7 @@ async fn save_batch<R: ApiRecord>(
     app: &AppState,
     actor: &Actor,
     (import, target): (&Import, &Target),
-    rows: &[Row],
+    rows: Vec<ReadRow<R::Data>>,
 ) -> Result<bool, AppError> {
     let tx = app.store.write(actor).await?;
     if store::status_in(&tx, actor, import.id).await? != ImportStatus::Running {
@@ -789,17 +810,8 @@ async fn save_batch<R: ApiRecord>(
     let mut read: Vec<(u64, Option<Map<String, Value>>)> = Vec::with_capacity(rows.len());
     let mut data = Vec::with_capacity(rows.len());
     for row in rows {
-        let mut body = match row_body(import, target, row) {
-            Ok(body) => body,
-            Err(e) => {
-                fail(&mut counts, &mut errors, e);
-                continue;
-            }
-        };
-        let fields = (policy == DuplicatePolicy::Update).then(|| body.clone());
-        owner_of_row(import, &mut body, R::OWNER_FIELD);
-        match row_data::<R>(target, row.line, body) {
-            Ok(d) => {
+        match row.read {
+            Ok((d, fields)) => {
                 read.push((row.line, fields));
                 data.push(d);
             }
@@ -919,16 +931,20 @@ async fn run_as<R: ApiRecord>(
     let mut done = import.rows_done;
     progress(done, total);
     let skip = usize::try_from(done).unwrap_or(usize::MAX);
-    let mut rows = Rows::open(app, actor, import, skip).await?;
+    let target = std::sync::Arc::new(target);
+    let reader = (import.clone(), target.clone());
+    let read = move |row: Row| read_row::<R>(&reader.0, &reader.1, &row);
+    let mut rows = Rows::open(app, actor, (import, skip), read).await?;
     // The planner's statistics are refreshed as the run's rows double (from 5,000): a table
     // planned from numbers taken before a bulk load looks its keys up the slow way.
     let table = <R::Field as rivet_store::query::ListField>::table().to_string();
     let mut analyze_at = done.max(5_000);
     while let Some(batch) = rows.next().await? {
-        if !save_batch::<R>(app, actor, (import, &target), &batch).await? {
+        let size = batch.len() as i64;
+        if !save_batch::<R>(app, actor, (import, &target), batch).await? {
             return Ok(false);
         }
-        done += batch.len() as i64;
+        done += size;
         progress(done, total);
         if done >= analyze_at {
             // Only the next batches' speed depends on it: a refresh that fails (the writer
