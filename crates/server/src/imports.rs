@@ -461,7 +461,7 @@ fn row_data<R: ApiRecord>(
 /// archive cannot be read in order). Dropping it stops both.
 struct Rows<T> {
     batches: tokio::sync::mpsc::Receiver<Vec<T>>,
-    parser: tokio::task::JoinHandle<Result<(), FileError>>,
+    parser: Option<tokio::task::JoinHandle<Result<(), FileError>>>,
     feeder: Option<tokio::task::JoinHandle<Result<(), StoreError>>>,
 }
 
@@ -489,7 +489,7 @@ impl<T: Send + 'static> Rows<T> {
             });
             return Ok(Rows {
                 batches,
-                parser,
+                parser: Some(parser),
                 feeder: None,
             });
         }
@@ -534,7 +534,7 @@ impl<T: Send + 'static> Rows<T> {
         });
         Ok(Rows {
             batches,
-            parser,
+            parser: Some(parser),
             feeder: Some(feeder),
         })
     }
@@ -545,10 +545,9 @@ impl<T: Send + 'static> Rows<T> {
             return Ok(Some(batch));
         }
         let stopped = |e: tokio::task::JoinError| AppError::Internal(e.into());
-        (&mut self.parser)
-            .await
-            .map_err(stopped)?
-            .map_err(file_error)?;
+        if let Some(parser) = self.parser.take() {
+            parser.await.map_err(stopped)?.map_err(file_error)?;
+        }
         if let Some(feeder) = self.feeder.take() {
             feeder.await.map_err(stopped)??;
         }
