@@ -178,8 +178,8 @@ async fn ingest(
     match take_in(&app, &actor, body.leads, Some(&key)).await {
         Ok(text) => Ok(json_response(text)),
         Err(err) => {
-            // The batch stopped on a server error: a retry with the key runs it again (the
-            // leads it saved are found then by the duplicate rules, not made twice by the key).
+            // The batch stopped on a server error and saved nothing (its leads and its answer
+            // go in one transaction): a retry with the key runs it again.
             if let Err(e) = intake::release_request(&app.store, &actor, &key).await {
                 tracing::warn!(error = %e, "could not release an idempotency key");
             }
