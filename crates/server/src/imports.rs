@@ -251,15 +251,17 @@ pub async fn upload(
     Ok(Uploaded { import, preview })
 }
 
-/// The preview of a kept import.
+/// The preview of a kept import: its first rows, read as a run reads them (a CSV's first
+/// pieces only — the wizard asks for it every second while a run goes on).
 pub async fn preview_of(
     app: &AppState,
     actor: &Actor,
     import: &Import,
 ) -> Result<Vec<Vec<String>>, AppError> {
-    let bytes = store::content(&app.store, actor, import.id).await?;
-    let sheet = domain::open(&bytes, import.format).map_err(file_error)?;
-    Ok(preview(&sheet))
+    let mut rows = Rows::open(app, actor, (import, 0), |row: Row| row.cells).await?;
+    let mut preview = rows.next().await?.unwrap_or_default();
+    preview.truncate(PREVIEW_ROWS);
+    Ok(preview)
 }
 
 /// Set an import's mapping (`column header → field`, a `null` or missing column not imported)
