@@ -597,7 +597,56 @@ async fn a_default_country_keys_national_phone_numbers(db: Db) {
     assert_eq!(found[0]["id"], national.as_str());
 }
 
+/// Creates that race with one e-mail under a blocking rule: one is saved, the others are
+/// refused (on PostgreSQL each probes before the others commit unless they wait for each
+/// other; on SQLite the write lock serializes them).
+async fn racing_creates_of_one_email_under_a_blocking_rule_save_one(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let response = app
+        .put("/duplicates/settings", &admin, rules("block"))
+        .await;
+    assert_eq!(response.status(), 200);
+    const N: usize = 8;
+    let sends: Vec<_> = (0..N)
+        .map(|n| {
+            let request = app
+                .api(reqwest::Method::POST, "/leads", Some(&admin))
+                .json(&json!({"last_name": format!("Racer {n}"), "email": "race@example.com"}));
+            tokio::spawn(request.send())
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for send in sends {
+        statuses.push(
+            send.await
+                .expect("task")
+                .expect("request")
+                .status()
+                .as_u16(),
+        );
+    }
+    statuses.sort_unstable();
+    let mut expected = vec![201];
+    expected.extend([409; N - 1]);
+    expected.sort_unstable();
+    assert_eq!(statuses, expected);
+    assert_eq!(lead_count(&app, &admin).await, 1, "one lead was saved");
+    // A contact with the e-mail is refused too: the lead is there.
+    assert_problem(
+        app.post(
+            "/contacts",
+            &admin,
+            json!({"last_name": "Racer", "email": "race@example.com"}),
+        )
+        .await,
+        409,
+    )
+    .await;
+}
+
 both!(
+    racing_creates_of_one_email_under_a_blocking_rule_save_one,
     a_warning_rule_lists_its_matches_and_a_blocking_one_refuses_the_create,
     duplicate_settings_are_checked_and_belong_to_one_company,
     a_default_country_keys_national_phone_numbers,

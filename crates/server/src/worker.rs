@@ -153,7 +153,7 @@ async fn rekey(state: &AppState, job: &Job) -> Result<Value, String> {
         .company_id
         .map(rivet_domain::ids::CompanyId::from_uuid)
         .ok_or("a re-key job needs a company")?;
-    rivet_store::duplicates::rekey(state.store.system(), company)
+    rivet_store::duplicates::rekey(&state.store, company)
         .await
         .map(|rows| json!({ "rows": rows }))
         .map_err(|e| format!("re-keying failed: {e}"))

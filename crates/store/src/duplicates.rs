@@ -23,7 +23,9 @@ use rivet_domain::ids::{CompanyId, LeadId};
 use rivet_domain::normalize::Country;
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::OnConflict;
-use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Query, SelectStatement, Value};
+use sea_orm::sea_query::{
+    Alias, Cond, DynIden, Expr, ExprTrait, LockType, Query, SelectStatement, Value,
+};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use std::collections::HashMap;
@@ -553,6 +555,56 @@ fn verdict_of(
     (verdict.action, duplicates)
 }
 
+/// On PostgreSQL, make concurrent intakes of records that a blocking rule could find to be
+/// the same person wait for each other: a transaction-scoped advisory lock per key that a
+/// `block` rule compares (company, rule kind and key, hashed), taken before the probe and
+/// held to the commit. Without it two transactions creating the same e-mail at once each
+/// probe before the other commits and both pass; with it the second probes after the first
+/// committed and is refused. Keys are locked in one order, so two batches cannot deadlock. A
+/// hash collision only makes two unrelated creates wait. SQLite needs none: its writers are
+/// serialized by the write lock taken at `BEGIN IMMEDIATE`.
+pub(crate) async fn lock_blocking_keys(
+    tx: &crate::Tx,
+    company: CompanyId,
+    rules: &[MatchRule],
+    probed: &[Vec<(MatchRuleKind, String)>],
+) -> Result<()> {
+    let conn = tx.conn();
+    if conn.get_database_backend() != sea_orm::DatabaseBackend::Postgres {
+        return Ok(());
+    }
+    let blocks = |kind: MatchRuleKind| {
+        rules
+            .iter()
+            .any(|r| r.kind == kind && r.action == MatchAction::Block)
+    };
+    let mut keys: Vec<String> = probed
+        .iter()
+        .flatten()
+        .filter(|(kind, _)| blocks(*kind))
+        .map(|(kind, key)| format!("{company}\u{1f}{}\u{1f}{key}", kind.as_str()))
+        .collect();
+    if keys.is_empty() {
+        return Ok(());
+    }
+    keys.sort_unstable();
+    keys.dedup();
+    let rows: Vec<String> = (1..=keys.len()).map(|n| format!("(${n})")).collect();
+    let sql = format!(
+        "SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0))) \
+         FROM (VALUES {}) AS keys(k)",
+        rows.join(", ")
+    );
+    let values: Vec<Value> = keys.into_iter().map(Value::from).collect();
+    conn.execute_raw(sea_orm::Statement::from_sql_and_values(
+        sea_orm::DatabaseBackend::Postgres,
+        sql,
+        values,
+    ))
+    .await?;
+    Ok(())
+}
+
 /// What the company's rules say about each record of a batch about to be saved: for each of
 /// `keys`, the strongest action and every match, those of rules that allow too, surest first
 /// (an import skips a row any rule matches).
@@ -603,132 +655,190 @@ enum Countries {
 }
 
 /// Recompute the keys of every lead and contact of `company` (the [`REKEY_JOB`], after its
-/// default country changed). Returns how many rows have keys.
-pub async fn rekey<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<u64> {
-    write_keys(conn, Some(company), Countries::Settings).await
+/// default country changed). Returns how many rows have keys. Each batch is read and written in
+/// one transaction (on PostgreSQL its rows locked as they are read), so that a record changed
+/// meanwhile is keyed either before its change (and again by the change's own write) or after
+/// it, never with keys of data it no longer has.
+pub async fn rekey(store: &Store, company: CompanyId) -> Result<u64> {
+    let mut keying = Keying::new(Some(company), Countries::Settings);
+    for lead_table in [true, false] {
+        loop {
+            let tx = store.write_system().await?;
+            let more = keying.batch(tx.conn(), lead_table, true).await?;
+            tx.commit().await?;
+            if !more {
+                break;
+            }
+        }
+    }
+    Ok(keying.done)
 }
 
-/// [`backfill`] (`company` none: the rows without keys) and [`rekey`] (all of `company`'s).
+/// [`backfill`] (`company` none: the rows without keys) on one connection, statement by
+/// statement.
 async fn write_keys<C: ConnectionTrait>(
     conn: &C,
     company: Option<CompanyId>,
     countries_from: Countries,
 ) -> Result<u64> {
-    let mut done = 0;
-    let mut countries: HashMap<Uuid, Option<Country>> = HashMap::new();
+    let mut keying = Keying::new(company, countries_from);
     for lead_table in [true, false] {
-        let mut after: Option<(Uuid, Uuid)> = None;
-        loop {
-            let mut q = Query::select();
-            if lead_table {
-                q.columns([
-                    Leads::CompanyId,
-                    Leads::Id,
-                    Leads::FirstName,
-                    Leads::LastName,
-                    Leads::Email,
-                    Leads::Phone,
-                    Leads::Mobile,
-                ])
-                .expr_as(Expr::col(Leads::CompanyName), "company")
-                .column(Leads::Website)
-                .from(Leads::Table);
-            } else {
-                // A contact's company is its account's name.
-                use crate::tables::Accounts;
-                q.columns([
-                    (Contacts::Table, Contacts::CompanyId),
-                    (Contacts::Table, Contacts::Id),
-                    (Contacts::Table, Contacts::FirstName),
-                    (Contacts::Table, Contacts::LastName),
-                    (Contacts::Table, Contacts::Email),
-                    (Contacts::Table, Contacts::Phone),
-                    (Contacts::Table, Contacts::Mobile),
-                ])
-                .expr_as(Expr::col((Accounts::Table, Accounts::Name)), "company")
-                .expr_as(Expr::col((Accounts::Table, Accounts::Domain)), "website")
-                .from(Contacts::Table)
-                .left_join(
-                    Accounts::Table,
-                    Expr::col((Accounts::Table, Accounts::CompanyId))
-                        .equals((Contacts::Table, Contacts::CompanyId))
-                        .and(
-                            Expr::col((Accounts::Table, Accounts::Id))
-                                .equals((Contacts::Table, Contacts::AccountId)),
-                        ),
-                );
-            }
-            let table: DynIden = if lead_table {
-                iden(Leads::Table)
-            } else {
-                iden(Contacts::Table)
-            };
-            let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
-            match company {
-                Some(company) => {
-                    q.and_where(col("company_id").eq(company));
-                }
-                None => {
-                    q.and_where(col("name_block").is_null())
-                        .and_where(col("email_key").is_null())
-                        .and_where(col("phone_key").is_null());
-                }
-            }
-            q.order_by_expr(col("company_id"), sea_orm::Order::Asc)
-                .order_by_expr(col("id"), sea_orm::Order::Asc)
-                .limit(BACKFILL_BATCH);
-            if let Some((company, id)) = after {
-                q.cond_where(
-                    Cond::any()
-                        .add(col("company_id").gt(company))
-                        .add(col("company_id").eq(company).and(col("id").gt(id))),
-                );
-            }
-            let rows: Vec<PersonRow> = fetch_all(conn, &q).await?;
-            let Some(last) = rows.last() else {
-                break;
-            };
-            after = Some((last.company_id, last.id));
-            for row in &rows {
-                let country = match countries.get(&row.company_id) {
-                    Some(country) => *country,
-                    None if countries_from == Countries::None => None,
-                    None => {
-                        let settings =
-                            settings_in(conn, CompanyId::from_uuid(row.company_id)).await?;
-                        countries.insert(row.company_id, settings.country());
-                        settings.country()
-                    }
-                };
-                let keys = keys_of(
-                    Person {
-                        first_name: row.first_name.as_deref(),
-                        last_name: row.last_name.as_deref(),
-                        email: row.email.as_deref(),
-                        phone: row.phone.as_deref(),
-                        company: row.company.as_deref(),
-                        website: row.website.as_deref(),
-                    },
-                    row.mobile.as_deref(),
-                    country,
-                );
-                if company.is_none() && keys == MatchKeys::default() {
-                    continue;
-                }
-                let mut update = Query::update();
-                update
-                    .table(table.clone())
-                    .values(
-                        key_columns(keys)
-                            .into_iter()
-                            .map(|(c, v)| (c, Expr::val(v))),
-                    )
-                    .and_where(Expr::col(Alias::new("company_id")).eq(row.company_id))
-                    .and_where(Expr::col(Alias::new("id")).eq(row.id));
-                crate::exec(conn, &update).await?;
-                done += 1;
-            }
+        while keying.batch(conn, lead_table, false).await? {}
+    }
+    Ok(keying.done)
+}
+
+/// A walk over the leads and contacts whose keys [`rekey`] or [`backfill`] writes, a batch at
+/// a time in primary-key order (`company_id, id`: each batch starts where the last ended, on
+/// the key's index).
+struct Keying {
+    company: Option<CompanyId>,
+    countries_from: Countries,
+    countries: HashMap<Uuid, Option<Country>>,
+    /// Where the walk of the table being keyed is: the last row of the last batch.
+    after: Option<(Uuid, Uuid)>,
+    /// Which table `after` is of.
+    of_leads: bool,
+    /// Rows given keys so far.
+    done: u64,
+}
+
+impl Keying {
+    fn new(company: Option<CompanyId>, countries_from: Countries) -> Self {
+        Self {
+            company,
+            countries_from,
+            countries: HashMap::new(),
+            after: None,
+            of_leads: true,
+            done: 0,
         }
     }
-    Ok(done)
+
+    /// Key the next batch of the leads (`lead_table`) or the contacts, locking its rows on
+    /// PostgreSQL when `lock`; false once the table is done.
+    async fn batch<C: ConnectionTrait>(
+        &mut self,
+        conn: &C,
+        lead_table: bool,
+        lock: bool,
+    ) -> Result<bool> {
+        if self.of_leads != lead_table {
+            self.of_leads = lead_table;
+            self.after = None;
+        }
+        let (company, countries_from) = (self.company, self.countries_from);
+        let mut q = Query::select();
+        if lead_table {
+            q.columns([
+                Leads::CompanyId,
+                Leads::Id,
+                Leads::FirstName,
+                Leads::LastName,
+                Leads::Email,
+                Leads::Phone,
+                Leads::Mobile,
+            ])
+            .expr_as(Expr::col(Leads::CompanyName), "company")
+            .column(Leads::Website)
+            .from(Leads::Table);
+        } else {
+            // A contact's company is its account's name.
+            use crate::tables::Accounts;
+            q.columns([
+                (Contacts::Table, Contacts::CompanyId),
+                (Contacts::Table, Contacts::Id),
+                (Contacts::Table, Contacts::FirstName),
+                (Contacts::Table, Contacts::LastName),
+                (Contacts::Table, Contacts::Email),
+                (Contacts::Table, Contacts::Phone),
+                (Contacts::Table, Contacts::Mobile),
+            ])
+            .expr_as(Expr::col((Accounts::Table, Accounts::Name)), "company")
+            .expr_as(Expr::col((Accounts::Table, Accounts::Domain)), "website")
+            .from(Contacts::Table)
+            .left_join(
+                Accounts::Table,
+                Expr::col((Accounts::Table, Accounts::CompanyId))
+                    .equals((Contacts::Table, Contacts::CompanyId))
+                    .and(
+                        Expr::col((Accounts::Table, Accounts::Id))
+                            .equals((Contacts::Table, Contacts::AccountId)),
+                    ),
+            );
+        }
+        let table: DynIden = if lead_table {
+            iden(Leads::Table)
+        } else {
+            iden(Contacts::Table)
+        };
+        let col = |name: &str| Expr::col((table.clone(), Alias::new(name)));
+        match company {
+            Some(company) => {
+                q.and_where(col("company_id").eq(company));
+            }
+            None => {
+                q.and_where(col("name_block").is_null())
+                    .and_where(col("email_key").is_null())
+                    .and_where(col("phone_key").is_null());
+            }
+        }
+        q.order_by_expr(col("company_id"), sea_orm::Order::Asc)
+            .order_by_expr(col("id"), sea_orm::Order::Asc)
+            .limit(BACKFILL_BATCH);
+        if let Some((company, id)) = self.after {
+            q.cond_where(
+                Cond::any()
+                    .add(col("company_id").gt(company))
+                    .add(col("company_id").eq(company).and(col("id").gt(id))),
+            );
+        }
+        if lock && conn.get_database_backend() == sea_orm::DatabaseBackend::Postgres {
+            q.lock_with_tables(LockType::Update, [table.clone()]);
+        }
+        let rows: Vec<PersonRow> = fetch_all(conn, &q).await?;
+        let Some(last) = rows.last() else {
+            return Ok(false);
+        };
+        self.after = Some((last.company_id, last.id));
+        for row in &rows {
+            let country = match self.countries.get(&row.company_id) {
+                Some(country) => *country,
+                None if countries_from == Countries::None => None,
+                None => {
+                    let settings = settings_in(conn, CompanyId::from_uuid(row.company_id)).await?;
+                    self.countries.insert(row.company_id, settings.country());
+                    settings.country()
+                }
+            };
+            let keys = keys_of(
+                Person {
+                    first_name: row.first_name.as_deref(),
+                    last_name: row.last_name.as_deref(),
+                    email: row.email.as_deref(),
+                    phone: row.phone.as_deref(),
+                    company: row.company.as_deref(),
+                    website: row.website.as_deref(),
+                },
+                row.mobile.as_deref(),
+                country,
+            );
+            if company.is_none() && keys == MatchKeys::default() {
+                continue;
+            }
+            let mut update = Query::update();
+            update
+                .table(table.clone())
+                .values(
+                    key_columns(keys)
+                        .into_iter()
+                        .map(|(c, v)| (c, Expr::val(v))),
+                )
+                .and_where(Expr::col(Alias::new("company_id")).eq(row.company_id))
+                .and_where(Expr::col(Alias::new("id")).eq(row.id));
+            crate::exec(conn, &update).await?;
+            self.done += 1;
+        }
+        Ok(true)
+    }
 }

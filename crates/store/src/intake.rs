@@ -115,6 +115,7 @@ pub async fn take_in<R: Screened>(
                 .unwrap_or_default()
         })
         .collect();
+    duplicates::lock_blocking_keys(tx, actor.company_id, &settings.rules, &probed).await?;
     let mut taken: Vec<Option<Taken<R>>> = keyed.iter().map(|_| None).collect();
     loop {
         // This round: the waiting records that share no key (that a rule compares) with an
