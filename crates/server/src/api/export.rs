@@ -6,8 +6,11 @@
 //! the query's pairs over it), in the caller's scope; the columns are the record's fields in
 //! the API's order, tags joined by commas, then the company's custom fields as `cf.<key>`.
 //!
-//! CSV is streamed a page of rows at a time, so its memory does not grow with the list; XLSX
-//! is a zip written at the end, so it is built in memory (at most [`XLSX_MAX_ROWS`] rows).
+//! Neither format's memory grows with the list. CSV is streamed a page of rows at a time. XLSX
+//! is a zip that can only be written once every row is known: the sheet is written in the
+//! spreadsheet writer's constant-memory mode (each finished row goes to a temporary file, not
+//! to memory), then the zip is streamed out as it is compressed, a piece at a time (at most
+//! [`XLSX_MAX_ROWS`] rows: one sheet).
 //! A text cell that a spreadsheet would run as a formula (it starts with `=`, `+`, `-`, `@`, a
 //! tab or a carriage return) is written with a leading `'`, as OWASP advises.
 
@@ -201,21 +204,27 @@ fn csv_rows<T: Serialize>(records: &[T], columns: &[String]) -> Result<Bytes, Ap
     Ok(Bytes::from(out))
 }
 
+/// The size of the pieces an XLSX file is streamed in.
+const XLSX_PIECE: usize = 256 * 1024;
+
+/// Write the list's rows into a constant-memory sheet, then stream the workbook as it is
+/// zipped: `(body, rows written)`. A failure before the first piece (a row past
+/// [`XLSX_MAX_ROWS`], a page that cannot be read) is an error, not a cut-off file.
 async fn xlsx<P: Pages>(
     mut pages: P,
     first: Vec<P::Item>,
     (sheet_name, columns): (&str, &[String]),
-) -> Result<(Vec<u8>, i64), AppError> {
-    let failed =
-        |e: rust_xlsxwriter::XlsxError| AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"));
+) -> Result<(BoxStream<'static, Result<Bytes, AppError>>, i64), AppError> {
     let mut book = rust_xlsxwriter::Workbook::new();
-    let sheet = book.add_worksheet();
-    sheet.set_name(sheet_name).map_err(failed)?;
+    let sheet = book
+        .add_worksheet_with_constant_memory()
+        .map_err(xlsx_failed)?;
+    sheet.set_name(sheet_name).map_err(xlsx_failed)?;
     let bold = rust_xlsxwriter::Format::new().set_bold();
     for (col, name) in (0u16..).zip(columns) {
         sheet
             .write_string_with_format(0, col, name, &bold)
-            .map_err(failed)?;
+            .map_err(xlsx_failed)?;
     }
     let mut row: u32 = 0;
     let mut records = first;
@@ -234,13 +243,57 @@ async fn xlsx<P: Pages>(
                     Cell::Number(n, _) => sheet.write_number(row, col, n),
                     Cell::Empty => continue,
                 }
-                .map_err(failed)?;
+                .map_err(xlsx_failed)?;
             }
         }
         records = pages.next().await?;
     }
-    sheet.set_freeze_panes(1, 0).map_err(failed)?;
-    Ok((book.save_to_buffer().map_err(failed)?, i64::from(row)))
+    sheet.set_freeze_panes(1, 0).map_err(xlsx_failed)?;
+    let (sender, receiver) = tokio::sync::mpsc::channel(4);
+    tokio::task::spawn_blocking(move || {
+        let mut out = Pieces {
+            sender,
+            piece: Vec::with_capacity(XLSX_PIECE),
+        };
+        let end = match book.save_to_writer(&mut out) {
+            Ok(()) => Ok(std::mem::take(&mut out.piece)),
+            Err(e) => Err(xlsx_failed(e)),
+        };
+        // A reader that went away has nothing left to be told.
+        let _ = out.sender.blocking_send(end.map(Bytes::from));
+    });
+    let body = futures_util::stream::unfold(receiver, |mut receiver| async move {
+        receiver.recv().await.map(|piece| (piece, receiver))
+    });
+    Ok((body.boxed(), i64::from(row)))
+}
+
+fn xlsx_failed(e: rust_xlsxwriter::XlsxError) -> AppError {
+    AppError::Internal(anyhow::anyhow!("writing XLSX: {e}"))
+}
+
+/// The zip of an XLSX file as the writer makes it, handed on in pieces of [`XLSX_PIECE`]; the
+/// writer stops (a broken pipe) when the body's reader is gone.
+struct Pieces {
+    sender: tokio::sync::mpsc::Sender<Result<Bytes, AppError>>,
+    piece: Vec<u8>,
+}
+
+impl std::io::Write for Pieces {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.piece.extend_from_slice(data);
+        if self.piece.len() >= XLSX_PIECE {
+            let piece = std::mem::replace(&mut self.piece, Vec::with_capacity(XLSX_PIECE));
+            self.sender
+                .blocking_send(Ok(Bytes::from(piece)))
+                .map_err(|_| std::io::Error::from(std::io::ErrorKind::BrokenPipe))?;
+        }
+        Ok(data.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
 }
 
 /// A list's file as it is written: its format, the name it is downloaded as, and its bytes,
@@ -293,9 +346,9 @@ pub async fn write<P: Pages>(
             head.chain(rest).boxed()
         }
         ExportFormat::Xlsx => {
-            let (file, written) = xlsx(pages, first, (name, &columns)).await?;
+            let (body, written) = xlsx(pages, first, (name, &columns)).await?;
             rows.store(written, Ordering::Relaxed);
-            futures_util::stream::once(async move { Ok(Bytes::from(file)) }).boxed()
+            body
         }
     };
     Ok(File {
