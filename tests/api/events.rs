@@ -330,6 +330,131 @@ async fn an_event_rolls_back_with_its_change(db: Db) {
 
 both!(an_event_rolls_back_with_its_change);
 
+/// Run a statement on the system connection (setting up what a test needs).
+async fn run(app: &TestApp, sql: &str) {
+    use rivet_store::sea_orm::ConnectionTrait;
+    app.state
+        .store
+        .system()
+        .execute_unprepared(sql)
+        .await
+        .expect(sql);
+}
+
+/// The daily maintenance removes events past the retention once every consumer has applied
+/// them, and settled webhook deliveries past it; numbering goes on after the highest number.
+async fn old_events_are_removed_once_every_consumer_has_them(db: Db) {
+    use crate::jobs::count;
+    use rivet_store::{events as store_events, maintenance};
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let store = &app.state.store;
+    for consumer in [store_events::SEQUENCER, "test.consumer"] {
+        store_events::ensure_position(store, consumer)
+            .await
+            .unwrap();
+    }
+    let old = created(&app, &admin, "/leads", json!({"last_name": "Old"})).await;
+    let new = created(&app, &admin, "/leads", json!({"last_name": "New"})).await;
+    store_events::sequence(store, 1000).await.unwrap();
+    let of = |lead: &Value| {
+        format!(
+            "SELECT COUNT(*) FROM outbox WHERE record_id = '{}'",
+            id(lead)
+        )
+    };
+    run(
+        &app,
+        &format!(
+            "UPDATE outbox SET created_at = '2000-01-01T00:00:00+00:00' WHERE record_id = '{}'",
+            id(&old)
+        ),
+    )
+    .await;
+    // A delivery of an old event that was delivered, and one still pending, both old.
+    let hook = create_webhook(
+        &app,
+        &admin,
+        "https://93.184.216.34/hook",
+        &["lead.created"],
+    )
+    .await;
+    for _ in 0..2 {
+        ok(app
+            .post(&format!("/webhooks/{}/test", id(&hook)), &admin, json!({}))
+            .await)
+        .await;
+    }
+    // (By SQL alone: ids are stored as blobs on SQLite.)
+    run(
+        &app,
+        "UPDATE webhook_deliveries SET updated_at = '2000-01-01T00:00:00+00:00'",
+    )
+    .await;
+    run(
+        &app,
+        "UPDATE webhook_deliveries SET state = 'delivered' \
+         WHERE id = (SELECT id FROM webhook_deliveries ORDER BY id LIMIT 1)",
+    )
+    .await;
+
+    // A consumer that has not applied the old event keeps it.
+    let report = maintenance::prune(store).await.unwrap();
+    assert_eq!(report.events, 0);
+    assert_eq!(count(&app, &of(&old)).await, 1);
+    assert_eq!(report.webhook_deliveries, 1);
+    assert_eq!(
+        deliveries(&app, &admin, &hook).await.len(),
+        1,
+        "the pending one stays"
+    );
+
+    // Once it has applied everything, the old event goes and the new one stays.
+    run(
+        &app,
+        "UPDATE event_positions SET position = (SELECT MAX(seq) FROM outbox) \
+         WHERE name <> 'sequencer'",
+    )
+    .await;
+    let highest = count(&app, "SELECT MAX(seq) FROM outbox").await;
+    let report = maintenance::prune(store).await.unwrap();
+    assert_eq!(report.events, 1);
+    assert_eq!(count(&app, &of(&old)).await, 0);
+    assert_eq!(count(&app, &of(&new)).await, 1);
+    assert!(types_of(&app, &admin, &id(&old)).await.is_empty());
+    assert_eq!(types_of(&app, &admin, &id(&new)).await, ["lead.created"]);
+
+    // Any applied event past the retention goes.
+    run(
+        &app,
+        &format!(
+            "UPDATE outbox SET created_at = '2001-01-01T00:00:00+00:00' WHERE record_id = '{}'",
+            id(&new)
+        ),
+    )
+    .await;
+    run(
+        &app,
+        "UPDATE event_positions SET position = (SELECT MAX(seq) FROM outbox) \
+         WHERE name <> 'sequencer'",
+    )
+    .await;
+    let report = maintenance::prune(store).await.unwrap();
+    assert_eq!(report.events, 1);
+    assert_eq!(count(&app, &of(&new)).await, 0);
+    // Numbers go on after the highest given out, not from the start again.
+    let later = created(&app, &admin, "/leads", json!({"last_name": "Later"})).await;
+    store_events::sequence(store, 1000).await.unwrap();
+    let seq = count(
+        &app,
+        &format!("SELECT seq FROM outbox WHERE record_id = '{}'", id(&later)),
+    )
+    .await;
+    assert!(seq > highest, "{seq} after {highest}");
+}
+
+both!(old_events_are_removed_once_every_consumer_has_them);
+
 async fn events_and_webhooks_are_for_a_companys_admins_only(db: Db) {
     let app = app_allowing_private(db).await;
     let admin = app.admin().await;

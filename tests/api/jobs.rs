@@ -78,7 +78,7 @@ async fn wait_for_state(app: &TestApp, who: &Session, id: Uuid, state: &str) -> 
     }
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     let db = app.state.store.system();
     let row = db
         .query_one_raw(Statement::from_string(db.get_database_backend(), sql))

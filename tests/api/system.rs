@@ -323,13 +323,14 @@ async fn system_settings_are_read_and_changed_by_system_admins_only(db: Db) {
         .patch(
             "/system/settings",
             &admin,
-            json!({"allow_signup": true, "log_retention_days": 60}),
+            json!({"allow_signup": true, "log_retention_days": 60, "event_retention_days": 7}),
         )
         .await;
     assert_eq!(changed.status(), StatusCode::OK);
     let changed = json_of(changed).await;
     assert_eq!(changed["allow_signup"], true);
     assert_eq!(changed["log_retention_days"], 60);
+    assert_eq!(changed["event_retention_days"], 7);
     assert_eq!(
         changed["password_min_length"], 10,
         "fields not sent keep their value"
@@ -367,6 +368,11 @@ async fn system_settings_are_read_and_changed_by_system_admins_only(db: Db) {
         ),
         (json!({"log_retention_days": 0}), "log_retention_days"),
         (json!({"log_retention_days": -1}), "log_retention_days"),
+        (json!({"event_retention_days": 0}), "event_retention_days"),
+        (
+            json!({"event_retention_days": 3651}),
+            "event_retention_days",
+        ),
         (json!({"password_min_length": "ten"}), "password_min_length"),
         (json!({"allow_signup": "yes"}), "allow_signup"),
     ];

@@ -80,6 +80,9 @@ pub struct SystemSettings {
     pub refresh_token_ttl_seconds: u32,
     pub allow_signup: bool,
     pub log_retention_days: u32,
+    /// Days domain events (`GET /api/v1/events`) and settled webhook deliveries are kept; an
+    /// event a consumer has not applied yet is kept until it has.
+    pub event_retention_days: u32,
 }
 
 impl Default for SystemSettings {
@@ -92,6 +95,7 @@ impl Default for SystemSettings {
             refresh_token_ttl_seconds: 30 * 24 * 3600,
             allow_signup: false,
             log_retention_days: 30,
+            event_retention_days: 30,
         }
     }
 }
@@ -113,6 +117,9 @@ impl SystemSettings {
         }
         if !(1..=3650).contains(&self.log_retention_days) {
             errors.add("log_retention_days", "must be between 1 and 3650");
+        }
+        if !(1..=3650).contains(&self.event_retention_days) {
+            errors.add("event_retention_days", "must be between 1 and 3650");
         }
         errors.into_result()
     }

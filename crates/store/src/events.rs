@@ -606,6 +606,64 @@ pub async fn lag(store: &Store) -> Result<Vec<Lag>> {
     Ok(out)
 }
 
+/// Events removed per statement by [`prune`]: each delete is short, so writers wait little.
+const PRUNE_BATCH: u64 = 5_000;
+
+/// Remove the events created before `before` that every consumer has applied (maintenance,
+/// across companies: the system connection). An event a consumer has not reached yet stays
+/// whatever its age; an unnumbered one too. Numbering is not disturbed: the next number follows
+/// the highest stored position when that is past the outbox's highest `seq` (see
+/// [`sequence`] and `Tx::number_at_insert`). Returns how many were removed.
+pub async fn prune(store: &Store, before: DateTime<Utc>) -> Result<u64> {
+    let consumed: Option<MaxSeq> = fetch_optional(
+        store.system(),
+        Query::select()
+            .expr_as(
+                Func::min(Expr::col(EventPositions::Position)),
+                Alias::new("seq"),
+            )
+            .from(EventPositions::Table)
+            .and_where(Expr::col(EventPositions::Name).ne(SEQUENCER)),
+    )
+    .await?;
+    // No consumer: whatever is numbered has been handed on to nobody who waits for it.
+    let bound = match consumed.and_then(|c| c.seq) {
+        Some(seq) => seq,
+        None => {
+            let highest: Option<MaxSeq> = fetch_optional(
+                store.system(),
+                Query::select()
+                    .expr_as(Func::max(Expr::col(Outbox::Seq)), Alias::new("seq"))
+                    .from(Outbox::Table),
+            )
+            .await?;
+            highest.and_then(|h| h.seq).unwrap_or(0)
+        }
+    };
+    let mut removed = 0;
+    loop {
+        let old = Query::select()
+            .column(Outbox::Seq)
+            .from(Outbox::Table)
+            .and_where(Expr::col(Outbox::Seq).lte(bound))
+            .and_where(Expr::col(Outbox::CreatedAt).lt(before))
+            .order_by(Outbox::Seq, Order::Asc)
+            .limit(PRUNE_BATCH)
+            .to_owned();
+        let n = exec(
+            store.system(),
+            Query::delete()
+                .from_table(Outbox::Table)
+                .and_where(Expr::col(Outbox::Seq).in_subquery(old)),
+        )
+        .await?;
+        removed += n;
+        if n < PRUNE_BATCH {
+            return Ok(removed);
+        }
+    }
+}
+
 #[derive(Debug, Clone, Default)]
 pub struct EventFilter {
     pub event_type: Option<String>,

@@ -295,6 +295,19 @@ pub struct Delivery {
 pub const PENDING: &str = "pending";
 pub const DELIVERED: &str = "delivered";
 
+/// Remove the settled deliveries (delivered, or failed for good) last changed before `before`,
+/// whatever their company (maintenance). Pending ones stay, however old.
+pub async fn prune_deliveries(store: &Store, before: DateTime<Utc>) -> Result<u64> {
+    exec(
+        store.system(),
+        Query::delete()
+            .from_table(D::Table)
+            .and_where(Expr::col(D::State).ne(PENDING))
+            .and_where(Expr::col(D::UpdatedAt).lt(before)),
+    )
+    .await
+}
+
 fn select_deliveries() -> SelectStatement {
     Query::select()
         .columns([

@@ -195,6 +195,7 @@ pub struct UpdateSystemSettings {
     pub refresh_token_ttl_seconds: Option<u32>,
     pub allow_signup: Option<bool>,
     pub log_retention_days: Option<u32>,
+    pub event_retention_days: Option<u32>,
 }
 
 /// Apply a partial change to the system settings (API and web form). Only a system
@@ -216,6 +217,7 @@ pub async fn update_system_settings(
         refresh_token_ttl_seconds,
         allow_signup,
         log_retention_days,
+        event_retention_days,
     } = body;
     if let Some(v) = password_min_length {
         settings.password_min_length = v;
@@ -237,6 +239,9 @@ pub async fn update_system_settings(
     }
     if let Some(v) = log_retention_days {
         settings.log_retention_days = v;
+    }
+    if let Some(v) = event_retention_days {
+        settings.event_retention_days = v;
     }
     settings.validate()?;
     Ok(rivet_store::settings::put_system(&app.store, actor, &settings).await?)

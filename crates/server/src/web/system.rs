@@ -535,6 +535,7 @@ pub struct SystemForm {
     refresh_token_ttl_seconds: String,
     allow_signup: String,
     log_retention_days: String,
+    event_retention_days: String,
 }
 
 impl SystemForm {
@@ -548,6 +549,7 @@ impl SystemForm {
             refresh_token_ttl_seconds: s.refresh_token_ttl_seconds.to_string(),
             allow_signup: flag(s.allow_signup),
             log_retention_days: s.log_retention_days.to_string(),
+            event_retention_days: s.event_retention_days.to_string(),
         }
     }
 
@@ -715,6 +717,7 @@ pub async fn save_settings(
             &form.refresh_token_ttl_seconds,
         ),
         log_retention_days: number("log_retention_days", &form.log_retention_days),
+        event_retention_days: number("event_retention_days", &form.event_retention_days),
         password_require_digit: Some(form.flag(&form.password_require_digit)),
         password_require_letter: Some(form.flag(&form.password_require_letter)),
         allow_signup: Some(form.flag(&form.allow_signup)),
@@ -730,6 +733,7 @@ pub async fn save_settings(
                         "access_token_ttl_seconds",
                         "refresh_token_ttl_seconds",
                         "log_retention_days",
+                        "event_retention_days",
                     ],
                 )
                 .or_page(&ctx)?,
