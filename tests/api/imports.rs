@@ -853,9 +853,24 @@ async fn imports_need_the_entitys_permissions_and_stay_in_their_company(db: Db) 
         .post(&format!("/imports/{id}/undo"), &creator, json!({}))
         .await;
     assert_problem(response, 403).await;
-    // A reader does not see it; another company does not find it.
-    assert_problem(app.get(&format!("/imports/{id}"), &reader).await, 404).await;
-    let list = json_of(app.get("/imports", &reader).await).await;
+    // A member who may create none of an import's records is refused the imports at the
+    // router; one who may create contacts only does not see an import of leads; another
+    // company does not find it.
+    assert_problem(app.get(&format!("/imports/{id}"), &reader).await, 403).await;
+    assert_problem(app.get("/imports", &reader).await, 403).await;
+    let contacts_creator = app
+        .member_with_grants(
+            &admin,
+            "contact-creator",
+            json!([{"resource": "contacts", "action": "create", "scope": "all"}]),
+        )
+        .await;
+    assert_problem(
+        app.get(&format!("/imports/{id}"), &contacts_creator).await,
+        404,
+    )
+    .await;
+    let list = json_of(app.get("/imports", &contacts_creator).await).await;
     assert!(ids_of(&list).is_empty());
     let other = app.other_company("Other Co").await;
     for path in [

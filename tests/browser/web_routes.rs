@@ -74,6 +74,7 @@ async fn each_role_is_refused_exactly_the_pages_its_grants_do_not_allow(db: Db) 
                 Access::Public => continue,
                 Access::Authenticated => true,
                 Access::Allow(r, a) => grants.allows(r, a),
+                Access::AnyOf(pairs) => pairs.iter().any(|&(r, a)| grants.allows(r, a)),
                 // Members made here are not installation administrators.
                 Access::SystemAdmin(_, _) => false,
             };

@@ -18,7 +18,7 @@ use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use futures_util::StreamExt;
 use rivet_domain::exports::{ExportEntity, ExportFormat, ExportStatus};
-use rivet_domain::{Action, Actor};
+use rivet_domain::{Action, Actor, Resource};
 use rivet_store::accounts::Account;
 use rivet_store::activities::Activity;
 use rivet_store::contacts::Contact;
@@ -46,6 +46,17 @@ pub trait ForList: Send {
     type Output: Send;
     fn run<R: ApiRecord>(self) -> impl Future<Output = Result<Self::Output, AppError>> + Send;
 }
+
+/// Who may reach the export routes and pages at all: a caller who may read one of the lists an
+/// export writes. Each route then checks the export's own entity ([`for_list`]).
+pub const ACCESS: Access = Access::AnyOf(&[
+    (Resource::Leads, Action::Read),
+    (Resource::Accounts, Action::Read),
+    (Resource::Contacts, Action::Read),
+    (Resource::Deals, Action::Read),
+    (Resource::Tasks, Action::Read),
+    (Resource::Activities, Action::Read),
+]);
 
 /// `work` on the list `entity` names, which `actor` must be allowed to read (403 otherwise).
 pub async fn for_list<W: ForList>(

@@ -23,7 +23,7 @@ use rivet_domain::imports::{
     self as domain, DuplicatePolicy, FileError, ImportEntity, ImportOptions, ImportStatus, Row,
     Sheet, ValueKind,
 };
-use rivet_domain::{Action, Actor, FieldErrors};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::accounts::Account;
 use rivet_store::contacts::Contact;
 use rivet_store::deals::Deal;
@@ -61,6 +61,15 @@ pub fn resource_of(entity: ImportEntity) -> rivet_domain::Resource {
         ImportEntity::Deals => Deal::RESOURCE,
     }
 }
+
+/// Who may reach the import routes and pages at all: a caller who may create one of the
+/// record types an import fills. Each route then checks the import's own entity ([`check`]).
+pub const ACCESS: crate::http::router::Access = crate::http::router::Access::AnyOf(&[
+    (Resource::Leads, Action::Create),
+    (Resource::Contacts, Action::Create),
+    (Resource::Accounts, Action::Create),
+    (Resource::Deals, Action::Create),
+]);
 
 /// `actor` may do `action` on the records of `entity` (403 otherwise).
 pub fn check(actor: &Actor, entity: ImportEntity, action: Action) -> Result<(), AppError> {

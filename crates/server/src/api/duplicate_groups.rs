@@ -3,8 +3,9 @@
 //! replaces its open groups; its progress is the job's (`GET /jobs/{id}`). `GET
 //! /duplicates/groups` pages through the groups, `GET /duplicates/groups/{id}` shows one,
 //! `POST /duplicates/groups/{id}/dismiss` sets one aside. What the routes may do depends on
-//! the entity named, so they are open to any signed-in caller and the store checks the
-//! entity's permission (scan and dismiss: update; reading: read).
+//! the entity named: the router lets through a caller with the permission on any of the three
+//! ([`READ`], [`UPDATE`]) and the store checks the entity's (scan and dismiss: update;
+//! reading: read).
 
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, page_request, parse_id};
@@ -14,7 +15,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::duplicate_groups::{DuplicateEntity, GroupStatus};
 use rivet_domain::ids::{CompanyId, UserId};
-use rivet_domain::{Action, Actor};
+use rivet_domain::{Action, Actor, Resource};
 use rivet_store::Page;
 use rivet_store::duplicate_groups::{self, DuplicateGroup};
 use rivet_store::jobs::{self, Job, NewJob};
@@ -24,6 +25,21 @@ use utoipa::{IntoParams, ToSchema};
 
 /// The job kind of a scan.
 pub const SCAN_JOB: &str = "duplicates.scan";
+
+/// Who may read duplicate groups at all: a caller who may read leads, contacts or accounts.
+pub const READ: Access = Access::AnyOf(&[
+    (Resource::Leads, Action::Read),
+    (Resource::Contacts, Action::Read),
+    (Resource::Accounts, Action::Read),
+]);
+
+/// Who may scan for duplicates or dismiss a group at all: a caller who may update leads,
+/// contacts or accounts.
+pub const UPDATE: Access = Access::AnyOf(&[
+    (Resource::Leads, Action::Update),
+    (Resource::Contacts, Action::Update),
+    (Resource::Accounts, Action::Update),
+]);
 
 /// What to scan.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -54,7 +70,7 @@ pub struct GroupsQuery {
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .add(
-            post("/duplicates/scan", Access::Authenticated)
+            post("/duplicates/scan", UPDATE)
                 .doc(
                     "duplicates",
                     "Scan every lead, contact or account of the company for duplicates, as a \
@@ -70,7 +86,7 @@ pub fn routes() -> ApiRouter {
             scan,
         )
         .add(
-            get("/duplicates/groups", Access::Authenticated)
+            get("/duplicates/groups", READ)
                 .doc(
                     "duplicates",
                     "The duplicate groups of the last scan of an entity (needs read on it), \
@@ -82,7 +98,7 @@ pub fn routes() -> ApiRouter {
             list,
         )
         .add(
-            get("/duplicates/groups/{id}", Access::Authenticated)
+            get("/duplicates/groups/{id}", READ)
                 .doc(
                     "duplicates",
                     "One duplicate group with the members the caller may read",
@@ -91,7 +107,7 @@ pub fn routes() -> ApiRouter {
             show,
         )
         .add(
-            post("/duplicates/groups/{id}/dismiss", Access::Authenticated)
+            post("/duplicates/groups/{id}/dismiss", UPDATE)
                 .doc(
                     "duplicates",
                     "Set a group aside as not duplicates (needs update on its entity): it \

@@ -9,7 +9,7 @@
 use crate::exports::{self, ExportJob, ExportRequest, WriteFile, for_list};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query};
-use crate::http::router::{Access, ApiRouter, delete, get, post};
+use crate::http::router::{ApiRouter, delete, get, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -124,7 +124,7 @@ pub fn routes() -> ApiRouter {
     let tag = "exports";
     ApiRouter::new()
         .add(
-            get("/exports", Access::Authenticated)
+            get("/exports", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "Export a record list as CSV or XLSX: `entity` names the list (the caller needs \
@@ -137,7 +137,7 @@ pub fn routes() -> ApiRouter {
             export_entity,
         )
         .add(
-            post("/exports", Access::Authenticated)
+            post("/exports", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "Export a record list as a background job, for lists too large to wait for: \
@@ -154,7 +154,7 @@ pub fn routes() -> ApiRouter {
             create,
         )
         .add(
-            get("/export-jobs", Access::Authenticated)
+            get("/export-jobs", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "The caller's newest 100 exports made by jobs (an admin, who reads the \
@@ -164,13 +164,13 @@ pub fn routes() -> ApiRouter {
             list,
         )
         .add(
-            get("/exports/{id}", Access::Authenticated)
+            get("/exports/{id}", crate::exports::ACCESS)
                 .doc(tag, "One export made by a job: status, rows and size written")
                 .returns::<ExportJob>(),
             show,
         )
         .add(
-            get("/exports/{id}/file", Access::Authenticated)
+            get("/exports/{id}/file", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "The file of a completed export (409 until it has completed; 404 once it \
@@ -181,7 +181,7 @@ pub fn routes() -> ApiRouter {
             file,
         )
         .add(
-            post("/exports/{id}/cancel", Access::Authenticated)
+            post("/exports/{id}/cancel", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "Cancel a queued or running export: its job stops and what it wrote is \
@@ -191,7 +191,7 @@ pub fn routes() -> ApiRouter {
             cancel,
         )
         .add(
-            delete("/exports/{id}", Access::Authenticated)
+            delete("/exports/{id}", crate::exports::ACCESS)
                 .doc(
                     tag,
                     "Delete an export and its file (a running job stops)",

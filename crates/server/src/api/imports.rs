@@ -7,7 +7,7 @@
 
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json};
-use crate::http::router::{Access, ApiRouter, get, patch, post};
+use crate::http::router::{ApiRouter, get, patch, post};
 use crate::imports::{self, Uploaded, Validation};
 use crate::state::AppState;
 use axum::extract::multipart::MultipartRejection;
@@ -49,7 +49,7 @@ pub fn routes() -> ApiRouter {
     let tag = "imports";
     ApiRouter::new()
         .add(
-            post("/imports", Access::Authenticated)
+            post("/imports", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Upload a CSV or XLSX file to import (multipart: `entity` and `file`, up to \
@@ -66,7 +66,7 @@ pub fn routes() -> ApiRouter {
             upload.layer(DefaultBodyLimit::disable()),
         )
         .add(
-            get("/imports", Access::Authenticated)
+            get("/imports", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "The newest 100 imports of the company into the records the caller may \
@@ -76,7 +76,7 @@ pub fn routes() -> ApiRouter {
             list,
         )
         .add(
-            get("/imports/{id}", Access::Authenticated)
+            get("/imports/{id}", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "One import, with its progress and a preview of its rows",
@@ -85,7 +85,7 @@ pub fn routes() -> ApiRouter {
             show,
         )
         .add(
-            patch("/imports/{id}", Access::Authenticated)
+            patch("/imports/{id}", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Set an import's mapping (column header → field; a target that is no field \
@@ -97,7 +97,7 @@ pub fn routes() -> ApiRouter {
             configure,
         )
         .add(
-            post("/imports/{id}/validate", Access::Authenticated)
+            post("/imports/{id}/validate", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Dry run: check every row as a run would, saving nothing, and answer the \
@@ -107,7 +107,7 @@ pub fn routes() -> ApiRouter {
             validate,
         )
         .add(
-            post("/imports/{id}/run", Access::Authenticated)
+            post("/imports/{id}/run", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Run the import as a background job: the import shows its progress (rows \
@@ -119,7 +119,7 @@ pub fn routes() -> ApiRouter {
             run,
         )
         .add(
-            post("/imports/{id}/cancel", Access::Authenticated)
+            post("/imports/{id}/cancel", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Cancel a queued or running import: it stops before its next batch of \
@@ -129,7 +129,7 @@ pub fn routes() -> ApiRouter {
             cancel,
         )
         .add(
-            post("/imports/{id}/undo", Access::Authenticated)
+            post("/imports/{id}/undo", crate::imports::ACCESS)
                 .doc(
                     tag,
                     "Delete, as a background job, every record the import created (needs \
@@ -140,7 +140,7 @@ pub fn routes() -> ApiRouter {
             undo,
         )
         .add(
-            get("/imports/{id}/errors.csv", Access::Authenticated)
+            get("/imports/{id}/errors.csv", crate::imports::ACCESS)
                 .doc(tag, "The rows that failed, as CSV: line, field, message")
                 .returns_file(&["text/csv"]),
             errors_csv,

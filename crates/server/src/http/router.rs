@@ -37,6 +37,10 @@ pub enum Access {
     Allow(Resource, Action),
     /// As `Allow`, and the caller must be an installation-wide administrator.
     SystemAdmin(Resource, Action),
+    /// A caller whose role grants at least one of these pairs (as `Allow`): a route about
+    /// several record types (imports, exports, duplicate groups), whose handler then checks
+    /// the pair of the record type the request names.
+    AnyOf(&'static [(Resource, Action)]),
 }
 
 impl Access {
@@ -46,6 +50,10 @@ impl Access {
             Self::Authenticated => "any signed-in caller".into(),
             Self::Allow(r, a) => format!("{r}.{a}"),
             Self::SystemAdmin(r, a) => format!("{r}.{a} and system administrator"),
+            Self::AnyOf(pairs) => {
+                let pairs: Vec<String> = pairs.iter().map(|(r, a)| format!("{r}.{a}")).collect();
+                format!("one of {}", pairs.join(", "))
+            }
         }
     }
 
@@ -57,6 +65,11 @@ impl Access {
             (_, None) => Err(AppError::Unauthorized),
             (Self::Authenticated, Some(_)) => Ok(()),
             (Self::Allow(r, a), Some(actor)) if permitted(actor, r, a) => Ok(()),
+            (Self::AnyOf(pairs), Some(actor))
+                if pairs.iter().any(|&(r, a)| permitted(actor, r, a)) =>
+            {
+                Ok(())
+            }
             (Self::SystemAdmin(r, a), Some(actor))
                 if actor.is_system_admin && permitted(actor, r, a) =>
             {

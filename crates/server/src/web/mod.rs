@@ -609,10 +609,14 @@ fn pages() -> Pages {
     .duplicates::<Lead>()
     .duplicates::<Contact>()
     .duplicates::<Account>()
-    .get("/duplicates/groups/{id}", Authenticated, duplicates::group)
+    .get(
+        "/duplicates/groups/{id}",
+        crate::api::duplicate_groups::READ,
+        duplicates::group,
+    )
     .post(
         "/duplicates/groups/{id}/dismiss",
-        Authenticated,
+        crate::api::duplicate_groups::UPDATE,
         duplicates::dismiss,
     )
     .post("/views", Authenticated, views::save)
@@ -709,15 +713,27 @@ fn pages() -> Pages {
     .get("/f/{key}", Public, lead_forms::page)
     .post("/f/{key}", Public, lead_forms::submit)
     .get("/f/{key}/embed", Public, lead_forms::embed)
-    .get("/imports", Authenticated, imports::index)
-    .get("/imports/{id}", Authenticated, imports::show)
-    .post("/imports/{id}", Authenticated, imports::save)
-    .post("/imports/{id}/cancel", Authenticated, imports::cancel)
-    .post("/imports/{id}/undo", Authenticated, imports::undo)
-    .get("/exports", Authenticated, exports::index)
-    .post("/exports", Authenticated, exports::create)
-    .post("/exports/{id}/cancel", Authenticated, exports::cancel)
-    .post("/exports/{id}/delete", Authenticated, exports::delete)
+    .get("/imports", crate::imports::ACCESS, imports::index)
+    .get("/imports/{id}", crate::imports::ACCESS, imports::show)
+    .post("/imports/{id}", crate::imports::ACCESS, imports::save)
+    .post(
+        "/imports/{id}/cancel",
+        crate::imports::ACCESS,
+        imports::cancel,
+    )
+    .post("/imports/{id}/undo", crate::imports::ACCESS, imports::undo)
+    .get("/exports", crate::exports::ACCESS, exports::index)
+    .post("/exports", crate::exports::ACCESS, exports::create)
+    .post(
+        "/exports/{id}/cancel",
+        crate::exports::ACCESS,
+        exports::cancel,
+    )
+    .post(
+        "/exports/{id}/delete",
+        crate::exports::ACCESS,
+        exports::delete,
+    )
 }
 
 impl Pages {

@@ -274,17 +274,16 @@ pub(super) async fn admit(
     access: Access,
     req: Request,
 ) -> Result<Request, Response> {
-    let (resource, action, system) = match access {
-        Access::Public | Access::Authenticated => return Ok(req),
-        Access::Allow(resource, action) => (resource, action, false),
-        Access::SystemAdmin(resource, action) => (resource, action, true),
-    };
+    if matches!(access, Access::Public | Access::Authenticated) {
+        return Ok(req);
+    }
     let (mut parts, body) = req.into_parts();
     let ctx = Ctx::from_request_parts(&mut parts, app).await?;
-    let checked = if system {
-        ctx.require_system(resource, action)
-    } else {
-        ctx.require(resource, action)
+    let checked = match access {
+        Access::Public | Access::Authenticated => Ok(()),
+        Access::Allow(resource, action) => ctx.require(resource, action),
+        Access::SystemAdmin(resource, action) => ctx.require_system(resource, action),
+        Access::AnyOf(pairs) => ctx.require_any(pairs),
     };
     checked.map_err(IntoResponse::into_response)?;
     parts.extensions.insert(ctx);
@@ -317,6 +316,15 @@ impl Ctx {
             tracing::warn!(target: "rivet::security", event = "permission_denied", path = %self.path, resource = %resource, action = %action, "web page refused");
             Err(self.fail(AppError::forbidden()))
         }
+    }
+
+    /// As [`Ctx::require`], for a page about several record types: one of `pairs` is enough.
+    pub fn require_any(&self, pairs: &[(Resource, Action)]) -> Result<(), WebError> {
+        if pairs.iter().any(|&(r, a)| self.can(r, a)) {
+            return Ok(());
+        }
+        tracing::warn!(target: "rivet::security", event = "permission_denied", path = %self.path, "web page refused: none of its permissions");
+        Err(self.fail(AppError::forbidden()))
     }
 
     /// As [`Ctx::require`], for installation-wide pages that also need a system administrator.
