@@ -679,7 +679,50 @@ async fn a_signed_in_user_posting_a_form_is_a_visitor_like_any_other(db: Db) {
     assert_eq!(leads(&app, &admin).await.len(), 1);
 }
 
+/// A form is the company's door: its posts make leads even when its owner's own role may
+/// not create them (a read-only member owning the form), owned by that member; the post's log
+/// line is saved with the lead.
+async fn a_form_owned_by_a_member_who_may_not_create_leads_still_takes_posts(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let reader = app.member(&admin, "read_only").await;
+    let mut body = contact_form();
+    body["owner_id"] = json!(reader.user_id);
+    let response = app.post("/lead-forms", &admin, body).await;
+    assert_eq!(response.status(), 201);
+    let form = json_of(response).await;
+    let key = form["key"].as_str().unwrap().to_owned();
+    let posted = post_form(
+        &app,
+        &key,
+        "https://www.example.com",
+        &[
+            ("last_name", "Reader"),
+            ("email", "reader@visitor.test"),
+            ("consent", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(posted.status(), 303);
+    let made = leads(&app, &admin).await;
+    assert_eq!(made.len(), 1);
+    assert_eq!(made[0]["owner_id"], json!(reader.user_id));
+    // The member still may not create a lead themselves.
+    assert_problem(
+        app.post("/leads", &reader, json!({"last_name": "Nope"}))
+            .await,
+        403,
+    )
+    .await;
+    let id = form["id"].as_str().unwrap();
+    assert_eq!(
+        json_of(app.get(&format!("/lead-forms/{id}"), &admin).await).await["submissions"],
+        1
+    );
+}
+
 both!(
+    a_form_owned_by_a_member_who_may_not_create_leads_still_takes_posts,
     ingestion_takes_each_lead_on_its_own_and_reports_it,
     leads_of_one_request_are_screened_against_each_other,
     an_idempotency_key_answers_a_retry_without_creating_again,

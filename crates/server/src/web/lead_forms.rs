@@ -1,12 +1,13 @@
 //! The public side of web-to-lead forms (issue 13 §1), under `/f/{key}`, reachable without
 //! signing in: the form as a page of its own, the HTML snippet a company pastes into its site
 //! (`/embed`), and the post (form-encoded from a browser, or JSON from a script, with its CORS
-//! preflight). A post goes through the intake every lead takes (`crate::api::record::
-//! create_new_record`) as the form's owner; before that, the form's allowed origins, the
-//! public rate limit and a honeypot field keep other sites and bots out. A visitor is only
-//! ever sent to the form's own success URL, never to an address the post names.
+//! preflight). A post goes through the intake every lead takes (`rivet_store::intake`) as the
+//! form's owner, in one transaction with the line of the form's log that records it; before
+//! that, the form's allowed origins, the public rate limit and a honeypot field keep other
+//! sites and bots out. A visitor is only ever sent to the form's own success URL, never to an
+//! address the post names.
 
-use crate::api::record::create_new_record;
+use crate::api::record::validate_new;
 use crate::http::auth::ClientIp;
 use crate::http::error::AppError;
 use crate::state::AppState;
@@ -20,7 +21,9 @@ use rivet_domain::lead_forms::{
     CONSENT, FormField, HONEYPOT, UTM_FIELDS, lead_body, origin_allowed, origin_of,
 };
 use rivet_domain::leads::LeadInput;
-use rivet_domain::{Actor, FieldErrors};
+use rivet_domain::{Action, Actor, FieldErrors, Resource, Scope};
+use rivet_store::StoreError;
+use rivet_store::intake;
 use rivet_store::lead_forms::{self, LeadForm, Outcome, Submission};
 use rivet_store::leads::Lead;
 use std::collections::BTreeMap;
@@ -431,40 +434,45 @@ async fn take_post(
     let lead = lead_body(&form.definition, &posted, referrer.as_deref())?;
     let input: LeadInput = serde_json::from_value(serde_json::Value::Object(lead))
         .map_err(|e| AppError::Validation(FieldErrors::single("form", e.to_string())))?;
-    match create_new_record::<Lead>(app, &actor, input).await {
-        Ok(created) => {
-            lead_forms::log(
-                &app.store,
-                &actor,
-                &log(Some(created.record.id), Outcome::Created),
-            )
-            .await?;
-            Ok(Taken::Done)
-        }
+    // The lead and the line of the form's log that names it are saved together: a process
+    // that dies between the two leaves neither.
+    let data = validate_new::<Lead>(app, &actor, input).await?;
+    let tx = app.store.write(&actor).await?;
+    let outcome = match intake::create_in::<Lead>(&tx, &actor, data).await {
+        Ok(created) => log(Some(created.record.id), Outcome::Created),
         // A visitor is not told what the company already knows: the post is taken, and the
-        // log names the lead it matched.
-        Err(AppError::Duplicate(matches)) => {
+        // log names the lead it matched (a blocking match leaves the transaction as it was).
+        Err(StoreError::Duplicate(matches)) => {
             let lead = matches
                 .iter()
                 .find(|m| m.record_type == "lead")
                 .map(|m| rivet_domain::ids::LeadId::from_uuid(m.id));
-            lead_forms::log(&app.store, &actor, &log(lead, Outcome::Duplicate)).await?;
-            Ok(Taken::Done)
+            log(lead, Outcome::Duplicate)
         }
-        Err(err) => Err(err),
-    }
+        Err(err) => return Err(err.into()),
+    };
+    lead_forms::log_in(&tx, &actor, &outcome).await?;
+    tx.commit().await?;
+    Ok(Taken::Done)
 }
 
-/// The form's owner as the caller: a form whose owner left the company takes no posts.
+/// The form's owner as the caller: a form whose owner left the company takes no posts. The
+/// form is the company's door, set up by an administrator, so its posts create leads whatever
+/// the owner's own role allows (as leads the assignment rules give an owner are saved); the
+/// owner is who the audit trail names and who owns a lead no rule assigns.
 async fn form_actor(
     app: &AppState,
     company: rivet_domain::ids::CompanyId,
     form: &LeadForm,
 ) -> Result<Actor, AppError> {
     let owner = form.owner().ok_or(AppError::NotFound)?;
-    rivet_store::sessions::load_actor(&app.store, company, owner, None, None)
+    let mut actor = rivet_store::sessions::load_actor(&app.store, company, owner, None, None)
         .await?
         .ok_or_else(|| {
             AppError::Forbidden("this form's owner is no longer a member; it takes no posts".into())
-        })
+        })?;
+    let mut grants = (*actor.permissions).clone();
+    grants.set(Resource::Leads, Action::Create, Scope::All);
+    actor.permissions = std::sync::Arc::new(grants);
+    Ok(actor)
 }
