@@ -120,8 +120,7 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         );
     }
 
-    // Seeded leads have their duplicate keys: a lead's possible duplicates are looked up
-    // (the demo's e-mail addresses are one per person, so the first has none by e-mail).
+    // Seeded leads have their duplicate keys: a lead's possible duplicates are looked up.
     let dupes = json_of(
         app.get(
             &format!("/leads/{}/duplicates", leads[0]["id"].as_str().unwrap()),
@@ -148,6 +147,30 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         counts.leads * 2,
         "both demo companies' leads have keys"
     );
+    // One lead in forty is the one before it again, its e-mail in capitals: it is found as a
+    // duplicate of that one.
+    let email = |l: &Value| l["email"].as_str().unwrap_or_default().to_owned();
+    let planted: Vec<&Value> = leads
+        .iter()
+        .filter(|l| email(l) == email(l).to_uppercase())
+        .collect();
+    assert_eq!(planted.len() as u64, counts.leads / 40, "planted duplicates");
+    let again = planted[0];
+    let found = json_of(
+        app.get(
+            &format!("/leads/{}/duplicates", again["id"].as_str().unwrap()),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    let matched: Vec<&Value> = found["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|d| d["rule"] == "exact_email")
+        .collect();
+    assert!(!matched.is_empty(), "{found}");
 
     // Another company sees none of it.
     assert!(all(&app, &acme, "/leads").await.is_empty());

@@ -911,9 +911,14 @@ async fn seed_contacts(
     Ok((done, ids))
 }
 
+/// One seeded lead in this many is a duplicate of the one before.
+const DUPLICATE_EVERY: u64 = 40;
+
 async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), AppError> {
     let mut rng = StdRng::seed_from_u64(SEED ^ 3);
     let mut ids = Vec::with_capacity(total as usize);
+    type Person = (&'static str, &'static str, String, String, String, String);
+    let mut planted: Option<Person> = None;
     let company_id = ctx.company_id;
     let columns = cols([
         Leads::CompanyId,
@@ -962,6 +967,23 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
             let company = company_name(&mut rng, n);
             let domain = format!("{}.example", slug(&company, '-'));
             let email = format!("{}.{}@{domain}", slug(first, '-'), slug(last, '-'));
+            let phone = phone(&mut rng);
+            // One lead in DUPLICATE_EVERY is the previous person again, as a second form fill
+            // or a list bought twice brings them: the same name, company and phone, the e-mail
+            // in capitals, so that the duplicate warnings, the scan and the merge page have
+            // something to show.
+            let (first, last, company, domain, email, phone) = match planted.take() {
+                Some(person) if n % DUPLICATE_EVERY == DUPLICATE_EVERY - 1 => person,
+                _ => (first, last, company, domain, email, phone),
+            };
+            planted = Some((
+                first,
+                last,
+                company.clone(),
+                domain.clone(),
+                email.to_uppercase(),
+                phone.clone(),
+            ));
             // Older leads have moved on; recent ones are mostly new.
             let age_days = (ctx.today - at).num_days();
             let status = if age_days < 30 && rng.gen_bool(0.7) {
@@ -996,7 +1018,7 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
                 choose(&mut rng, TITLES).into(),
                 email.clone().into(),
                 email.to_lowercase().into(),
-                phone(&mut rng).into(),
+                phone.into(),
                 company.into(),
                 format!("https://{domain}").into(),
                 choose(&mut rng, INDUSTRIES).into(),
