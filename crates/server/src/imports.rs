@@ -260,16 +260,21 @@ pub async fn upload(
     Ok(Uploaded { import, preview })
 }
 
-/// The preview of a kept import: its first rows, read as a run reads them (a CSV's first
-/// pieces only — the wizard asks for it every second while a run goes on).
+/// The preview of a kept import (the caller has seen it: [`visible`]): its first rows, read as
+/// a run reads them (a CSV's first pieces only), then kept by the process — the wizard asks for
+/// it every second while a run goes on, and a workbook can only be read whole.
 pub async fn preview_of(
     app: &AppState,
     actor: &Actor,
     import: &Import,
 ) -> Result<Vec<Vec<String>>, AppError> {
+    if let Some(preview) = app.cache.import_preview(import.id) {
+        return Ok(preview);
+    }
     let mut rows = Rows::open(app, actor, (import, 0), |row: Row| row.cells).await?;
     let mut preview = rows.next().await?.unwrap_or_default();
     preview.truncate(PREVIEW_ROWS);
+    app.cache.keep_import_preview(import.id, preview.clone());
     Ok(preview)
 }
 

@@ -95,9 +95,31 @@ pub struct ActorCache {
     >,
     /// When this process last recorded each API key's use.
     key_uses: Mutex<HashMap<ApiKeyId, Instant>>,
+    /// The first rows of imports' files, by import: a file never changes once uploaded, and
+    /// the import wizard asks for an import (with its preview) every second of a run, which
+    /// for a workbook would mean reading the whole of it each time.
+    import_previews: Mutex<HashMap<uuid::Uuid, Vec<Vec<String>>>>,
 }
 
+/// The most import previews a process keeps.
+const MAX_PREVIEWS: usize = 256;
+
 impl ActorCache {
+    /// The kept preview of import `id`, if this process has read it.
+    pub fn import_preview(&self, id: uuid::Uuid) -> Option<Vec<Vec<String>>> {
+        self.import_previews.lock().ok()?.get(&id).cloned()
+    }
+
+    /// Keep the preview of import `id` (its file's first rows).
+    pub fn keep_import_preview(&self, id: uuid::Uuid, rows: Vec<Vec<String>>) {
+        if let Ok(mut previews) = self.import_previews.lock() {
+            if previews.len() >= MAX_PREVIEWS {
+                previews.clear();
+            }
+            previews.insert(id, rows);
+        }
+    }
+
     /// Whether to record an API key's use now: at most once a minute per key and process, so
     /// that an integration's traffic does not turn every read into a write.
     pub fn should_touch_key(&self, key: ApiKeyId) -> bool {
