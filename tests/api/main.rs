@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod bodies;
 mod contacts;
+mod conversion;
 mod custom_fields;
 mod deals;
 mod duplicate_groups;

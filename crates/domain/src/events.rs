@@ -32,6 +32,7 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.merged",
     "contact.merged",
     "account.merged",
+    "lead.converted",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.

@@ -58,7 +58,10 @@ pub(crate) fn account_key_columns(
 }
 
 /// An account's keys: its normalized name and its registrable domain (never a free-mail one).
-fn account_keys(name: Option<&str>, domain: Option<&str>) -> (Option<String>, Option<String>) {
+pub(crate) fn account_keys(
+    name: Option<&str>,
+    domain: Option<&str>,
+) -> (Option<String>, Option<String>) {
     (
         name.and_then(normalize::company_name),
         domain

@@ -8,7 +8,7 @@ use crate::row::table_row;
 use crate::tables::Leads;
 use crate::{Result, Tx};
 use chrono::{DateTime, Utc};
-use rivet_domain::ids::{LeadId, UserId, kind};
+use rivet_domain::ids::{AccountId, ContactId, DealId, LeadId, UserId, kind};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
 use rivet_domain::values::Money;
@@ -70,6 +70,17 @@ pub struct Lead in Leads::Table {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// When the lead was converted (`POST /leads/{id}/convert`); empty until then.
+    pub converted_at: Option<DateTime<Utc>>,
+    /// The account the conversion made or chose.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub converted_account_id: Option<AccountId>,
+    /// The contact the conversion made or chose.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub converted_contact_id: Option<ContactId>,
+    /// The deal the conversion made, if it made one.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub converted_deal_id: Option<DealId>,
 }
 }
 
@@ -273,6 +284,17 @@ impl Record for Lead {
     type Row = Self;
     type Field = LeadField;
     const RESOURCE: Resource = Resource::Leads;
+    /// What a conversion writes is not a client's to write either.
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "converted_at",
+        "converted_account_id",
+        "converted_contact_id",
+        "converted_deal_id",
+    ];
 
     fn id(&self) -> LeadId {
         self.id
@@ -457,6 +479,10 @@ mod tests {
             created_by: UserId::nil(),
             created_at: now(),
             updated_at: now(),
+            converted_at: Some(now()),
+            converted_account_id: Some(AccountId::nil()),
+            converted_contact_id: None,
+            converted_deal_id: None,
         };
         let input: std::result::Result<rivet_domain::leads::LeadInput, _> =
             serde_json::from_value(serde_json::Value::Object(lead.as_input()));

@@ -12,6 +12,7 @@ pub mod assignment;
 pub mod audit;
 pub mod companies;
 pub mod contacts;
+pub mod conversion;
 pub mod custom_fields;
 pub mod deals;
 pub mod duplicate_groups;

@@ -113,8 +113,9 @@ pub async fn merge<R: Merge>(
 
     let mut moved = Moved::default();
     let kind = R::RECORD_TYPE;
-    moved.activities = move_activities(&tx, actor, kind, survivor.uuid(), &loser_ids).await?;
-    moved.tasks = move_tasks(&tx, actor, kind, survivor.uuid(), &loser_ids).await?;
+    let (from, to) = ((kind, &loser_ids[..]), (kind, survivor.uuid()));
+    moved.activities = move_activities(&tx, actor, from, to).await?;
+    moved.tasks = move_tasks(&tx, actor, from, to).await?;
     R::move_own(&tx, actor, &before, &loser_ids, &mut moved).await?;
 
     // The losers go first, so that a unique value the survivor takes from one is free.
@@ -192,16 +193,16 @@ async fn delete_merged<R: Record>(
     Ok(())
 }
 
-/// Move the links of every activity linked to a loser onto the survivor (an activity linked
-/// to both keeps one link), one audit row per activity. Returns how many activities.
-async fn move_activities(
+/// Move the links of every activity linked to one of `from`'s records onto `to`'s record (an
+/// activity linked to both keeps one link), one audit row per activity: the losers of a merge
+/// onto its survivor, a converted lead onto its contact. Returns how many activities.
+pub(crate) async fn move_activities(
     tx: &Tx,
     actor: &Actor,
-    kind: RecordType,
-    survivor: Uuid,
-    losers: &[Uuid],
+    (kind, losers): (RecordType, &[Uuid]),
+    (to_kind, survivor): (RecordType, Uuid),
 ) -> Result<u64> {
-    let links = |ids: &[Uuid]| {
+    let links = |kind: RecordType, ids: &[Uuid]| {
         Query::select()
             .column(ActivityLinks::ActivityId)
             .from(ActivityLinks::Table)
@@ -215,7 +216,7 @@ async fn move_activities(
             crate::tables::Activities::Table,
             crate::tables::Activities::Id,
         ))
-        .in_subquery(links(losers)),
+        .in_subquery(links(kind, losers)),
     );
     let before: Vec<Activity> = record::all_where(tx.conn(), actor, linked).await?;
     if before.is_empty() {
@@ -231,12 +232,15 @@ async fn move_activities(
         let mut drop = Query::delete();
         drop.from_table(ActivityLinks::Table);
         this(&mut drop);
-        drop.and_where(Expr::col(ActivityLinks::ActivityId).in_subquery(links(&[survivor])));
+        drop.and_where(
+            Expr::col(ActivityLinks::ActivityId).in_subquery(links(to_kind, &[survivor])),
+        );
         exec(tx.conn(), &drop).await?;
         exec(
             tx.conn(),
             Query::update()
                 .table(ActivityLinks::Table)
+                .value(ActivityLinks::RecordType, to_kind.as_str())
                 .value(ActivityLinks::RecordId, survivor)
                 .and_where(Expr::col(ActivityLinks::CompanyId).eq(actor.company_id))
                 .and_where(Expr::col(ActivityLinks::RecordType).eq(kind.as_str()))
@@ -286,28 +290,29 @@ async fn reassign<R: Record>(
     Ok(records.len() as u64)
 }
 
-/// Every task about a loser becomes about the survivor, audited. Returns how many.
-async fn move_tasks(
+/// Every task about one of `from`'s records becomes about `to`'s record, audited. Returns how
+/// many.
+pub(crate) async fn move_tasks(
     tx: &Tx,
     actor: &Actor,
-    kind: RecordType,
-    survivor: Uuid,
-    losers: &[Uuid],
+    (kind, losers): (RecordType, &[Uuid]),
+    (to_kind, survivor): (RecordType, Uuid),
 ) -> Result<u64> {
     let about = Cond::all()
         .add(Expr::col((Tasks::Table, Tasks::RelatedType)).eq(kind.as_str()))
         .add(Expr::col((Tasks::Table, Tasks::RelatedId)).is_in(losers.iter().copied()));
-    reassign(
-        tx,
-        actor,
-        about,
-        (iden(Tasks::RelatedId), survivor),
-        |task: &mut Task, at| {
-            task.related_id = Some(survivor);
-            task.updated_at = at;
-        },
-    )
-    .await
+    let records: Vec<Task> = record::all_where(tx.conn(), actor, about).await?;
+    let columns = vec![
+        (iden(Tasks::RelatedType), to_kind.as_str().into()),
+        (iden(Tasks::RelatedId), survivor.into()),
+    ];
+    record::update_rows(tx, actor, &records, columns, |task: &mut Task, at| {
+        task.related_type = Some(to_kind);
+        task.related_id = Some(survivor);
+        task.updated_at = at;
+    })
+    .await?;
+    Ok(records.len() as u64)
 }
 
 /// The deals whose `column` names a loser now name the survivor, audited. Returns how many.

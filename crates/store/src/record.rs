@@ -167,7 +167,7 @@ fn by_id<R: Record>(id: Id<R::Kind>) -> Expr {
     Expr::col((R::Field::table(), R::Field::id_column())).eq(id)
 }
 
-async fn rows<R: Record, C: ConnectionTrait>(
+pub(crate) async fn rows<R: Record, C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     q: &SelectStatement,

@@ -549,6 +549,10 @@ pub enum Leads {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    ConvertedAt,
+    ConvertedAccountId,
+    ConvertedContactId,
+    ConvertedDealId,
 }
 
 /// A company's duplicate rules and default country (`m0018_intake`), one JSON row.

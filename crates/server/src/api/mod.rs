@@ -10,6 +10,7 @@ pub mod audit;
 pub mod auth;
 pub mod bulk;
 pub mod contacts;
+pub mod conversion;
 pub mod custom_fields;
 pub mod deals;
 pub mod docs;
@@ -70,6 +71,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(exports::routes())
         .merge(assignment::routes())
         .merge(merge::routes())
+        .merge(conversion::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
 }

@@ -37,6 +37,7 @@ pub mod m0022_exports;
 pub mod m0023_import_files;
 pub mod m0024_search_batches;
 pub mod m0025_import_chunks;
+pub mod m0026_lead_conversion;
 
 pub struct Migrator;
 
@@ -67,6 +68,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0023_import_files::M0023ImportFiles),
             Box::new(m0024_search_batches::M0024SearchBatches),
             Box::new(m0025_import_chunks::M0025ImportChunks),
+            Box::new(m0026_lead_conversion::M0026LeadConversion),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]

@@ -1,0 +1,353 @@
+//! Lead conversion (issue 14 §3): `GET /leads/{id}/convert` suggests the accounts and
+//! contacts a lead could be converted into, `POST /leads/{id}/convert` converts it
+//! (`rivet_store::conversion`: one transaction). What a conversion makes is built here from the
+//! lead and checked as a `POST` of that record type would check it (its custom fields, its
+//! fields), so a conversion refuses exactly what the API would, the field named under
+//! `account.`, `contact.` or `deal.`.
+
+use crate::api::record::{ApiRecord, validate_new};
+use crate::http::error::AppError;
+use crate::http::extract::{Auth, Json, parse_id};
+use crate::http::router::{Access, ApiRouter, get, post};
+use crate::state::AppState;
+use axum::extract::{Path, State};
+use rivet_domain::ids::{AccountId, ContactId, LeadId, PipelineId, StageId, UserId};
+use rivet_domain::leads::LeadStatus;
+use rivet_domain::normalize;
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use rivet_store::accounts::Account;
+use rivet_store::contacts::Contact;
+use rivet_store::conversion::{self, Moved, Plan, Target};
+use rivet_store::deals::Deal;
+use rivet_store::leads::Lead;
+use rivet_store::record;
+use serde::{Deserialize, Serialize};
+use serde_json::{Value, json};
+use utoipa::ToSchema;
+
+const CONVERT: Access = Access::Allow(Resource::Leads, Action::Update);
+
+/// How to convert a lead. Everything may be left out: a new account and contact are made from
+/// the lead, and no deal.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertLead {
+    /// An account of the company to convert into; left out, a new one is made from the lead
+    /// (its company name, website's domain, industry, size, revenue and address).
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
+    /// The new account's name (the lead's company name, else its person's name). Only
+    /// without `account_id`.
+    pub account_name: Option<String>,
+    /// A contact of the company to convert into (attached to the account if it has none; one
+    /// of another account is refused); left out, a new one is made from the lead (its name,
+    /// title, e-mail, phones and address), screened by the company's duplicate rules.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub contact_id: Option<ContactId>,
+    /// Make a deal for the account and contact too.
+    pub deal: Option<ConvertDeal>,
+    /// Who owns what is made (the lead's owner when left out).
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub owner_id: Option<UserId>,
+}
+
+/// The deal a conversion makes.
+#[derive(Debug, Default, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertDeal {
+    /// The account's name when left out.
+    pub name: Option<String>,
+    /// A decimal string, e.g. `"12500.10"`.
+    pub amount: Option<String>,
+    /// ISO 4217 code; the company's currency when left out.
+    pub currency: Option<String>,
+    /// Expected close date, `YYYY-MM-DD`.
+    pub close_date: Option<String>,
+    /// The company's default pipeline when left out.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub pipeline_id: Option<PipelineId>,
+    /// The pipeline's first stage when left out.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub stage_id: Option<StageId>,
+}
+
+/// A converted lead and what it became.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Conversion {
+    /// The lead, now `converted`, with `converted_at` and the links.
+    pub lead: Lead,
+    pub account: Account,
+    /// The account was made by this conversion (not chosen).
+    pub account_created: bool,
+    pub contact: Contact,
+    pub contact_created: bool,
+    pub deal: Option<Deal>,
+    /// The lead's activities and tasks, now the contact's.
+    pub moved: Moved,
+}
+
+/// What a lead could be converted into.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ConvertOptions {
+    /// The name a new account would get.
+    pub account_name: String,
+    /// Accounts like the lead's company (the same website domain or normalized name).
+    pub accounts: Vec<Account>,
+    /// Contacts like the lead's person (the same e-mail or phone).
+    pub contacts: Vec<Contact>,
+}
+
+pub fn routes() -> ApiRouter {
+    ApiRouter::new()
+        .add(
+            get("/leads/{id}/convert", CONVERT)
+                .doc(
+                    "leads",
+                    "What a lead could be converted into: the name a new account would get, \
+                     and the accounts (same website domain or company name) and contacts (same \
+                     e-mail or phone) of the company that look like it, five of each at most",
+                )
+                .returns::<ConvertOptions>(),
+            options,
+        )
+        .add(
+            post("/leads/{id}/convert", CONVERT)
+                .doc(
+                    "leads",
+                    "Convert a lead, in one transaction: into a chosen account or a new one \
+                     made from the lead (needs create on accounts), a chosen contact or a new \
+                     one (create on contacts; screened by the duplicate rules: a blocking \
+                     match is a 409 with the matches), and optionally a new deal (create on \
+                     deals). The lead's activities and tasks move to the contact; the lead \
+                     becomes converted with links to what it became, audited, with a \
+                     lead.converted event. A lead converted already is a 409: nothing is made \
+                     twice. A value the made record would refuse is a 422 naming it under \
+                     account., contact. or deal.",
+                )
+                .body::<ConvertLead>()
+                .returns::<Conversion>(),
+            convert,
+        )
+}
+
+/// The name a new account gets: the lead's company, else its person.
+fn account_name(lead: &Lead) -> String {
+    let person = || {
+        [lead.first_name.as_deref(), lead.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    lead.company_name
+        .clone()
+        .filter(|n| !n.trim().is_empty())
+        .unwrap_or_else(person)
+}
+
+async fn options(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+) -> Result<Json<ConvertOptions>, AppError> {
+    let id: LeadId = parse_id(&id)?;
+    let lead: Lead = record::get(&app.store, &actor, id).await?;
+    let (accounts, contacts) = conversion::suggestions(&app.store, &actor, &lead).await?;
+    Ok(Json(ConvertOptions {
+        account_name: account_name(&lead),
+        accounts,
+        contacts,
+    }))
+}
+
+async fn convert(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Path(id): Path<String>,
+    Json(body): Json<ConvertLead>,
+) -> Result<Json<Conversion>, AppError> {
+    Ok(Json(
+        convert_lead(&app, &actor, parse_id(&id)?, body).await?,
+    ))
+}
+
+/// Convert lead `id` as `body` says (the API's and the web's conversion).
+pub async fn convert_lead(
+    app: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    body: ConvertLead,
+) -> Result<Conversion, AppError> {
+    let lead: Lead = record::get(&app.store, actor, id).await?;
+    if lead.status == LeadStatus::Converted {
+        // Said again, with the links, by the store's check in the transaction.
+        return Err(rivet_store::StoreError::Conflict {
+            field: "status".into(),
+            message: "the lead is converted already".into(),
+        }
+        .into());
+    }
+    let owner = json!(body.owner_id.unwrap_or(lead.owner_id));
+    let text = |v: &Option<String>| json!(v);
+    let account = match body.account_id {
+        Some(id) => {
+            if body.account_name.is_some() {
+                return Err(AppError::Validation(FieldErrors::single(
+                    "account_name",
+                    "names a new account: leave it out with account_id",
+                )));
+            }
+            Target::Existing(id)
+        }
+        None => {
+            let name = body
+                .account_name
+                .clone()
+                .unwrap_or_else(|| account_name(&lead));
+            let domain = lead
+                .website
+                .as_deref()
+                .and_then(normalize::registrable_domain)
+                .filter(|d| !normalize::is_free_mail(d));
+            let input = json!({
+                "name": name,
+                "domain": domain,
+                "industry": text(&lead.industry),
+                "employee_count": lead.employee_count,
+                "annual_revenue": text(&lead.annual_revenue),
+                "annual_revenue_currency": text(&lead.annual_revenue_currency),
+                "billing_street": text(&lead.street),
+                "billing_city": text(&lead.city),
+                "billing_region": text(&lead.region),
+                "billing_postal_code": text(&lead.postal_code),
+                "billing_country": text(&lead.country),
+                "owner_id": owner,
+            });
+            Target::New(data_of::<Account>(app, actor, "account", input).await?)
+        }
+    };
+    let contact = match body.contact_id {
+        Some(id) => Target::Existing(id),
+        None => {
+            let input = json!({
+                "first_name": text(&lead.first_name),
+                "last_name": text(&lead.last_name),
+                "title": text(&lead.title),
+                "email": text(&lead.email),
+                "phone": text(&lead.phone),
+                "mobile": text(&lead.mobile),
+                "street": text(&lead.street),
+                "city": text(&lead.city),
+                "region": text(&lead.region),
+                "postal_code": text(&lead.postal_code),
+                "country": text(&lead.country),
+                "owner_id": owner,
+            });
+            Target::New(data_of::<Contact>(app, actor, "contact", input).await?)
+        }
+    };
+    let deal = match body.deal {
+        Some(deal) => {
+            let name = match (&deal.name, &account) {
+                (Some(name), _) => name.clone(),
+                (None, Target::New(_)) => body
+                    .account_name
+                    .clone()
+                    .unwrap_or_else(|| account_name(&lead)),
+                (None, Target::Existing(id)) => {
+                    // The account's own name; one the caller cannot see is refused in the
+                    // transaction, as `account_id`.
+                    match record::get::<Account>(&app.store, actor, *id).await {
+                        Ok(account) => account.name,
+                        Err(_) => account_name(&lead),
+                    }
+                }
+            };
+            let input = json!({
+                "name": name,
+                "amount": deal.amount,
+                "currency": deal.currency,
+                "close_date": deal.close_date,
+                "pipeline_id": deal.pipeline_id,
+                "stage_id": deal.stage_id,
+                "owner_id": owner,
+            });
+            Some(data_of::<Deal>(app, actor, "deal", input).await?)
+        }
+        None => None,
+    };
+    let plan = Plan {
+        account,
+        contact,
+        deal,
+    };
+    let converted = conversion::convert(&app.store, actor, id, plan)
+        .await
+        .map_err(|e| deal_fields(e.into()))?;
+    Ok(Conversion {
+        lead: converted.lead,
+        account: converted.account,
+        account_created: converted.account_created,
+        contact: converted.contact,
+        contact_created: converted.contact_created,
+        deal: converted.deal,
+        moved: converted.moved,
+    })
+}
+
+/// The data of a record a conversion makes, from `input` (its API body), checked as that
+/// record's `POST` checks it; a refused value is named `<prefix>.<field>`.
+async fn data_of<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    prefix: &str,
+    input: Value,
+) -> Result<R::Data, AppError> {
+    let Value::Object(mut map) = input else {
+        return Err(AppError::Internal(anyhow::anyhow!("a conversion's input")));
+    };
+    map.retain(|_, v| !v.is_null());
+    let input: R::Input = serde_json::from_value(Value::Object(map))
+        .map_err(|e| AppError::Validation(FieldErrors::single(prefix, e.to_string())))?;
+    validate_new::<R>(app, actor, input)
+        .await
+        .map_err(|e| prefixed(e, prefix))
+}
+
+/// A validation error of a made record, each field named `<prefix>.<field>` where `rename`
+/// says so.
+fn renamed(err: AppError, prefix: &str, rename: impl Fn(&str) -> bool) -> AppError {
+    match err {
+        AppError::Validation(mut errors) => {
+            for e in &mut errors.0 {
+                if rename(&e.field) {
+                    e.field = format!("{prefix}.{}", e.field);
+                }
+            }
+            AppError::Validation(errors)
+        }
+        other => other,
+    }
+}
+
+/// A validation error of a made record: every field is that record's.
+fn prefixed(err: AppError, prefix: &str) -> AppError {
+    renamed(err, prefix, |field| !field.contains('.'))
+}
+
+/// What the transaction refuses of the deal (its pipeline and stage are checked against the
+/// company's there) is named under `deal.`; the body's own fields (`account_id`,
+/// `contact_id`, `owner_id`) keep their names.
+fn deal_fields(err: AppError) -> AppError {
+    renamed(err, "deal", |field| {
+        [
+            "pipeline_id",
+            "stage_id",
+            "close_date",
+            "amount",
+            "currency",
+            "name",
+        ]
+        .contains(&field)
+    })
+}
