@@ -154,7 +154,11 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         .iter()
         .filter(|l| email(l) == email(l).to_uppercase())
         .collect();
-    assert_eq!(planted.len() as u64, counts.leads / 40, "planted duplicates");
+    assert_eq!(
+        planted.len() as u64,
+        counts.leads / 40,
+        "planted duplicates"
+    );
     let again = planted[0];
     let found = json_of(
         app.get(
