@@ -29,6 +29,7 @@ mod activities;
 mod admin_pages;
 mod assignment;
 mod board;
+mod conversion;
 mod custom_fields;
 mod deals;
 mod duplicates;
@@ -1417,6 +1418,7 @@ enum Journey {
     Merge,
     Imports,
     BackgroundExport,
+    Conversion,
 }
 
 impl Journey {
@@ -1439,6 +1441,7 @@ impl Journey {
             Self::Merge => merge::merge_steps(app, page).await,
             Self::Imports => imports::import_steps(app, page).await,
             Self::BackgroundExport => exports::background_export_steps(app, page).await,
+            Self::Conversion => conversion::conversion_steps(app, page).await,
         }
     }
 }

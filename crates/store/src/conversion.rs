@@ -221,7 +221,7 @@ fn already_converted(lead: &Lead) -> StoreError {
 fn not_found_as_invalid(e: StoreError, field: &str, what: &str) -> StoreError {
     match e {
         StoreError::NotFound => {
-            StoreError::invalid(field, &format!("is not {what} of this company you can see"))
+            StoreError::invalid(field, format!("is not {what} of this company you can see"))
         }
         other => other,
     }

@@ -131,7 +131,7 @@ pub fn routes() -> ApiRouter {
 }
 
 /// The name a new account gets: the lead's company, else its person.
-fn account_name(lead: &Lead) -> String {
+pub fn account_name(lead: &Lead) -> String {
     let person = || {
         [lead.first_name.as_deref(), lead.last_name.as_deref()]
             .into_iter()

@@ -317,6 +317,38 @@ struct DetailPage {
     duplicates: Vec<(String, String, &'static str)>,
     /// The merge page of the lead and its lead duplicates (`web::duplicates`).
     review_href: Option<String>,
+    converted: bool,
+    converted_at: Option<String>,
+    /// What the lead was converted into: link, what, name (those the caller can see).
+    became: Vec<(String, &'static str, String)>,
+}
+
+/// What a converted lead became, as links to the records the caller can still see.
+async fn became(ctx: &Ctx, lead: &Lead) -> Vec<(String, &'static str, String)> {
+    use rivet_store::{accounts::Account, contacts::Contact, deals::Deal};
+    let (store, actor) = (&ctx.app.store, &ctx.actor);
+    let mut out = Vec::new();
+    if let Some(id) = lead.converted_account_id
+        && let Ok(a) = record::get::<Account>(store, actor, id).await
+    {
+        out.push((format!("/accounts/{id}"), "account", a.name));
+    }
+    if let Some(id) = lead.converted_contact_id
+        && let Ok(c) = record::get::<Contact>(store, actor, id).await
+    {
+        let name = [c.first_name.as_deref(), c.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        out.push((format!("/contacts/{id}"), "contact", name));
+    }
+    if let Some(id) = lead.converted_deal_id
+        && let Ok(d) = record::get::<Deal>(store, actor, id).await
+    {
+        out.push((format!("/deals/{id}"), "deal", d.name));
+    }
+    out
 }
 
 pub async fn show(
@@ -406,6 +438,9 @@ pub async fn show(
         .filter_map(|(href, _, _)| href.strip_prefix("/leads/")?.parse().ok())
         .collect();
     let page = DetailPage {
+        converted: lead.status == LeadStatus::Converted,
+        converted_at: lead.converted_at.as_ref().map(datetime),
+        became: became(&ctx, &lead).await,
         review_href: super::duplicates::review_href(id.uuid(), &lead_duplicates),
         duplicates,
         layout: ctx.layout(display_name(&lead)),

@@ -15,6 +15,7 @@ mod assignment;
 mod audit;
 mod chart;
 mod contacts;
+mod conversion;
 mod custom_field_admin;
 mod custom_fields;
 mod deals;
@@ -220,6 +221,16 @@ fn pages() -> Pages {
             show: leads::show,
             delete: leads::delete,
         },
+    )
+    .get(
+        "/leads/{id}/convert",
+        Allow(Resource::Leads, Action::Update),
+        conversion::show,
+    )
+    .post(
+        "/leads/{id}/convert",
+        Allow(Resource::Leads, Action::Update),
+        conversion::convert,
     )
     .get("/profile", Authenticated, profile::show)
     .post("/profile", Authenticated, profile::save_name)
