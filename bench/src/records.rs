@@ -154,6 +154,16 @@ pub async fn run(args: RecordsArgs) -> Result<ExitCode> {
         }
         targets.push((target, rivet.pid()));
     }
+    // Conversions change the data (each makes an account, a contact and a deal), so they run
+    // only when asked for by name, after everything else.
+    if args
+        .only
+        .as_deref()
+        .is_some_and(|only| CONVERT.contains(only))
+    {
+        let target = conversions(rivet_addr, &plan.auth, CONVERSIONS).await?;
+        targets.push((target, rivet.pid()));
+    }
     let mut results = Vec::new();
     for (target, pid) in targets {
         eprintln!(
@@ -227,6 +237,8 @@ pub(crate) async fn start_rivet(
 pub(crate) struct Plan {
     pub(crate) targets: Vec<Target>,
     skipped: Vec<Skipped>,
+    /// The signed-in admin's bearer token.
+    auth: HeaderValue,
 }
 
 fn data_array(v: &Value) -> Vec<Value> {
@@ -448,10 +460,74 @@ pub(crate) async fn setup(
     for s in &skipped {
         eprintln!("skipping {}: {}", s.label, s.reason);
     }
-    Ok(Plan { targets, skipped })
+    Ok(Plan {
+        targets,
+        skipped,
+        auth,
+    })
 }
 
 const STAGE_MOVE: &str = "`PATCH /api/v1/deals/{id}` (stage move)";
+
+const CONVERT: &str = "`POST /api/v1/leads/{id}/convert` (new account, contact and deal)";
+
+/// Leads made for the conversion target: more than a run converts (each is converted once).
+const CONVERSIONS: usize = 6_000;
+
+/// The conversion target (issue 14 §3): `n` new leads, each with a company and a person of its
+/// own, made first through `POST /api/v1/leads` (eight at a time); then each request converts
+/// one of them into a new account, contact and deal. Every worker takes its own leads
+/// (`per_worker`), so no lead is converted twice (a second conversion would be a 409 and make
+/// the run invalid).
+async fn conversions(addr: SocketAddr, auth: &HeaderValue, n: usize) -> Result<Target> {
+    eprintln!("making {n} leads to convert...");
+    let mut made: Vec<String> = Vec::with_capacity(n);
+    let run = format!("{:x}", std::process::id());
+    for chunk in (0..n).collect::<Vec<_>>().chunks(8) {
+        let tasks: Vec<_> = chunk
+            .iter()
+            .map(|&i| {
+                let auth = auth.clone();
+                let lead = json!({
+                    "first_name": "Convert",
+                    "last_name": format!("Lead {i}"),
+                    "email": format!("convert.{run}.{i}@bench-convert.co.uk"),
+                    "company_name": format!("Convert Co {run} {i}"),
+                    "website": format!("https://convert-{run}-{i}.co.uk"),
+                });
+                tokio::spawn(async move {
+                    client::send_json(
+                        addr,
+                        Method::POST,
+                        "/api/v1/leads",
+                        Some(&auth),
+                        Some(&lead),
+                    )
+                    .await
+                })
+            })
+            .collect();
+        for task in tasks {
+            let lead = task.await??;
+            made.push(
+                str_field(&lead, "id")
+                    .context("a created lead has no id")?
+                    .to_owned(),
+            );
+        }
+    }
+    let mut target = Target::get(CONVERT, addr, String::new(), Some(auth.clone()));
+    target.method = Method::POST;
+    target.per_worker = true;
+    target.paths = made
+        .iter()
+        .map(|id| format!("/api/v1/leads/{id}/convert"))
+        .collect();
+    target.body = Some(Bytes::from(serde_json::to_vec(
+        &json!({"deal": {"amount": "12500.00"}}),
+    )?));
+    Ok(target)
+}
 
 const DUPLICATE_CHECK: &str = "`POST /api/v1/duplicates/check` (e-mail and phone)";
 

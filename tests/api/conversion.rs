@@ -350,9 +350,128 @@ fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// A batch: converted in a job, each lead on its own — one into the account like its company,
+/// one converted already (skipped), one a blocking duplicate rule refuses (failed) — with a
+/// result per lead.
+async fn a_batch_of_leads_is_converted_in_a_job_each_on_its_own(db: Db) {
+    use rivet_server::worker::{self, WorkerOptions};
+    use std::time::{Duration, Instant};
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let acme = created(
+        &app,
+        &admin,
+        "/accounts",
+        json!({"name": "Acme Inc", "domain": "acme.co.uk"}),
+    )
+    .await;
+    let at_acme = created(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Lee", "company_name": "Acme", "website": "acme.co.uk"}),
+    )
+    .await;
+    let done = ada(&app, &admin).await;
+    assert_eq!(convert(&app, &admin, &done, json!({})).await.status(), 200);
+    let blocked = created(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Twin", "email": "twin@example.com"}),
+    )
+    .await;
+    created(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"last_name": "Twin", "email": "twin@example.com"}),
+    )
+    .await;
+    let rules = json!({"default_country": null, "rules": [
+        {"kind": "exact_email", "action": "block", "against": ["contacts"]}]});
+    assert_eq!(
+        app.put("/duplicates/settings", &admin, rules)
+            .await
+            .status(),
+        200
+    );
+    // Bad selections are refused at once.
+    assert_problem(app.post("/leads/convert", &admin, json!({})).await, 422).await;
+    assert_problem(
+        app.post("/leads/convert", &admin, json!({"filter": "limit=5"}))
+            .await,
+        422,
+    )
+    .await;
+    let reader = app.member(&admin, "read_only").await;
+    assert_problem(
+        app.post("/leads/convert", &reader, json!({"ids": [id(&blocked)]}))
+            .await,
+        403,
+    )
+    .await;
+
+    let response = app
+        .post(
+            "/leads/convert",
+            &admin,
+            json!({"ids": [id(&at_acme), id(&done), id(&blocked)],
+                   "deal": {"amount": "100.00"}}),
+        )
+        .await;
+    assert_eq!(response.status(), 202, "{:?}", response.text().await);
+    let job = json_of(response).await;
+    let (stop, rx) = tokio::sync::watch::channel(false);
+    let options = WorkerOptions {
+        id: "conversion-test".into(),
+        concurrency: 1,
+        lease: Duration::from_secs(10),
+        poll_interval: Duration::from_millis(50),
+        backoff_base: chrono::Duration::milliseconds(50),
+        shutdown_grace: Duration::from_secs(1),
+    };
+    drop(worker::spawn_with(app.state.clone(), options, rx));
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let finished = loop {
+        let current = json_of(app.get(&format!("/jobs/{}", id(&job)), &admin).await).await;
+        if current["state"] == "succeeded" {
+            break current;
+        }
+        assert!(Instant::now() < deadline, "the job never ended: {current}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    let _ = stop.send(true);
+    let result = &finished["result"];
+    assert_eq!(
+        (&result["converted"], &result["skipped"], &result["failed"]),
+        (&json!(1), &json!(1), &json!(1)),
+        "{result}"
+    );
+    let results = result["results"].as_array().unwrap();
+    assert_eq!(results[0]["status"], "converted");
+    assert_eq!(results[0]["account_id"], acme["id"]);
+    assert!(results[0]["deal_id"].is_string());
+    assert_eq!(results[1]["status"], "skipped");
+    assert_eq!(results[2]["status"], "failed");
+    assert!(
+        results[2]["error"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("like this one"),
+        "{result}"
+    );
+    let lee = json_of(app.get(&format!("/leads/{}", id(&at_acme)), &admin).await).await;
+    assert_eq!(lee["status"], "converted");
+    assert_eq!(lee["converted_account_id"], acme["id"]);
+    let twin = json_of(app.get(&format!("/leads/{}", id(&blocked)), &admin).await).await;
+    assert_eq!(twin["status"], "new");
+}
+
 both!(
     a_lead_converts_into_a_new_account_contact_and_deal,
     a_lead_converts_into_the_account_and_contact_it_is_like,
     a_conversion_is_refused_whole_without_its_permissions_or_across_companies,
     bad_conversion_input_is_refused_and_nothing_is_kept,
+    a_batch_of_leads_is_converted_in_a_job_each_on_its_own,
 );

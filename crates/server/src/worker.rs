@@ -141,6 +141,10 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             import_job(state, job, progress).await
         }
         crate::exports::RUN_JOB => export_job(state, job, progress).await,
+        crate::api::conversion::BATCH_JOB => {
+            let report = |done, total| progress.set(done, Some(total));
+            crate::api::conversion::run_batch(state, job, &report).await
+        }
         other => Err(format!(
             "unknown job kind {other:?}: this version of Rivet has no handler for it"
         )),

@@ -359,7 +359,7 @@ pub struct ApplyBody {
 }
 
 /// The leads `body` names: its ids, or those its filter lists (at most [`MAX_APPLY`]).
-async fn apply_ids(
+pub(crate) async fn apply_ids(
     app: &AppState,
     actor: &Actor,
     body: ApplyBody,

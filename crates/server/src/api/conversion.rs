@@ -52,7 +52,7 @@ pub struct ConvertLead {
 }
 
 /// The deal a conversion makes.
-#[derive(Debug, Default, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Default, Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConvertDeal {
     /// The account's name when left out.
@@ -86,6 +86,40 @@ pub struct Conversion {
     pub moved: Moved,
 }
 
+/// Leads to convert in a batch, each into the first account that looks like its company (the
+/// same website domain or normalized name) or a new one, and a new contact.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConvertLeads {
+    /// 1 to 500 lead ids…
+    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    pub ids: Option<Vec<uuid::Uuid>>,
+    /// …or the leads a `GET /leads` query string selects (e.g. `status=qualified`).
+    pub filter: Option<String>,
+    /// Make a deal for each, from this (its name: the account's).
+    pub deal: Option<ConvertDeal>,
+}
+
+/// The job that converts a batch of leads.
+pub const BATCH_JOB: &str = "leads.convert";
+
+/// What became of one lead of a batch.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct BatchResult {
+    #[schema(value_type = uuid::Uuid)]
+    pub lead_id: LeadId,
+    /// `converted`, `skipped` (converted already) or `failed`.
+    pub status: &'static str,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub account_id: Option<AccountId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub contact_id: Option<ContactId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub deal_id: Option<rivet_domain::ids::DealId>,
+    /// Why it failed, in plain words.
+    pub error: Option<String>,
+}
+
 /// What a lead could be converted into.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ConvertOptions {
@@ -99,6 +133,24 @@ pub struct ConvertOptions {
 
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
+        .add(
+            post("/leads/convert", CONVERT)
+                .doc(
+                    "leads",
+                    "Convert a batch of leads — their ids (500 at most), or those a GET /leads \
+                     query string selects (5,000 at most) — as a background job (202 with the job; its \
+                     progress and, once done, its result at GET /jobs/{id}): each lead is \
+                     converted on its own, as POST /leads/{id}/convert would with only a deal \
+                     given, into the first account that looks like its company or a new one \
+                     and a new contact. The result lists each lead: converted (with what it \
+                     became), skipped (converted already) or failed (why); one failing does \
+                     not stop the others",
+                )
+                .body::<ConvertLeads>()
+                .returns::<rivet_store::jobs::Job>()
+                .status(202),
+            convert_batch,
+        )
         .add(
             get("/leads/{id}/convert", CONVERT)
                 .doc(
@@ -350,4 +402,125 @@ fn deal_fields(err: AppError) -> AppError {
         ]
         .contains(&field)
     })
+}
+
+async fn convert_batch(
+    State(app): State<AppState>,
+    Auth(actor): Auth,
+    Json(body): Json<ConvertLeads>,
+) -> Result<(axum::http::StatusCode, Json<rivet_store::jobs::Job>), AppError> {
+    let selection = crate::api::assignment::ApplyBody {
+        ids: body.ids,
+        filter: body.filter,
+    };
+    let ids = crate::api::assignment::apply_ids(&app, &actor, selection).await?;
+    if ids.is_empty() {
+        return Err(AppError::field("ids", "select at least one lead"));
+    }
+    let job = rivet_store::jobs::NewJob::new(
+        BATCH_JOB,
+        json!({ "user_id": actor.user_id, "ids": ids, "deal": body.deal }),
+    )
+    .for_company(actor.company_id)
+    .max_attempts(1);
+    let id = rivet_store::jobs::enqueue_now(&app.store, job).await?;
+    Ok((
+        axum::http::StatusCode::ACCEPTED,
+        Json(rivet_store::jobs::get(&app.store, &actor, id).await?),
+    ))
+}
+
+/// Run a batch conversion job as the member who asked for it, with their permissions now:
+/// each lead in turn, `progress(done, total)` after each.
+pub async fn run_batch(
+    app: &AppState,
+    job: &rivet_store::jobs::Job,
+    progress: &(dyn Fn(i64, i64) + Send + Sync),
+) -> Result<Value, String> {
+    let user: UserId = job.payload["user_id"]
+        .as_str()
+        .and_then(|u| u.parse().ok())
+        .ok_or("the job names no user")?;
+    let company = job
+        .company_id
+        .map(rivet_domain::ids::CompanyId::from_uuid)
+        .ok_or("the job has no company")?;
+    let ids: Vec<LeadId> = serde_json::from_value(job.payload["ids"].clone())
+        .map_err(|e| format!("the job's lead ids: {e}"))?;
+    let deal: Option<ConvertDeal> = serde_json::from_value(job.payload["deal"].clone())
+        .map_err(|e| format!("the job's deal: {e}"))?;
+    let actor = rivet_store::sessions::load_actor(&app.store, company, user, None, None)
+        .await
+        .map_err(|e| format!("reading the member who asked: {e}"))?
+        .ok_or("the member who asked for the conversion is no longer active")?;
+    let total = ids.len() as i64;
+    let mut results = Vec::with_capacity(ids.len());
+    for (n, id) in ids.into_iter().enumerate() {
+        results.push(convert_one(app, &actor, id, deal.clone()).await);
+        progress(n as i64 + 1, total);
+    }
+    let count = |status: &str| results.iter().filter(|r| r.status == status).count();
+    Ok(json!({
+        "converted": count("converted"),
+        "skipped": count("skipped"),
+        "failed": count("failed"),
+        "results": results,
+    }))
+}
+
+/// One lead of a batch: into the first account like its company or a new one.
+async fn convert_one(
+    app: &AppState,
+    actor: &Actor,
+    id: LeadId,
+    deal: Option<ConvertDeal>,
+) -> BatchResult {
+    let result = |status, error: Option<String>| BatchResult {
+        lead_id: id,
+        status,
+        account_id: None,
+        contact_id: None,
+        deal_id: None,
+        error,
+    };
+    let lead: Lead = match record::get(&app.store, actor, id).await {
+        Ok(lead) => lead,
+        Err(e) => return result("failed", Some(AppError::from(e).to_string())),
+    };
+    if lead.status == LeadStatus::Converted {
+        return result("skipped", Some("converted already".into()));
+    }
+    let account_id = match conversion::suggestions(&app.store, actor, &lead).await {
+        Ok((accounts, _)) => accounts.first().map(|a| a.id),
+        Err(e) => return result("failed", Some(AppError::from(e).to_string())),
+    };
+    let body = ConvertLead {
+        account_id,
+        deal,
+        ..ConvertLead::default()
+    };
+    match convert_lead(app, actor, id, body).await {
+        Ok(done) => BatchResult {
+            lead_id: id,
+            status: "converted",
+            account_id: Some(done.account.id),
+            contact_id: Some(done.contact.id),
+            deal_id: done.deal.map(|d| d.id),
+            error: None,
+        },
+        Err(e) => result("failed", Some(plain(&e))),
+    }
+}
+
+/// An error as one line: its message, and a validation error's fields.
+fn plain(err: &AppError) -> String {
+    match err {
+        AppError::Validation(errors) => errors
+            .0
+            .iter()
+            .map(|e| format!("{} {}", e.field, e.message))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
 }
