@@ -437,19 +437,11 @@ pub async fn run_batch(
     job: &rivet_store::jobs::Job,
     progress: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<Value, String> {
-    let user: UserId = job.payload["user_id"]
-        .as_str()
-        .and_then(|u| u.parse().ok())
-        .ok_or("the job names no user")?;
-    let company = job
-        .company_id
-        .map(rivet_domain::ids::CompanyId::from_uuid)
-        .ok_or("the job has no company")?;
     let ids: Vec<LeadId> = serde_json::from_value(job.payload["ids"].clone())
         .map_err(|e| format!("the job's lead ids: {e}"))?;
     let deal: Option<ConvertDeal> = serde_json::from_value(job.payload["deal"].clone())
         .map_err(|e| format!("the job's deal: {e}"))?;
-    let actor = rivet_store::sessions::load_actor(&app.store, company, user, None, None)
+    let actor = rivet_store::jobs::member(&app.store, job)
         .await
         .map_err(|e| format!("reading the member who asked: {e}"))?
         .ok_or("the member who asked for the conversion is no longer active")?;

@@ -14,7 +14,6 @@ use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::duplicate_groups::{DuplicateEntity, GroupStatus};
-use rivet_domain::ids::{CompanyId, UserId};
 use rivet_domain::{Action, Actor, Resource};
 use rivet_store::Page;
 use rivet_store::duplicate_groups::{self, DuplicateGroup};
@@ -196,15 +195,7 @@ pub async fn run_scan(
         .as_str()
         .and_then(|e| e.parse().ok())
         .ok_or("the job names no entity leads, contacts or accounts")?;
-    let user: UserId = job.payload["user_id"]
-        .as_str()
-        .and_then(|u| u.parse().ok())
-        .ok_or("the job names no user")?;
-    let company: CompanyId = job
-        .company_id
-        .map(CompanyId::from_uuid)
-        .ok_or("the job has no company")?;
-    let actor = rivet_store::sessions::load_actor(&app.store, company, user, None, None)
+    let actor = rivet_store::jobs::member(&app.store, job)
         .await
         .map_err(|e| format!("reading the member who asked: {e}"))?
         .ok_or("the member who asked for the scan is no longer active")?;
