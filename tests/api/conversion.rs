@@ -293,6 +293,33 @@ async fn a_conversion_is_refused_whole_without_its_permissions_or_across_compani
     .await;
     assert_eq!(fields_of(&problem), ["account_id"]);
     assert_eq!(count(&app, &other, "/contacts").await, 0);
+
+    // A contact the member may read but not change is not theirs to attach to an account.
+    let loner = created(&app, &admin, "/contacts", json!({"last_name": "Loner"})).await;
+    let picker = app
+        .member_with_grants(
+            &admin,
+            "picker",
+            json!([{"resource": "leads", "action": "read", "scope": "all"},
+                   {"resource": "leads", "action": "update", "scope": "all"},
+                   {"resource": "contacts", "action": "read", "scope": "all"},
+                   {"resource": "contacts", "action": "update", "scope": "own"},
+                   {"resource": "accounts", "action": "read", "scope": "all"}]),
+        )
+        .await;
+    assert_problem(
+        convert(
+            &app,
+            &picker,
+            &lead,
+            json!({"account_id": id(&mine), "contact_id": id(&loner)}),
+        )
+        .await,
+        403,
+    )
+    .await;
+    let loner = json_of(app.get(&format!("/contacts/{}", id(&loner)), &admin).await).await;
+    assert!(loner["account_id"].is_null());
 }
 
 async fn bad_conversion_input_is_refused_and_nothing_is_kept(db: Db) {

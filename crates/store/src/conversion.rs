@@ -237,8 +237,13 @@ async fn attach(tx: &Tx, actor: &Actor, contact: Contact, account: AccountId) ->
             "is a contact of another account",
         )),
         None => {
-            let contact: Contact =
-                record::get_in(tx.conn(), actor, Action::Update, contact.id).await?;
+            // One the caller may read but not change is theirs to see, not to attach.
+            let contact: Contact = record::get_in(tx.conn(), actor, Action::Update, contact.id)
+                .await
+                .map_err(|e| match e {
+                    StoreError::NotFound => StoreError::Forbidden,
+                    other => other,
+                })?;
             record::update_rows(
                 tx,
                 actor,
