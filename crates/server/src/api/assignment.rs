@@ -352,7 +352,7 @@ async fn test(
 #[serde(deny_unknown_fields)]
 pub struct ApplyBody {
     /// 1 to 500 lead ids…
-    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    #[schema(value_type = Option<Vec<uuid::Uuid>>, min_items = 1, max_items = 500)]
     pub ids: Option<Vec<uuid::Uuid>>,
     /// …or the leads a `GET /leads` query string selects (e.g. `status=new&country=DE`).
     pub filter: Option<String>,

@@ -92,7 +92,7 @@ pub struct Conversion {
 #[serde(deny_unknown_fields)]
 pub struct ConvertLeads {
     /// 1 to 500 lead ids…
-    #[schema(value_type = Option<Vec<uuid::Uuid>>)]
+    #[schema(value_type = Option<Vec<uuid::Uuid>>, min_items = 1, max_items = 500)]
     pub ids: Option<Vec<uuid::Uuid>>,
     /// …or the leads a `GET /leads` query string selects (e.g. `status=qualified`).
     pub filter: Option<String>,
@@ -241,9 +241,11 @@ pub async fn convert_lead(
     }
     let owner = json!(body.owner_id.unwrap_or(lead.owner_id));
     let text = |v: &Option<String>| json!(v);
+    // A blank name is no name: the lead's is used.
+    let named = body.account_name.filter(|n| !n.trim().is_empty());
     let account = match body.account_id {
         Some(id) => {
-            if body.account_name.is_some() {
+            if named.is_some() {
                 return Err(AppError::Validation(FieldErrors::single(
                     "account_name",
                     "names a new account: leave it out with account_id",
@@ -252,10 +254,7 @@ pub async fn convert_lead(
             Target::Existing(id)
         }
         None => {
-            let name = body
-                .account_name
-                .clone()
-                .unwrap_or_else(|| account_name(&lead));
+            let name = named.clone().unwrap_or_else(|| account_name(&lead));
             let domain = lead
                 .website
                 .as_deref()
@@ -300,12 +299,10 @@ pub async fn convert_lead(
     };
     let deal = match body.deal {
         Some(deal) => {
-            let name = match (&deal.name, &account) {
-                (Some(name), _) => name.clone(),
-                (None, Target::New(_)) => body
-                    .account_name
-                    .clone()
-                    .unwrap_or_else(|| account_name(&lead)),
+            let given = deal.name.as_deref().filter(|n| !n.trim().is_empty());
+            let name = match (given, &account) {
+                (Some(name), _) => name.to_owned(),
+                (None, Target::New(_)) => named.clone().unwrap_or_else(|| account_name(&lead)),
                 (None, Target::Existing(id)) => {
                     // The account's own name; one the caller cannot see is refused in the
                     // transaction, as `account_id`.
@@ -413,10 +410,8 @@ async fn convert_batch(
         ids: body.ids,
         filter: body.filter,
     };
+    // A filter that selects no lead makes a job that converts none.
     let ids = crate::api::assignment::apply_ids(&app, &actor, selection).await?;
-    if ids.is_empty() {
-        return Err(AppError::field("ids", "select at least one lead"));
-    }
     let job = rivet_store::jobs::NewJob::new(
         BATCH_JOB,
         json!({ "user_id": actor.user_id, "ids": ids, "deal": body.deal }),

@@ -234,9 +234,11 @@ pub fn rules() -> Vec<FieldRule> {
         ),
         field(&["AccountInput"], "health_score", score()),
         field(&["DealInput"], "name", required_text(MAX_TEXT)),
-        field(&["DealInput"], "amount", money(false)),
-        field(&["DealInput"], "currency", currency()),
-        field(&["DealInput"], "close_date", Rule::Date),
+        field(&["ConvertDeal"], "name", text(MAX_TEXT)),
+        field(&["DealInput", "ConvertDeal"], "amount", money(false)),
+        field(&["DealInput", "ConvertDeal"], "currency", currency()),
+        field(&["DealInput", "ConvertDeal"], "close_date", Rule::Date),
+        field(&["ConvertLead"], "account_name", text(MAX_TEXT)),
         field(&["DealInput"], "probability", probability()),
         field(
             &["DealInput"],
@@ -552,6 +554,9 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         SchemaRule::Clause("CreateField", options_clause),
         SchemaRule::Clause("GrantInput", grant_clause),
         SchemaRule::Clause("CreateRole", not_a_builtin_role),
+        SchemaRule::Clause("ApplyBody", ids_or_filter),
+        SchemaRule::Clause("ConvertLeads", ids_or_filter),
+        SchemaRule::Clause("ConvertLead", chosen_or_named_account),
         SchemaRule::Clause("UpdateRole", not_a_builtin_role),
         SchemaRule::AtLeastOne {
             schema: "LeadBulkFields",
@@ -584,6 +589,25 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             text: false,
         },
     ]
+}
+
+/// A selection of leads (`assignment::apply_ids`): its ids or a filter, exactly one of them.
+fn ids_or_filter() -> Value {
+    let only = |given: &str, left_out: &str| {
+        json!({
+            "required": [given],
+            "properties": {given: {"not": {"type": "null"}}, left_out: {"type": "null"}},
+        })
+    };
+    json!({"oneOf": [only("ids", "filter"), only("filter", "ids")]})
+}
+
+/// A conversion into a chosen account names no new one (`conversion::convert_lead`).
+fn chosen_or_named_account() -> Value {
+    json!({"anyOf": [
+        {"properties": {"account_id": {"type": "null"}}},
+        {"properties": {"account_name": absent_schema()}},
+    ]})
 }
 
 /// A pipeline's stages, when given, hold an open, a won and a lost one (`check_outcomes`).
