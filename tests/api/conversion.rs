@@ -431,6 +431,18 @@ async fn a_batch_of_leads_is_converted_in_a_job_each_on_its_own(db: Db) {
         422,
     )
     .await;
+    // So is a deal no lead could get, before anything is queued.
+    let problem = assert_problem(
+        app.post(
+            "/leads/convert",
+            &admin,
+            json!({"ids": [id(&blocked)], "deal": {"amount": "lots"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["deal.amount"]);
     let reader = app.member(&admin, "read_only").await;
     assert_problem(
         app.post("/leads/convert", &reader, json!({"ids": [id(&blocked)]}))

@@ -312,16 +312,7 @@ pub async fn convert_lead(
                     }
                 }
             };
-            let input = json!({
-                "name": name,
-                "amount": deal.amount,
-                "currency": deal.currency,
-                "close_date": deal.close_date,
-                "pipeline_id": deal.pipeline_id,
-                "stage_id": deal.stage_id,
-                "owner_id": owner,
-            });
-            Some(data_of::<Deal>(app, actor, "deal", input).await?)
+            Some(deal_data(app, actor, &deal, name, owner.clone()).await?)
         }
         None => None,
     };
@@ -342,6 +333,27 @@ pub async fn convert_lead(
         deal: converted.deal,
         moved: converted.moved,
     })
+}
+
+/// The deal a conversion makes, named `name`, owned by `owner`, checked as `POST /deals`
+/// checks it.
+async fn deal_data(
+    app: &AppState,
+    actor: &Actor,
+    deal: &ConvertDeal,
+    name: String,
+    owner: Value,
+) -> Result<rivet_domain::deals::DealData, AppError> {
+    let input = json!({
+        "name": name,
+        "amount": deal.amount,
+        "currency": deal.currency,
+        "close_date": deal.close_date,
+        "pipeline_id": deal.pipeline_id,
+        "stage_id": deal.stage_id,
+        "owner_id": owner,
+    });
+    data_of::<Deal>(app, actor, "deal", input).await
 }
 
 /// The data of a record a conversion makes, from `input` (its API body), checked as that
@@ -410,6 +422,13 @@ async fn convert_batch(
         ids: body.ids,
         filter: body.filter,
     };
+    // The deal each lead will get is checked now, as far as it is the same for every lead
+    // (its name is the account's when left out).
+    if let Some(deal) = &body.deal {
+        let name = deal.name.clone().filter(|n| !n.trim().is_empty());
+        let name = name.unwrap_or_else(|| "Deal".to_owned());
+        deal_data(&app, &actor, deal, name, json!(actor.user_id)).await?;
+    }
     // A filter that selects no lead makes a job that converts none.
     let ids = crate::api::assignment::apply_ids(&app, &actor, selection).await?;
     let job = rivet_store::jobs::NewJob::new(
