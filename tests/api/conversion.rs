@@ -373,6 +373,28 @@ async fn bad_conversion_input_is_refused_and_nothing_is_kept(db: Db) {
     assert_eq!(unchanged["status"], "new");
 }
 
+/// A sales rep converts their own lead: what it becomes is theirs, within their own scope.
+async fn a_sales_rep_converts_their_own_lead(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let rep = app.member(&admin, "sales").await;
+    let lead = created(
+        &app,
+        &rep,
+        "/leads",
+        json!({"first_name": "Rita", "last_name": "Rep", "company_name": "Reps Ltd"}),
+    )
+    .await;
+    let response = convert(&app, &rep, &lead, json!({"deal": {"amount": "10.00"}})).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let done = json_of(response).await;
+    for record in [&done["account"], &done["contact"], &done["deal"]] {
+        assert_eq!(record["owner_id"], json!(rep.user_id));
+    }
+    assert_eq!(count(&app, &rep, "/accounts").await, 1);
+    assert_eq!(count(&app, &rep, "/deals").await, 1);
+}
+
 fn uuid_v4() -> String {
     uuid::Uuid::new_v4().to_string()
 }
@@ -513,4 +535,5 @@ both!(
     a_conversion_is_refused_whole_without_its_permissions_or_across_companies,
     bad_conversion_input_is_refused_and_nothing_is_kept,
     a_batch_of_leads_is_converted_in_a_job_each_on_its_own,
+    a_sales_rep_converts_their_own_lead,
 );
