@@ -29,7 +29,7 @@ use rivet_domain::assignment::{
 use rivet_domain::ids::{AssignmentRuleId, Id, LeadId, TeamId, UserId};
 use rivet_domain::leads::LeadStatus;
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
-use rivet_domain::{Action, Actor, FieldErrors, Resource, Scope};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, Func, Order, Query};
 use sea_orm::{ConnectionTrait, DbErr, FromQueryResult};
 use serde::Serialize;
@@ -887,13 +887,10 @@ pub async fn create_assignment_tasks_in(
     actor: &Actor,
     assigned: &[(LeadId, &Assignment)],
 ) -> Result<Vec<crate::tasks::Task>> {
-    let mut grants = (*actor.permissions).clone();
-    grants.set(Resource::Tasks, Action::Create, Scope::All);
-    grants.set(Resource::Leads, Action::Read, Scope::All);
-    let rule_actor = Actor {
-        permissions: std::sync::Arc::new(grants),
-        ..actor.clone()
-    };
+    let rule_actor = actor.granted(&[
+        (Resource::Tasks, Action::Create),
+        (Resource::Leads, Action::Read),
+    ]);
     let mut created = Vec::new();
     for (lead, assignment) in assigned {
         let Some(title) = &assignment.task_title else {

@@ -21,7 +21,7 @@ use crate::merge::{move_activities, move_tasks};
 use crate::query::iden;
 use crate::record::{self, Record};
 use crate::tables::{Contacts, Leads};
-use crate::{Result, Store, StoreError, Tx, fetch_optional, intake};
+use crate::{Result, Store, StoreError, Tx, intake};
 use rivet_domain::accounts::AccountData;
 use rivet_domain::activities::RecordType;
 use rivet_domain::contacts::ContactData;
@@ -30,8 +30,8 @@ use rivet_domain::events::NewEvent;
 use rivet_domain::ids::{AccountId, ContactId, LeadId};
 use rivet_domain::leads::LeadStatus;
 use rivet_domain::{Action, Actor};
+use sea_orm::ConnectionTrait;
 use sea_orm::sea_query::{Expr, ExprTrait, LockType, Query};
-use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::json;
 
@@ -71,12 +71,6 @@ pub struct Converted {
     pub moved: Moved,
 }
 
-#[derive(Debug, FromQueryResult)]
-struct Locked {
-    #[allow(dead_code)]
-    id: uuid::Uuid,
-}
-
 /// Lock the lead's row for the rest of the transaction (PostgreSQL; SQLite's write lock is
 /// already held), so that two conversions of one lead run one after the other.
 async fn lock_lead(tx: &Tx, actor: &Actor, id: LeadId) -> Result<()> {
@@ -90,7 +84,7 @@ async fn lock_lead(tx: &Tx, actor: &Actor, id: LeadId) -> Result<()> {
         .and_where(Expr::col(Leads::CompanyId).eq(actor.company_id))
         .and_where(Expr::col(Leads::Id).eq(id))
         .lock(LockType::Update);
-    let _: Option<Locked> = fetch_optional(conn, &q).await?;
+    crate::exec(conn, &q).await?;
     Ok(())
 }
 

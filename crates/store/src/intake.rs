@@ -14,7 +14,7 @@ use crate::record::{self, Write};
 use crate::{Result, Store, StoreError, Tx};
 use rivet_domain::duplicates::{MatchAction, MatchKeys};
 use rivet_domain::normalize::Country;
-use rivet_domain::{Action, Actor, Scope};
+use rivet_domain::{Action, Actor};
 
 /// A record type whose new records duplicate detection screens (leads and contacts).
 pub trait Screened: Write {
@@ -175,12 +175,7 @@ async fn save<R: Screened>(
     // Records the company's rules gave an owner are saved with the rule's reach: among its
     // active members, the caller's own scope (a rep who may only create their own leads)
     // does not limit them.
-    let mut grants = (*actor.permissions).clone();
-    grants.set(R::RESOURCE, Action::Create, Scope::All);
-    let assigning = Actor {
-        permissions: std::sync::Arc::new(grants),
-        ..actor.clone()
-    };
+    let assigning = actor.granted(&[(R::RESOURCE, Action::Create)]);
     let mut out = Vec::with_capacity(saving.len());
     for assigned in [false, true] {
         let part: Vec<usize> = (0..saving.len())

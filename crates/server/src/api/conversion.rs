@@ -22,7 +22,7 @@ use rivet_store::deals::Deal;
 use rivet_store::leads::Lead;
 use rivet_store::record;
 use serde::{Deserialize, Serialize};
-use serde_json::{Value, json};
+use serde_json::{Map, Value, json};
 use utoipa::ToSchema;
 
 const CONVERT: Access = Access::Allow(Resource::Leads, Action::Update);
@@ -182,6 +182,42 @@ pub fn routes() -> ApiRouter {
         )
 }
 
+/// What a new account takes of the lead: (the lead's field, the account's).
+const ACCOUNT_FROM_LEAD: &[(&str, &str)] = &[
+    ("industry", "industry"),
+    ("employee_count", "employee_count"),
+    ("annual_revenue", "annual_revenue"),
+    ("annual_revenue_currency", "annual_revenue_currency"),
+    ("street", "billing_street"),
+    ("city", "billing_city"),
+    ("region", "billing_region"),
+    ("postal_code", "billing_postal_code"),
+    ("country", "billing_country"),
+];
+
+/// What a new contact takes of the lead: the same fields, by the same names.
+const CONTACT_FROM_LEAD: &[(&str, &str)] = &[
+    ("first_name", "first_name"),
+    ("last_name", "last_name"),
+    ("title", "title"),
+    ("email", "email"),
+    ("phone", "phone"),
+    ("mobile", "mobile"),
+    ("street", "street"),
+    ("city", "city"),
+    ("region", "region"),
+    ("postal_code", "postal_code"),
+    ("country", "country"),
+];
+
+/// The lead's values (`lead`, as the API shows it) under the names `fields` maps them to.
+fn taken(lead: &Value, fields: &[(&str, &str)]) -> Map<String, Value> {
+    fields
+        .iter()
+        .map(|(from, to)| ((*to).to_owned(), lead[*from].clone()))
+        .collect()
+}
+
 /// The name a new account gets: the lead's company, else its person.
 pub fn account_name(lead: &Lead) -> String {
     let person = || {
@@ -240,7 +276,7 @@ pub async fn convert_lead(
         .into());
     }
     let owner = json!(body.owner_id.unwrap_or(lead.owner_id));
-    let text = |v: &Option<String>| json!(v);
+    let values = serde_json::to_value(&lead).unwrap_or_default();
     // A blank name is no name: the lead's is used.
     let named = body.account_name.filter(|n| !n.trim().is_empty());
     let account = match body.account_id {
@@ -260,41 +296,19 @@ pub async fn convert_lead(
                 .as_deref()
                 .and_then(normalize::registrable_domain)
                 .filter(|d| !normalize::is_free_mail(d));
-            let input = json!({
-                "name": name,
-                "domain": domain,
-                "industry": text(&lead.industry),
-                "employee_count": lead.employee_count,
-                "annual_revenue": text(&lead.annual_revenue),
-                "annual_revenue_currency": text(&lead.annual_revenue_currency),
-                "billing_street": text(&lead.street),
-                "billing_city": text(&lead.city),
-                "billing_region": text(&lead.region),
-                "billing_postal_code": text(&lead.postal_code),
-                "billing_country": text(&lead.country),
-                "owner_id": owner,
-            });
-            Target::New(data_of::<Account>(app, actor, "account", input).await?)
+            let mut input = taken(&values, ACCOUNT_FROM_LEAD);
+            input.insert("name".into(), json!(name));
+            input.insert("domain".into(), json!(domain));
+            input.insert("owner_id".into(), owner.clone());
+            Target::New(data_of::<Account>(app, actor, "account", Value::Object(input)).await?)
         }
     };
     let contact = match body.contact_id {
         Some(id) => Target::Existing(id),
         None => {
-            let input = json!({
-                "first_name": text(&lead.first_name),
-                "last_name": text(&lead.last_name),
-                "title": text(&lead.title),
-                "email": text(&lead.email),
-                "phone": text(&lead.phone),
-                "mobile": text(&lead.mobile),
-                "street": text(&lead.street),
-                "city": text(&lead.city),
-                "region": text(&lead.region),
-                "postal_code": text(&lead.postal_code),
-                "country": text(&lead.country),
-                "owner_id": owner,
-            });
-            Target::New(data_of::<Contact>(app, actor, "contact", input).await?)
+            let mut input = taken(&values, CONTACT_FROM_LEAD);
+            input.insert("owner_id".into(), owner.clone());
+            Target::New(data_of::<Contact>(app, actor, "contact", Value::Object(input)).await?)
         }
     };
     let deal = match body.deal {

@@ -21,7 +21,7 @@ use rivet_domain::lead_forms::{
     CONSENT, FormField, HONEYPOT, UTM_FIELDS, lead_body, origin_allowed, origin_of,
 };
 use rivet_domain::leads::LeadInput;
-use rivet_domain::{Action, Actor, FieldErrors, Resource, Scope};
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use rivet_store::StoreError;
 use rivet_store::intake;
 use rivet_store::lead_forms::{self, LeadForm, Outcome, Submission};
@@ -466,13 +466,10 @@ async fn form_actor(
     form: &LeadForm,
 ) -> Result<Actor, AppError> {
     let owner = form.owner().ok_or(AppError::NotFound)?;
-    let mut actor = rivet_store::sessions::load_actor(&app.store, company, owner, None, None)
+    let actor = rivet_store::sessions::load_actor(&app.store, company, owner, None, None)
         .await?
         .ok_or_else(|| {
             AppError::Forbidden("this form's owner is no longer a member; it takes no posts".into())
         })?;
-    let mut grants = (*actor.permissions).clone();
-    grants.set(Resource::Leads, Action::Create, Scope::All);
-    actor.permissions = std::sync::Arc::new(grants);
-    Ok(actor)
+    Ok(actor.granted(&[(Resource::Leads, Action::Create)]))
 }
