@@ -10,6 +10,7 @@ mod ab;
 mod client;
 mod events;
 mod load;
+mod model;
 mod procs;
 mod records;
 mod report;
@@ -48,6 +49,8 @@ enum Cmd {
     Records(records::RecordsArgs),
     /// Domain events delivered to a local webhook receiver: events/s and commit-to-delivery.
     Events(events::EventsArgs),
+    /// The lead conversion model on a synthetic lead set: train time and test ROC AUC.
+    Model(model::ModelArgs),
     /// Bare axum server answering `GET /` with "hello" (spawned by `foundation`).
     #[command(hide = true)]
     HelloServer {
@@ -103,6 +106,7 @@ fn main() -> Result<ExitCode> {
                     }
                 }
             }),
+        Cmd::Model(args) => model::run(args),
         Cmd::Events(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?
