@@ -282,12 +282,14 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
         ("Baker", "new", Some("bb@x.test"), 30, None, vec![]),
     ];
     let mut created = Vec::new();
+    // Each lead's total score is its spec's (lead scoring's rules, by title).
+    crate::scoring::score_by_title(&app, &admin).await;
     for (name, status, email, score, owner, tags) in &specs {
         let lead = create_lead(
             &app,
             &admin,
             json!({"last_name": name, "company_name": format!("{name} Ltd"), "status": status,
-                   "email": email, "fit_score": score, "engagement_score": score,
+                   "email": email, "title": format!("s{score}"),
                    "owner_id": owner, "tags": tags}),
         )
         .await;

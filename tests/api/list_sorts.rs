@@ -5,9 +5,7 @@
 
 use rivet_domain::query::{FieldKind, FieldSpec};
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{
-    Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
-};
+use rivet_tests::{Db, Session, TestApp, both, ids_of, json_of, spawn_app};
 
 /// The names a list may sort by, and the names it filters by that are not tags.
 fn sort_and_filter_names<F>(specs: &[FieldSpec<F>]) -> (Vec<&'static str>, Vec<&'static str>) {
@@ -126,18 +124,27 @@ async fn every_sort_field_pages_through_nulls_and_ties_in_order(db: Db) {
     let rep = app.member(&admin, "sales").await;
     let rep_id = rep.user_id.to_string();
 
-    // Leads: some fields set, some NULL, some equal.
+    // Leads: some fields set, some NULL, some equal; scores from rules on what they say.
+    crate::scoring::put_scoring(
+        &app,
+        &admin,
+        json!({"fit_rules": [
+            {"name": "budget", "points": 100, "conditions": [{"op": "filled", "field": "budget"}]},
+            {"name": "retail", "points": 100, "conditions": [{"op": "in", "field": "industry", "values": ["retail"]}]},
+            {"name": "rival", "points": 10, "conditions": [{"op": "filled", "field": "competition"}]}],
+               "thresholds": []}),
+    )
+    .await;
     for (i, body) in [
         json!({"last_name": "ash", "title": "cto", "industry": "retail", "country": "de",
                "city": "berlin", "employee_count": 50, "annual_revenue": "1000000.50",
                "annual_revenue_currency": "EUR", "utm_source": "ads", "utm_campaign": "spring",
-               "budget": "50k", "champion": "Ann", "fit_score": 80, "engagement_score": 20,
-               "email": "Ash@X.test"}),
+               "budget": "50k", "champion": "Ann", "email": "Ash@X.test"}),
         json!({"last_name": "birch", "industry": "retail", "employee_count": 50,
                "annual_revenue": "99.99", "annual_revenue_currency": "USD",
-               "fit_score": 10, "owner_id": rep_id}),
+               "owner_id": rep_id}),
         json!({"company_name": "cedar co", "country": "fr", "utm_source": "ads",
-               "competition": "Rival", "engagement_score": 100}),
+               "competition": "Rival"}),
         json!({"email": "dogwood@x.test", "title": "ceo", "employee_count": 7}),
         json!({"first_name": "elm", "last_name": "elm", "need": "faster quotes"}),
     ]
@@ -265,86 +272,4 @@ async fn every_sort_field_pages_through_nulls_and_ties_in_order(db: Db) {
     walk_every_sort(&app, &admin, "/activities", &sorts, 3).await;
 }
 
-async fn lead_scores_are_0_to_100_and_the_total_follows_fit_and_engagement(db: Db) {
-    let app = spawn_app(db).await;
-    let admin = app.admin().await;
-    for (body, field) in [
-        (json!({"last_name": "x", "fit_score": -500}), "fit_score"),
-        (json!({"last_name": "x", "fit_score": 101}), "fit_score"),
-        (
-            json!({"last_name": "x", "engagement_score": 99999}),
-            "engagement_score",
-        ),
-        (
-            json!({"last_name": "x", "engagement_score": -1}),
-            "engagement_score",
-        ),
-        (
-            json!({"last_name": "x", "total_score": 99999}),
-            "total_score",
-        ),
-        (
-            json!({"last_name": "x", "total_score": -500}),
-            "total_score",
-        ),
-        (
-            json!({"last_name": "x", "fit_score": 40, "engagement_score": 60, "total_score": 90}),
-            "total_score",
-        ),
-    ] {
-        let problem = assert_problem(app.post("/leads", &admin, body.clone()).await, 422).await;
-        assert_eq!(fields_of(&problem), [field], "{body}");
-    }
-    let none = page(&app, &admin, "/leads", "limit=500").await;
-    assert_eq!(ids_of(&none).len(), 0, "nothing written");
-
-    // The total is the mean of the two, rounded half up; given, it must agree.
-    let lead = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"last_name": "y", "fit_score": 40, "engagement_score": 61}),
-    )
-    .await;
-    assert_eq!(lead["total_score"], 51);
-    let agreed = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"last_name": "z", "fit_score": 100, "engagement_score": 100, "total_score": 100}),
-    )
-    .await;
-    assert_eq!(agreed["total_score"], 100);
-
-    // A patch of one part moves the total; a bad one changes nothing.
-    let path = format!("/leads/{}", lead["id"].as_str().unwrap());
-    let patched = json_of(app.patch(&path, &admin, json!({"fit_score": 100})).await).await;
-    assert_eq!(patched["total_score"], 81);
-    let problem = assert_problem(
-        app.patch(&path, &admin, json!({"engagement_score": 101}))
-            .await,
-        422,
-    )
-    .await;
-    assert_eq!(fields_of(&problem), ["engagement_score"]);
-    let problem = assert_problem(
-        app.patch(&path, &admin, json!({"total_score": 3})).await,
-        422,
-    )
-    .await;
-    assert_eq!(fields_of(&problem), ["total_score"]);
-    let now = json_of(app.get(&path, &admin).await).await;
-    assert_eq!(
-        (
-            &now["fit_score"],
-            &now["engagement_score"],
-            &now["total_score"]
-        ),
-        (&json!(100), &json!(61), &json!(81))
-    );
-}
-
-both!(
-    every_sort_field_pages_through_nulls_and_ties_in_order,
-    lead_scores_are_0_to_100_and_the_total_follows_fit_and_engagement,
-);
+both!(every_sort_field_pages_through_nulls_and_ties_in_order);

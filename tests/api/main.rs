@@ -33,6 +33,7 @@ mod pipelines;
 mod ratelimit;
 mod rbac;
 mod row_security;
+mod scoring;
 mod search;
 mod seed;
 mod smoke;

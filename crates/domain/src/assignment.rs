@@ -38,6 +38,9 @@ choice_enum!(
         Range => "range",
         Territory => "territory",
         Source => "source",
+        Filled => "filled",
+        FreeEmail => "free_email",
+        WorkEmail => "work_email",
     }
 );
 
@@ -142,6 +145,14 @@ pub enum Condition {
     Source {
         values: Vec<String>,
     },
+    /// The field has a value (text not blank, tags not empty).
+    Filled {
+        field: String,
+    },
+    /// The record's e-mail is at a free mail service (Gmail, Outlook, …).
+    FreeEmail,
+    /// The record has an e-mail and it is not at a free mail service.
+    WorkEmail,
 }
 
 /// Who a round-robin or least-loaded rule chooses among.
@@ -256,15 +267,7 @@ impl RuleInput {
                 None
             }
         };
-        let inputs = self.conditions.unwrap_or_default();
-        if inputs.len() > MAX_CONDITIONS {
-            errors.add("conditions", format!("at most {MAX_CONDITIONS} conditions"));
-        }
-        let conditions: Vec<Condition> = inputs
-            .into_iter()
-            .enumerate()
-            .filter_map(|(i, c)| condition(entity, c, &format!("conditions[{i}]"), &mut errors))
-            .collect();
+        let conditions = parse_conditions(entity, self.conditions, "conditions", &mut errors);
         let action = match self.action {
             Some(input) => action(input, &mut errors),
             None => {
@@ -314,6 +317,25 @@ impl RuleSpec {
     }
 }
 
+/// Conditions as a client writes them (at most [`MAX_CONDITIONS`]), each mistake named by its
+/// place (`{at}[1].op`); none given is none.
+pub fn parse_conditions(
+    entity: AssignmentEntity,
+    inputs: Option<Vec<ConditionInput>>,
+    at: &str,
+    errors: &mut FieldErrors,
+) -> Vec<Condition> {
+    let inputs = inputs.unwrap_or_default();
+    if inputs.len() > MAX_CONDITIONS {
+        errors.add(at, format!("at most {MAX_CONDITIONS} conditions"));
+    }
+    inputs
+        .into_iter()
+        .enumerate()
+        .filter_map(|(i, c)| condition(entity, c, &format!("{at}[{i}]"), errors))
+        .collect()
+}
+
 fn condition(
     entity: AssignmentEntity,
     input: ConditionInput,
@@ -323,7 +345,13 @@ fn condition(
     let before = errors.0.len();
     let op: Option<ConditionOp> = errors.check(&format!("{at}.op"), input.op.parse());
     let op = op?;
-    let takes_field = !matches!(op, ConditionOp::Territory | ConditionOp::Source);
+    let takes_field = !matches!(
+        op,
+        ConditionOp::Territory
+            | ConditionOp::Source
+            | ConditionOp::FreeEmail
+            | ConditionOp::WorkEmail
+    );
     // The parts an operator does not take are mistakes, not silently ignored.
     let parts = [
         ("field", input.field.is_some(), takes_field),
@@ -429,6 +457,9 @@ fn condition(
                 .collect();
             Some(Condition::Source { values })
         }
+        (ConditionOp::Filled, Some((field, _))) => Some(Condition::Filled { field }),
+        (ConditionOp::FreeEmail, None) => Some(Condition::FreeEmail),
+        (ConditionOp::WorkEmail, None) => Some(Condition::WorkEmail),
         _ => None,
     };
     if errors.0.len() > before {
@@ -446,7 +477,11 @@ fn op_fits(op: ConditionOp, kind: FieldKind) -> bool {
         }
         ConditionOp::Contains => matches!(kind, K::Text | K::Tags),
         ConditionOp::Range => matches!(kind, K::Int | K::Money),
-        ConditionOp::Territory | ConditionOp::Source => true,
+        ConditionOp::Territory
+        | ConditionOp::Source
+        | ConditionOp::Filled
+        | ConditionOp::FreeEmail
+        | ConditionOp::WorkEmail => true,
     }
 }
 
@@ -680,6 +715,19 @@ impl Condition {
                 values: texts(values),
                 ..ConditionInput::default()
             },
+            Self::Filled { field } => ConditionInput {
+                op: "filled".into(),
+                field: Some(field.clone()),
+                ..ConditionInput::default()
+            },
+            Self::FreeEmail => ConditionInput {
+                op: "free_email".into(),
+                ..ConditionInput::default()
+            },
+            Self::WorkEmail => ConditionInput {
+                op: "work_email".into(),
+                ..ConditionInput::default()
+            },
         }
     }
 
@@ -709,8 +757,27 @@ impl Condition {
                     || text("region").is_some_and(|r| regions.contains(&r))
             }
             Self::Source { values } => text("source").is_some_and(|s| values.contains(&s)),
+            Self::Filled { field } => match record.get(field) {
+                Some(Value::Array(items)) => !items.is_empty(),
+                Some(Value::Object(map)) => !map.is_empty(),
+                Some(v) => text_of(v).is_some(),
+                None => false,
+            },
+            Self::FreeEmail => {
+                email_domain(record).is_some_and(|d| crate::normalize::is_free_mail(&d))
+            }
+            Self::WorkEmail => {
+                email_domain(record).is_some_and(|d| !crate::normalize::is_free_mail(&d))
+            }
         }
     }
+}
+
+/// The domain of the record's `email`, folded.
+fn email_domain(record: &Map<String, Value>) -> Option<String> {
+    let email = record.get("email").and_then(text_of)?;
+    let (_, domain) = email.rsplit_once('@')?;
+    (!domain.is_empty()).then(|| domain.to_owned())
 }
 
 fn scalar_is(value: &Value, scalar: &Scalar) -> bool {

@@ -33,6 +33,8 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "contact.merged",
     "account.merged",
     "lead.converted",
+    "lead.engaged",
+    "lead.score_threshold_crossed",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.

@@ -219,14 +219,14 @@ pub struct LeadInput {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
-    /// 0 to 100 (default 0).
+    /// Computed by lead scoring from the fit rules (read-only: a value given is refused).
     #[schema(minimum = 0, maximum = 100)]
     pub fit_score: Option<i32>,
-    /// 0 to 100 (default 0).
+    /// Computed by lead scoring from engagement (read-only: a value given is refused).
     #[schema(minimum = 0, maximum = 100)]
     pub engagement_score: Option<i32>,
-    /// Computed: the mean of `fit_score` and `engagement_score`, rounded half up. A client may
-    /// leave it out; a value that differs is refused (422).
+    /// Computed by lead scoring, fit and engagement blended (read-only: a value given is
+    /// refused).
     #[schema(minimum = 0, maximum = 100)]
     pub total_score: Option<i32>,
     pub budget: Option<String>,
@@ -291,6 +291,7 @@ pub struct LeadData {
     pub status: LeadStatus,
     pub owner_id: Option<UserId>,
     pub tags: Vec<String>,
+    /// The scores, computed by the store as the lead is written (0 until then).
     pub fit_score: i32,
     pub engagement_score: i32,
     pub total_score: i32,
@@ -339,20 +340,8 @@ impl LeadData {
 /// The highest fit, engagement or total score.
 pub const SCORE_MAX: i32 = 100;
 
-/// A fit or engagement score as given (none is 0): 0 to [`SCORE_MAX`].
-fn score(value: Option<i32>) -> Result<i32, String> {
-    match value.unwrap_or(0) {
-        n @ 0..=SCORE_MAX => Ok(n),
-        _ => Err(format!("must be between 0 and {SCORE_MAX}")),
-    }
-}
-
-/// A lead's total score: the mean of its fit and engagement scores, rounded half up. Until
-/// scoring computes them (fit from rules, engagement from events), this keeps the total
-/// consistent with the two parts a client may set.
-pub fn total_score(fit: i32, engagement: i32) -> i32 {
-    (fit + engagement + 1) / 2
-}
+/// The scores lead scoring computes; a client cannot write them.
+pub const SCORE_FIELDS: &[&str] = &["fit_score", "engagement_score", "total_score"];
 
 fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -452,19 +441,16 @@ impl LeadInput {
         if self.employee_count.is_some_and(|n| n < 0) {
             errors.add("employee_count", "must not be negative");
         }
-        let fit_score = errors.check("fit_score", score(self.fit_score));
-        let engagement_score = errors.check("engagement_score", score(self.engagement_score));
-        let total = total_score(fit_score.unwrap_or(0), engagement_score.unwrap_or(0));
-        if let Some(given) = self.total_score {
-            if !(0..=SCORE_MAX).contains(&given) {
-                errors.add("total_score", format!("must be between 0 and {SCORE_MAX}"));
-            } else if fit_score.is_some() && engagement_score.is_some() && given != total {
+        for (field, given) in [
+            ("fit_score", self.fit_score.is_some()),
+            ("engagement_score", self.engagement_score.is_some()),
+            ("total_score", self.total_score.is_some()),
+        ] {
+            if given {
                 errors.add(
-                    "total_score",
-                    format!(
-                        "is the mean of fit_score and engagement_score ({total} here); \
-                         leave it out and it is computed"
-                    ),
+                    field,
+                    "is computed by lead scoring and cannot be written \
+                     (GET /api/v1/leads/{id}/score explains it)",
                 );
             }
         }
@@ -482,9 +468,9 @@ impl LeadInput {
             status: status.unwrap_or(LeadStatus::New),
             owner_id: self.owner_id,
             tags,
-            fit_score: fit_score.unwrap_or(0),
-            engagement_score: engagement_score.unwrap_or(0),
-            total_score: total,
+            fit_score: 0,
+            engagement_score: 0,
+            total_score: 0,
             custom_fields: self.custom_fields.unwrap_or_default(),
         })
     }
@@ -529,14 +515,11 @@ mod tests {
     }
 
     #[test]
-    fn scores_are_0_to_100_and_the_total_is_their_rounded_mean() {
-        assert_eq!(total_score(40, 61), 51);
-        assert_eq!(total_score(0, 0), 0);
-        assert_eq!(total_score(100, 100), 100);
+    fn scores_are_computed_and_a_client_cannot_write_them() {
         let bad = LeadInput {
             last_name: Some("x".into()),
-            fit_score: Some(-1),
-            engagement_score: Some(101),
+            fit_score: Some(10),
+            engagement_score: Some(0),
             ..LeadInput::default()
         };
         let fields: Vec<String> = bad

@@ -25,6 +25,7 @@ pub mod normalize;
 pub mod permissions;
 pub mod pipelines;
 pub mod query;
+pub mod scoring;
 pub mod settings;
 pub mod tasks;
 pub mod validate;

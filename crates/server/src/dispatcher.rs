@@ -85,7 +85,10 @@ impl DispatchOptions {
 
 /// Every consumer the dispatcher feeds, by name.
 pub fn consumers() -> Vec<Arc<dyn Consumer>> {
-    vec![Arc::new(WebhookConsumer)]
+    vec![
+        Arc::new(WebhookConsumer),
+        Arc::new(rivet_store::scoring::ScoringConsumer),
+    ]
 }
 
 /// Start the dispatcher; it stops when `stop` turns true.

@@ -29,6 +29,9 @@ pub const TEST_ECHO: &str = "test.echo";
 const MAINTENANCE_SCHEDULE: &str = "maintenance";
 /// 03:17 UTC every day: off the hour, when most installations are quiet.
 const MAINTENANCE_CRON: &str = "0 17 3 * * *";
+/// Every night, every company's lead scores are brought to the day (engagement decays).
+const RESCORE_SCHEDULE: &str = "scoring";
+const RESCORE_CRON: &str = "0 41 2 * * *";
 
 /// Schedules and expired leases are looked at no more often than this.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
@@ -133,6 +136,14 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             .map_err(|e| format!("pruning failed: {e}")),
         TEST_ECHO => echo(job, progress).await,
         rivet_store::duplicates::REKEY_JOB => rekey(state, job).await,
+        rivet_store::scoring::RESCORE_JOB => {
+            let report = |done, total| progress.set(done, Some(total));
+            let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
+            rivet_store::scoring::rescore(&state.store, company, &report)
+                .await
+                .map(|changed| json!({ "changed": changed }))
+                .map_err(|e| format!("rescoring failed: {e}"))
+        }
         crate::api::duplicate_groups::SCAN_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::duplicate_groups::run_scan(state, job, &report).await
@@ -280,16 +291,17 @@ fn stop_requested(stop: &watch::Receiver<bool>) -> bool {
 
 async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Receiver<bool>) {
     tracing::info!(worker = %options.id, concurrency = options.concurrency, "job worker started");
-    if let Err(e) = jobs::ensure_schedule(
-        &state.store,
-        MAINTENANCE_SCHEDULE,
-        MAINTENANCE_PRUNE,
-        MAINTENANCE_CRON,
-        json!({}),
-    )
-    .await
-    {
-        tracing::warn!(error = %e, "could not register the maintenance schedule");
+    for (name, kind, cron) in [
+        (MAINTENANCE_SCHEDULE, MAINTENANCE_PRUNE, MAINTENANCE_CRON),
+        (
+            RESCORE_SCHEDULE,
+            rivet_store::scoring::RESCORE_JOB,
+            RESCORE_CRON,
+        ),
+    ] {
+        if let Err(e) = jobs::ensure_schedule(&state.store, name, kind, cron, json!({})).await {
+            tracing::warn!(error = %e, schedule = name, "could not register a schedule");
+        }
     }
     let slots = Arc::new(Semaphore::new(options.concurrency));
     let wake = Arc::new(Notify::new());

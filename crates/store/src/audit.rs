@@ -157,8 +157,9 @@ impl Tx {
             .await
     }
 
-    /// [`Tx::audit_all`] in `company_id`; the actor is this transaction's, or the system's.
-    async fn audit_all_in(
+    /// [`Tx::audit_all`] in `company_id`; the actor is this transaction's, or the system's (a
+    /// record written by the system's own transaction — an event consumer's — names no user).
+    pub(crate) async fn audit_all_in(
         &self,
         company_id: CompanyId,
         resource: &str,

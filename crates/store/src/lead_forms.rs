@@ -316,8 +316,13 @@ pub struct Submission<'a> {
     pub origin: Option<&'a str>,
 }
 
-/// Log a post, in the transaction of what it made.
+/// Log a post, in the transaction of what it made; a post for a lead is that lead's
+/// `form_submitted` engagement signal.
 pub async fn log_in(tx: &Tx, actor: &Actor, s: &Submission<'_>) -> Result<()> {
+    if let Some(lead) = s.lead {
+        crate::scoring::report_signal(tx, actor.company_id, lead, "form_submitted", None, None)
+            .await?;
+    }
     let cut = |v: Option<&str>| v.map(|v| v.chars().take(2_000).collect::<String>());
     exec(
         tx.conn(),

@@ -268,9 +268,6 @@ fn data_columns(data: &LeadData, owner_id: UserId) -> Vec<(Leads, Value)> {
         (Leads::Status, data.status.as_str().into()),
         (Leads::OwnerId, owner_id.into()),
         (Leads::Tags, serde_json::json!(data.tags).into()),
-        (Leads::FitScore, data.fit_score.into()),
-        (Leads::EngagementScore, data.engagement_score.into()),
-        (Leads::TotalScore, data.total_score.into()),
         (
             Leads::CustomFields,
             serde_json::Value::Object(data.custom_fields.clone()).into(),
@@ -294,6 +291,9 @@ impl Record for Lead {
         "converted_account_id",
         "converted_contact_id",
         "converted_deal_id",
+        "fit_score",
+        "engagement_score",
+        "total_score",
     ];
 
     fn id(&self) -> LeadId {
@@ -319,6 +319,20 @@ impl Record for Lead {
         ]
     }
 
+    /// With the scores, which a client cannot write but the trail shows changing.
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), serde_json::json!(self.id));
+        for (field, score) in [
+            ("fit_score", self.fit_score),
+            ("engagement_score", self.engagement_score),
+            ("total_score", self.total_score),
+        ] {
+            map.insert(field.into(), score.into());
+        }
+        serde_json::Value::Object(map)
+    }
+
     /// E-mails are compared in their normalised (lower-case) form.
     fn own_filter(filter: &mut Filter<LeadField>) -> Option<Cond> {
         if filter.field == LeadField::Email {
@@ -335,19 +349,29 @@ impl Write for Lead {
         data.owner_id
     }
 
+    /// The scores are computed here, from the company's rules and the lead's signals, whatever
+    /// the data says.
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        _id: LeadId,
+        id: LeadId,
         data: &LeadData,
         owner: UserId,
-        _before: Option<&Self>,
+        before: Option<&Self>,
         _at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
         let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
             .collect();
+        let (fit, engagement, total) =
+            crate::scoring::scores_of(tx, actor.company_id, &data.fields(), before.map(|_| id))
+                .await?;
+        columns.extend([
+            (iden(Leads::FitScore), fit.into()),
+            (iden(Leads::EngagementScore), engagement.into()),
+            (iden(Leads::TotalScore), total.into()),
+        ]);
         columns.extend(crate::duplicates::person_key_columns(
             &data.text,
             data.email.as_ref().map(|e| e.as_str()),
@@ -357,6 +381,33 @@ impl Write for Lead {
                 .country(),
         ));
         Ok(columns)
+    }
+
+    /// A change of scores is kept in the history and fires the thresholds it crossed.
+    async fn after_write(
+        tx: &Tx,
+        actor: &Actor,
+        _data: &LeadData,
+        before: Option<&Self>,
+        after: &mut Self,
+        _at: DateTime<Utc>,
+    ) -> Result<()> {
+        let Some(before) = before else {
+            // New leads: `after_create`, for the batch at once.
+            return Ok(());
+        };
+        let was = (
+            before.fit_score,
+            before.engagement_score,
+            before.total_score,
+        );
+        crate::scoring::after_scored(tx, actor, &mut [(after, Some(was))], "updated").await
+    }
+
+    async fn after_create(tx: &Tx, actor: &Actor, created: &mut [&mut Self]) -> Result<()> {
+        let mut written: Vec<(&mut Self, Option<crate::scoring::Scores>)> =
+            created.iter_mut().map(|l| (&mut **l, None)).collect();
+        crate::scoring::after_scored(tx, actor, &mut written, "created").await
     }
 }
 
@@ -369,6 +420,14 @@ impl crate::intake::Screened for Lead {
         let unowned: Vec<usize> = (0..data.len())
             .filter(|&i| data[i].owner_id.is_none())
             .collect();
+        // Rules may test the scores: they are what the lead will be saved with.
+        for d in data.iter_mut() {
+            let (fit, engagement, total) =
+                crate::scoring::scores_of(tx, actor.company_id, &d.fields(), None).await?;
+            d.fit_score = fit;
+            d.engagement_score = engagement;
+            d.total_score = total;
+        }
         let mut assignments: Vec<Option<crate::assignment::Assignment>> =
             data.iter().map(|_| None).collect();
         if unowned.is_empty() {

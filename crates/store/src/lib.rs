@@ -34,6 +34,7 @@ pub mod query;
 pub mod record;
 pub mod roles;
 mod row;
+pub mod scoring;
 pub mod search;
 pub mod search_typos;
 pub mod sessions;
@@ -862,6 +863,8 @@ pub struct Tx {
     /// The company's duplicate settings once read in this transaction
     /// ([`duplicates::settings_tx`]): a batch of creates reads them once.
     pub(crate) duplicate_settings: std::sync::OnceLock<rivet_domain::duplicates::DuplicateSettings>,
+    /// The company's scoring settings once read in this transaction ([`scoring::config_tx`]).
+    pub(crate) scoring: std::sync::OnceLock<rivet_domain::scoring::ScoringConfig>,
     /// The import this transaction saves rows for ([`Tx::for_import`]): the records it creates
     /// in an imported table carry its id.
     import: std::sync::OnceLock<uuid::Uuid>,
@@ -884,6 +887,7 @@ impl Tx {
             events: std::sync::atomic::AtomicBool::new(false),
             events_written: store.events_written.clone(),
             duplicate_settings: std::sync::OnceLock::new(),
+            scoring: std::sync::OnceLock::new(),
             import: std::sync::OnceLock::new(),
         }
     }

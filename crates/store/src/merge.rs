@@ -26,6 +26,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::events::{NewEvent, record_type_of};
 use rivet_domain::ids::Id;
+use rivet_domain::ids::LeadId;
 use rivet_domain::{Action, Actor, FieldErrors};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query};
 use serde::Serialize;
@@ -342,6 +343,18 @@ async fn move_deals(
 
 impl Merge for Lead {
     const RECORD_TYPE: RecordType = RecordType::Lead;
+
+    /// The losers' engagement signals (the survivor is rescored as the merge writes it).
+    async fn move_own(
+        tx: &Tx,
+        actor: &Actor,
+        survivor: &Self,
+        losers: &[Uuid],
+        _moved: &mut Moved,
+    ) -> Result<()> {
+        let losers: Vec<LeadId> = losers.iter().copied().map(LeadId::from_uuid).collect();
+        crate::scoring::merge_signals(tx, actor.company_id, survivor.id, &losers).await
+    }
 }
 
 impl Merge for Contact {

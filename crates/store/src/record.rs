@@ -145,6 +145,16 @@ pub trait Write: Record {
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+
+    /// What goes with a batch of new records, after each one's [`Write::after_write`] and
+    /// before their audit rows (a statement for the batch, not one per record).
+    fn after_create(
+        _tx: &Tx,
+        _actor: &Actor,
+        _created: &mut [&mut Self],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// The type's rows of the caller's company.
@@ -421,19 +431,24 @@ pub async fn create_many_in<R: Write>(
         );
     }
     let mut created = Vec::with_capacity(outcomes.len());
-    let mut audited = Vec::with_capacity(ids.len());
     for (outcome, data) in outcomes.into_iter().zip(data) {
         let record = match outcome {
             Ok(id) => {
                 let mut record = written.remove(&id).ok_or(StoreError::NotFound)?;
                 R::after_write(tx, actor, data, None, &mut record, at).await?;
-                audited.push((record.id().to_string(), record.audit_json()));
                 Ok(record)
             }
             Err(e) => Err(e),
         };
         created.push(record);
     }
+    let mut new: Vec<&mut R> = created.iter_mut().filter_map(|r| r.as_mut().ok()).collect();
+    R::after_create(tx, actor, &mut new).await?;
+    let audited: Vec<(String, serde_json::Value)> = created
+        .iter()
+        .filter_map(|r| r.as_ref().ok())
+        .map(|r| (r.id().to_string(), r.audit_json()))
+        .collect();
     let changes: Vec<crate::audit::Audited<'_>> = audited
         .iter()
         .map(|(id, after)| crate::audit::Audited {
@@ -442,7 +457,13 @@ pub async fn create_many_in<R: Write>(
             after: Some(after),
         })
         .collect();
-    tx.audit_all(R::RESOURCE, Action::Create, &changes).await?;
+    tx.audit_all_in(
+        actor.company_id,
+        R::RESOURCE.as_str(),
+        Action::Create.as_str(),
+        &changes,
+    )
+    .await?;
     Ok(created)
 }
 
@@ -481,10 +502,11 @@ pub async fn update_in<R: Write>(tx: &Tx, actor: &Actor, before: &R, data: &R::D
     .await?;
     let mut after: R = get_unscoped(tx.conn(), actor, id).await?;
     R::after_write(tx, actor, data, Some(before), &mut after, at).await?;
-    tx.audit(
-        R::RESOURCE,
+    tx.audit_in(
+        actor.company_id,
+        R::RESOURCE.as_str(),
         id,
-        Action::Update,
+        Action::Update.as_str(),
         Some(&before.audit_json()),
         Some(&after.audit_json()),
     )
@@ -552,10 +574,11 @@ pub async fn delete_in<R: Record>(tx: &Tx, actor: &Actor, records: &[R]) -> Resu
     )
     .await?;
     for record in records {
-        tx.audit(
-            R::RESOURCE,
+        tx.audit_in(
+            actor.company_id,
+            R::RESOURCE.as_str(),
             record.id(),
-            Action::Delete,
+            Action::Delete.as_str(),
             Some(&record.audit_json()),
             None,
         )
@@ -595,10 +618,11 @@ pub async fn update_rows<R: Record>(
     for before in records {
         let mut after = before.clone();
         apply(&mut after, at);
-        tx.audit(
-            R::RESOURCE,
+        tx.audit_in(
+            actor.company_id,
+            R::RESOURCE.as_str(),
             before.id(),
-            Action::Update,
+            Action::Update.as_str(),
             Some(&before.audit_json()),
             Some(&after.audit_json()),
         )

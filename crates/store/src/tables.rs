@@ -798,3 +798,41 @@ pub enum ExportChunks {
     Seq,
     Bytes,
 }
+
+/// A company's lead scoring settings (`m0027_lead_scoring`; `crate::scoring`).
+#[derive(DeriveIden)]
+pub enum ScoringSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
+}
+
+/// The engagement a lead showed, one row per signal (`m0027_lead_scoring`): what its
+/// engagement score adds up.
+#[derive(DeriveIden)]
+pub enum LeadSignals {
+    Table,
+    CompanyId,
+    Id,
+    LeadId,
+    Signal,
+    OccurredAt,
+    /// The activity or event the signal came from (one signal per source).
+    SourceId,
+    Detail,
+}
+
+/// A lead's scores each time they changed (`m0027_lead_scoring`).
+#[derive(DeriveIden)]
+pub enum LeadScoreHistory {
+    Table,
+    CompanyId,
+    Id,
+    LeadId,
+    At,
+    Fit,
+    Engagement,
+    Total,
+    Cause,
+}

@@ -432,3 +432,61 @@ document.addEventListener("click", function (event) {
   }
   window.setTimeout(poll, 300);
 })();
+
+// Score badges in lists (links with data-score-popover to a lead's breakdown): a click opens the
+// breakdown in a popover under the badge instead of leaving the list; a second click, Escape or a
+// click elsewhere closes it. Without this script the link opens the breakdown itself.
+(function () {
+  function close(except) {
+    document.querySelectorAll(".score-popover").forEach(function (pop) {
+      if (pop !== except) {
+        var badge = pop.previousElementSibling;
+        if (badge) {
+          badge.setAttribute("aria-expanded", "false");
+        }
+        pop.remove();
+      }
+    });
+  }
+  document.addEventListener("click", function (event) {
+    var badge = event.target instanceof Element ? event.target.closest("[data-score-popover]") : null;
+    if (!badge) {
+      if (!(event.target instanceof Element && event.target.closest(".score-popover"))) {
+        close(null);
+      }
+      return;
+    }
+    event.preventDefault();
+    var open = badge.nextElementSibling;
+    if (open && open.classList.contains("score-popover")) {
+      close(null);
+      return;
+    }
+    close(null);
+    var pop = document.createElement("div");
+    pop.className = "score-popover";
+    pop.setAttribute("role", "dialog");
+    pop.setAttribute("aria-label", "Why this score");
+    pop.textContent = "Loading…";
+    badge.after(pop);
+    badge.setAttribute("aria-expanded", "true");
+    fetch(badge.getAttribute("href"), { credentials: "same-origin" })
+      .then(function (response) {
+        if (!response.ok) {
+          throw new Error(String(response.status));
+        }
+        return response.text();
+      })
+      .then(function (html) {
+        pop.innerHTML = html;
+      })
+      .catch(function () {
+        pop.textContent = "The breakdown could not be loaded.";
+      });
+  });
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape") {
+      close(null);
+    }
+  });
+})();

@@ -73,13 +73,6 @@ impl ApiRecord for Lead {
     fn set_custom_fields(data: &mut LeadData, values: Map<String, Value>) {
         data.custom_fields = values;
     }
-
-    fn before_merge(patch: &Map<String, Value>, merged: &mut Map<String, Value>) {
-        if !patch.contains_key("total_score") {
-            // The total follows the fit and engagement scores the patch may change.
-            merged.remove("total_score");
-        }
-    }
 }
 
 pub fn routes() -> ApiRouter {

@@ -28,6 +28,7 @@ pub mod merge;
 pub mod pipelines;
 pub mod record;
 pub mod roles;
+pub mod scoring;
 pub mod search;
 pub mod settings;
 pub mod system;
@@ -72,6 +73,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(assignment::routes())
         .merge(merge::routes())
         .merge(conversion::routes())
+        .merge(scoring::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
 }

@@ -33,8 +33,8 @@ pub enum Rule {
     Patterns(Vec<String>),
     /// A whole number from `min` to `max`.
     Int { min: i64, max: i64 },
-    /// A number the server computes from `min` to `max`: a client leaves it out (`readOnly`),
-    /// and one that differs from the computed value is refused.
+    /// A number the server computes from `min` to `max`: a client leaves it out (`readOnly`);
+    /// one given is refused (422 naming it).
     Computed { min: i64, max: i64 },
     /// An e-mail address; with `blank`, also white space only (none).
     Email { blank: bool },
@@ -149,6 +149,10 @@ pub fn rules() -> Vec<FieldRule> {
         min: 0,
         max: i64::from(SCORE_MAX),
     };
+    let computed_score = || Rule::Computed {
+        min: 0,
+        max: i64::from(SCORE_MAX),
+    };
     let probability = || Rule::Int {
         min: 0,
         max: i64::from(rivet_domain::pipelines::PROBABILITY_MAX),
@@ -199,16 +203,9 @@ pub fn rules() -> Vec<FieldRule> {
         ),
         field(&["AccountInput"], "name", required_text(MAX_TEXT)),
         field(&["LeadInput"], "status", choice(LeadStatus::NAMES, true)),
-        field(&["LeadInput"], "fit_score", score()),
-        field(&["LeadInput"], "engagement_score", score()),
-        field(
-            &["LeadInput"],
-            "total_score",
-            Rule::Computed {
-                min: 0,
-                max: i64::from(SCORE_MAX),
-            },
-        ),
+        field(&["LeadInput"], "fit_score", computed_score()),
+        field(&["LeadInput"], "engagement_score", computed_score()),
+        field(&["LeadInput"], "total_score", computed_score()),
         field(
             &["LeadInput", "AccountInput"],
             "annual_revenue",

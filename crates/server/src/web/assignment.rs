@@ -13,9 +13,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
-use rivet_domain::assignment::{
-    ActionInput, AssignmentEntity, ConditionInput, ConditionOp, CreateTaskInput, RuleInput,
-};
+use rivet_domain::assignment::{ActionInput, AssignmentEntity, CreateTaskInput, RuleInput};
 use rivet_domain::ids::{AssignmentRuleId, TeamId, UserId};
 use rivet_domain::{Action, FieldError, FieldErrors, Resource};
 use rivet_store::assignment::{self as store, Assignment, AssignmentRule};
@@ -100,61 +98,6 @@ impl People {
             .find(|(t, _)| *t == id)
             .map(|(_, name)| format!("the team {name}"))
             .unwrap_or_else(|| format!("the team {id}"))
-    }
-}
-
-fn join_values(values: &[Value]) -> String {
-    values
-        .iter()
-        .map(|v| match v {
-            Value::String(s) => s.clone(),
-            other => other.to_string(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
-}
-
-fn value_text(value: Option<&Value>) -> String {
-    value
-        .map(|v| join_values(std::slice::from_ref(v)))
-        .unwrap_or_default()
-}
-
-/// A condition in words: `country is one of DE, AT`.
-fn condition_text(c: &ConditionInput) -> String {
-    let field = c.field.clone().unwrap_or_default();
-    match c.op.as_str() {
-        "equals" => format!("{field} is {}", value_text(c.value.as_ref())),
-        "in" => format!(
-            "{field} is one of {}",
-            join_values(c.values.as_deref().unwrap_or_default())
-        ),
-        "contains" => format!("{field} contains {}", value_text(c.value.as_ref())),
-        "range" => match (&c.gte, &c.lte) {
-            (Some(low), Some(high)) => format!(
-                "{field} from {} to {}",
-                value_text(Some(low)),
-                value_text(Some(high))
-            ),
-            (Some(low), None) => format!("{field} at least {}", value_text(Some(low))),
-            (None, Some(high)) => format!("{field} at most {}", value_text(Some(high))),
-            (None, None) => field,
-        },
-        "territory" => {
-            let mut parts = Vec::new();
-            if let Some(countries) = &c.countries {
-                parts.push(format!("country in {}", countries.join(", ")));
-            }
-            if let Some(regions) = &c.regions {
-                parts.push(format!("region in {}", regions.join(", ")));
-            }
-            parts.join(" or ")
-        }
-        "source" => format!(
-            "source is one of {}",
-            join_values(c.values.as_deref().unwrap_or_default())
-        ),
-        other => other.to_owned(),
     }
 }
 
@@ -252,7 +195,7 @@ async fn rules_page(
                 } else {
                     r.conditions
                         .iter()
-                        .map(condition_text)
+                        .map(super::conditions::describe)
                         .collect::<Vec<_>>()
                         .join("; and ")
                 },
@@ -409,23 +352,6 @@ pub async fn delete(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebErr
 
 // The rule form.
 
-pub struct CondRow {
-    pub index: usize,
-    pub fid: String,
-    pub op_name: String,
-    pub field_name: String,
-    pub value_name: String,
-    pub gte_name: String,
-    pub lte_name: String,
-    pub regions_name: String,
-    pub op_options: Vec<Opt>,
-    pub field_options: Vec<Opt>,
-    pub value: String,
-    pub gte: String,
-    pub lte: String,
-    pub regions: String,
-}
-
 pub struct MemberCheck {
     pub id: String,
     pub label: String,
@@ -450,11 +376,7 @@ struct RuleForm {
 }
 
 /// The form as sent (or as the rule is): every value a string.
-type Fields = HashMap<String, String>;
-
-fn get<'a>(form: &'a Fields, key: &str) -> &'a str {
-    form.get(key).map(|s| s.as_str()).unwrap_or("")
-}
+use super::conditions::{CondRow, Fields, get};
 
 /// A rule's values in the form's names.
 fn fields_of(rule: &AssignmentRule) -> Fields {
@@ -462,20 +384,7 @@ fn fields_of(rule: &AssignmentRule) -> Fields {
     f.insert("name".into(), rule.name.clone());
     f.insert("active".into(), rule.active.to_string());
     for (i, c) in rule.conditions.iter().enumerate() {
-        f.insert(format!("c{i}_op"), c.op.clone());
-        f.insert(format!("c{i}_field"), c.field.clone().unwrap_or_default());
-        let value = match c.op.as_str() {
-            "in" | "source" => join_values(c.values.as_deref().unwrap_or_default()),
-            "territory" => c.countries.clone().unwrap_or_default().join(", "),
-            _ => value_text(c.value.as_ref()),
-        };
-        f.insert(format!("c{i}_value"), value);
-        f.insert(format!("c{i}_gte"), value_text(c.gte.as_ref()));
-        f.insert(format!("c{i}_lte"), value_text(c.lte.as_ref()));
-        f.insert(
-            format!("c{i}_regions"),
-            c.regions.clone().unwrap_or_default().join(", "),
-        );
+        super::conditions::write(&mut f, &format!("c{i}"), c);
     }
     f.insert("action_kind".into(), rule.action.kind.clone());
     if let Some(user) = rule.action.user_id {
@@ -500,61 +409,15 @@ fn row_count(form: &Fields) -> usize {
         .count()
 }
 
-fn split(text: &str) -> Vec<String> {
-    text.split(',')
-        .map(str::trim)
-        .filter(|s| !s.is_empty())
-        .map(str::to_owned)
-        .collect()
-}
-
-fn some_text(text: &str) -> Option<Value> {
-    let text = text.trim();
-    (!text.is_empty()).then(|| Value::String(text.to_owned()))
-}
-
 /// The rule the form describes, and for each condition the row it came from.
 fn rule_input(form: &Fields) -> (RuleInput, Vec<usize>) {
     let mut conditions = Vec::new();
     let mut rows = Vec::new();
     for i in 0..row_count(form) {
-        let op = get(form, &format!("c{i}_op")).trim();
-        if op.is_empty() {
-            continue;
+        if let Some(c) = super::conditions::read(form, &format!("c{i}")) {
+            conditions.push(c);
+            rows.push(i);
         }
-        let value = get(form, &format!("c{i}_value"));
-        let field = some_text(get(form, &format!("c{i}_field")))
-            .and_then(|v| v.as_str().map(str::to_owned));
-        let list = || Some(split(value).into_iter().map(Value::String).collect());
-        let mut c = ConditionInput {
-            op: op.to_owned(),
-            ..ConditionInput::default()
-        };
-        match op.parse::<ConditionOp>() {
-            Ok(ConditionOp::Equals | ConditionOp::Contains) => {
-                c.field = field;
-                c.value = Some(Value::String(value.trim().to_owned()));
-            }
-            Ok(ConditionOp::In) => {
-                c.field = field;
-                c.values = list();
-            }
-            Ok(ConditionOp::Source) => c.values = list(),
-            Ok(ConditionOp::Range) => {
-                c.field = field;
-                c.gte = some_text(get(form, &format!("c{i}_gte")));
-                c.lte = some_text(get(form, &format!("c{i}_lte")));
-            }
-            Ok(ConditionOp::Territory) => {
-                let countries = split(value);
-                let regions = split(get(form, &format!("c{i}_regions")));
-                c.countries = (!countries.is_empty()).then_some(countries);
-                c.regions = (!regions.is_empty()).then_some(regions);
-            }
-            Err(_) => {}
-        }
-        conditions.push(c);
-        rows.push(i);
     }
     let kind = get(form, "action_kind").to_owned();
     let mut action = ActionInput {
@@ -616,12 +479,7 @@ fn condition_field(field: &str, rows: &[usize]) -> Option<String> {
     let rest = field.strip_prefix("conditions[")?;
     let (index, part) = rest.split_once("].")?;
     let row = rows.get(index.parse::<usize>().ok()?)?;
-    let part = part.split('[').next().unwrap_or(part);
-    let part = match part {
-        "values" | "countries" => "value",
-        other => other,
-    };
-    Some(format!("c{row}_{part}"))
+    Some(super::conditions::field_name(&format!("c{row}"), part))
 }
 
 fn known_fields(rows: usize) -> Vec<String> {
@@ -637,9 +495,7 @@ fn known_fields(rows: usize) -> Vec<String> {
     .map(|s| (*s).to_owned())
     .collect();
     for i in 0..rows {
-        for part in ["op", "field", "value", "gte", "lte", "regions"] {
-            names.push(format!("c{i}_{part}"));
-        }
+        names.extend(super::conditions::names(&format!("c{i}")));
     }
     names
 }
@@ -656,19 +512,6 @@ async fn rule_form(
         .filter(|i| !get(form, &format!("c{i}_op")).is_empty())
         .count();
     let rows = filled.max(used + SPARE_ROWS);
-    let mut op_items = vec![(String::new(), "— no condition —".to_owned())];
-    op_items.extend(
-        ConditionOp::NAMES
-            .iter()
-            .map(|n| ((*n).to_owned(), n.replace('_', " "))),
-    );
-    let mut field_items = vec![(String::new(), "—".to_owned())];
-    field_items.extend(
-        ENTITY
-            .fields()
-            .into_iter()
-            .map(|(n, _)| (n.to_owned(), n.replace('_', " "))),
-    );
     let mut user_items = vec![(String::new(), "Choose a member".to_owned())];
     user_items.extend(
         people
@@ -698,22 +541,7 @@ async fn rule_form(
         name: get(form, "name").to_owned(),
         active: (id.is_none() && !form.contains_key("name")) || get(form, "active") == "true",
         rows: (0..rows)
-            .map(|i| CondRow {
-                index: i,
-                fid: format!("c{i}"),
-                op_name: format!("c{i}_op"),
-                field_name: format!("c{i}_field"),
-                value_name: format!("c{i}_value"),
-                gte_name: format!("c{i}_gte"),
-                lte_name: format!("c{i}_lte"),
-                regions_name: format!("c{i}_regions"),
-                op_options: options(op_items.clone(), get(form, &format!("c{i}_op"))),
-                field_options: options(field_items.clone(), get(form, &format!("c{i}_field"))),
-                value: get(form, &format!("c{i}_value")).to_owned(),
-                gte: get(form, &format!("c{i}_gte")).to_owned(),
-                lte: get(form, &format!("c{i}_lte")).to_owned(),
-                regions: get(form, &format!("c{i}_regions")).to_owned(),
-            })
+            .map(|i| super::conditions::row(form, &format!("c{i}"), i))
             .collect(),
         kind_options: options(
             [

@@ -141,7 +141,7 @@ pub async fn index(
                 Cell::text(text(&lead.company_name)),
                 Cell::text(owners.name(lead.owner_id)),
                 Cell::badge(status_badge(lead.status)),
-                Cell::text(lead.total_score.to_string()).class("num"),
+                Cell::score(lead.total_score, format!("/leads/{}/score", lead.id)),
                 Cell::date(date(&lead.created_at)),
             ],
         })
@@ -305,6 +305,9 @@ struct DetailPage {
     fit_score: i32,
     engagement_score: i32,
     total_score: i32,
+    grade: &'static str,
+    /// Why the lead scores what it does (`web::scoring`).
+    score: rivet_store::scoring::Breakdown,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
     history: Vec<AuditRow>,
@@ -456,6 +459,10 @@ pub async fn show(
         fit_score: lead.fit_score,
         engagement_score: lead.engagement_score,
         total_score: lead.total_score,
+        grade: rivet_domain::scoring::grade(lead.total_score),
+        score: rivet_store::scoring::breakdown(&ctx.app.store, &ctx.actor, id)
+            .await
+            .or_page(&ctx)?,
         sections: vec![
             Section {
                 title: "Contact",

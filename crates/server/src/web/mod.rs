@@ -14,6 +14,7 @@ mod assets;
 mod assignment;
 mod audit;
 mod chart;
+mod conditions;
 mod contacts;
 mod conversion;
 mod custom_field_admin;
@@ -38,6 +39,7 @@ mod record_form;
 mod record_list;
 mod record_pages;
 mod roles;
+mod scoring;
 mod search;
 mod session;
 mod settings;
@@ -231,6 +233,27 @@ fn pages() -> Pages {
         "/leads/{id}/convert",
         Allow(Resource::Leads, Action::Update),
         conversion::convert,
+    )
+    .get(
+        "/leads/{id}/score",
+        Allow(Resource::Leads, Action::Read),
+        scoring::fragment,
+    )
+    // Lead scoring (issue 14 §1).
+    .get(
+        "/admin/scoring",
+        Allow(Resource::Settings, Action::Read),
+        scoring::show,
+    )
+    .post(
+        "/admin/scoring",
+        Allow(Resource::Settings, Action::Update),
+        scoring::save,
+    )
+    .post(
+        "/admin/scoring/rescore",
+        Allow(Resource::Settings, Action::Update),
+        scoring::rescore,
     )
     .get("/profile", Authenticated, profile::show)
     .post("/profile", Authenticated, profile::save_name)

@@ -198,6 +198,13 @@ pub enum CellValue {
         action: Option<String>,
         label: &'static str,
     },
+    /// A lead's score and grade as a badge linking to its breakdown (`href`), which the
+    /// script opens in a popover.
+    Score {
+        total: i32,
+        grade: &'static str,
+        href: String,
+    },
 }
 
 pub struct Cell {
@@ -244,6 +251,16 @@ impl Cell {
 
     pub fn button(action: Option<String>, label: &'static str) -> Self {
         Self::of(CellValue::Button { action, label }).class("row-actions")
+    }
+
+    /// A score badge: the total and its grade, opening the breakdown at `href`.
+    pub fn score(total: i32, href: String) -> Self {
+        Self::of(CellValue::Score {
+            total,
+            grade: rivet_domain::scoring::grade(total),
+            href,
+        })
+        .class("num")
     }
 
     fn of(value: CellValue) -> Self {

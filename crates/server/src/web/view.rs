@@ -134,6 +134,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Assignment rules",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/scoring",
+                "Lead scoring",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (

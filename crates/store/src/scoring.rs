@@ -1,0 +1,912 @@
+//! Lead scoring in the store (issue 14 §1; the arithmetic is `rivet_domain::scoring`).
+//!
+//! - **Settings**: one JSON document per company (`scoring_settings`); none means the
+//!   defaults. A change is audited and queues a rescore of the company's leads
+//!   ([`RESCORE_JOB`]) in the same transaction.
+//! - **Fit** is computed as a lead is written, in the generic record layer's hook
+//!   (`Lead::write_columns`), so every door — API, form, ingestion, import, merge — scores alike
+//!   and a client cannot write a score.
+//! - **Engagement** rises through the event consumer [`ScoringConsumer`]: each
+//!   `activity.logged` linked to a lead that is a signal (a meeting held, a call connected, an
+//!   inbound e-mail or message) and each `lead.engaged` (reported by the ingestion API or a web
+//!   form) becomes a row of `lead_signals` (one per source, so an event seen twice counts once)
+//!   and the lead's scores are recomputed in the consumer's transaction — within a dispatcher
+//!   round (a second or so) of the commit that logged it.
+//! - **History**: each change of a lead's scores after its creation is a row of
+//!   `lead_score_history` with its cause; creation is the first row.
+//! - **Thresholds**: a total crossing one upwards emits `lead.score_threshold_crossed`, and
+//!   creates the owner's task and moves the status where the threshold says so — in the
+//!   transaction that moved the score.
+//! - **Decay**: engagement halves every half-life, so a nightly rescore (and one after each
+//!   settings change) brings the stored scores to the day; [`breakdown`] computes them as of now.
+
+use crate::events::{Consumer, Event};
+use crate::leads::Lead;
+use crate::record::Record;
+use crate::tables::{LeadScoreHistory as H, LeadSignals as S, Leads, ScoringSettings as SS};
+use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now, record};
+use chrono::{DateTime, Utc};
+use rivet_domain::activities::RecordType;
+use rivet_domain::events::NewEvent;
+use rivet_domain::ids::{CompanyId, LeadId, RoleId, UserId};
+use rivet_domain::leads::LeadStatus;
+use rivet_domain::scoring::{
+    ENGAGED_EVENT, FitHit, ScoringConfig, ScoringInput, THRESHOLD_EVENT, grade, signal_named,
+    signal_of_activity,
+};
+use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
+use rivet_domain::{Action, Actor, PermissionSet, Resource, Scope};
+use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+/// The job that recomputes every lead's scores: of one company (its `company_id`) or, without
+/// one, of every company (nightly, and once after the migration that made scores computed).
+pub const RESCORE_JOB: &str = "scoring.rescore";
+/// The event consumer's name (its position in `event_positions`).
+pub const CONSUMER: &str = "scoring";
+/// What the audit trail calls the settings (resource `settings`).
+const SETTINGS_ID: &str = "scoring";
+/// Leads rescored per transaction.
+const RESCORE_BATCH: u64 = 1_000;
+
+#[derive(FromQueryResult)]
+struct SettingsRow {
+    settings: Value,
+}
+
+async fn config_in<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<ScoringConfig> {
+    let row: Option<SettingsRow> = fetch_optional(
+        conn,
+        Query::select()
+            .column(SS::Settings)
+            .from(SS::Table)
+            .and_where(Expr::col(SS::CompanyId).eq(company)),
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(ScoringConfig::default());
+    };
+    let input: ScoringInput = serde_json::from_value(crate::query::json_column(row.settings))
+        .map_err(|e| StoreError::invalid("scoring_settings", e.to_string()))?;
+    // Stored settings were valid when written; were a later version stricter, the defaults
+    // stand in rather than scoring stopping.
+    Ok(input.validate().unwrap_or_else(|errors| {
+        tracing::warn!(company = %company, ?errors, "stored scoring settings no longer validate; using the defaults");
+        ScoringConfig::default()
+    }))
+}
+
+/// The company's scoring settings, read once per transaction (a batch of creates reads them
+/// once).
+pub(crate) async fn config_tx(tx: &Tx, company: CompanyId) -> Result<ScoringConfig> {
+    if let Some(config) = tx.scoring.get() {
+        return Ok(config.clone());
+    }
+    let config = config_in(tx.conn(), company).await?;
+    Ok(tx.scoring.get_or_init(|| config).clone())
+}
+
+/// The caller's company's scoring settings.
+pub async fn settings(store: &Store, actor: &Actor) -> Result<ScoringConfig> {
+    let r = store.read(actor).await?;
+    config_in(r.conn(), actor.company_id).await
+}
+
+/// Replace the caller's company's scoring settings (validated by the caller), audited, and
+/// queue the rescore of its leads in the same transaction. Returns the rescore job's id.
+pub async fn put_settings(store: &Store, actor: &Actor, config: &ScoringConfig) -> Result<Uuid> {
+    let tx = store.write(actor).await?;
+    let before = config_in(tx.conn(), actor.company_id).await?;
+    let stored = serde_json::to_value(config.to_input())
+        .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
+    let at = now();
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(SS::Table)
+            .columns([SS::CompanyId, SS::Settings, SS::UpdatedAt])
+            .values_panic([actor.company_id.into(), stored.clone().into(), at.into()])
+            .on_conflict(
+                OnConflict::column(SS::CompanyId)
+                    .update_columns([SS::Settings, SS::UpdatedAt])
+                    .to_owned(),
+            ),
+    )
+    .await?;
+    let before = serde_json::to_value(before.to_input()).unwrap_or(Value::Null);
+    tx.audit_in(
+        actor.company_id,
+        Resource::Settings.as_str(),
+        SETTINGS_ID,
+        Action::Update.as_str(),
+        Some(&before),
+        Some(&stored),
+    )
+    .await?;
+    let job = rescore_job(&tx, actor.company_id, "the scoring settings changed").await?;
+    tx.commit().await?;
+    Ok(job)
+}
+
+/// Queue the rescore of `company`'s leads.
+pub async fn rescore_job(tx: &Tx, company: CompanyId, cause: &str) -> Result<Uuid> {
+    crate::jobs::enqueue(
+        tx,
+        crate::jobs::NewJob::new(RESCORE_JOB, json!({ "cause": cause })).for_company(company),
+    )
+    .await
+}
+
+/// The scores a lead's data gets as it is written: fit from the rules, engagement from the
+/// signals of the lead `id` (none for a new lead) as of now, and their total.
+pub(crate) async fn scores_of(
+    tx: &Tx,
+    company: CompanyId,
+    fields: &serde_json::Map<String, Value>,
+    id: Option<LeadId>,
+) -> Result<Scores> {
+    let config = config_tx(tx, company).await?;
+    let fit = config.fit(fields);
+    let engagement = match id {
+        None => 0,
+        Some(id) => {
+            let at = now();
+            let signals = signals_of(tx.conn(), company, &[id], config.horizon(at)).await?;
+            config.engagement(
+                signals
+                    .get(&id)
+                    .into_iter()
+                    .flatten()
+                    .map(|(s, t)| (s.as_str(), *t)),
+                at,
+            )
+        }
+    };
+    Ok((fit, engagement, config.total(fit, engagement)))
+}
+
+/// A lead's fit, engagement and total scores.
+pub(crate) type Scores = (i32, i32, i32);
+
+/// What goes with written leads' scores, in their transaction: a history row for each lead
+/// whose scores changed (every new lead), and the thresholds each crossed. `before` is each
+/// lead's total before (`None`: new).
+pub(crate) async fn after_scored(
+    tx: &Tx,
+    actor: &Actor,
+    written: &mut [(&mut Lead, Option<Scores>)],
+    cause: &str,
+) -> Result<()> {
+    let config = config_tx(tx, actor.company_id).await?;
+    let changed: Vec<&Lead> = written
+        .iter()
+        .filter(|(lead, before)| *before != Some(scores(lead)))
+        .map(|(lead, _)| &**lead)
+        .collect();
+    write_history(tx, actor.company_id, &changed, cause).await?;
+    for (lead, before) in written.iter_mut() {
+        fire_thresholds(tx, actor, &config, lead, before.map(|b| b.2)).await?;
+    }
+    Ok(())
+}
+
+fn scores(lead: &Lead) -> Scores {
+    (lead.fit_score, lead.engagement_score, lead.total_score)
+}
+
+async fn write_history(tx: &Tx, company: CompanyId, leads: &[&Lead], cause: &str) -> Result<()> {
+    let at = now();
+    for chunk in leads.chunks(crate::MAX_BOUND_VALUES / 8) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut insert = Query::insert();
+        insert.into_table(H::Table).columns([
+            H::CompanyId,
+            H::Id,
+            H::LeadId,
+            H::At,
+            H::Fit,
+            H::Engagement,
+            H::Total,
+            H::Cause,
+        ]);
+        for lead in chunk {
+            insert.values_panic([
+                company.into(),
+                new_id().into(),
+                lead.id.into(),
+                at.into(),
+                lead.fit_score.into(),
+                lead.engagement_score.into(),
+                lead.total_score.into(),
+                cause.into(),
+            ]);
+        }
+        exec(tx.conn(), &insert).await?;
+    }
+    Ok(())
+}
+
+/// Whether a threshold's status may replace `current`: only a lead still being worked (new,
+/// contacted, nurturing) moves, and only forwards.
+fn advances(current: LeadStatus, to: LeadStatus) -> bool {
+    let rank = |s: LeadStatus| match s {
+        LeadStatus::New => 0,
+        LeadStatus::Contacted => 1,
+        LeadStatus::Nurturing => 2,
+        LeadStatus::Qualified | LeadStatus::Unqualified | LeadStatus::Converted => 3,
+    };
+    rank(current) < 3 && rank(to) > rank(current)
+}
+
+/// Act on each threshold `lead`'s total crossed coming from `before`: the event, the owner's
+/// task and the status change (audited, as the transaction's actor or the system). `lead` is
+/// updated to what was written.
+async fn fire_thresholds(
+    tx: &Tx,
+    actor: &Actor,
+    config: &ScoringConfig,
+    lead: &mut Lead,
+    before: Option<i32>,
+) -> Result<()> {
+    let crossed = config.crossed(before, lead.total_score);
+    if crossed.is_empty() {
+        return Ok(());
+    }
+    let rule_actor = actor.granted(&[
+        (Resource::Tasks, Action::Create),
+        (Resource::Leads, Action::Read),
+        (Resource::Leads, Action::Update),
+    ]);
+    for threshold in crossed {
+        tx.emit(
+            actor.company_id,
+            &NewEvent {
+                event_type: THRESHOLD_EVENT.to_owned(),
+                record_type: "lead",
+                data: json!({
+                    "threshold": threshold.name,
+                    "score": threshold.score,
+                    "total_score": lead.total_score,
+                    "owner_id": lead.owner_id,
+                }),
+            },
+            &lead.id.to_string(),
+            None,
+        )
+        .await?;
+        if let Some(title) = &threshold.create_task {
+            let data = TaskData {
+                subject: title.clone(),
+                description: Some(format!(
+                    "The lead's score reached {} ({} at {}).",
+                    lead.total_score, threshold.name, threshold.score
+                )),
+                due_at: Some(now() + chrono::Duration::days(1)),
+                reminder_at: None,
+                priority: TaskPriority::Normal,
+                status: TaskStatus::Open,
+                assignee_id: Some(lead.owner_id),
+                related: Some((RecordType::Lead, lead.id.uuid())),
+            };
+            record::create_in::<crate::tasks::Task>(tx, &rule_actor, &data).await?;
+        }
+        if let Some(status) = threshold.set_status
+            && advances(lead.status, status)
+        {
+            record::update_rows::<Lead>(
+                tx,
+                &rule_actor,
+                std::slice::from_ref(lead),
+                vec![(crate::query::iden(Leads::Status), status.as_str().into())],
+                |l, at| {
+                    l.status = status;
+                    l.updated_at = at;
+                },
+            )
+            .await?;
+            lead.status = status;
+        }
+    }
+    Ok(())
+}
+
+/// Who the system acts as for a lead's threshold actions outside a request (the consumer, a
+/// rescore): the lead's owner, with just the grants the actions need. The audit names the
+/// system (the transaction has no actor).
+fn system_actor(company: CompanyId, owner: UserId) -> Actor {
+    let mut grants = PermissionSet::new();
+    for (resource, action) in [
+        (Resource::Tasks, Action::Create),
+        (Resource::Leads, Action::Read),
+        (Resource::Leads, Action::Update),
+    ] {
+        grants.set(resource, action, Scope::All);
+    }
+    Actor {
+        company_id: company,
+        user_id: owner,
+        api_key_id: None,
+        session_id: None,
+        role_id: RoleId::nil(),
+        permissions: std::sync::Arc::new(grants),
+        team_ids: Vec::new(),
+        is_system_admin: false,
+        request_id: None,
+    }
+}
+
+#[derive(FromQueryResult)]
+struct SignalRow {
+    lead_id: LeadId,
+    signal: String,
+    occurred_at: DateTime<Utc>,
+}
+
+/// The signals of `leads` since `since`, by lead.
+async fn signals_of<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    leads: &[LeadId],
+    since: DateTime<Utc>,
+) -> Result<HashMap<LeadId, Vec<(String, DateTime<Utc>)>>> {
+    let mut out: HashMap<LeadId, Vec<(String, DateTime<Utc>)>> = HashMap::new();
+    for chunk in leads.chunks(crate::MAX_BOUND_VALUES / 2) {
+        let rows: Vec<SignalRow> = fetch_all(
+            conn,
+            Query::select()
+                .columns([S::LeadId, S::Signal, S::OccurredAt])
+                .from(S::Table)
+                .and_where(Expr::col(S::CompanyId).eq(company))
+                .and_where(Expr::col(S::LeadId).is_in(chunk.iter().copied()))
+                .and_where(Expr::col(S::OccurredAt).gte(since)),
+        )
+        .await?;
+        for row in rows {
+            out.entry(row.lead_id)
+                .or_default()
+                .push((row.signal, row.occurred_at));
+        }
+    }
+    Ok(out)
+}
+
+/// Recompute the scores of `leads` (read in this transaction) at `at`: engagement from their
+/// signals and, with `refit`, fit from their fields. Writes those that changed, with history,
+/// and fires the thresholds they crossed. Returns how many changed.
+async fn rescore_leads(
+    tx: &Tx,
+    company: CompanyId,
+    config: &ScoringConfig,
+    leads: Vec<Lead>,
+    refit: bool,
+    cause: &str,
+) -> Result<u64> {
+    let at = now();
+    let ids: Vec<LeadId> = leads.iter().map(|l| l.id).collect();
+    let signals = signals_of(tx.conn(), company, &ids, config.horizon(at)).await?;
+    let mut changed: Vec<(Lead, i32)> = Vec::new();
+    for mut lead in leads {
+        let fit = if refit {
+            config.fit(&lead.as_input())
+        } else {
+            lead.fit_score
+        };
+        let engagement = config.engagement(
+            signals
+                .get(&lead.id)
+                .into_iter()
+                .flatten()
+                .map(|(s, t)| (s.as_str(), *t)),
+            at,
+        );
+        let total = config.total(fit, engagement);
+        if (fit, engagement, total) == scores(&lead) {
+            continue;
+        }
+        let before = lead.total_score;
+        lead.fit_score = fit;
+        lead.engagement_score = engagement;
+        lead.total_score = total;
+        changed.push((lead, before));
+    }
+    for (lead, _) in &changed {
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(Leads::Table)
+                .values([
+                    (Leads::FitScore, Expr::val(lead.fit_score)),
+                    (Leads::EngagementScore, Expr::val(lead.engagement_score)),
+                    (Leads::TotalScore, Expr::val(lead.total_score)),
+                ])
+                .and_where(Expr::col(Leads::CompanyId).eq(company))
+                .and_where(Expr::col(Leads::Id).eq(lead.id)),
+        )
+        .await?;
+    }
+    let written: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
+    write_history(tx, company, &written, cause).await?;
+    for (lead, before) in &mut changed {
+        let actor = system_actor(company, lead.owner_id);
+        fire_thresholds(tx, &actor, config, lead, Some(*before)).await?;
+    }
+    Ok(changed.len() as u64)
+}
+
+#[derive(FromQueryResult)]
+struct CompanyRow {
+    id: CompanyId,
+}
+
+/// Recompute every lead's scores — of `company`, or of every company — in batches of
+/// [`RESCORE_BATCH`], one transaction each; `report(done, total)` after each batch. Returns
+/// how many leads' scores changed.
+pub async fn rescore(
+    store: &Store,
+    company: Option<CompanyId>,
+    report: &(dyn Fn(i64, i64) + Send + Sync),
+) -> Result<u64> {
+    let companies: Vec<CompanyId> = match company {
+        Some(c) => vec![c],
+        None => fetch_all::<CompanyRow, _, _>(
+            store.system(),
+            Query::select()
+                .column(crate::tables::Companies::Id)
+                .from(crate::tables::Companies::Table),
+        )
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect(),
+    };
+    let mut total: i64 = 0;
+    for &c in &companies {
+        total += crate::fetch_count(
+            store.system(),
+            Query::select()
+                .expr(Expr::col(Leads::Id).count())
+                .from(Leads::Table)
+                .and_where(Expr::col(Leads::CompanyId).eq(c)),
+        )
+        .await?;
+    }
+    let mut done: i64 = 0;
+    let mut changed: u64 = 0;
+    report(done, total);
+    for company in companies {
+        let reader = system_actor(company, UserId::nil());
+        let mut after: Option<LeadId> = None;
+        loop {
+            let tx = store.write_system().await?;
+            let config = config_in(tx.conn(), company).await?;
+            let mut q = record::select::<Lead>(company);
+            if let Some(after) = after {
+                q.and_where(Expr::col((Leads::Table, Leads::Id)).gt(after));
+            }
+            q.order_by((Leads::Table, Leads::Id), Order::Asc)
+                .limit(RESCORE_BATCH);
+            if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
+                // The batch's rows locked to the commit: an edit meanwhile waits rather than
+                // being overwritten with scores of the data it replaced.
+                q.lock(sea_orm::sea_query::LockType::Update);
+            }
+            let leads: Vec<Lead> = record::rows::<Lead, _>(tx.conn(), &reader, &q).await?;
+            let Some(last) = leads.last().map(|l| l.id) else {
+                break;
+            };
+            let n = leads.len() as i64;
+            changed += rescore_leads(&tx, company, &config, leads, true, "rescored").await?;
+            tx.commit().await?;
+            done += n;
+            report(done, total);
+            after = Some(last);
+        }
+    }
+    Ok(changed)
+}
+
+/// One signal a consumed event means.
+struct NewSignal {
+    company: CompanyId,
+    lead: LeadId,
+    signal: &'static str,
+    at: DateTime<Utc>,
+    source: Uuid,
+    detail: Option<String>,
+}
+
+fn text<'a>(v: &'a Value, key: &str) -> Option<&'a str> {
+    v.get(key).and_then(Value::as_str)
+}
+
+/// The signals an event means for leads.
+fn signals_in(event: &Event) -> Vec<NewSignal> {
+    let record = &event.data["record"];
+    let time = |v: Option<&str>| {
+        v.and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+            .map_or(event.created_at, |t| t.with_timezone(&Utc))
+    };
+    match event.event_type.as_str() {
+        "activity.logged" => {
+            let Some(kind) = text(record, "kind") else {
+                return Vec::new();
+            };
+            let Some(signal) =
+                signal_of_activity(kind, text(record, "direction"), text(record, "outcome"))
+            else {
+                return Vec::new();
+            };
+            let Some(source) = text(record, "id").and_then(|i| i.parse::<Uuid>().ok()) else {
+                return Vec::new();
+            };
+            let at = time(text(record, "occurred_at"));
+            record["links"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|l| text(l, "record_type") == Some("lead"))
+                .filter_map(|l| text(l, "record_id").and_then(|i| i.parse::<Uuid>().ok()))
+                .map(|lead| NewSignal {
+                    company: event.company_id,
+                    lead: LeadId::from_uuid(lead),
+                    signal,
+                    at,
+                    source,
+                    detail: text(record, "subject").map(str::to_owned),
+                })
+                .collect()
+        }
+        ENGAGED_EVENT => {
+            let Some(signal) = text(&event.data, "signal").and_then(signal_named) else {
+                return Vec::new();
+            };
+            let Some(lead) = event
+                .record_id
+                .as_deref()
+                .and_then(|i| i.parse::<Uuid>().ok())
+            else {
+                return Vec::new();
+            };
+            vec![NewSignal {
+                company: event.company_id,
+                lead: LeadId::from_uuid(lead),
+                signal: signal.name,
+                at: time(text(&event.data, "occurred_at")),
+                source: event.id,
+                detail: text(&event.data, "detail").map(str::to_owned),
+            }]
+        }
+        _ => Vec::new(),
+    }
+}
+
+/// Write `signals` (one per lead, source and signal: one already there is kept).
+async fn insert_signals(tx: &Tx, company: CompanyId, signals: &[NewSignal]) -> Result<()> {
+    for chunk in signals.chunks(crate::MAX_BOUND_VALUES / 7) {
+        if chunk.is_empty() {
+            continue;
+        }
+        let mut insert = Query::insert();
+        insert
+            .into_table(S::Table)
+            .columns([
+                S::CompanyId,
+                S::Id,
+                S::LeadId,
+                S::Signal,
+                S::OccurredAt,
+                S::SourceId,
+                S::Detail,
+            ])
+            .on_conflict(
+                OnConflict::columns([S::CompanyId, S::LeadId, S::SourceId, S::Signal])
+                    .do_nothing()
+                    .to_owned(),
+            );
+        for s in chunk {
+            insert.values_panic([
+                company.into(),
+                new_id().into(),
+                s.lead.into(),
+                s.signal.into(),
+                s.at.into(),
+                s.source.into(),
+                s.detail
+                    .as_deref()
+                    .map(|d| d.chars().take(500).collect::<String>())
+                    .into(),
+            ]);
+        }
+        exec(tx.conn(), &insert).await?;
+    }
+    Ok(())
+}
+
+/// Raises engagement scores from the outbox's events.
+pub struct ScoringConsumer;
+
+#[async_trait::async_trait]
+impl Consumer for ScoringConsumer {
+    fn name(&self) -> &'static str {
+        CONSUMER
+    }
+
+    async fn apply(&self, tx: &Tx, events: &[Event]) -> Result<()> {
+        let signals: Vec<NewSignal> = events.iter().flat_map(signals_in).collect();
+        if signals.is_empty() {
+            return Ok(());
+        }
+        let mut by_company: HashMap<CompanyId, Vec<NewSignal>> = HashMap::new();
+        for s in signals {
+            by_company.entry(s.company).or_default().push(s);
+        }
+        for (company, signals) in by_company {
+            let ids: Vec<LeadId> =
+                crate::query::unique_ids(&signals.iter().map(|s| s.lead).collect::<Vec<_>>());
+            // Only leads that still exist (one deleted since keeps nothing).
+            let reader = system_actor(company, UserId::nil());
+            let leads: Vec<Lead> = record::all_where::<Lead, _>(
+                tx.conn(),
+                &reader,
+                sea_orm::sea_query::Cond::all()
+                    .add(Expr::col((Leads::Table, Leads::Id)).is_in(ids.iter().copied())),
+            )
+            .await?;
+            let known: Vec<NewSignal> = signals
+                .into_iter()
+                .filter(|s| leads.iter().any(|l| l.id == s.lead))
+                .collect();
+            if known.is_empty() {
+                continue;
+            }
+            insert_signals(tx, company, &known).await?;
+            let config = config_in(tx.conn(), company).await?;
+            rescore_leads(tx, company, &config, leads, false, "engagement").await?;
+        }
+        Ok(())
+    }
+}
+
+/// Report a signal for a lead (the ingestion API's website visits, a web form's submission):
+/// an `lead.engaged` event in the caller's transaction, which the consumer turns into the
+/// signal.
+pub async fn report_signal(
+    tx: &Tx,
+    company: CompanyId,
+    lead: LeadId,
+    signal: &str,
+    occurred_at: Option<DateTime<Utc>>,
+    detail: Option<&str>,
+) -> Result<()> {
+    tx.emit(
+        company,
+        &NewEvent {
+            event_type: ENGAGED_EVENT.to_owned(),
+            record_type: "lead",
+            data: json!({
+                "signal": signal,
+                "occurred_at": occurred_at.unwrap_or_else(now),
+                "detail": detail,
+            }),
+        },
+        &lead.to_string(),
+        None,
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct LeadIdRow {
+    id: LeadId,
+}
+
+/// The newest lead with the e-mail `email` (compared lower-cased) that the caller may update.
+pub async fn lead_by_email(store: &Store, actor: &Actor, email: &str) -> Result<Option<LeadId>> {
+    let r = store.read(actor).await?;
+    let row: Option<LeadIdRow> = fetch_optional(
+        r.conn(),
+        Query::select()
+            .column((Leads::Table, Leads::Id))
+            .from(Leads::Table)
+            .and_where(Expr::col((Leads::Table, Leads::CompanyId)).eq(actor.company_id))
+            .and_where(Expr::col((Leads::Table, Leads::EmailNorm)).eq(email.trim().to_lowercase()))
+            .cond_where(record::scope::<Lead>(actor, Action::Update)?)
+            .order_by((Leads::Table, Leads::CreatedAt), Order::Desc)
+            .limit(1),
+    )
+    .await?;
+    Ok(row.map(|r| r.id))
+}
+
+/// One signal in a lead's breakdown.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct SignalPoints {
+    pub signal: String,
+    pub label: String,
+    pub occurred_at: DateTime<Utc>,
+    pub detail: Option<String>,
+    /// The signal's weight at full strength.
+    pub weight: i32,
+    /// What it is worth now, after decay (two decimals).
+    pub points: f64,
+}
+
+/// A threshold and whether the lead's total has reached it.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct ThresholdState {
+    pub name: String,
+    pub score: i32,
+    pub reached: bool,
+}
+
+/// One point of a lead's score history.
+#[derive(Debug, Clone, Serialize, FromQueryResult, utoipa::ToSchema)]
+pub struct HistoryPoint {
+    pub at: DateTime<Utc>,
+    pub fit: i32,
+    pub engagement: i32,
+    pub total: i32,
+    /// `created`, `updated`, `engagement`, `rescored`, `merged`.
+    pub cause: String,
+}
+
+/// Why a lead scores what it does (`GET /api/v1/leads/{id}/score`).
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct Breakdown {
+    #[schema(value_type = uuid::Uuid)]
+    pub lead_id: LeadId,
+    /// The scores as of now (engagement decayed to this moment)…
+    pub fit_score: i32,
+    pub engagement_score: i32,
+    pub total_score: i32,
+    /// A (≥ 75), B (≥ 50), C (≥ 25) or D.
+    pub grade: &'static str,
+    /// …and as stored on the lead (what lists sort by; brought to the day nightly).
+    pub stored: StoredScores,
+    /// The share of fit in the total, in percent.
+    pub fit_weight: i32,
+    /// Every fit rule and whether the lead matches it.
+    pub fit: Vec<FitHit>,
+    pub half_life_days: i32,
+    /// The signals that count, newest first.
+    pub engagement: Vec<SignalPoints>,
+    pub thresholds: Vec<ThresholdState>,
+    /// Newest first, at most 50.
+    pub history: Vec<HistoryPoint>,
+}
+
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+pub struct StoredScores {
+    pub fit_score: i32,
+    pub engagement_score: i32,
+    pub total_score: i32,
+}
+
+#[derive(FromQueryResult)]
+struct DetailedSignal {
+    signal: String,
+    occurred_at: DateTime<Utc>,
+    detail: Option<String>,
+}
+
+/// The breakdown of a lead the caller may read.
+pub async fn breakdown(store: &Store, actor: &Actor, id: LeadId) -> Result<Breakdown> {
+    let r = store.read(actor).await?;
+    let lead: Lead = record::get_in(r.conn(), actor, Action::Read, id).await?;
+    let config = config_in(r.conn(), actor.company_id).await?;
+    let at = now();
+    let rows: Vec<DetailedSignal> = fetch_all(
+        r.conn(),
+        Query::select()
+            .columns([S::Signal, S::OccurredAt, S::Detail])
+            .from(S::Table)
+            .and_where(Expr::col(S::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(S::LeadId).eq(id))
+            .and_where(Expr::col(S::OccurredAt).gte(config.horizon(at)))
+            .order_by(S::OccurredAt, Order::Desc),
+    )
+    .await?;
+    let history: Vec<HistoryPoint> = fetch_all(
+        r.conn(),
+        Query::select()
+            .columns([H::At, H::Fit, H::Engagement, H::Total, H::Cause])
+            .from(H::Table)
+            .and_where(Expr::col(H::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(H::LeadId).eq(id))
+            .order_by(H::At, Order::Desc)
+            .limit(50),
+    )
+    .await?;
+    let fields = lead.as_input();
+    let fit = config.fit(&fields);
+    let engagement = config.engagement(rows.iter().map(|s| (s.signal.as_str(), s.occurred_at)), at);
+    let total = config.total(fit, engagement);
+    Ok(Breakdown {
+        lead_id: id,
+        fit_score: fit,
+        engagement_score: engagement,
+        total_score: total,
+        grade: grade(total),
+        stored: StoredScores {
+            fit_score: lead.fit_score,
+            engagement_score: lead.engagement_score,
+            total_score: lead.total_score,
+        },
+        fit_weight: config.fit_weight,
+        fit: config.fit_breakdown(&fields),
+        half_life_days: config.half_life_days,
+        engagement: rows
+            .into_iter()
+            .map(|s| {
+                let points = config.signal_points(&s.signal, s.occurred_at, at);
+                let known = signal_named(&s.signal);
+                SignalPoints {
+                    label: known.map_or_else(|| s.signal.clone(), |k| k.label.to_owned()),
+                    weight: config.weights.get(s.signal.as_str()).copied().unwrap_or(0),
+                    points: (points * 100.0).round() / 100.0,
+                    signal: s.signal,
+                    occurred_at: s.occurred_at,
+                    detail: s.detail,
+                }
+            })
+            .collect(),
+        thresholds: config
+            .thresholds
+            .iter()
+            .map(|t| ThresholdState {
+                name: t.name.clone(),
+                score: t.score,
+                reached: total >= t.score,
+            })
+            .collect(),
+        history,
+    })
+}
+
+#[derive(FromQueryResult)]
+struct MovedSignal {
+    signal: String,
+    occurred_at: DateTime<Utc>,
+    source_id: Uuid,
+    detail: Option<String>,
+}
+
+/// Copy the signals of merged leads (`losers`) to the survivor (a source it has already is
+/// kept once); the losers' own go with them. The engagement a duplicate showed is the
+/// survivor's: its scores are recomputed as the merge writes it.
+pub(crate) async fn merge_signals(
+    tx: &Tx,
+    company: CompanyId,
+    survivor: LeadId,
+    losers: &[LeadId],
+) -> Result<()> {
+    let rows: Vec<MovedSignal> = fetch_all(
+        tx.conn(),
+        Query::select()
+            .columns([S::Signal, S::OccurredAt, S::SourceId, S::Detail])
+            .from(S::Table)
+            .and_where(Expr::col(S::CompanyId).eq(company))
+            .and_where(Expr::col(S::LeadId).is_in(losers.iter().copied())),
+    )
+    .await?;
+    let signals: Vec<NewSignal> = rows
+        .into_iter()
+        .map(|r| NewSignal {
+            company,
+            lead: survivor,
+            signal: signal_named(&r.signal).map_or("", |s| s.name),
+            at: r.occurred_at,
+            source: r.source_id,
+            detail: r.detail,
+        })
+        .filter(|s| !s.signal.is_empty())
+        .collect();
+    insert_signals(tx, company, &signals).await
+}
