@@ -292,6 +292,7 @@ async fn a_team_pool_and_least_loaded_use_current_members_and_open_leads(db: Db)
     let b = app.member_in_team(&admin, "sales", Some(&team_id)).await;
     let outsider = app.member(&admin, "sales").await;
     // a owns two open leads and a converted one; b owns one open and two unqualified.
+    crate::qualification::without_gates(&app, &admin).await;
     for (who, status) in [
         (&a, "new"),
         (&a, "contacted"),
@@ -304,10 +305,18 @@ async fn a_team_pool_and_least_loaded_use_current_members_and_open_leads(db: Db)
             .post(
                 "/leads",
                 &admin,
-                json!({"last_name": "L", "status": status, "owner_id": who.user_id}),
+                json!({"last_name": "L", "status": status.replace("converted", "new"),
+                       "owner_id": who.user_id}),
             )
             .await;
         assert_eq!(response.status(), 201, "{:?}", response.text().await);
+        if status == "converted" {
+            // Only a conversion makes a lead converted.
+            let lead = json_of(response).await;
+            let path = format!("/leads/{}/convert", lead["id"].as_str().unwrap());
+            let converted = app.post(&path, &admin, json!({})).await;
+            assert_eq!(converted.status(), 200, "{:?}", converted.text().await);
+        }
     }
     rule(
         &app,

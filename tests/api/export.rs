@@ -55,6 +55,7 @@ async fn a_lead_list_is_exported_as_csv_with_its_filters_custom_fields_and_formu
 ) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
+    crate::qualification::without_gates(&app, &admin).await;
     let define = app
         .post(
             "/custom-fields",
@@ -139,6 +140,7 @@ async fn a_long_list_is_streamed_whole_in_the_callers_scope(db: Db) {
 async fn a_saved_view_is_exported_as_xlsx_with_numbers_as_numbers(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
+    crate::qualification::without_gates(&app, &admin).await;
     create_lead(
         &app,
         &admin,

@@ -73,6 +73,7 @@ async fn a_job_export_holds_what_the_direct_export_holds_in_csv_and_xlsx(db: Db)
     let app = spawn_app(db).await;
     let _workers = app.start_workers();
     let admin = app.admin().await;
+    crate::qualification::without_gates(&app, &admin).await;
     for (name, status) in [
         ("Ames", "new"),
         ("=Bad()", "new"),
@@ -602,6 +603,7 @@ async fn the_web_lists_show_the_records_an_import_created(db: Db) {
 async fn a_list_is_exported_in_the_background_from_the_web(db: Db) {
     let app = spawn_app(db).await;
     let admin = app.admin().await;
+    crate::qualification::without_gates(&app, &admin).await;
     create_lead(&app, &admin, json!({"last_name": "Ames", "status": "new"})).await;
     create_lead(
         &app,

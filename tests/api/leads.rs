@@ -282,8 +282,10 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
         ("Baker", "new", Some("bb@x.test"), 30, None, vec![]),
     ];
     let mut created = Vec::new();
-    // Each lead's total score is its spec's (lead scoring's rules, by title).
+    // Each lead's total score is its spec's (lead scoring's rules, by title); statuses are
+    // set freely.
     crate::scoring::score_by_title(&app, &admin).await;
+    crate::qualification::without_gates(&app, &admin).await;
     for (name, status, email, score, owner, tags) in &specs {
         let lead = create_lead(
             &app,
@@ -519,7 +521,7 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
         .post(
             "/leads/bulk-update",
             &rep,
-            json!({"ids": all_ids, "set": {"status": "qualified"}}),
+            json!({"ids": all_ids, "set": {"status": "contacted"}}),
         )
         .await;
     assert_problem(refused, 404).await;
@@ -539,14 +541,14 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
         .post(
             "/leads/bulk-update",
             &rep,
-            json!({"ids": [id(&mine[0]), id(&mine[1])], "set": {"status": "qualified", "tags": ["hot"]}}),
+            json!({"ids": [id(&mine[0]), id(&mine[1])], "set": {"status": "contacted", "tags": ["hot"]}}),
         )
         .await;
     assert_eq!(done.status(), 200);
     assert_eq!(json_of(done).await["count"], 2);
     for lead in &mine {
         let read = json_of(app.get(&format!("/leads/{}", id(lead)), &rep).await).await;
-        assert_eq!(read["status"], "qualified");
+        assert_eq!(read["status"], "contacted");
         assert_eq!(read["tags"], json!(["hot"]));
         let history = json_of(
             app.get(&format!("/leads/{}/history", id(lead)), &admin)
@@ -556,7 +558,7 @@ async fn bulk_update_and_delete_are_all_or_nothing(db: Db) {
         assert_eq!(history["data"][0]["action"], "update");
         assert_eq!(
             history["data"][0]["changes"]["status"]["after"],
-            "qualified"
+            "contacted"
         );
     }
     // A rep cannot hand leads to someone else in bulk either.

@@ -30,6 +30,7 @@ mod merge;
 mod openapi;
 mod password;
 mod pipelines;
+mod qualification;
 mod ratelimit;
 mod rbac;
 mod row_security;

@@ -46,6 +46,14 @@ async fn csv_column(
 async fn export_links_download_what_the_list_shows(db: Db) {
     let app = spawn_app(db).await;
     let api_admin = app.admin().await;
+    // Statuses are set freely here (no qualification gates).
+    let free = json!({"gates": []});
+    assert_eq!(
+        app.put("/qualification/settings", &api_admin, free)
+            .await
+            .status(),
+        200
+    );
     let rep = app.member(&api_admin, "sales").await;
     for body in [
         json!({"subject": "Mine, open"}),
@@ -100,6 +108,13 @@ rivet_tests::both!(export_links_download_what_the_list_shows);
 
 pub(super) async fn background_export_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     let api_admin = app.admin().await;
+    let free = json!({"gates": []});
+    ensure!(
+        app.put("/qualification/settings", &api_admin, free)
+            .await
+            .status()
+            == 200
+    );
     for body in [
         json!({"last_name": "Newer", "status": "new"}),
         json!({"last_name": "Won", "status": "qualified"}),

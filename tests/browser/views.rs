@@ -59,6 +59,14 @@ async fn save_view(page: &Page<'_>, name: &str, default: bool) -> Result<()> {
 
 pub(super) async fn views_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
     let admin = app.admin().await;
+    // Statuses are set freely here (no qualification gates).
+    let free = json!({"gates": []});
+    ensure!(
+        app.put("/qualification/settings", &admin, free)
+            .await
+            .status()
+            == 200
+    );
     for (name, status) in [
         ("Alpha", "new"),
         ("Beta", "qualified"),

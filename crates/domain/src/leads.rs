@@ -214,8 +214,13 @@ pub struct LeadInput {
     pub utm_campaign: Option<String>,
     pub utm_term: Option<String>,
     pub utm_content: Option<String>,
-    /// new (default), contacted, nurturing, qualified, unqualified or converted.
+    /// new (default), contacted, nurturing, qualified or unqualified; the company's
+    /// qualification gates decide what a lead needs to enter each (422 listing what is
+    /// missing), and `converted` is set only by converting the lead.
     pub status: Option<String>,
+    /// Why the lead is in its status (required by a gate such as unqualified's); cleared when
+    /// the status changes without one.
+    pub status_reason: Option<String>,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
     pub tags: Option<Vec<String>>,
@@ -278,6 +283,7 @@ pub const TEXT_FIELDS: &[&str] = &[
     "identified_pain",
     "champion",
     "competition",
+    "status_reason",
 ];
 
 /// A valid lead: every value checked, blanks turned into `None`.
@@ -380,6 +386,7 @@ impl LeadInput {
             "identified_pain" => self.identified_pain.as_ref(),
             "champion" => self.champion.as_ref(),
             "competition" => self.competition.as_ref(),
+            "status_reason" => self.status_reason.as_ref(),
             _ => None,
         }
     }

@@ -24,6 +24,7 @@ pub mod leads;
 pub mod normalize;
 pub mod permissions;
 pub mod pipelines;
+pub mod qualification;
 pub mod query;
 pub mod scoring;
 pub mod settings;

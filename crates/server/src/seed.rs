@@ -213,6 +213,18 @@ pub async fn seed(
     };
     progress(&keys);
     tables.push(keys);
+    // Scores are computed, never written: the company's (default) rules and the signals of the
+    // activities just logged, by the rescore every upgrade and every settings change runs.
+    let scored = Instant::now();
+    rivet_store::scoring::rescore(store, Some(company_id), true, &|_, _| {}).await?;
+    rivet_store::qualification::backfill_history(store, company_id).await?;
+    let scores = TableDone {
+        table: "lead scores",
+        rows: counts.leads,
+        seconds: scored.elapsed().as_secs_f64(),
+    };
+    progress(&scores);
+    tables.push(scores);
     if store.backend() == Backend::Sqlite {
         let done = TableDone {
             table: "search index",
@@ -1006,8 +1018,6 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
             let source = choose(&mut rng, SOURCES);
             let utm = (source == "web" || source == "ads").then(|| choose(&mut rng, UTM_SOURCES));
             let campaign = utm.map(|_| choose(&mut rng, CAMPAIGNS));
-            let fit: i32 = rng.gen_range(0..60);
-            let engagement: i32 = rng.gen_range(0..40);
             let city = CITIES[rng.gen_range(0..CITIES.len())];
             let updated = (at + Duration::hours(rng.gen_range(0..500))).min(ctx.today);
             vec![
@@ -1034,9 +1044,10 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
                 status.into(),
                 ctx.owners.pick(&mut rng).into(),
                 pick_tags(&mut rng).into(),
-                fit.into(),
-                engagement.into(),
-                (fit + engagement).into(),
+                // Computed after the load (`rivet_store::scoring::rescore`).
+                0.into(),
+                0.into(),
+                0.into(),
                 serde_json::json!({}).into(),
                 ctx.created_by.into(),
                 at.into(),

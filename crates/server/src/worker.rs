@@ -139,7 +139,8 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         rivet_store::scoring::RESCORE_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
-            rivet_store::scoring::rescore(&state.store, company, &report)
+            let backfill = job.payload["backfill"].as_bool().unwrap_or(false);
+            rivet_store::scoring::rescore(&state.store, company, backfill, &report)
                 .await
                 .map(|changed| json!({ "changed": changed }))
                 .map_err(|e| format!("rescoring failed: {e}"))

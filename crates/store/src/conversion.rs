@@ -150,11 +150,13 @@ pub async fn convert(store: &Store, actor: &Actor, id: LeadId, plan: Plan) -> Re
             (iden(Leads::ConvertedAccountId), Some(account.id).into()),
             (iden(Leads::ConvertedContactId), Some(contact.id).into()),
             (iden(Leads::ConvertedDealId), deal_id.into()),
+            (iden(Leads::StatusChangedAt), Some(at).into()),
         ],
         |l: &mut Lead, _| l.status = LeadStatus::Converted,
     )
     .await?;
     let lead: Lead = record::get_in(tx.conn(), actor, Action::Read, id).await?;
+    crate::qualification::entered(&tx, actor.company_id, &[&lead], at, false).await?;
 
     let trail = json!({
         "account_id": account.id,

@@ -81,6 +81,10 @@ pub struct Lead in Leads::Table {
     /// The deal the conversion made, if it made one.
     #[schema(value_type = Option<uuid::Uuid>)]
     pub converted_deal_id: Option<DealId>,
+    /// Why the lead is in its status (a gate may require it).
+    pub status_reason: Option<String>,
+    /// When the status last changed (empty: not since the lead was created).
+    pub status_changed_at: Option<DateTime<Utc>>,
 }
 }
 
@@ -99,6 +103,7 @@ impl Lead {
             "identified_pain" => self.identified_pain.as_ref(),
             "champion" => self.champion.as_ref(),
             "competition" => self.competition.as_ref(),
+            "status_reason" => self.status_reason.as_ref(),
             _ => None,
         }
     }
@@ -238,6 +243,7 @@ fn text_column(field: &str) -> Option<Leads> {
         "identified_pain" => Leads::IdentifiedPain,
         "champion" => Leads::Champion,
         "competition" => Leads::Competition,
+        "status_reason" => Leads::StatusReason,
         _ => return None,
     })
 }
@@ -291,6 +297,7 @@ impl Record for Lead {
         "converted_account_id",
         "converted_contact_id",
         "converted_deal_id",
+        "status_changed_at",
         "fit_score",
         "engagement_score",
         "total_score",
@@ -358,20 +365,27 @@ impl Write for Lead {
         data: &LeadData,
         owner: UserId,
         before: Option<&Self>,
-        _at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<Vec<(DynIden, Value)>> {
         let mut columns: Vec<(DynIden, Value)> = data_columns(data, owner)
             .into_iter()
             .map(|(c, v)| (iden(c), v))
             .collect();
+        let fields = data.fields();
         let (fit, engagement, total) =
-            crate::scoring::scores_of(tx, actor.company_id, &data.fields(), before.map(|_| id))
-                .await?;
+            crate::scoring::scores_of(tx, actor.company_id, &fields, before.map(|_| id)).await?;
         columns.extend([
             (iden(Leads::FitScore), fit.into()),
             (iden(Leads::EngagementScore), engagement.into()),
             (iden(Leads::TotalScore), total.into()),
         ]);
+        // The company's gates, on every door; the scores are the ones just computed.
+        let from = before.map(|b| b.status);
+        crate::qualification::check(tx, actor.company_id, from, data.status, &fields, total)
+            .await?;
+        if from.is_some_and(|from| from != data.status) {
+            columns.push((iden(Leads::StatusChangedAt), Some(at).into()));
+        }
         columns.extend(crate::duplicates::person_key_columns(
             &data.text,
             data.email.as_ref().map(|e| e.as_str()),
@@ -390,12 +404,15 @@ impl Write for Lead {
         _data: &LeadData,
         before: Option<&Self>,
         after: &mut Self,
-        _at: DateTime<Utc>,
+        at: DateTime<Utc>,
     ) -> Result<()> {
         let Some(before) = before else {
             // New leads: `after_create`, for the batch at once.
             return Ok(());
         };
+        if before.status != after.status {
+            crate::qualification::entered(tx, actor.company_id, &[&*after], at, false).await?;
+        }
         let was = (
             before.fit_score,
             before.engagement_score,
@@ -405,6 +422,10 @@ impl Write for Lead {
     }
 
     async fn after_create(tx: &Tx, actor: &Actor, created: &mut [&mut Self]) -> Result<()> {
+        if let Some(at) = created.first().map(|l| l.created_at) {
+            let leads: Vec<&Self> = created.iter().map(|l| &**l).collect();
+            crate::qualification::entered(tx, actor.company_id, &leads, at, true).await?;
+        }
         let mut written: Vec<(&mut Self, Option<crate::scoring::Scores>)> =
             created.iter_mut().map(|l| (&mut **l, None)).collect();
         crate::scoring::after_scored(tx, actor, &mut written, "created").await
@@ -542,6 +563,8 @@ mod tests {
             converted_account_id: Some(AccountId::nil()),
             converted_contact_id: None,
             converted_deal_id: None,
+            status_reason: Some("budget frozen".into()),
+            status_changed_at: None,
         };
         let input: std::result::Result<rivet_domain::leads::LeadInput, _> =
             serde_json::from_value(serde_json::Value::Object(lead.as_input()));

@@ -30,6 +30,7 @@ pub mod merge;
 pub mod migrations;
 pub mod page;
 pub mod pipelines;
+pub mod qualification;
 pub mod query;
 pub mod record;
 pub mod roles;
@@ -865,6 +866,8 @@ pub struct Tx {
     pub(crate) duplicate_settings: std::sync::OnceLock<rivet_domain::duplicates::DuplicateSettings>,
     /// The company's scoring settings once read in this transaction ([`scoring::config_tx`]).
     pub(crate) scoring: std::sync::OnceLock<rivet_domain::scoring::ScoringConfig>,
+    /// The company's qualification gates once read ([`qualification::config_tx`]).
+    pub(crate) qualification: std::sync::OnceLock<rivet_domain::qualification::Qualification>,
     /// The import this transaction saves rows for ([`Tx::for_import`]): the records it creates
     /// in an imported table carry its id.
     import: std::sync::OnceLock<uuid::Uuid>,
@@ -888,6 +891,7 @@ impl Tx {
             events_written: store.events_written.clone(),
             duplicate_settings: std::sync::OnceLock::new(),
             scoring: std::sync::OnceLock::new(),
+            qualification: std::sync::OnceLock::new(),
             import: std::sync::OnceLock::new(),
         }
     }

@@ -296,21 +296,44 @@ async fn fire_thresholds(
             };
             record::create_in::<crate::tasks::Task>(tx, &rule_actor, &data).await?;
         }
+        // The company's gates hold here too: a lead that lacks what the status needs stays.
+        let gated = match threshold.set_status {
+            Some(status) if advances(lead.status, status) => {
+                crate::qualification::unmet_for(tx, actor.company_id, lead, status)
+                    .await?
+                    .is_empty()
+            }
+            _ => false,
+        };
         if let Some(status) = threshold.set_status
-            && advances(lead.status, status)
+            && gated
         {
             record::update_rows::<Lead>(
                 tx,
                 &rule_actor,
                 std::slice::from_ref(lead),
-                vec![(crate::query::iden(Leads::Status), status.as_str().into())],
+                vec![
+                    (crate::query::iden(Leads::Status), status.as_str().into()),
+                    (
+                        crate::query::iden(Leads::StatusReason),
+                        Option::<String>::None.into(),
+                    ),
+                    (
+                        crate::query::iden(Leads::StatusChangedAt),
+                        Some(now()).into(),
+                    ),
+                ],
                 |l, at| {
                     l.status = status;
+                    l.status_reason = None;
+                    l.status_changed_at = Some(at);
                     l.updated_at = at;
                 },
             )
             .await?;
             lead.status = status;
+            lead.status_reason = None;
+            crate::qualification::entered(tx, actor.company_id, &[&*lead], now(), false).await?;
         }
     }
     Ok(())
@@ -460,7 +483,9 @@ async fn write_scores(tx: &Tx, company: CompanyId, leads: &[&Lead]) -> Result<()
             rows.join(", ")
         );
         tx.conn()
-            .execute_raw(sea_orm::Statement::from_sql_and_values(backend, sql, values))
+            .execute_raw(sea_orm::Statement::from_sql_and_values(
+                backend, sql, values,
+            ))
             .await?;
     }
     Ok(())
@@ -477,6 +502,7 @@ struct CompanyRow {
 pub async fn rescore(
     store: &Store,
     company: Option<CompanyId>,
+    backfill: bool,
     report: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<u64> {
     let companies: Vec<CompanyId> = match company {
@@ -507,6 +533,9 @@ pub async fn rescore(
     let mut changed: u64 = 0;
     report(done, total);
     for company in companies {
+        if backfill {
+            backfill_signals(store, company).await?;
+        }
         let reader = system_actor(company, UserId::nil());
         let mut after: Option<LeadId> = None;
         loop {
@@ -536,6 +565,82 @@ pub async fn rescore(
         }
     }
     Ok(changed)
+}
+
+#[derive(FromQueryResult)]
+struct LoggedActivity {
+    id: Uuid,
+    lead_id: LeadId,
+    kind: String,
+    direction: Option<String>,
+    outcome: Option<String>,
+    occurred_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    subject: Option<String>,
+}
+
+/// The signals of every activity already logged on `company`'s leads (activities logged before
+/// scoring, or before their events reached the consumer): one per activity and lead, as the
+/// consumer would have recorded them, in batches of 1,000 activities.
+async fn backfill_signals(store: &Store, company: CompanyId) -> Result<()> {
+    use crate::tables::{Activities as A, ActivityLinks as L};
+    let mut after: Option<Uuid> = None;
+    loop {
+        let mut q = Query::select();
+        q.columns([
+            (A::Table, A::Id),
+            (A::Table, A::Kind),
+            (A::Table, A::Direction),
+            (A::Table, A::Outcome),
+            (A::Table, A::OccurredAt),
+            (A::Table, A::CreatedAt),
+            (A::Table, A::Subject),
+        ])
+        .expr_as(
+            Expr::col((L::Table, L::RecordId)),
+            sea_orm::sea_query::Alias::new("lead_id"),
+        )
+        .from(A::Table)
+        .inner_join(
+            L::Table,
+            Expr::col((L::Table, L::CompanyId))
+                .equals((A::Table, A::CompanyId))
+                .and(Expr::col((L::Table, L::ActivityId)).equals((A::Table, A::Id))),
+        )
+        .and_where(Expr::col((A::Table, A::CompanyId)).eq(company))
+        .and_where(Expr::col((L::Table, L::RecordType)).eq("lead"))
+        .and_where(
+            Expr::col((A::Table, A::Kind)).is_in(["meeting", "call", "email", "whatsapp", "sms"]),
+        )
+        .order_by((A::Table, A::Id), Order::Asc)
+        .limit(1_000);
+        if let Some(after) = after {
+            q.and_where(Expr::col((A::Table, A::Id)).gt(after));
+        }
+        let rows: Vec<LoggedActivity> = fetch_all(store.system(), &q).await?;
+        let Some(last) = rows.last().map(|r| r.id) else {
+            return Ok(());
+        };
+        let signals: Vec<NewSignal> = rows
+            .into_iter()
+            .filter_map(|r| {
+                let signal =
+                    signal_of_activity(&r.kind, r.direction.as_deref(), r.outcome.as_deref())?;
+                Some(NewSignal {
+                    company,
+                    lead: r.lead_id,
+                    signal,
+                    at: r.occurred_at.unwrap_or(r.created_at),
+                    source: r.id,
+                    detail: r.subject,
+                })
+            })
+            .collect();
+        let tx = store.write_system().await?;
+        insert_signals(&tx, company, &signals).await?;
+        tx.commit().await?;
+        after = Some(last);
+    }
 }
 
 /// One signal a consumed event means.

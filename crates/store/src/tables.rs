@@ -553,6 +553,8 @@ pub enum Leads {
     ConvertedAccountId,
     ConvertedContactId,
     ConvertedDealId,
+    StatusReason,
+    StatusChangedAt,
 }
 
 /// A company's duplicate rules and default country (`m0018_intake`), one JSON row.
@@ -835,4 +837,26 @@ pub enum LeadScoreHistory {
     Engagement,
     Total,
     Cause,
+}
+
+/// A company's qualification gates (`m0029_qualification`; `crate::qualification`).
+#[derive(DeriveIden)]
+pub enum QualificationSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
+}
+
+/// Each status a lead has been in and when (`m0029_qualification`): time in each status.
+#[derive(DeriveIden)]
+pub enum LeadStatusHistory {
+    Table,
+    CompanyId,
+    Id,
+    LeadId,
+    Status,
+    EnteredAt,
+    LeftAt,
+    Reason,
 }

@@ -73,6 +73,13 @@ impl ApiRecord for Lead {
     fn set_custom_fields(data: &mut LeadData, values: Map<String, Value>) {
         data.custom_fields = values;
     }
+
+    /// A new status without a reason drops the reason of the old one.
+    fn before_merge(patch: &Map<String, Value>, merged: &mut Map<String, Value>) {
+        if patch.contains_key("status") && !patch.contains_key("status_reason") {
+            merged.remove("status_reason");
+        }
+    }
 }
 
 pub fn routes() -> ApiRouter {

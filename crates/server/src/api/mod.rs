@@ -26,6 +26,7 @@ pub mod lead_forms;
 pub mod leads;
 pub mod merge;
 pub mod pipelines;
+pub mod qualification;
 pub mod record;
 pub mod roles;
 pub mod scoring;
@@ -74,6 +75,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(merge::routes())
         .merge(conversion::routes())
         .merge(scoring::routes())
+        .merge(qualification::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
 }

@@ -160,9 +160,9 @@ pub trait ApiRecord: Record + Write + Serialize + ToSchema + Send + Sync + 'stat
         Ok(pairs)
     }
 
-    /// Before a patch is laid over the record's fields: what else it implies (a lead's total
-    /// follows its scores, a deal that moves takes its new stage's probability, a contact that
-    /// leaves its account stops being its primary contact).
+    /// Before a patch is laid over the record's fields: what else it implies (a lead's new
+    /// status drops the old one's reason, a deal that moves takes its new stage's probability,
+    /// a contact that leaves its account stops being its primary contact).
     fn before_merge(_patch: &Map<String, Value>, _merged: &mut Map<String, Value>) {}
 
     /// The same for a bulk update's `set` (by default what a patch of those fields implies).

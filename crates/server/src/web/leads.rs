@@ -308,6 +308,12 @@ struct DetailPage {
     grade: &'static str,
     /// Why the lead scores what it does (`web::scoring`).
     score: rivet_store::scoring::Breakdown,
+    status_since: String,
+    status_reason: Option<String>,
+    /// (status, time spent in it), most first.
+    time_in_status: Vec<(String, String)>,
+    /// Where the lead can be moved and what it lacks for each (`web::qualification`).
+    transitions: Vec<rivet_store::qualification::StatusOption>,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
     history: Vec<AuditRow>,
@@ -440,6 +446,9 @@ pub async fn show(
         .iter()
         .filter_map(|(href, _, _)| href.strip_prefix("/leads/")?.parse().ok())
         .collect();
+    let workflow = rivet_store::qualification::workflow(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
     let page = DetailPage {
         converted: lead.status == LeadStatus::Converted,
         converted_at: lead.converted_at.as_ref().map(datetime),
@@ -463,6 +472,14 @@ pub async fn show(
         score: rivet_store::scoring::breakdown(&ctx.app.store, &ctx.actor, id)
             .await
             .or_page(&ctx)?,
+        status_since: datetime(&workflow.since),
+        status_reason: workflow.status_reason.clone(),
+        time_in_status: workflow
+            .time_in_status
+            .iter()
+            .map(|t| (t.status.clone(), super::qualification::duration(t.seconds)))
+            .collect(),
+        transitions: workflow.options,
         sections: vec![
             Section {
                 title: "Contact",

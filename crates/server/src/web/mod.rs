@@ -35,6 +35,7 @@ mod money;
 mod names;
 mod pipelines;
 mod profile;
+mod qualification;
 mod record_form;
 mod record_list;
 mod record_pages;
@@ -233,6 +234,11 @@ fn pages() -> Pages {
         "/leads/{id}/convert",
         Allow(Resource::Leads, Action::Update),
         conversion::convert,
+    )
+    .post(
+        "/leads/{id}/transition",
+        Allow(Resource::Leads, Action::Update),
+        qualification::transition,
     )
     .get(
         "/leads/{id}/score",

@@ -125,40 +125,53 @@ impl MigrationTrait for M0027LeadScoring {
         for table in ["scoring_settings", "lead_signals", "lead_score_history"] {
             super::m0013_row_level_security::enable_tenant_policies(m, table).await?;
         }
-        // Recompute the scores clients wrote until now, for every company.
+        // Recompute the scores clients wrote until now, for every company (a database with no
+        // lead has none to recompute: a new installation gets no job).
         let at = chrono::Utc::now();
-        m.exec_stmt(
-            Query::insert()
-                .into_table(Jobs::Table)
-                .columns([
-                    Jobs::Id,
-                    Jobs::Kind,
-                    Jobs::Payload,
-                    Jobs::State,
-                    Jobs::Priority,
-                    Jobs::RunAt,
-                    Jobs::Attempts,
-                    Jobs::MaxAttempts,
-                    Jobs::ProgressDone,
-                    Jobs::CreatedAt,
-                    Jobs::UpdatedAt,
-                ])
-                .values_panic([
-                    uuid::Uuid::now_v7().into(),
-                    "scoring.rescore".into(),
-                    serde_json::json!({"cause": "scores are computed from now on"}).into(),
-                    "queued".into(),
-                    0.into(),
-                    at.into(),
-                    0.into(),
-                    5.into(),
-                    0_i64.into(),
-                    at.into(),
-                    at.into(),
-                ])
-                .to_owned(),
-        )
-        .await?;
+        let values: Vec<Expr> = vec![
+            Expr::val(uuid::Uuid::now_v7()),
+            Expr::val("scoring.rescore"),
+            Expr::val(
+                serde_json::json!({"cause": "scores are computed from now on", "backfill": true}),
+            ),
+            Expr::val("queued"),
+            Expr::val(0),
+            Expr::val(at),
+            Expr::val(0),
+            Expr::val(5),
+            Expr::val(0_i64),
+            Expr::val(at),
+            Expr::val(at),
+        ];
+        let mut insert = Query::insert();
+        insert
+            .into_table(Jobs::Table)
+            .columns([
+                Jobs::Id,
+                Jobs::Kind,
+                Jobs::Payload,
+                Jobs::State,
+                Jobs::Priority,
+                Jobs::RunAt,
+                Jobs::Attempts,
+                Jobs::MaxAttempts,
+                Jobs::ProgressDone,
+                Jobs::CreatedAt,
+                Jobs::UpdatedAt,
+            ])
+            .select_from(
+                Query::select()
+                    .exprs(values)
+                    .and_where(Expr::exists(
+                        Query::select()
+                            .expr(Expr::val(1))
+                            .from(Leads::Table)
+                            .to_owned(),
+                    ))
+                    .to_owned(),
+            )
+            .map_err(|e| DbErr::Custom(e.to_string()))?;
+        m.exec_stmt(insert).await?;
         Ok(())
     }
 }

@@ -1,0 +1,289 @@
+//! The qualification workflow (issue 14 §2): a status change meets the company's gates on every
+//! door — create, patch, the transition route, bulk update, ingestion — and a blocked one is a
+//! 422 listing what the lead lacks; `converted` is set only by converting; the time in each
+//! status is kept; the gates are the company's own.
+
+use rivet_tests::serde_json::{Value, json};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app};
+
+/// Let every status be set freely (tests about something else set statuses directly).
+pub async fn without_gates(app: &TestApp, who: &Session) {
+    let response = app
+        .put("/qualification/settings", who, json!({"gates": []}))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+}
+
+async fn create_lead(app: &TestApp, who: &Session, body: Value) -> Value {
+    let response = app.post("/leads", who, body).await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    json_of(response).await
+}
+
+fn id(v: &Value) -> String {
+    v["id"].as_str().unwrap().to_owned()
+}
+
+async fn a_status_change_meets_the_gates_on_every_door(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let defaults = json_of(app.get("/qualification/settings", &admin).await).await;
+    assert_eq!(defaults["settings"]["gates"][0]["to"], "qualified");
+    assert_eq!(defaults["settings"]["gates"][0]["min_total_score"], 60);
+
+    // Create: qualified needs budget, authority and a total of 60; nothing is written.
+    let problem = assert_problem(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Early", "status": "qualified", "budget": "50k"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["authority", "total_score"]);
+    let message = problem["errors"][1]["message"].as_str().unwrap();
+    assert!(
+        message.contains("at least 60") && message.contains("(it is 0)"),
+        "{message}"
+    );
+    assert_problem(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Fake", "status": "converted"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    let none = json_of(app.get("/leads", &admin).await).await;
+    assert_eq!(none["data"].as_array().map(Vec::len), Some(0));
+
+    // The transition route: a blocked move lists what is missing; nothing changes.
+    let lead = create_lead(
+        &app,
+        &admin,
+        json!({"last_name": "Ready", "budget": "50k", "title": "CFO"}),
+    )
+    .await;
+    let path = format!("/leads/{}", id(&lead));
+    let problem = assert_problem(
+        app.post(
+            &format!("{path}/transition"),
+            &admin,
+            json!({"to": "qualified"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["authority", "total_score"]);
+    let workflow = json_of(app.get(&format!("{path}/transition"), &admin).await).await;
+    let qualified = workflow["options"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|o| o["to"] == "qualified")
+        .unwrap()
+        .clone();
+    assert_eq!(qualified["allowed"], false);
+    assert_eq!(qualified["unmet"].as_array().map(Vec::len), Some(2));
+
+    // Unqualified needs a reason, by PATCH as by the route.
+    let problem = assert_problem(
+        app.patch(&path, &admin, json!({"status": "unqualified"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["status_reason"]);
+    let moved = json_of(
+        app.post(
+            &format!("{path}/transition"),
+            &admin,
+            json!({"to": "unqualified", "reason": "No budget this year"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(moved["status"], "unqualified");
+    assert_eq!(moved["status_reason"], "No budget this year");
+    assert!(moved["status_changed_at"].is_string());
+    // Back to nurturing: no gate; the old reason goes with the old status.
+    let back = json_of(
+        app.post(
+            &format!("{path}/transition"),
+            &admin,
+            json!({"to": "nurturing"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        (&back["status"], &back["status_reason"]),
+        (&json!("nurturing"), &Value::Null)
+    );
+
+    // converted only by converting.
+    let problem = assert_problem(
+        app.patch(&path, &admin, json!({"status": "converted"}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["status"]);
+    assert!(
+        problem["errors"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("convert"),
+        "{problem}"
+    );
+
+    // Bulk update: all or nothing.
+    let other = create_lead(&app, &admin, json!({"last_name": "Other"})).await;
+    let problem = assert_problem(
+        app.post(
+            "/leads/bulk-update",
+            &admin,
+            json!({"ids": [id(&lead), id(&other)], "set": {"status": "qualified"}}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert!(
+        fields_of(&problem).contains(&"authority".to_owned()),
+        "{problem}"
+    );
+    let still = json_of(app.get(&format!("/leads/{}", id(&other)), &admin).await).await;
+    assert_eq!(still["status"], "new");
+
+    // Ingestion: the lead is refused on its own.
+    let ingested = json_of(
+        app.post(
+            "/ingest/leads",
+            &admin,
+            json!({"leads": [{"last_name": "Gate", "status": "qualified"}, {"last_name": "Fine"}]}),
+        )
+        .await,
+    )
+    .await;
+    let outcomes: Vec<&str> = ingested["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(outcomes, ["rejected", "created"], "{ingested}");
+
+    // With what the gate asks for, the lead moves; its stays and time in each are kept.
+    crate::scoring::put_scoring(
+        &app,
+        &admin,
+        json!({"fit_rules": [{"name": "CFO", "points": 100,
+            "conditions": [{"op": "equals", "field": "title", "value": "cfo"}]}], "fit_weight": 100}),
+    )
+    .await;
+    app.patch(&path, &admin, json!({"authority": "Signs alone"}))
+        .await;
+    let moved = json_of(
+        app.post(
+            &format!("{path}/transition"),
+            &admin,
+            json!({"to": "qualified"}),
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(moved["status"], "qualified", "{moved}");
+    let workflow = json_of(app.get(&format!("{path}/transition"), &admin).await).await;
+    let stays: Vec<&str> = workflow["history"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(stays, ["qualified", "nurturing", "unqualified", "new"]);
+    assert!(workflow["history"][0]["left_at"].is_null());
+    assert!(workflow["history"][1]["left_at"].is_string());
+    let statuses: Vec<&str> = workflow["time_in_status"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(statuses.len(), 4, "{workflow}");
+}
+
+async fn gates_are_the_companys_own(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let problem = assert_problem(
+        app.put(
+            "/qualification/settings",
+            &admin,
+            json!({"gates": [{"to": "converted"}, {"to": "contacted", "requires": ["nope"]}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["gates[0].to", "gates[1].requires[0]"]);
+    let response = app
+        .put(
+            "/qualification/settings",
+            &admin,
+            json!({"gates": [{"to": "contacted", "requires": ["phone"]}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200);
+    let problem = assert_problem(
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Quiet", "status": "contacted"}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["phone"]);
+    // Qualified has no gate any more.
+    create_lead(
+        &app,
+        &admin,
+        json!({"last_name": "Free", "status": "qualified"}),
+    )
+    .await;
+
+    // Another company keeps the defaults; a rep cannot change gates; nobody else's lead moves.
+    let other = app.other_company("Elsewhere").await;
+    let theirs = json_of(app.get("/qualification/settings", &other).await).await;
+    assert_eq!(theirs["settings"]["gates"][0]["to"], "qualified");
+    let lead = create_lead(&app, &admin, json!({"last_name": "Mine"})).await;
+    assert_problem(
+        app.post(
+            &format!("/leads/{}/transition", id(&lead)),
+            &other,
+            json!({"to": "nurturing"}),
+        )
+        .await,
+        404,
+    )
+    .await;
+    let rep = app.member(&admin, "sales").await;
+    assert_problem(
+        app.put("/qualification/settings", &rep, json!({"gates": []}))
+            .await,
+        403,
+    )
+    .await;
+}
+
+both!(
+    a_status_change_meets_the_gates_on_every_door,
+    gates_are_the_companys_own,
+);
