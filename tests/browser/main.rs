@@ -38,6 +38,7 @@ mod imports;
 mod lead_forms;
 mod merge;
 mod personal;
+mod scoring;
 mod tasks;
 mod views;
 mod web_routes;
@@ -1419,6 +1420,7 @@ enum Journey {
     Imports,
     BackgroundExport,
     Conversion,
+    Scoring,
 }
 
 impl Journey {
@@ -1442,6 +1444,7 @@ impl Journey {
             Self::Imports => imports::import_steps(app, page).await,
             Self::BackgroundExport => exports::background_export_steps(app, page).await,
             Self::Conversion => conversion::conversion_steps(app, page).await,
+            Self::Scoring => scoring::scoring_steps(app, page).await,
         }
     }
 }
