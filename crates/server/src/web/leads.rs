@@ -243,6 +243,8 @@ impl FormRecord for Lead {
                 "Status and ownership",
                 &[
                     FieldDecl::choice("status", "Status", status_options, "new"),
+                    FieldDecl::text("status_reason", "Status reason")
+                        .hint("Why: unqualified needs one (the company's qualification gates)."),
                     FieldDecl::OWNER,
                     FieldDecl::text("source", "Source")
                         .hint("Where the lead came from, e.g. webinar."),
