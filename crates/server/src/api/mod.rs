@@ -29,6 +29,7 @@ pub mod pipelines;
 pub mod record;
 pub mod roles;
 pub mod scoring;
+pub mod scoring_model;
 pub mod search;
 pub mod settings;
 pub mod system;
@@ -74,6 +75,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(merge::routes())
         .merge(conversion::routes())
         .merge(scoring::routes())
+        .merge(scoring_model::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
 }
