@@ -35,6 +35,7 @@ mod ratelimit;
 mod rbac;
 mod row_security;
 mod scoring;
+mod scoring_model;
 mod search;
 mod seed;
 mod smoke;

@@ -31,7 +31,7 @@ pub async fn score_by_title(app: &TestApp, who: &Session) {
     .await;
 }
 
-async fn create_lead(app: &TestApp, who: &Session, body: Value) -> Value {
+pub async fn create_lead(app: &TestApp, who: &Session, body: Value) -> Value {
     let response = app.post("/leads", who, body).await;
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
     json_of(response).await
@@ -41,7 +41,7 @@ fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
 }
 
-async fn wait_for_job(app: &TestApp, who: &Session, job: &str) -> Value {
+pub async fn wait_for_job(app: &TestApp, who: &Session, job: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(30);
     loop {
         let job = json_of(app.get(&format!("/jobs/{job}"), who).await).await;

@@ -156,6 +156,9 @@ pub struct ScoringInput {
     /// The share of fit in the total, in percent (0 to 100; 50 by default, the mean).
     pub fit_weight: Option<i64>,
     pub thresholds: Option<Vec<ThresholdInput>>,
+    /// Fewest labelled leads (converted or unqualified) the conversion model trains on; below
+    /// it the rule score stands alone (20 to 100,000; 200 by default).
+    pub model_min_labelled: Option<i64>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -183,7 +186,12 @@ pub struct ScoringConfig {
     pub fit_weight: i32,
     /// Lowest score first.
     pub thresholds: Vec<Threshold>,
+    pub model_min_labelled: i32,
 }
+
+/// The fewest and most labelled leads a company may require before its model trains.
+pub const MODEL_MIN_LABELLED: (i64, i64) = (20, 100_000);
+const DEFAULT_MODEL_MIN_LABELLED: i64 = 200;
 
 fn default_fit_rules() -> Vec<FitRuleInput> {
     let rule = |name: &str, condition: ConditionInput, points: i64| FitRuleInput {
@@ -244,6 +252,7 @@ impl Default for ScoringConfig {
                 half_life_days: 30,
                 fit_weight: 50,
                 thresholds: Vec::new(),
+                model_min_labelled: DEFAULT_MODEL_MIN_LABELLED as i32,
             },
         }
     }
@@ -411,6 +420,14 @@ impl ScoringInput {
                 });
             }
         }
+        let model_min_labelled = bounded(
+            self.model_min_labelled
+                .unwrap_or(DEFAULT_MODEL_MIN_LABELLED),
+            MODEL_MIN_LABELLED.0,
+            MODEL_MIN_LABELLED.1,
+            "model_min_labelled",
+            &mut errors,
+        );
         errors.into_result()?;
         thresholds.sort_by_key(|t| t.score);
         Ok(ScoringConfig {
@@ -419,6 +436,7 @@ impl ScoringInput {
             half_life_days: half_life_days.unwrap_or(30),
             fit_weight: fit_weight.unwrap_or(50),
             thresholds,
+            model_min_labelled: model_min_labelled.unwrap_or(DEFAULT_MODEL_MIN_LABELLED as i32),
         })
     }
 }
@@ -475,6 +493,7 @@ impl ScoringConfig {
                     })
                     .collect(),
             ),
+            model_min_labelled: Some(i64::from(self.model_min_labelled)),
         }
     }
 
@@ -653,6 +672,7 @@ mod tests {
             "engagement_weights": {"meeting_held": 101, "dancing": 3},
             "half_life_days": 0,
             "fit_weight": 101,
+            "model_min_labelled": 19,
             "thresholds": [{"name": "A", "score": 50, "set_status": "converted"}, {"name": "a", "score": 0}]
         }))
         .unwrap_or_default();
@@ -669,6 +689,7 @@ mod tests {
             "engagement_weights.dancing",
             "half_life_days",
             "fit_weight",
+            "model_min_labelled",
             "thresholds[0].set_status",
             "thresholds[1].name",
             "thresholds[1].score",

@@ -32,6 +32,10 @@ const MAINTENANCE_CRON: &str = "0 17 3 * * *";
 /// Every night, every company's lead scores are brought to the day (engagement decays).
 const RESCORE_SCHEDULE: &str = "scoring";
 const RESCORE_CRON: &str = "0 41 2 * * *";
+/// Every week, each company with enough labelled leads gets a new conversion model.
+const MODEL_SCHEDULE: &str = "scoring-model";
+/// Sunday 23:23 UTC: the week's outcomes are in and the night is quiet.
+const MODEL_CRON: &str = "0 23 23 * * SUN";
 
 /// Schedules and expired leases are looked at no more often than this.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
@@ -145,6 +149,7 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
                 .map(|changed| json!({ "changed": changed }))
                 .map_err(|e| format!("rescoring failed: {e}"))
         }
+        rivet_store::scoring_model::TRAIN_JOB => train_model(state, job, progress).await,
         crate::api::duplicate_groups::SCAN_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::duplicate_groups::run_scan(state, job, &report).await
@@ -173,6 +178,27 @@ async fn rekey(state: &AppState, job: &Job) -> Result<Value, String> {
         .await
         .map(|rows| json!({ "rows": rows }))
         .map_err(|e| format!("re-keying failed: {e}"))
+}
+
+/// Train the conversion model: of the job's company (for the member its payload names, if
+/// any), or of every company with enough labelled leads. The progress is leads scored.
+async fn train_model(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
+    use rivet_store::scoring_model as model;
+    let report = |done, total| progress.set(done, total);
+    let Some(company) = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid) else {
+        return model::train_all(&state.store, &report)
+            .await
+            .map(|all| json!(all))
+            .map_err(|e| format!("training the conversion models failed: {e}"));
+    };
+    let trained_by = job
+        .payload_id("user_id")
+        .ok()
+        .map(rivet_domain::Id::from_uuid);
+    model::train(&state.store, company, trained_by, &report)
+        .await
+        .map(|outcome| json!(outcome))
+        .map_err(|e| format!("training the conversion model failed: {e}"))
 }
 
 /// An import's run or undo (`crate::imports`), for the member who started it; the progress is
@@ -298,6 +324,11 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             RESCORE_SCHEDULE,
             rivet_store::scoring::RESCORE_JOB,
             RESCORE_CRON,
+        ),
+        (
+            MODEL_SCHEDULE,
+            rivet_store::scoring_model::TRAIN_JOB,
+            MODEL_CRON,
         ),
     ] {
         if let Err(e) = jobs::ensure_schedule(&state.store, name, kind, cron, json!({})).await {

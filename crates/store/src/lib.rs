@@ -36,6 +36,7 @@ pub mod record;
 pub mod roles;
 mod row;
 pub mod scoring;
+pub mod scoring_model;
 pub mod search;
 pub mod search_typos;
 pub mod sessions;

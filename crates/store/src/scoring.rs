@@ -912,6 +912,9 @@ pub struct Breakdown {
     pub thresholds: Vec<ThresholdState>,
     /// Newest first, at most 50.
     pub history: Vec<HistoryPoint>,
+    /// The conversion model's probability for the lead and what moved it most
+    /// (`crate::scoring_model`); null while the company has no model.
+    pub model: Option<crate::scoring_model::LeadModelScore>,
 }
 
 #[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
@@ -960,6 +963,7 @@ pub async fn breakdown(store: &Store, actor: &Actor, id: LeadId) -> Result<Break
     let fit = config.fit(&fields);
     let engagement = config.engagement(rows.iter().map(|s| (s.signal.as_str(), s.occurred_at)), at);
     let total = config.total(fit, engagement);
+    let model = crate::scoring_model::lead_score(r.conn(), actor.company_id, id).await?;
     Ok(Breakdown {
         lead_id: id,
         fit_score: fit,
@@ -999,6 +1003,7 @@ pub async fn breakdown(store: &Store, actor: &Actor, id: LeadId) -> Result<Break
             })
             .collect(),
         history,
+        model,
     })
 }
 

@@ -860,3 +860,37 @@ pub enum LeadStatusHistory {
     LeftAt,
     Reason,
 }
+
+/// A company's trained conversion models, one row per version (`m0028_scoring_models`;
+/// `crate::scoring_model`).
+#[derive(DeriveIden)]
+pub enum ScoringModels {
+    Table,
+    CompanyId,
+    Id,
+    /// 1, 2, … per company.
+    Version,
+    TrainedAt,
+    /// The member who asked for it; none for the weekly schedule.
+    TrainedBy,
+    /// The `rivet_model::Model`, as JSON.
+    Model,
+    SampleSize,
+    TrainSize,
+    TestSize,
+    PositiveRate,
+    RocAuc,
+}
+
+/// Each lead's conversion probability from its company's newest model (`m0028_scoring_models`).
+#[derive(DeriveIden)]
+pub enum LeadPredictions {
+    Table,
+    CompanyId,
+    LeadId,
+    ModelId,
+    Probability,
+    /// The features that moved it most, `[{feature, effect}]`.
+    Contributions,
+    ScoredAt,
+}

@@ -30,6 +30,7 @@ pub mod qualification;
 pub mod record;
 pub mod roles;
 pub mod scoring;
+pub mod scoring_model;
 pub mod search;
 pub mod settings;
 pub mod system;
@@ -76,6 +77,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(conversion::routes())
         .merge(scoring::routes())
         .merge(qualification::routes())
+        .merge(scoring_model::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
 }

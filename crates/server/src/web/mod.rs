@@ -41,6 +41,7 @@ mod record_list;
 mod record_pages;
 mod roles;
 mod scoring;
+mod scoring_model;
 mod search;
 mod session;
 mod settings;
@@ -260,6 +261,16 @@ fn pages() -> Pages {
         "/admin/scoring/rescore",
         Allow(Resource::Settings, Action::Update),
         scoring::rescore,
+    )
+    .get(
+        "/admin/scoring/model",
+        Allow(Resource::Settings, Action::Read),
+        scoring_model::show,
+    )
+    .post(
+        "/admin/scoring/model/train",
+        Allow(Resource::Settings, Action::Update),
+        scoring_model::train,
     )
     .get("/profile", Authenticated, profile::show)
     .post("/profile", Authenticated, profile::save_name)

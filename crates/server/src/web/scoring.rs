@@ -80,6 +80,7 @@ struct SettingsPage {
     half_life: String,
     fit_weight: String,
     thresholds: Vec<ThresholdRow>,
+    model_min_labelled: String,
     errors: FormErrors,
 }
 
@@ -103,6 +104,10 @@ fn fields_of(input: &ScoringInput) -> Fields {
     let number = |n: Option<i64>| n.map(|n| n.to_string()).unwrap_or_default();
     f.insert("half_life_days".into(), number(input.half_life_days));
     f.insert("fit_weight".into(), number(input.fit_weight));
+    f.insert(
+        "model_min_labelled".into(),
+        number(input.model_min_labelled),
+    );
     for (i, t) in input.thresholds.iter().flatten().enumerate() {
         f.insert(format!("t{i}_name"), t.name.clone().unwrap_or_default());
         f.insert(format!("t{i}_score"), number(t.score));
@@ -211,6 +216,11 @@ fn input_of(form: &Fields, errors: &mut FormErrors) -> (ScoringInput, Places) {
         half_life_days: number(get(form, "half_life_days"), "half_life_days", errors),
         fit_weight: number(get(form, "fit_weight"), "fit_weight", errors),
         thresholds: Some(thresholds),
+        model_min_labelled: number(
+            get(form, "model_min_labelled"),
+            "model_min_labelled",
+            errors,
+        ),
     };
     (input, places)
 }
@@ -301,6 +311,7 @@ fn page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> SettingsPage {
         half_life: get(form, "half_life_days").to_owned(),
         fit_weight: get(form, "fit_weight").to_owned(),
         thresholds,
+        model_min_labelled: get(form, "model_min_labelled").to_owned(),
         errors,
     }
 }

@@ -39,6 +39,7 @@ pub mod m0024_search_batches;
 pub mod m0025_import_chunks;
 pub mod m0026_lead_conversion;
 pub mod m0027_lead_scoring;
+pub mod m0028_scoring_models;
 pub mod m0029_qualification;
 
 pub struct Migrator;
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0025_import_chunks::M0025ImportChunks),
             Box::new(m0026_lead_conversion::M0026LeadConversion),
             Box::new(m0027_lead_scoring::M0027LeadScoring),
+            Box::new(m0028_scoring_models::M0028ScoringModels),
             Box::new(m0029_qualification::M0029Qualification),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
