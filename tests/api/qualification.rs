@@ -283,7 +283,80 @@ async fn gates_are_the_companys_own(db: Db) {
     .await;
 }
 
+async fn a_lead_the_rule_matches_is_converted_by_itself_once(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let _workers = app.start_workers();
+    let rep = app.member(&admin, "sales").await;
+    let response = app
+        .put(
+            "/qualification/settings",
+            &admin,
+            json!({"gates": [], "auto_convert": [
+                {"op": "equals", "field": "status", "value": "qualified"},
+                {"op": "filled", "field": "company_name"}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let settings = json_of(app.get("/qualification/settings", &admin).await).await;
+    assert_eq!(settings["settings"]["auto_convert"][0]["op"], "equals");
+
+    // Not matching: stays. Matching (on a patch by its owner, who may not create accounts):
+    // converted by the job, owned as the lead was.
+    let lead = create_lead(
+        &app,
+        &rep,
+        json!({"last_name": "Auto", "company_name": "Autoco", "owner_id": rep.user_id}),
+    )
+    .await;
+    let path = format!("/leads/{}", id(&lead));
+    let response = app.patch(&path, &rep, json!({"status": "qualified"})).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let converted = loop {
+        let now = json_of(app.get(&path, &admin).await).await;
+        if now["status"] == "converted" {
+            break now;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "never converted: {now}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let account = converted["converted_account_id"].as_str().unwrap();
+    let account = json_of(app.get(&format!("/accounts/{account}"), &admin).await).await;
+    assert_eq!(account["name"], "Autoco");
+    assert_eq!(account["owner_id"], json!(rep.user_id));
+    let unmatched = create_lead(
+        &app,
+        &admin,
+        json!({"last_name": "Plain", "status": "qualified"}),
+    )
+    .await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    let plain = json_of(app.get(&format!("/leads/{}", id(&unmatched)), &admin).await).await;
+    assert_eq!(
+        plain["status"], "qualified",
+        "no company name: no conversion"
+    );
+
+    // Bad conditions are named.
+    let problem = assert_problem(
+        app.put(
+            "/qualification/settings",
+            &admin,
+            json!({"auto_convert": [{"op": "equals", "field": "nope", "value": 1}]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["auto_convert[0].field"]);
+}
+
 both!(
     a_status_change_meets_the_gates_on_every_door,
     gates_are_the_companys_own,
+    a_lead_the_rule_matches_is_converted_by_itself_once,
 );

@@ -40,6 +40,12 @@ pub struct GateInput {
 #[serde(deny_unknown_fields)]
 pub struct QualificationInput {
     pub gates: Option<Vec<GateInput>>,
+    /// Automatic conversion: a lead that matches every one of these conditions (as assignment
+    /// rules write them, e.g. status equals qualified and total_score range gte 75) is
+    /// converted by a background job, as `POST /leads/{id}/convert` with no choices would.
+    /// Left out or `[]`: off.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auto_convert: Option<Vec<crate::assignment::ConditionInput>>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -54,6 +60,8 @@ pub struct Gate {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Qualification {
     pub gates: Vec<Gate>,
+    /// Empty: no automatic conversion.
+    pub auto_convert: Vec<crate::assignment::Condition>,
 }
 
 /// One thing a lead lacks to enter a status: the field it concerns and what is wrong.
@@ -83,7 +91,10 @@ impl Default for Qualification {
     fn default() -> Self {
         QualificationInput::default()
             .validate()
-            .unwrap_or(Qualification { gates: Vec::new() })
+            .unwrap_or(Qualification {
+                gates: Vec::new(),
+                auto_convert: Vec::new(),
+            })
     }
 }
 
@@ -170,8 +181,17 @@ impl QualificationInput {
                 });
             }
         }
+        let auto_convert = crate::assignment::parse_conditions(
+            crate::assignment::AssignmentEntity::Leads,
+            self.auto_convert,
+            "auto_convert",
+            &mut errors,
+        );
         errors.into_result()?;
-        Ok(Qualification { gates })
+        Ok(Qualification {
+            gates,
+            auto_convert,
+        })
     }
 }
 
@@ -189,7 +209,21 @@ impl Qualification {
                     })
                     .collect(),
             ),
+            auto_convert: Some(
+                self.auto_convert
+                    .iter()
+                    .map(crate::assignment::Condition::to_input)
+                    .collect(),
+            ),
         }
+    }
+
+    /// Whether a lead with `fields` (as a client writes them, scores included) is to be
+    /// converted automatically.
+    pub fn converts(&self, fields: &Map<String, Value>) -> bool {
+        !self.auto_convert.is_empty()
+            && fields.get("status").and_then(Value::as_str) != Some("converted")
+            && self.auto_convert.iter().all(|c| c.holds(fields))
     }
 
     pub fn gate(&self, to: LeadStatus) -> Option<&Gate> {
@@ -302,6 +336,7 @@ mod tests {
         );
         let none = QualificationInput {
             gates: Some(Vec::new()),
+            auto_convert: None,
         };
         assert_eq!(none.validate().map(|q| q.gates.len()), Ok(0));
     }

@@ -158,6 +158,9 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             import_job(state, job, progress).await
         }
         crate::exports::RUN_JOB => export_job(state, job, progress).await,
+        rivet_store::qualification::AUTO_CONVERT_JOB => {
+            crate::api::conversion::run_auto(state, job).await
+        }
         crate::api::conversion::BATCH_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::conversion::run_batch(state, job, &report).await

@@ -413,6 +413,7 @@ impl Write for Lead {
         if before.status != after.status {
             crate::qualification::entered(tx, actor.company_id, &[&*after], at, false).await?;
         }
+        crate::qualification::queue_auto_convert(tx, actor.company_id, &[&*after]).await?;
         let was = (
             before.fit_score,
             before.engagement_score,
@@ -425,6 +426,7 @@ impl Write for Lead {
         if let Some(at) = created.first().map(|l| l.created_at) {
             let leads: Vec<&Self> = created.iter().map(|l| &**l).collect();
             crate::qualification::entered(tx, actor.company_id, &leads, at, true).await?;
+            crate::qualification::queue_auto_convert(tx, actor.company_id, &leads).await?;
         }
         let mut written: Vec<(&mut Self, Option<crate::scoring::Scores>)> =
             created.iter_mut().map(|l| (&mut **l, None)).collect();

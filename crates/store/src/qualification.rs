@@ -333,3 +333,56 @@ pub async fn backfill_history(store: &Store, company: CompanyId) -> Result<u64> 
         .map_err(|e| StoreError::Db(sea_orm::DbErr::Custom(e.to_string())))?;
     exec(store.system(), &insert).await
 }
+
+/// The job that converts a lead the company's automatic conversion rule matched.
+pub const AUTO_CONVERT_JOB: &str = "leads.auto_convert";
+
+/// Queue the automatic conversion of each of `leads` (as written, scores included) that the
+/// company's rule matches: one job per lead, ever (its idempotency key), in this transaction.
+pub(crate) async fn queue_auto_convert(tx: &Tx, company: CompanyId, leads: &[&Lead]) -> Result<()> {
+    let q = config_tx(tx, company).await?;
+    if q.auto_convert.is_empty() {
+        return Ok(());
+    }
+    for lead in leads {
+        let fields = match record::Record::audit_json(*lead) {
+            Value::Object(map) => map,
+            _ => continue,
+        };
+        if q.converts(&fields) {
+            crate::jobs::enqueue(
+                tx,
+                crate::jobs::NewJob::new(AUTO_CONVERT_JOB, serde_json::json!({"lead_id": lead.id}))
+                    .for_company(company)
+                    .idempotency_key(format!("auto-convert:{}", lead.id)),
+            )
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct OwnerRow {
+    owner_id: rivet_domain::ids::UserId,
+}
+
+/// The owner of the lead `id` of `company`, if the lead exists (for the automatic
+/// conversion, which acts on the owner's behalf).
+pub async fn owner_of(
+    store: &Store,
+    company: CompanyId,
+    id: LeadId,
+) -> Result<Option<rivet_domain::ids::UserId>> {
+    use crate::tables::Leads as L;
+    let row: Option<OwnerRow> = fetch_optional(
+        store.system(),
+        Query::select()
+            .column(L::OwnerId)
+            .from(L::Table)
+            .and_where(Expr::col(L::CompanyId).eq(company))
+            .and_where(Expr::col(L::Id).eq(id)),
+    )
+    .await?;
+    Ok(row.map(|r| r.owner_id))
+}

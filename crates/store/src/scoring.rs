@@ -446,6 +446,8 @@ async fn rescore_leads(
         let actor = system_actor(company, lead.owner_id);
         fire_thresholds(tx, &actor, config, lead, Some(*before)).await?;
     }
+    let rescored: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
+    crate::qualification::queue_auto_convert(tx, company, &rescored).await?;
     Ok(changed.len() as u64)
 }
 

@@ -488,6 +488,39 @@ pub async fn run_batch(
     }))
 }
 
+/// Run an automatic conversion (`rivet_store::qualification::AUTO_CONVERT_JOB`: the
+/// company's rule matched the lead): as a batch converts one lead, on behalf of the lead's
+/// owner with what a conversion needs granted — the rule is the company's, not the owner's
+/// role. A lead converted meanwhile is skipped; one that is gone is reported.
+pub async fn run_auto(app: &AppState, job: &rivet_store::jobs::Job) -> Result<Value, String> {
+    let company = job
+        .company_id
+        .map(rivet_domain::ids::CompanyId::from_uuid)
+        .ok_or("an automatic conversion needs a company")?;
+    let id: LeadId = serde_json::from_value(job.payload["lead_id"].clone())
+        .map_err(|e| format!("the job's lead id: {e}"))?;
+    let Some(owner) = rivet_store::qualification::owner_of(&app.store, company, id)
+        .await
+        .map_err(|e| format!("reading the lead: {e}"))?
+    else {
+        return Ok(json!({"lead_id": id, "status": "skipped", "error": "the lead is gone"}));
+    };
+    let actor = rivet_store::sessions::load_actor(&app.store, company, owner, None, None)
+        .await
+        .map_err(|e| format!("reading the lead's owner: {e}"))?
+        .ok_or("the lead's owner is no longer an active member")?
+        .granted(&[
+            (Resource::Leads, Action::Read),
+            (Resource::Leads, Action::Update),
+            (Resource::Accounts, Action::Read),
+            (Resource::Accounts, Action::Create),
+            (Resource::Contacts, Action::Read),
+            (Resource::Contacts, Action::Create),
+        ]);
+    let result = convert_one(app, &actor, id, None).await;
+    serde_json::to_value(&result).map_err(|e| e.to_string())
+}
+
 /// One lead of a batch: into the first account like its company or a new one.
 async fn convert_one(
     app: &AppState,
