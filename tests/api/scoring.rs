@@ -320,7 +320,6 @@ async fn engagement_rises_through_events_and_a_threshold_fires_once(db: Db) {
             json!({"signals": [
                 {"email": "KEEN@acme-corp.io", "signal": "website_visit", "detail": "/pricing"},
                 {"email": "nobody@acme-corp.io", "signal": "website_visit"},
-                {"lead_id": lead_id, "signal": "dancing"},
             ]}),
         )
         .await;
@@ -332,8 +331,30 @@ async fn engagement_rises_through_events_and_a_threshold_fires_once(db: Db) {
         .iter()
         .map(|r| r["status"].as_str().unwrap())
         .collect();
-    assert_eq!(statuses, ["accepted", "not_found", "rejected"]);
-    assert_eq!(report["results"][2]["errors"][0]["field"], "signal");
+    assert_eq!(statuses, ["accepted", "not_found"]);
+    // A signal the document does not allow refuses the whole request.
+    let problem = assert_problem(
+        app.post(
+            "/ingest/engagement",
+            &admin,
+            json!({"signals": [
+                {"lead_id": lead_id, "signal": "website_visit"},
+                {"lead_id": lead_id, "signal": "dancing"},
+                {"lead_id": "nope", "email": "x@y.z", "signal": "website_visit"},
+            ]}),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(
+        fields_of(&problem),
+        [
+            "signals[1].signal",
+            "signals[2].lead_id",
+            "signals[2].lead_id"
+        ]
+    );
     lead_when(&app, &admin, &lead_id, |l| l["engagement_score"] == 94).await;
     let tasks = json_of(
         app.get(&format!("/tasks?related_id={lead_id}&limit=50"), &admin)

@@ -29,7 +29,7 @@ const ENGAGE: Access = Access::Allow(Resource::Leads, Action::Update);
 
 /// Most signals one `POST /ingest/engagement` reports.
 pub const MAX_SIGNALS: usize = 1_000;
-const MAX_DETAIL: usize = 500;
+pub const MAX_DETAIL: usize = 500;
 
 /// The scoring settings as they are, and the signals there are.
 #[derive(Debug, Serialize, ToSchema)]
@@ -77,13 +77,11 @@ pub struct ReportedSignal {
 /// What became of one reported signal, in the order sent.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignalResult {
-    /// `accepted` (the lead's engagement score follows within seconds), `not_found` (no lead
-    /// of the caller's with that id or e-mail) or `rejected` (see errors).
+    /// `accepted` (the lead's engagement score follows within seconds) or `not_found` (no
+    /// lead the caller may update with that id or e-mail).
     pub status: &'static str,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub lead_id: Option<LeadId>,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub errors: Vec<rivet_domain::FieldError>,
 }
 
 #[derive(Debug, Serialize, ToSchema)]
@@ -152,7 +150,10 @@ pub fn routes() -> ApiRouter {
                      signals, each for a lead by id or e-mail (the newest lead with it) in the \
                      caller's update scope. Each accepted signal is a lead.engaged event; the \
                      lead's engagement score rises within seconds (a signal reported twice for \
-                     one event counts twice: send it once). Results are per signal, in order",
+                     one event counts twice: send it once). Results are per signal, in order: \
+                     accepted or not_found; a signal the document does not allow (an unknown \
+                     signal, a lead_id that is no UUID, both or neither of lead_id and email) \
+                     is a 422 naming it (signals[i].…) and nothing is reported",
                 )
                 .body::<ReportSignals>()
                 .returns::<ReportResult>(),
@@ -271,13 +272,14 @@ async fn report(
             format!("must list 1 to {MAX_SIGNALS} signals"),
         ));
     }
-    let mut results = Vec::with_capacity(body.signals.len());
-    let mut accepted: Vec<(LeadId, &ReportedSignal)> = Vec::new();
-    for signal in &body.signals {
-        let mut errors = FieldErrors::new();
+    // What the document states is checked for the whole request (a 422 naming
+    // `signals[i].…`); which lead a signal finds is answered per signal.
+    let mut errors = FieldErrors::new();
+    for (i, signal) in body.signals.iter().enumerate() {
+        let at = |field: &str| format!("signals[{i}].{field}");
         if signal_named(&signal.signal).is_none() {
             errors.add(
-                "signal",
+                &at("signal"),
                 format!(
                     "must be one of: {}",
                     SIGNALS
@@ -289,41 +291,36 @@ async fn report(
             );
         }
         if signal.lead_id.is_some() == signal.email.is_some() {
-            errors.add("lead_id", "give lead_id or email (one of them)");
+            errors.add(&at("lead_id"), "give lead_id or email (one of them)");
         }
         if signal
             .detail
             .as_ref()
             .is_some_and(|d| d.chars().count() > MAX_DETAIL)
         {
-            errors.add("detail", format!("at most {MAX_DETAIL} characters"));
+            errors.add(&at("detail"), format!("at most {MAX_DETAIL} characters"));
         }
         if let Some(id) = &signal.lead_id
             && parse_id::<LeadId>(id).is_err()
         {
-            errors.add("lead_id", "must be a UUID");
+            errors.add(&at("lead_id"), "must be a UUID");
         }
-        if !errors.is_empty() {
-            results.push(SignalResult {
-                status: "rejected",
-                lead_id: None,
-                errors: errors.0,
-            });
-            continue;
-        }
+    }
+    errors.into_result()?;
+    let mut results = Vec::with_capacity(body.signals.len());
+    let mut accepted: Vec<(LeadId, &ReportedSignal)> = Vec::new();
+    for signal in &body.signals {
         match lead_of(&app, &actor, signal).await? {
             Some(lead) => {
                 accepted.push((lead, signal));
                 results.push(SignalResult {
                     status: "accepted",
                     lead_id: Some(lead),
-                    errors: Vec::new(),
                 });
             }
             None => results.push(SignalResult {
                 status: "not_found",
                 lead_id: None,
-                errors: Vec::new(),
             }),
         }
     }

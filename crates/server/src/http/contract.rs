@@ -203,6 +203,23 @@ pub fn rules() -> Vec<FieldRule> {
         ),
         field(&["AccountInput"], "name", required_text(MAX_TEXT)),
         field(&["LeadInput"], "status", choice(LeadStatus::NAMES, true)),
+        field(
+            &["ReportedSignal"],
+            "signal",
+            Rule::Choice {
+                names: rivet_domain::scoring::SIGNALS
+                    .iter()
+                    .map(|s| s.name.to_owned())
+                    .collect(),
+                blank: false,
+            },
+        ),
+        field(&["ReportedSignal"], "lead_id", Rule::Uuid),
+        field(
+            &["ReportedSignal"],
+            "detail",
+            text(crate::api::scoring::MAX_DETAIL),
+        ),
         field(&["LeadInput"], "fit_score", computed_score()),
         field(&["LeadInput"], "engagement_score", computed_score()),
         field(&["LeadInput"], "total_score", computed_score()),
@@ -554,6 +571,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         SchemaRule::Clause("ApplyBody", ids_or_filter),
         SchemaRule::Clause("ConvertLeads", ids_or_filter),
         SchemaRule::Clause("ConvertLead", chosen_or_named_account),
+        SchemaRule::Clause("ReportedSignal", lead_or_email),
         SchemaRule::Clause("UpdateRole", not_a_builtin_role),
         SchemaRule::AtLeastOne {
             schema: "LeadBulkFields",
@@ -588,15 +606,25 @@ pub fn schema_rules() -> Vec<SchemaRule> {
     ]
 }
 
-/// A selection of leads (`assignment::apply_ids`): its ids or a filter, exactly one of them.
-fn ids_or_filter() -> Value {
+/// Exactly one of the properties `a` and `b`.
+fn one_of_pair(a: &str, b: &str) -> Value {
     let only = |given: &str, left_out: &str| {
         json!({
             "required": [given],
             "properties": {given: {"not": {"type": "null"}}, left_out: {"type": "null"}},
         })
     };
-    json!({"oneOf": [only("ids", "filter"), only("filter", "ids")]})
+    json!({"oneOf": [only(a, b), only(b, a)]})
+}
+
+/// A selection of leads (`assignment::apply_ids`): its ids or a filter, exactly one of them.
+fn ids_or_filter() -> Value {
+    one_of_pair("ids", "filter")
+}
+
+/// A reported signal names its lead by id or by e-mail (`api::scoring::report`).
+fn lead_or_email() -> Value {
+    one_of_pair("lead_id", "email")
 }
 
 /// A conversion into a chosen account names no new one (`conversion::convert_lead`).
