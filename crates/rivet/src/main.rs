@@ -42,6 +42,9 @@ enum Command {
     Worker,
     /// Apply database migrations and exit.
     Migrate,
+    /// Recompute every lead's scores now, as the nightly `scoring.rescore` job does (all
+    /// companies; progress on stderr), and exit.
+    Rescore,
     /// Create a new company filled with deterministic demo data (users, leads, accounts, …).
     #[command(
         long_about = "Create a new company filled with deterministic demo data: 10 users (20 \
@@ -290,6 +293,23 @@ async fn run() -> anyhow::Result<()> {
         Command::Migrate => {
             rivet_server::build_state(config, None).await?;
             println!("migrations applied");
+            Ok(())
+        }
+        Command::Rescore => {
+            let state = rivet_server::build_state(config, None).await?;
+            let started = std::time::Instant::now();
+            let report = |done: i64, total: i64| {
+                if done % 100_000 == 0 || done == total {
+                    eprintln!("  {done}/{total} leads");
+                }
+            };
+            let changed = rivet_store::scoring::rescore(&state.store, None, false, &report)
+                .await
+                .map_err(|e| anyhow::anyhow!("rescoring failed: {e}"))?;
+            println!(
+                "rescored every lead in {:.1} s; {changed} changed",
+                started.elapsed().as_secs_f64()
+            );
             Ok(())
         }
         Command::Company {
