@@ -303,6 +303,7 @@ fn help_explains_every_command_and_variable() {
         "serve",
         "worker",
         "migrate",
+        "rescore",
         "company",
         "user",
         "seed",
@@ -390,7 +391,23 @@ async fn seed_demo_is_deterministic(db: Db) {
             })
             .collect();
         assert_eq!(names.len(), 20, "{page}");
+        // Scores are computed by the seed (fit from the default rules), not written at random.
+        let scored = page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|l| l["fit_score"].as_i64().unwrap_or(0) > 0)
+            .count();
+        assert!(scored > 0, "{page}");
         assert!(sigterm(&mut child).success());
+        // `rivet rescore` recomputes them: done, and (moments later) nothing or little moved.
+        let out = rivet(&dir, &url).arg("rescore").output().unwrap();
+        let said = String::from_utf8_lossy(&out.stdout).to_string();
+        assert!(
+            out.status.success() && said.starts_with("rescored every lead in"),
+            "{said}\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         first_leads.push(names);
         // Everything but the ids and timings is the same on both runs.
         printed.push(
