@@ -237,6 +237,24 @@ impl Tx {
                     .map(|e| (change.company_id, e, change.resource_id)),
             );
         }
+        self.emit_rows(&rows).await
+    }
+
+    /// Write `events` (each about the record id beside it, in `company_id`) to the outbox in
+    /// this transaction, a statement per [`EVENTS_PER_INSERT`].
+    pub async fn emit_all(
+        &self,
+        company_id: CompanyId,
+        events: &[(NewEvent, String)],
+    ) -> Result<()> {
+        let rows: Vec<(CompanyId, NewEvent, &str)> = events
+            .iter()
+            .map(|(e, id)| (company_id, e.clone(), id.as_str()))
+            .collect();
+        self.emit_rows(&rows).await
+    }
+
+    async fn emit_rows(&self, rows: &[(CompanyId, NewEvent, &str)]) -> Result<()> {
         for chunk in rows.chunks(EVENTS_PER_INSERT) {
             let mut insert = outbox_insert();
             for (n, (company_id, event, record_id)) in (1..).zip(chunk) {

@@ -188,10 +188,11 @@ pub(crate) async fn after_scored(
         .map(|(lead, _)| &**lead)
         .collect();
     write_history(tx, actor.company_id, &changed, cause).await?;
+    let mut events = Vec::new();
     for (lead, before) in written.iter_mut() {
-        fire_thresholds(tx, actor, &config, lead, before.map(|b| b.2)).await?;
+        fire_thresholds(tx, actor, &config, lead, before.map(|b| b.2), &mut events).await?;
     }
-    Ok(())
+    tx.emit_all(actor.company_id, &events).await
 }
 
 fn scores(lead: &Lead) -> Scores {
@@ -244,15 +245,17 @@ fn advances(current: LeadStatus, to: LeadStatus) -> bool {
     rank(current) < 3 && rank(to) > rank(current)
 }
 
-/// Act on each threshold `lead`'s total crossed coming from `before`: the event, the owner's
-/// task and the status change (audited, as the transaction's actor or the system). `lead` is
-/// updated to what was written.
+/// Act on each threshold `lead`'s total crossed coming from `before`: the event (added to
+/// `events`, which the caller writes for its batch at once), the owner's task and the status
+/// change (audited, as the transaction's actor or the system). `lead` is updated to what was
+/// written.
 async fn fire_thresholds(
     tx: &Tx,
     actor: &Actor,
     config: &ScoringConfig,
     lead: &mut Lead,
     before: Option<i32>,
+    events: &mut Vec<(NewEvent, String)>,
 ) -> Result<()> {
     let crossed = config.crossed(before, lead.total_score);
     if crossed.is_empty() {
@@ -264,9 +267,8 @@ async fn fire_thresholds(
         (Resource::Leads, Action::Update),
     ]);
     for threshold in crossed {
-        tx.emit(
-            actor.company_id,
-            &NewEvent {
+        events.push((
+            NewEvent {
                 event_type: THRESHOLD_EVENT.to_owned(),
                 record_type: "lead",
                 data: json!({
@@ -276,10 +278,8 @@ async fn fire_thresholds(
                     "owner_id": lead.owner_id,
                 }),
             },
-            &lead.id.to_string(),
-            None,
-        )
-        .await?;
+            lead.id.to_string(),
+        ));
         if let Some(title) = &threshold.create_task {
             let data = TaskData {
                 subject: title.clone(),
@@ -442,10 +442,12 @@ async fn rescore_leads(
     write_scores(tx, company, &rows).await?;
     let written: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
     write_history(tx, company, &written, cause).await?;
+    let mut events = Vec::new();
     for (lead, before) in &mut changed {
         let actor = system_actor(company, lead.owner_id);
-        fire_thresholds(tx, &actor, config, lead, Some(*before)).await?;
+        fire_thresholds(tx, &actor, config, lead, Some(*before), &mut events).await?;
     }
+    tx.emit_all(company, &events).await?;
     let rescored: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
     crate::qualification::queue_auto_convert(tx, company, &rescored).await?;
     Ok(changed.len() as u64)
