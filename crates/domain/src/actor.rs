@@ -32,6 +32,22 @@ impl Actor {
         self.permissions.allows(resource, action)
     }
 
+    /// The system acting in `company` on behalf of `user` (outside a request: an event
+    /// consumer, a job), with no grants; add what it needs with [`Actor::granted`].
+    pub fn system(company_id: CompanyId, user_id: UserId) -> Actor {
+        Actor {
+            company_id,
+            user_id,
+            api_key_id: None,
+            session_id: None,
+            role_id: RoleId::nil(),
+            permissions: std::sync::Arc::new(PermissionSet::new()),
+            team_ids: Vec::new(),
+            is_system_admin: false,
+            request_id: None,
+        }
+    }
+
     /// The same caller with each of `pairs` granted at scope all: what the company's own
     /// configuration does on their behalf (an assignment rule's owner and task, a web form's
     /// lead) is not limited by the caller's role; the audit still names them.

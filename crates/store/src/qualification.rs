@@ -6,41 +6,32 @@
 //! and left them (`lead_status_history`), from which the time in each status follows.
 
 use crate::leads::Lead;
-use crate::tables::{LeadStatusHistory as H, QualificationSettings as QS};
+use crate::tables::LeadStatusHistory as H;
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now, record};
 use chrono::{DateTime, Utc};
 use rivet_domain::ids::{CompanyId, LeadId};
 use rivet_domain::leads::LeadStatus;
 use rivet_domain::qualification::{Qualification, QualificationInput, Unmet};
-use rivet_domain::{Action, Actor, FieldError, FieldErrors, Resource};
-use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
+use rivet_domain::{Action, Actor, FieldError, FieldErrors};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde_json::{Map, Value};
 
-#[derive(FromQueryResult)]
-struct SettingsRow {
-    settings: Value,
+impl crate::documents::Document for Qualification {
+    type Input = QualificationInput;
+    const TABLE: &'static str = "qualification_settings";
+    const NAME: &'static str = "qualification";
+    fn validate(input: QualificationInput) -> std::result::Result<Self, FieldErrors> {
+        input.validate()
+    }
+    fn to_input(&self) -> QualificationInput {
+        Qualification::to_input(self)
+    }
 }
 
 async fn config_in<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<Qualification> {
-    let row: Option<SettingsRow> = fetch_optional(
-        conn,
-        Query::select()
-            .column(QS::Settings)
-            .from(QS::Table)
-            .and_where(Expr::col(QS::CompanyId).eq(company)),
-    )
-    .await?;
-    let Some(row) = row else {
-        return Ok(Qualification::default());
-    };
-    let input: QualificationInput = serde_json::from_value(crate::query::json_column(row.settings))
-        .map_err(|e| StoreError::invalid("qualification_settings", e.to_string()))?;
-    Ok(input.validate().unwrap_or_else(|errors| {
-        tracing::warn!(company = %company, ?errors, "stored qualification gates no longer validate; using the defaults");
-        Qualification::default()
-    }))
+    crate::documents::read(conn, company).await
 }
 
 /// The company's gates, read once per transaction.
@@ -61,32 +52,7 @@ pub async fn settings(store: &Store, actor: &Actor) -> Result<Qualification> {
 /// Replace the caller's company's gates (validated by the caller), audited.
 pub async fn put_settings(store: &Store, actor: &Actor, q: &Qualification) -> Result<()> {
     let tx = store.write(actor).await?;
-    let before = serde_json::to_value(config_in(tx.conn(), actor.company_id).await?.to_input())
-        .unwrap_or(Value::Null);
-    let stored = serde_json::to_value(q.to_input())
-        .map_err(|e| StoreError::invalid("gates", e.to_string()))?;
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(QS::Table)
-            .columns([QS::CompanyId, QS::Settings, QS::UpdatedAt])
-            .values_panic([actor.company_id.into(), stored.clone().into(), now().into()])
-            .on_conflict(
-                OnConflict::column(QS::CompanyId)
-                    .update_columns([QS::Settings, QS::UpdatedAt])
-                    .to_owned(),
-            ),
-    )
-    .await?;
-    tx.audit_in(
-        actor.company_id,
-        Resource::Settings.as_str(),
-        "qualification",
-        Action::Update.as_str(),
-        Some(&before),
-        Some(&stored),
-    )
-    .await?;
+    crate::documents::write(&tx, actor, q).await?;
     tx.commit().await
 }
 

@@ -23,19 +23,19 @@
 use crate::events::{Consumer, Event};
 use crate::leads::Lead;
 use crate::record::Record;
-use crate::tables::{LeadScoreHistory as H, LeadSignals as S, Leads, ScoringSettings as SS};
-use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_optional, new_id, now, record};
+use crate::tables::{LeadScoreHistory as H, LeadSignals as S, Leads};
+use crate::{Result, Store, Tx, exec, fetch_all, fetch_optional, new_id, now, record};
 use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::events::NewEvent;
-use rivet_domain::ids::{CompanyId, LeadId, RoleId, UserId};
+use rivet_domain::ids::{CompanyId, LeadId, UserId};
 use rivet_domain::leads::LeadStatus;
 use rivet_domain::scoring::{
     ENGAGED_EVENT, FitHit, ScoringConfig, ScoringInput, THRESHOLD_EVENT, grade, signal_named,
     signal_of_activity,
 };
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
-use rivet_domain::{Action, Actor, PermissionSet, Resource, Scope};
+use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
@@ -48,36 +48,23 @@ use uuid::Uuid;
 pub const RESCORE_JOB: &str = "scoring.rescore";
 /// The event consumer's name (its position in `event_positions`).
 pub const CONSUMER: &str = "scoring";
-/// What the audit trail calls the settings (resource `settings`).
-const SETTINGS_ID: &str = "scoring";
 /// Leads rescored per transaction.
 const RESCORE_BATCH: u64 = 1_000;
 
-#[derive(FromQueryResult)]
-struct SettingsRow {
-    settings: Value,
+impl crate::documents::Document for ScoringConfig {
+    type Input = ScoringInput;
+    const TABLE: &'static str = "scoring_settings";
+    const NAME: &'static str = "scoring";
+    fn validate(input: ScoringInput) -> std::result::Result<Self, rivet_domain::FieldErrors> {
+        input.validate()
+    }
+    fn to_input(&self) -> ScoringInput {
+        ScoringConfig::to_input(self)
+    }
 }
 
 async fn config_in<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<ScoringConfig> {
-    let row: Option<SettingsRow> = fetch_optional(
-        conn,
-        Query::select()
-            .column(SS::Settings)
-            .from(SS::Table)
-            .and_where(Expr::col(SS::CompanyId).eq(company)),
-    )
-    .await?;
-    let Some(row) = row else {
-        return Ok(ScoringConfig::default());
-    };
-    let input: ScoringInput = serde_json::from_value(crate::query::json_column(row.settings))
-        .map_err(|e| StoreError::invalid("scoring_settings", e.to_string()))?;
-    // Stored settings were valid when written; were a later version stricter, the defaults
-    // stand in rather than scoring stopping.
-    Ok(input.validate().unwrap_or_else(|errors| {
-        tracing::warn!(company = %company, ?errors, "stored scoring settings no longer validate; using the defaults");
-        ScoringConfig::default()
-    }))
+    crate::documents::read(conn, company).await
 }
 
 /// The company's scoring settings, read once per transaction (a batch of creates reads them
@@ -100,33 +87,7 @@ pub async fn settings(store: &Store, actor: &Actor) -> Result<ScoringConfig> {
 /// queue the rescore of its leads in the same transaction. Returns the rescore job's id.
 pub async fn put_settings(store: &Store, actor: &Actor, config: &ScoringConfig) -> Result<Uuid> {
     let tx = store.write(actor).await?;
-    let before = config_in(tx.conn(), actor.company_id).await?;
-    let stored = serde_json::to_value(config.to_input())
-        .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
-    let at = now();
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(SS::Table)
-            .columns([SS::CompanyId, SS::Settings, SS::UpdatedAt])
-            .values_panic([actor.company_id.into(), stored.clone().into(), at.into()])
-            .on_conflict(
-                OnConflict::column(SS::CompanyId)
-                    .update_columns([SS::Settings, SS::UpdatedAt])
-                    .to_owned(),
-            ),
-    )
-    .await?;
-    let before = serde_json::to_value(before.to_input()).unwrap_or(Value::Null);
-    tx.audit_in(
-        actor.company_id,
-        Resource::Settings.as_str(),
-        SETTINGS_ID,
-        Action::Update.as_str(),
-        Some(&before),
-        Some(&stored),
-    )
-    .await?;
+    crate::documents::write(&tx, actor, config).await?;
     let job = rescore_job(&tx, actor.company_id, "the scoring settings changed").await?;
     tx.commit().await?;
     Ok(job)
@@ -343,25 +304,11 @@ async fn fire_thresholds(
 /// rescore): the lead's owner, with just the grants the actions need. The audit names the
 /// system (the transaction has no actor).
 fn system_actor(company: CompanyId, owner: UserId) -> Actor {
-    let mut grants = PermissionSet::new();
-    for (resource, action) in [
+    Actor::system(company, owner).granted(&[
         (Resource::Tasks, Action::Create),
         (Resource::Leads, Action::Read),
         (Resource::Leads, Action::Update),
-    ] {
-        grants.set(resource, action, Scope::All);
-    }
-    Actor {
-        company_id: company,
-        user_id: owner,
-        api_key_id: None,
-        session_id: None,
-        role_id: RoleId::nil(),
-        permissions: std::sync::Arc::new(grants),
-        team_ids: Vec::new(),
-        is_system_admin: false,
-        request_id: None,
-    }
+    ])
 }
 
 #[derive(FromQueryResult)]

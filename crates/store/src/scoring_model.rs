@@ -20,10 +20,10 @@ use crate::scoring::settings;
 use crate::tables::{LeadPredictions as P, LeadSignals as S, Leads, ScoringModels as M};
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
-use rivet_domain::ids::{CompanyId, LeadId, RoleId, UserId};
+use rivet_domain::ids::{CompanyId, LeadId, UserId};
 use rivet_domain::leads::LeadStatus;
 use rivet_domain::scoring::{SIGNALS, ScoringConfig};
-use rivet_domain::{Action, Actor, PermissionSet};
+use rivet_domain::{Action, Actor};
 use rivet_model::{FeatureFields, Model, ModelError, Sample, TrainOptions};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict, Order, Query, SelectStatement};
 use sea_orm::{ConnectionTrait, FromQueryResult};
@@ -294,17 +294,7 @@ async fn signal_counts<C: ConnectionTrait>(
 /// Who the store reads and writes as for a company's model outside a request: no grants, only
 /// the company, so on PostgreSQL row-level security binds every statement to it.
 fn company_actor(company: CompanyId) -> Actor {
-    Actor {
-        company_id: company,
-        user_id: UserId::nil(),
-        api_key_id: None,
-        session_id: None,
-        role_id: RoleId::nil(),
-        permissions: std::sync::Arc::new(PermissionSet::new()),
-        team_ids: Vec::new(),
-        is_system_admin: false,
-        request_id: None,
-    }
+    Actor::system(company, UserId::nil())
 }
 
 /// Train `company`'s model on its labelled leads, store it as the next version and score every

@@ -1,0 +1,89 @@
+//! A company's settings document: one JSON row per company in a table of `company_id`,
+//! `settings` and `updated_at` (scoring settings, qualification gates). None stored means the
+//! defaults; a stored document that a later version no longer accepts also gives the defaults
+//! (logged), so what depends on it does not stop. Writing one is audited as the resource
+//! `settings` with the document's name.
+
+use crate::{Result, StoreError, Tx, exec, fetch_optional, now};
+use rivet_domain::ids::CompanyId;
+use rivet_domain::{Action, Actor, FieldErrors, Resource};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
+use sea_orm::{ConnectionTrait, FromQueryResult};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+
+/// A validated settings document and the input it is stored as.
+pub(crate) trait Document: Sized + Default {
+    type Input: DeserializeOwned + Serialize;
+    /// Its table.
+    const TABLE: &'static str;
+    /// Its name in the audit trail (resource `settings`).
+    const NAME: &'static str;
+    fn validate(input: Self::Input) -> std::result::Result<Self, FieldErrors>;
+    fn to_input(&self) -> Self::Input;
+}
+
+#[derive(FromQueryResult)]
+struct Row {
+    settings: Value,
+}
+
+/// `company`'s document (the defaults when none is stored).
+pub(crate) async fn read<D: Document, C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+) -> Result<D> {
+    let row: Option<Row> = fetch_optional(
+        conn,
+        Query::select()
+            .column(Alias::new("settings"))
+            .from(Alias::new(D::TABLE))
+            .and_where(Expr::col(Alias::new("company_id")).eq(company)),
+    )
+    .await?;
+    let Some(row) = row else {
+        return Ok(D::default());
+    };
+    let input: D::Input = serde_json::from_value(crate::query::json_column(row.settings))
+        .map_err(|e| StoreError::invalid(D::TABLE, e.to_string()))?;
+    Ok(D::validate(input).unwrap_or_else(|errors| {
+        tracing::warn!(company = %company, table = D::TABLE, ?errors, "a stored settings document no longer validates; using the defaults");
+        D::default()
+    }))
+}
+
+/// Store `doc` as the caller's company's document, audited, in `tx`.
+pub(crate) async fn write<D: Document>(tx: &Tx, actor: &Actor, doc: &D) -> Result<()> {
+    let before = read::<D, _>(tx.conn(), actor.company_id).await?;
+    let before = serde_json::to_value(before.to_input()).unwrap_or(Value::Null);
+    let stored = serde_json::to_value(doc.to_input())
+        .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
+    let (company, settings, updated) = (
+        Alias::new("company_id"),
+        Alias::new("settings"),
+        Alias::new("updated_at"),
+    );
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(Alias::new(D::TABLE))
+            .columns([company.clone(), settings.clone(), updated.clone()])
+            .values_panic([actor.company_id.into(), stored.clone().into(), now().into()])
+            .on_conflict(
+                OnConflict::column(company)
+                    .update_columns([settings, updated])
+                    .to_owned(),
+            ),
+    )
+    .await?;
+    tx.audit_in(
+        actor.company_id,
+        Resource::Settings.as_str(),
+        D::NAME,
+        Action::Update.as_str(),
+        Some(&before),
+        Some(&stored),
+    )
+    .await
+}
