@@ -108,6 +108,8 @@ pub const MAX_NAME: usize = 200;
 /// Points of a rule and weights of a signal lie within ±this.
 pub const MAX_POINTS: i64 = 100;
 pub const MAX_HALF_LIFE_DAYS: i64 = 3650;
+/// Longest `detail` an engagement signal carries (a page address, a campaign name).
+pub const MAX_DETAIL: usize = 500;
 /// Fields a fit rule cannot test: the scores it makes.
 const SCORE_FIELDS: &[&str] = &["fit_score", "engagement_score", "total_score"];
 

@@ -12,7 +12,7 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rivet_domain::ids::LeadId;
-use rivet_domain::scoring::{SIGNALS, ScoringInput, signal_named};
+use rivet_domain::scoring::{MAX_DETAIL, SIGNALS, ScoringInput, signal_named};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::jobs::{self, Job, NewJob};
 use rivet_store::leads::Lead;
@@ -29,7 +29,6 @@ const ENGAGE: Access = Access::Allow(Resource::Leads, Action::Update);
 
 /// Most signals one `POST /ingest/engagement` reports.
 pub const MAX_SIGNALS: usize = 1_000;
-pub const MAX_DETAIL: usize = 500;
 
 /// The scoring settings as they are, and the signals there are.
 #[derive(Debug, Serialize, ToSchema)]

@@ -218,7 +218,7 @@ pub fn rules() -> Vec<FieldRule> {
         field(
             &["ReportedSignal"],
             "detail",
-            text(crate::api::scoring::MAX_DETAIL),
+            text(rivet_domain::scoring::MAX_DETAIL),
         ),
         field(&["LeadInput"], "fit_score", computed_score()),
         field(&["LeadInput"], "engagement_score", computed_score()),
