@@ -23,6 +23,8 @@ IDS = {
     "team_id": os.environ.get("RIVET_FUZZ_TEAM_ID"),
     "account_id": ACCOUNT,
     "contact_id": os.environ.get("RIVET_FUZZ_CONTACT_ID"),
+    "economic_buyer_contact_id": os.environ.get("RIVET_FUZZ_CONTACT_ID"),
+    "champion_contact_id": os.environ.get("RIVET_FUZZ_CONTACT_ID"),
     "pipeline_id": os.environ.get("RIVET_FUZZ_PIPELINE_ID"),
     "stage_id": os.environ.get("RIVET_FUZZ_STAGE_ID"),
     "parent_id": os.environ.get("RIVET_FUZZ_PARENT_ID"),

@@ -10,6 +10,7 @@ mod assignment;
 mod audit;
 mod auth;
 mod bodies;
+mod checklist;
 mod contacts;
 mod conversion;
 mod custom_fields;

@@ -1,7 +1,8 @@
 //! Lead scoring and qualification in the browser (issue 14 UI): a blocked qualification
 //! transition explains itself on the lead page (each missing requirement, nothing changed); the
 //! list's score badge opens the breakdown in a popover; the lead page explains its score; the
-//! scoring page saves a rule's new points.
+//! scoring page saves a rule's new points; the BANT and MEDDICC checklist says what is missing
+//! and saves what the form fills in.
 
 use super::{Page, sign_in_at};
 use anyhow::{Context, Result, ensure};
@@ -46,6 +47,34 @@ pub(super) async fn scoring_steps(app: &TestApp, page: &Page<'_>) -> Result<()> 
     let still = json_of(app.get(&format!("/leads/{id}"), &api).await).await;
     ensure!(still["status"] == "new", "nothing moved: {still}");
     page.shot("a blocked transition").await?;
+
+    // The BANT and MEDDICC checklist: what is missing, and a form that fills it in.
+    page.expect_text("not confirmed, no amount").await?;
+    page.client
+        .find(Locator::Css("#checklist-edit > summary"))
+        .await
+        .context("the checklist's edit summary")?
+        .click()
+        .await?;
+    page.client
+        .find(Locator::Id("cl-authority_status"))
+        .await
+        .context("the authority's status")?
+        .select_by_value("confirmed")
+        .await?;
+    page.fill("cl-budget_amount", "20000").await?;
+    page.fill("cl-budget_currency", "EUR").await?;
+    page.click_button("Save the checklist").await?;
+    page.expect_text("Saved the checklist.").await?;
+    let checked = json_of(app.get(&format!("/leads/{id}"), &api).await).await;
+    ensure!(
+        checked["authority_status"] == "confirmed"
+            && checked["budget_amount"] == "20000.00"
+            && checked["bant_score"] == 35,
+        "the checklist was saved: {checked}"
+    );
+    page.expect_text("20000.00 EUR").await?;
+    page.shot("the checklist").await?;
 
     // The lead page explains its score.
     page.client

@@ -3,6 +3,7 @@
 //! pipeline, and what a stage sets on it, is checked by the store against the company's stages.
 
 use crate::accounts::{MAX_TEXT, clean, clean_tags};
+use crate::checklist::{Checklist, ELEMENTS, checklist_score};
 use crate::choices::{choice_enum, spec};
 use crate::ids::{AccountId, ContactId, PipelineId, StageId, UserId};
 use crate::pipelines::{ForecastCategory, Probability};
@@ -44,6 +45,8 @@ pub enum DealField {
     Tags,
     CreatedAt,
     UpdatedAt,
+    /// One of the figures the checklist computes ([`crate::checklist::COMPUTED_FIELDS`]).
+    Checklist(&'static str),
 }
 
 /// Every list field of deals, in the order error messages list them.
@@ -133,6 +136,12 @@ pub const DEAL_FIELDS: &[FieldSpec<DealField>] = &[
         &[Op::Gte, Op::Lte],
         true,
     ),
+    checklist_score("bant_score", DealField::Checklist("bant_score")),
+    checklist_score(
+        "meddicc_completeness",
+        DealField::Checklist("meddicc_completeness"),
+    ),
+    checklist_score("meddicc_strength", DealField::Checklist("meddicc_strength")),
 ];
 
 /// Newest first.
@@ -198,6 +207,52 @@ pub struct DealInput {
     /// Why the deal was won or lost; the company may require it to close a deal.
     pub close_reason: Option<String>,
     pub tags: Option<Vec<String>>,
+    /// The BANT and MEDDICC notes, one per element (a lead's carry over when it converts).
+    pub budget: Option<String>,
+    pub authority: Option<String>,
+    pub need: Option<String>,
+    pub timeline: Option<String>,
+    pub metrics: Option<String>,
+    pub economic_buyer: Option<String>,
+    pub decision_criteria: Option<String>,
+    pub decision_process: Option<String>,
+    pub identified_pain: Option<String>,
+    pub champion: Option<String>,
+    pub competition: Option<String>,
+    /// unknown, identified or confirmed; a note or a typed value makes an unknown element
+    /// identified. One per BANT and MEDDICC element.
+    pub budget_status: Option<String>,
+    pub authority_status: Option<String>,
+    pub need_status: Option<String>,
+    pub timeline_status: Option<String>,
+    pub metrics_status: Option<String>,
+    pub economic_buyer_status: Option<String>,
+    pub decision_criteria_status: Option<String>,
+    pub decision_process_status: Option<String>,
+    pub identified_pain_status: Option<String>,
+    pub champion_status: Option<String>,
+    pub competition_status: Option<String>,
+    /// The budget as a decimal string; the deal's currency unless `budget_currency` says otherwise.
+    pub budget_amount: Option<String>,
+    /// ISO 4217.
+    pub budget_currency: Option<String>,
+    /// When the buyer needs it, `YYYY-MM-DD`.
+    pub timeline_date: Option<String>,
+    /// The economic buyer, a contact of the company.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub economic_buyer_contact_id: Option<ContactId>,
+    /// The champion, a contact of the company.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub champion_contact_id: Option<ContactId>,
+    /// Computed from the checklist, 0–100 (read-only: a value given is refused).
+    #[schema(minimum = 0, maximum = 100)]
+    pub bant_score: Option<i32>,
+    /// Computed from the checklist, 0–100 (read-only).
+    #[schema(minimum = 0, maximum = 100)]
+    pub meddicc_completeness: Option<i32>,
+    /// Computed from the checklist, 0–100 (read-only).
+    #[schema(minimum = 0, maximum = 100)]
+    pub meddicc_strength: Option<i32>,
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
@@ -223,6 +278,10 @@ pub struct DealData {
     pub description: Option<String>,
     pub close_reason: Option<String>,
     pub tags: Vec<String>,
+    /// `(element, note)` for each BANT and MEDDICC element, in [`ELEMENTS`]' order.
+    pub notes: Vec<(&'static str, Option<String>)>,
+    /// The statuses and typed values.
+    pub checklist: Checklist,
     pub custom_fields: Map<String, Value>,
 }
 
@@ -238,9 +297,32 @@ fn long_text(field: &str, value: Option<String>, errors: &mut FieldErrors) -> Op
 }
 
 impl DealInput {
+    /// The note of the BANT or MEDDICC element `name`.
+    fn note(&self, name: &str) -> Option<String> {
+        match name {
+            "budget" => self.budget.clone(),
+            "authority" => self.authority.clone(),
+            "need" => self.need.clone(),
+            "timeline" => self.timeline.clone(),
+            "metrics" => self.metrics.clone(),
+            "economic_buyer" => self.economic_buyer.clone(),
+            "decision_criteria" => self.decision_criteria.clone(),
+            "decision_process" => self.decision_process.clone(),
+            "identified_pain" => self.identified_pain.clone(),
+            "champion" => self.champion.clone(),
+            "competition" => self.competition.clone(),
+            _ => None,
+        }
+    }
+
     /// Check every field, naming each invalid one.
     pub fn validate(self) -> Result<DealData, FieldErrors> {
         let mut errors = FieldErrors::new();
+        let checklist = crate::checklist::checklist_input!(self);
+        let notes: Vec<(&'static str, Option<String>)> = ELEMENTS
+            .iter()
+            .map(|e| (e.name, long_text(e.name, self.note(e.name), &mut errors)))
+            .collect();
         let name = long_text("name", self.name, &mut errors);
         if name.is_none() {
             errors.add("name", "must not be empty");
@@ -281,6 +363,13 @@ impl DealInput {
         let description = long_text("description", self.description, &mut errors);
         let close_reason = long_text("close_reason", self.close_reason, &mut errors);
         let tags = clean_tags(self.tags, &mut errors);
+        // A budget without a currency is in the deal's: the one given, or (left empty here)
+        // the company's, which the store fills in.
+        let checklist = checklist.validate(
+            &|name| crate::leads::has_text(&notes, name),
+            Some(currency.as_deref().unwrap_or_default()),
+            &mut errors,
+        );
         errors.into_result()?;
         Ok(DealData {
             name: name.unwrap_or_default(),
@@ -298,6 +387,8 @@ impl DealInput {
             description,
             close_reason,
             tags,
+            notes,
+            checklist,
             custom_fields: self.custom_fields.unwrap_or_default(),
         })
     }

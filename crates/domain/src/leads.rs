@@ -3,8 +3,9 @@
 //! URL, phone) live in [`crate::values`]; storage and HTTP are elsewhere.
 
 use crate::accounts::MAX_TEXT;
+use crate::checklist::{Checklist, checklist_score};
 use crate::choices::{choice_enum, spec};
-use crate::ids::UserId;
+use crate::ids::{ContactId, UserId};
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::{Email, FieldErrors};
 use crate::values::{Money, parse_currency, parse_phone, parse_url};
@@ -54,6 +55,8 @@ pub enum LeadField {
     TotalScore,
     /// One of the BANT or MEDDICC notes (a [`TEXT_FIELDS`] name), filtered by presence.
     Qualification(&'static str),
+    /// One of the figures the checklist computes ([`crate::checklist::COMPUTED_FIELDS`]).
+    Checklist(&'static str),
 }
 
 /// A text field: equal to, one of, or empty; sortable.
@@ -176,6 +179,12 @@ pub const LEAD_FIELDS: &[FieldSpec<LeadField>] = &[
     qualification("identified_pain"),
     qualification("champion"),
     qualification("competition"),
+    checklist_score("bant_score", LeadField::Checklist("bant_score")),
+    checklist_score(
+        "meddicc_completeness",
+        LeadField::Checklist("meddicc_completeness"),
+    ),
+    checklist_score("meddicc_strength", LeadField::Checklist("meddicc_strength")),
 ];
 
 /// Newest first.
@@ -245,6 +254,40 @@ pub struct LeadInput {
     pub identified_pain: Option<String>,
     pub champion: Option<String>,
     pub competition: Option<String>,
+    /// unknown, identified or confirmed; a note or a typed value makes an unknown element
+    /// identified. One per BANT and MEDDICC element.
+    pub budget_status: Option<String>,
+    pub authority_status: Option<String>,
+    pub need_status: Option<String>,
+    pub timeline_status: Option<String>,
+    pub metrics_status: Option<String>,
+    pub economic_buyer_status: Option<String>,
+    pub decision_criteria_status: Option<String>,
+    pub decision_process_status: Option<String>,
+    pub identified_pain_status: Option<String>,
+    pub champion_status: Option<String>,
+    pub competition_status: Option<String>,
+    /// The budget as a decimal string; needs `budget_currency`.
+    pub budget_amount: Option<String>,
+    /// ISO 4217.
+    pub budget_currency: Option<String>,
+    /// When the buyer needs it, `YYYY-MM-DD`.
+    pub timeline_date: Option<String>,
+    /// The economic buyer, a contact of the company.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub economic_buyer_contact_id: Option<ContactId>,
+    /// The champion, a contact of the company.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub champion_contact_id: Option<ContactId>,
+    /// Computed from the checklist, 0–100 (read-only: a value given is refused).
+    #[schema(minimum = 0, maximum = 100)]
+    pub bant_score: Option<i32>,
+    /// Computed from the checklist, 0–100 (read-only).
+    #[schema(minimum = 0, maximum = 100)]
+    pub meddicc_completeness: Option<i32>,
+    /// Computed from the checklist, 0–100 (read-only).
+    #[schema(minimum = 0, maximum = 100)]
+    pub meddicc_strength: Option<i32>,
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
@@ -301,6 +344,8 @@ pub struct LeadData {
     pub fit_score: i32,
     pub engagement_score: i32,
     pub total_score: i32,
+    /// The BANT and MEDDICC statuses and typed values (the notes are in `text`).
+    pub checklist: Checklist,
     pub custom_fields: Map<String, Value>,
 }
 
@@ -335,6 +380,7 @@ impl LeadData {
             Value::from(self.engagement_score),
         );
         map.insert("total_score".into(), Value::from(self.total_score));
+        crate::checklist::insert_fields(&self.checklist, &mut map);
         map.insert(
             "custom_fields".into(),
             Value::Object(self.custom_fields.clone()),
@@ -348,6 +394,11 @@ pub const SCORE_MAX: i32 = 100;
 
 /// The scores lead scoring computes; a client cannot write them.
 pub const SCORE_FIELDS: &[&str] = &["fit_score", "engagement_score", "total_score"];
+
+/// Whether the text field `name` is filled in.
+pub fn has_text(text: &[(&'static str, Option<String>)], name: &str) -> bool {
+    text.iter().any(|(f, v)| *f == name && v.is_some())
+}
 
 fn clean(value: Option<String>) -> Option<String> {
     value.map(|v| v.trim().to_owned()).filter(|v| !v.is_empty())
@@ -394,6 +445,7 @@ impl LeadInput {
     /// Check every field, naming each invalid one.
     pub fn validate(self) -> Result<LeadData, FieldErrors> {
         let mut errors = FieldErrors::new();
+        let checklist = crate::checklist::checklist_input!(self);
         let mut text = Vec::with_capacity(TEXT_FIELDS.len());
         for field in TEXT_FIELDS {
             let mut value = clean(self.text(field).cloned());
@@ -466,6 +518,7 @@ impl LeadInput {
             Some(s) => errors.check("status", s.parse::<LeadStatus>()),
         };
         let tags = crate::accounts::clean_tags(self.tags, &mut errors);
+        let checklist = checklist.validate(&|name| has_text(&text, name), None, &mut errors);
         errors.into_result()?;
         Ok(LeadData {
             text,
@@ -478,6 +531,7 @@ impl LeadInput {
             fit_score: 0,
             engagement_score: 0,
             total_score: 0,
+            checklist,
             custom_fields: self.custom_fields.unwrap_or_default(),
         })
     }

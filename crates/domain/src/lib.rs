@@ -8,6 +8,7 @@ pub mod accounts;
 pub mod activities;
 pub mod actor;
 pub mod assignment;
+pub mod checklist;
 pub mod choices;
 pub mod contacts;
 pub mod custom_fields;

@@ -246,7 +246,15 @@ impl Qualification {
         let Some(gate) = self.gate(to) else {
             return out;
         };
+        // A BANT or MEDDICC element is filled in when it is known: identified or confirmed,
+        // by its status or by a note.
+        let status = |field: &str| {
+            crate::checklist::element_named(field)
+                .and_then(|e| fields.get(e.status_field))
+                .and_then(Value::as_str)
+        };
         let filled = |field: &str| match fields.get(field) {
+            _ if status(field).is_some_and(|s| s != "unknown") => true,
             None | Some(Value::Null) => false,
             Some(Value::String(s)) => !s.trim().is_empty(),
             Some(Value::Array(a)) => !a.is_empty(),

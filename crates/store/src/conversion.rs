@@ -126,6 +126,13 @@ pub async fn convert(store: &Store, actor: &Actor, id: LeadId, plan: Plan) -> Re
         Some(mut data) => {
             data.account_id = Some(account.id);
             data.contact_id = Some(contact.id);
+            // What the lead's qualification found carries over to the deal.
+            use crate::checklist::Checked;
+            data.checklist = lead.checklist();
+            data.notes = rivet_domain::checklist::ELEMENTS
+                .iter()
+                .map(|e| (e.name, lead.note(e.name)))
+                .collect();
             Some(record::create_in::<Deal>(&tx, actor, &data).await?)
         }
         None => None,

@@ -16,6 +16,7 @@ use crate::{
     Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
 use chrono::{DateTime, Utc};
+use rivet_domain::checklist::ElementStatus;
 use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField};
 use rivet_domain::ids::{
     AccountId, CompanyId, ContactId, DealId, Id, PipelineId, StageId, UserId, kind,
@@ -65,6 +66,45 @@ pub struct Deal in Deals::Table {
     /// When the deal entered a won or lost stage; empty while it is open.
     pub closed_at: Option<DateTime<Utc>>,
     pub tags: Vec<String> => record::tags_of,
+    /// The BANT and MEDDICC notes.
+    pub budget: Option<String>,
+    pub authority: Option<String>,
+    pub need: Option<String>,
+    pub timeline: Option<String>,
+    pub metrics: Option<String>,
+    pub economic_buyer: Option<String>,
+    pub decision_criteria: Option<String>,
+    pub decision_process: Option<String>,
+    pub identified_pain: Option<String>,
+    pub champion: Option<String>,
+    pub competition: Option<String>,
+    /// unknown, identified or confirmed: one per BANT and MEDDICC element.
+    pub budget_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub authority_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub need_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub timeline_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub metrics_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub economic_buyer_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub decision_criteria_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub decision_process_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub identified_pain_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub champion_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub competition_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    /// Decimal string.
+    pub budget_amount: Option<String> = budget_amount_micros => record::amount_of,
+    pub budget_currency: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub timeline_date: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub economic_buyer_contact_id: Option<ContactId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub champion_contact_id: Option<ContactId>,
+    /// 0–100, each BANT element 0–25 (computed; `GET …/checklist` explains it).
+    pub bant_score: i32,
+    /// 0–100, the share of MEDDICC elements known (computed).
+    pub meddicc_completeness: i32,
+    /// 0–100, the share of MEDDICC's points earned (computed).
+    pub meddicc_strength: i32,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
@@ -84,6 +124,9 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
     "stage_changed_at",
+    "bant_score",
+    "meddicc_completeness",
+    "meddicc_strength",
 ];
 
 impl ListField for DealField {
@@ -100,6 +143,9 @@ impl ListField for DealField {
     }
 
     fn column(self) -> DynIden {
+        if let Self::Checklist(name) = self {
+            return iden(sea_orm::sea_query::Alias::new(name));
+        }
         iden(match self {
             Self::Name => Deals::Name,
             Self::OwnerId => Deals::OwnerId,
@@ -114,6 +160,7 @@ impl ListField for DealField {
             Self::Tags => Deals::Tags,
             Self::CreatedAt => Deals::CreatedAt,
             Self::UpdatedAt => Deals::UpdatedAt,
+            Self::Checklist(_) => Deals::Probability,
         })
     }
 
@@ -152,6 +199,16 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
         DealField::Tags => FilterValue::Text(String::new()),
         DealField::CreatedAt => FilterValue::Time(deal.created_at),
         DealField::UpdatedAt => FilterValue::Time(deal.updated_at),
+        DealField::Checklist(name) => {
+            FilterValue::Int(i64::from(crate::checklist::checklist_score(
+                name,
+                [
+                    deal.bant_score,
+                    deal.meddicc_completeness,
+                    deal.meddicc_strength,
+                ],
+            )))
+        }
     }
 }
 
@@ -214,6 +271,27 @@ impl Write for Deal {
         if resolved.stage_changed {
             cols.push((iden(Deals::StageChangedAt), at.into()));
         }
+        crate::checklist::check_contacts(
+            tx,
+            actor,
+            &data.checklist,
+            before.map(crate::checklist::Checked::checklist).as_ref(),
+        )
+        .await?;
+        cols.extend(data.notes.iter().map(|(name, note)| {
+            (
+                iden(sea_orm::sea_query::Alias::new(*name)),
+                note.clone().into(),
+            )
+        }));
+        let has_note = |name: &str| rivet_domain::leads::has_text(&data.notes, name);
+        let mut checklist = data.checklist.clone();
+        if let Some(budget) = checklist.budget.as_mut()
+            && budget.currency.is_empty()
+        {
+            budget.currency.clone_from(&resolved.currency);
+        }
+        cols.extend(crate::checklist::columns(&checklist, &has_note));
         Ok(cols)
     }
 

@@ -8,6 +8,7 @@ use crate::row::table_row;
 use crate::tables::Leads;
 use crate::{Result, Tx};
 use chrono::{DateTime, Utc};
+use rivet_domain::checklist::ElementStatus;
 use rivet_domain::ids::{AccountId, ContactId, DealId, LeadId, UserId, kind};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
@@ -64,6 +65,33 @@ pub struct Lead in Leads::Table {
     pub identified_pain: Option<String>,
     pub champion: Option<String>,
     pub competition: Option<String>,
+    /// unknown, identified or confirmed: one per BANT and MEDDICC element.
+    pub budget_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub authority_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub need_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub timeline_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub metrics_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub economic_buyer_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub decision_criteria_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub decision_process_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub identified_pain_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub champion_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    pub competition_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
+    /// Decimal string.
+    pub budget_amount: Option<String> = budget_amount_micros => record::amount_of,
+    pub budget_currency: Option<String>,
+    /// `YYYY-MM-DD`.
+    pub timeline_date: Option<String>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub economic_buyer_contact_id: Option<ContactId>,
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub champion_contact_id: Option<ContactId>,
+    /// 0–100, each BANT element 0–25 (computed; `GET …/checklist` explains it).
+    pub bant_score: i32,
+    /// 0–100, the share of MEDDICC elements known (computed).
+    pub meddicc_completeness: i32,
+    /// 0–100, the share of MEDDICC's points earned (computed).
+    pub meddicc_strength: i32,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
@@ -123,6 +151,9 @@ impl ListField for LeadField {
     }
 
     fn column(self) -> DynIden {
+        if let Self::Checklist(name) = self {
+            return iden(sea_orm::sea_query::Alias::new(name));
+        }
         iden(match self {
             Self::Status => Leads::Status,
             Self::OwnerId => Leads::OwnerId,
@@ -151,6 +182,7 @@ impl ListField for LeadField {
             Self::TotalScore => Leads::TotalScore,
             // Every qualification name is one of TEXT_FIELDS (a test checks it).
             Self::Qualification(name) => text_column(name).unwrap_or(Leads::Budget),
+            Self::Checklist(_) => Leads::TotalScore,
         })
     }
 
@@ -166,7 +198,8 @@ impl ListField for LeadField {
             | Self::Tags
             | Self::FitScore
             | Self::EngagementScore
-            | Self::TotalScore => col,
+            | Self::TotalScore
+            | Self::Checklist(_) => col,
             Self::EmployeeCount | Self::AnnualRevenue => query::number_or_minus_one(col),
             _ => query::text_or_empty(col),
         }
@@ -208,6 +241,16 @@ fn sort_value(lead: &Lead, field: LeadField) -> FilterValue {
         LeadField::EngagementScore => FilterValue::Int(i64::from(lead.engagement_score)),
         LeadField::TotalScore => FilterValue::Int(i64::from(lead.total_score)),
         LeadField::Qualification(name) => text(&lead.qualification(name).cloned()),
+        LeadField::Checklist(name) => {
+            FilterValue::Int(i64::from(crate::checklist::checklist_score(
+                name,
+                [
+                    lead.bant_score,
+                    lead.meddicc_completeness,
+                    lead.meddicc_strength,
+                ],
+            )))
+        }
     }
 }
 
@@ -301,6 +344,9 @@ impl Record for Lead {
         "fit_score",
         "engagement_score",
         "total_score",
+        "bant_score",
+        "meddicc_completeness",
+        "meddicc_strength",
     ];
 
     fn id(&self) -> LeadId {
@@ -374,6 +420,15 @@ impl Write for Lead {
         let fields = data.fields();
         let (fit, engagement, total) =
             crate::scoring::scores_of(tx, actor.company_id, &fields, before.map(|_| id)).await?;
+        let has_note = |name: &str| rivet_domain::leads::has_text(&data.text, name);
+        crate::checklist::check_contacts(
+            tx,
+            actor,
+            &data.checklist,
+            before.map(crate::checklist::Checked::checklist).as_ref(),
+        )
+        .await?;
+        columns.extend(crate::checklist::columns(&data.checklist, &has_note));
         columns.extend([
             (iden(Leads::FitScore), fit.into()),
             (iden(Leads::EngagementScore), engagement.into()),
@@ -557,6 +612,25 @@ mod tests {
             identified_pain: None,
             champion: None,
             competition: None,
+            budget_status: ElementStatus::Identified,
+            authority_status: ElementStatus::Identified,
+            need_status: ElementStatus::Identified,
+            timeline_status: ElementStatus::Identified,
+            metrics_status: ElementStatus::Identified,
+            economic_buyer_status: ElementStatus::Identified,
+            decision_criteria_status: ElementStatus::Identified,
+            decision_process_status: ElementStatus::Identified,
+            identified_pain_status: ElementStatus::Identified,
+            champion_status: ElementStatus::Identified,
+            competition_status: ElementStatus::Identified,
+            budget_amount: Some("100.00".into()),
+            budget_currency: Some("EUR".into()),
+            timeline_date: Some("2027-01-31".into()),
+            economic_buyer_contact_id: Some(ContactId::nil()),
+            champion_contact_id: None,
+            bant_score: 40,
+            meddicc_completeness: 100,
+            meddicc_strength: 50,
             custom_fields: serde_json::json!({}),
             created_by: UserId::nil(),
             created_at: now(),

@@ -10,6 +10,7 @@ pub mod activities;
 pub mod api_keys;
 pub mod assignment;
 pub mod audit;
+pub mod checklist;
 pub mod companies;
 pub mod contacts;
 pub mod conversion;

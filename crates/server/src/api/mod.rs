@@ -9,6 +9,7 @@ pub mod assignment;
 pub mod audit;
 pub mod auth;
 pub mod bulk;
+pub mod checklist;
 pub mod contacts;
 pub mod conversion;
 pub mod custom_fields;
@@ -77,6 +78,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(conversion::routes())
         .merge(scoring::routes())
         .merge(qualification::routes())
+        .merge(checklist::routes())
         .merge(scoring_model::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())

@@ -11,6 +11,7 @@
 
 use rivet_domain::accounts::{self, LifecycleStage, MAX_TAG, MAX_TAGS, MAX_TEXT};
 use rivet_domain::activities::{ActivityKind, Direction, MAX_LINKS, RecordType};
+use rivet_domain::checklist;
 use rivet_domain::custom_fields::{self as custom, CustomFieldKind};
 use rivet_domain::leads::{LeadStatus, SCORE_MAX};
 use rivet_domain::pipelines::{ForecastCategory, MAX_STAGES, StageOutcome};
@@ -220,6 +221,26 @@ pub fn rules() -> Vec<FieldRule> {
             "detail",
             text(rivet_domain::scoring::MAX_DETAIL),
         ),
+    ]);
+    // The BANT and MEDDICC checklist, the same on leads and deals (a deal's notes too).
+    let checked: &'static [&'static str] = &["LeadInput", "DealInput"];
+    for element in checklist::ELEMENTS {
+        rules.push(field(
+            checked,
+            element.status_field,
+            choice(checklist::ElementStatus::NAMES, true),
+        ));
+        rules.push(field(&["DealInput"], element.name, text(MAX_TEXT)));
+    }
+    for property in checklist::COMPUTED_FIELDS {
+        rules.push(field(checked, property, computed_score()));
+    }
+    rules.extend([
+        field(checked, "budget_amount", money(false)),
+        field(checked, "budget_currency", currency()),
+        field(checked, "timeline_date", Rule::Date),
+        field(checked, "economic_buyer_contact_id", Rule::Uuid),
+        field(checked, "champion_contact_id", Rule::Uuid),
         field(&["LeadInput"], "fit_score", computed_score()),
         field(&["LeadInput"], "engagement_score", computed_score()),
         field(&["LeadInput"], "total_score", computed_score()),

@@ -319,6 +319,8 @@ struct ShowPage {
     custom: Vec<CustomValue>,
     moves: Vec<Opt>,
     roles: Vec<RoleRow>,
+    /// BANT and MEDDICC (`web::checklist`).
+    checklist: super::checklist::Card,
     stage_times: Vec<StageTime>,
     can_update: bool,
     can_delete: bool,
@@ -366,6 +368,17 @@ pub async fn show(
     } else {
         Vec::new()
     };
+    // The economic buyer and the champion are chosen among the deal's buying committee.
+    let committee = roles
+        .iter()
+        .map(|r: &RoleRow| (r.contact_id.to_string(), r.name.clone()))
+        .collect();
+    let checklist = super::checklist::card(
+        &deal,
+        &format!("/deals/{id}"),
+        ctx.can(Resource::Deals, Action::Update),
+        committee,
+    );
     let text = |v: &Option<String>| v.clone().unwrap_or_default();
     let mut fields = vec![
         Field {
@@ -436,6 +449,7 @@ pub async fn show(
             &deal.stage_id.to_string(),
         ),
         roles,
+        checklist,
         stage_times: stage_times(&history),
         can_update: ctx.can(Resource::Deals, Action::Update),
         can_delete: ctx.can(Resource::Deals, Action::Delete),

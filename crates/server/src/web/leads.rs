@@ -316,6 +316,8 @@ struct DetailPage {
     time_in_status: Vec<(String, String)>,
     /// Where the lead can be moved and what it lacks for each (`web::qualification`).
     transitions: Vec<rivet_store::qualification::StatusOption>,
+    /// BANT and MEDDICC (`web::checklist`).
+    checklist: super::checklist::Card,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
     history: Vec<AuditRow>,
@@ -482,6 +484,12 @@ pub async fn show(
             .map(|t| (t.status.clone(), super::qualification::duration(t.seconds)))
             .collect(),
         transitions: workflow.options,
+        checklist: super::checklist::card(
+            &lead,
+            &format!("/leads/{id}"),
+            ctx.can(Resource::Leads, Action::Update) && lead.status != LeadStatus::Converted,
+            Vec::new(),
+        ),
         sections: vec![
             Section {
                 title: "Contact",
@@ -512,27 +520,6 @@ pub async fn show(
                     ("UTM campaign", &lead.utm_campaign),
                     ("Created", &created),
                     ("Last changed", &updated),
-                ]),
-            },
-            Section {
-                title: "BANT",
-                items: items(&[
-                    ("Budget", &lead.budget),
-                    ("Authority", &lead.authority),
-                    ("Need", &lead.need),
-                    ("Timeline", &lead.timeline),
-                ]),
-            },
-            Section {
-                title: "MEDDICC",
-                items: items(&[
-                    ("Metrics", &lead.metrics),
-                    ("Economic buyer", &lead.economic_buyer),
-                    ("Decision criteria", &lead.decision_criteria),
-                    ("Decision process", &lead.decision_process),
-                    ("Identified pain", &lead.identified_pain),
-                    ("Champion", &lead.champion),
-                    ("Competition", &lead.competition),
                 ]),
             },
         ],

@@ -14,6 +14,7 @@ mod assets;
 mod assignment;
 mod audit;
 mod chart;
+mod checklist;
 mod conditions;
 mod contacts;
 mod conversion;
@@ -235,6 +236,16 @@ fn pages() -> Pages {
         "/leads/{id}/convert",
         Allow(Resource::Leads, Action::Update),
         conversion::convert,
+    )
+    .post(
+        "/leads/{id}/checklist",
+        Allow(Resource::Leads, Action::Update),
+        checklist::save::<rivet_store::leads::Lead>,
+    )
+    .post(
+        "/deals/{id}/checklist",
+        Allow(Resource::Deals, Action::Update),
+        checklist::save::<rivet_store::deals::Deal>,
     )
     .post(
         "/leads/{id}/transition",

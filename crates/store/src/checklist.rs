@@ -1,0 +1,196 @@
+//! The BANT and MEDDICC checklist as leads and deals store it
+//! ([`rivet_domain::checklist`]): the columns a record's checklist writes — statuses, typed
+//! values and the three figures computed from them, named as the fields are — and the check
+//! that the contacts it names are the company's.
+
+use crate::query::iden;
+use crate::{Result, StoreError, Tx, record};
+use rivet_domain::checklist::{Checklist, ChecklistItem, ChecklistScores, ELEMENTS};
+use rivet_domain::{Actor, FieldErrors};
+use sea_orm::sea_query::{Alias, DynIden, Value};
+
+/// A lead's or a deal's checklist, read back from its row (whose fields carry the checklist's
+/// names) — the inverse of [`columns`].
+macro_rules! checklist_of {
+    ($row:expr) => {
+        rivet_domain::checklist::Checklist {
+            statuses: vec![
+                $row.budget_status,
+                $row.authority_status,
+                $row.need_status,
+                $row.timeline_status,
+                $row.metrics_status,
+                $row.economic_buyer_status,
+                $row.decision_criteria_status,
+                $row.decision_process_status,
+                $row.identified_pain_status,
+                $row.champion_status,
+                $row.competition_status,
+            ],
+            budget: $row
+                .budget_amount
+                .as_deref()
+                .zip($row.budget_currency.clone())
+                .and_then(|(a, c)| rivet_domain::values::Money::parse(a, c).ok()),
+            timeline_date: $row.timeline_date.clone(),
+            economic_buyer: $row.economic_buyer_contact_id,
+            champion: $row.champion_contact_id,
+        }
+    };
+}
+
+/// The note of the BANT or MEDDICC element `$name` on a lead's or a deal's row.
+macro_rules! note_of {
+    ($row:expr, $name:expr) => {
+        match $name {
+            "budget" => $row.budget.clone(),
+            "authority" => $row.authority.clone(),
+            "need" => $row.need.clone(),
+            "timeline" => $row.timeline.clone(),
+            "metrics" => $row.metrics.clone(),
+            "economic_buyer" => $row.economic_buyer.clone(),
+            "decision_criteria" => $row.decision_criteria.clone(),
+            "decision_process" => $row.decision_process.clone(),
+            "identified_pain" => $row.identified_pain.clone(),
+            "champion" => $row.champion.clone(),
+            "competition" => $row.competition.clone(),
+            _ => None,
+        }
+    };
+}
+
+/// A record that carries the checklist: a lead or a deal.
+pub trait Checked {
+    fn checklist(&self) -> Checklist;
+    /// The note of the element `name`.
+    fn note(&self, name: &str) -> Option<String>;
+
+    /// The checklist as a page shows it: each element's line with what it lacks, and the
+    /// figures.
+    fn checklist_view(&self) -> ChecklistView {
+        let checklist = self.checklist();
+        let items = checklist.items(&|name| self.note(name));
+        let scores = checklist.scores(&|name| self.note(name).is_some());
+        let missing = items
+            .iter()
+            .filter(|i| i.missing.is_some())
+            .map(|i| i.element)
+            .collect();
+        ChecklistView {
+            scores,
+            items,
+            missing,
+        }
+    }
+}
+
+impl Checked for crate::leads::Lead {
+    fn checklist(&self) -> Checklist {
+        checklist_of!(self)
+    }
+    fn note(&self, name: &str) -> Option<String> {
+        note_of!(self, name)
+    }
+}
+
+impl Checked for crate::deals::Deal {
+    fn checklist(&self) -> Checklist {
+        checklist_of!(self)
+    }
+    fn note(&self, name: &str) -> Option<String> {
+        note_of!(self, name)
+    }
+}
+
+/// A record's checklist: `GET /api/v1/{leads|deals}/{id}/checklist`.
+#[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
+pub struct ChecklistView {
+    #[serde(flatten)]
+    pub scores: ChecklistScores,
+    /// BANT's four elements, then MEDDICC's seven.
+    pub items: Vec<ChecklistItem>,
+    /// The elements that still lack something.
+    pub missing: Vec<&'static str>,
+}
+
+/// The checklist's columns with their values; `has_note(name)` says whether the element's note
+/// is filled (the record writes the notes with its other text).
+pub(crate) fn columns(
+    checklist: &Checklist,
+    has_note: &dyn Fn(&str) -> bool,
+) -> Vec<(DynIden, Value)> {
+    let column = |name: &str| iden(Alias::new(name));
+    let mut cols: Vec<(DynIden, Value)> = ELEMENTS
+        .iter()
+        .zip(&checklist.statuses)
+        .map(|(e, s)| (column(e.status_field), s.as_str().into()))
+        .collect();
+    let budget = checklist.budget.as_ref();
+    let scores = checklist.scores(has_note);
+    cols.extend([
+        (
+            column("budget_amount_micros"),
+            budget.map(|m| m.micros).into(),
+        ),
+        (
+            column("budget_currency"),
+            budget.map(|m| m.currency.clone()).into(),
+        ),
+        (
+            column("timeline_date"),
+            checklist.timeline_date.clone().into(),
+        ),
+        (
+            column("economic_buyer_contact_id"),
+            checklist.economic_buyer.into(),
+        ),
+        (column("champion_contact_id"), checklist.champion.into()),
+        (column("bant_score"), scores.bant_score.into()),
+        (
+            column("meddicc_completeness"),
+            scores.meddicc_completeness.into(),
+        ),
+        (column("meddicc_strength"), scores.meddicc_strength.into()),
+    ]);
+    cols
+}
+
+/// The economic buyer and the champion must be contacts of the caller's company (422 naming
+/// the field otherwise). Only what changed since `before` is looked up.
+pub(crate) async fn check_contacts(
+    tx: &Tx,
+    actor: &Actor,
+    checklist: &Checklist,
+    before: Option<&Checklist>,
+) -> Result<()> {
+    let mut errors = FieldErrors::new();
+    for (field, id, was) in [
+        (
+            "economic_buyer_contact_id",
+            checklist.economic_buyer,
+            before.and_then(|b| b.economic_buyer),
+        ),
+        (
+            "champion_contact_id",
+            checklist.champion,
+            before.and_then(|b| b.champion),
+        ),
+    ] {
+        if let Some(id) = id.filter(|id| Some(*id) != was)
+            && record::get_unscoped::<crate::contacts::Contact, _>(tx.conn(), actor, id)
+                .await
+                .is_err()
+        {
+            errors.add(field, "is not a contact of this company");
+        }
+    }
+    errors.into_result().map_err(StoreError::Invalid)
+}
+
+/// The figure of `name` among `[bant_score, meddicc_completeness, meddicc_strength]`.
+pub(crate) fn checklist_score(name: &str, scores: [i32; 3]) -> i32 {
+    rivet_domain::checklist::COMPUTED_FIELDS
+        .iter()
+        .position(|f| *f == name)
+        .map_or(0, |i| scores[i])
+}
