@@ -214,6 +214,55 @@ pub struct ChecklistInput {
     pub computed_given: Vec<&'static str>,
 }
 
+/// Declares a record's input struct (`$body`: its own fields, each ending in a comma) with the
+/// checklist's fields after its own: the statuses, the typed values and the computed figures a
+/// client may not write. Leads and deals declare theirs with it.
+macro_rules! with_checklist_fields {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
+        $(#[$meta])*
+        $vis struct $name {
+            $($body)*
+            /// unknown, identified or confirmed; a note or a typed value makes an unknown element
+            /// identified. One per BANT and MEDDICC element.
+            pub budget_status: Option<String>,
+            pub authority_status: Option<String>,
+            pub need_status: Option<String>,
+            pub timeline_status: Option<String>,
+            pub metrics_status: Option<String>,
+            pub economic_buyer_status: Option<String>,
+            pub decision_criteria_status: Option<String>,
+            pub decision_process_status: Option<String>,
+            pub identified_pain_status: Option<String>,
+            pub champion_status: Option<String>,
+            pub competition_status: Option<String>,
+            /// The budget as a decimal string; needs `budget_currency` (on a deal: the deal's
+            /// currency when left out).
+            pub budget_amount: Option<String>,
+            /// ISO 4217.
+            pub budget_currency: Option<String>,
+            /// When the buyer needs it, `YYYY-MM-DD`.
+            pub timeline_date: Option<String>,
+            /// The economic buyer, a contact of the company.
+            #[schema(value_type = Option<uuid::Uuid>)]
+            pub economic_buyer_contact_id: Option<$crate::ids::ContactId>,
+            /// The champion, a contact of the company.
+            #[schema(value_type = Option<uuid::Uuid>)]
+            pub champion_contact_id: Option<ContactId>,
+            /// Computed from the checklist, 0–100 (read-only: a value given is refused).
+            #[schema(minimum = 0, maximum = 100)]
+            pub bant_score: Option<i32>,
+            /// Computed from the checklist, 0–100 (read-only).
+            #[schema(minimum = 0, maximum = 100)]
+            pub meddicc_completeness: Option<i32>,
+            /// Computed from the checklist, 0–100 (read-only).
+            #[schema(minimum = 0, maximum = 100)]
+            pub meddicc_strength: Option<i32>,
+        }
+    };
+}
+
+pub(crate) use with_checklist_fields;
+
 /// The [`ChecklistInput`] of a record's input (`$input`), whose fields carry the checklist's
 /// names: leads and deals read theirs with it.
 macro_rules! checklist_input {

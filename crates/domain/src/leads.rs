@@ -193,6 +193,7 @@ pub const LEAD_DEFAULT_SORT: &[SortKey<LeadField>] = &[SortKey {
     descending: true,
 }];
 
+crate::checklist::with_checklist_fields! {
 /// A lead as a client writes it (create, or the merged result of a patch). Everything is
 /// optional; `owner_id` left out means the caller.
 #[derive(Debug, Clone, Default, Deserialize, utoipa::ToSchema)]
@@ -254,43 +255,10 @@ pub struct LeadInput {
     pub identified_pain: Option<String>,
     pub champion: Option<String>,
     pub competition: Option<String>,
-    /// unknown, identified or confirmed; a note or a typed value makes an unknown element
-    /// identified. One per BANT and MEDDICC element.
-    pub budget_status: Option<String>,
-    pub authority_status: Option<String>,
-    pub need_status: Option<String>,
-    pub timeline_status: Option<String>,
-    pub metrics_status: Option<String>,
-    pub economic_buyer_status: Option<String>,
-    pub decision_criteria_status: Option<String>,
-    pub decision_process_status: Option<String>,
-    pub identified_pain_status: Option<String>,
-    pub champion_status: Option<String>,
-    pub competition_status: Option<String>,
-    /// The budget as a decimal string; needs `budget_currency`.
-    pub budget_amount: Option<String>,
-    /// ISO 4217.
-    pub budget_currency: Option<String>,
-    /// When the buyer needs it, `YYYY-MM-DD`.
-    pub timeline_date: Option<String>,
-    /// The economic buyer, a contact of the company.
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub economic_buyer_contact_id: Option<ContactId>,
-    /// The champion, a contact of the company.
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub champion_contact_id: Option<ContactId>,
-    /// Computed from the checklist, 0–100 (read-only: a value given is refused).
-    #[schema(minimum = 0, maximum = 100)]
-    pub bant_score: Option<i32>,
-    /// Computed from the checklist, 0–100 (read-only).
-    #[schema(minimum = 0, maximum = 100)]
-    pub meddicc_completeness: Option<i32>,
-    /// Computed from the checklist, 0–100 (read-only).
-    #[schema(minimum = 0, maximum = 100)]
-    pub meddicc_strength: Option<i32>,
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
+}
 }
 
 /// The plain text fields of a lead: API name and value. One list, so storage and audit cannot

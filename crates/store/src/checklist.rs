@@ -9,6 +9,49 @@ use rivet_domain::checklist::{Checklist, ChecklistItem, ChecklistScores, ELEMENT
 use rivet_domain::{Actor, FieldErrors};
 use sea_orm::sea_query::{Alias, DynIden, Value};
 
+/// Declares a record's row (`table_row!`, `$body`: its own fields, each ending in a comma) with
+/// the checklist's columns after its own: the statuses, the typed values and the computed
+/// figures. Leads and deals declare theirs with it; [`columns`] writes them.
+macro_rules! checklist_row {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident in $table:path { $($body:tt)* }) => {
+        $crate::row::table_row! {
+            $(#[$meta])*
+            $vis struct $name in $table {
+                $($body)*
+                /// unknown, identified or confirmed: one per BANT and MEDDICC element.
+                pub budget_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub authority_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub need_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub timeline_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub metrics_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub economic_buyer_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub decision_criteria_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub decision_process_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub identified_pain_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub champion_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                pub competition_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
+                /// Decimal string.
+                pub budget_amount: Option<String> = budget_amount_micros => $crate::record::amount_of,
+                pub budget_currency: Option<String>,
+                /// `YYYY-MM-DD`.
+                pub timeline_date: Option<String>,
+                #[schema(value_type = Option<uuid::Uuid>)]
+                pub economic_buyer_contact_id: Option<rivet_domain::ids::ContactId>,
+                #[schema(value_type = Option<uuid::Uuid>)]
+                pub champion_contact_id: Option<rivet_domain::ids::ContactId>,
+                /// 0–100, each BANT element 0–25 (computed; `GET …/checklist` explains it).
+                pub bant_score: i32,
+                /// 0–100, the share of MEDDICC elements known (computed).
+                pub meddicc_completeness: i32,
+                /// 0–100, the share of MEDDICC's points earned (computed).
+                pub meddicc_strength: i32,
+            }
+        }
+    };
+}
+
+pub(crate) use checklist_row;
+
 /// A lead's or a deal's checklist, read back from its row (whose fields carry the checklist's
 /// names) — the inverse of [`columns`].
 macro_rules! checklist_of {

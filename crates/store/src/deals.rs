@@ -7,7 +7,6 @@
 use crate::accounts;
 use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
-use crate::row::table_row;
 use crate::tables::Companies;
 use crate::tables::Contacts;
 use crate::tables::{CompanyDealSettings, DealContacts, DealStageHistory, Deals};
@@ -16,7 +15,6 @@ use crate::{
     Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
 };
 use chrono::{DateTime, Utc};
-use rivet_domain::checklist::ElementStatus;
 use rivet_domain::deals::{ContactRole, DEAL_FIELDS, DealData, DealField};
 use rivet_domain::ids::{
     AccountId, CompanyId, ContactId, DealId, Id, PipelineId, StageId, UserId, kind,
@@ -34,7 +32,7 @@ use serde_json::json;
 use std::collections::HashMap;
 use uuid::Uuid;
 
-table_row! {
+crate::checklist::checklist_row! {
 /// A deal as the API shows it. Money is a decimal string.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Deal in Deals::Table {
@@ -78,33 +76,6 @@ pub struct Deal in Deals::Table {
     pub identified_pain: Option<String>,
     pub champion: Option<String>,
     pub competition: Option<String>,
-    /// unknown, identified or confirmed: one per BANT and MEDDICC element.
-    pub budget_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub authority_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub need_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub timeline_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub metrics_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub economic_buyer_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub decision_criteria_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub decision_process_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub identified_pain_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub champion_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub competition_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    /// Decimal string.
-    pub budget_amount: Option<String> = budget_amount_micros => record::amount_of,
-    pub budget_currency: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub timeline_date: Option<String>,
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub economic_buyer_contact_id: Option<ContactId>,
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub champion_contact_id: Option<ContactId>,
-    /// 0–100, each BANT element 0–25 (computed; `GET …/checklist` explains it).
-    pub bant_score: i32,
-    /// 0–100, the share of MEDDICC elements known (computed).
-    pub meddicc_completeness: i32,
-    /// 0–100, the share of MEDDICC's points earned (computed).
-    pub meddicc_strength: i32,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]

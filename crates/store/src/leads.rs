@@ -4,11 +4,9 @@
 
 use crate::query::{self, ListField, iden};
 use crate::record::{self, Record, Write};
-use crate::row::table_row;
 use crate::tables::Leads;
 use crate::{Result, Tx};
 use chrono::{DateTime, Utc};
-use rivet_domain::checklist::ElementStatus;
 use rivet_domain::ids::{AccountId, ContactId, DealId, LeadId, UserId, kind};
 use rivet_domain::leads::{LEAD_FIELDS, LeadData, LeadField, LeadStatus};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
@@ -17,7 +15,7 @@ use rivet_domain::{Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, Value};
 use serde::Serialize;
 
-table_row! {
+crate::checklist::checklist_row! {
 /// A lead as the API shows it. Money is a decimal string; field names are those a client sends.
 #[derive(Debug, Clone, PartialEq, Serialize, utoipa::ToSchema)]
 pub struct Lead in Leads::Table {
@@ -65,33 +63,6 @@ pub struct Lead in Leads::Table {
     pub identified_pain: Option<String>,
     pub champion: Option<String>,
     pub competition: Option<String>,
-    /// unknown, identified or confirmed: one per BANT and MEDDICC element.
-    pub budget_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub authority_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub need_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub timeline_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub metrics_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub economic_buyer_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub decision_criteria_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub decision_process_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub identified_pain_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub champion_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    pub competition_status: ElementStatus => record::choice_or(ElementStatus::Unknown),
-    /// Decimal string.
-    pub budget_amount: Option<String> = budget_amount_micros => record::amount_of,
-    pub budget_currency: Option<String>,
-    /// `YYYY-MM-DD`.
-    pub timeline_date: Option<String>,
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub economic_buyer_contact_id: Option<ContactId>,
-    #[schema(value_type = Option<uuid::Uuid>)]
-    pub champion_contact_id: Option<ContactId>,
-    /// 0–100, each BANT element 0–25 (computed; `GET …/checklist` explains it).
-    pub bant_score: i32,
-    /// 0–100, the share of MEDDICC elements known (computed).
-    pub meddicc_completeness: i32,
-    /// 0–100, the share of MEDDICC's points earned (computed).
-    pub meddicc_strength: i32,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
@@ -560,6 +531,7 @@ impl crate::intake::Screened for Lead {
 mod tests {
     use super::*;
     use crate::now;
+    use rivet_domain::checklist::ElementStatus;
 
     #[test]
     fn every_text_field_of_a_lead_has_a_column() {
