@@ -33,6 +33,7 @@ mod pipelines;
 mod qualification;
 mod ratelimit;
 mod rbac;
+mod risk;
 mod row_security;
 mod scoring;
 mod scoring_model;

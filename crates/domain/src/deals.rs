@@ -44,6 +44,8 @@ pub enum DealField {
     Tags,
     CreatedAt,
     UpdatedAt,
+    /// Computed by deal risk (`crate::risk`); empty for a closed deal.
+    RiskScore,
 }
 
 /// Every list field of deals, in the order error messages list them.
@@ -133,6 +135,13 @@ pub const DEAL_FIELDS: &[FieldSpec<DealField>] = &[
         &[Op::Gte, Op::Lte],
         true,
     ),
+    spec(
+        "risk_score",
+        DealField::RiskScore,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte, Op::Empty],
+        true,
+    ),
 ];
 
 /// Newest first.
@@ -201,6 +210,10 @@ pub struct DealInput {
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
+    /// Computed by deal risk (read-only: a value given is refused; `GET
+    /// /api/v1/deals/{id}/risk` explains it).
+    #[schema(minimum = 0, maximum = 100)]
+    pub risk_score: Option<i32>,
 }
 
 /// A valid deal: every value checked, blanks turned into `None`. `None` for `pipeline_id`,
@@ -281,6 +294,13 @@ impl DealInput {
         let description = long_text("description", self.description, &mut errors);
         let close_reason = long_text("close_reason", self.close_reason, &mut errors);
         let tags = clean_tags(self.tags, &mut errors);
+        if self.risk_score.is_some() {
+            errors.add(
+                "risk_score",
+                "is computed by deal risk and cannot be written \
+                 (GET /api/v1/deals/{id}/risk explains it)",
+            );
+        }
         errors.into_result()?;
         Ok(DealData {
             name: name.unwrap_or_default(),

@@ -22,6 +22,7 @@ use rivet_domain::ids::{
 };
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
+use rivet_domain::risk::RiskLevel;
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
@@ -73,6 +74,12 @@ pub struct Deal in Deals::Table {
     pub updated_at: DateTime<Utc>,
     /// When the deal entered its current stage.
     pub stage_changed_at: DateTime<Utc>,
+    /// Deal risk, 0 to 100 (computed: `GET /api/v1/deals/{id}/risk` explains it); empty for a
+    /// closed deal and until first computed.
+    #[schema(minimum = 0, maximum = 100)]
+    pub risk_score: Option<i32>,
+    #[schema(value_type = Option<RiskLevel>)]
+    pub risk_level: Option<RiskLevel> => crate::risk::level_of,
 }
 }
 
@@ -84,6 +91,8 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "created_at",
     "updated_at",
     "stage_changed_at",
+    "risk_score",
+    "risk_level",
 ];
 
 impl ListField for DealField {
@@ -114,6 +123,7 @@ impl ListField for DealField {
             Self::Tags => Deals::Tags,
             Self::CreatedAt => Deals::CreatedAt,
             Self::UpdatedAt => Deals::UpdatedAt,
+            Self::RiskScore => Deals::RiskScore,
         })
     }
 
@@ -121,7 +131,7 @@ impl ListField for DealField {
         let col = Expr::col((Deals::Table, self.column()));
         match self {
             // A deal without an amount sorts before every amount (amounts are not negative).
-            Self::Amount => query::number_or_minus_one(col),
+            Self::Amount | Self::RiskScore => query::number_or_minus_one(col),
             Self::CloseDate => query::text_or_empty(col),
             Self::AccountId | Self::ContactId => query::id_or_nil(col),
             _ => col,
@@ -152,6 +162,7 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
         DealField::Tags => FilterValue::Text(String::new()),
         DealField::CreatedAt => FilterValue::Time(deal.created_at),
         DealField::UpdatedAt => FilterValue::Time(deal.updated_at),
+        DealField::RiskScore => FilterValue::Int(deal.risk_score.map_or(-1, i64::from)),
     }
 }
 
@@ -214,6 +225,9 @@ impl Write for Deal {
         if resolved.stage_changed {
             cols.push((iden(Deals::StageChangedAt), at.into()));
         }
+        if before.is_none() {
+            cols.push((iden(Deals::AmountHighMicros), data.amount_micros.into()));
+        }
         Ok(cols)
     }
 
@@ -221,13 +235,17 @@ impl Write for Deal {
     async fn after_write(
         tx: &Tx,
         actor: &Actor,
-        _data: &DealData,
+        data: &DealData,
         before: Option<&Self>,
         after: &mut Self,
         at: DateTime<Utc>,
     ) -> Result<()> {
         if before.is_none_or(|b| b.stage_id != after.stage_id) {
             record_stage_change(tx, actor, before, after, at).await?;
+        }
+        if let Some(before) = before {
+            crate::risk::track_changes(tx, actor.company_id, before, after, data.amount_micros)
+                .await?;
         }
         Ok(())
     }
