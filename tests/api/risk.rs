@@ -389,7 +389,7 @@ async fn risk_is_read_only_and_its_settings_are_checked(db: Db) {
         .put(
             "/risk/settings",
             &admin,
-            json!({"factors": {"no_champion": {"enabled": false}, "single_threaded": {"weight": 30}}}),
+            json!({"factors": {"no_champion": {"enabled": false}, "single_threaded": {"weight": 15}}}),
         )
         .await;
     assert_eq!(response.status(), 200);
@@ -401,7 +401,7 @@ async fn risk_is_read_only_and_its_settings_are_checked(db: Db) {
     let job = saved["recompute_job_id"].as_str().unwrap().to_owned();
     wait_for_job(&app, &admin, &job).await;
     let now = json_of(app.get(&format!("/deals/{deal_id}"), &admin).await).await;
-    assert_eq!(now["risk_score"], 30);
+    assert_eq!(now["risk_score"], 15);
     let audit = json_of(app.get("/audit?resource=settings&limit=50", &admin).await).await;
     assert!(
         audit["data"]
