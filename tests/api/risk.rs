@@ -282,7 +282,7 @@ async fn each_factor_moves_the_score_with_its_reason(db: Db) {
     .await;
     assert_eq!(ids_of(&page), [deal_id.clone(), quiet_id.clone()]);
     let page = json_of(app.get("/deals?risk_score[lte]=10", &admin).await).await;
-    assert_eq!(ids_of(&page), [healthy_id.clone()]);
+    assert_eq!(ids_of(&page), std::slice::from_ref(&healthy_id));
     let page = json_of(app.get("/deals?sort=risk_score", &admin).await).await;
     assert_eq!(ids_of(&page), [healthy_id, quiet_id, deal_id.clone()]);
     assert_problem(app.get("/deals?risk_score[gte]=high", &admin).await, 400).await;

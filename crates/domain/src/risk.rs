@@ -529,7 +529,7 @@ impl RiskConfig {
                 })
             })
             .collect();
-        reasons.sort_by(|a, b| b.points.cmp(&a.points));
+        reasons.sort_by_key(|r| std::cmp::Reverse(r.points));
         let score = reasons.iter().map(|r| r.points).sum::<i32>().clamp(0, 100);
         Risk {
             score,
@@ -571,7 +571,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
     }
     values.sort_by(f64::total_cmp);
     let mid = values.len() / 2;
-    Some(if values.len() % 2 == 0 {
+    Some(if values.len().is_multiple_of(2) {
         (values[mid - 1] + values[mid]) / 2.0
     } else {
         values[mid]
@@ -580,6 +580,7 @@ pub fn median(values: &mut [f64]) -> Option<f64> {
 
 #[cfg(test)]
 mod tests {
+    #![allow(clippy::unwrap_used)]
     use super::*;
     use chrono::{Duration, TimeZone};
     use serde_json::json;
