@@ -34,6 +34,7 @@ mod pipelines;
 mod qualification;
 mod ratelimit;
 mod rbac;
+mod risk;
 mod row_security;
 mod scoring;
 mod scoring_model;

@@ -47,6 +47,8 @@ pub enum DealField {
     UpdatedAt,
     /// One of the figures the checklist computes ([`crate::checklist::COMPUTED_FIELDS`]).
     Checklist(&'static str),
+    /// Computed by deal risk (`crate::risk`); empty for a closed deal.
+    RiskScore,
 }
 
 /// Every list field of deals, in the order error messages list them.
@@ -142,6 +144,13 @@ pub const DEAL_FIELDS: &[FieldSpec<DealField>] = &[
         DealField::Checklist("meddicc_completeness"),
     ),
     checklist_score("meddicc_strength", DealField::Checklist("meddicc_strength")),
+    spec(
+        "risk_score",
+        DealField::RiskScore,
+        FieldKind::Int,
+        &[Op::Gte, Op::Lte, Op::Empty],
+        true,
+    ),
 ];
 
 /// Newest first.
@@ -223,6 +232,10 @@ pub struct DealInput {
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,
+    /// Computed by deal risk (read-only: a value given is refused; `GET
+    /// /api/v1/deals/{id}/risk` explains it).
+    #[schema(minimum = 0, maximum = 100)]
+    pub risk_score: Option<i32>,
 }
 }
 
@@ -338,6 +351,13 @@ impl DealInput {
             Some(currency.as_deref().unwrap_or_default()),
             &mut errors,
         );
+        if self.risk_score.is_some() {
+            errors.add(
+                "risk_score",
+                "is computed by deal risk and cannot be written \
+                 (GET /api/v1/deals/{id}/risk explains it)",
+            );
+        }
         errors.into_result()?;
         Ok(DealData {
             name: name.unwrap_or_default(),

@@ -27,6 +27,7 @@ pub mod permissions;
 pub mod pipelines;
 pub mod qualification;
 pub mod query;
+pub mod risk;
 pub mod scoring;
 pub mod settings;
 pub mod tasks;

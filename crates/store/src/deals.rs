@@ -21,6 +21,7 @@ use rivet_domain::ids::{
 };
 use rivet_domain::pipelines::{ForecastCategory, StageOutcome};
 use rivet_domain::query::{FieldSpec, Filter, FilterValue};
+use rivet_domain::risk::RiskLevel;
 use rivet_domain::values::Money;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{
@@ -84,6 +85,12 @@ pub struct Deal in Deals::Table {
     pub updated_at: DateTime<Utc>,
     /// When the deal entered its current stage.
     pub stage_changed_at: DateTime<Utc>,
+    /// Deal risk, 0 to 100 (computed: `GET /api/v1/deals/{id}/risk` explains it); empty for a
+    /// closed deal and until first computed.
+    #[schema(minimum = 0, maximum = 100)]
+    pub risk_score: Option<i32>,
+    #[schema(value_type = Option<RiskLevel>)]
+    pub risk_level: Option<RiskLevel> => crate::risk::level_of,
 }
 }
 
@@ -98,6 +105,8 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "bant_score",
     "meddicc_completeness",
     "meddicc_strength",
+    "risk_score",
+    "risk_level",
 ];
 
 impl ListField for DealField {
@@ -132,6 +141,7 @@ impl ListField for DealField {
             Self::CreatedAt => Deals::CreatedAt,
             Self::UpdatedAt => Deals::UpdatedAt,
             Self::Checklist(_) => Deals::Probability,
+            Self::RiskScore => Deals::RiskScore,
         })
     }
 
@@ -139,7 +149,7 @@ impl ListField for DealField {
         let col = Expr::col((Deals::Table, self.column()));
         match self {
             // A deal without an amount sorts before every amount (amounts are not negative).
-            Self::Amount => query::number_or_minus_one(col),
+            Self::Amount | Self::RiskScore => query::number_or_minus_one(col),
             Self::CloseDate => query::text_or_empty(col),
             Self::AccountId | Self::ContactId => query::id_or_nil(col),
             _ => col,
@@ -180,6 +190,7 @@ fn sort_value(deal: &Deal, field: DealField) -> FilterValue {
                 ],
             )))
         }
+        DealField::RiskScore => FilterValue::Int(deal.risk_score.map_or(-1, i64::from)),
     }
 }
 
@@ -263,6 +274,9 @@ impl Write for Deal {
             budget.currency.clone_from(&resolved.currency);
         }
         cols.extend(crate::checklist::columns(&checklist, &has_note));
+        if before.is_none() {
+            cols.push((iden(Deals::AmountHighMicros), data.amount_micros.into()));
+        }
         Ok(cols)
     }
 
@@ -270,13 +284,17 @@ impl Write for Deal {
     async fn after_write(
         tx: &Tx,
         actor: &Actor,
-        _data: &DealData,
+        data: &DealData,
         before: Option<&Self>,
         after: &mut Self,
         at: DateTime<Utc>,
     ) -> Result<()> {
         if before.is_none_or(|b| b.stage_id != after.stage_id) {
             record_stage_change(tx, actor, before, after, at).await?;
+        }
+        if let Some(before) = before {
+            crate::risk::track_changes(tx, actor.company_id, before, after, data.amount_micros)
+                .await?;
         }
         Ok(())
     }

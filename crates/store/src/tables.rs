@@ -338,6 +338,13 @@ pub enum Deals {
     CreatedAt,
     UpdatedAt,
     StageChangedAt,
+    /// Deal risk (`m0031_deal_risk`; `crate::risk`): empty for a closed deal.
+    RiskScore,
+    RiskLevel,
+    RiskComputedAt,
+    /// How often the close date was moved later, and the highest amount the deal has had.
+    CloseDatePushes,
+    AmountHighMicros,
 }
 
 #[derive(DeriveIden, Clone, Copy)]
@@ -893,4 +900,13 @@ pub enum LeadPredictions {
     /// The features that moved it most, `[{feature, effect}]`.
     Contributions,
     ScoredAt,
+}
+
+/// A company's deal risk settings (`m0031_deal_risk`; `crate::risk`).
+#[derive(DeriveIden)]
+pub enum RiskSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
 }

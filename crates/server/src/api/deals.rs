@@ -62,8 +62,11 @@ impl ApiRecord for Deal {
                      pipeline_id[in], stage_id, stage_id[in], forecast_category, \
                      forecast_category[in], amount[gte|lte|empty] (decimal), \
                      close_date[gte|lte|empty] (YYYY-MM-DD), probability[gte|lte], \
-                     tags[contains], created_at[gte|lte], updated_at[gte|lte]; sort by any of \
-                     these but tags, or name (-field for descending); q is a case-insensitive substring of name";
+                     tags[contains], created_at[gte|lte], updated_at[gte|lte], \
+                     risk_score[gte|lte|empty] (the stored deal risk, 0 to 100; empty for closed \
+                     deals); sort by any of these but tags, or name (-field for descending; a deal \
+                     without a risk sorts before every score); q is a case-insensitive substring \
+                     of name";
     const CREATE_DOC: &'static str = "Create a deal; without owner_id the caller owns it, without pipeline_id \
          and stage_id it starts in the first stage of the default pipeline, and \
          probability and forecast_category come from the stage unless sent";

@@ -29,6 +29,7 @@ pub mod merge;
 pub mod pipelines;
 pub mod qualification;
 pub mod record;
+pub mod risk;
 pub mod roles;
 pub mod scoring;
 pub mod scoring_model;
@@ -66,6 +67,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(custom_fields::routes())
         .merge(views::routes())
         .merge(deals::routes())
+        .merge(risk::routes())
         .merge(tasks::routes())
         .merge(activities::routes())
         .merge(search::routes())

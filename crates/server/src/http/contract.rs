@@ -244,6 +244,7 @@ pub fn rules() -> Vec<FieldRule> {
         field(&["LeadInput"], "fit_score", computed_score()),
         field(&["LeadInput"], "engagement_score", computed_score()),
         field(&["LeadInput"], "total_score", computed_score()),
+        field(&["DealInput"], "risk_score", computed_score()),
         field(
             &["LeadInput", "AccountInput"],
             "annual_revenue",

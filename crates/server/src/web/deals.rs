@@ -63,6 +63,7 @@ struct Card {
     owner: String,
     probability: i32,
     moves: Vec<Opt>,
+    risk: Option<super::risk::RiskBadge>,
 }
 
 struct Column {
@@ -116,6 +117,7 @@ fn card(deal: Deal, owners: &Owners, stages: &[Opt]) -> Card {
         close_date: deal.close_date.clone().unwrap_or_default(),
         owner: owners.name(deal.owner_id),
         probability: deal.probability,
+        risk: super::risk::badge(&deal),
         name: deal.name,
         moves,
     }
@@ -322,6 +324,7 @@ struct ShowPage {
     /// BANT and MEDDICC (`web::checklist`).
     checklist: super::checklist::Card,
     stage_times: Vec<StageTime>,
+    risk: super::risk::RiskPanel,
     can_update: bool,
     can_delete: bool,
     timeline: Timeline,
@@ -451,6 +454,7 @@ pub async fn show(
         roles,
         checklist,
         stage_times: stage_times(&history),
+        risk: super::risk::panel(&ctx, id).await?,
         can_update: ctx.can(Resource::Deals, Action::Update),
         can_delete: ctx.can(Resource::Deals, Action::Delete),
         timeline,
@@ -554,6 +558,7 @@ const LIST: ListDecl = ListDecl {
         Col::sorts_down("Amount", "amount").class("num"),
         Col::plain("Stage"),
         Col::sorts("Close date", "close_date"),
+        Col::sorts_down("Risk", "risk_score"),
         Col::plain("Owner"),
         Col::sorts_down("Updated", "updated_at"),
     ],
@@ -633,6 +638,7 @@ pub async fn index(
                             stage.map(|(_, s)| s.name.clone()).unwrap_or_default(),
                         )),
                         Cell::date(text(&d.close_date)),
+                        super::risk::cell(d),
                         Cell::text(owners.name(d.owner_id)),
                         Cell::date(date(&d.updated_at)),
                     ],
@@ -691,6 +697,7 @@ pub async fn index(
         Filter::date("close_date[lte]", "Closing to", &raw),
         Filter::bound("amount[gte]", "Amount from", &raw),
         Filter::bound("amount[lte]", "Amount to", &raw),
+        Filter::bound("risk_score[gte]", "Risk from", &raw),
     ];
     list.bulk_owner(&owners);
     list.rows = rows;

@@ -40,6 +40,7 @@ mod qualification;
 mod record_form;
 mod record_list;
 mod record_pages;
+mod risk;
 mod roles;
 mod scoring;
 mod scoring_model;

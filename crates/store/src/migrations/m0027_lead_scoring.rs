@@ -127,51 +127,13 @@ impl MigrationTrait for M0027LeadScoring {
         }
         // Recompute the scores clients wrote until now, for every company (a database with no
         // lead has none to recompute: a new installation gets no job).
-        let at = chrono::Utc::now();
-        let values: Vec<Expr> = vec![
-            Expr::val(uuid::Uuid::now_v7()),
-            Expr::val("scoring.rescore"),
-            Expr::val(
-                serde_json::json!({"cause": "scores are computed from now on", "backfill": true}),
-            ),
-            Expr::val("queued"),
-            Expr::val(0),
-            Expr::val(at),
-            Expr::val(0),
-            Expr::val(5),
-            Expr::val(0_i64),
-            Expr::val(at),
-            Expr::val(at),
-        ];
-        let mut insert = Query::insert();
-        insert
-            .into_table(Jobs::Table)
-            .columns([
-                Jobs::Id,
-                Jobs::Kind,
-                Jobs::Payload,
-                Jobs::State,
-                Jobs::Priority,
-                Jobs::RunAt,
-                Jobs::Attempts,
-                Jobs::MaxAttempts,
-                Jobs::ProgressDone,
-                Jobs::CreatedAt,
-                Jobs::UpdatedAt,
-            ])
-            .select_from(
-                Query::select()
-                    .exprs(values)
-                    .and_where(Expr::exists(
-                        Query::select()
-                            .expr(Expr::val(1))
-                            .from(Leads::Table)
-                            .to_owned(),
-                    ))
-                    .to_owned(),
-            )
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
-        m.exec_stmt(insert).await?;
+        super::queue_job_if_any(
+            m,
+            "scoring.rescore",
+            serde_json::json!({"cause": "scores are computed from now on", "backfill": true}),
+            Leads::Table,
+        )
+        .await?;
         Ok(())
     }
 }

@@ -42,6 +42,7 @@ pub mod m0027_lead_scoring;
 pub mod m0028_scoring_models;
 pub mod m0029_qualification;
 pub mod m0030_checklist;
+pub mod m0031_deal_risk;
 
 pub struct Migrator;
 
@@ -77,6 +78,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0028_scoring_models::M0028ScoringModels),
             Box::new(m0029_qualification::M0029Qualification),
             Box::new(m0030_checklist::M0030Checklist),
+            Box::new(m0031_deal_risk::M0031DealRisk),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
@@ -138,6 +140,58 @@ pub(crate) fn index(
         stmt.col(c);
     }
     stmt.to_owned()
+}
+
+/// Queue one job of `kind` for every company (no `company_id`) when `table` has a row at all:
+/// the recomputation a migration leaves to the workers (a new installation gets no job).
+pub(crate) async fn queue_job_if_any(
+    m: &SchemaManager<'_>,
+    kind: &str,
+    payload: serde_json::Value,
+    table: impl IntoTableRef,
+) -> Result<(), DbErr> {
+    use crate::tables::Jobs;
+    let at = chrono::Utc::now();
+    let values: Vec<Expr> = vec![
+        Expr::val(uuid::Uuid::now_v7()),
+        Expr::val(kind),
+        Expr::val(payload),
+        Expr::val("queued"),
+        Expr::val(0),
+        Expr::val(at),
+        Expr::val(0),
+        Expr::val(5),
+        Expr::val(0_i64),
+        Expr::val(at),
+        Expr::val(at),
+    ];
+    let mut insert = Query::insert();
+    insert
+        .into_table(Jobs::Table)
+        .columns([
+            Jobs::Id,
+            Jobs::Kind,
+            Jobs::Payload,
+            Jobs::State,
+            Jobs::Priority,
+            Jobs::RunAt,
+            Jobs::Attempts,
+            Jobs::MaxAttempts,
+            Jobs::ProgressDone,
+            Jobs::CreatedAt,
+            Jobs::UpdatedAt,
+        ])
+        .select_from(
+            Query::select()
+                .exprs(values)
+                .and_where(Expr::exists(
+                    Query::select().expr(Expr::val(1)).from(table).to_owned(),
+                ))
+                .to_owned(),
+        )
+        .map_err(|e| DbErr::Custom(e.to_string()))?;
+    m.exec_stmt(insert).await?;
+    Ok(())
 }
 
 /// Every migration has a unique, stable name (what `seaql_migrations` records).
