@@ -328,6 +328,27 @@ async fn a_lead_the_rule_matches_is_converted_by_itself_once(db: Db) {
     let account = json_of(app.get(&format!("/accounts/{account}"), &admin).await).await;
     assert_eq!(account["name"], "Autoco");
     assert_eq!(account["owner_id"], json!(rep.user_id));
+    // The trail says the system converted it, for the owner; the owner's own patch is theirs.
+    let trail = json_of(
+        app.get(
+            &format!("/audit?resource=leads&resource_id={}", id(&lead)),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    let rows = trail["data"].as_array().unwrap();
+    let conversion = rows
+        .iter()
+        .find(|r| r["changes"]["status"]["after"] == "converted")
+        .unwrap_or_else(|| panic!("no conversion row: {trail}"));
+    assert_eq!(conversion["actor_via"], "automatic conversion");
+    assert_eq!(conversion["actor_user_id"], json!(rep.user_id));
+    let patched = rows
+        .iter()
+        .find(|r| r["changes"]["status"]["after"] == "qualified")
+        .unwrap_or_else(|| panic!("no patch row: {trail}"));
+    assert_eq!(patched["actor_via"], Value::Null);
     let unmatched = create_lead(
         &app,
         &admin,

@@ -21,6 +21,9 @@ pub struct Actor {
     /// May read and change installation-wide settings, logs and statistics.
     pub is_system_admin: bool,
     pub request_id: Option<String>,
+    /// The automated process acting on the user's behalf (`automatic conversion`, `lead
+    /// scoring`, …): the audit trail names it beside the user. `None`: the user themself.
+    pub via: Option<&'static str>,
 }
 
 impl Actor {
@@ -45,6 +48,16 @@ impl Actor {
             team_ids: Vec::new(),
             is_system_admin: false,
             request_id: None,
+            via: None,
+        }
+    }
+
+    /// The same caller, acting through the automated process `process` (what the audit trail
+    /// names as the actor beside the user).
+    pub fn via(self, process: &'static str) -> Actor {
+        Actor {
+            via: Some(process),
+            ..self
         }
     }
 

@@ -189,7 +189,7 @@ impl Tx {
             .collect();
         self.emit_changes(&evented).await?;
         let at = now();
-        let rows: Vec<[sea_orm::sea_query::Expr; 10]> = changes
+        let rows: Vec<[sea_orm::sea_query::Expr; 11]> = changes
             .iter()
             .zip(diffs)
             .map(|(c, changes)| {
@@ -203,6 +203,7 @@ impl Tx {
                     action.into(),
                     changes.into(),
                     actor.as_ref().and_then(|a| a.request_id.clone()).into(),
+                    actor.as_ref().and_then(|a| a.via).into(),
                     at.into(),
                 ]
             })
@@ -219,6 +220,7 @@ impl Tx {
                 AuditLog::Action,
                 AuditLog::Changes,
                 AuditLog::RequestId,
+                AuditLog::ActorVia,
                 AuditLog::CreatedAt,
             ]);
             for row in chunk {
@@ -240,6 +242,9 @@ pub struct AuditEntry {
     pub action: String,
     pub changes: Value,
     pub request_id: Option<String>,
+    /// The automated process that made the change for `actor_user_id` (e.g. `automatic
+    /// conversion`); empty when the user made it.
+    pub actor_via: Option<String>,
     pub created_at: DateTime<Utc>,
 }
 
@@ -271,6 +276,7 @@ pub async fn list(
         AuditLog::Action,
         AuditLog::Changes,
         AuditLog::RequestId,
+        AuditLog::ActorVia,
         AuditLog::CreatedAt,
     ])
     .from(AuditLog::Table)

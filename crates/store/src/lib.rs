@@ -842,6 +842,8 @@ pub struct AuditActor {
     pub user_id: UserId,
     pub api_key_id: Option<ApiKeyId>,
     pub request_id: Option<String>,
+    /// The automated process that acted for the user ([`Actor::via`]).
+    pub via: Option<&'static str>,
 }
 
 impl From<&Actor> for AuditActor {
@@ -851,6 +853,7 @@ impl From<&Actor> for AuditActor {
             user_id: actor.user_id,
             api_key_id: actor.api_key_id,
             request_id: actor.request_id.clone(),
+            via: actor.via,
         }
     }
 }

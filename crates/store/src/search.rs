@@ -1077,6 +1077,7 @@ mod tests {
             team_ids: Vec::new(),
             is_system_admin: false,
             request_id: None,
+            via: None,
         }
     }
 

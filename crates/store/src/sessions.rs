@@ -485,6 +485,7 @@ pub async fn load_actor(
         team_ids,
         is_system_admin: row.is_system_admin,
         request_id: None,
+        via: None,
     }))
 }
 

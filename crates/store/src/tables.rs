@@ -144,6 +144,7 @@ pub enum AuditLog {
     Action,
     Changes,
     RequestId,
+    ActorVia,
     CreatedAt,
 }
 

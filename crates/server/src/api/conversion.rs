@@ -516,7 +516,8 @@ pub async fn run_auto(app: &AppState, job: &rivet_store::jobs::Job) -> Result<Va
             (Resource::Accounts, Action::Create),
             (Resource::Contacts, Action::Read),
             (Resource::Contacts, Action::Create),
-        ]);
+        ])
+        .via("automatic conversion");
     let result = convert_one(app, &actor, id, None).await;
     serde_json::to_value(&result).map_err(|e| e.to_string())
 }

@@ -188,7 +188,7 @@ fn change_rows(changes: &Value, names: &Names) -> Vec<ChangeRow> {
 }
 
 pub fn row(entry: &AuditEntry, names: &Names) -> AuditRow {
-    let (actor, actor_detail) = match (entry.actor_api_key_id, entry.actor_user_id) {
+    let (mut actor, actor_detail) = match (entry.actor_api_key_id, entry.actor_user_id) {
         (Some(key), _) => (
             format!(
                 "API key {}",
@@ -206,6 +206,10 @@ pub fn row(entry: &AuditEntry, names: &Names) -> AuditRow {
         },
         (None, None) => ("System".into(), String::new()),
     };
+    // A change an automated process made for someone says so first.
+    if let Some(via) = &entry.actor_via {
+        actor = format!("System ({via}) for {actor}");
+    }
     let resource = entry.resource.parse::<Resource>().ok();
     let id = Uuid::parse_str(&entry.resource_id).ok();
     let target_href = match (resource, id) {
