@@ -88,6 +88,7 @@ pub fn consumers() -> Vec<Arc<dyn Consumer>> {
     vec![
         Arc::new(WebhookConsumer),
         Arc::new(rivet_store::scoring::ScoringConsumer),
+        Arc::new(rivet_store::health::HealthConsumer),
     ]
 }
 

@@ -32,6 +32,9 @@ const MAINTENANCE_CRON: &str = "0 17 3 * * *";
 /// Every night, every company's lead scores are brought to the day (engagement decays).
 const RESCORE_SCHEDULE: &str = "scoring";
 const RESCORE_CRON: &str = "0 41 2 * * *";
+/// Every night, every account's health is brought to the day (recent activity ages).
+const HEALTH_SCHEDULE: &str = "account-health";
+const HEALTH_CRON: &str = "0 53 2 * * *";
 /// Every week, each company with enough labelled leads gets a new conversion model.
 const MODEL_SCHEDULE: &str = "scoring-model";
 /// Sunday 23:23 UTC: the week's outcomes are in and the night is quiet.
@@ -150,6 +153,14 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
                 .map_err(|e| format!("rescoring failed: {e}"))
         }
         rivet_store::scoring_model::TRAIN_JOB => train_model(state, job, progress).await,
+        rivet_store::health::RECOMPUTE_JOB => {
+            let report = |done, total| progress.set(done, Some(total));
+            let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
+            rivet_store::health::recompute(&state.store, company, &report)
+                .await
+                .map(|changed| json!({ "changed": changed }))
+                .map_err(|e| format!("recomputing account health failed: {e}"))
+        }
         crate::api::duplicate_groups::SCAN_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::duplicate_groups::run_scan(state, job, &report).await
@@ -327,6 +338,11 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             RESCORE_SCHEDULE,
             rivet_store::scoring::RESCORE_JOB,
             RESCORE_CRON,
+        ),
+        (
+            HEALTH_SCHEDULE,
+            rivet_store::health::RECOMPUTE_JOB,
+            HEALTH_CRON,
         ),
         (
             MODEL_SCHEDULE,

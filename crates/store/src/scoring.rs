@@ -400,46 +400,29 @@ async fn rescore_leads(
     Ok(changed.len() as u64)
 }
 
-/// Store the scores of `leads` in one statement per 1,000 (an `UPDATE … FROM (VALUES …)`,
-/// which both databases take): a rescore of a million leads is a thousand statements, not a
-/// million round trips.
+/// Store the scores of `leads` in one statement per 1,000 ([`crate::query::update_by_id`]).
 async fn write_scores(tx: &Tx, company: CompanyId, leads: &[&Lead]) -> Result<()> {
-    let backend = tx.conn().get_database_backend();
-    for chunk in leads.chunks(1_000) {
-        let mut values: Vec<sea_orm::Value> = Vec::with_capacity(chunk.len() * 4 + 1);
-        let mut rows = Vec::with_capacity(chunk.len());
-        let mut n = 0;
-        let mut next = || {
-            n += 1;
-            match backend {
-                sea_orm::DbBackend::Postgres => format!("${n}"),
-                _ => "?".to_owned(),
-            }
-        };
-        for lead in chunk {
-            rows.push(format!("({}, {}, {}, {})", next(), next(), next(), next()));
-            values.extend([
-                lead.id.uuid().into(),
-                lead.fit_score.into(),
-                lead.engagement_score.into(),
-                lead.total_score.into(),
-            ]);
-        }
-        let company_at = next();
-        values.push(company.uuid().into());
-        let sql = format!(
-            "UPDATE leads SET fit_score = v.column2, engagement_score = v.column3, \
-             total_score = v.column4 FROM (VALUES {}) AS v \
-             WHERE leads.company_id = {company_at} AND leads.id = v.column1",
-            rows.join(", ")
-        );
-        tx.conn()
-            .execute_raw(sea_orm::Statement::from_sql_and_values(
-                backend, sql, values,
-            ))
-            .await?;
-    }
-    Ok(())
+    let rows = leads
+        .iter()
+        .map(|lead| {
+            (
+                lead.id.uuid(),
+                vec![
+                    lead.fit_score.into(),
+                    lead.engagement_score.into(),
+                    lead.total_score.into(),
+                ],
+            )
+        })
+        .collect();
+    crate::query::update_by_id(
+        tx,
+        "leads",
+        company,
+        &["fit_score", "engagement_score", "total_score"],
+        rows,
+    )
+    .await
 }
 
 #[derive(FromQueryResult)]

@@ -25,6 +25,7 @@ mod duplicate_rules;
 mod duplicates;
 mod exports;
 mod form;
+mod health;
 mod home;
 mod imports;
 mod lead_form_admin;

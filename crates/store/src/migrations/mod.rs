@@ -41,6 +41,7 @@ pub mod m0026_lead_conversion;
 pub mod m0027_lead_scoring;
 pub mod m0028_scoring_models;
 pub mod m0029_qualification;
+pub mod m0032_account_health;
 
 pub struct Migrator;
 
@@ -75,6 +76,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0027_lead_scoring::M0027LeadScoring),
             Box::new(m0028_scoring_models::M0028ScoringModels),
             Box::new(m0029_qualification::M0029Qualification),
+            Box::new(m0032_account_health::M0032AccountHealth),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
