@@ -243,6 +243,31 @@ async fn health_is_computed_from_its_components_and_read_only(db: Db) {
         "moved to customer: first won deal"
     );
 
+    // The account page shows the gauge, the components, the trend and the reason.
+    let cookie =
+        rivet_server::api::auth::open_web_session(&app.state, admin.company_id, admin.user_id)
+            .await
+            .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let response = app
+        .client
+        .get(format!("{}/accounts/{}", app.base, id(&busy)))
+        .header("cookie", cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    for needle in [
+        r#"id="account-health""#,
+        "Health 72 of 100",
+        "health-trend-line",
+        "1 of 1 open task(s) overdue",
+        "moved to customer: first won deal",
+    ] {
+        assert!(html.contains(needle), "{needle} missing");
+    }
+
     // Another company sees none of it.
     let other = app.other_company("Elsewhere").await;
     assert_problem(app.get(&format!("{path}/health"), &other).await, 404).await;
