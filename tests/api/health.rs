@@ -444,6 +444,50 @@ async fn settings_are_checked_audited_and_recompute_every_account(db: Db) {
     .await;
     assert_eq!(audit["data"].as_array().map(Vec::len), Some(1), "{audit}");
 
+    // The settings page shows the same settings and names a mistake next to its field.
+    let cookie =
+        rivet_server::api::auth::open_web_session(&app.state, admin.company_id, admin.user_id)
+            .await
+            .unwrap();
+    let cookie = cookie.split(';').next().unwrap().to_owned();
+    let csrf = rivet_store::sessions::find_web(&app.state.store, cookie.split_once('=').unwrap().1)
+        .await
+        .unwrap()
+        .unwrap()
+        .3;
+    let response = app
+        .client
+        .get(format!("{}/admin/health", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"id="health-weights.tasks""#), "{html}");
+    assert!(html.contains(r#"value="100""#));
+    let response = app
+        .client
+        .post(format!("{}/admin/health", app.base))
+        .header("cookie", &cookie)
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("weights.recent_activity", "30"),
+            ("weights.tasks", "20"),
+            ("weights.deals", "25"),
+            ("weights.engagement", "25"),
+            ("at_risk_below", "60"),
+            ("recovered_at", "50"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"id="health-recovered_at-error""#), "{html}");
+    let kept = json_of(app.get("/health/settings", &admin).await).await;
+    assert_eq!(kept["settings"]["weights"]["tasks"], 100, "nothing saved");
+
     // Members without settings rights read health but not the settings; another company has
     // its own defaults and cannot see the account.
     let rep = app.member(&admin, "sales").await;

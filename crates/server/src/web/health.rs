@@ -1,12 +1,19 @@
-//! The health panel of an account's page (issue 14 §5): a gauge of the score, each component
-//! with its points and why, and a sparkline of the trend — SVG drawn on the server, no script
-//! and no external asset; the numbers are `rivet_store::health::breakdown`'s, as the API shows
-//! them.
+//! Account health on the web (issue 14 §5): the panel of an account's page — a gauge of the
+//! score, each component with its points and why, and a sparkline of the trend, SVG drawn on
+//! the server with no script and no external asset; the numbers are
+//! `rivet_store::health::breakdown`'s, as the API shows them — and the settings page under
+//! Administration, saved through `crate::api::health::put_settings` like the API.
 
-use super::view::Ctx;
+use super::view::{Ctx, FormErrors, Layout, OrPage, WebForm};
 use crate::web::view::WebError;
+use askama::Template;
+use axum::http::StatusCode;
+use axum::response::Response;
+use rivet_domain::health::{COMPONENTS, HealthInput, LifecycleRulesInput};
 use rivet_domain::ids::AccountId;
+use rivet_domain::{Action, Resource};
 use rivet_store::health::{AccountHealth, TrendPoint};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 
 /// One component's row.
@@ -135,6 +142,167 @@ fn sparkline(points: &[TrendPoint]) -> String {
     }
     svg.push_str("</svg>");
     svg
+}
+
+/// One number field of the settings form.
+pub struct NumberField {
+    pub field: String,
+    pub label: String,
+    pub value: String,
+}
+
+/// One lifecycle rule's checkbox.
+pub struct RuleField {
+    pub field: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "web/health_settings.html")]
+struct SettingsPage {
+    layout: Layout,
+    weights: Vec<NumberField>,
+    at_risk_below: String,
+    recovered_at: String,
+    rules: Vec<RuleField>,
+    can_update: bool,
+    errors: FormErrors,
+}
+
+/// The lifecycle rules: form field, label, and its place in the input.
+const RULES: &[(&str, &str)] = &[
+    (
+        "lifecycle_rules.prospect_to_customer",
+        "Prospect → customer on the first won deal",
+    ),
+    (
+        "lifecycle_rules.customer_to_at_risk",
+        "Customer → at risk when health falls below the threshold",
+    ),
+    (
+        "lifecycle_rules.at_risk_to_customer",
+        "At risk → customer when health reaches the recovery mark",
+    ),
+];
+
+fn page(ctx: &Ctx, form: &HashMap<String, String>, errors: FormErrors) -> SettingsPage {
+    let value = |field: &str| form.get(field).cloned().unwrap_or_default();
+    SettingsPage {
+        layout: ctx.layout("Account health"),
+        weights: COMPONENTS
+            .iter()
+            .map(|c| {
+                let field = format!("weights.{}", c.name());
+                NumberField {
+                    value: value(&field),
+                    field,
+                    label: c.label().to_owned(),
+                }
+            })
+            .collect(),
+        at_risk_below: value("at_risk_below"),
+        recovered_at: value("recovered_at"),
+        rules: RULES
+            .iter()
+            .map(|(field, label)| RuleField {
+                field,
+                label,
+                checked: form.contains_key(*field),
+            })
+            .collect(),
+        can_update: ctx.can(Resource::Settings, Action::Update),
+        errors,
+    }
+}
+
+/// The stored settings as the form's fields.
+fn form_of(input: &HealthInput) -> HashMap<String, String> {
+    let mut form = HashMap::new();
+    for (name, weight) in input.weights.iter().flatten() {
+        form.insert(format!("weights.{name}"), weight.to_string());
+    }
+    for (field, value) in [
+        ("at_risk_below", input.at_risk_below),
+        ("recovered_at", input.recovered_at),
+    ] {
+        form.insert(field.to_owned(), value.unwrap_or_default().to_string());
+    }
+    let rules = input.lifecycle_rules.clone().unwrap_or_default();
+    for (field, on) in [
+        (RULES[0].0, rules.prospect_to_customer),
+        (RULES[1].0, rules.customer_to_at_risk),
+        (RULES[2].0, rules.at_risk_to_customer),
+    ] {
+        if on.unwrap_or(true) {
+            form.insert(field.to_owned(), "true".to_owned());
+        }
+    }
+    form
+}
+
+pub async fn settings(ctx: Ctx) -> Result<Response, WebError> {
+    let config = rivet_store::health::settings(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(&ctx)?;
+    let form = form_of(&config.to_input());
+    Ok(ctx.render(&page(&ctx, &form, FormErrors::new())))
+}
+
+pub async fn save(
+    ctx: Ctx,
+    WebForm(form): WebForm<HashMap<String, String>>,
+) -> Result<Response, WebError> {
+    let mut errors = FormErrors::new();
+    let mut number = |field: &str| -> Option<i64> {
+        let text = form.get(field).map(|v| v.trim()).unwrap_or_default();
+        match text.parse::<i64>() {
+            Ok(n) => Some(n),
+            Err(_) => {
+                errors.add(field, "must be a whole number");
+                None
+            }
+        }
+    };
+    let weights: BTreeMap<String, i64> = COMPONENTS
+        .iter()
+        .filter_map(|c| {
+            Some((
+                c.name().to_owned(),
+                number(&format!("weights.{}", c.name()))?,
+            ))
+        })
+        .collect();
+    let input = HealthInput {
+        weights: Some(weights),
+        at_risk_below: number("at_risk_below"),
+        recovered_at: number("recovered_at"),
+        lifecycle_rules: Some(LifecycleRulesInput {
+            prospect_to_customer: Some(form.contains_key(RULES[0].0)),
+            customer_to_at_risk: Some(form.contains_key(RULES[1].0)),
+            at_risk_to_customer: Some(form.contains_key(RULES[2].0)),
+        }),
+    };
+    if errors.is_empty() {
+        match crate::api::health::put_settings(&ctx.app, &ctx.actor, input).await {
+            Ok(_) => {
+                return Ok(ctx.done(
+                    "/admin/health",
+                    "Saved the health settings; every account's health is being recomputed.",
+                ));
+            }
+            Err(err) => {
+                let mut fields: Vec<String> = COMPONENTS
+                    .iter()
+                    .map(|c| format!("weights.{}", c.name()))
+                    .collect();
+                fields.extend(["weights", "at_risk_below", "recovered_at"].map(String::from));
+                let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
+                errors.absorb(err, &fields).or_page(&ctx)?;
+            }
+        }
+    }
+    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(&ctx, &form, errors)))
 }
 
 #[cfg(test)]

@@ -263,6 +263,17 @@ fn pages() -> Pages {
         Allow(Resource::Settings, Action::Update),
         scoring::rescore,
     )
+    // Account health (issue 14 §5).
+    .get(
+        "/admin/health",
+        Allow(Resource::Settings, Action::Read),
+        health::settings,
+    )
+    .post(
+        "/admin/health",
+        Allow(Resource::Settings, Action::Update),
+        health::save,
+    )
     .get(
         "/admin/scoring/model",
         Allow(Resource::Settings, Action::Read),
