@@ -68,7 +68,7 @@ async fn an_account_is_created_read_changed_and_deleted_with_an_audit_row_each(d
             "employee_count": 120, "annual_revenue": "1250000.50",
             "annual_revenue_currency": "usd", "billing_city": "Phoenix",
             "billing_country": "US", "shipping_street": "1 Desert Rd",
-            "lifecycle_stage": "customer", "health_score": 80, "tags": ["key", "us"],
+            "lifecycle_stage": "customer", "tags": ["key", "us"],
             "custom_fields": {"tier": "gold"}
         }),
     )
@@ -78,7 +78,7 @@ async fn an_account_is_created_read_changed_and_deleted_with_an_audit_row_each(d
     assert_eq!(account["annual_revenue"], "1250000.50");
     assert_eq!(account["annual_revenue_currency"], "USD");
     assert_eq!(account["lifecycle_stage"], "customer");
-    assert_eq!(account["health_score"], 80);
+    assert_eq!(account["health_score"], 33, "computed, not written");
     assert_eq!(account["tags"], json!(["key", "us"]));
     assert_eq!(account["custom_fields"]["tier"], "gold");
     assert!(account["parent_id"].is_null());
@@ -89,13 +89,13 @@ async fn an_account_is_created_read_changed_and_deleted_with_an_audit_row_each(d
         .patch(
             &path,
             &admin,
-            json!({"lifecycle_stage": "at_risk", "health_score": null, "billing_city": "Tucson"}),
+            json!({"lifecycle_stage": "at_risk", "billing_city": "Tucson"}),
         )
         .await;
     assert_eq!(changed.status(), 200);
     let changed = json_of(changed).await;
     assert_eq!(changed["lifecycle_stage"], "at_risk");
-    assert!(changed["health_score"].is_null());
+    assert_eq!(changed["health_score"], 33);
     assert_eq!(changed["annual_revenue"], "1250000.50");
     assert_eq!(changed["name"], "Acme");
 
@@ -350,10 +350,12 @@ async fn filters_sort_and_cursor_pagination(db: Db) {
                 &app,
                 &admin,
                 json!({"name": name, "lifecycle_stage": stage, "domain": domain,
-                       "health_score": health, "owner_id": owner, "tags": tags}),
+                       "owner_id": owner, "tags": tags}),
             )
             .await,
         );
+        let account = created.last().unwrap();
+        crate::health::set_stored_health(&app, &id(account), *health).await;
     }
     let ids: Vec<String> = created.iter().map(id).collect();
     let pick = |idx: &[usize]| -> Vec<String> {

@@ -20,6 +20,7 @@ mod duplicates;
 mod events;
 mod export;
 mod exports;
+mod health;
 mod ids;
 mod imports;
 mod input;

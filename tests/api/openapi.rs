@@ -212,6 +212,11 @@ fn every_documented_range_and_length_is_the_validators() {
         schema(&doc, "AccountInput")["properties"]["health_score"]["maximum"],
         SCORE_MAX
     );
+    assert_eq!(
+        schema(&doc, "AccountInput")["properties"]["health_score"]["readOnly"],
+        true,
+        "health is computed"
+    );
     for (name, property) in [("DealInput", "probability"), ("AddStage", "probability")] {
         let p = &schema(&doc, name)["properties"][property];
         assert_eq!(

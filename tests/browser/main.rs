@@ -1660,7 +1660,7 @@ async fn accounts_and_contacts_over_http(db: Db) {
             .contains("Grace Hopper")
     );
 
-    // The form: a bad domain and health score come back next to their fields.
+    // The form: a bad domain and employee count come back next to their fields.
     let response = post_form(
         &app,
         &admin,
@@ -1669,7 +1669,7 @@ async fn accounts_and_contacts_over_http(db: Db) {
             ("csrf_token", csrf.as_str()),
             ("name", "Admin Holdings"),
             ("domain", "not a domain"),
-            ("health_score", "140"),
+            ("employee_count", "-5"),
             ("lifecycle_stage", "customer"),
         ],
     )
@@ -1678,7 +1678,7 @@ async fn accounts_and_contacts_over_http(db: Db) {
     let page = response.text().await.unwrap();
     assert!(page.contains(r#"id="account-domain-error""#), "{page}");
     assert!(
-        page.contains(r#"id="account-health_score-error""#),
+        page.contains(r#"id="account-employee_count-error""#),
         "{page}"
     );
     // The account cannot be its own parent's child.

@@ -149,7 +149,9 @@ pub struct AccountInput {
     pub parent_id: Option<AccountId>,
     /// prospect (default), onboarding, customer, at_risk or churned.
     pub lifecycle_stage: Option<String>,
-    /// 0 to 100.
+    /// Computed by account health (read-only: a value given is refused; `GET
+    /// /api/v1/accounts/{id}/health` explains it).
+    #[schema(minimum = 0, maximum = 100)]
     pub health_score: Option<i32>,
     pub tags: Option<Vec<String>>,
     /// Stored as given for now; checked against custom field definitions once they exist.
@@ -184,7 +186,6 @@ pub struct AccountData {
     pub owner_id: Option<UserId>,
     pub parent_id: Option<AccountId>,
     pub lifecycle_stage: LifecycleStage,
-    pub health_score: Option<i32>,
     pub tags: Vec<String>,
     pub custom_fields: Map<String, Value>,
 }
@@ -341,8 +342,12 @@ impl AccountInput {
             None | Some("") => Some(LifecycleStage::Prospect),
             Some(s) => errors.check("lifecycle_stage", s.parse::<LifecycleStage>()),
         };
-        if self.health_score.is_some_and(|s| !(0..=100).contains(&s)) {
-            errors.add("health_score", "must be between 0 and 100");
+        if self.health_score.is_some() {
+            errors.add(
+                "health_score",
+                "is computed by account health and cannot be written \
+                 (GET /api/v1/accounts/{id}/health explains it)",
+            );
         }
         let tags = clean_tags(self.tags, &mut errors);
         errors.into_result()?;
@@ -353,7 +358,6 @@ impl AccountInput {
             owner_id: self.owner_id,
             parent_id: self.parent_id,
             lifecycle_stage: stage.unwrap_or(LifecycleStage::Prospect),
-            health_score: self.health_score,
             tags,
             custom_fields: self.custom_fields.unwrap_or_default(),
         })
@@ -369,7 +373,7 @@ mod tests {
         let input = AccountInput {
             domain: Some("not a domain".into()),
             lifecycle_stage: Some("won".into()),
-            health_score: Some(101),
+            health_score: Some(50),
             annual_revenue: Some("1.5".into()),
             ..AccountInput::default()
         };

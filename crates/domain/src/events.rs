@@ -32,6 +32,7 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.merged",
     "contact.merged",
     "account.merged",
+    "account.lifecycle_changed",
     "lead.converted",
     "lead.engaged",
     "lead.score_threshold_crossed",
@@ -125,6 +126,21 @@ pub fn events_for_change(
             }
             match record_type {
                 "deal" => out.extend(deal_events(before, after, &record(after))),
+                "account"
+                    if field(before, "lifecycle_stage") != field(after, "lifecycle_stage") =>
+                {
+                    // The reason is set by a lifecycle rule (`health::lifecycle_move`); a
+                    // change by hand has none.
+                    out.push(event(
+                        "lifecycle_changed",
+                        json!({
+                            "from": field(before, "lifecycle_stage"),
+                            "to": field(after, "lifecycle_stage"),
+                            "reason": field(after, "lifecycle_reason"),
+                            "record": record(after),
+                        }),
+                    ));
+                }
                 "task"
                     if field(after, "status") == Some("completed")
                         && field(before, "status") != Some("completed") =>

@@ -17,6 +17,7 @@ pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
 pub mod exports;
+pub mod health;
 pub mod ids;
 pub mod imports;
 pub mod jobs;

@@ -89,6 +89,7 @@ pub fn consumers() -> Vec<Arc<dyn Consumer>> {
         Arc::new(WebhookConsumer),
         Arc::new(rivet_store::scoring::ScoringConsumer),
         Arc::new(rivet_store::risk::RiskConsumer),
+        Arc::new(rivet_store::health::HealthConsumer),
     ]
 }
 

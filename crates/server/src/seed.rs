@@ -218,6 +218,9 @@ pub async fn seed(
     let scored = Instant::now();
     rivet_store::scoring::rescore(store, Some(company_id), true, &|_, _| {}).await?;
     rivet_store::qualification::backfill_history(store, company_id).await?;
+    // Account health too: from the activities, tasks and deals just loaded (the random values
+    // the loader wrote are replaced), with the lifecycle rules applied.
+    rivet_store::health::recompute(store, Some(company_id), &|_, _| {}).await?;
     let scores = TableDone {
         table: "lead scores",
         rows: counts.leads,

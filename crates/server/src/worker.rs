@@ -35,6 +35,9 @@ const RESCORE_CRON: &str = "0 41 2 * * *";
 /// Every night, every open deal's risk is brought to the day (time alone makes a deal stale).
 const RISK_SCHEDULE: &str = "deal-risk";
 const RISK_CRON: &str = "0 47 2 * * *";
+/// Every night, every account's health is brought to the day (recent activity ages).
+const HEALTH_SCHEDULE: &str = "account-health";
+const HEALTH_CRON: &str = "0 53 2 * * *";
 /// Every week, each company with enough labelled leads gets a new conversion model.
 const MODEL_SCHEDULE: &str = "scoring-model";
 /// Sunday 23:23 UTC: the week's outcomes are in and the night is quiet.
@@ -136,6 +139,18 @@ impl Progress {
 
 /// Run one job: the result to store on success, or an error message for a failed attempt.
 pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result<Value, String> {
+    // A recomputation over one company's records, or every company's (`$run(store, company,
+    // report)`): progress as it goes, how many changed at the end.
+    macro_rules! recompute {
+        ($run:path, $what:literal) => {{
+            let report = |done, total| progress.set(done, Some(total));
+            let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
+            $run(&state.store, company, &report)
+                .await
+                .map(|changed| json!({ "changed": changed }))
+                .map_err(|e| format!("recomputing {} failed: {e}", $what))
+        }};
+    }
     match job.kind.as_str() {
         MAINTENANCE_PRUNE => rivet_store::maintenance::prune(&state.store)
             .await
@@ -153,13 +168,9 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
                 .map_err(|e| format!("rescoring failed: {e}"))
         }
         rivet_store::scoring_model::TRAIN_JOB => train_model(state, job, progress).await,
-        rivet_store::risk::RECOMPUTE_JOB => {
-            let report = |done, total| progress.set(done, Some(total));
-            let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
-            rivet_store::risk::recompute(&state.store, company, &report)
-                .await
-                .map(|changed| json!({ "changed": changed }))
-                .map_err(|e| format!("recomputing deal risk failed: {e}"))
+        rivet_store::risk::RECOMPUTE_JOB => recompute!(rivet_store::risk::recompute, "deal risk"),
+        rivet_store::health::RECOMPUTE_JOB => {
+            recompute!(rivet_store::health::recompute, "account health")
         }
         crate::api::duplicate_groups::SCAN_JOB => {
             let report = |done, total| progress.set(done, Some(total));
@@ -338,6 +349,11 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             RESCORE_SCHEDULE,
             rivet_store::scoring::RESCORE_JOB,
             RESCORE_CRON,
+        ),
+        (
+            HEALTH_SCHEDULE,
+            rivet_store::health::RECOMPUTE_JOB,
+            HEALTH_CRON,
         ),
         (
             MODEL_SCHEDULE,

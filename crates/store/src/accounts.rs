@@ -47,6 +47,11 @@ pub struct Account in Accounts::Table {
     #[schema(value_type = Option<uuid::Uuid>)]
     pub parent_id: Option<AccountId>,
     pub lifecycle_stage: LifecycleStage => record::choice_or(LifecycleStage::Prospect),
+    /// Why a lifecycle rule set the stage (e.g. "moved to at_risk: health 32 < 40"); null
+    /// when it was set by hand. Read-only.
+    pub lifecycle_reason: Option<String>,
+    /// 0 to 100, computed by account health (`GET /api/v1/accounts/{id}/health` explains
+    /// it). Read-only.
     pub health_score: Option<i32>,
     pub tags: Vec<String> => record::tags_of,
     #[schema(value_type = Object)]
@@ -164,7 +169,6 @@ fn data_columns(data: &AccountData, owner_id: UserId) -> Vec<(Accounts, Value)> 
             Accounts::LifecycleStage,
             data.lifecycle_stage.as_str().into(),
         ),
-        (Accounts::HealthScore, data.health_score.into()),
         (Accounts::Tags, serde_json::json!(data.tags).into()),
         (
             Accounts::CustomFields,
@@ -179,9 +183,31 @@ impl Record for Account {
     type Row = Self;
     type Field = AccountField;
     const RESOURCE: Resource = Resource::Accounts;
+    /// Health and the reason a rule gave for the stage are computed (`crate::health`).
+    const READ_ONLY: &'static [&'static str] = &[
+        "id",
+        "created_by",
+        "created_at",
+        "updated_at",
+        "health_score",
+        "lifecycle_reason",
+    ];
 
     fn id(&self) -> AccountId {
         self.id
+    }
+
+    /// With health and the lifecycle reason, which a client cannot write but the trail shows
+    /// changing (a rule's move names its reason here).
+    fn audit_json(&self) -> serde_json::Value {
+        let mut map = self.as_input();
+        map.insert("id".into(), serde_json::json!(self.id));
+        map.insert("health_score".into(), self.health_score.into());
+        map.insert(
+            "lifecycle_reason".into(),
+            self.lifecycle_reason.clone().into(),
+        );
+        serde_json::Value::Object(map)
     }
     fn owner(&self) -> UserId {
         self.owner_id
@@ -232,7 +258,19 @@ impl Write for Account {
             .map(|(c, v)| (iden(c), v))
             .collect();
         columns.extend(crate::duplicate_groups::account_key_columns(&data.text));
+        // A stage set by hand has no rule's reason.
+        if before.is_some_and(|b| b.lifecycle_stage != data.lifecycle_stage) {
+            columns.push((
+                iden(Accounts::LifecycleReason),
+                Option::<String>::None.into(),
+            ));
+        }
         Ok(columns)
+    }
+
+    /// New accounts start with the health of an account nobody has worked with yet.
+    async fn after_create(tx: &Tx, actor: &Actor, created: &mut [&mut Self]) -> Result<()> {
+        crate::health::start(tx, actor.company_id, created).await
     }
 }
 

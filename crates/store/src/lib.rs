@@ -21,6 +21,7 @@ pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;
 pub mod exports;
+pub mod health;
 pub mod imports;
 pub mod intake;
 pub mod jobs;

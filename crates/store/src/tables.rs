@@ -278,6 +278,8 @@ pub enum Accounts {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    /// Why a lifecycle rule set the stage (`m0032_account_health`); none when set by hand.
+    LifecycleReason,
 }
 
 #[derive(DeriveIden)]
@@ -910,4 +912,27 @@ pub enum RiskSettings {
     CompanyId,
     Settings,
     UpdatedAt,
+}
+
+/// A company's account health settings (`m0032_account_health`; `crate::health`).
+#[derive(DeriveIden)]
+pub enum HealthSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
+}
+
+/// An account's health each time it changed, and at least once a day it was computed
+/// (`m0032_account_health`): the trend.
+#[derive(DeriveIden)]
+pub enum AccountHealthHistory {
+    Table,
+    CompanyId,
+    Id,
+    AccountId,
+    Score,
+    /// `[{name, label, weight, points, explanation}]`.
+    Components,
+    ComputedAt,
 }

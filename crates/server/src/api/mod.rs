@@ -20,6 +20,7 @@ pub mod duplicates;
 pub mod events;
 pub mod export;
 pub mod exports;
+pub mod health;
 pub mod imports;
 pub mod ingest;
 pub mod jobs;
@@ -79,6 +80,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(merge::routes())
         .merge(conversion::routes())
         .merge(scoring::routes())
+        .merge(health::routes())
         .merge(qualification::routes())
         .merge(checklist::routes())
         .merge(scoring_model::routes())

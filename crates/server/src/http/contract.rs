@@ -146,10 +146,6 @@ pub fn rules() -> Vec<FieldRule> {
         pattern: format!("{}|{}", values::money_pattern(signed), blank_pattern()),
         max: MAX_TEXT,
     };
-    let score = || Rule::Int {
-        min: 0,
-        max: i64::from(SCORE_MAX),
-    };
     let computed_score = || Rule::Computed {
         min: 0,
         max: i64::from(SCORE_MAX),
@@ -268,7 +264,17 @@ pub fn rules() -> Vec<FieldRule> {
             "lifecycle_stage",
             choice(LifecycleStage::NAMES, true),
         ),
-        field(&["AccountInput"], "health_score", score()),
+        field(&["AccountInput"], "health_score", computed_score()),
+        field(
+            &["HealthInput"],
+            "at_risk_below",
+            Rule::Int { min: 1, max: 100 },
+        ),
+        field(
+            &["HealthInput"],
+            "recovered_at",
+            Rule::Int { min: 0, max: 100 },
+        ),
         field(&["DealInput"], "name", required_text(MAX_TEXT)),
         field(&["ConvertDeal"], "name", text(MAX_TEXT)),
         field(&["DealInput", "ConvertDeal"], "amount", money(false)),

@@ -280,7 +280,6 @@ impl FormRecord for Account {
                         stage_options,
                         "prospect",
                     ),
-                    FieldDecl::number("health_score", "Health score").hint("From 0 to 100."),
                     FieldDecl::OWNER,
                     FieldDecl::account("parent_id", "Parent account", "No parent account", true)
                         .hint("The group this account belongs to."),
@@ -554,7 +553,7 @@ struct DetailPage {
     stage_label: &'static str,
     owner: String,
     tags: Vec<String>,
-    health_score: String,
+    health: super::health::HealthPanel,
     parent: Option<(AccountId, String)>,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
@@ -620,10 +619,7 @@ pub async fn show(
         stage_label: stage_label(account.lifecycle_stage),
         owner: owners.name(account.owner_id),
         tags: account.tags.clone(),
-        health_score: account
-            .health_score
-            .map(|n| n.to_string())
-            .unwrap_or_else(|| "—".into()),
+        health: super::health::panel(&ctx, id).await?,
         parent,
         sections: vec![
             Section {

@@ -26,6 +26,7 @@ mod duplicate_rules;
 mod duplicates;
 mod exports;
 mod form;
+mod health;
 mod home;
 mod imports;
 mod lead_form_admin;
@@ -273,6 +274,17 @@ fn pages() -> Pages {
         "/admin/scoring/rescore",
         Allow(Resource::Settings, Action::Update),
         scoring::rescore,
+    )
+    // Account health (issue 14 §5).
+    .get(
+        "/admin/health",
+        Allow(Resource::Settings, Action::Read),
+        health::settings,
+    )
+    .post(
+        "/admin/health",
+        Allow(Resource::Settings, Action::Update),
+        health::save,
     )
     .get(
         "/admin/scoring/model",

@@ -139,6 +139,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Lead scoring",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/health",
+                "Account health",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (

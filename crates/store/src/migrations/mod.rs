@@ -43,6 +43,7 @@ pub mod m0028_scoring_models;
 pub mod m0029_qualification;
 pub mod m0030_checklist;
 pub mod m0031_deal_risk;
+pub mod m0032_account_health;
 pub mod m0033_audit_via;
 
 pub struct Migrator;
@@ -80,6 +81,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0029_qualification::M0029Qualification),
             Box::new(m0030_checklist::M0030Checklist),
             Box::new(m0031_deal_risk::M0031DealRisk),
+            Box::new(m0032_account_health::M0032AccountHealth),
             Box::new(m0033_audit_via::M0033AuditVia),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
