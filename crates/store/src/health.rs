@@ -487,11 +487,6 @@ async fn recompute_ids(tx: &Tx, company: CompanyId, ids: &[AccountId]) -> Result
     Ok(changed)
 }
 
-#[derive(FromQueryResult)]
-struct CompanyRow {
-    id: CompanyId,
-}
-
 /// Recompute every account's health — of `company`, or of every company — in batches of
 /// [`BATCH`], one transaction each; `report(done, total)` after each batch. Returns how many
 /// scores changed.
@@ -500,30 +495,15 @@ pub async fn recompute(
     company: Option<CompanyId>,
     report: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<u64> {
-    let companies: Vec<CompanyId> = match company {
-        Some(c) => vec![c],
-        None => fetch_all::<CompanyRow, _, _>(
-            store.system(),
-            Query::select()
-                .column(crate::tables::Companies::Id)
-                .from(crate::tables::Companies::Table),
-        )
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect(),
-    };
-    let mut total: i64 = 0;
-    for &c in &companies {
-        total += crate::fetch_count(
-            store.system(),
-            Query::select()
-                .expr(Expr::col(Accounts::Id).count())
-                .from(Accounts::Table)
-                .and_where(Expr::col(Accounts::CompanyId).eq(c)),
-        )
-        .await?;
-    }
+    let companies = crate::companies_to_run(store, company).await?;
+    let total = crate::total_rows(store, &companies, |c| {
+        Query::select()
+            .expr(Expr::col(Accounts::Id).count())
+            .from(Accounts::Table)
+            .and_where(Expr::col(Accounts::CompanyId).eq(c))
+            .to_owned()
+    })
+    .await?;
     let (mut done, mut changed) = (0_i64, 0_u64);
     report(done, total);
     for company in companies {

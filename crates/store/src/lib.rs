@@ -1031,6 +1031,43 @@ pub(crate) async fn update_from_values(
     Ok(())
 }
 
+/// The companies a recomputation over every company's rows runs over: `company`, or every
+/// company there is.
+pub(crate) async fn companies_to_run(
+    store: &Store,
+    company: Option<rivet_domain::ids::CompanyId>,
+) -> Result<Vec<rivet_domain::ids::CompanyId>> {
+    #[derive(FromQueryResult)]
+    struct CompanyRow {
+        id: rivet_domain::ids::CompanyId,
+    }
+    if let Some(c) = company {
+        return Ok(vec![c]);
+    }
+    let rows: Vec<CompanyRow> = fetch_all(
+        store.system(),
+        sea_orm::sea_query::Query::select()
+            .column(tables::Companies::Id)
+            .from(tables::Companies::Table),
+    )
+    .await?;
+    Ok(rows.into_iter().map(|r| r.id).collect())
+}
+
+/// How many rows a recomputation has before it in `companies` (`count(c)`: the count statement
+/// of one company's rows), for its progress.
+pub(crate) async fn total_rows(
+    store: &Store,
+    companies: &[rivet_domain::ids::CompanyId],
+    count: impl Fn(rivet_domain::ids::CompanyId) -> sea_orm::sea_query::SelectStatement,
+) -> Result<i64> {
+    let mut total = 0;
+    for &c in companies {
+        total += fetch_count(store.system(), &count(c)).await?;
+    }
+    Ok(total)
+}
+
 pub(crate) async fn fetch_all<T: FromQueryResult, C: ConnectionTrait, S: StatementBuilder>(
     conn: &C,
     stmt: &S,

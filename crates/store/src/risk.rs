@@ -420,11 +420,6 @@ async fn recompute_ids(tx: &Tx, company: CompanyId, ids: &[DealId]) -> Result<u6
     Ok(changed)
 }
 
-#[derive(FromQueryResult)]
-struct CompanyRow {
-    id: CompanyId,
-}
-
 /// Recompute every open deal's risk — of `company`, or of every company — in batches of
 /// [`BATCH`], one transaction each, and clear the risk of closed deals; `report(done, total)`
 /// after each batch. Returns how many deals' scores changed.
@@ -433,35 +428,20 @@ pub async fn recompute(
     company: Option<CompanyId>,
     report: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<u64> {
-    let companies: Vec<CompanyId> = match company {
-        Some(c) => vec![c],
-        None => fetch_all::<CompanyRow, _, _>(
-            store.system(),
-            Query::select()
-                .column(crate::tables::Companies::Id)
-                .from(crate::tables::Companies::Table),
-        )
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect(),
-    };
+    let companies = crate::companies_to_run(store, company).await?;
     let open = |c: CompanyId| {
         Cond::all()
             .add(Expr::col((Deals::Table, Deals::CompanyId)).eq(c))
             .add(Expr::col((Deals::Table, Deals::ClosedAt)).is_null())
     };
-    let mut total: i64 = 0;
-    for &c in &companies {
-        total += crate::fetch_count(
-            store.system(),
-            Query::select()
-                .expr(Expr::col(Deals::Id).count())
-                .from(Deals::Table)
-                .cond_where(open(c)),
-        )
-        .await?;
-    }
+    let total = crate::total_rows(store, &companies, |c| {
+        Query::select()
+            .expr(Expr::col(Deals::Id).count())
+            .from(Deals::Table)
+            .cond_where(open(c))
+            .to_owned()
+    })
+    .await?;
     let (mut done, mut changed) = (0_i64, 0_u64);
     report(done, total);
     for company in companies {

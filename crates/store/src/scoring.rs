@@ -423,11 +423,6 @@ async fn write_scores(tx: &Tx, company: CompanyId, leads: &[&Lead]) -> Result<()
     .await
 }
 
-#[derive(FromQueryResult)]
-struct CompanyRow {
-    id: CompanyId,
-}
-
 /// Recompute every lead's scores — of `company`, or of every company — in batches of
 /// [`RESCORE_BATCH`], one transaction each; `report(done, total)` after each batch. Returns
 /// how many leads' scores changed.
@@ -437,30 +432,15 @@ pub async fn rescore(
     backfill: bool,
     report: &(dyn Fn(i64, i64) + Send + Sync),
 ) -> Result<u64> {
-    let companies: Vec<CompanyId> = match company {
-        Some(c) => vec![c],
-        None => fetch_all::<CompanyRow, _, _>(
-            store.system(),
-            Query::select()
-                .column(crate::tables::Companies::Id)
-                .from(crate::tables::Companies::Table),
-        )
-        .await?
-        .into_iter()
-        .map(|r| r.id)
-        .collect(),
-    };
-    let mut total: i64 = 0;
-    for &c in &companies {
-        total += crate::fetch_count(
-            store.system(),
-            Query::select()
-                .expr(Expr::col(Leads::Id).count())
-                .from(Leads::Table)
-                .and_where(Expr::col(Leads::CompanyId).eq(c)),
-        )
-        .await?;
-    }
+    let companies = crate::companies_to_run(store, company).await?;
+    let total = crate::total_rows(store, &companies, |c| {
+        Query::select()
+            .expr(Expr::col(Leads::Id).count())
+            .from(Leads::Table)
+            .and_where(Expr::col(Leads::CompanyId).eq(c))
+            .to_owned()
+    })
+    .await?;
     let mut done: i64 = 0;
     let mut changed: u64 = 0;
     report(done, total);

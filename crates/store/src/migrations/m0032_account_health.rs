@@ -86,49 +86,13 @@ impl MigrationTrait for M0032AccountHealth {
         }
         // Recompute the health scores clients wrote until now, for every company (a database
         // with no account has none to recompute: a new installation gets no job).
-        let at = chrono::Utc::now();
-        let values: Vec<Expr> = vec![
-            Expr::val(uuid::Uuid::now_v7()),
-            Expr::val("accounts.health"),
-            Expr::val(serde_json::json!({"cause": "health is computed from now on"})),
-            Expr::val("queued"),
-            Expr::val(0),
-            Expr::val(at),
-            Expr::val(0),
-            Expr::val(5),
-            Expr::val(0_i64),
-            Expr::val(at),
-            Expr::val(at),
-        ];
-        let mut insert = Query::insert();
-        insert
-            .into_table(Jobs::Table)
-            .columns([
-                Jobs::Id,
-                Jobs::Kind,
-                Jobs::Payload,
-                Jobs::State,
-                Jobs::Priority,
-                Jobs::RunAt,
-                Jobs::Attempts,
-                Jobs::MaxAttempts,
-                Jobs::ProgressDone,
-                Jobs::CreatedAt,
-                Jobs::UpdatedAt,
-            ])
-            .select_from(
-                Query::select()
-                    .exprs(values)
-                    .and_where(Expr::exists(
-                        Query::select()
-                            .expr(Expr::val(1))
-                            .from(Accounts::Table)
-                            .to_owned(),
-                    ))
-                    .to_owned(),
-            )
-            .map_err(|e| DbErr::Custom(e.to_string()))?;
-        m.exec_stmt(insert).await?;
+        super::queue_job_if_any(
+            m,
+            "accounts.health",
+            serde_json::json!({"cause": "health is computed from now on"}),
+            Accounts::Table,
+        )
+        .await?;
         Ok(())
     }
 }
