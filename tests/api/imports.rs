@@ -509,14 +509,41 @@ async fn a_file_kept_before_m0023_moves_out_of_the_imports_row(db: Db) {
         .await
         .expect("migrate to m0021");
     let tx = store.write_system().await.expect("begin");
-    let company = rivet_store::companies::create(&tx, "Older")
-        .await
-        .expect("company");
     let (id, at, file) = (
         uuid::Uuid::now_v7(),
         chrono::Utc::now(),
         b"email\na@b.example\n",
     );
+    // The company's row as that schema held it, written by hand: today's code writes tables
+    // (the audit trail) as they are now.
+    let company = uuid::Uuid::now_v7();
+    let older = Query::insert()
+        .into_table(Alias::new("companies"))
+        .columns(
+            [
+                "id",
+                "name",
+                "timezone",
+                "currency",
+                "fiscal_year_start_month",
+                "locale",
+                "created_at",
+                "updated_at",
+            ]
+            .map(Alias::new),
+        )
+        .values_panic([
+            company.into(),
+            "Older".into(),
+            "UTC".into(),
+            "USD".into(),
+            1i32.into(),
+            "en".into(),
+            at.into(),
+            at.into(),
+        ])
+        .to_owned();
+    tx.conn().execute(&older).await.expect("a company");
     let columns = [
         "company_id",
         "id",
@@ -542,7 +569,7 @@ async fn a_file_kept_before_m0023_moves_out_of_the_imports_row(db: Db) {
         .into_table(Alias::new("imports"))
         .columns(columns.map(Alias::new))
         .values_panic([
-            company.id.uuid().into(),
+            company.into(),
             id.into(),
             "leads".into(),
             "old.csv".into(),
