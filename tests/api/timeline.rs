@@ -314,3 +314,36 @@ both!(a_deals_timeline_merges_activities_tasks_stage_changes_and_notable_changes
 both!(an_accounts_timeline_gathers_its_contacts_and_deals);
 both!(a_lead_status_change_is_on_its_timeline_and_a_phone_fix_is_not);
 both!(timelines_respect_scope_tenancy_and_bad_input);
+
+/// An account with more related records than SQLite allows terms in one expression (1,000
+/// deep): its timeline still reads, with the newest contact's creation on top.
+async fn an_account_with_a_thousand_contacts_and_deals_has_a_timeline(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let account = create_account(&app, &admin, json!({"name": "Crowded"})).await;
+    for n in 0..520 {
+        create(
+            &app,
+            &admin,
+            "/contacts",
+            json!({"last_name": format!("Member {n}"), "account_id": id(&account)}),
+        )
+        .await;
+        create(
+            &app,
+            &admin,
+            "/deals",
+            json!({"name": format!("Deal {n}"), "account_id": id(&account)}),
+        )
+        .await;
+    }
+    let page = timeline(
+        &app,
+        &admin,
+        &format!("/accounts/{}/timeline?limit=5", id(&account)),
+    )
+    .await;
+    assert_eq!(page["data"].as_array().map(Vec::len), Some(5), "{page}");
+    assert!(page["next_cursor"].is_string(), "{page}");
+}
+both!(an_account_with_a_thousand_contacts_and_deals_has_a_timeline);

@@ -242,17 +242,13 @@ impl Write for Activity {
 
 /// The activities linked to one of `records` (a subquery on activity_links).
 fn linked_to(company_id: CompanyId, records: &[(RecordType, Uuid)]) -> Expr {
-    let mut any = Cond::any();
-    for (record_type, record_id) in records {
-        any = any.add(
-            Cond::all()
-                .add(
-                    Expr::col((ActivityLinks::Table, ActivityLinks::RecordType))
-                        .eq(record_type.as_str()),
-                )
-                .add(Expr::col((ActivityLinks::Table, ActivityLinks::RecordId)).eq(*record_id)),
-        );
-    }
+    let any = crate::query::pointing_at(
+        Expr::col((ActivityLinks::Table, ActivityLinks::RecordType)),
+        || Expr::col((ActivityLinks::Table, ActivityLinks::RecordId)),
+        records,
+        RecordType::as_str,
+        false,
+    );
     Expr::col((Activities::Table, Activities::Id)).in_subquery(
         Query::select()
             .column((ActivityLinks::Table, ActivityLinks::ActivityId))

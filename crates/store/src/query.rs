@@ -717,3 +717,39 @@ pub fn unique_ids<T: Copy + PartialEq>(ids: &[T]) -> Vec<T> {
     }
     out
 }
+
+/// Rows pointing at any of `records` through a type column and an id column (`type_col`,
+/// `id_col`): one `type = t AND id IN (…)` per record type, so an account's timeline over its
+/// thousand contacts and deals stays a short condition (SQLite refuses an expression more than
+/// 1,000 deep, which an `OR` per record becomes). `text_ids` compares the ids as text (the audit
+/// trail keeps them so).
+pub(crate) fn pointing_at(
+    type_col: sea_orm::sea_query::Expr,
+    id_col: impl Fn() -> sea_orm::sea_query::Expr,
+    records: &[(rivet_domain::activities::RecordType, uuid::Uuid)],
+    type_name: impl Fn(rivet_domain::activities::RecordType) -> &'static str,
+    text_ids: bool,
+) -> Cond {
+    let mut by_type: Vec<(&'static str, Vec<uuid::Uuid>)> = Vec::new();
+    for (record_type, id) in records {
+        let name = type_name(*record_type);
+        match by_type.iter_mut().find(|(t, _)| *t == name) {
+            Some((_, ids)) => ids.push(*id),
+            None => by_type.push((name, vec![*id])),
+        }
+    }
+    let mut any = Cond::any();
+    for (name, ids) in by_type {
+        let ids: Vec<sea_orm::Value> = if text_ids {
+            ids.iter().map(|i| i.to_string().into()).collect()
+        } else {
+            ids.into_iter().map(Into::into).collect()
+        };
+        any = any.add(
+            Cond::all()
+                .add(type_col.clone().eq(name))
+                .add(id_col().is_in(ids)),
+        );
+    }
+    any
+}

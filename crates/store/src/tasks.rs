@@ -312,15 +312,13 @@ pub async fn for_records(
     }
     let mut q = record::select::<Task>(actor.company_id);
     q.cond_where(record::scope::<Task>(actor, Action::Read)?);
-    let mut any = Cond::any();
-    for (record_type, record_id) in records {
-        any = any.add(
-            Cond::all()
-                .add(Expr::col((Tasks::Table, Tasks::RelatedType)).eq(record_type.as_str()))
-                .add(Expr::col((Tasks::Table, Tasks::RelatedId)).eq(*record_id)),
-        );
-    }
-    q.cond_where(any);
+    q.cond_where(crate::query::pointing_at(
+        Expr::col((Tasks::Table, Tasks::RelatedType)),
+        || Expr::col((Tasks::Table, Tasks::RelatedId)),
+        records,
+        RecordType::as_str,
+        false,
+    ));
     let at = || Expr::col((Tasks::Table, Tasks::CreatedAt));
     let id = || Expr::col((Tasks::Table, Tasks::Id));
     if let Some((time, last)) = before {

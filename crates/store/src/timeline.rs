@@ -22,7 +22,6 @@ use sea_orm::FromQueryResult;
 use sea_orm::sea_query::{Cond, Expr, ExprTrait, JoinType, Order, Query, SelectStatement};
 use serde::Serialize;
 use serde_json::{Value, json};
-use std::collections::HashMap;
 use uuid::Uuid;
 
 /// How many contacts and deals of an account its timeline follows.
@@ -463,21 +462,13 @@ async fn events(
     before: Option<Before>,
     fetch: u64,
 ) -> Result<Vec<Entry>> {
-    let mut by_resource: HashMap<&'static str, Vec<String>> = HashMap::new();
-    for (record_type, id) in records {
-        by_resource
-            .entry(record_type.resource().as_str())
-            .or_default()
-            .push(id.to_string());
-    }
-    let mut any = Cond::any();
-    for (resource, ids) in by_resource {
-        any = any.add(
-            Cond::all()
-                .add(Expr::col((AuditLog::Table, AuditLog::Resource)).eq(resource))
-                .add(Expr::col((AuditLog::Table, AuditLog::ResourceId)).is_in(ids)),
-        );
-    }
+    let any = crate::query::pointing_at(
+        Expr::col((AuditLog::Table, AuditLog::Resource)),
+        || Expr::col((AuditLog::Table, AuditLog::ResourceId)),
+        records,
+        |t| t.resource().as_str(),
+        true,
+    );
     let batch = (fetch * 4).clamp(50, 500);
     let mut found = Vec::new();
     let mut cursor = before;

@@ -101,6 +101,11 @@ fn choice(list: &[&str], blank: bool) -> Rule {
     }
 }
 
+/// A whole number within `(min, max)`.
+const fn range((min, max): (i64, i64)) -> Rule {
+    Rule::Int { min, max }
+}
+
 const fn text(max: usize) -> Rule {
     Rule::Text {
         max,
@@ -275,6 +280,27 @@ pub fn rules() -> Vec<FieldRule> {
             "recovered_at",
             Rule::Int { min: 0, max: 100 },
         ),
+        field(
+            &["RiskInput"],
+            "stale_days",
+            range(rivet_domain::risk::STALE_DAYS),
+        ),
+        field(
+            &["RiskInput"],
+            "max_close_date_pushes",
+            range(rivet_domain::risk::MAX_PUSHES),
+        ),
+        field(
+            &["RiskInput"],
+            "default_stage_days",
+            range(rivet_domain::risk::STAGE_DAYS),
+        ),
+        field(
+            &["RiskInput"],
+            "medium_from",
+            Rule::Int { min: 1, max: 100 },
+        ),
+        field(&["RiskInput"], "high_from", Rule::Int { min: 1, max: 100 }),
         field(&["DealInput"], "name", required_text(MAX_TEXT)),
         field(&["ConvertDeal"], "name", text(MAX_TEXT)),
         field(&["DealInput", "ConvertDeal"], "amount", money(false)),
