@@ -88,6 +88,26 @@ async fn seeded_demo_data_is_deterministic_and_scoped(db: Db) {
         other_leads.iter().map(|l| &l["status"]).collect::<Vec<_>>()
     );
     assert!(leads.iter().all(|l| l["email"].as_str().is_some()));
+    // A qualified lead knows its budget and authority (the default gate), and its checklist's
+    // figures are the checklist's own.
+    let qualified: Vec<&Value> = leads
+        .iter()
+        .filter(|l| l["status"] == "qualified")
+        .collect();
+    assert!(!qualified.is_empty());
+    for lead in &qualified {
+        assert_ne!(lead["budget_status"], "unknown", "{lead}");
+        assert_ne!(lead["authority_status"], "unknown", "{lead}");
+        let id = lead["id"].as_str().unwrap();
+        let checklist = json_of(app.get(&format!("/leads/{id}/checklist"), &admin).await).await;
+        assert_eq!(checklist["bant_score"], lead["bant_score"], "{checklist}");
+        assert!(lead["bant_score"].as_i64() >= Some(30), "{lead}");
+    }
+    assert!(
+        leads
+            .iter()
+            .any(|l| l["status"] == "new" && l["bant_score"] == 0)
+    );
 
     // A sales rep sees only their own leads, and has some.
     let rep = first.users.iter().find(|u| u.role == "sales").unwrap();

@@ -215,13 +215,25 @@ pub struct ChecklistInput {
 }
 
 /// Declares a record's input struct (`$body`: its own fields, each ending in a comma) with the
-/// checklist's fields after its own: the statuses, the typed values and the computed figures a
-/// client may not write. Leads and deals declare theirs with it.
+/// checklist's fields after its own: the notes, the statuses, the typed values and the computed
+/// figures a client may not write. Leads and deals declare theirs with it.
 macro_rules! with_checklist_fields {
     ($(#[$meta:meta])* $vis:vis struct $name:ident { $($body:tt)* }) => {
         $(#[$meta])*
         $vis struct $name {
             $($body)*
+            /// The BANT and MEDDICC notes, one per element (a lead's carry over to its deal).
+            pub budget: Option<String>,
+            pub authority: Option<String>,
+            pub need: Option<String>,
+            pub timeline: Option<String>,
+            pub metrics: Option<String>,
+            pub economic_buyer: Option<String>,
+            pub decision_criteria: Option<String>,
+            pub decision_process: Option<String>,
+            pub identified_pain: Option<String>,
+            pub champion: Option<String>,
+            pub competition: Option<String>,
             /// unknown, identified or confirmed; a note or a typed value makes an unknown element
             /// identified. One per BANT and MEDDICC element.
             pub budget_status: Option<String>,

@@ -217,18 +217,6 @@ pub struct DealInput {
     /// Why the deal was won or lost; the company may require it to close a deal.
     pub close_reason: Option<String>,
     pub tags: Option<Vec<String>>,
-    /// The BANT and MEDDICC notes, one per element (a lead's carry over when it converts).
-    pub budget: Option<String>,
-    pub authority: Option<String>,
-    pub need: Option<String>,
-    pub timeline: Option<String>,
-    pub metrics: Option<String>,
-    pub economic_buyer: Option<String>,
-    pub decision_criteria: Option<String>,
-    pub decision_process: Option<String>,
-    pub identified_pain: Option<String>,
-    pub champion: Option<String>,
-    pub competition: Option<String>,
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,

@@ -244,17 +244,6 @@ pub struct LeadInput {
     /// refused).
     #[schema(minimum = 0, maximum = 100)]
     pub total_score: Option<i32>,
-    pub budget: Option<String>,
-    pub authority: Option<String>,
-    pub need: Option<String>,
-    pub timeline: Option<String>,
-    pub metrics: Option<String>,
-    pub economic_buyer: Option<String>,
-    pub decision_criteria: Option<String>,
-    pub decision_process: Option<String>,
-    pub identified_pain: Option<String>,
-    pub champion: Option<String>,
-    pub competition: Option<String>,
     /// Stored as given for now; checked against custom field definitions once they exist.
     #[schema(value_type = Option<Object>)]
     pub custom_fields: Option<Map<String, Value>>,

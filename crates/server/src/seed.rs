@@ -17,7 +17,7 @@ use rand::{Rng, SeedableRng};
 use rivet_domain::ids::{CompanyId, PipelineId, TeamId, UserId};
 use rivet_domain::{BuiltinRole, Email};
 use rivet_store::sea_orm::ConnectionTrait;
-use rivet_store::sea_orm::sea_query::{DynIden, Expr, IntoIden, Query, SimpleExpr, Value};
+use rivet_store::sea_orm::sea_query::{Alias, DynIden, Expr, IntoIden, Query, SimpleExpr, Value};
 use rivet_store::tables::PipelineStages;
 use rivet_store::tables::{Accounts, Contacts};
 use rivet_store::tables::{Activities, ActivityLinks, Tasks};
@@ -935,7 +935,7 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
     type Person = (&'static str, &'static str, String, String, String, String);
     let mut planted: Option<Person> = None;
     let company_id = ctx.company_id;
-    let columns = cols([
+    let mut columns = cols([
         Leads::CompanyId,
         Leads::Id,
         Leads::FirstName,
@@ -967,6 +967,9 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
         Leads::CreatedAt,
         Leads::UpdatedAt,
     ]);
+    columns.extend(QUALIFICATION_COLUMNS.map(|c| Alias::new(c).into_iden()));
+    // Its own generator, so the other columns are what they were before leads had a checklist.
+    let mut qualifying = StdRng::seed_from_u64(SEED ^ 31);
     let done = load_table(
         ctx,
         "leads",
@@ -1023,7 +1026,8 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
             let campaign = utm.map(|_| choose(&mut rng, CAMPAIGNS));
             let city = CITIES[rng.gen_range(0..CITIES.len())];
             let updated = (at + Duration::hours(rng.gen_range(0..500))).min(ctx.today);
-            vec![
+            let qualified = qualification(&mut qualifying, status);
+            let mut row = vec![
                 company_id.into(),
                 id.into(),
                 first.into(),
@@ -1055,11 +1059,100 @@ async fn seed_leads(ctx: &Ctx, total: u64) -> Result<(TableDone, Vec<Uuid>), App
                 ctx.created_by.into(),
                 at.into(),
                 updated.into(),
-            ]
+            ];
+            row.extend(qualified);
+            row
         },
     )
     .await?;
     Ok((done, ids))
+}
+
+/// The BANT columns a seeded lead fills, then the checklist's figures.
+const QUALIFICATION_COLUMNS: [&str; 9] = [
+    "budget",
+    "budget_status",
+    "authority",
+    "authority_status",
+    "need",
+    "need_status",
+    "bant_score",
+    "meddicc_completeness",
+    "meddicc_strength",
+];
+
+/// What a seeded lead in `status` knows of its budget, authority and need, as
+/// [`QUALIFICATION_COLUMNS`]: a qualified or converted lead passes the default gate (budget and
+/// authority known), one further on the way knows some of it, a new one nothing. The figures
+/// are the checklist's own arithmetic.
+fn qualification(rng: &mut StdRng, status: &str) -> Vec<Value> {
+    use rivet_domain::checklist::ChecklistInput;
+    let chance = match status {
+        "qualified" | "converted" => 1.0,
+        "nurturing" => 0.6,
+        "contacted" | "unqualified" => 0.3,
+        _ => 0.0,
+    };
+    let mut notes: Vec<(&str, Option<String>, Option<String>)> = Vec::new();
+    for (element, note) in [
+        (
+            "budget",
+            [
+                "Approved for this year",
+                "Set aside for a pilot",
+                "In next quarter's plan",
+            ],
+        ),
+        (
+            "authority",
+            [
+                "The COO signs",
+                "Head of sales decides",
+                "Board approval over 50k",
+            ],
+        ),
+        (
+            "need",
+            [
+                "Pipeline lives in spreadsheets",
+                "Lost follow-ups",
+                "No forecast they trust",
+            ],
+        ),
+    ] {
+        let known = (chance >= 1.0 && element != "need") || rng.gen_bool(chance);
+        let status = (known && rng.gen_bool(0.5)).then(|| "confirmed".to_owned());
+        let note = known.then(|| note[rng.gen_range(0..note.len())].to_owned());
+        notes.push((element, note, status));
+    }
+    let status_of = |name: &str| {
+        notes
+            .iter()
+            .find(|(e, _, _)| *e == name)
+            .and_then(|(_, _, s)| s.clone())
+    };
+    let input = ChecklistInput {
+        statuses: rivet_domain::checklist::ELEMENTS
+            .iter()
+            .map(|e| status_of(e.name))
+            .collect(),
+        ..ChecklistInput::default()
+    };
+    let has_note = |name: &str| notes.iter().any(|(e, n, _)| *e == name && n.is_some());
+    let mut errors = rivet_domain::FieldErrors::new();
+    let checklist = input.validate(&has_note, None, &mut errors);
+    let scores = checklist.scores(&has_note);
+    let mut out = Vec::with_capacity(QUALIFICATION_COLUMNS.len());
+    for (element, note, _) in &notes {
+        out.push(note.clone().into());
+        out.push(checklist.status(element).as_str().into());
+    }
+    out.extend([
+        scores.bant_score.into(),
+        scores.meddicc_completeness.into(),
+        scores.meddicc_strength.into(),
+    ]);
+    out
 }
 
 /// Ids of the records activities and tasks point at.

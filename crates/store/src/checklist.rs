@@ -10,14 +10,26 @@ use rivet_domain::{Actor, FieldErrors};
 use sea_orm::sea_query::{Alias, DynIden, Value};
 
 /// Declares a record's row (`table_row!`, `$body`: its own fields, each ending in a comma) with
-/// the checklist's columns after its own: the statuses, the typed values and the computed
-/// figures. Leads and deals declare theirs with it; [`columns`] writes them.
+/// the checklist's columns after its own: the notes, the statuses, the typed values and the
+/// computed figures. Leads and deals declare theirs with it; [`columns`] writes them.
 macro_rules! checklist_row {
     ($(#[$meta:meta])* $vis:vis struct $name:ident in $table:path { $($body:tt)* }) => {
         $crate::row::table_row! {
             $(#[$meta])*
             $vis struct $name in $table {
                 $($body)*
+                /// The BANT and MEDDICC notes, one per element (a lead's carry over to its deal).
+                pub budget: Option<String>,
+                pub authority: Option<String>,
+                pub need: Option<String>,
+                pub timeline: Option<String>,
+                pub metrics: Option<String>,
+                pub economic_buyer: Option<String>,
+                pub decision_criteria: Option<String>,
+                pub decision_process: Option<String>,
+                pub identified_pain: Option<String>,
+                pub champion: Option<String>,
+                pub competition: Option<String>,
                 /// unknown, identified or confirmed: one per BANT and MEDDICC element.
                 pub budget_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),
                 pub authority_status: rivet_domain::checklist::ElementStatus => $crate::record::choice_or(rivet_domain::checklist::ElementStatus::Unknown),

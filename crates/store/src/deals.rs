@@ -65,18 +65,6 @@ pub struct Deal in Deals::Table {
     /// When the deal entered a won or lost stage; empty while it is open.
     pub closed_at: Option<DateTime<Utc>>,
     pub tags: Vec<String> => record::tags_of,
-    /// The BANT and MEDDICC notes.
-    pub budget: Option<String>,
-    pub authority: Option<String>,
-    pub need: Option<String>,
-    pub timeline: Option<String>,
-    pub metrics: Option<String>,
-    pub economic_buyer: Option<String>,
-    pub decision_criteria: Option<String>,
-    pub decision_process: Option<String>,
-    pub identified_pain: Option<String>,
-    pub champion: Option<String>,
-    pub competition: Option<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]

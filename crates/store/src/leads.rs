@@ -52,17 +52,6 @@ pub struct Lead in Leads::Table {
     pub fit_score: i32,
     pub engagement_score: i32,
     pub total_score: i32,
-    pub budget: Option<String>,
-    pub authority: Option<String>,
-    pub need: Option<String>,
-    pub timeline: Option<String>,
-    pub metrics: Option<String>,
-    pub economic_buyer: Option<String>,
-    pub decision_criteria: Option<String>,
-    pub decision_process: Option<String>,
-    pub identified_pain: Option<String>,
-    pub champion: Option<String>,
-    pub competition: Option<String>,
     #[schema(value_type = Object)]
     pub custom_fields: serde_json::Value => record::custom_fields_of,
     #[schema(value_type = uuid::Uuid)]
