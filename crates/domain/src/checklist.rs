@@ -666,6 +666,56 @@ mod tests {
         );
     }
 
+    /// Each element's status and note reach its place in the checklist from a lead's and a
+    /// deal's input alike (the macros read the fields in [`ELEMENTS`]' order).
+    #[test]
+    fn each_status_and_note_lands_on_its_element_from_both_inputs() {
+        for element in ELEMENTS {
+            let body = |pairs: [(&str, &str); 2]| {
+                serde_json::Value::Object(
+                    pairs
+                        .into_iter()
+                        .map(|(k, v)| (k.to_owned(), serde_json::Value::from(v)))
+                        .collect(),
+                )
+            };
+            let lead: Result<crate::leads::LeadInput, _> = serde_json::from_value(body([
+                ("last_name", "Doe"),
+                (element.status_field, "confirmed"),
+            ]));
+            let deal: Result<crate::deals::DealInput, _> =
+                serde_json::from_value(body([("name", "Fleet"), (element.name, "A note")]));
+            let lead = lead
+                .map_err(|e| e.to_string())
+                .and_then(|i| i.validate().map_err(|e| format!("{e:?}")));
+            let deal = deal
+                .map_err(|e| e.to_string())
+                .and_then(|i| i.validate().map_err(|e| format!("{e:?}")));
+            let (Ok(lead), Ok(deal)) = (lead, deal) else {
+                panic!("{}: not valid", element.name);
+            };
+            for other in ELEMENTS {
+                let (on_lead, on_deal) = if other.name == element.name {
+                    (ElementStatus::Confirmed, ElementStatus::Identified)
+                } else {
+                    (ElementStatus::Unknown, ElementStatus::Unknown)
+                };
+                assert_eq!(
+                    lead.checklist.status(other.name),
+                    on_lead,
+                    "{}",
+                    element.name
+                );
+                assert_eq!(
+                    deal.checklist.status(other.name),
+                    on_deal,
+                    "{}",
+                    element.name
+                );
+            }
+        }
+    }
+
     #[test]
     fn a_note_or_a_value_makes_an_unknown_element_identified() {
         let mut i = input(&[("need", "confirmed")]);
