@@ -445,16 +445,7 @@ async fn settings_are_checked_audited_and_recompute_every_account(db: Db) {
     assert_eq!(audit["data"].as_array().map(Vec::len), Some(1), "{audit}");
 
     // The settings page shows the same settings and names a mistake next to its field.
-    let cookie =
-        rivet_server::api::auth::open_web_session(&app.state, admin.company_id, admin.user_id)
-            .await
-            .unwrap();
-    let cookie = cookie.split(';').next().unwrap().to_owned();
-    let csrf = rivet_store::sessions::find_web(&app.state.store, cookie.split_once('=').unwrap().1)
-        .await
-        .unwrap()
-        .unwrap()
-        .3;
+    let (cookie, csrf) = app.web_session(&admin).await;
     let response = app
         .client
         .get(format!("{}/admin/health", app.base))

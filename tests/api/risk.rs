@@ -471,3 +471,76 @@ both!(
     each_factor_moves_the_score_with_its_reason,
     risk_is_read_only_and_its_settings_are_checked,
 );
+
+/// The settings page under Administration shows the settings, names a mistake next to its
+/// place with nothing saved, and saves what is right.
+async fn the_risk_settings_page_saves_and_names_a_mistake(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let (cookie, csrf) = app.web_session(&admin).await;
+    let page = app
+        .client
+        .get(format!("{}/admin/risk", app.base))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains(r#"id="risk-stale_days""#), "{html}");
+    assert!(html.contains(r#"id="risk-factors.stale.weight""#), "{html}");
+
+    // The form as the page fills it, with `weight` for every factor and `stale_days` changed.
+    let form = |weight: &str, stale: &str| {
+        let mut pairs: Vec<(String, String)> = vec![
+            ("csrf_token".into(), csrf.clone()),
+            ("stale_days".into(), stale.into()),
+            ("max_close_date_pushes".into(), "2".into()),
+            ("default_stage_days".into(), "30".into()),
+            ("medium_from".into(), "30".into()),
+            ("high_from".into(), "60".into()),
+        ];
+        for factor in [
+            "stage_age",
+            "stale",
+            "close_date_passed",
+            "close_date_pushed",
+            "amount_lowered",
+            "meddicc_missing",
+            "single_threaded",
+            "no_champion",
+        ] {
+            pairs.push((format!("factors.{factor}.enabled"), "true".into()));
+            pairs.push((format!("factors.{factor}.weight"), weight.into()));
+        }
+        pairs
+    };
+    let post = |pairs: Vec<(String, String)>| {
+        app.client
+            .post(format!("{}/admin/risk", app.base))
+            .header("cookie", &cookie)
+            .form(&pairs)
+            .send()
+    };
+    let refused = post(form("50", "7")).await.unwrap();
+    assert_eq!(refused.status(), 422);
+    let html = refused.text().await.unwrap();
+    assert!(
+        html.contains("weights add up to 400; at most 100"),
+        "{html}"
+    );
+    let kept = json_of(app.get("/risk/settings", &admin).await).await;
+    assert_eq!(kept["settings"]["stale_days"], 14, "nothing saved");
+
+    let saved = post(form("10", "7")).await.unwrap();
+    assert!(
+        saved.status().is_redirection() || saved.status().is_success(),
+        "{}",
+        saved.status()
+    );
+    let now = json_of(app.get("/risk/settings", &admin).await).await;
+    assert_eq!(now["settings"]["stale_days"], 7);
+    assert_eq!(now["settings"]["factors"]["stale"]["weight"], 10);
+}
+
+both!(the_risk_settings_page_saves_and_names_a_mistake);

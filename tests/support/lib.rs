@@ -352,6 +352,23 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
+    /// A web session of `who`: its cookie (`name=value`) and its CSRF token, for requests to
+    /// the pages.
+    pub async fn web_session(&self, who: &Session) -> (String, String) {
+        let cookie =
+            rivet_server::api::auth::open_web_session(&self.state, who.company_id, who.user_id)
+                .await
+                .expect("a web session");
+        let cookie = cookie.split(';').next().unwrap_or_default().to_owned();
+        let token = cookie.split_once('=').map(|(_, v)| v).unwrap_or_default();
+        let csrf = rivet_store::sessions::find_web(&self.state.store, token)
+            .await
+            .expect("read the session")
+            .expect("the session")
+            .3;
+        (cookie, csrf)
+    }
+
     /// The id of a role by name in the caller's company.
     pub async fn role_id(&self, who: &Session, name: &str) -> String {
         let roles: Value = self

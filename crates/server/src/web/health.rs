@@ -254,16 +254,7 @@ pub async fn save(
     WebForm(form): WebForm<HashMap<String, String>>,
 ) -> Result<Response, WebError> {
     let mut errors = FormErrors::new();
-    let mut number = |field: &str| -> Option<i64> {
-        let text = form.get(field).map(|v| v.trim()).unwrap_or_default();
-        match text.parse::<i64>() {
-            Ok(n) => Some(n),
-            Err(_) => {
-                errors.add(field, "must be a whole number");
-                None
-            }
-        }
-    };
+    let mut number = |field: &str| super::view::form_number(&form, field, &mut errors);
     let weights: BTreeMap<String, i64> = COMPONENTS
         .iter()
         .filter_map(|c| {

@@ -42,6 +42,7 @@ mod record_form;
 mod record_list;
 mod record_pages;
 mod risk;
+mod risk_settings;
 mod roles;
 mod scoring;
 mod scoring_model;
@@ -274,6 +275,17 @@ fn pages() -> Pages {
         "/admin/scoring/rescore",
         Allow(Resource::Settings, Action::Update),
         scoring::rescore,
+    )
+    // Deal risk (issue 14 §4).
+    .get(
+        "/admin/risk",
+        Allow(Resource::Settings, Action::Read),
+        risk_settings::settings,
+    )
+    .post(
+        "/admin/risk",
+        Allow(Resource::Settings, Action::Update),
+        risk_settings::save,
     )
     // Account health (issue 14 §5).
     .get(

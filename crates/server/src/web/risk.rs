@@ -1,7 +1,7 @@
 //! Deal risk on the pages (issue 14 §4): the risk panel of a deal's page (score, level, each
 //! reason with its points, and the buying committee — who fills each role and which are
 //! missing) and the risk badge of a board card and a list row. The numbers are
-//! `rivet_store::risk`'s; the settings are the API's (`/api/v1/risk/settings`).
+//! `rivet_store::risk`'s; the settings page is `web::risk_settings`.
 
 use super::record_list::{Badge, Cell};
 use super::view::{Ctx, OrPage, WebError, capitalise};

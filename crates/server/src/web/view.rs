@@ -139,6 +139,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Lead scoring",
                 Need::Read(Resource::Settings),
             ),
+            ("/admin/risk", "Deal risk", Need::Read(Resource::Settings)),
             (
                 "/admin/health",
                 "Account health",
@@ -624,6 +625,22 @@ pub async fn not_found(uri: Uri) -> Response {
 pub struct FormErrors {
     fields: Vec<(String, String)>,
     pub general: Vec<String>,
+}
+
+/// The whole number a form's `field` holds; a mistake is added to `errors` next to the field.
+pub fn form_number(
+    form: &std::collections::HashMap<String, String>,
+    field: &str,
+    errors: &mut FormErrors,
+) -> Option<i64> {
+    let text = form.get(field).map(|v| v.trim()).unwrap_or_default();
+    match text.parse::<i64>() {
+        Ok(n) => Some(n),
+        Err(_) => {
+            errors.add(field, "must be a whole number");
+            None
+        }
+    }
 }
 
 impl FormErrors {
