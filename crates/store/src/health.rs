@@ -512,18 +512,10 @@ pub async fn recompute(
         loop {
             let tx = store.write_system().await?;
             let config = config_in(tx.conn(), company).await?;
-            let mut q = record::select::<Account>(company);
-            if let Some(after) = after {
-                q.and_where(Expr::col((Accounts::Table, Accounts::Id)).gt(after));
-            }
-            q.order_by((Accounts::Table, Accounts::Id), Order::Asc)
-                .limit(BATCH);
-            if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
-                // The batch's rows locked to the commit: a stage set by hand meanwhile waits
-                // rather than being overwritten by a rule that read the old one.
-                q.lock(sea_orm::sea_query::LockType::Update);
-            }
-            let accounts: Vec<Account> = record::rows::<Account, _>(tx.conn(), &reader, &q).await?;
+            // Locked on PostgreSQL: a stage set by hand meanwhile waits rather than being
+            // overwritten by a rule that read the old one.
+            let accounts: Vec<Account> =
+                record::locked_batch(&tx, &reader, company, after, BATCH).await?;
             let Some(last) = accounts.last().map(|a| a.id) else {
                 break;
             };

@@ -186,6 +186,30 @@ pub(crate) async fn rows<R: Record, C: ConnectionTrait>(
     R::complete(conn, actor, rows.into_iter().map(Into::into).collect()).await
 }
 
+/// The next `size` of `company`'s records after `after` (by id), read by `reader` in `tx`: a
+/// page of a recomputation over every record (scores, health). On PostgreSQL the rows stay
+/// locked until `tx` commits, so an edit meanwhile waits rather than being overwritten with
+/// what was computed from the data it replaced.
+pub(crate) async fn locked_batch<R: Record>(
+    tx: &crate::Tx,
+    reader: &Actor,
+    company: rivet_domain::ids::CompanyId,
+    after: Option<Id<R::Kind>>,
+    size: u64,
+) -> Result<Vec<R>> {
+    let id = || Expr::col((R::Field::table(), R::Field::id_column()));
+    let mut q = select::<R>(company);
+    if let Some(after) = after {
+        q.and_where(id().gt(after));
+    }
+    q.order_by_expr(id(), sea_orm::sea_query::Order::Asc)
+        .limit(size);
+    if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
+        q.lock(sea_orm::sea_query::LockType::Update);
+    }
+    rows::<R, _>(tx.conn(), reader, &q).await
+}
+
 /// `text` as a case-insensitive substring of any of the type's text columns.
 pub fn text_match<R: Record>(text: &str) -> Cond {
     let pattern = format!("%{}%", query::escape_like(&text.to_lowercase()));

@@ -453,18 +453,8 @@ pub async fn rescore(
         loop {
             let tx = store.write_system().await?;
             let config = config_in(tx.conn(), company).await?;
-            let mut q = record::select::<Lead>(company);
-            if let Some(after) = after {
-                q.and_where(Expr::col((Leads::Table, Leads::Id)).gt(after));
-            }
-            q.order_by((Leads::Table, Leads::Id), Order::Asc)
-                .limit(RESCORE_BATCH);
-            if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
-                // The batch's rows locked to the commit: an edit meanwhile waits rather than
-                // being overwritten with scores of the data it replaced.
-                q.lock(sea_orm::sea_query::LockType::Update);
-            }
-            let leads: Vec<Lead> = record::rows::<Lead, _>(tx.conn(), &reader, &q).await?;
+            let leads: Vec<Lead> =
+                record::locked_batch(&tx, &reader, company, after, RESCORE_BATCH).await?;
             let Some(last) = leads.last().map(|l| l.id) else {
                 break;
             };
