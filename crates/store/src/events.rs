@@ -15,7 +15,7 @@
 //!
 //! SQLite needs no sequencer round: its one writer holds the write lock from a transaction's
 //! first statement to its commit, so transactions insert in commit order and an event takes the
-//! next number as it is inserted (`Tx::number_at_insert`). There the sequencer only numbers what
+//! next number as it is inserted (`Tx::numbered_after`). There the sequencer only numbers what
 //! an older version left unnumbered; every dispatcher step that takes the write lock is one the
 //! lead creations wait behind.
 //!
@@ -141,15 +141,16 @@ impl Tx {
         actor_user_id: Option<UserId>,
     ) -> Result<Uuid> {
         let id = new_id();
+        let seq = self.numbered_after().await?.map(|last| last + 1);
         let mut insert = outbox_insert();
-        insert.values_panic(self.outbox_row(company_id, id, event, record_id, actor_user_id, 1));
+        insert.values_panic(self.outbox_row(company_id, id, event, record_id, actor_user_id, seq));
         exec(self.conn(), &insert).await?;
         self.wrote_events();
         Ok(id)
     }
 
-    /// One outbox row's values, in [`outbox_insert`]'s column order; `nth` is the row's place
-    /// (from 1) in its statement.
+    /// One outbox row's values, in [`outbox_insert`]'s column order, numbered `seq` (see
+    /// [`Tx::numbered_after`]).
     fn outbox_row(
         &self,
         company_id: CompanyId,
@@ -157,7 +158,7 @@ impl Tx {
         event: &NewEvent,
         record_id: &str,
         actor_user_id: Option<UserId>,
-        nth: i64,
+        seq: Option<i64>,
     ) -> [Expr; 10] {
         let actor = self.actor();
         [
@@ -170,34 +171,45 @@ impl Tx {
             record_id.into(),
             actor_user_id.or(actor.map(|a| a.user_id)).into(),
             actor.and_then(|a| a.api_key_id).into(),
-            self.number_at_insert(nth),
+            seq.into(),
         ]
     }
 
-    /// An event's `seq` as it is inserted. On SQLite the writer holds the one write lock from
-    /// its first statement to its commit, so transactions insert in the order they commit and
-    /// an event can take the next number at once — no sequencer round, no write lock of its own
-    /// — unless events are still waiting for the sequencer (written by an older version): then
-    /// it waits with them, so the numbers keep commit order. PostgreSQL numbers after commit
-    /// (see the module comment).
+    /// The number the events this transaction inserts next follow, or `None` when they are
+    /// inserted unnumbered. On SQLite the writer holds the one write lock from its `BEGIN
+    /// IMMEDIATE` to its commit, so transactions insert in the order they commit and an event
+    /// can take the next number at once — no sequencer round, no write lock of its own — unless
+    /// events are still waiting for the sequencer (written by an older version): then it waits
+    /// with them, so the numbers keep commit order. PostgreSQL numbers after commit (see the
+    /// module comment).
     ///
     /// The next number follows the highest given out: the outbox's highest `seq`, or a stored
     /// position if that is higher (events removed with their company): a consumer never sees
-    /// a number it has already passed. The `nth` row of one statement takes the `nth` number
-    /// after it: SQLite evaluates a subquery that does not refer to the row once per statement,
-    /// before the first row is in, so every row sees the same highest number (were it read
-    /// again for each row, the numbers would leave gaps, which consumers do not mind, and
-    /// still never repeat).
-    fn number_at_insert(&self, nth: i64) -> Expr {
-        match self.conn().get_database_backend() {
-            sea_orm::DbBackend::Sqlite => Expr::cust_with_values(
-                "CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) THEN NULL \
-                 ELSE MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), \
-                          COALESCE((SELECT MAX(position) FROM event_positions), 0)) + ? END",
-                [nth],
-            ),
-            _ => Expr::value(Option::<i64>::None),
+    /// a number it has already passed. It is read once per statement, and the statement's
+    /// `n`th row takes the `n`th number after it: a subquery in each row would open its own
+    /// cursors, all held to the statement's end, and SQLite walks every open cursor on each
+    /// row it writes (a 2,000-row statement spent most of its time there).
+    async fn numbered_after(&self) -> Result<Option<i64>> {
+        #[derive(FromQueryResult)]
+        struct Last {
+            last: Option<i64>,
         }
+        if self.conn().get_database_backend() != sea_orm::DbBackend::Sqlite {
+            return Ok(None);
+        }
+        let row: Option<Last> = fetch_optional(
+            self.conn(),
+            Query::select().expr_as(
+                Expr::cust(
+                    "CASE WHEN EXISTS (SELECT 1 FROM outbox WHERE seq IS NULL) THEN NULL \
+                     ELSE MAX(COALESCE((SELECT MAX(seq) FROM outbox), 0), \
+                              COALESCE((SELECT MAX(position) FROM event_positions), 0)) END",
+                ),
+                Alias::new("last"),
+            ),
+        )
+        .await?;
+        Ok(row.and_then(|r| r.last))
     }
 
     /// The events audited changes raise, written with them (see `Tx::audit_all`): one
@@ -256,6 +268,7 @@ impl Tx {
 
     async fn emit_rows(&self, rows: &[(CompanyId, NewEvent, &str)]) -> Result<()> {
         for chunk in rows.chunks(EVENTS_PER_INSERT) {
+            let last = self.numbered_after().await?;
             let mut insert = outbox_insert();
             for (n, (company_id, event, record_id)) in (1..).zip(chunk) {
                 insert.values_panic(self.outbox_row(
@@ -264,7 +277,7 @@ impl Tx {
                     event,
                     record_id,
                     None,
-                    n,
+                    last.map(|last| last + n),
                 ));
             }
             exec(self.conn(), &insert).await?;
@@ -423,7 +436,7 @@ pub async fn sequence(store: &Store, limit: u64) -> Result<u64> {
         return Ok(0);
     }
     // The highest number given out: on SQLite most events took theirs at insert
-    // (`Tx::number_at_insert`), past the sequencer's own position; a consumer's position may be
+    // (`Tx::numbered_after`), past the sequencer's own position; a consumer's position may be
     // past the outbox's highest `seq` once events were removed with their company.
     let mut high = 0;
     for q in [
@@ -631,7 +644,7 @@ const PRUNE_BATCH: u64 = 5_000;
 /// across companies: the system connection). An event a consumer has not reached yet stays
 /// whatever its age; an unnumbered one too. Numbering is not disturbed: the next number follows
 /// the highest stored position when that is past the outbox's highest `seq` (see
-/// [`sequence`] and `Tx::number_at_insert`). Returns how many were removed.
+/// [`sequence`] and `Tx::numbered_after`). Returns how many were removed.
 pub async fn prune(store: &Store, before: DateTime<Utc>) -> Result<u64> {
     let consumed: Option<MaxSeq> = fetch_optional(
         store.system(),
