@@ -41,6 +41,7 @@ mod scoring;
 mod scoring_model;
 mod search;
 mod seed;
+mod settings_doc;
 mod smoke;
 mod system;
 mod tasks;

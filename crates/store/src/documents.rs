@@ -1,27 +1,57 @@
 //! A company's settings document: one JSON row per company in a table of `company_id`,
-//! `settings` and `updated_at` (scoring settings, qualification gates). None stored means the
-//! defaults; a stored document that a later version no longer accepts also gives the defaults
-//! (logged), so what depends on it does not stop. Writing one is audited as the resource
-//! `settings` with the document's name.
+//! `settings` and `updated_at` (scoring, health and risk settings, qualification gates). None
+//! stored means the defaults; a stored document that a later version no longer accepts also
+//! gives the defaults (logged), so what depends on it does not stop. Writing one is audited as
+//! the resource `settings` with the document's name, and queues the job that brings what the
+//! document governs up to date (a rescore) in the same transaction. A document is declared once
+//! (`impl Document`); [`settings`] and [`put`] read and replace any of them.
 
-use crate::{Result, StoreError, Tx, exec, fetch_optional, now};
+use crate::jobs::NewJob;
+use crate::{Result, Store, StoreError, Tx, exec, fetch_optional, now};
 use rivet_domain::ids::CompanyId;
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{Alias, Expr, ExprTrait, OnConflict, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
-use serde_json::Value;
+use serde_json::{Value, json};
+use uuid::Uuid;
 
 /// A validated settings document and the input it is stored as.
-pub(crate) trait Document: Sized + Default {
+pub trait Document: Sized + Default + Send + Sync {
     type Input: DeserializeOwned + Serialize;
     /// Its table.
     const TABLE: &'static str;
     /// Its name in the audit trail (resource `settings`).
     const NAME: &'static str;
+    /// The job a change queues for the company in the change's transaction, its cause named
+    /// after the document ("the scoring settings changed"); none by default.
+    const RECOMPUTE_JOB: Option<&'static str> = None;
     fn validate(input: Self::Input) -> std::result::Result<Self, FieldErrors>;
     fn to_input(&self) -> Self::Input;
+}
+
+/// The caller's company's document (the defaults when none is stored).
+pub async fn settings<D: Document>(store: &Store, actor: &Actor) -> Result<D> {
+    let r = store.read(actor).await?;
+    read(r.conn(), actor.company_id).await
+}
+
+/// Replace the caller's company's document (validated by the caller), audited, and queue its
+/// [`Document::RECOMPUTE_JOB`] in the same transaction. Returns the job's id, if it has one.
+pub async fn put<D: Document>(store: &Store, actor: &Actor, doc: &D) -> Result<Option<Uuid>> {
+    let tx = store.write(actor).await?;
+    write(&tx, actor, doc).await?;
+    let job = match D::RECOMPUTE_JOB {
+        Some(kind) => {
+            let cause = format!("the {} settings changed", D::NAME);
+            let job = NewJob::new(kind, json!({ "cause": cause })).for_company(actor.company_id);
+            Some(crate::jobs::enqueue(&tx, job).await?)
+        }
+        None => None,
+    };
+    tx.commit().await?;
+    Ok(job)
 }
 
 #[derive(FromQueryResult)]

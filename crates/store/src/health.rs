@@ -53,6 +53,7 @@ impl crate::documents::Document for HealthConfig {
     type Input = HealthInput;
     const TABLE: &'static str = "health_settings";
     const NAME: &'static str = "health";
+    const RECOMPUTE_JOB: Option<&'static str> = Some(RECOMPUTE_JOB);
     fn validate(input: HealthInput) -> std::result::Result<Self, rivet_domain::FieldErrors> {
         input.validate()
     }
@@ -63,30 +64,6 @@ impl crate::documents::Document for HealthConfig {
 
 async fn config_in<C: ConnectionTrait>(conn: &C, company: CompanyId) -> Result<HealthConfig> {
     crate::documents::read(conn, company).await
-}
-
-/// The caller's company's health settings.
-pub async fn settings(store: &Store, actor: &Actor) -> Result<HealthConfig> {
-    let r = store.read(actor).await?;
-    config_in(r.conn(), actor.company_id).await
-}
-
-/// Replace the caller's company's health settings (validated by the caller), audited, and
-/// queue the recompute of its accounts in the same transaction. Returns the job's id.
-pub async fn put_settings(store: &Store, actor: &Actor, config: &HealthConfig) -> Result<Uuid> {
-    let tx = store.write(actor).await?;
-    crate::documents::write(&tx, actor, config).await?;
-    let job = crate::jobs::enqueue(
-        &tx,
-        crate::jobs::NewJob::new(
-            RECOMPUTE_JOB,
-            json!({ "cause": "the health settings changed" }),
-        )
-        .for_company(actor.company_id),
-    )
-    .await?;
-    tx.commit().await?;
-    Ok(job)
 }
 
 /// Who the store acts as for a company outside a request: the system, reading any account.

@@ -16,7 +16,7 @@ pub mod contacts;
 pub mod conversion;
 pub mod custom_fields;
 pub mod deals;
-mod documents;
+pub mod documents;
 pub mod duplicate_groups;
 pub mod duplicates;
 pub mod events;

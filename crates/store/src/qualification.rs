@@ -43,19 +43,6 @@ pub(crate) async fn config_tx(tx: &Tx, company: CompanyId) -> Result<Qualificati
     Ok(tx.qualification.get_or_init(|| q).clone())
 }
 
-/// The caller's company's gates.
-pub async fn settings(store: &Store, actor: &Actor) -> Result<Qualification> {
-    let r = store.read(actor).await?;
-    config_in(r.conn(), actor.company_id).await
-}
-
-/// Replace the caller's company's gates (validated by the caller), audited.
-pub async fn put_settings(store: &Store, actor: &Actor, q: &Qualification) -> Result<()> {
-    let tx = store.write(actor).await?;
-    crate::documents::write(&tx, actor, q).await?;
-    tx.commit().await
-}
-
 fn refused(unmet: Vec<Unmet>) -> StoreError {
     StoreError::Invalid(FieldErrors(
         unmet

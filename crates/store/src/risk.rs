@@ -35,7 +35,7 @@ use rivet_domain::values::Money;
 use sea_orm::sea_query::{Alias, Cond, Expr, ExprTrait, Order, Query};
 use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
-use serde_json::{Value, json};
+use serde_json::Value;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -53,6 +53,7 @@ impl crate::documents::Document for RiskConfig {
     type Input = RiskInput;
     const TABLE: &'static str = "risk_settings";
     const NAME: &'static str = "risk";
+    const RECOMPUTE_JOB: Option<&'static str> = Some(RECOMPUTE_JOB);
     fn validate(input: RiskInput) -> std::result::Result<Self, rivet_domain::FieldErrors> {
         input.validate()
     }
@@ -64,31 +65,6 @@ impl crate::documents::Document for RiskConfig {
 /// A stored level's text as the level (`None` for none, or a text no level has).
 pub fn level_of(text: Option<String>) -> Option<RiskLevel> {
     text.and_then(|t| t.parse().ok())
-}
-
-/// The caller's company's risk settings.
-pub async fn settings(store: &Store, actor: &Actor) -> Result<RiskConfig> {
-    let r = store.read(actor).await?;
-    crate::documents::read(r.conn(), actor.company_id).await
-}
-
-/// Replace the caller's company's risk settings (validated by the caller), audited, and queue
-/// the recomputation of its deals in the same transaction. Returns the job's id.
-pub async fn put_settings(store: &Store, actor: &Actor, config: &RiskConfig) -> Result<Uuid> {
-    let tx = store.write(actor).await?;
-    crate::documents::write(&tx, actor, config).await?;
-    let job = recompute_job(&tx, actor.company_id, "the risk settings changed").await?;
-    tx.commit().await?;
-    Ok(job)
-}
-
-/// Queue the recomputation of `company`'s deals.
-pub async fn recompute_job(tx: &Tx, company: CompanyId, cause: &str) -> Result<Uuid> {
-    crate::jobs::enqueue(
-        tx,
-        crate::jobs::NewJob::new(RECOMPUTE_JOB, json!({ "cause": cause })).for_company(company),
-    )
-    .await
 }
 
 /// Keep what the risk needs of a deal's past as the deal changes (the deal write hook): a close

@@ -55,6 +55,7 @@ impl crate::documents::Document for ScoringConfig {
     type Input = ScoringInput;
     const TABLE: &'static str = "scoring_settings";
     const NAME: &'static str = "scoring";
+    const RECOMPUTE_JOB: Option<&'static str> = Some(RESCORE_JOB);
     fn validate(input: ScoringInput) -> std::result::Result<Self, rivet_domain::FieldErrors> {
         input.validate()
     }
@@ -75,31 +76,6 @@ pub(crate) async fn config_tx(tx: &Tx, company: CompanyId) -> Result<ScoringConf
     }
     let config = config_in(tx.conn(), company).await?;
     Ok(tx.scoring.get_or_init(|| config).clone())
-}
-
-/// The caller's company's scoring settings.
-pub async fn settings(store: &Store, actor: &Actor) -> Result<ScoringConfig> {
-    let r = store.read(actor).await?;
-    config_in(r.conn(), actor.company_id).await
-}
-
-/// Replace the caller's company's scoring settings (validated by the caller), audited, and
-/// queue the rescore of its leads in the same transaction. Returns the rescore job's id.
-pub async fn put_settings(store: &Store, actor: &Actor, config: &ScoringConfig) -> Result<Uuid> {
-    let tx = store.write(actor).await?;
-    crate::documents::write(&tx, actor, config).await?;
-    let job = rescore_job(&tx, actor.company_id, "the scoring settings changed").await?;
-    tx.commit().await?;
-    Ok(job)
-}
-
-/// Queue the rescore of `company`'s leads.
-pub async fn rescore_job(tx: &Tx, company: CompanyId, cause: &str) -> Result<Uuid> {
-    crate::jobs::enqueue(
-        tx,
-        crate::jobs::NewJob::new(RESCORE_JOB, json!({ "cause": cause })).for_company(company),
-    )
-    .await
 }
 
 /// The scores a lead's data gets as it is written: fit from the rules, engagement from the

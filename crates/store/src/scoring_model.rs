@@ -16,7 +16,7 @@
 //! The job ([`TRAIN_JOB`]) runs on demand and weekly (`crate::worker`'s schedule in the server).
 //! What this module does not do: choose thresholds or act on a probability.
 
-use crate::scoring::settings;
+use crate::documents::settings;
 use crate::tables::{LeadPredictions as P, LeadSignals as S, Leads, ScoringModels as M};
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
@@ -307,7 +307,7 @@ pub async fn train(
     report: &(dyn Fn(i64, Option<i64>) + Send + Sync),
 ) -> Result<Outcome> {
     let actor = company_actor(company);
-    let config = settings(store, &actor).await?;
+    let config: ScoringConfig = settings(store, &actor).await?;
     let (samples, labelled) = {
         let r = store.read(&actor).await?;
         let labelled = labelled_in(r.conn(), company).await?;
@@ -760,7 +760,7 @@ pub async fn history(store: &Store, actor: &Actor) -> Result<Vec<ModelVersionSum
 /// Where the caller's company's model stands: its status in plain words, the labelled leads
 /// against those needed, the current version and the history.
 pub async fn overview(store: &Store, actor: &Actor) -> Result<ModelOverview> {
-    let config = settings(store, actor).await?;
+    let config: ScoringConfig = settings(store, actor).await?;
     let labelled = labelled_in(store.read(actor).await?.conn(), actor.company_id).await?;
     let current = current(store, actor).await?;
     let history = history(store, actor).await?;

@@ -36,6 +36,7 @@ pub mod scoring;
 pub mod scoring_model;
 pub mod search;
 pub mod settings;
+pub mod settings_doc;
 pub mod system;
 pub mod tasks;
 pub mod teams;

@@ -4,26 +4,39 @@
 //! where the gates are checked — the same check a `PATCH`, a bulk update or an import meets.
 
 use crate::api::record::update_record;
+use crate::api::settings_doc::{self, Field, SettingsApi, SettingsDecl};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, parse_id};
-use crate::http::router::{Access, ApiRouter, get, post, put};
+use crate::http::router::{Access, ApiRouter, get, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
-use rivet_domain::qualification::QualificationInput;
+use rivet_domain::qualification::Qualification;
 use rivet_domain::{Action, Actor, Resource};
 use rivet_store::leads::Lead;
 use rivet_store::qualification::{self as store, Workflow};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
-const READ: Access = Access::Allow(Resource::Settings, Action::Read);
-const UPDATE: Access = Access::Allow(Resource::Settings, Action::Update);
-
-/// The company's gates.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct QualificationSettings {
-    pub settings: QualificationInput,
+impl SettingsApi for Qualification {
+    type Item = ();
+    const API: SettingsDecl = SettingsDecl {
+        path: "/qualification/settings",
+        tag: "qualification",
+        show: "The company's gates on lead statuses: for each guarded status, the lead \
+               fields that must be filled in, the least total score and whether a reason \
+               is required. A company that never changed them has two: qualified needs \
+               budget and authority and a total score of at least 60; unqualified needs \
+               a reason",
+        replace: "Replace the gates (gates left out: the defaults; [] none), audited. Each \
+                  mistake is a 422 naming its place, e.g. gates[1].requires[0]",
+        view: Field {
+            name: "QualificationSettings",
+            doc: "The company's gates.",
+        },
+        catalogue: None,
+        job: None,
+    };
 }
 
 /// A status change.
@@ -37,31 +50,7 @@ pub struct Transition {
 }
 
 pub fn routes() -> ApiRouter {
-    ApiRouter::new()
-        .add(
-            get("/qualification/settings", READ)
-                .doc(
-                    "qualification",
-                    "The company's gates on lead statuses: for each guarded status, the lead \
-                     fields that must be filled in, the least total score and whether a reason \
-                     is required. A company that never changed them has two: qualified needs \
-                     budget and authority and a total score of at least 60; unqualified needs \
-                     a reason",
-                )
-                .returns::<QualificationSettings>(),
-            show,
-        )
-        .add(
-            put("/qualification/settings", UPDATE)
-                .doc(
-                    "qualification",
-                    "Replace the gates (gates left out: the defaults; [] none), audited. Each \
-                     mistake is a 422 naming its place, e.g. gates[1].requires[0]",
-                )
-                .body::<QualificationInput>()
-                .returns::<QualificationSettings>(),
-            replace,
-        )
+    settings_doc::routes::<Qualification>()
         .add(
             get(
                 "/leads/{id}/transition",
@@ -92,28 +81,6 @@ pub fn routes() -> ApiRouter {
             .returns::<Lead>(),
             transition,
         )
-}
-
-async fn show(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-) -> Result<Json<QualificationSettings>, AppError> {
-    let q = store::settings(&app.store, &actor).await?;
-    Ok(Json(QualificationSettings {
-        settings: q.to_input(),
-    }))
-}
-
-async fn replace(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(input): Json<QualificationInput>,
-) -> Result<Json<QualificationSettings>, AppError> {
-    let q = input.validate()?;
-    store::put_settings(&app.store, &actor, &q).await?;
-    Ok(Json(QualificationSettings {
-        settings: q.to_input(),
-    }))
 }
 
 async fn workflow(

@@ -4,15 +4,16 @@
 //! `rivet_domain::scoring`; storing, the event consumer and the rescore are
 //! `rivet_store::scoring`.
 
+use crate::api::settings_doc::{self, Field, SettingsApi, SettingsDecl};
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, parse_id};
-use crate::http::router::{Access, ApiRouter, get, post, put};
+use crate::http::router::{Access, ApiRouter, get, post};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use chrono::{DateTime, Utc};
 use rivet_domain::ids::LeadId;
-use rivet_domain::scoring::{MAX_DETAIL, SIGNALS, ScoringInput, signal_named};
+use rivet_domain::scoring::{MAX_DETAIL, SIGNALS, ScoringConfig, signal_named};
 use rivet_domain::{Action, FieldErrors, Resource};
 use rivet_store::jobs::{self, Job, NewJob};
 use rivet_store::leads::Lead;
@@ -20,26 +21,13 @@ use rivet_store::scoring::{self as store, Breakdown};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 use utoipa::ToSchema;
-use uuid::Uuid;
 
-const READ: Access = Access::Allow(Resource::Settings, Action::Read);
 const UPDATE: Access = Access::Allow(Resource::Settings, Action::Update);
 const LEAD: Access = Access::Allow(Resource::Leads, Action::Read);
 const ENGAGE: Access = Access::Allow(Resource::Leads, Action::Update);
 
 /// Most signals one `POST /ingest/engagement` reports.
 pub const MAX_SIGNALS: usize = 1_000;
-
-/// The scoring settings as they are, and the signals there are.
-#[derive(Debug, Serialize, ToSchema)]
-pub struct ScoringSettings {
-    pub settings: ScoringInput,
-    /// Every engagement signal with its label and the weight a new company starts with.
-    pub signals: Vec<SignalInfo>,
-    /// The rescore a change queued (a `PUT` only).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub rescore_job_id: Option<Uuid>,
-}
 
 #[derive(Debug, Serialize, ToSchema)]
 pub struct SignalInfo {
@@ -89,35 +77,49 @@ pub struct ReportResult {
     pub results: Vec<SignalResult>,
 }
 
+impl SettingsApi for ScoringConfig {
+    type Item = SignalInfo;
+    const API: SettingsDecl = SettingsDecl {
+        path: "/scoring/settings",
+        tag: "scoring",
+        show: "The company's lead scoring: fit rules (conditions as assignment rules write \
+               them, and points), engagement weights per signal, the half-life in days after \
+               which a signal counts half, the share of fit in the total (fit_weight, \
+               percent) and the thresholds (a name, a total score and what crossing it \
+               upwards does). A company that never changed them has the defaults shown here",
+        replace: "Replace the company's scoring settings (a part left out takes its \
+                  default), audited; every lead's scores are then recomputed by a job \
+                  (rescore_job_id). Each mistake is a 422 naming its place, e.g. \
+                  fit_rules[2].points",
+        view: Field {
+            name: "ScoringSettings",
+            doc: "The scoring settings as they are, and the signals there are.",
+        },
+        catalogue: Some(Field {
+            name: "signals",
+            doc: "Every engagement signal with its label and the weight a new company starts \
+                  with.",
+        }),
+        job: Some(Field {
+            name: "rescore_job_id",
+            doc: "The rescore a change queued (a `PUT` only).",
+        }),
+    };
+
+    fn catalogue() -> Vec<SignalInfo> {
+        SIGNALS
+            .iter()
+            .map(|s| SignalInfo {
+                name: s.name,
+                label: s.label,
+                default_weight: s.weight,
+            })
+            .collect()
+    }
+}
+
 pub fn routes() -> ApiRouter {
-    ApiRouter::new()
-        .add(
-            get("/scoring/settings", READ)
-                .doc(
-                    "scoring",
-                    "The company's lead scoring: fit rules (conditions as assignment rules \
-                     write them, and points), engagement weights per signal, the half-life in \
-                     days after which a signal counts half, the share of fit in the total \
-                     (fit_weight, percent) and the thresholds (a name, a total score and what \
-                     crossing it upwards does). A company that never changed them has the \
-                     defaults shown here",
-                )
-                .returns::<ScoringSettings>(),
-            show,
-        )
-        .add(
-            put("/scoring/settings", UPDATE)
-                .doc(
-                    "scoring",
-                    "Replace the company's scoring settings (a part left out takes its \
-                     default), audited; every lead's scores are then recomputed by a job \
-                     (rescore_job_id). Each mistake is a 422 naming its place, e.g. \
-                     fit_rules[2].points",
-                )
-                .body::<ScoringInput>()
-                .returns::<ScoringSettings>(),
-            replace,
-        )
+    settings_doc::routes::<ScoringConfig>()
         .add(
             post("/scoring/rescore", UPDATE)
                 .doc(
@@ -158,51 +160,6 @@ pub fn routes() -> ApiRouter {
                 .returns::<ReportResult>(),
             report,
         )
-}
-
-fn settings_view(
-    config: &rivet_domain::scoring::ScoringConfig,
-    job: Option<Uuid>,
-) -> ScoringSettings {
-    ScoringSettings {
-        settings: config.to_input(),
-        signals: SIGNALS
-            .iter()
-            .map(|s| SignalInfo {
-                name: s.name,
-                label: s.label,
-                default_weight: s.weight,
-            })
-            .collect(),
-        rescore_job_id: job,
-    }
-}
-
-async fn show(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-) -> Result<Json<ScoringSettings>, AppError> {
-    let config = store::settings(&app.store, &actor).await?;
-    Ok(Json(settings_view(&config, None)))
-}
-
-/// Validate and store new settings; the page and the API alike.
-pub async fn put_settings(
-    app: &AppState,
-    actor: &rivet_domain::Actor,
-    input: ScoringInput,
-) -> Result<ScoringSettings, AppError> {
-    let config = input.validate()?;
-    let job = store::put_settings(&app.store, actor, &config).await?;
-    Ok(settings_view(&config, Some(job)))
-}
-
-async fn replace(
-    State(app): State<AppState>,
-    Auth(actor): Auth,
-    Json(input): Json<ScoringInput>,
-) -> Result<Json<ScoringSettings>, AppError> {
-    Ok(Json(put_settings(&app, &actor, input).await?))
 }
 
 async fn rescore(

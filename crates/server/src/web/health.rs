@@ -2,18 +2,19 @@
 //! score, each component with its points and why, and a sparkline of the trend, SVG drawn on
 //! the server with no script and no external asset; the numbers are
 //! `rivet_store::health::breakdown`'s, as the API shows them — and the settings page under
-//! Administration, saved through `crate::api::health::put_settings` like the API.
+//! Administration (its form; the flow, saving through the API's function, is
+//! `super::settings_doc`'s).
 
-use super::view::{Ctx, FormErrors, Layout, OrPage, WebForm};
+use super::conditions::Fields;
+use super::settings_doc::SettingsForm;
+use super::view::{Ctx, FormErrors, Layout};
 use crate::web::view::WebError;
 use askama::Template;
-use axum::http::StatusCode;
-use axum::response::Response;
-use rivet_domain::health::{COMPONENTS, HealthInput, LifecycleRulesInput};
+use rivet_domain::health::{COMPONENTS, HealthConfig, HealthInput, LifecycleRulesInput};
 use rivet_domain::ids::AccountId;
 use rivet_domain::{Action, Resource};
 use rivet_store::health::{AccountHealth, TrendPoint};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 /// One component's row.
@@ -186,114 +187,98 @@ const RULES: &[(&str, &str)] = &[
     ),
 ];
 
-fn page(ctx: &Ctx, form: &HashMap<String, String>, errors: FormErrors) -> SettingsPage {
-    let value = |field: &str| form.get(field).cloned().unwrap_or_default();
-    SettingsPage {
-        layout: ctx.layout("Account health"),
-        weights: COMPONENTS
+impl SettingsForm for HealthConfig {
+    const PAGE: &'static str = "/admin/health";
+    const SAVED: &'static str =
+        "Saved the health settings; every account's health is being recomputed.";
+    type Places = ();
+
+    fn form_of(input: &HealthInput) -> Fields {
+        let mut form = Fields::new();
+        for (name, weight) in input.weights.iter().flatten() {
+            form.insert(format!("weights.{name}"), weight.to_string());
+        }
+        for (field, value) in [
+            ("at_risk_below", input.at_risk_below),
+            ("recovered_at", input.recovered_at),
+        ] {
+            form.insert(field.to_owned(), value.unwrap_or_default().to_string());
+        }
+        let rules = input.lifecycle_rules.clone().unwrap_or_default();
+        for (field, on) in [
+            (RULES[0].0, rules.prospect_to_customer),
+            (RULES[1].0, rules.customer_to_at_risk),
+            (RULES[2].0, rules.at_risk_to_customer),
+        ] {
+            if on.unwrap_or(true) {
+                form.insert(field.to_owned(), "true".to_owned());
+            }
+        }
+        form
+    }
+
+    fn input_of(form: &Fields, errors: &mut FormErrors) -> (HealthInput, ()) {
+        let mut number = |field: &str| super::view::form_number(form, field, errors);
+        let weights: BTreeMap<String, i64> = COMPONENTS
             .iter()
-            .map(|c| {
-                let field = format!("weights.{}", c.name());
-                NumberField {
-                    value: value(&field),
+            .filter_map(|c| {
+                Some((
+                    c.name().to_owned(),
+                    number(&format!("weights.{}", c.name()))?,
+                ))
+            })
+            .collect();
+        let input = HealthInput {
+            weights: Some(weights),
+            at_risk_below: number("at_risk_below"),
+            recovered_at: number("recovered_at"),
+            lifecycle_rules: Some(LifecycleRulesInput {
+                prospect_to_customer: Some(form.contains_key(RULES[0].0)),
+                customer_to_at_risk: Some(form.contains_key(RULES[1].0)),
+                at_risk_to_customer: Some(form.contains_key(RULES[2].0)),
+            }),
+        };
+        (input, ())
+    }
+
+    fn page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> impl Template {
+        let value = |field: &str| form.get(field).cloned().unwrap_or_default();
+        SettingsPage {
+            layout: ctx.layout("Account health"),
+            weights: COMPONENTS
+                .iter()
+                .map(|c| {
+                    let field = format!("weights.{}", c.name());
+                    NumberField {
+                        value: value(&field),
+                        field,
+                        label: c.label().to_owned(),
+                    }
+                })
+                .collect(),
+            at_risk_below: value("at_risk_below"),
+            recovered_at: value("recovered_at"),
+            rules: RULES
+                .iter()
+                .map(|(field, label)| RuleField {
                     field,
-                    label: c.label().to_owned(),
-                }
-            })
-            .collect(),
-        at_risk_below: value("at_risk_below"),
-        recovered_at: value("recovered_at"),
-        rules: RULES
+                    label,
+                    checked: form.contains_key(*field),
+                })
+                .collect(),
+            can_update: ctx.can(Resource::Settings, Action::Update),
+            errors,
+        }
+    }
+
+    fn fields(_: &Fields) -> Vec<String> {
+        let mut fields: Vec<String> = COMPONENTS
             .iter()
-            .map(|(field, label)| RuleField {
-                field,
-                label,
-                checked: form.contains_key(*field),
-            })
-            .collect(),
-        can_update: ctx.can(Resource::Settings, Action::Update),
-        errors,
+            .map(|c| format!("weights.{}", c.name()))
+            .collect();
+        fields.extend(["weights", "at_risk_below", "recovered_at"].map(String::from));
+        fields
     }
-}
-
-/// The stored settings as the form's fields.
-fn form_of(input: &HealthInput) -> HashMap<String, String> {
-    let mut form = HashMap::new();
-    for (name, weight) in input.weights.iter().flatten() {
-        form.insert(format!("weights.{name}"), weight.to_string());
-    }
-    for (field, value) in [
-        ("at_risk_below", input.at_risk_below),
-        ("recovered_at", input.recovered_at),
-    ] {
-        form.insert(field.to_owned(), value.unwrap_or_default().to_string());
-    }
-    let rules = input.lifecycle_rules.clone().unwrap_or_default();
-    for (field, on) in [
-        (RULES[0].0, rules.prospect_to_customer),
-        (RULES[1].0, rules.customer_to_at_risk),
-        (RULES[2].0, rules.at_risk_to_customer),
-    ] {
-        if on.unwrap_or(true) {
-            form.insert(field.to_owned(), "true".to_owned());
-        }
-    }
-    form
-}
-
-pub async fn settings(ctx: Ctx) -> Result<Response, WebError> {
-    let config = rivet_store::health::settings(&ctx.app.store, &ctx.actor)
-        .await
-        .or_page(&ctx)?;
-    let form = form_of(&config.to_input());
-    Ok(ctx.render(&page(&ctx, &form, FormErrors::new())))
-}
-
-pub async fn save(
-    ctx: Ctx,
-    WebForm(form): WebForm<HashMap<String, String>>,
-) -> Result<Response, WebError> {
-    let mut errors = FormErrors::new();
-    let mut number = |field: &str| super::view::form_number(&form, field, &mut errors);
-    let weights: BTreeMap<String, i64> = COMPONENTS
-        .iter()
-        .filter_map(|c| {
-            Some((
-                c.name().to_owned(),
-                number(&format!("weights.{}", c.name()))?,
-            ))
-        })
-        .collect();
-    let input = HealthInput {
-        weights: Some(weights),
-        at_risk_below: number("at_risk_below"),
-        recovered_at: number("recovered_at"),
-        lifecycle_rules: Some(LifecycleRulesInput {
-            prospect_to_customer: Some(form.contains_key(RULES[0].0)),
-            customer_to_at_risk: Some(form.contains_key(RULES[1].0)),
-            at_risk_to_customer: Some(form.contains_key(RULES[2].0)),
-        }),
-    };
-    if errors.is_empty() {
-        match crate::api::health::put_settings(&ctx.app, &ctx.actor, input).await {
-            Ok(_) => {
-                return Ok(ctx.done(
-                    "/admin/health",
-                    "Saved the health settings; every account's health is being recomputed.",
-                ));
-            }
-            Err(err) => {
-                let mut fields: Vec<String> = COMPONENTS
-                    .iter()
-                    .map(|c| format!("weights.{}", c.name()))
-                    .collect();
-                fields.extend(["weights", "at_risk_below", "recovered_at"].map(String::from));
-                let fields: Vec<&str> = fields.iter().map(String::as_str).collect();
-                errors.absorb(err, &fields).or_page(&ctx)?;
-            }
-        }
-    }
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(&ctx, &form, errors)))
 }
 
 #[cfg(test)]

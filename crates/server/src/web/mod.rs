@@ -49,6 +49,7 @@ mod scoring_model;
 mod search;
 mod session;
 mod settings;
+mod settings_doc;
 mod system;
 mod tasks;
 mod teams;
@@ -261,43 +262,16 @@ fn pages() -> Pages {
         scoring::fragment,
     )
     // Lead scoring (issue 14 §1).
-    .get(
-        "/admin/scoring",
-        Allow(Resource::Settings, Action::Read),
-        scoring::show,
-    )
-    .post(
-        "/admin/scoring",
-        Allow(Resource::Settings, Action::Update),
-        scoring::save,
-    )
+    .settings::<rivet_domain::scoring::ScoringConfig>()
     .post(
         "/admin/scoring/rescore",
         Allow(Resource::Settings, Action::Update),
         scoring::rescore,
     )
     // Deal risk (issue 14 §4).
-    .get(
-        "/admin/risk",
-        Allow(Resource::Settings, Action::Read),
-        risk_settings::settings,
-    )
-    .post(
-        "/admin/risk",
-        Allow(Resource::Settings, Action::Update),
-        risk_settings::save,
-    )
+    .settings::<rivet_domain::risk::RiskConfig>()
     // Account health (issue 14 §5).
-    .get(
-        "/admin/health",
-        Allow(Resource::Settings, Action::Read),
-        health::settings,
-    )
-    .post(
-        "/admin/health",
-        Allow(Resource::Settings, Action::Update),
-        health::save,
-    )
+    .settings::<rivet_domain::health::HealthConfig>()
     .get(
         "/admin/scoring/model",
         Allow(Resource::Settings, Action::Read),
@@ -836,6 +810,21 @@ impl Pages {
             .post(&format!("{base}/scan"), update, duplicates::scan::<R>)
             .get(&format!("{base}/merge"), read, duplicates::compare::<R>)
             .post(&format!("{base}/merge"), update, duplicates::merge::<R>)
+    }
+
+    /// A settings document's page (`web::settings_doc`): read with the settings, saved with
+    /// their update.
+    fn settings<D: settings_doc::SettingsForm>(self) -> Self {
+        self.get(
+            D::PAGE,
+            Access::Allow(Resource::Settings, Action::Read),
+            settings_doc::show::<D>,
+        )
+        .post(
+            D::PAGE,
+            Access::Allow(Resource::Settings, Action::Update),
+            settings_doc::save::<D>,
+        )
     }
 }
 

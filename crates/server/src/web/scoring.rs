@@ -2,19 +2,20 @@
 //! conditions and points, engagement weights and half-life, the blend, thresholds, and a
 //! "rescore now" button), and a lead's score breakdown — on its page, and as a fragment the
 //! list's score badges open in a popover (`GET /leads/{id}/score`). Saving goes through the
-//! API's function (`crate::api::scoring::put_settings`), so the page refuses what the API does.
+//! API's function, as every settings page does (`super::settings_doc`), so the page refuses what
+//! the API does.
 
 use super::conditions::{self, CondRow, Fields, get};
-use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options};
+use super::settings_doc::SettingsForm;
+use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, options};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
 use axum::extract::Path;
-use axum::http::StatusCode;
 use axum::response::{Html, IntoResponse, Response};
+use rivet_domain::FieldError;
 use rivet_domain::ids::LeadId;
-use rivet_domain::scoring::{FitRuleInput, SIGNALS, ScoringInput, ThresholdInput};
-use rivet_domain::{FieldError, FieldErrors};
+use rivet_domain::scoring::{FitRuleInput, SIGNALS, ScoringConfig, ScoringInput, ThresholdInput};
 use rivet_store::scoring::{self as store, Breakdown};
 use std::collections::BTreeMap;
 
@@ -148,7 +149,7 @@ fn number(text: &str, field: &str, errors: &mut FormErrors) -> Option<i64> {
 
 /// Where each API place went in the form: `fit_rules[k]` is rule row `rules[k]`, its
 /// conditions `conditions[k][j]`; `thresholds[k]` is threshold row `thresholds[k]`.
-struct Places {
+pub struct Places {
     rules: Vec<usize>,
     conditions: Vec<Vec<usize>>,
     thresholds: Vec<usize>,
@@ -316,58 +317,42 @@ fn page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> SettingsPage {
     }
 }
 
-/// `GET /admin/scoring`.
-pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
-    let config = store::settings(&ctx.app.store, &ctx.actor)
-        .await
-        .or_page(&ctx)?;
-    let page = page(&ctx, &fields_of(&config.to_input()), FormErrors::new());
-    Ok(ctx.render(&page))
-}
+impl SettingsForm for ScoringConfig {
+    const PAGE: &'static str = PAGE;
+    const SAVED: &'static str = "Scoring saved. Every lead is being rescored in the background.";
+    type Places = Places;
 
-/// `POST /admin/scoring`: save, then the page again with a message; or the form with the
-/// messages next to their inputs (422).
-pub async fn save(ctx: Ctx, WebForm(form): WebForm<Fields>) -> Result<Response, WebError> {
-    let mut errors = FormErrors::new();
-    let (input, places) = input_of(&form, &mut errors);
-    if errors.is_empty() {
-        match crate::api::scoring::put_settings(&ctx.app, &ctx.actor, input).await {
-            Ok(_) => {
-                return Ok(ctx.done(
-                    PAGE,
-                    "Scoring saved. Every lead is being rescored in the background.",
-                ));
-            }
-            Err(AppError::Validation(found)) => {
-                let renamed: Vec<FieldError> = found
-                    .0
-                    .into_iter()
-                    .map(|e| match form_field(&e.field, &places) {
-                        Some(field) => FieldError {
-                            field,
-                            message: e.message,
-                        },
-                        None => FieldError {
-                            message: format!("{}: {}", e.field, e.message),
-                            field: e.field,
-                        },
-                    })
-                    .collect();
-                let known: Vec<String> = renamed
-                    .iter()
-                    .map(|e| e.field.clone())
-                    .filter(|f| form.contains_key(f))
-                    .collect();
-                let known: Vec<&str> = known.iter().map(String::as_str).collect();
-                errors
-                    .absorb(AppError::Validation(FieldErrors(renamed)), &known)
-                    .or_page(&ctx)?;
-            }
-            Err(other) => return Err(ctx.fail(other)),
+    fn form_of(input: &ScoringInput) -> Fields {
+        fields_of(input)
+    }
+
+    fn input_of(form: &Fields, errors: &mut FormErrors) -> (ScoringInput, Places) {
+        input_of(form, errors)
+    }
+
+    fn page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> impl Template {
+        page(ctx, form, errors)
+    }
+
+    /// Every field of the form (the API's places are renamed by [`form_field`]).
+    fn fields(form: &Fields) -> Vec<String> {
+        form.keys().cloned().collect()
+    }
+
+    /// A place the form has is named as the form names it; another keeps the API's name and
+    /// says it in the message (which goes to the top).
+    fn to_form(e: FieldError, places: &Places) -> FieldError {
+        match form_field(&e.field, places) {
+            Some(field) => FieldError {
+                field,
+                message: e.message,
+            },
+            None => FieldError {
+                message: format!("{}: {}", e.field, e.message),
+                field: e.field,
+            },
         }
     }
-    let page = page(&ctx, &form, errors);
-    Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
 }
 
 /// `POST /admin/scoring/rescore`.
