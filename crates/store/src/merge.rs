@@ -348,7 +348,8 @@ async fn move_deals(
 impl Merge for Lead {
     const RECORD_TYPE: RecordType = RecordType::Lead;
 
-    /// The losers' engagement signals (the survivor is rescored as the merge writes it).
+    /// The losers' engagement signals (the survivor is rescored as the merge writes it, and
+    /// its conversion probability follows its signals here and its fields there).
     async fn move_own(
         tx: &Tx,
         actor: &Actor,
@@ -357,7 +358,8 @@ impl Merge for Lead {
         _moved: &mut Moved,
     ) -> Result<()> {
         let losers: Vec<LeadId> = losers.iter().copied().map(LeadId::from_uuid).collect();
-        crate::scoring::merge_signals(tx, actor.company_id, survivor.id, &losers).await
+        crate::scoring::merge_signals(tx, actor.company_id, survivor.id, &losers).await?;
+        crate::scoring_model::refresh(tx, actor.company_id, &[survivor]).await
     }
 }
 
