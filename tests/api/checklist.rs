@@ -2,13 +2,16 @@
 //! a note and, where it fits, a typed value; the BANT score, MEDDICC completeness and strength
 //! follow and cannot be written; `GET …/checklist` explains each point and what is missing; the
 //! gates read an element's status; a conversion carries the checklist to the deal; bad values
-//! are 422s naming the field with nothing written; another company sees nothing.
+//! are 422s naming the field with nothing written; another company sees nothing. A contact
+//! named as economic buyer or champion never dangles: merged away, the survivor takes its
+//! place; deleted, it leaves the element (status and note stay), each change audited.
 
 use crate::qualification::without_gates;
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{
     Db, Session, TestApp, assert_problem, both, fields_of, ids_of, json_of, spawn_app,
 };
+use uuid::Uuid;
 
 async fn created(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body).await;
@@ -268,8 +271,284 @@ async fn a_deals_checklist_is_its_own_and_a_conversion_carries_the_leads(db: Db)
     assert_eq!(made["bant_score"], lead["bant_score"]);
 }
 
+/// The audit rows of `resource` `id` that changed `field`, as `(before, after)`, newest first.
+async fn changes_of(
+    app: &TestApp,
+    who: &Session,
+    (resource, id): (&str, &str),
+    field: &str,
+) -> Vec<(Value, Value)> {
+    let page = json_of(
+        app.get(
+            &format!("/audit?resource={resource}&resource_id={id}&action=update"),
+            who,
+        )
+        .await,
+    )
+    .await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["changes"].get(field))
+        .map(|c| (c["before"].clone(), c["after"].clone()))
+        .collect()
+}
+
+/// The types of the events of record `id`, newest first.
+async fn event_types(app: &TestApp, who: &Session, id: &str) -> Vec<String> {
+    let page = json_of(
+        app.get(&format!("/events?limit=500&record_id={id}"), who)
+            .await,
+    )
+    .await;
+    page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["type"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The record at `path` patched to clear `field`.
+async fn cleared(app: &TestApp, who: &Session, path: &str, field: &str) -> Value {
+    let response = app.patch(path, who, json!({ field: null })).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    json_of(response).await
+}
+
+/// The figures the checklist gives a record.
+fn figures(record: &Value) -> [&Value; 3] {
+    [
+        &record["bant_score"],
+        &record["meddicc_completeness"],
+        &record["meddicc_strength"],
+    ]
+}
+
+async fn a_merged_contact_is_replaced_by_the_survivor_in_every_checklist(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let jane = id(&created(&app, &admin, "/contacts", json!({"last_name": "Jane"})).await);
+    let janet = id(&created(&app, &admin, "/contacts", json!({"last_name": "Janet"})).await);
+    let other = id(&created(&app, &admin, "/contacts", json!({"last_name": "Other"})).await);
+    // The survivor as economic buyer and the loser as champion; both roles the loser's; a
+    // checklist naming neither.
+    let lead = created(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Lead", "economic_buyer_contact_id": jane,
+               "champion_contact_id": janet, "champion_status": "confirmed"}),
+    )
+    .await;
+    let deal = created(
+        &app,
+        &admin,
+        "/deals",
+        json!({"name": "Fleet", "economic_buyer_contact_id": janet,
+               "champion_contact_id": janet, "champion": "Pushes for us"}),
+    )
+    .await;
+    let untouched = created(
+        &app,
+        &admin,
+        "/leads",
+        json!({"last_name": "Else", "champion_contact_id": other}),
+    )
+    .await;
+
+    let response = app
+        .post(
+            "/contacts/merge",
+            &admin,
+            json!({"survivor_id": jane, "loser_ids": [janet]}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+
+    let lead_now = json_of(app.get(&format!("/leads/{}", id(&lead)), &admin).await).await;
+    assert_eq!(
+        (
+            &lead_now["economic_buyer_contact_id"],
+            &lead_now["champion_contact_id"]
+        ),
+        (&json!(jane), &json!(jane))
+    );
+    assert_eq!(lead_now["champion_status"], "confirmed");
+    assert_eq!(figures(&lead_now), figures(&lead), "a contact named still");
+    let deal_now = json_of(app.get(&format!("/deals/{}", id(&deal)), &admin).await).await;
+    assert_eq!(
+        (
+            &deal_now["economic_buyer_contact_id"],
+            &deal_now["champion_contact_id"]
+        ),
+        (&json!(jane), &json!(jane))
+    );
+    assert_eq!(deal_now["champion"], "Pushes for us");
+    assert_eq!(figures(&deal_now), figures(&deal));
+    let else_now = json_of(app.get(&format!("/leads/{}", id(&untouched)), &admin).await).await;
+    assert_eq!(else_now, untouched);
+
+    // Each change is the record's audited update with its event; the merge counts them.
+    assert_eq!(
+        changes_of(&app, &admin, ("leads", &id(&lead)), "champion_contact_id").await,
+        [(json!(janet), json!(jane))]
+    );
+    assert!(
+        changes_of(
+            &app,
+            &admin,
+            ("leads", &id(&lead)),
+            "economic_buyer_contact_id"
+        )
+        .await
+        .is_empty()
+    );
+    assert_eq!(
+        changes_of(
+            &app,
+            &admin,
+            ("deals", &id(&deal)),
+            "economic_buyer_contact_id"
+        )
+        .await,
+        [(json!(janet), json!(jane))]
+    );
+    assert_eq!(
+        event_types(&app, &admin, &id(&lead)).await.first().unwrap(),
+        "lead.updated"
+    );
+    assert!(
+        event_types(&app, &admin, &id(&deal))
+            .await
+            .contains(&"deal.updated".to_owned())
+    );
+    let merged = json_of(
+        app.get(
+            &format!("/events?type=contact.merged&record_id={jane}"),
+            &admin,
+        )
+        .await,
+    )
+    .await;
+    assert_eq!(
+        merged["data"][0]["data"]["moved"]["checklists"], 2,
+        "{merged}"
+    );
+}
+
+async fn a_deleted_contact_leaves_the_checklists_with_their_status_and_note(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let buyer = id(&created(&app, &admin, "/contacts", json!({"last_name": "Buyer"})).await);
+    let champion = id(&created(&app, &admin, "/contacts", json!({"last_name": "Champ"})).await);
+    let body = json!({"last_name": "Lead", "economic_buyer_contact_id": buyer,
+                      "champion_contact_id": champion, "champion_status": "confirmed",
+                      "champion": "Loves us"});
+    let lead = created(&app, &admin, "/leads", body.clone()).await;
+    // A twin a client patches, before each delete, as the delete changes the lead: the
+    // figures must agree.
+    let twin = format!(
+        "/leads/{}",
+        id(&created(&app, &admin, "/leads", body).await)
+    );
+    let deal = created(
+        &app,
+        &admin,
+        "/deals",
+        json!({"name": "Fleet", "economic_buyer_contact_id": buyer,
+               "economic_buyer_status": "confirmed"}),
+    )
+    .await;
+    let lead_path = format!("/leads/{}", id(&lead));
+    let deal_path = format!("/deals/{}", id(&deal));
+
+    // Another company's lead naming our buyer (a reference made by hand: no client can) keeps
+    // it: a delete changes the deleting company's records only. Nor can it delete ours.
+    let other = app.other_company("Elsewhere").await;
+    let theirs = created(&app, &other, "/leads", json!({"last_name": "Theirs"})).await;
+    let buyer_id: Uuid = buyer.parse().unwrap();
+    let theirs_id: Uuid = id(&theirs).parse().unwrap();
+    app.sql(
+        "UPDATE leads SET economic_buyer_contact_id = ? WHERE id = ?",
+        vec![buyer_id.into(), theirs_id.into()],
+    )
+    .await;
+    let theirs = json_of(app.get(&format!("/leads/{theirs_id}"), &other).await).await;
+    assert_problem(app.delete(&format!("/contacts/{buyer}"), &other).await, 404).await;
+
+    // One delete: the economic buyer goes from the lead and the deal; its status stays.
+    let patched = cleared(&app, &admin, &twin, "economic_buyer_contact_id").await;
+    let response = app.delete(&format!("/contacts/{buyer}"), &admin).await;
+    assert_eq!(response.status(), 204);
+    let lead_now = json_of(app.get(&lead_path, &admin).await).await;
+    assert_eq!(lead_now["economic_buyer_contact_id"], Value::Null);
+    assert_eq!(lead_now["economic_buyer_status"], "identified");
+    assert_eq!(lead_now["champion_contact_id"], json!(champion));
+    assert_eq!(
+        figures(&lead_now),
+        figures(&patched),
+        "as a patch computes them"
+    );
+    assert_ne!(figures(&lead_now), figures(&lead), "the detail is gone");
+    let deal_now = json_of(app.get(&deal_path, &admin).await).await;
+    assert_eq!(deal_now["economic_buyer_contact_id"], Value::Null);
+    assert_eq!(deal_now["economic_buyer_status"], "confirmed");
+    // Economic buyer confirmed without its detail: 2 of 21.
+    assert_eq!(deal_now["meddicc_strength"], 10);
+    assert_eq!(deal["meddicc_strength"], 14);
+    assert_eq!(
+        changes_of(
+            &app,
+            &admin,
+            ("leads", &id(&lead)),
+            "economic_buyer_contact_id"
+        )
+        .await,
+        [(json!(buyer), Value::Null)]
+    );
+    assert_eq!(
+        changes_of(
+            &app,
+            &admin,
+            ("deals", &id(&deal)),
+            "economic_buyer_contact_id"
+        )
+        .await,
+        [(json!(buyer), Value::Null)]
+    );
+    assert_eq!(
+        event_types(&app, &admin, &id(&lead)).await.first().unwrap(),
+        "lead.updated"
+    );
+    let theirs_now = json_of(app.get(&format!("/leads/{theirs_id}"), &other).await).await;
+    assert_eq!(theirs_now, theirs);
+
+    // A bulk delete: the champion goes, its status and note stay.
+    let patched = cleared(&app, &admin, &twin, "champion_contact_id").await;
+    let response = app
+        .post("/contacts/bulk-delete", &admin, json!({"ids": [champion]}))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let lead_now = json_of(app.get(&lead_path, &admin).await).await;
+    assert_eq!(lead_now["champion_contact_id"], Value::Null);
+    assert_eq!(
+        (&lead_now["champion_status"], &lead_now["champion"]),
+        (&json!("confirmed"), &json!("Loves us"))
+    );
+    assert_eq!(figures(&lead_now), figures(&patched));
+    assert_eq!(patched["champion_contact_id"], Value::Null);
+    assert_eq!(
+        changes_of(&app, &admin, ("leads", &id(&lead)), "champion_contact_id").await,
+        [(json!(champion), Value::Null)]
+    );
+}
+
 both!(
     a_leads_checklist_is_structured_scored_and_explained,
     the_gates_read_an_elements_status,
     a_deals_checklist_is_its_own_and_a_conversion_carries_the_leads,
+    a_merged_contact_is_replaced_by_the_survivor_in_every_checklist,
+    a_deleted_contact_leaves_the_checklists_with_their_status_and_note,
 );

@@ -1,12 +1,15 @@
 //! The lead conversion model (issue 14 §1): below the company's minimum of labelled leads
 //! Rivet says so and stores nothing (the rule score stands alone); above it a training learns
 //! which leads convert, stores a version with its held-out figures and gives every lead a
-//! probability with the features that moved it; each training is a new version; only members
+//! probability with the features that moved it; each training is a new version; a lead's
+//! probability follows it as a field the model reads changes or a signal arrives; only members
 //! who manage settings train or read it, and another company sees none of it.
 
 use crate::scoring::{create_lead, put_scoring, wait_for_job};
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
 
 fn id(v: &Value) -> String {
     v["id"].as_str().unwrap().to_owned()
@@ -35,7 +38,20 @@ async fn breakdown(app: &TestApp, who: &Session, lead: &str) -> Value {
 /// ones are disqualified, but for one in ten Fintech and Mining leads that go the other way;
 /// country and size are noise.
 async fn labelled_leads(app: &TestApp, who: &Session, from: usize, n: usize) {
+    let leads = leads_to_label(app, who, from, n).await;
+    convert(app, who, &leads).await;
+}
+
+/// The leads [`labelled_leads`] makes, the unqualified ones labelled already: each one's id
+/// and whether it is to convert.
+async fn leads_to_label(
+    app: &TestApp,
+    who: &Session,
+    from: usize,
+    n: usize,
+) -> Vec<(String, bool)> {
     const INDUSTRIES: [&str; 4] = ["Software", "Fintech", "Retail", "Mining"];
+    let mut leads = Vec::with_capacity(n);
     for i in from..from + n {
         let good = i % 4 < 2;
         let converted = good != (i % 10 == 3);
@@ -52,12 +68,17 @@ async fn labelled_leads(app: &TestApp, who: &Session, from: usize, n: usize) {
             }),
         )
         .await;
-        if converted {
-            // Only a conversion makes a lead converted.
-            let path = format!("/leads/{}/convert", lead["id"].as_str().unwrap());
-            let response = app.post(&path, who, json!({})).await;
-            assert_eq!(response.status(), 200, "{:?}", response.text().await);
-        }
+        leads.push((id(&lead), converted));
+    }
+    leads
+}
+
+/// Convert the leads to convert: only a conversion makes a lead converted.
+async fn convert(app: &TestApp, who: &Session, leads: &[(String, bool)]) {
+    for (lead, _) in leads.iter().filter(|(_, converted)| *converted) {
+        let path = format!("/leads/{lead}/convert");
+        let response = app.post(&path, who, json!({})).await;
+        assert_eq!(response.status(), 200, "{:?}", response.text().await);
     }
 }
 
@@ -236,7 +257,117 @@ async fn a_model_learns_which_leads_convert_and_scores_every_lead(db: Db) {
     .await;
 }
 
+/// The probability stored for `lead` (none: no row).
+async fn stored(app: &TestApp, lead: &str) -> Option<f64> {
+    let rows = app
+        .sql(
+            "SELECT probability FROM lead_predictions WHERE lead_id = ?",
+            vec![lead.parse::<Uuid>().unwrap().into()],
+        )
+        .await;
+    rows.first()
+        .map(|row| row.try_get::<f64>("", "probability").unwrap())
+}
+
+/// How many engagement signals the company's leads have.
+async fn signals(app: &TestApp) -> i64 {
+    let rows = app
+        .sql("SELECT COUNT(*) AS n FROM lead_signals", Vec::new())
+        .await;
+    rows[0].try_get::<i64>("", "n").unwrap()
+}
+
+fn probability(model: &Value) -> f64 {
+    model["probability"].as_f64().unwrap()
+}
+
+async fn a_leads_probability_follows_its_fields_and_signals(db: Db) {
+    let app = spawn_app(db).await;
+    let admin = app.admin().await;
+    let _workers = app.start_workers();
+    put_scoring(&app, &admin, json!({ "model_min_labelled": 20 })).await;
+    // Most leads that convert had a call connected; none of the others.
+    let leads = leads_to_label(&app, &admin, 0, 40).await;
+    let calls: Vec<Value> = leads
+        .iter()
+        .enumerate()
+        .filter(|(i, (_, converted))| *converted && i % 3 != 0)
+        .map(|(_, (lead, _))| json!({"lead_id": lead, "signal": "call_connected"}))
+        .collect();
+    let response = app
+        .post("/ingest/engagement", &admin, json!({ "signals": calls }))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while signals(&app).await < calls.len() as i64 {
+        assert!(Instant::now() < deadline, "the signals were never recorded");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    convert(&app, &admin, &leads).await;
+    let lead = id(&create_lead(
+        &app,
+        &admin,
+        json!({"last_name": "Moving", "industry": "Mining", "country": "US",
+               "employee_count": 120}),
+    )
+    .await);
+    let path = format!("/leads/{lead}");
+    assert_eq!(train(&app, &admin).await["status"], "trained");
+    let trained = breakdown(&app, &admin, &lead).await["model"].clone();
+    assert_eq!(stored(&app, &lead).await, Some(probability(&trained)));
+
+    // A field the model does not read leaves the stored probability as the training left it.
+    let response = app.patch(&path, &admin, json!({"first_name": "Mo"})).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    assert_eq!(breakdown(&app, &admin, &lead).await["model"], trained);
+
+    // One it reads: the lead is scored again as it is written, and that is what is stored.
+    let response = app
+        .patch(&path, &admin, json!({"industry": "Software"}))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let patched = breakdown(&app, &admin, &lead).await["model"].clone();
+    assert!(
+        probability(&patched) > probability(&trained) + 0.1,
+        "{trained} {patched}"
+    );
+    assert_ne!(patched["scored_at"], trained["scored_at"]);
+    assert_eq!(patched["model_version"], 1);
+    assert_eq!(stored(&app, &lead).await, Some(probability(&patched)));
+    assert_eq!(
+        breakdown(&app, &admin, &lead).await["model"],
+        patched,
+        "read back as stored"
+    );
+
+    // A call connected: the scoring consumer records it and scores the lead again.
+    let response = app
+        .post(
+            "/activities",
+            &admin,
+            json!({"kind": "call", "subject": "Intro", "outcome": "connected",
+                   "links": [{"record_type": "lead", "record_id": lead}]}),
+        )
+        .await;
+    assert_eq!(response.status(), 201, "{:?}", response.text().await);
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while stored(&app, &lead).await == Some(probability(&patched)) {
+        assert!(
+            Instant::now() < deadline,
+            "the call never moved the probability"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let called = breakdown(&app, &admin, &lead).await["model"].clone();
+    assert!(
+        probability(&called) > probability(&patched),
+        "{patched} {called}"
+    );
+    assert_eq!(stored(&app, &lead).await, Some(probability(&called)));
+}
+
 both!(
     below_the_minimum_rivet_says_so_and_keeps_the_rule_score,
     a_model_learns_which_leads_convert_and_scores_every_lead,
+    a_leads_probability_follows_its_fields_and_signals,
 );

@@ -299,6 +299,32 @@ impl TestApp {
             .expect("request")
     }
 
+    /// Run `sql` on the system connection, for what the API neither shows nor lets one write
+    /// (a stored row, a reference made by hand): its values are marked `?` (numbered for
+    /// PostgreSQL here). The rows it returns.
+    pub async fn sql(&self, sql: &str, values: Vec<sea_orm::Value>) -> Vec<sea_orm::QueryResult> {
+        use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
+        let (backend, text) = match self.db {
+            Db::Sqlite => (DatabaseBackend::Sqlite, sql.to_owned()),
+            Db::Postgres => {
+                let mut text = String::with_capacity(sql.len() + 8);
+                for (n, part) in sql.split('?').enumerate() {
+                    if n > 0 {
+                        text.push_str(&format!("${n}"));
+                    }
+                    text.push_str(part);
+                }
+                (DatabaseBackend::Postgres, text)
+            }
+        };
+        self.state
+            .store
+            .system()
+            .query_all_raw(Statement::from_sql_and_values(backend, text, values))
+            .await
+            .expect(sql)
+    }
+
     /// Sign in through the API.
     pub async fn login(&self, email: &str, password: &str) -> Session {
         let response = self

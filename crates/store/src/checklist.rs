@@ -1,13 +1,17 @@
 //! The BANT and MEDDICC checklist as leads and deals store it
 //! ([`rivet_domain::checklist`]): the columns a record's checklist writes — statuses, typed
-//! values and the three figures computed from them, named as the fields are — and the check
-//! that the contacts it names are the company's.
+//! values and the three figures computed from them, named as the fields are —, the check
+//! that the contacts it names are the company's, and what becomes of those names when the
+//! contact is merged away or deleted ([`replace_contacts`]).
 
-use crate::query::iden;
+use crate::query::{ListField, iden};
+use crate::record::Record;
 use crate::{Result, StoreError, Tx, record};
+use chrono::{DateTime, Utc};
 use rivet_domain::checklist::{Checklist, ChecklistItem, ChecklistScores, ELEMENTS};
+use rivet_domain::ids::ContactId;
 use rivet_domain::{Actor, FieldErrors};
-use sea_orm::sea_query::{Alias, DynIden, Value};
+use sea_orm::sea_query::{Alias, Cond, DynIden, Expr, ExprTrait, Value};
 
 /// Declares a record's row (`table_row!`, `$body`: its own fields, each ending in a comma) with
 /// the checklist's columns after its own: the notes, the statuses, the typed values and the
@@ -119,6 +123,15 @@ pub trait Checked {
     fn checklist(&self) -> Checklist;
     /// The note of the element `name`.
     fn note(&self, name: &str) -> Option<String>;
+    /// Name `economic_buyer` and `champion` as the checklist's contacts, with the figures that
+    /// follow (the record as [`replace_contacts`] writes it, for its audit row).
+    fn set_contacts(
+        &mut self,
+        economic_buyer: Option<ContactId>,
+        champion: Option<ContactId>,
+        scores: ChecklistScores,
+        at: DateTime<Utc>,
+    );
 
     /// The checklist as a page shows it: each element's line with what it lacks, and the
     /// figures.
@@ -139,23 +152,35 @@ pub trait Checked {
     }
 }
 
-impl Checked for crate::leads::Lead {
-    fn checklist(&self) -> Checklist {
-        checklist_of!(self)
-    }
-    fn note(&self, name: &str) -> Option<String> {
-        note_of!(self, name)
-    }
+/// [`Checked`] for the records whose rows [`checklist_row!`] declares.
+macro_rules! checked {
+    ($($record:ty),+ $(,)?) => {$(
+        impl Checked for $record {
+            fn checklist(&self) -> Checklist {
+                checklist_of!(self)
+            }
+            fn note(&self, name: &str) -> Option<String> {
+                note_of!(self, name)
+            }
+            fn set_contacts(
+                &mut self,
+                economic_buyer: Option<ContactId>,
+                champion: Option<ContactId>,
+                scores: ChecklistScores,
+                at: DateTime<Utc>,
+            ) {
+                self.economic_buyer_contact_id = economic_buyer;
+                self.champion_contact_id = champion;
+                self.bant_score = scores.bant_score;
+                self.meddicc_completeness = scores.meddicc_completeness;
+                self.meddicc_strength = scores.meddicc_strength;
+                self.updated_at = at;
+            }
+        }
+    )+};
 }
 
-impl Checked for crate::deals::Deal {
-    fn checklist(&self) -> Checklist {
-        checklist_of!(self)
-    }
-    fn note(&self, name: &str) -> Option<String> {
-        note_of!(self, name)
-    }
-}
+checked!(crate::leads::Lead, crate::deals::Deal);
 
 /// A record's checklist: `GET /api/v1/{leads|deals}/{id}/checklist`.
 #[derive(Debug, Clone, serde::Serialize, utoipa::ToSchema)]
@@ -240,6 +265,81 @@ pub(crate) async fn check_contacts(
         }
     }
     errors.into_result().map_err(StoreError::Invalid)
+}
+
+/// The columns of the contacts a checklist names.
+const CONTACT_COLUMNS: [&str; 2] = ["economic_buyer_contact_id", "champion_contact_id"];
+
+/// The contacts `gone` leave the checklists: every lead and deal of the caller's company that
+/// names one of them as its economic buyer or champion (whoever owns it) names `to` instead —
+/// the survivor of a merge, or nobody for a deleted contact. Each changes through the record
+/// layer's update (its audit row and `lead.updated` or `deal.updated` event), its figures
+/// recomputed as a patch of the field would; the element's status and note stay. Returns how
+/// many leads and deals changed.
+pub(crate) async fn replace_contacts(
+    tx: &Tx,
+    actor: &Actor,
+    gone: &[ContactId],
+    to: Option<ContactId>,
+) -> Result<u64> {
+    if gone.is_empty() {
+        return Ok(0);
+    }
+    Ok(replace_in::<crate::leads::Lead>(tx, actor, gone, to).await?
+        + replace_in::<crate::deals::Deal>(tx, actor, gone, to).await?)
+}
+
+/// What a checklist names after [`replace_contacts`]: its economic buyer, its champion and the
+/// figures that follow.
+type Named = (Option<ContactId>, Option<ContactId>, ChecklistScores);
+
+/// [`replace_contacts`] on one record type: a statement for each set of records that end up
+/// alike (the same contacts and figures), not one per record.
+async fn replace_in<R: Record + Checked>(
+    tx: &Tx,
+    actor: &Actor,
+    gone: &[ContactId],
+    to: Option<ContactId>,
+) -> Result<u64> {
+    let column = |name: &str| iden(Alias::new(name));
+    let naming = CONTACT_COLUMNS.iter().fold(Cond::any(), |any, name| {
+        any.add(Expr::col((R::Field::table(), column(name))).is_in(gone.iter().copied()))
+    });
+    let records: Vec<R> = record::all_where(tx.conn(), actor, naming).await?;
+    let mut alike: Vec<(Named, Vec<R>)> = Vec::new();
+    for r in records {
+        let mut checklist = r.checklist();
+        for named in [&mut checklist.economic_buyer, &mut checklist.champion] {
+            if named.is_some_and(|id| gone.contains(&id)) {
+                *named = to;
+            }
+        }
+        let scores = checklist.scores(&|name| r.note(name).is_some());
+        let key = (checklist.economic_buyer, checklist.champion, scores);
+        match alike.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, records)) => records.push(r),
+            None => alike.push((key, vec![r])),
+        }
+    }
+    let mut changed = 0;
+    for ((economic_buyer, champion, scores), records) in alike {
+        let values = vec![
+            (column(CONTACT_COLUMNS[0]), economic_buyer.into()),
+            (column(CONTACT_COLUMNS[1]), champion.into()),
+            (column("bant_score"), scores.bant_score.into()),
+            (
+                column("meddicc_completeness"),
+                scores.meddicc_completeness.into(),
+            ),
+            (column("meddicc_strength"), scores.meddicc_strength.into()),
+        ];
+        record::update_rows(tx, actor, &records, values, |r: &mut R, at| {
+            r.set_contacts(economic_buyer, champion, scores, at);
+        })
+        .await?;
+        changed += records.len() as u64;
+    }
+    Ok(changed)
 }
 
 /// The figure of `name` among `[bant_score, meddicc_completeness, meddicc_strength]`.

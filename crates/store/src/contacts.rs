@@ -1,7 +1,7 @@
 //! Contacts as a record type (list, get, create, update, delete and bulk actions are the
 //! generic record layer's, [`crate::record`]), with their own rules as its hooks: the
-//! one-primary-contact-per-account rule, the consent times, and the moves and deletes an
-//! account's deletion asks for.
+//! one-primary-contact-per-account rule, the consent times, the moves and deletes an account's
+//! deletion asks for, and emptying what named a deleted contact (deals, checklists).
 
 use crate::accounts;
 use crate::query::{self, ListField, iden};
@@ -253,10 +253,14 @@ impl Record for Contact {
         }
     }
 
-    /// Deals keep no reference to a deleted contact.
+    /// Deals keep no reference to a deleted contact, nor leads' and deals' checklists (its
+    /// element keeps its status and note).
     async fn before_delete(tx: &Tx, actor: &Actor, records: &[Self]) -> Result<()> {
         let ids: Vec<Uuid> = records.iter().map(|c| c.id.uuid()).collect();
-        crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await
+        crate::deals::detach(tx, actor, crate::deals::Detach::Contact, &ids).await?;
+        let ids: Vec<ContactId> = records.iter().map(|c| c.id).collect();
+        crate::checklist::replace_contacts(tx, actor, &ids, None).await?;
+        Ok(())
     }
 }
 

@@ -437,6 +437,17 @@ impl Write for Lead {
         crate::scoring::after_scored(tx, actor, &mut [(after, Some(was))], "updated").await
     }
 
+    /// Leads whose fields the conversion model reads changed are scored by it again (a bulk
+    /// update's at once).
+    async fn after_update(tx: &Tx, actor: &Actor, changed: &[(&Self, &Self)]) -> Result<()> {
+        let moved: Vec<&Self> = changed
+            .iter()
+            .filter(|(before, after)| crate::scoring_model::features_changed(before, after))
+            .map(|(_, after)| *after)
+            .collect();
+        crate::scoring_model::refresh(tx, actor.company_id, &moved).await
+    }
+
     async fn after_create(tx: &Tx, actor: &Actor, created: &mut [&mut Self]) -> Result<()> {
         if let Some(at) = created.first().map(|l| l.created_at) {
             let leads: Vec<&Self> = created.iter().map(|l| &**l).collect();

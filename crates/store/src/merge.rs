@@ -9,8 +9,9 @@
 //! and `<type>.deleted` event per loser (its delete names the record it was merged into as
 //! `merged_into`), an audit row `merge` on the survivor listing the losers and what moved, a
 //! `<type>.merged` event, and the ordinary update rows of every task, deal, contact, account
-//! and activity that moved. The loser's own audit history stays under its id (audit rows are
-//! append-only); the survivor's `merge` row and the loser's `merged_into` link the two.
+//! and activity that moved, and of every lead and deal whose checklist named a merged contact.
+//! The loser's own audit history stays under its id (audit rows are append-only); the
+//! survivor's `merge` row and the loser's `merged_into` link the two.
 
 use crate::accounts::Account;
 use crate::activities::Activity;
@@ -26,7 +27,7 @@ use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::events::{NewEvent, record_type_of};
 use rivet_domain::ids::Id;
-use rivet_domain::ids::LeadId;
+use rivet_domain::ids::{ContactId, LeadId};
 use rivet_domain::{Action, Actor, FieldErrors};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Query};
 use serde::Serialize;
@@ -49,6 +50,9 @@ pub struct Moved {
     pub contacts: u64,
     /// An account's child accounts.
     pub child_accounts: u64,
+    /// Leads and deals whose checklist named a merged contact as its economic buyer or
+    /// champion, and now names the survivor.
+    pub checklists: u64,
 }
 
 /// A record type that can be merged: what activities and tasks call it, and what else of its
@@ -344,7 +348,8 @@ async fn move_deals(
 impl Merge for Lead {
     const RECORD_TYPE: RecordType = RecordType::Lead;
 
-    /// The losers' engagement signals (the survivor is rescored as the merge writes it).
+    /// The losers' engagement signals (the survivor is rescored as the merge writes it, and
+    /// its conversion probability follows its signals here and its fields there).
     async fn move_own(
         tx: &Tx,
         actor: &Actor,
@@ -353,15 +358,17 @@ impl Merge for Lead {
         _moved: &mut Moved,
     ) -> Result<()> {
         let losers: Vec<LeadId> = losers.iter().copied().map(LeadId::from_uuid).collect();
-        crate::scoring::merge_signals(tx, actor.company_id, survivor.id, &losers).await
+        crate::scoring::merge_signals(tx, actor.company_id, survivor.id, &losers).await?;
+        crate::scoring_model::refresh(tx, actor.company_id, &[survivor]).await
     }
 }
 
 impl Merge for Contact {
     const RECORD_TYPE: RecordType = RecordType::Contact;
 
-    /// The deals whose primary contact is a loser, and the losers' roles on deals (a deal
-    /// where the survivor already has a role keeps the survivor's).
+    /// The deals whose primary contact is a loser, the losers' roles on deals (a deal where
+    /// the survivor already has a role keeps the survivor's), and the checklists of leads and
+    /// deals that name a loser as economic buyer or champion.
     async fn move_own(
         tx: &Tx,
         actor: &Actor,
@@ -369,6 +376,9 @@ impl Merge for Contact {
         losers: &[Uuid],
         moved: &mut Moved,
     ) -> Result<()> {
+        let gone: Vec<ContactId> = losers.iter().copied().map(ContactId::from_uuid).collect();
+        moved.checklists =
+            crate::checklist::replace_contacts(tx, actor, &gone, Some(survivor.id)).await?;
         let survivor = survivor.id.uuid();
         moved.deals = move_deals(tx, actor, Deals::ContactId, survivor, losers).await?;
         for loser in losers {

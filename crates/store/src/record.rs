@@ -155,6 +155,17 @@ pub trait Write: Record {
     ) -> impl Future<Output = Result<()>> + Send {
         async { Ok(()) }
     }
+
+    /// What goes with a batch of changed records, `(before, after)` each, after each one's
+    /// [`Write::after_write`] and audit row (a statement for the batch, not one per record: a
+    /// bulk update's records come here together).
+    fn after_update(
+        _tx: &Tx,
+        _actor: &Actor,
+        _changed: &[(&Self, &Self)],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// The type's rows of the caller's company.
@@ -505,6 +516,13 @@ pub async fn create<R: Write>(store: &Store, actor: &Actor, data: &R::Data) -> R
 
 /// Write `data` over `before` (already read under the caller's update scope), audited.
 pub async fn update_in<R: Write>(tx: &Tx, actor: &Actor, before: &R, data: &R::Data) -> Result<R> {
+    let after = update_one_in(tx, actor, before, data).await?;
+    R::after_update(tx, actor, &[(before, &after)]).await?;
+    Ok(after)
+}
+
+/// [`update_in`] but for [`Write::after_update`], which the caller runs (for a batch).
+async fn update_one_in<R: Write>(tx: &Tx, actor: &Actor, before: &R, data: &R::Data) -> Result<R> {
     let Some(owner) = R::data_owner(data) else {
         return Err(StoreError::invalid(R::OWNER_FIELD, "must not be empty"));
     };
@@ -576,8 +594,10 @@ pub async fn bulk_update<R: Write>(
     let mut after_all = Vec::with_capacity(before.len());
     for record in &before {
         let data = set(record)?;
-        after_all.push(update_in(&tx, actor, record, &data).await?);
+        after_all.push(update_one_in(&tx, actor, record, &data).await?);
     }
+    let changed: Vec<(&R, &R)> = before.iter().zip(&after_all).collect();
+    R::after_update(&tx, actor, &changed).await?;
     tx.commit().await?;
     Ok(after_all)
 }

@@ -516,6 +516,8 @@ async fn backfill_signals(store: &Store, company: CompanyId) -> Result<()> {
             .collect();
         let tx = store.write_system().await?;
         insert_signals(&tx, company, &signals).await?;
+        let leads: Vec<LeadId> = signals.iter().map(|s| s.lead).collect();
+        crate::scoring_model::refresh_ids(&tx, company, &leads).await?;
         tx.commit().await?;
         after = Some(last);
     }
@@ -676,6 +678,7 @@ impl Consumer for ScoringConsumer {
                 continue;
             }
             insert_signals(tx, company, &known).await?;
+            crate::scoring_model::refresh(tx, company, &leads.iter().collect::<Vec<_>>()).await?;
             let config = config_in(tx.conn(), company).await?;
             rescore_leads(tx, company, &config, leads, false, "engagement").await?;
         }

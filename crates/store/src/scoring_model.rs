@@ -8,6 +8,11 @@
 //!   is stored and the rule score stands alone. Otherwise the model is stored as the company's
 //!   next version (`scoring_models`) and every lead of the company is scored with it
 //!   (`lead_predictions`), a thousand per transaction.
+//! - **Following the lead** ([`refresh`], [`refresh_ids`]): a lead whose fields the model
+//!   reads change (the lead record's update hook, a bulk update's leads at once), or that gets
+//!   new signals (the scoring consumer, a merge, the signals' backfill), is scored again with
+//!   the newest version in that transaction — a few statements per batch, and only the read
+//!   of the newest version when the company has none.
 //! - **Reading**: [`overview`] (status, the current version's held-out figures, the versions),
 //!   [`current`], [`history`], and a lead's probability ([`prediction`], and the breakdown's
 //!   [`lead_score`]): the stored one when it comes from the newest version, else computed from
@@ -17,8 +22,11 @@
 //! What this module does not do: choose thresholds or act on a probability.
 
 use crate::documents::settings;
+use crate::leads::Lead;
 use crate::tables::{LeadPredictions as P, LeadSignals as S, Leads, ScoringModels as M};
-use crate::{Result, Store, StoreError, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
+use crate::{
+    Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+};
 use chrono::{DateTime, Utc};
 use rivet_domain::ids::{CompanyId, LeadId, UserId};
 use rivet_domain::leads::LeadStatus;
@@ -183,6 +191,27 @@ fn feature_select(company: CompanyId) -> SelectStatement {
         .from(Leads::Table)
         .and_where(Expr::col(Leads::CompanyId).eq(company))
         .to_owned()
+}
+
+impl From<&Lead> for FeatureRow {
+    fn from(lead: &Lead) -> Self {
+        Self {
+            id: lead.id,
+            status: lead.status.as_str().to_owned(),
+            title: lead.title.clone(),
+            industry: lead.industry.clone(),
+            country: lead.country.clone(),
+            source: lead.source.clone(),
+            utm_source: lead.utm_source.clone(),
+            utm_medium: lead.utm_medium.clone(),
+            employee_count: lead.employee_count,
+            annual_revenue_micros: lead
+                .annual_revenue
+                .as_deref()
+                .and_then(|a| rivet_domain::values::Money::parse(a, String::new()).ok())
+                .map(|m| m.micros),
+        }
+    }
 }
 
 impl FeatureRow {
@@ -426,6 +455,8 @@ async fn store_version(
 }
 
 /// Score every lead of the actor's company with `model`, [`PREDICT_BATCH`] per transaction.
+/// On PostgreSQL a batch's leads stay locked until it commits, so an edit meanwhile (which
+/// scores its lead again) waits rather than being overwritten with what its old fields gave.
 async fn predict_all(
     store: &Store,
     actor: &Actor,
@@ -452,50 +483,125 @@ async fn predict_all(
             q.and_where(Expr::col(Leads::Id).gt(after));
         }
         q.order_by(Leads::Id, Order::Asc).limit(PREDICT_BATCH);
+        if tx.conn().get_database_backend() == sea_orm::DbBackend::Postgres {
+            q.lock(sea_orm::sea_query::LockType::Update);
+        }
         let rows: Vec<FeatureRow> = fetch_all(tx.conn(), &q).await?;
         let Some(last) = rows.last().map(|r| r.id) else {
             break;
         };
-        let ids: Vec<LeadId> = rows.iter().map(|r| r.id).collect();
-        let mut counts = signal_counts(tx.conn(), company, Some(&ids)).await?;
-        let at = now();
-        let mut insert = Query::insert();
-        insert
-            .into_table(P::Table)
-            .columns([
-                P::CompanyId,
-                P::LeadId,
-                P::ModelId,
-                P::Probability,
-                P::Contributions,
-                P::ScoredAt,
-            ])
-            .on_conflict(
-                OnConflict::columns([P::CompanyId, P::LeadId])
-                    .update_columns([P::ModelId, P::Probability, P::Contributions, P::ScoredAt])
-                    .to_owned(),
-            );
-        for row in &rows {
-            let counts = counts.remove(&row.id).unwrap_or_default();
-            let prediction = model.predict(&row.fields(), &counts);
-            let effects: Vec<FeatureEffect> = effects_of(&prediction);
-            let effects = serde_json::to_value(effects).unwrap_or(Value::Array(Vec::new()));
-            insert.values_panic([
-                company.into(),
-                row.id.into(),
-                model_id.into(),
-                prediction.probability.into(),
-                effects.into(),
-                at.into(),
-            ]);
-        }
-        exec(tx.conn(), &insert).await?;
+        store_predictions(&tx, company, (model_id, model), &rows).await?;
         tx.commit().await?;
         done += rows.len() as i64;
         report(done, Some(std::cmp::max(total, done)));
         after = Some(last);
     }
     Ok(done)
+}
+
+/// Score `rows` (distinct leads, at most [`PREDICT_BATCH`]) with `model` and store each
+/// probability with what moved it: one read of their signal counts, one upsert.
+async fn store_predictions(
+    tx: &Tx,
+    company: CompanyId,
+    (model_id, model): (Uuid, &Model),
+    rows: &[FeatureRow],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let ids: Vec<LeadId> = rows.iter().map(|r| r.id).collect();
+    let mut counts = signal_counts(tx.conn(), company, Some(&ids)).await?;
+    let at = now();
+    let mut insert = Query::insert();
+    insert
+        .into_table(P::Table)
+        .columns([
+            P::CompanyId,
+            P::LeadId,
+            P::ModelId,
+            P::Probability,
+            P::Contributions,
+            P::ScoredAt,
+        ])
+        .on_conflict(
+            OnConflict::columns([P::CompanyId, P::LeadId])
+                .update_columns([P::ModelId, P::Probability, P::Contributions, P::ScoredAt])
+                .to_owned(),
+        );
+    for row in rows {
+        let counts = counts.remove(&row.id).unwrap_or_default();
+        let prediction = model.predict(&row.fields(), &counts);
+        let effects: Vec<FeatureEffect> = effects_of(&prediction);
+        let effects = serde_json::to_value(effects).unwrap_or(Value::Array(Vec::new()));
+        insert.values_panic([
+            company.into(),
+            row.id.into(),
+            model_id.into(),
+            prediction.probability.into(),
+            effects.into(),
+            at.into(),
+        ]);
+    }
+    exec(tx.conn(), &insert).await?;
+    Ok(())
+}
+
+/// Whether the model reads `after` differently from `before`: a field it reads changed.
+pub(crate) fn features_changed(before: &Lead, after: &Lead) -> bool {
+    FeatureRow::from(before).fields() != FeatureRow::from(after).fields()
+}
+
+/// Score `leads` (as written in `tx`) again with `company`'s newest model and store the
+/// probabilities, in the transaction: leads whose fields the model reads changed. Nothing
+/// but the read of the newest version when the company has none.
+pub(crate) async fn refresh(tx: &Tx, company: CompanyId, leads: &[&Lead]) -> Result<()> {
+    if leads.is_empty() {
+        return Ok(());
+    }
+    let Some(newest) = newest_model(tx.conn(), company).await? else {
+        return Ok(());
+    };
+    let rows = leads.iter().map(|l| FeatureRow::from(*l)).collect();
+    predict_rows(tx, company, &newest, rows).await
+}
+
+/// [`refresh`] for the leads `ids` as `tx` reads them (ids of leads since deleted are passed
+/// over): leads whose signals changed.
+pub(crate) async fn refresh_ids(tx: &Tx, company: CompanyId, ids: &[LeadId]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let Some(newest) = newest_model(tx.conn(), company).await? else {
+        return Ok(());
+    };
+    let mut rows: Vec<FeatureRow> = Vec::with_capacity(ids.len());
+    for chunk in ids.chunks(PREDICT_BATCH as usize) {
+        let read: Vec<FeatureRow> = fetch_all(
+            tx.conn(),
+            feature_select(company).and_where(Expr::col(Leads::Id).is_in(chunk.iter().copied())),
+        )
+        .await?;
+        rows.extend(read);
+    }
+    predict_rows(tx, company, &newest, rows).await
+}
+
+/// Score `rows` with the version `(model_id, model)` and store them, [`PREDICT_BATCH`] per
+/// statement.
+async fn predict_rows(
+    tx: &Tx,
+    company: CompanyId,
+    (model_id, model): &(Uuid, Model),
+    mut rows: Vec<FeatureRow>,
+) -> Result<()> {
+    // One row per lead: an upsert may not meet the same key twice.
+    rows.sort_by_key(|r| r.id);
+    rows.dedup_by_key(|r| r.id);
+    for chunk in rows.chunks(PREDICT_BATCH as usize) {
+        store_predictions(tx, company, (*model_id, model), chunk).await?;
+    }
+    Ok(())
 }
 
 /// What the weekly training of every company did.
@@ -694,6 +800,32 @@ async fn newest_summary<C: ConnectionTrait>(
             .limit(1),
     )
     .await
+}
+
+#[derive(FromQueryResult)]
+struct NewestModel {
+    id: Uuid,
+    model: Value,
+}
+
+/// The company's newest version and its model, if it has one.
+async fn newest_model<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+) -> Result<Option<(Uuid, Model)>> {
+    let newest: Option<NewestModel> = fetch_optional(
+        conn,
+        Query::select()
+            .columns([M::Id, M::Model])
+            .from(M::Table)
+            .and_where(Expr::col(M::CompanyId).eq(company))
+            .order_by(M::Version, Order::Desc)
+            .limit(1),
+    )
+    .await?;
+    newest
+        .map(|n| Ok((n.id, parse_model(n.model)?)))
+        .transpose()
 }
 
 /// The model of the version `id`.

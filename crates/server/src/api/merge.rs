@@ -91,7 +91,8 @@ fn route<R: ApiMerge>() -> ApiRouter {
                 tag = R::TAG,
                 own = match R::RECORD_TYPE {
                     rivet_domain::activities::RecordType::Contact =>
-                        ", deals (as primary contact) and deal roles",
+                        ", deals (as primary contact), deal roles and the economic buyer \
+                         or champion of leads' and deals' checklists",
                     rivet_domain::activities::RecordType::Account =>
                         ", deals, contacts and child accounts",
                     _ => "",
