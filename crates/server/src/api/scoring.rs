@@ -99,8 +99,9 @@ pub fn routes() -> ApiRouter {
                      write them, and points), engagement weights per signal, the half-life in \
                      days after which a signal counts half, the share of fit in the total \
                      (fit_weight, percent) and the thresholds (a name, a total score and what \
-                     crossing it upwards does). A company that never changed them has the \
-                     defaults shown here",
+                     crossing it upwards does: create_task for the owner, set_status, \
+                     notify_owner in the app). A company that never changed them has the \
+                     defaults shown here (MQL at 50 and SQL at 75, both notifying the owner)",
                 )
                 .returns::<ScoringSettings>(),
             show,
