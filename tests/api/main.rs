@@ -29,6 +29,7 @@ mod jobs;
 mod leads;
 mod list_sorts;
 mod merge;
+mod notifications;
 mod openapi;
 mod password;
 mod pipelines;

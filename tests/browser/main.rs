@@ -37,6 +37,7 @@ mod exports;
 mod imports;
 mod lead_forms;
 mod merge;
+mod notifications;
 mod personal;
 mod scoring;
 mod tasks;
@@ -1426,6 +1427,7 @@ enum Journey {
     BackgroundExport,
     Conversion,
     Scoring,
+    Notifications,
 }
 
 impl Journey {
@@ -1450,6 +1452,7 @@ impl Journey {
             Self::BackgroundExport => exports::background_export_steps(app, page).await,
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
+            Self::Notifications => notifications::notification_steps(app, page).await,
         }
     }
 }

@@ -92,6 +92,8 @@ pub mod kind {
         LeadForm,
         /// An assignment rule (issue 13 §3).
         AssignmentRule,
+        /// A member's in-app notification.
+        Notification,
     }
 }
 
@@ -117,6 +119,7 @@ pub type EventId = Id<kind::Event>;
 pub type DeliveryId = Id<kind::Delivery>;
 pub type LeadFormId = Id<kind::LeadForm>;
 pub type AssignmentRuleId = Id<kind::AssignmentRule>;
+pub type NotificationId = Id<kind::Notification>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.

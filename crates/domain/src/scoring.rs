@@ -10,8 +10,9 @@
 //!   the plain mean), rounded half up, and the **grade** follows from it (A ≥ 75, B ≥ 50,
 //!   C ≥ 25, else D).
 //! - **Thresholds** (MQL at 50, SQL at 75 by default) fire once per upward crossing of the
-//!   total: a task for the owner and a status change where the threshold says so, and always a
-//!   `lead.score_threshold_crossed` event (webhooks notify from it).
+//!   total: a task for the owner, a status change and an in-app notification for the owner
+//!   where the threshold says so, and always a `lead.score_threshold_crossed` event (webhooks
+//!   notify from it).
 //!
 //! The store computes fit when a lead is written and engagement when its events are consumed
 //! (`rivet_store::scoring`); this module only says what the numbers are and why.
@@ -140,6 +141,10 @@ pub struct ThresholdInput {
     /// set only by conversion). A lead already further along keeps its status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub set_status: Option<String>,
+    /// Notify the lead's owner in the app ("Lead X reached MQL (score 52)", linking to the
+    /// lead). Left out: false; the default MQL and SQL thresholds of a new company notify.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notify_owner: Option<bool>,
 }
 
 /// A company's scoring settings as a client writes them (`PUT /api/v1/scoring/settings`). A
@@ -176,6 +181,8 @@ pub struct Threshold {
     pub score: i32,
     pub create_task: Option<String>,
     pub set_status: Option<LeadStatus>,
+    /// The lead's owner gets an in-app notification.
+    pub notify_owner: bool,
 }
 
 /// Valid scoring settings.
@@ -234,6 +241,7 @@ fn default_thresholds() -> Vec<ThresholdInput> {
         .map(|(name, score)| ThresholdInput {
             name: Some(name.into()),
             score: Some(score),
+            notify_owner: Some(true),
             ..ThresholdInput::default()
         })
         .collect()
@@ -419,6 +427,7 @@ impl ScoringInput {
                     score,
                     create_task,
                     set_status,
+                    notify_owner: t.notify_owner.unwrap_or(false),
                 });
             }
         }
@@ -492,6 +501,7 @@ impl ScoringConfig {
                         score: Some(i64::from(t.score)),
                         create_task: t.create_task.clone(),
                         set_status: t.set_status.map(|s| s.as_str().to_owned()),
+                        notify_owner: Some(t.notify_owner),
                     })
                     .collect(),
             ),
@@ -661,6 +671,23 @@ mod tests {
         assert!(config.crossed(Some(50), 60).is_empty());
         assert!(config.crossed(Some(80), 40).is_empty());
         assert!(config.crossed(None, 0).is_empty());
+    }
+
+    #[test]
+    fn only_the_default_thresholds_and_those_that_say_so_notify_the_owner() {
+        let config = ScoringConfig::default();
+        assert!(config.thresholds.iter().all(|t| t.notify_owner));
+        // Settings stored before thresholds could notify have no flag: they do not.
+        let stored: ScoringInput = serde_json::from_value(json!({
+            "thresholds": [{"name": "MQL", "score": 50}, {"name": "SQL", "score": 75, "notify_owner": true}]
+        }))
+        .unwrap_or_default();
+        let Ok(config) = stored.validate() else {
+            panic!("refused")
+        };
+        let flags: Vec<bool> = config.thresholds.iter().map(|t| t.notify_owner).collect();
+        assert_eq!(flags, [false, true]);
+        assert_eq!(config.to_input().validate(), Ok(config));
     }
 
     #[test]

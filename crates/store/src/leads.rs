@@ -77,6 +77,22 @@ pub struct Lead in Leads::Table {
 }
 
 impl Lead {
+    /// What a person calls the lead: its person, else its company, else its e-mail.
+    pub fn display_name(&self) -> String {
+        let person = [self.first_name.as_deref(), self.last_name.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        if !person.is_empty() {
+            return person;
+        }
+        self.company_name
+            .clone()
+            .or_else(|| self.email.clone())
+            .unwrap_or_else(|| "Unnamed lead".into())
+    }
+
     /// One of the BANT or MEDDICC notes by its field name.
     fn qualification(&self, name: &str) -> Option<&String> {
         match name {

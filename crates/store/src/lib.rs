@@ -31,6 +31,7 @@ pub mod logs;
 pub mod maintenance;
 pub mod merge;
 pub mod migrations;
+pub mod notifications;
 pub mod page;
 pub mod pipelines;
 pub mod qualification;

@@ -125,10 +125,12 @@ pub(crate) async fn after_scored(
         .map(|(lead, _)| &**lead)
         .collect();
     write_history(tx, actor.company_id, &changed, cause).await?;
-    let mut events = Vec::new();
+    let (mut events, mut notes) = (Vec::new(), Vec::new());
     for (lead, before) in written.iter_mut() {
-        fire_thresholds(tx, actor, &config, lead, before.map(|b| b.2), &mut events).await?;
+        let before = before.map(|b| b.2);
+        fire_thresholds(tx, actor, &config, lead, before, &mut events, &mut notes).await?;
     }
+    crate::notifications::notify_all(tx, actor.company_id, &notes).await?;
     tx.emit_all(actor.company_id, &events).await
 }
 
@@ -182,10 +184,10 @@ fn advances(current: LeadStatus, to: LeadStatus) -> bool {
     rank(current) < 3 && rank(to) > rank(current)
 }
 
-/// Act on each threshold `lead`'s total crossed coming from `before`: the event (added to
-/// `events`, which the caller writes for its batch at once), the owner's task and the status
-/// change (audited, as the transaction's actor or the system). `lead` is updated to what was
-/// written.
+/// Act on each threshold `lead`'s total crossed coming from `before`: the event and the owner's
+/// notification (added to `events` and `notes`, which the caller writes for its batch at once),
+/// the owner's task and the status change (audited, as the transaction's actor or the system).
+/// `lead` is updated to what was written.
 async fn fire_thresholds(
     tx: &Tx,
     actor: &Actor,
@@ -193,6 +195,7 @@ async fn fire_thresholds(
     lead: &mut Lead,
     before: Option<i32>,
     events: &mut Vec<(NewEvent, String)>,
+    notes: &mut Vec<(UserId, crate::notifications::NewNotification)>,
 ) -> Result<()> {
     let crossed = config.crossed(before, lead.total_score);
     if crossed.is_empty() {
@@ -217,6 +220,12 @@ async fn fire_thresholds(
             },
             lead.id.to_string(),
         ));
+        if threshold.notify_owner {
+            notes.push((
+                lead.owner_id,
+                crate::notifications::lead_threshold(lead, threshold),
+            ));
+        }
         if let Some(title) = &threshold.create_task {
             let data = TaskData {
                 subject: title.clone(),
@@ -365,11 +374,13 @@ async fn rescore_leads(
     write_scores(tx, company, &rows).await?;
     let written: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
     write_history(tx, company, &written, cause).await?;
-    let mut events = Vec::new();
+    let (mut events, mut notes) = (Vec::new(), Vec::new());
     for (lead, before) in &mut changed {
         let actor = system_actor(company, lead.owner_id);
-        fire_thresholds(tx, &actor, config, lead, Some(*before), &mut events).await?;
+        let before = Some(*before);
+        fire_thresholds(tx, &actor, config, lead, before, &mut events, &mut notes).await?;
     }
+    crate::notifications::notify_all(tx, company, &notes).await?;
     tx.emit_all(company, &events).await?;
     let rescored: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
     crate::qualification::queue_auto_convert(tx, company, &rescored).await?;

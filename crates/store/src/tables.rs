@@ -936,3 +936,24 @@ pub enum AccountHealthHistory {
     Components,
     ComputedAt,
 }
+
+/// A member's in-app notifications (`m0034_notifications`; `crate::notifications`).
+#[derive(DeriveIden)]
+pub enum Notifications {
+    Table,
+    CompanyId,
+    Id,
+    /// The member it is for.
+    UserId,
+    /// What happened, e.g. `lead.score_threshold_crossed`.
+    Kind,
+    Title,
+    Body,
+    /// A path in the app (`/leads/{id}`).
+    Link,
+    RecordType,
+    RecordId,
+    CreatedAt,
+    /// Null while unread.
+    ReadAt,
+}

@@ -27,6 +27,7 @@ pub mod jobs;
 pub mod lead_forms;
 pub mod leads;
 pub mod merge;
+pub mod notifications;
 pub mod pipelines;
 pub mod qualification;
 pub mod record;
@@ -68,6 +69,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(pipelines::routes())
         .merge(custom_fields::routes())
         .merge(views::routes())
+        .merge(notifications::routes())
         .merge(deals::routes())
         .merge(risk::routes())
         .merge(tasks::routes())

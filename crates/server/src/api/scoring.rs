@@ -86,7 +86,9 @@ impl SettingsApi for ScoringConfig {
                them, and points), engagement weights per signal, the half-life in days after \
                which a signal counts half, the share of fit in the total (fit_weight, \
                percent) and the thresholds (a name, a total score and what crossing it \
-               upwards does). A company that never changed them has the defaults shown here",
+               upwards does: create_task for the owner, set_status, notify_owner in the \
+               app). A company that never changed them has the defaults shown here (MQL at \
+               50 and SQL at 75, both notifying the owner)",
         replace: "Replace the company's scoring settings (a part left out takes its \
                   default), audited; every lead's scores are then recomputed by a job \
                   (rescore_job_id). Each mistake is a 422 naming its place, e.g. \

@@ -58,18 +58,7 @@ fn status_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
 
 /// A lead's display name: the person, else the company, else the e-mail.
 pub(super) fn display_name(lead: &Lead) -> String {
-    let person = [lead.first_name.as_deref(), lead.last_name.as_deref()]
-        .into_iter()
-        .flatten()
-        .collect::<Vec<_>>()
-        .join(" ");
-    if !person.is_empty() {
-        return person;
-    }
-    lead.company_name
-        .clone()
-        .or_else(|| lead.email.clone())
-        .unwrap_or_else(|| "Unnamed lead".into())
+    lead.display_name()
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -35,6 +35,7 @@ mod leads;
 mod list;
 mod money;
 mod names;
+mod notifications;
 mod pipelines;
 mod profile;
 mod qualification;
@@ -287,6 +288,17 @@ fn pages() -> Pages {
     .post("/profile/password", Authenticated, profile::change_password)
     .post("/profile/sessions", Authenticated, profile::sign_out_others)
     .get("/search", Authenticated, search::show)
+    .get("/notifications", Authenticated, notifications::index)
+    .post(
+        "/notifications/read-all",
+        Authenticated,
+        notifications::read_all,
+    )
+    .post(
+        "/notifications/{id}/open",
+        Authenticated,
+        notifications::open,
+    )
     .get("/deals", Allow(Resource::Deals, Action::Read), deals::index)
     .get(
         "/deals/new",

@@ -1,9 +1,9 @@
 //! Lead scoring on the web (issue 14 §1): Administration › Lead scoring (fit rules with their
-//! conditions and points, engagement weights and half-life, the blend, thresholds, and a
-//! "rescore now" button), and a lead's score breakdown — on its page, and as a fragment the
-//! list's score badges open in a popover (`GET /leads/{id}/score`). Saving goes through the
-//! API's function, as every settings page does (`super::settings_doc`), so the page refuses what
-//! the API does.
+//! conditions and points, engagement weights and half-life, the blend, thresholds with their
+//! task, status and owner's notification, and a "rescore now" button), and a lead's score
+//! breakdown — on its page, and as a fragment the list's score badges open in a popover
+//! (`GET /leads/{id}/score`). Saving goes through the API's function, as every settings page
+//! does (`super::settings_doc`), so the page refuses what the API does.
 
 use super::conditions::{self, CondRow, Fields, get};
 use super::settings_doc::SettingsForm;
@@ -65,10 +65,12 @@ struct ThresholdRow {
     score_field: String,
     task_field: String,
     status_field: String,
+    notify_field: String,
     name: String,
     score: String,
     task: String,
     status_options: Vec<Opt>,
+    notify: bool,
 }
 
 #[derive(Template)]
@@ -120,6 +122,9 @@ fn fields_of(input: &ScoringInput) -> Fields {
             format!("t{i}_status"),
             t.set_status.clone().unwrap_or_default(),
         );
+        if t.notify_owner == Some(true) {
+            f.insert(format!("t{i}_notify"), "true".into());
+        }
     }
     f
 }
@@ -208,6 +213,7 @@ fn input_of(form: &Fields, errors: &mut FormErrors) -> (ScoringInput, Places) {
             score: number(score, &format!("t{i}_score"), errors).or(Some(0)),
             create_task: text("task"),
             set_status: text("status"),
+            notify_owner: Some(get(form, &format!("t{i}_notify")) == "true"),
         });
         places.thresholds.push(i);
     }
@@ -248,6 +254,7 @@ fn form_field(api: &str, places: &Places) -> Option<String> {
         let part = match part.as_str() {
             "create_task" => "task",
             "set_status" => "status",
+            "notify_owner" => "notify",
             other => other,
         };
         return Some(format!("t{row}_{part}"));
@@ -288,10 +295,12 @@ fn page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> SettingsPage {
             score_field: format!("t{i}_score"),
             task_field: format!("t{i}_task"),
             status_field: format!("t{i}_status"),
+            notify_field: format!("t{i}_notify"),
             name: get(form, &format!("t{i}_name")).to_owned(),
             score: get(form, &format!("t{i}_score")).to_owned(),
             task: get(form, &format!("t{i}_task")).to_owned(),
             status_options: options(status_items.clone(), get(form, &format!("t{i}_status"))),
+            notify: get(form, &format!("t{i}_notify")) == "true",
         })
         .collect();
     SettingsPage {

@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
 use rivet_domain::{Action, Actor, Resource};
-use rivet_store::{StoreError, companies, tasks, users};
+use rivet_store::{StoreError, companies, notifications, tasks, users};
 use serde::de::DeserializeOwned;
 use uuid::Uuid;
 
@@ -53,6 +53,18 @@ pub struct Layout {
     pub csrf: String,
     pub nav: Vec<NavSection>,
     pub flash: Option<Flash>,
+    /// The caller's unread notifications: the bell's number.
+    pub unread_notifications: i64,
+}
+
+impl Layout {
+    /// The bell's number as shown: `99+` from a hundred on.
+    pub fn bell_count(&self) -> String {
+        match self.unread_notifications {
+            n if n > 99 => "99+".into(),
+            n => n.to_string(),
+        }
+    }
 }
 
 /// The layout of pages shown before signing in (`web/bare.html`).
@@ -231,6 +243,8 @@ pub struct Ctx {
     pub path: String,
     /// How many of the caller's tasks are overdue (`None` without tasks read).
     pub overdue_tasks: Option<i64>,
+    /// How many of the caller's notifications are unread (the bell).
+    pub unread_notifications: i64,
     flash: Option<Flash>,
 }
 
@@ -255,10 +269,11 @@ impl FromRequestParts<AppState> for Ctx {
                 Ok(None)
             }
         };
-        let (me, company, overdue_tasks) = tokio::try_join!(
+        let (me, company, overdue_tasks, unread_notifications) = tokio::try_join!(
             users::me(&app.store, &actor),
             companies::get(&app.store, &actor),
-            overdue
+            overdue,
+            notifications::unread_count(&app.store, &actor),
         )
         .map_err(|e| WebError::from(e).into_response())?;
         Ok(Self {
@@ -271,6 +286,7 @@ impl FromRequestParts<AppState> for Ctx {
             currency: company.currency,
             path: parts.uri.path().to_owned(),
             overdue_tasks,
+            unread_notifications,
             flash: read_flash(&parts.headers),
         })
     }
@@ -312,6 +328,7 @@ impl Ctx {
             csrf: self.csrf.clone(),
             nav: navigation(&self.actor, &self.path, self.overdue_tasks),
             flash: self.flash.clone(),
+            unread_notifications: self.unread_notifications,
         }
     }
 
@@ -899,6 +916,7 @@ impl Layout {
             csrf: "token".into(),
             nav: Vec::new(),
             flash: None,
+            unread_notifications: 0,
         }
     }
 }
@@ -906,6 +924,21 @@ impl Layout {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_bell_counts_up_to_99_then_says_more() {
+        let mut layout = Layout::for_test("Home");
+        for (unread, shown) in [
+            (0, "0"),
+            (7, "7"),
+            (99, "99"),
+            (100, "99+"),
+            (12_345, "99+"),
+        ] {
+            layout.unread_notifications = unread;
+            assert_eq!(layout.bell_count(), shown);
+        }
+    }
 
     #[test]
     fn only_local_paths_are_followed_after_sign_in() {
