@@ -91,6 +91,27 @@ async fn a_status_change_meets_the_gates_on_every_door(db: Db) {
     assert_eq!(qualified["allowed"], false);
     assert_eq!(qualified["unmet"].as_array().map(Vec::len), Some(2));
 
+    // A transition's body is closed: a lead's own field in it is a 400 naming it, and nothing
+    // moves.
+    let problem = assert_problem(
+        app.post(
+            &format!("{path}/transition"),
+            &admin,
+            json!({"to": "nurturing", "budget": "10k"}),
+        )
+        .await,
+        400,
+    )
+    .await;
+    assert!(
+        problem["detail"]
+            .as_str()
+            .is_some_and(|d| d.contains("budget")),
+        "{problem}"
+    );
+    let unchanged = json_of(app.get(&path, &admin).await).await;
+    assert_ne!(unchanged["status"], "nurturing");
+
     // Unqualified needs a reason, by PATCH as by the route.
     let problem = assert_problem(
         app.patch(&path, &admin, json!({"status": "unqualified"}))
