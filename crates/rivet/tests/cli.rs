@@ -399,6 +399,42 @@ async fn seed_demo_is_deterministic(db: Db) {
             .filter(|l| l["fit_score"].as_i64().unwrap_or(0) > 0)
             .count();
         assert!(scored > 0, "{page}");
+        // The reps were told of the leads that crossed MQL as they were scored, but the demo's
+        // bells start empty: listed, already read.
+        let rep = text
+            .lines()
+            .filter_map(|l| l.split_whitespace().find(|w| w.contains('@')))
+            .find(|e| !e.starts_with("admin@"))
+            .unwrap_or_else(|| panic!("no rep in:\n{text}"))
+            .to_owned();
+        let login: serde_json::Value = client
+            .post(format!("http://127.0.0.1:{port}/api/v1/auth/login"))
+            .json(&serde_json::json!({"email": rep, "password": password}))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let rep_token = login["access_token"].as_str().unwrap().to_owned();
+        let get = |path: &str| {
+            client
+                .get(format!("http://127.0.0.1:{port}/api/v1{path}"))
+                .bearer_auth(&rep_token)
+                .send()
+        };
+        let unread: serde_json::Value = get("/notifications/unread-count")
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(unread["unread"], 0, "{unread}");
+        let listed: serde_json::Value = get("/notifications").await.unwrap().json().await.unwrap();
+        assert!(
+            listed["data"].as_array().is_some_and(|d| !d.is_empty()),
+            "{rep}: {listed}"
+        );
         assert!(sigterm(&mut child).success());
         // `rivet rescore` recomputes them: done, and (moments later) nothing or little moved.
         let out = rivet(&dir, &url).arg("rescore").output().unwrap();

@@ -217,6 +217,9 @@ pub async fn seed(
     // activities just logged, by the rescore every upgrade and every settings change runs.
     let scored = Instant::now();
     rivet_store::scoring::rescore(store, Some(company_id), true, &|_, _| {}).await?;
+    // Scored from nothing, nearly every lead crosses MQL: the reps' notifications of it stay
+    // listed, read, so the demo's bells start empty.
+    rivet_store::notifications::mark_company_read(store, company_id).await?;
     rivet_store::qualification::backfill_history(store, company_id).await?;
     // Account health too: from the activities, tasks and deals just loaded (the random values
     // the loader wrote are replaced), with the lifecycle rules applied.

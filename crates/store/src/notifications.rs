@@ -219,6 +219,23 @@ pub async fn mark_all_read(store: &Store, actor: &Actor) -> Result<u64> {
     Ok(marked)
 }
 
+/// Mark every notification of `company` read, as the system (the named bypass): what a demo
+/// seed's scoring told its reps happened as the data was made, and is no news to anyone.
+pub async fn mark_company_read(store: &Store, company: CompanyId) -> Result<u64> {
+    let tx = store.write_system().await?;
+    let marked = exec(
+        tx.conn(),
+        Query::update()
+            .table(N::Table)
+            .value(N::ReadAt, now())
+            .and_where(Expr::col(N::CompanyId).eq(company))
+            .and_where(Expr::col(N::ReadAt).is_null()),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(marked)
+}
+
 // ---------------------------------------------------------------------------------------------
 // What each kind says
 
