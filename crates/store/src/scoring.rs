@@ -125,13 +125,28 @@ pub(crate) async fn after_scored(
         .map(|(lead, _)| &**lead)
         .collect();
     write_history(tx, actor.company_id, &changed, cause).await?;
+    let crossed = written
+        .iter_mut()
+        .map(|(lead, before)| (&mut **lead, before.map(|b| b.2)));
+    fire_all(tx, actor.company_id, &config, crossed, |_| actor.clone()).await
+}
+
+/// [`fire_thresholds`] for each of `crossed` (a lead and its total before, `None`: new), as
+/// `actor_of(lead)`; the events and notifications of them all written at once.
+async fn fire_all<'a>(
+    tx: &Tx,
+    company: CompanyId,
+    config: &ScoringConfig,
+    crossed: impl Iterator<Item = (&'a mut Lead, Option<i32>)> + Send,
+    actor_of: impl Fn(&Lead) -> Actor + Send,
+) -> Result<()> {
     let (mut events, mut notes) = (Vec::new(), Vec::new());
-    for (lead, before) in written.iter_mut() {
-        let before = before.map(|b| b.2);
-        fire_thresholds(tx, actor, &config, lead, before, &mut events, &mut notes).await?;
+    for (lead, before) in crossed {
+        let actor = actor_of(lead);
+        fire_thresholds(tx, &actor, config, lead, before, &mut events, &mut notes).await?;
     }
-    crate::notifications::notify_all(tx, actor.company_id, &notes).await?;
-    tx.emit_all(actor.company_id, &events).await
+    crate::notifications::notify_all(tx, company, &notes).await?;
+    tx.emit_all(company, &events).await
 }
 
 fn scores(lead: &Lead) -> Scores {
@@ -370,18 +385,16 @@ async fn rescore_leads(
         lead.total_score = total;
         changed.push((lead, before));
     }
-    let rows: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
-    write_scores(tx, company, &rows).await?;
     let written: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
+    write_scores(tx, company, &written).await?;
     write_history(tx, company, &written, cause).await?;
-    let (mut events, mut notes) = (Vec::new(), Vec::new());
-    for (lead, before) in &mut changed {
-        let actor = system_actor(company, lead.owner_id);
-        let before = Some(*before);
-        fire_thresholds(tx, &actor, config, lead, before, &mut events, &mut notes).await?;
-    }
-    crate::notifications::notify_all(tx, company, &notes).await?;
-    tx.emit_all(company, &events).await?;
+    let crossed = changed
+        .iter_mut()
+        .map(|(lead, before)| (lead, Some(*before)));
+    fire_all(tx, company, config, crossed, |lead| {
+        system_actor(company, lead.owner_id)
+    })
+    .await?;
     let rescored: Vec<&Lead> = changed.iter().map(|(l, _)| l).collect();
     crate::qualification::queue_auto_convert(tx, company, &rescored).await?;
     Ok(changed.len() as u64)
