@@ -30,6 +30,7 @@ pub mod qualification;
 pub mod query;
 pub mod risk;
 pub mod scoring;
+pub mod secrets;
 pub mod settings;
 pub mod tasks;
 pub mod validate;

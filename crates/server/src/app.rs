@@ -15,6 +15,7 @@ use axum::Router;
 use axum::extract::DefaultBodyLimit;
 use axum::middleware;
 use axum::response::{IntoResponse, Response};
+use rivet_domain::secrets::SecretKey;
 use rivet_store::Store;
 use std::sync::Arc;
 use std::time::Instant;
@@ -51,6 +52,7 @@ pub async fn build_state(
         Some(secret) => secret.clone(),
         None => rivet_store::settings::jwt_secret(&store).await?,
     };
+    let secrets = secret_key(&config)?;
     let limiter = match &config.redis_url {
         Some(url) => RateLimiter::redis(url, &config.redis_prefix, config.rate_limit_disabled)
             .await
@@ -69,11 +71,55 @@ pub async fn build_state(
         store,
         config: Arc::new(config),
         keys: TokenKeys::new(secret.as_bytes()),
+        secrets,
         limiter,
         metrics,
         started_at: Instant::now(),
         cache: Default::default(),
     }))
+}
+
+/// The key that seals stored secrets: `RIVET_SECRET_KEY`, or the key file in the data
+/// directory, made on the first start. Instances that share a PostgreSQL database must share
+/// the key, so there the file is a fallback that warns.
+fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
+    if let Some(text) = &config.secret_key {
+        return SecretKey::from_base64(text).map_err(|e| anyhow::anyhow!("RIVET_SECRET_KEY: {e}"));
+    }
+    let path = config.data_dir.join("secret.key");
+    if config.database_url.is_some() {
+        tracing::warn!(
+            path = %path.display(),
+            "RIVET_SECRET_KEY is not set: stored secrets are sealed with a key file of this instance; set the same RIVET_SECRET_KEY on every instance"
+        );
+    }
+    match std::fs::read_to_string(&path) {
+        Ok(text) => SecretKey::from_base64(&text)
+            .map_err(|e| anyhow::anyhow!("the key file {}: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            create_data_dir(&config.data_dir)?;
+            let key = SecretKey::generate();
+            write_private(&path, &key.to_base64()).map_err(|e| {
+                anyhow::anyhow!("cannot write the key file {}: {e}", path.display())
+            })?;
+            tracing::info!(path = %path.display(), "generated the key that seals stored secrets; back it up with the database");
+            Ok(key)
+        }
+        Err(e) => Err(anyhow::anyhow!(
+            "cannot read the key file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+/// Write `text` to a new file only its owner may read.
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
 }
 
 /// Make the data directory (it holds the SQLite file), saying which setting names it.

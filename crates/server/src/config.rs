@@ -35,6 +35,9 @@ pub struct Config {
     /// Signs access tokens. When unset, a random secret is generated once and kept in the
     /// database, so every instance sharing the database agrees on it.
     pub jwt_secret: Option<String>,
+    /// Seals secrets at rest (SMTP passwords, access tokens): 32 bytes in base64. When unset,
+    /// a key is generated once into `data_dir/secret.key`; several instances must share one.
+    pub secret_key: Option<String>,
     pub log: String,
     pub log_format: LogFormat,
     /// Sign-in attempts per minute per client IP.
@@ -84,6 +87,7 @@ impl Default for Config {
             admin_password: None,
             company_name: "My Company".into(),
             jwt_secret: None,
+            secret_key: None,
             log: "info".into(),
             log_format: LogFormat::Text,
             login_rate_limit: 10,
@@ -154,6 +158,10 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "RIVET_JWT_SECRET",
         "token signing secret (default: generated, kept in the database)",
+    ),
+    (
+        "RIVET_SECRET_KEY",
+        "key sealing stored secrets, 32 bytes base64 (default: generated into DATA_DIR/secret.key)",
     ),
     (
         "RIVET_LOG",
@@ -350,6 +358,9 @@ impl Config {
         }
         if let Some(v) = get("RIVET_JWT_SECRET") {
             config.jwt_secret = Some(v);
+        }
+        if let Some(v) = get("RIVET_SECRET_KEY") {
+            config.secret_key = Some(v);
         }
         if let Some(v) = get("RIVET_LOG") {
             config.log = v;

@@ -20,6 +20,8 @@ pub struct Shared {
     pub store: Store,
     pub config: Arc<Config>,
     pub keys: TokenKeys,
+    /// Seals and opens secrets at rest (SMTP passwords, access tokens).
+    pub secrets: rivet_domain::secrets::SecretKey,
     pub limiter: RateLimiter,
     pub metrics: Option<PrometheusHandle>,
     pub started_at: Instant,
