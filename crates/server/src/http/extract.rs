@@ -177,6 +177,37 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     }
 }
 
+/// A JSON body as [`Json`] takes it, kept also as the bytes received: for a body whose
+/// signature is computed over those bytes (a webhook).
+pub struct SignedJson<T> {
+    pub raw: Bytes,
+    pub value: T,
+}
+
+impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for SignedJson<T> {
+    type Rejection = AppError;
+
+    async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
+        let content_type = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        if !is_json(content_type) {
+            return Err(AppError::UnsupportedMediaType);
+        }
+        let raw = Bytes::from_request(req, state).await.map_err(|rejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                AppError::PayloadTooLarge
+            } else {
+                AppError::BadRequest(rejection.body_text())
+            }
+        })?;
+        let value = parse_json(&raw)?;
+        Ok(Self { raw, value })
+    }
+}
+
 impl<T: Serialize> IntoResponse for Json<T> {
     fn into_response(self) -> Response {
         axum::Json(self.0).into_response()

@@ -157,6 +157,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Account health",
                 Need::Read(Resource::Settings),
             ),
+            ("/admin/whatsapp", "WhatsApp", Need::Read(Resource::Settings)),
         ],
     ),
     (
