@@ -57,11 +57,12 @@ fn template() -> Value {
 }
 
 fn inbound(number: &str, from: &str, wamid: &str, text: &str) -> Value {
+    let now = chrono::Utc::now().timestamp().to_string();
     json!({"object": "whatsapp_business_account", "entry": [{"id": "2233", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": number},
         "contacts": [{"profile": {"name": "Grace Hopper"}, "wa_id": from}],
-        "messages": [{"from": from, "id": wamid, "timestamp": "1765000000", "type": "text", "text": {"body": text}}]
+        "messages": [{"from": from, "id": wamid, "timestamp": now, "type": "text", "text": {"body": text}}]
     }}]}]})
 }
 
@@ -69,7 +70,7 @@ fn status(number: &str, wamid: &str, status: &str) -> Value {
     json!({"object": "whatsapp_business_account", "entry": [{"id": "2233", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": number},
-        "statuses": [{"id": wamid, "status": status, "timestamp": "1765000100", "recipient_id": "447700900123",
+        "statuses": [{"id": wamid, "status": status, "timestamp": "1765000100", "recipient_id": "447911123456",
                       "errors": [{"code": 131026, "title": "Message undeliverable"}]}]
     }}]}]})
 }
@@ -200,7 +201,7 @@ async fn settings_keep_their_secrets_sealed_and_never_show_them(db: Db) {
 
 async fn a_template_reaches_the_graph_api_and_lands_on_the_timeline(db: Db) {
     let (app, admin, graph) = start(db).await;
-    let id = contact(&app, &admin, Some("+44 7700 900123"), true).await;
+    let id = contact(&app, &admin, Some("+44 7911 123456"), true).await;
     let response = app
         .post(&format!("/contacts/{id}/whatsapp"), &admin, template())
         .await;
@@ -210,7 +211,7 @@ async fn a_template_reaches_the_graph_api_and_lands_on_the_timeline(db: Db) {
     assert_eq!(sent.len(), 1);
     assert_eq!(sent[0].token.as_deref(), Some(TOKEN));
     assert_eq!(sent[0].phone_number_id, NUMBER_ID);
-    assert_eq!(sent[0].body["to"], "447700900123");
+    assert_eq!(sent[0].body["to"], "447911123456");
     assert_eq!(sent[0].body["type"], "template");
     assert_eq!(sent[0].body["template"]["name"], "order_update");
     assert_eq!(sent[0].body["template"]["language"]["code"], "en_US");
@@ -221,7 +222,7 @@ async fn a_template_reaches_the_graph_api_and_lands_on_the_timeline(db: Db) {
     assert_eq!(message["wamid"].as_str(), sent[0].wamid.as_deref());
     assert_eq!(message["status"], "queued");
     assert_eq!(message["direction"], "outbound");
-    assert_eq!(message["phone"], "+447700900123");
+    assert_eq!(message["phone"], "+447911123456");
 
     let thread = json_of(app.get(&format!("/contacts/{id}/whatsapp"), &admin).await).await;
     assert_eq!(thread["data"].as_array().unwrap().len(), 1);
@@ -237,9 +238,9 @@ async fn a_template_reaches_the_graph_api_and_lands_on_the_timeline(db: Db) {
 
 async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(db: Db) {
     let (app, admin, graph) = start(db).await;
-    let no_consent = contact(&app, &admin, Some("+447700900123"), false).await;
+    let no_consent = contact(&app, &admin, Some("+447911123456"), false).await;
     let no_phone = contact(&app, &admin, None, true).await;
-    let ok = contact(&app, &admin, Some("+447700900124"), true).await;
+    let ok = contact(&app, &admin, Some("+447911123457"), true).await;
     let cases = [
         (&no_consent, template(), "whatsapp_consent"),
         (&no_phone, template(), "phone"),
@@ -258,7 +259,7 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
     }
     // A lead without consent is refused too.
     let lead = json_of(
-        app.post("/leads", &admin, json!({"last_name": "Doe", "phone": "+447700900125"}))
+        app.post("/leads", &admin, json!({"last_name": "Doe", "phone": "+447911123458"}))
             .await,
     )
     .await["id"]
@@ -345,8 +346,8 @@ async fn the_webhook_answers_the_verification_challenge_only_to_a_known_token(db
 
 async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db) {
     let (app, admin, graph) = start(db).await;
-    let id = contact(&app, &admin, Some("+44 7700 900123"), true).await;
-    let hello = inbound(NUMBER_ID, "447700900123", "wamid.IN1", "Hello, is it in stock?");
+    let id = contact(&app, &admin, Some("+44 7911 123456"), true).await;
+    let hello = inbound(NUMBER_ID, "447911123456", "wamid.IN1", "Hello, is it in stock?");
     let response = deliver(&app, &hello, Some(SECRET)).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     let thread = json_of(app.get(&format!("/contacts/{id}/whatsapp"), &admin).await).await;
@@ -377,12 +378,12 @@ async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db)
     );
 
     // An unknown number becomes a new lead from WhatsApp.
-    let stranger = inbound(NUMBER_ID, "14155550123", "wamid.IN2", "Hi!");
+    let stranger = inbound(NUMBER_ID, "16502530000", "wamid.IN2", "Hi!");
     let taken = json_of(deliver(&app, &stranger, Some(SECRET)).await).await;
     assert_eq!(taken["new_leads"], 1);
     let leads = json_of(app.get("/leads?source=WhatsApp", &admin).await).await;
     let lead = &leads["data"][0];
-    assert_eq!(lead["phone"], "+14155550123");
+    assert_eq!(lead["phone"], "+16502530000");
     assert_eq!(lead["last_name"], "Grace Hopper");
     assert_eq!(lead["whatsapp_consent"], false);
     let lead_id = lead["id"].as_str().unwrap();
@@ -411,15 +412,15 @@ async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db)
 
 async fn bad_signatures_and_unknown_numbers_are_refused_and_write_nothing(db: Db) {
     let (app, admin, _graph) = start(db).await;
-    contact(&app, &admin, Some("+447700900123"), true).await;
-    let payload = inbound(NUMBER_ID, "447700900123", "wamid.BAD", "hi");
+    contact(&app, &admin, Some("+447911123456"), true).await;
+    let payload = inbound(NUMBER_ID, "447911123456", "wamid.BAD", "hi");
     let wrong = deliver(&app, &payload, Some("not-the-secret")).await;
     assert_problem(wrong, 401).await;
     let missing = deliver(&app, &payload, None).await;
     assert_problem(missing, 401).await;
     let unknown = deliver(
         &app,
-        &inbound("5550000", "447700900123", "wamid.UNK", "hi"),
+        &inbound("5550000", "447911123456", "wamid.UNK", "hi"),
         Some(SECRET),
     )
     .await;
@@ -486,7 +487,7 @@ async fn bad_signatures_and_unknown_numbers_are_refused_and_write_nothing(db: Db
 
 async fn statuses_move_a_message_forward_only(db: Db) {
     let (app, admin, graph) = start(db).await;
-    let id = contact(&app, &admin, Some("+447700900123"), true).await;
+    let id = contact(&app, &admin, Some("+447911123456"), true).await;
     for _ in 0..2 {
         let response = app
             .post(&format!("/contacts/{id}/whatsapp"), &admin, template())
@@ -530,15 +531,15 @@ async fn statuses_move_a_message_forward_only(db: Db) {
 
 async fn one_companys_webhook_cannot_write_into_another(db: Db) {
     let (app, admin, graph) = start(db).await;
-    let ours = contact(&app, &admin, Some("+447700900123"), true).await;
+    let ours = contact(&app, &admin, Some("+447911123456"), true).await;
     let globex = app.other_company("Globex").await;
     configure(&app, &globex, &graph, "2000111", "globex-secret-zz9").await;
-    let theirs = contact(&app, &globex, Some("+447700900123"), true).await;
+    let theirs = contact(&app, &globex, Some("+447911123456"), true).await;
 
     // Signed with Globex's secret, for our number: refused.
     let forged = deliver(
         &app,
-        &inbound(NUMBER_ID, "447700900123", "wamid.X1", "forged"),
+        &inbound(NUMBER_ID, "447911123456", "wamid.X1", "forged"),
         Some("globex-secret-zz9"),
     )
     .await;
@@ -546,7 +547,7 @@ async fn one_companys_webhook_cannot_write_into_another(db: Db) {
     // Globex's own message lands on Globex's contact only.
     let own = deliver(
         &app,
-        &inbound("2000111", "447700900123", "wamid.X2", "for Globex"),
+        &inbound("2000111", "447911123456", "wamid.X2", "for Globex"),
         Some("globex-secret-zz9"),
     )
     .await;

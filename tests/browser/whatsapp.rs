@@ -25,7 +25,7 @@ pub(super) async fn whatsapp_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
         app.post(
             "/contacts",
             &api,
-            json!({"first_name": "Wanda", "last_name": "Whats", "phone": "+447700900321", "whatsapp_consent": true}),
+            json!({"first_name": "Wanda", "last_name": "Whats", "phone": "+447911123459", "whatsapp_consent": true}),
         )
         .await,
     )
@@ -34,8 +34,8 @@ pub(super) async fn whatsapp_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1200300"},
-        "contacts": [{"profile": {"name": "Wanda"}, "wa_id": "447700900321"}],
-        "messages": [{"from": "447700900321", "id": "wamid.BROWSER1", "timestamp": "1765000000", "type": "text", "text": {"body": "Is my order on its way?"}}]
+        "contacts": [{"profile": {"name": "Wanda"}, "wa_id": "447911123459"}],
+        "messages": [{"from": "447911123459", "id": "wamid.BROWSER1", "timestamp": "1765000000", "type": "text", "text": {"body": "Is my order on its way?"}}]
     }}]}]})
     .to_string();
     let delivered = app
@@ -61,7 +61,7 @@ pub(super) async fn whatsapp_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     ensure!(sent.len() == 1, "one send reached WhatsApp: {sent:?}");
     ensure!(
         sent[0].body["text"]["body"] == "Yes, it arrives tomorrow."
-            && sent[0].body["to"] == "447700900321"
+            && sent[0].body["to"] == "447911123459"
             && sent[0].token.as_deref() == Some("browser-token"),
         "what WhatsApp got: {:?}",
         sent[0]

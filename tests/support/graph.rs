@@ -1,5 +1,5 @@
 //! A local fake of the WhatsApp Cloud API (Meta's Graph API) for tests: an HTTP server on
-//! `127.0.0.1:0` that takes `POST /{phone_number_id}/messages`, records each request (path,
+//! `127.0.0.1:0` that takes `POST /{version}/{phone_number_id}/messages`, records each request (path,
 //! bearer token, JSON body) and answers `{"messages": [{"id": "wamid.…"}]}`, or the Graph
 //! error JSON it is told to answer with.
 
@@ -43,7 +43,7 @@ impl Graph {
     pub async fn start() -> Self {
         let inner = Arc::new(Mutex::new(Inner::default()));
         let router = Router::new()
-            .route("/{phone_number_id}/messages", post(messages))
+            .route("/{version}/{phone_number_id}/messages", post(messages))
             .with_state(inner.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -96,7 +96,7 @@ impl Drop for Graph {
 
 async fn messages(
     State(inner): State<Arc<Mutex<Inner>>>,
-    Path(phone_number_id): Path<String>,
+    Path((_version, phone_number_id)): Path<(String, String)>,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
