@@ -9,9 +9,7 @@
 use reqwest::{Method, Response, StatusCode};
 use rivet_tests::graph::Graph;
 use rivet_tests::serde_json::{Value, json};
-use rivet_tests::{
-    Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app_with,
-};
+use rivet_tests::{Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app_with};
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "EAAG-test-access-token-zz9";
@@ -101,7 +99,9 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 async fn whatsapp_activities(app: &TestApp, direction: &str) -> i64 {
     count(
         app,
-        &format!("SELECT COUNT(*) FROM activities WHERE kind = 'whatsapp' AND direction = '{direction}'"),
+        &format!(
+            "SELECT COUNT(*) FROM activities WHERE kind = 'whatsapp' AND direction = '{direction}'"
+        ),
     )
     .await
 }
@@ -128,20 +128,37 @@ async fn settings_keep_their_secrets_sealed_and_never_show_them(db: Db) {
     .await;
     assert_eq!(
         fields_of(&problem),
-        ["phone_number_id", "access_token", "app_secret", "verify_token"]
+        [
+            "phone_number_id",
+            "access_token",
+            "app_secret",
+            "verify_token"
+        ]
     );
 
     configure(&app, &admin, &graph, NUMBER_ID, SECRET).await;
-    let shown = app.get("/settings/whatsapp", &admin).await.text().await.unwrap();
+    let shown = app
+        .get("/settings/whatsapp", &admin)
+        .await
+        .text()
+        .await
+        .unwrap();
     let view: Value = serde_json::from_str(&shown).unwrap();
     assert_eq!(
-        (&view["access_token_set"], &view["app_secret_set"], &view["enabled"]),
+        (
+            &view["access_token_set"],
+            &view["app_secret_set"],
+            &view["enabled"]
+        ),
         (&json!(true), &json!(true), &json!(true))
     );
     assert!(!shown.contains(TOKEN) && !shown.contains(SECRET), "{shown}");
 
     let raw = app
-        .sql("SELECT access_token, app_secret FROM whatsapp_settings", vec![])
+        .sql(
+            "SELECT access_token, app_secret FROM whatsapp_settings",
+            vec![],
+        )
         .await;
     let sealed_token: String = raw[0].try_get("", "access_token").unwrap();
     let sealed_secret: String = raw[0].try_get("", "app_secret").unwrap();
@@ -246,7 +263,11 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
         (&no_phone, template(), "phone"),
         (&ok, json!({"text": "Hello there"}), "text"),
         (&ok, json!({}), "template"),
-        (&ok, json!({"template": {"name": "Bad Name", "language": "en"}}), "template.name"),
+        (
+            &ok,
+            json!({"template": {"name": "Bad Name", "language": "en"}}),
+            "template.name",
+        ),
     ];
     for (id, body, field) in cases {
         let problem = assert_problem(
@@ -259,8 +280,12 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
     }
     // A lead without consent is refused too.
     let lead = json_of(
-        app.post("/leads", &admin, json!({"last_name": "Doe", "phone": "+447911123458"}))
-            .await,
+        app.post(
+            "/leads",
+            &admin,
+            json!({"last_name": "Doe", "phone": "+447911123458"}),
+        )
+        .await,
     )
     .await["id"]
         .as_str()
@@ -290,7 +315,10 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
             .contains("Recipient phone number not in allowed list"),
         "{problem}"
     );
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM whatsapp_messages").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM whatsapp_messages").await,
+        0
+    );
     assert_eq!(whatsapp_activities(&app, "outbound").await, 0);
     graph.succeed();
 
@@ -302,7 +330,11 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
         404,
     )
     .await;
-    assert_problem(app.get(&format!("/contacts/{ok}/whatsapp"), &globex).await, 404).await;
+    assert_problem(
+        app.get(&format!("/contacts/{ok}/whatsapp"), &globex).await,
+        404,
+    )
+    .await;
     let reader = app
         .member_with_grants(
             &admin,
@@ -316,7 +348,11 @@ async fn sends_are_refused_without_consent_a_number_the_window_or_the_graph_api(
         403,
     )
     .await;
-    assert_eq!(graph.sent().len(), 1, "only the refused send reached WhatsApp");
+    assert_eq!(
+        graph.sent().len(),
+        1,
+        "only the refused send reached WhatsApp"
+    );
 }
 
 async fn the_webhook_answers_the_verification_challenge_only_to_a_known_token(db: Db) {
@@ -347,7 +383,12 @@ async fn the_webhook_answers_the_verification_challenge_only_to_a_known_token(db
 async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db) {
     let (app, admin, graph) = start(db).await;
     let id = contact(&app, &admin, Some("+44 7911 123456"), true).await;
-    let hello = inbound(NUMBER_ID, "447911123456", "wamid.IN1", "Hello, is it in stock?");
+    let hello = inbound(
+        NUMBER_ID,
+        "447911123456",
+        "wamid.IN1",
+        "Hello, is it in stock?",
+    );
     let response = deliver(&app, &hello, Some(SECRET)).await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     let thread = json_of(app.get(&format!("/contacts/{id}/whatsapp"), &admin).await).await;
@@ -373,7 +414,11 @@ async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db)
     assert_eq!(replay["replayed"], 1);
     assert_eq!(whatsapp_activities(&app, "inbound").await, 1);
     assert_eq!(
-        count(&app, "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'inbound'").await,
+        count(
+            &app,
+            "SELECT COUNT(*) FROM whatsapp_messages WHERE direction = 'inbound'"
+        )
+        .await,
         1
     );
 
@@ -398,7 +443,10 @@ async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db)
         if lead["engagement_score"].as_i64().unwrap_or(0) > 0 {
             break;
         }
-        assert!(Instant::now() < deadline, "no engagement from the reply: {lead}");
+        assert!(
+            Instant::now() < deadline,
+            "no engagement from the reply: {lead}"
+        );
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     let score = app
@@ -437,7 +485,10 @@ async fn bad_signatures_and_unknown_numbers_are_refused_and_write_nothing(db: Db
         .await
         .unwrap();
     assert_problem(altered, 401).await;
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM whatsapp_messages").await, 0);
+    assert_eq!(
+        count(&app, "SELECT COUNT(*) FROM whatsapp_messages").await,
+        0
+    );
     assert_eq!(whatsapp_activities(&app, "inbound").await, 0);
     assert_eq!(
         count(&app, "SELECT COUNT(*) FROM leads").await,
@@ -475,7 +526,8 @@ async fn bad_signatures_and_unknown_numbers_are_refused_and_write_nothing(db: Db
         )
         .await;
         let found = rows["data"].as_array().unwrap().iter().any(|r| {
-            r["target"] == "rivet::security" && r["fields"]["event"] == "whatsapp_signature_rejected"
+            r["target"] == "rivet::security"
+                && r["fields"]["event"] == "whatsapp_signature_rejected"
         });
         if found {
             break;
@@ -523,7 +575,11 @@ async fn statuses_move_a_message_forward_only(db: Db) {
     };
     let read = by_wamid(&first);
     assert_eq!(read["status"], "read");
-    assert!(read["sent_at"].is_string() && read["delivered_at"].is_string() && read["read_at"].is_string());
+    assert!(
+        read["sent_at"].is_string()
+            && read["delivered_at"].is_string()
+            && read["read_at"].is_string()
+    );
     let failed = by_wamid(&second);
     assert_eq!(failed["status"], "failed");
     assert_eq!(failed["error"], "Message undeliverable");
@@ -552,13 +608,21 @@ async fn one_companys_webhook_cannot_write_into_another(db: Db) {
     )
     .await;
     assert_eq!(own.status(), 200);
-    let theirs_thread =
-        json_of(app.get(&format!("/contacts/{theirs}/whatsapp"), &globex).await).await;
+    let theirs_thread = json_of(
+        app.get(&format!("/contacts/{theirs}/whatsapp"), &globex)
+            .await,
+    )
+    .await;
     assert_eq!(theirs_thread["data"].as_array().unwrap().len(), 1);
     let ours_thread = json_of(app.get(&format!("/contacts/{ours}/whatsapp"), &admin).await).await;
     assert!(ours_thread["data"].as_array().unwrap().is_empty());
     // Neither company reaches the other's conversation.
-    assert_problem(app.get(&format!("/contacts/{theirs}/whatsapp"), &admin).await, 404).await;
+    assert_problem(
+        app.get(&format!("/contacts/{theirs}/whatsapp"), &admin)
+            .await,
+        404,
+    )
+    .await;
 }
 
 both!(

@@ -30,7 +30,10 @@ pub(super) async fn whatsapp_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
         .await,
     )
     .await;
-    let id = contact["id"].as_str().context("the contact's id")?.to_owned();
+    let id = contact["id"]
+        .as_str()
+        .context("the contact's id")?
+        .to_owned();
     let payload = json!({"object": "whatsapp_business_account", "entry": [{"id": "1", "changes": [{"field": "messages", "value": {
         "messaging_product": "whatsapp",
         "metadata": {"display_phone_number": "15550001111", "phone_number_id": "1200300"},
@@ -48,7 +51,11 @@ pub(super) async fn whatsapp_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
         .body(payload)
         .send()
         .await?;
-    ensure!(delivered.status() == 200, "webhook taken: {}", delivered.status());
+    ensure!(
+        delivered.status() == 200,
+        "webhook taken: {}",
+        delivered.status()
+    );
 
     sign_in_at(page, &format!("/contacts/{id}")).await?;
     page.expect_text("Is my order on its way?").await?;

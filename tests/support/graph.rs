@@ -6,7 +6,7 @@
 use rivet_server::axum::{
     Router,
     body::Bytes,
-    extract::{State, Path},
+    extract::{Path, State},
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
     routing::post,

@@ -336,7 +336,10 @@ impl LeadData {
             Value::from(self.annual_revenue.as_ref().map(|m| m.currency.clone())),
         );
         map.insert("status".into(), Value::from(self.status.as_str()));
-        map.insert("whatsapp_consent".into(), Value::from(self.whatsapp_consent));
+        map.insert(
+            "whatsapp_consent".into(),
+            Value::from(self.whatsapp_consent),
+        );
         map.insert("tags".into(), Value::from(self.tags.clone()));
         map.insert("fit_score".into(), Value::from(self.fit_score));
         map.insert(

@@ -88,7 +88,11 @@ fn secret(field: &str, value: Option<String>, errors: &mut FieldErrors) -> Optio
 impl SettingsInput {
     /// Check every field, naming each invalid one. `token_stored` and `secret_stored`: whether
     /// an access token and an app secret are kept from before (enabling needs both).
-    pub fn validate(self, token_stored: bool, secret_stored: bool) -> Result<Settings, FieldErrors> {
+    pub fn validate(
+        self,
+        token_stored: bool,
+        secret_stored: bool,
+    ) -> Result<Settings, FieldErrors> {
         let mut errors = FieldErrors::new();
         let phone_number_id = digits("phone_number_id", self.phone_number_id, &mut errors);
         let business_account_id =
@@ -214,12 +218,18 @@ impl SendInput {
                 Err(errors)
             }
             (None, None) => {
-                errors.add("template", "give a template, or text inside the service window");
+                errors.add(
+                    "template",
+                    "give a template, or text inside the service window",
+                );
                 Err(errors)
             }
             (None, Some(text)) => {
                 if text.chars().count() > MAX_TEXT {
-                    errors.add("text", format!("is too long (at most {MAX_TEXT} characters)"));
+                    errors.add(
+                        "text",
+                        format!("is too long (at most {MAX_TEXT} characters)"),
+                    );
                 }
                 errors.into_result()?;
                 Ok(Outgoing::Text(text))
@@ -234,7 +244,10 @@ impl SendInput {
                 }
                 let language = t.language.trim().to_owned();
                 if !language_ok(&language) {
-                    errors.add("template.language", "must be a language code such as en or en_US");
+                    errors.add(
+                        "template.language",
+                        "must be a language code such as en or en_US",
+                    );
                 }
                 if t.parameters.len() > MAX_PARAMETERS {
                     errors.add(
@@ -532,7 +545,10 @@ pub fn changes(payload: &Value) -> Vec<Change> {
                 .flatten()
                 .filter_map(|s| {
                     let wamid = s.get("id").and_then(Value::as_str)?;
-                    let status = s.get("status").and_then(Value::as_str).and_then(Status::parse)?;
+                    let status = s
+                        .get("status")
+                        .and_then(Value::as_str)
+                        .and_then(Status::parse)?;
                     if !matches!(
                         status,
                         Status::Sent | Status::Delivered | Status::Read | Status::Failed
@@ -682,7 +698,10 @@ mod tests {
         assert!(!in_service_window(Some(now - Duration::hours(25)), now));
         assert!(!in_service_window(None, now));
         assert_eq!(
-            graph_error_message(400, r#"{"error":{"message":"Invalid parameter","code":100}}"#),
+            graph_error_message(
+                400,
+                r#"{"error":{"message":"Invalid parameter","code":100}}"#
+            ),
             "Invalid parameter"
         );
         assert_eq!(

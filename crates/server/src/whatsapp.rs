@@ -177,7 +177,8 @@ async fn graph_send(
     token: &str,
     body: &serde_json::Value,
 ) -> Result<String, AppError> {
-    let unreachable = |why: String| AppError::BadGateway(format!("WhatsApp could not be reached: {why}"));
+    let unreachable =
+        |why: String| AppError::BadGateway(format!("WhatsApp could not be reached: {why}"));
     let parsed = url::Url::parse(url).map_err(|e| unreachable(e.to_string()))?;
     let allow_private = app.config.webhook_allow_private;
     if !allow_private && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = parsed.host() {
@@ -297,9 +298,7 @@ pub async fn take_webhook(
     }
     let mut result = WebhookResult::default();
     for (route, change) in routed {
-        let owner = route
-            .updated_by
-            .unwrap_or(rivet_domain::ids::UserId::nil());
+        let owner = route.updated_by.unwrap_or(rivet_domain::ids::UserId::nil());
         for message in &change.messages {
             match store::take_inbound(&app.store, route.company_id, owner, message).await? {
                 Taken::Replayed => result.replayed += 1,

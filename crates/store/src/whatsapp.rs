@@ -185,7 +185,11 @@ pub async fn verify_token_known(store: &Store, token: &str) -> Result<bool> {
 }
 
 fn same(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -368,7 +372,11 @@ struct At {
 }
 
 /// When `phone` last wrote to the caller's company (the service window's start).
-pub async fn last_inbound(store: &Store, actor: &Actor, phone: &str) -> Result<Option<DateTime<Utc>>> {
+pub async fn last_inbound(
+    store: &Store,
+    actor: &Actor,
+    phone: &str,
+) -> Result<Option<DateTime<Utc>>> {
     let r = store.read(actor).await?;
     let row: Option<At> = fetch_optional(
         r.conn(),
@@ -572,7 +580,10 @@ pub async fn record_sent(
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Taken {
     /// On the timeline of this lead or contact.
-    Logged { record_type: RecordType, record_id: Uuid },
+    Logged {
+        record_type: RecordType,
+        record_id: Uuid,
+    },
     /// On the timeline of a new lead made for the number.
     NewLead(LeadId),
     /// Already taken (a replayed webhook): nothing written.
@@ -725,7 +736,11 @@ pub async fn take_inbound(
 
 /// Move a message `company` sent to the status WhatsApp reports, only forward (a replayed or
 /// late status changes nothing). Whether it changed.
-pub async fn apply_status(store: &Store, company: CompanyId, update: &StatusUpdate) -> Result<bool> {
+pub async fn apply_status(
+    store: &Store,
+    company: CompanyId,
+    update: &StatusUpdate,
+) -> Result<bool> {
     let time_column = match update.status {
         Status::Sent => M::SentAt,
         Status::Delivered => M::DeliveredAt,

@@ -29,38 +29,56 @@ const SEND: Access = Access::Allow(Resource::Activities, Action::Create);
 pub fn routes() -> ApiRouter {
     ApiRouter::new()
         .add(
-            get("/settings/whatsapp", Access::Allow(Resource::Settings, Action::Read))
-                .doc(
-                    TAG,
-                    "The company's WhatsApp Business settings; the access token and app secret \
+            get(
+                "/settings/whatsapp",
+                Access::Allow(Resource::Settings, Action::Read),
+            )
+            .doc(
+                TAG,
+                "The company's WhatsApp Business settings; the access token and app secret \
                      are never shown, only whether they are set",
-                )
-                .returns::<SettingsView>(),
+            )
+            .returns::<SettingsView>(),
             show_settings,
         )
         .add(
-            put("/settings/whatsapp", Access::Allow(Resource::Settings, Action::Update))
-                .doc(
-                    TAG,
-                    "Replace the WhatsApp settings (audited, secrets redacted); an access token \
+            put(
+                "/settings/whatsapp",
+                Access::Allow(Resource::Settings, Action::Update),
+            )
+            .doc(
+                TAG,
+                "Replace the WhatsApp settings (audited, secrets redacted); an access token \
                      or app secret left out keeps the stored one; enabling needs the phone \
                      number id, both secrets and the verify token; a phone number id another \
                      company uses is a 409",
-                )
-                .body::<SettingsInput>()
-                .returns::<SettingsView>(),
+            )
+            .body::<SettingsInput>()
+            .returns::<SettingsView>(),
             replace_settings,
         )
         .add(
-            get("/leads/{id}/whatsapp", Access::Allow(Resource::Leads, Action::Read))
-                .doc(TAG, "The lead's WhatsApp conversation, oldest first (the latest 200)")
-                .returns_all::<Message>(),
+            get(
+                "/leads/{id}/whatsapp",
+                Access::Allow(Resource::Leads, Action::Read),
+            )
+            .doc(
+                TAG,
+                "The lead's WhatsApp conversation, oldest first (the latest 200)",
+            )
+            .returns_all::<Message>(),
             lead_conversation,
         )
         .add(
-            get("/contacts/{id}/whatsapp", Access::Allow(Resource::Contacts, Action::Read))
-                .doc(TAG, "The contact's WhatsApp conversation, oldest first (the latest 200)")
-                .returns_all::<Message>(),
+            get(
+                "/contacts/{id}/whatsapp",
+                Access::Allow(Resource::Contacts, Action::Read),
+            )
+            .doc(
+                TAG,
+                "The contact's WhatsApp conversation, oldest first (the latest 200)",
+            )
+            .returns_all::<Message>(),
             contact_conversation,
         )
         .add(
@@ -136,8 +154,7 @@ async fn conversation(
     id: &str,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let id: Uuid = parse_id(id)?;
-    let messages =
-        rivet_store::whatsapp::conversation(&app.store, actor, record_type, id).await?;
+    let messages = rivet_store::whatsapp::conversation(&app.store, actor, record_type, id).await?;
     Ok(Json(
         serde_json::json!({"data": messages, "next_cursor": null}),
     ))
@@ -243,7 +260,11 @@ async fn verify(
         params.challenge.as_deref(),
     )
     .await?;
-    Ok(([(header::CONTENT_TYPE, "text/plain; charset=utf-8")], challenge).into_response())
+    Ok((
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        challenge,
+    )
+        .into_response())
 }
 
 async fn webhook(

@@ -62,7 +62,9 @@ fn settings_page(ctx: &Ctx, view: &use_case::SettingsView, errors: FormErrors) -
 
 /// `GET /admin/whatsapp`.
 pub async fn settings(ctx: Ctx) -> Result<Response, WebError> {
-    let view = use_case::settings(&ctx.app, &ctx.actor).await.or_page(&ctx)?;
+    let view = use_case::settings(&ctx.app, &ctx.actor)
+        .await
+        .or_page(&ctx)?;
     Ok(ctx.render(&settings_page(&ctx, &view, FormErrors::new())))
 }
 
@@ -97,7 +99,9 @@ pub async fn save_settings(
             let mut errors = FormErrors::new();
             errors.absorb(err, SETTINGS_FIELDS).or_page(&ctx)?;
             // What was typed stays (never the secrets).
-            let mut view = use_case::settings(&ctx.app, &ctx.actor).await.or_page(&ctx)?;
+            let mut view = use_case::settings(&ctx.app, &ctx.actor)
+                .await
+                .or_page(&ctx)?;
             view.phone_number_id = text("phone_number_id");
             view.business_account_id = text("business_account_id");
             view.verify_token = text("verify_token");
@@ -136,7 +140,12 @@ pub struct Card {
 }
 
 /// The card of the lead or contact `id` (at `path`), as the caller may see it.
-pub async fn card(ctx: &Ctx, record_type: RecordType, id: Uuid, path: &str) -> Result<Card, WebError> {
+pub async fn card(
+    ctx: &Ctx,
+    record_type: RecordType,
+    id: Uuid,
+    path: &str,
+) -> Result<Card, WebError> {
     let app = &ctx.app;
     let messages = rivet_store::whatsapp::conversation(&app.store, &ctx.actor, record_type, id)
         .await
@@ -196,7 +205,11 @@ async fn send(
     let Ok(id) = id.parse::<Uuid>() else {
         return Err(ctx.fail(AppError::NotFound));
     };
-    let text = |name: &str| form.get(name).map(|v| v.trim().to_owned()).filter(|v| !v.is_empty());
+    let text = |name: &str| {
+        form.get(name)
+            .map(|v| v.trim().to_owned())
+            .filter(|v| !v.is_empty())
+    };
     let input = match (text("text"), text("template_name")) {
         (Some(body), _) => SendInput {
             template: None,
@@ -207,7 +220,13 @@ async fn send(
                 name,
                 language: text("template_language").unwrap_or_else(|| "en".into()),
                 parameters: text("template_parameters")
-                    .map(|p| p.lines().map(str::trim).filter(|l| !l.is_empty()).map(str::to_owned).collect())
+                    .map(|p| {
+                        p.lines()
+                            .map(str::trim)
+                            .filter(|l| !l.is_empty())
+                            .map(str::to_owned)
+                            .collect()
+                    })
                     .unwrap_or_default(),
             }),
             text: None,
