@@ -271,14 +271,13 @@ async fn webhook(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     headers: HeaderMap,
-    body: SignedJson<WebhookPayload>,
+    // Parsed so a body that is not a webhook is refused as any other (400 naming an unknown
+    // field); the signature is over the bytes as received.
+    SignedJson { raw, .. }: SignedJson<WebhookPayload>,
 ) -> Result<Json<WebhookResult>, AppError> {
     limit(&app, &ip).await?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());
-    let _ = &body.value;
-    Ok(Json(
-        use_case::take_webhook(&app, signature, &body.raw).await?,
-    ))
+    Ok(Json(use_case::take_webhook(&app, signature, &raw).await?))
 }
