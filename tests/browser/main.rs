@@ -44,6 +44,7 @@ mod tasks;
 mod views;
 mod web_routes;
 mod webhooks;
+mod whatsapp;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -1428,6 +1429,7 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Whatsapp,
 }
 
 impl Journey {
@@ -1453,6 +1455,7 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
         }
     }
 }
@@ -1468,7 +1471,13 @@ async fn journey_on_both(journey: Journey) {
 }
 
 async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
-    let app = spawn_app(db).await;
+    // The WhatsApp journey talks to a fake Graph API on loopback.
+    let app = match journey {
+        Journey::Whatsapp => {
+            rivet_tests::spawn_app_with(db, |c| c.webhook_allow_private = true).await
+        }
+        _ => spawn_app(db).await,
+    };
     let shots = std::env::var("RIVET_BROWSER_SCREENSHOTS")
         .ok()
         .filter(|d| !d.is_empty())
