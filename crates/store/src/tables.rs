@@ -975,6 +975,11 @@ pub enum Definitions {
     Active,
     /// The definition as the API takes it.
     Body,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
 /// A company's WhatsApp Business settings (`m0036_whatsapp`; `crate::whatsapp`): one row per
 /// company, the access token and app secret sealed.
 #[derive(DeriveIden)]
