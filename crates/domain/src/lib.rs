@@ -31,6 +31,7 @@ pub mod query;
 pub mod risk;
 pub mod scoring;
 pub mod secrets;
+pub mod sequences;
 pub mod settings;
 pub mod tasks;
 pub mod validate;
