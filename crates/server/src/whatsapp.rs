@@ -326,7 +326,9 @@ pub async fn verify(
     challenge: Option<&str>,
 ) -> Result<String, AppError> {
     let (Some("subscribe"), Some(token), Some(challenge)) = (mode, token, challenge) else {
-        return Err(AppError::Forbidden("not a subscription request".into()));
+        return Err(AppError::BadRequest(
+            "not a subscription request: hub.mode=subscribe, hub.verify_token and hub.challenge are required".into(),
+        ));
     };
     if !store::verify_token_known(&app.store, token).await? {
         tracing::warn!(target: "rivet::security", event = "whatsapp_verify_rejected", "WhatsApp webhook verification with an unknown token");
