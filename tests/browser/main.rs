@@ -33,6 +33,7 @@ mod conversion;
 mod custom_fields;
 mod deals;
 mod duplicates;
+mod email;
 mod exports;
 mod imports;
 mod lead_forms;
@@ -1428,6 +1429,7 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Email,
 }
 
 impl Journey {
@@ -1453,6 +1455,7 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Email => email::email_steps(app, page).await,
         }
     }
 }

@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use serde_json;
 
 pub mod receiver;
+pub mod smtp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {

@@ -94,6 +94,8 @@ pub mod kind {
         AssignmentRule,
         /// A member's in-app notification.
         Notification,
+        /// An e-mail sent (or being sent) to a person.
+        EmailMessage,
     }
 }
 
@@ -120,6 +122,7 @@ pub type DeliveryId = Id<kind::Delivery>;
 pub type LeadFormId = Id<kind::LeadForm>;
 pub type AssignmentRuleId = Id<kind::AssignmentRule>;
 pub type NotificationId = Id<kind::Notification>;
+pub type EmailMessageId = Id<kind::EmailMessage>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.

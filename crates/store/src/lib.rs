@@ -19,6 +19,7 @@ pub mod deals;
 pub mod documents;
 pub mod duplicate_groups;
 pub mod duplicates;
+pub mod email;
 pub mod events;
 pub mod exports;
 pub mod health;

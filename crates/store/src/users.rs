@@ -462,6 +462,53 @@ pub async fn change_password(store: &Store, actor: &Actor, password_hash: &str) 
     Ok(ended)
 }
 
+/// Set a person's password through a password reset link (in `tx`, the caller's bypass):
+/// the lock-out cleared and every session of theirs ended, in every company. Audited in each of
+/// their companies without the hash.
+pub(crate) async fn set_password_and_end_sessions(
+    tx: &Tx,
+    user_id: UserId,
+    password_hash: &str,
+) -> Result<u64> {
+    set_password_in(tx, user_id, password_hash).await?;
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Users::Table)
+            .value(Users::FailedLogins, 0)
+            .value(Users::FailedWindowStart, Option::<DateTime<Utc>>::None)
+            .value(Users::LockedUntil, Option::<DateTime<Utc>>::None)
+            .and_where(Expr::col(Users::Id).eq(user_id)),
+    )
+    .await?;
+    let ended = crate::sessions::revoke_others_in(tx, user_id, None).await?;
+    let companies: Vec<CompanyRow> = fetch_all(
+        tx.conn(),
+        Query::select()
+            .column(Memberships::CompanyId)
+            .from(Memberships::Table)
+            .and_where(Expr::col(Memberships::UserId).eq(user_id)),
+    )
+    .await?;
+    for company in companies {
+        tx.audit_in(
+            company.company_id,
+            Resource::Users.as_str(),
+            user_id,
+            "reset_password",
+            Some(&json!({"password_hash": "old"})),
+            Some(&json!({"password_hash": "new", "sessions_ended": ended})),
+        )
+        .await?;
+    }
+    Ok(ended)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CompanyRow {
+    company_id: CompanyId,
+}
+
 /// Change the caller's own name (the person's, so every company sees it). Audited as an update
 /// of the member.
 pub async fn rename_me(store: &Store, actor: &Actor, name: &str) -> Result<Member> {

@@ -17,6 +17,7 @@ pub mod deals;
 pub mod docs;
 pub mod duplicate_groups;
 pub mod duplicates;
+pub mod email;
 pub mod events;
 pub mod export;
 pub mod exports;
@@ -28,6 +29,7 @@ pub mod lead_forms;
 pub mod leads;
 pub mod merge;
 pub mod notifications;
+pub mod password_reset;
 pub mod pipelines;
 pub mod qualification;
 pub mod record;
@@ -52,12 +54,14 @@ use crate::http::router::{ApiRouter, RouteInfo};
 pub fn api_routes() -> ApiRouter {
     ApiRouter::new()
         .merge(auth::routes())
+        .merge(password_reset::routes())
         .merge(users::routes())
         .merge(roles::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(email::routes())
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())
@@ -98,6 +102,8 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/refresh"),
     ("POST", "/auth/accept-invitation"),
     ("POST", "/auth/signup"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password-reset/confirm"),
 ];
 
 /// The registry of API routes, for tests and documentation.

@@ -102,6 +102,8 @@ pub struct RouteInfo {
     body_limit: Option<usize>,
     /// A read that can meet a row not ready for it (an export's file before it is written).
     conflicts: bool,
+    /// A route that talks to another server (an SMTP server) and answers 502 when it fails.
+    upstream: bool,
 }
 
 /// The documented query parameters of a route (utoipa's `Parameter` has no `Debug` here).
@@ -156,6 +158,9 @@ impl RouteInfo {
         } else if !self.query.0.is_empty() {
             codes.push(422);
         }
+        if self.upstream {
+            codes.push(502);
+        }
         codes.sort_unstable();
         codes.dedup();
         codes
@@ -191,6 +196,7 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             query: QueryParams::default(),
             body_limit: None,
             conflicts: false,
+            upstream: false,
         },
         schemas: Vec::new(),
     }
@@ -298,6 +304,12 @@ impl Route {
     /// export has completed).
     pub fn conflicts(mut self) -> Self {
         self.info.conflicts = true;
+        self
+    }
+
+    /// A route that talks to another server (an SMTP server): 502 when that server fails.
+    pub fn upstream(mut self) -> Self {
+        self.info.upstream = true;
         self
     }
 
