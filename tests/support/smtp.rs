@@ -38,6 +38,12 @@ pub struct Message {
 }
 
 impl Message {
+    /// The body with quoted-printable soft line breaks joined (a long link is cut by them).
+    pub fn body(&self) -> String {
+        let body = self.data.split_once("\r\n\r\n").map_or("", |(_, b)| b);
+        body.replace("=\r\n", "").replace("=3D", "=")
+    }
+
     /// The value of the first header `name` (case-insensitive), unfolded.
     pub fn header(&self, name: &str) -> Option<String> {
         let head = self.data.split("\r\n\r\n").next().unwrap_or_default();
