@@ -46,7 +46,12 @@ async fn configure(app: &TestApp, admin: &Session, body: Value) -> Value {
 
 async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body).await;
-    assert_eq!(response.status(), 201, "POST {path}: {:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        201,
+        "POST {path}: {:?}",
+        response.text().await
+    );
     json_of(response).await
 }
 
@@ -86,13 +91,19 @@ async fn settings_are_sealed_never_shown_and_audited_redacted(db: Db) {
         "SELECT CAST(changes AS TEXT) FROM audit_log WHERE resource = 'settings' AND resource_id = 'email'",
     )
     .await;
-    assert!(!audited.contains(PASSWORD) && !audited.contains("v1:"), "{audited}");
+    assert!(
+        !audited.contains(PASSWORD) && !audited.contains("v1:"),
+        "{audited}"
+    );
     assert!(audited.contains("[redacted]"), "{audited}");
 
     // Left out: kept. "": cleared.
     let mut body = settings_for(&sink);
     body.as_object_mut().unwrap().remove("password");
-    assert_eq!(configure(&app, &admin, body.clone()).await["password_set"], true);
+    assert_eq!(
+        configure(&app, &admin, body.clone()).await["password_set"],
+        true
+    );
     body["password"] = json!("");
     assert_eq!(configure(&app, &admin, body).await["password_set"], false);
 }
@@ -114,7 +125,10 @@ async fn bad_settings_are_refused_naming_each_field(db: Db) {
         (with(json!({"port": 70000})), vec!["port"]),
         (with(json!({"host": ""})), vec!["host"]),
         (with(json!({"host": "smtp example.com"})), vec!["host"]),
-        (with(json!({"from_address": "not an address"})), vec!["from_address"]),
+        (
+            with(json!({"from_address": "not an address"})),
+            vec!["from_address"],
+        ),
         (with(json!({"reply_to": "nope"})), vec!["reply_to"]),
         (with(json!({"daily_limit": 0})), vec!["daily_limit"]),
         (
@@ -122,19 +136,23 @@ async fn bad_settings_are_refused_naming_each_field(db: Db) {
             vec!["dkim_domain", "dkim_private_key"],
         ),
         (
-            with(json!({"dkim_selector": "s1", "dkim_domain": "acme.test", "dkim_private_key": "not a key"})),
+            with(
+                json!({"dkim_selector": "s1", "dkim_domain": "acme.test", "dkim_private_key": "not a key"}),
+            ),
             vec!["dkim_private_key"],
         ),
         (with(json!({"tls": "ssl"})), vec!["tls"]),
         (with(json!({"port": "25"})), vec!["port"]),
     ] {
-        let problem = assert_problem(app.put("/settings/email", &admin, body.clone()).await, 422).await;
+        let problem =
+            assert_problem(app.put("/settings/email", &admin, body.clone()).await, 422).await;
         let mut named = fields_of(&problem);
         named.dedup();
         assert_eq!(named, fields, "{body}: {problem}");
     }
     assert_problem(
-        app.put("/settings/email", &admin, with(json!({"smtp_host": "x"}))).await,
+        app.put("/settings/email", &admin, with(json!({"smtp_host": "x"})))
+            .await,
         400,
     )
     .await;
@@ -151,7 +169,11 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
     configure(&app, &admin, settings_for(&sink)).await;
 
     let response = app
-        .post("/settings/email/test", &admin, json!({"to": "ann@example.com"}))
+        .post(
+            "/settings/email/test",
+            &admin,
+            json!({"to": "ann@example.com"}),
+        )
         .await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
     let sent = json_of(response).await;
@@ -170,16 +192,37 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
     assert!(mail.header("From").unwrap().contains("Acme Sales"));
     assert_eq!(mail.header("To").as_deref(), Some("ann@example.com"));
     assert_eq!(mail.header("Message-ID").as_deref(), Some(message_id));
-    assert!(mail.header("Reply-To").unwrap().contains("replies@acme.test"));
+    assert!(
+        mail.header("Reply-To")
+            .unwrap()
+            .contains("replies@acme.test")
+    );
+
+    // With DKIM, the message is signed for the domain with the selector; the key is sealed.
+    use base64::Engine;
+    let key = base64::engine::general_purpose::STANDARD.encode([7u8; 32]);
+    let mut body = settings_for(&sink);
+    body["dkim_selector"] = json!("s1");
+    body["dkim_domain"] = json!("acme.test");
+    body["dkim_private_key"] = json!(key);
+    assert_eq!(configure(&app, &admin, body).await["dkim_key_set"], true);
+    assert!(!text(&app, "SELECT CAST(settings AS TEXT) FROM email_settings").await.contains(&key));
+    let response = app
+        .post("/settings/email/test", &admin, json!({"to": "ann@example.com"}))
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    let signed = sink.wait_for(2).await[1].header("DKIM-Signature").unwrap_or_default();
+    assert!(signed.contains("d=acme.test") && signed.contains("s=s1"), "{signed}");
 
     // A bad address is a 422 naming it, and nothing is sent.
     let problem = assert_problem(
-        app.post("/settings/email/test", &admin, json!({"to": "nobody"})).await,
+        app.post("/settings/email/test", &admin, json!({"to": "nobody"}))
+            .await,
         422,
     )
     .await;
     assert_eq!(fields_of(&problem), ["to"]);
-    assert_eq!(sink.messages().len(), 1);
+    assert_eq!(sink.messages().len(), 2);
 }
 
 async fn each_smtp_failure_is_told_in_plain_words(db: Db) {
@@ -190,7 +233,11 @@ async fn each_smtp_failure_is_told_in_plain_words(db: Db) {
     let test = async || {
         let started = Instant::now();
         let response = app
-            .post("/settings/email/test", &admin, json!({"to": "ann@example.com"}))
+            .post(
+                "/settings/email/test",
+                &admin,
+                json!({"to": "ann@example.com"}),
+            )
             .await;
         let problem = assert_problem(response, 502).await;
         (
@@ -200,7 +247,10 @@ async fn each_smtp_failure_is_told_in_plain_words(db: Db) {
     };
     for (mode, words) in [
         (Mode::RefuseAuth, "authentication failed"),
-        (Mode::RejectRecipient, "the server refused the recipient: 550"),
+        (
+            Mode::RejectRecipient,
+            "the server refused the recipient: 550",
+        ),
         (Mode::Drop, "the server closed the connection"),
         (Mode::Hang, "timed out"),
     ] {
@@ -237,7 +287,13 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
 
-    let lead = create(&app, &admin, "/leads", json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"})).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
     let path = format!("/leads/{}/emails", id(&lead));
     let body = json!({"subject": "Hello Ann", "text": "Shall we talk?", "idempotency_key": "k-1"});
 
@@ -253,7 +309,10 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     let got = sink.wait_for(1).await;
     assert_eq!(got[0].to, ["ann@example.com"]);
     assert_eq!(got[0].header("Subject").as_deref(), Some("Hello Ann"));
-    assert_eq!(got[0].header("Message-ID").as_deref(), Some(message_id.as_str()));
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        Some(message_id.as_str())
+    );
 
     // The same key again: the same message, not a second send.
     let again = create(&app, &admin, &path, body).await;
@@ -268,7 +327,11 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
         count(&app, "SELECT COUNT(*) FROM activities WHERE kind = 'email' AND direction = 'outbound' AND message_id IS NOT NULL").await,
         1
     );
-    let timeline = json_of(app.get(&format!("/leads/{}/timeline", id(&lead)), &admin).await).await;
+    let timeline = json_of(
+        app.get(&format!("/leads/{}/timeline", id(&lead)), &admin)
+            .await,
+    )
+    .await;
     let entry = timeline["data"]
         .as_array()
         .unwrap()
@@ -280,14 +343,30 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
 
     // Bad input: each field named, nothing sent.
     let problem = assert_problem(
-        app.post(&path, &admin, json!({"to": "x", "subject": " ", "text": ""})).await,
+        app.post(
+            &path,
+            &admin,
+            json!({"to": "x", "subject": " ", "text": ""}),
+        )
+        .await,
         422,
     )
     .await;
     assert_eq!(fields_of(&problem), ["to", "subject", "text"]);
-    let nobody = create(&app, &admin, "/leads", json!({"first_name": "No", "last_name": "Mail", "company_name": "Nomail Inc"})).await;
+    let nobody = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "No", "last_name": "Mail", "company_name": "Nomail Inc"}),
+    )
+    .await;
     let problem = assert_problem(
-        app.post(&format!("/leads/{}/emails", id(&nobody)), &admin, json!({"subject": "Hi", "text": "Hi"})).await,
+        app.post(
+            &format!("/leads/{}/emails", id(&nobody)),
+            &admin,
+            json!({"subject": "Hi", "text": "Hi"}),
+        )
+        .await,
         422,
     )
     .await;
@@ -295,9 +374,27 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     assert_eq!(sink.messages().len(), 1);
 
     // A deal writes to its primary contact.
-    let contact = create(&app, &admin, "/contacts", json!({"first_name": "Bo", "last_name": "Ek", "email": "bo@example.com"})).await;
-    let deal = create(&app, &admin, "/deals", json!({"name": "Anvils", "contact_id": id(&contact)})).await;
-    let sent = create(&app, &admin, &format!("/deals/{}/emails", id(&deal)), json!({"subject": "Anvils", "text": "Our offer"})).await;
+    let contact = create(
+        &app,
+        &admin,
+        "/contacts",
+        json!({"first_name": "Bo", "last_name": "Ek", "email": "bo@example.com"}),
+    )
+    .await;
+    let deal = create(
+        &app,
+        &admin,
+        "/deals",
+        json!({"name": "Anvils", "contact_id": id(&contact)}),
+    )
+    .await;
+    let sent = create(
+        &app,
+        &admin,
+        &format!("/deals/{}/emails", id(&deal)),
+        json!({"subject": "Anvils", "text": "Our offer"}),
+    )
+    .await;
     assert_eq!(sent["to"], json!(["bo@example.com"]));
     assert_eq!(sink.wait_for(2).await[1].to, ["bo@example.com"]);
 }
@@ -309,27 +406,58 @@ async fn nobody_who_opted_out_is_written_to(db: Db) {
     configure(&app, &admin, settings_for(&sink)).await;
     let contact = create(&app, &admin, "/contacts", json!({"first_name": "Cy", "last_name": "Oh", "email": "cy@example.com", "email_consent": true})).await;
     let withdrawn = app
-        .patch(&format!("/contacts/{}", id(&contact)), &admin, json!({"email_consent": false}))
+        .patch(
+            &format!("/contacts/{}", id(&contact)),
+            &admin,
+            json!({"email_consent": false}),
+        )
         .await;
     assert_eq!(withdrawn.status(), 200);
 
     let problem = assert_problem(
-        app.post(&format!("/contacts/{}/emails", id(&contact)), &admin, json!({"subject": "Hi", "text": "Hi"})).await,
+        app.post(
+            &format!("/contacts/{}/emails", id(&contact)),
+            &admin,
+            json!({"subject": "Hi", "text": "Hi"}),
+        )
+        .await,
         422,
     )
     .await;
     assert_eq!(fields_of(&problem), ["to"]);
     assert!(problem.to_string().contains("opted out"), "{problem}");
     // The same person as a lead, or in copy, is not written to either.
-    let lead = create(&app, &admin, "/leads", json!({"first_name": "Cy", "last_name": "Oh", "email": "cy@example.com"})).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Cy", "last_name": "Oh", "email": "cy@example.com"}),
+    )
+    .await;
     assert_problem(
-        app.post(&format!("/leads/{}/emails", id(&lead)), &admin, json!({"subject": "Hi", "text": "Hi"})).await,
+        app.post(
+            &format!("/leads/{}/emails", id(&lead)),
+            &admin,
+            json!({"subject": "Hi", "text": "Hi"}),
+        )
+        .await,
         422,
     )
     .await;
-    let other = create(&app, &admin, "/leads", json!({"first_name": "Di", "last_name": "Ra", "email": "di@example.com"})).await;
+    let other = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Di", "last_name": "Ra", "email": "di@example.com"}),
+    )
+    .await;
     let problem = assert_problem(
-        app.post(&format!("/leads/{}/emails", id(&other)), &admin, json!({"cc": ["cy@example.com"], "subject": "Hi", "text": "Hi"})).await,
+        app.post(
+            &format!("/leads/{}/emails", id(&other)),
+            &admin,
+            json!({"cc": ["cy@example.com"], "subject": "Hi", "text": "Hi"}),
+        )
+        .await,
         422,
     )
     .await;
@@ -346,22 +474,46 @@ async fn the_daily_limit_stops_sending_with_a_clear_reason(db: Db) {
     let mut body = settings_for(&sink);
     body["daily_limit"] = json!(2);
     configure(&app, &admin, body).await;
-    let lead = create(&app, &admin, "/leads", json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"})).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
     let path = format!("/leads/{}/emails", id(&lead));
     // A failed send does not count against the day.
     sink.set_mode(Mode::RejectRecipient);
-    assert_problem(app.post(&path, &admin, json!({"subject": "1", "text": "1"})).await, 502).await;
+    assert_problem(
+        app.post(&path, &admin, json!({"subject": "1", "text": "1"}))
+            .await,
+        502,
+    )
+    .await;
     sink.set_mode(Mode::Accept);
     create(&app, &admin, &path, json!({"subject": "2", "text": "2"})).await;
     create(&app, &admin, &path, json!({"subject": "3", "text": "3"})).await;
-    let problem = assert_problem(app.post(&path, &admin, json!({"subject": "4", "text": "4"})).await, 429).await;
+    let problem = assert_problem(
+        app.post(&path, &admin, json!({"subject": "4", "text": "4"}))
+            .await,
+        429,
+    )
+    .await;
     assert!(
-        problem["detail"].as_str().unwrap().contains("daily sending limit of 2"),
+        problem["detail"]
+            .as_str()
+            .unwrap()
+            .contains("daily sending limit of 2"),
         "{problem}"
     );
     assert_eq!(sink.messages().len(), 2);
     let list = json_of(app.get(&path, &admin).await).await;
-    let statuses: Vec<&str> = list["data"].as_array().unwrap().iter().map(|m| m["status"].as_str().unwrap()).collect();
+    let statuses: Vec<&str> = list["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m| m["status"].as_str().unwrap())
+        .collect();
     assert_eq!(statuses, ["failed", "sent", "sent", "failed"]);
 }
 
@@ -370,23 +522,44 @@ async fn other_companies_and_roles_are_kept_out(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     configure(&app, &admin, settings_for(&sink)).await;
-    let lead = create(&app, &admin, "/leads", json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"})).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
 
     let other = app.other_company("Globex").await;
     assert_problem(
-        app.post(&format!("/leads/{}/emails", id(&lead)), &other, json!({"subject": "Hi", "text": "Hi"})).await,
+        app.post(
+            &format!("/leads/{}/emails", id(&lead)),
+            &other,
+            json!({"subject": "Hi", "text": "Hi"}),
+        )
+        .await,
         404,
     )
     .await;
-    assert_problem(app.get(&format!("/leads/{}/emails", id(&lead)), &other).await, 404).await;
+    assert_problem(
+        app.get(&format!("/leads/{}/emails", id(&lead)), &other)
+            .await,
+        404,
+    )
+    .await;
     // The other company's settings are its own (none).
     let theirs = json_of(app.get("/settings/email", &other).await).await;
     assert_eq!(theirs["host"], "");
 
     let rep = app.member(&admin, "sales").await;
-    assert_problem(app.put("/settings/email", &rep, settings_for(&sink)).await, 403).await;
     assert_problem(
-        app.post("/settings/email/test", &rep, json!({"to": "a@example.com"})).await,
+        app.put("/settings/email", &rep, settings_for(&sink)).await,
+        403,
+    )
+    .await;
+    assert_problem(
+        app.post("/settings/email/test", &rep, json!({"to": "a@example.com"}))
+            .await,
         403,
     )
     .await;
@@ -399,11 +572,23 @@ async fn invitations_are_emailed_when_email_is_enabled(db: Db) {
     let sink = SmtpSink::start(Mode::Accept).await;
     let role = app.role_id(&admin, "sales").await;
     // Without e-mail: the link only.
-    let quiet = create(&app, &admin, "/users", json!({"email": "q@acme.test", "name": "Q", "role_id": role})).await;
+    let quiet = create(
+        &app,
+        &admin,
+        "/users",
+        json!({"email": "q@acme.test", "name": "Q", "role_id": role}),
+    )
+    .await;
     assert_eq!(quiet["invitation_emailed"], false);
 
     configure(&app, &admin, settings_for(&sink)).await;
-    let invited = create(&app, &admin, "/users", json!({"email": "new@acme.test", "name": "New Person", "role_id": role})).await;
+    let invited = create(
+        &app,
+        &admin,
+        "/users",
+        json!({"email": "new@acme.test", "name": "New Person", "role_id": role}),
+    )
+    .await;
     assert_eq!(invited["invitation_emailed"], true, "{invited}");
     let url = invited["invitation_url"].as_str().unwrap();
     let got = sink.wait_for(1).await;
@@ -444,7 +629,13 @@ async fn a_password_is_reset_through_an_emailed_link(db: Db) {
     };
     let weak = assert_problem(confirm(token.clone(), "short").await.unwrap(), 422).await;
     assert_eq!(fields_of(&weak), ["password"]);
-    assert_eq!(confirm(token.clone(), "a-new-password-9").await.unwrap().status(), 204);
+    assert_eq!(
+        confirm(token.clone(), "a-new-password-9")
+            .await
+            .unwrap()
+            .status(),
+        204
+    );
     // Used once; every session ended; the new password signs in.
     let reused = assert_problem(confirm(token, "another-password-9").await.unwrap(), 422).await;
     assert_eq!(fields_of(&reused), ["token"]);

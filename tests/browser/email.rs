@@ -44,7 +44,8 @@ pub(super) async fn email_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
 
     page.fill("email-test-to", "tester@example.com").await?;
     page.click_button("Send a test e-mail").await?;
-    page.expect_text("Test e-mail sent to tester@example.com").await?;
+    page.expect_text("Test e-mail sent to tester@example.com")
+        .await?;
     page.expect_text("The server replied: 250").await?;
     let got = sink.wait_for(1).await;
     ensure!(got[0].to == ["tester@example.com"], "{:?}", got[0].to);

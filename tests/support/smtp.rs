@@ -197,7 +197,10 @@ async fn serve(socket: TcpStream, state: Arc<Mutex<Shared>>) -> std::io::Result<
             };
             let plain = decode(&encoded);
             let mut parts = plain.split('\0').skip(1);
-            let (u, p) = (parts.next().unwrap_or_default(), parts.next().unwrap_or_default());
+            let (u, p) = (
+                parts.next().unwrap_or_default(),
+                parts.next().unwrap_or_default(),
+            );
             auth_reply(mode, &mut user, u, p)
         } else if upper.starts_with("AUTH LOGIN") {
             write.write_all(b"334 VXNlcm5hbWU6\r\n").await?;

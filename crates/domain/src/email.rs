@@ -189,6 +189,18 @@ fn trimmed(value: Option<String>) -> String {
     value.map(|v| v.trim().to_owned()).unwrap_or_default()
 }
 
+/// An optional address, lower-cased (blank: none).
+fn address(errors: &mut FieldErrors, field: &str, value: Option<String>) -> String {
+    let value = trimmed(value);
+    if value.is_empty() {
+        return value;
+    }
+    errors
+        .check(field, Email::parse(&value))
+        .map(|e| e.as_str().to_owned())
+        .unwrap_or_default()
+}
+
 /// Text without line breaks or control characters (they would end a header), at most `max`.
 fn line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
@@ -227,7 +239,10 @@ impl EmailSettingsInput {
         let enabled = self.enabled.unwrap_or(false);
         let host = trimmed(self.host);
         if host.chars().count() > MAX_HOST {
-            errors.add("host", format!("is too long (at most {MAX_HOST} characters)"));
+            errors.add(
+                "host",
+                format!("is too long (at most {MAX_HOST} characters)"),
+            );
         } else {
             dns_name(&mut errors, "host", &host);
         }
@@ -263,27 +278,12 @@ impl EmailSettingsInput {
         }
         let from_name = trimmed(self.from_name);
         line(&mut errors, "from_name", &from_name, MAX_NAME);
-        let from_address = trimmed(self.from_address);
-        let from_address = if from_address.is_empty() {
-            if enabled {
-                errors.add("from_address", "is needed to send e-mail");
-            }
-            String::new()
-        } else {
-            errors
-                .check("from_address", Email::parse(&from_address))
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default()
-        };
-        let reply_to = trimmed(self.reply_to);
-        let reply_to = if reply_to.is_empty() {
-            reply_to
-        } else {
-            errors
-                .check("reply_to", Email::parse(&reply_to))
-                .map(|e| e.as_str().to_owned())
-                .unwrap_or_default()
-        };
+        let from_address = address(&mut errors, "from_address", self.from_address);
+        if enabled && from_address.is_empty() && !errors.0.iter().any(|e| e.field == "from_address")
+        {
+            errors.add("from_address", "is needed to send e-mail");
+        }
+        let reply_to = address(&mut errors, "reply_to", self.reply_to);
         let daily_limit = self.daily_limit.unwrap_or(DEFAULT_DAILY_LIMIT);
         if !(DAILY_LIMIT.0..=DAILY_LIMIT.1).contains(&daily_limit) {
             errors.add(
@@ -400,7 +400,10 @@ impl EmailSettings {
 
     /// The password in clear, to sign in with (none stored: none).
     pub fn password(&self, key: &SecretKey) -> Result<Option<String>, SecretError> {
-        self.password_sealed.as_deref().map(|s| key.open(s)).transpose()
+        self.password_sealed
+            .as_deref()
+            .map(|s| key.open(s))
+            .transpose()
     }
 
     /// The DKIM key in clear, with its selector and domain, when DKIM is set up.
@@ -458,10 +461,7 @@ mod tests {
         .apply(&stored, &key)
         .unwrap();
         assert_eq!(cleared.password_sealed, None);
-        assert_eq!(
-            stored.redacted().password_sealed.as_deref(),
-            Some(REDACTED)
-        );
+        assert_eq!(stored.redacted().password_sealed.as_deref(), Some(REDACTED));
     }
 
     #[test]

@@ -105,11 +105,7 @@ fn mailbox(address: &str) -> Result<Mailbox, MailError> {
 }
 
 /// The message as it goes on the wire, DKIM-signed when the settings say so.
-fn build(
-    app: &AppState,
-    settings: &EmailSettings,
-    mail: &Outgoing,
-) -> Result<Message, MailError> {
+fn build(app: &AppState, settings: &EmailSettings, mail: &Outgoing) -> Result<Message, MailError> {
     let from = mailbox(&settings.from_address)?;
     let from = if settings.from_name.is_empty() {
         from
@@ -156,9 +152,7 @@ fn transport(
     timeout: Duration,
 ) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
     let host = settings.host.clone();
-    let tls_params = || {
-        TlsParameters::new(host.clone()).map_err(|e| MailError::Tls(e.to_string()))
-    };
+    let tls_params = || TlsParameters::new(host.clone()).map_err(|e| MailError::Tls(e.to_string()));
     let tls = match settings.tls {
         TlsMode::Starttls => Tls::Required(tls_params()?),
         TlsMode::Tls => Tls::Wrapper(tls_params()?),
@@ -222,9 +216,10 @@ pub async fn send(
     let timeout = Duration::from_secs(secs);
     let transport = transport(app, settings, timeout)?;
     let day = company_day(app, company).await;
-    let taken = rivet_store::email::take_daily_slot(&app.store, company, &day, settings.daily_limit)
-        .await
-        .map_err(|e| MailError::Other(e.to_string()))?;
+    let taken =
+        rivet_store::email::take_daily_slot(&app.store, company, &day, settings.daily_limit)
+            .await
+            .map_err(|e| MailError::Other(e.to_string()))?;
     if !taken {
         return Err(MailError::DailyLimit(settings.daily_limit));
     }
@@ -233,9 +228,13 @@ pub async fn send(
         Err(_) => Err(MailError::Timeout(secs)),
         Ok(Err(err)) => Err(explain(&err, settings, secs)),
         Ok(Ok(response)) => Ok(Sent {
-            reply: format!("{} {}", response.code(), response.message().collect::<Vec<_>>().join(" "))
-                .trim()
-                .to_owned(),
+            reply: format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )
+            .trim()
+            .to_owned(),
         }),
     };
     match &outcome {

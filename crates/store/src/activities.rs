@@ -51,13 +51,8 @@ pub struct Activity {
 }
 
 /// Fields a client cannot write.
-pub const READ_ONLY_FIELDS: &[&str] = &[
-    "id",
-    "created_by",
-    "created_at",
-    "updated_at",
-    "message_id",
-];
+pub const READ_ONLY_FIELDS: &[&str] =
+    &["id", "created_by", "created_at", "updated_at", "message_id"];
 
 table_row! {
 #[derive(Debug)]
@@ -169,6 +164,7 @@ impl Record for Activity {
     type Row = ActivityRow;
     type Field = ActivityField;
     const RESOURCE: Resource = Resource::Activities;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
 
     fn id(&self) -> ActivityId {
         self.id

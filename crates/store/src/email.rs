@@ -18,7 +18,9 @@
 use crate::documents::{self, Document};
 use crate::record;
 use crate::sessions::{hash_token, random_token};
-use crate::tables::{Activities, Contacts, EmailDailyCounts, EmailMessages as M, PasswordResets as P};
+use crate::tables::{
+    Activities, Contacts, EmailDailyCounts, EmailMessages as M, PasswordResets as P,
+};
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Duration, Utc};
 use rivet_domain::activities::{ActivityData, ActivityKind, Direction, Link, RecordType};
@@ -57,7 +59,12 @@ pub async fn settings_of(store: &Store, company: CompanyId) -> Result<EmailSetti
 /// Count one send against `company`'s `day` (its time zone's date): `false`, and nothing
 /// counted, when `limit` sends were already counted that day. Run past the row security
 /// because a sending may have no member behind it (a password reset); filtered by `company`.
-pub async fn take_daily_slot(store: &Store, company: CompanyId, day: &str, limit: i64) -> Result<bool> {
+pub async fn take_daily_slot(
+    store: &Store,
+    company: CompanyId,
+    day: &str,
+    limit: i64,
+) -> Result<bool> {
     let tx = store.write_system().await?;
     exec(
         tx.conn(),
@@ -389,9 +396,11 @@ pub async fn record_sent(
         // Someone else recorded it: keep theirs (the transaction, activity and all, is dropped).
         return get(store, actor, message.id).await;
     }
-    let row: Option<Row> =
-        fetch_optional(tx.conn(), select(company).and_where(Expr::col(M::Id).eq(message.id)))
-            .await?;
+    let row: Option<Row> = fetch_optional(
+        tx.conn(),
+        select(company).and_where(Expr::col(M::Id).eq(message.id)),
+    )
+    .await?;
     tx.commit().await?;
     row.map(Into::into).ok_or(StoreError::NotFound)
 }
@@ -510,11 +519,7 @@ struct ResetRow {
 
 /// Whether `token` is a password reset link still good to use.
 pub async fn password_reset_open(store: &Store, token: &str) -> Result<bool> {
-    let row: Option<ResetRow> = fetch_optional(
-        store.system(),
-        &open_reset(token),
-    )
-    .await?;
+    let row: Option<ResetRow> = fetch_optional(store.system(), &open_reset(token)).await?;
     Ok(row.is_some())
 }
 

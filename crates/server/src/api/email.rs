@@ -20,10 +20,10 @@ use axum::http::StatusCode;
 use rivet_domain::activities::{Link, RecordType};
 use rivet_domain::email::{self as domain, EmailSettings, EmailSettingsInput, EmailSettingsView};
 use rivet_domain::{Action, Actor, Email, FieldErrors, Resource};
+use rivet_store::Page;
 use rivet_store::documents;
 use rivet_store::email::{self as store, Claim, EmailMessage, NewMessage};
 use rivet_store::record;
-use rivet_store::Page;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -266,14 +266,29 @@ async fn recipient_of(
     };
     Ok(match record.record_type {
         RecordType::Lead => {
-            let lead: rivet_store::leads::Lead =
-                record::get(&app.store, actor, rivet_domain::Id::from_uuid(record.record_id)).await?;
+            let lead: rivet_store::leads::Lead = record::get(
+                &app.store,
+                actor,
+                rivet_domain::Id::from_uuid(record.record_id),
+            )
+            .await?;
             (lead.email, false)
         }
-        RecordType::Contact => contact(record::get(&app.store, actor, rivet_domain::Id::from_uuid(record.record_id)).await?),
+        RecordType::Contact => contact(
+            record::get(
+                &app.store,
+                actor,
+                rivet_domain::Id::from_uuid(record.record_id),
+            )
+            .await?,
+        ),
         RecordType::Deal => {
-            let deal: rivet_store::deals::Deal =
-                record::get(&app.store, actor, rivet_domain::Id::from_uuid(record.record_id)).await?;
+            let deal: rivet_store::deals::Deal = record::get(
+                &app.store,
+                actor,
+                rivet_domain::Id::from_uuid(record.record_id),
+            )
+            .await?;
             let first = match deal.contact_id {
                 Some(id) => Some(id),
                 None => rivet_store::deals::contacts_of(&app.store, actor, deal.id)
@@ -309,7 +324,11 @@ pub async fn send_from_record(
     let mut errors = FieldErrors::new();
     let to = match body.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(to) => address(&mut errors, "to", to),
-        None => match default_to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        None => match default_to
+            .as_deref()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+        {
             Some(to) => {
                 if withdrawn {
                     errors.add("to", "this person opted out of e-mail; nothing was sent");
@@ -334,25 +353,37 @@ pub async fn send_from_record(
     if subject.is_empty() {
         errors.add("subject", "must not be empty");
     } else if subject.chars().count() > MAX_SUBJECT {
-        errors.add("subject", format!("is too long (at most {MAX_SUBJECT} characters)"));
+        errors.add(
+            "subject",
+            format!("is too long (at most {MAX_SUBJECT} characters)"),
+        );
     } else if subject.chars().any(char::is_control) {
         errors.add("subject", "must be one line");
     }
     if body.text.trim().is_empty() {
         errors.add("text", "must not be empty");
     } else if body.text.chars().count() > MAX_BODY {
-        errors.add("text", format!("is too long (at most {MAX_BODY} characters)"));
+        errors.add(
+            "text",
+            format!("is too long (at most {MAX_BODY} characters)"),
+        );
     }
     let html = body.html.filter(|h| !h.trim().is_empty());
     if html.as_ref().is_some_and(|h| h.chars().count() > MAX_BODY) {
-        errors.add("html", format!("is too long (at most {MAX_BODY} characters)"));
+        errors.add(
+            "html",
+            format!("is too long (at most {MAX_BODY} characters)"),
+        );
     }
     let key = body
         .idempotency_key
         .map(|k| k.trim().to_owned())
         .filter(|k| !k.is_empty());
     if key.as_ref().is_some_and(|k| k.chars().count() > MAX_KEY) {
-        errors.add("idempotency_key", format!("is too long (at most {MAX_KEY} characters)"));
+        errors.add(
+            "idempotency_key",
+            format!("is too long (at most {MAX_KEY} characters)"),
+        );
     }
     errors.into_result()?;
     let to = to.unwrap_or_default();

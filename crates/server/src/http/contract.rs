@@ -522,7 +522,12 @@ fn email_rules() -> Vec<FieldRule> {
         max,
     };
     let dns = |max: usize| Rule::Pattern {
-        pattern: format!(r"^\s*{}\s*$", email::dns_pattern().trim_start_matches('^').trim_end_matches('$')),
+        pattern: format!(
+            r"^\s*{}\s*$",
+            email::dns_pattern()
+                .trim_start_matches('^')
+                .trim_end_matches('$')
+        ),
         max,
     };
     let settings = &["EmailSettingsInput"];
@@ -541,7 +546,14 @@ fn email_rules() -> Vec<FieldRule> {
         field(settings, "dkim_private_key", text(email::MAX_KEY)),
         field(&["TestEmail"], "to", Rule::Email { blank: false }),
         field(&["SendEmail"], "to", Rule::Email { blank: true }),
-        field(&["SendEmail"], "cc", Rule::Items { min: 0, max: email::MAX_CC }),
+        field(
+            &["SendEmail"],
+            "cc",
+            Rule::Items {
+                min: 0,
+                max: email::MAX_CC,
+            },
+        ),
         field(
             &["SendEmail"],
             "subject",
@@ -556,7 +568,11 @@ fn email_rules() -> Vec<FieldRule> {
         ),
         field(&["SendEmail"], "text", required_text(email::MAX_BODY)),
         field(&["SendEmail"], "html", text(email::MAX_BODY)),
-        field(&["SendEmail"], "idempotency_key", text(email::MAX_IDEMPOTENCY_KEY)),
+        field(
+            &["SendEmail"],
+            "idempotency_key",
+            text(email::MAX_IDEMPOTENCY_KEY),
+        ),
         field(&["PasswordResetConfirm"], "password", password()),
     ]
 }

@@ -5,6 +5,7 @@
 //! never shows the password or the DKIM key: left blank they are kept, and a box clears each.
 
 use super::detail::record_path;
+use super::scoring::number;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options};
 use crate::api::email::{SendEmail, save_settings, send_from_record, send_test};
 use crate::http::error::AppError;
@@ -121,21 +122,6 @@ pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
     Ok(ctx.render(&page(&ctx, &stored, form, FormErrors::new())))
 }
 
-/// A number field: blank is the default; text that is not a number is a message next to it.
-fn number(errors: &mut FormErrors, field: &str, text: &str) -> Option<i64> {
-    let text = text.trim();
-    if text.is_empty() {
-        return None;
-    }
-    match text.parse() {
-        Ok(n) => Some(n),
-        Err(_) => {
-            errors.add(field, "must be a whole number");
-            None
-        }
-    }
-}
-
 /// A secret field: blank keeps the stored one, the box clears it.
 fn secret(value: &str, clear: bool) -> Option<String> {
     if clear {
@@ -149,8 +135,8 @@ fn secret(value: &str, clear: bool) -> Option<String> {
 
 pub async fn save(ctx: Ctx, WebForm(form): WebForm<EmailForm>) -> Result<Response, WebError> {
     let mut errors = FormErrors::new();
-    let port = number(&mut errors, "port", &form.port);
-    let daily_limit = number(&mut errors, "daily_limit", &form.daily_limit);
+    let port = number(&form.port, "port", &mut errors);
+    let daily_limit = number(&form.daily_limit, "daily_limit", &mut errors);
     let tls = match form.tls.parse::<TlsMode>() {
         Ok(tls) => Some(tls),
         Err(_) => {
@@ -239,14 +225,13 @@ async fn send(ctx: Ctx, record: Link, form: SendForm) -> Result<Response, WebErr
         text: form.text,
         ..SendEmail::default()
     };
-    Ok(match send_from_record(&ctx.app, &ctx.actor, record, body).await {
-        Ok(message) => ctx.done(
-            &back,
-            format!("E-mail sent to {}.", message.to.join(", ")),
-        ),
-        Err(AppError::NotFound) => return Err(ctx.fail(AppError::NotFound)),
-        Err(err) => ctx.refused(&back, format!("The e-mail was not sent: {}", plain(&err))),
-    })
+    Ok(
+        match send_from_record(&ctx.app, &ctx.actor, record, body).await {
+            Ok(message) => ctx.done(&back, format!("E-mail sent to {}.", message.to.join(", "))),
+            Err(AppError::NotFound) => return Err(ctx.fail(AppError::NotFound)),
+            Err(err) => ctx.refused(&back, format!("The e-mail was not sent: {}", plain(&err))),
+        },
+    )
 }
 
 fn link(record_type: RecordType, id: &str, ctx: &Ctx) -> Result<Link, WebError> {

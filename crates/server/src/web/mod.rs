@@ -227,7 +227,11 @@ fn pages() -> Pages {
     .post("/invite/{token}", Public, session::accept_invite)
     .get("/forgot-password", Public, password_reset::forgot_page)
     .post("/forgot-password", Public, password_reset::forgot)
-    .get("/reset-password/{token}", Public, password_reset::reset_page)
+    .get(
+        "/reset-password/{token}",
+        Public,
+        password_reset::reset_page,
+    )
     .post("/reset-password/{token}", Public, password_reset::reset)
     .records(
         FormPages::<Lead>::new(),
