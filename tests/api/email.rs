@@ -206,13 +206,26 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
     body["dkim_domain"] = json!("acme.test");
     body["dkim_private_key"] = json!(key);
     assert_eq!(configure(&app, &admin, body).await["dkim_key_set"], true);
-    assert!(!text(&app, "SELECT CAST(settings AS TEXT) FROM email_settings").await.contains(&key));
+    assert!(
+        !text(&app, "SELECT CAST(settings AS TEXT) FROM email_settings")
+            .await
+            .contains(&key)
+    );
     let response = app
-        .post("/settings/email/test", &admin, json!({"to": "ann@example.com"}))
+        .post(
+            "/settings/email/test",
+            &admin,
+            json!({"to": "ann@example.com"}),
+        )
         .await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let signed = sink.wait_for(2).await[1].header("DKIM-Signature").unwrap_or_default();
-    assert!(signed.contains("d=acme.test") && signed.contains("s=s1"), "{signed}");
+    let signed = sink.wait_for(2).await[1]
+        .header("DKIM-Signature")
+        .unwrap_or_default();
+    assert!(
+        signed.contains("d=acme.test") && signed.contains("s=s1"),
+        "{signed}"
+    );
 
     // A bad address is a 422 naming it, and nothing is sent.
     let problem = assert_problem(

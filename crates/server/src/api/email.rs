@@ -42,8 +42,9 @@ impl From<MailError> for AppError {
                     .into(),
             },
             MailError::DailyLimit(_) => AppError::LimitReached(err.to_string()),
-            MailError::Address(_) | MailError::Settings(_) => AppError::Upstream(err.to_string()),
-            other => AppError::Upstream(other.to_string()),
+            // The server refused, hung or was not there, or the stored settings cannot reach
+            // it: the other server's side of the exchange failed (502), in plain words.
+            _ => AppError::Upstream(err.to_string()),
         }
     }
 }
