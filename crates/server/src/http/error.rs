@@ -31,10 +31,12 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    /// A service Rivet called for the request (the WhatsApp Graph API) refused or failed; the
-    /// text says why in its words.
+    /// A limit of the company's own (its daily e-mails) is reached: the detail says which.
     #[error("{0}")]
-    BadGateway(String),
+    LimitReached(String),
+    /// Another server Rivet talks to (an SMTP server) failed: the detail says how.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -58,8 +60,8 @@ impl AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
-            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::TooManyRequests { .. } | Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -76,7 +78,8 @@ impl AppError {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
-            Self::BadGateway(_) => "bad-gateway",
+            Self::LimitReached(_) => "limit-reached",
+            Self::Upstream(_) => "upstream",
             Self::Internal(_) => "internal",
         }
     }
@@ -93,7 +96,8 @@ impl AppError {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::TooManyRequests { .. } => "Too many requests",
-            Self::BadGateway(_) => "Bad gateway",
+            Self::LimitReached(_) => "Limit reached",
+            Self::Upstream(_) => "The other server failed",
             Self::Internal(_) => "Internal error",
         }
     }
