@@ -33,6 +33,7 @@ pub mod scoring;
 pub mod secrets;
 pub mod settings;
 pub mod tasks;
+pub mod templates;
 pub mod validate;
 pub mod values;
 
