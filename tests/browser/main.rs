@@ -41,6 +41,7 @@ mod notifications;
 mod personal;
 mod scoring;
 mod tasks;
+mod templates;
 mod views;
 mod web_routes;
 mod webhooks;
@@ -1428,6 +1429,7 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Templates,
 }
 
 impl Journey {
@@ -1453,6 +1455,7 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Templates => templates::template_steps(app, page).await,
         }
     }
 }

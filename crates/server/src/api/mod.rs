@@ -44,6 +44,7 @@ pub mod teams;
 pub mod timeline;
 pub mod users;
 pub mod views;
+pub mod templates;
 pub mod webhooks;
 
 use crate::http::router::{ApiRouter, RouteInfo};
@@ -78,6 +79,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(timeline::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(templates::routes())
         .merge(exports::routes())
         .merge(assignment::routes())
         .merge(merge::routes())
