@@ -12,8 +12,8 @@ use crate::custom_fields;
 use crate::definitions::{self, Definition, Stored};
 use crate::record::{self, Record};
 use crate::tables::{Memberships, Users};
-use crate::{Result, Store, StoreError, fetch_optional};
-use rivet_domain::ids::{AccountId, CompanyId, ContactId, DealId, EmailTemplateId, LeadId, UserId, kind};
+use crate::{Result, Store, StoreError, Tx, fetch_optional};
+use rivet_domain::ids::{CompanyId, ContactId, DealId, EmailTemplateId, LeadId, UserId, kind};
 use rivet_domain::templates::{
     CUSTOM, Context, EmailTemplate, EmailTemplateInput, PERSON_FIELDS, RecordType, Rendered,
 };
@@ -29,6 +29,7 @@ impl Definition for EmailTemplate {
     type Kind = kind::EmailTemplate;
     const KIND: &'static str = "email_template";
     const RESOURCE: Resource = Resource::Templates;
+    const SCHEMA: &'static str = "EmailTemplate";
 
     fn validate(input: Self::Input) -> std::result::Result<Self, FieldErrors> {
         input.validate()
@@ -47,8 +48,8 @@ impl Definition for EmailTemplate {
     }
 
     /// Every custom-field variable names one of the company's fields of the record type.
-    async fn check<C: ConnectionTrait>(&self, conn: &C, company: CompanyId) -> Result<()> {
-        check_custom_keys(conn, company, self).await
+    async fn check(&self, tx: &Tx, company: CompanyId) -> Result<()> {
+        check_custom_keys(tx.conn(), company, self).await
     }
 }
 
@@ -227,6 +228,16 @@ pub async fn preview(
         let r = store.read(actor).await?;
         check_custom_keys(r.conn(), actor.company_id, template).await?;
     }
+    render(store, actor, template, record_id).await
+}
+
+/// A stored `template` rendered for one record of its record type, read as the caller.
+pub async fn render(
+    store: &Store,
+    actor: &Actor,
+    template: &EmailTemplate,
+    record_id: Uuid,
+) -> Result<Rendered> {
     let context = context(store, actor, template.record_type, record_id).await?;
     template.render(&context).map_err(StoreError::Invalid)
 }
@@ -249,14 +260,10 @@ pub async fn render_for(
             format!("the template is for a {}", template.record_type),
         ));
     }
-    let context = context(store, actor, record_type, record_id).await?;
-    template.render(&context).map_err(StoreError::Invalid)
+    render(store, actor, &template, record_id).await
 }
 
 /// A stored template, by id, of the caller's company.
 pub async fn get(store: &Store, actor: &Actor, id: EmailTemplateId) -> Result<Stored<EmailTemplate>> {
     definitions::get(store, actor, id).await
 }
-
-#[allow(dead_code)]
-fn _ids(_: AccountId) {}

@@ -23,7 +23,6 @@ impl DefinitionApi for EmailTemplate {
     const API: DefinitionDecl = DefinitionDecl {
         path: "/email-templates",
         tag: "email-templates",
-        schema: "EmailTemplate",
         noun: "e-mail template",
         doc: "An e-mail template: name, description, record_type (lead, contact or deal), \
               subject, html and text bodies (one of them at least) and active. Bodies are \
@@ -128,13 +127,6 @@ async fn preview(
 ) -> Result<Json<Rendered>, AppError> {
     let template = templates::get(&app.store, &actor, parse_id(&id)?).await?;
     Ok(Json(
-        templates::render_for(
-            &app.store,
-            &actor,
-            template.id,
-            template.definition.record_type,
-            body.record_id,
-        )
-        .await?,
+        templates::render(&app.store, &actor, &template.definition, body.record_id).await?,
     ))
 }
