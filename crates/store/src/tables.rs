@@ -957,3 +957,21 @@ pub enum Notifications {
     /// Null while unread.
     ReadAt,
 }
+
+/// What a company's admins define (e-mail templates, workflow rules, sequences): one row per
+/// definition, its kind, name and the checked definition as JSON (`crate::definitions`).
+#[derive(DeriveIden)]
+pub enum Definitions {
+    Table,
+    CompanyId,
+    Id,
+    /// `email_template`, `workflow_rule`, …
+    Kind,
+    Name,
+    Active,
+    /// The definition as the API takes it.
+    Body,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
