@@ -35,9 +35,13 @@ pub(super) async fn template_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     page.expect_text("No e-mail templates yet.").await?;
     page.goto("/email-templates/new").await?;
     page.fill("et-name", "First touch").await?;
-    page.fill("et-subject", "Hello {{ lead.first_name }}").await?;
-    page.fill("et-text", "Dear {{ lead.first_name }},\n{{ lead.nickname }}")
+    page.fill("et-subject", "Hello {{ lead.first_name }}")
         .await?;
+    page.fill(
+        "et-text",
+        "Dear {{ lead.first_name }},\n{{ lead.nickname }}",
+    )
+    .await?;
     page.click_button("Create template").await?;
     page.expect_text("line 2: unknown variable lead.nickname")
         .await?;

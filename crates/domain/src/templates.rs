@@ -442,10 +442,7 @@ impl CustomKey {
     pub fn unknown(&self) -> String {
         with_line(
             self.line,
-            &format!(
-                "unknown variable {} (no such custom field)",
-                self.variable
-            ),
+            &format!("unknown variable {} (no such custom field)", self.variable),
         )
     }
 }
@@ -476,7 +473,11 @@ impl Context {
         let mut record = nulls(&record_type.fields());
         record.insert(
             CUSTOM.into(),
-            serde_json::Value::Object(keys.iter().map(|k| (k.clone(), serde_json::Value::Null)).collect()),
+            serde_json::Value::Object(
+                keys.iter()
+                    .map(|k| (k.clone(), serde_json::Value::Null))
+                    .collect(),
+            ),
         );
         let mut context = serde_json::Map::new();
         context.insert(record_type.to_string(), record.into());
@@ -551,7 +552,10 @@ fn known(record_type: RecordType, variable: &str) -> bool {
             return rest.is_none_or(|key| custom_fields::parse_key(key).is_ok_and(|k| k == key));
         }
         record_type.fields()
-    } else if let Some((_, fields)) = record_type.related().into_iter().find(|(o, _)| *o == object)
+    } else if let Some((_, fields)) = record_type
+        .related()
+        .into_iter()
+        .find(|(o, _)| *o == object)
     {
         fields
     } else {
@@ -810,7 +814,15 @@ fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
     ENV.get_or_init(|| {
         let mut env = Environment::new();
-        for global in ["range", "dict", "namespace", "debug", "lipsum", "cycler", "joiner"] {
+        for global in [
+            "range",
+            "dict",
+            "namespace",
+            "debug",
+            "lipsum",
+            "cycler",
+            "joiner",
+        ] {
             env.remove_global(global);
         }
         // What may make a large value out of a small one, reach by name, or trust a value as
@@ -973,10 +985,16 @@ mod tests {
 
     #[test]
     fn values_are_escaped_in_html_only() {
-        let t = input("S {{ lead.first_name }}", "{{ lead.first_name }}", "{{ lead.first_name }}")
-            .validate()
+        let t = input(
+            "S {{ lead.first_name }}",
+            "{{ lead.first_name }}",
+            "{{ lead.first_name }}",
+        )
+        .validate()
+        .unwrap();
+        let r = t
+            .render(&lead_context(json!("<script>x</script>")))
             .unwrap();
-        let r = t.render(&lead_context(json!("<script>x</script>"))).unwrap();
         assert_eq!(r.html, "&lt;script&gt;x&lt;&#x2f;script&gt;");
         assert_eq!(r.text, "<script>x</script>");
         assert_eq!(r.subject, "S <script>x</script>");
@@ -984,13 +1002,20 @@ mod tests {
 
     #[test]
     fn default_covers_missing_null_and_blank_values() {
-        let t = input("x", "", "Hi {{ lead.first_name | default(\"there\") }}{{ lead.last_name }}")
-            .validate()
-            .unwrap();
+        let t = input(
+            "x",
+            "",
+            "Hi {{ lead.first_name | default(\"there\") }}{{ lead.last_name }}",
+        )
+        .validate()
+        .unwrap();
         for value in [json!(null), json!(""), json!("  ")] {
             assert_eq!(t.render(&lead_context(value)).unwrap().text, "Hi there");
         }
-        assert_eq!(t.render(&lead_context(json!("Ann"))).unwrap().text, "Hi Ann");
+        assert_eq!(
+            t.render(&lead_context(json!("Ann"))).unwrap().text,
+            "Hi Ann"
+        );
         let mut missing = lead_context(json!(null));
         if let Some(serde_json::Value::Object(lead)) = missing.0.get_mut("lead") {
             lead.remove("first_name");
@@ -1015,15 +1040,23 @@ mod tests {
         let e = error_of(input("ok", "<p>\n{{ lead.nickname }}</p>", ""));
         assert_eq!(e.0[0].field, "html");
         assert_eq!(
-            e.0[0].message,
-            "line 2: unknown variable lead.nickname",
+            e.0[0].message, "line 2: unknown variable lead.nickname",
             "{e}"
         );
         let e = error_of(input("{{ contact.first_name }}", "x", ""));
         assert_eq!(e.0[0].field, "subject");
-        assert!(e.0[0].message.contains("unknown variable contact.first_name"), "{e}");
+        assert!(
+            e.0[0]
+                .message
+                .contains("unknown variable contact.first_name"),
+            "{e}"
+        );
         // A deal knows its contact.
-        let mut deal = input("{{ contact.first_name }} {{ account.name }} {{ deal.name }}", "x", "");
+        let mut deal = input(
+            "{{ contact.first_name }} {{ account.name }} {{ deal.name }}",
+            "x",
+            "",
+        );
         deal.record_type = RecordType::Deal;
         deal.validate().unwrap();
     }
@@ -1035,9 +1068,15 @@ mod tests {
             ("{% import \"m\" as m %}", "is not allowed"),
             ("{% extends \"base\" %}", "is not allowed"),
             ("{% set x = 1 %}", "is not allowed"),
-            ("{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}", "is not allowed"),
+            (
+                "{% macro f() %}{{ f() }}{% endmacro %}{{ f() }}",
+                "is not allowed",
+            ),
             ("{{ range(100000000) }}", "unknown variable range"),
-            ("{% for i in range(100000000) %}x{% endfor %}", "unknown variable range"),
+            (
+                "{% for i in range(100000000) %}x{% endfor %}",
+                "unknown variable range",
+            ),
             ("{{ namespace() }}", "unknown variable namespace"),
             ("{{ \"x\" * 100000000 }}", "* operator"),
             ("{{ lead.first_name | safe }}", "unknown filter"),
@@ -1059,7 +1098,11 @@ mod tests {
             .validate()
             .unwrap();
         let mut c = lead_context(json!("Ann"));
-        c.set("lead", "tags", json!((0..100).map(|i| i.to_string()).collect::<Vec<_>>()));
+        c.set(
+            "lead",
+            "tags",
+            json!((0..100).map(|i| i.to_string()).collect::<Vec<_>>()),
+        );
         let e = t.render(&c).unwrap_err();
         assert_eq!(e.0[0].field, "text");
         assert!(e.0[0].message.contains("too much work"), "{e}");
@@ -1067,11 +1110,19 @@ mod tests {
 
     #[test]
     fn the_output_is_capped() {
-        let t = input("x", "", "{% for a in lead.tags %}{{ lead.first_name }}{% endfor %}")
-            .validate()
-            .unwrap();
+        let t = input(
+            "x",
+            "",
+            "{% for a in lead.tags %}{{ lead.first_name }}{% endfor %}",
+        )
+        .validate()
+        .unwrap();
         let mut c = lead_context(json!("y".repeat(100_000)));
-        c.set("lead", "tags", json!((0..20).map(|i| i.to_string()).collect::<Vec<_>>()));
+        c.set(
+            "lead",
+            "tags",
+            json!((0..20).map(|i| i.to_string()).collect::<Vec<_>>()),
+        );
         let e = t.render(&c).unwrap_err();
         assert!(e.0[0].message.contains("output is too large"), "{e}");
     }
@@ -1089,9 +1140,13 @@ mod tests {
 
     #[test]
     fn custom_field_variables_are_reported_for_checking() {
-        let t = input("{{ lead.custom.plan }}", "", "a\n{{ lead.custom.tier | default(\"-\") }}")
-            .validate()
-            .unwrap();
+        let t = input(
+            "{{ lead.custom.plan }}",
+            "",
+            "a\n{{ lead.custom.tier | default(\"-\") }}",
+        )
+        .validate()
+        .unwrap();
         let keys: Vec<(&str, Option<usize>, String)> = t
             .custom_keys()
             .into_iter()
@@ -1117,8 +1172,13 @@ mod tests {
 
     #[test]
     fn the_subject_is_one_line_and_parts_are_required() {
-        let t = input("a\r\n{{ lead.first_name }}\n", "", "t").validate().unwrap();
-        assert_eq!(t.render(&lead_context(json!("Ann"))).unwrap().subject, "a Ann");
+        let t = input("a\r\n{{ lead.first_name }}\n", "", "t")
+            .validate()
+            .unwrap();
+        assert_eq!(
+            t.render(&lead_context(json!("Ann"))).unwrap().subject,
+            "a Ann"
+        );
         let e = error_of(input(" ", "", " "));
         let fields: Vec<&str> = e.0.iter().map(|f| f.field.as_str()).collect();
         assert_eq!(fields, ["subject", "text"]);
@@ -1128,7 +1188,13 @@ mod tests {
     fn variables_list_the_record_custom_fields_and_people() {
         let v = variables(RecordType::Lead, &[("plan".into(), "Plan".into())]);
         let names: Vec<&str> = v.iter().map(|v| v.name.as_str()).collect();
-        for name in ["lead.first_name", "lead.custom.plan", "owner.name", "sender.email", "company.name"] {
+        for name in [
+            "lead.first_name",
+            "lead.custom.plan",
+            "owner.name",
+            "sender.email",
+            "company.name",
+        ] {
             assert!(names.contains(&name), "{name}");
         }
         assert!(!names.contains(&"account.name"));

@@ -107,7 +107,11 @@ struct Person {
 
 /// A member of the company by id (name and e-mail), whatever the caller's scope on users: a
 /// record's owner is shown on the record anyway.
-async fn person<C: ConnectionTrait>(conn: &C, company: CompanyId, user: UserId) -> Result<Option<Person>> {
+async fn person<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    user: UserId,
+) -> Result<Option<Person>> {
     let q = Query::select()
         .column((Users::Table, Users::Name))
         .column((Users::Table, Users::Email))
@@ -132,7 +136,10 @@ fn set_person(context: &mut Context, object: &str, person: Option<Person>) {
 
 /// A record as a template sees it: its fields as the API shows them, its custom fields
 /// (every defined key, `null` when it has no value) under `custom`.
-fn record_object<R: Serialize>(record: &R, keys: &[(String, String)]) -> Result<Map<String, Value>> {
+fn record_object<R: Serialize>(
+    record: &R,
+    keys: &[(String, String)],
+) -> Result<Map<String, Value>> {
     let mut object = match serde_json::to_value(record) {
         Ok(Value::Object(map)) => map,
         _ => return Err(StoreError::invalid("record_id", "cannot be shown")),
@@ -179,20 +186,30 @@ pub async fn context(
             if let Some(id) = deal.account_id {
                 let account = readable::<crate::accounts::Account, _>(conn, actor, id).await?;
                 if let Some(a) = account {
-                    context.0.insert("account".into(), record_object(&a, &[])?.into());
+                    context
+                        .0
+                        .insert("account".into(), record_object(&a, &[])?.into());
                 }
             }
             if let Some(id) = deal.contact_id {
                 let contact = readable::<crate::contacts::Contact, _>(conn, actor, id).await?;
                 if let Some(c) = contact {
-                    context.0.insert("contact".into(), record_object(&c, &[])?.into());
+                    context
+                        .0
+                        .insert("contact".into(), record_object(&c, &[])?.into());
                 }
             }
             (record_object(&deal, &keys)?, deal.owner_id)
         }
     };
-    context.0.insert(record_type.to_string(), Value::Object(object));
-    set_person(&mut context, "owner", person(conn, actor.company_id, owner).await?);
+    context
+        .0
+        .insert(record_type.to_string(), Value::Object(object));
+    set_person(
+        &mut context,
+        "owner",
+        person(conn, actor.company_id, owner).await?,
+    );
     set_person(
         &mut context,
         "sender",
@@ -264,6 +281,10 @@ pub async fn render_for(
 }
 
 /// A stored template, by id, of the caller's company.
-pub async fn get(store: &Store, actor: &Actor, id: EmailTemplateId) -> Result<Stored<EmailTemplate>> {
+pub async fn get(
+    store: &Store,
+    actor: &Actor,
+    id: EmailTemplateId,
+) -> Result<Stored<EmailTemplate>> {
     definitions::get(store, actor, id).await
 }

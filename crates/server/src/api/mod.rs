@@ -42,10 +42,10 @@ pub mod settings_doc;
 pub mod system;
 pub mod tasks;
 pub mod teams;
+pub mod templates;
 pub mod timeline;
 pub mod users;
 pub mod views;
-pub mod templates;
 pub mod webhooks;
 
 use crate::http::router::{ApiRouter, RouteInfo};

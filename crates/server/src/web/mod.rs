@@ -54,12 +54,12 @@ mod settings_doc;
 mod system;
 mod tasks;
 mod teams;
+mod templates;
 mod timeline;
 mod users;
 mod view;
 mod views;
 mod views_bar;
-mod templates;
 mod webhooks;
 
 use crate::http::router::Access;

@@ -5,7 +5,9 @@
 //! `EmailTemplateInput::validate` as the API checks it. The rendered HTML is shown in a
 //! sandboxed frame: it is the template author's markup, and it must not run in Rivet's pages.
 
-use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, options};
+use super::view::{
+    Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, date, options,
+};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -203,7 +205,10 @@ async fn preview_of(ctx: &Ctx, form: &EditorForm, errors: &mut FormErrors) -> Op
     let Ok(record_id) = form.record_id.trim().parse::<Uuid>() else {
         errors.add(
             "record_id",
-            format!("must be the id of a {} (from its page's address)", template.record_type),
+            format!(
+                "must be the id of a {} (from its page's address)",
+                template.record_type
+            ),
         );
         return None;
     };
