@@ -694,50 +694,40 @@ fn check_constructs(source: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// The length of a tag's code up to `close`, not counting a `close` inside a string literal.
-fn code_len(code: &str, close: &str) -> Option<usize> {
+/// The characters of a tag's code outside its string literals (quotes included), with their
+/// offsets.
+fn code_chars(code: &str) -> impl Iterator<Item = (usize, char)> + '_ {
     let mut quote: Option<char> = None;
     let mut escaped = false;
-    for (i, c) in code.char_indices() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
+    code.char_indices().filter(move |&(_, c)| match quote {
+        Some(q) => {
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == q {
+                quote = None;
             }
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None if code[i..].starts_with(close) => return Some(i),
-            None => {}
+            false
         }
-    }
-    None
+        None if c == '"' || c == '\'' => {
+            quote = Some(c);
+            false
+        }
+        None => true,
+    })
+}
+
+/// The length of a tag's code up to `close`, not counting a `close` inside a string literal.
+fn code_len(code: &str, close: &str) -> Option<usize> {
+    code_chars(code)
+        .find(|&(i, _)| code[i..].starts_with(close))
+        .map(|(i, _)| i)
 }
 
 /// A tag's code with its string literals left out.
 fn outside_strings(code: &str) -> String {
-    let mut out = String::new();
-    let mut quote: Option<char> = None;
-    let mut escaped = false;
-    for c in code.chars() {
-        match quote {
-            Some(q) => {
-                if escaped {
-                    escaped = false;
-                } else if c == '\\' {
-                    escaped = true;
-                } else if c == q {
-                    quote = None;
-                }
-            }
-            None if c == '"' || c == '\'' => quote = Some(c),
-            None => out.push(c),
-        }
-    }
-    out
+    code_chars(code).map(|(_, c)| c).collect()
 }
 
 /// The first line `variable` is written on (as `a.b.c`, spaces around the dots allowed), if
