@@ -646,12 +646,25 @@ const ALLOWED_BLOCKS: &[&str] = &["if", "elif", "else", "endif", "for", "endfor"
 
 /// Refuses the blocks outside [`ALLOWED_BLOCKS`] and the `*` operator, naming the line. A scan
 /// of the source rather than the syntax tree (which minijinja does not expose): it reads each
-/// `{% … %}` tag's first word and each tag's code outside its string literals, and skips what
-/// is between `raw` and `endraw`.
+/// `{% … %}` tag's first word and each tag's code outside its string literals, and skips
+/// comments and what is between `raw` and `endraw`.
 fn check_constructs(source: &str) -> Result<(), String> {
     let mut rest = source;
     let mut offset = 0;
-    while let Some(start) = rest.find("{%").into_iter().chain(rest.find("{{")).min() {
+    while let Some(start) = ["{%", "{{", "{#"]
+        .iter()
+        .filter_map(|open| rest.find(open))
+        .min()
+    {
+        if rest[start..].starts_with("{#") {
+            // A comment: nothing in it runs.
+            let Some(end) = rest[start..].find("#}") else {
+                return Ok(());
+            };
+            offset += start + end + 2;
+            rest = &rest[start + end + 2..];
+            continue;
+        }
         let is_block = rest[start..].starts_with("{%");
         let close = if is_block { "%}" } else { "}}" };
         let inner_start = start + 2;
@@ -1121,7 +1134,8 @@ mod tests {
     fn braces_inside_strings_and_raw_blocks_are_text() {
         input(
             "ok",
-            "{{ lead.first_name | default(\"%} * {{\") }}{% raw %}{% set x = 2 * 3 %}{% endraw %}",
+            "{{ lead.first_name | default(\"%} * {{\") }}{% raw %}{% set x = 2 * 3 %}{% endraw %}\
+             {# {% include \"x\" %} #}",
             "",
         )
         .validate()
