@@ -54,6 +54,18 @@ pub(super) async fn template_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     page.click_button("Create template").await?;
     page.expect_text("Created the template First touch").await?;
 
+    // The preview offers the newest leads to pick from, by name.
+    let offered = page
+        .client
+        .find(Locator::Css(&format!(
+            "#et-records option[value='{lead_id}']"
+        )))
+        .await
+        .context("the lead among the records to preview for")?
+        .prop("text")
+        .await?
+        .unwrap_or_default();
+    ensure!(offered == "Ada Lovelace", "offered: {offered}");
     page.fill("et-record_id", &lead_id).await?;
     page.click_button("Preview").await?;
     let subject = text_of(page, "[data-preview-subject]").await?;

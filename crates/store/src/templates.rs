@@ -220,6 +220,67 @@ pub async fn context(
     Ok(context)
 }
 
+/// The newest records of `record_type` the caller may read, each with what a person calls it:
+/// what the editor's preview offers to pick from.
+pub async fn recent_records(
+    store: &Store,
+    actor: &Actor,
+    record_type: RecordType,
+    limit: u64,
+) -> Result<Vec<(Uuid, String)>> {
+    use rivet_domain::query::ListQuery;
+    fn newest<F: Copy>(
+        fields: &[rivet_domain::query::FieldSpec<F>],
+        sort: &[rivet_domain::query::SortKey<F>],
+    ) -> Result<ListQuery<F>> {
+        ListQuery::parse(&[], fields, sort).map_err(|e| StoreError::invalid("record_type", e.0))
+    }
+    let person = |first: &Option<String>, last: &Option<String>, email: &Option<String>| {
+        let name = [first.as_deref(), last.as_deref()]
+            .into_iter()
+            .flatten()
+            .collect::<Vec<_>>()
+            .join(" ");
+        match (name.is_empty(), email) {
+            (false, _) => name,
+            (true, Some(email)) => email.clone(),
+            (true, None) => "(no name)".to_owned(),
+        }
+    };
+    Ok(match record_type {
+        RecordType::Lead => {
+            use rivet_domain::leads::{LEAD_DEFAULT_SORT, LEAD_FIELDS};
+            let q = newest(LEAD_FIELDS, LEAD_DEFAULT_SORT)?;
+            record::list::<crate::leads::Lead>(store, actor, &q, limit, None)
+                .await?
+                .data
+                .iter()
+                .map(|l| (l.id.uuid(), l.display_name()))
+                .collect()
+        }
+        RecordType::Contact => {
+            use rivet_domain::contacts::{CONTACT_DEFAULT_SORT, CONTACT_FIELDS};
+            let q = newest(CONTACT_FIELDS, CONTACT_DEFAULT_SORT)?;
+            record::list::<crate::contacts::Contact>(store, actor, &q, limit, None)
+                .await?
+                .data
+                .iter()
+                .map(|c| (c.id.uuid(), person(&c.first_name, &c.last_name, &c.email)))
+                .collect()
+        }
+        RecordType::Deal => {
+            use rivet_domain::deals::{DEAL_DEFAULT_SORT, DEAL_FIELDS};
+            let q = newest(DEAL_FIELDS, DEAL_DEFAULT_SORT)?;
+            record::list::<crate::deals::Deal>(store, actor, &q, limit, None)
+                .await?
+                .data
+                .iter()
+                .map(|d| (d.id.uuid(), d.name.clone()))
+                .collect()
+        }
+    })
+}
+
 /// A related record if the caller may read it, else none (its variables stay empty).
 async fn readable<R: Record, C: ConnectionTrait>(
     conn: &C,

@@ -21,6 +21,9 @@ use rivet_store::templates;
 use serde::Deserialize;
 use uuid::Uuid;
 
+/// How many records the preview offers to pick from.
+const RECENT: u64 = 25;
+
 const FIELDS: &[&str] = &[
     "name",
     "description",
@@ -134,6 +137,8 @@ struct EditorPage {
     form: EditorForm,
     record_types: Vec<Opt>,
     variables: Vec<Variable>,
+    /// The newest records of the template's type the caller may read, to preview for.
+    records: Vec<Opt>,
     can_save: bool,
     can_delete: bool,
     preview: Option<Rendered>,
@@ -173,6 +178,10 @@ async fn editor(
     let variables = templates::variables(&ctx.app.store, &ctx.actor, record_type)
         .await
         .or_page(ctx)?;
+    // A member who cannot read this record type gets no suggestions, not an error page.
+    let records = templates::recent_records(&ctx.app.store, &ctx.actor, record_type, RECENT)
+        .await
+        .unwrap_or_default();
     Ok(EditorPage {
         layout: ctx.layout(match saved {
             Some(t) => format!("E-mail template {}", t.definition.name),
@@ -188,6 +197,10 @@ async fn editor(
             record_type.as_str(),
         ),
         variables,
+        records: options(
+            records.into_iter().map(|(id, name)| (id.to_string(), name)),
+            &form.record_id,
+        ),
         can_save: match saved {
             Some(_) => ctx.can(Resource::Templates, Action::Update),
             None => ctx.can(Resource::Templates, Action::Create),
