@@ -51,3 +51,4 @@ mod templates;
 mod tenancy;
 mod timeline;
 mod views;
+mod whatsapp;

@@ -45,6 +45,7 @@ mod templates;
 mod views;
 mod web_routes;
 mod webhooks;
+mod whatsapp;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -1430,6 +1431,7 @@ enum Journey {
     Scoring,
     Notifications,
     Templates,
+    Whatsapp,
 }
 
 impl Journey {
@@ -1456,6 +1458,7 @@ impl Journey {
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
             Self::Templates => templates::template_steps(app, page).await,
+            Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
         }
     }
 }
@@ -1471,7 +1474,13 @@ async fn journey_on_both(journey: Journey) {
 }
 
 async fn run_journey(db: Db, driver: &Driver, journey: Journey) {
-    let app = spawn_app(db).await;
+    // The WhatsApp journey talks to a fake Graph API on loopback.
+    let app = match journey {
+        Journey::Whatsapp => {
+            rivet_tests::spawn_app_with(db, |c| c.webhook_allow_private = true).await
+        }
+        _ => spawn_app(db).await,
+    };
     let shots = std::env::var("RIVET_BROWSER_SCREENSHOTS")
         .ok()
         .filter(|d| !d.is_empty())

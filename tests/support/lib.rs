@@ -20,6 +20,7 @@ use uuid::Uuid;
 
 pub use serde_json;
 
+pub mod graph;
 pub mod receiver;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -233,6 +233,10 @@ pub struct LeadInput {
     pub status_reason: Option<String>,
     #[schema(value_type = Option<uuid::Uuid>)]
     pub owner_id: Option<UserId>,
+    /// Agreed to be messaged on WhatsApp (nothing is sent to a lead without it).
+    pub whatsapp_consent: Option<bool>,
+    /// Where the WhatsApp consent came from (a form, a call, an inbound message …).
+    pub whatsapp_consent_source: Option<String>,
     pub tags: Option<Vec<String>>,
     /// Computed by lead scoring from the fit rules (read-only: a value given is refused).
     #[schema(minimum = 0, maximum = 100)]
@@ -284,6 +288,7 @@ pub const TEXT_FIELDS: &[&str] = &[
     "champion",
     "competition",
     "status_reason",
+    "whatsapp_consent_source",
 ];
 
 /// A valid lead: every value checked, blanks turned into `None`.
@@ -296,6 +301,7 @@ pub struct LeadData {
     pub annual_revenue: Option<Money>,
     pub status: LeadStatus,
     pub owner_id: Option<UserId>,
+    pub whatsapp_consent: bool,
     pub tags: Vec<String>,
     /// The scores, computed by the store as the lead is written (0 until then).
     pub fit_score: i32,
@@ -330,6 +336,10 @@ impl LeadData {
             Value::from(self.annual_revenue.as_ref().map(|m| m.currency.clone())),
         );
         map.insert("status".into(), Value::from(self.status.as_str()));
+        map.insert(
+            "whatsapp_consent".into(),
+            Value::from(self.whatsapp_consent),
+        );
         map.insert("tags".into(), Value::from(self.tags.clone()));
         map.insert("fit_score".into(), Value::from(self.fit_score));
         map.insert(
@@ -395,6 +405,7 @@ impl LeadInput {
             "champion" => self.champion.as_ref(),
             "competition" => self.competition.as_ref(),
             "status_reason" => self.status_reason.as_ref(),
+            "whatsapp_consent_source" => self.whatsapp_consent_source.as_ref(),
             _ => None,
         }
     }
@@ -484,6 +495,7 @@ impl LeadInput {
             annual_revenue,
             status: status.unwrap_or(LeadStatus::New),
             owner_id: self.owner_id,
+            whatsapp_consent: self.whatsapp_consent.unwrap_or(false),
             tags,
             fit_score: 0,
             engagement_score: 0,

@@ -31,11 +31,13 @@ pub mod query;
 pub mod risk;
 pub mod scoring;
 pub mod secrets;
+pub mod sequences;
 pub mod settings;
 pub mod tasks;
 pub mod templates;
 pub mod validate;
 pub mod values;
+pub mod whatsapp;
 
 pub use actor::Actor;
 pub use ids::{Id, kind};

@@ -19,6 +19,7 @@ pub mod seed;
 pub mod serve;
 pub mod state;
 pub mod web;
+pub mod whatsapp;
 pub mod worker;
 
 pub use app::{build_state, router};

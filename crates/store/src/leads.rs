@@ -73,6 +73,11 @@ pub struct Lead in Leads::Table {
     pub status_reason: Option<String>,
     /// When the status last changed (empty: not since the lead was created).
     pub status_changed_at: Option<DateTime<Utc>>,
+    /// Agreed to be messaged on WhatsApp (nothing is sent to a lead without it).
+    pub whatsapp_consent: bool,
+    pub whatsapp_consent_source: Option<String>,
+    /// When `whatsapp_consent` last changed.
+    pub whatsapp_consent_at: Option<DateTime<Utc>>,
 }
 }
 
@@ -263,6 +268,7 @@ fn text_column(field: &str) -> Option<Leads> {
         "champion" => Leads::Champion,
         "competition" => Leads::Competition,
         "status_reason" => Leads::StatusReason,
+        "whatsapp_consent_source" => Leads::WhatsappConsentSource,
         _ => return None,
     })
 }
@@ -292,6 +298,7 @@ fn data_columns(data: &LeadData, owner_id: UserId) -> Vec<(Leads, Value)> {
         ),
         (Leads::Status, data.status.as_str().into()),
         (Leads::OwnerId, owner_id.into()),
+        (Leads::WhatsappConsent, data.whatsapp_consent.into()),
         (Leads::Tags, serde_json::json!(data.tags).into()),
         (
             Leads::CustomFields,
@@ -317,6 +324,7 @@ impl Record for Lead {
         "converted_contact_id",
         "converted_deal_id",
         "status_changed_at",
+        "whatsapp_consent_at",
         "fit_score",
         "engagement_score",
         "total_score",
@@ -393,6 +401,11 @@ impl Write for Lead {
             .into_iter()
             .map(|(c, v)| (iden(c), v))
             .collect();
+        if before.map_or(data.whatsapp_consent, |b| {
+            b.whatsapp_consent != data.whatsapp_consent
+        }) {
+            columns.push((iden(Leads::WhatsappConsentAt), Some(at).into()));
+        }
         let fields = data.fields();
         let (fit, engagement, total) =
             crate::scoring::scores_of(tx, actor.company_id, &fields, before.map(|_| id)).await?;
@@ -629,6 +642,9 @@ mod tests {
             converted_deal_id: None,
             status_reason: Some("budget frozen".into()),
             status_changed_at: None,
+            whatsapp_consent: true,
+            whatsapp_consent_source: Some("a call".into()),
+            whatsapp_consent_at: None,
         };
         let input: std::result::Result<rivet_domain::leads::LeadInput, _> =
             serde_json::from_value(serde_json::Value::Object(lead.as_input()));

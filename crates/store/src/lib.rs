@@ -56,6 +56,7 @@ pub mod timeline;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod whatsapp;
 
 use rivet_domain::ids::{ApiKeyId, CompanyId, RoleId, UserId};
 use rivet_domain::{Actor, FieldErrors};
@@ -115,6 +116,11 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 
 /// Unique constraints as each engine names them, and the field a client should be told about.
 const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
+    (
+        "whatsapp_settings_phone_number_id_key",
+        "whatsapp_settings.phone_number_id",
+        "phone_number_id",
+    ),
     ("users_email_key", "users.email", "email"),
     (
         "roles_company_name_key",

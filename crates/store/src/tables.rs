@@ -565,6 +565,10 @@ pub enum Leads {
     ConvertedDealId,
     StatusReason,
     StatusChangedAt,
+    /// `m0036_whatsapp`.
+    WhatsappConsent,
+    WhatsappConsentSource,
+    WhatsappConsentAt,
 }
 
 /// A company's duplicate rules and default country (`m0018_intake`), one JSON row.
@@ -971,6 +975,58 @@ pub enum Definitions {
     Active,
     /// The definition as the API takes it.
     Body,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// A company's WhatsApp Business settings (`m0036_whatsapp`; `crate::whatsapp`): one row per
+/// company, the access token and app secret sealed.
+#[derive(DeriveIden)]
+pub enum WhatsappSettings {
+    Table,
+    CompanyId,
+    /// Unique across companies: it routes the webhook's messages.
+    PhoneNumberId,
+    BusinessAccountId,
+    /// Sealed (`rivet_domain::secrets`).
+    AccessToken,
+    /// Sealed.
+    AppSecret,
+    VerifyToken,
+    ApiBaseUrl,
+    Enabled,
+    UpdatedBy,
+    UpdatedAt,
+}
+
+/// WhatsApp messages sent and received (`m0036_whatsapp`; `crate::whatsapp`).
+#[derive(DeriveIden)]
+pub enum WhatsappMessages {
+    Table,
+    CompanyId,
+    Id,
+    /// `inbound` or `outbound`.
+    Direction,
+    /// WhatsApp's message id; unique in the company (a replayed webhook finds it).
+    Wamid,
+    /// `lead` or `contact`.
+    RecordType,
+    RecordId,
+    ActivityId,
+    /// E.164.
+    Phone,
+    TemplateName,
+    TemplateLanguage,
+    TemplateParameters,
+    Body,
+    /// queued, sent, delivered, read, failed (outbound) or received (inbound).
+    Status,
+    Error,
+    SentAt,
+    DeliveredAt,
+    ReadAt,
+    FailedAt,
     CreatedBy,
     CreatedAt,
     UpdatedAt,

@@ -47,6 +47,7 @@ pub mod timeline;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod whatsapp;
 
 use crate::http::router::{ApiRouter, RouteInfo};
 
@@ -92,6 +93,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(scoring_model::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
+        .merge(whatsapp::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,
@@ -101,6 +103,8 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/refresh"),
     ("POST", "/auth/accept-invitation"),
     ("POST", "/auth/signup"),
+    ("GET", "/whatsapp/webhook"),
+    ("POST", "/whatsapp/webhook"),
 ];
 
 /// The registry of API routes, for tests and documentation.

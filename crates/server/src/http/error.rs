@@ -31,6 +31,10 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
+    /// A service Rivet called for the request (the WhatsApp Graph API) refused or failed; the
+    /// text says why in its words.
+    #[error("{0}")]
+    BadGateway(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -55,6 +59,7 @@ impl AppError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -71,6 +76,7 @@ impl AppError {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
+            Self::BadGateway(_) => "bad-gateway",
             Self::Internal(_) => "internal",
         }
     }
@@ -87,6 +93,7 @@ impl AppError {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::TooManyRequests { .. } => "Too many requests",
+            Self::BadGateway(_) => "Bad gateway",
             Self::Internal(_) => "Internal error",
         }
     }

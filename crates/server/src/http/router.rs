@@ -102,6 +102,11 @@ pub struct RouteInfo {
     body_limit: Option<usize>,
     /// A read that can meet a row not ready for it (an export's file before it is written).
     conflicts: bool,
+    /// Calls a service outside Rivet, whose failure is a 502.
+    upstream: bool,
+    /// A public route that finds its row from the request's content (a webhook), so it can
+    /// answer 404.
+    finds: bool,
 }
 
 /// The documented query parameters of a route (utoipa's `Parameter` has no `Debug` here).
@@ -145,8 +150,11 @@ impl RouteInfo {
     /// media type or with invalid values; 429 when a rate limit is hit. Problems come as `application/problem+json`.
     pub fn statuses(&self) -> Vec<u16> {
         let mut codes = vec![self.success, 400, 401, 403, 429];
-        if self.has_path_params() || self.access != Access::Public {
+        if self.has_path_params() || self.access != Access::Public || self.finds {
             codes.push(404);
+        }
+        if self.upstream {
+            codes.push(502);
         }
         if self.method != Method::GET || self.conflicts {
             codes.push(409);
@@ -191,6 +199,8 @@ fn route(method: Method, path: &str, access: Access) -> Route {
             query: QueryParams::default(),
             body_limit: None,
             conflicts: false,
+            upstream: false,
+            finds: false,
         },
         schemas: Vec::new(),
     }
@@ -298,6 +308,18 @@ impl Route {
     /// export has completed).
     pub fn conflicts(mut self) -> Self {
         self.info.conflicts = true;
+        self
+    }
+
+    /// A route that calls a service outside Rivet and answers 502 when it fails.
+    pub fn upstream(mut self) -> Self {
+        self.info.upstream = true;
+        self
+    }
+
+    /// A public route that answers 404 when what its request names is not found.
+    pub fn finds(mut self) -> Self {
+        self.info.finds = true;
         self
     }
 

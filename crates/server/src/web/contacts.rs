@@ -239,6 +239,8 @@ struct DetailPage {
     can_delete: bool,
     timeline: Timeline,
     here: String,
+    /// The WhatsApp conversation (`web::whatsapp`).
+    whatsapp: super::whatsapp::Card,
 }
 
 /// "Yes (from …, since …)" or "No".
@@ -302,6 +304,13 @@ pub async fn show(
         layout: ctx.layout(display_name(&contact)),
         timeline,
         here: format!("/contacts/{id}"),
+        whatsapp: super::whatsapp::card(
+            &ctx,
+            rivet_domain::activities::RecordType::Contact,
+            id.uuid(),
+            &format!("/contacts/{id}"),
+        )
+        .await?,
         id: id.uuid(),
         name: display_name(&contact),
         title: text(&contact.title),

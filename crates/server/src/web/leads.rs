@@ -213,6 +213,11 @@ impl FormRecord for Lead {
                     FieldDecl::input("email", "email", "E-mail"),
                     FieldDecl::input("tel", "phone", "Phone")
                         .hint("With the country code, e.g. +44 20 7946 0958."),
+                    FieldDecl::check("whatsapp_consent", "Agreed to WhatsApp"),
+                    FieldDecl::text(
+                        "whatsapp_consent_source",
+                        "Where the WhatsApp consent came from",
+                    ),
                 ],
             ),
             SectionDecl::card(
@@ -307,6 +312,8 @@ struct DetailPage {
     transitions: Vec<rivet_store::qualification::StatusOption>,
     /// BANT and MEDDICC (`web::checklist`).
     checklist: super::checklist::Card,
+    /// The WhatsApp conversation (`web::whatsapp`).
+    whatsapp: super::whatsapp::Card,
     sections: Vec<Section>,
     custom: Vec<CustomValue>,
     history: Vec<AuditRow>,
@@ -473,6 +480,13 @@ pub async fn show(
             .map(|t| (t.status.clone(), super::qualification::duration(t.seconds)))
             .collect(),
         transitions: workflow.options,
+        whatsapp: super::whatsapp::card(
+            &ctx,
+            rivet_domain::activities::RecordType::Lead,
+            id.uuid(),
+            &format!("/leads/{id}"),
+        )
+        .await?,
         checklist: super::checklist::card(
             &lead,
             &format!("/leads/{id}"),

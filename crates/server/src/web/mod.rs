@@ -61,6 +61,7 @@ mod view;
 mod views;
 mod views_bar;
 mod webhooks;
+mod whatsapp;
 
 use crate::http::router::Access;
 use crate::state::AppState;
@@ -274,6 +275,27 @@ fn pages() -> Pages {
     .settings::<rivet_domain::risk::RiskConfig>()
     // Account health (issue 14 §5).
     .settings::<rivet_domain::health::HealthConfig>()
+    // WhatsApp Business (issue 15 §4).
+    .get(
+        "/admin/whatsapp",
+        Allow(Resource::Settings, Action::Read),
+        whatsapp::settings,
+    )
+    .post(
+        "/admin/whatsapp",
+        Allow(Resource::Settings, Action::Update),
+        whatsapp::save_settings,
+    )
+    .post(
+        "/leads/{id}/whatsapp",
+        Allow(Resource::Activities, Action::Create),
+        whatsapp::send_to_lead,
+    )
+    .post(
+        "/contacts/{id}/whatsapp",
+        Allow(Resource::Activities, Action::Create),
+        whatsapp::send_to_contact,
+    )
     .get(
         "/admin/scoring/model",
         Allow(Resource::Settings, Action::Read),

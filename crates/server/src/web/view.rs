@@ -162,6 +162,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Account health",
                 Need::Read(Resource::Settings),
             ),
+            (
+                "/admin/whatsapp",
+                "WhatsApp",
+                Need::Read(Resource::Settings),
+            ),
         ],
     ),
     (
