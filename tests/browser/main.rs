@@ -42,6 +42,7 @@ mod notifications;
 mod personal;
 mod scoring;
 mod tasks;
+mod templates;
 mod views;
 mod web_routes;
 mod webhooks;
@@ -1430,6 +1431,7 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Templates,
     Whatsapp,
     Email,
 }
@@ -1457,6 +1459,7 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Templates => templates::template_steps(app, page).await,
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
         }
