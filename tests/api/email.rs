@@ -674,12 +674,75 @@ async fn a_password_is_reset_through_an_emailed_link(db: Db) {
     app.login(ADMIN_EMAIL, "a-new-password-9").await;
 }
 
+async fn a_one_off_email_can_be_written_by_a_template(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    configure(&app, &admin, settings_for(&sink)).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
+    let template = create(
+        &app,
+        &admin,
+        "/email-templates",
+        json!({
+            "name": "Welcome",
+            "record_type": "lead",
+            "subject": "Hello {{ lead.first_name }}",
+            "html": "<p>Hi {{ lead.first_name }} {{ lead.last_name }}</p>",
+            "text": "Hi {{ lead.first_name }} {{ lead.last_name }}",
+        }),
+    )
+    .await;
+    let path = format!("/leads/{}/emails", id(&lead));
+
+    // The template gives what the body leaves out; a subject given wins.
+    let message = create(&app, &admin, &path, json!({"template_id": template["id"]})).await;
+    assert_eq!(message["subject"], "Hello Ann");
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0].header("Subject").as_deref(), Some("Hello Ann"));
+    assert!(got[0].body().contains("Hi Ann Lee"), "{}", got[0].body());
+    let own = create(
+        &app,
+        &admin,
+        &path,
+        json!({"template_id": template["id"], "subject": "Our own words"}),
+    )
+    .await;
+    assert_eq!(own["subject"], "Our own words");
+
+    // A template of another type, an unknown one, or neither template nor text: 422, nothing sent.
+    let deal_template = create(
+        &app,
+        &admin,
+        "/email-templates",
+        json!({"name": "Deal", "record_type": "deal", "subject": "About {{ deal.name }}", "html": "", "text": "x"}),
+    )
+    .await;
+    for body in [
+        json!({"template_id": deal_template["id"]}),
+        json!({"template_id": uuid::Uuid::now_v7()}),
+        json!({}),
+    ] {
+        let problem = refused(&app, "post", &path, &admin, body.clone(), 422).await;
+        assert!(!fields_of(&problem).is_empty(), "{body}: {problem}");
+    }
+    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM email_messages").await, 2);
+}
+
 both!(
     settings_are_sealed_never_shown_and_audited_redacted,
     bad_settings_are_refused_naming_each_field,
     a_test_email_reaches_the_server_with_rivets_headers,
     each_smtp_failure_is_told_in_plain_words,
     a_one_off_email_is_sent_once_and_shows_on_the_timeline,
+    a_one_off_email_can_be_written_by_a_template,
     nobody_who_opted_out_is_written_to,
     the_daily_limit_stops_sending_with_a_clear_reason,
     other_companies_and_roles_are_kept_out,
