@@ -177,7 +177,7 @@ async fn email_templates_for(
         &ctx.actor,
     )
     .await
-    .map_err(|e| ctx.fail(e.into()))?;
+    .map_err(|e| ctx.fail(e))?;
     Ok(all
         .into_iter()
         .filter(|t| t.definition.record_type == kind && t.definition.active)
