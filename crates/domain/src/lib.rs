@@ -35,6 +35,7 @@ pub mod settings;
 pub mod tasks;
 pub mod validate;
 pub mod values;
+pub mod workflows;
 
 pub use actor::Actor;
 pub use ids::{Id, kind};

@@ -957,3 +957,32 @@ pub enum Notifications {
     /// Null while unread.
     ReadAt,
 }
+
+/// The execution log of workflow rules (`m0038_workflows`; `crate::workflows`).
+#[derive(DeriveIden)]
+pub enum WorkflowRuns {
+    Table,
+    CompanyId,
+    Id,
+    /// The rule (a `definitions` row of kind `workflow_rule`).
+    RuleId,
+    /// The event's id, or `<schedule>:<record>:<occurrence>`: unique per rule.
+    TriggerKey,
+    /// The event type, or the schedule's kind.
+    Trigger,
+    EventId,
+    RecordType,
+    RecordId,
+    /// How many rules' turns came before this one in its chain (0: a person's change).
+    Depth,
+    /// Whether every condition held.
+    Matched,
+    /// `ok`, `failed` or `skipped`.
+    Status,
+    /// Each condition and whether it held.
+    Conditions,
+    /// Each action in order with its result.
+    Actions,
+    Error,
+    CreatedAt,
+}

@@ -45,6 +45,7 @@ pub mod timeline;
 pub mod users;
 pub mod views;
 pub mod webhooks;
+pub mod workflows;
 
 use crate::http::router::{ApiRouter, RouteInfo};
 
@@ -89,6 +90,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(scoring_model::routes())
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
+        .merge(workflows::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,
