@@ -50,3 +50,4 @@ mod tasks_bulk;
 mod tenancy;
 mod timeline;
 mod views;
+mod workflows;

@@ -29,7 +29,7 @@ use crate::tables::WorkflowRuns as R;
 use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
 use chrono::{DateTime, Utc};
 use rivet_domain::assignment::Pool;
-use rivet_domain::custom_fields::RecordType;
+use rivet_domain::activities::RecordType;
 use rivet_domain::events::known_types;
 use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WorkflowRuleId};
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};

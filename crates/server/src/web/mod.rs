@@ -60,6 +60,7 @@ mod view;
 mod views;
 mod views_bar;
 mod webhooks;
+mod workflows;
 
 use crate::http::router::Access;
 use crate::state::AppState;
@@ -734,6 +735,32 @@ fn pages() -> Pages {
         "/admin/lead-forms/{id}/delete",
         Allow(Resource::Settings, Action::Update),
         lead_form_admin::delete,
+    )
+    // Workflow rules (issue 15 §5).
+    .get(
+        "/workflows",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::index,
+    )
+    .get(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::new,
+    )
+    .post(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::create,
+    )
+    .get(
+        "/workflows/{id}",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::show,
+    )
+    .post(
+        "/workflows/{id}/toggle",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::toggle,
     )
     // Assignment rules (issue 13 §3).
     .get(
