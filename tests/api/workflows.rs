@@ -32,7 +32,11 @@ fn call_new_leads() -> Value {
 }
 
 async fn tasks_about(app: &TestApp, who: &Session, lead: &str) -> Vec<Value> {
-    let page = json_of(app.get(&format!("/tasks?related_id={lead}&limit=500"), who).await).await;
+    let page = json_of(
+        app.get(&format!("/tasks?related_id={lead}&limit=500"), who)
+            .await,
+    )
+    .await;
     page["data"].as_array().cloned().unwrap_or_default()
 }
 
@@ -71,7 +75,11 @@ async fn a_lead_created_rule_gives_the_owner_a_task_within_seconds(db: Db) {
     )
     .await;
     let runs = wait_for_runs(&app, &admin, rule_id, 1).await;
-    assert!(started.elapsed() < Duration::from_secs(5), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
     assert_eq!(runs.len(), 1, "{runs:?}");
     let run = &runs[0];
     assert_eq!(run["status"], "ok", "{run}");
@@ -99,7 +107,12 @@ async fn a_lead_created_rule_gives_the_owner_a_task_within_seconds(db: Db) {
     assert_eq!(runs[0]["record_id"], contacted.as_str());
     assert_eq!(runs[0]["matched"], false);
     assert_eq!(runs[0]["status"], "skipped");
-    assert!(runs[0]["error"].as_str().unwrap().starts_with("not matched"));
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("not matched")
+    );
     assert_eq!(runs[0]["conditions"][0]["met"], false);
     assert!(tasks_about(&app, &admin, &contacted).await.is_empty());
 
@@ -132,13 +145,22 @@ async fn the_changed_filter_and_a_disabled_rule(db: Db) {
     )
     .await;
     let rule_id = rule["id"].as_str().unwrap();
-    let lead = create_lead(&app, &admin, json!({"first_name": "Ann", "last_name": "Lee"})).await;
+    let lead = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Ann", "last_name": "Lee"}),
+    )
+    .await;
     // A change of another field does not start it…
     app.patch(&format!("/leads/{lead}"), &admin, json!({"city": "Oslo"}))
         .await;
     // …a change of the status does.
-    app.patch(&format!("/leads/{lead}"), &admin, json!({"status": "contacted"}))
-        .await;
+    app.patch(
+        &format!("/leads/{lead}"),
+        &admin,
+        json!({"status": "contacted"}),
+    )
+    .await;
     let runs = wait_for_runs(&app, &admin, rule_id, 1).await;
     assert_eq!(runs.len(), 1, "{runs:?}");
     assert_eq!(runs[0]["status"], "ok", "{:?}", runs[0]);
@@ -152,8 +174,12 @@ async fn the_changed_filter_and_a_disabled_rule(db: Db) {
     assert_eq!(off.status(), 200);
     let shown = json_of(app.get(&format!("/workflows/{rule_id}"), &admin).await).await;
     assert_eq!(shown["active"], false);
-    app.patch(&format!("/leads/{lead}"), &admin, json!({"status": "nurturing"}))
-        .await;
+    app.patch(
+        &format!("/leads/{lead}"),
+        &admin,
+        json!({"status": "nurturing"}),
+    )
+    .await;
     tokio::time::sleep(Duration::from_secs(2)).await;
     assert_eq!(runs_of(&app, &admin, rule_id).await.len(), 1);
 }
@@ -189,7 +215,12 @@ async fn a_rule_that_feeds_itself_stops_at_its_depth(db: Db) {
         .map(|r| (r["depth"].as_i64().unwrap(), r["status"].as_str().unwrap()))
         .collect();
     assert_eq!(depths, [(2, "skipped"), (1, "ok"), (0, "ok")], "{runs:?}");
-    assert!(runs[0]["error"].as_str().unwrap().starts_with("stopped: loop"));
+    assert!(
+        runs[0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("stopped: loop")
+    );
     let tasks = json_of(app.get("/tasks?limit=500", &admin).await).await;
     assert_eq!(tasks["data"].as_array().unwrap().len(), 3, "{tasks}");
 }
@@ -223,7 +254,13 @@ async fn a_bad_value_is_an_error_in_the_log_not_bad_data(db: Db) {
     let run = &runs[0];
     assert_eq!(run["status"], "failed", "{run}");
     assert_eq!(run["actions"][0]["status"], "failed");
-    assert!(run["actions"][0]["error"].as_str().unwrap().starts_with("email"), "{run}");
+    assert!(
+        run["actions"][0]["error"]
+            .as_str()
+            .unwrap()
+            .starts_with("email"),
+        "{run}"
+    );
     assert_eq!(run["actions"][1]["status"], "not_run");
     let got = json_of(app.get(&format!("/leads/{lead}"), &admin).await).await;
     assert_eq!(got["email"], "ann@example.com");
@@ -235,7 +272,12 @@ async fn a_dry_run_says_what_would_happen_and_writes_nothing(db: Db) {
     let admin = app.admin().await;
     let rule = create_rule(&app, &admin, call_new_leads()).await;
     let rule_id = rule["id"].as_str().unwrap();
-    let lead = create_lead(&app, &admin, json!({"first_name": "Ann", "last_name": "Lee"})).await;
+    let lead = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Ann", "last_name": "Lee"}),
+    )
+    .await;
     let response = app
         .post(
             &format!("/workflows/{rule_id}/test"),
@@ -248,7 +290,12 @@ async fn a_dry_run_says_what_would_happen_and_writes_nothing(db: Db) {
     assert_eq!(dry["matched"], true, "{dry}");
     assert_eq!(dry["conditions"][0]["met"], true);
     assert_eq!(dry["actions"][0]["status"], "would_run");
-    assert!(dry["actions"][0]["description"].as_str().unwrap().contains("Call them"));
+    assert!(
+        dry["actions"][0]["description"]
+            .as_str()
+            .unwrap()
+            .contains("Call them")
+    );
     assert!(tasks_about(&app, &admin, &lead).await.is_empty());
     assert!(runs_of(&app, &admin, rule_id).await.is_empty());
     // A record that is not there (or not the rule's type) is not found.
@@ -301,7 +348,10 @@ async fn bad_rules_are_422s_naming_the_place(db: Db) {
             rule[k] = v.clone();
         }
         let problem = assert_problem(app.post("/workflows", &admin, rule).await, 422).await;
-        assert!(fields_of(&problem).contains(&field.to_owned()), "{field}: {problem}");
+        assert!(
+            fields_of(&problem).contains(&field.to_owned()),
+            "{field}: {problem}"
+        );
     }
     // Unknown fields are a 400; nothing was stored.
     let mut rule = call_new_leads();
@@ -342,7 +392,12 @@ async fn companies_see_and_run_only_their_own_rules(db: Db) {
         404,
     )
     .await;
-    let ours = create_lead(&app, &admin, json!({"first_name": "Ann", "last_name": "Lee"})).await;
+    let ours = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Ann", "last_name": "Lee"}),
+    )
+    .await;
     let runs = wait_for_runs(&app, &admin, rule_id, 1).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
     let runs_now = runs_of(&app, &admin, rule_id).await;
@@ -359,14 +414,22 @@ async fn a_rep_without_workflow_grants_is_refused(db: Db) {
     let rule_id = rule["id"].as_str().unwrap();
     assert_problem(app.get("/workflows", &rep).await, 403).await;
     assert_problem(app.post("/workflows", &rep, call_new_leads()).await, 403).await;
-    assert_problem(app.get(&format!("/workflows/{rule_id}/runs"), &rep).await, 403).await;
+    assert_problem(
+        app.get(&format!("/workflows/{rule_id}/runs"), &rep).await,
+        403,
+    )
+    .await;
     assert_problem(
         app.post(&format!("/workflows/{rule_id}/disable"), &rep, json!({}))
             .await,
         403,
     )
     .await;
-    assert_problem(app.delete(&format!("/workflows/{rule_id}"), &rep).await, 403).await;
+    assert_problem(
+        app.delete(&format!("/workflows/{rule_id}"), &rep).await,
+        403,
+    )
+    .await;
 }
 
 both!(

@@ -99,7 +99,8 @@ impl WorkflowRecord {
         fn of<F>(specs: &[crate::query::FieldSpec<F>]) -> Vec<(&'static str, FieldKind)> {
             let mut out: Vec<(&'static str, FieldKind)> = Vec::new();
             for spec in specs {
-                if !matches!(spec.kind, FieldKind::Time) && !out.iter().any(|(n, _)| *n == spec.name)
+                if !matches!(spec.kind, FieldKind::Time)
+                    && !out.iter().any(|(n, _)| *n == spec.name)
                 {
                     out.push((spec.name, spec.kind));
                 }
@@ -608,7 +609,11 @@ fn trigger(
     let before = errors.0.len();
     let takes = [
         ("event", input.event.is_some(), kind == TriggerKind::Event),
-        ("changed", input.changed.is_some(), kind == TriggerKind::Event),
+        (
+            "changed",
+            input.changed.is_some(),
+            kind == TriggerKind::Event,
+        ),
         (
             "days",
             input.days.is_some(),
@@ -658,7 +663,10 @@ fn trigger(
             };
             let changed = input.changed.unwrap_or_default();
             if !changed.is_empty() && event.as_deref().is_some_and(|e| !e.ends_with(".updated")) {
-                errors.add("trigger.changed", "only an *.updated event says which fields changed");
+                errors.add(
+                    "trigger.changed",
+                    "only an *.updated event says which fields changed",
+                );
             }
             let fields = record.condition_fields();
             let writable = record.writable_fields();
@@ -750,7 +758,9 @@ fn action(
     let built = match kind {
         ActionKind::CreateTask => {
             let subject = match input.subject.as_deref() {
-                Some(subject) => errors.check(&format!("{at}.subject"), parse_name(subject, MAX_NAME)),
+                Some(subject) => {
+                    errors.check(&format!("{at}.subject"), parse_name(subject, MAX_NAME))
+                }
                 None => {
                     required(errors, "subject");
                     None
@@ -807,7 +817,10 @@ fn action(
                 );
             }
             if matches!(input.value, Some(Value::Object(_) | Value::Array(_))) {
-                errors.add(&format!("{at}.value"), "must be text, a number, true/false or null");
+                errors.add(
+                    &format!("{at}.value"),
+                    "must be text, a number, true/false or null",
+                );
             }
             field.map(|field| RuleAction::UpdateField {
                 field,
@@ -858,7 +871,11 @@ fn assignee(input: WorkflowAssigneeInput, at: &str, errors: &mut FieldErrors) ->
     let kind: AssigneeKind = errors.check(&format!("{at}.kind"), input.kind.parse())?;
     let before = errors.0.len();
     let takes = [
-        ("user_id", input.user_id.is_some(), kind == AssigneeKind::User),
+        (
+            "user_id",
+            input.user_id.is_some(),
+            kind == AssigneeKind::User,
+        ),
         (
             "user_ids",
             input.user_ids.is_some(),
@@ -886,7 +903,10 @@ fn assignee(input: WorkflowAssigneeInput, at: &str, errors: &mut FieldErrors) ->
         },
         AssigneeKind::RoundRobin => match (input.user_ids, input.team_id) {
             (Some(_), Some(_)) => {
-                errors.add(&format!("{at}.team_id"), "give user_ids or team_id, not both");
+                errors.add(
+                    &format!("{at}.team_id"),
+                    "give user_ids or team_id, not both",
+                );
                 None
             }
             (Some(users), None) if users.is_empty() => {
@@ -1067,7 +1087,10 @@ mod tests {
             "actions[6].tag",
             "actions[6].assignee.user_ids",
         ] {
-            assert!(fields.contains(&expected.to_owned()), "{expected} in {fields:?}");
+            assert!(
+                fields.contains(&expected.to_owned()),
+                "{expected} in {fields:?}"
+            );
         }
     }
 
@@ -1141,7 +1164,11 @@ mod tests {
         let once = person.then(id);
         assert_eq!(rule.loop_stop(&once, id), None);
         let twice = once.then(id);
-        assert!(rule.loop_stop(&twice, id).unwrap().starts_with("stopped: loop"));
+        assert!(
+            rule.loop_stop(&twice, id)
+                .unwrap()
+                .starts_with("stopped: loop")
+        );
         // Another rule's chain of the same depth does not stop it.
         let other = Chain::default().then(Uuid::now_v7()).then(Uuid::now_v7());
         assert_eq!(rule.loop_stop(&other, id), None);
@@ -1174,7 +1201,15 @@ mod tests {
             assert!(!record.writable_fields().is_empty(), "{record}");
             assert!(!record.event_types().is_empty(), "{record}");
         }
-        assert!(WorkflowRecord::Lead.writable_fields().contains(&"status".to_owned()));
-        assert!(!WorkflowRecord::Lead.writable_fields().contains(&"owner_id".to_owned()));
+        assert!(
+            WorkflowRecord::Lead
+                .writable_fields()
+                .contains(&"status".to_owned())
+        );
+        assert!(
+            !WorkflowRecord::Lead
+                .writable_fields()
+                .contains(&"owner_id".to_owned())
+        );
     }
 }

@@ -188,7 +188,9 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         rivet_store::qualification::AUTO_CONVERT_JOB => {
             crate::api::conversion::run_auto(state, job).await
         }
-        rivet_store::workflows::WEBHOOK_JOB => crate::api::workflows::call_webhook(state, job).await,
+        rivet_store::workflows::WEBHOOK_JOB => {
+            crate::api::workflows::call_webhook(state, job).await
+        }
         rivet_store::workflows::SCHEDULE_JOB => rivet_store::workflows::run_schedules(&state.store)
             .await
             .map(|runs| json!({ "runs": runs }))

@@ -26,10 +26,12 @@ use crate::definitions::{self, Definition, Stored};
 use crate::page::{Page, PageRequest};
 use crate::record::{self, Record, Write};
 use crate::tables::WorkflowRuns as R;
-use crate::{Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now};
+use crate::{
+    Result, Store, StoreError, Tx, exec, fetch_all, fetch_count, fetch_optional, new_id, now,
+};
 use chrono::{DateTime, Utc};
-use rivet_domain::assignment::Pool;
 use rivet_domain::activities::RecordType;
+use rivet_domain::assignment::Pool;
 use rivet_domain::events::known_types;
 use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WorkflowRuleId};
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
@@ -82,12 +84,11 @@ impl Definition for WorkflowRule {
         let conn = tx.conn();
         let actor = Actor::system(company, UserId::nil());
         let users = self.users();
-        let active: HashSet<UserId> =
-            crate::assignment::active_members(conn, &actor, &users, &[])
-                .await?
-                .into_iter()
-                .map(|(user, _)| user)
-                .collect();
+        let active: HashSet<UserId> = crate::assignment::active_members(conn, &actor, &users, &[])
+            .await?
+            .into_iter()
+            .map(|(user, _)| user)
+            .collect();
         for (i, action) in self.actions.iter().enumerate() {
             let (field, named): (String, Vec<UserId>) = match action {
                 RuleAction::AssignOwner { user_id } => {
@@ -105,8 +106,13 @@ impl Definition for WorkflowRule {
                     assignee: Assignee::RoundRobin(Pool::Team(team)),
                     ..
                 } => {
-                    check_team(conn, company, *team, &format!("actions[{i}].assignee.team_id"))
-                        .await?;
+                    check_team(
+                        conn,
+                        company,
+                        *team,
+                        &format!("actions[{i}].assignee.team_id"),
+                    )
+                    .await?;
                     continue;
                 }
                 _ => continue,
@@ -411,41 +417,48 @@ async fn change(
     use rivet_domain::{accounts, contacts, deals, leads, tasks};
     match kind {
         WorkflowRecord::Lead => {
-            change_as::<crate::leads::Lead, leads::LeadInput>(tx, actor, id, edit, |i| {
-                i.validate()
-            })
-            .await
+            change_as::<crate::leads::Lead, leads::LeadInput>(tx, actor, id, edit, |i| i.validate())
+                .await
         }
         WorkflowRecord::Account => {
-            change_as::<crate::accounts::Account, accounts::AccountInput>(tx, actor, id, edit, |i| {
-                i.validate()
-            })
+            change_as::<crate::accounts::Account, accounts::AccountInput>(
+                tx,
+                actor,
+                id,
+                edit,
+                |i| i.validate(),
+            )
             .await
         }
         WorkflowRecord::Contact => {
-            change_as::<crate::contacts::Contact, contacts::ContactInput>(tx, actor, id, edit, |i| {
-                i.validate()
-            })
+            change_as::<crate::contacts::Contact, contacts::ContactInput>(
+                tx,
+                actor,
+                id,
+                edit,
+                |i| i.validate(),
+            )
             .await
         }
         WorkflowRecord::Deal => {
-            change_as::<crate::deals::Deal, deals::DealInput>(tx, actor, id, edit, |i| {
-                i.validate()
-            })
-            .await
+            change_as::<crate::deals::Deal, deals::DealInput>(tx, actor, id, edit, |i| i.validate())
+                .await
         }
         WorkflowRecord::Task => {
-            change_as::<crate::tasks::Task, tasks::TaskInput>(tx, actor, id, edit, |i| {
-                i.validate()
-            })
-            .await
+            change_as::<crate::tasks::Task, tasks::TaskInput>(tx, actor, id, edit, |i| i.validate())
+                .await
         }
     }
 }
 
 /// The record an event is about, for a rule on `kind`: the event's own record, or for an
 /// activity the record of that type it is linked to.
-fn subject_of(event_type: &str, record_id: Option<&str>, data: &Value, kind: WorkflowRecord) -> Option<Uuid> {
+fn subject_of(
+    event_type: &str,
+    record_id: Option<&str>,
+    data: &Value,
+    kind: WorkflowRecord,
+) -> Option<Uuid> {
     if event_type.starts_with("activity.") {
         return data["record"]["links"]
             .as_array()?
@@ -514,9 +527,8 @@ async fn assignee_of(
         Pool::Team(_) => members.into_iter().map(|(u, _)| u).collect(),
     };
     let turn = turn(tx, company, rule).await?;
-    rivet_domain::assignment::round_robin_pick(&active, turn).ok_or_else(|| {
-        StoreError::invalid("assignee", "the round-robin has no active member")
-    })
+    rivet_domain::assignment::round_robin_pick(&active, turn)
+        .ok_or_else(|| StoreError::invalid("assignee", "the round-robin has no active member"))
 }
 
 /// Run one action on the record; its result for the log.
@@ -537,8 +549,7 @@ async fn act(
             due_in_business_days,
             assignee,
         } => {
-            let assignee =
-                assignee_of(tx, company, rule.id.uuid(), assignee, found.owner).await?;
+            let assignee = assignee_of(tx, company, rule.id.uuid(), assignee, found.owner).await?;
             let related = match kind {
                 WorkflowRecord::Lead => Some((RecordType::Lead, record_id)),
                 WorkflowRecord::Account => Some((RecordType::Account, record_id)),
@@ -799,15 +810,21 @@ pub async fn dry_run(
     let kind = stored.definition.record_type;
     let read = store.read(actor).await?;
     let fields = match kind {
-        WorkflowRecord::Lead => readable::<crate::leads::Lead, _>(read.conn(), actor, record_id).await?,
+        WorkflowRecord::Lead => {
+            readable::<crate::leads::Lead, _>(read.conn(), actor, record_id).await?
+        }
         WorkflowRecord::Account => {
             readable::<crate::accounts::Account, _>(read.conn(), actor, record_id).await?
         }
         WorkflowRecord::Contact => {
             readable::<crate::contacts::Contact, _>(read.conn(), actor, record_id).await?
         }
-        WorkflowRecord::Deal => readable::<crate::deals::Deal, _>(read.conn(), actor, record_id).await?,
-        WorkflowRecord::Task => readable::<crate::tasks::Task, _>(read.conn(), actor, record_id).await?,
+        WorkflowRecord::Deal => {
+            readable::<crate::deals::Deal, _>(read.conn(), actor, record_id).await?
+        }
+        WorkflowRecord::Task => {
+            readable::<crate::tasks::Task, _>(read.conn(), actor, record_id).await?
+        }
     };
     let Evaluation {
         matched,

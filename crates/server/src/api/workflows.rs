@@ -65,7 +65,10 @@ pub fn routes() -> ApiRouter {
         )
         .add(
             post("/workflows/{id}/enable", UPDATE)
-                .doc("workflows", "Switch the rule on (as a PUT with active true)")
+                .doc(
+                    "workflows",
+                    "Switch the rule on (as a PUT with active true)",
+                )
                 .returns::<serde_json::Value>(),
             enable,
         )
@@ -149,7 +152,9 @@ async fn disable(
     Path(id): Path<String>,
 ) -> Result<Json<serde_json::Value>, AppError> {
     let stored = set_active(&app, &actor, parse_id(&id)?, false).await?;
-    Ok(Json(serde_json::json!({ "id": stored.id, "active": false })))
+    Ok(Json(
+        serde_json::json!({ "id": stored.id, "active": false }),
+    ))
 }
 
 /// The `workflow.webhook` job: post a `call_webhook` action's payload with the webhook
