@@ -51,7 +51,10 @@ impl MigrationTrait for M0038Workflows {
                 .foreign_key(
                     ForeignKey::create()
                         .from(R::Table, (R::CompanyId, R::RuleId))
-                        .to(Definitions::Table, (Definitions::CompanyId, Definitions::Id))
+                        .to(
+                            Definitions::Table,
+                            (Definitions::CompanyId, Definitions::Id),
+                        )
                         .on_delete(ForeignKeyAction::Cascade),
                 )
                 .to_owned(),
