@@ -94,6 +94,12 @@ pub mod kind {
         AssignmentRule,
         /// A member's in-app notification.
         Notification,
+        /// An e-mail template (issue 15 §2).
+        EmailTemplate,
+        /// A workflow rule (issue 15 §5).
+        WorkflowRule,
+        /// An e-mail sequence (issue 15 §3).
+        Sequence,
     }
 }
 
@@ -120,6 +126,9 @@ pub type DeliveryId = Id<kind::Delivery>;
 pub type LeadFormId = Id<kind::LeadForm>;
 pub type AssignmentRuleId = Id<kind::AssignmentRule>;
 pub type NotificationId = Id<kind::Notification>;
+pub type EmailTemplateId = Id<kind::EmailTemplate>;
+pub type WorkflowRuleId = Id<kind::WorkflowRule>;
+pub type SequenceId = Id<kind::Sequence>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.

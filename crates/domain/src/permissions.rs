@@ -28,6 +28,9 @@ choice_enum!(
         Jobs => "jobs",
         Events => "events",
         Webhooks => "webhooks",
+        Templates => "templates",
+        Workflows => "workflows",
+        Sequences => "sequences",
     }
 );
 
@@ -195,6 +198,16 @@ impl BuiltinRole {
                     Scope::Team
                 }
                 Self::Manager if resource == Resource::Teams && action == Action::Read => {
+                    Scope::All
+                }
+                // E-mail templates and sequences: managers keep them, members use them.
+                Self::Manager if matches!(resource, Resource::Templates | Resource::Sequences) => {
+                    Scope::All
+                }
+                Self::Sales | Self::Support
+                    if matches!(resource, Resource::Templates | Resource::Sequences)
+                        && action == Action::Read =>
+                {
                     Scope::All
                 }
                 Self::Sales if resource.is_record() => Scope::Own,

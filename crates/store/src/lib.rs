@@ -16,6 +16,7 @@ pub mod contacts;
 pub mod conversion;
 pub mod custom_fields;
 pub mod deals;
+pub mod definitions;
 pub mod documents;
 pub mod duplicate_groups;
 pub mod duplicates;
@@ -149,6 +150,11 @@ const UNIQUE_FIELDS: &[(&str, &str, &str)] = &[
         "jobs_idempotency_key",
         "jobs.idempotency_key",
         "idempotency_key",
+    ),
+    (
+        "definitions_name_idx",
+        "definitions.company_id, definitions.kind, definitions.name",
+        "name",
     ),
     // Before the default key: SQLite names columns, and these start with the default key's.
     (

@@ -958,6 +958,24 @@ pub enum Notifications {
     ReadAt,
 }
 
+/// What a company's admins define (e-mail templates, workflow rules, sequences): one row per
+/// definition, its kind, name and the checked definition as JSON (`crate::definitions`).
+#[derive(DeriveIden)]
+pub enum Definitions {
+    Table,
+    CompanyId,
+    Id,
+    /// `email_template`, `workflow_rule`, …
+    Kind,
+    Name,
+    Active,
+    /// The definition as the API takes it.
+    Body,
+    CreatedBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
 /// The execution log of workflow rules (`m0038_workflows`; `crate::workflows`).
 #[derive(DeriveIden)]
 pub enum WorkflowRuns {

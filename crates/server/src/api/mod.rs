@@ -14,6 +14,7 @@ pub mod contacts;
 pub mod conversion;
 pub mod custom_fields;
 pub mod deals;
+pub mod definitions;
 pub mod docs;
 pub mod duplicate_groups;
 pub mod duplicates;

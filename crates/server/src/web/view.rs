@@ -860,6 +860,9 @@ pub fn resource_label(resource: Resource) -> &'static str {
         Resource::Jobs => "Jobs",
         Resource::Events => "Events",
         Resource::Webhooks => "Webhooks",
+        Resource::Templates => "E-mail templates",
+        Resource::Workflows => "Workflow rules",
+        Resource::Sequences => "Sequences",
     }
 }
 
