@@ -44,6 +44,7 @@ mod tasks;
 mod views;
 mod web_routes;
 mod webhooks;
+mod workflows;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -1428,6 +1429,7 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Workflows,
 }
 
 impl Journey {
@@ -1453,6 +1455,7 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Workflows => workflows::workflow_steps(app, page).await,
         }
     }
 }

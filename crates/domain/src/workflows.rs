@@ -18,7 +18,7 @@
 
 use crate::assignment::{Condition, ConditionInput, Pool, parse_conditions_on};
 use crate::choices::choice_enum;
-use crate::ids::{TeamId, UserId};
+use crate::ids::{TeamId, UserId, WebhookId};
 use crate::query::FieldKind;
 use crate::validate::{FieldErrors, parse_name};
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
@@ -76,6 +76,11 @@ pub const MAX_TAG: usize = 50;
 pub const MAX_ACTIONS: usize = 20;
 /// A task is due at most this many business days out; a schedule looks at most this far.
 pub const MAX_DAYS: u32 = 365;
+/// The most business hours an SLA task may be due in (a year of eight-hour days).
+pub const MAX_HOURS: u32 = 8 * MAX_DAYS;
+/// Business hours, UTC: 09:00 to 17:00, Monday to Friday.
+pub const BUSINESS_OPENS: i64 = 9;
+pub const BUSINESS_CLOSES: i64 = 17;
 /// The default and the largest `max_depth`.
 pub const DEFAULT_MAX_DEPTH: u32 = 3;
 pub const MAX_DEPTH: u32 = 10;
@@ -145,8 +150,9 @@ impl WorkflowRecord {
             .collect()
     }
 
-    /// The event types a rule on this record may react to: its own, and for every record but
-    /// a task the activity logged on it.
+    /// The event types a rule on this record may react to: its own, for every record but a
+    /// task the activity logged on it, and for leads and contacts the messages they got or
+    /// sent (`email.replied`, `whatsapp.received`, …).
     pub fn event_types(self) -> Vec<String> {
         let prefix = format!("{}.", self.as_str());
         let mut types: Vec<String> = crate::events::known_types()
@@ -155,6 +161,9 @@ impl WorkflowRecord {
             .collect();
         if self != Self::Task {
             types.push("activity.logged".into());
+        }
+        if matches!(self, Self::Lead | Self::Contact) {
+            types.extend(crate::events::MESSAGE_TYPES.iter().map(|t| (*t).to_owned()));
         }
         types
     }
@@ -216,6 +225,15 @@ pub struct WorkflowActionInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 365)]
     pub due_in_business_days: Option<u32>,
+    /// create_task, for an SLA: due this many business hours (Monday to Friday, 09:00–17:00
+    /// UTC) after the trigger, instead of days.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(minimum = 1, maximum = 2920)]
+    pub due_in_business_hours: Option<u32>,
+    /// create_task: when the task is overdue and still open, the hourly check tells the
+    /// assignee's team manager (a notification). Default false.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub escalate_to_manager: Option<bool>,
     /// create_task: whom it goes to (default the record's owner).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub assignee: Option<WorkflowAssigneeInput>,
@@ -232,9 +250,14 @@ pub struct WorkflowActionInput {
     /// add_tag: the tag.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tag: Option<String>,
-    /// call_webhook: the http(s) URL posted the event, the rule and the record.
+    /// call_webhook: the http(s) URL posted the event, the rule and the record (unsigned)…
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub url: Option<String>,
+    /// …or one of the company's webhooks: posted to its URL and signed with its secret
+    /// (`X-Rivet-Signature`, as its event deliveries are).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub webhook_id: Option<WebhookId>,
 }
 
 /// A rule as a client writes it (whole; a change replaces it).
@@ -281,6 +304,23 @@ pub enum Trigger {
     TaskOverdue,
 }
 
+/// When a created task is due, counted from the trigger.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Due {
+    BusinessDays(u32),
+    BusinessHours(u32),
+}
+
+impl Due {
+    /// The due time for a task created at `from`.
+    pub fn after(self, from: DateTime<Utc>) -> DateTime<Utc> {
+        match self {
+            Self::BusinessDays(days) => add_business_days(from, days),
+            Self::BusinessHours(hours) => add_business_hours(from, hours),
+        }
+    }
+}
+
 /// Whom a created task goes to.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Assignee {
@@ -294,8 +334,10 @@ pub enum Assignee {
 pub enum RuleAction {
     CreateTask {
         subject: String,
-        due_in_business_days: u32,
+        due: Due,
         assignee: Assignee,
+        /// Tell the assignee's team manager when it is overdue (an SLA task).
+        escalate_to_manager: bool,
     },
     UpdateField {
         field: String,
@@ -308,8 +350,18 @@ pub enum RuleAction {
         tag: String,
     },
     CallWebhook {
-        url: String,
+        target: WebhookTarget,
     },
+}
+
+/// Where `call_webhook` posts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WebhookTarget {
+    /// A URL of the rule's own: the post is not signed (a rule keeps no secret).
+    Url(String),
+    /// One of the company's webhooks: its URL, signed with its secret, which stays in the
+    /// webhook (the rule and the job name only the webhook).
+    Webhook(WebhookId),
 }
 
 /// A valid workflow rule.
@@ -561,6 +613,43 @@ pub fn add_business_days(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
     at
 }
 
+/// `hours` business hours (Monday to Friday, [`BUSINESS_OPENS`]–[`BUSINESS_CLOSES`] UTC) after
+/// `from`; a start outside them counts from the next opening. What an SLA task is due by.
+pub fn add_business_hours(from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
+    let mut at = next_business_moment(from);
+    let mut left = Duration::hours(i64::from(hours));
+    loop {
+        let closes = day_at(at, BUSINESS_CLOSES);
+        let room = closes - at;
+        if left <= room {
+            return at + left;
+        }
+        left -= room;
+        at = next_business_moment(closes);
+    }
+}
+
+/// `at`'s day at `hour`:00 UTC.
+fn day_at(at: DateTime<Utc>, hour: i64) -> DateTime<Utc> {
+    at.date_naive().and_time(chrono::NaiveTime::MIN).and_utc() + Duration::hours(hour)
+}
+
+/// `at` if it is within business hours, else the next opening.
+fn next_business_moment(at: DateTime<Utc>) -> DateTime<Utc> {
+    let weekend = |t: DateTime<Utc>| matches!(t.weekday(), Weekday::Sat | Weekday::Sun);
+    let mut at = at;
+    if at >= day_at(at, BUSINESS_CLOSES) {
+        at = day_at(at, BUSINESS_OPENS) + Duration::days(1);
+    }
+    if at < day_at(at, BUSINESS_OPENS) {
+        at = day_at(at, BUSINESS_OPENS);
+    }
+    while weekend(at) {
+        at = day_at(at, BUSINESS_OPENS) + Duration::days(1);
+    }
+    at
+}
+
 impl Trigger {
     pub fn kind(&self) -> TriggerKind {
         match self {
@@ -725,6 +814,16 @@ fn action(
             kind == ActionKind::CreateTask,
         ),
         (
+            "due_in_business_hours",
+            input.due_in_business_hours.is_some(),
+            kind == ActionKind::CreateTask,
+        ),
+        (
+            "escalate_to_manager",
+            input.escalate_to_manager.is_some(),
+            kind == ActionKind::CreateTask,
+        ),
+        (
             "assignee",
             input.assignee.is_some(),
             kind == ActionKind::CreateTask,
@@ -746,6 +845,11 @@ fn action(
         ),
         ("tag", input.tag.is_some(), kind == ActionKind::AddTag),
         ("url", input.url.is_some(), kind == ActionKind::CallWebhook),
+        (
+            "webhook_id",
+            input.webhook_id.is_some(),
+            kind == ActionKind::CallWebhook,
+        ),
     ];
     for (part, given, taken) in takes {
         if given && !taken {
@@ -766,22 +870,41 @@ fn action(
                     None
                 }
             };
-            let due = input.due_in_business_days.unwrap_or(0);
-            if due > MAX_DAYS {
-                errors.add(
-                    &format!("{at}.due_in_business_days"),
-                    format!("must be at most {MAX_DAYS}"),
-                );
-            }
+            let due = match (input.due_in_business_days, input.due_in_business_hours) {
+                (Some(_), Some(_)) => {
+                    errors.add(
+                        &format!("{at}.due_in_business_hours"),
+                        "give due_in_business_days or due_in_business_hours, not both",
+                    );
+                    None
+                }
+                (Some(days), None) if days > MAX_DAYS => {
+                    errors.add(
+                        &format!("{at}.due_in_business_days"),
+                        format!("must be at most {MAX_DAYS}"),
+                    );
+                    None
+                }
+                (None, Some(hours)) if !(1..=MAX_HOURS).contains(&hours) => {
+                    errors.add(
+                        &format!("{at}.due_in_business_hours"),
+                        format!("must be between 1 and {MAX_HOURS}"),
+                    );
+                    None
+                }
+                (None, Some(hours)) => Some(Due::BusinessHours(hours)),
+                (days, None) => Some(Due::BusinessDays(days.unwrap_or(0))),
+            };
             let assignee = match input.assignee {
                 None => Some(Assignee::Owner),
                 Some(a) => assignee(a, &format!("{at}.assignee"), errors),
             };
-            match (subject, assignee) {
-                (Some(subject), Some(assignee)) => Some(RuleAction::CreateTask {
+            match (subject, assignee, due) {
+                (Some(subject), Some(assignee), Some(due)) => Some(RuleAction::CreateTask {
                     subject,
-                    due_in_business_days: due,
+                    due,
                     assignee,
+                    escalate_to_manager: input.escalate_to_manager.unwrap_or(false),
                 }),
                 _ => None,
             }
@@ -848,18 +971,25 @@ fn action(
                 }
             }
         }
-        ActionKind::CallWebhook => match input.url.as_deref() {
+        ActionKind::CallWebhook => match (input.url.as_deref(), input.webhook_id) {
             // Private addresses are checked when the call is made, with the server's setting.
-            Some(url) => errors
+            (Some(url), None) => errors
                 .check(
                     &format!("{at}.url"),
                     crate::events::parse_webhook_url(url, true),
                 )
                 .map(|url| RuleAction::CallWebhook {
-                    url: url.as_str().to_owned(),
+                    target: WebhookTarget::Url(url.as_str().to_owned()),
                 }),
-            None => {
-                required(errors, "url");
+            (None, Some(webhook)) => Some(RuleAction::CallWebhook {
+                target: WebhookTarget::Webhook(webhook),
+            }),
+            (Some(_), Some(_)) => {
+                errors.add(&format!("{at}.webhook_id"), "give url or webhook_id, not both");
+                None
+            }
+            (None, None) => {
+                errors.add(&format!("{at}.url"), "give url or webhook_id");
                 None
             }
         },
@@ -954,12 +1084,17 @@ impl RuleAction {
         match self {
             Self::CreateTask {
                 subject,
-                due_in_business_days,
+                due,
                 assignee,
+                escalate_to_manager,
             } => {
                 input.subject = Some(subject.clone());
-                input.due_in_business_days = Some(*due_in_business_days);
+                match due {
+                    Due::BusinessDays(days) => input.due_in_business_days = Some(*days),
+                    Due::BusinessHours(hours) => input.due_in_business_hours = Some(*hours),
+                }
                 input.assignee = Some(assignee.to_input());
+                input.escalate_to_manager = escalate_to_manager.then_some(true);
             }
             Self::UpdateField { field, value } => {
                 input.field = Some(field.clone());
@@ -967,7 +1102,12 @@ impl RuleAction {
             }
             Self::AssignOwner { user_id } => input.user_id = Some(*user_id),
             Self::AddTag { tag } => input.tag = Some(tag.clone()),
-            Self::CallWebhook { url } => input.url = Some(url.clone()),
+            Self::CallWebhook {
+                target: WebhookTarget::Url(url),
+            } => input.url = Some(url.clone()),
+            Self::CallWebhook {
+                target: WebhookTarget::Webhook(webhook),
+            } => input.webhook_id = Some(*webhook),
         }
         input
     }
@@ -977,13 +1117,30 @@ impl RuleAction {
         match self {
             Self::CreateTask {
                 subject,
-                due_in_business_days,
+                due,
+                escalate_to_manager,
                 ..
-            } => format!("create the task “{subject}” due in {due_in_business_days} business days"),
+            } => {
+                let due = match due {
+                    Due::BusinessDays(days) => format!("{days} business days"),
+                    Due::BusinessHours(hours) => format!("{hours} business hours"),
+                };
+                let escalate = if *escalate_to_manager {
+                    ", told to the manager when overdue"
+                } else {
+                    ""
+                };
+                format!("create the task “{subject}” due in {due}{escalate}")
+            }
             Self::UpdateField { field, value } => format!("set {field} to {value}"),
             Self::AssignOwner { user_id } => format!("make {user_id} the owner"),
             Self::AddTag { tag } => format!("add the tag “{tag}”"),
-            Self::CallWebhook { url } => format!("post to {url}"),
+            Self::CallWebhook {
+                target: WebhookTarget::Url(url),
+            } => format!("post to {url}"),
+            Self::CallWebhook {
+                target: WebhookTarget::Webhook(webhook),
+            } => format!("post to the webhook {webhook}, signed"),
         }
     }
 }
@@ -1196,6 +1353,62 @@ mod tests {
     }
 
     #[test]
+    fn business_hours_run_nine_to_five_on_weekdays() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        // Friday 15:00 + 4 h: 2 h on Friday, 2 h on Monday.
+        assert_eq!(
+            add_business_hours(at("2026-12-04T15:00:00Z"), 4),
+            at("2026-12-07T11:00:00Z")
+        );
+        // Before opening counts from 09:00; a whole day is eight hours.
+        assert_eq!(
+            add_business_hours(at("2026-12-07T06:30:00Z"), 8),
+            at("2026-12-07T17:00:00Z")
+        );
+        assert_eq!(
+            add_business_hours(at("2026-12-07T06:30:00Z"), 9),
+            at("2026-12-08T10:00:00Z")
+        );
+        // After closing and on a Sunday: the next opening.
+        assert_eq!(
+            add_business_hours(at("2026-12-07T18:00:00Z"), 1),
+            at("2026-12-08T10:00:00Z")
+        );
+        assert_eq!(
+            add_business_hours(at("2026-12-06T12:00:00Z"), 2),
+            at("2026-12-07T11:00:00Z")
+        );
+    }
+
+    #[test]
+    fn an_sla_task_is_due_in_hours_and_may_escalate() {
+        let mut v = lead_created();
+        v["actions"] = json!([{"kind": "create_task", "subject": "Answer",
+            "due_in_business_hours": 4, "escalate_to_manager": true}]);
+        let rule = WorkflowRule::validate(input(v.clone())).unwrap();
+        assert_eq!(
+            rule.actions[0],
+            RuleAction::CreateTask {
+                subject: "Answer".into(),
+                due: Due::BusinessHours(4),
+                assignee: Assignee::Owner,
+                escalate_to_manager: true,
+            }
+        );
+        assert_eq!(WorkflowRule::validate(rule.to_input()).unwrap(), rule);
+        v["actions"][0]["due_in_business_days"] = json!(1);
+        assert_eq!(
+            fields_of(WorkflowRule::validate(input(v.clone())).unwrap_err()),
+            ["actions[0].due_in_business_hours"]
+        );
+        v["actions"] = json!([{"kind": "add_tag", "tag": "x", "escalate_to_manager": true}]);
+        assert_eq!(
+            fields_of(WorkflowRule::validate(input(v)).unwrap_err()),
+            ["actions[0].escalate_to_manager"]
+        );
+    }
+
+    #[test]
     fn every_record_has_writable_fields_and_events() {
         for record in WorkflowRecord::ALL {
             assert!(!record.writable_fields().is_empty(), "{record}");
@@ -1211,5 +1424,24 @@ mod tests {
                 .writable_fields()
                 .contains(&"owner_id".to_owned())
         );
+    }
+
+    #[test]
+    fn leads_and_contacts_react_to_their_messages() {
+        let mut v = lead_created();
+        v["trigger"] = json!({"kind": "event", "event": "email.replied"});
+        let rule = WorkflowRule::validate(input(v.clone())).unwrap();
+        assert!(rule.triggered_by("email.replied", &json!({})));
+        v["record_type"] = json!("contact");
+        v["conditions"] = json!([]);
+        assert!(WorkflowRule::validate(input(v.clone())).is_ok());
+        v["record_type"] = json!("deal");
+        assert_eq!(
+            fields_of(WorkflowRule::validate(input(v)).unwrap_err()),
+            ["trigger.event"]
+        );
+        for t in crate::events::MESSAGE_TYPES {
+            assert!(crate::events::known_types().iter().any(|k| k == t), "{t}");
+        }
     }
 }

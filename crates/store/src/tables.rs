@@ -1004,3 +1004,19 @@ pub enum WorkflowRuns {
     Error,
     CreatedAt,
 }
+
+/// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
+/// manager once when overdue (`crate::workflows::escalate_overdue`).
+#[derive(DeriveIden)]
+pub enum WorkflowSlaTasks {
+    Table,
+    CompanyId,
+    TaskId,
+    /// The rule that created it.
+    RuleId,
+    /// When the manager was told; null while not yet.
+    EscalatedAt,
+    /// Whom it was escalated to (null: the assignee has no team manager).
+    EscalatedTo,
+    CreatedAt,
+}

@@ -5,8 +5,11 @@
 //!
 //! # How a rule runs
 //! In the consumer's transaction, for each event the company's active rules for its type (read
-//! once per company per batch) are evaluated against the record as it is now. One run row per
-//! (rule, event) — the unique key makes a redelivered event run nothing twice. Each action runs
+//! once per company per batch) are evaluated against the record as it is now (read once per
+//! event, and again after a rule's actions changed it). One run row per (rule, event) — the
+//! unique key makes a redelivered event run nothing twice; which rules already ran is one query
+//! per event, and an event's run rows are one insert, so a hundred rules on one event type cost
+//! a few statements, not hundreds. Each action runs
 //! in a savepoint as the system acting for the record's owner with the grants the action needs
 //! (the company's rule asked for it): a refused action (a value the record's validation refuses,
 //! a member who left) is rolled back alone, logged with its reason, and the actions after it do
@@ -32,12 +35,12 @@ use crate::{
 use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::assignment::Pool;
-use rivet_domain::events::known_types;
-use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WorkflowRuleId};
+use rivet_domain::events::MESSAGE_TYPES;
+use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WebhookId, WorkflowRuleId};
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
 use rivet_domain::workflows::{
-    Assignee, CHAIN_KEY, Chain, Evaluation, RuleAction, WorkflowRecord, WorkflowRule,
-    add_business_days,
+    Assignee, CHAIN_KEY, Chain, Evaluation, RuleAction, WebhookTarget, WorkflowRecord,
+    WorkflowRule,
 };
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
@@ -115,6 +118,13 @@ impl Definition for WorkflowRule {
                     .await?;
                     continue;
                 }
+                RuleAction::CallWebhook {
+                    target: WebhookTarget::Webhook(webhook),
+                } => {
+                    check_webhook(conn, company, *webhook, &format!("actions[{i}].webhook_id"))
+                        .await?;
+                    continue;
+                }
                 _ => continue,
             };
             if let Some(missing) = named.iter().find(|u| !active.contains(u)) {
@@ -146,6 +156,28 @@ async fn check_team<C: ConnectionTrait>(
     .await?;
     if found == 0 {
         return Err(StoreError::invalid(field, "is not a team of this company"));
+    }
+    Ok(())
+}
+
+async fn check_webhook<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    webhook: WebhookId,
+    field: &str,
+) -> Result<()> {
+    use crate::tables::Webhooks;
+    let found = fetch_count(
+        conn,
+        Query::select()
+            .expr(Expr::col(Webhooks::Id).count())
+            .from(Webhooks::Table)
+            .and_where(Expr::col(Webhooks::CompanyId).eq(company))
+            .and_where(Expr::col(Webhooks::Id).eq(webhook)),
+    )
+    .await?;
+    if found == 0 {
+        return Err(StoreError::invalid(field, "is not a webhook of this company"));
     }
     Ok(())
 }
@@ -263,22 +295,28 @@ pub struct Start<'a> {
     pub data: &'a Value,
 }
 
-async fn already_ran(tx: &Tx, company: CompanyId, rule: Uuid, key: &str) -> Result<bool> {
-    let n = fetch_count(
+/// Which of `rules` already ran for the trigger `key` (one statement for them all).
+async fn already_ran(tx: &Tx, company: CompanyId, rules: &[Uuid], key: &str) -> Result<HashSet<Uuid>> {
+    #[derive(FromQueryResult)]
+    struct Ran {
+        rule_id: Uuid,
+    }
+    let ran: Vec<Ran> = fetch_all(
         tx.conn(),
         Query::select()
-            .expr(Expr::col(R::Id).count())
+            .column(R::RuleId)
             .from(R::Table)
             .and_where(Expr::col(R::CompanyId).eq(company))
-            .and_where(Expr::col(R::RuleId).eq(rule))
+            .and_where(Expr::col(R::RuleId).is_in(rules.iter().copied()))
             .and_where(Expr::col(R::TriggerKey).eq(key)),
     )
     .await?;
-    Ok(n > 0)
+    Ok(ran.into_iter().map(|r| r.rule_id).collect())
 }
 
-struct RunRow<'a> {
-    start: &'a Start<'a>,
+/// One run as it is logged.
+struct RunRow {
+    rule_id: Uuid,
     record_type: WorkflowRecord,
     record_id: Option<Uuid>,
     depth: u32,
@@ -289,47 +327,53 @@ struct RunRow<'a> {
     error: Option<String>,
 }
 
-async fn log_run(tx: &Tx, company: CompanyId, rule: Uuid, row: RunRow<'_>) -> Result<()> {
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(R::Table)
-            .columns([
-                R::CompanyId,
-                R::Id,
-                R::RuleId,
-                R::TriggerKey,
-                R::Trigger,
-                R::EventId,
-                R::RecordType,
-                R::RecordId,
-                R::Depth,
-                R::Matched,
-                R::Status,
-                R::Conditions,
-                R::Actions,
-                R::Error,
-                R::CreatedAt,
-            ])
-            .values_panic([
+/// Log the runs of one trigger, in one statement (a hundred rules on one event are one insert,
+/// not a hundred).
+async fn log_runs(tx: &Tx, company: CompanyId, start: &Start<'_>, rows: Vec<RunRow>) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let at = now();
+    for chunk in rows.chunks(crate::MAX_BOUND_VALUES / 15) {
+        let mut insert = Query::insert();
+        insert.into_table(R::Table).columns([
+            R::CompanyId,
+            R::Id,
+            R::RuleId,
+            R::TriggerKey,
+            R::Trigger,
+            R::EventId,
+            R::RecordType,
+            R::RecordId,
+            R::Depth,
+            R::Matched,
+            R::Status,
+            R::Conditions,
+            R::Actions,
+            R::Error,
+            R::CreatedAt,
+        ]);
+        for row in chunk {
+            insert.values_panic([
                 company.into(),
                 new_id().into(),
-                rule.into(),
-                row.start.key.as_str().into(),
-                row.start.trigger.as_str().into(),
-                row.start.event_id.into(),
+                row.rule_id.into(),
+                start.key.as_str().into(),
+                start.trigger.as_str().into(),
+                start.event_id.into(),
                 row.record_type.as_str().into(),
                 row.record_id.into(),
                 i32::try_from(row.depth).unwrap_or(i32::MAX).into(),
                 row.matched.into(),
                 row.status.into(),
-                row.conditions.into(),
-                row.actions.into(),
-                row.error.into(),
-                now().into(),
-            ]),
-    )
-    .await?;
+                row.conditions.clone().into(),
+                row.actions.clone().into(),
+                row.error.clone().into(),
+                at.into(),
+            ]);
+        }
+        exec(tx.conn(), &insert).await?;
+    }
     Ok(())
 }
 
@@ -345,6 +389,14 @@ fn rule_actor(company: CompanyId, owner: UserId, record: WorkflowRecord) -> Acto
         (Resource::Tasks, Action::Create),
         (Resource::Tasks, Action::Read),
     ])
+}
+
+/// The record a rule's actions are about.
+#[derive(Clone, Copy)]
+struct On<'a> {
+    kind: WorkflowRecord,
+    id: Uuid,
+    found: &'a Found,
 }
 
 /// A record as the rule sees it: its JSON fields and owner.
@@ -452,14 +504,13 @@ async fn change(
 }
 
 /// The record an event is about, for a rule on `kind`: the event's own record, or for an
-/// activity the record of that type it is linked to.
-fn subject_of(
-    event_type: &str,
-    record_id: Option<&str>,
-    data: &Value,
-    kind: WorkflowRecord,
-) -> Option<Uuid> {
-    if event_type.starts_with("activity.") {
+/// activity (or a message event about an activity) the record of that type it is linked to.
+fn subject_of(event: &crate::events::Event, kind: WorkflowRecord) -> Option<Uuid> {
+    let (event_type, data) = (event.event_type.as_str(), &event.data);
+    if event.record_type.as_deref() == Some(kind.as_str()) {
+        return event.record_id.as_deref().and_then(|id| id.parse().ok());
+    }
+    if event_type.starts_with("activity.") || MESSAGE_TYPES.contains(&event_type) {
         return data["record"]["links"]
             .as_array()?
             .iter()
@@ -467,7 +518,7 @@ fn subject_of(
             .and_then(|l| l["record_id"].as_str())
             .and_then(|id| id.parse().ok());
     }
-    record_id.and_then(|id| id.parse().ok())
+    None
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -536,18 +587,22 @@ async fn act(
     tx: &Tx,
     company: CompanyId,
     rule: &Stored<WorkflowRule>,
-    kind: WorkflowRecord,
-    record_id: Uuid,
-    found: &Found,
-    action: &RuleAction,
     start: &Start<'_>,
+    on: &On<'_>,
+    (index, action): (usize, &RuleAction),
 ) -> Result<Value> {
+    let On {
+        kind,
+        id: record_id,
+        found,
+    } = *on;
     let actor = rule_actor(company, found.owner, kind);
     match action {
         RuleAction::CreateTask {
             subject,
-            due_in_business_days,
+            due,
             assignee,
+            escalate_to_manager,
         } => {
             let assignee = assignee_of(tx, company, rule.id.uuid(), assignee, found.owner).await?;
             let related = match kind {
@@ -563,7 +618,7 @@ async fn act(
                     "Created by the workflow rule “{}”.",
                     rule.definition.name
                 )),
-                due_at: Some(add_business_days(now(), *due_in_business_days)),
+                due_at: Some(due.after(now())),
                 reminder_at: None,
                 priority: TaskPriority::Normal,
                 status: TaskStatus::Open,
@@ -571,7 +626,10 @@ async fn act(
                 related,
             };
             let task = record::create_in::<crate::tasks::Task>(tx, &actor, &data).await?;
-            Ok(json!({ "task_id": task.id, "assignee_id": assignee }))
+            if *escalate_to_manager {
+                watch_sla(tx, company, task.id.uuid(), rule.id.uuid()).await?;
+            }
+            Ok(json!({ "task_id": task.id, "assignee_id": assignee, "due_at": data.due_at }))
         }
         RuleAction::UpdateField { field, value } => {
             let (field, value) = (field.clone(), value.clone());
@@ -610,7 +668,7 @@ async fn act(
             .await?;
             Ok(json!({}))
         }
-        RuleAction::CallWebhook { url } => {
+        RuleAction::CallWebhook { target } => {
             let body = json!({
                 "rule": { "id": rule.id, "name": rule.definition.name },
                 "trigger": start.trigger,
@@ -618,36 +676,70 @@ async fn act(
                 "record_type": kind.as_str(),
                 "record": found.fields,
             });
-            let mut job = crate::jobs::NewJob::new(
-                WEBHOOK_JOB,
-                json!({ "url": url, "body": body, "rule_id": rule.id }),
-            );
+            // A webhook's secret stays in the webhook: the job names it, the sender reads it.
+            let mut payload = json!({ "body": body, "rule_id": rule.id });
+            match target {
+                WebhookTarget::Url(url) => payload["url"] = json!(url),
+                WebhookTarget::Webhook(webhook) => payload["webhook_id"] = json!(webhook),
+            }
+            let mut job = crate::jobs::NewJob::new(WEBHOOK_JOB, payload);
             job.company_id = Some(company.uuid());
-            job.idempotency_key = Some(format!("workflow:{}:{}", rule.id, start.key));
+            // One job per (rule, trigger, action): two calls of one rule are two jobs.
+            job.idempotency_key = Some(format!("workflow:{}:{}:{index}", rule.id, start.key));
             let job_id = crate::jobs::enqueue(tx, job).await?;
             Ok(json!({ "job_id": job_id }))
         }
     }
 }
 
-/// Run `rule` for `start` on the record `record_id` (if the event names one), logging the run
-/// once per (rule, trigger key); nothing when it already ran.
+/// The records a trigger's rules look at, read once and read again after a rule changed them.
+type Records = HashMap<(WorkflowRecord, Uuid), Option<Found>>;
+
+/// Run each of `rules` that has not yet run for `start`, on the record `subject` names for its
+/// record type, and log their runs (at once, after the last). A rule sees the record as it is
+/// after the rules before it.
+async fn run_rules(
+    tx: &Tx,
+    company: CompanyId,
+    rules: &[&Stored<WorkflowRule>],
+    start: &Start<'_>,
+    subject: impl Fn(WorkflowRecord) -> Option<Uuid>,
+) -> Result<u64> {
+    if rules.is_empty() {
+        return Ok(0);
+    }
+    let ids: Vec<Uuid> = rules.iter().map(|r| r.id.uuid()).collect();
+    let ran = already_ran(tx, company, &ids, &start.key).await?;
+    let mut records = Records::new();
+    let mut rows = Vec::new();
+    for rule in rules {
+        if ran.contains(&rule.id.uuid()) {
+            continue;
+        }
+        let kind = rule.definition.record_type;
+        let record_id = subject(kind);
+        rows.push(run_rule(tx, company, rule, start, record_id, &mut records).await?);
+    }
+    let logged = u64::try_from(rows.len()).unwrap_or(u64::MAX);
+    log_runs(tx, company, start, rows).await?;
+    Ok(logged)
+}
+
+/// Run `rule` for `start` on the record `record_id` (if the trigger names one): its run.
 async fn run_rule(
     tx: &Tx,
     company: CompanyId,
     rule: &Stored<WorkflowRule>,
     start: &Start<'_>,
     record_id: Option<Uuid>,
-) -> Result<()> {
+    records: &mut Records,
+) -> Result<RunRow> {
     let rule_id = rule.id.uuid();
-    if already_ran(tx, company, rule_id, &start.key).await? {
-        return Ok(());
-    }
     let spec = &rule.definition;
     let kind = spec.record_type;
     let chain = Chain::of(start.data);
     let mut row = RunRow {
-        start,
+        rule_id,
         record_type: kind,
         record_id,
         depth: chain.depth,
@@ -659,27 +751,36 @@ async fn run_rule(
     };
     if let Some(stop) = spec.loop_stop(&chain, rule_id) {
         row.error = Some(stop);
-        return log_run(tx, company, rule_id, row).await;
+        return Ok(row);
     }
-    let found = match record_id {
-        Some(id) => find(tx.conn(), company, kind, id).await?,
-        None => None,
+    let Some(record_id) = record_id else {
+        row.error = Some(format!("the event names no {kind}"));
+        return Ok(row);
     };
-    let (Some(record_id), Some(found)) = (record_id, found) else {
+    if !records.contains_key(&(kind, record_id)) {
+        let found = find(tx.conn(), company, kind, record_id).await?;
+        records.insert((kind, record_id), found);
+    }
+    let Some(Some(found)) = records.get(&(kind, record_id)) else {
         row.error = Some(format!("the {kind} is gone"));
-        return log_run(tx, company, rule_id, row).await;
+        return Ok(row);
     };
     let evaluation = spec.evaluate(&found.fields);
     row.conditions = json!(evaluation.conditions);
     row.matched = evaluation.matched;
     if !evaluation.matched {
         row.error = Some("not matched: a condition does not hold".into());
-        return log_run(tx, company, rule_id, row).await;
+        return Ok(row);
     }
     tx.tag_events(Some((CHAIN_KEY, chain.then(rule_id).to_json())));
     let mut results = Vec::new();
     let mut failed: Option<String> = None;
-    for action in &spec.actions {
+    let on = On {
+        kind,
+        id: record_id,
+        found,
+    };
+    for (index, action) in spec.actions.iter().enumerate() {
         let mut result = ActionResult {
             kind: action.kind().as_str(),
             description: action.describe(),
@@ -689,7 +790,7 @@ async fn run_rule(
         };
         if failed.is_none() {
             savepoint(tx, "SAVEPOINT workflow_action").await?;
-            match act(tx, company, rule, kind, record_id, &found, action, start).await {
+            match act(tx, company, rule, start, &on, (index, action)).await {
                 Ok(value) => {
                     savepoint(tx, "RELEASE SAVEPOINT workflow_action").await?;
                     result.status = "ok";
@@ -708,10 +809,12 @@ async fn run_rule(
         results.push(result);
     }
     tx.tag_events(None);
+    // The actions may have changed the record: the next rule reads it again.
+    records.remove(&(kind, record_id));
     row.actions = json!(results);
     row.status = if failed.is_some() { "failed" } else { "ok" };
     row.error = failed;
-    log_run(tx, company, rule_id, row).await
+    Ok(row)
 }
 
 async fn savepoint(tx: &Tx, sql: &str) -> Result<()> {
@@ -748,9 +851,6 @@ impl crate::events::Consumer for WorkflowConsumer {
     async fn apply(&self, tx: &Tx, events: &[crate::events::Event]) -> Result<()> {
         let mut rules: HashMap<CompanyId, Vec<Stored<WorkflowRule>>> = HashMap::new();
         for event in events {
-            if !known_types().contains(&event.event_type) && !event.event_type.contains('.') {
-                continue;
-            }
             let company = event.company_id;
             if !rules.contains_key(&company) {
                 let active = definitions::active_in::<WorkflowRule, _>(tx.conn(), company).await?;
@@ -759,24 +859,20 @@ impl crate::events::Consumer for WorkflowConsumer {
             let Some(company_rules) = rules.get(&company) else {
                 continue;
             };
-            for rule in company_rules {
-                if !rule.definition.triggered_by(&event.event_type, &event.data) {
-                    continue;
-                }
-                let record_id = subject_of(
-                    &event.event_type,
-                    event.record_id.as_deref(),
-                    &event.data,
-                    rule.definition.record_type,
-                );
-                let start = Start {
-                    key: event.id.to_string(),
-                    trigger: event.event_type.clone(),
-                    event_id: Some(event.id),
-                    data: &event.data,
-                };
-                run_rule(tx, company, rule, &start, record_id).await?;
+            let triggered: Vec<&Stored<WorkflowRule>> = company_rules
+                .iter()
+                .filter(|r| r.definition.triggered_by(&event.event_type, &event.data))
+                .collect();
+            if triggered.is_empty() {
+                continue;
             }
+            let start = Start {
+                key: event.id.to_string(),
+                trigger: event.event_type.clone(),
+                event_id: Some(event.id),
+                data: &event.data,
+            };
+            run_rules(tx, company, &triggered, &start, |kind| subject_of(event, kind)).await?;
         }
         Ok(())
     }
@@ -881,8 +977,9 @@ struct CompanyRow {
 }
 
 /// Run every scheduled trigger of every company's active rules: each matching record once per
-/// occurrence (a task's due time, a deal's close date, a record's last activity), in one
-/// transaction per company. Returns how many runs were logged.
+/// occurrence (a task's due time, a deal's close date, a record's last activity), and escalate
+/// the overdue SLA tasks, in one transaction per company. Returns how many runs were logged
+/// and tasks escalated.
 pub async fn run_schedules(store: &Store) -> Result<u64> {
     use crate::tables::Definitions as D;
     let companies: Vec<CompanyRow> = fetch_all(
@@ -908,12 +1005,10 @@ pub async fn run_schedules(store: &Store) -> Result<u64> {
                     event_id: None,
                     data: &Value::Null,
                 };
-                if !already_ran(&tx, company_id, rule.id.uuid(), &start.key).await? {
-                    run_rule(&tx, company_id, rule, &start, Some(id)).await?;
-                    total += 1;
-                }
+                total += run_rules(&tx, company_id, &[rule], &start, |_| Some(id)).await?;
             }
         }
+        total += escalate_overdue(&tx, company_id).await?;
         tx.commit().await?;
     }
     Ok(total)
@@ -921,7 +1016,7 @@ pub async fn run_schedules(store: &Store) -> Result<u64> {
 
 /// The records a scheduled rule's trigger names now, with their occurrence.
 async fn due_records(tx: &Tx, company: CompanyId, rule: &WorkflowRule) -> Result<Vec<Due>> {
-    use crate::tables::{Activities, ActivityLinks, Deals, Leads, Tasks};
+    use crate::tables::{Activities as A, ActivityLinks as L, Deals, Leads, Tasks};
     use rivet_domain::workflows::Trigger;
     let at = now();
     let q = match &rule.trigger {
@@ -979,18 +1074,29 @@ async fn due_records(tx: &Tx, company: CompanyId, rule: &WorkflowRule) -> Result
                 ),
             };
             // The record's last activity, or its creation when it has none.
-            let last = Expr::cust_with_exprs(
-                "COALESCE((SELECT MAX(a.occurred_at) FROM activity_links l JOIN activities a \
-                 ON a.company_id = l.company_id AND a.id = l.activity_id \
-                 WHERE l.company_id = $1 AND l.record_type = $2 AND l.record_id = $3), $4)",
-                [
-                    Expr::col((table.clone(), company_col.clone())),
-                    Expr::val(rule.record_type.as_str()),
-                    Expr::col((table.clone(), id_col.clone())),
-                    Expr::col((table.clone(), created)),
-                ],
-            );
-            let _ = (Activities::Table, ActivityLinks::Table);
+            let latest = Query::select()
+                .expr(sea_orm::sea_query::Func::max(Expr::col((A::Table, A::OccurredAt))))
+                .from(L::Table)
+                .inner_join(
+                    A::Table,
+                    Expr::col((A::Table, A::CompanyId))
+                        .equals((L::Table, L::CompanyId))
+                        .and(Expr::col((A::Table, A::Id)).equals((L::Table, L::ActivityId))),
+                )
+                .and_where(
+                    Expr::col((L::Table, L::CompanyId))
+                        .equals((table.clone(), company_col.clone())),
+                )
+                .and_where(Expr::col((L::Table, L::RecordType)).eq(rule.record_type.as_str()))
+                .and_where(
+                    Expr::col((L::Table, L::RecordId)).equals((table.clone(), id_col.clone())),
+                )
+                .to_owned();
+            let last: Expr = sea_orm::sea_query::Func::coalesce([
+                Expr::SubQuery(None, Box::new(latest.into())),
+                Expr::col((table.clone(), created)),
+            ])
+            .into();
             let mut q = Query::select();
             q.expr_as(Expr::col((table.clone(), id_col)), "id")
                 .expr_as(last.clone().cast_as("text"), "occurrence")
@@ -1005,4 +1111,104 @@ async fn due_records(tx: &Tx, company: CompanyId, rule: &WorkflowRule) -> Result
         }
     };
     fetch_all(tx.conn(), &q).await
+}
+
+// ---------------------------------------------------------------------------------------------
+// SLA tasks
+
+/// Remember an SLA task a rule created, for [`escalate_overdue`].
+async fn watch_sla(tx: &Tx, company: CompanyId, task: Uuid, rule: Uuid) -> Result<()> {
+    use crate::tables::WorkflowSlaTasks as S;
+    exec(
+        tx.conn(),
+        Query::insert()
+            .into_table(S::Table)
+            .columns([S::CompanyId, S::TaskId, S::RuleId, S::CreatedAt])
+            .values_panic([company.into(), task.into(), rule.into(), now().into()]),
+    )
+    .await?;
+    Ok(())
+}
+
+#[derive(FromQueryResult)]
+struct OverdueSla {
+    task_id: Uuid,
+    subject: String,
+    assignee_id: UserId,
+    /// The manager of the assignee's team, if the team has one.
+    manager_id: Option<UserId>,
+}
+
+/// The notification kind of an escalated SLA task.
+pub const ESCALATED: &str = "task.escalated";
+
+/// Tell the team manager of each overdue, still open SLA task's assignee (once per task; an
+/// assignee without a team manager, or who is the manager, is noted and told nobody). Runs in
+/// the schedule check's transaction; returns how many tasks were escalated.
+pub async fn escalate_overdue(tx: &Tx, company: CompanyId) -> Result<u64> {
+    use crate::tables::{Memberships as M, Tasks as T, Teams, WorkflowSlaTasks as S};
+    let overdue: Vec<OverdueSla> = fetch_all(
+        tx.conn(),
+        Query::select()
+            .expr_as(Expr::col((T::Table, T::Id)), "task_id")
+            .column((T::Table, T::Subject))
+            .column((T::Table, T::AssigneeId))
+            .expr_as(Expr::col((Teams::Table, Teams::ManagerId)), "manager_id")
+            .from(S::Table)
+            .inner_join(
+                T::Table,
+                Expr::col((T::Table, T::CompanyId))
+                    .equals((S::Table, S::CompanyId))
+                    .and(Expr::col((T::Table, T::Id)).equals((S::Table, S::TaskId))),
+            )
+            .left_join(
+                M::Table,
+                Expr::col((M::Table, M::CompanyId))
+                    .equals((T::Table, T::CompanyId))
+                    .and(Expr::col((M::Table, M::UserId)).equals((T::Table, T::AssigneeId))),
+            )
+            .left_join(
+                Teams::Table,
+                Expr::col((Teams::Table, Teams::CompanyId))
+                    .equals((M::Table, M::CompanyId))
+                    .and(Expr::col((Teams::Table, Teams::Id)).equals((M::Table, M::TeamId))),
+            )
+            .and_where(Expr::col((S::Table, S::CompanyId)).eq(company))
+            .and_where(Expr::col((S::Table, S::EscalatedAt)).is_null())
+            .and_where(Expr::col((T::Table, T::Status)).is_in(["open", "in_progress"]))
+            .and_where(Expr::col((T::Table, T::DueAt)).lt(now()))
+            .limit(SCHEDULE_BATCH),
+    )
+    .await?;
+    let mut told = Vec::new();
+    for sla in &overdue {
+        let manager = sla.manager_id.filter(|m| *m != sla.assignee_id);
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(S::Table)
+                .value(S::EscalatedAt, now())
+                .value(S::EscalatedTo, manager)
+                .and_where(Expr::col(S::CompanyId).eq(company))
+                .and_where(Expr::col(S::TaskId).eq(sla.task_id)),
+        )
+        .await?;
+        if let Some(manager) = manager {
+            told.push((
+                manager,
+                crate::notifications::NewNotification {
+                    kind: ESCALATED,
+                    title: format!("Overdue SLA task: {}", sla.subject),
+                    body: Some(format!(
+                        "A task a workflow rule gave {} is past its due time.",
+                        sla.assignee_id
+                    )),
+                    link: Some(format!("/tasks/{}", sla.task_id)),
+                    record: Some(("task", sla.task_id)),
+                },
+            ));
+        }
+    }
+    crate::notifications::notify_all(tx, company, &told).await?;
+    Ok(u64::try_from(overdue.len()).unwrap_or(u64::MAX))
 }

@@ -159,23 +159,55 @@ async fn disable(
 
 /// The `workflow.webhook` job: post a `call_webhook` action's payload with the webhook
 /// deliveries' client (no redirects, the configured timeout, internal addresses refused unless
-/// `RIVET_WEBHOOK_ALLOW_PRIVATE`). A failed attempt is retried by the job queue's backoff; the
-/// job id names it in the rule's log.
+/// `RIVET_WEBHOOK_ALLOW_PRIVATE`). To a rule's own URL the post is unsigned; to one of the
+/// company's webhooks it goes to the webhook's URL, signed with its secret like its event
+/// deliveries (`X-Rivet-Signature`; `X-Rivet-Event-Id` is the job's id, the same on a retry).
+/// A failed attempt is retried by the job queue's backoff; the job id names it in the rule's log.
 pub async fn call_webhook(
     state: &AppState,
     job: &rivet_store::jobs::Job,
 ) -> Result<serde_json::Value, String> {
-    use crate::dispatcher::{DispatchOptions, EVENT_TYPE_HEADER, http_client};
+    use crate::dispatcher::{
+        DispatchOptions, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, http_client,
+    };
     let options = DispatchOptions::from_config(&state.config, crate::worker::worker_id());
-    let url = job.payload["url"].as_str().ok_or("the job names no URL")?;
-    let url = rivet_domain::events::parse_webhook_url(url, options.allow_private)
+    let (url, secret) = match job.payload["webhook_id"].as_str() {
+        Some(webhook) => {
+            let webhook = parse_id(webhook).map_err(|_| "the job names no webhook")?;
+            let target = rivet_store::webhooks::targets(&state.store, &[webhook])
+                .await
+                .map_err(|e| e.to_string())?
+                .into_iter()
+                .find(|t| Some(t.company_id.uuid()) == job.company_id)
+                .ok_or("the webhook is gone")?;
+            (target.url, Some(target.secret))
+        }
+        None => (
+            job.payload["url"]
+                .as_str()
+                .ok_or("the job names no URL")?
+                .to_owned(),
+            None,
+        ),
+    };
+    let url = rivet_domain::events::parse_webhook_url(&url, options.allow_private)
         .map_err(|e| format!("refused: the URL {e}"))?;
     let client = http_client(&options).map_err(|e| e.to_string())?;
-    let response = client
+    let body = job.payload["body"].to_string();
+    let mut request = client
         .post(url.as_str())
         .header(reqwest::header::CONTENT_TYPE, "application/json")
         .header(EVENT_TYPE_HEADER, "workflow.action")
-        .body(job.payload["body"].to_string())
+        .header(EVENT_ID_HEADER, job.id.to_string());
+    if let Some(secret) = secret {
+        let timestamp = chrono::Utc::now().timestamp();
+        request = request.header(
+            SIGNATURE_HEADER,
+            rivet_domain::events::signature_header(secret.as_bytes(), timestamp, body.as_bytes()),
+        );
+    }
+    let response = request
+        .body(body)
         .send()
         .await
         .map_err(|e| format!("posting to {} failed: {e}", url.as_str()))?;

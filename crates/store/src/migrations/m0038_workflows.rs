@@ -1,13 +1,14 @@
-//! Migration `m0038_workflows`: the execution log of workflow rules (`workflow_runs`). The rules
+//! Migration `m0038_workflows`: the execution log of workflow rules (`workflow_runs`) and the
+//! SLA tasks rules created (`workflow_sla_tasks`, escalated once when overdue). The rules
 //! themselves are definitions (`m0037_definitions`, kind `workflow_rule`); a run names its rule
-//! and goes with it.
+//! and goes with it; an SLA task's row goes with its task.
 //!
 //! One row per (rule, trigger): the trigger key is the event's id, or for a schedule
 //! `<kind>:<record>:<occurrence>`. The unique index on it is what makes a redelivered event, or
 //! a schedule checked twice, run a rule once. Runs are read per rule newest first (ids are
 //! time-ordered).
 
-use super::{int, json, text, text_null, time, uuid};
+use super::{int, json, text, text_null, time, time_null, uuid};
 use crate::tables::*;
 use sea_orm_migration::prelude::*;
 
@@ -84,10 +85,44 @@ impl MigrationTrait for M0038Workflows {
         )
         .await?;
         super::m0013_row_level_security::enable_tenant_policies(m, "workflow_runs").await?;
+
+        use WorkflowSlaTasks as S;
+        m.create_table(
+            Table::create()
+                .table(S::Table)
+                .col(uuid(S::CompanyId))
+                .col(uuid(S::TaskId))
+                .col(uuid(S::RuleId))
+                .col(time_null(S::EscalatedAt))
+                .col(ColumnDef::new(S::EscalatedTo).uuid().null())
+                .col(time(S::CreatedAt))
+                .primary_key(Index::create().col(S::CompanyId).col(S::TaskId))
+                .foreign_key(
+                    ForeignKey::create()
+                        .from(S::Table, (S::CompanyId, S::TaskId))
+                        .to(Tasks::Table, (Tasks::CompanyId, Tasks::Id))
+                        .on_delete(ForeignKeyAction::Cascade),
+                )
+                .to_owned(),
+        )
+        .await?;
+        // The hourly check looks for the ones not yet escalated.
+        m.create_index(
+            Index::create()
+                .name("workflow_sla_tasks_open_idx")
+                .table(S::Table)
+                .col(S::CompanyId)
+                .col(S::EscalatedAt)
+                .to_owned(),
+        )
+        .await?;
+        super::m0013_row_level_security::enable_tenant_policies(m, "workflow_sla_tasks").await?;
         Ok(())
     }
 
     async fn down(&self, m: &SchemaManager) -> Result<(), DbErr> {
+        m.drop_table(Table::drop().table(WorkflowSlaTasks::Table).to_owned())
+            .await?;
         m.drop_table(Table::drop().table(WorkflowRuns::Table).to_owned())
             .await?;
         Ok(())
