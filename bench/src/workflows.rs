@@ -125,7 +125,10 @@ fn evaluation(args: &WorkflowArgs) -> Result<String> {
         }
         per_event.push(started.elapsed().as_secs_f64() * 1e6);
     }
-    anyhow::ensure!(matched == records.len(), "one rule matches each lead: {matched}");
+    anyhow::ensure!(
+        matched == records.len(),
+        "one rule matches each lead: {matched}"
+    );
     per_event.sort_by(f64::total_cmp);
     Ok(format!(
         "| in process | {} | {} | {:.1} µs | {:.1} µs | {:.1} µs |",
@@ -159,11 +162,23 @@ async fn create_leads_at(
                 let due = started + Duration::from_secs_f64(i as f64 / rate as f64);
                 tokio::time::sleep_until(due.into()).await;
                 let body = json!({"last_name": format!("Flow {i}")});
-                let req = client::request(addr, Method::POST, "/api/v1/leads", Some(&auth), Some(&body))?;
+                let req = client::request(
+                    addr,
+                    Method::POST,
+                    "/api/v1/leads",
+                    Some(&auth),
+                    Some(&body),
+                )?;
                 sender.ready().await?;
                 let resp = sender.send_request(req).await?;
-                anyhow::ensure!(resp.status().as_u16() == 201, "create lead: {}", resp.status());
-                let bytes = http_body_util::BodyExt::collect(resp.into_body()).await?.to_bytes();
+                anyhow::ensure!(
+                    resp.status().as_u16() == 201,
+                    "create lead: {}",
+                    resp.status()
+                );
+                let bytes = http_body_util::BodyExt::collect(resp.into_body())
+                    .await?
+                    .to_bytes();
                 let lead: Value = serde_json::from_slice(&bytes)?;
                 let id = lead["id"].as_str().context("lead id")?.to_owned();
                 let at: chrono::DateTime<chrono::Utc> =
@@ -222,7 +237,9 @@ async fn live(args: &WorkflowArgs) -> Result<String> {
             Some(&rule(i)),
         )
         .await?;
-        let id = made["id"].as_str().with_context(|| format!("rule {i}: {made}"))?;
+        let id = made["id"]
+            .as_str()
+            .with_context(|| format!("rule {i}: {made}"))?;
         if i == 0 {
             first = id.to_owned();
         }

@@ -8,14 +8,14 @@
 //! names one of the company's webhooks; an overdue SLA task is escalated to the assignee's team
 //! manager once.
 
-use rivet_tests::serde_json::{Value, json};
+use chrono::{DateTime, Utc};
 use rivet_domain::events::verify_signature;
 use rivet_server::dispatcher::{EVENT_ID_HEADER, SIGNATURE_HEADER};
 use rivet_tests::receiver::{Behaviour, Receiver};
+use rivet_tests::serde_json::{Value, json};
 use rivet_tests::{
     Db, Session, TestApp, assert_problem, both, fields_of, json_of, spawn_app, spawn_app_with,
 };
-use chrono::{DateTime, Utc};
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
@@ -453,7 +453,12 @@ async fn set_time(app: &TestApp, table: &str, column: &str, id: &str, at: DateTi
 
 async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> String {
     let response = app.post(path, who, body).await;
-    assert_eq!(response.status(), 201, "{path}: {:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        201,
+        "{path}: {:?}",
+        response.text().await
+    );
     json_of(response).await["id"].as_str().unwrap().to_owned()
 }
 
@@ -511,8 +516,18 @@ async fn scheduled_triggers_fire_once_per_occurrence(db: Db) {
 
     // Leads: one quiet for ten days, one new, one old with an activity yesterday, one old but
     // unqualified (a closed lead is left alone).
-    let quiet = create_lead(&app, &admin, json!({"first_name": "Qu", "last_name": "Iet"})).await;
-    let fresh = create_lead(&app, &admin, json!({"first_name": "Fr", "last_name": "Esh"})).await;
+    let quiet = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Qu", "last_name": "Iet"}),
+    )
+    .await;
+    let fresh = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Fr", "last_name": "Esh"}),
+    )
+    .await;
     let busy = create_lead(&app, &admin, json!({"first_name": "Bu", "last_name": "Sy"})).await;
     let dropped = create_lead(
         &app,
@@ -549,7 +564,14 @@ async fn scheduled_triggers_fire_once_per_occurrence(db: Db) {
         json!({"name": "Later", "close_date": (today + chrono::Duration::days(30)).to_string()}),
     )
     .await;
-    set_time(&app, "deals", "created_at", &later, now - chrono::Duration::days(20)).await;
+    set_time(
+        &app,
+        "deals",
+        "created_at",
+        &later,
+        now - chrono::Duration::days(20),
+    )
+    .await;
 
     // Tasks: one due yesterday, one due tomorrow, one due yesterday but done.
     let late = create(
@@ -621,11 +643,24 @@ async fn scheduled_triggers_fire_once_per_occurrence(db: Db) {
     }
 
     // The next check finds the same occurrences: nothing runs twice.
-    assert_eq!(rivet_store::workflows::run_schedules(store).await.unwrap(), 0);
+    assert_eq!(
+        rivet_store::workflows::run_schedules(store).await.unwrap(),
+        0
+    );
     assert_eq!(tasks_about(&app, &admin, &soon).await.len(), 1);
     // A new occurrence runs again: the task moved and fell due once more.
-    set_time(&app, "tasks", "due_at", &late, now - chrono::Duration::hours(1)).await;
-    assert_eq!(rivet_store::workflows::run_schedules(store).await.unwrap(), 1);
+    set_time(
+        &app,
+        "tasks",
+        "due_at",
+        &late,
+        now - chrono::Duration::hours(1),
+    )
+    .await;
+    assert_eq!(
+        rivet_store::workflows::run_schedules(store).await.unwrap(),
+        1
+    );
     let runs = runs_of(&app, &admin, overdue["id"].as_str().unwrap()).await;
     assert_eq!(runs.len(), 2, "{runs:?}");
 }
@@ -709,7 +744,10 @@ async fn call_webhook_posts_to_a_real_receiver_signed_for_a_webhook(db: Db) {
         .await;
     let theirs = json_of(response).await["id"].as_str().unwrap().to_owned();
     for (action, field) in [
-        (json!({"kind": "call_webhook", "webhook_id": theirs}), "actions[0].webhook_id"),
+        (
+            json!({"kind": "call_webhook", "webhook_id": theirs}),
+            "actions[0].webhook_id",
+        ),
         (
             json!({"kind": "call_webhook", "webhook_id": hook_id, "url": "https://example.com/"}),
             "actions[0].webhook_id",
@@ -719,7 +757,10 @@ async fn call_webhook_posts_to_a_real_receiver_signed_for_a_webhook(db: Db) {
         let mut rule = call_new_leads();
         rule["actions"] = json!([action]);
         let problem = assert_problem(app.post("/workflows", &admin, rule).await, 422).await;
-        assert!(fields_of(&problem).contains(&field.to_owned()), "{field}: {problem}");
+        assert!(
+            fields_of(&problem).contains(&field.to_owned()),
+            "{field}: {problem}"
+        );
     }
 }
 
@@ -780,7 +821,10 @@ async fn an_overdue_sla_task_is_escalated_to_the_team_manager_once(db: Db) {
         tasks.push(about[0]["id"].as_str().unwrap().to_owned());
     }
     // Not overdue yet: nobody is told.
-    assert_eq!(rivet_store::workflows::run_schedules(store).await.unwrap(), 0);
+    assert_eq!(
+        rivet_store::workflows::run_schedules(store).await.unwrap(),
+        0
+    );
     let bell = |who: Session| {
         let app = &app;
         async move {
@@ -792,23 +836,45 @@ async fn an_overdue_sla_task_is_escalated_to_the_team_manager_once(db: Db) {
 
     // All three overdue; the third was done meanwhile.
     for task in &tasks {
-        set_time(&app, "tasks", "due_at", task, Utc::now() - chrono::Duration::hours(1)).await;
+        set_time(
+            &app,
+            "tasks",
+            "due_at",
+            task,
+            Utc::now() - chrono::Duration::hours(1),
+        )
+        .await;
     }
     let done = app
-        .patch(&format!("/tasks/{}", tasks[2]), &admin, json!({"status": "completed"}))
+        .patch(
+            &format!("/tasks/{}", tasks[2]),
+            &admin,
+            json!({"status": "completed"}),
+        )
         .await;
     assert_eq!(done.status(), 200);
     // The rep's task goes to their team's manager; the loner has no manager to tell.
-    assert_eq!(rivet_store::workflows::run_schedules(store).await.unwrap(), 2);
+    assert_eq!(
+        rivet_store::workflows::run_schedules(store).await.unwrap(),
+        2
+    );
     let told = bell(manager.clone()).await;
     assert_eq!(told.len(), 1, "{told:?}");
     assert_eq!(told[0]["kind"], "task.escalated");
     assert_eq!(told[0]["link"], format!("/tasks/{}", tasks[0]));
     assert_eq!(told[0]["record_id"], tasks[0].as_str());
     assert!(bell(loner.clone()).await.is_empty());
-    assert!(bell(admin.clone()).await.iter().all(|n| n["kind"] != "task.escalated"));
+    assert!(
+        bell(admin.clone())
+            .await
+            .iter()
+            .all(|n| n["kind"] != "task.escalated")
+    );
     // Once only.
-    assert_eq!(rivet_store::workflows::run_schedules(store).await.unwrap(), 0);
+    assert_eq!(
+        rivet_store::workflows::run_schedules(store).await.unwrap(),
+        0
+    );
     assert_eq!(bell(manager).await.len(), 1);
 }
 

@@ -61,7 +61,10 @@ pub(super) async fn workflow_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     page.click_button("Save rule").await?;
     page.expect_text("Saved the rule “Call new leads”.").await?;
     let rule_path = page.path().await?;
-    ensure!(rule_path.starts_with("/workflows/"), "on the rule: {rule_path}");
+    ensure!(
+        rule_path.starts_with("/workflows/"),
+        "on the rule: {rule_path}"
+    );
 
     // A lead through the form: the rule gives its owner (the admin) the task.
     page.goto("/leads/new").await?;
@@ -131,7 +134,10 @@ async fn the_builder_over_http(db: Db) {
     assert_eq!(page.status(), 200);
     let html = page.text().await.unwrap();
     assert!(html.contains(r#"<option value="deal.won""#), "deal events");
-    assert!(!html.contains(r#"<option value="lead.created""#), "no lead events");
+    assert!(
+        !html.contains(r#"<option value="lead.created""#),
+        "no lead events"
+    );
     assert!(html.contains(r#"<option value="amount""#), "deal fields");
 
     // A bad condition row comes back next to its inputs, nothing saved.
@@ -194,8 +200,7 @@ async fn the_builder_over_http(db: Db) {
     assert!(html.contains("told to the manager when overdue"), "{html}");
 
     let email = json_of(app.get(&format!("/users/{}", rep.user_id), &api).await).await;
-    let (rep_client, _) =
-        web_sign_in(&app, email["email"].as_str().unwrap(), PASSWORD).await;
+    let (rep_client, _) = web_sign_in(&app, email["email"].as_str().unwrap(), PASSWORD).await;
     for path in ["/workflows", "/workflows/new", &format!("/workflows/{id}")] {
         let page = get_page(&app, &rep_client, path).await;
         assert_eq!(page.status(), 403, "{path}");

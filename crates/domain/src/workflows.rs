@@ -985,7 +985,10 @@ fn action(
                 target: WebhookTarget::Webhook(webhook),
             }),
             (Some(_), Some(_)) => {
-                errors.add(&format!("{at}.webhook_id"), "give url or webhook_id, not both");
+                errors.add(
+                    &format!("{at}.webhook_id"),
+                    "give url or webhook_id, not both",
+                );
                 None
             }
             (None, None) => {

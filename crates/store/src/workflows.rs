@@ -39,8 +39,7 @@ use rivet_domain::events::MESSAGE_TYPES;
 use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WebhookId, WorkflowRuleId};
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
 use rivet_domain::workflows::{
-    Assignee, CHAIN_KEY, Chain, Evaluation, RuleAction, WebhookTarget, WorkflowRecord,
-    WorkflowRule,
+    Assignee, CHAIN_KEY, Chain, Evaluation, RuleAction, WebhookTarget, WorkflowRecord, WorkflowRule,
 };
 use rivet_domain::{Action, Actor, FieldErrors, Resource};
 use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
@@ -177,7 +176,10 @@ async fn check_webhook<C: ConnectionTrait>(
     )
     .await?;
     if found == 0 {
-        return Err(StoreError::invalid(field, "is not a webhook of this company"));
+        return Err(StoreError::invalid(
+            field,
+            "is not a webhook of this company",
+        ));
     }
     Ok(())
 }
@@ -296,7 +298,12 @@ pub struct Start<'a> {
 }
 
 /// Which of `rules` already ran for the trigger `key` (one statement for them all).
-async fn already_ran(tx: &Tx, company: CompanyId, rules: &[Uuid], key: &str) -> Result<HashSet<Uuid>> {
+async fn already_ran(
+    tx: &Tx,
+    company: CompanyId,
+    rules: &[Uuid],
+    key: &str,
+) -> Result<HashSet<Uuid>> {
     #[derive(FromQueryResult)]
     struct Ran {
         rule_id: Uuid,
@@ -872,7 +879,10 @@ impl crate::events::Consumer for WorkflowConsumer {
                 event_id: Some(event.id),
                 data: &event.data,
             };
-            run_rules(tx, company, &triggered, &start, |kind| subject_of(event, kind)).await?;
+            run_rules(tx, company, &triggered, &start, |kind| {
+                subject_of(event, kind)
+            })
+            .await?;
         }
         Ok(())
     }
@@ -1075,7 +1085,10 @@ async fn due_records(tx: &Tx, company: CompanyId, rule: &WorkflowRule) -> Result
             };
             // The record's last activity, or its creation when it has none.
             let latest = Query::select()
-                .expr(sea_orm::sea_query::Func::max(Expr::col((A::Table, A::OccurredAt))))
+                .expr(sea_orm::sea_query::Func::max(Expr::col((
+                    A::Table,
+                    A::OccurredAt,
+                ))))
                 .from(L::Table)
                 .inner_join(
                     A::Table,

@@ -22,10 +22,10 @@ use rivet_domain::workflows::{
     WorkflowTriggerInput,
 };
 use rivet_domain::{FieldError, FieldErrors};
-use serde::Deserialize;
 use rivet_store::definitions;
 use rivet_store::page::PageRequest;
 use rivet_store::workflows::{self as store, WorkflowRun};
+use serde::Deserialize;
 use serde_json::Value;
 
 const LIST: &str = "/workflows";
@@ -128,7 +128,9 @@ const ACTION_PARTS: &[&str] = &[
 
 /// The record type the form is for (`lead` when it names none or an unknown one).
 fn record_of(form: &Fields) -> WorkflowRecord {
-    get(form, "record_type").parse().unwrap_or(WorkflowRecord::Lead)
+    get(form, "record_type")
+        .parse()
+        .unwrap_or(WorkflowRecord::Lead)
 }
 
 /// The builder for `form` (empty: a new rule): condition rows on the record's fields, the
@@ -199,7 +201,10 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
             [
                 ("event", "When an event happens"),
                 ("no_activity", "No activity for some days (leads, deals)"),
-                ("before_close_date", "Some days before the close date (deals)"),
+                (
+                    "before_close_date",
+                    "Some days before the close date (deals)",
+                ),
                 ("task_overdue", "A task is overdue (tasks)"),
             ],
             trigger,
