@@ -53,3 +53,4 @@ mod tenancy;
 mod timeline;
 mod views;
 mod whatsapp;
+mod workflows;

@@ -47,6 +47,7 @@ mod views;
 mod web_routes;
 mod webhooks;
 mod whatsapp;
+mod workflows;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -1434,6 +1435,7 @@ enum Journey {
     Templates,
     Whatsapp,
     Email,
+    Workflows,
 }
 
 impl Journey {
@@ -1462,6 +1464,7 @@ impl Journey {
             Self::Templates => templates::template_steps(app, page).await,
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
+            Self::Workflows => workflows::workflow_steps(app, page).await,
         }
     }
 }

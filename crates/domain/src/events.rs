@@ -36,6 +36,23 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.converted",
     "lead.engaged",
     "lead.score_threshold_crossed",
+    // Messaging (issue 15 §3–§4): nothing writes these yet; they are named here so workflow
+    // rules and webhooks can be set up for them. Each is about the lead or contact messaged
+    // (the event's record).
+    "email.opened",
+    "email.clicked",
+    "email.replied",
+    "email.bounced",
+    "whatsapp.received",
+];
+
+/// The messaging events: about the lead or contact a message went to or came from.
+pub const MESSAGE_TYPES: &[&str] = &[
+    "email.opened",
+    "email.clicked",
+    "email.replied",
+    "email.bounced",
+    "whatsapp.received",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.

@@ -39,6 +39,7 @@ pub mod templates;
 pub mod validate;
 pub mod values;
 pub mod whatsapp;
+pub mod workflows;
 
 pub use actor::Actor;
 pub use ids::{Id, kind};

@@ -1103,3 +1103,48 @@ pub enum PasswordResets {
     UsedAt,
     CreatedAt,
 }
+
+/// The execution log of workflow rules (`m0038_workflows`; `crate::workflows`).
+#[derive(DeriveIden)]
+pub enum WorkflowRuns {
+    Table,
+    CompanyId,
+    Id,
+    /// The rule (a `definitions` row of kind `workflow_rule`).
+    RuleId,
+    /// The event's id, or `<schedule>:<record>:<occurrence>`: unique per rule.
+    TriggerKey,
+    /// The event type, or the schedule's kind.
+    Trigger,
+    EventId,
+    RecordType,
+    RecordId,
+    /// How many rules' turns came before this one in its chain (0: a person's change).
+    Depth,
+    /// Whether every condition held.
+    Matched,
+    /// `ok`, `failed` or `skipped`.
+    Status,
+    /// Each condition and whether it held.
+    Conditions,
+    /// Each action in order with its result.
+    Actions,
+    Error,
+    CreatedAt,
+}
+
+/// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
+/// manager once when overdue (`crate::workflows::escalate_overdue`).
+#[derive(DeriveIden)]
+pub enum WorkflowSlaTasks {
+    Table,
+    CompanyId,
+    TaskId,
+    /// The rule that created it.
+    RuleId,
+    /// When the manager was told; null while not yet.
+    EscalatedAt,
+    /// Whom it was escalated to (null: the assignee has no team manager).
+    EscalatedTo,
+    CreatedAt,
+}

@@ -50,6 +50,7 @@ pub mod users;
 pub mod views;
 pub mod webhooks;
 pub mod whatsapp;
+pub mod workflows;
 
 use crate::http::router::{ApiRouter, RouteInfo};
 
@@ -98,6 +99,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
         .merge(whatsapp::routes())
+        .merge(workflows::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,

@@ -64,6 +64,7 @@ mod views;
 mod views_bar;
 mod webhooks;
 mod whatsapp;
+mod workflows;
 
 use crate::http::router::Access;
 use crate::state::AppState;
@@ -829,6 +830,32 @@ fn pages() -> Pages {
         "/email-templates/{id}/delete",
         Allow(Resource::Templates, Action::Delete),
         templates::delete,
+    )
+    // Workflow rules (issue 15 §5).
+    .get(
+        "/workflows",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::index,
+    )
+    .get(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::new,
+    )
+    .post(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::create,
+    )
+    .get(
+        "/workflows/{id}",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::show,
+    )
+    .post(
+        "/workflows/{id}/toggle",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::toggle,
     )
     // Assignment rules (issue 13 §3).
     .get(
