@@ -311,7 +311,7 @@ impl Route {
         self
     }
 
-    /// A route that calls a service outside Rivet and answers 502 when it fails.
+    /// A route that talks to another server (an SMTP server): 502 when that server fails.
     pub fn upstream(mut self) -> Self {
         self.info.upstream = true;
         self

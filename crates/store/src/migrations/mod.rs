@@ -46,6 +46,7 @@ pub mod m0031_deal_risk;
 pub mod m0032_account_health;
 pub mod m0033_audit_via;
 pub mod m0034_notifications;
+pub mod m0035_email;
 pub mod m0036_whatsapp;
 pub mod m0037_definitions;
 
@@ -87,6 +88,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0032_account_health::M0032AccountHealth),
             Box::new(m0033_audit_via::M0033AuditVia),
             Box::new(m0034_notifications::M0034Notifications),
+            Box::new(m0035_email::M0035Email),
             Box::new(m0036_whatsapp::M0036Whatsapp),
             Box::new(m0037_definitions::M0037Definitions),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
