@@ -1103,3 +1103,47 @@ pub enum PasswordResets {
     UsedAt,
     CreatedAt,
 }
+
+/// A record's enrollment in a sequence (`m0039_sequences`; `crate::sequences`): where it is
+/// (the step it runs next and when), and the lease a runner holds on it while running a step.
+#[derive(DeriveIden)]
+pub enum SequenceEnrollments {
+    Table,
+    CompanyId,
+    Id,
+    /// The sequence (a row of `definitions`).
+    SequenceId,
+    /// `lead` or `contact`.
+    RecordType,
+    RecordId,
+    /// `active`, `paused`, `finished`, `stopped`.
+    Status,
+    StopReason,
+    /// The index of the step it runs next.
+    Step,
+    NextStepAt,
+    /// Why the last attempt at the step failed, in plain words.
+    LastError,
+    /// Failed attempts at the current step.
+    Attempts,
+    /// The runner holding it, and until when.
+    LockedBy,
+    LockedUntil,
+    EnrolledBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The e-mails the sequences sent (`m0039_sequences`): one row per enrollment and step, for
+/// a sequence's daily limit and its per-step counts.
+#[derive(DeriveIden)]
+pub enum SequenceSends {
+    Table,
+    CompanyId,
+    EnrollmentId,
+    Step,
+    SequenceId,
+    /// The e-mail message (`email_messages`).
+    MessageId,
+    SentAt,
+}
