@@ -41,6 +41,7 @@ mod merge;
 mod notifications;
 mod personal;
 mod scoring;
+mod sequences;
 mod tasks;
 mod templates;
 mod views;
@@ -1434,6 +1435,7 @@ enum Journey {
     Whatsapp,
     Email,
     Templates,
+    Sequences,
 }
 
 impl Journey {
@@ -1462,6 +1464,7 @@ impl Journey {
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
             Self::Templates => templates::template_steps(app, page).await,
+            Self::Sequences => sequences::sequence_steps(app, page).await,
         }
     }
 }
