@@ -86,6 +86,18 @@ fn sequence(name: &str, steps: Value) -> Value {
     })
 }
 
+/// A sequence of one e-mail step sending `template`.
+async fn one_email(app: &TestApp, admin: &Session, template: &Value, name: &str) -> Value {
+    let steps = json!([{"type": "email", "template_id": id(template)}]);
+    create(app, admin, "/sequences", sequence(name, steps)).await
+}
+
+/// Enroll `record` in `seq` as `who`: what came of it.
+async fn enroll(app: &TestApp, who: &Session, seq: &Value, record: &Value) -> Value {
+    let path = format!("/sequences/{}/enrollments", id(seq));
+    ok(app, who, &path, json!({"record_ids": [id(record)]})).await
+}
+
 async fn run(app: &TestApp) -> usize {
     rivet_server::sequences::run_due(&app.state, "test-runner", 100)
         .await
@@ -141,13 +153,7 @@ async fn a_step_is_sent_once_rendered_and_on_the_timeline(db: Db) {
         json!(["converted", "unqualified"])
     );
 
-    let outcome = ok(
-        &app,
-        &admin,
-        &format!("/sequences/{}/enrollments", id(&seq)),
-        json!({"record_ids": [id(&lead)]}),
-    )
-    .await;
+    let outcome = enroll(&app, &admin, &seq, &lead).await;
     assert_eq!(outcome["enrolled"], 1, "{outcome}");
     assert_eq!(outcome["results"][0]["outcome"], "enrolled");
 
@@ -214,13 +220,7 @@ async fn a_step_is_sent_once_rendered_and_on_the_timeline(db: Db) {
     assert_eq!(rows[0].try_get_by_index::<i64>(0).unwrap(), 2);
 
     // Finished: it may be enrolled again.
-    let again = ok(
-        &app,
-        &admin,
-        &format!("/sequences/{}/enrollments", id(&seq)),
-        json!({"record_ids": [id(&lead)]}),
-    )
-    .await;
+    let again = enroll(&app, &admin, &seq, &lead).await;
     assert_eq!(again["enrolled"], 1);
 }
 
@@ -229,16 +229,7 @@ async fn records_that_cannot_be_enrolled_are_skipped_with_the_reason(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     let (template, lead) = setup(&app, &admin, &sink).await;
-    let seq = create(
-        &app,
-        &admin,
-        "/sequences",
-        sequence(
-            "Skips",
-            json!([{"type": "email", "template_id": id(&template)}]),
-        ),
-    )
-    .await;
+    let seq = one_email(&app, &admin, &template, "Skips").await;
     let no_email = create(&app, &admin, "/leads", json!({"last_name": "Nomail"})).await;
     // A lead whose address belongs to a contact who withdrew consent.
     let opted = create(
@@ -248,13 +239,21 @@ async fn records_that_cannot_be_enrolled_are_skipped_with_the_reason(db: Db) {
         json!({"last_name": "Opted", "email": "out@example.com"}),
     )
     .await;
-    create(
+    let out = create(
         &app,
         &admin,
         "/contacts",
-        json!({"last_name": "Out", "email": "out@example.com", "email_consent": false}),
+        json!({"last_name": "Out", "email": "out@example.com", "email_consent": true}),
     )
     .await;
+    let withdrawn = app
+        .patch(
+            &format!("/contacts/{}", id(&out)),
+            &admin,
+            json!({"email_consent": false}),
+        )
+        .await;
+    assert_eq!(withdrawn.status(), 200);
     let contact_id: Uuid = Uuid::now_v7();
     let path = format!("/sequences/{}/enrollments", id(&seq));
     ok(&app, &admin, &path, json!({"record_ids": [id(&lead)]})).await;
@@ -388,13 +387,7 @@ async fn the_window_and_a_task_step_set_the_times(db: Db) {
     );
     body["window"] = json!({"days": [day], "start": "10:00", "end": "11:00"});
     let seq = create(&app, &admin, "/sequences", body).await;
-    ok(
-        &app,
-        &admin,
-        &format!("/sequences/{}/enrollments", id(&seq)),
-        json!({"record_ids": [id(&lead)]}),
-    )
-    .await;
+    enroll(&app, &admin, &seq, &lead).await;
     // The task step runs at once: a task for the lead's owner about the lead.
     assert_eq!(run(&app).await, 1);
     let rows = app
@@ -423,19 +416,15 @@ async fn a_status_change_stops_and_people_pause_resume_and_stop(db: Db) {
     let sink = SmtpSink::start(Mode::Accept).await;
     let (template, lead) = setup(&app, &admin, &sink).await;
     let store = &app.state.store;
-    rivet_store::events::ensure_position(store, rivet_store::sequences::CONSUMER)
-        .await
-        .unwrap();
-    let seq = create(
-        &app,
-        &admin,
-        "/sequences",
-        sequence(
-            "Stops",
-            json!([{"type": "email", "template_id": id(&template)}]),
-        ),
-    )
-    .await;
+    for consumer in [
+        rivet_store::events::SEQUENCER,
+        rivet_store::sequences::CONSUMER,
+    ] {
+        rivet_store::events::ensure_position(store, consumer)
+            .await
+            .unwrap();
+    }
+    let seq = one_email(&app, &admin, &template, "Stops").await;
     let path = format!("/sequences/{}/enrollments", id(&seq));
     let other = create(
         &app,
@@ -544,23 +533,8 @@ async fn a_refusing_server_is_retried_with_the_reason_shown(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::RejectRecipient).await;
     let (template, lead) = setup(&app, &admin, &sink).await;
-    let seq = create(
-        &app,
-        &admin,
-        "/sequences",
-        sequence(
-            "Retry",
-            json!([{"type": "email", "template_id": id(&template)}]),
-        ),
-    )
-    .await;
-    ok(
-        &app,
-        &admin,
-        &format!("/sequences/{}/enrollments", id(&seq)),
-        json!({"record_ids": [id(&lead)]}),
-    )
-    .await;
+    let seq = one_email(&app, &admin, &template, "Retry").await;
+    enroll(&app, &admin, &seq, &lead).await;
     assert_eq!(run(&app).await, 1);
     let e = &enrollments(&app, &admin, &seq).await[0];
     assert_eq!(e["status"], "active");
@@ -587,16 +561,7 @@ async fn other_companies_and_roles_are_kept_out(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     let (template, lead) = setup(&app, &admin, &sink).await;
-    let seq = create(
-        &app,
-        &admin,
-        "/sequences",
-        sequence(
-            "Ours",
-            json!([{"type": "email", "template_id": id(&template)}]),
-        ),
-    )
-    .await;
+    let seq = one_email(&app, &admin, &template, "Ours").await;
     let path = format!("/sequences/{}/enrollments", id(&seq));
     let outcome = ok(&app, &admin, &path, json!({"record_ids": [id(&lead)]})).await;
     let eid = outcome["results"][0]["enrollment_id"]

@@ -699,6 +699,14 @@ pub async fn advance_in(
     Ok(moved)
 }
 
+/// Write an update made by [`held`]: `false` when the runner no longer held the enrollment.
+async fn write_held(store: &Store, update: &sea_orm::sea_query::UpdateStatement) -> Result<bool> {
+    let tx = store.write_system().await?;
+    let moved = exec(tx.conn(), update).await? == 1;
+    tx.commit().await?;
+    Ok(moved)
+}
+
 /// [`advance_in`] in a transaction of its own.
 pub async fn advance(
     store: &Store,
@@ -719,10 +727,7 @@ pub async fn retry_later(store: &Store, due: &Due, error: &str, at: DateTime<Utc
         .value(E::Attempts, due.attempts.saturating_add(1))
         .value(E::LastError, error)
         .value(E::NextStepAt, at);
-    let tx = store.write_system().await?;
-    let moved = exec(tx.conn(), &update).await? == 1;
-    tx.commit().await?;
-    Ok(moved)
+    write_held(store, &update).await
 }
 
 /// Not the time for the step (outside the window, a daily limit reached): run it at `at`,
@@ -738,10 +743,7 @@ pub async fn postpone(
     if let Some(note) = note {
         update.value(E::LastError, note);
     }
-    let tx = store.write_system().await?;
-    let moved = exec(tx.conn(), &update).await? == 1;
-    tx.commit().await?;
-    Ok(moved)
+    write_held(store, &update).await
 }
 
 /// End `due`'s enrollment early with `reason` (and the error that ended it, if any).
@@ -753,10 +755,7 @@ pub async fn end(store: &Store, due: &Due, reason: &str, error: Option<&str>) ->
     if let Some(error) = error {
         update.value(E::LastError, error);
     }
-    let tx = store.write_system().await?;
-    let moved = exec(tx.conn(), &update).await? == 1;
-    tx.commit().await?;
-    Ok(moved)
+    write_held(store, &update).await
 }
 
 /// How many e-mails sequence `id` of `company` sent since `since` (its daily limit's count).
