@@ -43,6 +43,7 @@ mod scoring;
 mod scoring_model;
 mod search;
 mod seed;
+mod sequences;
 mod settings_doc;
 mod smoke;
 mod system;

@@ -41,6 +41,7 @@ mod merge;
 mod notifications;
 mod personal;
 mod scoring;
+mod sequences;
 mod tasks;
 mod templates;
 mod views;
@@ -1436,6 +1437,7 @@ enum Journey {
     Whatsapp,
     Email,
     Workflows,
+    Sequences,
 }
 
 impl Journey {
@@ -1465,6 +1467,7 @@ impl Journey {
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
             Self::Workflows => workflows::workflow_steps(app, page).await,
+            Self::Sequences => sequences::sequence_steps(app, page).await,
         }
     }
 }

@@ -91,6 +91,7 @@ pub fn consumers() -> Vec<Arc<dyn Consumer>> {
         Arc::new(rivet_store::risk::RiskConsumer),
         Arc::new(rivet_store::health::HealthConsumer),
         Arc::new(rivet_store::workflows::WorkflowConsumer),
+        Arc::new(rivet_store::sequences::SequenceStopper),
     ]
 }
 

@@ -315,8 +315,8 @@ async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {
     }))
 }
 
-/// Start the workers with the configured options — the job workers and the event dispatcher
-/// (`crate::dispatcher`); they stop when `stop` turns true.
+/// Start the workers with the configured options — the job workers, the event dispatcher
+/// (`crate::dispatcher`) and the sequence runner (`crate::sequences`); they stop when `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let options = WorkerOptions::from_config(&state.config);
     let events = crate::dispatcher::spawn(
@@ -324,10 +324,12 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         crate::dispatcher::DispatchOptions::from_config(&state.config, worker_id()),
         stop.clone(),
     );
+    let runner = crate::sequences::spawn(state.clone(), worker_id(), stop.clone());
     let jobs = spawn_with(state, options, stop);
     tokio::spawn(async move {
         let _ = jobs.await;
         let _ = events.await;
+        let _ = runner.await;
     })
 }
 

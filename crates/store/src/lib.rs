@@ -46,6 +46,7 @@ pub mod scoring;
 pub mod scoring_model;
 pub mod search;
 pub mod search_typos;
+pub mod sequences;
 pub mod sessions;
 pub mod settings;
 pub mod stats;

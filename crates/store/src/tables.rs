@@ -1133,6 +1133,35 @@ pub enum WorkflowRuns {
     CreatedAt,
 }
 
+/// A record's enrollment in a sequence (`m0039_sequences`; `crate::sequences`): where it is
+/// (the step it runs next and when), and the lease a runner holds on it while running a step.
+#[derive(DeriveIden)]
+pub enum SequenceEnrollments {
+    Table,
+    CompanyId,
+    Id,
+    /// The sequence (a row of `definitions`).
+    SequenceId,
+    /// `lead` or `contact`.
+    RecordType,
+    RecordId,
+    /// `active`, `paused`, `finished`, `stopped`.
+    Status,
+    StopReason,
+    /// The index of the step it runs next.
+    Step,
+    NextStepAt,
+    /// Why the last attempt at the step failed, in plain words.
+    LastError,
+    /// Failed attempts at the current step.
+    Attempts,
+    /// The runner holding it, and until when.
+    LockedBy,
+    LockedUntil,
+    EnrolledBy,
+    CreatedAt,
+}
+
 /// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
 /// manager once when overdue (`crate::workflows::escalate_overdue`).
 #[derive(DeriveIden)]
@@ -1147,4 +1176,18 @@ pub enum WorkflowSlaTasks {
     /// Whom it was escalated to (null: the assignee has no team manager).
     EscalatedTo,
     CreatedAt,
+}
+
+/// The e-mails the sequences sent (`m0039_sequences`): one row per enrollment and step, for
+/// a sequence's daily limit and its per-step counts.
+#[derive(DeriveIden)]
+pub enum SequenceSends {
+    Table,
+    CompanyId,
+    EnrollmentId,
+    Step,
+    SequenceId,
+    /// The e-mail message (`email_messages`).
+    MessageId,
+    SentAt,
 }

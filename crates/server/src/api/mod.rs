@@ -39,6 +39,7 @@ pub mod roles;
 pub mod scoring;
 pub mod scoring_model;
 pub mod search;
+pub mod sequences;
 pub mod settings;
 pub mod settings_doc;
 pub mod system;
@@ -87,6 +88,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(sequences::routes())
         .merge(exports::routes())
         .merge(assignment::routes())
         .merge(merge::routes())

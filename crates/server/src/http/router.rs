@@ -164,9 +164,6 @@ impl RouteInfo {
         } else if !self.query.0.is_empty() {
             codes.push(422);
         }
-        if self.upstream {
-            codes.push(502);
-        }
         codes.sort_unstable();
         codes.dedup();
         codes

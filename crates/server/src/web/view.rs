@@ -152,6 +152,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "E-mail templates",
                 Need::Read(Resource::Templates),
             ),
+            ("/sequences", "Sequences", Need::Read(Resource::Sequences)),
             (
                 "/admin/assignment-rules",
                 "Assignment rules",
