@@ -37,7 +37,7 @@ log="$data/serve.log"
 
 RIVET_ADDR="127.0.0.1:${port}" RIVET_DATA_DIR="$data" \
     RIVET_ADMIN_EMAIL="$admin_email" RIVET_ADMIN_PASSWORD="$admin_password" \
-    RIVET_RATE_LIMIT_DISABLED=true RIVET_LOG=error \
+    RIVET_RATE_LIMIT_DISABLED=true RIVET_LOG=error RIVET_SMTP_ALLOW_HOSTS=127.0.0.1 \
     "$rivet" serve >"$log" 2>&1 &
 server=$!
 cleanup() {

@@ -17,6 +17,7 @@ mod custom_fields;
 mod deals;
 mod duplicate_groups;
 mod duplicates;
+mod email;
 mod events;
 mod export;
 mod exports;

@@ -33,6 +33,7 @@ mod conversion;
 mod custom_fields;
 mod deals;
 mod duplicates;
+mod email;
 mod exports;
 mod imports;
 mod lead_forms;
@@ -1430,6 +1431,7 @@ enum Journey {
     Scoring,
     Notifications,
     Whatsapp,
+    Email,
 }
 
 impl Journey {
@@ -1456,6 +1458,7 @@ impl Journey {
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
+            Self::Email => email::email_steps(app, page).await,
         }
     }
 }

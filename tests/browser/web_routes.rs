@@ -26,12 +26,16 @@ fn every_web_route_declares_a_permission_and_public_pages_are_listed() {
             "GET /assets/web/{file}",
             "GET /f/{key}",
             "GET /f/{key}/embed",
+            "GET /forgot-password",
             "GET /invite/{token}",
             "GET /login",
+            "GET /reset-password/{token}",
             "POST /f/{key}",
+            "POST /forgot-password",
             "POST /invite/{token}",
             "POST /login",
             "POST /logout",
+            "POST /reset-password/{token}",
         ],
         "public pages must be exactly the listed ones"
     );

@@ -22,6 +22,7 @@ pub use serde_json;
 
 pub mod graph;
 pub mod receiver;
+pub mod smtp;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Db {

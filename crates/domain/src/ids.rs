@@ -100,6 +100,8 @@ pub mod kind {
         WorkflowRule,
         /// An e-mail sequence (issue 15 §3).
         Sequence,
+        /// An e-mail sent (or being sent) to a person.
+        EmailMessage,
     }
 }
 
@@ -129,6 +131,7 @@ pub type NotificationId = Id<kind::Notification>;
 pub type EmailTemplateId = Id<kind::EmailTemplate>;
 pub type WorkflowRuleId = Id<kind::WorkflowRule>;
 pub type SequenceId = Id<kind::Sequence>;
+pub type EmailMessageId = Id<kind::EmailMessage>;
 
 impl<K> Id<K> {
     /// A new id, time-ordered (UUIDv7) as every id Rivet makes.

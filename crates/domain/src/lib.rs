@@ -15,6 +15,7 @@ pub mod custom_fields;
 pub mod deals;
 pub mod duplicate_groups;
 pub mod duplicates;
+pub mod email;
 pub mod events;
 pub mod exports;
 pub mod health;

@@ -65,6 +65,12 @@ pub struct Config {
     pub webhook_allow_private: bool,
     /// Seconds a webhook receiver has to answer before the attempt counts as failed.
     pub webhook_timeout_secs: u64,
+    /// Seconds an SMTP server has to accept the connection, and then to take a whole message
+    /// (`RIVET_SMTP_TIMEOUT`, 10): a server that hangs never holds a request or worker longer.
+    pub smtp_timeout_secs: u64,
+    /// The only SMTP hosts companies may send through (`RIVET_SMTP_ALLOW_HOSTS`, comma-separated;
+    /// empty: any). For sandboxes and fuzzing runs that must not reach outside.
+    pub smtp_allow_hosts: Vec<String>,
     /// PostgreSQL: bind tenant transactions with row-level security (`RIVET_PG_RLS`, default
     /// on). Off only to measure what the policies cost; the store's company filters remain.
     pub pg_rls: bool,
@@ -103,6 +109,8 @@ impl Default for Config {
             metrics_token: None,
             webhook_allow_private: false,
             webhook_timeout_secs: 10,
+            smtp_timeout_secs: 10,
+            smtp_allow_hosts: Vec::new(),
             pg_rls: true,
             import_max_bytes: 50 * 1024 * 1024,
             export_retention_days: 7,
@@ -219,6 +227,14 @@ pub const VARIABLES: &[(&str, &str)] = &[
     (
         "RIVET_WEBHOOK_TIMEOUT",
         "seconds a webhook receiver has to answer (default 10)",
+    ),
+    (
+        "RIVET_SMTP_TIMEOUT",
+        "seconds an SMTP server has to connect, and to take a message (default 10)",
+    ),
+    (
+        "RIVET_SMTP_ALLOW_HOSTS",
+        "comma-separated SMTP hosts companies may use (default: any)",
     ),
     (
         "RIVET_PG_RLS",
@@ -419,6 +435,21 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "RIVET_WEBHOOK_TIMEOUT must be at least 1 second".into(),
             ));
+        }
+        if let Some(v) = get("RIVET_SMTP_TIMEOUT") {
+            config.smtp_timeout_secs = parse("RIVET_SMTP_TIMEOUT", &v)?;
+        }
+        if config.smtp_timeout_secs == 0 {
+            return Err(ConfigError::Invalid(
+                "RIVET_SMTP_TIMEOUT must be at least 1 second".into(),
+            ));
+        }
+        if let Some(v) = get("RIVET_SMTP_ALLOW_HOSTS") {
+            config.smtp_allow_hosts = v
+                .split(',')
+                .map(|h| h.trim().to_ascii_lowercase())
+                .filter(|h| !h.is_empty())
+                .collect();
         }
         if let Some(v) = get("RIVET_PG_RLS") {
             config.pg_rls = flag("RIVET_PG_RLS", &v)?;

@@ -13,6 +13,7 @@ pub mod exports;
 pub mod http;
 pub mod imports;
 pub mod logging;
+pub mod mail;
 pub mod ops;
 pub mod password;
 pub mod seed;

@@ -41,6 +41,9 @@ pub struct Activity {
     #[schema(value_type = uuid::Uuid)]
     pub owner_id: UserId,
     pub links: Vec<Link>,
+    /// The id of the message it records (an e-mail's `Message-ID`), set by the sending that
+    /// recorded it; read-only.
+    pub message_id: Option<String>,
     #[schema(value_type = uuid::Uuid)]
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
@@ -48,7 +51,8 @@ pub struct Activity {
 }
 
 /// Fields a client cannot write.
-pub const READ_ONLY_FIELDS: &[&str] = &["id", "created_by", "created_at", "updated_at"];
+pub const READ_ONLY_FIELDS: &[&str] =
+    &["id", "created_by", "created_at", "updated_at", "message_id"];
 
 table_row! {
 #[derive(Debug)]
@@ -66,6 +70,7 @@ pub struct ActivityRow in Activities::Table {
     created_by: UserId,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    message_id: Option<String>,
 }
 }
 
@@ -89,6 +94,7 @@ impl ActivityRow {
             outcome: self.outcome,
             owner_id: self.owner_id,
             links,
+            message_id: self.message_id,
             created_by: self.created_by,
             created_at: self.created_at,
             updated_at: self.updated_at,
@@ -158,6 +164,7 @@ impl Record for Activity {
     type Row = ActivityRow;
     type Field = ActivityField;
     const RESOURCE: Resource = Resource::Activities;
+    const READ_ONLY: &'static [&'static str] = READ_ONLY_FIELDS;
 
     fn id(&self) -> ActivityId {
         self.id

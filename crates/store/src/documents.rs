@@ -29,6 +29,10 @@ pub trait Document: Sized + Default + Send + Sync {
     const RECOMPUTE_JOB: Option<&'static str> = None;
     fn validate(input: Self::Input) -> std::result::Result<Self, FieldErrors>;
     fn to_input(&self) -> Self::Input;
+    /// What the audit trail keeps of the document: all of it, unless it holds secrets.
+    fn audited(&self) -> Self::Input {
+        self.to_input()
+    }
 }
 
 /// The caller's company's document (the defaults when none is stored).
@@ -86,9 +90,10 @@ pub(crate) async fn read<D: Document, C: ConnectionTrait>(
 /// Store `doc` as the caller's company's document, audited, in `tx`.
 pub(crate) async fn write<D: Document>(tx: &Tx, actor: &Actor, doc: &D) -> Result<()> {
     let before = read::<D, _>(tx.conn(), actor.company_id).await?;
-    let before = serde_json::to_value(before.to_input()).unwrap_or(Value::Null);
+    let before = serde_json::to_value(before.audited()).unwrap_or(Value::Null);
     let stored = serde_json::to_value(doc.to_input())
         .map_err(|e| StoreError::invalid("settings", e.to_string()))?;
+    let after = serde_json::to_value(doc.audited()).unwrap_or(Value::Null);
     let (company, settings, updated) = (
         Alias::new("company_id"),
         Alias::new("settings"),
@@ -113,7 +118,7 @@ pub(crate) async fn write<D: Document>(tx: &Tx, actor: &Actor, doc: &D) -> Resul
         D::NAME,
         Action::Update.as_str(),
         Some(&before),
-        Some(&stored),
+        Some(&after),
     )
     .await
 }

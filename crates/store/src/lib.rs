@@ -20,6 +20,7 @@ pub mod definitions;
 pub mod documents;
 pub mod duplicate_groups;
 pub mod duplicates;
+pub mod email;
 pub mod events;
 pub mod exports;
 pub mod health;

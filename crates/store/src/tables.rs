@@ -419,6 +419,9 @@ pub enum Activities {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    /// The id of the message it records, where it records one (an e-mail's `Message-ID`;
+    /// `m0035_email`).
+    MessageId,
 }
 
 #[derive(DeriveIden)]
@@ -1030,4 +1033,73 @@ pub enum WhatsappMessages {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+}
+
+/// A company's e-mail settings (`m0035_email`; `crate::email`): one JSON document, the
+/// secrets in it sealed.
+#[derive(DeriveIden)]
+pub enum EmailSettings {
+    Table,
+    CompanyId,
+    Settings,
+    UpdatedAt,
+}
+
+/// Every e-mail a company sent or tried to send to a person (`m0035_email`; `crate::email`):
+/// claimed (`sending`) under its idempotency key before it is sent, then `sent` with its
+/// activity, or `failed` with the reason.
+#[derive(DeriveIden)]
+pub enum EmailMessages {
+    Table,
+    CompanyId,
+    Id,
+    /// The record it was sent from (`lead`, `contact`, `deal`).
+    RecordType,
+    RecordId,
+    /// The recipients, comma-separated.
+    ToAddrs,
+    CcAddrs,
+    Subject,
+    BodyText,
+    BodyHtml,
+    /// The `Message-ID` header Rivet gave it, angle brackets included.
+    MessageId,
+    /// `sending`, `sent` or `failed`.
+    Status,
+    /// Why it failed, in plain words.
+    Error,
+    /// The SMTP server's reply to a send that went through.
+    Reply,
+    Attempts,
+    /// Unique per company: a send with a key already used is that send, not a second one.
+    IdempotencyKey,
+    /// The outgoing email activity recorded with the send.
+    ActivityId,
+    CreatedBy,
+    CreatedAt,
+    SentAt,
+}
+
+/// How many e-mails a company sent on a day of its time zone (`m0035_email`), the daily limit's
+/// count.
+#[derive(DeriveIden)]
+pub enum EmailDailyCounts {
+    Table,
+    CompanyId,
+    /// `YYYY-MM-DD` in the company's time zone.
+    Day,
+    Sent,
+}
+
+/// Password reset links (`m0035_email`; `crate::email`): a user's, single use, valid an hour,
+/// the token stored hashed. They belong to a user, not a company.
+#[derive(DeriveIden)]
+pub enum PasswordResets {
+    Table,
+    Id,
+    UserId,
+    TokenHash,
+    ExpiresAt,
+    UsedAt,
+    CreatedAt,
 }

@@ -438,16 +438,7 @@ pub async fn password_hash_of(store: &Store, actor: &Actor) -> Result<Option<Str
 pub async fn change_password(store: &Store, actor: &Actor, password_hash: &str) -> Result<u64> {
     let tx = store.write_across_companies(actor).await?;
     set_password_in(&tx, actor.user_id, password_hash).await?;
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Users::Table)
-            .value(Users::FailedLogins, 0)
-            .value(Users::FailedWindowStart, Option::<DateTime<Utc>>::None)
-            .value(Users::LockedUntil, Option::<DateTime<Utc>>::None)
-            .and_where(Expr::col(Users::Id).eq(actor.user_id)),
-    )
-    .await?;
+    clear_failed_logins_in(&tx, actor.user_id).await?;
     let ended = crate::sessions::revoke_others_in(&tx, actor.user_id, actor.session_id).await?;
     tx.audit_in(
         actor.company_id,
@@ -460,6 +451,44 @@ pub async fn change_password(store: &Store, actor: &Actor, password_hash: &str) 
     .await?;
     tx.commit().await?;
     Ok(ended)
+}
+
+/// Set a person's password through a password reset link (in `tx`, the caller's bypass):
+/// the lock-out cleared and every session of theirs ended, in every company. Audited in each of
+/// their companies without the hash.
+pub(crate) async fn set_password_and_end_sessions(
+    tx: &Tx,
+    user_id: UserId,
+    password_hash: &str,
+) -> Result<u64> {
+    set_password_in(tx, user_id, password_hash).await?;
+    clear_failed_logins_in(tx, user_id).await?;
+    let ended = crate::sessions::revoke_others_in(tx, user_id, None).await?;
+    let companies: Vec<CompanyRow> = fetch_all(
+        tx.conn(),
+        Query::select()
+            .column(Memberships::CompanyId)
+            .from(Memberships::Table)
+            .and_where(Expr::col(Memberships::UserId).eq(user_id)),
+    )
+    .await?;
+    for company in companies {
+        tx.audit_in(
+            company.company_id,
+            Resource::Users.as_str(),
+            user_id,
+            "reset_password",
+            Some(&json!({"password_hash": "old"})),
+            Some(&json!({"password_hash": "new", "sessions_ended": ended})),
+        )
+        .await?;
+    }
+    Ok(ended)
+}
+
+#[derive(Debug, FromQueryResult)]
+struct CompanyRow {
+    company_id: CompanyId,
 }
 
 /// Change the caller's own name (the person's, so every company sees it). Audited as an update
@@ -682,8 +711,8 @@ pub async fn record_failed_login(
     Ok(locked_until)
 }
 
-pub async fn reset_failed_logins(store: &Store, user_id: UserId) -> Result<()> {
-    let tx = store.write_system().await?;
+/// Forget a person's failed sign-ins and lift their lock-out, in `tx`.
+async fn clear_failed_logins_in(tx: &Tx, user_id: UserId) -> Result<()> {
     exec(
         tx.conn(),
         Query::update()
@@ -694,6 +723,12 @@ pub async fn reset_failed_logins(store: &Store, user_id: UserId) -> Result<()> {
             .and_where(Expr::col(Users::Id).eq(user_id)),
     )
     .await?;
+    Ok(())
+}
+
+pub async fn reset_failed_logins(store: &Store, user_id: UserId) -> Result<()> {
+    let tx = store.write_system().await?;
+    clear_failed_logins_in(&tx, user_id).await?;
     tx.commit().await?;
     Ok(())
 }

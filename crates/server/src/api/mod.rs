@@ -18,6 +18,7 @@ pub mod definitions;
 pub mod docs;
 pub mod duplicate_groups;
 pub mod duplicates;
+pub mod email;
 pub mod events;
 pub mod export;
 pub mod exports;
@@ -29,6 +30,7 @@ pub mod lead_forms;
 pub mod leads;
 pub mod merge;
 pub mod notifications;
+pub mod password_reset;
 pub mod pipelines;
 pub mod qualification;
 pub mod record;
@@ -54,12 +56,14 @@ use crate::http::router::{ApiRouter, RouteInfo};
 pub fn api_routes() -> ApiRouter {
     ApiRouter::new()
         .merge(auth::routes())
+        .merge(password_reset::routes())
         .merge(users::routes())
         .merge(roles::routes())
         .merge(teams::routes())
         .merge(api_keys::routes())
         .merge(audit::routes())
         .merge(settings::routes())
+        .merge(email::routes())
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())
@@ -103,6 +107,8 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/auth/signup"),
     ("GET", "/whatsapp/webhook"),
     ("POST", "/whatsapp/webhook"),
+    ("POST", "/auth/password-reset"),
+    ("POST", "/auth/password-reset/confirm"),
 ];
 
 /// The registry of API routes, for tests and documentation.

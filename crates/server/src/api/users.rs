@@ -114,6 +114,11 @@ pub struct CreatedUser {
     pub user: Member,
     /// Shown once: the link where the new member sets a password.
     pub invitation_url: Option<String>,
+    /// Whether the link was e-mailed to the new member (when the company has e-mail enabled).
+    pub invitation_emailed: bool,
+    /// Why e-mailing the link failed, in plain words (the link above still works).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub invitation_email_error: Option<String>,
 }
 
 /// Check that referenced role and team exist in the caller's company.
@@ -171,11 +176,20 @@ pub async fn create_user(
         },
     )
     .await?;
+    let invitation_url = created
+        .invitation_token
+        .map(|token| format!("{}/invite/{token}", app.config.public_url()));
+    let emailed = match &invitation_url {
+        Some(url) => {
+            crate::api::email::email_invitation(app, actor, &created.member.email, url).await
+        }
+        None => None,
+    };
     Ok(CreatedUser {
         user: created.member,
-        invitation_url: created
-            .invitation_token
-            .map(|token| format!("{}/invite/{token}", app.config.public_url())),
+        invitation_url,
+        invitation_emailed: matches!(emailed, Some(Ok(()))),
+        invitation_email_error: emailed.and_then(Result::err),
     })
 }
 

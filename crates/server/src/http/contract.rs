@@ -13,6 +13,7 @@ use rivet_domain::accounts::{self, LifecycleStage, MAX_TAG, MAX_TAGS, MAX_TEXT};
 use rivet_domain::activities::{ActivityKind, Direction, MAX_LINKS, RecordType};
 use rivet_domain::checklist;
 use rivet_domain::custom_fields::{self as custom, CustomFieldKind};
+use rivet_domain::email;
 use rivet_domain::leads::{LeadStatus, SCORE_MAX};
 use rivet_domain::pipelines::{ForecastCategory, MAX_STAGES, StageOutcome};
 use rivet_domain::settings;
@@ -509,7 +510,82 @@ pub fn rules() -> Vec<FieldRule> {
             },
         ),
     ]);
+    rules.extend(email_rules());
     rules
+}
+
+/// E-mail settings, test messages and one-off e-mails (`rivet_domain::email`,
+/// `api::email`).
+fn email_rules() -> Vec<FieldRule> {
+    let one_line = |max: usize| Rule::Pattern {
+        pattern: ONE_LINE.to_owned(),
+        max,
+    };
+    let dns = |max: usize| Rule::Pattern {
+        pattern: format!(
+            r"^\s*{}\s*$",
+            email::dns_pattern()
+                .trim_start_matches('^')
+                .trim_end_matches('$')
+        ),
+        max,
+    };
+    let settings = &["EmailSettingsInput"];
+    vec![
+        field(settings, "host", dns(email::MAX_HOST)),
+        field(settings, "port", Rule::Int { min: 1, max: 65535 }),
+        field(settings, "tls", choice(email::TlsMode::NAMES, false)),
+        field(settings, "username", one_line(email::MAX_NAME)),
+        field(settings, "password", text(email::MAX_PASSWORD)),
+        field(settings, "from_name", one_line(email::MAX_NAME)),
+        field(settings, "from_address", Rule::Email { blank: true }),
+        field(settings, "reply_to", Rule::Email { blank: true }),
+        field(settings, "daily_limit", range(email::DAILY_LIMIT)),
+        field(settings, "dkim_selector", dns(email::MAX_NAME)),
+        field(settings, "dkim_domain", dns(email::MAX_NAME)),
+        field(settings, "dkim_private_key", text(email::MAX_KEY)),
+        field(&["TestEmail"], "to", Rule::Email { blank: false }),
+        field(&["SendEmail"], "to", Rule::Email { blank: true }),
+        field(
+            &["SendEmail"],
+            "cc",
+            Rule::Items {
+                min: 0,
+                max: email::MAX_CC,
+            },
+        ),
+        field(
+            &["SendEmail"],
+            "subject",
+            Rule::Pattern {
+                pattern: format!(
+                    "^(?=.*{}){}",
+                    non_blank_pattern(),
+                    ONE_LINE.trim_start_matches('^')
+                ),
+                max: email::MAX_SUBJECT,
+            },
+        ),
+        field(&["SendEmail"], "text", required_text(email::MAX_BODY)),
+        field(&["SendEmail"], "html", text(email::MAX_BODY)),
+        field(
+            &["SendEmail"],
+            "idempotency_key",
+            text(email::MAX_IDEMPOTENCY_KEY),
+        ),
+        field(&["PasswordResetConfirm"], "password", password()),
+    ]
+}
+
+/// Text without control characters (a header line).
+const ONE_LINE: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
+
+/// `tls: none` only with `allow_plaintext: true` (`EmailSettingsInput::apply`).
+fn plaintext_allowed() -> Value {
+    json!({"anyOf": [
+        {"not": {"required": ["tls"], "properties": {"tls": {"const": "none"}}}},
+        {"required": ["allow_plaintext"], "properties": {"allow_plaintext": {"const": true}}},
+    ]})
 }
 
 /// What the default password policy takes (a system administrator may change the minimum).
@@ -627,6 +703,19 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         SchemaRule::Clause("ConvertLead", chosen_or_named_account),
         SchemaRule::Clause("ReportedSignal", lead_or_email),
         SchemaRule::Clause("UpdateRole", not_a_builtin_role),
+        SchemaRule::Clause("EmailSettingsInput", plaintext_allowed),
+        SchemaRule::NeedsWhenTrue {
+            schema: "EmailSettingsInput",
+            when: "enabled",
+            then: "host",
+        },
+        SchemaRule::NeedsWhenTrue {
+            schema: "EmailSettingsInput",
+            when: "enabled",
+            then: "from_address",
+        },
+        SchemaRule::Required("SendEmail", "subject"),
+        SchemaRule::Required("SendEmail", "text"),
         SchemaRule::AtLeastOne {
             schema: "LeadBulkFields",
             properties: &["owner_id", "status", "tags"],

@@ -35,6 +35,12 @@ pub enum AppError {
     /// text says why in its words.
     #[error("{0}")]
     BadGateway(String),
+    /// A limit of the company's own (its daily e-mails) is reached: the detail says which.
+    #[error("{0}")]
+    LimitReached(String),
+    /// Another server Rivet talks to (an SMTP server) failed: the detail says how.
+    #[error("{0}")]
+    Upstream(String),
     #[error("internal error")]
     Internal(#[from] anyhow::Error),
 }
@@ -60,6 +66,8 @@ impl AppError {
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::TooManyRequests { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
+            Self::TooManyRequests { .. } | Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
+            Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }
@@ -77,6 +85,8 @@ impl AppError {
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
             Self::BadGateway(_) => "bad-gateway",
+            Self::LimitReached(_) => "limit-reached",
+            Self::Upstream(_) => "upstream",
             Self::Internal(_) => "internal",
         }
     }
@@ -94,6 +104,8 @@ impl AppError {
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::TooManyRequests { .. } => "Too many requests",
             Self::BadGateway(_) => "Bad gateway",
+            Self::LimitReached(_) => "Limit reached",
+            Self::Upstream(_) => "The other server failed",
             Self::Internal(_) => "Internal error",
         }
     }

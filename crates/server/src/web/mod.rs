@@ -24,6 +24,7 @@ mod deals;
 mod detail;
 mod duplicate_rules;
 mod duplicates;
+mod email;
 mod exports;
 mod form;
 mod health;
@@ -36,6 +37,7 @@ mod list;
 mod money;
 mod names;
 mod notifications;
+mod password_reset;
 mod pipelines;
 mod profile;
 mod qualification;
@@ -224,6 +226,14 @@ fn pages() -> Pages {
     .post("/logout", Public, session::logout)
     .get("/invite/{token}", Public, session::invite_page)
     .post("/invite/{token}", Public, session::accept_invite)
+    .get("/forgot-password", Public, password_reset::forgot_page)
+    .post("/forgot-password", Public, password_reset::forgot)
+    .get(
+        "/reset-password/{token}",
+        Public,
+        password_reset::reset_page,
+    )
+    .post("/reset-password/{token}", Public, password_reset::reset)
     .records(
         FormPages::<Lead>::new(),
         RecordHandlers {
@@ -572,6 +582,36 @@ fn pages() -> Pages {
         "/settings",
         Allow(Resource::Settings, Action::Update),
         settings::save,
+    )
+    .get(
+        "/settings/email",
+        Allow(Resource::Settings, Action::Read),
+        email::show,
+    )
+    .post(
+        "/settings/email",
+        Allow(Resource::Settings, Action::Update),
+        email::save,
+    )
+    .post(
+        "/settings/email/test",
+        Allow(Resource::Settings, Action::Update),
+        email::test,
+    )
+    .post(
+        "/leads/{id}/email",
+        Allow(Resource::Activities, Action::Create),
+        email::send_lead,
+    )
+    .post(
+        "/contacts/{id}/email",
+        Allow(Resource::Activities, Action::Create),
+        email::send_contact,
+    )
+    .post(
+        "/deals/{id}/email",
+        Allow(Resource::Activities, Action::Create),
+        email::send_deal,
     )
     .get(
         "/admin/jobs",

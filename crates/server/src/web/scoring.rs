@@ -138,7 +138,7 @@ fn count(form: &Fields, prefix: &str, part: &str) -> usize {
 
 /// A whole number as typed; anything else is kept for the validator to name (as an
 /// impossible value).
-fn number(text: &str, field: &str, errors: &mut FormErrors) -> Option<i64> {
+pub(super) fn number(text: &str, field: &str, errors: &mut FormErrors) -> Option<i64> {
     let text = text.trim();
     if text.is_empty() {
         return None;

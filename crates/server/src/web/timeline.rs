@@ -48,6 +48,9 @@ pub(super) struct Timeline {
     pub can_task: bool,
     /// The full task form, about this record.
     pub new_task: String,
+    /// Where the "Send e-mail" form posts (`web::email`), on a lead, contact or deal for who
+    /// may log activities.
+    pub email_action: Option<String>,
 }
 
 fn detail_of(kind: EntryKind, data: &serde_json::Value) -> String {
@@ -57,6 +60,9 @@ fn detail_of(kind: EntryKind, data: &serde_json::Value) -> String {
             let mut parts = vec![capitalise(&text("kind"))];
             if let Some(outcome) = data["outcome"].as_str() {
                 parts.push(outcome.to_owned());
+            }
+            if let Some(message_id) = data["message_id"].as_str() {
+                parts.push(format!("Message-ID {message_id}"));
             }
             if let Some(body) = data["body"].as_str().filter(|b| !b.is_empty()) {
                 parts.push(body.chars().take(280).collect());
@@ -140,6 +146,9 @@ pub(super) async fn load(
             "/tasks/new?related_type={}&related_id={id}",
             record.as_str()
         ),
+        email_action: (record != RecordType::Account
+            && ctx.can(Resource::Activities, Action::Create))
+        .then(|| format!("{}/email", record_path(record, id))),
     })
 }
 

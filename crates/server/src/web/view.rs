@@ -121,6 +121,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "Company settings",
                 Need::Read(Resource::Settings),
             ),
+            ("/settings/email", "E-mail", Need::Read(Resource::Settings)),
             (
                 "/admin/custom-fields",
                 "Custom fields",

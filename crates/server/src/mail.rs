@@ -1,0 +1,301 @@
+//! The one path every e-mail Rivet sends goes through (a test message, a one-off e-mail from a
+//! record, an invitation, a password reset; later sequence steps): [`send`] builds an SMTP
+//! transport from the company's settings (lettre, Tokio), signs with DKIM when configured,
+//! counts the send against the company's daily limit (its time zone's day), and answers with
+//! the server's reply or a [`MailError`] in plain words.
+//!
+//! A server that hangs never holds the caller long: connecting and then the whole conversation
+//! each have `RIVET_SMTP_TIMEOUT` seconds. Every message carries a `Message-ID` Rivet made
+//! ([`message_id`]) so the send can be recorded before and after. Nothing here logs a password,
+//! a key or a message's body.
+
+use crate::state::AppState;
+use chrono::Utc;
+use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
+use lettre::message::header::ContentType;
+use lettre::message::{Mailbox, MultiPart};
+use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::client::{Tls, TlsParameters};
+use lettre::transport::smtp::extension::ClientId;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use rivet_domain::email::{EmailSettings, TlsMode};
+use rivet_domain::ids::CompanyId;
+use std::error::Error as _;
+use std::time::Duration;
+
+/// A message to send: the addresses are checked by [`send`].
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    pub to: Vec<String>,
+    pub cc: Vec<String>,
+    pub subject: String,
+    pub text: String,
+    pub html: Option<String>,
+    /// From [`message_id`].
+    pub message_id: String,
+}
+
+/// Why a message did not go, in the words a person setting up e-mail needs.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum MailError {
+    #[error("e-mail is not set up for this company (Settings → E-mail)")]
+    NotConfigured,
+    #[error("the daily sending limit of {0} e-mails is reached; sending resumes tomorrow")]
+    DailyLimit(i64),
+    #[error("the e-mail settings cannot be used: {0}")]
+    Settings(String),
+    #[error("not a valid address: {0}")]
+    Address(String),
+    #[error("authentication failed: {0}")]
+    Auth(String),
+    #[error("the server does not offer STARTTLS")]
+    NoStarttls,
+    #[error("TLS refused: {0}")]
+    Tls(String),
+    #[error("connection refused by {0}")]
+    Refused(String),
+    #[error("timed out: the server did not answer within {0} seconds")]
+    Timeout(u64),
+    #[error("the server closed the connection: {0}")]
+    Dropped(String),
+    #[error("the server refused the recipient: {0}")]
+    Recipient(String),
+    #[error("the server refused the message: {0}")]
+    Rejected(String),
+    #[error("sending failed: {0}")]
+    Other(String),
+}
+
+/// What the server answered to a message it took (`250 2.0.0 queued as …`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sent {
+    pub reply: String,
+}
+
+/// A `Message-ID` for a message from `settings`' sender: a fresh UUID at its domain.
+pub fn message_id(settings: &EmailSettings) -> String {
+    let domain = settings
+        .from_address
+        .rsplit_once('@')
+        .map_or("rivet.invalid", |(_, d)| d);
+    format!("<{}@{domain}>", uuid::Uuid::now_v7())
+}
+
+/// Check a DKIM private key as [`send`] would use it: an RSA key in PKCS#1 PEM
+/// (`-----BEGIN RSA PRIVATE KEY-----`), or an Ed25519 key as the base64 of its 32-byte seed.
+pub fn dkim_key(text: &str) -> Result<DkimSigningKey, String> {
+    let text = text.trim();
+    let algorithm = if text.contains("BEGIN RSA PRIVATE KEY") {
+        DkimSigningAlgorithm::Rsa
+    } else {
+        DkimSigningAlgorithm::Ed25519
+    };
+    DkimSigningKey::new(text, algorithm).map_err(|_| {
+        "must be an RSA key in PKCS#1 PEM (BEGIN RSA PRIVATE KEY) or an Ed25519 key as the \
+         base64 of its 32-byte seed"
+            .to_owned()
+    })
+}
+
+fn mailbox(address: &str) -> Result<Mailbox, MailError> {
+    address
+        .trim()
+        .parse::<Mailbox>()
+        .map_err(|_| MailError::Address(address.to_owned()))
+}
+
+/// The message as it goes on the wire, DKIM-signed when the settings say so.
+fn build(app: &AppState, settings: &EmailSettings, mail: &Outgoing) -> Result<Message, MailError> {
+    let from = mailbox(&settings.from_address)?;
+    let from = if settings.from_name.is_empty() {
+        from
+    } else {
+        Mailbox::new(Some(settings.from_name.clone()), from.email)
+    };
+    let mut builder = Message::builder()
+        .from(from)
+        .subject(mail.subject.clone())
+        .message_id(Some(mail.message_id.clone()))
+        .date_now();
+    for to in &mail.to {
+        builder = builder.to(mailbox(to)?);
+    }
+    for cc in &mail.cc {
+        builder = builder.cc(mailbox(cc)?);
+    }
+    if !settings.reply_to.is_empty() {
+        builder = builder.reply_to(mailbox(&settings.reply_to)?);
+    }
+    let built = match &mail.html {
+        Some(html) => builder.multipart(MultiPart::alternative_plain_html(
+            mail.text.clone(),
+            html.clone(),
+        )),
+        None => builder
+            .header(ContentType::TEXT_PLAIN)
+            .body(mail.text.clone()),
+    };
+    let mut message = built.map_err(|e| MailError::Other(e.to_string()))?;
+    let dkim = settings
+        .dkim(&app.secrets)
+        .map_err(|e| MailError::Settings(e.to_string()))?;
+    if let Some((selector, domain, key)) = dkim {
+        let key = dkim_key(&key).map_err(|e| MailError::Settings(format!("the DKIM key {e}")))?;
+        message.sign(&DkimConfig::default_config(selector, domain, key));
+    }
+    Ok(message)
+}
+
+fn transport(
+    app: &AppState,
+    settings: &EmailSettings,
+    timeout: Duration,
+) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+    let host = settings.host.clone();
+    let tls_params = || TlsParameters::new(host.clone()).map_err(|e| MailError::Tls(e.to_string()));
+    let tls = match settings.tls {
+        TlsMode::Starttls => Tls::Required(tls_params()?),
+        TlsMode::Tls => Tls::Wrapper(tls_params()?),
+        TlsMode::None => Tls::None,
+    };
+    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
+        .port(settings.port)
+        .tls(tls)
+        .timeout(Some(timeout))
+        .hello_name(ClientId::Domain(hello_name(settings)));
+    if !settings.username.is_empty() {
+        let password = settings
+            .password(&app.secrets)
+            .map_err(|e| MailError::Settings(e.to_string()))?
+            .unwrap_or_default();
+        builder = builder
+            .credentials(Credentials::new(settings.username.clone(), password))
+            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
+    }
+    Ok(builder.build())
+}
+
+/// The name Rivet greets the server with: the sender's domain.
+fn hello_name(settings: &EmailSettings) -> String {
+    settings
+        .from_address
+        .rsplit_once('@')
+        .map_or_else(|| "localhost".to_owned(), |(_, d)| d.to_owned())
+}
+
+/// `company`'s date today in its time zone (`YYYY-MM-DD`), the day its limit counts.
+async fn company_day(app: &AppState, company: CompanyId) -> String {
+    let tz = rivet_store::companies::get_by_id(&app.store, company)
+        .await
+        .ok()
+        .and_then(|c| c.timezone.parse::<chrono_tz::Tz>().ok())
+        .unwrap_or(chrono_tz::UTC);
+    Utc::now().with_timezone(&tz).date_naive().to_string()
+}
+
+/// Send `mail` for `company` with its `settings` (see the module's comment); whether the
+/// company has e-mail enabled is the caller's to check (a test message goes before).
+pub async fn send(
+    app: &AppState,
+    company: CompanyId,
+    settings: &EmailSettings,
+    mail: &Outgoing,
+) -> Result<Sent, MailError> {
+    if !settings.configured() {
+        return Err(MailError::NotConfigured);
+    }
+    let allowed = &app.config.smtp_allow_hosts;
+    if !allowed.is_empty() && !allowed.contains(&settings.host.to_ascii_lowercase()) {
+        return Err(MailError::Settings(format!(
+            "the host {} is not one this installation allows (RIVET_SMTP_ALLOW_HOSTS)",
+            settings.host
+        )));
+    }
+    let message = build(app, settings, mail)?;
+    let secs = app.config.smtp_timeout_secs.max(1);
+    let timeout = Duration::from_secs(secs);
+    let transport = transport(app, settings, timeout)?;
+    let day = company_day(app, company).await;
+    let taken =
+        rivet_store::email::take_daily_slot(&app.store, company, &day, settings.daily_limit)
+            .await
+            .map_err(|e| MailError::Other(e.to_string()))?;
+    if !taken {
+        return Err(MailError::DailyLimit(settings.daily_limit));
+    }
+    // Connecting has `timeout` (lettre's); the whole conversation has it once more.
+    let outcome = match tokio::time::timeout(timeout * 2, transport.send(message)).await {
+        Err(_) => Err(MailError::Timeout(secs)),
+        Ok(Err(err)) => Err(explain(&err, settings, secs)),
+        Ok(Ok(response)) => Ok(Sent {
+            reply: format!(
+                "{} {}",
+                response.code(),
+                response.message().collect::<Vec<_>>().join(" ")
+            )
+            .trim()
+            .to_owned(),
+        }),
+    };
+    match &outcome {
+        Ok(_) => tracing::info!(company = %company, message_id = %mail.message_id, "e-mail sent"),
+        Err(err) => {
+            tracing::warn!(company = %company, message_id = %mail.message_id, error = %err, "e-mail not sent");
+            if let Err(e) = rivet_store::email::give_back_slot(&app.store, company, &day).await {
+                tracing::warn!(company = %company, error = %e, "the daily e-mail count was not corrected");
+            }
+        }
+    }
+    outcome
+}
+
+/// A lettre error in plain words, with the server's reply where there is one.
+fn explain(err: &lettre::transport::smtp::Error, settings: &EmailSettings, secs: u64) -> MailError {
+    let reply = || match (err.status(), err.source()) {
+        (Some(code), Some(text)) => format!("{code} {text}"),
+        (Some(code), None) => code.to_string(),
+        (None, Some(text)) => text.to_string(),
+        (None, None) => err.to_string(),
+    };
+    if err.is_timeout() {
+        return MailError::Timeout(secs);
+    }
+    if let Some(code) = err.status() {
+        let code = code.to_string();
+        return match code.as_str() {
+            "535" | "534" | "530" | "538" => MailError::Auth(reply()),
+            "550" | "551" | "553" | "501" | "450" | "451" | "452" if !err.is_client() => {
+                MailError::Recipient(reply())
+            }
+            _ => MailError::Rejected(reply()),
+        };
+    }
+    let text = reply();
+    if text.contains("STARTTLS") {
+        return MailError::NoStarttls;
+    }
+    if err.is_tls() {
+        return MailError::Tls(text);
+    }
+    let mut source = err.source();
+    while let Some(e) = source {
+        if let Some(io) = e.downcast_ref::<std::io::Error>() {
+            use std::io::ErrorKind as K;
+            return match io.kind() {
+                K::ConnectionRefused => {
+                    MailError::Refused(format!("{}:{}", settings.host, settings.port))
+                }
+                K::TimedOut => MailError::Timeout(secs),
+                K::UnexpectedEof | K::ConnectionReset | K::ConnectionAborted | K::BrokenPipe => {
+                    MailError::Dropped(io.to_string())
+                }
+                _ => MailError::Other(io.to_string()),
+            };
+        }
+        source = e.source();
+    }
+    if text.contains("incomplete") || text.contains("closed") {
+        return MailError::Dropped(text);
+    }
+    MailError::Other(text)
+}
