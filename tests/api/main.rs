@@ -48,6 +48,7 @@ mod smoke;
 mod system;
 mod tasks;
 mod tasks_bulk;
+mod templates;
 mod tenancy;
 mod timeline;
 mod views;

@@ -42,6 +42,7 @@ mod notifications;
 mod personal;
 mod scoring;
 mod tasks;
+mod templates;
 mod views;
 mod web_routes;
 mod webhooks;
@@ -1432,6 +1433,7 @@ enum Journey {
     Notifications,
     Whatsapp,
     Email,
+    Templates,
 }
 
 impl Journey {
@@ -1459,6 +1461,7 @@ impl Journey {
             Self::Notifications => notifications::notification_steps(app, page).await,
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
+            Self::Templates => templates::template_steps(app, page).await,
         }
     }
 }

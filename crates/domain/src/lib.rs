@@ -35,6 +35,7 @@ pub mod secrets;
 pub mod sequences;
 pub mod settings;
 pub mod tasks;
+pub mod templates;
 pub mod validate;
 pub mod values;
 pub mod whatsapp;

@@ -140,7 +140,7 @@ fn select_defs(company_id: CompanyId) -> SelectStatement {
         .to_owned()
 }
 
-async fn load_all<C: sea_orm::ConnectionTrait>(
+pub(crate) async fn load_all<C: sea_orm::ConnectionTrait>(
     conn: &C,
     company_id: CompanyId,
     record_type: Option<RecordType>,

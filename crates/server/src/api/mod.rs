@@ -44,6 +44,7 @@ pub mod settings_doc;
 pub mod system;
 pub mod tasks;
 pub mod teams;
+pub mod templates;
 pub mod timeline;
 pub mod users;
 pub mod views;
@@ -84,6 +85,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(timeline::routes())
         .merge(events::routes())
         .merge(webhooks::routes())
+        .merge(templates::routes())
         .merge(exports::routes())
         .merge(assignment::routes())
         .merge(merge::routes())

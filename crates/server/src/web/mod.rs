@@ -56,6 +56,7 @@ mod settings_doc;
 mod system;
 mod tasks;
 mod teams;
+mod templates;
 mod timeline;
 mod users;
 mod view;
@@ -796,6 +797,38 @@ fn pages() -> Pages {
         "/admin/lead-forms/{id}/delete",
         Allow(Resource::Settings, Action::Update),
         lead_form_admin::delete,
+    )
+    // E-mail templates (issue 15 §2): every role reads them; previewing an unsaved one is
+    // part of writing it.
+    .get(
+        "/email-templates",
+        Allow(Resource::Templates, Action::Read),
+        templates::index,
+    )
+    .post(
+        "/email-templates",
+        Allow(Resource::Templates, Action::Create),
+        templates::create,
+    )
+    .get(
+        "/email-templates/new",
+        Allow(Resource::Templates, Action::Create),
+        templates::new,
+    )
+    .get(
+        "/email-templates/{id}",
+        Allow(Resource::Templates, Action::Read),
+        templates::show,
+    )
+    .post(
+        "/email-templates/{id}",
+        Allow(Resource::Templates, Action::Update),
+        templates::update,
+    )
+    .post(
+        "/email-templates/{id}/delete",
+        Allow(Resource::Templates, Action::Delete),
+        templates::delete,
     )
     // Assignment rules (issue 13 §3).
     .get(

@@ -143,6 +143,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 Need::Read(Resource::Settings),
             ),
             (
+                "/email-templates",
+                "E-mail templates",
+                Need::Read(Resource::Templates),
+            ),
+            (
                 "/admin/assignment-rules",
                 "Assignment rules",
                 Need::Read(Resource::Settings),
