@@ -36,6 +36,13 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.converted",
     "lead.engaged",
     "lead.score_threshold_crossed",
+    // E-mail tracking (`crate::tracking`): on the lead or contact the message was sent to, with
+    // the message's id (and a reply's activity id).
+    "email.opened",
+    "email.clicked",
+    "email.replied",
+    "email.bounced",
+    "email.unsubscribed",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.
