@@ -52,6 +52,7 @@ pub mod stats;
 pub mod tables;
 pub mod tasks;
 pub mod teams;
+pub mod tracking;
 pub mod templates;
 pub mod timeline;
 pub mod users;
