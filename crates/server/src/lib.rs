@@ -19,6 +19,7 @@ pub mod password;
 pub mod seed;
 pub mod serve;
 pub mod state;
+pub mod tracking;
 pub mod web;
 pub mod whatsapp;
 pub mod worker;

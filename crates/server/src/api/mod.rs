@@ -44,6 +44,7 @@ pub mod settings_doc;
 pub mod system;
 pub mod tasks;
 pub mod teams;
+pub mod tracking;
 pub mod templates;
 pub mod timeline;
 pub mod users;
@@ -98,6 +99,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
         .merge(whatsapp::routes())
+        .merge(tracking::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,
@@ -111,6 +113,7 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/whatsapp/webhook"),
     ("POST", "/auth/password-reset"),
     ("POST", "/auth/password-reset/confirm"),
+    ("POST", "/inbound/email"),
 ];
 
 /// The registry of API routes, for tests and documentation.
