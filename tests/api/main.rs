@@ -51,5 +51,6 @@ mod tasks_bulk;
 mod templates;
 mod tenancy;
 mod timeline;
+mod tracking;
 mod views;
 mod whatsapp;
