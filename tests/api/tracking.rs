@@ -165,6 +165,19 @@ async fn a_sent_message_is_tracked_and_redirects_only_to_its_own_links(db: Db) {
     assert_eq!(tracked["open_count"], 2);
     assert!(tracked["opened_at"].is_string());
     assert_eq!(events(&app, "email.opened").await, 1);
+    // The record's page shows the message with its opens on the e-mail card.
+    let (cookie, _) = app.web_session(&admin).await;
+    let page = app
+        .client
+        .get(app.url(&record))
+        .header("cookie", &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(page.status(), 200);
+    let page = page.text().await.unwrap();
+    let card = &page[page.find("E-mails sent").expect("the e-mail card")..];
+    assert!(card.contains("Hello Ann") && card.contains("<td>2</td>"), "{card}");
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let lead = json_of(app.get(&record, &admin).await).await;

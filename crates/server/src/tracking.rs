@@ -21,7 +21,6 @@ use rivet_domain::tracking::{self as domain, LinkKind, Token};
 use rivet_store::email::EmailMessage;
 use rivet_store::tracking as store;
 use serde::Serialize;
-use std::time::Duration;
 
 /// The key tracking links are signed with.
 fn key(app: &AppState) -> [u8; 32] {
@@ -43,17 +42,6 @@ pub fn link(
         link,
     };
     token.url(&app.config.public_url(), &key(app))
-}
-
-/// Public doors are limited per address, as the other public doors are.
-pub async fn limit(app: &AppState, ip: &str) -> Result<(), AppError> {
-    app.limiter
-        .check(
-            &format!("public:{ip}"),
-            app.config.public_rate_limit.max(60),
-            Duration::from_secs(60),
-        )
-        .await
 }
 
 /// The message a link names: `kind`'s token verified, the message found (else 404).

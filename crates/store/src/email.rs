@@ -373,6 +373,26 @@ pub async fn claim(store: &Store, actor: &Actor, new: &NewMessage) -> Result<Cla
     Ok(claim)
 }
 
+/// Keep on an email activity the `Message-ID` of the message it logs (threading and replays
+/// find it by that).
+pub(crate) async fn stamp_message_id(
+    tx: &crate::Tx,
+    company: CompanyId,
+    activity: ActivityId,
+    message_id: &str,
+) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Activities::Table)
+            .value(Activities::MessageId, message_id)
+            .and_where(Expr::col(Activities::CompanyId).eq(company))
+            .and_where(Expr::col(Activities::Id).eq(activity)),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Record `message` as sent with the server's `reply`, and its outgoing email activity linked
 /// to its record with its `Message-ID`, in one transaction.
 pub async fn record_sent(
@@ -398,15 +418,7 @@ pub async fn record_sent(
         }],
     };
     let activity = record::create_in::<crate::activities::Activity>(&tx, actor, &data).await?;
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Activities::Table)
-            .value(Activities::MessageId, message.message_id.as_str())
-            .and_where(Expr::col(Activities::CompanyId).eq(company))
-            .and_where(Expr::col(Activities::Id).eq(activity.id)),
-    )
-    .await?;
+    stamp_message_id(&tx, company, activity.id, &message.message_id).await?;
     let updated = exec(
         tx.conn(),
         Query::update()

@@ -300,15 +300,7 @@ pub async fn record_reply(
     };
     let activity = record::create_in::<crate::activities::Activity>(&tx, &actor, &data).await?;
     if let Some(id) = &inbound.message_id {
-        exec(
-            tx.conn(),
-            Query::update()
-                .table(Activities::Table)
-                .value(Activities::MessageId, id.as_str())
-                .and_where(Expr::col(Activities::CompanyId).eq(company))
-                .and_where(Expr::col(Activities::Id).eq(activity.id)),
-        )
-        .await?;
+        email::stamp_message_id(&tx, company, activity.id, id).await?;
     }
     first(&tx, company, message.id, M::RepliedAt).await?;
     emit(

@@ -18,6 +18,7 @@ use axum::extract::{Path, State};
 use axum::http::{StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use rivet_domain::tracking::PIXEL_GIF;
+use rivet_store::email::EmailMessage;
 
 #[derive(Template)]
 #[template(path = "web/unsubscribe.html")]
@@ -52,26 +53,43 @@ fn refused(err: AppError) -> Response {
     }
 }
 
+/// Run a link's use case within the public limit; its answer made by `answer`.
+async fn guarded<T>(
+    app: &AppState,
+    ip: &str,
+    run: impl Future<Output = Result<T, AppError>>,
+    answer: impl FnOnce(T) -> Response,
+) -> Response {
+    if let Err(e) = crate::http::ratelimit::public_door(app, ip).await {
+        return refused(e);
+    }
+    run.await.map_or_else(refused, answer)
+}
+
+fn unsubscribed(message: &EmailMessage) -> Response {
+    page(
+        "You are unsubscribed",
+        format!("{} gets no more e-mails from us.", message.to.join(", ")),
+        false,
+    )
+}
+
 pub async fn open(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
-    let outcome = match tracking::limit(&app, &ip).await {
-        Ok(()) => tracking::open(&app, &token).await,
-        Err(e) => Err(e),
-    };
-    match outcome {
-        Ok(()) => (
+    guarded(&app, &ip, tracking::open(&app, &token), |()| {
+        (
             [
                 (header::CONTENT_TYPE, "image/gif"),
                 (header::CACHE_CONTROL, "no-store, max-age=0"),
             ],
             PIXEL_GIF,
         )
-            .into_response(),
-        Err(e) => refused(e),
-    }
+            .into_response()
+    })
+    .await
 }
 
 pub async fn click(
@@ -79,20 +97,17 @@ pub async fn click(
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
-    if let Err(e) = tracking::limit(&app, &ip).await {
-        return refused(e);
-    }
-    match tracking::click(&app, &token).await {
-        Ok(url) => (
+    guarded(&app, &ip, tracking::click(&app, &token), |url| {
+        (
             StatusCode::FOUND,
             [
                 (header::LOCATION, url),
                 (header::CACHE_CONTROL, "no-store".to_owned()),
             ],
         )
-            .into_response(),
-        Err(e) => refused(e),
-    }
+            .into_response()
+    })
+    .await
 }
 
 pub async fn unsubscribe_page(
@@ -100,25 +115,21 @@ pub async fn unsubscribe_page(
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
-    if let Err(e) = tracking::limit(&app, &ip).await {
-        return refused(e);
-    }
-    match tracking::unsubscribe_target(&app, &token).await {
-        Ok(message) if message.tracking.unsubscribed_at.is_some() => page(
-            "You are unsubscribed",
-            format!("{} gets no more e-mails from us.", message.to.join(", ")),
-            false,
-        ),
-        Ok(message) => page(
+    let target = tracking::unsubscribe_target(&app, &token);
+    guarded(&app, &ip, target, |message| {
+        if message.tracking.unsubscribed_at.is_some() {
+            return unsubscribed(&message);
+        }
+        page(
             "Unsubscribe",
             format!(
                 "Stop e-mails to {}? Press the button to unsubscribe.",
                 message.to.join(", ")
             ),
             true,
-        ),
-        Err(e) => refused(e),
-    }
+        )
+    })
+    .await
 }
 
 pub async fn unsubscribe(
@@ -126,15 +137,6 @@ pub async fn unsubscribe(
     ClientIp(ip): ClientIp,
     Path(token): Path<String>,
 ) -> Response {
-    if let Err(e) = tracking::limit(&app, &ip).await {
-        return refused(e);
-    }
-    match tracking::unsubscribe(&app, &token).await {
-        Ok(message) => page(
-            "You are unsubscribed",
-            format!("{} gets no more e-mails from us.", message.to.join(", ")),
-            false,
-        ),
-        Err(e) => refused(e),
-    }
+    let run = tracking::unsubscribe(&app, &token);
+    guarded(&app, &ip, run, |message| unsubscribed(&message)).await
 }
