@@ -41,7 +41,12 @@ async fn configure(app: &TestApp, admin: &Session, sink: &SmtpSink) {
 
 async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body).await;
-    assert_eq!(response.status(), 201, "POST {path}: {:?}", response.text().await);
+    assert_eq!(
+        response.status(),
+        201,
+        "POST {path}: {:?}",
+        response.text().await
+    );
     json_of(response).await
 }
 
@@ -78,12 +83,7 @@ fn tokens(mail: &Message, kind: char) -> Vec<String> {
 }
 
 /// Send an HTML e-mail from `path` (`/leads/{id}`) and return the message and what the sink got.
-async fn send(
-    app: &TestApp,
-    who: &Session,
-    sink: &SmtpSink,
-    record: &str,
-) -> (Value, Message) {
+async fn send(app: &TestApp, who: &Session, sink: &SmtpSink, record: &str) -> (Value, Message) {
     let before = sink.messages().len();
     let message = create(
         app,
@@ -177,7 +177,10 @@ async fn a_sent_message_is_tracked_and_redirects_only_to_its_own_links(db: Db) {
     assert_eq!(page.status(), 200);
     let page = page.text().await.unwrap();
     let card = &page[page.find("E-mails sent").expect("the e-mail card")..];
-    assert!(card.contains("Hello Ann") && card.contains("<td>2</td>"), "{card}");
+    assert!(
+        card.contains("Hello Ann") && card.contains("<td>2</td>"),
+        "{card}"
+    );
     let deadline = Instant::now() + Duration::from_secs(20);
     loop {
         let lead = json_of(app.get(&record, &admin).await).await;
@@ -224,7 +227,13 @@ async fn a_sent_message_is_tracked_and_redirects_only_to_its_own_links(db: Db) {
         assert!(response.headers().get("location").is_none());
     }
     let tracked = message_of(&app, &admin, &record).await;
-    assert_eq!((tracked["click_count"].clone(), tracked["open_count"].clone()), (json!(4), json!(2)));
+    assert_eq!(
+        (
+            tracked["click_count"].clone(),
+            tracked["open_count"].clone()
+        ),
+        (json!(4), json!(2))
+    );
 }
 
 async fn tracking_can_be_turned_off_but_the_unsubscribe_link_stays(db: Db) {
@@ -233,7 +242,13 @@ async fn tracking_can_be_turned_off_but_the_unsubscribe_link_stays(db: Db) {
     let sink = SmtpSink::start(Mode::Accept).await;
     configure(&app, &admin, &sink).await;
     let mut settings = json_of(app.get("/settings/email", &admin).await).await;
-    assert_eq!((settings["track_opens"].clone(), settings["track_clicks"].clone()), (json!(true), json!(true)));
+    assert_eq!(
+        (
+            settings["track_opens"].clone(),
+            settings["track_clicks"].clone()
+        ),
+        (json!(true), json!(true))
+    );
     for key in ["password_set", "dkim_key_set", "inbound_secret_set"] {
         settings.as_object_mut().unwrap().remove(key);
     }
@@ -270,9 +285,15 @@ async fn one_click_unsubscribe_withdraws_consent_and_later_sends_are_refused(db:
     let page = fetch(&app, Method::GET, &format!("/t/u/{token}")).await;
     assert_eq!(page.status(), 200);
     let text = page.text().await.unwrap();
-    assert!(text.contains("bo@example.com") && text.contains("<form method=\"post\""), "{text}");
+    assert!(
+        text.contains("bo@example.com") && text.contains("<form method=\"post\""),
+        "{text}"
+    );
     // Looking is not unsubscribing.
-    assert_eq!(json_of(app.get(&record, &admin).await).await["email_consent"], true);
+    assert_eq!(
+        json_of(app.get(&record, &admin).await).await["email_consent"],
+        true
+    );
 
     for _ in 0..2 {
         let response = app
@@ -337,12 +358,7 @@ async fn rotate(app: &TestApp, admin: &Session) -> (String, String) {
     )
 }
 
-async fn post_inbound(
-    app: &TestApp,
-    company: &str,
-    secret: &str,
-    raw: &str,
-) -> reqwest::Response {
+async fn post_inbound(app: &TestApp, company: &str, secret: &str, raw: &str) -> reqwest::Response {
     app.api(Method::POST, "/inbound/email", None)
         .header("content-type", "message/rfc822")
         .header("x-rivet-company", company)
@@ -387,7 +403,8 @@ async fn inbound_replies_and_bounces_thread_onto_the_sent_message(db: Db) {
     // The secret: shown once, sealed, needs the settings permission.
     let sales = app.member(&admin, "sales").await;
     assert_problem(
-        app.post("/settings/email/inbound-secret", &sales, json!({})).await,
+        app.post("/settings/email/inbound-secret", &sales, json!({}))
+            .await,
         403,
     )
     .await;
@@ -415,7 +432,9 @@ async fn inbound_replies_and_bounces_thread_onto_the_sent_message(db: Db) {
         .unwrap();
     assert_problem(unsigned, 401).await;
     let nobody = post_inbound(&app, "not-a-company", &secret, &raw).await;
-    assert_problem(nobody, 401).await;
+    assert_problem(nobody, 400).await;
+    let unknown = post_inbound(&app, &uuid::Uuid::now_v7().to_string(), &secret, &raw).await;
+    assert_problem(unknown, 401).await;
     // Another company's secret cannot write into this one; its own company has no such thread.
     let other = app.other_company("Globex").await;
     let (other_secret, other_company) = rotate(&app, &other).await;
@@ -454,7 +473,10 @@ async fn inbound_replies_and_bounces_thread_onto_the_sent_message(db: Db) {
         )
         .await;
     let payload: String = payload[0].try_get_by_index(0).unwrap();
-    assert!(payload.contains(taken["activity_id"].as_str().unwrap()), "{payload}");
+    assert!(
+        payload.contains(taken["activity_id"].as_str().unwrap()),
+        "{payload}"
+    );
 
     // The same reply again: taken once.
     let again = json_of(post_inbound(&app, &company, &secret, &raw).await).await;

@@ -435,7 +435,10 @@ mod tests {
         assert!(!inbound.bounce);
         assert_eq!(
             inbound.references,
-            vec!["<sent-2@acme.test>".to_owned(), "<sent-1@acme.test>".to_owned()]
+            vec![
+                "<sent-2@acme.test>".to_owned(),
+                "<sent-1@acme.test>".to_owned()
+            ]
         );
         assert_eq!(inbound.message_id.as_deref(), Some("<reply-1@example.com>"));
         assert_eq!(inbound.from.as_deref(), Some("ann@example.com"));

@@ -45,7 +45,11 @@ pub fn link(
 }
 
 /// The message a link names: `kind`'s token verified, the message found (else 404).
-async fn resolve(app: &AppState, kind: LinkKind, text: &str) -> Result<(Token, EmailMessage), AppError> {
+async fn resolve(
+    app: &AppState,
+    kind: LinkKind,
+    text: &str,
+) -> Result<(Token, EmailMessage), AppError> {
     let token = Token::verify(&key(app), kind, text).ok_or(AppError::NotFound)?;
     let message = store::message(&app.store, token.company, token.message)
         .await?
@@ -127,7 +131,9 @@ pub async fn inbound(
         AppError::Unauthorized
     };
     let Some(company) = company.and_then(|c| c.trim().parse::<CompanyId>().ok()) else {
-        return Err(refuse(None, "no company"));
+        return Err(AppError::BadRequest(
+            "X-Rivet-Company must name the company (its id)".into(),
+        ));
     };
     let settings = rivet_store::email::settings_of(&app.store, company).await?;
     let secret = settings.inbound_secret(&app.secrets).ok().flatten();
@@ -135,11 +141,17 @@ pub async fn inbound(
         return Err(refuse(Some(company), "no inbound secret"));
     };
     if !rivet_domain::whatsapp::signature_valid(&secret, signature, raw) {
-        let reason = if signature.is_none() { "missing" } else { "wrong" };
+        let reason = if signature.is_none() {
+            "missing"
+        } else {
+            "wrong"
+        };
         return Err(refuse(Some(company), reason));
     }
     let Some(inbound) = domain::parse_inbound(raw) else {
-        return Err(AppError::BadRequest("the body is not an e-mail message".into()));
+        return Err(AppError::BadRequest(
+            "the body is not an e-mail message".into(),
+        ));
     };
     let Some(message) = store::thread(&app.store, company, &inbound.references).await? else {
         return Ok(InboundResult::of("ignored", None));

@@ -19,7 +19,8 @@ use crate::documents::{self, Document};
 use crate::record;
 use crate::sessions::{hash_token, random_token};
 use crate::tables::{
-    Activities, Contacts, EmailDailyCounts, EmailSuppressions, EmailMessages as M, PasswordResets as P,
+    Activities, Contacts, EmailDailyCounts, EmailMessages as M, EmailSuppressions,
+    PasswordResets as P,
 };
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Duration, Utc};
@@ -528,7 +529,11 @@ pub async fn opted_out(store: &Store, actor: &Actor, addresses: &[String]) -> Re
             .and_where(Expr::col(EmailSuppressions::Email).is_in(addresses.iter().cloned())),
     )
     .await?;
-    let mut out: Vec<String> = rows.into_iter().chain(suppressed).map(|r| r.email).collect();
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .chain(suppressed)
+        .map(|r| r.email)
+        .collect();
     out.sort();
     out.dedup();
     Ok(out)

@@ -64,7 +64,13 @@ pub async fn message(
     }
 }
 
-async fn emit(tx: &Tx, company: CompanyId, message: &EmailMessage, kind: &str, extra: Value) -> Result<()> {
+async fn emit(
+    tx: &Tx,
+    company: CompanyId,
+    message: &EmailMessage,
+    kind: &str,
+    extra: Value,
+) -> Result<()> {
     let mut data = json!({
         "message_id": message.id,
         "message": message.message_id,
@@ -167,7 +173,11 @@ pub async fn record_click(
 
 /// `message`'s recipients unsubscribe (its link's page, or the one-click POST): see the
 /// module's comment. Whether this was the first time.
-pub async fn unsubscribe(store: &Store, company: CompanyId, message: &EmailMessage) -> Result<bool> {
+pub async fn unsubscribe(
+    store: &Store,
+    company: CompanyId,
+    message: &EmailMessage,
+) -> Result<bool> {
     let actor = tracking_actor(company, message.created_by);
     let tx = store.write(&actor).await?;
     if !first(&tx, company, message.id, M::UnsubscribedAt).await? {
@@ -178,7 +188,13 @@ pub async fn unsubscribe(store: &Store, company: CompanyId, message: &EmailMessa
             tx.conn(),
             Query::insert()
                 .into_table(S::Table)
-                .columns([S::CompanyId, S::Email, S::Source, S::MessageId, S::CreatedAt])
+                .columns([
+                    S::CompanyId,
+                    S::Email,
+                    S::Source,
+                    S::MessageId,
+                    S::CreatedAt,
+                ])
                 .values_panic([
                     company.into(),
                     address.trim().to_lowercase().into(),
@@ -186,7 +202,11 @@ pub async fn unsubscribe(store: &Store, company: CompanyId, message: &EmailMessa
                     message.id.into(),
                     now().into(),
                 ])
-                .on_conflict(OnConflict::columns([S::CompanyId, S::Email]).do_nothing().to_owned()),
+                .on_conflict(
+                    OnConflict::columns([S::CompanyId, S::Email])
+                        .do_nothing()
+                        .to_owned(),
+                ),
         )
         .await?;
     }
@@ -200,9 +220,13 @@ pub async fn unsubscribe(store: &Store, company: CompanyId, message: &EmailMessa
     )
     .await?;
     if message.record_type == RecordType::Contact {
-        let before: Contact =
-            record::get_in(tx.conn(), &actor, Action::Update, Id::from_uuid(message.record_id))
-                .await?;
+        let before: Contact = record::get_in(
+            tx.conn(),
+            &actor,
+            Action::Update,
+            Id::from_uuid(message.record_id),
+        )
+        .await?;
         if before.email_consent || before.email_consent_at.is_none() {
             let data = record::merged(
                 &before,
@@ -283,11 +307,20 @@ pub async fn record_reply(
         .clone()
         .filter(|s| !s.trim().is_empty())
         .unwrap_or_else(|| format!("Re: {}", message.subject));
-    let body: String = inbound.text.chars().take(rivet_domain::email::MAX_BODY).collect();
+    let body: String = inbound
+        .text
+        .chars()
+        .take(rivet_domain::email::MAX_BODY)
+        .collect();
     let data = ActivityData {
         kind: ActivityKind::Email,
         direction: Some(Direction::Inbound),
-        subject: Some(subject.chars().take(rivet_domain::email::MAX_SUBJECT).collect()),
+        subject: Some(
+            subject
+                .chars()
+                .take(rivet_domain::email::MAX_SUBJECT)
+                .collect(),
+        ),
         body: Some(body),
         occurred_at: None,
         duration_seconds: None,

@@ -46,7 +46,8 @@ pub fn routes() -> ApiRouter {
                     "email",
                     "Take a reply to, or a bounce of, an e-mail the company sent: the raw \
                      message (message/rfc822) as a mail server or an inbound-mail service hands \
-                     it on, with X-Rivet-Company naming the company and X-Rivet-Signature: \
+                     it on, with X-Rivet-Company naming the company (missing: 400) and \
+                     X-Rivet-Signature: \
                      sha256=<hex HMAC-SHA256 of the body under the company's inbound secret> \
                      (wrong or missing: 401, logged as a security event, nothing written). \
                      It is threaded by In-Reply-To and References onto the message sent: a \

@@ -39,13 +39,8 @@ impl MigrationTrait for M0040EmailTracking {
             time_null(M::BouncedAt),
             time_null(M::UnsubscribedAt),
         ] {
-            m.alter_table(
-                Table::alter()
-                    .table(M::Table)
-                    .add_column(column)
-                    .to_owned(),
-            )
-            .await?;
+            m.alter_table(Table::alter().table(M::Table).add_column(column).to_owned())
+                .await?;
         }
         // Threading an inbound message finds the sent one by its Message-ID.
         m.create_index(

@@ -46,9 +46,9 @@ pub mod m0031_deal_risk;
 pub mod m0032_account_health;
 pub mod m0033_audit_via;
 pub mod m0034_notifications;
+pub mod m0035_email;
 pub mod m0036_whatsapp;
 pub mod m0037_definitions;
-pub mod m0035_email;
 pub mod m0040_email_tracking;
 
 pub struct Migrator;
