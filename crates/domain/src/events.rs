@@ -36,13 +36,15 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.converted",
     "lead.engaged",
     "lead.score_threshold_crossed",
-    // Messaging (issue 15 §3–§4): nothing writes these yet; they are named here so workflow
-    // rules and webhooks can be set up for them. Each is about the lead or contact messaged
-    // (the event's record).
+    // Messaging (issue 15 §3–§4): e-mail tracking (`crate::tracking`) writes the `email.*`
+    // events on the lead or contact the message was sent to, with the message's id (and a
+    // reply's activity id); `whatsapp.received` is named for rules but not written yet (an
+    // inbound WhatsApp message is an `activity.logged`).
     "email.opened",
     "email.clicked",
     "email.replied",
     "email.bounced",
+    "email.unsubscribed",
     "whatsapp.received",
 ];
 
@@ -52,6 +54,7 @@ pub const MESSAGE_TYPES: &[&str] = &[
     "email.clicked",
     "email.replied",
     "email.bounced",
+    "email.unsubscribed",
     "whatsapp.received",
 ];
 

@@ -36,6 +36,7 @@ pub mod sequences;
 pub mod settings;
 pub mod tasks;
 pub mod templates;
+pub mod tracking;
 pub mod validate;
 pub mod values;
 pub mod whatsapp;

@@ -55,6 +55,7 @@ pub mod tasks;
 pub mod teams;
 pub mod templates;
 pub mod timeline;
+pub mod tracking;
 pub mod users;
 pub mod views;
 pub mod webhooks;

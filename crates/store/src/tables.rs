@@ -1078,6 +1078,32 @@ pub enum EmailMessages {
     CreatedBy,
     CreatedAt,
     SentAt,
+    /// Tracking (`m0040_email_tracking`; `crate::tracking`): the first open and how many.
+    OpenedAt,
+    OpenCount,
+    /// The first click on one of its links and how many.
+    ClickedAt,
+    ClickCount,
+    /// The first reply threaded onto it.
+    RepliedAt,
+    BouncedAt,
+    /// When its recipient unsubscribed through its link.
+    UnsubscribedAt,
+}
+
+/// The addresses of a company that unsubscribed (`m0040_email_tracking`; `crate::tracking`):
+/// every send checks them.
+#[derive(DeriveIden)]
+pub enum EmailSuppressions {
+    Table,
+    CompanyId,
+    /// Lower-case.
+    Email,
+    /// How it was added (`unsubscribe link`).
+    Source,
+    /// The message whose link it was.
+    MessageId,
+    CreatedAt,
 }
 
 /// How many e-mails a company sent on a day of its time zone (`m0035_email`), the daily limit's

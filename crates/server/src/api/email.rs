@@ -245,6 +245,7 @@ pub async fn send_test(app: &AppState, actor: &Actor, to: &str) -> Result<TestSe
         text: "This is a test e-mail from Rivet: your e-mail settings work.".into(),
         html: None,
         message_id: message_id.clone(),
+        unsubscribe: None,
     };
     let sent = mail::send(app, actor.company_id, &settings, &outgoing).await?;
     Ok(TestSent {
@@ -473,14 +474,16 @@ pub async fn send_from_record(
         Claim::Done(message) => return Ok(message),
         Claim::Send(message) => message,
     };
-    let outgoing = Outgoing {
+    let mut outgoing = Outgoing {
         to: message.to.clone(),
         cc: message.cc.clone(),
         subject: message.subject.clone(),
         text: message.text.clone(),
         html: message.html.clone(),
         message_id: message.message_id.clone(),
+        unsubscribe: None,
     };
+    mail::decorate(app, &settings, actor.company_id, message.id, &mut outgoing);
     match mail::send(app, actor.company_id, &settings, &outgoing).await {
         Ok(sent) => Ok(store::record_sent(&app.store, actor, &message, &sent.reply).await?),
         Err(err) => {
@@ -556,6 +559,7 @@ pub async fn email_invitation(
         ),
         html: None,
         message_id: mail::message_id(&settings),
+        unsubscribe: None,
     };
     Some(
         mail::send(app, actor.company_id, &settings, &outgoing)

@@ -59,6 +59,7 @@ mod tasks;
 mod teams;
 mod templates;
 mod timeline;
+mod tracking;
 mod users;
 mod view;
 mod views;
@@ -956,6 +957,12 @@ fn pages() -> Pages {
     .get("/f/{key}", Public, lead_forms::page)
     .post("/f/{key}", Public, lead_forms::submit)
     .get("/f/{key}/embed", Public, lead_forms::embed)
+    // E-mail tracking links, for the readers of the company's e-mails (no session is read:
+    // see `crate::http::auth::TRACKING_LINKS`).
+    .get("/t/o/{token}", Public, tracking::open)
+    .get("/t/c/{token}", Public, tracking::click)
+    .get("/t/u/{token}", Public, tracking::unsubscribe_page)
+    .post("/t/u/{token}", Public, tracking::unsubscribe)
     .get("/imports", crate::imports::ACCESS, imports::index)
     .get("/imports/{id}", crate::imports::ACCESS, imports::show)
     .post("/imports/{id}", crate::imports::ACCESS, imports::save)

@@ -53,6 +53,39 @@ pub(super) struct Timeline {
     pub email_action: Option<String>,
     /// The active e-mail templates of the record's type the form offers: (id, name).
     pub email_templates: Vec<(String, String)>,
+    /// The e-mails sent from the record, newest first, with what became of them (the e-mail
+    /// card: `rivet_store::email::for_record`, tracking by `crate::tracking`).
+    pub emails: Vec<EmailLine>,
+}
+
+/// How many e-mails the card lists.
+const EMAILS: usize = 10;
+
+/// One e-mail sent from the record, as the card shows it.
+pub(super) struct EmailLine {
+    pub subject: String,
+    pub to: String,
+    pub status: &'static str,
+    pub when: String,
+    pub opens: i32,
+    pub clicks: i32,
+    pub replied: bool,
+    pub bounced: bool,
+    pub unsubscribed: bool,
+}
+
+fn email_line(m: rivet_store::email::EmailMessage) -> EmailLine {
+    EmailLine {
+        to: m.to.join(", "),
+        status: m.status.as_str(),
+        when: ago(&m.sent_at.unwrap_or(m.created_at)),
+        opens: m.tracking.open_count,
+        clicks: m.tracking.click_count,
+        replied: m.tracking.replied_at.is_some(),
+        bounced: m.tracking.bounced_at.is_some(),
+        unsubscribed: m.tracking.unsubscribed_at.is_some(),
+        subject: m.subject,
+    }
 }
 
 fn detail_of(kind: EntryKind, data: &serde_json::Value) -> String {
@@ -146,6 +179,17 @@ pub(super) async fn load(
     } else {
         Vec::new()
     };
+    let emails = if record == RecordType::Account {
+        Vec::new()
+    } else {
+        rivet_store::email::for_record(&ctx.app.store, &ctx.actor, id)
+            .await
+            .map_err(|e| ctx.fail(e))?
+            .into_iter()
+            .take(EMAILS)
+            .map(email_line)
+            .collect()
+    };
     Ok(Timeline {
         rows,
         older: page.next_cursor,
@@ -158,6 +202,7 @@ pub(super) async fn load(
         ),
         email_action,
         email_templates,
+        emails,
     })
 }
 
