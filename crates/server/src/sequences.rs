@@ -295,14 +295,18 @@ async fn send_step(
         }
         Claim::Send(message) => message,
     };
-    let outgoing = Outgoing {
+    let mut outgoing = Outgoing {
         to: message.to.clone(),
         cc: Vec::new(),
         subject: message.subject.clone(),
         text: message.text.clone(),
         html: message.html.clone(),
         message_id: message.message_id.clone(),
+        unsubscribe: None,
     };
+    // Tracking links, the pixel and the unsubscribe link with its RFC 8058 headers, as every
+    // message to a person from a record.
+    mail::decorate(app, &settings, due.company_id, message.id, &mut outgoing);
     match mail::send(app, due.company_id, &settings, &outgoing).await {
         Ok(sent) => {
             let message = email_store::record_sent(s, &actor, &message, &sent.reply).await?;
