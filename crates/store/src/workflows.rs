@@ -47,6 +47,7 @@ use sea_orm::{ConnectionTrait, FromQueryResult};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value, json};
+use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use uuid::Uuid;
 
@@ -108,20 +109,15 @@ impl Definition for WorkflowRule {
                     assignee: Assignee::RoundRobin(Pool::Team(team)),
                     ..
                 } => {
-                    check_team(
-                        conn,
-                        company,
-                        *team,
-                        &format!("actions[{i}].assignee.team_id"),
-                    )
-                    .await?;
+                    let field = format!("actions[{i}].assignee.team_id");
+                    check_named(conn, company, Named::Team(*team), &field).await?;
                     continue;
                 }
                 RuleAction::CallWebhook {
                     target: WebhookTarget::Webhook(webhook),
                 } => {
-                    check_webhook(conn, company, *webhook, &format!("actions[{i}].webhook_id"))
-                        .await?;
+                    let field = format!("actions[{i}].webhook_id");
+                    check_named(conn, company, Named::Webhook(*webhook), &field).await?;
                     continue;
                 }
                 _ => continue,
@@ -137,48 +133,51 @@ impl Definition for WorkflowRule {
     }
 }
 
-async fn check_team<C: ConnectionTrait>(
-    conn: &C,
-    company: CompanyId,
-    team: TeamId,
-    field: &str,
-) -> Result<()> {
-    use crate::tables::Teams;
-    let found = fetch_count(
-        conn,
-        Query::select()
-            .expr(Expr::col(Teams::Id).count())
-            .from(Teams::Table)
-            .and_where(Expr::col(Teams::CompanyId).eq(company))
-            .and_where(Expr::col(Teams::Id).eq(team)),
-    )
-    .await?;
-    if found == 0 {
-        return Err(StoreError::invalid(field, "is not a team of this company"));
-    }
-    Ok(())
+/// One of the company's rows a rule names: a team or a webhook.
+#[derive(Clone, Copy)]
+enum Named {
+    Team(TeamId),
+    Webhook(WebhookId),
 }
 
-async fn check_webhook<C: ConnectionTrait>(
+/// `named` is a row of `company`, else the rule's `field` is invalid.
+async fn check_named<C: ConnectionTrait>(
     conn: &C,
     company: CompanyId,
-    webhook: WebhookId,
+    named: Named,
     field: &str,
 ) -> Result<()> {
-    use crate::tables::Webhooks;
+    use crate::query::iden;
+    use crate::tables::{Teams, Webhooks};
+    let (table, company_col, id_col, id, what) = match named {
+        Named::Team(team) => (
+            iden(Teams::Table),
+            iden(Teams::CompanyId),
+            iden(Teams::Id),
+            team.uuid(),
+            "a team",
+        ),
+        Named::Webhook(webhook) => (
+            iden(Webhooks::Table),
+            iden(Webhooks::CompanyId),
+            iden(Webhooks::Id),
+            webhook.uuid(),
+            "a webhook",
+        ),
+    };
     let found = fetch_count(
         conn,
         Query::select()
-            .expr(Expr::col(Webhooks::Id).count())
-            .from(Webhooks::Table)
-            .and_where(Expr::col(Webhooks::CompanyId).eq(company))
-            .and_where(Expr::col(Webhooks::Id).eq(webhook)),
+            .expr(Expr::col(id_col.clone()).count())
+            .from(table)
+            .and_where(Expr::col(company_col).eq(company))
+            .and_where(Expr::col(id_col).eq(id)),
     )
     .await?;
     if found == 0 {
         return Err(StoreError::invalid(
             field,
-            "is not a webhook of this company",
+            format!("is not {what} of this company"),
         ));
     }
     Ok(())
@@ -764,9 +763,8 @@ async fn run_rule(
         row.error = Some(format!("the event names no {kind}"));
         return Ok(row);
     };
-    if !records.contains_key(&(kind, record_id)) {
-        let found = find(tx.conn(), company, kind, record_id).await?;
-        records.insert((kind, record_id), found);
+    if let Entry::Vacant(slot) = records.entry((kind, record_id)) {
+        slot.insert(find(tx.conn(), company, kind, record_id).await?);
     }
     let Some(Some(found)) = records.get(&(kind, record_id)) else {
         row.error = Some(format!("the {kind} is gone"));
@@ -859,9 +857,8 @@ impl crate::events::Consumer for WorkflowConsumer {
         let mut rules: HashMap<CompanyId, Vec<Stored<WorkflowRule>>> = HashMap::new();
         for event in events {
             let company = event.company_id;
-            if !rules.contains_key(&company) {
-                let active = definitions::active_in::<WorkflowRule, _>(tx.conn(), company).await?;
-                rules.insert(company, active);
+            if let Entry::Vacant(slot) = rules.entry(company) {
+                slot.insert(definitions::active_in::<WorkflowRule, _>(tx.conn(), company).await?);
             }
             let Some(company_rules) = rules.get(&company) else {
                 continue;
