@@ -52,5 +52,7 @@ mod tasks_bulk;
 mod templates;
 mod tenancy;
 mod timeline;
+mod tracking;
 mod views;
 mod whatsapp;
+mod workflows;

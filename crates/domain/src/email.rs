@@ -90,6 +90,11 @@ pub struct EmailSettingsInput {
     /// …and the private key (PEM, RSA or Ed25519): left out keeps the stored one, `""` clears
     /// it. Never shown again.
     pub dkim_private_key: Option<String>,
+    /// Tracking (issue 15 §3): add the open pixel to HTML e-mails sent from records (true by
+    /// default).
+    pub track_opens: Option<bool>,
+    /// Send the links of HTML e-mails sent from records through click links (true by default).
+    pub track_clicks: Option<bool>,
 }
 
 /// A company's e-mail settings as stored: the secrets sealed (`v1:…`), never in clear.
@@ -109,6 +114,19 @@ pub struct EmailSettings {
     pub dkim_selector: String,
     pub dkim_domain: String,
     pub dkim_key_sealed: Option<String>,
+    /// Tracking (`crate::tracking`); settings stored before it read as on.
+    #[serde(default = "on")]
+    pub track_opens: bool,
+    #[serde(default = "on")]
+    pub track_clicks: bool,
+    /// The secret that signs inbound e-mail posts (`X-Rivet-Signature`), sealed; made and
+    /// replaced only by its own rotation, never by a settings write.
+    #[serde(default)]
+    pub inbound_secret_sealed: Option<String>,
+}
+
+const fn on() -> bool {
+    true
 }
 
 impl Default for EmailSettings {
@@ -128,6 +146,9 @@ impl Default for EmailSettings {
             dkim_selector: String::new(),
             dkim_domain: String::new(),
             dkim_key_sealed: None,
+            track_opens: true,
+            track_clicks: true,
+            inbound_secret_sealed: None,
         }
     }
 }
@@ -151,6 +172,10 @@ pub struct EmailSettingsView {
     pub dkim_domain: String,
     /// Whether a DKIM private key is stored (it is never shown).
     pub dkim_key_set: bool,
+    pub track_opens: bool,
+    pub track_clicks: bool,
+    /// Whether an inbound e-mail secret is made (it is shown once, when it is rotated).
+    pub inbound_secret_set: bool,
 }
 
 /// What a write does to a stored secret.
@@ -340,6 +365,9 @@ impl EmailSettingsInput {
             dkim_selector,
             dkim_domain,
             dkim_key_sealed: dkim_key.sealed(&stored.dkim_key_sealed, key),
+            track_opens: self.track_opens.unwrap_or(true),
+            track_clicks: self.track_clicks.unwrap_or(true),
+            inbound_secret_sealed: stored.inbound_secret_sealed.clone(),
         })
     }
 }
@@ -385,6 +413,9 @@ impl EmailSettings {
             dkim_selector: self.dkim_selector.clone(),
             dkim_domain: self.dkim_domain.clone(),
             dkim_key_set: self.dkim_key_sealed.is_some(),
+            track_opens: self.track_opens,
+            track_clicks: self.track_clicks,
+            inbound_secret_set: self.inbound_secret_sealed.is_some(),
         }
     }
 
@@ -394,8 +425,17 @@ impl EmailSettings {
         Self {
             password_sealed: hide(&self.password_sealed),
             dkim_key_sealed: hide(&self.dkim_key_sealed),
+            inbound_secret_sealed: hide(&self.inbound_secret_sealed),
             ..self.clone()
         }
+    }
+
+    /// The inbound e-mail secret in clear, to check a post's signature with (none made: none).
+    pub fn inbound_secret(&self, key: &SecretKey) -> Result<Option<String>, SecretError> {
+        self.inbound_secret_sealed
+            .as_deref()
+            .map(|s| key.open(s))
+            .transpose()
     }
 
     /// The password in clear, to sign in with (none stored: none).

@@ -36,9 +36,11 @@ pub mod sequences;
 pub mod settings;
 pub mod tasks;
 pub mod templates;
+pub mod tracking;
 pub mod validate;
 pub mod values;
 pub mod whatsapp;
+pub mod workflows;
 
 pub use actor::Actor;
 pub use ids::{Id, kind};

@@ -50,6 +50,22 @@ impl SecretKey {
         STANDARD.encode(self.0.as_slice())
     }
 
+    /// A 256-bit key for one `purpose` (`"tracking links"`), derived from this key as
+    /// HMAC-SHA256(key, `rivet/<purpose>`): whatever signs with it (tracking links) never uses
+    /// the sealing key itself, and a tag made for one purpose is worthless for another. The
+    /// same installation key always derives the same key, so links stay valid across restarts
+    /// and instances.
+    pub fn derive(&self, purpose: &str) -> [u8; 32] {
+        use hmac::{KeyInit, Mac};
+        let mut out = [0u8; 32];
+        if let Ok(mut mac) = hmac::Hmac::<sha2::Sha256>::new_from_slice(self.0.as_slice()) {
+            mac.update(b"rivet/");
+            mac.update(purpose.as_bytes());
+            out.copy_from_slice(&mac.finalize().into_bytes());
+        }
+        out
+    }
+
     /// `plain` sealed: `v1:` and base64 of nonce, ciphertext and tag.
     pub fn seal(&self, plain: &str) -> String {
         let cipher = Aes256Gcm::new(&self.0);
@@ -111,6 +127,18 @@ mod tests {
         assert_eq!(key.open(&altered), Err(SecretError::DoesNotOpen));
         assert_eq!(key.open("hunter2"), Err(SecretError::DoesNotOpen));
         assert_eq!(key.open("v1:AAAA"), Err(SecretError::DoesNotOpen));
+    }
+
+    #[test]
+    fn derived_keys_are_stable_per_purpose_and_differ_between_purposes() {
+        let key = SecretKey::generate();
+        assert_eq!(key.derive("tracking links"), key.derive("tracking links"));
+        assert_ne!(key.derive("tracking links"), key.derive("other"));
+        assert_ne!(
+            key.derive("tracking links"),
+            SecretKey::generate().derive("tracking links")
+        );
+        assert_ne!(&key.derive("tracking links")[..], key.0.as_slice());
     }
 
     #[test]

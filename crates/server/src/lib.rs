@@ -20,6 +20,7 @@ pub mod seed;
 pub mod sequences;
 pub mod serve;
 pub mod state;
+pub mod tracking;
 pub mod web;
 pub mod whatsapp;
 pub mod worker;

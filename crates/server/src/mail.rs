@@ -33,6 +33,44 @@ pub struct Outgoing {
     pub html: Option<String>,
     /// From [`message_id`].
     pub message_id: String,
+    /// The unsubscribe link of a message to a person from a record ([`decorate`]): sent as the
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post` headers (RFC 8058).
+    pub unsubscribe: Option<String>,
+}
+
+/// Tracking for a message to a person from a record (issue 15 §3; `crate::tracking`): the one
+/// step between a claimed message and [`send`]. When the company tracks them, the HTML body's
+/// links become signed click links and it ends with the open pixel; every such message gets
+/// the unsubscribe link, as a footer in each body and as the RFC 8058 headers. Test messages,
+/// invitations and password resets are not decorated.
+pub fn decorate(
+    app: &AppState,
+    settings: &EmailSettings,
+    company: CompanyId,
+    message: rivet_domain::ids::EmailMessageId,
+    mail: &mut Outgoing,
+) {
+    use crate::tracking::link;
+    use rivet_domain::tracking::{self as t, LinkKind};
+    let unsubscribe = link(app, company, message, LinkKind::Unsubscribe, 0);
+    if let Some(html) = &mail.html {
+        let mut out = if settings.track_clicks {
+            t::rewrite_links(html, |i| {
+                let index = u16::try_from(i).unwrap_or(u16::MAX);
+                link(app, company, message, LinkKind::Click, index)
+            })
+        } else {
+            html.clone()
+        };
+        let mut tail = t::unsubscribe_html(&unsubscribe);
+        if settings.track_opens {
+            tail.push_str(&t::pixel(&link(app, company, message, LinkKind::Open, 0)));
+        }
+        out = t::append_to_body(&out, &tail);
+        mail.html = Some(out);
+    }
+    mail.text.push_str(&t::unsubscribe_text(&unsubscribe));
+    mail.unsubscribe = Some(unsubscribe);
 }
 
 /// Why a message did not go, in the words a person setting up e-mail needs.
@@ -125,6 +163,18 @@ fn build(app: &AppState, settings: &EmailSettings, mail: &Outgoing) -> Result<Me
     }
     if !settings.reply_to.is_empty() {
         builder = builder.reply_to(mailbox(&settings.reply_to)?);
+    }
+    if let Some(url) = &mail.unsubscribe {
+        use lettre::message::header::{HeaderName, HeaderValue};
+        builder = builder
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe"),
+                format!("<{url}>"),
+            ))
+            .raw_header(HeaderValue::new(
+                HeaderName::new_from_ascii_str("List-Unsubscribe-Post"),
+                "List-Unsubscribe=One-Click".to_owned(),
+            ));
     }
     let built = match &mail.html {
         Some(html) => builder.multipart(MultiPart::alternative_plain_html(

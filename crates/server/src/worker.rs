@@ -43,6 +43,11 @@ const MODEL_SCHEDULE: &str = "scoring-model";
 /// Sunday 23:23 UTC: the week's outcomes are in and the night is quiet.
 const MODEL_CRON: &str = "0 23 23 * * SUN";
 
+/// Every quarter hour, the scheduled triggers of workflow rules (no activity, before a close
+/// date, task overdue) are checked.
+const WORKFLOW_SCHEDULE: &str = "workflows";
+const WORKFLOW_CRON: &str = "0 */15 * * * *";
+
 /// Schedules and expired leases are looked at no more often than this.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -183,6 +188,13 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         rivet_store::qualification::AUTO_CONVERT_JOB => {
             crate::api::conversion::run_auto(state, job).await
         }
+        rivet_store::workflows::WEBHOOK_JOB => {
+            crate::api::workflows::call_webhook(state, job).await
+        }
+        rivet_store::workflows::SCHEDULE_JOB => rivet_store::workflows::run_schedules(&state.store)
+            .await
+            .map(|runs| json!({ "runs": runs }))
+            .map_err(|e| format!("checking the workflow schedules failed: {e}")),
         crate::api::conversion::BATCH_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::conversion::run_batch(state, job, &report).await
@@ -363,6 +375,11 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             MODEL_CRON,
         ),
         (RISK_SCHEDULE, rivet_store::risk::RECOMPUTE_JOB, RISK_CRON),
+        (
+            WORKFLOW_SCHEDULE,
+            rivet_store::workflows::SCHEDULE_JOB,
+            WORKFLOW_CRON,
+        ),
     ] {
         if let Err(e) = jobs::ensure_schedule(&state.store, name, kind, cron, json!({})).await {
             tracing::warn!(error = %e, schedule = name, "could not register a schedule");

@@ -19,7 +19,8 @@ use crate::documents::{self, Document};
 use crate::record;
 use crate::sessions::{hash_token, random_token};
 use crate::tables::{
-    Activities, Contacts, EmailDailyCounts, EmailMessages as M, PasswordResets as P,
+    Activities, Contacts, EmailDailyCounts, EmailMessages as M, EmailSuppressions,
+    PasswordResets as P,
 };
 use crate::{Result, Store, StoreError, exec, fetch_all, fetch_optional, now};
 use chrono::{DateTime, Duration, Utc};
@@ -147,6 +148,24 @@ pub struct EmailMessage {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub sent_at: Option<DateTime<Utc>>,
+    /// What happened after it left (`crate::tracking`): the first open and how many (opens are
+    /// counted only when the company tracks them; a mail client that blocks images never
+    /// opens), the first click on one of its links and how many, the first reply threaded onto
+    /// it, its bounce, and when its recipient unsubscribed through it.
+    #[serde(flatten)]
+    pub tracking: Tracking,
+}
+
+/// A message's tracking: see [`EmailMessage::tracking`].
+#[derive(Debug, Clone, Default, PartialEq, Serialize, FromQueryResult, utoipa::ToSchema)]
+pub struct Tracking {
+    pub opened_at: Option<DateTime<Utc>>,
+    pub open_count: i32,
+    pub clicked_at: Option<DateTime<Utc>>,
+    pub click_count: i32,
+    pub replied_at: Option<DateTime<Utc>>,
+    pub bounced_at: Option<DateTime<Utc>>,
+    pub unsubscribed_at: Option<DateTime<Utc>>,
 }
 
 #[derive(Debug, FromQueryResult)]
@@ -168,6 +187,8 @@ struct Row {
     created_by: UserId,
     created_at: DateTime<Utc>,
     sent_at: Option<DateTime<Utc>>,
+    #[sea_orm(nested)]
+    tracking: Tracking,
 }
 
 fn addresses(list: &str) -> Vec<String> {
@@ -198,6 +219,7 @@ impl From<Row> for EmailMessage {
             created_by: r.created_by,
             created_at: r.created_at,
             sent_at: r.sent_at,
+            tracking: r.tracking,
         }
     }
 }
@@ -222,6 +244,13 @@ fn select(company: CompanyId) -> SelectStatement {
             M::CreatedBy,
             M::CreatedAt,
             M::SentAt,
+            M::OpenedAt,
+            M::OpenCount,
+            M::ClickedAt,
+            M::ClickCount,
+            M::RepliedAt,
+            M::BouncedAt,
+            M::UnsubscribedAt,
         ])
         .from(M::Table)
         .and_where(Expr::col(M::CompanyId).eq(company))
@@ -345,6 +374,26 @@ pub async fn claim(store: &Store, actor: &Actor, new: &NewMessage) -> Result<Cla
     Ok(claim)
 }
 
+/// Keep on an email activity the `Message-ID` of the message it logs (threading and replays
+/// find it by that).
+pub(crate) async fn stamp_message_id(
+    tx: &crate::Tx,
+    company: CompanyId,
+    activity: ActivityId,
+    message_id: &str,
+) -> Result<()> {
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(Activities::Table)
+            .value(Activities::MessageId, message_id)
+            .and_where(Expr::col(Activities::CompanyId).eq(company))
+            .and_where(Expr::col(Activities::Id).eq(activity)),
+    )
+    .await?;
+    Ok(())
+}
+
 /// Record `message` as sent with the server's `reply`, and its outgoing email activity linked
 /// to its record with its `Message-ID`, in one transaction.
 pub async fn record_sent(
@@ -370,15 +419,7 @@ pub async fn record_sent(
         }],
     };
     let activity = record::create_in::<crate::activities::Activity>(&tx, actor, &data).await?;
-    exec(
-        tx.conn(),
-        Query::update()
-            .table(Activities::Table)
-            .value(Activities::MessageId, message.message_id.as_str())
-            .and_where(Expr::col(Activities::CompanyId).eq(company))
-            .and_where(Expr::col(Activities::Id).eq(activity.id)),
-    )
-    .await?;
+    stamp_message_id(&tx, company, activity.id, &message.message_id).await?;
     let updated = exec(
         tx.conn(),
         Query::update()
@@ -460,8 +501,9 @@ struct AddressRow {
 }
 
 /// Which of `addresses` (lower-case) belong to a contact of the caller's company who withdrew
-/// their e-mail consent (consent off, with the time it changed): a person who opted out is not
-/// written to from any record, whoever can see their contact.
+/// their e-mail consent (consent off, with the time it changed) or unsubscribed through a
+/// message's link (`crate::tracking`, leads included): a person who opted out is not written
+/// to from any record, whoever can see their contact.
 pub async fn opted_out(store: &Store, actor: &Actor, addresses: &[String]) -> Result<Vec<String>> {
     if addresses.is_empty() {
         return Ok(Vec::new());
@@ -490,7 +532,20 @@ pub async fn opted_out_in<C: sea_orm::ConnectionTrait>(
             .and_where(Expr::col(Contacts::EmailConsentAt).is_not_null()),
     )
     .await?;
-    let mut out: Vec<String> = rows.into_iter().map(|r| r.email).collect();
+    let suppressed: Vec<AddressRow> = fetch_all(
+        r.conn(),
+        Query::select()
+            .column(EmailSuppressions::Email)
+            .from(EmailSuppressions::Table)
+            .and_where(Expr::col(EmailSuppressions::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(EmailSuppressions::Email).is_in(addresses.iter().cloned())),
+    )
+    .await?;
+    let mut out: Vec<String> = rows
+        .into_iter()
+        .chain(suppressed)
+        .map(|r| r.email)
+        .collect();
     out.sort();
     out.dedup();
     Ok(out)

@@ -1078,6 +1078,32 @@ pub enum EmailMessages {
     CreatedBy,
     CreatedAt,
     SentAt,
+    /// Tracking (`m0040_email_tracking`; `crate::tracking`): the first open and how many.
+    OpenedAt,
+    OpenCount,
+    /// The first click on one of its links and how many.
+    ClickedAt,
+    ClickCount,
+    /// The first reply threaded onto it.
+    RepliedAt,
+    BouncedAt,
+    /// When its recipient unsubscribed through its link.
+    UnsubscribedAt,
+}
+
+/// The addresses of a company that unsubscribed (`m0040_email_tracking`; `crate::tracking`):
+/// every send checks them.
+#[derive(DeriveIden)]
+pub enum EmailSuppressions {
+    Table,
+    CompanyId,
+    /// Lower-case.
+    Email,
+    /// How it was added (`unsubscribe link`).
+    Source,
+    /// The message whose link it was.
+    MessageId,
+    CreatedAt,
 }
 
 /// How many e-mails a company sent on a day of its time zone (`m0035_email`), the daily limit's
@@ -1101,6 +1127,35 @@ pub enum PasswordResets {
     TokenHash,
     ExpiresAt,
     UsedAt,
+    CreatedAt,
+}
+
+/// The execution log of workflow rules (`m0038_workflows`; `crate::workflows`).
+#[derive(DeriveIden)]
+pub enum WorkflowRuns {
+    Table,
+    CompanyId,
+    Id,
+    /// The rule (a `definitions` row of kind `workflow_rule`).
+    RuleId,
+    /// The event's id, or `<schedule>:<record>:<occurrence>`: unique per rule.
+    TriggerKey,
+    /// The event type, or the schedule's kind.
+    Trigger,
+    EventId,
+    RecordType,
+    RecordId,
+    /// How many rules' turns came before this one in its chain (0: a person's change).
+    Depth,
+    /// Whether every condition held.
+    Matched,
+    /// `ok`, `failed` or `skipped`.
+    Status,
+    /// Each condition and whether it held.
+    Conditions,
+    /// Each action in order with its result.
+    Actions,
+    Error,
     CreatedAt,
 }
 
@@ -1131,7 +1186,22 @@ pub enum SequenceEnrollments {
     LockedUntil,
     EnrolledBy,
     CreatedAt,
-    UpdatedAt,
+}
+
+/// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
+/// manager once when overdue (`crate::workflows::escalate_overdue`).
+#[derive(DeriveIden)]
+pub enum WorkflowSlaTasks {
+    Table,
+    CompanyId,
+    TaskId,
+    /// The rule that created it.
+    RuleId,
+    /// When the manager was told; null while not yet.
+    EscalatedAt,
+    /// Whom it was escalated to (null: the assignee has no team manager).
+    EscalatedTo,
+    CreatedAt,
 }
 
 /// The e-mails the sequences sent (`m0039_sequences`): one row per enrollment and step, for

@@ -47,10 +47,12 @@ pub mod tasks;
 pub mod teams;
 pub mod templates;
 pub mod timeline;
+pub mod tracking;
 pub mod users;
 pub mod views;
 pub mod webhooks;
 pub mod whatsapp;
+pub mod workflows;
 
 use crate::http::router::{ApiRouter, RouteInfo};
 
@@ -100,6 +102,8 @@ pub fn api_routes() -> ApiRouter {
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
         .merge(whatsapp::routes())
+        .merge(workflows::routes())
+        .merge(tracking::routes())
 }
 
 /// Routes reachable without signing in. A test checks that this list and the registry agree,
@@ -113,6 +117,7 @@ pub const PUBLIC_API_ROUTES: &[(&str, &str)] = &[
     ("POST", "/whatsapp/webhook"),
     ("POST", "/auth/password-reset"),
     ("POST", "/auth/password-reset/confirm"),
+    ("POST", "/inbound/email"),
 ];
 
 /// The registry of API routes, for tests and documentation.

@@ -130,6 +130,7 @@ pub async fn send_link(app: &AppState, email: &Email) -> Result<bool, AppError> 
         ),
         html: None,
         message_id: mail::message_id(&settings),
+        unsubscribe: None,
     };
     mail::send(app, company, &settings, &outgoing)
         .await

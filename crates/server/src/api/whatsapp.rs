@@ -19,7 +19,6 @@ use rivet_domain::whatsapp::{SendInput, SettingsInput};
 use rivet_domain::{Action, Resource};
 use rivet_store::whatsapp::Message;
 use serde::Deserialize;
-use std::time::Duration;
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
@@ -236,23 +235,12 @@ pub struct WebhookPayload {
     pub entry: Vec<serde_json::Value>,
 }
 
-/// Public endpoints are limited per address, as the other public doors are.
-async fn limit(app: &AppState, ip: &str) -> Result<(), AppError> {
-    app.limiter
-        .check(
-            &format!("public:{ip}"),
-            app.config.public_rate_limit.max(60),
-            Duration::from_secs(60),
-        )
-        .await
-}
-
 async fn verify(
     State(app): State<AppState>,
     ClientIp(ip): ClientIp,
     Query(params): Query<VerifyParams>,
 ) -> Result<Response, AppError> {
-    limit(&app, &ip).await?;
+    crate::http::ratelimit::public_door(&app, &ip).await?;
     let challenge = use_case::verify(
         &app,
         params.mode.as_deref(),
@@ -275,7 +263,7 @@ async fn webhook(
     // field); the signature is over the bytes as received.
     SignedJson { raw, .. }: SignedJson<WebhookPayload>,
 ) -> Result<Json<WebhookResult>, AppError> {
-    limit(&app, &ip).await?;
+    crate::http::ratelimit::public_door(&app, &ip).await?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());

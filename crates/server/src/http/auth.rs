@@ -201,11 +201,16 @@ pub struct CsrfRefused {
 /// signed-in user, so their requests' cookies and tokens are not read (nor CSRF asked for).
 pub const PUBLIC_FORMS: &str = "/f/";
 
+/// E-mail tracking links (`crate::web::tracking`): opened from mail clients and posted by them
+/// (RFC 8058 one-click unsubscribe), never as a signed-in user: no cookie or CSRF token is read.
+pub const TRACKING_LINKS: &str = "/t/";
+
 /// Resolve the caller of every request and enforce CSRF on cookie-authenticated writes.
 pub async fn authenticate(State(app): State<AppState>, request: Request, next: Next) -> Response {
     let (mut parts, body) = request.into_parts();
     let rid = request_id(&parts.headers);
-    let credential = if parts.uri.path().starts_with(PUBLIC_FORMS) {
+    let path = parts.uri.path();
+    let credential = if path.starts_with(PUBLIC_FORMS) || path.starts_with(TRACKING_LINKS) {
         Credential::None
     } else {
         credential(&parts.headers)

@@ -253,6 +253,14 @@ impl Route {
         self
     }
 
+    /// A body that is not JSON but of `media` (a raw e-mail), described by `T`; the handler
+    /// reads its bytes.
+    pub fn raw_body<T: ToSchema>(mut self, media: &'static str) -> Self {
+        self.info.request = Some(self.collect::<T>());
+        self.info.request_media = media;
+        self
+    }
+
     /// The JSON body of a `PATCH` that changes a record written as `T`: every field may be left
     /// out, and the fields in `required` may not be cleared with `null` (documented as
     /// `<T>Patch`).
@@ -311,7 +319,7 @@ impl Route {
         self
     }
 
-    /// A route that talks to another server (an SMTP server): 502 when that server fails.
+    /// A route that calls a service outside Rivet and answers 502 when it fails.
     pub fn upstream(mut self) -> Self {
         self.info.upstream = true;
         self

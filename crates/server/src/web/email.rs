@@ -39,6 +39,8 @@ pub struct EmailForm {
     dkim_domain: String,
     dkim_private_key: String,
     clear_dkim_key: Option<String>,
+    track_opens: Option<String>,
+    track_clicks: Option<String>,
 }
 
 const FIELDS: &[&str] = &[
@@ -85,6 +87,8 @@ fn form_of(s: &EmailSettings) -> EmailForm {
         daily_limit: s.daily_limit.to_string(),
         dkim_selector: s.dkim_selector.clone(),
         dkim_domain: s.dkim_domain.clone(),
+        track_opens: on(s.track_opens),
+        track_clicks: on(s.track_clicks),
         ..EmailForm::default()
     }
 }
@@ -160,6 +164,8 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<EmailForm>) -> Result<Respons
             dkim_selector: Some(form.dkim_selector.clone()),
             dkim_domain: Some(form.dkim_domain.clone()),
             dkim_private_key: secret(form.dkim_private_key.trim(), form.clear_dkim_key.is_some()),
+            track_opens: Some(form.track_opens.is_some()),
+            track_clicks: Some(form.track_clicks.is_some()),
         };
         match save_settings(&ctx.app, &ctx.actor, input).await {
             Ok(_) => return Ok(ctx.done("/settings/email", "Saved the e-mail settings.")),
@@ -213,16 +219,23 @@ fn plain(err: &AppError) -> String {
 #[serde(default)]
 pub struct SendForm {
     to: String,
+    template_id: String,
     subject: String,
     text: String,
 }
 
 async fn send(ctx: Ctx, record: Link, form: SendForm) -> Result<Response, WebError> {
     let back = record_path(record.record_type, record.record_id);
+    let filled = |text: String| Some(text).filter(|t| !t.trim().is_empty());
+    let template_id = match filled(form.template_id) {
+        Some(id) => Some(id.parse().map_err(|_| ctx.fail(AppError::NotFound))?),
+        None => None,
+    };
     let body = SendEmail {
-        to: Some(form.to).filter(|t| !t.trim().is_empty()),
-        subject: form.subject,
-        text: form.text,
+        to: filled(form.to),
+        template_id,
+        subject: filled(form.subject),
+        text: filled(form.text),
         ..SendEmail::default()
     };
     Ok(

@@ -59,12 +59,14 @@ mod tasks;
 mod teams;
 mod templates;
 mod timeline;
+mod tracking;
 mod users;
 mod view;
 mod views;
 mod views_bar;
 mod webhooks;
 mod whatsapp;
+mod workflows;
 
 use crate::http::router::Access;
 use crate::state::AppState;
@@ -831,6 +833,32 @@ fn pages() -> Pages {
         Allow(Resource::Templates, Action::Delete),
         templates::delete,
     )
+    // Workflow rules (issue 15 §5).
+    .get(
+        "/workflows",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::index,
+    )
+    .get(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::new,
+    )
+    .post(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::create,
+    )
+    .get(
+        "/workflows/{id}",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::show,
+    )
+    .post(
+        "/workflows/{id}/toggle",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::toggle,
+    )
     // Sequences (issue 15 §3): every role but read-only reads them; enrolling and changing
     // an enrollment need activities create, and sequences read (checked by the handlers, as
     // the API does).
@@ -930,6 +958,12 @@ fn pages() -> Pages {
     .get("/f/{key}", Public, lead_forms::page)
     .post("/f/{key}", Public, lead_forms::submit)
     .get("/f/{key}/embed", Public, lead_forms::embed)
+    // E-mail tracking links, for the readers of the company's e-mails (no session is read:
+    // see `crate::http::auth::TRACKING_LINKS`).
+    .get("/t/o/{token}", Public, tracking::open)
+    .get("/t/c/{token}", Public, tracking::click)
+    .get("/t/u/{token}", Public, tracking::unsubscribe_page)
+    .post("/t/u/{token}", Public, tracking::unsubscribe)
     .get("/imports", crate::imports::ACCESS, imports::index)
     .get("/imports/{id}", crate::imports::ACCESS, imports::show)
     .post("/imports/{id}", crate::imports::ACCESS, imports::save)

@@ -117,6 +117,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 Need::Read(Resource::Webhooks),
             ),
             (
+                "/workflows",
+                "Workflow rules",
+                Need::Read(Resource::Workflows),
+            ),
+            (
                 "/settings",
                 "Company settings",
                 Need::Read(Resource::Settings),

@@ -49,7 +49,9 @@ pub mod m0034_notifications;
 pub mod m0035_email;
 pub mod m0036_whatsapp;
 pub mod m0037_definitions;
+pub mod m0038_workflows;
 pub mod m0039_sequences;
+pub mod m0040_email_tracking;
 
 pub struct Migrator;
 
@@ -92,7 +94,9 @@ impl MigratorTrait for Migrator {
             Box::new(m0035_email::M0035Email),
             Box::new(m0036_whatsapp::M0036Whatsapp),
             Box::new(m0037_definitions::M0037Definitions),
+            Box::new(m0038_workflows::M0038Workflows),
             Box::new(m0039_sequences::M0039Sequences),
+            Box::new(m0040_email_tracking::M0040EmailTracking),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
