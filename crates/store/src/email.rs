@@ -533,11 +533,11 @@ pub async fn opted_out_in<C: sea_orm::ConnectionTrait>(
     )
     .await?;
     let suppressed: Vec<AddressRow> = fetch_all(
-        r.conn(),
+        conn,
         Query::select()
             .column(EmailSuppressions::Email)
             .from(EmailSuppressions::Table)
-            .and_where(Expr::col(EmailSuppressions::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(EmailSuppressions::CompanyId).eq(company))
             .and_where(Expr::col(EmailSuppressions::Email).is_in(addresses.iter().cloned())),
     )
     .await?;

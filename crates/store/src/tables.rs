@@ -1186,6 +1186,7 @@ pub enum SequenceEnrollments {
     LockedUntil,
     EnrolledBy,
     CreatedAt,
+    UpdatedAt,
 }
 
 /// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
