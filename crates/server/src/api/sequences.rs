@@ -129,7 +129,7 @@ pub fn routes() -> ApiRouter {
         router = router.add(
             post(
                 &format!("/sequences/{{id}}/enrollments/{{eid}}/{verb}"),
-                READ,
+                ENROLL,
             )
             .doc(
                 "sequences",
