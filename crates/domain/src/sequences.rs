@@ -300,10 +300,10 @@ impl Window {
                 if offset == 0 && now >= opens && now < closes {
                     return at;
                 }
-                if offset > 0 || now < opens {
-                    if let Some(t) = local_instant(tz, opens) {
-                        return t;
-                    }
+                if (offset > 0 || now < opens)
+                    && let Some(t) = local_instant(tz, opens)
+                {
+                    return t;
                 }
             }
             date = date.succ_opt().unwrap_or(date);
@@ -342,15 +342,15 @@ impl Sequence {
         at: DateTime<Utc>,
         tz: Tz,
     ) -> Option<(usize, DateTime<Utc>)> {
-        self.from_step(done + 1, at, tz)
+        self.step_from(done + 1, at, tz)
     }
 
     /// Where a new enrollment starts, as [`Self::after_step`] (a first wait counts too).
     pub fn first_step(&self, at: DateTime<Utc>, tz: Tz) -> Option<(usize, DateTime<Utc>)> {
-        self.from_step(0, at, tz)
+        self.step_from(0, at, tz)
     }
 
-    fn from_step(
+    fn step_from(
         &self,
         mut next: usize,
         at: DateTime<Utc>,

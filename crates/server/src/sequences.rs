@@ -8,7 +8,8 @@
 //!   whose person did not opt out (else the enrollment stops, saying why): the template
 //!   rendered for the record as the member who enrolled it, claimed under the key
 //!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
-//!   path (`crate::mail::send`, with its timeouts and the mailbox's daily limit) and recorded
+//!   path (`crate::mail::decorate` and `send`: tracking, the unsubscribe link, timeouts, the
+//!   mailbox's daily limit) and recorded
 //!   with its activity on the record's timeline. A message already claimed under the key — a
 //!   runner died after the SMTP server took it — is not sent again; the step moves on. An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
@@ -304,8 +305,7 @@ async fn send_step(
         message_id: message.message_id.clone(),
         unsubscribe: None,
     };
-    // Tracking links, the pixel and the unsubscribe link with its RFC 8058 headers, as every
-    // message to a person from a record.
+    // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
     mail::decorate(app, &settings, due.company_id, message.id, &mut outgoing);
     match mail::send(app, due.company_id, &settings, &outgoing).await {
         Ok(sent) => {

@@ -988,9 +988,8 @@ impl Consumer for SequenceStopper {
                 continue;
             }
             let company = event.company_id;
-            if !sequences.contains_key(&company) {
-                let all = definitions::list_in(tx.conn(), company, false).await?;
-                sequences.insert(company, all);
+            if let std::collections::hash_map::Entry::Vacant(entry) = sequences.entry(company) {
+                entry.insert(definitions::list_in(tx.conn(), company, false).await?);
             }
             let Some(all) = sequences.get(&company) else {
                 continue;

@@ -4,9 +4,9 @@
 //! contacts, listing a sequence's enrollments, and pausing, resuming or stopping one. Running
 //! the steps is `crate::sequences` (the workers).
 //!
-//! Who may enroll: a member who reads sequences (every built-in role but read-only) and may
-//! log activities (each e-mail a step sends is an activity on the record's timeline), for
-//! records they may read — a record outside their scope is skipped as not found, as another
+//! Who may enroll: a member who may log activities (each e-mail a step sends is an activity on
+//! the record's timeline; the routes declare it) and reads sequences (admins, managers and
+//! sales reps of the built-in roles), for records they may read — a record outside their scope is skipped as not found, as another
 //! company's is. Pausing, resuming and stopping need the same.
 
 use super::definitions::{self, DefinitionApi, DefinitionDecl};
@@ -24,6 +24,8 @@ use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
 const READ: Access = Access::Allow(Resource::Sequences, Action::Read);
+/// Enrolling and changing an enrollment: logging activities, besides reading sequences.
+const ENROLL: Access = Access::Allow(Resource::Activities, Action::Create);
 
 impl DefinitionApi for Sequence {
     const API: DefinitionDecl = DefinitionDecl {
@@ -80,11 +82,11 @@ pub struct EnrollmentParams {
 pub fn routes() -> ApiRouter {
     let mut router = definitions::routes::<Sequence>()
         .add(
-            post("/sequences/{id}/enrollments", READ)
+            post("/sequences/{id}/enrollments", ENROLL)
                 .doc(
                     "sequences",
                     "Enroll leads or contacts (record_ids, 1 to 1,000, of the type the sequence \
-                     enrolls) in an active sequence; needs activities create besides. Each is \
+                     enrolls) in an active sequence; needs activities create and sequences read. Each is \
                      enrolled, its first step due at once (an e-mail at the send window's next \
                      opening), or skipped with its reason: not_found (not one the caller may \
                      read), no_email, consent_withdrawn (the person opted out of e-mail), \
@@ -127,12 +129,12 @@ pub fn routes() -> ApiRouter {
         router = router.add(
             post(
                 &format!("/sequences/{{id}}/enrollments/{{eid}}/{verb}"),
-                READ,
+                ENROLL,
             )
             .doc(
                 "sequences",
                 format!(
-                    "{text}; needs activities create besides. 409 when the enrollment is \
+                    "{text}; needs activities create and sequences read. 409 when the enrollment is \
                          not in a state this applies to"
                 ),
             )
@@ -145,9 +147,12 @@ pub fn routes() -> ApiRouter {
     router
 }
 
-/// Enrolling and changing enrollments also needs activities create (see the module's comment).
+/// Enrolling and changing enrollments needs sequences read besides activities create (see the
+/// module's comment); the routes declare the one, this checks the other.
 fn may_enroll(actor: &Actor) -> Result<(), AppError> {
-    if actor.can(Resource::Activities, Action::Create) {
+    if actor.can(Resource::Sequences, Action::Read)
+        && actor.can(Resource::Activities, Action::Create)
+    {
         Ok(())
     } else {
         Err(AppError::forbidden())

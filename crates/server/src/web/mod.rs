@@ -860,7 +860,8 @@ fn pages() -> Pages {
         workflows::toggle,
     )
     // Sequences (issue 15 §3): every role but read-only reads them; enrolling and changing
-    // an enrollment also need activities create (checked by the handlers, as the API does).
+    // an enrollment need activities create, and sequences read (checked by the handlers, as
+    // the API does).
     .get(
         "/sequences",
         Allow(Resource::Sequences, Action::Read),
@@ -878,12 +879,12 @@ fn pages() -> Pages {
     )
     .get(
         "/sequences/enroll",
-        Allow(Resource::Sequences, Action::Read),
+        Allow(Resource::Activities, Action::Create),
         sequences::enroll_page,
     )
     .post(
         "/sequences/enroll",
-        Allow(Resource::Sequences, Action::Read),
+        Allow(Resource::Activities, Action::Create),
         sequences::enroll,
     )
     .get(
@@ -903,7 +904,7 @@ fn pages() -> Pages {
     )
     .post(
         "/sequences/{id}/enrollments/{eid}/{verb}",
-        Allow(Resource::Sequences, Action::Read),
+        Allow(Resource::Activities, Action::Create),
         sequences::change,
     )
     // Assignment rules (issue 13 §3).

@@ -465,7 +465,8 @@ async fn editor(
             None => ctx.can(Resource::Sequences, Action::Create),
         },
         can_delete: saved.is_some() && ctx.can(Resource::Sequences, Action::Delete),
-        can_manage: ctx.can(Resource::Activities, Action::Create),
+        can_manage: ctx.can(Resource::Activities, Action::Create)
+            && ctx.can(Resource::Sequences, Action::Read),
         form,
         errors,
     })
@@ -562,7 +563,7 @@ pub async fn change(
     ctx: Ctx,
     Path((id, eid, verb)): Path<(String, String, String)>,
 ) -> Result<Response, WebError> {
-    ctx.require(Resource::Activities, Action::Create)?;
+    ctx.require(Resource::Sequences, Action::Read)?;
     let change = match verb.as_str() {
         "pause" => Change::Pause,
         "resume" => Change::Resume,
@@ -602,6 +603,7 @@ pub async fn enroll_page(
     ctx: Ctx,
     WebQuery(query): WebQuery<EnrollQuery>,
 ) -> Result<Response, WebError> {
+    ctx.require(Resource::Sequences, Action::Read)?;
     let enrolls = match query.record_type.as_str() {
         "contact" => Enrolls::Contact,
         _ => Enrolls::Lead,
