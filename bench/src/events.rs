@@ -105,7 +105,7 @@ fn rivet_command(
     cmd
 }
 
-async fn serve(
+pub(crate) async fn serve(
     path: &PathBuf,
     data_dir: &std::path::Path,
     database_url: Option<&str>,
@@ -121,7 +121,7 @@ async fn serve(
     Ok(proc)
 }
 
-async fn sign_in(addr: SocketAddr) -> Result<HeaderValue> {
+pub(crate) async fn sign_in(addr: SocketAddr) -> Result<HeaderValue> {
     let login = client::send_json(
         addr,
         Method::POST,
@@ -197,7 +197,7 @@ async fn wait_for(arrivals: &Arrivals, n: usize, within: Duration) -> Result<()>
     }
 }
 
-fn percentile(sorted: &[f64], p: f64) -> f64 {
+pub(crate) fn percentile(sorted: &[f64], p: f64) -> f64 {
     if sorted.is_empty() {
         return 0.0;
     }
@@ -207,7 +207,7 @@ fn percentile(sorted: &[f64], p: f64) -> f64 {
 
 /// Empty the PostgreSQL database `url` names (drop and create it through `psql` connected to
 /// the server's `postgres` database), so every run starts from nothing.
-fn fresh_postgres(url: &str) -> Result<()> {
+pub(crate) fn fresh_postgres(url: &str) -> Result<()> {
     let base = url.split('?').next().unwrap_or(url);
     let (server, name) = base
         .rsplit_once('/')

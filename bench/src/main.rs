@@ -14,6 +14,7 @@ mod model;
 mod procs;
 mod records;
 mod report;
+mod workflows;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -51,6 +52,9 @@ enum Cmd {
     Events(events::EventsArgs),
     /// The lead conversion model on a synthetic lead set: train time and test ROC AUC.
     Model(model::ModelArgs),
+    /// Workflow rules: evaluation per event with 100 active rules, and event to action at a
+    /// steady rate of events.
+    Workflows(workflows::WorkflowArgs),
     /// Bare axum server answering `GET /` with "hello" (spawned by `foundation`).
     #[command(hide = true)]
     HelloServer {
@@ -107,6 +111,18 @@ fn main() -> Result<ExitCode> {
                 }
             }),
         Cmd::Model(args) => model::run(args),
+        Cmd::Workflows(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                tokio::select! {
+                    result = workflows::run(args) => result,
+                    signal = interrupted() => {
+                        signal?;
+                        anyhow::bail!("interrupted; servers stopped")
+                    }
+                }
+            }),
         Cmd::Events(args) => tokio::runtime::Builder::new_multi_thread()
             .enable_all()
             .build()?

@@ -7,6 +7,7 @@
 //! settings need the settings permissions, and invitations and password resets go out by mail.
 
 use crate::accounts::id;
+use crate::timeline::create;
 use reqwest::Method;
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::smtp::{Mode, SmtpSink};
@@ -44,15 +45,20 @@ async fn configure(app: &TestApp, admin: &Session, body: Value) -> Value {
     json_of(response).await
 }
 
-async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
-    let response = app.post(path, who, body).await;
-    assert_eq!(
-        response.status(),
-        201,
-        "POST {path}: {:?}",
-        response.text().await
-    );
-    json_of(response).await
+/// The problem a refused `POST` or `PUT` answers with `status`.
+async fn refused(
+    app: &TestApp,
+    method: &str,
+    path: &str,
+    who: &Session,
+    body: Value,
+    status: u16,
+) -> Value {
+    let response = match method {
+        "put" => app.put(path, who, body).await,
+        _ => app.post(path, who, body).await,
+    };
+    assert_problem(response, status).await
 }
 
 /// The one text value `sql` selects.
@@ -144,15 +150,17 @@ async fn bad_settings_are_refused_naming_each_field(db: Db) {
         (with(json!({"tls": "ssl"})), vec!["tls"]),
         (with(json!({"port": "25"})), vec!["port"]),
     ] {
-        let problem =
-            assert_problem(app.put("/settings/email", &admin, body.clone()).await, 422).await;
+        let problem = refused(&app, "put", "/settings/email", &admin, body.clone(), 422).await;
         let mut named = fields_of(&problem);
         named.dedup();
         assert_eq!(named, fields, "{body}: {problem}");
     }
-    assert_problem(
-        app.put("/settings/email", &admin, with(json!({"smtp_host": "x"})))
-            .await,
+    refused(
+        &app,
+        "put",
+        "/settings/email",
+        &admin,
+        with(json!({"smtp_host": "x"})),
         400,
     )
     .await;
@@ -228,9 +236,12 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
     );
 
     // A bad address is a 422 naming it, and nothing is sent.
-    let problem = assert_problem(
-        app.post("/settings/email/test", &admin, json!({"to": "nobody"}))
-            .await,
+    let problem = refused(
+        &app,
+        "post",
+        "/settings/email/test",
+        &admin,
+        json!({"to": "nobody"}),
         422,
     )
     .await;
@@ -311,7 +322,7 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     let body = json!({"subject": "Hello Ann", "text": "Shall we talk?", "idempotency_key": "k-1"});
 
     // Not enabled yet: 409, nothing recorded.
-    assert_problem(app.post(&path, &admin, body.clone()).await, 409).await;
+    refused(&app, "post", &path, &admin, body.clone(), 409).await;
     configure(&app, &admin, settings_for(&sink)).await;
 
     let message = create(&app, &admin, &path, body.clone()).await;
@@ -355,13 +366,12 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     assert_eq!(entry["data"]["subject"], "Hello Ann");
 
     // Bad input: each field named, nothing sent.
-    let problem = assert_problem(
-        app.post(
-            &path,
-            &admin,
-            json!({"to": "x", "subject": " ", "text": ""}),
-        )
-        .await,
+    let problem = refused(
+        &app,
+        "post",
+        &path,
+        &admin,
+        json!({"to": "x", "subject": " ", "text": ""}),
         422,
     )
     .await;
@@ -373,13 +383,12 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
         json!({"first_name": "No", "last_name": "Mail", "company_name": "Nomail Inc"}),
     )
     .await;
-    let problem = assert_problem(
-        app.post(
-            &format!("/leads/{}/emails", id(&nobody)),
-            &admin,
-            json!({"subject": "Hi", "text": "Hi"}),
-        )
-        .await,
+    let problem = refused(
+        &app,
+        "post",
+        &format!("/leads/{}/emails", id(&nobody)),
+        &admin,
+        json!({"subject": "Hi", "text": "Hi"}),
         422,
     )
     .await;
@@ -427,13 +436,12 @@ async fn nobody_who_opted_out_is_written_to(db: Db) {
         .await;
     assert_eq!(withdrawn.status(), 200);
 
-    let problem = assert_problem(
-        app.post(
-            &format!("/contacts/{}/emails", id(&contact)),
-            &admin,
-            json!({"subject": "Hi", "text": "Hi"}),
-        )
-        .await,
+    let problem = refused(
+        &app,
+        "post",
+        &format!("/contacts/{}/emails", id(&contact)),
+        &admin,
+        json!({"subject": "Hi", "text": "Hi"}),
         422,
     )
     .await;
@@ -447,13 +455,12 @@ async fn nobody_who_opted_out_is_written_to(db: Db) {
         json!({"first_name": "Cy", "last_name": "Oh", "email": "cy@example.com"}),
     )
     .await;
-    assert_problem(
-        app.post(
-            &format!("/leads/{}/emails", id(&lead)),
-            &admin,
-            json!({"subject": "Hi", "text": "Hi"}),
-        )
-        .await,
+    refused(
+        &app,
+        "post",
+        &format!("/leads/{}/emails", id(&lead)),
+        &admin,
+        json!({"subject": "Hi", "text": "Hi"}),
         422,
     )
     .await;
@@ -464,13 +471,12 @@ async fn nobody_who_opted_out_is_written_to(db: Db) {
         json!({"first_name": "Di", "last_name": "Ra", "email": "di@example.com"}),
     )
     .await;
-    let problem = assert_problem(
-        app.post(
-            &format!("/leads/{}/emails", id(&other)),
-            &admin,
-            json!({"cc": ["cy@example.com"], "subject": "Hi", "text": "Hi"}),
-        )
-        .await,
+    let problem = refused(
+        &app,
+        "post",
+        &format!("/leads/{}/emails", id(&other)),
+        &admin,
+        json!({"cc": ["cy@example.com"], "subject": "Hi", "text": "Hi"}),
         422,
     )
     .await;
@@ -497,18 +503,24 @@ async fn the_daily_limit_stops_sending_with_a_clear_reason(db: Db) {
     let path = format!("/leads/{}/emails", id(&lead));
     // A failed send does not count against the day.
     sink.set_mode(Mode::RejectRecipient);
-    assert_problem(
-        app.post(&path, &admin, json!({"subject": "1", "text": "1"}))
-            .await,
+    refused(
+        &app,
+        "post",
+        &path,
+        &admin,
+        json!({"subject": "1", "text": "1"}),
         502,
     )
     .await;
     sink.set_mode(Mode::Accept);
     create(&app, &admin, &path, json!({"subject": "2", "text": "2"})).await;
     create(&app, &admin, &path, json!({"subject": "3", "text": "3"})).await;
-    let problem = assert_problem(
-        app.post(&path, &admin, json!({"subject": "4", "text": "4"}))
-            .await,
+    let problem = refused(
+        &app,
+        "post",
+        &path,
+        &admin,
+        json!({"subject": "4", "text": "4"}),
         429,
     )
     .await;
@@ -544,13 +556,12 @@ async fn other_companies_and_roles_are_kept_out(db: Db) {
     .await;
 
     let other = app.other_company("Globex").await;
-    assert_problem(
-        app.post(
-            &format!("/leads/{}/emails", id(&lead)),
-            &other,
-            json!({"subject": "Hi", "text": "Hi"}),
-        )
-        .await,
+    refused(
+        &app,
+        "post",
+        &format!("/leads/{}/emails", id(&lead)),
+        &other,
+        json!({"subject": "Hi", "text": "Hi"}),
         404,
     )
     .await;
@@ -565,14 +576,21 @@ async fn other_companies_and_roles_are_kept_out(db: Db) {
     assert_eq!(theirs["host"], "");
 
     let rep = app.member(&admin, "sales").await;
-    assert_problem(
-        app.put("/settings/email", &rep, settings_for(&sink)).await,
+    refused(
+        &app,
+        "put",
+        "/settings/email",
+        &rep,
+        settings_for(&sink),
         403,
     )
     .await;
-    assert_problem(
-        app.post("/settings/email/test", &rep, json!({"to": "a@example.com"}))
-            .await,
+    refused(
+        &app,
+        "post",
+        "/settings/email/test",
+        &rep,
+        json!({"to": "a@example.com"}),
         403,
     )
     .await;
@@ -656,12 +674,75 @@ async fn a_password_is_reset_through_an_emailed_link(db: Db) {
     app.login(ADMIN_EMAIL, "a-new-password-9").await;
 }
 
+async fn a_one_off_email_can_be_written_by_a_template(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    configure(&app, &admin, settings_for(&sink)).await;
+    let lead = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
+    let template = create(
+        &app,
+        &admin,
+        "/email-templates",
+        json!({
+            "name": "Welcome",
+            "record_type": "lead",
+            "subject": "Hello {{ lead.first_name }}",
+            "html": "<p>Hi {{ lead.first_name }} {{ lead.last_name }}</p>",
+            "text": "Hi {{ lead.first_name }} {{ lead.last_name }}",
+        }),
+    )
+    .await;
+    let path = format!("/leads/{}/emails", id(&lead));
+
+    // The template gives what the body leaves out; a subject given wins.
+    let message = create(&app, &admin, &path, json!({"template_id": template["id"]})).await;
+    assert_eq!(message["subject"], "Hello Ann");
+    let got = sink.wait_for(1).await;
+    assert_eq!(got[0].header("Subject").as_deref(), Some("Hello Ann"));
+    assert!(got[0].body().contains("Hi Ann Lee"), "{}", got[0].body());
+    let own = create(
+        &app,
+        &admin,
+        &path,
+        json!({"template_id": template["id"], "subject": "Our own words"}),
+    )
+    .await;
+    assert_eq!(own["subject"], "Our own words");
+
+    // A template of another type, an unknown one, or neither template nor text: 422, nothing sent.
+    let deal_template = create(
+        &app,
+        &admin,
+        "/email-templates",
+        json!({"name": "Deal", "record_type": "deal", "subject": "About {{ deal.name }}", "html": "", "text": "x"}),
+    )
+    .await;
+    for body in [
+        json!({"template_id": deal_template["id"]}),
+        json!({"template_id": uuid::Uuid::now_v7()}),
+        json!({}),
+    ] {
+        let problem = refused(&app, "post", &path, &admin, body.clone(), 422).await;
+        assert!(!fields_of(&problem).is_empty(), "{body}: {problem}");
+    }
+    assert_eq!(sink.messages().len(), 2);
+    assert_eq!(count(&app, "SELECT COUNT(*) FROM email_messages").await, 2);
+}
+
 both!(
     settings_are_sealed_never_shown_and_audited_redacted,
     bad_settings_are_refused_naming_each_field,
     a_test_email_reaches_the_server_with_rivets_headers,
     each_smtp_failure_is_told_in_plain_words,
     a_one_off_email_is_sent_once_and_shows_on_the_timeline,
+    a_one_off_email_can_be_written_by_a_template,
     nobody_who_opted_out_is_written_to,
     the_daily_limit_stops_sending_with_a_clear_reason,
     other_companies_and_roles_are_kept_out,

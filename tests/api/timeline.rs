@@ -9,7 +9,7 @@ use crate::accounts::{create_account, id};
 use crate::activities::create_activity;
 use crate::tasks::create_task;
 
-async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body).await;
     assert_eq!(
         response.status(),

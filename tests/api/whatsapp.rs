@@ -378,6 +378,13 @@ async fn the_webhook_answers_the_verification_challenge_only_to_a_known_token(db
         .await
         .unwrap();
     assert_problem(wrong, 403).await;
+    // Without the parameters it is not a verification at all.
+    let bare = app
+        .api(Method::GET, "/whatsapp/webhook", None)
+        .send()
+        .await
+        .unwrap();
+    assert_problem(bare, 400).await;
 }
 
 async fn inbound_messages_land_on_the_matching_record_or_a_new_lead_once(db: Db) {

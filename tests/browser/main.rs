@@ -41,12 +41,14 @@ mod merge;
 mod notifications;
 mod personal;
 mod scoring;
+mod sequences;
 mod tasks;
 mod templates;
 mod views;
 mod web_routes;
 mod webhooks;
 mod whatsapp;
+mod workflows;
 
 fn binary(var: &str, default: &str) -> Option<PathBuf> {
     let path = std::env::var(var)
@@ -1431,9 +1433,11 @@ enum Journey {
     Conversion,
     Scoring,
     Notifications,
+    Templates,
     Whatsapp,
     Email,
-    Templates,
+    Workflows,
+    Sequences,
 }
 
 impl Journey {
@@ -1459,9 +1463,11 @@ impl Journey {
             Self::Conversion => conversion::conversion_steps(app, page).await,
             Self::Scoring => scoring::scoring_steps(app, page).await,
             Self::Notifications => notifications::notification_steps(app, page).await,
+            Self::Templates => templates::template_steps(app, page).await,
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
-            Self::Templates => templates::template_steps(app, page).await,
+            Self::Workflows => workflows::workflow_steps(app, page).await,
+            Self::Sequences => sequences::sequence_steps(app, page).await,
         }
     }
 }

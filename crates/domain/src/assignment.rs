@@ -71,13 +71,6 @@ impl AssignmentEntity {
                 .collect(),
         }
     }
-
-    fn kind_of(self, field: &str) -> Option<FieldKind> {
-        self.fields()
-            .into_iter()
-            .find(|(name, _)| *name == field)
-            .map(|(_, kind)| kind)
-    }
 }
 
 /// A condition as a client writes it (and as it is stored): `op` and the parts that operator
@@ -325,6 +318,17 @@ pub fn parse_conditions(
     at: &str,
     errors: &mut FieldErrors,
 ) -> Vec<Condition> {
+    parse_conditions_on(&entity.fields(), inputs, at, errors)
+}
+
+/// [`parse_conditions`] over any record's fields (`(name, kind)`, what a condition may test):
+/// the one condition language, for assignment rules and workflow rules alike.
+pub fn parse_conditions_on(
+    fields: &[(&'static str, FieldKind)],
+    inputs: Option<Vec<ConditionInput>>,
+    at: &str,
+    errors: &mut FieldErrors,
+) -> Vec<Condition> {
     let inputs = inputs.unwrap_or_default();
     if inputs.len() > MAX_CONDITIONS {
         errors.add(at, format!("at most {MAX_CONDITIONS} conditions"));
@@ -332,12 +336,12 @@ pub fn parse_conditions(
     inputs
         .into_iter()
         .enumerate()
-        .filter_map(|(i, c)| condition(entity, c, &format!("{at}[{i}]"), errors))
+        .filter_map(|(i, c)| condition(fields, c, &format!("{at}[{i}]"), errors))
         .collect()
 }
 
 fn condition(
-    entity: AssignmentEntity,
+    fields: &[(&'static str, FieldKind)],
     input: ConditionInput,
     at: &str,
     errors: &mut FieldErrors,
@@ -389,7 +393,7 @@ fn condition(
                 errors.add(&format!("{at}.field"), "is required");
                 None
             }
-            Some(name) => match entity.kind_of(name) {
+            Some(name) => match fields.iter().find(|(f, _)| *f == name).map(|(_, k)| *k) {
                 None => {
                     errors.add(&format!("{at}.field"), format!("unknown field {name:?}"));
                     None

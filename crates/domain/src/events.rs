@@ -36,13 +36,26 @@ pub const SPECIAL_TYPES: &[&str] = &[
     "lead.converted",
     "lead.engaged",
     "lead.score_threshold_crossed",
-    // E-mail tracking (`crate::tracking`): on the lead or contact the message was sent to, with
-    // the message's id (and a reply's activity id).
+    // Messaging (issue 15 §3–§4): e-mail tracking (`crate::tracking`) writes the `email.*`
+    // events on the lead or contact the message was sent to, with the message's id (and a
+    // reply's activity id); `whatsapp.received` is named for rules but not written yet (an
+    // inbound WhatsApp message is an `activity.logged`).
     "email.opened",
     "email.clicked",
     "email.replied",
     "email.bounced",
     "email.unsubscribed",
+    "whatsapp.received",
+];
+
+/// The messaging events: about the lead or contact a message went to or came from.
+pub const MESSAGE_TYPES: &[&str] = &[
+    "email.opened",
+    "email.clicked",
+    "email.replied",
+    "email.bounced",
+    "email.unsubscribed",
+    "whatsapp.received",
 ];
 
 /// The event a webhook's "send test event" delivers; not written to the outbox.

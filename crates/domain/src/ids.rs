@@ -100,6 +100,8 @@ pub mod kind {
         WorkflowRule,
         /// An e-mail sequence (issue 15 §3).
         Sequence,
+        /// A record's enrollment in a sequence.
+        SequenceEnrollment,
         /// An e-mail sent (or being sent) to a person.
         EmailMessage,
     }
@@ -131,6 +133,7 @@ pub type NotificationId = Id<kind::Notification>;
 pub type EmailTemplateId = Id<kind::EmailTemplate>;
 pub type WorkflowRuleId = Id<kind::WorkflowRule>;
 pub type SequenceId = Id<kind::Sequence>;
+pub type SequenceEnrollmentId = Id<kind::SequenceEnrollment>;
 pub type EmailMessageId = Id<kind::EmailMessage>;
 
 impl<K> Id<K> {

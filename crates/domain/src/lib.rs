@@ -40,6 +40,7 @@ pub mod tracking;
 pub mod validate;
 pub mod values;
 pub mod whatsapp;
+pub mod workflows;
 
 pub use actor::Actor;
 pub use ids::{Id, kind};

@@ -312,6 +312,168 @@ impl Window {
     }
 }
 
+/// The most records one enrollment request names.
+pub const MAX_ENROLL: usize = 1000;
+/// A step whose e-mail fails this many times in a row stops the enrollment (`send_failed`).
+pub const MAX_ATTEMPTS: i32 = 8;
+
+impl Sequence {
+    /// The template ids of its e-mail steps, with the field each is named by.
+    pub fn templates(&self) -> Vec<(String, EmailTemplateId)> {
+        self.input
+            .steps
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| match s {
+                StepInput::Email { template_id } => {
+                    Some((format!("steps[{i}].template_id"), *template_id))
+                }
+                _ => None,
+            })
+            .collect()
+    }
+
+    /// Where an enrollment goes after finishing step `done` at `at`: the next step that is not
+    /// a wait and when it is due (each wait in between adds its business days), or `None` when
+    /// the sequence is over. An e-mail step is due at the window's next opening.
+    pub fn after_step(
+        &self,
+        done: usize,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<(usize, DateTime<Utc>)> {
+        self.from_step(done + 1, at, tz)
+    }
+
+    /// Where a new enrollment starts, as [`Self::after_step`] (a first wait counts too).
+    pub fn first_step(&self, at: DateTime<Utc>, tz: Tz) -> Option<(usize, DateTime<Utc>)> {
+        self.from_step(0, at, tz)
+    }
+
+    fn from_step(
+        &self,
+        mut next: usize,
+        at: DateTime<Utc>,
+        tz: Tz,
+    ) -> Option<(usize, DateTime<Utc>)> {
+        let mut due = at;
+        while let Some(StepInput::Wait { business_days }) = self.input.steps.get(next) {
+            due = add_business_days(due, *business_days, tz);
+            next += 1;
+        }
+        match self.input.steps.get(next)? {
+            StepInput::Email { .. } => Some((next, self.window.next_open(due, tz))),
+            _ => Some((next, due)),
+        }
+    }
+}
+
+/// Where an enrollment is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EnrollmentStatus {
+    /// Its next step runs at `next_step_at`.
+    Active,
+    /// Held by a person; resuming runs the step it was at.
+    Paused,
+    /// Every step ran.
+    Finished,
+    /// Ended early: `stop_reason` says why.
+    Stopped,
+}
+
+impl EnrollmentStatus {
+    pub const LIVE: [&'static str; 2] = ["active", "paused"];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Active => "active",
+            Self::Paused => "paused",
+            Self::Finished => "finished",
+            Self::Stopped => "stopped",
+        }
+    }
+
+    pub fn parse(text: &str) -> Option<Self> {
+        Some(match text {
+            "active" => Self::Active,
+            "paused" => Self::Paused,
+            "finished" => Self::Finished,
+            "stopped" => Self::Stopped,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a record was not enrolled.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum SkipReason {
+    /// Not a record of the sequence's type the caller may read.
+    NotFound,
+    /// The record has no e-mail address.
+    NoEmail,
+    /// The person withdrew their e-mail consent (or their address belongs to a contact who did).
+    ConsentWithdrawn,
+    /// It is in the sequence already (active or paused).
+    AlreadyEnrolled,
+}
+
+#[cfg(test)]
+mod step_tests {
+    use super::*;
+
+    fn at(text: &str) -> DateTime<Utc> {
+        DateTime::parse_from_rfc3339(text)
+            .map(|t| t.with_timezone(&Utc))
+            .unwrap_or_default()
+    }
+
+    #[test]
+    fn waits_are_folded_into_the_next_steps_time() {
+        let input = SequenceInput {
+            name: "Nurture".into(),
+            description: None,
+            active: true,
+            enrolls: Enrolls::Lead,
+            steps: vec![
+                StepInput::Email {
+                    template_id: EmailTemplateId::new(),
+                },
+                StepInput::Wait { business_days: 2 },
+                StepInput::Email {
+                    template_id: EmailTemplateId::new(),
+                },
+            ],
+            window: SendWindow::default(),
+            daily_limit: None,
+            stop: StopRules::default(),
+        };
+        let Ok(sequence) = input.validate() else {
+            panic!("valid")
+        };
+        // Thursday 10:00 UTC + 2 business days = Monday 10:00, inside the window.
+        assert_eq!(
+            sequence.after_step(0, at("2026-12-03T10:00:00Z"), Tz::UTC),
+            Some((2, at("2026-12-07T10:00:00Z")))
+        );
+        // Thursday 18:00 + 2 = Monday 18:00: the window's next opening, Tuesday 09:00.
+        assert_eq!(
+            sequence.after_step(0, at("2026-12-03T18:00:00Z"), Tz::UTC),
+            Some((2, at("2026-12-08T09:00:00Z")))
+        );
+        assert_eq!(
+            sequence.after_step(2, at("2026-12-03T18:00:00Z"), Tz::UTC),
+            None
+        );
+        // A Saturday enrollment's first e-mail waits for Monday 09:00.
+        assert_eq!(
+            sequence.first_step(at("2026-12-05T12:00:00Z"), Tz::UTC),
+            Some((0, at("2026-12-07T09:00:00Z")))
+        );
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

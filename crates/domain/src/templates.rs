@@ -121,6 +121,9 @@ pub const LEAD_FIELDS: &[&str] = &[
     "converted_deal_id",
     "status_reason",
     "status_changed_at",
+    "whatsapp_consent",
+    "whatsapp_consent_source",
+    "whatsapp_consent_at",
 ];
 
 /// A contact's fields as the API shows them (without `custom_fields`).

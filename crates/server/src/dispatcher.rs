@@ -90,6 +90,8 @@ pub fn consumers() -> Vec<Arc<dyn Consumer>> {
         Arc::new(rivet_store::scoring::ScoringConsumer),
         Arc::new(rivet_store::risk::RiskConsumer),
         Arc::new(rivet_store::health::HealthConsumer),
+        Arc::new(rivet_store::workflows::WorkflowConsumer),
+        Arc::new(rivet_store::sequences::SequenceStopper),
     ]
 }
 

@@ -17,6 +17,7 @@ pub mod mail;
 pub mod ops;
 pub mod password;
 pub mod seed;
+pub mod sequences;
 pub mod serve;
 pub mod state;
 pub mod tracking;

@@ -178,7 +178,7 @@ async fn graph_send(
     body: &serde_json::Value,
 ) -> Result<String, AppError> {
     let unreachable =
-        |why: String| AppError::BadGateway(format!("WhatsApp could not be reached: {why}"));
+        |why: String| AppError::Upstream(format!("WhatsApp could not be reached: {why}"));
     let parsed = url::Url::parse(url).map_err(|e| unreachable(e.to_string()))?;
     let allow_private = app.config.webhook_allow_private;
     if !allow_private && let Some(url::Host::Ipv4(_) | url::Host::Ipv6(_)) = parsed.host() {
@@ -223,7 +223,7 @@ async fn graph_send(
     let status = response.status();
     let text = response.text().await.unwrap_or_default();
     if !status.is_success() {
-        return Err(AppError::BadGateway(format!(
+        return Err(AppError::Upstream(format!(
             "WhatsApp refused the message: {}",
             graph_error_message(status.as_u16(), &text)
         )));
@@ -234,7 +234,7 @@ async fn graph_send(
         .and_then(serde_json::Value::as_str)
         .filter(|id| !id.is_empty())
         .map(str::to_owned)
-        .ok_or_else(|| AppError::BadGateway("WhatsApp answered without a message id".into()))
+        .ok_or_else(|| AppError::Upstream("WhatsApp answered without a message id".into()))
 }
 
 /// What a webhook delivery did.
@@ -326,7 +326,9 @@ pub async fn verify(
     challenge: Option<&str>,
 ) -> Result<String, AppError> {
     let (Some("subscribe"), Some(token), Some(challenge)) = (mode, token, challenge) else {
-        return Err(AppError::Forbidden("not a subscription request".into()));
+        return Err(AppError::BadRequest(
+            "not a subscription request: hub.mode=subscribe, hub.verify_token and hub.challenge are required".into(),
+        ));
     };
     if !store::verify_token_known(&app.store, token).await? {
         tracing::warn!(target: "rivet::security", event = "whatsapp_verify_rejected", "WhatsApp webhook verification with an unknown token");

@@ -43,6 +43,11 @@ const MODEL_SCHEDULE: &str = "scoring-model";
 /// Sunday 23:23 UTC: the week's outcomes are in and the night is quiet.
 const MODEL_CRON: &str = "0 23 23 * * SUN";
 
+/// Every quarter hour, the scheduled triggers of workflow rules (no activity, before a close
+/// date, task overdue) are checked.
+const WORKFLOW_SCHEDULE: &str = "workflows";
+const WORKFLOW_CRON: &str = "0 */15 * * * *";
+
 /// Schedules and expired leases are looked at no more often than this.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -183,6 +188,13 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         rivet_store::qualification::AUTO_CONVERT_JOB => {
             crate::api::conversion::run_auto(state, job).await
         }
+        rivet_store::workflows::WEBHOOK_JOB => {
+            crate::api::workflows::call_webhook(state, job).await
+        }
+        rivet_store::workflows::SCHEDULE_JOB => rivet_store::workflows::run_schedules(&state.store)
+            .await
+            .map(|runs| json!({ "runs": runs }))
+            .map_err(|e| format!("checking the workflow schedules failed: {e}")),
         crate::api::conversion::BATCH_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::conversion::run_batch(state, job, &report).await
@@ -303,8 +315,8 @@ async fn echo(job: &Job, progress: &Progress) -> Result<Value, String> {
     }))
 }
 
-/// Start the workers with the configured options — the job workers and the event dispatcher
-/// (`crate::dispatcher`); they stop when `stop` turns true.
+/// Start the workers with the configured options — the job workers, the event dispatcher
+/// (`crate::dispatcher`) and the sequence runner (`crate::sequences`); they stop when `stop` turns true.
 pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
     let options = WorkerOptions::from_config(&state.config);
     let events = crate::dispatcher::spawn(
@@ -312,10 +324,12 @@ pub fn spawn(state: AppState, stop: watch::Receiver<bool>) -> JoinHandle<()> {
         crate::dispatcher::DispatchOptions::from_config(&state.config, worker_id()),
         stop.clone(),
     );
+    let runner = crate::sequences::spawn(state.clone(), worker_id(), stop.clone());
     let jobs = spawn_with(state, options, stop);
     tokio::spawn(async move {
         let _ = jobs.await;
         let _ = events.await;
+        let _ = runner.await;
     })
 }
 
@@ -361,6 +375,11 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             MODEL_CRON,
         ),
         (RISK_SCHEDULE, rivet_store::risk::RECOMPUTE_JOB, RISK_CRON),
+        (
+            WORKFLOW_SCHEDULE,
+            rivet_store::workflows::SCHEDULE_JOB,
+            WORKFLOW_CRON,
+        ),
     ] {
         if let Err(e) = jobs::ensure_schedule(&state.store, name, kind, cron, json!({})).await {
             tracing::warn!(error = %e, schedule = name, "could not register a schedule");

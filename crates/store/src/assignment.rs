@@ -196,7 +196,7 @@ pub async fn get(store: &Store, actor: &Actor, id: AssignmentRuleId) -> Result<A
 }
 
 /// The active members of the caller's company among `users` or in `teams`, with their team.
-async fn active_members<C: ConnectionTrait>(
+pub(crate) async fn active_members<C: ConnectionTrait>(
     conn: &C,
     actor: &Actor,
     users: &[UserId],

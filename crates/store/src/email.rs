@@ -509,23 +509,35 @@ pub async fn opted_out(store: &Store, actor: &Actor, addresses: &[String]) -> Re
         return Ok(Vec::new());
     }
     let r = store.read(actor).await?;
+    opted_out_in(r.conn(), actor.company_id, addresses).await
+}
+
+/// [`opted_out`] on `conn`, in `company`.
+pub async fn opted_out_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    addresses: &[String],
+) -> Result<Vec<String>> {
+    if addresses.is_empty() {
+        return Ok(Vec::new());
+    }
     let rows: Vec<AddressRow> = fetch_all(
-        r.conn(),
+        conn,
         Query::select()
             .column(Contacts::Email)
             .from(Contacts::Table)
-            .and_where(Expr::col(Contacts::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(Contacts::CompanyId).eq(company))
             .and_where(Expr::col(Contacts::Email).is_in(addresses.iter().cloned()))
             .and_where(Expr::col(Contacts::EmailConsent).eq(false))
             .and_where(Expr::col(Contacts::EmailConsentAt).is_not_null()),
     )
     .await?;
     let suppressed: Vec<AddressRow> = fetch_all(
-        r.conn(),
+        conn,
         Query::select()
             .column(EmailSuppressions::Email)
             .from(EmailSuppressions::Table)
-            .and_where(Expr::col(EmailSuppressions::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(EmailSuppressions::CompanyId).eq(company))
             .and_where(Expr::col(EmailSuppressions::Email).is_in(addresses.iter().cloned())),
     )
     .await?;

@@ -165,7 +165,7 @@ impl Tx {
             company_id.into(),
             id.into(),
             event.event_type.as_str().into(),
-            event.data.clone().into(),
+            self.tagged(&event.data).into(),
             now().into(),
             event.record_type.into(),
             record_id.into(),

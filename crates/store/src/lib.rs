@@ -46,6 +46,7 @@ pub mod scoring;
 pub mod scoring_model;
 pub mod search;
 pub mod search_typos;
+pub mod sequences;
 pub mod sessions;
 pub mod settings;
 pub mod stats;
@@ -59,6 +60,7 @@ pub mod users;
 pub mod views;
 pub mod webhooks;
 pub mod whatsapp;
+pub mod workflows;
 
 use rivet_domain::ids::{ApiKeyId, CompanyId, RoleId, UserId};
 use rivet_domain::{Actor, FieldErrors};
@@ -895,6 +897,9 @@ pub struct Tx {
     /// The import this transaction saves rows for ([`Tx::for_import`]): the records it creates
     /// in an imported table carry its id.
     import: std::sync::OnceLock<uuid::Uuid>,
+    /// A field added to the payload of every event written while it is set
+    /// ([`Tx::tag_events`]): the chain of workflow rules an action belongs to.
+    event_tag: std::sync::Mutex<Option<(&'static str, serde_json::Value)>>,
 }
 
 /// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
@@ -917,6 +922,29 @@ impl Tx {
             scoring: std::sync::OnceLock::new(),
             qualification: std::sync::OnceLock::new(),
             import: std::sync::OnceLock::new(),
+            event_tag: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Until called again with `None`, add `key: value` to the payload of every event this
+    /// transaction writes (a workflow rule's actions mark their events with the rule's chain,
+    /// so a rule that reacts to its own change can tell).
+    pub fn tag_events(&self, tag: Option<(&'static str, serde_json::Value)>) {
+        if let Ok(mut slot) = self.event_tag.lock() {
+            *slot = tag;
+        }
+    }
+
+    /// `data` with the tag of [`Tx::tag_events`], if one is set.
+    pub(crate) fn tagged(&self, data: &serde_json::Value) -> serde_json::Value {
+        let tag = self.event_tag.lock().ok().and_then(|t| t.clone());
+        match (tag, data) {
+            (Some((key, value)), serde_json::Value::Object(map)) => {
+                let mut map = map.clone();
+                map.insert(key.to_owned(), value);
+                serde_json::Value::Object(map)
+            }
+            _ => data.clone(),
         }
     }
 

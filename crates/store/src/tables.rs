@@ -1129,3 +1129,92 @@ pub enum PasswordResets {
     UsedAt,
     CreatedAt,
 }
+
+/// The execution log of workflow rules (`m0038_workflows`; `crate::workflows`).
+#[derive(DeriveIden)]
+pub enum WorkflowRuns {
+    Table,
+    CompanyId,
+    Id,
+    /// The rule (a `definitions` row of kind `workflow_rule`).
+    RuleId,
+    /// The event's id, or `<schedule>:<record>:<occurrence>`: unique per rule.
+    TriggerKey,
+    /// The event type, or the schedule's kind.
+    Trigger,
+    EventId,
+    RecordType,
+    RecordId,
+    /// How many rules' turns came before this one in its chain (0: a person's change).
+    Depth,
+    /// Whether every condition held.
+    Matched,
+    /// `ok`, `failed` or `skipped`.
+    Status,
+    /// Each condition and whether it held.
+    Conditions,
+    /// Each action in order with its result.
+    Actions,
+    Error,
+    CreatedAt,
+}
+
+/// A record's enrollment in a sequence (`m0039_sequences`; `crate::sequences`): where it is
+/// (the step it runs next and when), and the lease a runner holds on it while running a step.
+#[derive(DeriveIden)]
+pub enum SequenceEnrollments {
+    Table,
+    CompanyId,
+    Id,
+    /// The sequence (a row of `definitions`).
+    SequenceId,
+    /// `lead` or `contact`.
+    RecordType,
+    RecordId,
+    /// `active`, `paused`, `finished`, `stopped`.
+    Status,
+    StopReason,
+    /// The index of the step it runs next.
+    Step,
+    NextStepAt,
+    /// Why the last attempt at the step failed, in plain words.
+    LastError,
+    /// Failed attempts at the current step.
+    Attempts,
+    /// The runner holding it, and until when.
+    LockedBy,
+    LockedUntil,
+    EnrolledBy,
+    CreatedAt,
+    UpdatedAt,
+}
+
+/// The SLA tasks workflow rules created (`m0038_workflows`): escalated to the assignee's team
+/// manager once when overdue (`crate::workflows::escalate_overdue`).
+#[derive(DeriveIden)]
+pub enum WorkflowSlaTasks {
+    Table,
+    CompanyId,
+    TaskId,
+    /// The rule that created it.
+    RuleId,
+    /// When the manager was told; null while not yet.
+    EscalatedAt,
+    /// Whom it was escalated to (null: the assignee has no team manager).
+    EscalatedTo,
+    CreatedAt,
+}
+
+/// The e-mails the sequences sent (`m0039_sequences`): one row per enrollment and step, for
+/// a sequence's daily limit and its per-step counts.
+#[derive(DeriveIden)]
+pub enum SequenceSends {
+    Table,
+    CompanyId,
+    EnrollmentId,
+    Step,
+    SequenceId,
+    /// The e-mail message (`email_messages`).
+    MessageId,
+    SentAt,
+}

@@ -51,6 +51,18 @@ impl Definition for EmailTemplate {
     async fn check(&self, tx: &Tx, company: CompanyId) -> Result<()> {
         check_custom_keys(tx.conn(), company, self).await
     }
+
+    /// A template a sequence still sends is not deleted (409 naming the sequences).
+    async fn before_delete(tx: &Tx, company: CompanyId, id: EmailTemplateId) -> Result<()> {
+        let users = crate::sequences::using_template(tx.conn(), company, id).await?;
+        if users.is_empty() {
+            return Ok(());
+        }
+        Err(StoreError::Conflict {
+            field: "id".into(),
+            message: format!("the template is used by the sequences {}", users.join(", ")),
+        })
+    }
 }
 
 /// The custom-field keys of `template` that the company has not defined, as a 422.

@@ -490,3 +490,11 @@ document.addEventListener("click", function (event) {
     }
   });
 })();
+
+// A select that decides what the rest of its form offers (the workflow builder's record type):
+// choosing reloads the page with `?<name>=<value>` (data-reload-on-change).
+document.addEventListener("change", function (event) {
+  var select = event.target instanceof HTMLSelectElement ? event.target : null;
+  if (!select || !select.hasAttribute("data-reload-on-change")) return;
+  window.location.search = "?" + encodeURIComponent(select.name) + "=" + encodeURIComponent(select.value);
+});

@@ -19,11 +19,14 @@ use axum::extract::{Path, State};
 use axum::http::StatusCode;
 use rivet_domain::activities::{Link, RecordType};
 use rivet_domain::email::{self as domain, EmailSettings, EmailSettingsInput, EmailSettingsView};
+use rivet_domain::ids::EmailTemplateId;
+use rivet_domain::templates::RecordType as TemplateRecordType;
 use rivet_domain::{Action, Actor, Email, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::documents;
 use rivet_store::email::{self as store, Claim, EmailMessage, NewMessage};
 use rivet_store::record;
+use rivet_store::{StoreError, templates};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -75,9 +78,14 @@ pub struct SendEmail {
     pub to: Option<String>,
     /// Copies (at most 20).
     pub cc: Option<Vec<String>>,
-    pub subject: String,
-    /// The plain-text body.
-    pub text: String,
+    /// An e-mail template of the record's type, rendered for the record: it gives the subject
+    /// and bodies that are left out here.
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub template_id: Option<EmailTemplateId>,
+    /// Required unless a template gives it.
+    pub subject: Option<String>,
+    /// The plain-text body; required unless a template gives it.
+    pub text: Option<String>,
     /// An HTML body besides the text one.
     pub html: Option<String>,
     /// Repeating a send with the same key answers with the first message instead of sending
@@ -316,6 +324,45 @@ async fn recipient_of(
 /// Send a one-off e-mail from `record` (see the routes' description): checked, claimed under
 /// its key, sent, and recorded with its activity; a failure is recorded on the message and
 /// answered as a problem.
+/// `body` with what its template renders for the record in the places it leaves out.
+async fn with_template(
+    app: &AppState,
+    actor: &Actor,
+    record: Link,
+    body: SendEmail,
+) -> Result<SendEmail, AppError> {
+    let Some(id) = body.template_id else {
+        return Ok(body);
+    };
+    let Ok(record_type) = record.record_type.as_str().parse::<TemplateRecordType>() else {
+        return Err(AppError::field(
+            "template_id",
+            "templates are for leads, contacts and deals",
+        ));
+    };
+    let rendered =
+        match templates::render_for(&app.store, actor, id, record_type, record.record_id).await {
+            // The template is what the body names: its absence is the body's mistake, not a
+            // missing page.
+            Err(StoreError::NotFound) => {
+                return Err(AppError::field("template_id", "no such e-mail template"));
+            }
+            Err(StoreError::Invalid(errors)) => {
+                let message = errors.to_string();
+                return Err(AppError::field("template_id", message));
+            }
+            other => other?,
+        };
+    Ok(SendEmail {
+        subject: body.subject.or(Some(rendered.subject)),
+        text: body.text.or(Some(rendered.text)),
+        html: body
+            .html
+            .or((!rendered.html.trim().is_empty()).then_some(rendered.html)),
+        ..body
+    })
+}
+
 pub async fn send_from_record(
     app: &AppState,
     actor: &Actor,
@@ -323,6 +370,7 @@ pub async fn send_from_record(
     body: SendEmail,
 ) -> Result<EmailMessage, AppError> {
     let (default_to, withdrawn) = recipient_of(app, actor, record).await?;
+    let body = with_template(app, actor, record, body).await?;
     let mut errors = FieldErrors::new();
     let to = match body.to.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
         Some(to) => address(&mut errors, "to", to),
@@ -351,9 +399,14 @@ pub async fn send_from_record(
         .iter()
         .filter_map(|a| address(&mut errors, "cc", a))
         .collect();
-    let subject = body.subject.trim().to_owned();
+    let subject = body
+        .subject
+        .as_deref()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
     if subject.is_empty() {
-        errors.add("subject", "must not be empty");
+        errors.add("subject", "must not be empty (or give a template_id)");
     } else if subject.chars().count() > MAX_SUBJECT {
         errors.add(
             "subject",
@@ -362,9 +415,10 @@ pub async fn send_from_record(
     } else if subject.chars().any(char::is_control) {
         errors.add("subject", "must be one line");
     }
-    if body.text.trim().is_empty() {
-        errors.add("text", "must not be empty");
-    } else if body.text.chars().count() > MAX_BODY {
+    let text = body.text.unwrap_or_default();
+    if text.trim().is_empty() {
+        errors.add("text", "must not be empty (or give a template_id)");
+    } else if text.chars().count() > MAX_BODY {
         errors.add(
             "text",
             format!("is too long (at most {MAX_BODY} characters)"),
@@ -411,7 +465,7 @@ pub async fn send_from_record(
         to: vec![to],
         cc,
         subject,
-        text: body.text,
+        text,
         html,
         message_id: mail::message_id(&settings),
         idempotency_key: key.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),

@@ -39,6 +39,7 @@ pub mod roles;
 pub mod scoring;
 pub mod scoring_model;
 pub mod search;
+pub mod sequences;
 pub mod settings;
 pub mod settings_doc;
 pub mod system;
@@ -51,6 +52,7 @@ pub mod users;
 pub mod views;
 pub mod webhooks;
 pub mod whatsapp;
+pub mod workflows;
 
 use crate::http::router::{ApiRouter, RouteInfo};
 
@@ -87,6 +89,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(events::routes())
         .merge(webhooks::routes())
         .merge(templates::routes())
+        .merge(sequences::routes())
         .merge(exports::routes())
         .merge(assignment::routes())
         .merge(merge::routes())
@@ -99,6 +102,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(duplicate_groups::routes())
         .merge(imports::routes())
         .merge(whatsapp::routes())
+        .merge(workflows::routes())
         .merge(tracking::routes())
 }
 

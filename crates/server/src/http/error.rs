@@ -31,10 +31,6 @@ pub enum AppError {
     UnsupportedMediaType,
     #[error("too many requests")]
     TooManyRequests { retry_after_secs: u64 },
-    /// A service Rivet called for the request (the WhatsApp Graph API) refused or failed; the
-    /// text says why in its words.
-    #[error("{0}")]
-    BadGateway(String),
     /// A limit of the company's own (its daily e-mails) is reached: the detail says which.
     #[error("{0}")]
     LimitReached(String),
@@ -64,7 +60,6 @@ impl AppError {
             Self::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Self::BadGateway(_) => StatusCode::BAD_GATEWAY,
             Self::TooManyRequests { .. } | Self::LimitReached(_) => StatusCode::TOO_MANY_REQUESTS,
             Self::Upstream(_) => StatusCode::BAD_GATEWAY,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -83,7 +78,6 @@ impl AppError {
             Self::PayloadTooLarge => "payload-too-large",
             Self::UnsupportedMediaType => "unsupported-media-type",
             Self::TooManyRequests { .. } => "rate-limited",
-            Self::BadGateway(_) => "bad-gateway",
             Self::LimitReached(_) => "limit-reached",
             Self::Upstream(_) => "upstream",
             Self::Internal(_) => "internal",
@@ -102,7 +96,6 @@ impl AppError {
             Self::PayloadTooLarge => "Request body too large",
             Self::UnsupportedMediaType => "Unsupported media type",
             Self::TooManyRequests { .. } => "Too many requests",
-            Self::BadGateway(_) => "Bad gateway",
             Self::LimitReached(_) => "Limit reached",
             Self::Upstream(_) => "The other server failed",
             Self::Internal(_) => "Internal error",

@@ -1,5 +1,6 @@
 //! A condition on a lead's fields as a form row (operator, field, value, from, to, regions),
-//! shared by the pages that edit conditions: assignment rules and scoring's fit rules. A row's
+//! shared by the pages that edit conditions: assignment rules, scoring's fit rules, and
+//! workflow rules (on any record's fields, [`row_on`]). A row's
 //! inputs are named `{prefix}_op`, `{prefix}_field`, …; the macro `condition_row` in
 //! `web/conditions_macros.html` draws one.
 
@@ -185,8 +186,19 @@ pub fn read(form: &Fields, prefix: &str) -> Option<ConditionInput> {
     Some(c)
 }
 
-/// Row `prefix` as the page draws it, from the form's values.
+/// Row `prefix` as the page draws it, from the form's values: a condition on a lead.
 pub fn row(form: &Fields, prefix: &str, index: usize) -> CondRow {
+    let fields: Vec<&str> = AssignmentEntity::Leads
+        .fields()
+        .into_iter()
+        .map(|(n, _)| n)
+        .collect();
+    row_on(form, prefix, index, &fields)
+}
+
+/// Row `prefix` as the page draws it, on a record with these `fields` (workflow rules on any
+/// record type).
+pub fn row_on(form: &Fields, prefix: &str, index: usize, fields: &[&str]) -> CondRow {
     let mut op_items = vec![(String::new(), "— no condition —".to_owned())];
     op_items.extend(
         ConditionOp::NAMES
@@ -195,10 +207,9 @@ pub fn row(form: &Fields, prefix: &str, index: usize) -> CondRow {
     );
     let mut field_items = vec![(String::new(), "—".to_owned())];
     field_items.extend(
-        AssignmentEntity::Leads
-            .fields()
-            .into_iter()
-            .map(|(n, _)| (n.to_owned(), n.replace('_', " "))),
+        fields
+            .iter()
+            .map(|n| ((*n).to_owned(), n.replace('_', " "))),
     );
     let name = |part: &str| format!("{prefix}_{part}");
     CondRow {

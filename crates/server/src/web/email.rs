@@ -219,16 +219,23 @@ fn plain(err: &AppError) -> String {
 #[serde(default)]
 pub struct SendForm {
     to: String,
+    template_id: String,
     subject: String,
     text: String,
 }
 
 async fn send(ctx: Ctx, record: Link, form: SendForm) -> Result<Response, WebError> {
     let back = record_path(record.record_type, record.record_id);
+    let filled = |text: String| Some(text).filter(|t| !t.trim().is_empty());
+    let template_id = match filled(form.template_id) {
+        Some(id) => Some(id.parse().map_err(|_| ctx.fail(AppError::NotFound))?),
+        None => None,
+    };
     let body = SendEmail {
-        to: Some(form.to).filter(|t| !t.trim().is_empty()),
-        subject: form.subject,
-        text: form.text,
+        to: filled(form.to),
+        template_id,
+        subject: filled(form.subject),
+        text: filled(form.text),
         ..SendEmail::default()
     };
     Ok(

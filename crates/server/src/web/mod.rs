@@ -50,6 +50,7 @@ mod roles;
 mod scoring;
 mod scoring_model;
 mod search;
+mod sequences;
 mod session;
 mod settings;
 mod settings_doc;
@@ -65,6 +66,7 @@ mod views;
 mod views_bar;
 mod webhooks;
 mod whatsapp;
+mod workflows;
 
 use crate::http::router::Access;
 use crate::state::AppState;
@@ -830,6 +832,79 @@ fn pages() -> Pages {
         "/email-templates/{id}/delete",
         Allow(Resource::Templates, Action::Delete),
         templates::delete,
+    )
+    // Workflow rules (issue 15 §5).
+    .get(
+        "/workflows",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::index,
+    )
+    .get(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::new,
+    )
+    .post(
+        "/workflows/new",
+        Allow(Resource::Workflows, Action::Create),
+        workflows::create,
+    )
+    .get(
+        "/workflows/{id}",
+        Allow(Resource::Workflows, Action::Read),
+        workflows::show,
+    )
+    .post(
+        "/workflows/{id}/toggle",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::toggle,
+    )
+    // Sequences (issue 15 §3): every role but read-only reads them; enrolling and changing
+    // an enrollment also need activities create (checked by the handlers, as the API does).
+    .get(
+        "/sequences",
+        Allow(Resource::Sequences, Action::Read),
+        sequences::index,
+    )
+    .post(
+        "/sequences",
+        Allow(Resource::Sequences, Action::Create),
+        sequences::create,
+    )
+    .get(
+        "/sequences/new",
+        Allow(Resource::Sequences, Action::Create),
+        sequences::new,
+    )
+    .get(
+        "/sequences/enroll",
+        Allow(Resource::Sequences, Action::Read),
+        sequences::enroll_page,
+    )
+    .post(
+        "/sequences/enroll",
+        Allow(Resource::Sequences, Action::Read),
+        sequences::enroll,
+    )
+    .get(
+        "/sequences/{id}",
+        Allow(Resource::Sequences, Action::Read),
+        sequences::show,
+    )
+    .post(
+        "/sequences/{id}",
+        Allow(Resource::Sequences, Action::Update),
+        sequences::update,
+    )
+    .post(
+        "/sequences/{id}/delete",
+        Allow(Resource::Sequences, Action::Delete),
+        sequences::delete,
+    )
+    .post(
+        "/sequences/{id}/enrollments/{eid}/{verb}",
+        Allow(Resource::Sequences, Action::Read),
+        sequences::change,
     )
     // Assignment rules (issue 13 §3).
     .get(

@@ -51,6 +51,8 @@ pub(super) struct Timeline {
     /// Where the "Send e-mail" form posts (`web::email`), on a lead, contact or deal for who
     /// may log activities.
     pub email_action: Option<String>,
+    /// The active e-mail templates of the record's type the form offers: (id, name).
+    pub email_templates: Vec<(String, String)>,
     /// The e-mails sent from the record, newest first, with what became of them (the e-mail
     /// card: `rivet_store::email::for_record`, tracking by `crate::tracking`).
     pub emails: Vec<EmailLine>,
@@ -169,6 +171,14 @@ pub(super) async fn load(
             }
         })
         .collect();
+    let email_action = (record != RecordType::Account
+        && ctx.can(Resource::Activities, Action::Create))
+    .then(|| format!("{}/email", record_path(record, id)));
+    let email_templates = if email_action.is_some() && ctx.can(Resource::Templates, Action::Read) {
+        email_templates_for(ctx, record).await?
+    } else {
+        Vec::new()
+    };
     let emails = if record == RecordType::Account {
         Vec::new()
     } else {
@@ -190,11 +200,34 @@ pub(super) async fn load(
             "/tasks/new?related_type={}&related_id={id}",
             record.as_str()
         ),
-        email_action: (record != RecordType::Account
-            && ctx.can(Resource::Activities, Action::Create))
-        .then(|| format!("{}/email", record_path(record, id))),
+        email_action,
+        email_templates,
         emails,
     })
+}
+
+/// The active templates for `record`'s type, by name.
+async fn email_templates_for(
+    ctx: &Ctx,
+    record: RecordType,
+) -> Result<Vec<(String, String)>, WebError> {
+    let Ok(kind) = record
+        .as_str()
+        .parse::<rivet_domain::templates::RecordType>()
+    else {
+        return Ok(Vec::new());
+    };
+    let all = rivet_store::definitions::list::<rivet_domain::templates::EmailTemplate>(
+        &ctx.app.store,
+        &ctx.actor,
+    )
+    .await
+    .map_err(|e| ctx.fail(e))?;
+    Ok(all
+        .into_iter()
+        .filter(|t| t.definition.record_type == kind && t.definition.active)
+        .map(|t| (t.id.to_string(), t.definition.name))
+        .collect())
 }
 
 /// A record page's query: `?before=` pages the timeline.

@@ -117,6 +117,11 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 Need::Read(Resource::Webhooks),
             ),
             (
+                "/workflows",
+                "Workflow rules",
+                Need::Read(Resource::Workflows),
+            ),
+            (
                 "/settings",
                 "Company settings",
                 Need::Read(Resource::Settings),
@@ -147,6 +152,7 @@ const NAV: &[(&str, &[NavEntry])] = &[
                 "E-mail templates",
                 Need::Read(Resource::Templates),
             ),
+            ("/sequences", "Sequences", Need::Read(Resource::Sequences)),
             (
                 "/admin/assignment-rules",
                 "Assignment rules",

@@ -243,7 +243,7 @@ async fn send(
                 .collect();
             Ok(ctx.refused(&back, format!("Not sent: {}.", why.join("; "))))
         }
-        Err(AppError::BadGateway(why)) => Ok(ctx.refused(&back, format!("Not sent: {why}."))),
+        Err(AppError::Upstream(why)) => Ok(ctx.refused(&back, format!("Not sent: {why}."))),
         Err(other) => Err(ctx.fail(other)),
     }
 }

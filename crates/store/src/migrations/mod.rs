@@ -49,6 +49,8 @@ pub mod m0034_notifications;
 pub mod m0035_email;
 pub mod m0036_whatsapp;
 pub mod m0037_definitions;
+pub mod m0038_workflows;
+pub mod m0039_sequences;
 pub mod m0040_email_tracking;
 
 pub struct Migrator;
@@ -89,9 +91,11 @@ impl MigratorTrait for Migrator {
             Box::new(m0032_account_health::M0032AccountHealth),
             Box::new(m0033_audit_via::M0033AuditVia),
             Box::new(m0034_notifications::M0034Notifications),
+            Box::new(m0035_email::M0035Email),
             Box::new(m0036_whatsapp::M0036Whatsapp),
             Box::new(m0037_definitions::M0037Definitions),
-            Box::new(m0035_email::M0035Email),
+            Box::new(m0038_workflows::M0038Workflows),
+            Box::new(m0039_sequences::M0039Sequences),
             Box::new(m0040_email_tracking::M0040EmailTracking),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),

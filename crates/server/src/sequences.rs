@@ -1,0 +1,355 @@
+//! The sequence runner (issue 15 §3), part of the workers (`rivet serve`, `rivet worker`):
+//! every second it leases the due active enrollments (`rivet_store::sequences::claim_due`, a
+//! batch at a time, so any number of worker processes share them and none runs a step twice)
+//! and runs each one's step:
+//!
+//! - e-mail: inside the send window (else postponed to its next opening, in the company's time
+//!   zone) and under the sequence's daily limit, to a record that still has an address and
+//!   whose person did not opt out (else the enrollment stops, saying why): the template
+//!   rendered for the record as the member who enrolled it, claimed under the key
+//!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
+//!   path (`crate::mail::send`, with its timeouts and the mailbox's daily limit) and recorded
+//!   with its activity on the record's timeline. A message already claimed under the key — a
+//!   runner died after the SMTP server took it — is not sent again; the step moves on. An SMTP
+//!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
+//!   stops the enrollment after `MAX_ATTEMPTS`;
+//! - wait: folded into the next step's time when the previous step finishes
+//!   (`Sequence::after_step`: business days in the company's time zone);
+//! - task: a task for the record's owner, created with the step's move.
+
+use crate::mail::{self, MailError, Outgoing};
+use crate::state::AppState;
+use chrono::{DateTime, Duration, Utc};
+use chrono_tz::Tz;
+use futures_util::StreamExt;
+use rivet_domain::ids::CompanyId;
+use rivet_domain::sequences::{MAX_ATTEMPTS, Sequence, StepInput};
+use rivet_domain::templates::RecordType;
+use rivet_domain::{Action, Actor, Resource};
+use rivet_store::email::{self as email_store, Claim, NewMessage};
+use rivet_store::sequences::{self as store, Due, SentEmail};
+use rivet_store::{StoreError, templates};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+/// How many due enrollments one round leases.
+pub const BATCH: u64 = 200;
+/// How many steps of a round run at once.
+const CONCURRENCY: usize = 16;
+/// The first retry's delay after a failed send; each next one doubles (at most an hour).
+const RETRY_BASE: std::time::Duration = std::time::Duration::from_secs(60);
+/// How often the loop looks for due steps.
+const EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// `company`'s time zone (UTC when it has none or an unknown one).
+pub async fn company_tz(app: &AppState, company: CompanyId) -> Tz {
+    rivet_store::companies::get_by_id(&app.store, company)
+        .await
+        .ok()
+        .and_then(|c| c.timezone.parse::<Tz>().ok())
+        .unwrap_or(chrono_tz::UTC)
+}
+
+/// How long a runner holds an enrollment: well past a send's longest wait.
+fn lease(app: &AppState) -> std::time::Duration {
+    std::time::Duration::from_secs((app.config.smtp_timeout_secs.max(1) * 4).max(120))
+}
+
+/// Lease up to `limit` due enrollments as runner `owner` and run their steps; how many ran.
+/// A step's failure is logged and left to its lease (it runs again when that expires).
+pub async fn run_due(app: &AppState, owner: &str, limit: u64) -> Result<usize, StoreError> {
+    let due = store::claim_due(&app.store, owner, limit, lease(app)).await?;
+    let count = due.len();
+    futures_util::stream::iter(due)
+        .for_each_concurrent(CONCURRENCY, |due| async move {
+            if let Err(err) = run_step(app, &due).await {
+                tracing::warn!(enrollment = %due.id, error = %err, "sequence step failed");
+            }
+        })
+        .await;
+    Ok(count)
+}
+
+/// Run the runner until `stop` turns true.
+pub fn spawn(app: AppState, owner: String, mut stop: watch::Receiver<bool>) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        loop {
+            if *stop.borrow() || stop.has_changed().is_err() {
+                break;
+            }
+            // A full batch means more may be due: go again at once.
+            let ran = match run_due(&app, &owner, BATCH).await {
+                Ok(n) => n,
+                Err(err) => {
+                    tracing::warn!(error = %err, "sequence runner round failed");
+                    0
+                }
+            };
+            if ran < usize::try_from(BATCH).unwrap_or(usize::MAX) {
+                tokio::select! {
+                    _ = stop.wait_for(|s| *s) => break,
+                    () = tokio::time::sleep(EVERY) => {}
+                }
+            }
+        }
+    })
+}
+
+/// Who a step acts as: the member who enrolled the record, with what sending needs.
+fn actor_of(due: &Due) -> Actor {
+    Actor::system(due.company_id, due.enrolled_by)
+        .granted(&[
+            (Resource::Leads, Action::Read),
+            (Resource::Contacts, Action::Read),
+            (Resource::Accounts, Action::Read),
+            (Resource::Deals, Action::Read),
+            (Resource::Users, Action::Read),
+            (Resource::Activities, Action::Read),
+            (Resource::Activities, Action::Create),
+        ])
+        .via("sequence")
+}
+
+/// The start of the company's day after the one `at` falls in.
+fn tomorrow(at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    let date = at.with_timezone(&tz).date_naive();
+    let next = date.succ_opt().unwrap_or(date);
+    next.and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or(at + Duration::days(1), |t| t.with_timezone(&Utc))
+}
+
+/// The start of the company's day `at` falls in.
+fn today(at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
+    at.with_timezone(&tz)
+        .date_naive()
+        .and_hms_opt(0, 0, 0)
+        .and_then(|t| t.and_local_timezone(tz).earliest())
+        .map_or(at - Duration::days(1), |t| t.with_timezone(&Utc))
+}
+
+/// Run `due`'s step (see the module's comment).
+pub async fn run_step(app: &AppState, due: &Due) -> Result<(), StoreError> {
+    let s = &app.store;
+    let tz = company_tz(app, due.company_id).await;
+    let sequence = match store::sequence_of(s, due.company_id, due.sequence_id).await {
+        Ok(sequence) => sequence,
+        // Deleted (its enrollments go with it) or no longer valid.
+        Err(StoreError::NotFound | StoreError::Invalid(_)) => {
+            store::end(s, due, "sequence_invalid", None).await?;
+            return Ok(());
+        }
+        Err(e) => return Err(e),
+    };
+    let at = Utc::now();
+    if !sequence.input.active {
+        store::postpone(
+            s,
+            due,
+            at + Duration::hours(1),
+            Some("the sequence is switched off"),
+        )
+        .await?;
+        return Ok(());
+    }
+    let index = usize::try_from(due.step).unwrap_or(usize::MAX);
+    match sequence.input.steps.get(index) {
+        None => {
+            store::advance(s, due, None, None).await?;
+        }
+        Some(StepInput::Wait { business_days }) => {
+            let until = rivet_domain::sequences::add_business_days(at, *business_days, tz);
+            store::advance(s, due, sequence.after_step(index, until, tz), None).await?;
+        }
+        Some(StepInput::Task {
+            subject,
+            due_in_business_days,
+        }) => {
+            let Some((_, _, owner)) = store::recipient(s, due).await? else {
+                store::end(s, due, "not_found", None).await?;
+                return Ok(());
+            };
+            let due_at = rivet_domain::sequences::add_business_days(at, *due_in_business_days, tz);
+            store::run_task(
+                s,
+                due,
+                owner,
+                subject,
+                due_at,
+                sequence.after_step(index, at, tz),
+            )
+            .await?;
+        }
+        Some(StepInput::Email { template_id }) => {
+            send_step(app, due, &sequence, index, *template_id, tz, at).await?;
+        }
+    }
+    Ok(())
+}
+
+async fn send_step(
+    app: &AppState,
+    due: &Due,
+    sequence: &Sequence,
+    index: usize,
+    template_id: rivet_domain::ids::EmailTemplateId,
+    tz: Tz,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    let s = &app.store;
+    let opens = sequence.window.next_open(at, tz);
+    if opens > at {
+        store::postpone(s, due, opens, None).await?;
+        return Ok(());
+    }
+    if let Some(limit) = sequence.input.daily_limit {
+        let sent = store::sent_since(s, due.company_id, due.sequence_id, today(at, tz)).await?;
+        if sent >= i64::from(limit) {
+            let next = sequence.window.next_open(tomorrow(at, tz), tz);
+            let note = format!("the sequence's daily limit of {limit} e-mails is reached");
+            store::postpone(s, due, next, Some(&note)).await?;
+            return Ok(());
+        }
+    }
+    let Some((address, withdrawn, _)) = store::recipient(s, due).await? else {
+        store::end(s, due, "not_found", None).await?;
+        return Ok(());
+    };
+    if withdrawn {
+        store::end(s, due, "consent_withdrawn", None).await?;
+        return Ok(());
+    }
+    let Some(to) = address
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+    else {
+        store::end(s, due, "no_email", None).await?;
+        return Ok(());
+    };
+    let actor = actor_of(due);
+    if !email_store::opted_out(s, &actor, std::slice::from_ref(&to))
+        .await?
+        .is_empty()
+    {
+        store::end(s, due, "consent_withdrawn", None).await?;
+        return Ok(());
+    }
+    let settings = email_store::settings_of(s, due.company_id).await?;
+    if !settings.ready() {
+        let note = MailError::NotConfigured.to_string();
+        store::postpone(s, due, at + Duration::hours(1), Some(&note)).await?;
+        return Ok(());
+    }
+    let record_type = if due.record_type == "lead" {
+        RecordType::Lead
+    } else {
+        RecordType::Contact
+    };
+    let rendered =
+        match templates::render_for(s, &actor, template_id, record_type, due.record_id).await {
+            Ok(r) => r,
+            Err(StoreError::Invalid(errors)) => {
+                return failed(
+                    app,
+                    due,
+                    &format!("the template cannot be rendered: {errors}"),
+                )
+                .await;
+            }
+            Err(StoreError::NotFound) => {
+                return failed(app, due, "the e-mail template no longer exists").await;
+            }
+            Err(e) => return Err(e),
+        };
+    let new = NewMessage {
+        record: rivet_domain::activities::Link {
+            record_type: if due.record_type == "lead" {
+                rivet_domain::activities::RecordType::Lead
+            } else {
+                rivet_domain::activities::RecordType::Contact
+            },
+            record_id: due.record_id,
+        },
+        to: vec![to],
+        cc: Vec::new(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: Some(rendered.html).filter(|h| !h.trim().is_empty()),
+        message_id: mail::message_id(&settings),
+        idempotency_key: due.email_key(),
+    };
+    let next = sequence.after_step(index, at, tz);
+    let message = match email_store::claim(s, &actor, &new).await? {
+        // Sent, or taken by the SMTP server before a runner died: never a second time.
+        Claim::Done(message) => {
+            store::advance(
+                s,
+                due,
+                next,
+                Some(SentEmail {
+                    message_id: message.id,
+                }),
+            )
+            .await?;
+            return Ok(());
+        }
+        Claim::Send(message) => message,
+    };
+    let mut outgoing = Outgoing {
+        to: message.to.clone(),
+        cc: Vec::new(),
+        subject: message.subject.clone(),
+        text: message.text.clone(),
+        html: message.html.clone(),
+        message_id: message.message_id.clone(),
+        unsubscribe: None,
+    };
+    // Tracking links, the pixel and the unsubscribe link with its RFC 8058 headers, as every
+    // message to a person from a record.
+    mail::decorate(app, &settings, due.company_id, message.id, &mut outgoing);
+    match mail::send(app, due.company_id, &settings, &outgoing).await {
+        Ok(sent) => {
+            let message = email_store::record_sent(s, &actor, &message, &sent.reply).await?;
+            store::advance(
+                s,
+                due,
+                next,
+                Some(SentEmail {
+                    message_id: message.id,
+                }),
+            )
+            .await?;
+        }
+        Err(err) => {
+            email_store::record_failed(s, &actor, &message, &err.to_string()).await?;
+            if let MailError::DailyLimit(_) = err {
+                let next = sequence.window.next_open(tomorrow(at, tz), tz);
+                store::postpone(s, due, next, Some(&err.to_string())).await?;
+            } else {
+                failed(app, due, &err.to_string()).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The step failed: try again after a growing delay, or stop after `MAX_ATTEMPTS`.
+async fn failed(app: &AppState, due: &Due, error: &str) -> Result<(), StoreError> {
+    let attempts = due.attempts.saturating_add(1);
+    if attempts >= MAX_ATTEMPTS {
+        store::end(&app.store, due, "send_failed", Some(error)).await?;
+    } else {
+        let delay = rivet_domain::events::retry_delay(
+            u32::try_from(attempts).unwrap_or(1),
+            RETRY_BASE,
+            rand_jitter(),
+        );
+        let at = Utc::now() + Duration::from_std(delay).unwrap_or(Duration::minutes(1));
+        store::retry_later(&app.store, due, error, at).await?;
+    }
+    Ok(())
+}
+
+fn rand_jitter() -> f64 {
+    f64::from(Utc::now().timestamp_subsec_nanos() % 1000) / 1000.0
+}
