@@ -30,12 +30,16 @@ fn every_web_route_declares_a_permission_and_public_pages_are_listed() {
             "GET /invite/{token}",
             "GET /login",
             "GET /reset-password/{token}",
+            "GET /t/c/{token}",
+            "GET /t/o/{token}",
+            "GET /t/u/{token}",
             "POST /f/{key}",
             "POST /forgot-password",
             "POST /invite/{token}",
             "POST /login",
             "POST /logout",
             "POST /reset-password/{token}",
+            "POST /t/u/{token}",
         ],
         "public pages must be exactly the listed ones"
     );
