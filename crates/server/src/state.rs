@@ -32,6 +32,19 @@ impl AppState {
     pub fn new(shared: Shared) -> Self {
         Self(Arc::new(shared))
     }
+
+    /// The limit of a public door (a webhook, a tracking link, the inbound e-mail endpoint):
+    /// per client address, the configured public limit a minute (at least 60, since a mail
+    /// client or a provider's burst comes from one address).
+    pub async fn public_door(&self, ip: &str) -> Result<(), crate::http::error::AppError> {
+        self.limiter
+            .check(
+                &format!("public:{ip}"),
+                self.config.public_rate_limit.max(60),
+                std::time::Duration::from_secs(60),
+            )
+            .await
+    }
 }
 
 impl Deref for AppState {

@@ -85,7 +85,7 @@ async fn inbound(
     headers: HeaderMap,
     body: Bytes,
 ) -> Result<(StatusCode, Json<InboundResult>), AppError> {
-    crate::http::ratelimit::public_door(&app, &ip).await?;
+    app.public_door(&ip).await?;
     let header = |name: &str| headers.get(name).and_then(|v| v.to_str().ok());
     let result = use_case::inbound(
         &app,

@@ -240,7 +240,7 @@ async fn verify(
     ClientIp(ip): ClientIp,
     Query(params): Query<VerifyParams>,
 ) -> Result<Response, AppError> {
-    crate::http::ratelimit::public_door(&app, &ip).await?;
+    app.public_door(&ip).await?;
     let challenge = use_case::verify(
         &app,
         params.mode.as_deref(),
@@ -263,7 +263,7 @@ async fn webhook(
     // field); the signature is over the bytes as received.
     SignedJson { raw, .. }: SignedJson<WebhookPayload>,
 ) -> Result<Json<WebhookResult>, AppError> {
-    crate::http::ratelimit::public_door(&app, &ip).await?;
+    app.public_door(&ip).await?;
     let signature = headers
         .get("x-hub-signature-256")
         .and_then(|v| v.to_str().ok());

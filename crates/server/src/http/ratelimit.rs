@@ -207,19 +207,6 @@ pub async fn share_auth_epoch(
     Ok(())
 }
 
-/// The limit of a public door (a webhook, a tracking link, the inbound e-mail endpoint): per
-/// client address, the configured public limit a minute (at least 60, since a mail client or a
-/// provider's burst comes from one address).
-pub async fn public_door(app: &crate::state::AppState, ip: &str) -> Result<(), AppError> {
-    app.limiter
-        .check(
-            &format!("public:{ip}"),
-            app.config.public_rate_limit.max(60),
-            Duration::from_secs(60),
-        )
-        .await
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -60,7 +60,7 @@ async fn guarded<T>(
     run: impl Future<Output = Result<T, AppError>>,
     answer: impl FnOnce(T) -> Response,
 ) -> Response {
-    if let Err(e) = crate::http::ratelimit::public_door(app, ip).await {
+    if let Err(e) = app.public_door(ip).await {
         return refused(e);
     }
     run.await.map_or_else(refused, answer)
