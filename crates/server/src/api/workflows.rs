@@ -170,7 +170,8 @@ pub async fn call_webhook(
     use crate::dispatcher::{
         DispatchOptions, EVENT_ID_HEADER, EVENT_TYPE_HEADER, SIGNATURE_HEADER, http_client,
     };
-    let options = DispatchOptions::from_config(&state.config, crate::worker::worker_id());
+    // The id names a process in delivery leases, which this one call does not take.
+    let options = DispatchOptions::from_config(&state.config, "workflow rule".to_owned());
     let (url, secret) = match job.payload["webhook_id"].as_str() {
         Some(webhook) => {
             let webhook = parse_id(webhook).map_err(|_| "the job names no webhook")?;
