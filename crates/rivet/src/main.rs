@@ -203,7 +203,12 @@ async fn run() -> anyhow::Result<()> {
         // (naming `sqlx` in RIVET_LOG brings them back, e.g. `sqlx::query=debug` to time them).
         config.log.push_str(",sqlx::query=error");
     }
-    rivet_server::logging::init(&config);
+    // A command whose standard output is its result (a file) logs to standard error.
+    let output = match cli.command {
+        Command::Export { .. } => rivet_server::logging::Output::Stderr,
+        _ => rivet_server::logging::Output::Stdout,
+    };
+    rivet_server::logging::init(&config, output);
     match cli.command {
         Command::Serve { demo: false } => rivet_server::serve::serve(config).await,
         Command::Serve { demo: true } => {
@@ -291,7 +296,7 @@ async fn run() -> anyhow::Result<()> {
             Ok(())
         }
         Command::Migrate => {
-            rivet_server::build_state(config, None).await?;
+            rivet_server::open_store(&config).await?;
             println!("migrations applied");
             Ok(())
         }

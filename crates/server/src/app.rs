@@ -23,11 +23,9 @@ use tower_http::catch_panic::CatchPanicLayer;
 
 pub use crate::http::router::MAX_JSON_BODY;
 
-/// Build the state: connect, migrate, load or create the token secret, pick the rate limiter.
-pub async fn build_state(
-    config: Config,
-    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
-) -> anyhow::Result<AppState> {
+/// Connect to the configured database (making the data directory for the embedded one) and
+/// bring its schema up to date. All `rivet migrate` needs; [`build_state`] starts with it.
+pub async fn open_store(config: &Config) -> anyhow::Result<Store> {
     let url = config.database_url();
     if config.database_url.is_none() {
         create_data_dir(&config.data_dir)?;
@@ -41,6 +39,16 @@ pub async fn build_state(
             )
         })?;
     store.migrate().await?;
+    Ok(store)
+}
+
+/// Build the state: connect, migrate, load or create the token secret, pick the rate limiter.
+pub async fn build_state(
+    config: Config,
+    metrics: Option<metrics_exporter_prometheus::PrometheusHandle>,
+) -> anyhow::Result<AppState> {
+    let url = config.database_url();
+    let store = open_store(&config).await?;
     let store = if config.pg_rls {
         store
     } else {
@@ -81,18 +89,12 @@ pub async fn build_state(
 
 /// The key that seals stored secrets: `RIVET_SECRET_KEY`, or the key file in the data
 /// directory, made on the first start. Instances that share a PostgreSQL database must share
-/// the key, so there the file is a fallback that warns.
+/// the key, so there the file is a fallback that [`warn_unshared_key`] warns about.
 fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
     if let Some(text) = &config.secret_key {
         return SecretKey::from_base64(text).map_err(|e| anyhow::anyhow!("RIVET_SECRET_KEY: {e}"));
     }
     let path = config.data_dir.join("secret.key");
-    if config.database_url.is_some() {
-        tracing::warn!(
-            path = %path.display(),
-            "RIVET_SECRET_KEY is not set: stored secrets are sealed with a key file of this instance; set the same RIVET_SECRET_KEY on every instance"
-        );
-    }
     match std::fs::read_to_string(&path) {
         Ok(text) => SecretKey::from_base64(&text)
             .map_err(|e| anyhow::anyhow!("the key file {}: {e}", path.display())),
@@ -109,6 +111,18 @@ fn secret_key(config: &Config) -> anyhow::Result<SecretKey> {
             "cannot read the key file {}: {e}",
             path.display()
         )),
+    }
+}
+
+/// Say, when a server or worker starts on PostgreSQL without `RIVET_SECRET_KEY`, that its
+/// sealing key is a file of this instance (one-off commands stay quiet: their output is read).
+pub fn warn_unshared_key(state: &AppState) {
+    if state.config.secret_key.is_none() && state.store.backend() == rivet_store::Backend::Postgres
+    {
+        tracing::warn!(
+            path = %state.config.data_dir.join("secret.key").display(),
+            "RIVET_SECRET_KEY is not set: stored secrets are sealed with a key file of this instance; set the same RIVET_SECRET_KEY on every instance"
+        );
     }
 }
 

@@ -25,7 +25,7 @@ pub mod web;
 pub mod whatsapp;
 pub mod worker;
 
-pub use app::{build_state, router};
+pub use app::{build_state, open_store, router};
 pub use axum;
 pub use config::Config;
 pub use state::AppState;

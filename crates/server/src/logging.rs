@@ -75,19 +75,40 @@ struct Sink {
     tx: mpsc::Sender<Arc<LogRecord>>,
 }
 
-/// Install the global subscriber: stdout (filtered by `RIVET_LOG`) and the capture layer
+/// Where the console log goes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Output {
+    /// The server's and most commands' console.
+    Stdout,
+    /// For a command whose standard output is its result, such as `rivet export`.
+    Stderr,
+}
+
+/// Install the global subscriber: the console (filtered by `RIVET_LOG`) and the capture layer
 /// (its own filter, so `RIVET_LOG=error` still stores warnings and security events). Call once,
 /// at start.
-pub fn init(config: &Config) {
+pub fn init(config: &Config, output: Output) {
     let filter = EnvFilter::try_new(stdout_directives(&config.log))
         .unwrap_or_else(|_| EnvFilter::new(stdout_directives("info")));
+    let writer = move || -> Box<dyn std::io::Write> {
+        match output {
+            Output::Stdout => Box::new(std::io::stdout()),
+            Output::Stderr => Box::new(std::io::stderr()),
+        }
+    };
+    let terminal = match output {
+        Output::Stdout => std::io::IsTerminal::is_terminal(&std::io::stdout()),
+        Output::Stderr => std::io::IsTerminal::is_terminal(&std::io::stderr()),
+    };
     let stdout = match config.log_format {
         LogFormat::Json => tracing_subscriber::fmt::layer()
             .json()
+            .with_writer(writer)
             .with_filter(filter)
             .boxed(),
         LogFormat::Text => tracing_subscriber::fmt::layer()
-            .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stdout()))
+            .with_ansi(terminal)
+            .with_writer(writer)
             .with_filter(filter)
             .boxed(),
     };

@@ -27,6 +27,7 @@ impl Server {
     pub async fn start(config: Config) -> anyhow::Result<Self> {
         let listener = bind(config.addr).await?;
         let state = crate::build_state(config, crate::ops::metrics_handle()).await?;
+        crate::app::warn_unshared_key(&state);
         let first_run = crate::bootstrap::first_run(&state.store, &state.config)
             .await
             .map_err(|e| anyhow::anyhow!("first-run setup failed: {e}"))?;
@@ -124,6 +125,7 @@ pub fn first_run_text(config: &Config, created: &CreatedCompany) -> String {
 /// `rivet worker`: only the workers, until a shutdown signal.
 pub async fn run_worker(config: crate::Config) -> anyhow::Result<()> {
     let state = crate::build_state(config, None).await?;
+    crate::app::warn_unshared_key(&state);
     let (stop_tx, stop_rx) = watch::channel(false);
     let handle = crate::worker::spawn(state, stop_rx);
     shutdown_signal().await;

@@ -295,28 +295,38 @@ impl<D: Definition> Serialize for Stored<D> {
 }
 
 impl<D: Definition> PartialSchema for Stored<D> {
+    /// The input's object with `id`, `created_at` and `updated_at` added: one object, not an
+    /// `allOf` with the input, whose `additionalProperties: false` would refuse the three.
     fn schema() -> RefOr<Schema> {
         let time = || {
             ObjectBuilder::new()
                 .schema_type(Type::String)
                 .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))
+                .build()
         };
-        let stored = ObjectBuilder::new()
-            .property(
-                "id",
-                ObjectBuilder::new()
-                    .schema_type(Type::String)
-                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid))),
-            )
-            .required("id")
-            .property("created_at", time())
-            .required("created_at")
-            .property("updated_at", time())
-            .required("updated_at");
-        AllOfBuilder::new()
-            .item(RefOr::Ref(Ref::from_schema_name(D::Input::name())))
-            .item(stored)
-            .into()
+        let id = ObjectBuilder::new()
+            .schema_type(Type::String)
+            .format(Some(SchemaFormat::KnownFormat(KnownFormat::Uuid)))
+            .build();
+        let RefOr::T(Schema::Object(mut object)) = D::Input::schema() else {
+            return AllOfBuilder::new()
+                .item(RefOr::Ref(Ref::from_schema_name(D::Input::name())))
+                .item(
+                    ObjectBuilder::new()
+                        .property("id", id)
+                        .property("created_at", time())
+                        .property("updated_at", time())
+                        .required("id")
+                        .required("created_at")
+                        .required("updated_at"),
+                )
+                .into();
+        };
+        for (name, schema) in [("id", id), ("created_at", time()), ("updated_at", time())] {
+            object.properties.insert(name.to_owned(), schema.into());
+            object.required.push(name.to_owned());
+        }
+        RefOr::T(Schema::Object(object))
     }
 }
 

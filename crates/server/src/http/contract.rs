@@ -89,6 +89,9 @@ pub enum SchemaRule {
     Together(&'static str, &'static str, &'static str),
     /// Create bodies: a clause of their own (`allOf`), built from the domain's constants.
     Clause(&'static str, fn() -> Value),
+    /// A tagged choice (`oneOf`) whose every variant refuses properties it does not name,
+    /// as serde's `deny_unknown_fields` on the enum does.
+    ClosedVariants(&'static str),
 }
 
 fn names(list: &[&str]) -> Vec<String> {
@@ -714,6 +717,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             when: "enabled",
             then: "from_address",
         },
+        SchemaRule::ClosedVariants("StepInput"),
         SchemaRule::Required("SendEmail", "subject"),
         SchemaRule::Required("SendEmail", "text"),
         SchemaRule::AtLeastOne {
@@ -1048,6 +1052,15 @@ fn apply_schema_rule(rule: &SchemaRule, schema: &mut Value, patch: bool) {
                 add_all_of(schema, clause());
             }
         }
+        SchemaRule::ClosedVariants(_) => {
+            if let Some(Value::Array(variants)) = schema.get_mut("oneOf") {
+                for variant in variants {
+                    if let Some(object) = variant.as_object_mut() {
+                        object.insert("additionalProperties".to_owned(), Value::Bool(false));
+                    }
+                }
+            }
+        }
         SchemaRule::Together(_, a, b) => {
             if !patch {
                 let both = json!({"required": [a, b], "properties": {*a: present(true), *b: present(false)}});
@@ -1065,7 +1078,7 @@ impl SchemaRule {
             Self::AtLeastOne { schema, .. }
             | Self::Needs { schema, .. }
             | Self::NeedsWhenTrue { schema, .. } => schema,
-            Self::Clause(schema, _) => schema,
+            Self::Clause(schema, _) | Self::ClosedVariants(schema) => schema,
         }
     }
 }
