@@ -36,6 +36,11 @@ const SEND: Access = Access::Allow(Resource::Activities, Action::Create);
 
 use rivet_domain::email::{MAX_BODY, MAX_CC, MAX_IDEMPOTENCY_KEY as MAX_KEY, MAX_SUBJECT};
 
+/// The largest one-off e-mail body: a text and an HTML body of [`MAX_BODY`] characters each,
+/// which JSON may spell as up to 12 bytes a character (`\uXXXX` surrogate pairs), so one that
+/// is too long is a 422 naming the field, not a 413.
+const SEND_BODY_LIMIT: usize = 4 << 20;
+
 impl From<MailError> for AppError {
     fn from(err: MailError) -> Self {
         match err {
@@ -155,6 +160,7 @@ pub fn routes() -> ApiRouter {
                          enabled; 429 at the daily limit; 502 when the SMTP server refuses",
                     )
                     .body::<SendEmail>()
+                    .body_limit(SEND_BODY_LIMIT)
                     .returns::<EmailMessage>()
                     .status(201)
                     .upstream(),
