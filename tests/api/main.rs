@@ -55,4 +55,5 @@ mod timeline;
 mod tracking;
 mod views;
 mod whatsapp;
+mod workflow_actions;
 mod workflows;

@@ -17,7 +17,7 @@ async fn app(db: Db) -> TestApp {
     spawn_app_with(db, |c| c.smtp_timeout_secs = 2).await
 }
 
-async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
+pub(crate) async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body.clone()).await;
     assert_eq!(
         response.status(),
@@ -28,7 +28,7 @@ async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value 
     json_of(response).await
 }
 
-async fn ok(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
+pub(crate) async fn ok(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
     let response = app.post(path, who, body.clone()).await;
     assert_eq!(
         response.status(),
@@ -41,6 +41,19 @@ async fn ok(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
 
 /// E-mail through `sink`, a template for leads and a lead with an address.
 async fn setup(app: &TestApp, admin: &Session, sink: &SmtpSink) -> (Value, Value) {
+    let template = mail_setup(app, admin, sink).await;
+    let lead = create(
+        app,
+        admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await;
+    (template, lead)
+}
+
+/// E-mail through `sink` and a template for leads (`Hello {{ lead.first_name }}`).
+pub(crate) async fn mail_setup(app: &TestApp, admin: &Session, sink: &SmtpSink) -> Value {
     let response = app
         .put(
             "/settings/email",
@@ -53,7 +66,7 @@ async fn setup(app: &TestApp, admin: &Session, sink: &SmtpSink) -> (Value, Value
         )
         .await;
     assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let template = create(
+    create(
         app,
         admin,
         "/email-templates",
@@ -64,19 +77,11 @@ async fn setup(app: &TestApp, admin: &Session, sink: &SmtpSink) -> (Value, Value
             "text": "Hi {{ lead.first_name }}, {{ owner.name }} here.",
         }),
     )
-    .await;
-    let lead = create(
-        app,
-        admin,
-        "/leads",
-        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
-    )
-    .await;
-    (template, lead)
+    .await
 }
 
 /// A sequence whose window is always open: `steps` as given.
-fn sequence(name: &str, steps: Value) -> Value {
+pub(crate) fn sequence(name: &str, steps: Value) -> Value {
     json!({
         "name": name,
         "enrolls": "lead",
@@ -93,18 +98,18 @@ async fn one_email(app: &TestApp, admin: &Session, template: &Value, name: &str)
 }
 
 /// Enroll `record` in `seq` as `who`: what came of it.
-async fn enroll(app: &TestApp, who: &Session, seq: &Value, record: &Value) -> Value {
+pub(crate) async fn enroll(app: &TestApp, who: &Session, seq: &Value, record: &Value) -> Value {
     let path = format!("/sequences/{}/enrollments", id(seq));
     ok(app, who, &path, json!({"record_ids": [id(record)]})).await
 }
 
-async fn run(app: &TestApp) -> usize {
+pub(crate) async fn run(app: &TestApp) -> usize {
     rivet_server::sequences::run_due(&app.state, "test-runner", 100)
         .await
         .expect("a runner round")
 }
 
-async fn enrollments(app: &TestApp, who: &Session, seq: &Value) -> Vec<Value> {
+pub(crate) async fn enrollments(app: &TestApp, who: &Session, seq: &Value) -> Vec<Value> {
     let page = json_of(
         app.get(&format!("/sequences/{}/enrollments", id(seq)), who)
             .await,
@@ -114,7 +119,7 @@ async fn enrollments(app: &TestApp, who: &Session, seq: &Value) -> Vec<Value> {
 }
 
 /// Make every live enrollment due now, its lease gone (a runner that died).
-async fn make_due(app: &TestApp) {
+pub(crate) async fn make_due(app: &TestApp) {
     app.sql(
         "UPDATE sequence_enrollments SET next_step_at = created_at, locked_by = NULL, locked_until = NULL",
         vec![],

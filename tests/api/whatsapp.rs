@@ -13,9 +13,9 @@ use rivet_tests::{Db, Session, TestApp, assert_problem, both, fields_of, json_of
 use std::time::{Duration, Instant};
 
 const TOKEN: &str = "EAAG-test-access-token-zz9";
-const SECRET: &str = "app-secret-zz9-plural-z-alpha";
+pub(crate) const SECRET: &str = "app-secret-zz9-plural-z-alpha";
 const VERIFY: &str = "verify-me-zz9";
-const NUMBER_ID: &str = "1098765432";
+pub(crate) const NUMBER_ID: &str = "1098765432";
 
 async fn start(db: Db) -> (TestApp, Session, Graph) {
     let app = spawn_app_with(db, |c| c.webhook_allow_private = true).await;
@@ -25,7 +25,13 @@ async fn start(db: Db) -> (TestApp, Session, Graph) {
     (app, admin, graph)
 }
 
-async fn configure(app: &TestApp, admin: &Session, graph: &Graph, number: &str, secret: &str) {
+pub(crate) async fn configure(
+    app: &TestApp,
+    admin: &Session,
+    graph: &Graph,
+    number: &str,
+    secret: &str,
+) {
     let response = app
         .put(
             "/settings/whatsapp",
@@ -88,7 +94,7 @@ async fn deliver(app: &TestApp, payload: &Value, secret: Option<&str>) -> Respon
     request.body(body).send().await.unwrap()
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     app.sql(sql, vec![])
         .await
         .first()
@@ -96,7 +102,7 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
         .unwrap()
 }
 
-async fn whatsapp_activities(app: &TestApp, direction: &str) -> i64 {
+pub(crate) async fn whatsapp_activities(app: &TestApp, direction: &str) -> i64 {
     count(
         app,
         &format!(

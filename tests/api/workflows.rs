@@ -19,13 +19,13 @@ use rivet_tests::{
 use std::time::{Duration, Instant};
 use uuid::Uuid;
 
-async fn create_rule(app: &TestApp, admin: &Session, rule: Value) -> Value {
+pub(crate) async fn create_rule(app: &TestApp, admin: &Session, rule: Value) -> Value {
     let response = app.post("/workflows", admin, rule).await;
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
     json_of(response).await
 }
 
-async fn create_lead(app: &TestApp, who: &Session, body: Value) -> String {
+pub(crate) async fn create_lead(app: &TestApp, who: &Session, body: Value) -> String {
     let response = app.post("/leads", who, body).await;
     assert_eq!(response.status(), 201, "{:?}", response.text().await);
     json_of(response).await["id"].as_str().unwrap().to_owned()
@@ -50,13 +50,18 @@ async fn tasks_about(app: &TestApp, who: &Session, lead: &str) -> Vec<Value> {
     page["data"].as_array().cloned().unwrap_or_default()
 }
 
-async fn runs_of(app: &TestApp, who: &Session, rule: &str) -> Vec<Value> {
+pub(crate) async fn runs_of(app: &TestApp, who: &Session, rule: &str) -> Vec<Value> {
     let page = json_of(app.get(&format!("/workflows/{rule}/runs"), who).await).await;
     page["data"].as_array().cloned().unwrap_or_default()
 }
 
 /// Wait (up to 15 s) until `rule` has logged `n` runs; its runs, newest first.
-async fn wait_for_runs(app: &TestApp, who: &Session, rule: &str, n: usize) -> Vec<Value> {
+pub(crate) async fn wait_for_runs(
+    app: &TestApp,
+    who: &Session,
+    rule: &str,
+    n: usize,
+) -> Vec<Value> {
     let started = Instant::now();
     loop {
         let runs = runs_of(app, who, rule).await;

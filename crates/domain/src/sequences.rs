@@ -38,6 +38,35 @@ pub enum StepInput {
         #[serde(default)]
         due_in_business_days: u32,
     },
+    /// Send an approved WhatsApp template to the enrolled record (it needs WhatsApp consent
+    /// and a phone number), inside the send window.
+    Whatsapp {
+        /// The template's name as approved in WhatsApp Manager (lower case, digits, `_`).
+        template: String,
+        /// Its language code, e.g. `en` or `en_US`.
+        language: String,
+        /// The values of its `{{1}}`, `{{2}}`, … in order (literal text).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        parameters: Vec<String>,
+    },
+}
+
+impl StepInput {
+    /// A WhatsApp step's message, as its validation read it.
+    pub fn whatsapp_message(&self) -> Option<crate::whatsapp::Outgoing> {
+        match self {
+            Self::Whatsapp {
+                template,
+                language,
+                parameters,
+            } => Some(crate::whatsapp::Outgoing::Template {
+                name: template.trim().to_owned(),
+                language: language.trim().to_owned(),
+                parameters: parameters.iter().map(|p| p.trim().to_owned()).collect(),
+            }),
+            _ => None,
+        }
+    }
 }
 
 /// The days and hours a sequence's messages go out in, in the company's time zone.
@@ -203,6 +232,18 @@ impl SequenceInput {
                         );
                     }
                 }
+                StepInput::Whatsapp {
+                    template,
+                    language,
+                    parameters,
+                } => {
+                    let fields = [
+                        format!("steps[{i}].template"),
+                        format!("steps[{i}].language"),
+                        format!("steps[{i}].parameters"),
+                    ];
+                    crate::whatsapp::template(template, language, parameters, &fields, &mut errors);
+                }
                 _ => {}
             }
         }
@@ -362,7 +403,9 @@ impl Sequence {
             next += 1;
         }
         match self.input.steps.get(next)? {
-            StepInput::Email { .. } => Some((next, self.window.next_open(due, tz))),
+            StepInput::Email { .. } | StepInput::Whatsapp { .. } => {
+                Some((next, self.window.next_open(due, tz)))
+            }
             _ => Some((next, due)),
         }
     }

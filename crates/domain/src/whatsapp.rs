@@ -235,46 +235,59 @@ impl SendInput {
                 Ok(Outgoing::Text(text))
             }
             (Some(t), None) => {
-                let name = t.name.trim().to_owned();
-                if !template_name_ok(&name) {
-                    errors.add(
-                        "template.name",
-                        "must be a template name (lower-case letters, digits and _)",
-                    );
-                }
-                let language = t.language.trim().to_owned();
-                if !language_ok(&language) {
-                    errors.add(
-                        "template.language",
-                        "must be a language code such as en or en_US",
-                    );
-                }
-                if t.parameters.len() > MAX_PARAMETERS {
-                    errors.add(
-                        "template.parameters",
-                        format!("at most {MAX_PARAMETERS} parameters"),
-                    );
-                }
-                let parameters: Vec<String> =
-                    t.parameters.iter().map(|p| p.trim().to_owned()).collect();
-                if parameters
-                    .iter()
-                    .any(|p| p.is_empty() || p.chars().count() > MAX_PARAMETER)
-                {
-                    errors.add(
-                        "template.parameters",
-                        format!("each parameter must be 1 to {MAX_PARAMETER} characters"),
-                    );
-                }
+                let fields = [
+                    "template.name".to_owned(),
+                    "template.language".to_owned(),
+                    "template.parameters".to_owned(),
+                ];
+                let built = template(&t.name, &t.language, &t.parameters, &fields, &mut errors);
                 errors.into_result()?;
-                Ok(Outgoing::Template {
-                    name,
-                    language,
-                    parameters,
-                })
+                built.ok_or_else(|| FieldErrors::single("template", "is invalid"))
             }
         }
     }
+}
+
+/// An approved template message checked from its parts, each mistake named by `fields`
+/// (name, language, parameters): what a send, a workflow rule's `send_whatsapp_template` and a
+/// sequence's `whatsapp` step share.
+pub fn template(
+    name: &str,
+    language: &str,
+    parameters: &[String],
+    fields: &[String; 3],
+    errors: &mut FieldErrors,
+) -> Option<Outgoing> {
+    let before = errors.0.len();
+    let name = name.trim().to_owned();
+    if !template_name_ok(&name) {
+        errors.add(
+            &fields[0],
+            "must be a template name (lower-case letters, digits and _)",
+        );
+    }
+    let language = language.trim().to_owned();
+    if !language_ok(&language) {
+        errors.add(&fields[1], "must be a language code such as en or en_US");
+    }
+    if parameters.len() > MAX_PARAMETERS {
+        errors.add(&fields[2], format!("at most {MAX_PARAMETERS} parameters"));
+    }
+    let parameters: Vec<String> = parameters.iter().map(|p| p.trim().to_owned()).collect();
+    if parameters
+        .iter()
+        .any(|p| p.is_empty() || p.chars().count() > MAX_PARAMETER)
+    {
+        errors.add(
+            &fields[2],
+            format!("each parameter must be 1 to {MAX_PARAMETER} characters"),
+        );
+    }
+    (errors.0.len() == before).then_some(Outgoing::Template {
+        name,
+        language,
+        parameters,
+    })
 }
 
 impl Outgoing {
@@ -420,6 +433,9 @@ pub struct StatusUpdate {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Status {
+    /// Claimed by automation (a workflow rule, a sequence step) and not yet taken by the Graph
+    /// API; one that stays so was cut off mid-send and is never sent again.
+    Sending,
     /// Accepted by Rivet (inbound messages are `received`).
     Queued,
     Sent,
@@ -433,6 +449,7 @@ pub enum Status {
 impl Status {
     pub fn as_str(self) -> &'static str {
         match self {
+            Self::Sending => "sending",
             Self::Queued => "queued",
             Self::Sent => "sent",
             Self::Delivered => "delivered",
@@ -444,6 +461,7 @@ impl Status {
 
     pub fn parse(text: &str) -> Option<Self> {
         Some(match text {
+            "sending" => Self::Sending,
             "queued" => Self::Queued,
             "sent" => Self::Sent,
             "delivered" => Self::Delivered,
@@ -462,7 +480,7 @@ impl Status {
             Self::Delivered => &["queued", "sent"],
             Self::Read => &["queued", "sent", "delivered"],
             Self::Failed => &["queued", "sent", "delivered"],
-            Self::Queued | Self::Received => &[],
+            Self::Sending | Self::Queued | Self::Received => &[],
         }
     }
 }

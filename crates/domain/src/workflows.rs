@@ -3,7 +3,8 @@
 //! schedule: no activity for N days, N days before a deal's close date, a task overdue),
 //! conditions on the record's fields (all must hold; the condition language of assignment rules,
 //! [`crate::assignment`], not a second one) and ordered actions (create a task, update a field,
-//! assign the owner, add a tag, call a webhook).
+//! assign the owner, add a tag, call a webhook, send an e-mail template, enroll in or remove
+//! from a sequence, send a WhatsApp template).
 //!
 //! Pure: a rule is validated from its input ([`WorkflowRuleInput`] → [`WorkflowRule::validate`], every
 //! mistake named by its place, `actions[1].field`), and evaluated against an event and the
@@ -18,7 +19,7 @@
 
 use crate::assignment::{Condition, ConditionInput, Pool, parse_conditions_on};
 use crate::choices::choice_enum;
-use crate::ids::{TeamId, UserId, WebhookId};
+use crate::ids::{EmailTemplateId, SequenceId, TeamId, UserId, WebhookId};
 use crate::query::FieldKind;
 use crate::validate::{FieldErrors, parse_name};
 use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
@@ -48,14 +49,19 @@ choice_enum!(
 );
 
 choice_enum!(
-    /// What an action does. Sending an e-mail template, enrolling in or removing from a sequence
-    /// and sending a WhatsApp template are to come (issue 15 §2–§4) and slot in here.
+    /// What an action does. The messages (`send_email_template`, `send_whatsapp_template`) and
+    /// `call_webhook` go out from jobs, once each; the others change the database in the rule's
+    /// transaction.
     ActionKind {
         CreateTask => "create_task",
         UpdateField => "update_field",
         AssignOwner => "assign_owner",
         AddTag => "add_tag",
         CallWebhook => "call_webhook",
+        SendEmailTemplate => "send_email_template",
+        EnrollInSequence => "enroll_in_sequence",
+        RemoveFromSequence => "remove_from_sequence",
+        SendWhatsappTemplate => "send_whatsapp_template",
     }
 );
 
@@ -171,6 +177,11 @@ impl WorkflowRecord {
     fn has_tags(self) -> bool {
         self != Self::Task
     }
+
+    /// Whether the record is a person a message or a sequence can reach (a lead or contact).
+    pub fn is_person(self) -> bool {
+        matches!(self, Self::Lead | Self::Contact)
+    }
 }
 
 /// A rule's trigger as a client writes it.
@@ -215,7 +226,8 @@ pub struct WorkflowAssigneeInput {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WorkflowActionInput {
-    /// create_task, update_field, assign_owner, add_tag or call_webhook.
+    /// create_task, update_field, assign_owner, add_tag, call_webhook, send_email_template,
+    /// enroll_in_sequence, remove_from_sequence or send_whatsapp_template.
     pub kind: String,
     /// create_task: the task's subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -258,6 +270,25 @@ pub struct WorkflowActionInput {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<uuid::Uuid>)]
     pub webhook_id: Option<WebhookId>,
+    /// send_email_template: one of the company's e-mail templates for the rule's record type,
+    /// sent to the lead's or contact's address (a deal's: its primary contact's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub template_id: Option<EmailTemplateId>,
+    /// enroll_in_sequence, remove_from_sequence: one of the company's sequences enrolling the
+    /// rule's record type (leads or contacts).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<uuid::Uuid>)]
+    pub sequence_id: Option<SequenceId>,
+    /// send_whatsapp_template: the approved template's name (lower case, digits, `_`)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub template: Option<String>,
+    /// …its language code (`en`, `en_US`)…
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<String>,
+    /// …and the values of its `{{1}}`, `{{2}}`, … in order (literal text).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub parameters: Option<Vec<String>>,
 }
 
 /// A rule as a client writes it (whole; a change replaces it).
@@ -351,6 +382,19 @@ pub enum RuleAction {
     },
     CallWebhook {
         target: WebhookTarget,
+    },
+    SendEmailTemplate {
+        template_id: EmailTemplateId,
+    },
+    EnrollInSequence {
+        sequence_id: SequenceId,
+    },
+    RemoveFromSequence {
+        sequence_id: SequenceId,
+    },
+    SendWhatsappTemplate {
+        /// Always [`crate::whatsapp::Outgoing::Template`].
+        message: crate::whatsapp::Outgoing,
     },
 }
 
@@ -850,6 +894,34 @@ fn action(
             input.webhook_id.is_some(),
             kind == ActionKind::CallWebhook,
         ),
+        (
+            "template_id",
+            input.template_id.is_some(),
+            kind == ActionKind::SendEmailTemplate,
+        ),
+        (
+            "sequence_id",
+            input.sequence_id.is_some(),
+            matches!(
+                kind,
+                ActionKind::EnrollInSequence | ActionKind::RemoveFromSequence
+            ),
+        ),
+        (
+            "template",
+            input.template.is_some(),
+            kind == ActionKind::SendWhatsappTemplate,
+        ),
+        (
+            "language",
+            input.language.is_some(),
+            kind == ActionKind::SendWhatsappTemplate,
+        ),
+        (
+            "parameters",
+            input.parameters.is_some(),
+            kind == ActionKind::SendWhatsappTemplate,
+        ),
     ];
     for (part, given, taken) in takes {
         if given && !taken {
@@ -996,6 +1068,70 @@ fn action(
                 None
             }
         },
+        ActionKind::SendEmailTemplate => {
+            if matches!(record, WorkflowRecord::Account | WorkflowRecord::Task) {
+                errors.add(
+                    &format!("{at}.kind"),
+                    format!("a {record} has no e-mail address; send to a lead, contact or deal"),
+                );
+            }
+            match input.template_id {
+                Some(template_id) => Some(RuleAction::SendEmailTemplate { template_id }),
+                None => {
+                    required(errors, "template_id");
+                    None
+                }
+            }
+        }
+        ActionKind::EnrollInSequence | ActionKind::RemoveFromSequence => {
+            if !record.is_person() {
+                errors.add(
+                    &format!("{at}.kind"),
+                    format!("a sequence enrolls leads or contacts, not a {record}"),
+                );
+            }
+            match input.sequence_id {
+                Some(sequence_id) if kind == ActionKind::EnrollInSequence => {
+                    Some(RuleAction::EnrollInSequence { sequence_id })
+                }
+                Some(sequence_id) => Some(RuleAction::RemoveFromSequence { sequence_id }),
+                None => {
+                    required(errors, "sequence_id");
+                    None
+                }
+            }
+        }
+        ActionKind::SendWhatsappTemplate => {
+            if !record.is_person() {
+                errors.add(
+                    &format!("{at}.kind"),
+                    format!("WhatsApp messages go to leads or contacts, not a {record}"),
+                );
+            }
+            match (input.template.as_deref(), input.language.as_deref()) {
+                (Some(name), Some(language)) => {
+                    let parameters = input.parameters.unwrap_or_default();
+                    let fields = [
+                        format!("{at}.template"),
+                        format!("{at}.language"),
+                        format!("{at}.parameters"),
+                    ];
+                    crate::whatsapp::template(name, language, &parameters, &fields, errors)
+                        .map(|message| RuleAction::SendWhatsappTemplate { message })
+                }
+                (name, _) => {
+                    required(
+                        errors,
+                        if name.is_none() {
+                            "template"
+                        } else {
+                            "language"
+                        },
+                    );
+                    None
+                }
+            }
+        }
     };
     (errors.0.len() == before).then_some(built).flatten()
 }
@@ -1076,6 +1212,10 @@ impl RuleAction {
             Self::AssignOwner { .. } => ActionKind::AssignOwner,
             Self::AddTag { .. } => ActionKind::AddTag,
             Self::CallWebhook { .. } => ActionKind::CallWebhook,
+            Self::SendEmailTemplate { .. } => ActionKind::SendEmailTemplate,
+            Self::EnrollInSequence { .. } => ActionKind::EnrollInSequence,
+            Self::RemoveFromSequence { .. } => ActionKind::RemoveFromSequence,
+            Self::SendWhatsappTemplate { .. } => ActionKind::SendWhatsappTemplate,
         }
     }
 
@@ -1111,6 +1251,22 @@ impl RuleAction {
             Self::CallWebhook {
                 target: WebhookTarget::Webhook(webhook),
             } => input.webhook_id = Some(*webhook),
+            Self::SendEmailTemplate { template_id } => input.template_id = Some(*template_id),
+            Self::EnrollInSequence { sequence_id } | Self::RemoveFromSequence { sequence_id } => {
+                input.sequence_id = Some(*sequence_id);
+            }
+            Self::SendWhatsappTemplate { message } => {
+                if let crate::whatsapp::Outgoing::Template {
+                    name,
+                    language,
+                    parameters,
+                } = message
+                {
+                    input.template = Some(name.clone());
+                    input.language = Some(language.clone());
+                    input.parameters = (!parameters.is_empty()).then(|| parameters.clone());
+                }
+            }
         }
         input
     }
@@ -1144,6 +1300,21 @@ impl RuleAction {
             Self::CallWebhook {
                 target: WebhookTarget::Webhook(webhook),
             } => format!("post to the webhook {webhook}, signed"),
+            Self::SendEmailTemplate { template_id } => {
+                format!("send the e-mail template {template_id} to the record's address")
+            }
+            Self::EnrollInSequence { sequence_id } => {
+                format!("enroll the record in the sequence {sequence_id}")
+            }
+            Self::RemoveFromSequence { sequence_id } => {
+                format!("remove the record from the sequence {sequence_id}")
+            }
+            Self::SendWhatsappTemplate { message } => {
+                format!(
+                    "send the WhatsApp message “{}” to the record",
+                    message.summary()
+                )
+            }
         }
     }
 }
@@ -1427,6 +1598,54 @@ mod tests {
                 .writable_fields()
                 .contains(&"owner_id".to_owned())
         );
+    }
+
+    #[test]
+    fn message_and_sequence_actions_read_back_and_fit_their_records() {
+        let (template, sequence) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut v = lead_created();
+        v["actions"] = json!([
+            {"kind": "send_email_template", "template_id": template},
+            {"kind": "enroll_in_sequence", "sequence_id": sequence},
+            {"kind": "remove_from_sequence", "sequence_id": sequence},
+            {"kind": "send_whatsapp_template", "template": " welcome ", "language": "en_US",
+             "parameters": ["Ann"]},
+        ]);
+        let rule = WorkflowRule::validate(input(v.clone())).unwrap();
+        assert_eq!(rule.actions[3].kind(), ActionKind::SendWhatsappTemplate);
+        assert_eq!(
+            rule.actions[3].to_input().template.as_deref(),
+            Some("welcome")
+        );
+        assert_eq!(WorkflowRule::validate(rule.to_input()).unwrap(), rule);
+        // A deal is e-mailed (its primary contact); sequences and WhatsApp are for people.
+        v["record_type"] = json!("deal");
+        v["trigger"] = json!({"kind": "event", "event": "deal.created"});
+        v["conditions"] = json!([]);
+        assert_eq!(
+            fields_of(WorkflowRule::validate(input(v.clone())).unwrap_err()),
+            ["actions[1].kind", "actions[2].kind", "actions[3].kind"]
+        );
+        v["record_type"] = json!("account");
+        v["trigger"] = json!({"kind": "event", "event": "account.created"});
+        v["actions"] = json!([
+            {"kind": "send_email_template", "template_id": template},
+            {"kind": "send_whatsapp_template", "template": "Bad Name", "language": "english"},
+            {"kind": "enroll_in_sequence"},
+        ]);
+        let fields = fields_of(WorkflowRule::validate(input(v)).unwrap_err());
+        for expected in [
+            "actions[0].kind",
+            "actions[1].kind",
+            "actions[1].template",
+            "actions[1].language",
+            "actions[2].sequence_id",
+        ] {
+            assert!(
+                fields.contains(&expected.to_owned()),
+                "{expected} in {fields:?}"
+            );
+        }
     }
 
     #[test]

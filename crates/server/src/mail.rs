@@ -349,3 +349,126 @@ fn explain(err: &lettre::transport::smtp::Error, settings: &EmailSettings, secs:
     }
     MailError::Other(text)
 }
+
+/// What automation needs to render a message for a record, send it and log it on the
+/// timeline (the sequence runner's and a workflow rule's message jobs' grants).
+pub const SENDER_GRANTS: &[(rivet_domain::Resource, rivet_domain::Action)] = {
+    use rivet_domain::{Action, Resource};
+    &[
+        (Resource::Leads, Action::Read),
+        (Resource::Contacts, Action::Read),
+        (Resource::Accounts, Action::Read),
+        (Resource::Deals, Action::Read),
+        (Resource::Users, Action::Read),
+        (Resource::Activities, Action::Read),
+        (Resource::Activities, Action::Create),
+    ]
+};
+
+/// A template e-mail automation sends to one person about one record: a sequence's e-mail step,
+/// a workflow rule's `send_email_template`. Whether the person may be written to (an address,
+/// consent, not unsubscribed) and whether the company sends e-mail are the caller's to check.
+pub struct TemplateMail<'a> {
+    /// Who renders and records it (needs the record's read and activities' create).
+    pub actor: &'a rivet_domain::Actor,
+    pub settings: &'a EmailSettings,
+    pub template_id: rivet_domain::ids::EmailTemplateId,
+    /// The record it is rendered for and logged on (the template's type).
+    pub record_type: rivet_domain::templates::RecordType,
+    pub record_id: uuid::Uuid,
+    pub to: String,
+    /// Its claim in `email_messages`: one message per key, ever.
+    pub key: String,
+}
+
+/// What sending a [`TemplateMail`] came to.
+#[derive(Debug)]
+pub enum TemplateSent {
+    /// Sent now, recorded with its activity on the record's timeline.
+    Sent(rivet_store::email::EmailMessage),
+    /// Claimed before under the key (sent, or taken by the server before a process died):
+    /// not sent a second time.
+    Already(rivet_store::email::EmailMessage),
+    /// The template is gone or does not render for the record, in words.
+    Unrenderable(String),
+    /// The server did not take it (recorded as failed; a later try under the key may send).
+    Failed(MailError),
+}
+
+/// Render, claim, decorate, send and record a [`TemplateMail`] (the path the sequence runner
+/// and the workflow jobs share).
+pub async fn send_template(
+    app: &AppState,
+    mail: TemplateMail<'_>,
+) -> Result<TemplateSent, rivet_store::StoreError> {
+    use rivet_domain::activities::{Link, RecordType as On};
+    use rivet_domain::templates::RecordType;
+    use rivet_store::StoreError;
+    use rivet_store::email::{self as email_store, Claim, NewMessage};
+    let s = &app.store;
+    let actor = mail.actor;
+    let rendered = match rivet_store::templates::render_for(
+        s,
+        actor,
+        mail.template_id,
+        mail.record_type,
+        mail.record_id,
+    )
+    .await
+    {
+        Ok(r) => r,
+        Err(StoreError::Invalid(errors)) => {
+            return Ok(TemplateSent::Unrenderable(format!(
+                "the template cannot be rendered: {errors}"
+            )));
+        }
+        Err(StoreError::NotFound) => {
+            return Ok(TemplateSent::Unrenderable(
+                "the e-mail template no longer exists".into(),
+            ));
+        }
+        Err(e) => return Err(e),
+    };
+    let new = NewMessage {
+        record: Link {
+            record_type: match mail.record_type {
+                RecordType::Lead => On::Lead,
+                RecordType::Contact => On::Contact,
+                RecordType::Deal => On::Deal,
+            },
+            record_id: mail.record_id,
+        },
+        to: vec![mail.to],
+        cc: Vec::new(),
+        subject: rendered.subject,
+        text: rendered.text,
+        html: Some(rendered.html).filter(|h| !h.trim().is_empty()),
+        message_id: message_id(mail.settings),
+        idempotency_key: mail.key,
+    };
+    let message = match email_store::claim(s, actor, &new).await? {
+        Claim::Done(message) => return Ok(TemplateSent::Already(message)),
+        Claim::Send(message) => message,
+    };
+    let mut outgoing = Outgoing {
+        to: message.to.clone(),
+        cc: Vec::new(),
+        subject: message.subject.clone(),
+        text: message.text.clone(),
+        html: message.html.clone(),
+        message_id: message.message_id.clone(),
+        unsubscribe: None,
+    };
+    // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
+    let company = actor.company_id;
+    decorate(app, mail.settings, company, message.id, &mut outgoing);
+    match send(app, company, mail.settings, &outgoing).await {
+        Ok(sent) => Ok(TemplateSent::Sent(
+            email_store::record_sent(s, actor, &message, &sent.reply).await?,
+        )),
+        Err(err) => {
+            email_store::record_failed(s, actor, &message, &err.to_string()).await?;
+            Ok(TemplateSent::Failed(err))
+        }
+    }
+}

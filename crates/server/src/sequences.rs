@@ -9,27 +9,31 @@
 //!   rendered for the record as the member who enrolled it, claimed under the key
 //!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
 //!   path (`crate::mail::decorate` and `send`: tracking, the unsubscribe link, timeouts, the
-//!   mailbox's daily limit) and recorded
-//!   with its activity on the record's timeline. A message already claimed under the key — a
+//!   mailbox's daily limit; `crate::mail::send_template`, which workflow rules share) and
+//!   recorded with its activity on the record's timeline. A message already claimed under the key — a
 //!   runner died after the SMTP server took it — is not sent again; the step moves on. An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
 //!   stops the enrollment after `MAX_ATTEMPTS`;
 //! - wait: folded into the next step's time when the previous step finishes
 //!   (`Sequence::after_step`: business days in the company's time zone);
-//! - task: a task for the record's owner, created with the step's move.
+//! - task: a task for the record's owner, created with the step's move;
+//! - whatsapp: inside the send window, the approved template sent once under the step's key
+//!   through the same durable path as a workflow rule's (`crate::whatsapp::send_once`: claimed
+//!   in `whatsapp_messages`, its activity on the record's timeline); a record without WhatsApp
+//!   consent or a phone ends the enrollment (`no_whatsapp_consent`, `no_phone`).
 
-use crate::mail::{self, MailError, Outgoing};
+use crate::mail::{self, MailError, TemplateMail, TemplateSent};
 use crate::state::AppState;
 use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::StreamExt;
+use rivet_domain::Actor;
 use rivet_domain::ids::CompanyId;
 use rivet_domain::sequences::{MAX_ATTEMPTS, Sequence, StepInput};
 use rivet_domain::templates::RecordType;
-use rivet_domain::{Action, Actor, Resource};
-use rivet_store::email::{self as email_store, Claim, NewMessage};
+use rivet_store::StoreError;
+use rivet_store::email as email_store;
 use rivet_store::sequences::{self as store, Due, SentEmail};
-use rivet_store::{StoreError, templates};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -99,15 +103,7 @@ pub fn spawn(app: AppState, owner: String, mut stop: watch::Receiver<bool>) -> J
 /// Who a step acts as: the member who enrolled the record, with what sending needs.
 fn actor_of(due: &Due) -> Actor {
     Actor::system(due.company_id, due.enrolled_by)
-        .granted(&[
-            (Resource::Leads, Action::Read),
-            (Resource::Contacts, Action::Read),
-            (Resource::Accounts, Action::Read),
-            (Resource::Deals, Action::Read),
-            (Resource::Users, Action::Read),
-            (Resource::Activities, Action::Read),
-            (Resource::Activities, Action::Create),
-        ])
+        .granted(mail::SENDER_GRANTS)
         .via("sequence")
 }
 
@@ -184,6 +180,67 @@ pub async fn run_step(app: &AppState, due: &Due) -> Result<(), StoreError> {
         Some(StepInput::Email { template_id }) => {
             send_step(app, due, &sequence, index, *template_id, tz, at).await?;
         }
+        Some(step @ StepInput::Whatsapp { .. }) => {
+            if let Some(message) = step.whatsapp_message() {
+                whatsapp_step(app, due, &sequence, index, &message, tz, at).await?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Whether `at` is outside the sequence's send window; if so the step is postponed to its next
+/// opening.
+async fn outside_window(
+    app: &AppState,
+    due: &Due,
+    sequence: &Sequence,
+    tz: Tz,
+    at: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let opens = sequence.window.next_open(at, tz);
+    if opens > at {
+        store::postpone(&app.store, due, opens, None).await?;
+        return Ok(true);
+    }
+    Ok(false)
+}
+
+/// The WhatsApp step: inside the send window, the template sent once under the step's key
+/// through `crate::whatsapp::send_once`; no consent or no number ends the enrollment with the
+/// reason, WhatsApp not set up waits an hour, a refusal is retried as an e-mail's is.
+async fn whatsapp_step(
+    app: &AppState,
+    due: &Due,
+    sequence: &Sequence,
+    index: usize,
+    message: &rivet_domain::whatsapp::Outgoing,
+    tz: Tz,
+    at: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    use crate::whatsapp::{Once, send_once};
+    let s = &app.store;
+    if outside_window(app, due, sequence, tz, at).await? {
+        return Ok(());
+    }
+    let record_type = if due.record_type == "lead" {
+        rivet_domain::activities::RecordType::Lead
+    } else {
+        rivet_domain::activities::RecordType::Contact
+    };
+    let actor = actor_of(due);
+    let key = due.step_key();
+    match send_once(app, &actor, record_type, due.record_id, message, &key).await? {
+        Once::Sent(_) | Once::Already(_) => {
+            store::advance(s, due, sequence.after_step(index, at, tz), None).await?;
+        }
+        Once::Refused { reason, detail } => {
+            store::end(s, due, reason, Some(&detail)).await?;
+        }
+        Once::NotConfigured(why) => {
+            store::postpone(s, due, at + Duration::hours(1), Some(&why)).await?;
+        }
+        Once::Failed(why) => failed(app, due, &why).await?,
     }
     Ok(())
 }
@@ -198,9 +255,7 @@ async fn send_step(
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
     let s = &app.store;
-    let opens = sequence.window.next_open(at, tz);
-    if opens > at {
-        store::postpone(s, due, opens, None).await?;
+    if outside_window(app, due, sequence, tz, at).await? {
         return Ok(());
     }
     if let Some(limit) = sequence.input.daily_limit {
@@ -246,70 +301,23 @@ async fn send_step(
     } else {
         RecordType::Contact
     };
-    let rendered =
-        match templates::render_for(s, &actor, template_id, record_type, due.record_id).await {
-            Ok(r) => r,
-            Err(StoreError::Invalid(errors)) => {
-                return failed(
-                    app,
-                    due,
-                    &format!("the template cannot be rendered: {errors}"),
-                )
-                .await;
-            }
-            Err(StoreError::NotFound) => {
-                return failed(app, due, "the e-mail template no longer exists").await;
-            }
-            Err(e) => return Err(e),
-        };
-    let new = NewMessage {
-        record: rivet_domain::activities::Link {
-            record_type: if due.record_type == "lead" {
-                rivet_domain::activities::RecordType::Lead
-            } else {
-                rivet_domain::activities::RecordType::Contact
-            },
-            record_id: due.record_id,
-        },
-        to: vec![to],
-        cc: Vec::new(),
-        subject: rendered.subject,
-        text: rendered.text,
-        html: Some(rendered.html).filter(|h| !h.trim().is_empty()),
-        message_id: mail::message_id(&settings),
-        idempotency_key: due.email_key(),
-    };
     let next = sequence.after_step(index, at, tz);
-    let message = match email_store::claim(s, &actor, &new).await? {
+    let sent = mail::send_template(
+        app,
+        TemplateMail {
+            actor: &actor,
+            settings: &settings,
+            template_id,
+            record_type,
+            record_id: due.record_id,
+            to,
+            key: due.step_key(),
+        },
+    )
+    .await?;
+    match sent {
         // Sent, or taken by the SMTP server before a runner died: never a second time.
-        Claim::Done(message) => {
-            store::advance(
-                s,
-                due,
-                next,
-                Some(SentEmail {
-                    message_id: message.id,
-                }),
-            )
-            .await?;
-            return Ok(());
-        }
-        Claim::Send(message) => message,
-    };
-    let mut outgoing = Outgoing {
-        to: message.to.clone(),
-        cc: Vec::new(),
-        subject: message.subject.clone(),
-        text: message.text.clone(),
-        html: message.html.clone(),
-        message_id: message.message_id.clone(),
-        unsubscribe: None,
-    };
-    // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
-    mail::decorate(app, &settings, due.company_id, message.id, &mut outgoing);
-    match mail::send(app, due.company_id, &settings, &outgoing).await {
-        Ok(sent) => {
-            let message = email_store::record_sent(s, &actor, &message, &sent.reply).await?;
+        TemplateSent::Sent(message) | TemplateSent::Already(message) => {
             store::advance(
                 s,
                 due,
@@ -320,15 +328,13 @@ async fn send_step(
             )
             .await?;
         }
-        Err(err) => {
-            email_store::record_failed(s, &actor, &message, &err.to_string()).await?;
-            if let MailError::DailyLimit(_) = err {
-                let next = sequence.window.next_open(tomorrow(at, tz), tz);
-                store::postpone(s, due, next, Some(&err.to_string())).await?;
-            } else {
-                failed(app, due, &err.to_string()).await?;
-            }
+        TemplateSent::Unrenderable(why) => failed(app, due, &why).await?,
+        TemplateSent::Failed(MailError::DailyLimit(limit)) => {
+            let next = sequence.window.next_open(tomorrow(at, tz), tz);
+            let note = MailError::DailyLimit(limit).to_string();
+            store::postpone(s, due, next, Some(&note)).await?;
         }
+        TemplateSent::Failed(err) => failed(app, due, &err.to_string()).await?,
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! WhatsApp Business (Cloud API): the Graph API client and the use cases the API, the pages and
-//! (later) automation share — save the settings (secrets sealed with the installation's key,
-//! kept when left out), send a message to a lead or contact, take a webhook. The pure rules are
+//! automation share — save the settings (secrets sealed with the installation's key, kept when
+//! left out), send a message to a lead or contact ([`send`]; automation's durable, once-only
+//! [`send_once`]), take a webhook. The pure rules are
 //! `rivet_domain::whatsapp`, the rows `rivet_store::whatsapp`.
 //!
 //! A send checks everything it can before calling out (consent, a number, the service window),
@@ -124,15 +125,9 @@ pub async fn send(
 ) -> Result<Message, AppError> {
     let outgoing = input.validate()?;
     let to = store::recipient(&app.store, actor, record_type, id).await?;
-    let settings = store::settings(&app.store, actor)
-        .await?
-        .filter(|s| s.enabled);
-    let Some(settings) = settings else {
-        return Err(refused(
-            "whatsapp",
-            "WhatsApp is not set up and enabled for this company (Settings › WhatsApp)",
-        ));
-    };
+    let (url, token) = graph_target(app, actor)
+        .await
+        .map_err(|why| refused("whatsapp", why))?;
     if !to.consent {
         return Err(refused(
             "whatsapp_consent",
@@ -155,19 +150,114 @@ pub async fn send(
             ));
         }
     }
-    let (Some(phone_number_id), Some(token)) = (&settings.phone_number_id, &settings.access_token)
-    else {
-        return Err(refused("whatsapp", "WhatsApp is not completely set up"));
-    };
-    let token = app.secrets.open(token).map_err(|_| {
-        refused(
-            "whatsapp",
-            "the stored access token does not open with this installation's key; save it again",
-        )
-    })?;
-    let url = format!("{}/{phone_number_id}/messages", settings.api_base_url);
     let wamid = graph_send(app, &url, &token, &outgoing.graph_body(&phone)).await?;
     Ok(store::record_sent(&app.store, actor, &to, &phone, &wamid, &outgoing).await?)
+}
+
+/// Where the caller's company's messages go: the Graph API's messages URL and the opened
+/// access token, or why WhatsApp cannot be used (not set up, not enabled, a token this
+/// installation cannot open).
+async fn graph_target(app: &AppState, actor: &Actor) -> Result<(String, String), String> {
+    let settings = store::settings(&app.store, actor)
+        .await
+        .map_err(|e| e.to_string())?
+        .filter(|s| s.enabled);
+    let Some(settings) = settings else {
+        return Err(
+            "WhatsApp is not set up and enabled for this company (Settings › WhatsApp)".into(),
+        );
+    };
+    let (Some(phone_number_id), Some(token)) = (&settings.phone_number_id, &settings.access_token)
+    else {
+        return Err("WhatsApp is not completely set up".into());
+    };
+    let token = app.secrets.open(token).map_err(|_| {
+        "the stored access token does not open with this installation's key; save it again"
+            .to_owned()
+    })?;
+    Ok((
+        format!("{}/{phone_number_id}/messages", settings.api_base_url),
+        token,
+    ))
+}
+
+/// What an automated send ([`send_once`]) came to.
+#[derive(Debug)]
+pub enum Once {
+    /// Sent now, recorded with its activity on the record's timeline.
+    Sent(Message),
+    /// Claimed before under the key (sent, or cut off mid-send): not sent a second time.
+    Already(Message),
+    /// Never to be sent to the record as it is: `reason` is a code (`no_whatsapp_consent`,
+    /// `no_phone`, `not_found`), `detail` the words.
+    Refused {
+        reason: &'static str,
+        detail: String,
+    },
+    /// WhatsApp is not set up for the company, in words (a later try may send).
+    NotConfigured(String),
+    /// The Graph API refused or could not be reached, in words (recorded as failed; a later
+    /// try under the key may send).
+    Failed(String),
+}
+
+/// Send the approved template `outgoing` to the lead or contact `id` once under `key` (a
+/// workflow rule's `send_whatsapp_template`, a sequence's `whatsapp` step): consent and a
+/// number checked, the message claimed in `whatsapp_messages` before the Graph API is called
+/// and recorded with its activity after, so a job or step run again never sends twice.
+pub async fn send_once(
+    app: &AppState,
+    actor: &Actor,
+    record_type: RecordType,
+    id: Uuid,
+    outgoing: &Outgoing,
+    key: &str,
+) -> Result<Once, rivet_store::StoreError> {
+    let to = match store::recipient(&app.store, actor, record_type, id).await {
+        Ok(to) => to,
+        Err(rivet_store::StoreError::NotFound) => {
+            return Ok(Once::Refused {
+                reason: "not_found",
+                detail: format!("the {record_type} is gone"),
+            });
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(detail) = rivet_store::workflows::whatsapp_refusal(&to) {
+        let reason = if to.consent {
+            "no_phone"
+        } else {
+            "no_whatsapp_consent"
+        };
+        return Ok(Once::Refused { reason, detail });
+    }
+    let Some(phone) = to.phone.clone() else {
+        return Ok(Once::Refused {
+            reason: "no_phone",
+            detail: format!("this {record_type} has no valid phone number"),
+        });
+    };
+    let (url, token) = match graph_target(app, actor).await {
+        Ok(target) => target,
+        Err(why) => return Ok(Once::NotConfigured(why)),
+    };
+    let message = match store::claim(&app.store, actor, &to, &phone, outgoing, key).await? {
+        store::Claim::Done(message) => return Ok(Once::Already(message)),
+        store::Claim::Send(message) => message,
+    };
+    match graph_send(app, &url, &token, &outgoing.graph_body(&phone)).await {
+        Ok(wamid) => Ok(Once::Sent(
+            store::record_claimed(&app.store, actor, &message, &wamid, outgoing).await?,
+        )),
+        Err(err) => {
+            let why = match err {
+                AppError::Upstream(why) => why,
+                other => other.to_string(),
+            };
+            store::record_claim_failed(&app.store, actor, &message, &why).await?;
+            Ok(Once::Failed(why))
+        }
+    }
 }
 
 /// POST a message to the Graph API; its `messages[0].id`, or a 502 in its words.

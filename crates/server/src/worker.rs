@@ -191,6 +191,10 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
         rivet_store::workflows::WEBHOOK_JOB => {
             crate::api::workflows::call_webhook(state, job).await
         }
+        rivet_store::workflows::EMAIL_JOB => crate::api::workflows::send_email(state, job).await,
+        rivet_store::workflows::WHATSAPP_JOB => {
+            crate::api::workflows::send_whatsapp(state, job).await
+        }
         rivet_store::workflows::SCHEDULE_JOB => rivet_store::workflows::run_schedules(&state.store)
             .await
             .map(|runs| json!({ "runs": runs }))

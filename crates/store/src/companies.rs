@@ -57,6 +57,29 @@ pub async fn count(store: &Store) -> Result<i64> {
     .await
 }
 
+/// `company`'s time zone read on `conn` (UTC when it has an unknown one): what a workflow
+/// rule's enrollment counts business days in.
+pub async fn timezone_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+) -> Result<chrono_tz::Tz> {
+    #[derive(FromQueryResult)]
+    struct Zone {
+        timezone: String,
+    }
+    let zone: Option<Zone> = crate::fetch_optional(
+        conn,
+        Query::select()
+            .column(Companies::Timezone)
+            .from(Companies::Table)
+            .and_where(Expr::col(Companies::Id).eq(company)),
+    )
+    .await?;
+    Ok(zone
+        .and_then(|z| z.timezone.parse().ok())
+        .unwrap_or(chrono_tz::UTC))
+}
+
 /// A company's id and name, for the command line.
 #[derive(Debug, Clone, FromQueryResult)]
 pub struct CompanyName {

@@ -127,8 +127,9 @@ pub struct Enrollment {
     pub record_type: String,
     pub record_id: Uuid,
     pub status: EnrollmentStatus,
-    /// Why it ended early: `manual`, `status`, `replied`, `meeting`, `bounced`,
-    /// `unsubscribed`, `no_email`, `consent_withdrawn`, `send_failed`.
+    /// Why it ended early: `manual`, `removed_by_rule`, `status`, `replied`, `meeting`,
+    /// `bounced`, `unsubscribed`, `no_email`, `consent_withdrawn`, `no_whatsapp_consent`,
+    /// `no_phone`, `send_failed`.
     pub stop_reason: Option<String>,
     /// The index of the step it runs next (of the sequence's `steps`).
     pub step: i32,
@@ -281,7 +282,21 @@ pub async fn enroll(
     record_ids: &[Uuid],
     tz: chrono_tz::Tz,
 ) -> Result<Vec<EnrollResult>> {
-    let sequence: Stored<Sequence> = definitions::get(store, actor, id).await?;
+    let tx = store.write(actor).await?;
+    let results = enroll_in(&tx, actor, id, record_ids, tz).await?;
+    tx.commit().await?;
+    Ok(results)
+}
+
+/// [`enroll`] inside the caller's transaction (a workflow rule's `enroll_in_sequence`).
+pub async fn enroll_in(
+    tx: &Tx,
+    actor: &Actor,
+    id: SequenceId,
+    record_ids: &[Uuid],
+    tz: chrono_tz::Tz,
+) -> Result<Vec<EnrollResult>> {
+    let sequence: Stored<Sequence> = definitions::get_in(tx.conn(), actor.company_id, id).await?;
     let sequence = sequence.definition;
     if !sequence.input.active {
         return Err(StoreError::Conflict {
@@ -291,7 +306,6 @@ pub async fn enroll(
     }
     let enrolls = sequence.input.enrolls;
     let record_type = record_type_of(enrolls);
-    let tx = store.write(actor).await?;
     let mut addresses = HashMap::new();
     let mut results = Vec::with_capacity(record_ids.len());
     let mut seen = std::collections::HashSet::new();
@@ -393,10 +407,15 @@ pub async fn enroll(
         })
         .collect();
     if !changes.is_empty() {
-        tx.audit_all(Resource::Sequences, Action::Create, &changes)
-            .await?;
+        // In the caller's company: a workflow rule enrolls in the consumer's own transaction.
+        tx.audit_all_in(
+            actor.company_id,
+            Resource::Sequences.as_str(),
+            Action::Create.as_str(),
+            &changes,
+        )
+        .await?;
     }
-    tx.commit().await?;
     Ok(results)
 }
 
@@ -476,6 +495,8 @@ pub enum Change {
     Resume,
     /// An active or paused one ends (`manual`).
     Stop,
+    /// An active or paused one ends because a workflow rule removed it (`removed_by_rule`).
+    Remove,
 }
 
 /// Pause, resume or stop enrollment `eid` of sequence `id`, audited; one not in a state the
@@ -488,6 +509,38 @@ pub async fn change(
     change: Change,
 ) -> Result<Enrollment> {
     let tx = store.write(actor).await?;
+    let changed = change_in(&tx, actor, id, eid, change).await?;
+    tx.commit().await?;
+    Ok(changed)
+}
+
+/// The live (active or paused) enrollment of `record_id` in the company's sequence `id`.
+pub async fn live_enrollment<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    id: SequenceId,
+    record_id: Uuid,
+) -> Result<Option<SequenceEnrollmentId>> {
+    let row: Option<Row> = fetch_optional(
+        conn,
+        select(company)
+            .and_where(Expr::col(E::SequenceId).eq(id.uuid()))
+            .and_where(Expr::col(E::RecordId).eq(record_id))
+            .and_where(Expr::col(E::Status).is_in(EnrollmentStatus::LIVE))
+            .limit(1),
+    )
+    .await?;
+    Ok(row.map(|r| SequenceEnrollmentId::from_uuid(r.id)))
+}
+
+/// [`change`] inside the caller's transaction (a workflow rule's `remove_from_sequence`).
+pub async fn change_in(
+    tx: &Tx,
+    actor: &Actor,
+    id: SequenceId,
+    eid: SequenceEnrollmentId,
+    change: Change,
+) -> Result<Enrollment> {
     let q = select(actor.company_id)
         .and_where(Expr::col(E::SequenceId).eq(id.uuid()))
         .and_where(Expr::col(E::Id).eq(eid.uuid()))
@@ -498,7 +551,7 @@ pub async fn change(
     let (from, to): (&[&str], EnrollmentStatus) = match change {
         Change::Pause => (&["active"], EnrollmentStatus::Paused),
         Change::Resume => (&["paused"], EnrollmentStatus::Active),
-        Change::Stop => (&EnrollmentStatus::LIVE, EnrollmentStatus::Stopped),
+        Change::Stop | Change::Remove => (&EnrollmentStatus::LIVE, EnrollmentStatus::Stopped),
     };
     if !from.contains(&before.status.as_str()) {
         return Err(StoreError::Conflict {
@@ -518,6 +571,9 @@ pub async fn change(
         Change::Stop => {
             update.value(E::StopReason, "manual");
         }
+        Change::Remove => {
+            update.value(E::StopReason, "removed_by_rule");
+        }
         Change::Resume if before.next_step_at < at => {
             update.value(E::NextStepAt, at);
         }
@@ -528,15 +584,15 @@ pub async fn change(
         .await?
         .ok_or(StoreError::NotFound)?;
     let json = |r: &Row| serde_json::json!({ "status": r.status, "stop_reason": r.stop_reason });
-    tx.audit(
-        Resource::Sequences,
+    tx.audit_in(
+        actor.company_id,
+        Resource::Sequences.as_str(),
         eid,
-        Action::Update,
+        Action::Update.as_str(),
         Some(&json(&before)),
         Some(&json(&after)),
     )
     .await?;
-    tx.commit().await?;
     Ok(Enrollment::from(&after))
 }
 
@@ -572,8 +628,8 @@ impl From<Row> for Due {
 }
 
 impl Due {
-    /// The idempotency key of the e-mail its step sends.
-    pub fn email_key(&self) -> String {
+    /// The idempotency key of the message (e-mail or WhatsApp) its step sends.
+    pub fn step_key(&self) -> String {
         format!("seq:{}:{}", self.id, self.step)
     }
 }

@@ -1023,7 +1023,8 @@ pub enum WhatsappMessages {
     TemplateLanguage,
     TemplateParameters,
     Body,
-    /// queued, sent, delivered, read, failed (outbound) or received (inbound).
+    /// sending (claimed by automation, the Graph API not yet answered), queued, sent,
+    /// delivered, read, failed (outbound) or received (inbound).
     Status,
     Error,
     SentAt,
@@ -1033,6 +1034,9 @@ pub enum WhatsappMessages {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    /// What an automated send was claimed under (`m0041_whatsapp_claims`); unique in the
+    /// company.
+    IdempotencyKey,
 }
 
 /// A company's e-mail settings (`m0035_email`; `crate::email`): one JSON document, the

@@ -7,7 +7,9 @@
 //! secrets are kept when a change leaves them out, and what is shown is not what is stored.
 //!
 //! A message sent is written with its timeline activity in one transaction, after the Graph API
-//! took it. A message received is taken once: its `wamid` is unique in the company, so a replayed
+//! took it. A message automation sends (a workflow rule, a sequence step) is first claimed under
+//! its idempotency key ([`claim`], `m0041_whatsapp_claims`), then recorded with its activity by
+//! [`record_claimed`] only while the claim is still open, so it is sent and logged once. A message received is taken once: its `wamid` is unique in the company, so a replayed
 //! webhook finds it and writes nothing (and two deliveries racing meet the unique index, one
 //! rolling back). The activities go through the record layer, so they are audited and raise
 //! `activity.logged`, which lead scoring reads as `whatsapp_replied`. Status updates only move a
@@ -331,7 +333,17 @@ pub async fn recipient(
     id: Uuid,
 ) -> Result<Recipient> {
     let r = store.read(actor).await?;
-    let country = crate::duplicates::settings_in(r.conn(), actor.company_id)
+    recipient_in(r.conn(), actor, record_type, id).await
+}
+
+/// [`recipient`] on a connection already open (a workflow rule's transaction).
+pub async fn recipient_in<C: sea_orm::ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    record_type: RecordType,
+    id: Uuid,
+) -> Result<Recipient> {
+    let country = crate::duplicates::settings_in(conn, actor.company_id)
         .await?
         .country();
     let e164 = |phone: Option<&str>, mobile: Option<&str>| {
@@ -342,7 +354,7 @@ pub async fn recipient(
     match record_type {
         RecordType::Lead => {
             let lead: Lead =
-                record::get_in(r.conn(), actor, Action::Read, LeadId::from_uuid(id)).await?;
+                record::get_in(conn, actor, Action::Read, LeadId::from_uuid(id)).await?;
             Ok(Recipient {
                 record_type,
                 record_id: id,
@@ -353,7 +365,7 @@ pub async fn recipient(
         }
         RecordType::Contact => {
             let contact: crate::contacts::Contact =
-                record::get_in(r.conn(), actor, Action::Read, ContactId::from_uuid(id)).await?;
+                record::get_in(conn, actor, Action::Read, ContactId::from_uuid(id)).await?;
             Ok(Recipient {
                 record_type,
                 record_id: id,
@@ -437,17 +449,33 @@ struct NewMessage<'a> {
     direction: Direction,
     wamid: &'a str,
     recipient: (RecordType, Uuid),
-    activity: Uuid,
+    /// `None` for a claim: its activity is written when the Graph API took it.
+    activity: Option<Uuid>,
     phone: &'a str,
     outgoing: Option<&'a Outgoing>,
     body: Option<&'a str>,
     status: Status,
     created_by: Option<UserId>,
     at: DateTime<Utc>,
+    /// An automated send's idempotency key.
+    key: Option<&'a str>,
 }
 
 async fn insert_message(tx: &Tx, company: CompanyId, m: NewMessage<'_>) -> Result<Uuid> {
     let id = new_id();
+    insert_message_as(tx, company, id, m, false).await?;
+    Ok(id)
+}
+
+/// Insert `m` as message `id`; with `claim`, a message already under its key makes it insert
+/// nothing (how many rows went in).
+async fn insert_message_as(
+    tx: &Tx,
+    company: CompanyId,
+    id: Uuid,
+    m: NewMessage<'_>,
+    claim: bool,
+) -> Result<u64> {
     let (name, language, parameters, body) = match m.outgoing {
         Some(Outgoing::Template {
             name,
@@ -464,6 +492,7 @@ async fn insert_message(tx: &Tx, company: CompanyId, m: NewMessage<'_>) -> Resul
     };
     let mut columns = vec![M::CompanyId];
     columns.extend(MESSAGE_COLUMNS);
+    columns.push(M::IdempotencyKey);
     let values: Vec<sea_orm::Value> = vec![
         company.into(),
         id.into(),
@@ -471,7 +500,7 @@ async fn insert_message(tx: &Tx, company: CompanyId, m: NewMessage<'_>) -> Resul
         m.wamid.into(),
         m.recipient.0.as_str().into(),
         m.recipient.1.into(),
-        Some(m.activity).into(),
+        m.activity.into(),
         m.phone.into(),
         name.into(),
         language.into(),
@@ -486,16 +515,21 @@ async fn insert_message(tx: &Tx, company: CompanyId, m: NewMessage<'_>) -> Resul
         m.created_by.into(),
         m.at.into(),
         m.at.into(),
+        m.key.map(str::to_owned).into(),
     ];
-    exec(
-        tx.conn(),
-        Query::insert()
-            .into_table(M::Table)
-            .columns(columns)
-            .values_panic(values.into_iter().map(Expr::val)),
-    )
-    .await?;
-    Ok(id)
+    let mut insert = Query::insert();
+    insert
+        .into_table(M::Table)
+        .columns(columns)
+        .values_panic(values.into_iter().map(Expr::val));
+    if claim {
+        insert.on_conflict(
+            OnConflict::columns([M::CompanyId, M::IdempotencyKey])
+                .do_nothing()
+                .to_owned(),
+        );
+    }
+    exec(tx.conn(), &insert).await
 }
 
 /// A WhatsApp activity on the recipient's timeline, through the record layer (audited, with
@@ -561,19 +595,183 @@ pub async fn record_sent(
             direction: Direction::Outbound,
             wamid,
             recipient: target,
-            activity,
+            activity: Some(activity),
             phone,
             outgoing: Some(outgoing),
             body: None,
             status: Status::Queued,
             created_by: Some(actor.user_id),
             at,
+            key: None,
         },
     )
     .await?;
     let message = read_message(&tx, actor.company_id, id).await?;
     tx.commit().await?;
     Ok(message)
+}
+
+/// What claiming an automated send came to.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// The message is the caller's to send now (status `sending`).
+    Send(Message),
+    /// A message under this key was sent or is being sent: that one, never a second.
+    Done(Message),
+}
+
+async fn by_key(tx: &Tx, company: CompanyId, key: &str) -> Result<Message> {
+    let row: Option<MessageRow> = fetch_optional(
+        tx.conn(),
+        Query::select()
+            .columns(MESSAGE_COLUMNS)
+            .from(M::Table)
+            .and_where(Expr::col(M::CompanyId).eq(company))
+            .and_where(Expr::col(M::IdempotencyKey).eq(key)),
+    )
+    .await?;
+    row.map(Message::from).ok_or(StoreError::NotFound)
+}
+
+/// Claim the send of `outgoing` to `to` under `key` before the Graph API is called (the
+/// workflow rules' and sequences' durable path): a new message `sending`, or the one already
+/// under the key — sent or being sent: [`Claim::Done`]; failed: the caller's to try again.
+pub async fn claim(
+    store: &Store,
+    actor: &Actor,
+    to: &Recipient,
+    phone: &str,
+    outgoing: &Outgoing,
+    key: &str,
+) -> Result<Claim> {
+    let tx = store.write(actor).await?;
+    let company = actor.company_id;
+    let id = new_id();
+    // A placeholder, unique like the id, until WhatsApp names the message.
+    let pending = format!("pending:{id}");
+    let inserted = insert_message_as(
+        &tx,
+        company,
+        id,
+        NewMessage {
+            direction: Direction::Outbound,
+            wamid: &pending,
+            recipient: (to.record_type, to.record_id),
+            activity: None,
+            phone,
+            outgoing: Some(outgoing),
+            body: None,
+            status: Status::Sending,
+            created_by: Some(actor.user_id),
+            at: now(),
+            key: Some(key),
+        },
+        true,
+    )
+    .await?;
+    let claim = if inserted == 1 {
+        Claim::Send(by_key(&tx, company, key).await?)
+    } else {
+        let again = exec(
+            tx.conn(),
+            Query::update()
+                .table(M::Table)
+                .value(M::Status, Status::Sending.as_str())
+                .value(M::Error, Option::<String>::None)
+                .value(M::FailedAt, Option::<DateTime<Utc>>::None)
+                .value(M::UpdatedAt, now())
+                .and_where(Expr::col(M::CompanyId).eq(company))
+                .and_where(Expr::col(M::IdempotencyKey).eq(key))
+                .and_where(Expr::col(M::Status).eq(Status::Failed.as_str())),
+        )
+        .await?;
+        let found = by_key(&tx, company, key).await?;
+        if again == 1 {
+            Claim::Send(found)
+        } else {
+            Claim::Done(found)
+        }
+    };
+    tx.commit().await?;
+    Ok(claim)
+}
+
+/// The Graph API took the claimed `message` (`wamid`): in one transaction, the claim is
+/// checked to be still `sending` (else nothing is written: another attempt recorded it),
+/// the message gets its id and status `queued`, and its outgoing activity goes on the
+/// record's timeline.
+pub async fn record_claimed(
+    store: &Store,
+    actor: &Actor,
+    message: &Message,
+    wamid: &str,
+    outgoing: &Outgoing,
+) -> Result<Message> {
+    let tx = store.write(actor).await?;
+    let company = actor.company_id;
+    let at = now();
+    let taken = exec(
+        tx.conn(),
+        Query::update()
+            .table(M::Table)
+            .value(M::Status, Status::Queued.as_str())
+            .value(M::Wamid, wamid)
+            .value(M::UpdatedAt, at)
+            .and_where(Expr::col(M::CompanyId).eq(company))
+            .and_where(Expr::col(M::Id).eq(message.id))
+            .and_where(Expr::col(M::Status).eq(Status::Sending.as_str())),
+    )
+    .await?;
+    if taken == 1 {
+        let activity = log_activity(
+            &tx,
+            actor,
+            (message.record_type, message.record_id),
+            Direction::Outbound,
+            outgoing.summary(),
+            None,
+            at,
+        )
+        .await?;
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(M::Table)
+                .value(M::ActivityId, activity)
+                .and_where(Expr::col(M::CompanyId).eq(company))
+                .and_where(Expr::col(M::Id).eq(message.id)),
+        )
+        .await?;
+    }
+    let message = read_message(&tx, company, message.id).await?;
+    tx.commit().await?;
+    Ok(message)
+}
+
+/// The Graph API refused or could not be reached: the claimed `message` failed with `error`
+/// (a later attempt may claim it again).
+pub async fn record_claim_failed(
+    store: &Store,
+    actor: &Actor,
+    message: &Message,
+    error: &str,
+) -> Result<()> {
+    let tx = store.write(actor).await?;
+    let at = now();
+    exec(
+        tx.conn(),
+        Query::update()
+            .table(M::Table)
+            .value(M::Status, Status::Failed.as_str())
+            .value(M::Error, error)
+            .value(M::FailedAt, at)
+            .value(M::UpdatedAt, at)
+            .and_where(Expr::col(M::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(M::Id).eq(message.id))
+            .and_where(Expr::col(M::Status).eq(Status::Sending.as_str())),
+    )
+    .await?;
+    tx.commit().await
 }
 
 /// What became of an inbound message.
@@ -713,13 +911,14 @@ pub async fn take_inbound(
             direction: Direction::Inbound,
             wamid: &message.wamid,
             recipient: target,
-            activity,
+            activity: Some(activity),
             phone: &message.from,
             outgoing: None,
             body: Some(&message.body),
             status: Status::Received,
             created_by: None,
             at: now(),
+            key: None,
         },
     )
     .await;
@@ -746,7 +945,7 @@ pub async fn apply_status(
         Status::Delivered => M::DeliveredAt,
         Status::Read => M::ReadAt,
         Status::Failed => M::FailedAt,
-        Status::Queued | Status::Received => return Ok(false),
+        Status::Sending | Status::Queued | Status::Received => return Ok(false),
     };
     let actor = webhook_actor(company, UserId::nil());
     let tx = store.write(&actor).await?;

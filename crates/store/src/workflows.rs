@@ -21,9 +21,16 @@
 //! ([`rivet_domain::workflows::Chain`], via [`Tx::tag_events`]); a rule on an event of a chain
 //! it already took `max_depth` turns in logs "stopped: loop" instead of running.
 //!
-//! # Webhooks
+//! # Webhooks and messages
 //! `call_webhook` does not send from the transaction: it queues a job ([`WEBHOOK_JOB`]) that the
 //! workers send with the webhook deliveries' address-checked HTTP client, retried with backoff.
+//! `send_email_template` and `send_whatsapp_template` do the same ([`EMAIL_JOB`],
+//! [`WHATSAPP_JOB`]), after a first look at the recipient in the transaction: a record without
+//! an address or phone, or whose person opted out, gets no job and the log says why. The job
+//! looks again when it sends, and claims the message under the job's idempotency key
+//! (`workflow:{rule}:{trigger}:{action}`) in `email_messages` or `whatsapp_messages`, so a job
+//! run twice sends once. `enroll_in_sequence` and `remove_from_sequence` change enrollments in
+//! the rule's transaction (`crate::sequences::enroll_in`, `change_in`).
 
 use crate::definitions::{self, Definition, Stored};
 use crate::page::{Page, PageRequest};
@@ -36,7 +43,9 @@ use chrono::{DateTime, Utc};
 use rivet_domain::activities::RecordType;
 use rivet_domain::assignment::Pool;
 use rivet_domain::events::MESSAGE_TYPES;
-use rivet_domain::ids::{CompanyId, Id, TeamId, UserId, WebhookId, WorkflowRuleId};
+use rivet_domain::ids::{
+    CompanyId, EmailTemplateId, Id, SequenceId, TeamId, UserId, WebhookId, WorkflowRuleId,
+};
 use rivet_domain::tasks::{TaskData, TaskPriority, TaskStatus};
 use rivet_domain::workflows::{
     Assignee, CHAIN_KEY, Chain, Evaluation, RuleAction, WebhookTarget, WorkflowRecord, WorkflowRule,
@@ -55,6 +64,10 @@ use uuid::Uuid;
 pub const CONSUMER: &str = "workflows";
 /// The job that posts a `call_webhook` action's payload.
 pub const WEBHOOK_JOB: &str = "workflow.webhook";
+/// The job that sends a `send_email_template` action's e-mail.
+pub const EMAIL_JOB: &str = "workflow.email";
+/// The job that sends a `send_whatsapp_template` action's message.
+pub const WHATSAPP_JOB: &str = "workflow.whatsapp";
 /// Who the audit trail names beside the owner for a rule's changes.
 pub const VIA: &str = "workflow rule";
 
@@ -120,6 +133,17 @@ impl Definition for WorkflowRule {
                     check_named(conn, company, Named::Webhook(*webhook), &field).await?;
                     continue;
                 }
+                RuleAction::SendEmailTemplate { template_id } => {
+                    let field = format!("actions[{i}].template_id");
+                    check_template(conn, company, self.record_type, *template_id, &field).await?;
+                    continue;
+                }
+                RuleAction::EnrollInSequence { sequence_id }
+                | RuleAction::RemoveFromSequence { sequence_id } => {
+                    let field = format!("actions[{i}].sequence_id");
+                    check_sequence(conn, company, self.record_type, *sequence_id, &field).await?;
+                    continue;
+                }
                 _ => continue,
             };
             if let Some(missing) = named.iter().find(|u| !active.contains(u)) {
@@ -130,6 +154,66 @@ impl Definition for WorkflowRule {
             }
         }
         Ok(())
+    }
+}
+
+/// `id` is one of the company's e-mail templates, switched on, written for `record`.
+async fn check_template<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    record: WorkflowRecord,
+    id: EmailTemplateId,
+    field: &str,
+) -> Result<()> {
+    use rivet_domain::templates::EmailTemplate;
+    match definitions::get_in::<EmailTemplate, _>(conn, company, id).await {
+        Ok(t) if !t.definition.active => Err(StoreError::invalid(
+            field,
+            "names an e-mail template that is switched off",
+        )),
+        Ok(t) if t.definition.record_type.as_str() != record.as_str() => Err(StoreError::invalid(
+            field,
+            format!(
+                "names a template for a {}, but the rule is about a {record}",
+                t.definition.record_type
+            ),
+        )),
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound | StoreError::Invalid(_)) => Err(StoreError::invalid(
+            field,
+            "names no e-mail template of this company",
+        )),
+        Err(e) => Err(e),
+    }
+}
+
+/// `id` is one of the company's sequences, enrolling `record`s.
+async fn check_sequence<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    record: WorkflowRecord,
+    id: SequenceId,
+    field: &str,
+) -> Result<()> {
+    use rivet_domain::sequences::Sequence;
+    match definitions::get_in::<Sequence, _>(conn, company, id).await {
+        Ok(s)
+            if crate::sequences::record_type_of(s.definition.input.enrolls) != record.as_str() =>
+        {
+            Err(StoreError::invalid(
+                field,
+                format!(
+                    "names a sequence that enrolls {}s, but the rule is about a {record}",
+                    crate::sequences::record_type_of(s.definition.input.enrolls)
+                ),
+            ))
+        }
+        Ok(_) => Ok(()),
+        Err(StoreError::NotFound | StoreError::Invalid(_)) => Err(StoreError::invalid(
+            field,
+            "names no sequence of this company",
+        )),
+        Err(e) => Err(e),
     }
 }
 
@@ -695,7 +779,199 @@ async fn act(
             let job_id = crate::jobs::enqueue(tx, job).await?;
             Ok(json!({ "job_id": job_id }))
         }
+        RuleAction::SendEmailTemplate { template_id } => {
+            if let MailTo::NotSent(reason) = mail_to(tx.conn(), company, kind, record_id).await? {
+                return Ok(json!({ "sent": false, "reason": reason }));
+            }
+            let payload = json!({
+                "rule_id": rule.id,
+                "template_id": template_id,
+                "record_type": kind.as_str(),
+                "record_id": record_id,
+                "owner_id": found.owner,
+            });
+            message_job(tx, company, EMAIL_JOB, payload, rule, start, index).await
+        }
+        RuleAction::SendWhatsappTemplate { message } => {
+            let to =
+                crate::whatsapp::recipient_in(tx.conn(), &actor, person(kind), record_id).await?;
+            if let Some(reason) = whatsapp_refusal(&to) {
+                return Ok(json!({ "sent": false, "reason": reason }));
+            }
+            let rivet_domain::whatsapp::Outgoing::Template {
+                name,
+                language,
+                parameters,
+            } = message
+            else {
+                return Err(StoreError::invalid("template", "is not a template"));
+            };
+            let payload = json!({
+                "rule_id": rule.id,
+                "record_type": kind.as_str(),
+                "record_id": record_id,
+                "owner_id": found.owner,
+                "template": name,
+                "language": language,
+                "parameters": parameters,
+            });
+            message_job(tx, company, WHATSAPP_JOB, payload, rule, start, index).await
+        }
+        RuleAction::EnrollInSequence { sequence_id } => {
+            let tz = crate::companies::timezone_in(tx.conn(), company).await?;
+            let enrolled =
+                crate::sequences::enroll_in(tx, &actor, *sequence_id, &[record_id], tz).await?;
+            let Some(result) = enrolled.into_iter().next() else {
+                return Ok(json!({ "enrolled": false }));
+            };
+            Ok(match result.enrollment_id {
+                Some(enrollment) => json!({ "enrolled": true, "enrollment_id": enrollment }),
+                None => json!({ "enrolled": false, "reason": result.reason }),
+            })
+        }
+        RuleAction::RemoveFromSequence { sequence_id } => {
+            let live =
+                crate::sequences::live_enrollment(tx.conn(), company, *sequence_id, record_id)
+                    .await?;
+            let Some(enrollment) = live else {
+                return Ok(json!({ "removed": false, "reason": "not enrolled" }));
+            };
+            crate::sequences::change_in(
+                tx,
+                &actor,
+                *sequence_id,
+                enrollment,
+                crate::sequences::Change::Remove,
+            )
+            .await?;
+            Ok(json!({ "removed": true, "enrollment_id": enrollment }))
+        }
     }
+}
+
+/// Queue the job that sends a message action's message, once per (rule, trigger, action): its
+/// key is also the message's claim.
+async fn message_job(
+    tx: &Tx,
+    company: CompanyId,
+    kind: &str,
+    mut payload: Value,
+    rule: &Stored<WorkflowRule>,
+    start: &Start<'_>,
+    index: usize,
+) -> Result<Value> {
+    let key = format!("workflow:{}:{}:{index}", rule.id, start.key);
+    payload["key"] = json!(key);
+    let mut job = crate::jobs::NewJob::new(kind, payload);
+    job.company_id = Some(company.uuid());
+    job.idempotency_key = Some(key);
+    let job_id = crate::jobs::enqueue(tx, job).await?;
+    Ok(json!({ "job_id": job_id }))
+}
+
+/// A lead or contact rule's record as a timeline's record type.
+fn person(kind: WorkflowRecord) -> RecordType {
+    match kind {
+        WorkflowRecord::Contact => RecordType::Contact,
+        _ => RecordType::Lead,
+    }
+}
+
+/// Why a WhatsApp message cannot go to `to`, if so.
+pub fn whatsapp_refusal(to: &crate::whatsapp::Recipient) -> Option<String> {
+    if !to.consent {
+        return Some(format!(
+            "not sent: this {} has not agreed to WhatsApp messages",
+            to.record_type
+        ));
+    }
+    if to.phone.is_none() {
+        return Some(format!(
+            "not sent: this {} has no valid phone number",
+            to.record_type
+        ));
+    }
+    None
+}
+
+/// Where a rule's e-mail goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MailTo {
+    /// To this address (trimmed, lower case).
+    To(String),
+    /// Not sent, and why in words.
+    NotSent(String),
+}
+
+/// Where `send_email_template` on the record `id` goes: a lead's or contact's address, a
+/// deal's primary contact's; not sent when there is none, the contact withdrew e-mail consent
+/// or the address unsubscribed.
+async fn mail_to<C: ConnectionTrait>(
+    conn: &C,
+    company: CompanyId,
+    kind: WorkflowRecord,
+    id: Uuid,
+) -> Result<MailTo> {
+    use crate::contacts::Contact;
+    let actor =
+        rule_actor(company, UserId::nil(), kind).granted(&[(Resource::Contacts, Action::Read)]);
+    let contact = |c: Contact| (c.email, !c.email_consent && c.email_consent_at.is_some());
+    let (address, withdrawn) = match kind {
+        WorkflowRecord::Lead => {
+            let lead: crate::leads::Lead =
+                record::get_unscoped(conn, &actor, Id::from_uuid(id)).await?;
+            (lead.email, false)
+        }
+        WorkflowRecord::Contact => {
+            contact(record::get_unscoped(conn, &actor, Id::from_uuid(id)).await?)
+        }
+        WorkflowRecord::Deal => {
+            let deal: crate::deals::Deal =
+                record::get_unscoped(conn, &actor, Id::from_uuid(id)).await?;
+            let Some(primary) = deal.contact_id else {
+                return Ok(MailTo::NotSent(
+                    "not sent: the deal has no primary contact".into(),
+                ));
+            };
+            contact(record::get_unscoped(conn, &actor, primary).await?)
+        }
+        WorkflowRecord::Account | WorkflowRecord::Task => {
+            return Ok(MailTo::NotSent(format!(
+                "not sent: a {kind} has no e-mail address"
+            )));
+        }
+    };
+    if withdrawn {
+        return Ok(MailTo::NotSent(
+            "not sent: the person withdrew e-mail consent".into(),
+        ));
+    }
+    let Some(address) = address
+        .map(|a| a.trim().to_lowercase())
+        .filter(|a| !a.is_empty())
+    else {
+        return Ok(MailTo::NotSent("not sent: no e-mail address".into()));
+    };
+    let opted_out =
+        crate::email::opted_out_in(conn, company, std::slice::from_ref(&address)).await?;
+    if !opted_out.is_empty() {
+        return Ok(MailTo::NotSent(format!(
+            "not sent: {address} unsubscribed (opted out)"
+        )));
+    }
+    Ok(MailTo::To(address))
+}
+
+/// [`mail_to`] as it is now, for the job that sends (the person may have opted out since).
+pub async fn mail_to_now(
+    store: &Store,
+    company: CompanyId,
+    kind: WorkflowRecord,
+    id: Uuid,
+) -> Result<MailTo> {
+    let actor = rule_actor(company, UserId::nil(), kind);
+    let read = store.read(&actor).await?;
+    mail_to(read.conn(), company, kind, id).await
 }
 
 /// The records a trigger's rules look at, read once and read again after a rule changed them.
@@ -897,7 +1173,9 @@ pub struct WorkflowDryRun {
     pub matched: bool,
     pub conditions: Vec<rivet_domain::workflows::WorkflowConditionResult>,
     /// Each action: `kind`, `description`, and `status` would_run (or not_run when the
-    /// conditions do not hold).
+    /// conditions do not hold); for a message, `result` says to whom it would go or why it
+    /// would not (`would_send`, `to`, `reason`), for a sequence whether the record is in it
+    /// now (`enrolled_now`).
     #[schema(value_type = Vec<Object>)]
     pub actions: Value,
 }
@@ -933,18 +1211,21 @@ pub async fn dry_run(
         matched,
         conditions,
     } = stored.definition.evaluate(&fields);
-    let actions: Vec<ActionResult> = stored
-        .definition
-        .actions
-        .iter()
-        .map(|a| ActionResult {
-            kind: a.kind().as_str(),
-            description: a.describe(),
+    let mut actions: Vec<ActionResult> = Vec::new();
+    for action in &stored.definition.actions {
+        let result = if matched {
+            preview(read.conn(), actor, kind, record_id, action).await?
+        } else {
+            None
+        };
+        actions.push(ActionResult {
+            kind: action.kind().as_str(),
+            description: action.describe(),
             status: if matched { "would_run" } else { "not_run" },
-            result: None,
+            result,
             error: None,
-        })
-        .collect();
+        });
+    }
     Ok(WorkflowDryRun {
         record_type: kind.as_str().to_owned(),
         record_id,
@@ -952,6 +1233,41 @@ pub async fn dry_run(
         conditions,
         actions: json!(actions),
     })
+}
+
+/// What a message or sequence action would come to on the record, for the dry run: to whom
+/// a message would go or why it would not, whether the record is in the sequence.
+async fn preview<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    kind: WorkflowRecord,
+    record_id: Uuid,
+    action: &RuleAction,
+) -> Result<Option<Value>> {
+    let company = actor.company_id;
+    Ok(Some(match action {
+        RuleAction::SendEmailTemplate { .. } => {
+            match mail_to(conn, company, kind, record_id).await? {
+                MailTo::To(address) => json!({ "would_send": true, "to": address }),
+                MailTo::NotSent(reason) => json!({ "would_send": false, "reason": reason }),
+            }
+        }
+        RuleAction::SendWhatsappTemplate { .. } => {
+            let reader = rule_actor(company, actor.user_id, kind);
+            let to = crate::whatsapp::recipient_in(conn, &reader, person(kind), record_id).await?;
+            match whatsapp_refusal(&to) {
+                None => json!({ "would_send": true, "to": to.phone }),
+                Some(reason) => json!({ "would_send": false, "reason": reason }),
+            }
+        }
+        RuleAction::EnrollInSequence { sequence_id }
+        | RuleAction::RemoveFromSequence { sequence_id } => {
+            let live =
+                crate::sequences::live_enrollment(conn, company, *sequence_id, record_id).await?;
+            json!({ "enrolled_now": live.is_some() })
+        }
+        _ => return Ok(None),
+    }))
 }
 
 async fn readable<T: Record, C: ConnectionTrait>(

@@ -5,7 +5,8 @@
 //! (`POST /workflows/{id}/enable|disable`, the same as a `PUT` with `active`).
 //!
 //! Reading rules and their logs needs `workflows.read`; changing them `workflows.update` (admins
-//! only by default). What runs them is `rivet_store::workflows`.
+//! only by default). What runs them is `rivet_store::workflows`; the jobs its message and
+//! webhook actions queue are run here ([`call_webhook`], [`send_email`], [`send_whatsapp`]).
 
 use crate::api::definitions::{DefinitionApi, DefinitionDecl};
 use crate::http::error::AppError;
@@ -30,7 +31,9 @@ impl DefinitionApi for WorkflowRule {
               only when given fields changed; or a schedule: no activity for N days, N days \
               before a deal's close date, a task overdue) and every condition holds on the \
               record, its actions run in order (create a task, update a field, assign the \
-              owner, add a tag, call a webhook). Each run is logged at /workflows/{id}/runs.",
+              owner, add a tag, call a webhook, send an e-mail template, enroll in or remove \
+              from a sequence, send a WhatsApp template). Messages and webhook calls go out \
+              from jobs, once each. Each run is logged at /workflows/{id}/runs.",
     };
 }
 
@@ -217,4 +220,140 @@ pub async fn call_webhook(
         return Err(format!("the receiver answered {status}"));
     }
     Ok(serde_json::json!({ "status": status.as_u16() }))
+}
+
+/// Who a rule's message job acts as: the system for the record's owner (its payload's
+/// `owner_id`), with what rendering, sending and logging the message need.
+fn message_actor(
+    job: &rivet_store::jobs::Job,
+) -> Result<
+    (
+        rivet_domain::Actor,
+        rivet_domain::workflows::WorkflowRecord,
+        uuid::Uuid,
+    ),
+    String,
+> {
+    use rivet_domain::ids::{CompanyId, UserId};
+    let company = job
+        .company_id
+        .map(CompanyId::from_uuid)
+        .ok_or("the job names no company")?;
+    let owner = UserId::from_uuid(job.payload_id("owner_id")?);
+    let kind: rivet_domain::workflows::WorkflowRecord = job.payload["record_type"]
+        .as_str()
+        .unwrap_or_default()
+        .parse()
+        .map_err(|_| "the job names no record type")?;
+    let actor = rivet_domain::Actor::system(company, owner)
+        .granted(crate::mail::SENDER_GRANTS)
+        .via(rivet_store::workflows::VIA);
+    Ok((actor, kind, job.payload_id("record_id")?))
+}
+
+fn job_key(job: &rivet_store::jobs::Job) -> Result<String, String> {
+    job.payload["key"]
+        .as_str()
+        .map(str::to_owned)
+        .ok_or_else(|| "the job names no key".to_owned())
+}
+
+/// The `workflow.email` job: a `send_email_template` action's e-mail, through the one sending
+/// path (`crate::mail::send_template`, claimed under the job's key, so a job run again sends
+/// nothing more). Not to be sent — no address, consent withdrawn, unsubscribed, the template
+/// gone — ends the job with `sent: false` and the reason; e-mail not set up or an SMTP failure
+/// fails the attempt (retried with backoff).
+pub async fn send_email(
+    state: &AppState,
+    job: &rivet_store::jobs::Job,
+) -> Result<serde_json::Value, String> {
+    use crate::mail::{TemplateMail, TemplateSent};
+    use rivet_store::workflows::{MailTo, mail_to_now};
+    use serde_json::json;
+    let (actor, kind, record_id) = message_actor(job)?;
+    let template_id = parse_id(job.payload["template_id"].as_str().unwrap_or_default())
+        .map_err(|_| "the job names no template")?;
+    let key = job_key(job)?;
+    let record_type: rivet_domain::templates::RecordType = kind
+        .as_str()
+        .parse()
+        .map_err(|_| format!("a {kind} is not sent e-mail"))?;
+    let to = match mail_to_now(&state.store, actor.company_id, kind, record_id).await {
+        Ok(MailTo::To(address)) => address,
+        Ok(MailTo::NotSent(reason)) => return Ok(json!({ "sent": false, "reason": reason })),
+        Err(rivet_store::StoreError::NotFound) => {
+            return Ok(json!({ "sent": false, "reason": format!("the {kind} is gone") }));
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let settings = rivet_store::email::settings_of(&state.store, actor.company_id)
+        .await
+        .map_err(|e| e.to_string())?;
+    if !settings.ready() {
+        return Err(crate::mail::MailError::NotConfigured.to_string());
+    }
+    let mail = TemplateMail {
+        actor: &actor,
+        settings: &settings,
+        template_id,
+        record_type,
+        record_id,
+        to,
+        key,
+    };
+    match crate::mail::send_template(state, mail)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        TemplateSent::Sent(m) => Ok(json!({ "sent": true, "email_message_id": m.id })),
+        TemplateSent::Already(m) => Ok(json!({
+            "sent": true,
+            "email_message_id": m.id,
+            "note": "already sent under this key: not sent again",
+        })),
+        TemplateSent::Unrenderable(reason) => Ok(json!({ "sent": false, "reason": reason })),
+        TemplateSent::Failed(err) => Err(err.to_string()),
+    }
+}
+
+/// The `workflow.whatsapp` job: a `send_whatsapp_template` action's message, through the
+/// durable WhatsApp path (`crate::whatsapp::send_once`, claimed under the job's key). No
+/// consent or no number ends the job with `sent: false` and the reason; WhatsApp not set up
+/// or the Graph API refusing fails the attempt (retried with backoff).
+pub async fn send_whatsapp(
+    state: &AppState,
+    job: &rivet_store::jobs::Job,
+) -> Result<serde_json::Value, String> {
+    use crate::whatsapp::{Once, send_once};
+    use rivet_domain::activities::RecordType;
+    use rivet_domain::workflows::WorkflowRecord;
+    use serde_json::json;
+    let (actor, kind, record_id) = message_actor(job)?;
+    let record_type = match kind {
+        WorkflowRecord::Lead => RecordType::Lead,
+        WorkflowRecord::Contact => RecordType::Contact,
+        other => return Err(format!("a {other} is not sent WhatsApp messages")),
+    };
+    let text = |key: &str| job.payload[key].as_str().unwrap_or_default().to_owned();
+    let parameters: Vec<String> =
+        serde_json::from_value(job.payload["parameters"].clone()).unwrap_or_default();
+    let message = rivet_domain::whatsapp::Outgoing::Template {
+        name: text("template"),
+        language: text("language"),
+        parameters,
+    };
+    let key = job_key(job)?;
+    match send_once(state, &actor, record_type, record_id, &message, &key)
+        .await
+        .map_err(|e| e.to_string())?
+    {
+        Once::Sent(m) => Ok(json!({ "sent": true, "whatsapp_message_id": m.id })),
+        Once::Already(m) => Ok(json!({
+            "sent": true,
+            "whatsapp_message_id": m.id,
+            "note": "already sent under this key: not sent again",
+        })),
+        Once::Refused { detail, .. } => Ok(json!({ "sent": false, "reason": detail })),
+        Once::NotConfigured(why) | Once::Failed(why) => Err(why),
+    }
 }

@@ -50,11 +50,16 @@ struct ListPage {
 }
 
 /// One step row of the editor.
+#[derive(Default)]
 pub struct StepRow {
     pub kind: String,
     pub template_id: String,
     pub days: String,
     pub subject: String,
+    /// A WhatsApp step's template name, language and parameters (commas).
+    pub template: String,
+    pub language: String,
+    pub parameters: String,
     /// E-mails it sent (saved sequences).
     pub sent: i64,
 }
@@ -127,16 +132,13 @@ impl Editor {
                     StepInput::Email { template_id } => StepRow {
                         kind: "email".into(),
                         template_id: template_id.to_string(),
-                        days: String::new(),
-                        subject: String::new(),
-                        sent: 0,
+                        ..StepRow::default()
                     },
                     StepInput::Wait { business_days } => StepRow {
                         kind: "wait".into(),
                         template_id: String::new(),
                         days: business_days.to_string(),
-                        subject: String::new(),
-                        sent: 0,
+                        ..StepRow::default()
                     },
                     StepInput::Task {
                         subject,
@@ -146,7 +148,18 @@ impl Editor {
                         template_id: String::new(),
                         days: due_in_business_days.to_string(),
                         subject: subject.clone(),
-                        sent: 0,
+                        ..StepRow::default()
+                    },
+                    StepInput::Whatsapp {
+                        template,
+                        language,
+                        parameters,
+                    } => StepRow {
+                        kind: "whatsapp".into(),
+                        template: template.clone(),
+                        language: language.clone(),
+                        parameters: parameters.join(", "),
+                        ..StepRow::default()
                     },
                 })
                 .collect(),
@@ -177,7 +190,8 @@ impl Editor {
     }
 
     /// The editor as posted: `step_type_{i}`, `step_template_{i}`, `step_days_{i}`,
-    /// `step_subject_{i}` for each step, `day_{mon..sun}` for the window.
+    /// `step_subject_{i}` (and for WhatsApp `step_wa_template_{i}`, `step_language_{i}`,
+    /// `step_parameters_{i}`) for each step, `day_{mon..sun}` for the window.
     fn posted(form: &HashMap<String, String>) -> Self {
         let get = |k: &str| form.get(k).cloned().unwrap_or_default();
         let count: usize = get("step_count").parse().unwrap_or(0).min(100);
@@ -192,6 +206,9 @@ impl Editor {
                     template_id: get(&format!("step_template_{i}")),
                     days: get(&format!("step_days_{i}")),
                     subject: get(&format!("step_subject_{i}")),
+                    template: get(&format!("step_wa_template_{i}")),
+                    language: get(&format!("step_language_{i}")),
+                    parameters: get(&format!("step_parameters_{i}")),
                     sent: 0,
                 })
                 .collect(),
@@ -242,6 +259,16 @@ impl Editor {
                 },
                 "wait" => StepInput::Wait {
                     business_days: number(&step.days, "steps", errors),
+                },
+                "whatsapp" => StepInput::Whatsapp {
+                    template: step.template.trim().to_owned(),
+                    language: step.language.trim().to_owned(),
+                    parameters: step
+                        .parameters
+                        .split(',')
+                        .map(|p| p.trim().to_owned())
+                        .filter(|p| !p.is_empty())
+                        .collect(),
                 },
                 _ => StepInput::Task {
                     subject: step.subject.clone(),
@@ -295,7 +322,8 @@ impl Editor {
         }
     }
 
-    /// Apply an editing button (`add_email`, `add_wait`, `add_task`, `remove_{i}`, `up_{i}`,
+    /// Apply an editing button (`add_email`, `add_wait`, `add_task`, `add_whatsapp`,
+    /// `remove_{i}`, `up_{i}`,
     /// `down_{i}`); `false` when `intent` is not one (a save).
     fn edit(&mut self, intent: &str) -> bool {
         let index = |prefix: &str| {
@@ -327,17 +355,16 @@ impl Editor {
 fn blank_step(kind: &str) -> StepRow {
     StepRow {
         kind: match kind {
-            "wait" | "task" => kind.to_owned(),
+            "wait" | "task" | "whatsapp" => kind.to_owned(),
             _ => "email".to_owned(),
         },
         template_id: String::new(),
-        days: if kind == "email" {
+        days: if matches!(kind, "email" | "whatsapp") {
             String::new()
         } else {
             "1".to_owned()
         },
-        subject: String::new(),
-        sent: 0,
+        ..StepRow::default()
     }
 }
 

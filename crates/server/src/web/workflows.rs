@@ -1,8 +1,9 @@
 //! Administration › Workflow rules (issue 15 §5): the company's rules (name, record, trigger,
 //! on/off with a button, the last run), the rule builder (record type, trigger — an event or a
 //! schedule —, condition rows drawn by the shared condition editor (`web::conditions`) on the
-//! record's fields, action rows; blank rows left out, each message next to its input) and a
-//! rule's page with its execution log.
+//! record's fields, action rows — with pickers of the company's e-mail templates and sequences
+//! for the record, and a WhatsApp template's name, language and parameters; blank rows left
+//! out, each message next to its input) and a rule's page with its execution log.
 //! Saving goes through the definitions layer as the API's `POST /workflows` does, so the page
 //! and the API check the same rule; switching on and off is the API's `set_active`.
 
@@ -103,6 +104,16 @@ pub struct ActionRow {
     pub url: String,
     pub webhook_name: String,
     pub webhook_options: Vec<Opt>,
+    pub template_id_name: String,
+    pub template_id_options: Vec<Opt>,
+    pub sequence_name: String,
+    pub sequence_options: Vec<Opt>,
+    pub wa_template_name: String,
+    pub wa_template: String,
+    pub language_name: String,
+    pub language: String,
+    pub parameters_name: String,
+    pub parameters: String,
 }
 
 #[derive(Template)]
@@ -123,7 +134,21 @@ struct EditPage {
 
 /// The parts of an action row.
 const ACTION_PARTS: &[&str] = &[
-    "kind", "subject", "days", "hours", "escalate", "field", "value", "tag", "url", "webhook",
+    "kind",
+    "subject",
+    "days",
+    "hours",
+    "escalate",
+    "field",
+    "value",
+    "tag",
+    "url",
+    "webhook",
+    "template_id",
+    "sequence",
+    "template",
+    "language",
+    "parameters",
 ];
 
 /// The record type the form is for (`lead` when it names none or an unknown one).
@@ -134,12 +159,38 @@ fn record_of(form: &Fields) -> WorkflowRecord {
 }
 
 /// The builder for `form` (empty: a new rule): condition rows on the record's fields, the
-/// record's events, the company's webhooks for `call_webhook`.
+/// record's events, the company's webhooks for `call_webhook`, its e-mail templates for the
+/// record and the sequences enrolling it.
 async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditPage, WebError> {
+    use rivet_domain::sequences::Sequence;
+    use rivet_domain::templates::EmailTemplate;
     let record = record_of(form);
     let webhooks = rivet_store::webhooks::list(&ctx.app.store, &ctx.actor)
         .await
         .or_page(ctx)?;
+    let templates = definitions::list::<EmailTemplate>(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(ctx)?;
+    let sequences = definitions::list::<Sequence>(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(ctx)?;
+    let mut template_items = vec![(String::new(), "— choose a template —".to_owned())];
+    template_items.extend(
+        templates
+            .iter()
+            .filter(|t| t.definition.record_type.as_str() == record.as_str())
+            .map(|t| (t.id.to_string(), t.definition.name.clone())),
+    );
+    let mut sequence_items = vec![(String::new(), "— choose a sequence —".to_owned())];
+    sequence_items.extend(
+        sequences
+            .iter()
+            .filter(|s| {
+                rivet_store::sequences::record_type_of(s.definition.input.enrolls)
+                    == record.as_str()
+            })
+            .map(|s| (s.id.to_string(), s.definition.input.name.clone())),
+    );
     let fields: Vec<&str> = record
         .condition_fields()
         .into_iter()
@@ -175,6 +226,19 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
                 tag: value("tag"),
                 url: value("url"),
                 webhook_options: options(webhook_items.clone(), get(form, &name("webhook"))),
+                template_id_options: options(
+                    template_items.clone(),
+                    get(form, &name("template_id")),
+                ),
+                sequence_options: options(sequence_items.clone(), get(form, &name("sequence"))),
+                wa_template: value("template"),
+                language: value("language"),
+                parameters: value("parameters"),
+                template_id_name: name("template_id"),
+                sequence_name: name("sequence"),
+                wa_template_name: name("template"),
+                language_name: name("language"),
+                parameters_name: name("parameters"),
                 kind_name: name("kind"),
                 subject_name: name("subject"),
                 days_name: name("days"),
@@ -299,6 +363,20 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
                 webhook if webhook.is_empty() => a.url = Some(part("url")),
                 webhook => a.webhook_id = webhook.parse().ok(),
             },
+            "send_email_template" => a.template_id = part("template_id").parse().ok(),
+            "enroll_in_sequence" | "remove_from_sequence" => {
+                a.sequence_id = part("sequence").parse().ok();
+            }
+            "send_whatsapp_template" => {
+                a.template = Some(part("template"));
+                a.language = Some(part("language"));
+                let parameters: Vec<String> = part("parameters")
+                    .split(',')
+                    .map(|p| p.trim().to_owned())
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                a.parameters = (!parameters.is_empty()).then_some(parameters);
+            }
             _ => {}
         }
         action_rows.push(i);
@@ -350,6 +428,7 @@ fn form_errors(err: AppError, cond_rows: &[usize], action_rows: &[usize]) -> App
                 "escalate_to_manager" => "escalate",
                 "user_id" | "value" => "value",
                 "webhook_id" => "webhook",
+                "sequence_id" => "sequence",
                 "assignee" | "kind" => "kind",
                 other => other,
             };
