@@ -49,6 +49,7 @@ mod smoke;
 mod system;
 mod tasks;
 mod tasks_bulk;
+mod tasks_recurrence;
 mod templates;
 mod tenancy;
 mod timeline;

@@ -5,7 +5,9 @@
 //! even when a runner dies between the send and the move on; waits and the send window move
 //! the next step's time; a status change stops an enrollment; an SMTP server that refuses
 //! is retried with the reason shown; records that cannot be enrolled are skipped with the
-//! reason; another company's sequences and records are not found; who may do what.
+//! reason; another company's sequences and records are not found; who may do what; the
+//! per-step figures after real sends, opens, clicks, replies and bounces; enrolling what a
+//! saved view or a filter lists, in the caller's scope.
 
 use crate::accounts::id;
 use rivet_tests::serde_json::{Value, json};
@@ -656,6 +658,317 @@ async fn other_companies_and_roles_are_kept_out(db: Db) {
     assert_eq!(rows[0].try_get_by_index::<i64>(0).unwrap(), 0);
 }
 
+/// The sequence's figures (`GET /sequences/{id}/stats`).
+async fn stats(app: &TestApp, who: &Session, seq: &Value) -> Value {
+    let response = app.get(&format!("/sequences/{}/stats", id(seq)), who).await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    json_of(response).await
+}
+
+async fn stats_count_what_each_step_sent_and_what_became_of_it(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (_, ann) = setup(&app, &admin, &sink).await;
+    let bo = create(
+        &app,
+        &admin,
+        "/leads",
+        json!({"first_name": "Bo", "last_name": "Ek", "email": "bo@example.com"}),
+    )
+    .await;
+    let html = create(
+        &app,
+        &admin,
+        "/email-templates",
+        json!({
+            "name": "With a link",
+            "record_type": "lead",
+            "subject": "Hello {{ lead.first_name }}",
+            "text": "Hi {{ lead.first_name }}",
+            "html": "<p>Hi {{ lead.first_name }}, our <a href=\"https://example.com/prices\">prices</a>.</p>",
+        }),
+    )
+    .await;
+    let seq = create(
+        &app,
+        &admin,
+        "/sequences",
+        sequence(
+            "Figures",
+            json!([
+                {"type": "email", "template_id": id(&html)},
+                {"type": "wait", "business_days": 1},
+                {"type": "email", "template_id": id(&html)},
+            ]),
+        ),
+    )
+    .await;
+    // Before anything: every step, zeros.
+    let empty = stats(&app, &admin, &seq).await;
+    assert_eq!(
+        empty,
+        json!({
+            "steps": [
+                {"step": 0, "type": "email", "sent": 0, "opened": 0, "clicked": 0, "replied": 0, "bounced": 0},
+                {"step": 1, "type": "wait", "sent": 0, "opened": 0, "clicked": 0, "replied": 0, "bounced": 0},
+                {"step": 2, "type": "email", "sent": 0, "opened": 0, "clicked": 0, "replied": 0, "bounced": 0},
+            ],
+            "enrollments": {"active": 0, "paused": 0, "finished": 0, "stopped": 0},
+        })
+    );
+
+    let path = format!("/sequences/{}/enrollments", id(&seq));
+    ok(
+        &app,
+        &admin,
+        &path,
+        json!({"record_ids": [id(&ann), id(&bo)]}),
+    )
+    .await;
+    assert_eq!(run(&app).await, 2);
+    let mails = sink.wait_for(2).await;
+    let mail_to = |to: &str| {
+        mails
+            .iter()
+            .find(|m| m.to == [to])
+            .cloned()
+            .unwrap_or_else(|| panic!("a message to {to}"))
+    };
+    let (to_ann, to_bo) = (mail_to("ann@example.com"), mail_to("bo@example.com"));
+
+    // Ann opens hers twice (one message opened); Bo clicks his link; through the real links.
+    let fetch = |path: String| {
+        let app = &app;
+        async move { app.client.get(app.url(&path)).send().await.unwrap() }
+    };
+    let open = crate::tracking::tokens(&to_ann, 'o');
+    for _ in 0..2 {
+        assert_eq!(fetch(format!("/t/o/{}", open[0])).await.status(), 200);
+    }
+    let click = crate::tracking::tokens(&to_bo, 'c');
+    let clicked = fetch(format!("/t/c/{}", click[0])).await;
+    assert!(clicked.status().is_redirection() || clicked.status().is_success());
+
+    // Ann replies, Bo's bounces: through the signed inbound endpoint.
+    let (secret, company) = crate::tracking::rotate(&app, &admin).await;
+    let id_of = |m: &rivet_tests::smtp::Message| m.header("Message-ID").unwrap();
+    let reply = crate::tracking::reply(&id_of(&to_ann), "r1");
+    let response = crate::tracking::post_inbound(&app, &company, &secret, &reply).await;
+    assert_eq!(response.status(), 202);
+    let bounce = crate::tracking::bounce(&id_of(&to_bo));
+    let response = crate::tracking::post_inbound(&app, &company, &secret, &bounce).await;
+    assert_eq!(response.status(), 202);
+
+    let list = enrollments(&app, &admin, &seq).await;
+    let bo_enrollment = list.iter().find(|e| e["record_id"] == bo["id"]).unwrap();
+    ok(
+        &app,
+        &admin,
+        &format!("{path}/{}/pause", id(bo_enrollment)),
+        json!({}),
+    )
+    .await;
+
+    let figures = stats(&app, &admin, &seq).await;
+    assert_eq!(
+        figures["steps"][0],
+        json!({"step": 0, "type": "email", "sent": 2, "opened": 1, "clicked": 1, "replied": 1, "bounced": 1}),
+        "{figures}"
+    );
+    assert_eq!(figures["steps"][2]["sent"], 0, "{figures}");
+    assert_eq!(
+        figures["enrollments"],
+        json!({"active": 1, "paused": 1, "finished": 0, "stopped": 0})
+    );
+
+    // Members who read sequences see them; others, and other companies, do not.
+    let rep = app.member(&admin, "sales").await;
+    assert_eq!(stats(&app, &rep, &seq).await, figures);
+    let viewer = app.member(&admin, "read_only").await;
+    assert_problem(
+        app.get(&format!("/sequences/{}/stats", id(&seq)), &viewer)
+            .await,
+        403,
+    )
+    .await;
+    let other = app.other_company("Globex").await;
+    assert_problem(
+        app.get(&format!("/sequences/{}/stats", id(&seq)), &other)
+            .await,
+        404,
+    )
+    .await;
+    assert_problem(
+        app.get(&format!("/sequences/{}/stats", Uuid::now_v7()), &admin)
+            .await,
+        404,
+    )
+    .await;
+}
+
+fn reasons_by_record(outcome: &Value) -> Vec<(String, String)> {
+    let mut out: Vec<(String, String)> = outcome["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record_id"].as_str().unwrap().to_owned(),
+                r["reason"].as_str().unwrap_or("enrolled").to_owned(),
+            )
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+async fn a_view_or_a_filter_enrolls_what_it_lists_for_the_caller(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (template, ann) = setup(&app, &admin, &sink).await;
+    let seq = one_email(&app, &admin, &template, "Webinar").await;
+    let path = format!("/sequences/{}/enrollments", id(&seq));
+    let webinar = |last: &str, email: Option<&str>| json!({"last_name": last, "email": email, "source": "webinar"});
+    let bo = create(
+        &app,
+        &admin,
+        "/leads",
+        webinar("Bo", Some("bo@example.com")),
+    )
+    .await;
+    let cy = create(&app, &admin, "/leads", webinar("Cy", None)).await;
+    let rep = app.member(&admin, "sales").await;
+    let dee = create(
+        &app,
+        &rep,
+        "/leads",
+        webinar("Dee", Some("dee@example.com")),
+    )
+    .await;
+
+    // A sales rep's filter lists only the leads they may read: theirs.
+    let theirs = ok(&app, &rep, &path, json!({"filter": "source=webinar"})).await;
+    assert_eq!(
+        reasons_by_record(&theirs),
+        [(id(&dee).to_owned(), "enrolled".to_owned())],
+        "{theirs}"
+    );
+    // The admin's lists every one: enrolled, skipped without an address, already enrolled.
+    let all = ok(
+        &app,
+        &admin,
+        &path,
+        json!({"filter": "?source=webinar&sort=last_name"}),
+    )
+    .await;
+    let mut expected = vec![
+        (id(&bo).to_owned(), "enrolled".to_owned()),
+        (id(&cy).to_owned(), "no_email".to_owned()),
+        (id(&dee).to_owned(), "already_enrolled".to_owned()),
+    ];
+    expected.sort();
+    assert_eq!(reasons_by_record(&all), expected, "{all}");
+    assert_eq!(all["enrolled"], 1);
+    assert_eq!(all["skipped"], 2);
+
+    // A saved view of leads: what it lists.
+    let second = one_email(&app, &admin, &template, "Second").await;
+    let second_path = format!("/sequences/{}/enrollments", id(&second));
+    let view = create(
+        &app,
+        &admin,
+        "/views",
+        json!({"resource": "leads", "name": "Ann", "query": "q=Ann"}),
+    )
+    .await;
+    let by_view = ok(&app, &admin, &second_path, json!({"view_id": id(&view)})).await;
+    assert_eq!(
+        reasons_by_record(&by_view),
+        [(id(&ann).to_owned(), "enrolled".to_owned())],
+        "{by_view}"
+    );
+
+    // Someone else's view, another company's, or a view of another list: 422 on view_id,
+    // nothing enrolled.
+    let before = app
+        .sql("SELECT COUNT(*) FROM sequence_enrollments", vec![])
+        .await[0]
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    let problem = assert_problem(
+        app.post(&second_path, &rep, json!({"view_id": id(&view)}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["view_id"]);
+    let other = app.other_company("Globex").await;
+    let foreign = create(
+        &app,
+        &other,
+        "/views",
+        json!({"resource": "leads", "name": "All", "query": "sort=last_name"}),
+    )
+    .await;
+    let problem = assert_problem(
+        app.post(&second_path, &admin, json!({"view_id": id(&foreign)}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["view_id"]);
+    assert_problem(
+        app.post(&second_path, &other, json!({"filter": "source=webinar"}))
+            .await,
+        404,
+    )
+    .await;
+    let contacts_view = create(
+        &app,
+        &admin,
+        "/views",
+        json!({"resource": "contacts", "name": "Everyone", "query": "sort=last_name"}),
+    )
+    .await;
+    let problem = assert_problem(
+        app.post(&second_path, &admin, json!({"view_id": id(&contacts_view)}))
+            .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["view_id"]);
+
+    // Bad bodies: none or two of the three, a filter the list refuses, paging in a filter,
+    // an unknown field.
+    for (body, field) in [
+        (json!({}), "record_ids"),
+        (
+            json!({"record_ids": [id(&bo)], "filter": "source=webinar"}),
+            "record_ids",
+        ),
+        (json!({"filter": "colour=blue"}), "filter"),
+        (json!({"filter": "source=webinar&limit=5"}), "filter"),
+        (json!({"view_id": "not-an-id"}), "view_id"),
+    ] {
+        let problem = assert_problem(app.post(&second_path, &admin, body.clone()).await, 422).await;
+        assert_eq!(fields_of(&problem), [field], "{body}: {problem}");
+    }
+    assert_problem(
+        app.post(&second_path, &admin, json!({"filter": "", "x": 1}))
+            .await,
+        400,
+    )
+    .await;
+    let after = app
+        .sql("SELECT COUNT(*) FROM sequence_enrollments", vec![])
+        .await[0]
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(after, before);
+}
+
 both!(
     a_step_is_sent_once_rendered_and_on_the_timeline,
     records_that_cannot_be_enrolled_are_skipped_with_the_reason,
@@ -664,4 +977,6 @@ both!(
     a_status_change_stops_and_people_pause_resume_and_stop,
     a_refusing_server_is_retried_with_the_reason_shown,
     other_companies_and_roles_are_kept_out,
+    stats_count_what_each_step_sent_and_what_became_of_it,
+    a_view_or_a_filter_enrolls_what_it_lists_for_the_caller,
 );

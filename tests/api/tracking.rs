@@ -64,7 +64,7 @@ async fn events(app: &TestApp, event: &str) -> i64 {
 }
 
 /// The tokens of the tracking links of `kind` (`o`, `c`, `u`) in the message, in order.
-fn tokens(mail: &Message, kind: char) -> Vec<String> {
+pub fn tokens(mail: &Message, kind: char) -> Vec<String> {
     let body = mail.body();
     let marker = format!("/t/{kind}/");
     let mut out = Vec::new();
@@ -346,7 +346,7 @@ async fn one_click_unsubscribe_withdraws_consent_and_later_sends_are_refused(db:
     assert_eq!(response.status(), 404);
 }
 
-async fn rotate(app: &TestApp, admin: &Session) -> (String, String) {
+pub async fn rotate(app: &TestApp, admin: &Session) -> (String, String) {
     let response = app
         .post("/settings/email/inbound-secret", admin, json!({}))
         .await;
@@ -358,7 +358,12 @@ async fn rotate(app: &TestApp, admin: &Session) -> (String, String) {
     )
 }
 
-async fn post_inbound(app: &TestApp, company: &str, secret: &str, raw: &str) -> reqwest::Response {
+pub async fn post_inbound(
+    app: &TestApp,
+    company: &str,
+    secret: &str,
+    raw: &str,
+) -> reqwest::Response {
     app.api(Method::POST, "/inbound/email", None)
         .header("content-type", "message/rfc822")
         .header("x-rivet-company", company)
@@ -372,7 +377,7 @@ async fn post_inbound(app: &TestApp, company: &str, secret: &str, raw: &str) -> 
         .unwrap()
 }
 
-fn reply(to: &str, own: &str) -> String {
+pub fn reply(to: &str, own: &str) -> String {
     format!(
         "From: Ann Lee <ann@example.com>\r\nTo: sales@acme.test\r\nSubject: Re: Hello Ann\r\n\
          Message-ID: <{own}@example.com>\r\nIn-Reply-To: {to}\r\nReferences: {to}\r\n\r\n\
@@ -380,7 +385,7 @@ fn reply(to: &str, own: &str) -> String {
     )
 }
 
-fn bounce(of: &str) -> String {
+pub fn bounce(of: &str) -> String {
     format!(
         "From: Mail Delivery System <MAILER-DAEMON@mx.example>\r\nTo: sales@acme.test\r\n\
          Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example>\r\n\

@@ -96,6 +96,18 @@ pub(super) async fn sequence_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     click(page, Locator::LinkText("Welcome")).await?;
     page.expect_text("1 sent").await?;
     page.expect_text("finished").await?;
+    // The figures: the step's sent e-mail, the enrollment counted as finished.
+    page.expect_text("Enrollments: 0 active, 0 paused, 1 finished, 0 stopped")
+        .await?;
+    let first = page
+        .client
+        .find(Locator::Css(
+            "#step-stats tr[data-step='0'] td:nth-child(3)",
+        ))
+        .await?
+        .text()
+        .await?;
+    ensure!(first == "1", "step 1 sent: {first}");
     Ok(())
 }
 

@@ -1,6 +1,7 @@
 //! Tasks: priority and status, the list fields (what may be filtered and sorted), and the input a
 //! client sends, validated once into [`TaskData`]. A task may be about one record
-//! ([`RecordType`]); storage and HTTP are elsewhere.
+//! ([`RecordType`]) and may repeat ([`Recurrence`]: daily, weekly or monthly, every N, until a
+//! day); storage and HTTP are elsewhere.
 
 use crate::accounts::MAX_TEXT;
 use crate::activities::{RecordType, choice, parse_time, text};
@@ -8,7 +9,7 @@ use crate::choices::{choice_enum, spec};
 use crate::ids::UserId;
 use crate::query::{FieldKind, FieldSpec, Op, SortKey};
 use crate::validate::FieldErrors;
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, Days, Months, NaiveDate, Utc};
 use serde::Deserialize;
 use uuid::Uuid;
 
@@ -31,6 +32,45 @@ choice_enum!(
         Cancelled => "cancelled",
     }
 );
+
+choice_enum!(
+    /// How often a recurring task comes back.
+    TaskRepeat {
+        Daily => "daily",
+        Weekly => "weekly",
+        Monthly => "monthly",
+    }
+);
+
+/// The largest `repeat_every`.
+pub const MAX_REPEAT_EVERY: i64 = 99;
+
+/// A task's recurrence: completing one occurrence creates the next, due `every` days, weeks
+/// or months after it, as long as that is not after `until`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Recurrence {
+    pub repeat: TaskRepeat,
+    /// 1 to [`MAX_REPEAT_EVERY`].
+    pub every: u32,
+    /// The last day (UTC) an occurrence may be due.
+    pub until: Option<NaiveDate>,
+}
+
+impl Recurrence {
+    /// When the occurrence after one due at `due` is due; `None` past `until` (the series
+    /// ends). A month on from the 31st is the last day of a shorter month.
+    pub fn next_due(&self, due: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        let next = match self.repeat {
+            TaskRepeat::Daily => due.checked_add_days(Days::new(u64::from(self.every))),
+            TaskRepeat::Weekly => due.checked_add_days(Days::new(7 * u64::from(self.every))),
+            TaskRepeat::Monthly => due.checked_add_months(Months::new(self.every)),
+        }?;
+        match self.until {
+            Some(until) if next.date_naive() > until => None,
+            _ => Some(next),
+        }
+    }
+}
 
 impl TaskPriority {
     /// Low is 0, urgent 3: what sorting by priority orders by.
@@ -165,6 +205,16 @@ pub struct TaskInput {
     /// lead, contact, account or deal; needs `related_id`.
     pub related_type: Option<String>,
     pub related_id: Option<Uuid>,
+    /// daily, weekly or monthly: completing the task creates its next occurrence (same
+    /// subject, assignee and record, due `repeat_every` days, weeks or months later); null or
+    /// blank: it does not repeat.
+    pub repeat: Option<String>,
+    /// Every how many days, weeks or months: 1 (default) to 99; ignored without `repeat`.
+    #[schema(minimum = 1, maximum = 99)]
+    pub repeat_every: Option<i64>,
+    /// The last day (YYYY-MM-DD, UTC) an occurrence may be due; null: no end. Ignored without
+    /// `repeat`.
+    pub repeat_until: Option<String>,
 }
 
 /// A valid task: every value checked, blanks turned into `None`.
@@ -179,6 +229,10 @@ pub struct TaskData {
     pub assignee_id: Option<UserId>,
     /// Both or neither.
     pub related: Option<(RecordType, Uuid)>,
+    pub recurrence: Option<Recurrence>,
+    /// The series and number of an occurrence a completed one creates (the store sets it;
+    /// `None` from a client: a new repeating task starts its own series).
+    pub series: Option<(Uuid, i32)>,
 }
 
 impl TaskInput {
@@ -219,6 +273,12 @@ impl TaskInput {
                 None
             }
         };
+        let recurrence = recurrence(
+            self.repeat.as_deref(),
+            self.repeat_every,
+            self.repeat_until.as_deref(),
+            &mut errors,
+        );
         errors.into_result()?;
         Ok(TaskData {
             subject: subject.unwrap_or_default(),
@@ -229,8 +289,48 @@ impl TaskInput {
             status: status.unwrap_or(TaskStatus::Open),
             assignee_id: self.assignee_id,
             related,
+            recurrence,
+            series: None,
         })
     }
+}
+
+/// A task's recurrence from its three fields, each bad one named.
+fn recurrence(
+    repeat: Option<&str>,
+    every: Option<i64>,
+    until: Option<&str>,
+    errors: &mut FieldErrors,
+) -> Option<Recurrence> {
+    let repeat: Option<TaskRepeat> = choice("repeat", repeat, errors);
+    let every = match every {
+        None => 1,
+        Some(n) => match u32::try_from(n) {
+            Ok(n) if (1..=MAX_REPEAT_EVERY).contains(&i64::from(n)) => n,
+            _ => {
+                errors.add(
+                    "repeat_every",
+                    format!("must be a whole number from 1 to {MAX_REPEAT_EVERY}"),
+                );
+                1
+            }
+        },
+    };
+    let until = match until.map(str::trim) {
+        None | Some("") => None,
+        Some(text) => match NaiveDate::parse_from_str(text, "%Y-%m-%d") {
+            Ok(day) => Some(day),
+            Err(_) => {
+                errors.add("repeat_until", "must be a date as YYYY-MM-DD");
+                None
+            }
+        },
+    };
+    repeat.map(|repeat| Recurrence {
+        repeat,
+        every,
+        until,
+    })
 }
 
 #[cfg(test)]
@@ -255,6 +355,54 @@ mod tests {
         assert_eq!(
             fields,
             ["subject", "due_at", "priority", "status", "related_type"]
+        );
+    }
+
+    #[test]
+    fn bad_recurrences_are_named() {
+        let input = TaskInput {
+            subject: Some("Call".into()),
+            repeat: Some("yearly".into()),
+            repeat_every: Some(0),
+            repeat_until: Some("soon".into()),
+            ..TaskInput::default()
+        };
+        let fields: Vec<String> = input
+            .validate()
+            .err()
+            .map(|e| e.0.into_iter().map(|f| f.field).collect())
+            .unwrap_or_default();
+        assert_eq!(fields, ["repeat", "repeat_every", "repeat_until"]);
+    }
+
+    #[test]
+    fn the_next_occurrence_is_due_one_period_on_until_the_end() {
+        let at = |t: &str| t.parse::<DateTime<Utc>>().ok();
+        let due = at("2026-01-31T17:00:00Z").unwrap_or_default();
+        let every = |repeat, every, until: Option<&str>| Recurrence {
+            repeat,
+            every,
+            until: until.and_then(|d| d.parse().ok()),
+        };
+        assert_eq!(
+            every(TaskRepeat::Daily, 3, None).next_due(due),
+            at("2026-02-03T17:00:00Z")
+        );
+        assert_eq!(
+            every(TaskRepeat::Weekly, 2, None).next_due(due),
+            at("2026-02-14T17:00:00Z")
+        );
+        assert_eq!(
+            every(TaskRepeat::Monthly, 1, None).next_due(due),
+            at("2026-02-28T17:00:00Z")
+        );
+        assert_eq!(
+            every(TaskRepeat::Weekly, 1, Some("2026-02-07")).next_due(due),
+            at("2026-02-07T17:00:00Z")
+        );
+        assert_eq!(
+            every(TaskRepeat::Weekly, 1, Some("2026-02-06")).next_due(due),
+            None
         );
     }
 

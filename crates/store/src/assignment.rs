@@ -908,6 +908,8 @@ pub async fn create_assignment_tasks_in(
             status: TaskStatus::Open,
             assignee_id: Some(assignment.owner_id),
             related: Some((RecordType::Lead, lead.uuid())),
+            recurrence: None,
+            series: None,
         };
         created.push(record::create_in::<crate::tasks::Task>(tx, &rule_actor, &data).await?);
     }

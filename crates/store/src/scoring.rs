@@ -254,6 +254,8 @@ async fn fire_thresholds(
                 status: TaskStatus::Open,
                 assignee_id: Some(lead.owner_id),
                 related: Some((RecordType::Lead, lead.id.uuid())),
+                recurrence: None,
+                series: None,
             };
             record::create_in::<crate::tasks::Task>(tx, &rule_actor, &data).await?;
         }

@@ -459,31 +459,131 @@ pub async fn for_record(store: &Store, actor: &Actor, record_id: Uuid) -> Result
     Ok(rows.iter().map(Enrollment::from).collect())
 }
 
-/// How many e-mails each step of sequence `id` sent (step index, count).
-pub async fn sent_per_step(
-    store: &Store,
-    actor: &Actor,
-    id: SequenceId,
-) -> Result<Vec<(i32, i64)>> {
+/// What one step of a sequence came to: the e-mails it sent and what became of them (each
+/// message counted once however often it was opened or clicked).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct StepStats {
+    /// The step's index (of the sequence's `steps`).
+    pub step: i32,
+    /// The step's type (`email`, `wait`, `task`, …).
+    #[serde(rename = "type")]
+    pub step_type: String,
+    pub sent: i64,
+    pub opened: i64,
+    pub clicked: i64,
+    pub replied: i64,
+    pub bounced: i64,
+}
+
+/// How many of a sequence's enrollments are in each status.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct EnrollmentCounts {
+    pub active: i64,
+    pub paused: i64,
+    pub finished: i64,
+    pub stopped: i64,
+}
+
+/// A sequence's figures: per step, and its enrollments by status.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
+pub struct SequenceStats {
+    /// One entry per step of the sequence as it is now, in order (a step that sent nothing
+    /// counts zeros; sends of steps since removed are left out).
+    pub steps: Vec<StepStats>,
+    pub enrollments: EnrollmentCounts,
+}
+
+/// The figures of the caller's company's sequence `id`: one grouped query for the steps (its
+/// sends joined with their messages' tracking times) and one for the enrollments.
+pub async fn stats(store: &Store, actor: &Actor, id: SequenceId) -> Result<SequenceStats> {
+    use crate::tables::EmailMessages as M;
     #[derive(FromQueryResult)]
-    struct Count {
+    struct StepRow {
         step: i32,
         sent: i64,
+        opened: i64,
+        clicked: i64,
+        replied: i64,
+        bounced: i64,
+    }
+    #[derive(FromQueryResult)]
+    struct StatusRow {
+        status: String,
+        n: i64,
     }
     let r = store.read(actor).await?;
-    let rows: Vec<Count> = fetch_all(
+    let sequence = definitions::get_in::<Sequence, _>(r.conn(), actor.company_id, id).await?;
+    let counted = |col: M| Expr::col((M::Table, col)).count();
+    let rows: Vec<StepRow> = fetch_all(
         r.conn(),
         Query::select()
-            .column(S::Step)
-            .expr_as(Expr::col(S::Step).count(), "sent")
+            .column((S::Table, S::Step))
+            .expr_as(Expr::col((S::Table, S::Step)).count(), "sent")
+            .expr_as(counted(M::OpenedAt), "opened")
+            .expr_as(counted(M::ClickedAt), "clicked")
+            .expr_as(counted(M::RepliedAt), "replied")
+            .expr_as(counted(M::BouncedAt), "bounced")
             .from(S::Table)
-            .and_where(Expr::col(S::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(S::SequenceId).eq(id.uuid()))
-            .group_by_col(S::Step)
-            .order_by(S::Step, Order::Asc),
+            .left_join(
+                M::Table,
+                Expr::col((M::Table, M::CompanyId))
+                    .equals((S::Table, S::CompanyId))
+                    .and(Expr::col((M::Table, M::Id)).equals((S::Table, S::MessageId))),
+            )
+            .and_where(Expr::col((S::Table, S::CompanyId)).eq(actor.company_id))
+            .and_where(Expr::col((S::Table, S::SequenceId)).eq(id.uuid()))
+            .group_by_col((S::Table, S::Step)),
     )
     .await?;
-    Ok(rows.into_iter().map(|c| (c.step, c.sent)).collect())
+    let statuses: Vec<StatusRow> = fetch_all(
+        r.conn(),
+        Query::select()
+            .column(E::Status)
+            .expr_as(Expr::col(E::Id).count(), "n")
+            .from(E::Table)
+            .and_where(Expr::col(E::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(E::SequenceId).eq(id.uuid()))
+            .group_by_col(E::Status),
+    )
+    .await?;
+    let steps = sequence
+        .definition
+        .input
+        .steps
+        .iter()
+        .enumerate()
+        .map(|(i, step)| {
+            let index = i32::try_from(i).unwrap_or(i32::MAX);
+            let step_type = serde_json::to_value(step)
+                .ok()
+                .and_then(|v| v.get("type").and_then(Value::as_str).map(str::to_owned))
+                .unwrap_or_default();
+            let mut stats = StepStats {
+                step: index,
+                step_type,
+                ..StepStats::default()
+            };
+            if let Some(row) = rows.iter().find(|r| r.step == index) {
+                stats.sent = row.sent;
+                stats.opened = row.opened;
+                stats.clicked = row.clicked;
+                stats.replied = row.replied;
+                stats.bounced = row.bounced;
+            }
+            stats
+        })
+        .collect();
+    let mut enrollments = EnrollmentCounts::default();
+    for row in statuses {
+        let slot = match EnrollmentStatus::parse(&row.status) {
+            Some(EnrollmentStatus::Active) => &mut enrollments.active,
+            Some(EnrollmentStatus::Paused) => &mut enrollments.paused,
+            Some(EnrollmentStatus::Finished) => &mut enrollments.finished,
+            _ => &mut enrollments.stopped,
+        };
+        *slot += row.n;
+    }
+    Ok(SequenceStats { steps, enrollments })
 }
 
 /// A person's change to an enrollment.
@@ -919,6 +1019,8 @@ pub async fn run_task(
         status: TaskStatus::Open,
         assignee_id: Some(owner),
         related: Some((record_type, due.record_id)),
+        recurrence: None,
+        series: None,
     };
     // The move first: a runner that no longer holds the enrollment creates nothing.
     if !advance_in(&tx, due, next, None).await? {

@@ -401,6 +401,15 @@ pub enum Tasks {
     CreatedBy,
     CreatedAt,
     UpdatedAt,
+    /// Recurrence (`m0042_task_recurrence`): `daily`, `weekly` or `monthly`; null: none.
+    Repeat,
+    RepeatEvery,
+    /// The last day (`YYYY-MM-DD`) an occurrence may be due.
+    RepeatUntil,
+    /// The series a repeating task belongs to (its first occurrence's id) and its number in
+    /// it: unique per company, so an occurrence is created once.
+    SeriesId,
+    Occurrence,
 }
 
 #[derive(DeriveIden)]

@@ -5,6 +5,14 @@
 //! it is reopened.
 //!
 //! A task about a record that is deleted is detached from it by triggers (migrations_activities).
+//!
+//! A task may repeat (`repeat`, `repeat_every`, `repeat_until`): when an update — a patch, the
+//! one-click complete, a bulk update — makes an occurrence completed, [`Write::after_write`]
+//! creates the next one in the same transaction (same subject, description, priority,
+//! assignee and record, open, due one period after this one's due time, or after now when it
+//! had none), numbered in the series (`series_id`, `occurrence`); one whose number already
+//! exists is not created again (a unique index holds it too), so completing twice, or
+//! reopening and completing again, makes no duplicate.
 
 use crate::activities::record_exists;
 use crate::query::{self, ListField, Seek, iden};
@@ -17,7 +25,9 @@ use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
 use rivet_domain::ids::{CompanyId, TaskId, UserId, kind};
 use rivet_domain::query::{FieldSpec, FilterValue, ListQuery};
-use rivet_domain::tasks::{TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskStatus};
+use rivet_domain::tasks::{
+    Recurrence, TASK_FIELDS, TaskData, TaskField, TaskPriority, TaskRepeat, TaskStatus,
+};
 use rivet_domain::{Action, Actor, Resource};
 use sea_orm::sea_query::{Cond, DynIden, Expr, ExprTrait, Func, Order, Query, Value};
 use serde::Serialize;
@@ -46,6 +56,16 @@ pub struct Task in Tasks::Table {
     pub created_by: UserId,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// daily, weekly or monthly; `null`: the task does not repeat.
+    pub repeat: Option<TaskRepeat> => |t: Option<String>| t.and_then(|t| t.parse().ok()),
+    /// Every how many days, weeks or months it repeats.
+    pub repeat_every: Option<i32>,
+    /// The last day (`YYYY-MM-DD`, UTC) an occurrence may be due.
+    pub repeat_until: Option<String>,
+    /// The series of a repeating task: its first occurrence's id.
+    pub series_id: Option<Uuid>,
+    /// Its number in the series, from 1.
+    pub occurrence: Option<i32>,
 }
 }
 
@@ -56,6 +76,8 @@ pub const READ_ONLY_FIELDS: &[&str] = &[
     "created_by",
     "created_at",
     "updated_at",
+    "series_id",
+    "occurrence",
 ];
 
 /// Where a task without a due date sorts: after every real one.
@@ -188,7 +210,7 @@ impl Write for Task {
     async fn write_columns(
         tx: &Tx,
         actor: &Actor,
-        _id: TaskId,
+        id: TaskId,
         data: &TaskData,
         owner: UserId,
         before: Option<&Self>,
@@ -204,11 +226,102 @@ impl Write for Task {
             (TaskStatus::Completed, _) => Some(at),
             _ => None,
         };
-        Ok(data_columns(data, owner, completed_at)
-            .into_iter()
-            .map(|(c, v)| (iden(c), v))
-            .collect())
+        let mut columns = data_columns(data, owner, completed_at);
+        columns.extend(series_columns(id, data, before));
+        Ok(columns.into_iter().map(|(c, v)| (iden(c), v)).collect())
     }
+
+    /// Completing an occurrence of a repeating task creates the next (see the module's
+    /// comment).
+    async fn after_write(
+        tx: &Tx,
+        actor: &Actor,
+        data: &TaskData,
+        before: Option<&Self>,
+        after: &mut Self,
+        at: DateTime<Utc>,
+    ) -> Result<()> {
+        if let (Some(before), Some(recurrence)) = (before, data.recurrence)
+            && after.status == TaskStatus::Completed
+            && before.status != TaskStatus::Completed
+        {
+            // Boxed: creating the next occurrence runs this hook again (as a create).
+            next_occurrence(tx, actor, after, recurrence, at).await?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a task stands in its series: a continuation takes the number the store gave it; a new
+/// repeating task, or one made to repeat, starts its own series; a task already in a series
+/// stays there (its columns are not written again).
+fn series_columns(id: TaskId, data: &TaskData, before: Option<&Task>) -> Vec<(Tasks, Value)> {
+    let placed = |series: Uuid, n: i32| {
+        vec![
+            (Tasks::SeriesId, Some(series).into()),
+            (Tasks::Occurrence, Some(n).into()),
+        ]
+    };
+    match (data.series, before.and_then(|b| b.series_id)) {
+        (Some((series, n)), _) => placed(series, n),
+        (None, None) if data.recurrence.is_some() => placed(id.uuid(), 1),
+        _ => Vec::new(),
+    }
+}
+
+/// Create the occurrence after `done` (just completed), unless it exists or the series has
+/// ended. It is created on the company's behalf (its assignee and record were checked when
+/// the series was written), audited as the caller's, with its own `task.created` event.
+fn next_occurrence<'a>(
+    tx: &'a Tx,
+    actor: &'a Actor,
+    done: &'a Task,
+    recurrence: Recurrence,
+    at: DateTime<Utc>,
+) -> std::pin::Pin<Box<dyn Future<Output = Result<()>> + Send + 'a>> {
+    Box::pin(async move {
+        let (Some(series), Some(n)) = (done.series_id, done.occurrence) else {
+            return Ok(());
+        };
+        let next = n.saturating_add(1);
+        let exists = fetch_count(
+            tx.conn(),
+            Query::select()
+                .expr(Expr::col(Tasks::Id).count())
+                .from(Tasks::Table)
+                .and_where(Expr::col(Tasks::CompanyId).eq(actor.company_id))
+                .and_where(Expr::col(Tasks::SeriesId).eq(series))
+                .and_where(Expr::col(Tasks::Occurrence).eq(next)),
+        )
+        .await?;
+        let base = done.due_at.unwrap_or(at);
+        let (true, Some(due_at)) = (exists == 0, recurrence.next_due(base)) else {
+            return Ok(());
+        };
+        let data = TaskData {
+            subject: done.subject.clone(),
+            description: done.description.clone(),
+            due_at: Some(due_at),
+            reminder_at: done.reminder_at.map(|r| due_at - (base - r)),
+            priority: done.priority,
+            status: TaskStatus::Open,
+            assignee_id: Some(done.assignee_id),
+            related: done.related_type.zip(done.related_id),
+            recurrence: Some(recurrence),
+            series: Some((series, next)),
+        };
+        let on_behalf = actor
+            .granted(&[
+                (Resource::Tasks, Action::Create),
+                (Resource::Leads, Action::Read),
+                (Resource::Contacts, Action::Read),
+                (Resource::Accounts, Action::Read),
+                (Resource::Deals, Action::Read),
+            ])
+            .via("task recurrence");
+        record::create_in::<Task>(tx, &on_behalf, &data).await?;
+        Ok(())
+    })
 }
 
 /// The list's shortcuts beyond the field filters.
@@ -365,6 +478,23 @@ fn data_columns(
             data.related.map(|(t, _)| t.as_str().to_owned()).into(),
         ),
         (Tasks::RelatedId, data.related.map(|(_, id)| id).into()),
+        (
+            Tasks::Repeat,
+            data.recurrence.map(|r| r.repeat.as_str().to_owned()).into(),
+        ),
+        (
+            Tasks::RepeatEvery,
+            data.recurrence
+                .map(|r| i32::try_from(r.every).unwrap_or(1))
+                .into(),
+        ),
+        (
+            Tasks::RepeatUntil,
+            data.recurrence
+                .and_then(|r| r.until)
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .into(),
+        ),
     ]
 }
 

@@ -714,6 +714,8 @@ async fn act(
                 status: TaskStatus::Open,
                 assignee_id: Some(assignee),
                 related,
+                recurrence: None,
+                series: None,
             };
             let task = record::create_in::<crate::tasks::Task>(tx, &actor, &data).await?;
             if *escalate_to_manager {

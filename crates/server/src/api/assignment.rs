@@ -7,7 +7,7 @@
 //! Every route takes `?entity=` (only `leads` today, the default). Rules are validated by
 //! `rivet_domain::assignment`; pools, cursors and the writes are `rivet_store::assignment`.
 
-use crate::api::bulk::{MAX_BULK, check_ids, typed};
+use crate::api::bulk::{check_ids, typed};
 use crate::api::record::ApiRecord;
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, Query, parse_id, read_merged};
@@ -372,39 +372,7 @@ pub(crate) async fn apply_ids(
             Ok(typed(&ids))
         }
         (None, Some(filter)) => {
-            let filter = filter.trim().trim_start_matches('?');
-            let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(filter)
-                .map_err(|_| AppError::field("filter", "is not a valid query string"))?;
-            if pairs.iter().any(|(k, _)| k == "cursor" || k == "limit") {
-                return Err(AppError::field(
-                    "filter",
-                    "leave cursor and limit out of it",
-                ));
-            }
-            pairs.push(("limit".into(), MAX_BULK.to_string()));
-            let mut ids = Vec::new();
-            loop {
-                let page =
-                    Lead::list_page(app, actor, pairs.clone())
-                        .await
-                        .map_err(|err| match err {
-                            AppError::BadRequest(message) => AppError::field("filter", message),
-                            other => other,
-                        })?;
-                ids.extend(page.data.iter().map(|lead| lead.id));
-                if ids.len() > MAX_APPLY {
-                    return Err(AppError::field(
-                        "filter",
-                        format!("selects more than {MAX_APPLY} leads; narrow it"),
-                    ));
-                }
-                let Some(cursor) = page.next_cursor else {
-                    break;
-                };
-                pairs.retain(|(k, _)| k != "cursor");
-                pairs.push(("cursor".into(), cursor));
-            }
-            Ok(ids)
+            crate::api::record::selected_ids::<Lead>(app, actor, &filter, "filter", MAX_APPLY).await
         }
         _ => Err(AppError::field("ids", "give ids or filter, one of them")),
     }

@@ -511,6 +511,47 @@ pub async fn list<R: ApiRecord>(
     Ok(Json(R::list_page(&app, &actor, pairs).await?))
 }
 
+/// The ids of the records a list query string selects for the caller (`status=new&country=DE`,
+/// as `GET PATH` reads it, in the caller's read scope), page after page: at most `cap` of them,
+/// or a 422 naming `field` (also when the query is not one the list takes).
+pub async fn selected_ids<R: ApiRecord>(
+    app: &AppState,
+    actor: &Actor,
+    query: &str,
+    field: &str,
+    cap: usize,
+) -> Result<Vec<Id<R::Kind>>, AppError> {
+    let query = query.trim().trim_start_matches('?');
+    let mut pairs: Vec<(String, String)> = serde_urlencoded::from_str(query)
+        .map_err(|_| AppError::field(field, "is not a valid query string"))?;
+    if pairs.iter().any(|(k, _)| k == "cursor" || k == "limit") {
+        return Err(AppError::field(field, "leave cursor and limit out of it"));
+    }
+    pairs.push(("limit".into(), MAX_BULK.to_string()));
+    let mut ids = Vec::new();
+    loop {
+        let page = R::list_page(app, actor, pairs.clone())
+            .await
+            .map_err(|err| match err {
+                AppError::BadRequest(message) => AppError::field(field, message),
+                other => other,
+            })?;
+        ids.extend(page.data.iter().map(Record::id));
+        if ids.len() > cap {
+            return Err(AppError::field(
+                field,
+                format!("selects more than {cap} {}s; narrow it", R::NOUN),
+            ));
+        }
+        let Some(cursor) = page.next_cursor else {
+            break;
+        };
+        pairs.retain(|(k, _)| k != "cursor");
+        pairs.push(("cursor".into(), cursor));
+    }
+    Ok(ids)
+}
+
 /// A new record as `POST PATH` answers it: for a screened type, with the possible duplicates
 /// its company's rules warn of (documented as `{Type}Created`).
 #[derive(Debug, Serialize)]

@@ -17,7 +17,7 @@ use rivet_domain::email;
 use rivet_domain::leads::{LeadStatus, SCORE_MAX};
 use rivet_domain::pipelines::{ForecastCategory, MAX_STAGES, StageOutcome};
 use rivet_domain::settings;
-use rivet_domain::tasks::{TaskPriority, TaskStatus};
+use rivet_domain::tasks::{TaskPriority, TaskRepeat, TaskStatus};
 use rivet_domain::validate::{blank_pattern, non_blank_pattern};
 use rivet_domain::values;
 use serde_json::{Map, Value, json};
@@ -350,6 +350,13 @@ pub fn rules() -> Vec<FieldRule> {
             "related_type",
             choice(RecordType::NAMES, true),
         ),
+        field(&["TaskInput"], "repeat", choice(TaskRepeat::NAMES, true)),
+        field(
+            &["TaskInput"],
+            "repeat_every",
+            range((1, rivet_domain::tasks::MAX_REPEAT_EVERY)),
+        ),
+        field(&["TaskInput"], "repeat_until", Rule::Date),
         field(
             &["ActivityInput"],
             "kind",
@@ -703,6 +710,7 @@ pub fn schema_rules() -> Vec<SchemaRule> {
         SchemaRule::Clause("CreateRole", not_a_builtin_role),
         SchemaRule::Clause("ApplyBody", ids_or_filter),
         SchemaRule::Clause("ConvertLeads", ids_or_filter),
+        SchemaRule::Clause("EnrollInput", ids_view_or_filter),
         SchemaRule::Clause("ConvertLead", chosen_or_named_account),
         SchemaRule::Clause("ReportedSignal", lead_or_email),
         SchemaRule::Clause("UpdateRole", not_a_builtin_role),
@@ -753,25 +761,37 @@ pub fn schema_rules() -> Vec<SchemaRule> {
     ]
 }
 
-/// Exactly one of the properties `a` and `b`.
-fn one_of_pair(a: &str, b: &str) -> Value {
-    let only = |given: &str, left_out: &str| {
-        json!({
-            "required": [given],
-            "properties": {given: {"not": {"type": "null"}}, left_out: {"type": "null"}},
-        })
+/// Exactly one of `properties`: it is sent and not null, every other one left out or null.
+fn exactly_one(properties: &[&str]) -> Value {
+    let only = |given: &str| {
+        let mut shapes = Map::new();
+        for p in properties {
+            let shape = if *p == given {
+                json!({"not": {"type": "null"}})
+            } else {
+                json!({"type": "null"})
+            };
+            shapes.insert((*p).to_owned(), shape);
+        }
+        json!({"required": [given], "properties": shapes})
     };
-    json!({"oneOf": [only(a, b), only(b, a)]})
+    json!({"oneOf": properties.iter().map(|p| only(p)).collect::<Vec<_>>()})
 }
 
 /// A selection of leads (`assignment::apply_ids`): its ids or a filter, exactly one of them.
 fn ids_or_filter() -> Value {
-    one_of_pair("ids", "filter")
+    exactly_one(&["ids", "filter"])
+}
+
+/// The records a sequence enrollment names (`api::sequences::enroll_selection`): ids, a saved
+/// view or a filter, exactly one of them.
+fn ids_view_or_filter() -> Value {
+    exactly_one(&["record_ids", "view_id", "filter"])
 }
 
 /// A reported signal names its lead by id or by e-mail (`api::scoring::report`).
 fn lead_or_email() -> Value {
-    one_of_pair("lead_id", "email")
+    exactly_one(&["lead_id", "email"])
 }
 
 /// A conversion into a chosen account names no new one (`conversion::convert_lead`).

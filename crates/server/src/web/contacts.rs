@@ -127,6 +127,14 @@ pub async fn index(
     list.filters
         .extend(custom.filters(&raw).into_iter().map(Filter::from));
     list.bulk_owner(&owners);
+    let api = super::list::api_pairs(&raw, &mut FormErrors::new());
+    super::sequences::offer_enroll(
+        &ctx,
+        &mut list,
+        rivet_domain::sequences::Enrolls::Contact,
+        &api,
+    )
+    .await?;
     list.rows = rows;
     Ok(list.render(&ctx))
 }
@@ -143,6 +151,12 @@ pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    if value_of(&form, "action") == "enroll" {
+        return super::sequences::bulk_enroll::<rivet_domain::ids::kind::Contact>(
+            &ctx, &LIST, &form,
+        )
+        .await;
+    }
     bulk_action::<Contact>(&ctx, &LIST, &form, display_name, BULK).await
 }
 

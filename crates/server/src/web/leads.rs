@@ -165,6 +165,14 @@ pub async fn index(
         status_options(Some("Choose a status"), ""),
         ("status", "Change status"),
     );
+    let api = super::list::api_pairs(&raw, &mut FormErrors::new());
+    super::sequences::offer_enroll(
+        &ctx,
+        &mut list,
+        rivet_domain::sequences::Enrolls::Lead,
+        &api,
+    )
+    .await?;
     list.rows = rows;
     Ok(list.render(&ctx))
 }
@@ -189,6 +197,10 @@ pub async fn bulk(
     ctx: Ctx,
     WebForm(form): WebForm<Vec<(String, String)>>,
 ) -> Result<Response, WebError> {
+    if value_of(&form, "action") == "enroll" {
+        return super::sequences::bulk_enroll::<rivet_domain::ids::kind::Lead>(&ctx, &LIST, &form)
+            .await;
+    }
     bulk_action::<Lead>(&ctx, &LIST, &form, display_name, BULK).await
 }
 

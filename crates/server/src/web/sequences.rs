@@ -1,16 +1,19 @@
 //! Sequences (issue 15 §3): the list, the sequence page — its editor (steps added, removed and
 //! moved with plain form buttons the server answers, so it works without scripts), its
-//! enrollments with their state and actions, and how many e-mails each step sent — and the
-//! "Enroll in sequence" page the lead and contact pages link to. Saving is the definitions
-//! layer, checked by `SequenceInput::validate` and `Definition::check` as the API checks it;
-//! enrolling is `api::sequences::enroll_records`, the API's own path.
-//!
-//! Per-step counts are of e-mails sent (`sequence_sends`): opens, clicks, replies and bounces
-//! are not counted here yet.
+//! enrollments with their state and actions, and its figures (per step: e-mails sent, opened,
+//! clicked, replied to and bounced; enrollments by status — `rivet_store::sequences::stats`,
+//! what `GET /api/v1/sequences/{id}/stats` answers) — and the "Enroll in sequence" page the
+//! lead and contact pages link to, for one record or for the records a list's filter or view
+//! selects. Saving is the definitions layer, checked by `SequenceInput::validate` and
+//! `Definition::check` as the API checks it; enrolling is `api::sequences`' own path.
 
+use super::list::{ListDecl, Selection, bulk_done, value_of};
+use super::record_list::{HeaderLink, RecordList};
 use super::view::{
     Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, WebQuery, datetime, options,
+    with_query,
 };
+use crate::api::sequences::{EnrollInput, EnrollOutcome, enroll_records, enroll_selection};
 use crate::http::error::AppError;
 use crate::http::extract::parse_id;
 use askama::Template;
@@ -94,6 +97,8 @@ struct EditorPage {
     templates: Vec<Opt>,
     days: Vec<DayBox>,
     enrollments: Vec<EnrollmentRow>,
+    /// A saved sequence's figures: per step, and its enrollments by status.
+    stats: Option<store::SequenceStats>,
     can_save: bool,
     can_delete: bool,
     can_manage: bool,
@@ -419,18 +424,15 @@ async fn editor(
         .await
         .or_page(ctx)?;
     let mut enrollments = Vec::new();
+    let mut stats = None;
     if let Some(s) = saved {
-        let sent = store::sent_per_step(&ctx.app.store, &ctx.actor, s.id)
+        let figures = store::stats(&ctx.app.store, &ctx.actor, s.id)
             .await
             .or_page(ctx)?;
-        for (step, count) in sent {
-            if let Some(row) = usize::try_from(step)
-                .ok()
-                .and_then(|i| form.steps.get_mut(i))
-            {
-                row.sent = count;
-            }
+        for (row, step) in form.steps.iter_mut().zip(&figures.steps) {
+            row.sent = step.sent;
         }
+        stats = Some(figures);
         let page = PageRequest {
             limit: 200,
             after: None,
@@ -487,6 +489,7 @@ async fn editor(
             .collect(),
         days,
         enrollments,
+        stats,
         can_save: match saved {
             Some(_) => ctx.can(Resource::Sequences, Action::Update),
             None => ctx.can(Resource::Sequences, Action::Create),
@@ -607,12 +610,14 @@ pub async fn change(
     }
 }
 
-/// Which record the enroll page is for.
+/// Which records the enroll page is for: one record, or those a list filter selects.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default)]
 pub struct EnrollQuery {
     record_type: String,
     record_id: String,
+    /// The list's query string (the API's), when there is no `record_id`.
+    filter: String,
 }
 
 #[derive(Template)]
@@ -621,37 +626,65 @@ struct EnrollPage {
     layout: Layout,
     record_type: String,
     record_id: String,
+    filter: String,
+    /// Where "back" goes: the record, or the list as filtered.
+    back: String,
     sequences: Vec<Opt>,
 }
 
-/// `GET /sequences/enroll?record_type=lead&record_id=…`: the active sequences of the record's
-/// type to enroll it in.
+fn enrolls_of(record_type: &str) -> Enrolls {
+    match record_type {
+        "contact" => Enrolls::Contact,
+        _ => Enrolls::Lead,
+    }
+}
+
+/// The active sequences enrolling `enrolls`, as options.
+async fn sequence_options(ctx: &Ctx, enrolls: Enrolls) -> Result<Vec<Opt>, WebError> {
+    let list: Vec<Stored<Sequence>> = definitions::list(&ctx.app.store, &ctx.actor)
+        .await
+        .or_page(ctx)?;
+    Ok(list
+        .iter()
+        .filter(|s| s.definition.input.active && s.definition.input.enrolls == enrolls)
+        .map(|s| Opt {
+            value: s.id.to_string(),
+            label: s.definition.input.name.clone(),
+            selected: false,
+        })
+        .collect())
+}
+
+/// Where the enroll page goes back to: the record, or its list as filtered.
+fn back_of(record_type: &str, record_id: Option<Uuid>, filter: &str) -> String {
+    let list = format!("/{}s", store::record_type_of(enrolls_of(record_type)));
+    match record_id {
+        Some(id) => format!("{list}/{id}"),
+        None if filter.trim().is_empty() => list,
+        None => format!("{list}?{}", filter.trim().trim_start_matches('?')),
+    }
+}
+
+/// `GET /sequences/enroll?record_type=lead&record_id=…` (or `&filter=…`, the records a list
+/// selects): the active sequences of the record type to enroll in.
 pub async fn enroll_page(
     ctx: Ctx,
     WebQuery(query): WebQuery<EnrollQuery>,
 ) -> Result<Response, WebError> {
     ctx.require(Resource::Sequences, Action::Read)?;
-    let enrolls = match query.record_type.as_str() {
-        "contact" => Enrolls::Contact,
-        _ => Enrolls::Lead,
+    let enrolls = enrolls_of(&query.record_type);
+    let record_id: Option<Uuid> = if query.record_id.is_empty() {
+        None
+    } else {
+        Some(parse_id(&query.record_id).or_page(&ctx)?)
     };
-    let record_id: Uuid = parse_id(&query.record_id).or_page(&ctx)?;
-    let list: Vec<Stored<Sequence>> = definitions::list(&ctx.app.store, &ctx.actor)
-        .await
-        .or_page(&ctx)?;
     let page = EnrollPage {
         layout: ctx.layout("Enroll in sequence"),
         record_type: store::record_type_of(enrolls).to_owned(),
-        record_id: record_id.to_string(),
-        sequences: list
-            .iter()
-            .filter(|s| s.definition.input.active && s.definition.input.enrolls == enrolls)
-            .map(|s| Opt {
-                value: s.id.to_string(),
-                label: s.definition.input.name.clone(),
-                selected: false,
-            })
-            .collect(),
+        record_id: record_id.map(|id| id.to_string()).unwrap_or_default(),
+        back: back_of(&query.record_type, record_id, &query.filter),
+        filter: query.filter,
+        sequences: sequence_options(&ctx, enrolls).await?,
     };
     Ok(ctx.render(&page))
 }
@@ -662,20 +695,63 @@ pub async fn enroll_page(
 pub struct EnrollForm {
     record_type: String,
     record_id: String,
+    filter: String,
     sequence_id: String,
 }
 
-/// `POST /sequences/enroll`: enroll the record, back to its page with what came of it.
+/// What enrolling came to, in a sentence: how many were enrolled, and why the others were not.
+fn outcome_message(outcome: &EnrollOutcome) -> String {
+    let mut reasons: Vec<(String, usize)> = Vec::new();
+    for reason in outcome.results.iter().filter_map(|r| r.reason) {
+        let why = serde_json::to_value(reason)
+            .ok()
+            .and_then(|v| v.as_str().map(|s| s.replace('_', " ")))
+            .unwrap_or_default();
+        match reasons.iter_mut().find(|(w, _)| *w == why) {
+            Some((_, n)) => *n += 1,
+            None => reasons.push((why, 1)),
+        }
+    }
+    let mut message = format!("Enrolled {} in the sequence.", outcome.enrolled);
+    if !reasons.is_empty() {
+        let list: Vec<String> = reasons.iter().map(|(w, n)| format!("{n} {w}")).collect();
+        message.push_str(&format!(
+            " Skipped {}: {}.",
+            outcome.skipped,
+            list.join(", ")
+        ));
+    }
+    message
+}
+
+/// `POST /sequences/enroll`: enroll the record (or the records the filter selects), back to
+/// its page (or the list) with what came of it.
 pub async fn enroll(ctx: Ctx, WebForm(form): WebForm<EnrollForm>) -> Result<Response, WebError> {
-    let record_id: Uuid = parse_id(&form.record_id).or_page(&ctx)?;
     let sequence_id: SequenceId = parse_id(&form.sequence_id).or_page(&ctx)?;
-    let back = match form.record_type.as_str() {
-        "contact" => format!("/contacts/{record_id}"),
-        _ => format!("/leads/{record_id}"),
-    };
-    match crate::api::sequences::enroll_records(&ctx.app, &ctx.actor, sequence_id, &[record_id])
-        .await
-    {
+    if form.record_id.is_empty() {
+        let back = back_of(&form.record_type, None, &form.filter);
+        let body = EnrollInput {
+            filter: Some(form.filter),
+            ..EnrollInput::default()
+        };
+        return match enroll_selection(&ctx.app, &ctx.actor, sequence_id, body).await {
+            Ok(outcome) => Ok(ctx.done(&back, outcome_message(&outcome))),
+            Err(AppError::Conflict { message, .. }) => Ok(ctx.refused(&back, message)),
+            Err(AppError::Validation(errors)) => Ok(ctx.refused(
+                &back,
+                errors
+                    .0
+                    .iter()
+                    .map(|e| format!("The list {}.", e.message))
+                    .collect::<Vec<_>>()
+                    .join(" "),
+            )),
+            Err(e) => Err(ctx.fail(e)),
+        };
+    }
+    let record_id: Uuid = parse_id(&form.record_id).or_page(&ctx)?;
+    let back = back_of(&form.record_type, Some(record_id), "");
+    match enroll_records(&ctx.app, &ctx.actor, sequence_id, &[record_id]).await {
         Ok(outcome) => match outcome.results.first().and_then(|r| r.reason) {
             None => Ok(ctx.done(&back, "Enrolled in the sequence.")),
             Some(reason) => {
@@ -688,5 +764,74 @@ pub async fn enroll(ctx: Ctx, WebForm(form): WebForm<EnrollForm>) -> Result<Resp
         },
         Err(AppError::Conflict { message, .. }) => Ok(ctx.refused(&back, message)),
         Err(e) => Err(ctx.fail(e)),
+    }
+}
+
+/// What a lead or contact list page offers for enrolling, to who may enroll when an active
+/// sequence enrolls the type: the bulk bar's "Enroll in sequence" for the selected rows, and a
+/// header button enrolling every record the list as filtered (`api`, the API's query) selects.
+pub async fn offer_enroll(
+    ctx: &Ctx,
+    list: &mut RecordList,
+    enrolls: Enrolls,
+    api: &[(String, String)],
+) -> Result<(), WebError> {
+    if !(ctx.can(Resource::Sequences, Action::Read)
+        && ctx.can(Resource::Activities, Action::Create))
+    {
+        return Ok(());
+    }
+    let options = sequence_options(ctx, enrolls).await?;
+    if options.is_empty() {
+        return Ok(());
+    }
+    let filter: Vec<(&str, &str)> = api
+        .iter()
+        .filter(|(k, v)| !matches!(k.as_str(), "cursor" | "limit" | "sort") && !v.is_empty())
+        .map(|(k, v)| (k.as_str(), v.as_str()))
+        .collect();
+    let filter = serde_urlencoded::to_string(&filter).unwrap_or_default();
+    let record_type = store::record_type_of(enrolls);
+    list.header_links.push(HeaderLink {
+        href: with_query(
+            "/sequences/enroll",
+            &[("record_type", record_type), ("filter", filter.as_str())],
+        ),
+        label: "Enroll list in sequence",
+        primary: false,
+    });
+    let mut choose = vec![Opt {
+        value: String::new(),
+        label: "Choose a sequence".into(),
+        selected: true,
+    }];
+    choose.extend(options);
+    list.bulk_select(
+        ("sequence_id", "Sequence"),
+        choose,
+        ("enroll", "Enroll in sequence"),
+    );
+    Ok(())
+}
+
+/// The bulk bar's "Enroll in sequence" (`action=enroll`) of a lead or contact list: the
+/// selected records enrolled in the chosen sequence, back to the list saying what came of it.
+pub async fn bulk_enroll<K>(
+    ctx: &Ctx,
+    decl: &ListDecl,
+    form: &[(String, String)],
+) -> Result<Response, WebError> {
+    let selection = match Selection::<K>::read(ctx, form, decl)? {
+        Ok(selection) => selection,
+        Err(refused) => return Ok(refused),
+    };
+    let back = selection.back;
+    let Ok(sequence_id) = parse_id::<SequenceId>(value_of(form, "sequence_id")) else {
+        return Ok(ctx.refused(&back, "Choose the sequence first."));
+    };
+    let ids: Vec<Uuid> = selection.ids.iter().map(|id| id.uuid()).collect();
+    match enroll_records(&ctx.app, &ctx.actor, sequence_id, &ids).await {
+        Ok(outcome) => Ok(ctx.done(&back, outcome_message(&outcome))),
+        Err(e) => bulk_done(ctx, &back, Err::<String, _>(e)),
     }
 }

@@ -38,7 +38,7 @@ use chrono_tz::Tz;
 use rivet_domain::activities::RecordType;
 use rivet_domain::query::ListQuery;
 use rivet_domain::tasks::{
-    TASK_DEFAULT_SORT, TASK_FIELDS, TaskField, TaskInput, TaskPriority, TaskStatus,
+    TASK_DEFAULT_SORT, TASK_FIELDS, TaskField, TaskInput, TaskPriority, TaskRepeat, TaskStatus,
 };
 use rivet_domain::{Action, Resource, Scope};
 use rivet_store::record;
@@ -61,6 +61,9 @@ const FORM_FIELDS: &[&str] = &[
     "assignee_id",
     "related_type",
     "related_id",
+    "repeat",
+    "repeat_every",
+    "repeat_until",
 ];
 
 /// When a date is typed without a time: a task is due at the end of the working day, a reminder
@@ -132,6 +135,24 @@ fn priority_options(first: Option<&str>, selected: &str) -> Vec<Opt> {
         PRIORITIES,
         TaskPriority::as_str,
         priority_label,
+        selected,
+    )
+}
+
+fn repeat_label(repeat: TaskRepeat) -> &'static str {
+    match repeat {
+        TaskRepeat::Daily => "Daily",
+        TaskRepeat::Weekly => "Weekly",
+        TaskRepeat::Monthly => "Monthly",
+    }
+}
+
+fn repeat_options(selected: &str) -> Vec<Opt> {
+    choice_options(
+        Some("Does not repeat"),
+        TaskRepeat::ALL,
+        TaskRepeat::as_str,
+        repeat_label,
         selected,
     )
 }
@@ -587,6 +608,9 @@ pub struct TaskForm {
     assignee_id: String,
     related_type: String,
     related_id: String,
+    repeat: String,
+    repeat_every: String,
+    repeat_until: String,
     /// Where to go after saving (the record page the form was opened from, or the list).
     back: String,
 }
@@ -709,6 +733,12 @@ impl TaskForm {
                 .map(|t| t.as_str().to_owned())
                 .unwrap_or_default(),
             related_id: task.related_id.map(|id| id.to_string()).unwrap_or_default(),
+            repeat: task
+                .repeat
+                .map(|r| r.as_str().to_owned())
+                .unwrap_or_default(),
+            repeat_every: task.repeat_every.map(|n| n.to_string()).unwrap_or_default(),
+            repeat_until: task.repeat_until.clone().unwrap_or_default(),
             back: String::new(),
         }
     }
@@ -724,9 +754,22 @@ impl TaskForm {
             ("priority", &self.priority),
             ("status", &self.status),
             ("related_type", &self.related_type),
+            ("repeat", &self.repeat),
+            ("repeat_until", &self.repeat_until),
         ] {
             map.insert(field.into(), Value::String(value.trim().to_owned()));
         }
+        let every = match self.repeat_every.trim() {
+            "" => Value::Null,
+            text => match text.parse::<i64>() {
+                Ok(n) => Value::from(n),
+                Err(_) => {
+                    errors.add("repeat_every", "must be a whole number");
+                    Value::Null
+                }
+            },
+        };
+        map.insert("repeat_every".into(), every);
         for (field, date, time, default) in [
             (
                 "due_at",
@@ -889,6 +932,13 @@ async fn form_page(
                 Field::input("date", "reminder_date", "Reminder date", &f.reminder_date),
                 Field::input("time", "reminder_time", "Reminder time", &f.reminder_time)
                     .hint("Without a time: 09:00."),
+                Field::select("repeat", "Repeat", repeat_options(&f.repeat)).hint(
+                    "Completing the task creates the next one, due one period after this one.",
+                ),
+                Field::input("number", "repeat_every", "Every", &f.repeat_every)
+                    .hint("Days, weeks or months; 1 to 99 (empty: 1)."),
+                Field::input("date", "repeat_until", "Repeat until", &f.repeat_until)
+                    .hint("The last day an occurrence may be due; empty: no end."),
             ],
         ),
         FormSection::card(
