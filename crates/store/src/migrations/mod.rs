@@ -52,6 +52,7 @@ pub mod m0037_definitions;
 pub mod m0038_workflows;
 pub mod m0039_sequences;
 pub mod m0040_email_tracking;
+pub mod m0043_imap;
 
 pub struct Migrator;
 
@@ -97,6 +98,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0038_workflows::M0038Workflows),
             Box::new(m0039_sequences::M0039Sequences),
             Box::new(m0040_email_tracking::M0040EmailTracking),
+            Box::new(m0043_imap::M0043Imap),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
