@@ -372,7 +372,7 @@ async fn post_inbound(app: &TestApp, company: &str, secret: &str, raw: &str) -> 
         .unwrap()
 }
 
-fn reply(to: &str, own: &str) -> String {
+pub(crate) fn reply(to: &str, own: &str) -> String {
     format!(
         "From: Ann Lee <ann@example.com>\r\nTo: sales@acme.test\r\nSubject: Re: Hello Ann\r\n\
          Message-ID: <{own}@example.com>\r\nIn-Reply-To: {to}\r\nReferences: {to}\r\n\r\n\
@@ -380,7 +380,7 @@ fn reply(to: &str, own: &str) -> String {
     )
 }
 
-fn bounce(of: &str) -> String {
+pub(crate) fn bounce(of: &str) -> String {
     format!(
         "From: Mail Delivery System <MAILER-DAEMON@mx.example>\r\nTo: sales@acme.test\r\n\
          Subject: Undelivered Mail Returned to Sender\r\nMessage-ID: <dsn-1@mx.example>\r\n\

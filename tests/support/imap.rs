@@ -1,7 +1,8 @@
 //! A real IMAP server for tests: Debian's Dovecot (`dovecot-imapd`, installed by `.ci/run`),
 //! started as a process of its own on a free port of `127.0.0.1` with a configuration written
 //! into a temporary directory — users in a passwd file (plain passwords), each with a Maildir
-//! there, no TLS (`tls: none` with `allow_plaintext` in the settings), no systemd. Messages
+//! there, no TLS (`tls: none` with `allow_plaintext` in the settings), no systemd. A failed
+//! sign-in makes Dovecot delay the next ones from the address (2 s, then 4 s, …). Messages
 //! are delivered the way a mail server's would be seen by a client: by IMAP `APPEND`, through
 //! the few lines of IMAP in [`Dovecot::command`] (not Rivet's client). Dropping it stops the
 //! server.
