@@ -7,7 +7,7 @@
 //! one company's mailbox never touches another's records.
 
 use crate::accounts::id;
-use crate::tracking::{bounce, reply};
+use crate::tracking::{bounce, count, events, reply};
 use rivet_tests::imap::Dovecot;
 use rivet_tests::serde_json::{Value, json};
 use rivet_tests::smtp::{Message, Mode, SmtpSink};
@@ -19,19 +19,6 @@ const PASSWORD: &str = "mailbox-pw-1";
 
 async fn app(db: Db) -> TestApp {
     spawn_app_with(db, |c| c.smtp_timeout_secs = 2).await
-}
-
-async fn count(app: &TestApp, sql: &str) -> i64 {
-    let rows = app.sql(sql, vec![]).await;
-    rows[0].try_get_by_index::<i64>(0).unwrap()
-}
-
-async fn events(app: &TestApp, event: &str) -> i64 {
-    count(
-        app,
-        &format!("SELECT COUNT(*) FROM outbox WHERE event = '{event}'"),
-    )
-    .await
 }
 
 async fn ok(app: &TestApp, who: &Session, path: &str, body: Value) -> Value {
