@@ -488,7 +488,7 @@ async fn web_session(app: &TestApp, who: &Session) -> (String, String) {
 }
 
 /// A web page as `cookie`'s member sees it: its status and HTML.
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
     let response = app
         .client
         .get(app.url(path))
@@ -500,7 +500,7 @@ async fn page(app: &TestApp, cookie: &str, path: &str) -> (u16, String) {
 }
 
 /// A web form posted as `cookie`'s member (the CSRF token is one of `fields`).
-async fn post_form(
+pub(crate) async fn post_form(
     app: &TestApp,
     cookie: &str,
     path: &str,

@@ -23,6 +23,7 @@ mod export;
 mod exports;
 mod health;
 mod ids;
+mod imap;
 mod imports;
 mod input;
 mod intake;

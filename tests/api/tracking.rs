@@ -50,12 +50,12 @@ async fn create(app: &TestApp, who: &Session, path: &str, body: Value) -> Value 
     json_of(response).await
 }
 
-async fn count(app: &TestApp, sql: &str) -> i64 {
+pub(crate) async fn count(app: &TestApp, sql: &str) -> i64 {
     let rows = app.sql(sql, vec![]).await;
     rows[0].try_get_by_index::<i64>(0).unwrap()
 }
 
-async fn events(app: &TestApp, event: &str) -> i64 {
+pub(crate) async fn events(app: &TestApp, event: &str) -> i64 {
     count(
         app,
         &format!("SELECT COUNT(*) FROM outbox WHERE event = '{event}'"),

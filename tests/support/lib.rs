@@ -21,6 +21,7 @@ use uuid::Uuid;
 pub use serde_json;
 
 pub mod graph;
+pub mod imap;
 pub mod receiver;
 pub mod smtp;
 

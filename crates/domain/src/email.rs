@@ -8,8 +8,11 @@
 //! sees the stored document with the sealed values replaced by [`REDACTED`]. Whether a DKIM key
 //! parses is the sending side's to say (the server's `mail` module), since that is where the
 //! key is used. Sending, its errors and the daily count live in the server and the store.
+//! The IMAP mailbox replies are polled from is part of the same document (`imap`,
+//! [`crate::imap`]), sealed and redacted the same way, and written only by its own route.
 
 use crate::choices::choice_enum;
+use crate::imap::ImapSettings;
 use crate::secrets::{SecretError, SecretKey};
 use crate::validate::{Email, FieldErrors};
 use serde::{Deserialize, Serialize};
@@ -123,6 +126,10 @@ pub struct EmailSettings {
     /// replaced only by its own rotation, never by a settings write.
     #[serde(default)]
     pub inbound_secret_sealed: Option<String>,
+    /// The mailbox replies and bounces are polled from (`crate::imap`); written only by its own
+    /// `PUT`, never by this document's.
+    #[serde(default)]
+    pub imap: ImapSettings,
 }
 
 const fn on() -> bool {
@@ -149,6 +156,7 @@ impl Default for EmailSettings {
             track_opens: true,
             track_clicks: true,
             inbound_secret_sealed: None,
+            imap: ImapSettings::default(),
         }
     }
 }
@@ -187,7 +195,7 @@ pub enum SecretChange {
 }
 
 impl SecretChange {
-    fn of(value: Option<String>) -> Self {
+    pub(crate) fn of(value: Option<String>) -> Self {
         match value {
             None => Self::Keep,
             Some(v) if v.is_empty() => Self::Clear,
@@ -196,7 +204,7 @@ impl SecretChange {
     }
 
     /// The sealed value to store, given the stored one.
-    fn sealed(&self, stored: &Option<String>, key: &SecretKey) -> Option<String> {
+    pub(crate) fn sealed(&self, stored: &Option<String>, key: &SecretKey) -> Option<String> {
         match self {
             Self::Keep => stored.clone(),
             Self::Clear => None,
@@ -210,7 +218,7 @@ pub fn new_dkim_key(input: &EmailSettingsInput) -> Option<&str> {
     input.dkim_private_key.as_deref().filter(|k| !k.is_empty())
 }
 
-fn trimmed(value: Option<String>) -> String {
+pub(crate) fn trimmed(value: Option<String>) -> String {
     value.map(|v| v.trim().to_owned()).unwrap_or_default()
 }
 
@@ -227,7 +235,7 @@ fn address(errors: &mut FieldErrors, field: &str, value: Option<String>) -> Stri
 }
 
 /// Text without line breaks or control characters (they would end a header), at most `max`.
-fn line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
+pub(crate) fn line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
     if value.chars().count() > max {
         errors.add(field, format!("is too long (at most {max} characters)"));
     } else if value.chars().any(char::is_control) {
@@ -236,7 +244,7 @@ fn line(errors: &mut FieldErrors, field: &str, value: &str, max: usize) {
 }
 
 /// A DNS label list: letters, digits, `-`, `_` and `.`.
-fn dns_name(errors: &mut FieldErrors, field: &str, value: &str) {
+pub(crate) fn dns_name(errors: &mut FieldErrors, field: &str, value: &str) {
     line(errors, field, value, MAX_NAME);
     if !value
         .chars()
@@ -368,6 +376,7 @@ impl EmailSettingsInput {
             track_opens: self.track_opens.unwrap_or(true),
             track_clicks: self.track_clicks.unwrap_or(true),
             inbound_secret_sealed: stored.inbound_secret_sealed.clone(),
+            imap: stored.imap.clone(),
         })
     }
 }
@@ -383,6 +392,7 @@ impl EmailSettings {
         if self.tls == TlsMode::None && !self.allow_plaintext {
             errors.add("tls", "none needs allow_plaintext");
         }
+        self.imap.check(&mut errors);
         errors.into_result()?;
         Ok(self)
     }
@@ -426,6 +436,10 @@ impl EmailSettings {
             password_sealed: hide(&self.password_sealed),
             dkim_key_sealed: hide(&self.dkim_key_sealed),
             inbound_secret_sealed: hide(&self.inbound_secret_sealed),
+            imap: ImapSettings {
+                password_sealed: hide(&self.imap.password_sealed),
+                ..self.imap.clone()
+            },
             ..self.clone()
         }
     }

@@ -20,6 +20,7 @@ pub mod events;
 pub mod exports;
 pub mod health;
 pub mod ids;
+pub mod imap;
 pub mod imports;
 pub mod jobs;
 pub mod lead_forms;

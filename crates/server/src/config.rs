@@ -67,9 +67,11 @@ pub struct Config {
     pub webhook_timeout_secs: u64,
     /// Seconds an SMTP server has to accept the connection, and then to take a whole message
     /// (`RIVET_SMTP_TIMEOUT`, 10): a server that hangs never holds a request or worker longer.
+    /// An IMAP server has as long for each exchange of a poll (`crate::imap`).
     pub smtp_timeout_secs: u64,
     /// The only SMTP hosts companies may send through (`RIVET_SMTP_ALLOW_HOSTS`, comma-separated;
-    /// empty: any). For sandboxes and fuzzing runs that must not reach outside.
+    /// empty: any), and the only IMAP hosts they may poll. For sandboxes and fuzzing runs that
+    /// must not reach outside.
     pub smtp_allow_hosts: Vec<String>,
     /// PostgreSQL: bind tenant transactions with row-level security (`RIVET_PG_RLS`, default
     /// on). Off only to measure what the policies cost; the store's company filters remain.

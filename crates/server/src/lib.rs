@@ -11,6 +11,7 @@ mod cycles;
 pub mod dispatcher;
 pub mod exports;
 pub mod http;
+pub mod imap;
 pub mod imports;
 pub mod logging;
 pub mod mail;

@@ -11,8 +11,9 @@
 //! (`X-Rivet-Signature: sha256=<hex HMAC-SHA256 of the raw body>`, the scheme WhatsApp's webhook
 //! uses); a bad or missing signature is a 401, logged as a security event, and writes nothing.
 //!
-//! IMAP polling is not built: replies and bounces arrive only through the inbound endpoint
-//! (a mail server's pipe or a provider's inbound webhook posts the raw message).
+//! Replies and bounces arrive through the inbound endpoint (a mail server's pipe or a
+//! provider's inbound webhook posts the raw message) or from the company's IMAP mailbox
+//! (`crate::imap`); both hand the raw message to [`take`], which threads it and records it.
 
 use crate::http::error::AppError;
 use crate::state::AppState;
@@ -148,6 +149,18 @@ pub async fn inbound(
         };
         return Err(refuse(Some(company), reason));
     }
+    take(app, company, raw).await
+}
+
+/// Take a raw message that reached `company` (a signed post, or its mailbox): threaded by
+/// In-Reply-To and References onto the message it answers, then recorded as a reply or a
+/// bounce — once: the same message again is `replayed` and changes nothing. A message that is
+/// not an e-mail at all is a 400.
+pub async fn take(
+    app: &AppState,
+    company: CompanyId,
+    raw: &[u8],
+) -> Result<InboundResult, AppError> {
     let Some(inbound) = domain::parse_inbound(raw) else {
         return Err(AppError::BadRequest(
             "the body is not an e-mail message".into(),

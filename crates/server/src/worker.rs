@@ -48,6 +48,10 @@ const MODEL_CRON: &str = "0 23 23 * * SUN";
 const WORKFLOW_SCHEDULE: &str = "workflows";
 const WORKFLOW_CRON: &str = "0 */15 * * * *";
 
+/// Every minute, the companies whose IMAP mailbox is due get a poll (`crate::imap`).
+const IMAP_SCHEDULE: &str = "imap";
+const IMAP_CRON: &str = "0 * * * * *";
+
 /// Schedules and expired leases are looked at no more often than this.
 const HOUSEKEEPING_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -199,6 +203,11 @@ pub async fn run_job(state: &AppState, job: &Job, progress: &Progress) -> Result
             .await
             .map(|runs| json!({ "runs": runs }))
             .map_err(|e| format!("checking the workflow schedules failed: {e}")),
+        crate::imap::SCHEDULE_JOB => crate::imap::schedule(state).await,
+        crate::imap::POLL_JOB => {
+            let company = job.company_id.map(rivet_domain::ids::CompanyId::from_uuid);
+            crate::imap::poll_job(state, company).await
+        }
         crate::api::conversion::BATCH_JOB => {
             let report = |done, total| progress.set(done, Some(total));
             crate::api::conversion::run_batch(state, job, &report).await
@@ -384,6 +393,7 @@ async fn run(state: AppState, options: Arc<WorkerOptions>, mut stop: watch::Rece
             rivet_store::workflows::SCHEDULE_JOB,
             WORKFLOW_CRON,
         ),
+        (IMAP_SCHEDULE, crate::imap::SCHEDULE_JOB, IMAP_CRON),
     ] {
         if let Err(e) = jobs::ensure_schedule(&state.store, name, kind, cron, json!({})).await {
             tracing::warn!(error = %e, schedule = name, "could not register a schedule");

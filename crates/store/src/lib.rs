@@ -24,6 +24,7 @@ pub mod email;
 pub mod events;
 pub mod exports;
 pub mod health;
+pub mod imap;
 pub mod imports;
 pub mod intake;
 pub mod jobs;

@@ -1231,3 +1231,23 @@ pub enum SequenceSends {
     MessageId,
     SentAt,
 }
+
+/// Where each company's IMAP mailbox was read up to (`m0043_imap`; `crate::imap`): one row per
+/// company that polls, written by the poller only (its settings are the e-mail settings
+/// document's `imap` part).
+#[derive(DeriveIden)]
+pub enum ImapPolls {
+    Table,
+    CompanyId,
+    /// The folder's UIDVALIDITY when `last_uid` was taken; another one starts over at 0.
+    UidValidity,
+    /// The highest UID taken: the next poll fetches the UIDs above it.
+    LastUid,
+    /// When the last poll ended, and why it failed (null: it worked).
+    PolledAt,
+    Error,
+    /// The messages the last poll took.
+    Taken,
+    /// A poll running now holds the mailbox until then, so two never read it at once.
+    LockedUntil,
+}

@@ -23,6 +23,7 @@ pub mod events;
 pub mod export;
 pub mod exports;
 pub mod health;
+pub mod imap;
 pub mod imports;
 pub mod ingest;
 pub mod jobs;
@@ -68,6 +69,7 @@ pub fn api_routes() -> ApiRouter {
         .merge(audit::routes())
         .merge(settings::routes())
         .merge(email::routes())
+        .merge(imap::routes())
         .merge(system::routes())
         .merge(jobs::routes())
         .merge(leads::routes())

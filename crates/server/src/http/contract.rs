@@ -14,6 +14,7 @@ use rivet_domain::activities::{ActivityKind, Direction, MAX_LINKS, RecordType};
 use rivet_domain::checklist;
 use rivet_domain::custom_fields::{self as custom, CustomFieldKind};
 use rivet_domain::email;
+use rivet_domain::imap;
 use rivet_domain::leads::{LeadStatus, SCORE_MAX};
 use rivet_domain::pipelines::{ForecastCategory, MAX_STAGES, StageOutcome};
 use rivet_domain::settings;
@@ -525,7 +526,7 @@ pub fn rules() -> Vec<FieldRule> {
 }
 
 /// E-mail settings, test messages and one-off e-mails (`rivet_domain::email`,
-/// `api::email`).
+/// `api::email`), and the IMAP mailbox (`rivet_domain::imap`, `api::imap`).
 fn email_rules() -> Vec<FieldRule> {
     let one_line = |max: usize| Rule::Pattern {
         pattern: ONE_LINE.to_owned(),
@@ -541,6 +542,7 @@ fn email_rules() -> Vec<FieldRule> {
         max,
     };
     let settings = &["EmailSettingsInput"];
+    let imap = &["ImapSettingsInput"];
     vec![
         field(settings, "host", dns(email::MAX_HOST)),
         field(settings, "port", Rule::Int { min: 1, max: 65535 }),
@@ -584,13 +586,22 @@ fn email_rules() -> Vec<FieldRule> {
             text(email::MAX_IDEMPOTENCY_KEY),
         ),
         field(&["PasswordResetConfirm"], "password", password()),
+        // The IMAP mailbox (`rivet_domain::imap`): the SMTP server's rules, and its own.
+        field(imap, "host", dns(email::MAX_HOST)),
+        field(imap, "port", Rule::Int { min: 1, max: 65535 }),
+        field(imap, "tls", choice(email::TlsMode::NAMES, false)),
+        field(imap, "username", one_line(email::MAX_NAME)),
+        field(imap, "password", text(email::MAX_PASSWORD)),
+        field(imap, "folder", one_line(email::MAX_NAME)),
+        field(imap, "poll_minutes", range(imap::POLL_MINUTES)),
     ]
 }
 
 /// Text without control characters (a header line).
 const ONE_LINE: &str = "^[^\\u0000-\\u001f\\u007f-\\u009f]*$";
 
-/// `tls: none` only with `allow_plaintext: true` (`EmailSettingsInput::apply`).
+/// `tls: none` only with `allow_plaintext: true` (`EmailSettingsInput::apply`,
+/// `ImapSettingsInput::apply`).
 fn plaintext_allowed() -> Value {
     json!({"anyOf": [
         {"not": {"required": ["tls"], "properties": {"tls": {"const": "none"}}}},
@@ -724,6 +735,17 @@ pub fn schema_rules() -> Vec<SchemaRule> {
             schema: "EmailSettingsInput",
             when: "enabled",
             then: "from_address",
+        },
+        SchemaRule::Clause("ImapSettingsInput", plaintext_allowed),
+        SchemaRule::NeedsWhenTrue {
+            schema: "ImapSettingsInput",
+            when: "enabled",
+            then: "host",
+        },
+        SchemaRule::NeedsWhenTrue {
+            schema: "ImapSettingsInput",
+            when: "enabled",
+            then: "username",
         },
         SchemaRule::ClosedVariants("StepInput"),
         SchemaRule::Required("SendEmail", "subject"),

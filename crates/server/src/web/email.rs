@@ -3,11 +3,15 @@
 //! "Send e-mail" form of a lead's, contact's or deal's timeline. Both go through the API's
 //! functions (`crate::api::email`), so the pages refuse and send what the API does. The page
 //! never shows the password or the DKIM key: left blank they are kept, and a box clears each.
+//! The same page's "Incoming mail (IMAP)" section holds the mailbox replies and bounces are
+//! polled from (`crate::api::imap`), its test and "Poll now" buttons, and how the last poll
+//! went.
 
 use super::detail::record_path;
 use super::scoring::number;
 use super::view::{Ctx, FormErrors, Layout, Opt, OrPage, WebError, WebForm, options};
 use crate::api::email::{SendEmail, save_settings, send_from_record, send_test};
+use crate::api::imap::save_settings as save_imap_settings;
 use crate::http::error::AppError;
 use askama::Template;
 use axum::extract::Path;
@@ -15,6 +19,7 @@ use axum::http::StatusCode;
 use axum::response::Response;
 use rivet_domain::activities::{Link, RecordType};
 use rivet_domain::email::{EmailSettings, EmailSettingsInput, TlsMode};
+use rivet_domain::imap::{ImapPoll, ImapSettings, ImapSettingsInput};
 use rivet_domain::{Action, Resource};
 use rivet_store::documents;
 use serde::Deserialize;
@@ -60,6 +65,34 @@ const FIELDS: &[&str] = &[
     "dkim_private_key",
 ];
 
+/// The IMAP form as the browser sends it.
+#[derive(Debug, Deserialize, Default)]
+#[serde(default)]
+pub struct ImapForm {
+    enabled: Option<String>,
+    host: String,
+    port: String,
+    tls: String,
+    allow_plaintext: Option<String>,
+    username: String,
+    password: String,
+    clear_password: Option<String>,
+    folder: String,
+    poll_minutes: String,
+}
+
+const IMAP_FIELDS: &[&str] = &[
+    "enabled",
+    "host",
+    "port",
+    "tls",
+    "allow_plaintext",
+    "username",
+    "password",
+    "folder",
+    "poll_minutes",
+];
+
 #[derive(Template)]
 #[template(path = "web/email_settings.html")]
 struct EmailPage {
@@ -70,6 +103,13 @@ struct EmailPage {
     dkim_key_set: bool,
     editable: bool,
     errors: FormErrors,
+    imap: ImapForm,
+    imap_tls_options: Vec<Opt>,
+    imap_password_set: bool,
+    imap_errors: FormErrors,
+    /// How the last poll went, in words (`None`: never polled).
+    last_poll: Option<String>,
+    last_error: Option<String>,
 }
 
 fn form_of(s: &EmailSettings) -> EmailForm {
@@ -93,16 +133,77 @@ fn form_of(s: &EmailSettings) -> EmailForm {
     }
 }
 
-fn page(ctx: &Ctx, stored: &EmailSettings, form: EmailForm, errors: FormErrors) -> EmailPage {
-    let tls_options = options(
+fn imap_form_of(s: &ImapSettings) -> ImapForm {
+    let on = |b: bool| b.then(|| "true".to_owned());
+    ImapForm {
+        enabled: on(s.enabled),
+        host: s.host.clone(),
+        port: s.port.to_string(),
+        tls: s.tls.as_str().to_owned(),
+        allow_plaintext: on(s.allow_plaintext),
+        username: s.username.clone(),
+        folder: s.folder.clone(),
+        poll_minutes: s.poll_minutes.to_string(),
+        ..ImapForm::default()
+    }
+}
+
+/// The page's two forms: each as the browser sent it (after a refusal) or as stored.
+struct Forms {
+    form: EmailForm,
+    errors: FormErrors,
+    imap: ImapForm,
+    imap_errors: FormErrors,
+}
+
+impl Forms {
+    fn stored(stored: &EmailSettings) -> Self {
+        Self {
+            form: form_of(stored),
+            errors: FormErrors::new(),
+            imap: imap_form_of(&stored.imap),
+            imap_errors: FormErrors::new(),
+        }
+    }
+}
+
+fn tls_choices(selected: &str, plain: &str, wrapped: &str) -> Vec<Opt> {
+    options(
         [
-            ("starttls", "STARTTLS (usually port 587)"),
-            ("tls", "TLS from the start (usually port 465)"),
+            ("starttls", plain),
+            ("tls", wrapped),
             ("none", "None: password and mail in clear"),
         ]
         .map(|(v, l)| (v.to_owned(), l.to_owned())),
+        selected,
+    )
+}
+
+fn page(ctx: &Ctx, stored: &EmailSettings, poll: &ImapPoll, forms: Forms) -> EmailPage {
+    let Forms {
+        form,
+        errors,
+        imap,
+        imap_errors,
+    } = forms;
+    let tls_options = tls_choices(
         &form.tls,
+        "STARTTLS (usually port 587)",
+        "TLS from the start (usually port 465)",
     );
+    let imap_tls_options = tls_choices(
+        &imap.tls,
+        "STARTTLS (usually port 143)",
+        "TLS from the start (usually port 993)",
+    );
+    let last_poll = poll.polled_at.map(|at| {
+        format!(
+            "{} — {} new message{}",
+            at.format("%Y-%m-%d %H:%M UTC"),
+            poll.taken,
+            if poll.taken == 1 { "" } else { "s" }
+        )
+    });
     EmailPage {
         layout: ctx.layout("E-mail settings"),
         form,
@@ -111,7 +212,27 @@ fn page(ctx: &Ctx, stored: &EmailSettings, form: EmailForm, errors: FormErrors) 
         dkim_key_set: stored.dkim_key_sealed.is_some(),
         editable: ctx.can(Resource::Settings, Action::Update),
         errors,
+        imap,
+        imap_tls_options,
+        imap_password_set: stored.imap.password_sealed.is_some(),
+        imap_errors,
+        last_poll,
+        last_error: poll.error.clone(),
     }
+}
+
+/// The page with `forms`, at `status`.
+async fn render(
+    ctx: &Ctx,
+    status: StatusCode,
+    forms: impl FnOnce(&EmailSettings) -> Forms,
+) -> Result<Response, WebError> {
+    let stored = stored(ctx).await?;
+    let poll = rivet_store::imap::last_poll(&ctx.app.store, ctx.actor.company_id)
+        .await
+        .or_page(ctx)?;
+    let forms = forms(&stored);
+    Ok(ctx.render_status(status, &page(ctx, &stored, &poll, forms)))
 }
 
 async fn stored(ctx: &Ctx) -> Result<EmailSettings, WebError> {
@@ -121,9 +242,7 @@ async fn stored(ctx: &Ctx) -> Result<EmailSettings, WebError> {
 }
 
 pub async fn show(ctx: Ctx) -> Result<Response, WebError> {
-    let stored = stored(&ctx).await?;
-    let form = form_of(&stored);
-    Ok(ctx.render(&page(&ctx, &stored, form, FormErrors::new())))
+    render(&ctx, StatusCode::OK, Forms::stored).await
 }
 
 /// A secret field: blank keeps the stored one, the box clears it.
@@ -172,16 +291,93 @@ pub async fn save(ctx: Ctx, WebForm(form): WebForm<EmailForm>) -> Result<Respons
             Err(err) => errors.absorb(err, FIELDS).or_page(&ctx)?,
         }
     }
-    let stored = stored(&ctx).await?;
     let form = EmailForm {
         password: String::new(),
         dkim_private_key: String::new(),
         ..form
     };
-    Ok(ctx.render_status(
-        StatusCode::UNPROCESSABLE_ENTITY,
-        &page(&ctx, &stored, form, errors),
-    ))
+    render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, |stored| Forms {
+        form,
+        errors,
+        ..Forms::stored(stored)
+    })
+    .await
+}
+
+/// Save the IMAP section; its mistakes are shown next to its own fields.
+pub async fn save_imap(ctx: Ctx, WebForm(form): WebForm<ImapForm>) -> Result<Response, WebError> {
+    let mut errors = FormErrors::new();
+    let port = number(&form.port, "port", &mut errors);
+    let poll_minutes = number(&form.poll_minutes, "poll_minutes", &mut errors);
+    let tls = match form.tls.parse::<TlsMode>() {
+        Ok(tls) => Some(tls),
+        Err(_) => {
+            errors.add("tls", "must be one of the choices");
+            None
+        }
+    };
+    if errors.is_empty() {
+        let input = ImapSettingsInput {
+            enabled: Some(form.enabled.is_some()),
+            host: Some(form.host.clone()),
+            port,
+            tls,
+            allow_plaintext: Some(form.allow_plaintext.is_some()),
+            username: Some(form.username.clone()),
+            password: secret(&form.password, form.clear_password.is_some()),
+            folder: Some(form.folder.clone()),
+            poll_minutes,
+        };
+        match save_imap_settings(&ctx.app, &ctx.actor, input).await {
+            Ok(_) => return Ok(ctx.done("/settings/email", "Saved the IMAP settings.")),
+            Err(err) => errors.absorb(err, IMAP_FIELDS).or_page(&ctx)?,
+        }
+    }
+    let imap = ImapForm {
+        password: String::new(),
+        ..form
+    };
+    render(&ctx, StatusCode::UNPROCESSABLE_ENTITY, |stored| Forms {
+        imap,
+        imap_errors: errors,
+        ..Forms::stored(stored)
+    })
+    .await
+}
+
+/// "Test the mailbox": back to the page with the server's greeting, or why it failed.
+pub async fn test_imap(ctx: Ctx) -> Result<Response, WebError> {
+    Ok(
+        match crate::imap::test(&ctx.app, ctx.actor.company_id).await {
+            Ok(tested) => ctx.done(
+                "/settings/email",
+                format!("The mailbox works. {}", tested.reply),
+            ),
+            Err(err) => ctx.refused(
+                "/settings/email",
+                format!("The mailbox could not be read: {err}"),
+            ),
+        },
+    )
+}
+
+/// "Poll now": back to the page with what the poll took, or why it failed.
+pub async fn poll_imap(ctx: Ctx) -> Result<Response, WebError> {
+    Ok(
+        match crate::imap::poll(&ctx.app, ctx.actor.company_id).await {
+            Ok(r) => ctx.done(
+                "/settings/email",
+                format!(
+                    "Polled the mailbox: {} new message(s): {} replies, {} bounces, {} taken before, {} answering nothing sent from Rivet.",
+                    r.taken, r.replied, r.bounced, r.replayed, r.ignored
+                ),
+            ),
+            Err(err) => ctx.refused(
+                "/settings/email",
+                format!("The mailbox could not be polled: {err}"),
+            ),
+        },
+    )
 }
 
 #[derive(Debug, Deserialize, Default)]

@@ -603,6 +603,21 @@ fn pages() -> Pages {
         email::test,
     )
     .post(
+        "/settings/email/imap",
+        Allow(Resource::Settings, Action::Update),
+        email::save_imap,
+    )
+    .post(
+        "/settings/email/imap/test",
+        Allow(Resource::Settings, Action::Update),
+        email::test_imap,
+    )
+    .post(
+        "/settings/email/imap/poll",
+        Allow(Resource::Settings, Action::Update),
+        email::poll_imap,
+    )
+    .post(
         "/leads/{id}/email",
         Allow(Resource::Activities, Action::Create),
         email::send_lead,
