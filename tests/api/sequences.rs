@@ -969,6 +969,98 @@ async fn a_view_or_a_filter_enrolls_what_it_lists_for_the_caller(db: Db) {
     assert_eq!(after, before);
 }
 
+/// A runner that died after claiming a step's e-mail but before the SMTP server answered left
+/// the message `sending`: the runner that takes the step over once the lease is gone sends it
+/// (its own Message-ID), records it once and finishes the enrollment: nothing is lost.
+async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (template, lead) = setup(&app, &admin, &sink).await;
+    let seq = create(
+        &app,
+        &admin,
+        "/sequences",
+        sequence(
+            "One step",
+            json!([{"type": "email", "template_id": id(&template)}]),
+        ),
+    )
+    .await;
+    assert_eq!(enroll(&app, &admin, &seq, &lead).await["enrolled"], 1);
+
+    // The dead runner: it leased the step and claimed its message, then nothing.
+    let store = &app.state.store;
+    let leased = rivet_store::sequences::claim_due(
+        store,
+        "dead-runner",
+        10,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    assert_eq!(leased.len(), 1);
+    let due = &leased[0];
+    let actor = rivet_domain::Actor::system(due.company_id, due.enrolled_by);
+    let new = rivet_store::email::NewMessage {
+        record: rivet_domain::activities::Link {
+            record_type: rivet_domain::activities::RecordType::Lead,
+            record_id: due.record_id,
+        },
+        to: vec!["ann@example.com".into()],
+        cc: Vec::new(),
+        subject: "Hello Ann".into(),
+        text: "Hi Ann,".into(),
+        html: None,
+        message_id: "<claimed-by-the-dead@acme.test>".into(),
+        idempotency_key: due.step_key(),
+    };
+    let claimed = rivet_store::email::claim(
+        store,
+        &actor,
+        &new,
+        rivet_store::email::InFlight::Leave,
+    )
+    .await
+    .unwrap();
+    assert!(matches!(claimed, rivet_store::email::Claim::Send(_)));
+    // While its lease holds, nobody else runs the step.
+    assert_eq!(run(&app).await, 0);
+    assert!(sink.messages().is_empty());
+
+    // The lease gone, the next runner sends the claimed message.
+    make_due(&app).await;
+    assert_eq!(run(&app).await, 1);
+    let got = sink.wait_for(1).await;
+    assert_eq!(
+        got[0].header("Message-ID").as_deref(),
+        Some("<claimed-by-the-dead@acme.test>")
+    );
+    let e = &enrollments(&app, &admin, &seq).await[0];
+    assert_eq!(e["status"], "finished", "{e}");
+    let rows = app
+        .sql(
+            "SELECT status, attempts FROM email_messages",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].try_get_by_index::<String>(0).unwrap(), "sent");
+    assert_eq!(rows[0].try_get_by_index::<i32>(1).unwrap(), 2);
+    let rows = app
+        .sql(
+            "SELECT COUNT(*) FROM activities WHERE kind = 'email' AND direction = 'outbound'",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows[0].try_get_by_index::<i64>(0).unwrap(), 1);
+
+    // Run again: it is sent; nothing more goes out.
+    make_due(&app).await;
+    assert_eq!(run(&app).await, 0);
+    assert_eq!(sink.messages().len(), 1);
+}
+
 both!(
     a_step_is_sent_once_rendered_and_on_the_timeline,
     records_that_cannot_be_enrolled_are_skipped_with_the_reason,
@@ -979,4 +1071,5 @@ both!(
     other_companies_and_roles_are_kept_out,
     stats_count_what_each_step_sent_and_what_became_of_it,
     a_view_or_a_filter_enrolls_what_it_lists_for_the_caller,
+    a_message_left_sending_by_a_dead_runner_is_sent_by_the_next,
 );

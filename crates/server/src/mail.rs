@@ -386,8 +386,7 @@ pub struct TemplateMail<'a> {
 pub enum TemplateSent {
     /// Sent now, recorded with its activity on the record's timeline.
     Sent(rivet_store::email::EmailMessage),
-    /// Claimed before under the key (sent, or taken by the server before a process died):
-    /// not sent a second time.
+    /// Sent before under the key: not sent a second time.
     Already(rivet_store::email::EmailMessage),
     /// The template is gone or does not render for the record, in words.
     Unrenderable(String),
@@ -446,7 +445,9 @@ pub async fn send_template(
         message_id: message_id(mail.settings),
         idempotency_key: mail.key,
     };
-    let message = match email_store::claim(s, actor, &new).await? {
+    // The sequence runner and the workflow jobs hold a lease on the step: a message left
+    // `sending` under the key is one whose sender died, so it is sent again (same Message-ID).
+    let message = match email_store::claim(s, actor, &new, email_store::InFlight::TakeOver).await? {
         Claim::Done(message) => return Ok(TemplateSent::Already(message)),
         Claim::Send(message) => message,
     };

@@ -4,7 +4,13 @@
 //!
 //! - [`claim`] writes the message as `sending` under its idempotency key (unique per company)
 //!   in one transaction. A second claim under the same key gets the first message back, not a
-//!   new one; a failed one is claimed again (its attempt counted).
+//!   new one; a failed one is claimed again (its attempt counted). A message still `sending`
+//!   is the first claimer's — unless the caller says ([`InFlight::TakeOver`]) that it holds the
+//!   lease the first claimer lost (a sequence step, a job): then the process that claimed it
+//!   died before the SMTP server's answer was recorded, and the message is sent again under
+//!   its own `Message-ID`. Nothing is lost; the one case that sends twice (the server took it
+//!   and the process died before recording it, a few milliseconds) sends the same
+//!   `Message-ID` twice, which mailboxes show as one message.
 //! - [`record_sent`] writes, in one transaction, the message as `sent` and its outgoing email
 //!   activity (linked to the record, carrying the `Message-ID`), so the timeline shows a send
 //!   once. A crash between the SMTP server's answer and this leaves the message `sending`:
@@ -294,8 +300,24 @@ async fn by_key<C: sea_orm::ConnectionTrait>(
     Ok(row.map(Into::into))
 }
 
+/// What a [`claim`] does with a message under the key that is still `sending`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum InFlight {
+    /// Leave it to its claimer: a request sending while the user waits (a second request
+    /// with the key gets the first one's message).
+    Leave,
+    /// Take it over: the caller holds a lease (a sequence step's, a job's) that the process
+    /// which claimed the message lost, so that process is gone.
+    TakeOver,
+}
+
 /// Claim `new` for sending, in one transaction (see the module's comment).
-pub async fn claim(store: &Store, actor: &Actor, new: &NewMessage) -> Result<Claim> {
+pub async fn claim(
+    store: &Store,
+    actor: &Actor,
+    new: &NewMessage,
+    in_flight: InFlight,
+) -> Result<Claim> {
     let tx = store.write(actor).await?;
     let company = actor.company_id;
     let id = EmailMessageId::new();
@@ -348,7 +370,12 @@ pub async fn claim(store: &Store, actor: &Actor, new: &NewMessage) -> Result<Cla
         let found = by_key(tx.conn(), company, &new.idempotency_key).await?;
         Claim::Send(found.ok_or(StoreError::NotFound)?)
     } else {
-        // Sent or being sent: that one. Failed: ours to try again, the attempt counted.
+        // Sent or being sent: that one. Failed (or left sending by a process that lost its
+        // lease, when the caller holds it now): ours to try again, the attempt counted.
+        let mut retried = vec![EmailStatus::Failed.as_str()];
+        if in_flight == InFlight::TakeOver {
+            retried.push(EmailStatus::Sending.as_str());
+        }
         let again = exec(
             tx.conn(),
             Query::update()
@@ -358,7 +385,7 @@ pub async fn claim(store: &Store, actor: &Actor, new: &NewMessage) -> Result<Cla
                 .value(M::Error, Option::<String>::None)
                 .and_where(Expr::col(M::CompanyId).eq(company))
                 .and_where(Expr::col(M::IdempotencyKey).eq(new.idempotency_key.as_str()))
-                .and_where(Expr::col(M::Status).eq(EmailStatus::Failed.as_str())),
+                .and_where(Expr::col(M::Status).is_in(retried)),
         )
         .await?;
         let found = by_key(tx.conn(), company, &new.idempotency_key)

@@ -476,7 +476,7 @@ pub async fn send_from_record(
         message_id: mail::message_id(&settings),
         idempotency_key: key.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
     };
-    let message = match store::claim(&app.store, actor, &new).await? {
+    let message = match store::claim(&app.store, actor, &new, store::InFlight::Leave).await? {
         Claim::Done(message) => return Ok(message),
         Claim::Send(message) => message,
     };
