@@ -6,12 +6,14 @@
 //! - e-mail: inside the send window (else postponed to its next opening, in the company's time
 //!   zone) and under the sequence's daily limit, to a record that still has an address and
 //!   whose person did not opt out (else the enrollment stops, saying why): the template
-//!   rendered for the record as the member who enrolled it, claimed under the key
-//!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
-//!   path (`crate::mail::decorate` and `send`: tracking, the unsubscribe link, timeouts, the
-//!   mailbox's daily limit) and recorded
-//!   with its activity on the record's timeline. A message already claimed under the key — a
-//!   runner died after the SMTP server took it — is not sent again; the step moves on. An SMTP
+//!   rendered for the record as the member who enrolled it, counted against the mailbox's
+//!   daily limit (`crate::mail::take_slot`), claimed under the key `seq:{enrollment}:{step}`
+//!   (`rivet_store::email::claim`), sent through the one sending path (`crate::mail::decorate`
+//!   and `send_taken`: tracking, the unsubscribe link, timeouts) and recorded with its
+//!   activity on the record's timeline. Between the claim and the SMTP conversation there is
+//!   no database work, so a runner killed while sending leaves as short a window as it can in
+//!   which a claimed message did not go. A message already claimed under the key — a runner
+//!   died after the SMTP server took it — is not sent again; the step moves on. An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
 //!   stops the enrollment after `MAX_ATTEMPTS`;
 //! - wait: folded into the next step's time when the previous step finishes
@@ -280,9 +282,28 @@ async fn send_step(
         idempotency_key: due.email_key(),
     };
     let next = sequence.after_step(index, at, tz);
-    let message = match email_store::claim(s, &actor, &new).await? {
+    // The daily count first, so nothing slow stands between the claim and the SMTP
+    // conversation: a runner killed there leaves a message that may not have gone.
+    let slot = match mail::take_slot(app, due.company_id, &settings).await {
+        Ok(slot) => slot,
+        Err(err @ MailError::DailyLimit(_)) => {
+            let next = sequence.window.next_open(tomorrow(at, tz), tz);
+            store::postpone(s, due, next, Some(&err.to_string())).await?;
+            return Ok(());
+        }
+        Err(err) => return failed(app, due, &err.to_string()).await,
+    };
+    let claimed = match email_store::claim(s, &actor, &new).await {
+        Ok(claimed) => claimed,
+        Err(e) => {
+            mail::give_back(app, due.company_id, slot).await;
+            return Err(e);
+        }
+    };
+    let message = match claimed {
         // Sent, or taken by the SMTP server before a runner died: never a second time.
         Claim::Done(message) => {
+            mail::give_back(app, due.company_id, slot).await;
             store::advance(
                 s,
                 due,
@@ -307,7 +328,7 @@ async fn send_step(
     };
     // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
     mail::decorate(app, &settings, due.company_id, message.id, &mut outgoing);
-    match mail::send(app, due.company_id, &settings, &outgoing).await {
+    match mail::send_taken(app, due.company_id, &settings, &outgoing, slot).await {
         Ok(sent) => {
             let message = email_store::record_sent(s, &actor, &message, &sent.reply).await?;
             store::advance(
