@@ -80,8 +80,8 @@ async fn receiver() -> Result<(SocketAddr, Arrivals)> {
     Ok((addr, arrivals))
 }
 
-fn rivet_command(
-    path: &PathBuf,
+pub(crate) fn rivet_command(
+    path: &Path,
     sub: &str,
     data_dir: &std::path::Path,
     database_url: Option<&str>,
@@ -106,7 +106,7 @@ fn rivet_command(
 }
 
 pub(crate) async fn serve(
-    path: &PathBuf,
+    path: &Path,
     data_dir: &std::path::Path,
     database_url: Option<&str>,
     workers: bool,

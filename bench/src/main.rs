@@ -3,7 +3,8 @@
 //! `rivet-bench foundation` compares a bare axum "hello" server (the framework
 //! ceiling) with rivet's authenticated `GET /api/v1/me` and
 //! `GET /api/v1/users?limit=50`, and reports throughput, latency and RSS.
-//! `rivet-bench records` runs the record scenario against a seeded database.
+//! `rivet-bench records` runs the record scenario against a seeded database; `events`,
+//! `workflows` and `sequences` measure the workers (issues 12 and 15).
 //! See `bench/README.md`.
 
 mod ab;
@@ -14,6 +15,7 @@ mod model;
 mod procs;
 mod records;
 mod report;
+mod sequences;
 mod workflows;
 
 use std::net::SocketAddr;
@@ -55,6 +57,9 @@ enum Cmd {
     /// Workflow rules: evaluation per event with 100 active rules, and event to action at a
     /// steady rate of events.
     Workflows(workflows::WorkflowArgs),
+    /// E-mail sequences: 10,000 enrollments through a one-step sequence into an SMTP sink,
+    /// messages per second, duplicates and losses (optionally killing the worker mid-run).
+    Sequences(sequences::SequenceArgs),
     /// Bare axum server answering `GET /` with "hello" (spawned by `foundation`).
     #[command(hide = true)]
     HelloServer {
@@ -117,6 +122,18 @@ fn main() -> Result<ExitCode> {
             .block_on(async {
                 tokio::select! {
                     result = workflows::run(args) => result,
+                    signal = interrupted() => {
+                        signal?;
+                        anyhow::bail!("interrupted; servers stopped")
+                    }
+                }
+            }),
+        Cmd::Sequences(args) => tokio::runtime::Builder::new_multi_thread()
+            .enable_all()
+            .build()?
+            .block_on(async {
+                tokio::select! {
+                    result = sequences::run(args) => result,
                     signal = interrupted() => {
                         signal?;
                         anyhow::bail!("interrupted; servers stopped")

@@ -206,6 +206,12 @@ async fn a_step_is_sent_once_rendered_and_on_the_timeline(db: Db) {
     assert_eq!(run(&app).await, 1);
     assert_eq!(sink.messages().len(), 1);
     assert_eq!(enrollments(&app, &admin, &seq).await[0]["step"], 2);
+    // The daily count, taken before the message is claimed, is given back when the claim
+    // finds the message already sent: one message, one counted.
+    let rows = app
+        .sql("SELECT SUM(sent) FROM email_daily_counts", vec![])
+        .await;
+    assert_eq!(rows[0].try_get_by_index::<i64>(0).unwrap(), 1);
 
     // The second e-mail when it is due; then the enrollment is finished.
     make_due(&app).await;

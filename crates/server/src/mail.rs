@@ -243,14 +243,16 @@ async fn company_day(app: &AppState, company: CompanyId) -> String {
     Utc::now().with_timezone(&tz).date_naive().to_string()
 }
 
-/// Send `mail` for `company` with its `settings` (see the module's comment); whether the
-/// company has e-mail enabled is the caller's to check (a test message goes before).
-pub async fn send(
-    app: &AppState,
-    company: CompanyId,
-    settings: &EmailSettings,
-    mail: &Outgoing,
-) -> Result<Sent, MailError> {
+/// A send counted against the company's daily limit ([`take_slot`]) and not yet made: spent by
+/// [`send_taken`], which gives it back when the message does not go.
+#[derive(Debug)]
+#[must_use = "a slot not sent with is given back with give_back"]
+pub struct Slot {
+    day: String,
+}
+
+/// Whether `settings` may send at all on this installation.
+fn usable(app: &AppState, settings: &EmailSettings) -> Result<(), MailError> {
     if !settings.configured() {
         return Err(MailError::NotConfigured);
     }
@@ -261,10 +263,17 @@ pub async fn send(
             settings.host
         )));
     }
-    let message = build(app, settings, mail)?;
-    let secs = app.config.smtp_timeout_secs.max(1);
-    let timeout = Duration::from_secs(secs);
-    let transport = transport(app, settings, timeout)?;
+    Ok(())
+}
+
+/// Count one send against `company`'s daily limit (its time zone's day), before the message
+/// is claimed: a runner that records a message and then hands it to the server does nothing
+/// slow in between ([`send_taken`]).
+pub async fn take_slot(
+    app: &AppState,
+    company: CompanyId,
+    settings: &EmailSettings,
+) -> Result<Slot, MailError> {
     let day = company_day(app, company).await;
     let taken =
         rivet_store::email::take_daily_slot(&app.store, company, &day, settings.daily_limit)
@@ -273,27 +282,69 @@ pub async fn send(
     if !taken {
         return Err(MailError::DailyLimit(settings.daily_limit));
     }
-    // Connecting has `timeout` (lettre's); the whole conversation has it once more.
-    let outcome = match tokio::time::timeout(timeout * 2, transport.send(message)).await {
-        Err(_) => Err(MailError::Timeout(secs)),
-        Ok(Err(err)) => Err(explain(&err, settings, secs)),
-        Ok(Ok(response)) => Ok(Sent {
-            reply: format!(
-                "{} {}",
-                response.code(),
-                response.message().collect::<Vec<_>>().join(" ")
-            )
-            .trim()
-            .to_owned(),
-        }),
+    Ok(Slot { day })
+}
+
+/// Undo [`take_slot`] for a message that does not go.
+pub async fn give_back(app: &AppState, company: CompanyId, slot: Slot) {
+    if let Err(e) = rivet_store::email::give_back_slot(&app.store, company, &slot.day).await {
+        tracing::warn!(company = %company, error = %e, "the daily e-mail count was not corrected");
+    }
+}
+
+/// Send `mail` for `company` with its `settings` (see the module's comment); whether the
+/// company has e-mail enabled is the caller's to check (a test message goes before).
+pub async fn send(
+    app: &AppState,
+    company: CompanyId,
+    settings: &EmailSettings,
+    mail: &Outgoing,
+) -> Result<Sent, MailError> {
+    usable(app, settings)?;
+    let slot = take_slot(app, company, settings).await?;
+    send_taken(app, company, settings, mail, slot).await
+}
+
+/// [`send`] with the daily slot already taken: no database work before the SMTP conversation.
+pub async fn send_taken(
+    app: &AppState,
+    company: CompanyId,
+    settings: &EmailSettings,
+    mail: &Outgoing,
+    slot: Slot,
+) -> Result<Sent, MailError> {
+    let secs = app.config.smtp_timeout_secs.max(1);
+    let prepared = usable(app, settings)
+        .and_then(|()| build(app, settings, mail))
+        .and_then(|message| {
+            let transport = transport(app, settings, Duration::from_secs(secs))?;
+            Ok((message, transport))
+        });
+    let outcome = match prepared {
+        Err(err) => Err(err),
+        Ok((message, transport)) => {
+            // Connecting has the timeout (lettre's); the whole conversation has it once more.
+            let timeout = Duration::from_secs(secs);
+            match tokio::time::timeout(timeout * 2, transport.send(message)).await {
+                Err(_) => Err(MailError::Timeout(secs)),
+                Ok(Err(err)) => Err(explain(&err, settings, secs)),
+                Ok(Ok(response)) => Ok(Sent {
+                    reply: format!(
+                        "{} {}",
+                        response.code(),
+                        response.message().collect::<Vec<_>>().join(" ")
+                    )
+                    .trim()
+                    .to_owned(),
+                }),
+            }
+        }
     };
     match &outcome {
         Ok(_) => tracing::info!(company = %company, message_id = %mail.message_id, "e-mail sent"),
         Err(err) => {
             tracing::warn!(company = %company, message_id = %mail.message_id, error = %err, "e-mail not sent");
-            if let Err(e) = rivet_store::email::give_back_slot(&app.store, company, &day).await {
-                tracing::warn!(company = %company, error = %e, "the daily e-mail count was not corrected");
-            }
+            give_back(app, company, slot).await;
         }
     }
     outcome

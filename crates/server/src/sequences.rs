@@ -8,10 +8,13 @@
 //!   whose person did not opt out (else the enrollment stops, saying why): the template
 //!   rendered for the record as the member who enrolled it, claimed under the key
 //!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
-//!   path (`crate::mail::decorate` and `send`: tracking, the unsubscribe link, timeouts, the
-//!   mailbox's daily limit; `crate::mail::send_template`, which workflow rules share) and
-//!   recorded with its activity on the record's timeline. A message already claimed under the key — a
-//!   runner died after the SMTP server took it — is not sent again; the step moves on. An SMTP
+//!   path (`crate::mail::send_template`, which workflow rules share: tracking, the unsubscribe
+//!   link, timeouts, the mailbox's daily limit) and recorded with its activity on the record's
+//!   timeline. A message sent under the key is not sent again; one left `sending` by a runner
+//!   that died before the server's answer was recorded is sent by the runner that takes the
+//!   step over once the lease is gone (`InFlight::TakeOver`, same Message-ID): nothing is
+//!   lost, and a duplicate needs a kill in the milliseconds between the server's answer and
+//!   the record. An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
 //!   stops the enrollment after `MAX_ATTEMPTS`;
 //! - wait: folded into the next step's time when the previous step finishes
