@@ -1021,14 +1021,10 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
         message_id: "<claimed-by-the-dead@acme.test>".into(),
         idempotency_key: due.step_key(),
     };
-    let claimed = rivet_store::email::claim(
-        store,
-        &actor,
-        &new,
-        rivet_store::email::InFlight::Leave,
-    )
-    .await
-    .unwrap();
+    let claimed =
+        rivet_store::email::claim(store, &actor, &new, rivet_store::email::InFlight::Leave)
+            .await
+            .unwrap();
     assert!(matches!(claimed, rivet_store::email::Claim::Send(_)));
     // While its lease holds, nobody else runs the step.
     assert_eq!(run(&app).await, 0);
@@ -1045,10 +1041,7 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
     let e = &enrollments(&app, &admin, &seq).await[0];
     assert_eq!(e["status"], "finished", "{e}");
     let rows = app
-        .sql(
-            "SELECT status, attempts FROM email_messages",
-            vec![],
-        )
+        .sql("SELECT status, attempts FROM email_messages", vec![])
         .await;
     assert_eq!(rows.len(), 1);
     assert_eq!(rows[0].try_get_by_index::<String>(0).unwrap(), "sent");
