@@ -14,7 +14,8 @@
 //! - [`record_sent`] writes, in one transaction, the message as `sent` and its outgoing email
 //!   activity (linked to the record, carrying the `Message-ID`), so the timeline shows a send
 //!   once. A crash between the SMTP server's answer and this leaves the message `sending`:
-//!   never recorded twice, and visible as not known to have gone.
+//!   never recorded twice; a one-off send shows it as not known to have gone, a leased caller
+//!   sends it again under its Message-ID (see [`claim`]).
 //! - [`take_daily_slot`] counts a send against the company's day; [`give_back_slot`] undoes it
 //!   when the send failed.
 //!
