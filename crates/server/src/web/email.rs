@@ -256,17 +256,20 @@ fn secret(value: &str, clear: bool) -> Option<String> {
     }
 }
 
+/// The TLS mode chosen in a form (SMTP's or IMAP's), or the mistake on `tls`.
+fn tls_choice(text: &str, errors: &mut FormErrors) -> Option<TlsMode> {
+    let tls = text.parse::<TlsMode>().ok();
+    if tls.is_none() {
+        errors.add("tls", "must be one of the choices");
+    }
+    tls
+}
+
 pub async fn save(ctx: Ctx, WebForm(form): WebForm<EmailForm>) -> Result<Response, WebError> {
     let mut errors = FormErrors::new();
     let port = number(&form.port, "port", &mut errors);
     let daily_limit = number(&form.daily_limit, "daily_limit", &mut errors);
-    let tls = match form.tls.parse::<TlsMode>() {
-        Ok(tls) => Some(tls),
-        Err(_) => {
-            errors.add("tls", "must be one of the choices");
-            None
-        }
-    };
+    let tls = tls_choice(&form.tls, &mut errors);
     if errors.is_empty() {
         let input = EmailSettingsInput {
             enabled: Some(form.enabled.is_some()),
@@ -309,13 +312,7 @@ pub async fn save_imap(ctx: Ctx, WebForm(form): WebForm<ImapForm>) -> Result<Res
     let mut errors = FormErrors::new();
     let port = number(&form.port, "port", &mut errors);
     let poll_minutes = number(&form.poll_minutes, "poll_minutes", &mut errors);
-    let tls = match form.tls.parse::<TlsMode>() {
-        Ok(tls) => Some(tls),
-        Err(_) => {
-            errors.add("tls", "must be one of the choices");
-            None
-        }
-    };
+    let tls = tls_choice(&form.tls, &mut errors);
     if errors.is_empty() {
         let input = ImapSettingsInput {
             enabled: Some(form.enabled.is_some()),
