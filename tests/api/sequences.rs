@@ -1060,6 +1060,103 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
     assert_eq!(sink.messages().len(), 1);
 }
 
+/// A runner killed after the server took the message and its one-row "sent" write, before the
+/// activity: the next runner does not send it again, logs it on the timeline once and moves on.
+async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (template, lead) = setup(&app, &admin, &sink).await;
+    let seq = create(
+        &app,
+        &admin,
+        "/sequences",
+        sequence(
+            "One step",
+            json!([{"type": "email", "template_id": id(&template)}]),
+        ),
+    )
+    .await;
+    assert_eq!(enroll(&app, &admin, &seq, &lead).await["enrolled"], 1);
+
+    // The dead runner: leased, claimed, sent (elsewhere) and marked sent, then killed.
+    let store = &app.state.store;
+    let leased = rivet_store::sequences::claim_due(
+        store,
+        "dead-runner",
+        10,
+        std::time::Duration::from_secs(60),
+    )
+    .await
+    .unwrap();
+    let due = &leased[0];
+    let actor = rivet_domain::Actor::system(due.company_id, due.enrolled_by)
+        .granted(rivet_server::mail::SENDER_GRANTS);
+    let new = rivet_store::email::NewMessage {
+        record: rivet_domain::activities::Link {
+            record_type: rivet_domain::activities::RecordType::Lead,
+            record_id: due.record_id,
+        },
+        to: vec!["ann@example.com".into()],
+        cc: Vec::new(),
+        subject: "Hello Ann".into(),
+        text: "Hi Ann,".into(),
+        html: None,
+        message_id: "<sent-by-the-dead@acme.test>".into(),
+        idempotency_key: due.step_key(),
+    };
+    let rivet_store::email::Claim::Send(message) =
+        rivet_store::email::claim(store, &actor, &new, rivet_store::email::InFlight::Leave)
+            .await
+            .unwrap()
+    else {
+        panic!("the first claim sends");
+    };
+    assert!(
+        rivet_store::email::mark_sent(store, &actor, &message, "250 queued")
+            .await
+            .unwrap()
+    );
+    let outbound = || async {
+        app.sql(
+            "SELECT COUNT(*) FROM activities WHERE kind = 'email' AND direction = 'outbound'",
+            vec![],
+        )
+        .await[0]
+            .try_get_by_index::<i64>(0)
+            .unwrap()
+    };
+    assert_eq!(outbound().await, 0, "not logged yet");
+
+    // The lease gone, the next runner finds it sent: logged once, not sent, the step done.
+    make_due(&app).await;
+    assert_eq!(run(&app).await, 1);
+    assert!(sink.messages().is_empty(), "not sent a second time");
+    assert_eq!(outbound().await, 1);
+    let e = &enrollments(&app, &admin, &seq).await[0];
+    assert_eq!(e["status"], "finished", "{e}");
+    let rows = app
+        .sql(
+            "SELECT m.status, a.message_id FROM email_messages m \
+             JOIN activities a ON a.id = m.activity_id",
+            vec![],
+        )
+        .await;
+    assert_eq!(rows.len(), 1);
+    assert_eq!(rows[0].try_get_by_index::<String>(0).unwrap(), "sent");
+    assert_eq!(
+        rows[0].try_get_by_index::<String>(1).unwrap(),
+        "<sent-by-the-dead@acme.test>"
+    );
+
+    // Logging it again changes nothing.
+    let again = rivet_store::email::log_sent(store, &actor, &message)
+        .await
+        .unwrap();
+    assert!(again.activity_id.is_some());
+    assert_eq!(outbound().await, 1);
+}
+
 both!(
     a_step_is_sent_once_rendered_and_on_the_timeline,
     records_that_cannot_be_enrolled_are_skipped_with_the_reason,
@@ -1071,4 +1168,5 @@ both!(
     stats_count_what_each_step_sent_and_what_became_of_it,
     a_view_or_a_filter_enrolls_what_it_lists_for_the_caller,
     a_message_left_sending_by_a_dead_runner_is_sent_by_the_next,
+    a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again,
 );

@@ -454,7 +454,7 @@ pub async fn send_template(
     use rivet_domain::activities::{Link, RecordType as On};
     use rivet_domain::templates::RecordType;
     use rivet_store::StoreError;
-    use rivet_store::email::{self as email_store, Claim, NewMessage};
+    use rivet_store::email::{InFlight, NewMessage};
     let s = &app.store;
     let actor = mail.actor;
     let rendered = match rivet_store::templates::render_for(
@@ -498,13 +498,53 @@ pub async fn send_template(
     };
     // The sequence runner and the workflow jobs hold a lease on the step: a message left
     // `sending` under the key is one whose sender died, so it is sent again (same Message-ID).
-    let message = match email_store::claim(s, actor, &new, email_store::InFlight::TakeOver).await? {
-        Claim::Done(message) => return Ok(TemplateSent::Already(message)),
+    Ok(
+        match deliver(app, actor, mail.settings, &new, InFlight::TakeOver).await? {
+            Delivered::Sent(message) => TemplateSent::Sent(message),
+            Delivered::Already(message) => TemplateSent::Already(message),
+            Delivered::Failed(_, err) => TemplateSent::Failed(err),
+        },
+    )
+}
+
+/// What [`deliver`] came to.
+#[derive(Debug)]
+pub enum Delivered {
+    /// Sent now, recorded with its activity on the record's timeline.
+    Sent(rivet_store::email::EmailMessage),
+    /// A message under the key was sent (or is being sent) before: that one, not a second.
+    Already(rivet_store::email::EmailMessage),
+    /// The server did not take it: recorded as failed, and why.
+    Failed(rivet_store::email::EmailMessage, MailError),
+}
+
+/// Claim `new` under its key, decorate it, send it and record the outcome: the one path from a
+/// record to the SMTP server (a one-off e-mail, a sequence step, a workflow rule's message).
+/// The server's answer is recorded by its own first write (`rivet_store::email::mark_sent`)
+/// before the message's activity; a message a dead process marked sent and did not log is
+/// logged here by whoever claims its key next.
+pub async fn deliver(
+    app: &AppState,
+    actor: &rivet_domain::Actor,
+    settings: &EmailSettings,
+    new: &rivet_store::email::NewMessage,
+    in_flight: rivet_store::email::InFlight,
+) -> Result<Delivered, rivet_store::StoreError> {
+    use rivet_domain::email::EmailStatus;
+    use rivet_store::email::{self as email_store, Claim};
+    let s = &app.store;
+    let message = match email_store::claim(s, actor, new, in_flight).await? {
+        Claim::Done(message) if message.status == EmailStatus::Sent => {
+            return Ok(Delivered::Already(
+                email_store::log_sent(s, actor, &message).await?,
+            ));
+        }
+        Claim::Done(message) => return Ok(Delivered::Already(message)),
         Claim::Send(message) => message,
     };
     let mut outgoing = Outgoing {
         to: message.to.clone(),
-        cc: Vec::new(),
+        cc: message.cc.clone(),
         subject: message.subject.clone(),
         text: message.text.clone(),
         html: message.html.clone(),
@@ -513,14 +553,17 @@ pub async fn send_template(
     };
     // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
     let company = actor.company_id;
-    decorate(app, mail.settings, company, message.id, &mut outgoing);
-    match send(app, company, mail.settings, &outgoing).await {
-        Ok(sent) => Ok(TemplateSent::Sent(
-            email_store::record_sent(s, actor, &message, &sent.reply).await?,
-        )),
+    decorate(app, settings, company, message.id, &mut outgoing);
+    match send(app, company, settings, &outgoing).await {
+        Ok(sent) => {
+            email_store::mark_sent(s, actor, &message, &sent.reply).await?;
+            Ok(Delivered::Sent(
+                email_store::log_sent(s, actor, &message).await?,
+            ))
+        }
         Err(err) => {
-            email_store::record_failed(s, actor, &message, &err.to_string()).await?;
-            Ok(TemplateSent::Failed(err))
+            let failed = email_store::record_failed(s, actor, &message, &err.to_string()).await?;
+            Ok(Delivered::Failed(failed, err))
         }
     }
 }

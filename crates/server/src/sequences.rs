@@ -1,7 +1,8 @@
 //! The sequence runner (issue 15 §3), part of the workers (`rivet serve`, `rivet worker`):
 //! every second it leases the due active enrollments (`rivet_store::sequences::claim_due`, a
-//! batch at a time, so any number of worker processes share them and none runs a step twice)
-//! and runs each one's step:
+//! batch at a time, so any number of worker processes share them and none runs a step twice),
+//! reads once for the batch what its steps share (the companies' time zones and e-mail
+//! settings, the sequences) and runs each one's step:
 //!
 //! - e-mail: inside the send window (else postponed to its next opening, in the company's time
 //!   zone) and under the sequence's daily limit, to a record that still has an address and
@@ -13,8 +14,8 @@
 //!   timeline. A message sent under the key is not sent again; one left `sending` by a runner
 //!   that died before the server's answer was recorded is sent by the runner that takes the
 //!   step over once the lease is gone (`InFlight::TakeOver`, same Message-ID): nothing is
-//!   lost, and a duplicate needs a kill in the milliseconds between the server's answer and
-//!   the record. An SMTP
+//!   lost, and a duplicate needs a kill between the server's answer and the one-row write
+//!   that follows it (`rivet_store::email::mark_sent`). An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
 //!   stops the enrollment after `MAX_ATTEMPTS`;
 //! - wait: folded into the next step's time when the previous step finishes
@@ -31,12 +32,15 @@ use chrono::{DateTime, Duration, Utc};
 use chrono_tz::Tz;
 use futures_util::StreamExt;
 use rivet_domain::Actor;
-use rivet_domain::ids::CompanyId;
+use rivet_domain::email::EmailSettings;
+use rivet_domain::ids::{CompanyId, SequenceId};
 use rivet_domain::sequences::{MAX_ATTEMPTS, Sequence, StepInput};
 use rivet_domain::templates::RecordType;
 use rivet_store::StoreError;
 use rivet_store::email as email_store;
 use rivet_store::sequences::{self as store, Due, SentEmail};
+use std::collections::HashMap;
+use std::collections::hash_map::Entry;
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
@@ -68,14 +72,52 @@ fn lease(app: &AppState) -> std::time::Duration {
 pub async fn run_due(app: &AppState, owner: &str, limit: u64) -> Result<usize, StoreError> {
     let due = store::claim_due(&app.store, owner, limit, lease(app)).await?;
     let count = due.len();
+    let round = &Round::read(app, &due).await?;
     futures_util::stream::iter(due)
         .for_each_concurrent(CONCURRENCY, |due| async move {
-            if let Err(err) = run_step(app, &due).await {
+            if let Err(err) = run_step(app, round, &due).await {
                 tracing::warn!(enrollment = %due.id, error = %err, "sequence step failed");
             }
         })
         .await;
     Ok(count)
+}
+
+/// What the steps of one round share, read once per company and per sequence rather than once
+/// per step: the companies' time zones and e-mail settings, and the sequences (`None`: deleted
+/// or no longer valid).
+struct Round {
+    zones: HashMap<CompanyId, Tz>,
+    settings: HashMap<CompanyId, EmailSettings>,
+    sequences: HashMap<SequenceId, Option<Sequence>>,
+}
+
+impl Round {
+    async fn read(app: &AppState, due: &[Due]) -> Result<Self, StoreError> {
+        let mut round = Round {
+            zones: HashMap::new(),
+            settings: HashMap::new(),
+            sequences: HashMap::new(),
+        };
+        for due in due {
+            let company = due.company_id;
+            if let Entry::Vacant(slot) = round.zones.entry(company) {
+                slot.insert(company_tz(app, company).await);
+                let settings = email_store::settings_of(&app.store, company).await?;
+                round.settings.insert(company, settings);
+            }
+            if let Entry::Vacant(slot) = round.sequences.entry(due.sequence_id) {
+                slot.insert(
+                    match store::sequence_of(&app.store, company, due.sequence_id).await {
+                        Ok(sequence) => Some(sequence),
+                        Err(StoreError::NotFound | StoreError::Invalid(_)) => None,
+                        Err(e) => return Err(e),
+                    },
+                );
+            }
+        }
+        Ok(round)
+    }
 }
 
 /// Run the runner until `stop` turns true.
@@ -129,17 +171,17 @@ fn today(at: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
 }
 
 /// Run `due`'s step (see the module's comment).
-pub async fn run_step(app: &AppState, due: &Due) -> Result<(), StoreError> {
+async fn run_step(app: &AppState, round: &Round, due: &Due) -> Result<(), StoreError> {
     let s = &app.store;
-    let tz = company_tz(app, due.company_id).await;
-    let sequence = match store::sequence_of(s, due.company_id, due.sequence_id).await {
-        Ok(sequence) => sequence,
-        // Deleted (its enrollments go with it) or no longer valid.
-        Err(StoreError::NotFound | StoreError::Invalid(_)) => {
-            store::end(s, due, "sequence_invalid", None).await?;
-            return Ok(());
-        }
-        Err(e) => return Err(e),
+    let tz = round
+        .zones
+        .get(&due.company_id)
+        .copied()
+        .unwrap_or(chrono_tz::UTC);
+    // Deleted (its enrollments go with it) or no longer valid.
+    let Some(Some(sequence)) = round.sequences.get(&due.sequence_id) else {
+        store::end(s, due, "sequence_invalid", None).await?;
+        return Ok(());
     };
     let at = Utc::now();
     if !sequence.input.active {
@@ -181,11 +223,14 @@ pub async fn run_step(app: &AppState, due: &Due) -> Result<(), StoreError> {
             .await?;
         }
         Some(StepInput::Email { template_id }) => {
-            send_step(app, due, &sequence, index, *template_id, tz, at).await?;
+            let Some(settings) = round.settings.get(&due.company_id) else {
+                return Ok(());
+            };
+            send_step(app, due, sequence, settings, (index, *template_id), tz, at).await?;
         }
         Some(step @ StepInput::Whatsapp { .. }) => {
             if let Some(message) = step.whatsapp_message() {
-                whatsapp_step(app, due, &sequence, index, &message, tz, at).await?;
+                whatsapp_step(app, due, sequence, index, &message, tz, at).await?;
             }
         }
     }
@@ -248,12 +293,13 @@ async fn whatsapp_step(
     Ok(())
 }
 
+/// The e-mail step `(index, template)` of `sequence` for `due` (see the module's comment).
 async fn send_step(
     app: &AppState,
     due: &Due,
     sequence: &Sequence,
-    index: usize,
-    template_id: rivet_domain::ids::EmailTemplateId,
+    settings: &EmailSettings,
+    (index, template_id): (usize, rivet_domain::ids::EmailTemplateId),
     tz: Tz,
     at: DateTime<Utc>,
 ) -> Result<(), StoreError> {
@@ -293,7 +339,6 @@ async fn send_step(
         store::end(s, due, "consent_withdrawn", None).await?;
         return Ok(());
     }
-    let settings = email_store::settings_of(s, due.company_id).await?;
     if !settings.ready() {
         let note = MailError::NotConfigured.to_string();
         store::postpone(s, due, at + Duration::hours(1), Some(&note)).await?;
@@ -309,7 +354,7 @@ async fn send_step(
         app,
         TemplateMail {
             actor: &actor,
-            settings: &settings,
+            settings,
             template_id,
             record_type,
             record_id: due.record_id,

@@ -11,11 +11,16 @@
 //!   its own `Message-ID`. Nothing is lost; the one case that sends twice (the server took it
 //!   and the process died before recording it, a few milliseconds) sends the same
 //!   `Message-ID` twice, which mailboxes show as one message.
-//! - [`record_sent`] writes, in one transaction, the message as `sent` and its outgoing email
-//!   activity (linked to the record, carrying the `Message-ID`), so the timeline shows a send
-//!   once. A crash between the SMTP server's answer and this leaves the message `sending`:
-//!   never recorded twice; a one-off send shows it as not known to have gone, a leased caller
-//!   sends it again under its Message-ID (see [`claim`]).
+//! - After the server's answer, [`mark_sent`] writes the message `sent` (one row, its own
+//!   transaction, the first thing done after the answer: the window in which a killed process
+//!   leaves a message the server took still `sending` is that one write), then [`log_sent`]
+//!   writes its outgoing email activity (linked to the record, carrying the `Message-ID`) and
+//!   links it from the message, so the timeline shows a send once. A process killed between
+//!   the two leaves a sent message without its activity: whoever claims the key next gets
+//!   [`Claim::Done`] and logs it ([`log_sent`] is safe to run again). A crash between the
+//!   server's answer and [`mark_sent`] leaves the message `sending`: a one-off send shows it
+//!   as not known to have gone, a leased caller sends it again under its Message-ID (see
+//!   [`claim`]).
 //! - [`take_daily_slot`] counts a send against the company's day; [`give_back_slot`] undoes it
 //!   when the send failed.
 //!
@@ -422,14 +427,47 @@ pub(crate) async fn stamp_message_id(
     Ok(())
 }
 
-/// Record `message` as sent with the server's `reply`, and its outgoing email activity linked
-/// to its record with its `Message-ID`, in one transaction.
-pub async fn record_sent(
+/// Mark `message` `sent` with the server's `reply`: the first write after the server took it,
+/// one row in a transaction of its own, so that a process killed after the server's answer has
+/// most likely recorded it (see the module's comment). `false` when it was no longer `sending`.
+pub async fn mark_sent(
     store: &Store,
     actor: &Actor,
     message: &EmailMessage,
     reply: &str,
+) -> Result<bool> {
+    // On SQLite this write goes before the others waiting: it is what shortens the window.
+    let tx = store.write_urgent(actor).await?;
+    let updated = exec(
+        tx.conn(),
+        Query::update()
+            .table(M::Table)
+            .value(M::Status, EmailStatus::Sent.as_str())
+            .value(M::SentAt, now())
+            .value(M::Reply, reply)
+            .and_where(Expr::col(M::CompanyId).eq(actor.company_id))
+            .and_where(Expr::col(M::Id).eq(message.id))
+            .and_where(Expr::col(M::Status).eq(EmailStatus::Sending.as_str())),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated == 1)
+}
+
+/// Log `message`, marked sent ([`mark_sent`]), on its record's timeline: an outgoing email
+/// activity carrying its `Message-ID`, linked from the message, in one transaction; the message
+/// as it is now. A message already logged is left as it is, so this is safe to run again: the
+/// claim of a key whose message was marked sent by a process that died before logging it runs
+/// it (through the server's sending path).
+pub async fn log_sent(
+    store: &Store,
+    actor: &Actor,
+    message: &EmailMessage,
 ) -> Result<EmailMessage> {
+    let id = message.id;
+    if message.activity_id.is_some() {
+        return get(store, actor, id).await;
+    }
     let tx = store.write(actor).await?;
     let company = actor.company_id;
     let data = ActivityData {
@@ -452,18 +490,17 @@ pub async fn record_sent(
         tx.conn(),
         Query::update()
             .table(M::Table)
-            .value(M::Status, EmailStatus::Sent.as_str())
-            .value(M::SentAt, now())
-            .value(M::Reply, reply)
             .value(M::ActivityId, activity.id)
             .and_where(Expr::col(M::CompanyId).eq(company))
             .and_where(Expr::col(M::Id).eq(message.id))
-            .and_where(Expr::col(M::Status).eq(EmailStatus::Sending.as_str())),
+            .and_where(Expr::col(M::Status).eq(EmailStatus::Sent.as_str()))
+            .and_where(Expr::col(M::ActivityId).is_null()),
     )
     .await?;
     if updated != 1 {
-        // Someone else recorded it: keep theirs (the transaction, activity and all, is dropped).
-        return get(store, actor, message.id).await;
+        // Logged meanwhile by another process (or not sent): keep theirs (the transaction,
+        // this activity and all, is dropped).
+        return get(store, actor, id).await;
     }
     let row: Option<Row> = fetch_optional(
         tx.conn(),

@@ -57,6 +57,7 @@ pub mod teams;
 pub mod templates;
 pub mod timeline;
 pub mod tracking;
+mod turns;
 pub mod users;
 pub mod views;
 pub mod webhooks;
@@ -209,6 +210,8 @@ pub struct Store {
     /// taking turns, an import's batches also ran on connections whose planner statistics
     /// were stale: see [`TENANT_STATISTICS`].)
     writer: Option<DatabaseConnection>,
+    /// SQLite: the line of writers waiting for [`Store::writer`], urgent ones first.
+    turns: Option<std::sync::Arc<turns::Turns>>,
     backend: Backend,
     /// Role grants by (company, role), tagged with the role's `updated_at`: every request checks
     /// the tag in the query that loads the caller, so a changed role is never served stale, on
@@ -338,6 +341,7 @@ impl Store {
             Ok(Self {
                 db: sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(pool),
                 writer: Some(sea_orm::SqlxSqliteConnector::from_sqlx_sqlite_pool(writer)),
+                turns: Some(Default::default()),
                 backend: Backend::Sqlite,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
@@ -359,6 +363,7 @@ impl Store {
             Ok(Self {
                 db: sea_orm::SqlxPostgresConnector::from_sqlx_postgres_pool(pool),
                 writer: None,
+                turns: None,
                 backend: Backend::Postgres,
                 grants: Default::default(),
                 auth_epoch: Default::default(),
@@ -585,7 +590,17 @@ impl Store {
     /// On PostgreSQL the transaction is bound to the actor's company by row-level security.
     pub async fn write(&self, actor: &Actor) -> Result<Tx> {
         let company = self.row_security.then_some(actor.company_id);
-        Ok(Tx::new(self, self.begin(company).await?, Some(actor)))
+        let (inner, turn) = self.begin(company, false).await?;
+        Ok(Tx::new(self, inner, Some(actor)).holding(turn))
+    }
+
+    /// [`Store::write`] for a small write that must land at once: on SQLite it goes before
+    /// the ordinary writers still waiting (see `turns`). For the one row that says an SMTP
+    /// server took a message (`email::mark_sent`); anything longer would hold the others up.
+    pub async fn write_urgent(&self, actor: &Actor) -> Result<Tx> {
+        let company = self.row_security.then_some(actor.company_id);
+        let (inner, turn) = self.begin(company, true).await?;
+        Ok(Tx::new(self, inner, Some(actor)).holding(turn))
     }
 
     /// A write on behalf of `actor` that reaches beyond their company — their own sessions in
@@ -593,7 +608,8 @@ impl Store {
     /// change to a system job. Audited as `actor`, not bound by row-level security: a named
     /// bypass like [`Store::write_system`].
     pub async fn write_across_companies(&self, actor: &Actor) -> Result<Tx> {
-        Ok(Tx::new(self, self.begin(None).await?, Some(actor)))
+        let (inner, turn) = self.begin(None, false).await?;
+        Ok(Tx::new(self, inner, Some(actor)).holding(turn))
     }
 
     /// [`Store::write`], or for a system administrator [`Store::write_across_companies`]: for
@@ -607,15 +623,29 @@ impl Store {
 
     /// A write by Rivet itself (start-up, CLI, maintenance jobs): audited as the system.
     pub async fn write_system(&self) -> Result<Tx> {
-        Ok(Tx::new(self, self.begin(None).await?, None))
+        let (inner, turn) = self.begin(None, false).await?;
+        Ok(Tx::new(self, inner, None).holding(turn))
     }
 
     /// A write transaction; on PostgreSQL bound to `company` by row-level security when given
-    /// (see [`PgTx`]).
-    async fn begin(&self, company: Option<CompanyId>) -> Result<TxConn> {
+    /// (see [`PgTx`]); on SQLite with its turn on the writer connection (urgent: before the
+    /// ordinary writers waiting).
+    async fn begin(
+        &self,
+        company: Option<CompanyId>,
+        urgent: bool,
+    ) -> Result<(TxConn, Option<turns::Turn>)> {
         if self.backend == Backend::Postgres {
-            return Ok(TxConn::Pg(PgTx::begin(&self.db, company).await?));
+            return Ok((TxConn::Pg(PgTx::begin(&self.db, company).await?), None));
         }
+        let turn = match &self.turns {
+            Some(turns) => Some(turns.take(urgent).await.ok_or_else(|| {
+                StoreError::Db(DbErr::Custom(
+                    "the database is busy: no turn to write within 10 seconds".into(),
+                ))
+            })?),
+            None => None,
+        };
         // SQLite upgrades a deferred read transaction to a write lazily and fails with "database
         // is locked" if another writer got there first; taking the write lock up front makes
         // writers queue on the busy timeout instead.
@@ -625,7 +655,7 @@ impl Store {
             sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         };
         let writer = self.writer.as_ref().unwrap_or(&self.db);
-        Ok(TxConn::Sea(writer.begin_with_options(options).await?))
+        Ok((TxConn::Sea(writer.begin_with_options(options).await?), turn))
     }
 }
 
@@ -901,6 +931,9 @@ pub struct Tx {
     /// A field added to the payload of every event written while it is set
     /// ([`Tx::tag_events`]): the chain of workflow rules an action belongs to.
     event_tag: std::sync::Mutex<Option<(&'static str, serde_json::Value)>>,
+    /// SQLite: the turn on the writer connection, handed on when the transaction is over (last
+    /// field: dropped after the transaction).
+    turn: Option<turns::Turn>,
 }
 
 /// What a [`Tx`] runs its statements on: sea-orm's transaction on SQLite, [`PgTx`] on
@@ -924,7 +957,13 @@ impl Tx {
             qualification: std::sync::OnceLock::new(),
             import: std::sync::OnceLock::new(),
             event_tag: std::sync::Mutex::new(None),
+            turn: None,
         }
+    }
+
+    fn holding(mut self, turn: Option<turns::Turn>) -> Self {
+        self.turn = turn;
+        self
     }
 
     /// Until called again with `None`, add `key: value` to the payload of every event this

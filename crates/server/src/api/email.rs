@@ -13,7 +13,7 @@
 use crate::http::error::AppError;
 use crate::http::extract::{Auth, Json, parse_id};
 use crate::http::router::{Access, ApiRouter, get, post, put};
-use crate::mail::{self, MailError, Outgoing};
+use crate::mail::{self, Delivered, MailError, Outgoing};
 use crate::state::AppState;
 use axum::extract::{Path, State};
 use axum::http::StatusCode;
@@ -24,7 +24,7 @@ use rivet_domain::templates::RecordType as TemplateRecordType;
 use rivet_domain::{Action, Actor, Email, FieldErrors, Resource};
 use rivet_store::Page;
 use rivet_store::documents;
-use rivet_store::email::{self as store, Claim, EmailMessage, NewMessage};
+use rivet_store::email::{self as store, EmailMessage, NewMessage};
 use rivet_store::record;
 use rivet_store::{StoreError, templates};
 use serde::{Deserialize, Serialize};
@@ -476,26 +476,9 @@ pub async fn send_from_record(
         message_id: mail::message_id(&settings),
         idempotency_key: key.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
     };
-    let message = match store::claim(&app.store, actor, &new, store::InFlight::Leave).await? {
-        Claim::Done(message) => return Ok(message),
-        Claim::Send(message) => message,
-    };
-    let mut outgoing = Outgoing {
-        to: message.to.clone(),
-        cc: message.cc.clone(),
-        subject: message.subject.clone(),
-        text: message.text.clone(),
-        html: message.html.clone(),
-        message_id: message.message_id.clone(),
-        unsubscribe: None,
-    };
-    mail::decorate(app, &settings, actor.company_id, message.id, &mut outgoing);
-    match mail::send(app, actor.company_id, &settings, &outgoing).await {
-        Ok(sent) => Ok(store::record_sent(&app.store, actor, &message, &sent.reply).await?),
-        Err(err) => {
-            store::record_failed(&app.store, actor, &message, &err.to_string()).await?;
-            Err(err.into())
-        }
+    match mail::deliver(app, actor, &settings, &new, store::InFlight::Leave).await? {
+        Delivered::Sent(message) | Delivered::Already(message) => Ok(message),
+        Delivered::Failed(_, err) => Err(err.into()),
     }
 }
 
