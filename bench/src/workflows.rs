@@ -8,8 +8,8 @@
 //!    same rules created through the API (the matching one adds a tag; the others log a
 //!    "not matched" run each, so every event writes `--rules` run rows), leads created open-loop
 //!    at `--rate` per second for `--seconds`. Latency = the matching rule's run `created_at`
-//!    (logged in the consumer's transaction right after its action) − the lead's `created_at`
-//!    (stamped in the creating transaction), same clock: p50 / p99 / max.
+//!    (stamped when the consumer logs its batch's runs, just before its commit) − the lead's
+//!    `created_at` (stamped in the creating transaction), same clock: p50 / p99 / max.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;

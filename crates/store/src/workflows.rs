@@ -7,9 +7,12 @@
 //! In the consumer's transaction, for each event the company's active rules for its type (read
 //! once per company per batch) are evaluated against the record as it is now (read once per
 //! event, and again after a rule's actions changed it). One run row per (rule, event) — the
-//! unique key makes a redelivered event run nothing twice; which rules already ran is one query
-//! per event, and an event's run rows are one insert, so a hundred rules on one event type cost
-//! a few statements, not hundreds. Each action runs
+//! unique key makes a redelivered event run nothing twice. Which rules already ran is one query
+//! per company for the whole batch of events, and the batch's run rows are logged together just
+//! before the commit (a few inserts; their `created_at` is that moment), so a hundred rules on
+//! one event type cost a few statements per batch, not per event or per rule. (A rule that
+//! assigns by round-robin first logs the waiting runs: its turn counts its logged matches.)
+//! Each action runs
 //! in a savepoint as the system acting for the record's owner with the grants the action needs
 //! (the company's rule asked for it): a refused action (a value the record's validation refuses,
 //! a member who left) is rolled back alone, logged with its reason, and the actions after it do
@@ -380,33 +383,40 @@ pub struct Start<'a> {
     pub data: &'a Value,
 }
 
-/// Which of `rules` already ran for the trigger `key` (one statement for them all).
-async fn already_ran(
-    tx: &Tx,
-    company: CompanyId,
-    rules: &[Uuid],
-    key: &str,
-) -> Result<HashSet<Uuid>> {
+/// Which rules already ran for each of the trigger keys `keys` (one statement per few hundred
+/// keys: the unique index leads with the trigger key).
+async fn already_ran(tx: &Tx, company: CompanyId, keys: &[&str]) -> Result<Ran> {
     #[derive(FromQueryResult)]
-    struct Ran {
+    struct Row {
+        trigger_key: String,
         rule_id: Uuid,
     }
-    let ran: Vec<Ran> = fetch_all(
-        tx.conn(),
-        Query::select()
-            .column(R::RuleId)
-            .from(R::Table)
-            .and_where(Expr::col(R::CompanyId).eq(company))
-            .and_where(Expr::col(R::RuleId).is_in(rules.iter().copied()))
-            .and_where(Expr::col(R::TriggerKey).eq(key)),
-    )
-    .await?;
-    Ok(ran.into_iter().map(|r| r.rule_id).collect())
+    let mut ran = Ran::new();
+    for chunk in keys.chunks(crate::MAX_BOUND_VALUES / 2) {
+        let rows: Vec<Row> = fetch_all(
+            tx.conn(),
+            Query::select()
+                .columns([R::TriggerKey, R::RuleId])
+                .from(R::Table)
+                .and_where(Expr::col(R::CompanyId).eq(company))
+                .and_where(Expr::col(R::TriggerKey).is_in(chunk.iter().copied())),
+        )
+        .await?;
+        ran.extend(rows.into_iter().map(|r| (r.trigger_key, r.rule_id)));
+    }
+    Ok(ran)
 }
+
+/// The (trigger key, rule) pairs that already ran.
+type Ran = HashSet<(String, Uuid)>;
 
 /// One run as it is logged.
 struct RunRow {
+    company: CompanyId,
     rule_id: Uuid,
+    key: String,
+    trigger: String,
+    event_id: Option<Uuid>,
     record_type: WorkflowRecord,
     record_id: Option<Uuid>,
     depth: u32,
@@ -417,54 +427,61 @@ struct RunRow {
     error: Option<String>,
 }
 
-/// Log the runs of one trigger, in one statement (a hundred rules on one event are one insert,
-/// not a hundred).
-async fn log_runs(tx: &Tx, company: CompanyId, start: &Start<'_>, rows: Vec<RunRow>) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let at = now();
-    for chunk in rows.chunks(crate::MAX_BOUND_VALUES / 15) {
-        let mut insert = Query::insert();
-        insert.into_table(R::Table).columns([
-            R::CompanyId,
-            R::Id,
-            R::RuleId,
-            R::TriggerKey,
-            R::Trigger,
-            R::EventId,
-            R::RecordType,
-            R::RecordId,
-            R::Depth,
-            R::Matched,
-            R::Status,
-            R::Conditions,
-            R::Actions,
-            R::Error,
-            R::CreatedAt,
-        ]);
-        for row in chunk {
-            insert.values_panic([
-                company.into(),
-                new_id().into(),
-                row.rule_id.into(),
-                start.key.as_str().into(),
-                start.trigger.as_str().into(),
-                start.event_id.into(),
-                row.record_type.as_str().into(),
-                row.record_id.into(),
-                i32::try_from(row.depth).unwrap_or(i32::MAX).into(),
-                row.matched.into(),
-                row.status.into(),
-                row.conditions.clone().into(),
-                row.actions.clone().into(),
-                row.error.clone().into(),
-                at.into(),
+/// Runs waiting to be logged: the consumer logs a whole batch of events' runs at once, just
+/// before its commit (a hundred rules on a few hundred events are a few inserts, not a
+/// statement per event or per rule).
+#[derive(Default)]
+struct Pending {
+    rows: Vec<RunRow>,
+}
+
+impl Pending {
+    /// Log every waiting run, stamped now: a few statements for any number of rows.
+    async fn log(&mut self, tx: &Tx) -> Result<u64> {
+        let rows = std::mem::take(&mut self.rows);
+        let at = now();
+        for chunk in rows.chunks(crate::MAX_BOUND_VALUES / 15) {
+            let mut insert = Query::insert();
+            insert.into_table(R::Table).columns([
+                R::CompanyId,
+                R::Id,
+                R::RuleId,
+                R::TriggerKey,
+                R::Trigger,
+                R::EventId,
+                R::RecordType,
+                R::RecordId,
+                R::Depth,
+                R::Matched,
+                R::Status,
+                R::Conditions,
+                R::Actions,
+                R::Error,
+                R::CreatedAt,
             ]);
+            for row in chunk {
+                insert.values_panic([
+                    row.company.into(),
+                    new_id().into(),
+                    row.rule_id.into(),
+                    row.key.as_str().into(),
+                    row.trigger.as_str().into(),
+                    row.event_id.into(),
+                    row.record_type.as_str().into(),
+                    row.record_id.into(),
+                    i32::try_from(row.depth).unwrap_or(i32::MAX).into(),
+                    row.matched.into(),
+                    row.status.into(),
+                    row.conditions.clone().into(),
+                    row.actions.clone().into(),
+                    row.error.clone().into(),
+                    at.into(),
+                ]);
+            }
+            exec(tx.conn(), &insert).await?;
         }
-        exec(tx.conn(), &insert).await?;
+        Ok(u64::try_from(rows.len()).unwrap_or(u64::MAX))
     }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -625,6 +642,17 @@ struct ActionResult {
     result: Option<Value>,
     #[serde(skip_serializing_if = "Option::is_none")]
     error: Option<String>,
+}
+
+/// Whether the action picks its assignee by round-robin (whose turn counts the logged matches).
+fn takes_turns(action: &RuleAction) -> bool {
+    matches!(
+        action,
+        RuleAction::CreateTask {
+            assignee: Assignee::RoundRobin(_),
+            ..
+        }
+    )
 }
 
 /// The rule's turn counter for round-robin: how many of its runs matched before.
@@ -979,34 +1007,28 @@ pub async fn mail_to_now(
 /// The records a trigger's rules look at, read once and read again after a rule changed them.
 type Records = HashMap<(WorkflowRecord, Uuid), Option<Found>>;
 
-/// Run each of `rules` that has not yet run for `start`, on the record `subject` names for its
-/// record type, and log their runs (at once, after the last). A rule sees the record as it is
-/// after the rules before it.
+/// Run each of `rules` that has not yet run for `start` (`ran` says which did), on the record
+/// `subject` names for its record type; their runs wait in `pending`. A rule sees the record as
+/// it is after the rules before it.
 async fn run_rules(
     tx: &Tx,
     company: CompanyId,
     rules: &[&Stored<WorkflowRule>],
-    start: &Start<'_>,
+    (start, ran): (&Start<'_>, &Ran),
     subject: impl Fn(WorkflowRecord) -> Option<Uuid>,
-) -> Result<u64> {
-    if rules.is_empty() {
-        return Ok(0);
-    }
-    let ids: Vec<Uuid> = rules.iter().map(|r| r.id.uuid()).collect();
-    let ran = already_ran(tx, company, &ids, &start.key).await?;
+    pending: &mut Pending,
+) -> Result<()> {
     let mut records = Records::new();
-    let mut rows = Vec::new();
     for rule in rules {
-        if ran.contains(&rule.id.uuid()) {
+        if ran.contains(&(start.key.clone(), rule.id.uuid())) {
             continue;
         }
         let kind = rule.definition.record_type;
         let record_id = subject(kind);
-        rows.push(run_rule(tx, company, rule, start, record_id, &mut records).await?);
+        let row = run_rule(tx, company, rule, start, record_id, &mut records, pending).await?;
+        pending.rows.push(row);
     }
-    let logged = u64::try_from(rows.len()).unwrap_or(u64::MAX);
-    log_runs(tx, company, start, rows).await?;
-    Ok(logged)
+    Ok(())
 }
 
 /// Run `rule` for `start` on the record `record_id` (if the trigger names one): its run.
@@ -1017,13 +1039,18 @@ async fn run_rule(
     start: &Start<'_>,
     record_id: Option<Uuid>,
     records: &mut Records,
+    pending: &mut Pending,
 ) -> Result<RunRow> {
     let rule_id = rule.id.uuid();
     let spec = &rule.definition;
     let kind = spec.record_type;
     let chain = Chain::of(start.data);
     let mut row = RunRow {
+        company,
         rule_id,
+        key: start.key.clone(),
+        trigger: start.trigger.clone(),
+        event_id: start.event_id,
         record_type: kind,
         record_id,
         depth: chain.depth,
@@ -1054,6 +1081,10 @@ async fn run_rule(
     if !evaluation.matched {
         row.error = Some("not matched: a condition does not hold".into());
         return Ok(row);
+    }
+    if spec.actions.iter().any(takes_turns) {
+        // A round-robin's turn counts the rule's logged matches: log the waiting ones first.
+        pending.log(tx).await?;
     }
     tx.tag_events(Some((CHAIN_KEY, chain.then(rule_id).to_json())));
     let mut results = Vec::new();
@@ -1131,18 +1162,26 @@ impl crate::events::Consumer for WorkflowConsumer {
         CONSUMER
     }
 
+    /// The whole batch in one pass: the rules per company read once, which rules already ran
+    /// for the batch's events one query per company, the events run in order, and their runs
+    /// logged together at the end (see [`Pending`]).
     async fn apply(&self, tx: &Tx, events: &[crate::events::Event]) -> Result<()> {
         let mut rules: HashMap<CompanyId, Vec<Stored<WorkflowRule>>> = HashMap::new();
         for event in events {
-            let company = event.company_id;
-            if let Entry::Vacant(slot) = rules.entry(company) {
-                slot.insert(definitions::active_in::<WorkflowRule, _>(tx.conn(), company).await?);
+            if let Entry::Vacant(slot) = rules.entry(event.company_id) {
+                slot.insert(
+                    definitions::active_in::<WorkflowRule, _>(tx.conn(), event.company_id).await?,
+                );
             }
-            let Some(company_rules) = rules.get(&company) else {
-                continue;
-            };
-            let triggered: Vec<&Stored<WorkflowRule>> = company_rules
-                .iter()
+        }
+        // Each event with the rules it triggers, and each company's trigger keys.
+        let mut work = Vec::new();
+        let mut keys: HashMap<CompanyId, Vec<String>> = HashMap::new();
+        for event in events {
+            let triggered: Vec<&Stored<WorkflowRule>> = rules
+                .get(&event.company_id)
+                .into_iter()
+                .flatten()
                 .filter(|r| r.definition.triggered_by(&event.event_type, &event.data))
                 .collect();
             if triggered.is_empty() {
@@ -1154,11 +1193,30 @@ impl crate::events::Consumer for WorkflowConsumer {
                 event_id: Some(event.id),
                 data: &event.data,
             };
-            run_rules(tx, company, &triggered, &start, |kind| {
-                subject_of(event, kind)
-            })
+            keys.entry(event.company_id)
+                .or_default()
+                .push(start.key.clone());
+            work.push((event, triggered, start));
+        }
+        let mut ran = Ran::new();
+        for (company, keys) in &keys {
+            let keys: Vec<&str> = keys.iter().map(String::as_str).collect();
+            ran.extend(already_ran(tx, *company, &keys).await?);
+        }
+        let mut pending = Pending::default();
+        for (event, triggered, start) in &work {
+            let subject = |kind| subject_of(event, kind);
+            run_rules(
+                tx,
+                event.company_id,
+                triggered,
+                (start, &ran),
+                subject,
+                &mut pending,
+            )
             .await?;
         }
+        pending.log(tx).await?;
         Ok(())
     }
 }
@@ -1323,15 +1381,34 @@ pub async fn run_schedules(store: &Store) -> Result<u64> {
         for rule in &rules {
             let due = due_records(&tx, company_id, &rule.definition).await?;
             let kind = rule.definition.trigger.kind().as_str();
-            for Due { id, occurrence } in due {
-                let start = Start {
-                    key: format!("{kind}:{id}:{occurrence}"),
-                    trigger: kind.to_owned(),
-                    event_id: None,
-                    data: &Value::Null,
-                };
-                total += run_rules(&tx, company_id, &[rule], &start, |_| Some(id)).await?;
+            let starts: Vec<(Start, Uuid)> = due
+                .into_iter()
+                .map(|Due { id, occurrence }| {
+                    let start = Start {
+                        key: format!("{kind}:{id}:{occurrence}"),
+                        trigger: kind.to_owned(),
+                        event_id: None,
+                        data: &Value::Null,
+                    };
+                    (start, id)
+                })
+                .collect();
+            let keys: Vec<&str> = starts.iter().map(|(s, _)| s.key.as_str()).collect();
+            let ran = already_ran(&tx, company_id, &keys).await?;
+            let mut pending = Pending::default();
+            for (start, id) in &starts {
+                let subject = |_| Some(*id);
+                run_rules(
+                    &tx,
+                    company_id,
+                    &[rule],
+                    (start, &ran),
+                    subject,
+                    &mut pending,
+                )
+                .await?;
             }
+            total += pending.log(&tx).await?;
         }
         total += escalate_overdue(&tx, company_id).await?;
         tx.commit().await?;

@@ -55,6 +55,7 @@ pub mod m0040_email_tracking;
 pub mod m0041_whatsapp_claims;
 pub mod m0042_task_recurrence;
 pub mod m0043_imap;
+pub mod m0044_workflow_runs_by_trigger;
 
 pub struct Migrator;
 
@@ -103,6 +104,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0041_whatsapp_claims::M0041WhatsappClaims),
             Box::new(m0042_task_recurrence::M0042TaskRecurrence),
             Box::new(m0043_imap::M0043Imap),
+            Box::new(m0044_workflow_runs_by_trigger::M0044WorkflowRunsByTrigger),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
