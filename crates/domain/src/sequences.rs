@@ -293,7 +293,7 @@ impl SequenceInput {
     }
 }
 
-fn is_business_day(day: Weekday) -> bool {
+pub(crate) fn is_business_day(day: Weekday) -> bool {
     !matches!(day, Weekday::Sat | Weekday::Sun)
 }
 
@@ -314,7 +314,7 @@ pub fn add_business_days(from: DateTime<Utc>, days: u32, tz: Tz) -> DateTime<Utc
 
 /// The instant of a local time, the earlier one where clocks go back and the first after the
 /// gap where they go forward.
-fn local_instant(tz: Tz, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(tz: Tz, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&local)
         .earliest()
         .or_else(|| {
