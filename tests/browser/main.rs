@@ -1437,6 +1437,7 @@ enum Journey {
     Whatsapp,
     Email,
     Workflows,
+    WorkflowEdit,
     Sequences,
 }
 
@@ -1467,6 +1468,7 @@ impl Journey {
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
             Self::Workflows => workflows::workflow_steps(app, page).await,
+            Self::WorkflowEdit => workflows::workflow_edit_steps(app, page).await,
             Self::Sequences => sequences::sequence_steps(app, page).await,
         }
     }

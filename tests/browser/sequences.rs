@@ -10,7 +10,7 @@ use rivet_tests::smtp::{Mode, SmtpSink};
 use rivet_tests::{TestApp, json_of};
 
 /// Click what `at` finds and wait for the page it leads to.
-async fn click(page: &Page<'_>, at: Locator<'_>) -> Result<()> {
+pub(super) async fn click(page: &Page<'_>, at: Locator<'_>) -> Result<()> {
     let element = page.client.find(at).await.context("the element to click")?;
     page.client
         .execute("window.rivetOldPage = true; return null;", vec![])
