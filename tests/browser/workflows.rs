@@ -306,6 +306,27 @@ async fn the_builder_over_http(db: Db) {
         "{html}"
     );
 
+    // A rule with more actions than the builder's spare rows shows them all.
+    let tags: Vec<_> = (1..=4)
+        .map(|n| json!({"kind": "add_tag", "tag": format!("t{n}")}))
+        .collect();
+    let tagged = json_of(
+        app.post(
+            "/workflows",
+            &api,
+            json!({"name": "Four tags", "record_type": "lead",
+                   "trigger": {"kind": "event", "event": "lead.created"}, "actions": tags}),
+        )
+        .await,
+    )
+    .await;
+    let path = format!("/workflows/{}/edit", tagged["id"].as_str().unwrap());
+    let html = get_page(&app, &admin, &path).await.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="a3_tag" type="text" value="t4""#),
+        "{html}"
+    );
+
     // What the form does not show is kept: a task's assignee, on/off and the loop depth.
     let assigned = json_of(
         app.post(

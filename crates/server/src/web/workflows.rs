@@ -20,6 +20,7 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::assignment::MAX_CONDITIONS;
 use rivet_domain::ids::WorkflowRuleId;
 use rivet_domain::workflows::{
     ActionKind, MAX_ACTIONS, WorkflowActionInput, WorkflowRecord, WorkflowRule, WorkflowRuleInput,
@@ -164,8 +165,8 @@ const ACTION_PARTS: &[&str] = &[
 ];
 
 /// How many rows with inputs named `{prefix}{i}_…` the form has: at least [`ROWS`], at most
-/// [`MAX_ACTIONS`] (more than the API takes of either).
-fn rows(form: &Fields, prefix: &str) -> usize {
+/// `most` (what a rule may have of them, so a rule's every row is shown and no form makes more).
+fn rows(form: &Fields, prefix: &str, most: usize) -> usize {
     let last = form
         .iter()
         .filter(|(_, value)| !value.is_empty())
@@ -177,7 +178,15 @@ fn rows(form: &Fields, prefix: &str) -> usize {
                 .ok()
         })
         .max();
-    last.map_or(ROWS, |i| (i + 1).max(ROWS)).min(MAX_ACTIONS)
+    last.map_or(ROWS, |i| (i + 1).max(ROWS)).min(most)
+}
+
+fn action_row_count(form: &Fields) -> usize {
+    rows(form, "a", MAX_ACTIONS)
+}
+
+fn condition_row_count(form: &Fields) -> usize {
+    rows(form, "c", MAX_CONDITIONS)
 }
 
 /// The record type the form is for (`lead` when it names none or an unknown one).
@@ -243,7 +252,7 @@ async fn edit_page(
             .iter()
             .map(|k| ((*k).to_owned(), k.replace('_', " "))),
     );
-    let actions = (0..rows(form, "a"))
+    let actions = (0..action_row_count(form))
         .map(|i| {
             let fid = format!("a{i}");
             let name = |part: &str| format!("{fid}_{part}");
@@ -327,7 +336,7 @@ async fn edit_page(
         ),
         changed: get(form, "changed").to_owned(),
         days: get(form, "days").to_owned(),
-        conditions: (0..rows(form, "c"))
+        conditions: (0..condition_row_count(form))
             .map(|i| conditions::row_on(form, &format!("c{i}"), i, &fields))
             .collect(),
         actions,
@@ -456,7 +465,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
         .collect();
     let mut cond_rows = Vec::new();
     let mut conditions = Vec::new();
-    for i in 0..rows(form, "c") {
+    for i in 0..condition_row_count(form) {
         if let Some(c) = conditions::read(form, &format!("c{i}")) {
             cond_rows.push(i);
             conditions.push(c);
@@ -464,7 +473,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
     }
     let mut action_rows = Vec::new();
     let mut actions = Vec::new();
-    for i in 0..rows(form, "a") {
+    for i in 0..action_row_count(form) {
         let part = |p: &str| get(form, &format!("a{i}_{p}")).trim().to_owned();
         let kind = part("kind");
         if kind.is_empty() {
@@ -600,10 +609,10 @@ fn known_fields(form: &Fields) -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for i in 0..rows(form, "c") {
+    for i in 0..condition_row_count(form) {
         names.extend(conditions::names(&format!("c{i}")));
     }
-    for i in 0..rows(form, "a") {
+    for i in 0..action_row_count(form) {
         names.extend(ACTION_PARTS.iter().map(|p| format!("a{i}_{p}")));
     }
     names
