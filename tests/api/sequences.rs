@@ -7,7 +7,7 @@
 //! is retried with the reason shown; records that cannot be enrolled are skipped with the
 //! reason; another company's sequences and records are not found; who may do what; the
 //! per-step figures after real sends, opens, clicks, replies and bounces; enrolling what a
-//! saved view or a filter lists, in the caller's scope.
+//! saved view or a filter lists, in the caller's scope, and no more than the cap.
 
 use crate::accounts::id;
 use rivet_tests::serde_json::{Value, json};
@@ -975,6 +975,64 @@ async fn a_view_or_a_filter_enrolls_what_it_lists_for_the_caller(db: Db) {
     assert_eq!(after, before);
 }
 
+/// Copy lead `id` `copies` times with one `INSERT … SELECT` over a counter (what the API would
+/// take minutes to create): the copies are the lead's company's, owner's and name's.
+async fn copy_lead(app: &TestApp, id: &str, copies: usize) {
+    let new_id = match app.db {
+        Db::Sqlite => "randomblob(16)",
+        Db::Postgres => "gen_random_uuid()",
+    };
+    let sql = format!(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < ?) \
+         INSERT INTO leads (company_id, id, first_name, last_name, status, owner_id, tags, \
+                            custom_fields, created_by, created_at, updated_at) \
+         SELECT l.company_id, {new_id}, l.first_name, l.last_name, l.status, l.owner_id, \
+                l.tags, l.custom_fields, l.created_by, l.created_at, l.updated_at \
+         FROM leads l, n WHERE l.id = ?"
+    );
+    let id: Uuid = id.parse().unwrap();
+    app.sql(&sql, vec![i64::try_from(copies).unwrap().into(), id.into()])
+        .await;
+}
+
+/// A filter or a saved view that lists one lead more than an enrollment takes
+/// (`MAX_SELECTED`) is a 422 naming it, and nothing is enrolled.
+async fn a_selection_over_the_cap_is_refused_naming_the_field(db: Db) {
+    use rivet_server::api::sequences::MAX_SELECTED;
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (template, lead) = setup(&app, &admin, &sink).await;
+    let seq = one_email(&app, &admin, &template, "Everyone").await;
+    copy_lead(&app, &id(&lead), MAX_SELECTED).await;
+    let count = app.sql("SELECT COUNT(*) FROM leads", vec![]).await[0]
+        .try_get_by_index::<i64>(0)
+        .unwrap();
+    assert_eq!(count, i64::try_from(MAX_SELECTED + 1).unwrap());
+    let view = create(
+        &app,
+        &admin,
+        "/views",
+        json!({"resource": "leads", "name": "All", "query": "sort=last_name"}),
+    )
+    .await;
+    let path = format!("/sequences/{}/enrollments", id(&seq));
+    for (body, field) in [
+        (json!({"filter": ""}), "filter"),
+        (json!({"filter": "status=new"}), "filter"),
+        (json!({"view_id": id(&view)}), "view_id"),
+    ] {
+        let problem = assert_problem(app.post(&path, &admin, body.clone()).await, 422).await;
+        assert_eq!(fields_of(&problem), [field], "{body}: {problem}");
+        let message = problem["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains(&format!("more than {MAX_SELECTED} leads")),
+            "{body}: {problem}"
+        );
+    }
+    assert!(enrollments(&app, &admin, &seq).await.is_empty());
+}
+
 /// A runner that died after claiming a step's e-mail but before the SMTP server answered left
 /// the message `sending`: the runner that takes the step over once the lease is gone sends it
 /// (its own Message-ID), records it once and finishes the enrollment: nothing is lost.
@@ -1167,6 +1225,7 @@ both!(
     other_companies_and_roles_are_kept_out,
     stats_count_what_each_step_sent_and_what_became_of_it,
     a_view_or_a_filter_enrolls_what_it_lists_for_the_caller,
+    a_selection_over_the_cap_is_refused_naming_the_field,
     a_message_left_sending_by_a_dead_runner_is_sent_by_the_next,
     a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again,
 );

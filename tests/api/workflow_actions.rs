@@ -5,11 +5,12 @@
 //! `send_whatsapp_template` reaches the Graph API once with the template and lands on the
 //! timeline, and a lead without consent is not messaged, the reason logged; a sequence's
 //! `whatsapp` step sends once per enrollment step and ends the enrollment of a record without
-//! consent; `enroll_in_sequence` and `remove_from_sequence` change enrollments; the dry run
+//! consent, and a sequence of WhatsApp messages only enrolls records by their phone number;
+//! `enroll_in_sequence` and `remove_from_sequence` change enrollments; the dry run
 //! says to whom a message would go; bad actions are 422s naming the place.
 
 use crate::accounts::id;
-use crate::sequences::{create, enroll, enrollments, mail_setup, make_due, run, sequence};
+use crate::sequences::{create, enroll, enrollments, mail_setup, make_due, ok, run, sequence};
 use crate::whatsapp::{NUMBER_ID, SECRET, configure, whatsapp_activities};
 use crate::workflows::{create_lead, create_rule, runs_of, wait_for_runs};
 use rivet_domain::{Action, Actor, Resource};
@@ -341,6 +342,104 @@ async fn a_whatsapp_sequence_step_sends_once_and_stops_without_consent(db: Db) {
     );
 }
 
+/// A sequence whose messages are all WhatsApp ones needs no e-mail: it enrolls the records
+/// with a phone number (none needs an address) and skips those without, saying so; its step
+/// goes out through the Graph API. One that sends nothing at all is refused.
+async fn a_whatsapp_only_sequence_enrolls_records_with_a_phone(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let graph = Graph::start().await;
+    configure(&app, &admin, &graph, NUMBER_ID, SECRET).await;
+    let seq = create(
+        &app,
+        &admin,
+        "/sequences",
+        sequence(
+            "WhatsApp only",
+            json!([
+                {"type": "whatsapp", "template": "hello_there", "language": "en"},
+                {"type": "wait", "business_days": 1},
+                {"type": "task", "subject": "Call them", "due_in_business_days": 1},
+            ]),
+        ),
+    )
+    .await;
+    let ann = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Ann", "last_name": "Lee", "phone": "+447911123456",
+               "whatsapp_consent": true}),
+    )
+    .await;
+    let bo = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Bo", "last_name": "Lee", "email": "bo@example.com"}),
+    )
+    .await;
+    let path = format!("/sequences/{}/enrollments", id(&seq));
+    let outcome = ok(&app, &admin, &path, json!({"record_ids": [&ann, &bo]})).await;
+    assert_eq!(outcome["enrolled"], 1, "{outcome}");
+    let reasons: Vec<(String, Value)> = outcome["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["record_id"].as_str().unwrap().to_owned(),
+                r["reason"].clone(),
+            )
+        })
+        .collect();
+    assert!(reasons.contains(&(ann.clone(), Value::Null)), "{outcome}");
+    assert!(
+        reasons.contains(&(bo.clone(), json!("no_phone"))),
+        "{outcome}"
+    );
+    assert_eq!(run(&app).await, 1);
+    assert_eq!(graph.sent().len(), 1);
+    assert_eq!(graph.sent()[0].body["template"]["name"], "hello_there");
+    let e = &enrollments(&app, &admin, &seq).await[0];
+    assert_eq!(e["record_id"], ann.as_str(), "{e}");
+    assert_eq!(e["status"], "active", "{e}");
+    assert_eq!(e["step"], 2, "{e}");
+
+    // A sequence with an e-mail step still needs the address: Ann has none.
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let template = mail_setup(&app, &admin, &sink).await;
+    let mixed = create(
+        &app,
+        &admin,
+        "/sequences",
+        sequence(
+            "Both",
+            json!([{"type": "whatsapp", "template": "hello_there", "language": "en"},
+                   {"type": "email", "template_id": id(&template)}]),
+        ),
+    )
+    .await;
+    let path = format!("/sequences/{}/enrollments", id(&mixed));
+    let outcome = ok(&app, &admin, &path, json!({"record_ids": [&ann]})).await;
+    assert_eq!(outcome["results"][0]["reason"], "no_email", "{outcome}");
+
+    // Waits and tasks alone send nothing: refused, naming the steps.
+    let problem = assert_problem(
+        app.post(
+            "/sequences",
+            &admin,
+            sequence(
+                "Tasks only",
+                json!([{"type": "task", "subject": "Call them"},
+                       {"type": "wait", "business_days": 2}]),
+            ),
+        )
+        .await,
+        422,
+    )
+    .await;
+    assert_eq!(fields_of(&problem), ["steps"], "{problem}");
+}
+
 async fn enroll_and_remove_actions_change_enrollments(db: Db) {
     let app = app(db).await;
     let admin = app.admin().await;
@@ -553,6 +652,7 @@ both!(
     an_email_template_action_sends_once_and_says_why_not,
     a_whatsapp_template_action_sends_once_with_consent,
     a_whatsapp_sequence_step_sends_once_and_stops_without_consent,
+    a_whatsapp_only_sequence_enrolls_records_with_a_phone,
     enroll_and_remove_actions_change_enrollments,
     bad_message_and_sequence_actions_are_422s_naming_the_place,
 );

@@ -6,7 +6,7 @@
 //! the workflows grants is refused. Scheduled triggers (no activity, before a close date, task
 //! overdue) fire once per occurrence; `call_webhook` reaches a real receiver, signed when it
 //! names one of the company's webhooks; an overdue SLA task is escalated to the assignee's team
-//! manager once.
+//! manager once, and is due in business hours of the company's time zone.
 
 use chrono::{DateTime, Utc};
 use rivet_domain::events::verify_signature;
@@ -883,6 +883,56 @@ async fn an_overdue_sla_task_is_escalated_to_the_team_manager_once(db: Db) {
     assert_eq!(bell(manager).await.len(), 1);
 }
 
+async fn an_sla_task_is_due_in_the_companys_business_hours(db: Db) {
+    use chrono::{Datelike, Timelike, Weekday};
+    let app = spawn_app(db).await;
+    let _workers = app.start_workers();
+    let admin = app.admin().await;
+    let kolkata = chrono_tz::Tz::Asia__Kolkata;
+    let zone = app
+        .patch("/settings", &admin, json!({"timezone": kolkata.name()}))
+        .await;
+    assert_eq!(zone.status(), 200);
+    let rule = create_rule(
+        &app,
+        &admin,
+        json!({
+            "name": "Answer within three hours",
+            "record_type": "lead",
+            "trigger": {"kind": "event", "event": "lead.created"},
+            "actions": [{"kind": "create_task", "subject": "Answer",
+                         "due_in_business_hours": 3}],
+        }),
+    )
+    .await;
+    let before = Utc::now();
+    let lead = create_lead(
+        &app,
+        &admin,
+        json!({"first_name": "Ravi", "last_name": "Iyer"}),
+    )
+    .await;
+    let runs = wait_for_runs(&app, &admin, rule["id"].as_str().unwrap(), 1).await;
+    let after = Utc::now();
+    assert_eq!(runs.len(), 1, "{runs:?}");
+    let about = tasks_about(&app, &admin, &lead).await;
+    assert_eq!(about.len(), 1, "{about:?}");
+    let due: DateTime<Utc> = about[0]["due_at"].as_str().unwrap().parse().unwrap();
+    // Three hours of 09:00–17:00, Monday to Friday, in Kolkata (UTC+05:30) after the rule ran.
+    let local = due.with_timezone(&kolkata);
+    let minutes = local.hour() * 60 + local.minute();
+    assert!(
+        !matches!(local.weekday(), Weekday::Sat | Weekday::Sun)
+            && (9 * 60..=17 * 60).contains(&minutes),
+        "due {local}, outside Kolkata's business hours"
+    );
+    let hours = |at| rivet_domain::workflows::add_business_hours(at, 3, kolkata);
+    assert!(
+        hours(before) <= due && due <= hours(after),
+        "due {due}, not three Kolkata business hours after the lead ({before}..{after})"
+    );
+}
+
 both!(
     a_lead_created_rule_gives_the_owner_a_task_within_seconds,
     the_changed_filter_and_a_disabled_rule,
@@ -895,4 +945,5 @@ both!(
     scheduled_triggers_fire_once_per_occurrence,
     call_webhook_posts_to_a_real_receiver_signed_for_a_webhook,
     an_overdue_sla_task_is_escalated_to_the_team_manager_once,
+    an_sla_task_is_due_in_the_companys_business_hours,
 );

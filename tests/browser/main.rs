@@ -1420,6 +1420,7 @@ enum Journey {
     Deal,
     Views,
     Tasks,
+    TaskRepeat,
     CustomFields,
     AdminCustomFields,
     AdminPipelines,
@@ -1437,7 +1438,9 @@ enum Journey {
     Whatsapp,
     Email,
     Workflows,
+    WorkflowEdit,
     Sequences,
+    EnrollList,
 }
 
 impl Journey {
@@ -1450,6 +1453,7 @@ impl Journey {
             Self::Deal => deals::deal_steps(page).await,
             Self::Views => views::views_steps(app, page).await,
             Self::Tasks => tasks::task_steps(app, page).await,
+            Self::TaskRepeat => tasks::task_repeat_steps(app, page).await,
             Self::CustomFields => custom_fields::browser_steps(app, page).await,
             Self::AdminCustomFields => admin_pages::custom_field_steps(app, page).await,
             Self::AdminPipelines => admin_pages::pipeline_steps(app, page).await,
@@ -1467,7 +1471,9 @@ impl Journey {
             Self::Whatsapp => whatsapp::whatsapp_steps(app, page).await,
             Self::Email => email::email_steps(app, page).await,
             Self::Workflows => workflows::workflow_steps(app, page).await,
+            Self::WorkflowEdit => workflows::workflow_edit_steps(app, page).await,
             Self::Sequences => sequences::sequence_steps(app, page).await,
+            Self::EnrollList => sequences::enroll_list_steps(app, page).await,
         }
     }
 }

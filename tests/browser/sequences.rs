@@ -1,16 +1,18 @@
 //! Sequences in the browser: an admin builds a sequence on its page (a step added, a wait
 //! moved, a step removed), enrolls a lead from the lead's page, the runner runs, and the sent
-//! e-mail is on the lead's timeline and counted on the sequence's page.
+//! e-mail is on the lead's timeline and counted on the sequence's page. From the leads list as
+//! filtered, "Enroll list in sequence" enrolls the leads the filter lists (those without an
+//! address skipped with the reason), and no others.
 
 use super::{Page, sign_in_at};
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
-use rivet_tests::serde_json::json;
+use rivet_tests::serde_json::{Value, json};
 use rivet_tests::smtp::{Mode, SmtpSink};
-use rivet_tests::{TestApp, json_of};
+use rivet_tests::{Session, TestApp, json_of};
 
 /// Click what `at` finds and wait for the page it leads to.
-async fn click(page: &Page<'_>, at: Locator<'_>) -> Result<()> {
+pub(super) async fn click(page: &Page<'_>, at: Locator<'_>) -> Result<()> {
     let element = page.client.find(at).await.context("the element to click")?;
     page.client
         .execute("window.rivetOldPage = true; return null;", vec![])
@@ -19,28 +21,33 @@ async fn click(page: &Page<'_>, at: Locator<'_>) -> Result<()> {
     page.wait_for_new_page().await
 }
 
-pub(super) async fn sequence_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
-    let admin = app.admin().await;
-    let sink = SmtpSink::start(Mode::Accept).await;
+/// E-mail through `sink` and the lead template "Intro" (`Hello {{ lead.first_name }}`).
+async fn mail_and_template(app: &TestApp, admin: &Session, sink: &SmtpSink) -> Result<Value> {
     let response = app
         .put(
             "/settings/email",
-            &admin,
+            admin,
             json!({"enabled": true, "host": "127.0.0.1", "port": sink.port, "tls": "none",
                    "allow_plaintext": true, "from_address": "sales@acme.test"}),
         )
         .await;
     ensure!(response.status() == 200, "e-mail settings");
-    json_of(
+    Ok(json_of(
         app.post(
             "/email-templates",
-            &admin,
+            admin,
             json!({"name": "Intro", "record_type": "lead",
                    "subject": "Hello {{ lead.first_name }}", "text": "Hi {{ lead.first_name }}"}),
         )
         .await,
     )
-    .await;
+    .await)
+}
+
+pub(super) async fn sequence_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    mail_and_template(app, &admin, &sink).await?;
     let lead = json_of(
         app.post(
             "/leads",
@@ -115,4 +122,83 @@ pub(super) async fn sequence_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
 #[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn an_admin_builds_a_sequence_and_enrolls_a_lead() {
     super::journey_on_both(super::Journey::Sequences).await;
+}
+
+pub(super) async fn enroll_list_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let template = mail_and_template(app, &admin, &sink).await?;
+    let sequence = json_of(
+        app.post(
+            "/sequences",
+            &admin,
+            json!({"name": "Webinar follow-up", "enrolls": "lead",
+                   "steps": [{"type": "email", "template_id": template["id"]}]}),
+        )
+        .await,
+    )
+    .await;
+    let sequence_id = sequence["id"]
+        .as_str()
+        .context("the sequence's id")?
+        .to_owned();
+    let mut new_with_email = Vec::new();
+    for (first, email, status) in [
+        ("Ada", Some("ada@example.com"), "new"),
+        ("Alan", Some("alan@example.com"), "new"),
+        ("Cy", None, "new"),
+        ("Grace", Some("grace@example.com"), "contacted"),
+    ] {
+        let lead = json_of(
+            app.post(
+                "/leads",
+                &admin,
+                json!({"first_name": first, "last_name": "Tester", "email": email,
+                       "status": status}),
+            )
+            .await,
+        )
+        .await;
+        let id = lead["id"].as_str().context("a lead's id")?.to_owned();
+        if email.is_some() && status == "new" {
+            new_with_email.push(id);
+        }
+    }
+
+    sign_in_at(page, "/leads?status=new").await?;
+    click(page, Locator::LinkText("Enroll list in sequence")).await?;
+    page.expect_text("as filtered").await?;
+    page.expect_text("status=new").await?;
+    page.choose("#enroll-sequence", "Webinar follow-up").await?;
+    page.click_button("Enroll").await?;
+    page.expect_text("Enrolled 2 in the sequence. Skipped 1: 1 no email.")
+        .await?;
+    let back = page.path().await?;
+    ensure!(back.starts_with("/leads?"), "back on the list: {back}");
+
+    // The two new leads with an address, not Cy (no address) nor Grace (not new).
+    let page_of = json_of(
+        app.get(&format!("/sequences/{sequence_id}/enrollments"), &admin)
+            .await,
+    )
+    .await;
+    let mut enrolled: Vec<String> = page_of["data"]
+        .as_array()
+        .context("the enrollments")?
+        .iter()
+        .filter_map(|e| e["record_id"].as_str().map(str::to_owned))
+        .collect();
+    enrolled.sort();
+    new_with_email.sort();
+    ensure!(
+        enrolled == new_with_email,
+        "enrolled {enrolled:?}, not {new_with_email:?}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
+async fn enroll_list_in_sequence_enrolls_what_the_filtered_list_shows() {
+    super::journey_on_both(super::Journey::EnrollList).await;
 }

@@ -7,7 +7,8 @@
 //! and tenancy kept), and saved views: one saved on the "Overdue" tab with a priority filter
 //! opens on that tab with the same rows, and a default view applies when the list opens with
 //! no query. In the browser: a task created in the form shows under "My tasks" and is completed
-//! from there.
+//! from there; one created repeating every two weeks, once completed, is followed on the list
+//! by its next occurrence.
 
 use super::{
     Page, email_of, get_page, header, post_form, row_ids, sign_in_at, view_href, web_sign_in,
@@ -739,4 +740,67 @@ pub(super) async fn task_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
 #[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
 async fn a_task_created_in_the_form_shows_under_my_tasks_and_is_completed_there() {
     super::journey_on_both(super::Journey::Tasks).await;
+}
+
+/// The ids of the rows "My tasks" shows.
+async fn listed_tasks(page: &Page<'_>) -> Result<Vec<String>> {
+    let mut ids = Vec::new();
+    for row in page
+        .client
+        .find_all(fantoccini::Locator::Css("tr[data-task-id]"))
+        .await?
+    {
+        ids.extend(row.attr("data-task-id").await?);
+    }
+    Ok(ids)
+}
+
+pub(super) async fn task_repeat_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    sign_in_at(page, "/tasks/new").await?;
+    page.fill("task-subject", "Send the fortnightly report")
+        .await?;
+    page.choose("#task-repeat", "Weekly").await?;
+    page.fill("task-repeat_every", "2").await?;
+    page.click_button("Create task").await?;
+    page.expect_text("Created the task “Send the fortnightly report”.")
+        .await?;
+    let first = listed_tasks(page).await?;
+    ensure!(first.len() == 1, "one task on My tasks: {first:?}");
+
+    page.click_button("Complete").await?;
+    page.expect_text("Completed “Send the fortnightly report”.")
+        .await?;
+    // The next occurrence is on the list in its place.
+    page.expect_text("Send the fortnightly report").await?;
+    let next = listed_tasks(page).await?;
+    ensure!(
+        next.len() == 1 && next != first,
+        "the next occurrence on My tasks: {next:?} (the first was {first:?})"
+    );
+    page.shot("the next occurrence").await?;
+
+    let admin = app.admin().await;
+    let task = json_of(app.get(&format!("/tasks/{}", next[0]), &admin).await).await;
+    ensure!(
+        task["status"] == "open" && task["repeat"] == "weekly" && task["repeat_every"] == 2,
+        "the next occurrence repeats as the first: {task}"
+    );
+    let due: chrono::DateTime<Utc> = task["due_at"]
+        .as_str()
+        .context("the next occurrence's due time")?
+        .parse()?;
+    let now = Utc::now();
+    ensure!(
+        due > now + Duration::days(13) && due < now + Duration::days(16),
+        "due two weeks on: {due}"
+    );
+    let first_task = json_of(app.get(&format!("/tasks/{}", first[0]), &admin).await).await;
+    ensure!(first_task["status"] == "completed", "{first_task}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
+async fn completing_a_task_repeating_in_the_form_lists_its_next_occurrence() {
+    super::journey_on_both(super::Journey::TaskRepeat).await;
 }

@@ -2,14 +2,18 @@
 //! the page without a task subject comes back with the message next to the action's subject
 //! and nothing saved; then "lead.created → create a task" is saved, a lead created through the
 //! lead form gets the task (on "My tasks", with the workers running), and the rule's page shows
-//! the run in its execution log. Over plain HTTP: the builder for another record type offers
-//! that record's fields and events, a schedule trigger is saved from the form, and a sales rep
-//! is refused the pages.
+//! the run in its execution log. A rule edited on its page (the builder filled with it) gives
+//! the next lead the edited task. Over plain HTTP: the builder for another record type offers
+//! that record's fields and events, a schedule trigger is saved from the form, the edit form
+//! shows the rule and keeps what it does not show (the assignee, on/off, the loop depth), and a
+//! sales rep is refused the pages.
 
 use super::custom_fields::post_form;
+use super::sequences::click;
 use super::{Page, get_page, sign_in_at, web_sign_in};
 use anyhow::{Context, Result, ensure};
 use fantoccini::Locator;
+use rivet_tests::serde_json::json;
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, TestApp, both, json_of, spawn_app};
 use std::time::{Duration, Instant};
 
@@ -72,19 +76,7 @@ pub(super) async fn workflow_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
     page.fill("lead-last_name", "Hopper").await?;
     page.click_button("Create lead").await?;
     page.expect_text("Created the lead Grace Hopper.").await?;
-    let started = Instant::now();
-    loop {
-        page.goto("/tasks").await?;
-        let text = page.main_text().await?;
-        if text.contains("Call the new lead") {
-            break;
-        }
-        ensure!(
-            started.elapsed() < Duration::from_secs(20),
-            "the rule's task on My tasks: {text}"
-        );
-        tokio::time::sleep(Duration::from_millis(300)).await;
-    }
+    wait_for_task(page, "Call the new lead").await?;
     page.shot("the rule's task").await?;
 
     // The list shows the rule's last run; the rule's page its log.
@@ -114,6 +106,99 @@ pub(super) async fn workflow_steps(app: &TestApp, page: &Page<'_>) -> Result<()>
         "log: {log}"
     );
     Ok(())
+}
+
+/// Wait (up to 20 s) until "My tasks" lists `subject`.
+async fn wait_for_task(page: &Page<'_>, subject: &str) -> Result<String> {
+    let started = Instant::now();
+    loop {
+        page.goto("/tasks").await?;
+        let text = page.main_text().await?;
+        if text.contains(subject) {
+            return Ok(text);
+        }
+        ensure!(
+            started.elapsed() < Duration::from_secs(20),
+            "the rule's task {subject:?} on My tasks: {text}"
+        );
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    }
+}
+
+pub(super) async fn workflow_edit_steps(app: &TestApp, page: &Page<'_>) -> Result<()> {
+    let _workers = app.start_workers();
+    let api = app.admin().await;
+    let rule = json_of(
+        app.post(
+            "/workflows",
+            &api,
+            json!({
+                "name": "Call new leads",
+                "record_type": "lead",
+                "trigger": {"kind": "event", "event": "lead.created"},
+                "actions": [{"kind": "create_task", "subject": "Call the lead",
+                             "due_in_business_days": 1}],
+            }),
+        )
+        .await,
+    )
+    .await;
+    let id = rule["id"].as_str().context("the rule's id")?.to_owned();
+
+    sign_in_at(page, &format!("/workflows/{id}")).await?;
+    click(page, Locator::LinkText("Edit")).await?;
+    ensure!(
+        page.path().await? == format!("/workflows/{id}/edit"),
+        "on the edit page: {}",
+        page.path().await?
+    );
+    page.expect_text("Edit workflow rule").await?;
+    let subject = page
+        .client
+        .find(Locator::Id("a0-a0_subject"))
+        .await?
+        .prop("value")
+        .await?;
+    ensure!(
+        subject.as_deref() == Some("Call the lead"),
+        "the form shows the rule's task: {subject:?}"
+    );
+    page.fill("a0-a0_subject", "E-mail the lead").await?;
+    page.fill("a0-a0_days", "2").await?;
+    page.click_button("Save rule").await?;
+    page.expect_text("Saved the rule “Call new leads”.").await?;
+    ensure!(
+        page.path().await? == format!("/workflows/{id}"),
+        "back on the rule: {}",
+        page.path().await?
+    );
+    page.expect_text("create the task “E-mail the lead” due in 2 business days")
+        .await?;
+
+    // The next lead gets the edited task, not the old one.
+    page.goto("/leads/new").await?;
+    page.fill("lead-first_name", "Grace").await?;
+    page.fill("lead-last_name", "Hopper").await?;
+    page.click_button("Create lead").await?;
+    page.expect_text("Created the lead Grace Hopper.").await?;
+    let tasks = wait_for_task(page, "E-mail the lead").await?;
+    ensure!(
+        !tasks.contains("Call the lead"),
+        "no task of the old rule: {tasks}"
+    );
+    page.shot("the edited rule's task").await?;
+    let rules = json_of(app.get("/workflows", &api).await).await;
+    ensure!(
+        rules["data"].as_array().map(Vec::len) == Some(1),
+        "edited in place, not copied: {rules}"
+    );
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "browser: needs chromium, chromedriver and PostgreSQL; run with --include-ignored"]
+async fn a_rule_edited_on_its_page_gives_the_next_lead_the_edited_task() {
+    super::journey_on_both(super::Journey::WorkflowEdit).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -199,9 +284,130 @@ async fn the_builder_over_http(db: Db) {
     assert!(html.contains("no activity for 14 days"), "{html}");
     assert!(html.contains("told to the manager when overdue"), "{html}");
 
+    // The edit form shows the rule: its trigger, condition and both actions, in rows 0 and 1.
+    let edit = format!("/workflows/{id}/edit");
+    let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
+    assert!(html.contains("Edit workflow rule"), "{html}");
+    assert!(html.contains(&format!(r#"action="{edit}""#)), "{html}");
+    assert!(
+        html.contains(r#"name="days" type="text" value="14""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="c0_gte" type="text" value="1000""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="a0_tag" type="text" value="quiet""#),
+        "{html}"
+    );
+    assert!(
+        html.contains(r#"name="a1_subject" type="text" value="Wake it up""#),
+        "{html}"
+    );
+
+    // A rule with more actions than the builder's spare rows shows them all.
+    let tags: Vec<_> = (1..=4)
+        .map(|n| json!({"kind": "add_tag", "tag": format!("t{n}")}))
+        .collect();
+    let tagged = json_of(
+        app.post(
+            "/workflows",
+            &api,
+            json!({"name": "Four tags", "record_type": "lead",
+                   "trigger": {"kind": "event", "event": "lead.created"}, "actions": tags}),
+        )
+        .await,
+    )
+    .await;
+    let path = format!("/workflows/{}/edit", tagged["id"].as_str().unwrap());
+    let html = get_page(&app, &admin, &path).await.text().await.unwrap();
+    assert!(
+        html.contains(r#"name="a3_tag" type="text" value="t4""#),
+        "{html}"
+    );
+
+    // What the form does not show is kept: a task's assignee, on/off and the loop depth.
+    let assigned = json_of(
+        app.post(
+            "/workflows",
+            &api,
+            json!({
+                "name": "Hand new leads to the rep",
+                "record_type": "lead",
+                "active": false,
+                "max_depth": 5,
+                "trigger": {"kind": "event", "event": "lead.created"},
+                "actions": [{"kind": "create_task", "subject": "Call", "due_in_business_days": 1,
+                             "assignee": {"kind": "user", "user_id": rep.user_id}}],
+            }),
+        )
+        .await,
+    )
+    .await;
+    let assigned_id = assigned["id"].as_str().unwrap();
+    let edit = format!("/workflows/{assigned_id}/edit");
+    let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
+    assert!(html.contains(r#"name="a0_assignee""#), "{html}");
+    let assignee = json!({"kind": "user", "user_id": rep.user_id}).to_string();
+    let response = post_form(
+        &admin,
+        &app,
+        &edit,
+        &csrf,
+        &[
+            ("name", "Hand new leads to the rep"),
+            ("record_type", "lead"),
+            ("trigger_kind", "event"),
+            ("event", "lead.created"),
+            ("a0_kind", "create_task"),
+            ("a0_subject", "Call today"),
+            ("a0_days", "0"),
+            ("a0_assignee", &assignee),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 303, "{:?}", response.text().await);
+    let saved = json_of(app.get(&format!("/workflows/{assigned_id}"), &api).await).await;
+    assert_eq!(saved["actions"][0]["subject"], "Call today", "{saved}");
+    assert_eq!(
+        saved["actions"][0]["assignee"]["user_id"],
+        json!(rep.user_id)
+    );
+    assert_eq!(saved["active"], false, "{saved}");
+    assert_eq!(saved["max_depth"], 5, "{saved}");
+    // A bad edit comes back next to its field, the rule unchanged.
+    let response = post_form(
+        &admin,
+        &app,
+        &edit,
+        &csrf,
+        &[
+            ("name", "Hand new leads to the rep"),
+            ("record_type", "lead"),
+            ("event", "lead.created"),
+            ("a0_kind", "create_task"),
+            ("a0_days", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(response.status(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains(r#"id="a0-a0_subject-error""#), "{html}");
+    let saved = json_of(app.get(&format!("/workflows/{assigned_id}"), &api).await).await;
+    assert_eq!(saved["actions"][0]["subject"], "Call today", "{saved}");
+
     let email = json_of(app.get(&format!("/users/{}", rep.user_id), &api).await).await;
-    let (rep_client, _) = web_sign_in(&app, email["email"].as_str().unwrap(), PASSWORD).await;
-    for path in ["/workflows", "/workflows/new", &format!("/workflows/{id}")] {
+    let (rep_client, rep_csrf) =
+        web_sign_in(&app, email["email"].as_str().unwrap(), PASSWORD).await;
+    let response = post_form(&rep_client, &app, &edit, &rep_csrf, &[("name", "Mine now")]).await;
+    assert_eq!(response.status(), 403);
+    for path in [
+        "/workflows",
+        "/workflows/new",
+        &format!("/workflows/{id}"),
+        &edit,
+    ] {
         let page = get_page(&app, &rep_client, path).await;
         assert_eq!(page.status(), 403, "{path}");
     }

@@ -201,9 +201,9 @@ impl SequenceInput {
         if !self
             .steps
             .iter()
-            .any(|s| matches!(s, StepInput::Email { .. }))
+            .any(|s| matches!(s, StepInput::Email { .. } | StepInput::Whatsapp { .. }))
         {
-            errors.add("steps", "must send at least one e-mail");
+            errors.add("steps", "must send at least one e-mail or WhatsApp message");
         }
         for (i, step) in self.steps.iter().enumerate() {
             match step {
@@ -293,7 +293,7 @@ impl SequenceInput {
     }
 }
 
-fn is_business_day(day: Weekday) -> bool {
+pub(crate) fn is_business_day(day: Weekday) -> bool {
     !matches!(day, Weekday::Sat | Weekday::Sun)
 }
 
@@ -314,7 +314,7 @@ pub fn add_business_days(from: DateTime<Utc>, days: u32, tz: Tz) -> DateTime<Utc
 
 /// The instant of a local time, the earlier one where clocks go back and the first after the
 /// gap where they go forward.
-fn local_instant(tz: Tz, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
+pub(crate) fn local_instant(tz: Tz, local: chrono::NaiveDateTime) -> Option<DateTime<Utc>> {
     tz.from_local_datetime(&local)
         .earliest()
         .or_else(|| {
@@ -359,6 +359,15 @@ pub const MAX_ENROLL: usize = 1000;
 pub const MAX_ATTEMPTS: i32 = 8;
 
 impl Sequence {
+    /// Whether a step sends an e-mail: then an enrolled record needs an address; a sequence
+    /// that only sends WhatsApp messages (with waits and tasks) needs a phone number instead.
+    pub fn sends_email(&self) -> bool {
+        self.input
+            .steps
+            .iter()
+            .any(|s| matches!(s, StepInput::Email { .. }))
+    }
+
     /// The template ids of its e-mail steps, with the field each is named by.
     pub fn templates(&self) -> Vec<(String, EmailTemplateId)> {
         self.input
@@ -454,8 +463,10 @@ impl EnrollmentStatus {
 pub enum SkipReason {
     /// Not a record of the sequence's type the caller may read.
     NotFound,
-    /// The record has no e-mail address.
+    /// The record has no e-mail address (a sequence with an e-mail step).
     NoEmail,
+    /// The record has no valid phone number (a sequence whose messages are all WhatsApp ones).
+    NoPhone,
     /// The person withdrew their e-mail consent (or their address belongs to a contact who did).
     ConsentWithdrawn,
     /// It is in the sequence already (active or paused).
@@ -628,5 +639,28 @@ mod tests {
         ] {
             assert!(fields.contains(&field), "{field} in {fields:?}");
         }
+    }
+
+    #[test]
+    fn a_sequence_sends_an_email_or_a_whatsapp_message() {
+        let whatsapp = StepInput::Whatsapp {
+            template: "hello_there".into(),
+            language: "en".into(),
+            parameters: Vec::new(),
+        };
+        let Ok(only_whatsapp) =
+            input(vec![whatsapp, StepInput::Wait { business_days: 2 }]).validate()
+        else {
+            panic!("WhatsApp messages alone are a sequence")
+        };
+        assert!(!only_whatsapp.sends_email());
+        let Err(errors) = input(vec![StepInput::Task {
+            subject: "Call".into(),
+            due_in_business_days: 0,
+        }])
+        .validate() else {
+            panic!("a task alone sends nothing")
+        };
+        assert_eq!(errors.0[0].field, "steps");
     }
 }

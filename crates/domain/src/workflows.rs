@@ -21,8 +21,10 @@ use crate::assignment::{Condition, ConditionInput, Pool, parse_conditions_on};
 use crate::choices::choice_enum;
 use crate::ids::{EmailTemplateId, SequenceId, TeamId, UserId, WebhookId};
 use crate::query::FieldKind;
+use crate::sequences::{is_business_day, local_instant};
 use crate::validate::{FieldErrors, parse_name};
-use chrono::{DateTime, Datelike, Duration, Utc, Weekday};
+use chrono::{DateTime, Datelike, Duration, NaiveTime, Utc};
+use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -84,9 +86,9 @@ pub const MAX_ACTIONS: usize = 20;
 pub const MAX_DAYS: u32 = 365;
 /// The most business hours an SLA task may be due in (a year of eight-hour days).
 pub const MAX_HOURS: u32 = 8 * MAX_DAYS;
-/// Business hours, UTC: 09:00 to 17:00, Monday to Friday.
-pub const BUSINESS_OPENS: i64 = 9;
-pub const BUSINESS_CLOSES: i64 = 17;
+/// Business hours, in the company's time zone: 09:00 to 17:00, Monday to Friday.
+pub const BUSINESS_OPENS: u32 = 9;
+pub const BUSINESS_CLOSES: u32 = 17;
 /// The default and the largest `max_depth`.
 pub const DEFAULT_MAX_DEPTH: u32 = 3;
 pub const MAX_DEPTH: u32 = 10;
@@ -232,13 +234,13 @@ pub struct WorkflowActionInput {
     /// create_task: the task's subject.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subject: Option<String>,
-    /// create_task: due this many business days (Monday to Friday) after the trigger; 0 is
-    /// the same day. Default 0.
+    /// create_task: due this many business days (Monday to Friday in the company's time
+    /// zone) after the trigger; 0 is the same day. Default 0.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 0, maximum = 365)]
     pub due_in_business_days: Option<u32>,
     /// create_task, for an SLA: due this many business hours (Monday to Friday, 09:00–17:00
-    /// UTC) after the trigger, instead of days.
+    /// in the company's time zone) after the trigger, instead of days.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(minimum = 1, maximum = 2920)]
     pub due_in_business_hours: Option<u32>,
@@ -343,11 +345,11 @@ pub enum Due {
 }
 
 impl Due {
-    /// The due time for a task created at `from`.
-    pub fn after(self, from: DateTime<Utc>) -> DateTime<Utc> {
+    /// The due time for a task created at `from`, counted in the company's time zone `tz`.
+    pub fn after(self, from: DateTime<Utc>, tz: Tz) -> DateTime<Utc> {
         match self {
-            Self::BusinessDays(days) => add_business_days(from, days),
-            Self::BusinessHours(hours) => add_business_hours(from, hours),
+            Self::BusinessDays(days) => add_business_days(from, days, tz),
+            Self::BusinessHours(hours) => add_business_hours(from, hours, tz),
         }
     }
 }
@@ -640,58 +642,48 @@ impl Chain {
     }
 }
 
-/// `days` business days (Monday to Friday) after `from`, at the same time of day; a start on a
-/// weekend counts from the Monday after.
-pub fn add_business_days(from: DateTime<Utc>, days: u32) -> DateTime<Utc> {
-    let mut at = from;
-    while matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
-        at += Duration::days(1);
+/// `days` business days (Monday to Friday in the company's time zone `tz`) after `from`, at
+/// the same local time; a start on a weekend counts from the Monday after.
+pub fn add_business_days(from: DateTime<Utc>, days: u32, tz: Tz) -> DateTime<Utc> {
+    let local = from.with_timezone(&tz);
+    let mut date = local.date_naive();
+    while !is_business_day(date.weekday()) {
+        date = date.succ_opt().unwrap_or(date);
     }
-    let mut left = days;
-    while left > 0 {
-        at += Duration::days(1);
-        if !matches!(at.weekday(), Weekday::Sat | Weekday::Sun) {
-            left -= 1;
-        }
-    }
-    at
+    let start = local_instant(tz, date.and_time(local.time())).unwrap_or(from);
+    crate::sequences::add_business_days(start, days, tz)
 }
 
-/// `hours` business hours (Monday to Friday, [`BUSINESS_OPENS`]–[`BUSINESS_CLOSES`] UTC) after
-/// `from`; a start outside them counts from the next opening. What an SLA task is due by.
-pub fn add_business_hours(from: DateTime<Utc>, hours: u32) -> DateTime<Utc> {
-    let mut at = next_business_moment(from);
+/// `hours` business hours ([`BUSINESS_OPENS`]:00 to [`BUSINESS_CLOSES`]:00, Monday to Friday,
+/// in the company's time zone `tz`) after `from`; a start outside them counts from the next
+/// opening. What an SLA task is due by. The hours are real ones: a day the clocks change on
+/// still has eight of them.
+pub fn add_business_hours(from: DateTime<Utc>, hours: u32, tz: Tz) -> DateTime<Utc> {
+    let hour = |h: u32| NaiveTime::from_hms_opt(h, 0, 0).unwrap_or(NaiveTime::MIN);
+    let (opens, closes) = (hour(BUSINESS_OPENS), hour(BUSINESS_CLOSES));
     let mut left = Duration::hours(i64::from(hours));
+    let mut date = from.with_timezone(&tz).date_naive();
     loop {
-        let closes = day_at(at, BUSINESS_CLOSES);
-        let room = closes - at;
-        if left <= room {
-            return at + left;
+        let day = (
+            local_instant(tz, date.and_time(opens)),
+            local_instant(tz, date.and_time(closes)),
+        );
+        if let (true, Some(opening), Some(closing)) =
+            (is_business_day(date.weekday()), day.0, day.1)
+        {
+            let start = from.max(opening);
+            if start < closing {
+                if left <= closing - start {
+                    return start + left;
+                }
+                left -= closing - start;
+            }
         }
-        left -= room;
-        at = next_business_moment(closes);
+        match date.succ_opt() {
+            Some(next) => date = next,
+            None => return from + left,
+        }
     }
-}
-
-/// `at`'s day at `hour`:00 UTC.
-fn day_at(at: DateTime<Utc>, hour: i64) -> DateTime<Utc> {
-    at.date_naive().and_time(chrono::NaiveTime::MIN).and_utc() + Duration::hours(hour)
-}
-
-/// `at` if it is within business hours, else the next opening.
-fn next_business_moment(at: DateTime<Utc>) -> DateTime<Utc> {
-    let weekend = |t: DateTime<Utc>| matches!(t.weekday(), Weekday::Sat | Weekday::Sun);
-    let mut at = at;
-    if at >= day_at(at, BUSINESS_CLOSES) {
-        at = day_at(at, BUSINESS_OPENS) + Duration::days(1);
-    }
-    if at < day_at(at, BUSINESS_OPENS) {
-        at = day_at(at, BUSINESS_OPENS);
-    }
-    while weekend(at) {
-        at = day_at(at, BUSINESS_OPENS) + Duration::days(1);
-    }
-    at
 }
 
 impl Trigger {
@@ -1509,48 +1501,120 @@ mod tests {
 
     #[test]
     fn business_days_skip_weekends() {
+        let utc = chrono_tz::UTC;
         let friday: DateTime<Utc> = "2026-12-04T10:00:00Z".parse().unwrap();
-        assert_eq!(add_business_days(friday, 0), friday);
+        assert_eq!(add_business_days(friday, 0, utc), friday);
         assert_eq!(
-            add_business_days(friday, 1),
+            add_business_days(friday, 1, utc),
             "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
         let saturday: DateTime<Utc> = "2026-12-05T10:00:00Z".parse().unwrap();
         assert_eq!(
-            add_business_days(saturday, 0),
+            add_business_days(saturday, 0, utc),
             "2026-12-07T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
         );
         assert_eq!(
-            add_business_days(friday, 5),
+            add_business_days(friday, 5, utc),
             "2026-12-11T10:00:00Z".parse::<DateTime<Utc>>().unwrap()
+        );
+    }
+
+    #[test]
+    fn business_days_are_the_companys_weekdays() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        // Friday 20:00 UTC is Saturday 01:30 in Kolkata: the count starts on Monday 01:30.
+        assert_eq!(
+            add_business_days(at("2026-12-04T20:00:00Z"), 0, kolkata),
+            at("2026-12-06T20:00:00Z")
+        );
+        // Sunday 20:00 UTC is already Monday there: a business day later is Tuesday.
+        assert_eq!(
+            add_business_days(at("2026-12-06T20:00:00Z"), 1, kolkata),
+            at("2026-12-07T20:00:00Z")
         );
     }
 
     #[test]
     fn business_hours_run_nine_to_five_on_weekdays() {
         let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let utc = chrono_tz::UTC;
         // Friday 15:00 + 4 h: 2 h on Friday, 2 h on Monday.
         assert_eq!(
-            add_business_hours(at("2026-12-04T15:00:00Z"), 4),
+            add_business_hours(at("2026-12-04T15:00:00Z"), 4, utc),
             at("2026-12-07T11:00:00Z")
         );
         // Before opening counts from 09:00; a whole day is eight hours.
         assert_eq!(
-            add_business_hours(at("2026-12-07T06:30:00Z"), 8),
+            add_business_hours(at("2026-12-07T06:30:00Z"), 8, utc),
             at("2026-12-07T17:00:00Z")
         );
         assert_eq!(
-            add_business_hours(at("2026-12-07T06:30:00Z"), 9),
+            add_business_hours(at("2026-12-07T06:30:00Z"), 9, utc),
             at("2026-12-08T10:00:00Z")
         );
         // After closing and on a Sunday: the next opening.
         assert_eq!(
-            add_business_hours(at("2026-12-07T18:00:00Z"), 1),
+            add_business_hours(at("2026-12-07T18:00:00Z"), 1, utc),
             at("2026-12-08T10:00:00Z")
         );
         assert_eq!(
-            add_business_hours(at("2026-12-06T12:00:00Z"), 2),
+            add_business_hours(at("2026-12-06T12:00:00Z"), 2, utc),
             at("2026-12-07T11:00:00Z")
+        );
+        // The longest SLA ends: a year of business days later.
+        let long = add_business_hours(at("2026-12-07T09:00:00Z"), MAX_HOURS, utc);
+        assert!(long > at("2028-01-01T00:00:00Z"), "{long}");
+    }
+
+    #[test]
+    fn business_hours_are_nine_to_five_in_the_companys_time_zone() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let kolkata: Tz = "Asia/Kolkata".parse().unwrap();
+        // Kolkata is UTC+05:30: it opens at 03:30 UTC and closes at 11:30 UTC.
+        // Monday 09:30 UTC (15:00 there) + 4 h: 2 h on Monday, 2 h from Tuesday's opening.
+        assert_eq!(
+            add_business_hours(at("2026-12-07T09:30:00Z"), 4, kolkata),
+            at("2026-12-08T05:30:00Z")
+        );
+        // Monday 01:00 UTC (06:30 there) counts from 09:00 there.
+        assert_eq!(
+            add_business_hours(at("2026-12-07T01:00:00Z"), 1, kolkata),
+            at("2026-12-07T04:30:00Z")
+        );
+        // Friday 12:00 UTC is after closing there: Monday's opening + 1 h.
+        assert_eq!(
+            add_business_hours(at("2026-12-04T12:00:00Z"), 1, kolkata),
+            at("2026-12-07T04:30:00Z")
+        );
+        // Sunday 23:00 UTC is Monday 04:30 there, before opening: Monday counts.
+        assert_eq!(
+            add_business_hours(at("2026-12-06T23:00:00Z"), 8, kolkata),
+            at("2026-12-07T11:30:00Z")
+        );
+    }
+
+    #[test]
+    fn business_hours_follow_the_clock_change() {
+        let at = |s: &str| s.parse::<DateTime<Utc>>().unwrap();
+        let new_york: Tz = "America/New_York".parse().unwrap();
+        // Friday 6 March 2026, 15:00 EST (20:00 UTC) + 4 h: 2 h on Friday; the clocks go
+        // forward on Sunday, so Monday opens at 09:00 EDT (13:00 UTC), and 2 h later is 15:00 UTC.
+        assert_eq!(
+            add_business_hours(at("2026-03-06T20:00:00Z"), 4, new_york),
+            at("2026-03-09T15:00:00Z")
+        );
+        // Back on Sunday 1 November 2026: Friday 16:00 EDT (20:00 UTC) + 2 h is Monday 10:00
+        // EST (15:00 UTC).
+        assert_eq!(
+            add_business_hours(at("2026-10-30T20:00:00Z"), 2, new_york),
+            at("2026-11-02T15:00:00Z")
+        );
+        // Berlin's spring change on Sunday 29 March 2026: a day count keeps the local time.
+        let berlin: Tz = "Europe/Berlin".parse().unwrap();
+        assert_eq!(
+            add_business_days(at("2026-03-27T09:00:00Z"), 1, berlin),
+            at("2026-03-30T08:00:00Z")
         );
     }
 

@@ -58,7 +58,7 @@ pub async fn count(store: &Store) -> Result<i64> {
 }
 
 /// `company`'s time zone read on `conn` (UTC when it has an unknown one): what a workflow
-/// rule's enrollment counts business days in.
+/// rule's enrollment counts business days in, and its tasks' business days and hours.
 pub async fn timezone_in<C: sea_orm::ConnectionTrait>(
     conn: &C,
     company: CompanyId,

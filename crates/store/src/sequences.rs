@@ -223,6 +223,16 @@ pub struct EnrollResult {
     pub enrollment_id: Option<SequenceEnrollmentId>,
 }
 
+/// A record that passed the checks: enrolled unless it is in the sequence already.
+fn to_enroll(record_id: Uuid) -> EnrollResult {
+    EnrollResult {
+        record_id,
+        outcome: "enrolled".into(),
+        reason: None,
+        enrollment_id: None,
+    }
+}
+
 fn skipped(record_id: Uuid, reason: SkipReason) -> EnrollResult {
     EnrollResult {
         record_id,
@@ -265,6 +275,25 @@ async fn address_of<C: ConnectionTrait>(
     }
 }
 
+/// Whether the lead or contact `id` the caller may read has a phone number WhatsApp can reach
+/// (the E.164 number a WhatsApp step sends to); `None` when it is not found.
+async fn has_phone<C: ConnectionTrait>(
+    conn: &C,
+    actor: &Actor,
+    enrolls: Enrolls,
+    id: Uuid,
+) -> Result<Option<bool>> {
+    let record_type = match enrolls {
+        Enrolls::Lead => rivet_domain::activities::RecordType::Lead,
+        Enrolls::Contact => rivet_domain::activities::RecordType::Contact,
+    };
+    match crate::whatsapp::recipient_in(conn, actor, record_type, id).await {
+        Ok(to) => Ok(Some(to.phone.is_some())),
+        Err(StoreError::NotFound | StoreError::Forbidden) => Ok(None),
+        Err(e) => Err(e),
+    }
+}
+
 fn usable(address: Option<String>) -> Option<String> {
     address
         .map(|a| a.trim().to_lowercase())
@@ -273,8 +302,9 @@ fn usable(address: Option<String>) -> Option<String> {
 
 /// Enroll `record_ids` (of the type the sequence enrolls, read as the caller) in the
 /// caller's company's sequence `id`, which must be active; each is enrolled or skipped with
-/// its reason, in one audited transaction. Its first step is due at once (an e-mail step at
-/// the window's next opening).
+/// its reason (no e-mail address; for a sequence whose messages are all WhatsApp ones, no phone
+/// number instead), in one audited transaction. Its first step is due at once (an e-mail step
+/// at the window's next opening).
 pub async fn enroll(
     store: &Store,
     actor: &Actor,
@@ -309,8 +339,21 @@ pub async fn enroll_in(
     let mut addresses = HashMap::new();
     let mut results = Vec::with_capacity(record_ids.len());
     let mut seen = std::collections::HashSet::new();
+    let by_email = sequence.sends_email();
     for &record_id in record_ids {
         if !seen.insert(record_id) {
+            continue;
+        }
+        if !by_email {
+            // Only WhatsApp messages: a phone is what it needs (consent is checked by each
+            // WhatsApp step, as it may be given meanwhile).
+            results.push(
+                match has_phone(tx.conn(), actor, enrolls, record_id).await? {
+                    None => skipped(record_id, SkipReason::NotFound),
+                    Some(false) => skipped(record_id, SkipReason::NoPhone),
+                    Some(true) => to_enroll(record_id),
+                },
+            );
             continue;
         }
         match address_of(tx.conn(), actor, enrolls, record_id).await? {
@@ -320,12 +363,7 @@ pub async fn enroll_in(
                 None => results.push(skipped(record_id, SkipReason::NoEmail)),
                 Some(address) => {
                     addresses.insert(record_id, address);
-                    results.push(EnrollResult {
-                        record_id,
-                        outcome: "enrolled".into(),
-                        reason: None,
-                        enrollment_id: None,
-                    });
+                    results.push(to_enroll(record_id));
                 }
             },
         }
@@ -341,10 +379,13 @@ pub async fn enroll_in(
     };
     let mut audited = Vec::new();
     for result in &mut results {
-        let Some(address) = addresses.get(&result.record_id) else {
+        if result.reason.is_some() {
             continue;
-        };
-        if opted_out.contains(address) {
+        }
+        if addresses
+            .get(&result.record_id)
+            .is_some_and(|address| opted_out.contains(address))
+        {
             *result = skipped(result.record_id, SkipReason::ConsentWithdrawn);
             continue;
         }

@@ -723,6 +723,7 @@ async fn act(
             escalate_to_manager,
         } => {
             let assignee = assignee_of(tx, company, rule.id.uuid(), assignee, found.owner).await?;
+            let tz = crate::companies::timezone_in(tx.conn(), company).await?;
             let related = match kind {
                 WorkflowRecord::Lead => Some((RecordType::Lead, record_id)),
                 WorkflowRecord::Account => Some((RecordType::Account, record_id)),
@@ -736,7 +737,7 @@ async fn act(
                     "Created by the workflow rule “{}”.",
                     rule.definition.name
                 )),
-                due_at: Some(due.after(now())),
+                due_at: Some(due.after(now(), tz)),
                 reminder_at: None,
                 priority: TaskPriority::Normal,
                 status: TaskStatus::Open,

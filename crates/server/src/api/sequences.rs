@@ -43,10 +43,11 @@ impl DefinitionApi for Sequence {
         tag: "sequences",
         noun: "sequence",
         doc: "An e-mail sequence: name, description, active, enrolls (lead or contact), \
-              steps (1 to 30, at least one e-mail) each {type: email, template_id} (an \
-              active template of the company for the record type enrolled), {type: wait, \
-              business_days: 1..365} or {type: task, subject, due_in_business_days} (a task \
-              for the record's owner), the send window (days mon..sun, start and end HH:MM in \
+              steps (1 to 30, at least one e-mail or WhatsApp message) each {type: email, \
+              template_id} (an active template of the company for the record type \
+              enrolled), {type: wait, business_days: 1..365}, {type: task, subject, \
+              due_in_business_days} (a task for the record's owner) or {type: whatsapp, \
+              template, language, parameters} (an approved WhatsApp template), the send window (days mon..sun, start and end HH:MM in \
               the company's time zone; default Monday to Friday 09:00 to 17:00), daily_limit \
               (most e-mails it sends a day; the mailbox's own limit applies too) and the stop \
               rules (on_reply, on_bounce, on_meeting, on_status: the record statuses that end \
@@ -109,7 +110,9 @@ pub fn routes() -> ApiRouter {
                      nothing enrolled). Needs activities create and sequences read. Each is \
                      enrolled, its first step due at once (an e-mail at the send window's next \
                      opening), or skipped with its reason: not_found (not one the caller may \
-                     read), no_email, consent_withdrawn (the person opted out of e-mail), \
+                     read), no_email, no_phone (a sequence whose messages are all WhatsApp \
+                     ones needs a phone number, not an address), consent_withdrawn (the \
+                     person opted out of e-mail), \
                      already_enrolled (active or paused in it). 409 when the sequence is \
                      switched off",
                 )

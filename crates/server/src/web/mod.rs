@@ -869,6 +869,16 @@ fn pages() -> Pages {
         Allow(Resource::Workflows, Action::Read),
         workflows::show,
     )
+    .get(
+        "/workflows/{id}/edit",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::edit,
+    )
+    .post(
+        "/workflows/{id}/edit",
+        Allow(Resource::Workflows, Action::Update),
+        workflows::update,
+    )
     .post(
         "/workflows/{id}/toggle",
         Allow(Resource::Workflows, Action::Update),

@@ -3,9 +3,12 @@
 //! schedule —, condition rows drawn by the shared condition editor (`web::conditions`) on the
 //! record's fields, action rows — with pickers of the company's e-mail templates and sequences
 //! for the record, and a WhatsApp template's name, language and parameters; blank rows left
-//! out, each message next to its input) and a rule's page with its execution log.
-//! Saving goes through the definitions layer as the API's `POST /workflows` does, so the page
-//! and the API check the same rule; switching on and off is the API's `set_active`.
+//! out, each message next to its input) and a rule's page with its execution log. Editing a
+//! rule is the same builder filled with the rule (as many rows as it has; a task's assignee,
+//! which the builder does not offer, rides along in a hidden input, and the rule's on/off and
+//! loop depth are kept). Saving goes through the definitions layer as the API's
+//! `POST /workflows` and `PUT /workflows/{id}` do, so the page and the API check the same
+//! rule; switching on and off is the API's `set_active`.
 
 use super::conditions::{self, CondRow, Fields, get};
 use super::view::{
@@ -17,12 +20,13 @@ use askama::Template;
 use axum::extract::Path;
 use axum::http::StatusCode;
 use axum::response::Response;
+use rivet_domain::assignment::MAX_CONDITIONS;
 use rivet_domain::ids::WorkflowRuleId;
 use rivet_domain::workflows::{
-    ActionKind, WorkflowActionInput, WorkflowRecord, WorkflowRule, WorkflowRuleInput,
+    ActionKind, MAX_ACTIONS, WorkflowActionInput, WorkflowRecord, WorkflowRule, WorkflowRuleInput,
     WorkflowTriggerInput,
 };
-use rivet_domain::{FieldError, FieldErrors};
+use rivet_domain::{Action, FieldError, FieldErrors, Resource};
 use rivet_store::definitions;
 use rivet_store::page::PageRequest;
 use rivet_store::workflows::{self as store, WorkflowRun};
@@ -30,7 +34,7 @@ use serde::Deserialize;
 use serde_json::Value;
 
 const LIST: &str = "/workflows";
-/// Condition and action rows the builder offers.
+/// Condition and action rows the builder offers at least (more when the rule has more).
 const ROWS: usize = 3;
 
 pub struct RuleRow {
@@ -114,12 +118,20 @@ pub struct ActionRow {
     pub language: String,
     pub parameters_name: String,
     pub parameters: String,
+    /// A task's assignee other than the owner, as the API's JSON (kept, not edited).
+    pub assignee_name: String,
+    pub assignee: String,
 }
 
 #[derive(Template)]
 #[template(path = "web/workflow_edit.html")]
 struct EditPage {
     layout: Layout,
+    /// `New workflow rule` or `Edit workflow rule`.
+    heading: &'static str,
+    /// Where the form posts, and where Cancel goes.
+    action: String,
+    cancel: String,
     record_options: Vec<Opt>,
     name: String,
     description: String,
@@ -149,7 +161,33 @@ const ACTION_PARTS: &[&str] = &[
     "template",
     "language",
     "parameters",
+    "assignee",
 ];
+
+/// How many rows with inputs named `{prefix}{i}_…` the form has: at least [`ROWS`], at most
+/// `most` (what a rule may have of them, so a rule's every row is shown and no form makes more).
+fn rows(form: &Fields, prefix: &str, most: usize) -> usize {
+    let last = form
+        .iter()
+        .filter(|(_, value)| !value.is_empty())
+        .filter_map(|(key, _)| {
+            key.strip_prefix(prefix)?
+                .split_once('_')?
+                .0
+                .parse::<usize>()
+                .ok()
+        })
+        .max();
+    last.map_or(ROWS, |i| (i + 1).max(ROWS)).min(most)
+}
+
+fn action_row_count(form: &Fields) -> usize {
+    rows(form, "a", MAX_ACTIONS)
+}
+
+fn condition_row_count(form: &Fields) -> usize {
+    rows(form, "c", MAX_CONDITIONS)
+}
 
 /// The record type the form is for (`lead` when it names none or an unknown one).
 fn record_of(form: &Fields) -> WorkflowRecord {
@@ -158,10 +196,16 @@ fn record_of(form: &Fields) -> WorkflowRecord {
         .unwrap_or(WorkflowRecord::Lead)
 }
 
-/// The builder for `form` (empty: a new rule): condition rows on the record's fields, the
-/// record's events, the company's webhooks for `call_webhook`, its e-mail templates for the
-/// record and the sequences enrolling it.
-async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditPage, WebError> {
+/// The builder for `form` (empty: a new rule) posting to a new rule (`editing` none) or over
+/// rule `editing`: condition rows on the record's fields, the record's events, the company's
+/// webhooks for `call_webhook`, its e-mail templates for the record and the sequences enrolling
+/// it.
+async fn edit_page(
+    ctx: &Ctx,
+    form: &Fields,
+    errors: FormErrors,
+    editing: Option<WorkflowRuleId>,
+) -> Result<EditPage, WebError> {
     use rivet_domain::sequences::Sequence;
     use rivet_domain::templates::EmailTemplate;
     let record = record_of(form);
@@ -208,7 +252,7 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
             .iter()
             .map(|k| ((*k).to_owned(), k.replace('_', " "))),
     );
-    let actions = (0..ROWS)
+    let actions = (0..action_row_count(form))
         .map(|i| {
             let fid = format!("a{i}");
             let name = |part: &str| format!("{fid}_{part}");
@@ -234,6 +278,8 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
                 wa_template: value("template"),
                 language: value("language"),
                 parameters: value("parameters"),
+                assignee: value("assignee"),
+                assignee_name: name("assignee"),
                 template_id_name: name("template_id"),
                 sequence_name: name("sequence"),
                 wa_template_name: name("template"),
@@ -253,8 +299,19 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
             }
         })
         .collect();
+    let (heading, action, cancel) = match editing {
+        None => ("New workflow rule", format!("{LIST}/new"), LIST.to_owned()),
+        Some(id) => (
+            "Edit workflow rule",
+            format!("{LIST}/{id}/edit"),
+            format!("{LIST}/{id}"),
+        ),
+    };
     Ok(EditPage {
-        layout: ctx.layout("New workflow rule"),
+        layout: ctx.layout(heading),
+        heading,
+        action,
+        cancel,
         record_options: options(
             WorkflowRecord::NAMES.iter().map(|n| (*n, *n)),
             record.as_str(),
@@ -279,7 +336,7 @@ async fn edit_page(ctx: &Ctx, form: &Fields, errors: FormErrors) -> Result<EditP
         ),
         changed: get(form, "changed").to_owned(),
         days: get(form, "days").to_owned(),
-        conditions: (0..ROWS)
+        conditions: (0..condition_row_count(form))
             .map(|i| conditions::row_on(form, &format!("c{i}"), i, &fields))
             .collect(),
         actions,
@@ -298,7 +355,87 @@ pub struct NewQuery {
 pub async fn new(ctx: Ctx, WebQuery(query): WebQuery<NewQuery>) -> Result<Response, WebError> {
     let mut form = Fields::new();
     form.insert("record_type".into(), query.record_type);
-    let page = edit_page(&ctx, &form, FormErrors::new()).await?;
+    let page = edit_page(&ctx, &form, FormErrors::new(), None).await?;
+    Ok(ctx.render(&page))
+}
+
+/// The builder's inputs filled with `rule` (what [`input_of`] reads back).
+fn form_of(rule: &WorkflowRule) -> Fields {
+    let input = rule.to_input();
+    let mut form = Fields::new();
+    let mut set = |key: String, value: String| {
+        if !value.is_empty() {
+            form.insert(key, value);
+        }
+    };
+    set("name".into(), input.name);
+    set("description".into(), input.description.unwrap_or_default());
+    set("record_type".into(), input.record_type);
+    set("trigger_kind".into(), input.trigger.kind);
+    set("event".into(), input.trigger.event.unwrap_or_default());
+    set(
+        "changed".into(),
+        input.trigger.changed.unwrap_or_default().join(", "),
+    );
+    let number = |n: Option<u32>| n.map(|n| n.to_string()).unwrap_or_default();
+    set("days".into(), number(input.trigger.days));
+    for (i, a) in input.actions.into_iter().enumerate() {
+        let mut part = |p: &str, value: String| set(format!("a{i}_{p}"), value);
+        let id = |id: Option<String>| id.unwrap_or_default();
+        part("kind", a.kind);
+        part("subject", a.subject.unwrap_or_default());
+        part("days", number(a.due_in_business_days));
+        part("hours", number(a.due_in_business_hours));
+        if a.escalate_to_manager == Some(true) {
+            part("escalate", "true".into());
+        }
+        part("field", a.field.unwrap_or_default());
+        let value = match (a.value, a.user_id) {
+            (_, Some(user)) => user.to_string(),
+            (Some(Value::String(text)), None) => text,
+            (Some(Value::Null) | None, None) => String::new(),
+            (Some(other), None) => other.to_string(),
+        };
+        part("value", value);
+        part("tag", a.tag.unwrap_or_default());
+        part("url", a.url.unwrap_or_default());
+        part("webhook", id(a.webhook_id.map(|w| w.to_string())));
+        part("template_id", id(a.template_id.map(|t| t.to_string())));
+        part("sequence", id(a.sequence_id.map(|s| s.to_string())));
+        part("template", a.template.unwrap_or_default());
+        part("language", a.language.unwrap_or_default());
+        part("parameters", a.parameters.unwrap_or_default().join(", "));
+        if let Some(assignee) = a.assignee.filter(|a| a.kind != "owner") {
+            part(
+                "assignee",
+                serde_json::to_string(&assignee).unwrap_or_default(),
+            );
+        }
+    }
+    for (i, c) in input.conditions.iter().enumerate() {
+        conditions::write(&mut form, &format!("c{i}"), c);
+    }
+    form
+}
+
+/// `GET /workflows/{id}/edit[?record_type=deal]`: the builder filled with the rule (for another
+/// record type, only its name and description: its conditions and actions were the other
+/// record's).
+pub async fn edit(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebQuery(query): WebQuery<NewQuery>,
+) -> Result<Response, WebError> {
+    let id: WorkflowRuleId = parse_id(&id).or_page(&ctx)?;
+    let stored = definitions::get::<WorkflowRule>(&ctx.app.store, &ctx.actor, id)
+        .await
+        .or_page(&ctx)?;
+    let mut form = form_of(&stored.definition);
+    if !query.record_type.is_empty() && query.record_type != get(&form, "record_type") {
+        form.retain(|key, _| matches!(key.as_str(), "name" | "description"));
+        form.insert("record_type".into(), query.record_type);
+    }
+    let page = edit_page(&ctx, &form, FormErrors::new(), Some(id)).await?;
     Ok(ctx.render(&page))
 }
 
@@ -328,7 +465,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
         .collect();
     let mut cond_rows = Vec::new();
     let mut conditions = Vec::new();
-    for i in 0..ROWS {
+    for i in 0..condition_row_count(form) {
         if let Some(c) = conditions::read(form, &format!("c{i}")) {
             cond_rows.push(i);
             conditions.push(c);
@@ -336,7 +473,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
     }
     let mut action_rows = Vec::new();
     let mut actions = Vec::new();
-    for i in 0..ROWS {
+    for i in 0..action_row_count(form) {
         let part = |p: &str| get(form, &format!("a{i}_{p}")).trim().to_owned();
         let kind = part("kind");
         if kind.is_empty() {
@@ -352,6 +489,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
                 a.due_in_business_days = number(form, &format!("a{i}_days"));
                 a.due_in_business_hours = number(form, &format!("a{i}_hours"));
                 a.escalate_to_manager = (part("escalate") == "true").then_some(true);
+                a.assignee = serde_json::from_str(&part("assignee")).ok();
             }
             "update_field" => {
                 a.field = Some(part("field"));
@@ -457,8 +595,8 @@ fn form_errors(err: AppError, cond_rows: &[usize], action_rows: &[usize]) -> App
     AppError::Validation(FieldErrors(renamed))
 }
 
-/// Every input of the builder (messages about them sit next to them).
-fn known_fields() -> Vec<String> {
+/// Every input of the builder for `form` (messages about them sit next to them).
+fn known_fields(form: &Fields) -> Vec<String> {
     let mut names: Vec<String> = [
         "name",
         "description",
@@ -471,8 +609,10 @@ fn known_fields() -> Vec<String> {
     .iter()
     .map(|s| (*s).to_owned())
     .collect();
-    for i in 0..ROWS {
+    for i in 0..condition_row_count(form) {
         names.extend(conditions::names(&format!("c{i}")));
+    }
+    for i in 0..action_row_count(form) {
         names.extend(ACTION_PARTS.iter().map(|p| format!("a{i}_{p}")));
     }
     names
@@ -481,12 +621,48 @@ fn known_fields() -> Vec<String> {
 /// `POST /workflows/new`: save the rule and open its page, or show the form again with each
 /// message next to its field.
 pub async fn create(ctx: Ctx, WebForm(form): WebForm<Fields>) -> Result<Response, WebError> {
-    let (input, cond_rows, action_rows) = input_of(&form);
-    let saved = match WorkflowRule::validate(input) {
-        Ok(rule) => definitions::create(&ctx.app.store, &ctx.actor, &rule)
-            .await
-            .map_err(AppError::from),
-        Err(errors) => Err(AppError::Validation(errors)),
+    save(ctx, form, None).await
+}
+
+/// `POST /workflows/{id}/edit`: replace the rule with the form (keeping whether it is on and
+/// its loop depth), as `create` does.
+pub async fn update(
+    ctx: Ctx,
+    Path(id): Path<String>,
+    WebForm(form): WebForm<Fields>,
+) -> Result<Response, WebError> {
+    let id: WorkflowRuleId = parse_id(&id).or_page(&ctx)?;
+    save(ctx, form, Some(id)).await
+}
+
+/// Save the form as a new rule (`editing` none) or over rule `editing`, and open its page; or
+/// show the form again with each message next to its field.
+async fn save(
+    ctx: Ctx,
+    form: Fields,
+    editing: Option<WorkflowRuleId>,
+) -> Result<Response, WebError> {
+    let (mut input, cond_rows, action_rows) = input_of(&form);
+    let saved = match editing {
+        None => match WorkflowRule::validate(input) {
+            Ok(rule) => definitions::create(&ctx.app.store, &ctx.actor, &rule)
+                .await
+                .map_err(AppError::from),
+            Err(errors) => Err(AppError::Validation(errors)),
+        },
+        Some(id) => {
+            let stored = definitions::get::<WorkflowRule>(&ctx.app.store, &ctx.actor, id)
+                .await
+                .or_page(&ctx)?;
+            input.active = Some(stored.definition.active);
+            input.max_depth = Some(stored.definition.max_depth);
+            match WorkflowRule::validate(input) {
+                Ok(rule) => definitions::update(&ctx.app.store, &ctx.actor, id, &rule)
+                    .await
+                    .map_err(AppError::from),
+                Err(errors) => Err(AppError::Validation(errors)),
+            }
+        }
     };
     match saved {
         Ok(stored) => Ok(ctx.done(
@@ -495,12 +671,12 @@ pub async fn create(ctx: Ctx, WebForm(form): WebForm<Fields>) -> Result<Response
         )),
         Err(err) => {
             let mut errors = FormErrors::new();
-            let known = known_fields();
+            let known = known_fields(&form);
             let known: Vec<&str> = known.iter().map(String::as_str).collect();
             errors
                 .absorb(form_errors(err, &cond_rows, &action_rows), &known)
                 .or_page(&ctx)?;
-            let page = edit_page(&ctx, &form, errors).await?;
+            let page = edit_page(&ctx, &form, errors, editing).await?;
             Ok(ctx.render_status(StatusCode::UNPROCESSABLE_ENTITY, &page))
         }
     }
@@ -527,6 +703,7 @@ struct ShowPage {
     record_type: &'static str,
     trigger: String,
     active: bool,
+    can_update: bool,
     conditions: Vec<String>,
     actions: Vec<String>,
     runs: Vec<RunRow>,
@@ -589,6 +766,7 @@ pub async fn show(ctx: Ctx, Path(id): Path<String>) -> Result<Response, WebError
         record_type: rule.record_type.as_str(),
         trigger: rule.trigger.describe(),
         active: rule.active,
+        can_update: ctx.can(Resource::Workflows, Action::Update),
         conditions: rule
             .condition_inputs
             .iter()
