@@ -1033,17 +1033,19 @@ async fn a_selection_over_the_cap_is_refused_naming_the_field(db: Db) {
     assert!(enrollments(&app, &admin, &seq).await.is_empty());
 }
 
-/// A runner that died after claiming a step's e-mail but before the SMTP server answered left
-/// the message `sending`: the runner that takes the step over once the lease is gone sends it
-/// (its own Message-ID), records it once and finishes the enrollment: nothing is lost.
-async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
-    let app = app(db).await;
-    let admin = app.admin().await;
-    let sink = SmtpSink::start(Mode::Accept).await;
-    let (template, lead) = setup(&app, &admin, &sink).await;
+/// A one-step sequence with one lead enrolled, and a runner ("dead-runner") that leased the step
+/// and claimed its message under `message_id`, then nothing: the sequence, the runner's actor
+/// and the claimed message.
+async fn dead_runner_claims(
+    app: &TestApp,
+    admin: &Session,
+    sink: &SmtpSink,
+    message_id: &str,
+) -> (Value, rivet_domain::Actor, rivet_store::email::EmailMessage) {
+    let (template, lead) = setup(app, admin, sink).await;
     let seq = create(
-        &app,
-        &admin,
+        app,
+        admin,
         "/sequences",
         sequence(
             "One step",
@@ -1051,9 +1053,7 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
         ),
     )
     .await;
-    assert_eq!(enroll(&app, &admin, &seq, &lead).await["enrolled"], 1);
-
-    // The dead runner: it leased the step and claimed its message, then nothing.
+    assert_eq!(enroll(app, admin, &seq, &lead).await["enrolled"], 1);
     let store = &app.state.store;
     let leased = rivet_store::sequences::claim_due(
         store,
@@ -1065,7 +1065,8 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
     .unwrap();
     assert_eq!(leased.len(), 1);
     let due = &leased[0];
-    let actor = rivet_domain::Actor::system(due.company_id, due.enrolled_by);
+    let actor = rivet_domain::Actor::system(due.company_id, due.enrolled_by)
+        .granted(rivet_server::mail::SENDER_GRANTS);
     let new = rivet_store::email::NewMessage {
         record: rivet_domain::activities::Link {
             record_type: rivet_domain::activities::RecordType::Lead,
@@ -1076,14 +1077,28 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
         subject: "Hello Ann".into(),
         text: "Hi Ann,".into(),
         html: None,
-        message_id: "<claimed-by-the-dead@acme.test>".into(),
+        message_id: message_id.into(),
         idempotency_key: due.step_key(),
     };
-    let claimed =
+    let rivet_store::email::Claim::Send(message) =
         rivet_store::email::claim(store, &actor, &new, rivet_store::email::InFlight::Leave)
             .await
-            .unwrap();
-    assert!(matches!(claimed, rivet_store::email::Claim::Send(_)));
+            .unwrap()
+    else {
+        panic!("the first claim sends");
+    };
+    (seq, actor, message)
+}
+
+/// A runner that died after claiming a step's e-mail but before the SMTP server answered left
+/// the message `sending`: the runner that takes the step over once the lease is gone sends it
+/// (its own Message-ID), records it once and finishes the enrollment: nothing is lost.
+async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    let (seq, _, _) =
+        dead_runner_claims(&app, &admin, &sink, "<claimed-by-the-dead@acme.test>").await;
     // While its lease holds, nobody else runs the step.
     assert_eq!(run(&app).await, 0);
     assert!(sink.messages().is_empty());
@@ -1124,52 +1139,9 @@ async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db)
     let app = app(db).await;
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
-    let (template, lead) = setup(&app, &admin, &sink).await;
-    let seq = create(
-        &app,
-        &admin,
-        "/sequences",
-        sequence(
-            "One step",
-            json!([{"type": "email", "template_id": id(&template)}]),
-        ),
-    )
-    .await;
-    assert_eq!(enroll(&app, &admin, &seq, &lead).await["enrolled"], 1);
-
-    // The dead runner: leased, claimed, sent (elsewhere) and marked sent, then killed.
+    let (seq, actor, message) =
+        dead_runner_claims(&app, &admin, &sink, "<sent-by-the-dead@acme.test>").await;
     let store = &app.state.store;
-    let leased = rivet_store::sequences::claim_due(
-        store,
-        "dead-runner",
-        10,
-        std::time::Duration::from_secs(60),
-    )
-    .await
-    .unwrap();
-    let due = &leased[0];
-    let actor = rivet_domain::Actor::system(due.company_id, due.enrolled_by)
-        .granted(rivet_server::mail::SENDER_GRANTS);
-    let new = rivet_store::email::NewMessage {
-        record: rivet_domain::activities::Link {
-            record_type: rivet_domain::activities::RecordType::Lead,
-            record_id: due.record_id,
-        },
-        to: vec!["ann@example.com".into()],
-        cc: Vec::new(),
-        subject: "Hello Ann".into(),
-        text: "Hi Ann,".into(),
-        html: None,
-        message_id: "<sent-by-the-dead@acme.test>".into(),
-        idempotency_key: due.step_key(),
-    };
-    let rivet_store::email::Claim::Send(message) =
-        rivet_store::email::claim(store, &actor, &new, rivet_store::email::InFlight::Leave)
-            .await
-            .unwrap()
-    else {
-        panic!("the first claim sends");
-    };
     assert!(
         rivet_store::email::mark_sent(store, &actor, &message, "250 queued")
             .await
