@@ -431,10 +431,34 @@ impl Drop for Worker {
     }
 }
 
+/// Where the workers' log goes (every start appends), read back by [`worker_warnings`].
+fn worker_log(data_dir: &Path) -> PathBuf {
+    data_dir.join("worker.log")
+}
+
 fn start_worker(rivet: &Path, data_dir: &Path, url: Option<&str>) -> Result<Worker> {
+    let log = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(worker_log(data_dir))
+        .context("opening the worker's log")?;
     let mut cmd = rivet_command(rivet, "worker", data_dir, url);
-    cmd.stdin(Stdio::null()).stdout(Stdio::null());
+    cmd.stdin(Stdio::null()).stdout(log);
     Ok(Worker(cmd.spawn().context("starting rivet worker")?))
+}
+
+/// Say how many warnings the workers logged, with the first few (a failed step, a stalled
+/// pool: what a slow run's figures alone do not show).
+fn worker_warnings(data_dir: &Path) {
+    let log = std::fs::read_to_string(worker_log(data_dir)).unwrap_or_default();
+    let warnings: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("WARN") || l.contains("ERROR"))
+        .collect();
+    eprintln!("worker warnings: {}", warnings.len());
+    for line in warnings.iter().take(5) {
+        eprintln!("  {line}");
+    }
 }
 
 /// What the sink and the database say at the end.
@@ -524,6 +548,7 @@ pub async fn run(args: SequenceArgs) -> Result<ExitCode> {
 
     let outcome = deliver(&args, &rivet, data_dir.path(), url, &db, &arrivals).await?;
     drop(server);
+    worker_warnings(data_dir.path());
     print_report(&args, engine, &baselines, &outcome);
     Ok(if outcome.duplicated == 0 && outcome.lost == 0 {
         ExitCode::SUCCESS
