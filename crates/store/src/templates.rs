@@ -227,6 +227,9 @@ pub async fn context(
         "sender",
         person(conn, actor.company_id, actor.user_id).await?,
     );
+    // The read's connection goes back before the company is read on another: holding one while
+    // waiting for a second deadlocks a pool that many renders share (a sequence round's 16).
+    drop(r);
     let company = crate::companies::get(store, actor).await?;
     context.set("company", "name", Value::from(company.name));
     Ok(context)
