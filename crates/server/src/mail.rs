@@ -502,7 +502,7 @@ pub async fn send_template(
         match deliver(app, actor, mail.settings, &new, InFlight::TakeOver).await? {
             Delivered::Sent(message) => TemplateSent::Sent(message),
             Delivered::Already(message) => TemplateSent::Already(message),
-            Delivered::Failed(_, err) => TemplateSent::Failed(err),
+            Delivered::Failed(err) => TemplateSent::Failed(err),
         },
     )
 }
@@ -515,7 +515,7 @@ pub enum Delivered {
     /// A message under the key was sent (or is being sent) before: that one, not a second.
     Already(rivet_store::email::EmailMessage),
     /// The server did not take it: recorded as failed, and why.
-    Failed(rivet_store::email::EmailMessage, MailError),
+    Failed(MailError),
 }
 
 /// Claim `new` under its key, decorate it, send it and record the outcome: the one path from a
@@ -562,8 +562,8 @@ pub async fn deliver(
             ))
         }
         Err(err) => {
-            let failed = email_store::record_failed(s, actor, &message, &err.to_string()).await?;
-            Ok(Delivered::Failed(failed, err))
+            email_store::record_failed(s, actor, &message, &err.to_string()).await?;
+            Ok(Delivered::Failed(err))
         }
     }
 }

@@ -478,7 +478,7 @@ pub async fn send_from_record(
     };
     match mail::deliver(app, actor, &settings, &new, store::InFlight::Leave).await? {
         Delivered::Sent(message) | Delivered::Already(message) => Ok(message),
-        Delivered::Failed(_, err) => Err(err.into()),
+        Delivered::Failed(err) => Err(err.into()),
     }
 }
 
