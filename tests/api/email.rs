@@ -68,6 +68,17 @@ async fn text(app: &TestApp, sql: &str) -> String {
     rows[0].try_get_by_index::<String>(0).unwrap()
 }
 
+/// The lead Ann Lee, ann@example.com.
+async fn ann(app: &TestApp, admin: &Session) -> Value {
+    create(
+        app,
+        admin,
+        "/leads",
+        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
+    )
+    .await
+}
+
 async fn count(app: &TestApp, sql: &str) -> i64 {
     let rows = app.sql(sql, vec![]).await;
     rows[0].try_get_by_index::<i64>(0).unwrap()
@@ -311,13 +322,7 @@ async fn a_one_off_email_is_sent_once_and_shows_on_the_timeline(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
 
-    let lead = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
-    )
-    .await;
+    let lead = ann(&app, &admin).await;
     let path = format!("/leads/{}/emails", id(&lead));
     let body = json!({"subject": "Hello Ann", "text": "Shall we talk?", "idempotency_key": "k-1"});
 
@@ -493,13 +498,7 @@ async fn the_daily_limit_stops_sending_with_a_clear_reason(db: Db) {
     let mut body = settings_for(&sink);
     body["daily_limit"] = json!(2);
     configure(&app, &admin, body).await;
-    let lead = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
-    )
-    .await;
+    let lead = ann(&app, &admin).await;
     let path = format!("/leads/{}/emails", id(&lead));
     // A failed send does not count against the day.
     sink.set_mode(Mode::RejectRecipient);
@@ -542,18 +541,72 @@ async fn the_daily_limit_stops_sending_with_a_clear_reason(db: Db) {
     assert_eq!(statuses, ["failed", "sent", "sent", "failed"]);
 }
 
+/// A company's e-mails from records share a kept connection (one greeting and sign-in for
+/// many messages); a test message opens its own; changed settings and a connection the
+/// server closed while it waited get a new one, and no message is lost on the way.
+async fn record_emails_share_a_kept_connection(db: Db) {
+    let app = app(db).await;
+    let admin = app.admin().await;
+    let sink = SmtpSink::start(Mode::Accept).await;
+    configure(&app, &admin, settings_for(&sink)).await;
+    let lead = ann(&app, &admin).await;
+    let path = format!("/leads/{}/emails", id(&lead));
+    let send = |n: u32| {
+        let (app, admin, path) = (&app, &admin, &path);
+        async move {
+            let body = json!({"subject": format!("Note {n}"), "text": "Hi"});
+            let message = create(app, admin, path, body).await;
+            assert_eq!(message["status"], "sent", "{message}");
+        }
+    };
+    for n in 1..=3 {
+        send(n).await;
+    }
+    assert_eq!(sink.connections(), 1, "three messages, one connection");
+    let got = sink.wait_for(3).await;
+    assert!(
+        got.iter().all(|m| m.password.as_deref() == Some(PASSWORD)),
+        "each one sent signed in"
+    );
+
+    // A test message checks the settings on a connection of its own.
+    let response = app
+        .post(
+            "/settings/email/test",
+            &admin,
+            json!({"to": "ann@example.com"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    assert_eq!(sink.connections(), 2);
+
+    // A new password: a new connection, signed in with it.
+    let mut changed = settings_for(&sink);
+    changed["password"] = json!("another-Pa55word");
+    configure(&app, &admin, changed).await;
+    send(4).await;
+    assert_eq!(sink.connections(), 3);
+    let got = sink.wait_for(5).await;
+    assert_eq!(got[4].password.as_deref(), Some("another-Pa55word"));
+    send(5).await;
+    assert_eq!(sink.connections(), 3, "kept again");
+
+    // The server closes its idle connections: the next message goes on a new one.
+    sink.close_idle();
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    send(6).await;
+    assert_eq!(sink.connections(), 4);
+    let got = sink.wait_for(7).await;
+    assert_eq!(got.len(), 7);
+    assert_eq!(got[6].header("Subject").as_deref(), Some("Note 6"));
+}
+
 async fn other_companies_and_roles_are_kept_out(db: Db) {
     let app = app(db).await;
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     configure(&app, &admin, settings_for(&sink)).await;
-    let lead = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
-    )
-    .await;
+    let lead = ann(&app, &admin).await;
 
     let other = app.other_company("Globex").await;
     refused(
@@ -679,13 +732,7 @@ async fn a_one_off_email_can_be_written_by_a_template(db: Db) {
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     configure(&app, &admin, settings_for(&sink)).await;
-    let lead = create(
-        &app,
-        &admin,
-        "/leads",
-        json!({"first_name": "Ann", "last_name": "Lee", "email": "ann@example.com"}),
-    )
-    .await;
+    let lead = ann(&app, &admin).await;
     let template = create(
         &app,
         &admin,
@@ -746,6 +793,7 @@ both!(
     nobody_who_opted_out_is_written_to,
     the_daily_limit_stops_sending_with_a_clear_reason,
     other_companies_and_roles_are_kept_out,
+    record_emails_share_a_kept_connection,
     invitations_are_emailed_when_email_is_enabled,
     a_password_is_reset_through_an_emailed_link,
 );

@@ -1080,11 +1080,19 @@ async fn dead_runner_claims(
         message_id: message_id.into(),
         idempotency_key: due.step_key(),
     };
-    let rivet_store::email::Claim::Send(message) =
-        rivet_store::email::claim(store, &actor, &new, rivet_store::email::InFlight::Leave)
-            .await
-            .unwrap()
-    else {
+    let rivet_store::email::Claim::Send(message) = rivet_store::email::claim(
+        store,
+        &actor,
+        &new,
+        rivet_store::email::InFlight::Leave,
+        rivet_store::email::Quota {
+            day: "2026-12-07",
+            limit: 100,
+            refused: "over the limit",
+        },
+    )
+    .await
+    .unwrap() else {
         panic!("the first claim sends");
     };
     (seq, actor, message)
@@ -1133,17 +1141,18 @@ async fn a_message_left_sending_by_a_dead_runner_is_sent_by_the_next(db: Db) {
     assert_eq!(sink.messages().len(), 1);
 }
 
-/// A runner killed after the server took the message and its one-row "sent" write, before the
-/// activity: the next runner does not send it again, logs it on the timeline once and moves on.
-async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db) {
+/// A runner killed after the server had the envelope and its "handed over" write, before the
+/// server's answer reached it: the server may have the message, so the next runner does not
+/// send it again; it counts it sent (saying so), logs it on the timeline once and moves on.
+async fn a_message_handed_over_by_a_dead_runner_is_counted_sent_not_sent_again(db: Db) {
     let app = app(db).await;
     let admin = app.admin().await;
     let sink = SmtpSink::start(Mode::Accept).await;
     let (seq, actor, message) =
-        dead_runner_claims(&app, &admin, &sink, "<sent-by-the-dead@acme.test>").await;
+        dead_runner_claims(&app, &admin, &sink, "<handed-by-the-dead@acme.test>").await;
     let store = &app.state.store;
     assert!(
-        rivet_store::email::mark_sent(store, &actor, &message, "250 queued")
+        rivet_store::email::mark_handed(store, &actor, &message)
             .await
             .unwrap()
     );
@@ -1158,7 +1167,8 @@ async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db)
     };
     assert_eq!(outbound().await, 0, "not logged yet");
 
-    // The lease gone, the next runner finds it sent: logged once, not sent, the step done.
+    // The lease gone, the next runner finds it handed over: counted sent and logged once, not
+    // sent, the step done.
     make_due(&app).await;
     assert_eq!(run(&app).await, 1);
     assert!(sink.messages().is_empty(), "not sent a second time");
@@ -1167,7 +1177,7 @@ async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db)
     assert_eq!(e["status"], "finished", "{e}");
     let rows = app
         .sql(
-            "SELECT m.status, a.message_id FROM email_messages m \
+            "SELECT m.status, a.message_id, m.reply FROM email_messages m \
              JOIN activities a ON a.id = m.activity_id",
             vec![],
         )
@@ -1176,15 +1186,24 @@ async fn a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again(db: Db)
     assert_eq!(rows[0].try_get_by_index::<String>(0).unwrap(), "sent");
     assert_eq!(
         rows[0].try_get_by_index::<String>(1).unwrap(),
-        "<sent-by-the-dead@acme.test>"
+        "<handed-by-the-dead@acme.test>"
+    );
+    assert_eq!(
+        rows[0].try_get_by_index::<String>(2).unwrap(),
+        rivet_server::mail::HANDED_REPLY
     );
 
-    // Logging it again changes nothing.
+    // Logging it again changes nothing; the dead runner's own late hand-over is refused.
     let again = rivet_store::email::log_sent(store, &actor, &message)
         .await
         .unwrap();
     assert!(again.activity_id.is_some());
     assert_eq!(outbound().await, 1);
+    assert!(
+        !rivet_store::email::mark_handed(store, &actor, &message)
+            .await
+            .unwrap()
+    );
 }
 
 both!(
@@ -1199,5 +1218,5 @@ both!(
     a_view_or_a_filter_enrolls_what_it_lists_for_the_caller,
     a_selection_over_the_cap_is_refused_naming_the_field,
     a_message_left_sending_by_a_dead_runner_is_sent_by_the_next,
-    a_message_marked_sent_by_a_dead_runner_is_logged_not_sent_again,
+    a_message_handed_over_by_a_dead_runner_is_counted_sent_not_sent_again,
 );

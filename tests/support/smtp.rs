@@ -81,6 +81,9 @@ pub struct SmtpSink {
     pub port: u16,
     shared: Arc<Mutex<Shared>>,
     task: tokio::task::JoinHandle<()>,
+    /// Bumped by [`SmtpSink::close_idle`]: every connection waiting for a command says `421`
+    /// and closes.
+    closing: tokio::sync::watch::Sender<u64>,
 }
 
 impl Drop for SmtpSink {
@@ -98,15 +101,29 @@ impl SmtpSink {
             ..Shared::default()
         }));
         let state = shared.clone();
+        let (closing, watch) = tokio::sync::watch::channel(0);
         let task = tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let state = state.clone();
+                let mut closing = watch.clone();
+                closing.mark_unchanged();
                 tokio::spawn(async move {
-                    let _ = serve(socket, state).await;
+                    let _ = serve(socket, state, closing).await;
                 });
             }
         });
-        Self { port, shared, task }
+        Self {
+            port,
+            shared,
+            task,
+            closing,
+        }
+    }
+
+    /// Close every open connection that waits for a command, as a server does with idle ones
+    /// (`421 4.4.2 … closing`).
+    pub fn close_idle(&self) {
+        self.closing.send_modify(|n| *n += 1);
     }
 
     pub fn set_mode(&self, mode: Mode) {
@@ -154,7 +171,11 @@ fn decode(text: &str) -> String {
     String::from_utf8_lossy(&STANDARD.decode(text.trim()).unwrap_or_default()).into_owned()
 }
 
-async fn serve(socket: TcpStream, state: Arc<Mutex<Shared>>) -> std::io::Result<()> {
+async fn serve(
+    socket: TcpStream,
+    state: Arc<Mutex<Shared>>,
+    mut closing: tokio::sync::watch::Receiver<u64>,
+) -> std::io::Result<()> {
     let mode = {
         let mut s = state.lock().unwrap();
         s.connections += 1;
@@ -179,7 +200,14 @@ async fn serve(socket: TcpStream, state: Arc<Mutex<Shared>>) -> std::io::Result<
     let mut message = Message::default();
     let mut user: Option<(String, String)> = None;
     let mut line = String::new();
-    while next(&mut reader, &mut line).await? {
+    loop {
+        tokio::select! {
+            more = next(&mut reader, &mut line) => if !more? { break },
+            _ = closing.changed() => {
+                write.write_all(b"421 4.4.2 sink.test closing idle connection\r\n").await?;
+                return Ok(());
+            }
+        }
         let command = line.trim_end().to_owned();
         let upper = command.to_ascii_uppercase();
         let reply: String = if upper.starts_with("EHLO") {

@@ -84,6 +84,7 @@ pub async fn build_state(
         metrics,
         started_at: Instant::now(),
         cache: Default::default(),
+        smtp: Default::default(),
     }))
 }
 

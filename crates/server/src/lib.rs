@@ -20,6 +20,7 @@ pub mod password;
 pub mod seed;
 pub mod sequences;
 pub mod serve;
+pub mod smtp;
 pub mod state;
 pub mod tracking;
 pub mod web;

@@ -9,15 +9,16 @@
 //! ([`message_id`]) so the send can be recorded before and after. Nothing here logs a password,
 //! a key or a message's body.
 
+use crate::smtp::{Failure, Reuse};
 use crate::state::AppState;
 use chrono::Utc;
+use lettre::Message;
 use lettre::message::dkim::{DkimConfig, DkimSigningAlgorithm, DkimSigningKey};
 use lettre::message::header::ContentType;
 use lettre::message::{Mailbox, MultiPart};
-use lettre::transport::smtp::authentication::{Credentials, Mechanism};
+use lettre::transport::smtp::authentication::Credentials;
 use lettre::transport::smtp::client::{Tls, TlsParameters};
 use lettre::transport::smtp::extension::ClientId;
-use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
 use rivet_domain::email::{EmailSettings, TlsMode};
 use rivet_domain::ids::CompanyId;
 use std::error::Error as _;
@@ -196,11 +197,15 @@ fn build(app: &AppState, settings: &EmailSettings, mail: &Outgoing) -> Result<Me
     Ok(message)
 }
 
-fn transport(
+/// The server `settings` name, and a key for its connections ([`crate::smtp::Connections`]):
+/// the company, the server and the sign-in, so that changed settings never reuse a connection.
+fn server(
     app: &AppState,
+    company: CompanyId,
     settings: &EmailSettings,
     timeout: Duration,
-) -> Result<AsyncSmtpTransport<Tokio1Executor>, MailError> {
+) -> Result<crate::smtp::Server, MailError> {
+    use std::hash::{Hash, Hasher};
     let host = settings.host.clone();
     let tls_params = || TlsParameters::new(host.clone()).map_err(|e| MailError::Tls(e.to_string()));
     let tls = match settings.tls {
@@ -208,21 +213,30 @@ fn transport(
         TlsMode::Tls => Tls::Wrapper(tls_params()?),
         TlsMode::None => Tls::None,
     };
-    let mut builder = AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous(host.clone())
-        .port(settings.port)
-        .tls(tls)
-        .timeout(Some(timeout))
-        .hello_name(ClientId::Domain(hello_name(settings)));
-    if !settings.username.is_empty() {
-        let password = settings
-            .password(&app.secrets)
-            .map_err(|e| MailError::Settings(e.to_string()))?
-            .unwrap_or_default();
-        builder = builder
-            .credentials(Credentials::new(settings.username.clone(), password))
-            .authentication(vec![Mechanism::Plain, Mechanism::Login]);
-    }
-    Ok(builder.build())
+    let password = if settings.username.is_empty() {
+        None
+    } else {
+        Some(
+            settings
+                .password(&app.secrets)
+                .map_err(|e| MailError::Settings(e.to_string()))?
+                .unwrap_or_default(),
+        )
+    };
+    let hello = hello_name(settings);
+    // In memory only, and hashed: the key never holds the password itself.
+    let mut hasher = std::hash::DefaultHasher::new();
+    (&host, settings.port, settings.tls.as_str(), &hello).hash(&mut hasher);
+    (&settings.username, &password).hash(&mut hasher);
+    Ok(crate::smtp::Server {
+        key: format!("{company}:{:016x}", hasher.finish()),
+        host,
+        port: settings.port,
+        tls,
+        hello: ClientId::Domain(hello),
+        credentials: password.map(|p| Credentials::new(settings.username.clone(), p)),
+        timeout,
+    })
 }
 
 /// The name Rivet greets the server with: the sender's domain.
@@ -243,11 +257,11 @@ async fn company_day(app: &AppState, company: CompanyId) -> String {
     Utc::now().with_timezone(&tz).date_naive().to_string()
 }
 
-/// A send counted against the company's daily limit ([`take_slot`]) and not yet made: spent by
-/// [`send_taken`], which gives it back when the message does not go.
+/// A send counted against the company's daily limit ([`take_slot`]) and not yet made: given
+/// back when the message does not go.
 #[derive(Debug)]
 #[must_use = "a slot not sent with is given back with give_back"]
-pub struct Slot {
+struct Slot {
     day: String,
 }
 
@@ -266,10 +280,9 @@ fn usable(app: &AppState, settings: &EmailSettings) -> Result<(), MailError> {
     Ok(())
 }
 
-/// Count one send against `company`'s daily limit (its time zone's day), before the message
-/// is claimed: a runner that records a message and then hands it to the server does nothing
-/// slow in between ([`send_taken`]).
-pub async fn take_slot(
+/// Count one send against `company`'s daily limit (its time zone's day), for a message that
+/// is not claimed ([`send`]; a claimed one counts in its claim).
+async fn take_slot(
     app: &AppState,
     company: CompanyId,
     settings: &EmailSettings,
@@ -285,15 +298,16 @@ pub async fn take_slot(
     Ok(Slot { day })
 }
 
-/// Undo [`take_slot`] for a message that does not go.
-pub async fn give_back(app: &AppState, company: CompanyId, slot: Slot) {
-    if let Err(e) = rivet_store::email::give_back_slot(&app.store, company, &slot.day).await {
+/// Undo [`take_slot`] (or a claim's count) for a message that does not go.
+async fn give_back(app: &AppState, company: CompanyId, day: &str) {
+    if let Err(e) = rivet_store::email::give_back_slot(&app.store, company, day).await {
         tracing::warn!(company = %company, error = %e, "the daily e-mail count was not corrected");
     }
 }
 
-/// Send `mail` for `company` with its `settings` (see the module's comment); whether the
-/// company has e-mail enabled is the caller's to check (a test message goes before).
+/// Send `mail` for `company` with its `settings` on a connection of its own (see the module's
+/// comment: a test message, an invitation, a password reset); whether the company has e-mail
+/// enabled is the caller's to check (a test message goes before).
 pub async fn send(
     app: &AppState,
     company: CompanyId,
@@ -302,49 +316,66 @@ pub async fn send(
 ) -> Result<Sent, MailError> {
     usable(app, settings)?;
     let slot = take_slot(app, company, settings).await?;
-    send_taken(app, company, settings, mail, slot).await
+    let sent = converse(app, company, settings, mail, Reuse::Fresh, || async {
+        Ok(())
+    })
+    .await;
+    if sent.is_err() {
+        give_back(app, company, &slot.day).await;
+    }
+    sent
 }
 
-/// [`send`] with the daily slot already taken: no database work before the SMTP conversation.
-pub async fn send_taken(
+/// The SMTP conversation for `mail` (`crate::smtp::send`) within the configured time limit,
+/// `handover` run between the server's `354` and the content; logged without the message.
+async fn converse<H, F>(
     app: &AppState,
     company: CompanyId,
     settings: &EmailSettings,
     mail: &Outgoing,
-    slot: Slot,
-) -> Result<Sent, MailError> {
+    reuse: Reuse,
+    handover: H,
+) -> Result<Sent, MailError>
+where
+    H: FnOnce() -> F,
+    F: std::future::Future<Output = Result<(), String>>,
+{
     let secs = app.config.smtp_timeout_secs.max(1);
-    let prepared = usable(app, settings)
-        .and_then(|()| build(app, settings, mail))
-        .and_then(|message| {
-            let transport = transport(app, settings, Duration::from_secs(secs))?;
-            Ok((message, transport))
-        });
-    let outcome = match prepared {
-        Err(err) => Err(err),
-        Ok((message, transport)) => {
-            // Connecting has the timeout (lettre's); the whole conversation has it once more.
-            let timeout = Duration::from_secs(secs);
-            match tokio::time::timeout(timeout * 2, transport.send(message)).await {
-                Err(_) => Err(MailError::Timeout(secs)),
-                Ok(Err(err)) => Err(explain(&err, settings, secs)),
-                Ok(Ok(response)) => Ok(Sent {
-                    reply: format!(
-                        "{} {}",
-                        response.code(),
-                        response.message().collect::<Vec<_>>().join(" ")
-                    )
-                    .trim()
-                    .to_owned(),
-                }),
-            }
+    let timeout = Duration::from_secs(secs);
+    let outcome = async {
+        usable(app, settings)?;
+        let message = build(app, settings, mail)?;
+        let server = server(app, company, settings, timeout)?;
+        let bytes = message.formatted();
+        // Connecting has the timeout; the whole conversation has it once more.
+        let talk = crate::smtp::send(
+            &app.smtp,
+            &server,
+            reuse,
+            message.envelope(),
+            &bytes,
+            handover,
+        );
+        match tokio::time::timeout(timeout * 2, talk).await {
+            Err(_) => Err(MailError::Timeout(secs)),
+            Ok(Err(Failure::Smtp(err))) => Err(explain(&err, settings, secs)),
+            Ok(Err(Failure::Handover(why))) => Err(MailError::Other(why)),
+            Ok(Ok(response)) => Ok(Sent {
+                reply: format!(
+                    "{} {}",
+                    response.code(),
+                    response.message().collect::<Vec<_>>().join(" ")
+                )
+                .trim()
+                .to_owned(),
+            }),
         }
-    };
+    }
+    .await;
     match &outcome {
         Ok(_) => tracing::info!(company = %company, message_id = %mail.message_id, "e-mail sent"),
         Err(err) => {
             tracing::warn!(company = %company, message_id = %mail.message_id, error = %err, "e-mail not sent");
-            give_back(app, company, slot).await;
         }
     }
     outcome
@@ -518,11 +549,17 @@ pub enum Delivered {
     Failed(MailError),
 }
 
-/// Claim `new` under its key, decorate it, send it and record the outcome: the one path from a
-/// record to the SMTP server (a one-off e-mail, a sequence step, a workflow rule's message).
-/// The server's answer is recorded by its own first write (`rivet_store::email::mark_sent`)
-/// before the message's activity; a message a dead process marked sent and did not log is
-/// logged here by whoever claims its key next.
+/// The reply kept for a message a process that died handed to the server (see
+/// `rivet_store::email::Claim::Handed`).
+pub const HANDED_REPLY: &str =
+    "handed to the server by a sender that stopped before its answer; counted as sent";
+
+/// Claim `new` under its key (counted against the company's day), decorate it, send it and
+/// record the outcome: the one path from a record to the SMTP server (a one-off e-mail, a
+/// sequence step, a workflow rule's message), on the company's kept connections. The moment
+/// the server has the envelope and waits for the content is recorded first
+/// (`rivet_store::email::mark_handed`); the server's answer and the message's activity then go
+/// in one write. A message a dead process handed over is counted sent, not sent again.
 pub async fn deliver(
     app: &AppState,
     actor: &rivet_domain::Actor,
@@ -531,15 +568,30 @@ pub async fn deliver(
     in_flight: rivet_store::email::InFlight,
 ) -> Result<Delivered, rivet_store::StoreError> {
     use rivet_domain::email::EmailStatus;
-    use rivet_store::email::{self as email_store, Claim};
+    use rivet_store::email::{self as email_store, Claim, Quota};
     let s = &app.store;
-    let message = match email_store::claim(s, actor, new, in_flight).await? {
+    let company = actor.company_id;
+    let day = company_day(app, company).await;
+    let over = MailError::DailyLimit(settings.daily_limit);
+    let refused = over.to_string();
+    let quota = Quota {
+        day: &day,
+        limit: settings.daily_limit,
+        refused: &refused,
+    };
+    let message = match email_store::claim(s, actor, new, in_flight, quota).await? {
         Claim::Done(message) if message.status == EmailStatus::Sent => {
             return Ok(Delivered::Already(
                 email_store::log_sent(s, actor, &message).await?,
             ));
         }
         Claim::Done(message) => return Ok(Delivered::Already(message)),
+        Claim::Handed(message) => {
+            return Ok(Delivered::Already(
+                email_store::record_sent(s, actor, &message, HANDED_REPLY).await?,
+            ));
+        }
+        Claim::OverLimit(_) => return Ok(Delivered::Failed(over)),
         Claim::Send(message) => message,
     };
     let mut outgoing = Outgoing {
@@ -552,16 +604,20 @@ pub async fn deliver(
         unsubscribe: None,
     };
     // Tracked links, the open pixel and the unsubscribe link, as every e-mail from a record.
-    let company = actor.company_id;
     decorate(app, settings, company, message.id, &mut outgoing);
-    match send(app, company, settings, &outgoing).await {
-        Ok(sent) => {
-            email_store::mark_sent(s, actor, &message, &sent.reply).await?;
-            Ok(Delivered::Sent(
-                email_store::log_sent(s, actor, &message).await?,
-            ))
+    let handover = || async {
+        match email_store::mark_handed(s, actor, &message).await {
+            Ok(true) => Ok(()),
+            Ok(false) => Err("the message was taken over by another sender".to_owned()),
+            Err(e) => Err(format!("the hand-over was not recorded: {e}")),
         }
+    };
+    match converse(app, company, settings, &outgoing, Reuse::Kept, handover).await {
+        Ok(sent) => Ok(Delivered::Sent(
+            email_store::record_sent(s, actor, &message, &sent.reply).await?,
+        )),
         Err(err) => {
+            give_back(app, company, &day).await;
             email_store::record_failed(s, actor, &message, &err.to_string()).await?;
             Ok(Delivered::Failed(err))
         }

@@ -11,11 +11,11 @@
 //!   `seq:{enrollment}:{step}` (`rivet_store::email::claim`), sent through the one sending
 //!   path (`crate::mail::send_template`, which workflow rules share: tracking, the unsubscribe
 //!   link, timeouts, the mailbox's daily limit) and recorded with its activity on the record's
-//!   timeline. A message sent under the key is not sent again; one left `sending` by a runner
-//!   that died before the server's answer was recorded is sent by the runner that takes the
-//!   step over once the lease is gone (`InFlight::TakeOver`, same Message-ID): nothing is
-//!   lost, and a duplicate needs a kill between the server's answer and the one-row write
-//!   that follows it (`rivet_store::email::mark_sent`). An SMTP
+//!   timeline. A message sent under the key is not sent again. One left `sending` by a runner
+//!   that died is the next runner's once the lease is gone (`InFlight::TakeOver`): sent
+//!   again (same Message-ID) when it died before handing the content over, counted sent when
+//!   it died after (`rivet_store::email::mark_handed`, written between the server's `354`
+//!   and the content), so nothing is sent twice. An SMTP
 //!   failure is retried with a growing delay (`attempts`, `last_error` on the enrollment) and
 //!   stops the enrollment after `MAX_ATTEMPTS`;
 //! - wait: folded into the next step's time when the previous step finishes

@@ -26,6 +26,8 @@ pub struct Shared {
     pub metrics: Option<PrometheusHandle>,
     pub started_at: Instant,
     pub cache: ActorCache,
+    /// SMTP connections kept open between a company's messages (`crate::mail`).
+    pub smtp: crate::smtp::Connections,
 }
 
 impl AppState {

@@ -3,26 +3,23 @@
 //! (SMTP) is the server's `mail` module; this module keeps what it needs to send exactly once:
 //!
 //! - [`claim`] writes the message as `sending` under its idempotency key (unique per company)
-//!   in one transaction. A second claim under the same key gets the first message back, not a
-//!   new one; a failed one is claimed again (its attempt counted). A message still `sending`
-//!   is the first claimer's — unless the caller says ([`InFlight::TakeOver`]) that it holds the
-//!   lease the first claimer lost (a sequence step, a job): then the process that claimed it
-//!   died before the SMTP server's answer was recorded, and the message is sent again under
-//!   its own `Message-ID`. Nothing is lost; the one case that sends twice (the server took it
-//!   and the process died before recording it, a few milliseconds) sends the same
-//!   `Message-ID` twice, which mailboxes show as one message.
-//! - After the server's answer, [`mark_sent`] writes the message `sent` (one row, its own
-//!   transaction, the first thing done after the answer: the window in which a killed process
-//!   leaves a message the server took still `sending` is that one write), then [`log_sent`]
-//!   writes its outgoing email activity (linked to the record, carrying the `Message-ID`) and
-//!   links it from the message, so the timeline shows a send once. A process killed between
-//!   the two leaves a sent message without its activity: whoever claims the key next gets
-//!   [`Claim::Done`] and logs it ([`log_sent`] is safe to run again). A crash between the
-//!   server's answer and [`mark_sent`] leaves the message `sending`: a one-off send shows it
-//!   as not known to have gone, a leased caller sends it again under its Message-ID (see
-//!   [`claim`]).
-//! - [`take_daily_slot`] counts a send against the company's day; [`give_back_slot`] undoes it
-//!   when the send failed.
+//!   and counts it against the company's day ([`Quota`]), in one transaction. A second claim
+//!   under the same key gets the first message back, not a new one; a failed one is claimed
+//!   again (its attempt counted). A message still `sending` is the first claimer's — unless
+//!   the caller says ([`InFlight::TakeOver`]) that it holds the lease the first claimer lost (a
+//!   sequence step, a job), so that process is gone. Then it depends on how far it got:
+//!   - not handed over: it died before the server had the message's end; the message is sent
+//!     again (same `Message-ID`);
+//!   - handed over ([`mark_handed`], written between the server's `354` to `DATA` and the
+//!     content): the server may have taken it; it is counted sent ([`Claim::Handed`],
+//!     [`record_sent`]), never sent twice. The one case this loses a message is a kill in the
+//!     instant between that write's commit and the content leaving the process.
+//! - After the server's answer, [`record_sent`] writes the message `sent` and its outgoing
+//!   email activity (linked to the record, carrying the `Message-ID`), linked from the message,
+//!   in one transaction, so the timeline shows a send once. [`log_sent`] logs a message sent
+//!   without its activity (kept that way by earlier versions): safe to run again.
+//! - [`take_daily_slot`] counts a send that is not claimed (a test message, a password reset);
+//!   [`give_back_slot`] undoes a count when the send failed.
 //!
 //! The secrets of the settings are sealed before they reach this module; the audit trail
 //! keeps them redacted ([`Document::audited`]).
@@ -79,6 +76,22 @@ pub async fn take_daily_slot(
     limit: i64,
 ) -> Result<bool> {
     let tx = store.write_system().await?;
+    let taken = take_slot_in(&tx, company, day, limit).await?;
+    tx.commit().await?;
+    Ok(taken)
+}
+
+/// A company's daily sending limit for a [`claim`]: its time zone's `day`, the `limit`, and
+/// what a message over it is recorded failed with.
+#[derive(Debug, Clone, Copy)]
+pub struct Quota<'a> {
+    pub day: &'a str,
+    pub limit: i64,
+    pub refused: &'a str,
+}
+
+/// [`take_daily_slot`] inside `tx`.
+async fn take_slot_in(tx: &crate::Tx, company: CompanyId, day: &str, limit: i64) -> Result<bool> {
     exec(
         tx.conn(),
         Query::insert()
@@ -109,7 +122,6 @@ pub async fn take_daily_slot(
             .and_where(Expr::col(EmailDailyCounts::Sent).lt(limit)),
     )
     .await?;
-    tx.commit().await?;
     Ok(taken == 1)
 }
 
@@ -287,10 +299,17 @@ pub struct NewMessage {
 /// What a claim found.
 #[derive(Debug)]
 pub enum Claim {
-    /// The message is the caller's to send now.
+    /// The message is the caller's to send now, counted against the day.
     Send(EmailMessage),
     /// A message under this key is already sent or being sent: that one, not a second.
     Done(EmailMessage),
+    /// Still `sending`, handed to the server ([`mark_handed`]) by a process that lost its
+    /// lease: the server may have taken it, so it is not sent again but counted sent
+    /// ([`record_sent`]). Only for [`InFlight::TakeOver`].
+    Handed(EmailMessage),
+    /// The company's daily limit is reached: the message is recorded failed with
+    /// [`Quota::refused`].
+    OverLimit(EmailMessage),
 }
 
 async fn by_key<C: sea_orm::ConnectionTrait>(
@@ -317,12 +336,14 @@ pub enum InFlight {
     TakeOver,
 }
 
-/// Claim `new` for sending, in one transaction (see the module's comment).
+/// Claim `new` for sending and count it against `quota`, in one transaction (see the
+/// module's comment).
 pub async fn claim(
     store: &Store,
     actor: &Actor,
     new: &NewMessage,
     in_flight: InFlight,
+    quota: Quota<'_>,
 ) -> Result<Claim> {
     let tx = store.write(actor).await?;
     let company = actor.company_id;
@@ -372,36 +393,54 @@ pub async fn claim(
             ),
     )
     .await?;
-    let claim = if inserted == 1 {
-        let found = by_key(tx.conn(), company, &new.idempotency_key).await?;
-        Claim::Send(found.ok_or(StoreError::NotFound)?)
-    } else {
-        // Sent or being sent: that one. Failed (or left sending by a process that lost its
-        // lease, when the caller holds it now): ours to try again, the attempt counted.
-        let mut retried = vec![EmailStatus::Failed.as_str()];
+    let again = inserted == 1 || {
+        // Sent or being sent: that one. Failed (or left sending, not handed over, by a process
+        // that lost its lease, when the caller holds it now): ours to try again, the attempt
+        // counted.
+        let mut retried = Expr::col(M::Status).eq(EmailStatus::Failed.as_str());
         if in_flight == InFlight::TakeOver {
-            retried.push(EmailStatus::Sending.as_str());
+            retried = retried.or(Expr::col(M::Status)
+                .eq(EmailStatus::Sending.as_str())
+                .and(Expr::col(M::HandedAt).is_null()));
         }
-        let again = exec(
+        exec(
             tx.conn(),
             Query::update()
                 .table(M::Table)
                 .value(M::Status, EmailStatus::Sending.as_str())
                 .value(M::Attempts, Expr::col(M::Attempts).add(1))
                 .value(M::Error, Option::<String>::None)
+                .value(M::HandedAt, Option::<DateTime<Utc>>::None)
                 .and_where(Expr::col(M::CompanyId).eq(company))
                 .and_where(Expr::col(M::IdempotencyKey).eq(new.idempotency_key.as_str()))
-                .and_where(Expr::col(M::Status).is_in(retried)),
+                .and_where(retried),
         )
-        .await?;
-        let found = by_key(tx.conn(), company, &new.idempotency_key)
-            .await?
-            .ok_or(StoreError::NotFound)?;
-        if again == 1 {
-            Claim::Send(found)
+        .await?
+            == 1
+    };
+    let found = by_key(tx.conn(), company, &new.idempotency_key)
+        .await?
+        .ok_or(StoreError::NotFound)?;
+    let claim = if !again {
+        if in_flight == InFlight::TakeOver && found.status == EmailStatus::Sending {
+            Claim::Handed(found)
         } else {
             Claim::Done(found)
         }
+    } else if take_slot_in(&tx, company, quota.day, quota.limit).await? {
+        Claim::Send(found)
+    } else {
+        exec(
+            tx.conn(),
+            Query::update()
+                .table(M::Table)
+                .value(M::Status, EmailStatus::Failed.as_str())
+                .value(M::Error, quota.refused)
+                .and_where(Expr::col(M::CompanyId).eq(company))
+                .and_where(Expr::col(M::Id).eq(found.id)),
+        )
+        .await?;
+        Claim::OverLimit(one(&tx, company, found.id).await?)
     };
     tx.commit().await?;
     Ok(claim)
@@ -427,18 +466,47 @@ pub(crate) async fn stamp_message_id(
     Ok(())
 }
 
-/// Mark `message` `sent` with the server's `reply`: the first write after the server took it,
-/// one row in a transaction of its own, so that a process killed after the server's answer has
-/// most likely recorded it (see the module's comment). `false` when it was no longer `sending`.
-pub async fn mark_sent(
+/// `message`'s row while it is still its claimer's: `sending`, under the claim's attempt (a
+/// sender that took it over counted one more).
+fn still_ours(company: CompanyId, message: &EmailMessage) -> sea_orm::sea_query::SimpleExpr {
+    Expr::col(M::CompanyId)
+        .eq(company)
+        .and(Expr::col(M::Id).eq(message.id))
+        .and(Expr::col(M::Status).eq(EmailStatus::Sending.as_str()))
+        .and(Expr::col(M::Attempts).eq(message.attempts))
+}
+
+/// Record that `message`'s content is being handed to the server (`handed_at`), between the
+/// server's `354` and the content: one row in a transaction of its own (on SQLite ahead of
+/// the writers waiting, since the server waits for it). From now on a process that dies
+/// leaves a message that may have gone: whoever takes it over counts it sent ([`Claim::Handed`]).
+/// `false` when the message is no longer this sender's (taken over meanwhile): not to be sent.
+pub async fn mark_handed(store: &Store, actor: &Actor, message: &EmailMessage) -> Result<bool> {
+    let tx = store.write_urgent(actor).await?;
+    let updated = exec(
+        tx.conn(),
+        Query::update()
+            .table(M::Table)
+            .value(M::HandedAt, now())
+            .and_where(still_ours(actor.company_id, message)),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(updated == 1)
+}
+
+/// Record `message` `sent` with the server's `reply` and log it on its record's timeline, in
+/// one transaction ([`log_sent`]'s activity): after the server's answer, or for a message a
+/// dead process handed over ([`Claim::Handed`]). A message no longer `sending` is left as it is
+/// (and logged if it is sent and not yet logged).
+pub async fn record_sent(
     store: &Store,
     actor: &Actor,
     message: &EmailMessage,
     reply: &str,
-) -> Result<bool> {
-    // On SQLite this write goes before the others waiting: it is what shortens the window.
-    let tx = store.write_urgent(actor).await?;
-    let updated = exec(
+) -> Result<EmailMessage> {
+    let tx = store.write(actor).await?;
+    exec(
         tx.conn(),
         Query::update()
             .table(M::Table)
@@ -450,26 +518,56 @@ pub async fn mark_sent(
             .and_where(Expr::col(M::Status).eq(EmailStatus::Sending.as_str())),
     )
     .await?;
+    if !log_in(&tx, actor, message).await? {
+        // Logged meanwhile by another process: theirs stays (this transaction is dropped).
+        return get(store, actor, message.id).await;
+    }
+    let row = one(&tx, actor.company_id, message.id).await?;
     tx.commit().await?;
-    Ok(updated == 1)
+    Ok(row)
 }
 
-/// Log `message`, marked sent ([`mark_sent`]), on its record's timeline: an outgoing email
-/// activity carrying its `Message-ID`, linked from the message, in one transaction; the message
-/// as it is now. A message already logged is left as it is, so this is safe to run again: the
-/// claim of a key whose message was marked sent by a process that died before logging it runs
-/// it (through the server's sending path).
+/// `id` of `company` read inside `tx`.
+async fn one(tx: &crate::Tx, company: CompanyId, id: EmailMessageId) -> Result<EmailMessage> {
+    let row: Option<Row> = fetch_optional(
+        tx.conn(),
+        select(company).and_where(Expr::col(M::Id).eq(id)),
+    )
+    .await?;
+    row.map(Into::into).ok_or(StoreError::NotFound)
+}
+
+/// Log `message`, sent, on its record's timeline: an outgoing email activity carrying its
+/// `Message-ID`, linked from the message, in one transaction; the message as it is now. A
+/// message already logged is left as it is, so this is safe to run again (a message sent
+/// before its activity was kept in the same transaction, by an earlier version, is logged
+/// by whoever claims its key next).
 pub async fn log_sent(
     store: &Store,
     actor: &Actor,
     message: &EmailMessage,
 ) -> Result<EmailMessage> {
-    let id = message.id;
     if message.activity_id.is_some() {
-        return get(store, actor, id).await;
+        return get(store, actor, message.id).await;
     }
     let tx = store.write(actor).await?;
+    if !log_in(&tx, actor, message).await? {
+        return get(store, actor, message.id).await;
+    }
+    let row = one(&tx, actor.company_id, message.id).await?;
+    tx.commit().await?;
+    Ok(row)
+}
+
+/// [`log_sent`] inside `tx`: the activity only when the message is `sent` and not yet logged
+/// (otherwise nothing is written). `false` when another process logged it while this one
+/// wrote its activity: then `tx` must be dropped, not committed.
+async fn log_in(tx: &crate::Tx, actor: &Actor, message: &EmailMessage) -> Result<bool> {
     let company = actor.company_id;
+    let current = one(tx, company, message.id).await?;
+    if current.status != EmailStatus::Sent || current.activity_id.is_some() {
+        return Ok(true);
+    }
     let data = ActivityData {
         kind: ActivityKind::Email,
         direction: Some(Direction::Outbound),
@@ -484,34 +582,23 @@ pub async fn log_sent(
             record_id: message.record_id,
         }],
     };
-    let activity = record::create_in::<crate::activities::Activity>(&tx, actor, &data).await?;
-    stamp_message_id(&tx, company, activity.id, &message.message_id).await?;
-    let updated = exec(
+    let activity = record::create_in::<crate::activities::Activity>(tx, actor, &data).await?;
+    stamp_message_id(tx, company, activity.id, &message.message_id).await?;
+    let linked = exec(
         tx.conn(),
         Query::update()
             .table(M::Table)
             .value(M::ActivityId, activity.id)
             .and_where(Expr::col(M::CompanyId).eq(company))
             .and_where(Expr::col(M::Id).eq(message.id))
-            .and_where(Expr::col(M::Status).eq(EmailStatus::Sent.as_str()))
             .and_where(Expr::col(M::ActivityId).is_null()),
     )
     .await?;
-    if updated != 1 {
-        // Logged meanwhile by another process (or not sent): keep theirs (the transaction,
-        // this activity and all, is dropped).
-        return get(store, actor, id).await;
-    }
-    let row: Option<Row> = fetch_optional(
-        tx.conn(),
-        select(company).and_where(Expr::col(M::Id).eq(message.id)),
-    )
-    .await?;
-    tx.commit().await?;
-    row.map(Into::into).ok_or(StoreError::NotFound)
+    Ok(linked == 1)
 }
 
-/// Record `message` as failed, with why in plain words.
+/// Record `message` as failed, with why in plain words (left alone once another sender took it
+/// over: its claim counted another attempt).
 pub async fn record_failed(
     store: &Store,
     actor: &Actor,
@@ -525,9 +612,7 @@ pub async fn record_failed(
             .table(M::Table)
             .value(M::Status, EmailStatus::Failed.as_str())
             .value(M::Error, error)
-            .and_where(Expr::col(M::CompanyId).eq(actor.company_id))
-            .and_where(Expr::col(M::Id).eq(message.id))
-            .and_where(Expr::col(M::Status).eq(EmailStatus::Sending.as_str())),
+            .and_where(still_ours(actor.company_id, message)),
     )
     .await?;
     tx.commit().await?;

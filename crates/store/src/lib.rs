@@ -595,8 +595,9 @@ impl Store {
     }
 
     /// [`Store::write`] for a small write that must land at once: on SQLite it goes before
-    /// the ordinary writers still waiting (see `turns`). For the one row that says an SMTP
-    /// server took a message (`email::mark_sent`); anything longer would hold the others up.
+    /// the ordinary writers still waiting (see `turns`). For the one row that says a message is
+    /// being handed to an SMTP server that waits for it (`email::mark_handed`); anything
+    /// longer would hold the others up.
     pub async fn write_urgent(&self, actor: &Actor) -> Result<Tx> {
         let company = self.row_security.then_some(actor.company_id);
         let (inner, turn) = self.begin(company, true).await?;

@@ -1091,6 +1091,8 @@ pub enum EmailMessages {
     CreatedBy,
     CreatedAt,
     SentAt,
+    /// When the content was handed to the server, after its `354` (`m0045_email_handed`).
+    HandedAt,
     /// Tracking (`m0040_email_tracking`; `crate::tracking`): the first open and how many.
     OpenedAt,
     OpenCount,

@@ -1,7 +1,7 @@
 //! Whose turn it is to write on SQLite ([`Turns`]): SQLite writes one transaction at a time, on
 //! the store's one writer connection, and the writers wait for it in line. A write that must
-//! land as soon as possible — the record that an SMTP server took a message, the one write
-//! between the server's answer and a process that may be killed (`crate::email::mark_sent`) —
+//! land as soon as possible — the record that a message is being handed to an SMTP server,
+//! written while the server waits for its content (`crate::email::mark_handed`) —
 //! asks for an *urgent* turn and goes before every ordinary writer still waiting; it still waits
 //! for the transaction under way. PostgreSQL has no such line (writers of different rows do not
 //! wait for each other), so it has no turns.
