@@ -350,25 +350,32 @@ async fn the_builder_over_http(db: Db) {
     let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
     assert!(html.contains(r#"name="a0_assignee""#), "{html}");
     let assignee = json!({"kind": "user", "user_id": rep.user_id}).to_string();
-    let response = post_form(
-        &admin,
-        &app,
-        &edit,
-        &csrf,
-        &[
-            ("name", "Hand new leads to the rep"),
-            ("record_type", "lead"),
-            ("trigger_kind", "event"),
-            ("event", "lead.created"),
-            ("a0_kind", "create_task"),
-            ("a0_subject", "Call today"),
-            ("a0_days", "0"),
-            ("a0_assignee", &assignee),
-        ],
-    )
-    .await;
-    assert_eq!(response.status(), 303, "{:?}", response.text().await);
-    let saved = json_of(app.get(&format!("/workflows/{assigned_id}"), &api).await).await;
+    // The rule saved from the form with the task assigned to `assignee` (the API's JSON).
+    let save_assigned = |assignee: String| {
+        let (admin, app, edit, csrf, api) = (&admin, &app, &edit, &csrf, &api);
+        async move {
+            let response = post_form(
+                admin,
+                app,
+                edit,
+                csrf,
+                &[
+                    ("name", "Hand new leads to the rep"),
+                    ("record_type", "lead"),
+                    ("trigger_kind", "event"),
+                    ("event", "lead.created"),
+                    ("a0_kind", "create_task"),
+                    ("a0_subject", "Call today"),
+                    ("a0_days", "0"),
+                    ("a0_assignee", &assignee),
+                ],
+            )
+            .await;
+            assert_eq!(response.status(), 303, "{:?}", response.text().await);
+            json_of(app.get(&format!("/workflows/{assigned_id}"), api).await).await
+        }
+    };
+    let saved = save_assigned(assignee.clone()).await;
     assert_eq!(saved["actions"][0]["subject"], "Call today", "{saved}");
     assert_eq!(
         saved["actions"][0]["assignee"]["user_id"],
@@ -376,6 +383,19 @@ async fn the_builder_over_http(db: Db) {
     );
     assert_eq!(saved["active"], false, "{saved}");
     assert_eq!(saved["max_depth"], 5, "{saved}");
+    // The assignee is a choice: the rep is the one chosen; round robin over a team is saved.
+    let team = json_of(app.post("/teams", &api, json!({"name": "Inside"})).await).await;
+    let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
+    let escaped = assignee.replace('"', "&#34;");
+    assert!(
+        html.contains(&format!(r#"<option value="{escaped}" selected>"#)),
+        "{html}"
+    );
+    assert!(html.contains("Round robin over the team Inside"), "{html}");
+    let round_robin = json!({"kind": "round_robin", "team_id": team["id"]}).to_string();
+    let saved = save_assigned(round_robin).await;
+    assert_eq!(saved["actions"][0]["assignee"]["kind"], "round_robin");
+    assert_eq!(saved["actions"][0]["assignee"]["team_id"], team["id"]);
     // A bad edit comes back next to its field, the rule unchanged.
     let response = post_form(
         &admin,

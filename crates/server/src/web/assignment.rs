@@ -41,14 +41,15 @@ const TEST_FIELDS: &[(&str, &str)] = &[
     ("status", "Status"),
 ];
 
-/// Names of the company's members and teams, for showing and choosing them.
-struct People {
-    members: Vec<(UserId, String)>,
-    teams: Vec<(TeamId, String)>,
+/// Names of the company's active members and teams, for showing and choosing them (the
+/// assignment rules' pages, the workflow builder's task assignee).
+pub(super) struct People {
+    pub(super) members: Vec<(UserId, String)>,
+    pub(super) teams: Vec<(TeamId, String)>,
 }
 
 impl People {
-    async fn load(ctx: &Ctx) -> Result<Self, WebError> {
+    pub(super) async fn load(ctx: &Ctx) -> Result<Self, WebError> {
         let members = if ctx.can(Resource::Users, Action::Read) {
             let page = PageRequest {
                 limit: MAX_LIMIT,

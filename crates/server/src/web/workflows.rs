@@ -4,9 +4,9 @@
 //! record's fields, action rows — with pickers of the company's e-mail templates and sequences
 //! for the record, and a WhatsApp template's name, language and parameters; blank rows left
 //! out, each message next to its input) and a rule's page with its execution log. Editing a
-//! rule is the same builder filled with the rule (as many rows as it has; a task's assignee,
-//! which the builder does not offer, rides along in a hidden input, and the rule's on/off and
-//! loop depth are kept). Saving goes through the definitions layer as the API's
+//! rule is the same builder filled with the rule (as many rows as it has; a task's assignee
+//! is chosen from the owner, the members and round robin over a team, and one set through the
+//! API that is none of those is kept; the rule's on/off and loop depth are kept). Saving goes through the definitions layer as the API's
 //! `POST /workflows` and `PUT /workflows/{id}` do, so the page and the API check the same
 //! rule; switching on and off is the API's `set_active`.
 
@@ -118,9 +118,10 @@ pub struct ActionRow {
     pub language: String,
     pub parameters_name: String,
     pub parameters: String,
-    /// A task's assignee other than the owner, as the API's JSON (kept, not edited).
+    /// A task's assignee: the record's owner (empty), a member or round robin over a team, each
+    /// as the API's JSON; one set through the API that the list does not hold is offered too.
     pub assignee_name: String,
-    pub assignee: String,
+    pub assignee_options: Vec<Opt>,
 }
 
 #[derive(Template)]
@@ -196,6 +197,31 @@ fn record_of(form: &Fields) -> WorkflowRecord {
         .unwrap_or(WorkflowRecord::Lead)
 }
 
+/// A task's assignees the builder offers: the record's owner, each active member, round robin
+/// over each team; each one's value is the API's `assignee` JSON.
+fn assignee_items(people: &super::assignment::People) -> Vec<(String, String)> {
+    use rivet_domain::workflows::WorkflowAssigneeInput as A;
+    let json = |a: A| serde_json::to_string(&a).unwrap_or_default();
+    let mut items = vec![(String::new(), "The record's owner".to_owned())];
+    items.extend(people.members.iter().map(|(id, name)| {
+        let a = A {
+            kind: "user".into(),
+            user_id: Some(*id),
+            ..A::default()
+        };
+        (json(a), name.clone())
+    }));
+    items.extend(people.teams.iter().map(|(id, name)| {
+        let a = A {
+            kind: "round_robin".into(),
+            team_id: Some(*id),
+            ..A::default()
+        };
+        (json(a), format!("Round robin over the team {name}"))
+    }));
+    items
+}
+
 /// The builder for `form` (empty: a new rule) posting to a new rule (`editing` none) or over
 /// rule `editing`: condition rows on the record's fields, the record's events, the company's
 /// webhooks for `call_webhook`, its e-mail templates for the record and the sequences enrolling
@@ -246,6 +272,8 @@ async fn edit_page(
     };
     let mut webhook_items = vec![(String::new(), "— the URL below —".to_owned())];
     webhook_items.extend(webhooks.iter().map(|w| (w.id.to_string(), w.url.clone())));
+    let people = super::assignment::People::load(ctx).await?;
+    let assignee_items = assignee_items(&people);
     let mut kind_items = vec![(String::new(), "— no action —".to_owned())];
     kind_items.extend(
         ActionKind::NAMES
@@ -278,7 +306,14 @@ async fn edit_page(
                 wa_template: value("template"),
                 language: value("language"),
                 parameters: value("parameters"),
-                assignee: value("assignee"),
+                assignee_options: {
+                    let current = value("assignee");
+                    let mut items = assignee_items.clone();
+                    if !current.is_empty() && !items.iter().any(|(v, _)| *v == current) {
+                        items.push((current.clone(), "As set through the API".to_owned()));
+                    }
+                    options(items, &current)
+                },
                 assignee_name: name("assignee"),
                 template_id_name: name("template_id"),
                 sequence_name: name("sequence"),
@@ -567,7 +602,7 @@ fn form_errors(err: AppError, cond_rows: &[usize], action_rows: &[usize]) -> App
                 "user_id" | "value" => "value",
                 "webhook_id" => "webhook",
                 "sequence_id" => "sequence",
-                "assignee" | "kind" => "kind",
+                "kind" => "kind",
                 other => other,
             };
             return Some(format!("a{row}_{part}"));
