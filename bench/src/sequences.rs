@@ -7,8 +7,8 @@
 //! takes responsibility for it.
 //!
 //! 1. **Baseline**: `--enrollments` messages pushed straight into the sink from a lettre client
-//!    in this process, 16 at a time, once with a new connection per message (as Rivet's
-//!    sending path connects) and once through lettre's pooled transport (connections reused):
+//!    in this process, 16 at a time, once with a new connection per message and once through
+//!    lettre's pooled transport (connections reused, as Rivet's sending path keeps them):
 //!    the sink's own accept rate, the ceiling of what Rivet can reach here.
 //! 2. **Rivet**: `rivet serve` with its workers off (the API) on a fresh database; e-mail set up
 //!    for the company (host 127.0.0.1, the sink's port, no TLS with `allow_plaintext`, daily
@@ -24,7 +24,8 @@
 //!    distinct `Message-ID`s those had), losses (an enrollment the sink never heard of),
 //!    cross-checked with the database: enrollments finished, `sequence_sends` rows, and
 //!    `email_messages` by status (a message left `sending` is one a killed runner claimed and
-//!    the sink may or may not have taken).
+//!    nobody took over; one a killed runner handed to the sink is counted `sent` by the runner
+//!    that takes it over).
 
 use std::collections::{BTreeMap, HashMap};
 use std::net::SocketAddr;
