@@ -461,14 +461,17 @@ pub struct TemplateMail<'a> {
     pub to: String,
     /// Its claim in `email_messages`: one message per key, ever.
     pub key: String,
+    /// Written with the record of the send (a sequence step's move).
+    pub also: Option<rivet_store::email::AlsoInTx<'a>>,
 }
 
 /// What sending a [`TemplateMail`] came to.
 #[derive(Debug)]
 pub enum TemplateSent {
-    /// Sent now, recorded with its activity on the record's timeline.
+    /// Sent now (or handed to the server by a sender that died), recorded with its activity
+    /// on the record's timeline and [`TemplateMail::also`].
     Sent(rivet_store::email::EmailMessage),
-    /// Sent before under the key: not sent a second time.
+    /// Sent before under the key: not sent a second time ([`TemplateMail::also`] not written).
     Already(rivet_store::email::EmailMessage),
     /// The template is gone or does not render for the record, in words.
     Unrenderable(String),
@@ -530,7 +533,16 @@ pub async fn send_template(
     // The sequence runner and the workflow jobs hold a lease on the step: a message left
     // `sending` under the key is one whose sender died, so it is sent again (same Message-ID).
     Ok(
-        match deliver(app, actor, mail.settings, &new, InFlight::TakeOver).await? {
+        match deliver(
+            app,
+            actor,
+            mail.settings,
+            &new,
+            InFlight::TakeOver,
+            mail.also,
+        )
+        .await?
+        {
             Delivered::Sent(message) => TemplateSent::Sent(message),
             Delivered::Already(message) => TemplateSent::Already(message),
             Delivered::Failed(err) => TemplateSent::Failed(err),
@@ -541,7 +553,8 @@ pub async fn send_template(
 /// What [`deliver`] came to.
 #[derive(Debug)]
 pub enum Delivered {
-    /// Sent now, recorded with its activity on the record's timeline.
+    /// Sent now (or handed to the server by a sender that died: counted sent), recorded with
+    /// its activity on the record's timeline and the caller's `also`.
     Sent(rivet_store::email::EmailMessage),
     /// A message under the key was sent (or is being sent) before: that one, not a second.
     Already(rivet_store::email::EmailMessage),
@@ -566,6 +579,7 @@ pub async fn deliver(
     settings: &EmailSettings,
     new: &rivet_store::email::NewMessage,
     in_flight: rivet_store::email::InFlight,
+    also: Option<rivet_store::email::AlsoInTx<'_>>,
 ) -> Result<Delivered, rivet_store::StoreError> {
     use rivet_domain::email::EmailStatus;
     use rivet_store::email::{self as email_store, Claim, Quota};
@@ -587,8 +601,8 @@ pub async fn deliver(
         }
         Claim::Done(message) => return Ok(Delivered::Already(message)),
         Claim::Handed(message) => {
-            return Ok(Delivered::Already(
-                email_store::record_sent(s, actor, &message, HANDED_REPLY).await?,
+            return Ok(Delivered::Sent(
+                email_store::record_sent(s, actor, &message, HANDED_REPLY, also).await?,
             ));
         }
         Claim::OverLimit(_) => return Ok(Delivered::Failed(over)),
@@ -614,7 +628,7 @@ pub async fn deliver(
     };
     match converse(app, company, settings, &outgoing, Reuse::Kept, handover).await {
         Ok(sent) => Ok(Delivered::Sent(
-            email_store::record_sent(s, actor, &message, &sent.reply).await?,
+            email_store::record_sent(s, actor, &message, &sent.reply, also).await?,
         )),
         Err(err) => {
             give_back(app, company, &day).await;

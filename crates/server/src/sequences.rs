@@ -350,6 +350,14 @@ async fn send_step(
         RecordType::Contact
     };
     let next = sequence.after_step(index, at, tz);
+    // The step moves on in the transaction that records the send.
+    let moved = due.clone();
+    let also: rivet_store::email::AlsoInTx<'_> = Box::new(move |tx, message_id| {
+        Box::pin(async move {
+            store::advance_in(tx, &moved, next, Some(SentEmail { message_id })).await?;
+            Ok(())
+        })
+    });
     let sent = mail::send_template(
         app,
         TemplateMail {
@@ -360,12 +368,15 @@ async fn send_step(
             record_id: due.record_id,
             to,
             key: due.step_key(),
+            also: Some(also),
         },
     )
     .await?;
     match sent {
-        // Sent, or taken by the SMTP server before a runner died: never a second time.
-        TemplateSent::Sent(message) | TemplateSent::Already(message) => {
+        // Sent now (or handed to the server before a runner died): moved on with its record.
+        TemplateSent::Sent(_) => {}
+        // Sent before: never a second time.
+        TemplateSent::Already(message) => {
             store::advance(
                 s,
                 due,

@@ -495,15 +495,28 @@ pub async fn mark_handed(store: &Store, actor: &Actor, message: &EmailMessage) -
     Ok(updated == 1)
 }
 
+/// More to write in the transaction that records a message sent, given the message's id: a
+/// sequence step's move (`crate::sequences::advance_in`), so a step costs one write less.
+pub type AlsoInTx<'a> = Box<
+    dyn for<'t> FnOnce(
+            &'t crate::Tx,
+            EmailMessageId,
+        ) -> std::pin::Pin<
+            Box<dyn std::future::Future<Output = Result<()>> + Send + 't>,
+        > + Send
+        + 'a,
+>;
+
 /// Record `message` `sent` with the server's `reply` and log it on its record's timeline, in
-/// one transaction ([`log_sent`]'s activity): after the server's answer, or for a message a
-/// dead process handed over ([`Claim::Handed`]). A message no longer `sending` is left as it is
-/// (and logged if it is sent and not yet logged).
+/// one transaction ([`log_sent`]'s activity) with `also`: after the server's answer, or for a
+/// message a dead process handed over ([`Claim::Handed`]). A message no longer `sending` is
+/// left as it is (and logged if it is sent and not yet logged); `also` is written either way.
 pub async fn record_sent(
     store: &Store,
     actor: &Actor,
     message: &EmailMessage,
     reply: &str,
+    also: Option<AlsoInTx<'_>>,
 ) -> Result<EmailMessage> {
     let tx = store.write(actor).await?;
     exec(
@@ -518,9 +531,15 @@ pub async fn record_sent(
             .and_where(Expr::col(M::Status).eq(EmailStatus::Sending.as_str())),
     )
     .await?;
-    if !log_in(&tx, actor, message).await? {
+    let tx = if log_in(&tx, actor, message).await? {
+        tx
+    } else {
         // Logged meanwhile by another process: theirs stays (this transaction is dropped).
-        return get(store, actor, message.id).await;
+        drop(tx);
+        store.write(actor).await?
+    };
+    if let Some(also) = also {
+        also(&tx, message.id).await?;
     }
     let row = one(&tx, actor.company_id, message.id).await?;
     tx.commit().await?;

@@ -476,7 +476,7 @@ pub async fn send_from_record(
         message_id: mail::message_id(&settings),
         idempotency_key: key.unwrap_or_else(|| uuid::Uuid::now_v7().to_string()),
     };
-    match mail::deliver(app, actor, &settings, &new, store::InFlight::Leave).await? {
+    match mail::deliver(app, actor, &settings, &new, store::InFlight::Leave, None).await? {
         Delivered::Sent(message) | Delivered::Already(message) => Ok(message),
         Delivered::Failed(err) => Err(err.into()),
     }

@@ -300,6 +300,7 @@ pub async fn send_email(
         record_id,
         to,
         key,
+        also: None,
     };
     match crate::mail::send_template(state, mail)
         .await
