@@ -158,6 +158,20 @@ impl Definition for WorkflowRule {
         }
         Ok(())
     }
+
+    /// The rule's execution log goes with it (the log has no foreign key to the rule since
+    /// `m0046_workflow_runs_without_foreign_keys`: the check cost as much as the run's insert).
+    async fn before_delete(tx: &Tx, company: CompanyId, id: WorkflowRuleId) -> Result<()> {
+        exec(
+            tx.conn(),
+            Query::delete()
+                .from_table(R::Table)
+                .and_where(Expr::col(R::CompanyId).eq(company))
+                .and_where(Expr::col(R::RuleId).eq(id.uuid())),
+        )
+        .await?;
+        Ok(())
+    }
 }
 
 /// `id` is one of the company's e-mail templates, switched on, written for `record`.
