@@ -9,15 +9,15 @@
 //! event, and again after a rule's actions changed it). One run row per (rule, event) — the
 //! unique key makes a redelivered event run nothing twice. Which rules already ran is one query
 //! per company for the whole batch of events, and the batch's run rows are logged together just
-//! before the commit (a few inserts; their `created_at` is that moment), so a hundred rules on
-//! one event type cost a few statements per batch, not per event or per rule. (A rule that
-//! assigns by round-robin first logs the waiting runs: its turn counts its logged matches.)
-//! Each action runs
-//! in a savepoint as the system acting for the record's owner with the grants the action needs
-//! (the company's rule asked for it): a refused action (a value the record's validation refuses,
-//! a member who left) is rolled back alone, logged with its reason, and the actions after it do
-//! not run. Updates go through the record layer's own update (`record::update_in`) with the
-//! record's validation, so a bad value is an error in the log and never bad data.
+//! before the commit (a few inserts on SQLite, `COPY`s on PostgreSQL; their `created_at` is that
+//! moment), so a hundred rules on one event type cost a few statements per batch, not per event
+//! or per rule. (A rule that assigns by round-robin first logs the waiting runs: its turn counts
+//! its logged matches.) Each action runs in a savepoint as the system acting for the record's
+//! owner with the grants the action needs (the company's rule asked for it): a refused action
+//! (a value the record's validation refuses, a member who left) is rolled back alone, logged
+//! with its reason, and the actions after it do not run. Updates go through the record layer's
+//! own update (`record::update_in`) with the record's validation, so a bad value is an error in
+//! the log and never bad data.
 //!
 //! # Loops
 //! The events a rule's actions write carry the chain of rules that caused them
