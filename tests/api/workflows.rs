@@ -933,6 +933,74 @@ async fn an_sla_task_is_due_in_the_companys_business_hours(db: Db) {
     );
 }
 
+/// The execution log has no foreign key to its rule (`m0046`): deleting a rule deletes its
+/// runs in the delete's transaction, and leaves the other rules' runs. The log keeps what it
+/// was given as written (on PostgreSQL it goes in by `COPY`, whose text format has its own
+/// escapes).
+async fn deleting_a_rule_deletes_its_runs(db: Db) {
+    let app = spawn_app(db).await;
+    let _workers = app.start_workers();
+    let admin = app.admin().await;
+    let tag = create_rule(
+        &app,
+        &admin,
+        json!({
+            "name": "Tag new leads",
+            "record_type": "lead",
+            "trigger": {"kind": "event", "event": "lead.created"},
+            "conditions": [{"op": "equals", "field": "status", "value": "new"}],
+            "actions": [{"kind": "add_tag", "tag": "new \\ \"one\""}],
+        }),
+    )
+    .await;
+    let tag_id = tag["id"].as_str().unwrap();
+    let odd = "Tab\there \\ \"quoted\"\nnext line";
+    let never = create_rule(
+        &app,
+        &admin,
+        json!({
+            "name": "Never",
+            "record_type": "lead",
+            "trigger": {"kind": "event", "event": "lead.created"},
+            "conditions": [{"op": "equals", "field": "city", "value": odd}],
+            "actions": [{"kind": "add_tag", "tag": "never"}],
+        }),
+    )
+    .await;
+    let never_id = never["id"].as_str().unwrap();
+    create_lead(&app, &admin, json!({"first_name": "Di", "last_name": "Ro"})).await;
+    let tagged = wait_for_runs(&app, &admin, tag_id, 1).await;
+    assert_eq!(tagged.len(), 1, "{tagged:?}");
+    assert_eq!(tagged[0]["status"], "ok", "{tagged:?}");
+    assert_eq!(
+        tagged[0]["actions"][0]["description"],
+        "add the tag “new \\ \"one\"”"
+    );
+    let skipped = wait_for_runs(&app, &admin, never_id, 1).await;
+    assert_eq!(skipped.len(), 1, "{skipped:?}");
+    assert_eq!(skipped[0]["matched"], false);
+    assert_eq!(skipped[0]["conditions"][0]["condition"]["value"], odd);
+
+    let response = app.delete(&format!("/workflows/{tag_id}"), &admin).await;
+    assert_eq!(response.status(), 204, "{:?}", response.text().await);
+    let left = |rule: &str| {
+        let rule: Uuid = rule.parse().unwrap();
+        let app = &app;
+        async move {
+            app.sql(
+                "SELECT COUNT(*) FROM workflow_runs WHERE rule_id = ?",
+                vec![rule.into()],
+            )
+            .await[0]
+                .try_get_by_index::<i64>(0)
+                .unwrap()
+        }
+    };
+    assert_eq!(left(tag_id).await, 0, "the deleted rule's runs are gone");
+    assert_eq!(left(never_id).await, 1, "the other rule's run stays");
+    assert_eq!(runs_of(&app, &admin, never_id).await.len(), 1);
+}
+
 both!(
     a_lead_created_rule_gives_the_owner_a_task_within_seconds,
     the_changed_filter_and_a_disabled_rule,
@@ -946,4 +1014,5 @@ both!(
     call_webhook_posts_to_a_real_receiver_signed_for_a_webhook,
     an_overdue_sla_task_is_escalated_to_the_team_manager_once,
     an_sla_task_is_due_in_the_companys_business_hours,
+    deleting_a_rule_deletes_its_runs,
 );

@@ -758,6 +758,21 @@ impl PgTx {
         })
     }
 
+    /// `COPY … FROM STDIN` with `data` in COPY's text format: the rows it wrote.
+    async fn copy_in(&self, statement: &str, data: &[u8]) -> Result<u64> {
+        let mut conn = self.conn.lock().await;
+        let mut copy = conn
+            .copy_in_raw(statement)
+            .await
+            .map_err(|e| StoreError::Db(exec_err(e)))?;
+        if let Err(e) = copy.send(data).await {
+            // The connection cannot serve the transaction any more: end the COPY if it can.
+            let _ = copy.abort(e.to_string()).await;
+            return Err(StoreError::Db(exec_err(e)));
+        }
+        copy.finish().await.map_err(|e| StoreError::Db(exec_err(e)))
+    }
+
     async fn commit(self) -> Result<()> {
         use sqlx_core::transaction::TransactionManager as _;
         let mut conn = self.conn.lock().await;
@@ -999,6 +1014,26 @@ impl Tx {
     /// The import this transaction saves rows for, if any ([`Tx::for_import`]).
     pub(crate) fn import(&self) -> Option<uuid::Uuid> {
         self.import.get().copied()
+    }
+
+    /// PostgreSQL: write many rows with one `COPY table (columns) FROM STDIN` (`statement`),
+    /// `data` in COPY's text format ([`query::CopyText`]) — for a log of many rows a batch,
+    /// where an `INSERT`'s thousands of bound values cost more than the rows. Only in a
+    /// transaction not bound to a company ([`Store::write_system`]): PostgreSQL refuses `COPY
+    /// FROM` under row-level security. SQLite has no `COPY` ([`Tx::copies`]): the caller
+    /// inserts there.
+    pub(crate) async fn copy_in(&self, statement: &str, data: &[u8]) -> Result<u64> {
+        match &self.inner {
+            TxConn::Pg(pg) => pg.copy_in(statement, data).await,
+            TxConn::Sea(_) => Err(StoreError::Db(DbErr::Custom(
+                "COPY is PostgreSQL's: insert on SQLite".into(),
+            ))),
+        }
+    }
+
+    /// Whether [`Tx::copy_in`] can write (PostgreSQL).
+    pub(crate) fn copies(&self) -> bool {
+        matches!(self.inner, TxConn::Pg(_))
     }
 
     pub fn conn(&self) -> &TxConn {

@@ -57,6 +57,7 @@ pub mod m0042_task_recurrence;
 pub mod m0043_imap;
 pub mod m0044_workflow_runs_by_trigger;
 pub mod m0045_email_handed;
+pub mod m0046_workflow_runs_without_foreign_keys;
 
 pub struct Migrator;
 
@@ -107,6 +108,7 @@ impl MigratorTrait for Migrator {
             Box::new(m0043_imap::M0043Imap),
             Box::new(m0044_workflow_runs_by_trigger::M0044WorkflowRunsByTrigger),
             Box::new(m0045_email_handed::M0045EmailHanded),
+            Box::new(m0046_workflow_runs_without_foreign_keys::M0046WorkflowRunsWithoutForeignKeys),
             // Keep last: it covers every table with a `company_id` that exists when it runs.
             Box::new(m0013_row_level_security::M0013RowLevelSecurity),
         ]
