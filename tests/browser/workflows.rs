@@ -5,7 +5,8 @@
 //! the run in its execution log. A rule edited on its page (the builder filled with it) gives
 //! the next lead the edited task. Over plain HTTP: the builder for another record type offers
 //! that record's fields and events, a schedule trigger is saved from the form, the edit form
-//! shows the rule and keeps what it does not show (the assignee, on/off, the loop depth), and a
+//! shows the rule, offers the task assignee and the new owner from the members (round robin over
+//! a team too), keeps what it does not show (on/off, the loop depth), and a
 //! sales rep is refused the pages.
 
 use super::custom_fields::post_form;
@@ -16,6 +17,18 @@ use fantoccini::Locator;
 use rivet_tests::serde_json::json;
 use rivet_tests::{ADMIN_EMAIL, ADMIN_PASSWORD, Db, PASSWORD, TestApp, both, json_of, spawn_app};
 use std::time::{Duration, Instant};
+
+/// The edit form of the rule "Hand new leads to the rep" (a lead rule on `lead.created`) with
+/// `rest`.
+fn rep_rule<'a>(rest: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
+    let mut form = vec![
+        ("name", "Hand new leads to the rep"),
+        ("record_type", "lead"),
+        ("event", "lead.created"),
+    ];
+    form.extend_from_slice(rest);
+    form
+}
 
 async fn rule_names(app: &TestApp, api: &rivet_tests::Session) -> Vec<String> {
     let page = json_of(app.get("/workflows", api).await).await;
@@ -402,13 +415,7 @@ async fn the_builder_over_http(db: Db) {
         &app,
         &edit,
         &csrf,
-        &[
-            ("name", "Hand new leads to the rep"),
-            ("record_type", "lead"),
-            ("event", "lead.created"),
-            ("a0_kind", "create_task"),
-            ("a0_days", "1"),
-        ],
+        &rep_rule(&[("a0_kind", "create_task"), ("a0_days", "1")]),
     )
     .await;
     assert_eq!(response.status(), 422);
@@ -416,6 +423,39 @@ async fn the_builder_over_http(db: Db) {
     assert!(html.contains(r#"id="a0-a0_subject-error""#), "{html}");
     let saved = json_of(app.get(&format!("/workflows/{assigned_id}"), &api).await).await;
     assert_eq!(saved["actions"][0]["subject"], "Call today", "{saved}");
+
+    // A new owner is picked from the members, as the task's assignee is.
+    let rep_id = rep.user_id.to_string();
+    let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"<option value="{rep_id}">"#)),
+        "{html}"
+    );
+    let response = post_form(
+        &admin,
+        &app,
+        &edit,
+        &csrf,
+        &rep_rule(&[
+            ("trigger_kind", "event"),
+            ("a0_kind", "assign_owner"),
+            ("a0_owner", &rep_id),
+        ]),
+    )
+    .await;
+    assert_eq!(response.status(), 303, "{:?}", response.text().await);
+    let saved = json_of(app.get(&format!("/workflows/{assigned_id}"), &api).await).await;
+    assert_eq!(saved["actions"][0]["kind"], "assign_owner", "{saved}");
+    assert_eq!(
+        saved["actions"][0]["user_id"],
+        json!(rep.user_id),
+        "{saved}"
+    );
+    let html = get_page(&app, &admin, &edit).await.text().await.unwrap();
+    assert!(
+        html.contains(&format!(r#"<option value="{rep_id}" selected>"#)),
+        "{html}"
+    );
 
     let email = json_of(app.get(&format!("/users/{}", rep.user_id), &api).await).await;
     let (rep_client, rep_csrf) =

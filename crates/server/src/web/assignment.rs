@@ -85,6 +85,17 @@ impl People {
         Ok(Self { members, teams })
     }
 
+    /// The members as a select's items (value: the id), after a first, empty one saying `none`.
+    pub(super) fn member_items(&self, none: &str) -> Vec<(String, String)> {
+        let mut items = vec![(String::new(), none.to_owned())];
+        items.extend(
+            self.members
+                .iter()
+                .map(|(id, name)| (id.to_string(), name.clone())),
+        );
+        items
+    }
+
     fn user(&self, id: UserId) -> String {
         self.members
             .iter()
@@ -513,13 +524,7 @@ async fn rule_form(
         .filter(|i| !get(form, &format!("c{i}_op")).is_empty())
         .count();
     let rows = filled.max(used + SPARE_ROWS);
-    let mut user_items = vec![(String::new(), "Choose a member".to_owned())];
-    user_items.extend(
-        people
-            .members
-            .iter()
-            .map(|(id, n)| (id.to_string(), n.clone())),
-    );
+    let user_items = people.member_items("Choose a member");
     let mut team_items = vec![(String::new(), "The members ticked below".to_owned())];
     team_items.extend(
         people

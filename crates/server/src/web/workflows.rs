@@ -122,6 +122,9 @@ pub struct ActionRow {
     /// as the API's JSON; one set through the API that the list does not hold is offered too.
     pub assignee_name: String,
     pub assignee_options: Vec<Opt>,
+    /// assign_owner: the new owner, one of the members (one that is not is offered too).
+    pub owner_name: String,
+    pub owner_options: Vec<Opt>,
 }
 
 #[derive(Template)]
@@ -163,6 +166,7 @@ const ACTION_PARTS: &[&str] = &[
     "language",
     "parameters",
     "assignee",
+    "owner",
 ];
 
 /// How many rows with inputs named `{prefix}{i}_…` the form has: at least [`ROWS`], at most
@@ -274,6 +278,7 @@ async fn edit_page(
     webhook_items.extend(webhooks.iter().map(|w| (w.id.to_string(), w.url.clone())));
     let people = super::assignment::People::load(ctx).await?;
     let assignee_items = assignee_items(&people);
+    let owner_items = people.member_items("— choose a member —");
     let mut kind_items = vec![(String::new(), "— no action —".to_owned())];
     kind_items.extend(
         ActionKind::NAMES
@@ -315,6 +320,15 @@ async fn edit_page(
                     options(items, &current)
                 },
                 assignee_name: name("assignee"),
+                owner_options: {
+                    let current = value("owner");
+                    let mut items = owner_items.clone();
+                    if !current.is_empty() && !items.iter().any(|(v, _)| *v == current) {
+                        items.push((current.clone(), current.clone()));
+                    }
+                    options(items, &current)
+                },
+                owner_name: name("owner"),
                 template_id_name: name("template_id"),
                 sequence_name: name("sequence"),
                 wa_template_name: name("template"),
@@ -425,11 +439,13 @@ fn form_of(rule: &WorkflowRule) -> Fields {
             part("escalate", "true".into());
         }
         part("field", a.field.unwrap_or_default());
-        let value = match (a.value, a.user_id) {
-            (_, Some(user)) => user.to_string(),
-            (Some(Value::String(text)), None) => text,
-            (Some(Value::Null) | None, None) => String::new(),
-            (Some(other), None) => other.to_string(),
+        if let Some(user) = a.user_id {
+            part("owner", user.to_string());
+        }
+        let value = match a.value {
+            Some(Value::String(text)) => text,
+            Some(Value::Null) | None => String::new(),
+            Some(other) => other.to_string(),
         };
         part("value", value);
         part("tag", a.tag.unwrap_or_default());
@@ -530,7 +546,7 @@ fn input_of(form: &Fields) -> (WorkflowRuleInput, Vec<usize>, Vec<usize>) {
                 a.field = Some(part("field"));
                 a.value = Some(value_of(&part("value")));
             }
-            "assign_owner" => a.user_id = part("value").parse().ok(),
+            "assign_owner" => a.user_id = part("owner").parse().ok(),
             "add_tag" => a.tag = Some(part("tag")),
             "call_webhook" => match part("webhook") {
                 webhook if webhook.is_empty() => a.url = Some(part("url")),
@@ -599,7 +615,7 @@ fn form_errors(err: AppError, cond_rows: &[usize], action_rows: &[usize]) -> App
                 "due_in_business_days" => "days",
                 "due_in_business_hours" => "hours",
                 "escalate_to_manager" => "escalate",
-                "user_id" | "value" => "value",
+                "user_id" => "owner",
                 "webhook_id" => "webhook",
                 "sequence_id" => "sequence",
                 "kind" => "kind",
