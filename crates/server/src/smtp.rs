@@ -49,17 +49,45 @@ pub struct Server {
 /// Idle connections by [`Server::key`].
 #[derive(Default)]
 pub struct Connections {
-    idle: Mutex<HashMap<String, Vec<(Instant, AsyncSmtpConnection)>>>,
+    idle: Mutex<Idle>,
+}
+
+#[derive(Default)]
+struct Idle {
+    by_key: HashMap<String, Vec<(Instant, AsyncSmtpConnection)>>,
+    /// When the connections idle too long were last closed, for every key.
+    swept: Option<Instant>,
+}
+
+impl Idle {
+    /// Close every connection idle too long, at most once per [`IDLE`], so a company that
+    /// stopped sending does not keep its sockets open.
+    fn sweep(&mut self) {
+        if self.swept.is_some_and(|at| at.elapsed() < IDLE) {
+            return;
+        }
+        self.swept = Some(Instant::now());
+        self.by_key.retain(|_, list| {
+            list.retain(|(since, _)| since.elapsed() < IDLE);
+            !list.is_empty()
+        });
+    }
 }
 
 impl Connections {
-    /// An idle connection for `key` that has not waited too long.
-    fn take(&self, key: &str) -> Option<AsyncSmtpConnection> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Idle> {
         let mut idle = self
             .idle
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = idle.get_mut(key)?;
+        idle.sweep();
+        idle
+    }
+
+    /// An idle connection for `key` that has not waited too long.
+    fn take(&self, key: &str) -> Option<AsyncSmtpConnection> {
+        let mut idle = self.lock();
+        let list = idle.by_key.get_mut(key)?;
         while let Some((since, conn)) = list.pop() {
             if since.elapsed() < IDLE && !conn.has_broken() {
                 return Some(conn);
@@ -71,11 +99,8 @@ impl Connections {
     /// Keep `conn` for the next message to `key` (dropped, which closes it, when enough are
     /// kept).
     fn put(&self, key: &str, conn: AsyncSmtpConnection) {
-        let mut idle = self
-            .idle
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        let list = idle.entry(key.to_owned()).or_default();
+        let mut idle = self.lock();
+        let list = idle.by_key.entry(key.to_owned()).or_default();
         list.retain(|(since, _)| since.elapsed() < IDLE);
         if list.len() < KEEP {
             list.push((Instant::now(), conn));
