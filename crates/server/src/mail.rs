@@ -623,7 +623,10 @@ pub async fn deliver(
         match email_store::mark_handed(s, actor, &message).await {
             Ok(true) => Ok(()),
             Ok(false) => Err("the message was taken over by another sender".to_owned()),
-            Err(e) => Err(format!("the hand-over was not recorded: {e}")),
+            Err(e) => {
+                tracing::warn!(company = %company, error = %e, "the hand-over was not recorded");
+                Err("the message could not be recorded before its content; not sent".to_owned())
+            }
         }
     };
     match converse(app, company, settings, &outgoing, Reuse::Kept, handover).await {
