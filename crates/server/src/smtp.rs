@@ -6,7 +6,7 @@
 //!   server closed meanwhile is noticed at `MAIL FROM`, before anything was handed over, and
 //!   replaced by a new one.
 //! - [`send`] stops between the server's `354` to `DATA` and the message's content for its
-//!   caller's [`Handover`]: the one moment after which the server may have taken the message
+//!   caller's `handover`: the one moment after which the server may have taken the message
 //!   without Rivet hearing so (a process killed before the server's `250` reached it). Before
 //!   it, a process that dies has sent nothing (a server drops a message whose final dot never
 //!   came); after it, the message is as good as sent. Recording the moment is what lets the
@@ -122,7 +122,7 @@ pub enum Failure {
     /// The server or the network said no (nothing was handed over, or the server answered
     /// the content with an error).
     Smtp(Error),
-    /// The caller's [`Handover`] failed: the content was not sent and the connection is closed
+    /// The caller's `handover` failed: the content was not sent and the connection is closed
     /// (the server drops the message).
     Handover(String),
 }
