@@ -68,6 +68,19 @@ async fn text(app: &TestApp, sql: &str) -> String {
     rows[0].try_get_by_index::<String>(0).unwrap()
 }
 
+/// A test message to ann@example.com, taken (200): its answer.
+async fn test_message(app: &TestApp, admin: &Session) -> Value {
+    let response = app
+        .post(
+            "/settings/email/test",
+            admin,
+            json!({"to": "ann@example.com"}),
+        )
+        .await;
+    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    json_of(response).await
+}
+
 /// The lead Ann Lee, ann@example.com.
 async fn ann(app: &TestApp, admin: &Session) -> Value {
     create(
@@ -187,15 +200,7 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
     let sink = SmtpSink::start(Mode::Accept).await;
     configure(&app, &admin, settings_for(&sink)).await;
 
-    let response = app
-        .post(
-            "/settings/email/test",
-            &admin,
-            json!({"to": "ann@example.com"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
-    let sent = json_of(response).await;
+    let sent = test_message(&app, &admin).await;
     assert!(sent["reply"].as_str().unwrap().starts_with("250"), "{sent}");
     let message_id = sent["message_id"].as_str().unwrap();
     assert!(message_id.ends_with("@acme.test>"), "{message_id}");
@@ -230,14 +235,7 @@ async fn a_test_email_reaches_the_server_with_rivets_headers(db: Db) {
             .await
             .contains(&key)
     );
-    let response = app
-        .post(
-            "/settings/email/test",
-            &admin,
-            json!({"to": "ann@example.com"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    test_message(&app, &admin).await;
     let signed = sink.wait_for(2).await[1]
         .header("DKIM-Signature")
         .unwrap_or_default();
@@ -570,14 +568,7 @@ async fn record_emails_share_a_kept_connection(db: Db) {
     );
 
     // A test message checks the settings on a connection of its own.
-    let response = app
-        .post(
-            "/settings/email/test",
-            &admin,
-            json!({"to": "ann@example.com"}),
-        )
-        .await;
-    assert_eq!(response.status(), 200, "{:?}", response.text().await);
+    test_message(&app, &admin).await;
     assert_eq!(sink.connections(), 2);
 
     // A new password: a new connection, signed in with it.

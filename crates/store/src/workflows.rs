@@ -321,22 +321,7 @@ pub struct WorkflowRun {
 
 fn select_runs(company: CompanyId) -> sea_orm::sea_query::SelectStatement {
     Query::select()
-        .columns([
-            R::Id,
-            R::CompanyId,
-            R::RuleId,
-            R::Trigger,
-            R::EventId,
-            R::RecordType,
-            R::RecordId,
-            R::Depth,
-            R::Matched,
-            R::Status,
-            R::Conditions,
-            R::Actions,
-            R::Error,
-            R::CreatedAt,
-        ])
+        .columns(RUN_COLUMNS)
         .from(R::Table)
         .and_where(Expr::col(R::CompanyId).eq(company))
         .to_owned()
@@ -474,7 +459,7 @@ impl Pending {
     }
 }
 
-/// The run log's columns, in the order both writes give them.
+/// The run log's columns, in the order both writes give them (read back by name).
 const RUN_COLUMNS: [R; 15] = [
     R::CompanyId,
     R::Id,
